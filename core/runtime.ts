@@ -1,0 +1,239 @@
+/**
+ * The node runtime: one node hosts several machines (an agent hosts Raft, SWIM, the state store and
+ * check scheduling). The runtime routes each node-level input to the machine it belongs to, runs
+ * `local` effects between siblings, and merges every machine's effects into one ordered list, with
+ * names rewritten so the machines never collide:
+ *
+ *   - messages travel as `{ m: machineName, p: payload }` envelopes;
+ *   - timers are named `machineName:timerName`;
+ *   - storage keys and log names are `machineName/key`; each machine loads only its own;
+ *   - requests are `{ machine, body }`; replies carry the machine's response unchanged.
+ *
+ * Drivers talk only to `NodeRuntime`; a single-machine node is a runtime with one mount.
+ */
+import { assert } from './assert.js';
+import { Prng, type PrngState } from './prng.js';
+import type { AnyMachine, DurableLog, DurableState, Effect, Input, NodeId, StepContext, StorageOp } from './types.js';
+
+/** A node-level wire message: which machine it is for, and the machine's own message. */
+export interface Envelope {
+  readonly m: string;
+  readonly p: unknown;
+}
+
+/** A node-level client request: which machine should answer it, and the machine's request. */
+export interface NodeRequest {
+  readonly machine: string;
+  readonly body: unknown;
+}
+
+export interface Mount {
+  readonly machine: AnyMachine;
+  readonly config: unknown;
+}
+
+/** Bound on sibling-to-sibling hops triggered by one input; a cycle between machines is a bug. */
+export const localHopsMax = 256;
+
+export class NodeRuntime {
+  readonly nodeId: NodeId;
+  readonly prng: Prng;
+  private readonly machines: AnyMachine[] = [];
+  private readonly states: unknown[] = [];
+  private readonly byName = new Map<string, number>();
+  private out: Effect[] = [];
+  private current = 0;
+  private readonly contexts: StepContext[] = [];
+
+  constructor(nodeId: NodeId, mounts: readonly Mount[], durable: DurableState, prng: Prng) {
+    assert(mounts.length > 0, 'a node hosts at least one machine');
+    this.nodeId = nodeId;
+    this.prng = prng;
+    for (const [i, mount] of mounts.entries()) {
+      const name = mount.machine.name;
+      assert(!this.byName.has(name), `machine ${name} mounted twice`);
+      assert(!name.includes(':') && !name.includes('/'), `machine name ${name} must not contain ':' or '/'`);
+      this.byName.set(name, i);
+      this.machines.push(mount.machine);
+      this.contexts.push(this.contextFor(i));
+      this.states.push(mount.machine.init(nodeId, mount.config, sliceDurable(durable, name), prng));
+    }
+  }
+
+  /** Feeds one node-level input; returns the node-level effects in the order the driver must follow. */
+  step(input: Input<Envelope, NodeRequest>): Effect[] {
+    this.out = [];
+    switch (input.kind) {
+      case 'start':
+        for (let i = 0; i < this.machines.length; i++) this.stepMachine(i, input);
+        break;
+      case 'message': {
+        const index = this.routeMessage(input.message);
+        if (index === undefined) {
+          this.out.push({ kind: 'trace', level: 'warn', text: `${this.nodeId} dropped a message from ${input.from} for no machine` });
+          break;
+        }
+        this.stepMachine(index, { kind: 'message', nowMs: input.nowMs, from: input.from, message: input.message.p });
+        break;
+      }
+      case 'timer': {
+        const colon = input.timer.indexOf(':');
+        assert(colon > 0, `timer ${input.timer} has no machine prefix`);
+        const index = this.byName.get(input.timer.slice(0, colon));
+        assert(index !== undefined, `timer ${input.timer} names no machine`);
+        this.stepMachine(index, { kind: 'timer', nowMs: input.nowMs, timer: input.timer.slice(colon + 1) });
+        break;
+      }
+      case 'request': {
+        const index = this.byName.get(input.request?.machine);
+        if (index === undefined) {
+          this.out.push({ kind: 'reply', requestId: input.requestId, response: { error: `no machine ${String(input.request?.machine)}` } });
+          break;
+        }
+        this.stepMachine(index, { kind: 'request', nowMs: input.nowMs, requestId: input.requestId, request: input.request.body });
+        break;
+      }
+      case 'checkResult': {
+        // Check ids are owned by the machine that ran them: `machine:checkId`.
+        const colon = input.checkId.indexOf(':');
+        const index = colon > 0 ? this.byName.get(input.checkId.slice(0, colon)) : undefined;
+        assert(index !== undefined, `check result ${input.checkId} names no machine`);
+        this.stepMachine(index, { ...input, checkId: input.checkId.slice(colon + 1) });
+        break;
+      }
+      case 'local':
+        assert(false, 'local inputs are internal to the runtime');
+    }
+    this.runLocals(input.nowMs);
+    return this.out;
+  }
+
+  /** Each machine's local invariants, prefixed with its name. Empty when all hold. */
+  invariants(): string[] {
+    const broken: string[] = [];
+    for (let i = 0; i < this.machines.length; i++) {
+      const check = this.machines[i]!.invariants;
+      if (!check) continue;
+      for (const text of check.call(this.machines[i], this.states[i])) broken.push(`${this.machines[i]!.name}: ${text}`);
+    }
+    return broken;
+  }
+
+  /** The plain-data views of every machine, keyed by machine name. */
+  view(): Record<string, Record<string, unknown>> {
+    const views: Record<string, Record<string, unknown>> = {};
+    for (let i = 0; i < this.machines.length; i++) {
+      const m = this.machines[i]!;
+      if (m.view) views[m.name] = m.view(this.states[i]);
+    }
+    return views;
+  }
+
+  /** Direct access for checkers and tests in the simulator. Never used by the real agent. */
+  stateOf<S = unknown>(machineName: string): S {
+    const index = this.byName.get(machineName);
+    assert(index !== undefined, `no machine ${machineName}`);
+    return this.states[index] as S;
+  }
+
+  hasMachine(machineName: string): boolean {
+    return this.byName.has(machineName);
+  }
+
+  savePrng(): PrngState {
+    return this.prng.save();
+  }
+
+  // ───────────────────────────────────────── internals ─────────────────────────────────────────
+
+  private pendingLocals: { to: number; fromMachine: string; payload: unknown }[] = [];
+
+  private routeMessage(message: Envelope): number | undefined {
+    if (message === null || typeof message !== 'object' || typeof message.m !== 'string') return undefined;
+    return this.byName.get(message.m);
+  }
+
+  private stepMachine(index: number, input: Input): void {
+    this.current = index;
+    this.machines[index]!.step(this.states[index], input, this.contexts[index]!);
+  }
+
+  private runLocals(nowMs: number): void {
+    for (let hops = 0; this.pendingLocals.length > 0; hops++) {
+      assert(hops < localHopsMax, `more than ${localHopsMax} local hops in one step: a cycle between machines`);
+      const next = this.pendingLocals.shift()!;
+      this.stepMachine(next.to, { kind: 'local', nowMs, fromMachine: next.fromMachine, payload: next.payload });
+    }
+  }
+
+  private contextFor(index: number): StepContext {
+    const runtime = this;
+    return {
+      get nodeId() {
+        return runtime.nodeId;
+      },
+      get prng() {
+        return runtime.prng;
+      },
+      emit(effect: Effect): void {
+        runtime.wrap(index, effect);
+      },
+    };
+  }
+
+  private wrap(index: number, effect: Effect): void {
+    assert(index === this.current, 'a machine emitted outside its own step');
+    const name = this.machines[index]!.name;
+    switch (effect.kind) {
+      case 'send':
+        this.out.push({ kind: 'send', to: effect.to, message: { m: name, p: effect.message } satisfies Envelope, channel: effect.channel ?? 'datagram' });
+        return;
+      case 'setTimer':
+        assert(effect.afterMs >= 0 && Number.isFinite(effect.afterMs), `timer ${effect.timer}: bad delay ${effect.afterMs}`);
+        this.out.push({ kind: 'setTimer', timer: `${name}:${effect.timer}`, afterMs: effect.afterMs });
+        return;
+      case 'cancelTimer':
+        this.out.push({ kind: 'cancelTimer', timer: `${name}:${effect.timer}` });
+        return;
+      case 'persist':
+        this.out.push({ kind: 'persist', ops: effect.ops.map((op) => prefixOp(name, op)) });
+        return;
+      case 'runCheck':
+        this.out.push({ ...effect, checkId: `${name}:${effect.checkId}` });
+        return;
+      case 'local': {
+        const to = this.byName.get(effect.toMachine);
+        assert(to !== undefined, `${name} addressed unknown machine ${effect.toMachine}`);
+        this.pendingLocals.push({ to, fromMachine: name, payload: effect.payload });
+        return;
+      }
+      case 'reply':
+      case 'apply':
+      case 'trace':
+        this.out.push(effect);
+        return;
+    }
+  }
+}
+
+function prefixOp(name: string, op: StorageOp): StorageOp {
+  switch (op.op) {
+    case 'put':
+    case 'delete':
+      return { ...op, key: `${name}/${op.key}` };
+    case 'append':
+    case 'truncate':
+    case 'dropPrefix':
+      return { ...op, log: `${name}/${op.log}` };
+  }
+}
+
+/** The part of a node's durable state that belongs to one machine, with the prefix removed. */
+export function sliceDurable(durable: DurableState, name: string): DurableState {
+  const prefix = `${name}/`;
+  const records = new Map<string, unknown>();
+  const logs = new Map<string, DurableLog>();
+  for (const [key, value] of durable.records) if (key.startsWith(prefix)) records.set(key.slice(prefix.length), value);
+  for (const [key, log] of durable.logs) if (key.startsWith(prefix)) logs.set(key.slice(prefix.length), log);
+  return { records, logs };
+}
