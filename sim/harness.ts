@@ -1,0 +1,113 @@
+/**
+ * A harness adapts one protocol to the simulator: which machines each node hosts, what the clients
+ * do, and which cluster-wide properties are checked. Scenario files name a harness with `protocol X`;
+ * the registry in sim/harnesses/index.ts maps the name to its module.
+ *
+ * The simulator owns time, the network, storage and faults; the harness never touches them except
+ * through the `SimApi` handed to it.
+ */
+import type { Mount, NodeRequest } from '../core/runtime.js';
+import type { Prng } from '../core/prng.js';
+import type { Effect, NodeId } from '../core/types.js';
+import type { NodeRuntime } from '../core/runtime.js';
+import type { History } from './history.js';
+import type { Scenario } from './scenario.js';
+
+export interface Harness {
+  readonly name: string;
+  /** Protocol parameters (`set key value` lines) this harness understands, with a one-line meaning. */
+  readonly params: Readonly<Record<string, string>>;
+  /** Problems with a scenario's parameters, each naming the parameter. Empty when valid. */
+  validate?(scenario: Scenario): string[];
+  /** The machines node `nodeId` hosts (fresh start and every restart). */
+  mounts(nodeId: NodeId, scenario: Scenario): Mount[];
+  /** Called once at simulated time 0, after every node started: schedule the workload here. */
+  start?(sim: SimApi, scenario: Scenario): void;
+  /** Sees every effect a node emits (before the driver carries it out): record applies, roles... */
+  onEffect?(sim: SimApi, nodeId: NodeId, effect: Effect): void;
+  /** Cluster-wide safety after each step of node `nodeId` (only when invariants are on). */
+  checkStep?(sim: SimApi, nodeId: NodeId): string | null;
+  /** During the liveness phase, polled every `livenessPollMs`: true once the cluster made progress. */
+  live?(sim: SimApi): boolean;
+  /** End-of-run checks on the history and final states. Each string is a violation. */
+  checkEnd?(sim: SimApi): string[];
+  /**
+   * A protocol-specific timeline action (`at 5s transfer n2`, `at 3s add-server n6`). Return null when
+   * done, or an error (unknown action, bad arguments). Validation calls it with `sim` = null.
+   */
+  act?(sim: SimApi | null, action: string, args: readonly string[]): string | null;
+  /** A scenario `expect NAME ARGS...` line. Return null when met, else why not. */
+  expect?(sim: SimApi, name: string, args: readonly string[]): string | null;
+  /** Extra columns for the TUI's node table and summaries, from a node's runtime views. */
+  describe?(sim: SimApi, nodeId: NodeId): Record<string, string | number>;
+}
+
+/** What a harness (and the TUI, and tests) may do with a running simulation. */
+export interface SimApi {
+  readonly seed: number;
+  readonly scenario: Scenario;
+  /** Global simulated time (ms, microsecond resolution). Nodes see their own skewed clocks. */
+  readonly nowMs: number;
+  readonly nodeIds: readonly NodeId[];
+  readonly history: History;
+  /** The node's runtime while it is up; null while crashed. */
+  runtime(nodeId: NodeId): NodeRuntime | null;
+  isUp(nodeId: NodeId): boolean;
+  isPaused(nodeId: NodeId): boolean;
+  /** A seeded generator for the harness's own decisions (workload), independent of other streams. */
+  random(stream: string): Prng;
+  /** Runs `fn` at `atMs` (global time), in (time, sequence) order with everything else. */
+  at(atMs: number, fn: () => void): void;
+  after(delayMs: number, fn: () => void): void;
+  /**
+   * A client request to a node: crosses the network both ways (same latency, loss and partitions as
+   * the client's own link, modelled as node `client`). `onDone(undefined)` after `timeoutMs` when no
+   * reply arrived (the outcome is unknown), else `onDone(response)`; exactly once either way.
+   */
+  request(nodeId: NodeId, request: NodeRequest, timeoutMs: number, onDone: (response: unknown) => void): void;
+  /** Appends a uniform sentence to the trace ("workload: n2 acknowledged write 7"). */
+  log(text: string): void;
+  /** Records a safety violation: the run fails and stops. */
+  violation(text: string): void;
+  /** Whether faults may still be injected (safety phase) or the run is in its liveness phase. */
+  readonly phase: 'safety' | 'liveness' | 'done';
+  readonly faults: FaultApi;
+}
+
+/** Fault injection; the nemesis and scenario timelines use these, and so may tests. */
+export interface FaultApi {
+  /** Splits the cluster: messages between different groups are dropped. Unlisted nodes form one more group. */
+  partition(groups: readonly (readonly NodeId[])[]): void;
+  /** Drops messages from `from` to `to` only (asymmetric partition). */
+  blockOneWay(from: NodeId, to: NodeId): void;
+  /** Removes every partition and one-way block, and every clog. */
+  heal(): void;
+  /** Holds messages on the link from→to until `untilMs` (global), then delivers them. */
+  clog(from: NodeId, to: NodeId, untilMs: number): void;
+  crash(nodeId: NodeId): void;
+  restart(nodeId: NodeId): void;
+  pause(nodeId: NodeId): void;
+  resume(nodeId: NodeId): void;
+  /** Moves a node's clock by `deltaMs` (a jump; negative goes backwards). */
+  jumpClock(nodeId: NodeId, deltaMs: number): void;
+  /** Sets a node's clock rate error in parts per million (positive runs fast). */
+  setDrift(nodeId: NodeId, ppm: number): void;
+  /** Network-wide message loss, duplication and extra reordering delay (ratios in [0, 1]). */
+  setNetwork(knobs: Partial<NetworkKnobs>): void;
+}
+
+export interface NetworkKnobs {
+  /** Minimum one-way latency (ms). */
+  latencyMsMin: number;
+  /** Mean of the exponential tail added to the minimum (ms). */
+  latencyMsTailMean: number;
+  /** Probability that a datagram is dropped. Streams are not dropped by loss (TCP retransmits). */
+  lossRatio: number;
+  /** Probability that a datagram is delivered twice. */
+  duplicateRatio: number;
+  /** Probability that a datagram gets an extra delay of up to `reorderMsMax`, overtaking later ones. */
+  reorderRatio: number;
+  reorderMsMax: number;
+}
+
+export type { NodeRequest };

@@ -1,0 +1,60 @@
+/**
+ * The history of client operations in a run: when each was invoked and completed, with what outcome.
+ * Checkers (linearizability, "every acknowledged write survives") read it; the report draws it.
+ *
+ * Outcomes follow Jepsen: `ok` (it happened, with this output), `fail` (it did not happen / the
+ * precondition was false — for a CAS, it observed another value), `unknown` (timed out or the node
+ * crashed: it may or may not have happened, at any time after its invocation).
+ */
+import { assert } from '../core/assert.js';
+
+export type Outcome = 'ok' | 'fail' | 'unknown';
+
+export interface Operation {
+  readonly id: number;
+  /** The client (Jepsen "process") that issued it; one outstanding operation per process. */
+  readonly process: number;
+  /** The operation's name: read, write, cas, get, put, append, lock, propose... */
+  readonly f: string;
+  /** The key it touches, when the model is partitioned by key. */
+  readonly key?: string;
+  readonly input: unknown;
+  /** The node the client sent it to. */
+  readonly node: string;
+  readonly invokeMs: number;
+  completeMs?: number;
+  outcome?: Outcome;
+  output?: unknown;
+}
+
+export class History {
+  readonly ops: Operation[] = [];
+  private readonly open = new Set<number>();
+
+  invoke(process: number, f: string, input: unknown, node: string, nowMs: number, key?: string): Operation {
+    for (const id of this.open) assert(this.ops[id]!.process !== process, `process ${process} already has an open operation`);
+    const op: Operation = { id: this.ops.length, process, f, input, node, invokeMs: nowMs, ...(key !== undefined ? { key } : {}) };
+    this.ops.push(op);
+    this.open.add(op.id);
+    return op;
+  }
+
+  complete(op: Operation, outcome: Outcome, output: unknown, nowMs: number): void {
+    assert(this.open.has(op.id), `operation ${op.id} completed twice`);
+    assert(nowMs >= op.invokeMs, 'an operation completes after it was invoked');
+    this.open.delete(op.id);
+    op.completeMs = nowMs;
+    op.outcome = outcome;
+    op.output = outcome === 'unknown' ? undefined : output;
+  }
+
+  /** Operations still open at the end of a run count as unknown (their response time is +∞). */
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /** Our own history format: one JSON object per line, the fields of `Operation`. */
+  toJsonLines(): string {
+    return this.ops.map((op) => JSON.stringify(op)).join('\n') + (this.ops.length > 0 ? '\n' : '');
+  }
+}

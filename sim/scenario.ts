@@ -1,0 +1,297 @@
+/**
+ * Scenario files: a human-readable, diffable, line-based format. One directive per line; `#` starts a
+ * comment; the comment block at the top is the scenario's story.
+ *
+ *   # Leader isolated, then healed: the old leader must step down and nothing committed is lost.
+ *   protocol raft                       harness (sim/harnesses/)
+ *   nodes 5                             or: nodes n1 n2 n3
+ *   seed 7                              default seed (npm start, tui)
+ *   set electionTimeoutMsMin 150        protocol parameter (the harness lists them)
+ *   network latency=1ms..10ms loss=1% dup=1% reorder=5%
+ *   duration safety=20s liveness=10s    faults only during safety; then the cluster must recover
+ *   nemesis swarm kinds=partition,crash every=1s    or: nemesis none
+ *   at 2s partition n1 | n2 n3 n4 n5    timeline; also oneway A B, bridge B A.. | C.., ring, heal,
+ *   at 8s heal                          crash N, restart N, pause N, resume N, jump N 500ms,
+ *                                       drift N PPM, clog A B 300ms, network loss=5% ..., and
+ *                                       protocol actions (the harness's `act`)
+ *   expect liveness                     built in: liveness, pass; others go to the harness
+ *
+ * Errors name the file, the line and what is wrong; the parser never throws anything else.
+ */
+import type { NetworkKnobs } from './harness.js';
+
+export const faultKinds = ['partition', 'oneway', 'bridge', 'ring', 'crash', 'pause', 'clock', 'loss', 'dup', 'clog', 'reorder'] as const;
+export type FaultKind = (typeof faultKinds)[number];
+
+export interface TimelineEvent {
+  readonly atMs: number;
+  readonly action: string;
+  readonly args: readonly string[];
+  readonly line: number;
+}
+
+export interface Expectation {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly line: number;
+}
+
+export interface Scenario {
+  readonly file: string;
+  readonly name: string;
+  readonly story: string;
+  readonly protocol: string;
+  readonly nodes: readonly string[];
+  readonly seed: number;
+  readonly params: Readonly<Record<string, string>>;
+  readonly network: NetworkKnobs;
+  readonly safetyMs: number;
+  readonly livenessMs: number;
+  readonly nemesis: { readonly mode: 'none' | 'swarm'; readonly kinds: readonly FaultKind[]; readonly everyMs: number };
+  readonly timeline: readonly TimelineEvent[];
+  readonly expectations: readonly Expectation[];
+}
+
+export class ScenarioError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly problem: string,
+  ) {
+    super(`${file}:${line}: ${problem}`);
+    this.name = 'ScenarioError';
+  }
+}
+
+export const defaultNetwork: NetworkKnobs = {
+  latencyMsMin: 1,
+  latencyMsTailMean: 2,
+  lossRatio: 0,
+  duplicateRatio: 0,
+  reorderRatio: 0,
+  reorderMsMax: 20,
+};
+
+const builtinActions = new Set(['partition', 'oneway', 'bridge', 'ring', 'heal', 'crash', 'restart', 'pause', 'resume', 'jump', 'drift', 'clog', 'network']);
+
+/** Parses a duration: `250ms`, `2s`, `1.5s`, `3m`, `1h`, or a bare number of milliseconds. */
+export function parseDurationMs(text: string): number | null {
+  const match = /^(-?\d+(?:\.\d+)?)(us|ms|s|m|h)?$/.exec(text.trim());
+  if (!match) return null;
+  const value = Number(match[1]);
+  const unit = match[2] ?? 'ms';
+  const factor = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
+  return value * factor;
+}
+
+/** Parses a ratio: `5%`, `0.05`, `1/20`. */
+export function parseRatio(text: string): number | null {
+  let value: number;
+  if (text.endsWith('%')) value = Number(text.slice(0, -1)) / 100;
+  else if (text.includes('/')) {
+    const [a, b] = text.split('/').map(Number);
+    value = a! / b!;
+  } else value = Number(text);
+  return Number.isFinite(value) && value >= 0 && value <= 1 ? value : null;
+}
+
+export function parseScenario(text: string, file: string): Scenario {
+  const lines = text.split(/\r?\n/);
+  const fail = (line: number, problem: string): never => {
+    throw new ScenarioError(file, line, problem);
+  };
+  const story: string[] = [];
+  let storyOpen = true;
+  let protocol: string | undefined;
+  let nodes: string[] | undefined;
+  let seed = 1;
+  const params: Record<string, string> = {};
+  const network: NetworkKnobs = { ...defaultNetwork };
+  let safetyMs = 10_000;
+  let livenessMs = 10_000;
+  let nemesis: Scenario['nemesis'] = { mode: 'none', kinds: [], everyMs: 1000 };
+  const timeline: TimelineEvent[] = [];
+  const expectations: Expectation[] = [];
+
+  for (let i = 0; i < lines.length; i++) {
+    const n = i + 1;
+    const raw = lines[i]!;
+    const trimmed = raw.trim();
+    if (trimmed.startsWith('#')) {
+      if (storyOpen) story.push(trimmed.replace(/^#\s?/, ''));
+      continue;
+    }
+    storyOpen = storyOpen && trimmed === '' && story.length === 0;
+    const content = raw.replace(/\s#.*$/, '').trim();
+    if (content === '') continue;
+    const [directive, ...args] = content.split(/\s+/);
+    switch (directive) {
+      case 'protocol':
+        if (args.length !== 1) fail(n, 'protocol takes one name, e.g. `protocol raft`');
+        protocol = args[0]!;
+        break;
+      case 'nodes':
+        if (args.length === 1 && /^\d+$/.test(args[0]!)) {
+          const count = Number(args[0]);
+          if (count < 1 || count > 20_000) fail(n, `nodes: ${count} is out of range 1..20000`);
+          nodes = Array.from({ length: count }, (_, k) => `n${k + 1}`);
+        } else if (args.length > 0) {
+          if (new Set(args).size !== args.length) fail(n, 'nodes: a name is listed twice');
+          for (const a of args) if (!/^[A-Za-z0-9_.-]+$/.test(a)) fail(n, `nodes: bad node name '${a}'`);
+          nodes = args;
+        } else fail(n, 'nodes takes a count or a list of names');
+        break;
+      case 'seed':
+        if (args.length !== 1 || !/^\d+$/.test(args[0]!)) fail(n, 'seed takes one non-negative integer');
+        seed = Number(args[0]);
+        break;
+      case 'set':
+        if (args.length < 2) fail(n, 'set takes a parameter name and a value, e.g. `set electionTimeoutMsMin 150`');
+        params[args[0]!] = args.slice(1).join(' ');
+        break;
+      case 'network':
+        applyNetwork(network, args, (problem) => fail(n, `network: ${problem}`));
+        break;
+      case 'duration':
+        for (const arg of args) {
+          const [key, value] = arg.split('=');
+          const ms = value === undefined ? null : parseDurationMs(value);
+          if (ms === null || ms < 0) fail(n, `duration: '${arg}' is not key=DURATION`);
+          if (key === 'safety') safetyMs = ms!;
+          else if (key === 'liveness') livenessMs = ms!;
+          else fail(n, `duration: unknown key '${key}' (safety, liveness)`);
+        }
+        break;
+      case 'nemesis': {
+        const mode = args[0];
+        if (mode !== 'none' && mode !== 'swarm') fail(n, "nemesis: mode must be 'none' or 'swarm'");
+        let kinds: FaultKind[] = [...faultKinds];
+        let everyMs = 1000;
+        for (const arg of args.slice(1)) {
+          const [key, value = ''] = arg.split('=');
+          if (key === 'kinds') {
+            const list = value.split(',').filter(Boolean);
+            for (const k of list) if (!(faultKinds as readonly string[]).includes(k)) fail(n, `nemesis: unknown fault kind '${k}' (${faultKinds.join(', ')})`);
+            kinds = list as FaultKind[];
+          } else if (key === 'every') {
+            const ms = parseDurationMs(value);
+            if (ms === null || ms <= 0) fail(n, `nemesis: every=${value} is not a positive duration`);
+            everyMs = ms!;
+          } else fail(n, `nemesis: unknown option '${key}' (kinds, every)`);
+        }
+        nemesis = { mode: mode as 'none' | 'swarm', kinds, everyMs };
+        break;
+      }
+      case 'at': {
+        const atMs = args[0] === undefined ? null : parseDurationMs(args[0]);
+        if (atMs === null || atMs < 0) fail(n, 'at takes a time and an action, e.g. `at 2s crash n1`');
+        const action = args[1];
+        if (action === undefined) fail(n, 'at: missing action');
+        timeline.push({ atMs: atMs!, action: action!, args: args.slice(2), line: n });
+        break;
+      }
+      case 'expect':
+        if (args.length === 0) fail(n, 'expect takes a name, e.g. `expect liveness`');
+        expectations.push({ name: args[0]!, args: args.slice(1), line: n });
+        break;
+      default:
+        fail(n, `unknown directive '${directive}' (protocol, nodes, seed, set, network, duration, nemesis, at, expect)`);
+    }
+  }
+  if (protocol === undefined) fail(1, 'missing `protocol NAME` line');
+  if (nodes === undefined) fail(1, 'missing `nodes N` line');
+  const nodeSet = new Set(nodes);
+  for (const event of timeline) {
+    if (!builtinActions.has(event.action)) continue; // protocol actions are validated by the harness
+    const problem = checkBuiltinAction(event, nodeSet);
+    if (problem) fail(event.line, problem);
+  }
+  timeline.sort((a, b) => a.atMs - b.atMs || a.line - b.line);
+  const name = file.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
+  return { file, name, story: story.join('\n').trim(), protocol: protocol!, nodes: nodes!, seed, params, network, safetyMs, livenessMs, nemesis, timeline, expectations };
+}
+
+function applyNetwork(network: NetworkKnobs, args: readonly string[], fail: (problem: string) => never): void {
+  for (const arg of args) {
+    const [key, value] = arg.split('=');
+    if (value === undefined) fail(`'${arg}' is not key=value`);
+    switch (key) {
+      case 'latency': {
+        const [lo, hi] = value!.split('..');
+        const min = parseDurationMs(lo!);
+        const max = hi === undefined ? min : parseDurationMs(hi);
+        if (min === null || max === null || min < 0 || max < min) fail(`latency=${value} is not MIN..MAX (e.g. 1ms..10ms)`);
+        network.latencyMsMin = min!;
+        // The tail is exponential; its mean is a third of the spread, so ~95% of draws fall inside it.
+        network.latencyMsTailMean = (max! - min!) / 3;
+        break;
+      }
+      case 'loss':
+      case 'dup':
+      case 'reorder': {
+        const ratio = parseRatio(value!);
+        if (ratio === null) fail(`${key}=${value} is not a ratio (5%, 0.05 or 1/20)`);
+        if (key === 'loss') network.lossRatio = ratio!;
+        else if (key === 'dup') network.duplicateRatio = ratio!;
+        else network.reorderRatio = ratio!;
+        break;
+      }
+      default:
+        fail(`unknown key '${key}' (latency, loss, dup, reorder)`);
+    }
+  }
+}
+
+/** Validates a built-in timeline action's arguments; null when fine. */
+export function checkBuiltinAction(event: TimelineEvent, nodes: ReadonlySet<string>): string | null {
+  const unknownNode = event.args.find((a) => a !== '|' && !nodes.has(a));
+  const { action, args } = event;
+  switch (action) {
+    case 'heal':
+    case 'ring':
+      return args.length === 0 ? null : `${action} takes no arguments`;
+    case 'partition':
+    case 'bridge':
+      if (unknownNode) return `${action}: unknown node '${unknownNode}'`;
+      return args.includes('|') ? null : `${action} needs groups separated by '|', e.g. \`${action} n1 n2 | n3 n4\``;
+    case 'oneway':
+      if (args.length !== 2) return 'oneway takes FROM TO';
+      return unknownNode ? `oneway: unknown node '${unknownNode}'` : null;
+    case 'crash':
+    case 'restart':
+    case 'pause':
+    case 'resume':
+      if (args.length !== 1) return `${action} takes one node`;
+      return unknownNode ? `${action}: unknown node '${unknownNode}'` : null;
+    case 'jump':
+      if (args.length !== 2 || !nodes.has(args[0]!) || parseDurationMs(args[1]!) === null) return 'jump takes NODE DURATION (e.g. jump n1 -500ms)';
+      return null;
+    case 'drift':
+      if (args.length !== 2 || !nodes.has(args[0]!) || !Number.isFinite(Number(args[1]))) return 'drift takes NODE PPM (e.g. drift n1 200)';
+      return null;
+    case 'clog':
+      if (args.length !== 3 || !nodes.has(args[0]!) || !nodes.has(args[1]!) || parseDurationMs(args[2]!) === null) return 'clog takes FROM TO DURATION';
+      return null;
+    case 'network': {
+      try {
+        applyNetwork({ ...defaultNetwork }, args, (problem) => {
+          throw new Error(problem);
+        });
+        return null;
+      } catch (error) {
+        return `network: ${(error as Error).message}`;
+      }
+    }
+    default:
+      return `unknown action '${action}'`;
+  }
+}
+
+/** Network knobs changed by a `network` timeline action. */
+export function networkFromArgs(base: NetworkKnobs, args: readonly string[]): NetworkKnobs {
+  const next = { ...base };
+  applyNetwork(next, args, (problem) => {
+    throw new Error(problem);
+  });
+  return next;
+}
