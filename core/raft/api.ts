@@ -1,0 +1,82 @@
+/**
+ * Raft's contract with the rest of the node (owned by core/raft; read by the agent, the state store
+ * and the simulator). Raft is a `Machine` named 'raft'. It replicates opaque commands and applies
+ * them, in log order, to an `Fsm` that lives inside its state.
+ *
+ * Callers reach Raft two ways with the same shapes:
+ *  - as a node-level client request `{ machine: 'raft', body: RaftRequest }` → `reply` RaftResponse;
+ *  - from a sibling machine (the agent) as a `local` effect with payload `RaftLocalCall`; Raft answers
+ *    with a `local` effect back to the caller carrying `RaftLocalReply`.
+ * Raft also tells `config.observer` (a sibling machine name, optional) about progress with `local`
+ * effects carrying `RaftNotice`.
+ *
+ * NodeIds are opaque: node names in the simulator, server RPC addresses (`ip:8300`) in the agent.
+ */
+import type { NodeId } from '../types.js';
+
+/** The replicated state machine. Deterministic: the same commands in the same order give the same results. */
+export interface Fsm {
+  /** Applies a committed command at `index` (never 0, strictly increasing) and returns its result. */
+  apply(command: unknown, index: number): unknown;
+  /** Answers a read-only query against the current state. Must not change the state. */
+  query(query: unknown): unknown;
+  /** A plain-data copy of the whole state (msgpackr-encodable), for snapshots. */
+  snapshot(): unknown;
+  /** Replaces the whole state with a snapshot's. */
+  restore(snapshot: unknown): void;
+}
+
+export type FsmFactory = () => Fsm;
+
+export type RaftRequest =
+  /**
+   * Replicate `command`. With `session`, a retried command (same clientId, seq ≤ last applied) is
+   * answered with the cached result instead of applying twice (thesis §6.3).
+   */
+  | { readonly type: 'propose'; readonly command: unknown; readonly session?: { readonly clientId: string; readonly seq: number } }
+  /** Linearizable read: ReadIndex round (thesis §6.4), then `fsm.query(query)` once applied that far. */
+  | { readonly type: 'read'; readonly query: unknown }
+  /** Local read on any node, any role; may be stale. The response carries the last-contact age. */
+  | { readonly type: 'readStale'; readonly query: unknown }
+  /** One server at a time (thesis §4.1). A non-voter (learner) catches up, then may be promoted. */
+  | { readonly type: 'addServer'; readonly id: NodeId; readonly voter: boolean }
+  | { readonly type: 'removeServer'; readonly id: NodeId }
+  /** Leadership transfer (thesis §3.10, TimeoutNow); `to` omitted = the most up-to-date follower. */
+  | { readonly type: 'transferLeadership'; readonly to?: NodeId }
+  /** Start the cluster with these voters (bootstrap-expect reached, or a single-server bootstrap). */
+  | { readonly type: 'bootstrap'; readonly servers: readonly NodeId[] }
+  | { readonly type: 'status' };
+
+export type RaftResponse =
+  | { readonly ok: true; readonly index: number; readonly result: unknown; readonly lastContactMs?: number }
+  | { readonly ok: false; readonly error: RaftError; readonly leader: NodeId | null; readonly detail?: string };
+
+/** Why a request failed. `notLeader` with a known leader means: retry there. Append-only. */
+export type RaftError = 'notLeader' | 'noLeader' | 'busy' | 'badRequest' | 'stepDown' | 'timeout';
+
+export interface RaftLocalCall {
+  readonly requestId: number;
+  readonly request: RaftRequest;
+}
+
+export interface RaftLocalReply {
+  readonly requestId: number;
+  readonly response: RaftResponse;
+}
+
+export type RaftNotice =
+  /** Applied index advanced; `results` would be too large to pass, so watchers re-query. */
+  | { readonly type: 'applied'; readonly index: number }
+  /** This node's view of the leader changed (or it became / stopped being leader). */
+  | { readonly type: 'leader'; readonly leader: NodeId | null; readonly term: number; readonly isLeader: boolean };
+
+/** What `view()` returns; the TUI and summaries read these names. */
+export interface RaftView {
+  readonly role: 'follower' | 'candidate' | 'leader' | 'learner' | 'precandidate';
+  readonly term: number;
+  readonly leader: NodeId | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly voters: readonly NodeId[];
+}

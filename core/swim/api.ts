@@ -1,0 +1,70 @@
+/**
+ * SWIM's contract with the rest of the node (owned by core/swim; read by the agent and the
+ * simulator). SWIM is a `Machine` named 'swim'. Callers use node-level requests
+ * `{ machine: 'swim', body: SwimRequest }` or sibling `local` calls `{ requestId, request }` answered
+ * by a `local` effect `{ requestId, response }`; membership changes are told to `config.observer`
+ * (a sibling machine name, optional) as `local` effects carrying `SwimNotice`.
+ *
+ * Member ids are opaque NodeIds: node names in the simulator, gossip addresses (`ip:8301`) in the
+ * agent; a member also has a human `name` (the `-node` flag), equal to the id in the simulator.
+ */
+import type { NodeId } from '../types.js';
+
+/** As `conclave members` shows it. `leaving` = a leave intent is spreading. Append-only. */
+export type MemberStatus = 'alive' | 'suspect' | 'failed' | 'leaving' | 'left';
+
+export interface Member {
+  readonly id: NodeId;
+  readonly name: string;
+  readonly incarnation: number;
+  readonly status: MemberStatus;
+  /** Serf tags: role (consul|node), dc, port, build, vsn... */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface UserEvent {
+  readonly name: string;
+  readonly payload: Uint8Array | null;
+  /** Lamport time of the event (Serf's LTime). */
+  readonly ltime: number;
+  /** Unique id (the agent's `/v1/event/fire` ID). */
+  readonly id: string;
+  readonly nodeFilter?: string;
+  readonly serviceFilter?: string;
+  readonly tagFilter?: string;
+}
+
+export type SwimRequest =
+  /** Contact these ids (push-pull state exchange over the stream channel). */
+  | { readonly type: 'join'; readonly peers: readonly NodeId[] }
+  /** Broadcast a leave intent, then stop probing once it has spread (or after a bound). */
+  | { readonly type: 'leave' }
+  | { readonly type: 'forceLeave'; readonly name: string }
+  | { readonly type: 'members' }
+  | { readonly type: 'setTags'; readonly tags: Readonly<Record<string, string>> }
+  | { readonly type: 'fireEvent'; readonly event: Omit<UserEvent, 'ltime'> }
+  | { readonly type: 'events' };
+
+export type SwimResponse =
+  | { readonly ok: true; readonly members?: readonly Member[]; readonly joined?: number; readonly events?: readonly UserEvent[]; readonly event?: UserEvent }
+  | { readonly ok: false; readonly error: string };
+
+export interface SwimLocalCall {
+  readonly requestId: number;
+  readonly request: SwimRequest;
+}
+
+export interface SwimLocalReply {
+  readonly requestId: number;
+  readonly response: SwimResponse;
+}
+
+export type SwimNotice =
+  | { readonly type: 'member'; readonly member: Member; readonly previous: MemberStatus | null }
+  | { readonly type: 'userEvent'; readonly event: UserEvent };
+
+/** What `view()` returns; the TUI reads these names. */
+export interface SwimView {
+  readonly members: readonly { readonly id: NodeId; readonly status: MemberStatus; readonly incarnation: number }[];
+  readonly healthScore: number;
+}
