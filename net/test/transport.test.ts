@@ -1,0 +1,118 @@
+/**
+ * Runs the shared conformance suite against the real sockets (UDP + TCP on 127.0.0.1, ports picked by
+ * the OS and reused on restart) and the in-memory twin, then socket-only cases: the bounded queue
+ * and the frame reader split across arbitrary chunk boundaries.
+ */
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeFrame, FrameReader } from '../transport/frame.js';
+import { MemoryNetwork } from '../transport/memory.js';
+import { listenSocketTransport } from '../transport/socket.js';
+import type { Transport } from '../transport/types.js';
+import { transportConformance, type TransportFixture } from './transport.conformance.js';
+
+function socketFixture(): TransportFixture {
+  const ports = new Map<number, number>();
+  const open: Transport[] = [];
+  return {
+    async open(slot, log) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const t = await listenSocketTransport({ bindHost: '127.0.0.1', port: ports.get(slot) ?? 0, udp: true, log, reconnectDelayMsMin: 20, reconnectDelayMsMax: 100 });
+          ports.set(slot, Number(t.address.split(':')[1]));
+          open.push(t);
+          return t;
+        } catch (error) {
+          // Port 0 picks a free TCP port whose UDP twin may be taken: try another.
+          if (attempt > 20 || ports.has(slot)) throw error;
+        }
+      }
+    },
+    deadAddress: () => '127.0.0.1:1',
+    async sendRaw(to, bytes, channel) {
+      const [host, port] = [to.split(':')[0]!, Number(to.split(':')[1])];
+      if (channel === 'datagram') {
+        const s = dgram.createSocket('udp4');
+        await new Promise<void>((r) => s.send(bytes, port, host, () => r()));
+        s.close();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const s = net.connect({ host, port }, () => s.end(bytes, () => resolve()));
+        s.on('error', () => resolve());
+      });
+    },
+    async cleanup() {
+      await Promise.all(open.map((t) => t.close()));
+    },
+  };
+}
+
+function memoryFixture(): TransportFixture {
+  const network = new MemoryNetwork();
+  const open: Transport[] = [];
+  return {
+    async open(slot, log) {
+      const t = network.listen(`10.0.0.${slot + 1}:8301`, log);
+      open.push(t);
+      return t;
+    },
+    deadAddress: () => '10.9.9.9:8301',
+    async sendRaw(to, bytes, channel) {
+      network.injectRaw(to, bytes, channel);
+    },
+    async cleanup() {
+      await Promise.all(open.map((t) => t.close()));
+    },
+  };
+}
+
+transportConformance('sockets', socketFixture);
+transportConformance('memory twin', memoryFixture);
+
+describe('socket transport limits', () => {
+  it('bounds the bytes queued for one peer and counts the dropped frames', async () => {
+    // A peer that accepts but never reads: the kernel buffers fill, then our queue bound kicks in.
+    const sink = net.createServer((s) => s.pause());
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+    const port = (sink.address() as net.AddressInfo).port;
+    const t = await listenSocketTransport({ bindHost: '127.0.0.1', port: 0, udp: false, log: () => {}, queueBytesMax: 1024 * 1024 });
+    try {
+      const chunk = new Uint8Array(64 * 1024);
+      for (let i = 0; i < 400; i++) {
+        t.send(`127.0.0.1:${port}`, chunk, 'stream');
+        if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(t.stats.framesDropped).toBeGreaterThan(0);
+      expect(t.stats.framesSent + t.stats.framesDropped).toBe(400);
+    } finally {
+      await t.close();
+      sink.close();
+    }
+  });
+});
+
+describe('frame reader', () => {
+  it('reassembles frames split at any byte boundary', () => {
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue(), { minLength: 1, maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1 }), (bodies, cuts) => {
+        const bytes = Buffer.concat(bodies.map((b) => encodeFrame('127.0.0.1:8301', b)));
+        const reader = new FrameReader();
+        const out: unknown[] = [];
+        let at = 0;
+        for (let i = 0; at < bytes.length; i++) {
+          const n = cuts[i % cuts.length]!;
+          for (const f of reader.push(bytes.subarray(at, at + n))) {
+            expect('error' in f).toBe(false);
+            out.push((f as { body: unknown }).body);
+          }
+          at += n;
+        }
+        expect(out).toEqual(bodies.map((b) => JSON.parse(JSON.stringify(b))));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

@@ -1,0 +1,270 @@
+/**
+ * Real sockets: UDP for datagrams and TCP for streams, on the same port (memberlist's layout on 8301;
+ * the server port 8300 uses the same endpoint type). Outgoing TCP connections are pooled per
+ * destination and reused; a broken connection is dropped with its queue and re-dialled on the next
+ * send after a backoff, so a restarted peer is reached again without help from the core.
+ *
+ * Bounds: each outgoing connection holds at most `queueBytesMax` unwritten bytes; a frame over the
+ * bound is dropped and counted (the core retries what matters: Raft heartbeats, SWIM probes).
+ */
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import { datagramBytesMax, decodeDatagram, encodeFrame, FrameReader, splitAddress } from './frame.js';
+import { emptyStats, RateLimitedLog, type Channel, type LogFn, type Transport, type TransportStats } from './types.js';
+
+export interface SocketTransportOptions {
+  /** Address to bind (e.g. 127.0.0.104, 0.0.0.0). */
+  readonly bindHost: string;
+  /** Port for both UDP and TCP; 0 picks a free one (tests). */
+  readonly port: number;
+  /** Address peers should use for us, `ip:port`; default bindHost:port (bindHost must not be 0.0.0.0 then). */
+  readonly advertise?: string;
+  /** Open the UDP socket too (gossip port); the server RPC port is TCP only. */
+  readonly udp: boolean;
+  readonly log: LogFn;
+  /** Unwritten bytes allowed per outgoing connection before frames are dropped. */
+  readonly queueBytesMax?: number;
+  /** A dial that has not connected after this long is abandoned (ms). */
+  readonly connectTimeoutMs?: number;
+  /** First delay before re-dialling a peer that refused or broke (ms); doubles up to reconnectDelayMsMax. */
+  readonly reconnectDelayMsMin?: number;
+  readonly reconnectDelayMsMax?: number;
+}
+
+interface Outgoing {
+  socket: net.Socket | null;
+  connected: boolean;
+  /** Frames written while dialling; bounded by queueBytesMax. */
+  pending: Buffer[];
+  pendingBytes: number;
+  /** While Date.now() < retryAtMs, sends are dropped (the peer refused recently). */
+  retryAtMs: number;
+  delayMs: number;
+  corked: boolean;
+}
+
+export async function listenSocketTransport(options: SocketTransportOptions): Promise<Transport> {
+  const transport = new SocketTransport(options);
+  await transport.listen();
+  return transport;
+}
+
+class SocketTransport implements Transport {
+  address = '';
+  onReceive: ((from: string, body: unknown, channel: Channel) => void) | null = null;
+  readonly stats: TransportStats = emptyStats();
+  private readonly server = net.createServer((socket) => this.onIncoming(socket));
+  private udp: dgram.Socket | null = null;
+  private readonly outgoing = new Map<string, Outgoing>();
+  private readonly incoming = new Set<net.Socket>();
+  private readonly limited: RateLimitedLog;
+  private closed = false;
+  private readonly queueBytesMax: number;
+  private readonly connectTimeoutMs: number;
+  private readonly reconnectDelayMsMin: number;
+  private readonly reconnectDelayMsMax: number;
+
+  constructor(private readonly options: SocketTransportOptions) {
+    this.limited = new RateLimitedLog(options.log);
+    this.queueBytesMax = options.queueBytesMax ?? 64 * 1024 * 1024;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+    this.reconnectDelayMsMin = options.reconnectDelayMsMin ?? 50;
+    this.reconnectDelayMsMax = options.reconnectDelayMsMax ?? 1000;
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: this.options.bindHost, port: this.options.port, exclusive: true }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server.on('error', (error) => this.options.log('error', `transport: tcp server error: ${error.message}`));
+    const port = (this.server.address() as net.AddressInfo).port;
+    if (this.options.udp) {
+      const udp = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          udp.once('error', reject);
+          udp.bind({ address: this.options.bindHost, port, exclusive: true }, () => {
+            udp.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (error) {
+        this.server.close();
+        throw error;
+      }
+      udp.on('error', (error) => this.options.log('error', `transport: udp error: ${error.message}`));
+      udp.on('message', (bytes, rinfo) => this.onDatagram(bytes, `${rinfo.address}:${rinfo.port}`));
+      this.udp = udp;
+    }
+    this.address = this.options.advertise ?? `${this.options.bindHost}:${port}`;
+  }
+
+  send(to: string, body: unknown, channel: Channel): void {
+    if (this.closed) return;
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(this.address, body);
+    } catch (error) {
+      this.stats.framesDropped++;
+      this.limited.warn('encode', `transport: could not encode a message to ${to}: ${(error as Error).message}`);
+      return;
+    }
+    if (channel === 'datagram' && this.udp && frame.length <= datagramBytesMax) {
+      const { host, port } = splitAddress(to);
+      this.stats.framesSent++;
+      this.udp.send(frame, port, host, (error) => {
+        if (error) this.stats.framesDropped++;
+      });
+      return;
+    }
+    this.sendStream(to, frame);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const out of this.outgoing.values()) out.socket?.destroy();
+    this.outgoing.clear();
+    for (const socket of this.incoming) socket.destroy();
+    this.incoming.clear();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.udp) await new Promise<void>((resolve) => this.udp!.close(() => resolve()));
+  }
+
+  // ─────────────────────────────────────── outgoing streams ───────────────────────────────────────
+
+  private sendStream(to: string, frame: Buffer): void {
+    let out = this.outgoing.get(to);
+    if (!out) {
+      out = { socket: null, connected: false, pending: [], pendingBytes: 0, retryAtMs: 0, delayMs: this.reconnectDelayMsMin, corked: false };
+      this.outgoing.set(to, out);
+    }
+    if (!out.socket) {
+      if (Date.now() < out.retryAtMs) {
+        this.stats.framesDropped++;
+        return;
+      }
+      this.dial(to, out);
+    }
+    const socket = out.socket!;
+    if (!out.connected) {
+      if (out.pendingBytes + frame.length > this.queueBytesMax) return this.dropFull(to);
+      out.pending.push(frame);
+      out.pendingBytes += frame.length;
+      this.stats.framesSent++;
+      return;
+    }
+    if (socket.writableLength + frame.length > this.queueBytesMax) return this.dropFull(to);
+    this.write(out, frame);
+  }
+
+  private write(out: Outgoing, frame: Buffer): void {
+    const socket = out.socket!;
+    // Coalesce every frame written in one turn of the event loop into one syscall.
+    if (!out.corked) {
+      out.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        out.corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(frame);
+    this.stats.framesSent++;
+  }
+
+  private dropFull(to: string): void {
+    this.stats.framesDropped++;
+    this.limited.warn(`full:${to}`, `transport: queue to ${to} is full; dropped a frame`);
+  }
+
+  private dial(to: string, out: Outgoing): void {
+    const { host, port } = splitAddress(to);
+    const socket = net.connect({ host, port, noDelay: true });
+    this.stats.connectionsOpened++;
+    out.socket = socket;
+    out.connected = false;
+    socket.setTimeout(this.connectTimeoutMs);
+    socket.on('timeout', () => {
+      if (!out.connected) socket.destroy(new Error(`connect timeout after ${this.connectTimeoutMs} ms`));
+    });
+    socket.on('connect', () => {
+      socket.setTimeout(0);
+      out.connected = true;
+      out.delayMs = this.reconnectDelayMsMin;
+      const pending = out.pending;
+      out.pending = [];
+      out.pendingBytes = 0;
+      for (const frame of pending) {
+        this.stats.framesSent--; // counted when queued
+        this.write(out, frame);
+      }
+    });
+    // We never expect data on an outgoing connection (replies come on the peer's own connection).
+    socket.on('data', () => undefined);
+    socket.on('error', (error) => {
+      if (!this.closed) this.limited.warn(`dial:${to}`, `transport: connection to ${to} failed: ${error.message}`);
+    });
+    socket.on('close', () => {
+      if (out.socket !== socket) return;
+      this.stats.framesDropped += out.pending.length;
+      out.socket = null;
+      out.connected = false;
+      out.pending = [];
+      out.pendingBytes = 0;
+      out.retryAtMs = Date.now() + out.delayMs;
+      out.delayMs = Math.min(out.delayMs * 2, this.reconnectDelayMsMax);
+    });
+  }
+
+  // ─────────────────────────────────────── incoming ───────────────────────────────────────
+
+  private onIncoming(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.incoming.add(socket);
+    socket.setNoDelay(true);
+    const reader = new FrameReader();
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.on('data', (chunk: Buffer) => {
+      for (const frame of reader.push(chunk)) {
+        if ('error' in frame) {
+          this.reject(peer, 'stream', frame.error);
+          continue;
+        }
+        this.deliver(frame.from, frame.body, 'stream');
+      }
+      if (reader.fatal) socket.destroy();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.incoming.delete(socket));
+  }
+
+  private onDatagram(bytes: Buffer, peer: string): void {
+    const frame = decodeDatagram(bytes);
+    if ('error' in frame) return this.reject(peer, 'datagram', frame.error);
+    this.deliver(frame.from, frame.body, 'datagram');
+  }
+
+  private reject(peer: string, channel: Channel, why: string): void {
+    this.stats.framesRejected++;
+    this.limited.warn(`reject:${peer}`, `transport: dropped a malformed ${channel} frame from ${peer}: ${why}`);
+  }
+
+  private deliver(from: string, body: unknown, channel: Channel): void {
+    if (this.closed) return;
+    this.stats.framesReceived++;
+    try {
+      this.onReceive?.(from, body, channel);
+    } catch (error) {
+      // A handler bug must not kill the socket loop; the driver logs its own failures too.
+      this.options.log('error', `transport: receive handler failed: ${(error as Error).stack ?? error}`);
+    }
+  }
+}
