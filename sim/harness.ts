@@ -8,7 +8,7 @@
  */
 import type { Mount, NodeRequest } from '../core/runtime.js';
 import type { Prng } from '../core/prng.js';
-import type { Effect, NodeId } from '../core/types.js';
+import type { CheckResult, CheckSpec, Effect, NodeId } from '../core/types.js';
 import type { NodeRuntime } from '../core/runtime.js';
 import type { History } from './history.js';
 import type { Scenario } from './scenario.js';
@@ -38,6 +38,11 @@ export interface Harness {
   act?(sim: SimApi | null, action: string, args: readonly string[]): string | null;
   /** A scenario `expect NAME ARGS...` line. Return null when met, else why not. */
   expect?(sim: SimApi, name: string, args: readonly string[]): string | null;
+  /**
+   * The outcome of a `runCheck` effect in the simulator (seeded, from the harness's own stream).
+   * Without it every check passes.
+   */
+  checkResult?(sim: SimApi, nodeId: NodeId, checkId: string, check: CheckSpec): CheckResult;
   /** Extra columns for the TUI's node table and summaries, from a node's runtime views. */
   describe?(sim: SimApi, nodeId: NodeId): Record<string, string | number>;
 }

@@ -1,0 +1,74 @@
+/**
+ * Loading and running scenario files: the one path every entry point uses (`conclave sim run`,
+ * `npm start`, the explorer, the TUI, tests). Errors about the file name the file, the line or the
+ * parameter, and what is wrong; they are `ScenarioError`s, never stack traces.
+ */
+import { readFileSync } from 'node:fs';
+import type { Harness } from './harness.js';
+import { loadHarness, harnessNames } from './harnesses/index.js';
+import { parseScenario, ScenarioError, type Scenario } from './scenario.js';
+import { Simulation, type RunResult, type SimOptions } from './simulator.js';
+
+export interface LoadedScenario {
+  readonly scenario: Scenario;
+  readonly harness: Harness;
+}
+
+export async function loadScenario(path: string): Promise<LoadedScenario> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ScenarioError(path, 0, `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return loadScenarioText(text, path);
+}
+
+export async function loadScenarioText(text: string, path: string): Promise<LoadedScenario> {
+  const scenario = parseScenario(text, path);
+  const harness = await loadHarness(scenario.protocol);
+  if (!harness) throw new ScenarioError(path, lineOf(text, /^\s*protocol\b/m), `unknown protocol '${scenario.protocol}' (known: ${harnessNames.join(', ')})`);
+  for (const key of Object.keys(scenario.params)) {
+    if (!(key in harness.params)) {
+      const known = Object.keys(harness.params).join(', ') || 'none';
+      throw new ScenarioError(path, lineOf(text, new RegExp(`^\\s*set\\s+${escape(key)}\\b`, 'm')), `unknown parameter '${key}' for protocol ${harness.name} (known: ${known})`);
+    }
+  }
+  for (const problem of harness.validate?.(scenario) ?? []) {
+    throw new ScenarioError(path, 0, problem);
+  }
+  for (const event of scenario.timeline) {
+    if (isBuiltin(event.action)) continue;
+    const problem = harness.act ? harness.act(null, event.action, event.args) : `unknown action '${event.action}'`;
+    if (problem) throw new ScenarioError(path, event.line, problem);
+  }
+  return { scenario, harness };
+}
+
+export function runLoaded(loaded: LoadedScenario, seed: number, options: SimOptions = {}): RunResult {
+  return new Simulation(loaded.scenario, loaded.harness, seed, options).run();
+}
+
+export async function runScenarioFile(path: string, seed: number, options: SimOptions = {}): Promise<RunResult> {
+  return runLoaded(await loadScenario(path), seed, options);
+}
+
+/** The one command that replays a run, printed with every failure. */
+export function replayCommand(scenarioFile: string, seed: number): string {
+  return `node bin/conclave.js sim run ${scenarioFile} --seed ${seed}`;
+}
+
+const builtins = new Set(['partition', 'oneway', 'bridge', 'ring', 'heal', 'crash', 'restart', 'pause', 'resume', 'jump', 'drift', 'clog', 'network']);
+function isBuiltin(action: string): boolean {
+  return builtins.has(action);
+}
+
+function lineOf(text: string, pattern: RegExp): number {
+  const match = pattern.exec(text);
+  if (!match) return 0;
+  return text.slice(0, match.index).split('\n').length;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
