@@ -1,0 +1,430 @@
+/**
+ * Durable storage for the real agent: the data dir.
+ *
+ *   <data-dir>/node-id                        this node's UUID, created once (Consul keeps one too)
+ *   <data-dir>/storage/wal-<seq>.log          write-ahead segments: every persist effect, in order
+ *   <data-dir>/storage/checkpoint-<seq>.bin   the whole state as of the start of segment <seq>
+ *
+ * Every persist effect (`StorageOp[]`: Raft hard state, log appends / truncations / prefix drops,
+ * snapshots, the agent's local services and checks) becomes one WAL record
+ *
+ *   [u32 BE payload length][u32 BE CRC-32 of payload][payload: msgpack of the ops]
+ *
+ * Group commit: `write` only queues; one flush writes every queued record with one `writev` and one
+ * `fdatasync`, however many steps produced them. The driver holds sends and replies until the flush
+ * that covers their persists completes (the ORDERING RULE in core/types.ts).
+ *
+ * When a segment passes `segmentBytesMax`, a new segment starts and a checkpoint of everything before
+ * it is written beside the segments: temp file, fsync, rename, fsync of the directory; only then are
+ * older segments and checkpoints deleted. A crash anywhere in that sequence leaves an older valid
+ * checkpoint and all the segments after it.
+ *
+ * Loading: the newest checkpoint whose CRC holds, then every later segment, record by record. A bad
+ * record in the last segment with nothing valid after it is a torn tail (a crash during a write,
+ * never acknowledged): the file is cut there and every log reports `tornTail`. A bad record anywhere
+ * else is corruption of acknowledged data: loading fails with `DiskCorruptError` naming the file and
+ * the byte offset. Limitation: a bit flip inside the very last record looks exactly like a torn write
+ * and is repaired as one.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { assert } from '../../core/assert.js';
+import { crc32 } from '../../core/crc32.js';
+import type { DurableLog, DurableState, StorageOp } from '../../core/types.js';
+import { decode, encode } from '../codec.js';
+
+export const recordHeaderBytes = 8;
+/** A single persist effect larger than this is a bug (a snapshot of a huge store still fits). */
+export const recordBytesMax = 256 * 1024 * 1024;
+const checkpointMagic = 0x43434b50; // 'CCKP'
+
+export class DiskCorruptError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`corrupt data in ${file} at offset ${offset}: ${reason}; refusing to start (restore the data dir or remove it to rejoin empty)`);
+    this.name = 'DiskCorruptError';
+  }
+}
+
+/** What the driver needs from storage, on disk or in memory (`-dev`). */
+export interface Storage {
+  /** Queues the ops of one persist effect; returns its marker (1, 2, 3...). Nothing is durable yet. */
+  write(ops: readonly StorageOp[]): number;
+  /** Resolves once every write made before the call is durable. Many callers share one fsync. */
+  flush(): Promise<void>;
+  /** Every write with a marker ≤ this is durable. */
+  readonly durableMarker: number;
+  readonly writtenMarker: number;
+  readonly stats: { flushes: number; recordsWritten: number; bytesWritten: number };
+  close(): Promise<void>;
+}
+
+export interface LoadReport {
+  readonly durable: DurableState;
+  /** Set when a torn tail was cut off: which file, at which offset. */
+  readonly tornTail: { readonly file: string; readonly offset: number } | null;
+  readonly recordCount: number;
+}
+
+export interface DiskOptions {
+  /** Start a new segment (and checkpoint) when the current one passes this size. */
+  readonly segmentBytesMax?: number;
+  /** fdatasync on every flush (on by default; off only for throwaway benchmarks). */
+  readonly fsync?: boolean;
+}
+
+// ───────────────────────────────────────── state folding ─────────────────────────────────────────
+
+interface MutableState {
+  records: Map<string, unknown>;
+  logs: Map<string, unknown[]>;
+}
+
+function applyOp(state: MutableState, op: StorageOp): void {
+  switch (op.op) {
+    case 'put':
+      state.records.set(op.key, op.value);
+      return;
+    case 'delete':
+      state.records.delete(op.key);
+      return;
+    case 'append': {
+      let log = state.logs.get(op.log);
+      if (!log) state.logs.set(op.log, (log = []));
+      for (const entry of op.entries) log.push(entry);
+      return;
+    }
+    case 'truncate': {
+      const log = state.logs.get(op.log) ?? [];
+      assert(op.keepCount >= 0, `truncate ${op.log}: negative keepCount`);
+      if (op.keepCount < log.length) log.length = op.keepCount;
+      state.logs.set(op.log, log);
+      return;
+    }
+    case 'dropPrefix': {
+      const log = state.logs.get(op.log) ?? [];
+      log.splice(0, Math.min(op.dropCount, log.length));
+      state.logs.set(op.log, log);
+      return;
+    }
+  }
+}
+
+function isOps(value: unknown): value is StorageOp[] {
+  return Array.isArray(value) && value.every((op) => op !== null && typeof op === 'object' && typeof (op as { op?: unknown }).op === 'string');
+}
+
+// ───────────────────────────────────────── record framing ─────────────────────────────────────────
+
+export function encodeRecord(ops: readonly StorageOp[]): Buffer {
+  const payload = encode(ops);
+  assert(payload.length <= recordBytesMax, `a persist of ${payload.length} bytes exceeds ${recordBytesMax}`);
+  const record = Buffer.allocUnsafe(recordHeaderBytes + payload.length);
+  record.writeUInt32BE(payload.length, 0);
+  record.writeUInt32BE(crc32(payload), 4);
+  payload.copy(record, recordHeaderBytes);
+  return record;
+}
+
+type Parsed = { ok: true; ops: StorageOp[]; next: number } | { ok: false; reason: string };
+
+function parseRecord(bytes: Buffer, offset: number): Parsed {
+  if (bytes.length - offset < recordHeaderBytes) return { ok: false, reason: 'header cut short' };
+  const length = bytes.readUInt32BE(offset);
+  const sum = bytes.readUInt32BE(offset + 4);
+  if (length > recordBytesMax) return { ok: false, reason: `length ${length} over the limit` };
+  const end = offset + recordHeaderBytes + length;
+  if (end > bytes.length) return { ok: false, reason: `record of ${length} bytes runs past the end of the file` };
+  if (crc32(bytes, offset + recordHeaderBytes, end) !== sum) return { ok: false, reason: 'CRC-32 mismatch' };
+  let ops: unknown;
+  try {
+    ops = decode(bytes.subarray(offset + recordHeaderBytes, end));
+  } catch (error) {
+    return { ok: false, reason: `undecodable record (${(error as Error).message})` };
+  }
+  if (!isOps(ops)) return { ok: false, reason: 'record is not a list of storage ops' };
+  return { ok: true, ops, next: end };
+}
+
+/** True if any valid record starts somewhere in bytes[from..]: the damage is not at the tail. */
+function validRecordAfter(bytes: Buffer, from: number): boolean {
+  for (let at = from; at + recordHeaderBytes <= bytes.length; at++) {
+    const length = bytes.readUInt32BE(at);
+    if (length === 0 || at + recordHeaderBytes + length > bytes.length) continue;
+    if (parseRecord(bytes, at).ok) return true;
+  }
+  return false;
+}
+
+// ───────────────────────────────────────── files ─────────────────────────────────────────
+
+const segmentName = (seq: number) => `wal-${String(seq).padStart(10, '0')}.log`;
+const checkpointName = (seq: number) => `checkpoint-${String(seq).padStart(10, '0')}.bin`;
+
+function listSeqs(dir: string, prefix: string, suffix: string): number[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith(suffix))
+    .map((f) => Number(f.slice(prefix.length, -suffix.length)))
+    .filter((n) => Number.isSafeInteger(n) && n > 0)
+    .sort((a, b) => a - b);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes `bytes` to `file` atomically: temp file, fsync, rename, fsync of the directory. */
+export function writeFileAtomic(file: string, bytes: Uint8Array): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  fsyncDir(path.dirname(file));
+}
+
+function readCheckpoint(file: string): MutableState | null {
+  const bytes = fs.readFileSync(file);
+  if (bytes.length < 8 || bytes.readUInt32BE(0) !== checkpointMagic) return null;
+  if (crc32(bytes, 8) !== bytes.readUInt32BE(4)) return null;
+  try {
+    const value = decode(bytes.subarray(8)) as { records: [string, unknown][]; logs: [string, unknown[]][] };
+    return { records: new Map(value.records), logs: new Map(value.logs) };
+  } catch {
+    return null;
+  }
+}
+
+function encodeCheckpoint(state: MutableState): Buffer {
+  const payload = encode({ records: [...state.records], logs: [...state.logs] });
+  const out = Buffer.allocUnsafe(8 + payload.length);
+  out.writeUInt32BE(checkpointMagic, 0);
+  out.writeUInt32BE(crc32(payload), 4);
+  payload.copy(out, 8);
+  return out;
+}
+
+interface Folded {
+  state: MutableState;
+  /** The checkpoint used (0 = none), and the segments replayed after it. */
+  checkpointSeq: number;
+  segmentSeqs: number[];
+  tornTail: { file: string; offset: number } | null;
+  recordCount: number;
+}
+
+/** Reads checkpoint + segments. With `repair`, cuts a torn tail off the last segment's file. */
+function fold(storageDir: string, repair: boolean, uptoSeqExclusive = Infinity): Folded {
+  const checkpoints = listSeqs(storageDir, 'checkpoint-', '.bin').filter((s) => s < uptoSeqExclusive);
+  let state: MutableState = { records: new Map(), logs: new Map() };
+  let checkpointSeq = 0;
+  for (let i = checkpoints.length - 1; i >= 0; i--) {
+    const loaded = readCheckpoint(path.join(storageDir, checkpointName(checkpoints[i]!)));
+    if (loaded) {
+      state = loaded;
+      checkpointSeq = checkpoints[i]!;
+      break;
+    }
+  }
+  const segmentSeqs = listSeqs(storageDir, 'wal-', '.log').filter((s) => s >= checkpointSeq && s < uptoSeqExclusive);
+  if (checkpointSeq > 0 && segmentSeqs[0] !== undefined) {
+    assert(segmentSeqs[0] === checkpointSeq, `segment ${checkpointSeq} after its checkpoint is missing`);
+  }
+  let tornTail: Folded['tornTail'] = null;
+  let recordCount = 0;
+  for (const [i, seq] of segmentSeqs.entries()) {
+    const file = path.join(storageDir, segmentName(seq));
+    const bytes = fs.readFileSync(file);
+    const last = i === segmentSeqs.length - 1 && uptoSeqExclusive === Infinity;
+    let offset = 0;
+    while (offset < bytes.length) {
+      const parsed = parseRecord(bytes, offset);
+      if (parsed.ok) {
+        for (const op of parsed.ops) applyOp(state, op);
+        recordCount++;
+        offset = parsed.next;
+        continue;
+      }
+      if (!last || validRecordAfter(bytes, offset + 1)) throw new DiskCorruptError(file, offset, parsed.reason);
+      tornTail = { file, offset };
+      if (repair) {
+        fs.truncateSync(file, offset);
+        const fd = fs.openSync(file, 'r+');
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+      }
+      break;
+    }
+  }
+  return { state, checkpointSeq, segmentSeqs, tornTail, recordCount };
+}
+
+function toDurable(state: MutableState, torn: boolean): DurableState {
+  const logs = new Map<string, DurableLog>();
+  for (const [name, entries] of state.logs) logs.set(name, { entries, tornTail: torn });
+  return { records: state.records, logs };
+}
+
+// ───────────────────────────────────────── the storage ─────────────────────────────────────────
+
+/** Opens (creating if needed) the data dir's storage, repairing a torn tail. Throws DiskCorruptError. */
+export async function openDiskStorage(dataDir: string, options: DiskOptions = {}): Promise<{ storage: Storage; report: LoadReport }> {
+  const storageDir = path.join(dataDir, 'storage');
+  fs.mkdirSync(storageDir, { recursive: true });
+  for (const f of fs.readdirSync(storageDir)) if (f.endsWith('.tmp')) fs.rmSync(path.join(storageDir, f));
+  const folded = fold(storageDir, true);
+  const report: LoadReport = { durable: toDurable(folded.state, folded.tornTail !== null), tornTail: folded.tornTail, recordCount: folded.recordCount };
+  const lastSeq = folded.segmentSeqs.at(-1) ?? Math.max(1, folded.checkpointSeq);
+  const storage = new DiskStorage(storageDir, lastSeq, options);
+  await storage.open();
+  return { storage, report };
+}
+
+class DiskStorage implements Storage {
+  writtenMarker = 0;
+  durableMarker = 0;
+  readonly stats = { flushes: 0, recordsWritten: 0, bytesWritten: 0 };
+  private handle: fsp.FileHandle | null = null;
+  private segmentBytes = 0;
+  private pending: Buffer[] = [];
+  private flushing: Promise<void> | null = null;
+  private readonly waiters: { marker: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private failed: Error | null = null;
+  private readonly segmentBytesMax: number;
+  private readonly fsync: boolean;
+  private checkpointing = false;
+
+  constructor(
+    private readonly dir: string,
+    private seq: number,
+    options: DiskOptions,
+  ) {
+    this.segmentBytesMax = options.segmentBytesMax ?? 64 * 1024 * 1024;
+    this.fsync = options.fsync ?? true;
+  }
+
+  async open(): Promise<void> {
+    const file = path.join(this.dir, segmentName(this.seq));
+    this.handle = await fsp.open(file, 'a');
+    this.segmentBytes = (await this.handle.stat()).size;
+    fsyncDir(this.dir);
+  }
+
+  write(ops: readonly StorageOp[]): number {
+    if (this.failed) throw this.failed;
+    const record = encodeRecord(ops);
+    this.pending.push(record);
+    return ++this.writtenMarker;
+  }
+
+  flush(): Promise<void> {
+    const marker = this.writtenMarker;
+    if (this.failed) return Promise.reject(this.failed);
+    if (marker <= this.durableMarker) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ marker, resolve, reject }));
+    if (!this.flushing) this.flushing = this.flushLoop();
+    return done;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        const marker = this.writtenMarker;
+        this.pending = [];
+        let bytes = 0;
+        for (const b of batch) bytes += b.length;
+        await this.handle!.writev(batch);
+        if (this.fsync) await this.handle!.datasync();
+        this.segmentBytes += bytes;
+        this.stats.flushes++;
+        this.stats.recordsWritten += batch.length;
+        this.stats.bytesWritten += bytes;
+        this.durableMarker = marker;
+        for (let i = this.waiters.length - 1; i >= 0; i--) {
+          if (this.waiters[i]!.marker <= marker) this.waiters.splice(i, 1)[0]!.resolve();
+        }
+        if (this.segmentBytes >= this.segmentBytesMax && !this.checkpointing) await this.rotate();
+      }
+    } catch (error) {
+      // A failed write or fsync leaves the file in an unknown state: stop accepting writes (the
+      // agent exits; PostgreSQL's "fsyncgate" lesson — never retry an fsync that failed).
+      this.failed = new Error(`storage: write to ${this.dir} failed: ${(error as Error).message}`);
+      for (const w of this.waiters.splice(0)) w.reject(this.failed);
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  /** Starts segment seq+1, then checkpoints everything before it and deletes what it replaces. */
+  private async rotate(): Promise<void> {
+    await this.handle!.close();
+    this.seq++;
+    this.handle = await fsp.open(path.join(this.dir, segmentName(this.seq)), 'a');
+    this.segmentBytes = 0;
+    fsyncDir(this.dir);
+    this.checkpointing = true;
+    try {
+      const upto = this.seq;
+      const folded = fold(this.dir, false, upto);
+      writeFileAtomic(path.join(this.dir, checkpointName(upto)), encodeCheckpoint(folded.state));
+      for (const s of listSeqs(this.dir, 'wal-', '.log')) if (s < upto) fs.rmSync(path.join(this.dir, segmentName(s)));
+      for (const s of listSeqs(this.dir, 'checkpoint-', '.bin')) if (s < upto) fs.rmSync(path.join(this.dir, checkpointName(s)));
+      fsyncDir(this.dir);
+    } finally {
+      this.checkpointing = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.flushing) await this.flushing.catch(() => undefined);
+    await this.handle?.close();
+    this.handle = null;
+  }
+}
+
+/** `-dev`: nothing survives the process; every write is durable at once. */
+export function memoryStorage(): Storage {
+  let marker = 0;
+  return {
+    write: () => ++marker,
+    flush: () => Promise.resolve(),
+    get durableMarker() {
+      return marker;
+    },
+    get writtenMarker() {
+      return marker;
+    },
+    stats: { flushes: 0, recordsWritten: 0, bytesWritten: 0 },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** The node's UUID, created on first start (temp file + rename, so a crash never leaves half an id). */
+export function readOrCreateNodeId(dataDir: string): string {
+  const file = path.join(dataDir, 'node-id');
+  fs.mkdirSync(dataDir, { recursive: true });
+  if (fs.existsSync(file)) {
+    const id = fs.readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f-]{36}$/.test(id)) return id;
+    throw new Error(`${file}: not a node id (${JSON.stringify(id.slice(0, 40))})`);
+  }
+  const id = randomUUID();
+  writeFileAtomic(file, Buffer.from(id));
+  return id;
+}
