@@ -1,0 +1,71 @@
+/**
+ * The report page: one self-contained HTML file (inline CSS and SVG, no scripts from anywhere, no
+ * fonts, no network) that tells the story of a run: verdict, the three pictures, the faults and the
+ * log lines around the violation.
+ */
+import { type RunRecord, violationTimeMs } from './record.js';
+import { escapeXml, lamportSvg, rolesSvg, timelineSvg } from './svg.js';
+
+/** Log lines shown around the violation (or at the end of a passing run). */
+export const logLinesShownMax = 200;
+
+export interface ReportPictures {
+  readonly timeline: string;
+  readonly lamport: string;
+  readonly roles: string;
+}
+
+export function renderPictures(record: RunRecord): ReportPictures {
+  return { timeline: timelineSvg(record), lamport: lamportSvg(record), roles: rolesSvg(record) };
+}
+
+export function reportHtml(record: RunRecord, pictures: ReportPictures = renderPictures(record), replayCommand?: string): string {
+  const e = escapeXml;
+  const vt = violationTimeMs(record);
+  const centre = vt ?? record.simulatedMs;
+  const nearby = record.log.filter((l) => l.atMs <= centre).slice(-logLinesShownMax);
+  const counts = { ok: 0, fail: 0, unknown: 0 };
+  for (const op of record.ops) counts[op.outcome]++;
+  const verdict =
+    record.result === 'pass'
+      ? '<p class="pass">PASS: no violation</p>'
+      : `<div class="fail"><p>FAIL at ${(vt ?? 0).toFixed(3)} ms</p><ul>${record.violations.map((v) => `<li>${e(v.text)}</li>`).join('')}</ul></div>`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>conclave report: ${e(record.scenario)} seed ${record.seed}</title>
+<style>
+body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 1200px; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+.pass { color: #2e9e44; font-weight: bold; } .fail { color: #c0392b; font-weight: bold; }
+table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: left; }
+pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 0.85em; }
+.picture { overflow-x: auto; }
+code { background: #f0f0f0; padding: 1px 4px; }
+</style>
+</head>
+<body>
+<h1>${e(record.scenario)} · seed ${record.seed}</h1>
+<p>trace <code>${e(record.trace)}</code> · ${record.simulatedMs.toFixed(0)} simulated ms · ${record.nodes.length} nodes · ${record.messages.length} messages · ${record.ops.length} client operations (ok ${counts.ok}, fail ${counts.fail}, unknown ${counts.unknown}) · ${record.faults.length} faults</p>
+${verdict}
+${replayCommand ? `<p>Replay: <code>${e(replayCommand)}</code></p>` : ''}
+<h2>Client operations and faults</h2>
+<p>One lane per client process; green ok, red fail, yellow (dashed) unknown; shaded bands are faults. Hover for details.</p>
+<div class="picture">${pictures.timeline}</div>
+<h2>Messages around the ${vt === null ? 'end of the run' : 'violation'}</h2>
+<p>Time flows down; each arrow is a message from sender to receiver; a cross is a dropped message.</p>
+<div class="picture">${pictures.lamport}</div>
+<h2>Role and term of each node</h2>
+<div class="picture">${pictures.roles}</div>
+<h2>Faults</h2>
+<table><tr><th>from</th><th>to</th><th>kind</th><th>fault</th></tr>
+${record.faults.map((f) => `<tr><td>${f.startMs.toFixed(1)} ms</td><td>${f.endMs.toFixed(1)} ms</td><td>${e(f.kind)}</td><td>${e(f.label)}</td></tr>`).join('\n')}
+</table>
+<h2>Log before ${vt === null ? 'the end' : 'the violation'} (last ${nearby.length} lines)</h2>
+<pre>${nearby.map((l) => `${l.atMs.toFixed(3).padStart(12)}  ${e(l.text)}`).join('\n')}</pre>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,114 @@
+/**
+ * The report is one self-contained page: it opens in headless Chromium with no console error, no
+ * exception and no network request, and its three pictures are there; each picture is also valid
+ * standalone SVG (XML). Skips — loudly — only when no Chromium is installed
+ * (`apt-get install -y chromium`).
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkPage, findChromium } from '../report/chromium.js';
+import type { RunRecord } from '../report/record.js';
+import { lamportSvg, messagesAround, rolesSvg, ticksMs, timelineSvg } from '../report/svg.js';
+import { writeReport } from '../report/write.js';
+
+const chromium = findChromium();
+if (!chromium) {
+  // eslint-disable-next-line no-console
+  console.warn('\n\n!!!!!!!! sim/test/report.test.ts: NO CHROMIUM ON PATH — the headless-browser check of the report is SKIPPED. Install it: apt-get install -y chromium !!!!!!!!\n\n');
+}
+
+/** A small hand-made record: 3 nodes, a partition, a crash, ops of every outcome, a violation. */
+export function sampleRecord(): RunRecord {
+  const nodes = ['n1', 'n2', 'n3'];
+  const messages = [];
+  for (let i = 0; i < 60; i++) {
+    const from = nodes[i % 3]!;
+    const to = nodes[(i + 1) % 3]!;
+    messages.push({ from, to, sendMs: 100 + i * 15, deliverMs: i % 7 === 0 ? null : 100 + i * 15 + 4, label: i % 2 ? 'AppendEntries' : 'RequestVote <&>' });
+  }
+  return {
+    scenario: 'raft/sample <script>',
+    seed: 42,
+    trace: '0123456789abcdef',
+    result: 'fail',
+    simulatedMs: 2000,
+    nodes,
+    violations: [{ atMs: 900, text: 'election safety: n1 and n2 are leaders in term 3 & "more"' }],
+    ops: [
+      { id: 0, process: 0, f: 'put', key: 'k', node: 'n1', input: 1, output: null, invokeMs: 50, completeMs: 70, outcome: 'ok' },
+      { id: 1, process: 1, f: 'cas', key: 'k', node: 'n2', input: [1, 2], output: null, invokeMs: 60, completeMs: 300, outcome: 'fail' },
+      { id: 2, process: 0, f: 'get', key: 'k', node: 'n3', input: null, invokeMs: 400, completeMs: null, outcome: 'unknown' },
+    ],
+    faults: [
+      { kind: 'partition', label: 'partition n1 | n2 n3', startMs: 200, endMs: 800, nodes },
+      { kind: 'crash', label: 'crash n3', startMs: 850, endMs: 2000, nodes: ['n3'] },
+    ],
+    messages,
+    roles: [
+      { node: 'n1', atMs: 0, role: 'follower', term: 0 },
+      { node: 'n1', atMs: 120, role: 'leader', term: 1 },
+      { node: 'n2', atMs: 0, role: 'follower', term: 0 },
+      { node: 'n2', atMs: 500, role: 'candidate', term: 2 },
+      { node: 'n2', atMs: 700, role: 'leader', term: 3 },
+      { node: 'n3', atMs: 0, role: 'follower', term: 0 },
+      { node: 'n3', atMs: 850, role: 'down', term: null },
+    ],
+    log: [
+      { atMs: 120, text: 'n1 became leader at term 1' },
+      { atMs: 700, text: 'n2 became leader at term 3 <b>' },
+    ],
+  };
+}
+
+describe('report pictures', () => {
+  it('draw every op, fault, message and role change, with text escaped', () => {
+    const record = sampleRecord();
+    const timeline = timelineSvg(record);
+    expect(timeline.match(/<rect [^>]*fill="#(2e9e44|d6455d|e8b32a)"/g)?.length).toBe(3);
+    expect(timeline).toContain('partition n1 | n2 n3');
+    expect(timeline).toContain('violation');
+    const lamport = lamportSvg(record);
+    const around = messagesAround(record);
+    expect(around.messages.every((m) => m.sendMs >= 400 && m.sendMs <= 900)).toBe(true);
+    expect((lamport.match(/marker-end/g) ?? []).length).toBe(around.messages.filter((m) => m.deliverMs !== null).length);
+    expect(lamport).toContain('RequestVote &lt;&amp;&gt;');
+    expect(lamport).not.toContain('<&>');
+    const roles = rolesSvg(record);
+    expect(roles).toContain('leader t3');
+    expect(roles).toContain('down');
+  });
+
+  it('ticks fall on round values inside the range', () => {
+    expect(ticksMs(0, 1000, 10)).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]);
+    expect(ticksMs(3, 47, 4).every((t) => t >= 3 && t <= 47)).toBe(true);
+  });
+});
+
+describe.skipIf(!chromium)('report in headless Chromium', () => {
+  it('opens without console errors or network requests, and shows its three pictures', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-report-'));
+    const { html, files } = writeReport(sampleRecord(), dir, 'conclave sim replay x.replay.json');
+    expect(readFileSync(html, 'utf8')).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+    const page = await checkPage(chromium!, html, `[document.querySelectorAll('svg').length, document.title, document.body.innerText.includes('FAIL')]`);
+    expect(page.problems).toEqual([]);
+    expect(page.requests).toEqual([]);
+    expect(page.probe).toEqual([3, 'conclave report: raft/sample <script> seed 42', true]);
+    for (const svg of files.filter((f) => f.endsWith('.svg'))) {
+      const standalone = await checkPage(chromium!, svg, `[document.documentElement.localName, document.getElementsByTagName('parsererror').length]`);
+      expect(standalone.problems, svg).toEqual([]);
+      expect(standalone.probe, svg).toEqual(['svg', 0]);
+    }
+  }, 60_000);
+
+  it('catches a broken page (the check can fail)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-report-'));
+    const { writeFileSync } = await import('node:fs');
+    const bad = join(dir, 'bad.html');
+    writeFileSync(bad, '<!DOCTYPE html><html><body><script>console.error("planted")</script><img src="missing.png"></body></html>');
+    const page = await checkPage(chromium!, bad, '1');
+    expect(page.problems.some((p) => p.includes('planted'))).toBe(true);
+    expect(page.problems.some((p) => p.includes('missing.png') || p.includes('ERR_FILE_NOT_FOUND'))).toBe(true);
+  }, 60_000);
+});
