@@ -1,0 +1,263 @@
+/**
+ * Pure parsing helpers for the Consul-compatible HTTP API: Go durations, Go booleans, presence-based
+ * query flags, uint64 query parameters, and Go `encoding/json`-style case-insensitive request keys.
+ *
+ * Nothing here does I/O; every function is a value → value map, unit-tested in parse.test.ts.
+ * The reference behaviour is Consul's `agent/http.go` (parseWait, parseConsistency, decodeBody) and
+ * Go's `time.ParseDuration`, `strconv.ParseBool` and `encoding/json` field matching.
+ */
+
+/** Blocking queries wait 5 minutes when `?wait` is absent (Consul's `defaultQueryTime`). */
+export const waitMsDefault = 5 * 60_000;
+/** A longer `?wait` is silently capped at 10 minutes (Consul's `maxQueryTime`). */
+export const waitMsMax = 10 * 60_000;
+
+const durationUnitNs: Readonly<Record<string, number>> = {
+  ns: 1,
+  us: 1e3,
+  'µs': 1e3, // U+00B5 micro sign
+  'μs': 1e3, // U+03BC Greek mu
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/**
+ * Go's `time.ParseDuration`: a signed sequence of decimal numbers, each with an optional fraction and a
+ * unit suffix ("300ms", "-1.5h", "2h45m"); "0" alone is allowed. Returns milliseconds (may be fractional
+ * or negative), or undefined when Go would return an error.
+ */
+export function parseGoDurationMs(text: string): number | undefined {
+  let s = text;
+  if (s === '') return undefined;
+  let sign = 1;
+  if (s[0] === '-' || s[0] === '+') {
+    if (s[0] === '-') sign = -1;
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (s === '') return undefined;
+  let totalNs = 0;
+  while (s !== '') {
+    const m = /^([0-9]*)(\.[0-9]*)?/.exec(s)!;
+    const whole = m[1]!;
+    const frac = m[2] ?? '';
+    // Go requires at least one digit on one side of the point.
+    if (whole === '' && frac.length <= 1) return undefined;
+    s = s.slice(m[0].length);
+    const u = /^[^0-9.]+/.exec(s);
+    if (!u) return undefined; // missing unit
+    const unitNs = durationUnitNs[u[0]];
+    if (unitNs === undefined) return undefined;
+    s = s.slice(u[0].length);
+    totalNs += Number(`${whole === '' ? '0' : whole}${frac === '.' ? '' : frac}`) * unitNs;
+    if (!Number.isFinite(totalNs) || totalNs > 9.223372036854775807e18) return undefined; // int64 overflow
+  }
+  return (sign * totalNs) / 1e6;
+}
+
+/** Go's `strconv.ParseBool`. Returns undefined for anything it rejects. */
+export function parseGoBool(text: string): boolean | undefined {
+  switch (text) {
+    case '1':
+    case 't':
+    case 'T':
+    case 'true':
+    case 'TRUE':
+    case 'True':
+      return true;
+    case '0':
+    case 'f':
+    case 'F':
+    case 'false':
+    case 'FALSE':
+    case 'False':
+      return false;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A presence-based boolean query flag as Consul reads `?recurse`, `?keys`, `?raw`, `?passing`, `?wan`:
+ * the flag is on when the parameter is present, whatever its value (`?recurse`, `?recurse=1`,
+ * `?keys=True`), except that an explicit Go-false literal (`?passing=false`, `?wan=0`) turns it off.
+ */
+export function queryFlag(query: URLSearchParams, name: string): boolean {
+  if (!query.has(name)) return false;
+  const value = query.get(name)!;
+  return parseGoBool(value) !== false;
+}
+
+/** A decimal uint64 query parameter that must fit a JS safe integer (indexes never come near 2^53). */
+export function parseUint(text: string): number | undefined {
+  if (!/^[0-9]{1,16}$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** The blocking part of a read's query string, validated as Consul's `parseWait` does. */
+export interface BlockingParams {
+  /** Block while the result's index ≤ minIndex; 0 means do not block. */
+  readonly minIndex: number;
+  /** How long to block at most, before jitter; capped at `waitMsMax`. */
+  readonly waitMs: number;
+}
+
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+export function parseBlocking(query: URLSearchParams): Parsed<BlockingParams> {
+  let waitMs = waitMsDefault;
+  const wait = query.get('wait');
+  if (wait !== null && wait !== '') {
+    const ms = parseGoDurationMs(wait);
+    if (ms === undefined || ms < 0) return { ok: false, error: 'Invalid wait time' };
+    waitMs = Math.min(ms, waitMsMax);
+  }
+  let minIndex = 0;
+  const index = query.get('index');
+  if (index !== null && index !== '') {
+    const n = parseUint(index);
+    if (n === undefined) return { ok: false, error: 'Invalid index' };
+    minIndex = n;
+  }
+  return { ok: true, value: { minIndex, waitMs: Math.round(waitMs) } };
+}
+
+export type Consistency = 'default' | 'stale' | 'consistent';
+
+/** `?stale` and `?consistent` (presence-based); both at once is a 400, as in Consul's parseConsistency. */
+export function parseConsistency(query: URLSearchParams): Parsed<Consistency> {
+  const stale = query.has('stale');
+  const consistent = query.has('consistent');
+  if (stale && consistent) return { ok: false, error: 'Cannot specify ?stale with ?consistent, conflicting semantics.' };
+  return { ok: true, value: stale ? 'stale' : consistent ? 'consistent' : 'default' };
+}
+
+// ─────────────────────────────────── case-insensitive JSON keys ───────────────────────────────────
+
+/**
+ * The shape of a request body, enough to normalise its keys the way Go's `encoding/json` matches them
+ * to struct fields: an exact match first, then a case-insensitive one. Consul also accepts snake_case
+ * aliases for its agent endpoints (`lib.TranslateKeys`), so matching ignores underscores too. Keys of
+ * map-valued fields (`Meta`, `NodeMeta`, `Header`) are user data and are never rewritten. Unknown
+ * struct fields are dropped, as Go drops them. Type mismatches are errors, as in Go.
+ */
+export type Schema =
+  | { readonly t: 'struct'; readonly fields: Readonly<Record<string, Schema>> }
+  | { readonly t: 'map'; readonly value: Schema }
+  | { readonly t: 'array'; readonly item: Schema }
+  | { readonly t: 'string' }
+  | { readonly t: 'int' }
+  | { readonly t: 'bool' }
+  /** A Go `time.Duration` field in a JSON body: a Go duration string or a number of nanoseconds. */
+  | { readonly t: 'duration' }
+  /** Anything; kept as is. */
+  | { readonly t: 'any' };
+
+export const S = {
+  string: { t: 'string' } as Schema,
+  int: { t: 'int' } as Schema,
+  bool: { t: 'bool' } as Schema,
+  duration: { t: 'duration' } as Schema,
+  any: { t: 'any' } as Schema,
+  struct: (fields: Record<string, Schema>): Schema => ({ t: 'struct', fields }),
+  map: (value: Schema): Schema => ({ t: 'map', value }),
+  array: (item: Schema): Schema => ({ t: 'array', item }),
+};
+
+function foldKey(key: string): string {
+  return key.replace(/_/g, '').toLowerCase();
+}
+
+const foldedFieldsCache = new WeakMap<object, Map<string, string>>();
+
+function foldedFields(fields: Readonly<Record<string, Schema>>): Map<string, string> {
+  let folded = foldedFieldsCache.get(fields);
+  if (!folded) {
+    folded = new Map();
+    for (const name of Object.keys(fields)) folded.set(foldKey(name), name);
+    foldedFieldsCache.set(fields, folded);
+  }
+  return folded;
+}
+
+function goType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value === 'object' ? 'object' : typeof value;
+}
+
+/**
+ * Rewrites `value`'s keys to the canonical names of `schema` and checks leaf types. Returns the
+ * normalised value or a Go-flavoured decode error ("json: cannot unmarshal string into Go struct field
+ * .Port of type int"). JSON null is accepted everywhere (Go leaves the zero value) and dropped.
+ */
+export function normalizeKeys(value: unknown, schema: Schema, path = ''): Parsed<unknown> {
+  if (value === null) return { ok: true, value: undefined };
+  const mismatch = (goName: string): Parsed<unknown> => ({
+    ok: false,
+    error: `json: cannot unmarshal ${goType(value)} into Go ${path === '' ? 'value' : `struct field ${path}`} of type ${goName}`,
+  });
+  switch (schema.t) {
+    case 'any':
+      return { ok: true, value };
+    case 'string':
+      return typeof value === 'string' ? { ok: true, value } : mismatch('string');
+    case 'int':
+      return typeof value === 'number' && Number.isInteger(value) ? { ok: true, value } : mismatch('int');
+    case 'bool':
+      return typeof value === 'boolean' ? { ok: true, value } : mismatch('bool');
+    case 'duration':
+      return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) ? { ok: true, value } : mismatch('time.Duration');
+    case 'array': {
+      if (!Array.isArray(value)) return mismatch('[]');
+      const out: unknown[] = [];
+      for (const [i, item] of value.entries()) {
+        const r = normalizeKeys(item, schema.item, `${path}[${i}]`);
+        if (!r.ok) return r;
+        out.push(r.value === undefined ? null : r.value);
+      }
+      return { ok: true, value: out };
+    }
+    case 'map': {
+      if (goType(value) !== 'object') return mismatch('map');
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        const r = normalizeKeys(v, schema.value, `${path}.${k}`);
+        if (!r.ok) return r;
+        if (r.value !== undefined) out[k] = r.value;
+      }
+      return { ok: true, value: out };
+    }
+    case 'struct': {
+      if (goType(value) !== 'object') return mismatch('struct');
+      const folded = foldedFields(schema.fields);
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        const canonical = Object.hasOwn(schema.fields, k) ? k : folded.get(foldKey(k));
+        if (canonical === undefined) continue; // Go ignores unknown fields
+        const r = normalizeKeys(v, schema.fields[canonical]!, `${path}.${canonical}`);
+        if (!r.ok) return r;
+        if (r.value === undefined) delete out[canonical];
+        else out[canonical] = r.value;
+      }
+      return { ok: true, value: out };
+    }
+  }
+}
+
+/** Parses a JSON body and normalises it; errors read as Consul's "Request decode failed: …". */
+export function decodeJsonBody(body: Uint8Array | string, schema: Schema): Parsed<unknown> {
+  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, error: `Request decode failed: ${(error as Error).message}` };
+  }
+  const r = normalizeKeys(parsed, schema);
+  if (!r.ok) return { ok: false, error: `Request decode failed: ${r.error}` };
+  return r;
+}
