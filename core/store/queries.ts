@@ -1,0 +1,190 @@
+/**
+ * Read queries: each answers its data and the index Consul would put in X-Consul-Index for it
+ * (/work/shared/consul-api.md §2 "Index scope per endpoint"), floored at 1 (an index is never 0).
+ * `queryIndex` computes only the index, for the blocking-query registry, without building the data
+ * where that is cheaper.
+ */
+import { kvGetIndex, kvKeys, kvList, kvPrefixIndex } from './kv.js';
+import { sessionExpiryNext } from './session.js';
+import { maxTableIndex, type StoreState } from './state.js';
+import type { CatalogNode, CatalogService, CheckServiceNode, HealthCheck, QueryError, QueryResult, ServiceNode, Session, StoreQuery } from './types.js';
+
+function floor1(index: number): number {
+  return Math.max(1, index);
+}
+
+function byName<T>(map: ReadonlyMap<string, T>): [string, T][] {
+  return [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function hasTag(tags: readonly string[], tag: string | undefined): boolean {
+  // Consul matches service tags case-insensitively (serviceTagFilter uses strings.EqualFold).
+  if (tag === undefined) return true;
+  const want = tag.toLowerCase();
+  return tags.some((t) => t.toLowerCase() === want);
+}
+
+/** Per-service index if the service name ever existed, else the tables' (Consul maxIndexForService). */
+function serviceIndexOf(state: StoreState, service: string, fallback: number): number {
+  return floor1(state.serviceIndex.get(service) ?? fallback);
+}
+
+/** The X-Consul-Index a query would return, ≥ 1. */
+export function queryIndex(state: StoreState, query: StoreQuery): number {
+  switch (query.type) {
+    case 'kvGet':
+    case 'kvLockDelay':
+      return kvGetIndex(state, query.key);
+    case 'kvList':
+    case 'kvKeys':
+      return kvPrefixIndex(state, query.prefix);
+    case 'sessionInfo':
+    case 'sessionList':
+    case 'sessionNode':
+    case 'sessionExpiryNext':
+      return floor1(maxTableIndex(state, 'sessions'));
+    case 'catalogNodes':
+      return floor1(maxTableIndex(state, 'nodes'));
+    case 'catalogServices':
+      return floor1(maxTableIndex(state, 'services'));
+    case 'catalogService':
+      return serviceIndexOf(state, query.service, maxTableIndex(state, 'nodes', 'services'));
+    case 'catalogNode':
+      return floor1(maxTableIndex(state, 'nodes', 'services'));
+    case 'healthState':
+    case 'healthNode':
+    case 'healthChecks':
+      return floor1(maxTableIndex(state, 'checks'));
+    case 'healthService':
+      return serviceIndexOf(state, query.service, maxTableIndex(state, 'nodes', 'services', 'checks'));
+    case 'index':
+      return queryIndex(state, query.of);
+  }
+}
+
+export function runQuery(state: StoreState, query: StoreQuery): QueryResult | QueryError {
+  if (query === null || typeof query !== 'object') return { index: 1, error: 'query must be an object' };
+  const value = queryValue(state, query);
+  if (value === badQuery) return { index: 1, error: `unknown query type '${String((query as { type?: unknown }).type)}'` };
+  return { index: queryIndex(state, query), value };
+}
+
+const badQuery = Symbol('badQuery');
+
+function queryValue(state: StoreState, query: StoreQuery): unknown {
+  switch (query.type) {
+    case 'kvGet':
+      return state.kv.get(query.key) ?? null;
+    case 'kvList':
+      return kvList(state, query.prefix);
+    case 'kvKeys':
+      return kvKeys(state, query.prefix, query.separator ?? '');
+    case 'kvLockDelay':
+      return state.lockDelayUntilMs.get(query.key) ?? 0;
+    case 'sessionInfo': {
+      const session = state.sessions.get(query.id);
+      return session ? [session] : [];
+    }
+    case 'sessionList':
+      return byName(state.sessions).map(([, s]) => s) satisfies Session[];
+    case 'sessionNode':
+      return byName(state.sessions)
+        .map(([, s]) => s)
+        .filter((s) => s.Node === query.node);
+    case 'sessionExpiryNext':
+      return sessionExpiryNext(state);
+    case 'catalogNodes':
+      return byName(state.nodes).map(([, n]) => n) satisfies CatalogNode[];
+    case 'catalogServices':
+      return catalogServices(state);
+    case 'catalogService':
+      return catalogService(state, query.service, query.tag);
+    case 'catalogNode': {
+      const node = state.nodes.get(query.node);
+      if (!node) return null;
+      const services: Record<string, CatalogService> = {};
+      for (const [id, service] of byName(state.services.get(query.node)!)) services[id] = service;
+      return { Node: node, Services: services };
+    }
+    case 'healthState':
+      return allChecks(state).filter((c) => query.state === 'any' || c.Status === query.state);
+    case 'healthNode':
+      return byName(state.checks.get(query.node) ?? new Map<string, HealthCheck>()).map(([, c]) => c);
+    case 'healthChecks':
+      return allChecks(state).filter((c) => c.ServiceName === query.service);
+    case 'healthService':
+      return healthService(state, query.service, query.tag, query.passing ?? false);
+    case 'index':
+      return queryIndex(state, query.of);
+    default:
+      return badQuery;
+  }
+}
+
+/** Every check, by node then check id (Consul's memdb order). */
+function allChecks(state: StoreState): HealthCheck[] {
+  const out: HealthCheck[] = [];
+  for (const [, checks] of byName(state.checks)) for (const [, check] of byName(checks)) out.push(check);
+  return out;
+}
+
+function catalogServices(state: StoreState): Record<string, string[]> {
+  const tags = new Map<string, Set<string>>();
+  for (const services of state.services.values()) {
+    for (const service of services.values()) {
+      let set = tags.get(service.Service);
+      if (!set) tags.set(service.Service, (set = new Set()));
+      for (const tag of service.Tags) set.add(tag);
+    }
+  }
+  const out: Record<string, string[]> = {};
+  for (const [name, set] of byName(tags)) out[name] = [...set].sort();
+  return out;
+}
+
+/** Instances of `service` as [node, service] pairs, by node then service id. */
+function instances(state: StoreState, service: string, tag: string | undefined): [CatalogNode, CatalogService][] {
+  const out: [CatalogNode, CatalogService][] = [];
+  for (const [nodeName, services] of byName(state.services)) {
+    const node = state.nodes.get(nodeName)!;
+    for (const [, s] of byName(services)) if (s.Service === service && hasTag(s.Tags, tag)) out.push([node, s]);
+  }
+  return out;
+}
+
+function catalogService(state: StoreState, service: string, tag: string | undefined): ServiceNode[] {
+  return instances(state, service, tag).map(([node, s]) => ({
+    ID: node.ID,
+    Node: node.Node,
+    Address: node.Address,
+    Datacenter: node.Datacenter,
+    TaggedAddresses: node.TaggedAddresses,
+    NodeMeta: node.Meta,
+    ServiceID: s.ID,
+    ServiceName: s.Service,
+    ServiceTags: s.Tags,
+    ServiceAddress: s.Address,
+    ServicePort: s.Port,
+    ServiceMeta: s.Meta,
+    ServiceEnableTagOverride: s.EnableTagOverride,
+    CreateIndex: s.CreateIndex,
+    ModifyIndex: s.ModifyIndex,
+  }));
+}
+
+/**
+ * `health/service/<svc>`: each instance with its node's checks first (serfHealth...) then its own,
+ * as Consul's documented responses show; `passing` keeps instances whose checks all pass.
+ */
+function healthService(state: StoreState, service: string, tag: string | undefined, passing: boolean): CheckServiceNode[] {
+  const out: CheckServiceNode[] = [];
+  for (const [node, s] of instances(state, service, tag)) {
+    const checks = byName(state.checks.get(node.Node)!).map(([, c]) => c);
+    const nodeChecks = checks.filter((c) => c.ServiceID === '');
+    const serviceChecks = checks.filter((c) => c.ServiceID === s.ID);
+    const all = [...nodeChecks, ...serviceChecks];
+    if (passing && all.some((c) => c.Status !== 'passing')) continue;
+    out.push({ Node: node, Service: s, Checks: all });
+  }
+  return out;
+}

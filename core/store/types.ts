@@ -1,0 +1,332 @@
+/**
+ * The replicated state store's data model, commands, queries and results (Consul's state store:
+ * KV, transactions, sessions and locks, catalog and health).
+ *
+ * Records use Consul's own JSON field names (PascalCase) so the HTTP layer can encode them almost
+ * directly; it only has to turn `Value` bytes into base64, `LockDelayMs`/`TtlMs` into Consul's
+ * duration forms, and leave out nothing else. Commands and queries are plain data with a `type`
+ * discriminator (msgpackr-encodable; no classes, no functions, no Maps). Command and query `type`
+ * strings are wire enums: append-only.
+ *
+ * Time: the store never reads a clock. Anything that depends on time (session TTL deadlines,
+ * lock-delay) uses a `nowMs` stamped into the command by the leader that proposed it, so every
+ * replica computes the same state (Consul enforces lock-delay before commit on the leader for the
+ * same reason: kvs_endpoint.go, "lock-delay must be enforced before commit").
+ *
+ * Flags are Consul uint64s carried as JavaScript numbers: values above 2^53 − 1
+ * (Number.MAX_SAFE_INTEGER) cannot be represented exactly and are refused by the store
+ * (`flagsMax`); the HTTP layer should answer 400 for them.
+ */
+import type { CheckStatus } from '../types.js';
+
+// ───────────────────────────────────────────── limits ─────────────────────────────────────────────
+
+/** Consul refuses KV values above 512 KiB (HTTP 413, `kv_max_value_size` default). */
+export const kvValueBytesMax = 512 * 1024;
+/** Consul's transaction limit in the 0.x/1.x docs we follow (newer docs say 128). */
+export const txnOpsMax = 64;
+/** Largest flags value we can carry exactly (see the module comment). */
+export const flagsMax = Number.MAX_SAFE_INTEGER;
+/** Consul's bounds on a session TTL (session_endpoint.go: 10 s .. 86400 s). */
+export const sessionTtlMsMin = 10_000;
+export const sessionTtlMsMax = 86_400_000;
+/**
+ * Consul lets a TTL session live up to twice its TTL before invalidating it (SessionTTLMultiplier),
+ * so that a client renewing at TTL/2 survives a leader change and clock skew.
+ */
+export const sessionTtlMultiplier = 2;
+/** Consul's default lock-delay for a session created without one. */
+export const sessionLockDelayMsDefault = 15_000;
+/** The check every node has, kept by the leader from gossip (Consul's `serfHealth`). */
+export const serfCheckId = 'serfHealth';
+export const serfCheckName = 'Serf Health Status';
+export const serfOutputAlive = 'Agent alive and reachable';
+export const serfOutputFailed = 'Agent not live or unreachable';
+export const datacenterDefault = 'dc1';
+
+// ───────────────────────────────────────────── records ────────────────────────────────────────────
+
+/** One KV entry (Consul's DirEntry). Invariant: 1 ≤ CreateIndex ≤ ModifyIndex. */
+export interface KvEntry {
+  readonly Key: string;
+  /** null for an empty value: Consul reads back an empty PUT body as `"Value": null`. */
+  readonly Value: Uint8Array | null;
+  readonly Flags: number;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+  /** How many times a lock on this key was newly acquired. Kept across release. */
+  readonly LockIndex: number;
+  /** The session holding the lock, '' when none. Invariant: names a live session. */
+  readonly Session: string;
+}
+
+export type SessionBehavior = 'release' | 'delete';
+
+export interface Session {
+  readonly ID: string;
+  readonly Name: string;
+  readonly Node: string;
+  /** Lock-delay in ms (Consul's JSON has nanoseconds: multiply by 1e6). 0 disables it. */
+  readonly LockDelayMs: number;
+  readonly Behavior: SessionBehavior;
+  /** TTL in ms, 0 for none (Consul's JSON has a duration string such as "10s", "" when none). */
+  readonly TtlMs: number;
+  /** Node-level checks (check ids on `Node`) whose going critical invalidates the session. */
+  readonly NodeChecks: readonly string[];
+  /** Service checks (check ids on `Node`) whose going critical invalidates the session. */
+  readonly ServiceChecks: readonly string[];
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+export interface CatalogNode {
+  readonly ID: string;
+  readonly Node: string;
+  readonly Address: string;
+  readonly Datacenter: string;
+  readonly TaggedAddresses: Readonly<Record<string, string>>;
+  readonly Meta: Readonly<Record<string, string>>;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+export interface CatalogService {
+  readonly ID: string;
+  readonly Service: string;
+  readonly Tags: readonly string[];
+  readonly Address: string;
+  readonly Port: number;
+  readonly Meta: Readonly<Record<string, string>>;
+  readonly EnableTagOverride: boolean;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+export interface HealthCheck {
+  readonly Node: string;
+  readonly CheckID: string;
+  readonly Name: string;
+  readonly Status: CheckStatus;
+  readonly Notes: string;
+  readonly Output: string;
+  /** '' for a node-level check. Invariant: names a service registered on `Node`. */
+  readonly ServiceID: string;
+  readonly ServiceName: string;
+  readonly ServiceTags: readonly string[];
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+/** `GET /v1/catalog/service/<svc>` rows: the node's fields plus the service's, prefixed. */
+export interface ServiceNode {
+  readonly ID: string;
+  readonly Node: string;
+  readonly Address: string;
+  readonly Datacenter: string;
+  readonly TaggedAddresses: Readonly<Record<string, string>>;
+  readonly NodeMeta: Readonly<Record<string, string>>;
+  readonly ServiceID: string;
+  readonly ServiceName: string;
+  readonly ServiceTags: readonly string[];
+  readonly ServiceAddress: string;
+  readonly ServicePort: number;
+  readonly ServiceMeta: Readonly<Record<string, string>>;
+  readonly ServiceEnableTagOverride: boolean;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+/** `GET /v1/health/service/<svc>` rows. `Checks` = the node's checks (serfHealth...) then the service's. */
+export interface CheckServiceNode {
+  readonly Node: CatalogNode;
+  readonly Service: CatalogService;
+  readonly Checks: readonly HealthCheck[];
+}
+
+// ───────────────────────────────────────────── commands ───────────────────────────────────────────
+
+/** The writable fields of a KV entry in a command. `value` null or empty stores an empty value. */
+export interface KvWrite {
+  readonly key: string;
+  readonly value: Uint8Array | null;
+  /** 0 when omitted. Integer in [0, flagsMax]. */
+  readonly flags?: number;
+}
+
+/** Transaction verbs (Consul's api.KVOp strings; append-only). */
+export type TxnVerb =
+  | 'set'
+  | 'cas'
+  | 'lock'
+  | 'unlock'
+  | 'get'
+  | 'get-tree'
+  | 'check-index'
+  | 'check-session'
+  | 'check-not-exists'
+  | 'delete'
+  | 'delete-tree'
+  | 'delete-cas'
+  | 'get-or-empty';
+
+export const txnVerbs: readonly TxnVerb[] = ['set', 'cas', 'lock', 'unlock', 'get', 'get-tree', 'check-index', 'check-session', 'check-not-exists', 'delete', 'delete-tree', 'delete-cas', 'get-or-empty'];
+
+/** One `{"KV": {...}}` operation of `PUT /v1/txn`; fields as Consul's TxnKVOp, camelCased. */
+export interface TxnKvOp {
+  readonly verb: TxnVerb;
+  readonly key: string;
+  readonly value?: Uint8Array | null;
+  readonly flags?: number;
+  /** ModifyIndex for cas, check-index and delete-cas. */
+  readonly index?: number;
+  /** Session for lock, unlock and check-session. */
+  readonly session?: string;
+}
+
+export interface SessionSpec {
+  /** Chosen by the proposer (a UUID drawn from its prng); the store refuses a duplicate. */
+  readonly id: string;
+  readonly name?: string;
+  readonly node: string;
+  /** Node checks; Consul defaults to ['serfHealth'] when neither list is given. */
+  readonly nodeChecks?: readonly string[];
+  readonly serviceChecks?: readonly string[];
+  /** ms; default `sessionLockDelayMsDefault`; 0 disables. */
+  readonly lockDelayMs?: number;
+  readonly behavior?: SessionBehavior;
+  /** ms; 0 or absent for none; else in [sessionTtlMsMin, sessionTtlMsMax]. */
+  readonly ttlMs?: number;
+}
+
+export interface NodeSpec {
+  readonly node: string;
+  readonly address: string;
+  readonly id?: string;
+  readonly datacenter?: string;
+  readonly taggedAddresses?: Readonly<Record<string, string>>;
+  readonly meta?: Readonly<Record<string, string>>;
+}
+
+export interface ServiceSpec {
+  readonly id?: string; // defaults to `service`
+  readonly service: string;
+  readonly tags?: readonly string[];
+  readonly address?: string;
+  readonly port?: number;
+  readonly meta?: Readonly<Record<string, string>>;
+  readonly enableTagOverride?: boolean;
+}
+
+export interface CheckSpecRecord {
+  readonly checkId?: string; // defaults to `name`
+  readonly name: string;
+  readonly status?: CheckStatus; // default critical, as Consul's catalog does
+  readonly notes?: string;
+  readonly output?: string;
+  readonly serviceId?: string;
+}
+
+/** Gossip status the leader reports for a member (Consul leader.go: handleAlive/Failed/LeftMember). */
+export type MemberHealth = 'alive' | 'failed' | 'left';
+
+/**
+ * A command applied through Raft. `nowMs` is the proposing leader's clock at proposal time; it is
+ * required wherever a session may be invalidated (lock-delay starts then) or a deadline is set.
+ */
+export type StoreCommand =
+  | { readonly type: 'kvSet'; readonly entry: KvWrite }
+  /** `cas` 0: create only if absent; N: only if the entry's ModifyIndex is N. */
+  | { readonly type: 'kvCas'; readonly entry: KvWrite; readonly cas: number }
+  | { readonly type: 'kvDelete'; readonly key: string }
+  /** Deletes only if ModifyIndex == cas. A missing key answers true (Consul kvsDeleteCASTxn). */
+  | { readonly type: 'kvDeleteCas'; readonly key: string; readonly cas: number }
+  /** Deletes every key starting with `prefix`; '' wipes the store. */
+  | { readonly type: 'kvDeleteTree'; readonly prefix: string }
+  | { readonly type: 'kvLock'; readonly entry: KvWrite; readonly session: string; readonly nowMs: number }
+  | { readonly type: 'kvUnlock'; readonly entry: KvWrite; readonly session: string }
+  | { readonly type: 'txn'; readonly ops: readonly TxnKvOp[]; readonly nowMs: number }
+  | { readonly type: 'sessionCreate'; readonly session: SessionSpec; readonly nowMs: number }
+  /** Pushes a TTL session's deadline to nowMs + ttl × multiplier. Does not change ModifyIndex. */
+  | { readonly type: 'sessionRenew'; readonly id: string; readonly nowMs: number }
+  | { readonly type: 'sessionDestroy'; readonly id: string; readonly nowMs: number }
+  /** Leader-issued: invalidates every TTL session whose deadline ≤ nowMs. */
+  | { readonly type: 'sessionsExpire'; readonly nowMs: number }
+  /**
+   * Leader-issued on gaining leadership (Consul initializeSessionTimers): every TTL deadline becomes
+   * nowMs + ttl × multiplier, so a new leader whose clock runs ahead does not expire sessions early.
+   */
+  | { readonly type: 'sessionTimersReset'; readonly nowMs: number }
+  | {
+      readonly type: 'catalogRegister';
+      readonly node: NodeSpec;
+      readonly service?: ServiceSpec;
+      readonly checks?: readonly CheckSpecRecord[];
+      /** Consul's SkipNodeUpdate: register a service/check without touching the node record. */
+      readonly skipNodeUpdate?: boolean;
+      readonly nowMs: number;
+    }
+  /** Only node; node + serviceId; or node + checkId (Consul: only a node-level delete removes the node). */
+  | { readonly type: 'catalogDeregister'; readonly node: string; readonly serviceId?: string; readonly checkId?: string; readonly nowMs: number }
+  /** Leader-issued from SWIM: alive → serfHealth passing, failed → critical, left → deregister node. */
+  | {
+      readonly type: 'memberHealth';
+      readonly node: string;
+      readonly address: string;
+      readonly health: MemberHealth;
+      /** Servers also register service `consul` on this port (Consul: 8300). */
+      readonly serverPort?: number;
+      readonly nowMs: number;
+    }
+  /** Leader-issued tombstone GC (Consul's TombstoneRequest reap): drops tombstones with index ≤ upToIndex. */
+  | { readonly type: 'tombstonesReap'; readonly upToIndex: number };
+
+export type StoreCommandType = StoreCommand['type'];
+
+/** What `apply` returns. `error` texts are Consul's messages, for the HTTP layer to pass on. */
+export type CommandResult<T = unknown> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+export interface TxnError {
+  readonly OpIndex: number;
+  readonly What: string;
+}
+
+/** `PUT /v1/txn` outcome: results (200) or errors (409), never both. Result values are blanked except for get verbs. */
+export type TxnOutcome = { readonly Results: readonly { readonly KV: KvEntry }[]; readonly Errors: null } | { readonly Results: null; readonly Errors: readonly TxnError[] };
+
+// ───────────────────────────────────────────── queries ────────────────────────────────────────────
+
+export type HealthStateFilter = 'any' | CheckStatus;
+
+export type StoreQuery =
+  | { readonly type: 'kvGet'; readonly key: string }
+  | { readonly type: 'kvList'; readonly prefix: string }
+  | { readonly type: 'kvKeys'; readonly prefix: string; readonly separator?: string }
+  /** Value: epoch ms until which `key` cannot be locked (0 = none). Index: the key's. */
+  | { readonly type: 'kvLockDelay'; readonly key: string }
+  | { readonly type: 'sessionInfo'; readonly id: string }
+  | { readonly type: 'sessionList' }
+  | { readonly type: 'sessionNode'; readonly node: string }
+  /** Value: the earliest TTL deadline (ms) or null; the leader arms its expiry timer from it. */
+  | { readonly type: 'sessionExpiryNext' }
+  | { readonly type: 'catalogNodes' }
+  | { readonly type: 'catalogServices' }
+  | { readonly type: 'catalogService'; readonly service: string; readonly tag?: string }
+  | { readonly type: 'catalogNode'; readonly node: string }
+  | { readonly type: 'healthState'; readonly state: HealthStateFilter }
+  | { readonly type: 'healthNode'; readonly node: string }
+  | { readonly type: 'healthChecks'; readonly service: string }
+  | { readonly type: 'healthService'; readonly service: string; readonly tag?: string; readonly passing?: boolean }
+  /** Only the index the query named would return; cheaper than running it (blocking queries). */
+  | { readonly type: 'index'; readonly of: StoreQuery };
+
+/** Every read answers its data and the index Consul would put in X-Consul-Index (≥ 1). */
+export interface QueryResult<T = unknown> {
+  readonly index: number;
+  readonly value: T;
+}
+
+/** What `query` returns for a malformed query (never thrown). */
+export interface QueryError {
+  readonly index: number;
+  readonly error: string;
+}
