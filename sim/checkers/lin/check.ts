@@ -51,6 +51,10 @@ export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<
   const steps = searches.reduce((sum, s) => sum + s.search.steps, 0);
   const result: CheckResult = { linearizable: verdict, ms, steps, partitions: searches.length };
   if (failed && explain) return { ...result, explanation: explainFailure(model, failed.label, failed.search) };
+  if (verdict === true && explain) {
+    const linearizations = searches.map(({ label, search }) => ({ partition: label, order: search.linearization().map((i) => search.ops[i]!.id) }));
+    return { ...result, linearizations };
+  }
   return result;
 }
 

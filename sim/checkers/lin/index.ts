@@ -10,3 +10,4 @@ export { parseEtcdLog, parseKvEdn, parseHistoryJsonLines, parseHistory, detectFo
 export type { HistoryFormat, ParsedOp } from './parse.js';
 export { UNKNOWN } from './types.js';
 export type { CheckOptions, CheckResult, Explanation, LinOp, Model, RegisterInput, StepResult, Unknown, Verdict } from './types.js';
+export { bruteForceLinearizable, checkOrder, precedes, ORACLE_OPS_MAX } from './oracle.js';

@@ -113,6 +113,11 @@ export interface CheckResult {
   /** Search steps taken (entries visited), summed over partitions. */
   readonly steps: number;
   readonly partitions: number;
+  /**
+   * When linearizable (and `explain` is on): a witness, one sequential order of op ids per partition
+   * that respects real time and that the model accepts.
+   */
+  readonly linearizations?: { partition: string; order: number[] }[];
 }
 
 export interface CheckOptions {
