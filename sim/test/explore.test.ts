@@ -1,0 +1,69 @@
+/**
+ * The explorer's machinery on a stub runner (a pure function of the seed): every seed runs exactly
+ * once whatever the number of workers, the failing seeds are found, shards tile a range and merge back
+ * into the unsharded summary, and the progress line counts down.
+ */
+import { describe, expect, it } from 'vitest';
+import { explore, formatEta, mergeResults, parseSeedRange, parseShard, progressLine, shardRange } from '../explore.js';
+
+const stubUrl = new URL('../explore-stub.ts', import.meta.url).href;
+
+describe('explore on a stub runner', () => {
+  it('runs each seed once on 1 and on 2 worker threads with the same totals', async () => {
+    const seen1: number[] = [];
+    const one = await explore({ scenarioPath: 's.txt', range: { from: 1, to: 300 }, jobs: 1, runnerUrl: stubUrl, onSeed: (r) => seen1.push(r.seed) });
+    const seen2: number[] = [];
+    const two = await explore({ scenarioPath: 's.txt', range: { from: 1, to: 300 }, jobs: 2, runnerUrl: stubUrl, onSeed: (r) => seen2.push(r.seed) });
+    for (const s of [one, two]) {
+      expect(s.seeds).toBe(300);
+      expect(s.passed).toBe(297);
+      expect(s.failingSeeds).toEqual([97, 194, 291]);
+      expect(s.simulatedMs).toBe(300_000);
+    }
+    expect(two.jobs).toBe(2);
+    expect([...seen2].sort((a, b) => a - b)).toEqual(seen1);
+    expect(two.failures.map((f) => f.violations[0])).toEqual(one.failures.map((f) => f.violations[0]));
+  });
+
+  it('shards tile the range and merge into the unsharded summary', async () => {
+    const range = { from: 0, to: 999 };
+    const parts = [];
+    for (let i = 1; i <= 3; i++) {
+      const r = shardRange(range, i, 3)!;
+      parts.push({ ...(await explore({ scenarioPath: 's.txt', range: r, jobs: 1, runnerUrl: stubUrl })), shard: `${i}/3` });
+    }
+    expect(parts.map((p) => p.range)).toEqual(['0..332', '333..665', '666..999']);
+    const whole = await explore({ scenarioPath: 's.txt', range, jobs: 1, runnerUrl: stubUrl });
+    const merged = mergeResults(parts);
+    expect(merged.gaps).toEqual([]);
+    for (const k of ['seeds', 'passed', 'failed', 'failingSeeds', 'simulatedMs', 'range', 'events', 'messages'] as const) expect(merged[k]).toEqual(whole[k]);
+    expect(() => mergeResults([parts[0]!, parts[0]!])).toThrow(/overlap/);
+    expect(mergeResults([parts[0]!, parts[2]!]).gaps).toEqual(['333..665']);
+    expect(() => mergeResults([parts[0]!, { ...parts[1]!, scenario: 'other.txt' }])).toThrow(/different scenarios/);
+  });
+
+  it('reports a crashing runner as an error, not as a failing seed', async () => {
+    const crashUrl = `data:text/javascript,${encodeURIComponent('export function runSeed(p, seed) { if (seed === 5) throw new Error("boom"); return { seed, trace: "0", result: "pass", simulatedMs: 1, wallMs: 0, events: 0, messages: 0, violations: [] }; }')}`;
+    await expect(explore({ scenarioPath: 's.txt', range: { from: 1, to: 20 }, jobs: 2, runnerUrl: crashUrl })).rejects.toThrow(/seed 5 crashed the runner: .*boom/s);
+  });
+});
+
+describe('parsing and progress', () => {
+  it('parses seed ranges and shards', () => {
+    expect(parseSeedRange('5..9')).toEqual({ from: 5, to: 9 });
+    expect(parseSeedRange('100')).toEqual({ from: 1, to: 100 });
+    expect(parseSeedRange('9..5')).toBeNull();
+    expect(parseSeedRange('x')).toBeNull();
+    expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
+    expect(parseShard('0/4')).toBeNull();
+    expect(parseShard('5/4')).toBeNull();
+    expect(shardRange({ from: 1, to: 2 }, 1, 3)).toBeNull();
+    expect([1, 2, 3].map((i) => shardRange({ from: 1, to: 2 }, i, 3))).toEqual([null, { from: 1, to: 1 }, { from: 2, to: 2 }]);
+  });
+
+  it('draws a progress bar with an ETA', () => {
+    expect(progressLine({ done: 50, total: 200, failed: 1, wallMs: 1000 }, 10)).toBe('[###.......]  25% 50/200 seeds · 1 failed · 50 seeds/s · ETA 3s');
+    expect(formatEta(125_000)).toBe('2m05s');
+    expect(formatEta(NaN)).toBe('?');
+  });
+});
