@@ -100,7 +100,7 @@ describe('planted violations are caught', () => {
     fc.assert(
       fc.property(fc.array(stepSpec, { minLength: 2, maxLength: 50 }), fc.nat(), (specs, pick) => {
         // Only reads and writes, each write of a fresh value, all completed.
-        const unique = specs.map((s, i) => ({ ...s, f: s.f === 'read' ? 'read' : 'write', value: 1000 + i, fate: 'ok' as const }));
+        const unique = specs.map((s, i) => ({ ...s, f: s.f === 'read' ? ('read' as const) : ('write' as const), value: 1000 + i, fate: 'ok' as const }));
         const ops = linearizableHistory(unique, false, false);
         const writes = ops.filter((o) => o.input.f === 'write');
         fc.pre(writes.length > 0);
