@@ -4,7 +4,7 @@
  * into the unsharded summary, and the progress line counts down.
  */
 import { describe, expect, it } from 'vitest';
-import { explore, formatEta, mergeResults, parseSeedRange, parseShard, progressLine, shardRange } from '../explore.js';
+import { type ExploreSummary, explore, formatEta, mergeResults, parseSeedRange, parseShard, progressLine, shardRange } from '../explore.js';
 
 const stubUrl = new URL('../explore-stub.ts', import.meta.url).href;
 
@@ -27,7 +27,7 @@ describe('explore on a stub runner', () => {
 
   it('shards tile the range and merge into the unsharded summary', async () => {
     const range = { from: 0, to: 999 };
-    const parts = [];
+    const parts: ExploreSummary[] = [];
     for (let i = 1; i <= 3; i++) {
       const r = shardRange(range, i, 3)!;
       parts.push({ ...(await explore({ scenarioPath: 's.txt', range: r, jobs: 1, runnerUrl: stubUrl })), shard: `${i}/3` });
