@@ -1,0 +1,68 @@
+/**
+ * The `conclave sim run` contract (Foundation issue): the human output ends with
+ * `seed=N trace=<16 hex> result=pass|fail`; --json prints one JSON object last; the same seed gives
+ * the same trace and another seed another; exit codes 0 / 1 / 2; a bad scenario file names file and
+ * line without a stack trace; `npm start` without a terminal prints a summary and exits 0.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('..', import.meta.url).pathname;
+function conclave(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'conclave.js'), ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('conclave sim run', () => {
+  it('is deterministic per seed and prints the contract line', () => {
+    const a = conclave('sim', 'run', 'scenarios/default.txt', '--seed', '7');
+    const b = conclave('sim', 'run', 'scenarios/default.txt', '--seed', '7');
+    const c = conclave('sim', 'run', 'scenarios/default.txt', '--seed', '8');
+    const last = (s: string) => s.trim().split('\n').at(-1)!;
+    expect(a.code).toBe(0);
+    expect(last(a.out)).toMatch(/^seed=7 trace=[0-9a-f]{16} result=pass$/);
+    expect(last(b.out)).toBe(last(a.out));
+    expect(last(c.out)).toMatch(/^seed=8 trace=[0-9a-f]{16} result=pass$/);
+    expect(last(c.out).split(' ')[1]).not.toBe(last(a.out).split(' ')[1]);
+  });
+
+  it('prints one JSON object with the contract fields', () => {
+    const r = conclave('sim', 'run', 'scenarios/default.txt', '--seed', '3', '--json');
+    const json = JSON.parse(r.out.trim().split('\n').at(-1)!);
+    for (const key of ['seed', 'trace', 'result', 'simulatedMs', 'wallMs', 'events', 'messages', 'violations']) expect(json).toHaveProperty(key);
+    expect(json.seed).toBe(3);
+    expect(json.trace).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('exits 2 on bad usage and bad files, naming the problem', () => {
+    expect(conclave('sim', 'run').code).toBe(2);
+    const flag = conclave('sim', 'run', 'scenarios/default.txt', '--sed', '3');
+    expect(flag.code).toBe(2);
+    expect(flag.err).toContain("unknown flag '--sed'");
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-'));
+    const file = join(dir, 'bad.txt');
+    writeFileSync(file, 'protocol broadcast\nnodes 3\nat 1s crash n7\n');
+    const bad = conclave('sim', 'run', file);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(`${file}:3: crash: unknown node 'n7'`);
+    expect(bad.err).not.toContain('    at ');
+    const missing = conclave('sim', 'run', join(dir, 'nope.txt'));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('nope.txt');
+  });
+
+  it('exits 1 on a violation and prints the replay command', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-'));
+    const file = join(dir, 'stuck.txt');
+    // Values acknowledged by the isolated n1 can only spread by anti-entropy, which runs every 5 s:
+    // one second of liveness is not enough, so the run must fail.
+    writeFileSync(file, 'protocol broadcast\nnodes 3\nset syncIntervalMs 5000\nduration safety=1s liveness=1s\nat 0ms partition n1 | n2 n3\n');
+    const r = conclave('sim', 'run', file, '--seed', '4');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`replay: node bin/conclave.js sim run ${file} --seed 4`);
+    expect(r.out.trim().split('\n').at(-1)).toMatch(/result=fail$/);
+  });
+});

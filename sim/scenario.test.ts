@@ -1,0 +1,75 @@
+/** Scenario files: the format parses, and every mistake is reported with file, line and what is wrong. */
+import { describe, expect, it } from 'vitest';
+import { loadScenarioText } from './run.js';
+import { parseDurationMs, parseRatio, parseScenario, ScenarioError } from './scenario.js';
+
+const good = `# Story line one.
+# Story line two.
+protocol broadcast
+nodes 5
+seed 9
+set fanout 3
+network latency=2ms..8ms loss=1% dup=0.5% reorder=1/20
+duration safety=3s liveness=2s
+nemesis swarm kinds=partition,crash every=250ms
+at 1s partition n1 n2 | n3 n4 n5
+at 2s heal   # trailing comment
+expect liveness
+`;
+
+function problem(text: string): string {
+  try {
+    parseScenario(text, 'bad.txt');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ScenarioError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ScenarioError');
+}
+
+describe('scenario format', () => {
+  it('parses every directive', () => {
+    const s = parseScenario(good, 'scenarios/x.txt');
+    expect(s.name).toBe('x');
+    expect(s.story).toBe('Story line one.\nStory line two.');
+    expect(s.nodes).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+    expect(s.seed).toBe(9);
+    expect(s.params).toEqual({ fanout: '3' });
+    expect(s.network).toMatchObject({ latencyMsMin: 2, lossRatio: 0.01, duplicateRatio: 0.005, reorderRatio: 0.05 });
+    expect(s.network.latencyMsTailMean).toBeCloseTo(2);
+    expect(s.safetyMs).toBe(3000);
+    expect(s.nemesis).toEqual({ mode: 'swarm', kinds: ['partition', 'crash'], everyMs: 250 });
+    expect(s.timeline.map((e) => [e.atMs, e.action, e.args.length])).toEqual([
+      [1000, 'partition', 6],
+      [2000, 'heal', 0],
+    ]);
+    expect(s.expectations).toEqual([{ name: 'liveness', args: [], line: 12 }]);
+  });
+
+  it('names the file, the line and the problem', () => {
+    expect(problem('protocol x\nnodes 3\nfrobnicate 1\n')).toBe("bad.txt:3: unknown directive 'frobnicate' (protocol, nodes, seed, set, network, duration, nemesis, at, expect)");
+    expect(problem('protocol x\nnodes 3\nat 1s crash n9\n')).toBe("bad.txt:3: crash: unknown node 'n9'");
+    expect(problem('protocol x\nnodes 3\nnetwork loss=150%\n')).toMatch(/^bad.txt:3: network: loss=150% is not a ratio/);
+    expect(problem('protocol x\nnodes 3\nat soon heal\n')).toMatch(/^bad.txt:3: at takes a time/);
+    expect(problem('nodes 3\n')).toMatch(/missing `protocol NAME`/);
+    expect(problem('protocol x\nnodes 3\nnemesis swarm kinds=meteor\n')).toMatch(/unknown fault kind 'meteor'/);
+    expect(problem('protocol x\nnodes 3\nat 1s partition n1 n2\n')).toMatch(/needs groups separated by '\|'/);
+  });
+
+  it('checks protocol and parameters against the harness', async () => {
+    await expect(loadScenarioText('protocol nope\nnodes 3\n', 'a.txt')).rejects.toThrow(/a.txt:1: unknown protocol 'nope'/);
+    await expect(loadScenarioText('protocol broadcast\nnodes 3\nset wobble 1\n', 'b.txt')).rejects.toThrow(/b.txt:3: unknown parameter 'wobble' for protocol broadcast/);
+    await expect(loadScenarioText('protocol broadcast\nnodes 3\nset fanout lots\n', 'c.txt')).rejects.toThrow(/set fanout: 'lots' is not a non-negative integer/);
+  });
+
+  it('parses durations and ratios', () => {
+    expect(parseDurationMs('250ms')).toBe(250);
+    expect(parseDurationMs('1.5s')).toBe(1500);
+    expect(parseDurationMs('2m')).toBe(120_000);
+    expect(parseDurationMs('-500ms')).toBe(-500);
+    expect(parseDurationMs('5 s')).toBeNull();
+    expect(parseRatio('5%')).toBe(0.05);
+    expect(parseRatio('1/4')).toBe(0.25);
+    expect(parseRatio('2')).toBeNull();
+  });
+});

@@ -1,0 +1,15 @@
+/**
+ * Builds dist/ once before the suite, so tests that spawn `node bin/conclave.js` run the current code.
+ * Type errors do not stop the build here (tsconfig.build.json emits anyway): `npm test` type-checks
+ * separately, first, and fails there with the errors in full.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export default function setup(): void {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'ignore' });
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('building dist/ failed: run `npm run build` to see why');
+}
