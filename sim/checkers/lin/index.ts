@@ -11,3 +11,4 @@ export type { HistoryFormat, ParsedOp } from './parse.js';
 export { UNKNOWN } from './types.js';
 export type { CheckOptions, CheckResult, Explanation, LinOp, Model, RegisterInput, StepResult, Unknown, Verdict } from './types.js';
 export { bruteForceLinearizable, checkOrder, precedes, ORACLE_OPS_MAX } from './oracle.js';
+export { syntheticRegisterHistory, syntheticDefaults, type SyntheticConfig } from './synthetic.js';
