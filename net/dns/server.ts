@@ -1,0 +1,435 @@
+/**
+ * Consul's DNS interface (consul-api.md §4) over UDP and TCP, wire format by dns-packet:
+ *
+ *   NAME.node[.DC].consul            A/AAAA of the node
+ *   SVC.service[.DC].consul          one A per healthy instance (any critical check hides it), shuffled;
+ *                                    SRV `1 1 <port> <node>.node.<dc>.consul.` with the A in additional
+ *   TAG.SVC.service[.DC].consul      tag-filtered
+ *   _SVC._TAG.service[.DC].consul    RFC 2782 form (`_tcp`/`_udp` = no tag filter)
+ *
+ * Names are case-insensitive; every TTL is 0; the answer is authoritative; an unknown name is
+ * NXDOMAIN with the zone's SOA in the authority section; a known name without records of the asked
+ * type is NOERROR + SOA (NODATA). Over UDP without EDNS the answer is trimmed to 512 bytes with TC set
+ * (with EDNS, to the advertised size). Names outside the domain are REFUSED (no recursors). Packets
+ * that do not decode as a query are dropped; nothing a client sends can crash the server.
+ *
+ * Lookups read the catalog through the agent with `stale` consistency, as Consul's DNS does by default
+ * (`allow_stale`), so any server answers even without a leader.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
+import { randomInt } from 'node:crypto';
+import dnsPacket from 'dns-packet';
+import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
+
+/** RFC 1035 §4.2.1: a UDP message without EDNS is at most 512 bytes. */
+export const udpBytesMax = 512;
+/** The largest EDNS payload size we honour (a common safe ceiling; larger fragments). */
+export const ednsBytesMax = 4096;
+/** TCP messages carry a 16-bit length prefix. */
+export const tcpBytesMax = 65535;
+/** Bound on bytes buffered per TCP connection before it is dropped (a few max-size messages). */
+export const tcpBufferBytesMax = 4 * (tcpBytesMax + 2);
+/** Idle TCP connections are closed after this long, as resolvers expect (RFC 7766 suggests tens of s). */
+export const tcpIdleMs = 10_000;
+/** A lookup that the agent does not answer in this time is SERVFAIL. */
+export const lookupTimeoutMs = 5_000;
+
+export interface DnsServerOptions {
+  readonly host: string;
+  /** 8600; 0 picks a free port (UDP and TCP then share the UDP one when possible). */
+  readonly port: number;
+  /** The zone, with a trailing dot: 'consul.'. */
+  readonly domain: string;
+  readonly datacenter: string;
+  readonly call: (request: AgentRequest) => Promise<AgentResponse>;
+}
+
+export interface DnsServer {
+  readonly address: string;
+  readonly port: number;
+  /** Counters for the metrics endpoint and benchmarks. */
+  readonly stats: DnsStats;
+  close(): Promise<void>;
+}
+
+export interface DnsStats {
+  queries: number;
+  dropped: number;
+  truncated: number;
+}
+
+export interface DnsContext {
+  readonly domainLabels: readonly string[];
+  readonly zone: string;
+  readonly datacenter: string;
+  readonly call: (request: AgentRequest) => Promise<AgentResponse>;
+}
+
+type Answer = dnsPacket.Answer;
+
+const rcodeNum = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+type Rcode = keyof typeof rcodeNum;
+
+// ───────────────────────────────────────────── lookup ─────────────────────────────────────────────
+
+/** What a query name asks for, once the zone is stripped. */
+export type ParsedName =
+  | { readonly kind: 'node'; readonly node: string; readonly dc: string | undefined }
+  | { readonly kind: 'service'; readonly service: string; readonly tag: string | undefined; readonly dc: string | undefined }
+  | { readonly kind: 'zone' }
+  | { readonly kind: 'unknown' }
+  | { readonly kind: 'outside' };
+
+/**
+ * Parses a query name (any case, with or without the trailing dot) against the zone. Labels are
+ * lowercased: DNS is case-insensitive (RFC 4343).
+ */
+export function parseQueryName(name: string, domainLabels: readonly string[]): ParsedName {
+  const labels = name.replace(/\.$/, '').split('.').filter((l) => l !== '').map((l) => l.toLowerCase());
+  const n = domainLabels.length;
+  if (labels.length < n || labels.slice(labels.length - n).join('.') !== domainLabels.join('.')) return { kind: 'outside' };
+  const inner = labels.slice(0, labels.length - n);
+  if (inner.length === 0) return { kind: 'zone' };
+  // The query type is the last label, or the one before a datacenter label.
+  let typeAt = inner.length - 1;
+  let dc: string | undefined;
+  if (inner[typeAt] !== 'node' && inner[typeAt] !== 'service' && inner.length >= 2) {
+    typeAt = inner.length - 2;
+    dc = inner[inner.length - 1];
+  }
+  const kind = inner[typeAt];
+  const before = inner.slice(0, typeAt);
+  if (before.length === 0) return { kind: 'unknown' };
+  if (kind === 'node') return { kind: 'node', node: before.join('.'), dc };
+  if (kind === 'service') {
+    if (before.length === 2 && before[0]!.startsWith('_') && before[1]!.startsWith('_')) {
+      // RFC 2782: _service._proto.service.consul; Consul reads the "proto" label as a tag, `_tcp` as none.
+      const tag = before[1]!.slice(1);
+      return { kind: 'service', service: before[0]!.slice(1), tag: tag === 'tcp' || tag === 'udp' ? undefined : tag, dc };
+    }
+    if (before.length === 1) return { kind: 'service', service: before[0]!, tag: undefined, dc };
+    if (before.length === 2) return { kind: 'service', service: before[1]!, tag: before[0]!, dc };
+    return { kind: 'unknown' };
+  }
+  return { kind: 'unknown' };
+}
+
+async function ask(ctx: DnsContext, request: AgentRequest): Promise<AgentResponse | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      ctx.call(request),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), lookupTimeoutMs);
+        timer.unref?.();
+      }),
+    ]);
+  } catch {
+    return undefined;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+const stale = { consistency: 'stale' } as const;
+
+function addressRecords(name: string, address: string, qtype: string): Answer[] {
+  if (isIPv4(address) && (qtype === 'A' || qtype === 'ANY')) return [{ type: 'A', name, ttl: 0, class: 'IN', data: address }];
+  if (isIPv6(address) && (qtype === 'AAAA' || qtype === 'ANY')) return [{ type: 'AAAA', name, ttl: 0, class: 'IN', data: address }];
+  return [];
+}
+
+/** Finds the catalog's spelling of a name that DNS gave us in lower case. */
+function matchName(candidates: Iterable<string>, wanted: string): string | undefined {
+  for (const c of candidates) if (c.toLowerCase() === wanted) return c;
+  return undefined;
+}
+
+interface LookupResult {
+  readonly rcode: Rcode;
+  readonly answers: Answer[];
+  /** Parallel to answers for SRV: the additional A record(s) each answer brings. */
+  readonly extras: Answer[][];
+}
+
+const nxdomain: LookupResult = { rcode: 'NXDOMAIN', answers: [], extras: [] };
+const servfail: LookupResult = { rcode: 'SERVFAIL', answers: [], extras: [] };
+
+async function lookupNode(ctx: DnsContext, qname: string, qtype: string, node: string): Promise<LookupResult> {
+  let response = await ask(ctx, { type: 'catalog.node', node, read: stale });
+  if (!response || response.status >= 500) return servfail;
+  if (response.body == null) {
+    // The query was lowercased; the catalog may spell the node differently.
+    const nodes = await ask(ctx, { type: 'catalog.nodes', read: stale });
+    if (!nodes || nodes.status >= 500) return servfail;
+    const list = Array.isArray(nodes.body) ? (nodes.body as { Node?: unknown }[]) : [];
+    const spelled = matchName(list.map((n) => String(n.Node)), node);
+    if (spelled === undefined || spelled === node) return nxdomain;
+    response = await ask(ctx, { type: 'catalog.node', node: spelled, read: stale });
+    if (!response || response.status >= 500) return servfail;
+    if (response.body == null) return nxdomain;
+  }
+  const address = String((response.body as { Node?: { Address?: unknown } }).Node?.Address ?? '');
+  const answers = addressRecords(qname, address, qtype);
+  return { rcode: 'NOERROR', answers, extras: answers.map(() => []) };
+}
+
+interface HealthEntry {
+  Node?: { Node?: string; Address?: string };
+  Service?: { Service?: string; Address?: string; Port?: number; Tags?: string[] | null };
+  Checks?: { Status?: string }[];
+}
+
+function shuffle<T>(list: T[]): T[] {
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [list[i], list[j]] = [list[j]!, list[i]!];
+  }
+  return list;
+}
+
+async function lookupService(ctx: DnsContext, qname: string, qtype: string, service: string, tag: string | undefined, dc: string): Promise<LookupResult> {
+  let response = await ask(ctx, { type: 'health.service', service, read: stale });
+  if (!response || response.status >= 500) return servfail;
+  let entries = Array.isArray(response.body) ? (response.body as HealthEntry[]) : [];
+  if (entries.length === 0) {
+    const services = await ask(ctx, { type: 'catalog.services', read: stale });
+    if (!services || services.status >= 500) return servfail;
+    const names = services.body && typeof services.body === 'object' ? Object.keys(services.body as object) : [];
+    const spelled = matchName(names, service);
+    if (spelled === undefined || spelled === service) return nxdomain;
+    response = await ask(ctx, { type: 'health.service', service: spelled, read: stale });
+    if (!response || response.status >= 500) return servfail;
+    entries = Array.isArray(response.body) ? (response.body as HealthEntry[]) : [];
+  }
+  const healthy = entries.filter((e) => {
+    if ((e.Checks ?? []).some((c) => c?.Status === 'critical')) return false;
+    if (tag === undefined) return true;
+    return (e.Service?.Tags ?? []).some((t) => String(t).toLowerCase() === tag);
+  });
+  if (healthy.length === 0) return nxdomain;
+  shuffle(healthy);
+  const answers: Answer[] = [];
+  const extras: Answer[][] = [];
+  for (const e of healthy) {
+    const address = e.Service?.Address || e.Node?.Address || '';
+    if (qtype === 'SRV') {
+      const target = `${e.Node?.Node ?? ''}.node.${dc}.${ctx.zone}`;
+      answers.push({ type: 'SRV', name: qname, ttl: 0, class: 'IN', data: { priority: 1, weight: 1, port: e.Service?.Port ?? 0, target } });
+      extras.push(addressRecords(target, address, 'ANY'));
+    } else {
+      for (const a of addressRecords(qname, address, qtype)) {
+        answers.push(a);
+        extras.push([]);
+      }
+    }
+  }
+  return { rcode: 'NOERROR', answers, extras };
+}
+
+function soa(ctx: DnsContext): Answer {
+  return {
+    type: 'SOA',
+    name: ctx.zone,
+    ttl: 0,
+    class: 'IN',
+    data: {
+      mname: `ns.${ctx.zone}`,
+      rname: `postmaster.${ctx.zone}`,
+      serial: Math.floor(Date.now() / 1000) >>> 0,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minimum: 0,
+    },
+  };
+}
+
+// ───────────────────────────────────────────── answer ─────────────────────────────────────────────
+
+/**
+ * Answers one DNS message. Returns the encoded response, or undefined to drop the packet (it did not
+ * decode, or it was itself a response). Never throws.
+ */
+export async function answerDns(message: Uint8Array, ctx: DnsContext, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+  let query: dnsPacket.Packet;
+  try {
+    query = dnsPacket.decode(Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+  } catch {
+    return undefined;
+  }
+  try {
+    if (query.type !== 'query') return undefined;
+    const id = query.id ?? 0;
+    const rd = ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) !== 0;
+    const questions = query.questions ?? [];
+    const opt = (query.additionals ?? []).find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
+    const limit = transport === 'tcp' ? tcpBytesMax : opt ? Math.min(Math.max(udpBytesMax, opt.udpPayloadSize ?? udpBytesMax), ednsBytesMax) : udpBytesMax;
+    const opcode = ((query.flags ?? 0) >> 11) & 0xf;
+    const reply = (rcode: Rcode, answers: Answer[] = [], authorities: Answer[] = [], extras: Answer[][] = []): Buffer =>
+      encodeWithin({ id, rd, opcode, rcode, questions, answers, authorities, extras, opt: !!opt }, limit);
+    if (opcode !== 0) return reply('NOTIMP');
+    if (questions.length !== 1) return reply('FORMERR');
+    const q = questions[0]!;
+    const qtype = String(q.type);
+    const parsed = parseQueryName(q.name, ctx.domainLabels);
+    switch (parsed.kind) {
+      case 'outside':
+        return reply('REFUSED');
+      case 'zone':
+        if (qtype === 'SOA' || qtype === 'ANY') return reply('NOERROR', [soa(ctx)]);
+        return reply('NOERROR', [], [soa(ctx)]);
+      case 'unknown':
+        return reply('NXDOMAIN', [], [soa(ctx)]);
+      case 'node':
+      case 'service': {
+        if (parsed.dc !== undefined && parsed.dc !== ctx.datacenter.toLowerCase()) return reply('NXDOMAIN', [], [soa(ctx)]);
+        const result =
+          parsed.kind === 'node'
+            ? await lookupNode(ctx, q.name, qtype, parsed.node)
+            : await lookupService(ctx, q.name, qtype, parsed.service, parsed.tag, parsed.dc ?? ctx.datacenter);
+        if (result.rcode !== 'NOERROR') return reply(result.rcode, [], result.rcode === 'NXDOMAIN' ? [soa(ctx)] : []);
+        if (result.answers.length === 0) return reply('NOERROR', [], [soa(ctx)]);
+        return reply('NOERROR', result.answers, [], result.extras);
+      }
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+interface ReplyParts {
+  id: number;
+  rd: boolean;
+  opcode: number;
+  rcode: Rcode;
+  questions: dnsPacket.Question[];
+  answers: Answer[];
+  authorities: Answer[];
+  extras: Answer[][];
+  opt: boolean;
+}
+
+/**
+ * Encodes a reply within `limitBytes`: drops trailing answers (with their additional records) until
+ * it fits, setting TC when anything was dropped (RFC 2181 §9).
+ */
+function encodeWithin(parts: ReplyParts, limitBytes: number): Buffer {
+  let count = parts.answers.length;
+  for (;;) {
+    const truncated = count < parts.answers.length;
+    const additionals: Answer[] = parts.extras.slice(0, count).flat();
+    if (parts.opt) additionals.push({ type: 'OPT', name: '.', udpPayloadSize: ednsBytesMax, flags: 0, options: [] } as unknown as Answer);
+    const flags =
+      dnsPacket.AUTHORITATIVE_ANSWER |
+      (parts.rd ? dnsPacket.RECURSION_DESIRED : 0) |
+      (truncated ? dnsPacket.TRUNCATED_RESPONSE : 0) |
+      (parts.opcode << 11) |
+      rcodeNum[parts.rcode];
+    const buf = dnsPacket.encode({
+      id: parts.id,
+      type: 'response',
+      flags,
+      questions: parts.questions,
+      answers: parts.answers.slice(0, count),
+      authorities: parts.authorities,
+      additionals,
+    });
+    if (buf.length <= limitBytes || count === 0) return buf;
+    count--;
+  }
+}
+
+// ───────────────────────────────────────────── servers ────────────────────────────────────────────
+
+/** The lookup context for `answerDns` (exported for tests and fuzzers that skip the sockets). */
+export function dnsContext(options: Pick<DnsServerOptions, 'domain' | 'datacenter' | 'call'>): DnsContext {
+  const domainLabels = options.domain.replace(/\.$/, '').split('.').filter((l) => l !== '').map((l) => l.toLowerCase());
+  return { domainLabels, zone: `${domainLabels.join('.')}.`, datacenter: options.datacenter, call: options.call };
+}
+
+export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  const ctx = dnsContext(options);
+  const stats: DnsStats = { queries: 0, dropped: 0, truncated: 0 };
+  const isV6 = isIPv6(options.host);
+
+  const udp = dgram.createSocket({ type: isV6 ? 'udp6' : 'udp4' });
+  udp.on('error', () => {
+    /* a send error on one datagram must not stop the server */
+  });
+  udp.on('message', (msg, rinfo) => {
+    stats.queries++;
+    void answerDns(msg, ctx, 'udp').then((out) => {
+      if (!out) {
+        stats.dropped++;
+        return;
+      }
+      if ((out.readUInt16BE(2) & dnsPacket.TRUNCATED_RESPONSE) !== 0) stats.truncated++;
+      udp.send(out, rinfo.port, rinfo.address, () => {});
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(options.port, options.host, () => {
+      udp.off('error', reject);
+      resolve();
+    });
+  });
+  const port = udp.address().port;
+
+  const sockets = new Set<net.Socket>();
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.setTimeout(tcpIdleMs, () => socket.destroy());
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let buffered: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      if (buffered.length > tcpBufferBytesMax) {
+        socket.destroy();
+        return;
+      }
+      while (buffered.length >= 2) {
+        const length = buffered.readUInt16BE(0);
+        if (buffered.length < 2 + length) break;
+        const message = buffered.subarray(2, 2 + length);
+        buffered = buffered.subarray(2 + length);
+        stats.queries++;
+        void answerDns(message, ctx, 'tcp').then((out) => {
+          if (!out) {
+            // RFC 7766 §6.2.4-ish: a message we cannot parse ends the stream, as framing is now suspect.
+            stats.dropped++;
+            socket.destroy();
+            return;
+          }
+          if (socket.writable) {
+            const prefix = Buffer.alloc(2);
+            prefix.writeUInt16BE(out.length);
+            socket.write(Buffer.concat([prefix, out]));
+          }
+        });
+      }
+    });
+  });
+  tcp.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(port, options.host, () => {
+      tcp.off('error', reject);
+      resolve();
+    });
+  });
+
+  return {
+    address: `${isV6 ? `[${options.host}]` : options.host}:${port}`,
+    port,
+    stats,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all([new Promise<void>((resolve) => tcp.close(() => resolve())), new Promise<void>((resolve) => udp.close(() => resolve()))]);
+    },
+  };
+}

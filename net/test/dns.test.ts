@@ -1,0 +1,214 @@
+/**
+ * The DNS server over real UDP and TCP sockets on loopback, queried by a real DNS client
+ * (dns-packet + node:dgram/net, net/dns/client.ts), against a catalog double that answers the
+ * agent's catalog/health requests in Consul's JSON shape. Proves the DNS rules of consul-api.md §4:
+ * node A lookups with and without DC, case-insensitivity, TTL 0, NXDOMAIN + SOA, service A (critical
+ * hidden, shuffled), SRV + additional A, tag and RFC 2782 forms, UDP truncation at 512 bytes without
+ * EDNS, TCP framing, malformed packets dropped. The real-agent DNS test is dns.integration.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
+import { dig, tcpExchange, udpExchange, encodeQuery } from '../dns/client.js';
+import { parseQueryName, startDnsServer, type DnsServer } from '../dns/server.js';
+
+interface Inst {
+  node: string;
+  address: string;
+  port: number;
+  tags: string[];
+  critical?: boolean;
+  serviceAddress?: string;
+}
+
+const nodes: Record<string, string> = { a1: '192.168.100.104', a2: '192.168.100.103', v6: 'fd00::1' };
+const services: Record<string, Inst[]> = {
+  web: [
+    { node: 'a1', address: nodes.a1!, port: 80, tags: ['rails'] },
+    { node: 'a2', address: nodes.a2!, port: 8080, tags: [] },
+    { node: 'a3', address: '192.168.100.105', port: 80, tags: ['rails'], critical: true },
+  ],
+  db: [{ node: 'a2', address: nodes.a2!, port: 5432, tags: ['primary'], serviceAddress: '10.1.1.1' }],
+  big: Array.from({ length: 60 }, (_, i) => ({ node: `node-with-a-longish-name-${i}`, address: `10.0.${i >> 8}.${i & 255}`, port: 9000 + i, tags: [] })),
+};
+
+const calls: AgentRequest[] = [];
+async function catalogDouble(req: AgentRequest): Promise<AgentResponse> {
+  calls.push(req);
+  switch (req.type) {
+    case 'catalog.node': {
+      const address = nodes[req.node];
+      return { status: 200, body: address ? { Node: { Node: req.node, Address: address }, Services: {} } : null, index: 5 };
+    }
+    case 'catalog.nodes':
+      return { status: 200, body: Object.entries(nodes).map(([Node, Address]) => ({ Node, Address })), index: 5 };
+    case 'catalog.services':
+      return { status: 200, body: Object.fromEntries(Object.keys(services).map((s) => [s, []])), index: 5 };
+    case 'health.service': {
+      const list = services[req.service] ?? [];
+      return {
+        status: 200,
+        index: 5,
+        body: list.map((i) => ({
+          Node: { Node: i.node, Address: i.address },
+          Service: { Service: req.service, Address: i.serviceAddress ?? '', Port: i.port, Tags: i.tags },
+          Checks: [{ CheckID: 'serfHealth', Status: 'passing' }, ...(i.critical ? [{ CheckID: 'service:x', Status: 'critical' }] : [])],
+        })),
+      };
+    }
+    default:
+      return { status: 500, body: null, error: `unexpected ${req.type}` };
+  }
+}
+
+let server: DnsServer;
+const host = '127.0.0.1';
+
+beforeAll(async () => {
+  server = await startDnsServer({ host, port: 0, domain: 'consul.', datacenter: 'dc1', call: catalogDouble });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const opts = (transport: 'udp' | 'tcp' = 'udp') => ({ host, port: server.port, transport });
+
+describe('parseQueryName', () => {
+  it('reads node, service, tag, RFC 2782 and DC forms', () => {
+    const d = ['consul'];
+    expect(parseQueryName('a2.node.consul.', d)).toEqual({ kind: 'node', node: 'a2', dc: undefined });
+    expect(parseQueryName('A2.Node.DC1.Consul', d)).toEqual({ kind: 'node', node: 'a2', dc: 'dc1' });
+    expect(parseQueryName('web.service.consul', d)).toEqual({ kind: 'service', service: 'web', tag: undefined, dc: undefined });
+    expect(parseQueryName('rails.web.service.dc1.consul', d)).toEqual({ kind: 'service', service: 'web', tag: 'rails', dc: 'dc1' });
+    expect(parseQueryName('_web._rails.service.consul', d)).toEqual({ kind: 'service', service: 'web', tag: 'rails', dc: undefined });
+    expect(parseQueryName('_web._tcp.service.consul', d)).toEqual({ kind: 'service', service: 'web', tag: undefined, dc: undefined });
+    expect(parseQueryName('consul.', d)).toEqual({ kind: 'zone' });
+    expect(parseQueryName('example.com', d)).toEqual({ kind: 'outside' });
+    expect(parseQueryName('what.consul', d)).toEqual({ kind: 'unknown' });
+    expect(parseQueryName('node.consul', d)).toEqual({ kind: 'unknown' });
+  });
+});
+
+describe('node lookups (the seed: dig @127.0.0.1 -p 8600 a2.node.consul)', () => {
+  for (const transport of ['udp', 'tcp'] as const) {
+    it(`answers A with TTL 0, authoritative, over ${transport}`, async () => {
+      for (const name of ['a2.node.consul', 'a2.node.dc1.consul', 'A2.NODE.Consul']) {
+        const { packet } = await dig(name, 'A', opts(transport));
+        expect(packet.rcode).toBe('NOERROR');
+        expect(packet.flag_aa).toBe(true);
+        expect(packet.flag_ra).toBe(false);
+        expect(packet.answers).toEqual([{ name, type: 'A', ttl: 0, class: 'IN', flush: false, data: '192.168.100.103' }]);
+      }
+      const a1 = await dig('a1.node.dc1.consul', 'A', opts(transport));
+      expect(a1.packet.answers?.[0]).toMatchObject({ data: '192.168.100.104' });
+    });
+  }
+  it('answers AAAA for an IPv6 node and NODATA (+SOA) for A of it', async () => {
+    expect((await dig('v6.node.consul', 'AAAA', opts())).packet.answers?.[0]).toMatchObject({ type: 'AAAA', data: 'fd00::1' });
+    const none = await dig('v6.node.consul', 'A', opts());
+    expect(none.packet.rcode).toBe('NOERROR');
+    expect(none.packet.answers).toEqual([]);
+    expect(none.packet.authorities?.[0]?.type).toBe('SOA');
+  });
+  it('NXDOMAIN with the SOA in authority for unknown names', async () => {
+    for (const name of ['nope.node.consul', 'a2.node.dc2.consul', 'nosvc.service.consul', 'junk.consul']) {
+      const { packet } = await dig(name, 'A', opts());
+      expect(packet.rcode, name).toBe('NXDOMAIN');
+      expect(packet.answers).toEqual([]);
+      expect(packet.authorities?.[0]).toMatchObject({ type: 'SOA', name: 'consul', ttl: 0, data: { mname: 'ns.consul', rname: 'postmaster.consul', minimum: 0 } });
+    }
+  });
+  it('REFUSED outside the domain (no recursors)', async () => {
+    expect((await dig('example.com', 'A', opts())).packet.rcode).toBe('REFUSED');
+  });
+});
+
+describe('service lookups', () => {
+  it('one A per healthy instance; any critical check hides it', async () => {
+    const { packet } = await dig('web.service.consul', 'A', opts());
+    expect(packet.rcode).toBe('NOERROR');
+    expect(packet.answers?.map((a) => a.data).sort()).toEqual(['192.168.100.103', '192.168.100.104']);
+    expect(packet.answers?.every((a) => (a as { ttl?: number }).ttl === 0)).toBe(true);
+  });
+  it('uses the service address over the node address', async () => {
+    expect((await dig('db.service.consul', 'A', opts())).packet.answers?.map((a) => a.data)).toEqual(['10.1.1.1']);
+  });
+  it('shuffles the order', async () => {
+    const firsts = new Set<string>();
+    for (let i = 0; i < 40 && firsts.size < 2; i++) firsts.add(String((await dig('web.service.consul', 'A', opts())).packet.answers?.[0]?.data));
+    expect(firsts.size).toBe(2);
+  });
+  it('SRV answers with A records in additional', async () => {
+    const { packet } = await dig('web.service.consul', 'SRV', opts('tcp'));
+    const srv = (packet.answers ?? []).map((a) => a.data as { priority: number; weight: number; port: number; target: string });
+    expect(srv.sort((x, y) => x.port - y.port)).toEqual([
+      { priority: 1, weight: 1, port: 80, target: 'a1.node.dc1.consul' },
+      { priority: 1, weight: 1, port: 8080, target: 'a2.node.dc1.consul' },
+    ]);
+    expect((packet.additionals ?? []).map((a) => [a.name, a.type, a.data]).sort()).toEqual([
+      ['a1.node.dc1.consul', 'A', '192.168.100.104'],
+      ['a2.node.dc1.consul', 'A', '192.168.100.103'],
+    ]);
+  });
+  it('filters by tag, in both forms', async () => {
+    for (const name of ['rails.web.service.consul', '_web._rails.service.consul', 'RAILS.web.service.dc1.consul']) {
+      expect((await dig(name, 'A', opts())).packet.answers?.map((a) => a.data), name).toEqual(['192.168.100.104']);
+    }
+    expect((await dig('_web._tcp.service.consul', 'A', opts())).packet.answers).toHaveLength(2);
+    expect((await dig('nosuchtag.web.service.consul', 'A', opts())).packet.rcode).toBe('NXDOMAIN');
+  });
+});
+
+describe('truncation and framing', () => {
+  it('truncates over UDP without EDNS at 512 bytes and sets TC; TCP carries everything', async () => {
+    const udp = await dig('big.service.consul', 'SRV', opts('udp'));
+    expect(udp.bytes).toBeLessThanOrEqual(512);
+    expect(udp.packet.flag_tc).toBe(true);
+    expect((udp.packet.answers ?? []).length).toBeGreaterThan(0);
+    expect((udp.packet.answers ?? []).length).toBeLessThan(60);
+    const edns = await dig('big.service.consul', 'A', { ...opts('udp'), ednsBytes: 4096 });
+    expect(edns.packet.flag_tc).toBe(false);
+    expect(edns.packet.answers).toHaveLength(60);
+    const tcp = await dig('big.service.consul', 'SRV', opts('tcp'));
+    expect(tcp.packet.flag_tc).toBe(false);
+    expect(tcp.packet.answers).toHaveLength(60);
+    expect(tcp.packet.additionals).toHaveLength(60);
+  });
+  it('drops malformed packets and keeps serving', async () => {
+    const before = server.stats.dropped;
+    expect(await udpExchange(host, server.port, Buffer.from([1, 2, 3]), 300)).toBeUndefined();
+    expect(await udpExchange(host, server.port, Buffer.alloc(0), 300)).toBeUndefined();
+    // A response (QR set) is not a query: dropped, so two servers can never ping-pong.
+    const response = encodeQuery('a2.node.consul', 'A');
+    response.writeUInt16BE(response.readUInt16BE(2) | 0x8000, 2);
+    expect(await udpExchange(host, server.port, response, 300)).toBeUndefined();
+    expect(await tcpExchange(host, server.port, Buffer.from([9, 9, 9, 9, 9]), 500)).toBeUndefined();
+    expect(server.stats.dropped).toBeGreaterThanOrEqual(before + 3);
+    expect((await dig('a2.node.consul', 'A', opts())).packet.rcode).toBe('NOERROR');
+    expect((await dig('a2.node.consul', 'A', opts('tcp'))).packet.rcode).toBe('NOERROR');
+  });
+  it('answers several pipelined queries on one TCP connection', async () => {
+    const { connect } = await import('node:net');
+    const socket = connect(server.port, host);
+    const frames = ['a1.node.consul', 'a2.node.consul', 'web.service.consul'].map((n, i) => {
+      const q = encodeQuery(n, 'A', {}, 100 + i);
+      const p = Buffer.alloc(2);
+      p.writeUInt16BE(q.length);
+      return Buffer.concat([p, q]);
+    });
+    socket.write(Buffer.concat(frames));
+    const ids = await new Promise<number[]>((resolve) => {
+      let buf = Buffer.alloc(0);
+      const got: number[] = [];
+      socket.on('data', (c) => {
+        buf = Buffer.concat([buf, c]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          got.push(buf.readUInt16BE(2));
+          buf = buf.subarray(2 + buf.readUInt16BE(0));
+        }
+        if (got.length === 3) resolve(got);
+      });
+    });
+    socket.destroy();
+    expect(ids.sort()).toEqual([100, 101, 102]);
+  });
+});
