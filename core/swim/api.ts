@@ -61,7 +61,9 @@ export interface SwimLocalReply {
 
 export type SwimNotice =
   | { readonly type: 'member'; readonly member: Member; readonly previous: MemberStatus | null }
-  | { readonly type: 'userEvent'; readonly event: UserEvent };
+  | { readonly type: 'userEvent'; readonly event: UserEvent }
+  /** A failed member passed reconnectTimeout (or a left one tombstoneTimeout) and was forgotten. */
+  | { readonly type: 'reaped'; readonly member: Member };
 
 /** What `view()` returns; the TUI reads these names. */
 export interface SwimView {

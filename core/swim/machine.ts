@@ -1,0 +1,390 @@
+/**
+ * The SWIM machine (named 'swim'): membership, failure detection and user events for one node, as
+ * hashicorp/memberlist and Serf do it, with Lifeguard. This file routes inputs to the mechanisms —
+ * probe.ts (failure detection), updates.ts (incarnations, suspicion, refutation), broadcast.ts
+ * (piggy-backed dissemination), pushpull.ts (anti-entropy, join, reconnect), awareness.ts (local
+ * health), events.ts (user events) — and holds the gossip and reaper timers, leave, and requests.
+ *
+ * Timers (names are local to the machine): probe, gossip, pushPull, reap, reconnect, joinRetry,
+ * leave are periodic or one-shot singletons; pt:SEQ / pe:SEQ end the direct / indirect phase of
+ * probe SEQ; ir:SEQ ends an indirect probe we serve; sus:GEN:ID ends a suspicion; join:SEQ a join.
+ * The periodic ones re-arm themselves whatever the node's status, so they are armed exactly once.
+ */
+import { assert } from '../assert.js';
+import type { Prng } from '../prng.js';
+import type { DurableState, Input, Machine, NodeId, StepContext } from '../types.js';
+import type { Member, SwimLocalCall, SwimRequest, SwimResponse, SwimView } from './api.js';
+import { checkConfig, lanConfig, pushPullIntervalScaledMs, type SwimConfig } from './config.js';
+import { fireEvent, recentEvents } from './events.js';
+import { isGone, isLive } from './members.js';
+import { checkMessage, type SwimMessage } from './messages.js';
+import { finishProbe, onAck, onIndirectTimeout, onNack, onPing, onPingReq, onProbeTimeout, onProbeTimer } from './probe.js';
+import { finishJoin, onJoinRetryTimer, onPushPull, onPushPullTimer, onReconnectTimer, startJoin } from './pushpull.js';
+import {
+  currentRetransmitLimit,
+  initState,
+  isActive,
+  notify,
+  randomMembers,
+  respond,
+  sendDatagram,
+  toMember,
+  trace,
+  type Responder,
+  type Step,
+  type SwimState,
+} from './state.js';
+import { applyUpdate, changeStatus, onDead, onSuspicionTimeout, selfAlive } from './updates.js';
+
+export type { SwimState } from './state.js';
+
+export const swimMachine: Machine<SwimState, Partial<SwimConfig> | undefined, SwimMessage, SwimRequest, SwimResponse> = {
+  name: 'swim',
+
+  init(nodeId: NodeId, config: Partial<SwimConfig> | undefined, _durable: DurableState, _prng: Prng): SwimState {
+    // SWIM keeps nothing on disk (as memberlist): a restarted member rejoins and refutes its old life.
+    const full: SwimConfig = { ...lanConfig, ...(config ?? {}) };
+    const problems = checkConfig(full);
+    assert(problems.length === 0, `bad SWIM config: ${problems.join('; ')}`);
+    return initState(nodeId, full);
+  },
+
+  step(s: SwimState, input: Input<SwimMessage, SwimRequest>, ctx: StepContext<SwimMessage, SwimResponse>): void {
+    const step: Step = { s, ctx, nowMs: input.nowMs };
+    switch (input.kind) {
+      case 'start':
+        onStart(step);
+        return;
+      case 'message':
+        onMessage(step, input.from, input.message);
+        return;
+      case 'timer':
+        onTimer(step, input.timer);
+        return;
+      case 'request':
+        onRequest(step, input.request, { kind: 'reply', requestId: input.requestId });
+        return;
+      case 'local': {
+        const call = input.payload as SwimLocalCall | null;
+        if (call === null || typeof call !== 'object' || typeof call.requestId !== 'number' || typeof call.request !== 'object') {
+          trace(step, `${s.selfId} swim ignored a malformed local call from ${input.fromMachine}`, 'warn');
+          return;
+        }
+        onRequest(step, call.request, { kind: 'local', machine: input.fromMachine, requestId: call.requestId });
+        return;
+      }
+      case 'checkResult':
+        return;
+    }
+  },
+
+  invariants(s: SwimState): string[] {
+    return swimInvariants(s);
+  },
+
+  view(s: SwimState): Record<string, unknown> {
+    return swimView(s) as unknown as Record<string, unknown>;
+  },
+};
+
+// ───────────────────────────────────────────── inputs ─────────────────────────────────────────────
+
+function onStart(step: Step): void {
+  const { s, ctx } = step;
+  s.started = true;
+  const prng = ctx.prng;
+  // Random first offsets spread the cluster's probes and exchanges over the period (memberlist
+  // staggers push-pull the same way).
+  ctx.emit({ kind: 'setTimer', timer: 'probe', afterMs: prng.below(s.config.probeIntervalMs) });
+  ctx.emit({ kind: 'setTimer', timer: 'gossip', afterMs: prng.below(s.config.gossipIntervalMs) });
+  if (s.config.pushPullIntervalMs > 0) {
+    ctx.emit({ kind: 'setTimer', timer: 'pushPull', afterMs: prng.below(pushPullIntervalScaledMs(s.config.pushPullIntervalMs, s.members.size)) });
+  }
+  ctx.emit({ kind: 'setTimer', timer: 'reap', afterMs: s.config.reapIntervalMs });
+  ctx.emit({ kind: 'setTimer', timer: 'reconnect', afterMs: s.config.reconnectIntervalMs });
+  s.self.changedMs = step.nowMs;
+  notify(step, { type: 'member', member: toMember(s.self), previous: null });
+  // Announce ourselves (tags included) to whoever we already know; a roster member needs no news.
+  if (s.config.roster === null || !s.config.roster.indexOf.has(s.selfId)) s.queue.enqueue(selfAlive(step));
+  if (s.config.joinPeers.length > 0) onJoinRetryTimer(step);
+}
+
+function onMessage(step: Step, from: NodeId, message: unknown): void {
+  const { s } = step;
+  if (!s.started) return;
+  if (!checkMessage(message)) {
+    trace(step, `${s.selfId} dropped a malformed SWIM message from ${from}`, 'warn');
+    return;
+  }
+  if (!isActive(s)) return; // a member that left is silent
+  // Piggy-backed updates first: a buddy suspect message must be seen before the ping is answered.
+  if (message.t !== 'pushPull' && message.t !== 'nack' && message.u) for (const u of message.u) applyUpdate(step, u);
+  switch (message.t) {
+    case 'ping':
+      onPing(step, from, message);
+      return;
+    case 'ack':
+      onAck(step, message);
+      return;
+    case 'pingReq':
+      onPingReq(step, from, message);
+      return;
+    case 'nack':
+      onNack(step, message);
+      return;
+    case 'gossip':
+      return;
+    case 'pushPull':
+      onPushPull(step, from, message);
+      return;
+  }
+}
+
+function onTimer(step: Step, timer: string): void {
+  const colon = timer.indexOf(':');
+  const kind = colon < 0 ? timer : timer.slice(0, colon);
+  const seq = colon < 0 ? NaN : Number(timer.slice(colon + 1));
+  switch (kind) {
+    case 'probe':
+      onProbeTimer(step);
+      return;
+    case 'pt':
+      onProbeTimeout(step, seq);
+      return;
+    case 'pe':
+      finishProbe(step, seq);
+      return;
+    case 'ir':
+      onIndirectTimeout(step, seq);
+      return;
+    case 'sus':
+      onSuspicionTimeout(step, timer);
+      return;
+    case 'gossip':
+      onGossipTimer(step);
+      return;
+    case 'pushPull':
+      onPushPullTimer(step);
+      return;
+    case 'reconnect':
+      onReconnectTimer(step);
+      return;
+    case 'joinRetry':
+      onJoinRetryTimer(step);
+      return;
+    case 'join':
+      finishJoin(step, seq);
+      return;
+    case 'reap':
+      onReapTimer(step);
+      return;
+    case 'leave':
+      onLeaveTimer(step);
+      return;
+    default:
+      assert(false, `swim: unknown timer ${timer}`);
+  }
+}
+
+// ───────────────────────────────────────────── gossip ─────────────────────────────────────────────
+
+/**
+ * Every gossip interval, send queued updates to `gossipNodes` random members (SWIM §4.1 as memberlist
+ * does it): live ones, and failed or left ones for gossipToTheDeadMs so they can learn and refute.
+ * Nothing is sent when nothing is queued.
+ */
+function onGossipTimer(step: Step): void {
+  const { s } = step;
+  step.ctx.emit({ kind: 'setTimer', timer: 'gossip', afterMs: s.config.gossipIntervalMs });
+  if (!isActive(s) || s.queue.length === 0) return;
+  const targets = randomMembers(step, s.config.gossipNodes, (r) => isLive(r.status) || (isGone(r.status) && step.nowMs - r.changedMs < s.config.gossipToTheDeadMs));
+  for (const target of targets) {
+    if (s.queue.length === 0) break;
+    sendDatagram(step, target.id, { t: 'gossip', u: [] });
+  }
+}
+
+// ───────────────────────────────────────────── reaping ─────────────────────────────────────────────
+
+/** Serf's reaper: forget failed members after reconnectTimeoutMs and left ones after tombstoneTimeoutMs. */
+function onReapTimer(step: Step): void {
+  const { s } = step;
+  step.ctx.emit({ kind: 'setTimer', timer: 'reap', afterMs: s.config.reapIntervalMs });
+  if (!isActive(s)) return;
+  const reaped = [];
+  for (const record of s.members.materialised()) {
+    if (record.id === s.selfId) continue;
+    const ageMs = step.nowMs - record.changedMs;
+    if ((record.status === 'failed' && ageMs > s.config.reconnectTimeoutMs) || (record.status === 'left' && ageMs > s.config.tombstoneTimeoutMs)) reaped.push(record);
+  }
+  for (const record of reaped) {
+    s.members.remove(record.id);
+    notify(step, { type: 'reaped', member: toMember(record) });
+    trace(step, `${s.selfId} reaped ${record.id} (${record.status})`);
+  }
+}
+
+// ───────────────────────────────────────────── leave ─────────────────────────────────────────────
+
+/** Graceful leave: broadcast the intent, keep answering while it spreads, then go silent. */
+function startLeave(step: Step, responder: Responder): void {
+  const { s } = step;
+  if (s.self.status !== 'alive') {
+    respond(step, responder, { ok: true });
+    return;
+  }
+  changeStatus(step, s.self, 'leaving', s.self.incarnation, true);
+  s.leaveResponder = responder;
+  s.queue.enqueue({ k: 'dead', id: s.selfId, inc: s.self.incarnation, from: s.selfId });
+  // Push the intent out at once rather than waiting for the next gossip round.
+  onGossipNow(step);
+  step.ctx.emit({ kind: 'setTimer', timer: 'leave', afterMs: s.config.leavePropagateMs });
+}
+
+function onGossipNow(step: Step): void {
+  const { s } = step;
+  const targets = randomMembers(step, s.config.gossipNodes, (r) => isLive(r.status));
+  for (const target of targets) sendDatagram(step, target.id, { t: 'gossip', u: [] });
+}
+
+function onLeaveTimer(step: Step): void {
+  const { s } = step;
+  if (s.self.status !== 'leaving') return;
+  changeStatus(step, s.self, 'left', s.self.incarnation, true);
+  for (const suspicion of [...s.suspicions.values()]) {
+    s.suspicions.delete(suspicion.id);
+    step.ctx.emit({ kind: 'cancelTimer', timer: suspicion.timer });
+  }
+  s.probe = null;
+  const responder = s.leaveResponder;
+  s.leaveResponder = null;
+  if (responder) respond(step, responder, { ok: true });
+}
+
+/** A member that left may join again (a new life): higher incarnation, alive, timers already armed. */
+function rejoinAfterLeave(step: Step): void {
+  const { s } = step;
+  changeStatus(step, s.self, 'alive', s.self.incarnation + 1, true);
+  s.queue.enqueue(selfAlive(step));
+}
+
+// ───────────────────────────────────────────── requests ─────────────────────────────────────────────
+
+function onRequest(step: Step, request: SwimRequest, responder: Responder): void {
+  const { s } = step;
+  if (request === null || typeof request !== 'object') {
+    respond(step, responder, { ok: false, error: 'bad request' });
+    return;
+  }
+  switch (request.type) {
+    case 'join':
+      if (!Array.isArray(request.peers) || !request.peers.every((p) => typeof p === 'string')) {
+        respond(step, responder, { ok: false, error: 'join: peers must be a list of ids' });
+        return;
+      }
+      if (s.self.status === 'left') rejoinAfterLeave(step);
+      else if (s.self.status === 'leaving') {
+        respond(step, responder, { ok: false, error: 'join: this member is leaving' });
+        return;
+      }
+      startJoin(step, request.peers, responder);
+      return;
+    case 'leave':
+      startLeave(step, responder);
+      return;
+    case 'forceLeave':
+      respond(step, responder, forceLeave(step, String(request.name)));
+      return;
+    case 'members':
+      respond(step, responder, { ok: true, members: listMembers(s) });
+      return;
+    case 'setTags':
+      respond(step, responder, setTags(step, request.tags));
+      return;
+    case 'fireEvent': {
+      const e = request.event;
+      if (e === null || typeof e !== 'object' || typeof e.name !== 'string' || typeof e.id !== 'string' || (e.payload !== null && !(e.payload instanceof Uint8Array))) {
+        respond(step, responder, { ok: false, error: 'fireEvent: needs name, id and a payload (bytes or null)' });
+        return;
+      }
+      if (!isActive(s)) {
+        respond(step, responder, { ok: false, error: 'fireEvent: this member has left' });
+        return;
+      }
+      respond(step, responder, { ok: true, event: fireEvent(step, e) });
+      return;
+    }
+    case 'events':
+      respond(step, responder, { ok: true, events: recentEvents(s) });
+      return;
+    default:
+      respond(step, responder, { ok: false, error: `unknown request ${String((request as { type?: unknown }).type)}` });
+  }
+}
+
+function listMembers(s: SwimState): Member[] {
+  const out: Member[] = [];
+  s.members.forEach((record) => out.push(toMember(record)));
+  return out;
+}
+
+/** Serf force-leave: a failed member is marked left (and the intent gossiped) so it stops being retried. */
+function forceLeave(step: Step, name: string): SwimResponse {
+  const { s } = step;
+  let found: { id: NodeId; status: string; inc: number } | null = null;
+  s.members.forEach((record) => {
+    if (found === null && (record.name === name || record.id === name)) found = { id: record.id, status: record.status, inc: record.incarnation };
+  });
+  const target = found as { id: NodeId; status: string; inc: number } | null;
+  if (target === null) return { ok: false, error: `forceLeave: no member ${name}` };
+  if (target.status === 'left') return { ok: true };
+  if (target.status !== 'failed') return { ok: false, error: `forceLeave: ${name} is ${target.status}, not failed` };
+  onDead(step, { k: 'dead', id: target.id, inc: target.inc, from: target.id });
+  return { ok: true };
+}
+
+function setTags(step: Step, tags: unknown): SwimResponse {
+  const { s } = step;
+  if (tags === null || typeof tags !== 'object' || Object.values(tags).some((v) => typeof v !== 'string')) return { ok: false, error: 'setTags: tags must map strings to strings' };
+  if (s.self.status !== 'alive') return { ok: false, error: `setTags: this member is ${s.self.status}` };
+  s.self.tags = { ...(tags as Record<string, string>) };
+  // A tag change is an alive message with a higher incarnation (memberlist UpdateNode).
+  changeStatus(step, s.self, 'alive', s.self.incarnation + 1, true);
+  s.queue.enqueue(selfAlive(step));
+  return { ok: true };
+}
+
+// ───────────────────────────────────────── invariants and view ─────────────────────────────────────────
+
+export function swimInvariants(s: SwimState): string[] {
+  const broken = [...s.members.invariants(), ...s.awareness.invariants(), ...s.queue.invariants(currentRetransmitLimit(s))];
+  const self = s.members.get(s.selfId);
+  if (self !== s.self) broken.push('own record missing from the member table');
+  if (s.self.status !== 'alive' && s.self.status !== 'leaving' && s.self.status !== 'left') broken.push(`own status is ${s.self.status}`);
+  for (const [id, suspicion] of s.suspicions) {
+    const record = s.members.get(id);
+    if (!record || record.status !== 'suspect') broken.push(`suspicion timer for ${id}, which is ${record?.status ?? 'unknown'}`);
+    else if (record.incarnation !== suspicion.incarnation) broken.push(`suspicion of ${id} at incarnation ${suspicion.incarnation}, member at ${record.incarnation}`);
+    if (suspicion.deadlineMs > suspicion.startMs + suspicion.maxMs || suspicion.deadlineMs < suspicion.startMs + suspicion.minMs) {
+      broken.push(`suspicion of ${id} expires outside [min, max]`);
+    }
+  }
+  for (const record of s.members.materialised()) {
+    if (record.status === 'suspect' && s.self.status !== 'left' && !s.suspicions.has(record.id)) broken.push(`suspect ${record.id} has no suspicion timer`);
+  }
+  if (!s.config.lifeguard && s.awareness.score !== 0) broken.push('plain SWIM changed its health score');
+  if (s.self.status === 'left' && s.probe !== null) broken.push('a member that left is still probing');
+  return broken;
+}
+
+export interface SwimViewFull extends SwimView {
+  readonly self: { readonly status: string; readonly incarnation: number };
+  readonly queued: number;
+  readonly counters: SwimState['counters'];
+}
+
+export function swimView(s: SwimState): SwimViewFull {
+  const members: { id: NodeId; status: Member['status']; incarnation: number }[] = [];
+  s.members.forEach((r) => members.push({ id: r.id, status: r.status, incarnation: r.incarnation }));
+  return { members, healthScore: s.awareness.score, self: { status: s.self.status, incarnation: s.self.incarnation }, queued: s.queue.length, counters: { ...s.counters } };
+}

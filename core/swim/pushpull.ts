@@ -1,0 +1,137 @@
+/**
+ * Anti-entropy (memberlist pushPull, Serf join/reconnect): a full-state exchange over the stream
+ * channel. Used three ways:
+ *  - periodically with one random live member, so that anything gossip missed converges;
+ *  - on `join`, with each given peer (the joiner learns everybody, everybody learns the joiner);
+ *  - on reconnect (Serf), with a random failed member, so that the two sides of a healed partition
+ *    find each other again.
+ *
+ * Unlike memberlist, the answering side merges the push before replying, so a member told it is
+ * failed replies with its refutation already in place; the two sides of a healed partition then
+ * learn each other's new incarnations in one exchange.
+ */
+import type { NodeId } from '../types.js';
+import type { UserEvent } from './api.js';
+import { pushPullIntervalScaledMs } from './config.js';
+import { handleUserEvent, recentEvents, witness } from './events.js';
+import type { MemberRecord } from './members.js';
+import type { MemberState, SwimMessage } from './messages.js';
+import { isActive, pendingJoinsMax, prngOf, randomMembers, respond, sendStream, type Responder, type Step, type SwimState } from './state.js';
+import { onAlive, onDead, onSuspect } from './updates.js';
+import { assert } from '../assert.js';
+
+function memberState(record: MemberRecord): MemberState {
+  const st = record.status === 'alive' ? 'alive' : record.status === 'suspect' ? 'suspect' : record.status === 'failed' ? 'dead' : 'left';
+  return record.name === record.id ? { id: record.id, inc: record.incarnation, st, tags: record.tags } : { id: record.id, name: record.name, inc: record.incarnation, st, tags: record.tags };
+}
+
+export function localState(s: SwimState, join: boolean, reply: boolean): Extract<SwimMessage, { t: 'pushPull' }> {
+  const members: MemberState[] = [];
+  s.members.forEach((record) => members.push(memberState(record)));
+  const events: UserEvent[] = recentEvents(s);
+  return { t: 'pushPull', join, reply, members, ltime: s.eventClock, events };
+}
+
+/** memberlist mergeState: alive → alive; suspect or dead → suspect (we prefer to suspect); left → leave. */
+function mergeRemoteState(step: Step, from: NodeId, message: Extract<SwimMessage, { t: 'pushPull' }>): void {
+  for (const m of message.members) {
+    switch (m.st) {
+      case 'alive':
+        onAlive(step, m.name === undefined ? { k: 'alive', id: m.id, inc: m.inc, tags: m.tags } : { k: 'alive', id: m.id, inc: m.inc, tags: m.tags, name: m.name });
+        break;
+      case 'suspect':
+      case 'dead':
+        onSuspect(step, { k: 'suspect', id: m.id, inc: m.inc, from });
+        break;
+      case 'left':
+        onDead(step, { k: 'dead', id: m.id, inc: m.inc, from: m.id });
+        break;
+    }
+  }
+  witness(step.s, message.ltime);
+  for (const event of message.events) handleUserEvent(step, event);
+}
+
+export function onPushPull(step: Step, from: NodeId, message: Extract<SwimMessage, { t: 'pushPull' }>): void {
+  const { s } = step;
+  if (!isActive(s)) return;
+  mergeRemoteState(step, from, message);
+  if (!message.reply) {
+    sendStream(step, from, localState(s, false, true));
+    return;
+  }
+  s.joined = true;
+  s.counters.pushPulls++;
+  for (const [id, join] of s.joins) {
+    if (!join.waiting.delete(from)) continue;
+    join.okCount++;
+    if (join.waiting.size === 0) finishJoin(step, id);
+  }
+}
+
+/** Starts a join: push our state to every peer; answer when all replied or at the join timeout. */
+export function startJoin(step: Step, peers: readonly NodeId[], responder: Responder): void {
+  const { s } = step;
+  const targets = [...new Set(peers)].filter((peer) => peer !== s.selfId);
+  if (targets.length === 0) {
+    respond(step, responder, { ok: false, error: 'join: no peers other than this node' });
+    return;
+  }
+  if (s.joins.size >= pendingJoinsMax) {
+    respond(step, responder, { ok: false, error: 'join: too many joins in progress' });
+    return;
+  }
+  const id = ++s.seq;
+  s.joins.set(id, { responder, waiting: new Set(targets), okCount: 0 });
+  assert(s.joins.size <= pendingJoinsMax, 'pending joins bounded');
+  const state = localState(s, true, false);
+  for (const peer of targets) sendStream(step, peer, state);
+  step.ctx.emit({ kind: 'setTimer', timer: `join:${id}`, afterMs: s.config.joinTimeoutMs });
+}
+
+export function finishJoin(step: Step, id: number): void {
+  const { s } = step;
+  const join = s.joins.get(id);
+  if (!join) return;
+  s.joins.delete(id);
+  step.ctx.emit({ kind: 'cancelTimer', timer: `join:${id}` });
+  if (join.okCount > 0) respond(step, join.responder, { ok: true, joined: join.okCount });
+  else respond(step, join.responder, { ok: false, error: `join: no peer answered within ${s.config.joinTimeoutMs} ms` });
+}
+
+/** Periodic push-pull with one random live member. */
+export function onPushPullTimer(step: Step): void {
+  const { s } = step;
+  step.ctx.emit({ kind: 'setTimer', timer: 'pushPull', afterMs: pushPullIntervalScaledMs(s.config.pushPullIntervalMs, s.members.size) });
+  if (!isActive(s) || s.self.status !== 'alive') return;
+  const [peer] = randomMembers(step, 1, (r) => r.status === 'alive');
+  if (peer) sendStream(step, peer.id, localState(s, false, false));
+}
+
+/** Serf reconnect: with probability failed/live, push-pull with one random failed member. */
+export function onReconnectTimer(step: Step): void {
+  const { s } = step;
+  step.ctx.emit({ kind: 'setTimer', timer: 'reconnect', afterMs: s.config.reconnectIntervalMs });
+  if (!isActive(s) || s.self.status !== 'alive') return;
+  const failed = s.members.failedIds;
+  if (failed.size === 0) return;
+  const prng = prngOf(step);
+  const live = Math.max(1, s.members.liveCount);
+  if (failed.size < live && !prng.chance(failed.size, live)) return;
+  const skip = prng.below(failed.size);
+  let i = 0;
+  for (const id of failed) {
+    if (i++ !== skip) continue;
+    sendStream(step, id, localState(s, true, false));
+    return;
+  }
+}
+
+/** Retry `joinPeers` (Consul's retry_join) until some push-pull has been answered. */
+export function onJoinRetryTimer(step: Step): void {
+  const { s } = step;
+  if (s.joined || !isActive(s) || s.config.joinPeers.length === 0) return;
+  step.ctx.emit({ kind: 'setTimer', timer: 'joinRetry', afterMs: s.config.joinRetryMs });
+  const state = localState(s, true, false);
+  for (const peer of s.config.joinPeers) if (peer !== s.selfId) sendStream(step, peer, state);
+}

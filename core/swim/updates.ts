@@ -1,0 +1,224 @@
+/**
+ * Applying membership updates (SWIM §4.2; memberlist aliveNode / suspectNode / deadNode): the
+ * incarnation rules, refutation, suspicion timers, and re-broadcasting whatever was news. Every
+ * status change goes through `changeStatus`, which checks the transition table in members.ts, keeps
+ * the table's counters right, and tells the observer.
+ */
+import { assert } from '../assert.js';
+import type { MemberStatus } from './api.js';
+import { suspicionTimeoutMinMs } from './config.js';
+import { checkTransition, MemberRecord } from './members.js';
+import type { SwimUpdate } from './messages.js';
+import { handleUserEvent } from './events.js';
+import { suspicionDeadlineMs, type Suspicion } from './suspicion.js';
+import { notify, sendDatagram, toMember, trace, type Step } from './state.js';
+
+/** Applies one piggy-backed or gossiped update. */
+export function applyUpdate(step: Step, update: SwimUpdate): void {
+  switch (update.k) {
+    case 'alive':
+      onAlive(step, update);
+      return;
+    case 'suspect':
+      onSuspect(step, update);
+      return;
+    case 'dead':
+      onDead(step, update);
+      return;
+    case 'event':
+      handleUserEvent(step, update.event);
+      return;
+  }
+}
+
+function tagsEqual(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const key of ka) if (a[key] !== b[key]) return false;
+  return true;
+}
+
+/** Sets a member's status (and incarnation), stores it and tells the observer. */
+export function changeStatus(step: Step, record: MemberRecord, status: MemberStatus, incarnation: number, known: boolean): void {
+  const previous = known ? record.status : null;
+  assert(checkTransition(previous, status), `member ${record.id}: ${previous} → ${status} is not a SWIM transition`);
+  assert(incarnation >= record.incarnation || !known, `member ${record.id}: incarnation went back ${record.incarnation} → ${incarnation}`);
+  const statusChanged = previous !== status;
+  record.incarnation = incarnation;
+  record.status = status;
+  if (statusChanged) record.changedMs = step.nowMs;
+  step.s.members.put(record, previous);
+  notify(step, { type: 'member', member: toMember(record), previous });
+  if (statusChanged && previous !== null) trace(step, `${step.s.selfId} marked ${record.id} ${status} at incarnation ${incarnation}`);
+  else if (previous === null && record.id !== step.s.selfId) trace(step, `${step.s.selfId} learned of ${record.id} (${status}) at incarnation ${incarnation}`, 'debug');
+}
+
+/** alive(id, inc): a join, a refutation or a tag change (SWIM §4.2: alive overrides lower incarnations). */
+export function onAlive(step: Step, a: Extract<SwimUpdate, { k: 'alive' }>): void {
+  const { s } = step;
+  if (a.id === s.selfId) {
+    // Our own echo is ignored. A claim about us with a newer incarnation or other tags (a previous
+    // life of this node, before a restart) must be overridden: refute.
+    if (a.inc < s.self.incarnation || (a.inc === s.self.incarnation && tagsEqual(a.tags, s.self.tags))) return;
+    if (s.self.status === 'alive') refute(step, a.inc);
+    return;
+  }
+  const record = s.members.get(a.id);
+  if (record === undefined) {
+    const created = makeRecord(step, a);
+    changeStatus(step, created, 'alive', a.inc, false);
+    s.queue.enqueue(a);
+    return;
+  }
+  if (a.inc <= record.incarnation) return;
+  const suspicion = s.suspicions.get(a.id);
+  if (suspicion) cancelSuspicion(step, suspicion);
+  record.tags = a.tags;
+  if (a.name !== undefined) record.name = a.name;
+  changeStatus(step, record, 'alive', a.inc, true);
+  s.queue.enqueue(a);
+}
+
+function makeRecord(step: Step, a: Extract<SwimUpdate, { k: 'alive' }>): MemberRecord {
+  return new MemberRecord(a.id, a.name ?? a.id, a.inc, 'alive', a.tags, step.nowMs);
+}
+
+/** suspect(id, inc, from): start or confirm a suspicion (SWIM §4.2, Lifeguard §4.2). */
+export function onSuspect(step: Step, u: Extract<SwimUpdate, { k: 'suspect' }>): void {
+  const { s } = step;
+  if (u.id === s.selfId) {
+    if (u.inc < s.self.incarnation) return;
+    if (s.self.status === 'alive') refute(step, u.inc);
+    else reassertLeave(step, u.inc);
+    return;
+  }
+  const record = s.members.get(u.id);
+  if (record === undefined || u.inc < record.incarnation) return;
+  const existing = s.suspicions.get(u.id);
+  if (existing) {
+    confirmSuspicion(step, existing, u.from, u);
+    return;
+  }
+  if (record.status === 'left') {
+    counterLeave(step, record, u.from);
+    return;
+  }
+  if (record.status !== 'alive') return;
+  startSuspicion(step, record, u.inc, u.from);
+  changeStatus(step, record, 'suspect', u.inc, true);
+  s.queue.enqueue(u);
+}
+
+/** dead(id, inc, from): declared failed by `from`, or a leave intent when from === id. */
+export function onDead(step: Step, u: Extract<SwimUpdate, { k: 'dead' }>): void {
+  const { s } = step;
+  const leave = u.from === u.id;
+  if (u.id === s.selfId) {
+    if (s.self.status === 'alive' && u.inc >= s.self.incarnation) refute(step, u.inc);
+    else if (s.self.status !== 'alive' && !leave) reassertLeave(step, u.inc);
+    return;
+  }
+  const record = s.members.get(u.id);
+  if (record === undefined || u.inc < record.incarnation) return;
+  if (record.status === 'left') {
+    if (!leave) counterLeave(step, record, u.from);
+    return;
+  }
+  // Serf: a leave intent also turns a member we already hold failed into left.
+  if (record.status === 'failed' && !leave) return;
+  const suspicion = s.suspicions.get(u.id);
+  if (suspicion) cancelSuspicion(step, suspicion);
+  changeStatus(step, record, leave ? 'left' : 'failed', u.inc, true);
+  s.queue.enqueue(u);
+}
+
+/**
+ * We are accused (or a stale life of ours is claimed): bump our incarnation past the accusation and
+ * broadcast alive (SWIM §4.2 refutation). Lifeguard: having to refute hints that we are the slow one.
+ */
+export function refute(step: Step, accusedIncarnation: number): void {
+  const { s } = step;
+  assert(s.self.status === 'alive', 'only an alive member refutes');
+  const incarnation = Math.max(s.self.incarnation, accusedIncarnation) + 1;
+  s.self.incarnation = incarnation;
+  s.counters.refutations++;
+  if (s.config.lifeguard) s.awareness.applyDelta(1);
+  s.queue.enqueue(selfAlive(step));
+  trace(step, `${s.selfId} refuted a suspicion at incarnation ${incarnation}`, 'debug');
+}
+
+export function selfAlive(step: Step): Extract<SwimUpdate, { k: 'alive' }> {
+  const { self } = step.s;
+  return self.name === self.id ? { k: 'alive', id: self.id, inc: self.incarnation, tags: self.tags } : { k: 'alive', id: self.id, inc: self.incarnation, tags: self.tags, name: self.name };
+}
+
+/** We are leaving or left and someone suspects us: repeat the leave intent at their incarnation. */
+function reassertLeave(step: Step, accusedIncarnation: number): void {
+  const { s } = step;
+  if (accusedIncarnation > s.self.incarnation) s.self.incarnation = accusedIncarnation;
+  if (s.self.status === 'leaving') s.queue.enqueue({ k: 'dead', id: s.selfId, inc: s.self.incarnation, from: s.selfId });
+}
+
+/**
+ * Someone accuses a member we know has left: tell the accuser directly, so that a leave that was
+ * missed by one member (loss) does not end as `failed` there. (An addition to memberlist, which relies
+ * on retransmission alone; it keeps "left is never marked failed" true under loss.)
+ */
+function counterLeave(step: Step, record: MemberRecord, accuser: string): void {
+  if (accuser === step.s.selfId || !step.s.members.has(accuser)) return;
+  sendDatagram(step, accuser, { t: 'gossip', u: [{ k: 'dead', id: record.id, inc: record.incarnation, from: record.id }] });
+}
+
+// ───────────────────────────────────────── suspicion timers ─────────────────────────────────────────
+
+function startSuspicion(step: Step, record: MemberRecord, incarnation: number, accuser: string): void {
+  const { s } = step;
+  const n = s.members.size;
+  const minMs = suspicionTimeoutMinMs(s.config, n);
+  const maxMs = s.config.lifeguard ? Math.floor(minMs * s.config.suspicionMaxTimeoutMult) : minMs;
+  // memberlist: k = suspicionMult − 2 expected confirmations, or none when too few members could confirm.
+  const k = s.config.suspicionMult - 2;
+  const expected = !s.config.lifeguard || n - 2 < k ? 0 : k;
+  const suspicion: Suspicion = { id: record.id, incarnation, startMs: step.nowMs, minMs, maxMs, expected, accusers: new Set([accuser]), timer: '', deadlineMs: 0 };
+  s.suspicions.set(record.id, suspicion);
+  if (accuser === s.selfId) s.counters.suspicionsRaised++;
+  armSuspicion(step, suspicion);
+}
+
+function armSuspicion(step: Step, suspicion: Suspicion): void {
+  const { s } = step;
+  if (suspicion.timer !== '') step.ctx.emit({ kind: 'cancelTimer', timer: suspicion.timer });
+  suspicion.timer = `sus:${++s.timerGeneration}:${suspicion.id}`;
+  suspicion.deadlineMs = suspicionDeadlineMs(suspicion, s.config.lifeguard);
+  step.ctx.emit({ kind: 'setTimer', timer: suspicion.timer, afterMs: Math.max(0, suspicion.deadlineMs - step.nowMs) });
+}
+
+/** Lifeguard §4.2: an independent accuser shortens the timeout, and the confirmation is re-gossiped. */
+function confirmSuspicion(step: Step, suspicion: Suspicion, accuser: string, u: Extract<SwimUpdate, { k: 'suspect' }>): void {
+  if (!step.s.config.lifeguard || suspicion.accusers.has(accuser)) return;
+  suspicion.accusers.add(accuser);
+  armSuspicion(step, suspicion);
+  step.s.queue.enqueue(u);
+}
+
+export function cancelSuspicion(step: Step, suspicion: Suspicion): void {
+  step.s.suspicions.delete(suspicion.id);
+  if (suspicion.timer !== '') step.ctx.emit({ kind: 'cancelTimer', timer: suspicion.timer });
+}
+
+/** The suspicion timer ran out without a refutation: declare the member failed (SWIM §4.2). */
+export function onSuspicionTimeout(step: Step, timer: string): void {
+  const { s } = step;
+  const rest = timer.slice('sus:'.length);
+  const id = rest.slice(rest.indexOf(':') + 1);
+  const suspicion = s.suspicions.get(id);
+  if (!suspicion || suspicion.timer !== timer) return; // stale: refuted, confirmed (re-armed) or replaced
+  const record = s.members.get(id);
+  assert(record !== undefined && record.status === 'suspect', `suspicion of ${id} without a suspect member`);
+  s.suspicions.delete(id);
+  const dead = { k: 'dead', id, inc: suspicion.incarnation, from: s.selfId } as const;
+  changeStatus(step, record, 'failed', suspicion.incarnation, true);
+  s.counters.failuresDeclared++;
+  s.queue.enqueue(dead);
+}
