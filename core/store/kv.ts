@@ -89,18 +89,22 @@ export function kvDeleteCas(state: StoreState, index: number, key: string, cas: 
 }
 
 /**
- * Consul kvsDeleteTreeTxn: one tombstone at the prefix (none for '', where the table index covers
- * every watcher), every key under it deleted. Returns how many were deleted.
+ * Delete-tree: every key under the prefix deleted, each leaving its own tombstone. Consul's
+ * kvsDeleteTreeTxn leaves one tombstone at the prefix (none for ''), but then a watcher of a prefix
+ * inside the deleted tree that also holds older tombstones can see its index stall or fall while its
+ * answer changes (found by kv.prop.test.ts: tombstone a/b@2, set a@3, delete-tree '' → the index of
+ * `recurse a` went from 3 to 2). A tombstone per key keeps "answer changed ⇒ index rose" exact.
+ * Returns how many keys were deleted.
  */
 export function kvDeleteTree(state: StoreState, index: number, prefix: string): number {
   const keys = state.kvKeys.withPrefix(prefix);
   if (keys.length === 0) return 0;
-  for (const key of keys) writeEntry(state, key, undefined);
-  if (prefix !== '') {
-    writeTombstone(state, prefix, index);
-    bumpTable(state, 'tombstones', index);
+  for (const key of keys) {
+    writeEntry(state, key, undefined);
+    writeTombstone(state, key, index);
   }
   bumpTable(state, 'kvs', index);
+  bumpTable(state, 'tombstones', index);
   return keys.length;
 }
 

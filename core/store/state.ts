@@ -24,7 +24,7 @@ export interface StoreState {
   readonly kv: Map<string, KvEntry>;
   /** Invariant: exactly the keys of `kv`, sorted. */
   readonly kvKeys: SortedKeys;
-  /** Deleted key (or delete-tree prefix) → index of the deletion (Consul's graveyard). */
+  /** Deleted key → index of its deletion (Consul's graveyard), until reaped. */
   readonly tombstones: Map<string, number>;
   /** Invariant: exactly the keys of `tombstones`, sorted. */
   readonly tombstoneKeys: SortedKeys;
