@@ -1,0 +1,223 @@
+/**
+ * Anti-entropy (Consul agent/ae and local/state.go): the agent's services and checks are the truth for
+ * its node; the catalog on the servers is made to match.
+ *
+ *  - Sync on change: any local change marks its item out of sync and arms the `sync` timer (0 ms:
+ *    changes made in one step go out together, and a registered service shows up in the catalog
+ *    within a round trip, which python-consul's 40 ms sleep relies on).
+ *  - Periodic full sync (`antiEntropy` timer): read this node's catalog entry and health checks from
+ *    the servers, mark everything that differs out of sync, queue deregistration of what the catalog
+ *    has and the agent does not (except `serfHealth` and the `consul` service, which the leader
+ *    owns), then push. This is what restores a service a server lost or that someone removed with
+ *    `catalog.deregister`.
+ *  - One push at a time, item after item ("agent: Synced node info", "agent: Synced service 'web'",
+ *    "agent: Synced check 'ping'"); a failure logs "agent: failed to sync remote state: <why>" and
+ *    retries after `syncRetryMs`.
+ */
+import type { CatalogService, HealthCheck, NodeSpec, StoreCommand } from '../store/types.js';
+import type { ServerResult } from './ops.js';
+import { executeServerOp } from './server.js';
+import { count, trace, type AgentState, type Env, type LocalCheck, type LocalService } from './state.js';
+
+const serfHealthCheckId = 'serfHealth';
+const consulServiceId = 'consul';
+
+/** Something changed locally: push soon (coalesced within the step). */
+export function triggerSync(s: AgentState, env: Env): void {
+  if (s.syncing) {
+    s.syncAgain = true;
+    return;
+  }
+  if (s.syncArmed) return;
+  s.syncArmed = true;
+  env.ctx.emit({ kind: 'setTimer', timer: 'sync', afterMs: 0 });
+}
+
+export function onSyncTimer(s: AgentState, env: Env): void {
+  s.syncArmed = false;
+  if (s.syncing) {
+    s.syncAgain = true;
+    return;
+  }
+  s.syncing = true;
+  syncNext(s, env);
+}
+
+/** Period of the full sync, with up to 1/8 of jitter so that agents do not sync in lockstep. */
+export function armFullSync(s: AgentState, env: Env): void {
+  const period = s.config.timing.antiEntropyIntervalMs;
+  env.ctx.emit({ kind: 'setTimer', timer: 'antiEntropy', afterMs: period + env.ctx.prng.below(Math.floor(period / 8) + 1) });
+}
+
+export function onFullSyncTimer(s: AgentState, env: Env): void {
+  armFullSync(s, env);
+  if (s.syncing) {
+    s.syncAgain = true; // the running push ends with a fresh look anyway
+    return;
+  }
+  s.syncing = true;
+  count(s, 'fullSyncs');
+  readRemote(s, env);
+}
+
+function internal(s: AgentState, env: Env, what: string, op: Parameters<typeof executeServerOp>[2], then: (result: ServerResult, env: Env) => void): void {
+  executeServerOp(s, env, op, { kind: 'internal', what, then }, 0);
+}
+
+function readRemote(s: AgentState, env: Env): void {
+  internal(s, env, 'ae-read-checks', { kind: 'read', query: { type: 'healthNode', node: s.nodeName }, consistency: 'default', minIndex: 0, waitMs: 0 }, (checks, env2) => {
+    if (!checks.ok) return syncFailed(s, env2, checks.error);
+    internal(s, env2, 'ae-read-node', { kind: 'read', query: { type: 'catalogNode', node: s.nodeName }, consistency: 'default', minIndex: 0, waitMs: 0 }, (node, env3) => {
+      if (!node.ok) return syncFailed(s, env3, node.error);
+      compareRemote(s, node.value as { Node: { Address: string }; Services: Record<string, CatalogService> } | null, (checks.value as HealthCheck[] | null) ?? []);
+      syncNext(s, env3);
+    });
+  });
+}
+
+/** Marks out of sync everything whose catalog copy differs (Consul updateSyncState). */
+export function compareRemote(s: AgentState, node: { Node: { Address: string }; Services: Record<string, CatalogService> } | null, checks: readonly HealthCheck[]): void {
+  if (node === null) {
+    s.nodeInSync = false;
+    for (const service of s.services.values()) service.inSync = false;
+    for (const check of s.checks.values()) check.inSync = false;
+    return;
+  }
+  if (node.Node.Address !== s.config.advertiseAddr) s.nodeInSync = false;
+  const remoteServices = node.Services ?? {};
+  for (const [id, remote] of Object.entries(remoteServices)) {
+    const local = s.services.get(id);
+    if (!local) {
+      if (id !== consulServiceId) s.deregisterServices.add(id);
+      continue;
+    }
+    if (!serviceEqual(local, remote)) local.inSync = false;
+  }
+  for (const service of s.services.values()) if (!(service.id in remoteServices)) service.inSync = false;
+  const remoteChecks = new Map(checks.map((c) => [c.CheckID, c]));
+  for (const [id] of remoteChecks) if (id !== serfHealthCheckId && !s.checks.has(id)) s.deregisterChecks.add(id);
+  for (const check of s.checks.values()) {
+    const remote = remoteChecks.get(check.id);
+    if (!remote || !checkEqual(check, remote)) check.inSync = false;
+  }
+}
+
+function serviceEqual(local: LocalService, remote: CatalogService): boolean {
+  return (
+    local.service === remote.Service &&
+    local.port === remote.Port &&
+    local.address === remote.Address &&
+    local.enableTagOverride === remote.EnableTagOverride &&
+    JSON.stringify(local.tags) === JSON.stringify(remote.Tags ?? []) &&
+    JSON.stringify(local.meta) === JSON.stringify(remote.Meta ?? {})
+  );
+}
+
+function checkEqual(local: LocalCheck, remote: HealthCheck): boolean {
+  return local.status === remote.Status && local.output === remote.Output && local.name === remote.Name && local.notes === remote.Notes && local.serviceId === remote.ServiceID;
+}
+
+export function nodeSpec(s: AgentState): NodeSpec {
+  const address = s.config.advertiseAddr;
+  return {
+    node: s.nodeName,
+    address,
+    id: s.nodeId,
+    datacenter: s.config.datacenter,
+    taggedAddresses: { lan: address, wan: address },
+    meta: { ...(s.config.nodeMeta ?? {}) },
+  };
+}
+
+function checkRecord(check: LocalCheck): { checkId: string; name: string; status: LocalCheck['status']; notes: string; output: string; serviceId?: string } {
+  return { checkId: check.id, name: check.name, status: check.status, notes: check.notes, output: check.output, ...(check.serviceId !== '' ? { serviceId: check.serviceId } : {}) };
+}
+
+/** Pushes the next out-of-sync item, or finishes. */
+function syncNext(s: AgentState, env: Env): void {
+  const push = (what: string, command: StoreCommand, done: () => void): void =>
+    internal(s, env, what, { kind: 'write', command }, (result, env2) => {
+      if (!result.ok) return syncFailed(s, env2, result.error);
+      const value = result.value as { ok?: boolean; error?: string } | null;
+      if (value && typeof value === 'object' && value.ok === false) return syncFailed(s, env2, value.error ?? 'rejected');
+      done();
+      syncNext(s, env2);
+    });
+
+  if (!s.nodeInSync) {
+    return push('ae-node', { type: 'catalogRegister', node: nodeSpec(s), nowMs: 0 }, () => {
+      s.nodeInSync = true;
+      trace(env, 'info', 'agent: Synced node info');
+    });
+  }
+  for (const id of s.deregisterServices) {
+    return push('ae-deregister-service', { type: 'catalogDeregister', node: s.nodeName, serviceId: id, nowMs: 0 }, () => {
+      s.deregisterServices.delete(id);
+      trace(env, 'info', `agent: Deregistered service '${id}'`);
+    });
+  }
+  for (const id of s.deregisterChecks) {
+    return push('ae-deregister-check', { type: 'catalogDeregister', node: s.nodeName, checkId: id, nowMs: 0 }, () => {
+      s.deregisterChecks.delete(id);
+      trace(env, 'info', `agent: Deregistered check '${id}'`);
+    });
+  }
+  for (const service of s.services.values()) {
+    if (service.inSync) continue;
+    const version = service.version;
+    const checks = [...s.checks.values()].filter((c) => c.serviceId === service.id);
+    const versions = checks.map((c) => c.version);
+    return push(
+      'ae-service',
+      {
+        type: 'catalogRegister',
+        node: nodeSpec(s),
+        service: { id: service.id, service: service.service, tags: service.tags, address: service.address, port: service.port, meta: service.meta, enableTagOverride: service.enableTagOverride },
+        ...(checks.length > 0 ? { checks: checks.map(checkRecord) } : {}),
+        skipNodeUpdate: true,
+        nowMs: 0,
+      },
+      () => {
+        if (s.services.get(service.id) === service && service.version === version) service.inSync = true;
+        checks.forEach((c, i) => {
+          if (s.checks.get(c.id) === c && c.version === versions[i]) c.inSync = true;
+        });
+        trace(env, 'info', `agent: Synced service '${service.id}'`);
+      },
+    );
+  }
+  for (const check of s.checks.values()) {
+    if (check.inSync) continue;
+    const version = check.version;
+    return push('ae-check', { type: 'catalogRegister', node: nodeSpec(s), checks: [checkRecord(check)], skipNodeUpdate: true, nowMs: 0 }, () => {
+      if (s.checks.get(check.id) === check && check.version === version) check.inSync = true;
+      trace(env, 'info', `agent: Synced check '${check.id}'`);
+    });
+  }
+  s.syncing = false;
+  if (s.syncAgain) {
+    s.syncAgain = false;
+    triggerSync(s, env);
+  }
+}
+
+function syncFailed(s: AgentState, env: Env, error: string): void {
+  s.syncing = false;
+  s.syncAgain = false;
+  s.nodeInSync = false; // the node may be what is missing (deregistered by the leader after a leave)
+  count(s, 'syncFailures');
+  trace(env, 'error', `agent: failed to sync remote state: ${error}`);
+  if (!s.syncArmed) {
+    s.syncArmed = true;
+    const retry = s.config.timing.syncRetryMs;
+    env.ctx.emit({ kind: 'setTimer', timer: 'sync', afterMs: retry + env.ctx.prng.below(Math.floor(retry / 2) + 1) });
+  }
+}
+
+/** Whether everything local is in the catalog as far as this agent knows (tests, view). */
+export function inSync(s: AgentState): boolean {
+  if (!s.nodeInSync || s.deregisterServices.size > 0 || s.deregisterChecks.size > 0) return false;
+  for (const service of s.services.values()) if (!service.inSync) return false;
+  for (const check of s.checks.values()) if (!check.inSync) return false;
+  return true;
+}

@@ -1,0 +1,124 @@
+/**
+ * User events (Consul agent/user_event.go): `event.fire` hands the event to SWIM, which spreads it by
+ * gossip (Serf user events); every agent keeps the last 256 it accepted. An event with a node,
+ * service or tag filter is accepted only by agents that match it (regular expressions, as Consul).
+ * `event.list` blocks on an index derived from the newest event's id, not on Raft.
+ */
+import type { SwimResponse, UserEvent } from '../swim/api.js';
+import type { AgentRequest } from './api.js';
+import { base64Encode } from './base64.js';
+import { blockingWaitMs, errorResponse, uuid } from './ops.js';
+import { callSwim } from './rpc.js';
+import { count, eventsKeptMax, reply, trace, type AgentState, type Env, type UserEventRecord } from './state.js';
+
+/** Consul's uuidToUint64 idea: fold the event id to a number; the index of the list is that of its newest event. */
+export function eventIndex(id: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    hash ^= id.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash === 0 ? 1 : hash;
+}
+
+export function eventsIndex(s: AgentState): number {
+  const last = s.events[s.events.length - 1];
+  return last === undefined ? 1 : eventIndex(last.ID);
+}
+
+function matches(pattern: string, text: string): boolean {
+  try {
+    return new RegExp(pattern).test(text);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether this agent accepts an event (Consul shouldProcessUserEvent). */
+export function acceptsEvent(s: AgentState, event: { nodeFilter?: string; serviceFilter?: string; tagFilter?: string }): boolean {
+  if (event.nodeFilter && !matches(event.nodeFilter, s.nodeName)) return false;
+  if (event.serviceFilter) {
+    const services = [...s.services.values()].filter((svc) => matches(event.serviceFilter!, svc.service));
+    if (services.length === 0) return false;
+    if (event.tagFilter && !services.some((svc) => svc.tags.some((tag) => matches(event.tagFilter!, tag)))) return false;
+  }
+  return true;
+}
+
+function recordOf(event: UserEvent): UserEventRecord {
+  return {
+    ID: event.id,
+    Name: event.name,
+    Payload: event.payload ?? null,
+    NodeFilter: event.nodeFilter ?? '',
+    ServiceFilter: event.serviceFilter ?? '',
+    TagFilter: event.tagFilter ?? '',
+    Version: 1,
+    LTime: event.ltime,
+  };
+}
+
+export function renderEvent(record: UserEventRecord): Record<string, unknown> {
+  return { ...record, Payload: record.Payload === null || record.Payload.length === 0 ? null : base64Encode(record.Payload) };
+}
+
+/** Keeps an accepted event (once) and wakes `event.list` watchers. */
+export function recordEvent(s: AgentState, env: Env, event: UserEvent): void {
+  if (s.events.some((e) => e.ID === event.id)) return;
+  if (!acceptsEvent(s, event)) return;
+  s.events.push(recordOf(event));
+  if (s.events.length > eventsKeptMax) s.events.splice(0, s.events.length - eventsKeptMax);
+  count(s, 'eventsReceived');
+  trace(env, 'debug', `agent: new event: ${event.name} (${event.id})`);
+  const index = eventsIndex(s);
+  for (const [requestId, parked] of [...s.parkedEvents]) {
+    if (parked.minIndex === index) continue;
+    s.parkedEvents.delete(requestId);
+    env.ctx.emit({ kind: 'cancelTimer', timer: `events:${requestId}` });
+    answerList(s, env, requestId, parked.request);
+  }
+}
+
+export function fireEvent(s: AgentState, env: Env, requestId: number, request: AgentRequest & { type: 'event.fire' }): void {
+  if (!request.name) return reply(env, requestId, errorResponse(400, 'Missing name'));
+  const id = uuid(env.ctx.prng);
+  const event = {
+    name: request.name,
+    payload: request.payload,
+    id,
+    ...(request.nodeFilter ? { nodeFilter: request.nodeFilter } : {}),
+    ...(request.serviceFilter ? { serviceFilter: request.serviceFilter } : {}),
+    ...(request.tagFilter ? { tagFilter: request.tagFilter } : {}),
+  };
+  callSwim(s, env, { type: 'fireEvent', event }, (raw, env2) => {
+    const response = raw as SwimResponse;
+    if (!response.ok) return reply(env2, requestId, errorResponse(500, response.error));
+    const fired: UserEvent = response.event ?? { ...event, ltime: 0 };
+    recordEvent(s, env2, fired);
+    reply(env2, requestId, { status: 200, body: renderEvent(recordOf(fired)) });
+  });
+}
+
+function answerList(s: AgentState, env: Env, requestId: number, request: AgentRequest & { type: 'event.list' }): void {
+  const list = s.events.filter((e) => !request.name || e.Name === request.name).map(renderEvent);
+  reply(env, requestId, { status: 200, body: list, index: eventsIndex(s) });
+}
+
+export function listEvents(s: AgentState, env: Env, requestId: number, request: AgentRequest & { type: 'event.list' }): void {
+  const minIndex = request.read.minIndex ?? 0;
+  const waitMs = blockingWaitMs(request.read, env.ctx.prng);
+  // Consul blocks while the index equals the one the client saw (event ids are not ordered).
+  if (minIndex > 0 && waitMs > 0 && eventsIndex(s) === minIndex && s.parkedEvents.size < s.config.timing.blockingQueriesMax) {
+    s.parkedEvents.set(requestId, { requestId, request, minIndex, deadlineMs: env.nowMs + waitMs });
+    env.ctx.emit({ kind: 'setTimer', timer: `events:${requestId}`, afterMs: waitMs });
+    return;
+  }
+  answerList(s, env, requestId, request);
+}
+
+export function onEventsTimer(s: AgentState, env: Env, requestId: number): void {
+  const parked = s.parkedEvents.get(requestId);
+  if (!parked) return;
+  s.parkedEvents.delete(requestId);
+  answerList(s, env, requestId, parked.request);
+}

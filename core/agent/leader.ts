@@ -1,0 +1,220 @@
+/**
+ * What a server does because of the leader's role (Consul agent/consul/leader.go), plus the gossip and
+ * Raft notices every node follows.
+ *
+ *  - serfHealth: the leader turns SWIM membership into catalog writes (`memberHealth` commands):
+ *    alive/suspect → node registered with `serfHealth` passing (and service `consul` for servers),
+ *    failed → `serfHealth` critical, left → node deregistered. On gaining leadership and every
+ *    `reconcileIntervalMs` it re-applies every member it has not written in its term (a notice missed
+ *    during an election is caught up; Consul's reconcile loop).
+ *  - Raft membership: alive servers of our datacenter that are not voters are added, servers that left
+ *    are removed (one change at a time, thesis §4.1).
+ *  - Sessions: on gaining leadership the leader resets TTL deadlines to its own clock
+ *    (`sessionTimersReset`); then every `sessionSweepMs` it asks the store for the next deadline and
+ *    proposes `sessionsExpire` stamped with its `nowMs` when one has passed. Only the leader's clock is
+ *    ever written into commands, so every replica agrees on when a session died.
+ */
+import type { RaftNotice, RaftResponse } from '../raft/api.js';
+import type { Member } from '../swim/api.js';
+import type { StoreCommand } from '../store/types.js';
+import { triggerSync, inSync } from './antiEntropy.js';
+import { maybeBootstrap } from './bootstrap.js';
+import { callRaft, isLive, isServerMember, nameOfServer, serverIdOf } from './rpc.js';
+import { executeServerOp, onApplied, releaseParkedOnStepDown } from './server.js';
+import { count, trace, type AgentState, type Env } from './state.js';
+
+type MemberHealth = 'alive' | 'failed' | 'left';
+
+function healthOf(member: Member): MemberHealth | null {
+  switch (member.status) {
+    case 'alive':
+    case 'suspect':
+      return 'alive';
+    case 'failed':
+      return 'failed';
+    case 'left':
+      return 'left';
+    case 'leaving':
+      return null;
+  }
+}
+
+/** The member's address: the host part of `ip:port` ids; the id itself in the simulator. */
+export function addressOf(id: string): string {
+  const colon = id.lastIndexOf(':');
+  return colon < 0 ? id : id.slice(0, colon);
+}
+
+// ───────────────────────────────────────── notices ────────────────────────────────────────────────
+
+export function onRaftNotice(s: AgentState, env: Env, notice: RaftNotice): void {
+  if (notice.type === 'applied') {
+    if (notice.index > s.appliedIndex) s.appliedIndex = notice.index;
+    onApplied(s, env);
+    return;
+  }
+  const wasLeader = s.isLeader;
+  const leaderChanged = notice.leader !== s.leader;
+  s.leader = notice.leader;
+  s.isLeader = notice.isLeader;
+  s.term = Math.max(s.term, notice.term);
+  if (notice.leader !== null) s.bootstrapped = true;
+  if (leaderChanged && notice.leader !== null) {
+    trace(env, 'info', `consul: New leader elected: ${nameOfServer(s, notice.leader)}`);
+    if (!inSync(s)) triggerSync(s, env);
+  }
+  if (notice.isLeader && !wasLeader) establishLeadership(s, env);
+  if (!notice.isLeader && wasLeader) {
+    trace(env, 'info', 'consul: cluster leadership lost');
+    s.reconciled.clear();
+    s.reconciling.clear();
+    releaseParkedOnStepDown(s, env);
+  }
+}
+
+export function onMemberNotice(s: AgentState, env: Env, member: Member): void {
+  const previous = s.members.get(member.id);
+  s.members.set(member.id, member);
+  if (isServerMember(s, member)) {
+    const wasLive = previous !== undefined && isLive(previous);
+    if (isLive(member) && !wasLive) trace(env, 'info', `consul: adding server ${member.name} (Addr: ${serverIdOf(member)}) (DC: ${member.tags['dc'] ?? s.config.datacenter})`);
+    if (!isLive(member) && wasLive) {
+      trace(env, 'info', `consul: removing server ${member.name} (Addr: ${serverIdOf(member)}) (DC: ${member.tags['dc'] ?? s.config.datacenter})`);
+      if (s.preferredServer === serverIdOf(member)) s.preferredServer = null;
+    }
+    if (s.hasRaft) maybeBootstrap(s, env);
+    // A client that just learned its first server pushes what it could not push before.
+    if (!s.hasRaft && isLive(member) && !wasLive && !inSync(s)) triggerSync(s, env);
+  }
+  if (s.isLeader) {
+    reconcileMember(s, env, member);
+    if (isServerMember(s, member)) reconcileRaftMembership(s, env);
+  }
+}
+
+// ───────────────────────────────────────── leadership ─────────────────────────────────────────────
+
+function establishLeadership(s: AgentState, env: Env): void {
+  trace(env, 'info', 'consul: cluster leadership acquired');
+  count(s, 'leadershipsAcquired');
+  s.reconciled.clear();
+  s.reconciling.clear();
+  s.membershipChanging = false;
+  propose(s, env, 'session-timers-reset', { type: 'sessionTimersReset', nowMs: 0 }, () => undefined);
+  reconcileAll(s, env);
+  env.ctx.emit({ kind: 'setTimer', timer: 'reconcile', afterMs: s.config.timing.reconcileIntervalMs });
+  env.ctx.emit({ kind: 'setTimer', timer: 'sessionSweep', afterMs: s.config.timing.sessionSweepMs });
+}
+
+function propose(s: AgentState, env: Env, what: string, command: StoreCommand, then: (ok: boolean, env: Env, error: string) => void): void {
+  executeServerOp(s, env, { kind: 'write', command }, {
+    kind: 'internal',
+    what,
+    then: (result, env2) => {
+      if (!result.ok) return then(false, env2, result.error);
+      const value = result.value as { ok?: boolean; error?: string } | null;
+      if (value && typeof value === 'object' && value.ok === false) return then(false, env2, value.error ?? 'rejected');
+      then(true, env2, '');
+    },
+  }, 0);
+}
+
+export function onReconcileTimer(s: AgentState, env: Env): void {
+  if (!s.isLeader) return;
+  reconcileAll(s, env);
+  env.ctx.emit({ kind: 'setTimer', timer: 'reconcile', afterMs: s.config.timing.reconcileIntervalMs });
+}
+
+function reconcileAll(s: AgentState, env: Env): void {
+  // This node is a member too, even before SWIM told us about ourselves.
+  if (![...s.members.values()].some((m) => m.name === s.nodeName)) {
+    reconcileMember(s, env, { id: s.config.rpcId, name: s.nodeName, incarnation: 0, status: 'alive', tags: { role: 'consul', dc: s.config.datacenter, port: String(s.config.ports.server) } });
+  }
+  for (const member of s.members.values()) reconcileMember(s, env, member);
+  reconcileRaftMembership(s, env);
+}
+
+/** Writes the member's gossip health into the catalog unless this leader already did. */
+export function reconcileMember(s: AgentState, env: Env, member: Member): void {
+  if (!s.isLeader) return;
+  if ((member.tags['dc'] ?? s.config.datacenter) !== s.config.datacenter) return;
+  const health = healthOf(member);
+  if (health === null || s.reconciled.get(member.name) === health || s.reconciling.has(member.name)) return;
+  s.reconciling.add(member.name);
+  const serverPort = isServerMember(s, member) ? Number(member.tags['port'] ?? s.config.ports.server) : undefined;
+  const command: StoreCommand = {
+    type: 'memberHealth',
+    node: member.name,
+    address: addressOf(member.id),
+    health,
+    ...(serverPort !== undefined && Number.isFinite(serverPort) ? { serverPort } : {}),
+    nowMs: 0,
+  };
+  propose(s, env, 'member-health', command, (ok, env2, error) => {
+    s.reconciling.delete(member.name);
+    if (!ok) {
+      trace(env2, 'warn', `consul: failed to reconcile member '${member.name}': ${error}`);
+      return;
+    }
+    s.reconciled.set(member.name, health);
+    count(s, 'membersReconciled');
+    if (health === 'alive') trace(env2, 'info', `consul: member '${member.name}' joined, marking health alive`);
+    else if (health === 'failed') trace(env2, 'info', `consul: member '${member.name}' failed, marking health critical`);
+    else trace(env2, 'info', `consul: member '${member.name}' left, deregistering`);
+    // The member may have changed again while the write was in flight.
+    const latest = [...s.members.values()].find((m) => m.name === member.name);
+    if (latest && healthOf(latest) !== health) reconcileMember(s, env2, latest);
+  });
+}
+
+/** Adds live servers that are not voters; removes servers that left. One change at a time. */
+function reconcileRaftMembership(s: AgentState, env: Env): void {
+  if (!s.isLeader || s.membershipChanging) return;
+  s.membershipChanging = true;
+  callRaft(s, env, { type: 'status' }, (raw, env2) => {
+    const response = raw as RaftResponse;
+    const view = (response.ok ? response.result : null) as { voters?: readonly string[] } | null;
+    const voters = new Set(view?.voters ?? []);
+    if (!s.isLeader || voters.size === 0) {
+      s.membershipChanging = false;
+      return;
+    }
+    for (const member of s.members.values()) {
+      if (!isServerMember(s, member)) continue;
+      const id = serverIdOf(member);
+      const change =
+        member.status === 'alive' && !voters.has(id)
+          ? ({ type: 'addServer', id, voter: true } as const)
+          : member.status === 'left' && voters.has(id) && id !== s.config.rpcId
+            ? ({ type: 'removeServer', id } as const)
+            : null;
+      if (change === null) continue;
+      trace(env2, 'info', change.type === 'addServer' ? `consul: adding server ${member.name} to raft` : `consul: removing server ${member.name} from raft`);
+      callRaft(s, env2, change, (rawChange, env3) => {
+        s.membershipChanging = false;
+        const result = rawChange as RaftResponse;
+        if (!result.ok) trace(env3, 'warn', `consul: raft membership change for ${member.name} failed: ${result.error}`);
+        else reconcileRaftMembership(s, env3);
+      });
+      return;
+    }
+    s.membershipChanging = false;
+  });
+}
+
+// ───────────────────────────────────────── sessions ───────────────────────────────────────────────
+
+export function onSessionSweepTimer(s: AgentState, env: Env): void {
+  if (!s.isLeader) return;
+  env.ctx.emit({ kind: 'setTimer', timer: 'sessionSweep', afterMs: s.config.timing.sessionSweepMs });
+  callRaft(s, env, { type: 'readStale', query: { type: 'sessionExpiryNext' } }, (raw, env2) => {
+    const response = raw as RaftResponse;
+    if (!response.ok || !s.isLeader) return;
+    const next = (response.result as { value?: number | null } | null)?.value ?? null;
+    if (next === null || next > env2.nowMs) return;
+    propose(s, env2, 'sessions-expire', { type: 'sessionsExpire', nowMs: 0 }, (ok, env3, error) => {
+      if (ok) trace(env3, 'debug', 'consul: expired TTL sessions');
+      else trace(env3, 'warn', `consul: session expiry failed: ${error}`);
+    });
+  });
+}

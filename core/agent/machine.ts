@@ -1,0 +1,431 @@
+/**
+ * The agent machine: routes each input to its mechanism (one file each) and answers the requests the
+ * agent handles alone (its own services and checks, membership through SWIM, events).
+ *
+ *   ops.ts         request → server op, result → Consul's response shape
+ *   rpc.ts         local calls to Raft/SWIM; agent-to-agent RPC (client → server, server → leader)
+ *   server.ts      writes, reads by consistency mode, blocking queries
+ *   local.ts       local services and checks, check scheduling, maintenance, config reload
+ *   antiEntropy.ts sync on change and periodic full sync to the catalog
+ *   leader.ts      serfHealth from SWIM, Raft membership, session TTL sweeps, notices
+ *   bootstrap.ts   -bootstrap / -bootstrap-expect
+ *   events.ts      user events through SWIM
+ */
+import { assert } from '../assert.js';
+import type { Prng } from '../prng.js';
+import type { RaftNotice } from '../raft/api.js';
+import type { Member, SwimNotice, SwimResponse } from '../swim/api.js';
+import type { DurableState, Input, Machine, NodeId, StepContext } from '../types.js';
+import { agentErrors, validateAgentConfig, type AgentConfig, type AgentRequest, type AgentResponse, type CheckDefinition, type ServiceDefinition } from './api.js';
+import { armFullSync, inSync, onFullSyncTimer, onSyncTimer, triggerSync } from './antiEntropy.js';
+import { maybeBootstrap } from './bootstrap.js';
+import { fireEvent, listEvents, onEventsTimer, recordEvent } from './events.js';
+import { onMemberNotice, onRaftNotice, onReconcileTimer, onSessionSweepTimer } from './leader.js';
+import {
+  addCheck,
+  addService,
+  applyFileDefinitions,
+  onCheckResult,
+  onCheckTimer,
+  onTtlTimer,
+  removeCheck,
+  removeService,
+  setNodeMaintenance,
+  setServiceMaintenance,
+  updateCheckFromApi,
+} from './local.js';
+import { errorResponse, translate, uuid } from './ops.js';
+import { callSwim, knownServers, onLocalReply, onRpcReply, onRpcTimeout, type AgentMessage } from './rpc.js';
+import { executeServerOp, onBlockTimeout } from './server.js';
+import { initialState, reply, trace, eventsKeptMax, type AgentState, type Env } from './state.js';
+
+export type { AgentState } from './state.js';
+
+/** API-registered definitions found on disk at init, registered again at start. */
+interface Restored {
+  services: ServiceDefinition[];
+  checks: CheckDefinition[];
+}
+const restoredOf = new WeakMap<AgentState, Restored>();
+
+export const agentMachine: Machine<AgentState, AgentConfig, AgentMessage, AgentRequest, AgentResponse> = {
+  name: 'agent',
+
+  init(_nodeId: NodeId, config: AgentConfig, durable: DurableState, prng: Prng): AgentState {
+    const problems = validateAgentConfig(config);
+    assert(problems.length === 0, `bad agent config: ${problems.join('; ')}`);
+    const s = initialState(config, config.server, config.nodeId || uuid(prng));
+    const restored: Restored = { services: [], checks: [] };
+    for (const [key, value] of durable.records) {
+      if (key.startsWith('service/')) restored.services.push(value as ServiceDefinition);
+      else if (key.startsWith('check/')) restored.checks.push(value as CheckDefinition);
+    }
+    restoredOf.set(s, restored);
+    return s;
+  },
+
+  step(s: AgentState, input: Input<AgentMessage, AgentRequest>, ctx: StepContext<AgentMessage, AgentResponse>): void {
+    const env: Env = { ctx: ctx as StepContext, nowMs: input.nowMs };
+    switch (input.kind) {
+      case 'start':
+        return onStart(s, env);
+      case 'message':
+        return onMessage(s, env, input.from, input.message);
+      case 'timer':
+        return onTimer(s, env, input.timer);
+      case 'request':
+        return onRequest(s, env, input.requestId, input.request);
+      case 'checkResult':
+        return onCheckResult(s, env, input.checkId, input.result);
+      case 'local':
+        return onLocal(s, env, input.fromMachine, input.payload);
+    }
+  },
+
+  invariants: agentInvariants,
+  view: agentView,
+};
+
+// ───────────────────────────────────────── inputs ─────────────────────────────────────────────────
+
+function onStart(s: AgentState, env: Env): void {
+  const restored = restoredOf.get(s);
+  applyFileDefinitions(s, env, s.config.services, s.config.checks);
+  if (restored) {
+    for (const def of restored.services) addService(s, env, def, 'api');
+    for (const def of restored.checks) addCheck(s, env, def, 'api');
+    restoredOf.delete(s);
+  }
+  triggerSync(s, env);
+  armFullSync(s, env);
+  if (s.hasRaft) maybeBootstrap(s, env);
+}
+
+function onMessage(s: AgentState, env: Env, from: NodeId, message: AgentMessage): void {
+  if (message === null || typeof message !== 'object') return trace(env, 'warn', `agent: dropped a malformed message from ${from}`);
+  switch (message.t) {
+    case 'rpc':
+      if (typeof message.id !== 'number' || message.op === null || typeof message.op !== 'object') return trace(env, 'warn', `agent: dropped a malformed rpc from ${from}`);
+      if (!s.hasRaft) {
+        // Only servers answer RPCs; a client that got one answers so the caller need not time out.
+        env.ctx.emit({ kind: 'send', to: from, channel: 'stream', message: { t: 'rpcReply', id: message.id, result: { ok: false, status: 500, error: 'rpc error: not a server' } } });
+        return;
+      }
+      return executeServerOp(s, env, message.op, { kind: 'remote', from, id: message.id }, message.hops);
+    case 'rpcReply':
+      if (typeof message.id !== 'number' || message.result === null || typeof message.result !== 'object') return;
+      return onRpcReply(s, env, message.id, message.result);
+    default:
+      trace(env, 'warn', `agent: dropped a message of unknown type from ${from}`);
+  }
+}
+
+function onTimer(s: AgentState, env: Env, timer: string): void {
+  const colon = timer.indexOf(':');
+  const name = colon < 0 ? timer : timer.slice(0, colon);
+  const arg = colon < 0 ? '' : timer.slice(colon + 1);
+  switch (name) {
+    case 'sync':
+      return onSyncTimer(s, env);
+    case 'antiEntropy':
+      return onFullSyncTimer(s, env);
+    case 'reconcile':
+      return onReconcileTimer(s, env);
+    case 'sessionSweep':
+      return onSessionSweepTimer(s, env);
+    case 'rpc':
+      return onRpcTimeout(s, env, Number(arg));
+    case 'block':
+      return onBlockTimeout(s, env, Number(arg));
+    case 'events':
+      return onEventsTimer(s, env, Number(arg));
+    case 'check':
+      return onCheckTimer(s, env, arg);
+    case 'ttl':
+      return onTtlTimer(s, env, arg);
+    default:
+      assert(false, `agent: unknown timer ${timer}`);
+  }
+}
+
+function onLocal(s: AgentState, env: Env, fromMachine: string, payload: unknown): void {
+  if (onLocalReply(s, env, payload)) return;
+  const notice = payload as { type?: string } | null;
+  if (notice === null || typeof notice !== 'object') return;
+  if (fromMachine === 'raft') return onRaftNotice(s, env, notice as RaftNotice);
+  if (fromMachine === 'swim') {
+    const swimNotice = notice as SwimNotice;
+    if (swimNotice.type === 'member') return onMemberNotice(s, env, swimNotice.member);
+    if (swimNotice.type === 'userEvent') return recordEvent(s, env, swimNotice.event);
+  }
+}
+
+// ───────────────────────────────────────── requests ───────────────────────────────────────────────
+
+function onRequest(s: AgentState, env: Env, requestId: number, request: AgentRequest): void {
+  if (request === null || typeof request !== 'object' || typeof request.type !== 'string') return reply(env, requestId, errorResponse(400, 'malformed request'));
+  if (request.dc !== undefined && request.dc !== '' && request.dc !== s.config.datacenter) return reply(env, requestId, errorResponse(500, agentErrors.noPathToDc));
+  const translation = translate(request, s.nodeName, env.ctx.prng);
+  switch (translation.kind) {
+    case 'error':
+      return reply(env, requestId, translation.response);
+    case 'server':
+      return executeServerOp(s, env, translation.op, { kind: 'client', requestId, request }, 0);
+    case 'agent':
+      return onAgentRequest(s, env, requestId, request);
+  }
+}
+
+const ok = (body: unknown = null): AgentResponse => ({ status: 200, body });
+
+/** Consul's member status numbers (serf.MemberStatus): none 0, alive 1, leaving 2, left 3, failed 4. */
+function statusNumber(member: Member): number {
+  switch (member.status) {
+    case 'alive':
+    case 'suspect':
+      return 1;
+    case 'leaving':
+      return 2;
+    case 'left':
+      return 3;
+    case 'failed':
+      return 4;
+  }
+}
+
+function renderMember(s: AgentState, member: Member): Record<string, unknown> {
+  const colon = member.id.lastIndexOf(':');
+  const addr = colon < 0 ? member.id : member.id.slice(0, colon);
+  const port = colon < 0 ? s.config.ports.serfLan : Number(member.id.slice(colon + 1));
+  return {
+    Name: member.name,
+    Addr: addr,
+    Port: port,
+    Tags: { ...member.tags },
+    Status: statusNumber(member),
+    ProtocolMin: 1,
+    ProtocolMax: 5,
+    ProtocolCur: 2,
+    DelegateMin: 2,
+    DelegateMax: 5,
+    DelegateCur: 4,
+  };
+}
+
+function renderLocalService(service: AgentState['services'] extends Map<string, infer V> ? V : never): Record<string, unknown> {
+  return {
+    ID: service.id,
+    Service: service.service,
+    Tags: [...service.tags],
+    Address: service.address,
+    Port: service.port,
+    Meta: { ...service.meta },
+    EnableTagOverride: service.enableTagOverride,
+    Weights: { Passing: 1, Warning: 1 },
+  };
+}
+
+function onAgentRequest(s: AgentState, env: Env, requestId: number, request: AgentRequest): void {
+  const answer = (response: AgentResponse): void => reply(env, requestId, response);
+  switch (request.type) {
+    case 'agent.self':
+    case 'agent.members':
+      return callSwim(s, env, { type: 'members' }, (raw, env2) => {
+        const response = raw as SwimResponse;
+        if (!response.ok) return reply(env2, requestId, errorResponse(500, response.error));
+        const members = (response.members ?? []).map((m) => renderMember(s, m));
+        if (request.type === 'agent.members') return reply(env2, requestId, ok(request.wan ? [] : members));
+        const self = members.find((m) => m['Name'] === s.nodeName) ?? null;
+        reply(env2, requestId, ok(selfBody(s, self)));
+      });
+    case 'agent.join':
+      if (request.wan) return answer(errorResponse(500, 'WAN join is not supported (single datacenter)'));
+      trace(env, 'info', `agent: (LAN) joining: [${request.addresses.join(' ')}]`);
+      return callSwim(s, env, { type: 'join', peers: request.addresses }, (raw, env2) => {
+        const response = raw as SwimResponse;
+        const joined = response.ok ? (response.joined ?? 0) : 0;
+        const error = response.ok ? (joined === 0 ? `no node answered at ${request.addresses.join(', ')}` : null) : response.error;
+        trace(env2, 'info', `agent: (LAN) joined: ${joined} Err: ${error ?? '<nil>'}`);
+        if (error !== null) return reply(env2, requestId, errorResponse(500, error));
+        s.joined = true;
+        reply(env2, requestId, ok(null));
+      });
+    case 'agent.leave':
+      trace(env, 'info', 'agent: requesting graceful leave');
+      return callSwim(s, env, { type: 'leave' }, (raw, env2) => {
+        const response = raw as SwimResponse;
+        reply(env2, requestId, response.ok ? ok(null) : errorResponse(500, response.error));
+      });
+    case 'agent.forceLeave':
+      return callSwim(s, env, { type: 'forceLeave', name: request.node }, (raw, env2) => {
+        const response = raw as SwimResponse;
+        reply(env2, requestId, response.ok ? ok(null) : errorResponse(500, response.error));
+      });
+    case 'agent.reload': {
+      const problems = applyFileDefinitions(s, env, request.services, request.checks);
+      return answer(problems.length === 0 ? ok(null) : errorResponse(500, problems.join('; ')));
+    }
+    case 'agent.maintenance':
+      setNodeMaintenance(s, env, request.enable, request.reason);
+      return answer(ok(null));
+    case 'agent.services': {
+      const body: Record<string, unknown> = {};
+      for (const service of s.services.values()) body[service.id] = renderLocalService(service);
+      return answer(ok(body));
+    }
+    case 'agent.service.register': {
+      const problem = addService(s, env, request.service, 'api');
+      return answer(problem === null ? ok(null) : errorResponse(400, problem));
+    }
+    case 'agent.service.deregister':
+      return answer(removeService(s, env, request.id) ? ok(null) : errorResponse(404, `Unknown service ID "${request.id}"`));
+    case 'agent.service.maintenance': {
+      const problem = setServiceMaintenance(s, env, request.id, request.enable, request.reason);
+      return answer(problem === null ? ok(null) : errorResponse(404, problem));
+    }
+    case 'agent.checks': {
+      const body: Record<string, unknown> = {};
+      for (const check of s.checks.values()) {
+        body[check.id] = {
+          Node: s.nodeName,
+          CheckID: check.id,
+          Name: check.name,
+          Status: check.status,
+          Notes: check.notes,
+          Output: check.output,
+          ServiceID: check.serviceId,
+          ServiceName: check.serviceName,
+          ServiceTags: [...(s.services.get(check.serviceId)?.tags ?? [])],
+          Definition: {},
+          CreateIndex: 0,
+          ModifyIndex: 0,
+        };
+      }
+      return answer(ok(body));
+    }
+    case 'agent.check.register': {
+      const problem = addCheck(s, env, request.check, 'api');
+      return answer(problem === null ? ok(null) : errorResponse(400, problem));
+    }
+    case 'agent.check.pass':
+    case 'agent.check.warn':
+    case 'agent.check.fail': {
+      const status = request.type === 'agent.check.pass' ? 'passing' : request.type === 'agent.check.warn' ? 'warning' : 'critical';
+      const problem = updateCheckFromApi(s, env, request.id, status, request.note ?? '');
+      return answer(problem === null ? ok(null) : errorResponse(404, problem));
+    }
+    case 'agent.check.update': {
+      const problem = updateCheckFromApi(s, env, request.id, request.status, request.output ?? '');
+      return answer(problem === null ? ok(null) : errorResponse(404, problem));
+    }
+    case 'agent.check.deregister':
+      return answer(removeCheck(s, env, request.id) ? ok(null) : errorResponse(404, `Unknown check ID "${request.id}"`));
+    case 'agent.metrics':
+      return answer(ok(metricsBody(s, env)));
+    case 'catalog.datacenters':
+      return answer(ok([s.config.datacenter]));
+    case 'event.fire':
+      return fireEvent(s, env, requestId, request);
+    case 'event.list':
+      return listEvents(s, env, requestId, request);
+    default:
+      return answer(errorResponse(400, `unsupported request type '${request.type}'`));
+  }
+}
+
+function selfBody(s: AgentState, member: Record<string, unknown> | null): Record<string, unknown> {
+  const c = s.config;
+  return {
+    Config: {
+      Datacenter: c.datacenter,
+      NodeName: c.nodeName,
+      NodeID: s.nodeId,
+      Server: c.server,
+      Bootstrap: c.bootstrap,
+      BootstrapExpect: c.bootstrapExpect,
+      AdvertiseAddr: c.advertiseAddr,
+      ClientAddr: c.clientAddr,
+      Ports: { HTTP: c.ports.http, DNS: c.ports.dns, SerfLan: c.ports.serfLan, SerfWan: c.ports.serfWan, Server: c.ports.server },
+      Version: c.build,
+      EnableScriptChecks: c.enableScriptChecks,
+    },
+    DebugConfig: { Datacenter: c.datacenter, NodeName: c.nodeName, ServerMode: c.server, BootstrapExpect: c.bootstrapExpect },
+    Coord: null,
+    Member: member,
+    Stats: {
+      agent: { checks: String(s.checks.size), services: String(s.services.size) },
+      consul: {
+        server: String(c.server),
+        leader: String(s.isLeader),
+        leader_addr: s.leader ?? '',
+        known_servers: String(knownServers(s).length),
+        bootstrap: String(c.bootstrap),
+      },
+      raft: c.server ? { term: String(s.term), applied_index: String(s.appliedIndex) } : {},
+    },
+    Meta: { ...(c.nodeMeta ?? {}) },
+  };
+}
+
+function metricsBody(s: AgentState, env: Env): Record<string, unknown> {
+  const gauge = (Name: string, Value: number): Record<string, unknown> => ({ Name, Value, Labels: {} });
+  const statuses = { passing: 0, warning: 0, critical: 0 };
+  for (const check of s.checks.values()) statuses[check.status]++;
+  return {
+    // The core has no wall clock: the node's clock in ms; net/http may render it as a date.
+    TimestampMs: Math.floor(env.nowMs),
+    Gauges: [
+      gauge('consul.raft.term', s.term),
+      gauge('consul.raft.applied_index', s.appliedIndex),
+      gauge('consul.raft.leader', s.isLeader ? 1 : 0),
+      gauge('consul.serf.members', s.members.size),
+      gauge('consul.agent.blocking_queries', s.parked.size + s.parkedEvents.size),
+      gauge('consul.agent.pending_rpcs', s.pendingRpcs.size),
+      gauge('consul.agent.checks.passing', statuses.passing),
+      gauge('consul.agent.checks.warning', statuses.warning),
+      gauge('consul.agent.checks.critical', statuses.critical),
+      gauge('consul.agent.services', s.services.size),
+    ],
+    Counters: Object.entries(s.counters)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([Name, Count]) => ({ Name: `consul.agent.${Name}`, Count, Sum: Count, Labels: {} })),
+    Samples: [],
+    Points: [],
+  };
+}
+
+// ───────────────────────────────────────── invariants and view ────────────────────────────────────
+
+export function agentInvariants(s: AgentState): string[] {
+  const broken: string[] = [];
+  const t = s.config.timing;
+  if (s.parked.size > t.blockingQueriesMax) broken.push(`${s.parked.size} parked reads exceed blockingQueriesMax ${t.blockingQueriesMax}`);
+  if (s.parkedEvents.size > t.blockingQueriesMax) broken.push(`${s.parkedEvents.size} parked event lists exceed blockingQueriesMax`);
+  if (s.pendingRpcs.size > t.pendingRpcMax) broken.push(`${s.pendingRpcs.size} pending RPCs exceed pendingRpcMax ${t.pendingRpcMax}`);
+  if (!s.hasRaft && (s.isLeader || s.parked.size > 0)) broken.push('a client agent leads or parks reads (only servers do)');
+  if (s.isLeader && s.leader !== null && s.leader !== s.config.rpcId) broken.push(`leader flag set but the leader is ${s.leader}`);
+  if (s.events.length > eventsKeptMax) broken.push(`${s.events.length} events kept, bound ${eventsKeptMax}`);
+  for (const check of s.checks.values()) {
+    if (check.serviceId !== '' && !s.services.has(check.serviceId)) broken.push(`check ${check.id} belongs to unknown service ${check.serviceId}`);
+    if (s.deregisterChecks.has(check.id)) broken.push(`check ${check.id} is both registered and queued for deregistration`);
+  }
+  for (const id of s.services.keys()) if (s.deregisterServices.has(id)) broken.push(`service ${id} is both registered and queued for deregistration`);
+  return broken;
+}
+
+export function agentView(s: AgentState): Record<string, unknown> {
+  const statuses = { passing: 0, warning: 0, critical: 0 };
+  for (const check of s.checks.values()) statuses[check.status]++;
+  return {
+    role: s.hasRaft ? 'server' : 'client',
+    leader: s.leader,
+    isLeader: s.isLeader,
+    knownServers: knownServers(s).length,
+    services: [...s.services.keys()],
+    checks: statuses,
+    inSync: inSync(s),
+    parked: s.parked.size,
+    pendingRpcs: s.pendingRpcs.size,
+    events: s.events.length,
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Plumbing: local calls to the sibling machines (Raft, SWIM) and agent-to-agent RPCs over the stream
+ * channel (a client agent to a server it learned from gossip tags; a server to the Raft leader).
+ *
+ * Both are request/answer pairs matched by a call id, with a continuation kept in the state. An RPC has
+ * a timer; when it fires first, the caller gets 500 "rpc error: timeout" and a late answer is dropped.
+ */
+import { assert } from '../assert.js';
+import type { RaftLocalReply, RaftRequest } from '../raft/api.js';
+import type { Member, SwimLocalReply, SwimRequest } from '../swim/api.js';
+import type { NodeId } from '../types.js';
+import { agentErrors } from './api.js';
+import { render, type ServerOp, type ServerResult } from './ops.js';
+import { count, reply, type AgentState, type Env, type LocalContinuation, type Origin } from './state.js';
+
+/** Agent-to-agent messages (stream channel). `t` values are a wire enum: append-only. */
+export type AgentMessage =
+  | { readonly t: 'rpc'; readonly id: number; readonly op: ServerOp; readonly hops: number; readonly timeoutMs: number }
+  | { readonly t: 'rpcReply'; readonly id: number; readonly result: ServerResult };
+
+/** A forwarded op may hop client → server → leader, and once more if leadership moved meanwhile. */
+export const rpcHopsMax = 3;
+
+// ───────────────────────────────────────── local calls ────────────────────────────────────────────
+
+export function callRaft(s: AgentState, env: Env, request: RaftRequest, then: LocalContinuation): void {
+  assert(s.hasRaft, 'only servers host raft');
+  const requestId = s.nextCallId++;
+  s.localCalls.set(requestId, then);
+  env.ctx.emit({ kind: 'local', toMachine: 'raft', payload: { requestId, request } });
+}
+
+export function callSwim(s: AgentState, env: Env, request: SwimRequest, then: LocalContinuation): void {
+  const requestId = s.nextCallId++;
+  s.localCalls.set(requestId, then);
+  env.ctx.emit({ kind: 'local', toMachine: 'swim', payload: { requestId, request } });
+}
+
+/** Runs the continuation of a local reply. False when `payload` is not a reply (a notice). */
+export function onLocalReply(s: AgentState, env: Env, payload: unknown): boolean {
+  if (payload === null || typeof payload !== 'object' || !('requestId' in payload) || !('response' in payload)) return false;
+  const { requestId, response } = payload as RaftLocalReply | SwimLocalReply;
+  const then = s.localCalls.get(requestId);
+  if (!then) return true;
+  s.localCalls.delete(requestId);
+  then(response, env);
+  return true;
+}
+
+// ───────────────────────────────────────── servers we know ────────────────────────────────────────
+
+/**
+ * A server's Raft/RPC id from its gossip entry: in the real agent the member id is `ip:8301` and the
+ * tag `port` is the server port (8300), so the RPC id is `ip:8300`; in the simulator ids are names.
+ */
+export function serverIdOf(member: Member): NodeId {
+  const colon = member.id.lastIndexOf(':');
+  const port = member.tags['port'];
+  if (colon < 0 || port === undefined) return member.id;
+  return `${member.id.slice(0, colon)}:${port}`;
+}
+
+export function isServerMember(s: AgentState, member: Member): boolean {
+  return member.tags['role'] === 'consul' && (member.tags['dc'] ?? s.config.datacenter) === s.config.datacenter;
+}
+
+export function isLive(member: Member): boolean {
+  return member.status === 'alive' || member.status === 'suspect';
+}
+
+/** Live servers of our datacenter known through gossip, by RPC id (sorted: deterministic). */
+export function knownServers(s: AgentState): { id: NodeId; name: string }[] {
+  const out: { id: NodeId; name: string }[] = [];
+  for (const member of s.members.values()) if (isServerMember(s, member) && isLive(member)) out.push({ id: serverIdOf(member), name: member.name });
+  out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return out;
+}
+
+/** The name of the member whose RPC id is `id` (leader ids → node names for log lines). */
+export function nameOfServer(s: AgentState, id: NodeId): string {
+  if (id === s.config.rpcId) return s.nodeName;
+  for (const member of s.members.values()) if (serverIdOf(member) === id) return member.name;
+  return id;
+}
+
+/** The server this client sends to: the sticky choice while it is live, else a random live one. */
+export function pickServer(s: AgentState, env: Env): NodeId | null {
+  const servers = knownServers(s);
+  if (servers.length === 0) return null;
+  if (s.preferredServer !== null && servers.some((x) => x.id === s.preferredServer)) return s.preferredServer;
+  s.preferredServer = env.ctx.prng.pick(servers).id;
+  return s.preferredServer;
+}
+
+// ───────────────────────────────────────── RPC ────────────────────────────────────────────────────
+
+/** Sends `op` to `to`; the answer (or a timeout after `timeoutMs`) goes to `origin`. */
+export function sendRpc(s: AgentState, env: Env, to: NodeId, op: ServerOp, origin: Origin, hops: number, timeoutMs: number): void {
+  if (s.pendingRpcs.size >= s.config.timing.pendingRpcMax) {
+    deliver(s, env, origin, { ok: false, status: 500, error: 'rpc error: too many requests in flight' });
+    return;
+  }
+  const id = s.nextCallId++;
+  s.pendingRpcs.set(id, { origin, to, op });
+  count(s, 'rpcSent');
+  env.ctx.emit({ kind: 'send', to, channel: 'stream', message: { t: 'rpc', id, op, hops, timeoutMs } satisfies AgentMessage });
+  env.ctx.emit({ kind: 'setTimer', timer: `rpc:${id}`, afterMs: timeoutMs });
+}
+
+export function onRpcReply(s: AgentState, env: Env, id: number, result: ServerResult): void {
+  const pending = s.pendingRpcs.get(id);
+  if (!pending) return; // timed out already
+  s.pendingRpcs.delete(id);
+  env.ctx.emit({ kind: 'cancelTimer', timer: `rpc:${id}` });
+  deliver(s, env, pending.origin, result);
+}
+
+export function onRpcTimeout(s: AgentState, env: Env, id: number): void {
+  const pending = s.pendingRpcs.get(id);
+  if (!pending) return;
+  s.pendingRpcs.delete(id);
+  count(s, 'rpcTimeouts');
+  // The server may be gone: a client tries another one next time.
+  if (s.preferredServer === pending.to) s.preferredServer = null;
+  deliver(s, env, pending.origin, { ok: false, status: 500, error: agentErrors.rpcTimeout });
+}
+
+/** Hands a result to whoever asked. */
+export function deliver(s: AgentState, env: Env, origin: Origin, result: ServerResult): void {
+  switch (origin.kind) {
+    case 'client':
+      reply(env, origin.requestId, render(origin.request, result));
+      return;
+    case 'remote':
+      env.ctx.emit({ kind: 'send', to: origin.from, channel: 'stream', message: { t: 'rpcReply', id: origin.id, result } satisfies AgentMessage });
+      return;
+    case 'internal':
+      origin.then(result, env);
+      return;
+  }
+}

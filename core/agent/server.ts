@@ -1,0 +1,180 @@
+/**
+ * Executing a `ServerOp`: where it runs (forwarding), how a read is answered in each consistency mode,
+ * and blocking queries.
+ *
+ *  - A client agent has no Raft: every op goes to a server it learned from gossip tags (Consul's
+ *    client RPC; "No known Consul servers" when none).
+ *  - Writes: proposed to the local Raft; a follower's Raft answers notLeader with the leader, and the op
+ *    is forwarded there (Consul's forward-to-leader). Commands that carry `nowMs` are stamped by the
+ *    server that proposes them: the leader's clock is the only clock the store trusts (sessions).
+ *  - Reads (consul-api.md §3): 'default' — the leader answers from its own state while it believes it
+ *    leads, without a quorum round; 'consistent' — a ReadIndex round first (Raft thesis §6.4);
+ *    'stale' — any server answers from its state, with its last-contact age. Without a leader,
+ *    default and consistent reads answer 500 "No cluster leader"; stale reads still answer.
+ *  - Blocking: a read whose result index is ≤ `minIndex` parks on the server that ran it until an
+ *    applied index makes the result pass `minIndex`, or its wait runs out (then it answers the
+ *    current result, 200). Re-checks run on Raft's `applied` notices; the query's own (per key /
+ *    per table) index decides, so unrelated writes re-check but do not wake.
+ */
+import type { RaftResponse } from '../raft/api.js';
+import type { QueryResult } from '../store/types.js';
+import { agentErrors } from './api.js';
+import type { ServerOp, ServerResult } from './ops.js';
+import { callRaft, deliver, pickServer, rpcHopsMax, sendRpc } from './rpc.js';
+import { count, type AgentState, type Env, type Origin, type ParkedRead } from './state.js';
+
+const noLeader: ServerResult = { ok: false, status: 500, error: agentErrors.noLeader };
+
+/** How long the caller of a forwarded op waits: its own blocking wait plus the RPC timeout. */
+function rpcTimeoutFor(s: AgentState, op: ServerOp): number {
+  return s.config.timing.rpcTimeoutMs + (op.kind === 'read' ? op.waitMs : 0);
+}
+
+/** Runs `op` here if this node can, else forwards it; the result goes to `origin`. */
+export function executeServerOp(s: AgentState, env: Env, op: ServerOp, origin: Origin, hops: number): void {
+  count(s, `op.${op.kind}`);
+  if (!s.hasRaft) {
+    const server = pickServer(s, env);
+    if (server === null) return deliver(s, env, origin, { ok: false, status: 500, error: agentErrors.noServers });
+    return sendRpc(s, env, server, op, origin, hops + 1, rpcTimeoutFor(s, op));
+  }
+  switch (op.kind) {
+    case 'write':
+      return proposeWrite(s, env, op, origin, hops);
+    case 'read':
+      return runRead(s, env, op, origin, hops);
+    case 'status':
+      return runStatus(s, env, op, origin);
+  }
+}
+
+function forwardToLeader(s: AgentState, env: Env, op: ServerOp, origin: Origin, hops: number, leader: string | null): void {
+  if (leader === null || leader === s.config.rpcId || hops >= rpcHopsMax) return deliver(s, env, origin, noLeader);
+  sendRpc(s, env, leader, op, origin, hops + 1, rpcTimeoutFor(s, op));
+}
+
+function raftFailure(response: RaftResponse & { ok: false }): ServerResult {
+  switch (response.error) {
+    case 'noLeader':
+    case 'notLeader':
+      return noLeader;
+    case 'stepDown':
+      return { ok: false, status: 500, error: 'leadership lost while committing log' };
+    case 'timeout':
+      return { ok: false, status: 500, error: 'timed out enqueuing operation' };
+    case 'busy':
+      return { ok: false, status: 500, error: 'raft: too many pending operations' };
+    default:
+      return { ok: false, status: 500, error: `raft: ${response.error}${response.detail ? `: ${response.detail}` : ''}` };
+  }
+}
+
+function stamp(command: ServerOp & { kind: 'write' }, nowMs: number): unknown {
+  return 'nowMs' in command.command ? { ...command.command, nowMs } : command.command;
+}
+
+function proposeWrite(s: AgentState, env: Env, op: ServerOp & { kind: 'write' }, origin: Origin, hops: number): void {
+  callRaft(s, env, { type: 'propose', command: stamp(op, env.nowMs) }, (raw, env2) => {
+    const response = raw as RaftResponse;
+    if (response.ok) return deliver(s, env2, origin, { ok: true, index: response.index, value: response.result, knownLeader: true, lastContactMs: 0 });
+    if (response.error === 'notLeader' && response.leader !== null) return forwardToLeader(s, env2, op, origin, hops, response.leader);
+    deliver(s, env2, origin, raftFailure(response));
+  });
+}
+
+/** A store query result (or error) from a raft read response. */
+function queryOutcome(response: RaftResponse & { ok: true }, knownLeader: boolean): ServerResult {
+  const result = response.result as QueryResult | { index: number; error: string } | undefined;
+  if (result === undefined || result === null || typeof result !== 'object') return { ok: false, status: 500, error: 'store answered no result' };
+  if ('error' in result) return { ok: false, status: 500, error: result.error };
+  return { ok: true, index: Math.max(1, result.index), value: result.value, knownLeader, lastContactMs: Math.round(response.lastContactMs ?? 0) };
+}
+
+function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origin: Origin, hops: number): void {
+  const then = (raw: unknown, env2: Env): void => {
+    const response = raw as RaftResponse;
+    if (!response.ok) {
+      if (response.error === 'notLeader' && response.leader !== null && op.consistency !== 'stale') return forwardToLeader(s, env2, op, origin, hops, response.leader);
+      return deliver(s, env2, origin, raftFailure(response));
+    }
+    const knownLeader = op.consistency === 'stale' ? s.leader !== null : true;
+    const result = queryOutcome(op.consistency === 'stale' ? response : { ...response, lastContactMs: 0 }, knownLeader);
+    answerOrPark(s, env2, op, origin, result);
+  };
+  switch (op.consistency) {
+    case 'stale':
+      return callRaft(s, env, { type: 'readStale', query: op.query }, then);
+    case 'consistent':
+      return callRaft(s, env, { type: 'read', query: op.query }, then);
+    case 'default':
+      if (s.isLeader) return callRaft(s, env, { type: 'readStale', query: op.query }, then);
+      return forwardToLeader(s, env, op, origin, hops, s.leader);
+  }
+}
+
+function runStatus(s: AgentState, env: Env, op: ServerOp & { kind: 'status' }, origin: Origin): void {
+  callRaft(s, env, { type: 'status' }, (raw, env2) => {
+    const response = raw as RaftResponse;
+    const view = (response.ok ? response.result : null) as { leader?: string | null; voters?: readonly string[] } | null;
+    const value = op.what === 'leader' ? (view?.leader ?? s.leader ?? '') : [...(view?.voters ?? [])];
+    deliver(s, env2, origin, { ok: true, index: 1, value, knownLeader: s.leader !== null, lastContactMs: 0 });
+  });
+}
+
+// ───────────────────────────────────────── blocking queries ───────────────────────────────────────
+
+function answerOrPark(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origin: Origin, result: ServerResult): void {
+  if (!result.ok || op.minIndex <= 0 || op.waitMs <= 0 || result.index > op.minIndex) return deliver(s, env, origin, result);
+  if (s.parked.size >= s.config.timing.blockingQueriesMax) {
+    count(s, 'blockingRefused');
+    return deliver(s, env, origin, { ok: false, status: 500, error: agentErrors.tooManyBlocking });
+  }
+  const id = s.nextParkId++;
+  s.parked.set(id, { id, op, origin, deadlineMs: env.nowMs + op.waitMs, knownLeader: result.knownLeader, checking: false, dirty: false });
+  count(s, 'blockingParked');
+  env.ctx.emit({ kind: 'setTimer', timer: `block:${id}`, afterMs: op.waitMs });
+}
+
+/** Raft applied more entries: every parked read re-runs its query against the local state. */
+export function onApplied(s: AgentState, env: Env): void {
+  for (const parked of s.parked.values()) recheck(s, env, parked, false);
+}
+
+function recheck(s: AgentState, env: Env, parked: ParkedRead, final: boolean): void {
+  if (parked.checking) {
+    parked.dirty = true;
+    return;
+  }
+  parked.checking = true;
+  callRaft(s, env, { type: 'readStale', query: parked.op.query }, (raw, env2) => {
+    parked.checking = false;
+    if (s.parked.get(parked.id) !== parked) return; // answered meanwhile
+    const response = raw as RaftResponse;
+    const result: ServerResult = response.ok
+      ? queryOutcome(parked.op.consistency === 'stale' ? response : { ...response, lastContactMs: 0 }, parked.op.consistency === 'stale' ? s.leader !== null : parked.knownLeader)
+      : raftFailure(response);
+    if (final || !result.ok || result.index > parked.op.minIndex) {
+      s.parked.delete(parked.id);
+      env2.ctx.emit({ kind: 'cancelTimer', timer: `block:${parked.id}` });
+      count(s, final ? 'blockingTimedOut' : 'blockingWoken');
+      return deliver(s, env2, parked.origin, result);
+    }
+    if (parked.dirty) {
+      parked.dirty = false;
+      recheck(s, env2, parked, false);
+    }
+  });
+}
+
+/** The wait of a parked read ran out: answer with the current result (same index, 200). */
+export function onBlockTimeout(s: AgentState, env: Env, id: number): void {
+  const parked = s.parked.get(id);
+  if (!parked) return;
+  parked.checking = false;
+  recheck(s, env, parked, true);
+}
+
+/** Leadership lost: parked default/consistent reads can no longer be trusted here; answer them now. */
+export function releaseParkedOnStepDown(s: AgentState, env: Env): void {
+  for (const parked of [...s.parked.values()]) if (parked.op.consistency !== 'stale') recheck(s, env, parked, true);
+}

@@ -1,0 +1,226 @@
+/**
+ * The agent machine's state. One value per node, mutated in place by `step` (core/types.ts).
+ *
+ * Pending work that waits for a sibling (Raft, SWIM) or a peer (a forwarded RPC) is kept as a
+ * continuation keyed by a call id: the agent is event-driven, never awaits, and a reply that arrives
+ * after its timer fired finds nothing and is dropped.
+ */
+import type { Member } from '../swim/api.js';
+import type { StepContext, NodeId, CheckSpec, CheckStatus } from '../types.js';
+import type { AgentConfig, AgentRequest, AgentResponse, ServiceDefinition } from './api.js';
+import type { ServerOp, ServerResult } from './ops.js';
+
+/** What a step handler needs besides the state: the context and the node's clock. */
+export interface Env {
+  readonly ctx: StepContext;
+  readonly nowMs: number;
+}
+
+/** Where the answer to a server op goes. */
+export type Origin =
+  /** A client request on this node: render and `reply`. */
+  | { readonly kind: 'client'; readonly requestId: number; readonly request: AgentRequest }
+  /** Another agent forwarded it: answer with an `rpcReply` on the stream channel. */
+  | { readonly kind: 'remote'; readonly from: NodeId; readonly id: number }
+  /** The agent's own work (anti-entropy, reconcile, sweeps): call `then`. */
+  | { readonly kind: 'internal'; readonly what: string; readonly then: (result: ServerResult, env: Env) => void };
+
+/** Continuation of a local call to Raft or SWIM. */
+export type LocalContinuation = (response: unknown, env: Env) => void;
+
+/** A server op forwarded to a peer and not yet answered. */
+export interface PendingRpc {
+  readonly origin: Origin;
+  readonly to: NodeId;
+  readonly op: ServerOp;
+}
+
+/** A blocking read parked until the index passes `minIndex` or `deadlineMs`. */
+export interface ParkedRead {
+  readonly id: number;
+  readonly op: ServerOp & { readonly kind: 'read' };
+  readonly origin: Origin;
+  readonly deadlineMs: number;
+  readonly knownLeader: boolean;
+  /** A recheck is in flight (a local readStale); do not start another. */
+  checking: boolean;
+  /** Another applied notice arrived while checking: recheck again when it answers. */
+  dirty: boolean;
+}
+
+/** A parked `event.list` (woken by user events, local only). */
+export interface ParkedEvents {
+  readonly requestId: number;
+  readonly request: AgentRequest & { readonly type: 'event.list' };
+  readonly minIndex: number;
+  readonly deadlineMs: number;
+}
+
+export type Source = 'file' | 'api';
+
+/** A service this agent hosts (Consul's local state). */
+export interface LocalService {
+  readonly id: string;
+  readonly service: string;
+  readonly tags: readonly string[];
+  readonly address: string;
+  readonly port: number;
+  readonly meta: Readonly<Record<string, string>>;
+  readonly enableTagOverride: boolean;
+  readonly source: Source;
+  /** The definition it came from (reload compares definitions). */
+  readonly definition: ServiceDefinition;
+  inSync: boolean;
+  /** Bumped by every local change; a sync marks inSync only if the version it sent is still current. */
+  version: number;
+}
+
+/** How a check gets its status. */
+export type CheckRunner =
+  | { readonly kind: 'ttl'; readonly ttlMs: number }
+  | { readonly kind: 'monitor'; readonly spec: CheckSpec; readonly intervalMs: number; readonly timeoutMs: number }
+  /** Status is set by the agent itself (maintenance) or only by the API (no runner). */
+  | { readonly kind: 'none' };
+
+export interface LocalCheck {
+  readonly id: string;
+  readonly name: string;
+  readonly notes: string;
+  readonly serviceId: string;
+  readonly serviceName: string;
+  status: CheckStatus;
+  output: string;
+  readonly runner: CheckRunner;
+  readonly source: Source;
+  /** Definition from a config file or the API (reload compares definitions; JSON of it). */
+  readonly definitionKey: string;
+  /** Distinguishes this registration from a former one with the same id (stale check results). */
+  readonly generation: number;
+  inSync: boolean;
+  version: number;
+}
+
+export interface AgentState {
+  readonly config: AgentConfig;
+  readonly nodeName: string;
+  readonly nodeId: string;
+  readonly hasRaft: boolean;
+
+  // ── calls in flight ──
+  nextCallId: number;
+  readonly localCalls: Map<number, LocalContinuation>;
+  readonly pendingRpcs: Map<number, PendingRpc>;
+  nextParkId: number;
+  readonly parked: Map<number, ParkedRead>;
+  readonly parkedEvents: Map<number, ParkedEvents>;
+
+  // ── gossip view (SWIM notices) ──
+  readonly members: Map<NodeId, Member>;
+  /** The server this client agent currently sends RPCs to (sticky until it fails). */
+  preferredServer: NodeId | null;
+  joined: boolean;
+
+  // ── raft view (servers; RaftNotice) ──
+  leader: NodeId | null;
+  isLeader: boolean;
+  term: number;
+  appliedIndex: number;
+  bootstrapped: boolean;
+  /** bootstrap requested and not answered yet. */
+  bootstrapping: boolean;
+
+  // ── leader duties ──
+  /** Health this leader has written for each member during its term (reset on gaining leadership). */
+  readonly reconciled: Map<string, string>;
+  /** Members whose memberHealth write is in flight. */
+  readonly reconciling: Set<string>;
+  sessionSweepArmed: boolean;
+  /** A raft membership change is in flight (one at a time, thesis §4.1). */
+  membershipChanging: boolean;
+
+  // ── local services and checks, anti-entropy ──
+  readonly services: Map<string, LocalService>;
+  readonly checks: Map<string, LocalCheck>;
+  /** Ids removed locally and not yet removed from the catalog. */
+  readonly deregisterServices: Set<string>;
+  readonly deregisterChecks: Set<string>;
+  nodeInSync: boolean;
+  syncing: boolean;
+  syncAgain: boolean;
+  /** The sync timer is armed (a retry or a coalesced sync-on-change). */
+  syncArmed: boolean;
+  nextCheckGeneration: number;
+  nodeMaintenance: boolean;
+
+  // ── events (Serf user events this agent saw, newest last) ──
+  readonly events: UserEventRecord[];
+
+  // ── counters (metrics) ──
+  readonly counters: Record<string, number>;
+}
+
+export interface UserEventRecord {
+  readonly ID: string;
+  readonly Name: string;
+  readonly Payload: Uint8Array | null;
+  readonly NodeFilter: string;
+  readonly ServiceFilter: string;
+  readonly TagFilter: string;
+  readonly Version: 1;
+  readonly LTime: number;
+}
+
+/** Consul keeps the last 256 user events (agent/user_event.go userEventBufferSize... 256). */
+export const eventsKeptMax = 256;
+
+export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: string): AgentState {
+  return {
+    config,
+    nodeName: config.nodeName,
+    nodeId,
+    hasRaft,
+    nextCallId: 1,
+    localCalls: new Map(),
+    pendingRpcs: new Map(),
+    nextParkId: 1,
+    parked: new Map(),
+    parkedEvents: new Map(),
+    members: new Map(),
+    preferredServer: null,
+    joined: false,
+    leader: null,
+    isLeader: false,
+    term: 0,
+    appliedIndex: 0,
+    bootstrapped: false,
+    bootstrapping: false,
+    reconciled: new Map(),
+    reconciling: new Set(),
+    sessionSweepArmed: false,
+    membershipChanging: false,
+    services: new Map(),
+    checks: new Map(),
+    deregisterServices: new Set(),
+    deregisterChecks: new Set(),
+    nodeInSync: false,
+    syncing: false,
+    syncAgain: false,
+    syncArmed: false,
+    nextCheckGeneration: 1,
+    nodeMaintenance: false,
+    events: [],
+    counters: {},
+  };
+}
+
+export function count(s: AgentState, name: string, by = 1): void {
+  s.counters[name] = (s.counters[name] ?? 0) + by;
+}
+
+export function trace(env: Env, level: 'debug' | 'info' | 'warn' | 'error', text: string): void {
+  env.ctx.emit({ kind: 'trace', level, text });
+}
+
+export function reply(env: Env, requestId: number, response: AgentResponse): void {
+  env.ctx.emit({ kind: 'reply', requestId, response });
+}
