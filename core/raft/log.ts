@@ -1,0 +1,157 @@
+/**
+ * The in-memory Raft log: the entries after the compaction point (`prevIndex`, `prevTerm`), which is
+ * at or below the last snapshot. Indexes start at 1; index 0 is the empty log (term 0).
+ *
+ * The log never persists anything itself; the mechanisms emit `persist` ops (see durable.ts) for
+ * every change they make here, in the same step.
+ */
+import { assert } from '../assert.js';
+import type { Entry } from './messages.js';
+
+/** Bound on the backward scans of fast backtracking (a hint is an optimization, never required). */
+export const termScanMax = 100_000;
+
+export class RaftLog {
+  /** entries[k] has index prevIndex + 1 + k. Invariant: indexes are contiguous, terms never decrease. */
+  private entries: Entry[] = [];
+  /** Estimated encoded bytes of entries[k], for the appendBytesMax bound. */
+  private sizes: number[] = [];
+  /** The index and term just below the first entry: the compaction point (0, 0 for a full log). */
+  prevIndex = 0;
+  prevTerm = 0;
+
+  get lastIndex(): number {
+    return this.prevIndex + this.entries.length;
+  }
+
+  get lastTerm(): number {
+    return this.entries.length === 0 ? this.prevTerm : this.entries[this.entries.length - 1]!.term;
+  }
+
+  get firstIndex(): number {
+    return this.prevIndex + 1;
+  }
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  /** The term at `index`, or undefined when compacted away (below prevIndex) or beyond the end. */
+  termAt(index: number): number | undefined {
+    if (index === this.prevIndex) return this.prevTerm;
+    if (index < this.prevIndex || index > this.lastIndex) return undefined;
+    return this.entries[index - this.prevIndex - 1]!.term;
+  }
+
+  entryAt(index: number): Entry | undefined {
+    if (index <= this.prevIndex || index > this.lastIndex) return undefined;
+    return this.entries[index - this.prevIndex - 1];
+  }
+
+  append(entry: Entry): void {
+    assert(entry.index === this.lastIndex + 1, `append at ${entry.index} after last index ${this.lastIndex}`);
+    assert(entry.term >= this.lastTerm, `append of term ${entry.term} after term ${this.lastTerm}: terms never decrease in a log`);
+    this.entries.push(entry);
+    this.sizes.push(estimateBytes(entry.command) + 32);
+  }
+
+  /** Keeps entries with index ≤ `lastKept` (a conflicting suffix is removed, Raft §5.3). */
+  truncateAfter(lastKept: number): void {
+    assert(lastKept >= this.prevIndex, `truncate to ${lastKept} below the compaction point ${this.prevIndex}`);
+    const keep = lastKept - this.prevIndex;
+    if (keep < this.entries.length) {
+      this.entries.length = keep;
+      this.sizes.length = keep;
+    }
+  }
+
+  /** Drops the entries with index ≤ `index`, whose term is `term` (log compaction, Raft §7). */
+  compactTo(index: number, term: number): void {
+    assert(index >= this.prevIndex, `compaction to ${index} below the compaction point ${this.prevIndex}`);
+    if (index <= this.lastIndex) {
+      const known = this.termAt(index);
+      assert(known === term, `compaction to ${index}: term ${term} but the log has ${known}`);
+      const drop = index - this.prevIndex;
+      this.entries.splice(0, drop);
+      this.sizes.splice(0, drop);
+    } else {
+      this.entries = [];
+      this.sizes = [];
+    }
+    this.prevIndex = index;
+    this.prevTerm = term;
+  }
+
+  /** Entries from `fromIndex` on, at most `countMax` of them and about `bytesMax` (always at least one). */
+  slice(fromIndex: number, countMax: number, bytesMax: number): Entry[] {
+    assert(fromIndex > this.prevIndex, `slice from ${fromIndex} is compacted (prevIndex ${this.prevIndex})`);
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (let i = fromIndex - this.prevIndex - 1; i < this.entries.length && out.length < countMax; i++) {
+      bytes += this.sizes[i]!;
+      if (out.length > 0 && bytes > bytesMax) break;
+      out.push(this.entries[i]!);
+    }
+    return out;
+  }
+
+  /** Fast backtracking hint: the first index of the run of the term at `index` (≥ firstIndex). */
+  firstIndexOfTermAt(index: number): number {
+    const term = this.termAt(index);
+    assert(term !== undefined, `no term at ${index}`);
+    let i = index;
+    for (let steps = 0; i - 1 > this.prevIndex && this.termAt(i - 1) === term && steps < termScanMax; steps++) i--;
+    return i;
+  }
+
+  /** The last index holding `term`, or 0 when the log (after the compaction point) has none. */
+  lastIndexOfTerm(term: number): number {
+    for (let i = this.lastIndex, steps = 0; i > this.prevIndex && steps < termScanMax; i--, steps++) {
+      const t = this.termAt(i)!;
+      if (t === term) return i;
+      if (t < term) return 0;
+    }
+    return 0;
+  }
+
+  /** The entries after `index` (for rebuilding membership after a truncation or a restore). */
+  *entriesAfter(index: number): Iterable<Entry> {
+    for (let i = Math.max(index, this.prevIndex) - this.prevIndex; i < this.entries.length; i++) yield this.entries[i]!;
+  }
+
+  /** Problems with the log's shape (for invariants); checks only the ends, to stay O(1). */
+  check(): string[] {
+    const problems: string[] = [];
+    const n = this.entries.length;
+    if (n > 0) {
+      if (this.entries[0]!.index !== this.prevIndex + 1) problems.push(`first entry has index ${this.entries[0]!.index}, expected ${this.prevIndex + 1}`);
+      if (this.entries[n - 1]!.index !== this.lastIndex) problems.push(`last entry has index ${this.entries[n - 1]!.index}, expected ${this.lastIndex}`);
+      if (this.entries[0]!.term < this.prevTerm) problems.push('first entry has a lower term than the compaction point');
+    }
+    if (this.sizes.length !== n) problems.push('entry sizes out of step with entries');
+    return problems;
+  }
+}
+
+/** A cheap, bounded estimate of a value's encoded size in bytes (strings count their length). */
+export function estimateBytes(value: unknown): number {
+  let total = 0;
+  const stack: unknown[] = [value];
+  for (let visited = 0; stack.length > 0 && visited < 10_000; visited++) {
+    const v = stack.pop();
+    if (v === null || v === undefined) total += 1;
+    else if (typeof v === 'string') total += v.length + 1;
+    else if (typeof v === 'number' || typeof v === 'boolean') total += 9;
+    else if (v instanceof Uint8Array) total += v.byteLength + 5;
+    else if (Array.isArray(v)) {
+      total += 5;
+      for (const item of v) stack.push(item);
+    } else if (typeof v === 'object') {
+      for (const [key, item] of Object.entries(v)) {
+        total += key.length + 1;
+        stack.push(item);
+      }
+    } else total += 9;
+  }
+  return total;
+}

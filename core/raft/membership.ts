@@ -1,0 +1,144 @@
+/**
+ * Membership changes one server at a time (thesis §4.1): a configuration entry takes effect on each
+ * server as soon as it is in its log (committed or not), and a leader starts another change only
+ * after the previous one committed and after it committed an entry of its own term (the fix to the
+ * single-server change bug, raft-dev 2015, thesis errata). New voters first join as non-voting
+ * learners and are promoted once caught up (thesis §4.2.1, as Consul's autopilot does). A leader that
+ * removes itself steps down once the change commits and hands over with TimeoutNow (§4.2.2, §3.10).
+ */
+import type { NodeId, StepContext } from '../types.js';
+import type { RaftRequest } from './api.js';
+import { becomeFollower } from './election.js';
+import type { Entry, Membership } from './messages.js';
+import { appendLocal, broadcastAppend, newProgress } from './replication.js';
+import { fail, reply, send, trace, type RaftState, type ReplyTarget } from './state.js';
+
+export function onConfigEntryAppended(s: RaftState, entry: Entry, _ctx: StepContext): void {
+  const membership = entry.config!;
+  s.configs.push({ index: entry.index, membership });
+  s.membership = membership;
+  s.membershipIndex = entry.index;
+  if (s.role === 'leader') syncProgress(s, 0);
+}
+
+/** After a truncation removed config entries, fall back to the latest remaining one (thesis §4.1). */
+export function rollbackMembership(s: RaftState): void {
+  while (s.configs.length > 0 && s.configs[s.configs.length - 1]!.index > s.log.lastIndex) s.configs.pop();
+  const last = s.configs[s.configs.length - 1];
+  s.membership = last ? last.membership : s.snapshotMembership;
+  s.membershipIndex = last ? last.index : (s.snapshot?.lastIndex ?? 0);
+}
+
+export function rebuildMembership(s: RaftState, _ctx: StepContext | null): void {
+  rollbackMembership(s);
+}
+
+/** The membership in force at `index` (the latest config entry at or below it). */
+export function membershipAt(s: RaftState, index: number): Membership {
+  for (let i = s.configs.length - 1; i >= 0; i--) if (s.configs[i]!.index <= index) return s.configs[i]!.membership;
+  return s.snapshotMembership;
+}
+
+/** A leader keeps one Progress per member other than itself. */
+function syncProgress(s: RaftState, nowMs: number): void {
+  const members = new Set([...s.membership.voters, ...s.membership.learners]);
+  for (const id of members) if (id !== s.id && !s.progress.has(id)) s.progress.set(id, newProgress(s, nowMs));
+  for (const id of [...s.progress.keys()]) if (!members.has(id)) s.progress.delete(id);
+}
+
+function checkChangeAllowed(s: RaftState): string | null {
+  if (s.membershipOp) return 'a membership change is in progress';
+  if (s.membershipIndex > s.commitIndex) return 'the previous membership change has not committed yet';
+  if (s.log.termAt(s.commitIndex) !== s.term) return 'this leader has not committed an entry of its term yet';
+  if (s.transfer) return 'leadership transfer in progress';
+  return null;
+}
+
+function appendConfig(s: RaftState, ctx: StepContext, nowMs: number, membership: Membership): number {
+  const entry: Entry = { term: s.term, index: s.log.lastIndex + 1, type: 'config', config: membership };
+  appendLocal(s, ctx, [entry]);
+  for (const p of s.progress.values()) if (p.lastAckMs === 0) p.lastAckMs = nowMs;
+  broadcastAppend(s, ctx, nowMs);
+  return entry.index;
+}
+
+export function onAddServer(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, request: Extract<RaftRequest, { type: 'addServer' }>): void {
+  if (s.role !== 'leader') return fail(s, ctx, target, s.leader ? 'notLeader' : 'noLeader');
+  if (typeof request.id !== 'string' || request.id === '') return fail(s, ctx, target, 'badRequest', 'addServer needs an id');
+  const { voters, learners } = s.membership;
+  const id = request.id;
+  if (voters.includes(id)) {
+    if (request.voter) return reply(s, ctx, target, { ok: true, index: s.membershipIndex, result: { already: 'voter' } });
+    return fail(s, ctx, target, 'badRequest', `${id} is a voter; remove it before adding it as a learner`);
+  }
+  if (learners.includes(id) && !request.voter) return reply(s, ctx, target, { ok: true, index: s.membershipIndex, result: { already: 'learner' } });
+  const problem = checkChangeAllowed(s);
+  if (problem) return fail(s, ctx, target, 'busy', problem);
+  if (learners.includes(id)) {
+    s.membershipOp = { id, replyTo: target, learnerIndex: s.membershipIndex, deadlineMs: nowMs + s.config.catchUpMsMax };
+    checkMembershipProgress(s, ctx, nowMs);
+    return;
+  }
+  const index = appendConfig(s, ctx, nowMs, { voters, learners: [...learners, id] });
+  progressOf(s, id, nowMs);
+  trace(ctx, `${s.id} added ${id} as a learner at index ${index}`);
+  if (request.voter) s.membershipOp = { id, replyTo: target, learnerIndex: index, deadlineMs: nowMs + s.config.catchUpMsMax };
+  else s.pending.set(index, { target, term: s.term });
+}
+
+function progressOf(s: RaftState, id: NodeId, nowMs: number): void {
+  const p = s.progress.get(id);
+  if (p) p.lastAckMs = nowMs;
+}
+
+export function onRemoveServer(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, request: Extract<RaftRequest, { type: 'removeServer' }>): void {
+  if (s.role !== 'leader') return fail(s, ctx, target, s.leader ? 'notLeader' : 'noLeader');
+  const { voters, learners } = s.membership;
+  const id = request.id;
+  if (!voters.includes(id) && !learners.includes(id)) return reply(s, ctx, target, { ok: true, index: s.membershipIndex, result: { already: 'absent' } });
+  if (voters.length === 1 && voters[0] === id) return fail(s, ctx, target, 'badRequest', 'cannot remove the last voter');
+  const problem = checkChangeAllowed(s);
+  if (problem) return fail(s, ctx, target, 'busy', problem);
+  const index = appendConfig(s, ctx, nowMs, { voters: voters.filter((v) => v !== id), learners: learners.filter((v) => v !== id) });
+  trace(ctx, `${s.id} removed ${id} at index ${index}`);
+  s.pending.set(index, { target, term: s.term });
+}
+
+/** Promotes a caught-up learner (its match reached our commit index), or times the request out. */
+export function checkMembershipProgress(s: RaftState, ctx: StepContext, nowMs: number): void {
+  const op = s.membershipOp;
+  if (!op || s.role !== 'leader') return;
+  if (nowMs >= op.deadlineMs) {
+    s.membershipOp = null;
+    trace(ctx, `${s.id} gave up promoting ${op.id}: it did not catch up`, 'warn');
+    return fail(s, ctx, op.replyTo, 'timeout', `${op.id} did not catch up within ${s.config.catchUpMsMax}ms`);
+  }
+  const p = s.progress.get(op.id);
+  if (!p || s.commitIndex < op.learnerIndex || p.match < s.commitIndex || s.membershipIndex > s.commitIndex) return;
+  if (!s.membership.learners.includes(op.id)) {
+    s.membershipOp = null;
+    return fail(s, ctx, op.replyTo, 'stepDown', `${op.id} is no longer a learner`);
+  }
+  s.membershipOp = null;
+  const { voters, learners } = s.membership;
+  const index = appendConfig(s, ctx, nowMs, { voters: [...voters, op.id], learners: learners.filter((v) => v !== op.id) });
+  trace(ctx, `${s.id} promoted ${op.id} to voter at index ${index}`);
+  s.pending.set(index, { target: op.replyTo, term: s.term });
+}
+
+/** After a config entry applies: a leader no longer in the voters steps down and hands over (§4.2.2). */
+export function afterApplyMembership(s: RaftState, ctx: StepContext, nowMs: number, entry: Entry): void {
+  if (s.role !== 'leader' || entry.index !== s.membershipIndex || s.membership.voters.includes(s.id)) return;
+  let best: NodeId | null = null;
+  let bestMatch = -1;
+  for (const [id, p] of s.progress) if (s.membership.voters.includes(id) && p.match > bestMatch) (best = id), (bestMatch = p.match);
+  trace(ctx, `${s.id} stepped down at term ${s.term}: removed from the configuration`);
+  if (best !== null) send(s, ctx, best, { type: 'timeoutNow', term: s.term });
+  becomeFollower(s, ctx, nowMs, s.term, null);
+}
+
+export function failMembershipOnStepDown(s: RaftState, ctx: StepContext): void {
+  if (!s.membershipOp) return;
+  fail(s, ctx, s.membershipOp.replyTo, 'stepDown', 'leadership lost during the membership change');
+  s.membershipOp = null;
+}

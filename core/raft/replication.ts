@@ -1,0 +1,298 @@
+/**
+ * Log replication (Raft §5.3): AppendEntries with batching, pipelining and flow control (a window of
+ * inflightAppendsMax per follower, thesis §10.2.2), fast backtracking with conflict term/index hints
+ * (Raft §5.3, last paragraphs), and the commit rule that only counts replicas of current-term entries
+ * (Raft §5.4.2, Figure 8). Proposals and the leader's heartbeat timer live here too.
+ */
+import { assert } from '../assert.js';
+import type { NodeId, StepContext, StorageOp } from '../types.js';
+import type { RaftRequest } from './api.js';
+import { becomeFollower, checkQuorumActive, checkTransferDeadline, maybeSendTimeoutNow, resetElectionTimer, noticeLeader } from './election.js';
+import type { AppendEntries, AppendReply, Entry } from './messages.js';
+import { checkMembershipProgress, onConfigEntryAppended, rollbackMembership } from './membership.js';
+import { onReadAcks, startReadRound } from './readindex.js';
+import { applyCommitted } from './sessions.js';
+import { sendSnapshot, startSnapshot } from './snapshot.js';
+import {
+  armTimer,
+  fail,
+  hardStateOp,
+  persist,
+  quorumSize,
+  send,
+  timerHeartbeat,
+  trace,
+  type Progress,
+  type RaftState,
+  type ReplyTarget,
+} from './state.js';
+
+export function newProgress(s: RaftState, nowMs: number): Progress {
+  return { match: 0, next: s.log.lastIndex + 1, state: 'probe', inflight: [], probeSentMs: -1, lastAckMs: nowMs, sentCommit: 0, readSeq: 0, snap: null };
+}
+
+/** The leader's own match for commitment: its log, or — alone — only what it knows is durable. */
+function selfMatch(s: RaftState): number {
+  // With other voters, any follower's ack of index i implies our append of i is durable (our message
+  // left only after the persist, per the ORDERING RULE), and everything in our log at election time was
+  // durable before our RequestVotes left. A single voter has no such witness and waits for its own ack.
+  return s.membership.voters.length === 1 ? s.selfDurableIndex : s.log.lastIndex;
+}
+
+/** Appends entries on the leader and persists them; a lone voter acknowledges its own write to itself. */
+export function appendLocal(s: RaftState, ctx: StepContext, entries: readonly Entry[]): void {
+  assert(s.role === 'leader', 'only a leader appends to its own log');
+  for (const entry of entries) {
+    s.log.append(entry);
+    if (entry.type === 'config') onConfigEntryAppended(s, entry, ctx);
+  }
+  persist(ctx, [{ op: 'append', log: 'log', entries }, hardStateOp(s)]);
+  s.hardStateDirty = false;
+  if (s.membership.voters.length === 1 && s.membership.voters[0] === s.id) sendSelfAck(s, ctx);
+}
+
+/** A message to ourselves that leaves only once our log is durable (ORDERING RULE): our own append ack. */
+export function sendSelfAck(s: RaftState, ctx: StepContext): void {
+  send(s, ctx, s.id, { type: 'appendReply', term: s.term, success: true, matchIndex: s.log.lastIndex, rejectIndex: 0, hintIndex: 0, hintTerm: 0, readSeq: s.readSeq });
+}
+
+export function onPropose(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, request: Extract<RaftRequest, { type: 'propose' }>): void {
+  if (s.role !== 'leader') return fail(s, ctx, target, s.leader ? 'notLeader' : 'noLeader');
+  if (s.transfer) return fail(s, ctx, target, 'busy', 'leadership transfer in progress');
+  if (s.pending.size >= s.config.pendingProposalsMax) return fail(s, ctx, target, 'busy', 'too many proposals waiting');
+  const session = request.session;
+  if (session !== undefined && (typeof session.clientId !== 'string' || !Number.isSafeInteger(session.seq) || session.seq < 1)) {
+    return fail(s, ctx, target, 'badRequest', 'session needs a string clientId and a positive integer seq');
+  }
+  const entry: Entry = session
+    ? { term: s.term, index: s.log.lastIndex + 1, type: 'command', command: request.command, session: { clientId: session.clientId, seq: session.seq } }
+    : { term: s.term, index: s.log.lastIndex + 1, type: 'command', command: request.command };
+  appendLocal(s, ctx, [entry]);
+  s.pending.set(entry.index, { target, term: s.term });
+  broadcastAppend(s, ctx, nowMs);
+}
+
+export function broadcastAppend(s: RaftState, ctx: StepContext, nowMs: number): void {
+  for (const [id, p] of s.progress) sendAppend(s, ctx, nowMs, id, p, false);
+}
+
+/**
+ * Sends what a follower needs, within its flow-control window. probe: one AppendEntries at a time
+ * (a heartbeat resends it); replicate: pipelined batches while the window has room; snapshot: chunks.
+ */
+export function sendAppend(s: RaftState, ctx: StepContext, nowMs: number, id: NodeId, p: Progress, heartbeat: boolean): void {
+  if (p.state === 'snapshot') return sendSnapshot(s, ctx, nowMs, id, p, heartbeat);
+  if (p.next <= s.log.prevIndex) return startSnapshot(s, ctx, nowMs, id, p); // compacted away (Raft §7)
+  const max = s.config.appendEntriesMax;
+  const bytes = s.config.appendBytesMax;
+  if (p.state === 'probe') {
+    if (p.probeSentMs >= 0 && !heartbeat) return;
+    const entries = p.next <= s.log.lastIndex ? s.log.slice(p.next, max, bytes) : [];
+    sendAppendMessage(s, ctx, id, p, p.next - 1, entries);
+    p.probeSentMs = nowMs;
+    return;
+  }
+  for (let sent = 0; p.inflight.length < s.config.inflightAppendsMax && p.next <= s.log.lastIndex; sent++) {
+    assert(sent <= s.config.inflightAppendsMax, 'pipelining loop is bounded by the window');
+    const entries = s.log.slice(p.next, max, bytes);
+    sendAppendMessage(s, ctx, id, p, p.next - 1, entries);
+    const last = entries[entries.length - 1]!.index;
+    p.inflight.push({ index: last, sentMs: nowMs });
+    p.next = last + 1;
+  }
+  if (heartbeat || p.sentCommit < s.commitIndex) {
+    // An empty AppendEntries anchored at the match point: always consistent, carries the commit index
+    // and the ReadIndex round, and does not take a window slot.
+    const anchor = s.log.termAt(p.match) !== undefined ? p.match : p.next - 1;
+    sendAppendMessage(s, ctx, id, p, anchor, []);
+  }
+}
+
+function sendAppendMessage(s: RaftState, ctx: StepContext, id: NodeId, p: Progress, prevIndex: number, entries: Entry[]): void {
+  const prevTerm = s.log.termAt(prevIndex);
+  assert(prevTerm !== undefined, `append to ${id}: no term at prevIndex ${prevIndex}`);
+  const message: AppendEntries = { type: 'append', term: s.term, prevIndex, prevTerm, entries, commit: s.commitIndex, readSeq: s.readSeq };
+  p.sentCommit = s.commitIndex;
+  send(s, ctx, id, message);
+}
+
+// ───────────────────────────────────────────── follower ─────────────────────────────────────────────
+
+export function onAppendEntries(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: AppendEntries): void {
+  if (m.term < s.term) {
+    // A stale leader learns the new term from this refusal and steps down (§5.1).
+    send(s, ctx, from, { type: 'appendReply', term: s.term, success: false, matchIndex: 0, rejectIndex: m.prevIndex, hintIndex: 0, hintTerm: 0, readSeq: m.readSeq });
+    return;
+  }
+  if (m.term > s.term || s.role !== 'follower' || s.leader !== from) becomeFollower(s, ctx, nowMs, m.term, from);
+  s.lastLeaderContactMs = nowMs;
+  s.electionResetMs = nowMs;
+
+  let prevIndex = m.prevIndex;
+  let entries = m.entries;
+  if (prevIndex < s.log.prevIndex) {
+    // Below our compaction point everything is committed, so it matches the leader's log (§5.4.3).
+    const skip = s.log.prevIndex - prevIndex;
+    if (skip >= entries.length) return replyAppend(s, ctx, from, true, s.log.prevIndex, m);
+    entries = entries.slice(skip);
+    prevIndex = s.log.prevIndex;
+  } else {
+    const term = s.log.termAt(prevIndex);
+    if (term === undefined) {
+      return send(s, ctx, from, { type: 'appendReply', term: s.term, success: false, matchIndex: 0, rejectIndex: m.prevIndex, hintIndex: s.log.lastIndex + 1, hintTerm: 0, readSeq: m.readSeq });
+    }
+    if (term !== m.prevTerm) {
+      return send(s, ctx, from, { type: 'appendReply', term: s.term, success: false, matchIndex: 0, rejectIndex: m.prevIndex, hintIndex: s.log.firstIndexOfTermAt(prevIndex), hintTerm: term, readSeq: m.readSeq });
+    }
+  }
+  const lastNew = prevIndex + entries.length;
+  storeEntries(s, ctx, entries);
+  // Figure 2: commitIndex = min(leaderCommit, index of last new entry).
+  const commit = Math.min(m.commit, lastNew);
+  if (commit > s.commitIndex) {
+    s.commitIndex = commit;
+    applyCommitted(s, ctx, nowMs);
+  }
+  replyAppend(s, ctx, from, true, lastNew, m);
+}
+
+function replyAppend(s: RaftState, ctx: StepContext, to: NodeId, success: boolean, matchIndex: number, m: AppendEntries): void {
+  send(s, ctx, to, { type: 'appendReply', term: s.term, success, matchIndex, rejectIndex: 0, hintIndex: 0, hintTerm: 0, readSeq: m.readSeq });
+}
+
+/** §5.3: skip entries we have, cut the log at the first conflict, append the rest; persist it all. */
+function storeEntries(s: RaftState, ctx: StepContext, entries: readonly Entry[]): void {
+  let k = 0;
+  for (; k < entries.length; k++) {
+    const e = entries[k]!;
+    const term = s.log.termAt(e.index);
+    if (term === undefined) break;
+    if (term !== e.term) {
+      if (e.index <= s.commitIndex) {
+        // Impossible in a correct Raft (committed entries never conflict); report, do not hide it.
+        s.safetyFaults.push(`leader's entry ${e.index}@${e.term} conflicts with committed ${e.index}@${term}`);
+      }
+      const ops: StorageOp[] = [{ op: 'truncate', log: 'log', keepCount: e.index - s.durableFirstIndex }];
+      assert(e.index - s.durableFirstIndex >= 0, 'a truncation stays inside the durable log');
+      s.log.truncateAfter(e.index - 1);
+      rollbackMembership(s);
+      ctx.emit({ kind: 'persist', ops });
+      break;
+    }
+  }
+  if (k === entries.length) return;
+  const fresh = entries.slice(k);
+  for (const entry of fresh) {
+    s.log.append(entry);
+    if (entry.type === 'config') onConfigEntryAppended(s, entry, ctx);
+  }
+  persist(ctx, [{ op: 'append', log: 'log', entries: fresh }, hardStateOp(s)]);
+  s.hardStateDirty = false;
+}
+
+// ───────────────────────────────────────────── leader ─────────────────────────────────────────────
+
+export function onAppendReply(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: AppendReply): void {
+  if (from === s.id) {
+    if (s.role === 'leader' && m.term === s.term && m.matchIndex > s.selfDurableIndex) {
+      s.selfDurableIndex = Math.min(m.matchIndex, s.log.lastIndex);
+      maybeCommit(s, ctx, nowMs);
+    }
+    return;
+  }
+  if (m.term > s.term) return becomeFollower(s, ctx, nowMs, m.term, null);
+  if (s.role !== 'leader' || m.term < s.term) return;
+  const p = s.progress.get(from);
+  if (!p) return;
+  p.lastAckMs = nowMs;
+  if (m.readSeq > p.readSeq) p.readSeq = m.readSeq;
+  if (m.success) {
+    if (m.matchIndex > p.match) p.match = Math.min(m.matchIndex, s.log.lastIndex);
+    if (p.next <= p.match) p.next = p.match + 1;
+    while (p.inflight.length > 0 && p.inflight[0]!.index <= p.match) p.inflight.shift();
+    if (p.state === 'probe') {
+      p.state = 'replicate';
+      p.probeSentMs = -1;
+      p.inflight = [];
+      p.next = p.match + 1;
+    }
+    maybeCommit(s, ctx, nowMs);
+    if (s.transfer?.target === from) maybeSendTimeoutNow(s, ctx, nowMs);
+    checkMembershipProgress(s, ctx, nowMs);
+  } else {
+    // A refusal older than what we know matches, or not about our outstanding probe, is stale.
+    const stale = m.rejectIndex <= p.match || (p.state === 'probe' && m.rejectIndex !== p.next - 1) || p.state === 'snapshot';
+    if (!stale) {
+      p.next = backtrackNext(s, p, m);
+      p.state = 'probe';
+      p.inflight = [];
+      p.probeSentMs = -1;
+    }
+  }
+  onReadAcks(s, ctx, nowMs);
+  if (s.role === 'leader' && s.progress.get(from) === p) sendAppend(s, ctx, nowMs, from, p, false);
+}
+
+/** Fast backtracking: jump over a whole conflicting term (or to the follower's end) in one round trip. */
+function backtrackNext(s: RaftState, p: Progress, m: AppendReply): number {
+  let next = m.hintIndex;
+  if (m.hintTerm > 0) {
+    const last = s.log.lastIndexOfTerm(m.hintTerm);
+    if (last > 0) next = last + 1;
+  }
+  return Math.max(p.match + 1, Math.min(next, m.rejectIndex));
+}
+
+/**
+ * Raft §5.4.2: a leader commits an index once a majority of voters store it AND its entry is of the
+ * leader's current term; earlier-term entries commit only indirectly (Figure 8 shows why counting
+ * their replicas is unsafe). `unsafeCommitPreviousTerm` is the test-only broken variant.
+ */
+export function maybeCommit(s: RaftState, ctx: StepContext, nowMs: number): void {
+  if (s.role !== 'leader') return;
+  const voters = s.membership.voters;
+  if (voters.length === 0) return;
+  const matches: number[] = [];
+  for (const id of voters) matches.push(id === s.id ? selfMatch(s) : (s.progress.get(id)?.match ?? 0));
+  matches.sort((a, b) => b - a);
+  const candidate = matches[quorumSize(voters.length) - 1]!;
+  if (candidate <= s.commitIndex) return;
+  if (s.log.termAt(candidate) !== s.term && !s.config.unsafeCommitPreviousTerm) return;
+  s.commitIndex = candidate;
+  applyCommitted(s, ctx, nowMs);
+}
+
+export function onHeartbeatTimer(s: RaftState, ctx: StepContext, nowMs: number): void {
+  if (s.role !== 'leader') return;
+  armTimer(ctx, timerHeartbeat, s.config.heartbeatIntervalMs);
+  if (s.config.checkQuorum && nowMs - s.lastQuorumCheckMs >= s.config.electionTimeoutMsMin) {
+    s.lastQuorumCheckMs = nowMs;
+    if (!checkQuorumActive(s, nowMs)) {
+      trace(ctx, `${s.id} stepped down at term ${s.term}: no quorum heard within ${s.config.electionTimeoutMsMin}ms`);
+      becomeFollower(s, ctx, nowMs, s.term, null);
+      return;
+    }
+  }
+  checkTransferDeadline(s, ctx, nowMs);
+  checkMembershipProgress(s, ctx, nowMs);
+  if (s.role !== 'leader') return;
+  if (s.reads.length > 0 || s.config.leaseReads) startReadRound(s, nowMs);
+  const stallMs = s.config.electionTimeoutMsMin;
+  for (const [id, p] of s.progress) {
+    // Flow control recovery: an append in flight for too long was lost (a partition cut the stream);
+    // fall back to probing from the match point.
+    if (p.state === 'replicate' && p.inflight.length > 0 && nowMs - p.inflight[0]!.sentMs > stallMs) {
+      p.state = 'probe';
+      p.inflight = [];
+      p.next = p.match + 1;
+      p.probeSentMs = -1;
+    }
+    sendAppend(s, ctx, nowMs, id, p, true);
+  }
+}
+
+/** Used by restart and snapshot install to rebuild derived state; exported for raft.ts. */
+export function resetFollowerTimers(s: RaftState, ctx: StepContext, nowMs: number): void {
+  resetElectionTimer(s, ctx, nowMs);
+  noticeLeader(s, ctx);
+}

@@ -1,0 +1,192 @@
+/**
+ * Snapshots and log compaction (Raft §7, thesis §5): every snapshotThresholdEntries applied entries a
+ * node snapshots its FSM and session table and drops its log up to the snapshot (keeping a few
+ * trailing entries). A leader whose follower needs compacted entries sends InstallSnapshot in chunks
+ * by offset; a lost chunk is detected by the follower (offset gap) or by the leader (no reply within
+ * half an election timeout) and the transfer resumes from the last acknowledged offset.
+ */
+import { assert } from '../assert.js';
+import type { NodeId, StepContext, StorageOp } from '../types.js';
+import { decodeSnapshotData, encodeSnapshotData } from './codec.js';
+import { becomeFollower } from './election.js';
+import type { InstallSnapshot, Membership, SnapshotReply } from './messages.js';
+import { membershipAt, rebuildMembership } from './membership.js';
+import { onReadAcks } from './readindex.js';
+import { maybeCommit, sendAppend } from './replication.js';
+import { sessionsFromData, sessionsToData } from './sessions.js';
+import { hardStateOp, persist, send, trace, type Progress, type RaftState, type Snapshot } from './state.js';
+
+/** The durable 'snapshot' record: the snapshot plus the log's compaction point at the time. */
+export interface SnapshotRecord extends Snapshot {
+  readonly logPrevIndex: number;
+  readonly logPrevTerm: number;
+}
+
+export function snapshotRecordOp(s: RaftState): StorageOp {
+  assert(s.snapshot !== null, 'a snapshot record needs a snapshot');
+  const record: SnapshotRecord = { ...s.snapshot, logPrevIndex: s.log.prevIndex, logPrevTerm: s.log.prevTerm };
+  return { op: 'put', key: 'snapshot', value: record };
+}
+
+export function maybeTakeSnapshot(s: RaftState, ctx: StepContext): void {
+  const base = s.snapshot?.lastIndex ?? 0;
+  if (s.appliedIndex - base < s.config.snapshotThresholdEntries) return;
+  const lastIndex = s.appliedIndex;
+  const lastTerm = s.log.termAt(lastIndex);
+  assert(lastTerm !== undefined, `applied entry ${lastIndex} has no term`);
+  const data = encodeSnapshotData({ fsm: s.fsm.snapshot(), sessions: sessionsToData(s) });
+  s.snapshot = { lastIndex, lastTerm, membership: membershipAt(s, lastIndex), data };
+  const compactTo = Math.max(s.log.prevIndex, lastIndex - s.config.snapshotTrailingEntries);
+  const ops: StorageOp[] = [];
+  if (compactTo > s.log.prevIndex) {
+    s.log.compactTo(compactTo, s.log.termAt(compactTo)!);
+  }
+  s.snapshotMembership = membershipAt(s, lastIndex);
+  s.configs = s.configs.filter((c) => c.index > lastIndex);
+  ops.push(snapshotRecordOp(s)); // the snapshot is durable before the log entries it replaces go
+  const dropCount = s.log.prevIndex + 1 - s.durableFirstIndex;
+  if (dropCount > 0) {
+    ops.push({ op: 'dropPrefix', log: 'log', dropCount });
+    s.durableFirstIndex += dropCount;
+  }
+  persist(ctx, ops);
+  trace(ctx, `${s.id} took a snapshot at index ${lastIndex} (${data.length} chars)`, 'debug');
+}
+
+// ───────────────────────────────────────────── leader side ─────────────────────────────────────────────
+
+export function startSnapshot(s: RaftState, ctx: StepContext, nowMs: number, id: NodeId, p: Progress): void {
+  assert(s.snapshot !== null, 'a compacted log implies a snapshot');
+  p.state = 'snapshot';
+  p.inflight = [];
+  p.probeSentMs = -1;
+  p.snap = { snapshot: s.snapshot, acked: 0, sent: 0, lastReplyMs: nowMs };
+  trace(ctx, `${s.id} is sending a snapshot at index ${s.snapshot.lastIndex} to ${id}`, 'debug');
+  sendSnapshot(s, ctx, nowMs, id, p, false);
+}
+
+/** Sends chunks within the window; on a heartbeat with no reply for a while, resumes from the acked offset. */
+export function sendSnapshot(s: RaftState, ctx: StepContext, nowMs: number, id: NodeId, p: Progress, heartbeat: boolean): void {
+  const snap = p.snap;
+  assert(snap !== null, 'snapshot state has a snapshot');
+  if (heartbeat && nowMs - snap.lastReplyMs >= s.config.electionTimeoutMsMin / 2) {
+    snap.sent = snap.acked; // presumed lost: resume from what the follower confirmed
+    snap.lastReplyMs = nowMs;
+  }
+  const chunk = s.config.snapshotChunkBytes;
+  const total = snap.snapshot.data.length;
+  const window = chunk * s.config.inflightAppendsMax;
+  for (let n = 0; (snap.sent < total || (total === 0 && snap.sent === 0)) && snap.sent - snap.acked < window; n++) {
+    assert(n <= s.config.inflightAppendsMax, 'chunk loop bounded by the window');
+    const message: InstallSnapshot = {
+      type: 'snapshot',
+      term: s.term,
+      lastIndex: snap.snapshot.lastIndex,
+      lastTerm: snap.snapshot.lastTerm,
+      membership: snap.snapshot.membership,
+      offset: snap.sent,
+      data: snap.snapshot.data.slice(snap.sent, snap.sent + chunk),
+      totalChars: total,
+      readSeq: s.readSeq,
+    };
+    send(s, ctx, id, message);
+    snap.sent = Math.min(total, snap.sent + chunk);
+    if (total === 0) break;
+  }
+}
+
+export function onSnapshotReply(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: SnapshotReply): void {
+  if (m.term > s.term) return becomeFollower(s, ctx, nowMs, m.term, null);
+  if (s.role !== 'leader' || m.term < s.term) return;
+  const p = s.progress.get(from);
+  if (!p) return;
+  p.lastAckMs = nowMs;
+  if (m.readSeq > p.readSeq) p.readSeq = m.readSeq;
+  if (m.done) {
+    if (m.lastIndex > p.match) p.match = Math.min(m.lastIndex, s.log.lastIndex);
+    if (p.state === 'snapshot') {
+      p.state = 'probe';
+      p.snap = null;
+      p.probeSentMs = -1;
+      p.next = p.match + 1;
+      trace(ctx, `${from} installed the snapshot at index ${m.lastIndex} from ${s.id}`, 'debug');
+    }
+    maybeCommit(s, ctx, nowMs);
+  } else if (p.state === 'snapshot' && p.snap && m.lastIndex === p.snap.snapshot.lastIndex) {
+    p.snap.lastReplyMs = nowMs;
+    if (m.nextOffset > p.snap.acked) p.snap.acked = m.nextOffset;
+    if (m.gap) p.snap.sent = Math.max(p.snap.acked, m.nextOffset); // resume after the lost chunk
+  }
+  onReadAcks(s, ctx, nowMs);
+  if (s.role === 'leader' && s.progress.get(from) === p) sendAppend(s, ctx, nowMs, from, p, false);
+}
+
+// ───────────────────────────────────────────── follower side ─────────────────────────────────────────────
+
+/** Bound on a snapshot being received (characters), so a peer cannot make us buffer without limit. */
+export const incomingSnapshotCharsMax = 1 << 30;
+
+export function onInstallSnapshot(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: InstallSnapshot): void {
+  const answer = (nextOffset: number, done: boolean, gap: boolean): void =>
+    send(s, ctx, from, { type: 'snapshotReply', term: s.term, lastIndex: m.lastIndex, nextOffset, done, gap, readSeq: m.readSeq });
+  if (m.term < s.term) return answer(0, false, false);
+  if (m.term > s.term || s.role !== 'follower' || s.leader !== from) becomeFollower(s, ctx, nowMs, m.term, from);
+  s.lastLeaderContactMs = nowMs;
+  s.electionResetMs = nowMs;
+  if (m.lastIndex <= s.commitIndex) return answer(m.totalChars, true, false); // we already have all of it
+  if (m.totalChars > incomingSnapshotCharsMax) return;
+  const inc = s.incoming;
+  if (!inc || inc.lastIndex !== m.lastIndex || inc.lastTerm !== m.lastTerm || inc.totalChars !== m.totalChars) {
+    if (m.offset !== 0) return answer(0, false, true);
+    s.incoming = { term: m.term, lastIndex: m.lastIndex, lastTerm: m.lastTerm, membership: m.membership, chunks: [], received: 0, totalChars: m.totalChars };
+  }
+  const cur = s.incoming!;
+  if (m.offset !== cur.received) return answer(cur.received, false, m.offset > cur.received);
+  cur.chunks.push(m.data);
+  cur.received += m.data.length;
+  if (cur.received < cur.totalChars) return answer(cur.received, false, false);
+  const snapshot: Snapshot = { lastIndex: cur.lastIndex, lastTerm: cur.lastTerm, membership: cur.membership, data: cur.chunks.join('') };
+  s.incoming = null;
+  installSnapshot(s, ctx, snapshot);
+  trace(ctx, `${s.id} installed a snapshot at index ${snapshot.lastIndex} from ${from}`);
+  answer(cur.totalChars, true, false);
+}
+
+/** Replaces the FSM with the snapshot's and compacts (or discards) the log (Raft §7, Figure 13 steps 6–8). */
+export function installSnapshot(s: RaftState, ctx: StepContext, snap: Snapshot): void {
+  assert(snap.lastIndex > s.commitIndex, 'a snapshot installs only beyond the commit index');
+  restoreFsm(s, snap);
+  const ops: StorageOp[] = [];
+  if (s.log.termAt(snap.lastIndex) === snap.lastTerm) {
+    // Our log continues past the snapshot with the same history: keep the suffix (Figure 13 step 6).
+    s.log.compactTo(snap.lastIndex, snap.lastTerm);
+  } else {
+    s.log.truncateAfter(s.log.prevIndex);
+    s.log.compactTo(snap.lastIndex, snap.lastTerm);
+    ops.push({ op: 'truncate', log: 'log', keepCount: 0 });
+    s.durableFirstIndex = snap.lastIndex + 1;
+  }
+  s.snapshot = snap;
+  s.snapshotMembership = snap.membership;
+  s.configs = s.configs.filter((c) => c.index > snap.lastIndex && c.index <= s.log.lastIndex);
+  rebuildMembership(s, ctx);
+  s.commitIndex = snap.lastIndex;
+  s.appliedIndex = snap.lastIndex;
+  ops.unshift(snapshotRecordOp(s)); // first: the snapshot is durable before the entries it replaces go
+  const dropCount = s.log.prevIndex + 1 - s.durableFirstIndex;
+  if (dropCount > 0) {
+    ops.push({ op: 'dropPrefix', log: 'log', dropCount });
+    s.durableFirstIndex += dropCount;
+  }
+  ops.push(hardStateOp(s));
+  s.hardStateDirty = false;
+  persist(ctx, ops);
+}
+
+export function restoreFsm(s: RaftState, snap: Snapshot): void {
+  const decoded = decodeSnapshotData(snap.data) as { fsm: unknown; sessions: unknown };
+  s.fsm.restore(decoded.fsm);
+  s.sessions = sessionsFromData(decoded.sessions);
+}
+
+export type { Membership };

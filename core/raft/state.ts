@@ -1,0 +1,203 @@
+/**
+ * One Raft node's state, and the small effect helpers every mechanism shares (send, reply, persist the
+ * hard state, arm a timer, tell the observer). The mechanisms live beside this file: election.ts,
+ * replication.ts, snapshot.ts, membership.ts, readindex.ts, sessions.ts; raft.ts dispatches inputs.
+ */
+import type { Prng } from '../prng.js';
+import type { NodeId, StepContext, StorageOp } from '../types.js';
+import type { Fsm, RaftError, RaftNotice, RaftResponse } from './api.js';
+import type { RaftConfig } from './config.js';
+import type { RaftLog } from './log.js';
+import type { Membership, RaftMessage } from './messages.js';
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+/** Who gets the answer to a request: a node-level client request, or a sibling machine's local call. */
+export type ReplyTarget = { readonly kind: 'client'; readonly requestId: number } | { readonly kind: 'local'; readonly machine: string; readonly requestId: number };
+
+/** A snapshot as this node holds it (and persists it as record 'snapshot'). */
+export interface Snapshot {
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  readonly membership: Membership;
+  /** encodeSnapshotData({ fsm, sessions }). */
+  readonly data: string;
+}
+
+/** A client session (thesis §6.3): the last sequence number applied for a client and its result. */
+export interface Session {
+  seq: number;
+  result: unknown;
+  /** Index of the last command applied for this session (drives deterministic LRU eviction). */
+  lastIndex: number;
+}
+
+/** The leader's view of one follower's log (etcd-io/raft's Progress, thesis §3.5 / §10.2). */
+export interface Progress {
+  /** Highest index known to match the leader's log. Invariant: match < next. */
+  match: number;
+  /** Next index to send. */
+  next: number;
+  /** probe: one AppendEntries at a time until the match point is found; replicate: pipelined; snapshot: sending one. */
+  state: 'probe' | 'replicate' | 'snapshot';
+  /** Last index and send time of each AppendEntries in flight (replicate), oldest first. Length ≤ inflightAppendsMax. */
+  inflight: { index: number; sentMs: number }[];
+  /** When the outstanding probe was sent, or -1 when none is outstanding. */
+  probeSentMs: number;
+  /** When this follower last answered at this term (check-quorum). */
+  lastAckMs: number;
+  /** The commit index last sent to it. */
+  sentCommit: number;
+  /** Highest ReadIndex round it acknowledged. */
+  readSeq: number;
+  /** The snapshot being sent, and the acknowledged / sent offsets. */
+  snap: { readonly snapshot: Snapshot; acked: number; sent: number; lastReplyMs: number } | null;
+}
+
+export interface PendingProposal {
+  readonly target: ReplyTarget | null;
+  /** The term of the entry at this index when it was proposed; another term there means it was overwritten. */
+  readonly term: number;
+}
+
+export interface PendingRead {
+  readonly target: ReplyTarget;
+  readonly query: unknown;
+  /** The commit index to wait for; -1 until this leader has committed an entry of its term. */
+  readIndex: number;
+  /** The ReadIndex round that must reach a quorum; -1 until assigned. */
+  seq: number;
+}
+
+export interface RaftState {
+  readonly id: NodeId;
+  readonly config: RaftConfig;
+  role: Role;
+  /** Latest term seen (persisted before any message that reveals it). */
+  term: number;
+  /** Candidate voted for in `term` (persisted before the vote reply). */
+  vote: NodeId | null;
+  leader: NodeId | null;
+  readonly log: RaftLog;
+  /** Invariant: appliedIndex ≤ commitIndex ≤ log.lastIndex; commitIndex never decreases in a process. */
+  commitIndex: number;
+  appliedIndex: number;
+  fsm: Fsm;
+  sessions: Map<string, Session>;
+  snapshot: Snapshot | null;
+  /** The latest membership in the log or the snapshot, committed or not (thesis §4.1), and its index. */
+  membership: Membership;
+  membershipIndex: number;
+  /** Config entries in the log past the snapshot, oldest first, for rollback after a truncation. */
+  configs: { index: number; membership: Membership }[];
+  /** Membership as of the snapshot (the base the configs list builds on). */
+  snapshotMembership: Membership;
+
+  // Election (election.ts). Timeouts are deadlines checked when the 'election' timer fires.
+  electionTimeoutMs: number;
+  /** Last time the election timer was reset (leader contact, vote granted, election started). */
+  electionResetMs: number;
+  /** Last time a current leader was heard from (disregard rule, thesis §4.2.3); -Infinity when never. */
+  lastLeaderContactMs: number;
+  votes: Set<NodeId>;
+
+  // Leader (replication.ts, readindex.ts, membership.ts).
+  progress: Map<NodeId, Progress>;
+  pending: Map<number, PendingProposal>;
+  reads: PendingRead[];
+  readSeq: number;
+  /** Local send time of recent ReadIndex rounds, for lease reads. */
+  readSeqSentMs: Map<number, number>;
+  /** Highest index the leader knows durable in its own log (single-voter commits wait on it). */
+  selfDurableIndex: number;
+  lastQuorumCheckMs: number;
+  transfer: { target: NodeId; deadlineMs: number; replyTo: ReplyTarget | null } | null;
+  membershipOp: { id: NodeId; replyTo: ReplyTarget; learnerIndex: number; deadlineMs: number } | null;
+
+  // Follower side of InstallSnapshot (snapshot.ts).
+  incoming: { term: number; lastIndex: number; lastTerm: number; membership: Membership; chunks: string[]; received: number; totalChars: number } | null;
+
+  /** Index that position 0 of the durable log 'log' holds (or will hold when it is empty). */
+  durableFirstIndex: number;
+  /** Ops that init decided on (bootstrap entry, discarding a stale tail) to persist at 'start'. */
+  startOps: StorageOp[];
+  started: boolean;
+  /** Term or vote changed and is not yet in a persist effect. */
+  hardStateDirty: boolean;
+  /** Safety faults this node detected about itself (a conflict below its commit index); reported by invariants. */
+  safetyFaults: string[];
+  lastNotifiedApplied: number;
+  lastNotifiedLeader: string;
+}
+
+export const timerElection = 'election';
+export const timerHeartbeat = 'heartbeat';
+
+/** Sends a message; a changed hard state is persisted first (it is what the message promises). */
+export function send(s: RaftState, ctx: StepContext, to: NodeId, message: RaftMessage): void {
+  flushHardState(s, ctx);
+  ctx.emit({ kind: 'send', to, message, channel: s.config.channel });
+}
+
+export function reply(s: RaftState, ctx: StepContext, target: ReplyTarget, response: RaftResponse): void {
+  flushHardState(s, ctx);
+  if (target.kind === 'client') ctx.emit({ kind: 'reply', requestId: target.requestId, response });
+  else ctx.emit({ kind: 'local', toMachine: target.machine, payload: { requestId: target.requestId, response } });
+}
+
+export function fail(s: RaftState, ctx: StepContext, target: ReplyTarget, error: RaftError, detail?: string): void {
+  reply(s, ctx, target, { ok: false, error, leader: s.leader === s.id ? null : s.leader, ...(detail !== undefined ? { detail } : {}) });
+}
+
+/** The hard state record (Raft Figure 2 "persistent state"): term, vote, and the commit index as a hint. */
+export function hardStateOp(s: RaftState): StorageOp {
+  return { op: 'put', key: 'hardState', value: { term: s.term, vote: s.vote, commit: s.commitIndex } };
+}
+
+/**
+ * Term and vote changes mark the hard state dirty; it is persisted before the next message or reply
+ * leaves (and at the end of every step), which is the ordering Raft Figure 2 requires: "persistent
+ * state ... updated on stable storage before responding to RPCs".
+ */
+export function flushHardState(s: RaftState, ctx: StepContext): void {
+  if (!s.hardStateDirty) return;
+  s.hardStateDirty = false;
+  ctx.emit({ kind: 'persist', ops: [hardStateOp(s)] });
+}
+
+export function persist(ctx: StepContext, ops: StorageOp[]): void {
+  if (ops.length > 0) ctx.emit({ kind: 'persist', ops });
+}
+
+export function armTimer(ctx: StepContext, timer: string, afterMs: number): void {
+  ctx.emit({ kind: 'cancelTimer', timer });
+  ctx.emit({ kind: 'setTimer', timer, afterMs: Math.max(1, afterMs) });
+}
+
+export function randomElectionTimeoutMs(config: RaftConfig, prng: Prng): number {
+  return prng.between(config.electionTimeoutMsMin, config.electionTimeoutMsMax);
+}
+
+export function trace(ctx: StepContext, text: string, level: 'debug' | 'info' | 'warn' | 'error' = 'info'): void {
+  ctx.emit({ kind: 'trace', level, text });
+}
+
+export function notify(s: RaftState, ctx: StepContext, notice: RaftNotice): void {
+  if (s.config.observer !== undefined) ctx.emit({ kind: 'local', toMachine: s.config.observer, payload: notice });
+}
+
+export function isVoter(s: RaftState, id: NodeId): boolean {
+  return s.membership.voters.includes(id);
+}
+
+export function quorumSize(voterCount: number): number {
+  return Math.floor(voterCount / 2) + 1;
+}
+
+/** The peers this node replicates to / asks for votes: every member but itself. */
+export function peersOf(s: RaftState): NodeId[] {
+  const out: NodeId[] = [];
+  for (const id of s.membership.voters) if (id !== s.id) out.push(id);
+  for (const id of s.membership.learners) if (id !== s.id) out.push(id);
+  return out;
+}
