@@ -392,3 +392,32 @@ export function validateAgentConfig(config: AgentConfig): string[] {
   for (const [name, value] of Object.entries(t)) if (!(typeof value === 'number' && value > 0)) problems.push(`timing.${name}: must be > 0`);
   return problems;
 }
+
+/**
+ * A config with Consul's defaults for everything not given (dc1, ports 8500/8600/8301/8302/8300,
+ * client 127.0.0.1, script checks off, LAN timing). The CLI overlays flags and files on this; the
+ * simulator overlays node names and `agentTimingSim`. Throws naming every bad field.
+ */
+export function makeAgentConfig(fields: Partial<AgentConfig> & Pick<AgentConfig, 'nodeName'>): AgentConfig {
+  const config: AgentConfig = {
+    datacenter: 'dc1',
+    server: false,
+    bootstrap: false,
+    bootstrapExpect: 0,
+    advertiseAddr: '127.0.0.1',
+    clientAddr: '127.0.0.1',
+    ports: { http: 8500, dns: 8600, serfLan: 8301, serfWan: 8302, server: 8300 },
+    rpcId: fields.nodeName,
+    build: '0.1.0',
+    enableScriptChecks: false,
+    enableLocalScriptChecks: false,
+    services: [],
+    checks: [],
+    startJoin: [],
+    timing: agentTimingLan,
+    ...fields,
+  };
+  const problems = validateAgentConfig(config);
+  if (problems.length > 0) throw new Error(`invalid agent config: ${problems.join('; ')}`);
+  return config;
+}
