@@ -22,8 +22,14 @@ export function checkKvWrite(write: KvWrite | undefined, keyRequired = true): st
   return null;
 }
 
-function normalValue(value: Uint8Array | null | undefined): Uint8Array | null {
-  return value && value.length > 0 ? value : null;
+/**
+ * Empty → null (Consul's read-back of an empty body). A Uint8Array subclass (Node's Buffer, which
+ * msgpackr decodes to, often a view into a large shared pool) is copied into a plain Uint8Array: it
+ * would keep the pool alive, and its toJSON runs before any JSON replacer (the snapshot codec).
+ */
+export function normalValue(value: Uint8Array | null | undefined): Uint8Array | null {
+  if (!value || value.length === 0) return null;
+  return Object.getPrototypeOf(value) === Uint8Array.prototype ? value : new Uint8Array(value);
 }
 
 export function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pack, unpack } from 'msgpackr';
+import { decodeSnapshotData, encodeSnapshotData } from '../raft/codec.js';
 import { createStoreFsm, type StoreFsm } from './store.js';
 import type { CommandResult, KvEntry, QueryResult, StoreCommand, StoreQuery, TxnOutcome } from './types.js';
 import { kvValueBytesMax, txnOpsMax } from './types.js';
@@ -528,6 +529,19 @@ describe('snapshot and restore', () => {
     h.value({ type: 'sessionDestroy', id: 's1', nowMs: h.nowMs });
     copy.apply({ type: 'sessionDestroy', id: 's1', nowMs: h.nowMs }, h.index);
     expect(norm(copy.snapshot())).toEqual(norm(h.fsm.snapshot()));
+  });
+});
+
+describe('snapshot through the Raft snapshot codec (JSON with tags)', () => {
+  it('keeps values that arrived as Node Buffers (msgpackr-decoded commands) as bytes', () => {
+    const fsm = createStoreFsm();
+    const decoded = unpack(pack({ type: 'kvSet', entry: { key: 'b', value: bytes('buffered') } })) as StoreCommand;
+    fsm.apply(decoded, 2);
+    expect(Object.getPrototypeOf(fsm.state.kv.get('b')!.Value)).toBe(Uint8Array.prototype);
+    const copy = createStoreFsm();
+    copy.restore(decodeSnapshotData(encodeSnapshotData(fsm.snapshot())));
+    expect(copy.state.kv.get('b')!.Value).toEqual(bytes('buffered'));
+    expect(copy.invariants()).toEqual([]);
   });
 });
 

@@ -9,7 +9,7 @@
 import { assert } from '../assert.js';
 import type { Fsm } from '../raft/api.js';
 import { catalogDeregister, catalogRegister, memberHealth } from './catalog.js';
-import { checkKvWrite, kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvLock, kvReapTombstones, kvSet, kvUnlock, type LockOutcome } from './kv.js';
+import { checkKvWrite, normalValue, kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvLock, kvReapTombstones, kvSet, kvUnlock, type LockOutcome } from './kv.js';
 import { queryIndex, runQuery } from './queries.js';
 import { sessionCreate, sessionInvalidate, sessionRenew, sessionsExpire, sessionTimersReset } from './session.js';
 import { SortedKeys } from './sorted.js';
@@ -182,11 +182,20 @@ function snapshotOf(state: StoreState): StoreSnapshot {
   };
 }
 
+/** A value as a snapshot codec may hand it back: bytes, Node's Buffer JSON form, or a byte array. */
+function snapshotBytes(value: unknown): Uint8Array | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Uint8Array) return normalValue(value);
+  const data = Array.isArray(value) ? value : (value as { type?: unknown; data?: unknown }).type === 'Buffer' ? (value as { data: unknown }).data : undefined;
+  assert(Array.isArray(data), 'a snapshot KV value is bytes');
+  return normalValue(Uint8Array.from(data as number[]));
+}
+
 function restoreFrom(snapshot: StoreSnapshot): StoreState {
   assert(snapshot !== null && typeof snapshot === 'object' && snapshot.version === 1, 'store snapshot version 1');
   const state = emptyState();
   state.lastIndex = snapshot.lastIndex;
-  for (const entry of snapshot.kv) state.kv.set(entry.Key, entry);
+  for (const entry of snapshot.kv) state.kv.set(entry.Key, { ...entry, Value: snapshotBytes(entry.Value) });
   const kvKeys = SortedKeys.from(state.kv.keys());
   const tombstoneKeys = SortedKeys.from(snapshot.tombstones.map(([key]) => key));
   for (const [key, index] of snapshot.tombstones) state.tombstones.set(key, index);
