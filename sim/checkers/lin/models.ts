@@ -102,6 +102,8 @@ export const etcdModel: Model<RegisterValue, RegisterInput, unknown> = {
   equal: (a, b) => a === b,
   describeOperation: describeRegisterOp,
   describeState: show,
+  readOnly: (input, output) => isRead(input.f) || (input.f === 'cas' && output === false),
+  acceptsUnknown: true,
 };
 
 export const registerModel: Model<RegisterValue, RegisterInput, unknown> = {
@@ -130,6 +132,8 @@ export const kvModel: Model<string, RegisterInput, unknown> = {
     return `${isWrite(input.f) ? 'put' : input.f}${key}(${show(input.value)})${output === UNKNOWN ? ' -> ?' : ''}`;
   },
   describeState: show,
+  readOnly: (input) => isRead(input.f),
+  acceptsUnknown: true,
 };
 
 export const models: Record<string, Model<any, RegisterInput, unknown>> = {

@@ -1,6 +1,6 @@
 /**
  * The Wing–Gong search with Lowe's memoisation, for one partition of a history (the algorithm
- * Porcupine implements; Wing & Gong 1993, Lowe 2017 §3 "just-in-time linearization" and its cache of
+ * Porcupine implements; Wing & Gong 1993, Lowe 2017 "Testing for linearizability" §3 and its cache of
  * configurations).
  *
  * The history becomes a doubly linked list of call and return entries in real-time order (calls
@@ -13,31 +13,57 @@
  *   choice was wrong: pop it, put its entries back (unlift) and try the next call after it;
  * - an empty list means every operation is linearized: success. Popping an empty stack: failure.
  *
+ * Two sound reductions on top of Porcupine's search, both enabled by optional model hooks:
+ * - Read-only operations (`model.readOnly`: a read, a cas that returned false) are linearized as soon
+ *   as they may, without trying alternatives: if some valid order exists from a configuration in which
+ *   a read-only operation r is enabled and accepted, moving r to the front of that order keeps it valid
+ *   (r changes no state; everything that must precede r is already linearized). So a configuration
+ *   with such an r is decided by its one child with r, and the child failing fails the parent.
+ * - Operations with an unknown outcome (return +∞) under a model that accepts any output for them
+ *   (`model.acceptsUnknown`) can always go last. So the search succeeds once every other operation is
+ *   linearized, and it never linearizes one where it would not change the state: whatever follows
+ *   could as well follow without it, with it appended at the end.
+ *
  * Everything in the hot loop is integer work on typed arrays:
  * - states are interned to small integer ids through the model's hash/equal, and `step` is memoised
  *   per (state id, operation) in a dense Int32Array (a Map beyond a size bound), so the model runs at
  *   most once per pair;
- * - the set of linearized operations is a Uint32Array bitset, its hash is maintained incrementally
- *   (Zobrist: XOR of a fixed random key per operation), and a configuration's hash is that XOR the
- *   state id's key;
- * - the cache of seen configurations is an open-addressing table over an arena of bitsets, so a
- *   membership test allocates nothing.
+ * - the set of linearized operations is an Int32Array bitset whose hash is kept incrementally
+ *   (Zobrist: XOR of a fixed random key per operation); a configuration's hash is that XOR a key for
+ *   the state id;
+ * - the cache of seen configurations is one open-addressing Int32Array whose slots hold the hash, the
+ *   state id and the bitset inline, so a membership test is one probe sequence and allocates nothing.
  *
  * The search is resumable (`run(budget)`), so several partitions can be interleaved and the first one
  * that fails stops the check, the way Porcupine runs partitions on goroutines and kills the rest.
  */
 import { assert } from '../../../core/assert.js';
 import type { LinOp, Model } from './types.js';
+import { UNKNOWN } from './types.js';
 
 const NIL = -1;
 /** Transition not computed yet. */
 const UNSEEN = -2;
 /** Transition rejected by the model. */
 const REJECTED = -1;
-/** Cells of the dense transition table (states × ops) before falling back to a Map. */
-const DENSE_TRANSITIONS_MAX = 1 << 23;
+/**
+ * Cells of the dense transition table (states × ops). States beyond it are stepped without a memo:
+ * a history with that many states (kv appends in many orders) rarely revisits a (state, op) pair.
+ */
+const DENSE_TRANSITIONS_MAX = 1 << 20;
 /** Check the wall clock once per this many search steps. */
 const CLOCK_EVERY_STEPS = 1 << 16;
+/** Initial configuration-cache slots (grows by doubling at half load). */
+const CACHE_SLOTS_INITIAL = 1 << 12;
+
+/** Operation classes (see the reductions above). */
+const NORMAL = 0;
+/** Finite response, read-only: linearized greedily. */
+const READ_ONLY = 1;
+/** Unknown outcome, response +∞, changes state: may be linearized, never needed. */
+const DEFERRABLE = 2;
+/** Unknown outcome, response +∞, read-only: never worth linearizing. */
+const USELESS = 3;
 
 export type SearchStatus = 'running' | 'ok' | 'fail' | 'timeout';
 
@@ -52,7 +78,7 @@ export interface DeepestPoint {
   readonly candidateOps: number[];
 }
 
-/** Thomas Wang / murmur3 finaliser: a 32-bit integer mix. */
+/** Murmur3's finaliser: a 32-bit integer mix. */
 export function mix32(x: number): number {
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
@@ -72,34 +98,40 @@ export class PartitionSearch<S, I, O> {
   private readonly entryOp: Int32Array;
   private readonly entryIsCall: Uint8Array;
   private readonly returnEntry: Int32Array;
+  private readonly opClass: Uint8Array;
 
   // Linearized set and its incremental hash.
   private readonly words: number;
-  private readonly linearized: Uint32Array;
+  private readonly linearized: Int32Array;
   private readonly opKey: Int32Array;
   private zobrist = 0;
 
   // Interned states and memoised transitions.
   private readonly states: S[] = [];
   private stateKey = new Int32Array(16);
+  /** Object states: model hash → id(s). */
   private readonly stateIndex = new Map<number, number | number[]>();
+  /** Primitive states (string, number, null...) are interned by value: V8 hashes them natively. */
+  private readonly primitiveIndex = new Map<unknown, number>();
   private transitionRows: number;
   private transitions: Int32Array;
-  private readonly transitionMap = new Map<number, number>();
 
-  // The configuration cache: open addressing over an arena of bitsets.
-  private slots: Int32Array;
-  private cacheHash: Int32Array;
-  private cacheState: Int32Array;
-  private cacheBits: Uint32Array;
+  // The configuration cache: slots of `stride` Int32s: [hash, stateId + 1 (0 = empty), bits...].
+  private readonly stride: number;
+  private table: Int32Array;
+  private tableMask: number;
   private cacheCount = 0;
 
   // The stack of choices and the walk's position, kept between run() slices.
   private readonly callEntry: Int32Array;
   private readonly callState: Int32Array;
+  private readonly callForced: Uint8Array;
   private depth = 0;
   private cursor: number;
+  private entering = true;
   private state: number;
+  /** Operations not yet linearized that must be (every class but DEFERRABLE and USELESS). */
+  private requiredLeft: number;
   private deepestDepth = -1;
 
   constructor(
@@ -117,8 +149,19 @@ export class PartitionSearch<S, I, O> {
     this.returnEntry = new Int32Array(m);
     this.buildList();
 
+    this.opClass = new Uint8Array(m);
+    let required = 0;
+    for (let i = 0; i < m; i++) {
+      const op = ops[i]!;
+      const readOnly = model.readOnly ? model.readOnly(op.input, op.output) : false;
+      const deferrable = model.acceptsUnknown === true && op.output === UNKNOWN && op.returnTime === Infinity;
+      this.opClass[i] = deferrable ? (readOnly ? USELESS : DEFERRABLE) : readOnly ? READ_ONLY : NORMAL;
+      if (!deferrable) required++;
+    }
+    this.requiredLeft = required;
+
     this.words = Math.max(1, (m + 31) >>> 5);
-    this.linearized = new Uint32Array(this.words);
+    this.linearized = new Int32Array(this.words);
     this.opKey = new Int32Array(m);
     let seed = 0x243f6a88;
     for (let i = 0; i < m; i++) {
@@ -129,17 +172,16 @@ export class PartitionSearch<S, I, O> {
     this.transitionRows = Math.max(1, Math.min(8, Math.floor(DENSE_TRANSITIONS_MAX / Math.max(1, m))));
     this.transitions = new Int32Array(this.transitionRows * m).fill(UNSEEN);
 
-    const cacheCapacity = 1 << 10;
-    this.slots = new Int32Array(cacheCapacity * 2);
-    this.cacheHash = new Int32Array(cacheCapacity);
-    this.cacheState = new Int32Array(cacheCapacity);
-    this.cacheBits = new Uint32Array(cacheCapacity * this.words);
+    this.stride = 2 + this.words;
+    this.table = new Int32Array(CACHE_SLOTS_INITIAL * this.stride);
+    this.tableMask = CACHE_SLOTS_INITIAL - 1;
 
     this.callEntry = new Int32Array(m);
     this.callState = new Int32Array(m);
+    this.callForced = new Uint8Array(m);
     this.state = this.intern(model.init());
     this.cursor = this.next[this.head]!;
-    if (m === 0) this.status = 'ok';
+    if (required === 0) this.status = 'ok';
   }
 
   /** Sorts call/return entries by time (calls first at equal times) and links them. */
@@ -174,8 +216,18 @@ export class PartitionSearch<S, I, O> {
     this.prev[this.head] = NIL;
   }
 
-  /** The id of `state`, interning it if new. */
+  /**
+   * The id of `state`, interning it if new. Primitive states are compared by value (SameValueZero),
+   * object states by the model's hash and equal.
+   */
   private intern(state: S): number {
+    if (state === null || (typeof state !== 'object' && typeof state !== 'function')) {
+      const known = this.primitiveIndex.get(state);
+      if (known !== undefined) return known;
+      const id = this.addState(state);
+      this.primitiveIndex.set(state, id);
+      return id;
+    }
     const model = this.model;
     const h = model.hash(state) | 0;
     const found = this.stateIndex.get(h);
@@ -186,11 +238,16 @@ export class PartitionSearch<S, I, O> {
         for (const id of found) if (model.equal(this.states[id]!, state)) return id;
       }
     }
-    const id = this.states.length;
-    this.states.push(state);
+    const id = this.addState(state);
     if (found === undefined) this.stateIndex.set(h, id);
     else if (typeof found === 'number') this.stateIndex.set(h, [found, id]);
     else found.push(id);
+    return id;
+  }
+
+  private addState(state: S): number {
+    const id = this.states.length;
+    this.states.push(state);
     if (id >= this.stateKey.length) {
       const grown = new Int32Array(this.stateKey.length * 2);
       grown.set(this.stateKey);
@@ -200,22 +257,19 @@ export class PartitionSearch<S, I, O> {
     return id;
   }
 
-  /** The state id after `op` from `stateId`, or REJECTED; memoised. */
+  /** The state id after `op` from `stateId`, or REJECTED; memoised while the table is dense. */
   transition(stateId: number, op: number): number {
     const m = this.opCount;
     if (stateId < this.transitionRows) {
       const cached = this.transitions[stateId * m + op]!;
       if (cached !== UNSEEN) return cached;
-    } else {
-      const cached = this.transitionMap.get(stateId * m + op);
-      if (cached !== undefined) return cached;
     }
     const o = this.ops[op]!;
     const result = this.model.step(this.states[stateId]!, o.input, o.output);
     const nextId = result.ok ? this.intern(result.next) : REJECTED;
-    this.growTransitions();
+    assert(nextId === REJECTED || this.opClass[op] !== READ_ONLY || nextId === stateId, `model.readOnly is wrong about operation ${o.id}: it changed the state`);
+    if (this.states.length > this.transitionRows) this.growTransitions();
     if (stateId < this.transitionRows) this.transitions[stateId * m + op] = nextId;
-    else this.transitionMap.set(stateId * m + op, nextId);
     return nextId;
   }
 
@@ -242,70 +296,55 @@ export class PartitionSearch<S, I, O> {
   }
 
   /**
-   * Whether (linearized bitset as it is now, stateId) is already in the cache; inserts it if not.
+   * Whether (the linearized bitset as it is now, stateId) is already in the cache; inserts it if not.
    * The caller has already set the new operation's bit.
    */
   private seenBefore(hash: number, stateId: number): boolean {
     const words = this.words;
+    const stride = this.stride;
     const bits = this.linearized;
-    const slots = this.slots;
-    const mask = slots.length - 1;
+    const table = this.table;
+    const mask = this.tableMask;
+    const tag = stateId + 1;
     let i = hash & mask;
     for (;;) {
-      const slot = slots[i]!;
-      if (slot === 0) break;
-      const k = slot - 1;
-      if (this.cacheHash[k] === hash && this.cacheState[k] === stateId) {
-        const base = k * words;
-        let same = true;
-        for (let w = 0; w < words; w++) {
-          if (this.cacheBits[base + w] !== bits[w]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return true;
+      const base = i * stride;
+      const slotTag = table[base + 1]!;
+      if (slotTag === 0) {
+        table[base] = hash;
+        table[base + 1] = tag;
+        for (let w = 0; w < words; w++) table[base + 2 + w] = bits[w]!;
+        if (++this.cacheCount * 2 > mask) this.rehash();
+        return false;
+      }
+      if (slotTag === tag && table[base] === hash) {
+        let w = 0;
+        while (w < words && table[base + 2 + w] === bits[w]) w++;
+        if (w === words) return true;
       }
       i = (i + 1) & mask;
     }
-    const k = this.cacheCount;
-    if (k === this.cacheHash.length) this.growCacheArena();
-    this.cacheHash[k] = hash;
-    this.cacheState[k] = stateId;
-    this.cacheBits.set(bits, k * words);
-    slots[i] = k + 1;
-    this.cacheCount = k + 1;
-    if (this.cacheCount * 2 > slots.length) this.rehash();
-    return false;
-  }
-
-  private growCacheArena(): void {
-    const capacity = this.cacheHash.length * 2;
-    const hash = new Int32Array(capacity);
-    hash.set(this.cacheHash);
-    this.cacheHash = hash;
-    const state = new Int32Array(capacity);
-    state.set(this.cacheState);
-    this.cacheState = state;
-    const bits = new Uint32Array(capacity * this.words);
-    bits.set(this.cacheBits);
-    this.cacheBits = bits;
   }
 
   private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2);
-    const mask = slots.length - 1;
-    for (let k = 0; k < this.cacheCount; k++) {
-      let i = this.cacheHash[k]! & mask;
-      while (slots[i] !== 0) i = (i + 1) & mask;
-      slots[i] = k + 1;
+    const stride = this.stride;
+    const old = this.table;
+    const slots = (this.tableMask + 1) * 2;
+    const table = new Int32Array(slots * stride);
+    const mask = slots - 1;
+    for (let base = 0; base < old.length; base += stride) {
+      if (old[base + 1] === 0) continue;
+      let i = old[base]! & mask;
+      while (table[i * stride + 1] !== 0) i = (i + 1) & mask;
+      for (let w = 0; w < stride; w++) table[i * stride + w] = old[base + w]!;
     }
-    this.slots = slots;
+    this.table = table;
+    this.tableMask = mask;
   }
 
   /**
-   * Runs at most `budgetSteps` steps (or until `deadlineMs` on performance.now()) and reports where
-   * the search is. Call again while it answers 'running'.
+   * Runs at most about `budgetSteps` steps (or until `deadlineMs` on performance.now()) and reports
+   * where the search is. Call again while it answers 'running'.
    */
   run(budgetSteps: number, deadlineMs = Infinity): SearchStatus {
     if (this.status !== 'running') return this.status;
@@ -316,10 +355,12 @@ export class PartitionSearch<S, I, O> {
     const entryOp = this.entryOp;
     const entryIsCall = this.entryIsCall;
     const returnEntry = this.returnEntry;
+    const opClass = this.opClass;
     const linearized = this.linearized;
     const opKey = this.opKey;
     const callEntry = this.callEntry;
     const callState = this.callState;
+    const callForced = this.callForced;
     let transitions = this.transitions;
     let transitionRows = this.transitionRows;
     let stateKey = this.stateKey;
@@ -327,11 +368,13 @@ export class PartitionSearch<S, I, O> {
     let state = this.state;
     let depth = this.depth;
     let zobrist = this.zobrist;
+    let entering = this.entering;
+    let requiredLeft = this.requiredLeft;
     let steps = 0;
     let clock = CLOCK_EVERY_STEPS;
     let status: SearchStatus = 'ok';
 
-    while (next[head] !== NIL) {
+    main: while (requiredLeft > 0) {
       if (steps >= budgetSteps) {
         status = 'running';
         break;
@@ -344,8 +387,49 @@ export class PartitionSearch<S, I, O> {
           break;
         }
       }
-      if (entryIsCall[e] === 1) {
+      let stuck = false;
+      if (entering) {
+        // A new configuration: if a read-only operation is enabled, its child decides (see above).
+        entering = false;
+        e = next[head]!;
+        for (let k = e; entryIsCall[k] === 1; k = next[k]!) {
+          const op = entryOp[k]!;
+          if (opClass[op] !== READ_ONLY) continue;
+          let after = state < transitionRows ? transitions[state * m + op]! : UNSEEN;
+          if (after === UNSEEN) {
+            after = this.transition(state, op);
+            transitions = this.transitions;
+            transitionRows = this.transitionRows;
+            stateKey = this.stateKey;
+          }
+          if (after < 0) continue;
+          const w = op >>> 5;
+          const bit = 1 << (op & 31);
+          linearized[w]! |= bit;
+          const key = opKey[op]!;
+          if (this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, after)) {
+            linearized[w]! &= ~bit;
+            stuck = true; // its child is a known dead end, so this configuration is one too
+            break;
+          }
+          callEntry[depth] = k;
+          callState[depth] = state;
+          callForced[depth] = 1;
+          depth++;
+          zobrist ^= key;
+          requiredLeft--;
+          lift(next, prev, k, returnEntry[op]!);
+          entering = true;
+          continue main;
+        }
+      }
+      if (!stuck && entryIsCall[e] === 1) {
         const op = entryOp[e]!;
+        const cls = opClass[op]!;
+        if (cls === READ_ONLY || cls === USELESS) {
+          e = next[e]!;
+          continue;
+        }
         let after = state < transitionRows ? transitions[state * m + op]! : UNSEEN;
         if (after === UNSEEN) {
           after = this.transition(state, op);
@@ -353,40 +437,37 @@ export class PartitionSearch<S, I, O> {
           transitionRows = this.transitionRows;
           stateKey = this.stateKey;
         }
-        if (after >= 0) {
-          const w = op >>> 5;
-          const bit = 1 << (op & 31);
-          linearized[w]! |= bit;
-          const key = opKey[op]!;
-          if (!this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, after)) {
-            callEntry[depth] = e;
-            callState[depth] = state;
-            depth++;
-            state = after;
-            zobrist ^= key;
-            // lift: unlink the call entry, then its return entry
-            const p = prev[e]!;
-            const n = next[e]!;
-            next[p] = n;
-            prev[n] = p;
-            const r = returnEntry[op]!;
-            const rp = prev[r]!;
-            const rn = next[r]!;
-            next[rp] = rn;
-            if (rn !== NIL) prev[rn] = rp;
-            e = next[head]!;
-          } else {
-            linearized[w]! &= ~bit;
-            e = next[e]!;
-          }
-        } else {
+        if (after < 0 || (cls === DEFERRABLE && after === state)) {
           e = next[e]!;
+          continue;
         }
-      } else {
-        if (this.explain && depth > this.deepestDepth) this.recordDeepest(e, depth, state);
+        const w = op >>> 5;
+        const bit = 1 << (op & 31);
+        linearized[w]! |= bit;
+        const key = opKey[op]!;
+        if (this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, after)) {
+          linearized[w]! &= ~bit;
+          e = next[e]!;
+          continue;
+        }
+        callEntry[depth] = e;
+        callState[depth] = state;
+        callForced[depth] = 0;
+        depth++;
+        state = after;
+        zobrist ^= key;
+        if (cls === NORMAL) requiredLeft--;
+        lift(next, prev, e, returnEntry[op]!);
+        entering = true;
+        continue;
+      }
+      // Stuck: at a return entry, or a forced child already failed. Backtrack; a failed forced
+      // (read-only) choice fails its parent too, so keep popping through those.
+      if (this.explain && depth > this.deepestDepth) this.recordDeepest(depth, state);
+      for (;;) {
         if (depth === 0) {
           status = 'fail';
-          break;
+          break main;
         }
         depth--;
         e = callEntry[depth]!;
@@ -394,42 +475,75 @@ export class PartitionSearch<S, I, O> {
         const op = entryOp[e]!;
         linearized[op >>> 5]! &= ~(1 << (op & 31));
         zobrist ^= opKey[op]!;
-        // unlift: relink the return entry, then the call entry
-        const r = returnEntry[op]!;
-        const rn = next[r]!;
-        next[prev[r]!] = r;
-        if (rn !== NIL) prev[rn] = r;
-        next[prev[e]!] = e;
-        prev[next[e]!] = e;
-        e = next[e]!;
+        const cls = opClass[op]!;
+        if (cls === NORMAL || cls === READ_ONLY) requiredLeft++;
+        unlift(next, prev, e, returnEntry[op]!);
+        if (callForced[depth] === 0) break;
       }
+      e = next[e]!;
     }
 
     this.cursor = e;
     this.state = state;
     this.depth = depth;
     this.zobrist = zobrist;
+    this.entering = entering;
+    this.requiredLeft = requiredLeft;
     this.steps += steps;
     this.status = status;
     return status;
   }
 
-  private recordDeepest(returnAt: number, depth: number, state: number): void {
+  /** Records the stack and the operations that could go next, when deeper than ever before. */
+  private recordDeepest(depth: number, state: number): void {
     this.deepestDepth = depth;
     const prefix: number[] = [];
     for (let d = 0; d < depth; d++) prefix.push(this.entryOp[this.callEntry[d]!]!);
     const candidateOps: number[] = [];
-    for (let k = this.next[this.head]!; k !== returnAt && k !== NIL; k = this.next[k]!) {
-      if (this.entryIsCall[k] === 1) candidateOps.push(this.entryOp[k]!);
+    let k = this.next[this.head]!;
+    for (; k !== NIL && this.entryIsCall[k] === 1; k = this.next[k]!) {
+      const op = this.entryOp[k]!;
+      if (this.opClass[op] !== USELESS) candidateOps.push(op);
     }
-    this.deepest = { prefix, stateId: state, blockingOp: this.entryOp[returnAt]!, candidateOps };
+    assert(k !== NIL, 'a stuck search stops at a return entry');
+    this.deepest = { prefix, stateId: state, blockingOp: this.entryOp[k]!, candidateOps };
   }
 
-  /** After 'ok': the linearization found (operation indexes in order). */
+  /**
+   * After 'ok': the linearization found (operation indexes in order). Operations with unknown outcome
+   * that the search did not need come last.
+   */
   linearization(): number[] {
     assert(this.status === 'ok', 'linearization() after a successful search');
     const order: number[] = [];
-    for (let d = 0; d < this.depth; d++) order.push(this.entryOp[this.callEntry[d]!]!);
+    const done = new Uint8Array(this.opCount);
+    for (let d = 0; d < this.depth; d++) {
+      const op = this.entryOp[this.callEntry[d]!]!;
+      order.push(op);
+      done[op] = 1;
+    }
+    for (let op = 0; op < this.opCount; op++) if (done[op] === 0) order.push(op);
     return order;
   }
+}
+
+/** Unlinks a call entry and then its return entry (a call is never last: its return follows). */
+function lift(next: Int32Array, prev: Int32Array, call: number, ret: number): void {
+  const p = prev[call]!;
+  const n = next[call]!;
+  next[p] = n;
+  prev[n] = p;
+  const rp = prev[ret]!;
+  const rn = next[ret]!;
+  next[rp] = rn;
+  if (rn !== NIL) prev[rn] = rp;
+}
+
+/** Relinks a return entry and then its call entry, undoing `lift` (the entries kept their links). */
+function unlift(next: Int32Array, prev: Int32Array, call: number, ret: number): void {
+  const rn = next[ret]!;
+  next[prev[ret]!] = ret;
+  if (rn !== NIL) prev[rn] = ret;
+  next[prev[call]!] = call;
+  prev[next[call]!] = call;
 }

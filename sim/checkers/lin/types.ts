@@ -76,6 +76,20 @@ export interface Model<S = unknown, I = unknown, O = unknown> {
   equal(a: S, b: S): boolean;
   describeOperation(input: I, output: O | Unknown): string;
   describeState(state: S): string;
+  /**
+   * Optional, for speed. True when the operation never changes the state whenever the model accepts
+   * it (a read; a cas that returned false). The search then linearizes such an operation as soon as
+   * it may and does not try the alternatives: any valid order can be rewritten to put it first
+   * (a partial-order reduction). Returning false is always safe.
+   */
+  readOnly?(input: I, output: O | Unknown): boolean;
+  /**
+   * Optional, for speed. True when `step(state, input, UNKNOWN).ok` holds for every state and input.
+   * Operations with unknown outcome and no response (+∞) can then always be put at the very end, so
+   * the search finishes once every other operation is linearized, and never linearizes such an
+   * operation at a point where it would not change the state (it can as well be deferred).
+   */
+  readonly acceptsUnknown?: boolean;
 }
 
 export type Verdict = true | false | 'unknown';
