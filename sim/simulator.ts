@@ -191,11 +191,12 @@ export class Simulation implements SimApi {
   private readonly logLines: LogLine[] = [];
   readonly violations: string[] = [];
 
-  // Independent random streams (seedrandom), one per subsystem.
-  private readonly netRng: seedrandom.PRNG;
+  // Independent random streams, one per subsystem: seedrandom derives each stream's seed from the
+  // run's seed and the stream's name; the draws come from sfc32 (core/prng.ts), which is faster.
+  private readonly netRng: () => number;
   private readonly storageRng: Prng;
   private readonly nemesisRng: Prng;
-  private readonly clientRng: seedrandom.PRNG;
+  private readonly clientRng: () => number;
   private readonly streams = new Map<string, Prng>();
 
   // Network state.
@@ -227,8 +228,8 @@ export class Simulation implements SimApi {
     this.onLog = options.onLog;
     this.onMessage = options.onMessage;
     this.nodeIds = scenario.nodes;
-    this.netRng = seedrandom(`${seed}:network`);
-    this.clientRng = seedrandom(`${seed}:clients`);
+    this.netRng = unitFloats(this.random('network'));
+    this.clientRng = unitFloats(this.random('clients'));
     this.storageRng = this.random('storage');
     this.nemesisRng = this.random('nemesis');
     this.knobs = { ...drawKnobs(this.nemesisRng, scenario), ...options.knobs };
@@ -1042,6 +1043,11 @@ export function drawKnobs(r: Prng, scenario: Scenario): Knobs {
     clockJumpMsMax: r.pick([100, 1000, 5000]),
     clockDriftPpmMax: r.pick([100, 1000, 20_000]),
   };
+}
+
+/** Floats in [0, 1) from a Prng (2^-32 resolution is plenty for latencies and ratios). */
+function unitFloats(prng: Prng): () => number {
+  return () => prng.uint32() / 0x100000000;
 }
 
 function splitGroups(args: readonly string[]): NodeId[][] {

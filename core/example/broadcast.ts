@@ -51,8 +51,11 @@ export const broadcastMachine: Machine<BroadcastState, BroadcastConfig, Broadcas
 
   init(_nodeId: NodeId, config: BroadcastConfig, durable: DurableState, _prng: Prng): BroadcastState {
     assert(config.syncIntervalMs > 0 && config.fanout >= 0 && config.valuesMax > 0, 'broadcast config out of range');
-    const stored = durable.records.get('values');
-    const values = new Set<number>(Array.isArray(stored) ? (stored as number[]) : []);
+    // Values are an append-only log on disk. A torn tail is harmless: a value is acknowledged only
+    // after its append is durable, so a torn one was never acknowledged (and gossip brings it back).
+    const stored = durable.logs.get('values');
+    assert(!stored?.corrupt, `broadcast: stored values are corrupt: ${stored?.corrupt?.reason}`);
+    const values = new Set<number>((stored?.entries ?? []).filter((v): v is number => Number.isSafeInteger(v)));
     return { config, values };
   },
 
@@ -76,10 +79,8 @@ export const broadcastMachine: Machine<BroadcastState, BroadcastConfig, Broadcas
   },
 
   invariants(state) {
-    const broken: string[] = [];
-    if (state.values.size > state.config.valuesMax) broken.push(`holds ${state.values.size} values, more than valuesMax`);
-    for (const v of state.values) if (!Number.isSafeInteger(v)) broken.push(`holds a non-integer value ${v}`);
-    return broken;
+    // Called after every step, so O(1): `learn` admits only safe integers, checked on the way in.
+    return state.values.size > state.config.valuesMax ? [`holds ${state.values.size} values, more than valuesMax`] : [];
   },
 
   view(state) {
@@ -133,7 +134,7 @@ function learn(state: BroadcastState, values: readonly number[], ctx: Ctx): numb
     fresh.push(v);
   }
   if (fresh.length > 0) {
-    ctx.emit({ kind: 'persist', ops: [{ op: 'put', key: 'values', value: [...state.values] }] });
+    ctx.emit({ kind: 'persist', ops: [{ op: 'append', log: 'values', entries: fresh }] });
     ctx.emit({ kind: 'trace', level: 'debug', text: `${ctx.nodeId} learned ${fresh.length} value(s), holds ${state.values.size}` });
   }
   return fresh;
