@@ -1,0 +1,232 @@
+/**
+ * Cluster-wide Raft properties (Raft paper Figure 3), checked outside the nodes over what they emit
+ * and hold. Fed by the raft harness (after every step and for every effect) and by tests that drive
+ * nodes by hand (the Figure 8 reproduction).
+ *
+ *  - Election Safety: at most one leader per term.
+ *  - Log Matching: two entries with the same index and term hold the same command, and the logs
+ *    agree on the entry before them (checked on every persisted append, by (index, term)).
+ *  - Leader Completeness: a node that becomes leader holds every entry committed so far.
+ *  - State Machine Safety: no two nodes apply different entries at one index (checked on every
+ *    `apply` effect and on every commit advance).
+ *  - Commit index never decreases within a process (a restart may lower it to the durable hint).
+ *  - Applied never passes committed (node invariant, and here on every apply).
+ *  - Exactly once, same order (end of run): every acknowledged command is applied once and only once,
+ *    at the index its acknowledgement named; a command refused definitively is never applied.
+ */
+import type { Effect, NodeId } from '../../core/types.js';
+import type { RaftState } from '../../core/raft/raft.js';
+import type { Entry } from '../../core/raft/messages.js';
+import type { History } from '../history.js';
+
+/** A stable identity for an entry's content (commands of the harness carry client and sequence). */
+export function entryKey(type: string, command: unknown): string {
+  if (command !== null && typeof command === 'object' && 'c' in command && 's' in command) {
+    const c = command as { c: unknown; s: unknown };
+    return `${type}:${String(c.c)}:${String(c.s)}`;
+  }
+  return `${type}:${JSON.stringify(command)}`;
+}
+
+/** The key of an applied command as the `apply` effect shows it (markers for no-op, config, duplicate). */
+export function applyKey(command: unknown): string {
+  if (command !== null && typeof command === 'object' && 'raft' in command) {
+    const marker = command as { raft: string };
+    if (marker.raft === 'noop') return 'noop:undefined';
+    if (marker.raft === 'config') {
+      const { voters, learners } = command as unknown as { voters: string[]; learners: string[] };
+      return `config:${JSON.stringify({ voters, learners })}`;
+    }
+    return `dup:${JSON.stringify(command)}`;
+  }
+  return entryKey('command', command);
+}
+
+function keyOfEntry(e: Entry): string {
+  if (e.type === 'config') return `config:${JSON.stringify({ voters: e.config!.voters, learners: e.config!.learners })}`;
+  return entryKey(e.type, e.command);
+}
+
+interface Incarnation {
+  readonly token: unknown;
+  commit: number;
+  applied: number;
+  wasLeaderAt: number;
+}
+
+export class RaftClusterChecker {
+  /** term → the node that led it. */
+  private readonly leaders = new Map<number, NodeId>();
+  /** `${index}:${term}` → content key and the term of the entry before it (−1 unknown). */
+  private readonly entries = new Map<string, { key: string; prevTerm: number }>();
+  /** Committed entries as first observed: term and content key per index. */
+  private readonly committedTerm: number[] = [];
+  private readonly committedKey: string[] = [];
+  private committedMax = 0;
+  /** index → applied key (first applier); command key → index applied at (not duplicates). */
+  private readonly appliedAt = new Map<number, { key: string; term: number; node: NodeId }>();
+  readonly commandIndex = new Map<string, number>();
+  private readonly incarnations = new Map<NodeId, Incarnation>();
+  readonly violations: string[] = [];
+  /** Counters for reports. */
+  stats = { elections: 0, applies: 0, duplicatesSuppressed: 0, snapshotsInstalled: 0 };
+
+  private fail(text: string): string {
+    this.violations.push(text);
+    return text;
+  }
+
+  /** Observe an effect node `nodeId` emitted (its state is already past the step). */
+  onEffect(nodeId: NodeId, effect: Effect, state: RaftState | null, token: unknown): string | null {
+    if (effect.kind === 'apply') return this.onApply(nodeId, effect, token);
+    if (effect.kind === 'persist' && state) {
+      for (const op of effect.ops) {
+        if (op.op !== 'append' || !(op.log === 'raft/log' || op.log === 'log')) continue;
+        const problem = this.onAppend(nodeId, op.entries as Entry[], state);
+        if (problem) return problem;
+      }
+    }
+    if (effect.kind === 'trace' && effect.text.includes('installed a snapshot')) this.stats.snapshotsInstalled++;
+    return null;
+  }
+
+  private onAppend(nodeId: NodeId, appended: readonly Entry[], state: RaftState): string | null {
+    for (let k = 0; k < appended.length; k++) {
+      const e = appended[k]!;
+      const prevTerm = k > 0 ? appended[k - 1]!.term : (state.log.termAt(e.index - 1) ?? -1);
+      const id = `${e.index}:${e.term}`;
+      const key = keyOfEntry(e);
+      const known = this.entries.get(id);
+      if (!known) {
+        this.entries.set(id, { key, prevTerm });
+        continue;
+      }
+      if (known.key !== key) return this.fail(`Log Matching: ${nodeId} stored entry ${id} as ${key}, another node as ${known.key}`);
+      if (known.prevTerm >= 0 && prevTerm >= 0 && known.prevTerm !== prevTerm) {
+        return this.fail(`Log Matching: ${nodeId} has entry ${id} after term ${prevTerm}, another node after term ${known.prevTerm}`);
+      }
+    }
+    return null;
+  }
+
+  private onApply(nodeId: NodeId, effect: Extract<Effect, { kind: 'apply' }>, token: unknown): string | null {
+    this.stats.applies++;
+    const inc = this.incarnation(nodeId, token);
+    if (effect.index <= inc.applied) return this.fail(`${nodeId} applied index ${effect.index} after ${inc.applied} (out of order or twice)`);
+    inc.applied = effect.index;
+    const key = applyKey(effect.command);
+    const first = this.appliedAt.get(effect.index);
+    if (first) {
+      if (first.key !== key || first.term !== effect.term) {
+        return this.fail(`State Machine Safety: ${nodeId} applied ${key}@${effect.term} at index ${effect.index}, ${first.node} applied ${first.key}@${first.term}`);
+      }
+    } else this.appliedAt.set(effect.index, { key, term: effect.term, node: nodeId });
+    if (key.startsWith('dup:')) this.stats.duplicatesSuppressed++;
+    if (key.startsWith('command:')) {
+      const at = this.commandIndex.get(key);
+      if (at === undefined) this.commandIndex.set(key, effect.index);
+      else if (at !== effect.index) return this.fail(`exactly once: ${key} applied at index ${at} and again at ${effect.index}`);
+    }
+    return null;
+  }
+
+  private incarnation(nodeId: NodeId, token: unknown): Incarnation {
+    let inc = this.incarnations.get(nodeId);
+    if (!inc || inc.token !== token) {
+      inc = { token, commit: -1, applied: 0, wasLeaderAt: 0 };
+      this.incarnations.set(nodeId, inc);
+    }
+    return inc;
+  }
+
+  /** After every step of `nodeId`; `token` identifies the process (a new one after a restart). */
+  afterStep(nodeId: NodeId, s: RaftState, token: unknown): string | null {
+    const inc = this.incarnation(nodeId, token);
+    if (inc.applied < s.appliedIndex && inc.applied === 0) inc.applied = s.appliedIndex; // restored from a snapshot at start
+    if (s.appliedIndex > inc.applied) inc.applied = s.appliedIndex; // a snapshot install jumps ahead
+    if (s.appliedIndex > s.commitIndex) return this.fail(`${nodeId} applied ${s.appliedIndex} beyond commit ${s.commitIndex}`);
+    // Commit never decreases within a process.
+    if (inc.commit >= 0 && s.commitIndex < inc.commit) return this.fail(`${nodeId} commit index went back from ${inc.commit} to ${s.commitIndex}`);
+    if (s.commitIndex > inc.commit) {
+      const problem = this.onCommit(nodeId, s, Math.max(inc.commit, 0));
+      inc.commit = s.commitIndex;
+      if (problem) return problem;
+    }
+    // Election Safety and Leader Completeness.
+    if (s.role === 'leader' && inc.wasLeaderAt !== s.term) {
+      inc.wasLeaderAt = s.term;
+      const other = this.leaders.get(s.term);
+      if (other !== undefined && other !== nodeId) return this.fail(`Election Safety: ${nodeId} and ${other} both led term ${s.term}`);
+      if (other === undefined) {
+        this.leaders.set(s.term, nodeId);
+        this.stats.elections++;
+      }
+      for (let i = Math.max(1, s.log.prevIndex + 1); i <= this.committedMax; i++) {
+        const term = s.log.termAt(i);
+        if (term !== this.committedTerm[i]) {
+          return this.fail(`Leader Completeness: ${nodeId} leads term ${s.term} but holds ${term === undefined ? 'nothing' : `term ${term}`} at committed index ${i} (term ${this.committedTerm[i]})`);
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Entries newly committed on a node must agree with what any node committed there before. */
+  private onCommit(nodeId: NodeId, s: RaftState, fromIndex: number): string | null {
+    for (let i = Math.max(fromIndex + 1, s.log.prevIndex + 1); i <= s.commitIndex; i++) {
+      const e = s.log.entryAt(i);
+      if (!e) continue;
+      const key = keyOfEntry(e);
+      if (i <= this.committedMax && this.committedTerm[i] !== undefined) {
+        if (this.committedTerm[i] !== e.term || this.committedKey[i] !== key) {
+          return this.fail(`State Machine Safety: ${nodeId} committed ${key}@${e.term} at index ${i}, earlier committed ${this.committedKey[i]}@${this.committedTerm[i]}`);
+        }
+      } else {
+        this.committedTerm[i] = e.term;
+        this.committedKey[i] = key;
+      }
+    }
+    if (s.commitIndex > this.committedMax) {
+      // Only count a prefix we know every entry of (a snapshot install can skip entries we never saw).
+      let max = this.committedMax;
+      while (this.committedTerm[max + 1] !== undefined) max++;
+      this.committedMax = max;
+    }
+    return null;
+  }
+
+  /**
+   * End of run: every acknowledged write applied exactly once at the index its reply named; no write
+   * refused definitively was applied; every linearizable read saw at least every write acknowledged
+   * before it was invoked.
+   */
+  checkHistory(history: History): string[] {
+    const problems: string[] = [];
+    const writes = history.ops.filter((op) => op.f === 'write');
+    for (const op of writes) {
+      const key = entryKey('command', op.input);
+      const at = this.commandIndex.get(key);
+      if (op.outcome === 'ok') {
+        const index = (op.output as { index?: number } | undefined)?.index;
+        if (at === undefined) problems.push(`acknowledged write ${key} (op ${op.id}) was never applied`);
+        else if (index !== undefined && index !== at) problems.push(`acknowledged write ${key} (op ${op.id}) answered index ${index} but applied at ${at}`);
+      } else if (op.outcome === 'fail' && at !== undefined) problems.push(`write ${key} (op ${op.id}) was refused but applied at index ${at}`);
+    }
+    const acked = writes
+      .filter((op) => op.outcome === 'ok' && op.completeMs !== undefined)
+      .map((op) => ({ doneMs: op.completeMs!, index: (op.output as { index: number }).index }))
+      .sort((a, b) => a.doneMs - b.doneMs);
+    for (const op of history.ops) {
+      if (op.f !== 'read' || op.outcome !== 'ok') continue;
+      const seen = (op.output as { index: number }).index;
+      let needed = 0;
+      for (const w of acked) {
+        if (w.doneMs >= op.invokeMs) break;
+        if (w.index > needed) needed = w.index;
+      }
+      if (seen < needed) problems.push(`linearizable read (op ${op.id}) at index ${seen} missed a write acknowledged at index ${needed} before it began`);
+    }
+    this.violations.push(...problems);
+    return problems;
+  }
+}

@@ -1,0 +1,386 @@
+/**
+ * Harness for Raft (core/raft): a replicated counter, clients that write and read through random
+ * nodes, and the cluster checkers of sim/checkers/raft.ts after every step.
+ *
+ * Workload: `clients` processes, each with one outstanding operation. A write proposes the unique
+ * command { c: process, s: seq, v } with the client session (clientId c<process>, seq) so that a retry
+ * is applied at most once (thesis §6.3). A client follows `notLeader` redirects, and retries with the
+ * same sequence number after a timeout or a step-down (the outcome was unknown). A read is a
+ * linearizable ReadIndex read. Every operation is registered in the history: ok, fail (every attempt
+ * was refused before it reached a log), or unknown.
+ */
+import type { Fsm } from '../../core/raft/api.js';
+import { makeRaftConfig, raftProfiles, type RaftConfig } from '../../core/raft/config.js';
+import { raftMachine, type RaftState } from '../../core/raft/raft.js';
+import type { Effect, NodeId } from '../../core/types.js';
+import { RaftClusterChecker } from '../checkers/raft.js';
+import type { Harness, SimApi } from '../harness.js';
+import type { Operation } from '../history.js';
+import type { Scenario } from '../scenario.js';
+
+/** The replicated state machine of the harness: a counter with an order-sensitive hash of the commands. */
+export class CounterFsm implements Fsm {
+  index = 0;
+  count = 0;
+  hash = 2166136261;
+  apply(command: unknown, index: number): unknown {
+    const text = JSON.stringify(command);
+    let h = this.hash;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
+    this.hash = h;
+    this.count++;
+    this.index = index;
+    return { index, count: this.count };
+  }
+  query(): unknown {
+    return { index: this.index, count: this.count, hash: this.hash };
+  }
+  snapshot(): unknown {
+    return { index: this.index, count: this.count, hash: this.hash };
+  }
+  restore(snapshot: unknown): void {
+    const s = snapshot as { index: number; count: number; hash: number };
+    this.index = s.index;
+    this.count = s.count;
+    this.hash = s.hash;
+  }
+}
+
+const params = {
+  electionTimeoutMsMin: 'election timeout lower bound (ms)',
+  electionTimeoutMsMax: 'election timeout upper bound (ms)',
+  heartbeatIntervalMs: 'leader heartbeat interval (ms)',
+  appendEntriesMax: 'most entries per AppendEntries',
+  inflightAppendsMax: 'pipelining window per follower',
+  snapshotThresholdEntries: 'applied entries between snapshots',
+  snapshotTrailingEntries: 'entries kept below a snapshot',
+  snapshotChunkBytes: 'InstallSnapshot chunk size (chars)',
+  preVote: 'pre-vote on/off (true|false)',
+  checkQuorum: 'check-quorum on/off (true|false)',
+  leaseReads: 'lease reads on/off (true|false)',
+  channel: "RPC channel: 'stream' (TCP-like) or 'datagram' (loss, dup, reorder apply)",
+  voters: 'how many of the nodes start as voters (the rest wait to be added); default all',
+  unsafeCommitPreviousTerm: 'TEST ONLY: the broken Figure 8 commit rule (true|false)',
+  clients: 'concurrent clients',
+  opEveryMs: 'mean gap between one client’s operations (ms)',
+  readPercent: 'share of operations that are linearizable reads (0..100)',
+  requestTimeoutMs: 'client timeout per attempt (ms): after it the outcome is unknown',
+  attemptsMax: 'attempts per operation (redirects and retries) before giving up',
+} as const;
+
+type Param = keyof typeof params;
+const numericParams: Param[] = [
+  'electionTimeoutMsMin',
+  'electionTimeoutMsMax',
+  'heartbeatIntervalMs',
+  'appendEntriesMax',
+  'inflightAppendsMax',
+  'snapshotThresholdEntries',
+  'snapshotTrailingEntries',
+  'snapshotChunkBytes',
+  'voters',
+  'clients',
+  'opEveryMs',
+  'readPercent',
+  'requestTimeoutMs',
+  'attemptsMax',
+];
+const booleanParams: Param[] = ['preVote', 'checkQuorum', 'leaseReads', 'unsafeCommitPreviousTerm'];
+
+function num(scenario: Scenario, key: Param, fallback: number): number {
+  const raw = scenario.params[key];
+  return raw === undefined ? fallback : Number(raw);
+}
+
+function bool(scenario: Scenario, key: Param, fallback: boolean): boolean {
+  const raw = scenario.params[key];
+  return raw === undefined ? fallback : raw === 'true';
+}
+
+export function raftConfigFor(scenario: Scenario, nodeId: NodeId): RaftConfig {
+  const base = raftProfiles.sim;
+  const voterCount = num(scenario, 'voters', scenario.nodes.length);
+  const servers = scenario.nodes.slice(0, voterCount);
+  return makeRaftConfig('sim', {
+    createFsm: () => new CounterFsm(),
+    servers: servers.includes(nodeId) ? servers : [],
+    electionTimeoutMsMin: num(scenario, 'electionTimeoutMsMin', base.electionTimeoutMsMin),
+    electionTimeoutMsMax: num(scenario, 'electionTimeoutMsMax', base.electionTimeoutMsMax),
+    heartbeatIntervalMs: num(scenario, 'heartbeatIntervalMs', base.heartbeatIntervalMs),
+    appendEntriesMax: num(scenario, 'appendEntriesMax', base.appendEntriesMax),
+    inflightAppendsMax: num(scenario, 'inflightAppendsMax', base.inflightAppendsMax),
+    snapshotThresholdEntries: num(scenario, 'snapshotThresholdEntries', base.snapshotThresholdEntries),
+    snapshotTrailingEntries: num(scenario, 'snapshotTrailingEntries', base.snapshotTrailingEntries),
+    snapshotChunkBytes: num(scenario, 'snapshotChunkBytes', base.snapshotChunkBytes),
+    preVote: bool(scenario, 'preVote', base.preVote),
+    checkQuorum: bool(scenario, 'checkQuorum', base.checkQuorum),
+    leaseReads: bool(scenario, 'leaseReads', base.leaseReads),
+    channel: scenario.params.channel === 'datagram' ? 'datagram' : 'stream',
+    unsafeCommitPreviousTerm: bool(scenario, 'unsafeCommitPreviousTerm', false),
+  });
+}
+
+/** Per-simulation bookkeeping (one harness object serves many simulations, e.g. in worker loops). */
+interface RunState {
+  readonly checker: RaftClusterChecker;
+  livenessFromMs: number | null;
+  snapshotInstalls: Map<NodeId, number>;
+}
+
+const runs = new WeakMap<SimApi, RunState>();
+
+export function runStateOf(sim: SimApi): RunState {
+  let run = runs.get(sim);
+  if (!run) {
+    run = { checker: new RaftClusterChecker(), livenessFromMs: null, snapshotInstalls: new Map() };
+    runs.set(sim, run);
+  }
+  return run;
+}
+
+function raftOf(sim: SimApi, id: NodeId): RaftState | null {
+  const runtime = sim.runtime(id);
+  return runtime ? runtime.stateOf<RaftState>('raft') : null;
+}
+
+/** The node that believes it leads at the highest term, if any. */
+export function currentLeader(sim: SimApi): NodeId | null {
+  let best: NodeId | null = null;
+  let bestTerm = -1;
+  for (const id of sim.nodeIds) {
+    const s = raftOf(sim, id);
+    if (s && s.role === 'leader' && s.term > bestTerm && !sim.isPaused(id)) (best = id), (bestTerm = s.term);
+  }
+  return best;
+}
+
+interface RaftReply {
+  ok: boolean;
+  error?: string;
+  leader?: string | null;
+  index?: number;
+  result?: unknown;
+}
+
+function startWorkload(sim: SimApi, scenario: Scenario): void {
+  const prng = sim.random('workload');
+  const clients = num(scenario, 'clients', 3);
+  const everyMs = num(scenario, 'opEveryMs', 50);
+  const readPercent = num(scenario, 'readPercent', 20);
+  const timeoutMs = num(scenario, 'requestTimeoutMs', 1000);
+  const attemptsMax = num(scenario, 'attemptsMax', 20);
+  for (let process = 0; process < clients; process++) {
+    let seq = 0;
+    let hint: NodeId | null = null;
+    const next = (): void => {
+      if (sim.phase === 'done') return;
+      const isRead = prng.below(100) < readPercent;
+      const node = prng.pick(sim.nodeIds);
+      if (isRead) {
+        const op = sim.history.invoke(process, 'read', null, node, sim.nowMs);
+        attempt(op, { type: 'read', query: null }, hint ?? node, 1, false);
+      } else {
+        seq += 1;
+        const command = { c: process, s: seq, v: prng.below(1000) };
+        const op = sim.history.invoke(process, 'write', command, node, sim.nowMs);
+        attempt(op, { type: 'propose', command, session: { clientId: `c${process}`, seq } }, node, 1, false);
+      }
+    };
+    const finish = (op: Operation, outcome: 'ok' | 'fail' | 'unknown', output: unknown): void => {
+      sim.history.complete(op, outcome, output, sim.nowMs);
+      sim.after(1 + prng.below(2 * everyMs), next);
+    };
+    const attempt = (op: Operation, body: unknown, node: NodeId, n: number, ambiguous: boolean): void => {
+      sim.request(node, { machine: 'raft', body }, timeoutMs, (response) => {
+        const r = response as RaftReply | undefined;
+        if (r?.ok) {
+          hint = node;
+          const index = op.f === 'write' ? (r.result as { index: number }).index : r.index!;
+          return finish(op, 'ok', { index });
+        }
+        // Timeout or step-down: the command may or may not be in a log; only a session retry is safe.
+        const unknown = r === undefined || r.error === 'stepDown' || r.error === 'timeout';
+        const nowAmbiguous = ambiguous || unknown;
+        if (n >= attemptsMax || sim.phase === 'done') return finish(op, op.f === 'read' || !nowAmbiguous ? 'fail' : 'unknown', r);
+        let to = prng.pick(sim.nodeIds);
+        let delayMs = 10 + prng.below(50);
+        if (r?.error === 'notLeader' && r.leader) (to = r.leader), (delayMs = 0);
+        if (r?.error === 'notLeader' || r?.error === 'noLeader') hint = null;
+        sim.after(delayMs, () => attempt(op, body, to, n + 1, nowAmbiguous));
+      });
+    };
+    sim.after(prng.below(everyMs + 1), next);
+  }
+}
+
+/** Runs an admin request against the current leader, retrying while there is none. */
+function adminRequest(sim: SimApi, body: unknown, what: string, triesLeft = 40): void {
+  const leader = currentLeader(sim);
+  if (!leader) {
+    if (triesLeft > 0) sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1));
+    else sim.log(`admin: ${what}: no leader found`);
+    return;
+  }
+  sim.request(leader, { machine: 'raft', body }, 5000, (response) => {
+    const r = response as RaftReply | undefined;
+    sim.log(`admin: ${what} via ${leader}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : `${r.error}${(r as { detail?: string }).detail ? ` (${(r as { detail?: string }).detail})` : ''}`}`);
+    if (r && !r.ok && (r.error === 'notLeader' || r.error === 'noLeader' || r.error === 'busy') && triesLeft > 0) sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1));
+  });
+}
+
+const actions: Record<string, { usage: string; args: (a: readonly string[]) => boolean }> = {
+  transfer: { usage: 'transfer [NODE]', args: (a) => a.length <= 1 },
+  'add-server': { usage: 'add-server NODE [voter|learner]', args: (a) => a.length >= 1 && a.length <= 2 && (a[1] === undefined || a[1] === 'voter' || a[1] === 'learner') },
+  'remove-server': { usage: 'remove-server NODE', args: (a) => a.length === 1 },
+  'remove-leader': { usage: 'remove-leader', args: (a) => a.length === 0 },
+  'isolate-leader': { usage: 'isolate-leader', args: (a) => a.length === 0 },
+  'crash-leader': { usage: 'crash-leader', args: (a) => a.length === 0 },
+  'oneway-leader': { usage: 'oneway-leader (the leader can send, cannot receive)', args: (a) => a.length === 0 },
+  'leader-minority': { usage: 'leader-minority K (the leader plus K followers vs the rest)', args: (a) => a.length === 1 && /^\d+$/.test(a[0]!) },
+  'isolate-follower': { usage: 'isolate-follower (a follower of the current leader, cut off)', args: (a) => a.length === 0 },
+};
+
+export const harness: Harness = {
+  name: 'raft',
+  params,
+
+  validate(scenario) {
+    const problems: string[] = [];
+    for (const key of numericParams) {
+      const raw = scenario.params[key];
+      if (raw !== undefined && !(Number.isInteger(Number(raw)) && Number(raw) >= 0)) problems.push(`set ${key}: '${raw}' is not a non-negative integer`);
+    }
+    for (const key of booleanParams) {
+      const raw = scenario.params[key];
+      if (raw !== undefined && raw !== 'true' && raw !== 'false') problems.push(`set ${key}: '${raw}' is not true or false`);
+    }
+    const channel = scenario.params.channel;
+    if (channel !== undefined && channel !== 'stream' && channel !== 'datagram') problems.push(`set channel: '${channel}' is not stream or datagram`);
+    if (problems.length === 0) {
+      try {
+        raftConfigFor(scenario, scenario.nodes[0]!);
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+    }
+    return problems;
+  },
+
+  mounts(nodeId, scenario) {
+    return [{ machine: raftMachine, config: raftConfigFor(scenario, nodeId) }];
+  },
+
+  start(sim, scenario) {
+    runStateOf(sim);
+    startWorkload(sim, scenario);
+  },
+
+  onEffect(sim, nodeId, effect: Effect) {
+    const run = runStateOf(sim);
+    const runtime = sim.runtime(nodeId);
+    if (effect.kind === 'trace' && effect.text.includes('installed a snapshot')) run.snapshotInstalls.set(nodeId, (run.snapshotInstalls.get(nodeId) ?? 0) + 1);
+    const problem = run.checker.onEffect(nodeId, effect, runtime ? runtime.stateOf<RaftState>('raft') : null, runtime);
+    if (problem) sim.violation(problem);
+  },
+
+  checkStep(sim, nodeId) {
+    const runtime = sim.runtime(nodeId);
+    if (!runtime) return null;
+    return runStateOf(sim).checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime);
+  },
+
+  live(sim) {
+    const run = runStateOf(sim);
+    if (run.livenessFromMs === null) run.livenessFromMs = sim.nowMs;
+    const from = run.livenessFromMs;
+    // A leader exists and a write invoked after the faults stopped was acknowledged.
+    return currentLeader(sim) !== null && sim.history.ops.some((op) => op.f === 'write' && op.outcome === 'ok' && op.invokeMs >= from);
+  },
+
+  checkEnd(sim) {
+    return runStateOf(sim).checker.checkHistory(sim.history);
+  },
+
+  act(sim, action, args) {
+    const spec = actions[action];
+    if (!spec) return `unknown action '${action}' (raft knows: ${Object.keys(actions).join(', ')})`;
+    if (!spec.args(args)) return `usage: at TIME ${spec.usage}`;
+    if (sim === null) return null;
+    const leader = currentLeader(sim);
+    switch (action) {
+      case 'transfer':
+        adminRequest(sim, args[0] ? { type: 'transferLeadership', to: args[0] } : { type: 'transferLeadership' }, `transfer leadership${args[0] ? ` to ${args[0]}` : ''}`);
+        return null;
+      case 'add-server':
+        adminRequest(sim, { type: 'addServer', id: args[0], voter: args[1] !== 'learner' }, `add ${args[0]} as ${args[1] ?? 'voter'}`);
+        return null;
+      case 'remove-server':
+        adminRequest(sim, { type: 'removeServer', id: args[0] }, `remove ${args[0]}`);
+        return null;
+      case 'remove-leader':
+        if (leader) adminRequest(sim, { type: 'removeServer', id: leader }, `remove the leader ${leader}`);
+        else sim.log('admin: remove-leader: no leader');
+        return null;
+      case 'isolate-leader':
+        if (leader) sim.faults.partition([[leader]]);
+        return null;
+      case 'crash-leader':
+        if (leader) sim.faults.crash(leader);
+        return null;
+      case 'oneway-leader':
+        if (leader) for (const id of sim.nodeIds) if (id !== leader) sim.faults.blockOneWay(id, leader);
+        return null;
+      case 'leader-minority': {
+        if (!leader) return null;
+        const others = sim.nodeIds.filter((id) => id !== leader);
+        const k = Number(args[0]);
+        sim.faults.partition([[leader, ...others.slice(0, k)], others.slice(k)]);
+        return null;
+      }
+      case 'isolate-follower': {
+        const follower = sim.nodeIds.find((id) => id !== leader && sim.isUp(id));
+        if (follower) sim.faults.partition([[follower]]);
+        return null;
+      }
+    }
+    return null;
+  },
+
+  expect(sim, name, args) {
+    const run = runStateOf(sim);
+    switch (name) {
+      case 'leader':
+        return currentLeader(sim) ? null : 'no node leads';
+      case 'snapshot-installed': {
+        const total = args.length > 0 ? (run.snapshotInstalls.get(args[0]!) ?? 0) : [...run.snapshotInstalls.values()].reduce((a, b) => a + b, 0);
+        return total > 0 ? null : `no InstallSnapshot completed${args[0] ? ` on ${args[0]}` : ''}`;
+      }
+      case 'voters': {
+        const leader = currentLeader(sim);
+        const s = leader ? raftOf(sim, leader) : null;
+        if (!s) return 'no leader to ask';
+        const want = [...args].sort().join(' ');
+        const have = [...s.membership.voters].sort().join(' ');
+        return want === have ? null : `voters are ${have}, expected ${want}`;
+      }
+      case 'not-leader': {
+        const leader = currentLeader(sim);
+        return leader !== null && args.includes(leader) ? `${leader} leads` : null;
+      }
+      case 'acknowledged-min': {
+        const acked = sim.history.ops.filter((op) => op.f === 'write' && op.outcome === 'ok').length;
+        return acked >= Number(args[0]) ? null : `only ${acked} writes acknowledged, expected ≥ ${args[0]}`;
+      }
+      case 'elections-max':
+        return run.checker.stats.elections <= Number(args[0]) ? null : `${run.checker.stats.elections} elections, expected ≤ ${args[0]}`;
+      default:
+        return `unknown expectation '${name}' (raft knows: leader, snapshot-installed [NODE], voters IDS.., not-leader IDS.., acknowledged-min N, elections-max N)`;
+    }
+  },
+
+  describe(sim, nodeId): Record<string, string | number> {
+    const s = raftOf(sim, nodeId);
+    if (!s) return { role: '-', term: '-', commit: '-' };
+    return { role: s.role, term: s.term, commit: s.commitIndex, applied: s.appliedIndex, last: s.log.lastIndex };
+  },
+};
