@@ -28,7 +28,7 @@ export function triggerSync(s: AgentState, env: Env): void {
     s.syncAgain = true;
     return;
   }
-  if (s.syncArmed) return;
+  // Re-setting the timer replaces a pending retry: a change (or a new leader) is worth trying now.
   s.syncArmed = true;
   env.ctx.emit({ kind: 'setTimer', timer: 'sync', afterMs: 0 });
 }

@@ -7,9 +7,12 @@ import type { Harness } from '../harness.js';
 
 const registry: Record<string, () => Promise<{ harness: Harness }>> = {
   broadcast: () => import('./broadcast.js'),
+  // The shrinker's planted bug (sim/shrink-planted.ts): tests and demos only.
+  'broadcast-planted': () => import('../shrink-planted.js'),
   raft: () => import(`./${'raft'}.js`),
   swim: () => import(`./${'swim'}.js`),
   kv: () => import(`./${'kv'}.js`),
+  agent: () => import(`./${'agent'}.js`),
 };
 
 export const harnessNames = Object.keys(registry);

@@ -1,0 +1,336 @@
+/**
+ * Harness for the full agent stack: every node hosts swim + agent, the first `servers` nodes also host
+ * raft whose FSM is the state store (core/agent/mounts.ts), exactly as the real agent composes them.
+ * Servers find each other through gossip tags and bootstrap with bootstrap-expect = `servers`;
+ * clients join the servers and forward through them.
+ *
+ * Workload: `clients` processes send KV writes, consistent reads and check-and-sets (read the entry,
+ * then `cas` on its ModifyIndex) on a few keys through random agents — servers and clients alike, so
+ * forwarding is on the path of every client-agent operation — and record them in the history with
+ * their keys. Write values are unique, so an index-based CAS is a value-based cas(from, to) and the
+ * history can be checked against the register model. Each client agent also hosts the seed's `web`
+ * service with a script check; the simulator runs checks with seeded results (`checkFailPercent`).
+ *
+ * Safety (end of run): the KV history is linearizable (sim/checkers/lin, register model per key).
+ * Liveness: after the faults stop there is a leader, every live node's serfHealth is passing in the
+ * leader's catalog, and a KV write issued in the liveness phase commits.
+ */
+import { Buffer } from 'node:buffer';
+import { agentTimingSim, makeAgentConfig, type AgentRequest, type AgentResponse } from '../../core/agent/api.js';
+import type { AgentState } from '../../core/agent/machine.js';
+import { mountsFor } from '../../core/agent/mounts.js';
+import type { NodeRuntime } from '../../core/runtime.js';
+import type { RaftState } from '../../core/raft/state.js';
+import type { StoreFsm } from '../../core/store/store.js';
+import type { HealthCheck } from '../../core/store/types.js';
+import type { NodeId } from '../../core/types.js';
+import { checkHistory, registerModel, UNKNOWN, type LinOp, type RegisterInput } from '../checkers/lin/index.js';
+import type { Harness, SimApi } from '../harness.js';
+import type { Operation } from '../history.js';
+import type { Scenario } from '../scenario.js';
+
+const params = {
+  servers: 'how many of the nodes are servers (the first N; bootstrap-expect N)',
+  clients: 'workload processes (each has one operation outstanding)',
+  opEveryMs: 'mean gap between one process’s operations (ms)',
+  keys: 'number of KV keys the workload touches',
+  requestTimeoutMs: 'client timeout (ms): after it the outcome is unknown',
+  checkFailPercent: 'chance (%) that a seeded check run reports critical',
+  linTimeoutMs: 'time budget of the end-of-run linearizability check (ms)',
+} as const;
+
+function num(scenario: Scenario, key: keyof typeof params, fallback: number): number {
+  const raw = scenario.params[key];
+  return raw === undefined ? fallback : Number(raw);
+}
+
+export function serversOf(scenario: Scenario): NodeId[] {
+  return scenario.nodes.slice(0, Math.min(scenario.nodes.length, num(scenario, 'servers', 3)));
+}
+
+/** The seed's web service with its script check, hosted by every client agent. */
+const webService = { name: 'web', tags: ['rails'], port: 80, checks: [{ script: 'curl localhost >/dev/null 2>&1', intervalMs: 10_000 }] };
+
+// ───────────────────────────────────────── state per run ──────────────────────────────────────────
+
+interface RunState {
+  /** A KV write issued in the liveness phase committed. */
+  livenessWriteOk: boolean;
+  livenessProbing: boolean;
+  nextValue: number;
+}
+const runs = new WeakMap<SimApi, RunState>();
+function runOf(sim: SimApi): RunState {
+  let run = runs.get(sim);
+  if (!run) runs.set(sim, (run = { livenessWriteOk: false, livenessProbing: false, nextValue: 1 }));
+  return run;
+}
+
+// ───────────────────────────────────────── helpers for tests and checks ───────────────────────────
+
+export function agentOf(sim: SimApi, nodeId: NodeId): AgentState | null {
+  const runtime = sim.runtime(nodeId);
+  return runtime ? runtime.stateOf<AgentState>('agent') : null;
+}
+
+/** The node whose agent believes it leads (and whose raft agrees), if exactly one does; else null. */
+export function leaderOf(sim: SimApi): NodeId | null {
+  const leaders = sim.nodeIds.filter((id) => {
+    const runtime = sim.runtime(id);
+    return runtime !== null && runtime.hasMachine('raft') && runtime.stateOf<RaftState>('raft').role === 'leader' && runtime.stateOf<AgentState>('agent').isLeader;
+  });
+  if (leaders.length === 0) return null;
+  // Two nodes may both think they lead during a partition; the one with the higher term is current.
+  leaders.sort((a, b) => sim.runtime(b)!.stateOf<RaftState>('raft').term - sim.runtime(a)!.stateOf<RaftState>('raft').term);
+  return leaders[0]!;
+}
+
+export function storeOf(runtime: NodeRuntime): StoreFsm {
+  return runtime.stateOf<RaftState>('raft').fsm as StoreFsm;
+}
+
+/** serfHealth of `node` in the leader's catalog: 'passing' | 'critical' | 'absent' (node deregistered) | null (no leader). */
+export function serfHealthOf(sim: SimApi, node: NodeId): string | null {
+  const leader = leaderOf(sim);
+  if (leader === null) return null;
+  const store = storeOf(sim.runtime(leader)!).state;
+  if (!store.nodes.has(node)) return 'absent';
+  const check: HealthCheck | undefined = store.checks.get(node)?.get('serfHealth');
+  return check ? check.Status : 'absent';
+}
+
+/** Sends one agent request; `onDone(undefined)` on timeout. */
+export function agentRequest(sim: SimApi, nodeId: NodeId, body: AgentRequest, timeoutMs: number, onDone: (response: AgentResponse | undefined) => void): void {
+  sim.request(nodeId, { machine: 'agent', body }, timeoutMs, (response) => onDone(response as AgentResponse | undefined));
+}
+
+export function decodeValue(entry: { Value: string | null } | undefined): string | null {
+  if (!entry || entry.Value === null) return null;
+  return Buffer.from(entry.Value, 'base64').toString('utf8');
+}
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+// ───────────────────────────────────────── workload ───────────────────────────────────────────────
+
+function startWorkload(sim: SimApi, scenario: Scenario): void {
+  const prng = sim.random('workload');
+  const run = runOf(sim);
+  const processes = num(scenario, 'clients', 3);
+  const everyMs = num(scenario, 'opEveryMs', 100);
+  const keys = Array.from({ length: num(scenario, 'keys', 3) }, (_, i) => `k${i}`);
+  const timeoutMs = num(scenario, 'requestTimeoutMs', 3000);
+  const read = { consistency: 'consistent' as const };
+
+  for (let process = 0; process < processes; process++) {
+    const next = (): void => {
+      if (sim.phase !== 'safety') return;
+      sim.after(1 + prng.below(2 * everyMs), issue);
+    };
+    const issue = (): void => {
+      if (sim.phase !== 'safety') return;
+      const node = prng.pick(sim.nodeIds);
+      const key = prng.pick(keys);
+      const kind = prng.below(10);
+      if (kind < 4) {
+        const value = `v${run.nextValue++}`;
+        const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
+        agentRequest(sim, node, { type: 'kv.put', key, value: bytes(value) }, timeoutMs, (response) => {
+          sim.history.complete(op, response?.status === 200 && response.body === true ? 'ok' : 'unknown', response?.body, sim.nowMs);
+          next();
+        });
+      } else if (kind < 7) {
+        const op = sim.history.invoke(process, 'read', {}, node, sim.nowMs, key);
+        agentRequest(sim, node, { type: 'kv.get', key, read }, timeoutMs, (response) => {
+          if (response?.status === 200) sim.history.complete(op, 'ok', decodeValue((response.body as { Value: string | null }[])[0]), sim.nowMs);
+          else if (response?.status === 404) sim.history.complete(op, 'ok', null, sim.nowMs);
+          else sim.history.complete(op, 'fail', response?.error, sim.nowMs); // a failed read constrains nothing
+          next();
+        });
+      } else {
+        // CAS: read the entry (not recorded), then cas on its ModifyIndex; values are unique, so
+        // "ModifyIndex unchanged" is "value still equals what we read".
+        agentRequest(sim, node, { type: 'kv.get', key, read }, timeoutMs, (seen) => {
+          if (sim.phase !== 'safety' || (seen?.status !== 200 && seen?.status !== 404)) return next();
+          const entry = seen.status === 200 ? (seen.body as { Value: string | null; ModifyIndex: number }[])[0] : undefined;
+          const from = decodeValue(entry);
+          const to = `v${run.nextValue++}`;
+          const op = sim.history.invoke(process, 'cas', { from, to }, node, sim.nowMs, key);
+          agentRequest(sim, node, { type: 'kv.cas', key, value: bytes(to), index: entry?.ModifyIndex ?? 0 }, timeoutMs, (response) => {
+            if (response?.status === 200) sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
+            else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+            next();
+          });
+        });
+      }
+    };
+    sim.after(2000 + prng.below(everyMs + 1), issue);
+  }
+
+  // Service registrations through random client agents (recorded, not part of the KV model).
+  const clientsNodes = sim.nodeIds.filter((id) => !serversOf(scenario).includes(id));
+  let serviceNumber = 0;
+  const register = (): void => {
+    if (sim.phase !== 'safety' || clientsNodes.length === 0) return;
+    const node = prng.pick(clientsNodes);
+    const name = `svc${serviceNumber++ % 4}`;
+    const op = sim.history.invoke(processes, 'register', { name }, node, sim.nowMs);
+    agentRequest(sim, node, { type: 'agent.service.register', service: { name, port: 9000 + serviceNumber } }, timeoutMs, (response) => {
+      sim.history.complete(op, response?.status === 200 ? 'ok' : 'unknown', response?.status, sim.nowMs);
+      sim.after(500 + prng.below(1000), register);
+    });
+  };
+  sim.after(1500, register);
+}
+
+/** Liveness probe: once faults stop, keep writing through random agents until one write commits. */
+function startLivenessProbe(sim: SimApi, scenario: Scenario): void {
+  const prng = sim.random('liveness');
+  const run = runOf(sim);
+  sim.at(scenario.safetyMs, () => {
+    const probe = (): void => {
+      if (run.livenessWriteOk || sim.phase === 'done') return;
+      const node = prng.pick(sim.nodeIds);
+      agentRequest(sim, node, { type: 'kv.put', key: 'liveness', value: bytes('ok') }, 1000, (response) => {
+        if (response?.status === 200 && response.body === true) run.livenessWriteOk = true;
+        else sim.after(200, probe);
+      });
+    };
+    probe();
+  });
+}
+
+/** The KV history as LinOps for the register model (reads that failed are dropped). */
+export function linOpsOf(ops: readonly Operation[]): LinOp<RegisterInput, unknown>[] {
+  const out: LinOp<RegisterInput, unknown>[] = [];
+  for (const op of ops) {
+    if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas') continue;
+    if (op.f === 'read' && op.outcome !== 'ok') continue;
+    const input = op.input as { value?: string; from?: string | null; to?: string };
+    const unknown = op.outcome === undefined || op.outcome === 'unknown';
+    const output = unknown ? UNKNOWN : op.f === 'cas' ? op.outcome === 'ok' : op.f === 'read' ? op.output : true;
+    out.push({
+      id: op.id,
+      process: op.process,
+      input: { f: op.f, key: op.key!, ...(op.f === 'write' ? { value: input.value } : {}), ...(op.f === 'cas' ? { from: input.from ?? null, to: input.to } : {}) },
+      output,
+      callTime: op.invokeMs,
+      returnTime: unknown ? Infinity : op.completeMs!,
+    });
+  }
+  return out;
+}
+
+// ───────────────────────────────────────── the harness ────────────────────────────────────────────
+
+export const harness: Harness = {
+  name: 'agent',
+  params,
+
+  validate(scenario) {
+    const problems: string[] = [];
+    for (const key of Object.keys(params) as (keyof typeof params)[]) {
+      const raw = scenario.params[key];
+      if (raw !== undefined && !(Number.isInteger(Number(raw)) && Number(raw) >= 0)) problems.push(`set ${key}: '${raw}' is not a non-negative integer`);
+    }
+    const servers = num(scenario, 'servers', 3);
+    if (servers < 1 || servers > scenario.nodes.length) problems.push(`set servers: ${servers} must be between 1 and the node count ${scenario.nodes.length}`);
+    return problems;
+  },
+
+  mounts(nodeId, scenario) {
+    const servers = serversOf(scenario);
+    const server = servers.includes(nodeId);
+    const config = makeAgentConfig({
+      nodeName: nodeId,
+      nodeId: `00000000-0000-4000-8000-${String(scenario.nodes.indexOf(nodeId)).padStart(12, '0')}`,
+      server,
+      bootstrapExpect: server ? servers.length : 0,
+      advertiseAddr: nodeId,
+      rpcId: nodeId,
+      enableLocalScriptChecks: true,
+      services: server ? [] : [webService],
+      // Everyone joins the servers (as -retry-join); SWIM retries until one answers.
+      startJoin: servers.filter((id) => id !== nodeId),
+      timing: agentTimingSim,
+    });
+    return mountsFor(config, { profile: 'sim' });
+  },
+
+  start(sim, scenario) {
+    startWorkload(sim, scenario);
+    startLivenessProbe(sim, scenario);
+  },
+
+  checkResult(sim, _nodeId, _checkId, _check) {
+    const fail = sim.random('checks').chance(num(sim.scenario, 'checkFailPercent', 10), 100);
+    return fail ? { status: 'critical', output: 'curl: (7) Failed to connect to localhost port 80: Connection refused' } : { status: 'passing', output: 'ok' };
+  },
+
+  live(sim) {
+    if (!runOf(sim).livenessWriteOk) return false;
+    const leader = leaderOf(sim);
+    if (leader === null) return false;
+    return sim.nodeIds.filter((id) => sim.isUp(id) && !sim.isPaused(id)).every((id) => serfHealthOf(sim, id) === 'passing');
+  },
+
+  checkEnd(sim) {
+    const ops = linOpsOf(sim.history.ops);
+    const result = checkHistory(ops, registerModel, { timeoutMs: num(sim.scenario, 'linTimeoutMs', 20_000) });
+    if (result.linearizable === false) {
+      const explanation = result.explanation ? JSON.stringify(result.explanation).slice(0, 600) : '';
+      return [`KV history of ${ops.length} operations is not linearizable: ${explanation}`];
+    }
+    if (result.linearizable === 'unknown') sim.log(`linearizability check of ${ops.length} operations ran out of time: no verdict`);
+    else sim.log(`linearizability: ${ops.length} KV operations linearizable (${result.partitions} keys, ${Math.round(result.ms)} ms)`);
+    return [];
+  },
+
+  act(sim, action, args) {
+    const known = ['leave', 'register', 'drop-service', 'put'];
+    if (!known.includes(action)) return `unknown action '${action}' (agent knows: ${known.join(', ')})`;
+    if (action === 'leave' && args.length !== 1) return 'leave takes NODE';
+    if (action === 'register' && args.length !== 2) return 'register takes NODE SERVICE';
+    if (action === 'drop-service' && args.length !== 2) return 'drop-service takes NODE SERVICE (removes it from the catalog behind the agent)';
+    if (action === 'put' && args.length !== 3) return 'put takes NODE KEY VALUE';
+    if (sim === null) return null;
+    const node = args[0]!;
+    const done = (what: string) => (response: AgentResponse | undefined) => sim.log(`harness: ${what} on ${node} answered ${response ? response.status : 'nothing (timeout)'}`);
+    if (action === 'leave') agentRequest(sim, node, { type: 'agent.leave' }, 5000, done('leave'));
+    else if (action === 'register') agentRequest(sim, node, { type: 'agent.service.register', service: { name: args[1]!, port: 8080 } }, 5000, done(`register ${args[1]}`));
+    else if (action === 'drop-service') agentRequest(sim, serversOf(sim.scenario)[0]!, { type: 'catalog.deregister', node, serviceId: args[1]! }, 5000, done(`catalog deregister ${args[1]}`));
+    else agentRequest(sim, node, { type: 'kv.put', key: args[1]!, value: bytes(args[2]!) }, 5000, done(`put ${args[1]}`));
+    return null;
+  },
+
+  expect(sim, name, args) {
+    switch (name) {
+      case 'leader':
+        return leaderOf(sim) === null ? 'no node leads' : null;
+      case 'serfHealth': {
+        const [node, status] = args;
+        if (node === undefined || status === undefined) return 'serfHealth takes NODE passing|critical|absent';
+        const actual = serfHealthOf(sim, node);
+        return actual === status ? null : `serfHealth of ${node} is ${actual ?? 'unknown (no leader)'}, expected ${status}`;
+      }
+      case 'service': {
+        const [service, count] = args;
+        const leader = leaderOf(sim);
+        if (leader === null) return 'no leader to ask';
+        const store = storeOf(sim.runtime(leader)!).state;
+        let instances = 0;
+        for (const services of store.services.values()) for (const s of services.values()) if (s.Service === service) instances++;
+        return instances === Number(count) ? null : `service ${service} has ${instances} instances in the catalog, expected ${count}`;
+      }
+      default:
+        return `unknown expectation '${name}' (agent knows: leader, serfHealth NODE STATUS, service NAME COUNT)`;
+    }
+  },
+
+  describe(sim, nodeId): Record<string, string | number> {
+    const agent = agentOf(sim, nodeId);
+    if (!agent) return { role: '-' };
+    const view = agent.hasRaft ? sim.runtime(nodeId)!.stateOf<RaftState>('raft') : null;
+    return { role: agent.hasRaft ? (view?.role ?? 'server') : 'client', services: agent.services.size, serf: serfHealthOf(sim, nodeId) ?? '-' };
+  },
+};
