@@ -1,0 +1,251 @@
+/**
+ * The real driver of a NodeRuntime: the event loop's timers feed `timer` inputs, sockets feed
+ * `message` inputs, `call` feeds `request` inputs, finished checks feed `checkResult` inputs, and the
+ * effects are carried out by the ORDERING RULE of core/types.ts:
+ *
+ *  - effects in list order;
+ *  - `send` and `reply` are held while any persist emitted before them is not yet durable, and leave
+ *    in their original order once the flush covering them completes;
+ *  - persists of many steps share one flush (group commit): the flush is scheduled with setImmediate,
+ *    so every input handled in the same turn of the event loop rides the same fsync;
+ *  - timers, traces, applies and checks are never held.
+ *
+ * The sim driver (sim/simulator.ts) follows the same rule with virtual time; the core cannot tell them
+ * apart, which is what makes `conclave sim replay-agent` possible (net/recorder.ts).
+ */
+import { assert } from '../core/assert.js';
+import type { Envelope, NodeRequest, NodeRuntime } from '../core/runtime.js';
+import type { CheckResult, CheckSpec, Effect, Input } from '../core/types.js';
+import { runCheck as runCheckForReal } from './checks/run.js';
+import type { Storage } from './disk/storage.js';
+import { Recorder } from './recorder.js';
+import type { Channel, LogFn, Transport } from './transport/types.js';
+
+export interface DriverOptions {
+  readonly runtime: NodeRuntime;
+  readonly storage: Storage;
+  /** The gossip endpoint (UDP+TCP, 8301); every node has one. */
+  readonly gossip: Transport;
+  /** The server RPC/Raft endpoint (TCP, 8300); servers only. */
+  readonly server?: Transport;
+  /** Machines whose messages leave from the gossip endpoint (the rest use the server endpoint when present). */
+  readonly gossipMachines?: readonly string[];
+  readonly log: LogFn;
+  readonly recorder?: Recorder;
+  /** Wall-clock ms, monotonic within the process. */
+  readonly clock?: () => number;
+  readonly runCheck?: (spec: CheckSpec, timeoutMs: number) => Promise<CheckResult>;
+  /** Called with every step's effects before they are carried out (tests, log lines). */
+  readonly onEffects?: (effects: readonly Effect[], input: Input<Envelope, NodeRequest>) => void;
+  /** A step threw or storage failed: the node must stop (the agent exits 1). */
+  readonly onFatal: (error: Error) => void;
+  /** Run the machines' invariants after every step (tests). */
+  readonly checkInvariants?: boolean;
+}
+
+/** Bound on client requests waiting for their reply. */
+export const pendingCallsMax = 65_536;
+
+interface Held {
+  readonly effect: Effect;
+  /** The storage marker that must be durable before this effect may leave. */
+  readonly marker: number;
+}
+
+export class NodeDriver {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly calls = new Map<number, { resolve: (response: unknown) => void; timer: NodeJS.Timeout | null }>();
+  private nextRequestId = 1;
+  private held: Held[] = [];
+  private lastPersistMarker = 0;
+  private flushScheduled = false;
+  private stopped = false;
+  private started = false;
+  private readonly clock: () => number;
+  private readonly checks: (spec: CheckSpec, timeoutMs: number) => Promise<CheckResult>;
+  private readonly gossipMachines: ReadonlySet<string>;
+  readonly stats = { steps: 0, sends: 0, heldMax: 0, checksRun: 0 };
+
+  constructor(private readonly options: DriverOptions) {
+    const origin = performance.timeOrigin;
+    this.clock = options.clock ?? (() => origin + performance.now());
+    this.checks = options.runCheck ?? runCheckForReal;
+    this.gossipMachines = new Set(options.gossipMachines ?? ['swim']);
+    const receive = (from: string, body: unknown, _channel: Channel) => {
+      if (this.stopped || !this.started) return;
+      this.input({ kind: 'message', nowMs: this.clock(), from, message: body as Envelope });
+    };
+    options.gossip.onReceive = receive;
+    if (options.server) options.server.onReceive = receive;
+  }
+
+  get runtime(): NodeRuntime {
+    return this.options.runtime;
+  }
+
+  start(): void {
+    assert(!this.started, 'driver started twice');
+    this.started = true;
+    this.input({ kind: 'start', nowMs: this.clock() });
+  }
+
+  /**
+   * A client request (HTTP, CLI, signals). Resolves with the machine's reply, or with `onTimeout()`'s
+   * value if `timeoutMs` passes first (the request may still take effect: outcome unknown).
+   */
+  call(request: NodeRequest, timeoutMs?: number, onTimeout?: () => unknown): Promise<unknown> {
+    if (this.stopped) return Promise.resolve(onTimeout ? onTimeout() : { status: 500, body: null, error: 'agent is shutting down' });
+    if (this.calls.size >= pendingCallsMax) return Promise.resolve({ status: 500, body: null, error: 'too many pending requests' });
+    const requestId = this.nextRequestId++;
+    return new Promise((resolve) => {
+      const timer =
+        timeoutMs === undefined
+          ? null
+          : setTimeout(() => {
+              this.calls.delete(requestId);
+              resolve(onTimeout ? onTimeout() : { status: 500, body: null, error: 'rpc error: timeout' });
+            }, timeoutMs);
+      this.calls.set(requestId, { resolve, timer });
+      const body = this.options.recorder ? Recorder.normalise(request) : request;
+      this.input({ kind: 'request', nowMs: this.clock(), requestId, request: body });
+    });
+  }
+
+  /** Stops timers and drops inputs; waits for the last flush. Held effects never leave (as in a crash). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const c of this.calls.values()) if (c.timer) clearTimeout(c.timer);
+    this.calls.clear();
+    await this.options.storage.flush().catch(() => undefined);
+  }
+
+  /** Resolves once every persist so far is durable and every held effect has left (tests, graceful leave). */
+  async drain(): Promise<void> {
+    await this.options.storage.flush();
+    this.release();
+  }
+
+  // ───────────────────────────────────────── stepping ─────────────────────────────────────────
+
+  private input(input: Input<Envelope, NodeRequest>): void {
+    if (this.stopped) return;
+    let effects: Effect[];
+    try {
+      effects = this.options.runtime.step(input);
+      this.stats.steps++;
+      if (this.options.checkInvariants) {
+        const broken = this.options.runtime.invariants();
+        assert(broken.length === 0, `invariants broken after ${input.kind}: ${broken.join('; ')}`);
+      }
+    } catch (error) {
+      // Record the input that made the core throw: replaying the file reproduces the failure.
+      this.options.recorder?.step(input, []);
+      this.fatal(error as Error);
+      return;
+    }
+    this.options.recorder?.step(input, effects);
+    this.options.onEffects?.(effects, input);
+    for (const effect of effects) this.carryOut(effect);
+  }
+
+  private carryOut(effect: Effect): void {
+    switch (effect.kind) {
+      case 'persist':
+        try {
+          this.lastPersistMarker = this.options.storage.write(effect.ops);
+        } catch (error) {
+          this.fatal(error as Error);
+          return;
+        }
+        this.scheduleFlush();
+        return;
+      case 'send':
+      case 'reply':
+        if (this.held.length > 0 || this.lastPersistMarker > this.options.storage.durableMarker) {
+          this.held.push({ effect, marker: this.lastPersistMarker });
+          if (this.held.length > this.stats.heldMax) this.stats.heldMax = this.held.length;
+        } else this.leave(effect);
+        return;
+      case 'setTimer': {
+        const old = this.timers.get(effect.timer);
+        if (old) clearTimeout(old);
+        const name = effect.timer;
+        this.timers.set(
+          name,
+          setTimeout(() => {
+            this.timers.delete(name);
+            this.input({ kind: 'timer', nowMs: this.clock(), timer: name });
+          }, Math.max(0, effect.afterMs)),
+        );
+        return;
+      }
+      case 'cancelTimer': {
+        const old = this.timers.get(effect.timer);
+        if (old) clearTimeout(old);
+        this.timers.delete(effect.timer);
+        return;
+      }
+      case 'runCheck': {
+        this.stats.checksRun++;
+        const checkId = effect.checkId;
+        void this.checks(effect.check, effect.timeoutMs).then((result) => {
+          if (!this.stopped) this.input({ kind: 'checkResult', nowMs: this.clock(), checkId, result });
+        });
+        return;
+      }
+      case 'trace':
+        this.options.log(effect.level, effect.text);
+        return;
+      case 'apply':
+        return;
+      case 'local':
+        assert(false, 'local effects never leave the runtime');
+    }
+  }
+
+  private leave(effect: Effect): void {
+    if (effect.kind === 'send') {
+      const envelope = effect.message as Envelope;
+      const transport = this.gossipMachines.has(envelope.m) || !this.options.server ? this.options.gossip : this.options.server;
+      this.stats.sends++;
+      transport.send(effect.to, effect.message, effect.channel ?? 'datagram');
+    } else if (effect.kind === 'reply') {
+      const call = this.calls.get(effect.requestId);
+      if (!call) return; // timed out already
+      this.calls.delete(effect.requestId);
+      if (call.timer) clearTimeout(call.timer);
+      call.resolve(effect.response);
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.stopped) return;
+      this.options.storage.flush().then(
+        () => this.release(),
+        (error: Error) => this.fatal(error),
+      );
+    });
+  }
+
+  private release(): void {
+    if (this.stopped) return;
+    const durable = this.options.storage.durableMarker;
+    let i = 0;
+    while (i < this.held.length && this.held[i]!.marker <= durable) this.leave(this.held[i++]!.effect);
+    if (i > 0) this.held = this.held.slice(i);
+  }
+
+  private fatal(error: Error): void {
+    if (this.stopped) return;
+    this.options.log('error', `driver: ${error.stack ?? error.message}`);
+    void this.stop();
+    this.options.onFatal(error);
+  }
+}
