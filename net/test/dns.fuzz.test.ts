@@ -32,7 +32,7 @@ function chaoticCall(seed: { n: number }) {
   };
 }
 
-const types: dnsPacket.RecordType[] = ['A', 'AAAA', 'SRV', 'ANY', 'TXT', 'SOA', 'MX', 'PTR', 'CNAME', 'NS'];
+const types = ['A', 'AAAA', 'SRV', 'ANY', 'TXT', 'SOA', 'MX', 'PTR', 'CNAME', 'NS'] as dnsPacket.RecordType[];
 const label = fc.oneof(fc.constantFrom('a1', 'web', 'node', 'service', 'dc1', 'consul', '_web', '_tcp', 'rails', 'A2', 'x-y'), fc.stringMatching(/^[a-z0-9-]{1,20}$/));
 const nameArb = fc.array(label, { minLength: 0, maxLength: 6 }).map((ls) => [...ls, 'consul'].join('.'));
 const validQuery = fc.tuple(nameArb, fc.constantFrom(...types), fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined })).map(([name, type, edns]) =>

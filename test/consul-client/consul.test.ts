@@ -1,0 +1,346 @@
+/**
+ * The npm `consul` client (2.0.1, the widely used Node client) against a real conclave agent: a
+ * single-server cluster on loopback serving the HTTP API (see agent.ts for how it is started).
+ * Every call goes through the client exactly as an application would make it, so each test proves
+ * a checklist row end to end: the client's own URL forms, its case of JSON keys, its reading of
+ * headers (the watch needs a non-zero X-Consul-Index) and of status codes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Consul from 'consul';
+import { startTestAgent, type TestAgent } from './agent.js';
+
+let agent: TestAgent;
+// The client's bundled typings are narrower than what Consul returns; the tests check shapes themselves.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let consul: any;
+
+beforeAll(async () => {
+  agent = await startTestAgent({ nodeName: 'n1' });
+  consul = new Consul({ host: '127.0.0.1', port: agent.httpPort });
+}, 30_000);
+afterAll(async () => {
+  consul?.destroy();
+  await agent?.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a truthy value (anti-entropy and check runs are asynchronous). */
+async function eventually<T>(probe: () => Promise<T>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+      last = v;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`eventually: timed out; last ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await sleep(25);
+  }
+}
+
+interface KvPair {
+  Key: string;
+  Value: string | null;
+  Flags: number;
+  CreateIndex: number;
+  ModifyIndex: number;
+  LockIndex: number;
+  Session?: string;
+}
+
+describe('kv', () => {
+  it('set / get / flags / missing', async () => {
+    expect(await consul.kv.set('app/config', 'hello')).toBe(true);
+    const pair = (await consul.kv.get('app/config')) as KvPair;
+    expect(pair).toMatchObject({ Key: 'app/config', Value: 'hello', Flags: 0, LockIndex: 0 });
+    expect(pair.CreateIndex).toBeGreaterThan(0);
+    expect(pair.ModifyIndex).toBe(pair.CreateIndex);
+    expect(await consul.kv.set({ key: 'app/flagged', value: 'x', flags: 42 })).toBe(true);
+    expect(((await consul.kv.get('app/flagged')) as KvPair).Flags).toBe(42);
+    expect(await consul.kv.get('app/missing')).toBeUndefined();
+  });
+
+  it('keys with slashes are percent-encoded by the client and decoded by the server', async () => {
+    expect(await consul.kv.set('a/x/1', 'one')).toBe(true);
+    expect(((await consul.kv.get('a/x/1')) as KvPair).Key).toBe('a/x/1');
+  });
+
+  it('check-and-set', async () => {
+    await consul.kv.set('cas/k', 'v1');
+    const before = (await consul.kv.get('cas/k')) as KvPair;
+    expect(await consul.kv.set({ key: 'cas/k', value: 'v2', cas: before.ModifyIndex })).toBe(true);
+    // Consul answers `false`; node-consul resolves a false body as undefined (papi's next(false, …)).
+    expect(await consul.kv.set({ key: 'cas/k', value: 'v3', cas: before.ModifyIndex })).toBeFalsy();
+    expect(((await consul.kv.get('cas/k')) as KvPair).Value).toBe('v2');
+    // cas=0: create only if absent.
+    expect(await consul.kv.set({ key: 'cas/k', value: 'v4', cas: 0 })).toBeFalsy();
+    expect(await consul.kv.set({ key: 'cas/new', value: 'n', cas: 0 })).toBe(true);
+  });
+
+  it('recurse, keys and separator, raw', async () => {
+    await consul.kv.set('tree/a', '1');
+    await consul.kv.set('tree/b/c', '2');
+    await consul.kv.set('tree/b/d', '3');
+    await consul.kv.set('treetop', '4');
+    const all = (await consul.kv.get({ key: 'tree', recurse: true })) as KvPair[];
+    expect(all.map((p) => p.Key)).toEqual(['tree/a', 'tree/b/c', 'tree/b/d', 'treetop']);
+    expect(all.map((p) => p.Value)).toEqual(['1', '2', '3', '4']);
+    expect(await consul.kv.keys('tree/')).toEqual(['tree/a', 'tree/b/c', 'tree/b/d']);
+    expect(await consul.kv.keys({ key: 'tree/', separator: '/' })).toEqual(['tree/a', 'tree/b/']);
+    const raw = (await consul.kv.get({ key: 'tree/a', raw: true })) as Buffer;
+    expect(Buffer.from(raw).toString()).toBe('1');
+  });
+
+  it('delete, delete recurse, delete cas', async () => {
+    await consul.kv.set('del/a', '1');
+    await consul.kv.set('del/b/c', '2');
+    await consul.kv.set('del/b/d', '3');
+    expect(await consul.kv.del('del/a')).toBe(true);
+    expect(await consul.kv.get('del/a')).toBeUndefined();
+    expect(await consul.kv.del({ key: 'del/b', recurse: true })).toBe(true);
+    expect(await consul.kv.get({ key: 'del/', recurse: true })).toBeUndefined();
+    await consul.kv.set('del/cas', 'x');
+    const p = (await consul.kv.get('del/cas')) as KvPair;
+    expect(await consul.kv.del({ key: 'del/cas', cas: p.ModifyIndex + 100 })).toBeFalsy();
+    expect(((await consul.kv.get('del/cas')) as KvPair).Value).toBe('x');
+    expect(await consul.kv.del({ key: 'del/cas', cas: p.ModifyIndex })).toBe(true);
+    expect(await consul.kv.get('del/cas')).toBeUndefined();
+  });
+
+  it('empty value reads back as null', async () => {
+    await consul.kv.set('empty', '');
+    expect(((await consul.kv.get('empty')) as KvPair).Value).toBeNull();
+  });
+
+  it('watch (blocking queries) sees each change and no unrelated writes', async () => {
+    await consul.kv.set('watched', 'v0');
+    const seen: (string | null)[] = [];
+    const watch = consul.watch({ method: consul.kv.get, options: { key: 'watched', wait: '5s' } });
+    const errors: Error[] = [];
+    watch.on('change', (data: KvPair | undefined) => seen.push(data ? data.Value : null));
+    watch.on('error', (e: Error) => errors.push(e));
+    try {
+      await eventually(async () => seen.length === 1);
+      // Unrelated writes (another key, the catalog) must not produce a change event.
+      await consul.kv.set('unrelated', 'x');
+      await consul.catalog.register({ node: 'other-node', address: '10.9.9.9' });
+      await sleep(200);
+      expect(seen).toEqual(['v0']);
+      await consul.kv.set('watched', 'v1');
+      await eventually(async () => seen.length === 2);
+      await consul.kv.del('watched');
+      await eventually(async () => seen.length === 3);
+      expect(seen).toEqual(['v0', 'v1', null]);
+      expect(errors).toEqual([]);
+    } finally {
+      watch.end();
+    }
+  });
+});
+
+describe('sessions and locks', () => {
+  it('create, info, node, list, renew, destroy', async () => {
+    const { ID } = (await consul.session.create({ name: 'worker', ttl: '30s', lockdelay: '1s', behavior: 'release' })) as { ID: string };
+    expect(ID).toMatch(/^[0-9a-f-]{36}$/);
+    const info = (await consul.session.info(ID)) as Record<string, unknown>;
+    expect(info).toMatchObject({ ID, Name: 'worker', Node: agent.nodeName, Behavior: 'release', TTL: '30s' });
+    expect(info.LockDelay).toBe(1e9);
+    expect(((await consul.session.node(agent.nodeName)) as { ID: string }[]).map((s) => s.ID)).toContain(ID);
+    expect(((await consul.session.list()) as { ID: string }[]).map((s) => s.ID)).toContain(ID);
+    const renewed = (await consul.session.renew(ID)) as { ID: string }[];
+    expect(renewed[0]?.ID).toBe(ID);
+    await consul.session.destroy(ID);
+    expect(await consul.session.info(ID)).toBeUndefined();
+    await expect(consul.session.renew(ID)).rejects.toMatchObject({ response: { statusCode: 404 } });
+  });
+
+  it('acquire and release a lock; a second session cannot take it', async () => {
+    const a = ((await consul.session.create({ lockdelay: '0s' })) as { ID: string }).ID;
+    const b = ((await consul.session.create({ lockdelay: '0s' })) as { ID: string }).ID;
+    expect(await consul.kv.set({ key: 'locks/leader', value: 'a', acquire: a })).toBe(true);
+    expect(await consul.kv.set({ key: 'locks/leader', value: 'b', acquire: b })).toBeFalsy();
+    const held = (await consul.kv.get('locks/leader')) as KvPair;
+    expect(held).toMatchObject({ Session: a, LockIndex: 1, Value: 'a' });
+    expect(await consul.kv.set({ key: 'locks/leader', value: 'b', release: b })).toBeFalsy();
+    expect(await consul.kv.set({ key: 'locks/leader', value: 'a', release: a })).toBe(true);
+    const released = (await consul.kv.get('locks/leader')) as KvPair;
+    expect(released.Session).toBeUndefined();
+    expect(released.LockIndex).toBe(1);
+    expect(await consul.kv.set({ key: 'locks/leader', value: 'b', acquire: b })).toBe(true);
+    expect(((await consul.kv.get('locks/leader')) as KvPair).LockIndex).toBe(2);
+    // Destroying the holder releases the lock (behavior release).
+    await consul.session.destroy(b);
+    expect(((await consul.kv.get('locks/leader')) as KvPair).Session).toBeUndefined();
+    await consul.session.destroy(a);
+  });
+
+  it('acquire with an unknown session is a 500', async () => {
+    await expect(consul.kv.set({ key: 'locks/x', value: '', acquire: '00000000-0000-0000-0000-000000000000' })).rejects.toMatchObject({ response: { statusCode: 500 } });
+  });
+});
+
+describe('transactions', () => {
+  it('applies all operations and returns results', async () => {
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const out = (await consul.transaction.create([
+      { KV: { Verb: 'set', Key: 'txn/a', Value: b64('1') } },
+      { KV: { Verb: 'set', Key: 'txn/b', Value: b64('2') } },
+      { KV: { Verb: 'get', Key: 'txn/a' } },
+    ])) as { Results: { KV: KvPair }[]; Errors: unknown };
+    expect(out.Errors).toBeNull();
+    expect(out.Results.map((r) => r.KV.Key)).toEqual(['txn/a', 'txn/b', 'txn/a']);
+    expect(out.Results[2]!.KV.Value).toBe(b64('1'));
+    expect(out.Results[0]!.KV.Value).toBeNull();
+  });
+  it('rolls back on a failed check (409) and applies nothing', async () => {
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const err = await consul.transaction
+      .create([
+        { KV: { Verb: 'set', Key: 'txn/c', Value: b64('3') } },
+        { KV: { Verb: 'check-index', Key: 'txn/a', Index: 999999 } },
+      ])
+      .then(() => undefined, (e: { response?: { statusCode: number; body: unknown } }) => e);
+    expect(err?.response?.statusCode).toBe(409);
+    const body = err?.response?.body as { Results: unknown; Errors: { OpIndex: number; What: string }[] };
+    expect(body.Results).toBeNull();
+    expect(body.Errors[0]?.OpIndex).toBe(1);
+    expect(await consul.kv.get('txn/c')).toBeUndefined();
+  });
+});
+
+describe('agent', () => {
+  it('self and members agree', async () => {
+    const self = (await consul.agent.self()) as { Config: Record<string, unknown>; Member: Record<string, unknown> };
+    expect(self.Config).toMatchObject({ Datacenter: 'dc1', NodeName: agent.nodeName, Server: true });
+    const members = (await consul.agent.members()) as Record<string, unknown>[];
+    const me = members.find((m) => m.Name === agent.nodeName);
+    expect(me).toBeDefined();
+    expect(me).toMatchObject({ Status: 1 });
+    expect(self.Member).toEqual(me);
+  });
+
+  it('services: register with a TTL check, list, deregister', async () => {
+    await consul.agent.service.register({ name: 'api', id: 'api-1', tags: ['v1'], port: 8080, meta: { Team: 'core' }, check: { ttl: '10s' } });
+    const services = (await consul.agent.services()) as Record<string, Record<string, unknown>>;
+    expect(services['api-1']).toMatchObject({ ID: 'api-1', Service: 'api', Tags: ['v1'], Port: 8080, Meta: { Team: 'core' } });
+    const checks = (await consul.agent.checks()) as Record<string, Record<string, unknown>>;
+    expect(checks['service:api-1']).toMatchObject({ CheckID: 'service:api-1', Status: 'critical', ServiceID: 'api-1', ServiceName: 'api' });
+    expect(checks.serfHealth).toBeUndefined();
+    // Appears in the catalog through anti-entropy.
+    await eventually(async () => ((await consul.catalog.service.nodes('api')) as unknown[]).length === 1);
+    await consul.agent.service.deregister('api-1');
+    expect(((await consul.agent.services()) as Record<string, unknown>)['api-1']).toBeUndefined();
+    expect(((await consul.agent.checks()) as Record<string, unknown>)['service:api-1']).toBeUndefined();
+    await eventually(async () => ((await consul.catalog.service.nodes('api')) as unknown[]).length === 0);
+  });
+
+  it('checks: register TTL, pass/warn/fail with notes, deregister', async () => {
+    await consul.agent.check.register({ name: 'heartbeat', ttl: '15s', notes: 'beats' });
+    const get = async () => ((await consul.agent.checks()) as Record<string, Record<string, unknown>>).heartbeat;
+    expect(await get()).toMatchObject({ CheckID: 'heartbeat', Name: 'heartbeat', Status: 'critical', Notes: 'beats' });
+    await consul.agent.check.pass({ id: 'heartbeat', note: 'all good' });
+    expect(await get()).toMatchObject({ Status: 'passing', Output: 'all good' });
+    await consul.agent.check.warn('heartbeat');
+    expect((await get())?.Status).toBe('warning');
+    await consul.agent.check.fail({ id: 'heartbeat', note: 'down' });
+    expect(await get()).toMatchObject({ Status: 'critical', Output: 'down' });
+    await consul.agent.check.deregister('heartbeat');
+    expect(await get()).toBeUndefined();
+  });
+
+  it('node and service maintenance', async () => {
+    await consul.agent.maintenance({ enable: true, reason: 'upgrade' });
+    const checks = (await consul.agent.checks()) as Record<string, Record<string, unknown>>;
+    expect(checks._node_maintenance).toMatchObject({ Status: 'critical', Notes: 'upgrade' });
+    await consul.agent.maintenance(false);
+    expect(((await consul.agent.checks()) as Record<string, unknown>)._node_maintenance).toBeUndefined();
+    await consul.agent.service.register({ name: 'maint', id: 'maint-1' });
+    await consul.agent.service.maintenance({ id: 'maint-1', enable: true, reason: 'patch' });
+    expect(((await consul.agent.checks()) as Record<string, Record<string, unknown>>)['_service_maintenance:maint-1']).toMatchObject({ Status: 'critical', Notes: 'patch' });
+    await consul.agent.service.maintenance({ id: 'maint-1', enable: false });
+    expect(((await consul.agent.checks()) as Record<string, unknown>)['_service_maintenance:maint-1']).toBeUndefined();
+    await consul.agent.service.deregister('maint-1');
+  });
+
+  it('reload answers 200', async () => {
+    await consul.agent.reload();
+  });
+
+  it('join (its own gossip address) and force-leave answer', async () => {
+    await consul.agent.join(agent.gossipAddress);
+    await consul.agent.forceLeave('ghost').catch(() => undefined);
+    expect(((await consul.agent.members()) as unknown[]).length).toBe(1);
+  });
+});
+
+describe('catalog', () => {
+  it('datacenters, nodes, services with the consul service', async () => {
+    expect(await consul.catalog.datacenters()).toEqual(['dc1']);
+    const nodes = (await consul.catalog.nodes()) as { Node: string; Address: string }[];
+    expect(nodes.map((n) => n.Node)).toContain(agent.nodeName);
+    const services = (await consul.catalog.services()) as Record<string, string[]>;
+    expect(services.consul).toEqual([]);
+  });
+
+  it('register and deregister an external node and service', async () => {
+    await consul.catalog.register({ node: 'ext1', address: '10.1.2.3', service: { id: 'redis1', service: 'redis', tags: ['primary'], port: 6379 } });
+    const nodes = (await consul.catalog.service.nodes({ service: 'redis', tag: 'primary' })) as Record<string, unknown>[];
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0]).toMatchObject({ Node: 'ext1', Address: '10.1.2.3', ServiceID: 'redis1', ServiceName: 'redis', ServiceTags: ['primary'], ServicePort: 6379 });
+    expect(await consul.catalog.service.nodes({ service: 'redis', tag: 'nope' })).toEqual([]);
+    const node = (await consul.catalog.node.services('ext1')) as { Node: { Node: string }; Services: Record<string, { Service: string }> };
+    expect(node.Node.Node).toBe('ext1');
+    expect(node.Services.redis1?.Service).toBe('redis');
+    await consul.catalog.deregister({ node: 'ext1', serviceid: 'redis1' });
+    expect(await consul.catalog.service.nodes('redis')).toEqual([]);
+    expect(((await consul.catalog.nodes()) as { Node: string }[]).map((n) => n.Node)).toContain('ext1');
+    await consul.catalog.deregister('ext1');
+    expect(((await consul.catalog.nodes()) as { Node: string }[]).map((n) => n.Node)).not.toContain('ext1');
+    // Consul answers `null` for an unknown node; node-consul resolves it as undefined.
+    expect(await consul.catalog.node.services('ext1')).toBeFalsy();
+  });
+});
+
+describe('health', () => {
+  it('node, checks, service (passing, tag), state', async () => {
+    await consul.agent.service.register({ name: 'hsvc', id: 'hsvc-1', tags: ['blue'], check: { ttl: '30s' } });
+    await eventually(async () => ((await consul.health.checks('hsvc')) as unknown[]).length === 1);
+    const nodeChecks = (await consul.health.node(agent.nodeName)) as { CheckID: string }[];
+    expect(nodeChecks[0]?.CheckID).toBe('serfHealth');
+    expect(nodeChecks.map((c) => c.CheckID)).toContain('service:hsvc-1');
+    const entries = (await consul.health.service('hsvc')) as { Node: { Node: string }; Service: { ID: string }; Checks: { CheckID: string }[] }[];
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.Checks.map((c) => c.CheckID).sort()).toEqual(['serfHealth', 'service:hsvc-1']);
+    expect(await consul.health.service({ service: 'hsvc', passing: true })).toEqual([]);
+    await consul.agent.check.pass('service:hsvc-1');
+    await eventually(async () => ((await consul.health.service({ service: 'hsvc', passing: true })) as unknown[]).length === 1);
+    expect(await consul.health.service({ service: 'hsvc', tag: 'green' })).toEqual([]);
+    expect(((await consul.health.service({ service: 'hsvc', tag: 'blue' })) as unknown[]).length).toBe(1);
+    const passing = (await consul.health.state('passing')) as { CheckID: string }[];
+    expect(passing.map((c) => c.CheckID)).toEqual(expect.arrayContaining(['serfHealth', 'service:hsvc-1']));
+    await consul.agent.check.fail('service:hsvc-1');
+    await eventually(async () => ((await consul.health.state('critical')) as { CheckID: string }[]).some((c) => c.CheckID === 'service:hsvc-1'));
+    await consul.agent.service.deregister('hsvc-1');
+  });
+});
+
+describe('status and events', () => {
+  it('leader and peers', async () => {
+    const leader = (await consul.status.leader()) as string;
+    expect(leader).toMatch(/:\d+$/);
+    expect(await consul.status.peers()).toEqual([leader]);
+  });
+  it('fire and list user events', async () => {
+    const fired = (await consul.event.fire('deploy', 'v42')) as Record<string, unknown>;
+    expect(fired).toMatchObject({ Name: 'deploy', Payload: 'v42', Version: 1 });
+    expect(typeof fired.ID).toBe('string');
+    const listed = (await consul.event.list('deploy')) as { ID: string; Payload: string }[];
+    expect(listed.map((e) => e.ID)).toContain(fired.ID);
+    expect(listed.find((e) => e.ID === fired.ID)?.Payload).toBe('v42');
+    expect(await consul.event.list('other-name')).toEqual([]);
+  });
+});
