@@ -1,0 +1,261 @@
+/**
+ * `conclave sim explore` and `conclave sim merge` (routed from cli/commands/sim.ts).
+ *
+ *   conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE]
+ *                                 [--replay-dir DIR | --no-replays] [--no-codec]
+ *   conclave sim merge FILE... [--json]
+ *
+ * Exit 0 when every seed passed, 1 when any failed (each failing seed is printed with the command
+ * that replays it), 2 on bad usage or a bad scenario file.
+ */
+import { availableParallelism } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ScenarioError } from './scenario.js';
+import { loadScenario, replayCommand } from './run.js';
+import { type ExploreSummary, explore, formatRange, mergeResults, parseSeedRange, parseShard, progressLine, shardRange } from './explore.js';
+
+const exploreUsage = 'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]\n';
+const mergeUsage = 'Usage: conclave sim merge FILE... [--json]   (FILE: the JSON output of `sim explore --json`, e.g. one per shard)\n';
+
+/** Failing seeds printed in full; the rest are counted (all are in the JSON). */
+export const failuresPrintedMax = 20;
+export const defaultSeeds = '1..100';
+export const defaultReplayDir = '.conclave/replays';
+
+interface ExploreFlags {
+  file: string;
+  seeds: string;
+  jobs: number;
+  shard: string | null;
+  json: boolean;
+  out: string | null;
+  replayDir: string | null;
+  codec: boolean;
+  /** Test hook: a seed runner module URL instead of the simulator. Not documented for users. */
+  runnerUrl: string | null;
+}
+
+function parseFlags(args: readonly string[]): ExploreFlags | string {
+  const flags: ExploreFlags = { file: '', seeds: defaultSeeds, jobs: Math.max(1, availableParallelism()), shard: null, json: false, out: null, replayDir: defaultReplayDir, codec: true, runnerUrl: null };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('-')) {
+      if (flags.file) return `unexpected argument '${arg}'`;
+      flags.file = arg;
+      continue;
+    }
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq < 0 ? body : body.slice(0, eq);
+    const value = (): string | undefined => (eq >= 0 ? body.slice(eq + 1) : args[++i]);
+    switch (name) {
+      case 'seeds': {
+        const v = value();
+        if (v === undefined || !parseSeedRange(v)) return `--seeds needs A..B (inclusive, A ≤ B) or a count N, got '${v ?? ''}'`;
+        flags.seeds = v;
+        break;
+      }
+      case 'jobs':
+      case 'j': {
+        const v = value();
+        if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256) return `--jobs needs an integer from 1 to 256, got '${v ?? ''}'`;
+        flags.jobs = Number(v);
+        break;
+      }
+      case 'shard': {
+        const v = value();
+        if (v === undefined || !parseShard(v)) return `--shard needs i/n with 1 ≤ i ≤ n, got '${v ?? ''}'`;
+        flags.shard = v;
+        break;
+      }
+      case 'json':
+        flags.json = true;
+        break;
+      case 'out': {
+        const v = value();
+        if (!v) return '--out needs a file name';
+        flags.out = v;
+        break;
+      }
+      case 'replay-dir': {
+        const v = value();
+        if (!v) return '--replay-dir needs a directory';
+        flags.replayDir = v;
+        break;
+      }
+      case 'no-replays':
+        flags.replayDir = null;
+        break;
+      case 'no-codec':
+        flags.codec = false;
+        break;
+      case 'runner': {
+        const v = value();
+        if (!v) return '--runner needs a module URL';
+        flags.runnerUrl = v;
+        break;
+      }
+      default:
+        return `unknown flag '${arg}'`;
+    }
+  }
+  if (!flags.file) return 'missing SCENARIO file';
+  return flags;
+}
+
+export async function runExplore(args: string[]): Promise<number> {
+  const flags = parseFlags(args);
+  if (typeof flags === 'string') {
+    process.stderr.write(`conclave sim explore: ${flags}\n\n${exploreUsage}`);
+    return 2;
+  }
+  if (flags.runnerUrl === null) {
+    try {
+      await loadScenario(flags.file); // report a bad file once, here, not from every worker
+    } catch (error) {
+      if (error instanceof ScenarioError) {
+        process.stderr.write(`conclave sim explore: ${error.message}\n`);
+        return 2;
+      }
+      throw error;
+    }
+  }
+  const whole = parseSeedRange(flags.seeds)!;
+  let range = whole;
+  if (flags.shard) {
+    const { index, count } = parseShard(flags.shard)!;
+    const part = shardRange(whole, index, count);
+    if (!part) {
+      process.stderr.write(`conclave sim explore: shard ${flags.shard} of ${formatRange(whole)} is empty (more shards than seeds)\n`);
+      return 2;
+    }
+    range = part;
+  }
+  const tty = process.stderr.isTTY === true;
+  let lastDrawMs = 0;
+  const draw = (line: string): void => void process.stderr.write(`\r\x1b[2K${line}`);
+  if (!flags.json) process.stdout.write(`==> exploring ${flags.file}, seeds ${formatRange(range)}${flags.shard ? ` (shard ${flags.shard} of ${formatRange(whole)})` : ''} on ${Math.min(flags.jobs, range.to - range.from + 1)} worker${flags.jobs > 1 ? 's' : ''}\n`);
+  let summary: ExploreSummary;
+  try {
+    summary = await explore({
+      scenarioPath: flags.file,
+      range,
+      jobs: flags.jobs,
+      runner: { replayDir: flags.replayDir, fast: !flags.codec },
+      ...(flags.runnerUrl ? { runnerUrl: flags.runnerUrl } : {}),
+      onSeed: (_r, p) => {
+        if (!tty) return;
+        if (p.done < p.total && p.wallMs - lastDrawMs < 100) return;
+        lastDrawMs = p.wallMs;
+        draw(progressLine(p, Math.max(10, Math.min(40, (process.stderr.columns ?? 80) - 70))));
+      },
+    });
+  } finally {
+    if (tty) process.stderr.write('\r\x1b[2K');
+  }
+  summary = { ...summary, shard: flags.shard };
+  const json = jsonOf(summary);
+  if (flags.out) writeFileSync(flags.out, JSON.stringify(json) + '\n');
+  if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
+  else process.stdout.write(humanSummary(summary, flags.codec));
+  return summary.failed > 0 ? 1 : 0;
+}
+
+/** The JSON object (the contract's fields first). */
+export function jsonOf(s: ExploreSummary): Record<string, unknown> {
+  return {
+    scenario: s.scenario,
+    seeds: s.seeds,
+    passed: s.passed,
+    failed: s.failed,
+    failingSeeds: s.failingSeeds,
+    simulatedMs: Math.round(s.simulatedMs),
+    wallMs: Math.round(s.wallMs),
+    range: s.range,
+    shard: s.shard,
+    jobs: s.jobs,
+    seedsPerSec: Math.round(s.seedsPerSec * 10) / 10,
+    events: s.events,
+    messages: s.messages,
+    failures: s.failures.map((f) => ({ ...f, replay: replayCommand(s.scenario, f.seed) })),
+  };
+}
+
+function humanSummary(s: ExploreSummary, codec: boolean): string {
+  const out: string[] = [];
+  for (const f of s.failures.slice(0, failuresPrintedMax)) {
+    out.push(`FAIL seed ${f.seed}: ${f.violations[0] ?? 'violation'}${f.violations.length > 1 ? ` (+${f.violations.length - 1} more)` : ''}`);
+    out.push(`    replay: ${replayCommand(s.scenario, f.seed)}${codec ? '' : ' --no-codec'}`);
+    if (f.replayFile) out.push(`    replay file: ${f.replayFile} (conclave sim replay / shrink / report)`);
+  }
+  if (s.failed > failuresPrintedMax) out.push(`… and ${s.failed - failuresPrintedMax} more failing seeds (all in --json)`);
+  const speedup = s.wallMs > 0 ? s.simulatedMs / s.wallMs : 0;
+  out.push(
+    `--- ${s.scenario} seeds ${s.range}${s.shard ? ` (shard ${s.shard})` : ''}: ${s.passed} passed, ${s.failed} failed in ${(s.wallMs / 1000).toFixed(1)} s ` +
+      `(${s.seedsPerSec.toFixed(1)} seeds/s on ${s.jobs} job${s.jobs > 1 ? 's' : ''}, ${Math.round(speedup).toLocaleString('en-US')}× real time)`,
+  );
+  return out.join('\n') + '\n';
+}
+
+/** Reads the last JSON line of an explorer output file. */
+function readSummary(path: string): ExploreSummary | string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return `${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+  const last = text.trim().split('\n').at(-1) ?? '';
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(last);
+  } catch {
+    return `${path}: the last line is not JSON (expected the output of \`sim explore --json\`)`;
+  }
+  for (const field of ['scenario', 'seeds', 'passed', 'failed', 'failingSeeds', 'simulatedMs', 'wallMs', 'range']) {
+    if (!(field in data)) return `${path}: field '${field}' is missing`;
+  }
+  if (!parseSeedRange(String(data.range))) return `${path}: field 'range' is not A..B`;
+  return {
+    failures: [],
+    shard: null,
+    jobs: 1,
+    events: 0,
+    messages: 0,
+    seedsPerSec: 0,
+    ...(data as object),
+  } as unknown as ExploreSummary;
+}
+
+export async function runMerge(args: string[]): Promise<number> {
+  const json = args.includes('--json');
+  const files = args.filter((a) => a !== '--json');
+  const unknown = files.find((a) => a.startsWith('-'));
+  if (unknown || files.length === 0) {
+    process.stderr.write(`conclave sim merge: ${unknown ? `unknown flag '${unknown}'` : 'no files given'}\n\n${mergeUsage}`);
+    return 2;
+  }
+  const parts: ExploreSummary[] = [];
+  for (const file of files) {
+    const part = readSummary(file);
+    if (typeof part === 'string') {
+      process.stderr.write(`conclave sim merge: ${part}\n`);
+      return 2;
+    }
+    parts.push(part);
+  }
+  let merged;
+  try {
+    merged = mergeResults(parts);
+  } catch (error) {
+    process.stderr.write(`conclave sim merge: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const out = { ...jsonOf(merged), shards: parts.length, gaps: merged.gaps, wallMsTotal: Math.round(parts.reduce((a, p) => a + p.wallMs, 0)) };
+  if (json) process.stdout.write(JSON.stringify(out) + '\n');
+  else {
+    if (merged.gaps.length > 0) process.stdout.write(`warning: seeds ${merged.gaps.join(', ')} are in no shard\n`);
+    process.stdout.write(humanSummary(merged, true));
+  }
+  return merged.failed > 0 ? 1 : 0;
+}
