@@ -24,6 +24,7 @@ const consulServiceId = 'consul';
 
 /** Something changed locally: push soon (coalesced within the step). */
 export function triggerSync(s: AgentState, env: Env): void {
+  if (s.left) return;
   if (s.syncing) {
     s.syncAgain = true;
     return;
@@ -35,6 +36,7 @@ export function triggerSync(s: AgentState, env: Env): void {
 
 export function onSyncTimer(s: AgentState, env: Env): void {
   s.syncArmed = false;
+  if (s.left) return;
   if (s.syncing) {
     s.syncAgain = true;
     return;
@@ -50,6 +52,7 @@ export function armFullSync(s: AgentState, env: Env): void {
 }
 
 export function onFullSyncTimer(s: AgentState, env: Env): void {
+  if (s.left) return;
   armFullSync(s, env);
   if (s.syncing) {
     s.syncAgain = true; // the running push ends with a fresh look anyway

@@ -252,6 +252,9 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
       });
     case 'agent.leave':
       trace(env, 'info', 'agent: requesting graceful leave');
+      // Stop pushing to the catalog now: the leader deregisters a node that left, and a sync racing
+      // that would register it again.
+      s.left = true;
       return callSwim(s, env, { type: 'leave' }, (raw, env2) => {
         const response = raw as SwimResponse;
         reply(env2, requestId, response.ok ? ok(null) : errorResponse(500, response.error));

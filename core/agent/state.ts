@@ -151,6 +151,8 @@ export interface AgentState {
   syncArmed: boolean;
   nextCheckGeneration: number;
   nodeMaintenance: boolean;
+  /** This agent left the cluster gracefully: it no longer syncs (Consul's agent shuts down after a leave). */
+  left: boolean;
 
   // ── events (Serf user events this agent saw, newest last) ──
   readonly events: UserEventRecord[];
@@ -208,6 +210,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     syncArmed: false,
     nextCheckGeneration: 1,
     nodeMaintenance: false,
+    left: false,
     events: [],
     counters: {},
   };

@@ -1,0 +1,174 @@
+/**
+ * The full agent stack on five simulated nodes — 3 servers (swim + raft + store + agent,
+ * bootstrap-expect 3) and 2 client agents (swim + agent) — driven through the 'agent' harness.
+ *
+ * Each test starts the cluster without a workload (clients = 0), lets it form, then sends agent
+ * requests to chosen nodes and injects faults through the simulator's FaultApi. What each proves is
+ * in its name; the seed is fixed so a failure replays exactly.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AgentRequest, AgentResponse, ReadOptions } from '../../core/agent/api.js';
+import { agentOf, harness, leaderOf, linOpsOf, serfHealthOf } from '../harnesses/agent.js';
+import { parseScenario } from '../scenario.js';
+import { Simulation } from '../simulator.js';
+import { checkHistory, registerModel } from '../checkers/lin/index.js';
+
+const servers = ['n1', 'n2', 'n3'];
+const read: ReadOptions = { consistency: 'default' };
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+function cluster(extra = '', seed = 1) {
+  const text = `protocol agent\nnodes 5\nset clients 0\nnetwork latency=1ms..5ms\nduration safety=600s liveness=0s\n${extra}\n`;
+  const logs: { node: string | null; text: string; atMs: number }[] = [];
+  const sim2 = new Simulation(parseScenario(text, 'agent-cluster.txt'), harness, seed, { onLog: (l) => logs.push({ node: l.node, text: l.text, atMs: l.atMs }) });
+  sim2.begin();
+  const send = (node: string, body: AgentRequest, timeoutMs = 60_000): { result: AgentResponse | undefined | 'pending' } => {
+    const box: { result: AgentResponse | undefined | 'pending' } = { result: 'pending' };
+    sim2.request(node, { machine: 'agent', body }, timeoutMs, (r) => (box.result = r as AgentResponse | undefined));
+    return box;
+  };
+  const call = (node: string, body: AgentRequest, advanceMs = 500): AgentResponse | undefined => {
+    const box = send(node, body);
+    sim2.runUntil(sim2.nowMs + advanceMs);
+    expect(box.result).not.toBe('pending');
+    return box.result as AgentResponse | undefined;
+  };
+  return { sim: sim2, logs, send, call };
+}
+
+/** Runs until `predicate` holds (checked every 100 ms) or `maxMs` passes; returns whether it held. */
+function runUntilTrue(sim: Simulation, predicate: () => boolean, maxMs: number): boolean {
+  const end = sim.nowMs + maxMs;
+  while (sim.nowMs < end) {
+    if (predicate()) return true;
+    sim.runUntil(sim.nowMs + 100);
+  }
+  return predicate();
+}
+
+describe('agent cluster: 3 servers + 2 clients', () => {
+  it('forms: bootstrap-expect elects one leader, every node gets serfHealth passing, servers register consul', () => {
+    const { sim, logs, call } = cluster();
+    const synced = (): boolean => sim.nodeIds.every((id) => agentOf(sim, id)!.nodeInSync && agentOf(sim, id)!.services.get('web')?.inSync !== false);
+    expect(runUntilTrue(sim, () => leaderOf(sim) !== null && sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing') && synced(), 10_000)).toBe(true);
+    expect(logs.filter((l) => l.text.startsWith('consul: Found expected number of peers, attempting bootstrap: n1,n2,n3')).length).toBe(3);
+    const services = call('n4', { type: 'catalog.services', read })!;
+    expect(services.body).toEqual({ consul: [], web: ['rails'] });
+    const consul = call('n5', { type: 'catalog.service', service: 'consul', read })!.body as { Node: string; ServicePort: number }[];
+    expect(consul.map((s) => s.Node).sort()).toEqual(servers);
+    expect(consul.every((s) => s.ServicePort === 8300)).toBe(true);
+    // status from a client is forwarded to a server
+    expect(call('n4', { type: 'status.leader' })!.body).toBe(leaderOf(sim));
+    expect((call('n5', { type: 'status.peers' })!.body as string[]).slice().sort()).toEqual(servers);
+    const members = call('n4', { type: 'agent.members' })!.body as { Name: string; Status: number; Tags: Record<string, string> }[];
+    expect(members.map((m) => [m.Name, m.Status, m.Tags['role']]).sort()).toEqual([
+      ['n1', 1, 'consul'],
+      ['n2', 1, 'consul'],
+      ['n3', 1, 'consul'],
+      ['n4', 1, 'node'],
+      ['n5', 1, 'node'],
+    ]);
+  });
+
+  it('forwards: a write through a client agent is read back through the other client and a follower', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    sim.runUntil(sim.nowMs + 2000);
+    const leader = leaderOf(sim)!;
+    const follower = servers.find((id) => id !== leader)!;
+    expect(call('n4', { type: 'kv.put', key: 'web/key1', value: bytes('soft.dog') })!.body).toBe(true);
+    for (const [node, consistency] of [['n5', 'consistent'], [follower, 'default'], [follower, 'stale'], ['n4', 'default']] as const) {
+      const got = call(node, { type: 'kv.get', key: 'web/key1', read: { consistency } })!;
+      expect(got.status).toBe(200);
+      expect((got.body as { Value: string }[])[0]!.Value).toBe('c29mdC5kb2c=');
+      expect(got.knownLeader).toBe(true);
+    }
+    // A follower forwards writes to the leader too.
+    expect(call(follower, { type: 'kv.cas', key: 'web/key1', value: bytes('great'), index: 0 })!.body).toBe(false);
+  });
+
+  it('wakes a blocking read parked through a client when another client writes the key', () => {
+    const { sim, call, send } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    sim.runUntil(sim.nowMs + 2000);
+    call('n4', { type: 'kv.put', key: 'watched', value: bytes('1') });
+    const first = call('n5', { type: 'kv.get', key: 'watched', read })!;
+    const parked = send('n5', { type: 'kv.get', key: 'watched', read: { consistency: 'default', minIndex: first.index!, waitMs: 60_000 } });
+    sim.runUntil(sim.nowMs + 1000);
+    expect(parked.result).toBe('pending');
+    call('n4', { type: 'kv.put', key: 'unrelated', value: bytes('x') });
+    expect(parked.result).toBe('pending');
+    const writeAt = sim.nowMs;
+    send('n4', { type: 'kv.put', key: 'watched', value: bytes('2') });
+    expect(runUntilTrue(sim, () => parked.result !== 'pending', 1000)).toBe(true);
+    const woke = parked.result as AgentResponse;
+    expect(woke.status).toBe(200);
+    expect(woke.index).toBeGreaterThan(first.index!);
+    expect(sim.nowMs - writeAt).toBeLessThan(200);
+  });
+
+  it('answers 500 "No cluster leader" once two of three servers are down; stale reads still answer', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    sim.runUntil(sim.nowMs + 2000);
+    call('n4', { type: 'kv.put', key: 'k', value: bytes('v') });
+    const leader = leaderOf(sim)!;
+    const survivor = servers.find((id) => id !== leader)!;
+    for (const id of servers) if (id !== survivor) sim.faults.crash(id);
+    sim.runUntil(sim.nowMs + 3000); // past check-quorum and elections that cannot win
+    const refused = call(survivor, { type: 'kv.get', key: 'k', read }, 3000)!;
+    expect(refused).toMatchObject({ status: 500, error: 'No cluster leader' });
+    expect(call(survivor, { type: 'kv.put', key: 'k', value: bytes('w') }, 3000)).toMatchObject({ status: 500, error: 'No cluster leader' });
+    const stale = call(survivor, { type: 'kv.get', key: 'k', read: { consistency: 'stale' } }, 3000)!;
+    expect(stale.status).toBe(200);
+    expect(stale.knownLeader).toBe(false);
+    expect(stale.lastContactMs).toBeGreaterThan(1000);
+  });
+
+  it('marks serfHealth critical after a client crashes, and passing again after it restarts', () => {
+    const { sim } = cluster();
+    runUntilTrue(sim, () => sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing'), 10_000);
+    sim.faults.crash('n5');
+    expect(runUntilTrue(sim, () => serfHealthOf(sim, 'n5') === 'critical', 60_000)).toBe(true);
+    expect(serfHealthOf(sim, 'n4')).toBe('passing');
+    sim.faults.restart('n5');
+    expect(runUntilTrue(sim, () => serfHealthOf(sim, 'n5') === 'passing', 60_000)).toBe(true);
+  });
+
+  it('deregisters a node that leaves gracefully', () => {
+    const { sim, call, logs } = cluster();
+    runUntilTrue(sim, () => sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing'), 10_000);
+    expect(call('n4', { type: 'agent.leave' }, 5000)?.status).toBe(200);
+    expect(runUntilTrue(sim, () => serfHealthOf(sim, 'n4') === 'absent', 30_000)).toBe(true);
+    expect(logs.some((l) => l.text === "consul: member 'n4' left, deregistering")).toBe(true);
+    expect(call('n5', { type: 'catalog.node', node: 'n4', read })!.body).toBeNull();
+  });
+
+  it('anti-entropy on a client restores its service after the catalog lost it', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null && (agentOf(sim, 'n4')?.services.get('web')?.inSync ?? false), 10_000);
+    expect(call('n1', { type: 'catalog.deregister', node: 'n4', serviceId: 'web' })!.body).toBe(true);
+    expect((call('n1', { type: 'catalog.service', service: 'web', read })!.body as { Node: string }[]).map((s) => s.Node)).toEqual(['n5']);
+    expect(
+      runUntilTrue(
+        sim,
+        () => {
+          const leader = leaderOf(sim);
+          return leader !== null && [...(sim.runtime(leader)!.stateOf<{ fsm: { state: { services: Map<string, Map<string, unknown>> } } }>('raft').fsm.state.services.get('n4')?.keys() ?? [])].includes('web');
+        },
+        15_000,
+      ),
+    ).toBe(true);
+  });
+
+  it('a short workload under partitions and crashes keeps the KV history linearizable and recovers', () => {
+    const text = 'set clients 3\nset opEveryMs 100\nduration safety=15s liveness=15s\nnemesis swarm kinds=partition,crash,pause every=2s';
+    const sim = new Simulation(parseScenario(`protocol agent\nnodes 5\nnetwork latency=1ms..5ms\n${text}\n`, 'agent-nemesis.txt'), harness, 3, {});
+    const result = sim.run();
+    expect(result.violations).toEqual([]);
+    expect(result.recoveredMs).not.toBeNull();
+    const ops = linOpsOf(sim.history.ops);
+    expect(ops.filter((op) => op.input.f === 'write').length).toBeGreaterThan(20);
+    expect(checkHistory(ops, registerModel).linearizable).toBe(true);
+  });
+});
