@@ -1,0 +1,146 @@
+/**
+ * Cluster-wide SWIM properties, checked outside the nodes over what the harness recorded: every status
+ * change a node made ("marks"), and the ground truth of each node's life (up, down, paused, leaving)
+ * and of the network (connected or split), sampled by the harness.
+ *
+ *  - Completeness (SWIM §3.1, §5): a crashed member is marked failed by every live member within a
+ *    bound derived from the configuration (`completenessBoundMs`).
+ *  - Accuracy: a member that never crashed is never marked failed (counted as false positives; an
+ *    expectation decides how many are acceptable).
+ *  - Leave: a member that left gracefully is never marked failed while the network is connected.
+ *  - Convergence: once faults stop, every up member sees every up member alive and no down member alive.
+ */
+import type { NodeId } from '../../core/types.js';
+import type { MemberStatus } from '../../core/swim/api.js';
+import { retransmitLimit, suspicionTimeoutMinMs, type SwimConfig } from '../../core/swim/config.js';
+
+/** One status change made by `observer` about `about`, at global time `atMs`. */
+export interface Mark {
+  readonly atMs: number;
+  readonly observer: NodeId;
+  readonly about: NodeId;
+  readonly status: MemberStatus;
+  readonly incarnation: number;
+}
+
+/** A closed-open interval of global time. */
+export interface Span {
+  readonly fromMs: number;
+  toMs: number;
+}
+
+/** Ground truth about one node over the run. */
+export interface Life {
+  /** When the node was down (crashed and not yet restarted). */
+  readonly down: Span[];
+  /** When the node was paused. */
+  readonly paused: Span[];
+  /** When a graceful leave was requested (ends at a restart or a new join). */
+  readonly leaving: Span[];
+}
+
+export interface Truth {
+  readonly lives: ReadonlyMap<NodeId, Life>;
+  /** When the network was split (partition, one-way block) — completeness and leave do not apply. */
+  readonly split: readonly Span[];
+  /** When the datagram loss ratio was above the accuracy limit (10%). */
+  readonly lossy: readonly Span[];
+  readonly endMs: number;
+}
+
+const overlaps = (spans: readonly Span[], fromMs: number, toMs: number): boolean => spans.some((s) => s.fromMs < toMs && s.toMs > fromMs);
+const inside = (spans: readonly Span[], atMs: number): boolean => spans.some((s) => s.fromMs <= atMs && atMs < s.toMs);
+
+/**
+ * The completeness bound (ms) for n members, derived from the configuration:
+ *   T = (n + 1) · P · m                — every live member probes the crashed one within one round of
+ *                                        n − 1 probes (randomized round-robin), plus the period in
+ *                                        flight; m = awareness multiplier allowed (1 without loss)
+ *     + P                              — the probe's own period (timeout, then indirect probes)
+ *     + S_max                          — its suspicion timeout (Lifeguard's maximum, no confirmations)
+ *     + R · G                          — the dead message's dissemination rounds (informational; a
+ *                                        member also reaches `failed` by its own timer).
+ */
+export function completenessBoundMs(config: SwimConfig, memberCount: number, awarenessAllowed = 1): number {
+  const periodMs = config.probeIntervalMs * awarenessAllowed;
+  const minMs = suspicionTimeoutMinMs(config, memberCount);
+  const maxMs = config.lifeguard ? minMs * config.suspicionMaxTimeoutMult : minMs;
+  const disseminationMs = retransmitLimit(config.retransmitMult, memberCount) * config.gossipIntervalMs;
+  return (memberCount + 1) * periodMs + config.probeIntervalMs * awarenessAllowed + maxMs + disseminationMs;
+}
+
+/** Completeness: each crash lasting ≥ bound is marked failed (or left) by every member up throughout. */
+export function checkCompleteness(marks: readonly Mark[], truth: Truth, boundMs: number): string[] {
+  const problems: string[] = [];
+  for (const [crashed, life] of truth.lives) {
+    for (const down of life.down) {
+      const deadlineMs = down.fromMs + boundMs;
+      if (down.toMs < deadlineMs || deadlineMs > truth.endMs) continue;
+      if (overlaps(truth.split, down.fromMs, deadlineMs) || overlaps(truth.lossy, down.fromMs, deadlineMs)) continue;
+      if (overlaps(life.leaving, down.fromMs - 1, down.fromMs + 1) || inside(life.leaving, down.fromMs)) continue;
+      for (const [observer, olife] of truth.lives) {
+        if (observer === crashed) continue;
+        if (overlaps(olife.down, down.fromMs - boundMs, deadlineMs) || overlaps(olife.paused, down.fromMs - boundMs, deadlineMs) || overlaps(olife.leaving, 0, deadlineMs)) continue;
+        const marked = marks.some((m) => m.observer === observer && m.about === crashed && (m.status === 'failed' || m.status === 'left') && m.atMs <= deadlineMs && m.atMs >= down.fromMs - boundMs);
+        if (!marked) problems.push(`completeness: ${observer} did not mark ${crashed} failed within ${boundMs} ms of its crash at ${down.fromMs.toFixed(0)} ms`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * False positives: `failed` marks about members that were up (not crashed, not leaving) at that time.
+ * A mark within `graceMs` after a member's restart is about its previous life and is not counted.
+ */
+export function falsePositives(marks: readonly Mark[], truth: Truth, graceMs: number): Mark[] {
+  return marks.filter((m) => {
+    if (m.status !== 'failed') return false;
+    const life = truth.lives.get(m.about);
+    if (!life) return false;
+    if (life.down.some((d) => d.fromMs <= m.atMs && m.atMs < d.toMs + graceMs)) return false;
+    if (life.leaving.some((l) => l.fromMs <= m.atMs)) return false;
+    return true;
+  });
+}
+
+/** A member that left gracefully is never marked failed while the network stayed whole. */
+export function checkLeftNeverFailed(marks: readonly Mark[], truth: Truth): string[] {
+  const problems: string[] = [];
+  for (const m of marks) {
+    if (m.status !== 'failed') continue;
+    const life = truth.lives.get(m.about);
+    if (!life) continue;
+    for (const leave of life.leaving) {
+      if (m.atMs < leave.fromMs || m.atMs >= leave.toMs) continue;
+      if (overlaps(truth.split, leave.fromMs, m.atMs + 1) || overlaps(truth.lossy, leave.fromMs, m.atMs + 1)) continue;
+      if (overlaps(life.down, leave.fromMs, leave.fromMs + 1)) continue;
+      problems.push(`leave: ${m.observer} marked ${m.about} failed at ${m.atMs.toFixed(0)} ms after it began leaving at ${leave.fromMs.toFixed(0)} ms`);
+    }
+  }
+  return problems;
+}
+
+/** What each up member sees now: id → status. */
+export type Views = ReadonlyMap<NodeId, ReadonlyMap<NodeId, MemberStatus>>;
+
+/**
+ * Converged: every up member sees every other up (not left) member alive, and sees no down or left
+ * member alive or suspect.
+ */
+export function checkConverged(views: Views, up: ReadonlySet<NodeId>, departed: ReadonlySet<NodeId>): string[] {
+  const problems: string[] = [];
+  for (const [observer, view] of views) {
+    if (departed.has(observer)) continue;
+    for (const other of up) {
+      if (other === observer || departed.has(other)) continue;
+      const status = view.get(other);
+      if (status !== 'alive') problems.push(`convergence: ${observer} sees ${other} as ${status ?? 'unknown'}`);
+    }
+    for (const [about, status] of view) {
+      if ((up.has(about) && !departed.has(about)) || about === observer) continue;
+      if (status === 'alive' || status === 'suspect') problems.push(`convergence: ${observer} sees ${about} (down or left) as ${status}`);
+    }
+  }
+  return problems;
+}
