@@ -67,3 +67,39 @@ describe('parsing and progress', () => {
     expect(formatEta(NaN)).toBe('?');
   });
 });
+
+describe('conclave sim explore / merge (CLI functions)', () => {
+  it('prints the contract JSON, exits 1 with a replay command per failing seed, and merges shard files', async () => {
+    const { runExplore, runMerge } = await import('../explore-cli.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { vi } = await import('vitest');
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-explore-'));
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+    try {
+      const files: string[] = [];
+      for (const shard of ['1/2', '2/2']) {
+        out = '';
+        const code = await runExplore(['s.txt', '--seeds', '1..200', '--shard', shard, '--jobs', '2', '--json', '--runner', stubUrl, '--no-replays']);
+        expect(code).toBe(1);
+        const json = JSON.parse(out.trim().split('\n').at(-1)!);
+        for (const key of ['scenario', 'seeds', 'passed', 'failed', 'failingSeeds', 'simulatedMs', 'wallMs']) expect(json).toHaveProperty(key);
+        expect(json.failures[0].replay).toMatch(/sim run s\.txt --seed \d+$/);
+        files.push(join(dir, `shard${files.length}.json`));
+        writeFileSync(files.at(-1)!, out);
+      }
+      out = '';
+      expect(await runMerge([...files, '--json'])).toBe(1);
+      const merged = JSON.parse(out.trim().split('\n').at(-1)!);
+      expect(merged).toMatchObject({ scenario: 's.txt', seeds: 200, passed: 198, failed: 2, failingSeeds: [97, 194], range: '1..200', shards: 2, gaps: [] });
+      out = '';
+      expect(await runExplore(['s.txt', '--seeds', '1..50', '--runner', stubUrl, '--jobs', '1'])).toBe(0);
+      expect(out).toContain('50 passed, 0 failed');
+      expect(await runExplore(['s.txt', '--seeds', '9..1'])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
