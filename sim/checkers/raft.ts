@@ -62,6 +62,8 @@ export class RaftClusterChecker {
   /** Committed entries as first observed: term and content key per index. */
   private readonly committedTerm: number[] = [];
   private readonly committedKey: string[] = [];
+  /** The term of the first node seen committing each index: the leader that decided it (an upper bound). */
+  private readonly committedAtTerm: number[] = [];
   private committedMax = 0;
   /** index → applied key (first applier); command key → index applied at (not duplicates). */
   private readonly appliedAt = new Map<number, { key: string; term: number; node: NodeId }>();
@@ -161,10 +163,12 @@ export class RaftClusterChecker {
         this.leaders.set(s.term, nodeId);
         this.stats.elections++;
       }
+      // Raft §5.4: an entry committed in term T is in the log of every leader of a term > T.
       for (let i = Math.max(1, s.log.prevIndex + 1); i <= this.committedMax; i++) {
+        if (this.committedAtTerm[i]! >= s.term) continue;
         const term = s.log.termAt(i);
         if (term !== this.committedTerm[i]) {
-          return this.fail(`Leader Completeness: ${nodeId} leads term ${s.term} but holds ${term === undefined ? 'nothing' : `term ${term}`} at committed index ${i} (term ${this.committedTerm[i]})`);
+          return this.fail(`Leader Completeness: ${nodeId} leads term ${s.term} but holds ${term === undefined ? 'nothing' : `term ${term}`} at index ${i}, committed with term ${this.committedTerm[i]} in term ${this.committedAtTerm[i]}`);
         }
       }
     }
@@ -184,6 +188,7 @@ export class RaftClusterChecker {
       } else {
         this.committedTerm[i] = e.term;
         this.committedKey[i] = key;
+        this.committedAtTerm[i] = s.term;
       }
     }
     if (s.commitIndex > this.committedMax) {
