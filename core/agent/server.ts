@@ -135,34 +135,47 @@ function answerOrPark(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, 
   env.ctx.emit({ kind: 'setTimer', timer: `block:${id}`, afterMs: op.waitMs });
 }
 
-/** Raft applied more entries: every parked read re-runs its query against the local state. */
+/**
+ * Raft applied more entries: every parked read whose minIndex is below the applied index asks the
+ * local store for its query's own index (cheap: `{ type: 'index' }`), and only a read whose index
+ * passed runs its query again and answers. A read with minIndex ≥ the applied index cannot have
+ * passed (no scope index exceeds the applied index), so it is not even asked.
+ */
 export function onApplied(s: AgentState, env: Env): void {
-  for (const parked of s.parked.values()) recheck(s, env, parked, false);
+  for (const parked of s.parked.values()) if (parked.op.minIndex < s.appliedIndex) recheck(s, env, parked);
 }
 
-function recheck(s: AgentState, env: Env, parked: ParkedRead, final: boolean): void {
+function recheck(s: AgentState, env: Env, parked: ParkedRead): void {
   if (parked.checking) {
     parked.dirty = true;
     return;
   }
   parked.checking = true;
-  callRaft(s, env, { type: 'readStale', query: parked.op.query }, (raw, env2) => {
-    parked.checking = false;
+  callRaft(s, env, { type: 'readStale', query: { type: 'index', of: parked.op.query } }, (raw, env2) => {
     if (s.parked.get(parked.id) !== parked) return; // answered meanwhile
+    const response = raw as RaftResponse;
+    const index = response.ok ? (response.result as { index?: number } | null)?.index ?? 0 : Infinity;
+    if (index > parked.op.minIndex) return answerParked(s, env2, parked, false);
+    parked.checking = false;
+    if (parked.dirty) {
+      parked.dirty = false;
+      recheck(s, env2, parked);
+    }
+  });
+}
+
+/** Runs the parked read's query once more and answers it (woken, or its wait ran out). */
+function answerParked(s: AgentState, env: Env, parked: ParkedRead, timedOut: boolean): void {
+  callRaft(s, env, { type: 'readStale', query: parked.op.query }, (raw, env2) => {
+    if (s.parked.get(parked.id) !== parked) return;
     const response = raw as RaftResponse;
     const result: ServerResult = response.ok
       ? queryOutcome(parked.op.consistency === 'stale' ? response : { ...response, lastContactMs: 0 }, parked.op.consistency === 'stale' ? s.leader !== null : parked.knownLeader)
       : raftFailure(response);
-    if (final || !result.ok || result.index > parked.op.minIndex) {
-      s.parked.delete(parked.id);
-      env2.ctx.emit({ kind: 'cancelTimer', timer: `block:${parked.id}` });
-      count(s, final ? 'blockingTimedOut' : 'blockingWoken');
-      return deliver(s, env2, parked.origin, result);
-    }
-    if (parked.dirty) {
-      parked.dirty = false;
-      recheck(s, env2, parked, false);
-    }
+    s.parked.delete(parked.id);
+    env2.ctx.emit({ kind: 'cancelTimer', timer: `block:${parked.id}` });
+    count(s, timedOut ? 'blockingTimedOut' : 'blockingWoken');
+    deliver(s, env2, parked.origin, result);
   });
 }
 
@@ -170,11 +183,10 @@ function recheck(s: AgentState, env: Env, parked: ParkedRead, final: boolean): v
 export function onBlockTimeout(s: AgentState, env: Env, id: number): void {
   const parked = s.parked.get(id);
   if (!parked) return;
-  parked.checking = false;
-  recheck(s, env, parked, true);
+  answerParked(s, env, parked, true);
 }
 
 /** Leadership lost: parked default/consistent reads can no longer be trusted here; answer them now. */
 export function releaseParkedOnStepDown(s: AgentState, env: Env): void {
-  for (const parked of [...s.parked.values()]) if (parked.op.consistency !== 'stale') recheck(s, env, parked, true);
+  for (const parked of [...s.parked.values()]) if (parked.op.consistency !== 'stale') answerParked(s, env, parked, true);
 }

@@ -37,6 +37,7 @@ const params = {
   requestTimeoutMs: 'client timeout (ms): after it the outcome is unknown',
   checkFailPercent: 'chance (%) that a seeded check run reports critical',
   linTimeoutMs: 'time budget of the end-of-run linearizability check (ms)',
+  staleReads: '1 = the workload reads with ?stale instead of ?consistent (not linearizable: proves the checker can fail)',
 } as const;
 
 function num(scenario: Scenario, key: keyof typeof params, fallback: number): number {
@@ -120,7 +121,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
   const everyMs = num(scenario, 'opEveryMs', 100);
   const keys = Array.from({ length: num(scenario, 'keys', 3) }, (_, i) => `k${i}`);
   const timeoutMs = num(scenario, 'requestTimeoutMs', 3000);
-  const read = { consistency: 'consistent' as const };
+  const read = { consistency: num(scenario, 'staleReads', 0) === 1 ? ('stale' as const) : ('consistent' as const) };
 
   for (let process = 0; process < processes; process++) {
     const next = (): void => {
@@ -171,7 +172,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
   const clientsNodes = sim.nodeIds.filter((id) => !serversOf(scenario).includes(id));
   let serviceNumber = 0;
   const register = (): void => {
-    if (sim.phase !== 'safety' || clientsNodes.length === 0) return;
+    if (sim.phase !== 'safety' || clientsNodes.length === 0 || processes === 0) return;
     const node = prng.pick(clientsNodes);
     const name = `svc${serviceNumber++ % 4}`;
     const op = sim.history.invoke(processes, 'register', { name }, node, sim.nowMs);

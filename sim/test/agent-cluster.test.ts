@@ -171,4 +171,84 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(ops.filter((op) => op.input.f === 'write').length).toBeGreaterThan(20);
     expect(checkHistory(ops, registerModel).linearizable).toBe(true);
   });
+
+  it('the same workload with ?stale reads is caught by the linearizability checker (the check can fail)', () => {
+    // Stale reads are legitimately not linearizable: a partitioned follower answers from its old
+    // state. If the checker or the history recording were broken, no seed would fail.
+    const caught: number[] = [];
+    for (const seed of [2, 3, 4]) {
+      const text = 'set staleReads 1\nset clients 4\nset opEveryMs 50\nset keys 2\nduration safety=10s liveness=5s\nnemesis swarm kinds=partition,pause every=1s';
+      const sim = new Simulation(parseScenario(`protocol agent\nnodes 5\nnetwork latency=1ms..5ms\n${text}\n`, 'agent-stale.txt'), harness, seed, {});
+      sim.run();
+      if (checkHistory(linOpsOf(sim.history.ops), registerModel, { explain: false }).linearizable === false) caught.push(seed);
+    }
+    expect(caught.length).toBeGreaterThan(0);
+  });
+
+  it('a TTL session that is not renewed is invalidated by the leader within 2×TTL, releasing its lock', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing'), 10_000);
+    sim.runUntil(sim.nowMs + 2000);
+    const created = call('n4', { type: 'session.create', ttlMs: 10_000, lockDelayMs: 0 })!;
+    expect(created.status).toBe(200);
+    const id = (created.body as { ID: string }).ID;
+    expect(call('n5', { type: 'kv.acquire', key: 'leader-lock', value: bytes('n4'), session: id })!.body).toBe(true);
+    expect((call('n1', { type: 'session.node', node: 'n4', read })!.body as { ID: string }[]).map((s) => s.ID)).toEqual([id]);
+    sim.runUntil(sim.nowMs + 9_000); // past TTL, within the 2×TTL grace: still alive
+    expect((call('n2', { type: 'session.info', id, read })!.body as unknown[]).length).toBe(1);
+    sim.runUntil(sim.nowMs + 12_000); // past 2×TTL plus a sweep
+    expect(call('n2', { type: 'session.info', id, read })!.body).toEqual([]);
+    const lock = (call('n3', { type: 'kv.get', key: 'leader-lock', read })!.body as { Session?: string }[])[0]!;
+    expect(lock.Session).toBeUndefined();
+  });
+
+  it('user events fired on one client reach every agent through gossip', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing'), 10_000);
+    const fired = call('n4', { type: 'event.fire', name: 'deploy', payload: bytes('v2'), serviceFilter: 'web' })!;
+    expect(fired.status).toBe(200);
+    sim.runUntil(sim.nowMs + 3000);
+    // Only agents hosting a 'web' service accept it (Consul's service filter).
+    for (const node of ['n4', 'n5']) expect((call(node, { type: 'event.list', read })!.body as { Name: string }[]).map((e) => e.Name)).toEqual(['deploy']);
+    for (const node of servers) expect(call(node, { type: 'event.list', read })!.body).toEqual([]);
+  });
+
+  it('seeded check results are synced: a failing web check shows as critical on every server', () => {
+    const { sim, call, logs } = cluster('set checkFailPercent 100');
+    sim.runUntil(25_000);
+    expect(logs.some((l) => l.node === 'n4' && l.text === "agent: Check 'service:web' is now critical")).toBe(true);
+    for (const node of servers) {
+      const critical = call(node, { type: 'health.state', state: 'critical', read: { consistency: 'stale' } })!.body as { Node: string; CheckID: string }[];
+      expect(critical.map((c) => `${c.Node}/${c.CheckID}`).sort()).toEqual(['n4/service:web', 'n5/service:web']);
+    }
+    const healthy = call('n4', { type: 'health.service', service: 'web', passing: true, read })!.body;
+    expect(healthy).toEqual([]);
+  });
+
+  it('a client agent keeps API-registered services across a crash and restart (persisted), and re-syncs them', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing'), 10_000);
+    expect(call('n5', { type: 'agent.service.register', service: { name: 'api', port: 9000, checks: [{ ttlMs: 60_000 }] } })!.status).toBe(200);
+    sim.runUntil(sim.nowMs + 1000);
+    sim.faults.crash('n5');
+    sim.runUntil(sim.nowMs + 500);
+    sim.faults.restart('n5');
+    sim.runUntil(sim.nowMs + 3000);
+    expect(Object.keys(call('n5', { type: 'agent.services' })!.body as object).sort()).toEqual(['api', 'web']);
+    expect((call('n1', { type: 'catalog.service', service: 'api', read })!.body as { Node: string }[]).map((s) => s.Node)).toEqual(['n5']);
+  });
+
+  it('a blocking read forwarded by a client parks on the server, not on the client', () => {
+    const { sim, call, send } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    sim.runUntil(sim.nowMs + 2000);
+    const first = call('n4', { type: 'kv.get', key: 'absent', read })!;
+    expect(first.status).toBe(404);
+    const parked = send('n4', { type: 'kv.get', key: 'absent', read: { consistency: 'default', minIndex: first.index!, waitMs: 2000 } });
+    sim.runUntil(sim.nowMs + 500);
+    expect(agentOf(sim, 'n4')!.parked.size).toBe(0);
+    expect(servers.reduce((n, id) => n + agentOf(sim, id)!.parked.size, 0)).toBe(1);
+    sim.runUntil(sim.nowMs + 2000);
+    expect(parked.result).toMatchObject({ status: 404, index: first.index });
+  });
 });
