@@ -28,8 +28,11 @@ export interface DriverOptions {
   readonly gossip: Transport;
   /** The server RPC/Raft endpoint (TCP, 8300); servers only. */
   readonly server?: Transport;
-  /** Machines whose messages leave from the gossip endpoint (the rest use the server endpoint when present). */
-  readonly gossipMachines?: readonly string[];
+  /**
+   * Which endpoint a message leaves from and the address it goes to. Default: SWIM from the gossip
+   * endpoint, everything else from the server endpoint when there is one; the address unchanged.
+   */
+  readonly route?: (envelope: Envelope, to: string) => { readonly endpoint: 'gossip' | 'server'; readonly address: string };
   readonly log: LogFn;
   readonly recorder?: Recorder;
   /** Wall-clock ms, monotonic within the process. */
@@ -63,14 +66,12 @@ export class NodeDriver {
   private started = false;
   private readonly clock: () => number;
   private readonly checks: (spec: CheckSpec, timeoutMs: number) => Promise<CheckResult>;
-  private readonly gossipMachines: ReadonlySet<string>;
   readonly stats = { steps: 0, sends: 0, heldMax: 0, checksRun: 0 };
 
   constructor(private readonly options: DriverOptions) {
     const origin = performance.timeOrigin;
     this.clock = options.clock ?? (() => origin + performance.now());
     this.checks = options.runCheck ?? runCheckForReal;
-    this.gossipMachines = new Set(options.gossipMachines ?? ['swim']);
     const receive = (from: string, body: unknown, _channel: Channel) => {
       if (this.stopped || !this.started) return;
       this.input({ kind: 'message', nowMs: this.clock(), from, message: body as Envelope });
@@ -209,9 +210,10 @@ export class NodeDriver {
   private leave(effect: Effect): void {
     if (effect.kind === 'send') {
       const envelope = effect.message as Envelope;
-      const transport = this.gossipMachines.has(envelope.m) || !this.options.server ? this.options.gossip : this.options.server;
+      const route = this.options.route ? this.options.route(envelope, effect.to) : { endpoint: envelope.m === 'swim' ? 'gossip' : 'server', address: effect.to };
+      const transport = route.endpoint === 'server' && this.options.server ? this.options.server : this.options.gossip;
       this.stats.sends++;
-      transport.send(effect.to, effect.message, effect.channel ?? 'datagram');
+      transport.send(route.address, effect.message, effect.channel ?? 'datagram');
     } else if (effect.kind === 'reply') {
       const call = this.calls.get(effect.requestId);
       if (!call) return; // timed out already

@@ -1,0 +1,357 @@
+/**
+ * The agent's configuration: Consul's JSON config files (snake_case keys, `-config-file` and every
+ * `*.json` of each `-config-dir` in lexical order) overlaid by flags, into an `AgentConfig` plus the
+ * driver-level settings the core never sees (data dir, bind address, pid file, log level, record file).
+ *
+ * Errors name the file and the field ("/etc/conclave.d/web.json: service.port: must be an integer").
+ *
+ * Script checks: file-defined script checks run by default (`enable_local_script_checks` defaults to
+ * true: whoever can write the config dir can already run commands as the agent, which is Consul's own
+ * argument for that setting), so the seed's `web.json` and `ping.json` work as written. Script checks
+ * registered over HTTP need `enable_script_checks` (flag `-enable-script-checks`), off by default as in
+ * Consul ≥ 0.9. Set `"enable_local_script_checks": false` to refuse file-defined ones too.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { agentTimingLan, makeAgentConfig, type AgentConfig, type CheckDefinition, type ServiceDefinition } from '../../core/agent/api.js';
+import { parseGoDurationMs } from '../../net/http/parse.js';
+import type { FlagValues } from './flags.js';
+
+/** What the process needs besides the core's AgentConfig. */
+export interface AgentSettings {
+  readonly config: AgentConfig;
+  readonly dev: boolean;
+  readonly dataDir: string | null;
+  readonly bindAddr: string;
+  /** Real ports, as bound (the core sees ids built on the gossip port; see assembly.ts). */
+  readonly ports: AgentConfig['ports'];
+  readonly pidFile: string | null;
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'err';
+  readonly record: string | null;
+  readonly configFiles: readonly string[];
+  readonly configDirs: readonly string[];
+  readonly leaveOnTerminate: boolean;
+  readonly skipLeaveOnInterrupt: boolean;
+  /** `-bootstrap-expect` as given (1 is turned into bootstrap mode, with Consul's warning). */
+  readonly bootstrapExpectRequested: number;
+}
+
+export class ConfigError extends Error {}
+
+type Obj = Record<string, unknown>;
+
+/** Top-level keys understood in config files. */
+const topKeys = new Set([
+  'datacenter', 'data_dir', 'node_name', 'node_id', 'server', 'bootstrap', 'bootstrap_expect', 'bind_addr', 'advertise_addr',
+  'client_addr', 'ports', 'start_join', 'retry_join', 'retry_interval', 'log_level', 'pid_file', 'enable_script_checks',
+  'enable_local_script_checks', 'node_meta', 'service', 'services', 'check', 'checks', 'leave_on_terminate',
+  'skip_leave_on_interrupt', 'encrypt', 'ui', 'ui_config', 'disable_update_check', 'domain', 'primary_datacenter',
+  'acl', 'acl_datacenter', 'acl_master_token', 'performance', 'rejoin_after_leave',
+]);
+/** Accepted and ignored (Consul keys that do not change behaviour here). */
+const ignoredKeys = new Set(['disable_update_check', 'primary_datacenter', 'performance', 'rejoin_after_leave', 'domain']);
+const refusedKeys: Record<string, string> = {
+  encrypt: 'gossip encryption is not supported yet (a later issue); remove the key',
+  ui: 'the web UI is not supported yet (a later issue); remove the key',
+  ui_config: 'the web UI is not supported yet (a later issue); remove the key',
+  acl: 'ACLs are not supported yet (a later issue); remove the key',
+  acl_datacenter: 'ACLs are not supported yet (a later issue); remove the key',
+  acl_master_token: 'ACLs are not supported yet (a later issue); remove the key',
+};
+
+interface FileLayer {
+  values: Obj;
+  services: ServiceDefinition[];
+  checks: CheckDefinition[];
+}
+
+/** The config files named by flags, in Consul's order: -config-file and -config-dir as given. */
+export function configSources(files: readonly string[], dirs: readonly string[]): string[] {
+  const out: string[] = [...files];
+  for (const dir of dirs) {
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    } catch (error) {
+      throw new ConfigError(`Error reading '${dir}': ${(error as Error).message}`);
+    }
+    for (const f of entries) out.push(path.join(dir, f));
+  }
+  return out;
+}
+
+export function readConfigFiles(files: readonly string[]): FileLayer {
+  const layer: FileLayer = { values: {}, services: [], checks: [] };
+  for (const file of files) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`Error decoding '${file}': ${(error as Error).message}`);
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: the top level must be a JSON object`);
+    for (const [key, value] of Object.entries(raw as Obj)) {
+      const where = `${file}: ${key}`;
+      if (!topKeys.has(key)) throw new ConfigError(`${where}: unknown configuration key`);
+      if (key in refusedKeys) throw new ConfigError(`${where}: ${refusedKeys[key]}`);
+      if (ignoredKeys.has(key)) continue;
+      if (key === 'service') layer.services.push(serviceDef(value, where));
+      else if (key === 'services') layer.services.push(...list(value, where).map((v, i) => serviceDef(v, `${where}[${i}]`)));
+      else if (key === 'check') layer.checks.push(checkDef(value, where));
+      else if (key === 'checks') layer.checks.push(...list(value, where).map((v, i) => checkDef(v, `${where}[${i}]`)));
+      else if (key === 'ports') layer.values['ports'] = { ...((layer.values['ports'] as Obj) ?? {}), ...portsOf(value, where) };
+      else if (key === 'start_join' || key === 'retry_join') layer.values[key] = [...((layer.values[key] as string[]) ?? []), ...strings(value, where)];
+      else layer.values[key] = scalar(key, value, where);
+    }
+  }
+  return layer;
+}
+
+function list(value: unknown, where: string): unknown[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${where}: must be a list`);
+  return value;
+}
+
+function strings(value: unknown, where: string): string[] {
+  const items = list(value, where);
+  for (const item of items) if (typeof item !== 'string') throw new ConfigError(`${where}: must be a list of strings`);
+  return items as string[];
+}
+
+function obj(value: unknown, where: string): Obj {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${where}: must be an object`);
+  return value as Obj;
+}
+
+function str(value: unknown, where: string): string {
+  if (typeof value !== 'string') throw new ConfigError(`${where}: must be a string`);
+  return value;
+}
+
+function int(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(`${where}: must be an integer`);
+  return value;
+}
+
+function bool(value: unknown, where: string): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(`${where}: must be true or false`);
+  return value;
+}
+
+function duration(value: unknown, where: string): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value / 1e6; // Go: nanoseconds
+  const ms = typeof value === 'string' ? parseGoDurationMs(value) : undefined;
+  if (ms === undefined) throw new ConfigError(`${where}: '${String(value)}' is not a duration (like "10s")`);
+  return ms;
+}
+
+function scalar(key: string, value: unknown, where: string): unknown {
+  switch (key) {
+    case 'server':
+    case 'bootstrap':
+    case 'enable_script_checks':
+    case 'enable_local_script_checks':
+    case 'leave_on_terminate':
+    case 'skip_leave_on_interrupt':
+      return bool(value, where);
+    case 'bootstrap_expect':
+      return int(value, where);
+    case 'retry_interval':
+      return duration(value, where);
+    case 'node_meta': {
+      const o = obj(value, where);
+      for (const [k, v] of Object.entries(o)) str(v, `${where}.${k}`);
+      return o;
+    }
+    case 'log_level':
+      if (!['trace', 'debug', 'info', 'warn', 'err', 'error'].includes(String(value))) throw new ConfigError(`${where}: must be one of trace, debug, info, warn, err`);
+      return value;
+    default:
+      return str(value, where);
+  }
+}
+
+function portsOf(value: unknown, where: string): Obj {
+  const o = obj(value, where);
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(o)) {
+    const name = { http: 'http', dns: 'dns', serf_lan: 'serfLan', serf_wan: 'serfWan', server: 'server', rpc: null, https: null, grpc: null }[k];
+    if (name === undefined) throw new ConfigError(`${where}.${k}: unknown port`);
+    const port = int(v, `${where}.${k}`);
+    if (port < -1 || port > 65535) throw new ConfigError(`${where}.${k}: ${port} is not a port`);
+    if (name) out[name] = port;
+  }
+  return out;
+}
+
+const serviceKeys = new Set(['id', 'name', 'tags', 'address', 'port', 'meta', 'enable_tag_override', 'check', 'checks', 'kind', 'weights', 'token']);
+const checkKeys = new Set([
+  'id', 'check_id', 'name', 'notes', 'service_id', 'status', 'ttl', 'script', 'args', 'http', 'method', 'header', 'body', 'tcp',
+  'interval', 'timeout', 'deregister_critical_service_after', 'tls_skip_verify',
+]);
+
+export function serviceDef(value: unknown, where: string): ServiceDefinition {
+  const o = obj(value, where);
+  for (const k of Object.keys(o)) if (!serviceKeys.has(k)) throw new ConfigError(`${where}.${k}: unknown service field`);
+  if (o['name'] === undefined) throw new ConfigError(`${where}.name: a service needs a name`);
+  const checks: CheckDefinition[] = [];
+  if (o['check'] !== undefined) checks.push(checkDef(o['check'], `${where}.check`, true));
+  if (o['checks'] !== undefined) checks.push(...list(o['checks'], `${where}.checks`).map((c, i) => checkDef(c, `${where}.checks[${i}]`, true)));
+  return {
+    name: str(o['name'], `${where}.name`),
+    ...(o['id'] !== undefined ? { id: str(o['id'], `${where}.id`) } : {}),
+    ...(o['tags'] !== undefined ? { tags: strings(o['tags'], `${where}.tags`) } : {}),
+    ...(o['address'] !== undefined ? { address: str(o['address'], `${where}.address`) } : {}),
+    ...(o['port'] !== undefined ? { port: int(o['port'], `${where}.port`) } : {}),
+    ...(o['meta'] !== undefined ? { meta: obj(o['meta'], `${where}.meta`) as Record<string, string> } : {}),
+    ...(o['enable_tag_override'] !== undefined ? { enableTagOverride: bool(o['enable_tag_override'], `${where}.enable_tag_override`) } : {}),
+    ...(checks.length > 0 ? { checks } : {}),
+  };
+}
+
+export function checkDef(value: unknown, where: string, inService = false): CheckDefinition {
+  const o = obj(value, where);
+  for (const k of Object.keys(o)) if (!checkKeys.has(k)) throw new ConfigError(`${where}.${k}: unknown check field`);
+  if (!inService && o['name'] === undefined) throw new ConfigError(`${where}.name: a check needs a name`);
+  const kinds = ['ttl', 'script', 'args', 'http', 'tcp'].filter((k) => o[k] !== undefined);
+  if (kinds.length === 0) throw new ConfigError(`${where}: a check needs one of ttl, script, args, http, tcp`);
+  if (kinds.length > 1 && !(kinds.length === 2 && kinds.includes('script') && kinds.includes('args'))) throw new ConfigError(`${where}: only one of ${kinds.join(', ')} may be given`);
+  if (o['ttl'] === undefined && o['interval'] === undefined) throw new ConfigError(`${where}.interval: ${kinds[0]} checks need an interval`);
+  const status = o['status'];
+  if (status !== undefined && !['passing', 'warning', 'critical'].includes(String(status))) throw new ConfigError(`${where}.status: must be passing, warning or critical`);
+  const header: Record<string, string[]> = {};
+  if (o['header'] !== undefined) for (const [k, v] of Object.entries(obj(o['header'], `${where}.header`))) header[k] = strings(v, `${where}.header.${k}`);
+  const id = o['id'] ?? o['check_id'];
+  return {
+    ...(id !== undefined ? { id: str(id, `${where}.id`) } : {}),
+    ...(o['name'] !== undefined ? { name: str(o['name'], `${where}.name`) } : {}),
+    ...(o['notes'] !== undefined ? { notes: str(o['notes'], `${where}.notes`) } : {}),
+    ...(o['service_id'] !== undefined ? { serviceId: str(o['service_id'], `${where}.service_id`) } : {}),
+    ...(status !== undefined ? { status: status as 'passing' } : {}),
+    ...(o['ttl'] !== undefined ? { ttlMs: duration(o['ttl'], `${where}.ttl`) } : {}),
+    ...(o['script'] !== undefined ? { script: str(o['script'], `${where}.script`) } : {}),
+    ...(o['args'] !== undefined ? { args: strings(o['args'], `${where}.args`) } : {}),
+    ...(o['http'] !== undefined ? { http: str(o['http'], `${where}.http`) } : {}),
+    ...(o['method'] !== undefined ? { method: str(o['method'], `${where}.method`) } : {}),
+    ...(o['header'] !== undefined ? { header } : {}),
+    ...(o['body'] !== undefined ? { body: str(o['body'], `${where}.body`) } : {}),
+    ...(o['tcp'] !== undefined ? { tcp: str(o['tcp'], `${where}.tcp`) } : {}),
+    ...(o['interval'] !== undefined ? { intervalMs: duration(o['interval'], `${where}.interval`) } : {}),
+    ...(o['timeout'] !== undefined ? { timeoutMs: duration(o['timeout'], `${where}.timeout`) } : {}),
+    ...(o['deregister_critical_service_after'] !== undefined ? { deregisterCriticalServiceAfterMs: duration(o['deregister_critical_service_after'], `${where}.deregister_critical_service_after`) } : {}),
+  };
+}
+
+/** Flags over files over defaults. Throws ConfigError naming the flag, or the file and field. */
+export function buildSettings(flags: FlagValues): AgentSettings {
+  const configFiles = (flags['config-file'] as string[] | undefined) ?? [];
+  const configDirs = (flags['config-dir'] as string[] | undefined) ?? [];
+  const layer = readConfigFiles(configSources(configFiles, configDirs));
+  const file = layer.values;
+  const pick = <T>(flag: string, key: string): T | undefined => (flags[flag] !== undefined ? (flags[flag] as T) : (file[key] as T | undefined));
+
+  const dev = flags['dev'] === true;
+  const server = dev || (pick<boolean>('server', 'server') ?? false);
+  const bootstrapExpect = pick<number>('bootstrap-expect', 'bootstrap_expect') ?? 0;
+  let bootstrap = dev || (pick<boolean>('bootstrap', 'bootstrap') ?? false);
+  if (bootstrapExpect === 1) bootstrap = true; // Consul: "BootstrapExpect Mode is specified as 1; this is the same as Bootstrap mode."
+  if (bootstrapExpect < 0) throw new ConfigError('-bootstrap-expect: must be >= 0');
+  if (!server && (bootstrap || bootstrapExpect > 0)) throw new ConfigError('-bootstrap-expect: bootstrap mode is only for servers (add -server)');
+  const dataDir = pick<string>('data-dir', 'data_dir') ?? null;
+  if (!dev && !dataDir) throw new ConfigError('==> Must specify data directory using -data-dir');
+  const bindAddr = pick<string>('bind', 'bind_addr') ?? (dev ? '127.0.0.1' : '0.0.0.0');
+  let advertise = pick<string>('advertise', 'advertise_addr') ?? bindAddr;
+  if (advertise === '0.0.0.0') advertise = firstPrivateIpv4();
+  for (const [flag, value] of [['bind', bindAddr], ['advertise', advertise]] as const) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) throw new ConfigError(`-${flag}: '${value}' is not an IPv4 address`);
+  }
+  const clientAddr = pick<string>('client', 'client_addr') ?? '127.0.0.1';
+  const filePorts = (file['ports'] as Partial<AgentConfig['ports']> | undefined) ?? {};
+  const ports: AgentConfig['ports'] = {
+    http: (flags['http-port'] as number | undefined) ?? filePorts.http ?? 8500,
+    dns: (flags['dns-port'] as number | undefined) ?? filePorts.dns ?? 8600,
+    serfLan: (flags['serf-lan-port'] as number | undefined) ?? filePorts.serfLan ?? 8301,
+    serfWan: filePorts.serfWan ?? 8302,
+    server: (flags['server-port'] as number | undefined) ?? filePorts.server ?? 8300,
+  };
+  for (const [name, port] of Object.entries(ports)) if (port < -1 || port > 65535) throw new ConfigError(`-${name}-port: ${port} is not a port`);
+  const retryMs = (flags['retry-interval'] !== undefined ? durationFlag(flags['retry-interval'] as string) : (file['retry_interval'] as number | undefined)) ?? 30_000;
+  const joins = [
+    ...(((flags['join'] as string[] | undefined) ?? (file['start_join'] as string[] | undefined)) ?? []),
+    ...(((flags['retry-join'] as string[] | undefined) ?? (file['retry_join'] as string[] | undefined)) ?? []),
+  ].map((a) => gossipAddress(a, ports.serfLan));
+  const nodeName = pick<string>('node', 'node_name') ?? os.hostname();
+  const logLevelRaw = pick<string>('log-level', 'log_level') ?? 'info';
+  const logLevel = (logLevelRaw === 'error' ? 'err' : logLevelRaw) as AgentSettings['logLevel'];
+  if (!['trace', 'debug', 'info', 'warn', 'err'].includes(logLevel)) throw new ConfigError(`-log-level: '${logLevelRaw}' is not one of trace, debug, info, warn, err`);
+  const enableScriptChecks = pick<boolean>('enable-script-checks', 'enable_script_checks') ?? dev;
+  const enableLocalScriptChecks = pick<boolean>('enable-local-script-checks', 'enable_local_script_checks') ?? true;
+  const gossipId = `${advertise}:${ports.serfLan}`;
+  let config: AgentConfig;
+  try {
+    config = makeAgentConfig({
+      nodeName,
+      datacenter: pick<string>('datacenter', 'datacenter') ?? 'dc1',
+      server,
+      bootstrap,
+      bootstrapExpect: bootstrap ? 0 : bootstrapExpect,
+      advertiseAddr: advertise,
+      clientAddr,
+      // One id per node inside the core: the gossip address. The core derives a server's RPC id from
+      // the `port` tag, so the core is told the server port is the gossip port, and the driver sends
+      // Raft and RPC traffic to the real server port (assembly.ts explains why).
+      ports: { ...ports, server: ports.serfLan },
+      rpcId: gossipId,
+      build: conclaveVersion,
+      enableScriptChecks,
+      enableLocalScriptChecks,
+      ...(file['node_meta'] ? { nodeMeta: file['node_meta'] as Record<string, string> } : {}),
+      services: layer.services,
+      checks: layer.checks,
+      startJoin: joins,
+      timing: { ...agentTimingLan, retryJoinIntervalMs: Math.max(1, retryMs) },
+    });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  return {
+    config,
+    dev,
+    dataDir,
+    bindAddr,
+    ports,
+    pidFile: pick<string>('pid-file', 'pid_file') ?? null,
+    logLevel,
+    record: (flags['record'] as string | undefined) ?? null,
+    configFiles,
+    configDirs,
+    leaveOnTerminate: (file['leave_on_terminate'] as boolean | undefined) ?? false,
+    skipLeaveOnInterrupt: (file['skip_leave_on_interrupt'] as boolean | undefined) ?? false,
+    bootstrapExpectRequested: bootstrapExpect,
+  };
+}
+
+export const conclaveVersion = '0.1.0';
+
+function durationFlag(text: string): number {
+  const ms = parseGoDurationMs(text);
+  if (ms === undefined) throw new ConfigError(`-retry-interval: '${text}' is not a duration (like "30s")`);
+  return ms;
+}
+
+/** `host` or `host:port` → `host:port` on the gossip port. */
+export function gossipAddress(address: string, serfLanPort: number): string {
+  return /:\d+$/.test(address) ? address : `${address}:${serfLanPort}`;
+}
+
+function firstPrivateIpv4(): string {
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return '127.0.0.1';
+}
+
+/** Re-reads the config files for SIGHUP / reload: the file-defined services and checks now. */
+export function reloadDefinitions(settings: AgentSettings): { services: ServiceDefinition[]; checks: CheckDefinition[] } {
+  const layer = readConfigFiles(configSources(settings.configFiles, settings.configDirs));
+  return { services: layer.services, checks: layer.checks };
+}

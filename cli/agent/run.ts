@@ -1,0 +1,324 @@
+/**
+ * `conclave agent`: assembles one real node — config, data dir, sockets, the core (swim + raft +
+ * agent from `mountsFor`), the driver, the HTTP and DNS servers — and runs it until a signal or
+ * `conclave leave` stops it.
+ *
+ * Ids. Inside the core every node has one id, its gossip address `advertise:serf_lan` (127.0.0.104:8301):
+ * SWIM's member id, Raft's server id and the agent's rpcId. The core's SWIM and Raft both take the
+ * runtime's node id, so the id cannot be `ip:8300` for Raft and `ip:8301` for SWIM at once; the core is
+ * told that the server port is the gossip port (so a member's `port` tag names its id), and the driver's
+ * `route` sends Raft messages and agent RPCs to the real server port (8300) over TCP, while SWIM uses
+ * UDP+TCP on 8301 and RPC replies go back to the caller's gossip port. This assumes every agent uses
+ * the same server and gossip ports (Consul's defaults; the tests use one loopback IP per agent). Both
+ * endpoints stamp frames with the gossip id, so `from` is always a core id.
+ *
+ * Signals (Consul's semantics): SIGHUP reloads config files; SIGINT leaves gracefully (peers see
+ * `left`), a second SIGINT exits at once; SIGTERM exits promptly without leaving (peers see `failed`)
+ * unless `leave_on_terminate` is true; SIGKILL is SIGKILL.
+ */
+import { randomInt } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
+import { mountsFor } from '../../core/agent/mounts.js';
+import { Prng } from '../../core/prng.js';
+import { NodeRuntime, type Envelope } from '../../core/runtime.js';
+import { emptyDurableState, type DurableState } from '../../core/types.js';
+import { DiskCorruptError, memoryStorage, openDiskStorage, readOrCreateNodeId, type Storage } from '../../net/disk/storage.js';
+import { NodeDriver } from '../../net/driver.js';
+import { Recorder } from '../../net/recorder.js';
+import { splitAddress } from '../../net/transport/frame.js';
+import { listenSocketTransport } from '../../net/transport/socket.js';
+import type { Transport } from '../../net/transport/types.js';
+import { buildSettings, ConfigError, gossipAddress, reloadDefinitions, type AgentSettings } from './config.js';
+import { flagUsage, parseFlags, type FlagSpec } from './flags.js';
+import { consulStyle, isMembershipLine, makeLog, type AgentLog } from './log.js';
+
+export const agentFlags: Record<string, FlagSpec> = {
+  server: { kind: 'bool', usage: 'Run the agent as a server (a Raft voter).' },
+  bootstrap: { kind: 'bool', usage: 'Bootstrap the cluster alone (single server).' },
+  'bootstrap-expect': { kind: 'int', usage: 'Number of servers to wait for before bootstrapping.' },
+  'data-dir': { kind: 'string', usage: 'Path to the data directory (required unless -dev).' },
+  node: { kind: 'string', usage: 'Name of this node (default: hostname).' },
+  bind: { kind: 'string', usage: 'Address to bind the cluster ports to (default 0.0.0.0).' },
+  advertise: { kind: 'string', usage: 'Address to advertise to the cluster (default: -bind).' },
+  client: { kind: 'string', usage: 'Address to bind HTTP and DNS to (default 127.0.0.1).' },
+  'config-dir': { kind: 'list', usage: 'Directory of *.json config files; repeatable.' },
+  'config-file': { kind: 'list', usage: 'A JSON config file; repeatable.' },
+  datacenter: { kind: 'string', usage: 'Datacenter of the agent (default dc1).' },
+  dev: { kind: 'bool', usage: 'Development mode: in-memory server that bootstraps itself.' },
+  join: { kind: 'list', usage: 'Address of an agent to join at start; repeatable.' },
+  'retry-join': { kind: 'list', usage: 'Address to join at start, retried until it answers; repeatable.' },
+  'retry-interval': { kind: 'string', usage: 'Time between join attempts (default 30s).' },
+  'pid-file': { kind: 'string', usage: 'Path to store the agent PID.' },
+  'log-level': { kind: 'string', usage: 'trace, debug, info, warn or err (default info).' },
+  'http-port': { kind: 'int', usage: 'HTTP API port (default 8500).' },
+  'dns-port': { kind: 'int', usage: 'DNS port (default 8600, -1 disables).' },
+  'serf-lan-port': { kind: 'int', usage: 'Gossip port, UDP and TCP (default 8301).' },
+  'server-port': { kind: 'int', usage: 'Server RPC and Raft port, TCP (default 8300).' },
+  'enable-script-checks': { kind: 'bool', usage: 'Allow script checks registered over HTTP (file-defined ones run by default).' },
+  'enable-local-script-checks': { kind: 'bool', usage: 'Allow script checks from config files (default true).' },
+  record: { kind: 'string', usage: 'Flight recorder: write every input of the core to this file.' },
+  encrypt: { kind: 'string', usage: '', refused: 'gossip encryption is not supported yet (a later issue); start without -encrypt' },
+  ui: { kind: 'bool', usage: '', refused: 'the web UI is not supported yet (a later issue); start without -ui' },
+};
+
+export async function runAgent(args: string[]): Promise<number> {
+  const parsed = parseFlags(args, agentFlags);
+  if (!parsed.ok) {
+    if (parsed.error === 'help') {
+      process.stdout.write(`Usage: conclave agent [options]\n\n${flagUsage(agentFlags)}\n`);
+      return 0;
+    }
+    process.stderr.write(`${parsed.error}\n`);
+    return 1;
+  }
+  if (parsed.rest.length > 0) {
+    process.stderr.write(`unexpected argument: ${parsed.rest[0]}\n`);
+    return 1;
+  }
+  let settings: AgentSettings;
+  try {
+    settings = buildSettings(parsed.values);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  return new AgentProcess(settings).run();
+}
+
+class AgentProcess {
+  private readonly log: AgentLog;
+  private driver: NodeDriver | null = null;
+  private storage: Storage | null = null;
+  private transports: Transport[] = [];
+  private closers: (() => Promise<void>)[] = [];
+  private recorder: Recorder | null = null;
+  private exit: ((code: number) => void) | null = null;
+  private shuttingDown = false;
+
+  constructor(private settings: AgentSettings) {
+    this.log = makeLog(settings.logLevel);
+  }
+
+  async run(): Promise<number> {
+    const { config } = this.settings;
+    const exitCode = new Promise<number>((resolve) => (this.exit = resolve));
+    try {
+      await this.start();
+    } catch (error) {
+      const message = error instanceof DiskCorruptError || error instanceof ConfigError ? error.message : ((error as Error).message ?? String(error));
+      process.stderr.write(`==> Error starting agent: ${message}\n`);
+      await this.closeAll();
+      return 1;
+    }
+    const code = await exitCode;
+    await this.closeAll();
+    return code;
+  }
+
+  private async start(): Promise<void> {
+    const s = this.settings;
+    if (s.bootstrapExpectRequested === 1) this.log.banner('WARNING: BootstrapExpect Mode is specified as 1; this is the same as Bootstrap mode.');
+    if (s.config.bootstrap) this.log.banner('WARNING: Bootstrap mode enabled! Do not enable unless necessary');
+    if (s.dev) this.log.banner('WARNING: Dev mode is enabled! Data is kept in memory and lost on exit.');
+    this.log.banner('Starting Conclave agent...');
+
+    // Data dir: node id, durable state (torn tail repaired, corruption refused).
+    let durable: DurableState = emptyDurableState;
+    let config = s.config;
+    if (s.dev || !s.dataDir) this.storage = memoryStorage();
+    else {
+      const nodeId = readOrCreateNodeId(s.dataDir);
+      config = { ...config, nodeId };
+      const opened = await openDiskStorage(s.dataDir);
+      this.storage = opened.storage;
+      durable = opened.report.durable;
+      if (opened.report.tornTail) this.log('warn', `agent: repaired a torn write at the end of ${opened.report.tornTail.file} (offset ${opened.report.tornTail.offset}); it was never acknowledged`);
+    }
+
+    // Sockets: gossip (UDP+TCP) always, server RPC/Raft (TCP) on servers. Both stamp the gossip id.
+    const gossipId = config.rpcId;
+    const transportLog = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => this.log(level, text);
+    const gossip = await listenSocketTransport({ bindHost: s.bindAddr, port: s.ports.serfLan, advertise: gossipId, udp: true, log: transportLog });
+    this.transports.push(gossip);
+    let server: Transport | undefined;
+    if (config.server) {
+      server = await listenSocketTransport({ bindHost: s.bindAddr, port: s.ports.server, advertise: gossipId, udp: false, log: transportLog });
+      this.transports.push(server);
+    }
+
+    const seed = randomInt(0, 2 ** 48 - 1);
+    const prng = new Prng(seed);
+    const prngState = prng.save();
+    const runtime = new NodeRuntime(gossipId, mountsFor(config), durable, prng);
+    if (s.record) {
+      this.recorder = new Recorder(s.record, { nodeId: gossipId, prng: prngState, assembly: { config }, durable: Recorder.durableForHeader(durable), startedAtMs: Date.now() });
+    }
+    const serverPort = s.ports.server;
+    const serverAddr = `${config.advertiseAddr}:${s.ports.server}`;
+    const coreLog = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => {
+      if (isMembershipLine(gossipId, text)) this.scheduleMemberEvents();
+      this.log(level, consulStyle(gossipId, serverAddr, text));
+    };
+    this.driver = new NodeDriver({
+      runtime,
+      storage: this.storage,
+      gossip,
+      ...(server ? { server } : {}),
+      log: coreLog,
+      ...(this.recorder ? { recorder: this.recorder } : {}),
+      route: (envelope: Envelope, to: string) => routeFor(envelope, to, serverPort),
+      onFatal: (error) => {
+        process.stderr.write(`==> agent stopped: ${error.message}\n`);
+        this.exit?.(1);
+      },
+    });
+
+    const call = (request: AgentRequest) => this.call(request);
+    const closers: (() => Promise<void>)[] = [];
+    let httpText = '-1';
+    if (s.ports.http > 0) {
+      const { startHttpApi } = await import('../../net/http/index.js');
+      const http = await startHttpApi({ host: config.clientAddr, port: s.ports.http, call, datacenter: config.datacenter, reload: () => this.reload() });
+      closers.push(() => http.close());
+      httpText = String(http.port);
+    }
+    let dnsText = '-1';
+    if (s.ports.dns > 0) {
+      try {
+        const { startDnsServer } = await import('../../net/dns/index.js');
+        const dns = await startDnsServer({ host: config.clientAddr, port: s.ports.dns, domain: 'consul.', datacenter: config.datacenter, call });
+        closers.push(() => dns.close());
+        dnsText = String(dns.port);
+      } catch (error) {
+        this.log('warn', `agent: DNS server not started: ${(error as Error).message}`);
+      }
+    }
+    this.closers = closers;
+
+    this.log.banner('Conclave agent running!');
+    const pad = (label: string) => label.padStart(18);
+    const lines = [
+      `${pad('Node name')}: '${config.nodeName}'`,
+      `${pad('Datacenter')}: '${config.datacenter}'`,
+      `${pad('Server')}: ${config.server} (bootstrap: ${config.bootstrap})`,
+      `${pad('Client Addr')}: ${config.clientAddr} (HTTP: ${httpText}, HTTPS: -1, DNS: ${dnsText})`,
+      `${pad('Cluster Addr')}: ${config.advertiseAddr} (LAN: ${s.ports.serfLan}, WAN: ${s.ports.serfWan})`,
+      `${pad('Gossip encrypt')}: false, RPC-TLS: false, TLS-Incoming: false`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n\n');
+    this.log.banner('Log data will now stream in as it occurs:\n');
+
+    if (s.pidFile) fs.writeFileSync(s.pidFile, `${process.pid}\n`);
+    this.installSignals();
+    this.driver.start();
+    this.scheduleMemberEvents();
+  }
+
+  private readonly memberStatus = new Map<string, number>();
+  private memberEventsPending = false;
+
+  /**
+   * Serf's event lines ("serf: EventMemberJoin: a2 127.0.0.103"), from the member list: SWIM's own
+   * traces name ids, not node names, so after a membership line the agent asks for the members and
+   * logs what changed.
+   */
+  private scheduleMemberEvents(): void {
+    if (this.memberEventsPending || !this.driver) return;
+    this.memberEventsPending = true;
+    setTimeout(() => {
+      this.memberEventsPending = false;
+      void this.call({ type: 'agent.members' }).then((response) => {
+        if (response.status !== 200 || !Array.isArray(response.body)) return;
+        for (const m of response.body as { Name: string; Addr: string; Status: number }[]) {
+          const before = this.memberStatus.get(m.Name);
+          if (before === m.Status) continue;
+          this.memberStatus.set(m.Name, m.Status);
+          const event = m.Status === 1 ? (before === undefined || before >= 3 ? 'EventMemberJoin' : null) : m.Status === 4 ? 'EventMemberFailed' : m.Status === 3 ? 'EventMemberLeave' : null;
+          if (event) this.log('info', `serf: ${event}: ${m.Name} ${m.Addr}`);
+        }
+      });
+    }, 5);
+  }
+
+  /** Every HTTP / DNS request: join addresses become gossip ids; a successful leave stops the agent. */
+  private async call(request: AgentRequest): Promise<AgentResponse> {
+    const driver = this.driver;
+    if (!driver) return { status: 500, body: null, error: 'agent is starting' };
+    let body: AgentRequest = request;
+    if (request.type === 'agent.join') body = { ...request, addresses: request.addresses.map((a) => gossipAddress(a, this.settings.ports.serfLan)) };
+    const response = (await driver.call({ machine: 'agent', body })) as AgentResponse;
+    if (request.type === 'agent.leave' && response.status === 200) setTimeout(() => void this.shutdown(0, false), 50);
+    return response;
+  }
+
+  private async reload(): Promise<AgentResponse> {
+    let defs;
+    try {
+      defs = reloadDefinitions(this.settings);
+    } catch (error) {
+      this.log('error', `agent: failed to reload configs: ${(error as Error).message}`);
+      return { status: 500, body: null, error: (error as Error).message };
+    }
+    return this.call({ type: 'agent.reload', services: defs.services, checks: defs.checks });
+  }
+
+  private installSignals(): void {
+    process.on('SIGHUP', () => {
+      this.log.banner('Caught signal: hangup');
+      this.log.banner('Reloading configuration...');
+      void this.reload();
+    });
+    process.on('SIGINT', () => {
+      this.log.banner('Caught signal: interrupt');
+      if (this.shuttingDown) return this.hardExit(1);
+      void this.shutdown(0, !this.settings.skipLeaveOnInterrupt);
+    });
+    process.on('SIGTERM', () => {
+      this.log.banner('Caught signal: terminated');
+      if (this.shuttingDown) return this.hardExit(1);
+      void this.shutdown(0, this.settings.leaveOnTerminate);
+    });
+  }
+
+  private hardExit(code: number): void {
+    process.exit(code);
+  }
+
+  private async shutdown(code: number, leave: boolean): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    if (leave && this.driver) {
+      this.log.banner('Gracefully shutting down agent...');
+      const left = this.driver.call({ machine: 'agent', body: { type: 'agent.leave' } satisfies AgentRequest }, 5000, () => ({ status: 500, error: 'timeout' }));
+      const response = (await left) as AgentResponse;
+      if (response.status !== 200) this.log('warn', `agent: graceful leave did not finish: ${response.error ?? response.status}`);
+      // Give the leave intent a moment on the wire (it rides gossip datagrams).
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    this.exit?.(code);
+  }
+
+  private async closeAll(): Promise<void> {
+    for (const close of this.closers) await close().catch(() => undefined);
+    await this.driver?.stop();
+    for (const t of this.transports) await t.close().catch(() => undefined);
+    await this.storage?.close().catch(() => undefined);
+    this.recorder?.close();
+    if (this.settings.pidFile) fs.rmSync(this.settings.pidFile, { force: true });
+  }
+}
+
+/**
+ * Where a core message goes (see the header): SWIM on the gossip endpoint as addressed; Raft and agent
+ * RPC requests to the destination's server port; agent RPC replies back to the caller's gossip port.
+ */
+export function routeFor(envelope: Envelope, to: string, serverPort: number): { endpoint: 'gossip' | 'server'; address: string } {
+  if (envelope.m === 'swim') return { endpoint: 'gossip', address: to };
+  const isReply = envelope.m === 'agent' && (envelope.p as { t?: unknown } | null)?.t === 'rpcReply';
+  if (isReply) return { endpoint: 'server', address: to };
+  return { endpoint: 'server', address: `${splitAddress(to).host}:${serverPort}` };
+}

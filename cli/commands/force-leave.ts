@@ -1,0 +1,25 @@
+/** `conclave force-leave NODE`: force a failed member into the left state (PUT /v1/agent/force-leave/NODE). */
+import { AgentUnreachable, commandFlags, request } from '../agent/client.js';
+
+const usage = 'Usage: conclave force-leave [options] name\n\n  -http-addr=<addr>\n';
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = commandFlags(args, {}, usage);
+  if (!parsed) return 1;
+  if (parsed.rest.length !== 1) {
+    process.stderr.write(`A single node name must be specified to force leave.\n${usage}`);
+    return 1;
+  }
+  try {
+    const r = await request(parsed.values, 'PUT', `/v1/agent/force-leave/${encodeURIComponent(parsed.rest[0]!)}`);
+    if (r.status !== 200) {
+      process.stderr.write(`Error force leaving: ${r.text.trim() || r.status}\n`);
+      return 1;
+    }
+  } catch (error) {
+    if (!(error instanceof AgentUnreachable)) throw error;
+    process.stderr.write(`Error force leaving: ${error.message}\n`);
+    return 1;
+  }
+  return 0;
+}
