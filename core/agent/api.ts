@@ -18,8 +18,10 @@
  * Durations in this file are milliseconds (`...Ms`), never Go strings; byte values are `Uint8Array`,
  * never base64 (the agent base64-encodes `Value` in response bodies, as Consul does).
  *
- * The node's machines and their configs come from `mountsFor(config)` in core/agent/mounts.ts
- * (re-exported here once Raft, SWIM and the state store have landed).
+ * The node's machines and their configs come from `mountsFor(config, { profile })` in
+ * core/agent/mounts.ts: swim + raft (FSM = the state store) + agent on a server, swim + agent on a
+ * client. (Not re-exported here: this file stays a leaf module of types and constants, so that
+ * importing it never pulls in, or cycles through, the machines.)
  *
  * Wire enums (`type` strings, statuses) are append-only.
  */
