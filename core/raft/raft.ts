@@ -101,12 +101,20 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
   const last = s.configs[s.configs.length - 1];
   s.membership = last ? last.membership : s.snapshotMembership;
   s.membershipIndex = last ? last.index : (s.snapshot?.lastIndex ?? 0);
+  // A crash can keep an appended entry yet lose the hard state written with it; the term is at least
+  // the last entry's. No vote was lost: a vote is persisted (and synced) before its reply leaves, and
+  // the append that carried the newer term came after it.
+  if (log.lastTerm > s.term) {
+    s.term = log.lastTerm;
+    s.vote = null;
+    s.hardStateDirty = true;
+  }
   // The commit hint: entries up to it are applied at start (they were committed before the crash).
   s.commitIndex = loaded.commit;
   if (loaded.notes.length > 0) notesOnStart.set(s, [...loaded.notes]);
   // Bootstrap with the configured servers (Consul's single-server bootstrap / a fixed initial set):
   // every server writes the same configuration entry at index 1, term 1 (as hashicorp/raft does).
-  if (log.lastIndex === 0 && s.snapshot === null && s.term === 0 && config.servers.length > 0) bootstrapEntry(s, config.servers);
+  if (log.lastIndex === 0 && s.snapshot === null && s.term <= 1 && config.servers.length > 0) bootstrapEntry(s, config.servers);
   return s;
 }
 
@@ -119,7 +127,7 @@ function bootstrapEntry(s: RaftState, servers: readonly NodeId[]): Entry {
   s.membership = entry.config!;
   s.membershipIndex = 1;
   s.term = 1;
-  s.startOps.push({ op: 'append', log: 'log', entries: [entry] }, hardStateOp(s));
+  s.startOps.push(hardStateOp(s), { op: 'append', log: 'log', entries: [entry] });
   return entry;
 }
 
@@ -165,7 +173,7 @@ function onBootstrap(s: RaftState, ctx: StepContext, nowMs: number, target: Repl
   if (!Array.isArray(servers) || servers.some((x) => typeof x !== 'string') || new Set(servers).size !== servers.length) {
     return fail(s, ctx, target, 'badRequest', 'bootstrap needs a list of distinct server ids');
   }
-  if (s.log.lastIndex > 0 || s.snapshot !== null || s.term > 0) {
+  if (s.log.lastIndex > 0 || s.snapshot !== null || s.term > 1) {
     const same = s.membershipIndex === 1 && sameSet(s.membership.voters, servers);
     return same ? reply(s, ctx, target, { ok: true, index: 1, result: { already: true } }) : fail(s, ctx, target, 'badRequest', 'already bootstrapped or joined a cluster');
   }

@@ -46,7 +46,7 @@ export function appendLocal(s: RaftState, ctx: StepContext, entries: readonly En
     s.log.append(entry);
     if (entry.type === 'config') onConfigEntryAppended(s, entry, ctx);
   }
-  persist(ctx, [{ op: 'append', log: 'log', entries }, hardStateOp(s)]);
+  persist(ctx, [hardStateOp(s), { op: 'append', log: 'log', entries }]); // term first: an entry never outlives its term
   s.hardStateDirty = false;
   if (s.membership.voters.length === 1 && s.membership.voters[0] === s.id) sendSelfAck(s, ctx);
 }
@@ -186,7 +186,7 @@ function storeEntries(s: RaftState, ctx: StepContext, entries: readonly Entry[])
     s.log.append(entry);
     if (entry.type === 'config') onConfigEntryAppended(s, entry, ctx);
   }
-  persist(ctx, [{ op: 'append', log: 'log', entries: fresh }, hardStateOp(s)]);
+  persist(ctx, [hardStateOp(s), { op: 'append', log: 'log', entries: fresh }]); // term first: an entry never outlives its term
   s.hardStateDirty = false;
 }
 
