@@ -37,6 +37,7 @@ const params = {
   requestTimeoutMs: 'client timeout (ms): after it the outcome is unknown',
   checkFailPercent: 'chance (%) that a seeded check run reports critical',
   linTimeoutMs: 'time budget of the end-of-run linearizability check (ms)',
+  clientsJoin: '1 = client agents join the servers at start (-retry-join); 0 = they wait for an agent.join',
   staleReads: '1 = the workload reads with ?stale instead of ?consistent (not linearizable: proves the checker can fail)',
 } as const;
 
@@ -251,8 +252,9 @@ export const harness: Harness = {
       rpcId: nodeId,
       enableLocalScriptChecks: true,
       services: server ? [] : [webService],
-      // Everyone joins the servers (as -retry-join); SWIM retries until one answers.
-      startJoin: servers.filter((id) => id !== nodeId),
+      // Servers join each other (as -retry-join; SWIM retries until one answers); clients too unless
+      // `clientsJoin` is 0, when they stay alone until an `agent.join` (the seed's `consul join`).
+      startJoin: server || num(scenario, 'clientsJoin', 1) === 1 ? servers.filter((id) => id !== nodeId) : [],
       timing: agentTimingSim,
     });
     return mountsFor(config, { profile: 'sim' });
@@ -288,8 +290,9 @@ export const harness: Harness = {
   },
 
   act(sim, action, args) {
-    const known = ['leave', 'register', 'drop-service', 'put'];
+    const known = ['join', 'leave', 'register', 'drop-service', 'put'];
     if (!known.includes(action)) return `unknown action '${action}' (agent knows: ${known.join(', ')})`;
+    if (action === 'join' && args.length !== 2) return 'join takes NODE PEER (NODE runs `conclave join PEER`)';
     if (action === 'leave' && args.length !== 1) return 'leave takes NODE';
     if (action === 'register' && args.length !== 2) return 'register takes NODE SERVICE';
     if (action === 'drop-service' && args.length !== 2) return 'drop-service takes NODE SERVICE (removes it from the catalog behind the agent)';
@@ -297,7 +300,8 @@ export const harness: Harness = {
     if (sim === null) return null;
     const node = args[0]!;
     const done = (what: string) => (response: AgentResponse | undefined) => sim.log(`harness: ${what} on ${node} answered ${response ? response.status : 'nothing (timeout)'}`);
-    if (action === 'leave') agentRequest(sim, node, { type: 'agent.leave' }, 5000, done('leave'));
+    if (action === 'join') agentRequest(sim, node, { type: 'agent.join', addresses: [args[1]!] }, 5000, done(`join ${args[1]}`));
+    else if (action === 'leave') agentRequest(sim, node, { type: 'agent.leave' }, 5000, done('leave'));
     else if (action === 'register') agentRequest(sim, node, { type: 'agent.service.register', service: { name: args[1]!, port: 8080 } }, 5000, done(`register ${args[1]}`));
     else if (action === 'drop-service') agentRequest(sim, serversOf(sim.scenario)[0]!, { type: 'catalog.deregister', node, serviceId: args[1]! }, 5000, done(`catalog deregister ${args[1]}`));
     else agentRequest(sim, node, { type: 'kv.put', key: args[1]!, value: bytes(args[2]!) }, 5000, done(`put ${args[1]}`));

@@ -251,4 +251,19 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     sim.runUntil(sim.nowMs + 2000);
     expect(parked.result).toMatchObject({ status: 404, index: first.index });
   });
+
+  it('a client that was started alone sees only itself, joins through agent.join, then syncs its services', () => {
+    const { sim, call, logs } = cluster('set clientsJoin 0');
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    sim.runUntil(sim.nowMs + 2000);
+    expect((call('n4', { type: 'agent.members' })!.body as { Name: string }[]).map((m) => m.Name)).toEqual(['n4']);
+    expect(logs.some((l) => l.node === 'n4' && l.text === 'agent: failed to sync remote state: No known Consul servers')).toBe(true);
+    expect(call('n4', { type: 'agent.join', addresses: ['n1'] }, 3000)!.status).toBe(200);
+    expect(logs.some((l) => l.node === 'n4' && l.text === 'agent: (LAN) joined: 1 Err: <nil>')).toBe(true);
+    expect(runUntilTrue(sim, () => serfHealthOf(sim, 'n4') === 'passing', 10_000)).toBe(true);
+    sim.runUntil(sim.nowMs + 3000);
+    expect((call('n4', { type: 'agent.members' })!.body as { Name: string }[]).map((m) => m.Name).sort()).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect((call('n1', { type: 'catalog.service', service: 'web', read })!.body as { Node: string }[]).map((s) => s.Node)).toEqual(['n4']);
+    expect(logs.some((l) => l.node === 'n4' && l.text === "agent: Synced service 'web'")).toBe(true);
+  });
 });
