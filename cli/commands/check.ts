@@ -130,6 +130,7 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
           ms,
           model: modelName,
           format: parsedHistory.format,
+          ...(result.unknownReason ? { unknownReason: result.unknownReason } : {}),
           ...(result.explanation ? { explanation: result.explanation.text } : {}),
         }) + '\n',
       );
@@ -139,7 +140,8 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
       const text = result.explanation ? '\n' + result.explanation.text.replace(/^/gm, '  ') : '';
       io.out(`${file}: not linearizable${text}\n`);
     } else {
-      io.out(`${file}: unknown (gave up after ${parsed.timeoutMs} ms)\n`);
+      const why = result.unknownReason === 'limit' ? 'the search reached its memory limit' : `gave up after ${parsed.timeoutMs} ms`;
+      io.out(`${file}: unknown (${why})\n`);
     }
   }
   return allLinearizable ? 0 : 1;

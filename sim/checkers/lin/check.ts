@@ -12,8 +12,14 @@ import { assert } from '../../../core/assert.js';
 import { PartitionSearch } from './search.js';
 import type { CheckOptions, CheckResult, Explanation, LinOp, Model } from './types.js';
 
-/** Search steps a partition gets in the first round; doubled every round. */
-const FIRST_SLICE_STEPS = 1 << 14;
+/** Interned states per partition before giving up ('unknown'): kv states are strings of ~0.5 KB. */
+const STATES_MAX_DEFAULT = 1 << 20;
+/** Bytes of configuration cache per partition before giving up ('unknown'). */
+const CACHE_BYTES_MAX_DEFAULT = 512 << 20;
+/** Search steps a partition gets in the first round. */
+const FIRST_SLICE_STEPS = 4096;
+/** Growth of the slice per round: every partition gets about as much work as the fastest to finish. */
+const SLICE_GROWTH = 1.5;
 
 export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<S, I, O>, options: CheckOptions = {}): CheckResult {
   const startMs = performance.now();
@@ -24,7 +30,9 @@ export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<
   const parts = (model.partition ? model.partition(prepared) : [{ label: '', ops: prepared }]).filter((p) => p.ops.length > 0);
   parts.sort((a, b) => a.ops.length - b.ops.length);
 
-  const searches = parts.map((p) => ({ label: p.label, search: new PartitionSearch(model, p.ops, explain) }));
+  const limits = { statesMax: options.statesMax ?? STATES_MAX_DEFAULT, cacheBytesMax: options.cacheBytesMax ?? CACHE_BYTES_MAX_DEFAULT };
+  const searches = parts.map((p) => ({ label: p.label, search: new PartitionSearch(model, p.ops, explain, limits) }));
+  let reason: 'timeout' | 'limit' | undefined;
   let active = searches.slice();
   let slice = FIRST_SLICE_STEPS;
   let verdict: true | false | 'unknown' = true;
@@ -38,18 +46,22 @@ export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<
         verdict = false;
         failed = entry;
         break;
-      } else if (status === 'timeout') {
+      } else if (status === 'timeout' || status === 'limit') {
         verdict = 'unknown';
+        reason = status;
         break;
       }
     }
     active = still;
-    slice *= 2;
-    if (verdict === true && active.length > 0 && performance.now() > deadlineMs) verdict = 'unknown';
+    slice = Math.ceil(slice * SLICE_GROWTH);
+    if (verdict === true && active.length > 0 && performance.now() > deadlineMs) {
+      verdict = 'unknown';
+      reason = 'timeout';
+    }
   }
   const ms = performance.now() - startMs;
   const steps = searches.reduce((sum, s) => sum + s.search.steps, 0);
-  const result: CheckResult = { linearizable: verdict, ms, steps, partitions: searches.length };
+  const result: CheckResult = { linearizable: verdict, ms, steps, partitions: searches.length, ...(reason ? { unknownReason: reason } : {}) };
   if (failed && explain) return { ...result, explanation: explainFailure(model, failed.label, failed.search) };
   if (verdict === true && explain) {
     const linearizations = searches.map(({ label, search }) => ({ partition: label, order: search.linearization().map((i) => search.ops[i]!.id) }));

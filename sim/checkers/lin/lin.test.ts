@@ -170,8 +170,15 @@ describe('search limits and scheduling', () => {
     const ops = manyConcurrentWrites(14, 999);
     const timed = checkHistory(ops, etcdModel, { timeoutMs: 0 });
     expect(timed.linearizable).toBe('unknown');
+    expect(timed.unknownReason).toBe('timeout');
     expect(timed.explanation).toBeUndefined();
     expect(checkHistory(ops, etcdModel).linearizable).toBe(false);
+  });
+
+  it('answers "unknown" rather than exhausting memory', () => {
+    const ops = manyConcurrentWrites(14, 999);
+    const limited = checkHistory(ops, etcdModel, { cacheBytesMax: 1 << 16 });
+    expect(limited).toMatchObject({ linearizable: 'unknown', unknownReason: 'limit' });
   });
 
   it('interleaves partitions so an easy failing one is not held up by a hard passing one', () => {

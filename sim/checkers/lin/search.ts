@@ -50,7 +50,7 @@ const REJECTED = -1;
  * Cells of the dense transition table (states × ops). States beyond it are stepped without a memo:
  * a history with that many states (kv appends in many orders) rarely revisits a (state, op) pair.
  */
-const DENSE_TRANSITIONS_MAX = 1 << 20;
+const DENSE_TRANSITIONS_MAX = 1 << 16;
 /** Check the wall clock once per this many search steps. */
 const CLOCK_EVERY_STEPS = 1 << 16;
 /** Initial configuration-cache slots (grows by doubling at half load). */
@@ -65,7 +65,15 @@ const DEFERRABLE = 2;
 /** Unknown outcome, response +∞, read-only: never worth linearizing. */
 const USELESS = 3;
 
-export type SearchStatus = 'running' | 'ok' | 'fail' | 'timeout';
+export type SearchStatus = 'running' | 'ok' | 'fail' | 'timeout' | 'limit';
+
+/** Resource bounds of one search; past them it stops with status 'limit'. */
+export interface SearchLimits {
+  readonly statesMax: number;
+  readonly cacheBytesMax: number;
+}
+
+const NO_LIMITS: SearchLimits = { statesMax: Infinity, cacheBytesMax: Infinity };
 
 /** What the search had got furthest with when it was stuck (for explanations). */
 export interface DeepestPoint {
@@ -121,6 +129,8 @@ export class PartitionSearch<S, I, O> {
   private table: Int32Array;
   private tableMask: number;
   private cacheCount = 0;
+  /** Set when the cache may not grow any more (limits.cacheBytesMax); the run loop then stops. */
+  private cacheFull = false;
 
   // The stack of choices and the walk's position, kept between run() slices.
   private readonly callEntry: Int32Array;
@@ -138,6 +148,7 @@ export class PartitionSearch<S, I, O> {
     private readonly model: Model<S, I, O>,
     readonly ops: readonly LinOp<I, O>[],
     private readonly explain = true,
+    private readonly limits: SearchLimits = NO_LIMITS,
   ) {
     const m = ops.length;
     this.opCount = m;
@@ -330,6 +341,11 @@ export class PartitionSearch<S, I, O> {
     const stride = this.stride;
     const old = this.table;
     const slots = (this.tableMask + 1) * 2;
+    if (slots * stride * 4 > this.limits.cacheBytesMax) {
+      // Keep filling the current table (up to ~3/4 before the run loop notices) rather than grow.
+      this.cacheFull = true;
+      if (this.cacheCount * 4 < (this.tableMask + 1) * 3) return;
+    }
     const table = new Int32Array(slots * stride);
     const mask = slots - 1;
     for (let base = 0; base < old.length; base += stride) {
@@ -384,6 +400,10 @@ export class PartitionSearch<S, I, O> {
         clock = CLOCK_EVERY_STEPS;
         if (deadlineMs !== Infinity && performance.now() > deadlineMs) {
           status = 'timeout';
+          break;
+        }
+        if (this.cacheFull || this.states.length > this.limits.statesMax) {
+          status = 'limit';
           break;
         }
       }

@@ -127,6 +127,8 @@ export interface CheckResult {
   /** Search steps taken (entries visited), summed over partitions. */
   readonly steps: number;
   readonly partitions: number;
+  /** Why the verdict is 'unknown': out of time, or a memory limit reached. */
+  readonly unknownReason?: 'timeout' | 'limit';
   /**
    * When linearizable (and `explain` is on): a witness, one sequential order of op ids per partition
    * that respects real time and that the model accepts.
@@ -139,4 +141,8 @@ export interface CheckOptions {
   readonly timeoutMs?: number;
   /** Build an explanation when the history is not linearizable (default true). */
   readonly explain?: boolean;
+  /** Give up ('unknown') when a partition has interned this many states (default 2^20). */
+  readonly statesMax?: number;
+  /** Give up ('unknown') when a partition's configuration cache would exceed this (default 512 MiB). */
+  readonly cacheBytesMax?: number;
 }
