@@ -266,4 +266,17 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect((call('n1', { type: 'catalog.service', service: 'web', read })!.body as { Node: string }[]).map((s) => s.Node)).toEqual(['n4']);
     expect(logs.some((l) => l.node === 'n4' && l.text === "agent: Synced service 'web'")).toBe(true);
   });
+
+  it('a server that leaves is removed from the Raft voters and the catalog; the other two keep committing', () => {
+    const { sim, call, logs } = cluster();
+    runUntilTrue(sim, () => sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing'), 10_000);
+    const leaver = servers.find((id) => id !== leaderOf(sim))!;
+    expect(call(leaver, { type: 'agent.leave' }, 5000)?.status).toBe(200);
+    expect(runUntilTrue(sim, () => serfHealthOf(sim, leaver) === 'absent', 30_000)).toBe(true);
+    expect(logs.some((l) => l.text === `consul: removing server ${leaver} from raft`)).toBe(true);
+    const rest = servers.filter((id) => id !== leaver);
+    expect((call('n4', { type: 'status.peers' })!.body as string[]).slice().sort()).toEqual(rest);
+    sim.faults.crash(leaver);
+    expect(call('n5', { type: 'kv.put', key: 'after-leave', value: bytes('ok') }, 2000)!.body).toBe(true);
+  });
 });
