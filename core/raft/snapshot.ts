@@ -70,7 +70,13 @@ export function sendSnapshot(s: RaftState, ctx: StepContext, nowMs: number, id: 
   const snap = p.snap;
   assert(snap !== null, 'snapshot state has a snapshot');
   if (heartbeat && nowMs - snap.lastReplyMs >= s.config.electionTimeoutMsMin / 2) {
-    snap.sent = snap.acked; // presumed lost: resume from what the follower confirmed
+    // Presumed lost. A newer snapshot replaces the stale one (the follower restarts at offset 0);
+    // otherwise resume from what the follower confirmed.
+    if (s.snapshot && s.snapshot.lastIndex > snap.snapshot.lastIndex) {
+      p.snap = { snapshot: s.snapshot, acked: 0, sent: 0, lastReplyMs: nowMs };
+      return sendSnapshot(s, ctx, nowMs, id, p, false);
+    }
+    snap.sent = snap.acked;
     snap.lastReplyMs = nowMs;
   }
   const chunk = s.config.snapshotChunkBytes;
