@@ -317,8 +317,11 @@ export interface AgentConfig {
     readonly server: number;
   };
   /**
-   * This node's id for Raft and for agent-to-agent RPC: node names in the simulator, `ip:8300` in the
-   * real agent. Clients learn servers' ids from gossip (the member's address with tag `port`).
+   * This node's id for Raft, SWIM and agent-to-agent RPC; must equal the NodeRuntime's node id (init
+   * asserts it). Node names in the simulator. In the real agent: `advertiseAddr:ports.server`
+   * (`ip:8300`) on every node, clients too — agents find a server at `host:<its port tag>` from its
+   * gossip member id, so member ids must be RPC addresses (or bare hosts). The driver routes envelopes
+   * by machine: 'swim' to the gossip port (8301), 'raft' and 'agent' to the server port (8300).
    */
   readonly rpcId: NodeId;
   /** Reported as the `build` tag and in `agent.self` (e.g. '1.0.0'). */

@@ -20,7 +20,7 @@ import { agentErrors, validateAgentConfig, type AgentConfig, type AgentRequest, 
 import { armFullSync, inSync, onFullSyncTimer, onSyncTimer, triggerSync } from './antiEntropy.js';
 import { maybeBootstrap } from './bootstrap.js';
 import { fireEvent, listEvents, onEventsTimer, recordEvent } from './events.js';
-import { onMemberNotice, onRaftNotice, onReconcileTimer, onSessionSweepTimer } from './leader.js';
+import { addressOf, onMemberNotice, onRaftNotice, onReconcileTimer, onSessionSweepTimer } from './leader.js';
 import {
   addCheck,
   addService,
@@ -51,9 +51,12 @@ const restoredOf = new WeakMap<AgentState, Restored>();
 export const agentMachine: Machine<AgentState, AgentConfig, AgentMessage, AgentRequest, AgentResponse> = {
   name: 'agent',
 
-  init(_nodeId: NodeId, config: AgentConfig, durable: DurableState, prng: Prng): AgentState {
+  init(nodeId: NodeId, config: AgentConfig, durable: DurableState, prng: Prng): AgentState {
     const problems = validateAgentConfig(config);
     assert(problems.length === 0, `bad agent config: ${problems.join('; ')}`);
+    // Raft's id and SWIM's member id are the runtime's node id; the agent addresses servers by
+    // `config.rpcId` and finds them at `host:<port tag>`, so the two must be the same string.
+    assert(config.rpcId === nodeId, `agent config rpcId ${config.rpcId} must equal the runtime's node id ${nodeId}`);
     const s = initialState(config, config.server, config.nodeId || uuid(prng));
     const restored: Restored = { services: [], checks: [] };
     for (const [key, value] of durable.records) {
@@ -194,13 +197,12 @@ function statusNumber(member: Member): number {
 }
 
 function renderMember(s: AgentState, member: Member): Record<string, unknown> {
-  const colon = member.id.lastIndexOf(':');
-  const addr = colon < 0 ? member.id : member.id.slice(0, colon);
-  const port = colon < 0 ? s.config.ports.serfLan : Number(member.id.slice(colon + 1));
+  // Member ids are RPC addresses (`ip:8300`) or bare hosts; `members` shows the gossip port, which
+  // every agent of a cluster shares (Consul's 8301 unless -serf-lan-port says otherwise).
   return {
     Name: member.name,
-    Addr: addr,
-    Port: port,
+    Addr: addressOf(member.id),
+    Port: s.config.ports.serfLan,
     Tags: { ...member.tags },
     Status: statusNumber(member),
     ProtocolMin: 1,
