@@ -134,6 +134,7 @@ export class NodeDriver {
   private input(input: Input<Envelope, NodeRequest>): void {
     if (this.stopped) return;
     let effects: Effect[];
+    const recorded = this.options.recorder?.encodeInput(input);
     try {
       effects = this.options.runtime.step(input);
       this.stats.steps++;
@@ -143,11 +144,11 @@ export class NodeDriver {
       }
     } catch (error) {
       // Record the input that made the core throw: replaying the file reproduces the failure.
-      this.options.recorder?.step(input, []);
+      if (recorded) this.options.recorder?.step(recorded, []);
       this.fatal(error as Error);
       return;
     }
-    this.options.recorder?.step(input, effects);
+    if (recorded) this.options.recorder?.step(recorded, effects);
     this.options.onEffects?.(effects, input);
     for (const effect of effects) this.carryOut(effect);
   }

@@ -59,11 +59,24 @@ export class Recorder {
     return decode(encode(value)) as T;
   }
 
-  step(input: Input<Envelope, NodeRequest>, effects: readonly Effect[]): void {
+  /**
+   * Encodes an input BEFORE the core steps on it: a machine may keep and mutate parts of a message
+   * (merging a member list in place), and the file must hold what the core was given.
+   */
+  encodeInput(input: Input<Envelope, NodeRequest>): Buffer {
+    return encode(input);
+  }
+
+  step(encodedInput: Buffer, effects: readonly Effect[]): void {
     const h = effectsHash(effects);
     this.trace.update(h);
     this.stepCount++;
-    this.frame({ i: input, h } satisfies RecordedStep);
+    // { i: <input>, h } spelled as msgpack by hand so the input bytes are the ones taken before the step.
+    const hBytes = encode(h);
+    const body = Buffer.concat([Buffer.from([0x82, 0xa1, 0x69]), encodedInput, Buffer.from([0xa1, 0x68]), hBytes]);
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32BE(body.length, 0);
+    fs.writeSync(this.fd, Buffer.concat([head, body]));
   }
 
   traceHash(): string {

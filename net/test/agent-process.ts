@@ -1,0 +1,63 @@
+/**
+ * Test helpers: real `conclave` processes (bin/conclave.js → dist/, built by the suite's global
+ * setup), their output, and CLI runs.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const conclaveBin = path.join(repoRoot, 'bin', 'conclave.js');
+
+export interface AgentHandle {
+  readonly child: ChildProcess;
+  output(): string;
+  waitFor(pattern: RegExp | string, timeoutMs?: number): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentHandle {
+  const child = spawn(process.execPath, [conclaveBin, 'agent', ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    async waitFor(pattern, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      const test = () => (typeof pattern === 'string' ? out.includes(pattern) : pattern.test(out));
+      while (!test()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in agent output:\n${out}`);
+        if (child.exitCode !== null) throw new Error(`agent exited (${child.exitCode}) before ${pattern}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+export function conclave(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [conclaveBin, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => null);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function stopAll(agents: readonly AgentHandle[]): Promise<void> {
+  for (const a of agents) if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
+  await Promise.all(agents.map((a) => a.exited));
+}
