@@ -318,10 +318,10 @@ export interface AgentConfig {
   };
   /**
    * This node's id for Raft, SWIM and agent-to-agent RPC; must equal the NodeRuntime's node id (init
-   * asserts it). Node names in the simulator. In the real agent: `advertiseAddr:ports.server`
-   * (`ip:8300`) on every node, clients too — agents find a server at `host:<its port tag>` from its
-   * gossip member id, so member ids must be RPC addresses (or bare hosts). The driver routes envelopes
-   * by machine: 'swim' to the gossip port (8301), 'raft' and 'agent' to the server port (8300).
+   * asserts it). Node names in the simulator; in the real agent one address per node (e.g. the gossip
+   * address `ip:8301`), the same string for SWIM, Raft and agent RPC: a server's member id is its Raft
+   * id. The driver routes envelopes by machine ('swim' to the gossip port, 'raft' and 'agent' to the
+   * server port). `status.leader`/`status.peers` show ids as `host:<server port tag>` (Consul's 8300).
    */
   readonly rpcId: NodeId;
   /** Reported as the `build` tag and in `agent.self` (e.g. '1.0.0'). */

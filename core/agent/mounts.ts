@@ -4,9 +4,9 @@
  *   client: swim + agent
  * SWIM and Raft tell the agent about membership and leadership (`observer: 'agent'`).
  *
- * Ids: Raft's id is the runtime's node id, and servers' Raft ids must equal `config.rpcId` (the
- * agent addresses the leader and bootstraps with these ids). In the simulator every id is the node
- * name; in the real agent the runtime's id is the server RPC address (`ip:8300`).
+ * Ids: SWIM's member id, Raft's server id and `config.rpcId` are all the runtime's node id (the
+ * agent asserts it): a server's gossip id is the id the agent forwards to and bootstraps Raft with.
+ * In the simulator every id is the node name; in the real agent one address per node.
  */
 import type { Mount } from '../runtime.js';
 import { makeRaftConfig, type RaftConfig } from '../raft/config.js';

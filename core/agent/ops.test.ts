@@ -10,7 +10,8 @@ import { blockingWaitMsDefault, blockingWaitMsMax, makeAgentConfig, validateAgen
 import { base64Encode } from './base64.js';
 import { eventIndex } from './events.js';
 import { blockingWaitMs, render, translate, uuid } from './ops.js';
-import { serverIdOf } from './rpc.js';
+import { rpcAddressOf, serverIdOf } from './rpc.js';
+import { initialState } from './state.js';
 
 const read = { consistency: 'default' as const };
 
@@ -84,9 +85,14 @@ describe('render', () => {
 });
 
 describe('small helpers', () => {
-  it('derives a server’s RPC id from its gossip id and port tag', () => {
-    expect(serverIdOf({ id: '10.0.0.4:8301', name: 'a1', incarnation: 0, status: 'alive', tags: { role: 'consul', port: '8300' } })).toBe('10.0.0.4:8300');
-    expect(serverIdOf({ id: 'n1', name: 'n1', incarnation: 0, status: 'alive', tags: { role: 'consul', port: '8300' } })).toBe('n1');
+  it('addresses a server by its member id (one id per node) and shows it as host:<server port>', () => {
+    const member = { id: '10.0.0.4:8301', name: 'a1', incarnation: 0, status: 'alive' as const, tags: { role: 'consul', port: '8300' } };
+    expect(serverIdOf(member)).toBe('10.0.0.4:8301');
+    const s = initialState(makeAgentConfig({ nodeName: 'a2', rpcId: '10.0.0.5:8301' }), false, 'x');
+    s.members.set(member.id, member);
+    expect(rpcAddressOf(s, '10.0.0.4:8301')).toBe('10.0.0.4:8300');
+    expect(rpcAddressOf(s, '10.0.0.5:8301')).toBe('10.0.0.5:8300');
+    expect(rpcAddressOf(s, 'n1')).toBe('n1');
   });
   it('makes distinct v4-layout UUIDs and event indexes that are never 0', () => {
     const prng = new Prng(9);

@@ -50,14 +50,26 @@ export function onLocalReply(s: AgentState, env: Env, payload: unknown): boolean
 // ───────────────────────────────────────── servers we know ────────────────────────────────────────
 
 /**
- * A server's Raft/RPC id from its gossip entry: in the real agent the member id is `ip:8301` and the
- * tag `port` is the server port (8300), so the RPC id is `ip:8300`; in the simulator ids are names.
+ * A server's Raft/RPC id from its gossip entry: the member id itself. Every machine of a node shares
+ * the runtime's node id (SWIM's member id, Raft's server id, the agent's rpcId — init asserts the
+ * last), so the id a server gossips under is the id its Raft answers to; the driver routes envelopes
+ * to the right socket by machine name.
  */
 export function serverIdOf(member: Member): NodeId {
-  const colon = member.id.lastIndexOf(':');
-  const port = member.tags['port'];
-  if (colon < 0 || port === undefined) return member.id;
-  return `${member.id.slice(0, colon)}:${port}`;
+  return member.id;
+}
+
+/**
+ * How Consul shows a server in `status/leader` and `status/peers`: `host:<server port>` (8300). The
+ * host is the id's host part; the port is the server's `port` tag (ours when it is us). Ids without a
+ * port (the simulator's node names) are shown as they are.
+ */
+export function rpcAddressOf(s: AgentState, id: NodeId): string {
+  const colon = id.lastIndexOf(':');
+  if (colon < 0) return id;
+  let port = id === s.config.rpcId ? String(s.config.ports.server) : undefined;
+  for (const member of s.members.values()) if (member.id === id && member.tags['port'] !== undefined) port = member.tags['port'];
+  return port === undefined ? id : `${id.slice(0, colon)}:${port}`;
 }
 
 export function isServerMember(s: AgentState, member: Member): boolean {

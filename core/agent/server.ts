@@ -20,7 +20,7 @@ import type { RaftResponse } from '../raft/api.js';
 import type { QueryResult } from '../store/types.js';
 import { agentErrors } from './api.js';
 import type { ServerOp, ServerResult } from './ops.js';
-import { callRaft, deliver, pickServer, rpcHopsMax, sendRpc } from './rpc.js';
+import { callRaft, deliver, pickServer, rpcAddressOf, rpcHopsMax, sendRpc } from './rpc.js';
 import { count, type AgentState, type Env, type Origin, type ParkedRead } from './state.js';
 
 const noLeader: ServerResult = { ok: false, status: 500, error: agentErrors.noLeader };
@@ -116,7 +116,8 @@ function runStatus(s: AgentState, env: Env, op: ServerOp & { kind: 'status' }, o
   callRaft(s, env, { type: 'status' }, (raw, env2) => {
     const response = raw as RaftResponse;
     const view = (response.ok ? response.result : null) as { leader?: string | null; voters?: readonly string[] } | null;
-    const value = op.what === 'leader' ? (view?.leader ?? s.leader ?? '') : [...(view?.voters ?? [])];
+    const leader = view?.leader ?? s.leader;
+    const value = op.what === 'leader' ? (leader ? rpcAddressOf(s, leader) : '') : [...(view?.voters ?? [])].map((id) => rpcAddressOf(s, id));
     deliver(s, env2, origin, { ok: true, index: 1, value, knownLeader: s.leader !== null, lastContactMs: 0 });
   });
 }
