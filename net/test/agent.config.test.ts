@@ -1,0 +1,99 @@
+/**
+ * `conclave agent` input handling: Go flag syntax (`-f v`, `-f=v`, `--f`, bare booleans, repeatable
+ * lists), refused flags (-encrypt, -ui) with a clear message, config files and dirs (snake_case,
+ * lexical order, errors naming file and field), defaults and the script-check setting; and, as a real
+ * process, exit status 1 naming the flag or the file and field.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildSettings, ConfigError } from '../../cli/agent/config.js';
+import { parseFlags } from '../../cli/agent/flags.js';
+import { agentFlags } from '../../cli/agent/run.js';
+import { conclave } from './agent-process.js';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-config-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function settingsFor(args: string[]) {
+  const parsed = parseFlags(args, agentFlags);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return buildSettings(parsed.values);
+}
+
+function dirWith(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(root, 'd-'));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+describe('agent flags', () => {
+  it('accepts every Go flag spelling', () => {
+    const parsed = parseFlags(['-server', '--bootstrap-expect=3', '-node', 'a1', '--bind', '127.0.0.5', '-join=127.0.0.6', '-join', '127.0.0.7', '-dev=false'], agentFlags);
+    expect(parsed).toEqual({ ok: true, rest: [], values: { server: true, 'bootstrap-expect': 3, node: 'a1', bind: '127.0.0.5', join: ['127.0.0.6', '127.0.0.7'], dev: false } });
+  });
+
+  it('names unknown, malformed and refused flags', () => {
+    expect(parseFlags(['-nope'], agentFlags)).toEqual({ ok: false, error: 'flag provided but not defined: -nope' });
+    expect(parseFlags(['-bootstrap-expect', 'x'], agentFlags)).toMatchObject({ ok: false, error: expect.stringContaining('-bootstrap-expect') });
+    expect(parseFlags(['-node'], agentFlags)).toEqual({ ok: false, error: 'flag needs an argument: -node' });
+    expect(parseFlags(['-encrypt', 'abc'], agentFlags)).toMatchObject({ ok: false, error: expect.stringMatching(/^-encrypt: gossip encryption is not supported/) });
+    expect(parseFlags(['-ui'], agentFlags)).toMatchObject({ ok: false, error: expect.stringMatching(/^-ui: the web UI is not supported/) });
+  });
+});
+
+describe('agent config', () => {
+  it('builds the seed a1 config: bootstrap-expect 1 means bootstrap, ids on the gossip port', () => {
+    const s = settingsFor(['-server', '-bootstrap-expect', '1', '-data-dir', '/tmp/x', '-node=a1', '-bind=127.0.0.104', '-client', '127.0.0.104']);
+    expect(s.config).toMatchObject({ nodeName: 'a1', server: true, bootstrap: true, datacenter: 'dc1', advertiseAddr: '127.0.0.104', clientAddr: '127.0.0.104', rpcId: '127.0.0.104:8301' });
+    expect(s.ports).toEqual({ http: 8500, dns: 8600, serfLan: 8301, serfWan: 8302, server: 8300 });
+    expect(s.bootstrapExpectRequested).toBe(1);
+    expect(s.config.enableLocalScriptChecks).toBe(true);
+    expect(s.config.enableScriptChecks).toBe(false);
+  });
+
+  it('reads config dirs in lexical order, with the seed files as service and check definitions', () => {
+    const dir = dirWith({
+      'ping.json': '{"check": {"name": "ping","script": "ping -c1 soft.dog >/dev/null", "interval": "30s"}}',
+      'web.json': '{"service": {"name": "web", "tags": ["rails"], "port": 80,"check": {"script": "curl localhost >/dev/null 2>&1", "interval": "10s"}}}',
+      'a.json': '{"datacenter": "east", "ports": {"http": 18500}, "retry_join": ["127.0.0.9"]}',
+      'notes.txt': 'ignored',
+    });
+    const s = settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', dir, '-http-port', '18600']);
+    expect(s.config.datacenter).toBe('east');
+    expect(s.ports.http).toBe(18600); // flags win over files
+    expect(s.config.startJoin).toEqual(['127.0.0.9:8301']);
+    expect(s.config.checks).toEqual([{ name: 'ping', script: 'ping -c1 soft.dog >/dev/null', intervalMs: 30_000 }]);
+    expect(s.config.services).toEqual([{ name: 'web', tags: ['rails'], port: 80, checks: [{ script: 'curl localhost >/dev/null 2>&1', intervalMs: 10_000 }] }]);
+  });
+
+  it('names the file and the field of a bad config', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ 'x.json': '{"service": {"name": "web", "port": "80"}}' }, /x\.json: service\.port: must be an integer/],
+      [{ 'y.json': '{"check": {"name": "c", "script": "true", "interval": "often"}}' }, /y\.json: check\.interval: 'often' is not a duration/],
+      [{ 'z.json': '{"bogus_key": 1}' }, /z\.json: bogus_key: unknown configuration key/],
+      [{ 'e.json': '{"encrypt": "abc"}' }, /e\.json: encrypt: gossip encryption is not supported/],
+      [{ 'j.json': '{"datacenter": ' }, /Error decoding '.*j\.json'/],
+    ];
+    for (const [files, pattern] of cases) {
+      const dir = dirWith(files);
+      expect(() => settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', dir])).toThrow(pattern);
+    }
+    expect(() => settingsFor(['-bind', '127.0.0.1'])).toThrow(ConfigError);
+    expect(() => settingsFor(['-data-dir', '/tmp/x', '-bootstrap-expect', '2'])).toThrow(/-server/);
+  });
+
+  it('exits 1 naming the flag or the file and field, as a real process', async () => {
+    const bad = await conclave(['agent', '-bogus']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('flag provided but not defined: -bogus');
+    const enc = await conclave(['agent', '-dev', '-encrypt', 'abc']);
+    expect(enc.code).toBe(1);
+    expect(enc.stderr).toContain('-encrypt: gossip encryption is not supported');
+    const dir = dirWith({ 'web.json': '{"service": {"name": "web", "port": "80"}}' });
+    const file = await conclave(['agent', '-data-dir', path.join(root, 'data'), '-bind', '127.0.0.1', '-config-dir', dir]);
+    expect(file.code).toBe(1);
+    expect(file.stderr).toContain(`${path.join(dir, 'web.json')}: service.port: must be an integer`);
+  });
+});
