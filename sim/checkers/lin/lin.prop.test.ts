@@ -136,8 +136,10 @@ const smallHistory = (kv: boolean) =>
         let input: RegisterInput;
         let output: unknown;
         if (kv) {
-          if (r.f === 'read') [input, output] = [{ f: 'get', key: r.key }, r.readOut === null ? '' : 'xy'.repeat(r.readOut)];
-          else [input, output] = [{ f: r.f === 'append' ? 'append' : 'put', key: r.key, value: r.f === 'append' ? 'xy' : '' }, null];
+          // Few short strings, so that reads often match and puts (resets) interleave with appends.
+          if (r.f === 'read') [input, output] = [{ f: 'get', key: r.key }, r.readOut === null ? '' : ['x', 'xy', 'yx'][r.readOut]];
+          else if (r.f === 'append') [input, output] = [{ f: 'append', key: r.key, value: ['x', 'y', 'x'][r.value] }, null];
+          else [input, output] = [{ f: 'put', key: r.key, value: ['', 'x', 'y'][r.value] }, null];
         } else if (r.f === 'read') [input, output] = [{ f: 'read', key: r.key }, r.readOut];
         else if (r.f === 'cas') [input, output] = [{ f: 'cas', key: r.key, from: r.from, to: r.value }, r.casOut];
         else [input, output] = [{ f: 'write', key: r.key, value: r.value }, null];

@@ -134,6 +134,11 @@ export const kvModel: Model<string, RegisterInput, unknown> = {
   describeState: show,
   readOnly: (input) => isRead(input.f),
   acceptsUnknown: true,
+  growth: {
+    // Only append keeps the old value as a prefix; put and delete replace it.
+    isReset: (input) => input.f !== 'append' && !isRead(input.f),
+    mayGrowInto: (state, _input, output) => output === UNKNOWN || String(output ?? '').startsWith(state),
+  },
 };
 
 export const models: Record<string, Model<any, RegisterInput, unknown>> = {

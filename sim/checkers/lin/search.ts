@@ -24,6 +24,9 @@
  *   linearized, and it never linearizes one where it would not change the state: whatever follows
  *   could as well follow without it, with it appended at the end.
  *
+ * - With `model.growth` (kv), a configuration is abandoned when a pending read can never be
+ *   satisfied: its value does not extend the current one and no reset can be linearized before it.
+ *
  * Everything in the hot loop is integer work on typed arrays:
  * - states are interned to small integer ids through the model's hash/equal, and `step` is memoised
  *   per (state id, operation) in a dense Int32Array (a Map beyond a size bound), so the model runs at
@@ -123,6 +126,9 @@ export class PartitionSearch<S, I, O> {
   private readonly primitiveIndex = new Map<unknown, number>();
   private transitionRows: number;
   private transitions: Int32Array;
+  /** model.growth: reset operations by call time, and a memo of mayGrowInto (0 unknown, 1 yes, 2 no). */
+  private readonly resetOps: Int32Array;
+  private growthMemo: Uint8Array;
 
   // The configuration cache: slots of `stride` Int32s: [hash, stateId + 1 (0 = empty), bits...].
   private readonly stride: number;
@@ -182,6 +188,12 @@ export class PartitionSearch<S, I, O> {
 
     this.transitionRows = Math.max(1, Math.min(8, Math.floor(DENSE_TRANSITIONS_MAX / Math.max(1, m))));
     this.transitions = new Int32Array(this.transitionRows * m).fill(UNSEEN);
+    const growth = model.growth;
+    const resets: number[] = [];
+    if (growth) for (let i = 0; i < m; i++) if (growth.isReset(ops[i]!.input)) resets.push(i);
+    resets.sort((a, b) => ops[a]!.callTime - ops[b]!.callTime);
+    this.resetOps = Int32Array.from(resets);
+    this.growthMemo = new Uint8Array(growth ? this.transitions.length : 0);
 
     this.stride = 2 + this.words;
     this.table = new Int32Array(CACHE_SLOTS_INITIAL * this.stride);
@@ -290,8 +302,46 @@ export class PartitionSearch<S, I, O> {
       const grown = new Int32Array(this.transitionRows * 2 * m).fill(UNSEEN);
       grown.set(this.transitions);
       this.transitions = grown;
+      if (this.model.growth) {
+        const memo = new Uint8Array(grown.length);
+        memo.set(this.growthMemo);
+        this.growthMemo = memo;
+      }
       this.transitionRows *= 2;
     }
+  }
+
+  /**
+   * With model.growth: whether the read-only `op`, rejected in `stateId`, can never be accepted in
+   * this configuration: the state cannot grow into one that accepts it, and no reset operation that
+   * is still to be linearized was called before `op` returned (so none can come before it).
+   */
+  private hopeless(stateId: number, op: number): boolean {
+    if (!this.model.growth) return false;
+    if (this.mayGrowInto(stateId, op)) return false;
+    // A reset still to be linearized that may come before `op` starts the growth afresh from its own
+    // result (independent of the state it is applied to: the growth contract).
+    const returnTime = this.ops[op]!.returnTime;
+    const resets = this.resetOps;
+    for (let i = 0; i < resets.length; i++) {
+      const r = resets[i]!;
+      if (this.ops[r]!.callTime > returnTime) break;
+      if ((this.linearized[r >>> 5]! & (1 << (r & 31))) !== 0) continue;
+      const after = this.transition(stateId, r);
+      if (after >= 0 && this.mayGrowInto(after, op)) return false;
+    }
+    return true;
+  }
+
+  private mayGrowInto(stateId: number, op: number): boolean {
+    const cell = stateId < this.transitionRows ? stateId * this.opCount + op : -1;
+    let may = cell >= 0 ? this.growthMemo[cell]! : 0;
+    if (may === 0) {
+      const o = this.ops[op]!;
+      may = this.model.growth!.mayGrowInto(this.states[stateId]!, o.input, o.output) ? 1 : 2;
+      if (cell >= 0) this.growthMemo[cell] = may;
+    }
+    return may === 1;
   }
 
   stateOf(id: number): S {
@@ -422,7 +472,13 @@ export class PartitionSearch<S, I, O> {
             transitionRows = this.transitionRows;
             stateKey = this.stateKey;
           }
-          if (after < 0) continue;
+          if (after < 0) {
+            if (this.hopeless(state, op)) {
+              stuck = true;
+              break;
+            }
+            continue;
+          }
           const w = op >>> 5;
           const bit = 1 << (op & 31);
           linearized[w]! |= bit;

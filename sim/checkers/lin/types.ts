@@ -90,6 +90,19 @@ export interface Model<S = unknown, I = unknown, O = unknown> {
    * operation at a point where it would not change the state (it can as well be deferred).
    */
   readonly acceptsUnknown?: boolean;
+  /**
+   * Optional pruning for a state that only grows between "resets" (kv: append extends the string,
+   * put replaces it). A reset's resulting state must not depend on the state it is applied to.
+   * `mayGrowInto(state, input, output)` must return false only when no sequence of non-reset
+   * operations takes `state` to one where that read-only operation is accepted. The search then
+   * abandons a configuration in which a pending read-only operation can be accepted neither now, nor
+   * after growth from the current state, nor after growth from any reset that could still be
+   * linearized before the read's response.
+   */
+  readonly growth?: {
+    isReset(input: I): boolean;
+    mayGrowInto(state: S, input: I, output: O | Unknown): boolean;
+  };
 }
 
 export type Verdict = true | false | 'unknown';
