@@ -1,0 +1,370 @@
+/**
+ * Unit tests of the Raft mechanisms, each driven by hand with ManualCluster (core/raft/testkit.ts):
+ * the test decides which messages arrive, so each rule is shown in isolation. Each test names the
+ * paper section it encodes.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DurableState } from '../types.js';
+import { Prng } from '../prng.js';
+import { makeRaftConfig, RaftConfigError, checkRaftConfig } from './config.js';
+import { RaftLoadError } from './durable.js';
+import type { AppendEntries, Entry } from './messages.js';
+import { raftMachine } from './raft.js';
+import { ListFsm, ManualCluster, type InFlight } from './testkit.js';
+
+const voteTraffic = (m: InFlight) => m.message.type === 'vote' || m.message.type === 'voteReply';
+
+function settled(cluster: ManualCluster, leader: string): void {
+  cluster.deliver();
+  cluster.fire(leader, 'heartbeat');
+  cluster.deliver();
+}
+
+describe('election (§5.2, §5.4.1, pre-vote §9.6)', () => {
+  it('a single bootstrapped server elects itself and commits only after its own write is durable', () => {
+    const c = new ManualCluster(1);
+    c.fire('n1', 'election');
+    expect(c.state('n1').role).toBe('leader');
+    expect(c.traces).toContain('n1 became leader at term 2');
+    // The no-op is in the log but not committed until the self-acknowledgement (sent after the persist) arrives.
+    expect(c.state('n1').commitIndex).toBe(0);
+    c.deliver();
+    expect(c.state('n1').commitIndex).toBe(2);
+    const id = c.request('n1', { type: 'propose', command: 'a' });
+    expect(c.replies.has(id)).toBe(false);
+    c.deliver();
+    expect(c.replies.get(id)).toEqual({ ok: true, index: 3, result: 1 });
+  });
+
+  it('three servers elect one leader, replicate and apply everywhere', () => {
+    const c = new ManualCluster(3);
+    expect(c.elect('n1')).toBe(true);
+    settled(c, 'n1');
+    const id = c.request('n1', { type: 'propose', command: 'x' });
+    c.deliver();
+    expect(c.replies.get(id)).toMatchObject({ ok: true, index: 3 });
+    c.fire('n1', 'heartbeat');
+    c.deliver();
+    for (const n of c.ids) expect((c.state(n).fsm as ListFsm).items).toEqual(['x']);
+    expect(c.leaders()).toEqual(['n1']);
+    expect(c.invariantFailures).toEqual([]);
+  });
+
+  it('a vote goes only to a log at least as up to date (§5.4.1)', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    c.request('n1', { type: 'propose', command: 'x' });
+    c.deliver((m) => m.to === 'n2' || m.from === 'n2');
+    c.drop();
+    // n3 lacks x: n2 must refuse it; with pre-vote off to look at the real vote.
+    c.crash('n1');
+    c.fire('n3', 'election');
+    c.deliver(voteTraffic);
+    expect(c.state('n3').role).not.toBe('leader');
+    expect(c.elect('n2', ['n2', 'n3'])).toBe(true);
+  });
+
+  it('pre-vote: a partitioned server times out again and again without raising its term (§9.6)', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const before = c.state('n3').term;
+    for (let i = 0; i < 5; i++) {
+      c.fire('n3', 'election');
+      c.drop((m) => m.from === 'n3');
+    }
+    expect(c.state('n3').term).toBe(before);
+    expect(c.state('n3').role).toBe('precandidate');
+  });
+
+  it('without pre-vote the same partitioned server inflates its term', () => {
+    const c = new ManualCluster(3, { preVote: false });
+    c.elect('n1');
+    settled(c, 'n1');
+    const before = c.state('n3').term;
+    for (let i = 0; i < 5; i++) {
+      c.fire('n3', 'election');
+      c.drop((m) => m.from === 'n3');
+    }
+    expect(c.state('n3').term).toBe(before + 5);
+  });
+
+  it('the disregard rule: a follower that just heard its leader ignores a higher-term RequestVote (§4.2.3)', () => {
+    const c = new ManualCluster(3, { preVote: false });
+    c.elect('n1');
+    settled(c, 'n1');
+    const term = c.state('n2').term;
+    // A RequestVote at a higher term arrives right after a heartbeat: n2 keeps its term and leader.
+    c.step('n2', { kind: 'message', nowMs: c.nowMs, from: 'n3', message: { m: 'raft', p: { type: 'vote', term: term + 5, lastIndex: 99, lastTerm: term, preVote: false, transfer: false } } });
+    expect(c.state('n2').term).toBe(term);
+    expect(c.state('n2').leader).toBe('n1');
+  });
+
+  it('check-quorum: a leader that hears from no quorum for an election timeout steps down', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    for (let i = 0; i < 6; i++) {
+      c.fire('n1', 'heartbeat');
+      c.drop();
+    }
+    expect(c.state('n1').role).toBe('follower');
+    expect(c.traces.some((t) => t.startsWith('n1 stepped down at term 2: no quorum'))).toBe(true);
+  });
+});
+
+describe('persistence ordering (Figure 2; core/types.ts ORDERING RULE)', () => {
+  it('the vote is persisted before the vote reply, in the same step', () => {
+    const c = new ManualCluster(3, { preVote: false });
+    c.fire('n1', 'election');
+    const request = c.inFlight.find((m) => m.to === 'n2')!;
+    c.inFlight.length = 0;
+    const effects = c.step('n2', { kind: 'message', nowMs: c.nowMs + 1000, from: 'n1', message: { m: 'raft', p: request.message } });
+    const persistAt = effects.findIndex((e) => e.kind === 'persist' && e.ops.some((op) => op.op === 'put' && op.key === 'raft/hardState' && (op.value as { vote: string }).vote === 'n1'));
+    const replyAt = effects.findIndex((e) => e.kind === 'send');
+    expect(persistAt).toBeGreaterThanOrEqual(0);
+    expect(replyAt).toBeGreaterThan(persistAt);
+  });
+
+  it('entries are persisted before the append acknowledgement', () => {
+    const c = new ManualCluster(2);
+    c.elect('n1');
+    const append = c.inFlight.find((m) => m.to === 'n2' && m.message.type === 'append')!;
+    c.inFlight.length = 0;
+    const effects = c.step('n2', { kind: 'message', nowMs: c.nowMs, from: 'n1', message: { m: 'raft', p: append.message } });
+    const persistAt = effects.findIndex((e) => e.kind === 'persist' && e.ops.some((op) => op.op === 'append'));
+    const ackAt = effects.findIndex((e) => e.kind === 'send');
+    expect(persistAt).toBeGreaterThanOrEqual(0);
+    expect(ackAt).toBeGreaterThan(persistAt);
+  });
+});
+
+describe('replication (§5.3)', () => {
+  it('fast backtracking skips a whole conflicting term in one round trip', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    // n1 writes 30 entries that reach nobody, then crashes; n2 leads and writes its own.
+    for (let i = 0; i < 30; i++) c.request('n1', { type: 'propose', command: `old${i}` });
+    c.drop();
+    c.crash('n1');
+    c.elect('n2', ['n2', 'n3']);
+    settled(c, 'n2');
+    c.restart('n1');
+    let rejects = 0;
+    c.deliver((m) => {
+      if (m.message.type === 'appendReply' && !m.message.success) rejects++;
+      return true;
+    });
+    c.fire('n2', 'heartbeat');
+    c.deliver();
+    expect(c.state('n1').log.lastIndex).toBe(c.state('n2').log.lastIndex);
+    expect(c.state('n1').log.termAt(3)).toBe(c.state('n2').log.termAt(3));
+    expect(rejects).toBeLessThanOrEqual(2); // one per conflicting term, not one per entry
+  });
+
+  it('pipelining stays inside the flow-control window', () => {
+    const c = new ManualCluster(2, { inflightAppendsMax: 2, appendEntriesMax: 1 });
+    c.elect('n1');
+    settled(c, 'n1');
+    for (let i = 0; i < 10; i++) c.request('n1', { type: 'propose', command: i });
+    const withEntries = c.inFlight.filter((m) => m.to === 'n2' && m.message.type === 'append' && (m.message as AppendEntries).entries.length > 0);
+    expect(withEntries).toHaveLength(2);
+    c.deliver();
+    expect(c.state('n2').log.lastIndex).toBe(c.state('n1').log.lastIndex);
+  });
+
+  it('batches pending entries once the window opens', () => {
+    const c = new ManualCluster(2, { inflightAppendsMax: 1, appendEntriesMax: 64 });
+    c.elect('n1');
+    settled(c, 'n1');
+    for (let i = 0; i < 10; i++) c.request('n1', { type: 'propose', command: i });
+    c.deliver((m) => m.to === 'n2');
+    c.deliver((m) => m.to === 'n1');
+    const batch = c.inFlight.find((m) => m.to === 'n2' && m.message.type === 'append' && (m.message as AppendEntries).entries.length > 1);
+    expect((batch?.message as AppendEntries).entries.length).toBe(9);
+  });
+});
+
+describe('client sessions (thesis §6.3)', () => {
+  it('a retried command is applied once and answered with the first result', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const session = { clientId: 'c1', seq: 1 };
+    const a = c.request('n1', { type: 'propose', command: 'once', session });
+    const b = c.request('n1', { type: 'propose', command: 'once', session });
+    c.deliver();
+    expect(c.replies.get(a)).toMatchObject({ ok: true, result: 1 });
+    expect(c.replies.get(b)).toMatchObject({ ok: true, result: 1 });
+    expect((c.state('n1').fsm as ListFsm).items).toEqual(['once']);
+  });
+});
+
+describe('ReadIndex (thesis §6.4)', () => {
+  it('answers only after a quorum confirmed leadership in a round that began after the read', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    c.request('n1', { type: 'propose', command: 'w' });
+    c.deliver();
+    const read = c.request('n1', { type: 'read', query: null });
+    expect(c.replies.has(read)).toBe(false);
+    c.deliver();
+    expect(c.replies.get(read)).toMatchObject({ ok: true, result: ['w'] });
+  });
+
+  it('a leader cut off from the quorum never answers; it steps down and fails the read', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const read = c.request('n1', { type: 'read', query: null });
+    for (let i = 0; i < 6; i++) {
+      c.fire('n1', 'heartbeat');
+      c.drop();
+    }
+    expect(c.replies.get(read)).toMatchObject({ ok: false, error: 'stepDown' });
+  });
+
+  it('followers redirect to the leader', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    expect(c.replies.get(c.request('n2', { type: 'read', query: null }))).toEqual({ ok: false, error: 'notLeader', leader: 'n1' });
+    expect(c.replies.get(c.request('n2', { type: 'readStale', query: null }))).toMatchObject({ ok: true });
+  });
+});
+
+describe('snapshots (§7)', () => {
+  it('compacts the log and installs a chunked snapshot on a lagging follower, resuming after a lost chunk', () => {
+    const c = new ManualCluster(3, { snapshotThresholdEntries: 10, snapshotTrailingEntries: 2, snapshotChunkBytes: 16, inflightAppendsMax: 2 });
+    c.elect('n1');
+    settled(c, 'n1');
+    c.crash('n3');
+    for (let i = 0; i < 40; i++) {
+      c.request('n1', { type: 'propose', command: `value-${i}` });
+      c.deliver();
+    }
+    expect(c.state('n1').snapshot!.lastIndex).toBeGreaterThanOrEqual(40);
+    expect(c.state('n1').log.prevIndex).toBeGreaterThan(30);
+    c.restart('n3');
+    c.fire('n1', 'heartbeat');
+    // The leader sends the first two chunks (its window); lose the second one.
+    c.deliver((m) => m.message.type !== 'snapshot');
+    expect(c.drop((m) => m.message.type === 'snapshot' && m.message.offset === 16)).toBe(1);
+    for (let i = 0; i < 30 && c.state('n3').appliedIndex < c.state('n1').appliedIndex; i++) {
+      c.deliver();
+      c.fire('n1', 'heartbeat');
+    }
+    // The follower saw the gap (offset 32 before 16) and the transfer resumed from its offset.
+    expect(c.state('n3').snapshot).not.toBeNull();
+    expect(c.traces.some((t) => t.startsWith('n3 installed a snapshot'))).toBe(true);
+    expect((c.state('n3').fsm as ListFsm).items).toEqual((c.state('n1').fsm as ListFsm).items);
+    // A restart loads the snapshot and the log after it.
+    c.crash('n3');
+    c.restart('n3');
+    expect(c.state('n3').snapshot!.lastIndex).toBeGreaterThan(0);
+    // It applies at once what its durable commit hint covers (bootstrap config and no-op are not commands).
+    expect((c.state('n3').fsm as ListFsm).items.length).toBe(c.state('n3').commitIndex - 2);
+    expect(c.state('n3').commitIndex).toBeGreaterThanOrEqual(c.state('n3').snapshot!.lastIndex);
+    expect(c.invariantFailures).toEqual([]);
+  });
+});
+
+describe('membership (thesis §4.1–§4.2)', () => {
+  it('adds a learner, promotes it once caught up, and removes the leader, who hands over', () => {
+    const c = new ManualCluster(4, { servers: ['n1', 'n2', 'n3'] });
+    c.elect('n1', ['n1', 'n2', 'n3']);
+    settled(c, 'n1');
+    expect(c.state('n4').membership.voters).not.toContain('n4');
+    const add = c.request('n1', { type: 'addServer', id: 'n4', voter: true });
+    for (let i = 0; i < 5 && !c.replies.has(add); i++) {
+      c.deliver();
+      c.fire('n1', 'heartbeat');
+    }
+    expect(c.replies.get(add)).toMatchObject({ ok: true });
+    expect(c.state('n1').membership.voters).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect(c.traces).toContain('n1 added n4 as a learner at index 3');
+    // One change at a time.
+    const remove = c.request('n1', { type: 'removeServer', id: 'n1' });
+    c.deliver();
+    c.fire('n1', 'heartbeat');
+    c.deliver();
+    expect(c.replies.get(remove)).toMatchObject({ ok: true });
+    expect(c.state('n1').role).toBe('follower');
+    expect(c.leaders()).toHaveLength(1);
+    expect(c.leaders()[0]).not.toBe('n1');
+  });
+
+  it('refuses a second change while one is uncommitted', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    c.request('n1', { type: 'removeServer', id: 'n3' });
+    const second = c.request('n1', { type: 'removeServer', id: 'n2' });
+    expect(c.replies.get(second)).toMatchObject({ ok: false, error: 'busy' });
+  });
+
+  it('transfers leadership with TimeoutNow (§3.10)', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const t = c.request('n1', { type: 'transferLeadership', to: 'n3' });
+    c.deliver();
+    expect(c.leaders()).toEqual(['n3']);
+    expect(c.replies.get(t)).toMatchObject({ ok: true });
+  });
+});
+
+describe('bootstrap (Consul bootstrap-expect)', () => {
+  it('waits for a bootstrap request listing bootstrapExpect servers', () => {
+    const c = new ManualCluster(3, { servers: [], bootstrapExpect: 3 });
+    c.fire('n1', 'election');
+    expect(c.state('n1').role).toBe('follower');
+    expect(c.replies.get(c.request('n1', { type: 'bootstrap', servers: ['n1', 'n2'] }))).toMatchObject({ ok: false, error: 'badRequest' });
+    for (const n of c.ids) expect(c.replies.get(c.request(n, { type: 'bootstrap', servers: ['n3', 'n2', 'n1'] }))).toMatchObject({ ok: true });
+    expect(c.elect('n2')).toBe(true);
+    expect(c.replies.get(c.request('n1', { type: 'bootstrap', servers: ['n1', 'n2', 'n3'] }))).toMatchObject({ ok: true });
+  });
+});
+
+describe('loading durable state', () => {
+  const config = makeRaftConfig('sim', { createFsm: () => new ListFsm(), servers: ['n1'] });
+  const entry = (index: number, term: number): Entry => ({ index, term, type: 'command', command: index });
+  const durable = (entries: Entry[], extra: Partial<{ tornTail: boolean; corrupt: { position: number; reason: string } }> = {}): DurableState => ({
+    records: new Map<string, unknown>([['hardState', { term: 3, vote: 'n1', commit: 2 }]]),
+    logs: new Map([['log', { entries, tornTail: extra.tornTail ?? false, ...(extra.corrupt ? { corrupt: extra.corrupt } : {}) }]]),
+  });
+
+  it('restores term, vote, log and applies up to the commit hint', () => {
+    const s = raftMachine.init('n1', config, durable([entry(1, 1), entry(2, 2), entry(3, 3)]), new Prng(1));
+    expect([s.term, s.vote, s.log.lastIndex, s.commitIndex]).toEqual([3, 'n1', 3, 2]);
+  });
+
+  it('accepts a torn tail and cuts it off the durable log at start', () => {
+    const s = raftMachine.init('n1', config, durable([entry(1, 1), entry(2, 2)], { tornTail: true }), new Prng(1));
+    const effects: unknown[] = [];
+    raftMachine.step(s, { kind: 'start', nowMs: 0 }, { nodeId: 'n1', prng: new Prng(1), emit: (e) => effects.push(e) });
+    expect(effects).toContainEqual({ kind: 'persist', ops: [{ op: 'truncate', log: 'log', keepCount: 2 }] });
+  });
+
+  it('refuses corruption before the tail with an error naming the entry', () => {
+    const load = () => raftMachine.init('n1', config, durable([entry(1, 1), entry(2, 2), entry(3, 3)], { corrupt: { position: 1, reason: 'checksum mismatch in log entry 1' } }), new Prng(1));
+    expect(load).toThrow(RaftLoadError);
+    expect(load).toThrow(/log is corrupt: entry at position 1 \(index 2\): checksum mismatch/);
+  });
+
+  it('refuses a log with a hole in it', () => {
+    expect(() => raftMachine.init('n1', config, durable([entry(1, 1), entry(3, 1)]), new Prng(1))).toThrow(/index 3, expected 2/);
+  });
+});
+
+describe('config', () => {
+  it('profiles are valid and bad fields are named', () => {
+    expect(checkRaftConfig(makeRaftConfig('lan', { createFsm: () => new ListFsm() }))).toEqual([]);
+    expect(() => makeRaftConfig('sim', { createFsm: () => new ListFsm(), electionTimeoutMsMin: 500, electionTimeoutMsMax: 100 })).toThrow(RaftConfigError);
+    expect(() => makeRaftConfig('sim', { createFsm: () => new ListFsm(), leaseReads: true, checkQuorum: false })).toThrow(/leaseReads needs checkQuorum/);
+    expect(() => makeRaftConfig('sim', { createFsm: () => new ListFsm(), heartbeatIntervalMs: 100 })).toThrow(/heartbeatIntervalMs/);
+  });
+});

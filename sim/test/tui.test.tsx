@@ -1,0 +1,157 @@
+/**
+ * The TUI against a seeded simulation:
+ *  - frames are deterministic: the same keys on the same seed give the same frames, twice;
+ *  - watching a run in the TUI does not change it: stepped to the end, it has `sim run`'s trace;
+ *  - a run saved with `s` after faults typed at the keyboard replays (`sim replay`) to the trace the
+ *    TUI itself reaches by running on to the end;
+ *  - seeking backward shows the past at once, and continuing from there re-runs to the same state;
+ *  - without a terminal, `conclave tui` prints a plain summary and exits 0.
+ */
+import React from 'react';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { render } from 'ink-testing-library';
+import { App } from '../../cli/tui/app.js';
+import { TuiSession } from '../../cli/tui/session.js';
+import { run as tuiCommand } from '../../cli/commands/tui.js';
+import { readReplay, replay } from '../replay.js';
+import { loadScenarioText, runLoaded } from '../run.js';
+
+const text = [
+  '# Three nodes gossip under the swarm nemesis (a small, fast scenario for the TUI tests).',
+  'protocol broadcast',
+  'nodes 3',
+  'seed 11',
+  'set clients 2',
+  'duration safety=3s liveness=2s',
+  'nemesis swarm every=300ms',
+  'expect liveness',
+].join('\n');
+const file = 'tui-test.txt';
+
+const tick = (ms = 15): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the frame has not changed for a while (React renders asynchronously after a key). */
+async function settle(r: { lastFrame(): string | undefined }): Promise<string> {
+  let frame = r.lastFrame();
+  let stableMs = 0;
+  for (let waited = 0; waited < 3000 && stableMs < 60; waited += 10) {
+    await tick(10);
+    const now = r.lastFrame();
+    stableMs = now === frame ? stableMs + 10 : 0;
+    frame = now;
+  }
+  return frame!;
+}
+
+async function press(r: { stdin: { write(s: string): void }; lastFrame(): string | undefined }, keys: string): Promise<void> {
+  for (const k of keys) {
+    r.stdin.write(k);
+    await settle(r);
+  }
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('TUI frames', () => {
+  it('are deterministic for a seeded run and a fixed sequence of keys', async () => {
+    const keys = '....]]..]j.]+-[[.';
+    const framesOf = async (): Promise<string[]> => {
+      const session = await TuiSession.open(file, text, null);
+      const r = render(<App session={session} startPaused replayDir={tmpdir()} />);
+      const frames = [await settle(r)];
+      for (const k of keys) {
+        await press(r, k);
+        frames.push(r.lastFrame()!);
+      }
+      r.unmount();
+      return frames;
+    };
+    const a = await framesOf();
+    const b = await framesOf();
+    expect(b).toEqual(a);
+    expect(new Set(a).size).toBeGreaterThan(8); // the keys did change the screen
+    expect(a[0]).toContain('seed 11');
+    expect(a.some((f) => f.includes('viewing the past'))).toBe(true);
+    expect(a.some((f) => /t=3\.\d{3}s/.test(f))).toBe(true);
+  });
+
+  it('shows a crash typed at the keyboard on the selected node', async () => {
+    const session = await TuiSession.open(file, text, null);
+    const r = render(<App session={session} startPaused replayDir={tmpdir()} />);
+    await press(r, ']jc');
+    const frame = r.lastFrame()!;
+    expect(frame).toMatch(/>\s*n2\s+down/);
+    expect(frame).toContain('n2 crashed');
+    expect(frame).toContain('fault: crash n2 at 1000ms');
+    r.unmount();
+  });
+});
+
+describe('TUI session', () => {
+  it('watching a run does not change it: stepped to the end it has the trace of sim run', async () => {
+    const loaded = await loadScenarioText(text, file);
+    const direct = runLoaded(loaded, 11, {});
+    const session = await TuiSession.open(file, text, null);
+    for (let i = 0; i < 50; i++) session.stepOne();
+    session.advanceBy(777);
+    session.seekTo(200);
+    session.advanceBy(1234.5);
+    session.advanceTo(Infinity);
+    expect(session.done).toBe(true);
+    expect(session.simulation.traceHash).toBe(direct.trace);
+    expect(session.current().verdict.status).toBe(direct.result === 'pass' ? 'pass' : 'fail');
+  });
+
+  it('a run saved with s after typed faults replays to the same trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-tui-'));
+    const session = await TuiSession.open(file, text, null);
+    const r = render(<App session={session} startPaused replayDir={dir} />);
+    await press(r, ']jc]p]h.r]s');
+    r.unmount();
+    const saved = readdirSync(dir);
+    expect(saved).toEqual(['tui-test-seed11-tui.replay.json']);
+    const replayFile = readReplay(join(dir, saved[0]!));
+    expect(replayFile.interactive?.map((l) => l.replace(/^at \S+ /, ''))).toEqual(['crash n2', 'partition n2 |', 'heal', 'restart n2']);
+    const again = await replay(replayFile);
+    expect(again.result.trace).toBe(replayFile.trace);
+    // …and it is the run the TUI shows: carry on watching to the end.
+    session.advanceTo(Infinity);
+    expect(session.simulation.traceHash).toBe(replayFile.trace);
+    // The faults made a difference (the test would pass vacuously otherwise).
+    const plain = runLoaded(await loadScenarioText(text, file), 11, {});
+    expect(plain.trace).not.toBe(replayFile.trace);
+  });
+
+  it('seeks backward to a kept snapshot and continues from there to the same state', async () => {
+    const session = await TuiSession.open(file, text, null);
+    session.advanceTo(2000);
+    const at1500 = (() => {
+      session.seekTo(1500);
+      return session.current();
+    })();
+    expect(session.isViewingPast).toBe(true);
+    expect(at1500.nowMs).toBe(1500);
+    session.advanceBy(0); // continue from the past: re-runs the seed up to 1.5 s
+    expect(session.isViewingPast).toBe(false);
+    const live = session.current();
+    expect(live.nowMs).toBe(1500);
+    expect(live.events).toBe(at1500.events);
+    expect(live.nodes).toEqual(at1500.nodes);
+  });
+});
+
+describe('conclave tui without a terminal', () => {
+  it('prints a plain summary and exits 0', async () => {
+    let out = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+    const code = await tuiCommand(['scenarios/default.txt', '--seed', '3']);
+    vi.restoreAllMocks();
+    expect(code).toBe(0);
+    expect(out).toContain('no terminal, printing a summary of default seed 3');
+    expect(out).toMatch(/seed=3 trace=[0-9a-f]{16} result=(pass|fail)\n$/);
+    expect(out).not.toMatch(/\x1b\[/);
+  });
+});
