@@ -231,4 +231,30 @@ describe('agent on one node (instant raft double)', () => {
     expect(call({ type: 'session.renew', id: 'nope' }).status).toBe(404);
     expect(call({ type: 'kv.release', key: 'lock', value: bytes('me'), session: id }).body).toBe(true);
   });
+
+  it('answers txn (200 with results, 409 with errors), catalog register/deregister, health and metrics', () => {
+    const { call } = setup();
+    const okTxn = call({ type: 'txn', ops: [{ verb: 'set', key: 't/a', value: bytes('1') }, { verb: 'get', key: 't/a' }] });
+    expect(okTxn.status).toBe(200);
+    expect(okTxn.body).toMatchObject({ Errors: null, Results: [{ KV: { Key: 't/a', Value: null } }, { KV: { Key: 't/a', Value: 'MQ==' } }] });
+    const badTxn = call({ type: 'txn', ops: [{ verb: 'set', key: 't/b', value: bytes('2') }, { verb: 'cas', key: 't/a', value: bytes('3'), index: 999 }] });
+    expect(badTxn.status).toBe(409);
+    expect((badTxn.body as { Errors: { OpIndex: number }[] }).Errors[0]!.OpIndex).toBe(1);
+    expect(call({ type: 'kv.get', key: 't/b', read }).status).toBe(404); // all or nothing
+    expect(
+      call({ type: 'catalog.register', node: 'ext', address: '10.1.1.1', service: { name: 'db', port: 5432 }, checks: [{ name: 'db alive', status: 'passing', serviceId: 'db' }] }).body,
+    ).toBe(true);
+    expect((call({ type: 'health.checks', service: 'db', read }).body as { Node: string; Status: string }[]).map((c) => [c.Node, c.Status])).toEqual([['ext', 'passing']]);
+    expect((call({ type: 'health.service', service: 'db', passing: true, read }).body as unknown[]).length).toBe(1);
+    expect((call({ type: 'catalog.nodes', read }).body as { Node: string }[]).map((n) => n.Node)).toEqual(['ext', 's1']);
+    expect(call({ type: 'catalog.deregister', node: 'ext' }).body).toBe(true);
+    expect(call({ type: 'catalog.node', node: 'ext', read }).body).toBeNull();
+    expect(call({ type: 'catalog.datacenters' }).body).toEqual(['dc1']);
+    const metrics = call({ type: 'agent.metrics' }).body as { Gauges: { Name: string; Value: number }[] };
+    expect(metrics.Gauges.find((g) => g.Name === 'consul.raft.leader')?.Value).toBe(1);
+    expect(call({ type: 'status.leader' }).body).toBe('s1');
+    const self = call({ type: 'agent.self' }).body as { Config: { NodeName: string; Server: boolean }; Member: { Name: string; Status: number } };
+    expect(self.Config).toMatchObject({ NodeName: 's1', Server: true });
+    expect(self.Member).toEqual((call({ type: 'agent.members' }).body as unknown[])[0]);
+  });
 });
