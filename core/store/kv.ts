@@ -128,6 +128,11 @@ export function kvLock(state: StoreState, index: number, write: KvWrite, session
   const existing = state.kv.get(write.key);
   if (existing && existing.Session !== '' && existing.Session !== session) return { ok: false, error: null };
   const lockIndex = !existing ? 1 : existing.Session === session ? existing.LockIndex : existing.LockIndex + 1;
+  // The delay is spent once the key is taken after it; dropping it here (and only here) keeps the
+  // table small. It is never swept by time: stamps are not monotonic in log order (a retried
+  // proposal keeps the time it was stamped with), so a sweep at a later stamp could drop a delay that
+  // a command applied after it, with an earlier stamp, must still be refused by (sim/test/kv.test.ts).
+  if (state.lockDelayUntilMs.has(write.key)) writeLockDelay(state, write.key, undefined);
   return { ok: true, entry: kvSet(state, index, write, { session, lockIndex }) };
 }
 
@@ -167,11 +172,6 @@ export function kvReleaseSession(state: StoreState, index: number, sessionId: st
     if (lockDelayMs > 0) writeLockDelay(state, key, nowMs + lockDelayMs);
   }
   assert(!state.locksBySession.has(sessionId), `session ${sessionId} still holds locks after release`);
-}
-
-/** Drops lock-delays that ended by `nowMs` (they can no longer refuse anything). */
-export function kvSweepLockDelays(state: StoreState, nowMs: number): void {
-  for (const [key, until] of state.lockDelayUntilMs) if (until <= nowMs) writeLockDelay(state, key, undefined);
 }
 
 /** Consul graveyard reap: forgets tombstones at or below `upToIndex`. Returns how many. */

@@ -9,7 +9,7 @@
  * `sessionExpiryNext` tells it when). Consul renews in leader memory only; we replicate renewals so a
  * new leader knows every deadline, and `sessionTimersReset` restarts them all on a leadership change.
  */
-import { kvReleaseSession, kvSweepLockDelays } from './kv.js';
+import { kvReleaseSession } from './kv.js';
 import { bumpTable, type StoreState } from './state.js';
 import {
   sessionLockDelayMsDefault,
@@ -96,7 +96,6 @@ export function sessionsExpire(state: StoreState, index: number, nowMs: number):
   const due = [...state.sessionDeadlineMs].filter(([, deadlineMs]) => deadlineMs <= nowMs).map(([id]) => id);
   due.sort();
   for (const id of due) sessionInvalidate(state, index, id, nowMs);
-  kvSweepLockDelays(state, nowMs);
   return due;
 }
 

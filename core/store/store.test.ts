@@ -363,6 +363,21 @@ describe('sessions and locks (checklist §1 Sessions and locks)', () => {
     expect(h.value({ type: 'sessionDestroy', id: 's1', nowMs: h.nowMs })).toBe(true); // idempotent
   });
 
+  it('lock-delay is not swept by a later stamp: a lock applied after it with an earlier stamp is still refused', () => {
+    // Stamps are not monotonic in log order (a retried proposal keeps its stamp); found by the
+    // lock-failover simulation, where a sweep at sessionsExpire let such a lock in during its delay.
+    const h = new Harness();
+    h.node('n1');
+    h.session('s1', 'n1', { lockDelayMs: 1_000 });
+    h.session('s2');
+    h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's1', nowMs: h.nowMs });
+    h.value({ type: 'sessionDestroy', id: 's1', nowMs: h.nowMs });
+    h.value({ type: 'sessionsExpire', nowMs: h.nowMs + 5_000 });
+    expect(h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's2', nowMs: h.nowMs + 500 })).toBe(false);
+    expect(h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's2', nowMs: h.nowMs + 1_000 })).toBe(true);
+    expect(h.fsm.state.lockDelayUntilMs.size).toBe(0); // spent once the key is taken after it
+  });
+
   it('behavior delete deletes the held keys on invalidation', () => {
     const h = new Harness();
     h.node('n1');

@@ -1,0 +1,655 @@
+/**
+ * Harness for the replicated state store (core/store) on Raft (core/raft): every node runs Raft with
+ * the store FSM. Two Jepsen-style workloads run through random nodes under the scenario's faults:
+ *
+ * Register workload (checked for linearizability per key with sim/checkers/lin, `registerModel`):
+ *   `clients` processes, each with one outstanding operation on one of `keys` keys:
+ *   - write(v): propose kvSet with a value unique in the run;
+ *   - read: a read of kvGet in the configured consistency mode (`reads`);
+ *   - cas(from, to): read the key, and if it holds `from` (the value this client last saw there),
+ *     propose kvCas at the ModifyIndex read (Jepsen's Consul client does the same). Values are never
+ *     reused, so "ModifyIndex unchanged" is exactly "value unchanged".
+ *   Proposals carry a Raft client session (clientId, seq; thesis §6.3), so retrying after a timeout,
+ *   a step-down or a redirect applies the command at most once; a client follows `notLeader`
+ *   redirects and retries until `opTimeoutMs`. A proposal that may have reached a log and was never
+ *   confirmed ends `unknown`; one refused every time ends `fail`. A read that was never answered ends
+ *   `fail` (it changed nothing).
+ *
+ * Lock workload (sessions and locks under failover): `lockClients` processes, each on a home node,
+ * create a session (TTL `sessionTtlMs`, lock-delay `lockDelayMs`, no health checks), acquire the key
+ * `lock` with kvLock, hold it, then release it, destroy the session, or abandon it to TTL expiry. A
+ * "leader duty" process registers every node in the catalog and proposes `sessionsExpire` every
+ * `expireEveryMs` (what the agent on the leader does from its timer). Each node's FSM is wrapped by a
+ * checker that sees every apply: the lock never passes from one session to another without being
+ * freed (at most one holder), LockIndex rises by one per new acquisition, and no session acquires a
+ * key before the lock-delay started by the invalidation of its previous holder has run out (as the
+ * FSM sees it: in the leader-stamped `nowMs` of the commands).
+ *
+ * Times stamped into commands (`nowMs`) are the simulator's global time: the harness plays the agent
+ * on the leader, and global time is what a leader with a perfect clock would stamp.
+ *
+ * `reads`: `consistent` (Raft ReadIndex, the default), `default-unsafe` (the deliberately broken
+ * variant: a node answers from its local state whenever it believes it is leader, with no ReadIndex
+ * round — a deposed leader that has not noticed yet serves stale data), or `stale` (any node answers).
+ */
+import { makeRaftConfig, raftProfiles, type RaftConfig } from '../../core/raft/config.js';
+import { raftMachine, type RaftState } from '../../core/raft/raft.js';
+import type { Fsm, RaftRequest } from '../../core/raft/api.js';
+import type { Prng } from '../../core/prng.js';
+import { createStoreFsm, type StoreFsm } from '../../core/store/store.js';
+import type { CommandResult, KvEntry, StoreCommand } from '../../core/store/types.js';
+import type { Effect, NodeId } from '../../core/types.js';
+import { checkHistory } from '../checkers/lin/check.js';
+import { registerModel } from '../checkers/lin/models.js';
+import { parseHistoryJsonLines } from '../checkers/lin/parse.js';
+import { RaftClusterChecker } from '../checkers/raft.js';
+import type { Harness, SimApi } from '../harness.js';
+import type { Operation } from '../history.js';
+import type { Scenario } from '../scenario.js';
+
+const params = {
+  electionTimeoutMsMin: 'election timeout lower bound (ms)',
+  electionTimeoutMsMax: 'election timeout upper bound (ms)',
+  heartbeatIntervalMs: 'leader heartbeat interval (ms)',
+  snapshotThresholdEntries: 'applied entries between snapshots',
+  checkQuorum: 'check-quorum on/off (true|false)',
+  reads: 'read mode: consistent (ReadIndex) | default-unsafe (BROKEN: believed leader answers locally) | stale',
+  clients: 'concurrent register clients',
+  keys: 'number of keys the register clients touch',
+  opEveryMs: 'mean gap between one client’s operations (ms)',
+  readPercent: 'share of register operations that are reads (0..100)',
+  casPercent: 'share of register operations that are CAS (0..100)',
+  requestTimeoutMs: 'client timeout per attempt (ms)',
+  opTimeoutMs: 'give up on an operation after this long (ms)',
+  lockClients: 'concurrent lock clients (sessions + acquire/release)',
+  lockDelayMs: 'lock-delay of the lock clients’ sessions (ms)',
+  sessionTtlMs: 'TTL of the lock clients’ sessions (ms, 10000..86400000)',
+  holdMsMax: 'longest a lock client holds the lock (ms)',
+  expireEveryMs: 'period of the leader-duty sessionsExpire proposal (ms)',
+  sessionChecks: 'serf (sessions die with their node’s serfHealth, Consul’s default) | none',
+  checkTimeoutMs: 'budget of the linearizability check at the end (ms); over it the verdict is unknown',
+} as const;
+
+type Param = keyof typeof params;
+
+function num(scenario: Scenario, key: Param, fallback: number): number {
+  const raw = scenario.params[key];
+  return raw === undefined ? fallback : Number(raw);
+}
+
+type ReadMode = 'consistent' | 'default-unsafe' | 'stale';
+
+function readModeOf(scenario: Scenario): ReadMode {
+  return (scenario.params.reads ?? 'consistent') as ReadMode;
+}
+
+export const lockKey = 'lock';
+
+// ─────────────────────────────────────── the checked FSM ───────────────────────────────────────
+
+/**
+ * The store FSM of one node, wrapped to watch the lock key across every apply. Problems are kept on
+ * the object; the harness drains them after each step (checkStep) and at the end.
+ */
+export class CheckedStoreFsm implements Fsm {
+  readonly store: StoreFsm = createStoreFsm();
+  readonly problems: string[] = [];
+  /** Set when the holder of `lockKey` was invalidated: the leader time and lock-delay then. */
+  private lastInvalidation: { atMs: number; delayMs: number; session: string } | null = null;
+  acquisitions = 0;
+  handoversAfterInvalidation = 0;
+
+  constructor(readonly nodeId: NodeId) {}
+
+  apply(command: unknown, index: number): unknown {
+    const before = this.store.state.kv.get(lockKey);
+    const holderSession = before && before.Session !== '' ? this.store.state.sessions.get(before.Session) : undefined;
+    const result = this.store.apply(command, index);
+    const after = this.store.state.kv.get(lockKey);
+    this.checkLock(command as StoreCommand, index, before, after, holderSession?.LockDelayMs ?? 0);
+    const broken = this.store.invariants();
+    if (broken.length > 0) this.problems.push(`${this.nodeId} store invariants after index ${index}: ${broken.join('; ')}`);
+    return result;
+  }
+
+  private checkLock(command: StoreCommand, index: number, before: KvEntry | undefined, after: KvEntry | undefined, holderDelayMs: number): void {
+    const was = before?.Session ?? '';
+    const now = after?.Session ?? '';
+    if (was === now) return;
+    const nowMs = (command as { nowMs?: number }).nowMs ?? NaN;
+    if (was !== '' && now !== '') {
+      this.problems.push(`${this.nodeId}: at index ${index} the lock passed from session ${was} to ${now} without being freed`);
+      return;
+    }
+    if (was !== '') {
+      // Freed: by an explicit release (no lock-delay) or by the holder's invalidation (lock-delay).
+      this.lastInvalidation = command.type === 'kvUnlock' ? null : { atMs: nowMs, delayMs: holderDelayMs, session: was };
+      return;
+    }
+    this.acquisitions++;
+    if (after!.LockIndex !== (before?.LockIndex ?? 0) + 1) this.problems.push(`${this.nodeId}: acquisition at index ${index} moved LockIndex from ${before?.LockIndex ?? 0} to ${after!.LockIndex}`);
+    const last = this.lastInvalidation;
+    if (last) {
+      this.handoversAfterInvalidation++;
+      if (!(nowMs >= last.atMs + last.delayMs)) {
+        this.problems.push(`${this.nodeId}: session ${now} acquired the lock at ${nowMs} ms (index ${index}), inside the ${last.delayMs} ms lock-delay started at ${last.atMs} ms when ${last.session} was invalidated`);
+      }
+    }
+    this.lastInvalidation = null;
+  }
+
+  query(query: unknown): unknown {
+    return this.store.query(query);
+  }
+
+  snapshot(): unknown {
+    return this.store.snapshot();
+  }
+
+  restore(snapshot: unknown): void {
+    this.store.restore(snapshot);
+    this.lastInvalidation = null; // the history before the snapshot is not ours to check
+  }
+}
+
+export function kvRaftConfig(scenario: Scenario, nodeId: NodeId): RaftConfig {
+  const base = raftProfiles.sim;
+  return makeRaftConfig('sim', {
+    createFsm: () => new CheckedStoreFsm(nodeId),
+    servers: [...scenario.nodes],
+    electionTimeoutMsMin: num(scenario, 'electionTimeoutMsMin', base.electionTimeoutMsMin),
+    electionTimeoutMsMax: num(scenario, 'electionTimeoutMsMax', base.electionTimeoutMsMax),
+    heartbeatIntervalMs: num(scenario, 'heartbeatIntervalMs', base.heartbeatIntervalMs),
+    snapshotThresholdEntries: num(scenario, 'snapshotThresholdEntries', base.snapshotThresholdEntries),
+    checkQuorum: scenario.params.checkQuorum === undefined ? base.checkQuorum : scenario.params.checkQuorum === 'true',
+  });
+}
+
+function raftOf(sim: SimApi, id: NodeId): RaftState | null {
+  const runtime = sim.runtime(id);
+  return runtime ? runtime.stateOf<RaftState>('raft') : null;
+}
+
+/** The node that believes it leads at the highest term (and is not paused), if any. */
+function currentLeader(sim: SimApi): NodeId | null {
+  let best: NodeId | null = null;
+  let bestTerm = -1;
+  for (const id of sim.nodeIds) {
+    const s = raftOf(sim, id);
+    if (s && s.role === 'leader' && s.term > bestTerm && !sim.isPaused(id)) (best = id), (bestTerm = s.term);
+  }
+  return best;
+}
+
+/** The home node of the session holding the lock, as the current leader's store sees it. */
+function lockHolderNode(sim: SimApi): NodeId | null {
+  const leader = currentLeader(sim);
+  const store = leader ? fsmOf(sim, leader)?.store : undefined;
+  const session = store?.state.kv.get(lockKey)?.Session;
+  return session ? (store!.state.sessions.get(session)?.Node ?? null) : null;
+}
+
+function fsmOf(sim: SimApi, id: NodeId): CheckedStoreFsm | null {
+  return (raftOf(sim, id)?.fsm as CheckedStoreFsm | undefined) ?? null;
+}
+
+// ───────────────────────────────────────── the clients ─────────────────────────────────────────
+
+interface RaftReply {
+  ok: boolean;
+  error?: string;
+  leader?: string | null;
+  index?: number;
+  result?: unknown;
+  lastContactMs?: number;
+}
+
+/** How a call ended: answered, refused every time before reaching a log, or possibly applied. */
+type CallOutcome = { kind: 'ok'; reply: RaftReply } | { kind: 'fail'; reply: RaftReply | undefined } | { kind: 'unknown' };
+
+interface RunState {
+  readonly checker: RaftClusterChecker;
+  livenessFromMs: number | null;
+  endChecked: boolean;
+  readonly stats: { lockAcquired: number; lockReleased: number; sessionsDestroyed: number; sessionsAbandoned: number; linMs: number; linVerdict: string };
+}
+
+const runs = new WeakMap<SimApi, RunState>();
+
+function runStateOf(sim: SimApi): RunState {
+  let run = runs.get(sim);
+  if (!run) {
+    run = {
+      checker: new RaftClusterChecker(),
+      livenessFromMs: null,
+      endChecked: false,
+      stats: { lockAcquired: 0, lockReleased: 0, sessionsDestroyed: 0, sessionsAbandoned: 0, linMs: 0, linVerdict: 'not checked' },
+    };
+    runs.set(sim, run);
+  }
+  return run;
+}
+
+/**
+ * One client's calls to the cluster: picks a node, follows redirects, retries refusals and lost
+ * replies until the deadline. `mutates` calls (proposals) carry the client's Raft session so that
+ * retries are applied at most once; for them a lost reply or a step-down makes the outcome unknown
+ * unless a later attempt is answered.
+ */
+class Client {
+  private seq = 0;
+
+  constructor(
+    private readonly sim: SimApi,
+    private readonly prng: Prng,
+    readonly clientId: string,
+    private readonly requestTimeoutMs: number,
+    private readonly readMode: ReadMode,
+  ) {}
+
+  propose(command: StoreCommand, deadlineMs: number, done: (outcome: CallOutcome) => void): void {
+    this.seq += 1;
+    const body: RaftRequest = { type: 'propose', command, session: { clientId: this.clientId, seq: this.seq } };
+    this.attempt(body, this.pickNode(), deadlineMs, false, done);
+  }
+
+  read(query: unknown, deadlineMs: number, done: (outcome: CallOutcome) => void): void {
+    const body: RaftRequest = this.readMode === 'consistent' ? { type: 'read', query } : { type: 'readStale', query };
+    this.attempt(body, this.pickNode(), deadlineMs, false, done);
+  }
+
+  /**
+   * Every operation starts at a random server (Jepsen's clients spread over nodes; a Consul client
+   * talks to whichever agent it has), and follows redirects from there. A sticky "last good node"
+   * would hide a deposed leader from every client that once found the new one.
+   */
+  private pickNode(): NodeId {
+    return this.prng.pick(this.sim.nodeIds);
+  }
+
+  private attempt(body: RaftRequest, node: NodeId, deadlineMs: number, ambiguous: boolean, done: (outcome: CallOutcome) => void): void {
+    const sim = this.sim;
+    const timeoutMs = Math.max(1, Math.min(this.requestTimeoutMs, deadlineMs - sim.nowMs));
+    sim.request(node, { machine: 'raft', body }, timeoutMs, (response) => {
+      const r = response as RaftReply | undefined;
+      const stale = body.type === 'readStale';
+      // Broken variant `default-unsafe`: only a node that believes it leads (last contact 0) answers.
+      const refusedStale = stale && r?.ok === true && this.readMode === 'default-unsafe' && r.lastContactMs !== 0;
+      if (r?.ok && !refusedStale) {
+        return done({ kind: 'ok', reply: r });
+      }
+      const mayHaveApplied = body.type === 'propose' && (r === undefined || r.error === 'stepDown' || r.error === 'timeout');
+      const nowAmbiguous = ambiguous || mayHaveApplied;
+      if (r && !r.ok && r.error === 'badRequest') return done(nowAmbiguous ? { kind: 'unknown' } : { kind: 'fail', reply: r });
+      let to = this.prng.pick(sim.nodeIds);
+      let delayMs = 5 + this.prng.below(40);
+      if (r && !r.ok && r.error === 'notLeader' && r.leader) (to = r.leader), (delayMs = 0);
+      if (sim.nowMs + delayMs >= deadlineMs || sim.phase === 'done') return done(nowAmbiguous ? { kind: 'unknown' } : { kind: 'fail', reply: r });
+      sim.after(delayMs, () => this.attempt(body, to, deadlineMs, nowAmbiguous, done));
+    });
+  }
+}
+
+const decoder = new TextDecoder();
+/**
+ * Values are sent as Node Buffers: the simulator hands a client request to the node without the wire
+ * codec, while followers receive the entry msgpackr-decoded, as a Buffer; the Raft checker compares
+ * log entries by their JSON text, in which a plain Uint8Array and a Buffer differ.
+ */
+const encoder = { encode: (text: string): Uint8Array => Buffer.from(text, 'utf8') };
+
+function entryOf(reply: RaftReply): KvEntry | null {
+  return ((reply.result as { value?: KvEntry | null } | undefined)?.value ?? null) as KvEntry | null;
+}
+
+function textOf(entry: KvEntry | null): string | null {
+  return entry === null ? null : entry.Value === null ? '' : decoder.decode(entry.Value);
+}
+
+function commandResult(reply: RaftReply): CommandResult {
+  return reply.result as CommandResult;
+}
+
+function startRegisterWorkload(sim: SimApi, scenario: Scenario): void {
+  const prng = sim.random('workload');
+  const clients = num(scenario, 'clients', 5);
+  const keyCount = num(scenario, 'keys', 3);
+  const everyMs = num(scenario, 'opEveryMs', 40);
+  const readPercent = num(scenario, 'readPercent', 40);
+  const casPercent = num(scenario, 'casPercent', 30);
+  const requestTimeoutMs = num(scenario, 'requestTimeoutMs', 300);
+  const opTimeoutMs = num(scenario, 'opTimeoutMs', 1500);
+  const keys = Array.from({ length: keyCount }, (_, i) => `r/${i}`);
+  let nextValue = 1;
+  for (let process = 0; process < clients; process++) {
+    const client = new Client(sim, prng, `kv${process}`, requestTimeoutMs, readModeOf(scenario));
+    const lastSeen = new Map<string, string | null>();
+    const finish = (op: Operation, outcome: 'ok' | 'fail' | 'unknown', output: unknown): void => {
+      sim.history.complete(op, outcome, output, sim.nowMs);
+      if (sim.phase !== 'done') sim.after(1 + prng.below(2 * everyMs), next);
+    };
+    const next = (): void => {
+      if (sim.phase === 'done') return;
+      const key = prng.pick(keys);
+      const roll = prng.below(100);
+      const deadlineMs = sim.nowMs + opTimeoutMs;
+      if (roll < readPercent) {
+        const op = sim.history.invoke(process, 'read', null, '-', sim.nowMs, key);
+        client.read({ type: 'kvGet', key }, deadlineMs, (out) => {
+          if (out.kind !== 'ok') return finish(op, 'fail', null);
+          const value = textOf(entryOf(out.reply));
+          lastSeen.set(key, value);
+          finish(op, 'ok', value);
+        });
+      } else if (roll < readPercent + casPercent) {
+        const from = lastSeen.get(key) ?? null;
+        const to = `v${nextValue++}`;
+        const op = sim.history.invoke(process, 'cas', { from, to }, '-', sim.nowMs, key);
+        // A CAS recorded as `fail` tells the checker it observed another value. One that never ran
+        // (its read or its proposal was refused every time) observed nothing: it is recorded
+        // `unknown`, which claims nothing (it did not happen, which `unknown` allows).
+        client.read({ type: 'kvGet', key }, deadlineMs, (out) => {
+          if (out.kind !== 'ok') return finish(op, 'unknown', null);
+          const entry = entryOf(out.reply);
+          lastSeen.set(key, textOf(entry));
+          if (textOf(entry) !== from) return finish(op, 'fail', false);
+          const cas = entry === null ? 0 : entry.ModifyIndex;
+          client.propose({ type: 'kvCas', entry: { key, value: encoder.encode(to) }, cas }, deadlineMs, (applied) => {
+            if (applied.kind !== 'ok') return finish(op, 'unknown', null);
+            const result = commandResult(applied.reply);
+            const swapped = result.ok && result.value === true;
+            if (swapped) lastSeen.set(key, to);
+            finish(op, swapped ? 'ok' : 'fail', swapped);
+          });
+        });
+      } else {
+        const value = `v${nextValue++}`;
+        const op = sim.history.invoke(process, 'write', { value }, '-', sim.nowMs, key);
+        client.propose({ type: 'kvSet', entry: { key, value: encoder.encode(value) } }, deadlineMs, (applied) => {
+          if (applied.kind === 'unknown') return finish(op, 'unknown', null);
+          if (applied.kind === 'fail') return finish(op, 'fail', null);
+          lastSeen.set(key, value);
+          finish(op, 'ok', null);
+        });
+      }
+    };
+    sim.after(prng.below(everyMs + 1), next);
+  }
+}
+
+/** The agent-on-the-leader duties the store needs: register every node, expire sessions on time. */
+function startLeaderDuties(sim: SimApi, scenario: Scenario): void {
+  const prng = sim.random('leader-duties');
+  const client = new Client(sim, prng, 'duty', num(scenario, 'requestTimeoutMs', 300), 'consistent');
+  const expireEveryMs = num(scenario, 'expireEveryMs', 1000);
+  const register = (i: number): void => {
+    if (i >= sim.nodeIds.length || sim.phase === 'done') return;
+    const node = sim.nodeIds[i]!;
+    client.propose({ type: 'memberHealth', node, address: `10.0.0.${i + 1}`, health: 'alive', serverPort: 8300, nowMs: sim.nowMs }, sim.nowMs + 2000, (out) => {
+      if (out.kind === 'ok' && commandResult(out.reply).ok) return register(i + 1);
+      sim.after(100, () => register(i));
+    });
+  };
+  register(0);
+  // Failure detection stand-in for SWIM: a crashed node is reported failed (serfHealth critical, which
+  // invalidates the sessions that name it), a node back up is reported alive again.
+  const reported = new Map<NodeId, boolean>(sim.nodeIds.map((id) => [id, true]));
+  const health = (): void => {
+    if (sim.phase === 'done') return;
+    const changed = sim.nodeIds.find((id) => reported.get(id) !== sim.isUp(id));
+    if (changed === undefined) return void sim.after(expireEveryMs / 4, health);
+    const up = sim.isUp(changed);
+    const i = sim.nodeIds.indexOf(changed);
+    client.propose({ type: 'memberHealth', node: changed, address: `10.0.0.${i + 1}`, health: up ? 'alive' : 'failed', serverPort: 8300, nowMs: sim.nowMs }, sim.nowMs + 2000, (out) => {
+      if (out.kind === 'ok' && commandResult(out.reply).ok) {
+        reported.set(changed, up);
+        sim.log(`kv: leader duty reported ${changed} ${up ? 'alive' : 'failed'}`);
+      }
+      sim.after(10, health);
+    });
+  };
+  sim.after(expireEveryMs, health);
+  const expire = (): void => {
+    if (sim.phase === 'done') return;
+    client.propose({ type: 'sessionsExpire', nowMs: sim.nowMs }, sim.nowMs + expireEveryMs, () => sim.after(expireEveryMs, expire));
+  };
+  sim.after(expireEveryMs, expire);
+}
+
+function startLockWorkload(sim: SimApi, scenario: Scenario): void {
+  const prng = sim.random('locks');
+  const run = runStateOf(sim);
+  const lockClients = num(scenario, 'lockClients', 2);
+  const lockDelayMs = num(scenario, 'lockDelayMs', 1000);
+  const ttlMs = num(scenario, 'sessionTtlMs', 10_000);
+  const holdMsMax = num(scenario, 'holdMsMax', 800);
+  const requestTimeoutMs = num(scenario, 'requestTimeoutMs', 300);
+  const base = 1_000_000;
+  for (let p = 0; p < lockClients; p++) {
+    const process = base + p; // distinct from register processes in the history
+    const home = sim.nodeIds[p % sim.nodeIds.length]!;
+    const client = new Client(sim, prng, `lock${p}`, requestTimeoutMs, 'consistent');
+    let sessions = 0;
+    const later = (ms: number, fn: () => void): void => {
+      if (sim.phase !== 'done') sim.after(ms, fn);
+    };
+    const newSession = (): void => {
+      const id = `s-${p}-${++sessions}`;
+      const op = sim.history.invoke(process, 'session-create', { id }, home, sim.nowMs);
+      const checks = scenario.params.sessionChecks === 'none' ? { nodeChecks: [] } : {}; // default: serfHealth
+      client.propose({ type: 'sessionCreate', session: { id, node: home, ...checks, ttlMs, lockDelayMs }, nowMs: sim.nowMs }, sim.nowMs + 2000, (out) => {
+        const ok = out.kind === 'ok' && commandResult(out.reply).ok;
+        sim.history.complete(op, ok ? 'ok' : out.kind === 'unknown' ? 'unknown' : 'fail', null, sim.nowMs);
+        if (ok) later(1, () => acquire(id));
+        else later(200 + prng.below(200), newSession);
+      });
+    };
+    const acquire = (id: string): void => {
+      const op = sim.history.invoke(process, 'lock', { session: id }, home, sim.nowMs, lockKey);
+      client.propose({ type: 'kvLock', entry: { key: lockKey, value: encoder.encode(id) }, session: id, nowMs: sim.nowMs }, sim.nowMs + 1500, (out) => {
+        const result = out.kind === 'ok' ? commandResult(out.reply) : null;
+        const got = result !== null && result.ok && result.value === true;
+        sim.history.complete(op, got ? 'ok' : out.kind === 'unknown' ? 'unknown' : 'fail', got, sim.nowMs);
+        if (got) {
+          run.stats.lockAcquired++;
+          return later(50 + prng.below(holdMsMax), () => letGo(id));
+        }
+        if (result !== null && !result.ok) return later(100 + prng.below(200), newSession); // session gone
+        later(100 + prng.below(200), () => acquire(id));
+      });
+    };
+    const letGo = (id: string): void => {
+      const roll = prng.below(10);
+      if (roll < 5) {
+        const op = sim.history.invoke(process, 'unlock', { session: id }, home, sim.nowMs, lockKey);
+        client.propose({ type: 'kvUnlock', entry: { key: lockKey, value: encoder.encode(`released by ${id} at ${sim.nowMs}`) }, session: id }, sim.nowMs + 1500, (out) => {
+          sim.history.complete(op, out.kind, null, sim.nowMs);
+          if (out.kind === 'ok') run.stats.lockReleased++;
+          later(50 + prng.below(300), () => acquire(id));
+        });
+      } else if (roll < 9) {
+        const op = sim.history.invoke(process, 'session-destroy', { id }, home, sim.nowMs);
+        client.propose({ type: 'sessionDestroy', id, nowMs: sim.nowMs }, sim.nowMs + 1500, (out) => {
+          sim.history.complete(op, out.kind, null, sim.nowMs);
+          if (out.kind === 'ok') run.stats.sessionsDestroyed++;
+          later(50 + prng.below(300), newSession);
+        });
+      } else {
+        run.stats.sessionsAbandoned++; // left to TTL expiry (sessionsExpire from the leader duties)
+        later(50 + prng.below(300), newSession);
+      }
+    };
+    sim.after(200 + prng.below(300), newSession);
+  }
+}
+
+// ──────────────────────────────────────── end-of-run checks ────────────────────────────────────────
+
+function checkLinearizable(sim: SimApi, scenario: Scenario): string[] {
+  const run = runStateOf(sim);
+  const registerOps = sim.history.ops.filter((op) => op.key !== undefined && op.key.startsWith('r/'));
+  const text = registerOps.map((op) => JSON.stringify(op)).join('\n');
+  const ops = parseHistoryJsonLines(text);
+  const result = checkHistory(ops, registerModel, { timeoutMs: num(scenario, 'checkTimeoutMs', 20_000) });
+  run.stats.linMs = Math.round(result.ms);
+  run.stats.linVerdict = String(result.linearizable);
+  const counts = { ok: 0, fail: 0, unknown: 0 };
+  for (const op of registerOps) counts[op.outcome ?? 'unknown']++;
+  sim.log(`kv: ${registerOps.length} register operations (${counts.ok} ok, ${counts.fail} fail, ${counts.unknown} unknown) checked in ${run.stats.linMs} ms: linearizable ${result.linearizable}`);
+  if (result.linearizable === false) return [`register history is not linearizable (reads=${readModeOf(scenario)}): ${result.explanation?.text ?? 'no explanation'}`];
+  return [];
+}
+
+/** Nodes that applied the same Raft index hold the same store (State Machine Safety, seen from the store). */
+function checkReplicasAgree(sim: SimApi): string[] {
+  const byIndex = new Map<number, { node: NodeId; text: string }>();
+  const problems: string[] = [];
+  for (const id of sim.nodeIds) {
+    const fsm = fsmOf(sim, id);
+    if (!fsm) continue;
+    const text = JSON.stringify(fsm.store.snapshot(), (_k, v) => (v instanceof Uint8Array ? decoder.decode(v) : v));
+    const seen = byIndex.get(fsm.store.lastIndex);
+    if (!seen) byIndex.set(fsm.store.lastIndex, { node: id, text });
+    else if (seen.text !== text) problems.push(`${seen.node} and ${id} applied up to index ${fsm.store.lastIndex} but hold different stores`);
+  }
+  return problems;
+}
+
+/** The end-of-run checks, once per run (from `live` or `checkEnd`, whichever comes first). */
+function endChecks(sim: SimApi): string[] {
+  const run = runStateOf(sim);
+  if (run.endChecked) return [];
+  run.endChecked = true;
+  const problems: string[] = [];
+  for (const id of sim.nodeIds) problems.push(...(fsmOf(sim, id)?.problems.splice(0) ?? []));
+  problems.push(...checkReplicasAgree(sim));
+  problems.push(...checkLinearizable(sim, sim.scenario));
+  const s = run.stats;
+  sim.log(`kv: locks acquired ${s.lockAcquired}, released ${s.lockReleased}, sessions destroyed ${s.sessionsDestroyed}, abandoned ${s.sessionsAbandoned}`);
+  return problems;
+}
+
+export const harness: Harness = {
+  name: 'kv',
+  params,
+
+  validate(scenario) {
+    const problems: string[] = [];
+    for (const key of Object.keys(params) as Param[]) {
+      const raw = scenario.params[key];
+      if (raw === undefined || key === 'reads' || key === 'checkQuorum' || key === 'sessionChecks') continue;
+      if (!(Number.isInteger(Number(raw)) && Number(raw) >= 0)) problems.push(`set ${key}: '${raw}' is not a non-negative integer`);
+    }
+    const reads = scenario.params.reads;
+    if (reads !== undefined && reads !== 'consistent' && reads !== 'default-unsafe' && reads !== 'stale') problems.push(`set reads: '${reads}' is not consistent, default-unsafe or stale`);
+    const sessionChecks = scenario.params.sessionChecks;
+    if (sessionChecks !== undefined && sessionChecks !== 'serf' && sessionChecks !== 'none') problems.push(`set sessionChecks: '${sessionChecks}' is not serf or none`);
+    const checkQuorum = scenario.params.checkQuorum;
+    if (checkQuorum !== undefined && checkQuorum !== 'true' && checkQuorum !== 'false') problems.push(`set checkQuorum: '${checkQuorum}' is not true or false`);
+    if (num(scenario, 'keys', 3) < 1) problems.push('set keys: at least 1');
+    if (num(scenario, 'readPercent', 40) + num(scenario, 'casPercent', 30) > 100) problems.push('readPercent + casPercent must be ≤ 100');
+    if (problems.length === 0) {
+      try {
+        kvRaftConfig(scenario, scenario.nodes[0]!);
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+    }
+    return problems;
+  },
+
+  mounts(nodeId, scenario) {
+    return [{ machine: raftMachine, config: kvRaftConfig(scenario, nodeId) }];
+  },
+
+  start(sim, scenario) {
+    runStateOf(sim);
+    startLeaderDuties(sim, scenario);
+    startRegisterWorkload(sim, scenario);
+    startLockWorkload(sim, scenario);
+  },
+
+  onEffect(sim, nodeId, effect: Effect) {
+    const runtime = sim.runtime(nodeId);
+    const problem = runStateOf(sim).checker.onEffect(nodeId, effect, runtime ? runtime.stateOf<RaftState>('raft') : null, runtime);
+    if (problem) sim.violation(problem);
+  },
+
+  checkStep(sim, nodeId) {
+    const runtime = sim.runtime(nodeId);
+    if (!runtime) return null;
+    const fsm = fsmOf(sim, nodeId);
+    if (fsm && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
+    return runStateOf(sim).checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime);
+  },
+
+  live(sim) {
+    const run = runStateOf(sim);
+    if (run.livenessFromMs === null) run.livenessFromMs = sim.nowMs;
+    const from = run.livenessFromMs;
+    const live = sim.history.ops.some((op) => op.f === 'write' && op.outcome === 'ok' && op.invokeMs >= from);
+    // The simulator ends a run as soon as it is live again and then skips checkEnd (sim/simulator.ts
+    // finish(): `wasStopped`), so the end-of-run checks run here, before answering true.
+    if (live) for (const problem of endChecks(sim)) sim.violation(problem);
+    return live;
+  },
+
+  checkEnd(sim) {
+    return endChecks(sim);
+  },
+
+  act(sim, action, args) {
+    const known = ['isolate-leader', 'crash-leader', 'pause-leader', 'crash-holder', 'restart-crashed'];
+    if (!known.includes(action)) return `unknown action '${action}' (kv knows: ${known.join(', ')})`;
+    if (args.length !== 0) return `${action} takes no arguments`;
+    if (sim === null) return null;
+    if (action === 'restart-crashed') {
+      for (const id of sim.nodeIds) if (!sim.isUp(id)) sim.faults.restart(id);
+      return '';
+    }
+    if (action === 'crash-holder') {
+      const holder = lockHolderNode(sim);
+      sim.log(`kv: crash-holder: ${holder ?? 'nobody holds the lock'}`);
+      if (holder && sim.isUp(holder)) sim.faults.crash(holder);
+      return '';
+    }
+    const leader = currentLeader(sim);
+    if (!leader) {
+      sim.log(`kv: ${action}: no leader at ${sim.nowMs} ms`);
+      return null;
+    }
+    sim.log(`kv: ${action}: ${leader}`);
+    if (action === 'isolate-leader') sim.faults.partition([[leader]]);
+    else if (action === 'crash-leader') sim.faults.crash(leader);
+    else sim.faults.pause(leader);
+    // '' rather than null: sim/simulator.ts reads `act(...) ?? 'unknown action'`, which turns null
+    // into an error; '' is "no problem" to both it and the scenario loader.
+    return '';
+  },
+
+  expect(sim, name, args) {
+    const s = runStateOf(sim).stats;
+    const fsms = sim.nodeIds.map((id) => fsmOf(sim, id)).filter((f): f is CheckedStoreFsm => f !== null);
+    switch (name) {
+      case 'lock-acquired-min':
+        return s.lockAcquired >= Number(args[0]) ? null : `lock acquired ${s.lockAcquired} times, expected ≥ ${args[0]}`;
+      case 'lock-handover-after-invalidation': {
+        const most = Math.max(0, ...fsms.map((f) => f.handoversAfterInvalidation));
+        return most >= Number(args[0] ?? 1) ? null : `the lock passed to a new session after an invalidation ${most} times, expected ≥ ${args[0] ?? 1}`;
+      }
+      case 'ops-ok-min': {
+        const ok = sim.history.ops.filter((op) => op.key?.startsWith('r/') && op.outcome === 'ok').length;
+        return ok >= Number(args[0]) ? null : `${ok} register operations ok, expected ≥ ${args[0]}`;
+      }
+      default:
+        return `unknown expectation '${name}' (kv knows: lock-acquired-min N, lock-handover-after-invalidation [N], ops-ok-min N)`;
+    }
+  },
+
+  describe(sim, nodeId): Record<string, string | number> {
+    const s = raftOf(sim, nodeId);
+    if (!s) return { role: '-', term: '-', keys: '-' };
+    const fsm = s.fsm as CheckedStoreFsm;
+    return { role: s.role, term: s.term, applied: s.appliedIndex, keys: fsm.store.state.kv.size, holder: fsm.store.state.kv.get(lockKey)?.Session || '-' };
+  },
+};
