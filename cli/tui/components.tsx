@@ -245,7 +245,8 @@ export function plainSummary(s: ClusterSnapshot): string {
   out.push(`conclave tui: no terminal, printing a summary of ${s.scenario} seed ${s.seed} instead`);
   out.push(`simulated ${formatSimTime(s.nowMs)} in ${s.events} events; phase ${s.phase}`);
   for (const n of s.nodes.slice(0, 50)) {
-    out.push(`  ${n.name}: ${!n.up ? 'down' : n.paused ? 'paused' : 'up'} role=${dash(n.role)} term=${dash(n.term)} commit=${dash(n.commitIndex)} applied=${dash(n.appliedIndex)} leader=${dash(n.leader)}`);
+    const extra = Object.entries(n.extra).map(([k, v]) => ` ${k}=${v}`).join('');
+    out.push(`  ${n.name}: ${!n.up ? 'down' : n.paused ? 'paused' : 'up'} role=${dash(n.role)} term=${dash(n.term)} commit=${dash(n.commitIndex)} applied=${dash(n.appliedIndex)} leader=${dash(n.leader)}${extra}`);
   }
   if (s.nodes.length > 50) out.push(`  … ${s.nodes.length - 50} more nodes`);
   out.push(`messages: sent ${s.rates.sentTotal}, delivered ${s.rates.deliveredTotal}, dropped ${s.rates.droppedTotal}`);

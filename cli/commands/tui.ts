@@ -1,0 +1,86 @@
+/**
+ * `conclave tui [SCENARIO] [--seed N] [--speed X] [--paused] [--no-codec]`: watch a simulated cluster.
+ *
+ * Without a terminal (CI, pipes, `npm start </dev/null`) it runs the scenario to the end and prints a
+ * plain summary, and exits 0 whatever the run's verdict: it is a viewer, not a test.
+ * Exit 2 on bad usage or a bad scenario file.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import React from 'react';
+import { ScenarioError } from '../../sim/scenario.js';
+import { plainSummary } from '../tui/components.js';
+import { TuiSession } from '../tui/session.js';
+
+const usage = 'Usage: conclave tui [SCENARIO] [--seed N] [--speed X] [--paused] [--no-codec]\n  (SCENARIO defaults to scenarios/default.*)\n';
+export const replayDirDefault = '.conclave/replays';
+
+export function defaultScenario(): string | null {
+  if (!existsSync('scenarios')) return null;
+  const found = readdirSync('scenarios').filter((f) => /^default\.[A-Za-z0-9]+$/.test(f)).sort();
+  return found.length > 0 ? join('scenarios', found[0]!) : null;
+}
+
+export async function run(args: string[]): Promise<number> {
+  let file: string | null = null;
+  let seed: number | null = null;
+  let speed = 100;
+  let paused = false;
+  let codec = true;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = (): string | undefined => (a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i]);
+    if (a === '-h' || a === '--help') {
+      process.stdout.write(usage);
+      return 0;
+    } else if (a === '--seed' || a.startsWith('--seed=')) {
+      const v = value();
+      if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) return bad(`--seed needs a non-negative integer, got '${v ?? ''}'`);
+      seed = Number(v);
+    } else if (a === '--speed' || a.startsWith('--speed=')) {
+      const v = value();
+      const x = v === 'max' ? Infinity : Number(v);
+      if (!(x > 0)) return bad(`--speed needs a positive number or 'max', got '${v ?? ''}'`);
+      speed = x;
+    } else if (a === '--paused') paused = true;
+    else if (a === '--no-codec') codec = false;
+    else if (a.startsWith('-')) return bad(`unknown flag '${a}'`);
+    else if (file !== null) return bad(`unexpected argument '${a}'`);
+    else file = a;
+  }
+  file ??= defaultScenario();
+  if (file === null) return bad('no SCENARIO given and no scenarios/default.* here');
+  let session: TuiSession;
+  try {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ScenarioError(file, 0, `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    session = await TuiSession.open(file, text, seed, { codec });
+  } catch (error) {
+    if (error instanceof ScenarioError) {
+      process.stderr.write(`conclave tui: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (!process.stdout.isTTY || !process.stdin.isTTY) {
+    session.advanceTo(Infinity);
+    const s = session.current();
+    process.stdout.write(plainSummary(s));
+    process.stdout.write(`seed=${session.seed} trace=${session.simulation.traceHash} result=${s.verdict.status === 'fail' ? 'fail' : 'pass'}\n`);
+    return 0;
+  }
+  const { render } = await import('ink');
+  const { App } = await import('../tui/app.js');
+  const instance = render(React.createElement(App, { session, startPaused: paused, speed, replayDir: replayDirDefault }), { exitOnCtrlC: true });
+  await instance.waitUntilExit();
+  return 0;
+}
+
+function bad(problem: string): number {
+  process.stderr.write(`conclave tui: ${problem}\n\n${usage}`);
+  return 2;
+}

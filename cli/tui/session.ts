@@ -1,0 +1,395 @@
+/**
+ * The TUI's handle on a simulation: advances it, builds view-model snapshots (model.ts), injects the
+ * faults typed at the keyboard, travels in time, and saves what was watched as a replay file.
+ *
+ * Design, and why:
+ *  - Faults typed at the keyboard become scenario timeline lines (`at 1234.567ms crash n2`) and the
+ *    simulation is re-run from the seed up to the current time. The state on screen is therefore
+ *    exactly what `conclave sim replay` of the saved file computes: the TUI never has a state that
+ *    a replay cannot reach (applying the fault to the live simulation would order it differently
+ *    from a timeline event at the same instant).
+ *  - Time travel: a machine's state is mutated in place (core/types.ts), so a simulation cannot be
+ *    copied cheaply. Instead the session keeps a view snapshot every `snapshotEveryMs` of simulated
+ *    time: seeking backward shows the nearest snapshot at once, and the simulation itself is re-run
+ *    from the seed (deterministic, so it arrives at the same state) only when the user continues
+ *    from the past.
+ *  - Stepping follows `Simulation.run` exactly (safety phase, then `beginLiveness`, then `finish`),
+ *    so a run watched in the TUI has the same trace as `sim run` and `sim replay`.
+ */
+import { assert } from '../../core/assert.js';
+import { join } from 'node:path';
+import type { Harness } from '../../sim/harness.js';
+import { loadScenarioText, type LoadedScenario } from '../../sim/run.js';
+import { parseScenario } from '../../sim/scenario.js';
+import { makeReplay, replayFileName, writeReplay } from '../../sim/replay.js';
+import { Simulation, type LogLine as SimLogLine, type RunResult } from '../../sim/simulator.js';
+import { formatAtMs } from '../../sim/shrink.js';
+import { type ClusterSnapshot, type LogLine, type NodeSnapshot, type OpCounts, type PartitionSnapshot, classifyLine } from './model.js';
+import { nextEventMs } from './sim-hooks.js';
+
+/** Simulated time between two kept snapshots (the resolution of backward seeks). */
+export const snapshotEveryMs = 100;
+/** Event-log lines kept (the screen shows the last few). */
+export const logLinesKeptMax = 200;
+/** Node tables with more members than this summarise each node's view of its peers. */
+export const peersDetailedMax = 32;
+/** The window over which message rates are computed. */
+export const rateWindowMs = 1000;
+
+export type FaultKey = 'partition' | 'crash' | 'restart' | 'heal';
+
+export interface SessionOptions {
+  readonly codec?: boolean;
+}
+
+interface Counters {
+  atMs: number;
+  messages: number;
+  deliveries: number;
+  drops: number;
+}
+
+export class TuiSession {
+  readonly scenarioFile: string;
+  readonly originalText: string;
+  readonly seed: number;
+  readonly codec: boolean;
+  /** Interactive faults as timeline lines, in the order typed. */
+  readonly interactive: { atMs: number; line: string }[] = [];
+  private loaded!: LoadedScenario;
+  private sim!: Simulation;
+  private log: LogLine[] = [];
+  private logSeq = 0;
+  private clogs: { from: string; to: string; untilMs: number }[] = [];
+  private samples: Counters[] = [];
+  private snapshots: ClusterSnapshot[] = [];
+  private nextSnapshotMs = 0;
+  /** When set, the screen shows this past snapshot instead of the live simulation. */
+  private viewing: ClusterSnapshot | null = null;
+  private finished = false;
+
+  private constructor(scenarioFile: string, text: string, seed: number, options: SessionOptions) {
+    this.scenarioFile = scenarioFile;
+    this.originalText = text;
+    this.seed = seed;
+    this.codec = options.codec ?? true;
+  }
+
+  static async open(scenarioFile: string, text: string, seed: number | null, options: SessionOptions = {}): Promise<TuiSession> {
+    const probe = await loadScenarioText(text, scenarioFile); // a bad file fails here, with its ScenarioError
+    const session = new TuiSession(scenarioFile, text, seed ?? probe.scenario.seed, options);
+    session.harness = probe.harness;
+    session.rebuild(0);
+    return session;
+  }
+
+  get scenarioText(): string {
+    if (this.interactive.length === 0) return this.originalText;
+    const lines = this.interactive.map((f) => `${f.line}   # typed in the TUI`);
+    return `${this.originalText.replace(/\s*$/, '')}\n${lines.join('\n')}\n`;
+  }
+
+  get nowMs(): number {
+    return this.viewing?.nowMs ?? this.sim.nowMs;
+  }
+
+  get endMs(): number {
+    return this.loaded.scenario.safetyMs + this.loaded.scenario.livenessMs;
+  }
+
+  get done(): boolean {
+    return this.viewing === null && this.finished;
+  }
+
+  get nodeIds(): readonly string[] {
+    return this.loaded.scenario.nodes;
+  }
+
+  get simulation(): Simulation {
+    return this.sim;
+  }
+
+  private harness!: Harness;
+
+  /**
+   * The scenario with the typed faults, parsed synchronously (the harness was loaded and the
+   * original text validated by `open`; the added lines are built-in actions the parser checks), so
+   * that a key's effect is on screen before the next key is read.
+   */
+  private parsed(): LoadedScenario {
+    return { scenario: parseScenario(this.scenarioText, this.scenarioFile), harness: this.harness };
+  }
+
+  /** Re-runs from the seed (with the interactive faults) up to `untilMs`. */
+  private rebuild(untilMs: number): void {
+    this.loaded = this.parsed();
+    this.log = [];
+    this.logSeq = 0;
+    this.clogs = [];
+    this.samples = [];
+    this.finished = false;
+    this.viewing = null;
+    this.sim = new Simulation(this.loaded.scenario, this.loaded.harness, this.seed, { codec: this.codec, onLog: (line) => this.onLog(line) });
+    // Snapshots before `untilMs` are unchanged by a fault typed at `untilMs`; later ones are not.
+    this.snapshots = this.snapshots.filter((s) => s.nowMs < untilMs);
+    this.nextSnapshotMs = 0;
+    this.sim.begin();
+    this.advanceTo(untilMs);
+  }
+
+  private onLog(line: SimLogLine): void {
+    let m: RegExpExecArray | null;
+    if (line.kind === 'fault' && (m = /^link (\S+)→(\S+) clogged until (\d+(?:\.\d+)?) ms$/.exec(line.text))) this.clogs.push({ from: m[1]!, to: m[2]!, untilMs: Number(m[3]) });
+    if (line.kind === 'fault' && line.text === 'network healed') this.clogs = [];
+    const kind = line.kind === 'fault' ? 'fault' : line.kind === 'violation' ? 'verdict' : line.kind === 'client' ? 'client' : classifyLine(line.text);
+    this.log.push({ seq: this.logSeq++, atMs: line.atMs, kind, text: line.kind === 'violation' ? `VIOLATION ${line.text}` : line.text });
+    if (this.log.length > logLinesKeptMax) this.log.splice(0, this.log.length - logLinesKeptMax);
+  }
+
+  // ───────────────────────────────────────── running ─────────────────────────────────────────
+
+  /** Runs the simulation up to global time `targetMs` (or its end), phase by phase as `run()` does. */
+  advanceTo(targetMs: number): void {
+    if (this.viewing !== null) {
+      // Continuing from the past: the live simulation is ahead, so re-run it to where the user is.
+      const at = this.viewing.nowMs;
+      this.viewing = null;
+      if (at < this.sim.nowMs) void this.rebuildSync(at);
+    }
+    const scenario = this.loaded.scenario;
+    const endMs = this.endMs;
+    const target = Math.min(targetMs, endMs);
+    while (!this.finished) {
+      if (this.sim.isStopped) {
+        this.finish();
+        break;
+      }
+      const phaseEnd = this.sim.phase === 'safety' ? scenario.safetyMs : endMs;
+      const stop = Math.min(target, phaseEnd, this.nextSnapshotMs);
+      this.sim.runUntil(stop);
+      this.maybeSnapshot();
+      if (this.sim.isStopped) continue;
+      if (this.sim.nowMs >= phaseEnd) {
+        if (this.sim.phase === 'safety') this.sim.beginLiveness();
+        else {
+          this.finish();
+          break;
+        }
+        continue;
+      }
+      if (this.sim.nowMs >= target) break;
+    }
+  }
+
+  /** Synchronous re-run (loading the scenario again is synchronous in practice: the harness is cached). */
+  private rebuildSync(untilMs: number): void {
+    this.sim = new Simulation(this.loaded.scenario, this.loaded.harness, this.seed, { codec: this.codec, onLog: (line) => this.onLog(line) });
+    this.log = [];
+    this.logSeq = 0;
+    this.clogs = [];
+    this.samples = [];
+    this.finished = false;
+    this.nextSnapshotMs = 0;
+    const kept = this.snapshots;
+    this.sim.begin();
+    this.advanceTo(untilMs);
+    this.snapshots = kept; // deterministic: the re-run made the same snapshots
+  }
+
+  private finish(): void {
+    this.sim.finish();
+    this.finished = true;
+    this.snapshots.push(this.snapshot());
+  }
+
+  private maybeSnapshot(): void {
+    if (this.sim.nowMs < this.nextSnapshotMs) return;
+    const snap = this.snapshot();
+    if (this.snapshots.length === 0 || this.snapshots.at(-1)!.nowMs < snap.nowMs) this.snapshots.push(snap);
+    this.nextSnapshotMs = (Math.floor(this.sim.nowMs / snapshotEveryMs) + 1) * snapshotEveryMs;
+  }
+
+  /** Advances by `deltaMs` of simulated time from what is on screen. */
+  advanceBy(deltaMs: number): void {
+    this.advanceTo(this.nowMs + deltaMs);
+  }
+
+  /** Processes the next event (the `.` key). */
+  stepOne(): void {
+    if (this.viewing !== null) this.advanceTo(this.viewing.nowMs);
+    if (this.finished) return;
+    const next = nextEventMs(this.sim);
+    const phaseEnd = this.sim.phase === 'safety' ? this.loaded.scenario.safetyMs : this.endMs;
+    if (next === null || next > phaseEnd) {
+      this.advanceTo(phaseEnd);
+      return;
+    }
+    this.sim.stepOne();
+    if (this.sim.isStopped) this.finish();
+    else this.maybeSnapshot();
+  }
+
+  /** Shows the state at `targetMs`: a kept snapshot when going back, a real run when going forward. */
+  seekTo(targetMs: number): void {
+    const target = Math.max(0, Math.min(targetMs, this.endMs));
+    const live = this.sim.nowMs;
+    if (target >= live || (this.viewing === null && target === live)) {
+      this.viewing = null;
+      this.advanceTo(target);
+      return;
+    }
+    let best: ClusterSnapshot | null = null;
+    for (const s of this.snapshots) if (s.nowMs <= target && (best === null || s.nowMs > best.nowMs)) best = s;
+    this.viewing = best;
+  }
+
+  // ───────────────────────────────────────── faults ─────────────────────────────────────────
+
+  /** Injects a fault at the current time, as a timeline line, by re-running from the seed. */
+  inject(key: FaultKey, nodeId: string | null): string {
+    const at = this.nowMs;
+    const ids = this.loaded.scenario.nodes;
+    let action: string;
+    switch (key) {
+      case 'partition':
+        assert(nodeId !== null, 'partition needs a node');
+        action = ids.length > 1 ? `partition ${nodeId} |` : '';
+        break;
+      case 'crash':
+        assert(nodeId !== null, 'crash needs a node');
+        action = `crash ${nodeId}`;
+        break;
+      case 'restart':
+        assert(nodeId !== null, 'restart needs a node');
+        action = this.sim.isPaused(nodeId) ? `resume ${nodeId}` : `restart ${nodeId}`;
+        break;
+      case 'heal':
+        action = 'heal';
+        break;
+    }
+    if (action === '') return 'nothing to partition: one node';
+    const line = `at ${formatAtMs(at)} ${action}`;
+    this.interactive.push({ atMs: at, line });
+    this.rebuild(at);
+    return `${action} at ${formatAtMs(at)}`;
+  }
+
+  // ───────────────────────────────────────── saving ─────────────────────────────────────────
+
+  /** The whole run as it would go on from here (what `sim replay` of the saved file computes). */
+  fullRun(): RunResult {
+    const loaded = this.parsed();
+    return new Simulation(loaded.scenario, loaded.harness, this.seed, { codec: this.codec }).run();
+  }
+
+  /** Writes a replay file of the watched run (interactive faults included); returns its path. */
+  save(dir: string): string {
+    const result = this.fullRun();
+    const replay = makeReplay({ scenarioFile: this.scenarioFile, scenarioText: this.scenarioText, result, codec: this.codec, origin: 'tui', interactive: this.interactive.map((f) => f.line) });
+    return writeReplay(replay, join(dir, replayFileName(this.loaded.scenario.name, this.seed, '-tui')));
+  }
+
+  // ───────────────────────────────────────── the view ─────────────────────────────────────────
+
+  /** What the screen shows now. */
+  current(): ClusterSnapshot {
+    return this.viewing ?? this.snapshot();
+  }
+
+  get isViewingPast(): boolean {
+    return this.viewing !== null;
+  }
+
+  snapshot(): ClusterSnapshot {
+    const sim = this.sim;
+    const nowMs = sim.nowMs;
+    const counters: Counters = { atMs: nowMs, messages: sim.counters.messages, deliveries: sim.counters.deliveries, drops: sim.counters.drops };
+    const last = this.samples.at(-1);
+    if (!last || last.atMs < nowMs) this.samples.push(counters);
+    while (this.samples.length > 2 && this.samples[1]!.atMs <= nowMs - rateWindowMs) this.samples.shift();
+    const base = this.samples[0]!;
+    const spanMs = Math.max(1, nowMs - base.atMs);
+    const perSec = (now: number, then: number): number => ((now - then) * 1000) / spanMs;
+    return {
+      scenario: this.loaded.scenario.name,
+      seed: this.seed,
+      nowMs,
+      endMs: this.endMs,
+      phase: sim.phase,
+      events: sim.counters.events,
+      nodes: this.loaded.scenario.nodes.map((id) => this.nodeSnapshot(id)),
+      partition: this.partitionSnapshot(nowMs),
+      log: [...this.log.slice(-20)],
+      rates: {
+        windowMs: spanMs,
+        sentPerSec: perSec(counters.messages, base.messages),
+        deliveredPerSec: perSec(counters.deliveries, base.deliveries),
+        droppedPerSec: perSec(counters.drops, base.drops),
+        sentTotal: counters.messages,
+        deliveredTotal: counters.deliveries,
+        droppedTotal: counters.drops,
+      },
+      ops: this.opCounts(),
+      verdict: sim.violations.length > 0 ? { status: 'fail', violations: [...sim.violations] } : sim.phase === 'done' ? { status: 'pass', violations: [] } : { status: 'running', violations: [] },
+      interactiveFaults: this.interactive.length,
+    };
+  }
+
+  private nodeSnapshot(id: string): NodeSnapshot {
+    const sim = this.sim;
+    const runtime = sim.runtime(id);
+    const views = runtime ? runtime.view() : {};
+    let role: string | null = null;
+    let term: number | null = null;
+    let commitIndex: number | null = null;
+    let appliedIndex: number | null = null;
+    let leader: string | null = null;
+    let health: string | null = null;
+    const peers: Record<string, string> = {};
+    for (const view of Object.values(views)) {
+      if (typeof view.role === 'string' && role === null) role = view.role;
+      if (typeof view.term === 'number' && term === null) term = view.term;
+      if (typeof view.commitIndex === 'number' && commitIndex === null) commitIndex = view.commitIndex;
+      if (typeof view.appliedIndex === 'number' && appliedIndex === null) appliedIndex = view.appliedIndex;
+      if ((typeof view.leader === 'string' || view.leader === null) && 'leader' in view && leader === null) leader = (view.leader as string | null) ?? null;
+      if (typeof view.healthScore === 'number') health = String(view.healthScore);
+      if (Array.isArray(view.members)) {
+        const members = view.members as { id: string; status: string }[];
+        if (this.loaded.scenario.nodes.length <= peersDetailedMax) for (const m of members) peers[m.id] = m.status;
+        else {
+          // A large cluster: keep counts only (a full map per node per snapshot would be n² entries).
+          const counts = new Map<string, number>();
+          for (const m of members) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
+          let k = 0;
+          for (const [status, count] of counts) for (let i = 0; i < count; i++) peers[`#${k++}`] = status;
+        }
+      }
+    }
+    const extra: Record<string, string | number> = {};
+    if (runtime) {
+      const described = this.loaded.harness.describe?.(sim, id) ?? {};
+      for (const [k, v] of Object.entries(described)) if (!['role', 'term', 'leader', 'commitIndex', 'appliedIndex'].includes(k)) extra[k] = v;
+    }
+    return { name: id, up: sim.isUp(id), paused: sim.isPaused(id), role, term, commitIndex, appliedIndex, leader, peers, health, extra };
+  }
+
+  private partitionSnapshot(nowMs: number): PartitionSnapshot {
+    const view = this.sim.partitionView();
+    return {
+      groups: view.groups.length > 1 ? view.groups : [],
+      oneWay: view.blocked.map(([from, to]) => ({ from, to })),
+      clogged: this.clogs.filter((c) => c.untilMs > nowMs),
+    };
+  }
+
+  private opCounts(): OpCounts {
+    const counts = { ok: 0, fail: 0, unknown: 0, open: 0 };
+    const byF: Record<string, number> = {};
+    for (const op of this.sim.history.ops) {
+      if (op.outcome === undefined) counts.open++;
+      else counts[op.outcome]++;
+      byF[op.f] = (byF[op.f] ?? 0) + 1;
+    }
+    return { ...counts, byF };
+  }
+}
