@@ -279,4 +279,19 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     sim.faults.crash(leaver);
     expect(call('n5', { type: 'kv.put', key: 'after-leave', value: bytes('ok') }, 2000)!.body).toBe(true);
   });
+
+  it('a lock held by a session of a crashed client is released once the leader marks the node failed', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing'), 10_000);
+    sim.runUntil(sim.nowMs + 1000);
+    const id = (call('n5', { type: 'session.create', lockDelayMs: 0 })!.body as { ID: string }).ID;
+    expect(call('n5', { type: 'kv.acquire', key: 'service/leader', value: bytes('n5'), session: id })!.body).toBe(true);
+    const other = (call('n4', { type: 'session.create', lockDelayMs: 0 })!.body as { ID: string }).ID;
+    expect(call('n4', { type: 'kv.acquire', key: 'service/leader', value: bytes('n4'), session: other })!.body).toBe(false);
+    sim.faults.crash('n5');
+    expect(runUntilTrue(sim, () => serfHealthOf(sim, 'n5') === 'critical', 60_000)).toBe(true);
+    sim.runUntil(sim.nowMs + 500);
+    expect(call('n4', { type: 'session.info', id, read })!.body).toEqual([]);
+    expect(call('n4', { type: 'kv.acquire', key: 'service/leader', value: bytes('n4'), session: other })!.body).toBe(true);
+  });
 });
