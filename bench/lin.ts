@@ -7,6 +7,9 @@
  * Anchors (shared/linearizability/README.md): Porcupine HEAD 55508eb, Go 1.19.8, 2-vCPU AMD EPYC VM,
  * `go test -bench`, checking time only. Ratio = ours / Porcupine; goal ≤ 1.0.
  *
+ * The main figures use the model's reductions (read-only greedy, deferrable unknowns, kv growth
+ * pruning); the `plain*` figures run Porcupine's search as is on the same engine, for comparison.
+ *
  * Last line of output: one JSON object with the figures.
  */
 import { readFileSync } from 'node:fs';
@@ -55,8 +58,8 @@ const loaded: Loaded[] = manifest.files
 const etcd = loaded.filter((l) => l.name.startsWith('etcd_'));
 const byName = new Map(loaded.map((l) => [l.name, l]));
 
-function timeOne(l: Loaded): number {
-  const result = checkHistory(l.ops, l.model, { explain: false });
+function timeOne(l: Loaded, reductions = true): number {
+  const result = checkHistory(l.ops, l.model, { explain: false, reductions });
   if (result.linearizable !== l.expected) throw new Error(`${l.name}: verdict ${result.linearizable}, expected ${l.expected}`);
   return result.ms;
 }
@@ -89,6 +92,23 @@ for (let r = 0; r < REPS; r++) {
 }
 const fileMs = (name: string): number => median(perFile.get(name)!);
 
+// The same search without our reductions (Porcupine's algorithm as is), to show what they buy.
+const plainFile = new Map<string, number[]>();
+const plainEtcdSums: number[] = [];
+for (const l of loaded) timeOne(l, false);
+for (let r = 0; r < REPS; r++) {
+  let sum = 0;
+  for (const l of loaded) {
+    const ms = timeOne(l, false);
+    if (l.name.startsWith('etcd_')) sum += ms;
+    let list = plainFile.get(l.name);
+    if (!list) plainFile.set(l.name, (list = []));
+    list.push(ms);
+  }
+  plainEtcdSums.push(sum);
+}
+const plainMs = (name: string): number => median(plainFile.get(name)!);
+
 const synthetic = syntheticRegisterHistory({ seed: 1, opCount: 10_000, keyCount: 100 });
 const syntheticRuns: number[] = [];
 for (let r = 0; r < REPS + 1; r++) {
@@ -114,6 +134,14 @@ figures['kvC50OkMs'] = round(fileMs('c50-ok'));
 figures['kvC50OkRatio'] = ratio(fileMs('c50-ok'), anchorsMs.kvC50Ok);
 figures['kvC50BadMs'] = round(fileMs('c50-bad'));
 figures['kvC50BadRatio'] = ratio(fileMs('c50-bad'), anchorsMs.kvC50Bad);
+figures['plainEtcdAllMs'] = round(median(plainEtcdSums));
+figures['plainEtcdAllRatio'] = ratio(median(plainEtcdSums), anchorsMs.etcdAll);
+figures['plainEtcd002Ms'] = round(plainMs('etcd_002'));
+figures['plainEtcd002Ratio'] = ratio(plainMs('etcd_002'), anchorsMs.etcd_002);
+figures['plainKvC50OkMs'] = round(plainMs('c50-ok'));
+figures['plainKvC50OkRatio'] = ratio(plainMs('c50-ok'), anchorsMs.kvC50Ok);
+figures['plainKvC50BadMs'] = round(plainMs('c50-bad'));
+figures['plainKvC50BadRatio'] = ratio(plainMs('c50-bad'), anchorsMs.kvC50Bad);
 figures['synthetic10kOps100KeysMs'] = round(median(syntheticRuns));
 figures['synthetic10kOps100KeysGoalMs'] = 1000;
 figures['anchor'] = 'Porcupine 55508eb, Go 1.19.8, 2-vCPU EPYC: etcd all 720 ms, etcd_002 216 ms, kv c50-ok 890 ms';
@@ -126,5 +154,8 @@ for (const name of slowest) {
   console.log(`  ${name}: ${round(fileMs(name))} ms${anchor !== undefined ? ` (Porcupine ${anchor} ms, ratio ${ratio(fileMs(name), anchor)})` : ''}`);
 }
 console.log(`  kv c50-ok: ${figures['kvC50OkMs']} ms (Porcupine 890 ms, ratio ${figures['kvC50OkRatio']}); c50-bad: ${figures['kvC50BadMs']} ms (Porcupine 113 ms, ratio ${figures['kvC50BadRatio']})`);
+console.log(
+  `  plain WGL (Porcupine's search, no reductions): etcd all ${figures['plainEtcdAllMs']} ms (ratio ${figures['plainEtcdAllRatio']}), etcd_002 ${figures['plainEtcd002Ms']} ms (ratio ${figures['plainEtcd002Ratio']}), c50-ok ${figures['plainKvC50OkMs']} ms (ratio ${figures['plainKvC50OkRatio']}), c50-bad ${figures['plainKvC50BadMs']} ms (ratio ${figures['plainKvC50BadRatio']})`,
+);
 console.log(`  synthetic 10k ops / 100 keys / 50 clients: ${figures['synthetic10kOps100KeysMs']} ms (goal < 1000 ms)`);
 console.log(JSON.stringify(figures));

@@ -30,7 +30,11 @@ export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<
   const parts = (model.partition ? model.partition(prepared) : [{ label: '', ops: prepared }]).filter((p) => p.ops.length > 0);
   parts.sort((a, b) => a.ops.length - b.ops.length);
 
-  const limits = { statesMax: options.statesMax ?? STATES_MAX_DEFAULT, cacheBytesMax: options.cacheBytesMax ?? CACHE_BYTES_MAX_DEFAULT };
+  const limits = {
+    statesMax: options.statesMax ?? STATES_MAX_DEFAULT,
+    cacheBytesMax: options.cacheBytesMax ?? CACHE_BYTES_MAX_DEFAULT,
+    reductions: options.reductions ?? true,
+  };
   const searches = parts.map((p) => ({ label: p.label, search: new PartitionSearch(model, p.ops, explain, limits) }));
   let reason: 'timeout' | 'limit' | undefined;
   let active = searches.slice();

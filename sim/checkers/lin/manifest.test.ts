@@ -1,7 +1,7 @@
 /**
  * Proves the checker agrees with every verdict Porcupine's Go tests assert on its own test data
  * (../shared/linearizability/manifest.json: 102 etcd + 6 kv histories, plus the empty etcd_095, which
- * is trivially linearizable). Each file is also checked for integrity (sha256, operation count), every
+ * is trivially linearizable), both with our reductions and with Porcupine's plain search. Each file is also checked for integrity (sha256, operation count), every
  * "linearizable" answer comes with a witness order that an independent checker accepts, and every
  * "not linearizable" answer comes with an explanation whose prefix is itself a valid linearization.
  *
@@ -51,6 +51,8 @@ describe('Porcupine test data (../shared/linearizability)', () => {
       const model = models[file.model]!;
       const result = checkHistory(ops, model);
       expect(result.linearizable).toBe(expected);
+      // Porcupine's plain search (no read-only/unknown/growth reductions) must agree.
+      expect(checkHistory(ops, model, { reductions: false, explain: false }).linearizable).toBe(expected);
       if (result.linearizable === true) {
         expect(result.linearizations).toBeDefined();
         for (const { partition, order } of result.linearizations!) {

@@ -70,10 +70,12 @@ const USELESS = 3;
 
 export type SearchStatus = 'running' | 'ok' | 'fail' | 'timeout' | 'limit';
 
-/** Resource bounds of one search; past them it stops with status 'limit'. */
+/** Resource bounds of one search (past them it stops with status 'limit'), and its reductions. */
 export interface SearchLimits {
   readonly statesMax: number;
   readonly cacheBytesMax: number;
+  /** Use the model's readOnly/acceptsUnknown/growth hooks (default true); false = Porcupine's search. */
+  readonly reductions?: boolean;
 }
 
 const NO_LIMITS: SearchLimits = { statesMax: Infinity, cacheBytesMax: Infinity };
@@ -127,6 +129,7 @@ export class PartitionSearch<S, I, O> {
   private transitionRows: number;
   private transitions: Int32Array;
   /** model.growth: reset operations by call time, and a memo of mayGrowInto (0 unknown, 1 yes, 2 no). */
+  private readonly growth: Model<S, I, O>['growth'];
   private readonly resetOps: Int32Array;
   private growthMemo: Uint8Array;
 
@@ -166,12 +169,14 @@ export class PartitionSearch<S, I, O> {
     this.returnEntry = new Int32Array(m);
     this.buildList();
 
+    const reductions = limits.reductions ?? true;
+    this.growth = reductions ? model.growth : undefined;
     this.opClass = new Uint8Array(m);
     let required = 0;
     for (let i = 0; i < m; i++) {
       const op = ops[i]!;
-      const readOnly = model.readOnly ? model.readOnly(op.input, op.output) : false;
-      const deferrable = model.acceptsUnknown === true && op.output === UNKNOWN && op.returnTime === Infinity;
+      const readOnly = reductions && model.readOnly ? model.readOnly(op.input, op.output) : false;
+      const deferrable = reductions && model.acceptsUnknown === true && op.output === UNKNOWN && op.returnTime === Infinity;
       this.opClass[i] = deferrable ? (readOnly ? USELESS : DEFERRABLE) : readOnly ? READ_ONLY : NORMAL;
       if (!deferrable) required++;
     }
@@ -188,7 +193,7 @@ export class PartitionSearch<S, I, O> {
 
     this.transitionRows = Math.max(1, Math.min(8, Math.floor(DENSE_TRANSITIONS_MAX / Math.max(1, m))));
     this.transitions = new Int32Array(this.transitionRows * m).fill(UNSEEN);
-    const growth = model.growth;
+    const growth = this.growth;
     const resets: number[] = [];
     if (growth) for (let i = 0; i < m; i++) if (growth.isReset(ops[i]!.input)) resets.push(i);
     resets.sort((a, b) => ops[a]!.callTime - ops[b]!.callTime);
@@ -302,7 +307,7 @@ export class PartitionSearch<S, I, O> {
       const grown = new Int32Array(this.transitionRows * 2 * m).fill(UNSEEN);
       grown.set(this.transitions);
       this.transitions = grown;
-      if (this.model.growth) {
+      if (this.growth) {
         const memo = new Uint8Array(grown.length);
         memo.set(this.growthMemo);
         this.growthMemo = memo;
@@ -317,7 +322,7 @@ export class PartitionSearch<S, I, O> {
    * is still to be linearized was called before `op` returned (so none can come before it).
    */
   private hopeless(stateId: number, op: number): boolean {
-    if (!this.model.growth) return false;
+    if (!this.growth) return false;
     if (this.mayGrowInto(stateId, op)) return false;
     // A reset still to be linearized that may come before `op` starts the growth afresh from its own
     // result (independent of the state it is applied to: the growth contract).
@@ -338,7 +343,7 @@ export class PartitionSearch<S, I, O> {
     let may = cell >= 0 ? this.growthMemo[cell]! : 0;
     if (may === 0) {
       const o = this.ops[op]!;
-      may = this.model.growth!.mayGrowInto(this.states[stateId]!, o.input, o.output) ? 1 : 2;
+      may = this.growth!.mayGrowInto(this.states[stateId]!, o.input, o.output) ? 1 : 2;
       if (cell >= 0) this.growthMemo[cell] = may;
     }
     return may === 1;

@@ -154,6 +154,11 @@ export interface CheckOptions {
   readonly timeoutMs?: number;
   /** Build an explanation when the history is not linearizable (default true). */
   readonly explain?: boolean;
+  /**
+   * Use the model's optional reduction hooks (readOnly, acceptsUnknown, growth); default true. False
+   * runs exactly Porcupine's search (same verdicts, more steps): for comparison and cross-checking.
+   */
+  readonly reductions?: boolean;
   /** Give up ('unknown') when a partition has interned this many states (default 2^20). */
   readonly statesMax?: number;
   /** Give up ('unknown') when a partition's configuration cache would exceed this (default 512 MiB). */
