@@ -50,6 +50,8 @@ export interface TestAgent {
   readonly dnsPort: number;
   /** The gossip (Serf LAN) address, `127.0.0.1:port`, for `agent/join`. */
   readonly gossipAddress: string;
+  /** In-process only: the agent's request entry point, bypassing HTTP (benchmarks compare the two). */
+  readonly call?: (request: AgentRequest) => Promise<AgentResponse>;
   /** Lines the agent logged (process: stdout+stderr; inproc: traces). */
   readonly logs: string[];
   stop(): Promise<void>;
@@ -179,6 +181,7 @@ async function startInProcessAgent(options: TestAgentOptions): Promise<TestAgent
     mode: 'inproc',
     nodeName: options.nodeName,
     gossipAddress: gossip.address,
+    call,
     httpPort: http.port,
     dnsPort: dns.port,
     logs,
