@@ -19,7 +19,7 @@ import type { Member } from '../swim/api.js';
 import type { StoreCommand } from '../store/types.js';
 import { triggerSync, inSync } from './antiEntropy.js';
 import { maybeBootstrap } from './bootstrap.js';
-import { callRaft, isLive, isServerMember, nameOfServer, serverIdOf } from './rpc.js';
+import { callRaft, isLive, isServerMember, nameOfServer, rpcAddressOf, serverIdOf } from './rpc.js';
 import { executeServerOp, onApplied, releaseParkedOnStepDown } from './server.js';
 import { count, trace, type AgentState, type Env } from './state.js';
 
@@ -77,9 +77,11 @@ export function onMemberNotice(s: AgentState, env: Env, member: Member): void {
   s.members.set(member.id, member);
   if (isServerMember(s, member)) {
     const wasLive = previous !== undefined && isLive(previous);
-    if (isLive(member) && !wasLive) trace(env, 'info', `consul: adding server ${member.name} (Addr: ${serverIdOf(member)}) (DC: ${member.tags['dc'] ?? s.config.datacenter})`);
+    // The seed's wording: servers say "adding LAN server", clients "adding server".
+    const what = `${s.hasRaft ? 'LAN server' : 'server'} ${member.name} (Addr: ${rpcAddressOf(s, member.id)}) (DC: ${member.tags['dc'] ?? s.config.datacenter})`;
+    if (isLive(member) && !wasLive) trace(env, 'info', `consul: adding ${what}`);
     if (!isLive(member) && wasLive) {
-      trace(env, 'info', `consul: removing server ${member.name} (Addr: ${serverIdOf(member)}) (DC: ${member.tags['dc'] ?? s.config.datacenter})`);
+      trace(env, 'info', `consul: removing ${what}`);
       if (s.preferredServer === serverIdOf(member)) s.preferredServer = null;
     }
     if (s.hasRaft) maybeBootstrap(s, env);
