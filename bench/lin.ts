@@ -13,6 +13,7 @@
  * Last line of output: one JSON object with the figures.
  */
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkHistory, models, parseHistory, registerModel, syntheticRegisterHistory, type LinOp, type Model } from '../sim/checkers/lin/index.js';
@@ -77,18 +78,23 @@ const ratio = (ms: number, anchor: number): number => Math.round((ms / anchor) *
 const etcdAllColdMs = etcd.reduce((sum, l) => sum + timeOne(l), 0);
 for (const l of loaded) timeOne(l);
 
+const loadAvg1mStart = loadavg()[0]!;
 const perFile = new Map<string, number[]>();
 const etcdSums: number[] = [];
+const etcdCpuSums: number[] = [];
 for (let r = 0; r < REPS; r++) {
   let sum = 0;
+  const cpuStart = process.cpuUsage();
+  for (const l of etcd) sum += timeOne(l);
+  const cpu = process.cpuUsage(cpuStart);
+  etcdCpuSums.push((cpu.user + cpu.system) / 1000);
+  etcdSums.push(sum);
   for (const l of loaded) {
     const ms = timeOne(l);
-    if (l.name.startsWith('etcd_')) sum += ms;
     let list = perFile.get(l.name);
     if (!list) perFile.set(l.name, (list = []));
     list.push(ms);
   }
-  etcdSums.push(sum);
 }
 const fileMs = (name: string): number => median(perFile.get(name)!);
 
@@ -122,6 +128,7 @@ const figures: Record<string, number | string> = {
   etcdFiles: etcd.length,
   etcdAllMs: round(median(etcdSums)),
   etcdAllRatio: ratio(median(etcdSums), anchorsMs.etcdAll),
+  etcdAllCpuMs: round(median(etcdCpuSums)),
   etcdAllColdMs: round(etcdAllColdMs),
   etcdAllColdRatio: ratio(etcdAllColdMs, anchorsMs.etcdAll),
 };
@@ -144,11 +151,13 @@ figures['plainKvC50BadMs'] = round(plainMs('c50-bad'));
 figures['plainKvC50BadRatio'] = ratio(plainMs('c50-bad'), anchorsMs.kvC50Bad);
 figures['synthetic10kOps100KeysMs'] = round(median(syntheticRuns));
 figures['synthetic10kOps100KeysGoalMs'] = 1000;
+figures['loadAvg1mStart'] = Math.round(loadAvg1mStart * 100) / 100;
+figures['loadAvg1mEnd'] = Math.round(loadavg()[0]! * 100) / 100;
 figures['anchor'] = 'Porcupine 55508eb, Go 1.19.8, 2-vCPU EPYC: etcd all 720 ms, etcd_002 216 ms, kv c50-ok 890 ms';
 
 const slowest = [...perFile.keys()].filter((n) => n.startsWith('etcd_')).sort((a, b) => fileMs(b) - fileMs(a)).slice(0, 9);
-console.log(`lin bench: ${REPS} reps after warm-up, median, checking time only (parse excluded)`);
-console.log(`  all ${etcd.length} etcd histories: ${figures['etcdAllMs']} ms (Porcupine 720 ms, ratio ${figures['etcdAllRatio']}); cold first pass ${figures['etcdAllColdMs']} ms`);
+console.log(`lin bench: ${REPS} reps after warm-up, median, checking time only (parse excluded); load average ${figures['loadAvg1mStart']} → ${figures['loadAvg1mEnd']} on ${cpus().length} CPUs (wall times inflate when it exceeds the CPU count)`);
+console.log(`  all ${etcd.length} etcd histories: ${figures['etcdAllMs']} ms (Porcupine 720 ms, ratio ${figures['etcdAllRatio']}); CPU ${figures['etcdAllCpuMs']} ms; cold first pass ${figures['etcdAllColdMs']} ms`);
 for (const name of slowest) {
   const anchor = (anchorsMs as Record<string, number>)[name];
   console.log(`  ${name}: ${round(fileMs(name))} ms${anchor !== undefined ? ` (Porcupine ${anchor} ms, ratio ${ratio(fileMs(name), anchor)})` : ''}`);
