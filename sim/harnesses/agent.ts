@@ -274,7 +274,8 @@ export const harness: Harness = {
     if (!runOf(sim).livenessWriteOk) return false;
     const leader = leaderOf(sim);
     if (leader === null) return false;
-    return sim.nodeIds.filter((id) => sim.isUp(id) && !sim.isPaused(id)).every((id) => serfHealthOf(sim, id) === 'passing');
+    // A node that left on purpose is deregistered, not passing.
+    return sim.nodeIds.filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left).every((id) => serfHealthOf(sim, id) === 'passing');
   },
 
   checkEnd(sim) {

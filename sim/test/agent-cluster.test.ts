@@ -294,4 +294,22 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(call('n4', { type: 'session.info', id, read })!.body).toEqual([]);
     expect(call('n4', { type: 'kv.acquire', key: 'service/leader', value: bytes('n4'), session: other })!.body).toBe(true);
   });
+
+  it('scenario actions (register, put, drop-service, leave) drive the cluster', () => {
+    const { sim } = cluster();
+    runUntilTrue(sim, () => sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing'), 10_000);
+    expect(harness.act!(null, 'register', ['n4'])).toMatch(/takes NODE SERVICE/);
+    expect(harness.act!(sim, 'register', ['n4', 'api'])).toBeNull();
+    expect(harness.act!(sim, 'put', ['n5', 'k', 'v'])).toBeNull();
+    sim.runUntil(sim.nowMs + 1000);
+    expect(harness.expect!(sim, 'service', ['api', '1'])).toBeNull();
+    expect(harness.act!(sim, 'drop-service', ['n4', 'api'])).toBeNull();
+    sim.runUntil(sim.nowMs + 200);
+    expect(harness.expect!(sim, 'service', ['api', '0'])).toBeNull();
+    sim.runUntil(sim.nowMs + 8000); // a full anti-entropy sync brings it back
+    expect(harness.expect!(sim, 'service', ['api', '1'])).toBeNull();
+    expect(harness.act!(sim, 'leave', ['n5'])).toBeNull();
+    expect(runUntilTrue(sim, () => harness.expect!(sim, 'serfHealth', ['n5', 'absent']) === null, 20_000)).toBe(true);
+    expect(harness.expect!(sim, 'leader', [])).toBeNull();
+  });
 });
