@@ -67,6 +67,7 @@ const params = {
   holdMsMax: 'longest a lock client holds the lock (ms)',
   expireEveryMs: 'period of the leader-duty sessionsExpire proposal (ms)',
   sessionChecks: 'serf (sessions die with their node’s serfHealth, Consul’s default) | none',
+  plant: 'TEST ONLY: forget-lock-delay (a planted store bug the lock checker must catch) | none',
   checkTimeoutMs: 'budget of the linearizability check at the end (ms); over it the verdict is unknown',
 } as const;
 
@@ -99,12 +100,17 @@ export class CheckedStoreFsm implements Fsm {
   acquisitions = 0;
   handoversAfterInvalidation = 0;
 
-  constructor(readonly nodeId: NodeId) {}
+  /** `forgetLockDelay`: TEST ONLY, a planted bug (the store forgets every lock-delay) the checker must catch. */
+  constructor(
+    readonly nodeId: NodeId,
+    private readonly forgetLockDelay = false,
+  ) {}
 
   apply(command: unknown, index: number): unknown {
     const before = this.store.state.kv.get(lockKey);
     const holderSession = before && before.Session !== '' ? this.store.state.sessions.get(before.Session) : undefined;
     const result = this.store.apply(command, index);
+    if (this.forgetLockDelay) this.store.state.lockDelayUntilMs.clear();
     const after = this.store.state.kv.get(lockKey);
     this.checkLock(command as StoreCommand, index, before, after, holderSession?.LockDelayMs ?? 0);
     const broken = this.store.invariants();
@@ -155,7 +161,7 @@ export class CheckedStoreFsm implements Fsm {
 export function kvRaftConfig(scenario: Scenario, nodeId: NodeId): RaftConfig {
   const base = raftProfiles.sim;
   return makeRaftConfig('sim', {
-    createFsm: () => new CheckedStoreFsm(nodeId),
+    createFsm: () => new CheckedStoreFsm(nodeId, scenario.params.plant === 'forget-lock-delay'),
     servers: [...scenario.nodes],
     electionTimeoutMsMin: num(scenario, 'electionTimeoutMsMin', base.electionTimeoutMsMin),
     electionTimeoutMsMax: num(scenario, 'electionTimeoutMsMax', base.electionTimeoutMsMax),
@@ -537,11 +543,13 @@ export const harness: Harness = {
     const problems: string[] = [];
     for (const key of Object.keys(params) as Param[]) {
       const raw = scenario.params[key];
-      if (raw === undefined || key === 'reads' || key === 'checkQuorum' || key === 'sessionChecks') continue;
+      if (raw === undefined || key === 'reads' || key === 'checkQuorum' || key === 'sessionChecks' || key === 'plant') continue;
       if (!(Number.isInteger(Number(raw)) && Number(raw) >= 0)) problems.push(`set ${key}: '${raw}' is not a non-negative integer`);
     }
     const reads = scenario.params.reads;
     if (reads !== undefined && reads !== 'consistent' && reads !== 'default-unsafe' && reads !== 'stale') problems.push(`set reads: '${reads}' is not consistent, default-unsafe or stale`);
+    const plant = scenario.params.plant;
+    if (plant !== undefined && plant !== 'none' && plant !== 'forget-lock-delay') problems.push(`set plant: '${plant}' is not forget-lock-delay or none`);
     const sessionChecks = scenario.params.sessionChecks;
     if (sessionChecks !== undefined && sessionChecks !== 'serf' && sessionChecks !== 'none') problems.push(`set sessionChecks: '${sessionChecks}' is not serf or none`);
     const checkQuorum = scenario.params.checkQuorum;
