@@ -78,6 +78,8 @@ type Rcode = keyof typeof rcodeNum;
 export type ParsedName =
   | { readonly kind: 'node'; readonly node: string; readonly dc: string | undefined }
   | { readonly kind: 'service'; readonly service: string; readonly tag: string | undefined; readonly dc: string | undefined }
+  /** `<hex ip>.addr[.DC].consul`: Consul's SRV target for a service address that is not its node's. */
+  | { readonly kind: 'addr'; readonly hex: string; readonly dc: string | undefined }
   | { readonly kind: 'zone' }
   | { readonly kind: 'unknown' }
   | { readonly kind: 'outside' };
@@ -95,7 +97,7 @@ export function parseQueryName(name: string, domainLabels: readonly string[]): P
   // The query type is the last label, or the one before a datacenter label.
   let typeAt = inner.length - 1;
   let dc: string | undefined;
-  if (inner[typeAt] !== 'node' && inner[typeAt] !== 'service' && inner.length >= 2) {
+  if (inner[typeAt] !== 'node' && inner[typeAt] !== 'service' && inner[typeAt] !== 'addr' && inner.length >= 2) {
     typeAt = inner.length - 2;
     dc = inner[inner.length - 1];
   }
@@ -103,6 +105,7 @@ export function parseQueryName(name: string, domainLabels: readonly string[]): P
   const before = inner.slice(0, typeAt);
   if (before.length === 0) return { kind: 'unknown' };
   if (kind === 'node') return { kind: 'node', node: before.join('.'), dc };
+  if (kind === 'addr') return before.length === 1 && /^([0-9a-f]{8}|[0-9a-f]{32})$/.test(before[0]!) ? { kind: 'addr', hex: before[0]!, dc } : { kind: 'unknown' };
   if (kind === 'service') {
     if (before.length === 2 && before[0]!.startsWith('_') && before[1]!.startsWith('_')) {
       // RFC 2782: _service._proto.service.consul; Consul reads the "proto" label as a tag, `_tcp` as none.
@@ -134,6 +137,25 @@ async function ask(ctx: DnsContext, request: AgentRequest): Promise<AgentRespons
 }
 
 const stale = { consistency: 'stale' } as const;
+
+/** Consul's `.addr` label: an IP as hex (8 digits for IPv4, 32 for IPv6). */
+export function addrLabel(address: string): string | undefined {
+  if (isIPv4(address)) return address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+  if (isIPv6(address)) {
+    const [head = '', tail = ''] = address.split('::');
+    const h = head === '' ? [] : head.split(':');
+    const t = tail === '' ? [] : tail.split(':');
+    const groups = address.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+    if (groups.length !== 8) return undefined;
+    return groups.map((g) => g.padStart(4, '0')).join('').toLowerCase();
+  }
+  return undefined;
+}
+
+function addressOfLabel(hex: string): string {
+  if (hex.length === 8) return [0, 2, 4, 6].map((i) => parseInt(hex.slice(i, i + 2), 16)).join('.');
+  return Array.from({ length: 8 }, (_, i) => hex.slice(i * 4, i * 4 + 4)).join(':');
+}
 
 function addressRecords(name: string, address: string, qtype: string): Answer[] {
   if (isIPv4(address) && (qtype === 'A' || qtype === 'ANY')) return [{ type: 'A', name, ttl: 0, class: 'IN', data: address }];
@@ -216,7 +238,11 @@ async function lookupService(ctx: DnsContext, qname: string, qtype: string, serv
   for (const e of healthy) {
     const address = e.Service?.Address || e.Node?.Address || '';
     if (qtype === 'SRV') {
-      const target = `${e.Node?.Node ?? ''}.node.${dc}.${ctx.zone}`;
+      // Consul ≥ 0.7: a service address other than the node's is named by `<hex>.addr`, so that
+      // `<node>.node` keeps meaning the node's own address for resolvers that cache the additional A.
+      const serviceAddress = e.Service?.Address ?? '';
+      const hex = serviceAddress !== '' && serviceAddress !== e.Node?.Address ? addrLabel(serviceAddress) : undefined;
+      const target = hex ? `${hex}.addr.${dc}.${ctx.zone}` : `${e.Node?.Node ?? ''}.node.${dc}.${ctx.zone}`;
       answers.push({ type: 'SRV', name: qname, ttl: 0, class: 'IN', data: { priority: 1, weight: 1, port: e.Service?.Port ?? 0, target } });
       extras.push(addressRecords(target, address, 'ANY'));
     } else {
@@ -283,6 +309,11 @@ export async function answerDns(message: Uint8Array, ctx: DnsContext, transport:
         return reply('NOERROR', [], [soa(ctx)]);
       case 'unknown':
         return reply('NXDOMAIN', [], [soa(ctx)]);
+      case 'addr': {
+        if (parsed.dc !== undefined && parsed.dc !== ctx.datacenter.toLowerCase()) return reply('NXDOMAIN', [], [soa(ctx)]);
+        const answers = addressRecords(q.name, addressOfLabel(parsed.hex), qtype);
+        return answers.length ? reply('NOERROR', answers) : reply('NOERROR', [], [soa(ctx)]);
+      }
       case 'node':
       case 'service': {
         if (parsed.dc !== undefined && parsed.dc !== ctx.datacenter.toLowerCase()) return reply('NXDOMAIN', [], [soa(ctx)]);

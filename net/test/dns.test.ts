@@ -90,6 +90,7 @@ describe('parseQueryName', () => {
     expect(parseQueryName('rails.web.service.dc1.consul', d)).toEqual({ kind: 'service', service: 'web', tag: 'rails', dc: 'dc1' });
     expect(parseQueryName('_web._rails.service.consul', d)).toEqual({ kind: 'service', service: 'web', tag: 'rails', dc: undefined });
     expect(parseQueryName('_web._tcp.service.consul', d)).toEqual({ kind: 'service', service: 'web', tag: undefined, dc: undefined });
+    expect(parseQueryName('0a010101.addr.dc1.consul', d)).toEqual({ kind: 'addr', hex: '0a010101', dc: 'dc1' });
     expect(parseQueryName('consul.', d)).toEqual({ kind: 'zone' });
     expect(parseQueryName('example.com', d)).toEqual({ kind: 'outside' });
     expect(parseQueryName('what.consul', d)).toEqual({ kind: 'unknown' });
@@ -138,8 +139,13 @@ describe('service lookups', () => {
     expect(recs(packet.answers).map((a) => a.data).sort()).toEqual(['192.168.100.103', '192.168.100.104']);
     expect(recs(packet.answers).every((a) => a.ttl === 0)).toBe(true);
   });
-  it('uses the service address over the node address', async () => {
+  it('uses the service address over the node address; SRV names it by .addr', async () => {
     expect(recs((await dig('db.service.consul', 'A', opts())).packet.answers).map((a) => a.data)).toEqual(['10.1.1.1']);
+    const srv = await dig('db.service.consul', 'SRV', opts());
+    expect(recs(srv.packet.answers).map((a) => a.data)).toEqual([{ priority: 1, weight: 1, port: 5432, target: '0a010101.addr.dc1.consul' }]);
+    expect(recs(srv.packet.additionals).map((a) => [a.name, a.data])).toEqual([['0a010101.addr.dc1.consul', '10.1.1.1']]);
+    expect(recs((await dig('0a010101.addr.dc1.consul', 'A', opts())).packet.answers).map((a) => a.data)).toEqual(['10.1.1.1']);
+    expect(recs((await dig('fd000000000000000000000000000001.addr.consul', 'AAAA', opts())).packet.answers).map((a) => a.data)).toEqual(['fd00::1']);
   });
   it('shuffles the order', async () => {
     const firsts = new Set<string>();
