@@ -110,6 +110,9 @@ export function onSnapshotReply(s: RaftState, ctx: StepContext, nowMs: number, f
   if (m.readSeq > p.readSeq) p.readSeq = m.readSeq;
   if (m.done) {
     if (m.lastIndex > p.match) p.match = Math.min(m.lastIndex, s.log.lastIndex);
+    // A late or duplicated 'done' can arrive after we moved on: keep match < next either way.
+    if (p.next <= p.match) p.next = p.match + 1;
+    while (p.inflight.length > 0 && p.inflight[0]!.index <= p.match) p.inflight.shift();
     if (p.state === 'snapshot') {
       p.state = 'probe';
       p.snap = null;
