@@ -37,7 +37,8 @@ import { raftMachine, type RaftState } from '../../core/raft/raft.js';
 import type { Fsm, RaftRequest } from '../../core/raft/api.js';
 import type { Prng } from '../../core/prng.js';
 import { createStoreFsm, type StoreFsm } from '../../core/store/store.js';
-import type { CommandResult, KvEntry, StoreCommand } from '../../core/store/types.js';
+import type { CommandResult, KvEntry, StoreCommand, StoreQuery } from '../../core/store/types.js';
+import { cancelReader, createBlockingRegistry, expireReaders, mustBlock, parkReader, releaseReady, type BlockingRegistry } from '../../core/store/watch.js';
 import type { Effect, NodeId } from '../../core/types.js';
 import { checkHistory } from '../checkers/lin/check.js';
 import { registerModel } from '../checkers/lin/models.js';
@@ -69,6 +70,8 @@ const params = {
   sessionChecks: 'serf (sessions die with their node’s serfHealth, Consul’s default) | none',
   plant: 'TEST ONLY: forget-lock-delay (a planted store bug the lock checker must catch) | none',
   checkTimeoutMs: 'budget of the linearizability check at the end (ms); over it the verdict is unknown',
+  watchers: 'blocking-query watchers (each on key r/<i mod keys>, parked in a node’s registry)',
+  watchWaitMs: 'the watchers’ ?wait (ms)',
 } as const;
 
 type Param = keyof typeof params;
@@ -217,7 +220,12 @@ interface RunState {
   readonly checker: RaftClusterChecker;
   livenessFromMs: number | null;
   endChecked: boolean;
-  readonly stats: { lockAcquired: number; lockReleased: number; sessionsDestroyed: number; sessionsAbandoned: number; linMs: number; linVerdict: string };
+  readonly stats: { lockAcquired: number; lockReleased: number; sessionsDestroyed: number; sessionsAbandoned: number; linMs: number; linVerdict: string; watchWakeups: number; watchTimeouts: number; watchMoves: number };
+  /** Each node's blocking-query registry (the agent's, played by the harness), kept across restarts. */
+  readonly registries: Map<NodeId, BlockingRegistry<StoreQuery>>;
+  /** Parked watchers by request id: where, and how to answer them. */
+  readonly parked: Map<number, { node: NodeId; scope: StoreQuery; answer: (index: number, value: KvEntry | null, woken: boolean) => void }>;
+  nextWatchId: number;
 }
 
 const runs = new WeakMap<SimApi, RunState>();
@@ -229,7 +237,10 @@ function runStateOf(sim: SimApi): RunState {
       checker: new RaftClusterChecker(),
       livenessFromMs: null,
       endChecked: false,
-      stats: { lockAcquired: 0, lockReleased: 0, sessionsDestroyed: 0, sessionsAbandoned: 0, linMs: 0, linVerdict: 'not checked' },
+      stats: { lockAcquired: 0, lockReleased: 0, sessionsDestroyed: 0, sessionsAbandoned: 0, linMs: 0, linVerdict: 'not checked', watchWakeups: 0, watchTimeouts: 0, watchMoves: 0 },
+      registries: new Map(),
+      parked: new Map(),
+      nextWatchId: 1,
     };
     runs.set(sim, run);
   }
@@ -489,6 +500,107 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
   }
 }
 
+// ─────────────────────────────────────── blocking queries ───────────────────────────────────────
+
+/**
+ * Watchers: blocking queries (`GET /v1/kv/r/0?index=N&wait=W`, default consistency) parked in the
+ * node's registry (core/store/watch.ts) exactly as the agent parks them, released after applies on
+ * that node or at their deadline. When its node crashes, a watcher's wait runs out on the client side
+ * and it re-issues the same query, with the same index, to another node (a failover).
+ *
+ * Checked: a reader released by an apply sees an index past its minIndex; a reader released at its
+ * deadline finds the key's index not past its minIndex — otherwise a wake-up was missed.
+ */
+function startWatchers(sim: SimApi, scenario: Scenario): void {
+  const count = num(scenario, 'watchers', 0);
+  if (count === 0) return;
+  const prng = sim.random('watchers');
+  const run = runStateOf(sim);
+  const waitMs = num(scenario, 'watchWaitMs', 2000);
+  for (let w = 0; w < count; w++) {
+    const key = `r/${w % num(scenario, 'keys', 3)}`;
+    const scope: StoreQuery = { type: 'kvGet', key };
+    let minIndex = 0;
+    let node = prng.pick(sim.nodeIds);
+    const watch = (): void => {
+      if (sim.phase === 'done') return;
+      const fsm = fsmOf(sim, node);
+      if (!fsm || sim.isPaused(node)) {
+        node = prng.pick(sim.nodeIds);
+        run.stats.watchMoves++;
+        return void sim.after(50, watch);
+      }
+      const current = fsm.store.indexOf(scope);
+      if (!mustBlock(minIndex, current)) {
+        minIndex = current; // first read, or this node is already past the index: take it and wait for more
+        return void sim.after(1, watch);
+      }
+      let registry = run.registries.get(node);
+      if (!registry) run.registries.set(node, (registry = createBlockingRegistry<StoreQuery>()));
+      const requestId = run.nextWatchId++;
+      const parked = parkReader(registry, requestId, scope, minIndex, waitMs, sim.nowMs, prng);
+      if (!parked.ok) return sim.violation(`watcher ${w}: ${parked.error}`);
+      const parkedOn = node;
+      let answered = false;
+      run.parked.set(requestId, {
+        node: parkedOn,
+        scope,
+        answer: (index, _value, woken) => {
+          answered = true;
+          if (woken) run.stats.watchWakeups++;
+          else run.stats.watchTimeouts++;
+          minIndex = Math.max(minIndex, index);
+          sim.after(1 + prng.below(20), watch);
+        },
+      });
+      sim.at(parked.deadlineMs, () => expireWatchers(sim, parkedOn));
+      // The client's own timeout: the node died or stopped answering; cancel and go elsewhere.
+      sim.at(parked.deadlineMs + 500, () => {
+        if (answered) return;
+        cancelReader(registry, requestId);
+        run.parked.delete(requestId);
+        node = prng.pick(sim.nodeIds.filter((id) => id !== parkedOn));
+        run.stats.watchMoves++;
+        watch();
+      });
+    };
+    sim.after(100 + prng.below(200), watch);
+  }
+}
+
+function releaseWatchers(sim: SimApi, nodeId: NodeId): void {
+  const run = runStateOf(sim);
+  const registry = run.registries.get(nodeId);
+  const fsm = fsmOf(sim, nodeId);
+  if (!registry || registry.parked.size === 0 || !fsm) return;
+  for (const reader of releaseReady(registry, fsm.store.lastIndex, (scope) => fsm.store.indexOf(scope))) {
+    const index = fsm.store.indexOf(reader.scope);
+    if (index <= reader.minIndex) sim.violation(`${nodeId}: watcher ${reader.requestId} woken at index ${index}, not past ${reader.minIndex}`);
+    answerWatcher(sim, reader.requestId, index, fsm, true);
+  }
+}
+
+function expireWatchers(sim: SimApi, nodeId: NodeId): void {
+  const run = runStateOf(sim);
+  const registry = run.registries.get(nodeId);
+  const fsm = fsmOf(sim, nodeId);
+  if (!registry || !fsm || sim.isPaused(nodeId)) return; // a dead or paused node answers nobody
+  for (const reader of expireReaders(registry, sim.nowMs)) {
+    const index = fsm.store.indexOf(reader.scope);
+    if (index > reader.minIndex) sim.violation(`${nodeId}: watcher ${reader.requestId} timed out at index ${index} > its minIndex ${reader.minIndex}: a wake-up was missed`);
+    answerWatcher(sim, reader.requestId, index, fsm, false);
+  }
+}
+
+function answerWatcher(sim: SimApi, requestId: number, index: number, fsm: CheckedStoreFsm, woken: boolean): void {
+  const run = runStateOf(sim);
+  const waiting = run.parked.get(requestId);
+  if (!waiting) return;
+  run.parked.delete(requestId);
+  const value = (fsm.store.query(waiting.scope) as { value: KvEntry | null }).value;
+  waiting.answer(index, value, woken);
+}
+
 // ──────────────────────────────────────── end-of-run checks ────────────────────────────────────────
 
 function checkLinearizable(sim: SimApi, scenario: Scenario): string[] {
@@ -532,6 +644,7 @@ function endChecks(sim: SimApi): string[] {
   problems.push(...checkLinearizable(sim, sim.scenario));
   const s = run.stats;
   sim.log(`kv: locks acquired ${s.lockAcquired}, released ${s.lockReleased}, sessions destroyed ${s.sessionsDestroyed}, abandoned ${s.sessionsAbandoned}`);
+  sim.log(`kv: watchers woken ${s.watchWakeups} times, timed out ${s.watchTimeouts}, moved to another node ${s.watchMoves}`);
   return problems;
 }
 
@@ -575,9 +688,11 @@ export const harness: Harness = {
     startLeaderDuties(sim, scenario);
     startRegisterWorkload(sim, scenario);
     startLockWorkload(sim, scenario);
+    startWatchers(sim, scenario);
   },
 
   onEffect(sim, nodeId, effect: Effect) {
+    if (effect.kind === 'apply') releaseWatchers(sim, nodeId);
     const runtime = sim.runtime(nodeId);
     const problem = runStateOf(sim).checker.onEffect(nodeId, effect, runtime ? runtime.stateOf<RaftState>('raft') : null, runtime);
     if (problem) sim.violation(problem);
@@ -649,8 +764,12 @@ export const harness: Harness = {
         const ok = sim.history.ops.filter((op) => op.key?.startsWith('r/') && op.outcome === 'ok').length;
         return ok >= Number(args[0]) ? null : `${ok} register operations ok, expected ≥ ${args[0]}`;
       }
+      case 'watch-wakeups-min':
+        return s.watchWakeups >= Number(args[0]) ? null : `watchers woken ${s.watchWakeups} times, expected ≥ ${args[0]}`;
+      case 'watch-moves-min':
+        return s.watchMoves >= Number(args[0]) ? null : `watchers moved node ${s.watchMoves} times, expected ≥ ${args[0]}`;
       default:
-        return `unknown expectation '${name}' (kv knows: lock-acquired-min N, lock-handover-after-invalidation [N], ops-ok-min N)`;
+        return `unknown expectation '${name}' (kv knows: lock-acquired-min N, lock-handover-after-invalidation [N], ops-ok-min N, watch-wakeups-min N, watch-moves-min N)`;
     }
   },
 
