@@ -1,0 +1,327 @@
+/**
+ * bench:cluster — three real Conclave servers on loopback (fsync on) against a three-member etcd 3.4
+ * on loopback, same load, same client code (Node fetch over HTTP/1.1 keep-alive; etcd through its
+ * JSON gateway), one system at a time so they never share the two cores:
+ *
+ *   put c1 / c16 / c64          ops/s, p50, p99
+ *   linearizable get c16        Conclave ?consistent, etcd range (linearizable by default)
+ *   cas c16                     each op = read the key's index/revision, then a conditional write
+ *   blocking-query wake         Conclave ?index=N&wait blocking GET vs etcd watch: PUT sent → watcher told
+ *   failover                    kill -9 of the leader → next successful write
+ *
+ * CPU: user+system seconds of the three server processes per phase, divided by wall time (cores).
+ * etcd is installed from Debian when absent (`apt-get install -y etcd-server etcd-client`).
+ * Last line: one JSON object with every figure and the ratios conclave/etcd.
+ */
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const phaseMs = Number(process.env['BENCH_PHASE_MS'] ?? 5000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Figures {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  cores: number;
+}
+
+interface System {
+  name: string;
+  endpoints: string[];
+  pids(): number[];
+  put(endpoint: string, key: string, value: string, timeoutMs?: number): Promise<boolean>;
+  get(endpoint: string, key: string): Promise<boolean>;
+  /** Read the key's version, then write conditionally on it. True when the CAS took. */
+  cas(endpoint: string, key: string, value: string): Promise<boolean>;
+  /** Starts a watcher on key; resolves the returned promise at the first change after the call. */
+  watch(endpoint: string, key: string): Promise<() => Promise<void>>;
+  leaderIndex(): Promise<number>;
+  kill(index: number): void;
+  stop(): Promise<void>;
+}
+
+// ───────────────────────────────────────── load ─────────────────────────────────────────
+
+async function load(system: System, concurrency: number, op: (endpoint: string, worker: number, i: number) => Promise<boolean>): Promise<Figures> {
+  const latencies: number[] = [];
+  let done = 0;
+  const cpu0 = cpuSeconds(system.pids());
+  const start = performance.now();
+  const end = start + phaseMs;
+  await Promise.all(
+    [...Array(concurrency).keys()].map(async (w) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const endpoint = system.endpoints[(w + i) % system.endpoints.length]!;
+        const t0 = performance.now();
+        const ok = await op(endpoint, w, i).catch(() => false);
+        if (ok) {
+          latencies.push(performance.now() - t0);
+          done++;
+        }
+      }
+    }),
+  );
+  const wallS = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    opsPerSec: Math.round(done / wallS),
+    p50Ms: round(latencies[Math.floor(latencies.length * 0.5)] ?? NaN),
+    p99Ms: round(latencies[Math.floor(latencies.length * 0.99)] ?? NaN),
+    cores: round((cpuSeconds(system.pids()) - cpu0) / wallS),
+  };
+}
+
+async function wakeLatency(system: System): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const key = `bench/watch${i % 4}`;
+    const waitFor = await system.watch(system.endpoints[1]!, key);
+    await sleep(20);
+    const t0 = performance.now();
+    const woke = waitFor().then(() => performance.now() - t0);
+    await system.put(system.endpoints[0]!, key, `w${i}`);
+    samples.push(await woke);
+  }
+  samples.sort((a, b) => a - b);
+  return round(samples[Math.floor(samples.length / 2)]!);
+}
+
+async function failover(system: System): Promise<number> {
+  const leader = await system.leaderIndex();
+  const others = system.endpoints.filter((_, i) => i !== leader);
+  const t0 = performance.now();
+  system.kill(leader);
+  for (let i = 0; ; i++) {
+    // Short attempts: a request parked on a node that is still electing must not hide the recovery.
+    const ok = await system.put(others[i % others.length]!, 'bench/failover', `f${i}`, 300).catch(() => false);
+    if (ok) return Math.round(performance.now() - t0);
+    if (performance.now() - t0 > 60_000) return NaN;
+    await sleep(5);
+  }
+}
+
+async function runSuite(system: System): Promise<Record<string, number>> {
+  const value = 'x'.repeat(100);
+  const out: Record<string, number> = {};
+  for (const c of [1, 16, 64]) {
+    const f = await load(system, c, (e, w, i) => system.put(e, `bench/k${(w * 7 + i) % 100}`, value));
+    log(`${system.name} put c${c}: ${f.opsPerSec}/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms, ${f.cores} cores`);
+    Object.assign(out, { [`putC${c}OpsPerSec`]: f.opsPerSec, [`putC${c}P50Ms`]: f.p50Ms, [`putC${c}P99Ms`]: f.p99Ms, [`putC${c}Cores`]: f.cores });
+  }
+  const g = await load(system, 16, (e, w, i) => system.get(e, `bench/k${(w * 7 + i) % 100}`));
+  log(`${system.name} linearizable get c16: ${g.opsPerSec}/s p50 ${g.p50Ms} ms p99 ${g.p99Ms} ms, ${g.cores} cores`);
+  Object.assign(out, { readC16OpsPerSec: g.opsPerSec, readC16P50Ms: g.p50Ms, readC16P99Ms: g.p99Ms, readC16Cores: g.cores });
+  const c = await load(system, 16, (e, w, i) => system.cas(e, `bench/cas${w}`, `c${w}-${i}`));
+  log(`${system.name} cas c16: ${c.opsPerSec}/s p50 ${c.p50Ms} ms p99 ${c.p99Ms} ms, ${c.cores} cores`);
+  Object.assign(out, { casC16OpsPerSec: c.opsPerSec, casC16P50Ms: c.p50Ms, casC16P99Ms: c.p99Ms, casC16Cores: c.cores });
+  out['wakeP50Ms'] = await wakeLatency(system);
+  log(`${system.name} blocking-query wake p50: ${out['wakeP50Ms']} ms`);
+  out['failoverMs'] = await failover(system);
+  log(`${system.name} leader kill -9 → next write: ${out['failoverMs']} ms`);
+  return out;
+}
+
+// ───────────────────────────────────────── conclave ─────────────────────────────────────────
+
+async function startConclave(root: string): Promise<System> {
+  const ips = ['127.0.3.1', '127.0.3.2', '127.0.3.3'];
+  const procs: ChildProcess[] = ips.map((ip, i) =>
+    spawn(process.execPath, [path.join(repo, 'bin', 'conclave.js'), 'agent', '-server', '-bootstrap-expect', '3', '-data-dir', path.join(root, `c${i}`), '-node', `s${i + 1}`, '-bind', ip, '-client', ip, '-dns-port', '-1', ...ips.filter((x) => x !== ip).flatMap((x) => ['-retry-join', x]), '-retry-interval', '1s'], { stdio: 'ignore' }),
+  );
+  const endpoints = ips.map((ip) => `http://${ip}:8500`);
+  const system: System = {
+    name: 'conclave',
+    endpoints,
+    pids: () => procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => p.pid!),
+    async put(e, key, value, timeoutMs = 5000) {
+      const r = await fetch(`${e}/v1/kv/${key}`, { method: 'PUT', body: value, signal: AbortSignal.timeout(timeoutMs) });
+      return r.status === 200 && (await r.text()) === 'true';
+    },
+    async get(e, key) {
+      const r = await fetch(`${e}/v1/kv/${key}?consistent`, { signal: AbortSignal.timeout(5000) });
+      await r.arrayBuffer();
+      return r.status === 200 || r.status === 404;
+    },
+    async cas(e, key, value) {
+      const r = await fetch(`${e}/v1/kv/${key}`, { signal: AbortSignal.timeout(5000) });
+      const index = r.status === 200 ? ((await r.json()) as { ModifyIndex: number }[])[0]!.ModifyIndex : (await r.arrayBuffer(), 0);
+      const w = await fetch(`${e}/v1/kv/${key}?cas=${index}`, { method: 'PUT', body: value, signal: AbortSignal.timeout(5000) });
+      return w.status === 200 && (await w.text()) === 'true';
+    },
+    async watch(e, key) {
+      const r = await fetch(`${e}/v1/kv/${key}`);
+      await r.arrayBuffer();
+      const index = Number(r.headers.get('x-consul-index') ?? 1);
+      const pending = fetch(`${e}/v1/kv/${key}?index=${index}&wait=30s`).then((x) => x.arrayBuffer());
+      return async () => void (await pending);
+    },
+    async leaderIndex() {
+      const leader = (await (await fetch(`${endpoints[0]}/v1/status/leader`)).json()) as string;
+      return ips.indexOf(leader.split(':')[0]!);
+    },
+    kill: (i) => void procs[i]!.kill('SIGKILL'),
+    async stop() {
+      for (const p of procs) p.kill('SIGKILL');
+      await sleep(300);
+    },
+  };
+  await waitUntil(() => system.put(endpoints[0]!, 'bench/ready', 'x'), 60_000, 'conclave accepts writes');
+  return system;
+}
+
+// ───────────────────────────────────────── etcd ─────────────────────────────────────────
+
+function ensureEtcd(): string {
+  const found = () => {
+    try {
+      return execSync('command -v etcd', { shell: '/bin/sh' }).toString().trim();
+    } catch {
+      return '';
+    }
+  };
+  if (found()) return found();
+  log('etcd not found: apt-get install -y etcd-server etcd-client');
+  execSync('apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server etcd-client >/dev/null', { shell: '/bin/sh', stdio: 'inherit' });
+  return found();
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+async function startEtcd(root: string, binary: string): Promise<System> {
+  const ips = ['127.0.4.1', '127.0.4.2', '127.0.4.3'];
+  const cluster = ips.map((ip, i) => `e${i + 1}=http://${ip}:2380`).join(',');
+  const procs: ChildProcess[] = ips.map((ip, i) =>
+    spawn(binary, ['--name', `e${i + 1}`, '--data-dir', path.join(root, `e${i}`), '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`, '--listen-peer-urls', `http://${ip}:2380`, '--initial-advertise-peer-urls', `http://${ip}:2380`, '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--log-level', 'error'], { stdio: 'ignore' }),
+  );
+  const endpoints = ips.map((ip) => `http://${ip}:2379`);
+  const post = async (e: string, p: string, body: unknown, timeoutMs = 5000) => {
+    const r = await fetch(`${e}${p}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+  };
+  const system: System = {
+    name: 'etcd',
+    endpoints,
+    pids: () => procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => p.pid!),
+    async put(e, key, value, timeoutMs = 5000) {
+      return (await post(e, '/v3/kv/put', { key: b64(key), value: b64(value) }, timeoutMs)).status === 200;
+    },
+    async get(e, key) {
+      return (await post(e, '/v3/kv/range', { key: b64(key) })).status === 200;
+    },
+    async cas(e, key, value) {
+      const r = await post(e, '/v3/kv/range', { key: b64(key) });
+      const kv = (r.json['kvs'] as { mod_revision: string }[] | undefined)?.[0];
+      const rev = kv ? kv.mod_revision : '0';
+      const t = await post(e, '/v3/kv/txn', { compare: [{ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: rev }], success: [{ request_put: { key: b64(key), value: b64(value) } }] });
+      return t.status === 200 && t.json['succeeded'] === true;
+    },
+    async watch(e, key) {
+      const controller = new AbortController();
+      const r = await fetch(`${e}/v3/watch`, { method: 'POST', body: JSON.stringify({ create_request: { key: b64(key) } }), signal: controller.signal });
+      const reader = r.body!.getReader();
+      await reader.read(); // the "created" message
+      return async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done || (value && Buffer.from(value).toString().includes('"events"'))) break;
+        }
+        controller.abort();
+      };
+    },
+    async leaderIndex() {
+      const s = await post(endpoints[0]!, '/v3/maintenance/status', {});
+      const leader = String(s.json['leader']);
+      for (const [i, e] of endpoints.entries()) {
+        const x = await post(e, '/v3/maintenance/status', {});
+        if (String((x.json['header'] as { member_id: string }).member_id) === leader) return i;
+      }
+      return 0;
+    },
+    kill: (i) => void procs[i]!.kill('SIGKILL'),
+    async stop() {
+      for (const p of procs) p.kill('SIGKILL');
+      await sleep(300);
+    },
+  };
+  await waitUntil(() => system.put(endpoints[0]!, 'bench/ready', 'x'), 60_000, 'etcd accepts writes');
+  return system;
+}
+
+// ───────────────────────────────────────── helpers ─────────────────────────────────────────
+
+function cpuSeconds(pids: readonly number[]): number {
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / tick;
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(200);
+  }
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const ratio = (a: number | undefined, b: number | undefined) => (a && b ? round(a / b) : null);
+
+// ───────────────────────────────────────── main ─────────────────────────────────────────
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-bench-'));
+try {
+  const etcdBinary = ensureEtcd();
+  const conclave = await startConclave(root);
+  const c = await runSuite(conclave);
+  await conclave.stop();
+  const etcd = await startEtcd(root, etcdBinary);
+  const e = await runSuite(etcd);
+  await etcd.stop();
+  const result = {
+    phaseMs,
+    conclave: c,
+    etcd: e,
+    putC1Ratio: ratio(c['putC1OpsPerSec'], e['putC1OpsPerSec']),
+    putC16Ratio: ratio(c['putC16OpsPerSec'], e['putC16OpsPerSec']),
+    putC64Ratio: ratio(c['putC64OpsPerSec'], e['putC64OpsPerSec']),
+    readC16Ratio: ratio(c['readC16OpsPerSec'], e['readC16OpsPerSec']),
+    casC16Ratio: ratio(c['casC16OpsPerSec'], e['casC16OpsPerSec']),
+    putP99C64Ratio: ratio(c['putC64P99Ms'], e['putC64P99Ms']),
+    wakeP50Ratio: ratio(c['wakeP50Ms'], e['wakeP50Ms']),
+    failoverRatio: ratio(c['failoverMs'], e['failoverMs']),
+    conclaveCoresPutC64: c['putC64Cores'],
+    etcdCoresPutC64: e['putC64Cores'],
+  };
+  log('');
+  log('metric            conclave     etcd   ratio');
+  for (const [name, ck, ek, rk] of [
+    ['put c1 ops/s', 'putC1OpsPerSec', 'putC1OpsPerSec', 'putC1Ratio'],
+    ['put c16 ops/s', 'putC16OpsPerSec', 'putC16OpsPerSec', 'putC16Ratio'],
+    ['put c64 ops/s', 'putC64OpsPerSec', 'putC64OpsPerSec', 'putC64Ratio'],
+    ['put c64 p99 ms', 'putC64P99Ms', 'putC64P99Ms', 'putP99C64Ratio'],
+    ['get c16 ops/s', 'readC16OpsPerSec', 'readC16OpsPerSec', 'readC16Ratio'],
+    ['cas c16 ops/s', 'casC16OpsPerSec', 'casC16OpsPerSec', 'casC16Ratio'],
+    ['wake p50 ms', 'wakeP50Ms', 'wakeP50Ms', 'wakeP50Ratio'],
+    ['failover ms', 'failoverMs', 'failoverMs', 'failoverRatio'],
+  ] as const) {
+    log(`${name.padEnd(16)} ${String(c[ck]).padStart(9)} ${String(e[ek]).padStart(8)} ${String((result as Record<string, unknown>)[rk]).padStart(7)}`);
+  }
+  log(JSON.stringify(result));
+} finally {
+  fs.rmSync(root, { recursive: true, force: true });
+}
