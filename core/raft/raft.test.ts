@@ -4,7 +4,7 @@
  * paper section it encodes.
  */
 import { describe, expect, it } from 'vitest';
-import type { DurableState } from '../types.js';
+import type { DurableState, Effect } from '../types.js';
 import { Prng } from '../prng.js';
 import { makeRaftConfig, RaftConfigError, checkRaftConfig } from './config.js';
 import { RaftLoadError } from './durable.js';
@@ -233,6 +233,59 @@ describe('ReadIndex (thesis §6.4)', () => {
     settled(c, 'n1');
     expect(c.replies.get(c.request('n2', { type: 'read', query: null }))).toEqual({ ok: false, error: 'notLeader', leader: 'n1' });
     expect(c.replies.get(c.request('n2', { type: 'readStale', query: null }))).toMatchObject({ ok: true });
+  });
+});
+
+describe('lease reads (thesis §6.4.1, off by default)', () => {
+  it('with leaseReads a leader answers at once while its quorum contact is recent, and goes back to rounds once it is not', () => {
+    const c = new ManualCluster(3, { leaseReads: true });
+    c.elect('n1');
+    settled(c, 'n1');
+    c.fire('n1', 'heartbeat');
+    c.deliver();
+    const fast = c.request('n1', { type: 'read', query: null });
+    expect(c.replies.get(fast)).toMatchObject({ ok: true });
+    c.nowMs += 1000; // the lease ran out without any acknowledgement
+    const slow = c.request('n1', { type: 'read', query: null });
+    expect(c.replies.has(slow)).toBe(false);
+    c.deliver();
+    expect(c.replies.get(slow)).toMatchObject({ ok: true });
+  });
+
+  it('without leaseReads every read waits for a round', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const read = c.request('n1', { type: 'read', query: null });
+    expect(c.replies.has(read)).toBe(false);
+  });
+});
+
+describe('sibling machines (local calls and notices)', () => {
+  it('answers a local call with a local reply and tells the observer about leaders and applies', () => {
+    const config = makeRaftConfig('sim', { createFsm: () => new ListFsm(), servers: ['n1'], observer: 'agent' });
+    const prng = new Prng(3);
+    const state = raftMachine.init('n1', config, { records: new Map(), logs: new Map() }, prng);
+    let out: Effect[] = [];
+    const ctx = { nodeId: 'n1', prng, emit: (e: Effect) => void out.push(e) };
+    const step = (input: Parameters<typeof raftMachine.step>[1]): Effect[] => {
+      out = [];
+      raftMachine.step(state, input, ctx);
+      // Deliver messages to ourselves (the self-acknowledgement of a lone voter).
+      const sends = out.filter((e) => e.kind === 'send');
+      const all = [...out];
+      for (const e of sends) if (e.kind === 'send') all.push(...step({ kind: 'message', nowMs: 1, from: 'n1', message: e.message as never }));
+      return all;
+    };
+    step({ kind: 'start', nowMs: 0 });
+    const election = step({ kind: 'timer', nowMs: 1000, timer: 'election' });
+    expect(election).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { type: 'leader', leader: 'n1', term: 2, isLeader: true } });
+    const status = step({ kind: 'local', nowMs: 1001, fromMachine: 'agent', payload: { requestId: 7, request: { type: 'status' } } });
+    expect(status).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { requestId: 7, response: expect.objectContaining({ ok: true }) } });
+    const proposal = step({ kind: 'local', nowMs: 1002, fromMachine: 'agent', payload: { requestId: 8, request: { type: 'propose', command: 'z' } } });
+    expect(proposal).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { requestId: 8, response: { ok: true, index: 3, result: 1 } } });
+    expect(proposal).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { type: 'applied', index: 3 } });
+    expect(proposal).toContainEqual({ kind: 'apply', index: 3, term: 2, command: 'z' });
   });
 });
 
