@@ -4,18 +4,25 @@
  *
  * The model splits the history into independent partitions (per key). They are searched
  * "fastest first": all partitions advance in interleaved slices of search steps, smallest first, with
- * the slice doubling every round, and the first partition that fails ends the check. This is the
+ * the slice growing every round, and the first partition that fails ends the check. This is the
  * sequential stand-in for Porcupine's one goroutine per partition with a kill switch: a hard but
  * linearizable partition (key "0" of kv c50-bad) cannot hold up the verdict on an easy failing one.
  */
 import { assert } from '../../../core/assert.js';
-import { PartitionSearch } from './search.js';
-import type { CheckOptions, CheckResult, Explanation, LinOp, Model } from './types.js';
+import { PartitionSearch, type SearchLimits } from './search.js';
+import type { CheckOptions, CheckResult, Explanation, LinOp, Model, Unknown } from './types.js';
+import { UNKNOWN } from './types.js';
 
 /** Interned states per partition before giving up ('unknown'): kv states are strings of ~0.5 KB. */
 const STATES_MAX_DEFAULT = 1 << 20;
 /** Bytes of configuration cache per partition before giving up ('unknown'). */
 const CACHE_BYTES_MAX_DEFAULT = 512 << 20;
+/** Search steps the hunt for a minimal core of a violation may take, beyond the check itself. */
+const EXPLAIN_BUDGET_STEPS_DEFAULT = 2_000_000;
+/** Operations of the core listed in the text (the Explanation object has them all). */
+const CORE_LINES_MAX = 20;
+/** Search steps one trial of that hunt may take. */
+const CORE_TRIAL_STEPS_MAX = 50_000;
 /** Search steps a partition gets in the first round. */
 const FIRST_SLICE_STEPS = 4096;
 /** Growth of the slice per round: every partition gets about as much work as the fastest to finish. */
@@ -66,7 +73,10 @@ export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<
   const ms = performance.now() - startMs;
   const steps = searches.reduce((sum, s) => sum + s.search.steps, 0);
   const result: CheckResult = { linearizable: verdict, ms, steps, partitions: searches.length, ...(reason ? { unknownReason: reason } : {}) };
-  if (failed && explain) return { ...result, explanation: explainFailure(model, failed.label, failed.search) };
+  if (failed && explain) {
+    const explanation = explainFailure(model, failed.label, failed.search, options.explainBudgetSteps ?? EXPLAIN_BUDGET_STEPS_DEFAULT, limits);
+    return { ...result, explanation };
+  }
   if (verdict === true && explain) {
     const linearizations = searches.map(({ label, search }) => ({ partition: label, order: search.linearization().map((i) => search.ops[i]!.id) }));
     return { ...result, linearizations };
@@ -74,8 +84,87 @@ export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<
   return result;
 }
 
+/**
+ * A small set of operations of a failing partition that cannot be linearized together.
+ *
+ * Relaxing an operation turns it into "unknown outcome, no response": it may take effect at any time
+ * after its call, with any output, or never. That only adds linearizations, so if the partition is
+ * still not linearizable with some operations relaxed, the ones kept strict are a violation on their
+ * own, whatever the relaxed ones did. The set is shrunk by delta debugging (Zeller & Hildebrandt 2002,
+ * ddmin, relaxing a complement chunk per trial), after first trials that keep only a growing time
+ * window before the blocking operation's response. Trials are bounded in search steps, so the result does not
+ * depend on machine load; it is 1-minimal when no trial ran out of steps and the total budget held.
+ * Returns partition indexes of the strict operations, ordered by call time.
+ */
+export function findCore<S, I, O>(
+  model: Model<S, I, O>,
+  ops: readonly LinOp<I, O>[],
+  blockingOp: number,
+  budgetSteps: number,
+  limits: SearchLimits,
+): { core: number[]; minimal: boolean } {
+  let spent = 0;
+  let minimal = true;
+  /** Whether the partition still fails with only `strict` kept strict. */
+  const fails = (strict: readonly number[]): boolean => {
+    const keep = new Uint8Array(ops.length);
+    for (const i of strict) keep[i] = 1;
+    const trial = ops.map((op, i) => (keep[i] === 1 ? op : { ...op, output: UNKNOWN as O | Unknown, returnTime: Infinity }));
+    const search = new PartitionSearch(model, trial, false, limits);
+    const allowed = Math.min(CORE_TRIAL_STEPS_MAX, budgetSteps - spent);
+    const status = search.run(allowed);
+    spent += search.steps;
+    if (status === 'fail') return true;
+    if (status !== 'ok') minimal = false;
+    return false;
+  };
+  const byCall = (a: number, b: number): number => ops[a]!.callTime - ops[b]!.callTime || a - b;
+  let strict = ops.map((_, i) => i).filter((i) => !(ops[i]!.output === UNKNOWN && ops[i]!.returnTime === Infinity));
+  strict.sort(byCall);
+  // Cheap first trials: keep strict only the operations overlapping a time window that ends at the
+  // blocking operation's response and reaches back further and further.
+  const blocking = ops[blockingOp]!;
+  const span = blocking.returnTime - blocking.callTime;
+  for (let reach = Math.max(1, span); ; reach *= 2) {
+    const from = blocking.callTime - reach;
+    const window = strict.filter((i) => ops[i]!.callTime <= blocking.returnTime && ops[i]!.returnTime >= from);
+    if (window.length === strict.length) break;
+    if (window.length > 0 && fails(window)) {
+      strict = window;
+      break;
+    }
+    if (spent >= budgetSteps) break;
+  }
+  let chunks = 2;
+  while (strict.length >= 2 && spent < budgetSteps) {
+    const size = Math.ceil(strict.length / chunks);
+    let reduced = false;
+    for (let start = 0; start < strict.length && spent < budgetSteps; start += size) {
+      const complement = strict.slice(0, start).concat(strict.slice(start + size));
+      if (complement.length > 0 && fails(complement)) {
+        strict = complement;
+        chunks = Math.max(chunks - 1, 2);
+        reduced = true;
+        break;
+      }
+    }
+    if (!reduced) {
+      if (chunks >= strict.length) break;
+      chunks = Math.min(chunks * 2, strict.length);
+    }
+  }
+  if (spent >= budgetSteps) minimal = false;
+  return { core: strict, minimal };
+}
+
 /** Turns the deepest point of a failed search into an Explanation. */
-export function explainFailure<S, I, O>(model: Model<S, I, O>, label: string, search: PartitionSearch<S, I, O>): Explanation {
+export function explainFailure<S, I, O>(
+  model: Model<S, I, O>,
+  label: string,
+  search: PartitionSearch<S, I, O>,
+  coreBudgetSteps = EXPLAIN_BUDGET_STEPS_DEFAULT,
+  limits: SearchLimits = { statesMax: STATES_MAX_DEFAULT, cacheBytesMax: CACHE_BYTES_MAX_DEFAULT },
+): Explanation {
   const deepest = search.deepest;
   assert(deepest !== undefined, 'a failed search records where it got stuck');
   const ops = search.ops;
@@ -97,6 +186,19 @@ export function explainFailure<S, I, O>(model: Model<S, I, O>, label: string, se
     const tail = deepest.prefix.slice(-5).map(describe).join(', ');
     lines.push(`Prefix ends with: ${deepest.prefix.length > 5 ? '…, ' : ''}${tail}.`);
   }
+  const { core, minimal } = findCore(model, ops, blocking, coreBudgetSteps, limits);
+  const time = (t: number): string => (t === Infinity ? '∞' : String(t));
+  const coreOps = core.map((i) => ({
+    id: ops[i]!.id,
+    description: model.describeOperation(ops[i]!.input, ops[i]!.output),
+    callTime: ops[i]!.callTime,
+    returnTime: ops[i]!.returnTime,
+  }));
+  lines.push(
+    `${minimal ? 'A minimal' : 'A'} set of ${core.length} operations that cannot be linearized together, whatever the other ${ops.length - core.length} did (each at any time after its call, or never)${minimal ? '' : ' (the search for a smaller one ran out of steps)'}:`,
+    ...coreOps.slice(0, CORE_LINES_MAX).map((c) => `  #${c.id} ${c.description}  [${time(c.callTime)}, ${time(c.returnTime)}]`),
+  );
+  if (coreOps.length > CORE_LINES_MAX) lines.push(`  … and ${coreOps.length - CORE_LINES_MAX} more (all are in explanation.core)`);
   return {
     partition: label,
     partitionOps: ops.length,
@@ -104,6 +206,8 @@ export function explainFailure<S, I, O>(model: Model<S, I, O>, label: string, se
     stateAfterPrefix: stateText,
     blocking: { id: ops[blocking]!.id, description: model.describeOperation(ops[blocking]!.input, ops[blocking]!.output) },
     candidates,
+    core: coreOps,
+    coreMinimal: minimal,
     text: lines.join('\n'),
   };
 }

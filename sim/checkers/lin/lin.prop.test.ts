@@ -148,6 +148,32 @@ const smallHistory = (kv: boolean) =>
       }),
     );
 
+describe('the explanation core', () => {
+  it('is a violation on its own, and 1-minimal when it says so (checked by the oracle)', () => {
+    let explained = 0;
+    fc.assert(
+      fc.property(smallHistory(false), (ops) => {
+        const result = checkHistory(ops, registerModel);
+        if (result.linearizable !== false) return;
+        explained++;
+        const core = new Set(result.explanation!.core.map((c) => c.id));
+        expect(core.size).toBeGreaterThan(0);
+        const relaxExcept = (keep: Set<number>): Op[] => ops.map((op) => (keep.has(op.id) ? op : { ...op, output: UNKNOWN, returnTime: Infinity }));
+        expect(bruteForceLinearizable(relaxExcept(core), registerModel, true)).toBe(false);
+        if (result.explanation!.coreMinimal) {
+          for (const id of core) {
+            const smaller = new Set(core);
+            smaller.delete(id);
+            expect(bruteForceLinearizable(relaxExcept(smaller), registerModel, true)).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(explained).toBeGreaterThan(30);
+  });
+});
+
 describe('agrees with a brute-force permutation oracle', () => {
   const cases: [string, Model<any, RegisterInput, unknown>, boolean, boolean][] = [
     ['etcd (keys ignored: one register)', etcdModel, false, false],

@@ -120,6 +120,8 @@ describe('register semantics (Herlihy & Wing 1990 §2: real-time order)', () => 
     expect(ex.stateAfterPrefix).toBe('1');
     expect(ex.candidates).toEqual([{ id: ops[1]!.id, description: 'read() -> nil', rejected: 'model' }]);
     expect(ex.text).toMatch(/impossible in state 1/);
+    expect(ex.core.map((c) => c.id)).toEqual([ops[0]!.id, ops[1]!.id]);
+    expect(ex.coreMinimal).toBe(true);
   });
 
   it('concurrent operations may take effect in either order', () => {

@@ -1,9 +1,11 @@
 /**
  * Proves the checker agrees with every verdict Porcupine's Go tests assert on its own test data
  * (../shared/linearizability/manifest.json: 102 etcd + 6 kv histories, plus the empty etcd_095, which
- * is trivially linearizable), both with our reductions and with Porcupine's plain search. Each file is also checked for integrity (sha256, operation count), every
+ * is trivially linearizable), both with our reductions and with Porcupine's plain search. Each file is
+ * also checked for integrity (sha256, operation count), every
  * "linearizable" answer comes with a witness order that an independent checker accepts, and every
- * "not linearizable" answer comes with an explanation whose prefix is itself a valid linearization.
+ * "not linearizable" answer comes with an explanation whose prefix is itself a valid linearization and
+ * whose core of operations is a violation on its own.
  *
  * The data lives beside the repository (../shared from the repo root, also in CI). If it is missing the
  * suite fails, naming the path: silently skipping would let the 108 verdicts go unchecked.
@@ -13,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkHistory, checkOrder, models, parseHistory } from './index.js';
+import { UNKNOWN, checkHistory, checkOrder, models, parseHistory } from './index.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const dataDir = join(repoRoot, '..', 'shared', 'linearizability');
@@ -49,7 +51,7 @@ describe('Porcupine test data (../shared/linearizability)', () => {
       const { ops } = parseHistory(bytes.toString('utf8'), file.path);
       expect(ops.length).toBe(file.ops);
       const model = models[file.model]!;
-      const result = checkHistory(ops, model);
+      const result = checkHistory(ops, model, { explainBudgetSteps: 300_000 });
       expect(result.linearizable).toBe(expected);
       // Porcupine's plain search (no read-only/unknown/growth reductions) must agree.
       expect(checkHistory(ops, model, { reductions: false, explain: false }).linearizable).toBe(expected);
@@ -72,6 +74,11 @@ describe('Porcupine test data (../shared/linearizability)', () => {
         const partOps = model.partition ? model.partition(ops).find((p) => p.label === explanation.partition)!.ops : ops;
         const inPrefix = new Set(explanation.longestPrefix);
         for (const op of prefixOps) for (const other of partOps) if (other.returnTime < op.callTime) expect(inPrefix.has(other.id)).toBe(true);
+        // The core is a violation on its own: with every other operation relaxed (any time after its
+        // call, any output, or never) the history is still not linearizable.
+        const core = new Set(explanation.core.map((c) => c.id));
+        const relaxed = ops.map((op) => (core.has(op.id) ? op : { ...op, output: UNKNOWN, returnTime: Infinity }));
+        expect(checkHistory(relaxed, model, { explain: false }).linearizable).toBe(false);
         expect(checkOrder(prefixOps, explanation.longestPrefix, model)).toBeNull();
       }
     });

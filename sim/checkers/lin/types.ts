@@ -128,6 +128,13 @@ export interface Explanation {
   readonly blocking: { id: number; description: string };
   /** The operations that could have been ordered next (including `blocking`) and why each fails. */
   readonly candidates: { id: number; description: string; rejected: 'model' | 'dead-end' }[];
+  /**
+   * A set of operations that cannot be linearized together even if every other operation of the
+   * partition took effect at any time after its call or never (so they alone prove the violation),
+   * ordered by call time; 1-minimal when `coreMinimal`.
+   */
+  readonly core: { id: number; description: string; callTime: number; returnTime: number }[];
+  readonly coreMinimal: boolean;
   /** A few human sentences. */
   readonly text: string;
 }
@@ -154,6 +161,8 @@ export interface CheckOptions {
   readonly timeoutMs?: number;
   /** Build an explanation when the history is not linearizable (default true). */
   readonly explain?: boolean;
+  /** Search steps the explanation may spend looking for a minimal core (default 2,000,000). */
+  readonly explainBudgetSteps?: number;
   /**
    * Use the model's optional reduction hooks (readOnly, acceptsUnknown, growth); default true. False
    * runs exactly Porcupine's search (same verdicts, more steps): for comparison and cross-checking.
