@@ -15,6 +15,7 @@ import {
   parseHistoryJsonLines,
   parseKvEdn,
   registerModel,
+  syntheticRegisterHistory,
   type LinOp,
   type RegisterInput,
 } from './index.js';
@@ -166,6 +167,17 @@ function manyConcurrentWrites(count: number, readOutput: unknown, key?: string):
   ops.push(op({ f: 'read', ...(key !== undefined ? { key } : {}) }, readOutput, 200, 201));
   return ops;
 }
+
+describe('synthetic histories (the benchmark generator)', () => {
+  it('are linearizable by construction, and a planted stale read is caught', () => {
+    const ops = syntheticRegisterHistory({ seed: 3, opCount: 2000, keyCount: 20 });
+    expect(ops.some((o) => o.output === UNKNOWN)).toBe(true);
+    expect(checkHistory(ops, registerModel).linearizable).toBe(true);
+    // A read of key "0" that returns a value nobody wrote.
+    const planted = [...ops, op({ f: 'read', key: '0' }, 77, 50, 60)];
+    expect(checkHistory(planted, registerModel).linearizable).toBe(false);
+  });
+});
 
 describe('search limits and scheduling', () => {
   it('answers "unknown" when the time budget runs out, and the true verdict without one', () => {

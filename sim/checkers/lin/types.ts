@@ -71,7 +71,11 @@ export interface Model<S = unknown, I = unknown, O = unknown> {
   partition?(ops: readonly LinOp<I, O>[]): { label: string; ops: LinOp<I, O>[] }[];
   /** Optional clean-up before checking (e.g. drop operations known not to have happened). */
   prepare?(ops: readonly LinOp<I, O>[]): LinOp<I, O>[];
-  /** A 32-bit hash of a state; equal states must hash equally. */
+  /**
+   * A 32-bit hash of a state; equal states must hash equally. Used for object states only: primitive
+   * states (string, number, boolean, null) are interned by value (SameValueZero) without calling
+   * hash/equal, so for them `equal` must agree with ===.
+   */
   hash(state: S): number;
   equal(a: S, b: S): boolean;
   describeOperation(input: I, output: O | Unknown): string;
