@@ -245,8 +245,11 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
       trace(env, 'info', `agent: (LAN) joining: [${request.addresses.join(' ')}]`);
       return callSwim(s, env, { type: 'join', peers: request.addresses }, (raw, env2) => {
         const response = raw as SwimResponse;
-        const joined = response.ok ? (response.joined ?? 0) : 0;
-        const error = response.ok ? (joined === 0 ? `no node answered at ${request.addresses.join(', ')}` : null) : response.error;
+        // Joining one's own address succeeds in Consul (memberlist contacts itself); SWIM does not
+        // count it, so count it here.
+        const self = request.addresses.filter((a) => a === s.config.rpcId).length;
+        const joined = (response.ok ? (response.joined ?? 0) : 0) + self;
+        const error = joined > 0 ? null : response.ok ? `no node answered at ${request.addresses.join(', ')}` : response.error;
         trace(env2, 'info', `agent: (LAN) joined: ${joined} Err: ${error ?? '<nil>'}`);
         if (error !== null) return reply(env2, requestId, errorResponse(500, error));
         s.joined = true;
