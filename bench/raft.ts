@@ -11,6 +11,7 @@
  *     (goal ≥ 1,000,000 per core), with the per-step checkers on (as the tests run) and off.
  *  3. Throughput in simulated time with batching and pipelining: 5 nodes, 64 clients writing as fast
  *     as they are answered, no faults: commits per simulated second.
+ * Env: RAFT_BENCH_TRIALS (default 1000), RAFT_BENCH_LATENCY (one-way latency range, default 6ms..10.5ms).
  * Prints a table, then one JSON object as the last line.
  */
 import { Prng } from '../core/prng.js';
@@ -20,21 +21,22 @@ import { Simulation } from '../sim/simulator.js';
 
 const trials = Number(process.env.RAFT_BENCH_TRIALS ?? 1000);
 
-function electionScenario(minMs: number, maxMs: number): string {
+function electionScenario(minMs: number, maxMs: number, preVote: boolean): string {
   return `protocol raft
 nodes 5
 set clients 0
+set preVote ${preVote}
 set electionTimeoutMsMin ${minMs}
 set electionTimeoutMsMax ${maxMs}
 set heartbeatIntervalMs 50
-network latency=6ms..10.5ms
+network latency=${process.env.RAFT_BENCH_LATENCY ?? "6ms..10.5ms"}
 duration safety=600s liveness=0s
 nemesis none
 `;
 }
 
-async function electionDowntime(minMs: number, maxMs: number): Promise<{ median: number; p99: number; max: number; mean: number; failed: number }> {
-  const loaded = await loadScenarioText(electionScenario(minMs, maxMs), `bench-election-${minMs}-${maxMs}.txt`);
+async function electionDowntime(minMs: number, maxMs: number, preVote = true): Promise<{ median: number; p99: number; max: number; mean: number; failed: number }> {
+  const loaded = await loadScenarioText(electionScenario(minMs, maxMs, preVote), `bench-election-${minMs}-${maxMs}.txt`);
   const jitter = new Prng(42);
   const downtimes: number[] = [];
   let failed = 0;
@@ -126,6 +128,9 @@ nemesis none
 
 const wide = await electionDowntime(150, 300);
 const narrow = await electionDowntime(150, 155);
+// The paper's servers had no pre-vote: the same two rows without it, for a like-for-like comparison.
+const widePlain = await electionDowntime(150, 300, false);
+const narrowPlain = await electionDowntime(150, 155, false);
 await speed(false); // warm up the JIT
 const checked = await speed(true);
 const unchecked = await speed(false);
@@ -135,6 +140,8 @@ console.log(`bench:raft — ${trials} leader crashes per row, 5 servers, broadca
 console.log('timeouts      median  p99    max    mean   (ms; paper §9.3: 150–300 worst 513, 150–155 median 287)');
 console.log(`150–300 ms    ${String(wide.median.toFixed(0)).padEnd(7)} ${String(wide.p99.toFixed(0)).padEnd(6)} ${String(wide.max.toFixed(0)).padEnd(6)} ${wide.mean.toFixed(0)}`);
 console.log(`150–155 ms    ${String(narrow.median.toFixed(0)).padEnd(7)} ${String(narrow.p99.toFixed(0)).padEnd(6)} ${String(narrow.max.toFixed(0)).padEnd(6)} ${narrow.mean.toFixed(0)}`);
+console.log(`150–300 ms, no pre-vote  ${widePlain.median.toFixed(0)} / ${widePlain.p99.toFixed(0)} / ${widePlain.max.toFixed(0)} (median / p99 / max)`);
+console.log(`150–155 ms, no pre-vote  ${narrowPlain.median.toFixed(0)} / ${narrowPlain.p99.toFixed(0)} / ${narrowPlain.max.toFixed(0)}`);
 console.log('speed under faults (5 nodes, swarm nemesis, 60 simulated s, best of 3)');
 console.log(`checks on    ${checked.simSpeedup}x real time, ${checked.deliveriesPerSec} deliveries/s, ${checked.eventsPerSec} events/s`);
 console.log(`checks off   ${unchecked.simSpeedup}x real time, ${unchecked.deliveriesPerSec} deliveries/s, ${unchecked.eventsPerSec} events/s`);
@@ -149,10 +156,13 @@ console.log(
     downtimeFailedTrials: wide.failed,
     downtimeMsMedianLowRandomness: +narrow.median.toFixed(1),
     downtimeMsMaxLowRandomness: +narrow.max.toFixed(1),
+    downtimeMsMedianNoPreVote: +widePlain.median.toFixed(1),
+    downtimeMsMaxNoPreVote: +widePlain.max.toFixed(1),
+    downtimeMsMedianLowRandomnessNoPreVote: +narrowPlain.median.toFixed(1),
     downtimeMaxVsPaperWorst513: +(wide.max / 513).toFixed(2),
     downtimeMedianVsGoal300: +(wide.median / 300).toFixed(2),
     downtimeMaxVsGoal600: +(wide.max / 600).toFixed(2),
-    downtimeMedianLowRandomnessVsPaper287: +(narrow.median / 287).toFixed(2),
+    downtimeMedianLowRandomnessNoPreVoteVsPaper287: +(narrowPlain.median / 287).toFixed(2),
     simSpeedup: checked.simSpeedup,
     simSpeedupUnchecked: unchecked.simSpeedup,
     simSpeedupVsVopr700: +(checked.simSpeedup / 700).toFixed(2),
