@@ -416,6 +416,9 @@ export class PartitionSearch<S, I, O> {
   /**
    * Runs at most about `budgetSteps` steps (or until `deadlineMs` on performance.now()) and reports
    * where the search is. Call again while it answers 'running'.
+   *
+   * One long function on purpose: it is the hot loop, and keeping the list, bitset and stack in
+   * locals (rather than fields read through `this` in helpers) is what makes it fast.
    */
   run(budgetSteps: number, deadlineMs = Infinity): SearchStatus {
     if (this.status !== 'running') return this.status;
@@ -478,7 +481,11 @@ export class PartitionSearch<S, I, O> {
             stateKey = this.stateKey;
           }
           if (after < 0) {
-            if (this.hopeless(state, op)) {
+            const hopeless = this.hopeless(state, op);
+            transitions = this.transitions; // hopeless() may have interned states
+            transitionRows = this.transitionRows;
+            stateKey = this.stateKey;
+            if (hopeless) {
               stuck = true;
               break;
             }
