@@ -41,6 +41,15 @@ export interface TestAgentOptions {
   readonly httpPort?: number;
   readonly dnsPort?: number;
   readonly mode?: 'process' | 'inproc';
+  /** A server that bootstraps itself (default), or a client agent that must be joined to one. */
+  readonly server?: boolean;
+  /**
+   * Cluster bind address (default 127.0.0.1). Agents reach a peer's server RPC at the peer's host and
+   * their own `-server-port` (as Consul does: every host uses 8300), so several agents on one machine
+   * need distinct loopback addresses and one shared `serverPort`.
+   */
+  readonly bind?: string;
+  readonly serverPort?: number;
 }
 
 export interface TestAgent {
@@ -48,8 +57,10 @@ export interface TestAgent {
   readonly nodeName: string;
   readonly httpPort: number;
   readonly dnsPort: number;
-  /** The gossip (Serf LAN) address, `127.0.0.1:port`, for `agent/join`. */
+  /** The gossip (Serf LAN) address, `bind:port`, for `agent/join`. */
   readonly gossipAddress: string;
+  /** The server RPC port (servers listen on it; agents reach servers at `host:serverPort`). */
+  readonly serverPort: number;
   /** In-process only: the agent's request entry point, bypassing HTTP (benchmarks compare the two). */
   readonly call?: (request: AgentRequest) => Promise<AgentResponse>;
   /** Lines the agent logged (process: stdout+stderr; inproc: traces). */
@@ -63,34 +74,34 @@ export async function startTestAgent(options: TestAgentOptions): Promise<TestAge
 }
 
 /** A free TCP+UDP port on 127.0.0.1, preferring `wanted` when it is free. */
-export async function freePort(wanted?: number): Promise<number> {
-  if (wanted !== undefined && (await portIsFree(wanted))) return wanted;
+export async function freePort(wanted?: number, host = '127.0.0.1'): Promise<number> {
+  if (wanted !== undefined && (await portIsFree(wanted, host))) return wanted;
   for (let i = 0; i < 20; i++) {
     const port = await new Promise<number>((resolve, reject) => {
       const s = net.createServer();
       s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
+      s.listen(0, host, () => {
         const p = (s.address() as net.AddressInfo).port;
         s.close(() => resolve(p));
       });
     });
-    if (await portIsFree(port)) return port;
+    if (await portIsFree(port, host)) return port;
   }
   throw new Error('no free port');
 }
 
-async function portIsFree(port: number): Promise<boolean> {
+export async function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   const tcpFree = await new Promise<boolean>((resolve) => {
     const s = net.createServer();
     s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    s.listen(port, host, () => s.close(() => resolve(true)));
   });
   if (!tcpFree) return false;
   const dgram = await import('node:dgram');
   return new Promise<boolean>((resolve) => {
     const u = dgram.createSocket('udp4');
     u.once('error', () => resolve(false));
-    u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+    u.bind(port, host, () => u.close(() => resolve(true)));
   });
 }
 
@@ -131,17 +142,19 @@ async function startInProcessAgent(options: TestAgentOptions): Promise<TestAgent
     logs.push(`[${level.toUpperCase()}] ${text}`);
     if (logs.length > 5000) logs.splice(0, 1000);
   };
-  const gossip = await listenSocketTransport({ bindHost: '127.0.0.1', port: 0, udp: true, log });
-  const server = await listenSocketTransport({ bindHost: '127.0.0.1', port: 0, udp: false, log });
+  const bind = options.bind ?? '127.0.0.1';
+  const gossip = await listenSocketTransport({ bindHost: bind, port: 0, udp: true, log });
+  const server = await listenSocketTransport({ bindHost: bind, port: options.serverPort ?? 0, udp: false, log });
   const httpPort = await freePort(options.httpPort);
   const dnsPort = await freePort(options.dnsPort);
   const files = options.configFiles ?? {};
   const defs = definitionsOf(files);
+  const isServer = options.server ?? true;
   const config = makeAgentConfig({
     nodeName: options.nodeName,
-    server: true,
-    bootstrap: true,
-    advertiseAddr: '127.0.0.1',
+    server: isServer,
+    bootstrap: isServer,
+    advertiseAddr: bind,
     clientAddr: '127.0.0.1',
     rpcId: server.address,
     ports: { http: httpPort, dns: dnsPort, serfLan: Number(gossip.address.split(':')[1]), serfWan: -1, server: Number(server.address.split(':')[1]) },
@@ -176,11 +189,12 @@ async function startInProcessAgent(options: TestAgentOptions): Promise<TestAgent
     reload: () => call({ type: 'agent.reload', ...definitionsOf(files) }),
   });
   const dns = await startDnsServer({ host: '127.0.0.1', port: dnsPort, domain: 'consul.', datacenter: config.datacenter, call });
-  await waitForLeader(httpPort, logs);
+  await (isServer ? waitForLeader(httpPort, logs) : waitForHttp(httpPort, logs));
   return {
     mode: 'inproc',
     nodeName: options.nodeName,
     gossipAddress: gossip.address,
+    serverPort: Number(server.address.split(':')[1]),
     call,
     httpPort: http.port,
     dnsPort: dns.port,
@@ -199,19 +213,19 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
   const logs: string[] = [];
   const httpPort = await freePort(options.httpPort);
   const dnsPort = await freePort(options.dnsPort);
-  const serfPort = await freePort();
-  const serverPort = await freePort();
+  const bind = options.bind ?? '127.0.0.1';
+  const serfPort = await freePort(undefined, bind);
+  const serverPort = options.serverPort ?? (await freePort(undefined, bind));
   const configDir = mkdtempSync(join(tmpdir(), 'conclave-test-'));
   for (const [name, text] of Object.entries(options.configFiles ?? {})) writeFileSync(join(configDir, name), text);
+  const isServer = options.server ?? true;
   const args = [
     'agent',
-    '-dev',
-    '-server',
-    '-bootstrap',
+    ...(isServer ? ['-dev', '-server', '-bootstrap'] : ['-data-dir', join(configDir, 'data')]),
     '-node',
     options.nodeName,
     '-bind',
-    '127.0.0.1',
+    bind,
     '-client',
     '127.0.0.1',
     '-http-port',
@@ -235,7 +249,7 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? -1));
   try {
-    await waitForLeader(httpPort, logs, () => exited);
+    await (isServer ? waitForLeader(httpPort, logs, () => exited) : waitForHttp(httpPort, logs, () => exited));
   } catch (error) {
     child.kill('SIGKILL');
     rmSync(configDir, { recursive: true, force: true });
@@ -244,7 +258,8 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
   return {
     mode: 'process',
     nodeName: options.nodeName,
-    gossipAddress: `127.0.0.1:${serfPort}`,
+    gossipAddress: `${bind}:${serfPort}`,
+    serverPort,
     httpPort,
     dnsPort,
     logs,
@@ -259,6 +274,19 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
       rmSync(configDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Waits until the HTTP API answers (a client agent has no leader until it is joined). */
+async function waitForHttp(httpPort: number, logs: string[], exitedCode: () => number | null = () => null): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const code = exitedCode();
+    if (code !== null) throw new Error(`agent exited with ${code}:\n${logs.slice(-30).join('\n')}`);
+    const ok = await fetch(`http://127.0.0.1:${httpPort}/v1/agent/self`).then((r) => r.ok, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`agent HTTP did not answer within 20 s:\n${logs.slice(-30).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Waits until `GET /v1/status/leader` names a leader (the agent bootstrapped and can write). */

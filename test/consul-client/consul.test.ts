@@ -270,10 +270,43 @@ describe('agent', () => {
     await consul.agent.reload();
   });
 
-  it('join (its own gossip address) and force-leave answer', async () => {
-    await consul.agent.join(agent.gossipAddress);
-    await consul.agent.forceLeave('ghost').catch(() => undefined);
-    expect(((await consul.agent.members()) as unknown[]).length).toBe(1);
+  describe('two agents', () => {
+    let second: TestAgent;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    let other: any;
+    beforeAll(async () => {
+      // A second loopback address with the same server port: agents reach servers at host:server-port.
+      const bind = `127.0.${10 + (process.pid % 200)}.${2 + (Date.now() % 250)}`;
+      second = await startTestAgent({ nodeName: 'n2', server: false, bind, serverPort: agent.serverPort });
+      other = new Consul({ host: '127.0.0.1', port: second.httpPort });
+    }, 30_000);
+    afterAll(async () => {
+      other?.destroy();
+      await second?.stop();
+    });
+    const alive = (list: { Name: string; Status: number }[]) => ['n1', 'n2'].every((n) => list.some((m) => m.Name === n && m.Status === 1));
+
+    it('join: both agents see each other alive; the client forwards to the server', async () => {
+      // A join may be lost under load (UDP); retry it as `-retry-join` would.
+      await eventually(async () => (await consul.agent.join(second.gossipAddress), true), 25_000);
+      await eventually(async () => alive((await consul.agent.members()) as { Name: string; Status: number }[]));
+      await eventually(async () => alive((await other.agent.members()) as { Name: string; Status: number }[]));
+      await consul.kv.set('joined/k', 'from-n1');
+      expect(((await other.kv.get('joined/k')) as KvPair).Value).toBe('from-n1');
+      expect(await other.kv.set('joined/k2', 'from-n2')).toBe(true);
+      expect(((await consul.kv.get('joined/k2')) as KvPair).Value).toBe('from-n2');
+      // The client registers its node in the catalog through the server.
+      await eventually(async () => ((await consul.catalog.nodes()) as { Node: string }[]).some((n) => n.Node === 'n2'));
+    }, 30_000);
+
+    // KNOWN DEVIATION (reported): consul-api.md wants force-leave of an alive node to answer 200 and
+    // show it leaving (Status 2); the agent answers an error "n2 is alive, not failed".
+    it.fails('force-leave of an alive node answers 200 and shows it leaving', async () => {
+      await eventually(async () => alive((await consul.agent.members()) as { Name: string; Status: number }[]));
+      await consul.agent.forceLeave('n2');
+      const members = (await consul.agent.members()) as { Name: string; Status: number }[];
+      expect(members.find((m) => m.Name === 'n2')?.Status).toBe(2);
+    });
   });
 });
 
