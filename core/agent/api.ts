@@ -36,7 +36,7 @@ export type Consistency = 'default' | 'consistent' | 'stale';
  * Carried by every read that Consul marks B (blocking) or C (consistency).
  *  - Blocking: when `minIndex` > 0 the read parks until the result's index exceeds `minIndex` or the
  *    wait runs out; then it answers with the current result (200, same index on timeout).
- *  - `waitMs` absent → 5 minutes; values above 10 minutes are capped to 10 minutes; the agent adds
+ *  - `waitMs` 0 or absent → 5 minutes; values above 10 minutes are capped to 10 minutes; the agent adds
  *    jitter of up to waitMs/16 from its PRNG (consul-api.md §2). net/http passes the parsed `?wait`.
  */
 export interface ReadOptions {

@@ -22,13 +22,14 @@ describe('base64', () => {
 });
 
 describe('blocking wait', () => {
-  it('is 0 without a minimum index, else the wait (default 5 min, cap 10 min) plus jitter below wait/16', () => {
+  it('is 0 without a minimum index, else the wait (0 or absent → 5 min, cap 10 min) plus jitter below wait/16', () => {
+    expect(blockingWaitMs({ consistency: 'default', minIndex: 3, waitMs: 0 }, new Prng(1))).toBeGreaterThanOrEqual(blockingWaitMsDefault);
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.option(fc.integer({ min: 1, max: 30 * 60_000 }), { nil: undefined }), fc.integer(), (minIndex, waitMs, seed) => {
         const got = blockingWaitMs({ consistency: 'default', minIndex, ...(waitMs !== undefined ? { waitMs } : {}) }, new Prng(seed));
         if (minIndex === 0) return got === 0;
         const wait = Math.min(waitMs ?? blockingWaitMsDefault, blockingWaitMsMax);
-        return got >= wait && got <= wait + Math.floor(wait / 16);
+        return got >= wait && got < wait + Math.max(1, Math.floor(wait / 16));
       }),
     );
   });

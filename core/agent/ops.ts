@@ -24,6 +24,7 @@ import {
   type ReadOptions,
 } from './api.js';
 import { base64Encode } from './base64.js';
+import { blockingConfigDefault, effectiveWaitMs } from '../store/watch.js';
 
 /** A unit of work for the servers. Plain data: it crosses the network in forwarded RPCs. */
 export type ServerOp =
@@ -48,10 +49,13 @@ export function errorResponse(status: number, error: string, index?: number): Ag
 /** Effective blocking wait: default 5 min, cap 10 min, plus up to wait/16 of jitter (consul-api.md §2). */
 export function blockingWaitMs(read: ReadOptions, prng: Prng): number {
   if (!read.minIndex || read.minIndex <= 0) return 0;
-  const wait = Math.min(Math.max(0, read.waitMs ?? blockingWaitMsDefault), blockingWaitMsMax);
-  if (wait === 0) return 0;
-  return wait + prng.below(Math.floor(wait / 16) + 1);
+  // The store's blocking rules (core/store/watch.ts, Consul's): 0 or absent → 5 min, cut to 10 min,
+  // jitter drawn in [0, wait/16).
+  const wait = effectiveWaitMs(blockingConfig, read.waitMs);
+  return wait + prng.below(Math.max(1, Math.floor(wait / blockingConfig.jitterFraction)));
 }
+
+const blockingConfig = { ...blockingConfigDefault, waitMsDefault: blockingWaitMsDefault, waitMsMax: blockingWaitMsMax };
 
 function readOp(query: StoreQuery, read: ReadOptions, prng: Prng): Translation {
   return { kind: 'server', op: { kind: 'read', query, consistency: read.consistency, minIndex: Math.max(0, read.minIndex ?? 0), waitMs: blockingWaitMs(read, prng) } };
