@@ -179,7 +179,7 @@ export function explainFailure<S, I, O>(
   const where = label !== '' ? ` (key ${JSON.stringify(label)})` : '';
   const lines = [
     `Longest linearizable prefix${where}: ${deepest.prefix.length} of ${ops.length} operations, leaving state ${stateText}.`,
-    `Then ${describe(blocking)} has returned, so it must take effect next or after one of the operations concurrent with it, but none can be ordered:`,
+    `Next, ${describe(blocking)} must take effect before its response, but no operation that may go next can be linearized:`,
     ...candidates.map((c) => `  #${c.id} ${c.description}: ${c.rejected === 'model' ? `impossible in state ${stateText}` : 'every order starting with it leads to a dead end'}`),
   ];
   if (deepest.prefix.length > 0) {
