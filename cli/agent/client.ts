@@ -10,7 +10,7 @@ export const httpAddrFlag: Record<string, FlagSpec> = {
 };
 
 export function baseUrl(flags: FlagValues): string {
-  const raw = (flags['http-addr'] as string | undefined) ?? process.env['CONCLAVE_HTTP_ADDR'] ?? process.env['CONSUL_HTTP_ADDR'] ?? '127.0.0.1:8500';
+  const raw = (flags['http-addr'] as string | undefined) || process.env['CONCLAVE_HTTP_ADDR'] || process.env['CONSUL_HTTP_ADDR'] || '127.0.0.1:8500';
   return /^https?:\/\//.test(raw) ? raw.replace(/\/$/, '') : `http://${raw}`;
 }
 
