@@ -35,7 +35,7 @@ import {
   updateCheckFromApi,
 } from './local.js';
 import { errorResponse, translate, uuid } from './ops.js';
-import { callSwim, knownServers, onLocalReply, onRpcReply, onRpcTimeout, type AgentMessage } from './rpc.js';
+import { callSwim, isServerMember, knownServers, onLocalReply, onRpcReply, onRpcTimeout, type AgentMessage } from './rpc.js';
 import { executeServerOp, onBlockTimeout } from './server.js';
 import { initialState, reply, trace, eventsKeptMax, type AgentState, type Env } from './state.js';
 
@@ -236,7 +236,12 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
         const response = raw as SwimResponse;
         if (!response.ok) return reply(env2, requestId, errorResponse(500, response.error));
         const members = (response.members ?? []).map((m) => renderMember(s, m));
-        if (request.type === 'agent.members') return reply(env2, requestId, ok(request.wan ? [] : members));
+        if (request.type === 'agent.members' && request.wan) {
+          // One datacenter, no WAN gossip pool: the WAN view Consul would show is our servers as `name.dc`.
+          const wan = (response.members ?? []).filter((m) => isServerMember(s, m)).map((m) => ({ ...renderMember(s, m), Name: `${m.name}.${s.config.datacenter}`, Port: s.config.ports.serfWan }));
+          return reply(env2, requestId, ok(wan));
+        }
+        if (request.type === 'agent.members') return reply(env2, requestId, ok(members));
         const self = members.find((m) => m['Name'] === s.nodeName) ?? null;
         reply(env2, requestId, ok(selfBody(s, self)));
       });
