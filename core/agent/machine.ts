@@ -415,6 +415,10 @@ export function agentInvariants(s: AgentState): string[] {
   if (s.parked.size > t.blockingQueriesMax) broken.push(`${s.parked.size} parked reads exceed blockingQueriesMax ${t.blockingQueriesMax}`);
   if (s.parkedEvents.size > t.blockingQueriesMax) broken.push(`${s.parkedEvents.size} parked event lists exceed blockingQueriesMax`);
   if (s.pendingRpcs.size > t.pendingRpcMax) broken.push(`${s.pendingRpcs.size} pending RPCs exceed pendingRpcMax ${t.pendingRpcMax}`);
+  // Raft and SWIM answer every local call (Raft fails pending ones on step-down), so calls in flight stay
+  // few; a growing map is a lost continuation (a leak, and a client that never gets its reply).
+  const localCallsMax = 2 * (t.blockingQueriesMax + t.pendingRpcMax) + 1024;
+  if (s.localCalls.size > localCallsMax) broken.push(`${s.localCalls.size} local calls in flight exceed ${localCallsMax}: a sibling does not answer`);
   if (!s.hasRaft && (s.isLeader || s.parked.size > 0)) broken.push('a client agent leads or parks reads (only servers do)');
   if (s.isLeader && s.leader !== null && s.leader !== s.config.rpcId) broken.push(`leader flag set but the leader is ${s.leader}`);
   if (s.events.length > eventsKeptMax) broken.push(`${s.events.length} events kept, bound ${eventsKeptMax}`);
@@ -439,6 +443,7 @@ export function agentView(s: AgentState): Record<string, unknown> {
     inSync: inSync(s),
     parked: s.parked.size,
     pendingRpcs: s.pendingRpcs.size,
+    localCalls: s.localCalls.size,
     events: s.events.length,
   };
 }
