@@ -68,6 +68,9 @@ describe('agent cluster: 3 servers + 2 clients', () => {
       ['n4', 1, 'node'],
       ['n5', 1, 'node'],
     ]);
+    // Quiet again: no continuation or forwarded RPC is left behind.
+    sim.runUntil(sim.nowMs + 3000);
+    for (const id of sim.nodeIds) expect([agentOf(sim, id)!.localCalls.size, agentOf(sim, id)!.pendingRpcs.size, agentOf(sim, id)!.parked.size]).toEqual([0, 0, 0]);
   });
 
   it('forwards: a write through a client agent is read back through the other client and a follower', () => {
