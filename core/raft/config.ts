@@ -67,6 +67,11 @@ export interface RaftConfig {
    * checkers catch it.
    */
   readonly unsafeCommitPreviousTerm?: boolean;
+  /**
+   * TEST ONLY — a deliberately broken variant: grant votes without the §5.4.1 up-to-date log check,
+   * so a server missing committed entries can win. Proves the fault-schedule properties can fail.
+   */
+  readonly unsafeVoteWithoutLogCheck?: boolean;
 }
 
 export class RaftConfigError extends Error {

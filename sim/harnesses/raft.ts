@@ -61,6 +61,7 @@ const params = {
   channel: "RPC channel: 'stream' (TCP-like) or 'datagram' (loss, dup, reorder apply)",
   voters: 'how many of the nodes start as voters (the rest wait to be added); default all',
   unsafeCommitPreviousTerm: 'TEST ONLY: the broken Figure 8 commit rule (true|false)',
+  unsafeVoteWithoutLogCheck: 'TEST ONLY: votes without the §5.4.1 log check (true|false)',
   clients: 'concurrent clients',
   opEveryMs: 'mean gap between one client’s operations (ms)',
   readPercent: 'share of operations that are linearizable reads (0..100)',
@@ -85,7 +86,7 @@ const numericParams: Param[] = [
   'requestTimeoutMs',
   'attemptsMax',
 ];
-const booleanParams: Param[] = ['preVote', 'checkQuorum', 'leaseReads', 'unsafeCommitPreviousTerm'];
+const booleanParams: Param[] = ['preVote', 'checkQuorum', 'leaseReads', 'unsafeCommitPreviousTerm', 'unsafeVoteWithoutLogCheck'];
 
 function num(scenario: Scenario, key: Param, fallback: number): number {
   const raw = scenario.params[key];
@@ -117,6 +118,7 @@ export function raftConfigFor(scenario: Scenario, nodeId: NodeId): RaftConfig {
     leaseReads: bool(scenario, 'leaseReads', base.leaseReads),
     channel: scenario.params.channel === 'datagram' ? 'datagram' : 'stream',
     unsafeCommitPreviousTerm: bool(scenario, 'unsafeCommitPreviousTerm', false),
+    unsafeVoteWithoutLogCheck: bool(scenario, 'unsafeVoteWithoutLogCheck', false),
   });
 }
 

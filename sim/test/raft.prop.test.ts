@@ -50,7 +50,7 @@ function scheduleArb(n: number, safetyMs: number): fc.Arbitrary<Step[]> {
 }
 
 /** The scenario file text for a schedule: faults during the safety phase, each undone after its duration. */
-export function scheduleText(n: number, steps: readonly Step[], options: { safetyMs: number; channel: string; preVote: boolean; snapshotThreshold: number }): string {
+export function scheduleText(n: number, steps: readonly Step[], options: { safetyMs: number; channel: string; preVote: boolean; snapshotThreshold: number; extra?: readonly string[] }): string {
   const id = (i: number) => `n${i + 1}`;
   const lines = [
     `# fast-check fault schedule on ${n} nodes`,
@@ -65,6 +65,7 @@ export function scheduleText(n: number, steps: readonly Step[], options: { safet
     'set clients 3',
     'set opEveryMs 20',
     'set requestTimeoutMs 400',
+    ...(options.extra ?? []),
   ];
   const end = (atMs: number) => Math.min(atMs, options.safetyMs - 1);
   for (const s of steps) {
@@ -135,6 +136,18 @@ function runSchedule(n: number, runs: number, seedBase: number): { runs: number;
 }
 
 describe('Raft under fast-check fault schedules', () => {
+  it('the properties can fail: votes without the §5.4.1 log check are caught within 150 schedules', () => {
+    const details = fc.check(
+      fc.property(scheduleArb(5, 1000), fc.nat({ max: 1_000_000 }), (steps, seed) => {
+        const text = scheduleText(5, steps, { safetyMs: 1000, channel: 'stream', preVote: false, snapshotThreshold: 64, extra: ['set unsafeVoteWithoutLogCheck true'] });
+        const result = new Simulation(parseScenario(text, 'raft-prop-broken.txt'), harness, seed, { codec: false }).run();
+        return result.result === 'pass';
+      }),
+      { numRuns: 150, seed: 808, endOnFailure: true },
+    );
+    expect(details.failed).toBe(true);
+  }, 120_000);
+
   it('3 nodes: 600 schedules keep every invariant, exactly-once and liveness', () => {
     const { runs, acked } = runSchedule(3, 600, 3303);
     expect(runs).toBe(600);
