@@ -56,8 +56,9 @@ const REJECTED = -1;
 const DENSE_TRANSITIONS_MAX = 1 << 16;
 /** Check the wall clock once per this many search steps. */
 const CLOCK_EVERY_STEPS = 1 << 16;
-/** Initial configuration-cache slots (grows by doubling at half load). */
-const CACHE_SLOTS_INITIAL = 1 << 12;
+/** Initial configuration-cache slots (grows by doubling at half load), at least and at most. */
+const CACHE_SLOTS_INITIAL = 1 << 10;
+const CACHE_SLOTS_START_MAX = 1 << 14;
 
 /** Operation classes (see the reductions above). */
 const NORMAL = 0;
@@ -112,6 +113,8 @@ export class PartitionSearch<S, I, O> {
   private readonly entryIsCall: Uint8Array;
   private readonly returnEntry: Int32Array;
   private readonly opClass: Uint8Array;
+  /** Whether any operation is READ_ONLY (else the scan for one on entering a configuration is skipped). */
+  private hasReadOnly = false;
 
   // Linearized set and its incremental hash.
   private readonly words: number;
@@ -179,6 +182,7 @@ export class PartitionSearch<S, I, O> {
       const deferrable = reductions && model.acceptsUnknown === true && op.output === UNKNOWN && op.returnTime === Infinity;
       this.opClass[i] = deferrable ? (readOnly ? USELESS : DEFERRABLE) : readOnly ? READ_ONLY : NORMAL;
       if (!deferrable) required++;
+      if (this.opClass[i] === READ_ONLY) this.hasReadOnly = true;
     }
     this.requiredLeft = required;
 
@@ -201,8 +205,11 @@ export class PartitionSearch<S, I, O> {
     this.growthMemo = new Uint8Array(growth ? this.transitions.length : 0);
 
     this.stride = 2 + this.words;
-    this.table = new Int32Array(CACHE_SLOTS_INITIAL * this.stride);
-    this.tableMask = CACHE_SLOTS_INITIAL - 1;
+    // Larger histories tend to need larger caches: start bigger to skip early rehashes.
+    let slots = CACHE_SLOTS_INITIAL;
+    while (slots < CACHE_SLOTS_START_MAX && slots < m * 64) slots *= 2;
+    this.table = new Int32Array(slots * this.stride);
+    this.tableMask = slots - 1;
 
     this.callEntry = new Int32Array(m);
     this.callState = new Int32Array(m);
@@ -443,6 +450,7 @@ export class PartitionSearch<S, I, O> {
     let depth = this.depth;
     let zobrist = this.zobrist;
     let entering = this.entering;
+    const hasReadOnly = this.hasReadOnly;
     let requiredLeft = this.requiredLeft;
     let steps = 0;
     let clock = CLOCK_EVERY_STEPS;
@@ -470,7 +478,7 @@ export class PartitionSearch<S, I, O> {
         // A new configuration: if a read-only operation is enabled, its child decides (see above).
         entering = false;
         e = next[head]!;
-        for (let k = e; entryIsCall[k] === 1; k = next[k]!) {
+        if (hasReadOnly) for (let k = e; entryIsCall[k] === 1; k = next[k]!) {
           const op = entryOp[k]!;
           if (opClass[op] !== READ_ONLY) continue;
           let after = state < transitionRows ? transitions[state * m + op]! : UNSEEN;
