@@ -17,6 +17,7 @@ import { assert } from '../core/assert.js';
 import type { Envelope, NodeRequest, NodeRuntime } from '../core/runtime.js';
 import type { CheckResult, CheckSpec, Effect, Input } from '../core/types.js';
 import { runCheck as runCheckForReal } from './checks/run.js';
+import { roundTrip } from './codec.js';
 import type { Storage } from './disk/storage.js';
 import { Recorder } from './recorder.js';
 import type { Channel, LogFn, Transport } from './transport/types.js';
@@ -210,6 +211,17 @@ export class NodeDriver {
 
   private leave(effect: Effect): void {
     if (effect.kind === 'send') {
+      if (effect.to === this.options.runtime.nodeId) {
+        // A message to ourselves (Raft's leader acknowledging its own durable append) skips the
+        // sockets: a copy, as the wire would make, delivered on a later turn of the event loop.
+        const message = roundTrip(effect.message) as Envelope;
+        const from = effect.to;
+        this.stats.sends++;
+        setImmediate(() => {
+          if (!this.stopped) this.input({ kind: 'message', nowMs: this.clock(), from, message });
+        });
+        return;
+      }
       const envelope = effect.message as Envelope;
       const route = this.options.route ? this.options.route(envelope, effect.to) : { endpoint: envelope.m === 'swim' ? 'gossip' : 'server', address: effect.to };
       const transport = route.endpoint === 'server' && this.options.server ? this.options.server : this.options.gossip;
