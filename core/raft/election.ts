@@ -192,7 +192,10 @@ export function onRequestVote(s: RaftState, ctx: StepContext, nowMs: number, fro
       s.vote = from;
       s.hardStateDirty = true; // Figure 2: persist votedFor before the reply (send() flushes it)
     }
-    s.electionResetMs = nowMs; // §5.2: granting a vote resets the election timer
+    // §5.2: granting a vote resets the election timer; a fresh random timeout keeps a split vote
+    // from repeating in lockstep (every server that voted re-draws, not only the candidates).
+    s.electionResetMs = nowMs;
+    s.electionTimeoutMs = randomElectionTimeoutMs(s.config, ctx.prng);
   }
   send(s, ctx, from, { type: 'voteReply', term: s.term, granted, preVote: false });
 }
