@@ -155,6 +155,8 @@ figures['loadAvg1mStart'] = Math.round(loadAvg1mStart * 100) / 100;
 figures['loadAvg1mEnd'] = Math.round(loadavg()[0]! * 100) / 100;
 figures['anchor'] = 'Porcupine 55508eb, Go 1.19.8, 2-vCPU EPYC: etcd all 720 ms, etcd_002 216 ms, kv c50-ok 890 ms';
 
+const slowestByUs = [...perFile.keys()].filter((n) => n.startsWith('etcd_')).sort((a, b) => fileMs(b) - fileMs(a)).slice(0, 5);
+figures['etcdSlowestMs'] = slowestByUs.map((n) => `${n}=${round(fileMs(n))}`).join(' ');
 const slowest = [...perFile.keys()].filter((n) => n.startsWith('etcd_')).sort((a, b) => fileMs(b) - fileMs(a)).slice(0, 9);
 console.log(`lin bench: ${REPS} reps after warm-up, median, checking time only (parse excluded); load average ${figures['loadAvg1mStart']} → ${figures['loadAvg1mEnd']} on ${cpus().length} CPUs (wall times inflate when it exceeds the CPU count)`);
 console.log(`  all ${etcd.length} etcd histories: ${figures['etcdAllMs']} ms (Porcupine 720 ms, ratio ${figures['etcdAllRatio']}); CPU ${figures['etcdAllCpuMs']} ms; cold first pass ${figures['etcdAllColdMs']} ms`);

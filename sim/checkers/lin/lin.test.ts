@@ -98,6 +98,7 @@ describe('parseHistoryJsonLines (sim/history.ts)', () => {
       [{ f: 'read', key: 'k' }, 'a', 10, 12],
       [{ f: 'write', key: 'j', value: 'q' }, UNKNOWN, 13, Infinity],
     ]);
+    expect(ops.map((o) => o.id)).toEqual([0, 1, 3, 4]); // the History's own ids (2 did not happen)
     expect(checkHistory(ops, registerModel).linearizable).toBe(true);
   });
 

@@ -206,10 +206,15 @@ export function parseHistoryJsonLines(text: string): ParsedOp[] {
       returnTime = Infinity;
     } else throw new Error(`${where}: unknown outcome ${JSON.stringify(outcome)}`);
     const process = typeof r['process'] === 'number' ? r['process'] : -1;
-    records.push({ op: { id: 0, process, input, output, callTime: invokeMs, returnTime }, line: i });
+    const id = typeof r['id'] === 'number' ? r['id'] : -1;
+    records.push({ op: { id, process, input, output, callTime: invokeMs, returnTime }, line: i });
   }
   records.sort((a, b) => a.op.callTime - b.op.callTime || a.line - b.line);
-  return records.map((r, id) => ({ ...r.op, id }));
+  // Keep the History's own ids (explanations then name the operations the run report shows), unless
+  // they are missing or repeated; then number the operations by call order.
+  const ids = new Set(records.map((r) => r.op.id));
+  const ownIds = ids.size === records.length && !ids.has(-1);
+  return records.map((r, position) => (ownIds ? r.op : { ...r.op, id: position }));
 }
 
 /** Guesses the format from the first non-blank line, falling back to the file extension. */

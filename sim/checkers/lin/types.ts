@@ -18,7 +18,10 @@ export const UNKNOWN: unique symbol = Symbol('unknown outcome');
 export type Unknown = typeof UNKNOWN;
 
 export interface LinOp<I = unknown, O = unknown> {
-  /** Position in the history the caller passed in; explanations name operations by this id. */
+  /**
+   * Names the operation in explanations and witnesses; unique within a history (the parsers use the
+   * order of invocation, or our History's own op ids).
+   */
   readonly id: number;
   /** The client (Jepsen "process") that issued it. */
   readonly process: number;
