@@ -6,7 +6,8 @@
  *
  * Checking a simulator run (sim/history.ts):
  *
- *     const ops = parseHistoryJsonLines(history.toJsonLines());
+ *     const ops = historyToLinOps(history.ops, (op) => ['read', 'write', 'cas'].includes(op.f));
+ *     // or, from a file: parseHistoryJsonLines(text)
  *     const result = checkHistory(ops, registerModel, { timeoutMs: 10_000 });
  *     if (result.linearizable === false) console.log(result.explanation!.text);
  *
@@ -33,7 +34,7 @@
 export { checkHistory, explainFailure } from './check.js';
 export { PartitionSearch } from './search.js';
 export { etcdModel, kvModel, registerModel, models, partitionByKey } from './models.js';
-export { parseEtcdLog, parseKvEdn, parseHistoryJsonLines, parseHistory, detectFormat } from './parse.js';
+export { parseEtcdLog, parseKvEdn, parseHistoryJsonLines, historyToLinOps, parseHistory, detectFormat } from './parse.js';
 export type { HistoryFormat, ParsedOp } from './parse.js';
 export { UNKNOWN } from './types.js';
 export type { CheckOptions, CheckResult, Explanation, LinOp, Model, RegisterInput, StepResult, Unknown, Verdict } from './types.js';

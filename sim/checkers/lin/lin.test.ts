@@ -10,6 +10,7 @@ import {
   checkHistory,
   detectFormat,
   etcdModel,
+  historyToLinOps,
   kvModel,
   parseEtcdLog,
   parseHistoryJsonLines,
@@ -99,6 +100,8 @@ describe('parseHistoryJsonLines (sim/history.ts)', () => {
       [{ f: 'write', key: 'j', value: 'q' }, UNKNOWN, 13, Infinity],
     ]);
     expect(ops.map((o) => o.id)).toEqual([0, 1, 3, 4]); // the History's own ids (2 did not happen)
+    expect(historyToLinOps(h.ops)).toEqual(ops); // same without the JSON round trip
+    expect(historyToLinOps(h.ops, (o) => o.key === 'j').map((o) => o.id)).toEqual([4]);
     expect(checkHistory(ops, registerModel).linearizable).toBe(true);
   });
 

@@ -14,6 +14,7 @@
  * kept as a read with unknown output only in the etcd logs, where that is what Porcupine does (a read
  * never changes the state, so both give the same verdict).
  */
+import type { Operation } from '../../history.js';
 import type { LinOp, RegisterInput } from './types.js';
 import { UNKNOWN } from './types.js';
 
@@ -169,6 +170,49 @@ function historyInput(f: string, key: string | undefined, input: unknown): Regis
   return { ...base, value: value ?? null };
 }
 
+/**
+ * One record of our History (an `Operation`, or its JSON) → a LinOp, or null when it did not happen
+ * (a failed operation other than cas). `where` prefixes error messages.
+ */
+function historyRecordToOp(r: Record<string, unknown>, where: string): ParsedOp | null {
+  const f = r['f'];
+  const invokeMs = r['invokeMs'];
+  if (typeof f !== 'string' || typeof invokeMs !== 'number') throw new Error(`${where}: a history record needs f (string) and invokeMs (number)`);
+  const key = r['key'] === undefined || r['key'] === null ? undefined : String(r['key']);
+  const input = historyInput(f, key, r['input']);
+  const outcome = r['outcome'];
+  const completeMs = r['completeMs'];
+  let output: unknown;
+  let returnTime: number;
+  if (outcome === 'ok' || outcome === 'fail') {
+    if (typeof completeMs !== 'number' || completeMs < invokeMs) throw new Error(`${where}: a completed operation needs completeMs >= invokeMs`);
+    returnTime = completeMs;
+    if (outcome === 'fail') {
+      if (f !== 'cas') return null; // did not happen
+      output = false;
+    } else if (f === 'cas') output = typeof r['output'] === 'boolean' ? r['output'] : true;
+    else if (f === 'read' || f === 'get') output = readValue(r['output']);
+    else output = null;
+  } else if (outcome === undefined || outcome === null || outcome === 'unknown') {
+    output = UNKNOWN;
+    returnTime = Infinity;
+  } else throw new Error(`${where}: unknown outcome ${JSON.stringify(outcome)}`);
+  const process = typeof r['process'] === 'number' ? r['process'] : -1;
+  const id = typeof r['id'] === 'number' ? r['id'] : -1;
+  return { id, process, input, output, callTime: invokeMs, returnTime };
+}
+
+/**
+ * Orders by call time and keeps the History's own ids (explanations then name the operations the run
+ * report shows), unless they are missing or repeated; then numbers the operations by call order.
+ */
+function finishHistory(records: { op: ParsedOp; line: number }[]): ParsedOp[] {
+  records.sort((a, b) => a.op.callTime - b.op.callTime || a.line - b.line);
+  const ids = new Set(records.map((r) => r.op.id));
+  const ownIds = ids.size === records.length && !ids.has(-1);
+  return records.map((r, position) => (ownIds ? r.op : { ...r.op, id: position }));
+}
+
 /** Our History JSON lines (sim/history.ts `toJsonLines`). Blank lines are ignored. */
 export function parseHistoryJsonLines(text: string): ParsedOp[] {
   const records: { op: ParsedOp; line: number }[] = [];
@@ -183,38 +227,26 @@ export function parseHistoryJsonLines(text: string): ParsedOp[] {
     } catch {
       throw new Error(`${where}: not JSON: ${JSON.stringify(line.slice(0, 80))}`);
     }
-    const f = r['f'];
-    const invokeMs = r['invokeMs'];
-    if (typeof f !== 'string' || typeof invokeMs !== 'number') throw new Error(`${where}: a history record needs f (string) and invokeMs (number)`);
-    const key = r['key'] === undefined || r['key'] === null ? undefined : String(r['key']);
-    const input = historyInput(f, key, r['input']);
-    const outcome = r['outcome'];
-    const completeMs = r['completeMs'];
-    let output: unknown;
-    let returnTime: number;
-    if (outcome === 'ok' || outcome === 'fail') {
-      if (typeof completeMs !== 'number' || completeMs < invokeMs) throw new Error(`${where}: a completed operation needs completeMs >= invokeMs`);
-      returnTime = completeMs;
-      if (outcome === 'fail') {
-        if (f !== 'cas') continue; // did not happen
-        output = false;
-      } else if (f === 'cas') output = typeof r['output'] === 'boolean' ? r['output'] : true;
-      else if (f === 'read' || f === 'get') output = readValue(r['output']);
-      else output = null;
-    } else if (outcome === undefined || outcome === null || outcome === 'unknown') {
-      output = UNKNOWN;
-      returnTime = Infinity;
-    } else throw new Error(`${where}: unknown outcome ${JSON.stringify(outcome)}`);
-    const process = typeof r['process'] === 'number' ? r['process'] : -1;
-    const id = typeof r['id'] === 'number' ? r['id'] : -1;
-    records.push({ op: { id, process, input, output, callTime: invokeMs, returnTime }, line: i });
+    const op = historyRecordToOp(r, where);
+    if (op) records.push({ op, line: i });
   }
-  records.sort((a, b) => a.op.callTime - b.op.callTime || a.line - b.line);
-  // Keep the History's own ids (explanations then name the operations the run report shows), unless
-  // they are missing or repeated; then number the operations by call order.
-  const ids = new Set(records.map((r) => r.op.id));
-  const ownIds = ids.size === records.length && !ids.has(-1);
-  return records.map((r, position) => (ownIds ? r.op : { ...r.op, id: position }));
+  return finishHistory(records);
+}
+
+/**
+ * A simulator History's operations (sim/history.ts) → LinOps for the register or kv model, without
+ * the JSON round trip; the same semantics as parseHistoryJsonLines. `include` picks the operations
+ * to check (e.g. only KV reads/writes/cas, not lock or session operations).
+ */
+export function historyToLinOps(ops: readonly Operation[], include: (op: Operation) => boolean = () => true): ParsedOp[] {
+  const records: { op: ParsedOp; line: number }[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const source = ops[i]!;
+    if (!include(source)) continue;
+    const op = historyRecordToOp(source as unknown as Record<string, unknown>, `operation ${source.id}`);
+    if (op) records.push({ op, line: i });
+  }
+  return finishHistory(records);
 }
 
 /** Guesses the format from the first non-blank line, falling back to the file extension. */
