@@ -28,9 +28,10 @@
  *   satisfied: its value does not extend the current one and no reset can be linearized before it.
  *
  * Everything in the hot loop is integer work on typed arrays:
- * - states are interned to small integer ids through the model's hash/equal, and `step` is memoised
- *   per (state id, operation) in a dense Int32Array (a Map beyond a size bound), so the model runs at
- *   most once per pair;
+ * - states are interned to small integer ids (by value when primitive, else through the model's
+ *   hash/equal), and `step` is memoised per (state id, operation) in a dense Int32Array, so for
+ *   histories with few states (registers) the model runs at most once per pair; beyond the table's
+ *   bound (kv strings, which rarely repeat) the model is stepped directly;
  * - the set of linearized operations is an Int32Array bitset whose hash is kept incrementally
  *   (Zobrist: XOR of a fixed random key per operation); a configuration's hash is that XOR a key for
  *   the state id;
