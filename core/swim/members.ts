@@ -109,6 +109,13 @@ export class MemberTable {
     return undefined;
   }
 
+  /** The incarnation we hold for `id` without materialising anything; undefined when unknown. */
+  incarnationOf(id: NodeId): number | undefined {
+    const record = this.records.get(id);
+    if (record) return record.incarnation;
+    return this.roster && this.roster.indexOf.has(id) && !this.reapedRoster.has(id) ? 0 : undefined;
+  }
+
   has(id: NodeId): boolean {
     return this.records.has(id) || (this.roster !== null && this.roster.indexOf.has(id) && !this.reapedRoster.has(id));
   }
@@ -151,12 +158,27 @@ export class MemberTable {
     });
   }
 
-  /** Calls `fn` for every known member in a deterministic order (roster order, then arrival order). */
+  /**
+   * Calls `fn` for every known member in a deterministic order (roster order, then arrival order).
+   * For implicit roster members one scratch record is reused between calls: read it, never keep it.
+   */
   forEach(fn: (record: MemberRecord) => void): void {
     if (this.roster) {
+      const scratch = new MemberRecord('', '', 0, 'alive', this.roster.tags, 0);
       for (const id of this.roster.ids) {
+        const record = this.records.get(id);
+        if (record) {
+          fn(record);
+          continue;
+        }
         if (this.reapedRoster.has(id)) continue;
-        fn(this.records.get(id) ?? new MemberRecord(id, id, 0, 'alive', this.roster.tags, 0));
+        (scratch as { id: NodeId }).id = id;
+        scratch.name = id;
+        scratch.incarnation = 0;
+        scratch.status = 'alive';
+        scratch.tags = this.roster.tags;
+        scratch.changedMs = 0;
+        fn(scratch);
       }
     }
     const seen = new Set<NodeId>();

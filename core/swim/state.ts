@@ -89,7 +89,11 @@ export interface SwimState {
   /** Who waits for the leave to finish. */
   leaveResponder: Responder | null;
   started: boolean;
+  /** The gossip timer is armed (it runs only while the broadcast queue holds something). */
+  gossipArmed: boolean;
   readonly counters: SwimCounters;
+  /** Calls of `invariants` so far (the expensive scans run on a fraction of them in large clusters). */
+  invariantCalls: number;
 }
 
 /** Bounds (TigerBeetle style): each asserted where it is used. */
@@ -120,6 +124,8 @@ export function initState(selfId: NodeId, config: SwimConfig): SwimState {
     joined: false,
     leaveResponder: null,
     started: false,
+    gossipArmed: false,
+    invariantCalls: 0,
     counters: { probes: 0, suspicionsRaised: 0, failuresDeclared: 0, refutations: 0, pushPulls: 0, datagramsSent: 0 },
   };
 }

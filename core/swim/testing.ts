@@ -11,6 +11,7 @@ import { emptyDurableState, type Effect, type Machine, type NodeId } from '../ty
 import type { SwimNotice, SwimRequest, SwimResponse } from './api.js';
 import type { SwimConfig } from './config.js';
 import { swimMachine, type SwimState } from './machine.js';
+import type { SwimMessage } from './messages.js';
 
 interface Event {
   readonly atMs: number;
@@ -53,6 +54,8 @@ export class SwimLoop {
   private requestId = 0;
   invariantFailures: string[] = [];
   messageCount = 0;
+  /** Sees every message a node sends (before loss): tests of sizes and of the buddy system. */
+  onSend: ((from: NodeId, to: NodeId, message: SwimMessage, channel: 'datagram' | 'stream') => void) | null = null;
 
   constructor(
     seed: number,
@@ -163,7 +166,14 @@ export class SwimLoop {
     }
   }
 
+  /** Delivers `message` to `to` as if `from` had sent it (a forged or stale packet). */
+  inject(to: NodeId, from: NodeId, message: SwimMessage): void {
+    const rt = this.runtimes.get(to);
+    if (rt) this.apply(to, rt.step({ kind: 'message', nowMs: this.nowMs, from, message: { m: 'swim', p: message } }));
+  }
+
   private send(from: NodeId, to: NodeId, message: Envelope, channel: 'datagram' | 'stream'): void {
+    this.onSend?.(from, to, message.p as SwimMessage, channel);
     if (this.cut.has(`${from}>${to}`)) return;
     if (channel === 'datagram' && this.lossRatio > 0 && this.prng.below(1_000_000) < this.lossRatio * 1_000_000) return;
     this.messageCount++;

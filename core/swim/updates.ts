@@ -64,6 +64,9 @@ export function onAlive(step: Step, a: Extract<SwimUpdate, { k: 'alive' }>): voi
     if (s.self.status === 'alive') refute(step, a.inc);
     return;
   }
+  // Fast path for the common stale case (push-pull repeats what we know) without building a record.
+  const known = s.members.incarnationOf(a.id);
+  if (known !== undefined && a.inc <= known) return;
   const record = s.members.get(a.id);
   if (record === undefined) {
     const created = makeRecord(step, a);
