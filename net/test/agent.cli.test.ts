@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../transport/frame.js';
-import { conclave, startAgent, stopAll, type AgentHandle } from './agent-process.js';
+import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-cli-'));
 const agents: AgentHandle[] = [];
@@ -35,10 +35,12 @@ async function sendTcp(port: number, bytes: Uint8Array): Promise<void> {
 describe('the CLI against a real -dev agent', () => {
   it('runs kv, members, info, reload, survives garbage, leaves, and replays', async () => {
     const record = path.join(root, 'dev.rec');
-    const agent = startAgent(['-dev', '-node', 'dev1', '-bind', ip, '-client', ip, '-record', record]);
+    const pidFile = path.join(root, 'agent.pid');
+    const agent = startAgent(['-dev', '-node', 'dev1', '-bind', ip, '-client', ip, '-record', record, '-pid-file', pidFile, '-log-level', 'warn']);
     agents.push(agent);
-    await agent.waitFor(/entering Leader state/);
-    await agent.waitFor('agent: Synced node info');
+    await agent.waitFor('Log data will now stream in as it occurs');
+    expect(fs.readFileSync(pidFile, 'utf8').trim()).toBe(String(agent.child.pid));
+    await until(async () => (await cli('kv', 'put', 'probe', 'x')).code === 0, 20_000, 'the dev agent accepts writes');
 
     expect((await cli('version')).stdout).toMatch(/^Conclave v0\.1\.0\n/);
     expect(await cli('kv', 'put', '-flags', '42', 'app/a', 'hello')).toMatchObject({ code: 0, stdout: 'Success! Data written to: app/a\n' });
@@ -74,6 +76,8 @@ describe('the CLI against a real -dev agent', () => {
 
     expect(await cli('leave')).toMatchObject({ code: 0, stdout: 'Graceful leave complete\n' });
     expect(await agent.exited).toBe(0);
+    expect(fs.existsSync(pidFile)).toBe(false);
+    expect(agent.output()).not.toContain('[INFO]'); // -log-level warn
 
     const replay = await conclave(['sim', 'replay-agent', record]);
     expect(replay.stdout).toContain('reproduced: every step made the same decisions');

@@ -22,6 +22,8 @@ import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-seed-'));
 const agents: AgentHandle[] = [];
 afterAll(async () => {
+  // On failure the agents' own logs are the first thing to read.
+  if (process.exitCode || agents.some((a) => /Error|ERR\]/.test(a.output()))) for (const a of agents) console.log(`--- agent ${a.child.pid}\n${a.output().slice(-4000)}`);
   await stopAll(agents);
   fs.rmSync(root, { recursive: true, force: true });
 });
@@ -54,7 +56,7 @@ describe('the seed cluster, for real', () => {
     let a2 = startAgent(a2Args);
     agents.push(a2);
 
-    await a1.waitFor('Consul agent running!'.replace('Consul', 'Conclave'));
+    await a1.waitFor('==> Log data will now stream in as it occurs:');
     for (const line of ['==> WARNING: BootstrapExpect Mode is specified as 1; this is the same as Bootstrap mode.', '==> Starting Conclave agent...', "Node name: 'a1'", "Datacenter: 'dc1'", 'Server: true (bootstrap: true)', 'Client Addr: 127.0.0.104 (HTTP: 8500', 'Cluster Addr: 127.0.0.104 (LAN: 8301, WAN: 8302)']) {
       expect(a1.output()).toContain(line);
     }
@@ -131,6 +133,9 @@ describe('the seed cluster, for real', () => {
     expect((await conclave(['kv', 'get', ...a2Http, 'web/key2'])).stdout).toBe('soft.dog\n');
     expect(await conclave(['kv', 'put', ...a2Http, '-cas', '-modify-index', '1', 'web/key2', 'x'])).toMatchObject({ code: 1, stderr: 'Error! Did not write to web/key2: CAS failed\n' });
 
+    // An API-registered service lives in a2's data dir: it must survive the kill -9 below.
+    expect((await fetch('http://127.0.0.103:8500/v1/agent/service/register', { method: 'PUT', body: JSON.stringify({ Name: 'api-svc', Port: 9000 }) })).status).toBe(200);
+
     // kill -9 of a2 → a1 sees it failed.
     a2.child.kill('SIGKILL');
     await a2.exited;
@@ -140,7 +145,10 @@ describe('the seed cluster, for real', () => {
     // Restart a2 (joining a1 at start), then Ctrl-C → a1 sees it left.
     a2 = startAgent([...a2Args, '-join', '127.0.0.104']);
     agents.push(a2);
-    await until(async () => memberRows((await conclave(['members', ...a1Http])).stdout).find((r) => r[0] === 'a2')?.[2] === 'alive', 20_000, 'a2 alive again');
+    await until(async () => memberRows((await conclave(['members', ...a1Http])).stdout).find((r) => r[0] === 'a2')?.[2] === 'alive', 40_000, 'a2 alive again');
+    const services = JSON.parse((await get('http://127.0.0.103:8500/v1/agent/services')).text) as Record<string, { Service: string; Port: number }>;
+    expect(services['api-svc']).toMatchObject({ Service: 'api-svc', Port: 9000 });
+    expect(services['web']).toMatchObject({ Service: 'web', Port: 80 });
     a2.child.kill('SIGINT');
     expect(await a2.exited).toBe(0);
     expect(a2.output()).toContain('==> Caught signal: interrupt');
