@@ -135,6 +135,10 @@ export function findCore<S, I, O>(
     }
     if (spent >= budgetSteps) break;
   }
+  // Read-only operations first: relaxing them costs the search nothing (they become free to drop),
+  // so the early, cheap chunks of ddmin remove them, and the costly trials come later on fewer ops.
+  const readOnly = (i: number): boolean => (model.readOnly ? model.readOnly(ops[i]!.input, ops[i]!.output) : false);
+  strict.sort((a, b) => Number(readOnly(b)) - Number(readOnly(a)) || byCall(a, b));
   let chunks = 2;
   while (strict.length >= 2 && spent < budgetSteps) {
     const size = Math.ceil(strict.length / chunks);
@@ -154,6 +158,7 @@ export function findCore<S, I, O>(
     }
   }
   if (spent >= budgetSteps) minimal = false;
+  strict.sort(byCall);
   return { core: strict, minimal };
 }
 
