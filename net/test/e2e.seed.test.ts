@@ -13,7 +13,7 @@ import { execSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { AgentConfig } from '../../core/agent/api.js';
 import { mountsFor } from '../../core/agent/mounts.js';
 import { replayRecording } from '../recorder.js';
@@ -22,8 +22,6 @@ import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-seed-'));
 const agents: AgentHandle[] = [];
 afterAll(async () => {
-  // On failure the agents' own logs are the first thing to read.
-  if (process.exitCode || agents.some((a) => /Error|ERR\]/.test(a.output()))) for (const a of agents) console.log(`--- agent ${a.child.pid}\n${a.output().slice(-4000)}`);
   await stopAll(agents);
   fs.rmSync(root, { recursive: true, force: true });
 });
@@ -47,6 +45,10 @@ const hasPing = (() => {
 
 describe('the seed cluster, for real', () => {
   it('runs the walkthrough end to end', async () => {
+    // On failure the agents' own logs are the first thing to read.
+    onTestFailed(() => {
+      for (const a of agents) console.log(`--- agent ${a.child.pid}\n${a.output().slice(-4000)}`);
+    });
     const dirs = { a1: path.join(root, 'a1'), a2: path.join(root, 'a2'), d1: path.join(root, 'consul.d-104'), d2: path.join(root, 'consul.d-103') };
     for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
     const record = path.join(root, 'a1.rec');
