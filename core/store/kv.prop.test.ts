@@ -11,6 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { identicalWriteKeepsModifyIndex } from './kv.js';
 import { createStoreFsm, type StoreFsm } from './store.js';
 import type { KvEntry, StoreQuery, TxnKvOp, TxnOutcome } from './types.js';
 
@@ -35,7 +36,7 @@ class Oracle {
 
   set(key: string, value: string, flags: number): void {
     const old = this.kv.get(key);
-    if (old && old.value === value && old.flags === flags) return;
+    if (identicalWriteKeepsModifyIndex && old && old.value === value && old.flags === flags) return;
     this.kv.set(key, { value, flags, create: old?.create ?? this.index, modify: this.index });
     this.kvTable = this.index;
   }

@@ -44,11 +44,21 @@ function entriesEqual(a: KvEntry, b: KvEntry): boolean {
 }
 
 /**
+ * Whether a KV write that changes nothing (same value, flags, session, lock index) keeps the entry's
+ * ModifyIndex. true = Consul ≥ 1.7 (kvsSetTxn skips equal entries, so idempotent writes wake no
+ * watcher); false = Consul 0.6.4, the seed's version, where every write moves ModifyIndex (the seed
+ * rewrites 'great' with ?cas=1061 and the index moves to 1076, so the same CAS then answers false).
+ * net/test/http.seed.test.ts marks the seed's behaviour `it.fails` while this is true: flip both
+ * together (the lead's call; the model-based tests pass either way).
+ */
+export const identicalWriteKeepsModifyIndex: boolean = true;
+
+/**
  * Consul kvsSetTxn. CreateIndex and (unless `session` is given) Session are kept from an existing
  * entry; LockIndex too (Consul takes LockIndex from the request, which for a plain PUT is 0 — we keep
  * the existing one so a plain write never makes a held lock look never-acquired; documented
- * divergence). A write that changes nothing keeps ModifyIndex, as Consul ≥ 1.7 does, so idempotent
- * writes do not wake watchers. Returns the stored entry.
+ * divergence). See `identicalWriteKeepsModifyIndex` for a write that changes nothing. Returns the
+ * stored entry.
  */
 export function kvSet(state: StoreState, index: number, write: KvWrite, lock?: { session: string; lockIndex: number }): KvEntry {
   const existing = state.kv.get(write.key);
@@ -61,7 +71,7 @@ export function kvSet(state: StoreState, index: number, write: KvWrite, lock?: {
     LockIndex: lock ? lock.lockIndex : (existing?.LockIndex ?? 0),
     Session: lock ? lock.session : (existing?.Session ?? ''),
   };
-  if (existing && entriesEqual(existing, entry)) return existing;
+  if (identicalWriteKeepsModifyIndex && existing && entriesEqual(existing, entry)) return existing;
   writeEntry(state, write.key, entry);
   bumpTable(state, 'kvs', index);
   return entry;

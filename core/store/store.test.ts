@@ -9,6 +9,7 @@ import { decodeSnapshotData, encodeSnapshotData } from '../raft/codec.js';
 import { createStoreFsm, type StoreFsm } from './store.js';
 import type { CommandResult, KvEntry, QueryResult, StoreCommand, StoreQuery, TxnOutcome } from './types.js';
 import { kvValueBytesMax, txnOpsMax } from './types.js';
+import { identicalWriteKeepsModifyIndex } from './kv.js';
 
 const enc = new TextEncoder();
 const bytes = (s: string): Uint8Array => enc.encode(s);
@@ -91,12 +92,17 @@ describe('KV (checklist §1 KV)', () => {
     expect(h.value({ type: 'kvCas', entry: { key: 'absent', value: null }, cas: 3 })).toBe(false);
   });
 
-  it('a write that changes nothing keeps ModifyIndex (Consul kvsSetTxn skips equal entries)', () => {
+  it('a write that changes nothing: ModifyIndex kept (Consul ≥ 1.7) or moved (0.6.4, the seed), per identicalWriteKeepsModifyIndex', () => {
     const h = new Harness();
     h.set('a', 'same');
     h.set('a', 'same');
-    expect(h.get('a')!.ModifyIndex).toBe(1);
-    expect(h.read({ type: 'kvGet', key: 'a' }).index).toBe(1);
+    const want = identicalWriteKeepsModifyIndex ? 1 : 2;
+    expect(h.get('a')!.ModifyIndex).toBe(want);
+    expect(h.read({ type: 'kvGet', key: 'a' }).index).toBe(want);
+    // The seed's CAS pair: the second identical ?cas=N answers false only when the index moves.
+    const index = h.get('a')!.ModifyIndex;
+    expect(h.value({ type: 'kvCas', entry: { key: 'a', value: bytes('same') }, cas: index })).toBe(true);
+    expect(h.value({ type: 'kvCas', entry: { key: 'a', value: bytes('same') }, cas: index })).toBe(!identicalWriteKeepsModifyIndex ? false : true);
   });
 
   it('recurse lists by greedy string prefix, sorted (`foo` matches `food`)', () => {
