@@ -10,13 +10,12 @@
  *   sessions.ts     applying entries; client sessions for exactly-once (thesis §6.3)
  *   durable.ts      the durable layout and its loader (torn tail vs corruption)
  */
-import { assert } from '../assert.js';
 import type { Prng } from '../prng.js';
 import type { DurableState, Input, Machine, NodeId, StepContext } from '../types.js';
 import type { RaftLocalCall, RaftRequest, RaftResponse, RaftView } from './api.js';
 import { checkRaftConfig, RaftConfigError, type RaftConfig } from './config.js';
 import { loadDurable } from './durable.js';
-import { becomeLeader, noticeLeader, onElectionTimer, onRequestVote, onTimeoutNow, onTransferRequest, onVoteReply, resetElectionTimer } from './election.js';
+import { noticeLeader, onElectionTimer, onRequestVote, onTimeoutNow, onTransferRequest, onVoteReply, resetElectionTimer } from './election.js';
 import { RaftLog } from './log.js';
 import { checkMessage, type Entry, type Membership, type RaftMessage } from './messages.js';
 import { onAddServer, onRemoveServer } from './membership.js';
@@ -287,8 +286,3 @@ export const raftMachine: Machine<RaftState, RaftConfig, RaftMessage, RaftReques
   invariants: raftInvariants,
   view: (s) => ({ ...viewOf(s) }),
 };
-
-/** For tests: becomes leader immediately (single-node unit tests of leader behaviour). */
-export const testHooks = { becomeLeader };
-
-assert(raftMachine.name === 'raft', 'the contract names the machine raft');

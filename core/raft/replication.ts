@@ -7,7 +7,7 @@
 import { assert } from '../assert.js';
 import type { NodeId, StepContext, StorageOp } from '../types.js';
 import type { RaftRequest } from './api.js';
-import { becomeFollower, checkQuorumActive, checkTransferDeadline, maybeSendTimeoutNow, resetElectionTimer, noticeLeader } from './election.js';
+import { becomeFollower, checkQuorumActive, checkTransferDeadline, maybeSendTimeoutNow } from './election.js';
 import type { AppendEntries, AppendReply, Entry } from './messages.js';
 import { checkMembershipProgress, onConfigEntryAppended, rollbackMembership } from './membership.js';
 import { onReadAcks, startReadRound } from './readindex.js';
@@ -289,10 +289,4 @@ export function onHeartbeatTimer(s: RaftState, ctx: StepContext, nowMs: number):
     }
     sendAppend(s, ctx, nowMs, id, p, true);
   }
-}
-
-/** Used by restart and snapshot install to rebuild derived state; exported for raft.ts. */
-export function resetFollowerTimers(s: RaftState, ctx: StepContext, nowMs: number): void {
-  resetElectionTimer(s, ctx, nowMs);
-  noticeLeader(s, ctx);
 }

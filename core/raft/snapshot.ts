@@ -9,7 +9,7 @@ import { assert } from '../assert.js';
 import type { NodeId, StepContext, StorageOp } from '../types.js';
 import { decodeSnapshotData, encodeSnapshotData } from './codec.js';
 import { becomeFollower } from './election.js';
-import type { InstallSnapshot, Membership, SnapshotReply } from './messages.js';
+import type { InstallSnapshot, SnapshotReply } from './messages.js';
 import { membershipAt, rebuildMembership } from './membership.js';
 import { onReadAcks } from './readindex.js';
 import { maybeCommit, sendAppend } from './replication.js';
@@ -198,4 +198,3 @@ export function restoreFsm(s: RaftState, snap: Snapshot): void {
   s.sessions = sessionsFromData(decoded.sessions);
 }
 
-export type { Membership };
