@@ -7,11 +7,12 @@
  */
 import dgram from 'node:dgram';
 import http from 'node:http';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import dnsPacket from 'dns-packet';
 import { encodeQuery } from '../net/dns/client.js';
 import { startTestAgent } from '../test/consul-client/agent.js';
-import { closedLoop } from './load.js';
+import { closedLoop, round } from './load.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = 16;
@@ -68,6 +69,7 @@ function answerCount(msg: Buffer | undefined): number {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = os.loadavg()[0]!;
   const agent = await startTestAgent({ nodeName: 'n1' });
   try {
     process.stdout.write(`agent: ${agent.mode}, DNS on 127.0.0.1:${agent.dnsPort}\n`);
@@ -89,6 +91,10 @@ async function main(): Promise<void> {
     resolver.close();
     const result = {
       bench: 'dns',
+      // The machine is shared: figures are only comparable at similar load.
+      loadAverage1mStart: round(loadAtStart, 2),
+      loadAverage1mEnd: round(os.loadavg()[0]!, 2),
+      cpus: os.cpus().length,
       agentMode: agent.mode,
       transport: 'udp',
       concurrency,
