@@ -47,6 +47,9 @@ export interface DriverOptions {
   readonly checkInvariants?: boolean;
 }
 
+/** The longest delay Node's setTimeout accepts (2^31 − 1 ms). */
+export const timerDelayMsMax = 2 ** 31 - 1;
+
 /** Bound on client requests waiting for their reply. */
 export const pendingCallsMax = 65_536;
 
@@ -175,14 +178,7 @@ export class NodeDriver {
       case 'setTimer': {
         const old = this.timers.get(effect.timer);
         if (old) clearTimeout(old);
-        const name = effect.timer;
-        this.timers.set(
-          name,
-          setTimeout(() => {
-            this.timers.delete(name);
-            this.input({ kind: 'timer', nowMs: this.clock(), timer: name });
-          }, Math.max(0, effect.afterMs)),
-        );
+        this.armTimer(effect.timer, this.clock() + Math.max(0, effect.afterMs));
         return;
       }
       case 'cancelTimer': {
@@ -207,6 +203,24 @@ export class NodeDriver {
       case 'local':
         assert(false, 'local effects never leave the runtime');
     }
+  }
+
+  /**
+   * Node's setTimeout holds at most 2^31−1 ms (~24.8 days) and fires a longer delay after 1 ms; SWIM's
+   * 72-hour reconnect timeout would then fire at once. Long timers are re-armed until their deadline,
+   * and so is a timer that wakes before its deadline (the core is promised "late, never early").
+   */
+  private armTimer(name: string, deadlineMs: number): void {
+    const delayMs = Math.min(timerDelayMsMax, Math.max(0, Math.ceil(deadlineMs - this.clock())));
+    this.timers.set(
+      name,
+      setTimeout(() => {
+        // libuv rounds to whole milliseconds, so a timer can wake a fraction early: never deliver early.
+        if (this.clock() < deadlineMs) return this.armTimer(name, deadlineMs);
+        this.timers.delete(name);
+        this.input({ kind: 'timer', nowMs: this.clock(), timer: name });
+      }, delayMs),
+    );
   }
 
   private leave(effect: Effect): void {

@@ -246,3 +246,30 @@ describe('flight recorder', () => {
     }
   });
 });
+
+describe('driver timers', () => {
+  it('never delivers a timer before its deadline, and survives delays beyond 2^31 ms', async () => {
+    const fired: { timer: string; nowMs: number }[] = [];
+    const setAt = new Map<string, number>();
+    const clockMachine: Machine<null, unknown, unknown, { after: number; name: string }, unknown> = {
+      name: 'clock',
+      init: () => null,
+      step(_s, input, ctx) {
+        if (input.kind === 'request') {
+          setAt.set(input.request.name, input.nowMs + input.request.after);
+          ctx.emit({ kind: 'setTimer', timer: input.request.name, afterMs: input.request.after });
+          ctx.emit({ kind: 'reply', requestId: input.requestId, response: 'ok' });
+        } else if (input.kind === 'timer') fired.push({ timer: input.timer, nowMs: input.nowMs });
+      },
+    };
+    const runtime = new NodeRuntime('10.0.0.1:8301', [{ machine: clockMachine, config: null }], emptyDurableState, new Prng(1));
+    const driver = new NodeDriver({ runtime, storage: manualStorage(), gossip: new MemoryNetwork().listen('10.0.0.1:8301', noop), log: noop, onFatal: (e) => { throw e; } });
+    driver.start();
+    for (let i = 0; i < 30; i++) await driver.call({ machine: 'clock', body: { after: 1 + (i % 7), name: `t${i}` } });
+    await driver.call({ machine: 'clock', body: { after: 72 * 3600 * 1000, name: 'reconnect' } });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fired.map((f) => f.timer).sort()).toEqual([...Array(30).keys()].map((i) => `t${i}`).sort());
+    for (const f of fired) expect(f.nowMs).toBeGreaterThanOrEqual(setAt.get(f.timer)!);
+    await driver.stop();
+  });
+});
