@@ -249,7 +249,7 @@ function runStateOf(sim: SimApi): RunState {
 
 /**
  * One client's calls to the cluster: picks a node, follows redirects, retries refusals and lost
- * replies until the deadline. `mutates` calls (proposals) carry the client's Raft session so that
+ * replies until the deadline. Proposals carry the client's Raft session (thesis §6.3) so that
  * retries are applied at most once; for them a lost reply or a step-down makes the outcome unknown
  * unless a later attempt is answered.
  */
