@@ -1,0 +1,77 @@
+/**
+ * Each cluster checker can fail: fed hand-made states and effects that break one property at a
+ * time, it names the property; fed consistent ones, it stays silent.
+ */
+import { describe, expect, it } from 'vitest';
+import { RaftLog } from '../../core/raft/log.js';
+import type { Entry } from '../../core/raft/messages.js';
+import type { RaftState } from '../../core/raft/raft.js';
+import { History } from '../history.js';
+import { RaftClusterChecker } from './raft.js';
+
+function fakeState(role: RaftState['role'], term: number, entries: Entry[], commit: number, applied = commit): RaftState {
+  const log = new RaftLog();
+  for (const e of entries) log.append(e);
+  return { role, term, log, commitIndex: commit, appliedIndex: applied } as unknown as RaftState;
+}
+
+const e = (index: number, term: number, command: unknown = `c${index}`): Entry => ({ index, term, type: 'command', command });
+
+describe('RaftClusterChecker', () => {
+  it('Election Safety: two leaders in one term', () => {
+    const c = new RaftClusterChecker();
+    expect(c.afterStep('n1', fakeState('leader', 2, [e(1, 1)], 0), 'a')).toBeNull();
+    expect(c.afterStep('n2', fakeState('leader', 2, [e(1, 1)], 0), 'b')).toMatch(/Election Safety: n2 and n1 both led term 2/);
+  });
+
+  it('Log Matching: same index and term, different command', () => {
+    const c = new RaftClusterChecker();
+    const s = fakeState('follower', 1, [], 0);
+    expect(c.onEffect('n1', { kind: 'persist', ops: [{ op: 'append', log: 'raft/log', entries: [e(1, 1, 'x')] }] }, s, 'a')).toBeNull();
+    expect(c.onEffect('n2', { kind: 'persist', ops: [{ op: 'append', log: 'raft/log', entries: [e(1, 1, 'y')] }] }, s, 'b')).toMatch(/Log Matching/);
+  });
+
+  it('State Machine Safety: different entries applied at one index', () => {
+    const c = new RaftClusterChecker();
+    expect(c.onEffect('n1', { kind: 'apply', index: 1, term: 1, command: 'x' }, null, 'a')).toBeNull();
+    expect(c.onEffect('n2', { kind: 'apply', index: 1, term: 1, command: 'y' }, null, 'b')).toMatch(/State Machine Safety/);
+  });
+
+  it('exactly once: one command applied at two indexes; out-of-order applies', () => {
+    const c = new RaftClusterChecker();
+    const cmd = { c: 1, s: 1, v: 5 };
+    expect(c.onEffect('n1', { kind: 'apply', index: 1, term: 1, command: cmd }, null, 'a')).toBeNull();
+    expect(c.onEffect('n1', { kind: 'apply', index: 2, term: 1, command: cmd }, null, 'a')).toMatch(/exactly once/);
+    expect(c.onEffect('n1', { kind: 'apply', index: 2, term: 1, command: 'z' }, null, 'a')).toMatch(/applied index 2 after 2/);
+  });
+
+  it('commit never decreases within a process, but may after a restart', () => {
+    const c = new RaftClusterChecker();
+    const entries = [e(1, 1), e(2, 1), e(3, 1)];
+    expect(c.afterStep('n1', fakeState('follower', 1, entries, 3), 'a')).toBeNull();
+    expect(c.afterStep('n1', fakeState('follower', 1, entries, 1), 'b')).toBeNull(); // a new process
+    expect(c.afterStep('n1', fakeState('follower', 1, entries, 0), 'b')).toMatch(/commit index went back/);
+  });
+
+  it('Leader Completeness: a later leader missing a committed entry', () => {
+    const c = new RaftClusterChecker();
+    expect(c.afterStep('n1', fakeState('leader', 2, [e(1, 1), e(2, 2)], 2), 'a')).toBeNull();
+    expect(c.afterStep('n2', fakeState('leader', 3, [e(1, 1)], 1), 'b')).toMatch(/Leader Completeness: n2 leads term 3 but holds nothing at index 2/);
+  });
+
+  it('history: acknowledged but never applied, refused but applied, stale linearizable read', () => {
+    const c = new RaftClusterChecker();
+    const h = new History();
+    const lost = h.invoke(0, 'write', { c: 0, s: 1 }, 'n1', 0);
+    h.complete(lost, 'ok', { index: 5 }, 10);
+    const refused = h.invoke(1, 'write', { c: 1, s: 1 }, 'n1', 0);
+    h.complete(refused, 'fail', null, 10);
+    c.onEffect('n1', { kind: 'apply', index: 6, term: 1, command: { c: 1, s: 1 } }, null, 'a');
+    const read = h.invoke(2, 'read', null, 'n1', 20);
+    h.complete(read, 'ok', { index: 3 }, 30);
+    const problems = c.checkHistory(h);
+    expect(problems.join('\n')).toMatch(/acknowledged write .* was never applied/);
+    expect(problems.join('\n')).toMatch(/was refused but applied at index 6/);
+    expect(problems.join('\n')).toMatch(/linearizable read .* at index 3 missed a write acknowledged at index 5/);
+  });
+});
