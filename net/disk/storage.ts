@@ -36,6 +36,12 @@ import type { DurableLog, DurableState, StorageOp } from '../../core/types.js';
 import { decode, encode } from '../codec.js';
 
 export const recordHeaderBytes = 8;
+/**
+ * Segment size that triggers a checkpoint. A checkpoint re-reads the segments it replaces on the event
+ * loop, so a smaller segment bounds that pause (8 MiB decodes in well under 100 ms); Raft's own
+ * compaction keeps the live state small, so checkpoints stay small too.
+ */
+export const segmentBytesMaxDefault = 8 * 1024 * 1024;
 /** A single persist effect larger than this is a bug (a snapshot of a huge store still fits). */
 export const recordBytesMax = 256 * 1024 * 1024;
 const checkpointMagic = 0x43434b50; // 'CCKP'
@@ -314,7 +320,7 @@ class DiskStorage implements Storage {
     private seq: number,
     options: DiskOptions,
   ) {
-    this.segmentBytesMax = options.segmentBytesMax ?? 64 * 1024 * 1024;
+    this.segmentBytesMax = options.segmentBytesMax ?? segmentBytesMaxDefault;
     this.fsync = options.fsync ?? true;
   }
 
