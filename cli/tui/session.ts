@@ -368,7 +368,7 @@ export class TuiSession {
     const extra: Record<string, string | number> = {};
     if (runtime) {
       const described = this.loaded.harness.describe?.(sim, id) ?? {};
-      for (const [k, v] of Object.entries(described)) if (!['role', 'term', 'leader', 'commitIndex', 'appliedIndex'].includes(k)) extra[k] = v;
+      for (const [k, v] of Object.entries(described)) if (!['role', 'term', 'leader', 'commit', 'commitIndex', 'applied', 'appliedIndex'].includes(k)) extra[k] = v;
     }
     return { name: id, up: sim.isUp(id), paused: sim.isPaused(id), role, term, commitIndex, appliedIndex, leader, peers, health, extra };
   }
