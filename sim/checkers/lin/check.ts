@@ -92,8 +92,9 @@ export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<
  * still not linearizable with some operations relaxed, the ones kept strict are a violation on their
  * own, whatever the relaxed ones did. The set is shrunk by delta debugging (Zeller & Hildebrandt 2002,
  * ddmin, relaxing a complement chunk per trial), after first trials that keep only a growing time
- * window before the blocking operation's response. Trials are bounded in search steps, so the result does not
- * depend on machine load; it is 1-minimal when no trial ran out of steps and the total budget held.
+ * window before the blocking operation's response. Trials are bounded in search steps, so the result
+ * does not depend on machine load; it is 1-minimal when no trial ran out of steps and the total
+ * budget held.
  * Returns partition indexes of the strict operations, ordered by call time.
  */
 export function findCore<S, I, O>(
