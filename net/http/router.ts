@@ -150,13 +150,20 @@ async function ask(r: Req, request: AgentRequest, mode: RenderMode = {}): Promis
   return render(r, response, mode);
 }
 
+/**
+ * A decimal integer header value at least `floor`: Consul's index is never 0 (clients busy-loop or
+ * reject it), and nothing a buggy agent reports (NaN, fractions, 1e21) may leak a non-integer form.
+ */
+function integerHeader(value: number | undefined, floor: number): string {
+  if (value === undefined || !Number.isFinite(value)) return String(floor);
+  return String(Math.min(Number.MAX_SAFE_INTEGER, Math.max(floor, Math.floor(value))));
+}
+
 function render(r: Req, response: AgentResponse, mode: RenderMode): Out {
   const headers: Record<string, string> = {};
-  if (mode.blocking || response.index !== undefined) {
-    headers['X-Consul-Index'] = String(Math.max(1, Math.floor(response.index ?? 1)));
-  }
-  if (mode.blocking || response.knownLeader !== undefined) headers['X-Consul-KnownLeader'] = String(response.knownLeader ?? false);
-  if (mode.blocking || response.lastContactMs !== undefined) headers['X-Consul-LastContact'] = String(Math.max(0, Math.round(response.lastContactMs ?? 0)));
+  if (mode.blocking || response.index !== undefined) headers['X-Consul-Index'] = integerHeader(response.index, 1);
+  if (mode.blocking || response.knownLeader !== undefined) headers['X-Consul-KnownLeader'] = String(response.knownLeader === true);
+  if (mode.blocking || response.lastContactMs !== undefined) headers['X-Consul-LastContact'] = integerHeader(response.lastContactMs, 0);
   const status = Number.isInteger(response.status) && response.status >= 100 && response.status <= 599 ? response.status : 500;
   const success = status >= 200 && status < 300;
   if (!success && !(status === 409 && response.body != null)) {
