@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildSettings, ConfigError } from '../../cli/agent/config.js';
 import { parseFlags } from '../../cli/agent/flags.js';
+import { openDiskStorage } from '../disk/storage.js';
 import { agentFlags } from '../../cli/agent/run.js';
 import { conclave } from './agent-process.js';
 
@@ -95,5 +96,20 @@ describe('agent config', () => {
     const file = await conclave(['agent', '-data-dir', path.join(root, 'data'), '-bind', '127.0.0.1', '-config-dir', dir]);
     expect(file.code).toBe(1);
     expect(file.stderr).toContain(`${path.join(dir, 'web.json')}: service.port: must be an integer`);
+  });
+
+  it('refuses to start on a data dir corrupted before its tail, naming the file and offset', async () => {
+    const dataDir = path.join(root, 'corrupt');
+    const { storage } = await openDiskStorage(dataDir);
+    for (let i = 0; i < 3; i++) storage.write([{ op: 'put', key: `raft/hard`, value: { term: i } }]);
+    await storage.flush();
+    await storage.close();
+    const wal = path.join(dataDir, 'storage', 'wal-0000000001.log');
+    const bytes = fs.readFileSync(wal);
+    bytes[12]! ^= 0xff; // inside the first record's payload
+    fs.writeFileSync(wal, bytes);
+    const run = await conclave(['agent', '-data-dir', dataDir, '-bind', '127.0.0.1', '-node', 'x']);
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).toContain(`corrupt data in ${wal} at offset 0: CRC-32 mismatch`);
   });
 });
