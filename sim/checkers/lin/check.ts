@@ -41,6 +41,7 @@ export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<
     statesMax: options.statesMax ?? STATES_MAX_DEFAULT,
     cacheBytesMax: options.cacheBytesMax ?? CACHE_BYTES_MAX_DEFAULT,
     reductions: options.reductions ?? true,
+    cache: options.cache ?? ('auto' as const),
   };
   const searches = parts.map((p) => ({ label: p.label, search: new PartitionSearch(model, p.ops, explain, limits) }));
   let reason: 'timeout' | 'limit' | undefined;
@@ -51,7 +52,13 @@ export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<
   while (active.length > 0 && verdict === true) {
     const still: typeof active = [];
     for (const entry of active) {
-      const status = entry.search.run(slice, deadlineMs);
+      let status = entry.search.run(slice, deadlineMs);
+      if (status === 'fail' && entry.search.compact) {
+        // Hash compaction may have pruned a live branch on a fingerprint collision: confirm exactly.
+        const exact = new PartitionSearch(model, entry.search.ops, explain, { ...limits, cache: 'exact' });
+        status = exact.run(Infinity, deadlineMs);
+        entry.search = exact;
+      }
       if (status === 'running') still.push(entry);
       else if (status === 'fail') {
         verdict = false;
@@ -111,7 +118,8 @@ export function findCore<S, I, O>(
     const keep = new Uint8Array(ops.length);
     for (const i of strict) keep[i] = 1;
     const trial = ops.map((op, i) => (keep[i] === 1 ? op : { ...op, output: UNKNOWN as O | Unknown, returnTime: Infinity }));
-    const search = new PartitionSearch(model, trial, false, limits);
+    // Exact cache: a "fail" must be real for the core to be sound (trials are step-bounded anyway).
+    const search = new PartitionSearch(model, trial, false, { ...limits, cache: 'exact' });
     const allowed = Math.min(CORE_TRIAL_STEPS_MAX, budgetSteps - spent);
     const status = search.run(allowed);
     spent += search.steps;

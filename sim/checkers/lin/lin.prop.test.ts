@@ -14,7 +14,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UNKNOWN, bruteForceLinearizable, checkHistory, checkOrder, etcdModel, kvModel, registerModel, type LinOp, type Model, type RegisterInput } from './index.js';
+import { PartitionSearch, UNKNOWN, bruteForceLinearizable, checkHistory, checkOrder, etcdModel, kvModel, registerModel, type LinOp, type Model, type RegisterInput } from './index.js';
 
 type Op = LinOp<RegisterInput, unknown>;
 
@@ -189,6 +189,9 @@ describe('agrees with a brute-force permutation oracle', () => {
           if (expected) linearizable++;
           expect(checkHistory(ops, model).linearizable).toBe(expected);
           expect(checkHistory(ops, model, { reductions: false }).linearizable).toBe(expected);
+          expect(checkHistory(ops, model, { cache: 'compact', explain: false }).linearizable).toBe(expected);
+          const compactOnly = new PartitionSearch(model, ops, false, { statesMax: Infinity, cacheBytesMax: Infinity, cache: 'compact' });
+          if (!keyed) expect(compactOnly.run(Infinity) === 'ok').toBe(expected); // without exact confirmation
         }),
         { numRuns: 600 },
       );

@@ -60,6 +60,8 @@ const CLOCK_EVERY_STEPS = 1 << 16;
 /** Initial configuration-cache slots (grows by doubling at half load), at least and at most. */
 const CACHE_SLOTS_INITIAL = 1 << 10;
 const CACHE_SLOTS_START_MAX = 1 << 14;
+/** 'auto' cache: hash compaction above this many bitset words (256 operations in the partition). */
+const COMPACT_WORDS_MIN = 8;
 
 /** Operation classes (see the reductions above). */
 const NORMAL = 0;
@@ -78,6 +80,8 @@ export interface SearchLimits {
   readonly cacheBytesMax: number;
   /** Use the model's readOnly/acceptsUnknown/growth hooks (default true); false = Porcupine's search. */
   readonly reductions?: boolean;
+  /** Configuration cache: exact bitsets, 64-bit fingerprints (hash compaction), or auto (default). */
+  readonly cache?: 'exact' | 'compact' | 'auto';
 }
 
 const NO_LIMITS: SearchLimits = { statesMax: Infinity, cacheBytesMax: Infinity };
@@ -122,10 +126,14 @@ export class PartitionSearch<S, I, O> {
   private readonly linearized: Int32Array;
   private readonly opKey: Int32Array;
   private zobrist = 0;
+  /** A second, independent Zobrist hash: with the first, the 64-bit fingerprint of hash compaction. */
+  private readonly opKey2: Int32Array;
+  private zobrist2 = 0;
 
   // Interned states and memoised transitions.
   private readonly states: S[] = [];
   private stateKey = new Int32Array(16);
+  private stateKey2 = new Int32Array(16);
   /** Object states: model hash → id(s). */
   private readonly stateIndex = new Map<number, number | number[]>();
   /** Primitive states (string, number, null...) are interned by value: V8 hashes them natively. */
@@ -137,8 +145,16 @@ export class PartitionSearch<S, I, O> {
   private readonly resetOps: Int32Array;
   private growthMemo: Uint8Array;
 
-  // The configuration cache: slots of `stride` Int32s: [hash, stateId + 1 (0 = empty), bits...].
+  // The configuration cache: slots of `stride` Int32s: [hash, stateId + 1 (0 = empty), bits...], or
+  // with hash compaction [hash, stateId + 1, hash2].
   private readonly stride: number;
+  /**
+   * Hash compaction (Holzmann's "bitstate"/hash-compact idea, as in SPIN): remember a configuration
+   * by a 64-bit fingerprint instead of its bitset, so a long history's cache entry is 12 bytes, not
+   * n/8. A fingerprint collision can only prune a branch wrongly, so a success is still exact (the
+   * linearization found is real) but a failure must be confirmed by an exact search (check.ts).
+   */
+  readonly compact: boolean;
   private table: Int32Array;
   private tableMask: number;
   private cacheCount = 0;
@@ -190,10 +206,12 @@ export class PartitionSearch<S, I, O> {
     this.words = Math.max(1, (m + 31) >>> 5);
     this.linearized = new Int32Array(this.words);
     this.opKey = new Int32Array(m);
+    this.opKey2 = new Int32Array(m);
     let seed = 0x243f6a88;
     for (let i = 0; i < m; i++) {
       seed = (seed + 0x9e3779b9) | 0;
       this.opKey[i] = mix32(seed);
+      this.opKey2[i] = mix32(seed ^ 0x5bd1e995);
     }
 
     this.transitionRows = Math.max(1, Math.min(8, Math.floor(DENSE_TRANSITIONS_MAX / Math.max(1, m))));
@@ -205,7 +223,9 @@ export class PartitionSearch<S, I, O> {
     this.resetOps = Int32Array.from(resets);
     this.growthMemo = new Uint8Array(growth ? this.transitions.length : 0);
 
-    this.stride = 2 + this.words;
+    const cacheMode = limits.cache ?? 'auto';
+    this.compact = cacheMode === 'compact' || (cacheMode === 'auto' && this.words > COMPACT_WORDS_MIN);
+    this.stride = this.compact ? 3 : 2 + this.words;
     // Larger histories tend to need larger caches: start bigger to skip early rehashes.
     let slots = CACHE_SLOTS_INITIAL;
     while (slots < CACHE_SLOTS_START_MAX && slots < m * 64) slots *= 2;
@@ -288,8 +308,12 @@ export class PartitionSearch<S, I, O> {
       const grown = new Int32Array(this.stateKey.length * 2);
       grown.set(this.stateKey);
       this.stateKey = grown;
+      const grown2 = new Int32Array(this.stateKey2.length * 2);
+      grown2.set(this.stateKey2);
+      this.stateKey2 = grown2;
     }
     this.stateKey[id] = mix32((id + 1) * 0x61c88647);
+    this.stateKey2[id] = mix32((id + 1) * 0x2545f491 + 0x27d4eb2f);
     return id;
   }
 
@@ -373,7 +397,7 @@ export class PartitionSearch<S, I, O> {
    * Whether (the linearized bitset as it is now, stateId) is already in the cache; inserts it if not.
    * The caller has already set the new operation's bit.
    */
-  private seenBefore(hash: number, stateId: number): boolean {
+  private seenBefore(hash: number, hash2: number, stateId: number): boolean {
     const words = this.words;
     const stride = this.stride;
     const bits = this.linearized;
@@ -387,11 +411,17 @@ export class PartitionSearch<S, I, O> {
       if (slotTag === 0) {
         table[base] = hash;
         table[base + 1] = tag;
-        for (let w = 0; w < words; w++) table[base + 2 + w] = bits[w]!;
+        if (this.compact) table[base + 2] = hash2;
+        else for (let w = 0; w < words; w++) table[base + 2 + w] = bits[w]!;
         if (++this.cacheCount * 2 > mask) this.rehash();
         return false;
       }
       if (slotTag === tag && table[base] === hash) {
+        if (this.compact) {
+          if (table[base + 2] === hash2) return true;
+          i = (i + 1) & mask;
+          continue;
+        }
         let w = 0;
         while (w < words && table[base + 2 + w] === bits[w]) w++;
         if (w === words) return true;
@@ -440,16 +470,19 @@ export class PartitionSearch<S, I, O> {
     const opClass = this.opClass;
     const linearized = this.linearized;
     const opKey = this.opKey;
+    const opKey2 = this.opKey2;
     const callEntry = this.callEntry;
     const callState = this.callState;
     const callForced = this.callForced;
     let transitions = this.transitions;
     let transitionRows = this.transitionRows;
     let stateKey = this.stateKey;
+    let stateKey2 = this.stateKey2;
     let e = this.cursor;
     let state = this.state;
     let depth = this.depth;
     let zobrist = this.zobrist;
+    let zobrist2 = this.zobrist2;
     let entering = this.entering;
     const hasReadOnly = this.hasReadOnly;
     let requiredLeft = this.requiredLeft;
@@ -488,12 +521,14 @@ export class PartitionSearch<S, I, O> {
             transitions = this.transitions;
             transitionRows = this.transitionRows;
             stateKey = this.stateKey;
+            stateKey2 = this.stateKey2;
           }
           if (after < 0) {
             const hopeless = this.hopeless(state, op);
             transitions = this.transitions; // hopeless() may have interned states
             transitionRows = this.transitionRows;
             stateKey = this.stateKey;
+            stateKey2 = this.stateKey2;
             if (hopeless) {
               stuck = true;
               break;
@@ -504,7 +539,8 @@ export class PartitionSearch<S, I, O> {
           const bit = 1 << (op & 31);
           linearized[w]! |= bit;
           const key = opKey[op]!;
-          if (this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, after)) {
+          const key2 = opKey2[op]!;
+          if (this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, (zobrist2 ^ key2 ^ stateKey2[after]!) | 0, after)) {
             linearized[w]! &= ~bit;
             stuck = true; // its child is a known dead end, so this configuration is one too
             break;
@@ -514,6 +550,7 @@ export class PartitionSearch<S, I, O> {
           callForced[depth] = 1;
           depth++;
           zobrist ^= key;
+          zobrist2 ^= key2;
           requiredLeft--;
           lift(next, prev, k, returnEntry[op]!);
           entering = true;
@@ -533,6 +570,7 @@ export class PartitionSearch<S, I, O> {
           transitions = this.transitions;
           transitionRows = this.transitionRows;
           stateKey = this.stateKey;
+          stateKey2 = this.stateKey2;
         }
         if (after < 0 || (cls === DEFERRABLE && after === state)) {
           e = next[e]!;
@@ -542,7 +580,8 @@ export class PartitionSearch<S, I, O> {
         const bit = 1 << (op & 31);
         linearized[w]! |= bit;
         const key = opKey[op]!;
-        if (this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, after)) {
+        const key2 = opKey2[op]!;
+        if (this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, (zobrist2 ^ key2 ^ stateKey2[after]!) | 0, after)) {
           linearized[w]! &= ~bit;
           e = next[e]!;
           continue;
@@ -553,6 +592,7 @@ export class PartitionSearch<S, I, O> {
         depth++;
         state = after;
         zobrist ^= key;
+        zobrist2 ^= key2;
         if (cls === NORMAL) requiredLeft--;
         lift(next, prev, e, returnEntry[op]!);
         entering = true;
@@ -572,6 +612,7 @@ export class PartitionSearch<S, I, O> {
         const op = entryOp[e]!;
         linearized[op >>> 5]! &= ~(1 << (op & 31));
         zobrist ^= opKey[op]!;
+        zobrist2 ^= opKey2[op]!;
         const cls = opClass[op]!;
         if (cls === NORMAL || cls === READ_ONLY) requiredLeft++;
         unlift(next, prev, e, returnEntry[op]!);
@@ -584,6 +625,7 @@ export class PartitionSearch<S, I, O> {
     this.state = state;
     this.depth = depth;
     this.zobrist = zobrist;
+    this.zobrist2 = zobrist2;
     this.entering = entering;
     this.requiredLeft = requiredLeft;
     this.steps += steps;

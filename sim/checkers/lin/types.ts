@@ -175,6 +175,13 @@ export interface CheckOptions {
    * runs exactly Porcupine's search (same verdicts, more steps): for comparison and cross-checking.
    */
   readonly reductions?: boolean;
+  /**
+   * The configuration cache: 'exact' bitsets (Porcupine), 'compact' 64-bit fingerprints (hash
+   * compaction: 12 bytes per configuration whatever the history length; a failure is then confirmed
+   * by an exact search, so verdicts stay exact), or 'auto' (default): compact for partitions of more
+   * than 256 operations.
+   */
+  readonly cache?: 'exact' | 'compact' | 'auto';
   /** Give up ('unknown') when a partition has interned this many states (default 2^20). */
   readonly statesMax?: number;
   /** Give up ('unknown') when a partition's configuration cache would exceed this (default 512 MiB). */
