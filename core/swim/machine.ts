@@ -38,15 +38,24 @@ import { applyUpdate, changeStatus, onDead, onSuspicionTimeout, selfAlive } from
 
 export type { SwimState } from './state.js';
 
+/** Storage key of the boot count (the runtime prefixes it: `swim/boots`). */
+const bootRecord = 'boots';
+
+/** Members a restarted roster-booted member asks to rejoin through. */
+const rejoinPeersCount = 3;
+
 export const swimMachine: Machine<SwimState, Partial<SwimConfig> | undefined, SwimMessage, SwimRequest, SwimResponse> = {
   name: 'swim',
 
-  init(nodeId: NodeId, config: Partial<SwimConfig> | undefined, _durable: DurableState, _prng: Prng): SwimState {
-    // SWIM keeps nothing on disk (as memberlist): a restarted member rejoins and refutes its old life.
+  init(nodeId: NodeId, config: Partial<SwimConfig> | undefined, durable: DurableState, _prng: Prng): SwimState {
+    // Like memberlist, SWIM keeps no membership on disk: a restarted member rejoins and refutes its old
+    // life. It keeps one record, its boot count (a sliver of Serf's snapshot), so that a restarted
+    // member knows to rejoin even when it has no join peers configured (a roster-booted simulation).
     const full: SwimConfig = { ...lanConfig, ...(config ?? {}) };
     const problems = checkConfig(full);
     assert(problems.length === 0, `bad SWIM config: ${problems.join('; ')}`);
-    return initState(nodeId, full);
+    const boots = durable.records.get(bootRecord);
+    return initState(nodeId, full, typeof boots === 'number' && Number.isSafeInteger(boots) && boots >= 0 ? boots : 0);
   },
 
   step(s: SwimState, input: Input<SwimMessage, SwimRequest>, ctx: StepContext<SwimMessage, SwimResponse>): void {
@@ -94,6 +103,10 @@ function onStart(step: Step): void {
   const { s, ctx } = step;
   s.started = true;
   const prng = ctx.prng;
+  ctx.emit({ kind: 'persist', ops: [{ op: 'put', key: bootRecord, value: s.bootCount + 1 }] });
+  if (s.bootCount > 0 && s.joinPeers.length === 0 && s.config.roster !== null) {
+    s.joinPeers = randomMembers(step, rejoinPeersCount, (r) => r.status === 'alive').map((r) => r.id);
+  }
   // Random first offsets spread the cluster's probes and exchanges over the period (memberlist
   // staggers push-pull the same way).
   ctx.emit({ kind: 'setTimer', timer: 'probe', afterMs: prng.below(s.config.probeIntervalMs) });
@@ -106,7 +119,7 @@ function onStart(step: Step): void {
   notify(step, { type: 'member', member: toMember(s.self), previous: null });
   // Announce ourselves (tags included) to whoever we already know; a roster member needs no news.
   if (s.config.roster === null || !s.config.roster.indexOf.has(s.selfId)) s.queue.enqueue(selfAlive(step));
-  if (s.config.joinPeers.length > 0) onJoinRetryTimer(step);
+  if (s.joinPeers.length > 0) onJoinRetryTimer(step);
 }
 
 function onMessage(step: Step, from: NodeId, message: unknown): void {

@@ -130,8 +130,8 @@ export function onReconnectTimer(step: Step): void {
 /** Retry `joinPeers` (Consul's retry_join) until some push-pull has been answered. */
 export function onJoinRetryTimer(step: Step): void {
   const { s } = step;
-  if (s.joined || !isActive(s) || s.config.joinPeers.length === 0) return;
+  if (s.joined || !isActive(s) || s.joinPeers.length === 0) return;
   step.ctx.emit({ kind: 'setTimer', timer: 'joinRetry', afterMs: s.config.joinRetryMs });
   const state = localState(s, true, false);
-  for (const peer of s.config.joinPeers) if (peer !== s.selfId) sendStream(step, peer, state);
+  for (const peer of s.joinPeers) if (peer !== s.selfId) sendStream(step, peer, state);
 }

@@ -86,6 +86,10 @@ export interface SwimState {
   readonly eventSlots: ({ ltime: number; events: UserEvent[] } | undefined)[];
   /** True once some push-pull (join, periodic, reconnect) got a reply. */
   joined: boolean;
+  /** How many times this node started before (from its boot record); > 0 means a restart. */
+  readonly bootCount: number;
+  /** Peers to (re)join until one answers: config.joinPeers, or roster members after a restart. */
+  joinPeers: readonly NodeId[];
   /** Who waits for the leave to finish. */
   leaveResponder: Responder | null;
   started: boolean;
@@ -100,7 +104,7 @@ export interface SwimState {
 export const indirectProbesMax = 4096;
 export const pendingJoinsMax = 64;
 
-export function initState(selfId: NodeId, config: SwimConfig): SwimState {
+export function initState(selfId: NodeId, config: SwimConfig, bootCount = 0): SwimState {
   const members = new MemberTable(selfId, config.roster);
   const previous = members.get(selfId)?.status ?? null;
   const self = new MemberRecord(selfId, config.name === '' ? selfId : config.name, 0, 'alive', config.tags, 0);
@@ -122,6 +126,8 @@ export function initState(selfId: NodeId, config: SwimConfig): SwimState {
     eventClock: 0,
     eventSlots: new Array(config.eventBufferSize).fill(undefined),
     joined: false,
+    bootCount,
+    joinPeers: config.joinPeers,
     leaveResponder: null,
     started: false,
     gossipArmed: false,

@@ -101,6 +101,7 @@ export function scenarioConfig(scenario: Scenario): SwimConfig {
 function nodeConfig(nodeId: NodeId, scenario: Scenario): SwimConfig {
   const config = scenarioConfig(scenario);
   const seeds = Number(scenario.params.joinSeeds ?? 3);
+  // With a roster nobody needs to join at boot; a restarted member rejoins by itself (machine.ts).
   if (scenario.params.bootstrap === 'roster') return { ...config, roster: rosterFor(scenario), joinPeers: [] };
   const joinPeers = scenario.nodes.slice(0, seeds + 1).filter((n) => n !== nodeId).slice(0, seeds);
   return { ...config, joinPeers };
