@@ -221,8 +221,12 @@ interface RunState {
   livenessFromMs: number | null;
   endChecked: boolean;
   readonly stats: { lockAcquired: number; lockReleased: number; sessionsDestroyed: number; sessionsAbandoned: number; linMs: number; linVerdict: string; watchWakeups: number; watchTimeouts: number; watchMoves: number };
-  /** Each node's blocking-query registry (the agent's, played by the harness), kept across restarts. */
-  readonly registries: Map<NodeId, BlockingRegistry<StoreQuery>>;
+  /**
+   * Each node's blocking-query registry (the agent's, played by the harness), tied to the node's
+   * FSM instance: a crash loses it with the process (its readers' clients time out and go elsewhere).
+   * `seenIndex` is the store index the registry was last released at.
+   */
+  readonly registries: Map<NodeId, { fsm: CheckedStoreFsm; registry: BlockingRegistry<StoreQuery>; seenIndex: number }>;
   /** Parked watchers by request id: where, and how to answer them. */
   readonly parked: Map<number, { node: NodeId; scope: StoreQuery; answer: (index: number, value: KvEntry | null, woken: boolean) => void }>;
   nextWatchId: number;
@@ -535,8 +539,9 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         minIndex = current; // first read, or this node is already past the index: take it and wait for more
         return void sim.after(1, watch);
       }
-      let registry = run.registries.get(node);
-      if (!registry) run.registries.set(node, (registry = createBlockingRegistry<StoreQuery>()));
+      let entry = run.registries.get(node);
+      if (!entry || entry.fsm !== fsm) run.registries.set(node, (entry = { fsm, registry: createBlockingRegistry<StoreQuery>(), seenIndex: fsm.store.lastIndex }));
+      const registry = entry.registry;
       const requestId = run.nextWatchId++;
       const parked = parkReader(registry, requestId, scope, minIndex, waitMs, sim.nowMs, prng);
       if (!parked.ok) return sim.violation(`watcher ${w}: ${parked.error}`);
@@ -568,12 +573,16 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
   }
 }
 
+/**
+ * After any step of a node whose store moved (applies, or a snapshot installed, which applies
+ * nothing one by one): release the readers whose key's index passed their minIndex.
+ */
 function releaseWatchers(sim: SimApi, nodeId: NodeId): void {
-  const run = runStateOf(sim);
-  const registry = run.registries.get(nodeId);
+  const entry = runStateOf(sim).registries.get(nodeId);
   const fsm = fsmOf(sim, nodeId);
-  if (!registry || registry.parked.size === 0 || !fsm) return;
-  for (const reader of releaseReady(registry, fsm.store.lastIndex, (scope) => fsm.store.indexOf(scope))) {
+  if (!entry || entry.fsm !== fsm || !fsm || entry.seenIndex === fsm.store.lastIndex) return;
+  entry.seenIndex = fsm.store.lastIndex;
+  for (const reader of releaseReady(entry.registry, fsm.store.lastIndex, (scope) => fsm.store.indexOf(scope))) {
     const index = fsm.store.indexOf(reader.scope);
     if (index <= reader.minIndex) sim.violation(`${nodeId}: watcher ${reader.requestId} woken at index ${index}, not past ${reader.minIndex}`);
     answerWatcher(sim, reader.requestId, index, fsm, true);
@@ -581,11 +590,10 @@ function releaseWatchers(sim: SimApi, nodeId: NodeId): void {
 }
 
 function expireWatchers(sim: SimApi, nodeId: NodeId): void {
-  const run = runStateOf(sim);
-  const registry = run.registries.get(nodeId);
+  const entry = runStateOf(sim).registries.get(nodeId);
   const fsm = fsmOf(sim, nodeId);
-  if (!registry || !fsm || sim.isPaused(nodeId)) return; // a dead or paused node answers nobody
-  for (const reader of expireReaders(registry, sim.nowMs)) {
+  if (!entry || entry.fsm !== fsm || !fsm || sim.isPaused(nodeId)) return; // a dead, restarted or paused node answers nobody
+  for (const reader of expireReaders(entry.registry, sim.nowMs)) {
     const index = fsm.store.indexOf(reader.scope);
     if (index > reader.minIndex) sim.violation(`${nodeId}: watcher ${reader.requestId} timed out at index ${index} > its minIndex ${reader.minIndex}: a wake-up was missed`);
     answerWatcher(sim, reader.requestId, index, fsm, false);
@@ -692,7 +700,7 @@ export const harness: Harness = {
   },
 
   onEffect(sim, nodeId, effect: Effect) {
-    if (effect.kind === 'apply') releaseWatchers(sim, nodeId);
+    releaseWatchers(sim, nodeId);
     const runtime = sim.runtime(nodeId);
     const problem = runStateOf(sim).checker.onEffect(nodeId, effect, runtime ? runtime.stateOf<RaftState>('raft') : null, runtime);
     if (problem) sim.violation(problem);
