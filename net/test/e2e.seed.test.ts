@@ -10,6 +10,8 @@
  * must reproduce every step (`conclave sim replay-agent`).
  */
 import { execSync } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import dnsPacket from 'dns-packet';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -33,6 +35,21 @@ const get = async (url: string) => {
   return { status: r.status, text: await r.text() };
 };
 const put = async (url: string, body: string) => (await fetch(url, { method: 'PUT', body })).text();
+async function dnsQuery(host: string, port: number, name: string): Promise<{ name: string; type: string; ttl: number; data: unknown }[]> {
+  const socket = dgram.createSocket('udp4');
+  try {
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      socket.once('message', (msg) => resolve(msg));
+      socket.once('error', reject);
+      socket.send(dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] }), port, host);
+      setTimeout(() => reject(new Error('no DNS answer')), 3000);
+    });
+    return (dnsPacket.decode(reply).answers ?? []).map((a) => ({ name: a.name, type: a.type, ttl: (a as { ttl?: number }).ttl ?? -1, data: (a as { data?: unknown }).data }));
+  } finally {
+    socket.close();
+  }
+}
+
 const memberRows = (stdout: string) => stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/));
 const hasPing = (() => {
   try {
@@ -79,6 +96,15 @@ describe('the seed cluster, for real', () => {
     await a1.waitFor('[INFO] serf: EventMemberJoin: a2 127.0.0.103');
     const both = [['a1', '127.0.0.104:8301', 'alive', 'server', '0.1.0', '2', 'dc1'], ['a2', '127.0.0.103:8301', 'alive', 'client', '0.1.0', '2', 'dc1']];
     for (const http of [a1Http, a2Http]) await until(async () => JSON.stringify(memberRows((await conclave(['members', ...http])).stdout)) === JSON.stringify(both), 10_000, 'both members alive');
+
+    // The seed's DNS queries (dig @127.0.0.1 -p 8600 a2.node.consul / a2.node.dc1.consul / a1.node.dc1.consul).
+    for (const [name, address] of [['a2.node.consul', '127.0.0.103'], ['a2.node.dc1.consul', '127.0.0.103'], ['a1.node.dc1.consul', '127.0.0.104']] as const) {
+      const answers = await until(async () => {
+        const got = await dnsQuery('127.0.0.104', 8600, name);
+        return got.length > 0 ? got : null;
+      }, 10_000, `DNS ${name}`);
+      expect(answers).toEqual([{ name, type: 'A', ttl: 0, data: address }]);
+    }
 
     // The seed's check files (outside host → loopback), then SIGHUP.
     fs.writeFileSync(path.join(dirs.d2, 'ping.json'), '{"check": {"name": "ping","script": "ping -c1 127.0.0.1 >/dev/null", "interval": "30s"}}');
