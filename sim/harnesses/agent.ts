@@ -138,7 +138,9 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         const value = `v${run.nextValue++}`;
         const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
         agentRequest(sim, node, { type: 'kv.put', key, value: bytes(value) }, timeoutMs, (response) => {
-          sim.history.complete(op, response?.status === 200 && response.body === true ? 'ok' : 'unknown', response?.body, sim.nowMs);
+          if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
+          else if (definitelyNotApplied(response)) sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
+          else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
           next();
         });
       } else if (kind < 7) {
@@ -160,6 +162,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
           const op = sim.history.invoke(process, 'cas', { from, to }, node, sim.nowMs, key);
           agentRequest(sim, node, { type: 'kv.cas', key, value: bytes(to), index: entry?.ModifyIndex ?? 0 }, timeoutMs, (response) => {
             if (response?.status === 200) sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
+            else if (definitelyNotApplied(response)) sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
             else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
             next();
           });
@@ -202,12 +205,25 @@ function startLivenessProbe(sim: SimApi, scenario: Scenario): void {
   });
 }
 
-/** The KV history as LinOps for the register model (reads that failed are dropped). */
+/**
+ * Errors the agent gives only when a write was never proposed anywhere: no server known, no leader
+ * (Raft refuses a proposal it cannot lead before appending it; a forward happens only on such a
+ * refusal), or a queue bound refused it. Such a write did not happen. Every other failure (RPC
+ * timeouts, leadership lost while committing) leaves the outcome unknown.
+ */
+const notAppliedErrors = new Set(['No cluster leader', 'No known Consul servers', 'raft: too many pending operations', 'rpc error: too many requests in flight']);
+
+function definitelyNotApplied(response: AgentResponse | undefined): boolean {
+  return response !== undefined && response.status === 500 && notAppliedErrors.has(response.error ?? '');
+}
+
+/** The KV history as LinOps for the register model (failed reads and writes that did not happen are dropped). */
 export function linOpsOf(ops: readonly Operation[]): LinOp<RegisterInput, unknown>[] {
   const out: LinOp<RegisterInput, unknown>[] = [];
   for (const op of ops) {
     if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas') continue;
     if (op.f === 'read' && op.outcome !== 'ok') continue;
+    if (op.outcome === 'fail' && op.output !== false) continue; // refused before it was proposed
     const input = op.input as { value?: string; from?: string | null; to?: string };
     const unknown = op.outcome === undefined || op.outcome === 'unknown';
     const output = unknown ? UNKNOWN : op.f === 'cas' ? op.outcome === 'ok' : op.f === 'read' ? op.output : true;
