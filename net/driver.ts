@@ -50,6 +50,13 @@ export interface DriverOptions {
 /** The longest delay Node's setTimeout accepts (2^31 − 1 ms). */
 export const timerDelayMsMax = 2 ** 31 - 1;
 
+/**
+ * Held sends and replies beyond which the driver warns that the disk is not keeping up. Not a hard
+ * limit: dropping a held effect would break the ordering promise, and the core bounds its own output
+ * (Raft's in-flight window, pending proposals), so growth past this means a stalled fsync.
+ */
+export const heldEffectsWarn = 100_000;
+
 /** Bound on client requests waiting for their reply. */
 export const pendingCallsMax = 65_536;
 
@@ -173,6 +180,7 @@ export class NodeDriver {
         if (this.held.length > 0 || this.lastPersistMarker > this.options.storage.durableMarker) {
           this.held.push({ effect, marker: this.lastPersistMarker });
           if (this.held.length > this.stats.heldMax) this.stats.heldMax = this.held.length;
+          if (this.held.length === heldEffectsWarn) this.options.log('warn', `driver: ${heldEffectsWarn} messages wait for a disk sync; the disk is not keeping up`);
         } else this.leave(effect);
         return;
       case 'setTimer': {
