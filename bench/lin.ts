@@ -101,17 +101,21 @@ const fileMs = (name: string): number => median(perFile.get(name)!);
 // The same search without our reductions (Porcupine's algorithm as is), to show what they buy.
 const plainFile = new Map<string, number[]>();
 const plainEtcdSums: number[] = [];
+const plainEtcdCpuSums: number[] = [];
 for (const l of loaded) timeOne(l, false);
 for (let r = 0; r < REPS; r++) {
   let sum = 0;
+  const cpuStart = process.cpuUsage();
+  for (const l of etcd) sum += timeOne(l, false);
+  const cpu = process.cpuUsage(cpuStart);
+  plainEtcdCpuSums.push((cpu.user + cpu.system) / 1000);
+  plainEtcdSums.push(sum);
   for (const l of loaded) {
     const ms = timeOne(l, false);
-    if (l.name.startsWith('etcd_')) sum += ms;
     let list = plainFile.get(l.name);
     if (!list) plainFile.set(l.name, (list = []));
     list.push(ms);
   }
-  plainEtcdSums.push(sum);
 }
 const plainMs = (name: string): number => median(plainFile.get(name)!);
 
@@ -143,6 +147,7 @@ figures['kvC50BadMs'] = round(fileMs('c50-bad'));
 figures['kvC50BadRatio'] = ratio(fileMs('c50-bad'), anchorsMs.kvC50Bad);
 figures['plainEtcdAllMs'] = round(median(plainEtcdSums));
 figures['plainEtcdAllRatio'] = ratio(median(plainEtcdSums), anchorsMs.etcdAll);
+figures['plainEtcdAllCpuMs'] = round(median(plainEtcdCpuSums));
 figures['plainEtcd002Ms'] = round(plainMs('etcd_002'));
 figures['plainEtcd002Ratio'] = ratio(plainMs('etcd_002'), anchorsMs.etcd_002);
 figures['plainKvC50OkMs'] = round(plainMs('c50-ok'));
@@ -171,7 +176,7 @@ for (const name of slowest) {
 }
 console.log(`  kv c50-ok: ${figures['kvC50OkMs']} ms (Porcupine 890 ms, ratio ${figures['kvC50OkRatio']}); c50-bad: ${figures['kvC50BadMs']} ms (Porcupine 113 ms, ratio ${figures['kvC50BadRatio']})`);
 console.log(
-  `  plain WGL (Porcupine's search, no reductions): etcd all ${figures['plainEtcdAllMs']} ms (ratio ${figures['plainEtcdAllRatio']}), etcd_002 ${figures['plainEtcd002Ms']} ms (ratio ${figures['plainEtcd002Ratio']}), c50-ok ${figures['plainKvC50OkMs']} ms (ratio ${figures['plainKvC50OkRatio']}), c50-bad ${figures['plainKvC50BadMs']} ms (ratio ${figures['plainKvC50BadRatio']})`,
+  `  plain WGL (Porcupine's search, no reductions): etcd all ${figures['plainEtcdAllMs']} ms (ratio ${figures['plainEtcdAllRatio']}; CPU ${figures['plainEtcdAllCpuMs']} ms), etcd_002 ${figures['plainEtcd002Ms']} ms (ratio ${figures['plainEtcd002Ratio']}), c50-ok ${figures['plainKvC50OkMs']} ms (ratio ${figures['plainKvC50OkRatio']}), c50-bad ${figures['plainKvC50BadMs']} ms (ratio ${figures['plainKvC50BadRatio']})`,
 );
 console.log(`  synthetic 10k ops / 100 keys / 50 clients: ${figures['synthetic10kOps100KeysMs']} ms (goal < 1000 ms); 10k ops / 1 key / 10 clients: ${figures['synthetic10kOps1KeyMs']} ms`);
 console.log(JSON.stringify(figures));
