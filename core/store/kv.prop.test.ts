@@ -252,7 +252,7 @@ describe('KV store against a naive oracle (model-based)', () => {
       fc.property(fc.commands(commands, { maxCommands: 60 }), (cmds) => {
         fc.modelRun(() => ({ model: new Oracle(), real: { fsm: freshStore() } }), cmds);
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -276,7 +276,7 @@ describe('KV store against a naive oracle (model-based)', () => {
           before = after;
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });

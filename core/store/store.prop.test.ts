@@ -171,7 +171,7 @@ describe('blocking-query indexes under random commands of every kind', () => {
           before = after;
         }
       }),
-      { numRuns: 100 },
+      { numRuns: 50 },
     );
   });
 });
