@@ -25,6 +25,13 @@
  * key before the lock-delay started by the invalidation of its previous holder has run out (as the
  * FSM sees it: in the leader-stamped `nowMs` of the commands).
  *
+ * Blocking-query workload: `watchers` hold `?index&wait` queries parked in each node's registry
+ * (core/store/watch.ts), released after that node's store moves, moved to another node when theirs
+ * dies; no wake-up may be missed or come early (see startWatchers).
+ *
+ * A "leader duty" process also reports crashed nodes failed and restarted ones alive (SWIM's job in
+ * the agent), so sessions tied to serfHealth die with their node.
+ *
  * Times stamped into commands (`nowMs`) are the simulator's global time: the harness plays the agent
  * on the leader, and global time is what a leader with a perfect clock would stamp.
  *
