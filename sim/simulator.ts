@@ -381,14 +381,16 @@ export class Simulation implements SimApi {
   /** End-of-run checks: expectations, the harness's history checks. */
   finish(): void {
     if (this.phaseNow === 'done') return;
-    const wasStopped = this.stopped;
+    // A run that stopped on a violation skips the end checks (the state is mid-failure); a run that
+    // stopped because the cluster recovered (liveness met) or ran to the end gets all of them.
+    const stoppedOnViolation = this.violations.length > 0;
     this.stopped = false; // end checks may record violations even after a stop
-    if (!wasStopped) {
+    if (!stoppedOnViolation) {
       if (this.harness.live && this.recoveredUs === null) this.violation(`liveness: no progress within ${this.scenario.livenessMs} ms after faults stopped`);
       for (const text of this.harness.checkEnd?.(this) ?? []) this.violation(text);
       for (const expectation of this.scenario.expectations) {
         if (expectation.name === 'liveness' || expectation.name === 'pass') continue;
-        const problem = this.harness.expect?.(this, expectation.name, expectation.args) ?? `unknown expectation '${expectation.name}'`;
+        const problem = this.harness.expect ? this.harness.expect(this, expectation.name, expectation.args) : `unknown expectation '${expectation.name}'`;
         if (problem) this.violation(`expect ${expectation.name} (line ${expectation.line}): ${problem}`);
       }
     }
@@ -843,7 +845,7 @@ export class Simulation implements SimApi {
         this.faults.setNetwork(networkFromArgs(this.network, a));
         return;
       default: {
-        const problem = this.harness.act?.(this, event.action, event.args) ?? `unknown action '${event.action}'`;
+        const problem = this.harness.act ? this.harness.act(this, event.action, event.args) : `unknown action '${event.action}'`;
         if (problem) this.violation(`${this.scenario.file}:${event.line}: ${problem}`);
       }
     }
