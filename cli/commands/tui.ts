@@ -76,7 +76,25 @@ export async function run(args: string[]): Promise<number> {
   const { render } = await import('ink');
   const { App } = await import('../tui/app.js');
   const instance = render(React.createElement(App, { session, startPaused: paused, speed, replayDir: replayDirDefault }), { exitOnCtrlC: true });
+  // When the terminal goes away (window closed: SIGHUP, then EIO on every write) or the process is
+  // asked to stop, leave for sure: unmounting may itself fail on a dead terminal, and a TUI that
+  // outlives its terminal spins a core forever.
+  const leave = (code: number) => (): void => {
+    try {
+      instance.unmount();
+    } catch {
+      // the terminal is gone; nothing to restore
+    }
+    process.exit(code);
+  };
+  const onSignal: [NodeJS.Signals, () => void][] = [
+    ['SIGHUP', leave(129)],
+    ['SIGTERM', leave(143)],
+  ];
+  for (const [signal, handler] of onSignal) process.on(signal, handler);
+  process.stdout.on('error', leave(1));
   await instance.waitUntilExit();
+  for (const [signal, handler] of onSignal) process.off(signal, handler);
   return 0;
 }
 
