@@ -299,6 +299,9 @@ export async function answerDns(message: Uint8Array, ctx: DnsContext, transport:
     if (opcode !== 0) return reply('NOTIMP');
     if (questions.length !== 1) return reply('FORMERR');
     const q = questions[0]!;
+    // A label holding a dot (or an empty label) decodes fine but cannot be encoded back faithfully:
+    // answer FORMERR without echoing the question, so the reply itself is always well-formed.
+    if (!encodableName(q.name)) return encodeWithin({ id, rd, opcode, rcode: 'FORMERR', questions: [], answers: [], authorities: [], extras: [], opt: !!opt }, limit);
     const qtype = String(q.type);
     const parsed = parseQueryName(q.name, ctx.domainLabels);
     switch (parsed.kind) {
@@ -329,6 +332,14 @@ export async function answerDns(message: Uint8Array, ctx: DnsContext, transport:
   } catch {
     return undefined;
   }
+}
+
+/** True when dns-packet encodes `name` back to the labels it was decoded from (RFC 1035 §2.3.4 limits). */
+export function encodableName(name: string): boolean {
+  if (name === '' || name === '.') return true;
+  const labels = name.replace(/\.$/, '').split('.');
+  if (Buffer.byteLength(name) > 253) return false;
+  return labels.every((l) => l.length > 0 && Buffer.byteLength(l) <= 63);
 }
 
 interface ReplyParts {

@@ -201,6 +201,14 @@ describe('truncation and framing', () => {
     expect((await dig('a2.node.consul', 'A', opts())).packet.rcode).toBe('NOERROR');
     expect((await dig('a2.node.consul', 'A', opts('tcp'))).packet.rcode).toBe('NOERROR');
   });
+  it('answers FORMERR (well-formed, no question echoed) to a label holding a dot — found by the fuzzer', async () => {
+    // "a\\.node.consul": the first label is the two bytes "a." — it decodes, but re-encoding it would corrupt the reply.
+    const query = Buffer.from([201, 51, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, 97, 46, 4, 110, 111, 100, 101, 6, 99, 111, 110, 115, 117, 108, 0, 0, 1, 0, 1]);
+    const raw = await udpExchange(host, server.port, query, 1000);
+    expect(raw).toBeDefined();
+    const reply = (await import('dns-packet')).default.decode(raw!) as { id?: number; rcode?: string; questions?: unknown[] };
+    expect([reply.id, reply.rcode, reply.questions]).toEqual([51507, 'FORMERR', []]);
+  });
   it('answers several pipelined queries on one TCP connection', async () => {
     const { connect } = await import('node:net');
     const socket = connect(server.port, host);
