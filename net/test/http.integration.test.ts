@@ -126,6 +126,53 @@ describe('request parsing', () => {
   });
 });
 
+describe('more rows', () => {
+  it('check update sets status and output', async () => {
+    await req('PUT', '/v1/agent/check/register', JSON.stringify({ Name: 'upd', TTL: '30s' }));
+    expect((await req('PUT', '/v1/agent/check/update/upd', JSON.stringify({ status: 'warning', output: 'half' }))).status).toBe(200);
+    expect(((await req('GET', '/v1/agent/checks')).json() as Record<string, Record<string, unknown>>).upd).toMatchObject({ Status: 'warning', Output: 'half' });
+    expect((await req('PUT', '/v1/agent/check/update/upd', JSON.stringify({ Status: 'bogus' }))).status).toBe(400);
+    await req('PUT', '/v1/agent/check/deregister/upd');
+  });
+
+  it('members ?wan=1, catalog ?node-meta, health ?passing=1', async () => {
+    expect((await req('GET', '/v1/agent/members?wan=1')).status).toBe(200);
+    await req('PUT', '/v1/catalog/register', JSON.stringify({ Node: 'meta1', Address: '10.3.0.1', NodeMeta: { env: 'prod' } }));
+    await req('PUT', '/v1/catalog/register', JSON.stringify({ Node: 'meta2', Address: '10.3.0.2', NodeMeta: { env: 'dev' } }));
+    expect(((await req('GET', '/v1/catalog/nodes?node-meta=env:prod')).json() as { Node: string }[]).map((n) => n.Node)).toEqual(['meta1']);
+    await req('PUT', '/v1/catalog/register', JSON.stringify({ Node: 'meta1', Address: '10.3.0.1', Service: { Service: 'pp', ID: 'pp1' }, Check: { CheckID: 'c1', Name: 'c1', Status: 'critical', ServiceID: 'pp1' } }));
+    await req('PUT', '/v1/catalog/register', JSON.stringify({ Node: 'meta2', Address: '10.3.0.2', Service: { Service: 'pp', ID: 'pp2' }, Check: { CheckID: 'c2', Name: 'c2', Status: 'passing', ServiceID: 'pp2' } }));
+    expect(((await req('GET', '/v1/health/service/pp')).json() as unknown[]).length).toBe(2);
+    const passing = (await req('GET', '/v1/health/service/pp?passing=1')).json() as { Node: { Node: string } }[];
+    expect(passing.map((e) => e.Node.Node)).toEqual(['meta2']);
+    expect(((await req('GET', '/v1/health/checks/pp')).json() as { CheckID: string }[]).map((c) => c.CheckID).sort()).toEqual(['c1', 'c2']);
+  });
+
+  it('txn verbs: cas, get-tree, check-not-exists, delete-tree, delete-cas', async () => {
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const ok = await req('PUT', '/v1/txn', JSON.stringify([
+      { KV: { Verb: 'check-not-exists', Key: 'tx/a' } },
+      { KV: { Verb: 'set', Key: 'tx/a', Value: b64('1') } },
+      { KV: { Verb: 'set', Key: 'tx/b', Value: b64('2'), Flags: 7 } },
+      { KV: { Verb: 'get-tree', Key: 'tx/' } },
+    ]));
+    expect(ok.status).toBe(200);
+    const results = (ok.json() as { Results: { KV: { Key: string; Value: string | null; Flags: number; ModifyIndex: number } }[] }).Results;
+    expect(results.map((r) => r.KV.Key)).toEqual(['tx/a', 'tx/b', 'tx/a', 'tx/b']);
+    expect(results.slice(2).map((r) => r.KV.Value)).toEqual([b64('1'), b64('2')]);
+    const index = results[0]!.KV.ModifyIndex;
+    expect((await req('PUT', '/v1/txn', JSON.stringify([{ KV: { Verb: 'cas', Key: 'tx/a', Value: b64('3'), Index: index } }]))).status).toBe(200);
+    expect((await req('PUT', '/v1/txn', JSON.stringify([{ KV: { Verb: 'delete-cas', Key: 'tx/a', Index: index } }]))).status).toBe(409);
+    expect((await req('PUT', '/v1/txn', JSON.stringify([{ KV: { Verb: 'delete-tree', Key: 'tx/' } }]))).status).toBe(200);
+    expect((await req('GET', '/v1/kv/tx/?recurse')).status).toBe(404);
+  });
+
+  it('event fire with filters reports them', async () => {
+    const fired = (await req('PUT', '/v1/event/fire/filtered?node=wire.*&service=web&tag=rails', 'x')).json() as Record<string, unknown>;
+    expect(fired).toMatchObject({ Name: 'filtered', NodeFilter: 'wire.*', ServiceFilter: 'web', TagFilter: 'rails', Version: 1 });
+  });
+});
+
 describe('errors and misc', () => {
   it('GET / is 200; unknown path 404; wrong method 405; ACLs 401; unknown dc 500, all plain text', async () => {
     expect((await req('GET', '/')).status).toBe(200);
