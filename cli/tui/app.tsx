@@ -20,6 +20,9 @@ export const seekStepMs = 1000;
 export const frameBudgetMs = 35;
 /** Simulated time advanced between two looks at the wall clock. */
 export const chunkMs = 20;
+/** Checkpoint building: at most `idleBudgetMs` of wall time every `idleEveryMs`. */
+export const idleBudgetMs = 15;
+export const idleEveryMs = 100;
 
 export interface AppProps {
   readonly session: TuiSession;
@@ -67,6 +70,13 @@ export function App(props: AppProps): React.ReactElement {
     }, frameMs);
     return () => clearInterval(timer);
   }, [ui.paused, ui.speed]);
+
+  // Idle time parks checkpoints (whole simulations at regular times), so that continuing from the
+  // past re-runs at most a couple of simulated seconds.
+  useEffect(() => {
+    const timer = setInterval(() => session.idleWork(idleBudgetMs), idleEveryMs);
+    return () => clearInterval(timer);
+  }, []);
 
   const say = (message: string | null): void => setUi((u) => ({ ...u, message }));
   const fault = (key: FaultKey): void => {

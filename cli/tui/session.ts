@@ -8,11 +8,13 @@
  *    exactly what `conclave sim replay` of the saved file computes: the TUI never has a state that
  *    a replay cannot reach (applying the fault to the live simulation would order it differently
  *    from a timeline event at the same instant).
- *  - Time travel: a machine's state is mutated in place (core/types.ts), so a simulation cannot be
- *    copied cheaply. Instead the session keeps a view snapshot every `snapshotEveryMs` of simulated
- *    time: seeking backward shows the nearest snapshot at once, and the simulation itself is re-run
- *    from the seed (deterministic, so it arrives at the same state) only when the user continues
- *    from the past.
+ *  - Time travel: a machine's state is mutated in place (core/types.ts) and the event queue holds
+ *    closures, so a simulation cannot be copied. Instead the session keeps a view snapshot every
+ *    `snapshotEveryMs` of simulated time — seeking backward shows the nearest one at once — and, in
+ *    idle time, checkpoints: whole simulations re-run from the seed and parked every
+ *    `checkpointEveryMs`. Continuing from the past takes the nearest checkpoint before that point
+ *    and runs it the rest of the way (deterministic: it arrives at the very state the first run
+ *    had); without one it re-runs from the seed.
  *  - Stepping follows `Simulation.run` exactly (safety phase, then `beginLiveness`, then `finish`),
  *    so a run watched in the TUI has the same trace as `sim run` and `sim replay`.
  */
@@ -57,16 +59,16 @@ export class TuiSession {
   /** Interactive faults as timeline lines, in the order typed. */
   readonly interactive: { atMs: number; line: string }[] = [];
   private loaded!: LoadedScenario;
-  private sim!: Simulation;
-  private log: LogLine[] = [];
-  private logSeq = 0;
-  private clogs: { from: string; to: string; untilMs: number }[] = [];
-  private samples: Counters[] = [];
+  private run!: Run;
   private snapshots: ClusterSnapshot[] = [];
-  private nextSnapshotMs = 0;
   /** When set, the screen shows this past snapshot instead of the live simulation. */
   private viewing: ClusterSnapshot | null = null;
-  private finished = false;
+  /** Parked simulations by the time they stopped at (a multiple of checkpointEveryMs); null: the run ended before. */
+  private checkpoints = new Map<number, Run | null>();
+  private builder: { run: Run; atMs: number } | null = null;
+  /** The furthest simulated time the live run reached (checkpoints are built up to it). */
+  private reachedMs = 0;
+  private harness!: Harness;
 
   private constructor(scenarioFile: string, text: string, seed: number, options: SessionOptions) {
     this.scenarioFile = scenarioFile;
@@ -98,7 +100,7 @@ export class TuiSession {
   }
 
   get done(): boolean {
-    return this.viewing === null && this.finished;
+    return this.viewing === null && this.run.finished;
   }
 
   get nodeIds(): readonly string[] {
@@ -106,10 +108,17 @@ export class TuiSession {
   }
 
   get simulation(): Simulation {
-    return this.sim;
+    return this.run.sim;
   }
 
-  private harness!: Harness;
+  private get sim(): Simulation {
+    return this.run.sim;
+  }
+
+  /** How many checkpoints are parked (for the status line and tests). */
+  get checkpointCount(): number {
+    return [...this.checkpoints.values()].filter((r) => r !== null).length;
+  }
 
   /**
    * The scenario with the typed faults, parsed synchronously (the harness was loaded and the
@@ -120,93 +129,82 @@ export class TuiSession {
     return { scenario: parseScenario(this.scenarioText, this.scenarioFile), harness: this.harness };
   }
 
-  /** Re-runs from the seed (with the interactive faults) up to `untilMs`. */
-  private rebuild(untilMs: number): void {
-    this.loaded = this.parsed();
-    this.log = [];
-    this.logSeq = 0;
-    this.clogs = [];
-    this.samples = [];
-    this.finished = false;
-    this.viewing = null;
-    this.sim = new Simulation(this.loaded.scenario, this.loaded.harness, this.seed, { codec: this.codec, onLog: (line) => this.onLog(line) });
-    // Snapshots before `untilMs` are unchanged by a fault typed at `untilMs`; later ones are not.
-    this.snapshots = this.snapshots.filter((s) => s.nowMs < untilMs);
-    this.nextSnapshotMs = 0;
-    this.sim.begin();
-    this.advanceTo(untilMs);
+  private newRun(): Run {
+    return new Run(this.loaded, this.seed, this.codec);
   }
 
-  private onLog(line: SimLogLine): void {
-    let m: RegExpExecArray | null;
-    if (line.kind === 'fault' && (m = /^link (\S+)→(\S+) clogged until (\d+(?:\.\d+)?) ms$/.exec(line.text))) this.clogs.push({ from: m[1]!, to: m[2]!, untilMs: Number(m[3]) });
-    if (line.kind === 'fault' && line.text === 'network healed') this.clogs = [];
-    const kind = line.kind === 'fault' ? 'fault' : line.kind === 'violation' ? 'verdict' : line.kind === 'client' ? 'client' : classifyLine(line.text);
-    this.log.push({ seq: this.logSeq++, atMs: line.atMs, kind, text: line.kind === 'violation' ? `VIOLATION ${line.text}` : line.text });
-    if (this.log.length > logLinesKeptMax) this.log.splice(0, this.log.length - logLinesKeptMax);
+  /** Re-runs from the seed (with the interactive faults) up to `untilMs`; checkpoints are void. */
+  private rebuild(untilMs: number): void {
+    this.loaded = this.parsed();
+    this.viewing = null;
+    this.checkpoints.clear();
+    this.builder = null;
+    this.reachedMs = 0;
+    // Snapshots before `untilMs` are unchanged by a fault typed at `untilMs`; later ones are not.
+    this.snapshots = this.snapshots.filter((s) => s.nowMs < untilMs);
+    this.run = this.newRun();
+    this.advanceTo(untilMs);
   }
 
   // ───────────────────────────────────────── running ─────────────────────────────────────────
 
   /** Runs the simulation up to global time `targetMs` (or its end), phase by phase as `run()` does. */
   advanceTo(targetMs: number): void {
-    if (this.viewing !== null) {
-      // Continuing from the past: the live simulation is ahead, so re-run it to where the user is.
-      const at = this.viewing.nowMs;
-      this.viewing = null;
-      if (at < this.sim.nowMs) void this.rebuildSync(at);
-    }
-    const scenario = this.loaded.scenario;
-    const endMs = this.endMs;
-    const target = Math.min(targetMs, endMs);
-    while (!this.finished) {
-      if (this.sim.isStopped) {
-        this.finish();
-        break;
-      }
-      const phaseEnd = this.sim.phase === 'safety' ? scenario.safetyMs : endMs;
-      const stop = Math.min(target, phaseEnd, this.nextSnapshotMs);
-      this.sim.runUntil(stop);
-      this.maybeSnapshot();
-      if (this.sim.isStopped) continue;
-      if (this.sim.nowMs >= phaseEnd) {
-        if (this.sim.phase === 'safety') this.sim.beginLiveness();
-        else {
-          this.finish();
-          break;
-        }
-        continue;
-      }
-      if (this.sim.nowMs >= target) break;
-    }
+    if (this.viewing !== null) this.resumeFromPast();
+    this.run.advanceTo(targetMs, () => this.maybeSnapshot());
+    if (this.run.finished) this.noteFinished();
+    this.reachedMs = Math.max(this.reachedMs, this.sim.nowMs);
   }
 
-  /** Synchronous re-run (loading the scenario again is synchronous in practice: the harness is cached). */
-  private rebuildSync(untilMs: number): void {
-    this.sim = new Simulation(this.loaded.scenario, this.loaded.harness, this.seed, { codec: this.codec, onLog: (line) => this.onLog(line) });
-    this.log = [];
-    this.logSeq = 0;
-    this.clogs = [];
-    this.samples = [];
-    this.finished = false;
-    this.nextSnapshotMs = 0;
-    const kept = this.snapshots;
-    this.sim.begin();
-    this.advanceTo(untilMs);
-    this.snapshots = kept; // deterministic: the re-run made the same snapshots
+  /** The user continues from the past moment on screen: take the nearest checkpoint, else re-run. */
+  private resumeFromPast(): void {
+    const at = this.viewing!.nowMs;
+    this.viewing = null;
+    if (at >= this.sim.nowMs) return;
+    let bestMs = -1;
+    for (const [t, run] of this.checkpoints) if (run !== null && t <= at && t > bestMs) bestMs = t;
+    if (bestMs >= 0) {
+      this.run = this.checkpoints.get(bestMs)!;
+      this.checkpoints.delete(bestMs); // it moves on; idle time parks a new one
+    } else this.run = this.newRun();
+    if (this.builder && this.builder.atMs <= at) this.builder = null;
+    this.run.advanceTo(at, null); // the snapshots up to `at` exist already
   }
 
-  private finish(): void {
-    this.sim.finish();
-    this.finished = true;
-    this.snapshots.push(this.snapshot());
+  private noteFinished(): void {
+    const last = this.snapshots.at(-1);
+    if (!last || last.nowMs < this.sim.nowMs || last.phase !== 'done') this.snapshots.push(this.snapshot());
   }
 
   private maybeSnapshot(): void {
-    if (this.sim.nowMs < this.nextSnapshotMs) return;
     const snap = this.snapshot();
     if (this.snapshots.length === 0 || this.snapshots.at(-1)!.nowMs < snap.nowMs) this.snapshots.push(snap);
-    this.nextSnapshotMs = (Math.floor(this.sim.nowMs / snapshotEveryMs) + 1) * snapshotEveryMs;
+  }
+
+  /**
+   * Builds checkpoints in idle time, for at most `budgetMs` of wall time. Returns false when there
+   * is nothing left to build.
+   */
+  idleWork(budgetMs: number): boolean {
+    const deadline = performance.now() + budgetMs;
+    while (performance.now() < deadline) {
+      if (this.builder === null) {
+        let t = checkpointEveryMs;
+        while (t <= this.reachedMs && this.checkpoints.has(t)) t += checkpointEveryMs;
+        if (t > this.reachedMs || t >= this.endMs) return false;
+        this.builder = { run: this.newRun(), atMs: t };
+      }
+      const b = this.builder;
+      b.run.advanceTo(Math.min(b.run.sim.nowMs + idleChunkMs, b.atMs), null);
+      if (b.run.finished) {
+        this.checkpoints.set(b.atMs, null); // the run ends before this time: nothing to park
+        this.builder = null;
+      } else if (b.run.sim.nowMs >= b.atMs) {
+        this.checkpoints.set(b.atMs, b.run);
+        this.builder = null;
+      }
+    }
+    return true;
   }
 
   /** Advances by `deltaMs` of simulated time from what is on screen. */
@@ -217,16 +215,20 @@ export class TuiSession {
   /** Processes the next event (the `.` key). */
   stepOne(): void {
     if (this.viewing !== null) this.advanceTo(this.viewing.nowMs);
-    if (this.finished) return;
+    if (this.run.finished) return;
     const next = nextEventMs(this.sim);
     const phaseEnd = this.sim.phase === 'safety' ? this.loaded.scenario.safetyMs : this.endMs;
     if (next === null || next > phaseEnd) {
       this.advanceTo(phaseEnd);
       return;
     }
-    this.sim.stepOne();
-    if (this.sim.isStopped) this.finish();
-    else this.maybeSnapshot();
+    this.run.stepOne();
+    if (this.run.finished) this.noteFinished();
+    else if (this.sim.nowMs >= this.run.nextSnapshotMs) {
+      this.maybeSnapshot();
+      this.run.nextSnapshotMs = (Math.floor(this.sim.nowMs / snapshotEveryMs) + 1) * snapshotEveryMs;
+    }
+    this.reachedMs = Math.max(this.reachedMs, this.sim.nowMs);
   }
 
   /** Shows the state at `targetMs`: a kept snapshot when going back, a real run when going forward. */
@@ -304,10 +306,11 @@ export class TuiSession {
     const sim = this.sim;
     const nowMs = sim.nowMs;
     const counters: Counters = { atMs: nowMs, messages: sim.counters.messages, deliveries: sim.counters.deliveries, drops: sim.counters.drops };
-    const last = this.samples.at(-1);
-    if (!last || last.atMs < nowMs) this.samples.push(counters);
-    while (this.samples.length > 2 && this.samples[1]!.atMs <= nowMs - rateWindowMs) this.samples.shift();
-    const base = this.samples[0]!;
+    const samples = this.run.samples;
+    const last = samples.at(-1);
+    if (!last || last.atMs < nowMs) samples.push(counters);
+    while (samples.length > 2 && samples[1]!.atMs <= nowMs - rateWindowMs) samples.shift();
+    const base = samples[0]!;
     const spanMs = Math.max(1, nowMs - base.atMs);
     const perSec = (now: number, then: number): number => ((now - then) * 1000) / spanMs;
     return {
@@ -319,7 +322,7 @@ export class TuiSession {
       events: sim.counters.events,
       nodes: this.loaded.scenario.nodes.map((id) => this.nodeSnapshot(id)),
       partition: this.partitionSnapshot(nowMs),
-      log: [...this.log.slice(-20)],
+      log: [...this.run.log.slice(-20)],
       rates: {
         windowMs: spanMs,
         sentPerSec: perSec(counters.messages, base.messages),
@@ -378,7 +381,7 @@ export class TuiSession {
     return {
       groups: view.groups.length > 1 ? view.groups : [],
       oneWay: view.blocked.map(([from, to]) => ({ from, to })),
-      clogged: this.clogs.filter((c) => c.untilMs > nowMs),
+      clogged: this.run.clogs.filter((c) => c.untilMs > nowMs),
     };
   }
 
@@ -391,5 +394,83 @@ export class TuiSession {
       byF[op.f] = (byF[op.f] ?? 0) + 1;
     }
     return { ...counts, byF };
+  }
+}
+
+/** Simulated time between two parked checkpoints (the most a resume from the past re-runs). */
+export const checkpointEveryMs = 2000;
+/** Simulated time a checkpoint builder advances between two looks at the wall clock. */
+export const idleChunkMs = 50;
+
+/**
+ * One simulation and what the TUI gathers while it runs (log lines, clogged links, rate samples).
+ * `advanceTo` follows `Simulation.run` exactly: safety phase, `beginLiveness`, liveness phase,
+ * `finish` — so a run watched in pieces has the trace of a run in one go.
+ */
+class Run {
+  readonly sim: Simulation;
+  log: LogLine[] = [];
+  private logSeq = 0;
+  clogs: { from: string; to: string; untilMs: number }[] = [];
+  samples: Counters[] = [];
+  finished = false;
+  /** The next snapshot boundary (only the live run takes snapshots). */
+  nextSnapshotMs = 0;
+  private readonly safetyMs: number;
+  private readonly endMs: number;
+
+  constructor(loaded: LoadedScenario, seed: number, codec: boolean) {
+    this.safetyMs = loaded.scenario.safetyMs;
+    this.endMs = loaded.scenario.safetyMs + loaded.scenario.livenessMs;
+    this.sim = new Simulation(loaded.scenario, loaded.harness, seed, { codec, onLog: (line) => this.onLog(line) });
+    this.sim.begin();
+  }
+
+  private onLog(line: SimLogLine): void {
+    let m: RegExpExecArray | null;
+    if (line.kind === 'fault' && (m = /^link (\S+)→(\S+) clogged until (\d+(?:\.\d+)?) ms$/.exec(line.text))) this.clogs.push({ from: m[1]!, to: m[2]!, untilMs: Number(m[3]) });
+    if (line.kind === 'fault' && line.text === 'network healed') this.clogs = [];
+    const kind = line.kind === 'fault' ? 'fault' : line.kind === 'violation' ? 'verdict' : line.kind === 'client' ? 'client' : classifyLine(line.text);
+    this.log.push({ seq: this.logSeq++, atMs: line.atMs, kind, text: line.kind === 'violation' ? `VIOLATION ${line.text}` : line.text });
+    if (this.log.length > logLinesKeptMax * 2) this.log.splice(0, this.log.length - logLinesKeptMax);
+  }
+
+  /** Runs up to `targetMs` (or the end); `onBoundary` is called at every snapshot boundary crossed. */
+  advanceTo(targetMs: number, onBoundary: (() => void) | null): void {
+    const target = Math.min(targetMs, this.endMs);
+    while (!this.finished) {
+      if (this.sim.isStopped) {
+        this.finish();
+        break;
+      }
+      const phaseEnd = this.sim.phase === 'safety' ? this.safetyMs : this.endMs;
+      const stop = Math.min(target, phaseEnd, onBoundary ? this.nextSnapshotMs : Infinity);
+      this.sim.runUntil(stop);
+      if (onBoundary && this.sim.nowMs >= this.nextSnapshotMs) {
+        onBoundary();
+        this.nextSnapshotMs = (Math.floor(this.sim.nowMs / snapshotEveryMs) + 1) * snapshotEveryMs;
+      }
+      if (this.sim.isStopped) continue;
+      if (this.sim.nowMs >= phaseEnd) {
+        if (this.sim.phase === 'safety') this.sim.beginLiveness();
+        else {
+          this.finish();
+          break;
+        }
+        continue;
+      }
+      if (this.sim.nowMs >= target) break;
+    }
+    if (!onBoundary) this.nextSnapshotMs = (Math.floor(this.sim.nowMs / snapshotEveryMs) + 1) * snapshotEveryMs;
+  }
+
+  stepOne(): void {
+    this.sim.stepOne();
+    if (this.sim.isStopped) this.finish();
+  }
+
+  private finish(): void {
+    this.sim.finish();
+    this.finished = true;
   }
 }

@@ -143,6 +143,27 @@ describe('TUI session', () => {
   });
 });
 
+describe('TUI checkpoints', () => {
+  it('continuing from the past through a parked checkpoint gives the state and the trace of a straight run', async () => {
+    const session = await TuiSession.open(file, text, null);
+    session.advanceTo(2900);
+    expect(session.checkpointCount).toBe(0);
+    while (session.idleWork(50));
+    expect(session.checkpointCount).toBe(1); // parked at 2 s
+    session.seekTo(2700);
+    session.advanceBy(0); // resumes from the checkpoint at 2 s
+    expect(session.checkpointCount).toBe(0);
+    const fresh = await TuiSession.open(file, text, null);
+    fresh.advanceTo(2700);
+    expect(session.current().nodes).toEqual(fresh.current().nodes);
+    expect(session.current().events).toBe(fresh.current().events);
+    expect(session.current().ops).toEqual(fresh.current().ops);
+    session.advanceTo(Infinity);
+    const direct = runLoaded(await loadScenarioText(text, file), 11, {});
+    expect(session.simulation.traceHash).toBe(direct.trace);
+  });
+});
+
 describe('conclave tui without a terminal', () => {
   it('prints a plain summary and exits 0', async () => {
     let out = '';
