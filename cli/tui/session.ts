@@ -115,6 +115,15 @@ export class TuiSession {
     return this.run.sim;
   }
 
+  /**
+   * Checkpoints are whole simulations: at most `checkpointsMax` of them (a few for big clusters),
+   * spread over the run, at least `checkpointEveryMs` apart.
+   */
+  get checkpointIntervalMs(): number {
+    const max = this.loaded.scenario.nodes.length <= checkpointNodesMax ? checkpointsMax : checkpointsMaxBigCluster;
+    return Math.max(checkpointEveryMs, Math.ceil(this.endMs / max / 1000) * 1000);
+  }
+
   /** How many checkpoints are parked (for the status line and tests). */
   get checkpointCount(): number {
     return [...this.checkpoints.values()].filter((r) => r !== null).length;
@@ -189,8 +198,9 @@ export class TuiSession {
     const deadline = performance.now() + budgetMs;
     while (performance.now() < deadline) {
       if (this.builder === null) {
-        let t = checkpointEveryMs;
-        while (t <= this.reachedMs && this.checkpoints.has(t)) t += checkpointEveryMs;
+        const every = this.checkpointIntervalMs;
+        let t = every;
+        while (t <= this.reachedMs && this.checkpoints.has(t)) t += every;
         if (t > this.reachedMs || t >= this.endMs) return false;
         this.builder = { run: this.newRun(), atMs: t };
       }
@@ -397,8 +407,13 @@ export class TuiSession {
   }
 }
 
-/** Simulated time between two parked checkpoints (the most a resume from the past re-runs). */
+/** Simulated time between two parked checkpoints (the most a resume from the past re-runs), at least. */
 export const checkpointEveryMs = 2000;
+/** Parked simulations kept at most: each is a whole cluster in memory. */
+export const checkpointsMax = 40;
+/** …and for clusters of more than `checkpointNodesMax` nodes. */
+export const checkpointsMaxBigCluster = 4;
+export const checkpointNodesMax = 50;
 /** Simulated time a checkpoint builder advances between two looks at the wall clock. */
 export const idleChunkMs = 50;
 
