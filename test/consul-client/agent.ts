@@ -50,6 +50,8 @@ export interface TestAgentOptions {
    */
   readonly bind?: string;
   readonly serverPort?: number;
+  /** A server that waits for this many servers before electing (no leader until then); implies server. */
+  readonly bootstrapExpect?: number;
 }
 
 export interface TestAgent {
@@ -150,10 +152,12 @@ async function startInProcessAgent(options: TestAgentOptions): Promise<TestAgent
   const files = options.configFiles ?? {};
   const defs = definitionsOf(files);
   const isServer = options.server ?? true;
+  const expect = options.bootstrapExpect ?? 0;
   const config = makeAgentConfig({
     nodeName: options.nodeName,
     server: isServer,
-    bootstrap: isServer,
+    bootstrap: isServer && expect === 0,
+    bootstrapExpect: expect,
     advertiseAddr: bind,
     clientAddr: '127.0.0.1',
     rpcId: server.address,
@@ -189,7 +193,7 @@ async function startInProcessAgent(options: TestAgentOptions): Promise<TestAgent
     reload: () => call({ type: 'agent.reload', ...definitionsOf(files) }),
   });
   const dns = await startDnsServer({ host: '127.0.0.1', port: dnsPort, domain: 'consul.', datacenter: config.datacenter, call });
-  await (isServer ? waitForLeader(httpPort, logs) : waitForHttp(httpPort, logs));
+  await (isServer && expect === 0 ? waitForLeader(httpPort, logs) : waitForHttp(httpPort, logs));
   return {
     mode: 'inproc',
     nodeName: options.nodeName,
@@ -219,9 +223,10 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
   const configDir = mkdtempSync(join(tmpdir(), 'conclave-test-'));
   for (const [name, text] of Object.entries(options.configFiles ?? {})) writeFileSync(join(configDir, name), text);
   const isServer = options.server ?? true;
+  const expect = options.bootstrapExpect ?? 0;
   const args = [
     'agent',
-    ...(isServer ? ['-dev', '-server', '-bootstrap'] : ['-data-dir', join(configDir, 'data')]),
+    ...(isServer && expect === 0 ? ['-dev', '-server', '-bootstrap'] : isServer ? ['-server', '-bootstrap-expect', String(expect), '-data-dir', join(configDir, 'data')] : ['-data-dir', join(configDir, 'data')]),
     '-node',
     options.nodeName,
     '-bind',
@@ -249,7 +254,7 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? -1));
   try {
-    await (isServer ? waitForLeader(httpPort, logs, () => exited) : waitForHttp(httpPort, logs, () => exited));
+    await (isServer && expect === 0 ? waitForLeader(httpPort, logs, () => exited) : waitForHttp(httpPort, logs, () => exited));
   } catch (error) {
     child.kill('SIGKILL');
     rmSync(configDir, { recursive: true, force: true });

@@ -178,6 +178,10 @@ describe('sessions and locks', () => {
     await consul.session.destroy(a);
   });
 
+  it('session create on an unknown node is a 500', async () => {
+    await expect(consul.session.create({ node: 'no-such-node' })).rejects.toMatchObject({ response: { statusCode: 500 } });
+  });
+
   it('acquire with an unknown session is a 500', async () => {
     await expect(consul.kv.set({ key: 'locks/x', value: '', acquire: '00000000-0000-0000-0000-000000000000' })).rejects.toMatchObject({ response: { statusCode: 500 } });
   });
@@ -286,6 +290,13 @@ describe('agent', () => {
     });
     const alive = (list: { Name: string; Status: number }[]) => ['n1', 'n2'].every((n) => list.some((m) => m.Name === n && m.Status === 1));
 
+    it('before the join the client knows no servers: reads answer 500 "No known Consul servers", as Consul clients do', async () => {
+      for (const path of ['/v1/status/leader', '/v1/kv/x']) {
+        const r = await fetch(`http://127.0.0.1:${second.httpPort}${path}`);
+        expect([r.status, await r.text()], path).toEqual([500, 'No known Consul servers']);
+      }
+    });
+
     it('join: both agents see each other alive; the client forwards to the server', async () => {
       // A join may be lost under load (UDP); retry it as `-retry-join` would.
       await eventually(async () => (await consul.agent.join(second.gossipAddress), true), 25_000);
@@ -308,6 +319,21 @@ describe('agent', () => {
       expect(members.find((m) => m.Name === 'n2')?.Status).toBe(2);
     });
   });
+});
+
+describe('a server waiting for its peers (bootstrap-expect 2, alone)', () => {
+  it('status/leader answers "" (python-consul polls until it is not), reads answer No cluster leader', async () => {
+    const lonely = await startTestAgent({ nodeName: 'lonely', bootstrapExpect: 2 });
+    try {
+      const r = await fetch(`http://127.0.0.1:${lonely.httpPort}/v1/status/leader`);
+      expect([r.status, await r.text()]).toEqual([200, '""']);
+      const kv = await fetch(`http://127.0.0.1:${lonely.httpPort}/v1/kv/x`);
+      expect([kv.status, await kv.text()]).toEqual([500, 'No cluster leader']);
+      expect((await fetch(`http://127.0.0.1:${lonely.httpPort}/v1/kv/x?stale`)).status).toBe(404);
+    } finally {
+      await lonely.stop();
+    }
+  }, 30_000);
 });
 
 describe('catalog', () => {
