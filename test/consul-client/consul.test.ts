@@ -178,6 +178,18 @@ describe('sessions and locks', () => {
     await consul.session.destroy(a);
   });
 
+  it('lock-delay: after an invalidation the key cannot be re-acquired until the delay passes', async () => {
+    const a = ((await consul.session.create({ lockdelay: '1s' })) as { ID: string }).ID;
+    const b = ((await consul.session.create({ lockdelay: '1s' })) as { ID: string }).ID;
+    expect(await consul.kv.set({ key: 'locks/delayed', value: 'a', acquire: a })).toBe(true);
+    await consul.session.destroy(a);
+    const invalidatedAt = Date.now();
+    expect(await consul.kv.set({ key: 'locks/delayed', value: 'b', acquire: b })).toBeFalsy();
+    await eventually(async () => (await consul.kv.set({ key: 'locks/delayed', value: 'b', acquire: b })) === true, 5000);
+    expect(Date.now() - invalidatedAt).toBeGreaterThanOrEqual(900);
+    await consul.session.destroy(b);
+  });
+
   it('session create on an unknown node is a 500', async () => {
     await expect(consul.session.create({ node: 'no-such-node' })).rejects.toMatchObject({ response: { statusCode: 500 } });
   });
@@ -240,6 +252,13 @@ describe('agent', () => {
     expect(((await consul.agent.services()) as Record<string, unknown>)['api-1']).toBeUndefined();
     expect(((await consul.agent.checks()) as Record<string, unknown>)['service:api-1']).toBeUndefined();
     await eventually(async () => ((await consul.catalog.service.nodes('api')) as unknown[]).length === 0);
+  });
+
+  it('a service with several checks numbers them service:<id>:<n>', async () => {
+    await consul.agent.service.register({ name: 'multi', id: 'multi1', checks: [{ ttl: '10s' }, { ttl: '20s' }] });
+    const ids = Object.keys((await consul.agent.checks()) as Record<string, unknown>).filter((id) => id.startsWith('service:multi1'));
+    expect(ids.sort()).toEqual(['service:multi1:1', 'service:multi1:2']);
+    await consul.agent.service.deregister('multi1');
   });
 
   it('checks: register TTL, pass/warn/fail with notes, deregister', async () => {
