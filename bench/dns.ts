@@ -84,6 +84,8 @@ async function main(): Promise<void> {
       if (performance.now() - start > 10_000) throw new Error('web.service.consul never resolved to 3 instances');
       await new Promise((r) => setTimeout(r, 50));
     }
+    // Warm up both query kinds (JIT, socket buffers) before measuring either.
+    await closedLoop(async (w) => answerCount(await resolver.query(w % 2 ? 'web.service.consul' : `${agent.nodeName}.node.consul`, w % 2 ? 'SRV' : 'A')) > 0, concurrency, 1500, 0);
     const a = await closedLoop(async () => answerCount(await resolver.query(`${agent.nodeName}.node.consul`, 'A')) === 1, concurrency, seconds * 1000);
     process.stdout.write(`A ${agent.nodeName}.node.consul: ${a.perSecond} q/s, p50 ${a.latencyMsP50} ms, p99 ${a.latencyMsP99} ms, errors ${a.errors}\n`);
     const srv = await closedLoop(async () => answerCount(await resolver.query('web.service.consul', 'SRV')) === 3, concurrency, seconds * 1000);

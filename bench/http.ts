@@ -50,6 +50,8 @@ async function main(): Promise<void> {
     const pool = new http.Agent({ keepAlive: true, maxSockets: concurrency });
     await request(pool, port, 'PUT', '/v1/kv/x', 'hello');
 
+    // Warm up (JIT, keep-alive sockets) before measuring.
+    await closedLoop(async (w, seq) => (await request(pool, port, w % 2 ? 'GET' : 'PUT', '/v1/kv/x', w % 2 ? undefined : `warm${seq}`)).status === 200, concurrency, 1500, 0);
     const put = await closedLoop(async (w, seq) => (await request(pool, port, 'PUT', '/v1/kv/x', `v${w}-${seq}`)).status === 200, concurrency, seconds * 1000);
     process.stdout.write(`PUT /v1/kv/x c${concurrency}: ${put.perSecond} req/s, p50 ${put.latencyMsP50} ms, p99 ${put.latencyMsP99} ms, errors ${put.errors}\n`);
     const get = await closedLoop(async () => (await request(pool, port, 'GET', '/v1/kv/x')).status === 200, concurrency, seconds * 1000);
