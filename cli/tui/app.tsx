@@ -110,7 +110,7 @@ export function App(props: AppProps): React.ReactElement {
     else if (input === '-' || input === '_') setUi((u) => ({ ...u, speed: nextSpeed(u.speed, -1) }));
     else if (input === '[' || input === ']') {
       session.seekTo(session.nowMs + (input === '[' ? -seekStepMs : seekStepMs));
-      setUi((u) => ({ ...u, paused: true, message: session.isViewingPast ? 'viewing the past: space, . or ] continues from here (re-running the seed)' : null }));
+      setUi((u) => ({ ...u, paused: true, message: session.isViewingPast ? 'viewing the past: space, . or ] continues from here (from the nearest checkpoint)' : null }));
       refresh();
     } else if (key.upArrow || input === 'k' || key.downArrow || input === 'j') {
       const step = key.upArrow || input === 'k' ? -1 : 1;
