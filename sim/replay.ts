@@ -195,3 +195,17 @@ export async function replay(file: ReplayFile, hooks: ReplayHooks = {}): Promise
   const result = sim.run();
   return { loaded, result, sameTrace: result.trace === file.trace, sameCode: file.codeVersion === codeVersion() };
 }
+
+/** Where failing runs leave their replay files unless told otherwise (git-ignored). */
+export const replayDirDefault = '.conclave/replays';
+
+/**
+ * For `conclave sim run` (and anything else that runs a scenario file): writes the replay file of a
+ * run into `dir` and returns its path. The scenario text is read from the file now, so call it right
+ * after the run.
+ */
+export function writeRunReplay(scenarioFile: string, result: RunResult, codec: boolean, dir: string = replayDirDefault, origin = 'run'): string {
+  const scenarioText = readFileSync(scenarioFile, 'utf8');
+  const name = scenarioFile.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
+  return writeReplay(makeReplay({ scenarioFile, scenarioText, result, codec, origin }), join(dir, replayFileName(name, result.seed)));
+}
