@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { codeVersion, makeReplay, readReplay, replay, ReplayFileError, writeReplay } from '../replay.js';
+import { codeVersion, makeReplay, readReplay, replay, ReplayFileError, writeReplay, writeRunReplay } from '../replay.js';
 import { runReplay } from '../replay-cli.js';
 import { loadScenario, runLoaded } from '../run.js';
 
@@ -50,6 +50,14 @@ describe('replay files', () => {
       expect(run.sameCode).toBe(true);
       expect(file.knobs.faultWeights).toBeDefined();
     }
+  });
+
+  it('writeRunReplay (for sim run) writes a file that replays', async () => {
+    const result = runLoaded(await loadScenario(scenarioPath), 9, {});
+    const path = writeRunReplay(scenarioPath, result, true, dir);
+    expect(path).toMatch(/default-seed9\.replay\.json$/);
+    const run = await replay(readReplay(path));
+    expect(run.sameTrace).toBe(true);
   });
 
   it('a changed scenario text changes the trace (the check can fail)', async () => {
