@@ -68,7 +68,7 @@ describe('DNS fuzz (direct)', () => {
         // An EDNS client may get up to 4096 bytes over UDP; without EDNS 512 (checked in dns.test.ts).
         checkReply(packet, out, transport === 'tcp' ? 65535 : 4096);
       }),
-      { numRuns: 3000 },
+      { numRuns: 1500 },
     );
   });
   it('keeps non-EDNS UDP answers within 512 bytes for any well-formed query', async () => {
@@ -85,7 +85,7 @@ describe('DNS fuzz (direct)', () => {
         const q = encodeQuery(name, type);
         checkReply(q, await answerDns(q, ctx, 'udp'), 512);
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 });
@@ -102,13 +102,13 @@ describe('DNS fuzz (sockets)', () => {
       fc.asyncProperty(packetArb, async (packet) => {
         checkReply(packet, await udpExchange('127.0.0.1', server.port, packet, 100), 4096);
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
     await fc.assert(
       fc.asyncProperty(packetArb, async (packet) => {
         checkReply(packet, await tcpExchange('127.0.0.1', server.port, packet, 300), 65535);
       }),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
     // Still alive: a well-formed query gets a response (any rcode: the double is chaotic).
     let answered = false;
