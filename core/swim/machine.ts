@@ -273,10 +273,8 @@ function onLeaveTimer(step: Step): void {
   const { s } = step;
   if (s.self.status !== 'leaving') return;
   changeStatus(step, s.self, 'left', s.self.incarnation, true);
-  for (const suspicion of [...s.suspicions.values()]) {
-    s.suspicions.delete(suspicion.id);
-    step.ctx.emit({ kind: 'cancelTimer', timer: suspicion.timer });
-  }
+  // Suspicion timers keep running: the view of a member that left is private and harmless, and it
+  // stays consistent (every suspect has a timer) should the member join again.
   s.probe = null;
   const responder = s.leaveResponder;
   s.leaveResponder = null;
@@ -399,7 +397,7 @@ export function swimInvariants(s: SwimState): string[] {
     }
   }
   if (full) for (const record of s.members.materialised()) {
-    if (record.status === 'suspect' && s.self.status !== 'left' && !s.suspicions.has(record.id)) broken.push(`suspect ${record.id} has no suspicion timer`);
+    if (record.status === 'suspect' && !s.suspicions.has(record.id)) broken.push(`suspect ${record.id} has no suspicion timer`);
   }
   if (!s.config.lifeguard && s.awareness.score !== 0) broken.push('plain SWIM changed its health score');
   if (s.self.status === 'left' && s.probe !== null) broken.push('a member that left is still probing');

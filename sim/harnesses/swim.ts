@@ -365,138 +365,138 @@ function endOfSafety(sim: SimApi): void {
 }
 
 function judge(sim: SimApi): string[] {
-    const { marks, truth } = swimRecords(sim);
-    const scenario = sim.scenario;
-    const config = scenarioConfig(scenario);
-    const lossy = scenario.network.lossRatio > 0 || scenario.nemesis.kinds.includes('loss');
-    const awareness = Number(scenario.params.boundAwareness ?? (lossy ? 2 : 1));
-    const boundMs = completenessBoundMs(config, scenario.nodes.length, awareness);
-    const problems = [...checkCompleteness(marks, truth, boundMs), ...checkLeftNeverFailed(marks, truth)];
-    const fps = falsePositives(marks, truth, boundMs);
-    const slow = runOf(sim).slow;
-    const healthy = fps.filter((m) => !slow.has(m.about)).length;
-    sim.log(`swim: ${fps.length} false positives (${healthy} about healthy members, ${fps.length - healthy} about slow ones), ${marks.filter((m) => m.status === 'failed').length} failed marks, completeness bound ${boundMs} ms`);
-    const max = scenario.params.falsePositivesMax;
-    if (max !== undefined && fps.length > Number(max)) {
-      problems.push(`accuracy: ${fps.length} false positives > ${max}: ${fps.slice(0, 5).map((m) => `${m.observer} marked ${m.about} failed at ${m.atMs.toFixed(0)} ms`).join('; ')}`);
-    }
-    return problems.slice(0, 20);
+  const { marks, truth } = swimRecords(sim);
+  const scenario = sim.scenario;
+  const config = scenarioConfig(scenario);
+  const lossy = scenario.network.lossRatio > 0 || (scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes('loss'));
+  const awareness = Number(scenario.params.boundAwareness ?? (lossy ? 2 : 1));
+  const boundMs = completenessBoundMs(config, scenario.nodes.length, awareness);
+  const problems = [...checkCompleteness(marks, truth, boundMs), ...checkLeftNeverFailed(marks, truth)];
+  const fps = falsePositives(marks, truth, boundMs);
+  const slow = runOf(sim).slow;
+  const healthy = fps.filter((m) => !slow.has(m.about)).length;
+  sim.log(`swim: ${fps.length} false positives (${healthy} about healthy members, ${fps.length - healthy} about slow ones), ${marks.filter((m) => m.status === 'failed').length} failed marks, completeness bound ${boundMs} ms`);
+  const max = scenario.params.falsePositivesMax;
+  if (max !== undefined && fps.length > Number(max)) {
+    problems.push(`accuracy: ${fps.length} false positives > ${max}: ${fps.slice(0, 5).map((m) => `${m.observer} marked ${m.about} failed at ${m.atMs.toFixed(0)} ms`).join('; ')}`);
+  }
+  return problems.slice(0, 20);
 }
 
 function act(sim: SimApi | null, action: string, args: readonly string[]): string {
-    const nodeArg = (i: number): string | null => (args[i] === undefined ? `${action}: missing node` : null);
-    switch (action) {
-      case 'leave':
-        if (args.length !== 1) return 'leave takes one node';
-        if (sim) {
-          const life = runOf(sim).lives.get(args[0]!);
-          if (!life) return `leave: unknown node ${args[0]}`;
-          openSpan(life.leaving, sim.nowMs);
-          runOf(sim).departed.add(args[0]!);
-          request(sim, args[0]!, { type: 'leave' }, 'leave');
-        }
-        return done;
-      case 'join':
-        if (args.length < 2) return 'join takes NODE PEER..';
-        if (sim) {
-          const run = runOf(sim);
-          const life = run.lives.get(args[0]!);
-          if (!life) return `join: unknown node ${args[0]}`;
-          closeSpan(life.leaving, sim.nowMs);
-          run.departed.delete(args[0]!);
-          request(sim, args[0]!, { type: 'join', peers: args.slice(1) }, 'join');
-        }
-        return done;
-      case 'slow': {
-        const range = args[1] === undefined ? null : rangeMs(args[1]);
-        const duration = args[2] === undefined ? null : parseDurationMs(args[2]);
-        if (args.length !== 3 || range === null || duration === null) return 'slow takes NODE MIN..MAX DURATION (e.g. slow n2 1s..4s 30s)';
-        if (sim) {
-          runOf(sim).slow.add(args[0]!);
-          slowFor(sim, args[0]!, range[0], range[1], sim.nowMs + duration);
-        }
-        return done;
+  const nodeArg = (i: number): string | null => (args[i] === undefined ? `${action}: missing node` : null);
+  switch (action) {
+    case 'leave':
+      if (args.length !== 1) return 'leave takes one node';
+      if (sim) {
+        const life = runOf(sim).lives.get(args[0]!);
+        if (!life) return `leave: unknown node ${args[0]}`;
+        openSpan(life.leaving, sim.nowMs);
+        runOf(sim).departed.add(args[0]!);
+        request(sim, args[0]!, { type: 'leave' }, 'leave');
       }
-      case 'tags': {
-        if (args.length !== 2) return 'tags takes NODE k=v,k=v';
-        const tags = Object.fromEntries(args[1]!.split(',').map((kv) => kv.split('=') as [string, string]));
-        if (Object.values(tags).some((v) => v === undefined)) return 'tags: each tag is k=v';
-        if (sim) request(sim, args[0]!, { type: 'setTags', tags }, 'setTags');
-        return done;
+      return done;
+    case 'join':
+      if (args.length < 2) return 'join takes NODE PEER..';
+      if (sim) {
+        const run = runOf(sim);
+        const life = run.lives.get(args[0]!);
+        if (!life) return `join: unknown node ${args[0]}`;
+        closeSpan(life.leaving, sim.nowMs);
+        run.departed.delete(args[0]!);
+        request(sim, args[0]!, { type: 'join', peers: args.slice(1) }, 'join');
       }
-      case 'event':
-        if (args.length !== 2) return 'event takes NODE NAME';
-        if (sim) {
-          const id = `${args[1]}-${sim.nowMs.toFixed(0)}`;
-          runOf(sim).events.add(args[1]!);
-          request(sim, args[0]!, { type: 'fireEvent', event: { name: args[1]!, payload: null, id } }, `event ${args[1]}`);
-        }
-        return done;
-      case 'forceLeave':
-        if (args.length !== 2) return 'forceLeave takes NODE NAME';
-        if (sim) request(sim, args[0]!, { type: 'forceLeave', name: args[1]! }, `forceLeave ${args[1]}`);
-        return done;
-      default:
-        return nodeArg(0) ?? `unknown action '${action}' (swim knows: leave, join, slow, tags, event, forceLeave)`;
+      return done;
+    case 'slow': {
+      const range = args[1] === undefined ? null : rangeMs(args[1]);
+      const duration = args[2] === undefined ? null : parseDurationMs(args[2]);
+      if (args.length !== 3 || range === null || duration === null) return 'slow takes NODE MIN..MAX DURATION (e.g. slow n2 1s..4s 30s)';
+      if (sim) {
+        runOf(sim).slow.add(args[0]!);
+        slowFor(sim, args[0]!, range[0], range[1], sim.nowMs + duration);
+      }
+      return done;
     }
+    case 'tags': {
+      if (args.length !== 2) return 'tags takes NODE k=v,k=v';
+      const tags = Object.fromEntries(args[1]!.split(',').map((kv) => kv.split('=') as [string, string]));
+      if (Object.values(tags).some((v) => v === undefined)) return 'tags: each tag is k=v';
+      if (sim) request(sim, args[0]!, { type: 'setTags', tags }, 'setTags');
+      return done;
+    }
+    case 'event':
+      if (args.length !== 2) return 'event takes NODE NAME';
+      if (sim) {
+        const id = `${args[1]}-${sim.nowMs.toFixed(0)}`;
+        runOf(sim).events.add(args[1]!);
+        request(sim, args[0]!, { type: 'fireEvent', event: { name: args[1]!, payload: null, id } }, `event ${args[1]}`);
+      }
+      return done;
+    case 'forceLeave':
+      if (args.length !== 2) return 'forceLeave takes NODE NAME';
+      if (sim) request(sim, args[0]!, { type: 'forceLeave', name: args[1]! }, `forceLeave ${args[1]}`);
+      return done;
+    default:
+      return nodeArg(0) ?? `unknown action '${action}' (swim knows: leave, join, slow, tags, event, forceLeave)`;
+  }
 }
 
 function expectation(sim: SimApi, name: string, args: readonly string[]): string {
-    const run = runOf(sim);
-    switch (name) {
-      case 'converged': {
-        const up = new Set([...upNodes(sim)].filter((id) => !run.departed.has(id)));
-        const problems = checkConverged(views(sim), up, run.departed);
-        return problems.length === 0 ? done : `${problems.length} disagreements, e.g. ${problems.slice(0, 3).join('; ')}`;
+  const run = runOf(sim);
+  switch (name) {
+    case 'converged': {
+      const up = new Set([...upNodes(sim)].filter((id) => !run.departed.has(id)));
+      const problems = checkConverged(views(sim), up, run.departed);
+      return problems.length === 0 ? done : `${problems.length} disagreements, e.g. ${problems.slice(0, 3).join('; ')}`;
+    }
+    case 'failed':
+      return everyUpSees(sim, args[0]!, (s) => s === 'failed' || s === undefined);
+    case 'left':
+      return everyUpSees(sim, args[0]!, (s) => s === 'left' || s === undefined);
+    case 'alive':
+      return everyUpSees(sim, args[0]!, (s) => s === 'alive');
+    case 'falsePositivesAtMost': {
+      const { marks, truth } = swimRecords(sim);
+      const config = scenarioConfig(sim.scenario);
+      const fps = falsePositives(marks, truth, completenessBoundMs(config, sim.scenario.nodes.length));
+      return fps.length <= Number(args[0]) ? done : `${fps.length} false positives, e.g. ${fps.slice(0, 3).map((m) => `${m.observer}→${m.about}@${m.atMs.toFixed(0)}`).join(', ')}`;
+    }
+    case 'healthyFalsePositivesAtLeast':
+    case 'healthyFalsePositivesAtMost': {
+      const { marks, truth, slow } = swimRecords(sim);
+      const config = scenarioConfig(sim.scenario);
+      const fps = falsePositives(marks, truth, completenessBoundMs(config, sim.scenario.nodes.length)).filter((m) => !slow.has(m.about));
+      if (name === 'healthyFalsePositivesAtLeast') return fps.length >= Number(args[0]) ? done : `only ${fps.length} false positives about healthy members`;
+      return fps.length <= Number(args[0]) ? done : `${fps.length} false positives about healthy members, e.g. ${fps.slice(0, 3).map((m) => `${m.observer}→${m.about}@${m.atMs.toFixed(0)}`).join(', ')}`;
+    }
+    case 'members': {
+      for (const id of upNodes(sim)) {
+        const s = stateOf(sim, id);
+        if (s && !run.departed.has(id) && s.members.liveCount !== Number(args[0])) return `${id} sees ${s.members.liveCount} live members`;
       }
-      case 'failed':
-        return everyUpSees(sim, args[0]!, (s) => s === 'failed' || s === undefined);
-      case 'left':
-        return everyUpSees(sim, args[0]!, (s) => s === 'left' || s === undefined);
-      case 'alive':
-        return everyUpSees(sim, args[0]!, (s) => s === 'alive');
-      case 'falsePositivesAtMost': {
-        const { marks, truth } = swimRecords(sim);
-        const config = scenarioConfig(sim.scenario);
-        const fps = falsePositives(marks, truth, completenessBoundMs(config, sim.scenario.nodes.length));
-        return fps.length <= Number(args[0]) ? done : `${fps.length} false positives, e.g. ${fps.slice(0, 3).map((m) => `${m.observer}→${m.about}@${m.atMs.toFixed(0)}`).join(', ')}`;
+      return done;
+    }
+    case 'event': {
+      for (const id of upNodes(sim)) {
+        const s = stateOf(sim, id);
+        if (!s || run.departed.has(id)) continue;
+        const seen = s.eventSlots.some((slot) => slot?.events.some((e) => e.name === args[0]));
+        if (!seen) return `${id} never received event ${args[0]}`;
       }
-      case 'healthyFalsePositivesAtLeast':
-      case 'healthyFalsePositivesAtMost': {
-        const { marks, truth, slow } = swimRecords(sim);
-        const config = scenarioConfig(sim.scenario);
-        const fps = falsePositives(marks, truth, completenessBoundMs(config, sim.scenario.nodes.length)).filter((m) => !slow.has(m.about));
-        if (name === 'healthyFalsePositivesAtLeast') return fps.length >= Number(args[0]) ? done : `only ${fps.length} false positives about healthy members`;
-        return fps.length <= Number(args[0]) ? done : `${fps.length} false positives about healthy members, e.g. ${fps.slice(0, 3).map((m) => `${m.observer}→${m.about}@${m.atMs.toFixed(0)}`).join(', ')}`;
+      return done;
+    }
+    case 'tag': {
+      const [about, kv] = args;
+      const [k, v] = (kv ?? '').split('=');
+      for (const id of upNodes(sim)) {
+        const s = stateOf(sim, id);
+        if (!s || run.departed.has(id)) continue;
+        const tags = s.members.get(about!)?.tags;
+        if (!tags || tags[k!] !== v) return `${id} sees ${about}'s tag ${k} as ${tags?.[k!] ?? 'missing'}`;
       }
-      case 'members': {
-        for (const id of upNodes(sim)) {
-          const s = stateOf(sim, id);
-          if (s && !run.departed.has(id) && s.members.liveCount !== Number(args[0])) return `${id} sees ${s.members.liveCount} live members`;
-        }
-        return done;
-      }
-      case 'event': {
-        for (const id of upNodes(sim)) {
-          const s = stateOf(sim, id);
-          if (!s || run.departed.has(id)) continue;
-          const seen = s.eventSlots.some((slot) => slot?.events.some((e) => e.name === args[0]));
-          if (!seen) return `${id} never received event ${args[0]}`;
-        }
-        return done;
-      }
-      case 'tag': {
-        const [about, kv] = args;
-        const [k, v] = (kv ?? '').split('=');
-        for (const id of upNodes(sim)) {
-          const s = stateOf(sim, id);
-          if (!s || run.departed.has(id)) continue;
-          const tags = s.members.get(about!)?.tags;
-          if (!tags || tags[k!] !== v) return `${id} sees ${about}'s tag ${k} as ${tags?.[k!] ?? 'missing'}`;
-        }
-        return done;
-      }
-      default:
-        return `unknown expectation '${name}' (swim knows: converged, failed N, left N, alive N, falsePositivesAtMost K, healthyFalsePositivesAtMost K, healthyFalsePositivesAtLeast K, members K, event NAME, tag N k=v)`;
-  }
+      return done;
+    }
+    default:
+      return `unknown expectation '${name}' (swim knows: converged, failed N, left N, alive N, falsePositivesAtMost K, healthyFalsePositivesAtMost K, healthyFalsePositivesAtLeast K, members K, event NAME, tag N k=v)`;
+}
 }
