@@ -116,6 +116,38 @@ describe('kv', () => {
     expect(((await consul.kv.get('empty')) as KvPair).Value).toBeNull();
   });
 
+  it('watch from a missing key with a 1 ms wait sees the 404, each set, and the delete', async () => {
+    const changes: (string | undefined)[] = [];
+    const errors: Error[] = [];
+    const watch = consul.watch({ method: consul.kv.get, options: { key: 'watch/fresh', wait: '1ms' } });
+    watch.on('change', (data: KvPair | undefined) => changes.push(data?.Value ?? undefined));
+    watch.on('error', (e: Error) => errors.push(e));
+    try {
+      // The first answer is a 404, which must carry a non-zero index or the watch errors out.
+      await eventually(async () => changes.length === 1);
+      for (const [i, v] of ['1', '2', '3'].entries()) {
+        await consul.kv.set('watch/fresh', v);
+        await eventually(async () => changes.length === i + 2);
+      }
+      await consul.kv.del('watch/fresh');
+      await eventually(async () => changes.length === 5);
+      expect(changes).toEqual([undefined, '1', '2', '3', undefined]);
+      expect(errors).toEqual([]);
+      expect(watch.isRunning()).toBe(true);
+    } finally {
+      watch.end();
+    }
+  });
+
+  it('a watch without a key stops on the 400 "Missing key name" instead of retrying', async () => {
+    const errors: { message: string }[] = [];
+    const watch = consul.watch({ method: consul.kv.get });
+    watch.on('error', (e: { message: string }) => errors.push(e));
+    await eventually(async () => errors.length === 1);
+    expect(errors[0]!.message).toMatch(/Missing key name/);
+    expect(watch.isRunning()).toBe(false);
+  });
+
   it('watch (blocking queries) sees each change and no unrelated writes', async () => {
     await consul.kv.set('watched', 'v0');
     const seen: (string | null)[] = [];
@@ -252,6 +284,22 @@ describe('agent', () => {
     expect(((await consul.agent.services()) as Record<string, unknown>)['api-1']).toBeUndefined();
     expect(((await consul.agent.checks()) as Record<string, unknown>)['service:api-1']).toBeUndefined();
     await eventually(async () => ((await consul.catalog.service.nodes('api')) as unknown[]).length === 0);
+  });
+
+  it('service checks of every kind keep their Notes (HTTP against our own API, script, TCP)', async () => {
+    await consul.agent.service.register({ name: 'kinds', id: 'kinds-http', check: { http: `http://127.0.0.1:${agent.httpPort}/`, interval: '30s', notes: 'simple http check' } });
+    await consul.agent.service.register({ name: 'kinds', id: 'kinds-script', check: { script: 'true', interval: '30s', notes: 'simple script check' } });
+    await consul.agent.service.register({ name: 'kinds', id: 'kinds-tcp', check: { tcp: `127.0.0.1:${agent.httpPort}`, interval: '30s', notes: 'simple tcp check' } });
+    const checks = (await consul.agent.checks()) as Record<string, { Notes: string; Status: string }>;
+    expect(checks['service:kinds-http']?.Notes).toBe('simple http check');
+    expect(checks['service:kinds-script']?.Notes).toBe('simple script check');
+    expect(checks['service:kinds-tcp']?.Notes).toBe('simple tcp check');
+    for (const id of ['kinds-http', 'kinds-script', 'kinds-tcp']) await consul.agent.service.deregister(id);
+    // GET / on the HTTP port is a valid HTTP-check target (both client suites use it): it turns
+    // passing. A short interval, since Consul staggers the first run randomly within one interval.
+    await consul.agent.service.register({ name: 'kinds', id: 'kinds-fast', check: { http: `http://127.0.0.1:${agent.httpPort}/`, interval: '1s' } });
+    await eventually(async () => ((await consul.agent.checks()) as Record<string, { Status: string }>)['service:kinds-fast']?.Status === 'passing');
+    await consul.agent.service.deregister('kinds-fast');
   });
 
   it('a service with several checks numbers them service:<id>:<n>', async () => {
