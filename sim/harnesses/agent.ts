@@ -223,7 +223,9 @@ export function linOpsOf(ops: readonly Operation[]): LinOp<RegisterInput, unknow
   for (const op of ops) {
     if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas') continue;
     if (op.f === 'read' && op.outcome !== 'ok') continue;
-    if (op.outcome === 'fail' && op.output !== false) continue; // refused before it was proposed
+    // `fail` means it did not happen (sim/history.ts) — except a CAS that completed and answered
+    // false, which observed another value and is a real, completed operation for the register model.
+    if (op.outcome === 'fail' && !(op.f === 'cas' && op.output === false)) continue;
     const input = op.input as { value?: string; from?: string | null; to?: string };
     const unknown = op.outcome === undefined || op.outcome === 'unknown';
     const output = unknown ? UNKNOWN : op.f === 'cas' ? op.outcome === 'ok' : op.f === 'read' ? op.output : true;
