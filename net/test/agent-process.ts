@@ -3,11 +3,36 @@
  * setup), their output, and CLI runs.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const conclaveBin = path.join(repoRoot, 'bin', 'conclave.js');
+
+/**
+ * The processes run a private copy of bin/ and dist/ taken when the test file loads (after the
+ * suite's global setup built dist/): other test runs in the same tree rebuild dist/ in place, and an
+ * agent started while that happens would load half-written modules.
+ */
+function snapshotBuild(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-build-'));
+  fs.cpSync(path.join(repoRoot, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  fs.cpSync(path.join(repoRoot, 'bin'), path.join(dir, 'bin'), { recursive: true });
+  fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'));
+  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    // Registered while the importing test file is collected: runs after its last test.
+    afterAll(remove);
+  } catch {
+    process.on('exit', remove); // outside vitest (npm run chaos)
+  }
+  return dir;
+}
+
+export const conclaveBin = path.join(snapshotBuild(), 'bin', 'conclave.js');
 
 export interface AgentHandle {
   readonly child: ChildProcess;
