@@ -2,7 +2,7 @@
  * `npm run scenarios`: runs every named scenario in scenarios/ (each with its own default seed, or
  * `--seeds N` seeds from it) on worker threads and prints a table.
  *
- *   npm run scenarios -- [--jobs N] [--seeds N] [--timeout 120s] [--filter TEXT] [--json] [--all]
+ *   npm run scenarios -- [--jobs N] [--seeds N] [--timeout 300s] [--filter TEXT] [--json] [--all]
  *
  * A scenario is expected to pass unless it says otherwise: a file named `planted-*` or whose story
  * says "expected to FAIL" is a deliberately broken variant and must fail. scenarios/planted/ holds
@@ -96,7 +96,7 @@ function runOne(file: string, seed: number | null, timeoutMs: number): Promise<O
 export async function runScenarios(args: string[]): Promise<number> {
   let jobs = Math.max(1, availableParallelism());
   let seeds = 1;
-  let timeoutMs = 120_000;
+  let timeoutMs = 300_000;
   let filter = '';
   let json = false;
   let all = false;
@@ -109,7 +109,7 @@ export async function runScenarios(args: string[]): Promise<number> {
     else if (a === '--json') json = true;
     else if (a === '--all') all = true;
     else {
-      process.stderr.write(`scenarios: unknown argument '${a}'\nUsage: npm run scenarios -- [--jobs N] [--seeds N] [--timeout 120s] [--filter TEXT] [--json] [--all]\n`);
+      process.stderr.write(`scenarios: unknown argument '${a}'\nUsage: npm run scenarios -- [--jobs N] [--seeds N] [--timeout 300s] [--filter TEXT] [--json] [--all]\n`);
       return 2;
     }
   }

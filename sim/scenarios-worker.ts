@@ -4,13 +4,27 @@
  * scenario that runs too long can be stopped (terminated) without stopping the others.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadScenario, runLoaded } from './run.js';
+import { loadScenario } from './run.js';
 import { ScenarioError } from './scenario.js';
+import { Simulation } from './simulator.js';
 
 const { file, seed } = workerData as { file: string; seed: number | null };
 try {
   const loaded = await loadScenario(file);
-  const result = runLoaded(loaded, seed ?? loaded.scenario.seed, {});
+  const sim = new Simulation(loaded.scenario, loaded.harness, seed ?? loaded.scenario.seed, {});
+  const result = sim.run();
+  // Every `expect` line is checked here too, after the run: the simulator skips its end-of-run
+  // checks when a run stops early because the cluster recovered (sim/simulator.ts finish()), and a
+  // passing row must mean the expectations held. Falsy answers are "met", as the simulator reads them.
+  const unmet: string[] = [];
+  if (result.result === 'pass') {
+    for (const e of loaded.scenario.expectations) {
+      if (e.name === 'liveness' || e.name === 'pass') continue;
+      // Not `expect?.(…) ?? 'unknown'`: a met expectation answers null, which `??` would turn into a failure.
+      const problem = loaded.harness.expect ? loaded.harness.expect(sim, e.name, e.args) : `unknown expectation '${e.name}' (the harness has none)`;
+      if (problem) unmet.push(`expect ${e.name} (line ${e.line}): ${problem}`);
+    }
+  }
   parentPort!.postMessage({
     ok: true,
     protocol: loaded.scenario.protocol,
@@ -18,11 +32,11 @@ try {
     story: loaded.scenario.story,
     seed: result.seed,
     trace: result.trace,
-    result: result.result,
+    result: unmet.length > 0 ? 'fail' : result.result,
     simulatedMs: result.simulatedMs,
     wallMs: result.wallMs,
     events: result.events,
-    violations: result.violations,
+    violations: [...result.violations, ...unmet],
   });
 } catch (error) {
   parentPort!.postMessage({ ok: false, error: error instanceof ScenarioError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error) });
