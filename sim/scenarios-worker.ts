@@ -13,9 +13,9 @@ try {
   const loaded = await loadScenario(file);
   const sim = new Simulation(loaded.scenario, loaded.harness, seed ?? loaded.scenario.seed, {});
   const result = sim.run();
-  // Every `expect` line is checked here too, after the run: the simulator skips its end-of-run
-  // checks when a run stops early because the cluster recovered (sim/simulator.ts finish()), and a
-  // passing row must mean the expectations held. Falsy answers are "met", as the simulator reads them.
+  // Every `expect` line is checked here again, after a passing run, so that a passing row means the
+  // expectations held whichever simulator runs it (until d536a2e the simulator skipped them on runs
+  // that recovered early). Falsy answers are "met", as the simulator reads them.
   const unmet: string[] = [];
   if (result.result === 'pass') {
     for (const e of loaded.scenario.expectations) {
