@@ -395,24 +395,29 @@ function blockingWithRest(what: string, build: (rest: string, read: ReadOptions,
   };
 }
 
+/**
+ * `GET /v1/agent/metrics`: the agent's own figures (Consul's JSON shape) merged with the HTTP layer's;
+ * `?format=prometheus` renders both as Prometheus text. If the agent cannot answer, the HTTP figures
+ * are still served in Prometheus form (a scraper should see the API is alive), and JSON answers the
+ * agent's error.
+ */
 async function metrics(r: Req): Promise<Out> {
-  const response = await ask(r, { type: 'agent.metrics' });
-  const local = r.ctx.metrics;
-  let agentJson: unknown = {};
-  if (response.status === 200 && typeof response.body === 'string') {
-    try {
-      agentJson = JSON.parse(response.body);
-    } catch {
-      agentJson = {};
-    }
+  let response: AgentResponse | undefined;
+  try {
+    const answer = await withTimeout(r.ctx.call({ type: 'agent.metrics' }), r.ctx.callTimeoutMs ?? callTimeoutMsDefault);
+    if (answer !== 'timeout') response = answer;
+  } catch {
+    response = undefined;
   }
-  const format = r.query.get('format');
-  if (format === 'prometheus') {
+  const agentOk = response !== undefined && response.status === 200 && response.body !== null && typeof response.body === 'object';
+  const agentJson = (agentOk ? response!.body : {}) as Record<string, unknown>;
+  const local = r.ctx.metrics;
+  if (r.query.get('format') === 'prometheus') {
     const body = consulJsonToPrometheus(agentJson) + (local ? local.toPrometheus() : '');
     return { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }, body };
   }
-  if (response.status !== 200) return response;
-  const merged = { ...(agentJson as Record<string, unknown>) };
+  if (!agentOk) return response ? render(r, response, {}) : text(500, 'rpc error: timeout');
+  const merged: Record<string, unknown> = { ...agentJson };
   if (local) {
     const mine = local.toConsulJson();
     for (const key of ['Gauges', 'Counters', 'Samples'] as const) {
@@ -420,7 +425,7 @@ async function metrics(r: Req): Promise<Out> {
       merged[key] = [...theirs, ...mine[key]];
     }
   }
-  return { status: 200, headers: { ...response.headers, 'Content-Type': appJson }, body: jsonText(merged, r.pretty) };
+  return { status: 200, headers: { 'Content-Type': appJson }, body: jsonText(merged, r.pretty) };
 }
 
 // ───────────────────────────────────────────── catalog ────────────────────────────────────────────
