@@ -18,6 +18,7 @@
  */
 import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { mountsFor } from '../../core/agent/mounts.js';
 import { Prng } from '../../core/prng.js';
@@ -249,7 +250,21 @@ class AgentProcess {
     const driver = this.driver;
     if (!driver) return { status: 500, body: null, error: 'agent is starting' };
     let body: AgentRequest = request;
-    if (request.type === 'agent.join') body = { ...request, addresses: request.addresses.map((a) => gossipAddress(a, this.settings.ports.serfLan)) };
+    if (request.type === 'agent.join') {
+      // memberlist joins by dialling the peer's gossip port over TCP; an address that refuses is
+      // reported at once in Consul's words ("dial tcp 10.0.0.3:8301: getsockopt: connection refused")
+      // instead of after the core's join timeout. Reachable ones go to the core.
+      const addresses = request.addresses.map((a) => gossipAddress(a, this.settings.ports.serfLan));
+      const dials = await Promise.all(addresses.map((a) => dialError(a)));
+      const reachable = addresses.filter((_, i) => dials[i] === null);
+      if (reachable.length === 0) {
+        const error = dials.find((d) => d !== null) ?? 'no address to join';
+        this.log('info', `agent: (LAN) joining: [${addresses.join(' ')}]`);
+        this.log('info', `agent: (LAN) joined: 0 Err: ${error}`);
+        return { status: 500, body: null, error };
+      }
+      body = { ...request, addresses: reachable };
+    }
     const response = (await driver.call({ machine: 'agent', body })) as AgentResponse;
     if (request.type === 'agent.leave' && response.status === 200) setTimeout(() => void this.shutdown(0, false), 50);
     return response;
@@ -310,6 +325,24 @@ class AgentProcess {
     this.recorder?.close();
     if (this.settings.pidFile) fs.rmSync(this.settings.pidFile, { force: true });
   }
+}
+
+/** Null when a TCP connection to `address` opens within 2 s, else Go's dial error text. */
+function dialError(address: string): Promise<string | null> {
+  const { host, port } = splitAddress(address);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (error: string | null) => {
+      socket.destroy();
+      resolve(error);
+    };
+    socket.setTimeout(2000, () => done(`dial tcp ${address}: i/o timeout`));
+    socket.on('connect', () => done(null));
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'EHOSTUNREACH' ? 'no route to host' : e.code === 'ENETUNREACH' ? 'network is unreachable' : e.message;
+      done(`dial tcp ${address}: getsockopt: ${why}`);
+    });
+  });
 }
 
 /**

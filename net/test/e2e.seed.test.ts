@@ -94,6 +94,9 @@ describe('the seed cluster, for real', () => {
     const joined = await conclave(['join', ...a1Http, '127.0.0.103']);
     expect(joined).toMatchObject({ code: 0, stdout: 'Successfully joined cluster by contacting 1 nodes.\n' });
     await a1.waitFor('[INFO] serf: EventMemberJoin: a2 127.0.0.103');
+    // The seed's failed join (a firewalled host there; an address nobody listens on here).
+    expect(await conclave(['join', ...a1Http, '127.0.0.9'])).toMatchObject({ code: 1, stderr: 'Error joining the cluster: dial tcp 127.0.0.9:8301: getsockopt: connection refused\n' });
+    await a1.waitFor('agent: (LAN) joined: 0 Err: dial tcp 127.0.0.9:8301: getsockopt: connection refused');
     const both = [['a1', '127.0.0.104:8301', 'alive', 'server', '0.1.0', '2', 'dc1'], ['a2', '127.0.0.103:8301', 'alive', 'client', '0.1.0', '2', 'dc1']];
     for (const http of [a1Http, a2Http]) await until(async () => JSON.stringify(memberRows((await conclave(['members', ...http])).stdout)) === JSON.stringify(both), 10_000, 'both members alive');
 
