@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { routeHttp, type HttpRequestIn } from '../http/router.js';
+import { HttpMetrics } from '../http/metrics.js';
 
 function recorder(answer: (req: AgentRequest) => AgentResponse = () => ({ status: 200, body: true })) {
   const seen: AgentRequest[] = [];
@@ -213,5 +214,39 @@ describe('bodies: case-insensitive keys, Go durations, bad JSON', () => {
       { type: 'agent.maintenance', enable: true, reason: 'upgrade' },
       { type: 'agent.service.maintenance', id: 'web', enable: false },
     ]);
+  });
+});
+
+describe('metrics', () => {
+  const agentMetrics = {
+    Gauges: [{ Name: 'consul.raft.term', Value: 3, Labels: {} }],
+    Counters: [{ Name: 'consul.agent.op.write', Count: 7, Sum: 7, Labels: { kind: 'kv' } }],
+    Samples: [{ Name: 'consul.raft.commit_ms', Count: 2, Sum: 5.5, Labels: {} }],
+  };
+  it('renders the agent figures and the HTTP layer figures as Prometheus text', async () => {
+    const metrics = new HttpMetrics();
+    metrics.record('GET', '/v1/kv/*', 200, 3.2);
+    metrics.record('GET', '/v1/kv/*', 200, 700);
+    const ctx = { datacenter: 'dc1', metrics, call: async () => ({ status: 200, body: agentMetrics }) };
+    const out = await routeHttp({ method: 'GET', url: '/v1/agent/metrics?format=prometheus', headers: {}, body: new Uint8Array() }, ctx);
+    const body = text(out.body);
+    expect(out.headers['Content-Type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(body).toContain('consul_raft_term 3\n');
+    expect(body).toContain('consul_agent_op_write_total{kind="kv"} 7\n');
+    expect(body).toContain('consul_raft_commit_ms_sum 5.5\n');
+    expect(body).toContain('consul_raft_commit_ms_count 2\n');
+    expect(body).toContain('conclave_http_requests_total{method="GET",route="/v1/kv/*",code="200"} 2\n');
+    expect(body).toContain('conclave_http_request_duration_ms_bucket{method="GET",route="/v1/kv/*",code="200",le="5"} 1\n');
+    expect(body).toContain('conclave_http_request_duration_ms_bucket{method="GET",route="/v1/kv/*",code="200",le="1000"} 2\n');
+    const json = await routeHttp({ method: 'GET', url: '/v1/agent/metrics', headers: {}, body: new Uint8Array() }, ctx);
+    const parsed = JSON.parse(text(json.body)) as { Gauges: { Name: string }[] };
+    expect(parsed.Gauges.map((g) => g.Name)).toEqual(['consul.raft.term', 'conclave.http.in_flight', 'conclave.http.blocking_in_flight']);
+  });
+  it('still serves the HTTP figures when the agent cannot answer', async () => {
+    const ctx = { datacenter: 'dc1', metrics: new HttpMetrics(), call: async () => Promise.reject(new Error('down')) };
+    const prom = await routeHttp({ method: 'GET', url: '/v1/agent/metrics?format=prometheus', headers: {}, body: new Uint8Array() }, ctx);
+    expect(prom.status).toBe(200);
+    expect(text(prom.body)).toContain('conclave_http_in_flight 0');
+    expect((await routeHttp({ method: 'GET', url: '/v1/agent/metrics', headers: {}, body: new Uint8Array() }, ctx)).status).toBe(500);
   });
 });
