@@ -18,9 +18,9 @@ function conclave(...args: string[]) {
 
 describe('conclave sim run', () => {
   it('is deterministic per seed and prints the contract line', () => {
-    const a = conclave('sim', 'run', 'scenarios/default.txt', '--seed', '7');
-    const b = conclave('sim', 'run', 'scenarios/default.txt', '--seed', '7');
-    const c = conclave('sim', 'run', 'scenarios/default.txt', '--seed', '8');
+    const a = conclave('sim', 'run', 'scenarios/example/broadcast.txt', '--seed', '7');
+    const b = conclave('sim', 'run', 'scenarios/example/broadcast.txt', '--seed', '7');
+    const c = conclave('sim', 'run', 'scenarios/example/broadcast.txt', '--seed', '8');
     const last = (s: string) => s.trim().split('\n').at(-1)!;
     expect(a.code).toBe(0);
     expect(last(a.out)).toMatch(/^seed=7 trace=[0-9a-f]{16} result=pass$/);
@@ -30,7 +30,7 @@ describe('conclave sim run', () => {
   });
 
   it('prints one JSON object with the contract fields', () => {
-    const r = conclave('sim', 'run', 'scenarios/default.txt', '--seed', '3', '--json');
+    const r = conclave('sim', 'run', 'scenarios/example/broadcast.txt', '--seed', '3', '--json');
     const json = JSON.parse(r.out.trim().split('\n').at(-1)!);
     for (const key of ['seed', 'trace', 'result', 'simulatedMs', 'wallMs', 'events', 'messages', 'violations']) expect(json).toHaveProperty(key);
     expect(json.seed).toBe(3);
@@ -39,7 +39,7 @@ describe('conclave sim run', () => {
 
   it('exits 2 on bad usage and bad files, naming the problem', () => {
     expect(conclave('sim', 'run').code).toBe(2);
-    const flag = conclave('sim', 'run', 'scenarios/default.txt', '--sed', '3');
+    const flag = conclave('sim', 'run', 'scenarios/example/broadcast.txt', '--sed', '3');
     expect(flag.code).toBe(2);
     expect(flag.err).toContain("unknown flag '--sed'");
     const dir = mkdtempSync(join(tmpdir(), 'conclave-'));

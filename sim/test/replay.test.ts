@@ -1,6 +1,6 @@
 /**
  * Replay files rerun a simulation bit for bit: a run written to a file and replayed gives the same
- * trace hash (over several seeds of the default scenario, which uses the full swarm nemesis); a file
+ * trace hash (over several seeds of the example broadcast scenario, under the full swarm nemesis); a file
  * from other code is flagged; broken files are refused with the field named; the CLI's exit codes
  * follow the contract.
  */
@@ -12,7 +12,7 @@ import { codeVersion, makeReplay, readReplay, replay, ReplayFileError, writeRepl
 import { runReplay } from '../replay-cli.js';
 import { loadScenario, runLoaded } from '../run.js';
 
-const scenarioPath = 'scenarios/default.txt';
+const scenarioPath = 'scenarios/example/broadcast.txt';
 const dir = mkdtempSync(join(tmpdir(), 'conclave-replay-'));
 
 async function recorded(seed: number, codec = true): Promise<string> {
@@ -55,14 +55,14 @@ describe('replay files', () => {
   it('writeRunReplay (for sim run) writes a file that replays', async () => {
     const result = runLoaded(await loadScenario(scenarioPath), 9, {});
     const path = writeRunReplay(scenarioPath, result, true, dir);
-    expect(path).toMatch(/default-seed9\.replay\.json$/);
+    expect(path).toMatch(/broadcast-seed9\.replay\.json$/);
     const run = await replay(readReplay(path));
     expect(run.sameTrace).toBe(true);
   });
 
   it('a changed scenario text changes the trace (the check can fail)', async () => {
     const file = readReplay(await recorded(3));
-    const run = await replay({ ...file, scenarioText: file.scenarioText.replace('set clients 4', 'set clients 3') });
+    const run = await replay({ ...file, scenarioText: `${file.scenarioText}\nat 1ms heal\n` });
     expect(run.sameTrace).toBe(false);
   });
 
