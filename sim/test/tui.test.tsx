@@ -168,10 +168,10 @@ describe('conclave tui without a terminal', () => {
   it('prints a plain summary and exits 0', async () => {
     let out = '';
     vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-    const code = await tuiCommand(['scenarios/default.txt', '--seed', '3']);
+    const code = await tuiCommand(['scenarios/example/broadcast.txt', '--seed', '3']);
     vi.restoreAllMocks();
     expect(code).toBe(0);
-    expect(out).toContain('no terminal, printing a summary of default seed 3');
+    expect(out).toContain('no terminal, printing a summary of broadcast seed 3');
     expect(out).toMatch(/seed=3 trace=[0-9a-f]{16} result=(pass|fail)\n$/);
     expect(out).not.toMatch(/\x1b\[/);
   });
