@@ -162,7 +162,7 @@ class AgentProcess {
     const serverAddr = `${config.advertiseAddr}:${s.ports.server}`;
     const coreLog = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => {
       if (isMembershipLine(gossipId, text)) this.scheduleMemberEvents();
-      this.log(level, consulStyle(gossipId, serverAddr, text));
+      this.log(level, consulStyle(gossipId, serverAddr, text, s.ports.serfLan, s.ports.server));
     };
     this.driver = new NodeDriver({
       runtime,
@@ -267,7 +267,32 @@ class AgentProcess {
     }
     const response = (await driver.call({ machine: 'agent', body })) as AgentResponse;
     if (request.type === 'agent.leave' && response.status === 200) setTimeout(() => void this.shutdown(0, false), 50);
-    return response;
+    return this.toConsulAddresses(request, response);
+  }
+
+  /**
+   * The core names servers by gossip id (ip:8301, see the header); Consul's API names them by their
+   * RPC address (ip:8300): /v1/status/leader, /v1/status/peers, and agent/self's Ports and leader_addr.
+   */
+  private toConsulAddresses(request: AgentRequest, response: AgentResponse): AgentResponse {
+    if (response.status !== 200) return response;
+    const { serfLan, server } = this.settings.ports;
+    const rpc = (id: unknown) => (typeof id === 'string' && id.endsWith(`:${serfLan}`) ? `${id.slice(0, -String(serfLan).length)}${server}` : id);
+    switch (request.type) {
+      case 'status.leader':
+        return { ...response, body: rpc(response.body) };
+      case 'status.peers':
+        return { ...response, body: Array.isArray(response.body) ? response.body.map(rpc) : response.body };
+      case 'agent.self': {
+        const self = response.body as { Config?: { Ports?: Record<string, unknown> }; Stats?: { consul?: Record<string, unknown> } } | null;
+        if (!self) return response;
+        const config = self.Config ? { ...self.Config, ...(self.Config.Ports ? { Ports: { ...self.Config.Ports, Server: server } } : {}) } : self.Config;
+        const consul = self.Stats?.consul ? { ...self.Stats.consul, leader_addr: rpc(self.Stats.consul['leader_addr']) } : undefined;
+        return { ...response, body: { ...self, Config: config, ...(self.Stats ? { Stats: { ...self.Stats, ...(consul ? { consul } : {}) } } : {}) } };
+      }
+      default:
+        return response;
+    }
   }
 
   private async reload(): Promise<AgentResponse> {

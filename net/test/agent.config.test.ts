@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildSettings, ConfigError } from '../../cli/agent/config.js';
 import { parseFlags } from '../../cli/agent/flags.js';
 import { openDiskStorage } from '../disk/storage.js';
-import { agentFlags } from '../../cli/agent/run.js';
+import { consulStyle } from '../../cli/agent/log.js';
+import { agentFlags, routeFor } from '../../cli/agent/run.js';
 import { conclave } from './agent-process.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-config-'));
@@ -111,5 +112,22 @@ describe('agent config', () => {
     const run = await conclave(['agent', '-data-dir', dataDir, '-bind', '127.0.0.1', '-node', 'x']);
     expect(run.code).toBe(1);
     expect(run.stdout + run.stderr).toContain(`corrupt data in ${wal} at offset 0: CRC-32 mismatch`);
+  });
+});
+
+describe('agent id routing and log vocabulary', () => {
+  it('routes SWIM to the gossip port, Raft and RPC requests to the server port, RPC replies back to gossip', () => {
+    expect(routeFor({ m: 'swim', p: {} }, '127.0.0.3:8301', 8300)).toEqual({ endpoint: 'gossip', address: '127.0.0.3:8301' });
+    expect(routeFor({ m: 'raft', p: {} }, '127.0.0.3:8301', 8300)).toEqual({ endpoint: 'server', address: '127.0.0.3:8300' });
+    expect(routeFor({ m: 'agent', p: { t: 'rpc' } }, '127.0.0.3:8301', 8300)).toEqual({ endpoint: 'server', address: '127.0.0.3:8300' });
+    expect(routeFor({ m: 'agent', p: { t: 'rpcReply' } }, '127.0.0.3:8301', 8300)).toEqual({ endpoint: 'server', address: '127.0.0.3:8301' });
+  });
+
+  it("rewrites the core's sentences into Consul's log lines", () => {
+    const self = '127.0.0.104:8301';
+    expect(consulStyle(self, '127.0.0.104:8300', `${self} became leader at term 2`)).toBe('raft: Node at 127.0.0.104:8300 [Leader] entering Leader state (term 2)');
+    expect(consulStyle(self, '127.0.0.104:8300', `${self} marked 127.0.0.103:8301 failed at incarnation 0`)).toBe('memberlist: marked 127.0.0.103:8301 failed at incarnation 0');
+    expect(consulStyle(self, '127.0.0.104:8300', 'consul: adding server a1 (Addr: 127.0.0.104:8301) (DC: dc1)')).toBe('consul: adding server a1 (Addr: 127.0.0.104:8300) (DC: dc1)');
+    expect(consulStyle(self, '127.0.0.104:8300', "agent: Synced service 'web'")).toBe("agent: Synced service 'web'");
   });
 });
