@@ -34,7 +34,7 @@ import {
   type Step,
   type SwimState,
 } from './state.js';
-import { applyUpdate, changeStatus, onDead, onSuspicionTimeout, selfAlive } from './updates.js';
+import { applyUpdate, changeStatus, maybeTellSuspect, onDead, onSuspicionTimeout, selfAlive } from './updates.js';
 
 export type { SwimState } from './state.js';
 
@@ -131,7 +131,8 @@ function onMessage(step: Step, from: NodeId, message: unknown): void {
   }
   if (!isActive(s)) return; // a member that left is silent
   // Piggy-backed updates first: a buddy suspect message must be seen before the ping is answered.
-  if (message.t !== 'pushPull' && message.t !== 'nack' && message.u) for (const u of message.u) applyUpdate(step, u);
+  if (message.t !== 'pushPull' && message.t !== 'nack' && message.u) for (const u of message.u) applyUpdate(step, u, from);
+  maybeTellSuspect(step, from);
   switch (message.t) {
     case 'ping':
       onPing(step, from, message);

@@ -41,7 +41,7 @@ function mergeRemoteState(step: Step, from: NodeId, message: Extract<SwimMessage
         break;
       case 'suspect':
       case 'dead':
-        onSuspect(step, { k: 'suspect', id: m.id, inc: m.inc, from });
+        onSuspect(step, { k: 'suspect', id: m.id, inc: m.inc, from }, from);
         break;
       case 'left':
         onDead(step, { k: 'dead', id: m.id, inc: m.inc, from: m.id });

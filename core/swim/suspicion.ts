@@ -24,6 +24,8 @@ export interface Suspicion {
   timer: string;
   /** When the timer fires (local ms). */
   deadlineMs: number;
+  /** Last time (local ms) we told the suspect itself, outside a probe (see `maybeTellSuspect`). */
+  toldMs: number;
 }
 
 /** Confirmations so far (accusers beyond the first). */

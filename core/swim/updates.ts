@@ -13,17 +13,17 @@ import { handleUserEvent } from './events.js';
 import { suspicionDeadlineMs, type Suspicion } from './suspicion.js';
 import { notify, sendDatagram, toMember, trace, type Step } from './state.js';
 
-/** Applies one piggy-backed or gossiped update. */
-export function applyUpdate(step: Step, update: SwimUpdate): void {
+/** Applies one piggy-backed or gossiped update that `sender` passed on to us. */
+export function applyUpdate(step: Step, update: SwimUpdate, sender: string): void {
   switch (update.k) {
     case 'alive':
       onAlive(step, update);
       return;
     case 'suspect':
-      onSuspect(step, update);
+      onSuspect(step, update, sender);
       return;
     case 'dead':
-      onDead(step, update);
+      onDead(step, update, sender);
       return;
     case 'event':
       handleUserEvent(step, update.event);
@@ -88,10 +88,13 @@ function makeRecord(step: Step, a: Extract<SwimUpdate, { k: 'alive' }>): MemberR
 }
 
 /** suspect(id, inc, from): start or confirm a suspicion (SWIM §4.2, Lifeguard §4.2). */
-export function onSuspect(step: Step, u: Extract<SwimUpdate, { k: 'suspect' }>): void {
+export function onSuspect(step: Step, u: Extract<SwimUpdate, { k: 'suspect' }>, sender: string | null = null): void {
   const { s } = step;
   if (u.id === s.selfId) {
-    if (u.inc < s.self.incarnation) return;
+    if (u.inc < s.self.incarnation) {
+      tellStale(step, sender);
+      return;
+    }
     if (s.self.status === 'alive') refute(step, u.inc);
     else reassertLeave(step, u.inc);
     return;
@@ -114,12 +117,13 @@ export function onSuspect(step: Step, u: Extract<SwimUpdate, { k: 'suspect' }>):
 }
 
 /** dead(id, inc, from): declared failed by `from`, or a leave intent when from === id. */
-export function onDead(step: Step, u: Extract<SwimUpdate, { k: 'dead' }>): void {
+export function onDead(step: Step, u: Extract<SwimUpdate, { k: 'dead' }>, sender: string | null = null): void {
   const { s } = step;
   const leave = u.from === u.id;
   if (u.id === s.selfId) {
-    if (s.self.status === 'alive' && u.inc >= s.self.incarnation) refute(step, u.inc);
-    else if (s.self.status !== 'alive' && !leave) reassertLeave(step, u.inc);
+    if (s.self.status === 'alive' && u.inc < s.self.incarnation) tellStale(step, sender);
+    else if (s.self.status === 'alive') refute(step, u.inc);
+    else if (!leave) reassertLeave(step, u.inc);
     return;
   }
   const record = s.members.get(u.id);
@@ -156,6 +160,17 @@ export function selfAlive(step: Step): Extract<SwimUpdate, { k: 'alive' }> {
   return self.name === self.id ? { k: 'alive', id: self.id, inc: self.incarnation, tags: self.tags } : { k: 'alive', id: self.id, inc: self.incarnation, tags: self.tags, name: self.name };
 }
 
+/**
+ * Someone passed us an accusation older than our incarnation: we refuted it already, but the sender
+ * evidently missed the refutation (loss). Send it our alive directly; the sender re-gossips it. (An
+ * addition to memberlist, which ignores stale accusations and leaves the sender to time out.)
+ */
+function tellStale(step: Step, sender: string | null): void {
+  const { s } = step;
+  if (sender === null || sender === s.selfId || s.self.status !== 'alive' || !s.members.has(sender)) return;
+  sendDatagram(step, sender, { t: 'gossip', u: [selfAlive(step)] });
+}
+
 /** We are leaving or left and someone suspects us: repeat the leave intent at their incarnation. */
 function reassertLeave(step: Step, accusedIncarnation: number): void {
   const { s } = step;
@@ -183,7 +198,7 @@ function startSuspicion(step: Step, record: MemberRecord, incarnation: number, a
   // memberlist: k = suspicionMult − 2 expected confirmations, or none when too few members could confirm.
   const k = s.config.suspicionMult - 2;
   const expected = !s.config.lifeguard || n - 2 < k ? 0 : k;
-  const suspicion: Suspicion = { id: record.id, incarnation, startMs: step.nowMs, minMs, maxMs, expected, accusers: new Set([accuser]), timer: '', deadlineMs: 0 };
+  const suspicion: Suspicion = { id: record.id, incarnation, startMs: step.nowMs, minMs, maxMs, expected, accusers: new Set([accuser]), timer: '', deadlineMs: 0, toldMs: -Infinity };
   s.suspicions.set(record.id, suspicion);
   if (accuser === s.selfId) s.counters.suspicionsRaised++;
   armSuspicion(step, suspicion);
@@ -203,6 +218,22 @@ function confirmSuspicion(step: Step, suspicion: Suspicion, accuser: string, u: 
   suspicion.accusers.add(accuser);
   armSuspicion(step, suspicion);
   step.s.queue.enqueue(u);
+}
+
+/**
+ * The buddy system, widened (Lifeguard §4.3 tells a suspect in the probe itself): whenever a member we
+ * suspect sends us anything, it is evidently up — tell it directly, at most once per probe interval,
+ * so that it refutes. This closes a gap memberlist leaves open: a member that was cut off suspects
+ * others, spends its retransmissions into the partition, and after the heal probes slowly (its health
+ * score is high), so its suspicion would otherwise expire before the suspect ever hears of it.
+ */
+export function maybeTellSuspect(step: Step, from: string): void {
+  const { s } = step;
+  if (!s.config.lifeguard) return;
+  const suspicion = s.suspicions.get(from);
+  if (!suspicion || step.nowMs - suspicion.toldMs < s.config.probeIntervalMs) return;
+  suspicion.toldMs = step.nowMs;
+  sendDatagram(step, from, { t: 'gossip', u: [{ k: 'suspect', id: from, inc: suspicion.incarnation, from: s.selfId }] });
 }
 
 export function cancelSuspicion(step: Step, suspicion: Suspicion): void {
