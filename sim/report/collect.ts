@@ -47,7 +47,7 @@ export async function collectRecord(file: ReplayFile): Promise<Collected> {
   const onLog = (line: LogLine): void => {
     log.push({ atMs: line.atMs, text: line.node && !line.text.startsWith(line.node) ? `${line.node}: ${line.text}` : line.text });
     if (log.length > logKeptMax * 2) log.splice(0, log.length - logKeptMax);
-    if (line.kind === 'violation') violations.push({ atMs: line.atMs, text: line.text });
+    if (line.kind === 'violation') violations.push({ atMs: focusMs(line.text, line.atMs), text: line.text });
     if (line.kind === 'fault' || (line.kind === 'phase' && line.text.startsWith('safety phase over'))) faultLines.push({ atMs: line.atMs, text: line.text });
     if (line.node) look(line.node, line.atMs);
     else if (line.kind === 'fault' && sim) for (const id of sim.nodeIds) look(id, line.atMs);
@@ -84,6 +84,17 @@ export async function collectRecord(file: ReplayFile): Promise<Collected> {
     log: log.slice(-logKeptMax),
   };
   return { record, sameTrace: run.sameTrace };
+}
+
+/**
+ * When a violation is found only at the end of a run (a history checker), it names the operations
+ * that contradict each other with their [invoke, complete] times (the linearizability checker's
+ * "minimal set"): the pictures centre on the moment the last of them completed, where the anomaly
+ * happened, rather than on the end of the run.
+ */
+export function focusMs(text: string, atMs: number): number {
+  const ends = [...text.matchAll(/\[(\d+(?:\.\d+)?), (\d+(?:\.\d+)?)\]/g)].map((m) => Number(m[2]));
+  return ends.length > 0 ? Math.min(atMs, Math.max(...ends)) : atMs;
 }
 
 function opsOf(sim: Simulation): RecordedOp[] {

@@ -138,6 +138,10 @@ describe('report of a real run', () => {
     expect(record.faults.every((f) => f.endMs >= f.startMs && f.endMs <= record.simulatedMs)).toBe(true);
     expect(new Set(record.roles.map((r) => r.node))).toEqual(new Set(record.nodes));
 
+    const { focusMs } = await import('../report/collect.js');
+    expect(focusMs('register history is not linearizable: …\n  #3 cas ok  [716.216, 1087.174]\n  #4 read  [1155.174, 1201.051]', 12_000)).toBe(1201.051);
+    expect(focusMs('liveness: no progress', 15_000)).toBe(15_000);
+
     const windows = faultWindows(
       [
         { atMs: 10, text: 'partition n1 | n2 n3' },
