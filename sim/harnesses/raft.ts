@@ -244,57 +244,50 @@ const actions: Record<string, { usage: string; args: (a: readonly string[]) => b
   'restart-crashed': { usage: 'restart-crashed (every node that is down)', args: (a) => a.length === 0 },
 };
 
-/**
- * The simulator runs a protocol action and treats a nullish answer as "unknown action" (it uses
- * `??`), so a finished action answers with the empty string, which is falsy for every caller.
- * TODO(raft): return null once sim/simulator.ts tests for a harness without `act` explicitly.
- */
-const actionDone = '';
-
 function actOn(sim: SimApi, action: string, args: readonly string[]): void {
-    const leader = currentLeader(sim);
-    switch (action) {
-      case 'transfer':
-        adminRequest(sim, args[0] ? { type: 'transferLeadership', to: args[0] } : { type: 'transferLeadership' }, `transfer leadership${args[0] ? ` to ${args[0]}` : ''}`);
-        return;
-      case 'add-server':
-        adminRequest(sim, { type: 'addServer', id: args[0], voter: args[1] !== 'learner' }, `add ${args[0]} as ${args[1] ?? 'voter'}`);
-        return;
-      case 'remove-server':
-        adminRequest(sim, { type: 'removeServer', id: args[0] }, `remove ${args[0]}`);
-        return;
-      case 'remove-leader':
-        if (leader) adminRequest(sim, { type: 'removeServer', id: leader }, `remove the leader ${leader}`);
-        else sim.log('admin: remove-leader: no leader');
-        return;
-      case 'isolate-leader':
-        if (leader) sim.faults.partition([[leader]]);
-        return;
-      case 'crash-leader':
-        if (leader) sim.faults.crash(leader);
-        return;
-      case 'oneway-leader':
-        if (leader) for (const id of sim.nodeIds) if (id !== leader) sim.faults.blockOneWay(id, leader);
-        return;
-      case 'leader-minority': {
-        if (!leader) return;
-        const others = sim.nodeIds.filter((id) => id !== leader);
-        const k = Number(args[0]);
-        sim.faults.partition([[leader, ...others.slice(0, k)], others.slice(k)]);
-        return;
-      }
-      case 'isolate-follower': {
-        const follower = sim.nodeIds.find((id) => id !== leader && sim.isUp(id));
-        if (follower) sim.faults.partition([[follower]]);
-        return;
-      }
-      case 'expect-leader':
-        if (leader !== args[0]) sim.violation(`expected ${args[0]} to lead at ${sim.nowMs.toFixed(0)} ms, but ${leader ?? 'nobody'} does`);
-        return;
-      case 'restart-crashed':
-        for (const id of sim.nodeIds) if (!sim.isUp(id)) sim.faults.restart(id);
-        return;
+  const leader = currentLeader(sim);
+  switch (action) {
+    case 'transfer':
+      adminRequest(sim, args[0] ? { type: 'transferLeadership', to: args[0] } : { type: 'transferLeadership' }, `transfer leadership${args[0] ? ` to ${args[0]}` : ''}`);
+      return;
+    case 'add-server':
+      adminRequest(sim, { type: 'addServer', id: args[0], voter: args[1] !== 'learner' }, `add ${args[0]} as ${args[1] ?? 'voter'}`);
+      return;
+    case 'remove-server':
+      adminRequest(sim, { type: 'removeServer', id: args[0] }, `remove ${args[0]}`);
+      return;
+    case 'remove-leader':
+      if (leader) adminRequest(sim, { type: 'removeServer', id: leader }, `remove the leader ${leader}`);
+      else sim.log('admin: remove-leader: no leader');
+      return;
+    case 'isolate-leader':
+      if (leader) sim.faults.partition([[leader]]);
+      return;
+    case 'crash-leader':
+      if (leader) sim.faults.crash(leader);
+      return;
+    case 'oneway-leader':
+      if (leader) for (const id of sim.nodeIds) if (id !== leader) sim.faults.blockOneWay(id, leader);
+      return;
+    case 'leader-minority': {
+      if (!leader) return;
+      const others = sim.nodeIds.filter((id) => id !== leader);
+      const k = Number(args[0]);
+      sim.faults.partition([[leader, ...others.slice(0, k)], others.slice(k)]);
+      return;
     }
+    case 'isolate-follower': {
+      const follower = sim.nodeIds.find((id) => id !== leader && sim.isUp(id));
+      if (follower) sim.faults.partition([[follower]]);
+      return;
+    }
+    case 'expect-leader':
+      if (leader !== args[0]) sim.violation(`expected ${args[0]} to lead at ${sim.nowMs.toFixed(0)} ms, but ${leader ?? 'nobody'} does`);
+      return;
+    case 'restart-crashed':
+      for (const id of sim.nodeIds) if (!sim.isUp(id)) sim.faults.restart(id);
+      return;
+  }
 }
 
 export const harness: Harness = {
@@ -364,7 +357,7 @@ export const harness: Harness = {
     if (!spec.args(args)) return `usage: at TIME ${spec.usage}`;
     if (sim === null) return null;
     actOn(sim, action, args);
-    return actionDone;
+    return null;
   },
 
 
