@@ -33,7 +33,7 @@ function timestamp(d: Date): string {
  */
 export function consulStyle(selfId: string, serverAddr: string, text: string, serfLanPort = 8301, serverPort = 8300): string {
   // "consul: adding server a1 (Addr: 127.0.0.104:8301)": Consul names a server by its RPC address.
-  if (/^consul: (adding|removing) server /.test(text)) return text.replace(new RegExp(`\\(Addr: ([^)]*):${serfLanPort}\\)`), `(Addr: $1:${serverPort})`);
+  if (/^consul: (adding|removing) (LAN |WAN )?server /.test(text)) return text.replace(new RegExp(`\\(Addr: ([^)]*):${serfLanPort}\\)`), `(Addr: $1:${serverPort})`);
   if (!text.startsWith(`${selfId} `)) return text;
   const rest = text.slice(selfId.length + 1);
   const role = /^became (leader|candidate|follower|learner) at term (\d+)/.exec(rest);

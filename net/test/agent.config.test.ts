@@ -128,6 +128,7 @@ describe('agent id routing and log vocabulary', () => {
     expect(consulStyle(self, '127.0.0.104:8300', `${self} became leader at term 2`)).toBe('raft: Node at 127.0.0.104:8300 [Leader] entering Leader state (term 2)');
     expect(consulStyle(self, '127.0.0.104:8300', `${self} marked 127.0.0.103:8301 failed at incarnation 0`)).toBe('memberlist: marked 127.0.0.103:8301 failed at incarnation 0');
     expect(consulStyle(self, '127.0.0.104:8300', 'consul: adding server a1 (Addr: 127.0.0.104:8301) (DC: dc1)')).toBe('consul: adding server a1 (Addr: 127.0.0.104:8300) (DC: dc1)');
+    expect(consulStyle(self, '127.0.0.104:8300', 'consul: adding LAN server a1 (Addr: 127.0.0.104:8301) (DC: dc1)')).toBe('consul: adding LAN server a1 (Addr: 127.0.0.104:8300) (DC: dc1)');
     expect(consulStyle(self, '127.0.0.104:8300', "agent: Synced service 'web'")).toBe("agent: Synced service 'web'");
   });
 });

@@ -81,7 +81,7 @@ describe('the seed cluster, for real', () => {
     }
     await a1.waitFor(/\[INFO\] raft: Node at 127\.0\.0\.104:8300 \[Leader\] entering Leader state/);
     await a1.waitFor('[INFO] serf: EventMemberJoin: a1 127.0.0.104');
-    expect(a1.output()).toContain('[INFO] consul: adding server a1 (Addr: 127.0.0.104:8300) (DC: dc1)');
+    expect(a1.output()).toMatch(/\[INFO\] consul: adding (LAN )?server a1 \(Addr: 127\.0\.0\.104:8300\) \(DC: dc1\)/);
     expect(JSON.parse((await get('http://127.0.0.104:8500/v1/status/leader')).text)).toBe('127.0.0.104:8300');
     expect(JSON.parse((await get('http://127.0.0.104:8500/v1/status/peers')).text)).toEqual(['127.0.0.104:8300']);
     await a2.waitFor('Server: false (bootstrap: false)');
