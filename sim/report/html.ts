@@ -40,6 +40,7 @@ export function reportHtml(record: RunRecord, pictures: ReportPictures = renderP
 body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 1200px; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 2em; border-bottom: 1px solid #ccc; }
 .pass { color: #2e9e44; font-weight: bold; } .fail { color: #c0392b; font-weight: bold; }
+.fail li { white-space: pre-wrap; font-weight: normal; font-family: monospace; font-size: 0.85em; }
 table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: left; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 0.85em; }
 .picture { overflow-x: auto; }
