@@ -107,7 +107,12 @@ export function falsePositives(marks: readonly Mark[], truth: Truth, graceMs: nu
   });
 }
 
-/** A member that left gracefully is never marked failed while the network stayed whole. */
+/**
+ * A member that left gracefully is never marked failed while the network stayed whole. Not counted:
+ * a leaver that was paused or down before it could send its intent (it had not left yet), and an
+ * observer whose suspicion of the leaver was already running when the leave began (failure detection
+ * that started first may finish first; the intent then turns failed into left).
+ */
 export function checkLeftNeverFailed(marks: readonly Mark[], truth: Truth): string[] {
   const problems: string[] = [];
   for (const m of marks) {
@@ -117,7 +122,9 @@ export function checkLeftNeverFailed(marks: readonly Mark[], truth: Truth): stri
     for (const leave of life.leaving) {
       if (m.atMs < leave.fromMs || m.atMs >= leave.toMs) continue;
       if (overlaps(truth.split, leave.fromMs, m.atMs + 1) || overlaps(truth.lossy, leave.fromMs, m.atMs + 1)) continue;
-      if (overlaps(life.down, leave.fromMs, leave.fromMs + 1)) continue;
+      if (overlaps(life.down, leave.fromMs - 1, m.atMs + 1) || overlaps(life.paused, leave.fromMs - 1, m.atMs + 1)) continue;
+      const before = marks.filter((x) => x.observer === m.observer && x.about === m.about && x.atMs <= leave.fromMs);
+      if (before.length > 0 && before[before.length - 1]!.status === 'suspect') continue;
       problems.push(`leave: ${m.observer} marked ${m.about} failed at ${m.atMs.toFixed(0)} ms after it began leaving at ${leave.fromMs.toFixed(0)} ms`);
     }
   }
