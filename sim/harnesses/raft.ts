@@ -226,7 +226,8 @@ function adminRequest(sim: SimApi, body: unknown, what: string, triesLeft = 40):
   sim.request(leader, { machine: 'raft', body }, 5000, (response) => {
     const r = response as RaftReply | undefined;
     sim.log(`admin: ${what} via ${leader}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : `${r.error}${(r as { detail?: string }).detail ? ` (${(r as { detail?: string }).detail})` : ''}`}`);
-    if (r && !r.ok && (r.error === 'notLeader' || r.error === 'noLeader' || r.error === 'busy') && triesLeft > 0) sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1));
+    // Membership changes and transfers are idempotent: retry until one leader says ok.
+    if ((r === undefined || !r.ok) && r?.error !== 'badRequest' && triesLeft > 0) sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1));
   });
 }
 
