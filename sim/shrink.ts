@@ -203,10 +203,21 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
   const property = propertyOf(original.violations[0]!, loaded.scenario.nodes);
   const params = workloadParams(loaded.scenario, loaded.harness.params);
   let runs = 0;
+  // Different candidates often give the same scenario (duplicate indexes, actions past the end of
+  // the safety phase): each text runs once.
+  const seen = new Map<string, RunResult | null>();
 
   const evaluate = async (c: Candidate, knobs: Knobs | undefined): Promise<RunResult | null> => {
-    runs++;
     const text = candidateText(file.scenarioText, loaded.scenario, schedule, c);
+    const key = `${knobs ? 'pinned' : 'drawn'}\n${text}`;
+    if (seen.has(key)) return seen.get(key)!;
+    const result = await runCandidate(text, knobs);
+    seen.set(key, result);
+    return result;
+  };
+
+  const runCandidate = async (text: string, knobs: Knobs | undefined): Promise<RunResult | null> => {
+    runs++;
     let candidate;
     try {
       candidate = await loadScenarioText(text, file.scenarioFile);
