@@ -103,3 +103,24 @@ describe('conclave sim explore / merge (CLI functions)', () => {
     }
   });
 });
+
+describe('explore with the real simulator', () => {
+  it('gives every seed the trace and verdict of an in-process sim run, on worker threads, and writes replay files for failures', async () => {
+    const { loadScenario, runLoaded } = await import('../run.js');
+    const { readReplay } = await import('../replay.js');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const path = 'scenarios/planted/broadcast-lost-ack.txt';
+    const replayDir = mkdtempSync(join(tmpdir(), 'conclave-explore-real-'));
+    const seen = new Map<number, { trace: string; result: string }>();
+    const summary = await explore({ scenarioPath: path, range: { from: 1, to: 8 }, jobs: 2, runner: { replayDir }, onSeed: (r) => seen.set(r.seed, { trace: r.trace, result: r.result }) });
+    const loaded = await loadScenario(path);
+    for (let seed = 1; seed <= 8; seed++) {
+      const direct = runLoaded(loaded, seed, {});
+      expect(seen.get(seed), `seed ${seed}`).toEqual({ trace: direct.trace, result: direct.result });
+    }
+    expect(summary.failed).toBeGreaterThan(0); // the planted bug shows within 8 seeds
+    for (const f of summary.failures) expect(readReplay(f.replayFile!).trace).toBe(f.trace);
+  });
+});
