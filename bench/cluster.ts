@@ -24,6 +24,8 @@ const phaseMs = Number(process.env['BENCH_PHASE_MS'] ?? 5000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Figures {
+  /** Operations that failed (error status, timeout): reported, never counted as throughput. */
+  errors: number;
   opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
@@ -50,6 +52,7 @@ interface System {
 async function load(system: System, concurrency: number, op: (endpoint: string, worker: number, i: number) => Promise<boolean>): Promise<Figures> {
   const latencies: number[] = [];
   let done = 0;
+  let errors = 0;
   const cpu0 = cpuSeconds(system.pids());
   const start = performance.now();
   const end = start + phaseMs;
@@ -62,13 +65,14 @@ async function load(system: System, concurrency: number, op: (endpoint: string, 
         if (ok) {
           latencies.push(performance.now() - t0);
           done++;
-        }
+        } else errors++;
       }
     }),
   );
   const wallS = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   return {
+    errors,
     opsPerSec: Math.round(done / wallS),
     p50Ms: round(latencies[Math.floor(latencies.length * 0.5)] ?? NaN),
     p99Ms: round(latencies[Math.floor(latencies.length * 0.99)] ?? NaN),
@@ -105,13 +109,25 @@ async function failover(system: System): Promise<number> {
   }
 }
 
+/** A stable leader first: writes through every endpoint must succeed for 2 s in a row. */
+async function warmUp(system: System): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let okSince = Date.now();
+  for (let i = 0; Date.now() - okSince < 2000; i++) {
+    if (Date.now() > deadline) throw new Error(`${system.name}: no stable leader within 60 s`);
+    const ok = await system.put(system.endpoints[i % system.endpoints.length]!, 'bench/warmup', `w${i}`, 1000).catch(() => false);
+    if (!ok) okSince = Date.now();
+  }
+}
+
 async function runSuite(system: System): Promise<Record<string, number>> {
+  await warmUp(system);
   const value = 'x'.repeat(100);
   const out: Record<string, number> = {};
   for (const c of [1, 16, 64]) {
     const f = await load(system, c, (e, w, i) => system.put(e, `bench/k${(w * 7 + i) % 100}`, value));
-    log(`${system.name} put c${c}: ${f.opsPerSec}/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms, ${f.cores} cores`);
-    Object.assign(out, { [`putC${c}OpsPerSec`]: f.opsPerSec, [`putC${c}P50Ms`]: f.p50Ms, [`putC${c}P99Ms`]: f.p99Ms, [`putC${c}Cores`]: f.cores });
+    log(`${system.name} put c${c}: ${f.opsPerSec}/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms, ${f.cores} cores, ${f.errors} errors`);
+    Object.assign(out, { [`putC${c}Errors`]: f.errors, [`putC${c}OpsPerSec`]: f.opsPerSec, [`putC${c}P50Ms`]: f.p50Ms, [`putC${c}P99Ms`]: f.p99Ms, [`putC${c}Cores`]: f.cores });
   }
   const g = await load(system, 16, (e, w, i) => system.get(e, `bench/k${(w * 7 + i) % 100}`));
   log(`${system.name} linearizable get c16: ${g.opsPerSec}/s p50 ${g.p50Ms} ms p99 ${g.p99Ms} ms, ${g.cores} cores`);
