@@ -67,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
     throw error;
   }
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
-    session.advanceTo(Infinity);
+    session.runToEnd();
     const s = session.current();
     process.stdout.write(plainSummary(s));
     process.stdout.write(`seed=${session.seed} trace=${session.simulation.traceHash} result=${s.verdict.status === 'fail' ? 'fail' : 'pass'}\n`);

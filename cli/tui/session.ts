@@ -31,6 +31,8 @@ import { nextEventMs } from './sim-hooks.js';
 
 /** Simulated time between two kept snapshots (the resolution of backward seeks). */
 export const snapshotEveryMs = 100;
+/** …and for clusters of more than `checkpointNodesMax` nodes, whose snapshots cost more. */
+export const snapshotEveryMsBigCluster = 1000;
 /** Event-log lines kept (the screen shows the last few). */
 export const logLinesKeptMax = 200;
 /** Node tables with more members than this summarise each node's view of its peers. */
@@ -217,6 +219,13 @@ export class TuiSession {
     return true;
   }
 
+  /** Runs to the end without keeping snapshots (the plain summary without a terminal). */
+  runToEnd(): void {
+    this.viewing = null;
+    this.run.advanceTo(Infinity, null);
+    if (this.run.finished) this.noteFinished();
+  }
+
   /** Advances by `deltaMs` of simulated time from what is on screen. */
   advanceBy(deltaMs: number): void {
     this.advanceTo(this.nowMs + deltaMs);
@@ -236,7 +245,7 @@ export class TuiSession {
     if (this.run.finished) this.noteFinished();
     else if (this.sim.nowMs >= this.run.nextSnapshotMs) {
       this.maybeSnapshot();
-      this.run.nextSnapshotMs = (Math.floor(this.sim.nowMs / snapshotEveryMs) + 1) * snapshotEveryMs;
+      this.run.nextSnapshotMs = this.run.nextBoundaryMs();
     }
     this.reachedMs = Math.max(this.reachedMs, this.sim.nowMs);
   }
@@ -433,8 +442,10 @@ class Run {
   nextSnapshotMs = 0;
   private readonly safetyMs: number;
   private readonly endMs: number;
+  readonly snapshotEveryMs: number;
 
   constructor(loaded: LoadedScenario, seed: number, codec: boolean) {
+    this.snapshotEveryMs = loaded.scenario.nodes.length > checkpointNodesMax ? snapshotEveryMsBigCluster : snapshotEveryMs;
     this.safetyMs = loaded.scenario.safetyMs;
     this.endMs = loaded.scenario.safetyMs + loaded.scenario.livenessMs;
     this.sim = new Simulation(loaded.scenario, loaded.harness, seed, { codec, onLog: (line) => this.onLog(line) });
@@ -463,7 +474,7 @@ class Run {
       this.sim.runUntil(stop);
       if (onBoundary && this.sim.nowMs >= this.nextSnapshotMs) {
         onBoundary();
-        this.nextSnapshotMs = (Math.floor(this.sim.nowMs / snapshotEveryMs) + 1) * snapshotEveryMs;
+        this.nextSnapshotMs = this.nextBoundaryMs();
       }
       if (this.sim.isStopped) continue;
       if (this.sim.nowMs >= phaseEnd) {
@@ -476,7 +487,11 @@ class Run {
       }
       if (this.sim.nowMs >= target) break;
     }
-    if (!onBoundary) this.nextSnapshotMs = (Math.floor(this.sim.nowMs / snapshotEveryMs) + 1) * snapshotEveryMs;
+    if (!onBoundary) this.nextSnapshotMs = this.nextBoundaryMs();
+  }
+
+  nextBoundaryMs(): number {
+    return (Math.floor(this.sim.nowMs / this.snapshotEveryMs) + 1) * this.snapshotEveryMs;
   }
 
   stepOne(): void {
