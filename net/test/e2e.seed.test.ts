@@ -175,6 +175,9 @@ describe('the seed cluster, for real', () => {
     await a2.exited;
     await until(async () => memberRows((await conclave(['members', ...a1Http])).stdout).find((r) => r[0] === 'a2')?.[2] === 'failed', 30_000, 'a2 failed');
     await a1.waitFor('[INFO] serf: EventMemberFailed: a2 127.0.0.103');
+    // force-leave moves the failed member to left.
+    expect(await conclave(['force-leave', ...a1Http, 'a2'])).toMatchObject({ code: 0 });
+    await until(async () => memberRows((await conclave(['members', ...a1Http])).stdout).find((r) => r[0] === 'a2')?.[2] === 'left', 15_000, 'a2 force-left');
 
     // Restart a2 (joining a1 at start), then Ctrl-C → a1 sees it left.
     a2 = startAgent([...a2Args, '-join', '127.0.0.104']);
