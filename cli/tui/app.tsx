@@ -20,6 +20,9 @@ export const seekStepMs = 1000;
 export const frameBudgetMs = 35;
 /** Simulated time advanced between two looks at the wall clock. */
 export const chunkMs = 20;
+/** Clusters larger than this are drawn every `bigClusterFrameMs` only. */
+export const bigClusterNodes = 50;
+export const bigClusterFrameMs = 500;
 /** Checkpoint building: at most `idleBudgetMs` of wall time every `idleEveryMs`. */
 export const idleBudgetMs = 15;
 export const idleEveryMs = 100;
@@ -50,6 +53,7 @@ export function App(props: AppProps): React.ReactElement {
   useEffect(() => {
     if (ui.paused || session.done) return;
     let last = wall();
+    let lastDrawn = -Infinity;
     const timer = setInterval(() => {
       const now = wall();
       const elapsed = now - last;
@@ -65,7 +69,11 @@ export function App(props: AppProps): React.ReactElement {
         wantMs -= chunk;
         if (wall() >= until) break;
       }
-      refresh();
+      // A snapshot of a big cluster costs (every node's view of every member): draw it less often.
+      if (session.done || wall() - lastDrawn >= (session.nodeIds.length > bigClusterNodes ? bigClusterFrameMs : 0)) {
+        lastDrawn = wall();
+        refresh();
+      }
       if (session.done) setUi((u) => ({ ...u, paused: true, message: `run finished: ${session.current().verdict.status}` }));
     }, frameMs);
     return () => clearInterval(timer);
