@@ -27,7 +27,8 @@ describe('script checks', () => {
   });
 
   it('kills the process group on timeout', async () => {
-    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-check-')), 'survived');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-check-'));
+    const marker = path.join(dir, 'survived');
     const started = Date.now();
     const result = await runCheck(sh(`(sleep 1; touch ${marker}) & sleep 30`), 200);
     expect(Date.now() - started).toBeLessThan(3000);
@@ -35,6 +36,7 @@ describe('script checks', () => {
     expect(result.output).toMatch(/Timed out/);
     await new Promise((r) => setTimeout(r, 1300));
     expect(fs.existsSync(marker)).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 
