@@ -207,7 +207,8 @@ export class TuiSession {
         this.builder = { run: this.newRun(), atMs: t };
       }
       const b = this.builder;
-      b.run.advanceTo(Math.min(b.run.sim.nowMs + idleChunkMs, b.atMs), null);
+      const chunkMs = this.nodeIds.length > checkpointNodesMax ? idleChunkMs / 10 : idleChunkMs;
+      b.run.advanceTo(Math.min(b.run.sim.nowMs + chunkMs, b.atMs), null);
       if (b.run.finished) {
         this.checkpoints.set(b.atMs, null); // the run ends before this time: nothing to park
         this.builder = null;
