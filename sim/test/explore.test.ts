@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ExploreSummary, explore, formatEta, mergeResults, parseSeedRange, parseShard, progressLine, shardRange } from '../explore.js';
 
-const stubUrl = new URL('../explore-stub.ts', import.meta.url).href;
+const stubUrl = new URL('./explore-stub.ts', import.meta.url).href;
 
 describe('explore on a stub runner', () => {
   it('runs each seed once on 1 and on 2 worker threads with the same totals', async () => {
