@@ -1,0 +1,70 @@
+/**
+ * SWIM refutation rules that the scenario and property tests let slide (they are rescued later by
+ * push-pull or by repeated suspicions), written from mutation testing (docs/mutation-testing.md):
+ * each test failed on a planted bug that every other test let through. Driven on the tiny loop
+ * (core/swim/testing.ts) with fixed seeds, checking only what members believe about each other.
+ */
+import { describe, expect, it } from 'vitest';
+import type { NodeId } from '../types.js';
+import type { SwimConfig } from './config.js';
+import { SwimLoop } from './testing.js';
+
+const names = (n: number): NodeId[] => Array.from({ length: n }, (_, i) => `n${i + 1}`);
+
+/** n members that all join through n1 at time 0, run for `settleMs`. */
+function cluster(n: number, config: Partial<SwimConfig> = {}, seed = 1, settleMs = 10_000): { loop: SwimLoop; ids: NodeId[] } {
+  const ids = names(n);
+  const loop = new SwimLoop(seed, (id) => ({ profile: 'sim', joinPeers: id === 'n1' ? [] : ['n1'], ...config }));
+  for (const id of ids) loop.add(id, 0);
+  loop.runUntil(settleMs);
+  return { loop, ids };
+}
+
+describe('refutation (SWIM §4.2)', () => {
+  it('a member accused at an incarnation above its own refutes past the accusation at once', () => {
+    for (const seed of [1, 2, 3]) {
+      const { loop, ids } = cluster(6, {}, seed);
+      const own = loop.state('n3').self.incarnation;
+      const accused = own + 7; // a previous life of n3 (before a restart) reached incarnation own + 7
+      loop.inject('n1', 'n5', { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc: accused, from: 'n5' }] });
+      loop.runUntil(loop.nowMs + 3_000);
+      // One refutation must beat the accusation; a bump by one would be ignored by every member.
+      expect(loop.state('n3').self.incarnation).toBeGreaterThan(accused);
+      loop.runUntil(loop.nowMs + 60_000);
+      expect(loop.marks('failed', 'n3')).toEqual([]);
+      for (const id of ids) expect(loop.statusOf(id, 'n3')).toBe('alive');
+      expect(loop.invariantFailures).toEqual([]);
+    }
+  });
+
+  it('a member declared failed at its current incarnation refutes by gossip, long before push-pull or reconnect', () => {
+    for (const seed of [1, 2, 3]) {
+      const { loop, ids } = cluster(6, {}, seed);
+      const inc = loop.state('n3').self.incarnation;
+      loop.inject('n1', 'n5', { t: 'gossip', u: [{ k: 'dead', id: 'n3', inc, from: 'n5' }] });
+      expect(loop.statusOf('n1', 'n3')).toBe('failed');
+      // Push-pull and reconnect run every 30 s; gossip (to the dead too) reaches n3 within a few periods.
+      loop.runUntil(loop.nowMs + 8_000);
+      expect(loop.state('n3').self.incarnation).toBeGreaterThan(inc);
+      for (const id of ids) expect(loop.statusOf(id, 'n3')).toBe('alive');
+    }
+  });
+});
+
+describe('push-pull merge (memberlist mergeState)', () => {
+  it('after a partition heals, nobody marks failed a member it could reach all along (a remote "dead" is merged as suspect)', () => {
+    const { loop } = cluster(6, { reconnectIntervalMs: 5_000 });
+    const a = ['n1', 'n2', 'n3'];
+    const b = ['n4', 'n5', 'n6'];
+    loop.partition(a, b);
+    loop.runUntil(loop.nowMs + 60_000);
+    expect(loop.statusOf('n1', 'n5')).toBe('failed');
+    const healedMs = loop.nowMs;
+    loop.heal();
+    loop.runUntil(loop.nowMs + 60_000);
+    const sameSide = (x: NodeId, y: NodeId) => a.includes(x) === a.includes(y);
+    const wrong = loop.marks('failed').filter((n) => n.atMs >= healedMs && n.notice.type === 'member' && sameSide(n.node, n.notice.member.id));
+    expect(wrong.map((n) => `${n.node} marked ${n.notice.type === 'member' ? n.notice.member.id : ''} failed at ${n.atMs}`)).toEqual([]);
+    for (const x of [...a, ...b]) for (const y of [...a, ...b]) expect(loop.statusOf(x, y)).toBe('alive');
+  });
+});
