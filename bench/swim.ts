@@ -173,6 +173,8 @@ const figures = {
   firstDetectionPeriods,
   firstDetectionPeriodsMean: round(mean(detection.periods)),
   firstDetectionTrials: detection.periods.length,
+  firstDetectionAnchor: round(anchorFirstPick, 3),
+  firstDetectionRatioToAnchor: round(firstDetectionPeriods / anchorFirstPick),
   firstPickPeriods: round(firstDetectionPeriods - 0.5),
   firstPickAnchor: round(anchorFirstPick, 3),
   firstPickRatioToAnchor: round((firstDetectionPeriods - 0.5) / anchorFirstPick),
