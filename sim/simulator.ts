@@ -416,6 +416,12 @@ export class Simulation implements SimApi {
     };
   }
 
+  /** Global time (ms) of the next event in the queue, or null when nothing is scheduled. */
+  nextEventMs(): number | null {
+    const next = this.queue.peek();
+    return next ? next.atUs / usPerMs : null;
+  }
+
   get traceHash(): string {
     return this.hash.hex();
   }
