@@ -1,0 +1,89 @@
+/**
+ * Check-and-set against a model, written from mutation testing (docs/mutation-testing.md): the KV
+ * property tests never issued a delete-CAS, so a delete-CAS that compared CreateIndex instead of
+ * ModifyIndex passed the whole suite. Consul's rule (checklist §1 KV, kvsSetCASTxn /
+ * kvsDeleteCASTxn): `?cas=N` acts only if the key's ModifyIndex is exactly N; `cas=0` only if the key
+ * is absent; a delete-CAS of an absent key succeeds and changes nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createStoreFsm } from './store.js';
+import type { KvEntry, StoreCommand, TxnOutcome } from './types.js';
+
+const enc = new TextEncoder();
+
+type Op =
+  | { readonly kind: 'set' | 'delete'; readonly key: string; readonly value: string }
+  | { readonly kind: 'cas' | 'deleteCas' | 'txnCas' | 'txnDeleteCas'; readonly key: string; readonly value: string; readonly pick: number; readonly create: boolean };
+
+const keyArb = fc.constantFrom('a', 'b');
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constantFrom('set' as const, 'delete' as const), key: keyArb, value: fc.constantFrom('x', 'y', 'z') }),
+  fc.record({ kind: fc.constantFrom('cas' as const, 'deleteCas' as const, 'txnCas' as const, 'txnDeleteCas' as const), key: keyArb, value: fc.constantFrom('x', 'y', 'z'), pick: fc.nat(8), create: fc.boolean() }),
+);
+
+interface ModelEntry {
+  value: string;
+  createIndex: number;
+  modifyIndex: number;
+}
+
+describe('check-and-set (checklist §1 KV) against a model', () => {
+  it('cas and delete-cas, plain or in a transaction, act exactly when ModifyIndex equals the cas index', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), (ops) => {
+        const fsm = createStoreFsm();
+        const model = new Map<string, ModelEntry>();
+        let index = 0;
+        for (const op of ops) {
+          index++;
+          const existing = model.get(op.key);
+          // The cas index: the key's ModifyIndex, its CreateIndex, 0, or some other index seen so far.
+          const cas = op.kind === 'set' || op.kind === 'delete' ? 0 : op.create ? 0 : [existing?.modifyIndex ?? 0, existing?.createIndex ?? 0, Math.max(1, index - 1 - op.pick)][op.pick % 3]!;
+          let command: StoreCommand;
+          let expected: boolean | null = null;
+          switch (op.kind) {
+            case 'set':
+              command = { type: 'kvSet', entry: { key: op.key, value: enc.encode(op.value), flags: 0 } };
+              break;
+            case 'delete':
+              command = { type: 'kvDelete', key: op.key };
+              break;
+            case 'cas':
+            case 'txnCas':
+              expected = cas === 0 ? !existing : existing?.modifyIndex === cas;
+              command =
+                op.kind === 'cas'
+                  ? { type: 'kvCas', entry: { key: op.key, value: enc.encode(op.value), flags: 0 }, cas }
+                  : { type: 'txn', ops: [{ verb: 'cas', key: op.key, value: enc.encode(op.value), index: cas }], nowMs: 0 };
+              break;
+            case 'deleteCas':
+            case 'txnDeleteCas':
+              expected = !existing || existing.modifyIndex === cas;
+              command = op.kind === 'deleteCas' ? { type: 'kvDeleteCas', key: op.key, cas } : { type: 'txn', ops: [{ verb: 'delete-cas', key: op.key, index: cas }], nowMs: 0 };
+              break;
+          }
+          const result = fsm.apply(command, index);
+          expect(result.ok).toBe(true);
+          const value = result.ok ? result.value : undefined;
+          const succeeded = op.kind.startsWith('txn') ? (value as TxnOutcome).Errors === null : op.kind === 'cas' || op.kind === 'deleteCas' ? value === true : true;
+          if (expected !== null) expect(succeeded, `${op.kind} ${op.key} cas=${cas} at ${index}`).toBe(expected);
+          // Update the model.
+          const writes = op.kind === 'set' || ((op.kind === 'cas' || op.kind === 'txnCas') && expected);
+          const deletes = op.kind === 'delete' || ((op.kind === 'deleteCas' || op.kind === 'txnDeleteCas') && expected);
+          if (writes) model.set(op.key, { value: op.value, createIndex: existing?.createIndex ?? index, modifyIndex: existing?.value === op.value ? existing.modifyIndex : index });
+          if (deletes) model.delete(op.key);
+          for (const key of ['a', 'b']) {
+            const got = fsm.query({ type: 'kvGet', key });
+            const entry = 'error' in got ? undefined : (got.value as KvEntry | null);
+            const want = model.get(key);
+            expect(entry === null ? null : { create: entry!.CreateIndex, value: new TextDecoder().decode(entry!.Value ?? new Uint8Array()) }).toEqual(want ? { create: want.createIndex, value: want.value } : null);
+            if (want && entry) want.modifyIndex = entry.ModifyIndex; // identical rewrites may keep ModifyIndex (kv.ts)
+          }
+          expect(fsm.invariants()).toEqual([]);
+        }
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+  });
+});
