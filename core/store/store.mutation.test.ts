@@ -39,7 +39,7 @@ describe('check-and-set (checklist §1 KV) against a model', () => {
           index++;
           const existing = model.get(op.key);
           // The cas index: the key's ModifyIndex, its CreateIndex, 0, or some other index seen so far.
-          const cas = op.kind === 'set' || op.kind === 'delete' ? 0 : op.create ? 0 : [existing?.modifyIndex ?? 0, existing?.createIndex ?? 0, Math.max(1, index - 1 - op.pick)][op.pick % 3]!;
+          const cas = 'pick' in op ? (op.create ? 0 : [existing?.modifyIndex ?? 0, existing?.createIndex ?? 0, Math.max(1, index - 1 - op.pick)][op.pick % 3]!) : 0;
           let command: StoreCommand;
           let expected: boolean | null = null;
           switch (op.kind) {

@@ -1,0 +1,123 @@
+/**
+ * Agent leader duties across a failover, written from mutation testing (docs/mutation-testing.md):
+ * each test failed on a planted bug in core/agent that every other test let through. The full agent
+ * stack on five simulated nodes (3 servers, 2 clients) through the 'agent' harness, one fixed seed
+ * each, faults injected by hand through the FaultApi.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AgentRequest, AgentResponse, ReadOptions } from '../../core/agent/api.js';
+import { harness, leaderOf, serfHealthOf } from '../harnesses/agent.js';
+import { parseScenario } from '../scenario.js';
+import { Simulation } from '../simulator.js';
+
+const servers = ['n1', 'n2', 'n3'];
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+const text = (value: unknown): string => new TextDecoder().decode(value as Uint8Array);
+
+function cluster(seed = 1) {
+  const scenario = 'protocol agent\nnodes 5\nset clients 0\nnetwork latency=1ms..5ms\nduration safety=600s liveness=0s\n';
+  const sim = new Simulation(parseScenario(scenario, 'mutation-agent.txt'), harness, seed);
+  sim.begin();
+  const send = (node: string, body: AgentRequest, timeoutMs = 120_000): { result: AgentResponse | undefined | 'pending'; atMs: number } => {
+    const box: { result: AgentResponse | undefined | 'pending'; atMs: number } = { result: 'pending', atMs: -1 };
+    sim.request(node, { machine: 'agent', body }, timeoutMs, (r) => {
+      box.result = r as AgentResponse | undefined;
+      box.atMs = sim.nowMs;
+    });
+    return box;
+  };
+  const call = (node: string, body: AgentRequest, advanceMs = 500): AgentResponse => {
+    const box = send(node, body);
+    sim.runUntil(sim.nowMs + advanceMs);
+    expect(box.result).not.toBe('pending');
+    return box.result as AgentResponse;
+  };
+  const runUntilTrue = (predicate: () => boolean, maxMs: number): boolean => {
+    const end = sim.nowMs + maxMs;
+    while (sim.nowMs < end) {
+      if (predicate()) return true;
+      sim.runUntil(sim.nowMs + 100);
+    }
+    return predicate();
+  };
+  return { sim, send, call, runUntilTrue };
+}
+
+describe('agent leader duties across a failover', () => {
+  it('a new leader whose clock runs ahead restarts TTL deadlines on its own clock: a session renewed just before the failover lives on', () => {
+    const { sim, call, runUntilTrue } = cluster();
+    expect(runUntilTrue(() => sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing'), 15_000)).toBe(true);
+    sim.runUntil(sim.nowMs + 2000);
+    const created = call('n4', { type: 'session.create', ttlMs: 10_000, lockDelayMs: 0 });
+    expect(created.status).toBe(200);
+    const id = (created.body as { ID: string }).ID;
+    const leader = leaderOf(sim)!;
+    // The followers' clocks jump 25 s ahead (more than 2×TTL); then the session is renewed and the
+    // old leader dies, so one of the fast clocks leads.
+    for (const server of servers) if (server !== leader) sim.faults.jumpClock(server, 25_000);
+    expect(call('n4', { type: 'session.renew', id }).status).toBe(200);
+    sim.faults.crash(leader);
+    expect(runUntilTrue(() => leaderOf(sim) !== null && leaderOf(sim) !== leader, 10_000)).toBe(true);
+    const survivor = servers.find((s) => s !== leader)!;
+    sim.runUntil(sim.nowMs + 5_000); // several session sweeps of the new leader
+    // Consul initializeSessionTimers: the deadline is TTL × 2 from the new leader's own clock.
+    expect((call(survivor, { type: 'session.info', id, read: { consistency: 'stale' } }).body as unknown[]).length).toBe(1);
+    // And it still expires when nobody renews it.
+    sim.runUntil(sim.nowMs + 25_000);
+    expect(call(survivor, { type: 'session.info', id, read: { consistency: 'stale' } }).body).toEqual([]);
+  });
+
+  /**
+   * A blocking read parked on a leader that is cut off: the leader steps down by check-quorum and
+   * must answer its parked default/consistent reads then (consul-api.md: default reads may be stale
+   * only while leadership is in doubt), not hold them to the end of their wait. Returns when each of
+   * the two parked reads was answered, what it said, and when the newer leader acknowledged a write.
+   */
+  function cutOffLeaderWithParkedReads(seed: number) {
+    const { sim, send, call, runUntilTrue } = cluster(seed);
+    expect(runUntilTrue(() => leaderOf(sim) !== null, 15_000)).toBe(true);
+    sim.runUntil(sim.nowMs + 2000);
+    const leader = leaderOf(sim)!;
+    const others = servers.filter((s) => s !== leader);
+    call(leader, { type: 'kv.put', key: 'k', value: bytes('old') });
+    const first = call(leader, { type: 'kv.get', key: 'k', read: { consistency: 'default' } });
+    const reads: ReadOptions[] = [
+      { consistency: 'default', minIndex: first.index!, waitMs: 60_000 },
+      { consistency: 'consistent', minIndex: first.index!, waitMs: 60_000 },
+    ];
+    const parked = reads.map((read) => send(leader, { type: 'kv.get', key: 'k', raw: true, read }));
+    sim.runUntil(sim.nowMs + 500);
+    for (const p of parked) expect(p.result).toBe('pending');
+    const cutAtMs = sim.nowMs;
+    sim.faults.partition([[leader], [...others, 'n4', 'n5']]);
+    expect(runUntilTrue(() => others.some((s) => leaderOf(sim) === s), 10_000)).toBe(true);
+    const write = send(others[0]!, { type: 'kv.put', key: 'k', value: bytes('new') });
+    expect(runUntilTrue(() => write.result !== 'pending', 5_000)).toBe(true);
+    expect((write.result as AgentResponse).status).toBe(200);
+    sim.runUntil(sim.nowMs + 70_000);
+    const answers = parked.map((p) => {
+      expect(p.result).not.toBe('pending');
+      const answer = p.result as AgentResponse;
+      return { afterCutMs: p.atMs - cutAtMs, status: answer.status, value: answer.status === 200 ? text(answer.body) : null, atMs: p.atMs };
+    });
+    return { answers, ackedAtMs: write.atMs };
+  }
+
+  it('a leader cut off from the cluster answers its parked blocking reads when it steps down, not at the end of their wait', () => {
+    for (const seed of [1, 2]) {
+      const { answers } = cutOffLeaderWithParkedReads(seed);
+      for (const a of answers) expect(a.afterCutMs, JSON.stringify(a)).toBeLessThan(5_000);
+    }
+  });
+
+  // KNOWN BUG (reported to the lead, found by this test): a parked 'consistent' read is answered at
+  // step-down from the deposed leader's local state without a ReadIndex round, after a newer leader
+  // already acknowledged a write (seed 1: answered 'old' ~60 ms after 'new' was acknowledged).
+  // Consul re-verifies leadership before every run of a consistent blocking query. Remove `.fails`
+  // once core/agent/server.ts answers such reads with an error (or re-runs them consistently).
+  it.fails('a parked consistent read never answers with data older than a write acknowledged before the answer', () => {
+    const { answers, ackedAtMs } = cutOffLeaderWithParkedReads(1);
+    const consistent = answers[1]!;
+    if (consistent.status === 200 && consistent.atMs > ackedAtMs) expect(consistent.value).toBe('new');
+  });
+});
