@@ -60,7 +60,7 @@ export function startSnapshot(s: RaftState, ctx: StepContext, nowMs: number, id:
   p.state = 'snapshot';
   p.inflight = [];
   p.probeSentMs = -1;
-  p.snap = { snapshot: s.snapshot, acked: 0, sent: 0, lastReplyMs: nowMs };
+  p.snap = { snapshot: s.snapshot, acked: 0, sent: 0, lastReplyMs: nowMs, rewoundTo: -1 };
   trace(ctx, `${s.id} is sending a snapshot at index ${s.snapshot.lastIndex} to ${id}`, 'debug');
   sendSnapshot(s, ctx, nowMs, id, p, false);
 }
@@ -73,10 +73,11 @@ export function sendSnapshot(s: RaftState, ctx: StepContext, nowMs: number, id: 
     // Presumed lost. A newer snapshot replaces the stale one (the follower restarts at offset 0);
     // otherwise resume from what the follower confirmed.
     if (s.snapshot && s.snapshot.lastIndex > snap.snapshot.lastIndex) {
-      p.snap = { snapshot: s.snapshot, acked: 0, sent: 0, lastReplyMs: nowMs };
+      p.snap = { snapshot: s.snapshot, acked: 0, sent: 0, lastReplyMs: nowMs, rewoundTo: -1 };
       return sendSnapshot(s, ctx, nowMs, id, p, false);
     }
     snap.sent = snap.acked;
+    snap.rewoundTo = -1;
     snap.lastReplyMs = nowMs;
   }
   const chunk = s.config.snapshotChunkBytes;
@@ -122,9 +123,23 @@ export function onSnapshotReply(s: RaftState, ctx: StepContext, nowMs: number, f
     }
     maybeCommit(s, ctx, nowMs);
   } else if (p.state === 'snapshot' && p.snap && m.lastIndex === p.snap.snapshot.lastIndex) {
-    p.snap.lastReplyMs = nowMs;
-    if (m.nextOffset > p.snap.acked) p.snap.acked = m.nextOffset;
-    if (m.gap) p.snap.sent = Math.max(p.snap.acked, m.nextOffset); // resume after the lost chunk
+    const snap = p.snap;
+    if (m.nextOffset > snap.acked) {
+      snap.acked = m.nextOffset;
+      snap.lastReplyMs = nowMs; // progress; a transfer that makes none is resumed by the heartbeat
+    }
+    if (m.gap) {
+      // The follower misses the chunk at nextOffset (lost, or it restarted and lost its partial copy):
+      // it is the authority on what it holds, so resume there — once per offset, or every chunk in
+      // flight would answer with a gap and each answer would resend the window (a message storm).
+      if (snap.rewoundTo === m.nextOffset) {
+        onReadAcks(s, ctx, nowMs);
+        return;
+      }
+      snap.rewoundTo = m.nextOffset;
+      snap.acked = m.nextOffset;
+      snap.sent = m.nextOffset;
+    }
   }
   onReadAcks(s, ctx, nowMs);
   if (s.role === 'leader' && s.progress.get(from) === p) sendAppend(s, ctx, nowMs, from, p, false);

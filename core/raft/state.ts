@@ -51,7 +51,7 @@ export interface Progress {
   /** Highest ReadIndex round it acknowledged. */
   readSeq: number;
   /** The snapshot being sent, and the acknowledged / sent offsets. */
-  snap: { readonly snapshot: Snapshot; acked: number; sent: number; lastReplyMs: number } | null;
+  snap: { readonly snapshot: Snapshot; acked: number; sent: number; lastReplyMs: number; /** Offset last resumed from after a gap (one resume per offset). */ rewoundTo: number } | null;
 }
 
 export interface PendingProposal {
