@@ -16,7 +16,7 @@
  *    current result, 200). Re-checks run on Raft's `applied` notices; the query's own (per key /
  *    per table) index decides, so unrelated writes re-check but do not wake.
  */
-import type { RaftResponse } from '../raft/api.js';
+import type { RaftRequest, RaftResponse } from '../raft/api.js';
 import type { QueryResult } from '../store/types.js';
 import { agentErrors } from './api.js';
 import type { ServerOp, ServerResult } from './ops.js';
@@ -165,9 +165,15 @@ function recheck(s: AgentState, env: Env, parked: ParkedRead): void {
   });
 }
 
-/** Runs the parked read's query once more and answers it (woken, or its wait ran out). */
+/**
+ * Runs the parked read's query once more and answers it (woken, or its wait ran out). A consistent
+ * read re-verifies leadership with a ReadIndex round first, as Consul re-runs a consistent blocking
+ * query: a leader deposed while the read was parked must not answer it from its own, possibly older
+ * state (it answers with the Raft error instead, and the client retries).
+ */
 function answerParked(s: AgentState, env: Env, parked: ParkedRead, timedOut: boolean): void {
-  callRaft(s, env, { type: 'readStale', query: parked.op.query }, (raw, env2) => {
+  const request: RaftRequest = parked.op.consistency === 'consistent' ? { type: 'read', query: parked.op.query } : { type: 'readStale', query: parked.op.query };
+  callRaft(s, env, request, (raw, env2) => {
     if (s.parked.get(parked.id) !== parked) return;
     const response = raw as RaftResponse;
     const result: ServerResult = response.ok
