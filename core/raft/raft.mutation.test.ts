@@ -6,7 +6,7 @@
  * applies and the durable state out), not the code that implements it.
  */
 import { describe, expect, it } from 'vitest';
-import type { AppendEntries, RequestVote } from './messages.js';
+import type { AppendEntries, InstallSnapshot, RequestVote } from './messages.js';
 import { ListFsm, ManualCluster, type InFlight } from './testkit.js';
 
 const voteTraffic = (m: InFlight) => m.message.type === 'vote' || m.message.type === 'voteReply';
@@ -18,7 +18,7 @@ function settled(c: ManualCluster, leader: string): void {
 }
 
 /** Delivers one raft message straight to `to`; a RequestVote well after any leader contact (past the disregard rule). */
-function hand(c: ManualCluster, to: string, from: string, message: RequestVote | AppendEntries): void {
+function hand(c: ManualCluster, to: string, from: string, message: RequestVote | AppendEntries | InstallSnapshot): void {
   c.nowMs += message.type === 'vote' ? 5_000 : 1;
   c.step(to, { kind: 'message', nowMs: c.nowMs, from, message: { m: 'raft', p: message } });
 }
@@ -193,5 +193,33 @@ describe('ReadIndex (thesis §6.4) against a newer leader', () => {
     c.fire('n2', 'heartbeat');
     c.deliver();
     expect(c.replies.get(read)).toMatchObject({ ok: true, result: ['w'] });
+  });
+});
+
+describe('terms on every message (§5.1)', () => {
+  it('a deposed leader steps down at the first reply that carries a newer term', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    c.drop();
+    expect(c.elect('n2', ['n2', 'n3'])).toBe(true);
+    c.drop((m) => m.to === 'n1');
+    // n1 has not noticed yet; its next append reaches n2, whose refusal carries the newer term.
+    expect(c.state('n1').role).toBe('leader');
+    c.request('n1', { type: 'propose', command: 'late' });
+    c.drop((m) => m.to === 'n3');
+    c.deliver((m) => (m.from === 'n1' && m.to === 'n2') || (m.from === 'n2' && m.to === 'n1' && m.message.type === 'appendReply'));
+    expect(c.state('n1').role).toBe('follower');
+    expect(c.state('n1').term).toBe(c.state('n2').term);
+  });
+
+  it('an InstallSnapshot from an older term changes nothing: the current leader keeps leading', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const term = c.state('n1').term;
+    hand(c, 'n1', 'n2', { type: 'snapshot', term: term - 1, lastIndex: 1_000, lastTerm: term - 1, membership: { voters: c.ids, learners: [] }, offset: 0, data: '', totalChars: 0, readSeq: 0 });
+    expect(c.state('n1').role).toBe('leader');
+    expect(c.state('n1').leader).toBe('n1');
   });
 });

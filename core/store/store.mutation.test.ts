@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createStoreFsm } from './store.js';
-import type { KvEntry, StoreCommand, TxnOutcome } from './types.js';
+import type { KvEntry, Session, StoreCommand, TxnOutcome } from './types.js';
+import { sessionTtlMultiplier } from './types.js';
 
 const enc = new TextEncoder();
 
@@ -85,5 +86,47 @@ describe('check-and-set (checklist §1 KV) against a model', () => {
       }),
       { numRuns: 300, seed: 7 },
     );
+  });
+});
+
+describe('boundaries (Consul graveyard reap, session TTL)', () => {
+  it('reaping tombstones up to index N keeps the tombstone written at N + 1, so the prefix index does not fall', () => {
+    const fsm = createStoreFsm();
+    let index = 0;
+    const apply = (command: StoreCommand) => {
+      const result = fsm.apply(command, ++index);
+      expect(result.ok).toBe(true);
+      return result;
+    };
+    apply({ type: 'kvSet', entry: { key: 'p/a', value: enc.encode('1'), flags: 0 } });
+    apply({ type: 'kvSet', entry: { key: 'p/b', value: enc.encode('1'), flags: 0 } });
+    apply({ type: 'kvDelete', key: 'p/a' }); // tombstone at 3
+    apply({ type: 'kvDelete', key: 'p/b' }); // tombstone at 4
+    const before = fsm.query({ type: 'kvList', prefix: 'p/' }).index;
+    expect(before).toBe(4);
+    expect(apply({ type: 'tombstonesReap', upToIndex: 3 })).toEqual({ ok: true, value: 1 });
+    expect(fsm.query({ type: 'kvList', prefix: 'p/' }).index).toBe(4);
+    expect(fsm.query({ type: 'kvList', prefix: 'p/b' }).index).toBe(4);
+    expect(fsm.invariants()).toEqual([]);
+  });
+
+  it('a TTL session lives until exactly TTL × multiplier after its last renew, then the next expiry sweep invalidates it', () => {
+    const ttlMs = 10_000;
+    const startMs = 1_000_000;
+    const fsm = createStoreFsm();
+    let index = 0;
+    const apply = (command: StoreCommand) => fsm.apply(command, ++index);
+    apply({ type: 'memberHealth', node: 'n1', address: '10.0.0.1', health: 'alive', nowMs: startMs });
+    expect(apply({ type: 'sessionCreate', session: { id: 's1', node: 'n1', ttlMs }, nowMs: startMs }).ok).toBe(true);
+    const renewMs = startMs + 7_000;
+    expect(apply({ type: 'sessionRenew', id: 's1', nowMs: renewMs }).ok).toBe(true);
+    const deadlineMs = renewMs + ttlMs * sessionTtlMultiplier;
+    const alive = () => ((fsm.query({ type: 'sessionInfo', id: 's1' }) as { value?: unknown }).value as Session[] | null)?.length === 1;
+    for (const nowMs of [renewMs + ttlMs, deadlineMs - 1_000, deadlineMs - 1]) {
+      apply({ type: 'sessionsExpire', nowMs });
+      expect(alive(), `expired at ${nowMs - renewMs} ms after the renew`).toBe(true);
+    }
+    apply({ type: 'sessionsExpire', nowMs: deadlineMs });
+    expect(alive()).toBe(false);
   });
 });

@@ -68,3 +68,16 @@ describe('push-pull merge (memberlist mergeState)', () => {
     for (const x of [...a, ...b]) for (const y of [...a, ...b]) expect(loop.statusOf(x, y)).toBe('alive');
   });
 });
+
+describe('failed is not left (Serf)', () => {
+  it('a member that refuted once (incarnation > 0) and then crashes is marked failed everywhere, never left', () => {
+    const { loop, ids } = cluster(6);
+    loop.inject('n1', 'n5', { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc: loop.state('n3').self.incarnation, from: 'n5' }] });
+    loop.runUntil(loop.nowMs + 5_000);
+    expect(loop.state('n3').self.incarnation).toBeGreaterThan(0);
+    loop.crash('n3');
+    loop.runUntil(loop.nowMs + 60_000);
+    expect(loop.marks('left', 'n3')).toEqual([]);
+    for (const id of ids) if (id !== 'n3') expect(loop.statusOf(id, 'n3')).toBe('failed');
+  });
+});

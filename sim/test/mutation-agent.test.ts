@@ -119,4 +119,21 @@ describe('agent leader duties across a failover', () => {
     const consistent = answers[1]!;
     if (consistent.status === 200 && consistent.atMs > ackedAtMs) expect(consistent.value).toBe('new');
   });
+
+  it('X-Consul-Index of a key read is the key\'s ModifyIndex, on the leader, a follower and through a client; unrelated writes leave it', () => {
+    const { sim, call, runUntilTrue } = cluster();
+    expect(runUntilTrue(() => leaderOf(sim) !== null, 15_000)).toBe(true);
+    sim.runUntil(sim.nowMs + 2000);
+    const leader = leaderOf(sim)!;
+    const follower = servers.find((s) => s !== leader)!;
+    call('n4', { type: 'kv.put', key: 'watched', value: bytes('1') });
+    const first = call(leader, { type: 'kv.get', key: 'watched', read: { consistency: 'default' } });
+    const modifyIndex = (first.body as { ModifyIndex: number }[])[0]!.ModifyIndex;
+    expect(first.index).toBe(modifyIndex);
+    for (let i = 0; i < 3; i++) call('n5', { type: 'kv.put', key: `unrelated${i}`, value: bytes('x') });
+    for (const [node, consistency] of [[leader, 'default'], [leader, 'consistent'], [follower, 'stale'], ['n4', 'default']] as const) {
+      const again = call(node, { type: 'kv.get', key: 'watched', read: { consistency } });
+      expect(again.index, `${node} ${consistency}`).toBe(modifyIndex);
+    }
+  });
 });
