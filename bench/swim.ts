@@ -12,7 +12,7 @@
  *    simulator's defaults (msgpackr codec, invariants after every step) and in fast mode; peak RSS.
  *    Goal ≤ 60,000 ms. Wall time on a shared machine depends on its load: cpuMs is reported too.
  *  - falsePositivesLifeguard / falsePositivesPlain at 5% and 10% loss, 8 members of which 2 are slow
- *    (inbound messages held 1–6 s), 300 simulated seconds, the same seeds for both: live members
+ *    (inbound messages held 1–6 s, and 3-s pauses about every 20 s), 300 simulated seconds, the same seeds for both: live members
  *    declared failed (all, and about healthy members only). Lifeguard reports > 50× fewer.
  *
  *   npm run bench:swim [-- --quick]     (--quick: fewer trials and seeds, for a smoke run)
@@ -126,6 +126,8 @@ function falsePositiveCounts(lifeguard: boolean, lossPercent: number, seeds: rea
       `set lifeguard ${lifeguard}`,
       'set slowNodes n2,n3',
       'set slowDelay 1s..6s',
+      'set slowPause 3s',
+      'set slowPauseEvery 20s',
       `network latency=1ms..5ms loss=${lossPercent}%`,
       'duration safety=300s liveness=1s',
     ].join('\n');
