@@ -223,3 +223,43 @@ describe('terms on every message (§5.1)', () => {
     expect(c.state('n1').leader).toBe('n1');
   });
 });
+
+describe('replies from an earlier term (§5.1)', () => {
+  it('a leader re-elected later ignores an ack it got as leader of an earlier term: no entry is acknowledged before a majority stores it', () => {
+    const c = new ManualCluster(5, { inflightAppendsMax: 64 });
+    const among = (ids: string[]) => (m: InFlight) => ids.includes(m.from) && ids.includes(m.to);
+    c.elect('n1');
+    settled(c, 'n1');
+    // Term A: n1 writes 3..10; only n2 stores them, and n2's acks are held up in the network.
+    for (let i = 0; i < 8; i++) c.request('n1', { type: 'propose', command: `a${i}` });
+    c.deliver((m) => m.from === 'n1' && m.to === 'n2' && m.message.type === 'append');
+    const held = c.inFlight.filter((m) => m.from === 'n2' && m.to === 'n1' && m.message.type === 'appendReply');
+    expect(held.length).toBeGreaterThan(0);
+    c.drop();
+    // Term B: n3 leads with n4, n5 and overwrites n2's index 3; n1 rejoins and is cut back too.
+    expect(c.elect('n3', ['n3', 'n4', 'n5'])).toBe(true);
+    c.deliver(among(['n2', 'n3', 'n4', 'n5']));
+    c.fire('n3', 'heartbeat');
+    c.deliver();
+    expect(c.state('n2').log.lastIndex).toBeLessThan(10);
+    expect(c.state('n1').log.lastIndex).toBe(c.state('n3').log.lastIndex);
+    // Term C: n3 crashes; n1 leads with n4, n5 and writes 5..10, which reach n4 only.
+    c.crash('n3');
+    c.drop();
+    expect(c.elect('n1', ['n1', 'n4', 'n5'])).toBe(true);
+    const ids = Array.from({ length: 6 }, (_, i) => c.request('n1', { type: 'propose', command: `c${i}` }));
+    c.deliver(among(['n1', 'n4']));
+    c.drop();
+    // The acks n2 sent in term A finally arrive: they say nothing about n1's log of term C.
+    for (const m of held) c.inFlight.push(m);
+    c.deliver((m) => m.from === 'n2' && m.to === 'n1' && m.message.type === 'appendReply');
+    for (const id of ids) {
+      const reply = c.replies.get(id);
+      if (!reply?.ok) continue;
+      const index = reply.index;
+      const term = c.state('n1').log.termAt(index);
+      const holders = c.ids.filter((n) => c.isUp(n) && c.state(n).log.termAt(index) === term).length;
+      expect(holders, `entry ${index} acknowledged while stored on ${holders} of 5`).toBeGreaterThanOrEqual(3);
+    }
+  });
+});

@@ -22,8 +22,10 @@ function cluster(n: number, config: Partial<SwimConfig> = {}, seed = 1, settleMs
 
 describe('refutation (SWIM §4.2)', () => {
   it('a member accused at an incarnation above its own refutes past the accusation at once', () => {
-    for (const seed of [1, 2, 3]) {
-      const { loop, ids } = cluster(6, {}, seed);
+    // Plain SWIM too: Lifeguard's repeated "you are suspected" notes (maybeTellSuspect) would hide a
+    // refutation that climbs one incarnation at a time.
+    for (const [seed, config] of [[1, {}], [2, {}], [1, { lifeguard: false }], [2, { lifeguard: false }]] as const) {
+      const { loop, ids } = cluster(6, config, seed);
       const own = loop.state('n3').self.incarnation;
       const accused = own + 7; // a previous life of n3 (before a restart) reached incarnation own + 7
       loop.inject('n1', 'n5', { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc: accused, from: 'n5' }] });
@@ -78,6 +80,20 @@ describe('failed is not left (Serf)', () => {
     loop.crash('n3');
     loop.runUntil(loop.nowMs + 60_000);
     expect(loop.marks('left', 'n3')).toEqual([]);
+    for (const id of ids) if (id !== 'n3') expect(loop.statusOf(id, 'n3')).toBe('failed');
+  });
+});
+
+describe('incarnation order (SWIM §4.2)', () => {
+  it('an alive at the suspected incarnation (a stale retransmission) does not clear the suspicion; only a higher one does', () => {
+    const { loop, ids } = cluster(6);
+    const inc = loop.state('n3').self.incarnation;
+    loop.crash('n3'); // it cannot refute
+    loop.inject('n1', 'n5', { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc, from: 'n5' }] });
+    expect(loop.statusOf('n1', 'n3')).toBe('suspect');
+    loop.inject('n1', 'n4', { t: 'gossip', u: [{ k: 'alive', id: 'n3', inc, tags: loop.state('n1').members.get('n3')!.tags }] });
+    expect(loop.statusOf('n1', 'n3')).toBe('suspect');
+    loop.runUntil(loop.nowMs + 60_000);
     for (const id of ids) if (id !== 'n3') expect(loop.statusOf(id, 'n3')).toBe('failed');
   });
 });
