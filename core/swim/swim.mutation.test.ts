@@ -97,3 +97,23 @@ describe('incarnation order (SWIM §4.2)', () => {
     for (const id of ids) if (id !== 'n3') expect(loop.statusOf(id, 'n3')).toBe('failed');
   });
 });
+
+describe('Lifeguard dynamic suspicion (§4.2)', () => {
+  it('only independent accusers shorten a suspicion: one accuser repeated (relayed copies of one message) does not', () => {
+    const { loop } = cluster(4);
+    // n3 dies and n1 is cut off from the others: n1 hears of n3 only through what we hand it.
+    loop.crash('n3');
+    loop.partition(['n1'], ['n2', 'n4']);
+    const suspectedAtMs = loop.nowMs;
+    for (let i = 0; i < 5; i++) {
+      loop.inject('n1', i % 2 === 0 ? 'n2' : 'n4', { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc: loop.state('n1').members.get('n3')!.incarnation, from: 'n2' }] });
+      loop.runUntil(loop.nowMs + 100);
+    }
+    loop.runUntil(suspectedAtMs + 60_000);
+    const failed = loop.marks('failed', 'n3').filter((n) => n.node === 'n1');
+    expect(failed).toHaveLength(1);
+    // 4 members: min 4 s, max 24 s, k = 2. Two accusers (n2, and n1's own failed probe) give
+    // 24 − 20·log 2 / log 3 ≈ 11.4 s; only a third independent accuser would bring it to 4 s.
+    expect(failed[0]!.atMs - suspectedAtMs).toBeGreaterThan(8_000);
+  });
+});
