@@ -240,3 +240,33 @@ describe('malformed input', () => {
     expect(loop.invariantFailures).toEqual([]);
   });
 });
+
+describe('sibling calls, notices and the view (the agent’s contract, core/swim/api.ts)', () => {
+  it('answers a local call with a local reply, tells the observer, and shows a SwimView', async () => {
+    const { NodeRuntime } = await import('../runtime.js');
+    const { Prng } = await import('../prng.js');
+    const { emptyDurableState } = await import('../types.js');
+    const { swimMachine } = await import('./machine.js');
+    // The "agent": forwards node requests to swim as local calls, and keeps what swim tells it.
+    const agent = {
+      name: 'agent',
+      init: () => ({ replies: [] as unknown[], notices: [] as unknown[] }),
+      step(state: { replies: unknown[]; notices: unknown[] }, input: { kind: string; payload?: unknown; request?: unknown; requestId?: number }, ctx: { emit(e: unknown): void }) {
+        if (input.kind === 'request') ctx.emit({ kind: 'local', toMachine: 'swim', payload: { requestId: input.requestId, request: input.request } });
+        if (input.kind === 'local') {
+          const p = input.payload as { requestId?: number };
+          if (typeof p.requestId === 'number') state.replies.push(p);
+          else state.notices.push(p);
+        }
+      },
+    };
+    const rt = new NodeRuntime('a1', [{ machine: swimMachine, config: { observer: 'agent', tags: { role: 'consul' } } }, { machine: agent as never, config: null }], emptyDurableState, new Prng(1));
+    rt.step({ kind: 'start', nowMs: 0 });
+    rt.step({ kind: 'request', nowMs: 1, requestId: 9, request: { machine: 'agent', body: { type: 'members' } } });
+    const state = rt.stateOf<{ replies: { requestId: number; response: SwimResponse }[]; notices: { type: string }[] }>('agent');
+    expect(state.replies).toEqual([{ requestId: 9, response: { ok: true, members: [{ id: 'a1', name: 'a1', incarnation: 0, status: 'alive', tags: { role: 'consul' } }] } }]);
+    expect(state.notices[0]).toMatchObject({ type: 'member', previous: null, member: { id: 'a1', status: 'alive' } });
+    expect(rt.view().swim).toMatchObject({ members: [{ id: 'a1', status: 'alive', incarnation: 0 }], healthScore: 0 });
+    expect(rt.invariants()).toEqual([]);
+  });
+});
