@@ -74,6 +74,10 @@ export interface SimApi {
   log(text: string): void;
   /** Records a safety violation: the run fails and stops. */
   violation(text: string): void;
+  /** The network knobs in force now (the scenario's, or a nemesis fault's while it lasts). */
+  readonly networkNow: NetworkKnobs;
+  /** Who can talk to whom now: partition groups (equal groups talk) and explicit one-way blocks. */
+  partitionView(): { groups: NodeId[][]; blocked: [NodeId, NodeId][] };
   /** Whether faults may still be injected (safety phase) or the run is in its liveness phase. */
   readonly phase: 'safety' | 'liveness' | 'done';
   readonly faults: FaultApi;

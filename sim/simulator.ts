@@ -422,6 +422,10 @@ export class Simulation implements SimApi {
     return next ? next.atUs / usPerMs : null;
   }
 
+  get networkNow(): NetworkKnobs {
+    return { ...this.network };
+  }
+
   get traceHash(): string {
     return this.hash.hex();
   }

@@ -159,11 +159,6 @@ function closeSpan(spans: Span[], atMs: number): void {
   if (last && last.toMs === Infinity) last.toMs = atMs;
 }
 
-interface SimInternals {
-  partitionView?: () => { groups: NodeId[][]; blocked: [NodeId, NodeId][] };
-  network?: { lossRatio: number };
-}
-
 /** Ground-truth sampling period (ms): 100 ms, coarser for huge clusters (10,000 nodes: 1 s). */
 const samplePeriodMs = (nodeCount: number): number => Math.min(1000, Math.max(100, nodeCount / 10));
 
@@ -179,11 +174,10 @@ function sample(sim: SimApi, run: Run, lossLimit: number): void {
     if (sim.isPaused(id)) openSpan(life.paused, t);
     else closeSpan(life.paused, t);
   }
-  const internals = sim as unknown as SimInternals;
-  const view = internals.partitionView?.();
-  if (view && (view.groups.length > 1 || view.blocked.length > 0)) openSpan(run.split, t);
+  const view = sim.partitionView();
+  if (view.groups.length > 1 || view.blocked.length > 0) openSpan(run.split, t);
   else closeSpan(run.split, t);
-  const loss = internals.network?.lossRatio ?? 0;
+  const loss = sim.networkNow.lossRatio;
   if (loss > lossLimit) openSpan(run.lossy, t);
   else closeSpan(run.lossy, t);
 }
