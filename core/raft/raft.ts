@@ -88,6 +88,8 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     safetyFaults: [],
     lastNotifiedApplied: 0,
     lastNotifiedLeader: '',
+    clockMs: 0,
+    lastInputMs: NaN,
   };
   if (loaded.snapshot) {
     const { logPrevIndex: _a, logPrevTerm: _b, ...snap } = loaded.snapshot;
@@ -216,7 +218,7 @@ function onMessage(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, 
 }
 
 function step(s: RaftState, input: Input<RaftMessage, RaftRequest>, ctx: StepContext): void {
-  const nowMs = input.nowMs;
+  const nowMs = monotonicMs(s, input.nowMs);
   switch (input.kind) {
     case 'start':
       onStart(s, ctx, nowMs);
@@ -249,6 +251,19 @@ function step(s: RaftState, input: Input<RaftMessage, RaftRequest>, ctx: StepCon
     notify(s, ctx, { type: 'applied', index: s.appliedIndex });
   }
   noticeLeader(s, ctx);
+}
+
+/**
+ * Every duration Raft measures (election timeout, check-quorum, stalled appends, leases) is taken on
+ * a monotonic clock built from the input clock: a backward jump of the local clock adds nothing
+ * (instead of making every "time since" negative for as long as the jump), the time after it adds as
+ * usual. Timers themselves are set as delays, so they are unaffected either way.
+ */
+function monotonicMs(s: RaftState, inputNowMs: number): number {
+  if (Number.isNaN(s.lastInputMs)) s.clockMs = inputNowMs;
+  else if (inputNowMs > s.lastInputMs) s.clockMs += inputNowMs - s.lastInputMs;
+  s.lastInputMs = inputNowMs;
+  return s.clockMs;
 }
 
 function viewOf(s: RaftState): RaftView {

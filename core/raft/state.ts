@@ -128,6 +128,10 @@ export interface RaftState {
   safetyFaults: string[];
   lastNotifiedApplied: number;
   lastNotifiedLeader: string;
+  /** Monotonic time (ms) derived from the inputs' clocks; every handler sees this as `nowMs`. */
+  clockMs: number;
+  /** The last input's own `nowMs` (NaN before the first input). */
+  lastInputMs: number;
 }
 
 export const timerElection = 'election';
