@@ -114,6 +114,20 @@ describe('election (§5.2, §5.4.1, pre-vote §9.6)', () => {
   });
 });
 
+describe('time', () => {
+  it('a clock that jumps back 5 s does not stretch check-quorum: durations run on a monotonic clock', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    c.nowMs -= 5000;
+    for (let i = 0; i < 6; i++) {
+      c.fire('n1', 'heartbeat');
+      c.drop();
+    }
+    expect(c.state('n1').role).toBe('follower');
+  });
+});
+
 describe('persistence ordering (Figure 2; core/types.ts ORDERING RULE)', () => {
   it('the vote is persisted before the vote reply, in the same step', () => {
     const c = new ManualCluster(3, { preVote: false });
