@@ -74,4 +74,16 @@ describe('NodeRuntime', () => {
     expect(node.step({ kind: 'message', nowMs: 0, from: 'x', message: 'garbage' as never })[0]?.kind).toBe('trace');
     expect(node.step({ kind: 'request', nowMs: 0, requestId: 1, request: { machine: 'zzz', body: 1 } })).toEqual([{ kind: 'reply', requestId: 1, response: { error: 'no machine zzz' } }]);
   });
+
+  it('stops a cycle of local calls between machines with an assertion', () => {
+    const loop = (name: string, other: string): Machine<null> => ({
+      name,
+      init: () => null,
+      step(_state, input, ctx) {
+        if (input.kind === 'request' || input.kind === 'local') ctx.emit({ kind: 'local', toMachine: other, payload: 'again' });
+      },
+    });
+    const node = new NodeRuntime('n1', [{ machine: loop('a', 'b'), config: {} }, { machine: loop('b', 'a'), config: {} }], { records: new Map(), logs: new Map() }, new Prng(1));
+    expect(() => node.step({ kind: 'request', nowMs: 0, requestId: 1, request: { machine: 'a', body: 1 } })).toThrow(/local hops in one step/);
+  });
 });

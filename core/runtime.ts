@@ -32,8 +32,13 @@ export interface Mount {
   readonly config: unknown;
 }
 
-/** Bound on sibling-to-sibling hops triggered by one input; a cycle between machines is a bug. */
-export const localHopsMax = 256;
+/**
+ * Bound on sibling-to-sibling hops triggered by one input; a cycle between machines is a bug. Sized
+ * for the largest legitimate fan-out: one Raft commit wakes every parked blocking read of an agent
+ * (blockingQueriesMax = 4,096), and each recheck is a call to Raft and a reply (and, for a read that
+ * passed, one more of each) — about 16,000 hops.
+ */
+export const localHopsMax = 65_536;
 
 export class NodeRuntime {
   readonly nodeId: NodeId;
@@ -159,11 +164,14 @@ export class NodeRuntime {
   }
 
   private runLocals(nowMs: number): void {
-    for (let hops = 0; this.pendingLocals.length > 0; hops++) {
-      assert(hops < localHopsMax, `more than ${localHopsMax} local hops in one step: a cycle between machines`);
-      const next = this.pendingLocals.shift()!;
+    // A FIFO walked by index (shift() would make a fan-out of n hops cost n²).
+    const queue = this.pendingLocals;
+    for (let head = 0; head < queue.length; head++) {
+      assert(head < localHopsMax, `more than ${localHopsMax} local hops in one step: a cycle between machines`);
+      const next = queue[head]!;
       this.stepMachine(next.to, { kind: 'local', nowMs, fromMachine: next.fromMachine, payload: next.payload });
     }
+    queue.length = 0;
   }
 
   private contextFor(index: number): StepContext {
