@@ -334,7 +334,11 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
     case 'agent.check.deregister':
       return answer(removeCheck(s, env, request.id) ? ok(null) : errorResponse(404, `Unknown check ID "${request.id}"`));
     case 'agent.metrics':
-      return answer(ok(metricsBody(s, env)));
+      // Gossip figures live in SWIM's state: ask it, then answer with everything.
+      return callSwim(s, env, { type: 'stats' }, (raw, env2) => {
+        const response = raw as SwimResponse;
+        reply(env2, requestId, ok(metricsBody(s, env2, response.ok ? (response.stats ?? null) : null)));
+      });
     case 'catalog.datacenters':
       return answer(ok([s.config.datacenter]));
     case 'event.fire':
@@ -380,8 +384,10 @@ function selfBody(s: AgentState, member: Record<string, unknown> | null): Record
   };
 }
 
-function metricsBody(s: AgentState, env: Env): Record<string, unknown> {
+function metricsBody(s: AgentState, env: Env, swim: { counters: Readonly<Record<string, number>>; healthScore: number } | null): Record<string, unknown> {
   const gauge = (Name: string, Value: number): Record<string, unknown> => ({ Name, Value, Labels: {} });
+  const commits = s.counters.raftCommits ?? 0;
+  const commitMsSum = s.counters.raftCommitMsSum ?? 0;
   const statuses = { passing: 0, warning: 0, critical: 0 };
   for (const check of s.checks.values()) statuses[check.status]++;
   return {
@@ -398,11 +404,23 @@ function metricsBody(s: AgentState, env: Env): Record<string, unknown> {
       gauge('consul.agent.checks.warning', statuses.warning),
       gauge('consul.agent.checks.critical', statuses.critical),
       gauge('consul.agent.services', s.services.size),
+      ...(swim ? [gauge('consul.memberlist.health.score', swim.healthScore)] : []),
     ],
-    Counters: Object.entries(s.counters)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([Name, Count]) => ({ Name: `consul.agent.${Name}`, Count, Sum: Count, Labels: {} })),
-    Samples: [],
+    Counters: [
+      ...Object.entries(s.counters)
+        .filter(([name]) => !name.startsWith('raftCommitMs'))
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([Name, Count]) => ({ Name: `consul.agent.${Name}`, Count, Sum: Count, Labels: {} })),
+      ...Object.entries(swim?.counters ?? {})
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([Name, Count]) => ({ Name: `consul.memberlist.${Name}`, Count, Sum: Count, Labels: {} })),
+    ],
+    // Commit time as this server sees it: from proposing a write to Raft until it is committed and
+    // applied here (Consul's consul.raft.commitTime and consul.raft.apply are both close to this).
+    Samples:
+      commits === 0
+        ? []
+        : [{ Name: 'consul.raft.commitTime', Count: commits, Sum: commitMsSum, Min: s.counters.raftCommitMsMin ?? 0, Max: s.counters.raftCommitMsMax ?? 0, Mean: commitMsSum / commits, Labels: {} }],
     Points: [],
   };
 }

@@ -74,12 +74,24 @@ function stamp(command: ServerOp & { kind: 'write' }, nowMs: number): unknown {
 }
 
 function proposeWrite(s: AgentState, env: Env, op: ServerOp & { kind: 'write' }, origin: Origin, hops: number): void {
+  const proposedAtMs = env.nowMs;
   callRaft(s, env, { type: 'propose', command: stamp(op, env.nowMs) }, (raw, env2) => {
     const response = raw as RaftResponse;
-    if (response.ok) return deliver(s, env2, origin, { ok: true, index: response.index, value: response.result, knownLeader: true, lastContactMs: 0 });
+    if (response.ok) {
+      recordCommitTime(s, Math.max(0, env2.nowMs - proposedAtMs));
+      return deliver(s, env2, origin, { ok: true, index: response.index, value: response.result, knownLeader: true, lastContactMs: 0 });
+    }
     if (response.error === 'notLeader' && response.leader !== null) return forwardToLeader(s, env2, op, origin, hops, response.leader);
     deliver(s, env2, origin, raftFailure(response));
   });
+}
+
+/** Commit-time figures for /v1/agent/metrics (count, sum, min, max in ms), kept with the counters. */
+function recordCommitTime(s: AgentState, ms: number): void {
+  count(s, 'raftCommits');
+  count(s, 'raftCommitMsSum', ms);
+  s.counters.raftCommitMsMax = Math.max(s.counters.raftCommitMsMax ?? 0, ms);
+  s.counters.raftCommitMsMin = Math.min(s.counters.raftCommitMsMin ?? Infinity, ms);
 }
 
 /** A store query result (or error) from a raft read response. */

@@ -43,10 +43,19 @@ export type SwimRequest =
   | { readonly type: 'members' }
   | { readonly type: 'setTags'; readonly tags: Readonly<Record<string, string>> }
   | { readonly type: 'fireEvent'; readonly event: Omit<UserEvent, 'ltime'> }
-  | { readonly type: 'events' };
+  | { readonly type: 'events' }
+  /** Protocol counters and the local health score, for metrics. */
+  | { readonly type: 'stats' };
 
 export type SwimResponse =
-  | { readonly ok: true; readonly members?: readonly Member[]; readonly joined?: number; readonly events?: readonly UserEvent[]; readonly event?: UserEvent }
+  | {
+      readonly ok: true;
+      readonly members?: readonly Member[];
+      readonly joined?: number;
+      readonly events?: readonly UserEvent[];
+      readonly event?: UserEvent;
+      readonly stats?: { readonly counters: Readonly<Record<string, number>>; readonly healthScore: number };
+    }
   | { readonly ok: false; readonly error: string };
 
 export interface SwimLocalCall {

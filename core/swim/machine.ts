@@ -319,6 +319,9 @@ function onRequest(step: Step, request: SwimRequest, responder: Responder): void
     case 'members':
       respond(step, responder, { ok: true, members: listMembers(s) });
       return;
+    case 'stats':
+      respond(step, responder, { ok: true, stats: { counters: { ...s.counters }, healthScore: s.awareness.score } });
+      return;
     case 'setTags':
       respond(step, responder, setTags(step, request.tags));
       return;

@@ -252,6 +252,13 @@ describe('agent on one node (instant raft double)', () => {
     expect(call({ type: 'catalog.datacenters' }).body).toEqual(['dc1']);
     const metrics = call({ type: 'agent.metrics' }).body as { Gauges: { Name: string; Value: number }[] };
     expect(metrics.Gauges.find((g) => g.Name === 'consul.raft.leader')?.Value).toBe(1);
+    // Gossip figures come from SWIM; commit time from the writes this server proposed above.
+    const full = metrics as unknown as { Counters: { Name: string; Count: number }[]; Samples: { Name: string; Count: number; Max: number }[] };
+    expect(full.Counters.some((c) => c.Name === 'consul.memberlist.probes')).toBe(true);
+    expect(metrics.Gauges.some((g) => g.Name === 'consul.memberlist.health.score')).toBe(true);
+    const commit = full.Samples.find((x) => x.Name === 'consul.raft.commitTime');
+    expect(commit?.Count).toBeGreaterThan(0);
+    expect(commit!.Max).toBeGreaterThanOrEqual(0);
     expect(call({ type: 'status.leader' }).body).toBe('s1');
     const self = call({ type: 'agent.self' }).body as { Config: { NodeName: string; Server: boolean }; Member: { Name: string; Status: number } };
     expect(self.Config).toMatchObject({ NodeName: 's1', Server: true });
