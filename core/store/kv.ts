@@ -48,10 +48,10 @@ function entriesEqual(a: KvEntry, b: KvEntry): boolean {
  * ModifyIndex. true = Consul ≥ 1.7 (kvsSetTxn skips equal entries, so idempotent writes wake no
  * watcher); false = Consul 0.6.4, the seed's version, where every write moves ModifyIndex (the seed
  * rewrites 'great' with ?cas=1061 and the index moves to 1076, so the same CAS then answers false).
- * net/test/http.seed.test.ts marks the seed's behaviour `it.fails` while this is true: flip both
- * together (the lead's call; the model-based tests pass either way).
+ * We follow the seed (false): its walk-through is the first compatibility anchor, and
+ * net/test/http.seed.test.ts runs its identical-value CAS verbatim. The model-based tests pass either way.
  */
-export const identicalWriteKeepsModifyIndex: boolean = true;
+export const identicalWriteKeepsModifyIndex: boolean = false;
 
 /**
  * Consul kvsSetTxn. CreateIndex and (unless `session` is given) Session are kept from an existing

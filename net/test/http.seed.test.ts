@@ -158,11 +158,10 @@ describe('the seed, verbatim', () => {
     expect(slow.ms).toBeLessThan(5000 + 5000 / 16 + 1500);
   }, 60_000);
 
-  // KNOWN DEVIATION (reported to the lead): core/store follows Consul >= 1.7, which skips an
-  // identical rewrite (same value and flags) without moving ModifyIndex; Consul 0.6.4, the seed's
-  // version, moved it (seed: 1061 -> 1076 on 'great' -> 'great', then cas=1061 -> false). `it.fails`
-  // turns red the day the store matches the seed, so this marker cannot silently outlive the gap.
-  it.fails("seed CAS on an identical value: the second curl ...?cas=N answers false (Consul 0.6.4)", async () => {
+  // The store follows Consul 0.6.4, the seed's version, here: every write moves ModifyIndex, even an
+  // identical rewrite (seed: 1061 -> 1076 on 'great' -> 'great', then cas=1061 -> false). Consul >= 1.7
+  // skips identical writes; see identicalWriteKeepsModifyIndex in core/store/kv.ts.
+  it("seed CAS on an identical value: the second curl ...?cas=N answers false (Consul 0.6.4)", async () => {
     await sh("curl -X PUT -d 'great' http://localhost:8500/v1/kv/web/same");
     const index = (JSON.parse((await sh('curl http://localhost:8500/v1/kv/web/same')).stdout) as Entry[])[0]!.ModifyIndex;
     expect((await sh(`curl -X PUT -d 'great' http://localhost:8500/v1/kv/web/same?cas=${index}`)).stdout).toBe('true');
