@@ -127,6 +127,9 @@ export function onSnapshotReply(s: RaftState, ctx: StepContext, nowMs: number, f
     if (m.nextOffset > snap.acked) {
       snap.acked = m.nextOffset;
       snap.lastReplyMs = nowMs; // progress; a transfer that makes none is resumed by the heartbeat
+      // A late ack from before a rewind can report more than we have sent since: the follower holds
+      // it, so sending resumes after it (else acked > sent breaks the chunk window's bound).
+      if (snap.sent < snap.acked) snap.sent = snap.acked;
     }
     if (m.gap) {
       // The follower misses the chunk at nextOffset (lost, or it restarted and lost its partial copy):
