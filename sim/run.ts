@@ -35,7 +35,9 @@ export async function loadScenarioText(text: string, path: string): Promise<Load
     }
   }
   for (const problem of harness.validate?.(scenario) ?? []) {
-    throw new ScenarioError(path, 0, problem);
+    // Problems that name a parameter (`set KEY: ...`) point at its line.
+    const key = /^set (\S+):/.exec(problem)?.[1];
+    throw new ScenarioError(path, key === undefined ? 0 : lineOf(text, new RegExp(`^\\s*set\\s+${escape(key)}\\b`, 'm')), problem);
   }
   for (const event of scenario.timeline) {
     if (isBuiltin(event.action)) continue;

@@ -59,7 +59,7 @@ describe('scenario format', () => {
   it('checks protocol and parameters against the harness', async () => {
     await expect(loadScenarioText('protocol nope\nnodes 3\n', 'a.txt')).rejects.toThrow(/a.txt:1: unknown protocol 'nope'/);
     await expect(loadScenarioText('protocol broadcast\nnodes 3\nset wobble 1\n', 'b.txt')).rejects.toThrow(/b.txt:3: unknown parameter 'wobble' for protocol broadcast/);
-    await expect(loadScenarioText('protocol broadcast\nnodes 3\nset fanout lots\n', 'c.txt')).rejects.toThrow(/set fanout: 'lots' is not a non-negative integer/);
+    await expect(loadScenarioText('protocol broadcast\nnodes 3\nset fanout lots\n', 'c.txt')).rejects.toThrow(/c.txt:3: set fanout: 'lots' is not a non-negative integer/);
   });
 
   it('parses durations and ratios', () => {

@@ -28,6 +28,7 @@ import { checkHistory, registerModel, UNKNOWN, type LinOp, type RegisterInput } 
 import type { Harness, SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
+import { checkIntegerParams } from '../params.js';
 
 const params = {
   servers: 'how many of the nodes are servers (the first N; bootstrap-expect N)',
@@ -248,11 +249,7 @@ export const harness: Harness = {
   params,
 
   validate(scenario) {
-    const problems: string[] = [];
-    for (const key of Object.keys(params) as (keyof typeof params)[]) {
-      const raw = scenario.params[key];
-      if (raw !== undefined && !(Number.isInteger(Number(raw)) && Number(raw) >= 0)) problems.push(`set ${key}: '${raw}' is not a non-negative integer`);
-    }
+    const problems = checkIntegerParams(scenario, Object.keys(params));
     const servers = num(scenario, 'servers', 3);
     if (servers < 1 || servers > scenario.nodes.length) problems.push(`set servers: ${servers} must be between 1 and the node count ${scenario.nodes.length}`);
     return problems;

@@ -9,6 +9,7 @@
 import { broadcastDefaults, broadcastMachine, type BroadcastState } from '../../core/example/broadcast.js';
 import type { Harness, SimApi } from '../harness.js';
 import type { Scenario } from '../scenario.js';
+import { checkIntegerParams } from '../params.js';
 
 const params = {
   syncIntervalMs: 'anti-entropy period (ms)',
@@ -32,12 +33,7 @@ export const harness: Harness = {
   params,
 
   validate(scenario) {
-    const problems: string[] = [];
-    for (const key of Object.keys(params) as (keyof typeof params)[]) {
-      const raw = scenario.params[key];
-      if (raw !== undefined && !(Number.isInteger(Number(raw)) && Number(raw) >= 0)) problems.push(`set ${key}: '${raw}' is not a non-negative integer`);
-    }
-    return problems;
+    return checkIntegerParams(scenario, Object.keys(params));
   },
 
   mounts(nodeId, scenario) {

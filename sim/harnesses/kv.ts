@@ -52,6 +52,7 @@ import { RaftClusterChecker } from '../checkers/raft.js';
 import type { Harness, SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
+import { checkChoiceParam, checkIntegerParams } from '../params.js';
 
 const params = {
   electionTimeoutMsMin: 'election timeout lower bound (ms)',
@@ -666,20 +667,16 @@ export const harness: Harness = {
   params,
 
   validate(scenario) {
-    const problems: string[] = [];
-    for (const key of Object.keys(params) as Param[]) {
-      const raw = scenario.params[key];
-      if (raw === undefined || key === 'reads' || key === 'checkQuorum' || key === 'sessionChecks' || key === 'plant') continue;
-      if (!(Number.isInteger(Number(raw)) && Number(raw) >= 0)) problems.push(`set ${key}: '${raw}' is not a non-negative integer`);
-    }
-    const reads = scenario.params.reads;
-    if (reads !== undefined && reads !== 'consistent' && reads !== 'default-unsafe' && reads !== 'stale') problems.push(`set reads: '${reads}' is not consistent, default-unsafe or stale`);
-    const plant = scenario.params.plant;
-    if (plant !== undefined && plant !== 'none' && plant !== 'forget-lock-delay') problems.push(`set plant: '${plant}' is not forget-lock-delay or none`);
-    const sessionChecks = scenario.params.sessionChecks;
-    if (sessionChecks !== undefined && sessionChecks !== 'serf' && sessionChecks !== 'none') problems.push(`set sessionChecks: '${sessionChecks}' is not serf or none`);
-    const checkQuorum = scenario.params.checkQuorum;
-    if (checkQuorum !== undefined && checkQuorum !== 'true' && checkQuorum !== 'false') problems.push(`set checkQuorum: '${checkQuorum}' is not true or false`);
+    const choices: Record<string, readonly string[]> = {
+      reads: ['consistent', 'default-unsafe', 'stale'],
+      plant: ['forget-lock-delay', 'none'],
+      sessionChecks: ['serf', 'none'],
+      checkQuorum: ['true', 'false'],
+    };
+    const problems = [
+      ...checkIntegerParams(scenario, (Object.keys(params) as Param[]).filter((key) => !(key in choices))),
+      ...Object.entries(choices).flatMap(([key, allowed]) => checkChoiceParam(scenario, key, allowed)),
+    ];
     if (num(scenario, 'keys', 3) < 1) problems.push('set keys: at least 1');
     if (num(scenario, 'readPercent', 40) + num(scenario, 'casPercent', 30) > 100) problems.push('readPercent + casPercent must be ≤ 100');
     if (problems.length === 0) {

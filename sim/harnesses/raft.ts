@@ -17,6 +17,7 @@ import { RaftClusterChecker } from '../checkers/raft.js';
 import type { Harness, SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
+import { checkChoiceParam, checkIntegerParams } from '../params.js';
 
 /** The replicated state machine of the harness: a counter with an order-sensitive hash of the commands. */
 export class CounterFsm implements Fsm {
@@ -296,17 +297,11 @@ export const harness: Harness = {
   params,
 
   validate(scenario) {
-    const problems: string[] = [];
-    for (const key of numericParams) {
-      const raw = scenario.params[key];
-      if (raw !== undefined && !(Number.isInteger(Number(raw)) && Number(raw) >= 0)) problems.push(`set ${key}: '${raw}' is not a non-negative integer`);
-    }
-    for (const key of booleanParams) {
-      const raw = scenario.params[key];
-      if (raw !== undefined && raw !== 'true' && raw !== 'false') problems.push(`set ${key}: '${raw}' is not true or false`);
-    }
-    const channel = scenario.params.channel;
-    if (channel !== undefined && channel !== 'stream' && channel !== 'datagram') problems.push(`set channel: '${channel}' is not stream or datagram`);
+    const problems = [
+      ...checkIntegerParams(scenario, numericParams),
+      ...[...booleanParams].flatMap((key) => checkChoiceParam(scenario, key, ['true', 'false'])),
+      ...checkChoiceParam(scenario, 'channel', ['stream', 'datagram']),
+    ];
     if (problems.length === 0) {
       try {
         raftConfigFor(scenario, scenario.nodes[0]!);
