@@ -26,6 +26,7 @@
  * Wire enums (`type` strings, statuses) are append-only.
  */
 import type { NodeId } from '../types.js';
+import type { TxnVerb } from '../store/types.js';
 
 // ───────────────────────────────────────────── reads ──────────────────────────────────────────────
 
@@ -113,20 +114,7 @@ export interface RequestBase {
 
 /** A transaction operation (`PUT /v1/txn`, KV ops only at tier 2), Consul's verbs. */
 export interface TxnKvOp {
-  readonly verb:
-    | 'set'
-    | 'cas'
-    | 'lock'
-    | 'unlock'
-    | 'get'
-    | 'get-tree'
-    | 'check-index'
-    | 'check-session'
-    | 'check-not-exists'
-    | 'delete'
-    | 'delete-tree'
-    | 'delete-cas'
-    | 'get-or-empty';
+  readonly verb: TxnVerb;
   readonly key: string;
   readonly value?: Uint8Array;
   readonly flags?: number;

@@ -79,7 +79,7 @@ export interface RaftState {
   vote: NodeId | null;
   leader: NodeId | null;
   readonly log: RaftLog;
-  /** Invariant: appliedIndex ≤ commitIndex ≤ log.lastIndex; commitIndex never decreases in a process. */
+  /** Invariant: appliedIndex ≤ commitIndex ≤ log.lastIndex; commitIndex never decreases while the node runs. */
   commitIndex: number;
   appliedIndex: number;
   fsm: Fsm;
