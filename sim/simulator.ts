@@ -595,6 +595,13 @@ export class Simulation implements SimApi {
     const node = this.nodes[event.node]!;
     if (event.incarnation !== node.incarnation) return; // the process that asked for it is gone
     node.storage.sync(event.marker!);
+    // The disk finishes while the process is paused, but a paused process sends nothing: what the
+    // sync released leaves when the node resumes.
+    if (!node.paused) this.releaseHeld(node);
+  }
+
+  /** Sends and replies whose persists are now durable leave, in their original order. */
+  private releaseHeld(node: SimNode): void {
     while (node.held.length > 0 && node.held[0]!.marker <= node.storage.durableMarker) {
       const { effect } = node.held.shift()!;
       this.leave(node, effect);
@@ -782,11 +789,16 @@ export class Simulation implements SimApi {
         if (!node.paused) return;
         node.paused = false;
         sim.fault(`${id} resumed (${node.pausedQueue.length} inputs waited)`);
+        sim.releaseHeld(node); // writes that became durable during the pause let their sends go first
         const waiting = node.pausedQueue;
         node.pausedQueue = [];
-        for (const event of waiting) {
-          if (node.runtime === null || node.paused) break;
-          sim.deliverToNode(node, event);
+        for (let i = 0; i < waiting.length; i++) {
+          if (node.runtime === null) break; // crashed while catching up: the rest died with it
+          if (node.paused) {
+            node.pausedQueue.push(...waiting.slice(i)); // paused again: keep the rest for next time
+            break;
+          }
+          sim.deliverToNode(node, waiting[i]!);
         }
       },
       jumpClock(id, deltaMs) {

@@ -44,3 +44,20 @@ export const tickerHarness: Harness = {
 export function tickerScenario(lines: string): Scenario {
   return parseScenario(`protocol ticker\nnodes 3\nduration safety=2s liveness=0s\n${lines}\n`, 'test.txt');
 }
+
+/** Like the ticker, but every tick persists before it pings (so each ping waits for a sync). */
+export const durableTickerMachine: Machine<TickerState, { peers: string[]; periodMs: number }> = {
+  ...tickerMachine,
+  name: 'ticker',
+  step(state, input, ctx) {
+    if (input.kind === 'timer') ctx.emit({ kind: 'persist', ops: [{ op: 'append', log: 'ticks', entries: [input.nowMs] }] });
+    tickerMachine.step(state, input, ctx);
+  },
+};
+
+export const durableTickerHarness: Harness = {
+  ...tickerHarness,
+  mounts(nodeId, scenario) {
+    return [{ machine: durableTickerMachine, config: { peers: scenario.nodes.filter((n) => n !== nodeId), periodMs: Number(scenario.params.periodMs ?? 100) } }];
+  },
+};
