@@ -192,6 +192,32 @@ function storeEntries(s: RaftState, ctx: StepContext, entries: readonly Entry[])
 
 // ───────────────────────────────────────────── leader ─────────────────────────────────────────────
 
+/**
+ * What every reply to the leader (append or snapshot) does first: a newer term deposes us (§5.1); a
+ * reply from another term or to a non-leader is ignored; otherwise the follower was heard from now
+ * (check-quorum) and its ReadIndex sequence counts. Returns the follower's progress, or null.
+ */
+export function progressForReply(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: { readonly term: number; readonly readSeq: number }): Progress | null {
+  if (m.term > s.term) {
+    becomeFollower(s, ctx, nowMs, m.term, null);
+    return null;
+  }
+  if (s.role !== 'leader' || m.term < s.term) return null;
+  const p = s.progress.get(from);
+  if (!p) return null;
+  p.lastAckMs = nowMs;
+  if (m.readSeq > p.readSeq) p.readSeq = m.readSeq;
+  return p;
+}
+
+/** The follower holds entries up to `index`: raise match (never past our log), keep match < next, drop acked in-flight appends. */
+export function advanceMatch(s: RaftState, p: Progress, index: number): void {
+  if (index > p.match) p.match = Math.min(index, s.log.lastIndex);
+  // A late or duplicated reply can arrive after we moved on: keep match < next either way.
+  if (p.next <= p.match) p.next = p.match + 1;
+  while (p.inflight.length > 0 && p.inflight[0]!.index <= p.match) p.inflight.shift();
+}
+
 export function onAppendReply(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: AppendReply): void {
   if (from === s.id) {
     if (s.role === 'leader' && m.term === s.term && m.matchIndex > s.selfDurableIndex) {
@@ -200,16 +226,10 @@ export function onAppendReply(s: RaftState, ctx: StepContext, nowMs: number, fro
     }
     return;
   }
-  if (m.term > s.term) return becomeFollower(s, ctx, nowMs, m.term, null);
-  if (s.role !== 'leader' || m.term < s.term) return;
-  const p = s.progress.get(from);
+  const p = progressForReply(s, ctx, nowMs, from, m);
   if (!p) return;
-  p.lastAckMs = nowMs;
-  if (m.readSeq > p.readSeq) p.readSeq = m.readSeq;
   if (m.success) {
-    if (m.matchIndex > p.match) p.match = Math.min(m.matchIndex, s.log.lastIndex);
-    if (p.next <= p.match) p.next = p.match + 1;
-    while (p.inflight.length > 0 && p.inflight[0]!.index <= p.match) p.inflight.shift();
+    advanceMatch(s, p, m.matchIndex);
     if (p.state === 'probe') {
       p.state = 'replicate';
       p.probeSentMs = -1;

@@ -12,7 +12,7 @@ import { becomeFollower } from './election.js';
 import type { InstallSnapshot, SnapshotReply } from './messages.js';
 import { membershipAt, rebuildMembership } from './membership.js';
 import { onReadAcks } from './readindex.js';
-import { maybeCommit, sendAppend } from './replication.js';
+import { advanceMatch, maybeCommit, progressForReply, sendAppend } from './replication.js';
 import { sessionsFromData, sessionsToData } from './sessions.js';
 import { hardStateOp, persist, send, trace, type Progress, type RaftState, type Snapshot } from './state.js';
 
@@ -103,17 +103,10 @@ export function sendSnapshot(s: RaftState, ctx: StepContext, nowMs: number, id: 
 }
 
 export function onSnapshotReply(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: SnapshotReply): void {
-  if (m.term > s.term) return becomeFollower(s, ctx, nowMs, m.term, null);
-  if (s.role !== 'leader' || m.term < s.term) return;
-  const p = s.progress.get(from);
+  const p = progressForReply(s, ctx, nowMs, from, m);
   if (!p) return;
-  p.lastAckMs = nowMs;
-  if (m.readSeq > p.readSeq) p.readSeq = m.readSeq;
   if (m.done) {
-    if (m.lastIndex > p.match) p.match = Math.min(m.lastIndex, s.log.lastIndex);
-    // A late or duplicated 'done' can arrive after we moved on: keep match < next either way.
-    if (p.next <= p.match) p.next = p.match + 1;
-    while (p.inflight.length > 0 && p.inflight[0]!.index <= p.match) p.inflight.shift();
+    advanceMatch(s, p, m.lastIndex);
     if (p.state === 'snapshot') {
       p.state = 'probe';
       p.snap = null;
