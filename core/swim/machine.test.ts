@@ -179,17 +179,48 @@ describe('leave, reap', () => {
     expect(loop.notices.some((n) => n.node === 'n1' && n.notice.type === 'reaped' && n.notice.member.id === 'n5')).toBe(true);
   });
 
-  it('force-leave turns a failed member into left, and refuses an alive one', () => {
+  it('force-leave turns a failed member into left', () => {
     const { loop } = cluster(4);
     loop.crash('n4');
     loop.runUntil(loop.nowMs + 40_000);
     const answers: SwimResponse[] = [];
-    loop.request('n1', { type: 'forceLeave', name: 'n2' }, (r) => answers.push(r));
     loop.request('n1', { type: 'forceLeave', name: 'n4' }, (r) => answers.push(r));
+    loop.request('n1', { type: 'forceLeave', name: 'nobody' }, (r) => answers.push(r));
+    loop.request('n1', { type: 'forceLeave', name: 'n1' }, (r) => answers.push(r));
     loop.runUntil(loop.nowMs + 3000);
-    expect(answers[0]!.ok).toBe(false);
-    expect(answers[1]!.ok).toBe(true);
+    expect(answers.map((a) => a.ok)).toEqual([true, false, false]);
     for (const id of ['n1', 'n2', 'n3']) expect(loop.statusOf(id, 'n4')).toBe('left');
+  });
+
+  it('force-leave of a live member marks it leaving here only; the member refutes and is alive again', () => {
+    const { loop } = cluster(4);
+    loop.runUntil(loop.nowMs + 10_000);
+    const before = loop.state('n1').members.get('n2')!.incarnation;
+    const answers: SwimResponse[] = [];
+    loop.request('n1', { type: 'forceLeave', name: 'n2' }, (r) => answers.push(r));
+    expect(answers[0]!.ok).toBe(true);
+    expect(loop.statusOf('n1', 'n2')).toBe('leaving');
+    loop.runUntil(loop.nowMs + 5000);
+    expect(loop.statusOf('n1', 'n2')).toBe('alive');
+    expect(loop.state('n1').members.get('n2')!.incarnation).toBeGreaterThan(before);
+    // Nobody else ever marked it leaving, left or failed, and the refutation reached everyone.
+    for (const status of ['left', 'failed']) expect(loop.marks(status, 'n2')).toEqual([]);
+    expect(loop.marks('leaving', 'n2').map((n) => n.node)).toEqual(['n1']);
+    for (const id of ['n3', 'n4']) expect(loop.statusOf(id, 'n2')).toBe('alive');
+  });
+
+  it('force-leave of a member that is in fact gone: leaving, then suspected and failed by the probes', () => {
+    const { loop } = cluster(4);
+    loop.runUntil(loop.nowMs + 10_000);
+    loop.crash('n3');
+    const answers: SwimResponse[] = [];
+    loop.request('n1', { type: 'forceLeave', name: 'n3' }, (r) => answers.push(r));
+    expect([answers[0]!.ok, loop.statusOf('n1', 'n3')]).toEqual([true, 'leaving']);
+    loop.runUntil(loop.nowMs + 40_000);
+    expect(loop.statusOf('n1', 'n3')).toBe('failed');
+    loop.request('n1', { type: 'forceLeave', name: 'n3' });
+    loop.runUntil(loop.nowMs + 3000);
+    for (const id of ['n1', 'n2', 'n4']) expect(loop.statusOf(id, 'n3')).toBe('left');
   });
 });
 

@@ -34,7 +34,7 @@ import {
   type Step,
   type SwimState,
 } from './state.js';
-import { applyUpdate, changeStatus, maybeTellSuspect, onDead, onSuspicionTimeout, selfAlive } from './updates.js';
+import { applyUpdate, cancelSuspicion, changeStatus, leaveIntent, maybeTellSuspect, onDead, onSuspicionTimeout, selfAlive } from './updates.js';
 
 export type { SwimState } from './state.js';
 
@@ -352,7 +352,15 @@ function listMembers(s: SwimState): Member[] {
   return out;
 }
 
-/** Serf force-leave: a failed member is marked left (and the intent gossiped) so it stops being retried. */
+/**
+ * Serf force-leave. A failed member is marked left (and the intent gossiped) so it stops being
+ * retried. A live member is marked leaving here (Serf's handleNodeLeaveIntent on an alive member) and
+ * told so directly, now and on every probe while the mark lasts: a member that lives refutes with an
+ * alive at a higher incarnation (Serf refutes a leave intent about itself), which clears the mark; one
+ * that is really gone is suspected and failed by the probes like any other. Unlike Serf, the intent
+ * about a live member is not gossiped to the rest of the cluster: they would mark it left and the
+ * leader would deregister a node that is up, only to register it again on the refutation.
+ */
 function forceLeave(step: Step, name: string): SwimResponse {
   const { s } = step;
   let found: { id: NodeId; status: string; inc: number } | null = null;
@@ -362,8 +370,18 @@ function forceLeave(step: Step, name: string): SwimResponse {
   const target = found as { id: NodeId; status: string; inc: number } | null;
   if (target === null) return { ok: false, error: `forceLeave: no member ${name}` };
   if (target.status === 'left') return { ok: true };
-  if (target.status !== 'failed') return { ok: false, error: `forceLeave: ${name} is ${target.status}, not failed` };
-  onDead(step, { k: 'dead', id: target.id, inc: target.inc, from: target.id });
+  if (target.status === 'failed') {
+    onDead(step, { k: 'dead', id: target.id, inc: target.inc, from: target.id });
+    return { ok: true };
+  }
+  if (target.id === s.selfId) return { ok: false, error: 'forceLeave: this is the local member; use leave' };
+  const record = s.members.get(target.id)!;
+  if (record.status !== 'leaving') {
+    const suspicion = s.suspicions.get(record.id);
+    if (suspicion) cancelSuspicion(step, suspicion);
+    changeStatus(step, record, 'leaving', record.incarnation, true);
+  }
+  sendDatagram(step, record.id, { t: 'gossip', u: [leaveIntent(record)] });
   return { ok: true };
 }
 

@@ -8,7 +8,10 @@
  *   failed          alive (rejoin)      —                     —                  left
  *   left            alive (rejoin)      —                     —                  —
  *
- * ('leaving' is only ever this node's own status while its leave intent spreads.)
+ * 'leaving' is this node's own status while its leave intent spreads, or, for another member, the
+ * mark a force-leave of a live member leaves on the forcing node (Serf's StatusLeaving): the member is
+ * told and refutes if it lives (alive at a higher incarnation), or is probed, suspected and failed
+ * like any live member if it does not. To the protocol it is live.
  *
  * Scale: a simulation of 10,000 nodes cannot afford 10⁸ member records, so members listed in a
  * shared `Roster` are implicit (alive, incarnation 0, roster tags) until something about them
@@ -32,7 +35,7 @@ export class MemberRecord {
 }
 
 /** Status classes used by probing and gossip. */
-export const isLive = (status: MemberStatus): boolean => status === 'alive' || status === 'suspect';
+export const isLive = (status: MemberStatus): boolean => status === 'alive' || status === 'suspect' || status === 'leaving';
 export const isGone = (status: MemberStatus): boolean => status === 'failed' || status === 'left';
 
 /**
@@ -45,9 +48,9 @@ export function checkTransition(from: MemberStatus | null, to: MemberStatus): bo
     case 'alive':
       return true; // refutation, or a rejoin with a higher incarnation
     case 'suspect':
-      return from === 'alive';
+      return from === 'alive' || from === 'leaving';
     case 'failed':
-      return from === 'alive' || from === 'suspect';
+      return from === 'alive' || from === 'suspect' || from === 'leaving';
     case 'leaving':
       return from === 'alive' || from === 'suspect';
     case 'left':

@@ -14,7 +14,7 @@ import type { NodeId } from '../types.js';
 import { isLive, type MemberRecord } from './members.js';
 import type { SwimMessage, SwimUpdate } from './messages.js';
 import { isActive, prngOf, randomMembers, sendDatagram, indirectProbesMax, type Step } from './state.js';
-import { onSuspect } from './updates.js';
+import { leaveIntent, onSuspect } from './updates.js';
 import { assert } from '../assert.js';
 
 function gcd(a: number, b: number): number {
@@ -67,7 +67,13 @@ export function onProbeTimer(step: Step): void {
   s.probe = { seq, target: target.id, incarnation: target.incarnation, phase: 'direct', acked: false, nacks: 0, expectedNacks: 0 };
   s.counters.probes++;
   // Lifeguard buddy system (§4.3): a suspect hears of its suspicion on the very probe, so it can refute.
-  const buddy: SwimUpdate[] = s.config.lifeguard && target.status === 'suspect' ? [{ k: 'suspect', id: target.id, inc: target.incarnation, from: s.selfId }] : [];
+  // A member force-left here while live hears the leave intent on every probe until it refutes.
+  const buddy: SwimUpdate[] =
+    s.config.lifeguard && target.status === 'suspect'
+      ? [{ k: 'suspect', id: target.id, inc: target.incarnation, from: s.selfId }]
+      : target.status === 'leaving'
+        ? [leaveIntent(target)]
+        : [];
   sendDatagram(step, target.id, { t: 'ping', seq, target: target.id }, buddy);
   step.ctx.emit({ kind: 'setTimer', timer: `pt:${seq}`, afterMs: s.awareness.scale(s.config.probeTimeoutMs) });
 }

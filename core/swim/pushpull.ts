@@ -20,14 +20,16 @@ import { isActive, pendingJoinsMax, prngOf, randomMembers, respond, sendStream, 
 import { onAlive, onDead, onSuspect } from './updates.js';
 import { assert } from '../assert.js';
 
-function memberState(record: MemberRecord): MemberState {
-  const st = record.status === 'alive' ? 'alive' : record.status === 'suspect' ? 'suspect' : record.status === 'failed' ? 'dead' : 'left';
+function memberState(s: SwimState, record: MemberRecord): MemberState {
+  // Another member marked leaving by a force-leave here is, as far as anyone else should hear, alive.
+  const leavingSelf = record.status === 'leaving' && record.id === s.selfId;
+  const st = record.status === 'alive' || (record.status === 'leaving' && !leavingSelf) ? 'alive' : record.status === 'suspect' ? 'suspect' : record.status === 'failed' ? 'dead' : 'left';
   return record.name === record.id ? { id: record.id, inc: record.incarnation, st, tags: record.tags } : { id: record.id, name: record.name, inc: record.incarnation, st, tags: record.tags };
 }
 
 export function localState(s: SwimState, join: boolean, reply: boolean): Extract<SwimMessage, { t: 'pushPull' }> {
   const members: MemberState[] = [];
-  s.members.forEach((record) => members.push(memberState(record)));
+  s.members.forEach((record) => members.push(memberState(s, record)));
   const events: UserEvent[] = recentEvents(s);
   return { t: 'pushPull', join, reply, members, ltime: s.eventClock, events };
 }

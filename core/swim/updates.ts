@@ -110,7 +110,7 @@ export function onSuspect(step: Step, u: Extract<SwimUpdate, { k: 'suspect' }>, 
     counterLeave(step, record, u.from);
     return;
   }
-  if (record.status !== 'alive') return;
+  if (record.status !== 'alive' && record.status !== 'leaving') return;
   startSuspicion(step, record, u.inc, u.from);
   changeStatus(step, record, 'suspect', u.inc, true);
   s.queue.enqueue(u);
@@ -169,6 +169,11 @@ function tellStale(step: Step, sender: string | null): void {
   const { s } = step;
   if (sender === null || sender === s.selfId || s.self.status !== 'alive' || !s.members.has(sender)) return;
   sendDatagram(step, sender, { t: 'gossip', u: [selfAlive(step)] });
+}
+
+/** A leave intent about `record` (dead from itself), as a force-leave tells the member it marked leaving. */
+export function leaveIntent(record: MemberRecord): Extract<SwimUpdate, { k: 'dead' }> {
+  return { k: 'dead', id: record.id, inc: record.incarnation, from: record.id };
 }
 
 /** We are leaving or left and someone suspects us: repeat the leave intent at their incarnation. */

@@ -377,14 +377,17 @@ describe('agent', () => {
       await eventually(async () => ((await consul.catalog.nodes()) as { Node: string }[]).some((n) => n.Node === 'n2'));
     }, 30_000);
 
-    // KNOWN DEVIATION (reported): consul-api.md wants force-leave of an alive node to answer 200 and
-    // show it leaving (Status 2); the agent answers an error "n2 is alive, not failed".
-    it.fails('force-leave of an alive node answers 200 and shows it leaving', async () => {
+    it('force-leave of an alive node answers 200 and shows it leaving (Status 2); it refutes and is alive again', async () => {
       await eventually(async () => alive((await consul.agent.members()) as { Name: string; Status: number }[]));
       await consul.agent.forceLeave('n2');
       const members = (await consul.agent.members()) as { Name: string; Status: number }[];
       expect(members.find((m) => m.Name === 'n2')?.Status).toBe(2);
-    });
+      // n2 hears the leave intent, refutes it, and n1 sees it alive again; the other agent never lost it.
+      await eventually(async () => ((await consul.agent.members()) as { Name: string; Status: number }[]).find((m) => m.Name === 'n2')?.Status === 1);
+      expect(((await other.agent.members()) as { Name: string; Status: number }[]).find((m) => m.Name === 'n2')?.Status).toBe(1);
+      // The node stayed in the catalog throughout (no deregistration on a refuted leave).
+      expect(((await consul.catalog.nodes()) as { Node: string }[]).some((n) => n.Node === 'n2')).toBe(true);
+    }, 30_000);
   });
 });
 
