@@ -15,6 +15,7 @@ const gapFillers: Record<string, RegExp[]> = {
   'scenarios/raft/bridge-partition.txt': [/bridge partition: n1 n2 \| n4 n5 with n3 seeing both/],
   'scenarios/raft/rolling-restart.txt': [/n1 crashed/, /n1 restarted/, /n3 crashed/, /n5 restarted/],
   'scenarios/swim/clock-skew-jumps.txt': [/n1 clock drift set to 50000 ppm/, /n5 clock jumped -10000 ms/],
+  'scenarios/swim/force-leave-live.txt': [/n1 marked n2 leaving/, /n1 marked n2 alive at incarnation [1-9]/, /n1 marked n4 leaving/, /n1 marked n4 failed/],
 };
 
 describe('gap-filling scenarios', () => {
