@@ -19,6 +19,7 @@ import type { AgentRequest, AgentResponse, ReadOptions } from '../../core/agent/
 import { kvValueBytesMax, txnOpsMax } from '../../core/agent/api.js';
 import { catalogChecks, lockDelayMs, durationMs, toCheckDefinition, toServiceDefinition, toTxnOps } from './convert.js';
 import { consulJsonToPrometheus, type HttpMetrics } from './metrics.js';
+import { compileFilter, isFilterError, type FilterPredicate } from './filter.js';
 import { decodeJsonBody, parseBlocking, parseConsistency, parseGoBool, parseUint, queryFlag, type Schema } from './parse.js';
 import { catalogDeregisterSchema, catalogRegisterSchema, checkTypeSchema, checkUpdateSchema, serviceRegisterSchema, sessionCreateSchema, txnSchema } from './schemas.js';
 
@@ -55,6 +56,8 @@ export interface RouterContext {
    * what they define (the same code as SIGHUP). Absent → 500, since only the process knows its files.
    */
   readonly reload?: () => Promise<AgentResponse>;
+  /** This agent's node name: `?near=_agent` sorts its entries first. */
+  readonly nodeName?: string;
 }
 
 export const callTimeoutMsDefault = 30_000;
@@ -467,6 +470,77 @@ async function catalogDeregister(r: Req): Promise<Out> {
   return ask(r, withOptional({ type: 'catalog.deregister', node: b.Node } as AgentRequest, { serviceId: b.ServiceID, checkId: b.CheckID }));
 }
 
+/**
+ * Where a list endpoint's entries keep what `?filter`, `?near` and `?node-meta` look at. `list`: the
+ * body is an array of entries; `map`: an object whose values are the entries (agent services and
+ * checks); `services`: catalog/node's `{Node, Services: {id: service}}`, filtered on its services.
+ */
+interface ListShape {
+  readonly body: 'list' | 'map' | 'services';
+  /** The node an entry belongs to, for `?near`. */
+  readonly nodeOf?: (entry: Record<string, unknown>) => unknown;
+  /** The node meta an entry carries, for `?node-meta` (applied here, not by the agent). */
+  readonly metaOf?: (entry: Record<string, unknown>) => unknown;
+}
+
+const record = (x: unknown): Record<string, unknown> => (x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : {});
+const shapes = {
+  nodes: { body: 'list', nodeOf: (e) => e.Node } as ListShape,
+  catalogService: { body: 'list', nodeOf: (e) => e.Node, metaOf: (e) => e.NodeMeta } as ListShape,
+  healthService: { body: 'list', nodeOf: (e) => record(e.Node).Node, metaOf: (e) => record(e.Node).Meta } as ListShape,
+  checks: { body: 'list', nodeOf: (e) => e.Node } as ListShape,
+  map: { body: 'map' } as ListShape,
+  catalogNode: { body: 'services' } as ListShape,
+};
+
+/**
+ * `?filter=` (Consul's expression language, net/http/filter.ts), `?near=` and `?node-meta=` on a
+ * list endpoint. The filter is parsed before the agent is asked (a bad one answers 400 and costs
+ * nothing); the answer is filtered here, after the agent, so `X-Consul-Index` and blocking are those
+ * of the unfiltered result, as in Consul. `?near=NODE` (or `_agent`) puts that node's entries first
+ * and keeps the rest in order: this agent keeps no network coordinates (Vivaldi), and Consul too
+ * leaves the order alone for nodes without coordinates.
+ */
+function listed(shape: ListShape, handler: Handler): Handler {
+  return async (r) => {
+    let filter: FilterPredicate | undefined;
+    const source = r.query.get('filter');
+    if (source !== null) {
+      const compiled = compileFilter(source);
+      if (isFilterError(compiled)) return badRequest(compiled.error);
+      filter = compiled;
+    }
+    const nearParam = r.query.get('near');
+    const near = nearParam === '_agent' ? r.ctx.nodeName : nearParam || undefined;
+    const meta = shape.metaOf ? nodeMetaParam(r) : undefined;
+    const out = await handler(r);
+    if (out.status !== 200 || typeof out.body !== 'string' || (!filter && near === undefined && !meta)) return out;
+    const keep = (entry: unknown): boolean => {
+      if (filter && !filter(entry)) return false;
+      if (meta && shape.metaOf) {
+        const m = record(shape.metaOf(record(entry)));
+        if (!Object.entries(meta).every(([k, v]) => m[k] === v)) return false;
+      }
+      return true;
+    };
+    let body: unknown = JSON.parse(out.body);
+    if (shape.body === 'list' && Array.isArray(body)) {
+      let entries = body.filter(keep);
+      if (near !== undefined && shape.nodeOf) {
+        const nodeOf = shape.nodeOf;
+        entries = [...entries.filter((e) => nodeOf(record(e)) === near), ...entries.filter((e) => nodeOf(record(e)) !== near)];
+      }
+      body = entries;
+    } else if (shape.body === 'map' && body !== null && typeof body === 'object') {
+      body = Object.fromEntries(Object.entries(body).filter(([, v]) => keep(v)));
+    } else if (shape.body === 'services' && body !== null && typeof body === 'object') {
+      const node = body as Record<string, unknown>;
+      body = { ...node, Services: Object.fromEntries(Object.entries(record(node.Services)).filter(([, v]) => keep(v))) };
+    }
+    return { ...out, body: jsonText(body, r.pretty) };
+  };
+}
+
 /** `?node-meta=key:value` (repeatable) → a record; a value without ':' matches an empty value, as Consul does. */
 function nodeMetaParam(r: Req): Record<string, string> | undefined {
   const all = r.query.getAll('node-meta');
@@ -543,7 +617,7 @@ export const routes: readonly Route[] = [
       return withOptional({ type: 'agent.maintenance', enable } as AgentRequest, { reason: r.query.get('reason') });
     }, { empty: true }),
   }),
-  exact('/v1/agent/services', { GET: simple(() => ({ type: 'agent.services' })) }),
+  exact('/v1/agent/services', { GET: listed(shapes.map, simple(() => ({ type: 'agent.services' }))) }),
   exact('/v1/agent/service/register', { PUT: serviceRegister }),
   prefix('/v1/agent/service/deregister/', putOrLegacyGet(withRest('service id', (id) => ({ type: 'agent.service.deregister', id }), { empty: true }))),
   prefix(
@@ -556,7 +630,7 @@ export const routes: readonly Route[] = [
       }, { empty: true }),
     },
   ),
-  exact('/v1/agent/checks', { GET: simple(() => ({ type: 'agent.checks' })) }),
+  exact('/v1/agent/checks', { GET: listed(shapes.map, simple(() => ({ type: 'agent.checks' }))) }),
   exact('/v1/agent/check/register', { PUT: checkRegister }),
   prefix('/v1/agent/check/pass/', putOrLegacyGet(checkTtl('agent.check.pass'))),
   prefix('/v1/agent/check/warn/', putOrLegacyGet(checkTtl('agent.check.warn'))),
@@ -567,27 +641,36 @@ export const routes: readonly Route[] = [
   // catalog
   exact('/v1/catalog/datacenters', { GET: simple(() => ({ type: 'catalog.datacenters' })) }),
   exact('/v1/catalog/nodes', {
-    GET: (r) => blockingRead(r, (read) => withOptional({ type: 'catalog.nodes', read } as AgentRequest, { nodeMeta: nodeMetaParam(r) })),
+    GET: listed(shapes.nodes, (r) => blockingRead(r, (read) => withOptional({ type: 'catalog.nodes', read } as AgentRequest, { nodeMeta: nodeMetaParam(r) }))),
   }),
   exact('/v1/catalog/services', { GET: (r) => blockingRead(r, (read) => ({ type: 'catalog.services', read })) }),
   prefix('/v1/catalog/service/', {
-    GET: blockingWithRest('service name', (service, read, r) => withOptional({ type: 'catalog.service', service, read } as AgentRequest, { tag: r.query.get('tag') })),
+    GET: listed(
+      shapes.catalogService,
+      blockingWithRest('service name', (service, read, r) => withOptional({ type: 'catalog.service', service, read } as AgentRequest, { tag: r.query.get('tag') })),
+    ),
   }),
-  prefix('/v1/catalog/node/', { GET: blockingWithRest('node name', (node, read) => ({ type: 'catalog.node', node, read })) }),
+  prefix('/v1/catalog/node/', { GET: listed(shapes.catalogNode, blockingWithRest('node name', (node, read) => ({ type: 'catalog.node', node, read }))) }),
   exact('/v1/catalog/register', { PUT: catalogRegister }),
   exact('/v1/catalog/deregister', { PUT: catalogDeregister }),
   // health
   prefix('/v1/health/state/', {
-    GET: blockingWithRest('check state', (state, read) => {
-      if (!healthStates.has(state)) return badRequest(`Invalid state: ${state}`);
-      return { type: 'health.state', state: state as 'any', read };
-    }),
+    GET: listed(
+      shapes.checks,
+      blockingWithRest('check state', (state, read) => {
+        if (!healthStates.has(state)) return badRequest(`Invalid state: ${state}`);
+        return { type: 'health.state', state: state as 'any', read };
+      }),
+    ),
   }),
-  prefix('/v1/health/node/', { GET: blockingWithRest('node name', (node, read) => ({ type: 'health.node', node, read })) }),
-  prefix('/v1/health/checks/', { GET: blockingWithRest('service name', (service, read) => ({ type: 'health.checks', service, read })) }),
+  prefix('/v1/health/node/', { GET: listed(shapes.checks, blockingWithRest('node name', (node, read) => ({ type: 'health.node', node, read }))) }),
+  prefix('/v1/health/checks/', { GET: listed(shapes.checks, blockingWithRest('service name', (service, read) => ({ type: 'health.checks', service, read }))) }),
   prefix('/v1/health/service/', {
-    GET: blockingWithRest('service name', (service, read, r) =>
-      withOptional({ type: 'health.service', service, read } as AgentRequest, { tag: r.query.get('tag'), passing: queryFlag(r.query, 'passing') || undefined }),
+    GET: listed(
+      shapes.healthService,
+      blockingWithRest('service name', (service, read, r) =>
+        withOptional({ type: 'health.service', service, read } as AgentRequest, { tag: r.query.get('tag'), passing: queryFlag(r.query, 'passing') || undefined }),
+      ),
     ),
   }),
   // status

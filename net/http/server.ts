@@ -24,6 +24,8 @@ export interface HttpApiOptions {
   readonly reload?: () => Promise<AgentResponse>;
   /** Extra wait for an agent answer beyond a blocking read's own wait, before a 500. */
   readonly callTimeoutMs?: number;
+  /** This agent's node name: what `?near=_agent` sorts first. */
+  readonly nodeName?: string;
 }
 
 export interface HttpApi {
@@ -43,6 +45,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     metrics,
     ...(options.reload ? { reload: options.reload } : {}),
     ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
+    ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
   };
   const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => serve(req, res, ctx, metrics));
   // A request must arrive whole within a minute; the response may take as long as a blocking read's wait.

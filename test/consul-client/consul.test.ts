@@ -434,6 +434,34 @@ describe('catalog', () => {
   });
 });
 
+describe('filter, node-meta and near (the client passes them through on every list call)', () => {
+  it('catalog nodes and service, health service, agent services', async () => {
+    const base = `http://127.0.0.1:${agent.httpPort}`;
+    for (const [node, rack, port] of [['fx1', 'r1', 8001], ['fx2', 'r2', 8002]] as const) {
+      const r = await fetch(`${base}/v1/catalog/register`, {
+        method: 'PUT',
+        body: JSON.stringify({ Node: node, Address: '10.9.0.1', NodeMeta: { rack }, Service: { ID: `fweb-${node}`, Service: 'fweb', Tags: [rack], Port: port } }),
+      });
+      expect(r.status).toBe(200);
+    }
+    try {
+      const names = (list: unknown) => (list as { Node: string | { Node: string } }[]).map((e) => (typeof e.Node === 'string' ? e.Node : e.Node.Node));
+      expect(names(await consul.catalog.nodes({ filter: 'Meta.rack == r2' }))).toEqual(['fx2']);
+      expect(names(await consul.catalog.nodes({ 'node-meta': ['rack:r1'] }))).toEqual(['fx1']);
+      expect(names(await consul.catalog.service.nodes({ service: 'fweb', 'node-meta': ['rack:r2'] }))).toEqual(['fx2']);
+      await expect(consul.catalog.service.nodes({ service: 'fweb', filter: 'ServicePort > 1' })).rejects.toThrow(/boolean expression/);
+      expect(names(await consul.health.service({ service: 'fweb', filter: 'r1 in Service.Tags' }))).toEqual(['fx1']);
+      expect(names(await consul.health.service({ service: 'fweb', 'node-meta': ['rack:r2'] }))).toEqual(['fx2']);
+      expect(names(await consul.health.service({ service: 'fweb', near: 'fx2' }))).toEqual(['fx2', 'fx1']);
+      expect(names(await consul.catalog.nodes({ near: '_agent' }))[0]).toBe(agent.nodeName);
+      const services = (await consul.agent.service.list({ filter: 'Service == consul' })) as Record<string, unknown>;
+      expect(Object.values(services).every((s) => (s as { Service: string }).Service === 'consul')).toBe(true);
+    } finally {
+      for (const node of ['fx1', 'fx2']) await consul.catalog.deregister(node);
+    }
+  });
+});
+
 describe('health', () => {
   it('node, checks, service (passing, tag), state', async () => {
     await consul.agent.service.register({ name: 'hsvc', id: 'hsvc-1', tags: ['blue'], check: { ttl: '30s' } });
