@@ -94,6 +94,7 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
     for (const [key, value] of Object.entries(raw as Obj)) {
       const where = `${file}: ${key}`;
       if (!topKeys.has(key)) throw new ConfigError(`${where}: unknown configuration key`);
+      if (key === 'acl' && !aclEnabled(value, where)) continue; // ACLs off, as here: nothing to refuse
       if (key in refusedKeys) throw new ConfigError(`${where}: ${refusedKeys[key]}`);
       if (ignoredKeys.has(key)) continue;
       if (key === 'service') layer.services.push(serviceDef(value, where));
@@ -106,6 +107,16 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
     }
   }
   return layer;
+}
+
+/**
+ * Whether an `acl` block turns ACLs on. Consul's default is off, and tools (node-consul's acceptance
+ * helper, for one) write `"acl": {"enabled": false}` explicitly: that asks for what conclave does, so it
+ * is accepted and its other fields (policies, tokens) ignored, as Consul ignores them while disabled.
+ */
+function aclEnabled(value: unknown, where: string): boolean {
+  const enabled = obj(value, where)['enabled'];
+  return enabled === undefined ? false : bool(enabled, `${where}.enabled`);
 }
 
 function list(value: unknown, where: string): unknown[] {

@@ -86,6 +86,15 @@ describe('agent config', () => {
     expect(() => settingsFor(['-data-dir', '/tmp/x', '-bootstrap-expect', '2'])).toThrow(/-server/);
   });
 
+  it('accepts an acl block that keeps ACLs disabled, and refuses one that enables them', () => {
+    const off = dirWith({ 'acl.json': '{"primary_datacenter": "dc1", "acl": {"enabled": false, "default_policy": "deny"}}', 'empty.json': '{"acl": {}}' });
+    expect(settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', off]).config.datacenter).toBe('dc1');
+    const on = dirWith({ 'acl.json': '{"acl": {"enabled": true}}' });
+    expect(() => settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', on])).toThrow(/acl\.json: acl: ACLs are not supported/);
+    const bad = dirWith({ 'acl.json': '{"acl": {"enabled": "no"}}' });
+    expect(() => settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', bad])).toThrow(/acl\.json: acl\.enabled: must be true or false/);
+  });
+
   it('exits 1 naming the flag or the file and field, as a real process', async () => {
     const bad = await conclave(['agent', '-bogus']);
     expect(bad.code).toBe(1);
