@@ -272,7 +272,8 @@ class AgentProcess {
 
   /**
    * The core names servers by gossip id (ip:8301, see the header); Consul's API names them by their
-   * RPC address (ip:8300): /v1/status/leader, /v1/status/peers, and agent/self's Ports and leader_addr.
+   * RPC address (ip:8300): /v1/status/leader, /v1/status/peers, /v1/operator/raft/configuration, and
+   * agent/self's Ports and leader_addr.
    */
   private toConsulAddresses(request: AgentRequest, response: AgentResponse): AgentResponse {
     if (response.status !== 200) return response;
@@ -283,6 +284,11 @@ class AgentProcess {
         return { ...response, body: rpc(response.body) };
       case 'status.peers':
         return { ...response, body: Array.isArray(response.body) ? response.body.map(rpc) : response.body };
+      case 'operator.raft.configuration': {
+        const config = response.body as { Servers?: Record<string, unknown>[] } | null;
+        if (!config || !Array.isArray(config.Servers)) return response;
+        return { ...response, body: { ...config, Servers: config.Servers.map((x) => ({ ...x, ID: rpc(x['ID']), Address: rpc(x['Address']) })) } };
+      }
       case 'agent.self': {
         const self = response.body as { Config?: { Ports?: Record<string, unknown> }; Stats?: { consul?: Record<string, unknown> } } | null;
         if (!self) return response;

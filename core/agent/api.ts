@@ -225,6 +225,12 @@ export type AgentRequest = RequestBase &
     | { readonly type: 'status.leader' }
     /** Body: the Raft voters' RPC addresses. */
     | { readonly type: 'status.peers' }
+    // ── operator ──
+    /**
+     * Body: `{Servers: [{ID, Node, Address, Leader, Voter, ProtocolVersion}], Index}`, the Raft
+     * configuration in force on the server that answers (Consul's `operator/raft/configuration`).
+     */
+    | { readonly type: 'operator.raft.configuration' }
     // ── events ──
     | {
         readonly type: 'event.fire';

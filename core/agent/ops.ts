@@ -31,7 +31,7 @@ export type ServerOp =
   /** Replicate a store command. A `nowMs` field is (re)stamped by the server that proposes it. */
   | { readonly kind: 'write'; readonly command: StoreCommand }
   | { readonly kind: 'read'; readonly query: StoreQuery; readonly consistency: Consistency; readonly minIndex: number; readonly waitMs: number }
-  | { readonly kind: 'status'; readonly what: 'leader' | 'peers' };
+  | { readonly kind: 'status'; readonly what: 'leader' | 'peers' | 'raftConfiguration' };
 
 export type ServerResult =
   | { readonly ok: true; readonly index: number; readonly value: unknown; readonly knownLeader: boolean; readonly lastContactMs: number }
@@ -203,6 +203,8 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng): 
       return { kind: 'server', op: { kind: 'status', what: 'leader' } };
     case 'status.peers':
       return { kind: 'server', op: { kind: 'status', what: 'peers' } };
+    case 'operator.raft.configuration':
+      return { kind: 'server', op: { kind: 'status', what: 'raftConfiguration' } };
     default:
       return { kind: 'agent' };
   }
@@ -346,6 +348,7 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
       return okBody(value ?? null);
     case 'status.leader':
     case 'status.peers':
+    case 'operator.raft.configuration':
       return { status: 200, body: value };
     default:
       return okBody(value ?? []);

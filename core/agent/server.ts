@@ -16,11 +16,11 @@
  *    current result, 200). Re-checks run on Raft's `applied` notices; the query's own (per key /
  *    per table) index decides, so unrelated writes re-check but do not wake.
  */
-import type { RaftRequest, RaftResponse } from '../raft/api.js';
+import type { RaftRequest, RaftResponse, RaftView } from '../raft/api.js';
 import type { QueryResult } from '../store/types.js';
 import { agentErrors } from './api.js';
 import type { ServerOp, ServerResult } from './ops.js';
-import { callRaft, deliver, pickServer, rpcAddressOf, rpcHopsMax, sendRpc } from './rpc.js';
+import { callRaft, deliver, nameOfServer, pickServer, rpcAddressOf, rpcHopsMax, sendRpc } from './rpc.js';
 import { count, type AgentState, type Env, type Origin, type ParkedRead } from './state.js';
 
 const noLeader: ServerResult = { ok: false, status: 500, error: agentErrors.noLeader };
@@ -127,11 +127,34 @@ function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origi
 function runStatus(s: AgentState, env: Env, op: ServerOp & { kind: 'status' }, origin: Origin): void {
   callRaft(s, env, { type: 'status' }, (raw, env2) => {
     const response = raw as RaftResponse;
-    const view = (response.ok ? response.result : null) as { leader?: string | null; voters?: readonly string[] } | null;
+    const view = (response.ok ? response.result : null) as Partial<RaftView> | null;
     const leader = view?.leader ?? s.leader;
-    const value = op.what === 'leader' ? (leader ? rpcAddressOf(s, leader) : '') : [...(view?.voters ?? [])].map((id) => rpcAddressOf(s, id));
+    const value =
+      op.what === 'leader'
+        ? leader
+          ? rpcAddressOf(s, leader)
+          : ''
+        : op.what === 'peers'
+          ? [...(view?.voters ?? [])].map((id) => rpcAddressOf(s, id))
+          : raftConfiguration(s, view, leader);
     deliver(s, env2, origin, { ok: true, index: 1, value, knownLeader: s.leader !== null, lastContactMs: 0 });
   });
+}
+
+/**
+ * Consul's `operator/raft/configuration` from this server's Raft view: voters, then learners (Voter
+ * false), each by RPC address. Raft ids here are addresses (Consul's Raft protocol 2, where a
+ * server's ID is its address), so ID and Address are the same string and ProtocolVersion is "2".
+ */
+function raftConfiguration(s: AgentState, view: Partial<RaftView> | null, leader: string | null): { Servers: Record<string, unknown>[]; Index: number } {
+  const server = (id: string, voter: boolean): Record<string, unknown> => {
+    const address = rpcAddressOf(s, id);
+    return { ID: address, Node: nameOfServer(s, id), Address: address, Leader: id === leader, ProtocolVersion: '2', Voter: voter };
+  };
+  return {
+    Servers: [...(view?.voters ?? []).map((id) => server(id, true)), ...(view?.learners ?? []).map((id) => server(id, false))],
+    Index: view?.membershipIndex ?? 0,
+  };
 }
 
 // ───────────────────────────────────────── blocking queries ───────────────────────────────────────

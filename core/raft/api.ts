@@ -79,4 +79,8 @@ export interface RaftView {
   readonly appliedIndex: number;
   readonly lastIndex: number;
   readonly voters: readonly NodeId[];
+  /** Non-voting members (learners) of the configuration in force. */
+  readonly learners: readonly NodeId[];
+  /** Log index of the configuration in force (Consul's `operator/raft/configuration` Index). */
+  readonly membershipIndex: number;
 }

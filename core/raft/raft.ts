@@ -268,7 +268,7 @@ function monotonicMs(s: RaftState, inputNowMs: number): number {
 
 function viewOf(s: RaftState): RaftView {
   const role = s.role === 'follower' && s.membership.learners.includes(s.id) ? 'learner' : s.role;
-  return { role, term: s.term, leader: s.leader, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, lastIndex: s.log.lastIndex, voters: s.membership.voters };
+  return { role, term: s.term, leader: s.leader, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, lastIndex: s.log.lastIndex, voters: s.membership.voters, learners: s.membership.learners, membershipIndex: s.membershipIndex };
 }
 
 /** Per-node properties, O(1) + O(members): cheap enough to run after every step. */

@@ -676,6 +676,8 @@ export const routes: readonly Route[] = [
   // status
   exact('/v1/status/leader', { GET: simple(() => ({ type: 'status.leader' })) }),
   exact('/v1/status/peers', { GET: simple(() => ({ type: 'status.peers' })) }),
+  // operator
+  exact('/v1/operator/raft/configuration', { GET: simple(() => ({ type: 'operator.raft.configuration' })) }),
   // events
   prefix('/v1/event/fire/', { PUT: eventFire }),
   exact('/v1/event/list', { GET: (r) => blockingRead(r, (read) => withOptional({ type: 'event.list', read } as AgentRequest, { name: r.query.get('name') })) }),

@@ -61,6 +61,9 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     // status from a client is forwarded to a server
     expect(call('n4', { type: 'status.leader' })!.body).toBe(leaderOf(sim));
     expect((call('n5', { type: 'status.peers' })!.body as string[]).slice().sort()).toEqual(servers);
+    const raft = call('n4', { type: 'operator.raft.configuration' })!.body as { Servers: { Node: string; Leader: boolean; Voter: boolean }[]; Index: number };
+    expect(raft.Servers.map((x) => [x.Node, x.Voter, x.Leader]).sort()).toEqual(servers.map((n) => [n, true, n === leaderOf(sim)]));
+    expect(raft.Index).toBe(1); // bootstrap-expect's configuration, the first entry
     const members = call('n4', { type: 'agent.members' })!.body as { Name: string; Status: number; Tags: Record<string, string> }[];
     expect(members.map((m) => [m.Name, m.Status, m.Tags['role']]).sort()).toEqual([
       ['n1', 1, 'consul'],

@@ -491,6 +491,14 @@ describe('status and events', () => {
     expect(leader).toMatch(/:\d+$/);
     expect(await consul.status.peers()).toEqual([leader]);
   });
+  it('operator raft configuration: this server, leader and voter, at its RPC address (python-consul operator.raft_config)', async () => {
+    const leader = (await consul.status.leader()) as string;
+    const res = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/operator/raft/configuration`);
+    expect(res.status).toBe(200);
+    const config = (await res.json()) as { Servers: Record<string, unknown>[]; Index: number };
+    expect(config.Servers).toEqual([{ ID: leader, Node: 'n1', Address: leader, Leader: true, Voter: true, ProtocolVersion: '2' }]);
+    expect(config.Index).toBe(1); // the bootstrap configuration is the log's first entry
+  });
   it('fire and list user events', async () => {
     const fired = (await consul.event.fire('deploy', 'v42')) as Record<string, unknown>;
     expect(fired).toMatchObject({ Name: 'deploy', Payload: 'v42', Version: 1 });
