@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../types.js';
 import type { SwimResponse } from './api.js';
-import type { SwimConfig } from './config.js';
+import { makeRoster, type SwimConfig } from './config.js';
 import type { SwimMessage } from './messages.js';
 import { messageBytes } from './size.js';
 import { SwimLoop } from './testing.js';
@@ -221,6 +221,62 @@ describe('leave, reap', () => {
     loop.request('n1', { type: 'forceLeave', name: 'n3' });
     loop.runUntil(loop.nowMs + 3000);
     for (const id of ['n1', 'n2', 'n4']) expect(loop.statusOf(id, 'n3')).toBe('left');
+  });
+});
+
+describe('compact push-pull over a shared roster', () => {
+  // The compact form leaves implicit roster members (alive at incarnation 0) out of the list; the
+  // receiver must end exactly where the full list would have taken it. Two identical loops (same seed)
+  // receive the two forms of the same state; their member tables must agree.
+  const ids = names(6);
+  const roster = makeRoster(ids);
+  function reapedCluster(): SwimLoop {
+    const loop = new SwimLoop(7, () => ({ profile: 'sim', roster, joinPeers: [], reconnectTimeoutMs: 20_000, reapIntervalMs: 2000 }));
+    for (const id of ids) loop.add(id, 0);
+    loop.runUntil(5000);
+    loop.crash('n6');
+    loop.runUntil(45_000);
+    return loop;
+  }
+  const table = (loop: SwimLoop, id: NodeId) => {
+    const rows: string[] = [];
+    loop.state(id).members.forEach((r) => rows.push(`${r.id}:${r.status}@${r.incarnation}`));
+    return rows;
+  };
+  const base = { t: 'pushPull', join: false, reply: true, ltime: 0, events: [] } as const;
+
+  it('a member reaped here but implicit at the sender is learned again, as from the full list', () => {
+    const compact = reapedCluster();
+    const full = reapedCluster();
+    expect(compact.state('n1').members.has('n6')).toBe(false);
+    expect(table(compact, 'n1')).toEqual(table(full, 'n1'));
+    // A restarted member's state: everyone implicit, nobody reaped.
+    compact.deliver('n2', 'n1', { ...base, members: [], rosterReaped: [] });
+    full.deliver('n2', 'n1', { ...base, members: ids.map((id) => ({ id, inc: 0, st: 'alive' as const, tags: {} })) });
+    expect(table(compact, 'n1')).toEqual(table(full, 'n1'));
+    expect(compact.state('n1').members.get('n6')?.status).toBe('alive');
+  });
+
+  it('a member the sender reaped too stays forgotten; explicit entries merge as usual', () => {
+    const loop = reapedCluster();
+    loop.deliver('n2', 'n1', { ...base, members: [{ id: 'n3', inc: 5, st: 'alive', tags: {} }], rosterReaped: ['n6'] });
+    expect(loop.state('n1').members.has('n6')).toBe(false);
+    expect(loop.state('n1').members.get('n3')?.incarnation).toBe(5);
+  });
+
+  it('a node with a roster sends only what it holds explicitly', () => {
+    const loop = reapedCluster();
+    const sent: SwimMessage[] = [];
+    loop.onSend = (_from, _to, message) => {
+      if (message.t === 'pushPull') sent.push(message);
+    };
+    loop.runUntil(loop.nowMs + 200_000);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const message of sent) {
+      if (message.t !== 'pushPull') continue;
+      expect(message.rosterReaped).toBeDefined();
+      expect(message.members.length).toBeLessThan(ids.length);
+    }
   });
 });
 

@@ -193,6 +193,16 @@ export class MemberTable {
     }
   }
 
+  /** The shared boot roster, when the table has one (simulations of thousands of members). */
+  get rosterOf(): Roster | null {
+    return this.roster;
+  }
+
+  /** Roster members this node has forgotten (reaped), in a deterministic order. */
+  reapedRosterIds(): NodeId[] {
+    return [...this.reapedRoster];
+  }
+
   /** Materialised records only (cheap; for invariants and the reaper over a roster-backed table). */
   materialised(): IterableIterator<MemberRecord> {
     return this.records.values();

@@ -44,6 +44,14 @@ export type SwimMessage =
       readonly join: boolean;
       readonly reply: boolean;
       readonly members: readonly MemberState[];
+      /**
+       * Present when sender and receiver share a boot roster (large simulations): `members` then
+       * lists only the members the sender holds explicitly, and every other roster member except
+       * these reaped ones is, at the sender, alive at incarnation 0 with the roster's tags. The same
+       * content as the full list, without 10,000 identical entries per exchange. Real agents have no
+       * roster and never send it.
+       */
+      readonly rosterReaped?: readonly NodeId[];
       readonly ltime: number;
       readonly events: readonly UserEvent[];
     };
@@ -117,6 +125,7 @@ export function checkMessage(x: unknown): x is SwimMessage {
         Array.isArray(x.members) &&
         x.members.length <= pushPullMembersMax &&
         x.members.every(checkMemberState) &&
+        (x.rosterReaped === undefined || (Array.isArray(x.rosterReaped) && x.rosterReaped.length <= pushPullMembersMax && x.rosterReaped.every(isId))) &&
         Array.isArray(x.events) &&
         x.events.every(checkUserEvent)
       );

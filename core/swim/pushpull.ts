@@ -29,8 +29,13 @@ function memberState(s: SwimState, record: MemberRecord): MemberState {
 
 export function localState(s: SwimState, join: boolean, reply: boolean): Extract<SwimMessage, { t: 'pushPull' }> {
   const members: MemberState[] = [];
-  s.members.forEach((record) => members.push(memberState(s, record)));
   const events: UserEvent[] = recentEvents(s);
+  if (s.members.rosterOf !== null) {
+    // Implicit roster members (alive, incarnation 0, roster tags) go without saying: see `rosterReaped`.
+    for (const record of s.members.materialised()) members.push(memberState(s, record));
+    return { t: 'pushPull', join, reply, members, rosterReaped: s.members.reapedRosterIds(), ltime: s.eventClock, events };
+  }
+  s.members.forEach((record) => members.push(memberState(s, record)));
   return { t: 'pushPull', join, reply, members, ltime: s.eventClock, events };
 }
 
@@ -50,8 +55,26 @@ function mergeRemoteState(step: Step, from: NodeId, message: Extract<SwimMessage
         break;
     }
   }
+  if (message.rosterReaped !== undefined) mergeImplicitRoster(step, message);
   witness(step.s, message.ltime);
   for (const event of message.events) handleUserEvent(step, event);
+}
+
+/**
+ * The roster members a compact push-pull leaves implicit (alive at incarnation 0 at the sender).
+ * Merging `alive@0` is a no-op for every member we know (our incarnation is at least 0), so only two
+ * cases can change anything, exactly as the full list would: a roster member we reaped (we learn it
+ * again) and ourselves (an alive claim about us is checked against our own incarnation and tags).
+ */
+function mergeImplicitRoster(step: Step, message: Extract<SwimMessage, { t: 'pushPull' }>): void {
+  const { s } = step;
+  const roster = s.members.rosterOf;
+  if (roster === null) return; // only nodes sharing a roster send the compact form
+  const explicit = new Set<NodeId>(message.members.map((m) => m.id));
+  const senderReaped = new Set<NodeId>(message.rosterReaped);
+  const implicitAtSender = (id: NodeId): boolean => roster.indexOf.has(id) && !explicit.has(id) && !senderReaped.has(id);
+  for (const id of s.members.reapedRosterIds()) if (implicitAtSender(id)) onAlive(step, { k: 'alive', id, inc: 0, tags: roster.tags });
+  if (implicitAtSender(s.selfId)) onAlive(step, { k: 'alive', id: s.selfId, inc: 0, tags: roster.tags });
 }
 
 export function onPushPull(step: Step, from: NodeId, message: Extract<SwimMessage, { t: 'pushPull' }>): void {

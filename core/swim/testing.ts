@@ -103,6 +103,14 @@ export class SwimLoop {
     this.apply(id, rt.step({ kind: 'request', nowMs: this.nowMs, requestId, request: { machine: 'swim', body } }));
   }
 
+  /** Delivers `message` from `from` to `to` now, as if it had just arrived (tests of one exchange). */
+  deliver(from: NodeId, to: NodeId, message: SwimMessage): void {
+    const rt = this.runtimes.get(to);
+    assert(rt, `node ${to} is down`);
+    const envelope: Envelope = { m: 'swim', p: message };
+    this.apply(to, rt.step({ kind: 'message', nowMs: this.nowMs, from, message: envelope }));
+  }
+
   at(atMs: number, run: () => void): void {
     assert(atMs >= this.nowMs, 'events are scheduled in the future');
     const event = { atMs, order: this.order++, run };
