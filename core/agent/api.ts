@@ -231,6 +231,22 @@ export type AgentRequest = RequestBase &
      * configuration in force on the server that answers (Consul's `operator/raft/configuration`).
      */
     | { readonly type: 'operator.raft.configuration' }
+    // ── prepared queries ──
+    /**
+     * `definition`: the request body with Consul's field names (Name, Session, Token, Service{...},
+     * DNS{TTL}, Template{...}); missing fields take Consul's zero values. Body: `{ID}`.
+     */
+    | { readonly type: 'query.create'; readonly definition: Readonly<Record<string, unknown>> }
+    /** Replaces the whole query `id` (empty 200); unknown id → 500 as Consul. */
+    | { readonly type: 'query.update'; readonly id: string; readonly definition: Readonly<Record<string, unknown>> }
+    | { readonly type: 'query.delete'; readonly id: string }
+    | { readonly type: 'query.list'; readonly read: ReadOptions }
+    /** Body: `[query]`; unknown id → 404 "Query not found". */
+    | { readonly type: 'query.get'; readonly id: string; readonly read: ReadOptions }
+    /** Body: `{Query}` with a template rendered for the name; unknown → 404. */
+    | { readonly type: 'query.explain'; readonly idOrName: string; readonly read: ReadOptions }
+    /** Body: `{Service, Nodes, DNS, Datacenter, Failovers}`; `near` (`_agent` = this node) and `limit` as Consul's. */
+    | { readonly type: 'query.execute'; readonly idOrName: string; readonly near?: string; readonly limit?: number; readonly read: ReadOptions }
     // ── events ──
     | {
         readonly type: 'event.fire';

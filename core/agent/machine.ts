@@ -168,7 +168,7 @@ function onLocal(s: AgentState, env: Env, fromMachine: string, payload: unknown)
 function onRequest(s: AgentState, env: Env, requestId: number, request: AgentRequest): void {
   if (request === null || typeof request !== 'object' || typeof request.type !== 'string') return reply(env, requestId, errorResponse(400, 'malformed request'));
   if (request.dc !== undefined && request.dc !== '' && request.dc !== s.config.datacenter) return reply(env, requestId, errorResponse(500, agentErrors.noPathToDc));
-  const translation = translate(request, s.nodeName, env.ctx.prng);
+  const translation = translate(request, s.nodeName, env.ctx.prng, s.config.datacenter);
   switch (translation.kind) {
     case 'error':
       return reply(env, requestId, translation.response);

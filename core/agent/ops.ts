@@ -10,7 +10,9 @@
  *    received the request (so a forwarded op carries no rendering state over the wire).
  */
 import type { Prng } from '../prng.js';
-import type { StoreCommand, StoreQuery, KvEntry, Session, TxnKvOp } from '../store/types.js';
+import type { StoreCommand, StoreQuery, KvEntry, PreparedQuery, Session, TxnKvOp } from '../store/types.js';
+import { datacenterDefault } from '../store/types.js';
+import { checkPreparedQuery, preparedQueryFromInput } from '../store/preparedQuery.js';
 import {
   agentErrors,
   blockingWaitMsDefault,
@@ -83,7 +85,7 @@ export function uuid(prng: Prng): string {
  * What the servers must do for `request`, or 'agent' when the agent answers it alone. Validation that
  * needs no state happens here, so a bad request never crosses the network.
  */
-export function translate(request: AgentRequest, nodeName: string, prng: Prng): Translation {
+export function translate(request: AgentRequest, nodeName: string, prng: Prng, datacenter: string = datacenterDefault): Translation {
   const keyed = (key: string, make: () => Translation): Translation =>
     key === '' ? { kind: 'error', response: errorResponse(400, agentErrors.missingKey) } : make();
   switch (request.type) {
@@ -205,6 +207,35 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng): 
       return { kind: 'server', op: { kind: 'status', what: 'peers' } };
     case 'operator.raft.configuration':
       return { kind: 'server', op: { kind: 'status', what: 'raftConfiguration' } };
+    case 'query.create':
+    case 'query.update': {
+      const query = preparedQueryFromInput(request.definition, request.type === 'query.create' ? uuid(prng) : request.id);
+      const problem = checkPreparedQuery(query);
+      if (problem) return { kind: 'error', response: errorResponse(500, problem) };
+      return write({ type: 'preparedQuerySet', query, create: request.type === 'query.create' });
+    }
+    case 'query.delete':
+      return write({ type: 'preparedQueryDelete', id: request.id });
+    case 'query.list':
+      return readOp({ type: 'preparedQueryList' }, request.read, prng);
+    case 'query.get':
+      return readOp({ type: 'preparedQueryGet', id: request.id }, request.read, prng);
+    case 'query.explain':
+      return readOp({ type: 'preparedQueryExplain', idOrName: request.idOrName }, request.read, prng);
+    case 'query.execute':
+      return readOp(
+        {
+          type: 'preparedQueryExecute',
+          idOrName: request.idOrName,
+          agentNode: nodeName,
+          seed: prng.uint32(),
+          datacenter,
+          ...(request.near !== undefined ? { near: request.near } : {}),
+          ...(request.limit !== undefined ? { limit: request.limit } : {}),
+        },
+        request.read,
+        prng,
+      );
     default:
       return { kind: 'agent' };
   }
@@ -350,6 +381,26 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     case 'status.peers':
     case 'operator.raft.configuration':
       return { status: 200, body: value };
+    case 'query.create':
+    case 'query.update':
+    case 'query.delete': {
+      const outcome = commandOutcome(value);
+      if (!outcome.ok) return errorResponse(500, outcome.error ?? 'prepared query write failed');
+      return { status: 200, body: request.type === 'query.create' ? outcome.value : null, index: meta.index };
+    }
+    case 'query.list':
+      return okBody((value as PreparedQuery[] | null) ?? []);
+    case 'query.get':
+    case 'query.explain':
+    case 'query.execute': {
+      const found = value as (PreparedQuery | { Query: PreparedQuery; Nodes: unknown[]; Datacenter: string }) | { error: string } | null;
+      if (found === null || found === undefined) return errorResponse(404, 'Query not found', meta.index);
+      if ('error' in found) return errorResponse(500, found.error, meta.index);
+      if (request.type === 'query.get') return okBody([found]);
+      if (request.type === 'query.explain') return okBody({ Query: found });
+      const run = found as { Query: PreparedQuery; Nodes: unknown[]; Datacenter: string };
+      return okBody({ Service: run.Query.Service.Service, Nodes: run.Nodes, DNS: run.Query.DNS, Datacenter: run.Datacenter, Failovers: 0 });
+    }
     default:
       return okBody(value ?? []);
   }

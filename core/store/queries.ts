@@ -5,6 +5,7 @@
  * where that is cheaper.
  */
 import { kvGetIndex, kvKeys, kvList, kvPrefixIndex } from './kv.js';
+import { executePreparedQuery, preparedQueryList, resolvePreparedQuery } from './preparedQuery.js';
 import { sessionExpiryNext } from './session.js';
 import { maxTableIndex, type StoreState } from './state.js';
 import type { CatalogNode, CatalogService, CheckServiceNode, HealthCheck, QueryError, QueryResult, ServiceNode, Session, StoreQuery } from './types.js';
@@ -59,6 +60,12 @@ export function queryIndex(state: StoreState, query: StoreQuery): number {
       return serviceIndexOf(state, query.service, maxTableIndex(state, 'nodes', 'services', 'checks'));
     case 'index':
       return queryIndex(state, query.of);
+    case 'preparedQueryList':
+    case 'preparedQueryGet':
+    case 'preparedQueryExplain':
+      return floor1(maxTableIndex(state, 'prepared-queries'));
+    case 'preparedQueryExecute':
+      return floor1(maxTableIndex(state, 'prepared-queries', 'nodes', 'services', 'checks'));
   }
 }
 
@@ -116,6 +123,19 @@ function queryValue(state: StoreState, query: StoreQuery): unknown {
       return healthService(state, query.service, query.tag, query.passing ?? false);
     case 'index':
       return queryIndex(state, query.of);
+    case 'preparedQueryList':
+      return preparedQueryList(state);
+    case 'preparedQueryGet':
+      return state.preparedQueries.get(query.id) ?? null;
+    case 'preparedQueryExplain':
+      return resolvePreparedQuery(state, query.idOrName);
+    case 'preparedQueryExecute': {
+      const resolved = resolvePreparedQuery(state, query.idOrName);
+      if (resolved === null || 'error' in resolved) return resolved;
+      const options = { agentNode: query.agentNode, seed: query.seed, ...(query.near !== undefined ? { near: query.near } : {}), ...(query.limit !== undefined ? { limit: query.limit } : {}) };
+      const nodes = executePreparedQuery(resolved, healthService(state, resolved.Service.Service, undefined, false), options);
+      return { Query: resolved, Nodes: nodes, Datacenter: query.datacenter };
+    }
     default:
       return badQuery;
   }

@@ -2,7 +2,8 @@
  * Sessions (Consul agent/consul/state/session.go and session_endpoint.go). A session ties locks to a
  * node's health: it is invalidated when destroyed, when its TTL runs out, when its node is
  * deregistered, or when one of its checks goes critical. Invalidation releases (or, with behavior
- * `delete`, deletes) every key it holds and starts lock-delay on them.
+ * `delete`, deletes) every key it holds and starts lock-delay on them, and deletes the prepared
+ * queries tied to it.
  *
  * TTL deadlines are leader time: `nowMs` in the create/renew command plus TTL × `sessionTtlMultiplier`;
  * the leader proposes `sessionsExpire {nowMs}` when the earliest deadline passes (query
@@ -10,6 +11,7 @@
  * new leader knows every deadline, and `sessionTimersReset` restarts them all on a leadership change.
  */
 import { kvReleaseSession } from './kv.js';
+import { deletePreparedQueriesOfSession } from './preparedQuery.js';
 import { bumpTable, type StoreState } from './state.js';
 import {
   sessionLockDelayMsDefault,
@@ -85,6 +87,7 @@ export function sessionInvalidate(state: StoreState, index: number, id: string, 
   const session = state.sessions.get(id);
   if (!session) return false;
   kvReleaseSession(state, index, id, session.Behavior === 'delete', session.LockDelayMs, nowMs);
+  deletePreparedQueriesOfSession(state, index, id);
   state.sessions.delete(id);
   state.sessionDeadlineMs.delete(id);
   bumpTable(state, 'sessions', index);

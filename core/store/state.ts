@@ -7,11 +7,11 @@
  */
 import { assert } from '../assert.js';
 import { SortedKeys } from './sorted.js';
-import type { CatalogNode, CatalogService, HealthCheck, KvEntry, Session } from './types.js';
+import type { CatalogNode, CatalogService, HealthCheck, KvEntry, PreparedQuery, Session } from './types.js';
 
 /** Consul's memdb tables whose indexes blocking queries read. Append-only. */
-export type Table = 'kvs' | 'tombstones' | 'sessions' | 'nodes' | 'services' | 'checks';
-export const tables: readonly Table[] = ['kvs', 'tombstones', 'sessions', 'nodes', 'services', 'checks'];
+export type Table = 'kvs' | 'tombstones' | 'sessions' | 'nodes' | 'services' | 'checks' | 'prepared-queries';
+export const tables: readonly Table[] = ['kvs', 'tombstones', 'sessions', 'nodes', 'services', 'checks', 'prepared-queries'];
 
 /** One undone write, newest last. Only KV tables are journaled: a txn touches nothing else. */
 type Undo =
@@ -40,6 +40,8 @@ export interface StoreState {
   readonly services: Map<string, Map<string, CatalogService>>;
   /** Node → check id → check. Invariant: every key is a registered node. */
   readonly checks: Map<string, Map<string, HealthCheck>>;
+  /** Prepared query ID → query. Invariant: a query's Session names a live session. */
+  readonly preparedQueries: Map<string, PreparedQuery>;
   /** Per-table index: the last Raft index that changed the table (0 = never). */
   readonly tableIndex: Map<Table, number>;
   /** Per-service-name index (Consul ≥ 1.2 `service.<name>`): its instances, their checks or nodes changed. */
@@ -63,6 +65,7 @@ export function emptyState(): StoreState {
     nodes: new Map(),
     services: new Map(),
     checks: new Map(),
+    preparedQueries: new Map(),
     tableIndex: new Map(tables.map((t) => [t, 0])),
     serviceIndex: new Map(),
     lastIndex: 0,

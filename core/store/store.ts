@@ -10,12 +10,13 @@ import { assert } from '../assert.js';
 import type { Fsm } from '../raft/api.js';
 import { catalogDeregister, catalogRegister, memberHealth } from './catalog.js';
 import { checkKvWrite, normalValue, kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvLock, kvReapTombstones, kvSet, kvUnlock, type LockOutcome } from './kv.js';
+import { preparedQueryDelete, preparedQuerySet } from './preparedQuery.js';
 import { queryIndex, runQuery } from './queries.js';
 import { sessionCreate, sessionInvalidate, sessionRenew, sessionsExpire, sessionTimersReset } from './session.js';
 import { SortedKeys } from './sorted.js';
 import { emptyState, rebuildLocks, tables, tableIndexOf, type StoreState, type Table } from './state.js';
 import { checkTxnOps, applyTxn } from './txn.js';
-import type { CatalogNode, CatalogService, CommandResult, HealthCheck, KvEntry, QueryError, QueryResult, Session, StoreCommand, StoreQuery } from './types.js';
+import type { CatalogNode, CatalogService, CommandResult, HealthCheck, KvEntry, PreparedQuery, QueryError, QueryResult, Session, StoreCommand, StoreQuery } from './types.js';
 
 /** The plain-data form of the whole store (msgpackr-encodable). */
 export interface StoreSnapshot {
@@ -31,6 +32,8 @@ export interface StoreSnapshot {
   readonly checks: readonly HealthCheck[];
   readonly tableIndex: readonly (readonly [Table, number])[];
   readonly serviceIndex: readonly (readonly [string, number])[];
+  /** Absent in snapshots taken before prepared queries existed. */
+  readonly preparedQueries?: readonly PreparedQuery[];
 }
 
 /** The store's Fsm, with typed read access for the agent (which may hold it directly on its own node). */
@@ -156,6 +159,10 @@ function applyNonKv(state: StoreState, command: StoreCommand, index: number): Co
     case 'tombstonesReap':
       if (badIndex(command.upToIndex)) return fail('upToIndex must be a non-negative integer');
       return { ok: true, value: kvReapTombstones(state, command.upToIndex) };
+    case 'preparedQuerySet':
+      return preparedQuerySet(state, index, command.query, command.create === true);
+    case 'preparedQueryDelete':
+      return preparedQueryDelete(state, index, String(command.id));
     default:
       return fail(`unknown command type '${String((command as { type?: unknown }).type)}'`);
   }
@@ -179,6 +186,7 @@ function snapshotOf(state: StoreState): StoreSnapshot {
     checks: [...state.checks.values()].flatMap((checks) => [...checks.values()]),
     tableIndex: [...state.tableIndex],
     serviceIndex: [...state.serviceIndex],
+    preparedQueries: [...state.preparedQueries.values()],
   };
 }
 
@@ -211,6 +219,7 @@ function restoreFrom(snapshot: StoreSnapshot): StoreState {
   for (const check of snapshot.checks) state.checks.get(check.Node)!.set(check.CheckID, check);
   for (const [table, index] of snapshot.tableIndex) state.tableIndex.set(table, index);
   for (const [name, index] of snapshot.serviceIndex) state.serviceIndex.set(name, index);
+  for (const query of snapshot.preparedQueries ?? []) state.preparedQueries.set(query.ID, query);
   const restored: StoreState = { ...state, kvKeys, tombstoneKeys };
   rebuildLocks(restored);
   return restored;
@@ -249,6 +258,7 @@ export function storeInvariants(state: StoreState): string[] {
   }
   for (const id of state.sessionDeadlineMs.keys()) if (!state.sessions.has(id)) broken.push(`deadline for missing session ${id}`);
   for (const name of state.nodes.keys()) if (!state.services.has(name) || !state.checks.has(name)) broken.push(`node ${name} lacks its service or check table`);
+  for (const q of state.preparedQueries.values()) if (q.Session !== '' && !state.sessions.has(q.Session)) broken.push(`prepared query ${q.ID} outlives its session ${q.Session}`);
   for (const [node, services] of state.services) if (!state.nodes.has(node)) broken.push(`services of missing node ${node} (${services.size})`);
   for (const [node, checks] of state.checks) {
     if (!state.nodes.has(node)) broken.push(`checks of missing node ${node}`);

@@ -136,6 +136,36 @@ export interface ServiceNode {
   readonly ModifyIndex: number;
 }
 
+/**
+ * A prepared query (Consul's structs.PreparedQuery, `/v1/query`): a stored health query on a
+ * service, run by ID or name. With a `Template` of type `name_prefix_match`, it answers every name
+ * that starts with its `Name`, its `Service` strings interpolated from that name. Lives as long as
+ * `Session` when one is given. Stored in Consul's JSON shape, every field present.
+ */
+export interface PreparedQueryDefinition {
+  readonly ID: string;
+  readonly Name: string;
+  readonly Session: string;
+  readonly Token: string;
+  readonly Template: { readonly Type: string; readonly Regexp: string; readonly RemoveEmptyTags: boolean };
+  readonly Service: {
+    readonly Service: string;
+    readonly Failover: { readonly NearestN: number; readonly Datacenters: readonly string[] | null };
+    readonly OnlyPassing: boolean;
+    readonly IgnoreCheckIDs: readonly string[] | null;
+    readonly Near: string;
+    readonly Tags: readonly string[] | null;
+    readonly NodeMeta: Readonly<Record<string, string>> | null;
+    readonly ServiceMeta: Readonly<Record<string, string>> | null;
+  };
+  readonly DNS: { readonly TTL: string };
+}
+
+export interface PreparedQuery extends PreparedQueryDefinition {
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
 /** `GET /v1/health/service/<svc>` rows. `Checks` = the node's checks (serfHealth...) then the service's. */
 export interface CheckServiceNode {
   readonly Node: CatalogNode;
@@ -278,7 +308,13 @@ export type StoreCommand =
       readonly nowMs: number;
     }
   /** Leader-issued tombstone GC (Consul's TombstoneRequest reap): drops tombstones with index ≤ upToIndex. */
-  | { readonly type: 'tombstonesReap'; readonly upToIndex: number };
+  | { readonly type: 'tombstonesReap'; readonly upToIndex: number }
+  /**
+   * Creates (`create`, the ID drawn by the proposer) or replaces a prepared query. The proposer has
+   * validated what needs a regexp engine (the template); the store checks names and the session.
+   */
+  | { readonly type: 'preparedQuerySet'; readonly query: PreparedQueryDefinition; readonly create: boolean }
+  | { readonly type: 'preparedQueryDelete'; readonly id: string };
 
 export type StoreCommandType = StoreCommand['type'];
 
@@ -317,7 +353,27 @@ export type StoreQuery =
   | { readonly type: 'healthChecks'; readonly service: string }
   | { readonly type: 'healthService'; readonly service: string; readonly tag?: string; readonly passing?: boolean }
   /** Only the index the query named would return; cheaper than running it (blocking queries). */
-  | { readonly type: 'index'; readonly of: StoreQuery };
+  | { readonly type: 'index'; readonly of: StoreQuery }
+  | { readonly type: 'preparedQueryList' }
+  /** Value: the query with that ID, or null. */
+  | { readonly type: 'preparedQueryGet'; readonly id: string }
+  /** Value: the query an ID or name resolves to, templates rendered for that name; null when none. */
+  | { readonly type: 'preparedQueryExplain'; readonly idOrName: string }
+  /**
+   * Resolves like explain, then runs the query (Consul's PreparedQuery.Execute in one datacenter):
+   * healthy instances, shuffled with `seed`, the `near` node (or the query's Near; `_agent` is
+   * `agentNode`) moved first, cut to `limit`. Value: `{ Query, Nodes }` or null.
+   */
+  | {
+      readonly type: 'preparedQueryExecute';
+      readonly idOrName: string;
+      readonly near?: string;
+      readonly limit?: number;
+      readonly agentNode: string;
+      readonly seed: number;
+      /** The asking agent's datacenter, echoed in the answer's `Datacenter`. */
+      readonly datacenter: string;
+    };
 
 /** Every read answers its data and the index Consul would put in X-Consul-Index (≥ 1). */
 export interface QueryResult<T = unknown> {

@@ -21,7 +21,7 @@ import { catalogChecks, lockDelayMs, durationMs, toCheckDefinition, toServiceDef
 import { consulJsonToPrometheus, type HttpMetrics } from './metrics.js';
 import { compileFilter, isFilterError, type FilterPredicate } from './filter.js';
 import { decodeJsonBody, parseBlocking, parseConsistency, parseGoBool, parseUint, queryFlag, type Schema } from './parse.js';
-import { catalogDeregisterSchema, catalogRegisterSchema, checkTypeSchema, checkUpdateSchema, serviceRegisterSchema, sessionCreateSchema, txnSchema } from './schemas.js';
+import { catalogDeregisterSchema, catalogRegisterSchema, checkTypeSchema, checkUpdateSchema, preparedQuerySchema, serviceRegisterSchema, sessionCreateSchema, txnSchema } from './schemas.js';
 
 /** Largest request body accepted (Consul's KV value limit applies to every body here). */
 export const requestBodyBytesMax = kvValueBytesMax;
@@ -569,6 +569,38 @@ async function eventFire(r: Req): Promise<Out> {
   );
 }
 
+// ───────────────────────────────────────── prepared queries ───────────────────────────────────────
+
+async function queryCreate(r: Req): Promise<Out> {
+  const d = decode(r, preparedQuerySchema);
+  if (!d.ok) return d.out;
+  return ask(r, { type: 'query.create', definition: d.value });
+}
+
+/**
+ * `/v1/query/<id>`: GET, PUT (replace), DELETE; `/v1/query/<id or name>/execute` and `/explain`: GET
+ * only (Consul's preparedQuerySpecific).
+ */
+function querySpecific(method: 'GET' | 'PUT' | 'DELETE'): Handler {
+  return async (r) => {
+    const action = /\/(execute|explain)$/.exec(r.rest)?.[1];
+    const id = action ? r.rest.slice(0, -action.length - 1) : r.rest;
+    if (id === '') return badRequest('Missing query ID');
+    if (action && method !== 'GET') return text(405, `method ${method} not allowed`, { Allow: 'GET' });
+    if (action === 'explain') return blockingRead(r, (read) => ({ type: 'query.explain', idOrName: id, read }));
+    if (action === 'execute') {
+      const limit = uintParam(r, 'limit');
+      if (isOut(limit)) return limit;
+      return blockingRead(r, (read) => withOptional({ type: 'query.execute', idOrName: id, read } as AgentRequest, { near: r.query.get('near'), limit }));
+    }
+    if (method === 'GET') return blockingRead(r, (read) => ({ type: 'query.get', id, read }));
+    if (method === 'DELETE') return ask(r, { type: 'query.delete', id }, { empty: true });
+    const d = decode(r, preparedQuerySchema);
+    if (!d.ok) return d.out;
+    return ask(r, { type: 'query.update', id, definition: d.value }, { empty: true });
+  };
+}
+
 // ───────────────────────────────────────────── routes ─────────────────────────────────────────────
 
 const healthStates = new Set(['any', 'passing', 'warning', 'critical']);
@@ -678,6 +710,9 @@ export const routes: readonly Route[] = [
   exact('/v1/status/peers', { GET: simple(() => ({ type: 'status.peers' })) }),
   // operator
   exact('/v1/operator/raft/configuration', { GET: simple(() => ({ type: 'operator.raft.configuration' })) }),
+  // prepared queries
+  exact('/v1/query', { GET: (r) => blockingRead(r, (read) => ({ type: 'query.list', read })), POST: queryCreate }),
+  prefix('/v1/query/', { GET: querySpecific('GET'), PUT: querySpecific('PUT'), DELETE: querySpecific('DELETE') }),
   // events
   prefix('/v1/event/fire/', { PUT: eventFire }),
   exact('/v1/event/list', { GET: (r) => blockingRead(r, (read) => withOptional({ type: 'event.list', read } as AgentRequest, { name: r.query.get('name') })) }),

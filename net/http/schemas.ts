@@ -159,3 +159,24 @@ export const txnSchema: Schema = S.array(
 
 /** PUT /v1/agent/check/update/<id>. */
 export const checkUpdateSchema: Schema = S.struct({ Status: S.string, Output: S.string });
+
+/** `structs.PreparedQuery` (POST /v1/query, PUT /v1/query/<id>). */
+export const preparedQuerySchema: Schema = S.struct({
+  ID: S.string,
+  Name: S.string,
+  Session: S.string,
+  Token: S.string,
+  Template: S.struct({ Type: S.string, Regexp: S.string, RemoveEmptyTags: S.bool }),
+  Service: S.struct({
+    Service: S.string,
+    Failover: S.struct({ NearestN: S.int, Datacenters: stringArray, Targets: S.any }),
+    OnlyPassing: S.bool,
+    IgnoreCheckIDs: stringArray,
+    Near: S.string,
+    Tags: stringArray,
+    NodeMeta: stringMap,
+    ServiceMeta: stringMap,
+    Connect: S.any,
+  }),
+  DNS: S.struct({ TTL: S.string }),
+});

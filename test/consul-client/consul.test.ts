@@ -509,3 +509,31 @@ describe('status and events', () => {
     expect(await consul.event.list('other-name')).toEqual([]);
   });
 });
+
+describe('prepared queries', () => {
+  it('create, get, list, execute, explain a template, update, destroy; unknown ids are 404 / 500 as Consul', async () => {
+    await consul.agent.service.register({ name: 'pq-web', id: 'pq-web-1', tags: ['prod'], check: { ttl: '10s', status: 'passing' } });
+    await eventually(async () => ((await consul.health.service('pq-web')) as unknown[]).length === 1);
+    const created = (await consul.query.create({ name: 'pq-web', service: { service: 'pq-web', onlypassing: true, tags: ['prod'] } })) as { ID: string };
+    expect(created.ID).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await consul.query.get(created.ID)).toMatchObject({ ID: created.ID, Name: 'pq-web', Service: { Service: 'pq-web', OnlyPassing: true, Tags: ['prod'] } });
+    expect(((await consul.query.list()) as { ID: string }[]).map((q) => q.ID)).toContain(created.ID);
+    const run = (await consul.query.execute('pq-web')) as { Service: string; Nodes: { Node: { Node: string }; Service: { ID: string } }[]; Datacenter: string; Failovers: number };
+    expect(run).toMatchObject({ Service: 'pq-web', Datacenter: 'dc1', Failovers: 0 });
+    expect(run.Nodes.map((n) => [n.Node.Node, n.Service.ID])).toEqual([['n1', 'pq-web-1']]);
+    // A template answers every name with its prefix, rendered from the name.
+    const template = (await consul.query.create({ name: 'pq-', template: { type: 'name_prefix_match', regexp: '^pq-(.*)$' }, service: { service: 'pq-${match(1)}' } })) as { ID: string };
+    // (The client's explain reads the first item of an array; Consul answers an object, so ask directly.)
+    const explained = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/query/pq-web-eu/explain`).then((r) => r.json());
+    expect(explained).toMatchObject({ Query: { ID: template.ID, Service: { Service: 'pq-web-eu' } } });
+    await consul.query.update({ query: created.ID, name: 'pq-web', service: { service: 'pq-web', tags: ['canary'] } });
+    expect(((await consul.query.execute(created.ID)) as { Nodes: unknown[] }).Nodes).toEqual([]);
+    await consul.query.destroy(created.ID);
+    await consul.query.destroy(template.ID);
+    const missing = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/query/${created.ID}`);
+    expect([missing.status, await missing.text(), missing.headers.get('x-consul-index') !== null]).toEqual([404, 'Query not found', true]);
+    const again = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/query/${created.ID}`, { method: 'DELETE' });
+    expect([again.status, await again.text()]).toEqual([500, `Cannot modify non-existent prepared query: '${created.ID}'`]);
+    await consul.agent.service.deregister('pq-web-1');
+  });
+});
