@@ -10,7 +10,8 @@
  *    GETs accepted on join, force-leave, deregister and check pass/warn/fail);
  *  - `?dc=<other>` → 500 "No path to datacenter"; `?stale&consistent` → 400; `?pretty`;
  *  - ACL endpoints → 401 (ACLs are disabled); the token (`X-Consul-Token`, `?token=`) is accepted
- *    and ignored.
+ *    and ignored. Coordinate endpoints → 401 too (no network coordinates: Consul's answer with
+ *    `disable_coordinates`).
  *
  * No socket code lives here (server.ts does that), so the fuzzer drives this function directly.
  * `routeHttp` never throws: a bug in a handler answers 500 with the message.
@@ -618,6 +619,8 @@ function putOrLegacyGet(handler: Handler): Record<string, Handler> {
 
 const root: Handler = () => text(200, 'Conclave Agent (Consul-compatible HTTP API at /v1/)');
 const aclDisabled: Handler = () => text(401, 'ACL support disabled');
+/** No network coordinates are computed here: Consul's answer with `disable_coordinates`. */
+const coordinatesDisabled: Handler = () => text(401, 'Coordinate support disabled');
 
 export const routes: readonly Route[] = [
   exact('/', { GET: root, HEAD: root }),
@@ -718,6 +721,7 @@ export const routes: readonly Route[] = [
   exact('/v1/event/list', { GET: (r) => blockingRead(r, (read) => withOptional({ type: 'event.list', read } as AgentRequest, { name: r.query.get('name') })) }),
   // ACLs are off: every ACL endpoint says so, as python-consul's ACLDisabled expects.
   prefix('/v1/acl/', { GET: aclDisabled, PUT: aclDisabled, POST: aclDisabled, DELETE: aclDisabled }),
+  prefix('/v1/coordinate/', { GET: coordinatesDisabled, PUT: coordinatesDisabled }),
 ];
 
 async function reloadHandler(r: Req): Promise<Out> {

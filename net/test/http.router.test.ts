@@ -89,6 +89,36 @@ describe('wire rules', () => {
     expect(list.headers['X-Consul-Index']).toBe('12');
     expect(list.headers['Content-Type']).toBe('application/json');
   });
+  it('coordinates are off (no Vivaldi here): every coordinate endpoint answers 401 "Coordinate support disabled", as Consul with disable_coordinates', async () => {
+    const { seen, send } = recorder();
+    for (const [method, url] of [['GET', '/v1/coordinate/datacenters'], ['GET', '/v1/coordinate/nodes?index=3'], ['GET', '/v1/coordinate/node/n1'], ['PUT', '/v1/coordinate/update']] as const) {
+      const out = await send(method, url);
+      expect([out.status, text(out.body)]).toEqual([401, 'Coordinate support disabled']);
+    }
+    expect(seen).toEqual([]);
+  });
+  it('prepared queries: create, get, update, delete, execute with near and limit, explain; execute is GET only', async () => {
+    const { seen, send } = recorder();
+    await send('POST', '/v1/query', '{"name":"web","service":{"service":"web","onlypassing":true}}');
+    await send('GET', '/v1/query?index=4&wait=1s');
+    await send('GET', '/v1/query/abc');
+    await send('PUT', '/v1/query/abc', '{"Service":{"Service":"db"}}');
+    await send('DELETE', '/v1/query/abc');
+    await send('GET', '/v1/query/geo-eu/execute?near=_agent&limit=3');
+    await send('GET', '/v1/query/geo-eu/explain');
+    expect(seen).toEqual([
+      { type: 'query.create', definition: { Name: 'web', Service: { Service: 'web', OnlyPassing: true } } },
+      { type: 'query.list', read: { consistency: 'default', minIndex: 4, waitMs: 1000 } },
+      { type: 'query.get', id: 'abc', read: { consistency: 'default' } },
+      { type: 'query.update', id: 'abc', definition: { Service: { Service: 'db' } } },
+      { type: 'query.delete', id: 'abc' },
+      { type: 'query.execute', idOrName: 'geo-eu', near: '_agent', limit: 3, read: { consistency: 'default' } },
+      { type: 'query.explain', idOrName: 'geo-eu', read: { consistency: 'default' } },
+    ]);
+    expect((await send('PUT', '/v1/query/abc/execute')).status).toBe(405);
+    expect((await send('GET', '/v1/query/abc/execute?limit=x')).status).toBe(400);
+    expect((await send('PUT', '/v1/query')).status).toBe(405);
+  });
   it('404 unknown path, 405 wrong method, legacy GETs accepted, 401 for ACLs, 500 unknown dc', async () => {
     const { seen, send } = recorder();
     expect((await send('GET', '/v1/nope')).status).toBe(404);
