@@ -94,6 +94,24 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(call(follower, { type: 'kv.cas', key: 'web/key1', value: bytes('great'), index: 0 })!.body).toBe(false);
   });
 
+  it('prepared queries: created through a client, read from a follower, executed through the other client, deleted', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    sim.runUntil(sim.nowMs + 2000);
+    const created = call('n4', { type: 'query.create', definition: { Name: 'servers', Service: { Service: 'consul', OnlyPassing: true } } })!;
+    expect(created.status).toBe(200);
+    const { ID } = created.body as { ID: string };
+    const follower = servers.find((id) => id !== leaderOf(sim))!;
+    sim.runUntil(sim.nowMs + 500);
+    expect(call(follower, { type: 'query.get', id: ID, read: { consistency: 'stale' } })!.body).toMatchObject([{ ID, Name: 'servers' }]);
+    const run = call('n5', { type: 'query.execute', idOrName: 'servers', near: 'n2', limit: 2, read })!;
+    const nodes = (run.body as { Nodes: { Node: { Node: string } }[]; Datacenter: string }).Nodes.map((e) => e.Node.Node);
+    expect([nodes.length, nodes[0], servers.includes(nodes[1]!)]).toEqual([2, 'n2', true]);
+    expect(call('n5', { type: 'query.delete', id: ID })!.status).toBe(200);
+    expect(call('n4', { type: 'query.list', read })!.body).toEqual([]);
+    expect(call('n4', { type: 'query.execute', idOrName: 'servers', read })).toMatchObject({ status: 404, error: 'Query not found' });
+  });
+
   it('wakes a blocking read parked through a client when another client writes the key', () => {
     const { sim, call, send } = cluster();
     runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
