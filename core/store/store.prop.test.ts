@@ -143,9 +143,11 @@ describe('locks and sessions under random commands', () => {
         if (replica) expect(text((replica as ReturnType<typeof createStoreFsm>).snapshot())).toBe(text(model.fsm.snapshot()));
         handovers += model.acquisitionsAfterInvalidation;
       }),
-      { numRuns: 200 },
+      { numRuns: 500 },
     );
-    // The property must have exercised the interesting case, or it proves little.
+    // The property must have exercised the interesting case, or it proves little. Unseeded runs vary:
+    // 200 runs sometimes gave fewer than 20 (17 seen); 500 runs give 60–82, far above the floor of 20.
+    console.log(`lock property: ${handovers} acquisitions after an invalidation`);
     expect(handovers).toBeGreaterThan(20);
   });
 });
