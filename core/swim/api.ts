@@ -9,6 +9,7 @@
  * agent; a member also has a human `name` (the `-node` flag), equal to the id in the simulator.
  */
 import type { NodeId } from '../types.js';
+import type { Coordinate } from './coordinate.js';
 
 /** As `conclave members` shows it. `leaving` = a leave intent is spreading. Append-only. */
 export type MemberStatus = 'alive' | 'suspect' | 'failed' | 'leaving' | 'left';
@@ -45,7 +46,9 @@ export type SwimRequest =
   | { readonly type: 'fireEvent'; readonly event: Omit<UserEvent, 'ltime'> }
   | { readonly type: 'events' }
   /** Protocol counters and the local health score, for metrics. */
-  | { readonly type: 'stats' };
+  | { readonly type: 'stats' }
+  /** This node's network coordinate (Vivaldi, seconds; Consul's shape). */
+  | { readonly type: 'coordinate' };
 
 export type SwimResponse =
   | {
@@ -55,6 +58,7 @@ export type SwimResponse =
       readonly events?: readonly UserEvent[];
       readonly event?: UserEvent;
       readonly stats?: { readonly counters: Readonly<Record<string, number>>; readonly healthScore: number };
+      readonly coordinate?: Coordinate;
     }
   | { readonly ok: false; readonly error: string };
 

@@ -17,6 +17,7 @@ import type { Member, SwimLocalCall, SwimRequest, SwimResponse, SwimView } from 
 import { checkConfig, lanConfig, pushPullIntervalScaledMs, type SwimConfig } from './config.js';
 import { fireEvent, recentEvents } from './events.js';
 import { isGone, isLive } from './members.js';
+import { forgetPeer, isCoordinate } from './coordinate.js';
 import { checkMessage, type SwimMessage } from './messages.js';
 import { finishProbe, onAck, onIndirectTimeout, onNack, onPing, onPingReq, onProbeTimeout, onProbeTimer } from './probe.js';
 import { finishJoin, onJoinRetryTimer, onPushPull, onPushPullTimer, onReconnectTimer, startJoin } from './pushpull.js';
@@ -242,6 +243,7 @@ function onReapTimer(step: Step): void {
   }
   for (const record of reaped) {
     s.members.remove(record.id);
+    forgetPeer(s.vivaldi, record.id);
     notify(step, { type: 'reaped', member: toMember(record) });
     trace(step, `${s.selfId} reaped ${record.id} (${record.status})`);
   }
@@ -320,7 +322,10 @@ function onRequest(step: Step, request: SwimRequest, responder: Responder): void
       respond(step, responder, { ok: true, members: listMembers(s) });
       return;
     case 'stats':
-      respond(step, responder, { ok: true, stats: { counters: { ...s.counters }, healthScore: s.awareness.score } });
+      respond(step, responder, { ok: true, stats: { counters: { ...s.counters, coordinateUpdates: s.vivaldi.updates, coordinateResets: s.vivaldi.resets }, healthScore: s.awareness.score } });
+      return;
+    case 'coordinate':
+      respond(step, responder, { ok: true, coordinate: s.vivaldi.coordinate });
       return;
     case 'setTags':
       respond(step, responder, setTags(step, request.tags));
@@ -410,6 +415,7 @@ export function swimInvariants(s: SwimState): string[] {
   const self = s.members.get(s.selfId);
   if (self !== s.self) broken.push('own record missing from the member table');
   if (s.self.status !== 'alive' && s.self.status !== 'leaving' && s.self.status !== 'left') broken.push(`own status is ${s.self.status}`);
+  if (!isCoordinate(s.vivaldi.coordinate)) broken.push(`own network coordinate is not finite: ${JSON.stringify(s.vivaldi.coordinate)}`);
   for (const [id, suspicion] of s.suspicions) {
     const record = s.members.get(id);
     if (!record || record.status !== 'suspect') broken.push(`suspicion timer for ${id}, which is ${record?.status ?? 'unknown'}`);

@@ -8,6 +8,7 @@
  */
 import type { NodeId } from '../types.js';
 import type { UserEvent } from './api.js';
+import { isCoordinate, type Coordinate } from './coordinate.js';
 
 /** A membership update carried in gossip and piggy-backed on probes. */
 export type SwimUpdate =
@@ -32,7 +33,8 @@ export interface MemberState {
 export type SwimMessage =
   /** Direct probe. `target` guards against a misdelivered packet (memberlist checks the node name). */
   | { readonly t: 'ping'; readonly seq: number; readonly target: NodeId; readonly u?: readonly SwimUpdate[] }
-  | { readonly t: 'ack'; readonly seq: number; readonly u?: readonly SwimUpdate[] }
+  /** `c`: the acking member's network coordinate (optional; a direct probe's round trip uses it). */
+  | { readonly t: 'ack'; readonly seq: number; readonly c?: Coordinate; readonly u?: readonly SwimUpdate[] }
   /** Ask the receiver to probe `target` for us and forward the ack; `nack` asks for a nack on timeout. */
   | { readonly t: 'pingReq'; readonly seq: number; readonly target: NodeId; readonly nack: boolean; readonly u?: readonly SwimUpdate[] }
   /** Lifeguard §4.3: the indirect prober got no ack in time (so our own link works). */
@@ -110,7 +112,7 @@ export function checkMessage(x: unknown): x is SwimMessage {
     case 'ping':
       return isInc(x.seq) && isId(x.target) && checkUpdates(x.u);
     case 'ack':
-      return isInc(x.seq) && checkUpdates(x.u);
+      return isInc(x.seq) && (x.c === undefined || isCoordinate(x.c)) && checkUpdates(x.u);
     case 'pingReq':
       return isInc(x.seq) && isId(x.target) && typeof x.nack === 'boolean' && checkUpdates(x.u);
     case 'nack':

@@ -15,6 +15,7 @@ import { isLive, type MemberRecord } from './members.js';
 import type { SwimMessage, SwimUpdate } from './messages.js';
 import { isActive, prngOf, randomMembers, sendDatagram, indirectProbesMax, type Step } from './state.js';
 import { leaveIntent, onSuspect } from './updates.js';
+import { observe } from './coordinate.js';
 import { assert } from '../assert.js';
 
 function gcd(a: number, b: number): number {
@@ -64,7 +65,7 @@ export function onProbeTimer(step: Step): void {
   const target = nextProbeTarget(step);
   if (target === null) return;
   const seq = ++s.seq;
-  s.probe = { seq, target: target.id, incarnation: target.incarnation, phase: 'direct', acked: false, nacks: 0, expectedNacks: 0 };
+  s.probe = { seq, target: target.id, incarnation: target.incarnation, phase: 'direct', sentMs: step.nowMs, acked: false, nacks: 0, expectedNacks: 0 };
   s.counters.probes++;
   // Lifeguard buddy system (§4.3): a suspect hears of its suspicion on the very probe, so it can refute.
   // A member force-left here while live hears the leave intent on every probe until it refutes.
@@ -113,7 +114,8 @@ export function finishProbe(step: Step, seq: number): void {
 export function onPing(step: Step, from: NodeId, message: Extract<SwimMessage, { t: 'ping' }>): void {
   const { s } = step;
   if (message.target !== s.selfId || !isActive(s)) return; // misdelivered, or we are gone
-  sendDatagram(step, from, { t: 'ack', seq: message.seq });
+  // The ack carries our coordinate, so the prober can place itself (Serf's ping delegate).
+  sendDatagram(step, from, { t: 'ack', seq: message.seq, c: s.vivaldi.coordinate });
 }
 
 export function onAck(step: Step, message: Extract<SwimMessage, { t: 'ack' }>): void {
@@ -125,6 +127,8 @@ export function onAck(step: Step, message: Extract<SwimMessage, { t: 'ack' }>): 
     if (probe.phase === 'direct') {
       if (s.config.lifeguard) s.awareness.applyDelta(-1);
       step.ctx.emit({ kind: 'cancelTimer', timer: `pt:${message.seq}` });
+      // Only a direct ack measures the round trip to the target itself.
+      if (message.c !== undefined) observe(s.vivaldi, probe.target, message.c, (step.nowMs - probe.sentMs) / 1000, prngOf(step));
     } else step.ctx.emit({ kind: 'cancelTimer', timer: `pe:${message.seq}` });
     probe.phase = 'done';
     return;

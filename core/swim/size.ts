@@ -40,6 +40,11 @@ export function userEventBytes(event: UserEvent): number {
   return bytes;
 }
 
+/** Upper bound on a coordinate `{Vec, Error, Adjustment, Height}` with `dimensions` components. */
+export function coordinateBytes(dimensions: number): number {
+  return mapHeader + str('Vec') + 5 + dimensions * num + str('Error') + num + str('Adjustment') + num + str('Height') + num;
+}
+
 /** Upper bound on one update's encoded size, as an element of a `u` array. */
 export function updateBytes(update: SwimUpdate): number {
   switch (update.k) {
@@ -65,6 +70,7 @@ export function messageBaseBytes(message: SwimMessage): number {
     case 'pingReq':
       return base + str('seq') + num + str('target') + str(message.target) + str('nack') + 1;
     case 'ack':
+      return base + str('seq') + num + (message.c === undefined ? 0 : str('c') + coordinateBytes(message.c.Vec.length));
     case 'nack':
       return base + str('seq') + num;
     case 'gossip':

@@ -13,6 +13,7 @@ import { MemberRecord, MemberTable } from './members.js';
 import type { SwimMessage, SwimUpdate } from './messages.js';
 import { messageBaseBytes, updateBytes as updateBytesOf } from './size.js';
 import type { Suspicion } from './suspicion.js';
+import { initVivaldi, type VivaldiState } from './coordinate.js';
 
 /** Who is waiting for an answer: a node-level request, a sibling's local call, or nobody (internal). */
 export type Responder =
@@ -27,6 +28,8 @@ export interface Probe {
   /** Target's incarnation when probed; a failed probe suspects exactly this incarnation. */
   readonly incarnation: number;
   phase: 'direct' | 'indirect' | 'done';
+  /** Local time the direct ping left: its ack's round trip feeds the network coordinate. */
+  readonly sentMs: number;
   acked: boolean;
   nacks: number;
   expectedNacks: number;
@@ -96,6 +99,8 @@ export interface SwimState {
   /** The gossip timer is armed (it runs only while the broadcast queue holds something). */
   gossipArmed: boolean;
   readonly counters: SwimCounters;
+  /** This node's network coordinate (Vivaldi), fed by direct probes' round trips. */
+  readonly vivaldi: VivaldiState;
   /** Calls of `invariants` so far (the expensive scans run on a fraction of them in large clusters). */
   invariantCalls: number;
 }
@@ -133,6 +138,7 @@ export function initState(selfId: NodeId, config: SwimConfig, bootCount = 0): Sw
     gossipArmed: false,
     invariantCalls: 0,
     counters: { probes: 0, suspicionsRaised: 0, failuresDeclared: 0, refutations: 0, pushPulls: 0, datagramsSent: 0 },
+    vivaldi: initVivaldi(),
   };
 }
 

@@ -25,10 +25,13 @@ const update: fc.Arbitrary<SwimUpdate> = fc.oneof(
   }),
 );
 const updates = fc.array(update, { maxLength: 12 });
+const seconds = fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 });
+const coordinate = fc.record({ Vec: fc.array(seconds, { minLength: 8, maxLength: 8 }), Error: seconds, Adjustment: seconds, Height: seconds });
 
 const message: fc.Arbitrary<SwimMessage> = fc.oneof(
   fc.record({ t: fc.constant('ping' as const), seq: inc, target: id, u: updates }),
   fc.record({ t: fc.constant('ack' as const), seq: inc, u: updates }),
+  fc.record({ t: fc.constant('ack' as const), seq: inc, c: coordinate, u: updates }),
   fc.record({ t: fc.constant('pingReq' as const), seq: inc, target: id, nack: fc.boolean(), u: updates }),
   fc.record({ t: fc.constant('nack' as const), seq: inc }),
   fc.record({ t: fc.constant('gossip' as const), u: updates }),
