@@ -47,7 +47,7 @@ const topKeys = new Set([
   'client_addr', 'ports', 'start_join', 'retry_join', 'retry_interval', 'log_level', 'pid_file', 'enable_script_checks',
   'enable_local_script_checks', 'node_meta', 'service', 'services', 'check', 'checks', 'leave_on_terminate',
   'skip_leave_on_interrupt', 'encrypt', 'ui', 'ui_config', 'disable_update_check', 'domain', 'primary_datacenter',
-  'acl', 'acl_datacenter', 'acl_master_token', 'performance', 'rejoin_after_leave',
+  'acl', 'acl_datacenter', 'acl_master_token', 'performance', 'rejoin_after_leave', 'sync_coordinate_interval_min',
 ]);
 /** Accepted and ignored (Consul keys that do not change behaviour here). */
 const ignoredKeys = new Set(['disable_update_check', 'primary_datacenter', 'performance', 'rejoin_after_leave', 'domain']);
@@ -169,6 +169,7 @@ function scalar(key: string, value: unknown, where: string): unknown {
     case 'bootstrap_expect':
       return int(value, where);
     case 'retry_interval':
+    case 'sync_coordinate_interval_min':
       return duration(value, where);
     case 'node_meta': {
       const o = obj(value, where);
@@ -321,7 +322,11 @@ export function buildSettings(flags: FlagValues): AgentSettings {
       services: layer.services,
       checks: layer.checks,
       startJoin: joins,
-      timing: { ...agentTimingLan, retryJoinIntervalMs: Math.max(1, retryMs) },
+      timing: {
+        ...agentTimingLan,
+        retryJoinIntervalMs: Math.max(1, retryMs),
+        coordinateSyncIntervalMs: Math.max(100, (file['sync_coordinate_interval_min'] as number | undefined) ?? agentTimingLan.coordinateSyncIntervalMs),
+      },
     });
   } catch (error) {
     throw new ConfigError((error as Error).message);

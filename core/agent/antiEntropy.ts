@@ -18,6 +18,8 @@ import type { CatalogService, HealthCheck, NodeSpec, StoreCommand } from '../sto
 import type { ServerResult } from './ops.js';
 import { executeServerOp } from './server.js';
 import { count, trace, type AgentState, type Env, type LocalCheck, type LocalService } from './state.js';
+import { callSwim } from './rpc.js';
+import type { SwimResponse } from '../swim/api.js';
 
 const serfHealthCheckId = 'serfHealth';
 const consulServiceId = 'consul';
@@ -223,4 +225,36 @@ export function inSync(s: AgentState): boolean {
   for (const service of s.services.values()) if (!service.inSync) return false;
   for (const check of s.checks.values()) if (!check.inSync) return false;
   return true;
+}
+
+// ───────────────────────────────────────── coordinates ─────────────────────────────────────────────
+
+/**
+ * The next coordinate sync: Consul's interval — at least `coordinateSyncIntervalMs`, longer in big
+ * clusters so that all agents together send at most 64 updates a second — plus up to as much again of
+ * jitter, so agents spread out.
+ */
+export function armCoordinateSync(s: AgentState, env: Env, memberCount: number): void {
+  const period = Math.max(s.config.timing.coordinateSyncIntervalMs, Math.ceil((memberCount / coordinateRateTarget) * 1000));
+  env.ctx.emit({ kind: 'setTimer', timer: 'coordinate', afterMs: period + env.ctx.prng.below(period + 1) });
+}
+
+const coordinateRateTarget = 64;
+
+/** Send this node's coordinate (from SWIM) to the servers, once the node is in the catalog. */
+export function onCoordinateTimer(s: AgentState, env: Env): void {
+  if (s.left) return;
+  callSwim(s, env, { type: 'members' }, (raw, env2) => {
+    const members = raw as SwimResponse;
+    armCoordinateSync(s, env2, members.ok ? (members.members?.length ?? 1) : 1);
+    if (!s.nodeInSync || s.left) return; // not registered yet: the store would skip it anyway
+    callSwim(s, env2, { type: 'coordinate' }, (reply, env3) => {
+      const response = reply as SwimResponse;
+      if (!response.ok || response.coordinate === undefined) return;
+      internal(s, env3, 'coordinate-sync', { kind: 'write', command: { type: 'coordinateBatchUpdate', updates: [{ Node: s.nodeName, Coord: response.coordinate }] } }, (result, env4) => {
+        if (result.ok) count(s, 'coordinateSyncs');
+        else trace(env4, 'debug', `agent: coordinate update failed: ${result.error}`);
+      });
+    });
+  });
 }

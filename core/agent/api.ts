@@ -231,6 +231,13 @@ export type AgentRequest = RequestBase &
      * configuration in force on the server that answers (Consul's `operator/raft/configuration`).
      */
     | { readonly type: 'operator.raft.configuration' }
+    // ── network coordinates ──
+    | { readonly type: 'coordinate.datacenters' }
+    | { readonly type: 'coordinate.nodes'; readonly read: ReadOptions }
+    /** Body: `[{Node, Segment, Coord}]`; a node without a coordinate → 404. */
+    | { readonly type: 'coordinate.node'; readonly node: string; readonly read: ReadOptions }
+    /** `PUT /v1/coordinate/update`: `coord` is checked by the store (Consul's Vec/Error/Adjustment/Height). */
+    | { readonly type: 'coordinate.update'; readonly node: string; readonly coord: unknown }
     // ── prepared queries ──
     /**
      * `definition`: the request body with Consul's field names (Name, Session, Token, Service{...},
@@ -367,6 +374,11 @@ export interface AgentTiming {
   readonly blockingQueriesMax: number;
   /** Bound on requests forwarded and not yet answered; beyond it a request answers 500. */
   readonly pendingRpcMax: number;
+  /**
+   * Period of sending this node's network coordinate to the servers (Consul's
+   * sync_coordinate_interval_min, 15 s; it also caps the cluster-wide rate at 64 updates/s).
+   */
+  readonly coordinateSyncIntervalMs: number;
 }
 
 export const agentTimingLan: AgentTiming = {
@@ -378,6 +390,7 @@ export const agentTimingLan: AgentTiming = {
   retryJoinIntervalMs: 30_000,
   blockingQueriesMax: 4096,
   pendingRpcMax: 4096,
+  coordinateSyncIntervalMs: 15_000,
 };
 
 /** Faster timers for the simulator: a short run sees several syncs and reconciles. */
@@ -390,6 +403,7 @@ export const agentTimingSim: AgentTiming = {
   retryJoinIntervalMs: 1_000,
   blockingQueriesMax: 1024,
   pendingRpcMax: 1024,
+  coordinateSyncIntervalMs: 10_000,
 };
 
 /** Problems with a config, each naming the field. Empty when valid. */

@@ -17,7 +17,7 @@ import type { RaftNotice } from '../raft/api.js';
 import type { Member, SwimNotice, SwimResponse } from '../swim/api.js';
 import type { DurableState, Input, Machine, NodeId, StepContext } from '../types.js';
 import { agentErrors, validateAgentConfig, type AgentConfig, type AgentRequest, type AgentResponse, type CheckDefinition, type ServiceDefinition } from './api.js';
-import { armFullSync, inSync, onFullSyncTimer, onSyncTimer, triggerSync } from './antiEntropy.js';
+import { armCoordinateSync, armFullSync, inSync, onCoordinateTimer, onFullSyncTimer, onSyncTimer, triggerSync } from './antiEntropy.js';
 import { maybeBootstrap } from './bootstrap.js';
 import { fireEvent, listEvents, onEventsTimer, recordEvent } from './events.js';
 import { addressOf, onMemberNotice, onRaftNotice, onReconcileTimer, onSessionSweepTimer } from './leader.js';
@@ -101,6 +101,7 @@ function onStart(s: AgentState, env: Env): void {
   }
   triggerSync(s, env);
   armFullSync(s, env);
+  armCoordinateSync(s, env, 1);
   if (s.hasRaft) maybeBootstrap(s, env);
 }
 
@@ -132,6 +133,8 @@ function onTimer(s: AgentState, env: Env, timer: string): void {
       return onSyncTimer(s, env);
     case 'antiEntropy':
       return onFullSyncTimer(s, env);
+    case 'coordinate':
+      return onCoordinateTimer(s, env);
     case 'reconcile':
       return onReconcileTimer(s, env);
     case 'sessionSweep':
@@ -243,7 +246,10 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
         }
         if (request.type === 'agent.members') return reply(env2, requestId, ok(members));
         const self = members.find((m) => m['Name'] === s.nodeName) ?? null;
-        reply(env2, requestId, ok(selfBody(s, self)));
+        callSwim(s, env2, { type: 'coordinate' }, (raw2, env3) => {
+          const coordinate = raw2 as SwimResponse;
+          reply(env3, requestId, ok(selfBody(s, self, coordinate.ok ? (coordinate.coordinate ?? null) : null)));
+        });
       });
     case 'agent.join':
       if (request.wan) return answer(errorResponse(500, 'WAN join is not supported (single datacenter)'));
@@ -350,7 +356,7 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
   }
 }
 
-function selfBody(s: AgentState, member: Record<string, unknown> | null): Record<string, unknown> {
+function selfBody(s: AgentState, member: Record<string, unknown> | null, coord: unknown): Record<string, unknown> {
   const c = s.config;
   return {
     Config: {
@@ -367,7 +373,7 @@ function selfBody(s: AgentState, member: Record<string, unknown> | null): Record
       EnableScriptChecks: c.enableScriptChecks,
     },
     DebugConfig: { Datacenter: c.datacenter, NodeName: c.nodeName, ServerMode: c.server, BootstrapExpect: c.bootstrapExpect },
-    Coord: null,
+    Coord: coord,
     Member: member,
     Stats: {
       agent: { checks: String(s.checks.size), services: String(s.services.size) },

@@ -216,6 +216,15 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng, d
     }
     case 'query.delete':
       return write({ type: 'preparedQueryDelete', id: request.id });
+    case 'coordinate.datacenters':
+      return readOp({ type: 'coordinateDatacenters', datacenter }, { consistency: 'stale' }, prng);
+    case 'coordinate.nodes':
+      return readOp({ type: 'coordinateNodes' }, request.read, prng);
+    case 'coordinate.node':
+      return readOp({ type: 'coordinateNodes', node: request.node }, request.read, prng);
+    case 'coordinate.update':
+      if (!request.node) return { kind: 'error', response: errorResponse(400, 'Must provide node') };
+      return write({ type: 'coordinateBatchUpdate', updates: [{ Node: request.node, Coord: request.coord }] });
     case 'query.list':
       return readOp({ type: 'preparedQueryList' }, request.read, prng);
     case 'query.get':
@@ -390,6 +399,15 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     }
     case 'query.list':
       return okBody((value as PreparedQuery[] | null) ?? []);
+    case 'coordinate.node': {
+      const list = (value as unknown[] | null) ?? [];
+      return list.length === 0 ? { status: 404, body: null, ...meta } : okBody(list);
+    }
+    case 'coordinate.update': {
+      const outcome = commandOutcome(value);
+      if (!outcome.ok) return errorResponse(outcome.error === null ? 500 : 400, outcome.error ?? 'coordinate update failed');
+      return { status: 200, body: null, index: meta.index };
+    }
     case 'query.get':
     case 'query.explain':
     case 'query.execute': {

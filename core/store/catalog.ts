@@ -11,6 +11,7 @@
 import type { CheckStatus } from '../types.js';
 import { sessionInvalidate, sessionsOfCheck, sessionsOfNode } from './session.js';
 import { bumpTable, type StoreState } from './state.js';
+import { coordinateDelete } from './coordinates.js';
 import {
   datacenterDefault,
   serfCheckId,
@@ -228,6 +229,7 @@ function deleteNode(state: StoreState, index: number, node: string, nowMs: numbe
   state.checks.delete(node);
   state.nodes.delete(node);
   bumpTable(state, 'nodes', index);
+  coordinateDelete(state, index, node);
 }
 
 /**

@@ -5,6 +5,7 @@
  * where that is cheaper.
  */
 import { kvGetIndex, kvKeys, kvList, kvPrefixIndex } from './kv.js';
+import { coordinateEntries } from './coordinates.js';
 import { executePreparedQuery, preparedQueryList, resolvePreparedQuery } from './preparedQuery.js';
 import { sessionExpiryNext } from './session.js';
 import { maxTableIndex, type StoreState } from './state.js';
@@ -64,6 +65,9 @@ export function queryIndex(state: StoreState, query: StoreQuery): number {
     case 'preparedQueryGet':
     case 'preparedQueryExplain':
       return floor1(maxTableIndex(state, 'prepared-queries'));
+    case 'coordinateNodes':
+    case 'coordinateDatacenters':
+      return floor1(maxTableIndex(state, 'coordinates'));
     case 'preparedQueryExecute':
       return floor1(maxTableIndex(state, 'prepared-queries', 'nodes', 'services', 'checks'));
   }
@@ -125,6 +129,12 @@ function queryValue(state: StoreState, query: StoreQuery): unknown {
       return queryIndex(state, query.of);
     case 'preparedQueryList':
       return preparedQueryList(state);
+    case 'coordinateNodes':
+      return coordinateEntries(state, query.node);
+    case 'coordinateDatacenters': {
+      const servers = coordinateEntries(state).filter((e) => state.services.get(e.Node)?.has('consul'));
+      return [{ Datacenter: query.datacenter, AreaID: 'wan', Coordinates: servers.map((e) => ({ Node: `${e.Node}.${query.datacenter}`, Coord: e.Coord })) }];
+    }
     case 'preparedQueryGet':
       return state.preparedQueries.get(query.id) ?? null;
     case 'preparedQueryExplain':

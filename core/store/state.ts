@@ -7,11 +7,12 @@
  */
 import { assert } from '../assert.js';
 import { SortedKeys } from './sorted.js';
+import type { Coordinate } from '../swim/coordinate.js';
 import type { CatalogNode, CatalogService, HealthCheck, KvEntry, PreparedQuery, Session } from './types.js';
 
 /** Consul's memdb tables whose indexes blocking queries read. Append-only. */
-export type Table = 'kvs' | 'tombstones' | 'sessions' | 'nodes' | 'services' | 'checks' | 'prepared-queries';
-export const tables: readonly Table[] = ['kvs', 'tombstones', 'sessions', 'nodes', 'services', 'checks', 'prepared-queries'];
+export type Table = 'kvs' | 'tombstones' | 'sessions' | 'nodes' | 'services' | 'checks' | 'prepared-queries' | 'coordinates';
+export const tables: readonly Table[] = ['kvs', 'tombstones', 'sessions', 'nodes', 'services', 'checks', 'prepared-queries', 'coordinates'];
 
 /** One undone write, newest last. Only KV tables are journaled: a txn touches nothing else. */
 type Undo =
@@ -42,6 +43,8 @@ export interface StoreState {
   readonly checks: Map<string, Map<string, HealthCheck>>;
   /** Prepared query ID → query. Invariant: a query's Session names a live session. */
   readonly preparedQueries: Map<string, PreparedQuery>;
+  /** Node → its latest network coordinate. Invariant: every key is a registered node. */
+  readonly coordinates: Map<string, Coordinate>;
   /** Per-table index: the last Raft index that changed the table (0 = never). */
   readonly tableIndex: Map<Table, number>;
   /** Per-service-name index (Consul ≥ 1.2 `service.<name>`): its instances, their checks or nodes changed. */
@@ -66,6 +69,7 @@ export function emptyState(): StoreState {
     services: new Map(),
     checks: new Map(),
     preparedQueries: new Map(),
+    coordinates: new Map(),
     tableIndex: new Map(tables.map((t) => [t, 0])),
     serviceIndex: new Map(),
     lastIndex: 0,

@@ -11,6 +11,8 @@ import type { Fsm } from '../raft/api.js';
 import { catalogDeregister, catalogRegister, memberHealth } from './catalog.js';
 import { checkKvWrite, normalValue, kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvLock, kvReapTombstones, kvSet, kvUnlock, type LockOutcome } from './kv.js';
 import { preparedQueryDelete, preparedQuerySet } from './preparedQuery.js';
+import { coordinateBatchUpdate } from './coordinates.js';
+import type { Coordinate } from '../swim/coordinate.js';
 import { queryIndex, runQuery } from './queries.js';
 import { sessionCreate, sessionInvalidate, sessionRenew, sessionsExpire, sessionTimersReset } from './session.js';
 import { SortedKeys } from './sorted.js';
@@ -34,6 +36,8 @@ export interface StoreSnapshot {
   readonly serviceIndex: readonly (readonly [string, number])[];
   /** Absent in snapshots taken before prepared queries existed. */
   readonly preparedQueries?: readonly PreparedQuery[];
+  /** Absent in snapshots taken before coordinates existed. */
+  readonly coordinates?: readonly (readonly [string, Coordinate])[];
 }
 
 /** The store's Fsm, with typed read access for the agent (which may hold it directly on its own node). */
@@ -163,6 +167,8 @@ function applyNonKv(state: StoreState, command: StoreCommand, index: number): Co
       return preparedQuerySet(state, index, command.query, command.create === true);
     case 'preparedQueryDelete':
       return preparedQueryDelete(state, index, String(command.id));
+    case 'coordinateBatchUpdate':
+      return coordinateBatchUpdate(state, index, command.updates);
     default:
       return fail(`unknown command type '${String((command as { type?: unknown }).type)}'`);
   }
@@ -187,6 +193,7 @@ function snapshotOf(state: StoreState): StoreSnapshot {
     tableIndex: [...state.tableIndex],
     serviceIndex: [...state.serviceIndex],
     preparedQueries: [...state.preparedQueries.values()],
+    coordinates: [...state.coordinates],
   };
 }
 
@@ -220,6 +227,7 @@ function restoreFrom(snapshot: StoreSnapshot): StoreState {
   for (const [table, index] of snapshot.tableIndex) state.tableIndex.set(table, index);
   for (const [name, index] of snapshot.serviceIndex) state.serviceIndex.set(name, index);
   for (const query of snapshot.preparedQueries ?? []) state.preparedQueries.set(query.ID, query);
+  for (const [node, coord] of snapshot.coordinates ?? []) state.coordinates.set(node, coord);
   const restored: StoreState = { ...state, kvKeys, tombstoneKeys };
   rebuildLocks(restored);
   return restored;
@@ -258,6 +266,7 @@ export function storeInvariants(state: StoreState): string[] {
   }
   for (const id of state.sessionDeadlineMs.keys()) if (!state.sessions.has(id)) broken.push(`deadline for missing session ${id}`);
   for (const name of state.nodes.keys()) if (!state.services.has(name) || !state.checks.has(name)) broken.push(`node ${name} lacks its service or check table`);
+  for (const node of state.coordinates.keys()) if (!state.nodes.has(node)) broken.push(`coordinate of missing node ${node}`);
   for (const q of state.preparedQueries.values()) if (q.Session !== '' && !state.sessions.has(q.Session)) broken.push(`prepared query ${q.ID} outlives its session ${q.Session}`);
   for (const [node, services] of state.services) if (!state.nodes.has(node)) broken.push(`services of missing node ${node} (${services.size})`);
   for (const [node, checks] of state.checks) {

@@ -314,7 +314,9 @@ export type StoreCommand =
    * validated what needs a regexp engine (the template); the store checks names and the session.
    */
   | { readonly type: 'preparedQuerySet'; readonly query: PreparedQueryDefinition; readonly create: boolean }
-  | { readonly type: 'preparedQueryDelete'; readonly id: string };
+  | { readonly type: 'preparedQueryDelete'; readonly id: string }
+  /** Agents' network coordinates (Consul's Coordinate.Update, batched); unknown nodes are skipped. */
+  | { readonly type: 'coordinateBatchUpdate'; readonly updates: readonly { readonly Node: string; readonly Coord: unknown }[] };
 
 export type StoreCommandType = StoreCommand['type'];
 
@@ -355,6 +357,13 @@ export type StoreQuery =
   /** Only the index the query named would return; cheaper than running it (blocking queries). */
   | { readonly type: 'index'; readonly of: StoreQuery }
   | { readonly type: 'preparedQueryList' }
+  /** `[{Node, Segment, Coord}]` sorted by node; with `node`, that node's only (or none). */
+  | { readonly type: 'coordinateNodes'; readonly node?: string }
+  /**
+   * `/v1/coordinate/datacenters`: `[{Datacenter, AreaID: "wan", Coordinates: [{Node: "<server>.<dc>",
+   * Coord}]}]`. There is no WAN pool here: the coordinates are the servers' LAN ones.
+   */
+  | { readonly type: 'coordinateDatacenters'; readonly datacenter: string }
   /** Value: the query with that ID, or null. */
   | { readonly type: 'preparedQueryGet'; readonly id: string }
   /** Value: the query an ID or name resolves to, templates rendered for that name; null when none. */

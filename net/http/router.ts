@@ -10,8 +10,7 @@
  *    GETs accepted on join, force-leave, deregister and check pass/warn/fail);
  *  - `?dc=<other>` → 500 "No path to datacenter"; `?stale&consistent` → 400; `?pretty`;
  *  - ACL endpoints → 401 (ACLs are disabled); the token (`X-Consul-Token`, `?token=`) is accepted
- *    and ignored. Coordinate endpoints → 401 too (no network coordinates: Consul's answer with
- *    `disable_coordinates`).
+ *    and ignored.
  *
  * No socket code lives here (server.ts does that), so the fuzzer drives this function directly.
  * `routeHttp` never throws: a bug in a handler answers 500 with the message.
@@ -21,8 +20,9 @@ import { kvValueBytesMax, txnOpsMax } from '../../core/agent/api.js';
 import { catalogChecks, lockDelayMs, durationMs, toCheckDefinition, toServiceDefinition, toTxnOps } from './convert.js';
 import { consulJsonToPrometheus, type HttpMetrics } from './metrics.js';
 import { compileFilter, isFilterError, type FilterPredicate } from './filter.js';
+import { distanceSeconds, isCoordinate, type Coordinate } from '../../core/swim/coordinate.js';
 import { decodeJsonBody, parseBlocking, parseConsistency, parseGoBool, parseUint, queryFlag, type Schema } from './parse.js';
-import { catalogDeregisterSchema, catalogRegisterSchema, checkTypeSchema, checkUpdateSchema, preparedQuerySchema, serviceRegisterSchema, sessionCreateSchema, txnSchema } from './schemas.js';
+import { coordinateUpdateSchema, catalogDeregisterSchema, catalogRegisterSchema, checkTypeSchema, checkUpdateSchema, preparedQuerySchema, serviceRegisterSchema, sessionCreateSchema, txnSchema } from './schemas.js';
 
 /** Largest request body accepted (Consul's KV value limit applies to every body here). */
 export const requestBodyBytesMax = kvValueBytesMax;
@@ -498,9 +498,10 @@ const shapes = {
  * `?filter=` (Consul's expression language, net/http/filter.ts), `?near=` and `?node-meta=` on a
  * list endpoint. The filter is parsed before the agent is asked (a bad one answers 400 and costs
  * nothing); the answer is filtered here, after the agent, so `X-Consul-Index` and blocking are those
- * of the unfiltered result, as in Consul. `?near=NODE` (or `_agent`) puts that node's entries first
- * and keeps the rest in order: this agent keeps no network coordinates (Vivaldi), and Consul too
- * leaves the order alone for nodes without coordinates.
+ * of the unfiltered result, as in Consul. `?near=NODE` (or `_agent`) sorts entries by the estimated
+ * round trip from that node, from the network coordinates in the catalog (`/v1/coordinate/nodes`, a
+ * stale read): nodes without a coordinate go last, ties keep their order. When the near node itself
+ * has no coordinate yet, its own entries go first and the rest keep their order.
  */
 function listed(shape: ListShape, handler: Handler): Handler {
   return async (r) => {
@@ -527,10 +528,7 @@ function listed(shape: ListShape, handler: Handler): Handler {
     let body: unknown = JSON.parse(out.body);
     if (shape.body === 'list' && Array.isArray(body)) {
       let entries = body.filter(keep);
-      if (near !== undefined && shape.nodeOf) {
-        const nodeOf = shape.nodeOf;
-        entries = [...entries.filter((e) => nodeOf(record(e)) === near), ...entries.filter((e) => nodeOf(record(e)) !== near)];
-      }
+      if (near !== undefined && shape.nodeOf) entries = await sortNear(r, entries, near, shape.nodeOf);
       body = entries;
     } else if (shape.body === 'map' && body !== null && typeof body === 'object') {
       body = Object.fromEntries(Object.entries(body).filter(([, v]) => keep(v)));
@@ -540,6 +538,30 @@ function listed(shape: ListShape, handler: Handler): Handler {
     }
     return { ...out, body: jsonText(body, r.pretty) };
   };
+}
+
+async function sortNear(r: Req, entries: unknown[], near: string, nodeOf: (entry: Record<string, unknown>) => unknown): Promise<unknown[]> {
+  const coordinates = new Map<string, Coordinate>();
+  try {
+    const answer = await r.ctx.call({ type: 'coordinate.nodes', read: { consistency: 'stale' } });
+    if (answer.status === 200 && Array.isArray(answer.body)) {
+      for (const e of answer.body as { Node?: unknown; Coord?: unknown }[]) if (typeof e?.Node === 'string' && isCoordinate(e.Coord)) coordinates.set(e.Node, e.Coord);
+    }
+  } catch {
+    // No coordinates: fall back to the near node first.
+  }
+  const origin = coordinates.get(near);
+  if (origin === undefined) return [...entries.filter((e) => nodeOf(record(e)) === near), ...entries.filter((e) => nodeOf(record(e)) !== near)];
+  const distance = (e: unknown): number => {
+    const node = nodeOf(record(e));
+    if (node === near) return -1; // the node itself first, whatever its height
+    const c = typeof node === 'string' ? coordinates.get(node) : undefined;
+    return c === undefined ? Number.POSITIVE_INFINITY : distanceSeconds(origin, c);
+  };
+  return entries
+    .map((e, i) => ({ e, i, d: distance(e) }))
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .map((x) => x.e);
 }
 
 /** `?node-meta=key:value` (repeatable) → a record; a value without ':' matches an empty value, as Consul does. */
@@ -619,8 +641,15 @@ function putOrLegacyGet(handler: Handler): Record<string, Handler> {
 
 const root: Handler = () => text(200, 'Conclave Agent (Consul-compatible HTTP API at /v1/)');
 const aclDisabled: Handler = () => text(401, 'ACL support disabled');
-/** No network coordinates are computed here: Consul's answer with `disable_coordinates`. */
-const coordinatesDisabled: Handler = () => text(401, 'Coordinate support disabled');
+/** `PUT /v1/coordinate/update`: a node's coordinate, as agents send theirs (Consul's Coordinate.Update). */
+async function coordinateUpdate(r: Req): Promise<Out> {
+  const d = decode(r, coordinateUpdateSchema);
+  if (!d.ok) return d.out;
+  const b = d.value as { Node?: string; Datacenter?: string; Coord?: unknown };
+  if (typeof b.Node !== 'string' || b.Node === '') return badRequest('Must provide node');
+  if (b.Datacenter && b.Datacenter !== r.ctx.datacenter) return text(500, 'No path to datacenter');
+  return ask(r, { type: 'coordinate.update', node: b.Node, coord: b.Coord ?? null }, { empty: true });
+}
 
 export const routes: readonly Route[] = [
   exact('/', { GET: root, HEAD: root }),
@@ -721,7 +750,10 @@ export const routes: readonly Route[] = [
   exact('/v1/event/list', { GET: (r) => blockingRead(r, (read) => withOptional({ type: 'event.list', read } as AgentRequest, { name: r.query.get('name') })) }),
   // ACLs are off: every ACL endpoint says so, as python-consul's ACLDisabled expects.
   prefix('/v1/acl/', { GET: aclDisabled, PUT: aclDisabled, POST: aclDisabled, DELETE: aclDisabled }),
-  prefix('/v1/coordinate/', { GET: coordinatesDisabled, PUT: coordinatesDisabled }),
+  exact('/v1/coordinate/datacenters', { GET: simple(() => ({ type: 'coordinate.datacenters' })) }),
+  exact('/v1/coordinate/nodes', { GET: listed(shapes.nodes, (r) => blockingRead(r, (read) => ({ type: 'coordinate.nodes', read }))) }),
+  prefix('/v1/coordinate/node/', { GET: blockingWithRest('node name', (node, read) => ({ type: 'coordinate.node', node, read })) }),
+  exact('/v1/coordinate/update', { PUT: coordinateUpdate }),
 ];
 
 async function reloadHandler(r: Req): Promise<Out> {

@@ -180,3 +180,11 @@ export const preparedQuerySchema: Schema = S.struct({
   }),
   DNS: S.struct({ TTL: S.string }),
 });
+
+/** `structs.CoordinateUpdateRequest` (PUT /v1/coordinate/update); the numbers are kept as sent. */
+export const coordinateUpdateSchema: Schema = S.struct({
+  Node: S.string,
+  Segment: S.string,
+  Datacenter: S.string,
+  Coord: S.struct({ Vec: S.any, Error: S.any, Adjustment: S.any, Height: S.any }),
+});

@@ -89,13 +89,19 @@ describe('wire rules', () => {
     expect(list.headers['X-Consul-Index']).toBe('12');
     expect(list.headers['Content-Type']).toBe('application/json');
   });
-  it('coordinates are off (no Vivaldi here): every coordinate endpoint answers 401 "Coordinate support disabled", as Consul with disable_coordinates', async () => {
+  it('coordinate endpoints: datacenters, nodes (blocking), node, update with case-insensitive keys', async () => {
     const { seen, send } = recorder();
-    for (const [method, url] of [['GET', '/v1/coordinate/datacenters'], ['GET', '/v1/coordinate/nodes?index=3'], ['GET', '/v1/coordinate/node/n1'], ['PUT', '/v1/coordinate/update']] as const) {
-      const out = await send(method, url);
-      expect([out.status, text(out.body)]).toEqual([401, 'Coordinate support disabled']);
-    }
-    expect(seen).toEqual([]);
+    await send('GET', '/v1/coordinate/datacenters');
+    await send('GET', '/v1/coordinate/nodes?index=3&wait=1s');
+    await send('GET', '/v1/coordinate/node/n1?stale');
+    const coord = { vec: [0, 0, 0, 0, 0, 0, 0, 0.001], error: 0.5, adjustment: 0, height: 0.00001 };
+    await send('PUT', '/v1/coordinate/update', JSON.stringify({ node: 'n1', segment: '', coord }));
+    expect(seen.map((r) => r.type)).toEqual(['coordinate.datacenters', 'coordinate.nodes', 'coordinate.node', 'coordinate.update']);
+    expect(seen[1]).toMatchObject({ read: { minIndex: 3, waitMs: 1000 } });
+    expect(seen[2]).toMatchObject({ node: 'n1', read: { consistency: 'stale' } });
+    expect(seen[3]).toEqual({ type: 'coordinate.update', node: 'n1', coord: { Vec: coord.vec, Error: 0.5, Adjustment: 0, Height: 0.00001 } });
+    expect((await send('PUT', '/v1/coordinate/update', '{"Coord":{}}')).status).toBe(400);
+    expect((await send('PUT', '/v1/coordinate/update', '{"Node":"n1","Datacenter":"dc9"}')).status).toBe(500);
   });
   it('prepared queries: create, get, update, delete, execute with near and limit, explain; execute is GET only', async () => {
     const { seen, send } = recorder();

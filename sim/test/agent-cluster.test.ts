@@ -13,6 +13,7 @@ import { parseScenario } from '../scenario.js';
 import { loadScenario } from '../run.js';
 import { Simulation } from '../simulator.js';
 import { checkHistory, registerModel } from '../checkers/lin/index.js';
+import { distanceSeconds, type Coordinate } from '../../core/swim/coordinate.js';
 
 const servers = ['n1', 'n2', 'n3'];
 const read: ReadOptions = { consistency: 'default' };
@@ -110,6 +111,27 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(call('n5', { type: 'query.delete', id: ID })!.status).toBe(200);
     expect(call('n4', { type: 'query.list', read })!.body).toEqual([]);
     expect(call('n4', { type: 'query.execute', idOrName: 'servers', read })).toMatchObject({ status: 404, error: 'Query not found' });
+  });
+
+  it('network coordinates: every node reports one, they estimate the 2–10 ms round trips, a node that leaves takes its own away', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    sim.runUntil(sim.nowMs + 60_000);
+    type Entry = { Node: string; Coord: Coordinate };
+    const entries = call('n4', { type: 'coordinate.nodes', read })!.body as Entry[];
+    expect(entries.map((e) => e.Node)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+    for (const a of entries)
+      for (const b of entries) {
+        if (a === b) continue;
+        const ms = distanceSeconds(a.Coord, b.Coord) * 1000;
+        expect(ms, `${a.Node}→${b.Node}`).toBeGreaterThan(1);
+        expect(ms, `${a.Node}→${b.Node}`).toBeLessThan(15);
+      }
+    const dcs = call('n5', { type: 'coordinate.datacenters' })!.body as { Coordinates: { Node: string }[] }[];
+    expect(dcs[0]!.Coordinates.map((c) => c.Node)).toEqual(['n1.dc1', 'n2.dc1', 'n3.dc1']);
+    expect(call('n5', { type: 'coordinate.node', node: 'n9', read })!.status).toBe(404);
+    sim.request('n5', { machine: 'agent', body: { type: 'agent.leave' } }, 10_000, () => undefined);
+    expect(runUntilTrue(sim, () => (call('n4', { type: 'coordinate.nodes', read })!.body as Entry[]).every((e) => e.Node !== 'n5'), 30_000)).toBe(true);
   });
 
   it('wakes a blocking read parked through a client when another client writes the key', () => {

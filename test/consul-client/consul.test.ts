@@ -15,7 +15,8 @@ let agent: TestAgent;
 let consul: any;
 
 beforeAll(async () => {
-  agent = await startTestAgent({ nodeName: 'n1' });
+  // Coordinates go to the servers every 300 ms here (Consul's minimum is 15 s), so tests see them soon.
+  agent = await startTestAgent({ nodeName: 'n1', configFiles: { 'coordinates.json': '{"sync_coordinate_interval_min": "300ms"}' } });
   consul = new Consul({ host: '127.0.0.1', port: agent.httpPort });
 }, 30_000);
 afterAll(async () => {
@@ -376,6 +377,37 @@ describe('agent', () => {
       // The client registers its node in the catalog through the server.
       await eventually(async () => ((await consul.catalog.nodes()) as { Node: string }[]).some((n) => n.Node === 'n2'));
     }, 30_000);
+
+    it('network coordinates: both nodes in coordinate/nodes, the servers in coordinate/datacenters, ?near sorts by them', async () => {
+      type Entry = { Node: string; Segment: string; Coord: { Vec: number[]; Error: number; Adjustment: number; Height: number } };
+      await eventually(async () => alive((await consul.agent.members()) as { Name: string; Status: number }[]));
+      // The npm client has no coordinate API: plain HTTP. n2 has no config file: its own sync runs at
+      // Consul's 15 s + jitter, so the test waits for n1's and sends n2's itself.
+      const get = async (path: string): Promise<unknown> => (await fetch(`http://127.0.0.1:${agent.httpPort}${path}`)).json();
+      const entries = (await eventually(async () => {
+        const list = (await get('/v1/coordinate/nodes')) as Entry[];
+        return list.some((e) => e.Node === 'n1') ? list : null;
+      }, 10_000)) as Entry[];
+      const n1 = entries.find((e) => e.Node === 'n1')!;
+      expect(n1.Segment).toBe('');
+      expect(n1.Coord.Vec).toHaveLength(8);
+      for (const x of [...n1.Coord.Vec, n1.Coord.Error, n1.Coord.Adjustment, n1.Coord.Height]) expect(Number.isFinite(x)).toBe(true);
+      const dcs = (await get('/v1/coordinate/datacenters')) as { Datacenter: string; AreaID: string; Coordinates: { Node: string }[] }[];
+      expect(Object.keys(dcs[0]!).sort()).toEqual(['AreaID', 'Coordinates', 'Datacenter']);
+      expect(dcs[0]!.Coordinates.map((c) => c.Node)).toEqual(['n1.dc1']);
+      // A client's update goes through the servers too (what the agent sends on its timer).
+      const r = await fetch(`http://127.0.0.1:${second.httpPort}/v1/coordinate/update`, { method: 'PUT', body: JSON.stringify({ Node: 'n2', Coord: { ...n1.Coord, Vec: n1.Coord.Vec.map((x, i) => (i === 0 ? x + 0.002 : x)) } }) });
+      expect(r.status).toBe(200);
+      await eventually(async () => ((await get('/v1/coordinate/nodes')) as Entry[]).some((e) => e.Node === 'n2'));
+      const one = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/coordinate/node/n2`);
+      expect([one.status, ((await one.json()) as Entry[])[0]?.Node]).toEqual([200, 'n2']);
+      expect((await fetch(`http://127.0.0.1:${agent.httpPort}/v1/coordinate/node/nobody`)).status).toBe(404);
+      // ?near: the named node first, then by estimated round trip; nodes without a coordinate last.
+      const near = (await consul.catalog.nodes({ near: 'n2' })) as { Node: string }[];
+      expect(near.map((n) => n.Node).slice(0, 2)).toEqual(['n2', 'n1']);
+      const self = (await consul.agent.self()) as { Coord: { Vec: number[] } | null };
+      expect(self.Coord?.Vec).toHaveLength(8);
+    }, 20_000);
 
     it('force-leave of an alive node answers 200 and shows it leaving (Status 2); it refutes and is alive again', async () => {
       await eventually(async () => alive((await consul.agent.members()) as { Name: string; Status: number }[]));
