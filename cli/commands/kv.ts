@@ -6,13 +6,14 @@
  */
 import * as fs from 'node:fs';
 import { AgentUnreachable, commandFlags, request } from '../agent/client.js';
+import { parseKvFlags } from '../../core/store/types.js';
 
 const usage = 'Usage: conclave kv <get|put|delete> [options] KEY [VALUE]\n\n  -recurse  -detailed  -cas  -modify-index=N  -flags=N  -http-addr=<addr>\n';
 
 interface KvEntry {
   Key: string;
   Value: string | null;
-  Flags: number;
+  Flags: number | string;
   CreateIndex: number;
   ModifyIndex: number;
   LockIndex: number;
@@ -62,7 +63,8 @@ async function get(args: string[]): Promise<number> {
     process.stderr.write(`Error querying Conclave agent: ${r.text.trim() || r.status}\n`);
     return 1;
   }
-  const entries = JSON.parse(r.text) as KvEntry[];
+  // Flags above 2^53 must print digit for digit: keep long integers in the answer as text.
+  const entries = JSON.parse(r.text.replace(/("Flags":)([0-9]{16,})/g, '$1"$2"')) as KvEntry[];
   let out = '';
   for (const e of entries) {
     if (parsed.values['detailed']) {
@@ -75,8 +77,14 @@ async function get(args: string[]): Promise<number> {
 }
 
 async function put(args: string[]): Promise<number> {
-  const parsed = commandFlags(args, { cas: { kind: 'bool', usage: '' }, 'modify-index': { kind: 'int', usage: '' }, flags: { kind: 'int', usage: '' } }, usage);
+  const parsed = commandFlags(args, { cas: { kind: 'bool', usage: '' }, 'modify-index': { kind: 'int', usage: '' }, flags: { kind: 'string', usage: '' } }, usage);
   if (!parsed) return 1;
+  // Flags are a uint64: kept as text, so Go's lock flag (3304740253564472344) is not rounded.
+  const flagsText = parsed.values['flags'] as string | undefined;
+  if (flagsText !== undefined && parseKvFlags(flagsText) === undefined) {
+    process.stderr.write(`invalid value "${flagsText}" for flag -flags: not an unsigned 64-bit integer\n`);
+    return 1;
+  }
   const [key, rawValue] = parsed.rest;
   if (!key) {
     process.stderr.write('Error! Missing KEY argument\n');
@@ -88,7 +96,7 @@ async function put(args: string[]): Promise<number> {
   else if (rawValue.startsWith('@')) value = fs.readFileSync(rawValue.slice(1));
   else value = Buffer.from(rawValue);
   const query = new URLSearchParams();
-  if (parsed.values['flags'] !== undefined) query.set('flags', String(parsed.values['flags']));
+  if (flagsText !== undefined) query.set('flags', String(parseKvFlags(flagsText)));
   const cas = parsed.values['cas'] === true;
   if (cas) {
     if (parsed.values['modify-index'] === undefined) {

@@ -26,7 +26,7 @@
  * Wire enums (`type` strings, statuses) are append-only.
  */
 import type { NodeId } from '../types.js';
-import type { TxnVerb } from '../store/types.js';
+import type { KvFlags, TxnVerb } from '../store/types.js';
 
 // ───────────────────────────────────────────── reads ──────────────────────────────────────────────
 
@@ -117,7 +117,7 @@ export interface TxnKvOp {
   readonly verb: TxnVerb;
   readonly key: string;
   readonly value?: Uint8Array;
-  readonly flags?: number;
+  readonly flags?: KvFlags;
   readonly index?: number;
   readonly session?: string;
 }
@@ -137,13 +137,13 @@ export type AgentRequest = RequestBase &
     /** `GET /v1/kv/<prefix>?keys[&separator=]`. */
     | { readonly type: 'kv.keys'; readonly prefix: string; readonly separator?: string; readonly read: ReadOptions }
     /** `PUT /v1/kv/<key>[?flags=]` → `true`. */
-    | { readonly type: 'kv.put'; readonly key: string; readonly value: Uint8Array; readonly flags?: number }
+    | { readonly type: 'kv.put'; readonly key: string; readonly value: Uint8Array; readonly flags?: KvFlags }
     /** `PUT /v1/kv/<key>?cas=<index>` → `true`/`false` (index 0: create only). */
-    | { readonly type: 'kv.cas'; readonly key: string; readonly value: Uint8Array; readonly flags?: number; readonly index: number }
+    | { readonly type: 'kv.cas'; readonly key: string; readonly value: Uint8Array; readonly flags?: KvFlags; readonly index: number }
     /** `PUT /v1/kv/<key>?acquire=<session>` → `true`/`false`; unknown session → 500. */
-    | { readonly type: 'kv.acquire'; readonly key: string; readonly value: Uint8Array; readonly flags?: number; readonly session: string }
+    | { readonly type: 'kv.acquire'; readonly key: string; readonly value: Uint8Array; readonly flags?: KvFlags; readonly session: string }
     /** `PUT /v1/kv/<key>?release=<session>` → `true`/`false`. */
-    | { readonly type: 'kv.release'; readonly key: string; readonly value: Uint8Array; readonly flags?: number; readonly session: string }
+    | { readonly type: 'kv.release'; readonly key: string; readonly value: Uint8Array; readonly flags?: KvFlags; readonly session: string }
     /** `DELETE /v1/kv/<key>[?cas=]` → `true`/`false` (cas must be > 0). */
     | { readonly type: 'kv.delete'; readonly key: string; readonly cas?: number }
     /** `DELETE /v1/kv/<prefix>?recurse` → `true`. */

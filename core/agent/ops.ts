@@ -263,11 +263,24 @@ function catalogCheck(check: CheckDefinition): { checkId?: string; name: string;
 
 // ───────────────────────────────────────────── render ─────────────────────────────────────────────
 
+/**
+ * A JSON number written digit for digit (a uint64 above 2^53 − 1, such as Go's lock flag): the HTTP
+ * layer's serializer writes `digits` unquoted. Anything else that serializes it sees the digits as a
+ * string field, never a rounded number.
+ */
+export interface RawJsonNumber {
+  readonly rawJsonNumber: string;
+}
+
+export function rawJsonNumber(digits: string): RawJsonNumber {
+  return { rawJsonNumber: digits };
+}
+
 export function renderKvEntry(entry: KvEntry): Record<string, unknown> {
   const out: Record<string, unknown> = {
     LockIndex: entry.LockIndex,
     Key: entry.Key,
-    Flags: entry.Flags,
+    Flags: typeof entry.Flags === 'string' ? rawJsonNumber(entry.Flags) : entry.Flags,
     Value: entry.Value === null || entry.Value.length === 0 ? null : base64Encode(entry.Value),
     CreateIndex: entry.CreateIndex,
     ModifyIndex: entry.ModifyIndex,

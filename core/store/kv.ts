@@ -8,7 +8,7 @@
  */
 import { assert } from '../assert.js';
 import { bumpTable, maxTableIndex, writeEntry, writeLockDelay, writeTombstone, type StoreState } from './state.js';
-import { flagsMax, kvValueBytesMax, type KvEntry, type KvWrite } from './types.js';
+import { flagsMax, isKvFlags, kvValueBytesMax, type KvEntry, type KvWrite } from './types.js';
 
 /** A problem with a KV write's fields, or null. Messages follow Consul's HTTP answers. */
 export function checkKvWrite(write: KvWrite | undefined, keyRequired = true): string | null {
@@ -18,7 +18,7 @@ export function checkKvWrite(write: KvWrite | undefined, keyRequired = true): st
   if (write.value !== null && write.value !== undefined && !(write.value instanceof Uint8Array)) return 'value must be bytes';
   if (write.value && write.value.length > kvValueBytesMax) return `Value exceeds ${kvValueBytesMax} byte limit`;
   const flags = write.flags ?? 0;
-  if (!Number.isInteger(flags) || flags < 0 || flags > flagsMax) return `flags must be an integer in [0, ${flagsMax}]`;
+  if (!isKvFlags(flags)) return `flags must be an integer in [0, ${flagsMax}]`;
   return null;
 }
 

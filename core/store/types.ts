@@ -13,9 +13,9 @@
  * replica computes the same state (Consul enforces lock-delay before commit on the leader for the
  * same reason: kvs_endpoint.go, "lock-delay must be enforced before commit").
  *
- * Flags are Consul uint64s carried as JavaScript numbers: values above 2^53 − 1
- * (Number.MAX_SAFE_INTEGER) cannot be represented exactly and are refused by the store
- * (`flagsMax`); the HTTP layer should answer 400 for them.
+ * Flags are Consul uint64s (`KvFlags`): a number up to 2^53 − 1, and above that the exact decimal
+ * digits as a string (Go's api.Lock marks its keys with 3304740253564472344, semaphores with
+ * 16210313421097356768), so every value a Go client stores comes back to it digit for digit.
  */
 import type { CheckStatus } from '../types.js';
 
@@ -25,8 +25,30 @@ import type { CheckStatus } from '../types.js';
 export const kvValueBytesMax = 512 * 1024;
 /** Consul's transaction limit in the 0.x/1.x docs we follow (newer docs say 128). */
 export const txnOpsMax = 64;
-/** Largest flags value we can carry exactly (see the module comment). */
-export const flagsMax = Number.MAX_SAFE_INTEGER;
+/** Largest flags value (uint64). */
+export const flagsMax = 18446744073709551615n;
+
+/**
+ * A KV entry's flags: a safe integer, or — above Number.MAX_SAFE_INTEGER only — the canonical
+ * decimal digits of a uint64 (no sign, no leading zero). One value has one form, so `===` compares.
+ */
+export type KvFlags = number | string;
+
+/** Is `x` a KvFlags in canonical form? */
+export function isKvFlags(x: unknown): x is KvFlags {
+  if (typeof x === 'number') return Number.isSafeInteger(x) && x >= 0;
+  if (typeof x !== 'string' || !/^[1-9][0-9]{15,19}$/.test(x)) return false;
+  const n = BigInt(x);
+  return n > BigInt(Number.MAX_SAFE_INTEGER) && n <= flagsMax;
+}
+
+/** Flags from decimal text (a query string, a CLI flag, a JSON number kept as text); undefined if not a uint64. */
+export function parseKvFlags(text: string): KvFlags | undefined {
+  if (!/^[0-9]{1,20}$/.test(text)) return undefined;
+  const n = BigInt(text);
+  if (n > flagsMax) return undefined;
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
+}
 /** Consul's bounds on a session TTL (session_endpoint.go: 10 s .. 86400 s). */
 export const sessionTtlMsMin = 10_000;
 export const sessionTtlMsMax = 86_400_000;
@@ -51,7 +73,7 @@ export interface KvEntry {
   readonly Key: string;
   /** null for an empty value: Consul reads back an empty PUT body as `"Value": null`. */
   readonly Value: Uint8Array | null;
-  readonly Flags: number;
+  readonly Flags: KvFlags;
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
   /** How many times a lock on this key was newly acquired. Kept across release. */
@@ -179,8 +201,8 @@ export interface CheckServiceNode {
 export interface KvWrite {
   readonly key: string;
   readonly value: Uint8Array | null;
-  /** 0 when omitted. Integer in [0, flagsMax]. */
-  readonly flags?: number;
+  /** 0 when omitted. A uint64 (see KvFlags). */
+  readonly flags?: KvFlags;
 }
 
 /** Transaction verbs (Consul's api.KVOp strings; append-only). */
@@ -206,7 +228,7 @@ export interface TxnKvOp {
   readonly verb: TxnVerb;
   readonly key: string;
   readonly value?: Uint8Array | null;
-  readonly flags?: number;
+  readonly flags?: KvFlags;
   /** ModifyIndex for cas, check-index and delete-cas. */
   readonly index?: number;
   /** Session for lock, unlock and check-session. */

@@ -144,6 +144,8 @@ export function parseConsistency(query: URLSearchParams): Parsed<Consistency> {
  * map-valued fields (`Meta`, `NodeMeta`, `Header`) are user data and are never rewritten. Unknown
  * struct fields are dropped, as Go drops them. Type mismatches are errors, as in Go.
  */
+import { parseKvFlags } from '../../core/store/types.js';
+
 export type Schema =
   | { readonly t: 'struct'; readonly fields: Readonly<Record<string, Schema>> }
   | { readonly t: 'map'; readonly value: Schema }
@@ -154,7 +156,12 @@ export type Schema =
   /** A Go `time.Duration` field in a JSON body: a Go duration string or a number of nanoseconds. */
   | { readonly t: 'duration' }
   /** Anything; kept as is. */
-  | { readonly t: 'any' };
+  | { readonly t: 'any' }
+  /**
+   * A Go uint64 (KV flags): a JSON integer, exact even above 2^53 − 1 (decodeJsonBody keeps the digits
+   * of long integers as text so that nothing is rounded), normalised to core's KvFlags.
+   */
+  | { readonly t: 'uint64' };
 
 export const S = {
   string: { t: 'string' } as Schema,
@@ -162,6 +169,7 @@ export const S = {
   bool: { t: 'bool' } as Schema,
   duration: { t: 'duration' } as Schema,
   any: { t: 'any' } as Schema,
+  uint64: { t: 'uint64' } as Schema,
   struct: (fields: Record<string, Schema>): Schema => ({ t: 'struct', fields }),
   map: (value: Schema): Schema => ({ t: 'map', value }),
   array: (item: Schema): Schema => ({ t: 'array', item }),
@@ -185,6 +193,7 @@ function foldedFields(fields: Readonly<Record<string, Schema>>): Map<string, str
 
 function goType(value: unknown): string {
   if (value === null) return 'null';
+  if (value instanceof LongInteger) return 'number';
   if (Array.isArray(value)) return 'array';
   return typeof value === 'object' ? 'object' : typeof value;
 }
@@ -196,17 +205,25 @@ function goType(value: unknown): string {
  */
 export function normalizeKeys(value: unknown, schema: Schema, path = ''): Parsed<unknown> {
   if (value === null) return { ok: true, value: undefined };
+  // Only uint64 fields keep a long integer's digits; elsewhere it is the number JSON.parse gives.
+  if (value instanceof LongInteger && schema.t !== 'uint64') value = Number(value.digits);
   const mismatch = (goName: string): Parsed<unknown> => ({
     ok: false,
     error: `json: cannot unmarshal ${goType(value)} into Go ${path === '' ? 'value' : `struct field ${path}`} of type ${goName}`,
   });
   switch (schema.t) {
     case 'any':
-      return { ok: true, value };
+      return { ok: true, value: plainNumbers(value) };
     case 'string':
       return typeof value === 'string' ? { ok: true, value } : mismatch('string');
     case 'int':
       return typeof value === 'number' && Number.isInteger(value) ? { ok: true, value } : mismatch('int');
+    case 'uint64': {
+      // Long integers arrive as their digits (LongInteger, from decodeJsonBody); a JSON string is still a string.
+      const digits = value instanceof LongInteger ? value.digits : typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : undefined;
+      const flags = digits === undefined ? undefined : parseKvFlags(digits);
+      return flags !== undefined ? { ok: true, value: flags } : mismatch('uint64');
+    }
     case 'bool':
       return typeof value === 'boolean' ? { ok: true, value } : mismatch('bool');
     case 'duration':
@@ -257,7 +274,73 @@ export function decodeJsonBody(body: Uint8Array | string, schema: Schema): Parse
   } catch (error) {
     return { ok: false, error: `Request decode failed: ${(error as Error).message}` };
   }
+  // JSON.parse rounds integers above 2^53; where the body has one, parse again keeping their digits.
+  if (longIntegerHint.test(text)) parsed = reviveLongIntegers(text, parsed);
   const r = normalizeKeys(parsed, schema);
   if (!r.ok) return { ok: false, error: `Request decode failed: ${r.error}` };
   return r;
+}
+
+// ───────────────────────────────────────── long integers ─────────────────────────────────────────
+
+/** The digits of a JSON integer too long for a double to hold exactly (16 digits and more). */
+export class LongInteger {
+  constructor(readonly digits: string) {}
+}
+
+const longIntegerHint = /[0-9]{16}/;
+
+/**
+ * The same value as `JSON.parse(text)` (which already succeeded), except that every integer of 16 or
+ * more digits outside strings is a LongInteger. A small scanner over the text finds those tokens in
+ * order; a second JSON.parse, with each such token quoted and tagged, puts them in place.
+ */
+function reviveLongIntegers(text: string, parsed: unknown): unknown {
+  let out = '';
+  let last = 0;
+  let found = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      // Skip the string, honouring escapes.
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      continue;
+    }
+    if ((c >= '0' && c <= '9') || c === '-') {
+      let j = i + 1;
+      while (j < text.length && /[0-9.eE+\-]/.test(text[j]!)) j++;
+      const token = text.slice(i, j);
+      if (/^[0-9]{16,}$/.test(token)) {
+        out += `${text.slice(last, i)}"${longTagEscaped}${token}"`;
+        last = j;
+        found = true;
+      }
+      i = j - 1;
+    }
+  }
+  if (!found) return parsed;
+  out += text.slice(last);
+  return JSON.parse(out, (_key, v: unknown) => (typeof v === 'string' && v.startsWith(longTag) ? new LongInteger(v.slice(longTag.length)) : v));
+}
+
+const longNonce = Math.random().toString(36).slice(2, 10);
+/** The tag as parsed (a NUL, then a nonce: no client string can carry it) and as written into JSON text. */
+const longTag = `\u0000long${longNonce}:`;
+const longTagEscaped = `\\u0000long${longNonce}:`;
+
+/** `value` with every LongInteger turned back into a (rounded) number, as JSON.parse would give. */
+function plainNumbers(value: unknown): unknown {
+  if (value instanceof LongInteger) return Number(value.digits);
+  if (Array.isArray(value)) return value.some((v) => v instanceof LongInteger || (v !== null && typeof v === 'object')) ? value.map(plainNumbers) : value;
+  if (value !== null && typeof value === 'object') {
+    let changed = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const p = plainNumbers(v);
+      if (p !== v) changed = true;
+      out[k] = p;
+    }
+    return changed ? out : value;
+  }
+  return value;
 }

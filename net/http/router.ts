@@ -16,7 +16,9 @@
  * `routeHttp` never throws: a bug in a handler answers 500 with the message.
  */
 import type { AgentRequest, AgentResponse, ReadOptions } from '../../core/agent/api.js';
+import type { RawJsonNumber } from '../../core/agent/ops.js';
 import { kvValueBytesMax, txnOpsMax } from '../../core/agent/api.js';
+import { parseKvFlags } from '../../core/store/types.js';
 import { catalogChecks, lockDelayMs, durationMs, toCheckDefinition, toServiceDefinition, toTxnOps } from './convert.js';
 import { consulJsonToPrometheus, type HttpMetrics } from './metrics.js';
 import { compileFilter, isFilterError, type FilterPredicate } from './filter.js';
@@ -105,10 +107,31 @@ function badRequest(message: string): Out {
   return text(400, message);
 }
 
+/**
+ * JSON as Consul writes it. A `RawJsonNumber` (a uint64 KV flag above 2^53 − 1) goes out as its exact
+ * digits: the replacer turns it into a tagged string, whose quotes are then dropped. The tag holds a
+ * per-process nonce and a NUL, so no user string can pass for one.
+ */
 function jsonText(value: unknown, pretty: boolean): string {
-  const s = JSON.stringify(value === undefined ? null : value, null, pretty ? 4 : undefined);
-  return pretty ? `${s}\n` : s;
+  let raw = false;
+  const s = JSON.stringify(
+    value === undefined ? null : value,
+    (_key, v: unknown) => {
+      if (v !== null && typeof v === 'object' && typeof (v as RawJsonNumber).rawJsonNumber === 'string' && /^[0-9]{1,20}$/.test((v as RawJsonNumber).rawJsonNumber)) {
+        raw = true;
+        return `${rawTag}${(v as RawJsonNumber).rawJsonNumber}`;
+      }
+      return v;
+    },
+    pretty ? 4 : undefined,
+  );
+  const out = raw ? s.replace(rawTagPattern, '$1') : s;
+  return pretty ? `${out}\n` : out;
 }
+
+const rawNonce = Math.random().toString(36).slice(2, 10);
+const rawTag = `\u0000raw${rawNonce}:`;
+const rawTagPattern = new RegExp(`"\\\\u0000raw${rawNonce}:([0-9]{1,20})"`, 'g');
 
 /** How a route renders the agent's answer. */
 interface RenderMode {
@@ -258,8 +281,9 @@ async function kvPut(r: Req): Promise<Out> {
   const key = r.rest;
   if (key === '') return badRequest('Missing key name');
   if (r.body.length > kvValueBytesMax) return text(413, `Request body(${r.body.length} bytes) too large, max size: ${kvValueBytesMax} bytes.`);
-  const flags = uintParam(r, 'flags');
-  if (isOut(flags)) return flags;
+  const flagsText = r.query.get('flags');
+  const flags = flagsText === null ? undefined : parseKvFlags(flagsText);
+  if (flags === undefined && flagsText !== null) return badRequest('Invalid flags');
   const value = r.body;
   const base = flags === undefined ? { key, value } : { key, value, flags };
   if (r.query.has('acquire')) {

@@ -147,7 +147,7 @@ export const txnSchema: Schema = S.array(
       Verb: S.string,
       Key: S.string,
       Value: S.string,
-      Flags: S.int,
+      Flags: S.uint64,
       Index: S.int,
       Session: S.string,
     }),

@@ -19,6 +19,7 @@ import {
   waitMsMax,
 } from '../http/parse.js';
 import { serviceRegisterSchema, txnSchema } from '../http/schemas.js';
+import { parseKvFlags } from '../../core/store/types.js';
 
 describe('parseGoDurationMs (Go time.ParseDuration)', () => {
   it('accepts what Go accepts', () => {
@@ -161,5 +162,29 @@ describe('normalizeKeys (Go encoding/json field matching)', () => {
     const r = decodeJsonBody('{"Name": ', serviceRegisterSchema);
     expect(r.ok).toBe(false);
     expect(!r.ok && r.error.startsWith('Request decode failed: ')).toBe(true);
+  });
+});
+
+describe('uint64 KV flags in JSON bodies (exact above 2^53)', () => {
+  it("keeps Go's lock flag digit for digit; rounds nothing else it should not; refuses > 2^64 − 1", () => {
+    const body = '[{"KV":{"Verb":"set","Key":"k","Flags":3304740253564472344,"Index":12}},{"kv":{"verb":"set","key":"j","flags":7}},{"KV":{"Verb":"set","Key":"\\"Flags\\":1234567890123456789","Flags":18446744073709551615}}]';
+    const parsed = decodeJsonBody(body, txnSchema);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const ops = parsed.value as { KV: { Flags?: unknown; Index?: unknown; Key?: string } }[];
+    expect(ops.map((o) => o.KV.Flags)).toEqual(['3304740253564472344', 7, '18446744073709551615']);
+    expect(ops[0]!.KV.Index).toBe(12);
+    expect(ops[2]!.KV.Key).toBe('"Flags":1234567890123456789');
+    const tooBig = decodeJsonBody('[{"KV":{"Verb":"set","Key":"k","Flags":18446744073709551616}}]', txnSchema);
+    expect(tooBig.ok).toBe(false);
+    expect(decodeJsonBody('[{"KV":{"Verb":"set","Key":"k","Flags":-1}}]', txnSchema).ok).toBe(false);
+    expect(decodeJsonBody('[{"KV":{"Verb":"set","Key":"k","Flags":"12"}}]', txnSchema).ok).toBe(false);
+    // A long integer where the schema wants an int or anything is the number JSON.parse gives.
+    const svc = decodeJsonBody('{"Name":"web","Port":12345678901234567,"Meta":{"a":"b"}}', serviceRegisterSchema);
+    expect(svc.ok && (svc.value as { Port: number }).Port).toBe(12345678901234567);
+  });
+
+  it('parseKvFlags: canonical forms, bounds', () => {
+    expect([parseKvFlags('0'), parseKvFlags('007'), parseKvFlags('9007199254740991'), parseKvFlags('9007199254740992')]).toEqual([0, 7, 9007199254740991, '9007199254740992']);
+    expect([parseKvFlags('18446744073709551615'), parseKvFlags('18446744073709551616'), parseKvFlags('-1'), parseKvFlags('1e3'), parseKvFlags('')]).toEqual(['18446744073709551615', undefined, undefined, undefined, undefined]);
   });
 });

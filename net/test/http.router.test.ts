@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { routeHttp, type HttpRequestIn } from '../http/router.js';
 import { HttpMetrics } from '../http/metrics.js';
+import { rawJsonNumber } from '../../core/agent/ops.js';
 
 function recorder(answer: (req: AgentRequest) => AgentResponse = () => ({ status: 200, body: true })) {
   const seen: AgentRequest[] = [];
@@ -29,6 +30,20 @@ function recorder(answer: (req: AgentRequest) => AgentResponse = () => ({ status
 const text = (b: string | Uint8Array) => (typeof b === 'string' ? b : new TextDecoder().decode(b));
 
 describe('KV translation', () => {
+  it("carries uint64 flags exactly: ?flags= in, the digits out (Go's api.Lock flag 3304740253564472344)", async () => {
+    // What the agent renders (core/agent/ops.ts renderKvEntry) for a flag above 2^53.
+    const entry = { LockIndex: 1, Key: 'lock', Flags: rawJsonNumber('3304740253564472344'), Value: null, CreateIndex: 5, ModifyIndex: 5, Session: 's1' };
+    const { seen, send } = recorder((req) => (req.type === 'kv.get' ? { status: 200, index: 5, body: [entry] } : { status: 200, body: true }));
+    await send('PUT', '/v1/kv/lock?acquire=s1&flags=3304740253564472344');
+    await send('PUT', '/v1/kv/x?flags=9007199254740991');
+    expect(seen[0]).toMatchObject({ type: 'kv.acquire', flags: '3304740253564472344' });
+    expect(seen[1]).toMatchObject({ type: 'kv.put', flags: 9007199254740991 });
+    for (const bad of ['18446744073709551616', '-1', '1.5', 'x']) expect((await send('PUT', `/v1/kv/x?flags=${bad}`)).status, bad).toBe(400);
+    const out = await send('GET', '/v1/kv/lock');
+    expect(text(out.body)).toContain('"Flags":3304740253564472344,');
+    const pretty = await send('GET', '/v1/kv/lock?pretty');
+    expect(text(pretty.body)).toContain('"Flags": 3304740253564472344,');
+  });
   it('maps the seed forms', async () => {
     const { seen, send } = recorder();
     await send('GET', '/v1/kv/?recurse');

@@ -65,6 +65,17 @@ describe('kv', () => {
     expect(await consul.kv.get('app/missing')).toBeUndefined();
   });
 
+  it("uint64 flags round-trip exactly (Go's api.Lock marks its key with 3304740253564472344)", async () => {
+    const base = `http://127.0.0.1:${agent.httpPort}`;
+    expect((await fetch(`${base}/v1/kv/golock?flags=3304740253564472344`, { method: 'PUT', body: 'x' })).status).toBe(200);
+    expect(await (await fetch(`${base}/v1/kv/golock`)).text()).toContain('"Flags":3304740253564472344,');
+    const txn = await fetch(`${base}/v1/txn`, { method: 'PUT', body: '[{"KV":{"Verb":"set","Key":"gosem","Value":"eA==","Flags":16210313421097356768}},{"KV":{"Verb":"get","Key":"gosem"}}]' });
+    expect(txn.status).toBe(200);
+    expect(await txn.text()).toContain('"Flags":16210313421097356768,');
+    const tooBig = await fetch(`${base}/v1/kv/golock?flags=18446744073709551616`, { method: 'PUT', body: 'x' });
+    expect([tooBig.status, await tooBig.text()]).toEqual([400, 'Invalid flags']);
+  });
+
   it('keys with slashes are percent-encoded by the client and decoded by the server', async () => {
     expect(await consul.kv.set('a/x/1', 'one')).toBe(true);
     expect(((await consul.kv.get('a/x/1')) as KvPair).Key).toBe('a/x/1');
