@@ -202,4 +202,18 @@ describe('prepared query execution (PreparedQuery.Execute in one datacenter)', (
     expect(order({ seed: 2, limit: 2 })).toEqual(order({ seed: 2 }).slice(0, 2));
     expect(h.read({ type: 'preparedQueryExecute', idOrName: 'web', agentNode: 'n9', seed: 1, datacenter: 'dc7' }).value).toMatchObject({ Datacenter: 'dc7' });
   });
+
+  it('with network coordinates, near sorts by estimated round trip; nodes without one go last', () => {
+    const h = new Harness();
+    for (const n of ['n1', 'n2', 'n3', 'n4', 'n5']) h.instance(n, 'web', 'passing');
+    h.define(1, { Name: 'web', Service: { Service: 'web' } });
+    // On a line: n1 at 0 ms, n2 at 2 ms, n3 at 5 ms, n4 at 9 ms; n5 has no coordinate.
+    const at = (ms: number) => ({ Vec: [ms / 1000, 0, 0, 0, 0, 0, 0, 0], Error: 0.2, Adjustment: 0, Height: 0.00001 });
+    const updates = [['n1', 0], ['n2', 2], ['n3', 5], ['n4', 9]].map(([Node, ms]) => ({ Node: Node as string, Coord: at(ms as number) }));
+    expect(h.apply({ type: 'coordinateBatchUpdate', updates })).toEqual({ ok: true, value: 4 });
+    for (const seed of [1, 2, 3, 4]) {
+      expect(h.execute('web', { seed, near: 'n3' })!.Nodes.map((e) => e.Node.Node)).toEqual(['n3', 'n2', 'n4', 'n1', 'n5']);
+      expect(h.execute('web', { seed, near: 'n1' })!.Nodes.map((e) => e.Node.Node)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+    }
+  });
 });

@@ -18,6 +18,7 @@
  *    network coordinates here, so no failover happens and the order is the shuffle's.
  */
 import { Prng } from '../prng.js';
+import { distanceSeconds, type Coordinate } from '../swim/coordinate.js';
 import { bumpTable, type StoreState } from './state.js';
 import type { CheckServiceNode, CommandResult, PreparedQuery, PreparedQueryDefinition } from './types.js';
 
@@ -275,6 +276,8 @@ export interface ExecuteOptions {
   readonly limit?: number;
   readonly agentNode: string;
   readonly seed: number;
+  /** Network coordinates by node (the store's table): `near` sorts by estimated round trip. */
+  readonly coordinates?: ReadonlyMap<string, Coordinate>;
 }
 
 function metaMatches(want: Readonly<Record<string, string>> | null, have: Readonly<Record<string, string>>): boolean {
@@ -303,7 +306,17 @@ export function executePreparedQuery(query: PreparedQueryDefinition, instances: 
   let near = options.near || service.Near;
   if (near === '_agent') near = options.agentNode;
   if (near) {
-    // Consul sorts by network distance, then moves the near node first if it is among the first 10.
+    // Consul sorts by network distance (stable: the shuffle breaks ties; nodes without a coordinate
+    // last), then moves the near node first if it is among the first 10.
+    const origin = options.coordinates?.get(near);
+    if (origin !== undefined) {
+      const distance = (e: CheckServiceNode): number => {
+        const c = options.coordinates!.get(e.Node.Node);
+        return c === undefined ? Number.POSITIVE_INFINITY : distanceSeconds(origin, c);
+      };
+      const sorted = nodes.map((e, i) => ({ e, i, d: distance(e) })).sort((a, b) => a.d - b.d || a.i - b.i);
+      for (const [k, x] of sorted.entries()) nodes[k] = x.e;
+    }
     const at = nodes.slice(0, 10).findIndex((e) => e.Node.Node === near);
     if (at > 0) [nodes[0], nodes[at]] = [nodes[at]!, nodes[0]!];
   }

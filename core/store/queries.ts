@@ -142,7 +142,7 @@ function queryValue(state: StoreState, query: StoreQuery): unknown {
     case 'preparedQueryExecute': {
       const resolved = resolvePreparedQuery(state, query.idOrName);
       if (resolved === null || 'error' in resolved) return resolved;
-      const options = { agentNode: query.agentNode, seed: query.seed, ...(query.near !== undefined ? { near: query.near } : {}), ...(query.limit !== undefined ? { limit: query.limit } : {}) };
+      const options = { agentNode: query.agentNode, seed: query.seed, coordinates: state.coordinates, ...(query.near !== undefined ? { near: query.near } : {}), ...(query.limit !== undefined ? { limit: query.limit } : {}) };
       const nodes = executePreparedQuery(resolved, healthService(state, resolved.Service.Service, undefined, false), options);
       return { Query: resolved, Nodes: nodes, Datacenter: query.datacenter };
     }
