@@ -113,6 +113,9 @@ function badRequest(message: string): Out {
  * per-process nonce and a NUL, so no user string can pass for one.
  */
 function jsonText(value: unknown, pretty: boolean): string {
+  const plain = JSON.stringify(value === undefined ? null : value, null, pretty ? 4 : undefined);
+  // The replacer costs on every value: run it only when a RawJsonNumber is there to write.
+  if (!plain.includes('"rawJsonNumber"')) return pretty ? `${plain}\n` : plain;
   let raw = false;
   const s = JSON.stringify(
     value === undefined ? null : value,
