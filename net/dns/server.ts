@@ -193,9 +193,39 @@ async function lookupNode(ctx: DnsContext, qname: string, qtype: string, node: s
     if (!response || response.status >= 500) return servfail;
     if (response.body == null) return nxdomain;
   }
-  const address = String((response.body as { Node?: { Address?: unknown } }).Node?.Address ?? '');
+  const record = (response.body as { Node?: { Address?: unknown; Meta?: unknown } }).Node;
+  const address = String(record?.Address ?? '');
   const answers = addressRecords(qname, address, qtype);
+  // Consul answers a node's meta as TXT records ("key=value"; a key prefixed `rfc1035-` gives its
+  // bare value), for TXT and ANY queries.
+  if (qtype === 'TXT' || qtype === 'ANY') answers.push(...metaTxt(qname, record?.Meta));
   return { rcode: 'NOERROR', answers, extras: answers.map(() => []) };
+}
+
+function metaTxt(name: string, meta: unknown): Answer[] {
+  if (meta === null || typeof meta !== 'object') return [];
+  return Object.entries(meta as Record<string, unknown>)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => ({ type: 'TXT', name, ttl: 0, class: 'IN', data: k.startsWith('rfc1035-') ? String(v) : `${k}=${String(v)}` }) as Answer);
+}
+
+/** `d.c.b.a.in-addr.arpa` → "a.b.c.d"; undefined for anything else (IPv6 reverse names are not served). */
+export function reverseAddress(name: string): string | undefined {
+  const labels = name.toLowerCase().replace(/\.$/, '').split('.');
+  if (labels.length !== 6 || labels[4] !== 'in-addr' || labels[5] !== 'arpa') return undefined;
+  const octets = labels.slice(0, 4).reverse();
+  return octets.every((o) => /^(0|[1-9][0-9]{0,2})$/.test(o) && Number(o) <= 255) ? octets.join('.') : undefined;
+}
+
+/** PTR: the nodes whose address is the reversed one, as `<node>.node.<dc>.<domain>` (Consul's handlePtr). */
+async function lookupPtr(ctx: DnsContext, qname: string, address: string): Promise<LookupResult> {
+  const nodes = await ask(ctx, { type: 'catalog.nodes', read: stale });
+  if (!nodes || nodes.status >= 500) return servfail;
+  const list = Array.isArray(nodes.body) ? (nodes.body as { Node?: unknown; Address?: unknown }[]) : [];
+  const answers: Answer[] = list
+    .filter((n) => n.Address === address && typeof n.Node === 'string')
+    .map((n) => ({ type: 'PTR', name: qname, ttl: 0, class: 'IN', data: `${String(n.Node)}.node.${ctx.datacenter}.${ctx.zone}` }) as Answer);
+  return answers.length === 0 ? nxdomain : { rcode: 'NOERROR', answers, extras: answers.map(() => []) };
 }
 
 interface HealthEntry {
@@ -303,6 +333,12 @@ export async function answerDns(message: Uint8Array, ctx: DnsContext, transport:
     // answer FORMERR without echoing the question, so the reply itself is always well-formed.
     if (!encodableName(q.name)) return encodeWithin({ id, rd, opcode, rcode: 'FORMERR', questions: [], answers: [], authorities: [], extras: [], opt: !!opt }, limit);
     const qtype = String(q.type);
+    const reversed = reverseAddress(q.name);
+    if (reversed !== undefined) {
+      if (qtype !== 'PTR' && qtype !== 'ANY') return reply('NOERROR');
+      const result = await lookupPtr(ctx, q.name, reversed);
+      return reply(result.rcode, result.answers);
+    }
     const parsed = parseQueryName(q.name, ctx.domainLabels);
     switch (parsed.kind) {
       case 'outside':

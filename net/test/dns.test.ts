@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { dig, tcpExchange, udpExchange, encodeQuery } from '../dns/client.js';
-import { parseQueryName, startDnsServer, type DnsServer } from '../dns/server.js';
+import { parseQueryName, reverseAddress, startDnsServer, type DnsServer } from '../dns/server.js';
 
 interface Inst {
   node: string;
@@ -37,7 +37,8 @@ async function catalogDouble(req: AgentRequest): Promise<AgentResponse> {
   switch (req.type) {
     case 'catalog.node': {
       const address = nodes[req.node];
-      return { status: 200, body: address ? { Node: { Node: req.node, Address: address }, Services: {} } : null, index: 5 };
+      const meta = req.node === 'a1' ? { rack: 'r1', 'rfc1035-spf': 'v=spf1 -all' } : {};
+      return { status: 200, body: address ? { Node: { Node: req.node, Address: address, Meta: meta }, Services: {} } : null, index: 5 };
     }
     case 'catalog.nodes':
       return { status: 200, body: Object.entries(nodes).map(([Node, Address]) => ({ Node, Address })), index: 5 };
@@ -126,6 +127,23 @@ describe('node lookups (the seed: dig @127.0.0.1 -p 8600 a2.node.consul)', () =>
       expect(packet.answers).toEqual([]);
       expect(packet.authorities?.[0]).toMatchObject({ type: 'SOA', name: 'consul', ttl: 0, data: { mname: 'ns.consul', rname: 'postmaster.consul', minimum: 0 } });
     }
+  });
+  it('TXT: the node meta as key=value (an rfc1035- key gives its bare value); A queries carry none', async () => {
+    const txt = await dig('a1.node.consul', 'TXT', opts());
+    expect(txt.packet.rcode).toBe('NOERROR');
+    expect(recs(txt.packet.answers).map((a) => [a.type, (a.data as Buffer[]).map((b) => b.toString()).join('')])).toEqual([
+      ['TXT', 'rack=r1'],
+      ['TXT', 'v=spf1 -all'],
+    ]);
+    expect(recs((await dig('a1.node.consul', 'A', opts())).packet.answers).map((a) => a.type)).toEqual(['A']);
+  });
+  it('PTR: in-addr.arpa names the node with that address; unknown addresses are NXDOMAIN', async () => {
+    const ptr = await dig('103.100.168.192.in-addr.arpa', 'PTR', opts());
+    expect(ptr.packet.rcode).toBe('NOERROR');
+    expect(recs(ptr.packet.answers)).toMatchObject([{ type: 'PTR', ttl: 0, data: 'a2.node.dc1.consul' }]);
+    expect((await dig('9.9.9.9.in-addr.arpa', 'PTR', opts())).packet.rcode).toBe('NXDOMAIN');
+    expect(reverseAddress('1.2.3.4.in-addr.arpa.')).toBe('4.3.2.1');
+    for (const bad of ['256.1.1.1.in-addr.arpa', '01.1.1.1.in-addr.arpa', '1.1.1.in-addr.arpa', 'x.consul']) expect(reverseAddress(bad), bad).toBeUndefined();
   });
   it('REFUSED outside the domain (no recursors)', async () => {
     expect((await dig('example.com', 'A', opts())).packet.rcode).toBe('REFUSED');
