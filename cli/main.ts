@@ -19,9 +19,11 @@ const commands: Record<string, { summary: string }> = {
   members: { summary: 'list cluster members' },
   join: { summary: 'tell the local agent to join a cluster' },
   leave: { summary: 'gracefully leave the cluster and stop the agent' },
-  'force-leave': { summary: 'force a member into the left state' },
+  'force-leave': { summary: 'force a member out of the cluster (failed → left, live → leaving)' },
   reload: { summary: 'reload the local agent configuration' },
   kv: { summary: 'get, put and delete keys' },
+  lock: { summary: 'run a command while holding a lock in the KV store' },
+  event: { summary: 'fire a user event across the datacenter' },
   info: { summary: 'show debugging information about the local agent' },
   version: { summary: 'print the version' },
 };

@@ -1,4 +1,4 @@
-/** `conclave force-leave NODE`: force a failed member into the left state (PUT /v1/agent/force-leave/NODE). */
+/** `conclave force-leave NODE`: a failed member goes to left, a live one is marked leaving here and refutes (PUT /v1/agent/force-leave/NODE). */
 import { AgentUnreachable, commandFlags, request } from '../agent/client.js';
 
 const usage = 'Usage: conclave force-leave [options] name\n\n  -http-addr=<addr>\n';
