@@ -2,13 +2,15 @@
  * `conclave lock` and `conclave event` against a real -dev agent (127.0.0.111): three processes
  * contending for one lock run their children one at a time, the key carries Go's api.Lock flag while
  * held, the child's exit status comes back, a lock taken away kills the child, `-timeout` gives up;
- * an event fired by the CLI is listed by the agent.
+ * an event fired by the CLI is listed by the agent; `conclave watch` prints a view once, or runs its
+ * handler on every change.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { spawn } from 'node:child_process';
+import { conclave, conclaveBin, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
 
 const ip = '127.0.0.111';
 const env = { CONCLAVE_HTTP_ADDR: `${ip}:8500` };
@@ -87,4 +89,26 @@ describe('conclave event', () => {
     expect((await cli('event', 'payload-without-name')).code).toBe(1);
     expect((await cli('event', '-name', 'x', '-tag', 'web')).stderr).toMatch(/tag filter without service/);
   });
+});
+
+describe('conclave watch', () => {
+  it('prints the view once without a handler; runs the handler with the JSON on every change', async () => {
+    expect((await cli('kv', 'put', 'cfg/a', '1')).code).toBe(0);
+    const once = await cli('watch', '-type', 'key', '-key', 'cfg/a');
+    expect(once.code).toBe(0);
+    expect(JSON.parse(once.stdout)).toMatchObject({ Key: 'cfg/a', Value: Buffer.from('1').toString('base64') });
+    expect(JSON.parse((await cli('watch', '-type', 'key', '-key', 'cfg/none')).stdout)).toBeNull();
+    expect((await cli('watch', '-type', 'nosuch')).code).toBe(1);
+    const log = path.join(root, 'watch.log');
+    const watcher = spawn(process.execPath, [conclaveBin, 'watch', '-type', 'keyprefix', '-prefix', 'cfg/', `cat >> ${log}; echo === >> ${log}`], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    try {
+      const runs = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('===\n').filter((x) => x.trim() !== '') : []);
+      await until(async () => runs().length === 1, 10_000, 'the first handler run');
+      expect((await cli('kv', 'put', 'cfg/b', '2')).code).toBe(0);
+      await until(async () => runs().length === 2, 10_000, 'a handler run after the change');
+      expect((JSON.parse(runs()[1]!) as { Key: string }[]).map((e) => e.Key)).toEqual(['cfg/a', 'cfg/b']);
+    } finally {
+      watcher.kill('SIGINT');
+    }
+  }, 30_000);
 });
