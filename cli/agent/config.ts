@@ -47,7 +47,7 @@ const topKeys = new Set([
   'client_addr', 'ports', 'start_join', 'retry_join', 'retry_interval', 'log_level', 'pid_file', 'enable_script_checks',
   'enable_local_script_checks', 'node_meta', 'service', 'services', 'check', 'checks', 'leave_on_terminate',
   'skip_leave_on_interrupt', 'encrypt', 'ui', 'ui_config', 'disable_update_check', 'domain', 'primary_datacenter',
-  'acl', 'acl_datacenter', 'acl_master_token', 'performance', 'rejoin_after_leave', 'sync_coordinate_interval_min',
+  'acl', 'acl_datacenter', 'acl_master_token', 'acl_default_policy', 'performance', 'rejoin_after_leave', 'sync_coordinate_interval_min',
 ]);
 /** Accepted and ignored (Consul keys that do not change behaviour here). */
 const ignoredKeys = new Set(['disable_update_check', 'primary_datacenter', 'performance', 'rejoin_after_leave', 'domain']);
@@ -55,9 +55,6 @@ const refusedKeys: Record<string, string> = {
   encrypt: 'gossip encryption is not supported yet (a later issue); remove the key',
   ui: 'the web UI is not supported yet (a later issue); remove the key',
   ui_config: 'the web UI is not supported yet (a later issue); remove the key',
-  acl: 'ACLs are not supported yet (a later issue); remove the key',
-  acl_datacenter: 'ACLs are not supported yet (a later issue); remove the key',
-  acl_master_token: 'ACLs are not supported yet (a later issue); remove the key',
 };
 
 interface FileLayer {
@@ -94,7 +91,10 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
     for (const [key, value] of Object.entries(raw as Obj)) {
       const where = `${file}: ${key}`;
       if (!topKeys.has(key)) throw new ConfigError(`${where}: unknown configuration key`);
-      if (key === 'acl' && !aclEnabled(value, where)) continue; // ACLs off, as here: nothing to refuse
+      if (key === 'acl') {
+        layer.values['acl'] = aclBlock(value, where);
+        continue;
+      }
       if (key in refusedKeys) throw new ConfigError(`${where}: ${refusedKeys[key]}`);
       if (ignoredKeys.has(key)) continue;
       if (key === 'service') layer.services.push(serviceDef(value, where));
@@ -110,13 +110,26 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
 }
 
 /**
- * Whether an `acl` block turns ACLs on. Consul's default is off, and tools (node-consul's acceptance
- * helper, for one) write `"acl": {"enabled": false}` explicitly: that asks for what conclave does, so it
- * is accepted and its other fields (policies, tokens) ignored, as Consul ignores them while disabled.
+ * The newer `acl` block: `enabled`, `default_policy`, `tokens.master` (or `initial_management`).
+ * Tools write `"acl": {"enabled": false}` explicitly (node-consul's acceptance helper): ACLs stay off
+ * and the rest is ignored, as Consul ignores it while disabled. The legacy keys (`acl_datacenter`,
+ * `acl_master_token`, `acl_default_policy`) work too; setting `acl_datacenter` turns ACLs on.
  */
-function aclEnabled(value: unknown, where: string): boolean {
-  const enabled = obj(value, where)['enabled'];
-  return enabled === undefined ? false : bool(enabled, `${where}.enabled`);
+function aclBlock(value: unknown, where: string): { enabled: boolean; defaultPolicy?: string; masterToken?: string } {
+  const o = obj(value, where);
+  const enabled = o['enabled'] === undefined ? false : bool(o['enabled'], `${where}.enabled`);
+  if (!enabled) return { enabled };
+  const out: { enabled: boolean; defaultPolicy?: string; masterToken?: string } = { enabled };
+  if (o['default_policy'] !== undefined) out.defaultPolicy = aclPolicy(o['default_policy'], `${where}.default_policy`);
+  const tokens = o['tokens'] === undefined ? {} : obj(o['tokens'], `${where}.tokens`);
+  const master = tokens['master'] ?? tokens['initial_management'];
+  if (master !== undefined) out.masterToken = str(master, `${where}.tokens.master`);
+  return out;
+}
+
+function aclPolicy(value: unknown, where: string): 'allow' | 'deny' {
+  if (value !== 'allow' && value !== 'deny') throw new ConfigError(`${where}: must be "allow" or "deny"`);
+  return value;
 }
 
 function list(value: unknown, where: string): unknown[] {
@@ -171,6 +184,8 @@ function scalar(key: string, value: unknown, where: string): unknown {
     case 'retry_interval':
     case 'sync_coordinate_interval_min':
       return duration(value, where);
+    case 'acl_default_policy':
+      return aclPolicy(value, where);
     case 'node_meta': {
       const o = obj(value, where);
       for (const [k, v] of Object.entries(o)) str(v, `${where}.${k}`);
@@ -319,6 +334,7 @@ export function buildSettings(flags: FlagValues): AgentSettings {
       enableScriptChecks,
       enableLocalScriptChecks,
       ...(file['node_meta'] ? { nodeMeta: file['node_meta'] as Record<string, string> } : {}),
+      ...aclConfigOf(file),
       services: layer.services,
       checks: layer.checks,
       startJoin: joins,
@@ -370,4 +386,14 @@ function firstPrivateIpv4(): string {
 export function reloadDefinitions(settings: AgentSettings): { services: ServiceDefinition[]; checks: CheckDefinition[] } {
   const layer = readConfigFiles(configSources(settings.configFiles, settings.configDirs));
   return { services: layer.services, checks: layer.checks };
+}
+
+/** ACL settings from the legacy keys and the `acl` block (the block wins where both speak). */
+function aclConfigOf(file: Obj): { acl?: { enabled: boolean; masterToken?: string; defaultPolicy: 'allow' | 'deny' } } {
+  const block = file['acl'] as { enabled: boolean; defaultPolicy?: 'allow' | 'deny'; masterToken?: string } | undefined;
+  const enabled = block?.enabled === true || typeof file['acl_datacenter'] === 'string';
+  if (!enabled) return {};
+  const masterToken = block?.masterToken ?? (file['acl_master_token'] as string | undefined);
+  const defaultPolicy = block?.defaultPolicy ?? (file['acl_default_policy'] as 'allow' | 'deny' | undefined) ?? 'allow';
+  return { acl: { enabled: true, defaultPolicy, ...(masterToken ? { masterToken } : {}) } };
 }

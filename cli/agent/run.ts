@@ -183,7 +183,7 @@ class AgentProcess {
     let httpText = '-1';
     if (s.ports.http > 0) {
       const { startHttpApi } = await import('../../net/http/index.js');
-      const http = await startHttpApi({ host: config.clientAddr, port: s.ports.http, call, datacenter: config.datacenter, nodeName: config.nodeName, reload: () => this.reload() });
+      const http = await startHttpApi({ host: config.clientAddr, port: s.ports.http, call, datacenter: config.datacenter, nodeName: config.nodeName, ...(config.acl ? { acl: config.acl } : {}), reload: () => this.reload() });
       closers.push(() => http.close());
       httpText = String(http.port);
     }

@@ -203,12 +203,44 @@ function syncNext(s: AgentState, env: Env): void {
   if (s.syncAgain) {
     s.syncAgain = false;
     triggerSync(s, env);
+  } else flushSyncWaiters(s, env);
+}
+
+/**
+ * Run `then` once the local state has been pushed to the catalog (or the push failed, or after a
+ * bound): Consul's agent endpoints call syncChanges before answering, so a client that registers a
+ * service and then asks the catalog sees it.
+ */
+export function afterSync(s: AgentState, env: Env, then: (env: Env) => void): void {
+  const id = s.nextSyncWaiter++;
+  s.syncWaiters.set(id, then);
+  env.ctx.emit({ kind: 'setTimer', timer: `syncWait:${id}`, afterMs: Math.min(s.config.timing.rpcTimeoutMs, syncWaitMsMax) });
+  triggerSync(s, env);
+}
+
+const syncWaitMsMax = 3000;
+
+export function onSyncWaitTimer(s: AgentState, env: Env, id: number): void {
+  const then = s.syncWaiters.get(id);
+  if (!then) return;
+  s.syncWaiters.delete(id);
+  then(env);
+}
+
+function flushSyncWaiters(s: AgentState, env: Env): void {
+  if (s.syncWaiters.size === 0) return;
+  const waiting = [...s.syncWaiters];
+  s.syncWaiters.clear();
+  for (const [id, then] of waiting) {
+    env.ctx.emit({ kind: 'cancelTimer', timer: `syncWait:${id}` });
+    then(env);
   }
 }
 
 function syncFailed(s: AgentState, env: Env, error: string): void {
   s.syncing = false;
   s.syncAgain = false;
+  flushSyncWaiters(s, env);
   s.nodeInSync = false; // the node may be what is missing (deregistered by the leader after a leave)
   count(s, 'syncFailures');
   trace(env, 'error', `agent: failed to sync remote state: ${error}`);

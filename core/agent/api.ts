@@ -231,6 +231,13 @@ export type AgentRequest = RequestBase &
      * configuration in force on the server that answers (Consul's `operator/raft/configuration`).
      */
     | { readonly type: 'operator.raft.configuration' }
+    // ── legacy ACLs (enforced by the HTTP layer, net/http/acl.ts) ──
+    /** `definition`: Consul's body (ID optional on create, required on update; Name, Type, Rules). Body: `{ID}`. */
+    | { readonly type: 'acl.create' | 'acl.update'; readonly definition: Readonly<Record<string, unknown>> }
+    | { readonly type: 'acl.destroy'; readonly id: string }
+    /** Body: `[token]`, or `[]` for an unknown ID. */
+    | { readonly type: 'acl.info'; readonly id: string; readonly read: ReadOptions }
+    | { readonly type: 'acl.list'; readonly read: ReadOptions }
     // ── network coordinates ──
     | { readonly type: 'coordinate.datacenters' }
     | { readonly type: 'coordinate.nodes'; readonly read: ReadOptions }
@@ -348,6 +355,11 @@ export interface AgentConfig {
   /** Script checks from config files run when this or `enableScriptChecks` is true. */
   readonly enableLocalScriptChecks: boolean;
   readonly nodeMeta?: Readonly<Record<string, string>>;
+  /**
+   * Legacy ACLs: when enabled, the leader makes sure the `anonymous` token and the master token
+   * (a management token with this ID) exist. Enforcement is the HTTP layer's.
+   */
+  readonly acl?: { readonly enabled: boolean; readonly masterToken?: string; readonly defaultPolicy: 'allow' | 'deny' };
   /** Services and checks from config files (reload replaces this set). */
   readonly services: readonly ServiceDefinition[];
   readonly checks: readonly CheckDefinition[];

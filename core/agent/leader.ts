@@ -104,8 +104,30 @@ function establishLeadership(s: AgentState, env: Env): void {
   s.membershipChanging = false;
   propose(s, env, 'session-timers-reset', { type: 'sessionTimersReset', nowMs: 0 }, () => undefined);
   reconcileAll(s, env);
+  ensureAclTokens(s, env);
   env.ctx.emit({ kind: 'setTimer', timer: 'reconcile', afterMs: s.config.timing.reconcileIntervalMs });
   env.ctx.emit({ kind: 'setTimer', timer: 'sessionSweep', afterMs: s.config.timing.sessionSweepMs });
+}
+
+/** Consul's initializeACL: the anonymous token, and the master token when configured, exist. */
+function ensureAclTokens(s: AgentState, env: Env): void {
+  const acl = s.config.acl;
+  if (!acl?.enabled) return;
+  const wanted: { ID: string; Name: string; Type: 'client' | 'management'; Rules: string }[] = [{ ID: 'anonymous', Name: 'Anonymous Token', Type: 'client', Rules: '' }];
+  if (acl.masterToken) wanted.push({ ID: acl.masterToken, Name: 'Master Token', Type: 'management', Rules: '' });
+  for (const token of wanted) {
+    executeServerOp(s, env, { kind: 'read', query: { type: 'aclGet', id: token.ID }, consistency: 'default', minIndex: 0, waitMs: 0 }, {
+      kind: 'internal',
+      what: 'acl-read',
+      then: (result, env2) => {
+        if (!result.ok || result.value !== null) return;
+        propose(s, env2, 'acl-init', { type: 'aclSet', acl: token, create: true }, (ok, env3, error) => {
+          if (ok) trace(env3, 'info', `consul: created ACL token '${token.Name}'`);
+          else trace(env3, 'warn', `consul: failed to create ACL token '${token.Name}': ${error}`);
+        });
+      },
+    }, 0);
+  }
 }
 
 function propose(s: AgentState, env: Env, what: string, command: StoreCommand, then: (ok: boolean, env: Env, error: string) => void): void {
@@ -124,6 +146,7 @@ function propose(s: AgentState, env: Env, what: string, command: StoreCommand, t
 export function onReconcileTimer(s: AgentState, env: Env): void {
   if (!s.isLeader) return;
   reconcileAll(s, env);
+  ensureAclTokens(s, env);
   env.ctx.emit({ kind: 'setTimer', timer: 'reconcile', afterMs: s.config.timing.reconcileIntervalMs });
 }
 

@@ -17,7 +17,7 @@ import type { RaftNotice } from '../raft/api.js';
 import type { Member, SwimNotice, SwimResponse } from '../swim/api.js';
 import type { DurableState, Input, Machine, NodeId, StepContext } from '../types.js';
 import { agentErrors, validateAgentConfig, type AgentConfig, type AgentRequest, type AgentResponse, type CheckDefinition, type ServiceDefinition } from './api.js';
-import { armCoordinateSync, armFullSync, inSync, onCoordinateTimer, onFullSyncTimer, onSyncTimer, triggerSync } from './antiEntropy.js';
+import { afterSync, armCoordinateSync, armFullSync, inSync, onCoordinateTimer, onFullSyncTimer, onSyncTimer, onSyncWaitTimer, triggerSync } from './antiEntropy.js';
 import { maybeBootstrap } from './bootstrap.js';
 import { fireEvent, listEvents, onEventsTimer, recordEvent } from './events.js';
 import { addressOf, onMemberNotice, onRaftNotice, onReconcileTimer, onSessionSweepTimer } from './leader.js';
@@ -131,6 +131,8 @@ function onTimer(s: AgentState, env: Env, timer: string): void {
   switch (name) {
     case 'sync':
       return onSyncTimer(s, env);
+    case 'syncWait':
+      return onSyncWaitTimer(s, env, Number(arg));
     case 'antiEntropy':
       return onFullSyncTimer(s, env);
     case 'coordinate':
@@ -294,10 +296,12 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
     }
     case 'agent.service.register': {
       const problem = addService(s, env, request.service, 'api');
-      return answer(problem === null ? ok(null) : errorResponse(400, problem));
+      if (problem !== null) return answer(errorResponse(400, problem));
+      return afterSync(s, env, (env2) => reply(env2, requestId, ok(null)));
     }
     case 'agent.service.deregister':
-      return answer(removeService(s, env, request.id) ? ok(null) : errorResponse(404, `Unknown service ID "${request.id}"`));
+      if (!removeService(s, env, request.id)) return answer(errorResponse(404, `Unknown service ID "${request.id}"`));
+      return afterSync(s, env, (env2) => reply(env2, requestId, ok(null)));
     case 'agent.service.maintenance': {
       const problem = setServiceMaintenance(s, env, request.id, request.enable, request.reason);
       return answer(problem === null ? ok(null) : errorResponse(404, problem));
@@ -324,7 +328,8 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
     }
     case 'agent.check.register': {
       const problem = addCheck(s, env, request.check, 'api');
-      return answer(problem === null ? ok(null) : errorResponse(400, problem));
+      if (problem !== null) return answer(errorResponse(400, problem));
+      return afterSync(s, env, (env2) => reply(env2, requestId, ok(null)));
     }
     case 'agent.check.pass':
     case 'agent.check.warn':
@@ -338,7 +343,8 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
       return answer(problem === null ? ok(null) : errorResponse(404, problem));
     }
     case 'agent.check.deregister':
-      return answer(removeCheck(s, env, request.id) ? ok(null) : errorResponse(404, `Unknown check ID "${request.id}"`));
+      if (!removeCheck(s, env, request.id)) return answer(errorResponse(404, `Unknown check ID "${request.id}"`));
+      return afterSync(s, env, (env2) => reply(env2, requestId, ok(null)));
     case 'agent.metrics':
       // Gossip figures live in SWIM's state: ask it, then answer with everything.
       return callSwim(s, env, { type: 'stats' }, (raw, env2) => {

@@ -216,6 +216,20 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng, d
     }
     case 'query.delete':
       return write({ type: 'preparedQueryDelete', id: request.id });
+    case 'acl.create':
+    case 'acl.update': {
+      const d = request.definition;
+      const given = typeof d['ID'] === 'string' ? d['ID'] : '';
+      if (request.type === 'acl.update' && given === '') return { kind: 'error', response: errorResponse(400, 'Must specify ID') };
+      const acl = { ID: given || uuid(prng), Name: typeof d['Name'] === 'string' ? d['Name'] : '', Type: (d['Type'] ?? 'client') as 'client', Rules: typeof d['Rules'] === 'string' ? d['Rules'] : '' };
+      return write({ type: 'aclSet', acl, create: request.type === 'acl.create' });
+    }
+    case 'acl.destroy':
+      return write({ type: 'aclDelete', id: request.id });
+    case 'acl.info':
+      return readOp({ type: 'aclGet', id: request.id }, request.read, prng);
+    case 'acl.list':
+      return readOp({ type: 'aclList' }, request.read, prng);
     case 'coordinate.datacenters':
       return readOp({ type: 'coordinateDatacenters', datacenter }, { consistency: 'stale' }, prng);
     case 'coordinate.nodes':
@@ -412,6 +426,15 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     }
     case 'query.list':
       return okBody((value as PreparedQuery[] | null) ?? []);
+    case 'acl.create':
+    case 'acl.update':
+    case 'acl.destroy': {
+      const outcome = commandOutcome(value);
+      if (!outcome.ok) return errorResponse(500, outcome.error ?? 'ACL write failed');
+      return { status: 200, body: request.type === 'acl.destroy' ? true : outcome.value, index: meta.index };
+    }
+    case 'acl.info':
+      return okBody(value === null || value === undefined ? [] : [value]);
     case 'coordinate.node': {
       const list = (value as unknown[] | null) ?? [];
       return list.length === 0 ? { status: 404, body: null, ...meta } : okBody(list);

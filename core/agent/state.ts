@@ -149,6 +149,9 @@ export interface AgentState {
   syncAgain: boolean;
   /** The sync timer is armed (a retry or a coalesced sync-on-change). */
   syncArmed: boolean;
+  /** API calls answered once the local state is synced (or the sync failed, or after a bound): Consul's syncChanges. */
+  readonly syncWaiters: Map<number, (env: Env) => void>;
+  nextSyncWaiter: number;
   nextCheckGeneration: number;
   nodeMaintenance: boolean;
   /** This agent left the cluster gracefully: it no longer syncs (Consul's agent shuts down after a leave). */
@@ -208,6 +211,8 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     syncing: false,
     syncAgain: false,
     syncArmed: false,
+    syncWaiters: new Map(),
+    nextSyncWaiter: 1,
     nextCheckGeneration: 1,
     nodeMaintenance: false,
     left: false,

@@ -6,6 +6,7 @@
  */
 import { kvGetIndex, kvKeys, kvList, kvPrefixIndex } from './kv.js';
 import { coordinateEntries } from './coordinates.js';
+import { aclList } from './acl.js';
 import { executePreparedQuery, preparedQueryList, resolvePreparedQuery } from './preparedQuery.js';
 import { sessionExpiryNext } from './session.js';
 import { maxTableIndex, type StoreState } from './state.js';
@@ -68,6 +69,9 @@ export function queryIndex(state: StoreState, query: StoreQuery): number {
     case 'coordinateNodes':
     case 'coordinateDatacenters':
       return floor1(maxTableIndex(state, 'coordinates'));
+    case 'aclGet':
+    case 'aclList':
+      return floor1(maxTableIndex(state, 'acls'));
     case 'preparedQueryExecute':
       return floor1(maxTableIndex(state, 'prepared-queries', 'nodes', 'services', 'checks'));
   }
@@ -131,6 +135,10 @@ function queryValue(state: StoreState, query: StoreQuery): unknown {
       return preparedQueryList(state);
     case 'coordinateNodes':
       return coordinateEntries(state, query.node);
+    case 'aclGet':
+      return state.acls.get(query.id) ?? null;
+    case 'aclList':
+      return aclList(state);
     case 'coordinateDatacenters': {
       const servers = coordinateEntries(state).filter((e) => state.services.get(e.Node)?.has('consul'));
       return [{ Datacenter: query.datacenter, AreaID: 'wan', Coordinates: servers.map((e) => ({ Node: `${e.Node}.${query.datacenter}`, Coord: e.Coord })) }];

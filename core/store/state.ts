@@ -8,11 +8,12 @@
 import { assert } from '../assert.js';
 import { SortedKeys } from './sorted.js';
 import type { Coordinate } from '../swim/coordinate.js';
+import type { AclToken } from './acl.js';
 import type { CatalogNode, CatalogService, HealthCheck, KvEntry, PreparedQuery, Session } from './types.js';
 
 /** Consul's memdb tables whose indexes blocking queries read. Append-only. */
-export type Table = 'kvs' | 'tombstones' | 'sessions' | 'nodes' | 'services' | 'checks' | 'prepared-queries' | 'coordinates';
-export const tables: readonly Table[] = ['kvs', 'tombstones', 'sessions', 'nodes', 'services', 'checks', 'prepared-queries', 'coordinates'];
+export type Table = 'kvs' | 'tombstones' | 'sessions' | 'nodes' | 'services' | 'checks' | 'prepared-queries' | 'coordinates' | 'acls';
+export const tables: readonly Table[] = ['kvs', 'tombstones', 'sessions', 'nodes', 'services', 'checks', 'prepared-queries', 'coordinates', 'acls'];
 
 /** One undone write, newest last. Only KV tables are journaled: a txn touches nothing else. */
 type Undo =
@@ -45,6 +46,8 @@ export interface StoreState {
   readonly preparedQueries: Map<string, PreparedQuery>;
   /** Node → its latest network coordinate. Invariant: every key is a registered node. */
   readonly coordinates: Map<string, Coordinate>;
+  /** Legacy ACL tokens by ID (core/store/acl.ts). */
+  readonly acls: Map<string, AclToken>;
   /** Per-table index: the last Raft index that changed the table (0 = never). */
   readonly tableIndex: Map<Table, number>;
   /** Per-service-name index (Consul ≥ 1.2 `service.<name>`): its instances, their checks or nodes changed. */
@@ -70,6 +73,7 @@ export function emptyState(): StoreState {
     checks: new Map(),
     preparedQueries: new Map(),
     coordinates: new Map(),
+    acls: new Map(),
     tableIndex: new Map(tables.map((t) => [t, 0])),
     serviceIndex: new Map(),
     lastIndex: 0,

@@ -12,6 +12,7 @@ import { catalogDeregister, catalogRegister, memberHealth } from './catalog.js';
 import { checkKvWrite, normalValue, kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvLock, kvReapTombstones, kvSet, kvUnlock, type LockOutcome } from './kv.js';
 import { preparedQueryDelete, preparedQuerySet } from './preparedQuery.js';
 import { coordinateBatchUpdate } from './coordinates.js';
+import { aclDelete, aclSet, type AclToken } from './acl.js';
 import type { Coordinate } from '../swim/coordinate.js';
 import { queryIndex, runQuery } from './queries.js';
 import { sessionCreate, sessionInvalidate, sessionRenew, sessionsExpire, sessionTimersReset } from './session.js';
@@ -38,6 +39,8 @@ export interface StoreSnapshot {
   readonly preparedQueries?: readonly PreparedQuery[];
   /** Absent in snapshots taken before coordinates existed. */
   readonly coordinates?: readonly (readonly [string, Coordinate])[];
+  /** Absent in snapshots taken before ACLs existed. */
+  readonly acls?: readonly AclToken[];
 }
 
 /** The store's Fsm, with typed read access for the agent (which may hold it directly on its own node). */
@@ -169,6 +172,10 @@ function applyNonKv(state: StoreState, command: StoreCommand, index: number): Co
       return preparedQueryDelete(state, index, String(command.id));
     case 'coordinateBatchUpdate':
       return coordinateBatchUpdate(state, index, command.updates);
+    case 'aclSet':
+      return aclSet(state, index, command.acl, command.create === true);
+    case 'aclDelete':
+      return aclDelete(state, index, String(command.id));
     default:
       return fail(`unknown command type '${String((command as { type?: unknown }).type)}'`);
   }
@@ -194,6 +201,7 @@ function snapshotOf(state: StoreState): StoreSnapshot {
     serviceIndex: [...state.serviceIndex],
     preparedQueries: [...state.preparedQueries.values()],
     coordinates: [...state.coordinates],
+    acls: [...state.acls.values()],
   };
 }
 
@@ -228,6 +236,7 @@ function restoreFrom(snapshot: StoreSnapshot): StoreState {
   for (const [name, index] of snapshot.serviceIndex) state.serviceIndex.set(name, index);
   for (const query of snapshot.preparedQueries ?? []) state.preparedQueries.set(query.ID, query);
   for (const [node, coord] of snapshot.coordinates ?? []) state.coordinates.set(node, coord);
+  for (const acl of snapshot.acls ?? []) state.acls.set(acl.ID, acl);
   const restored: StoreState = { ...state, kvKeys, tombstoneKeys };
   rebuildLocks(restored);
   return restored;

@@ -337,6 +337,9 @@ export type StoreCommand =
    */
   | { readonly type: 'preparedQuerySet'; readonly query: PreparedQueryDefinition; readonly create: boolean }
   | { readonly type: 'preparedQueryDelete'; readonly id: string }
+  /** Legacy ACL tokens (core/store/acl.ts): `create` refuses an existing ID. */
+  | { readonly type: 'aclSet'; readonly acl: { readonly ID: string; readonly Name: string; readonly Type: 'client' | 'management'; readonly Rules: string }; readonly create: boolean }
+  | { readonly type: 'aclDelete'; readonly id: string }
   /** Agents' network coordinates (Consul's Coordinate.Update, batched); unknown nodes are skipped. */
   | { readonly type: 'coordinateBatchUpdate'; readonly updates: readonly { readonly Node: string; readonly Coord: unknown }[] };
 
@@ -379,6 +382,10 @@ export type StoreQuery =
   /** Only the index the query named would return; cheaper than running it (blocking queries). */
   | { readonly type: 'index'; readonly of: StoreQuery }
   | { readonly type: 'preparedQueryList' }
+  /** Value: the ACL token with that ID, or null. */
+  | { readonly type: 'aclGet'; readonly id: string }
+  /** Value: every ACL token, sorted by ID. */
+  | { readonly type: 'aclList' }
   /** `[{Node, Segment, Coord}]` sorted by node; with `node`, that node's only (or none). */
   | { readonly type: 'coordinateNodes'; readonly node?: string }
   /**

@@ -22,9 +22,10 @@ import { parseKvFlags } from '../../core/store/types.js';
 import { catalogChecks, lockDelayMs, durationMs, toCheckDefinition, toServiceDefinition, toTxnOps } from './convert.js';
 import { consulJsonToPrometheus, type HttpMetrics } from './metrics.js';
 import { compileFilter, isFilterError, type FilterPredicate } from './filter.js';
+import { aclCheck, requestToken, type AclSettings } from './acl.js';
 import { distanceSeconds, isCoordinate, type Coordinate } from '../../core/swim/coordinate.js';
 import { decodeJsonBody, parseBlocking, parseConsistency, parseGoBool, parseUint, queryFlag, type Schema } from './parse.js';
-import { coordinateUpdateSchema, catalogDeregisterSchema, catalogRegisterSchema, checkTypeSchema, checkUpdateSchema, preparedQuerySchema, serviceRegisterSchema, sessionCreateSchema, txnSchema } from './schemas.js';
+import { aclSchema, coordinateUpdateSchema, catalogDeregisterSchema, catalogRegisterSchema, checkTypeSchema, checkUpdateSchema, preparedQuerySchema, serviceRegisterSchema, sessionCreateSchema, txnSchema } from './schemas.js';
 
 /** Largest request body accepted (Consul's KV value limit applies to every body here). */
 export const requestBodyBytesMax = kvValueBytesMax;
@@ -61,6 +62,8 @@ export interface RouterContext {
   readonly reload?: () => Promise<AgentResponse>;
   /** This agent's node name: `?near=_agent` sorts its entries first. */
   readonly nodeName?: string;
+  /** Legacy ACLs (net/http/acl.ts); off when absent. */
+  readonly acl?: AclSettings;
 }
 
 export const callTimeoutMsDefault = 30_000;
@@ -668,6 +671,25 @@ function putOrLegacyGet(handler: Handler): Record<string, Handler> {
 
 const root: Handler = () => text(200, 'Conclave Agent (Consul-compatible HTTP API at /v1/)');
 const aclDisabled: Handler = () => text(401, 'ACL support disabled');
+
+/** The legacy ACL API when ACLs are on (permissions are checked in routeHttp before these run). */
+function aclRoute(handler: Handler): Handler {
+  return (r) => (r.ctx.acl?.enabled ? handler(r) : aclDisabled(r));
+}
+
+async function aclWrite(r: Req, type: 'acl.create' | 'acl.update'): Promise<Out> {
+  const d = r.body.length === 0 ? { ok: true as const, value: {} } : decodeJsonBody(r.body, aclSchema);
+  if (!d.ok) return badRequest(d.error);
+  return ask(r, { type, definition: (d.value ?? {}) as Record<string, unknown> });
+}
+
+async function aclClone(r: Req): Promise<Out> {
+  const source = await r.ctx.call({ type: 'acl.info', id: r.rest, read: { consistency: 'default' } });
+  const token = Array.isArray(source.body) ? (source.body[0] as { Name: string; Type: string; Rules: string } | undefined) : undefined;
+  if (source.status !== 200) return render(r, source, {});
+  if (!token) return text(403, 'ACL not found');
+  return ask(r, { type: 'acl.create', definition: { Name: token.Name, Type: token.Type, Rules: token.Rules } });
+}
 /** `PUT /v1/coordinate/update`: a node's coordinate, as agents send theirs (Consul's Coordinate.Update). */
 async function coordinateUpdate(r: Req): Promise<Out> {
   const d = decode(r, coordinateUpdateSchema);
@@ -776,6 +798,12 @@ export const routes: readonly Route[] = [
   prefix('/v1/event/fire/', { PUT: eventFire }),
   exact('/v1/event/list', { GET: (r) => blockingRead(r, (read) => withOptional({ type: 'event.list', read } as AgentRequest, { name: r.query.get('name') })) }),
   // ACLs are off: every ACL endpoint says so, as python-consul's ACLDisabled expects.
+  exact('/v1/acl/create', { PUT: aclRoute((r) => aclWrite(r, 'acl.create')) }),
+  exact('/v1/acl/update', { PUT: aclRoute((r) => aclWrite(r, 'acl.update')) }),
+  prefix('/v1/acl/destroy/', { PUT: aclRoute(withRest('ACL ID', (id) => ({ type: 'acl.destroy', id }))) }),
+  prefix('/v1/acl/info/', { GET: aclRoute(blockingWithRest('ACL ID', (id, read) => ({ type: 'acl.info', id, read }))) }),
+  prefix('/v1/acl/clone/', { PUT: aclRoute(aclClone) }),
+  exact('/v1/acl/list', { GET: aclRoute((r) => blockingRead(r, (read) => ({ type: 'acl.list', read }))) }),
   prefix('/v1/acl/', { GET: aclDisabled, PUT: aclDisabled, POST: aclDisabled, DELETE: aclDisabled }),
   exact('/v1/coordinate/datacenters', { GET: simple(() => ({ type: 'coordinate.datacenters' })) }),
   exact('/v1/coordinate/nodes', { GET: listed(shapes.nodes, (r) => blockingRead(r, (read) => ({ type: 'coordinate.nodes', read }))) }),
@@ -844,7 +872,17 @@ export async function routeHttp(req: HttpRequestIn, ctx: RouterContext): Promise
     if (dc !== undefined && dc !== ctx.datacenter && path.startsWith('/v1/')) {
       return { ...text(500, 'No path to datacenter'), route };
     }
-    const out = await handler({ method, rest: matched.rest, query, body: req.body, pretty: query.has('pretty'), ctx, dc });
+    let filter: ((body: unknown) => unknown) | undefined;
+    if (ctx.acl?.enabled) {
+      const decision = await aclCheck(ctx.acl, { method, path, rest: matched.rest, query, body: req.body, token: requestToken(req.headers, query), nodeName: ctx.nodeName ?? '', call: ctx.call });
+      if (decision.kind === 'deny') return { ...text(decision.status, decision.text), route };
+      filter = decision.filter;
+    }
+    let out = await handler({ method, rest: matched.rest, query, body: req.body, pretty: query.has('pretty'), ctx, dc });
+    if (filter && out.status === 200 && typeof out.body === 'string' && out.body !== '') {
+      const kept = filter(JSON.parse(out.body));
+      out = Array.isArray(kept) && kept.length === 0 && path.startsWith('/v1/kv/') ? { ...text(404, ''), headers: out.headers } : { ...out, body: jsonText(kept, query.has('pretty')) };
+    }
     return { status: out.status, headers: out.headers, body: out.body, route };
   } catch (error) {
     return { ...text(500, `internal error: ${(error as Error)?.message ?? String(error)}`), route };

@@ -188,3 +188,6 @@ export const coordinateUpdateSchema: Schema = S.struct({
   Datacenter: S.string,
   Coord: S.struct({ Vec: S.any, Error: S.any, Adjustment: S.any, Height: S.any }),
 });
+
+/** Legacy `structs.ACL` (PUT /v1/acl/create and /v1/acl/update). */
+export const aclSchema: Schema = S.struct({ ID: S.string, Name: S.string, Type: S.string, Rules: S.string });

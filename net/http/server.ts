@@ -2,6 +2,7 @@
  * The HTTP API server on node:http: reads the body (bounded at 512 KiB → 413), hands a plain request
  * to `routeHttp`, writes its answer, and records metrics. All Consul semantics live in router.ts.
  */
+import type { AclSettings } from './acl.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +27,8 @@ export interface HttpApiOptions {
   readonly callTimeoutMs?: number;
   /** This agent's node name: what `?near=_agent` sorts first. */
   readonly nodeName?: string;
+  /** Legacy ACLs enforced on every request (off when absent). */
+  readonly acl?: AclSettings;
 }
 
 export interface HttpApi {
@@ -46,6 +49,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     ...(options.reload ? { reload: options.reload } : {}),
     ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
     ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
+    ...(options.acl !== undefined ? { acl: options.acl } : {}),
   };
   const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => serve(req, res, ctx, metrics));
   // A request must arrive whole within a minute; the response may take as long as a blocking read's wait.

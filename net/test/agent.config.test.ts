@@ -86,11 +86,17 @@ describe('agent config', () => {
     expect(() => settingsFor(['-data-dir', '/tmp/x', '-bootstrap-expect', '2'])).toThrow(/-server/);
   });
 
-  it('accepts an acl block that keeps ACLs disabled, and refuses one that enables them', () => {
+  it('ACL settings: a disabled block is accepted and ignored; the block and the legacy keys turn ACLs on', () => {
+    const args = (dir: string) => ['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', dir];
     const off = dirWith({ 'acl.json': '{"primary_datacenter": "dc1", "acl": {"enabled": false, "default_policy": "deny"}}', 'empty.json': '{"acl": {}}' });
-    expect(settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', off]).config.datacenter).toBe('dc1');
-    const on = dirWith({ 'acl.json': '{"acl": {"enabled": true}}' });
-    expect(() => settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', on])).toThrow(/acl\.json: acl: ACLs are not supported/);
+    expect(settingsFor(args(off)).config.datacenter).toBe('dc1');
+    expect(settingsFor(args(off)).config.acl).toBeUndefined();
+    const on = dirWith({ 'acl.json': '{"acl": {"enabled": true, "default_policy": "deny", "tokens": {"master": "root"}}}' });
+    expect(settingsFor(args(on)).config.acl).toEqual({ enabled: true, defaultPolicy: 'deny', masterToken: 'root' });
+    const legacy = dirWith({ 'acl.json': '{"acl_datacenter": "dc1", "acl_master_token": "m1"}' });
+    expect(settingsFor(args(legacy)).config.acl).toEqual({ enabled: true, defaultPolicy: 'allow', masterToken: 'm1' });
+    const policy = dirWith({ 'acl.json': '{"acl_datacenter": "dc1", "acl_default_policy": "maybe"}' });
+    expect(() => settingsFor(args(policy))).toThrow(/acl\.json: acl_default_policy: must be "allow" or "deny"/);
     const bad = dirWith({ 'acl.json': '{"acl": {"enabled": "no"}}' });
     expect(() => settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', bad])).toThrow(/acl\.json: acl\.enabled: must be true or false/);
   });
