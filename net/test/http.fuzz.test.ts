@@ -97,6 +97,38 @@ describe('HTTP router fuzz (direct)', () => {
   });
 });
 
+describe('HTTP router fuzz with ACLs on', () => {
+  it('always answers, never throws or hangs, whatever the token lookups return', async () => {
+    const tokenArb = fc.oneof(
+      fc.constant({ status: 200, body: [{ ID: 't', Name: '', Type: 'management', Rules: '', CreateIndex: 1, ModifyIndex: 1 }] }),
+      fc.constant({ status: 200, body: [{ ID: 't', Name: '', Type: 'client', Rules: 'key "" { policy = "read" }\nservice "" { policy = "deny" }', CreateIndex: 1, ModifyIndex: 1 }] }),
+      fc.record({ status: fc.constantFrom(200, 500), body: fc.oneof(fc.jsonValue(), fc.constant([{ Type: 'client', Rules: 'key {' }])) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(methodArb, pathArb, queryArb, headerArb, bodyArb, responseArb, tokenArb, fc.constantFrom('allow' as const, 'deny' as const), async (method, path, query, headers, body, answer, token, defaultPolicy) => {
+        const ctx = {
+          datacenter: 'dc1',
+          callTimeoutMs: 50,
+          nodeName: 'n1',
+          acl: { enabled: true, defaultPolicy },
+          call: async (req: AgentRequest) => {
+            if (req.type === 'acl.info') return token as AgentResponse;
+            if (answer === 'throw') throw new Error('agent exploded');
+            return answer;
+          },
+        };
+        const out = await Promise.race([
+          routeHttp({ method, url: path + query, headers, body }, ctx),
+          new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 2000)),
+        ]);
+        expect(out).not.toBe('hung');
+        if (out !== 'hung') checkAnswer(out);
+      }),
+      { numRuns: 800 },
+    );
+  });
+});
+
 describe('HTTP server fuzz (sockets)', () => {
   let api: HttpApi;
   let calls = 0;
