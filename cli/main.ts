@@ -25,6 +25,7 @@ const commands: Record<string, { summary: string }> = {
   lock: { summary: 'run a command while holding a lock in the KV store' },
   event: { summary: 'fire a user event across the datacenter' },
   watch: { summary: 'watch keys, services, nodes, checks or events (blocking queries)' },
+  operator: { summary: 'operator raft list-peers | remove-peer' },
   info: { summary: 'show debugging information about the local agent' },
   version: { summary: 'print the version' },
 };

@@ -265,6 +265,11 @@ class AgentProcess {
       }
       body = { ...request, addresses: reachable };
     }
+    if (request.type === 'operator.raft.removePeer') {
+      // Consul names a server by its RPC address (ip:8300); the core by its gossip id (ip:8301).
+      const { serfLan, server } = this.settings.ports;
+      body = { ...request, peer: request.peer.endsWith(`:${server}`) ? `${request.peer.slice(0, -String(server).length)}${serfLan}` : request.peer };
+    }
     const response = (await driver.call({ machine: 'agent', body })) as AgentResponse;
     if (request.type === 'agent.leave' && response.status === 200) setTimeout(() => void this.shutdown(0, false), 50);
     return this.toConsulAddresses(request, response);

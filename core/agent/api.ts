@@ -231,6 +231,8 @@ export type AgentRequest = RequestBase &
      * configuration in force on the server that answers (Consul's `operator/raft/configuration`).
      */
     | { readonly type: 'operator.raft.configuration' }
+    /** Removes a server (by `IP:port` RPC address or Raft ID) from the Raft configuration; the leader does it. */
+    | { readonly type: 'operator.raft.removePeer'; readonly peer: string }
     // ── legacy ACLs (enforced by the HTTP layer, net/http/acl.ts) ──
     /** `definition`: Consul's body (ID optional on create, required on update; Name, Type, Rules). Body: `{ID}`. */
     | { readonly type: 'acl.create' | 'acl.update'; readonly definition: Readonly<Record<string, unknown>> }

@@ -33,7 +33,9 @@ export type ServerOp =
   /** Replicate a store command. A `nowMs` field is (re)stamped by the server that proposes it. */
   | { readonly kind: 'write'; readonly command: StoreCommand }
   | { readonly kind: 'read'; readonly query: StoreQuery; readonly consistency: Consistency; readonly minIndex: number; readonly waitMs: number }
-  | { readonly kind: 'status'; readonly what: 'leader' | 'peers' | 'raftConfiguration' };
+  | { readonly kind: 'status'; readonly what: 'leader' | 'peers' | 'raftConfiguration' }
+  /** Remove a server from the Raft configuration (by RPC address or Raft id); run on the leader. */
+  | { readonly kind: 'raftRemovePeer'; readonly peer: string };
 
 export type ServerResult =
   | { readonly ok: true; readonly index: number; readonly value: unknown; readonly knownLeader: boolean; readonly lastContactMs: number }
@@ -207,6 +209,9 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng, d
       return { kind: 'server', op: { kind: 'status', what: 'peers' } };
     case 'operator.raft.configuration':
       return { kind: 'server', op: { kind: 'status', what: 'raftConfiguration' } };
+    case 'operator.raft.removePeer':
+      if (!request.peer) return { kind: 'error', response: errorResponse(400, 'Must specify either ?id with the server\'s ID or ?address with IP:port of peer to remove') };
+      return { kind: 'server', op: { kind: 'raftRemovePeer', peer: request.peer } };
     case 'query.create':
     case 'query.update': {
       const query = preparedQueryFromInput(request.definition, request.type === 'query.create' ? uuid(prng) : request.id);
@@ -417,6 +422,8 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     case 'status.peers':
     case 'operator.raft.configuration':
       return { status: 200, body: value };
+    case 'operator.raft.removePeer':
+      return { status: 200, body: null };
     case 'query.create':
     case 'query.update':
     case 'query.delete': {

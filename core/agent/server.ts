@@ -45,7 +45,27 @@ export function executeServerOp(s: AgentState, env: Env, op: ServerOp, origin: O
       return runRead(s, env, op, origin, hops);
     case 'status':
       return runStatus(s, env, op, origin);
+    case 'raftRemovePeer':
+      return runRemovePeer(s, env, op, origin, hops);
   }
+}
+
+/** Consul's operator/raft/peer DELETE: the leader removes the server from the configuration. */
+function runRemovePeer(s: AgentState, env: Env, op: ServerOp & { kind: 'raftRemovePeer' }, origin: Origin, hops: number): void {
+  if (!s.isLeader) return forwardToLeader(s, env, op, origin, hops, s.leader);
+  callRaft(s, env, { type: 'status' }, (raw, env2) => {
+    const response = raw as RaftResponse;
+    const view = (response.ok ? response.result : null) as Partial<RaftView> | null;
+    const ids = [...(view?.voters ?? []), ...(view?.learners ?? [])];
+    const id = ids.find((candidate) => candidate === op.peer || rpcAddressOf(s, candidate) === op.peer);
+    if (id === undefined) return deliver(s, env2, origin, { ok: false, status: 500, error: `address "${op.peer}" was not found in the Raft configuration` });
+    if (id === s.config.rpcId) return deliver(s, env2, origin, { ok: false, status: 500, error: 'cannot remove the leader itself: transfer leadership first' });
+    callRaft(s, env2, { type: 'removeServer', id }, (rawRemove, env3) => {
+      const removed = rawRemove as RaftResponse;
+      if (!removed.ok) return deliver(s, env3, origin, raftFailure(removed));
+      deliver(s, env3, origin, { ok: true, index: 1, value: null, knownLeader: true, lastContactMs: 0 });
+    });
+  });
 }
 
 function forwardToLeader(s: AgentState, env: Env, op: ServerOp, origin: Origin, hops: number, leader: string | null): void {

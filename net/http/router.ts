@@ -791,6 +791,7 @@ export const routes: readonly Route[] = [
   exact('/v1/status/peers', { GET: simple(() => ({ type: 'status.peers' })) }),
   // operator
   exact('/v1/operator/raft/configuration', { GET: simple(() => ({ type: 'operator.raft.configuration' })) }),
+  exact('/v1/operator/raft/peer', { DELETE: simple((r) => ({ type: 'operator.raft.removePeer', peer: r.query.get('address') || r.query.get('id') || '' }), { empty: true }) }),
   // prepared queries
   exact('/v1/query', { GET: (r) => blockingRead(r, (read) => ({ type: 'query.list', read })), POST: queryCreate }),
   prefix('/v1/query/', { GET: querySpecific('GET'), PUT: querySpecific('PUT'), DELETE: querySpecific('DELETE') }),

@@ -104,6 +104,13 @@ describe('wire rules', () => {
     expect(list.headers['X-Consul-Index']).toBe('12');
     expect(list.headers['Content-Type']).toBe('application/json');
   });
+  it('operator raft peer removal: DELETE with ?address or ?id', async () => {
+    const { seen, send } = recorder(() => ({ status: 200, body: null }));
+    expect((await send('DELETE', '/v1/operator/raft/peer?address=10.0.0.3:8300')).status).toBe(200);
+    await send('DELETE', '/v1/operator/raft/peer?id=abc');
+    expect(seen).toEqual([{ type: 'operator.raft.removePeer', peer: '10.0.0.3:8300' }, { type: 'operator.raft.removePeer', peer: 'abc' }]);
+    expect((await send('GET', '/v1/operator/raft/peer')).status).toBe(405);
+  });
   it('coordinate endpoints: datacenters, nodes (blocking), node, update with case-insensitive keys', async () => {
     const { seen, send } = recorder();
     await send('GET', '/v1/coordinate/datacenters');

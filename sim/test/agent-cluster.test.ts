@@ -134,6 +134,23 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(runUntilTrue(sim, () => (call('n4', { type: 'coordinate.nodes', read })!.body as Entry[]).every((e) => e.Node !== 'n5'), 30_000)).toBe(true);
   });
 
+  it('operator raft remove-peer: a crashed server is removed from the configuration through a client; the rest commit', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    sim.runUntil(sim.nowMs + 2000);
+    const victim = servers.find((id) => id !== leaderOf(sim))!;
+    sim.faults.crash(victim);
+    sim.runUntil(sim.nowMs + 5000);
+    type Config = { Servers: { Node: string; Address: string; Voter: boolean }[] };
+    const before = call('n4', { type: 'operator.raft.configuration' })!.body as Config;
+    const address = before.Servers.find((x) => x.Node === victim)!.Address;
+    expect(call('n4', { type: 'operator.raft.removePeer', peer: 'nowhere:1' })).toMatchObject({ status: 500, error: expect.stringMatching(/not found in the Raft configuration/) });
+    expect(call('n4', { type: 'operator.raft.removePeer', peer: address }, 2000)!.status).toBe(200);
+    const after = call('n5', { type: 'operator.raft.configuration' })!.body as Config;
+    expect(after.Servers.map((x) => x.Node).sort()).toEqual(servers.filter((id) => id !== victim).sort());
+    expect(call('n4', { type: 'kv.put', key: 'after-removal', value: bytes('ok') }, 2000)!.status).toBe(200);
+  });
+
   it('wakes a blocking read parked through a client when another client writes the key', () => {
     const { sim, call, send } = cluster();
     runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
