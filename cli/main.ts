@@ -26,6 +26,7 @@ const commands: Record<string, { summary: string }> = {
   event: { summary: 'fire a user event across the datacenter' },
   watch: { summary: 'watch keys, services, nodes, checks or events (blocking queries)' },
   operator: { summary: 'operator raft list-peers | remove-peer' },
+  snapshot: { summary: 'save, restore or inspect a snapshot of the cluster state' },
   info: { summary: 'show debugging information about the local agent' },
   version: { summary: 'print the version' },
 };

@@ -240,6 +240,11 @@ export type AgentRequest = RequestBase &
     /** Body: `[token]`, or `[]` for an unknown ID. */
     | { readonly type: 'acl.info'; readonly id: string; readonly read: ReadOptions }
     | { readonly type: 'acl.list'; readonly read: ReadOptions }
+    // ── snapshots ──
+    /** Body: the store's snapshot (plain data; net/http encodes it). Read through the leader. */
+    | { readonly type: 'snapshot.save'; readonly read: ReadOptions }
+    /** Replaces the whole store through Raft; a snapshot that does not restore cleanly answers 400. */
+    | { readonly type: 'snapshot.restore'; readonly snapshot: unknown }
     // ── network coordinates ──
     | { readonly type: 'coordinate.datacenters' }
     | { readonly type: 'coordinate.nodes'; readonly read: ReadOptions }

@@ -26,6 +26,7 @@ import {
   type ReadOptions,
 } from './api.js';
 import { base64Encode } from './base64.js';
+import { restoreAt } from '../store/store.js';
 import { blockingConfigDefault, effectiveWaitMs } from '../store/watch.js';
 
 /** A unit of work for the servers. Plain data: it crosses the network in forwarded RPCs. */
@@ -231,6 +232,14 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng, d
     }
     case 'acl.destroy':
       return write({ type: 'aclDelete', id: request.id });
+    case 'snapshot.save':
+      return readOp({ type: 'snapshot' }, request.read, prng);
+    case 'snapshot.restore': {
+      // Dry run first: a snapshot that would not restore must never reach the replicated log.
+      const trial = restoreAt(request.snapshot, 1, 0);
+      if ('error' in trial) return { kind: 'error', response: errorResponse(400, trial.error) };
+      return write({ type: 'snapshotRestore', snapshot: request.snapshot, nowMs: 0 });
+    }
     case 'acl.info':
       return readOp({ type: 'aclGet', id: request.id }, request.read, prng);
     case 'acl.list':
@@ -442,6 +451,11 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     }
     case 'acl.info':
       return okBody(value === null || value === undefined ? [] : [value]);
+    case 'snapshot.restore': {
+      const outcome = commandOutcome(value);
+      if (!outcome.ok) return errorResponse(500, outcome.error ?? 'snapshot restore failed');
+      return { status: 200, body: null, index: meta.index };
+    }
     case 'coordinate.node': {
       const list = (value as unknown[] | null) ?? [];
       return list.length === 0 ? { status: 404, body: null, ...meta } : okBody(list);

@@ -37,3 +37,34 @@ describe('coordinates', () => {
     expect((fsm.query({ type: 'coordinateNodes' }) as { value: { Node: string }[] }).value.map((e) => e.Node)).toEqual(['b']);
   });
 });
+
+describe('snapshot restore as a command', () => {
+  it('replaces the store, moves every table index to the command index, refuses a bad snapshot without change', () => {
+    const fsm = createStoreFsm();
+    let index = 0;
+    const apply = (command: unknown) => {
+      const r = fsm.apply(command, ++index);
+      expect(fsm.invariants()).toEqual([]);
+      return r;
+    };
+    const put = (key: string, value: string): StoreCommand => ({ type: 'kvSet', entry: { key, value: new TextEncoder().encode(value) } });
+    apply(put('a', '1'));
+    apply(put('b', '2'));
+    const saved = (fsm.query({ type: 'snapshot' }) as { value: unknown }).value;
+    apply(put('a', 'changed'));
+    apply({ type: 'kvDelete', key: 'b' });
+    expect(apply({ type: 'snapshotRestore', snapshot: { version: 1, junk: true }, nowMs: 0 }).ok).toBe(false);
+    expect((fsm.query({ type: 'kvGet', key: 'a' }) as { value: { Value: Uint8Array } }).value.Value).toEqual(new TextEncoder().encode('changed'));
+    expect(apply({ type: 'snapshotRestore', snapshot: saved, nowMs: 1000 })).toEqual({ ok: true, value: true });
+    const a = fsm.query({ type: 'kvGet', key: 'a' }) as { index: number; value: { Value: Uint8Array; ModifyIndex: number } };
+    expect(new TextDecoder().decode(a.value.Value)).toBe('1');
+    // The entry keeps its own ModifyIndex; the index a watcher of it sees is the restore's.
+    expect([a.value.ModifyIndex, a.index]).toEqual([1, index]);
+    expect(fsm.query({ type: 'kvGet', key: 'b' })).toMatchObject({ value: { Key: 'b' } });
+    // A watcher of any table sees the restore's index.
+    expect(fsm.query({ type: 'kvList', prefix: '' })).toMatchObject({ index });
+    expect(fsm.query({ type: 'catalogNodes' })).toMatchObject({ index });
+    expect(fsm.lastIndex).toBe(index);
+    apply(put('c', '3'));
+  });
+});

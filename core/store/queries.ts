@@ -34,6 +34,12 @@ function serviceIndexOf(state: StoreState, service: string, fallback: number): n
 
 /** The X-Consul-Index a query would return, ≥ 1. */
 export function queryIndex(state: StoreState, query: StoreQuery): number {
+  // A snapshot restore changed everything at once: no scope's index is older than it, so every
+  // blocking query parked before it wakes (Consul abandons the old state store's watches).
+  return Math.max(scopeIndex(state, query), state.restoredIndex);
+}
+
+function scopeIndex(state: StoreState, query: StoreQuery): number {
   switch (query.type) {
     case 'kvGet':
     case 'kvLockDelay':
@@ -72,6 +78,8 @@ export function queryIndex(state: StoreState, query: StoreQuery): number {
     case 'aclGet':
     case 'aclList':
       return floor1(maxTableIndex(state, 'acls'));
+    case 'snapshot':
+      return floor1(state.lastIndex);
     case 'preparedQueryExecute':
       return floor1(maxTableIndex(state, 'prepared-queries', 'nodes', 'services', 'checks'));
   }

@@ -54,6 +54,8 @@ export interface StoreState {
   readonly serviceIndex: Map<string, number>;
   /** Raft index of the last applied command. */
   lastIndex: number;
+  /** Raft index of the last snapshot restore (0 = none): a floor for every query's index. */
+  restoredIndex: number;
   /** Open transaction's undo log, or null outside a transaction. */
   journal: Undo[] | null;
 }
@@ -77,6 +79,7 @@ export function emptyState(): StoreState {
     tableIndex: new Map(tables.map((t) => [t, 0])),
     serviceIndex: new Map(),
     lastIndex: 0,
+    restoredIndex: 0,
     journal: null,
   };
 }

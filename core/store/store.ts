@@ -41,6 +41,8 @@ export interface StoreSnapshot {
   readonly coordinates?: readonly (readonly [string, Coordinate])[];
   /** Absent in snapshots taken before ACLs existed. */
   readonly acls?: readonly AclToken[];
+  /** Absent in snapshots taken before snapshot restore existed. */
+  readonly restoredIndex?: number;
 }
 
 /** The store's Fsm, with typed read access for the agent (which may hold it directly on its own node). */
@@ -64,10 +66,20 @@ export function createStoreFsm(): StoreFsm {
   return {
     apply(command: unknown, index: number): CommandResult {
       assert(Number.isSafeInteger(index) && index > state.lastIndex, `apply index ${index} after ${state.lastIndex}`);
+      if (command !== null && typeof command === 'object' && (command as { type?: unknown }).type === 'snapshotRestore') {
+        const { snapshot, nowMs } = command as { snapshot: unknown; nowMs?: unknown };
+        const restored = restoreAt(snapshot, index, typeof nowMs === 'number' && Number.isFinite(nowMs) ? nowMs : 0);
+        if ('error' in restored) {
+          state.lastIndex = index;
+          return { ok: false, error: restored.error };
+        }
+        state = restored.state;
+        return { ok: true, value: true };
+      }
       state.lastIndex = index;
       return applyCommand(state, command as StoreCommand, index);
     },
-    query: (query: unknown) => runQuery(state, query as StoreQuery),
+    query: (query: unknown) => ((query as { type?: unknown } | null)?.type === 'snapshot' ? { index: Math.max(1, state.lastIndex), value: snapshotOf(state) } : runQuery(state, query as StoreQuery)),
     indexOf: (query: StoreQuery) => queryIndex(state, query),
     get lastIndex() {
       return state.lastIndex;
@@ -202,7 +214,31 @@ function snapshotOf(state: StoreState): StoreSnapshot {
     preparedQueries: [...state.preparedQueries.values()],
     coordinates: [...state.coordinates],
     acls: [...state.acls.values()],
+    restoredIndex: state.restoredIndex,
   };
+}
+
+/**
+ * `PUT /v1/snapshot` (Consul's snapshot restore), applied at Raft index `index`: the whole store
+ * becomes the snapshot's, every table index moves up to `index` so that every blocking query wakes,
+ * and TTL deadlines restart. A snapshot that does not restore cleanly (bad shape, broken invariants)
+ * changes nothing and is refused: it was checked by the proposer too, but a replica never crashes on it.
+ */
+export function restoreAt(snapshot: unknown, index: number, nowMs: number): { state: StoreState } | { error: string } {
+  let restored: StoreState;
+  try {
+    restored = restoreFrom(snapshot as StoreSnapshot);
+  } catch (error) {
+    return { error: `invalid snapshot: ${(error as Error).message}` };
+  }
+  const broken = storeInvariants(restored);
+  if (broken.length > 0) return { error: `invalid snapshot: ${broken[0]}` };
+  restored.lastIndex = index;
+  for (const table of tables) restored.tableIndex.set(table, index);
+  for (const name of [...restored.serviceIndex.keys()]) restored.serviceIndex.set(name, index);
+  sessionTimersReset(restored, nowMs);
+  restored.restoredIndex = index;
+  return { state: restored };
 }
 
 /** A value as a snapshot codec may hand it back: bytes, Node's Buffer JSON form, or a byte array. */
@@ -237,6 +273,7 @@ function restoreFrom(snapshot: StoreSnapshot): StoreState {
   for (const query of snapshot.preparedQueries ?? []) state.preparedQueries.set(query.ID, query);
   for (const [node, coord] of snapshot.coordinates ?? []) state.coordinates.set(node, coord);
   for (const acl of snapshot.acls ?? []) state.acls.set(acl.ID, acl);
+  state.restoredIndex = snapshot.restoredIndex ?? 0;
   const restored: StoreState = { ...state, kvKeys, tombstoneKeys };
   rebuildLocks(restored);
   return restored;

@@ -337,6 +337,8 @@ export type StoreCommand =
    */
   | { readonly type: 'preparedQuerySet'; readonly query: PreparedQueryDefinition; readonly create: boolean }
   | { readonly type: 'preparedQueryDelete'; readonly id: string }
+  /** Replace the whole store with a snapshot (`PUT /v1/snapshot`); applied by the Fsm itself. */
+  | { readonly type: 'snapshotRestore'; readonly snapshot: unknown; readonly nowMs: number }
   /** Legacy ACL tokens (core/store/acl.ts): `create` refuses an existing ID. */
   | { readonly type: 'aclSet'; readonly acl: { readonly ID: string; readonly Name: string; readonly Type: 'client' | 'management'; readonly Rules: string }; readonly create: boolean }
   | { readonly type: 'aclDelete'; readonly id: string }
@@ -382,6 +384,8 @@ export type StoreQuery =
   /** Only the index the query named would return; cheaper than running it (blocking queries). */
   | { readonly type: 'index'; readonly of: StoreQuery }
   | { readonly type: 'preparedQueryList' }
+  /** Value: the whole store as a snapshot (`GET /v1/snapshot`); answered by the Fsm itself. */
+  | { readonly type: 'snapshot' }
   /** Value: the ACL token with that ID, or null. */
   | { readonly type: 'aclGet'; readonly id: string }
   /** Value: every ACL token, sorted by ID. */

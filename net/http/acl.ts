@@ -84,6 +84,7 @@ export async function aclCheck(settings: AclSettings, r: AclRequest): Promise<Ac
   const ok = (filter?: (body: unknown) => unknown): AclDecision => (filter ? { kind: 'allow', token, filter } : { kind: 'allow', token });
   const write = r.method !== 'GET' && r.method !== 'HEAD';
   const p = r.path;
+  if (p === '/v1/snapshot') return token.Type === 'management' ? ok() : denied;
   if (p.startsWith('/v1/acl/')) {
     if (p.startsWith('/v1/acl/info/')) return ok();
     return token.Type === 'management' ? ok() : denied;

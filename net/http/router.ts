@@ -23,6 +23,7 @@ import { catalogChecks, lockDelayMs, durationMs, toCheckDefinition, toServiceDef
 import { consulJsonToPrometheus, type HttpMetrics } from './metrics.js';
 import { compileFilter, isFilterError, type FilterPredicate } from './filter.js';
 import { aclCheck, requestToken, type AclSettings } from './acl.js';
+import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { distanceSeconds, isCoordinate, type Coordinate } from '../../core/swim/coordinate.js';
 import { decodeJsonBody, parseBlocking, parseConsistency, parseGoBool, parseUint, queryFlag, type Schema } from './parse.js';
 import { aclSchema, coordinateUpdateSchema, catalogDeregisterSchema, catalogRegisterSchema, checkTypeSchema, checkUpdateSchema, preparedQuerySchema, serviceRegisterSchema, sessionCreateSchema, txnSchema } from './schemas.js';
@@ -690,6 +691,23 @@ async function aclClone(r: Req): Promise<Out> {
   if (!token) return text(403, 'ACL not found');
   return ask(r, { type: 'acl.create', definition: { Name: token.Name, Type: token.Type, Rules: token.Rules } });
 }
+/** `GET /v1/snapshot`: the archive of the whole store (a default-consistency read through the leader). */
+async function snapshotSave(r: Req): Promise<Out> {
+  const read = readOptions(r);
+  if (isOut(read)) return read;
+  const response = await r.ctx.call({ type: 'snapshot.save', read });
+  if (response.status !== 200) return render(r, response, {});
+  const index = Math.max(1, Math.floor(Number(response.index ?? 1)) || 1);
+  return { status: 200, headers: { 'Content-Type': 'application/octet-stream', 'X-Consul-Index': String(index) }, body: encodeSnapshot(response.body, index) };
+}
+
+/** `PUT /v1/snapshot`: restore the archive's store through Raft. */
+async function snapshotRestore(r: Req): Promise<Out> {
+  const decoded = decodeSnapshot(r.body);
+  if (!decoded.ok) return badRequest(decoded.error);
+  return ask(r, { type: 'snapshot.restore', snapshot: decoded.store }, { empty: true });
+}
+
 /** `PUT /v1/coordinate/update`: a node's coordinate, as agents send theirs (Consul's Coordinate.Update). */
 async function coordinateUpdate(r: Req): Promise<Out> {
   const d = decode(r, coordinateUpdateSchema);
@@ -806,6 +824,7 @@ export const routes: readonly Route[] = [
   prefix('/v1/acl/clone/', { PUT: aclRoute(aclClone) }),
   exact('/v1/acl/list', { GET: aclRoute((r) => blockingRead(r, (read) => ({ type: 'acl.list', read }))) }),
   prefix('/v1/acl/', { GET: aclDisabled, PUT: aclDisabled, POST: aclDisabled, DELETE: aclDisabled }),
+  exact('/v1/snapshot', { GET: snapshotSave, PUT: snapshotRestore }),
   exact('/v1/coordinate/datacenters', { GET: simple(() => ({ type: 'coordinate.datacenters' })) }),
   exact('/v1/coordinate/nodes', { GET: listed(shapes.nodes, (r) => blockingRead(r, (read) => ({ type: 'coordinate.nodes', read }))) }),
   prefix('/v1/coordinate/node/', { GET: blockingWithRest('node name', (node, read) => ({ type: 'coordinate.node', node, read })) }),

@@ -10,6 +10,9 @@ import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { HttpMetrics } from './metrics.js';
 import { requestBodyBytesMax, routeHttp, type RouterContext } from './router.js';
 
+/** Largest snapshot archive accepted by PUT /v1/snapshot (compressed). */
+const snapshotRequestBytesMax = 32 * 1024 * 1024;
+
 export interface HttpApiOptions {
   /** Bind address (`-client`, default 127.0.0.1). */
   readonly host: string;
@@ -99,11 +102,13 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouterC
     res.end(req.method === 'HEAD' ? undefined : bytes);
     if (closeAfter) res.once('finish', () => req.socket.destroySoon?.());
   };
+  // A snapshot restore carries the whole store; every other body is bounded like a KV value.
+  const bodyBytesMax = (req.url ?? '').split('?')[0] === '/v1/snapshot' ? snapshotRequestBytesMax : requestBodyBytesMax;
   const tooLarge = (size: number | string) =>
-    finish(413, { 'Content-Type': 'text/plain; charset=utf-8' }, `Request body(${size} bytes) too large, max size: ${requestBodyBytesMax} bytes.`, 'too-large', true);
+    finish(413, { 'Content-Type': 'text/plain; charset=utf-8' }, `Request body(${size} bytes) too large, max size: ${bodyBytesMax} bytes.`, 'too-large', true);
 
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > requestBodyBytesMax) {
+  if (Number.isFinite(declared) && declared > bodyBytesMax) {
     tooLarge(declared);
     req.resume();
     return;
@@ -113,7 +118,7 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouterC
   req.on('data', (chunk: Buffer) => {
     if (done) return;
     size += chunk.length;
-    if (size > requestBodyBytesMax) {
+    if (size > bodyBytesMax) {
       tooLarge(size);
       return;
     }

@@ -112,3 +112,23 @@ describe('conclave watch', () => {
     }
   }, 30_000);
 });
+
+describe('conclave snapshot', () => {
+  it('saves, inspects and restores the cluster state; refuses a damaged file', async () => {
+    const file = path.join(root, 'state.snap');
+    expect((await cli('kv', 'put', 'snap/a', 'one')).code).toBe(0);
+    const saved = await cli('snapshot', 'save', file);
+    expect(saved).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Saved and verified snapshot to index \d+\n$/) });
+    expect((await cli('snapshot', 'inspect', file)).stdout).toMatch(/KV entries\s+\d+/);
+    expect((await cli('kv', 'put', 'snap/a', 'two')).code).toBe(0);
+    expect((await cli('kv', 'put', 'snap/b', 'new')).code).toBe(0);
+    expect(await cli('snapshot', 'restore', file)).toMatchObject({ code: 0, stdout: 'Restored snapshot\n' });
+    expect((await cli('kv', 'get', 'snap/a')).stdout).toBe('one\n');
+    expect((await cli('kv', 'get', 'snap/b')).code).toBe(1);
+    const damaged = path.join(root, 'damaged.snap');
+    const bytes = fs.readFileSync(file);
+    fs.writeFileSync(damaged, bytes.subarray(0, bytes.length - 10));
+    expect(await cli('snapshot', 'restore', damaged)).toMatchObject({ code: 1, stderr: expect.stringMatching(/Error restoring snapshot: 400 damaged snapshot/) });
+    expect((await cli('kv', 'get', 'snap/a')).stdout).toBe('one\n');
+  }, 30_000);
+});

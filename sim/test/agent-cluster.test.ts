@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AgentRequest, AgentResponse, ReadOptions } from '../../core/agent/api.js';
-import { agentOf, harness, leaderOf, linOpsOf, serfHealthOf } from '../harnesses/agent.js';
+import { agentOf, harness, leaderOf, linOpsOf, serfHealthOf, storeOf } from '../harnesses/agent.js';
 import { parseScenario } from '../scenario.js';
 import { loadScenario } from '../run.js';
 import { Simulation } from '../simulator.js';
@@ -149,6 +149,26 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     const after = call('n5', { type: 'operator.raft.configuration' })!.body as Config;
     expect(after.Servers.map((x) => x.Node).sort()).toEqual(servers.filter((id) => id !== victim).sort());
     expect(call('n4', { type: 'kv.put', key: 'after-removal', value: bytes('ok') }, 2000)!.status).toBe(200);
+  });
+
+  it('snapshot save and restore: taken through one client, restored through the other; every server ends on the same store; a parked read wakes', () => {
+    const { sim, call, send } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    sim.runUntil(sim.nowMs + 2000);
+    expect(call('n4', { type: 'kv.put', key: 'snap', value: bytes('before') })!.status).toBe(200);
+    const saved = call('n4', { type: 'snapshot.save', read })!;
+    expect(saved.status).toBe(200);
+    expect(call('n5', { type: 'kv.put', key: 'snap', value: bytes('after') })!.status).toBe(200);
+    const current = call('n5', { type: 'kv.get', key: 'snap', read })!;
+    const parked = send('n5', { type: 'kv.get', key: 'snap', read: { ...read, minIndex: current.index!, waitMs: 30_000 } });
+    expect(call('n5', { type: 'snapshot.restore', snapshot: { version: 1, kv: 'nonsense' } })).toMatchObject({ status: 400 });
+    expect(call('n5', { type: 'snapshot.restore', snapshot: saved.body }, 2000)!.status).toBe(200);
+    expect(parked.result).not.toBe('pending');
+    const got = call('n4', { type: 'kv.get', key: 'snap', read })!.body as { Value: string }[];
+    expect(Buffer.from(got[0]!.Value, 'base64').toString()).toBe('before');
+    sim.runUntil(sim.nowMs + 2000);
+    const stores = servers.map((id) => JSON.stringify(storeOf(sim.runtime(id)!).state.kv.get('snap')?.Value));
+    expect(new Set(stores).size).toBe(1);
   });
 
   it('wakes a blocking read parked through a client when another client writes the key', () => {
