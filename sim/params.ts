@@ -21,3 +21,17 @@ export function checkChoiceParam(scenario: Scenario, key: string, choices: reado
   const listed = choices.length > 1 ? `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}` : choices.join('');
   return [`set ${key}: '${raw}' is not ${listed}`];
 }
+
+/**
+ * When the parameters checked out, build the protocol's config once (for the first node) so that what
+ * the config itself refuses (its own assertions) is reported as a scenario problem, not a crash.
+ */
+export function checkConfigBuilds(problems: string[], build: () => unknown): string[] {
+  if (problems.length > 0) return problems;
+  try {
+    build();
+  } catch (error) {
+    return [...problems, (error as Error).message];
+  }
+  return problems;
+}

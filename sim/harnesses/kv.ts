@@ -52,7 +52,7 @@ import { RaftClusterChecker } from '../checkers/raft.js';
 import type { Harness, SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
-import { checkChoiceParam, checkIntegerParams } from '../params.js';
+import { checkChoiceParam, checkConfigBuilds, checkIntegerParams } from '../params.js';
 
 const params = {
   electionTimeoutMsMin: 'election timeout lower bound (ms)',
@@ -679,14 +679,7 @@ export const harness: Harness = {
     ];
     if (num(scenario, 'keys', 3) < 1) problems.push('set keys: at least 1');
     if (num(scenario, 'readPercent', 40) + num(scenario, 'casPercent', 30) > 100) problems.push('readPercent + casPercent must be ≤ 100');
-    if (problems.length === 0) {
-      try {
-        kvRaftConfig(scenario, scenario.nodes[0]!);
-      } catch (error) {
-        problems.push((error as Error).message);
-      }
-    }
-    return problems;
+    return checkConfigBuilds(problems, () => kvRaftConfig(scenario, scenario.nodes[0]!));
   },
 
   mounts(nodeId, scenario) {

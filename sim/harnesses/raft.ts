@@ -17,7 +17,7 @@ import { RaftClusterChecker } from '../checkers/raft.js';
 import type { Harness, SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
-import { checkChoiceParam, checkIntegerParams } from '../params.js';
+import { checkChoiceParam, checkConfigBuilds, checkIntegerParams } from '../params.js';
 
 /** The replicated state machine of the harness: a counter with an order-sensitive hash of the commands. */
 export class CounterFsm implements Fsm {
@@ -302,14 +302,7 @@ export const harness: Harness = {
       ...[...booleanParams].flatMap((key) => checkChoiceParam(scenario, key, ['true', 'false'])),
       ...checkChoiceParam(scenario, 'channel', ['stream', 'datagram']),
     ];
-    if (problems.length === 0) {
-      try {
-        raftConfigFor(scenario, scenario.nodes[0]!);
-      } catch (error) {
-        problems.push((error as Error).message);
-      }
-    }
-    return problems;
+    return checkConfigBuilds(problems, () => raftConfigFor(scenario, scenario.nodes[0]!));
   },
 
   mounts(nodeId, scenario) {
