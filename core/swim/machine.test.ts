@@ -9,18 +9,10 @@ import type { SwimResponse } from './api.js';
 import { makeRoster, type SwimConfig } from './config.js';
 import type { SwimMessage } from './messages.js';
 import { messageBytes } from './size.js';
-import { SwimLoop } from './testing.js';
+import { joinedCluster, memberNames, SwimLoop } from './testing.js';
 
-const names = (n: number): NodeId[] => Array.from({ length: n }, (_, i) => `n${i + 1}`);
-
-/** n members that all join through n1 at time 0, run for `settleMs`. */
-function cluster(n: number, config: Partial<SwimConfig> = {}, seed = 1, settleMs = 10_000): { loop: SwimLoop; ids: NodeId[] } {
-  const ids = names(n);
-  const loop = new SwimLoop(seed, (id) => ({ profile: 'sim', joinPeers: id === 'n1' ? [] : ['n1'], ...config }));
-  for (const id of ids) loop.add(id, 0);
-  loop.runUntil(settleMs);
-  return { loop, ids };
-}
+const names = memberNames;
+const cluster = joinedCluster;
 
 describe('join and dissemination', () => {
   it('members joining through one member all learn each other (push-pull on join + gossip)', () => {

@@ -7,18 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../types.js';
 import type { SwimConfig } from './config.js';
-import { SwimLoop } from './testing.js';
+import { joinedCluster, memberNames, SwimLoop } from './testing.js';
 
-const names = (n: number): NodeId[] => Array.from({ length: n }, (_, i) => `n${i + 1}`);
-
-/** n members that all join through n1 at time 0, run for `settleMs`. */
-function cluster(n: number, config: Partial<SwimConfig> = {}, seed = 1, settleMs = 10_000): { loop: SwimLoop; ids: NodeId[] } {
-  const ids = names(n);
-  const loop = new SwimLoop(seed, (id) => ({ profile: 'sim', joinPeers: id === 'n1' ? [] : ['n1'], ...config }));
-  for (const id of ids) loop.add(id, 0);
-  loop.runUntil(settleMs);
-  return { loop, ids };
-}
+const names = memberNames;
+const cluster = joinedCluster;
 
 describe('refutation (SWIM §4.2)', () => {
   it('a member accused at an incarnation above its own refutes past the accusation at once', () => {

@@ -201,3 +201,15 @@ export class SwimLoop {
     return this.state(observer).members.get(about)?.status;
   }
 }
+
+/** n1, n2, … nN. */
+export const memberNames = (n: number): NodeId[] => Array.from({ length: n }, (_, i) => `n${i + 1}`);
+
+/** n members that all join through n1 at time 0 on the SWIM loop, run for `settleMs` (the unit tests' usual start). */
+export function joinedCluster(n: number, config: Partial<SwimConfig> = {}, seed = 1, settleMs = 10_000): { loop: SwimLoop; ids: NodeId[] } {
+  const ids = memberNames(n);
+  const loop = new SwimLoop(seed, (id) => ({ profile: 'sim', joinPeers: id === 'n1' ? [] : ['n1'], ...config }));
+  for (const id of ids) loop.add(id, 0);
+  loop.runUntil(settleMs);
+  return { loop, ids };
+}
