@@ -4,6 +4,7 @@
  *   kv put KEY [VALUE|-|@file] [-flags N] [-cas -modify-index N]
  *   kv delete KEY [-recurse] [-cas -modify-index N]
  */
+import { parseJsonExact } from '../../net/http/parse.js';
 import * as fs from 'node:fs';
 import { AgentUnreachable, commandFlags, request } from '../agent/client.js';
 import { parseKvFlags } from '../../core/store/types.js';
@@ -63,8 +64,8 @@ async function get(args: string[]): Promise<number> {
     process.stderr.write(`Error querying Conclave agent: ${r.text.trim() || r.status}\n`);
     return 1;
   }
-  // Flags above 2^53 must print digit for digit: keep long integers in the answer as text.
-  const entries = JSON.parse(r.text.replace(/("Flags":)([0-9]{16,})/g, '$1"$2"')) as KvEntry[];
+  // Flags above 2^53 must print digit for digit: long integers stay exact.
+  const entries = parseJsonExact(r.text) as KvEntry[];
   let out = '';
   for (const e of entries) {
     if (parsed.values['detailed']) {

@@ -14,7 +14,7 @@
  *    child's status, 1 on error.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { parseGoDurationMs } from '../../net/http/parse.js';
+import { parseGoDurationMs, parseJsonExact } from '../../net/http/parse.js';
 import { AgentUnreachable, commandFlags, request, type HttpResult } from '../agent/client.js';
 import type { FlagValues } from '../agent/flags.js';
 
@@ -122,7 +122,7 @@ async function holdAndRun(flags: FlagValues, prefix: string, child: string, name
       const got = await request(flags, 'GET', `/v1/kv/${key}?index=${index}&wait=${Math.round(wait)}ms`);
       index = Number(got.headers.get('X-Consul-Index') ?? 0);
       if (got.status === 200) {
-        const entry = (JSON.parse(got.text.replace(/("Flags":)([0-9]{16,})/g, '$1"$2"')) as { Flags: number | string; Session?: string }[])[0];
+        const entry = (parseJsonExact(got.text) as { Flags: number | string; Session?: string }[])[0];
         if (entry && String(entry.Flags) !== lockFlagValue && entry.Flags !== 0) throw new LockError(`existing key does not match lock use (flags ${entry.Flags})`);
         if (entry && !entry.Session) await sleep(250); // free, perhaps in lock-delay: retry soon
       } else await sleep(100);
@@ -167,7 +167,7 @@ async function watchLock(flags: FlagValues, key: string, session: string, stoppe
     }
     if (stopped()) return;
     index = Number(r.headers.get('X-Consul-Index') ?? 0);
-    const entry = r.status === 200 ? (JSON.parse(r.text.replace(/("Flags":)([0-9]{16,})/g, '$1"$2"')) as { Session?: string }[])[0] : undefined;
+    const entry = r.status === 200 ? (parseJsonExact(r.text) as { Session?: string }[])[0] : undefined;
     if (!entry || entry.Session !== session) return lose(!entry ? 'key deleted' : entry.Session ? 'held by another session' : 'session invalidated');
   }
 }

@@ -7,6 +7,7 @@
  * Types: key (-key), keyprefix (-prefix), services, nodes, service (-service [-tag] [-passingonly]),
  * checks ([-service] or [-state]), event ([-name]).
  */
+import { parseJsonExact } from '../../net/http/parse.js';
 import { spawn } from 'node:child_process';
 import { AgentUnreachable, commandFlags, request } from '../agent/client.js';
 import type { FlagValues } from '../agent/flags.js';
@@ -149,7 +150,7 @@ export async function run(args: string[]): Promise<number> {
       // Consul's index may go backwards (a restore): start over from it.
       index = next < index ? 0 : next;
       // Keep long integers (uint64 KV flags) exact in what the handler reads.
-      const body = status === 404 ? view.missing : JSON.parse(text.replace(/("Flags":)([0-9]{16,})/g, '$1"$2"'));
+      const body = status === 404 ? view.missing : parseJsonExact(text);
       const data = status === 404 ? view.missing : view.pick ? view.pick(body) : body;
       const json = JSON.stringify(data, null, 4).replace(/("Flags": )"([0-9]{16,})"/g, '$1$2');
       if (handler === '') {

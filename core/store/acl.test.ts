@@ -3,7 +3,7 @@
  * (management, longest prefix, write implies read, deny, default policy), and the store's table.
  */
 import { describe, expect, it } from 'vitest';
-import { aclAllows, parseAclRules, type AclToken } from './acl.js';
+import { aclAllows, aclAllowsKeyPrefixWrite, parseAclRules, type AclToken } from './acl.js';
 import { createStoreFsm } from './store.js';
 
 const rules = `
@@ -52,6 +52,15 @@ describe('ACL rules', () => {
     const management: AclToken = { ...client(''), Type: 'management' };
     expect(aclAllows(management, 'deny', 'key', 'private/x', 'write')).toBe(true);
     expect(aclAllows(client('key "" {'), 'allow', 'key', 'x', 'read')).toBe(false); // unparsable: deny
+  });
+
+  it('a recursive delete needs write on the prefix and on every narrower key rule', () => {
+    const t = client('key "" { policy = "write" }\nkey "app/" { policy = "write" }\nkey "app/secret/" { policy = "read" }');
+    expect(aclAllowsKeyPrefixWrite(t, 'allow', 'app/other/')).toBe(true);
+    expect(aclAllowsKeyPrefixWrite(t, 'allow', 'app/')).toBe(false);
+    expect(aclAllowsKeyPrefixWrite(t, 'allow', '')).toBe(false);
+    expect(aclAllowsKeyPrefixWrite(client(rules), 'allow', 'private/open/')).toBe(true);
+    expect(aclAllowsKeyPrefixWrite({ ...t, Type: 'management' }, 'deny', '')).toBe(true);
   });
 });
 

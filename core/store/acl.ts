@@ -173,6 +173,22 @@ export function aclAllows(token: AclToken, defaultPolicy: 'allow' | 'deny', reso
   return access === 'read' || policy === 'write';
 }
 
+/**
+ * Write on `prefix` and on every narrower key rule under it (Consul's KeyWritePrefix): what a
+ * recursive delete of the prefix needs.
+ */
+export function aclAllowsKeyPrefixWrite(token: AclToken, defaultPolicy: 'allow' | 'deny', prefix: string): boolean {
+  if (!aclAllows(token, defaultPolicy, 'key', prefix, 'write')) return false;
+  if (token.Type === 'management') return true;
+  let rules: AclRules;
+  try {
+    rules = parsedRules(token.Rules);
+  } catch {
+    return false;
+  }
+  return (rules.prefixed.get('key') ?? []).every(([rule, policy]) => !rule.startsWith(prefix) || rule === prefix || policy === 'write');
+}
+
 const rulesCache = new Map<string, AclRules>();
 function parsedRules(text: string): AclRules {
   let rules = rulesCache.get(text);

@@ -7,17 +7,23 @@ import { describe, expect, it } from 'vitest';
 import { createStoreFsm } from './store.js';
 import type { StoreCommand } from './types.js';
 
+/** A fresh store whose every apply (at the next index) is followed by its invariants. */
+function store() {
+  const fsm = createStoreFsm();
+  let index = 0;
+  const apply = (command: unknown) => {
+    const r = fsm.apply(command, ++index);
+    expect(fsm.invariants()).toEqual([]);
+    return r;
+  };
+  return { fsm, apply, index: () => index };
+}
+
 const coord = (x: number) => ({ Vec: [x, 0, 0, 0, 0, 0, 0, 0], Error: 0.5, Adjustment: 0, Height: 0.00001 });
 
 describe('coordinates', () => {
   it('keeps the latest per registered node, refuses bad ones, follows the node out', () => {
-    const fsm = createStoreFsm();
-    let index = 0;
-    const apply = (command: StoreCommand) => {
-      const r = fsm.apply(command, ++index);
-      expect(fsm.invariants()).toEqual([]);
-      return r;
-    };
+    const { fsm, apply } = store();
     for (const node of ['a', 'b']) apply({ type: 'catalogRegister', node: { node, address: '10.0.0.1' }, nowMs: 0 });
     expect(apply({ type: 'coordinateBatchUpdate', updates: [{ Node: 'a', Coord: coord(0.001) }, { Node: 'ghost', Coord: coord(0.002) }] })).toEqual({ ok: true, value: 1 });
     const after = fsm.query({ type: 'coordinateNodes' });
@@ -40,13 +46,7 @@ describe('coordinates', () => {
 
 describe('snapshot restore as a command', () => {
   it('replaces the store, moves every table index to the command index, refuses a bad snapshot without change', () => {
-    const fsm = createStoreFsm();
-    let index = 0;
-    const apply = (command: unknown) => {
-      const r = fsm.apply(command, ++index);
-      expect(fsm.invariants()).toEqual([]);
-      return r;
-    };
+    const { fsm, apply, index: now } = store();
     const put = (key: string, value: string): StoreCommand => ({ type: 'kvSet', entry: { key, value: new TextEncoder().encode(value) } });
     apply(put('a', '1'));
     apply(put('b', '2'));
@@ -56,6 +56,7 @@ describe('snapshot restore as a command', () => {
     expect(apply({ type: 'snapshotRestore', snapshot: { version: 1, junk: true }, nowMs: 0 }).ok).toBe(false);
     expect((fsm.query({ type: 'kvGet', key: 'a' }) as { value: { Value: Uint8Array } }).value.Value).toEqual(new TextEncoder().encode('changed'));
     expect(apply({ type: 'snapshotRestore', snapshot: saved, nowMs: 1000 })).toEqual({ ok: true, value: true });
+    const index = now();
     const a = fsm.query({ type: 'kvGet', key: 'a' }) as { index: number; value: { Value: Uint8Array; ModifyIndex: number } };
     expect(new TextDecoder().decode(a.value.Value)).toBe('1');
     // The entry keeps its own ModifyIndex; the index a watcher of it sees is the restore's.

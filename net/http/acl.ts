@@ -18,7 +18,7 @@
  * filtered (it answers everything); node, query and agent-read policies are not enforced.
  */
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
-import { aclAllows, type AclResource, type AclToken } from '../../core/store/acl.js';
+import { aclAllows, aclAllowsKeyPrefixWrite, type AclResource, type AclToken } from '../../core/store/acl.js';
 
 export interface AclSettings {
   readonly enabled: boolean;
@@ -96,7 +96,7 @@ export async function aclCheck(settings: AclSettings, r: AclRequest): Promise<Ac
       if (!listing) return may('key', key, 'read') ? ok() : denied;
       return ok((body) => (Array.isArray(body) ? body.filter((e) => may('key', typeof e === 'string' ? e : String((e as { Key?: unknown })?.Key ?? ''), 'read')) : body));
     }
-    if (r.method === 'DELETE' && r.query.has('recurse')) return mayWritePrefix(token, settings, key) ? ok() : denied;
+    if (r.method === 'DELETE' && r.query.has('recurse')) return aclAllowsKeyPrefixWrite(token, settings.defaultPolicy, key) ? ok() : denied;
     return may('key', key, 'write') ? ok() : denied;
   }
   if (p === '/v1/txn') {
@@ -112,7 +112,7 @@ export async function aclCheck(settings: AclSettings, r: AclRequest): Promise<Ac
       const verb = String(field(kv, 'Verb') ?? '');
       const key = String(field(kv, 'Key') ?? '');
       const reading = verb === 'get' || verb === 'get-tree' || verb.startsWith('check-');
-      if (verb === 'delete-tree' ? !mayWritePrefix(token, settings, key) : !may('key', key, reading ? 'read' : 'write')) return denied;
+      if (verb === 'delete-tree' ? !aclAllowsKeyPrefixWrite(token, settings.defaultPolicy, key) : !may('key', key, reading ? 'read' : 'write')) return denied;
     }
     return ok();
   }
@@ -152,12 +152,4 @@ export async function aclCheck(settings: AclSettings, r: AclRequest): Promise<Ac
   if (/^\/v1\/agent\/(join|leave|force-leave|reload|maintenance)/.test(p)) return may('agent', r.nodeName, 'write') ? ok() : denied;
   if (p.startsWith('/v1/operator/')) return may('operator', '', write ? 'write' : 'read') ? ok() : denied;
   return ok();
-}
-
-/** Write on `prefix` and on every narrower key rule under it (Consul's KeyWritePrefix). */
-function mayWritePrefix(token: AclToken, settings: AclSettings, prefix: string): boolean {
-  if (!aclAllows(token, settings.defaultPolicy, 'key', prefix, 'write')) return false;
-  if (token.Type === 'management') return true;
-  const narrower = [...token.Rules.matchAll(/key(?:_prefix)?\s+"([^"]*)"/g)].map((m) => m[1]!).filter((k) => k.startsWith(prefix) && k !== prefix);
-  return narrower.every((k) => aclAllows(token, settings.defaultPolicy, 'key', k, 'write'));
 }

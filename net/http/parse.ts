@@ -291,6 +291,16 @@ export class LongInteger {
 const longIntegerHint = /[0-9]{16}/;
 
 /**
+ * JSON.parse that keeps integers of 16 or more digits exact, as their digit strings (what the CLI
+ * reads back: uint64 KV flags such as Go's lock flag). Throws like JSON.parse on bad text.
+ */
+export function parseJsonExact(text: string): unknown {
+  const parsed = JSON.parse(text) as unknown;
+  if (!longIntegerHint.test(text)) return parsed;
+  return JSON.parse(JSON.stringify(reviveLongIntegers(text, parsed), (_key, v: unknown) => (v instanceof LongInteger ? v.digits : v)));
+}
+
+/**
  * The same value as `JSON.parse(text)` (which already succeeded), except that every integer of 16 or
  * more digits outside strings is a LongInteger. A small scanner over the text finds those tokens in
  * order; a second JSON.parse, with each such token quoted and tagged, puts them in place.
