@@ -49,7 +49,11 @@ interface System {
 
 // ───────────────────────────────────────── load ─────────────────────────────────────────
 
-async function load(system: System, concurrency: number, op: (endpoint: string, worker: number, i: number) => Promise<boolean>): Promise<Figures> {
+async function load(
+  system: System,
+  concurrency: number,
+  op: (endpoint: string, worker: number, i: number) => Promise<boolean>,
+): Promise<Figures> {
   const latencies: number[] = [];
   let done = 0;
   let errors = 0;
@@ -115,7 +119,9 @@ async function warmUp(system: System): Promise<void> {
   let okSince = Date.now();
   for (let i = 0; Date.now() - okSince < 2000; i++) {
     if (Date.now() > deadline) throw new Error(`${system.name}: no stable leader within 60 s`);
-    const ok = await system.put(system.endpoints[i % system.endpoints.length]!, 'bench/warmup', `w${i}`, 1000).catch(() => false);
+    const ok = await system
+      .put(system.endpoints[i % system.endpoints.length]!, 'bench/warmup', `w${i}`, 1000)
+      .catch(() => false);
     if (!ok) okSince = Date.now();
   }
 }
@@ -126,15 +132,33 @@ async function runSuite(system: System): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const c of [1, 16, 64]) {
     const f = await load(system, c, (e, w, i) => system.put(e, `bench/k${(w * 7 + i) % 100}`, value));
-    log(`${system.name} put c${c}: ${f.opsPerSec}/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms, ${f.cores} cores, ${f.errors} errors`);
-    Object.assign(out, { [`putC${c}Errors`]: f.errors, [`putC${c}OpsPerSec`]: f.opsPerSec, [`putC${c}P50Ms`]: f.p50Ms, [`putC${c}P99Ms`]: f.p99Ms, [`putC${c}Cores`]: f.cores });
+    log(
+      `${system.name} put c${c}: ${f.opsPerSec}/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms, ${f.cores} cores, ${f.errors} errors`,
+    );
+    Object.assign(out, {
+      [`putC${c}Errors`]: f.errors,
+      [`putC${c}OpsPerSec`]: f.opsPerSec,
+      [`putC${c}P50Ms`]: f.p50Ms,
+      [`putC${c}P99Ms`]: f.p99Ms,
+      [`putC${c}Cores`]: f.cores,
+    });
   }
   const g = await load(system, 16, (e, w, i) => system.get(e, `bench/k${(w * 7 + i) % 100}`));
   log(`${system.name} linearizable get c16: ${g.opsPerSec}/s p50 ${g.p50Ms} ms p99 ${g.p99Ms} ms, ${g.cores} cores`);
-  Object.assign(out, { readC16OpsPerSec: g.opsPerSec, readC16P50Ms: g.p50Ms, readC16P99Ms: g.p99Ms, readC16Cores: g.cores });
+  Object.assign(out, {
+    readC16OpsPerSec: g.opsPerSec,
+    readC16P50Ms: g.p50Ms,
+    readC16P99Ms: g.p99Ms,
+    readC16Cores: g.cores,
+  });
   const c = await load(system, 16, (e, w, i) => system.cas(e, `bench/cas${w}`, `c${w}-${i}`));
   log(`${system.name} cas c16: ${c.opsPerSec}/s p50 ${c.p50Ms} ms p99 ${c.p99Ms} ms, ${c.cores} cores`);
-  Object.assign(out, { casC16OpsPerSec: c.opsPerSec, casC16P50Ms: c.p50Ms, casC16P99Ms: c.p99Ms, casC16Cores: c.cores });
+  Object.assign(out, {
+    casC16OpsPerSec: c.opsPerSec,
+    casC16P50Ms: c.p50Ms,
+    casC16P99Ms: c.p99Ms,
+    casC16Cores: c.cores,
+  });
   out['wakeP50Ms'] = await wakeLatency(system);
   log(`${system.name} blocking-query wake p50: ${out['wakeP50Ms']} ms`);
   out['failoverMs'] = await failover(system);
@@ -147,7 +171,30 @@ async function runSuite(system: System): Promise<Record<string, number>> {
 async function startConclave(root: string): Promise<System> {
   const ips = ['127.0.3.1', '127.0.3.2', '127.0.3.3'];
   const procs: ChildProcess[] = ips.map((ip, i) =>
-    spawn(process.execPath, [path.join(repo, 'bin', 'conclave.js'), 'agent', '-server', '-bootstrap-expect', '3', '-data-dir', path.join(root, `c${i}`), '-node', `s${i + 1}`, '-bind', ip, '-client', ip, '-dns-port', '-1', ...ips.filter((x) => x !== ip).flatMap((x) => ['-retry-join', x]), '-retry-interval', '1s'], { stdio: 'ignore' }),
+    spawn(
+      process.execPath,
+      [
+        path.join(repo, 'bin', 'conclave.js'),
+        'agent',
+        '-server',
+        '-bootstrap-expect',
+        '3',
+        '-data-dir',
+        path.join(root, `c${i}`),
+        '-node',
+        `s${i + 1}`,
+        '-bind',
+        ip,
+        '-client',
+        ip,
+        '-dns-port',
+        '-1',
+        ...ips.filter((x) => x !== ip).flatMap((x) => ['-retry-join', x]),
+        '-retry-interval',
+        '1s',
+      ],
+      { stdio: 'ignore' },
+    ),
   );
   const endpoints = ips.map((ip) => `http://${ip}:8500`);
   const system: System = {
@@ -155,7 +202,11 @@ async function startConclave(root: string): Promise<System> {
     endpoints,
     pids: () => procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => p.pid!),
     async put(e, key, value, timeoutMs = 5000) {
-      const r = await fetch(`${e}/v1/kv/${key}`, { method: 'PUT', body: value, signal: AbortSignal.timeout(timeoutMs) });
+      const r = await fetch(`${e}/v1/kv/${key}`, {
+        method: 'PUT',
+        body: value,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       return r.status === 200 && (await r.text()) === 'true';
     },
     async get(e, key) {
@@ -165,8 +216,13 @@ async function startConclave(root: string): Promise<System> {
     },
     async cas(e, key, value) {
       const r = await fetch(`${e}/v1/kv/${key}`, { signal: AbortSignal.timeout(5000) });
-      const index = r.status === 200 ? ((await r.json()) as { ModifyIndex: number }[])[0]!.ModifyIndex : (await r.arrayBuffer(), 0);
-      const w = await fetch(`${e}/v1/kv/${key}?cas=${index}`, { method: 'PUT', body: value, signal: AbortSignal.timeout(5000) });
+      const index =
+        r.status === 200 ? ((await r.json()) as { ModifyIndex: number }[])[0]!.ModifyIndex : (await r.arrayBuffer(), 0);
+      const w = await fetch(`${e}/v1/kv/${key}?cas=${index}`, {
+        method: 'PUT',
+        body: value,
+        signal: AbortSignal.timeout(5000),
+      });
       return w.status === 200 && (await w.text()) === 'true';
     },
     async watch(e, key) {
@@ -202,7 +258,10 @@ function ensureEtcd(): string {
   };
   if (found()) return found();
   log('etcd not found: apt-get install -y etcd-server etcd-client');
-  execSync('apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server etcd-client >/dev/null', { shell: '/bin/sh', stdio: 'inherit' });
+  execSync(
+    'apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server etcd-client >/dev/null',
+    { shell: '/bin/sh', stdio: 'inherit' },
+  );
   return found();
 }
 
@@ -212,11 +271,38 @@ async function startEtcd(root: string, binary: string): Promise<System> {
   const ips = ['127.0.4.1', '127.0.4.2', '127.0.4.3'];
   const cluster = ips.map((ip, i) => `e${i + 1}=http://${ip}:2380`).join(',');
   const procs: ChildProcess[] = ips.map((ip, i) =>
-    spawn(binary, ['--name', `e${i + 1}`, '--data-dir', path.join(root, `e${i}`), '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`, '--listen-peer-urls', `http://${ip}:2380`, '--initial-advertise-peer-urls', `http://${ip}:2380`, '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--log-level', 'error'], { stdio: 'ignore' }),
+    spawn(
+      binary,
+      [
+        '--name',
+        `e${i + 1}`,
+        '--data-dir',
+        path.join(root, `e${i}`),
+        '--listen-client-urls',
+        `http://${ip}:2379`,
+        '--advertise-client-urls',
+        `http://${ip}:2379`,
+        '--listen-peer-urls',
+        `http://${ip}:2380`,
+        '--initial-advertise-peer-urls',
+        `http://${ip}:2380`,
+        '--initial-cluster',
+        cluster,
+        '--initial-cluster-state',
+        'new',
+        '--log-level',
+        'error',
+      ],
+      { stdio: 'ignore' },
+    ),
   );
   const endpoints = ips.map((ip) => `http://${ip}:2379`);
   const post = async (e: string, p: string, body: unknown, timeoutMs = 5000) => {
-    const r = await fetch(`${e}${p}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    const r = await fetch(`${e}${p}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     return { status: r.status, json: (await r.json()) as Record<string, unknown> };
   };
   const system: System = {
@@ -233,12 +319,19 @@ async function startEtcd(root: string, binary: string): Promise<System> {
       const r = await post(e, '/v3/kv/range', { key: b64(key) });
       const kv = (r.json['kvs'] as { mod_revision: string }[] | undefined)?.[0];
       const rev = kv ? kv.mod_revision : '0';
-      const t = await post(e, '/v3/kv/txn', { compare: [{ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: rev }], success: [{ request_put: { key: b64(key), value: b64(value) } }] });
+      const t = await post(e, '/v3/kv/txn', {
+        compare: [{ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: rev }],
+        success: [{ request_put: { key: b64(key), value: b64(value) } }],
+      });
       return t.status === 200 && t.json['succeeded'] === true;
     },
     async watch(e, key) {
       const controller = new AbortController();
-      const r = await fetch(`${e}/v3/watch`, { method: 'POST', body: JSON.stringify({ create_request: { key: b64(key) } }), signal: controller.signal });
+      const r = await fetch(`${e}/v3/watch`, {
+        method: 'POST',
+        body: JSON.stringify({ create_request: { key: b64(key) } }),
+        signal: controller.signal,
+      });
       const reader = r.body!.getReader();
       await reader.read(); // the "created" message
       return async () => {
@@ -335,7 +428,9 @@ try {
     ['wake p50 ms', 'wakeP50Ms', 'wakeP50Ms', 'wakeP50Ratio'],
     ['failover ms', 'failoverMs', 'failoverMs', 'failoverRatio'],
   ] as const) {
-    log(`${name.padEnd(16)} ${String(c[ck]).padStart(9)} ${String(e[ek]).padStart(8)} ${String((result as Record<string, unknown>)[rk]).padStart(7)}`);
+    log(
+      `${name.padEnd(16)} ${String(c[ck]).padStart(9)} ${String(e[ek]).padStart(8)} ${String((result as Record<string, unknown>)[rk]).padStart(7)}`,
+    );
   }
   log(JSON.stringify(result));
 } finally {

@@ -74,7 +74,11 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`agent: ${agent.mode}, DNS on 127.0.0.1:${agent.dnsPort}\n`);
     for (const [i, node] of ['web-a', 'web-b', 'web-c'].entries()) {
-      const status = await put(agent.httpPort, '/v1/catalog/register', JSON.stringify({ Node: node, Address: `10.0.0.${i + 1}`, Service: { Service: 'web', Port: 80 + i } }));
+      const status = await put(
+        agent.httpPort,
+        '/v1/catalog/register',
+        JSON.stringify({ Node: node, Address: `10.0.0.${i + 1}`, Service: { Service: 'web', Port: 80 + i } }),
+      );
       if (status !== 200) throw new Error(`catalog register ${node}: ${status}`);
     }
     const resolver = new UdpResolver(agent.dnsPort);
@@ -85,11 +89,31 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 50));
     }
     // Warm up both query kinds (JIT, socket buffers) before measuring either.
-    await closedLoop(async (w) => answerCount(await resolver.query(w % 2 ? 'web.service.consul' : `${agent.nodeName}.node.consul`, w % 2 ? 'SRV' : 'A')) > 0, concurrency, 1500, 0);
-    const a = await closedLoop(async () => answerCount(await resolver.query(`${agent.nodeName}.node.consul`, 'A')) === 1, concurrency, seconds * 1000);
-    process.stdout.write(`A ${agent.nodeName}.node.consul: ${a.perSecond} q/s, p50 ${a.latencyMsP50} ms, p99 ${a.latencyMsP99} ms, errors ${a.errors}\n`);
-    const srv = await closedLoop(async () => answerCount(await resolver.query('web.service.consul', 'SRV')) === 3, concurrency, seconds * 1000);
-    process.stdout.write(`SRV web.service.consul: ${srv.perSecond} q/s, p50 ${srv.latencyMsP50} ms, p99 ${srv.latencyMsP99} ms, errors ${srv.errors}\n`);
+    await closedLoop(
+      async (w) =>
+        answerCount(
+          await resolver.query(w % 2 ? 'web.service.consul' : `${agent.nodeName}.node.consul`, w % 2 ? 'SRV' : 'A'),
+        ) > 0,
+      concurrency,
+      1500,
+      0,
+    );
+    const a = await closedLoop(
+      async () => answerCount(await resolver.query(`${agent.nodeName}.node.consul`, 'A')) === 1,
+      concurrency,
+      seconds * 1000,
+    );
+    process.stdout.write(
+      `A ${agent.nodeName}.node.consul: ${a.perSecond} q/s, p50 ${a.latencyMsP50} ms, p99 ${a.latencyMsP99} ms, errors ${a.errors}\n`,
+    );
+    const srv = await closedLoop(
+      async () => answerCount(await resolver.query('web.service.consul', 'SRV')) === 3,
+      concurrency,
+      seconds * 1000,
+    );
+    process.stdout.write(
+      `SRV web.service.consul: ${srv.perSecond} q/s, p50 ${srv.latencyMsP50} ms, p99 ${srv.latencyMsP99} ms, errors ${srv.errors}\n`,
+    );
     resolver.close();
     const result = {
       bench: 'dns',

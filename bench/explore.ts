@@ -7,13 +7,17 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import type * as ExploreModule from '../sim/explore.js';
+import type * as ExploreModule from '../sim/tools/explore.js';
 
 // The compiled explorer (dist/, as `conclave sim explore` runs it) when built: its workers load
 // JavaScript; from the TypeScript sources every worker would first transpile the simulator.
-const compiled = new URL('../dist/sim/explore.js', import.meta.url);
-const { explore } = (await import(existsSync(compiled) ? compiled.href : '../sim/explore.js')) as typeof ExploreModule;
-process.stdout.write(`explorer: ${existsSync(compiled) ? 'compiled (dist/)' : 'TypeScript sources (run npm run build for compiled numbers)'}\n`);
+const compiled = new URL('../dist/sim/tools/explore.js', import.meta.url);
+const { explore } = (await import(
+  existsSync(compiled) ? compiled.href : '../sim/tools/explore.js'
+)) as typeof ExploreModule;
+process.stdout.write(
+  `explorer: ${existsSync(compiled) ? 'compiled (dist/)' : 'TypeScript sources (run npm run build for compiled numbers)'}\n`,
+);
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => {
@@ -29,18 +33,29 @@ const jobs = Number(flag('jobs', String(availableParallelism())));
  * is seeds per second of CPU consumed by this process and its worker threads: on an idle machine,
  * seeds/s on N cores ≈ N × seedsPerCpuSec.
  */
-async function measure(j: number): Promise<{ seedsPerSec: number; seedsPerCpuSec: number; simSpeedup: number; failed: number }> {
+async function measure(
+  j: number,
+): Promise<{ seedsPerSec: number; seedsPerCpuSec: number; simSpeedup: number; failed: number }> {
   const cpu0 = process.cpuUsage();
   const s = await explore({ scenarioPath, range: { from: 1, to: seeds }, jobs: j, runner: { replayDir: null } });
   const cpu = process.cpuUsage(cpu0);
   const cpuSec = (cpu.user + cpu.system) / 1e6;
-  return { seedsPerSec: s.seedsPerSec, seedsPerCpuSec: seeds / cpuSec, simSpeedup: s.simulatedMs / s.wallMs, failed: s.failed };
+  return {
+    seedsPerSec: s.seedsPerSec,
+    seedsPerCpuSec: seeds / cpuSec,
+    simSpeedup: s.simulatedMs / s.wallMs,
+    failed: s.failed,
+  };
 }
 
 const one = await measure(1);
-process.stdout.write(`1 job:  ${one.seedsPerSec.toFixed(1)} seeds/s (${one.simSpeedup.toFixed(0)}× real time), ${one.seedsPerCpuSec.toFixed(1)} seeds per CPU-second, ${one.failed} failed\n`);
+process.stdout.write(
+  `1 job:  ${one.seedsPerSec.toFixed(1)} seeds/s (${one.simSpeedup.toFixed(0)}× real time), ${one.seedsPerCpuSec.toFixed(1)} seeds per CPU-second, ${one.failed} failed\n`,
+);
 const many = await measure(jobs);
-process.stdout.write(`${jobs} jobs: ${many.seedsPerSec.toFixed(1)} seeds/s (${many.simSpeedup.toFixed(0)}× real time), ${many.seedsPerCpuSec.toFixed(1)} seeds per CPU-second, ${many.failed} failed\n`);
+process.stdout.write(
+  `${jobs} jobs: ${many.seedsPerSec.toFixed(1)} seeds/s (${many.simSpeedup.toFixed(0)}× real time), ${many.seedsPerCpuSec.toFixed(1)} seeds per CPU-second, ${many.failed} failed\n`,
+);
 process.stdout.write(
   JSON.stringify({
     scenario: scenarioPath,

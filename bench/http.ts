@@ -34,7 +34,13 @@ function request(agent: http.Agent, port: number, method: string, path: string, 
     const req = http.request({ host: '127.0.0.1', port, method, path, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, index: Number(res.headers['x-consul-index'] ?? 0), body: Buffer.concat(chunks).toString() }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          index: Number(res.headers['x-consul-index'] ?? 0),
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -51,11 +57,29 @@ async function main(): Promise<void> {
     await request(pool, port, 'PUT', '/v1/kv/x', 'hello');
 
     // Warm up (JIT, keep-alive sockets) before measuring.
-    await closedLoop(async (w, seq) => (await request(pool, port, w % 2 ? 'GET' : 'PUT', '/v1/kv/x', w % 2 ? undefined : `warm${seq}`)).status === 200, concurrency, 1500, 0);
-    const put = await closedLoop(async (w, seq) => (await request(pool, port, 'PUT', '/v1/kv/x', `v${w}-${seq}`)).status === 200, concurrency, seconds * 1000);
-    process.stdout.write(`PUT /v1/kv/x c${concurrency}: ${put.perSecond} req/s, p50 ${put.latencyMsP50} ms, p99 ${put.latencyMsP99} ms, errors ${put.errors}\n`);
-    const get = await closedLoop(async () => (await request(pool, port, 'GET', '/v1/kv/x')).status === 200, concurrency, seconds * 1000);
-    process.stdout.write(`GET /v1/kv/x c${concurrency}: ${get.perSecond} req/s, p50 ${get.latencyMsP50} ms, p99 ${get.latencyMsP99} ms, errors ${get.errors}\n`);
+    await closedLoop(
+      async (w, seq) =>
+        (await request(pool, port, w % 2 ? 'GET' : 'PUT', '/v1/kv/x', w % 2 ? undefined : `warm${seq}`)).status === 200,
+      concurrency,
+      1500,
+      0,
+    );
+    const put = await closedLoop(
+      async (w, seq) => (await request(pool, port, 'PUT', '/v1/kv/x', `v${w}-${seq}`)).status === 200,
+      concurrency,
+      seconds * 1000,
+    );
+    process.stdout.write(
+      `PUT /v1/kv/x c${concurrency}: ${put.perSecond} req/s, p50 ${put.latencyMsP50} ms, p99 ${put.latencyMsP99} ms, errors ${put.errors}\n`,
+    );
+    const get = await closedLoop(
+      async () => (await request(pool, port, 'GET', '/v1/kv/x')).status === 200,
+      concurrency,
+      seconds * 1000,
+    );
+    process.stdout.write(
+      `GET /v1/kv/x c${concurrency}: ${get.perSecond} req/s, p50 ${get.latencyMsP50} ms, p99 ${get.latencyMsP99} ms, errors ${get.errors}\n`,
+    );
 
     // Blocking-query wake latency: a small herd first (a figure even if the big one fails), then
     // the issue's 1,000 parked watchers.
@@ -110,14 +134,21 @@ interface WakeResult {
  * latency is the time from the PUT's answer to its own. A watcher answered with an unchanged index,
  * a failed PUT or a dead agent is counted, never hidden.
  */
-async function wakePhase(port: number, agent: { httpPort: number }, count: number, roundCount: number): Promise<WakeResult> {
+async function wakePhase(
+  port: number,
+  agent: { httpPort: number },
+  count: number,
+  roundCount: number,
+): Promise<WakeResult> {
   const watchPool = new http.Agent({ keepAlive: true, maxSockets: count + 8 });
   const writer = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const samples: number[] = [];
   let missed = 0;
   try {
     for (let round = 0; round < roundCount; round++) {
-      const current = await request(writer, port, 'PUT', '/v1/kv/w', `r${round}`).then(() => request(writer, port, 'GET', '/v1/kv/w'));
+      const current = await request(writer, port, 'PUT', '/v1/kv/w', `r${round}`).then(() =>
+        request(writer, port, 'GET', '/v1/kv/w'),
+      );
       const index = current.index;
       const answeredAt: number[] = [];
       const failures: string[] = [];
@@ -138,7 +169,11 @@ async function wakePhase(port: number, agent: { httpPort: number }, count: numbe
       const putAnsweredAt = performance.now();
       if (put.status !== 200) {
         await Promise.all(watchers);
-        return { samples, missed, error: `PUT with ${count} parked watchers answered ${put.status} ${put.body.trim()} after ${round2(putAnsweredAt - t0)} ms` };
+        return {
+          samples,
+          missed,
+          error: `PUT with ${count} parked watchers answered ${put.status} ${put.body.trim()} after ${round2(putAnsweredAt - t0)} ms`,
+        };
       }
       await Promise.all(watchers);
       if (failures.length) return { samples, missed, error: `${failures.length} watchers failed: ${failures[0]}` };

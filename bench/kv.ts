@@ -19,7 +19,8 @@ const valueBytes = 100;
 const rounds = 3;
 
 const keys: string[] = [];
-for (let p = 0; p < prefixCount; p++) for (let k = 0; k < keysPerPrefix; k++) keys.push(`svc/${String(p).padStart(3, '0')}/${String(k).padStart(3, '0')}`);
+for (let p = 0; p < prefixCount; p++)
+  for (let k = 0; k < keysPerPrefix; k++) keys.push(`svc/${String(p).padStart(3, '0')}/${String(k).padStart(3, '0')}`);
 
 function loaded(): { fsm: StoreFsm; index: { n: number } } {
   const fsm = createStoreFsm();
@@ -54,7 +55,10 @@ const setOpsPerSec = measure('set', 200_000, () => (i) => {
 const casOpsPerSec = measure('cas', 200_000, () => (i) => {
   const key = keys[prng.below(keys.length)]!;
   const current = (fsm.query({ type: 'kvGet', key }) as { value: KvEntry }).value;
-  const result = fsm.apply({ type: 'kvCas', entry: { key, value: values[i & 63]! }, cas: current.ModifyIndex }, ++index.n);
+  const result = fsm.apply(
+    { type: 'kvCas', entry: { key, value: values[i & 63]! }, cas: current.ModifyIndex },
+    ++index.n,
+  );
   if (!result.ok) throw new Error('cas failed');
 });
 

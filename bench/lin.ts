@@ -16,7 +16,15 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkHistory, models, parseHistory, registerModel, syntheticRegisterHistory, type LinOp, type Model } from '../sim/checkers/lin/index.js';
+import {
+  checkHistory,
+  models,
+  parseHistory,
+  registerModel,
+  syntheticRegisterHistory,
+  type LinOp,
+  type Model,
+} from '../sim/checkers/lin/index.js';
 
 const REPS = Number(process.env['LIN_BENCH_REPS'] ?? 7);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,7 +59,10 @@ const manifest = JSON.parse(readFileSync(join(dataDir, 'manifest.json'), 'utf8')
 const loaded: Loaded[] = manifest.files
   .filter((f) => f.expected_linearizable !== null)
   .map((f) => ({
-    name: f.path.split('/').pop()!.replace(/\.(log|txt)$/, ''),
+    name: f.path
+      .split('/')
+      .pop()!
+      .replace(/\.(log|txt)$/, ''),
     model: models[f.model]!,
     ops: parseHistory(readFileSync(join(dataDir, f.path), 'utf8'), f.path).ops,
     expected: f.expected_linearizable!,
@@ -61,7 +72,8 @@ const byName = new Map(loaded.map((l) => [l.name, l]));
 
 function timeOne(l: Loaded, reductions = true): number {
   const result = checkHistory(l.ops, l.model, { explain: false, reductions });
-  if (result.linearizable !== l.expected) throw new Error(`${l.name}: verdict ${result.linearizable}, expected ${l.expected}`);
+  if (result.linearizable !== l.expected)
+    throw new Error(`${l.name}: verdict ${result.linearizable}, expected ${l.expected}`);
   return result.ms;
 }
 
@@ -136,7 +148,17 @@ const figures: Record<string, number | string> = {
   etcdAllColdMs: round(etcdAllColdMs),
   etcdAllColdRatio: ratio(etcdAllColdMs, anchorsMs.etcdAll),
 };
-for (const name of ['etcd_002', 'etcd_099', 'etcd_007', 'etcd_057', 'etcd_075', 'etcd_040', 'etcd_080', 'etcd_085', 'etcd_097'] as const) {
+for (const name of [
+  'etcd_002',
+  'etcd_099',
+  'etcd_007',
+  'etcd_057',
+  'etcd_075',
+  'etcd_040',
+  'etcd_080',
+  'etcd_085',
+  'etcd_097',
+] as const) {
   const key = name.replace('_', '');
   figures[`${key}Ms`] = round(fileMs(name));
   figures[`${key}Ratio`] = ratio(fileMs(name), anchorsMs[name]);
@@ -165,18 +187,34 @@ figures['loadAvg1mStart'] = Math.round(loadAvg1mStart * 100) / 100;
 figures['loadAvg1mEnd'] = Math.round(loadavg()[0]! * 100) / 100;
 figures['anchor'] = 'Porcupine 55508eb, Go 1.19.8, 2-vCPU EPYC: etcd all 720 ms, etcd_002 216 ms, kv c50-ok 890 ms';
 
-const slowestByUs = [...perFile.keys()].filter((n) => n.startsWith('etcd_')).sort((a, b) => fileMs(b) - fileMs(a)).slice(0, 5);
+const slowestByUs = [...perFile.keys()]
+  .filter((n) => n.startsWith('etcd_'))
+  .sort((a, b) => fileMs(b) - fileMs(a))
+  .slice(0, 5);
 figures['etcdSlowestMs'] = slowestByUs.map((n) => `${n}=${round(fileMs(n))}`).join(' ');
-const slowest = [...perFile.keys()].filter((n) => n.startsWith('etcd_')).sort((a, b) => fileMs(b) - fileMs(a)).slice(0, 9);
-console.log(`lin bench: ${REPS} reps after warm-up, median, checking time only (parse excluded); load average ${figures['loadAvg1mStart']} → ${figures['loadAvg1mEnd']} on ${cpus().length} CPUs (wall times inflate when it exceeds the CPU count)`);
-console.log(`  all ${etcd.length} etcd histories: ${figures['etcdAllMs']} ms (Porcupine 720 ms, ratio ${figures['etcdAllRatio']}); CPU ${figures['etcdAllCpuMs']} ms; cold first pass ${figures['etcdAllColdMs']} ms`);
+const slowest = [...perFile.keys()]
+  .filter((n) => n.startsWith('etcd_'))
+  .sort((a, b) => fileMs(b) - fileMs(a))
+  .slice(0, 9);
+console.log(
+  `lin bench: ${REPS} reps after warm-up, median, checking time only (parse excluded); load average ${figures['loadAvg1mStart']} → ${figures['loadAvg1mEnd']} on ${cpus().length} CPUs (wall times inflate when it exceeds the CPU count)`,
+);
+console.log(
+  `  all ${etcd.length} etcd histories: ${figures['etcdAllMs']} ms (Porcupine 720 ms, ratio ${figures['etcdAllRatio']}); CPU ${figures['etcdAllCpuMs']} ms; cold first pass ${figures['etcdAllColdMs']} ms`,
+);
 for (const name of slowest) {
   const anchor = (anchorsMs as Record<string, number>)[name];
-  console.log(`  ${name}: ${round(fileMs(name))} ms${anchor !== undefined ? ` (Porcupine ${anchor} ms, ratio ${ratio(fileMs(name), anchor)})` : ''}`);
+  console.log(
+    `  ${name}: ${round(fileMs(name))} ms${anchor !== undefined ? ` (Porcupine ${anchor} ms, ratio ${ratio(fileMs(name), anchor)})` : ''}`,
+  );
 }
-console.log(`  kv c50-ok: ${figures['kvC50OkMs']} ms (Porcupine 890 ms, ratio ${figures['kvC50OkRatio']}); c50-bad: ${figures['kvC50BadMs']} ms (Porcupine 113 ms, ratio ${figures['kvC50BadRatio']})`);
+console.log(
+  `  kv c50-ok: ${figures['kvC50OkMs']} ms (Porcupine 890 ms, ratio ${figures['kvC50OkRatio']}); c50-bad: ${figures['kvC50BadMs']} ms (Porcupine 113 ms, ratio ${figures['kvC50BadRatio']})`,
+);
 console.log(
   `  plain WGL (Porcupine's search, no reductions): etcd all ${figures['plainEtcdAllMs']} ms (ratio ${figures['plainEtcdAllRatio']}; CPU ${figures['plainEtcdAllCpuMs']} ms), etcd_002 ${figures['plainEtcd002Ms']} ms (ratio ${figures['plainEtcd002Ratio']}), c50-ok ${figures['plainKvC50OkMs']} ms (ratio ${figures['plainKvC50OkRatio']}), c50-bad ${figures['plainKvC50BadMs']} ms (ratio ${figures['plainKvC50BadRatio']})`,
 );
-console.log(`  synthetic 10k ops / 100 keys / 50 clients: ${figures['synthetic10kOps100KeysMs']} ms (goal < 1000 ms); 10k ops / 1 key / 10 clients: ${figures['synthetic10kOps1KeyMs']} ms`);
+console.log(
+  `  synthetic 10k ops / 100 keys / 50 clients: ${figures['synthetic10kOps100KeysMs']} ms (goal < 1000 ms); 10k ops / 1 key / 10 clients: ${figures['synthetic10kOps1KeyMs']} ms`,
+);
 console.log(JSON.stringify(figures));

@@ -31,7 +31,12 @@ export function round(value: number, digits = 2): number {
  * Runs `op` from `concurrency` workers, each starting its next call when the last one finished
  * (closed loop), for `durationMs` after a `warmupMs` whose samples are discarded.
  */
-export async function closedLoop(op: (worker: number, seq: number) => Promise<boolean>, concurrency: number, durationMs: number, warmupMs = 500): Promise<LoadResult> {
+export async function closedLoop(
+  op: (worker: number, seq: number) => Promise<boolean>,
+  concurrency: number,
+  durationMs: number,
+  warmupMs = 500,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let requests = 0;

@@ -17,7 +17,7 @@
 import { Prng } from '../core/prng.js';
 import { currentLeader } from '../sim/harnesses/raft.js';
 import { loadScenarioText } from '../sim/run.js';
-import { Simulation } from '../sim/simulator.js';
+import { Simulation } from '../sim/engine/simulation.js';
 
 const trials = Number(process.env.RAFT_BENCH_TRIALS ?? 1000);
 
@@ -29,14 +29,21 @@ set preVote ${preVote}
 set electionTimeoutMsMin ${minMs}
 set electionTimeoutMsMax ${maxMs}
 set heartbeatIntervalMs 50
-network latency=${process.env.RAFT_BENCH_LATENCY ?? "6ms..10.5ms"}
+network latency=${process.env.RAFT_BENCH_LATENCY ?? '6ms..10.5ms'}
 duration safety=600s liveness=0s
 nemesis none
 `;
 }
 
-async function electionDowntime(minMs: number, maxMs: number, preVote = true): Promise<{ median: number; p99: number; max: number; mean: number; failed: number }> {
-  const loaded = await loadScenarioText(electionScenario(minMs, maxMs, preVote), `bench-election-${minMs}-${maxMs}.txt`);
+async function electionDowntime(
+  minMs: number,
+  maxMs: number,
+  preVote = true,
+): Promise<{ median: number; p99: number; max: number; mean: number; failed: number }> {
+  const loaded = await loadScenarioText(
+    electionScenario(minMs, maxMs, preVote),
+    `bench-election-${minMs}-${maxMs}.txt`,
+  );
   const jitter = new Prng(42);
   const downtimes: number[] = [];
   let failed = 0;
@@ -47,7 +54,13 @@ async function electionDowntime(minMs: number, maxMs: number, preVote = true): P
       codec: false,
       checkInvariants: false,
       onLog: (line) => {
-        if (electedAtMs === null && line.atMs > crashAtMs && line.kind === 'trace' && line.text.includes(' became leader at term ')) electedAtMs = line.atMs;
+        if (
+          electedAtMs === null &&
+          line.atMs > crashAtMs &&
+          line.kind === 'trace' &&
+          line.text.includes(' became leader at term ')
+        )
+          electedAtMs = line.atMs;
       },
     });
     sim.begin();
@@ -65,7 +78,13 @@ async function electionDowntime(minMs: number, maxMs: number, preVote = true): P
   }
   downtimes.sort((a, b) => a - b);
   const at = (q: number) => downtimes[Math.min(downtimes.length - 1, Math.floor(q * downtimes.length))]!;
-  return { median: at(0.5), p99: at(0.99), max: downtimes[downtimes.length - 1]!, mean: downtimes.reduce((a, b) => a + b, 0) / downtimes.length, failed };
+  return {
+    median: at(0.5),
+    p99: at(0.99),
+    max: downtimes[downtimes.length - 1]!,
+    mean: downtimes.reduce((a, b) => a + b, 0) / downtimes.length,
+    failed,
+  };
 }
 
 const speedScenario = `protocol raft
@@ -77,7 +96,9 @@ duration safety=60s liveness=5s
 nemesis swarm every=500ms
 `;
 
-async function speed(checkInvariants: boolean): Promise<{ simSpeedup: number; deliveriesPerSec: number; eventsPerSec: number; wallMs: number; passed: boolean }> {
+async function speed(
+  checkInvariants: boolean,
+): Promise<{ simSpeedup: number; deliveriesPerSec: number; eventsPerSec: number; wallMs: number; passed: boolean }> {
   const loaded = await loadScenarioText(speedScenario, 'bench-raft-speed.txt');
   let best = { wallMs: Infinity, simulatedMs: 0, deliveries: 0, events: 0, passed: true };
   for (let seed = 1; seed <= 3; seed++) {
@@ -86,7 +107,14 @@ async function speed(checkInvariants: boolean): Promise<{ simSpeedup: number; de
     const r = sim.run();
     const wallMs = performance.now() - start;
     const perWall = r.simulatedMs / wallMs;
-    if (perWall > best.simulatedMs / best.wallMs || best.wallMs === Infinity) best = { wallMs, simulatedMs: r.simulatedMs, deliveries: r.deliveries, events: r.events, passed: r.result === 'pass' };
+    if (perWall > best.simulatedMs / best.wallMs || best.wallMs === Infinity)
+      best = {
+        wallMs,
+        simulatedMs: r.simulatedMs,
+        deliveries: r.deliveries,
+        events: r.events,
+        passed: r.result === 'pass',
+      };
   }
   return {
     simSpeedup: Math.round(best.simulatedMs / best.wallMs),
@@ -123,7 +151,10 @@ nemesis none
   const leader = currentLeader(sim);
   const commit = leader ? sim.runtime(leader)!.stateOf<{ commitIndex: number }>('raft').commitIndex : 0;
   // Every committed entry went to 4 followers; heartbeats count as appends too.
-  return { commitsPerSimSecond: Math.round(commit / 10), entriesPerAppend: +((commit * 4) / Math.max(1, appends)).toFixed(1) };
+  return {
+    commitsPerSimSecond: Math.round(commit / 10),
+    entriesPerAppend: +((commit * 4) / Math.max(1, appends)).toFixed(1),
+  };
 }
 
 const wide = await electionDowntime(150, 300);
@@ -138,14 +169,28 @@ const tput = await throughput();
 
 console.log(`bench:raft — ${trials} leader crashes per row, 5 servers, broadcast ≈ 15 ms`);
 console.log('timeouts      median  p99    max    mean   (ms; paper §9.3: 150–300 worst 513, 150–155 median 287)');
-console.log(`150–300 ms    ${String(wide.median.toFixed(0)).padEnd(7)} ${String(wide.p99.toFixed(0)).padEnd(6)} ${String(wide.max.toFixed(0)).padEnd(6)} ${wide.mean.toFixed(0)}`);
-console.log(`150–155 ms    ${String(narrow.median.toFixed(0)).padEnd(7)} ${String(narrow.p99.toFixed(0)).padEnd(6)} ${String(narrow.max.toFixed(0)).padEnd(6)} ${narrow.mean.toFixed(0)}`);
-console.log(`150–300 ms, no pre-vote  ${widePlain.median.toFixed(0)} / ${widePlain.p99.toFixed(0)} / ${widePlain.max.toFixed(0)} (median / p99 / max)`);
-console.log(`150–155 ms, no pre-vote  ${narrowPlain.median.toFixed(0)} / ${narrowPlain.p99.toFixed(0)} / ${narrowPlain.max.toFixed(0)}`);
+console.log(
+  `150–300 ms    ${String(wide.median.toFixed(0)).padEnd(7)} ${String(wide.p99.toFixed(0)).padEnd(6)} ${String(wide.max.toFixed(0)).padEnd(6)} ${wide.mean.toFixed(0)}`,
+);
+console.log(
+  `150–155 ms    ${String(narrow.median.toFixed(0)).padEnd(7)} ${String(narrow.p99.toFixed(0)).padEnd(6)} ${String(narrow.max.toFixed(0)).padEnd(6)} ${narrow.mean.toFixed(0)}`,
+);
+console.log(
+  `150–300 ms, no pre-vote  ${widePlain.median.toFixed(0)} / ${widePlain.p99.toFixed(0)} / ${widePlain.max.toFixed(0)} (median / p99 / max)`,
+);
+console.log(
+  `150–155 ms, no pre-vote  ${narrowPlain.median.toFixed(0)} / ${narrowPlain.p99.toFixed(0)} / ${narrowPlain.max.toFixed(0)}`,
+);
 console.log('speed under faults (5 nodes, swarm nemesis, 60 simulated s, best of 3)');
-console.log(`checks on    ${checked.simSpeedup}x real time, ${checked.deliveriesPerSec} deliveries/s, ${checked.eventsPerSec} events/s`);
-console.log(`checks off   ${unchecked.simSpeedup}x real time, ${unchecked.deliveriesPerSec} deliveries/s, ${unchecked.eventsPerSec} events/s`);
-console.log(`throughput   ${tput.commitsPerSimSecond} commits per simulated second (64 clients; ${tput.entriesPerAppend} entries per AppendEntries, heartbeats included)`);
+console.log(
+  `checks on    ${checked.simSpeedup}x real time, ${checked.deliveriesPerSec} deliveries/s, ${checked.eventsPerSec} events/s`,
+);
+console.log(
+  `checks off   ${unchecked.simSpeedup}x real time, ${unchecked.deliveriesPerSec} deliveries/s, ${unchecked.eventsPerSec} events/s`,
+);
+console.log(
+  `throughput   ${tput.commitsPerSimSecond} commits per simulated second (64 clients; ${tput.entriesPerAppend} entries per AppendEntries, heartbeats included)`,
+);
 console.log(
   JSON.stringify({
     trials,

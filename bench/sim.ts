@@ -6,7 +6,7 @@
  * Prints a table, then one JSON object as the last line.
  */
 import { loadScenarioText } from '../sim/run.js';
-import { Simulation } from '../sim/simulator.js';
+import { Simulation } from '../sim/engine/simulation.js';
 
 const scenarioText = `protocol broadcast
 nodes 5
@@ -43,9 +43,15 @@ const codecCostPercent = Math.round((withoutCodec.deliveriesPerSec / withCodec.d
 
 console.log('bench:sim — 5 broadcast nodes, 30 simulated s, best of 3');
 console.log('codec  events/s    deliveries/s  sim-ms per wall-ms');
-console.log(`on     ${String(withCodec.eventsPerSec).padEnd(11)} ${String(withCodec.deliveriesPerSec).padEnd(13)} ${withCodec.simSpeedup}`);
-console.log(`off    ${String(withoutCodec.eventsPerSec).padEnd(11)} ${String(withoutCodec.deliveriesPerSec).padEnd(13)} ${withoutCodec.simSpeedup}`);
-console.log(`the codec round-trip costs ${codecCostPercent}% of delivery throughput; VOPR's ~700x real time is the reference for full-stack speed`);
+console.log(
+  `on     ${String(withCodec.eventsPerSec).padEnd(11)} ${String(withCodec.deliveriesPerSec).padEnd(13)} ${withCodec.simSpeedup}`,
+);
+console.log(
+  `off    ${String(withoutCodec.eventsPerSec).padEnd(11)} ${String(withoutCodec.deliveriesPerSec).padEnd(13)} ${withoutCodec.simSpeedup}`,
+);
+console.log(
+  `the codec round-trip costs ${codecCostPercent}% of delivery throughput; VOPR's ~700x real time is the reference for full-stack speed`,
+);
 console.log(
   JSON.stringify({
     eventsPerSecCodec: withCodec.eventsPerSec,

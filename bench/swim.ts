@@ -21,7 +21,7 @@ import { swimRecords } from '../sim/harnesses/swim.js';
 import { harness } from '../sim/harnesses/swim.js';
 import { falsePositives, type Mark } from '../sim/checkers/swim.js';
 import { parseScenario } from '../sim/scenario.js';
-import { Simulation } from '../sim/simulator.js';
+import { Simulation } from '../sim/engine/simulation.js';
 import type { SwimState } from '../core/swim/machine.js';
 import { loadavg } from 'node:os';
 
@@ -50,7 +50,13 @@ function log(text: string): void {
 function firstDetection(trials: number): { periods: number[] } {
   const n = 1000;
   const gapS = 6;
-  const lines = ['protocol swim', `nodes ${n}`, 'set bootstrap roster', 'network latency=1ms..5ms', `duration safety=${10 + trials * gapS + 5}s liveness=1s`];
+  const lines = [
+    'protocol swim',
+    `nodes ${n}`,
+    'set bootstrap roster',
+    'network latency=1ms..5ms',
+    `duration safety=${10 + trials * gapS + 5}s liveness=1s`,
+  ];
   const crashes: { node: string; atMs: number }[] = [];
   for (let i = 0; i < trials; i++) {
     // Spread the crash instants over the probe period (+ i·137 ms) so that no phase is favoured.
@@ -75,7 +81,13 @@ function firstDetection(trials: number): { periods: number[] } {
 
 /** Time (ms) from a tag change on one member until every member holds it; median over trials. */
 function dissemination(n: number, trials: number): number {
-  const lines = ['protocol swim', `nodes ${n}`, 'set bootstrap roster', 'network latency=1ms..5ms', `duration safety=${10 + trials * 10}s liveness=1s`];
+  const lines = [
+    'protocol swim',
+    `nodes ${n}`,
+    'set bootstrap roster',
+    'network latency=1ms..5ms',
+    `duration safety=${10 + trials * 10}s liveness=1s`,
+  ];
   const sim = simulation(lines.join('\n') + '\n', 7);
   sim.begin();
   const results: number[] = [];
@@ -88,7 +100,9 @@ function dissemination(n: number, trials: number): number {
     let doneMs = NaN;
     for (let t = startMs; t < startMs + 9000; t += 10) {
       sim.runUntil(t);
-      const all = sim.nodeIds.every((id) => sim.runtime(id)!.stateOf<SwimState>('swim').members.get(who)?.tags.build === value);
+      const all = sim.nodeIds.every(
+        (id) => sim.runtime(id)!.stateOf<SwimState>('swim').members.get(who)?.tags.build === value,
+      );
       if (all) {
         doneMs = t - startMs;
         break;
@@ -101,8 +115,20 @@ function dissemination(n: number, trials: number): number {
 
 // ───────────────────────────────────────── scale ─────────────────────────────────────────
 
-function scale(n: number, seconds: number, codec: boolean, checkInvariants: boolean): { wallMs: number; cpuMs: number; events: number; messages: number } {
-  const text = ['protocol swim', `nodes ${n}`, 'set bootstrap roster', 'network latency=1ms..5ms', `duration safety=${seconds}s liveness=1s`].join('\n') + '\n';
+function scale(
+  n: number,
+  seconds: number,
+  codec: boolean,
+  checkInvariants: boolean,
+): { wallMs: number; cpuMs: number; events: number; messages: number } {
+  const text =
+    [
+      'protocol swim',
+      `nodes ${n}`,
+      'set bootstrap roster',
+      'network latency=1ms..5ms',
+      `duration safety=${seconds}s liveness=1s`,
+    ].join('\n') + '\n';
   const cpu = process.cpuUsage();
   const started = performance.now();
   const sim = simulation(text, 3, codec, checkInvariants);
@@ -111,12 +137,21 @@ function scale(n: number, seconds: number, codec: boolean, checkInvariants: bool
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
   const result = sim.result(wallMs);
-  return { wallMs: Math.round(wallMs), cpuMs: Math.round((used.user + used.system) / 1000), events: result.events, messages: result.messages };
+  return {
+    wallMs: Math.round(wallMs),
+    cpuMs: Math.round((used.user + used.system) / 1000),
+    events: result.events,
+    messages: result.messages,
+  };
 }
 
 // ───────────────────────────────────────── false positives ─────────────────────────────────────────
 
-function falsePositiveCounts(lifeguard: boolean, lossPercent: number, seeds: readonly number[]): { all: number; healthy: number } {
+function falsePositiveCounts(
+  lifeguard: boolean,
+  lossPercent: number,
+  seeds: readonly number[],
+): { all: number; healthy: number } {
   let all = 0;
   let healthy = 0;
   for (const seed of seeds) {
@@ -146,11 +181,17 @@ function falsePositiveCounts(lifeguard: boolean, lossPercent: number, seeds: rea
 
 const anchorFirstPick = Math.E / (Math.E - 1);
 
-log(`bench:swim${quick ? ' (quick)' : ''}: load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on this machine`);
+log(
+  `bench:swim${quick ? ' (quick)' : ''}: load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} on this machine`,
+);
 
 const detection = firstDetection(quick ? 8 : 40);
 const firstDetectionPeriods = round(median(detection.periods));
-log(`first detection: ${detection.periods.length} crashes, median ${firstDetectionPeriods} periods, mean ${round(mean(detection.periods))}`);
+log(
+  `first detection: ${detection.periods.length} crashes, median ${firstDetectionPeriods} periods, mean ${round(mean(detection.periods))}`,
+);
 
 const dissemination100 = dissemination(100, quick ? 2 : 5);
 const dissemination1000 = dissemination(1000, quick ? 2 : 5);
@@ -159,8 +200,13 @@ log(`full dissemination: n=100 ${dissemination100} ms, n=1000 ${dissemination100
 const seeds = quick ? [1] : [1, 2, 3, 4, 5];
 const fp: Record<string, { lifeguard: { all: number; healthy: number }; plain: { all: number; healthy: number } }> = {};
 for (const loss of [5, 10]) {
-  fp[`loss${loss}`] = { lifeguard: falsePositiveCounts(true, loss, seeds), plain: falsePositiveCounts(false, loss, seeds) };
-  log(`false positives at ${loss}% loss over ${seeds.length} seeds: lifeguard ${JSON.stringify(fp[`loss${loss}`]!.lifeguard)}, plain ${JSON.stringify(fp[`loss${loss}`]!.plain)}`);
+  fp[`loss${loss}`] = {
+    lifeguard: falsePositiveCounts(true, loss, seeds),
+    plain: falsePositiveCounts(false, loss, seeds),
+  };
+  log(
+    `false positives at ${loss}% loss over ${seeds.length} seeds: lifeguard ${JSON.stringify(fp[`loss${loss}`]!.lifeguard)}, plain ${JSON.stringify(fp[`loss${loss}`]!.plain)}`,
+  );
 }
 
 const scaleNodes = quick ? 2000 : 10_000;
@@ -180,7 +226,12 @@ const figures = {
   firstPickPeriods: round(firstDetectionPeriods - 0.5),
   firstPickAnchor: round(anchorFirstPick, 3),
   firstPickRatioToAnchor: round((firstDetectionPeriods - 0.5) / anchorFirstPick),
-  fullDisseminationMs: { n100: dissemination100, n1000: dissemination1000, ratio: round(dissemination1000 / dissemination100), logRatioAnchor: 1.5 },
+  fullDisseminationMs: {
+    n100: dissemination100,
+    n1000: dissemination1000,
+    ratio: round(dissemination1000 / dissemination100),
+    logRatioAnchor: 1.5,
+  },
   scaleNodes,
   wallMsFor10kNodes60s: full.wallMs,
   cpuMsFor10kNodes60s: full.cpuMs,
@@ -194,7 +245,10 @@ const figures = {
   falsePositivesPlain: { loss5: fp.loss5!.plain.all, loss10: fp.loss10!.plain.all },
   falsePositivesHealthyLifeguard: { loss5: fp.loss5!.lifeguard.healthy, loss10: fp.loss10!.lifeguard.healthy },
   falsePositivesHealthyPlain: { loss5: fp.loss5!.plain.healthy, loss10: fp.loss10!.plain.healthy },
-  plainOverLifeguard: { loss5: ratio(fp.loss5!.plain.all, fp.loss5!.lifeguard.all), loss10: ratio(fp.loss10!.plain.all, fp.loss10!.lifeguard.all) },
+  plainOverLifeguard: {
+    loss5: ratio(fp.loss5!.plain.all, fp.loss5!.lifeguard.all),
+    loss10: ratio(fp.loss10!.plain.all, fp.loss10!.lifeguard.all),
+  },
   plainOverLifeguardAnchor: 50,
   falsePositiveSeeds: seeds.length,
   loadAverage: round(loadavg()[0]!, 1),

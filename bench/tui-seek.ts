@@ -15,7 +15,9 @@ const text = readFileSync(file, 'utf8')
   .replace(/^expect liveness$/m, '');
 const points = Array.from({ length: 20 }, (_, i) => ((i * 7) % 20) * 3000 + 1234);
 
-async function measure(withCheckpoints: boolean): Promise<{ runMs: number; idleMs: number; back: number[]; resume: number[] }> {
+async function measure(
+  withCheckpoints: boolean,
+): Promise<{ runMs: number; idleMs: number; back: number[]; resume: number[] }> {
   const session = await TuiSession.open(file, text, null);
   let t = performance.now();
   session.advanceTo(60_000);

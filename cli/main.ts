@@ -46,7 +46,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     mod = (await import(`./commands/${name}.js`)) as CommandModule;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(`commands/${name}.js`)) {
+    if (
+      (error as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND' &&
+      String((error as Error).message).includes(`commands/${name}.js`)
+    ) {
       process.stderr.write(`conclave: command '${name}' is not built yet in this version\n`);
       return 2;
     }

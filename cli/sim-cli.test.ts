@@ -12,7 +12,11 @@ import { describe, expect, it } from 'vitest';
 
 const root = new URL('..', import.meta.url).pathname;
 function conclave(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'conclave.js'), ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'conclave.js'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -32,7 +36,8 @@ describe('conclave sim run', () => {
   it('prints one JSON object with the contract fields', () => {
     const r = conclave('sim', 'run', 'scenarios/example/broadcast.txt', '--seed', '3', '--json');
     const json = JSON.parse(r.out.trim().split('\n').at(-1)!);
-    for (const key of ['seed', 'trace', 'result', 'simulatedMs', 'wallMs', 'events', 'messages', 'violations']) expect(json).toHaveProperty(key);
+    for (const key of ['seed', 'trace', 'result', 'simulatedMs', 'wallMs', 'events', 'messages', 'violations'])
+      expect(json).toHaveProperty(key);
     expect(json.seed).toBe(3);
     expect(json.trace).toMatch(/^[0-9a-f]{16}$/);
   });
@@ -59,7 +64,10 @@ describe('conclave sim run', () => {
     const file = join(dir, 'stuck.txt');
     // Values acknowledged by the isolated n1 can only spread by anti-entropy, which runs every 5 s:
     // one second of liveness is not enough, so the run must fail.
-    writeFileSync(file, 'protocol broadcast\nnodes 3\nset syncIntervalMs 5000\nduration safety=1s liveness=1s\nat 0ms partition n1 | n2 n3\n');
+    writeFileSync(
+      file,
+      'protocol broadcast\nnodes 3\nset syncIntervalMs 5000\nduration safety=1s liveness=1s\nat 0ms partition n1 | n2 n3\n',
+    );
     const r = conclave('sim', 'run', file, '--seed', '4');
     expect(r.code).toBe(1);
     expect(r.out).toContain(`replay: node bin/conclave.js sim run ${file} --seed 4`);

@@ -68,7 +68,10 @@ export class Prng {
 
   /** True with probability numerator/denominator. */
   chance(numerator: number, denominator: number): boolean {
-    assert(denominator > 0 && numerator >= 0 && numerator <= denominator, `prng.chance: bad ratio ${numerator}/${denominator}`);
+    assert(
+      denominator > 0 && numerator >= 0 && numerator <= denominator,
+      `prng.chance: bad ratio ${numerator}/${denominator}`,
+    );
     if (numerator === 0) return false;
     if (numerator === denominator) return true;
     return this.below(denominator) < numerator;

@@ -10,11 +10,17 @@ import { describe, expect, it } from 'vitest';
 const root = new URL('.', import.meta.url).pathname;
 const forbidden: [RegExp, string][] = [
   [/from\s+['"](\.\.\/)+(sim|net|cli|scenarios|bench|test)\//, 'imports another folder'],
-  [/from\s+['"]node:|require\(|from\s+['"](fs|path|os|net|dgram|http|child_process|crypto|timers|worker_threads)['"]/, 'imports a Node module'],
+  [
+    /from\s+['"]node:|require\(|from\s+['"](fs|path|os|net|dgram|http|child_process|crypto|timers|worker_threads)['"]/,
+    'imports a Node module',
+  ],
   [/\bDate\.now\b|\bnew Date\(|\bperformance\.now\b/, 'reads the clock'],
   [/\bMath\.random\b|crypto\.getRandomValues/, 'uses ambient randomness'],
   [/\b(setTimeout|setInterval|setImmediate|queueMicrotask)\s*\(/, 'uses timers'],
-  [/\bprocess\.(env|exit|argv|stdout|stderr|stdin|on|pid|hrtime|nextTick|cwd|memoryUsage)\b|\bconsole\.\w+\(/, 'touches process or console'],
+  [
+    /\bprocess\.(env|exit|argv|stdout|stderr|stdin|on|pid|hrtime|nextTick|cwd|memoryUsage)\b|\bconsole\.\w+\(/,
+    'touches process or console',
+  ],
   [/\bawait\b|\basync\s+function\b/, 'awaits (the core never waits)'],
 ];
 
@@ -31,21 +37,27 @@ function sources(dir: string): string[] {
 function impurities(text: string, name: string): string[] {
   const problems: string[] = [];
   text.split('\n').forEach((line, i) => {
-    const code = line.replace(/\/\/.*$/, '').replace(/^\s*(\/\*\*?|\*).*$/, '').replace(/\/\*.*?\*\//g, '');
-    for (const [pattern, why] of forbidden) if (pattern.test(code)) problems.push(`${name}:${i + 1} ${why}: ${line.trim()}`);
+    const code = line
+      .replace(/\/\/.*$/, '')
+      .replace(/^\s*(\/\*\*?|\*).*$/, '')
+      .replace(/\/\*.*?\*\//g, '');
+    for (const [pattern, why] of forbidden)
+      if (pattern.test(code)) problems.push(`${name}:${i + 1} ${why}: ${line.trim()}`);
   });
   return problems;
 }
 
 describe('core purity', () => {
   it('has no forbidden imports, clocks, randomness, timers or I/O', () => {
-    const problems = sources(root).flatMap((file) => impurities(readFileSync(file, 'utf8'), `core/${relative(root, file)}`));
+    const problems = sources(root).flatMap((file) =>
+      impurities(readFileSync(file, 'utf8'), `core/${relative(root, file)}`),
+    );
     expect(problems).toEqual([]);
   });
 
   it('would catch each kind of impurity (the check can fail)', () => {
     const bad = [
-      "import { x } from '../sim/simulator.js';",
+      "import { x } from '../sim/engine/simulation.js';",
       "import { readFileSync } from 'node:fs';",
       'const t = Date.now();',
       'const r = Math.random();',

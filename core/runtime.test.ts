@@ -45,7 +45,15 @@ const echo = (name: string, partner: string): Machine<EchoState> => ({
 
 describe('NodeRuntime', () => {
   it('routes by machine and rewrites names', () => {
-    const node = new NodeRuntime('n1', [{ machine: echo('a', 'b'), config: {} }, { machine: echo('b', 'a'), config: {} }], { records: new Map([['b/k', 42]]), logs: new Map() }, new Prng(1));
+    const node = new NodeRuntime(
+      'n1',
+      [
+        { machine: echo('a', 'b'), config: {} },
+        { machine: echo('b', 'a'), config: {} },
+      ],
+      { records: new Map([['b/k', 42]]), logs: new Map() },
+      new Prng(1),
+    );
     expect(node.step({ kind: 'start', nowMs: 0 })).toEqual([
       { kind: 'setTimer', timer: 'a:t', afterMs: 5 },
       { kind: 'setTimer', timer: 'b:t', afterMs: 5 },
@@ -69,10 +77,17 @@ describe('NodeRuntime', () => {
   });
 
   it('drops messages for unknown machines and answers requests for them with an error', () => {
-    const node = new NodeRuntime('n1', [{ machine: echo('a', 'a'), config: {} }], { records: new Map(), logs: new Map() }, new Prng(1));
+    const node = new NodeRuntime(
+      'n1',
+      [{ machine: echo('a', 'a'), config: {} }],
+      { records: new Map(), logs: new Map() },
+      new Prng(1),
+    );
     expect(node.step({ kind: 'message', nowMs: 0, from: 'x', message: { m: 'zzz', p: 1 } })[0]?.kind).toBe('trace');
     expect(node.step({ kind: 'message', nowMs: 0, from: 'x', message: 'garbage' as never })[0]?.kind).toBe('trace');
-    expect(node.step({ kind: 'request', nowMs: 0, requestId: 1, request: { machine: 'zzz', body: 1 } })).toEqual([{ kind: 'reply', requestId: 1, response: { error: 'no machine zzz' } }]);
+    expect(node.step({ kind: 'request', nowMs: 0, requestId: 1, request: { machine: 'zzz', body: 1 } })).toEqual([
+      { kind: 'reply', requestId: 1, response: { error: 'no machine zzz' } },
+    ]);
   });
 
   it('stops a cycle of local calls between machines with an assertion', () => {
@@ -80,10 +95,21 @@ describe('NodeRuntime', () => {
       name,
       init: () => null,
       step(_state, input, ctx) {
-        if (input.kind === 'request' || input.kind === 'local') ctx.emit({ kind: 'local', toMachine: other, payload: 'again' });
+        if (input.kind === 'request' || input.kind === 'local')
+          ctx.emit({ kind: 'local', toMachine: other, payload: 'again' });
       },
     });
-    const node = new NodeRuntime('n1', [{ machine: loop('a', 'b'), config: {} }, { machine: loop('b', 'a'), config: {} }], { records: new Map(), logs: new Map() }, new Prng(1));
-    expect(() => node.step({ kind: 'request', nowMs: 0, requestId: 1, request: { machine: 'a', body: 1 } })).toThrow(/local hops in one step/);
+    const node = new NodeRuntime(
+      'n1',
+      [
+        { machine: loop('a', 'b'), config: {} },
+        { machine: loop('b', 'a'), config: {} },
+      ],
+      { records: new Map(), logs: new Map() },
+      new Prng(1),
+    );
+    expect(() => node.step({ kind: 'request', nowMs: 0, requestId: 1, request: { machine: 'a', body: 1 } })).toThrow(
+      /local hops in one step/,
+    );
   });
 });

@@ -75,7 +75,11 @@ export class NodeRuntime {
       case 'message': {
         const index = this.routeMessage(input.message);
         if (index === undefined) {
-          this.out.push({ kind: 'trace', level: 'warn', text: `${this.nodeId} dropped a message from ${input.from} for no machine` });
+          this.out.push({
+            kind: 'trace',
+            level: 'warn',
+            text: `${this.nodeId} dropped a message from ${input.from} for no machine`,
+          });
           break;
         }
         this.stepMachine(index, { kind: 'message', nowMs: input.nowMs, from: input.from, message: input.message.p });
@@ -92,10 +96,19 @@ export class NodeRuntime {
       case 'request': {
         const index = this.byName.get(input.request?.machine);
         if (index === undefined) {
-          this.out.push({ kind: 'reply', requestId: input.requestId, response: { error: `no machine ${String(input.request?.machine)}` } });
+          this.out.push({
+            kind: 'reply',
+            requestId: input.requestId,
+            response: { error: `no machine ${String(input.request?.machine)}` },
+          });
           break;
         }
-        this.stepMachine(index, { kind: 'request', nowMs: input.nowMs, requestId: input.requestId, request: input.request.body });
+        this.stepMachine(index, {
+          kind: 'request',
+          nowMs: input.nowMs,
+          requestId: input.requestId,
+          request: input.request.body,
+        });
         break;
       }
       case 'checkResult': {
@@ -119,7 +132,8 @@ export class NodeRuntime {
     for (let i = 0; i < this.machines.length; i++) {
       const check = this.machines[i]!.invariants;
       if (!check) continue;
-      for (const text of check.call(this.machines[i], this.states[i])) broken.push(`${this.machines[i]!.name}: ${text}`);
+      for (const text of check.call(this.machines[i], this.states[i]))
+        broken.push(`${this.machines[i]!.name}: ${text}`);
     }
     return broken;
   }
@@ -194,10 +208,18 @@ export class NodeRuntime {
     const name = this.machines[index]!.name;
     switch (effect.kind) {
       case 'send':
-        this.out.push({ kind: 'send', to: effect.to, message: { m: name, p: effect.message } satisfies Envelope, channel: effect.channel ?? 'datagram' });
+        this.out.push({
+          kind: 'send',
+          to: effect.to,
+          message: { m: name, p: effect.message } satisfies Envelope,
+          channel: effect.channel ?? 'datagram',
+        });
         return;
       case 'setTimer':
-        assert(effect.afterMs >= 0 && Number.isFinite(effect.afterMs), `timer ${effect.timer}: bad delay ${effect.afterMs}`);
+        assert(
+          effect.afterMs >= 0 && Number.isFinite(effect.afterMs),
+          `timer ${effect.timer}: bad delay ${effect.afterMs}`,
+        );
         this.out.push({ kind: 'setTimer', timer: `${name}:${effect.timer}`, afterMs: effect.afterMs });
         return;
       case 'cancelTimer':

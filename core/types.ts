@@ -136,7 +136,13 @@ export const emptyDurableState: DurableState = { records: new Map(), logs: new M
 /** What a driver must run for a `runCheck` effect. Shapes follow Consul's check definitions. */
 export type CheckSpec =
   | { readonly type: 'script'; readonly args: readonly string[] } // ['/bin/sh', '-c', script] or args
-  | { readonly type: 'http'; readonly url: string; readonly method: string; readonly headers: Readonly<Record<string, readonly string[]>>; readonly body: string }
+  | {
+      readonly type: 'http';
+      readonly url: string;
+      readonly method: string;
+      readonly headers: Readonly<Record<string, readonly string[]>>;
+      readonly body: string;
+    }
   | { readonly type: 'tcp'; readonly address: string };
 
 // ───────────────────────────────────────────── machines ───────────────────────────────────────────

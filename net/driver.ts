@@ -33,7 +33,10 @@ export interface DriverOptions {
    * Which endpoint a message leaves from and the address it goes to. Default: SWIM from the gossip
    * endpoint, everything else from the server endpoint when there is one; the address unchanged.
    */
-  readonly route?: (envelope: Envelope, to: string) => { readonly endpoint: 'gossip' | 'server'; readonly address: string };
+  readonly route?: (
+    envelope: Envelope,
+    to: string,
+  ) => { readonly endpoint: 'gossip' | 'server'; readonly address: string };
   readonly log: LogFn;
   readonly recorder?: Recorder;
   /** Wall-clock ms, monotonic within the process. */
@@ -106,8 +109,10 @@ export class NodeDriver {
    * value if `timeoutMs` passes first (the request may still take effect: outcome unknown).
    */
   call(request: NodeRequest, timeoutMs?: number, onTimeout?: () => unknown): Promise<unknown> {
-    if (this.stopped) return Promise.resolve(onTimeout ? onTimeout() : { status: 500, body: null, error: 'agent is shutting down' });
-    if (this.calls.size >= pendingCallsMax) return Promise.resolve({ status: 500, body: null, error: 'too many pending requests' });
+    if (this.stopped)
+      return Promise.resolve(onTimeout ? onTimeout() : { status: 500, body: null, error: 'agent is shutting down' });
+    if (this.calls.size >= pendingCallsMax)
+      return Promise.resolve({ status: 500, body: null, error: 'too many pending requests' });
     const requestId = this.nextRequestId++;
     return new Promise((resolve) => {
       const timer =
@@ -180,7 +185,11 @@ export class NodeDriver {
         if (this.held.length > 0 || this.lastPersistMarker > this.options.storage.durableMarker) {
           this.held.push({ effect, marker: this.lastPersistMarker });
           if (this.held.length > this.stats.heldMax) this.stats.heldMax = this.held.length;
-          if (this.held.length === heldEffectsWarn) this.options.log('warn', `driver: ${heldEffectsWarn} messages wait for a disk sync; the disk is not keeping up`);
+          if (this.held.length === heldEffectsWarn)
+            this.options.log(
+              'warn',
+              `driver: ${heldEffectsWarn} messages wait for a disk sync; the disk is not keeping up`,
+            );
         } else this.leave(effect);
         return;
       case 'setTimer': {
@@ -245,7 +254,9 @@ export class NodeDriver {
         return;
       }
       const envelope = effect.message as Envelope;
-      const route = this.options.route ? this.options.route(envelope, effect.to) : { endpoint: envelope.m === 'swim' ? 'gossip' : 'server', address: effect.to };
+      const route = this.options.route
+        ? this.options.route(envelope, effect.to)
+        : { endpoint: envelope.m === 'swim' ? 'gossip' : 'server', address: effect.to };
       const transport = route.endpoint === 'server' && this.options.server ? this.options.server : this.options.gossip;
       this.stats.sends++;
       transport.send(route.address, effect.message, effect.channel ?? 'datagram');

@@ -45,7 +45,10 @@ export class Recorder {
   private readonly trace = createHash('sha256');
   stepCount = 0;
 
-  constructor(readonly file: string, header: Omit<RecordingHeader, 'kind' | 'version'>) {
+  constructor(
+    readonly file: string,
+    header: Omit<RecordingHeader, 'kind' | 'version'>,
+  ) {
     this.fd = fs.openSync(file, 'w');
     this.frame({ kind: 'conclave-recording', version: recordingVersion, ...header } satisfies RecordingHeader);
   }
@@ -115,7 +118,8 @@ export function readRecording(file: string): { header: RecordingHeader; steps: R
   }
   const header = frames[0] as RecordingHeader | undefined;
   if (!header || header.kind !== 'conclave-recording') throw new Error(`${file}: not a conclave recording`);
-  if (header.version !== recordingVersion) throw new Error(`${file}: recording version ${header.version}, this build reads ${recordingVersion}`);
+  if (header.version !== recordingVersion)
+    throw new Error(`${file}: recording version ${header.version}, this build reads ${recordingVersion}`);
   return { header, steps: frames.slice(1) as RecordedStep[], truncated };
 }
 
@@ -124,7 +128,13 @@ export interface ReplayResult {
   readonly traceHashRecorded: string;
   readonly traceHashReplayed: string;
   /** The first step whose effects differ, or null when the replay reproduced every decision. */
-  readonly divergence: { readonly step: number; readonly input: unknown; readonly recorded: string; readonly replayed: string; readonly effects: readonly Effect[] } | null;
+  readonly divergence: {
+    readonly step: number;
+    readonly input: unknown;
+    readonly recorded: string;
+    readonly replayed: string;
+    readonly effects: readonly Effect[];
+  } | null;
   readonly truncated: boolean;
 }
 
@@ -141,7 +151,8 @@ export function replayRecording(file: string, mounts: (assembly: unknown) => Mou
     const h = effectsHash(effects);
     recorded.update(step.h);
     replayed.update(h);
-    if (h !== step.h && !divergence) divergence = { step: index, input: step.i, recorded: step.h, replayed: h, effects };
+    if (h !== step.h && !divergence)
+      divergence = { step: index, input: step.i, recorded: step.h, replayed: h, effects };
   }
   return {
     stepCount: steps.length,

@@ -32,8 +32,17 @@ export class History {
   private readonly open = new Set<number>();
 
   invoke(process: number, f: string, input: unknown, node: string, nowMs: number, key?: string): Operation {
-    for (const id of this.open) assert(this.ops[id]!.process !== process, `process ${process} already has an open operation`);
-    const op: Operation = { id: this.ops.length, process, f, input, node, invokeMs: nowMs, ...(key !== undefined ? { key } : {}) };
+    for (const id of this.open)
+      assert(this.ops[id]!.process !== process, `process ${process} already has an open operation`);
+    const op: Operation = {
+      id: this.ops.length,
+      process,
+      f,
+      input,
+      node,
+      invokeMs: nowMs,
+      ...(key !== undefined ? { key } : {}),
+    };
     this.ops.push(op);
     this.open.add(op.id);
     return op;

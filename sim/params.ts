@@ -9,7 +9,8 @@ export function checkIntegerParams(scenario: Scenario, keys: Iterable<string>): 
   const problems: string[] = [];
   for (const key of keys) {
     const raw = scenario.params[key];
-    if (raw !== undefined && !(Number.isInteger(Number(raw)) && Number(raw) >= 0)) problems.push(`set ${key}: '${raw}' is not a non-negative integer`);
+    if (raw !== undefined && !(Number.isInteger(Number(raw)) && Number(raw) >= 0))
+      problems.push(`set ${key}: '${raw}' is not a non-negative integer`);
   }
   return problems;
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Harness } from './harness.js';
 import { loadHarness, harnessNames } from './harnesses/index.js';
 import { parseScenario, ScenarioError, type Scenario } from './scenario.js';
-import { Simulation, type RunResult, type SimOptions } from './simulator.js';
+import { Simulation, type RunResult, type SimOptions } from './engine/simulation.js';
 
 export interface LoadedScenario {
   readonly scenario: Scenario;
@@ -19,7 +19,11 @@ export async function loadScenario(path: string): Promise<LoadedScenario> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ScenarioError(path, 0, `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ScenarioError(
+      path,
+      0,
+      `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   return loadScenarioText(text, path);
 }
@@ -27,17 +31,30 @@ export async function loadScenario(path: string): Promise<LoadedScenario> {
 export async function loadScenarioText(text: string, path: string): Promise<LoadedScenario> {
   const scenario = parseScenario(text, path);
   const harness = await loadHarness(scenario.protocol);
-  if (!harness) throw new ScenarioError(path, lineOf(text, /^\s*protocol\b/m), `unknown protocol '${scenario.protocol}' (known: ${harnessNames.join(', ')})`);
+  if (!harness)
+    throw new ScenarioError(
+      path,
+      lineOf(text, /^\s*protocol\b/m),
+      `unknown protocol '${scenario.protocol}' (known: ${harnessNames.join(', ')})`,
+    );
   for (const key of Object.keys(scenario.params)) {
     if (!(key in harness.params)) {
       const known = Object.keys(harness.params).join(', ') || 'none';
-      throw new ScenarioError(path, lineOf(text, new RegExp(`^\\s*set\\s+${escape(key)}\\b`, 'm')), `unknown parameter '${key}' for protocol ${harness.name} (known: ${known})`);
+      throw new ScenarioError(
+        path,
+        lineOf(text, new RegExp(`^\\s*set\\s+${escape(key)}\\b`, 'm')),
+        `unknown parameter '${key}' for protocol ${harness.name} (known: ${known})`,
+      );
     }
   }
   for (const problem of harness.validate?.(scenario) ?? []) {
     // Problems that name a parameter (`set KEY: ...`) point at its line.
     const key = /^set (\S+):/.exec(problem)?.[1];
-    throw new ScenarioError(path, key === undefined ? 0 : lineOf(text, new RegExp(`^\\s*set\\s+${escape(key)}\\b`, 'm')), problem);
+    throw new ScenarioError(
+      path,
+      key === undefined ? 0 : lineOf(text, new RegExp(`^\\s*set\\s+${escape(key)}\\b`, 'm')),
+      problem,
+    );
   }
   for (const event of scenario.timeline) {
     if (isBuiltin(event.action)) continue;
@@ -60,7 +77,21 @@ export function replayCommand(scenarioFile: string, seed: number): string {
   return `node bin/conclave.js sim run ${scenarioFile} --seed ${seed}`;
 }
 
-const builtins = new Set(['partition', 'oneway', 'bridge', 'ring', 'heal', 'crash', 'restart', 'pause', 'resume', 'jump', 'drift', 'clog', 'network']);
+const builtins = new Set([
+  'partition',
+  'oneway',
+  'bridge',
+  'ring',
+  'heal',
+  'crash',
+  'restart',
+  'pause',
+  'resume',
+  'jump',
+  'drift',
+  'clog',
+  'network',
+]);
 function isBuiltin(action: string): boolean {
   return builtins.has(action);
 }

@@ -47,9 +47,13 @@ describe('scenario format', () => {
   });
 
   it('names the file, the line and the problem', () => {
-    expect(problem('protocol x\nnodes 3\nfrobnicate 1\n')).toBe("bad.txt:3: unknown directive 'frobnicate' (protocol, nodes, seed, set, network, duration, nemesis, at, expect)");
+    expect(problem('protocol x\nnodes 3\nfrobnicate 1\n')).toBe(
+      "bad.txt:3: unknown directive 'frobnicate' (protocol, nodes, seed, set, network, duration, nemesis, at, expect)",
+    );
     expect(problem('protocol x\nnodes 3\nat 1s crash n9\n')).toBe("bad.txt:3: crash: unknown node 'n9'");
-    expect(problem('protocol x\nnodes 3\nnetwork loss=150%\n')).toMatch(/^bad.txt:3: network: loss=150% is not a ratio/);
+    expect(problem('protocol x\nnodes 3\nnetwork loss=150%\n')).toMatch(
+      /^bad.txt:3: network: loss=150% is not a ratio/,
+    );
     expect(problem('protocol x\nnodes 3\nat soon heal\n')).toMatch(/^bad.txt:3: at takes a time/);
     expect(problem('nodes 3\n')).toMatch(/missing `protocol NAME`/);
     expect(problem('protocol x\nnodes 3\nnemesis swarm kinds=meteor\n')).toMatch(/unknown fault kind 'meteor'/);
@@ -57,9 +61,15 @@ describe('scenario format', () => {
   });
 
   it('checks protocol and parameters against the harness', async () => {
-    await expect(loadScenarioText('protocol nope\nnodes 3\n', 'a.txt')).rejects.toThrow(/a.txt:1: unknown protocol 'nope'/);
-    await expect(loadScenarioText('protocol broadcast\nnodes 3\nset wobble 1\n', 'b.txt')).rejects.toThrow(/b.txt:3: unknown parameter 'wobble' for protocol broadcast/);
-    await expect(loadScenarioText('protocol broadcast\nnodes 3\nset fanout lots\n', 'c.txt')).rejects.toThrow(/c.txt:3: set fanout: 'lots' is not a non-negative integer/);
+    await expect(loadScenarioText('protocol nope\nnodes 3\n', 'a.txt')).rejects.toThrow(
+      /a.txt:1: unknown protocol 'nope'/,
+    );
+    await expect(loadScenarioText('protocol broadcast\nnodes 3\nset wobble 1\n', 'b.txt')).rejects.toThrow(
+      /b.txt:3: unknown parameter 'wobble' for protocol broadcast/,
+    );
+    await expect(loadScenarioText('protocol broadcast\nnodes 3\nset fanout lots\n', 'c.txt')).rejects.toThrow(
+      /c.txt:3: set fanout: 'lots' is not a non-negative integer/,
+    );
   });
 
   it('parses durations and ratios', () => {

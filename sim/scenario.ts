@@ -20,7 +20,19 @@
  */
 import type { NetworkKnobs } from './harness.js';
 
-export const faultKinds = ['partition', 'oneway', 'bridge', 'ring', 'crash', 'pause', 'clock', 'loss', 'dup', 'clog', 'reorder'] as const;
+export const faultKinds = [
+  'partition',
+  'oneway',
+  'bridge',
+  'ring',
+  'crash',
+  'pause',
+  'clock',
+  'loss',
+  'dup',
+  'clog',
+  'reorder',
+] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export interface TimelineEvent {
@@ -72,7 +84,21 @@ export const defaultNetwork: NetworkKnobs = {
   reorderMsMax: 20,
 };
 
-const builtinActions = new Set(['partition', 'oneway', 'bridge', 'ring', 'heal', 'crash', 'restart', 'pause', 'resume', 'jump', 'drift', 'clog', 'network']);
+const builtinActions = new Set([
+  'partition',
+  'oneway',
+  'bridge',
+  'ring',
+  'heal',
+  'crash',
+  'restart',
+  'pause',
+  'resume',
+  'jump',
+  'drift',
+  'clog',
+  'network',
+]);
 
 /** Parses a duration: `250ms`, `2s`, `1.5s`, `3m`, `1h`, or a bare number of milliseconds. */
 export function parseDurationMs(text: string): number | null {
@@ -171,7 +197,9 @@ export function parseScenario(text: string, file: string): Scenario {
           const [key, value = ''] = arg.split('=');
           if (key === 'kinds') {
             const list = value.split(',').filter(Boolean);
-            for (const k of list) if (!(faultKinds as readonly string[]).includes(k)) fail(n, `nemesis: unknown fault kind '${k}' (${faultKinds.join(', ')})`);
+            for (const k of list)
+              if (!(faultKinds as readonly string[]).includes(k))
+                fail(n, `nemesis: unknown fault kind '${k}' (${faultKinds.join(', ')})`);
             kinds = list as FaultKind[];
           } else if (key === 'every') {
             const ms = parseDurationMs(value);
@@ -195,7 +223,10 @@ export function parseScenario(text: string, file: string): Scenario {
         expectations.push({ name: args[0]!, args: args.slice(1), line: n });
         break;
       default:
-        fail(n, `unknown directive '${directive}' (protocol, nodes, seed, set, network, duration, nemesis, at, expect)`);
+        fail(
+          n,
+          `unknown directive '${directive}' (protocol, nodes, seed, set, network, duration, nemesis, at, expect)`,
+        );
     }
   }
   if (protocol === undefined) fail(1, 'missing `protocol NAME` line');
@@ -208,7 +239,21 @@ export function parseScenario(text: string, file: string): Scenario {
   }
   timeline.sort((a, b) => a.atMs - b.atMs || a.line - b.line);
   const name = file.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
-  return { file, name, story: story.join('\n').trim(), protocol: protocol!, nodes: nodes!, seed, params, network, safetyMs, livenessMs, nemesis, timeline, expectations };
+  return {
+    file,
+    name,
+    story: story.join('\n').trim(),
+    protocol: protocol!,
+    nodes: nodes!,
+    seed,
+    params,
+    network,
+    safetyMs,
+    livenessMs,
+    nemesis,
+    timeline,
+    expectations,
+  };
 }
 
 function applyNetwork(network: NetworkKnobs, args: readonly string[], fail: (problem: string) => never): void {
@@ -220,7 +265,8 @@ function applyNetwork(network: NetworkKnobs, args: readonly string[], fail: (pro
         const [lo, hi] = value!.split('..');
         const min = parseDurationMs(lo!);
         const max = hi === undefined ? min : parseDurationMs(hi);
-        if (min === null || max === null || min < 0 || max < min) fail(`latency=${value} is not MIN..MAX (e.g. 1ms..10ms)`);
+        if (min === null || max === null || min < 0 || max < min)
+          fail(`latency=${value} is not MIN..MAX (e.g. 1ms..10ms)`);
         network.latencyMsMin = min!;
         // The tail is exponential; its mean is a third of the spread, so ~95% of draws fall inside it.
         network.latencyMsTailMean = (max! - min!) / 3;
@@ -264,13 +310,16 @@ export function checkBuiltinAction(event: TimelineEvent, nodes: ReadonlySet<stri
       if (args.length !== 1) return `${action} takes one node`;
       return unknownNode ? `${action}: unknown node '${unknownNode}'` : null;
     case 'jump':
-      if (args.length !== 2 || !nodes.has(args[0]!) || parseDurationMs(args[1]!) === null) return 'jump takes NODE DURATION (e.g. jump n1 -500ms)';
+      if (args.length !== 2 || !nodes.has(args[0]!) || parseDurationMs(args[1]!) === null)
+        return 'jump takes NODE DURATION (e.g. jump n1 -500ms)';
       return null;
     case 'drift':
-      if (args.length !== 2 || !nodes.has(args[0]!) || !Number.isFinite(Number(args[1]))) return 'drift takes NODE PPM (e.g. drift n1 200)';
+      if (args.length !== 2 || !nodes.has(args[0]!) || !Number.isFinite(Number(args[1])))
+        return 'drift takes NODE PPM (e.g. drift n1 200)';
       return null;
     case 'clog':
-      if (args.length !== 3 || !nodes.has(args[0]!) || !nodes.has(args[1]!) || parseDurationMs(args[2]!) === null) return 'clog takes FROM TO DURATION';
+      if (args.length !== 3 || !nodes.has(args[0]!) || !nodes.has(args[1]!) || parseDurationMs(args[2]!) === null)
+        return 'clog takes FROM TO DURATION';
       return null;
     case 'network': {
       try {

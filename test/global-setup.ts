@@ -10,6 +10,11 @@ import { fileURLToPath } from 'node:url';
 
 export default function setup(): void {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'ignore' });
-  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('building dist/ failed: run `npm run build` to see why');
+  spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')],
+    { cwd: root, stdio: 'ignore' },
+  );
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js')))
+    throw new Error('building dist/ failed: run `npm run build` to see why');
 }

@@ -14,7 +14,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { agentTimingLan, makeAgentConfig, type AgentConfig, type CheckDefinition, type ServiceDefinition } from '../../core/agent/api.js';
+import {
+  agentTimingLan,
+  makeAgentConfig,
+  type AgentConfig,
+  type CheckDefinition,
+  type ServiceDefinition,
+} from '../../core/agent/api.js';
 import { parseGoDurationMs } from '../../net/http/parse.js';
 import type { FlagValues } from './flags.js';
 
@@ -43,14 +49,53 @@ type Obj = Record<string, unknown>;
 
 /** Top-level keys understood in config files. */
 const topKeys = new Set([
-  'datacenter', 'data_dir', 'node_name', 'node_id', 'server', 'bootstrap', 'bootstrap_expect', 'bind_addr', 'advertise_addr',
-  'client_addr', 'ports', 'start_join', 'retry_join', 'retry_interval', 'log_level', 'pid_file', 'enable_script_checks',
-  'enable_local_script_checks', 'node_meta', 'service', 'services', 'check', 'checks', 'leave_on_terminate',
-  'skip_leave_on_interrupt', 'encrypt', 'ui', 'ui_config', 'disable_update_check', 'domain', 'primary_datacenter',
-  'acl', 'acl_datacenter', 'acl_master_token', 'acl_default_policy', 'performance', 'rejoin_after_leave', 'sync_coordinate_interval_min',
+  'datacenter',
+  'data_dir',
+  'node_name',
+  'node_id',
+  'server',
+  'bootstrap',
+  'bootstrap_expect',
+  'bind_addr',
+  'advertise_addr',
+  'client_addr',
+  'ports',
+  'start_join',
+  'retry_join',
+  'retry_interval',
+  'log_level',
+  'pid_file',
+  'enable_script_checks',
+  'enable_local_script_checks',
+  'node_meta',
+  'service',
+  'services',
+  'check',
+  'checks',
+  'leave_on_terminate',
+  'skip_leave_on_interrupt',
+  'encrypt',
+  'ui',
+  'ui_config',
+  'disable_update_check',
+  'domain',
+  'primary_datacenter',
+  'acl',
+  'acl_datacenter',
+  'acl_master_token',
+  'acl_default_policy',
+  'performance',
+  'rejoin_after_leave',
+  'sync_coordinate_interval_min',
 ]);
 /** Accepted and ignored (Consul keys that do not change behaviour here). */
-const ignoredKeys = new Set(['disable_update_check', 'primary_datacenter', 'performance', 'rejoin_after_leave', 'domain']);
+const ignoredKeys = new Set([
+  'disable_update_check',
+  'primary_datacenter',
+  'performance',
+  'rejoin_after_leave',
+  'domain',
+]);
 const refusedKeys: Record<string, string> = {
   encrypt: 'gossip encryption is not supported yet (a later issue); remove the key',
   ui: 'the web UI is not supported yet (a later issue); remove the key',
@@ -69,7 +114,10 @@ export function configSources(files: readonly string[], dirs: readonly string[])
   for (const dir of dirs) {
     let entries: string[];
     try {
-      entries = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+      entries = fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort();
     } catch (error) {
       throw new ConfigError(`Error reading '${dir}': ${(error as Error).message}`);
     }
@@ -87,7 +135,8 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
     } catch (error) {
       throw new ConfigError(`Error decoding '${file}': ${(error as Error).message}`);
     }
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: the top level must be a JSON object`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw new ConfigError(`${file}: the top level must be a JSON object`);
     for (const [key, value] of Object.entries(raw as Obj)) {
       const where = `${file}: ${key}`;
       if (!topKeys.has(key)) throw new ConfigError(`${where}: unknown configuration key`);
@@ -98,11 +147,14 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
       if (key in refusedKeys) throw new ConfigError(`${where}: ${refusedKeys[key]}`);
       if (ignoredKeys.has(key)) continue;
       if (key === 'service') layer.services.push(serviceDef(value, where));
-      else if (key === 'services') layer.services.push(...list(value, where).map((v, i) => serviceDef(v, `${where}[${i}]`)));
+      else if (key === 'services')
+        layer.services.push(...list(value, where).map((v, i) => serviceDef(v, `${where}[${i}]`)));
       else if (key === 'check') layer.checks.push(checkDef(value, where));
       else if (key === 'checks') layer.checks.push(...list(value, where).map((v, i) => checkDef(v, `${where}[${i}]`)));
-      else if (key === 'ports') layer.values['ports'] = { ...((layer.values['ports'] as Obj) ?? {}), ...portsOf(value, where) };
-      else if (key === 'start_join' || key === 'retry_join') layer.values[key] = [...((layer.values[key] as string[]) ?? []), ...strings(value, where)];
+      else if (key === 'ports')
+        layer.values['ports'] = { ...((layer.values['ports'] as Obj) ?? {}), ...portsOf(value, where) };
+      else if (key === 'start_join' || key === 'retry_join')
+        layer.values[key] = [...((layer.values[key] as string[]) ?? []), ...strings(value, where)];
       else layer.values[key] = scalar(key, value, where);
     }
   }
@@ -144,7 +196,8 @@ function strings(value: unknown, where: string): string[] {
 }
 
 function obj(value: unknown, where: string): Obj {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${where}: must be an object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(`${where}: must be an object`);
   return value as Obj;
 }
 
@@ -192,7 +245,8 @@ function scalar(key: string, value: unknown, where: string): unknown {
       return o;
     }
     case 'log_level':
-      if (!['trace', 'debug', 'info', 'warn', 'err', 'error'].includes(String(value))) throw new ConfigError(`${where}: must be one of trace, debug, info, warn, err`);
+      if (!['trace', 'debug', 'info', 'warn', 'err', 'error'].includes(String(value)))
+        throw new ConfigError(`${where}: must be one of trace, debug, info, warn, err`);
       return value;
     default:
       return str(value, where);
@@ -203,7 +257,16 @@ function portsOf(value: unknown, where: string): Obj {
   const o = obj(value, where);
   const out: Obj = {};
   for (const [k, v] of Object.entries(o)) {
-    const name = { http: 'http', dns: 'dns', serf_lan: 'serfLan', serf_wan: 'serfWan', server: 'server', rpc: null, https: null, grpc: null }[k];
+    const name = {
+      http: 'http',
+      dns: 'dns',
+      serf_lan: 'serfLan',
+      serf_wan: 'serfWan',
+      server: 'server',
+      rpc: null,
+      https: null,
+      grpc: null,
+    }[k];
     if (name === undefined) throw new ConfigError(`${where}.${k}: unknown port`);
     const port = int(v, `${where}.${k}`);
     if (port < -1 || port > 65535) throw new ConfigError(`${where}.${k}: ${port} is not a port`);
@@ -212,19 +275,50 @@ function portsOf(value: unknown, where: string): Obj {
   return out;
 }
 
-const serviceKeys = new Set(['id', 'name', 'tags', 'address', 'port', 'meta', 'enable_tag_override', 'check', 'checks', 'kind', 'weights', 'token']);
+const serviceKeys = new Set([
+  'id',
+  'name',
+  'tags',
+  'address',
+  'port',
+  'meta',
+  'enable_tag_override',
+  'check',
+  'checks',
+  'kind',
+  'weights',
+  'token',
+]);
 const checkKeys = new Set([
-  'id', 'check_id', 'name', 'notes', 'service_id', 'status', 'ttl', 'script', 'args', 'http', 'method', 'header', 'body', 'tcp',
-  'interval', 'timeout', 'deregister_critical_service_after', 'tls_skip_verify',
+  'id',
+  'check_id',
+  'name',
+  'notes',
+  'service_id',
+  'status',
+  'ttl',
+  'script',
+  'args',
+  'http',
+  'method',
+  'header',
+  'body',
+  'tcp',
+  'interval',
+  'timeout',
+  'deregister_critical_service_after',
+  'tls_skip_verify',
 ]);
 
 export function serviceDef(value: unknown, where: string): ServiceDefinition {
   const o = obj(value, where);
-  for (const k of Object.keys(o)) if (!serviceKeys.has(k)) throw new ConfigError(`${where}.${k}: unknown service field`);
+  for (const k of Object.keys(o))
+    if (!serviceKeys.has(k)) throw new ConfigError(`${where}.${k}: unknown service field`);
   if (o['name'] === undefined) throw new ConfigError(`${where}.name: a service needs a name`);
   const checks: CheckDefinition[] = [];
   if (o['check'] !== undefined) checks.push(checkDef(o['check'], `${where}.check`, true));
-  if (o['checks'] !== undefined) checks.push(...list(o['checks'], `${where}.checks`).map((c, i) => checkDef(c, `${where}.checks[${i}]`, true)));
+  if (o['checks'] !== undefined)
+    checks.push(...list(o['checks'], `${where}.checks`).map((c, i) => checkDef(c, `${where}.checks[${i}]`, true)));
   return {
     name: str(o['name'], `${where}.name`),
     ...(o['id'] !== undefined ? { id: str(o['id'], `${where}.id`) } : {}),
@@ -232,7 +326,9 @@ export function serviceDef(value: unknown, where: string): ServiceDefinition {
     ...(o['address'] !== undefined ? { address: str(o['address'], `${where}.address`) } : {}),
     ...(o['port'] !== undefined ? { port: int(o['port'], `${where}.port`) } : {}),
     ...(o['meta'] !== undefined ? { meta: obj(o['meta'], `${where}.meta`) as Record<string, string> } : {}),
-    ...(o['enable_tag_override'] !== undefined ? { enableTagOverride: bool(o['enable_tag_override'], `${where}.enable_tag_override`) } : {}),
+    ...(o['enable_tag_override'] !== undefined
+      ? { enableTagOverride: bool(o['enable_tag_override'], `${where}.enable_tag_override`) }
+      : {}),
     ...(checks.length > 0 ? { checks } : {}),
   };
 }
@@ -243,12 +339,17 @@ export function checkDef(value: unknown, where: string, inService = false): Chec
   if (!inService && o['name'] === undefined) throw new ConfigError(`${where}.name: a check needs a name`);
   const kinds = ['ttl', 'script', 'args', 'http', 'tcp'].filter((k) => o[k] !== undefined);
   if (kinds.length === 0) throw new ConfigError(`${where}: a check needs one of ttl, script, args, http, tcp`);
-  if (kinds.length > 1 && !(kinds.length === 2 && kinds.includes('script') && kinds.includes('args'))) throw new ConfigError(`${where}: only one of ${kinds.join(', ')} may be given`);
-  if (o['ttl'] === undefined && o['interval'] === undefined) throw new ConfigError(`${where}.interval: ${kinds[0]} checks need an interval`);
+  if (kinds.length > 1 && !(kinds.length === 2 && kinds.includes('script') && kinds.includes('args')))
+    throw new ConfigError(`${where}: only one of ${kinds.join(', ')} may be given`);
+  if (o['ttl'] === undefined && o['interval'] === undefined)
+    throw new ConfigError(`${where}.interval: ${kinds[0]} checks need an interval`);
   const status = o['status'];
-  if (status !== undefined && !['passing', 'warning', 'critical'].includes(String(status))) throw new ConfigError(`${where}.status: must be passing, warning or critical`);
+  if (status !== undefined && !['passing', 'warning', 'critical'].includes(String(status)))
+    throw new ConfigError(`${where}.status: must be passing, warning or critical`);
   const header: Record<string, string[]> = {};
-  if (o['header'] !== undefined) for (const [k, v] of Object.entries(obj(o['header'], `${where}.header`))) header[k] = strings(v, `${where}.header.${k}`);
+  if (o['header'] !== undefined)
+    for (const [k, v] of Object.entries(obj(o['header'], `${where}.header`)))
+      header[k] = strings(v, `${where}.header.${k}`);
   const id = o['id'] ?? o['check_id'];
   return {
     ...(id !== undefined ? { id: str(id, `${where}.id`) } : {}),
@@ -266,7 +367,14 @@ export function checkDef(value: unknown, where: string, inService = false): Chec
     ...(o['tcp'] !== undefined ? { tcp: str(o['tcp'], `${where}.tcp`) } : {}),
     ...(o['interval'] !== undefined ? { intervalMs: duration(o['interval'], `${where}.interval`) } : {}),
     ...(o['timeout'] !== undefined ? { timeoutMs: duration(o['timeout'], `${where}.timeout`) } : {}),
-    ...(o['deregister_critical_service_after'] !== undefined ? { deregisterCriticalServiceAfterMs: duration(o['deregister_critical_service_after'], `${where}.deregister_critical_service_after`) } : {}),
+    ...(o['deregister_critical_service_after'] !== undefined
+      ? {
+          deregisterCriticalServiceAfterMs: duration(
+            o['deregister_critical_service_after'],
+            `${where}.deregister_critical_service_after`,
+          ),
+        }
+      : {}),
   };
 }
 
@@ -276,7 +384,8 @@ export function buildSettings(flags: FlagValues): AgentSettings {
   const configDirs = (flags['config-dir'] as string[] | undefined) ?? [];
   const layer = readConfigFiles(configSources(configFiles, configDirs));
   const file = layer.values;
-  const pick = <T>(flag: string, key: string): T | undefined => (flags[flag] !== undefined ? (flags[flag] as T) : (file[key] as T | undefined));
+  const pick = <T>(flag: string, key: string): T | undefined =>
+    flags[flag] !== undefined ? (flags[flag] as T) : (file[key] as T | undefined);
 
   const dev = flags['dev'] === true;
   const server = dev || (pick<boolean>('server', 'server') ?? false);
@@ -284,13 +393,17 @@ export function buildSettings(flags: FlagValues): AgentSettings {
   let bootstrap = dev || (pick<boolean>('bootstrap', 'bootstrap') ?? false);
   if (bootstrapExpect === 1) bootstrap = true; // Consul: "BootstrapExpect Mode is specified as 1; this is the same as Bootstrap mode."
   if (bootstrapExpect < 0) throw new ConfigError('-bootstrap-expect: must be >= 0');
-  if (!server && (bootstrap || bootstrapExpect > 0)) throw new ConfigError('-bootstrap-expect: bootstrap mode is only for servers (add -server)');
+  if (!server && (bootstrap || bootstrapExpect > 0))
+    throw new ConfigError('-bootstrap-expect: bootstrap mode is only for servers (add -server)');
   const dataDir = pick<string>('data-dir', 'data_dir') ?? null;
   if (!dev && !dataDir) throw new ConfigError('==> Must specify data directory using -data-dir');
   const bindAddr = pick<string>('bind', 'bind_addr') ?? (dev ? '127.0.0.1' : '0.0.0.0');
   let advertise = pick<string>('advertise', 'advertise_addr') ?? bindAddr;
   if (advertise === '0.0.0.0') advertise = firstPrivateIpv4();
-  for (const [flag, value] of [['bind', bindAddr], ['advertise', advertise]] as const) {
+  for (const [flag, value] of [
+    ['bind', bindAddr],
+    ['advertise', advertise],
+  ] as const) {
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) throw new ConfigError(`-${flag}: '${value}' is not an IPv4 address`);
   }
   const clientAddr = pick<string>('client', 'client_addr') ?? '127.0.0.1';
@@ -302,16 +415,21 @@ export function buildSettings(flags: FlagValues): AgentSettings {
     serfWan: filePorts.serfWan ?? 8302,
     server: (flags['server-port'] as number | undefined) ?? filePorts.server ?? 8300,
   };
-  for (const [name, port] of Object.entries(ports)) if (port < -1 || port > 65535) throw new ConfigError(`-${name}-port: ${port} is not a port`);
-  const retryMs = (flags['retry-interval'] !== undefined ? durationFlag(flags['retry-interval'] as string) : (file['retry_interval'] as number | undefined)) ?? 30_000;
+  for (const [name, port] of Object.entries(ports))
+    if (port < -1 || port > 65535) throw new ConfigError(`-${name}-port: ${port} is not a port`);
+  const retryMs =
+    (flags['retry-interval'] !== undefined
+      ? durationFlag(flags['retry-interval'] as string)
+      : (file['retry_interval'] as number | undefined)) ?? 30_000;
   const joins = [
-    ...(((flags['join'] as string[] | undefined) ?? (file['start_join'] as string[] | undefined)) ?? []),
-    ...(((flags['retry-join'] as string[] | undefined) ?? (file['retry_join'] as string[] | undefined)) ?? []),
+    ...((flags['join'] as string[] | undefined) ?? (file['start_join'] as string[] | undefined) ?? []),
+    ...((flags['retry-join'] as string[] | undefined) ?? (file['retry_join'] as string[] | undefined) ?? []),
   ].map((a) => gossipAddress(a, ports.serfLan));
   const nodeName = pick<string>('node', 'node_name') ?? os.hostname();
   const logLevelRaw = pick<string>('log-level', 'log_level') ?? 'info';
   const logLevel = (logLevelRaw === 'error' ? 'err' : logLevelRaw) as AgentSettings['logLevel'];
-  if (!['trace', 'debug', 'info', 'warn', 'err'].includes(logLevel)) throw new ConfigError(`-log-level: '${logLevelRaw}' is not one of trace, debug, info, warn, err`);
+  if (!['trace', 'debug', 'info', 'warn', 'err'].includes(logLevel))
+    throw new ConfigError(`-log-level: '${logLevelRaw}' is not one of trace, debug, info, warn, err`);
   const enableScriptChecks = pick<boolean>('enable-script-checks', 'enable_script_checks') ?? dev;
   const enableLocalScriptChecks = pick<boolean>('enable-local-script-checks', 'enable_local_script_checks') ?? true;
   const gossipId = `${advertise}:${ports.serfLan}`;
@@ -341,7 +459,10 @@ export function buildSettings(flags: FlagValues): AgentSettings {
       timing: {
         ...agentTimingLan,
         retryJoinIntervalMs: Math.max(1, retryMs),
-        coordinateSyncIntervalMs: Math.max(100, (file['sync_coordinate_interval_min'] as number | undefined) ?? agentTimingLan.coordinateSyncIntervalMs),
+        coordinateSyncIntervalMs: Math.max(
+          100,
+          (file['sync_coordinate_interval_min'] as number | undefined) ?? agentTimingLan.coordinateSyncIntervalMs,
+        ),
       },
     });
   } catch (error) {
@@ -378,12 +499,16 @@ export function gossipAddress(address: string, serfLanPort: number): string {
 }
 
 function firstPrivateIpv4(): string {
-  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  for (const list of Object.values(os.networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   return '127.0.0.1';
 }
 
 /** Re-reads the config files for SIGHUP / reload: the file-defined services and checks now. */
-export function reloadDefinitions(settings: AgentSettings): { services: ServiceDefinition[]; checks: CheckDefinition[] } {
+export function reloadDefinitions(settings: AgentSettings): {
+  services: ServiceDefinition[];
+  checks: CheckDefinition[];
+} {
   const layer = readConfigFiles(configSources(settings.configFiles, settings.configDirs));
   return { services: layer.services, checks: layer.checks };
 }

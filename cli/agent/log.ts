@@ -10,7 +10,10 @@ const levelRank: Record<TraceLevel, number> = { debug: 1, info: 2, warn: 3, erro
 
 export type AgentLog = ((level: TraceLevel, text: string) => void) & { banner(text: string): void };
 
-export function makeLog(minLevel: keyof typeof rank, write: (line: string) => void = (l) => process.stdout.write(l)): AgentLog {
+export function makeLog(
+  minLevel: keyof typeof rank,
+  write: (line: string) => void = (l) => process.stdout.write(l),
+): AgentLog {
   const min = rank[minLevel];
   const log = ((level: TraceLevel, text: string) => {
     if (levelRank[level] < min) return;
@@ -31,9 +34,16 @@ function timestamp(d: Date): string {
  * this node; other lines pass unchanged. Returns the level too (SWIM's member lines are handled
  * separately, as serf events, by the agent process).
  */
-export function consulStyle(selfId: string, serverAddr: string, text: string, serfLanPort = 8301, serverPort = 8300): string {
+export function consulStyle(
+  selfId: string,
+  serverAddr: string,
+  text: string,
+  serfLanPort = 8301,
+  serverPort = 8300,
+): string {
   // "consul: adding server a1 (Addr: 127.0.0.104:8301)": Consul names a server by its RPC address.
-  if (/^consul: (adding|removing) (LAN |WAN )?server /.test(text)) return text.replace(new RegExp(`\\(Addr: ([^)]*):${serfLanPort}\\)`), `(Addr: $1:${serverPort})`);
+  if (/^consul: (adding|removing) (LAN |WAN )?server /.test(text))
+    return text.replace(new RegExp(`\\(Addr: ([^)]*):${serfLanPort}\\)`), `(Addr: $1:${serverPort})`);
   if (!text.startsWith(`${selfId} `)) return text;
   const rest = text.slice(selfId.length + 1);
   const role = /^became (leader|candidate|follower|learner) at term (\d+)/.exec(rest);

@@ -24,7 +24,13 @@ import { mountsFor } from '../../core/agent/mounts.js';
 import { Prng } from '../../core/prng.js';
 import { NodeRuntime, type Envelope } from '../../core/runtime.js';
 import { emptyDurableState, type DurableState } from '../../core/types.js';
-import { DiskCorruptError, memoryStorage, openDiskStorage, readOrCreateNodeId, type Storage } from '../../net/disk/storage.js';
+import {
+  DiskCorruptError,
+  memoryStorage,
+  openDiskStorage,
+  readOrCreateNodeId,
+  type Storage,
+} from '../../net/disk/storage.js';
 import { NodeDriver } from '../../net/driver.js';
 import { Recorder } from '../../net/recorder.js';
 import { splitAddress } from '../../net/transport/frame.js';
@@ -56,10 +62,17 @@ export const agentFlags: Record<string, FlagSpec> = {
   'dns-port': { kind: 'int', usage: 'DNS port (default 8600, -1 disables).' },
   'serf-lan-port': { kind: 'int', usage: 'Gossip port, UDP and TCP (default 8301).' },
   'server-port': { kind: 'int', usage: 'Server RPC and Raft port, TCP (default 8300).' },
-  'enable-script-checks': { kind: 'bool', usage: 'Allow script checks registered over HTTP (file-defined ones run by default).' },
+  'enable-script-checks': {
+    kind: 'bool',
+    usage: 'Allow script checks registered over HTTP (file-defined ones run by default).',
+  },
   'enable-local-script-checks': { kind: 'bool', usage: 'Allow script checks from config files (default true).' },
   record: { kind: 'string', usage: 'Flight recorder: write every input of the core to this file.' },
-  encrypt: { kind: 'string', usage: '', refused: 'gossip encryption is not supported yet (a later issue); start without -encrypt' },
+  encrypt: {
+    kind: 'string',
+    usage: '',
+    refused: 'gossip encryption is not supported yet (a later issue); start without -encrypt',
+  },
   ui: { kind: 'bool', usage: '', refused: 'the web UI is not supported yet (a later issue); start without -ui' },
 };
 
@@ -110,7 +123,10 @@ class AgentProcess {
     try {
       await this.start();
     } catch (error) {
-      const message = error instanceof DiskCorruptError || error instanceof ConfigError ? error.message : ((error as Error).message ?? String(error));
+      const message =
+        error instanceof DiskCorruptError || error instanceof ConfigError
+          ? error.message
+          : ((error as Error).message ?? String(error));
       process.stderr.write(`==> Error starting agent: ${message}\n`);
       await this.closeAll();
       return 1;
@@ -122,7 +138,8 @@ class AgentProcess {
 
   private async start(): Promise<void> {
     const s = this.settings;
-    if (s.bootstrapExpectRequested === 1) this.log.banner('WARNING: BootstrapExpect Mode is specified as 1; this is the same as Bootstrap mode.');
+    if (s.bootstrapExpectRequested === 1)
+      this.log.banner('WARNING: BootstrapExpect Mode is specified as 1; this is the same as Bootstrap mode.');
     if (s.config.bootstrap) this.log.banner('WARNING: Bootstrap mode enabled! Do not enable unless necessary');
     if (s.dev) this.log.banner('WARNING: Dev mode is enabled! Data is kept in memory and lost on exit.');
     this.log.banner('Starting Conclave agent...');
@@ -137,17 +154,33 @@ class AgentProcess {
       const opened = await openDiskStorage(s.dataDir);
       this.storage = opened.storage;
       durable = opened.report.durable;
-      if (opened.report.tornTail) this.log('warn', `agent: repaired a torn write at the end of ${opened.report.tornTail.file} (offset ${opened.report.tornTail.offset}); it was never acknowledged`);
+      if (opened.report.tornTail)
+        this.log(
+          'warn',
+          `agent: repaired a torn write at the end of ${opened.report.tornTail.file} (offset ${opened.report.tornTail.offset}); it was never acknowledged`,
+        );
     }
 
     // Sockets: gossip (UDP+TCP) always, server RPC/Raft (TCP) on servers. Both stamp the gossip id.
     const gossipId = config.rpcId;
     const transportLog = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => this.log(level, text);
-    const gossip = await listenSocketTransport({ bindHost: s.bindAddr, port: s.ports.serfLan, advertise: gossipId, udp: true, log: transportLog });
+    const gossip = await listenSocketTransport({
+      bindHost: s.bindAddr,
+      port: s.ports.serfLan,
+      advertise: gossipId,
+      udp: true,
+      log: transportLog,
+    });
     this.transports.push(gossip);
     let server: Transport | undefined;
     if (config.server) {
-      server = await listenSocketTransport({ bindHost: s.bindAddr, port: s.ports.server, advertise: gossipId, udp: false, log: transportLog });
+      server = await listenSocketTransport({
+        bindHost: s.bindAddr,
+        port: s.ports.server,
+        advertise: gossipId,
+        udp: false,
+        log: transportLog,
+      });
       this.transports.push(server);
     }
 
@@ -156,7 +189,13 @@ class AgentProcess {
     const prngState = prng.save();
     const runtime = new NodeRuntime(gossipId, mountsFor(config), durable, prng);
     if (s.record) {
-      this.recorder = new Recorder(s.record, { nodeId: gossipId, prng: prngState, assembly: { config }, durable: Recorder.durableForHeader(durable), startedAtMs: Date.now() });
+      this.recorder = new Recorder(s.record, {
+        nodeId: gossipId,
+        prng: prngState,
+        assembly: { config },
+        durable: Recorder.durableForHeader(durable),
+        startedAtMs: Date.now(),
+      });
     }
     const serverPort = s.ports.server;
     const serverAddr = `${config.advertiseAddr}:${s.ports.server}`;
@@ -183,7 +222,15 @@ class AgentProcess {
     let httpText = '-1';
     if (s.ports.http > 0) {
       const { startHttpApi } = await import('../../net/http/index.js');
-      const http = await startHttpApi({ host: config.clientAddr, port: s.ports.http, call, datacenter: config.datacenter, nodeName: config.nodeName, ...(config.acl ? { acl: config.acl } : {}), reload: () => this.reload() });
+      const http = await startHttpApi({
+        host: config.clientAddr,
+        port: s.ports.http,
+        call,
+        datacenter: config.datacenter,
+        nodeName: config.nodeName,
+        ...(config.acl ? { acl: config.acl } : {}),
+        reload: () => this.reload(),
+      });
       closers.push(() => http.close());
       httpText = String(http.port);
     }
@@ -191,7 +238,13 @@ class AgentProcess {
     if (s.ports.dns > 0) {
       try {
         const { startDnsServer } = await import('../../net/dns/index.js');
-        const dns = await startDnsServer({ host: config.clientAddr, port: s.ports.dns, domain: 'consul.', datacenter: config.datacenter, call });
+        const dns = await startDnsServer({
+          host: config.clientAddr,
+          port: s.ports.dns,
+          domain: 'consul.',
+          datacenter: config.datacenter,
+          call,
+        });
         closers.push(() => dns.close());
         dnsText = String(dns.port);
       } catch (error) {
@@ -238,7 +291,16 @@ class AgentProcess {
           const before = this.memberStatus.get(m.Name);
           if (before === m.Status) continue;
           this.memberStatus.set(m.Name, m.Status);
-          const event = m.Status === 1 ? (before === undefined || before >= 3 ? 'EventMemberJoin' : null) : m.Status === 4 ? 'EventMemberFailed' : m.Status === 3 ? 'EventMemberLeave' : null;
+          const event =
+            m.Status === 1
+              ? before === undefined || before >= 3
+                ? 'EventMemberJoin'
+                : null
+              : m.Status === 4
+                ? 'EventMemberFailed'
+                : m.Status === 3
+                  ? 'EventMemberLeave'
+                  : null;
           if (event) this.log('info', `serf: ${event}: ${m.Name} ${m.Addr}`);
         }
       });
@@ -268,7 +330,12 @@ class AgentProcess {
     if (request.type === 'operator.raft.removePeer') {
       // Consul names a server by its RPC address (ip:8300); the core by its gossip id (ip:8301).
       const { serfLan, server } = this.settings.ports;
-      body = { ...request, peer: request.peer.endsWith(`:${server}`) ? `${request.peer.slice(0, -String(server).length)}${serfLan}` : request.peer };
+      body = {
+        ...request,
+        peer: request.peer.endsWith(`:${server}`)
+          ? `${request.peer.slice(0, -String(server).length)}${serfLan}`
+          : request.peer,
+      };
     }
     const response = (await driver.call({ machine: 'agent', body })) as AgentResponse;
     if (request.type === 'agent.leave' && response.status === 200) setTimeout(() => void this.shutdown(0, false), 50);
@@ -283,7 +350,8 @@ class AgentProcess {
   private toConsulAddresses(request: AgentRequest, response: AgentResponse): AgentResponse {
     if (response.status !== 200) return response;
     const { serfLan, server } = this.settings.ports;
-    const rpc = (id: unknown) => (typeof id === 'string' && id.endsWith(`:${serfLan}`) ? `${id.slice(0, -String(serfLan).length)}${server}` : id);
+    const rpc = (id: unknown) =>
+      typeof id === 'string' && id.endsWith(`:${serfLan}`) ? `${id.slice(0, -String(serfLan).length)}${server}` : id;
     switch (request.type) {
       case 'status.leader':
         return { ...response, body: rpc(response.body) };
@@ -292,14 +360,34 @@ class AgentProcess {
       case 'operator.raft.configuration': {
         const config = response.body as { Servers?: Record<string, unknown>[] } | null;
         if (!config || !Array.isArray(config.Servers)) return response;
-        return { ...response, body: { ...config, Servers: config.Servers.map((x) => ({ ...x, ID: rpc(x['ID']), Address: rpc(x['Address']) })) } };
+        return {
+          ...response,
+          body: {
+            ...config,
+            Servers: config.Servers.map((x) => ({ ...x, ID: rpc(x['ID']), Address: rpc(x['Address']) })),
+          },
+        };
       }
       case 'agent.self': {
-        const self = response.body as { Config?: { Ports?: Record<string, unknown> }; Stats?: { consul?: Record<string, unknown> } } | null;
+        const self = response.body as {
+          Config?: { Ports?: Record<string, unknown> };
+          Stats?: { consul?: Record<string, unknown> };
+        } | null;
         if (!self) return response;
-        const config = self.Config ? { ...self.Config, ...(self.Config.Ports ? { Ports: { ...self.Config.Ports, Server: server } } : {}) } : self.Config;
-        const consul = self.Stats?.consul ? { ...self.Stats.consul, leader_addr: rpc(self.Stats.consul['leader_addr']) } : undefined;
-        return { ...response, body: { ...self, Config: config, ...(self.Stats ? { Stats: { ...self.Stats, ...(consul ? { consul } : {}) } } : {}) } };
+        const config = self.Config
+          ? { ...self.Config, ...(self.Config.Ports ? { Ports: { ...self.Config.Ports, Server: server } } : {}) }
+          : self.Config;
+        const consul = self.Stats?.consul
+          ? { ...self.Stats.consul, leader_addr: rpc(self.Stats.consul['leader_addr']) }
+          : undefined;
+        return {
+          ...response,
+          body: {
+            ...self,
+            Config: config,
+            ...(self.Stats ? { Stats: { ...self.Stats, ...(consul ? { consul } : {}) } } : {}),
+          },
+        };
       }
       default:
         return response;
@@ -344,9 +432,14 @@ class AgentProcess {
     this.shuttingDown = true;
     if (leave && this.driver) {
       this.log.banner('Gracefully shutting down agent...');
-      const left = this.driver.call({ machine: 'agent', body: { type: 'agent.leave' } satisfies AgentRequest }, 5000, () => ({ status: 500, error: 'timeout' }));
+      const left = this.driver.call(
+        { machine: 'agent', body: { type: 'agent.leave' } satisfies AgentRequest },
+        5000,
+        () => ({ status: 500, error: 'timeout' }),
+      );
       const response = (await left) as AgentResponse;
-      if (response.status !== 200) this.log('warn', `agent: graceful leave did not finish: ${response.error ?? response.status}`);
+      if (response.status !== 200)
+        this.log('warn', `agent: graceful leave did not finish: ${response.error ?? response.status}`);
       // Give the leave intent a moment on the wire (it rides gossip datagrams).
       await new Promise((r) => setTimeout(r, 300));
     }
@@ -375,7 +468,14 @@ function dialError(address: string): Promise<string | null> {
     socket.setTimeout(2000, () => done(`dial tcp ${address}: i/o timeout`));
     socket.on('connect', () => done(null));
     socket.on('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'EHOSTUNREACH' ? 'no route to host' : e.code === 'ENETUNREACH' ? 'network is unreachable' : e.message;
+      const why =
+        e.code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : e.code === 'EHOSTUNREACH'
+            ? 'no route to host'
+            : e.code === 'ENETUNREACH'
+              ? 'network is unreachable'
+              : e.message;
       done(`dial tcp ${address}: getsockopt: ${why}`);
     });
   });
@@ -385,7 +485,11 @@ function dialError(address: string): Promise<string | null> {
  * Where a core message goes (see the header): SWIM on the gossip endpoint as addressed; Raft and agent
  * RPC requests to the destination's server port; agent RPC replies back to the caller's gossip port.
  */
-export function routeFor(envelope: Envelope, to: string, serverPort: number): { endpoint: 'gossip' | 'server'; address: string } {
+export function routeFor(
+  envelope: Envelope,
+  to: string,
+  serverPort: number,
+): { endpoint: 'gossip' | 'server'; address: string } {
   if (envelope.m === 'swim') return { endpoint: 'gossip', address: to };
   const isReply = envelope.m === 'agent' && (envelope.p as { t?: unknown } | null)?.t === 'rpcReply';
   if (isReply) return { endpoint: 'server', address: to };

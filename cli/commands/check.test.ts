@@ -66,12 +66,24 @@ describe('conclave check lin', () => {
   });
 
   it('bad usage exits 2 with a clear message', async () => {
-    expect(await capture(['lin', etcdOk, '--frobnicate'])).toMatchObject({ code: 2, err: expect.stringContaining("unknown flag '--frobnicate'") });
-    expect(await capture(['lin', etcdOk, '--model', 'zookeeper'])).toMatchObject({ code: 2, err: expect.stringContaining("unknown model 'zookeeper'") });
-    expect(await capture(['lin', '/nonexistent/history.log'])).toMatchObject({ code: 2, err: expect.stringContaining('no such file: /nonexistent/history.log') });
+    expect(await capture(['lin', etcdOk, '--frobnicate'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("unknown flag '--frobnicate'"),
+    });
+    expect(await capture(['lin', etcdOk, '--model', 'zookeeper'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("unknown model 'zookeeper'"),
+    });
+    expect(await capture(['lin', '/nonexistent/history.log'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('no such file: /nonexistent/history.log'),
+    });
     expect(await capture(['lin'])).toMatchObject({ code: 2, err: expect.stringContaining('no history files') });
     expect(await capture(['sequential'])).toMatchObject({ code: 2 });
-    expect(await capture(['lin', etcdOk, '--model', 'kv'])).toMatchObject({ code: 2, err: expect.stringContaining('kv model') });
+    expect(await capture(['lin', etcdOk, '--model', 'kv'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('kv model'),
+    });
   });
 
   it('runs as the compiled `conclave` command', () => {

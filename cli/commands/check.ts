@@ -35,7 +35,11 @@ const USAGE = `Usage: conclave check lin FILE... [--model etcd|kv|register] [--j
 Exit: 0 all linearizable, 1 otherwise, 2 bad usage.
 `;
 
-const defaultModel: Record<HistoryFormat, string> = { 'jepsen-etcd-log': 'etcd', 'jepsen-edn-kv': 'kv', jsonl: 'register' };
+const defaultModel: Record<HistoryFormat, string> = {
+  'jepsen-etcd-log': 'etcd',
+  'jepsen-edn-kv': 'kv',
+  jsonl: 'register',
+};
 
 interface LinArgs {
   files: string[];
@@ -48,7 +52,10 @@ function parseArgs(args: string[]): LinArgs | string {
   const parsed: LinArgs = { files: [], json: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     const value = (): string | undefined => inline ?? args[++i];
     if (flag === '--json') parsed.json = true;
     else if (flag === '--model') {
@@ -59,7 +66,8 @@ function parseArgs(args: string[]): LinArgs | string {
     } else if (flag === '--timeout-ms') {
       const text = value();
       const ms = Number(text);
-      if (text === undefined || !Number.isFinite(ms) || ms < 0) return `--timeout-ms needs a non-negative number, got ${text ?? 'nothing'}`;
+      if (text === undefined || !Number.isFinite(ms) || ms < 0)
+        return `--timeout-ms needs a non-negative number, got ${text ?? 'nothing'}`;
       parsed.timeoutMs = ms;
     } else if (arg.startsWith('-') && arg !== '-') return `unknown flag '${arg}'`;
     else parsed.files.push(arg);
@@ -113,7 +121,11 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     const model = models[modelName]!;
     let result: ReturnType<typeof checkHistory>;
     try {
-      result = checkHistory(parsedHistory.ops, model, parsed.timeoutMs !== undefined ? { timeoutMs: parsed.timeoutMs } : {});
+      result = checkHistory(
+        parsedHistory.ops,
+        model,
+        parsed.timeoutMs !== undefined ? { timeoutMs: parsed.timeoutMs } : {},
+      );
     } catch (error) {
       // A model that cannot read the operations (e.g. --model kv on a cas history) is a usage error.
       io.err(`conclave check lin: ${file}: model ${modelName}: ${(error as Error).message}\n`);
@@ -140,7 +152,10 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
       const text = result.explanation ? '\n' + result.explanation.text.replace(/^/gm, '  ') : '';
       io.out(`${file}: not linearizable${text}\n`);
     } else {
-      const why = result.unknownReason === 'limit' ? 'the search reached its memory limit' : `gave up after ${parsed.timeoutMs} ms`;
+      const why =
+        result.unknownReason === 'limit'
+          ? 'the search reached its memory limit'
+          : `gave up after ${parsed.timeoutMs} ms`;
       io.out(`${file}: unknown (${why})\n`);
     }
   }

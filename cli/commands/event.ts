@@ -17,7 +17,16 @@ const usage = `Usage: conclave event [options] [payload]
 `;
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = commandFlags(args, { name: { kind: 'string', usage: '' }, node: { kind: 'string', usage: '' }, service: { kind: 'string', usage: '' }, tag: { kind: 'string', usage: '' } }, usage);
+  const parsed = commandFlags(
+    args,
+    {
+      name: { kind: 'string', usage: '' },
+      node: { kind: 'string', usage: '' },
+      service: { kind: 'string', usage: '' },
+      tag: { kind: 'string', usage: '' },
+    },
+    usage,
+  );
   if (!parsed) return 1;
   const name = parsed.values['name'] as string | undefined;
   if (!name) {
@@ -50,7 +59,12 @@ export async function run(args: string[]): Promise<number> {
   }
   try {
     const q = query.toString();
-    const r = await request(parsed.values, 'PUT', `/v1/event/fire/${encodeURIComponent(name)}${q ? `?${q}` : ''}`, parsed.rest[0] ?? '');
+    const r = await request(
+      parsed.values,
+      'PUT',
+      `/v1/event/fire/${encodeURIComponent(name)}${q ? `?${q}` : ''}`,
+      parsed.rest[0] ?? '',
+    );
     if (r.status !== 200) {
       process.stderr.write(`Error firing event: ${r.text.trim() || r.status}\n`);
       return 1;

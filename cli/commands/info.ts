@@ -4,7 +4,11 @@ import { AgentUnreachable, commandFlags, request } from '../agent/client.js';
 export async function run(args: string[]): Promise<number> {
   const parsed = commandFlags(args, {}, 'Usage: conclave info [options]\n\n  -http-addr=<addr>\n');
   if (!parsed) return 1;
-  let self: { Config?: Record<string, unknown>; Member?: Record<string, unknown>; Stats?: Record<string, Record<string, unknown>> };
+  let self: {
+    Config?: Record<string, unknown>;
+    Member?: Record<string, unknown>;
+    Stats?: Record<string, Record<string, unknown>>;
+  };
   try {
     const r = await request(parsed.values, 'GET', '/v1/agent/self');
     if (r.status !== 200) {
@@ -19,7 +23,12 @@ export async function run(args: string[]): Promise<number> {
   }
   const sections: Record<string, Record<string, unknown>> = { ...(self.Stats ?? {}) };
   const config = self.Config ?? {};
-  sections['agent'] = { ...(sections['agent'] ?? {}), node_name: config['NodeName'], datacenter: config['Datacenter'], server: config['Server'] };
+  sections['agent'] = {
+    ...(sections['agent'] ?? {}),
+    node_name: config['NodeName'],
+    datacenter: config['Datacenter'],
+    server: config['Server'],
+  };
   let out = '';
   for (const name of Object.keys(sections).sort()) {
     out += `${name}:\n`;

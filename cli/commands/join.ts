@@ -14,7 +14,11 @@ export async function run(args: string[]): Promise<number> {
   let lastError = '';
   for (const address of parsed.rest) {
     try {
-      const r = await request(parsed.values, 'PUT', `/v1/agent/join/${encodeURIComponent(address)}${parsed.values['wan'] ? '?wan=1' : ''}`);
+      const r = await request(
+        parsed.values,
+        'PUT',
+        `/v1/agent/join/${encodeURIComponent(address)}${parsed.values['wan'] ? '?wan=1' : ''}`,
+      );
       if (r.status === 200) joined++;
       else lastError = r.text.trim() || `Unexpected response code: ${r.status}`;
     } catch (error) {

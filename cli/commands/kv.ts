@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import { AgentUnreachable, commandFlags, request } from '../agent/client.js';
 import { parseKvFlags } from '../../core/store/types.js';
 
-const usage = 'Usage: conclave kv <get|put|delete> [options] KEY [VALUE]\n\n  -recurse  -detailed  -cas  -modify-index=N  -flags=N  -http-addr=<addr>\n';
+const usage =
+  'Usage: conclave kv <get|put|delete> [options] KEY [VALUE]\n\n  -recurse  -detailed  -cas  -modify-index=N  -flags=N  -http-addr=<addr>\n';
 
 interface KvEntry {
   Key: string;
@@ -46,7 +47,11 @@ export async function run(args: string[]): Promise<number> {
 }
 
 async function get(args: string[]): Promise<number> {
-  const parsed = commandFlags(args, { recurse: { kind: 'bool', usage: '' }, detailed: { kind: 'bool', usage: '' }, keys: { kind: 'bool', usage: '' } }, usage);
+  const parsed = commandFlags(
+    args,
+    { recurse: { kind: 'bool', usage: '' }, detailed: { kind: 'bool', usage: '' }, keys: { kind: 'bool', usage: '' } },
+    usage,
+  );
   if (!parsed) return 1;
   const key = parsed.rest[0] ?? '';
   const recurse = parsed.values['recurse'] === true;
@@ -78,7 +83,15 @@ async function get(args: string[]): Promise<number> {
 }
 
 async function put(args: string[]): Promise<number> {
-  const parsed = commandFlags(args, { cas: { kind: 'bool', usage: '' }, 'modify-index': { kind: 'int', usage: '' }, flags: { kind: 'string', usage: '' } }, usage);
+  const parsed = commandFlags(
+    args,
+    {
+      cas: { kind: 'bool', usage: '' },
+      'modify-index': { kind: 'int', usage: '' },
+      flags: { kind: 'string', usage: '' },
+    },
+    usage,
+  );
   if (!parsed) return 1;
   // Flags are a uint64: kept as text, so Go's lock flag (3304740253564472344) is not rounded.
   const flagsText = parsed.values['flags'] as string | undefined;
@@ -121,7 +134,15 @@ async function put(args: string[]): Promise<number> {
 }
 
 async function del(args: string[]): Promise<number> {
-  const parsed = commandFlags(args, { recurse: { kind: 'bool', usage: '' }, cas: { kind: 'bool', usage: '' }, 'modify-index': { kind: 'int', usage: '' } }, usage);
+  const parsed = commandFlags(
+    args,
+    {
+      recurse: { kind: 'bool', usage: '' },
+      cas: { kind: 'bool', usage: '' },
+      'modify-index': { kind: 'int', usage: '' },
+    },
+    usage,
+  );
   if (!parsed) return 1;
   const key = parsed.rest[0] ?? '';
   const recurse = parsed.values['recurse'] === true;

@@ -42,7 +42,11 @@ async function ok(r: HttpResult, what: string): Promise<string> {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = commandFlags(args, { name: { kind: 'string', usage: '' }, ttl: { kind: 'string', usage: '' }, timeout: { kind: 'string', usage: '' } }, usage);
+  const parsed = commandFlags(
+    args,
+    { name: { kind: 'string', usage: '' }, ttl: { kind: 'string', usage: '' }, timeout: { kind: 'string', usage: '' } },
+    usage,
+  );
   if (!parsed) return 1;
   const [prefixArg, ...childArgs] = parsed.rest;
   if (prefixArg === undefined || childArgs.length === 0) {
@@ -74,9 +78,26 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-async function holdAndRun(flags: FlagValues, prefix: string, child: string, name: string, ttlMs: number, timeoutMs: number | undefined): Promise<number> {
+async function holdAndRun(
+  flags: FlagValues,
+  prefix: string,
+  child: string,
+  name: string,
+  ttlMs: number,
+  timeoutMs: number | undefined,
+): Promise<number> {
   const key = `${prefix}/.lock`.split('/').map(encodeURIComponent).join('/');
-  const created = JSON.parse(await ok(await request(flags, 'PUT', '/v1/session/create', JSON.stringify({ Name: name, TTL: `${Math.round(ttlMs / 1000)}s`, Behavior: 'release', LockDelay: '15s' })), 'session create')) as { ID: string };
+  const created = JSON.parse(
+    await ok(
+      await request(
+        flags,
+        'PUT',
+        '/v1/session/create',
+        JSON.stringify({ Name: name, TTL: `${Math.round(ttlMs / 1000)}s`, Behavior: 'release', LockDelay: '15s' }),
+      ),
+      'session create',
+    ),
+  ) as { ID: string };
   const session = created.ID;
   let stopped = false;
   let lost = false;
@@ -123,7 +144,8 @@ async function holdAndRun(flags: FlagValues, prefix: string, child: string, name
       index = Number(got.headers.get('X-Consul-Index') ?? 0);
       if (got.status === 200) {
         const entry = (parseJsonExact(got.text) as { Flags: number | string; Session?: string }[])[0];
-        if (entry && String(entry.Flags) !== lockFlagValue && entry.Flags !== 0) throw new LockError(`existing key does not match lock use (flags ${entry.Flags})`);
+        if (entry && String(entry.Flags) !== lockFlagValue && entry.Flags !== 0)
+          throw new LockError(`existing key does not match lock use (flags ${entry.Flags})`);
         if (entry && !entry.Session) await sleep(250); // free, perhaps in lock-delay: retry soon
       } else await sleep(100);
     }
@@ -132,7 +154,9 @@ async function holdAndRun(flags: FlagValues, prefix: string, child: string, name
     // Its own process group, so that a lost lock or a signal stops the whole child, not only the shell.
     childProcess = spawn('/bin/sh', ['-c', child], { stdio: 'inherit', detached: true });
     const code = await new Promise<number>((resolve) => {
-      childProcess!.on('exit', (status, signal) => resolve(status ?? (signal ? 128 + (signalNumbers[signal] ?? 15) : 1)));
+      childProcess!.on('exit', (status, signal) =>
+        resolve(status ?? (signal ? 128 + (signalNumbers[signal] ?? 15) : 1)),
+      );
       childProcess!.on('error', () => resolve(127));
     });
     return lost ? 1 : code;
@@ -155,7 +179,13 @@ function killGroup(child: ChildProcess | null, signal: NodeJS.Signals): void {
 
 const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-async function watchLock(flags: FlagValues, key: string, session: string, stopped: () => boolean, lose: (why: string) => void): Promise<void> {
+async function watchLock(
+  flags: FlagValues,
+  key: string,
+  session: string,
+  stopped: () => boolean,
+  lose: (why: string) => void,
+): Promise<void> {
   let index = 0;
   while (!stopped()) {
     let r: HttpResult;
@@ -168,6 +198,7 @@ async function watchLock(flags: FlagValues, key: string, session: string, stoppe
     if (stopped()) return;
     index = Number(r.headers.get('X-Consul-Index') ?? 0);
     const entry = r.status === 200 ? (parseJsonExact(r.text) as { Session?: string }[])[0] : undefined;
-    if (!entry || entry.Session !== session) return lose(!entry ? 'key deleted' : entry.Session ? 'held by another session' : 'session invalidated');
+    if (!entry || entry.Session !== session)
+      return lose(!entry ? 'key deleted' : entry.Session ? 'held by another session' : 'session invalidated');
   }
 }

@@ -13,7 +13,15 @@ interface MemberJson {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = commandFlags(args, { detailed: { kind: 'bool', usage: 'Show tags' }, wan: { kind: 'bool', usage: 'WAN members' }, status: { kind: 'string', usage: 'Filter by status (regexp)' } }, usage);
+  const parsed = commandFlags(
+    args,
+    {
+      detailed: { kind: 'bool', usage: 'Show tags' },
+      wan: { kind: 'bool', usage: 'WAN members' },
+      status: { kind: 'string', usage: 'Filter by status (regexp)' },
+    },
+    usage,
+  );
   if (!parsed) return 1;
   let members: MemberJson[];
   try {
@@ -29,20 +37,33 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   const statusFilter = parsed.values['status'] ? new RegExp(String(parsed.values['status'])) : null;
-  members = members.filter((m) => !statusFilter || statusFilter.test(statusNames[m.Status] ?? 'unknown')).sort((a, b) => a.Name.localeCompare(b.Name));
+  members = members
+    .filter((m) => !statusFilter || statusFilter.test(statusNames[m.Status] ?? 'unknown'))
+    .sort((a, b) => a.Name.localeCompare(b.Name));
   if (members.length === 0 && statusFilter) return 2;
   const rows: string[][] = [];
   if (parsed.values['detailed']) {
     rows.push(['Node', 'Address', 'Status', 'Tags']);
     for (const m of members) {
-      const tags = Object.entries(m.Tags).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(',');
+      const tags = Object.entries(m.Tags)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
       rows.push([m.Name, `${m.Addr}:${m.Port}`, statusNames[m.Status] ?? 'unknown', tags]);
     }
   } else {
     rows.push(['Node', 'Address', 'Status', 'Type', 'Build', 'Protocol', 'DC']);
     for (const m of members) {
       const type = m.Tags['role'] === 'consul' ? 'server' : 'client';
-      rows.push([m.Name, `${m.Addr}:${m.Port}`, statusNames[m.Status] ?? 'unknown', type, m.Tags['build'] ?? '', m.Tags['vsn'] ?? '', m.Tags['dc'] ?? '']);
+      rows.push([
+        m.Name,
+        `${m.Addr}:${m.Port}`,
+        statusNames[m.Status] ?? 'unknown',
+        type,
+        m.Tags['build'] ?? '',
+        m.Tags['vsn'] ?? '',
+        m.Tags['dc'] ?? '',
+      ]);
     }
   }
   process.stdout.write(columnize(rows));

@@ -28,7 +28,11 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(usage);
     return 1;
   }
-  const parsed = commandFlags(rest, sub === 'remove-peer' ? { address: { kind: 'string', usage: '' }, id: { kind: 'string', usage: '' } } : {}, usage);
+  const parsed = commandFlags(
+    rest,
+    sub === 'remove-peer' ? { address: { kind: 'string', usage: '' }, id: { kind: 'string', usage: '' } } : {},
+    usage,
+  );
   if (!parsed) return 1;
   try {
     if (sub === 'list-peers') {
@@ -38,7 +42,17 @@ export async function run(args: string[]): Promise<number> {
         return 1;
       }
       const config = JSON.parse(r.text) as { Servers: Server[] };
-      const rows = [['Node', 'ID', 'Address', 'State', 'Voter', 'RaftProtocol'], ...config.Servers.map((s) => [s.Node, s.ID, s.Address, s.Leader ? 'leader' : 'follower', String(s.Voter), s.ProtocolVersion])];
+      const rows = [
+        ['Node', 'ID', 'Address', 'State', 'Voter', 'RaftProtocol'],
+        ...config.Servers.map((s) => [
+          s.Node,
+          s.ID,
+          s.Address,
+          s.Leader ? 'leader' : 'follower',
+          String(s.Voter),
+          s.ProtocolVersion,
+        ]),
+      ];
       process.stdout.write(columnize(rows));
       return 0;
     }

@@ -14,12 +14,18 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const result = replayRecording(file, (assembly) => mountsFor((assembly as { config: AgentConfig }).config));
-  process.stdout.write(`replayed ${result.stepCount} inputs from ${file}${result.truncated ? ' (the last frame was cut short by the crash and skipped)' : ''}\n`);
+  process.stdout.write(
+    `replayed ${result.stepCount} inputs from ${file}${result.truncated ? ' (the last frame was cut short by the crash and skipped)' : ''}\n`,
+  );
   process.stdout.write(`trace hash: recorded ${result.traceHashRecorded}, replayed ${result.traceHashReplayed}\n`);
   if (result.divergence) {
     const d = result.divergence;
-    process.stdout.write(`DIVERGED at input #${d.step} (${(d.input as { kind: string }).kind}): recorded effects ${d.recorded}, replayed ${d.replayed}\n`);
-    process.stdout.write(`replayed effects: ${JSON.stringify(d.effects, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v)).slice(0, 2000)}\n`);
+    process.stdout.write(
+      `DIVERGED at input #${d.step} (${(d.input as { kind: string }).kind}): recorded effects ${d.recorded}, replayed ${d.replayed}\n`,
+    );
+    process.stdout.write(
+      `replayed effects: ${JSON.stringify(d.effects, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v)).slice(0, 2000)}\n`,
+    );
     return 1;
   }
   process.stdout.write('reproduced: every step made the same decisions\n');

@@ -9,7 +9,7 @@
  */
 import { ScenarioError } from '../../sim/scenario.js';
 import { loadScenario, replayCommand, runLoaded } from '../../sim/run.js';
-import type { LogLine, RunResult } from '../../sim/simulator.js';
+import type { LogLine, RunResult } from '../../sim/engine/simulation.js';
 
 const usage = `Usage: conclave sim <command> [args]
 
@@ -25,11 +25,11 @@ Commands:
 
 /** Subcommands implemented elsewhere: module path (relative to this file) and exported function. */
 const delegated: Record<string, { module: string; fn: string }> = {
-  explore: { module: '../../sim/explore-cli.js', fn: 'runExplore' },
-  merge: { module: '../../sim/explore-cli.js', fn: 'runMerge' },
-  replay: { module: '../../sim/replay-cli.js', fn: 'runReplay' },
-  shrink: { module: '../../sim/shrink-cli.js', fn: 'runShrink' },
-  report: { module: '../../sim/report/report-cli.js', fn: 'runReport' },
+  explore: { module: './sim/explore.js', fn: 'runExplore' },
+  merge: { module: './sim/explore.js', fn: 'runMerge' },
+  replay: { module: './sim/replay.js', fn: 'runReplay' },
+  shrink: { module: './sim/shrink.js', fn: 'runShrink' },
+  report: { module: './sim/report.js', fn: 'runReport' },
   'replay-agent': { module: './replay-agent.js', fn: 'run' },
 };
 
@@ -76,7 +76,8 @@ export function parseRunFlags(args: readonly string[]): RunFlags | string {
       flags.file = arg;
     } else if (name === 'seed') {
       const value = inline ?? args[++i];
-      if (value === undefined || !/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) return `--seed needs a non-negative integer, got '${value ?? ''}'`;
+      if (value === undefined || !/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+        return `--seed needs a non-negative integer, got '${value ?? ''}'`;
       flags.seed = Number(value);
     } else if (name === 'json') flags.json = true;
     else if (name === 'verbose' || name === 'v') flags.verbose = true;
@@ -96,7 +97,9 @@ function splitFlag(arg: string): [string, string | null] {
 async function runOne(args: string[]): Promise<number> {
   const flags = parseRunFlags(args);
   if (typeof flags === 'string') {
-    process.stderr.write(`conclave sim run: ${flags}\n\nUsage: conclave sim run SCENARIO [--seed N] [--json] [--verbose] [--no-codec]\n`);
+    process.stderr.write(
+      `conclave sim run: ${flags}\n\nUsage: conclave sim run SCENARIO [--seed N] [--json] [--verbose] [--no-codec]\n`,
+    );
     return 2;
   }
   let loaded;
@@ -116,8 +119,16 @@ async function runOne(args: string[]): Promise<number> {
     process.stdout.write(formatLogLine(line) + '\n');
   };
   if (!flags.json) {
-    process.stdout.write(`==> scenario ${loaded.scenario.name} (${loaded.scenario.protocol}, ${loaded.scenario.nodes.length} nodes, seed ${seed})\n`);
-    if (loaded.scenario.story) process.stdout.write(loaded.scenario.story.split('\n').map((l) => `    ${l}`).join('\n') + '\n');
+    process.stdout.write(
+      `==> scenario ${loaded.scenario.name} (${loaded.scenario.protocol}, ${loaded.scenario.nodes.length} nodes, seed ${seed})\n`,
+    );
+    if (loaded.scenario.story)
+      process.stdout.write(
+        loaded.scenario.story
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n') + '\n',
+      );
   }
   const result = runLoaded(loaded, seed, { codec: flags.codec, onLog: print });
   if (flags.json) {

@@ -31,12 +31,22 @@ export async function run(args: string[]): Promise<number> {
       const decoded = decodeSnapshot(fs.readFileSync(file));
       if (!decoded.ok) throw new Error(decoded.error);
       const store = decoded.store as Record<string, unknown[] | undefined>;
-      const rows: [string, number][] = [['KV entries', store['kv']?.length ?? 0], ['Sessions', store['sessions']?.length ?? 0], ['Nodes', store['nodes']?.length ?? 0], ['Checks', store['checks']?.length ?? 0], ['Prepared queries', store['preparedQueries']?.length ?? 0], ['ACL tokens', store['acls']?.length ?? 0]];
+      const rows: [string, number][] = [
+        ['KV entries', store['kv']?.length ?? 0],
+        ['Sessions', store['sessions']?.length ?? 0],
+        ['Nodes', store['nodes']?.length ?? 0],
+        ['Checks', store['checks']?.length ?? 0],
+        ['Prepared queries', store['preparedQueries']?.length ?? 0],
+        ['ACL tokens', store['acls']?.length ?? 0],
+      ];
       process.stdout.write(`Index  ${decoded.index}\n${rows.map(([k, v]) => `${k.padEnd(17)}${v}`).join('\n')}\n`);
       return 0;
     }
     if (sub === 'save') {
-      const r = await fetch(`${baseUrl(parsed.values)}/v1/snapshot${parsed.values['stale'] ? '?stale' : ''}`, { headers, signal: AbortSignal.timeout(120_000) });
+      const r = await fetch(`${baseUrl(parsed.values)}/v1/snapshot${parsed.values['stale'] ? '?stale' : ''}`, {
+        headers,
+        signal: AbortSignal.timeout(120_000),
+      });
       if (r.status !== 200) throw new Error(`${r.status} ${(await r.text()).trim()}`);
       const bytes = Buffer.from(await r.arrayBuffer());
       const decoded = decodeSnapshot(bytes);
@@ -47,12 +57,19 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     const bytes = fs.readFileSync(file);
-    const r = await fetch(`${baseUrl(parsed.values)}/v1/snapshot`, { method: 'PUT', headers, body: bytes, signal: AbortSignal.timeout(120_000) });
+    const r = await fetch(`${baseUrl(parsed.values)}/v1/snapshot`, {
+      method: 'PUT',
+      headers,
+      body: bytes,
+      signal: AbortSignal.timeout(120_000),
+    });
     if (r.status !== 200) throw new Error(`${r.status} ${(await r.text()).trim()}`);
     process.stdout.write('Restored snapshot\n');
     return 0;
   } catch (error) {
-    process.stderr.write(`Error ${sub === 'save' ? 'saving' : sub === 'restore' ? 'restoring' : 'inspecting'} snapshot: ${(error as Error).message}\n`);
+    process.stderr.write(
+      `Error ${sub === 'save' ? 'saving' : sub === 'restore' ? 'restoring' : 'inspecting'} snapshot: ${(error as Error).message}\n`,
+    );
     return 1;
   }
 }

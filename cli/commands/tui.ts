@@ -12,12 +12,15 @@ import { ScenarioError } from '../../sim/scenario.js';
 import { plainSummary } from '../tui/components.js';
 import { TuiSession } from '../tui/session.js';
 
-const usage = 'Usage: conclave tui [SCENARIO] [--seed N] [--speed X] [--paused] [--no-codec]\n  (SCENARIO defaults to scenarios/default.*)\n';
+const usage =
+  'Usage: conclave tui [SCENARIO] [--seed N] [--speed X] [--paused] [--no-codec]\n  (SCENARIO defaults to scenarios/default.*)\n';
 export const replayDirDefault = '.conclave/replays';
 
 export function defaultScenario(): string | null {
   if (!existsSync('scenarios')) return null;
-  const found = readdirSync('scenarios').filter((f) => /^default\.[A-Za-z0-9]+$/.test(f)).sort();
+  const found = readdirSync('scenarios')
+    .filter((f) => /^default\.[A-Za-z0-9]+$/.test(f))
+    .sort();
   return found.length > 0 ? join('scenarios', found[0]!) : null;
 }
 
@@ -35,7 +38,8 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     } else if (a === '--seed' || a.startsWith('--seed=')) {
       const v = value();
-      if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) return bad(`--seed needs a non-negative integer, got '${v ?? ''}'`);
+      if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+        return bad(`--seed needs a non-negative integer, got '${v ?? ''}'`);
       seed = Number(v);
     } else if (a === '--speed' || a.startsWith('--speed=')) {
       const v = value();
@@ -56,7 +60,11 @@ export async function run(args: string[]): Promise<number> {
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new ScenarioError(file, 0, `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new ScenarioError(
+        file,
+        0,
+        `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
     }
     session = await TuiSession.open(file, text, seed, { codec });
   } catch (error) {
@@ -70,12 +78,17 @@ export async function run(args: string[]): Promise<number> {
     session.runToEnd();
     const s = session.current();
     process.stdout.write(plainSummary(s));
-    process.stdout.write(`seed=${session.seed} trace=${session.simulation.traceHash} result=${s.verdict.status === 'fail' ? 'fail' : 'pass'}\n`);
+    process.stdout.write(
+      `seed=${session.seed} trace=${session.simulation.traceHash} result=${s.verdict.status === 'fail' ? 'fail' : 'pass'}\n`,
+    );
     return 0;
   }
   const { render } = await import('ink');
   const { App } = await import('../tui/app.js');
-  const instance = render(React.createElement(App, { session, startPaused: paused, speed, replayDir: replayDirDefault }), { exitOnCtrlC: true });
+  const instance = render(
+    React.createElement(App, { session, startPaused: paused, speed, replayDir: replayDirDefault }),
+    { exitOnCtrlC: true },
+  );
   // When the terminal goes away (window closed: SIGHUP, then EIO on every write) or the process is
   // asked to stop, leave for sure: unmounting may itself fail on a dead terminal, and a TUI that
   // outlives its terminal spins a core forever.

@@ -47,7 +47,12 @@ function viewOf(v: FlagValues): View | string {
     case 'key': {
       const k = str('key');
       if (!k) return 'Must specify a single key to watch';
-      return { path: `/v1/kv/${key(k)}`, query: q, missing: null, pick: (body) => (Array.isArray(body) ? (body[0] ?? null) : null) };
+      return {
+        path: `/v1/kv/${key(k)}`,
+        query: q,
+        missing: null,
+        pick: (body) => (Array.isArray(body) ? (body[0] ?? null) : null),
+      };
     }
     case 'keyprefix': {
       const p = str('prefix');
@@ -115,7 +120,7 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    for (let failures = 0; !stop; ) {
+    for (let failures = 0; !stop;) {
       const q = new URLSearchParams(view.query);
       if (index > 0) {
         q.set('index', String(index));

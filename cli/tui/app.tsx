@@ -43,7 +43,12 @@ export function App(props: AppProps): React.ReactElement {
   const { session } = props;
   const { exit } = useApp();
   const wall = props.nowWallMs ?? (() => performance.now());
-  const [ui, setUi] = useState<UiState>({ paused: props.startPaused ?? false, speed: props.speed ?? 100, selected: 0, message: null });
+  const [ui, setUi] = useState<UiState>({
+    paused: props.startPaused ?? false,
+    speed: props.speed ?? 100,
+    selected: 0,
+    message: null,
+  });
   const [snapshot, setSnapshot] = useState<ClusterSnapshot>(() => session.current());
   // The selected node, also as a ref: a key typed right after ↓ must see the new selection even
   // before React has re-rendered with it.
@@ -74,7 +79,8 @@ export function App(props: AppProps): React.ReactElement {
         lastDrawn = wall();
         refresh();
       }
-      if (session.done) setUi((u) => ({ ...u, paused: true, message: `run finished: ${session.current().verdict.status}` }));
+      if (session.done)
+        setUi((u) => ({ ...u, paused: true, message: `run finished: ${session.current().verdict.status}` }));
     }, frameMs);
     return () => clearInterval(timer);
   }, [ui.paused, ui.speed]);
@@ -118,15 +124,20 @@ export function App(props: AppProps): React.ReactElement {
     else if (input === '-' || input === '_') setUi((u) => ({ ...u, speed: nextSpeed(u.speed, -1) }));
     else if (input === '[' || input === ']') {
       session.seekTo(session.nowMs + (input === '[' ? -seekStepMs : seekStepMs));
-      setUi((u) => ({ ...u, paused: true, message: session.isViewingPast ? 'viewing the past: space, . or ] continues from here (from the nearest checkpoint)' : null }));
+      setUi((u) => ({
+        ...u,
+        paused: true,
+        message: session.isViewingPast
+          ? 'viewing the past: space, . or ] continues from here (from the nearest checkpoint)'
+          : null,
+      }));
       refresh();
     } else if (key.upArrow || input === 'k' || key.downArrow || input === 'j') {
       const step = key.upArrow || input === 'k' ? -1 : 1;
       selected.current = Math.max(0, Math.min(session.nodeIds.length - 1, selected.current + step));
       const next = selected.current;
       setUi((u) => ({ ...u, selected: next }));
-    }
-    else if (input === 'p') fault('partition');
+    } else if (input === 'p') fault('partition');
     else if (input === 'c') fault('crash');
     else if (input === 'r') fault('restart');
     else if (input === 'h') fault('heal');

@@ -9,7 +9,20 @@ import { Dashboard, PartitionMap, peerLetters, plainSummary } from './components
 import { type ClusterSnapshot, type NodeSnapshot, emptyPartition, isCut, nextSpeed, speeds } from './model.js';
 
 function node(name: string, over: Partial<NodeSnapshot> = {}): NodeSnapshot {
-  return { name, up: true, paused: false, role: 'follower', term: 3, commitIndex: 10, appliedIndex: 9, leader: 'n1', peers: { n1: 'alive', n2: 'alive', n3: 'suspect' }, health: '0', extra: {}, ...over };
+  return {
+    name,
+    up: true,
+    paused: false,
+    role: 'follower',
+    term: 3,
+    commitIndex: 10,
+    appliedIndex: 9,
+    leader: 'n1',
+    peers: { n1: 'alive', n2: 'alive', n3: 'suspect' },
+    health: '0',
+    extra: {},
+    ...over,
+  };
 }
 
 const snapshot: ClusterSnapshot = {
@@ -19,13 +32,25 @@ const snapshot: ClusterSnapshot = {
   endMs: 30_000,
   phase: 'safety',
   events: 4321,
-  nodes: [node('n1', { role: 'leader' }), node('n2', { up: false, role: null, term: null }), node('n3', { paused: true })],
+  nodes: [
+    node('n1', { role: 'leader' }),
+    node('n2', { up: false, role: null, term: null }),
+    node('n3', { paused: true }),
+  ],
   partition: { groups: [['n1']], oneWay: [{ from: 'n2', to: 'n3' }], clogged: [] },
   log: [
     { seq: 1, atMs: 100, kind: 'election', text: 'n1 became leader at term 3' },
     { seq: 2, atMs: 5000, kind: 'fault', text: 'fault: crash n2' },
   ],
-  rates: { windowMs: 1000, sentPerSec: 120, deliveredPerSec: 110, droppedPerSec: 10, sentTotal: 1200, deliveredTotal: 1100, droppedTotal: 100 },
+  rates: {
+    windowMs: 1000,
+    sentPerSec: 120,
+    deliveredPerSec: 110,
+    droppedPerSec: 10,
+    sentTotal: 1200,
+    deliveredTotal: 1100,
+    droppedTotal: 100,
+  },
   ops: { ok: 5, fail: 1, unknown: 2, open: 1, byF: { put: 6, cas: 3 } },
   verdict: { status: 'running', violations: [] },
   interactiveFaults: 0,
@@ -40,14 +65,37 @@ describe('Dashboard', () => {
     const b = render(<Dashboard snapshot={snapshot} ui={ui} />);
     expect(b.lastFrame()).toBe(frame);
     b.unmount();
-    for (const text of ['raft/leader-isolation', 'seed 7', 't=12.345s', '×100', 'paused', 'leader', 'down', 'n1 became leader at term 3', 'fault: crash n2', 'ok 5', 'unknown 2', 'cas 3', '120/s sent', '1,200 sent in all', 'one-way n2↛n3', '{n1} | {n2 n3}', 'q quit']) {
+    for (const text of [
+      'raft/leader-isolation',
+      'seed 7',
+      't=12.345s',
+      '×100',
+      'paused',
+      'leader',
+      'down',
+      'n1 became leader at term 3',
+      'fault: crash n2',
+      'ok 5',
+      'unknown 2',
+      'cas 3',
+      '120/s sent',
+      '1,200 sent in all',
+      'one-way n2↛n3',
+      '{n1} | {n2 n3}',
+      'q quit',
+    ]) {
       expect(frame).toContain(text);
     }
     expect(frame).toMatch(/>\s*n2\s+down/);
   });
 
   it('shows a violation in the checker line', () => {
-    const r = render(<Dashboard snapshot={{ ...snapshot, verdict: { status: 'fail', violations: ['election safety: two leaders in term 3'] } }} ui={ui} />);
+    const r = render(
+      <Dashboard
+        snapshot={{ ...snapshot, verdict: { status: 'fail', violations: ['election safety: two leaders in term 3'] } }}
+        ui={ui}
+      />,
+    );
     expect(r.lastFrame()).toContain('FAIL: election safety: two leaders in term 3');
     r.unmount();
   });
@@ -55,7 +103,13 @@ describe('Dashboard', () => {
 
 describe('PartitionMap', () => {
   it('marks cut links with x and whole links with o', () => {
-    const r = render(<PartitionMap partition={{ ...emptyPartition, groups: [['n1'], ['n2', 'n3']] }} names={['n1', 'n2', 'n3']} nowMs={0} />);
+    const r = render(
+      <PartitionMap
+        partition={{ ...emptyPartition, groups: [['n1'], ['n2', 'n3']] }}
+        names={['n1', 'n2', 'n3']}
+        nowMs={0}
+      />,
+    );
     const rows = r.lastFrame()!.split('\n');
     expect(rows.find((l) => l.startsWith('  n1'))).toMatch(/n1\s+·\s+x\s+x/);
     expect(rows.find((l) => l.startsWith('  n2'))).toMatch(/n2\s+x\s+·\s+o/);

@@ -38,7 +38,8 @@ export function Header(props: { readonly snapshot: ClusterSnapshot; readonly ui:
         <Text bold>conclave tui</Text> · {s.scenario} · seed {s.seed}
       </Text>
       <Text>
-        t={formatSimTime(s.nowMs)} of {formatSimTime(s.endMs)} · {s.phase} · {speedLabel(ui.speed)} · {state} · {s.events.toLocaleString('en-US')} events
+        t={formatSimTime(s.nowMs)} of {formatSimTime(s.endMs)} · {s.phase} · {speedLabel(ui.speed)} · {state} ·{' '}
+        {s.events.toLocaleString('en-US')} events
       </Text>
     </Box>
   );
@@ -56,13 +57,20 @@ function roleColor(node: NodeSnapshot): string | undefined {
 export function peerLetters(node: NodeSnapshot, names: readonly string[]): string {
   const peers = Object.keys(node.peers);
   if (peers.length === 0) return '-';
-  if (names.length <= peerColumnsMax) return names.map((n) => (n === node.name ? '·' : statusLetter(node.peers[n]))).join('');
+  if (names.length <= peerColumnsMax)
+    return names.map((n) => (n === node.name ? '·' : statusLetter(node.peers[n]))).join('');
   const counts = new Map<string, number>();
   for (const status of Object.values(node.peers)) counts.set(status, (counts.get(status) ?? 0) + 1);
-  return [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([st, c]) => `${statusLetter(st)}${c}`).join(' ');
+  return [...counts.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([st, c]) => `${statusLetter(st)}${c}`)
+    .join(' ');
 }
 
-export function NodeTable(props: { readonly nodes: readonly NodeSnapshot[]; readonly selected: number }): React.ReactElement {
+export function NodeTable(props: {
+  readonly nodes: readonly NodeSnapshot[];
+  readonly selected: number;
+}): React.ReactElement {
   const { nodes, selected } = props;
   const names = nodes.map((n) => n.name);
   const extraKeys = [...new Set(nodes.flatMap((n) => Object.keys(n.extra)))].slice(0, 3);
@@ -83,7 +91,11 @@ export function NodeTable(props: { readonly nodes: readonly NodeSnapshot[]; read
     ...extraKeys.map((k) => dash(n.extra[k])),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, c) => cell.padEnd(widths[c]!)).join(' ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join(' ')
+      .trimEnd();
   return (
     <Box flexDirection="column">
       <Text dimColor>{line(header)}</Text>
@@ -92,13 +104,19 @@ export function NodeTable(props: { readonly nodes: readonly NodeSnapshot[]; read
           {line(rows[i]!)}
         </Text>
       ))}
-      {nodes.length > shown.length ? <Text dimColor>… {nodes.length - shown.length} more nodes (↑/↓ to scroll)</Text> : null}
+      {nodes.length > shown.length ? (
+        <Text dimColor>… {nodes.length - shown.length} more nodes (↑/↓ to scroll)</Text>
+      ) : null}
     </Box>
   );
 }
 
 /** The partition map: the groups, one-way cuts and clogs, then a reachability matrix for small clusters. */
-export function PartitionMap(props: { readonly partition: PartitionSnapshot; readonly names: readonly string[]; readonly nowMs: number }): React.ReactElement {
+export function PartitionMap(props: {
+  readonly partition: PartitionSnapshot;
+  readonly names: readonly string[];
+  readonly nowMs: number;
+}): React.ReactElement {
   const { partition: p, names } = props;
   const whole = p.groups.length === 0 && p.oneWay.length === 0 && p.clogged.length === 0;
   const parts: string[] = [];
@@ -110,7 +128,8 @@ export function PartitionMap(props: { readonly partition: PartitionSnapshot; rea
   }
   if (p.oneWay.length > 0) parts.push(`one-way ${p.oneWay.map((l) => `${l.from}↛${l.to}`).join(' ')}`);
   const clogs = p.clogged.filter((c) => c.untilMs > props.nowMs);
-  if (clogs.length > 0) parts.push(`clogged ${clogs.map((c) => `${c.from}→${c.to} until ${formatSimTime(c.untilMs)}`).join(' ')}`);
+  if (clogs.length > 0)
+    parts.push(`clogged ${clogs.map((c) => `${c.from}→${c.to} until ${formatSimTime(c.untilMs)}`).join(' ')}`);
   const matrix = !whole && names.length <= 9;
   return (
     <Box flexDirection="column">
@@ -124,7 +143,17 @@ export function PartitionMap(props: { readonly partition: PartitionSnapshot; rea
           {names.map((from) => (
             <Text key={from}>
               {from.padEnd(9).slice(0, 9)}
-              {names.map((to) => (from === to ? '·   ' : isCut(p, from, to) ? 'x   ' : clogs.some((c) => c.from === from && c.to === to) ? '~   ' : 'o   ')).join('')}
+              {names
+                .map((to) =>
+                  from === to
+                    ? '·   '
+                    : isCut(p, from, to)
+                      ? 'x   '
+                      : clogs.some((c) => c.from === from && c.to === to)
+                        ? '~   '
+                        : 'o   ',
+                )
+                .join('')}
             </Text>
           ))}
         </Box>
@@ -139,18 +168,23 @@ export function Rates(props: { readonly rates: RateSnapshot }): React.ReactEleme
   return (
     <Text>
       <Text bold>messages </Text>
-      {n(r.sentPerSec)}/s sent · {n(r.deliveredPerSec)}/s delivered · {n(r.droppedPerSec)}/s dropped · {n(r.sentTotal)} sent in all
+      {n(r.sentPerSec)}/s sent · {n(r.deliveredPerSec)}/s delivered · {n(r.droppedPerSec)}/s dropped · {n(r.sentTotal)}{' '}
+      sent in all
     </Text>
   );
 }
 
 export function OpsLine(props: { readonly ops: OpCounts }): React.ReactElement {
   const o = props.ops;
-  const byF = Object.entries(o.byF).sort(([a], [b]) => a.localeCompare(b)).map(([f, c]) => `${f} ${c}`).join(' · ');
+  const byF = Object.entries(o.byF)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([f, c]) => `${f} ${c}`)
+    .join(' · ');
   return (
     <Text>
       <Text bold>client ops </Text>
-      <Text color="green">ok {o.ok}</Text> · <Text color="red">fail {o.fail}</Text> · <Text color="yellow">unknown {o.unknown}</Text> · open {o.open}
+      <Text color="green">ok {o.ok}</Text> · <Text color="red">fail {o.fail}</Text> ·{' '}
+      <Text color="yellow">unknown {o.unknown}</Text> · open {o.open}
       {byF ? ` (${byF})` : ''}
     </Text>
   );
@@ -159,7 +193,12 @@ export function OpsLine(props: { readonly ops: OpCounts }): React.ReactElement {
 export function VerdictLine(props: { readonly verdict: Verdict }): React.ReactElement {
   const v = props.verdict;
   const color = v.status === 'fail' ? 'red' : v.status === 'pass' ? 'green' : undefined;
-  const text = v.status === 'running' ? 'running, no violation so far' : v.status === 'pass' ? 'PASS: every expectation met' : `FAIL: ${v.violations[0] ?? 'violation'}`;
+  const text =
+    v.status === 'running'
+      ? 'running, no violation so far'
+      : v.status === 'pass'
+        ? 'PASS: every expectation met'
+        : `FAIL: ${v.violations[0] ?? 'violation'}`;
   return (
     <Box flexDirection="column">
       <Text>
@@ -203,7 +242,8 @@ export function EventLog(props: { readonly log: readonly LogLine[] }): React.Rea
   );
 }
 
-export const helpText = 'space pause  . step  +/- speed  [ ] seek  ↑↓ select  p partition  c crash  r restart  h heal  s save  q quit';
+export const helpText =
+  'space pause  . step  +/- speed  [ ] seek  ↑↓ select  p partition  c crash  r restart  h heal  s save  q quit';
 
 export function HelpLine(props: { readonly message: string | null }): React.ReactElement {
   return (
@@ -245,12 +285,18 @@ export function plainSummary(s: ClusterSnapshot): string {
   out.push(`conclave tui: no terminal, printing a summary of ${s.scenario} seed ${s.seed} instead`);
   out.push(`simulated ${formatSimTime(s.nowMs)} in ${s.events} events; phase ${s.phase}`);
   for (const n of s.nodes.slice(0, 50)) {
-    const extra = Object.entries(n.extra).map(([k, v]) => ` ${k}=${v}`).join('');
-    out.push(`  ${n.name}: ${!n.up ? 'down' : n.paused ? 'paused' : 'up'} role=${dash(n.role)} term=${dash(n.term)} commit=${dash(n.commitIndex)} applied=${dash(n.appliedIndex)} leader=${dash(n.leader)}${extra}`);
+    const extra = Object.entries(n.extra)
+      .map(([k, v]) => ` ${k}=${v}`)
+      .join('');
+    out.push(
+      `  ${n.name}: ${!n.up ? 'down' : n.paused ? 'paused' : 'up'} role=${dash(n.role)} term=${dash(n.term)} commit=${dash(n.commitIndex)} applied=${dash(n.appliedIndex)} leader=${dash(n.leader)}${extra}`,
+    );
   }
   if (s.nodes.length > 50) out.push(`  … ${s.nodes.length - 50} more nodes`);
   out.push(`messages: sent ${s.rates.sentTotal}, delivered ${s.rates.deliveredTotal}, dropped ${s.rates.droppedTotal}`);
   out.push(`client ops: ok ${s.ops.ok}, fail ${s.ops.fail}, unknown ${s.ops.unknown}, open ${s.ops.open}`);
-  out.push(`checker: ${s.verdict.status}${s.verdict.violations.length > 0 ? ` (${s.verdict.violations.join('; ')})` : ''}`);
+  out.push(
+    `checker: ${s.verdict.status}${s.verdict.violations.length > 0 ? ` (${s.verdict.violations.join('; ')})` : ''}`,
+  );
   return out.join('\n') + '\n';
 }

@@ -148,9 +148,15 @@ export function statusLetter(status: string | undefined): string {
 /** Classifies a trace sentence for the event log's colour and filter. */
 export function classifyLine(text: string): EventKind {
   const t = text.toLowerCase();
-  if (t.startsWith('fault') || t.startsWith('nemesis') || /\b(crash|restart|partition|heal|pause|resume|clog|one-?way|jump|drift)/.test(t)) return 'fault';
+  if (
+    t.startsWith('fault') ||
+    t.startsWith('nemesis') ||
+    /\b(crash|restart|partition|heal|pause|resume|clog|one-?way|jump|drift)/.test(t)
+  )
+    return 'fault';
   if (/\b(leader|elect|candidate|vote|term)\b/.test(t)) return 'election';
-  if (/\b(join|joined|leave|left|suspect|failed|alive|member|add-?server|remove-?server)\b/.test(t)) return 'membership';
+  if (/\b(join|joined|leave|left|suspect|failed|alive|member|add-?server|remove-?server)\b/.test(t))
+    return 'membership';
   if (/\b(violation|verdict|pass|fail)\b/.test(t)) return 'verdict';
   if (t.startsWith('workload') || t.startsWith('client')) return 'client';
   return 'info';
@@ -165,5 +171,13 @@ export function isCut(partition: PartitionSnapshot, from: string, to: string): b
 }
 
 export const emptyPartition: PartitionSnapshot = { groups: [], oneWay: [], clogged: [] };
-export const emptyRates: RateSnapshot = { windowMs: 1000, sentPerSec: 0, deliveredPerSec: 0, droppedPerSec: 0, sentTotal: 0, deliveredTotal: 0, droppedTotal: 0 };
+export const emptyRates: RateSnapshot = {
+  windowMs: 1000,
+  sentPerSec: 0,
+  deliveredPerSec: 0,
+  droppedPerSec: 0,
+  sentTotal: 0,
+  deliveredTotal: 0,
+  droppedTotal: 0,
+};
 export const emptyOps: OpCounts = { ok: 0, fail: 0, unknown: 0, open: 0, byF: {} };

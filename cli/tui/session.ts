@@ -23,10 +23,17 @@ import { join } from 'node:path';
 import type { Harness } from '../../sim/harness.js';
 import { loadScenarioText, type LoadedScenario } from '../../sim/run.js';
 import { parseScenario } from '../../sim/scenario.js';
-import { makeReplay, replayFileName, writeReplay } from '../../sim/replay.js';
-import { Simulation, type LogLine as SimLogLine, type RunResult } from '../../sim/simulator.js';
-import { formatAtMs } from '../../sim/shrink.js';
-import { type ClusterSnapshot, type LogLine, type NodeSnapshot, type OpCounts, type PartitionSnapshot, classifyLine } from './model.js';
+import { makeReplay, replayFileName, writeReplay } from '../../sim/tools/replay.js';
+import { Simulation, type LogLine as SimLogLine, type RunResult } from '../../sim/engine/simulation.js';
+import { formatAtMs } from '../../sim/tools/shrink.js';
+import {
+  type ClusterSnapshot,
+  type LogLine,
+  type NodeSnapshot,
+  type OpCounts,
+  type PartitionSnapshot,
+  classifyLine,
+} from './model.js';
 import { nextEventMs } from './sim-hooks.js';
 
 /** Simulated time between two kept snapshots (the resolution of backward seeks). */
@@ -79,7 +86,12 @@ export class TuiSession {
     this.codec = options.codec ?? true;
   }
 
-  static async open(scenarioFile: string, text: string, seed: number | null, options: SessionOptions = {}): Promise<TuiSession> {
+  static async open(
+    scenarioFile: string,
+    text: string,
+    seed: number | null,
+    options: SessionOptions = {},
+  ): Promise<TuiSession> {
     const probe = await loadScenarioText(text, scenarioFile); // a bad file fails here, with its ScenarioError
     const session = new TuiSession(scenarioFile, text, seed ?? probe.scenario.seed, options);
     session.harness = probe.harness;
@@ -307,7 +319,14 @@ export class TuiSession {
   /** Writes a replay file of the watched run (interactive faults included); returns its path. */
   save(dir: string): string {
     const result = this.fullRun();
-    const replay = makeReplay({ scenarioFile: this.scenarioFile, scenarioText: this.scenarioText, result, codec: this.codec, origin: 'tui', interactive: this.interactive.map((f) => f.line) });
+    const replay = makeReplay({
+      scenarioFile: this.scenarioFile,
+      scenarioText: this.scenarioText,
+      result,
+      codec: this.codec,
+      origin: 'tui',
+      interactive: this.interactive.map((f) => f.line),
+    });
     return writeReplay(replay, join(dir, replayFileName(this.loaded.scenario.name, this.seed, '-tui')));
   }
 
@@ -325,7 +344,12 @@ export class TuiSession {
   snapshot(): ClusterSnapshot {
     const sim = this.sim;
     const nowMs = sim.nowMs;
-    const counters: Counters = { atMs: nowMs, messages: sim.counters.messages, deliveries: sim.counters.deliveries, drops: sim.counters.drops };
+    const counters: Counters = {
+      atMs: nowMs,
+      messages: sim.counters.messages,
+      deliveries: sim.counters.deliveries,
+      drops: sim.counters.drops,
+    };
     const samples = this.run.samples;
     const last = samples.at(-1);
     if (!last || last.atMs < nowMs) samples.push(counters);
@@ -353,7 +377,12 @@ export class TuiSession {
         droppedTotal: counters.drops,
       },
       ops: this.opCounts(),
-      verdict: sim.violations.length > 0 ? { status: 'fail', violations: [...sim.violations] } : sim.phase === 'done' ? { status: 'pass', violations: [] } : { status: 'running', violations: [] },
+      verdict:
+        sim.violations.length > 0
+          ? { status: 'fail', violations: [...sim.violations] }
+          : sim.phase === 'done'
+            ? { status: 'pass', violations: [] }
+            : { status: 'running', violations: [] },
       interactiveFaults: this.interactive.length,
     };
   }
@@ -374,7 +403,8 @@ export class TuiSession {
       if (typeof view.term === 'number' && term === null) term = view.term;
       if (typeof view.commitIndex === 'number' && commitIndex === null) commitIndex = view.commitIndex;
       if (typeof view.appliedIndex === 'number' && appliedIndex === null) appliedIndex = view.appliedIndex;
-      if ((typeof view.leader === 'string' || view.leader === null) && 'leader' in view && leader === null) leader = (view.leader as string | null) ?? null;
+      if ((typeof view.leader === 'string' || view.leader === null) && 'leader' in view && leader === null)
+        leader = (view.leader as string | null) ?? null;
       if (typeof view.healthScore === 'number') health = String(view.healthScore);
       if (Array.isArray(view.members)) {
         const members = view.members as { id: string; status: string }[];
@@ -391,9 +421,22 @@ export class TuiSession {
     const extra: Record<string, string | number> = {};
     if (runtime) {
       const described = this.loaded.harness.describe?.(sim, id) ?? {};
-      for (const [k, v] of Object.entries(described)) if (!['role', 'term', 'leader', 'commit', 'commitIndex', 'applied', 'appliedIndex'].includes(k)) extra[k] = v;
+      for (const [k, v] of Object.entries(described))
+        if (!['role', 'term', 'leader', 'commit', 'commitIndex', 'applied', 'appliedIndex'].includes(k)) extra[k] = v;
     }
-    return { name: id, up: sim.isUp(id), paused: sim.isPaused(id), role, term, commitIndex, appliedIndex, leader, peers, health, extra };
+    return {
+      name: id,
+      up: sim.isUp(id),
+      paused: sim.isPaused(id),
+      role,
+      term,
+      commitIndex,
+      appliedIndex,
+      leader,
+      peers,
+      health,
+      extra,
+    };
   }
 
   private partitionSnapshot(nowMs: number): PartitionSnapshot {
@@ -446,7 +489,8 @@ class Run {
   readonly snapshotEveryMs: number;
 
   constructor(loaded: LoadedScenario, seed: number, codec: boolean) {
-    this.snapshotEveryMs = loaded.scenario.nodes.length > checkpointNodesMax ? snapshotEveryMsBigCluster : snapshotEveryMs;
+    this.snapshotEveryMs =
+      loaded.scenario.nodes.length > checkpointNodesMax ? snapshotEveryMsBigCluster : snapshotEveryMs;
     this.safetyMs = loaded.scenario.safetyMs;
     this.endMs = loaded.scenario.safetyMs + loaded.scenario.livenessMs;
     this.sim = new Simulation(loaded.scenario, loaded.harness, seed, { codec, onLog: (line) => this.onLog(line) });
@@ -455,10 +499,23 @@ class Run {
 
   private onLog(line: SimLogLine): void {
     let m: RegExpExecArray | null;
-    if (line.kind === 'fault' && (m = /^link (\S+)→(\S+) clogged until (\d+(?:\.\d+)?) ms$/.exec(line.text))) this.clogs.push({ from: m[1]!, to: m[2]!, untilMs: Number(m[3]) });
+    if (line.kind === 'fault' && (m = /^link (\S+)→(\S+) clogged until (\d+(?:\.\d+)?) ms$/.exec(line.text)))
+      this.clogs.push({ from: m[1]!, to: m[2]!, untilMs: Number(m[3]) });
     if (line.kind === 'fault' && line.text === 'network healed') this.clogs = [];
-    const kind = line.kind === 'fault' ? 'fault' : line.kind === 'violation' ? 'verdict' : line.kind === 'client' ? 'client' : classifyLine(line.text);
-    this.log.push({ seq: this.logSeq++, atMs: line.atMs, kind, text: line.kind === 'violation' ? `VIOLATION ${line.text}` : line.text });
+    const kind =
+      line.kind === 'fault'
+        ? 'fault'
+        : line.kind === 'violation'
+          ? 'verdict'
+          : line.kind === 'client'
+            ? 'client'
+            : classifyLine(line.text);
+    this.log.push({
+      seq: this.logSeq++,
+      atMs: line.atMs,
+      kind,
+      text: line.kind === 'violation' ? `VIOLATION ${line.text}` : line.text,
+    });
     if (this.log.length > logLinesKeptMax * 2) this.log.splice(0, this.log.length - logLinesKeptMax);
   }
 

@@ -5,7 +5,7 @@
  * the liveness phase first (exactly as `Simulation.run` does), and only the queue knows when the next
  * event is.
  */
-import type { Simulation } from '../../sim/simulator.js';
+import type { Simulation } from '../../sim/engine/simulation.js';
 
 export function nextEventMs(sim: Simulation): number | null {
   return sim.nextEventMs();

@@ -50,7 +50,11 @@ export function onSyncTimer(s: AgentState, env: Env): void {
 /** Period of the full sync, with up to 1/8 of jitter so that agents do not sync in lockstep. */
 export function armFullSync(s: AgentState, env: Env): void {
   const period = s.config.timing.antiEntropyIntervalMs;
-  env.ctx.emit({ kind: 'setTimer', timer: 'antiEntropy', afterMs: period + env.ctx.prng.below(Math.floor(period / 8) + 1) });
+  env.ctx.emit({
+    kind: 'setTimer',
+    timer: 'antiEntropy',
+    afterMs: period + env.ctx.prng.below(Math.floor(period / 8) + 1),
+  });
 }
 
 export function onFullSyncTimer(s: AgentState, env: Env): void {
@@ -65,23 +69,55 @@ export function onFullSyncTimer(s: AgentState, env: Env): void {
   readRemote(s, env);
 }
 
-function internal(s: AgentState, env: Env, what: string, op: Parameters<typeof executeServerOp>[2], then: (result: ServerResult, env: Env) => void): void {
+function internal(
+  s: AgentState,
+  env: Env,
+  what: string,
+  op: Parameters<typeof executeServerOp>[2],
+  then: (result: ServerResult, env: Env) => void,
+): void {
   executeServerOp(s, env, op, { kind: 'internal', what, then }, 0);
 }
 
 function readRemote(s: AgentState, env: Env): void {
-  internal(s, env, 'ae-read-checks', { kind: 'read', query: { type: 'healthNode', node: s.nodeName }, consistency: 'default', minIndex: 0, waitMs: 0 }, (checks, env2) => {
-    if (!checks.ok) return syncFailed(s, env2, checks.error);
-    internal(s, env2, 'ae-read-node', { kind: 'read', query: { type: 'catalogNode', node: s.nodeName }, consistency: 'default', minIndex: 0, waitMs: 0 }, (node, env3) => {
-      if (!node.ok) return syncFailed(s, env3, node.error);
-      compareRemote(s, node.value as { Node: { Address: string }; Services: Record<string, CatalogService> } | null, (checks.value as HealthCheck[] | null) ?? []);
-      syncNext(s, env3);
-    });
-  });
+  internal(
+    s,
+    env,
+    'ae-read-checks',
+    { kind: 'read', query: { type: 'healthNode', node: s.nodeName }, consistency: 'default', minIndex: 0, waitMs: 0 },
+    (checks, env2) => {
+      if (!checks.ok) return syncFailed(s, env2, checks.error);
+      internal(
+        s,
+        env2,
+        'ae-read-node',
+        {
+          kind: 'read',
+          query: { type: 'catalogNode', node: s.nodeName },
+          consistency: 'default',
+          minIndex: 0,
+          waitMs: 0,
+        },
+        (node, env3) => {
+          if (!node.ok) return syncFailed(s, env3, node.error);
+          compareRemote(
+            s,
+            node.value as { Node: { Address: string }; Services: Record<string, CatalogService> } | null,
+            (checks.value as HealthCheck[] | null) ?? [],
+          );
+          syncNext(s, env3);
+        },
+      );
+    },
+  );
 }
 
 /** Marks out of sync everything whose catalog copy differs (Consul updateSyncState). */
-export function compareRemote(s: AgentState, node: { Node: { Address: string }; Services: Record<string, CatalogService> } | null, checks: readonly HealthCheck[]): void {
+export function compareRemote(
+  s: AgentState,
+  node: { Node: { Address: string }; Services: Record<string, CatalogService> } | null,
+  checks: readonly HealthCheck[],
+): void {
   if (node === null) {
     s.nodeInSync = false;
     for (const service of s.services.values()) service.inSync = false;
@@ -119,7 +155,13 @@ function serviceEqual(local: LocalService, remote: CatalogService): boolean {
 }
 
 function checkEqual(local: LocalCheck, remote: HealthCheck): boolean {
-  return local.status === remote.Status && local.output === remote.Output && local.name === remote.Name && local.notes === remote.Notes && local.serviceId === remote.ServiceID;
+  return (
+    local.status === remote.Status &&
+    local.output === remote.Output &&
+    local.name === remote.Name &&
+    local.notes === remote.Notes &&
+    local.serviceId === remote.ServiceID
+  );
 }
 
 export function nodeSpec(s: AgentState): NodeSpec {
@@ -134,8 +176,22 @@ export function nodeSpec(s: AgentState): NodeSpec {
   };
 }
 
-function checkRecord(check: LocalCheck): { checkId: string; name: string; status: LocalCheck['status']; notes: string; output: string; serviceId?: string } {
-  return { checkId: check.id, name: check.name, status: check.status, notes: check.notes, output: check.output, ...(check.serviceId !== '' ? { serviceId: check.serviceId } : {}) };
+function checkRecord(check: LocalCheck): {
+  checkId: string;
+  name: string;
+  status: LocalCheck['status'];
+  notes: string;
+  output: string;
+  serviceId?: string;
+} {
+  return {
+    checkId: check.id,
+    name: check.name,
+    status: check.status,
+    notes: check.notes,
+    output: check.output,
+    ...(check.serviceId !== '' ? { serviceId: check.serviceId } : {}),
+  };
 }
 
 /** Pushes the next out-of-sync item, or finishes. */
@@ -144,7 +200,8 @@ function syncNext(s: AgentState, env: Env): void {
     internal(s, env, what, { kind: 'write', command }, (result, env2) => {
       if (!result.ok) return syncFailed(s, env2, result.error);
       const value = result.value as { ok?: boolean; error?: string } | null;
-      if (value && typeof value === 'object' && value.ok === false) return syncFailed(s, env2, value.error ?? 'rejected');
+      if (value && typeof value === 'object' && value.ok === false)
+        return syncFailed(s, env2, value.error ?? 'rejected');
       done();
       syncNext(s, env2);
     });
@@ -156,10 +213,14 @@ function syncNext(s: AgentState, env: Env): void {
     });
   }
   for (const id of s.deregisterServices) {
-    return push('ae-deregister-service', { type: 'catalogDeregister', node: s.nodeName, serviceId: id, nowMs: 0 }, () => {
-      s.deregisterServices.delete(id);
-      trace(env, 'info', `agent: Deregistered service '${id}'`);
-    });
+    return push(
+      'ae-deregister-service',
+      { type: 'catalogDeregister', node: s.nodeName, serviceId: id, nowMs: 0 },
+      () => {
+        s.deregisterServices.delete(id);
+        trace(env, 'info', `agent: Deregistered service '${id}'`);
+      },
+    );
   }
   for (const id of s.deregisterChecks) {
     return push('ae-deregister-check', { type: 'catalogDeregister', node: s.nodeName, checkId: id, nowMs: 0 }, () => {
@@ -177,7 +238,15 @@ function syncNext(s: AgentState, env: Env): void {
       {
         type: 'catalogRegister',
         node: nodeSpec(s),
-        service: { id: service.id, service: service.service, tags: service.tags, address: service.address, port: service.port, meta: service.meta, enableTagOverride: service.enableTagOverride },
+        service: {
+          id: service.id,
+          service: service.service,
+          tags: service.tags,
+          address: service.address,
+          port: service.port,
+          meta: service.meta,
+          enableTagOverride: service.enableTagOverride,
+        },
         ...(checks.length > 0 ? { checks: checks.map(checkRecord) } : {}),
         skipNodeUpdate: true,
         nowMs: 0,
@@ -194,10 +263,14 @@ function syncNext(s: AgentState, env: Env): void {
   for (const check of s.checks.values()) {
     if (check.inSync) continue;
     const version = check.version;
-    return push('ae-check', { type: 'catalogRegister', node: nodeSpec(s), checks: [checkRecord(check)], skipNodeUpdate: true, nowMs: 0 }, () => {
-      if (s.checks.get(check.id) === check && check.version === version) check.inSync = true;
-      trace(env, 'info', `agent: Synced check '${check.id}'`);
-    });
+    return push(
+      'ae-check',
+      { type: 'catalogRegister', node: nodeSpec(s), checks: [checkRecord(check)], skipNodeUpdate: true, nowMs: 0 },
+      () => {
+        if (s.checks.get(check.id) === check && check.version === version) check.inSync = true;
+        trace(env, 'info', `agent: Synced check '${check.id}'`);
+      },
+    );
   }
   s.syncing = false;
   if (s.syncAgain) {
@@ -214,7 +287,11 @@ function syncNext(s: AgentState, env: Env): void {
 export function afterSync(s: AgentState, env: Env, then: (env: Env) => void): void {
   const id = s.nextSyncWaiter++;
   s.syncWaiters.set(id, then);
-  env.ctx.emit({ kind: 'setTimer', timer: `syncWait:${id}`, afterMs: Math.min(s.config.timing.rpcTimeoutMs, syncWaitMsMax) });
+  env.ctx.emit({
+    kind: 'setTimer',
+    timer: `syncWait:${id}`,
+    afterMs: Math.min(s.config.timing.rpcTimeoutMs, syncWaitMsMax),
+  });
   triggerSync(s, env);
 }
 
@@ -267,7 +344,10 @@ export function inSync(s: AgentState): boolean {
  * jitter, so agents spread out.
  */
 export function armCoordinateSync(s: AgentState, env: Env, memberCount: number): void {
-  const period = Math.max(s.config.timing.coordinateSyncIntervalMs, Math.ceil((memberCount / coordinateRateTarget) * 1000));
+  const period = Math.max(
+    s.config.timing.coordinateSyncIntervalMs,
+    Math.ceil((memberCount / coordinateRateTarget) * 1000),
+  );
   env.ctx.emit({ kind: 'setTimer', timer: 'coordinate', afterMs: period + env.ctx.prng.below(period + 1) });
 }
 
@@ -283,10 +363,19 @@ export function onCoordinateTimer(s: AgentState, env: Env): void {
     callSwim(s, env2, { type: 'coordinate' }, (reply, env3) => {
       const response = reply as SwimResponse;
       if (!response.ok || response.coordinate === undefined) return;
-      internal(s, env3, 'coordinate-sync', { kind: 'write', command: { type: 'coordinateBatchUpdate', updates: [{ Node: s.nodeName, Coord: response.coordinate }] } }, (result, env4) => {
-        if (result.ok) count(s, 'coordinateSyncs');
-        else trace(env4, 'debug', `agent: coordinate update failed: ${result.error}`);
-      });
+      internal(
+        s,
+        env3,
+        'coordinate-sync',
+        {
+          kind: 'write',
+          command: { type: 'coordinateBatchUpdate', updates: [{ Node: s.nodeName, Coord: response.coordinate }] },
+        },
+        (result, env4) => {
+          if (result.ok) count(s, 'coordinateSyncs');
+          else trace(env4, 'debug', `agent: coordinate update failed: ${result.error}`);
+        },
+      );
     });
   });
 }

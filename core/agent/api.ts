@@ -128,9 +128,9 @@ export const txnOpsMax = 64;
 export const kvValueBytesMax = 512 * 1024;
 
 export type AgentRequest = RequestBase &
+  // ── KV (/v1/kv) ──
+  /** `GET /v1/kv/<key>` (`raw` → body is the value's bytes, 404 when absent). */
   (
-    // ── KV (/v1/kv) ──
-    /** `GET /v1/kv/<key>` (`raw` → body is the value's bytes, 404 when absent). */
     | { readonly type: 'kv.get'; readonly key: string; readonly raw?: boolean; readonly read: ReadOptions }
     /** `GET /v1/kv/<prefix>?recurse`. */
     | { readonly type: 'kv.list'; readonly prefix: string; readonly read: ReadOptions }
@@ -139,11 +139,29 @@ export type AgentRequest = RequestBase &
     /** `PUT /v1/kv/<key>[?flags=]` → `true`. */
     | { readonly type: 'kv.put'; readonly key: string; readonly value: Uint8Array; readonly flags?: KvFlags }
     /** `PUT /v1/kv/<key>?cas=<index>` → `true`/`false` (index 0: create only). */
-    | { readonly type: 'kv.cas'; readonly key: string; readonly value: Uint8Array; readonly flags?: KvFlags; readonly index: number }
+    | {
+        readonly type: 'kv.cas';
+        readonly key: string;
+        readonly value: Uint8Array;
+        readonly flags?: KvFlags;
+        readonly index: number;
+      }
     /** `PUT /v1/kv/<key>?acquire=<session>` → `true`/`false`; unknown session → 500. */
-    | { readonly type: 'kv.acquire'; readonly key: string; readonly value: Uint8Array; readonly flags?: KvFlags; readonly session: string }
+    | {
+        readonly type: 'kv.acquire';
+        readonly key: string;
+        readonly value: Uint8Array;
+        readonly flags?: KvFlags;
+        readonly session: string;
+      }
     /** `PUT /v1/kv/<key>?release=<session>` → `true`/`false`. */
-    | { readonly type: 'kv.release'; readonly key: string; readonly value: Uint8Array; readonly flags?: KvFlags; readonly session: string }
+    | {
+        readonly type: 'kv.release';
+        readonly key: string;
+        readonly value: Uint8Array;
+        readonly flags?: KvFlags;
+        readonly session: string;
+      }
     /** `DELETE /v1/kv/<key>[?cas=]` → `true`/`false` (cas must be > 0). */
     | { readonly type: 'kv.delete'; readonly key: string; readonly cas?: number }
     /** `DELETE /v1/kv/<prefix>?recurse` → `true`. */
@@ -181,23 +199,45 @@ export type AgentRequest = RequestBase &
      * define. File-defined services and checks are added, changed or removed to match; API-registered
      * ones are kept.
      */
-    | { readonly type: 'agent.reload'; readonly services: readonly ServiceDefinition[]; readonly checks: readonly CheckDefinition[] }
+    | {
+        readonly type: 'agent.reload';
+        readonly services: readonly ServiceDefinition[];
+        readonly checks: readonly CheckDefinition[];
+      }
     | { readonly type: 'agent.maintenance'; readonly enable: boolean; readonly reason?: string }
     | { readonly type: 'agent.services' }
     | { readonly type: 'agent.service.register'; readonly service: ServiceDefinition }
     | { readonly type: 'agent.service.deregister'; readonly id: string }
-    | { readonly type: 'agent.service.maintenance'; readonly id: string; readonly enable: boolean; readonly reason?: string }
+    | {
+        readonly type: 'agent.service.maintenance';
+        readonly id: string;
+        readonly enable: boolean;
+        readonly reason?: string;
+      }
     | { readonly type: 'agent.checks' }
     | { readonly type: 'agent.check.register'; readonly check: CheckDefinition }
     /** TTL updates: `note` becomes the check's Output; resets the TTL timer. */
-    | { readonly type: 'agent.check.pass' | 'agent.check.warn' | 'agent.check.fail'; readonly id: string; readonly note?: string }
-    | { readonly type: 'agent.check.update'; readonly id: string; readonly status: 'passing' | 'warning' | 'critical'; readonly output?: string }
+    | {
+        readonly type: 'agent.check.pass' | 'agent.check.warn' | 'agent.check.fail';
+        readonly id: string;
+        readonly note?: string;
+      }
+    | {
+        readonly type: 'agent.check.update';
+        readonly id: string;
+        readonly status: 'passing' | 'warning' | 'critical';
+        readonly output?: string;
+      }
     | { readonly type: 'agent.check.deregister'; readonly id: string }
     /** `GET /v1/agent/metrics`: Consul's JSON metrics shape; net/http renders `?format=prometheus`. */
     | { readonly type: 'agent.metrics' }
     // ── catalog ──
     | { readonly type: 'catalog.datacenters' }
-    | { readonly type: 'catalog.nodes'; readonly nodeMeta?: Readonly<Record<string, string>>; readonly read: ReadOptions }
+    | {
+        readonly type: 'catalog.nodes';
+        readonly nodeMeta?: Readonly<Record<string, string>>;
+        readonly read: ReadOptions;
+      }
     | { readonly type: 'catalog.services'; readonly read: ReadOptions }
     | { readonly type: 'catalog.service'; readonly service: string; readonly tag?: string; readonly read: ReadOptions }
     /** Unknown node → 200 with body `null`. */
@@ -214,12 +254,27 @@ export type AgentRequest = RequestBase &
         /** `Check` and `Checks` merged; `status` defaults to critical as in Consul's catalog. */
         readonly checks?: readonly CheckDefinition[];
       }
-    | { readonly type: 'catalog.deregister'; readonly node: string; readonly serviceId?: string; readonly checkId?: string }
+    | {
+        readonly type: 'catalog.deregister';
+        readonly node: string;
+        readonly serviceId?: string;
+        readonly checkId?: string;
+      }
     // ── health ──
-    | { readonly type: 'health.state'; readonly state: 'any' | 'passing' | 'warning' | 'critical'; readonly read: ReadOptions }
+    | {
+        readonly type: 'health.state';
+        readonly state: 'any' | 'passing' | 'warning' | 'critical';
+        readonly read: ReadOptions;
+      }
     | { readonly type: 'health.node'; readonly node: string; readonly read: ReadOptions }
     | { readonly type: 'health.checks'; readonly service: string; readonly read: ReadOptions }
-    | { readonly type: 'health.service'; readonly service: string; readonly tag?: string; readonly passing?: boolean; readonly read: ReadOptions }
+    | {
+        readonly type: 'health.service';
+        readonly service: string;
+        readonly tag?: string;
+        readonly passing?: boolean;
+        readonly read: ReadOptions;
+      }
     // ── status ──
     /** Body: the leader's server RPC address as a JSON string, `""` when none. */
     | { readonly type: 'status.leader' }
@@ -267,7 +322,13 @@ export type AgentRequest = RequestBase &
     /** Body: `{Query}` with a template rendered for the name; unknown → 404. */
     | { readonly type: 'query.explain'; readonly idOrName: string; readonly read: ReadOptions }
     /** Body: `{Service, Nodes, DNS, Datacenter, Failovers}`; `near` (`_agent` = this node) and `limit` as Consul's. */
-    | { readonly type: 'query.execute'; readonly idOrName: string; readonly near?: string; readonly limit?: number; readonly read: ReadOptions }
+    | {
+        readonly type: 'query.execute';
+        readonly idOrName: string;
+        readonly near?: string;
+        readonly limit?: number;
+        readonly read: ReadOptions;
+      }
     // ── events ──
     | {
         readonly type: 'event.fire';
@@ -429,15 +490,20 @@ export const agentTimingSim: AgentTiming = {
 export function validateAgentConfig(config: AgentConfig): string[] {
   const problems: string[] = [];
   if (!config.nodeName) problems.push('node_name: must not be empty');
-  if (!config.datacenter || !/^[a-z0-9_-]+$/i.test(config.datacenter)) problems.push(`datacenter: '${config.datacenter}' is not a valid name`);
-  if (!Number.isInteger(config.bootstrapExpect) || config.bootstrapExpect < 0) problems.push('bootstrap_expect: must be a non-negative integer');
-  if (!config.server && (config.bootstrap || config.bootstrapExpect > 0)) problems.push('bootstrap_expect: bootstrap mode is for servers only (-server)');
-  if (config.bootstrap && config.bootstrapExpect > 1) problems.push('bootstrap_expect: -bootstrap and -bootstrap-expect > 1 are exclusive');
+  if (!config.datacenter || !/^[a-z0-9_-]+$/i.test(config.datacenter))
+    problems.push(`datacenter: '${config.datacenter}' is not a valid name`);
+  if (!Number.isInteger(config.bootstrapExpect) || config.bootstrapExpect < 0)
+    problems.push('bootstrap_expect: must be a non-negative integer');
+  if (!config.server && (config.bootstrap || config.bootstrapExpect > 0))
+    problems.push('bootstrap_expect: bootstrap mode is for servers only (-server)');
+  if (config.bootstrap && config.bootstrapExpect > 1)
+    problems.push('bootstrap_expect: -bootstrap and -bootstrap-expect > 1 are exclusive');
   for (const [name, port] of Object.entries(config.ports)) {
     if (!Number.isInteger(port) || port < -1 || port > 65535) problems.push(`ports.${name}: ${port} is not a port`);
   }
   const t = config.timing;
-  for (const [name, value] of Object.entries(t)) if (!(typeof value === 'number' && value > 0)) problems.push(`timing.${name}: must be > 0`);
+  for (const [name, value] of Object.entries(t))
+    if (!(typeof value === 'number' && value > 0)) problems.push(`timing.${name}: must be > 0`);
   return problems;
 }
 

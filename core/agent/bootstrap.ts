@@ -28,14 +28,23 @@ export function maybeBootstrap(s: AgentState, env: Env): void {
   s.bootstrapping = true;
   callRaft(s, env, { type: 'status' }, (raw, env2) => {
     const status = raw as RaftResponse;
-    const view = (status.ok ? status.result : null) as { voters?: readonly string[]; term?: number; leader?: string | null } | null;
+    const view = (status.ok ? status.result : null) as {
+      voters?: readonly string[];
+      term?: number;
+      leader?: string | null;
+    } | null;
     if (view && ((view.voters?.length ?? 0) > 0 || (view.term ?? 0) > 0 || view.leader)) {
       s.bootstrapping = false;
       s.bootstrapped = true;
       return;
     }
     const servers = [...ids.keys()].sort();
-    if (expect > 1) trace(env2, 'info', `consul: Found expected number of peers, attempting bootstrap: ${servers.map((id) => ids.get(id)).join(',')}`);
+    if (expect > 1)
+      trace(
+        env2,
+        'info',
+        `consul: Found expected number of peers, attempting bootstrap: ${servers.map((id) => ids.get(id)).join(',')}`,
+      );
     callRaft(s, env2, { type: 'bootstrap', servers }, (rawBoot, env3) => {
       s.bootstrapping = false;
       const response = rawBoot as RaftResponse;
@@ -43,7 +52,11 @@ export function maybeBootstrap(s: AgentState, env: Env): void {
         s.bootstrapped = true;
         return;
       }
-      trace(env3, 'error', `consul: failed to bootstrap cluster: ${response.error}${response.detail ? ` (${response.detail})` : ''}`);
+      trace(
+        env3,
+        'error',
+        `consul: failed to bootstrap cluster: ${response.error}${response.detail ? ` (${response.detail})` : ''}`,
+      );
     });
   });
 }

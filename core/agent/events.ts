@@ -35,12 +35,16 @@ function matches(pattern: string, text: string): boolean {
 }
 
 /** Whether this agent accepts an event (Consul shouldProcessUserEvent). */
-export function acceptsEvent(s: AgentState, event: { nodeFilter?: string; serviceFilter?: string; tagFilter?: string }): boolean {
+export function acceptsEvent(
+  s: AgentState,
+  event: { nodeFilter?: string; serviceFilter?: string; tagFilter?: string },
+): boolean {
   if (event.nodeFilter && !matches(event.nodeFilter, s.nodeName)) return false;
   if (event.serviceFilter) {
     const services = [...s.services.values()].filter((svc) => matches(event.serviceFilter!, svc.service));
     if (services.length === 0) return false;
-    if (event.tagFilter && !services.some((svc) => svc.tags.some((tag) => matches(event.tagFilter!, tag)))) return false;
+    if (event.tagFilter && !services.some((svc) => svc.tags.some((tag) => matches(event.tagFilter!, tag))))
+      return false;
   }
   return true;
 }
@@ -59,7 +63,10 @@ function recordOf(event: UserEvent): UserEventRecord {
 }
 
 export function renderEvent(record: UserEventRecord): Record<string, unknown> {
-  return { ...record, Payload: record.Payload === null || record.Payload.length === 0 ? null : base64Encode(record.Payload) };
+  return {
+    ...record,
+    Payload: record.Payload === null || record.Payload.length === 0 ? null : base64Encode(record.Payload),
+  };
 }
 
 /** Keeps an accepted event (once) and wakes `event.list` watchers. */
@@ -79,7 +86,12 @@ export function recordEvent(s: AgentState, env: Env, event: UserEvent): void {
   }
 }
 
-export function fireEvent(s: AgentState, env: Env, requestId: number, request: AgentRequest & { type: 'event.fire' }): void {
+export function fireEvent(
+  s: AgentState,
+  env: Env,
+  requestId: number,
+  request: AgentRequest & { type: 'event.fire' },
+): void {
   if (!request.name) return reply(env, requestId, errorResponse(400, 'Missing name'));
   const id = uuid(env.ctx.prng);
   const event = {
@@ -104,11 +116,21 @@ function answerList(s: AgentState, env: Env, requestId: number, request: AgentRe
   reply(env, requestId, { status: 200, body: list, index: eventsIndex(s) });
 }
 
-export function listEvents(s: AgentState, env: Env, requestId: number, request: AgentRequest & { type: 'event.list' }): void {
+export function listEvents(
+  s: AgentState,
+  env: Env,
+  requestId: number,
+  request: AgentRequest & { type: 'event.list' },
+): void {
   const minIndex = request.read.minIndex ?? 0;
   const waitMs = blockingWaitMs(request.read, env.ctx.prng);
   // Consul blocks while the index equals the one the client saw (event ids are not ordered).
-  if (minIndex > 0 && waitMs > 0 && eventsIndex(s) === minIndex && s.parkedEvents.size < s.config.timing.blockingQueriesMax) {
+  if (
+    minIndex > 0 &&
+    waitMs > 0 &&
+    eventsIndex(s) === minIndex &&
+    s.parkedEvents.size < s.config.timing.blockingQueriesMax
+  ) {
     s.parkedEvents.set(requestId, { requestId, request, minIndex, deadlineMs: env.nowMs + waitMs });
     env.ctx.emit({ kind: 'setTimer', timer: `events:${requestId}`, afterMs: waitMs });
     return;

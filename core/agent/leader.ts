@@ -113,34 +113,55 @@ function establishLeadership(s: AgentState, env: Env): void {
 function ensureAclTokens(s: AgentState, env: Env): void {
   const acl = s.config.acl;
   if (!acl?.enabled) return;
-  const wanted: { ID: string; Name: string; Type: 'client' | 'management'; Rules: string }[] = [{ ID: 'anonymous', Name: 'Anonymous Token', Type: 'client', Rules: '' }];
+  const wanted: { ID: string; Name: string; Type: 'client' | 'management'; Rules: string }[] = [
+    { ID: 'anonymous', Name: 'Anonymous Token', Type: 'client', Rules: '' },
+  ];
   if (acl.masterToken) wanted.push({ ID: acl.masterToken, Name: 'Master Token', Type: 'management', Rules: '' });
   for (const token of wanted) {
-    executeServerOp(s, env, { kind: 'read', query: { type: 'aclGet', id: token.ID }, consistency: 'default', minIndex: 0, waitMs: 0 }, {
-      kind: 'internal',
-      what: 'acl-read',
-      then: (result, env2) => {
-        if (!result.ok || result.value !== null) return;
-        propose(s, env2, 'acl-init', { type: 'aclSet', acl: token, create: true }, (ok, env3, error) => {
-          if (ok) trace(env3, 'info', `consul: created ACL token '${token.Name}'`);
-          else trace(env3, 'warn', `consul: failed to create ACL token '${token.Name}': ${error}`);
-        });
+    executeServerOp(
+      s,
+      env,
+      { kind: 'read', query: { type: 'aclGet', id: token.ID }, consistency: 'default', minIndex: 0, waitMs: 0 },
+      {
+        kind: 'internal',
+        what: 'acl-read',
+        then: (result, env2) => {
+          if (!result.ok || result.value !== null) return;
+          propose(s, env2, 'acl-init', { type: 'aclSet', acl: token, create: true }, (ok, env3, error) => {
+            if (ok) trace(env3, 'info', `consul: created ACL token '${token.Name}'`);
+            else trace(env3, 'warn', `consul: failed to create ACL token '${token.Name}': ${error}`);
+          });
+        },
       },
-    }, 0);
+      0,
+    );
   }
 }
 
-function propose(s: AgentState, env: Env, what: string, command: StoreCommand, then: (ok: boolean, env: Env, error: string) => void): void {
-  executeServerOp(s, env, { kind: 'write', command }, {
-    kind: 'internal',
-    what,
-    then: (result, env2) => {
-      if (!result.ok) return then(false, env2, result.error);
-      const value = result.value as { ok?: boolean; error?: string } | null;
-      if (value && typeof value === 'object' && value.ok === false) return then(false, env2, value.error ?? 'rejected');
-      then(true, env2, '');
+function propose(
+  s: AgentState,
+  env: Env,
+  what: string,
+  command: StoreCommand,
+  then: (ok: boolean, env: Env, error: string) => void,
+): void {
+  executeServerOp(
+    s,
+    env,
+    { kind: 'write', command },
+    {
+      kind: 'internal',
+      what,
+      then: (result, env2) => {
+        if (!result.ok) return then(false, env2, result.error);
+        const value = result.value as { ok?: boolean; error?: string } | null;
+        if (value && typeof value === 'object' && value.ok === false)
+          return then(false, env2, value.error ?? 'rejected');
+        then(true, env2, '');
+      },
     },
-  }, 0);
+    0,
+  );
 }
 
 export function onReconcileTimer(s: AgentState, env: Env): void {
@@ -153,7 +174,13 @@ export function onReconcileTimer(s: AgentState, env: Env): void {
 function reconcileAll(s: AgentState, env: Env): void {
   // This node is a member too, even before SWIM told us about ourselves.
   if (![...s.members.values()].some((m) => m.name === s.nodeName)) {
-    reconcileMember(s, env, { id: s.config.rpcId, name: s.nodeName, incarnation: 0, status: 'alive', tags: { role: 'consul', dc: s.config.datacenter, port: String(s.config.ports.server) } });
+    reconcileMember(s, env, {
+      id: s.config.rpcId,
+      name: s.nodeName,
+      incarnation: 0,
+      status: 'alive',
+      tags: { role: 'consul', dc: s.config.datacenter, port: String(s.config.ports.server) },
+    });
   }
   for (const member of s.members.values()) reconcileMember(s, env, member);
   reconcileRaftMembership(s, env);
@@ -184,7 +211,8 @@ export function reconcileMember(s: AgentState, env: Env, member: Member): void {
     s.reconciled.set(member.name, health);
     count(s, 'membersReconciled');
     if (health === 'alive') trace(env2, 'info', `consul: member '${member.name}' joined, marking health alive`);
-    else if (health === 'failed') trace(env2, 'info', `consul: member '${member.name}' failed, marking health critical`);
+    else if (health === 'failed')
+      trace(env2, 'info', `consul: member '${member.name}' failed, marking health critical`);
     else trace(env2, 'info', `consul: member '${member.name}' left, deregistering`);
     // The member may have changed again while the write was in flight.
     const latest = [...s.members.values()].find((m) => m.name === member.name);
@@ -214,11 +242,18 @@ function reconcileRaftMembership(s: AgentState, env: Env): void {
             ? ({ type: 'removeServer', id } as const)
             : null;
       if (change === null) continue;
-      trace(env2, 'info', change.type === 'addServer' ? `consul: adding server ${member.name} to raft` : `consul: removing server ${member.name} from raft`);
+      trace(
+        env2,
+        'info',
+        change.type === 'addServer'
+          ? `consul: adding server ${member.name} to raft`
+          : `consul: removing server ${member.name} from raft`,
+      );
       callRaft(s, env2, change, (rawChange, env3) => {
         s.membershipChanging = false;
         const result = rawChange as RaftResponse;
-        if (!result.ok) trace(env3, 'warn', `consul: raft membership change for ${member.name} failed: ${result.error}`);
+        if (!result.ok)
+          trace(env3, 'warn', `consul: raft membership change for ${member.name} failed: ${result.error}`);
         else reconcileRaftMembership(s, env3);
       });
       return;

@@ -14,7 +14,16 @@
 import type { CheckSpec, CheckStatus, CheckResult, StorageOp } from '../types.js';
 import type { CheckDefinition, ServiceDefinition } from './api.js';
 import { triggerSync } from './antiEntropy.js';
-import { count, trace, type AgentState, type CheckRunner, type Env, type LocalCheck, type LocalService, type Source } from './state.js';
+import {
+  count,
+  trace,
+  type AgentState,
+  type CheckRunner,
+  type Env,
+  type LocalCheck,
+  type LocalService,
+  type Source,
+} from './state.js';
 
 /** Consul's MinInterval: shorter check intervals are raised to 1 s. */
 export const checkIntervalMsMin = 1000;
@@ -38,7 +47,12 @@ export function serviceChecks(def: ServiceDefinition): CheckDefinition[] {
   const checks = def.checks ?? [];
   return checks.map((check, i) => ({
     ...check,
-    id: check.id !== undefined && check.id !== '' ? check.id : checks.length === 1 ? `service:${id}` : `service:${id}:${i + 1}`,
+    id:
+      check.id !== undefined && check.id !== ''
+        ? check.id
+        : checks.length === 1
+          ? `service:${id}`
+          : `service:${id}:${i + 1}`,
     name: check.name !== undefined && check.name !== '' ? check.name : `Service '${def.name}' check`,
     serviceId: id,
   }));
@@ -48,8 +62,10 @@ export function serviceChecks(def: ServiceDefinition): CheckDefinition[] {
 export function addService(s: AgentState, env: Env, def: ServiceDefinition, source: Source): string | null {
   if (typeof def.name !== 'string' || def.name === '') return 'Missing service name';
   const id = serviceIdOf(def);
-  if (!s.services.has(id) && s.services.size >= localServicesMax) return `Too many services on this agent (${localServicesMax})`;
-  if (def.port !== undefined && (!Number.isInteger(def.port) || def.port < 0 || def.port > 65535)) return `Invalid service port ${def.port}`;
+  if (!s.services.has(id) && s.services.size >= localServicesMax)
+    return `Too many services on this agent (${localServicesMax})`;
+  if (def.port !== undefined && (!Number.isInteger(def.port) || def.port < 0 || def.port > 65535))
+    return `Invalid service port ${def.port}`;
   const checks = serviceChecks(def);
   for (const check of checks) {
     const problem = checkRunnerOf(s, check, source);
@@ -104,25 +120,48 @@ export function removeService(s: AgentState, env: Env, id: string): boolean {
 /** The runner for a definition, or an error text. */
 export function checkRunnerOf(s: AgentState, def: CheckDefinition, source: Source): CheckRunner | string {
   const intervalMs = Math.max(checkIntervalMsMin, def.intervalMs ?? 0);
-  const script = def.args && def.args.length > 0 ? def.args : def.script !== undefined && def.script !== '' ? ['/bin/sh', '-c', def.script] : null;
-  const kinds = [def.ttlMs !== undefined && def.ttlMs > 0, script !== null, def.http !== undefined && def.http !== '', def.tcp !== undefined && def.tcp !== ''].filter(Boolean).length;
+  const script =
+    def.args && def.args.length > 0
+      ? def.args
+      : def.script !== undefined && def.script !== ''
+        ? ['/bin/sh', '-c', def.script]
+        : null;
+  const kinds = [
+    def.ttlMs !== undefined && def.ttlMs > 0,
+    script !== null,
+    def.http !== undefined && def.http !== '',
+    def.tcp !== undefined && def.tcp !== '',
+  ].filter(Boolean).length;
   if (kinds > 1) return 'Must provide only one of TTL, Script/Args, HTTP or TCP';
   if (def.ttlMs !== undefined && def.ttlMs > 0) return { kind: 'ttl', ttlMs: def.ttlMs };
   let spec: CheckSpec | null = null;
   let timeoutMs = networkTimeoutMsDefault;
   if (script !== null) {
     const enabled = s.config.enableScriptChecks || (source === 'file' && s.config.enableLocalScriptChecks);
-    if (!enabled) return "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true";
+    if (!enabled)
+      return "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true";
     spec = { type: 'script', args: [...script] };
     timeoutMs = scriptTimeoutMsDefault;
   } else if (def.http !== undefined && def.http !== '') {
-    spec = { type: 'http', url: def.http, method: def.method ?? 'GET', headers: def.header ?? {}, body: def.body ?? '' };
+    spec = {
+      type: 'http',
+      url: def.http,
+      method: def.method ?? 'GET',
+      headers: def.header ?? {},
+      body: def.body ?? '',
+    };
   } else if (def.tcp !== undefined && def.tcp !== '') {
     spec = { type: 'tcp', address: def.tcp };
   }
   if (spec === null) return 'Must provide TTL or Script/Args, HTTP or TCP and Interval';
-  if (!(def.intervalMs !== undefined && def.intervalMs > 0)) return 'Interval must be > 0 for Script, HTTP, or TCP checks';
-  return { kind: 'monitor', spec, intervalMs, timeoutMs: def.timeoutMs !== undefined && def.timeoutMs > 0 ? def.timeoutMs : timeoutMs };
+  if (!(def.intervalMs !== undefined && def.intervalMs > 0))
+    return 'Interval must be > 0 for Script, HTTP, or TCP checks';
+  return {
+    kind: 'monitor',
+    spec,
+    intervalMs,
+    timeoutMs: def.timeoutMs !== undefined && def.timeoutMs > 0 ? def.timeoutMs : timeoutMs,
+  };
 }
 
 /** Adds or replaces a check. Returns an error text (HTTP 400) or null. */
@@ -163,7 +202,8 @@ export function addCheck(
   };
   s.checks.set(id, check);
   armRunner(s, env, check, true);
-  if (source === 'api' && !options.fromService && runnerOverride === undefined) persist(env, [{ op: 'put', key: `check/${id}`, value: def }]);
+  if (source === 'api' && !options.fromService && runnerOverride === undefined)
+    persist(env, [{ op: 'put', key: `check/${id}`, value: def }]);
   triggerSync(s, env);
   return null;
 }
@@ -202,7 +242,12 @@ export function onCheckTimer(s: AgentState, env: Env, id: string): void {
   const check = s.checks.get(id);
   if (!check || check.runner.kind !== 'monitor') return;
   count(s, 'checksRun');
-  env.ctx.emit({ kind: 'runCheck', checkId: `${check.generation}/${id}`, check: check.runner.spec, timeoutMs: check.runner.timeoutMs });
+  env.ctx.emit({
+    kind: 'runCheck',
+    checkId: `${check.generation}/${id}`,
+    check: check.runner.spec,
+    timeoutMs: check.runner.timeoutMs,
+  });
   armRunner(s, env, check, false);
 }
 
@@ -227,7 +272,13 @@ export function onTtlTimer(s: AgentState, env: Env, id: string): void {
 }
 
 /** pass/warn/fail/update through the API. Returns an error text (404) or null. */
-export function updateCheckFromApi(s: AgentState, env: Env, id: string, status: CheckStatus, output: string): string | null {
+export function updateCheckFromApi(
+  s: AgentState,
+  env: Env,
+  id: string,
+  status: CheckStatus,
+  output: string,
+): string | null {
   const check = s.checks.get(id);
   if (!check) return `CheckID "${id}" does not have associated TTL`;
   setCheckStatus(s, env, check, status, output);
@@ -249,13 +300,26 @@ export function setCheckStatus(s: AgentState, env: Env, check: LocalCheck, statu
 
 // ───────────────────────────────────────── maintenance ────────────────────────────────────────────
 
-const nodeMaintenanceDefault = 'Maintenance mode is enabled for this node, but no reason was provided. This is a default message.';
-const serviceMaintenanceDefault = 'Maintenance mode is enabled for this service, but no reason was provided. This is a default message.';
+const nodeMaintenanceDefault =
+  'Maintenance mode is enabled for this node, but no reason was provided. This is a default message.';
+const serviceMaintenanceDefault =
+  'Maintenance mode is enabled for this service, but no reason was provided. This is a default message.';
 
 export function setNodeMaintenance(s: AgentState, env: Env, enable: boolean, reason: string | undefined): void {
   if (enable) {
     if (s.checks.has(nodeMaintenanceCheckId)) return;
-    addCheck(s, env, { id: nodeMaintenanceCheckId, name: 'Node Maintenance Mode', notes: reason || nodeMaintenanceDefault, status: 'critical' }, 'api', { runner: { kind: 'none' } });
+    addCheck(
+      s,
+      env,
+      {
+        id: nodeMaintenanceCheckId,
+        name: 'Node Maintenance Mode',
+        notes: reason || nodeMaintenanceDefault,
+        status: 'critical',
+      },
+      'api',
+      { runner: { kind: 'none' } },
+    );
     s.nodeMaintenance = true;
     trace(env, 'info', 'agent: Node entered maintenance mode');
   } else if (removeCheck(s, env, nodeMaintenanceCheckId)) {
@@ -265,12 +329,30 @@ export function setNodeMaintenance(s: AgentState, env: Env, enable: boolean, rea
 }
 
 /** Returns an error text (404) or null. */
-export function setServiceMaintenance(s: AgentState, env: Env, serviceId: string, enable: boolean, reason: string | undefined): string | null {
+export function setServiceMaintenance(
+  s: AgentState,
+  env: Env,
+  serviceId: string,
+  enable: boolean,
+  reason: string | undefined,
+): string | null {
   if (!s.services.has(serviceId)) return `Unknown service ID "${serviceId}"`;
   const id = `${serviceMaintenancePrefix}${serviceId}`;
   if (enable) {
     if (s.checks.has(id)) return null;
-    addCheck(s, env, { id, name: 'Service Maintenance Mode', notes: reason || serviceMaintenanceDefault, status: 'critical', serviceId }, 'api', { runner: { kind: 'none' } });
+    addCheck(
+      s,
+      env,
+      {
+        id,
+        name: 'Service Maintenance Mode',
+        notes: reason || serviceMaintenanceDefault,
+        status: 'critical',
+        serviceId,
+      },
+      'api',
+      { runner: { kind: 'none' } },
+    );
     trace(env, 'info', `agent: Service '${serviceId}' entered maintenance mode`);
   } else if (removeCheck(s, env, id)) trace(env, 'info', `agent: Service '${serviceId}' left maintenance mode`);
   return null;
@@ -283,18 +365,27 @@ export function setServiceMaintenance(s: AgentState, env: Env, serviceId: string
  * the first start): removed ones go, changed ones are re-registered, unchanged ones are left alone
  * (their check status survives). API-registered ones are not touched.
  */
-export function applyFileDefinitions(s: AgentState, env: Env, services: readonly ServiceDefinition[], checks: readonly CheckDefinition[]): string[] {
+export function applyFileDefinitions(
+  s: AgentState,
+  env: Env,
+  services: readonly ServiceDefinition[],
+  checks: readonly CheckDefinition[],
+): string[] {
   const problems: string[] = [];
   const wantedServices = new Map(services.map((def) => [serviceIdOf(def), def]));
-  for (const service of [...s.services.values()]) if (service.source === 'file' && !wantedServices.has(service.id)) removeService(s, env, service.id);
+  for (const service of [...s.services.values()])
+    if (service.source === 'file' && !wantedServices.has(service.id)) removeService(s, env, service.id);
   for (const [id, def] of wantedServices) {
     const existing = s.services.get(id);
     if (existing && existing.source === 'file' && JSON.stringify(existing.definition) === JSON.stringify(def)) continue;
     const problem = addService(s, env, def, 'file');
     if (problem) problems.push(`service '${id}': ${problem}`);
   }
-  const wantedChecks = new Map(checks.map((def) => [def.id !== undefined && def.id !== '' ? def.id : (def.name ?? ''), def]));
-  for (const check of [...s.checks.values()]) if (check.source === 'file' && check.serviceId === '' && !wantedChecks.has(check.id)) removeCheck(s, env, check.id);
+  const wantedChecks = new Map(
+    checks.map((def) => [def.id !== undefined && def.id !== '' ? def.id : (def.name ?? ''), def]),
+  );
+  for (const check of [...s.checks.values()])
+    if (check.source === 'file' && check.serviceId === '' && !wantedChecks.has(check.id)) removeCheck(s, env, check.id);
   for (const [id, def] of wantedChecks) {
     const existing = s.checks.get(id);
     if (existing && existing.source === 'file' && existing.definitionKey === JSON.stringify(def)) continue;

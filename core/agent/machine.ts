@@ -16,8 +16,26 @@ import type { Prng } from '../prng.js';
 import type { RaftNotice } from '../raft/api.js';
 import type { Member, SwimNotice, SwimResponse } from '../swim/api.js';
 import type { DurableState, Input, Machine, NodeId, StepContext } from '../types.js';
-import { agentErrors, validateAgentConfig, type AgentConfig, type AgentRequest, type AgentResponse, type CheckDefinition, type ServiceDefinition } from './api.js';
-import { afterSync, armCoordinateSync, armFullSync, inSync, onCoordinateTimer, onFullSyncTimer, onSyncTimer, onSyncWaitTimer, triggerSync } from './antiEntropy.js';
+import {
+  agentErrors,
+  validateAgentConfig,
+  type AgentConfig,
+  type AgentRequest,
+  type AgentResponse,
+  type CheckDefinition,
+  type ServiceDefinition,
+} from './api.js';
+import {
+  afterSync,
+  armCoordinateSync,
+  armFullSync,
+  inSync,
+  onCoordinateTimer,
+  onFullSyncTimer,
+  onSyncTimer,
+  onSyncWaitTimer,
+  triggerSync,
+} from './antiEntropy.js';
 import { maybeBootstrap } from './bootstrap.js';
 import { fireEvent, listEvents, onEventsTimer, recordEvent } from './events.js';
 import { addressOf, onMemberNotice, onRaftNotice, onReconcileTimer, onSessionSweepTimer } from './leader.js';
@@ -35,7 +53,15 @@ import {
   updateCheckFromApi,
 } from './local.js';
 import { errorResponse, translate, uuid } from './ops.js';
-import { callSwim, isServerMember, knownServers, onLocalReply, onRpcReply, onRpcTimeout, type AgentMessage } from './rpc.js';
+import {
+  callSwim,
+  isServerMember,
+  knownServers,
+  onLocalReply,
+  onRpcReply,
+  onRpcTimeout,
+  type AgentMessage,
+} from './rpc.js';
 import { executeServerOp, onBlockTimeout } from './server.js';
 import { initialState, reply, trace, eventsKeptMax, type AgentState, type Env } from './state.js';
 
@@ -106,13 +132,24 @@ function onStart(s: AgentState, env: Env): void {
 }
 
 function onMessage(s: AgentState, env: Env, from: NodeId, message: AgentMessage): void {
-  if (message === null || typeof message !== 'object') return trace(env, 'warn', `agent: dropped a malformed message from ${from}`);
+  if (message === null || typeof message !== 'object')
+    return trace(env, 'warn', `agent: dropped a malformed message from ${from}`);
   switch (message.t) {
     case 'rpc':
-      if (typeof message.id !== 'number' || message.op === null || typeof message.op !== 'object') return trace(env, 'warn', `agent: dropped a malformed rpc from ${from}`);
+      if (typeof message.id !== 'number' || message.op === null || typeof message.op !== 'object')
+        return trace(env, 'warn', `agent: dropped a malformed rpc from ${from}`);
       if (!s.hasRaft) {
         // Only servers answer RPCs; a client that got one answers so the caller need not time out.
-        env.ctx.emit({ kind: 'send', to: from, channel: 'stream', message: { t: 'rpcReply', id: message.id, result: { ok: false, status: 500, error: 'rpc error: not a server' } } });
+        env.ctx.emit({
+          kind: 'send',
+          to: from,
+          channel: 'stream',
+          message: {
+            t: 'rpcReply',
+            id: message.id,
+            result: { ok: false, status: 500, error: 'rpc error: not a server' },
+          },
+        });
         return;
       }
       return executeServerOp(s, env, message.op, { kind: 'remote', from, id: message.id }, message.hops);
@@ -171,8 +208,10 @@ function onLocal(s: AgentState, env: Env, fromMachine: string, payload: unknown)
 // ───────────────────────────────────────── requests ───────────────────────────────────────────────
 
 function onRequest(s: AgentState, env: Env, requestId: number, request: AgentRequest): void {
-  if (request === null || typeof request !== 'object' || typeof request.type !== 'string') return reply(env, requestId, errorResponse(400, 'malformed request'));
-  if (request.dc !== undefined && request.dc !== '' && request.dc !== s.config.datacenter) return reply(env, requestId, errorResponse(500, agentErrors.noPathToDc));
+  if (request === null || typeof request !== 'object' || typeof request.type !== 'string')
+    return reply(env, requestId, errorResponse(400, 'malformed request'));
+  if (request.dc !== undefined && request.dc !== '' && request.dc !== s.config.datacenter)
+    return reply(env, requestId, errorResponse(500, agentErrors.noPathToDc));
   const translation = translate(request, s.nodeName, env.ctx.prng, s.config.datacenter);
   switch (translation.kind) {
     case 'error':
@@ -219,7 +258,9 @@ function renderMember(s: AgentState, member: Member): Record<string, unknown> {
   };
 }
 
-function renderLocalService(service: AgentState['services'] extends Map<string, infer V> ? V : never): Record<string, unknown> {
+function renderLocalService(
+  service: AgentState['services'] extends Map<string, infer V> ? V : never,
+): Record<string, unknown> {
   return {
     ID: service.id,
     Service: service.service,
@@ -243,7 +284,13 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
         const members = (response.members ?? []).map((m) => renderMember(s, m));
         if (request.type === 'agent.members' && request.wan) {
           // One datacenter, no WAN gossip pool: the WAN view Consul would show is our servers as `name.dc`.
-          const wan = (response.members ?? []).filter((m) => isServerMember(s, m)).map((m) => ({ ...renderMember(s, m), Name: `${m.name}.${s.config.datacenter}`, Port: s.config.ports.serfWan }));
+          const wan = (response.members ?? [])
+            .filter((m) => isServerMember(s, m))
+            .map((m) => ({
+              ...renderMember(s, m),
+              Name: `${m.name}.${s.config.datacenter}`,
+              Port: s.config.ports.serfWan,
+            }));
           return reply(env2, requestId, ok(wan));
         }
         if (request.type === 'agent.members') return reply(env2, requestId, ok(members));
@@ -262,7 +309,8 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
         // count it, so count it here.
         const self = request.addresses.filter((a) => a === s.config.rpcId).length;
         const joined = (response.ok ? (response.joined ?? 0) : 0) + self;
-        const error = joined > 0 ? null : response.ok ? `no node answered at ${request.addresses.join(', ')}` : response.error;
+        const error =
+          joined > 0 ? null : response.ok ? `no node answered at ${request.addresses.join(', ')}` : response.error;
         trace(env2, 'info', `agent: (LAN) joined: ${joined} Err: ${error ?? '<nil>'}`);
         if (error !== null) return reply(env2, requestId, errorResponse(500, error));
         s.joined = true;
@@ -334,7 +382,8 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
     case 'agent.check.pass':
     case 'agent.check.warn':
     case 'agent.check.fail': {
-      const status = request.type === 'agent.check.pass' ? 'passing' : request.type === 'agent.check.warn' ? 'warning' : 'critical';
+      const status =
+        request.type === 'agent.check.pass' ? 'passing' : request.type === 'agent.check.warn' ? 'warning' : 'critical';
       const problem = updateCheckFromApi(s, env, request.id, status, request.note ?? '');
       return answer(problem === null ? ok(null) : errorResponse(404, problem));
     }
@@ -374,11 +423,22 @@ function selfBody(s: AgentState, member: Record<string, unknown> | null, coord: 
       BootstrapExpect: c.bootstrapExpect,
       AdvertiseAddr: c.advertiseAddr,
       ClientAddr: c.clientAddr,
-      Ports: { HTTP: c.ports.http, DNS: c.ports.dns, SerfLan: c.ports.serfLan, SerfWan: c.ports.serfWan, Server: c.ports.server },
+      Ports: {
+        HTTP: c.ports.http,
+        DNS: c.ports.dns,
+        SerfLan: c.ports.serfLan,
+        SerfWan: c.ports.serfWan,
+        Server: c.ports.server,
+      },
       Version: c.build,
       EnableScriptChecks: c.enableScriptChecks,
     },
-    DebugConfig: { Datacenter: c.datacenter, NodeName: c.nodeName, ServerMode: c.server, BootstrapExpect: c.bootstrapExpect },
+    DebugConfig: {
+      Datacenter: c.datacenter,
+      NodeName: c.nodeName,
+      ServerMode: c.server,
+      BootstrapExpect: c.bootstrapExpect,
+    },
     Coord: coord,
     Member: member,
     Stats: {
@@ -396,7 +456,11 @@ function selfBody(s: AgentState, member: Record<string, unknown> | null, coord: 
   };
 }
 
-function metricsBody(s: AgentState, env: Env, swim: { counters: Readonly<Record<string, number>>; healthScore: number } | null): Record<string, unknown> {
+function metricsBody(
+  s: AgentState,
+  env: Env,
+  swim: { counters: Readonly<Record<string, number>>; healthScore: number } | null,
+): Record<string, unknown> {
   const gauge = (Name: string, Value: number): Record<string, unknown> => ({ Name, Value, Labels: {} });
   const commits = s.counters.raftCommits ?? 0;
   const commitMsSum = s.counters.raftCommitMsSum ?? 0;
@@ -432,7 +496,17 @@ function metricsBody(s: AgentState, env: Env, swim: { counters: Readonly<Record<
     Samples:
       commits === 0
         ? []
-        : [{ Name: 'consul.raft.commitTime', Count: commits, Sum: commitMsSum, Min: s.counters.raftCommitMsMin ?? 0, Max: s.counters.raftCommitMsMax ?? 0, Mean: commitMsSum / commits, Labels: {} }],
+        : [
+            {
+              Name: 'consul.raft.commitTime',
+              Count: commits,
+              Sum: commitMsSum,
+              Min: s.counters.raftCommitMsMin ?? 0,
+              Max: s.counters.raftCommitMsMax ?? 0,
+              Mean: commitMsSum / commits,
+              Labels: {},
+            },
+          ],
     Points: [],
   };
 }
@@ -442,21 +516,30 @@ function metricsBody(s: AgentState, env: Env, swim: { counters: Readonly<Record<
 export function agentInvariants(s: AgentState): string[] {
   const broken: string[] = [];
   const t = s.config.timing;
-  if (s.parked.size > t.blockingQueriesMax) broken.push(`${s.parked.size} parked reads exceed blockingQueriesMax ${t.blockingQueriesMax}`);
-  if (s.parkedEvents.size > t.blockingQueriesMax) broken.push(`${s.parkedEvents.size} parked event lists exceed blockingQueriesMax`);
-  if (s.pendingRpcs.size > t.pendingRpcMax) broken.push(`${s.pendingRpcs.size} pending RPCs exceed pendingRpcMax ${t.pendingRpcMax}`);
+  if (s.parked.size > t.blockingQueriesMax)
+    broken.push(`${s.parked.size} parked reads exceed blockingQueriesMax ${t.blockingQueriesMax}`);
+  if (s.parkedEvents.size > t.blockingQueriesMax)
+    broken.push(`${s.parkedEvents.size} parked event lists exceed blockingQueriesMax`);
+  if (s.pendingRpcs.size > t.pendingRpcMax)
+    broken.push(`${s.pendingRpcs.size} pending RPCs exceed pendingRpcMax ${t.pendingRpcMax}`);
   // Raft and SWIM answer every local call (Raft fails pending ones on step-down), so calls in flight stay
   // few; a growing map is a lost continuation (a leak, and a client that never gets its reply).
   const localCallsMax = 2 * (t.blockingQueriesMax + t.pendingRpcMax) + 1024;
-  if (s.localCalls.size > localCallsMax) broken.push(`${s.localCalls.size} local calls in flight exceed ${localCallsMax}: a sibling does not answer`);
-  if (!s.hasRaft && (s.isLeader || s.parked.size > 0)) broken.push('a client agent leads or parks reads (only servers do)');
-  if (s.isLeader && s.leader !== null && s.leader !== s.config.rpcId) broken.push(`leader flag set but the leader is ${s.leader}`);
+  if (s.localCalls.size > localCallsMax)
+    broken.push(`${s.localCalls.size} local calls in flight exceed ${localCallsMax}: a sibling does not answer`);
+  if (!s.hasRaft && (s.isLeader || s.parked.size > 0))
+    broken.push('a client agent leads or parks reads (only servers do)');
+  if (s.isLeader && s.leader !== null && s.leader !== s.config.rpcId)
+    broken.push(`leader flag set but the leader is ${s.leader}`);
   if (s.events.length > eventsKeptMax) broken.push(`${s.events.length} events kept, bound ${eventsKeptMax}`);
   for (const check of s.checks.values()) {
-    if (check.serviceId !== '' && !s.services.has(check.serviceId)) broken.push(`check ${check.id} belongs to unknown service ${check.serviceId}`);
-    if (s.deregisterChecks.has(check.id)) broken.push(`check ${check.id} is both registered and queued for deregistration`);
+    if (check.serviceId !== '' && !s.services.has(check.serviceId))
+      broken.push(`check ${check.id} belongs to unknown service ${check.serviceId}`);
+    if (s.deregisterChecks.has(check.id))
+      broken.push(`check ${check.id} is both registered and queued for deregistration`);
   }
-  for (const id of s.services.keys()) if (s.deregisterServices.has(id)) broken.push(`service ${id} is both registered and queued for deregistration`);
+  for (const id of s.services.keys())
+    if (s.deregisterServices.has(id)) broken.push(`service ${id} is both registered and queued for deregistration`);
   return broken;
 }
 

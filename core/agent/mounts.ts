@@ -37,7 +37,9 @@ export function raftConfigFor(config: AgentConfig, options: MountOptions): RaftC
 }
 
 export function mountsFor(config: AgentConfig, options: MountOptions = { profile: 'lan' }): Mount[] {
-  const mounts: Mount[] = [{ machine: swimMachine, config: swimConfigFor(config, options.profile, options.swim ?? {}) }];
+  const mounts: Mount[] = [
+    { machine: swimMachine, config: swimConfigFor(config, options.profile, options.swim ?? {}) },
+  ];
   if (config.server) mounts.push({ machine: raftMachine, config: raftConfigFor(config, options) });
   mounts.push({ machine: agentMachine, config });
   return mounts;

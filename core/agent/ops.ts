@@ -33,13 +33,25 @@ import { blockingConfigDefault, effectiveWaitMs } from '../store/watch.js';
 export type ServerOp =
   /** Replicate a store command. A `nowMs` field is (re)stamped by the server that proposes it. */
   | { readonly kind: 'write'; readonly command: StoreCommand }
-  | { readonly kind: 'read'; readonly query: StoreQuery; readonly consistency: Consistency; readonly minIndex: number; readonly waitMs: number }
+  | {
+      readonly kind: 'read';
+      readonly query: StoreQuery;
+      readonly consistency: Consistency;
+      readonly minIndex: number;
+      readonly waitMs: number;
+    }
   | { readonly kind: 'status'; readonly what: 'leader' | 'peers' | 'raftConfiguration' }
   /** Remove a server from the Raft configuration (by RPC address or Raft id); run on the leader. */
   | { readonly kind: 'raftRemovePeer'; readonly peer: string };
 
 export type ServerResult =
-  | { readonly ok: true; readonly index: number; readonly value: unknown; readonly knownLeader: boolean; readonly lastContactMs: number }
+  | {
+      readonly ok: true;
+      readonly index: number;
+      readonly value: unknown;
+      readonly knownLeader: boolean;
+      readonly lastContactMs: number;
+    }
   | { readonly ok: false; readonly status: number; readonly error: string };
 
 export type Translation =
@@ -63,7 +75,16 @@ export function blockingWaitMs(read: ReadOptions, prng: Prng): number {
 const blockingConfig = { ...blockingConfigDefault, waitMsDefault: blockingWaitMsDefault, waitMsMax: blockingWaitMsMax };
 
 function readOp(query: StoreQuery, read: ReadOptions, prng: Prng): Translation {
-  return { kind: 'server', op: { kind: 'read', query, consistency: read.consistency, minIndex: Math.max(0, read.minIndex ?? 0), waitMs: blockingWaitMs(read, prng) } };
+  return {
+    kind: 'server',
+    op: {
+      kind: 'read',
+      query,
+      consistency: read.consistency,
+      minIndex: Math.max(0, read.minIndex ?? 0),
+      waitMs: blockingWaitMs(read, prng),
+    },
+  };
 }
 
 function write(command: StoreCommand): Translation {
@@ -71,7 +92,10 @@ function write(command: StoreCommand): Translation {
 }
 
 function tooLarge(bytes: number): Translation {
-  return { kind: 'error', response: errorResponse(413, `Request body(${bytes} bytes) too large, max size: ${kvValueBytesMax} bytes`) };
+  return {
+    kind: 'error',
+    response: errorResponse(413, `Request body(${bytes} bytes) too large, max size: ${kvValueBytesMax} bytes`),
+  };
 }
 
 /** A UUID (v4 layout) from the PRNG: session ids, event ids. */
@@ -88,7 +112,12 @@ export function uuid(prng: Prng): string {
  * What the servers must do for `request`, or 'agent' when the agent answers it alone. Validation that
  * needs no state happens here, so a bad request never crosses the network.
  */
-export function translate(request: AgentRequest, nodeName: string, prng: Prng, datacenter: string = datacenterDefault): Translation {
+export function translate(
+  request: AgentRequest,
+  nodeName: string,
+  prng: Prng,
+  datacenter: string = datacenterDefault,
+): Translation {
   const keyed = (key: string, make: () => Translation): Translation =>
     key === '' ? { kind: 'error', response: errorResponse(400, agentErrors.missingKey) } : make();
   switch (request.type) {
@@ -97,25 +126,46 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng, d
     case 'kv.list':
       return readOp({ type: 'kvList', prefix: request.prefix }, request.read, prng);
     case 'kv.keys':
-      return readOp({ type: 'kvKeys', prefix: request.prefix, ...(request.separator ? { separator: request.separator } : {}) }, request.read, prng);
+      return readOp(
+        { type: 'kvKeys', prefix: request.prefix, ...(request.separator ? { separator: request.separator } : {}) },
+        request.read,
+        prng,
+      );
     case 'kv.put':
     case 'kv.cas':
     case 'kv.acquire':
     case 'kv.release':
       return keyed(request.key, () => {
         if (request.value.length > kvValueBytesMax) return tooLarge(request.value.length);
-        const entry = { key: request.key, value: request.value.length === 0 ? null : request.value, flags: request.flags ?? 0 };
+        const entry = {
+          key: request.key,
+          value: request.value.length === 0 ? null : request.value,
+          flags: request.flags ?? 0,
+        };
         if (request.type === 'kv.put') return write({ type: 'kvSet', entry });
         if (request.type === 'kv.cas') return write({ type: 'kvCas', entry, cas: request.index });
         if (request.type === 'kv.acquire') return write({ type: 'kvLock', entry, session: request.session, nowMs: 0 });
         return write({ type: 'kvUnlock', entry, session: request.session });
       });
     case 'kv.delete':
-      return keyed(request.key, () => write(request.cas !== undefined ? { type: 'kvDeleteCas', key: request.key, cas: request.cas } : { type: 'kvDelete', key: request.key }));
+      return keyed(request.key, () =>
+        write(
+          request.cas !== undefined
+            ? { type: 'kvDeleteCas', key: request.key, cas: request.cas }
+            : { type: 'kvDelete', key: request.key },
+        ),
+      );
     case 'kv.deleteTree':
       return write({ type: 'kvDeleteTree', prefix: request.prefix });
     case 'txn': {
-      if (request.ops.length > txnOpsMax) return { kind: 'error', response: errorResponse(413, `Transaction contains too many operations (${request.ops.length} > ${txnOpsMax})`) };
+      if (request.ops.length > txnOpsMax)
+        return {
+          kind: 'error',
+          response: errorResponse(
+            413,
+            `Transaction contains too many operations (${request.ops.length} > ${txnOpsMax})`,
+          ),
+        };
       for (const op of request.ops) if (op.value && op.value.length > kvValueBytesMax) return tooLarge(op.value.length);
       return write({ type: 'txn', ops: request.ops as readonly TxnKvOp[], nowMs: 0 });
     }
@@ -149,7 +199,15 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng, d
     case 'catalog.services':
       return readOp({ type: 'catalogServices' }, request.read, prng);
     case 'catalog.service':
-      return readOp({ type: 'catalogService', service: request.service, ...(request.tag !== undefined ? { tag: request.tag } : {}) }, request.read, prng);
+      return readOp(
+        {
+          type: 'catalogService',
+          service: request.service,
+          ...(request.tag !== undefined ? { tag: request.tag } : {}),
+        },
+        request.read,
+        prng,
+      );
     case 'catalog.node':
       return readOp({ type: 'catalogNode', node: request.node }, request.read, prng);
     case 'catalog.register': {
@@ -200,7 +258,12 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng, d
       return readOp({ type: 'healthChecks', service: request.service }, request.read, prng);
     case 'health.service':
       return readOp(
-        { type: 'healthService', service: request.service, ...(request.tag !== undefined ? { tag: request.tag } : {}), ...(request.passing ? { passing: true } : {}) },
+        {
+          type: 'healthService',
+          service: request.service,
+          ...(request.tag !== undefined ? { tag: request.tag } : {}),
+          ...(request.passing ? { passing: true } : {}),
+        },
         request.read,
         prng,
       );
@@ -211,11 +274,21 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng, d
     case 'operator.raft.configuration':
       return { kind: 'server', op: { kind: 'status', what: 'raftConfiguration' } };
     case 'operator.raft.removePeer':
-      if (!request.peer) return { kind: 'error', response: errorResponse(400, 'Must specify either ?id with the server\'s ID or ?address with IP:port of peer to remove') };
+      if (!request.peer)
+        return {
+          kind: 'error',
+          response: errorResponse(
+            400,
+            "Must specify either ?id with the server's ID or ?address with IP:port of peer to remove",
+          ),
+        };
       return { kind: 'server', op: { kind: 'raftRemovePeer', peer: request.peer } };
     case 'query.create':
     case 'query.update': {
-      const query = preparedQueryFromInput(request.definition, request.type === 'query.create' ? uuid(prng) : request.id);
+      const query = preparedQueryFromInput(
+        request.definition,
+        request.type === 'query.create' ? uuid(prng) : request.id,
+      );
       const problem = checkPreparedQuery(query);
       if (problem) return { kind: 'error', response: errorResponse(500, problem) };
       return write({ type: 'preparedQuerySet', query, create: request.type === 'query.create' });
@@ -226,8 +299,14 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng, d
     case 'acl.update': {
       const d = request.definition;
       const given = typeof d['ID'] === 'string' ? d['ID'] : '';
-      if (request.type === 'acl.update' && given === '') return { kind: 'error', response: errorResponse(400, 'Must specify ID') };
-      const acl = { ID: given || uuid(prng), Name: typeof d['Name'] === 'string' ? d['Name'] : '', Type: (d['Type'] ?? 'client') as 'client', Rules: typeof d['Rules'] === 'string' ? d['Rules'] : '' };
+      if (request.type === 'acl.update' && given === '')
+        return { kind: 'error', response: errorResponse(400, 'Must specify ID') };
+      const acl = {
+        ID: given || uuid(prng),
+        Name: typeof d['Name'] === 'string' ? d['Name'] : '',
+        Type: (d['Type'] ?? 'client') as 'client',
+        Rules: typeof d['Rules'] === 'string' ? d['Rules'] : '',
+      };
       return write({ type: 'aclSet', acl, create: request.type === 'acl.create' });
     }
     case 'acl.destroy':
@@ -278,7 +357,13 @@ export function translate(request: AgentRequest, nodeName: string, prng: Prng, d
   }
 }
 
-function catalogCheck(check: CheckDefinition): { checkId?: string; name: string; status?: 'passing' | 'warning' | 'critical'; notes?: string; serviceId?: string } {
+function catalogCheck(check: CheckDefinition): {
+  checkId?: string;
+  name: string;
+  status?: 'passing' | 'warning' | 'critical';
+  notes?: string;
+  serviceId?: string;
+} {
   const name = check.name ?? check.id ?? '';
   return {
     name,
@@ -340,7 +425,12 @@ export function renderSession(session: Session): Record<string, unknown> {
 }
 
 function isSession(value: unknown): value is Session {
-  return value !== null && typeof value === 'object' && typeof (value as Session).ID === 'string' && 'Behavior' in (value as object);
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as Session).ID === 'string' &&
+    'Behavior' in (value as object)
+  );
 }
 
 /** A store command result, normalized: `{ ok, value }` or `{ ok: false, error }` (error null = plain false). */
@@ -361,7 +451,11 @@ function writeBool(value: unknown): boolean {
 /** Turns a server result into the response to `request` (Consul's shapes, statuses and headers). */
 export function render(request: AgentRequest, result: ServerResult): AgentResponse {
   if (!result.ok) return errorResponse(result.status, result.error);
-  const meta = { index: Math.max(1, result.index), knownLeader: result.knownLeader, lastContactMs: result.lastContactMs };
+  const meta = {
+    index: Math.max(1, result.index),
+    knownLeader: result.knownLeader,
+    lastContactMs: result.lastContactMs,
+  };
   const okBody = (body: unknown): AgentResponse => ({ status: 200, body, ...meta });
   const value = result.value;
   switch (request.type) {
@@ -391,15 +485,23 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     case 'catalog.register':
     case 'catalog.deregister': {
       const outcome = commandOutcome(value);
-      if (!outcome.ok) return outcome.error === null ? { status: 200, body: false, index: meta.index } : errorResponse(500, outcome.error);
+      if (!outcome.ok)
+        return outcome.error === null
+          ? { status: 200, body: false, index: meta.index }
+          : errorResponse(500, outcome.error);
       return { status: 200, body: writeBool(outcome.value), index: meta.index };
     }
     case 'txn': {
       const outcome = commandOutcome(value);
       if (!outcome.ok) return errorResponse(500, outcome.error ?? 'transaction failed');
       const txn = outcome.value as { Results: { KV: KvEntry }[] | null; Errors: unknown[] | null };
-      if (txn.Errors && txn.Errors.length > 0) return { status: 409, body: { Results: null, Errors: txn.Errors }, index: meta.index };
-      return { status: 200, body: { Results: (txn.Results ?? []).map((r) => ({ KV: renderKvEntry(r.KV) })), Errors: null }, index: meta.index };
+      if (txn.Errors && txn.Errors.length > 0)
+        return { status: 409, body: { Results: null, Errors: txn.Errors }, index: meta.index };
+      return {
+        status: 200,
+        body: { Results: (txn.Results ?? []).map((r) => ({ KV: renderKvEntry(r.KV) })), Errors: null },
+        index: meta.index,
+      };
     }
     case 'session.create': {
       const outcome = commandOutcome(value);
@@ -408,7 +510,11 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     }
     case 'session.renew': {
       const outcome = commandOutcome(value);
-      if (!outcome.ok) return errorResponse(/not found/i.test(outcome.error ?? '') ? 404 : 500, outcome.error ?? 'session renew failed');
+      if (!outcome.ok)
+        return errorResponse(
+          /not found/i.test(outcome.error ?? '') ? 404 : 500,
+          outcome.error ?? 'session renew failed',
+        );
       return { status: 200, body: isSession(outcome.value) ? [renderSession(outcome.value)] : [], index: meta.index };
     }
     case 'session.info': {
@@ -462,19 +568,27 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     }
     case 'coordinate.update': {
       const outcome = commandOutcome(value);
-      if (!outcome.ok) return errorResponse(outcome.error === null ? 500 : 400, outcome.error ?? 'coordinate update failed');
+      if (!outcome.ok)
+        return errorResponse(outcome.error === null ? 500 : 400, outcome.error ?? 'coordinate update failed');
       return { status: 200, body: null, index: meta.index };
     }
     case 'query.get':
     case 'query.explain':
     case 'query.execute': {
-      const found = value as (PreparedQuery | { Query: PreparedQuery; Nodes: unknown[]; Datacenter: string }) | { error: string } | null;
+      const found = value as
+        (PreparedQuery | { Query: PreparedQuery; Nodes: unknown[]; Datacenter: string }) | { error: string } | null;
       if (found === null || found === undefined) return errorResponse(404, 'Query not found', meta.index);
       if ('error' in found) return errorResponse(500, found.error, meta.index);
       if (request.type === 'query.get') return okBody([found]);
       if (request.type === 'query.explain') return okBody({ Query: found });
       const run = found as { Query: PreparedQuery; Nodes: unknown[]; Datacenter: string };
-      return okBody({ Service: run.Query.Service.Service, Nodes: run.Nodes, DNS: run.Query.DNS, Datacenter: run.Datacenter, Failovers: 0 });
+      return okBody({
+        Service: run.Query.Service.Service,
+        Nodes: run.Nodes,
+        DNS: run.Query.DNS,
+        Datacenter: run.Datacenter,
+        Failovers: 0,
+      });
     }
     default:
       return okBody(value ?? []);

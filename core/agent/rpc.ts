@@ -38,7 +38,8 @@ export function callSwim(s: AgentState, env: Env, request: SwimRequest, then: Lo
 
 /** Runs the continuation of a local reply. False when `payload` is not a reply (a notice). */
 export function onLocalReply(s: AgentState, env: Env, payload: unknown): boolean {
-  if (payload === null || typeof payload !== 'object' || !('requestId' in payload) || !('response' in payload)) return false;
+  if (payload === null || typeof payload !== 'object' || !('requestId' in payload) || !('response' in payload))
+    return false;
   const { requestId, response } = payload as RaftLocalReply | SwimLocalReply;
   const then = s.localCalls.get(requestId);
   if (!then) return true;
@@ -68,7 +69,8 @@ export function rpcAddressOf(s: AgentState, id: NodeId): string {
   const colon = id.lastIndexOf(':');
   if (colon < 0) return id;
   let port = id === s.config.rpcId ? String(s.config.ports.server) : undefined;
-  for (const member of s.members.values()) if (member.id === id && member.tags['port'] !== undefined) port = member.tags['port'];
+  for (const member of s.members.values())
+    if (member.id === id && member.tags['port'] !== undefined) port = member.tags['port'];
   return port === undefined ? id : `${id.slice(0, colon)}:${port}`;
 }
 
@@ -83,7 +85,8 @@ export function isLive(member: Member): boolean {
 /** Live servers of our datacenter known through gossip, by RPC id (sorted: deterministic). */
 export function knownServers(s: AgentState): { id: NodeId; name: string }[] {
   const out: { id: NodeId; name: string }[] = [];
-  for (const member of s.members.values()) if (isServerMember(s, member) && isLive(member)) out.push({ id: serverIdOf(member), name: member.name });
+  for (const member of s.members.values())
+    if (isServerMember(s, member) && isLive(member)) out.push({ id: serverIdOf(member), name: member.name });
   out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return out;
 }
@@ -107,7 +110,15 @@ export function pickServer(s: AgentState, env: Env): NodeId | null {
 // ───────────────────────────────────────── RPC ────────────────────────────────────────────────────
 
 /** Sends `op` to `to`; the answer (or a timeout after `timeoutMs`) goes to `origin`. */
-export function sendRpc(s: AgentState, env: Env, to: NodeId, op: ServerOp, origin: Origin, hops: number, timeoutMs: number): void {
+export function sendRpc(
+  s: AgentState,
+  env: Env,
+  to: NodeId,
+  op: ServerOp,
+  origin: Origin,
+  hops: number,
+  timeoutMs: number,
+): void {
   if (s.pendingRpcs.size >= s.config.timing.pendingRpcMax) {
     deliver(s, env, origin, { ok: false, status: 500, error: 'rpc error: too many requests in flight' });
     return;
@@ -115,7 +126,12 @@ export function sendRpc(s: AgentState, env: Env, to: NodeId, op: ServerOp, origi
   const id = s.nextCallId++;
   s.pendingRpcs.set(id, { origin, to, op });
   count(s, 'rpcSent');
-  env.ctx.emit({ kind: 'send', to, channel: 'stream', message: { t: 'rpc', id, op, hops, timeoutMs } satisfies AgentMessage });
+  env.ctx.emit({
+    kind: 'send',
+    to,
+    channel: 'stream',
+    message: { t: 'rpc', id, op, hops, timeoutMs } satisfies AgentMessage,
+  });
   env.ctx.emit({ kind: 'setTimer', timer: `rpc:${id}`, afterMs: timeoutMs });
 }
 
@@ -144,7 +160,12 @@ export function deliver(s: AgentState, env: Env, origin: Origin, result: ServerR
       reply(env, origin.requestId, render(origin.request, result));
       return;
     case 'remote':
-      env.ctx.emit({ kind: 'send', to: origin.from, channel: 'stream', message: { t: 'rpcReply', id: origin.id, result } satisfies AgentMessage });
+      env.ctx.emit({
+        kind: 'send',
+        to: origin.from,
+        channel: 'stream',
+        message: { t: 'rpcReply', id: origin.id, result } satisfies AgentMessage,
+      });
       return;
     case 'internal':
       origin.then(result, env);

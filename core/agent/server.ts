@@ -51,15 +51,31 @@ export function executeServerOp(s: AgentState, env: Env, op: ServerOp, origin: O
 }
 
 /** Consul's operator/raft/peer DELETE: the leader removes the server from the configuration. */
-function runRemovePeer(s: AgentState, env: Env, op: ServerOp & { kind: 'raftRemovePeer' }, origin: Origin, hops: number): void {
+function runRemovePeer(
+  s: AgentState,
+  env: Env,
+  op: ServerOp & { kind: 'raftRemovePeer' },
+  origin: Origin,
+  hops: number,
+): void {
   if (!s.isLeader) return forwardToLeader(s, env, op, origin, hops, s.leader);
   callRaft(s, env, { type: 'status' }, (raw, env2) => {
     const response = raw as RaftResponse;
     const view = (response.ok ? response.result : null) as Partial<RaftView> | null;
     const ids = [...(view?.voters ?? []), ...(view?.learners ?? [])];
     const id = ids.find((candidate) => candidate === op.peer || rpcAddressOf(s, candidate) === op.peer);
-    if (id === undefined) return deliver(s, env2, origin, { ok: false, status: 500, error: `address "${op.peer}" was not found in the Raft configuration` });
-    if (id === s.config.rpcId) return deliver(s, env2, origin, { ok: false, status: 500, error: 'cannot remove the leader itself: transfer leadership first' });
+    if (id === undefined)
+      return deliver(s, env2, origin, {
+        ok: false,
+        status: 500,
+        error: `address "${op.peer}" was not found in the Raft configuration`,
+      });
+    if (id === s.config.rpcId)
+      return deliver(s, env2, origin, {
+        ok: false,
+        status: 500,
+        error: 'cannot remove the leader itself: transfer leadership first',
+      });
     callRaft(s, env2, { type: 'removeServer', id }, (rawRemove, env3) => {
       const removed = rawRemove as RaftResponse;
       if (!removed.ok) return deliver(s, env3, origin, raftFailure(removed));
@@ -68,7 +84,14 @@ function runRemovePeer(s: AgentState, env: Env, op: ServerOp & { kind: 'raftRemo
   });
 }
 
-function forwardToLeader(s: AgentState, env: Env, op: ServerOp, origin: Origin, hops: number, leader: string | null): void {
+function forwardToLeader(
+  s: AgentState,
+  env: Env,
+  op: ServerOp,
+  origin: Origin,
+  hops: number,
+  leader: string | null,
+): void {
   if (leader === null || leader === s.config.rpcId || hops >= rpcHopsMax) return deliver(s, env, origin, noLeader);
   sendRpc(s, env, leader, op, origin, hops + 1, rpcTimeoutFor(s, op));
 }
@@ -85,7 +108,11 @@ function raftFailure(response: RaftResponse & { ok: false }): ServerResult {
     case 'busy':
       return { ok: false, status: 500, error: 'raft: too many pending operations' };
     default:
-      return { ok: false, status: 500, error: `raft: ${response.error}${response.detail ? `: ${response.detail}` : ''}` };
+      return {
+        ok: false,
+        status: 500,
+        error: `raft: ${response.error}${response.detail ? `: ${response.detail}` : ''}`,
+      };
   }
 }
 
@@ -99,9 +126,16 @@ function proposeWrite(s: AgentState, env: Env, op: ServerOp & { kind: 'write' },
     const response = raw as RaftResponse;
     if (response.ok) {
       recordCommitTime(s, Math.max(0, env2.nowMs - proposedAtMs));
-      return deliver(s, env2, origin, { ok: true, index: response.index, value: response.result, knownLeader: true, lastContactMs: 0 });
+      return deliver(s, env2, origin, {
+        ok: true,
+        index: response.index,
+        value: response.result,
+        knownLeader: true,
+        lastContactMs: 0,
+      });
     }
-    if (response.error === 'notLeader' && response.leader !== null) return forwardToLeader(s, env2, op, origin, hops, response.leader);
+    if (response.error === 'notLeader' && response.leader !== null)
+      return forwardToLeader(s, env2, op, origin, hops, response.leader);
     deliver(s, env2, origin, raftFailure(response));
   });
 }
@@ -117,16 +151,24 @@ function recordCommitTime(s: AgentState, ms: number): void {
 /** A store query result (or error) from a raft read response. */
 function queryOutcome(response: RaftResponse & { ok: true }, knownLeader: boolean): ServerResult {
   const result = response.result as QueryResult | { index: number; error: string } | undefined;
-  if (result === undefined || result === null || typeof result !== 'object') return { ok: false, status: 500, error: 'store answered no result' };
+  if (result === undefined || result === null || typeof result !== 'object')
+    return { ok: false, status: 500, error: 'store answered no result' };
   if ('error' in result) return { ok: false, status: 500, error: result.error };
-  return { ok: true, index: Math.max(1, result.index), value: result.value, knownLeader, lastContactMs: Math.round(response.lastContactMs ?? 0) };
+  return {
+    ok: true,
+    index: Math.max(1, result.index),
+    value: result.value,
+    knownLeader,
+    lastContactMs: Math.round(response.lastContactMs ?? 0),
+  };
 }
 
 function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origin: Origin, hops: number): void {
   const then = (raw: unknown, env2: Env): void => {
     const response = raw as RaftResponse;
     if (!response.ok) {
-      if (response.error === 'notLeader' && response.leader !== null && op.consistency !== 'stale') return forwardToLeader(s, env2, op, origin, hops, response.leader);
+      if (response.error === 'notLeader' && response.leader !== null && op.consistency !== 'stale')
+        return forwardToLeader(s, env2, op, origin, hops, response.leader);
       return deliver(s, env2, origin, raftFailure(response));
     }
     const knownLeader = op.consistency === 'stale' ? s.leader !== null : true;
@@ -166,27 +208,56 @@ function runStatus(s: AgentState, env: Env, op: ServerOp & { kind: 'status' }, o
  * false), each by RPC address. Raft ids here are addresses (Consul's Raft protocol 2, where a
  * server's ID is its address), so ID and Address are the same string and ProtocolVersion is "2".
  */
-function raftConfiguration(s: AgentState, view: Partial<RaftView> | null, leader: string | null): { Servers: Record<string, unknown>[]; Index: number } {
+function raftConfiguration(
+  s: AgentState,
+  view: Partial<RaftView> | null,
+  leader: string | null,
+): { Servers: Record<string, unknown>[]; Index: number } {
   const server = (id: string, voter: boolean): Record<string, unknown> => {
     const address = rpcAddressOf(s, id);
-    return { ID: address, Node: nameOfServer(s, id), Address: address, Leader: id === leader, ProtocolVersion: '2', Voter: voter };
+    return {
+      ID: address,
+      Node: nameOfServer(s, id),
+      Address: address,
+      Leader: id === leader,
+      ProtocolVersion: '2',
+      Voter: voter,
+    };
   };
   return {
-    Servers: [...(view?.voters ?? []).map((id) => server(id, true)), ...(view?.learners ?? []).map((id) => server(id, false))],
+    Servers: [
+      ...(view?.voters ?? []).map((id) => server(id, true)),
+      ...(view?.learners ?? []).map((id) => server(id, false)),
+    ],
     Index: view?.membershipIndex ?? 0,
   };
 }
 
 // ───────────────────────────────────────── blocking queries ───────────────────────────────────────
 
-function answerOrPark(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origin: Origin, result: ServerResult): void {
-  if (!result.ok || op.minIndex <= 0 || op.waitMs <= 0 || result.index > op.minIndex) return deliver(s, env, origin, result);
+function answerOrPark(
+  s: AgentState,
+  env: Env,
+  op: ServerOp & { kind: 'read' },
+  origin: Origin,
+  result: ServerResult,
+): void {
+  if (!result.ok || op.minIndex <= 0 || op.waitMs <= 0 || result.index > op.minIndex)
+    return deliver(s, env, origin, result);
   if (s.parked.size >= s.config.timing.blockingQueriesMax) {
     count(s, 'blockingRefused');
     return deliver(s, env, origin, { ok: false, status: 500, error: agentErrors.tooManyBlocking });
   }
   const id = s.nextParkId++;
-  s.parked.set(id, { id, op, origin, deadlineMs: env.nowMs + op.waitMs, knownLeader: result.knownLeader, checking: false, dirty: false });
+  s.parked.set(id, {
+    id,
+    op,
+    origin,
+    deadlineMs: env.nowMs + op.waitMs,
+    knownLeader: result.knownLeader,
+    checking: false,
+    dirty: false,
+  });
   count(s, 'blockingParked');
   env.ctx.emit({ kind: 'setTimer', timer: `block:${id}`, afterMs: op.waitMs });
 }
@@ -210,7 +281,7 @@ function recheck(s: AgentState, env: Env, parked: ParkedRead): void {
   callRaft(s, env, { type: 'readStale', query: { type: 'index', of: parked.op.query } }, (raw, env2) => {
     if (s.parked.get(parked.id) !== parked) return; // answered meanwhile
     const response = raw as RaftResponse;
-    const index = response.ok ? (response.result as { index?: number } | null)?.index ?? 0 : Infinity;
+    const index = response.ok ? ((response.result as { index?: number } | null)?.index ?? 0) : Infinity;
     if (index > parked.op.minIndex) return answerParked(s, env2, parked, false);
     parked.checking = false;
     if (parked.dirty) {
@@ -227,12 +298,18 @@ function recheck(s: AgentState, env: Env, parked: ParkedRead): void {
  * state (it answers with the Raft error instead, and the client retries).
  */
 function answerParked(s: AgentState, env: Env, parked: ParkedRead, timedOut: boolean): void {
-  const request: RaftRequest = parked.op.consistency === 'consistent' ? { type: 'read', query: parked.op.query } : { type: 'readStale', query: parked.op.query };
+  const request: RaftRequest =
+    parked.op.consistency === 'consistent'
+      ? { type: 'read', query: parked.op.query }
+      : { type: 'readStale', query: parked.op.query };
   callRaft(s, env, request, (raw, env2) => {
     if (s.parked.get(parked.id) !== parked) return;
     const response = raw as RaftResponse;
     const result: ServerResult = response.ok
-      ? queryOutcome(parked.op.consistency === 'stale' ? response : { ...response, lastContactMs: 0 }, parked.op.consistency === 'stale' ? s.leader !== null : parked.knownLeader)
+      ? queryOutcome(
+          parked.op.consistency === 'stale' ? response : { ...response, lastContactMs: 0 },
+          parked.op.consistency === 'stale' ? s.leader !== null : parked.knownLeader,
+        )
       : raftFailure(response);
     s.parked.delete(parked.id);
     env2.ctx.emit({ kind: 'cancelTimer', timer: `block:${parked.id}` });
@@ -250,5 +327,6 @@ export function onBlockTimeout(s: AgentState, env: Env, id: number): void {
 
 /** Leadership lost: parked default/consistent reads can no longer be trusted here; answer them now. */
 export function releaseParkedOnStepDown(s: AgentState, env: Env): void {
-  for (const parked of [...s.parked.values()]) if (parked.op.consistency !== 'stale') answerParked(s, env, parked, true);
+  for (const parked of [...s.parked.values()])
+    if (parked.op.consistency !== 'stale') answerParked(s, env, parked, true);
 }

@@ -25,7 +25,11 @@ export function agentTags(config: AgentConfig, nodeId: string): Record<string, s
 }
 
 /** The SWIM config for this agent: its name, tags, start-up joins, and the agent as observer. */
-export function swimConfigFor(config: AgentConfig, profile: 'lan' | 'sim', overrides: Partial<SwimConfig> = {}): SwimConfig {
+export function swimConfigFor(
+  config: AgentConfig,
+  profile: 'lan' | 'sim',
+  overrides: Partial<SwimConfig> = {},
+): SwimConfig {
   return makeConfig(profile, {
     name: config.nodeName,
     tags: agentTags(config, config.nodeId ?? ''),

@@ -36,7 +36,10 @@ export type BroadcastMessage =
   | { readonly type: 'sync'; readonly values: readonly number[]; readonly reply: boolean };
 
 export type BroadcastRequest = { readonly type: 'broadcast'; readonly value: number } | { readonly type: 'read' };
-export type BroadcastResponse = { readonly ok: true } | { readonly ok: true; readonly values: readonly number[] } | { readonly ok: false; readonly error: string };
+export type BroadcastResponse =
+  | { readonly ok: true }
+  | { readonly ok: true; readonly values: readonly number[] }
+  | { readonly ok: false; readonly error: string };
 
 export interface BroadcastState {
   readonly config: BroadcastConfig;
@@ -46,7 +49,13 @@ export interface BroadcastState {
 
 type Ctx = StepContext<BroadcastMessage, BroadcastResponse>;
 
-export const broadcastMachine: Machine<BroadcastState, BroadcastConfig, BroadcastMessage, BroadcastRequest, BroadcastResponse> = {
+export const broadcastMachine: Machine<
+  BroadcastState,
+  BroadcastConfig,
+  BroadcastMessage,
+  BroadcastRequest,
+  BroadcastResponse
+> = {
   name: 'broadcast',
 
   init(_nodeId: NodeId, config: BroadcastConfig, durable: DurableState, _prng: Prng): BroadcastState {
@@ -88,10 +97,18 @@ export const broadcastMachine: Machine<BroadcastState, BroadcastConfig, Broadcas
   },
 };
 
-function onRequest(state: BroadcastState, input: Extract<Input<BroadcastMessage, BroadcastRequest>, { kind: 'request' }>, ctx: Ctx): void {
+function onRequest(
+  state: BroadcastState,
+  input: Extract<Input<BroadcastMessage, BroadcastRequest>, { kind: 'request' }>,
+  ctx: Ctx,
+): void {
   const request = input.request;
   if (request?.type === 'read') {
-    ctx.emit({ kind: 'reply', requestId: input.requestId, response: { ok: true, values: [...state.values].sort((a, b) => a - b) } });
+    ctx.emit({
+      kind: 'reply',
+      requestId: input.requestId,
+      response: { ok: true, values: [...state.values].sort((a, b) => a - b) },
+    });
     return;
   }
   if (request?.type !== 'broadcast' || !Number.isSafeInteger(request.value)) {
@@ -100,7 +117,9 @@ function onRequest(state: BroadcastState, input: Extract<Input<BroadcastMessage,
   }
   const fresh = learn(state, [request.value], ctx);
   ctx.emit({ kind: 'reply', requestId: input.requestId, response: { ok: true } });
-  if (fresh.length > 0) for (const peer of state.config.peers) ctx.emit({ kind: 'send', to: peer, message: { type: 'gossip', values: fresh } });
+  if (fresh.length > 0)
+    for (const peer of state.config.peers)
+      ctx.emit({ kind: 'send', to: peer, message: { type: 'gossip', values: fresh } });
 }
 
 function onMessage(state: BroadcastState, from: NodeId, message: BroadcastMessage, ctx: Ctx): void {
@@ -108,19 +127,26 @@ function onMessage(state: BroadcastState, from: NodeId, message: BroadcastMessag
   const values = message.values.filter((v) => Number.isSafeInteger(v));
   const fresh = learn(state, values, ctx);
   if (message.type === 'gossip' && fresh.length > 0) {
-    for (const peer of pickPeers(state, ctx.prng, from)) ctx.emit({ kind: 'send', to: peer, message: { type: 'gossip', values: fresh } });
+    for (const peer of pickPeers(state, ctx.prng, from))
+      ctx.emit({ kind: 'send', to: peer, message: { type: 'gossip', values: fresh } });
   }
   if (message.type === 'sync' && message.reply) {
     const theirs = new Set(values);
     const missing = [...state.values].filter((v) => !theirs.has(v));
-    if (missing.length > 0) ctx.emit({ kind: 'send', to: from, message: { type: 'sync', values: missing, reply: false }, channel: 'stream' });
+    if (missing.length > 0)
+      ctx.emit({ kind: 'send', to: from, message: { type: 'sync', values: missing, reply: false }, channel: 'stream' });
   }
 }
 
 function onSyncTimeout(state: BroadcastState, ctx: Ctx): void {
   if (state.config.peers.length > 0) {
     const peer = ctx.prng.pick(state.config.peers);
-    ctx.emit({ kind: 'send', to: peer, message: { type: 'sync', values: [...state.values], reply: true }, channel: 'stream' });
+    ctx.emit({
+      kind: 'send',
+      to: peer,
+      message: { type: 'sync', values: [...state.values], reply: true },
+      channel: 'stream',
+    });
   }
   ctx.emit({ kind: 'setTimer', timer: 'sync', afterMs: state.config.syncIntervalMs });
 }
@@ -135,7 +161,11 @@ function learn(state: BroadcastState, values: readonly number[], ctx: Ctx): numb
   }
   if (fresh.length > 0) {
     ctx.emit({ kind: 'persist', ops: [{ op: 'append', log: 'values', entries: fresh }] });
-    ctx.emit({ kind: 'trace', level: 'debug', text: `${ctx.nodeId} learned ${fresh.length} value(s), holds ${state.values.size}` });
+    ctx.emit({
+      kind: 'trace',
+      level: 'debug',
+      text: `${ctx.nodeId} learned ${fresh.length} value(s), holds ${state.values.size}`,
+    });
   }
   return fresh;
 }

@@ -33,7 +33,11 @@ export type RaftRequest =
    * Replicate `command`. With `session`, a retried command (same clientId, seq ≤ last applied) is
    * answered with the cached result instead of applying twice (thesis §6.3).
    */
-  | { readonly type: 'propose'; readonly command: unknown; readonly session?: { readonly clientId: string; readonly seq: number } }
+  | {
+      readonly type: 'propose';
+      readonly command: unknown;
+      readonly session?: { readonly clientId: string; readonly seq: number };
+    }
   /** Linearizable read: ReadIndex round (thesis §6.4), then `fsm.query(query)` once applied that far. */
   | { readonly type: 'read'; readonly query: unknown }
   /** Local read on any node, any role; may be stale. The response carries the last-contact age. */

@@ -18,7 +18,11 @@ describe('snapshot codec', () => {
   });
 
   it('round-trips values with bytes, maps and holes, through any chunking', () => {
-    const value = { kv: new Map([['a', { v: new Uint8Array([1, 2, 255]), flags: 7 }]]), list: [1, undefined, 'x'], n: null };
+    const value = {
+      kv: new Map([['a', { v: new Uint8Array([1, 2, 255]), flags: 7 }]]),
+      list: [1, undefined, 'x'],
+      n: null,
+    };
     const text = encodeSnapshotData(value);
     expect(decodeSnapshotData(text)).toEqual(value);
     fc.assert(

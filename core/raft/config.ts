@@ -150,15 +150,21 @@ export function checkRaftConfig(c: RaftConfig): string[] {
   positiveInt('pendingReadsMax', c.pendingReadsMax);
   positiveInt('sessionsMax', c.sessionsMax);
   positiveInt('catchUpMsMax', c.catchUpMsMax);
-  if (!Number.isInteger(c.snapshotTrailingEntries) || c.snapshotTrailingEntries < 0) problems.push('snapshotTrailingEntries must be a non-negative integer');
-  if (c.electionTimeoutMsMax < c.electionTimeoutMsMin) problems.push('electionTimeoutMsMax must be ≥ electionTimeoutMsMin');
-  if (c.heartbeatIntervalMs * 2 > c.electionTimeoutMsMin) problems.push('heartbeatIntervalMs must be ≤ electionTimeoutMsMin / 2 (a heartbeat must beat the timeout)');
-  if (c.leaseReads && !c.checkQuorum) problems.push('leaseReads needs checkQuorum (a leader must step down before its lease can be wrong)');
-  if (!(c.clockDriftBoundPpm >= 0 && c.clockDriftBoundPpm < 100_000)) problems.push('clockDriftBoundPpm must be in [0, 100000)');
+  if (!Number.isInteger(c.snapshotTrailingEntries) || c.snapshotTrailingEntries < 0)
+    problems.push('snapshotTrailingEntries must be a non-negative integer');
+  if (c.electionTimeoutMsMax < c.electionTimeoutMsMin)
+    problems.push('electionTimeoutMsMax must be ≥ electionTimeoutMsMin');
+  if (c.heartbeatIntervalMs * 2 > c.electionTimeoutMsMin)
+    problems.push('heartbeatIntervalMs must be ≤ electionTimeoutMsMin / 2 (a heartbeat must beat the timeout)');
+  if (c.leaseReads && !c.checkQuorum)
+    problems.push('leaseReads needs checkQuorum (a leader must step down before its lease can be wrong)');
+  if (!(c.clockDriftBoundPpm >= 0 && c.clockDriftBoundPpm < 100_000))
+    problems.push('clockDriftBoundPpm must be in [0, 100000)');
   if (typeof c.createFsm !== 'function') problems.push('createFsm must be a function returning an Fsm');
   if (!Array.isArray(c.servers)) problems.push('servers must be an array of node ids');
   else if (new Set(c.servers).size !== c.servers.length) problems.push('servers lists a node twice');
-  if (c.bootstrapExpect !== undefined && (!Number.isInteger(c.bootstrapExpect) || c.bootstrapExpect < 1)) problems.push('bootstrapExpect must be a positive integer');
+  if (c.bootstrapExpect !== undefined && (!Number.isInteger(c.bootstrapExpect) || c.bootstrapExpect < 1))
+    problems.push('bootstrapExpect must be a positive integer');
   if (c.channel !== 'stream' && c.channel !== 'datagram') problems.push("channel must be 'stream' or 'datagram'");
   return problems;
 }

@@ -53,7 +53,13 @@ export function loadDurable(durable: DurableState): LoadedDurable {
   let vote: string | null = null;
   let commit = 0;
   if (hs !== undefined) {
-    if (hs === null || typeof hs !== 'object' || !isInt(hs.term) || !(hs.vote === null || typeof hs.vote === 'string') || !(hs.commit === undefined || isInt(hs.commit))) {
+    if (
+      hs === null ||
+      typeof hs !== 'object' ||
+      !isInt(hs.term) ||
+      !(hs.vote === null || typeof hs.vote === 'string') ||
+      !(hs.commit === undefined || isInt(hs.commit))
+    ) {
       throw new RaftLoadError('hardState', `record is malformed: ${safeJson(hs)}`);
     }
     term = hs.term;
@@ -88,11 +94,22 @@ export function loadDurable(durable: DurableState): LoadedDurable {
   }
   for (let i = 0; i < raw.length; i++) {
     const e = raw[i]!;
-    if (e === null || typeof e !== 'object' || !isInt(e.index) || !isInt(e.term) || (e.type !== 'command' && e.type !== 'noop' && e.type !== 'config')) {
+    if (
+      e === null ||
+      typeof e !== 'object' ||
+      !isInt(e.index) ||
+      !isInt(e.term) ||
+      (e.type !== 'command' && e.type !== 'noop' && e.type !== 'config')
+    ) {
       throw new RaftLoadError('log', `entry at position ${i} is malformed`);
     }
-    if (i > 0 && e.index !== raw[i - 1]!.index + 1) throw new RaftLoadError('log', `entry at position ${i} has index ${e.index}, expected ${raw[i - 1]!.index + 1}`);
-    if (i > 0 && e.term < raw[i - 1]!.term) throw new RaftLoadError('log', `entry at position ${i} (index ${e.index}) has term ${e.term} below its predecessor's ${raw[i - 1]!.term}`);
+    if (i > 0 && e.index !== raw[i - 1]!.index + 1)
+      throw new RaftLoadError('log', `entry at position ${i} has index ${e.index}, expected ${raw[i - 1]!.index + 1}`);
+    if (i > 0 && e.term < raw[i - 1]!.term)
+      throw new RaftLoadError(
+        'log',
+        `entry at position ${i} (index ${e.index}) has term ${e.term} below its predecessor's ${raw[i - 1]!.term}`,
+      );
   }
   if (log?.tornTail) {
     notes.push(`cut a torn tail off the log after ${raw.length} entries`);
@@ -102,7 +119,10 @@ export function loadDurable(durable: DurableState): LoadedDurable {
   const logPrevTerm = snapshot?.logPrevTerm ?? 0;
   const durableFirstIndex = raw.length > 0 ? raw[0]!.index : logPrevIndex + 1;
   if (raw.length > 0 && raw[0]!.index > logPrevIndex + 1) {
-    throw new RaftLoadError('log', `starts at index ${raw[0]!.index} but the snapshot's log begins after ${logPrevIndex}: entries are missing`);
+    throw new RaftLoadError(
+      'log',
+      `starts at index ${raw[0]!.index} but the snapshot's log begins after ${logPrevIndex}: entries are missing`,
+    );
   }
   let entries = raw.filter((e) => e.index > logPrevIndex);
   if (snapshot) {
@@ -113,12 +133,40 @@ export function loadDurable(durable: DurableState): LoadedDurable {
       entries = entries.filter((e) => e.index < snapshot!.lastIndex);
       const keep = snapshot.lastIndex - durableFirstIndex;
       startOps.push({ op: 'truncate', log: 'log', keepCount: Math.max(0, keep) });
-      notes.push(`discarded a stale log suffix from index ${snapshot.lastIndex} (term ${atSnap.term} ≠ snapshot term ${snapshot.lastTerm})`);
+      notes.push(
+        `discarded a stale log suffix from index ${snapshot.lastIndex} (term ${atSnap.term} ≠ snapshot term ${snapshot.lastTerm})`,
+      );
       // The snapshot covers index lastIndex itself, so the in-memory log restarts at the snapshot.
-      return finish(term, vote, commit, snapshot, [], snapshot.lastIndex, snapshot.lastTerm, snapshot.lastIndex + 1, startOps, notes, true, durableFirstIndex);
+      return finish(
+        term,
+        vote,
+        commit,
+        snapshot,
+        [],
+        snapshot.lastIndex,
+        snapshot.lastTerm,
+        snapshot.lastIndex + 1,
+        startOps,
+        notes,
+        true,
+        durableFirstIndex,
+      );
     }
   }
-  return finish(term, vote, commit, snapshot, entries, logPrevIndex, logPrevTerm, durableFirstIndex, startOps, notes, false, durableFirstIndex);
+  return finish(
+    term,
+    vote,
+    commit,
+    snapshot,
+    entries,
+    logPrevIndex,
+    logPrevTerm,
+    durableFirstIndex,
+    startOps,
+    notes,
+    false,
+    durableFirstIndex,
+  );
 }
 
 function finish(
@@ -142,10 +190,22 @@ function finish(
     void originalFirst;
   }
   const lastIndex = entries.length > 0 ? entries[entries.length - 1]!.index : logPrevIndex;
-  if (entries.length > 0 && entries[0]!.term < logPrevTerm) throw new RaftLoadError('log', `entry ${entries[0]!.index} has a term below the compaction point's`);
+  if (entries.length > 0 && entries[0]!.term < logPrevTerm)
+    throw new RaftLoadError('log', `entry ${entries[0]!.index} has a term below the compaction point's`);
   const floor = snapshot?.lastIndex ?? 0;
   const clippedCommit = Math.max(floor, Math.min(commit, lastIndex));
-  return { term, vote, commit: clippedCommit, snapshot, entries, logPrevIndex, logPrevTerm, durableFirstIndex, startOps, notes };
+  return {
+    term,
+    vote,
+    commit: clippedCommit,
+    snapshot,
+    entries,
+    logPrevIndex,
+    logPrevTerm,
+    durableFirstIndex,
+    startOps,
+    notes,
+  };
 }
 
 function safeJson(value: unknown): string {

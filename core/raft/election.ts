@@ -44,7 +44,13 @@ export function resetElectionTimer(s: RaftState, ctx: StepContext, nowMs: number
   armTimer(ctx, timerElection, s.electionTimeoutMs);
 }
 
-export function becomeFollower(s: RaftState, ctx: StepContext, nowMs: number, term: number, leader: NodeId | null): void {
+export function becomeFollower(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  term: number,
+  leader: NodeId | null,
+): void {
   const wasLeader = s.role === 'leader';
   const previousRole = s.role;
   if (term > s.term) {
@@ -65,12 +71,19 @@ export function becomeFollower(s: RaftState, ctx: StepContext, nowMs: number, te
 
 /** A leader that stops leading answers everything it was waiting on: the outcome is unknown to it. */
 function stepDownCleanup(s: RaftState, ctx: StepContext): void {
-  for (const [, pending] of s.pending) if (pending.target) fail(s, ctx, pending.target, 'stepDown', 'leadership lost before the entry committed; it may still commit');
+  for (const [, pending] of s.pending)
+    if (pending.target)
+      fail(s, ctx, pending.target, 'stepDown', 'leadership lost before the entry committed; it may still commit');
   s.pending.clear();
   failReadsOnStepDown(s, ctx);
   failMembershipOnStepDown(s, ctx);
   if (s.transfer) {
-    if (s.transfer.replyTo) reply(s, ctx, s.transfer.replyTo, { ok: true, index: s.commitIndex, result: { transferredTo: s.transfer.target } });
+    if (s.transfer.replyTo)
+      reply(s, ctx, s.transfer.replyTo, {
+        ok: true,
+        index: s.commitIndex,
+        result: { transferredTo: s.transfer.target },
+      });
     s.transfer = null;
   }
   s.progress.clear();
@@ -114,7 +127,14 @@ function becomePreCandidate(s: RaftState, ctx: StepContext, nowMs: number): void
     becomeCandidate(s, ctx, nowMs, false);
     return;
   }
-  const request: RequestVote = { type: 'vote', term: s.term + 1, lastIndex: s.log.lastIndex, lastTerm: s.log.lastTerm, preVote: true, transfer: false };
+  const request: RequestVote = {
+    type: 'vote',
+    term: s.term + 1,
+    lastIndex: s.log.lastIndex,
+    lastTerm: s.log.lastTerm,
+    preVote: true,
+    transfer: false,
+  };
   for (const id of s.membership.voters) if (id !== s.id) send(s, ctx, id, request);
 }
 
@@ -132,7 +152,14 @@ export function becomeCandidate(s: RaftState, ctx: StepContext, nowMs: number, t
     becomeLeader(s, ctx, nowMs);
     return;
   }
-  const request: RequestVote = { type: 'vote', term: s.term, lastIndex: s.log.lastIndex, lastTerm: s.log.lastTerm, preVote: false, transfer };
+  const request: RequestVote = {
+    type: 'vote',
+    term: s.term,
+    lastIndex: s.log.lastIndex,
+    lastTerm: s.log.lastTerm,
+    preVote: false,
+    transfer,
+  };
   for (const id of s.membership.voters) if (id !== s.id) send(s, ctx, id, request);
 }
 
@@ -235,15 +262,22 @@ export function checkQuorumActive(s: RaftState, nowMs: number): boolean {
 
 // ───────────────────────────────────── leadership transfer (§3.10) ─────────────────────────────────────
 
-export function onTransferRequest(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, request: Extract<RaftRequest, { type: 'transferLeadership' }>): void {
+export function onTransferRequest(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  target: ReplyTarget,
+  request: Extract<RaftRequest, { type: 'transferLeadership' }>,
+): void {
   if (s.role !== 'leader') return fail(s, ctx, target, s.leader ? 'notLeader' : 'noLeader');
   if (s.transfer) return fail(s, ctx, target, 'busy', 'a leadership transfer is already in progress');
   let to = request.to;
   if (to === undefined) {
     let best = -1;
-    for (const [id, p] of s.progress) if (isVoter(s, id) && p.match > best) (best = p.match), (to = id);
+    for (const [id, p] of s.progress) if (isVoter(s, id) && p.match > best) ((best = p.match), (to = id));
   }
-  if (to === undefined || to === s.id) return reply(s, ctx, target, { ok: true, index: s.commitIndex, result: { transferredTo: s.id } });
+  if (to === undefined || to === s.id)
+    return reply(s, ctx, target, { ok: true, index: s.commitIndex, result: { transferredTo: s.id } });
   if (!isVoter(s, to) || !s.progress.has(to)) return fail(s, ctx, target, 'badRequest', `${to} is not a voter`);
   s.transfer = { target: to, deadlineMs: nowMs + s.config.electionTimeoutMsMax * 2, replyTo: target };
   trace(ctx, `${s.id} is transferring leadership to ${to} at term ${s.term}`);
@@ -259,7 +293,8 @@ export function maybeSendTimeoutNow(s: RaftState, ctx: StepContext, nowMs: numbe
     s.transfer = null;
     return;
   }
-  if (p.match === s.log.lastIndex) send(s, ctx, s.transfer.target, { type: 'timeoutNow', term: s.term } satisfies TimeoutNow);
+  if (p.match === s.log.lastIndex)
+    send(s, ctx, s.transfer.target, { type: 'timeoutNow', term: s.term } satisfies TimeoutNow);
   else sendAppend(s, ctx, nowMs, s.transfer.target, p, false);
 }
 

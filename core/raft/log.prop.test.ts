@@ -9,10 +9,20 @@ import { describe, expect, it } from 'vitest';
 import { estimateBytes, RaftLog } from './log.js';
 import type { Entry } from './messages.js';
 
-type Op = { kind: 'append'; termBump: number; size: number } | { kind: 'truncate'; back: number } | { kind: 'compact'; ahead: number };
+type Op =
+  | { kind: 'append'; termBump: number; size: number }
+  | { kind: 'truncate'; back: number }
+  | { kind: 'compact'; ahead: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('append' as const), termBump: fc.integer({ min: 0, max: 1 }), size: fc.integer({ min: 0, max: 40 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('append' as const),
+      termBump: fc.integer({ min: 0, max: 1 }),
+      size: fc.integer({ min: 0, max: 40 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), back: fc.integer({ min: 0, max: 5 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const), ahead: fc.integer({ min: 0, max: 6 }) }) },
 );
@@ -26,7 +36,8 @@ describe('RaftLog vs a naive oracle', () => {
         let prevIndex = 0;
         let prevTerm = 0;
         let term = 1;
-        const termOf = (i: number) => (i === prevIndex ? prevTerm : i < prevIndex ? undefined : all[i - prevIndex - 1]?.term);
+        const termOf = (i: number) =>
+          i === prevIndex ? prevTerm : i < prevIndex ? undefined : all[i - prevIndex - 1]?.term;
         for (const op of ops) {
           if (op.kind === 'append') {
             term += op.termBump;
@@ -69,7 +80,7 @@ describe('RaftLog vs a naive oracle', () => {
           }
           for (let t = 0; t <= term + 1; t++) {
             let want = 0;
-            for (let i = last; i > prevIndex; i--) if (termOf(i) === t) (want = i), (i = 0);
+            for (let i = last; i > prevIndex; i--) if (termOf(i) === t) ((want = i), (i = 0));
             expect(log.lastIndexOfTerm(t)).toBe(want);
           }
         }

@@ -50,7 +50,10 @@ export class RaftLog {
 
   append(entry: Entry): void {
     assert(entry.index === this.lastIndex + 1, `append at ${entry.index} after last index ${this.lastIndex}`);
-    assert(entry.term >= this.lastTerm, `append of term ${entry.term} after term ${this.lastTerm}: terms never decrease in a log`);
+    assert(
+      entry.term >= this.lastTerm,
+      `append of term ${entry.term} after term ${this.lastTerm}: terms never decrease in a log`,
+    );
     this.entries.push(entry);
     this.sizes.push(estimateBytes(entry.command) + 32);
   }
@@ -124,9 +127,12 @@ export class RaftLog {
     const problems: string[] = [];
     const n = this.entries.length;
     if (n > 0) {
-      if (this.entries[0]!.index !== this.prevIndex + 1) problems.push(`first entry has index ${this.entries[0]!.index}, expected ${this.prevIndex + 1}`);
-      if (this.entries[n - 1]!.index !== this.lastIndex) problems.push(`last entry has index ${this.entries[n - 1]!.index}, expected ${this.lastIndex}`);
-      if (this.entries[0]!.term < this.prevTerm) problems.push('first entry has a lower term than the compaction point');
+      if (this.entries[0]!.index !== this.prevIndex + 1)
+        problems.push(`first entry has index ${this.entries[0]!.index}, expected ${this.prevIndex + 1}`);
+      if (this.entries[n - 1]!.index !== this.lastIndex)
+        problems.push(`last entry has index ${this.entries[n - 1]!.index}, expected ${this.lastIndex}`);
+      if (this.entries[0]!.term < this.prevTerm)
+        problems.push('first entry has a lower term than the compaction point');
     }
     if (this.sizes.length !== n) problems.push('entry sizes out of step with entries');
     return problems;

@@ -62,27 +62,42 @@ function appendConfig(s: RaftState, ctx: StepContext, nowMs: number, membership:
   return entry.index;
 }
 
-export function onAddServer(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, request: Extract<RaftRequest, { type: 'addServer' }>): void {
+export function onAddServer(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  target: ReplyTarget,
+  request: Extract<RaftRequest, { type: 'addServer' }>,
+): void {
   if (s.role !== 'leader') return fail(s, ctx, target, s.leader ? 'notLeader' : 'noLeader');
-  if (typeof request.id !== 'string' || request.id === '') return fail(s, ctx, target, 'badRequest', 'addServer needs an id');
+  if (typeof request.id !== 'string' || request.id === '')
+    return fail(s, ctx, target, 'badRequest', 'addServer needs an id');
   const { voters, learners } = s.membership;
   const id = request.id;
   if (voters.includes(id)) {
-    if (request.voter) return reply(s, ctx, target, { ok: true, index: s.membershipIndex, result: { already: 'voter' } });
+    if (request.voter)
+      return reply(s, ctx, target, { ok: true, index: s.membershipIndex, result: { already: 'voter' } });
     return fail(s, ctx, target, 'badRequest', `${id} is a voter; remove it before adding it as a learner`);
   }
-  if (learners.includes(id) && !request.voter) return reply(s, ctx, target, { ok: true, index: s.membershipIndex, result: { already: 'learner' } });
+  if (learners.includes(id) && !request.voter)
+    return reply(s, ctx, target, { ok: true, index: s.membershipIndex, result: { already: 'learner' } });
   const problem = checkChangeAllowed(s);
   if (problem) return fail(s, ctx, target, 'busy', problem);
   if (learners.includes(id)) {
-    s.membershipOp = { id, replyTo: target, learnerIndex: s.membershipIndex, deadlineMs: nowMs + s.config.catchUpMsMax };
+    s.membershipOp = {
+      id,
+      replyTo: target,
+      learnerIndex: s.membershipIndex,
+      deadlineMs: nowMs + s.config.catchUpMsMax,
+    };
     checkMembershipProgress(s, ctx, nowMs);
     return;
   }
   const index = appendConfig(s, ctx, nowMs, { voters, learners: [...learners, id] });
   progressOf(s, id, nowMs);
   trace(ctx, `${s.id} added ${id} as a learner at index ${index}`);
-  if (request.voter) s.membershipOp = { id, replyTo: target, learnerIndex: index, deadlineMs: nowMs + s.config.catchUpMsMax };
+  if (request.voter)
+    s.membershipOp = { id, replyTo: target, learnerIndex: index, deadlineMs: nowMs + s.config.catchUpMsMax };
   else s.pending.set(index, { target, term: s.term });
 }
 
@@ -91,15 +106,26 @@ function progressOf(s: RaftState, id: NodeId, nowMs: number): void {
   if (p) p.lastAckMs = nowMs;
 }
 
-export function onRemoveServer(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, request: Extract<RaftRequest, { type: 'removeServer' }>): void {
+export function onRemoveServer(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  target: ReplyTarget,
+  request: Extract<RaftRequest, { type: 'removeServer' }>,
+): void {
   if (s.role !== 'leader') return fail(s, ctx, target, s.leader ? 'notLeader' : 'noLeader');
   const { voters, learners } = s.membership;
   const id = request.id;
-  if (!voters.includes(id) && !learners.includes(id)) return reply(s, ctx, target, { ok: true, index: s.membershipIndex, result: { already: 'absent' } });
-  if (voters.length === 1 && voters[0] === id) return fail(s, ctx, target, 'badRequest', 'cannot remove the last voter');
+  if (!voters.includes(id) && !learners.includes(id))
+    return reply(s, ctx, target, { ok: true, index: s.membershipIndex, result: { already: 'absent' } });
+  if (voters.length === 1 && voters[0] === id)
+    return fail(s, ctx, target, 'badRequest', 'cannot remove the last voter');
   const problem = checkChangeAllowed(s);
   if (problem) return fail(s, ctx, target, 'busy', problem);
-  const index = appendConfig(s, ctx, nowMs, { voters: voters.filter((v) => v !== id), learners: learners.filter((v) => v !== id) });
+  const index = appendConfig(s, ctx, nowMs, {
+    voters: voters.filter((v) => v !== id),
+    learners: learners.filter((v) => v !== id),
+  });
   trace(ctx, `${s.id} removed ${id} at index ${index}`);
   s.pending.set(index, { target, term: s.term });
 }
@@ -121,7 +147,10 @@ export function checkMembershipProgress(s: RaftState, ctx: StepContext, nowMs: n
   }
   s.membershipOp = null;
   const { voters, learners } = s.membership;
-  const index = appendConfig(s, ctx, nowMs, { voters: [...voters, op.id], learners: learners.filter((v) => v !== op.id) });
+  const index = appendConfig(s, ctx, nowMs, {
+    voters: [...voters, op.id],
+    learners: learners.filter((v) => v !== op.id),
+  });
   trace(ctx, `${s.id} promoted ${op.id} to voter at index ${index}`);
   s.pending.set(index, { target: op.replyTo, term: s.term });
 }
@@ -131,7 +160,8 @@ export function afterApplyMembership(s: RaftState, ctx: StepContext, nowMs: numb
   if (s.role !== 'leader' || entry.index !== s.membershipIndex || s.membership.voters.includes(s.id)) return;
   let best: NodeId | null = null;
   let bestMatch = -1;
-  for (const [id, p] of s.progress) if (s.membership.voters.includes(id) && p.match > bestMatch) (best = id), (bestMatch = p.match);
+  for (const [id, p] of s.progress)
+    if (s.membership.voters.includes(id) && p.match > bestMatch) ((best = id), (bestMatch = p.match));
   trace(ctx, `${s.id} stepped down at term ${s.term}: removed from the configuration`);
   if (best !== null) send(s, ctx, best, { type: 'timeoutNow', term: s.term });
   becomeFollower(s, ctx, nowMs, s.term, null);

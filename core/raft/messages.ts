@@ -104,7 +104,8 @@ export interface TimeoutNow {
   readonly term: number;
 }
 
-export type RaftMessage = RequestVote | VoteReply | AppendEntries | AppendReply | InstallSnapshot | SnapshotReply | TimeoutNow;
+export type RaftMessage =
+  RequestVote | VoteReply | AppendEntries | AppendReply | InstallSnapshot | SnapshotReply | TimeoutNow;
 
 const messageTypes = new Set(['vote', 'voteReply', 'append', 'appendReply', 'snapshot', 'snapshotReply', 'timeoutNow']);
 
@@ -116,11 +117,18 @@ export function checkMessage(value: unknown): value is RaftMessage {
   if (typeof m.term !== 'number' || !Number.isSafeInteger(m.term) || m.term < 0) return false;
   if (m.type === 'append') {
     const a = value as AppendEntries;
-    return Array.isArray(a.entries) && Number.isSafeInteger(a.prevIndex) && a.prevIndex >= 0 && Number.isSafeInteger(a.commit);
+    return (
+      Array.isArray(a.entries) &&
+      Number.isSafeInteger(a.prevIndex) &&
+      a.prevIndex >= 0 &&
+      Number.isSafeInteger(a.commit)
+    );
   }
   if (m.type === 'snapshot') {
     const s = value as InstallSnapshot;
-    return typeof s.data === 'string' && Number.isSafeInteger(s.offset) && s.offset >= 0 && Number.isSafeInteger(s.lastIndex);
+    return (
+      typeof s.data === 'string' && Number.isSafeInteger(s.offset) && s.offset >= 0 && Number.isSafeInteger(s.lastIndex)
+    );
   }
   return true;
 }

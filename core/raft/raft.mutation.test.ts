@@ -18,14 +18,21 @@ function settled(c: ManualCluster, leader: string): void {
 }
 
 /** Delivers one raft message straight to `to`; a RequestVote well after any leader contact (past the disregard rule). */
-function hand(c: ManualCluster, to: string, from: string, message: RequestVote | AppendEntries | InstallSnapshot): void {
+function hand(
+  c: ManualCluster,
+  to: string,
+  from: string,
+  message: RequestVote | AppendEntries | InstallSnapshot,
+): void {
   c.nowMs += message.type === 'vote' ? 5_000 : 1;
   c.step(to, { kind: 'message', nowMs: c.nowMs, from, message: { m: 'raft', p: message } });
 }
 
 /** The vote replies `to` sent `from` that are still in flight, answered granted or not. */
 function votesFrom(c: ManualCluster, voter: string, candidate: string): boolean[] {
-  return c.inFlight.filter((m) => m.from === voter && m.to === candidate && m.message.type === 'voteReply').map((m) => (m.message as { granted: boolean }).granted);
+  return c.inFlight
+    .filter((m) => m.from === voter && m.to === candidate && m.message.type === 'voteReply')
+    .map((m) => (m.message as { granted: boolean }).granted);
 }
 
 const items = (c: ManualCluster, id: string): unknown[] => (c.state(id).fsm as ListFsm).items;
@@ -62,11 +69,25 @@ describe('votes (§5.2, §5.4.1, Figure 2)', () => {
     const myLastIndex = c.state('n2').log.lastIndex;
     const term = c.state('n2').term + 1;
     // A longer log that ends in an older term is less up to date.
-    hand(c, 'n2', 'n3', { type: 'vote', term, lastIndex: myLastIndex + 50, lastTerm: myLastTerm - 1, preVote: false, transfer: false });
+    hand(c, 'n2', 'n3', {
+      type: 'vote',
+      term,
+      lastIndex: myLastIndex + 50,
+      lastTerm: myLastTerm - 1,
+      preVote: false,
+      transfer: false,
+    });
     expect(votesFrom(c, 'n2', 'n3')).toEqual([false]);
     c.drop();
     // A shorter log that ends in a newer term is more up to date.
-    hand(c, 'n2', 'n3', { type: 'vote', term: term + 1, lastIndex: 1, lastTerm: myLastTerm + 1, preVote: false, transfer: false });
+    hand(c, 'n2', 'n3', {
+      type: 'vote',
+      term: term + 1,
+      lastIndex: 1,
+      lastTerm: myLastTerm + 1,
+      preVote: false,
+      transfer: false,
+    });
     expect(votesFrom(c, 'n2', 'n3')).toEqual([true]);
   });
 
@@ -123,7 +144,7 @@ describe('votes (§5.2, §5.4.1, Figure 2)', () => {
 });
 
 describe('commit on a follower (Figure 2: min(leaderCommit, index of last new entry))', () => {
-  it('a follower never commits its own stale suffix past what the leader\'s message matched', () => {
+  it("a follower never commits its own stale suffix past what the leader's message matched", () => {
     const c = new ManualCluster(3);
     c.elect('n1');
     settled(c, 'n1');
@@ -143,7 +164,15 @@ describe('commit on a follower (Figure 2: min(leaderCommit, index of last new en
     // anchored at the match point): n1's entries after the anchor are not vouched for by it.
     const anchor = c.state('n1').log.lastIndex - 1;
     expect(c.state('n1').log.termAt(anchor)).toBe(n2.log.termAt(anchor));
-    hand(c, 'n1', 'n2', { type: 'append', term: n2.term, prevIndex: anchor, prevTerm: n2.log.termAt(anchor)!, entries: [], commit: n2.commitIndex, readSeq: 0 });
+    hand(c, 'n1', 'n2', {
+      type: 'append',
+      term: n2.term,
+      prevIndex: anchor,
+      prevTerm: n2.log.termAt(anchor)!,
+      entries: [],
+      commit: n2.commitIndex,
+      readSeq: 0,
+    });
     expect(items(c, 'n1')).not.toContain('stale');
     expect(c.state('n1').commitIndex).toBeLessThanOrEqual(anchor);
     // And once everything is delivered every server applied the same commands.
@@ -183,7 +212,14 @@ describe('ReadIndex (thesis §6.4) against a newer leader', () => {
     // 'w' reaches n2 only; n2's ack commits it at n1 and the client is answered, but n2 does not learn
     // the new commit index before n1 crashes.
     const write = c.request('n1', { type: 'propose', command: 'w' });
-    c.deliver((m) => (m.from === 'n1' && m.to === 'n2' && m.message.type === 'append' && (m.message as AppendEntries).entries.length > 0) || (m.from === 'n2' && m.to === 'n1'));
+    c.deliver(
+      (m) =>
+        (m.from === 'n1' &&
+          m.to === 'n2' &&
+          m.message.type === 'append' &&
+          (m.message as AppendEntries).entries.length > 0) ||
+        (m.from === 'n2' && m.to === 'n1'),
+    );
     expect(c.replies.get(write)).toMatchObject({ ok: true });
     c.drop();
     c.crash('n1');
@@ -208,7 +244,10 @@ describe('terms on every message (§5.1)', () => {
     expect(c.state('n1').role).toBe('leader');
     c.request('n1', { type: 'propose', command: 'late' });
     c.drop((m) => m.to === 'n3');
-    c.deliver((m) => (m.from === 'n1' && m.to === 'n2') || (m.from === 'n2' && m.to === 'n1' && m.message.type === 'appendReply'));
+    c.deliver(
+      (m) =>
+        (m.from === 'n1' && m.to === 'n2') || (m.from === 'n2' && m.to === 'n1' && m.message.type === 'appendReply'),
+    );
     expect(c.state('n1').role).toBe('follower');
     expect(c.state('n1').term).toBe(c.state('n2').term);
   });
@@ -218,7 +257,17 @@ describe('terms on every message (§5.1)', () => {
     c.elect('n1');
     settled(c, 'n1');
     const term = c.state('n1').term;
-    hand(c, 'n1', 'n2', { type: 'snapshot', term: term - 1, lastIndex: 1_000, lastTerm: term - 1, membership: { voters: c.ids, learners: [] }, offset: 0, data: '', totalChars: 0, readSeq: 0 });
+    hand(c, 'n1', 'n2', {
+      type: 'snapshot',
+      term: term - 1,
+      lastIndex: 1_000,
+      lastTerm: term - 1,
+      membership: { voters: c.ids, learners: [] },
+      offset: 0,
+      data: '',
+      totalChars: 0,
+      readSeq: 0,
+    });
     expect(c.state('n1').role).toBe('leader');
     expect(c.state('n1').leader).toBe('n1');
   });

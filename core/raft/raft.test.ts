@@ -96,7 +96,15 @@ describe('election (§5.2, §5.4.1, pre-vote §9.6)', () => {
     settled(c, 'n1');
     const term = c.state('n2').term;
     // A RequestVote at a higher term arrives right after a heartbeat: n2 keeps its term and leader.
-    c.step('n2', { kind: 'message', nowMs: c.nowMs, from: 'n3', message: { m: 'raft', p: { type: 'vote', term: term + 5, lastIndex: 99, lastTerm: term, preVote: false, transfer: false } } });
+    c.step('n2', {
+      kind: 'message',
+      nowMs: c.nowMs,
+      from: 'n3',
+      message: {
+        m: 'raft',
+        p: { type: 'vote', term: term + 5, lastIndex: 99, lastTerm: term, preVote: false, transfer: false },
+      },
+    });
     expect(c.state('n2').term).toBe(term);
     expect(c.state('n2').leader).toBe('n1');
   });
@@ -134,8 +142,19 @@ describe('persistence ordering (Figure 2; core/types.ts ORDERING RULE)', () => {
     c.fire('n1', 'election');
     const request = c.inFlight.find((m) => m.to === 'n2')!;
     c.inFlight.length = 0;
-    const effects = c.step('n2', { kind: 'message', nowMs: c.nowMs + 1000, from: 'n1', message: { m: 'raft', p: request.message } });
-    const persistAt = effects.findIndex((e) => e.kind === 'persist' && e.ops.some((op) => op.op === 'put' && op.key === 'raft/hardState' && (op.value as { vote: string }).vote === 'n1'));
+    const effects = c.step('n2', {
+      kind: 'message',
+      nowMs: c.nowMs + 1000,
+      from: 'n1',
+      message: { m: 'raft', p: request.message },
+    });
+    const persistAt = effects.findIndex(
+      (e) =>
+        e.kind === 'persist' &&
+        e.ops.some(
+          (op) => op.op === 'put' && op.key === 'raft/hardState' && (op.value as { vote: string }).vote === 'n1',
+        ),
+    );
     const replyAt = effects.findIndex((e) => e.kind === 'send');
     expect(persistAt).toBeGreaterThanOrEqual(0);
     expect(replyAt).toBeGreaterThan(persistAt);
@@ -146,7 +165,12 @@ describe('persistence ordering (Figure 2; core/types.ts ORDERING RULE)', () => {
     c.elect('n1');
     const append = c.inFlight.find((m) => m.to === 'n2' && m.message.type === 'append')!;
     c.inFlight.length = 0;
-    const effects = c.step('n2', { kind: 'message', nowMs: c.nowMs, from: 'n1', message: { m: 'raft', p: append.message } });
+    const effects = c.step('n2', {
+      kind: 'message',
+      nowMs: c.nowMs,
+      from: 'n1',
+      message: { m: 'raft', p: append.message },
+    });
     const persistAt = effects.findIndex((e) => e.kind === 'persist' && e.ops.some((op) => op.op === 'append'));
     const ackAt = effects.findIndex((e) => e.kind === 'send');
     expect(persistAt).toBeGreaterThanOrEqual(0);
@@ -183,7 +207,9 @@ describe('replication (§5.3)', () => {
     c.elect('n1');
     settled(c, 'n1');
     for (let i = 0; i < 10; i++) c.request('n1', { type: 'propose', command: i });
-    const withEntries = c.inFlight.filter((m) => m.to === 'n2' && m.message.type === 'append' && (m.message as AppendEntries).entries.length > 0);
+    const withEntries = c.inFlight.filter(
+      (m) => m.to === 'n2' && m.message.type === 'append' && (m.message as AppendEntries).entries.length > 0,
+    );
     expect(withEntries).toHaveLength(2);
     c.deliver();
     expect(c.state('n2').log.lastIndex).toBe(c.state('n1').log.lastIndex);
@@ -196,7 +222,9 @@ describe('replication (§5.3)', () => {
     for (let i = 0; i < 10; i++) c.request('n1', { type: 'propose', command: i });
     c.deliver((m) => m.to === 'n2');
     c.deliver((m) => m.to === 'n1');
-    const batch = c.inFlight.find((m) => m.to === 'n2' && m.message.type === 'append' && (m.message as AppendEntries).entries.length > 1);
+    const batch = c.inFlight.find(
+      (m) => m.to === 'n2' && m.message.type === 'append' && (m.message as AppendEntries).entries.length > 1,
+    );
     expect((batch?.message as AppendEntries).entries.length).toBe(9);
   });
 });
@@ -245,7 +273,11 @@ describe('ReadIndex (thesis §6.4)', () => {
     const c = new ManualCluster(3);
     c.elect('n1');
     settled(c, 'n1');
-    expect(c.replies.get(c.request('n2', { type: 'read', query: null }))).toEqual({ ok: false, error: 'notLeader', leader: 'n1' });
+    expect(c.replies.get(c.request('n2', { type: 'read', query: null }))).toEqual({
+      ok: false,
+      error: 'notLeader',
+      leader: 'n1',
+    });
     expect(c.replies.get(c.request('n2', { type: 'readStale', query: null }))).toMatchObject({ ok: true });
   });
 });
@@ -288,16 +320,40 @@ describe('sibling machines (local calls and notices)', () => {
       // Deliver messages to ourselves (the self-acknowledgement of a lone voter).
       const sends = out.filter((e) => e.kind === 'send');
       const all = [...out];
-      for (const e of sends) if (e.kind === 'send') all.push(...step({ kind: 'message', nowMs: 1, from: 'n1', message: e.message as never }));
+      for (const e of sends)
+        if (e.kind === 'send')
+          all.push(...step({ kind: 'message', nowMs: 1, from: 'n1', message: e.message as never }));
       return all;
     };
     step({ kind: 'start', nowMs: 0 });
     const election = step({ kind: 'timer', nowMs: 1000, timer: 'election' });
-    expect(election).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { type: 'leader', leader: 'n1', term: 2, isLeader: true } });
-    const status = step({ kind: 'local', nowMs: 1001, fromMachine: 'agent', payload: { requestId: 7, request: { type: 'status' } } });
-    expect(status).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { requestId: 7, response: expect.objectContaining({ ok: true }) } });
-    const proposal = step({ kind: 'local', nowMs: 1002, fromMachine: 'agent', payload: { requestId: 8, request: { type: 'propose', command: 'z' } } });
-    expect(proposal).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { requestId: 8, response: { ok: true, index: 3, result: 1 } } });
+    expect(election).toContainEqual({
+      kind: 'local',
+      toMachine: 'agent',
+      payload: { type: 'leader', leader: 'n1', term: 2, isLeader: true },
+    });
+    const status = step({
+      kind: 'local',
+      nowMs: 1001,
+      fromMachine: 'agent',
+      payload: { requestId: 7, request: { type: 'status' } },
+    });
+    expect(status).toContainEqual({
+      kind: 'local',
+      toMachine: 'agent',
+      payload: { requestId: 7, response: expect.objectContaining({ ok: true }) },
+    });
+    const proposal = step({
+      kind: 'local',
+      nowMs: 1002,
+      fromMachine: 'agent',
+      payload: { requestId: 8, request: { type: 'propose', command: 'z' } },
+    });
+    expect(proposal).toContainEqual({
+      kind: 'local',
+      toMachine: 'agent',
+      payload: { requestId: 8, response: { ok: true, index: 3, result: 1 } },
+    });
     expect(proposal).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { type: 'applied', index: 3 } });
     expect(proposal).toContainEqual({ kind: 'apply', index: 3, term: 2, command: 'z' });
   });
@@ -305,7 +361,12 @@ describe('sibling machines (local calls and notices)', () => {
 
 describe('snapshots (§7)', () => {
   it('compacts the log and installs a chunked snapshot on a lagging follower, resuming after a lost chunk', () => {
-    const c = new ManualCluster(3, { snapshotThresholdEntries: 10, snapshotTrailingEntries: 2, snapshotChunkBytes: 16, inflightAppendsMax: 2 });
+    const c = new ManualCluster(3, {
+      snapshotThresholdEntries: 10,
+      snapshotTrailingEntries: 2,
+      snapshotChunkBytes: 16,
+      inflightAppendsMax: 2,
+    });
     c.elect('n1');
     settled(c, 'n1');
     c.crash('n3');
@@ -340,8 +401,13 @@ describe('snapshots (§7)', () => {
 });
 
 describe('snapshot transfer to a follower that restarts mid-way', () => {
-  it('resumes from the follower\'s own offset once, without a storm of chunks and gap replies', () => {
-    const c = new ManualCluster(3, { snapshotThresholdEntries: 10, snapshotTrailingEntries: 0, snapshotChunkBytes: 16, inflightAppendsMax: 4 });
+  it("resumes from the follower's own offset once, without a storm of chunks and gap replies", () => {
+    const c = new ManualCluster(3, {
+      snapshotThresholdEntries: 10,
+      snapshotTrailingEntries: 0,
+      snapshotChunkBytes: 16,
+      inflightAppendsMax: 4,
+    });
     c.elect('n1');
     settled(c, 'n1');
     c.crash('n3');
@@ -417,19 +483,32 @@ describe('bootstrap (Consul bootstrap-expect)', () => {
     const c = new ManualCluster(3, { servers: [], bootstrapExpect: 3 });
     c.fire('n1', 'election');
     expect(c.state('n1').role).toBe('follower');
-    expect(c.replies.get(c.request('n1', { type: 'bootstrap', servers: ['n1', 'n2'] }))).toMatchObject({ ok: false, error: 'badRequest' });
-    for (const n of c.ids) expect(c.replies.get(c.request(n, { type: 'bootstrap', servers: ['n3', 'n2', 'n1'] }))).toMatchObject({ ok: true });
+    expect(c.replies.get(c.request('n1', { type: 'bootstrap', servers: ['n1', 'n2'] }))).toMatchObject({
+      ok: false,
+      error: 'badRequest',
+    });
+    for (const n of c.ids)
+      expect(c.replies.get(c.request(n, { type: 'bootstrap', servers: ['n3', 'n2', 'n1'] }))).toMatchObject({
+        ok: true,
+      });
     expect(c.elect('n2')).toBe(true);
-    expect(c.replies.get(c.request('n1', { type: 'bootstrap', servers: ['n1', 'n2', 'n3'] }))).toMatchObject({ ok: true });
+    expect(c.replies.get(c.request('n1', { type: 'bootstrap', servers: ['n1', 'n2', 'n3'] }))).toMatchObject({
+      ok: true,
+    });
   });
 });
 
 describe('loading durable state', () => {
   const config = makeRaftConfig('sim', { createFsm: () => new ListFsm(), servers: ['n1'] });
   const entry = (index: number, term: number): Entry => ({ index, term, type: 'command', command: index });
-  const durable = (entries: Entry[], extra: Partial<{ tornTail: boolean; corrupt: { position: number; reason: string } }> = {}): DurableState => ({
+  const durable = (
+    entries: Entry[],
+    extra: Partial<{ tornTail: boolean; corrupt: { position: number; reason: string } }> = {},
+  ): DurableState => ({
     records: new Map<string, unknown>([['hardState', { term: 3, vote: 'n1', commit: 2 }]]),
-    logs: new Map([['log', { entries, tornTail: extra.tornTail ?? false, ...(extra.corrupt ? { corrupt: extra.corrupt } : {}) }]]),
+    logs: new Map([
+      ['log', { entries, tornTail: extra.tornTail ?? false, ...(extra.corrupt ? { corrupt: extra.corrupt } : {}) }],
+    ]),
   });
 
   it('restores term, vote, log and applies up to the commit hint', () => {
@@ -445,21 +524,37 @@ describe('loading durable state', () => {
   });
 
   it('refuses corruption before the tail with an error naming the entry', () => {
-    const load = () => raftMachine.init('n1', config, durable([entry(1, 1), entry(2, 2), entry(3, 3)], { corrupt: { position: 1, reason: 'checksum mismatch in log entry 1' } }), new Prng(1));
+    const load = () =>
+      raftMachine.init(
+        'n1',
+        config,
+        durable([entry(1, 1), entry(2, 2), entry(3, 3)], {
+          corrupt: { position: 1, reason: 'checksum mismatch in log entry 1' },
+        }),
+        new Prng(1),
+      );
     expect(load).toThrow(RaftLoadError);
     expect(load).toThrow(/log is corrupt: entry at position 1 \(index 2\): checksum mismatch/);
   });
 
   it('refuses a log with a hole in it', () => {
-    expect(() => raftMachine.init('n1', config, durable([entry(1, 1), entry(3, 1)]), new Prng(1))).toThrow(/index 3, expected 2/);
+    expect(() => raftMachine.init('n1', config, durable([entry(1, 1), entry(3, 1)]), new Prng(1))).toThrow(
+      /index 3, expected 2/,
+    );
   });
 });
 
 describe('config', () => {
   it('profiles are valid and bad fields are named', () => {
     expect(checkRaftConfig(makeRaftConfig('lan', { createFsm: () => new ListFsm() }))).toEqual([]);
-    expect(() => makeRaftConfig('sim', { createFsm: () => new ListFsm(), electionTimeoutMsMin: 500, electionTimeoutMsMax: 100 })).toThrow(RaftConfigError);
-    expect(() => makeRaftConfig('sim', { createFsm: () => new ListFsm(), leaseReads: true, checkQuorum: false })).toThrow(/leaseReads needs checkQuorum/);
-    expect(() => makeRaftConfig('sim', { createFsm: () => new ListFsm(), heartbeatIntervalMs: 100 })).toThrow(/heartbeatIntervalMs/);
+    expect(() =>
+      makeRaftConfig('sim', { createFsm: () => new ListFsm(), electionTimeoutMsMin: 500, electionTimeoutMsMax: 100 }),
+    ).toThrow(RaftConfigError);
+    expect(() =>
+      makeRaftConfig('sim', { createFsm: () => new ListFsm(), leaseReads: true, checkQuorum: false }),
+    ).toThrow(/leaseReads needs checkQuorum/);
+    expect(() => makeRaftConfig('sim', { createFsm: () => new ListFsm(), heartbeatIntervalMs: 100 })).toThrow(
+      /heartbeatIntervalMs/,
+    );
   });
 });

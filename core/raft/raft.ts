@@ -15,7 +15,15 @@ import type { DurableState, Input, Machine, NodeId, StepContext } from '../types
 import type { RaftLocalCall, RaftRequest, RaftResponse, RaftView } from './api.js';
 import { checkRaftConfig, RaftConfigError, type RaftConfig } from './config.js';
 import { loadDurable } from './durable.js';
-import { noticeLeader, onElectionTimer, onRequestVote, onTimeoutNow, onTransferRequest, onVoteReply, resetElectionTimer } from './election.js';
+import {
+  noticeLeader,
+  onElectionTimer,
+  onRequestVote,
+  onTimeoutNow,
+  onTransferRequest,
+  onVoteReply,
+  resetElectionTimer,
+} from './election.js';
 import { RaftLog } from './log.js';
 import { checkMessage, type Entry, type Membership, type RaftMessage } from './messages.js';
 import { onAddServer, onRemoveServer } from './membership.js';
@@ -98,7 +106,8 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     restoreFsm(s, snap);
   }
   if (loaded.startOps.some((op) => op.op === 'truncate' && op.keepCount === 0)) s.durableFirstIndex = log.lastIndex + 1;
-  for (const entry of log.entriesAfter(log.prevIndex)) if (entry.type === 'config') s.configs.push({ index: entry.index, membership: entry.config! });
+  for (const entry of log.entriesAfter(log.prevIndex))
+    if (entry.type === 'config') s.configs.push({ index: entry.index, membership: entry.config! });
   const last = s.configs[s.configs.length - 1];
   s.membership = last ? last.membership : s.snapshotMembership;
   s.membershipIndex = last ? last.index : (s.snapshot?.lastIndex ?? 0);
@@ -115,7 +124,8 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
   if (loaded.notes.length > 0) notesOnStart.set(s, [...loaded.notes]);
   // Bootstrap with the configured servers (Consul's single-server bootstrap / a fixed initial set):
   // every server writes the same configuration entry at index 1, term 1 (as hashicorp/raft does).
-  if (log.lastIndex === 0 && s.snapshot === null && s.term <= 1 && config.servers.length > 0) bootstrapEntry(s, config.servers);
+  if (log.lastIndex === 0 && s.snapshot === null && s.term <= 1 && config.servers.length > 0)
+    bootstrapEntry(s, config.servers);
   return s;
 }
 
@@ -140,19 +150,34 @@ function onStart(s: RaftState, ctx: StepContext, nowMs: number): void {
   s.electionResetMs = nowMs;
   ctx.emit({ kind: 'setTimer', timer: timerElection, afterMs: s.electionTimeoutMs });
   if (s.appliedIndex < s.commitIndex) applyCommitted(s, ctx, nowMs);
-  trace(ctx, `${s.id} started at term ${s.term} with log ${s.log.prevIndex + 1}..${s.log.lastIndex}, commit ${s.commitIndex}`, 'debug');
+  trace(
+    ctx,
+    `${s.id} started at term ${s.term} with log ${s.log.prevIndex + 1}..${s.log.lastIndex}, commit ${s.commitIndex}`,
+    'debug',
+  );
 }
 
 function onRequest(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, request: RaftRequest): void {
-  if (request === null || typeof request !== 'object') return fail(s, ctx, target, 'badRequest', 'request must be an object');
+  if (request === null || typeof request !== 'object')
+    return fail(s, ctx, target, 'badRequest', 'request must be an object');
   switch (request.type) {
     case 'propose':
       return onPropose(s, ctx, nowMs, target, request);
     case 'read':
       return onRead(s, ctx, nowMs, target, request);
     case 'readStale': {
-      const lastContactMs = s.role === 'leader' ? 0 : Number.isFinite(s.lastLeaderContactMs) ? Math.max(0, nowMs - s.lastLeaderContactMs) : -1;
-      return reply(s, ctx, target, { ok: true, index: s.appliedIndex, result: s.fsm.query(request.query), lastContactMs });
+      const lastContactMs =
+        s.role === 'leader'
+          ? 0
+          : Number.isFinite(s.lastLeaderContactMs)
+            ? Math.max(0, nowMs - s.lastLeaderContactMs)
+            : -1;
+      return reply(s, ctx, target, {
+        ok: true,
+        index: s.appliedIndex,
+        result: s.fsm.query(request.query),
+        lastContactMs,
+      });
     }
     case 'addServer':
       return onAddServer(s, ctx, nowMs, target, request);
@@ -170,16 +195,29 @@ function onRequest(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyT
 }
 
 /** Consul's bootstrap: once bootstrap-expect servers are known (or for a single server), start with them. */
-function onBootstrap(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, servers: readonly NodeId[]): void {
-  if (!Array.isArray(servers) || servers.some((x) => typeof x !== 'string') || new Set(servers).size !== servers.length) {
+function onBootstrap(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  target: ReplyTarget,
+  servers: readonly NodeId[],
+): void {
+  if (
+    !Array.isArray(servers) ||
+    servers.some((x) => typeof x !== 'string') ||
+    new Set(servers).size !== servers.length
+  ) {
     return fail(s, ctx, target, 'badRequest', 'bootstrap needs a list of distinct server ids');
   }
   if (s.log.lastIndex > 0 || s.snapshot !== null || s.term > 1) {
     const same = s.membershipIndex === 1 && sameSet(s.membership.voters, servers);
-    return same ? reply(s, ctx, target, { ok: true, index: 1, result: { already: true } }) : fail(s, ctx, target, 'badRequest', 'already bootstrapped or joined a cluster');
+    return same
+      ? reply(s, ctx, target, { ok: true, index: 1, result: { already: true } })
+      : fail(s, ctx, target, 'badRequest', 'already bootstrapped or joined a cluster');
   }
   const expect = s.config.bootstrapExpect ?? 1;
-  if (servers.length < expect) return fail(s, ctx, target, 'badRequest', `bootstrap-expect is ${expect}, only ${servers.length} servers known`);
+  if (servers.length < expect)
+    return fail(s, ctx, target, 'badRequest', `bootstrap-expect is ${expect}, only ${servers.length} servers known`);
   if (!servers.includes(s.id)) return fail(s, ctx, target, 'badRequest', `${s.id} is not among the bootstrap servers`);
   bootstrapEntry(s, [...servers].sort());
   persist(ctx, s.startOps);
@@ -268,7 +306,17 @@ function monotonicMs(s: RaftState, inputNowMs: number): number {
 
 function viewOf(s: RaftState): RaftView {
   const role = s.role === 'follower' && s.membership.learners.includes(s.id) ? 'learner' : s.role;
-  return { role, term: s.term, leader: s.leader, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, lastIndex: s.log.lastIndex, voters: s.membership.voters, learners: s.membership.learners, membershipIndex: s.membershipIndex };
+  return {
+    role,
+    term: s.term,
+    leader: s.leader,
+    commitIndex: s.commitIndex,
+    appliedIndex: s.appliedIndex,
+    lastIndex: s.log.lastIndex,
+    voters: s.membership.voters,
+    learners: s.membership.learners,
+    membershipIndex: s.membershipIndex,
+  };
 }
 
 /** Per-node properties, O(1) + O(members): cheap enough to run after every step. */
@@ -286,9 +334,11 @@ export function raftInvariants(s: RaftState): string[] {
     for (const [id, p] of s.progress) {
       if (p.match >= p.next) broken.push(`progress of ${id}: match ${p.match} ≥ next ${p.next}`);
       if (p.match > s.log.lastIndex) broken.push(`progress of ${id}: match ${p.match} beyond our last index`);
-      if (p.inflight.length > s.config.inflightAppendsMax) broken.push(`progress of ${id}: ${p.inflight.length} appends in flight`);
+      if (p.inflight.length > s.config.inflightAppendsMax)
+        broken.push(`progress of ${id}: ${p.inflight.length} appends in flight`);
     }
-  } else if (s.progress.size > 0 || s.pending.size > 0 || s.reads.length > 0) broken.push(`a ${s.role} with leader-only state`);
+  } else if (s.progress.size > 0 || s.pending.size > 0 || s.reads.length > 0)
+    broken.push(`a ${s.role} with leader-only state`);
   if (s.started && s.hardStateDirty) broken.push('hard state changed but not persisted at the end of a step');
   broken.push(...s.log.check());
   return broken;

@@ -17,7 +17,13 @@ import { sendAppend } from './replication.js';
 /** How many past rounds' send times are kept for lease reads. */
 export const readRoundsKeptMax = 64;
 
-export function onRead(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, request: Extract<RaftRequest, { type: 'read' }>): void {
+export function onRead(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  target: ReplyTarget,
+  request: Extract<RaftRequest, { type: 'read' }>,
+): void {
   if (s.role !== 'leader') return fail(s, ctx, target, s.leader ? 'notLeader' : 'noLeader');
   if (s.reads.length >= s.config.pendingReadsMax) return fail(s, ctx, target, 'busy', 'too many reads waiting');
   const committedInTerm = s.log.termAt(s.commitIndex) === s.term;

@@ -28,7 +28,17 @@ import {
 } from './state.js';
 
 export function newProgress(s: RaftState, nowMs: number): Progress {
-  return { match: 0, next: s.log.lastIndex + 1, state: 'probe', inflight: [], probeSentMs: -1, lastAckMs: nowMs, sentCommit: 0, readSeq: 0, snap: null };
+  return {
+    match: 0,
+    next: s.log.lastIndex + 1,
+    state: 'probe',
+    inflight: [],
+    probeSentMs: -1,
+    lastAckMs: nowMs,
+    sentCommit: 0,
+    readSeq: 0,
+    snap: null,
+  };
 }
 
 /** The leader's own match for commitment: its log, or — alone — only what it knows is durable. */
@@ -53,19 +63,43 @@ export function appendLocal(s: RaftState, ctx: StepContext, entries: readonly En
 
 /** A message to ourselves that leaves only once our log is durable (ORDERING RULE): our own append ack. */
 export function sendSelfAck(s: RaftState, ctx: StepContext): void {
-  send(s, ctx, s.id, { type: 'appendReply', term: s.term, success: true, matchIndex: s.log.lastIndex, rejectIndex: 0, hintIndex: 0, hintTerm: 0, readSeq: s.readSeq });
+  send(s, ctx, s.id, {
+    type: 'appendReply',
+    term: s.term,
+    success: true,
+    matchIndex: s.log.lastIndex,
+    rejectIndex: 0,
+    hintIndex: 0,
+    hintTerm: 0,
+    readSeq: s.readSeq,
+  });
 }
 
-export function onPropose(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, request: Extract<RaftRequest, { type: 'propose' }>): void {
+export function onPropose(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  target: ReplyTarget,
+  request: Extract<RaftRequest, { type: 'propose' }>,
+): void {
   if (s.role !== 'leader') return fail(s, ctx, target, s.leader ? 'notLeader' : 'noLeader');
   if (s.transfer) return fail(s, ctx, target, 'busy', 'leadership transfer in progress');
   if (s.pending.size >= s.config.pendingProposalsMax) return fail(s, ctx, target, 'busy', 'too many proposals waiting');
   const session = request.session;
-  if (session !== undefined && (typeof session.clientId !== 'string' || !Number.isSafeInteger(session.seq) || session.seq < 1)) {
+  if (
+    session !== undefined &&
+    (typeof session.clientId !== 'string' || !Number.isSafeInteger(session.seq) || session.seq < 1)
+  ) {
     return fail(s, ctx, target, 'badRequest', 'session needs a string clientId and a positive integer seq');
   }
   const entry: Entry = session
-    ? { term: s.term, index: s.log.lastIndex + 1, type: 'command', command: request.command, session: { clientId: session.clientId, seq: session.seq } }
+    ? {
+        term: s.term,
+        index: s.log.lastIndex + 1,
+        type: 'command',
+        command: request.command,
+        session: { clientId: session.clientId, seq: session.seq },
+      }
     : { term: s.term, index: s.log.lastIndex + 1, type: 'command', command: request.command };
   appendLocal(s, ctx, [entry]);
   s.pending.set(entry.index, { target, term: s.term });
@@ -80,7 +114,14 @@ export function broadcastAppend(s: RaftState, ctx: StepContext, nowMs: number): 
  * Sends what a follower needs, within its flow-control window. probe: one AppendEntries at a time
  * (a heartbeat resends it); replicate: pipelined batches while the window has room; snapshot: chunks.
  */
-export function sendAppend(s: RaftState, ctx: StepContext, nowMs: number, id: NodeId, p: Progress, heartbeat: boolean): void {
+export function sendAppend(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  id: NodeId,
+  p: Progress,
+  heartbeat: boolean,
+): void {
   if (p.state === 'snapshot') return sendSnapshot(s, ctx, nowMs, id, p, heartbeat);
   if (p.next <= s.log.prevIndex) return startSnapshot(s, ctx, nowMs, id, p); // compacted away (Raft §7)
   const max = s.config.appendEntriesMax;
@@ -108,10 +149,25 @@ export function sendAppend(s: RaftState, ctx: StepContext, nowMs: number, id: No
   }
 }
 
-function sendAppendMessage(s: RaftState, ctx: StepContext, id: NodeId, p: Progress, prevIndex: number, entries: Entry[]): void {
+function sendAppendMessage(
+  s: RaftState,
+  ctx: StepContext,
+  id: NodeId,
+  p: Progress,
+  prevIndex: number,
+  entries: Entry[],
+): void {
   const prevTerm = s.log.termAt(prevIndex);
   assert(prevTerm !== undefined, `append to ${id}: no term at prevIndex ${prevIndex}`);
-  const message: AppendEntries = { type: 'append', term: s.term, prevIndex, prevTerm, entries, commit: s.commitIndex, readSeq: s.readSeq };
+  const message: AppendEntries = {
+    type: 'append',
+    term: s.term,
+    prevIndex,
+    prevTerm,
+    entries,
+    commit: s.commitIndex,
+    readSeq: s.readSeq,
+  };
   p.sentCommit = s.commitIndex;
   send(s, ctx, id, message);
 }
@@ -121,7 +177,16 @@ function sendAppendMessage(s: RaftState, ctx: StepContext, id: NodeId, p: Progre
 export function onAppendEntries(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: AppendEntries): void {
   if (m.term < s.term) {
     // A stale leader learns the new term from this refusal and steps down (§5.1).
-    send(s, ctx, from, { type: 'appendReply', term: s.term, success: false, matchIndex: 0, rejectIndex: m.prevIndex, hintIndex: 0, hintTerm: 0, readSeq: m.readSeq });
+    send(s, ctx, from, {
+      type: 'appendReply',
+      term: s.term,
+      success: false,
+      matchIndex: 0,
+      rejectIndex: m.prevIndex,
+      hintIndex: 0,
+      hintTerm: 0,
+      readSeq: m.readSeq,
+    });
     return;
   }
   if (m.term > s.term || s.role !== 'follower' || s.leader !== from) becomeFollower(s, ctx, nowMs, m.term, from);
@@ -139,10 +204,28 @@ export function onAppendEntries(s: RaftState, ctx: StepContext, nowMs: number, f
   } else {
     const term = s.log.termAt(prevIndex);
     if (term === undefined) {
-      return send(s, ctx, from, { type: 'appendReply', term: s.term, success: false, matchIndex: 0, rejectIndex: m.prevIndex, hintIndex: s.log.lastIndex + 1, hintTerm: 0, readSeq: m.readSeq });
+      return send(s, ctx, from, {
+        type: 'appendReply',
+        term: s.term,
+        success: false,
+        matchIndex: 0,
+        rejectIndex: m.prevIndex,
+        hintIndex: s.log.lastIndex + 1,
+        hintTerm: 0,
+        readSeq: m.readSeq,
+      });
     }
     if (term !== m.prevTerm) {
-      return send(s, ctx, from, { type: 'appendReply', term: s.term, success: false, matchIndex: 0, rejectIndex: m.prevIndex, hintIndex: s.log.firstIndexOfTermAt(prevIndex), hintTerm: term, readSeq: m.readSeq });
+      return send(s, ctx, from, {
+        type: 'appendReply',
+        term: s.term,
+        success: false,
+        matchIndex: 0,
+        rejectIndex: m.prevIndex,
+        hintIndex: s.log.firstIndexOfTermAt(prevIndex),
+        hintTerm: term,
+        readSeq: m.readSeq,
+      });
     }
   }
   const lastNew = prevIndex + entries.length;
@@ -156,8 +239,24 @@ export function onAppendEntries(s: RaftState, ctx: StepContext, nowMs: number, f
   replyAppend(s, ctx, from, true, lastNew, m);
 }
 
-function replyAppend(s: RaftState, ctx: StepContext, to: NodeId, success: boolean, matchIndex: number, m: AppendEntries): void {
-  send(s, ctx, to, { type: 'appendReply', term: s.term, success, matchIndex, rejectIndex: 0, hintIndex: 0, hintTerm: 0, readSeq: m.readSeq });
+function replyAppend(
+  s: RaftState,
+  ctx: StepContext,
+  to: NodeId,
+  success: boolean,
+  matchIndex: number,
+  m: AppendEntries,
+): void {
+  send(s, ctx, to, {
+    type: 'appendReply',
+    term: s.term,
+    success,
+    matchIndex,
+    rejectIndex: 0,
+    hintIndex: 0,
+    hintTerm: 0,
+    readSeq: m.readSeq,
+  });
 }
 
 /** §5.3: skip entries we have, cut the log at the first conflict, append the rest; persist it all. */
@@ -197,7 +296,13 @@ function storeEntries(s: RaftState, ctx: StepContext, entries: readonly Entry[])
  * reply from another term or to a non-leader is ignored; otherwise the follower was heard from now
  * (check-quorum) and its ReadIndex sequence counts. Returns the follower's progress, or null.
  */
-export function progressForReply(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: { readonly term: number; readonly readSeq: number }): Progress | null {
+export function progressForReply(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  from: NodeId,
+  m: { readonly term: number; readonly readSeq: number },
+): Progress | null {
   if (m.term > s.term) {
     becomeFollower(s, ctx, nowMs, m.term, null);
     return null;
@@ -241,7 +346,8 @@ export function onAppendReply(s: RaftState, ctx: StepContext, nowMs: number, fro
     checkMembershipProgress(s, ctx, nowMs);
   } else {
     // A refusal older than what we know matches, or not about our outstanding probe, is stale.
-    const stale = m.rejectIndex <= p.match || (p.state === 'probe' && m.rejectIndex !== p.next - 1) || p.state === 'snapshot';
+    const stale =
+      m.rejectIndex <= p.match || (p.state === 'probe' && m.rejectIndex !== p.next - 1) || p.state === 'snapshot';
     if (!stale) {
       p.next = backtrackNext(s, p, m);
       p.state = 'probe';

@@ -40,7 +40,12 @@ function applyEntry(s: RaftState, ctx: StepContext, nowMs: number, entry: Entry)
         // A retry of a command this session already applied: do not apply it twice (§6.3).
         superseded = session.seq < known.seq;
         result = superseded ? undefined : known.result;
-        ctx.emit({ kind: 'apply', index: entry.index, term: entry.term, command: { raft: 'duplicate', clientId: session.clientId, seq: session.seq } });
+        ctx.emit({
+          kind: 'apply',
+          index: entry.index,
+          term: entry.term,
+          command: { raft: 'duplicate', clientId: session.clientId, seq: session.seq },
+        });
         break;
       }
       result = s.fsm.apply(entry.command, entry.index);
@@ -52,7 +57,12 @@ function applyEntry(s: RaftState, ctx: StepContext, nowMs: number, entry: Entry)
       ctx.emit({ kind: 'apply', index: entry.index, term: entry.term, command: { raft: 'noop' } });
       break;
     case 'config':
-      ctx.emit({ kind: 'apply', index: entry.index, term: entry.term, command: { raft: 'config', voters: entry.config!.voters, learners: entry.config!.learners } });
+      ctx.emit({
+        kind: 'apply',
+        index: entry.index,
+        term: entry.term,
+        command: { raft: 'config', voters: entry.config!.voters, learners: entry.config!.learners },
+      });
       break;
   }
   const pending = s.pending.get(entry.index);
@@ -60,7 +70,8 @@ function applyEntry(s: RaftState, ctx: StepContext, nowMs: number, entry: Entry)
     s.pending.delete(entry.index);
     if (!pending.target) {
       // internal entry: nobody waits for it
-    } else if (pending.term !== entry.term) fail(s, ctx, pending.target, 'stepDown', 'the proposal was overwritten by another leader');
+    } else if (pending.term !== entry.term)
+      fail(s, ctx, pending.target, 'stepDown', 'the proposal was overwritten by another leader');
     else if (superseded) fail(s, ctx, pending.target, 'badRequest', 'session sequence number already superseded');
     else reply(s, ctx, pending.target, { ok: true, index: entry.index, result });
   }
@@ -91,12 +102,15 @@ function rememberSession(s: RaftState, clientId: string, seq: number, result: un
 
 /** The session table as plain data for a snapshot (sorted, so equal tables encode equally). */
 export function sessionsToData(s: RaftState): [string, number, unknown, number][] {
-  return [...s.sessions.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, x]) => [id, x.seq, x.result, x.lastIndex]);
+  return [...s.sessions.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id, x]) => [id, x.seq, x.result, x.lastIndex]);
 }
 
 export function sessionsFromData(data: unknown): Map<string, { seq: number; result: unknown; lastIndex: number }> {
   const out = new Map<string, { seq: number; result: unknown; lastIndex: number }>();
   if (!Array.isArray(data)) return out;
-  for (const row of data as [string, number, unknown, number][]) out.set(row[0], { seq: row[1], result: row[2], lastIndex: row[3] });
+  for (const row of data as [string, number, unknown, number][])
+    out.set(row[0], { seq: row[1], result: row[2], lastIndex: row[3] });
   return out;
 }

@@ -66,7 +66,14 @@ export function startSnapshot(s: RaftState, ctx: StepContext, nowMs: number, id:
 }
 
 /** Sends chunks within the window; on a heartbeat with no reply for a while, resumes from the acked offset. */
-export function sendSnapshot(s: RaftState, ctx: StepContext, nowMs: number, id: NodeId, p: Progress, heartbeat: boolean): void {
+export function sendSnapshot(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  id: NodeId,
+  p: Progress,
+  heartbeat: boolean,
+): void {
   const snap = p.snap;
   assert(snap !== null, 'snapshot state has a snapshot');
   if (heartbeat && nowMs - snap.lastReplyMs >= s.config.electionTimeoutMsMin / 2) {
@@ -146,9 +153,23 @@ export function onSnapshotReply(s: RaftState, ctx: StepContext, nowMs: number, f
 /** Bound on a snapshot being received (characters), so a peer cannot make us buffer without limit. */
 export const incomingSnapshotCharsMax = 1 << 30;
 
-export function onInstallSnapshot(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: InstallSnapshot): void {
+export function onInstallSnapshot(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  from: NodeId,
+  m: InstallSnapshot,
+): void {
   const answer = (nextOffset: number, done: boolean, gap: boolean): void =>
-    send(s, ctx, from, { type: 'snapshotReply', term: s.term, lastIndex: m.lastIndex, nextOffset, done, gap, readSeq: m.readSeq });
+    send(s, ctx, from, {
+      type: 'snapshotReply',
+      term: s.term,
+      lastIndex: m.lastIndex,
+      nextOffset,
+      done,
+      gap,
+      readSeq: m.readSeq,
+    });
   if (m.term < s.term) return answer(0, false, false);
   if (m.term > s.term || s.role !== 'follower' || s.leader !== from) becomeFollower(s, ctx, nowMs, m.term, from);
   s.lastLeaderContactMs = nowMs;
@@ -158,14 +179,27 @@ export function onInstallSnapshot(s: RaftState, ctx: StepContext, nowMs: number,
   const inc = s.incoming;
   if (!inc || inc.lastIndex !== m.lastIndex || inc.lastTerm !== m.lastTerm || inc.totalChars !== m.totalChars) {
     if (m.offset !== 0) return answer(0, false, true);
-    s.incoming = { term: m.term, lastIndex: m.lastIndex, lastTerm: m.lastTerm, membership: m.membership, chunks: [], received: 0, totalChars: m.totalChars };
+    s.incoming = {
+      term: m.term,
+      lastIndex: m.lastIndex,
+      lastTerm: m.lastTerm,
+      membership: m.membership,
+      chunks: [],
+      received: 0,
+      totalChars: m.totalChars,
+    };
   }
   const cur = s.incoming!;
   if (m.offset !== cur.received) return answer(cur.received, false, m.offset > cur.received);
   cur.chunks.push(m.data);
   cur.received += m.data.length;
   if (cur.received < cur.totalChars) return answer(cur.received, false, false);
-  const snapshot: Snapshot = { lastIndex: cur.lastIndex, lastTerm: cur.lastTerm, membership: cur.membership, data: cur.chunks.join('') };
+  const snapshot: Snapshot = {
+    lastIndex: cur.lastIndex,
+    lastTerm: cur.lastTerm,
+    membership: cur.membership,
+    data: cur.chunks.join(''),
+  };
   s.incoming = null;
   installSnapshot(s, ctx, snapshot);
   trace(ctx, `${s.id} installed a snapshot at index ${snapshot.lastIndex} from ${from}`);
@@ -208,4 +242,3 @@ export function restoreFsm(s: RaftState, snap: Snapshot): void {
   s.fsm.restore(decoded.fsm);
   s.sessions = sessionsFromData(decoded.sessions);
 }
-

@@ -13,7 +13,9 @@ import type { Membership, RaftMessage } from './messages.js';
 export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
 
 /** Who gets the answer to a request: a node-level client request, or a sibling machine's local call. */
-export type ReplyTarget = { readonly kind: 'client'; readonly requestId: number } | { readonly kind: 'local'; readonly machine: string; readonly requestId: number };
+export type ReplyTarget =
+  | { readonly kind: 'client'; readonly requestId: number }
+  | { readonly kind: 'local'; readonly machine: string; readonly requestId: number };
 
 /** A snapshot as this node holds it (and persists it as record 'snapshot'). */
 export interface Snapshot {
@@ -51,7 +53,13 @@ export interface Progress {
   /** Highest ReadIndex round it acknowledged. */
   readSeq: number;
   /** The snapshot being sent, and the acknowledged / sent offsets. */
-  snap: { readonly snapshot: Snapshot; acked: number; sent: number; lastReplyMs: number; /** Offset last resumed from after a gap (one resume per offset). */ rewoundTo: number } | null;
+  snap: {
+    readonly snapshot: Snapshot;
+    acked: number;
+    sent: number;
+    lastReplyMs: number;
+    /** Offset last resumed from after a gap (one resume per offset). */ rewoundTo: number;
+  } | null;
 }
 
 export interface PendingProposal {
@@ -115,7 +123,15 @@ export interface RaftState {
   membershipOp: { id: NodeId; replyTo: ReplyTarget; learnerIndex: number; deadlineMs: number } | null;
 
   // Follower side of InstallSnapshot (snapshot.ts).
-  incoming: { term: number; lastIndex: number; lastTerm: number; membership: Membership; chunks: string[]; received: number; totalChars: number } | null;
+  incoming: {
+    term: number;
+    lastIndex: number;
+    lastTerm: number;
+    membership: Membership;
+    chunks: string[];
+    received: number;
+    totalChars: number;
+  } | null;
 
   /** Index that position 0 of the durable log 'log' holds (or will hold when it is empty). */
   durableFirstIndex: number;
@@ -150,7 +166,12 @@ export function reply(s: RaftState, ctx: StepContext, target: ReplyTarget, respo
 }
 
 export function fail(s: RaftState, ctx: StepContext, target: ReplyTarget, error: RaftError, detail?: string): void {
-  reply(s, ctx, target, { ok: false, error, leader: s.leader === s.id ? null : s.leader, ...(detail !== undefined ? { detail } : {}) });
+  reply(s, ctx, target, {
+    ok: false,
+    error,
+    leader: s.leader === s.id ? null : s.leader,
+    ...(detail !== undefined ? { detail } : {}),
+  });
 }
 
 /** The hard state record (Raft Figure 2 "persistent state"): term, vote, and the commit index as a hint. */

@@ -81,7 +81,12 @@ export class ManualCluster {
     const disk = this.disks.get(id)!;
     const logs = new Map<string, DurableLog>();
     for (const [name, entries] of disk.logs) logs.set(name, { entries: [...entries], tornTail: false });
-    const runtime = new NodeRuntime(id, [{ machine: raftMachine, config: this.config(id) }], { records: new Map(disk.records), logs }, new Prng(1000 + this.incarnation++));
+    const runtime = new NodeRuntime(
+      id,
+      [{ machine: raftMachine, config: this.config(id) }],
+      { records: new Map(disk.records), logs },
+      new Prng(1000 + this.incarnation++),
+    );
     this.runtimes.set(id, runtime);
     this.timers.set(id, new Set());
     this.step(id, { kind: 'start', nowMs: this.nowMs });
@@ -99,7 +104,8 @@ export class ManualCluster {
 
   crash(id: NodeId): void {
     this.runtimes.set(id, null);
-    for (let i = this.inFlight.length - 1; i >= 0; i--) if (this.inFlight[i]!.to === id || this.inFlight[i]!.from === id) this.inFlight.splice(i, 1);
+    for (let i = this.inFlight.length - 1; i >= 0; i--)
+      if (this.inFlight[i]!.to === id || this.inFlight[i]!.from === id) this.inFlight.splice(i, 1);
   }
 
   restart(id: NodeId): void {
@@ -171,7 +177,8 @@ export class ManualCluster {
   /** Drops in-flight messages matching `which`. */
   drop(which: (m: InFlight) => boolean = () => true): number {
     let dropped = 0;
-    for (let i = this.inFlight.length - 1; i >= 0; i--) if (which(this.inFlight[i]!)) (this.inFlight.splice(i, 1), dropped++);
+    for (let i = this.inFlight.length - 1; i >= 0; i--)
+      if (which(this.inFlight[i]!)) (this.inFlight.splice(i, 1), dropped++);
     return dropped;
   }
 
@@ -185,7 +192,12 @@ export class ManualCluster {
   elect(id: NodeId, among: readonly NodeId[] = this.ids): boolean {
     for (let attempt = 0; attempt < 5; attempt++) {
       this.fire(id, 'election');
-      this.deliver((m) => (m.message.type === 'vote' || m.message.type === 'voteReply') && among.includes(m.from) && among.includes(m.to));
+      this.deliver(
+        (m) =>
+          (m.message.type === 'vote' || m.message.type === 'voteReply') &&
+          among.includes(m.from) &&
+          among.includes(m.to),
+      );
       if (this.state(id).role === 'leader') return true;
     }
     return false;

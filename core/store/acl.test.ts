@@ -16,13 +16,27 @@ const rules = `
   service "bar-" { policy = "read" }
   operator = "read"
 `;
-const client = (r: string): AclToken => ({ ID: 't', Name: '', Type: 'client', Rules: r, CreateIndex: 1, ModifyIndex: 1 });
+const client = (r: string): AclToken => ({
+  ID: 't',
+  Name: '',
+  Type: 'client',
+  Rules: r,
+  CreateIndex: 1,
+  ModifyIndex: 1,
+});
 
 describe('ACL rules', () => {
   it('parses blocks and scalars; longest prefix first', () => {
     const parsed = parseAclRules(rules);
-    expect(parsed.prefixed.get('key')).toEqual([['private/open/', 'write'], ['private/', 'deny'], ['', 'read']]);
-    expect(parsed.prefixed.get('service')).toEqual([['foo-', 'write'], ['bar-', 'read']]);
+    expect(parsed.prefixed.get('key')).toEqual([
+      ['private/open/', 'write'],
+      ['private/', 'deny'],
+      ['', 'read'],
+    ]);
+    expect(parsed.prefixed.get('service')).toEqual([
+      ['foo-', 'write'],
+      ['bar-', 'read'],
+    ]);
     expect(parsed.operator).toBe('read');
     expect(parseAclRules('').prefixed.size).toBe(0);
   });
@@ -55,7 +69,9 @@ describe('ACL rules', () => {
   });
 
   it('a recursive delete needs write on the prefix and on every narrower key rule', () => {
-    const t = client('key "" { policy = "write" }\nkey "app/" { policy = "write" }\nkey "app/secret/" { policy = "read" }');
+    const t = client(
+      'key "" { policy = "write" }\nkey "app/" { policy = "write" }\nkey "app/secret/" { policy = "read" }',
+    );
     expect(aclAllowsKeyPrefixWrite(t, 'allow', 'app/other/')).toBe(true);
     expect(aclAllowsKeyPrefixWrite(t, 'allow', 'app/')).toBe(false);
     expect(aclAllowsKeyPrefixWrite(t, 'allow', '')).toBe(false);
@@ -73,18 +89,46 @@ describe('ACL table', () => {
       expect(fsm.invariants()).toEqual([]);
       return r;
     };
-    expect(apply({ type: 'aclSet', acl: { ID: 'anonymous', Name: 'Anonymous Token', Type: 'client', Rules: '' }, create: true })).toEqual({ ok: true, value: { ID: 'anonymous' } });
-    expect(apply({ type: 'aclSet', acl: { ID: 't1', Name: 'a', Type: 'client', Rules: rules }, create: true })).toEqual({ ok: true, value: { ID: 't1' } });
-    expect(apply({ type: 'aclSet', acl: { ID: 't1', Name: 'b', Type: 'client', Rules: rules }, create: true }).ok).toBe(false);
-    expect(apply({ type: 'aclSet', acl: { ID: 't1', Name: 'b', Type: 'client', Rules: rules }, create: false }).ok).toBe(true);
-    expect(apply({ type: 'aclSet', acl: { ID: 't2', Name: '', Type: 'client', Rules: 'key "x" { policy = "sometimes" }' }, create: true })).toMatchObject({ ok: false, error: expect.stringMatching(/ACL rule compilation failed/) });
-    expect(apply({ type: 'aclSet', acl: { ID: 't3', Name: '', Type: 'management', Rules: 'key "" { policy = "read" }' }, create: true }).ok).toBe(false);
-    expect(fsm.query({ type: 'aclGet', id: 't1' })).toMatchObject({ value: { ID: 't1', Name: 'b', CreateIndex: 2, ModifyIndex: 4 } });
+    expect(
+      apply({
+        type: 'aclSet',
+        acl: { ID: 'anonymous', Name: 'Anonymous Token', Type: 'client', Rules: '' },
+        create: true,
+      }),
+    ).toEqual({ ok: true, value: { ID: 'anonymous' } });
+    expect(apply({ type: 'aclSet', acl: { ID: 't1', Name: 'a', Type: 'client', Rules: rules }, create: true })).toEqual(
+      { ok: true, value: { ID: 't1' } },
+    );
+    expect(apply({ type: 'aclSet', acl: { ID: 't1', Name: 'b', Type: 'client', Rules: rules }, create: true }).ok).toBe(
+      false,
+    );
+    expect(
+      apply({ type: 'aclSet', acl: { ID: 't1', Name: 'b', Type: 'client', Rules: rules }, create: false }).ok,
+    ).toBe(true);
+    expect(
+      apply({
+        type: 'aclSet',
+        acl: { ID: 't2', Name: '', Type: 'client', Rules: 'key "x" { policy = "sometimes" }' },
+        create: true,
+      }),
+    ).toMatchObject({ ok: false, error: expect.stringMatching(/ACL rule compilation failed/) });
+    expect(
+      apply({
+        type: 'aclSet',
+        acl: { ID: 't3', Name: '', Type: 'management', Rules: 'key "" { policy = "read" }' },
+        create: true,
+      }).ok,
+    ).toBe(false);
+    expect(fsm.query({ type: 'aclGet', id: 't1' })).toMatchObject({
+      value: { ID: 't1', Name: 'b', CreateIndex: 2, ModifyIndex: 4 },
+    });
     expect(apply({ type: 'aclDelete', id: 'anonymous' }).ok).toBe(false);
     const copy = createStoreFsm();
     copy.restore(fsm.snapshot());
     expect(copy.query({ type: 'aclList' })).toEqual(fsm.query({ type: 'aclList' }));
     expect(apply({ type: 'aclDelete', id: 't1' }).ok).toBe(true);
-    expect((fsm.query({ type: 'aclList' }) as { value: { ID: string }[] }).value.map((t) => t.ID)).toEqual(['anonymous']);
+    expect((fsm.query({ type: 'aclList' }) as { value: { ID: string }[] }).value.map((t) => t.ID)).toEqual([
+      'anonymous',
+    ]);
   });
 });

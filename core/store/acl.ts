@@ -76,7 +76,7 @@ function policyOf(text: string, where: string): AclPolicy {
 export function parseAclRules(text: string): AclRules {
   const tokens: { t: string; line: number }[] = [];
   let line = 1;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const c = text[i]!;
     if (c === '\n') {
       line++;
@@ -140,7 +140,8 @@ export function parseAclRules(text: string): AclRules {
       if (field.t === 'policy') {
         if (!value.t.startsWith('"')) throw new Error(`line ${value.line}: expected a quoted policy`);
         policy = policyOf(value.t.slice(1), `line ${value.line}`);
-      } else if (field.t !== 'intentions') throw new Error(`line ${field.line}: unknown field '${field.t}' in ${head.t} "${name.t.slice(1)}"`);
+      } else if (field.t !== 'intentions')
+        throw new Error(`line ${field.line}: unknown field '${field.t}' in ${head.t} "${name.t.slice(1)}"`);
     }
     if (policy === undefined) throw new Error(`line ${name.line}: ${head.t} "${name.t.slice(1)}" has no policy`);
     const list = prefixed.get(resource) ?? [];
@@ -156,7 +157,13 @@ export function parseAclRules(text: string): AclRules {
  * longest matching prefix rule decides; without one, `defaultPolicy`. An unparsable rule set (it was
  * checked on write, so only a hand-edited store) denies.
  */
-export function aclAllows(token: AclToken, defaultPolicy: 'allow' | 'deny', resource: AclResource, name: string, access: 'read' | 'write'): boolean {
+export function aclAllows(
+  token: AclToken,
+  defaultPolicy: 'allow' | 'deny',
+  resource: AclResource,
+  name: string,
+  access: 'read' | 'write',
+): boolean {
   if (token.Type === 'management') return true;
   let rules: AclRules;
   try {
@@ -186,7 +193,9 @@ export function aclAllowsKeyPrefixWrite(token: AclToken, defaultPolicy: 'allow' 
   } catch {
     return false;
   }
-  return (rules.prefixed.get('key') ?? []).every(([rule, policy]) => !rule.startsWith(prefix) || rule === prefix || policy === 'write');
+  return (rules.prefixed.get('key') ?? []).every(
+    ([rule, policy]) => !rule.startsWith(prefix) || rule === prefix || policy === 'write',
+  );
 }
 
 const rulesCache = new Map<string, AclRules>();
@@ -219,12 +228,24 @@ export function checkAclDefinition(acl: unknown): string | null {
 }
 
 /** Create (`create`: the ID must be new) or replace a token; keeps CreateIndex on replace. */
-export function aclSet(state: StoreState, index: number, acl: AclDefinition, create: boolean): CommandResult<{ ID: string }> {
+export function aclSet(
+  state: StoreState,
+  index: number,
+  acl: AclDefinition,
+  create: boolean,
+): CommandResult<{ ID: string }> {
   const problem = checkAclDefinition(acl);
   if (problem) return { ok: false, error: problem };
   const existing = state.acls.get(acl.ID);
   if (create && existing) return { ok: false, error: `ACL ${acl.ID} already exists` };
-  state.acls.set(acl.ID, { ID: acl.ID, Name: acl.Name, Type: acl.Type, Rules: acl.Rules, CreateIndex: existing?.CreateIndex ?? index, ModifyIndex: index });
+  state.acls.set(acl.ID, {
+    ID: acl.ID,
+    Name: acl.Name,
+    Type: acl.Type,
+    Rules: acl.Rules,
+    CreateIndex: existing?.CreateIndex ?? index,
+    ModifyIndex: index,
+  });
   bumpTable(state, 'acls', index);
   return { ok: true, value: { ID: acl.ID } };
 }

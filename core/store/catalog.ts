@@ -49,19 +49,33 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function checkRegistration(state: StoreState, node: NodeSpec, service: ServiceSpec | undefined, checks: readonly CheckSpecRecord[]): string | null {
-  if (node === null || typeof node !== 'object' || typeof node.node !== 'string' || node.node === '') return 'Must provide node';
+function checkRegistration(
+  state: StoreState,
+  node: NodeSpec,
+  service: ServiceSpec | undefined,
+  checks: readonly CheckSpecRecord[],
+): string | null {
+  if (node === null || typeof node !== 'object' || typeof node.node !== 'string' || node.node === '')
+    return 'Must provide node';
   if (typeof node.address !== 'string' || node.address === '') return 'Must provide address';
   if (service !== undefined) {
-    if (service === null || typeof service !== 'object' || typeof service.service !== 'string' || service.service === '') return 'Must provide service name';
-    if (service.port !== undefined && (!Number.isInteger(service.port) || service.port < 0 || service.port > 65535)) return `Invalid service port ${service.port}`;
+    if (
+      service === null ||
+      typeof service !== 'object' ||
+      typeof service.service !== 'string' ||
+      service.service === ''
+    )
+      return 'Must provide service name';
+    if (service.port !== undefined && (!Number.isInteger(service.port) || service.port < 0 || service.port > 65535))
+      return `Invalid service port ${service.port}`;
   }
   if (!Array.isArray(checks)) return 'checks must be a list';
   for (const check of checks) {
     if (check === null || typeof check !== 'object' || typeof check.name !== 'string') return 'Must provide check name';
     const checkId = check.checkId ?? check.name;
     if (checkId === '') return 'Must provide check ID or name';
-    if (check.status !== undefined && !checkStatuses.includes(check.status)) return `Invalid check status '${String(check.status)}'`;
+    if (check.status !== undefined && !checkStatuses.includes(check.status))
+      return `Invalid check status '${String(check.status)}'`;
     const serviceId = check.serviceId ?? '';
     if (serviceId === '') continue;
     const registering = service !== undefined && (service.id ?? service.service) === serviceId;
@@ -184,14 +198,22 @@ function ensureCheck(state: StoreState, index: number, node: string, spec: Check
   bumpTable(state, 'checks', index);
   if (record.ServiceID !== '') bumpService(state, record.ServiceName, index);
   else bumpServicesOfNode(state, node, index);
-  if (existing && existing.ServiceName !== '' && existing.ServiceName !== record.ServiceName) bumpService(state, existing.ServiceName, index);
+  if (existing && existing.ServiceName !== '' && existing.ServiceName !== record.ServiceName)
+    bumpService(state, existing.ServiceName, index);
   if (record.Status === 'critical') {
     for (const id of sessionsOfCheck(state, node, checkId)) sessionInvalidate(state, index, id, nowMs);
   }
 }
 
 /** Consul deregister: node only removes everything of the node; with serviceId or checkId only that. */
-export function catalogDeregister(state: StoreState, index: number, node: string, serviceId: string | undefined, checkId: string | undefined, nowMs: number): CommandResult<true> {
+export function catalogDeregister(
+  state: StoreState,
+  index: number,
+  node: string,
+  serviceId: string | undefined,
+  checkId: string | undefined,
+  nowMs: number,
+): CommandResult<true> {
   if (typeof node !== 'string' || node === '') return { ok: false, error: 'Must provide node' };
   if (!state.nodes.has(node)) return { ok: true, value: true };
   if (serviceId !== undefined) deleteService(state, index, node, serviceId, nowMs);
@@ -215,7 +237,8 @@ function deleteService(state: StoreState, index: number, node: string, serviceId
   const services = state.services.get(node)!;
   const service = services.get(serviceId);
   if (!service) return;
-  for (const check of [...state.checks.get(node)!.values()]) if (check.ServiceID === serviceId) deleteCheck(state, index, node, check.CheckID, nowMs);
+  for (const check of [...state.checks.get(node)!.values()])
+    if (check.ServiceID === serviceId) deleteCheck(state, index, node, check.CheckID, nowMs);
   services.delete(serviceId);
   bumpTable(state, 'services', index);
   bumpService(state, service.Service, index);
@@ -237,15 +260,36 @@ function deleteNode(state: StoreState, index: number, node: string, nowMs: numbe
  * passing serfHealth (and servers with service `consul`); failed → serfHealth critical (registering
  * the node if unknown); left → the node deregistered.
  */
-export function memberHealth(state: StoreState, index: number, node: string, address: string, health: MemberHealth, serverPort: number | undefined, nowMs: number): CommandResult<true> {
+export function memberHealth(
+  state: StoreState,
+  index: number,
+  node: string,
+  address: string,
+  health: MemberHealth,
+  serverPort: number | undefined,
+  nowMs: number,
+): CommandResult<true> {
   if (typeof node !== 'string' || node === '') return { ok: false, error: 'Must provide node' };
   if (health === 'left') return catalogDeregister(state, index, node, undefined, undefined, nowMs);
-  if (health !== 'alive' && health !== 'failed') return { ok: false, error: `unknown member health '${String(health)}'` };
+  if (health !== 'alive' && health !== 'failed')
+    return { ok: false, error: `unknown member health '${String(health)}'` };
   if (typeof address !== 'string' || address === '') return { ok: false, error: 'Must provide address' };
   const existing = state.nodes.get(node);
   ensureNode(state, index, { node, address, ...(existing ? {} : { datacenter: datacenterDefault }) });
-  if (health === 'alive' && serverPort !== undefined) ensureService(state, index, node, { id: 'consul', service: 'consul', port: serverPort, tags: [] });
+  if (health === 'alive' && serverPort !== undefined)
+    ensureService(state, index, node, { id: 'consul', service: 'consul', port: serverPort, tags: [] });
   const status: CheckStatus = health === 'alive' ? 'passing' : 'critical';
-  ensureCheck(state, index, node, { checkId: serfCheckId, name: serfCheckName, status, output: health === 'alive' ? serfOutputAlive : serfOutputFailed }, nowMs);
+  ensureCheck(
+    state,
+    index,
+    node,
+    {
+      checkId: serfCheckId,
+      name: serfCheckName,
+      status,
+      output: health === 'alive' ? serfOutputAlive : serfOutputFailed,
+    },
+    nowMs,
+  );
   return { ok: true, value: true };
 }

@@ -24,11 +24,14 @@ export interface CoordinateEntry {
 export const coordinateBatchMax = 1024;
 
 export function coordinateBatchUpdate(state: StoreState, index: number, updates: unknown): CommandResult<number> {
-  if (!Array.isArray(updates) || updates.length > coordinateBatchMax) return { ok: false, error: `coordinate updates must be a list of at most ${coordinateBatchMax}` };
+  if (!Array.isArray(updates) || updates.length > coordinateBatchMax)
+    return { ok: false, error: `coordinate updates must be a list of at most ${coordinateBatchMax}` };
   for (const [i, u] of updates.entries()) {
     const update = u as Partial<CoordinateUpdate> | null;
-    if (update === null || typeof update !== 'object' || typeof update.Node !== 'string' || update.Node === '') return { ok: false, error: `coordinate update ${i}: missing Node` };
-    if (!isCoordinate(update.Coord)) return { ok: false, error: `coordinate update ${i} (${update.Node}): invalid coordinate` };
+    if (update === null || typeof update !== 'object' || typeof update.Node !== 'string' || update.Node === '')
+      return { ok: false, error: `coordinate update ${i}: missing Node` };
+    if (!isCoordinate(update.Coord))
+      return { ok: false, error: `coordinate update ${i} (${update.Node}): invalid coordinate` };
   }
   let applied = 0;
   for (const update of updates as CoordinateUpdate[]) {

@@ -70,7 +70,12 @@ class Oracle {
   }
   /** Consul txn: run all, collect failing op indexes, undo everything if any failed. */
   txn(ops: readonly TxnKvOp[]): { failed: number[]; resultKeys: string[] } {
-    const saved = { kv: new Map(this.kv), tombstones: new Map(this.tombstones), kvTable: this.kvTable, tombTable: this.tombTable };
+    const saved = {
+      kv: new Map(this.kv),
+      tombstones: new Map(this.tombstones),
+      kvTable: this.kvTable,
+      tombTable: this.tombTable,
+    };
     const failed: number[] = [];
     const resultKeys: string[] = [];
     ops.forEach((op, i) => {
@@ -160,14 +165,22 @@ function freshStore(): StoreFsm {
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
-const flat = (e: KvEntry): [string, string, KvFlags, number, number] => [e.Key, e.Value ? dec.decode(e.Value) : '', e.Flags, e.CreateIndex, e.ModifyIndex];
+const flat = (e: KvEntry): [string, string, KvFlags, number, number] => [
+  e.Key,
+  e.Value ? dec.decode(e.Value) : '',
+  e.Flags,
+  e.CreateIndex,
+  e.ModifyIndex,
+];
 
 function compareAll(o: Oracle, r: Real): void {
   expect(r.fsm.invariants()).toEqual([]);
   for (const key of keys) {
     const got = r.fsm.query({ type: 'kvGet', key }) as { index: number; value: KvEntry | null };
     const want = o.kv.get(key);
-    expect(got.value ? flat(got.value) : null, `get ${key}`).toEqual(want ? [key, want.value, want.flags, want.create, want.modify] : null);
+    expect(got.value ? flat(got.value) : null, `get ${key}`).toEqual(
+      want ? [key, want.value, want.flags, want.create, want.modify] : null,
+    );
     expect(got.index, `index of get ${key}`).toBe(o.getIndex(key));
   }
   for (const prefix of prefixes) {
@@ -188,10 +201,7 @@ const arbFlags = fc.constantFrom<KvFlags>(0, 0, 7, '3304740253564472344', '18446
 /** CAS indexes: mostly ones that exist in a short history, sometimes 0 or far off. */
 const arbCas = fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(999));
 
-const kvCommand = (
-  name: string,
-  run: (o: Oracle, r: Real, index: number) => [unknown, unknown],
-): Cmd => ({
+const kvCommand = (name: string, run: (o: Oracle, r: Real, index: number) => [unknown, unknown]): Cmd => ({
   check: () => true,
   run(o, r) {
     const index = ++o.index;
@@ -203,8 +213,19 @@ const kvCommand = (
 });
 
 const arbOp: fc.Arbitrary<TxnKvOp> = fc.oneof(
-  fc.record({ verb: fc.constant('set' as const), key: arbKey, value: arbValue.map((v) => enc.encode(v)), flags: arbFlags }),
-  fc.record({ verb: fc.constant('cas' as const), key: arbKey, value: arbValue.map((v) => enc.encode(v)), flags: arbFlags, index: arbCas }),
+  fc.record({
+    verb: fc.constant('set' as const),
+    key: arbKey,
+    value: arbValue.map((v) => enc.encode(v)),
+    flags: arbFlags,
+  }),
+  fc.record({
+    verb: fc.constant('cas' as const),
+    key: arbKey,
+    value: arbValue.map((v) => enc.encode(v)),
+    flags: arbFlags,
+    index: arbCas,
+  }),
   fc.record({ verb: fc.constant('delete' as const), key: arbKey }),
   fc.record({ verb: fc.constant('delete-cas' as const), key: arbKey, index: arbCas }),
   fc.record({ verb: fc.constant('delete-tree' as const), key: fc.constantFrom(...prefixes) }),
@@ -217,19 +238,34 @@ const commands = [
   fc.tuple(arbKey, arbValue, arbFlags).map(([k, v, f]) =>
     kvCommand(`set ${k}=${v} flags ${f}`, (o, r, i) => {
       o.set(k, v, f);
-      return [{ ok: true, value: true }, r.fsm.apply({ type: 'kvSet', entry: { key: k, value: enc.encode(v), flags: f } }, i)];
+      return [
+        { ok: true, value: true },
+        r.fsm.apply({ type: 'kvSet', entry: { key: k, value: enc.encode(v), flags: f } }, i),
+      ];
     }),
   ),
-  fc.tuple(arbKey, arbValue, arbCas).map(([k, v, c]) =>
-    kvCommand(`cas ${k}=${v} at ${c}`, (o, r, i) => [{ ok: true, value: o.cas(k, v, 0, c) }, r.fsm.apply({ type: 'kvCas', entry: { key: k, value: enc.encode(v) }, cas: c }, i)]),
-  ),
+  fc
+    .tuple(arbKey, arbValue, arbCas)
+    .map(([k, v, c]) =>
+      kvCommand(`cas ${k}=${v} at ${c}`, (o, r, i) => [
+        { ok: true, value: o.cas(k, v, 0, c) },
+        r.fsm.apply({ type: 'kvCas', entry: { key: k, value: enc.encode(v) }, cas: c }, i),
+      ]),
+    ),
   arbKey.map((k) =>
     kvCommand(`delete ${k}`, (o, r, i) => {
       o.del(k);
       return [{ ok: true, value: true }, r.fsm.apply({ type: 'kvDelete', key: k }, i)];
     }),
   ),
-  fc.tuple(arbKey, arbCas).map(([k, c]) => kvCommand(`delete-cas ${k} at ${c}`, (o, r, i) => [{ ok: true, value: o.delCas(k, c) }, r.fsm.apply({ type: 'kvDeleteCas', key: k, cas: c }, i)])),
+  fc
+    .tuple(arbKey, arbCas)
+    .map(([k, c]) =>
+      kvCommand(`delete-cas ${k} at ${c}`, (o, r, i) => [
+        { ok: true, value: o.delCas(k, c) },
+        r.fsm.apply({ type: 'kvDeleteCas', key: k, cas: c }, i),
+      ]),
+    ),
   fc.constantFrom(...prefixes).map((p) =>
     kvCommand(`delete-tree '${p}'`, (o, r, i) => {
       o.delTree(p);
@@ -237,13 +273,22 @@ const commands = [
     }),
   ),
   fc.array(arbOp, { minLength: 1, maxLength: 5 }).map((ops) =>
-    kvCommand(`txn ${ops.map((op) => `${op.verb}:${op.key}${op.index !== undefined ? `@${op.index}` : ''}`).join(',')}`, (o, r, i) => {
-      const want = o.txn(ops);
-      const got = r.fsm.apply({ type: 'txn', ops, nowMs: 0 }, i);
-      expect(got.ok).toBe(true);
-      const outcome = (got as { value: TxnOutcome }).value;
-      return [want, { failed: (outcome.Errors ?? []).map((e) => e.OpIndex), resultKeys: (outcome.Results ?? []).map((x) => x.KV.Key) }];
-    }),
+    kvCommand(
+      `txn ${ops.map((op) => `${op.verb}:${op.key}${op.index !== undefined ? `@${op.index}` : ''}`).join(',')}`,
+      (o, r, i) => {
+        const want = o.txn(ops);
+        const got = r.fsm.apply({ type: 'txn', ops, nowMs: 0 }, i);
+        expect(got.ok).toBe(true);
+        const outcome = (got as { value: TxnOutcome }).value;
+        return [
+          want,
+          {
+            failed: (outcome.Errors ?? []).map((e) => e.OpIndex),
+            resultKeys: (outcome.Results ?? []).map((x) => x.KV.Key),
+          },
+        ];
+      },
+    ),
   ),
 ];
 
@@ -258,9 +303,14 @@ describe('KV store against a naive oracle (model-based)', () => {
   });
 
   it('a read whose answer changed has a higher index; indexes never fall (what blocking queries need)', () => {
-    const reads: StoreQuery[] = [...keys.map((key) => ({ type: 'kvGet', key }) as const), ...prefixes.map((prefix) => ({ type: 'kvList', prefix }) as const), ...prefixes.map((prefix) => ({ type: 'kvKeys', prefix, separator: '/' }) as const)];
+    const reads: StoreQuery[] = [
+      ...keys.map((key) => ({ type: 'kvGet', key }) as const),
+      ...prefixes.map((prefix) => ({ type: 'kvList', prefix }) as const),
+      ...prefixes.map((prefix) => ({ type: 'kvKeys', prefix, separator: '/' }) as const),
+    ];
     const snap = (fsm: StoreFsm) => reads.map((q) => fsm.query(q) as { index: number; value: unknown });
-    const key = (x: unknown) => JSON.stringify(x, (_k, v) => (v && v.type === 'Buffer' ? v.data : v instanceof Uint8Array ? [...v] : v));
+    const key = (x: unknown) =>
+      JSON.stringify(x, (_k, v) => (v && v.type === 'Buffer' ? v.data : v instanceof Uint8Array ? [...v] : v));
     fc.assert(
       fc.property(fc.commands(commands, { maxCommands: 40 }), (cmds) => {
         const oracle = new Oracle();
@@ -272,7 +322,10 @@ describe('KV store against a naive oracle (model-based)', () => {
           after.forEach((now, i) => {
             const was = before[i]!;
             expect(now.index, `${JSON.stringify(reads[i])} after ${cmd.toString()}`).toBeGreaterThanOrEqual(was.index);
-            if (key(now.value) !== key(was.value)) expect(now.index, `${JSON.stringify(reads[i])} changed after ${cmd.toString()}`).toBeGreaterThan(was.index);
+            if (key(now.value) !== key(was.value))
+              expect(now.index, `${JSON.stringify(reads[i])} changed after ${cmd.toString()}`).toBeGreaterThan(
+                was.index,
+              );
           });
           before = after;
         }

@@ -15,7 +15,8 @@ export function checkKvWrite(write: KvWrite | undefined, keyRequired = true): st
   if (write === null || typeof write !== 'object') return 'missing entry';
   if (typeof write.key !== 'string') return 'Missing key name';
   if (keyRequired && write.key === '') return 'Missing key name';
-  if (write.value !== null && write.value !== undefined && !(write.value instanceof Uint8Array)) return 'value must be bytes';
+  if (write.value !== null && write.value !== undefined && !(write.value instanceof Uint8Array))
+    return 'value must be bytes';
   if (write.value && write.value.length > kvValueBytesMax) return `Value exceeds ${kvValueBytesMax} byte limit`;
   const flags = write.flags ?? 0;
   if (!isKvFlags(flags)) return `flags must be an integer in [0, ${flagsMax}]`;
@@ -40,7 +41,13 @@ export function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean 
 }
 
 function entriesEqual(a: KvEntry, b: KvEntry): boolean {
-  return a.Key === b.Key && a.Flags === b.Flags && a.LockIndex === b.LockIndex && a.Session === b.Session && bytesEqual(a.Value, b.Value);
+  return (
+    a.Key === b.Key &&
+    a.Flags === b.Flags &&
+    a.LockIndex === b.LockIndex &&
+    a.Session === b.Session &&
+    bytesEqual(a.Value, b.Value)
+  );
 }
 
 /**
@@ -60,7 +67,12 @@ export const identicalWriteKeepsModifyIndex: boolean = false;
  * divergence). See `identicalWriteKeepsModifyIndex` for a write that changes nothing. Returns the
  * stored entry.
  */
-export function kvSet(state: StoreState, index: number, write: KvWrite, lock?: { session: string; lockIndex: number }): KvEntry {
+export function kvSet(
+  state: StoreState,
+  index: number,
+  write: KvWrite,
+  lock?: { session: string; lockIndex: number },
+): KvEntry {
   const existing = state.kv.get(write.key);
   const entry: KvEntry = {
     Key: write.key,
@@ -124,7 +136,8 @@ export function kvDeleteTree(state: StoreState, index: number, prefix: string): 
   return keys.length;
 }
 
-export type LockOutcome = { readonly ok: true; readonly entry: KvEntry } | { readonly ok: false; readonly error: string | null };
+export type LockOutcome =
+  { readonly ok: true; readonly entry: KvEntry } | { readonly ok: false; readonly error: string | null };
 
 /**
  * Consul kvsLockTxn plus the lock-delay check Consul's KVS.Apply does on the leader: the session must
@@ -168,7 +181,14 @@ export function kvUnlock(state: StoreState, index: number, write: KvWrite, sessi
  * Releases (behavior release) or deletes (behavior delete) every key a session held, and starts
  * lock-delay on them at the leader's `nowMs` (Consul deleteSessionTxn + lockDelay.SetExpiration).
  */
-export function kvReleaseSession(state: StoreState, index: number, sessionId: string, deleteKeys: boolean, lockDelayMs: number, nowMs: number): void {
+export function kvReleaseSession(
+  state: StoreState,
+  index: number,
+  sessionId: string,
+  deleteKeys: boolean,
+  lockDelayMs: number,
+  nowMs: number,
+): void {
   const held = state.locksBySession.get(sessionId);
   if (!held) return;
   for (const key of [...held].sort()) {

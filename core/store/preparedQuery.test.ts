@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { pack, unpack } from 'msgpackr';
 import { createStoreFsm, type StoreFsm } from './store.js';
 import { checkPreparedQuery, interpolate, preparedQueryFromInput } from './preparedQuery.js';
-import type { CommandResult, PreparedQuery, PreparedQueryDefinition, QueryResult, StoreCommand, StoreQuery } from './types.js';
+import type {
+  CommandResult,
+  PreparedQuery,
+  PreparedQueryDefinition,
+  QueryResult,
+  StoreCommand,
+  StoreQuery,
+} from './types.js';
 
 const id = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
@@ -28,7 +35,13 @@ class Harness {
     return this.apply({ type: 'preparedQuerySet', query: preparedQueryFromInput(input, id(n)), create });
   }
   /** An instance of `service` on `node` with one service check in `status`. */
-  instance(node: string, service: string, status: 'passing' | 'warning' | 'critical', tags: string[] = [], meta: Record<string, string> = {}): void {
+  instance(
+    node: string,
+    service: string,
+    status: 'passing' | 'warning' | 'critical',
+    tags: string[] = [],
+    meta: Record<string, string> = {},
+  ): void {
     const result = this.apply({
       type: 'catalogRegister',
       node: { node, address: `10.0.0.${node.slice(1)}`, meta },
@@ -38,8 +51,18 @@ class Harness {
     });
     expect(result.ok).toBe(true);
   }
-  execute(idOrName: string, extra: { near?: string; limit?: number; seed?: number } = {}): { Nodes: { Node: { Node: string } }[]; Query: PreparedQuery } | null {
-    const value = this.read({ type: 'preparedQueryExecute', idOrName, agentNode: 'n9', seed: extra.seed ?? 1, datacenter: 'dc1', ...extra }).value;
+  execute(
+    idOrName: string,
+    extra: { near?: string; limit?: number; seed?: number } = {},
+  ): { Nodes: { Node: { Node: string } }[]; Query: PreparedQuery } | null {
+    const value = this.read({
+      type: 'preparedQueryExecute',
+      idOrName,
+      agentNode: 'n9',
+      seed: extra.seed ?? 1,
+      datacenter: 'dc1',
+      ...extra,
+    }).value;
     return value as { Nodes: { Node: { Node: string } }[]; Query: PreparedQuery } | null;
   }
   nodesOf(idOrName: string, extra: { near?: string; limit?: number; seed?: number } = {}): string[] {
@@ -50,7 +73,10 @@ class Harness {
 describe('prepared query writes', () => {
   it('create stores every field with Consul zero values; update replaces, keeping CreateIndex; both bump the table index', () => {
     const h = new Harness();
-    expect(h.define(1, { Name: 'web', Service: { Service: 'web', Tags: ['prod'] }, DNS: { TTL: '10s' } })).toEqual({ ok: true, value: { ID: id(1) } });
+    expect(h.define(1, { Name: 'web', Service: { Service: 'web', Tags: ['prod'] }, DNS: { TTL: '10s' } })).toEqual({
+      ok: true,
+      value: { ID: id(1) },
+    });
     const list = h.read({ type: 'preparedQueryList' });
     expect(list.index).toBe(1);
     expect(list.value).toEqual([
@@ -60,22 +86,40 @@ describe('prepared query writes', () => {
         Session: '',
         Token: '',
         Template: { Type: '', Regexp: '', RemoveEmptyTags: false },
-        Service: { Service: 'web', Failover: { NearestN: 0, Datacenters: null }, OnlyPassing: false, IgnoreCheckIDs: null, Near: '', Tags: ['prod'], NodeMeta: null, ServiceMeta: null },
+        Service: {
+          Service: 'web',
+          Failover: { NearestN: 0, Datacenters: null },
+          OnlyPassing: false,
+          IgnoreCheckIDs: null,
+          Near: '',
+          Tags: ['prod'],
+          NodeMeta: null,
+          ServiceMeta: null,
+        },
         DNS: { TTL: '10s' },
         CreateIndex: 1,
         ModifyIndex: 1,
       },
     ]);
     expect(h.define(1, { Name: 'web2', Service: { Service: 'db' } }, false).ok).toBe(true);
-    expect(h.read({ type: 'preparedQueryGet', id: id(1) })).toMatchObject({ index: 2, value: { Name: 'web2', Service: { Service: 'db', Tags: null }, DNS: { TTL: '' }, CreateIndex: 1, ModifyIndex: 2 } });
+    expect(h.read({ type: 'preparedQueryGet', id: id(1) })).toMatchObject({
+      index: 2,
+      value: { Name: 'web2', Service: { Service: 'db', Tags: null }, DNS: { TTL: '' }, CreateIndex: 1, ModifyIndex: 2 },
+    });
     expect(h.apply({ type: 'preparedQueryDelete', id: id(1) })).toEqual({ ok: true, value: true });
     expect(h.read({ type: 'preparedQueryGet', id: id(1) })).toEqual({ index: 3, value: null });
   });
 
   it('update or delete of an unknown ID, a duplicate create, or a missing service name fail', () => {
     const h = new Harness();
-    expect(h.define(1, { Service: { Service: 'web' } }, false)).toEqual({ ok: false, error: `Cannot modify non-existent prepared query: '${id(1)}'` });
-    expect(h.apply({ type: 'preparedQueryDelete', id: id(1) })).toEqual({ ok: false, error: `Cannot modify non-existent prepared query: '${id(1)}'` });
+    expect(h.define(1, { Service: { Service: 'web' } }, false)).toEqual({
+      ok: false,
+      error: `Cannot modify non-existent prepared query: '${id(1)}'`,
+    });
+    expect(h.apply({ type: 'preparedQueryDelete', id: id(1) })).toEqual({
+      ok: false,
+      error: `Cannot modify non-existent prepared query: '${id(1)}'`,
+    });
     expect(h.define(1, { Service: { Service: 'web' } }).ok).toBe(true);
     expect(h.define(1, { Service: { Service: 'web' } }).ok).toBe(false);
     expect(h.define(2, { Name: 'x' })).toEqual({ ok: false, error: 'Must provide a Service name to query' });
@@ -84,12 +128,21 @@ describe('prepared query writes', () => {
   it('a name may alias no other query name (case-insensitively) or ID, and only one template has the empty name', () => {
     const h = new Harness();
     expect(h.define(1, { Name: 'Web', Service: { Service: 'web' } }).ok).toBe(true);
-    expect(h.define(2, { Name: 'web', Service: { Service: 'web' } })).toEqual({ ok: false, error: "name 'web' aliases an existing query name" });
+    expect(h.define(2, { Name: 'web', Service: { Service: 'web' } })).toEqual({
+      ok: false,
+      error: "name 'web' aliases an existing query name",
+    });
     expect(h.define(1, { Name: 'web', Service: { Service: 'web' } }, false).ok).toBe(true); // the same query may keep its name
-    expect(h.define(3, { Name: id(1), Service: { Service: 'web' } })).toEqual({ ok: false, error: `name '${id(1)}' aliases an existing query ID` });
+    expect(h.define(3, { Name: id(1), Service: { Service: 'web' } })).toEqual({
+      ok: false,
+      error: `name '${id(1)}' aliases an existing query ID`,
+    });
     const template = { Type: 'name_prefix_match' };
     expect(h.define(4, { Template: template, Service: { Service: 'any' } }).ok).toBe(true);
-    expect(h.define(5, { Template: template, Service: { Service: 'other' } })).toEqual({ ok: false, error: 'a query template with an empty name already exists' });
+    expect(h.define(5, { Template: template, Service: { Service: 'other' } })).toEqual({
+      ok: false,
+      error: 'a query template with an empty name already exists',
+    });
     expect(h.define(6, { Service: { Service: 'unnamed' } }).ok).toBe(true); // unnamed plain queries do not collide
     expect(h.define(7, { Service: { Service: 'unnamed' } }).ok).toBe(true);
   });
@@ -97,7 +150,10 @@ describe('prepared query writes', () => {
   it('a query tied to a session needs a live session and is deleted when the session is invalidated', () => {
     const h = new Harness();
     h.apply({ type: 'memberHealth', node: 'n1', address: '10.0.0.1', health: 'alive', nowMs: 0 });
-    expect(h.define(1, { Name: 'q', Session: 's1', Service: { Service: 'web' } })).toEqual({ ok: false, error: 'invalid session "s1"' });
+    expect(h.define(1, { Name: 'q', Session: 's1', Service: { Service: 'web' } })).toEqual({
+      ok: false,
+      error: 'invalid session "s1"',
+    });
     h.apply({ type: 'sessionCreate', session: { id: 's1', node: 'n1' }, nowMs: 0 });
     expect(h.define(1, { Name: 'q', Session: 's1', Service: { Service: 'web' } }).ok).toBe(true);
     expect(h.define(2, { Name: 'free', Service: { Service: 'web' } }).ok).toBe(true);
@@ -108,7 +164,11 @@ describe('prepared query writes', () => {
 
   it('survives a snapshot and restore', () => {
     const h = new Harness();
-    h.define(1, { Name: 'geo-', Template: { Type: 'name_prefix_match', Regexp: '^geo-(.*)$' }, Service: { Service: 'web-${match(1)}' } });
+    h.define(1, {
+      Name: 'geo-',
+      Template: { Type: 'name_prefix_match', Regexp: '^geo-(.*)$' },
+      Service: { Service: 'web-${match(1)}' },
+    });
     const copy = createStoreFsm();
     copy.restore(unpack(pack(h.fsm.snapshot())));
     expect(copy.query({ type: 'preparedQueryList' })).toEqual(h.read({ type: 'preparedQueryList' }));
@@ -120,19 +180,42 @@ describe('prepared query checks before proposing (parseQuery, template Compile)'
   const q = (input: Record<string, unknown>): PreparedQueryDefinition => preparedQueryFromInput(input, id(1));
   it('accepts a plain query and a template; refuses what Consul refuses', () => {
     expect(checkPreparedQuery(q({ Service: { Service: 'web' }, DNS: { TTL: '1m30s' } }))).toBeNull();
-    expect(checkPreparedQuery(q({ Name: 'geo-', Template: { Type: 'name_prefix_match', Regexp: '^geo-(?P<dc>.*)$' }, Service: { Service: '${match(1)}', Tags: ['${name.suffix}'] } }))).toBeNull();
+    expect(
+      checkPreparedQuery(
+        q({
+          Name: 'geo-',
+          Template: { Type: 'name_prefix_match', Regexp: '^geo-(?P<dc>.*)$' },
+          Service: { Service: '${match(1)}', Tags: ['${name.suffix}'] },
+        }),
+      ),
+    ).toBeNull();
     expect(checkPreparedQuery(q({ Service: {} }))).toBe('Must provide a Service name to query');
     expect(checkPreparedQuery(q({ Service: { Service: 'web' }, DNS: { TTL: '-5s' } }))).toMatch(/^Bad DNS TTL '-5s'/);
-    expect(checkPreparedQuery(q({ Service: { Service: 'web', Failover: { NearestN: -1 } } }))).toBe("Bad NearestN '-1', must be >= 0");
-    expect(checkPreparedQuery(q({ Template: { Type: 'exact' }, Service: { Service: 'web' } }))).toBe("Bad Template.Type 'exact'");
-    expect(checkPreparedQuery(q({ Template: { Type: 'name_prefix_match', Regexp: '(' }, Service: { Service: 'web' } }))).toMatch(/^Bad Regexp/);
-    expect(checkPreparedQuery(q({ Template: { Type: 'name_prefix_match' }, Service: { Service: '${agent.name}' } }))).toMatch(/unknown variable or function "agent.name"/);
-    expect(checkPreparedQuery(q({ Template: { Type: 'name_prefix_match' }, Service: { Service: '${name.full' } }))).toMatch(/unterminated/);
+    expect(checkPreparedQuery(q({ Service: { Service: 'web', Failover: { NearestN: -1 } } }))).toBe(
+      "Bad NearestN '-1', must be >= 0",
+    );
+    expect(checkPreparedQuery(q({ Template: { Type: 'exact' }, Service: { Service: 'web' } }))).toBe(
+      "Bad Template.Type 'exact'",
+    );
+    expect(
+      checkPreparedQuery(q({ Template: { Type: 'name_prefix_match', Regexp: '(' }, Service: { Service: 'web' } })),
+    ).toMatch(/^Bad Regexp/);
+    expect(
+      checkPreparedQuery(q({ Template: { Type: 'name_prefix_match' }, Service: { Service: '${agent.name}' } })),
+    ).toMatch(/unknown variable or function "agent.name"/);
+    expect(
+      checkPreparedQuery(q({ Template: { Type: 'name_prefix_match' }, Service: { Service: '${name.full' } })),
+    ).toMatch(/unterminated/);
   });
 
   it('interpolates HIL variables, match groups and the $${ escape', () => {
     const scope = { full: 'geo-db-eu', prefix: 'geo-', suffix: 'db-eu', matches: ['geo-db-eu', 'db', 'eu'] };
-    expect(interpolate('${name.full}|${ name.prefix }|${name.suffix}|${match(1)}-${match(2)}|${match(7)}|$${x}|${agent.segment}', scope)).toBe('geo-db-eu|geo-|db-eu|db-eu||${x}|');
+    expect(
+      interpolate(
+        '${name.full}|${ name.prefix }|${name.suffix}|${match(1)}-${match(2)}|${match(7)}|$${x}|${agent.segment}',
+        scope,
+      ),
+    ).toBe('geo-db-eu|geo-|db-eu|db-eu||${x}|');
   });
 });
 
@@ -140,8 +223,16 @@ describe('prepared query resolution (PreparedQueryResolve)', () => {
   it('by ID, then exact name, then the longest template prefix; templates render for the name; templates cannot run by ID', () => {
     const h = new Harness();
     h.define(1, { Name: 'web', Service: { Service: 'web-static' } });
-    h.define(2, { Name: 'geo-', Template: { Type: 'name_prefix_match', Regexp: '^geo-([a-z]+)-(.*)$', RemoveEmptyTags: true }, Service: { Service: '${match(1)}', Tags: ['${match(2)}', '${match(5)}'] } });
-    h.define(3, { Name: 'geo-db-', Template: { Type: 'name_prefix_match' }, Service: { Service: 'db-${name.suffix}' } });
+    h.define(2, {
+      Name: 'geo-',
+      Template: { Type: 'name_prefix_match', Regexp: '^geo-([a-z]+)-(.*)$', RemoveEmptyTags: true },
+      Service: { Service: '${match(1)}', Tags: ['${match(2)}', '${match(5)}'] },
+    });
+    h.define(3, {
+      Name: 'geo-db-',
+      Template: { Type: 'name_prefix_match' },
+      Service: { Service: 'db-${name.suffix}' },
+    });
     h.define(4, { Name: '', Template: { Type: 'name_prefix_match' }, Service: { Service: '${name.full}' } });
     const explain = (name: string): unknown => h.read({ type: 'preparedQueryExplain', idOrName: name }).value;
     expect(explain(id(1))).toMatchObject({ ID: id(1), Service: { Service: 'web-static' } });
@@ -152,7 +243,9 @@ describe('prepared query resolution (PreparedQueryResolve)', () => {
     expect(explain(id(2))).toEqual({ error: 'prepared query templates can only be resolved up by name, not by ID' });
     expect(explain('')).toBeNull();
     // The stored template keeps its interpolations.
-    expect(h.read({ type: 'preparedQueryGet', id: id(2) }).value).toMatchObject({ Service: { Service: '${match(1)}' } });
+    expect(h.read({ type: 'preparedQueryGet', id: id(2) }).value).toMatchObject({
+      Service: { Service: '${match(1)}' },
+    });
   });
 
   it('an unknown name resolves to nothing when no template matches', () => {
@@ -193,14 +286,17 @@ describe('prepared query execution (PreparedQuery.Execute in one datacenter)', (
     for (const n of ['n1', 'n2', 'n3', 'n4', 'n5', 'n9']) h.instance(n, 'web', 'passing');
     h.define(1, { Name: 'web', Service: { Service: 'web' } });
     h.define(2, { Name: 'near-me', Service: { Service: 'web', Near: '_agent' } });
-    const order = (extra: { near?: string; limit?: number; seed?: number }): string[] => (h.execute('web', extra)?.Nodes ?? []).map((e) => e.Node.Node);
+    const order = (extra: { near?: string; limit?: number; seed?: number }): string[] =>
+      (h.execute('web', extra)?.Nodes ?? []).map((e) => e.Node.Node);
     const orders = new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => order({ seed }).join()));
     expect(orders.size).toBeGreaterThan(1);
     expect(order({ seed: 3 })).toEqual(order({ seed: 3 }));
     for (const seed of [1, 2, 3]) expect(order({ seed, near: 'n4' })[0]).toBe('n4');
     for (const seed of [1, 2, 3]) expect(h.execute('near-me', { seed })!.Nodes[0]!.Node.Node).toBe('n9');
     expect(order({ seed: 2, limit: 2 })).toEqual(order({ seed: 2 }).slice(0, 2));
-    expect(h.read({ type: 'preparedQueryExecute', idOrName: 'web', agentNode: 'n9', seed: 1, datacenter: 'dc7' }).value).toMatchObject({ Datacenter: 'dc7' });
+    expect(
+      h.read({ type: 'preparedQueryExecute', idOrName: 'web', agentNode: 'n9', seed: 1, datacenter: 'dc7' }).value,
+    ).toMatchObject({ Datacenter: 'dc7' });
   });
 
   it('with network coordinates, near sorts by estimated round trip; nodes without one go last', () => {
@@ -209,11 +305,28 @@ describe('prepared query execution (PreparedQuery.Execute in one datacenter)', (
     h.define(1, { Name: 'web', Service: { Service: 'web' } });
     // On a line: n1 at 0 ms, n2 at 2 ms, n3 at 5 ms, n4 at 9 ms; n5 has no coordinate.
     const at = (ms: number) => ({ Vec: [ms / 1000, 0, 0, 0, 0, 0, 0, 0], Error: 0.2, Adjustment: 0, Height: 0.00001 });
-    const updates = [['n1', 0], ['n2', 2], ['n3', 5], ['n4', 9]].map(([Node, ms]) => ({ Node: Node as string, Coord: at(ms as number) }));
+    const updates = [
+      ['n1', 0],
+      ['n2', 2],
+      ['n3', 5],
+      ['n4', 9],
+    ].map(([Node, ms]) => ({ Node: Node as string, Coord: at(ms as number) }));
     expect(h.apply({ type: 'coordinateBatchUpdate', updates })).toEqual({ ok: true, value: 4 });
     for (const seed of [1, 2, 3, 4]) {
-      expect(h.execute('web', { seed, near: 'n3' })!.Nodes.map((e) => e.Node.Node)).toEqual(['n3', 'n2', 'n4', 'n1', 'n5']);
-      expect(h.execute('web', { seed, near: 'n1' })!.Nodes.map((e) => e.Node.Node)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+      expect(h.execute('web', { seed, near: 'n3' })!.Nodes.map((e) => e.Node.Node)).toEqual([
+        'n3',
+        'n2',
+        'n4',
+        'n1',
+        'n5',
+      ]);
+      expect(h.execute('web', { seed, near: 'n1' })!.Nodes.map((e) => e.Node.Node)).toEqual([
+        'n1',
+        'n2',
+        'n3',
+        'n4',
+        'n5',
+      ]);
     }
   });
 });

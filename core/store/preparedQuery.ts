@@ -49,7 +49,8 @@ export function compileTemplateRegexp(pattern: string): RegExp | { error: string
   const source = pattern.replace(/\(\?P</g, '(?<'); // Go's named groups
   try {
     if (hasLinearEngine()) return new RegExp(source, 'l');
-    if (/[+*}?]\s*\)[+*{?]|\\[1-9]|\(\?<?[=!]/.test(source)) return { error: `Bad Regexp: ${pattern}: could take exponential time` };
+    if (/[+*}?]\s*\)[+*{?]|\\[1-9]|\(\?<?[=!]/.test(source))
+      return { error: `Bad Regexp: ${pattern}: could take exponential time` };
     return new RegExp(source);
   } catch (error) {
     return { error: `Bad Regexp: ${(error as Error).message}` };
@@ -96,7 +97,10 @@ export function interpolate(text: string, scope: TemplateScope): string | { erro
 type Service = PreparedQueryDefinition['Service'];
 
 /** Every string of a query's `Service` (map values, not keys) through `f`; the first error wins. */
-function mapServiceStrings(service: Service, f: (text: string) => string | { error: string }): Service | { error: string } {
+function mapServiceStrings(
+  service: Service,
+  f: (text: string) => string | { error: string },
+): Service | { error: string } {
   let failed: { error: string } | null = null;
   const one = (text: string): string => {
     if (failed) return text;
@@ -134,20 +138,32 @@ export function renderTemplate<Q extends PreparedQueryDefinition>(query: Q, name
     if (!(re instanceof RegExp)) return re;
     matches = [...(re.exec(name) ?? [])].map((m) => m ?? '');
   }
-  const scope: TemplateScope = { full: name, prefix: query.Name, suffix: name.startsWith(query.Name) ? name.slice(query.Name.length) : name, matches };
+  const scope: TemplateScope = {
+    full: name,
+    prefix: query.Name,
+    suffix: name.startsWith(query.Name) ? name.slice(query.Name.length) : name,
+    matches,
+  };
   const service = mapServiceStrings(query.Service, (text) => interpolate(text, scope));
   if ('error' in service) return service;
-  const tags = query.Template.RemoveEmptyTags && service.Tags !== null ? service.Tags.filter((t) => t !== '') : service.Tags;
+  const tags =
+    query.Template.RemoveEmptyTags && service.Tags !== null ? service.Tags.filter((t) => t !== '') : service.Tags;
   return { ...query, Service: { ...service, Tags: tags } };
 }
 
 // ─────────────────────────────────────────── validation ───────────────────────────────────────────
 
-const obj = (x: unknown): Record<string, unknown> => (x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : {});
+const obj = (x: unknown): Record<string, unknown> =>
+  x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : {};
 const str = (x: unknown): string => (typeof x === 'string' ? x : '');
-const strList = (x: unknown): readonly string[] | null => (Array.isArray(x) ? x.filter((v): v is string => typeof v === 'string') : null);
+const strList = (x: unknown): readonly string[] | null =>
+  Array.isArray(x) ? x.filter((v): v is string => typeof v === 'string') : null;
 const strMap = (x: unknown): Readonly<Record<string, string>> | null =>
-  x !== null && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string')) : null;
+  x !== null && typeof x === 'object' && !Array.isArray(x)
+    ? Object.fromEntries(
+        Object.entries(x as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      )
+    : null;
 
 /** A request body (Consul's field names, already case-normalised) as a full definition with Consul's zero values. */
 export function preparedQueryFromInput(input: Readonly<Record<string, unknown>>, id: string): PreparedQueryDefinition {
@@ -160,10 +176,17 @@ export function preparedQueryFromInput(input: Readonly<Record<string, unknown>>,
     Name: str(input.Name),
     Session: str(input.Session),
     Token: str(input.Token),
-    Template: { Type: str(template.Type), Regexp: str(template.Regexp), RemoveEmptyTags: template.RemoveEmptyTags === true },
+    Template: {
+      Type: str(template.Type),
+      Regexp: str(template.Regexp),
+      RemoveEmptyTags: template.RemoveEmptyTags === true,
+    },
     Service: {
       Service: str(service.Service),
-      Failover: { NearestN: typeof nearestN === 'number' && Number.isSafeInteger(nearestN) ? nearestN : 0, Datacenters: strList(failover.Datacenters) },
+      Failover: {
+        NearestN: typeof nearestN === 'number' && Number.isSafeInteger(nearestN) ? nearestN : 0,
+        Datacenters: strList(failover.Datacenters),
+      },
       OnlyPassing: service.OnlyPassing === true,
       IgnoreCheckIDs: strList(service.IgnoreCheckIDs),
       Near: str(service.Near),
@@ -187,14 +210,18 @@ function validDuration(text: string): boolean {
 export function checkPreparedQuery(query: PreparedQueryDefinition): string | null {
   if (query.Service.Service === '') return 'Must provide a Service name to query';
   if (query.Service.Failover.NearestN < 0) return `Bad NearestN '${query.Service.Failover.NearestN}', must be >= 0`;
-  if (query.DNS.TTL !== '' && !validDuration(query.DNS.TTL)) return `Bad DNS TTL '${query.DNS.TTL}': time: invalid duration "${query.DNS.TTL}"`;
-  if (query.Template.Type !== '' && query.Template.Type !== preparedQueryTemplateType) return `Bad Template.Type '${query.Template.Type}'`;
+  if (query.DNS.TTL !== '' && !validDuration(query.DNS.TTL))
+    return `Bad DNS TTL '${query.DNS.TTL}': time: invalid duration "${query.DNS.TTL}"`;
+  if (query.Template.Type !== '' && query.Template.Type !== preparedQueryTemplateType)
+    return `Bad Template.Type '${query.Template.Type}'`;
   if (isTemplate(query)) {
     if (query.Template.Regexp !== '') {
       const re = compileTemplateRegexp(query.Template.Regexp);
       if (!(re instanceof RegExp)) return re.error;
     }
-    const probe = mapServiceStrings(query.Service, (text) => interpolate(text, { full: '', prefix: '', suffix: '', matches: [] }));
+    const probe = mapServiceStrings(query.Service, (text) =>
+      interpolate(text, { full: '', prefix: '', suffix: '', matches: [] }),
+    );
     if ('error' in probe) return probe.error;
   }
   return null;
@@ -207,9 +234,21 @@ function sameName(a: string, b: string): boolean {
 }
 
 /** Creates or replaces a prepared query (Consul preparedQuerySetTxn plus the endpoint's existence check). */
-export function preparedQuerySet(state: StoreState, index: number, query: PreparedQueryDefinition, create: boolean): CommandResult<{ ID: string }> {
-  if (query === null || typeof query !== 'object' || typeof query.ID !== 'string' || query.ID === '') return { ok: false, error: 'Must provide a prepared query ID' };
-  if (typeof query.Name !== 'string' || query.Service === null || typeof query.Service !== 'object' || typeof query.Service.Service !== 'string' || query.Service.Service === '') {
+export function preparedQuerySet(
+  state: StoreState,
+  index: number,
+  query: PreparedQueryDefinition,
+  create: boolean,
+): CommandResult<{ ID: string }> {
+  if (query === null || typeof query !== 'object' || typeof query.ID !== 'string' || query.ID === '')
+    return { ok: false, error: 'Must provide a prepared query ID' };
+  if (
+    typeof query.Name !== 'string' ||
+    query.Service === null ||
+    typeof query.Service !== 'object' ||
+    typeof query.Service.Service !== 'string' ||
+    query.Service.Service === ''
+  ) {
     return { ok: false, error: 'Must provide a Service name to query' };
   }
   const existing = state.preparedQueries.get(query.ID);
@@ -217,11 +256,15 @@ export function preparedQuerySet(state: StoreState, index: number, query: Prepar
   if (!create && !existing) return { ok: false, error: `Cannot modify non-existent prepared query: '${query.ID}'` };
   for (const other of state.preparedQueries.values()) {
     if (other.ID === query.ID) continue;
-    if (query.Name !== '' && sameName(other.Name, query.Name)) return { ok: false, error: `name '${query.Name}' aliases an existing query name` };
-    if (query.Name === '' && isTemplate(query) && isTemplate(other) && other.Name === '') return { ok: false, error: 'a query template with an empty name already exists' };
-    if (query.Name !== '' && sameName(other.ID, query.Name)) return { ok: false, error: `name '${query.Name}' aliases an existing query ID` };
+    if (query.Name !== '' && sameName(other.Name, query.Name))
+      return { ok: false, error: `name '${query.Name}' aliases an existing query name` };
+    if (query.Name === '' && isTemplate(query) && isTemplate(other) && other.Name === '')
+      return { ok: false, error: 'a query template with an empty name already exists' };
+    if (query.Name !== '' && sameName(other.ID, query.Name))
+      return { ok: false, error: `name '${query.Name}' aliases an existing query ID` };
   }
-  if (query.Session !== '' && !state.sessions.has(query.Session)) return { ok: false, error: `invalid session "${query.Session}"` };
+  if (query.Session !== '' && !state.sessions.has(query.Session))
+    return { ok: false, error: `invalid session "${query.Session}"` };
   state.preparedQueries.set(query.ID, { ...query, CreateIndex: existing?.CreateIndex ?? index, ModifyIndex: index });
   bumpTable(state, 'prepared-queries', index);
   return { ok: true, value: { ID: query.ID } };
@@ -257,8 +300,10 @@ export function preparedQueryList(state: StoreState): PreparedQuery[] {
 export function resolvePreparedQuery(state: StoreState, idOrName: string): PreparedQuery | null | { error: string } {
   if (idOrName === '') return null;
   if (uuidShape.test(idOrName)) {
-    const byId = state.preparedQueries.get(idOrName) ?? [...state.preparedQueries.values()].find((q) => sameName(q.ID, idOrName));
-    if (byId) return isTemplate(byId) ? { error: 'prepared query templates can only be resolved up by name, not by ID' } : byId;
+    const byId =
+      state.preparedQueries.get(idOrName) ?? [...state.preparedQueries.values()].find((q) => sameName(q.ID, idOrName));
+    if (byId)
+      return isTemplate(byId) ? { error: 'prepared query templates can only be resolved up by name, not by ID' } : byId;
   }
   let best: PreparedQuery | null = null;
   for (const query of state.preparedQueries.values()) {
@@ -295,13 +340,24 @@ function tagsMatch(tags: readonly string[] | null, have: readonly string[]): boo
 }
 
 /** Runs a resolved query over the service's instances (each with its node and service checks). */
-export function executePreparedQuery(query: PreparedQueryDefinition, instances: readonly CheckServiceNode[], options: ExecuteOptions): CheckServiceNode[] {
+export function executePreparedQuery(
+  query: PreparedQueryDefinition,
+  instances: readonly CheckServiceNode[],
+  options: ExecuteOptions,
+): CheckServiceNode[] {
   const service = query.Service;
   const ignored = new Set(service.IgnoreCheckIDs ?? []);
   const healthy = instances.filter((entry) =>
-    entry.Checks.every((c) => ignored.has(c.CheckID) || !(c.Status === 'critical' || (service.OnlyPassing && c.Status !== 'passing'))),
+    entry.Checks.every(
+      (c) => ignored.has(c.CheckID) || !(c.Status === 'critical' || (service.OnlyPassing && c.Status !== 'passing')),
+    ),
   );
-  const nodes = healthy.filter((e) => metaMatches(service.NodeMeta, e.Node.Meta) && metaMatches(service.ServiceMeta, e.Service.Meta) && tagsMatch(service.Tags, e.Service.Tags));
+  const nodes = healthy.filter(
+    (e) =>
+      metaMatches(service.NodeMeta, e.Node.Meta) &&
+      metaMatches(service.ServiceMeta, e.Service.Meta) &&
+      tagsMatch(service.Tags, e.Service.Tags),
+  );
   new Prng(Number.isSafeInteger(options.seed) ? options.seed : 0).shuffle(nodes);
   let near = options.near || service.Near;
   if (near === '_agent') near = options.agentNode;

@@ -10,7 +10,17 @@ import { aclList } from './acl.js';
 import { executePreparedQuery, preparedQueryList, resolvePreparedQuery } from './preparedQuery.js';
 import { sessionExpiryNext } from './session.js';
 import { maxTableIndex, type StoreState } from './state.js';
-import type { CatalogNode, CatalogService, CheckServiceNode, HealthCheck, QueryError, QueryResult, ServiceNode, Session, StoreQuery } from './types.js';
+import type {
+  CatalogNode,
+  CatalogService,
+  CheckServiceNode,
+  HealthCheck,
+  QueryError,
+  QueryResult,
+  ServiceNode,
+  Session,
+  StoreQuery,
+} from './types.js';
 
 function floor1(index: number): number {
   return Math.max(1, index);
@@ -88,7 +98,8 @@ function scopeIndex(state: StoreState, query: StoreQuery): number {
 export function runQuery(state: StoreState, query: StoreQuery): QueryResult | QueryError {
   if (query === null || typeof query !== 'object') return { index: 1, error: 'query must be an object' };
   const value = queryValue(state, query);
-  if (value === badQuery) return { index: 1, error: `unknown query type '${String((query as { type?: unknown }).type)}'` };
+  if (value === badQuery)
+    return { index: 1, error: `unknown query type '${String((query as { type?: unknown }).type)}'` };
   return { index: queryIndex(state, query), value };
 }
 
@@ -149,7 +160,13 @@ function queryValue(state: StoreState, query: StoreQuery): unknown {
       return aclList(state);
     case 'coordinateDatacenters': {
       const servers = coordinateEntries(state).filter((e) => state.services.get(e.Node)?.has('consul'));
-      return [{ Datacenter: query.datacenter, AreaID: 'wan', Coordinates: servers.map((e) => ({ Node: `${e.Node}.${query.datacenter}`, Coord: e.Coord })) }];
+      return [
+        {
+          Datacenter: query.datacenter,
+          AreaID: 'wan',
+          Coordinates: servers.map((e) => ({ Node: `${e.Node}.${query.datacenter}`, Coord: e.Coord })),
+        },
+      ];
     }
     case 'preparedQueryGet':
       return state.preparedQueries.get(query.id) ?? null;
@@ -158,8 +175,18 @@ function queryValue(state: StoreState, query: StoreQuery): unknown {
     case 'preparedQueryExecute': {
       const resolved = resolvePreparedQuery(state, query.idOrName);
       if (resolved === null || 'error' in resolved) return resolved;
-      const options = { agentNode: query.agentNode, seed: query.seed, coordinates: state.coordinates, ...(query.near !== undefined ? { near: query.near } : {}), ...(query.limit !== undefined ? { limit: query.limit } : {}) };
-      const nodes = executePreparedQuery(resolved, healthService(state, resolved.Service.Service, undefined, false), options);
+      const options = {
+        agentNode: query.agentNode,
+        seed: query.seed,
+        coordinates: state.coordinates,
+        ...(query.near !== undefined ? { near: query.near } : {}),
+        ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      };
+      const nodes = executePreparedQuery(
+        resolved,
+        healthService(state, resolved.Service.Service, undefined, false),
+        options,
+      );
       return { Query: resolved, Nodes: nodes, Datacenter: query.datacenter };
     }
     default:
@@ -222,7 +249,12 @@ function catalogService(state: StoreState, service: string, tag: string | undefi
  * `health/service/<svc>`: each instance with its node's checks first (serfHealth...) then its own,
  * as Consul's documented responses show; `passing` keeps instances whose checks all pass.
  */
-function healthService(state: StoreState, service: string, tag: string | undefined, passing: boolean): CheckServiceNode[] {
+function healthService(
+  state: StoreState,
+  service: string,
+  tag: string | undefined,
+  passing: boolean,
+): CheckServiceNode[] {
   const out: CheckServiceNode[] = [];
   for (const [node, s] of instances(state, service, tag)) {
     const checks = byName(state.checks.get(node.Node)!).map(([, c]) => c);

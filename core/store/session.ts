@@ -27,7 +27,12 @@ import {
 /** Consul's MaxLockDelay: a longer lock-delay is cut to this. */
 export const sessionLockDelayMsMax = 60_000;
 
-export function sessionCreate(state: StoreState, index: number, spec: SessionSpec, nowMs: number): CommandResult<{ ID: string }> {
+export function sessionCreate(
+  state: StoreState,
+  index: number,
+  spec: SessionSpec,
+  nowMs: number,
+): CommandResult<{ ID: string }> {
   const problem = checkSessionSpec(state, spec);
   if (problem) return { ok: false, error: problem };
   const noChecks = spec.nodeChecks === undefined && spec.serviceChecks === undefined;
@@ -61,7 +66,8 @@ function checkSessionSpec(state: StoreState, spec: SessionSpec): string | null {
   if (state.sessions.has(spec.id)) return `Session ID '${spec.id}' already exists`;
   if (typeof spec.node !== 'string' || spec.node === '') return 'Must provide Node';
   if (!state.nodes.has(spec.node)) return 'Missing node registration';
-  if (spec.behavior !== undefined && spec.behavior !== 'release' && spec.behavior !== 'delete') return `Invalid Behavior setting '${String(spec.behavior)}'`;
+  if (spec.behavior !== undefined && spec.behavior !== 'release' && spec.behavior !== 'delete')
+    return `Invalid Behavior setting '${String(spec.behavior)}'`;
   const ttlMs = spec.ttlMs ?? 0;
   if (!Number.isFinite(ttlMs) || (ttlMs !== 0 && (ttlMs < sessionTtlMsMin || ttlMs > sessionTtlMsMax))) {
     return `Invalid Session TTL '${ttlMs}ms', must be between [10s=24h0m0s]`;

@@ -12,8 +12,19 @@ import type { AclToken } from './acl.js';
 import type { CatalogNode, CatalogService, HealthCheck, KvEntry, PreparedQuery, Session } from './types.js';
 
 /** Consul's memdb tables whose indexes blocking queries read. Append-only. */
-export type Table = 'kvs' | 'tombstones' | 'sessions' | 'nodes' | 'services' | 'checks' | 'prepared-queries' | 'coordinates' | 'acls';
-export const tables: readonly Table[] = ['kvs', 'tombstones', 'sessions', 'nodes', 'services', 'checks', 'prepared-queries', 'coordinates', 'acls'];
+export type Table =
+  'kvs' | 'tombstones' | 'sessions' | 'nodes' | 'services' | 'checks' | 'prepared-queries' | 'coordinates' | 'acls';
+export const tables: readonly Table[] = [
+  'kvs',
+  'tombstones',
+  'sessions',
+  'nodes',
+  'services',
+  'checks',
+  'prepared-queries',
+  'coordinates',
+  'acls',
+];
 
 /** One undone write, newest last. Only KV tables are journaled: a txn touches nothing else. */
 type Undo =
@@ -124,7 +135,10 @@ function setEntryRaw(state: StoreState, key: string, previous: KvEntry | undefin
     return;
   }
   assert(entry.Key === key, 'an entry is stored under its own key');
-  assert(entry.CreateIndex >= 1 && entry.ModifyIndex >= entry.CreateIndex, `entry ${key}: indexes ${entry.CreateIndex}/${entry.ModifyIndex}`);
+  assert(
+    entry.CreateIndex >= 1 && entry.ModifyIndex >= entry.CreateIndex,
+    `entry ${key}: indexes ${entry.CreateIndex}/${entry.ModifyIndex}`,
+  );
   if (!previous) state.kvKeys.insert(key);
   state.kv.set(key, entry);
   if (entry.Session !== '') {

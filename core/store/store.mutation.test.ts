@@ -15,12 +15,28 @@ const enc = new TextEncoder();
 
 type Op =
   | { readonly kind: 'set' | 'delete'; readonly key: string; readonly value: string }
-  | { readonly kind: 'cas' | 'deleteCas' | 'txnCas' | 'txnDeleteCas'; readonly key: string; readonly value: string; readonly pick: number; readonly create: boolean };
+  | {
+      readonly kind: 'cas' | 'deleteCas' | 'txnCas' | 'txnDeleteCas';
+      readonly key: string;
+      readonly value: string;
+      readonly pick: number;
+      readonly create: boolean;
+    };
 
 const keyArb = fc.constantFrom('a', 'b');
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constantFrom('set' as const, 'delete' as const), key: keyArb, value: fc.constantFrom('x', 'y', 'z') }),
-  fc.record({ kind: fc.constantFrom('cas' as const, 'deleteCas' as const, 'txnCas' as const, 'txnDeleteCas' as const), key: keyArb, value: fc.constantFrom('x', 'y', 'z'), pick: fc.nat(8), create: fc.boolean() }),
+  fc.record({
+    kind: fc.constantFrom('set' as const, 'delete' as const),
+    key: keyArb,
+    value: fc.constantFrom('x', 'y', 'z'),
+  }),
+  fc.record({
+    kind: fc.constantFrom('cas' as const, 'deleteCas' as const, 'txnCas' as const, 'txnDeleteCas' as const),
+    key: keyArb,
+    value: fc.constantFrom('x', 'y', 'z'),
+    pick: fc.nat(8),
+    create: fc.boolean(),
+  }),
 );
 
 interface ModelEntry {
@@ -40,7 +56,14 @@ describe('check-and-set (checklist §1 KV) against a model', () => {
           index++;
           const existing = model.get(op.key);
           // The cas index: the key's ModifyIndex, its CreateIndex, 0, or some other index seen so far.
-          const cas = 'pick' in op ? (op.create ? 0 : [existing?.modifyIndex ?? 0, existing?.createIndex ?? 0, Math.max(1, index - 1 - op.pick)][op.pick % 3]!) : 0;
+          const cas =
+            'pick' in op
+              ? op.create
+                ? 0
+                : [existing?.modifyIndex ?? 0, existing?.createIndex ?? 0, Math.max(1, index - 1 - op.pick)][
+                    op.pick % 3
+                  ]!
+              : 0;
           let command: StoreCommand;
           let expected: boolean | null = null;
           switch (op.kind) {
@@ -56,29 +79,49 @@ describe('check-and-set (checklist §1 KV) against a model', () => {
               command =
                 op.kind === 'cas'
                   ? { type: 'kvCas', entry: { key: op.key, value: enc.encode(op.value), flags: 0 }, cas }
-                  : { type: 'txn', ops: [{ verb: 'cas', key: op.key, value: enc.encode(op.value), index: cas }], nowMs: 0 };
+                  : {
+                      type: 'txn',
+                      ops: [{ verb: 'cas', key: op.key, value: enc.encode(op.value), index: cas }],
+                      nowMs: 0,
+                    };
               break;
             case 'deleteCas':
             case 'txnDeleteCas':
               expected = !existing || existing.modifyIndex === cas;
-              command = op.kind === 'deleteCas' ? { type: 'kvDeleteCas', key: op.key, cas } : { type: 'txn', ops: [{ verb: 'delete-cas', key: op.key, index: cas }], nowMs: 0 };
+              command =
+                op.kind === 'deleteCas'
+                  ? { type: 'kvDeleteCas', key: op.key, cas }
+                  : { type: 'txn', ops: [{ verb: 'delete-cas', key: op.key, index: cas }], nowMs: 0 };
               break;
           }
           const result = fsm.apply(command, index);
           expect(result.ok).toBe(true);
           const value = result.ok ? result.value : undefined;
-          const succeeded = op.kind.startsWith('txn') ? (value as TxnOutcome).Errors === null : op.kind === 'cas' || op.kind === 'deleteCas' ? value === true : true;
+          const succeeded = op.kind.startsWith('txn')
+            ? (value as TxnOutcome).Errors === null
+            : op.kind === 'cas' || op.kind === 'deleteCas'
+              ? value === true
+              : true;
           if (expected !== null) expect(succeeded, `${op.kind} ${op.key} cas=${cas} at ${index}`).toBe(expected);
           // Update the model.
           const writes = op.kind === 'set' || ((op.kind === 'cas' || op.kind === 'txnCas') && expected);
           const deletes = op.kind === 'delete' || ((op.kind === 'deleteCas' || op.kind === 'txnDeleteCas') && expected);
-          if (writes) model.set(op.key, { value: op.value, createIndex: existing?.createIndex ?? index, modifyIndex: existing?.value === op.value ? existing.modifyIndex : index });
+          if (writes)
+            model.set(op.key, {
+              value: op.value,
+              createIndex: existing?.createIndex ?? index,
+              modifyIndex: existing?.value === op.value ? existing.modifyIndex : index,
+            });
           if (deletes) model.delete(op.key);
           for (const key of ['a', 'b']) {
             const got = fsm.query({ type: 'kvGet', key });
             const entry = 'error' in got ? undefined : (got.value as KvEntry | null);
             const want = model.get(key);
-            expect(entry === null ? null : { create: entry!.CreateIndex, value: new TextDecoder().decode(entry!.Value ?? new Uint8Array()) }).toEqual(want ? { create: want.createIndex, value: want.value } : null);
+            expect(
+              entry === null
+                ? null
+                : { create: entry!.CreateIndex, value: new TextDecoder().decode(entry!.Value ?? new Uint8Array()) },
+            ).toEqual(want ? { create: want.createIndex, value: want.value } : null);
             if (want && entry) want.modifyIndex = entry.ModifyIndex; // identical rewrites may keep ModifyIndex (kv.ts)
           }
           expect(fsm.invariants()).toEqual([]);
@@ -121,7 +164,8 @@ describe('boundaries (Consul graveyard reap, session TTL)', () => {
     const renewMs = startMs + 7_000;
     expect(apply({ type: 'sessionRenew', id: 's1', nowMs: renewMs }).ok).toBe(true);
     const deadlineMs = renewMs + ttlMs * sessionTtlMultiplier;
-    const alive = () => ((fsm.query({ type: 'sessionInfo', id: 's1' }) as { value?: unknown }).value as Session[] | null)?.length === 1;
+    const alive = () =>
+      ((fsm.query({ type: 'sessionInfo', id: 's1' }) as { value?: unknown }).value as Session[] | null)?.length === 1;
     for (const nowMs of [renewMs + ttlMs, deadlineMs - 1_000, deadlineMs - 1]) {
       apply({ type: 'sessionsExpire', nowMs });
       expect(alive(), `expired at ${nowMs - renewMs} ms after the renew`).toBe(true);

@@ -51,7 +51,14 @@ describe('KV (checklist §1 KV)', () => {
   it('set then get returns the entry with CreateIndex = ModifyIndex = the apply index and Flags', () => {
     const h = new Harness();
     h.set('a', 'x', 42);
-    expect(h.get('a')).toMatchObject({ Key: 'a', Flags: 42, CreateIndex: 1, ModifyIndex: 1, LockIndex: 0, Session: '' });
+    expect(h.get('a')).toMatchObject({
+      Key: 'a',
+      Flags: 42,
+      CreateIndex: 1,
+      ModifyIndex: 1,
+      LockIndex: 0,
+      Session: '',
+    });
     expect(h.read({ type: 'kvGet', key: 'a' }).index).toBe(1);
     h.set('a', 'y');
     expect(h.get('a')).toMatchObject({ CreateIndex: 1, ModifyIndex: 2, Flags: 0 });
@@ -65,9 +72,14 @@ describe('KV (checklist §1 KV)', () => {
 
   it('refuses values above 512 KiB and accepts exactly 512 KiB (Max value 512 KiB -> 413)', () => {
     const h = new Harness();
-    expect(h.apply({ type: 'kvSet', entry: { key: 'big', value: new Uint8Array(kvValueBytesMax + 1) } })).toMatchObject({ ok: false });
+    expect(h.apply({ type: 'kvSet', entry: { key: 'big', value: new Uint8Array(kvValueBytesMax + 1) } })).toMatchObject(
+      { ok: false },
+    );
     expect(h.get('big')).toBeNull();
-    expect(h.apply({ type: 'kvSet', entry: { key: 'big', value: new Uint8Array(kvValueBytesMax) } })).toEqual({ ok: true, value: true });
+    expect(h.apply({ type: 'kvSet', entry: { key: 'big', value: new Uint8Array(kvValueBytesMax) } })).toEqual({
+      ok: true,
+      value: true,
+    });
   });
 
   it('refuses flags above 2^53-1 and non-integers (uint64 carried as a JS number)', () => {
@@ -79,7 +91,10 @@ describe('KV (checklist §1 KV)', () => {
 
   it('refuses an empty key for set ("Missing key name")', () => {
     const h = new Harness();
-    expect(h.apply({ type: 'kvSet', entry: { key: '', value: null } })).toEqual({ ok: false, error: 'Missing key name' });
+    expect(h.apply({ type: 'kvSet', entry: { key: '', value: null } })).toEqual({
+      ok: false,
+      error: 'Missing key name',
+    });
   });
 
   it('cas=0 creates only if absent; cas=N only if ModifyIndex == N', () => {
@@ -102,7 +117,9 @@ describe('KV (checklist §1 KV)', () => {
     // The seed's CAS pair: the second identical ?cas=N answers false only when the index moves.
     const index = h.get('a')!.ModifyIndex;
     expect(h.value({ type: 'kvCas', entry: { key: 'a', value: bytes('same') }, cas: index })).toBe(true);
-    expect(h.value({ type: 'kvCas', entry: { key: 'a', value: bytes('same') }, cas: index })).toBe(!identicalWriteKeepsModifyIndex ? false : true);
+    expect(h.value({ type: 'kvCas', entry: { key: 'a', value: bytes('same') }, cas: index })).toBe(
+      !identicalWriteKeepsModifyIndex ? false : true,
+    );
   });
 
   it('recurse lists by greedy string prefix, sorted (`foo` matches `food`)', () => {
@@ -218,7 +235,9 @@ describe('transactions (checklist §1 Transactions, Consul txn.go)', () => {
       ],
     }) as TxnOutcome;
     expect(out.Errors).toBeNull();
-    expect(out.Results!.map((r) => [r.KV.Key, r.KV.Value === null ? null : new TextDecoder().decode(r.KV.Value)])).toEqual([
+    expect(
+      out.Results!.map((r) => [r.KV.Key, r.KV.Value === null ? null : new TextDecoder().decode(r.KV.Value)]),
+    ).toEqual([
       ['c', null],
       ['a', '1'],
       ['b', null],
@@ -263,7 +282,14 @@ describe('transactions (checklist §1 Transactions, Consul txn.go)', () => {
     const h = setup();
     const out = h.value({ type: 'txn', nowMs: 0, ops: [{ verb: 'check-index', key: 'a', index: 3 }] }) as TxnOutcome;
     expect(out.Errors).toEqual([{ OpIndex: 0, What: 'failed index check for key "a", current modify index 1 != 3' }]);
-    const ok = h.value({ type: 'txn', nowMs: 0, ops: [{ verb: 'check-index', key: 'a', index: 1 }, { verb: 'check-session', key: 'a', session: '' }] }) as TxnOutcome;
+    const ok = h.value({
+      type: 'txn',
+      nowMs: 0,
+      ops: [
+        { verb: 'check-index', key: 'a', index: 1 },
+        { verb: 'check-session', key: 'a', session: '' },
+      ],
+    }) as TxnOutcome;
     expect(ok.Errors).toBeNull();
     expect(ok.Results!.length).toBe(2);
   });
@@ -271,8 +297,13 @@ describe('transactions (checklist §1 Transactions, Consul txn.go)', () => {
   it(`refuses more than ${txnOpsMax} ops`, () => {
     const h = setup();
     const ops = Array.from({ length: txnOpsMax + 1 }, (_, i) => ({ verb: 'get-or-empty' as const, key: `k${i}` }));
-    expect(h.apply({ type: 'txn', nowMs: 0, ops })).toEqual({ ok: false, error: `Transaction contains too many operations (65 > 64)` });
-    expect((h.value({ type: 'txn', nowMs: 0, ops: ops.slice(0, txnOpsMax) }) as TxnOutcome).Results!.length).toBe(txnOpsMax);
+    expect(h.apply({ type: 'txn', nowMs: 0, ops })).toEqual({
+      ok: false,
+      error: `Transaction contains too many operations (65 > 64)`,
+    });
+    expect((h.value({ type: 'txn', nowMs: 0, ops: ops.slice(0, txnOpsMax) }) as TxnOutcome).Results!.length).toBe(
+      txnOpsMax,
+    );
   });
 
   it('get-or-empty answers an empty entry for a missing key', () => {
@@ -305,17 +336,28 @@ describe('transactions (checklist §1 Transactions, Consul txn.go)', () => {
 describe('sessions and locks (checklist §1 Sessions and locks)', () => {
   it('create needs a registered node ("Unknown node -> 500")', () => {
     const h = new Harness();
-    expect(h.apply({ type: 'sessionCreate', session: { id: 's', node: 'ghost' }, nowMs: 0 })).toEqual({ ok: false, error: 'Missing node registration' });
+    expect(h.apply({ type: 'sessionCreate', session: { id: 's', node: 'ghost' }, nowMs: 0 })).toEqual({
+      ok: false,
+      error: 'Missing node registration',
+    });
   });
 
   it('defaults: Checks [serfHealth], Behavior release, LockDelay 15 s; TTL bounds 10 s..86400 s', () => {
     const h = new Harness();
     h.node('n1');
     h.session('s1');
-    const info = h.read({ type: 'sessionInfo', id: 's1' }).value as { NodeChecks: string[]; Behavior: string; LockDelayMs: number }[];
+    const info = h.read({ type: 'sessionInfo', id: 's1' }).value as {
+      NodeChecks: string[];
+      Behavior: string;
+      LockDelayMs: number;
+    }[];
     expect(info[0]).toMatchObject({ NodeChecks: ['serfHealth'], Behavior: 'release', LockDelayMs: 15_000, TtlMs: 0 });
-    expect(h.apply({ type: 'sessionCreate', session: { id: 's2', node: 'n1', ttlMs: 5_000 }, nowMs: 0 }).ok).toBe(false);
-    expect(h.apply({ type: 'sessionCreate', session: { id: 's3', node: 'n1', ttlMs: 90_000_000 }, nowMs: 0 }).ok).toBe(false);
+    expect(h.apply({ type: 'sessionCreate', session: { id: 's2', node: 'n1', ttlMs: 5_000 }, nowMs: 0 }).ok).toBe(
+      false,
+    );
+    expect(h.apply({ type: 'sessionCreate', session: { id: 's3', node: 'n1', ttlMs: 90_000_000 }, nowMs: 0 }).ok).toBe(
+      false,
+    );
     expect(h.read({ type: 'sessionInfo', id: 'nope' }).value).toEqual([]);
   });
 
@@ -323,9 +365,16 @@ describe('sessions and locks (checklist §1 Sessions and locks)', () => {
     const h = new Harness();
     h.node('n1');
     h.value({ type: 'memberHealth', node: 'n1', address: '10.0.0.1', health: 'failed', nowMs: 0 });
-    expect(h.apply({ type: 'sessionCreate', session: { id: 's', node: 'n1' }, nowMs: 0 })).toEqual({ ok: false, error: "Check 'serfHealth' is in critical state" });
-    expect(h.apply({ type: 'sessionCreate', session: { id: 's', node: 'n1', nodeChecks: ['nope'] }, nowMs: 0 })).toEqual({ ok: false, error: "Missing check 'nope' registration" });
-    expect(h.apply({ type: 'sessionCreate', session: { id: 's', node: 'n1', nodeChecks: [] }, nowMs: 0 }).ok).toBe(true);
+    expect(h.apply({ type: 'sessionCreate', session: { id: 's', node: 'n1' }, nowMs: 0 })).toEqual({
+      ok: false,
+      error: "Check 'serfHealth' is in critical state",
+    });
+    expect(
+      h.apply({ type: 'sessionCreate', session: { id: 's', node: 'n1', nodeChecks: ['nope'] }, nowMs: 0 }),
+    ).toEqual({ ok: false, error: "Missing check 'nope' registration" });
+    expect(h.apply({ type: 'sessionCreate', session: { id: 's', node: 'n1', nodeChecks: [] }, nowMs: 0 }).ok).toBe(
+      true,
+    );
   });
 
   it('acquire: true if free or held by the same session; LockIndex++ only on a new acquisition', () => {
@@ -333,13 +382,17 @@ describe('sessions and locks (checklist §1 Sessions and locks)', () => {
     h.node('n1');
     h.session('s1');
     h.session('s2');
-    const lock = (session: string, value = 'v') => h.value({ type: 'kvLock', entry: { key: 'L', value: bytes(value) }, session, nowMs: h.nowMs });
+    const lock = (session: string, value = 'v') =>
+      h.value({ type: 'kvLock', entry: { key: 'L', value: bytes(value) }, session, nowMs: h.nowMs });
     expect(lock('s1')).toBe(true);
     expect(h.get('L')).toMatchObject({ LockIndex: 1, Session: 's1' });
     expect(lock('s1', 'w')).toBe(true);
     expect(h.get('L')).toMatchObject({ LockIndex: 1, Session: 's1', Value: bytes('w') });
     expect(lock('s2')).toBe(false);
-    expect(h.apply({ type: 'kvLock', entry: { key: 'L', value: null }, session: 'ghost', nowMs: 0 })).toEqual({ ok: false, error: 'invalid session "ghost"' });
+    expect(h.apply({ type: 'kvLock', entry: { key: 'L', value: null }, session: 'ghost', nowMs: 0 })).toEqual({
+      ok: false,
+      error: 'invalid session "ghost"',
+    });
   });
 
   it('release: true only for the holder; clears Session, keeps LockIndex; no lock-delay after a release', () => {
@@ -363,9 +416,13 @@ describe('sessions and locks (checklist §1 Sessions and locks)', () => {
     h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's1', nowMs: h.nowMs });
     h.value({ type: 'sessionDestroy', id: 's1', nowMs: h.nowMs });
     expect(h.get('L')).toMatchObject({ Session: '', LockIndex: 1 });
-    expect(h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's2', nowMs: h.nowMs + 9_999 })).toBe(false);
+    expect(h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's2', nowMs: h.nowMs + 9_999 })).toBe(
+      false,
+    );
     expect(h.read({ type: 'kvLockDelay', key: 'L' }).value).toBe(h.nowMs + 10_000);
-    expect(h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's2', nowMs: h.nowMs + 10_000 })).toBe(true);
+    expect(h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's2', nowMs: h.nowMs + 10_000 })).toBe(
+      true,
+    );
     expect(h.value({ type: 'sessionDestroy', id: 's1', nowMs: h.nowMs })).toBe(true); // idempotent
   });
 
@@ -379,8 +436,12 @@ describe('sessions and locks (checklist §1 Sessions and locks)', () => {
     h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's1', nowMs: h.nowMs });
     h.value({ type: 'sessionDestroy', id: 's1', nowMs: h.nowMs });
     h.value({ type: 'sessionsExpire', nowMs: h.nowMs + 5_000 });
-    expect(h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's2', nowMs: h.nowMs + 500 })).toBe(false);
-    expect(h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's2', nowMs: h.nowMs + 1_000 })).toBe(true);
+    expect(h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's2', nowMs: h.nowMs + 500 })).toBe(
+      false,
+    );
+    expect(h.value({ type: 'kvLock', entry: { key: 'L', value: null }, session: 's2', nowMs: h.nowMs + 1_000 })).toBe(
+      true,
+    );
     expect(h.fsm.state.lockDelayUntilMs.size).toBe(0); // spent once the key is taken after it
   });
 
@@ -404,7 +465,10 @@ describe('sessions and locks (checklist §1 Sessions and locks)', () => {
     expect(h.value({ type: 'sessionsExpire', nowMs: h.nowMs + 20_000 })).toEqual([]);
     expect(h.value({ type: 'sessionsExpire', nowMs: h.nowMs + 35_000 })).toEqual(['t']);
     expect(h.get('L')!.Session).toBe('');
-    expect(h.apply({ type: 'sessionRenew', id: 't', nowMs: 0 })).toEqual({ ok: false, error: "Session id 't' not found" });
+    expect(h.apply({ type: 'sessionRenew', id: 't', nowMs: 0 })).toEqual({
+      ok: false,
+      error: "Session id 't' not found",
+    });
   });
 
   it('renew does not change the session ModifyIndex (no watcher wakes)', () => {
@@ -451,10 +515,25 @@ describe('catalog and health (checklist §1 Catalog, Health; §7 serfHealth)', (
   it('gossip alive registers the node with a passing serfHealth; servers get service consul', () => {
     const h = new Harness();
     h.value({ type: 'memberHealth', node: 'a1', address: '172.20.20.10', health: 'alive', serverPort: 8300, nowMs: 0 });
-    const any = h.read({ type: 'healthState', state: 'any' }).value as { CheckID: string; Status: string; Output: string }[];
-    expect(any).toEqual([expect.objectContaining({ Node: 'a1', CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing', Output: 'Agent alive and reachable' })]);
+    const any = h.read({ type: 'healthState', state: 'any' }).value as {
+      CheckID: string;
+      Status: string;
+      Output: string;
+    }[];
+    expect(any).toEqual([
+      expect.objectContaining({
+        Node: 'a1',
+        CheckID: 'serfHealth',
+        Name: 'Serf Health Status',
+        Status: 'passing',
+        Output: 'Agent alive and reachable',
+      }),
+    ]);
     expect(h.read({ type: 'catalogServices' }).value).toEqual({ consul: [] });
-    expect(h.read({ type: 'catalogNode', node: 'a1' }).value).toMatchObject({ Node: { Node: 'a1', Address: '172.20.20.10', Datacenter: 'dc1' }, Services: { consul: { Port: 8300 } } });
+    expect(h.read({ type: 'catalogNode', node: 'a1' }).value).toMatchObject({
+      Node: { Node: 'a1', Address: '172.20.20.10', Datacenter: 'dc1' },
+      Services: { consul: { Port: 8300 } },
+    });
     expect(h.read({ type: 'catalogNode', node: 'nope' }).value).toBeNull();
   });
 
@@ -464,16 +543,33 @@ describe('catalog and health (checklist §1 Catalog, Health; §7 serfHealth)', (
     h.node('a2', '10.0.0.2');
     h.value({ type: 'memberHealth', node: 'a2', address: '10.0.0.2', health: 'failed', nowMs: 0 });
     const critical = h.read({ type: 'healthState', state: 'critical' });
-    expect(critical.value).toEqual([expect.objectContaining({ Node: 'a2', CheckID: 'serfHealth', Output: 'Agent not live or unreachable' })]);
+    expect(critical.value).toEqual([
+      expect.objectContaining({ Node: 'a2', CheckID: 'serfHealth', Output: 'Agent not live or unreachable' }),
+    ]);
     expect(critical.index).toBe(3);
   });
 
   it('register service + check; check default status critical; a check on a missing service is refused', () => {
     const h = new Harness();
-    h.value({ type: 'catalogRegister', node: { node: 'n1', address: '10.0.0.1' }, service: { service: 'web', tags: ['rails'], port: 80 }, checks: [{ name: 'web-alive', serviceId: 'web' }], nowMs: 0 });
+    h.value({
+      type: 'catalogRegister',
+      node: { node: 'n1', address: '10.0.0.1' },
+      service: { service: 'web', tags: ['rails'], port: 80 },
+      checks: [{ name: 'web-alive', serviceId: 'web' }],
+      nowMs: 0,
+    });
     expect(h.read({ type: 'catalogServices' }).value).toEqual({ web: ['rails'] });
-    expect(h.read({ type: 'healthChecks', service: 'web' }).value).toEqual([expect.objectContaining({ CheckID: 'web-alive', Status: 'critical', ServiceName: 'web', ServiceTags: ['rails'] })]);
-    expect(h.apply({ type: 'catalogRegister', node: { node: 'n1', address: '10.0.0.1' }, checks: [{ name: 'x', serviceId: 'db' }], nowMs: 0 })).toEqual({ ok: false, error: 'Missing service registration' });
+    expect(h.read({ type: 'healthChecks', service: 'web' }).value).toEqual([
+      expect.objectContaining({ CheckID: 'web-alive', Status: 'critical', ServiceName: 'web', ServiceTags: ['rails'] }),
+    ]);
+    expect(
+      h.apply({
+        type: 'catalogRegister',
+        node: { node: 'n1', address: '10.0.0.1' },
+        checks: [{ name: 'x', serviceId: 'db' }],
+        nowMs: 0,
+      }),
+    ).toEqual({ ok: false, error: 'Missing service registration' });
     expect(h.apply({ type: 'catalogRegister', node: { node: 'n1', address: '' }, nowMs: 0 }).ok).toBe(false);
   });
 
@@ -481,23 +577,52 @@ describe('catalog and health (checklist §1 Catalog, Health; §7 serfHealth)', (
     const h = new Harness();
     h.node('n1');
     h.node('n2', '10.0.0.2');
-    h.value({ type: 'catalogRegister', node: { node: 'n1', address: '10.0.0.1' }, service: { service: 'web', tags: ['Rails'] }, checks: [{ name: 'svc', checkId: 'service:web', serviceId: 'web', status: 'passing' }], nowMs: 0 });
-    h.value({ type: 'catalogRegister', node: { node: 'n2', address: '10.0.0.2' }, service: { service: 'web' }, checks: [{ name: 'svc', checkId: 'service:web', serviceId: 'web', status: 'warning' }], nowMs: 0 });
-    const all = h.read({ type: 'healthService', service: 'web' }).value as { Node: { Node: string }; Checks: { CheckID: string }[] }[];
+    h.value({
+      type: 'catalogRegister',
+      node: { node: 'n1', address: '10.0.0.1' },
+      service: { service: 'web', tags: ['Rails'] },
+      checks: [{ name: 'svc', checkId: 'service:web', serviceId: 'web', status: 'passing' }],
+      nowMs: 0,
+    });
+    h.value({
+      type: 'catalogRegister',
+      node: { node: 'n2', address: '10.0.0.2' },
+      service: { service: 'web' },
+      checks: [{ name: 'svc', checkId: 'service:web', serviceId: 'web', status: 'warning' }],
+      nowMs: 0,
+    });
+    const all = h.read({ type: 'healthService', service: 'web' }).value as {
+      Node: { Node: string };
+      Checks: { CheckID: string }[];
+    }[];
     expect(all.map((e) => [e.Node.Node, e.Checks.map((c) => c.CheckID)])).toEqual([
       ['n1', ['serfHealth', 'service:web']],
       ['n2', ['serfHealth', 'service:web']],
     ]);
     expect((h.read({ type: 'healthService', service: 'web', passing: true }).value as unknown[]).length).toBe(1);
     expect((h.read({ type: 'healthService', service: 'web', tag: 'rails' }).value as unknown[]).length).toBe(1);
-    expect((h.read({ type: 'catalogService', service: 'web' }).value as { ServiceID: string; Node: string }[]).map((s) => s.Node)).toEqual(['n1', 'n2']);
+    expect(
+      (h.read({ type: 'catalogService', service: 'web' }).value as { ServiceID: string; Node: string }[]).map(
+        (s) => s.Node,
+      ),
+    ).toEqual(['n1', 'n2']);
   });
 
   it('per-service index: a write to another service or to KV does not raise it; a node-check change does', () => {
     const h = new Harness();
     h.node('n1');
-    h.value({ type: 'catalogRegister', node: { node: 'n1', address: '10.0.0.1' }, service: { service: 'web' }, nowMs: 0 }); // 2
-    h.value({ type: 'catalogRegister', node: { node: 'n1', address: '10.0.0.1' }, service: { service: 'db' }, nowMs: 0 }); // 3
+    h.value({
+      type: 'catalogRegister',
+      node: { node: 'n1', address: '10.0.0.1' },
+      service: { service: 'web' },
+      nowMs: 0,
+    }); // 2
+    h.value({
+      type: 'catalogRegister',
+      node: { node: 'n1', address: '10.0.0.1' },
+      service: { service: 'db' },
+      nowMs: 0,
+    }); // 3
     h.set('k'); // 4
     expect(h.read({ type: 'healthService', service: 'web' }).index).toBe(2);
     expect(h.read({ type: 'catalogService', service: 'web' }).index).toBe(2);
@@ -508,7 +633,13 @@ describe('catalog and health (checklist §1 Catalog, Health; §7 serfHealth)', (
 
   it('an identical re-registration changes no index', () => {
     const h = new Harness();
-    const reg: StoreCommand = { type: 'catalogRegister', node: { node: 'n1', address: '10.0.0.1' }, service: { service: 'web', port: 80 }, checks: [{ name: 'c', status: 'passing' }], nowMs: 0 };
+    const reg: StoreCommand = {
+      type: 'catalogRegister',
+      node: { node: 'n1', address: '10.0.0.1' },
+      service: { service: 'web', port: 80 },
+      checks: [{ name: 'c', status: 'passing' }],
+      nowMs: 0,
+    };
     h.value(reg);
     h.value(reg);
     expect(h.read({ type: 'catalogNodes' }).index).toBe(1);
@@ -518,7 +649,13 @@ describe('catalog and health (checklist §1 Catalog, Health; §7 serfHealth)', (
   it('deregister: a service removes it and its checks; only a node-level delete removes the node', () => {
     const h = new Harness();
     h.node('n1');
-    h.value({ type: 'catalogRegister', node: { node: 'n1', address: '10.0.0.1' }, service: { service: 'web' }, checks: [{ name: 'c', serviceId: 'web' }], nowMs: 0 });
+    h.value({
+      type: 'catalogRegister',
+      node: { node: 'n1', address: '10.0.0.1' },
+      service: { service: 'web' },
+      checks: [{ name: 'c', serviceId: 'web' }],
+      nowMs: 0,
+    });
     h.value({ type: 'catalogDeregister', node: 'n1', serviceId: 'web', nowMs: 0 });
     expect(h.read({ type: 'catalogServices' }).value).toEqual({});
     expect(h.read({ type: 'healthNode', node: 'n1' }).value).toHaveLength(1);
@@ -539,12 +676,26 @@ describe('snapshot and restore', () => {
     h.set('a/2');
     h.value({ type: 'kvLock', entry: { key: 'L', value: bytes('held') }, session: 's1', nowMs: h.nowMs });
     h.value({ type: 'kvDelete', key: 'a/2' });
-    h.value({ type: 'catalogRegister', node: { node: 'n1', address: '10.0.0.1' }, service: { service: 'web' }, nowMs: 0 });
+    h.value({
+      type: 'catalogRegister',
+      node: { node: 'n1', address: '10.0.0.1' },
+      service: { service: 'web' },
+      nowMs: 0,
+    });
     const copy = createStoreFsm();
     copy.restore(unpack(pack(h.fsm.snapshot())));
     expect(copy.invariants()).toEqual([]);
-    const queries: StoreQuery[] = [{ type: 'kvList', prefix: '' }, { type: 'kvGet', key: 'a/2' }, { type: 'sessionList' }, { type: 'healthService', service: 'web' }, { type: 'sessionExpiryNext' }];
-    const norm = (x: unknown) => JSON.parse(JSON.stringify(x, (_k, v) => (v && v.type === 'Buffer' ? v.data : v instanceof Uint8Array ? [...v] : v)));
+    const queries: StoreQuery[] = [
+      { type: 'kvList', prefix: '' },
+      { type: 'kvGet', key: 'a/2' },
+      { type: 'sessionList' },
+      { type: 'healthService', service: 'web' },
+      { type: 'sessionExpiryNext' },
+    ];
+    const norm = (x: unknown) =>
+      JSON.parse(
+        JSON.stringify(x, (_k, v) => (v && v.type === 'Buffer' ? v.data : v instanceof Uint8Array ? [...v] : v)),
+      );
     for (const q of queries) expect(norm(copy.query(q)), q.type).toEqual(norm(h.fsm.query(q)));
     // Applying the same command to both keeps them equal (lock index rebuilt on restore).
     h.value({ type: 'sessionDestroy', id: 's1', nowMs: h.nowMs });
@@ -569,7 +720,15 @@ describe('snapshot through the Raft snapshot codec (JSON with tags)', () => {
 describe('malformed commands', () => {
   it('are answered with errors, never thrown, and still consume the index', () => {
     const h = new Harness();
-    for (const bad of [null, 7, { type: 'nope' }, { type: 'kvSet' }, { type: 'kvCas', entry: { key: 'a', value: null }, cas: -1 }, { type: 'txn', ops: 'x', nowMs: 0 }, { type: 'kvLock', entry: { key: 'a', value: null }, session: 's' }]) {
+    for (const bad of [
+      null,
+      7,
+      { type: 'nope' },
+      { type: 'kvSet' },
+      { type: 'kvCas', entry: { key: 'a', value: null }, cas: -1 },
+      { type: 'txn', ops: 'x', nowMs: 0 },
+      { type: 'kvLock', entry: { key: 'a', value: null }, session: 's' },
+    ]) {
       expect(h.apply(bad as unknown as StoreCommand).ok).toBe(false);
     }
     expect(h.fsm.lastIndex).toBe(7);

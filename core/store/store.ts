@@ -9,7 +9,19 @@
 import { assert } from '../assert.js';
 import type { Fsm } from '../raft/api.js';
 import { catalogDeregister, catalogRegister, memberHealth } from './catalog.js';
-import { checkKvWrite, normalValue, kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvLock, kvReapTombstones, kvSet, kvUnlock, type LockOutcome } from './kv.js';
+import {
+  checkKvWrite,
+  normalValue,
+  kvCas,
+  kvDelete,
+  kvDeleteCas,
+  kvDeleteTree,
+  kvLock,
+  kvReapTombstones,
+  kvSet,
+  kvUnlock,
+  type LockOutcome,
+} from './kv.js';
 import { preparedQueryDelete, preparedQuerySet } from './preparedQuery.js';
 import { coordinateBatchUpdate } from './coordinates.js';
 import { aclDelete, aclSet, type AclToken } from './acl.js';
@@ -19,7 +31,19 @@ import { sessionCreate, sessionInvalidate, sessionRenew, sessionsExpire, session
 import { SortedKeys } from './sorted.js';
 import { emptyState, rebuildLocks, tables, tableIndexOf, type StoreState, type Table } from './state.js';
 import { checkTxnOps, applyTxn } from './txn.js';
-import type { CatalogNode, CatalogService, CommandResult, HealthCheck, KvEntry, PreparedQuery, QueryError, QueryResult, Session, StoreCommand, StoreQuery } from './types.js';
+import type {
+  CatalogNode,
+  CatalogService,
+  CommandResult,
+  HealthCheck,
+  KvEntry,
+  PreparedQuery,
+  QueryError,
+  QueryResult,
+  Session,
+  StoreCommand,
+  StoreQuery,
+} from './types.js';
 
 /** The plain-data form of the whole store (msgpackr-encodable). */
 export interface StoreSnapshot {
@@ -66,7 +90,11 @@ export function createStoreFsm(): StoreFsm {
   return {
     apply(command: unknown, index: number): CommandResult {
       assert(Number.isSafeInteger(index) && index > state.lastIndex, `apply index ${index} after ${state.lastIndex}`);
-      if (command !== null && typeof command === 'object' && (command as { type?: unknown }).type === 'snapshotRestore') {
+      if (
+        command !== null &&
+        typeof command === 'object' &&
+        (command as { type?: unknown }).type === 'snapshotRestore'
+      ) {
         const { snapshot, nowMs } = command as { snapshot: unknown; nowMs?: unknown };
         const restored = restoreAt(snapshot, index, typeof nowMs === 'number' && Number.isFinite(nowMs) ? nowMs : 0);
         if ('error' in restored) {
@@ -79,7 +107,10 @@ export function createStoreFsm(): StoreFsm {
       state.lastIndex = index;
       return applyCommand(state, command as StoreCommand, index);
     },
-    query: (query: unknown) => ((query as { type?: unknown } | null)?.type === 'snapshot' ? { index: Math.max(1, state.lastIndex), value: snapshotOf(state) } : runQuery(state, query as StoreQuery)),
+    query: (query: unknown) =>
+      (query as { type?: unknown } | null)?.type === 'snapshot'
+        ? { index: Math.max(1, state.lastIndex), value: snapshotOf(state) }
+        : runQuery(state, query as StoreQuery),
     indexOf: (query: StoreQuery) => queryIndex(state, query),
     get lastIndex() {
       return state.lastIndex;
@@ -121,7 +152,8 @@ export function applyCommand(state: StoreState, command: StoreCommand, index: nu
       return ok(true);
     }
     case 'kvCas': {
-      const problem = checkKvWrite(command.entry) ?? (badIndex(command.cas) ? 'cas must be a non-negative integer' : null);
+      const problem =
+        checkKvWrite(command.entry) ?? (badIndex(command.cas) ? 'cas must be a non-negative integer' : null);
       return problem ? fail(problem) : ok(kvCas(state, index, command.entry, command.cas) !== null);
     }
     case 'kvDelete':
@@ -138,7 +170,9 @@ export function applyCommand(state: StoreState, command: StoreCommand, index: nu
       return ok(true);
     case 'kvLock': {
       const problem = checkKvWrite(command.entry) ?? (badTime(command.nowMs) ? 'nowMs missing' : null);
-      return problem ? fail(problem) : lockResult(kvLock(state, index, command.entry, String(command.session ?? ''), command.nowMs));
+      return problem
+        ? fail(problem)
+        : lockResult(kvLock(state, index, command.entry, String(command.session ?? ''), command.nowMs));
     }
     case 'kvUnlock': {
       const problem = checkKvWrite(command.entry);
@@ -170,11 +204,27 @@ function applyNonKv(state: StoreState, command: StoreCommand, index: number): Co
       sessionTimersReset(state, command.nowMs);
       return { ok: true, value: true };
     case 'catalogRegister':
-      return catalogRegister(state, index, command.node, command.service, command.checks ?? [], command.skipNodeUpdate ?? false, command.nowMs);
+      return catalogRegister(
+        state,
+        index,
+        command.node,
+        command.service,
+        command.checks ?? [],
+        command.skipNodeUpdate ?? false,
+        command.nowMs,
+      );
     case 'catalogDeregister':
       return catalogDeregister(state, index, command.node, command.serviceId, command.checkId, command.nowMs);
     case 'memberHealth':
-      return memberHealth(state, index, command.node, command.address, command.health, command.serverPort, command.nowMs);
+      return memberHealth(
+        state,
+        index,
+        command.node,
+        command.address,
+        command.health,
+        command.serverPort,
+        command.nowMs,
+      );
     case 'tombstonesReap':
       if (badIndex(command.upToIndex)) return fail('upToIndex must be a non-negative integer');
       return { ok: true, value: kvReapTombstones(state, command.upToIndex) };
@@ -245,7 +295,11 @@ export function restoreAt(snapshot: unknown, index: number, nowMs: number): { st
 function snapshotBytes(value: unknown): Uint8Array | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Uint8Array) return normalValue(value);
-  const data = Array.isArray(value) ? value : (value as { type?: unknown; data?: unknown }).type === 'Buffer' ? (value as { data: unknown }).data : undefined;
+  const data = Array.isArray(value)
+    ? value
+    : (value as { type?: unknown; data?: unknown }).type === 'Buffer'
+      ? (value as { data: unknown }).data
+      : undefined;
   assert(Array.isArray(data), 'a snapshot KV value is bytes');
   return normalValue(Uint8Array.from(data as number[]));
 }
@@ -266,7 +320,8 @@ function restoreFrom(snapshot: StoreSnapshot): StoreState {
     state.services.set(node.Node, new Map());
     state.checks.set(node.Node, new Map());
   }
-  for (const [node, services] of snapshot.services) for (const service of services) state.services.get(node)!.set(service.ID, service);
+  for (const [node, services] of snapshot.services)
+    for (const service of services) state.services.get(node)!.set(service.ID, service);
   for (const check of snapshot.checks) state.checks.get(check.Node)!.set(check.CheckID, check);
   for (const [table, index] of snapshot.tableIndex) state.tableIndex.set(table, index);
   for (const [name, index] of snapshot.serviceIndex) state.serviceIndex.set(name, index);
@@ -285,9 +340,13 @@ export function storeInvariants(state: StoreState): string[] {
   const broken: string[] = [];
   const kvIndex = tableIndexOf(state, 'kvs');
   if (state.journal !== null) broken.push('a transaction is open between commands');
-  if (state.kvKeys.size !== state.kv.size || !state.kvKeys.checkSorted()) broken.push('sorted KV keys do not match the KV map');
-  if (state.tombstoneKeys.size !== state.tombstones.size || !state.tombstoneKeys.checkSorted()) broken.push('sorted tombstones do not match the graveyard');
-  for (const table of tables) if (tableIndexOf(state, table) > state.lastIndex) broken.push(`table ${table} index is past the last applied index`);
+  if (state.kvKeys.size !== state.kv.size || !state.kvKeys.checkSorted())
+    broken.push('sorted KV keys do not match the KV map');
+  if (state.tombstoneKeys.size !== state.tombstones.size || !state.tombstoneKeys.checkSorted())
+    broken.push('sorted tombstones do not match the graveyard');
+  for (const table of tables)
+    if (tableIndexOf(state, table) > state.lastIndex)
+      broken.push(`table ${table} index is past the last applied index`);
   let lockCount = 0;
   for (const key of state.kvKeys.all()) {
     const e = state.kv.get(key);
@@ -295,7 +354,8 @@ export function storeInvariants(state: StoreState): string[] {
       broken.push(`sorted key ${key} has no entry`);
       continue;
     }
-    if (!(e.CreateIndex >= 1 && e.CreateIndex <= e.ModifyIndex && e.ModifyIndex <= kvIndex)) broken.push(`entry ${key} has indexes ${e.CreateIndex}/${e.ModifyIndex} (table ${kvIndex})`);
+    if (!(e.CreateIndex >= 1 && e.CreateIndex <= e.ModifyIndex && e.ModifyIndex <= kvIndex))
+      broken.push(`entry ${key} has indexes ${e.CreateIndex}/${e.ModifyIndex} (table ${kvIndex})`);
     if (e.Session !== '') {
       lockCount++;
       if (!state.sessions.has(e.Session)) broken.push(`entry ${key} is held by missing session ${e.Session}`);
@@ -308,16 +368,26 @@ export function storeInvariants(state: StoreState): string[] {
   if (indexed !== lockCount) broken.push(`lock index has ${indexed} keys, entries hold ${lockCount}`);
   for (const s of state.sessions.values()) {
     if (!state.nodes.has(s.Node)) broken.push(`session ${s.ID} belongs to missing node ${s.Node}`);
-    if ((s.TtlMs > 0) !== state.sessionDeadlineMs.has(s.ID)) broken.push(`session ${s.ID} TTL ${s.TtlMs} and deadline disagree`);
+    if (s.TtlMs > 0 !== state.sessionDeadlineMs.has(s.ID))
+      broken.push(`session ${s.ID} TTL ${s.TtlMs} and deadline disagree`);
   }
-  for (const id of state.sessionDeadlineMs.keys()) if (!state.sessions.has(id)) broken.push(`deadline for missing session ${id}`);
-  for (const name of state.nodes.keys()) if (!state.services.has(name) || !state.checks.has(name)) broken.push(`node ${name} lacks its service or check table`);
-  for (const node of state.coordinates.keys()) if (!state.nodes.has(node)) broken.push(`coordinate of missing node ${node}`);
-  for (const q of state.preparedQueries.values()) if (q.Session !== '' && !state.sessions.has(q.Session)) broken.push(`prepared query ${q.ID} outlives its session ${q.Session}`);
-  for (const [node, services] of state.services) if (!state.nodes.has(node)) broken.push(`services of missing node ${node} (${services.size})`);
+  for (const id of state.sessionDeadlineMs.keys())
+    if (!state.sessions.has(id)) broken.push(`deadline for missing session ${id}`);
+  for (const name of state.nodes.keys())
+    if (!state.services.has(name) || !state.checks.has(name))
+      broken.push(`node ${name} lacks its service or check table`);
+  for (const node of state.coordinates.keys())
+    if (!state.nodes.has(node)) broken.push(`coordinate of missing node ${node}`);
+  for (const q of state.preparedQueries.values())
+    if (q.Session !== '' && !state.sessions.has(q.Session))
+      broken.push(`prepared query ${q.ID} outlives its session ${q.Session}`);
+  for (const [node, services] of state.services)
+    if (!state.nodes.has(node)) broken.push(`services of missing node ${node} (${services.size})`);
   for (const [node, checks] of state.checks) {
     if (!state.nodes.has(node)) broken.push(`checks of missing node ${node}`);
-    for (const c of checks.values()) if (c.ServiceID !== '' && !state.services.get(node)?.has(c.ServiceID)) broken.push(`check ${node}/${c.CheckID} names missing service ${c.ServiceID}`);
+    for (const c of checks.values())
+      if (c.ServiceID !== '' && !state.services.get(node)?.has(c.ServiceID))
+        broken.push(`check ${node}/${c.CheckID} names missing service ${c.ServiceID}`);
   }
   return broken;
 }

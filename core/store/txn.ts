@@ -43,7 +43,8 @@ function blank(entry: KvEntry): KvEntry {
 
 /** One op: the entries it reports, or Consul's error text. */
 function applyOp(state: StoreState, index: number, op: TxnKvOp, nowMs: number): KvEntry[] | string {
-  if (op === null || typeof op !== 'object' || !txnVerbs.includes(op.verb)) return `unknown KV verb "${String(op?.verb)}"`;
+  if (op === null || typeof op !== 'object' || !txnVerbs.includes(op.verb))
+    return `unknown KV verb "${String(op?.verb)}"`;
   const write = { key: op.key, value: op.value ?? null, flags: op.flags ?? 0 };
   const problem = checkKvWrite(write, op.verb !== 'delete-tree' && op.verb !== 'get-tree');
   if (problem) return problem;
@@ -80,13 +81,15 @@ function applyOp(state: StoreState, index: number, op: TxnKvOp, nowMs: number): 
     case 'check-index': {
       const entry = state.kv.get(key);
       if (!entry) return `failed to check index, key "${key}" doesn't exist`;
-      if (entry.ModifyIndex !== index_) return `failed index check for key "${key}", current modify index ${entry.ModifyIndex} != ${index_}`;
+      if (entry.ModifyIndex !== index_)
+        return `failed index check for key "${key}", current modify index ${entry.ModifyIndex} != ${index_}`;
       return [blank(entry)];
     }
     case 'check-session': {
       const entry = state.kv.get(key);
       if (!entry) return `failed to check session, key "${key}" doesn't exist`;
-      if (entry.Session !== session) return `failed session check for key "${key}", current session "${entry.Session}" != "${session}"`;
+      if (entry.Session !== session)
+        return `failed session check for key "${key}", current session "${entry.Session}" != "${session}"`;
       return [blank(entry)];
     }
     case 'check-not-exists':

@@ -221,7 +221,21 @@ export type TxnVerb =
   | 'delete-cas'
   | 'get-or-empty';
 
-export const txnVerbs: readonly TxnVerb[] = ['set', 'cas', 'lock', 'unlock', 'get', 'get-tree', 'check-index', 'check-session', 'check-not-exists', 'delete', 'delete-tree', 'delete-cas', 'get-or-empty'];
+export const txnVerbs: readonly TxnVerb[] = [
+  'set',
+  'cas',
+  'lock',
+  'unlock',
+  'get',
+  'get-tree',
+  'check-index',
+  'check-session',
+  'check-not-exists',
+  'delete',
+  'delete-tree',
+  'delete-cas',
+  'get-or-empty',
+];
 
 /** One `{"KV": {...}}` operation of `PUT /v1/txn`; fields as Consul's TxnKVOp, camelCased. */
 export interface TxnKvOp {
@@ -318,7 +332,13 @@ export type StoreCommand =
       readonly nowMs: number;
     }
   /** Only node; node + serviceId; or node + checkId (Consul: only a node-level delete removes the node). */
-  | { readonly type: 'catalogDeregister'; readonly node: string; readonly serviceId?: string; readonly checkId?: string; readonly nowMs: number }
+  | {
+      readonly type: 'catalogDeregister';
+      readonly node: string;
+      readonly serviceId?: string;
+      readonly checkId?: string;
+      readonly nowMs: number;
+    }
   /** Leader-issued from SWIM: alive → serfHealth passing, failed → critical, left → deregister node. */
   | {
       readonly type: 'memberHealth';
@@ -340,15 +360,28 @@ export type StoreCommand =
   /** Replace the whole store with a snapshot (`PUT /v1/snapshot`); applied by the Fsm itself. */
   | { readonly type: 'snapshotRestore'; readonly snapshot: unknown; readonly nowMs: number }
   /** Legacy ACL tokens (core/store/acl.ts): `create` refuses an existing ID. */
-  | { readonly type: 'aclSet'; readonly acl: { readonly ID: string; readonly Name: string; readonly Type: 'client' | 'management'; readonly Rules: string }; readonly create: boolean }
+  | {
+      readonly type: 'aclSet';
+      readonly acl: {
+        readonly ID: string;
+        readonly Name: string;
+        readonly Type: 'client' | 'management';
+        readonly Rules: string;
+      };
+      readonly create: boolean;
+    }
   | { readonly type: 'aclDelete'; readonly id: string }
   /** Agents' network coordinates (Consul's Coordinate.Update, batched); unknown nodes are skipped. */
-  | { readonly type: 'coordinateBatchUpdate'; readonly updates: readonly { readonly Node: string; readonly Coord: unknown }[] };
+  | {
+      readonly type: 'coordinateBatchUpdate';
+      readonly updates: readonly { readonly Node: string; readonly Coord: unknown }[];
+    };
 
 export type StoreCommandType = StoreCommand['type'];
 
 /** What `apply` returns. `error` texts are Consul's messages, for the HTTP layer to pass on. */
-export type CommandResult<T = unknown> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+export type CommandResult<T = unknown> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
 export interface TxnError {
   readonly OpIndex: number;
@@ -356,7 +389,9 @@ export interface TxnError {
 }
 
 /** `PUT /v1/txn` outcome: results (200) or errors (409), never both. Result values are blanked except for get verbs. */
-export type TxnOutcome = { readonly Results: readonly { readonly KV: KvEntry }[]; readonly Errors: null } | { readonly Results: null; readonly Errors: readonly TxnError[] };
+export type TxnOutcome =
+  | { readonly Results: readonly { readonly KV: KvEntry }[]; readonly Errors: null }
+  | { readonly Results: null; readonly Errors: readonly TxnError[] };
 
 // ───────────────────────────────────────────── queries ────────────────────────────────────────────
 

@@ -42,18 +42,23 @@ describe('blocking-query registry', () => {
 
   it('deadline = now + wait + jitter, jitter in [0, wait/16), from the prng (replays by seed)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.integer({ min: 1, max: 700_000 }), fc.integer({ min: 0, max: 1e9 }), (seed, waitMs, nowMs) => {
-        const r1 = createBlockingRegistry<string>();
-        const r2 = createBlockingRegistry<string>();
-        const a = parkReader(r1, 1, 'k', 3, waitMs, nowMs, new Prng(seed));
-        const b = parkReader(r2, 1, 'k', 3, waitMs, nowMs, new Prng(seed));
-        expect(a).toEqual(b);
-        if (!a.ok) throw new Error('parked');
-        const wait = effectiveWaitMs(blockingConfigDefault, waitMs);
-        const jitter = a.deadlineMs - nowMs - wait;
-        expect(jitter).toBeGreaterThanOrEqual(0);
-        expect(jitter).toBeLessThan(Math.max(1, Math.floor(wait / 16)));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.integer({ min: 1, max: 700_000 }),
+        fc.integer({ min: 0, max: 1e9 }),
+        (seed, waitMs, nowMs) => {
+          const r1 = createBlockingRegistry<string>();
+          const r2 = createBlockingRegistry<string>();
+          const a = parkReader(r1, 1, 'k', 3, waitMs, nowMs, new Prng(seed));
+          const b = parkReader(r2, 1, 'k', 3, waitMs, nowMs, new Prng(seed));
+          expect(a).toEqual(b);
+          if (!a.ok) throw new Error('parked');
+          const wait = effectiveWaitMs(blockingConfigDefault, waitMs);
+          const jitter = a.deadlineMs - nowMs - wait;
+          expect(jitter).toBeGreaterThanOrEqual(0);
+          expect(jitter).toBeLessThan(Math.max(1, Math.floor(wait / 16)));
+        },
+      ),
     );
   });
 
@@ -126,9 +131,12 @@ describe('blocking queries against the store (index scoping)', () => {
     expect(apply({ type: 'memberHealth', node: 'n1', address: '10.0.0.1', health: 'alive', nowMs: 0 })).toEqual([]);
     expect(apply({ type: 'sessionCreate', session: { id: 's', node: 'n1' }, nowMs: 0 })).toEqual([]);
     // An identical rewrite wakes nobody only where it keeps ModifyIndex (Consul ≥ 1.7).
-    if (identicalWriteKeepsModifyIndex) expect(apply({ type: 'kvSet', entry: { key: 'web/config', value: new TextEncoder().encode('v1') } })).toEqual([]);
+    if (identicalWriteKeepsModifyIndex)
+      expect(apply({ type: 'kvSet', entry: { key: 'web/config', value: new TextEncoder().encode('v1') } })).toEqual([]);
     // A 404 watcher sees the KV table index: any KV write or delete wakes it (Consul's rule), nothing else does.
-    expect(apply({ type: 'kvSet', entry: { key: 'web/config', value: new TextEncoder().encode('v2') } })).toEqual([1, 3, 2]); // parking order
+    expect(apply({ type: 'kvSet', entry: { key: 'web/config', value: new TextEncoder().encode('v2') } })).toEqual([
+      1, 3, 2,
+    ]); // parking order
     parkReader(registry, 4, watchKey, fsm.indexOf(watchKey), 60_000, 0, prng);
     parkReader(registry, 5, watchPrefix, fsm.indexOf(watchPrefix), 60_000, 0, prng);
     expect(apply({ type: 'kvDelete', key: 'db/config' })).toEqual([]);

@@ -44,10 +44,12 @@ export const blockingConfigDefault: BlockingConfig = {
 
 export function checkBlockingConfig(config: BlockingConfig): string[] {
   const problems: string[] = [];
-  if (!Number.isSafeInteger(config.parkedReadersMax) || config.parkedReadersMax < 1) problems.push('parkedReadersMax must be a positive integer');
+  if (!Number.isSafeInteger(config.parkedReadersMax) || config.parkedReadersMax < 1)
+    problems.push('parkedReadersMax must be a positive integer');
   if (!(config.waitMsDefault > 0)) problems.push('waitMsDefault must be positive');
   if (!(config.waitMsMax >= config.waitMsDefault)) problems.push('waitMsMax must be at least waitMsDefault');
-  if (!Number.isSafeInteger(config.jitterFraction) || config.jitterFraction < 1) problems.push('jitterFraction must be a positive integer');
+  if (!Number.isSafeInteger(config.jitterFraction) || config.jitterFraction < 1)
+    problems.push('jitterFraction must be a positive integer');
   return problems;
 }
 
@@ -69,7 +71,8 @@ export interface BlockingRegistry<Scope> {
 
 export const tooManyBlockingQueries = 'too many blocking queries';
 
-export type ParkResult = { readonly ok: true; readonly deadlineMs: number } | { readonly ok: false; readonly error: string };
+export type ParkResult =
+  { readonly ok: true; readonly deadlineMs: number } | { readonly ok: false; readonly error: string };
 
 export function createBlockingRegistry<Scope>(config: BlockingConfig = blockingConfigDefault): BlockingRegistry<Scope> {
   const problems = checkBlockingConfig(config);
@@ -101,7 +104,10 @@ export function parkReader<Scope>(
   assert(!registry.parked.has(requestId), `request ${requestId} is already parked`);
   assert(Number.isFinite(minIndex) && minIndex > 0, 'only a read with minIndex > 0 parks (see mustBlock)');
   if (registry.parked.size >= registry.config.parkedReadersMax) {
-    return { ok: false, error: `${tooManyBlockingQueries}: ${registry.parked.size} parked (parkedReadersMax ${registry.config.parkedReadersMax})` };
+    return {
+      ok: false,
+      error: `${tooManyBlockingQueries}: ${registry.parked.size} parked (parkedReadersMax ${registry.config.parkedReadersMax})`,
+    };
   }
   const wait = effectiveWaitMs(registry.config, waitMs);
   const jitterMs = prng.below(Math.max(1, Math.floor(wait / registry.config.jitterFraction)));
@@ -115,7 +121,11 @@ export function parkReader<Scope>(
  * index, per `indexOf`, passed its minIndex. A reader with minIndex ≥ appliedIndex cannot have been
  * passed (a scope index never exceeds the applied index), so `indexOf` is not called for it.
  */
-export function releaseReady<Scope>(registry: BlockingRegistry<Scope>, appliedIndex: number, indexOf: (scope: Scope) => number): ParkedReader<Scope>[] {
+export function releaseReady<Scope>(
+  registry: BlockingRegistry<Scope>,
+  appliedIndex: number,
+  indexOf: (scope: Scope) => number,
+): ParkedReader<Scope>[] {
   const ready: ParkedReader<Scope>[] = [];
   for (const reader of registry.parked.values()) {
     if (reader.minIndex >= appliedIndex) continue;
@@ -149,13 +159,15 @@ export function drainReaders<Scope>(registry: BlockingRegistry<Scope>): ParkedRe
 /** The earliest deadline among parked readers, or null when none is parked: arm one timer for it. */
 export function nextDeadlineMs<Scope>(registry: BlockingRegistry<Scope>): number | null {
   let next: number | null = null;
-  for (const reader of registry.parked.values()) if (next === null || reader.deadlineMs < next) next = reader.deadlineMs;
+  for (const reader of registry.parked.values())
+    if (next === null || reader.deadlineMs < next) next = reader.deadlineMs;
   return next;
 }
 
 export function blockingInvariants<Scope>(registry: BlockingRegistry<Scope>): string[] {
   const broken: string[] = [];
-  if (registry.parked.size > registry.config.parkedReadersMax) broken.push(`${registry.parked.size} readers parked, bound ${registry.config.parkedReadersMax}`);
+  if (registry.parked.size > registry.config.parkedReadersMax)
+    broken.push(`${registry.parked.size} readers parked, bound ${registry.config.parkedReadersMax}`);
   for (const [id, reader] of registry.parked) {
     if (reader.requestId !== id) broken.push(`reader filed under ${id} says ${reader.requestId}`);
     if (!(reader.minIndex > 0)) broken.push(`reader ${id} parked with minIndex ${reader.minIndex}`);

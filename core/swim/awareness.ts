@@ -27,6 +27,8 @@ export class Awareness {
   }
 
   invariants(): string[] {
-    return this.score >= 0 && this.score < this.max && Number.isInteger(this.score) ? [] : [`awareness score ${this.score} outside [0, ${this.max - 1}]`];
+    return this.score >= 0 && this.score < this.max && Number.isInteger(this.score)
+      ? []
+      : [`awareness score ${this.score} outside [0, ${this.max - 1}]`];
   }
 }

@@ -34,18 +34,22 @@ describe('broadcast queue', () => {
 
   it('never exceeds the byte budget and drops the most-sent when full', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 5 })), { maxLength: 200 }), fc.integer({ min: 0, max: 1400 }), (items, budget) => {
-        const q = new BroadcastQueue(50);
-        for (const [id, inc] of items) q.enqueue(alive(`m${id}`, inc));
-        expect(q.length).toBeLessThanOrEqual(50);
-        const taken = q.take(budget, 4);
-        expect(taken.reduce((sum, u) => sum + updateBytes(u), 0)).toBeLessThanOrEqual(budget);
-        // Naive oracle: the distinct members enqueued, each at its last update.
-        const last = new Map<string, number>();
-        for (const [id, inc] of items) last.set(`m${id}`, inc);
-        for (const u of taken) expect(u.k === 'alive' && last.get(u.id) === u.inc).toBe(true);
-        expect(q.invariants(4)).toEqual([]);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 5 })), { maxLength: 200 }),
+        fc.integer({ min: 0, max: 1400 }),
+        (items, budget) => {
+          const q = new BroadcastQueue(50);
+          for (const [id, inc] of items) q.enqueue(alive(`m${id}`, inc));
+          expect(q.length).toBeLessThanOrEqual(50);
+          const taken = q.take(budget, 4);
+          expect(taken.reduce((sum, u) => sum + updateBytes(u), 0)).toBeLessThanOrEqual(budget);
+          // Naive oracle: the distinct members enqueued, each at its last update.
+          const last = new Map<string, number>();
+          for (const [id, inc] of items) last.set(`m${id}`, inc);
+          for (const u of taken) expect(u.k === 'alive' && last.get(u.id) === u.inc).toBe(true);
+          expect(q.invariants(4)).toEqual([]);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -107,7 +107,8 @@ export class BroadcastQueue {
     const broken: string[] = [];
     if (this.items.length > this.queueMax) broken.push(`broadcast queue holds ${this.items.length} > ${this.queueMax}`);
     if (this.items.length !== this.byKey.size) broken.push('broadcast queue index out of step');
-    for (const item of this.items) if (item.transmits >= Math.max(limit, 1) + 64) broken.push(`broadcast ${item.key} sent ${item.transmits} times`);
+    for (const item of this.items)
+      if (item.transmits >= Math.max(limit, 1) + 64) broken.push(`broadcast ${item.key} sent ${item.transmits} times`);
     return broken;
   }
 }

@@ -3,7 +3,17 @@
  * the numbers the papers give, and a bad config is refused naming the field.
  */
 import { describe, expect, it } from 'vitest';
-import { checkConfig, lanConfig, makeConfig, pushPullIntervalScaledMs, retransmitLimit, simConfig, suspicionTimeoutMinMs, suspicionTimeoutMs, wanConfig } from './config.js';
+import {
+  checkConfig,
+  lanConfig,
+  makeConfig,
+  pushPullIntervalScaledMs,
+  retransmitLimit,
+  simConfig,
+  suspicionTimeoutMinMs,
+  suspicionTimeoutMs,
+  wanConfig,
+} from './config.js';
 
 describe('profiles', () => {
   it('LAN has memberlist DefaultLANConfig values', () => {
@@ -23,7 +33,14 @@ describe('profiles', () => {
   });
 
   it('WAN has memberlist DefaultWANConfig values', () => {
-    expect(wanConfig).toMatchObject({ probeIntervalMs: 5000, probeTimeoutMs: 3000, suspicionMult: 6, gossipNodes: 4, gossipIntervalMs: 500, pushPullIntervalMs: 60_000 });
+    expect(wanConfig).toMatchObject({
+      probeIntervalMs: 5000,
+      probeTimeoutMs: 3000,
+      suspicionMult: 6,
+      gossipNodes: 4,
+      gossipIntervalMs: 500,
+      pushPullIntervalMs: 60_000,
+    });
   });
 
   it('every profile is valid', () => {

@@ -206,11 +206,29 @@ export const profiles: Readonly<Record<string, SwimConfig>> = { lan: lanConfig, 
 /** Problems with a config, each naming the field. Empty when valid. */
 export function checkConfig(config: SwimConfig): string[] {
   const problems: string[] = [];
-  const positive = ['probeIntervalMs', 'probeTimeoutMs', 'gossipIntervalMs', 'joinTimeoutMs', 'joinRetryMs', 'reconnectIntervalMs', 'reapIntervalMs'] as const;
-  for (const key of positive) if (!(config[key] > 0) || !Number.isFinite(config[key])) problems.push(`${key} must be a positive number of ms`);
-  if (config.probeTimeoutMs >= config.probeIntervalMs) problems.push('probeTimeoutMs must be below probeIntervalMs (indirect probes need the rest of the period)');
-  const counts = ['indirectChecks', 'gossipNodes', 'retransmitMult', 'awarenessMaxMultiplier', 'eventBufferSize', 'broadcastQueueMax'] as const;
-  for (const key of counts) if (!Number.isInteger(config[key]) || config[key] < 1) problems.push(`${key} must be an integer ≥ 1`);
+  const positive = [
+    'probeIntervalMs',
+    'probeTimeoutMs',
+    'gossipIntervalMs',
+    'joinTimeoutMs',
+    'joinRetryMs',
+    'reconnectIntervalMs',
+    'reapIntervalMs',
+  ] as const;
+  for (const key of positive)
+    if (!(config[key] > 0) || !Number.isFinite(config[key])) problems.push(`${key} must be a positive number of ms`);
+  if (config.probeTimeoutMs >= config.probeIntervalMs)
+    problems.push('probeTimeoutMs must be below probeIntervalMs (indirect probes need the rest of the period)');
+  const counts = [
+    'indirectChecks',
+    'gossipNodes',
+    'retransmitMult',
+    'awarenessMaxMultiplier',
+    'eventBufferSize',
+    'broadcastQueueMax',
+  ] as const;
+  for (const key of counts)
+    if (!Number.isInteger(config[key]) || config[key] < 1) problems.push(`${key} must be an integer ≥ 1`);
   if (!(config.suspicionMult >= 1)) problems.push('suspicionMult must be ≥ 1');
   if (!(config.suspicionMaxTimeoutMult >= 1)) problems.push('suspicionMaxTimeoutMult must be ≥ 1');
   if (!(config.pushPullIntervalMs >= 0)) problems.push('pushPullIntervalMs must be ≥ 0 (0 disables push-pull)');
@@ -222,7 +240,10 @@ export function checkConfig(config: SwimConfig): string[] {
 }
 
 /** Builds a config from a profile and overrides; throws (assert) naming every bad field. */
-export function makeConfig(profile: keyof typeof profiles | SwimConfig, overrides: Partial<SwimConfig> = {}): SwimConfig {
+export function makeConfig(
+  profile: keyof typeof profiles | SwimConfig,
+  overrides: Partial<SwimConfig> = {},
+): SwimConfig {
   const base = typeof profile === 'string' ? profiles[profile] : profile;
   assert(base !== undefined, `unknown SWIM profile ${String(profile)}`);
   const config = { ...base, ...overrides };

@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../prng.js';
-import { distanceSeconds, initVivaldi, isCoordinate, observe, originCoordinate, vivaldiDefaults, type VivaldiState } from './coordinate.js';
+import {
+  distanceSeconds,
+  initVivaldi,
+  isCoordinate,
+  observe,
+  originCoordinate,
+  vivaldiDefaults,
+  type VivaldiState,
+} from './coordinate.js';
 import { SwimLoop } from './testing.js';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -17,7 +25,8 @@ describe('Vivaldi', () => {
     // True positions (ms) on a plane plus an access-link height per node; rtt = distance + heights.
     const pos = Array.from({ length: n }, () => [prng.below(80), prng.below(80)] as const);
     const height = Array.from({ length: n }, () => 0.5 + prng.below(20) / 10);
-    const rttMs = (i: number, j: number) => Math.hypot(pos[i]![0] - pos[j]![0], pos[i]![1] - pos[j]![1]) + height[i]! + height[j]!;
+    const rttMs = (i: number, j: number) =>
+      Math.hypot(pos[i]![0] - pos[j]![0], pos[i]![1] - pos[j]![1]) + height[i]! + height[j]!;
     const nodes: VivaldiState[] = Array.from({ length: n }, () => initVivaldi());
     for (let round = 0; round < 400; round++) {
       for (let i = 0; i < n; i++) {
@@ -30,7 +39,10 @@ describe('Vivaldi', () => {
     }
     const errors: number[] = [];
     for (let i = 0; i < n; i++)
-      for (let j = i + 1; j < n; j++) errors.push(Math.abs(distanceSeconds(nodes[i]!.coordinate, nodes[j]!.coordinate) * 1000 - rttMs(i, j)) / rttMs(i, j));
+      for (let j = i + 1; j < n; j++)
+        errors.push(
+          Math.abs(distanceSeconds(nodes[i]!.coordinate, nodes[j]!.coordinate) * 1000 - rttMs(i, j)) / rttMs(i, j),
+        );
     expect(median(errors)).toBeLessThan(0.15);
     for (const node of nodes) {
       expect(isCoordinate(node.coordinate)).toBe(true);

@@ -71,11 +71,23 @@ export interface VivaldiState {
 }
 
 export function originCoordinate(config: VivaldiConfig = vivaldiDefaults): Coordinate {
-  return { Vec: new Array<number>(config.dimensionality).fill(0), Error: config.errorMax, Adjustment: 0, Height: config.heightMinSeconds };
+  return {
+    Vec: new Array<number>(config.dimensionality).fill(0),
+    Error: config.errorMax,
+    Adjustment: 0,
+    Height: config.heightMinSeconds,
+  };
 }
 
 export function initVivaldi(config: VivaldiConfig = vivaldiDefaults): VivaldiState {
-  return { coordinate: originCoordinate(config), samples: new Map(), adjustments: new Array<number>(config.adjustmentWindow).fill(0), adjustmentIndex: 0, updates: 0, resets: 0 };
+  return {
+    coordinate: originCoordinate(config),
+    samples: new Map(),
+    adjustments: new Array<number>(config.adjustmentWindow).fill(0),
+    adjustmentIndex: 0,
+    updates: 0,
+    resets: 0,
+  };
 }
 
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -84,7 +96,16 @@ const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFi
 export function isCoordinate(x: unknown, dimensionality = vivaldiDefaults.dimensionality): x is Coordinate {
   if (typeof x !== 'object' || x === null) return false;
   const c = x as Record<string, unknown>;
-  return Array.isArray(c.Vec) && c.Vec.length === dimensionality && c.Vec.every(finite) && finite(c.Error) && c.Error >= 0 && finite(c.Adjustment) && finite(c.Height) && c.Height >= 0;
+  return (
+    Array.isArray(c.Vec) &&
+    c.Vec.length === dimensionality &&
+    c.Vec.every(finite) &&
+    finite(c.Error) &&
+    c.Error >= 0 &&
+    finite(c.Adjustment) &&
+    finite(c.Height) &&
+    c.Height >= 0
+  );
 }
 
 function magnitude(v: readonly number[]): number {
@@ -128,7 +149,8 @@ function applyForce(c: Coordinate, config: VivaldiConfig, force: number, other: 
   const { unit, mag } = unitVectorAt(c.Vec, other.Vec, prng);
   const vec = c.Vec.map((x, i) => x + unit[i]! * force);
   let height = c.Height;
-  if (mag > zeroThreshold) height = Math.max(((c.Height + other.Height) * force) / mag + c.Height, config.heightMinSeconds);
+  if (mag > zeroThreshold)
+    height = Math.max(((c.Height + other.Height) * force) / mag + c.Height, config.heightMinSeconds);
   return { Vec: vec, Error: c.Error, Adjustment: c.Adjustment, Height: height };
 }
 
@@ -155,8 +177,21 @@ function filtered(s: VivaldiState, config: VivaldiConfig, peer: NodeId, rttSecon
  * One observation: we measured `rttSeconds` to `peer`, whose coordinate is `theirs`. Returns false
  * (and changes nothing) for an unusable sample: a bad coordinate or a round trip outside (0, rttMax].
  */
-export function observe(s: VivaldiState, peer: NodeId, theirs: unknown, rttSeconds: number, prng: Prng, config: VivaldiConfig = vivaldiDefaults): boolean {
-  if (!isCoordinate(theirs, config.dimensionality) || !finite(rttSeconds) || rttSeconds < 0 || rttSeconds > config.rttMaxSeconds) return false;
+export function observe(
+  s: VivaldiState,
+  peer: NodeId,
+  theirs: unknown,
+  rttSeconds: number,
+  prng: Prng,
+  config: VivaldiConfig = vivaldiDefaults,
+): boolean {
+  if (
+    !isCoordinate(theirs, config.dimensionality) ||
+    !finite(rttSeconds) ||
+    rttSeconds < 0 ||
+    rttSeconds > config.rttMaxSeconds
+  )
+    return false;
   const rtt = Math.max(filtered(s, config, peer, rttSeconds), zeroThreshold);
   let c = s.coordinate;
   // Vivaldi §3 (adaptive timestep): weight the sample by our confidence relative to theirs.

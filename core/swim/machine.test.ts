@@ -56,7 +56,8 @@ describe('join and dissemination', () => {
     // A burst of 40 joiners floods every queue with alive updates (long tags make them big).
     for (const id of names(40).slice(1)) loop.add(id, loop.nowMs);
     loop.runUntil(100);
-    for (const id of names(40).slice(1)) loop.request(id, { type: 'setTags', tags: { role: 'node', build: 'x'.repeat(60), dc: 'dc1' } });
+    for (const id of names(40).slice(1))
+      loop.request(id, { type: 'setTags', tags: { role: 'node', build: 'x'.repeat(60), dc: 'dc1' } });
     loop.runUntil(loop.nowMs + 5000);
     expect(datagrams).toBeGreaterThan(100);
     expect(largest).toBeLessThanOrEqual(1400);
@@ -100,7 +101,8 @@ describe('failure detection (SWIM §3.1, §4.2)', () => {
     const { loop } = cluster(4, {}, 5);
     const buddied: string[] = [];
     loop.onSend = (from, to, m) => {
-      if (m.t === 'ping' && m.target === to && m.u?.[0]?.k === 'suspect' && m.u[0].id === to) buddied.push(`${from}>${to}`);
+      if (m.t === 'ping' && m.target === to && m.u?.[0]?.k === 'suspect' && m.u[0].id === to)
+        buddied.push(`${from}>${to}`);
     };
     // Forge a suspicion of n2 at n1 and cut n2 off, so it cannot refute: each probe n1 sends to n2
     // (the loop sees sends before the cut) must carry the suspicion first.
@@ -168,7 +170,9 @@ describe('leave, reap', () => {
     expect(loop.statusOf('n1', 'n5')).toBe('failed');
     loop.runUntil(loop.nowMs + 60_000);
     expect(loop.statusOf('n1', 'n5')).toBeUndefined();
-    expect(loop.notices.some((n) => n.node === 'n1' && n.notice.type === 'reaped' && n.notice.member.id === 'n5')).toBe(true);
+    expect(loop.notices.some((n) => n.node === 'n1' && n.notice.type === 'reaped' && n.notice.member.id === 'n5')).toBe(
+      true,
+    );
   });
 
   it('force-leave turns a failed member into left', () => {
@@ -223,7 +227,13 @@ describe('compact push-pull over a shared roster', () => {
   const ids = names(6);
   const roster = makeRoster(ids);
   function reapedCluster(): SwimLoop {
-    const loop = new SwimLoop(7, () => ({ profile: 'sim', roster, joinPeers: [], reconnectTimeoutMs: 20_000, reapIntervalMs: 2000 }));
+    const loop = new SwimLoop(7, () => ({
+      profile: 'sim',
+      roster,
+      joinPeers: [],
+      reconnectTimeoutMs: 20_000,
+      reapIntervalMs: 2000,
+    }));
     for (const id of ids) loop.add(id, 0);
     loop.runUntil(5000);
     loop.crash('n6');
@@ -290,15 +300,23 @@ describe('user events (Serf)', () => {
     const { loop, ids } = cluster(6);
     loop.lossRatio = 0.05;
     const fired: SwimResponse[] = [];
-    loop.request('n2', { type: 'fireEvent', event: { name: 'deploy', payload: new Uint8Array([1, 2, 3]), id: 'e1' } }, (r) => fired.push(r));
+    loop.request(
+      'n2',
+      { type: 'fireEvent', event: { name: 'deploy', payload: new Uint8Array([1, 2, 3]), id: 'e1' } },
+      (r) => fired.push(r),
+    );
     loop.runUntil(loop.nowMs + 3000);
-    loop.request('n5', { type: 'fireEvent', event: { name: 'restart', payload: null, id: 'e2' } }, (r) => fired.push(r));
+    loop.request('n5', { type: 'fireEvent', event: { name: 'restart', payload: null, id: 'e2' } }, (r) =>
+      fired.push(r),
+    );
     loop.runUntil(loop.nowMs + 5000);
     const e1 = fired[0]!.ok ? fired[0]!.event! : null;
     const e2 = fired[1]!.ok ? fired[1]!.event! : null;
     expect(e2!.ltime).toBeGreaterThan(e1!.ltime);
     for (const id of ids) {
-      const seen = loop.notices.filter((n) => n.node === id && n.notice.type === 'userEvent').map((n) => (n.notice.type === 'userEvent' ? n.notice.event.id : ''));
+      const seen = loop.notices
+        .filter((n) => n.node === id && n.notice.type === 'userEvent')
+        .map((n) => (n.notice.type === 'userEvent' ? n.notice.event.id : ''));
       expect(seen).toEqual(['e1', 'e2']);
     }
     // A duplicate (same id, e.g. replayed by push-pull) is not delivered again.
@@ -310,7 +328,14 @@ describe('user events (Serf)', () => {
 describe('malformed input', () => {
   it('a malformed message or request is dropped, never thrown', () => {
     const { loop } = cluster(3);
-    for (const junk of [null, 7, 'x', { t: 'ping' }, { t: 'gossip', u: [{ k: 'alive', id: '', inc: -1 }] }, { t: 'pushPull', members: 'no' }]) {
+    for (const junk of [
+      null,
+      7,
+      'x',
+      { t: 'ping' },
+      { t: 'gossip', u: [{ k: 'alive', id: '', inc: -1 }] },
+      { t: 'pushPull', members: 'no' },
+    ]) {
       loop.inject('n1', 'n2', junk as unknown as SwimMessage);
     }
     let answer: SwimResponse | undefined;
@@ -330,8 +355,17 @@ describe('sibling calls, notices and the view (the agent’s contract, core/swim
     const agent = {
       name: 'agent',
       init: () => ({ replies: [] as unknown[], notices: [] as unknown[] }),
-      step(state: { replies: unknown[]; notices: unknown[] }, input: { kind: string; payload?: unknown; request?: unknown; requestId?: number }, ctx: { emit(e: unknown): void }) {
-        if (input.kind === 'request') ctx.emit({ kind: 'local', toMachine: 'swim', payload: { requestId: input.requestId, request: input.request } });
+      step(
+        state: { replies: unknown[]; notices: unknown[] },
+        input: { kind: string; payload?: unknown; request?: unknown; requestId?: number },
+        ctx: { emit(e: unknown): void },
+      ) {
+        if (input.kind === 'request')
+          ctx.emit({
+            kind: 'local',
+            toMachine: 'swim',
+            payload: { requestId: input.requestId, request: input.request },
+          });
         if (input.kind === 'local') {
           const p = input.payload as { requestId?: number };
           if (typeof p.requestId === 'number') state.replies.push(p);
@@ -339,11 +373,29 @@ describe('sibling calls, notices and the view (the agent’s contract, core/swim
         }
       },
     };
-    const rt = new NodeRuntime('a1', [{ machine: swimMachine, config: { observer: 'agent', tags: { role: 'consul' } } }, { machine: agent as never, config: null }], emptyDurableState, new Prng(1));
+    const rt = new NodeRuntime(
+      'a1',
+      [
+        { machine: swimMachine, config: { observer: 'agent', tags: { role: 'consul' } } },
+        { machine: agent as never, config: null },
+      ],
+      emptyDurableState,
+      new Prng(1),
+    );
     rt.step({ kind: 'start', nowMs: 0 });
     rt.step({ kind: 'request', nowMs: 1, requestId: 9, request: { machine: 'agent', body: { type: 'members' } } });
-    const state = rt.stateOf<{ replies: { requestId: number; response: SwimResponse }[]; notices: { type: string }[] }>('agent');
-    expect(state.replies).toEqual([{ requestId: 9, response: { ok: true, members: [{ id: 'a1', name: 'a1', incarnation: 0, status: 'alive', tags: { role: 'consul' } }] } }]);
+    const state = rt.stateOf<{ replies: { requestId: number; response: SwimResponse }[]; notices: { type: string }[] }>(
+      'agent',
+    );
+    expect(state.replies).toEqual([
+      {
+        requestId: 9,
+        response: {
+          ok: true,
+          members: [{ id: 'a1', name: 'a1', incarnation: 0, status: 'alive', tags: { role: 'consul' } }],
+        },
+      },
+    ]);
     expect(state.notices[0]).toMatchObject({ type: 'member', previous: null, member: { id: 'a1', status: 'alive' } });
     expect(rt.view().swim).toMatchObject({ members: [{ id: 'a1', status: 'alive', incarnation: 0 }], healthScore: 0 });
     expect(rt.invariants()).toEqual([]);

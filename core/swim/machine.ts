@@ -19,7 +19,16 @@ import { fireEvent, recentEvents } from './events.js';
 import { isGone, isLive } from './members.js';
 import { forgetPeer, isCoordinate } from './coordinate.js';
 import { checkMessage, type SwimMessage } from './messages.js';
-import { finishProbe, onAck, onIndirectTimeout, onNack, onPing, onPingReq, onProbeTimeout, onProbeTimer } from './probe.js';
+import {
+  finishProbe,
+  onAck,
+  onIndirectTimeout,
+  onNack,
+  onPing,
+  onPingReq,
+  onProbeTimeout,
+  onProbeTimer,
+} from './probe.js';
 import { finishJoin, onJoinRetryTimer, onPushPull, onPushPullTimer, onReconnectTimer, startJoin } from './pushpull.js';
 import {
   currentRetransmitLimit,
@@ -35,7 +44,16 @@ import {
   type Step,
   type SwimState,
 } from './state.js';
-import { applyUpdate, cancelSuspicion, changeStatus, leaveIntent, maybeTellSuspect, onDead, onSuspicionTimeout, selfAlive } from './updates.js';
+import {
+  applyUpdate,
+  cancelSuspicion,
+  changeStatus,
+  leaveIntent,
+  maybeTellSuspect,
+  onDead,
+  onSuspicionTimeout,
+  selfAlive,
+} from './updates.js';
 
 export type { SwimState } from './state.js';
 
@@ -45,58 +63,68 @@ const bootRecord = 'boots';
 /** Members a restarted roster-booted member asks to rejoin through. */
 const rejoinPeersCount = 3;
 
-export const swimMachine: Machine<SwimState, Partial<SwimConfig> | undefined, SwimMessage, SwimRequest, SwimResponse> = {
-  name: 'swim',
+export const swimMachine: Machine<SwimState, Partial<SwimConfig> | undefined, SwimMessage, SwimRequest, SwimResponse> =
+  {
+    name: 'swim',
 
-  init(nodeId: NodeId, config: Partial<SwimConfig> | undefined, durable: DurableState, _prng: Prng): SwimState {
-    // Like memberlist, SWIM keeps no membership on disk: a restarted member rejoins and refutes its old
-    // life. It keeps one record, its boot count (a sliver of Serf's snapshot), so that a restarted
-    // member knows to rejoin even when it has no join peers configured (a roster-booted simulation).
-    const full: SwimConfig = { ...lanConfig, ...(config ?? {}) };
-    const problems = checkConfig(full);
-    assert(problems.length === 0, `bad SWIM config: ${problems.join('; ')}`);
-    const boots = durable.records.get(bootRecord);
-    return initState(nodeId, full, typeof boots === 'number' && Number.isSafeInteger(boots) && boots >= 0 ? boots : 0);
-  },
+    init(nodeId: NodeId, config: Partial<SwimConfig> | undefined, durable: DurableState, _prng: Prng): SwimState {
+      // Like memberlist, SWIM keeps no membership on disk: a restarted member rejoins and refutes its old
+      // life. It keeps one record, its boot count (a sliver of Serf's snapshot), so that a restarted
+      // member knows to rejoin even when it has no join peers configured (a roster-booted simulation).
+      const full: SwimConfig = { ...lanConfig, ...(config ?? {}) };
+      const problems = checkConfig(full);
+      assert(problems.length === 0, `bad SWIM config: ${problems.join('; ')}`);
+      const boots = durable.records.get(bootRecord);
+      return initState(
+        nodeId,
+        full,
+        typeof boots === 'number' && Number.isSafeInteger(boots) && boots >= 0 ? boots : 0,
+      );
+    },
 
-  step(s: SwimState, input: Input<SwimMessage, SwimRequest>, ctx: StepContext<SwimMessage, SwimResponse>): void {
-    const step: Step = { s, ctx, nowMs: input.nowMs };
-    switch (input.kind) {
-      case 'start':
-        onStart(step);
-        break;
-      case 'message':
-        onMessage(step, input.from, input.message);
-        break;
-      case 'timer':
-        onTimer(step, input.timer);
-        break;
-      case 'request':
-        onRequest(step, input.request, { kind: 'reply', requestId: input.requestId });
-        break;
-      case 'local': {
-        const call = input.payload as SwimLocalCall | null;
-        if (call === null || typeof call !== 'object' || typeof call.requestId !== 'number' || typeof call.request !== 'object') {
-          trace(step, `${s.selfId} swim ignored a malformed local call from ${input.fromMachine}`, 'warn');
+    step(s: SwimState, input: Input<SwimMessage, SwimRequest>, ctx: StepContext<SwimMessage, SwimResponse>): void {
+      const step: Step = { s, ctx, nowMs: input.nowMs };
+      switch (input.kind) {
+        case 'start':
+          onStart(step);
+          break;
+        case 'message':
+          onMessage(step, input.from, input.message);
+          break;
+        case 'timer':
+          onTimer(step, input.timer);
+          break;
+        case 'request':
+          onRequest(step, input.request, { kind: 'reply', requestId: input.requestId });
+          break;
+        case 'local': {
+          const call = input.payload as SwimLocalCall | null;
+          if (
+            call === null ||
+            typeof call !== 'object' ||
+            typeof call.requestId !== 'number' ||
+            typeof call.request !== 'object'
+          ) {
+            trace(step, `${s.selfId} swim ignored a malformed local call from ${input.fromMachine}`, 'warn');
+            break;
+          }
+          onRequest(step, call.request, { kind: 'local', machine: input.fromMachine, requestId: call.requestId });
           break;
         }
-        onRequest(step, call.request, { kind: 'local', machine: input.fromMachine, requestId: call.requestId });
-        break;
+        case 'checkResult':
+          break;
       }
-      case 'checkResult':
-        break;
-    }
-    maybeArmGossip(step);
-  },
+      maybeArmGossip(step);
+    },
 
-  invariants(s: SwimState): string[] {
-    return swimInvariants(s);
-  },
+    invariants(s: SwimState): string[] {
+      return swimInvariants(s);
+    },
 
-  view(s: SwimState): Record<string, unknown> {
-    return swimView(s) as unknown as Record<string, unknown>;
-  },
-};
+    view(s: SwimState): Record<string, unknown> {
+      return swimView(s) as unknown as Record<string, unknown>;
+    },
+  };
 
 // ───────────────────────────────────────────── inputs ─────────────────────────────────────────────
 
@@ -112,7 +140,11 @@ function onStart(step: Step): void {
   // staggers push-pull the same way).
   ctx.emit({ kind: 'setTimer', timer: 'probe', afterMs: prng.below(s.config.probeIntervalMs) });
   if (s.config.pushPullIntervalMs > 0) {
-    ctx.emit({ kind: 'setTimer', timer: 'pushPull', afterMs: prng.below(pushPullIntervalScaledMs(s.config.pushPullIntervalMs, s.members.size)) });
+    ctx.emit({
+      kind: 'setTimer',
+      timer: 'pushPull',
+      afterMs: prng.below(pushPullIntervalScaledMs(s.config.pushPullIntervalMs, s.members.size)),
+    });
   }
   ctx.emit({ kind: 'setTimer', timer: 'reap', afterMs: s.config.reapIntervalMs });
   ctx.emit({ kind: 'setTimer', timer: 'reconnect', afterMs: s.config.reconnectIntervalMs });
@@ -132,7 +164,8 @@ function onMessage(step: Step, from: NodeId, message: unknown): void {
   }
   if (!isActive(s)) return; // a member that left is silent
   // Piggy-backed updates first: a buddy suspect message must be seen before the ping is answered.
-  if (message.t !== 'pushPull' && message.t !== 'nack' && message.u) for (const u of message.u) applyUpdate(step, u, from);
+  if (message.t !== 'pushPull' && message.t !== 'nack' && message.u)
+    for (const u of message.u) applyUpdate(step, u, from);
   maybeTellSuspect(step, from);
   switch (message.t) {
     case 'ping':
@@ -221,7 +254,11 @@ function onGossipTimer(step: Step): void {
   const { s } = step;
   s.gossipArmed = false;
   if (!isActive(s) || s.queue.length === 0) return;
-  const targets = randomMembers(step, s.config.gossipNodes, (r) => isLive(r.status) || (isGone(r.status) && step.nowMs - r.changedMs < s.config.gossipToTheDeadMs));
+  const targets = randomMembers(
+    step,
+    s.config.gossipNodes,
+    (r) => isLive(r.status) || (isGone(r.status) && step.nowMs - r.changedMs < s.config.gossipToTheDeadMs),
+  );
   for (const target of targets) {
     if (s.queue.length === 0) break;
     sendDatagram(step, target.id, { t: 'gossip', u: [] });
@@ -239,7 +276,11 @@ function onReapTimer(step: Step): void {
   for (const record of s.members.materialised()) {
     if (record.id === s.selfId) continue;
     const ageMs = step.nowMs - record.changedMs;
-    if ((record.status === 'failed' && ageMs > s.config.reconnectTimeoutMs) || (record.status === 'left' && ageMs > s.config.tombstoneTimeoutMs)) reaped.push(record);
+    if (
+      (record.status === 'failed' && ageMs > s.config.reconnectTimeoutMs) ||
+      (record.status === 'left' && ageMs > s.config.tombstoneTimeoutMs)
+    )
+      reaped.push(record);
   }
   for (const record of reaped) {
     s.members.remove(record.id);
@@ -322,7 +363,13 @@ function onRequest(step: Step, request: SwimRequest, responder: Responder): void
       respond(step, responder, { ok: true, members: listMembers(s) });
       return;
     case 'stats':
-      respond(step, responder, { ok: true, stats: { counters: { ...s.counters, coordinateUpdates: s.vivaldi.updates, coordinateResets: s.vivaldi.resets }, healthScore: s.awareness.score } });
+      respond(step, responder, {
+        ok: true,
+        stats: {
+          counters: { ...s.counters, coordinateUpdates: s.vivaldi.updates, coordinateResets: s.vivaldi.resets },
+          healthScore: s.awareness.score,
+        },
+      });
       return;
     case 'coordinate':
       respond(step, responder, { ok: true, coordinate: s.vivaldi.coordinate });
@@ -332,7 +379,13 @@ function onRequest(step: Step, request: SwimRequest, responder: Responder): void
       return;
     case 'fireEvent': {
       const e = request.event;
-      if (e === null || typeof e !== 'object' || typeof e.name !== 'string' || typeof e.id !== 'string' || (e.payload !== null && !(e.payload instanceof Uint8Array))) {
+      if (
+        e === null ||
+        typeof e !== 'object' ||
+        typeof e.name !== 'string' ||
+        typeof e.id !== 'string' ||
+        (e.payload !== null && !(e.payload instanceof Uint8Array))
+      ) {
         respond(step, responder, { ok: false, error: 'fireEvent: needs name, id and a payload (bytes or null)' });
         return;
       }
@@ -370,7 +423,8 @@ function forceLeave(step: Step, name: string): SwimResponse {
   const { s } = step;
   let found: { id: NodeId; status: string; inc: number } | null = null;
   s.members.forEach((record) => {
-    if (found === null && (record.name === name || record.id === name)) found = { id: record.id, status: record.status, inc: record.incarnation };
+    if (found === null && (record.name === name || record.id === name))
+      found = { id: record.id, status: record.status, inc: record.incarnation };
   });
   const target = found as { id: NodeId; status: string; inc: number } | null;
   if (target === null) return { ok: false, error: `forceLeave: no member ${name}` };
@@ -392,7 +446,8 @@ function forceLeave(step: Step, name: string): SwimResponse {
 
 function setTags(step: Step, tags: unknown): SwimResponse {
   const { s } = step;
-  if (tags === null || typeof tags !== 'object' || Object.values(tags).some((v) => typeof v !== 'string')) return { ok: false, error: 'setTags: tags must map strings to strings' };
+  if (tags === null || typeof tags !== 'object' || Object.values(tags).some((v) => typeof v !== 'string'))
+    return { ok: false, error: 'setTags: tags must map strings to strings' };
   if (s.self.status !== 'alive') return { ok: false, error: `setTags: this member is ${s.self.status}` };
   s.self.tags = { ...(tags as Record<string, string>) };
   // A tag change is an alive message with a higher incarnation (memberlist UpdateNode).
@@ -411,22 +466,35 @@ function setTags(step: Step, tags: unknown): SwimResponse {
 export function swimInvariants(s: SwimState): string[] {
   s.invariantCalls++;
   const full = s.members.size <= 64 || s.invariantCalls % 256 === 0;
-  const broken = [...(full ? s.members.invariants() : []), ...s.awareness.invariants(), ...s.queue.invariants(currentRetransmitLimit(s))];
+  const broken = [
+    ...(full ? s.members.invariants() : []),
+    ...s.awareness.invariants(),
+    ...s.queue.invariants(currentRetransmitLimit(s)),
+  ];
   const self = s.members.get(s.selfId);
   if (self !== s.self) broken.push('own record missing from the member table');
-  if (s.self.status !== 'alive' && s.self.status !== 'leaving' && s.self.status !== 'left') broken.push(`own status is ${s.self.status}`);
-  if (!isCoordinate(s.vivaldi.coordinate)) broken.push(`own network coordinate is not finite: ${JSON.stringify(s.vivaldi.coordinate)}`);
+  if (s.self.status !== 'alive' && s.self.status !== 'leaving' && s.self.status !== 'left')
+    broken.push(`own status is ${s.self.status}`);
+  if (!isCoordinate(s.vivaldi.coordinate))
+    broken.push(`own network coordinate is not finite: ${JSON.stringify(s.vivaldi.coordinate)}`);
   for (const [id, suspicion] of s.suspicions) {
     const record = s.members.get(id);
-    if (!record || record.status !== 'suspect') broken.push(`suspicion timer for ${id}, which is ${record?.status ?? 'unknown'}`);
-    else if (record.incarnation !== suspicion.incarnation) broken.push(`suspicion of ${id} at incarnation ${suspicion.incarnation}, member at ${record.incarnation}`);
-    if (suspicion.deadlineMs > suspicion.startMs + suspicion.maxMs || suspicion.deadlineMs < suspicion.startMs + suspicion.minMs) {
+    if (!record || record.status !== 'suspect')
+      broken.push(`suspicion timer for ${id}, which is ${record?.status ?? 'unknown'}`);
+    else if (record.incarnation !== suspicion.incarnation)
+      broken.push(`suspicion of ${id} at incarnation ${suspicion.incarnation}, member at ${record.incarnation}`);
+    if (
+      suspicion.deadlineMs > suspicion.startMs + suspicion.maxMs ||
+      suspicion.deadlineMs < suspicion.startMs + suspicion.minMs
+    ) {
       broken.push(`suspicion of ${id} expires outside [min, max]`);
     }
   }
-  if (full) for (const record of s.members.materialised()) {
-    if (record.status === 'suspect' && !s.suspicions.has(record.id)) broken.push(`suspect ${record.id} has no suspicion timer`);
-  }
+  if (full)
+    for (const record of s.members.materialised()) {
+      if (record.status === 'suspect' && !s.suspicions.has(record.id))
+        broken.push(`suspect ${record.id} has no suspicion timer`);
+    }
   if (!s.config.lifeguard && s.awareness.score !== 0) broken.push('plain SWIM changed its health score');
   if (s.self.status === 'left' && s.probe !== null) broken.push('a member that left is still probing');
   return broken;
@@ -441,5 +509,11 @@ export interface SwimViewFull extends SwimView {
 export function swimView(s: SwimState): SwimViewFull {
   const members: { id: NodeId; status: Member['status']; incarnation: number }[] = [];
   s.members.forEach((r) => members.push({ id: r.id, status: r.status, incarnation: r.incarnation }));
-  return { members, healthScore: s.awareness.score, self: { status: s.self.status, incarnation: s.self.incarnation }, queued: s.queue.length, counters: { ...s.counters } };
+  return {
+    members,
+    healthScore: s.awareness.score,
+    self: { status: s.self.status, incarnation: s.self.incarnation },
+    queued: s.queue.length,
+    counters: { ...s.counters },
+  };
 }

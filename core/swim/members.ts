@@ -35,7 +35,8 @@ export class MemberRecord {
 }
 
 /** Status classes used by probing and gossip. */
-export const isLive = (status: MemberStatus): boolean => status === 'alive' || status === 'suspect' || status === 'leaving';
+export const isLive = (status: MemberStatus): boolean =>
+  status === 'alive' || status === 'suspect' || status === 'leaving';
 export const isGone = (status: MemberStatus): boolean => status === 'failed' || status === 'left';
 
 /**
@@ -108,7 +109,8 @@ export class MemberTable {
   get(id: NodeId): MemberRecord | undefined {
     const record = this.records.get(id);
     if (record) return record;
-    if (this.roster && this.roster.indexOf.has(id) && !this.reapedRoster.has(id)) return new MemberRecord(id, id, 0, 'alive', this.roster.tags, 0);
+    if (this.roster && this.roster.indexOf.has(id) && !this.reapedRoster.has(id))
+      return new MemberRecord(id, id, 0, 'alive', this.roster.tags, 0);
     return undefined;
   }
 
@@ -222,11 +224,13 @@ export class MemberTable {
       if (!inRoster) known++;
       if (inRoster && !isLive(record.status)) live--;
       if (!inRoster && isLive(record.status)) live++;
-      if (!Number.isSafeInteger(record.incarnation) || record.incarnation < 0) broken.push(`member ${record.id} has incarnation ${record.incarnation}`);
+      if (!Number.isSafeInteger(record.incarnation) || record.incarnation < 0)
+        broken.push(`member ${record.id} has incarnation ${record.incarnation}`);
     }
     if (known !== this.known) broken.push(`member count ${this.known} but ${known} members are known`);
     if (live !== this.live) broken.push(`live count ${this.live} but ${live} members are live`);
-    if (failed !== this.failedIds.size) broken.push(`failed set holds ${this.failedIds.size} but ${failed} members are failed`);
+    if (failed !== this.failedIds.size)
+      broken.push(`failed set holds ${this.failedIds.size} but ${failed} members are failed`);
     return broken;
   }
 }

@@ -13,7 +13,13 @@ import { isCoordinate, type Coordinate } from './coordinate.js';
 /** A membership update carried in gossip and piggy-backed on probes. */
 export type SwimUpdate =
   /** `id` is alive at incarnation `inc` with these tags (join, refutation, tag change). */
-  | { readonly k: 'alive'; readonly id: NodeId; readonly inc: number; readonly tags: Readonly<Record<string, string>>; readonly name?: string }
+  | {
+      readonly k: 'alive';
+      readonly id: NodeId;
+      readonly inc: number;
+      readonly tags: Readonly<Record<string, string>>;
+      readonly name?: string;
+    }
   /** `from` suspects `id` at incarnation `inc`. */
   | { readonly k: 'suspect'; readonly id: NodeId; readonly inc: number; readonly from: NodeId }
   /** `from` declares `id` failed at `inc`. When from === id it is a graceful leave intent. */
@@ -36,7 +42,13 @@ export type SwimMessage =
   /** `c`: the acking member's network coordinate (optional; a direct probe's round trip uses it). */
   | { readonly t: 'ack'; readonly seq: number; readonly c?: Coordinate; readonly u?: readonly SwimUpdate[] }
   /** Ask the receiver to probe `target` for us and forward the ack; `nack` asks for a nack on timeout. */
-  | { readonly t: 'pingReq'; readonly seq: number; readonly target: NodeId; readonly nack: boolean; readonly u?: readonly SwimUpdate[] }
+  | {
+      readonly t: 'pingReq';
+      readonly seq: number;
+      readonly target: NodeId;
+      readonly nack: boolean;
+      readonly u?: readonly SwimUpdate[];
+    }
   /** Lifeguard §4.3: the indirect prober got no ack in time (so our own link works). */
   | { readonly t: 'nack'; readonly seq: number }
   | { readonly t: 'gossip'; readonly u: readonly SwimUpdate[] }
@@ -72,7 +84,8 @@ export function checkUserEvent(x: unknown): x is UserEvent {
   if (!isObject(x)) return false;
   if (typeof x.name !== 'string' || typeof x.id !== 'string' || !isInc(x.ltime)) return false;
   if (x.payload !== null && !(x.payload instanceof Uint8Array)) return false;
-  for (const f of ['nodeFilter', 'serviceFilter', 'tagFilter'] as const) if (x[f] !== undefined && typeof x[f] !== 'string') return false;
+  for (const f of ['nodeFilter', 'serviceFilter', 'tagFilter'] as const)
+    if (x[f] !== undefined && typeof x[f] !== 'string') return false;
   return true;
 }
 
@@ -99,7 +112,13 @@ function checkUpdates(x: unknown): boolean {
 function checkMemberState(x: unknown): x is MemberState {
   if (!isObject(x)) return false;
   const st = x.st;
-  return isId(x.id) && isInc(x.inc) && isTags(x.tags) && (x.name === undefined || typeof x.name === 'string') && (st === 'alive' || st === 'suspect' || st === 'dead' || st === 'left');
+  return (
+    isId(x.id) &&
+    isInc(x.inc) &&
+    isTags(x.tags) &&
+    (x.name === undefined || typeof x.name === 'string') &&
+    (st === 'alive' || st === 'suspect' || st === 'dead' || st === 'left')
+  );
 }
 
 /** Bound on members in one push-pull (the scenario format allows 20,000 nodes). */
@@ -127,7 +146,10 @@ export function checkMessage(x: unknown): x is SwimMessage {
         Array.isArray(x.members) &&
         x.members.length <= pushPullMembersMax &&
         x.members.every(checkMemberState) &&
-        (x.rosterReaped === undefined || (Array.isArray(x.rosterReaped) && x.rosterReaped.length <= pushPullMembersMax && x.rosterReaped.every(isId))) &&
+        (x.rosterReaped === undefined ||
+          (Array.isArray(x.rosterReaped) &&
+            x.rosterReaped.length <= pushPullMembersMax &&
+            x.rosterReaped.every(isId))) &&
         Array.isArray(x.events) &&
         x.events.every(checkUserEvent)
       );

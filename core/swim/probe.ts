@@ -65,7 +65,16 @@ export function onProbeTimer(step: Step): void {
   const target = nextProbeTarget(step);
   if (target === null) return;
   const seq = ++s.seq;
-  s.probe = { seq, target: target.id, incarnation: target.incarnation, phase: 'direct', sentMs: step.nowMs, acked: false, nacks: 0, expectedNacks: 0 };
+  s.probe = {
+    seq,
+    target: target.id,
+    incarnation: target.incarnation,
+    phase: 'direct',
+    sentMs: step.nowMs,
+    acked: false,
+    nacks: 0,
+    expectedNacks: 0,
+  };
   s.counters.probes++;
   // Lifeguard buddy system (§4.3): a suspect hears of its suspicion on the very probe, so it can refute.
   // A member force-left here while live hears the leave intent on every probe until it refutes.
@@ -86,7 +95,8 @@ export function onProbeTimeout(step: Step, seq: number): void {
   if (!probe || probe.seq !== seq || probe.phase !== 'direct') return;
   probe.phase = 'indirect';
   const helpers = randomMembers(step, s.config.indirectChecks, (r) => r.id !== probe.target && r.status === 'alive');
-  for (const helper of helpers) sendDatagram(step, helper.id, { t: 'pingReq', seq, target: probe.target, nack: s.config.lifeguard });
+  for (const helper of helpers)
+    sendDatagram(step, helper.id, { t: 'pingReq', seq, target: probe.target, nack: s.config.lifeguard });
   probe.expectedNacks = s.config.lifeguard ? helpers.length : 0;
   const restMs = s.awareness.scale(s.config.probeIntervalMs) - s.awareness.scale(s.config.probeTimeoutMs);
   step.ctx.emit({ kind: 'setTimer', timer: `pe:${seq}`, afterMs: Math.max(0, restMs) });
@@ -128,7 +138,8 @@ export function onAck(step: Step, message: Extract<SwimMessage, { t: 'ack' }>): 
       if (s.config.lifeguard) s.awareness.applyDelta(-1);
       step.ctx.emit({ kind: 'cancelTimer', timer: `pt:${message.seq}` });
       // Only a direct ack measures the round trip to the target itself.
-      if (message.c !== undefined) observe(s.vivaldi, probe.target, message.c, (step.nowMs - probe.sentMs) / 1000, prngOf(step));
+      if (message.c !== undefined)
+        observe(s.vivaldi, probe.target, message.c, (step.nowMs - probe.sentMs) / 1000, prngOf(step));
     } else step.ctx.emit({ kind: 'cancelTimer', timer: `pe:${message.seq}` });
     probe.phase = 'done';
     return;

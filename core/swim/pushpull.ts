@@ -16,15 +16,34 @@ import { pushPullIntervalScaledMs } from './config.js';
 import { handleUserEvent, recentEvents, witness } from './events.js';
 import type { MemberRecord } from './members.js';
 import type { MemberState, SwimMessage } from './messages.js';
-import { isActive, pendingJoinsMax, prngOf, randomMembers, respond, sendStream, type Responder, type Step, type SwimState } from './state.js';
+import {
+  isActive,
+  pendingJoinsMax,
+  prngOf,
+  randomMembers,
+  respond,
+  sendStream,
+  type Responder,
+  type Step,
+  type SwimState,
+} from './state.js';
 import { onAlive, onDead, onSuspect } from './updates.js';
 import { assert } from '../assert.js';
 
 function memberState(s: SwimState, record: MemberRecord): MemberState {
   // Another member marked leaving by a force-leave here is, as far as anyone else should hear, alive.
   const leavingSelf = record.status === 'leaving' && record.id === s.selfId;
-  const st = record.status === 'alive' || (record.status === 'leaving' && !leavingSelf) ? 'alive' : record.status === 'suspect' ? 'suspect' : record.status === 'failed' ? 'dead' : 'left';
-  return record.name === record.id ? { id: record.id, inc: record.incarnation, st, tags: record.tags } : { id: record.id, name: record.name, inc: record.incarnation, st, tags: record.tags };
+  const st =
+    record.status === 'alive' || (record.status === 'leaving' && !leavingSelf)
+      ? 'alive'
+      : record.status === 'suspect'
+        ? 'suspect'
+        : record.status === 'failed'
+          ? 'dead'
+          : 'left';
+  return record.name === record.id
+    ? { id: record.id, inc: record.incarnation, st, tags: record.tags }
+    : { id: record.id, name: record.name, inc: record.incarnation, st, tags: record.tags };
 }
 
 export function localState(s: SwimState, join: boolean, reply: boolean): Extract<SwimMessage, { t: 'pushPull' }> {
@@ -33,7 +52,15 @@ export function localState(s: SwimState, join: boolean, reply: boolean): Extract
   if (s.members.rosterOf !== null) {
     // Implicit roster members (alive, incarnation 0, roster tags) go without saying: see `rosterReaped`.
     for (const record of s.members.materialised()) members.push(memberState(s, record));
-    return { t: 'pushPull', join, reply, members, rosterReaped: s.members.reapedRosterIds(), ltime: s.eventClock, events };
+    return {
+      t: 'pushPull',
+      join,
+      reply,
+      members,
+      rosterReaped: s.members.reapedRosterIds(),
+      ltime: s.eventClock,
+      events,
+    };
   }
   s.members.forEach((record) => members.push(memberState(s, record)));
   return { t: 'pushPull', join, reply, members, ltime: s.eventClock, events };
@@ -44,7 +71,12 @@ function mergeRemoteState(step: Step, from: NodeId, message: Extract<SwimMessage
   for (const m of message.members) {
     switch (m.st) {
       case 'alive':
-        onAlive(step, m.name === undefined ? { k: 'alive', id: m.id, inc: m.inc, tags: m.tags } : { k: 'alive', id: m.id, inc: m.inc, tags: m.tags, name: m.name });
+        onAlive(
+          step,
+          m.name === undefined
+            ? { k: 'alive', id: m.id, inc: m.inc, tags: m.tags }
+            : { k: 'alive', id: m.id, inc: m.inc, tags: m.tags, name: m.name },
+        );
         break;
       case 'suspect':
       case 'dead':
@@ -72,8 +104,10 @@ function mergeImplicitRoster(step: Step, message: Extract<SwimMessage, { t: 'pus
   if (roster === null) return; // only nodes sharing a roster send the compact form
   const explicit = new Set<NodeId>(message.members.map((m) => m.id));
   const senderReaped = new Set<NodeId>(message.rosterReaped);
-  const implicitAtSender = (id: NodeId): boolean => roster.indexOf.has(id) && !explicit.has(id) && !senderReaped.has(id);
-  for (const id of s.members.reapedRosterIds()) if (implicitAtSender(id)) onAlive(step, { k: 'alive', id, inc: 0, tags: roster.tags });
+  const implicitAtSender = (id: NodeId): boolean =>
+    roster.indexOf.has(id) && !explicit.has(id) && !senderReaped.has(id);
+  for (const id of s.members.reapedRosterIds())
+    if (implicitAtSender(id)) onAlive(step, { k: 'alive', id, inc: 0, tags: roster.tags });
   if (implicitAtSender(s.selfId)) onAlive(step, { k: 'alive', id: s.selfId, inc: 0, tags: roster.tags });
 }
 
@@ -121,13 +155,18 @@ export function finishJoin(step: Step, id: number): void {
   s.joins.delete(id);
   step.ctx.emit({ kind: 'cancelTimer', timer: `join:${id}` });
   if (join.okCount > 0) respond(step, join.responder, { ok: true, joined: join.okCount });
-  else respond(step, join.responder, { ok: false, error: `join: no peer answered within ${s.config.joinTimeoutMs} ms` });
+  else
+    respond(step, join.responder, { ok: false, error: `join: no peer answered within ${s.config.joinTimeoutMs} ms` });
 }
 
 /** Periodic push-pull with one random live member. */
 export function onPushPullTimer(step: Step): void {
   const { s } = step;
-  step.ctx.emit({ kind: 'setTimer', timer: 'pushPull', afterMs: pushPullIntervalScaledMs(s.config.pushPullIntervalMs, s.members.size) });
+  step.ctx.emit({
+    kind: 'setTimer',
+    timer: 'pushPull',
+    afterMs: pushPullIntervalScaledMs(s.config.pushPullIntervalMs, s.members.size),
+  });
   if (!isActive(s) || s.self.status !== 'alive') return;
   const [peer] = randomMembers(step, 1, (r) => r.status === 'alive');
   if (peer) sendStream(step, peer.id, localState(s, false, false));

@@ -32,7 +32,12 @@ export function tagsBytes(tags: Readonly<Record<string, string>>): number {
 }
 
 export function userEventBytes(event: UserEvent): number {
-  let bytes = mapHeader + str('name') + str(event.name) + str('payload') + (event.payload === null ? 1 : 5 + event.payload.length);
+  let bytes =
+    mapHeader +
+    str('name') +
+    str(event.name) +
+    str('payload') +
+    (event.payload === null ? 1 : 5 + event.payload.length);
   bytes += str('ltime') + num + str('id') + str(event.id);
   if (event.nodeFilter !== undefined) bytes += str('nodeFilter') + str(event.nodeFilter);
   if (event.serviceFilter !== undefined) bytes += str('serviceFilter') + str(event.serviceFilter);
@@ -42,17 +47,40 @@ export function userEventBytes(event: UserEvent): number {
 
 /** Upper bound on a coordinate `{Vec, Error, Adjustment, Height}` with `dimensions` components. */
 export function coordinateBytes(dimensions: number): number {
-  return mapHeader + str('Vec') + 5 + dimensions * num + str('Error') + num + str('Adjustment') + num + str('Height') + num;
+  return (
+    mapHeader + str('Vec') + 5 + dimensions * num + str('Error') + num + str('Adjustment') + num + str('Height') + num
+  );
 }
 
 /** Upper bound on one update's encoded size, as an element of a `u` array. */
 export function updateBytes(update: SwimUpdate): number {
   switch (update.k) {
     case 'alive':
-      return mapHeader + str('k') + str('alive') + str('id') + str(update.id) + str('inc') + num + str('tags') + tagsBytes(update.tags) + (update.name === undefined ? 0 : str('name') + str(update.name));
+      return (
+        mapHeader +
+        str('k') +
+        str('alive') +
+        str('id') +
+        str(update.id) +
+        str('inc') +
+        num +
+        str('tags') +
+        tagsBytes(update.tags) +
+        (update.name === undefined ? 0 : str('name') + str(update.name))
+      );
     case 'suspect':
     case 'dead':
-      return mapHeader + str('k') + str(update.k) + str('id') + str(update.id) + str('inc') + num + str('from') + str(update.from);
+      return (
+        mapHeader +
+        str('k') +
+        str(update.k) +
+        str('id') +
+        str(update.id) +
+        str('inc') +
+        num +
+        str('from') +
+        str(update.from)
+      );
     case 'event':
       return mapHeader + str('k') + str('event') + str('event') + userEventBytes(update.event);
   }

@@ -152,7 +152,13 @@ export interface Step {
 export const prngOf = (step: Step): Prng => step.ctx.prng;
 
 export function toMember(record: MemberRecord): Member {
-  return { id: record.id, name: record.name, incarnation: record.incarnation, status: record.status, tags: record.tags };
+  return {
+    id: record.id,
+    name: record.name,
+    incarnation: record.incarnation,
+    status: record.status,
+    tags: record.tags,
+  };
 }
 
 /** The retransmit limit for the current cluster size (SWIM §4.1). */
@@ -192,7 +198,11 @@ export function respond(step: Step, responder: Responder, response: SwimResponse
       step.ctx.emit({ kind: 'reply', requestId: responder.requestId, response });
       return;
     case 'local':
-      step.ctx.emit({ kind: 'local', toMachine: responder.machine, payload: { requestId: responder.requestId, response } });
+      step.ctx.emit({
+        kind: 'local',
+        toMachine: responder.machine,
+        payload: { requestId: responder.requestId, response },
+      });
       return;
     case 'none':
       return;

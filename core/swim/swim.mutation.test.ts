@@ -16,7 +16,12 @@ describe('refutation (SWIM §4.2)', () => {
   it('a member accused at an incarnation above its own refutes past the accusation at once', () => {
     // Plain SWIM too: Lifeguard's repeated "you are suspected" notes (maybeTellSuspect) would hide a
     // refutation that climbs one incarnation at a time.
-    for (const [seed, config] of [[1, {}], [2, {}], [1, { lifeguard: false }], [2, { lifeguard: false }]] as const) {
+    for (const [seed, config] of [
+      [1, {}],
+      [2, {}],
+      [1, { lifeguard: false }],
+      [2, { lifeguard: false }],
+    ] as const) {
       const { loop, ids } = cluster(6, config, seed);
       const own = loop.state('n3').self.incarnation;
       const accused = own + 7; // a previous life of n3 (before a restart) reached incarnation own + 7
@@ -57,8 +62,12 @@ describe('push-pull merge (memberlist mergeState)', () => {
     loop.heal();
     loop.runUntil(loop.nowMs + 60_000);
     const sameSide = (x: NodeId, y: NodeId) => a.includes(x) === a.includes(y);
-    const wrong = loop.marks('failed').filter((n) => n.atMs >= healedMs && n.notice.type === 'member' && sameSide(n.node, n.notice.member.id));
-    expect(wrong.map((n) => `${n.node} marked ${n.notice.type === 'member' ? n.notice.member.id : ''} failed at ${n.atMs}`)).toEqual([]);
+    const wrong = loop
+      .marks('failed')
+      .filter((n) => n.atMs >= healedMs && n.notice.type === 'member' && sameSide(n.node, n.notice.member.id));
+    expect(
+      wrong.map((n) => `${n.node} marked ${n.notice.type === 'member' ? n.notice.member.id : ''} failed at ${n.atMs}`),
+    ).toEqual([]);
     for (const x of [...a, ...b]) for (const y of [...a, ...b]) expect(loop.statusOf(x, y)).toBe('alive');
   });
 });
@@ -66,7 +75,10 @@ describe('push-pull merge (memberlist mergeState)', () => {
 describe('failed is not left (Serf)', () => {
   it('a member that refuted once (incarnation > 0) and then crashes is marked failed everywhere, never left', () => {
     const { loop, ids } = cluster(6);
-    loop.inject('n1', 'n5', { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc: loop.state('n3').self.incarnation, from: 'n5' }] });
+    loop.inject('n1', 'n5', {
+      t: 'gossip',
+      u: [{ k: 'suspect', id: 'n3', inc: loop.state('n3').self.incarnation, from: 'n5' }],
+    });
     loop.runUntil(loop.nowMs + 5_000);
     expect(loop.state('n3').self.incarnation).toBeGreaterThan(0);
     loop.crash('n3');
@@ -83,7 +95,10 @@ describe('incarnation order (SWIM §4.2)', () => {
     loop.crash('n3'); // it cannot refute
     loop.inject('n1', 'n5', { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc, from: 'n5' }] });
     expect(loop.statusOf('n1', 'n3')).toBe('suspect');
-    loop.inject('n1', 'n4', { t: 'gossip', u: [{ k: 'alive', id: 'n3', inc, tags: loop.state('n1').members.get('n3')!.tags }] });
+    loop.inject('n1', 'n4', {
+      t: 'gossip',
+      u: [{ k: 'alive', id: 'n3', inc, tags: loop.state('n1').members.get('n3')!.tags }],
+    });
     expect(loop.statusOf('n1', 'n3')).toBe('suspect');
     loop.runUntil(loop.nowMs + 60_000);
     for (const id of ids) if (id !== 'n3') expect(loop.statusOf(id, 'n3')).toBe('failed');
@@ -98,7 +113,10 @@ describe('Lifeguard dynamic suspicion (§4.2)', () => {
     loop.partition(['n1'], ['n2', 'n4']);
     const suspectedAtMs = loop.nowMs;
     for (let i = 0; i < 5; i++) {
-      loop.inject('n1', i % 2 === 0 ? 'n2' : 'n4', { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc: loop.state('n1').members.get('n3')!.incarnation, from: 'n2' }] });
+      loop.inject('n1', i % 2 === 0 ? 'n2' : 'n4', {
+        t: 'gossip',
+        u: [{ k: 'suspect', id: 'n3', inc: loop.state('n1').members.get('n3')!.incarnation, from: 'n2' }],
+      });
       loop.runUntil(loop.nowMs + 100);
     }
     loop.runUntil(suspectedAtMs + 60_000);

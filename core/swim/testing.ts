@@ -32,7 +32,8 @@ export const noticeSink: Machine<{ notices: { atMs: number; notice: SwimNotice }
   name: observerName,
   init: () => ({ notices: [] }),
   step(state, input) {
-    if (input.kind === 'local' && input.fromMachine === 'swim') state.notices.push({ atMs: input.nowMs, notice: input.payload as SwimNotice });
+    if (input.kind === 'local' && input.fromMachine === 'swim')
+      state.notices.push({ atMs: input.nowMs, notice: input.payload as SwimNotice });
   },
 };
 
@@ -66,7 +67,15 @@ export class SwimLoop {
 
   add(id: NodeId, atMs = this.nowMs): void {
     this.at(atMs, () => {
-      const rt = new NodeRuntime(id, [{ machine: swimMachine, config: { observer: observerName, ...this.configFor(id) } }, { machine: noticeSink, config: null }], emptyDurableState, new Prng(this.prng.uint32()));
+      const rt = new NodeRuntime(
+        id,
+        [
+          { machine: swimMachine, config: { observer: observerName, ...this.configFor(id) } },
+          { machine: noticeSink, config: null },
+        ],
+        emptyDurableState,
+        new Prng(this.prng.uint32()),
+      );
       this.runtimes.set(id, rt);
       this.apply(id, rt.step({ kind: 'start', nowMs: this.nowMs }));
     });
@@ -194,7 +203,13 @@ export class SwimLoop {
 
   /** Notices of `node` marking `about` with `status`. */
   marks(status: string, about?: NodeId): LoopNotice[] {
-    return this.notices.filter((n) => n.notice.type === 'member' && n.notice.member.status === status && n.notice.previous !== status && (about === undefined || n.notice.member.id === about));
+    return this.notices.filter(
+      (n) =>
+        n.notice.type === 'member' &&
+        n.notice.member.status === status &&
+        n.notice.previous !== status &&
+        (about === undefined || n.notice.member.id === about),
+    );
   }
 
   statusOf(observer: NodeId, about: NodeId): string | undefined {
@@ -206,7 +221,12 @@ export class SwimLoop {
 export const memberNames = (n: number): NodeId[] => Array.from({ length: n }, (_, i) => `n${i + 1}`);
 
 /** n members that all join through n1 at time 0 on the SWIM loop, run for `settleMs` (the unit tests' usual start). */
-export function joinedCluster(n: number, config: Partial<SwimConfig> = {}, seed = 1, settleMs = 10_000): { loop: SwimLoop; ids: NodeId[] } {
+export function joinedCluster(
+  n: number,
+  config: Partial<SwimConfig> = {},
+  seed = 1,
+  settleMs = 10_000,
+): { loop: SwimLoop; ids: NodeId[] } {
   const ids = memberNames(n);
   const loop = new SwimLoop(seed, (id) => ({ profile: 'sim', joinPeers: id === 'n1' ? [] : ['n1'], ...config }));
   for (const id of ids) loop.add(id, 0);

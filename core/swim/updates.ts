@@ -40,18 +40,29 @@ function tagsEqual(a: Readonly<Record<string, string>>, b: Readonly<Record<strin
 }
 
 /** Sets a member's status (and incarnation), stores it and tells the observer. */
-export function changeStatus(step: Step, record: MemberRecord, status: MemberStatus, incarnation: number, known: boolean): void {
+export function changeStatus(
+  step: Step,
+  record: MemberRecord,
+  status: MemberStatus,
+  incarnation: number,
+  known: boolean,
+): void {
   const previous = known ? record.status : null;
   assert(checkTransition(previous, status), `member ${record.id}: ${previous} → ${status} is not a SWIM transition`);
-  assert(incarnation >= record.incarnation || !known, `member ${record.id}: incarnation went back ${record.incarnation} → ${incarnation}`);
+  assert(
+    incarnation >= record.incarnation || !known,
+    `member ${record.id}: incarnation went back ${record.incarnation} → ${incarnation}`,
+  );
   const statusChanged = previous !== status;
   record.incarnation = incarnation;
   record.status = status;
   if (statusChanged) record.changedMs = step.nowMs;
   step.s.members.put(record, previous);
   notify(step, { type: 'member', member: toMember(record), previous });
-  if (statusChanged && previous !== null) trace(step, `${step.s.selfId} marked ${record.id} ${status} at incarnation ${incarnation}`);
-  else if (previous === null && record.id !== step.s.selfId) trace(step, `${step.s.selfId} learned of ${record.id} (${status}) at incarnation ${incarnation}`, 'debug');
+  if (statusChanged && previous !== null)
+    trace(step, `${step.s.selfId} marked ${record.id} ${status} at incarnation ${incarnation}`);
+  else if (previous === null && record.id !== step.s.selfId)
+    trace(step, `${step.s.selfId} learned of ${record.id} (${status}) at incarnation ${incarnation}`, 'debug');
 }
 
 /** alive(id, inc): a join, a refutation or a tag change (SWIM §4.2: alive overrides lower incarnations). */
@@ -157,7 +168,9 @@ export function refute(step: Step, accusedIncarnation: number): void {
 
 export function selfAlive(step: Step): Extract<SwimUpdate, { k: 'alive' }> {
   const { self } = step.s;
-  return self.name === self.id ? { k: 'alive', id: self.id, inc: self.incarnation, tags: self.tags } : { k: 'alive', id: self.id, inc: self.incarnation, tags: self.tags, name: self.name };
+  return self.name === self.id
+    ? { k: 'alive', id: self.id, inc: self.incarnation, tags: self.tags }
+    : { k: 'alive', id: self.id, inc: self.incarnation, tags: self.tags, name: self.name };
 }
 
 /**
@@ -180,7 +193,8 @@ export function leaveIntent(record: MemberRecord): Extract<SwimUpdate, { k: 'dea
 function reassertLeave(step: Step, accusedIncarnation: number): void {
   const { s } = step;
   if (accusedIncarnation > s.self.incarnation) s.self.incarnation = accusedIncarnation;
-  if (s.self.status === 'leaving') s.queue.enqueue({ k: 'dead', id: s.selfId, inc: s.self.incarnation, from: s.selfId });
+  if (s.self.status === 'leaving')
+    s.queue.enqueue({ k: 'dead', id: s.selfId, inc: s.self.incarnation, from: s.selfId });
 }
 
 /**
@@ -190,7 +204,10 @@ function reassertLeave(step: Step, accusedIncarnation: number): void {
  */
 function counterLeave(step: Step, record: MemberRecord, accuser: string): void {
   if (accuser === step.s.selfId || !step.s.members.has(accuser)) return;
-  sendDatagram(step, accuser, { t: 'gossip', u: [{ k: 'dead', id: record.id, inc: record.incarnation, from: record.id }] });
+  sendDatagram(step, accuser, {
+    t: 'gossip',
+    u: [{ k: 'dead', id: record.id, inc: record.incarnation, from: record.id }],
+  });
 }
 
 // ───────────────────────────────────────── suspicion timers ─────────────────────────────────────────
@@ -203,7 +220,18 @@ function startSuspicion(step: Step, record: MemberRecord, incarnation: number, a
   // memberlist: k = suspicionMult − 2 expected confirmations, or none when too few members could confirm.
   const k = s.config.suspicionMult - 2;
   const expected = !s.config.lifeguard || n - 2 < k ? 0 : k;
-  const suspicion: Suspicion = { id: record.id, incarnation, startMs: step.nowMs, minMs, maxMs, expected, accusers: new Set([accuser]), timer: '', deadlineMs: 0, toldMs: -Infinity };
+  const suspicion: Suspicion = {
+    id: record.id,
+    incarnation,
+    startMs: step.nowMs,
+    minMs,
+    maxMs,
+    expected,
+    accusers: new Set([accuser]),
+    timer: '',
+    deadlineMs: 0,
+    toldMs: -Infinity,
+  };
   s.suspicions.set(record.id, suspicion);
   if (accuser === s.selfId) s.counters.suspicionsRaised++;
   armSuspicion(step, suspicion);
@@ -218,7 +246,12 @@ function armSuspicion(step: Step, suspicion: Suspicion): void {
 }
 
 /** Lifeguard §4.2: an independent accuser shortens the timeout, and the confirmation is re-gossiped. */
-function confirmSuspicion(step: Step, suspicion: Suspicion, accuser: string, u: Extract<SwimUpdate, { k: 'suspect' }>): void {
+function confirmSuspicion(
+  step: Step,
+  suspicion: Suspicion,
+  accuser: string,
+  u: Extract<SwimUpdate, { k: 'suspect' }>,
+): void {
   if (!step.s.config.lifeguard || suspicion.accusers.has(accuser)) return;
   suspicion.accusers.add(accuser);
   armSuspicion(step, suspicion);
@@ -238,7 +271,10 @@ export function maybeTellSuspect(step: Step, from: string): void {
   const suspicion = s.suspicions.get(from);
   if (!suspicion || step.nowMs - suspicion.toldMs < s.config.probeIntervalMs) return;
   suspicion.toldMs = step.nowMs;
-  sendDatagram(step, from, { t: 'gossip', u: [{ k: 'suspect', id: from, inc: suspicion.incarnation, from: s.selfId }] });
+  sendDatagram(step, from, {
+    t: 'gossip',
+    u: [{ k: 'suspect', id: from, inc: suspicion.incarnation, from: s.selfId }],
+  });
 }
 
 export function cancelSuspicion(step: Step, suspicion: Suspicion): void {

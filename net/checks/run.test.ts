@@ -48,7 +48,8 @@ describe('http and tcp checks', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as net.AddressInfo).port;
-    const check = (p: string) => runCheck({ type: 'http', url: `http://127.0.0.1:${port}${p}`, method: 'GET', headers: {}, body: '' }, 5000);
+    const check = (p: string) =>
+      runCheck({ type: 'http', url: `http://127.0.0.1:${port}${p}`, method: 'GET', headers: {}, body: '' }, 5000);
     try {
       expect((await check('/ok')).status).toBe('passing');
       expect((await check('/busy')).status).toBe('warning');
@@ -56,7 +57,9 @@ describe('http and tcp checks', () => {
     } finally {
       server.close();
     }
-    expect((await runCheck({ type: 'http', url: 'http://127.0.0.1:1/', method: 'GET', headers: {}, body: '' }, 2000)).status).toBe('critical');
+    expect(
+      (await runCheck({ type: 'http', url: 'http://127.0.0.1:1/', method: 'GET', headers: {}, body: '' }, 2000)).status,
+    ).toBe('critical');
   });
 
   it('tcp connect passing, refused critical', async () => {

@@ -31,7 +31,10 @@ export function truncateOutput(text: string): string {
   const bytes = Buffer.from(text, 'utf8');
   if (bytes.length <= checkOutputBytesMax) return text;
   // Cut on a byte budget; a split multi-byte character at the end is dropped by the decoder.
-  return bytes.subarray(0, checkOutputBytesMax).toString('utf8').replace(/\uFFFD$/, '');
+  return bytes
+    .subarray(0, checkOutputBytesMax)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }
 
 export function statusOfExit(code: number | null): CheckResult['status'] {
@@ -72,7 +75,11 @@ function runScript(args: readonly string[], timeoutMs: number): Promise<CheckRes
     child.on('error', (error) => finish({ status: 'critical', output: `failed to start: ${error.message}` }));
     child.on('close', (code, signal) => {
       const output = truncateOutput(Buffer.concat(chunks).toString('utf8'));
-      if (timedOut) return finish({ status: 'critical', output: `Timed out (${timeoutMs}ms) running check` + (output ? `\n${output}` : '') });
+      if (timedOut)
+        return finish({
+          status: 'critical',
+          output: `Timed out (${timeoutMs}ms) running check` + (output ? `\n${output}` : ''),
+        });
       if (signal) return finish({ status: 'critical', output: output || `killed by ${signal}` });
       finish({ status: statusOfExit(code), output });
     });
@@ -117,7 +124,8 @@ function runTcp(address: string, timeoutMs: number): Promise<CheckResult> {
     const colon = address.lastIndexOf(':');
     const host = address.slice(0, colon);
     const port = Number(address.slice(colon + 1));
-    if (colon <= 0 || !Number.isInteger(port)) return resolve({ status: 'critical', output: `bad TCP address ${address}` });
+    if (colon <= 0 || !Number.isInteger(port))
+      return resolve({ status: 'critical', output: `bad TCP address ${address}` });
     const socket = net.connect({ host, port });
     const done = (result: CheckResult) => {
       socket.destroy();

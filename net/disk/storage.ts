@@ -52,7 +52,9 @@ export class DiskCorruptError extends Error {
     readonly offset: number,
     readonly reason: string,
   ) {
-    super(`corrupt data in ${file} at offset ${offset}: ${reason}; refusing to start (restore the data dir or remove it to rejoin empty)`);
+    super(
+      `corrupt data in ${file} at offset ${offset}: ${reason}; refusing to start (restore the data dir or remove it to rejoin empty)`,
+    );
     this.name = 'DiskCorruptError';
   }
 }
@@ -122,7 +124,10 @@ function applyOp(state: MutableState, op: StorageOp): void {
 }
 
 function isOps(value: unknown): value is StorageOp[] {
-  return Array.isArray(value) && value.every((op) => op !== null && typeof op === 'object' && typeof (op as { op?: unknown }).op === 'string');
+  return (
+    Array.isArray(value) &&
+    value.every((op) => op !== null && typeof op === 'object' && typeof (op as { op?: unknown }).op === 'string')
+  );
 }
 
 // ───────────────────────────────────────── record framing ─────────────────────────────────────────
@@ -289,12 +294,19 @@ function toDurable(state: MutableState, torn: boolean): DurableState {
 // ───────────────────────────────────────── the storage ─────────────────────────────────────────
 
 /** Opens (creating if needed) the data dir's storage, repairing a torn tail. Throws DiskCorruptError. */
-export async function openDiskStorage(dataDir: string, options: DiskOptions = {}): Promise<{ storage: Storage; report: LoadReport }> {
+export async function openDiskStorage(
+  dataDir: string,
+  options: DiskOptions = {},
+): Promise<{ storage: Storage; report: LoadReport }> {
   const storageDir = path.join(dataDir, 'storage');
   fs.mkdirSync(storageDir, { recursive: true });
   for (const f of fs.readdirSync(storageDir)) if (f.endsWith('.tmp')) fs.rmSync(path.join(storageDir, f));
   const folded = fold(storageDir, true);
-  const report: LoadReport = { durable: toDurable(folded.state, folded.tornTail !== null), tornTail: folded.tornTail, recordCount: folded.recordCount };
+  const report: LoadReport = {
+    durable: toDurable(folded.state, folded.tornTail !== null),
+    tornTail: folded.tornTail,
+    recordCount: folded.recordCount,
+  };
   const lastSeq = folded.segmentSeqs.at(-1) ?? Math.max(1, folded.checkpointSeq);
   const storage = new DiskStorage(storageDir, lastSeq, options);
   await storage.open();
@@ -390,7 +402,8 @@ class DiskStorage implements Storage {
       const folded = fold(this.dir, false, upto);
       writeFileAtomic(path.join(this.dir, checkpointName(upto)), encodeCheckpoint(folded.state));
       for (const s of listSeqs(this.dir, 'wal-', '.log')) if (s < upto) fs.rmSync(path.join(this.dir, segmentName(s)));
-      for (const s of listSeqs(this.dir, 'checkpoint-', '.bin')) if (s < upto) fs.rmSync(path.join(this.dir, checkpointName(s)));
+      for (const s of listSeqs(this.dir, 'checkpoint-', '.bin'))
+        if (s < upto) fs.rmSync(path.join(this.dir, checkpointName(s)));
       fsyncDir(this.dir);
     } finally {
       this.checkpointing = false;

@@ -18,23 +18,49 @@ export interface DigOptions {
 }
 
 export interface DigResult {
-  readonly packet: dnsPacket.Packet & { rcode?: string; flag_tc?: boolean; flag_aa?: boolean; flag_rd?: boolean; flag_ra?: boolean };
+  readonly packet: dnsPacket.Packet & {
+    rcode?: string;
+    flag_tc?: boolean;
+    flag_aa?: boolean;
+    flag_rd?: boolean;
+    flag_ra?: boolean;
+  };
   readonly bytes: number;
 }
 
 /** Encodes the query `dig` would send. */
-export function encodeQuery(name: string, type: dnsPacket.RecordType, options: Pick<DigOptions, 'ednsBytes' | 'recursionDesired'> = {}, id = randomInt(65536)): Buffer {
+export function encodeQuery(
+  name: string,
+  type: dnsPacket.RecordType,
+  options: Pick<DigOptions, 'ednsBytes' | 'recursionDesired'> = {},
+  id = randomInt(65536),
+): Buffer {
   return dnsPacket.encode({
     id,
     type: 'query',
     flags: options.recursionDesired === false ? 0 : dnsPacket.RECURSION_DESIRED,
     questions: [{ type, name, class: 'IN' }],
-    additionals: options.ednsBytes ? [{ type: 'OPT', name: '.', udpPayloadSize: options.ednsBytes, flags: 0, options: [] } as unknown as dnsPacket.Answer] : [],
+    additionals: options.ednsBytes
+      ? [
+          {
+            type: 'OPT',
+            name: '.',
+            udpPayloadSize: options.ednsBytes,
+            flags: 0,
+            options: [],
+          } as unknown as dnsPacket.Answer,
+        ]
+      : [],
   });
 }
 
 /** Sends raw bytes over UDP and resolves with the first datagram back, or undefined after the timeout. */
-export function udpExchange(host: string, port: number, message: Uint8Array, timeoutMs = 2000): Promise<Buffer | undefined> {
+export function udpExchange(
+  host: string,
+  port: number,
+  message: Uint8Array,
+  timeoutMs = 2000,
+): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     const timer = setTimeout(() => finish(undefined), timeoutMs);
@@ -54,7 +80,12 @@ export function udpExchange(host: string, port: number, message: Uint8Array, tim
 }
 
 /** Sends one length-prefixed message over TCP; resolves with the first answer, or undefined on close/timeout. */
-export function tcpExchange(host: string, port: number, message: Uint8Array, timeoutMs = 2000): Promise<Buffer | undefined> {
+export function tcpExchange(
+  host: string,
+  port: number,
+  message: Uint8Array,
+  timeoutMs = 2000,
+): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect(port, host);
     let buffered = Buffer.alloc(0);
@@ -74,7 +105,8 @@ export function tcpExchange(host: string, port: number, message: Uint8Array, tim
     });
     socket.on('data', (chunk) => {
       buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) finish(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
+      if (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0))
+        finish(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
     });
     socket.on('error', () => finish(undefined));
     socket.on('close', () => finish(undefined));

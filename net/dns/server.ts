@@ -77,7 +77,12 @@ type Rcode = keyof typeof rcodeNum;
 /** What a query name asks for, once the zone is stripped. */
 export type ParsedName =
   | { readonly kind: 'node'; readonly node: string; readonly dc: string | undefined }
-  | { readonly kind: 'service'; readonly service: string; readonly tag: string | undefined; readonly dc: string | undefined }
+  | {
+      readonly kind: 'service';
+      readonly service: string;
+      readonly tag: string | undefined;
+      readonly dc: string | undefined;
+    }
   /** `<hex ip>.addr[.DC].consul`: Consul's SRV target for a service address that is not its node's. */
   | { readonly kind: 'addr'; readonly hex: string; readonly dc: string | undefined }
   | { readonly kind: 'zone' }
@@ -89,9 +94,14 @@ export type ParsedName =
  * lowercased: DNS is case-insensitive (RFC 4343).
  */
 export function parseQueryName(name: string, domainLabels: readonly string[]): ParsedName {
-  const labels = name.replace(/\.$/, '').split('.').filter((l) => l !== '').map((l) => l.toLowerCase());
+  const labels = name
+    .replace(/\.$/, '')
+    .split('.')
+    .filter((l) => l !== '')
+    .map((l) => l.toLowerCase());
   const n = domainLabels.length;
-  if (labels.length < n || labels.slice(labels.length - n).join('.') !== domainLabels.join('.')) return { kind: 'outside' };
+  if (labels.length < n || labels.slice(labels.length - n).join('.') !== domainLabels.join('.'))
+    return { kind: 'outside' };
   const inner = labels.slice(0, labels.length - n);
   if (inner.length === 0) return { kind: 'zone' };
   // The query type is the last label, or the one before a datacenter label.
@@ -105,12 +115,20 @@ export function parseQueryName(name: string, domainLabels: readonly string[]): P
   const before = inner.slice(0, typeAt);
   if (before.length === 0) return { kind: 'unknown' };
   if (kind === 'node') return { kind: 'node', node: before.join('.'), dc };
-  if (kind === 'addr') return before.length === 1 && /^([0-9a-f]{8}|[0-9a-f]{32})$/.test(before[0]!) ? { kind: 'addr', hex: before[0]!, dc } : { kind: 'unknown' };
+  if (kind === 'addr')
+    return before.length === 1 && /^([0-9a-f]{8}|[0-9a-f]{32})$/.test(before[0]!)
+      ? { kind: 'addr', hex: before[0]!, dc }
+      : { kind: 'unknown' };
   if (kind === 'service') {
     if (before.length === 2 && before[0]!.startsWith('_') && before[1]!.startsWith('_')) {
       // RFC 2782: _service._proto.service.consul; Consul reads the "proto" label as a tag, `_tcp` as none.
       const tag = before[1]!.slice(1);
-      return { kind: 'service', service: before[0]!.slice(1), tag: tag === 'tcp' || tag === 'udp' ? undefined : tag, dc };
+      return {
+        kind: 'service',
+        service: before[0]!.slice(1),
+        tag: tag === 'tcp' || tag === 'udp' ? undefined : tag,
+        dc,
+      };
     }
     if (before.length === 1) return { kind: 'service', service: before[0]!, tag: undefined, dc };
     if (before.length === 2) return { kind: 'service', service: before[1]!, tag: before[0]!, dc };
@@ -140,14 +158,21 @@ const stale = { consistency: 'stale' } as const;
 
 /** Consul's `.addr` label: an IP as hex (8 digits for IPv4, 32 for IPv6). */
 export function addrLabel(address: string): string | undefined {
-  if (isIPv4(address)) return address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+  if (isIPv4(address))
+    return address
+      .split('.')
+      .map((o) => Number(o).toString(16).padStart(2, '0'))
+      .join('');
   if (isIPv6(address)) {
     const [head = '', tail = ''] = address.split('::');
     const h = head === '' ? [] : head.split(':');
     const t = tail === '' ? [] : tail.split(':');
     const groups = address.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
     if (groups.length !== 8) return undefined;
-    return groups.map((g) => g.padStart(4, '0')).join('').toLowerCase();
+    return groups
+      .map((g) => g.padStart(4, '0'))
+      .join('')
+      .toLowerCase();
   }
   return undefined;
 }
@@ -158,8 +183,10 @@ function addressOfLabel(hex: string): string {
 }
 
 function addressRecords(name: string, address: string, qtype: string): Answer[] {
-  if (isIPv4(address) && (qtype === 'A' || qtype === 'ANY')) return [{ type: 'A', name, ttl: 0, class: 'IN', data: address }];
-  if (isIPv6(address) && (qtype === 'AAAA' || qtype === 'ANY')) return [{ type: 'AAAA', name, ttl: 0, class: 'IN', data: address }];
+  if (isIPv4(address) && (qtype === 'A' || qtype === 'ANY'))
+    return [{ type: 'A', name, ttl: 0, class: 'IN', data: address }];
+  if (isIPv6(address) && (qtype === 'AAAA' || qtype === 'ANY'))
+    return [{ type: 'AAAA', name, ttl: 0, class: 'IN', data: address }];
   return [];
 }
 
@@ -187,7 +214,10 @@ async function lookupNode(ctx: DnsContext, qname: string, qtype: string, node: s
     const nodes = await ask(ctx, { type: 'catalog.nodes', read: stale });
     if (!nodes || nodes.status >= 500) return servfail;
     const list = Array.isArray(nodes.body) ? (nodes.body as { Node?: unknown }[]) : [];
-    const spelled = matchName(list.map((n) => String(n.Node)), node);
+    const spelled = matchName(
+      list.map((n) => String(n.Node)),
+      node,
+    );
     if (spelled === undefined || spelled === node) return nxdomain;
     response = await ask(ctx, { type: 'catalog.node', node: spelled, read: stale });
     if (!response || response.status >= 500) return servfail;
@@ -206,7 +236,16 @@ function metaTxt(name: string, meta: unknown): Answer[] {
   if (meta === null || typeof meta !== 'object') return [];
   return Object.entries(meta as Record<string, unknown>)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => ({ type: 'TXT', name, ttl: 0, class: 'IN', data: k.startsWith('rfc1035-') ? String(v) : `${k}=${String(v)}` }) as Answer);
+    .map(
+      ([k, v]) =>
+        ({
+          type: 'TXT',
+          name,
+          ttl: 0,
+          class: 'IN',
+          data: k.startsWith('rfc1035-') ? String(v) : `${k}=${String(v)}`,
+        }) as Answer,
+    );
 }
 
 /** `d.c.b.a.in-addr.arpa` → "a.b.c.d"; undefined for anything else (IPv6 reverse names are not served). */
@@ -224,7 +263,16 @@ async function lookupPtr(ctx: DnsContext, qname: string, address: string): Promi
   const list = Array.isArray(nodes.body) ? (nodes.body as { Node?: unknown; Address?: unknown }[]) : [];
   const answers: Answer[] = list
     .filter((n) => n.Address === address && typeof n.Node === 'string')
-    .map((n) => ({ type: 'PTR', name: qname, ttl: 0, class: 'IN', data: `${String(n.Node)}.node.${ctx.datacenter}.${ctx.zone}` }) as Answer);
+    .map(
+      (n) =>
+        ({
+          type: 'PTR',
+          name: qname,
+          ttl: 0,
+          class: 'IN',
+          data: `${String(n.Node)}.node.${ctx.datacenter}.${ctx.zone}`,
+        }) as Answer,
+    );
   return answers.length === 0 ? nxdomain : { rcode: 'NOERROR', answers, extras: answers.map(() => []) };
 }
 
@@ -242,7 +290,14 @@ function shuffle<T>(list: T[]): T[] {
   return list;
 }
 
-async function lookupService(ctx: DnsContext, qname: string, qtype: string, service: string, tag: string | undefined, dc: string): Promise<LookupResult> {
+async function lookupService(
+  ctx: DnsContext,
+  qname: string,
+  qtype: string,
+  service: string,
+  tag: string | undefined,
+  dc: string,
+): Promise<LookupResult> {
   let response = await ask(ctx, { type: 'health.service', service, read: stale });
   if (!response || response.status >= 500) return servfail;
   let entries = Array.isArray(response.body) ? (response.body as HealthEntry[]) : [];
@@ -273,7 +328,13 @@ async function lookupService(ctx: DnsContext, qname: string, qtype: string, serv
       const serviceAddress = e.Service?.Address ?? '';
       const hex = serviceAddress !== '' && serviceAddress !== e.Node?.Address ? addrLabel(serviceAddress) : undefined;
       const target = hex ? `${hex}.addr.${dc}.${ctx.zone}` : `${e.Node?.Node ?? ''}.node.${dc}.${ctx.zone}`;
-      answers.push({ type: 'SRV', name: qname, ttl: 0, class: 'IN', data: { priority: 1, weight: 1, port: e.Service?.Port ?? 0, target } });
+      answers.push({
+        type: 'SRV',
+        name: qname,
+        ttl: 0,
+        class: 'IN',
+        data: { priority: 1, weight: 1, port: e.Service?.Port ?? 0, target },
+      });
       extras.push(addressRecords(target, address, 'ANY'));
     } else {
       for (const a of addressRecords(qname, address, qtype)) {
@@ -309,7 +370,11 @@ function soa(ctx: DnsContext): Answer {
  * Answers one DNS message. Returns the encoded response, or undefined to drop the packet (it did not
  * decode, or it was itself a response). Never throws.
  */
-export async function answerDns(message: Uint8Array, ctx: DnsContext, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+export async function answerDns(
+  message: Uint8Array,
+  ctx: DnsContext,
+  transport: 'udp' | 'tcp',
+): Promise<Buffer | undefined> {
   let query: dnsPacket.Packet;
   try {
     query = dnsPacket.decode(Buffer.from(message.buffer, message.byteOffset, message.byteLength));
@@ -322,7 +387,12 @@ export async function answerDns(message: Uint8Array, ctx: DnsContext, transport:
     const rd = ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) !== 0;
     const questions = query.questions ?? [];
     const opt = (query.additionals ?? []).find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
-    const limit = transport === 'tcp' ? tcpBytesMax : opt ? Math.min(Math.max(udpBytesMax, opt.udpPayloadSize ?? udpBytesMax), ednsBytesMax) : udpBytesMax;
+    const limit =
+      transport === 'tcp'
+        ? tcpBytesMax
+        : opt
+          ? Math.min(Math.max(udpBytesMax, opt.udpPayloadSize ?? udpBytesMax), ednsBytesMax)
+          : udpBytesMax;
     const opcode = ((query.flags ?? 0) >> 11) & 0xf;
     const reply = (rcode: Rcode, answers: Answer[] = [], authorities: Answer[] = [], extras: Answer[][] = []): Buffer =>
       encodeWithin({ id, rd, opcode, rcode, questions, answers, authorities, extras, opt: !!opt }, limit);
@@ -331,7 +401,11 @@ export async function answerDns(message: Uint8Array, ctx: DnsContext, transport:
     const q = questions[0]!;
     // A label holding a dot (or an empty label) decodes fine but cannot be encoded back faithfully:
     // answer FORMERR without echoing the question, so the reply itself is always well-formed.
-    if (!encodableName(q.name)) return encodeWithin({ id, rd, opcode, rcode: 'FORMERR', questions: [], answers: [], authorities: [], extras: [], opt: !!opt }, limit);
+    if (!encodableName(q.name))
+      return encodeWithin(
+        { id, rd, opcode, rcode: 'FORMERR', questions: [], answers: [], authorities: [], extras: [], opt: !!opt },
+        limit,
+      );
     const qtype = String(q.type);
     const reversed = reverseAddress(q.name);
     if (reversed !== undefined) {
@@ -349,13 +423,15 @@ export async function answerDns(message: Uint8Array, ctx: DnsContext, transport:
       case 'unknown':
         return reply('NXDOMAIN', [], [soa(ctx)]);
       case 'addr': {
-        if (parsed.dc !== undefined && parsed.dc !== ctx.datacenter.toLowerCase()) return reply('NXDOMAIN', [], [soa(ctx)]);
+        if (parsed.dc !== undefined && parsed.dc !== ctx.datacenter.toLowerCase())
+          return reply('NXDOMAIN', [], [soa(ctx)]);
         const answers = addressRecords(q.name, addressOfLabel(parsed.hex), qtype);
         return answers.length ? reply('NOERROR', answers) : reply('NOERROR', [], [soa(ctx)]);
       }
       case 'node':
       case 'service': {
-        if (parsed.dc !== undefined && parsed.dc !== ctx.datacenter.toLowerCase()) return reply('NXDOMAIN', [], [soa(ctx)]);
+        if (parsed.dc !== undefined && parsed.dc !== ctx.datacenter.toLowerCase())
+          return reply('NXDOMAIN', [], [soa(ctx)]);
         const result =
           parsed.kind === 'node'
             ? await lookupNode(ctx, q.name, qtype, parsed.node)
@@ -399,7 +475,14 @@ function encodeWithin(parts: ReplyParts, limitBytes: number): Buffer {
   for (;;) {
     const truncated = count < parts.answers.length;
     const additionals: Answer[] = parts.extras.slice(0, count).flat();
-    if (parts.opt) additionals.push({ type: 'OPT', name: '.', udpPayloadSize: ednsBytesMax, flags: 0, options: [] } as unknown as Answer);
+    if (parts.opt)
+      additionals.push({
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: ednsBytesMax,
+        flags: 0,
+        options: [],
+      } as unknown as Answer);
     const flags =
       dnsPacket.AUTHORITATIVE_ANSWER |
       (parts.rd ? dnsPacket.RECURSION_DESIRED : 0) |
@@ -424,7 +507,11 @@ function encodeWithin(parts: ReplyParts, limitBytes: number): Buffer {
 
 /** The lookup context for `answerDns` (exported for tests and fuzzers that skip the sockets). */
 export function dnsContext(options: Pick<DnsServerOptions, 'domain' | 'datacenter' | 'call'>): DnsContext {
-  const domainLabels = options.domain.replace(/\.$/, '').split('.').filter((l) => l !== '').map((l) => l.toLowerCase());
+  const domainLabels = options.domain
+    .replace(/\.$/, '')
+    .split('.')
+    .filter((l) => l !== '')
+    .map((l) => l.toLowerCase());
   return { domainLabels, zone: `${domainLabels.join('.')}.`, datacenter: options.datacenter, call: options.call };
 }
 
@@ -507,7 +594,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     stats,
     close: async () => {
       for (const s of sockets) s.destroy();
-      await Promise.all([new Promise<void>((resolve) => tcp.close(() => resolve())), new Promise<void>((resolve) => udp.close(() => resolve()))]);
+      await Promise.all([
+        new Promise<void>((resolve) => tcp.close(() => resolve())),
+        new Promise<void>((resolve) => udp.close(() => resolve())),
+      ]);
     },
   };
 }

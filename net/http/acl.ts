@@ -44,7 +44,10 @@ const allow: AclDecision = { kind: 'allow', token: null };
 const denied: AclDecision = { kind: 'deny', status: 403, text: 'Permission denied' };
 
 /** The token a request carries: the header, then `?token=`, else anonymous. */
-export function requestToken(headers: Readonly<Record<string, string | readonly string[] | undefined>>, query: URLSearchParams): string {
+export function requestToken(
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+  query: URLSearchParams,
+): string {
   for (const [name, value] of Object.entries(headers)) {
     if (name.toLowerCase() === 'x-consul-token') {
       const v = Array.isArray(value) ? value[0] : value;
@@ -80,8 +83,10 @@ export async function aclCheck(settings: AclSettings, r: AclRequest): Promise<Ac
   if (!settings.enabled) return allow;
   const token = await resolve(r);
   if (token === null) return { kind: 'deny', status: 403, text: 'ACL not found' };
-  const may = (resource: AclResource, name: string, access: 'read' | 'write') => aclAllows(token, settings.defaultPolicy, resource, name, access);
-  const ok = (filter?: (body: unknown) => unknown): AclDecision => (filter ? { kind: 'allow', token, filter } : { kind: 'allow', token });
+  const may = (resource: AclResource, name: string, access: 'read' | 'write') =>
+    aclAllows(token, settings.defaultPolicy, resource, name, access);
+  const ok = (filter?: (body: unknown) => unknown): AclDecision =>
+    filter ? { kind: 'allow', token, filter } : { kind: 'allow', token };
   const write = r.method !== 'GET' && r.method !== 'HEAD';
   const p = r.path;
   if (p === '/v1/snapshot') return token.Type === 'management' ? ok() : denied;
@@ -94,9 +99,16 @@ export async function aclCheck(settings: AclSettings, r: AclRequest): Promise<Ac
     if (!write) {
       const listing = r.query.has('recurse') || r.query.has('keys');
       if (!listing) return may('key', key, 'read') ? ok() : denied;
-      return ok((body) => (Array.isArray(body) ? body.filter((e) => may('key', typeof e === 'string' ? e : String((e as { Key?: unknown })?.Key ?? ''), 'read')) : body));
+      return ok((body) =>
+        Array.isArray(body)
+          ? body.filter((e) =>
+              may('key', typeof e === 'string' ? e : String((e as { Key?: unknown })?.Key ?? ''), 'read'),
+            )
+          : body,
+      );
     }
-    if (r.method === 'DELETE' && r.query.has('recurse')) return aclAllowsKeyPrefixWrite(token, settings.defaultPolicy, key) ? ok() : denied;
+    if (r.method === 'DELETE' && r.query.has('recurse'))
+      return aclAllowsKeyPrefixWrite(token, settings.defaultPolicy, key) ? ok() : denied;
     return may('key', key, 'write') ? ok() : denied;
   }
   if (p === '/v1/txn') {
@@ -107,12 +119,20 @@ export async function aclCheck(settings: AclSettings, r: AclRequest): Promise<Ac
       return ok(); // the router answers the parse error
     }
     for (const op of Array.isArray(ops) ? ops : []) {
-      const kv = op && typeof op === 'object' ? (field(op as Record<string, unknown>, 'KV') as Record<string, unknown> | undefined) : undefined;
+      const kv =
+        op && typeof op === 'object'
+          ? (field(op as Record<string, unknown>, 'KV') as Record<string, unknown> | undefined)
+          : undefined;
       if (!kv || typeof kv !== 'object') continue;
       const verb = String(field(kv, 'Verb') ?? '');
       const key = String(field(kv, 'Key') ?? '');
       const reading = verb === 'get' || verb === 'get-tree' || verb.startsWith('check-');
-      if (verb === 'delete-tree' ? !aclAllowsKeyPrefixWrite(token, settings.defaultPolicy, key) : !may('key', key, reading ? 'read' : 'write')) return denied;
+      if (
+        verb === 'delete-tree'
+          ? !aclAllowsKeyPrefixWrite(token, settings.defaultPolicy, key)
+          : !may('key', key, reading ? 'read' : 'write')
+      )
+        return denied;
     }
     return ok();
   }
@@ -123,33 +143,63 @@ export async function aclCheck(settings: AclSettings, r: AclRequest): Promise<Ac
   }
   if (p.startsWith('/v1/agent/service/deregister/') || p.startsWith('/v1/agent/service/maintenance/')) {
     const services = await r.call({ type: 'agent.services' });
-    const found = services.status === 200 && services.body && typeof services.body === 'object' ? (services.body as Record<string, { Service?: string }>)[r.rest] : undefined;
+    const found =
+      services.status === 200 && services.body && typeof services.body === 'object'
+        ? (services.body as Record<string, { Service?: string }>)[r.rest]
+        : undefined;
     return may('service', found?.Service ?? r.rest, 'write') ? ok() : denied;
   }
   if (p === '/v1/catalog/register' || p === '/v1/catalog/deregister') {
     const b = bodyJson(r.body);
     const service = field(b, 'Service');
-    if (!may('node', String(field(b, 'Node') ?? ''), 'write') && !(service && typeof service === 'object')) return denied;
-    if (service && typeof service === 'object' && !may('service', String(field(service as Record<string, unknown>, 'Service') ?? ''), 'write')) return denied;
+    if (!may('node', String(field(b, 'Node') ?? ''), 'write') && !(service && typeof service === 'object'))
+      return denied;
+    if (
+      service &&
+      typeof service === 'object' &&
+      !may('service', String(field(service as Record<string, unknown>, 'Service') ?? ''), 'write')
+    )
+      return denied;
     return ok();
   }
-  if (p.startsWith('/v1/health/service/') || p.startsWith('/v1/catalog/service/') || p.startsWith('/v1/health/checks/')) {
+  if (
+    p.startsWith('/v1/health/service/') ||
+    p.startsWith('/v1/catalog/service/') ||
+    p.startsWith('/v1/health/checks/')
+  ) {
     return may('service', r.rest, 'read') ? ok() : ok(() => []);
   }
   if (p === '/v1/catalog/services') {
-    return ok((body) => (body && typeof body === 'object' && !Array.isArray(body) ? Object.fromEntries(Object.entries(body).filter(([name]) => may('service', name, 'read'))) : body));
+    return ok((body) =>
+      body && typeof body === 'object' && !Array.isArray(body)
+        ? Object.fromEntries(Object.entries(body).filter(([name]) => may('service', name, 'read')))
+        : body,
+    );
   }
-  if (p.startsWith('/v1/health/state/') || p.startsWith('/v1/health/node/') || p === '/v1/agent/checks' || p === '/v1/agent/services') {
+  if (
+    p.startsWith('/v1/health/state/') ||
+    p.startsWith('/v1/health/node/') ||
+    p === '/v1/agent/checks' ||
+    p === '/v1/agent/services'
+  ) {
     const readable = (e: unknown): boolean => {
       const o = (e ?? {}) as { ServiceName?: unknown; Service?: unknown };
       const name = typeof o.ServiceName === 'string' ? o.ServiceName : typeof o.Service === 'string' ? o.Service : '';
       return name === '' || may('service', name, 'read');
     };
-    return ok((body) => (Array.isArray(body) ? body.filter(readable) : body && typeof body === 'object' ? Object.fromEntries(Object.entries(body).filter(([, v]) => readable(v))) : body));
+    return ok((body) =>
+      Array.isArray(body)
+        ? body.filter(readable)
+        : body && typeof body === 'object'
+          ? Object.fromEntries(Object.entries(body).filter(([, v]) => readable(v)))
+          : body,
+    );
   }
   if (p.startsWith('/v1/event/fire/')) return may('event', r.rest, 'write') ? ok() : denied;
-  if (p === '/v1/session/create' || p.startsWith('/v1/session/destroy/') || p.startsWith('/v1/session/renew/')) return may('session', r.nodeName, 'write') ? ok() : denied;
-  if (/^\/v1\/agent\/(join|leave|force-leave|reload|maintenance)/.test(p)) return may('agent', r.nodeName, 'write') ? ok() : denied;
+  if (p === '/v1/session/create' || p.startsWith('/v1/session/destroy/') || p.startsWith('/v1/session/renew/'))
+    return may('session', r.nodeName, 'write') ? ok() : denied;
+  if (/^\/v1\/agent\/(join|leave|force-leave|reload|maintenance)/.test(p))
+    return may('agent', r.nodeName, 'write') ? ok() : denied;
   if (p.startsWith('/v1/operator/')) return may('operator', '', write ? 'write' : 'read') ? ok() : denied;
   return ok();
 }

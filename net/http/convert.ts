@@ -48,7 +48,8 @@ export function toCheckDefinition(raw: Obj): Parsed<CheckDefinition> {
   const dereg = durationMs(raw.DeregisterCriticalServiceAfter, 'DeregisterCriticalServiceAfter');
   if (!dereg.ok) return dereg;
   const status = raw.Status as string | undefined;
-  if (status !== undefined && status !== '' && !checkStatuses.has(status)) return fail(`Invalid check status: "${status}"`);
+  if (status !== undefined && status !== '' && !checkStatuses.has(status))
+    return fail(`Invalid check status: "${status}"`);
   const def: Record<string, unknown> = {};
   const id = (raw.ID as string | undefined) || (raw.CheckID as string | undefined);
   if (id) def.id = id;

@@ -124,7 +124,11 @@ function tokenize(source: string): Token[] {
       const start = i;
       // A number keeps its decimal point (`Port == 80.0`); elsewhere '.' separates selector fields.
       const numeric = /[0-9-]/.test(c);
-      while (i < source.length && (/[A-Za-z0-9_\-:/+]/.test(source[i]!) || (numeric && source[i] === '.' && /[0-9]/.test(source[i + 1] ?? '')))) i++;
+      while (
+        i < source.length &&
+        (/[A-Za-z0-9_\-:/+]/.test(source[i]!) || (numeric && source[i] === '.' && /[0-9]/.test(source[i + 1] ?? '')))
+      )
+        i++;
       tokens.push({ kind: 'word', text: source.slice(start, i), at: start });
       continue;
     }
@@ -208,7 +212,11 @@ class Parser {
   private match(): Node {
     const first = this.peek();
     // `value [not] in selector`
-    if (first.kind === 'string' || (first.kind === 'word' && (this.isWord(this.peek(1), 'in') || (this.isWord(this.peek(1), 'not') && this.isWord(this.peek(2), 'in'))))) {
+    if (
+      first.kind === 'string' ||
+      (first.kind === 'word' &&
+        (this.isWord(this.peek(1), 'in') || (this.isWord(this.peek(1), 'not') && this.isWord(this.peek(2), 'in'))))
+    ) {
       const value = this.value();
       let negate = false;
       if (this.isWord(this.peek(), 'not')) {
@@ -220,7 +228,8 @@ class Parser {
     }
     const path = this.selector();
     const t = this.next();
-    if (t.kind === 'op' && (t.text === '==' || t.text === '!=')) return { kind: 'eq', path, value: this.value(), negate: t.text === '!=' };
+    if (t.kind === 'op' && (t.text === '==' || t.text === '!='))
+      return { kind: 'eq', path, value: this.value(), negate: t.text === '!=' };
     if (this.isWord(t, 'is')) {
       let negate = false;
       if (this.isWord(this.peek(), 'not')) {
@@ -248,13 +257,17 @@ class Parser {
       }
       return { kind: 'matches', path, re, negate };
     }
-    throw new ParseError(`expected an operator (==, !=, is empty, contains, in, matches) ${this.where(op)}, found ${describe(op)}`);
+    throw new ParseError(
+      `expected an operator (==, !=, is empty, contains, in, matches) ${this.where(op)}, found ${describe(op)}`,
+    );
   }
 
   private selector(): Path {
     const first = this.next();
-    if (first.kind !== 'word') throw new ParseError(`expected a selector ${this.where(first)}, found ${describe(first)}`);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(first.text)) throw new ParseError(`invalid selector '${first.text}' ${this.where(first)}`);
+    if (first.kind !== 'word')
+      throw new ParseError(`expected a selector ${this.where(first)}, found ${describe(first)}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(first.text))
+      throw new ParseError(`invalid selector '${first.text}' ${this.where(first)}`);
     const path: string[] = [first.text];
     for (;;) {
       const t = this.peek();
@@ -304,7 +317,10 @@ function select(item: unknown, path: Path): Selected {
   for (const name of path) {
     if (current === missing || current === null || typeof current !== 'object') return missing;
     if (Array.isArray(current)) {
-      const values = current.filter((e) => e !== null && typeof e === 'object' && !Array.isArray(e)).map((e) => field(e as Record<string, unknown>, name)).filter((v) => v !== missing);
+      const values = current
+        .filter((e) => e !== null && typeof e === 'object' && !Array.isArray(e))
+        .map((e) => field(e as Record<string, unknown>, name))
+        .filter((v) => v !== missing);
       current = values.flatMap((v) => (Array.isArray(v) ? v : [v]));
       continue;
     }
@@ -338,7 +354,8 @@ function evaluate(node: Node, item: unknown): boolean {
       return !evaluate(node.inner, item);
     case 'eq': {
       const v = select(item, node.path);
-      const equal = v !== missing && (Array.isArray(v) ? v.some((e) => scalarEquals(e, node.value)) : scalarEquals(v, node.value));
+      const equal =
+        v !== missing && (Array.isArray(v) ? v.some((e) => scalarEquals(e, node.value)) : scalarEquals(v, node.value));
       return equal !== node.negate;
     }
     case 'empty':
@@ -362,13 +379,15 @@ function evaluate(node: Node, item: unknown): boolean {
 
 /** Parse a filter expression. The error text is what the router answers with status 400. */
 export function compileFilter(source: string): FilterPredicate | FilterError {
-  if (source.length > filterLengthMax) return { error: `Failed to create boolean expression evaluator: filter longer than ${filterLengthMax} characters` };
+  if (source.length > filterLengthMax)
+    return { error: `Failed to create boolean expression evaluator: filter longer than ${filterLengthMax} characters` };
   if (source.trim() === '') return { error: 'Failed to create boolean expression evaluator: empty filter expression' };
   try {
     const tree = new Parser(tokenize(source)).parse();
     return (item) => evaluate(tree, item);
   } catch (error) {
-    if (error instanceof ParseError) return { error: `Failed to create boolean expression evaluator: ${error.message}` };
+    if (error instanceof ParseError)
+      return { error: `Failed to create boolean expression evaluator: ${error.message}` };
     throw error;
   }
 }

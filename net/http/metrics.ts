@@ -61,8 +61,23 @@ export class HttpMetrics {
     const samples: unknown[] = [];
     for (const s of this.series.values()) {
       const labels = { method: s.method, route: s.route, code: String(s.code) };
-      counters.push({ Name: 'conclave.http.requests', Count: s.count, Sum: s.count, Min: 1, Max: 1, Mean: 1, Stddev: 0, Labels: labels });
-      samples.push({ Name: 'conclave.http.request_ms', Count: s.count, Sum: s.sumMs, Mean: s.count ? s.sumMs / s.count : 0, Labels: labels });
+      counters.push({
+        Name: 'conclave.http.requests',
+        Count: s.count,
+        Sum: s.count,
+        Min: 1,
+        Max: 1,
+        Mean: 1,
+        Stddev: 0,
+        Labels: labels,
+      });
+      samples.push({
+        Name: 'conclave.http.request_ms',
+        Count: s.count,
+        Sum: s.sumMs,
+        Mean: s.count ? s.sumMs / s.count : 0,
+        Labels: labels,
+      });
     }
     return {
       Gauges: [
@@ -79,13 +94,20 @@ export class HttpMetrics {
     const lines: string[] = [];
     lines.push('# HELP conclave_http_requests_total HTTP API requests by method, route and status code.');
     lines.push('# TYPE conclave_http_requests_total counter');
-    for (const s of this.series.values()) lines.push(`conclave_http_requests_total${labelText({ method: s.method, route: s.route, code: String(s.code) })} ${s.count}`);
-    lines.push('# HELP conclave_http_request_duration_ms HTTP API request latency in milliseconds (blocking reads include their wait).');
+    for (const s of this.series.values())
+      lines.push(
+        `conclave_http_requests_total${labelText({ method: s.method, route: s.route, code: String(s.code) })} ${s.count}`,
+      );
+    lines.push(
+      '# HELP conclave_http_request_duration_ms HTTP API request latency in milliseconds (blocking reads include their wait).',
+    );
     lines.push('# TYPE conclave_http_request_duration_ms histogram');
     for (const s of this.series.values()) {
       const base = { method: s.method, route: s.route, code: String(s.code) };
       for (let i = 0; i < latencyBucketsMs.length; i++) {
-        lines.push(`conclave_http_request_duration_ms_bucket${labelText({ ...base, le: String(latencyBucketsMs[i]) })} ${s.bucketCounts[i]}`);
+        lines.push(
+          `conclave_http_request_duration_ms_bucket${labelText({ ...base, le: String(latencyBucketsMs[i]) })} ${s.bucketCounts[i]}`,
+        );
       }
       lines.push(`conclave_http_request_duration_ms_bucket${labelText({ ...base, le: '+Inf' })} ${s.count}`);
       lines.push(`conclave_http_request_duration_ms_sum${labelText(base)} ${s.sumMs}`);
@@ -94,7 +116,9 @@ export class HttpMetrics {
     lines.push('# HELP conclave_http_in_flight HTTP API requests being served.');
     lines.push('# TYPE conclave_http_in_flight gauge');
     lines.push(`conclave_http_in_flight ${this.inFlight}`);
-    lines.push('# HELP conclave_http_blocking_in_flight Blocking reads parked, waiting for a change or their wait to run out.');
+    lines.push(
+      '# HELP conclave_http_blocking_in_flight Blocking reads parked, waiting for a change or their wait to run out.',
+    );
     lines.push('# TYPE conclave_http_blocking_in_flight gauge');
     lines.push(`conclave_http_blocking_in_flight ${this.blockingInFlight}`);
     lines.push('# HELP conclave_http_series_overflow_total Requests folded into route "other" past the series bound.');
@@ -127,7 +151,9 @@ function labelsOf(entry: Record<string, unknown>): Record<string, string> {
     for (const [k, v] of Object.entries(raw as Record<string, unknown>)) out[k] = String(v);
   } else if (Array.isArray(raw)) {
     // go-metrics sometimes reports labels as [{Name, Value}].
-    for (const l of raw) if (l && typeof l === 'object') out[String((l as Record<string, unknown>).Name)] = String((l as Record<string, unknown>).Value);
+    for (const l of raw)
+      if (l && typeof l === 'object')
+        out[String((l as Record<string, unknown>).Name)] = String((l as Record<string, unknown>).Value);
   }
   return out;
 }
@@ -151,7 +177,12 @@ export function consulJsonToPrometheus(metrics: unknown): string {
     lines.push(`# TYPE ${name} ${type}`);
   };
   const list = (key: string): Record<string, unknown>[] =>
-    Array.isArray(m[key]) ? (m[key] as unknown[]).filter((e): e is Record<string, unknown> => !!e && typeof e === 'object' && typeof (e as Record<string, unknown>).Name === 'string') : [];
+    Array.isArray(m[key])
+      ? (m[key] as unknown[]).filter(
+          (e): e is Record<string, unknown> =>
+            !!e && typeof e === 'object' && typeof (e as Record<string, unknown>).Name === 'string',
+        )
+      : [];
   for (const g of list('Gauges')) {
     const name = promName(String(g.Name));
     typeLine(name, 'gauge');

@@ -15,8 +15,8 @@ export const waitMsMax = 10 * 60_000;
 const durationUnitNs: Readonly<Record<string, number>> = {
   ns: 1,
   us: 1e3,
-  'µs': 1e3, // U+00B5 micro sign
-  'μs': 1e3, // U+03BC Greek mu
+  µs: 1e3, // U+00B5 micro sign
+  μs: 1e3, // U+03BC Greek mu
   ms: 1e6,
   s: 1e9,
   m: 60e9,
@@ -131,7 +131,8 @@ export type Consistency = 'default' | 'stale' | 'consistent';
 export function parseConsistency(query: URLSearchParams): Parsed<Consistency> {
   const stale = query.has('stale');
   const consistent = query.has('consistent');
-  if (stale && consistent) return { ok: false, error: 'Cannot specify ?stale with ?consistent, conflicting semantics.' };
+  if (stale && consistent)
+    return { ok: false, error: 'Cannot specify ?stale with ?consistent, conflicting semantics.' };
   return { ok: true, value: stale ? 'stale' : consistent ? 'consistent' : 'default' };
 }
 
@@ -220,14 +221,21 @@ export function normalizeKeys(value: unknown, schema: Schema, path = ''): Parsed
       return typeof value === 'number' && Number.isInteger(value) ? { ok: true, value } : mismatch('int');
     case 'uint64': {
       // Long integers arrive as their digits (LongInteger, from decodeJsonBody); a JSON string is still a string.
-      const digits = value instanceof LongInteger ? value.digits : typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : undefined;
+      const digits =
+        value instanceof LongInteger
+          ? value.digits
+          : typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+            ? String(value)
+            : undefined;
       const flags = digits === undefined ? undefined : parseKvFlags(digits);
       return flags !== undefined ? { ok: true, value: flags } : mismatch('uint64');
     }
     case 'bool':
       return typeof value === 'boolean' ? { ok: true, value } : mismatch('bool');
     case 'duration':
-      return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) ? { ok: true, value } : mismatch('time.Duration');
+      return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))
+        ? { ok: true, value }
+        : mismatch('time.Duration');
     case 'array': {
       if (!Array.isArray(value)) return mismatch('[]');
       const out: unknown[] = [];
@@ -297,7 +305,9 @@ const longIntegerHint = /[0-9]{16}/;
 export function parseJsonExact(text: string): unknown {
   const parsed = JSON.parse(text) as unknown;
   if (!longIntegerHint.test(text)) return parsed;
-  return JSON.parse(JSON.stringify(reviveLongIntegers(text, parsed), (_key, v: unknown) => (v instanceof LongInteger ? v.digits : v)));
+  return JSON.parse(
+    JSON.stringify(reviveLongIntegers(text, parsed), (_key, v: unknown) => (v instanceof LongInteger ? v.digits : v)),
+  );
 }
 
 /**
@@ -330,7 +340,9 @@ function reviveLongIntegers(text: string, parsed: unknown): unknown {
   }
   if (!found) return parsed;
   out += text.slice(last);
-  return JSON.parse(out, (_key, v: unknown) => (typeof v === 'string' && v.startsWith(longTag) ? new LongInteger(v.slice(longTag.length)) : v));
+  return JSON.parse(out, (_key, v: unknown) =>
+    typeof v === 'string' && v.startsWith(longTag) ? new LongInteger(v.slice(longTag.length)) : v,
+  );
 }
 
 const longNonce = Math.random().toString(36).slice(2, 10);
@@ -341,7 +353,10 @@ const longTagEscaped = `\\u0000long${longNonce}:`;
 /** `value` with every LongInteger turned back into a (rounded) number, as JSON.parse would give. */
 function plainNumbers(value: unknown): unknown {
   if (value instanceof LongInteger) return Number(value.digits);
-  if (Array.isArray(value)) return value.some((v) => v instanceof LongInteger || (v !== null && typeof v === 'object')) ? value.map(plainNumbers) : value;
+  if (Array.isArray(value))
+    return value.some((v) => v instanceof LongInteger || (v !== null && typeof v === 'object'))
+      ? value.map(plainNumbers)
+      : value;
   if (value !== null && typeof value === 'object') {
     let changed = false;
     const out: Record<string, unknown> = {};

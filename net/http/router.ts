@@ -25,8 +25,27 @@ import { compileFilter, isFilterError, type FilterPredicate } from './filter.js'
 import { aclCheck, requestToken, type AclSettings } from './acl.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { distanceSeconds, isCoordinate, type Coordinate } from '../../core/swim/coordinate.js';
-import { decodeJsonBody, parseBlocking, parseConsistency, parseGoBool, parseUint, queryFlag, type Schema } from './parse.js';
-import { aclSchema, coordinateUpdateSchema, catalogDeregisterSchema, catalogRegisterSchema, checkTypeSchema, checkUpdateSchema, preparedQuerySchema, serviceRegisterSchema, sessionCreateSchema, txnSchema } from './schemas.js';
+import {
+  decodeJsonBody,
+  parseBlocking,
+  parseConsistency,
+  parseGoBool,
+  parseUint,
+  queryFlag,
+  type Schema,
+} from './parse.js';
+import {
+  aclSchema,
+  coordinateUpdateSchema,
+  catalogDeregisterSchema,
+  catalogRegisterSchema,
+  checkTypeSchema,
+  checkUpdateSchema,
+  preparedQuerySchema,
+  serviceRegisterSchema,
+  sessionCreateSchema,
+  txnSchema,
+} from './schemas.js';
 
 /** Largest request body accepted (Consul's KV value limit applies to every body here). */
 export const requestBodyBytesMax = kvValueBytesMax;
@@ -124,7 +143,12 @@ function jsonText(value: unknown, pretty: boolean): string {
   const s = JSON.stringify(
     value === undefined ? null : value,
     (_key, v: unknown) => {
-      if (v !== null && typeof v === 'object' && typeof (v as RawJsonNumber).rawJsonNumber === 'string' && /^[0-9]{1,20}$/.test((v as RawJsonNumber).rawJsonNumber)) {
+      if (
+        v !== null &&
+        typeof v === 'object' &&
+        typeof (v as RawJsonNumber).rawJsonNumber === 'string' &&
+        /^[0-9]{1,20}$/.test((v as RawJsonNumber).rawJsonNumber)
+      ) {
         raw = true;
         return `${rawTag}${(v as RawJsonNumber).rawJsonNumber}`;
       }
@@ -196,9 +220,12 @@ function integerHeader(value: number | undefined, floor: number): string {
 function render(r: Req, response: AgentResponse, mode: RenderMode): Out {
   const headers: Record<string, string> = {};
   if (mode.blocking || response.index !== undefined) headers['X-Consul-Index'] = integerHeader(response.index, 1);
-  if (mode.blocking || response.knownLeader !== undefined) headers['X-Consul-KnownLeader'] = String(response.knownLeader === true);
-  if (mode.blocking || response.lastContactMs !== undefined) headers['X-Consul-LastContact'] = integerHeader(response.lastContactMs, 0);
-  const status = Number.isInteger(response.status) && response.status >= 100 && response.status <= 599 ? response.status : 500;
+  if (mode.blocking || response.knownLeader !== undefined)
+    headers['X-Consul-KnownLeader'] = String(response.knownLeader === true);
+  if (mode.blocking || response.lastContactMs !== undefined)
+    headers['X-Consul-LastContact'] = integerHeader(response.lastContactMs, 0);
+  const status =
+    Number.isInteger(response.status) && response.status >= 100 && response.status <= 599 ? response.status : 500;
   const success = status >= 200 && status < 300;
   if (!success && !(status === 409 && response.body != null)) {
     return text(status, response.error ?? '', headers);
@@ -215,7 +242,9 @@ function readOptions(r: Req): ReadOptions | Out {
   if (!consistency.ok) return badRequest(consistency.error);
   const blocking = parseBlocking(r.query);
   if (!blocking.ok) return badRequest(blocking.error);
-  const read: { minIndex?: number; waitMs?: number; consistency: ReadOptions['consistency'] } = { consistency: consistency.value };
+  const read: { minIndex?: number; waitMs?: number; consistency: ReadOptions['consistency'] } = {
+    consistency: consistency.value,
+  };
   if (blocking.value.minIndex > 0) {
     read.minIndex = blocking.value.minIndex;
     read.waitMs = blocking.value.waitMs;
@@ -236,7 +265,11 @@ async function blockingRead(r: Req, build: (read: ReadOptions) => AgentRequest |
   return ask(r, request, { blocking: true });
 }
 
-function decode(r: Req, schema: Schema, emptyAs?: unknown): { ok: true; value: Record<string, unknown> } | { ok: false; out: Out } {
+function decode(
+  r: Req,
+  schema: Schema,
+  emptyAs?: unknown,
+): { ok: true; value: Record<string, unknown> } | { ok: false; out: Out } {
   if (r.body.length === 0 && emptyAs !== undefined) return { ok: true, value: emptyAs as Record<string, unknown> };
   const parsed = decodeJsonBody(r.body, schema);
   if (!parsed.ok) return { ok: false, out: badRequest(parsed.error) };
@@ -276,7 +309,9 @@ async function kvGet(r: Req): Promise<Out> {
   const key = r.rest;
   if (queryFlag(r.query, 'keys')) {
     const separator = r.query.get('separator') ?? undefined;
-    return blockingRead(r, (read) => withOptional({ type: 'kv.keys', prefix: key, read } as AgentRequest, { separator }));
+    return blockingRead(r, (read) =>
+      withOptional({ type: 'kv.keys', prefix: key, read } as AgentRequest, { separator }),
+    );
   }
   if (queryFlag(r.query, 'recurse')) return blockingRead(r, (read) => ({ type: 'kv.list', prefix: key, read }));
   if (key === '') return badRequest('Missing key name');
@@ -287,7 +322,8 @@ async function kvGet(r: Req): Promise<Out> {
 async function kvPut(r: Req): Promise<Out> {
   const key = r.rest;
   if (key === '') return badRequest('Missing key name');
-  if (r.body.length > kvValueBytesMax) return text(413, `Request body(${r.body.length} bytes) too large, max size: ${kvValueBytesMax} bytes.`);
+  if (r.body.length > kvValueBytesMax)
+    return text(413, `Request body(${r.body.length} bytes) too large, max size: ${kvValueBytesMax} bytes.`);
   const flagsText = r.query.get('flags');
   const flags = flagsText === null ? undefined : parseKvFlags(flagsText);
   if (flags === undefined && flagsText !== null) return badRequest('Invalid flags');
@@ -324,7 +360,8 @@ async function txn(r: Req): Promise<Out> {
   const parsed = decodeJsonBody(r.body, txnSchema);
   if (!parsed.ok) return badRequest(parsed.error);
   const list = (parsed.value ?? []) as unknown[];
-  if (list.length > txnOpsMax) return text(413, `Transaction contains too many operations (${list.length} > ${txnOpsMax})`);
+  if (list.length > txnOpsMax)
+    return text(413, `Transaction contains too many operations (${list.length} > ${txnOpsMax})`);
   const ops = toTxnOps(list);
   if (!ops.ok) return badRequest(ops.error);
   const consistency = parseConsistency(r.query);
@@ -348,7 +385,9 @@ async function sessionCreate(r: Req): Promise<Out> {
   }
   let checks: string[] | undefined;
   if (b.Checks !== undefined || b.NodeChecks !== undefined) {
-    checks = [...new Set([...((b.Checks as string[] | undefined) ?? []), ...((b.NodeChecks as string[] | undefined) ?? [])])];
+    checks = [
+      ...new Set([...((b.Checks as string[] | undefined) ?? []), ...((b.NodeChecks as string[] | undefined) ?? [])]),
+    ];
   }
   const serviceChecks = (b.ServiceChecks as { ID?: string; Namespace?: string }[] | undefined)?.map((c) =>
     c.Namespace ? { id: c.ID ?? '', namespace: c.Namespace } : { id: c.ID ?? '' },
@@ -401,9 +440,16 @@ async function checkUpdate(r: Req): Promise<Out> {
   const d = decode(r, checkUpdateSchema);
   if (!d.ok) return d.out;
   const status = d.value.Status;
-  if (status !== 'passing' && status !== 'warning' && status !== 'critical') return badRequest(`Invalid check status: '${String(status ?? '')}'`);
+  if (status !== 'passing' && status !== 'warning' && status !== 'critical')
+    return badRequest(`Invalid check status: '${String(status ?? '')}'`);
   const output = d.value.Output as string | undefined;
-  return ask(r, output === undefined ? { type: 'agent.check.update', id, status } : { type: 'agent.check.update', id, status, output }, { empty: true });
+  return ask(
+    r,
+    output === undefined
+      ? { type: 'agent.check.update', id, status }
+      : { type: 'agent.check.update', id, status, output },
+    { empty: true },
+  );
 }
 
 function simple(build: (r: Req) => AgentRequest | Out, mode: RenderMode = {}): Handler {
@@ -422,7 +468,10 @@ function withRest(what: string, build: (rest: string, r: Req) => AgentRequest | 
   }, mode);
 }
 
-function blockingWithRest(what: string, build: (rest: string, read: ReadOptions, r: Req) => AgentRequest | Out): Handler {
+function blockingWithRest(
+  what: string,
+  build: (rest: string, read: ReadOptions, r: Req) => AgentRequest | Out,
+): Handler {
   return (r) => {
     const rest = requireRest(r, what);
     if (isOut(rest)) return rest;
@@ -439,12 +488,16 @@ function blockingWithRest(what: string, build: (rest: string, read: ReadOptions,
 async function metrics(r: Req): Promise<Out> {
   let response: AgentResponse | undefined;
   try {
-    const answer = await withTimeout(r.ctx.call({ type: 'agent.metrics' }), r.ctx.callTimeoutMs ?? callTimeoutMsDefault);
+    const answer = await withTimeout(
+      r.ctx.call({ type: 'agent.metrics' }),
+      r.ctx.callTimeoutMs ?? callTimeoutMsDefault,
+    );
     if (answer !== 'timeout') response = answer;
   } catch {
     response = undefined;
   }
-  const agentOk = response !== undefined && response.status === 200 && response.body !== null && typeof response.body === 'object';
+  const agentOk =
+    response !== undefined && response.status === 200 && response.body !== null && typeof response.body === 'object';
   const agentJson = (agentOk ? response!.body : {}) as Record<string, unknown>;
   const local = r.ctx.metrics;
   if (r.query.get('format') === 'prometheus') {
@@ -499,7 +552,13 @@ async function catalogDeregister(r: Req): Promise<Out> {
   const b = d.value;
   if (typeof b.Node !== 'string' || b.Node === '') return badRequest('Must provide node');
   if (b.Datacenter && b.Datacenter !== r.ctx.datacenter) return text(500, 'No path to datacenter');
-  return ask(r, withOptional({ type: 'catalog.deregister', node: b.Node } as AgentRequest, { serviceId: b.ServiceID, checkId: b.CheckID }));
+  return ask(
+    r,
+    withOptional({ type: 'catalog.deregister', node: b.Node } as AgentRequest, {
+      serviceId: b.ServiceID,
+      checkId: b.CheckID,
+    }),
+  );
 }
 
 /**
@@ -515,7 +574,8 @@ interface ListShape {
   readonly metaOf?: (entry: Record<string, unknown>) => unknown;
 }
 
-const record = (x: unknown): Record<string, unknown> => (x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : {});
+const record = (x: unknown): Record<string, unknown> =>
+  x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : {};
 const shapes = {
   nodes: { body: 'list', nodeOf: (e) => e.Node } as ListShape,
   catalogService: { body: 'list', nodeOf: (e) => e.Node, metaOf: (e) => e.NodeMeta } as ListShape,
@@ -565,24 +625,34 @@ function listed(shape: ListShape, handler: Handler): Handler {
       body = Object.fromEntries(Object.entries(body).filter(([, v]) => keep(v)));
     } else if (shape.body === 'services' && body !== null && typeof body === 'object') {
       const node = body as Record<string, unknown>;
-      body = { ...node, Services: Object.fromEntries(Object.entries(record(node.Services)).filter(([, v]) => keep(v))) };
+      body = {
+        ...node,
+        Services: Object.fromEntries(Object.entries(record(node.Services)).filter(([, v]) => keep(v))),
+      };
     }
     return { ...out, body: jsonText(body, r.pretty) };
   };
 }
 
-async function sortNear(r: Req, entries: unknown[], near: string, nodeOf: (entry: Record<string, unknown>) => unknown): Promise<unknown[]> {
+async function sortNear(
+  r: Req,
+  entries: unknown[],
+  near: string,
+  nodeOf: (entry: Record<string, unknown>) => unknown,
+): Promise<unknown[]> {
   const coordinates = new Map<string, Coordinate>();
   try {
     const answer = await r.ctx.call({ type: 'coordinate.nodes', read: { consistency: 'stale' } });
     if (answer.status === 200 && Array.isArray(answer.body)) {
-      for (const e of answer.body as { Node?: unknown; Coord?: unknown }[]) if (typeof e?.Node === 'string' && isCoordinate(e.Coord)) coordinates.set(e.Node, e.Coord);
+      for (const e of answer.body as { Node?: unknown; Coord?: unknown }[])
+        if (typeof e?.Node === 'string' && isCoordinate(e.Coord)) coordinates.set(e.Node, e.Coord);
     }
   } catch {
     // No coordinates: fall back to the near node first.
   }
   const origin = coordinates.get(near);
-  if (origin === undefined) return [...entries.filter((e) => nodeOf(record(e)) === near), ...entries.filter((e) => nodeOf(record(e)) !== near)];
+  if (origin === undefined)
+    return [...entries.filter((e) => nodeOf(record(e)) === near), ...entries.filter((e) => nodeOf(record(e)) !== near)];
   const distance = (e: unknown): number => {
     const node = nodeOf(record(e));
     if (node === near) return -1; // the node itself first, whatever its height
@@ -645,7 +715,12 @@ function querySpecific(method: 'GET' | 'PUT' | 'DELETE'): Handler {
     if (action === 'execute') {
       const limit = uintParam(r, 'limit');
       if (isOut(limit)) return limit;
-      return blockingRead(r, (read) => withOptional({ type: 'query.execute', idOrName: id, read } as AgentRequest, { near: r.query.get('near'), limit }));
+      return blockingRead(r, (read) =>
+        withOptional({ type: 'query.execute', idOrName: id, read } as AgentRequest, {
+          near: r.query.get('near'),
+          limit,
+        }),
+      );
     }
     if (method === 'GET') return blockingRead(r, (read) => ({ type: 'query.get', id, read }));
     if (method === 'DELETE') return ask(r, { type: 'query.delete', id }, { empty: true });
@@ -686,7 +761,9 @@ async function aclWrite(r: Req, type: 'acl.create' | 'acl.update'): Promise<Out>
 
 async function aclClone(r: Req): Promise<Out> {
   const source = await r.ctx.call({ type: 'acl.info', id: r.rest, read: { consistency: 'default' } });
-  const token = Array.isArray(source.body) ? (source.body[0] as { Name: string; Type: string; Rules: string } | undefined) : undefined;
+  const token = Array.isArray(source.body)
+    ? (source.body[0] as { Name: string; Type: string; Rules: string } | undefined)
+    : undefined;
   if (source.status !== 200) return render(r, source, {});
   if (!token) return text(403, 'ACL not found');
   return ask(r, { type: 'acl.create', definition: { Name: token.Name, Type: token.Type, Rules: token.Rules } });
@@ -698,7 +775,11 @@ async function snapshotSave(r: Req): Promise<Out> {
   const response = await r.ctx.call({ type: 'snapshot.save', read });
   if (response.status !== 200) return render(r, response, {});
   const index = Math.max(1, Math.floor(Number(response.index ?? 1)) || 1);
-  return { status: 200, headers: { 'Content-Type': 'application/octet-stream', 'X-Consul-Index': String(index) }, body: encodeSnapshot(response.body, index) };
+  return {
+    status: 200,
+    headers: { 'Content-Type': 'application/octet-stream', 'X-Consul-Index': String(index) },
+    body: encodeSnapshot(response.body, index),
+  };
 }
 
 /** `PUT /v1/snapshot`: restore the archive's store through Raft. */
@@ -727,61 +808,112 @@ export const routes: readonly Route[] = [
   // sessions
   exact('/v1/session/create', { PUT: sessionCreate }),
   prefix('/v1/session/destroy/', { PUT: withRest('session id', (id) => ({ type: 'session.destroy', id })) }),
-  prefix('/v1/session/info/', { GET: blockingWithRest('session id', (id, read) => ({ type: 'session.info', id, read })) }),
-  prefix('/v1/session/node/', { GET: blockingWithRest('node name', (node, read) => ({ type: 'session.node', node, read })) }),
+  prefix('/v1/session/info/', {
+    GET: blockingWithRest('session id', (id, read) => ({ type: 'session.info', id, read })),
+  }),
+  prefix('/v1/session/node/', {
+    GET: blockingWithRest('node name', (node, read) => ({ type: 'session.node', node, read })),
+  }),
   exact('/v1/session/list', { GET: (r) => blockingRead(r, (read) => ({ type: 'session.list', read })) }),
   prefix('/v1/session/renew/', { PUT: withRest('session id', (id) => ({ type: 'session.renew', id })) }),
   // agent
   exact('/v1/agent/self', { GET: simple(() => ({ type: 'agent.self' })) }),
-  exact('/v1/agent/members', { GET: simple((r) => (queryFlag(r.query, 'wan') ? { type: 'agent.members', wan: true } : { type: 'agent.members' })) }),
+  exact('/v1/agent/members', {
+    GET: simple((r) => (queryFlag(r.query, 'wan') ? { type: 'agent.members', wan: true } : { type: 'agent.members' })),
+  }),
   prefix(
     '/v1/agent/join/',
-    putOrLegacyGet(withRest('address', (address, r) => (queryFlag(r.query, 'wan') ? { type: 'agent.join', addresses: [address], wan: true } : { type: 'agent.join', addresses: [address] }), { empty: true })),
+    putOrLegacyGet(
+      withRest(
+        'address',
+        (address, r) =>
+          queryFlag(r.query, 'wan')
+            ? { type: 'agent.join', addresses: [address], wan: true }
+            : { type: 'agent.join', addresses: [address] },
+        { empty: true },
+      ),
+    ),
   ),
   exact('/v1/agent/leave', { PUT: simple(() => ({ type: 'agent.leave' }), { empty: true }) }),
-  prefix('/v1/agent/force-leave/', putOrLegacyGet(withRest('node', (node) => ({ type: 'agent.forceLeave', node }), { empty: true }))),
+  prefix(
+    '/v1/agent/force-leave/',
+    putOrLegacyGet(withRest('node', (node) => ({ type: 'agent.forceLeave', node }), { empty: true })),
+  ),
   exact('/v1/agent/reload', { PUT: (r) => reloadHandler(r) }),
   exact('/v1/agent/maintenance', {
-    PUT: simple((r) => {
-      const enable = enableParam(r);
-      if (isOut(enable)) return enable;
-      return withOptional({ type: 'agent.maintenance', enable } as AgentRequest, { reason: r.query.get('reason') });
-    }, { empty: true }),
-  }),
-  exact('/v1/agent/services', { GET: listed(shapes.map, simple(() => ({ type: 'agent.services' }))) }),
-  exact('/v1/agent/service/register', { PUT: serviceRegister }),
-  prefix('/v1/agent/service/deregister/', putOrLegacyGet(withRest('service id', (id) => ({ type: 'agent.service.deregister', id }), { empty: true }))),
-  prefix(
-    '/v1/agent/service/maintenance/',
-    {
-      PUT: withRest('service id', (id, r) => {
+    PUT: simple(
+      (r) => {
         const enable = enableParam(r);
         if (isOut(enable)) return enable;
-        return withOptional({ type: 'agent.service.maintenance', id, enable } as AgentRequest, { reason: r.query.get('reason') });
-      }, { empty: true }),
-    },
+        return withOptional({ type: 'agent.maintenance', enable } as AgentRequest, { reason: r.query.get('reason') });
+      },
+      { empty: true },
+    ),
+  }),
+  exact('/v1/agent/services', {
+    GET: listed(
+      shapes.map,
+      simple(() => ({ type: 'agent.services' })),
+    ),
+  }),
+  exact('/v1/agent/service/register', { PUT: serviceRegister }),
+  prefix(
+    '/v1/agent/service/deregister/',
+    putOrLegacyGet(withRest('service id', (id) => ({ type: 'agent.service.deregister', id }), { empty: true })),
   ),
-  exact('/v1/agent/checks', { GET: listed(shapes.map, simple(() => ({ type: 'agent.checks' }))) }),
+  prefix('/v1/agent/service/maintenance/', {
+    PUT: withRest(
+      'service id',
+      (id, r) => {
+        const enable = enableParam(r);
+        if (isOut(enable)) return enable;
+        return withOptional({ type: 'agent.service.maintenance', id, enable } as AgentRequest, {
+          reason: r.query.get('reason'),
+        });
+      },
+      { empty: true },
+    ),
+  }),
+  exact('/v1/agent/checks', {
+    GET: listed(
+      shapes.map,
+      simple(() => ({ type: 'agent.checks' })),
+    ),
+  }),
   exact('/v1/agent/check/register', { PUT: checkRegister }),
   prefix('/v1/agent/check/pass/', putOrLegacyGet(checkTtl('agent.check.pass'))),
   prefix('/v1/agent/check/warn/', putOrLegacyGet(checkTtl('agent.check.warn'))),
   prefix('/v1/agent/check/fail/', putOrLegacyGet(checkTtl('agent.check.fail'))),
   prefix('/v1/agent/check/update/', { PUT: checkUpdate }),
-  prefix('/v1/agent/check/deregister/', putOrLegacyGet(withRest('check id', (id) => ({ type: 'agent.check.deregister', id }), { empty: true }))),
+  prefix(
+    '/v1/agent/check/deregister/',
+    putOrLegacyGet(withRest('check id', (id) => ({ type: 'agent.check.deregister', id }), { empty: true })),
+  ),
   exact('/v1/agent/metrics', { GET: metrics }),
   // catalog
   exact('/v1/catalog/datacenters', { GET: simple(() => ({ type: 'catalog.datacenters' })) }),
   exact('/v1/catalog/nodes', {
-    GET: listed(shapes.nodes, (r) => blockingRead(r, (read) => withOptional({ type: 'catalog.nodes', read } as AgentRequest, { nodeMeta: nodeMetaParam(r) }))),
+    GET: listed(shapes.nodes, (r) =>
+      blockingRead(r, (read) =>
+        withOptional({ type: 'catalog.nodes', read } as AgentRequest, { nodeMeta: nodeMetaParam(r) }),
+      ),
+    ),
   }),
   exact('/v1/catalog/services', { GET: (r) => blockingRead(r, (read) => ({ type: 'catalog.services', read })) }),
   prefix('/v1/catalog/service/', {
     GET: listed(
       shapes.catalogService,
-      blockingWithRest('service name', (service, read, r) => withOptional({ type: 'catalog.service', service, read } as AgentRequest, { tag: r.query.get('tag') })),
+      blockingWithRest('service name', (service, read, r) =>
+        withOptional({ type: 'catalog.service', service, read } as AgentRequest, { tag: r.query.get('tag') }),
+      ),
     ),
   }),
-  prefix('/v1/catalog/node/', { GET: listed(shapes.catalogNode, blockingWithRest('node name', (node, read) => ({ type: 'catalog.node', node, read }))) }),
+  prefix('/v1/catalog/node/', {
+    GET: listed(
+      shapes.catalogNode,
+      blockingWithRest('node name', (node, read) => ({ type: 'catalog.node', node, read })),
+    ),
+  }),
   exact('/v1/catalog/register', { PUT: catalogRegister }),
   exact('/v1/catalog/deregister', { PUT: catalogDeregister }),
   // health
@@ -794,13 +926,26 @@ export const routes: readonly Route[] = [
       }),
     ),
   }),
-  prefix('/v1/health/node/', { GET: listed(shapes.checks, blockingWithRest('node name', (node, read) => ({ type: 'health.node', node, read }))) }),
-  prefix('/v1/health/checks/', { GET: listed(shapes.checks, blockingWithRest('service name', (service, read) => ({ type: 'health.checks', service, read }))) }),
+  prefix('/v1/health/node/', {
+    GET: listed(
+      shapes.checks,
+      blockingWithRest('node name', (node, read) => ({ type: 'health.node', node, read })),
+    ),
+  }),
+  prefix('/v1/health/checks/', {
+    GET: listed(
+      shapes.checks,
+      blockingWithRest('service name', (service, read) => ({ type: 'health.checks', service, read })),
+    ),
+  }),
   prefix('/v1/health/service/', {
     GET: listed(
       shapes.healthService,
       blockingWithRest('service name', (service, read, r) =>
-        withOptional({ type: 'health.service', service, read } as AgentRequest, { tag: r.query.get('tag'), passing: queryFlag(r.query, 'passing') || undefined }),
+        withOptional({ type: 'health.service', service, read } as AgentRequest, {
+          tag: r.query.get('tag'),
+          passing: queryFlag(r.query, 'passing') || undefined,
+        }),
       ),
     ),
   }),
@@ -809,25 +954,41 @@ export const routes: readonly Route[] = [
   exact('/v1/status/peers', { GET: simple(() => ({ type: 'status.peers' })) }),
   // operator
   exact('/v1/operator/raft/configuration', { GET: simple(() => ({ type: 'operator.raft.configuration' })) }),
-  exact('/v1/operator/raft/peer', { DELETE: simple((r) => ({ type: 'operator.raft.removePeer', peer: r.query.get('address') || r.query.get('id') || '' }), { empty: true }) }),
+  exact('/v1/operator/raft/peer', {
+    DELETE: simple(
+      (r) => ({ type: 'operator.raft.removePeer', peer: r.query.get('address') || r.query.get('id') || '' }),
+      { empty: true },
+    ),
+  }),
   // prepared queries
   exact('/v1/query', { GET: (r) => blockingRead(r, (read) => ({ type: 'query.list', read })), POST: queryCreate }),
   prefix('/v1/query/', { GET: querySpecific('GET'), PUT: querySpecific('PUT'), DELETE: querySpecific('DELETE') }),
   // events
   prefix('/v1/event/fire/', { PUT: eventFire }),
-  exact('/v1/event/list', { GET: (r) => blockingRead(r, (read) => withOptional({ type: 'event.list', read } as AgentRequest, { name: r.query.get('name') })) }),
+  exact('/v1/event/list', {
+    GET: (r) =>
+      blockingRead(r, (read) =>
+        withOptional({ type: 'event.list', read } as AgentRequest, { name: r.query.get('name') }),
+      ),
+  }),
   // ACLs are off: every ACL endpoint says so, as python-consul's ACLDisabled expects.
   exact('/v1/acl/create', { PUT: aclRoute((r) => aclWrite(r, 'acl.create')) }),
   exact('/v1/acl/update', { PUT: aclRoute((r) => aclWrite(r, 'acl.update')) }),
   prefix('/v1/acl/destroy/', { PUT: aclRoute(withRest('ACL ID', (id) => ({ type: 'acl.destroy', id }))) }),
-  prefix('/v1/acl/info/', { GET: aclRoute(blockingWithRest('ACL ID', (id, read) => ({ type: 'acl.info', id, read }))) }),
+  prefix('/v1/acl/info/', {
+    GET: aclRoute(blockingWithRest('ACL ID', (id, read) => ({ type: 'acl.info', id, read }))),
+  }),
   prefix('/v1/acl/clone/', { PUT: aclRoute(aclClone) }),
   exact('/v1/acl/list', { GET: aclRoute((r) => blockingRead(r, (read) => ({ type: 'acl.list', read }))) }),
   prefix('/v1/acl/', { GET: aclDisabled, PUT: aclDisabled, POST: aclDisabled, DELETE: aclDisabled }),
   exact('/v1/snapshot', { GET: snapshotSave, PUT: snapshotRestore }),
   exact('/v1/coordinate/datacenters', { GET: simple(() => ({ type: 'coordinate.datacenters' })) }),
-  exact('/v1/coordinate/nodes', { GET: listed(shapes.nodes, (r) => blockingRead(r, (read) => ({ type: 'coordinate.nodes', read }))) }),
-  prefix('/v1/coordinate/node/', { GET: blockingWithRest('node name', (node, read) => ({ type: 'coordinate.node', node, read })) }),
+  exact('/v1/coordinate/nodes', {
+    GET: listed(shapes.nodes, (r) => blockingRead(r, (read) => ({ type: 'coordinate.nodes', read }))),
+  }),
+  prefix('/v1/coordinate/node/', {
+    GET: blockingWithRest('node name', (node, read) => ({ type: 'coordinate.node', node, read })),
+  }),
   exact('/v1/coordinate/update', { PUT: coordinateUpdate }),
 ];
 
@@ -848,7 +1009,8 @@ function matchRoute(path: string): { route: Route; rest: string } | undefined {
   let best: { route: Route; rest: string } | undefined;
   for (const route of routes) {
     if (route.prefix) {
-      if (path.startsWith(route.path) && (!best || route.path.length > best.route.path.length)) best = { route, rest: path.slice(route.path.length) };
+      if (path.startsWith(route.path) && (!best || route.path.length > best.route.path.length))
+        best = { route, rest: path.slice(route.path.length) };
     } else if (path === route.path) {
       return { route, rest: '' };
     }
@@ -894,14 +1056,34 @@ export async function routeHttp(req: HttpRequestIn, ctx: RouterContext): Promise
     }
     let filter: ((body: unknown) => unknown) | undefined;
     if (ctx.acl?.enabled) {
-      const decision = await aclCheck(ctx.acl, { method, path, rest: matched.rest, query, body: req.body, token: requestToken(req.headers, query), nodeName: ctx.nodeName ?? '', call: ctx.call });
+      const decision = await aclCheck(ctx.acl, {
+        method,
+        path,
+        rest: matched.rest,
+        query,
+        body: req.body,
+        token: requestToken(req.headers, query),
+        nodeName: ctx.nodeName ?? '',
+        call: ctx.call,
+      });
       if (decision.kind === 'deny') return { ...text(decision.status, decision.text), route };
       filter = decision.filter;
     }
-    let out = await handler({ method, rest: matched.rest, query, body: req.body, pretty: query.has('pretty'), ctx, dc });
+    let out = await handler({
+      method,
+      rest: matched.rest,
+      query,
+      body: req.body,
+      pretty: query.has('pretty'),
+      ctx,
+      dc,
+    });
     if (filter && out.status === 200 && typeof out.body === 'string' && out.body !== '') {
       const kept = filter(JSON.parse(out.body));
-      out = Array.isArray(kept) && kept.length === 0 && path.startsWith('/v1/kv/') ? { ...text(404, ''), headers: out.headers } : { ...out, body: jsonText(kept, query.has('pretty')) };
+      out =
+        Array.isArray(kept) && kept.length === 0 && path.startsWith('/v1/kv/')
+          ? { ...text(404, ''), headers: out.headers }
+          : { ...out, body: jsonText(kept, query.has('pretty')) };
     }
     return { status: out.status, headers: out.headers, body: out.body, route };
   } catch (error) {

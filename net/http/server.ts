@@ -60,7 +60,8 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   server.headersTimeout = 30_000;
   server.keepAliveTimeout = 30_000;
   server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
@@ -88,7 +89,13 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouterC
   const startMs = performance.now();
   metrics.inFlight++;
   let done = false;
-  const finish = (status: number, headers: Record<string, string>, body: string | Uint8Array, route: string, closeAfter = false) => {
+  const finish = (
+    status: number,
+    headers: Record<string, string>,
+    body: string | Uint8Array,
+    route: string,
+    closeAfter = false,
+  ) => {
     if (done) return;
     done = true;
     metrics.inFlight--;
@@ -105,7 +112,13 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouterC
   // A snapshot restore carries the whole store; every other body is bounded like a KV value.
   const bodyBytesMax = (req.url ?? '').split('?')[0] === '/v1/snapshot' ? snapshotRequestBytesMax : requestBodyBytesMax;
   const tooLarge = (size: number | string) =>
-    finish(413, { 'Content-Type': 'text/plain; charset=utf-8' }, `Request body(${size} bytes) too large, max size: ${bodyBytesMax} bytes.`, 'too-large', true);
+    finish(
+      413,
+      { 'Content-Type': 'text/plain; charset=utf-8' },
+      `Request body(${size} bytes) too large, max size: ${bodyBytesMax} bytes.`,
+      'too-large',
+      true,
+    );
 
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > bodyBytesMax) {
@@ -133,8 +146,14 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouterC
   req.on('end', () => {
     if (done) return;
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    void routeHttp({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: new Uint8Array(body.buffer, body.byteOffset, body.length) }, ctx).then((out) =>
-      finish(out.status, out.headers, out.body, out.route),
-    );
+    void routeHttp(
+      {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: new Uint8Array(body.buffer, body.byteOffset, body.length),
+      },
+      ctx,
+    ).then((out) => finish(out.status, out.headers, out.body, out.route));
   });
 }

@@ -16,9 +16,12 @@ export function encodeSnapshot(store: unknown, index: number): Buffer {
   return Buffer.concat([magic, gzipSync(pack({ version: 1, index, store }))]);
 }
 
-export function decodeSnapshot(bytes: Uint8Array): { ok: true; store: unknown; index: number } | { ok: false; error: string } {
+export function decodeSnapshot(
+  bytes: Uint8Array,
+): { ok: true; store: unknown; index: number } | { ok: false; error: string } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < magic.length || !buf.subarray(0, magic.length).equals(magic)) return { ok: false, error: 'not a conclave snapshot (bad header)' };
+  if (buf.length < magic.length || !buf.subarray(0, magic.length).equals(magic))
+    return { ok: false, error: 'not a conclave snapshot (bad header)' };
   let decoded: unknown;
   try {
     decoded = unpack(gunzipSync(buf.subarray(magic.length), { maxOutputLength: snapshotBytesMax }));
@@ -26,6 +29,7 @@ export function decodeSnapshot(bytes: Uint8Array): { ok: true; store: unknown; i
     return { ok: false, error: `damaged snapshot: ${(error as Error).message}` };
   }
   const o = decoded as { version?: unknown; index?: unknown; store?: unknown } | null;
-  if (o === null || typeof o !== 'object' || o.version !== 1 || typeof o.index !== 'number' || o.store === undefined) return { ok: false, error: 'damaged snapshot: missing version, index or store' };
+  if (o === null || typeof o !== 'object' || o.version !== 1 || typeof o.index !== 'number' || o.store === undefined)
+    return { ok: false, error: 'damaged snapshot: missing version, index or store' };
   return { ok: true, store: o.store, index: o.index };
 }

@@ -36,24 +36,52 @@ describe('the CLI against a real -dev agent', () => {
   it('runs kv, members, info, reload, survives garbage, leaves, and replays', async () => {
     const record = path.join(root, 'dev.rec');
     const pidFile = path.join(root, 'agent.pid');
-    const agent = startAgent(['-dev', '-node', 'dev1', '-bind', ip, '-client', ip, '-record', record, '-pid-file', pidFile, '-log-level', 'warn']);
+    const agent = startAgent([
+      '-dev',
+      '-node',
+      'dev1',
+      '-bind',
+      ip,
+      '-client',
+      ip,
+      '-record',
+      record,
+      '-pid-file',
+      pidFile,
+      '-log-level',
+      'warn',
+    ]);
     agents.push(agent);
     await agent.waitFor('Log data will now stream in as it occurs');
     expect(fs.readFileSync(pidFile, 'utf8').trim()).toBe(String(agent.child.pid));
     await until(async () => (await cli('kv', 'put', 'probe', 'x')).code === 0, 20_000, 'the dev agent accepts writes');
 
     expect((await cli('version')).stdout).toMatch(/^Conclave v0\.1\.0\n/);
-    expect(await cli('kv', 'put', '-flags', '42', 'app/a', 'hello')).toMatchObject({ code: 0, stdout: 'Success! Data written to: app/a\n' });
+    expect(await cli('kv', 'put', '-flags', '42', 'app/a', 'hello')).toMatchObject({
+      code: 0,
+      stdout: 'Success! Data written to: app/a\n',
+    });
     expect(await cli('kv', 'put', 'app/sub/b', 'world')).toMatchObject({ code: 0 });
     expect((await cli('kv', 'get', 'app/a')).stdout).toBe('hello\n');
     expect((await cli('kv', 'get', '-recurse', 'app')).stdout).toBe('app/a:hello\napp/sub/b:world\n');
     const detailed = (await cli('kv', 'get', '-detailed', 'app/a')).stdout;
     expect(detailed).toMatch(/Flags\s+42/);
     const modifyIndex = Number(/ModifyIndex\s+(\d+)/.exec(detailed)![1]);
-    expect(await cli('kv', 'put', '-cas', '-modify-index', String(modifyIndex + 1000), 'app/a', 'no')).toMatchObject({ code: 1, stderr: 'Error! Did not write to app/a: CAS failed\n' });
-    expect(await cli('kv', 'put', '-cas', '-modify-index', String(modifyIndex), 'app/a', 'yes')).toMatchObject({ code: 0 });
-    expect(await cli('kv', 'delete', '-recurse', 'app/sub')).toMatchObject({ code: 0, stdout: 'Success! Deleted keys with prefix: app/sub\n' });
-    expect(await cli('kv', 'get', 'app/sub/b')).toMatchObject({ code: 1, stderr: 'Error! No key exists at: app/sub/b\n' });
+    expect(await cli('kv', 'put', '-cas', '-modify-index', String(modifyIndex + 1000), 'app/a', 'no')).toMatchObject({
+      code: 1,
+      stderr: 'Error! Did not write to app/a: CAS failed\n',
+    });
+    expect(await cli('kv', 'put', '-cas', '-modify-index', String(modifyIndex), 'app/a', 'yes')).toMatchObject({
+      code: 0,
+    });
+    expect(await cli('kv', 'delete', '-recurse', 'app/sub')).toMatchObject({
+      code: 0,
+      stdout: 'Success! Deleted keys with prefix: app/sub\n',
+    });
+    expect(await cli('kv', 'get', 'app/sub/b')).toMatchObject({
+      code: 1,
+      stderr: 'Error! No key exists at: app/sub/b\n',
+    });
     expect((await conclave(['kv', 'get', '-http-addr', `${ip}:8500`, 'app/a'])).stdout).toBe('yes\n');
 
     const members = (await cli('members', '-detailed')).stdout;
@@ -61,11 +89,15 @@ describe('the CLI against a real -dev agent', () => {
     expect(members).toMatch(/dev1\s+127\.0\.0\.110:8301\s+alive\s+.*role=consul/);
     expect((await cli('info')).stdout).toMatch(/consul:\n(\t.*\n)*\tleader = true/);
     expect(await cli('reload')).toMatchObject({ code: 0, stdout: 'Configuration reload triggered\n' });
-    expect(await conclave(['members'], { CONCLAVE_HTTP_ADDR: '', CONSUL_HTTP_ADDR: '127.0.0.1:1' })).toMatchObject({ code: 1, stderr: expect.stringContaining('Error retrieving members: Get http://127.0.0.1:1/v1/agent/members') });
+    expect(await conclave(['members'], { CONCLAVE_HTTP_ADDR: '', CONSUL_HTTP_ADDR: '127.0.0.1:1' })).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('Error retrieving members: Get http://127.0.0.1:1/v1/agent/members'),
+    });
 
     // Garbage on the gossip port (UDP and TCP) and the server port (TCP).
     const udp = dgram.createSocket('udp4');
-    for (const bytes of [Buffer.from('not a frame'), encodeFrame(`${ip}:9999`, { m: 'swim', p: 'x' }, 2)]) await new Promise<void>((r) => udp.send(bytes, 8301, ip, () => r()));
+    for (const bytes of [Buffer.from('not a frame'), encodeFrame(`${ip}:9999`, { m: 'swim', p: 'x' }, 2)])
+      await new Promise<void>((r) => udp.send(bytes, 8301, ip, () => r()));
     udp.close();
     await sendTcp(8301, Buffer.from('GET / HTTP/1.1\r\n\r\n'));
     await sendTcp(8300, encodeFrame(`${ip}:9999`, { m: 'raft', p: null }, 7));

@@ -32,23 +32,75 @@ function dirWith(files: Record<string, string>): string {
 
 describe('agent flags', () => {
   it('accepts every Go flag spelling', () => {
-    const parsed = parseFlags(['-server', '--bootstrap-expect=3', '-node', 'a1', '--bind', '127.0.0.5', '-join=127.0.0.6', '-join', '127.0.0.7', '-dev=false'], agentFlags);
-    expect(parsed).toEqual({ ok: true, rest: [], values: { server: true, 'bootstrap-expect': 3, node: 'a1', bind: '127.0.0.5', join: ['127.0.0.6', '127.0.0.7'], dev: false } });
+    const parsed = parseFlags(
+      [
+        '-server',
+        '--bootstrap-expect=3',
+        '-node',
+        'a1',
+        '--bind',
+        '127.0.0.5',
+        '-join=127.0.0.6',
+        '-join',
+        '127.0.0.7',
+        '-dev=false',
+      ],
+      agentFlags,
+    );
+    expect(parsed).toEqual({
+      ok: true,
+      rest: [],
+      values: {
+        server: true,
+        'bootstrap-expect': 3,
+        node: 'a1',
+        bind: '127.0.0.5',
+        join: ['127.0.0.6', '127.0.0.7'],
+        dev: false,
+      },
+    });
   });
 
   it('names unknown, malformed and refused flags', () => {
     expect(parseFlags(['-nope'], agentFlags)).toEqual({ ok: false, error: 'flag provided but not defined: -nope' });
-    expect(parseFlags(['-bootstrap-expect', 'x'], agentFlags)).toMatchObject({ ok: false, error: expect.stringContaining('-bootstrap-expect') });
+    expect(parseFlags(['-bootstrap-expect', 'x'], agentFlags)).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('-bootstrap-expect'),
+    });
     expect(parseFlags(['-node'], agentFlags)).toEqual({ ok: false, error: 'flag needs an argument: -node' });
-    expect(parseFlags(['-encrypt', 'abc'], agentFlags)).toMatchObject({ ok: false, error: expect.stringMatching(/^-encrypt: gossip encryption is not supported/) });
-    expect(parseFlags(['-ui'], agentFlags)).toMatchObject({ ok: false, error: expect.stringMatching(/^-ui: the web UI is not supported/) });
+    expect(parseFlags(['-encrypt', 'abc'], agentFlags)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^-encrypt: gossip encryption is not supported/),
+    });
+    expect(parseFlags(['-ui'], agentFlags)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^-ui: the web UI is not supported/),
+    });
   });
 });
 
 describe('agent config', () => {
   it('builds the seed a1 config: bootstrap-expect 1 means bootstrap, ids on the gossip port', () => {
-    const s = settingsFor(['-server', '-bootstrap-expect', '1', '-data-dir', '/tmp/x', '-node=a1', '-bind=127.0.0.104', '-client', '127.0.0.104']);
-    expect(s.config).toMatchObject({ nodeName: 'a1', server: true, bootstrap: true, datacenter: 'dc1', advertiseAddr: '127.0.0.104', clientAddr: '127.0.0.104', rpcId: '127.0.0.104:8301' });
+    const s = settingsFor([
+      '-server',
+      '-bootstrap-expect',
+      '1',
+      '-data-dir',
+      '/tmp/x',
+      '-node=a1',
+      '-bind=127.0.0.104',
+      '-client',
+      '127.0.0.104',
+    ]);
+    expect(s.config).toMatchObject({
+      nodeName: 'a1',
+      server: true,
+      bootstrap: true,
+      datacenter: 'dc1',
+      advertiseAddr: '127.0.0.104',
+      clientAddr: '127.0.0.104',
+      rpcId: '127.0.0.104:8301',
+    });
     expect(s.ports).toEqual({ http: 8500, dns: 8600, serfLan: 8301, serfWan: 8302, server: 8300 });
     expect(s.bootstrapExpectRequested).toBe(1);
     expect(s.config.enableLocalScriptChecks).toBe(true);
@@ -58,7 +110,8 @@ describe('agent config', () => {
   it('reads config dirs in lexical order, with the seed files as service and check definitions', () => {
     const dir = dirWith({
       'ping.json': '{"check": {"name": "ping","script": "ping -c1 soft.dog >/dev/null", "interval": "30s"}}',
-      'web.json': '{"service": {"name": "web", "tags": ["rails"], "port": 80,"check": {"script": "curl localhost >/dev/null 2>&1", "interval": "10s"}}}',
+      'web.json':
+        '{"service": {"name": "web", "tags": ["rails"], "port": 80,"check": {"script": "curl localhost >/dev/null 2>&1", "interval": "10s"}}}',
       'a.json': '{"datacenter": "east", "ports": {"http": 18500}, "retry_join": ["127.0.0.9"]}',
       'notes.txt': 'ignored',
     });
@@ -67,13 +120,23 @@ describe('agent config', () => {
     expect(s.ports.http).toBe(18600); // flags win over files
     expect(s.config.startJoin).toEqual(['127.0.0.9:8301']);
     expect(s.config.checks).toEqual([{ name: 'ping', script: 'ping -c1 soft.dog >/dev/null', intervalMs: 30_000 }]);
-    expect(s.config.services).toEqual([{ name: 'web', tags: ['rails'], port: 80, checks: [{ script: 'curl localhost >/dev/null 2>&1', intervalMs: 10_000 }] }]);
+    expect(s.config.services).toEqual([
+      {
+        name: 'web',
+        tags: ['rails'],
+        port: 80,
+        checks: [{ script: 'curl localhost >/dev/null 2>&1', intervalMs: 10_000 }],
+      },
+    ]);
   });
 
   it('names the file and the field of a bad config', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ 'x.json': '{"service": {"name": "web", "port": "80"}}' }, /x\.json: service\.port: must be an integer/],
-      [{ 'y.json': '{"check": {"name": "c", "script": "true", "interval": "often"}}' }, /y\.json: check\.interval: 'often' is not a duration/],
+      [
+        { 'y.json': '{"check": {"name": "c", "script": "true", "interval": "often"}}' },
+        /y\.json: check\.interval: 'often' is not a duration/,
+      ],
       [{ 'z.json': '{"bogus_key": 1}' }, /z\.json: bogus_key: unknown configuration key/],
       [{ 'e.json': '{"encrypt": "abc"}' }, /e\.json: encrypt: gossip encryption is not supported/],
       [{ 'j.json': '{"datacenter": ' }, /Error decoding '.*j\.json'/],
@@ -88,17 +151,24 @@ describe('agent config', () => {
 
   it('ACL settings: a disabled block is accepted and ignored; the block and the legacy keys turn ACLs on', () => {
     const args = (dir: string) => ['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', dir];
-    const off = dirWith({ 'acl.json': '{"primary_datacenter": "dc1", "acl": {"enabled": false, "default_policy": "deny"}}', 'empty.json': '{"acl": {}}' });
+    const off = dirWith({
+      'acl.json': '{"primary_datacenter": "dc1", "acl": {"enabled": false, "default_policy": "deny"}}',
+      'empty.json': '{"acl": {}}',
+    });
     expect(settingsFor(args(off)).config.datacenter).toBe('dc1');
     expect(settingsFor(args(off)).config.acl).toBeUndefined();
-    const on = dirWith({ 'acl.json': '{"acl": {"enabled": true, "default_policy": "deny", "tokens": {"master": "root"}}}' });
+    const on = dirWith({
+      'acl.json': '{"acl": {"enabled": true, "default_policy": "deny", "tokens": {"master": "root"}}}',
+    });
     expect(settingsFor(args(on)).config.acl).toEqual({ enabled: true, defaultPolicy: 'deny', masterToken: 'root' });
     const legacy = dirWith({ 'acl.json': '{"acl_datacenter": "dc1", "acl_master_token": "m1"}' });
     expect(settingsFor(args(legacy)).config.acl).toEqual({ enabled: true, defaultPolicy: 'allow', masterToken: 'm1' });
     const policy = dirWith({ 'acl.json': '{"acl_datacenter": "dc1", "acl_default_policy": "maybe"}' });
     expect(() => settingsFor(args(policy))).toThrow(/acl\.json: acl_default_policy: must be "allow" or "deny"/);
     const bad = dirWith({ 'acl.json': '{"acl": {"enabled": "no"}}' });
-    expect(() => settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', bad])).toThrow(/acl\.json: acl\.enabled: must be true or false/);
+    expect(() => settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', bad])).toThrow(
+      /acl\.json: acl\.enabled: must be true or false/,
+    );
   });
 
   it('exits 1 naming the flag or the file and field, as a real process', async () => {
@@ -109,7 +179,15 @@ describe('agent config', () => {
     expect(enc.code).toBe(1);
     expect(enc.stderr).toContain('-encrypt: gossip encryption is not supported');
     const dir = dirWith({ 'web.json': '{"service": {"name": "web", "port": "80"}}' });
-    const file = await conclave(['agent', '-data-dir', path.join(root, 'data'), '-bind', '127.0.0.1', '-config-dir', dir]);
+    const file = await conclave([
+      'agent',
+      '-data-dir',
+      path.join(root, 'data'),
+      '-bind',
+      '127.0.0.1',
+      '-config-dir',
+      dir,
+    ]);
     expect(file.code).toBe(1);
     expect(file.stderr).toContain(`${path.join(dir, 'web.json')}: service.port: must be an integer`);
   });
@@ -132,18 +210,38 @@ describe('agent config', () => {
 
 describe('agent id routing and log vocabulary', () => {
   it('routes SWIM to the gossip port, Raft and RPC requests to the server port, RPC replies back to gossip', () => {
-    expect(routeFor({ m: 'swim', p: {} }, '127.0.0.3:8301', 8300)).toEqual({ endpoint: 'gossip', address: '127.0.0.3:8301' });
-    expect(routeFor({ m: 'raft', p: {} }, '127.0.0.3:8301', 8300)).toEqual({ endpoint: 'server', address: '127.0.0.3:8300' });
-    expect(routeFor({ m: 'agent', p: { t: 'rpc' } }, '127.0.0.3:8301', 8300)).toEqual({ endpoint: 'server', address: '127.0.0.3:8300' });
-    expect(routeFor({ m: 'agent', p: { t: 'rpcReply' } }, '127.0.0.3:8301', 8300)).toEqual({ endpoint: 'server', address: '127.0.0.3:8301' });
+    expect(routeFor({ m: 'swim', p: {} }, '127.0.0.3:8301', 8300)).toEqual({
+      endpoint: 'gossip',
+      address: '127.0.0.3:8301',
+    });
+    expect(routeFor({ m: 'raft', p: {} }, '127.0.0.3:8301', 8300)).toEqual({
+      endpoint: 'server',
+      address: '127.0.0.3:8300',
+    });
+    expect(routeFor({ m: 'agent', p: { t: 'rpc' } }, '127.0.0.3:8301', 8300)).toEqual({
+      endpoint: 'server',
+      address: '127.0.0.3:8300',
+    });
+    expect(routeFor({ m: 'agent', p: { t: 'rpcReply' } }, '127.0.0.3:8301', 8300)).toEqual({
+      endpoint: 'server',
+      address: '127.0.0.3:8301',
+    });
   });
 
   it("rewrites the core's sentences into Consul's log lines", () => {
     const self = '127.0.0.104:8301';
-    expect(consulStyle(self, '127.0.0.104:8300', `${self} became leader at term 2`)).toBe('raft: Node at 127.0.0.104:8300 [Leader] entering Leader state (term 2)');
-    expect(consulStyle(self, '127.0.0.104:8300', `${self} marked 127.0.0.103:8301 failed at incarnation 0`)).toBe('memberlist: marked 127.0.0.103:8301 failed at incarnation 0');
-    expect(consulStyle(self, '127.0.0.104:8300', 'consul: adding server a1 (Addr: 127.0.0.104:8301) (DC: dc1)')).toBe('consul: adding server a1 (Addr: 127.0.0.104:8300) (DC: dc1)');
-    expect(consulStyle(self, '127.0.0.104:8300', 'consul: adding LAN server a1 (Addr: 127.0.0.104:8301) (DC: dc1)')).toBe('consul: adding LAN server a1 (Addr: 127.0.0.104:8300) (DC: dc1)');
+    expect(consulStyle(self, '127.0.0.104:8300', `${self} became leader at term 2`)).toBe(
+      'raft: Node at 127.0.0.104:8300 [Leader] entering Leader state (term 2)',
+    );
+    expect(consulStyle(self, '127.0.0.104:8300', `${self} marked 127.0.0.103:8301 failed at incarnation 0`)).toBe(
+      'memberlist: marked 127.0.0.103:8301 failed at incarnation 0',
+    );
+    expect(consulStyle(self, '127.0.0.104:8300', 'consul: adding server a1 (Addr: 127.0.0.104:8301) (DC: dc1)')).toBe(
+      'consul: adding server a1 (Addr: 127.0.0.104:8300) (DC: dc1)',
+    );
+    expect(
+      consulStyle(self, '127.0.0.104:8300', 'consul: adding LAN server a1 (Addr: 127.0.0.104:8301) (DC: dc1)'),
+    ).toBe('consul: adding LAN server a1 (Addr: 127.0.0.104:8300) (DC: dc1)');
     expect(consulStyle(self, '127.0.0.104:8300', "agent: Synced service 'web'")).toBe("agent: Synced service 'web'");
   });
 });

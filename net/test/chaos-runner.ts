@@ -64,8 +64,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const handles: AgentHandle[] = [];
   const argsFor = (n: { name: string; ip: string; server: boolean; dataDir: string }) => [
     ...(n.server ? ['-server', '-bootstrap-expect', '3'] : []),
-    '-data-dir', n.dataDir, '-node', n.name, '-bind', n.ip, '-client', n.ip, '-dns-port', '-1',
-    ...ips.filter((ip) => ip !== n.ip).flatMap((ip) => ['-retry-join', ip]), '-retry-interval', '1s',
+    '-data-dir',
+    n.dataDir,
+    '-node',
+    n.name,
+    '-bind',
+    n.ip,
+    '-client',
+    n.ip,
+    '-dns-port',
+    '-1',
+    ...ips.filter((ip) => ip !== n.ip).flatMap((ip) => ['-retry-join', ip]),
+    '-retry-interval',
+    '1s',
   ];
   const start = (n: Omit<Node, 'handle' | 'stopped'>) => {
     const handle = startAgent(argsFor(n));
@@ -77,21 +88,40 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const spec = { name: i < 3 ? `s${i + 1}` : 'c1', ip, server: i < 3, dataDir: path.join(root, `n${i + 1}`) };
       nodes.push({ ...spec, handle: start(spec), stopped: false });
     }
-    options.log(`chaos: seed ${options.seed}, ${options.seconds}s, ${options.clients} clients, ${options.keys} keys, nemesis every ~${options.nemesisEveryMs}ms`);
+    options.log(
+      `chaos: seed ${options.seed}, ${options.seconds}s, ${options.clients} clients, ${options.keys} keys, nemesis every ~${options.nemesisEveryMs}ms`,
+    );
     // Wait for a leader and a working write path.
-    await until(async () => (await http(`http://${ips[3]}:8500/v1/kv/chaos-probe`, 'PUT', 'x')).text === 'true', 60_000, 'the cluster accepts writes');
+    await until(
+      async () => (await http(`http://${ips[3]}:8500/v1/kv/chaos-probe`, 'PUT', 'x')).text === 'true',
+      60_000,
+      'the cluster accepts writes',
+    );
 
     const ops: LinOp<RegisterInput, unknown>[] = [];
     const epoch = performance.now();
     const now = () => performance.now() - epoch;
     let unique = 0;
     let running = true;
-    const record = (process: number, input: RegisterInput, call: () => Promise<{ outcome: 'ok' | 'unknown' | 'drop'; output?: unknown }>) => async () => {
-      const callTime = now();
-      const { outcome, output } = await call();
-      if (outcome === 'drop') return;
-      ops.push({ id: ops.length, process, input, output: outcome === 'unknown' ? UNKNOWN : output, callTime, returnTime: outcome === 'unknown' ? Infinity : now() });
-    };
+    const record =
+      (
+        process: number,
+        input: RegisterInput,
+        call: () => Promise<{ outcome: 'ok' | 'unknown' | 'drop'; output?: unknown }>,
+      ) =>
+      async () => {
+        const callTime = now();
+        const { outcome, output } = await call();
+        if (outcome === 'drop') return;
+        ops.push({
+          id: ops.length,
+          process,
+          input,
+          output: outcome === 'unknown' ? UNKNOWN : output,
+          callTime,
+          returnTime: outcome === 'unknown' ? Infinity : now(),
+        });
+      };
 
     const client = async (process: number) => {
       const rng = new Prng(options.seed * 31 + process);
@@ -105,7 +135,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             const r = await http(`${url}?${options.readMode ?? 'consistent'}`, 'GET');
             if (r.status === 404) return { outcome: 'ok', output: null };
             if (r.status !== 200) return { outcome: 'drop' };
-            return { outcome: 'ok', output: Buffer.from((JSON.parse(r.text) as { Value: string }[])[0]!.Value ?? '', 'base64').toString() };
+            return {
+              outcome: 'ok',
+              output: Buffer.from((JSON.parse(r.text) as { Value: string }[])[0]!.Value ?? '', 'base64').toString(),
+            };
           })();
         } else if (dice < 7) {
           const value = `v${process}-${unique++}`;
@@ -114,10 +147,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           // cas = a recorded read of (value, index), then an index-CAS with a fresh value.
           const read = await http(`${url}?consistent`, 'GET');
           if (read.status !== 200 && read.status !== 404) continue;
-          const entry = read.status === 200 ? (JSON.parse(read.text) as { Value: string; ModifyIndex: number }[])[0]! : null;
+          const entry =
+            read.status === 200 ? (JSON.parse(read.text) as { Value: string; ModifyIndex: number }[])[0]! : null;
           const from = entry ? Buffer.from(entry.Value ?? '', 'base64').toString() : null;
           const to = `v${process}-${unique++}`;
-          await record(process, { f: 'cas', key, from, to }, async () => writeOutcome(await http(`${url}?cas=${entry ? entry.ModifyIndex : 0}`, 'PUT', to)))();
+          await record(process, { f: 'cas', key, from, to }, async () =>
+            writeOutcome(await http(`${url}?cas=${entry ? entry.ModifyIndex : 0}`, 'PUT', to)),
+          )();
         }
       }
     };
@@ -142,7 +178,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           victim.handle.child.kill(action === 'kill' ? 'SIGKILL' : 'SIGTERM');
           await victim.handle.exited;
           const downMs = 200 + prng.below(2000);
-          nemesisActions.push(`${at} ${action === 'kill' ? 'kill -9' : 'SIGTERM'} ${victim.name}, restart after ${downMs}ms`);
+          nemesisActions.push(
+            `${at} ${action === 'kill' ? 'kill -9' : 'SIGTERM'} ${victim.name}, restart after ${downMs}ms`,
+          );
           await sleep(downMs);
           victim.handle = start(victim);
         }
@@ -157,14 +195,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await sleep(2000);
     running = false;
     await Promise.all(clients);
-    await until(async () => (await http(`http://${ips[0]}:8500/v1/kv/chaos-probe?consistent`, 'GET')).status === 200, 30_000, 'the healed cluster answers');
+    await until(
+      async () => (await http(`http://${ips[0]}:8500/v1/kv/chaos-probe?consistent`, 'GET')).status === 200,
+      30_000,
+      'the healed cluster answers',
+    );
     for (const [i, ip] of ips.entries()) {
       for (let k = 0; k < options.keys; k++) {
         await record(1000 + i, { f: 'read', key: `k${k}` }, async () => {
           const r = await http(`http://${ip}:8500/v1/kv/chaos/k${k}?consistent`, 'GET');
           if (r.status === 404) return { outcome: 'ok', output: null };
           if (r.status !== 200) return { outcome: 'drop' };
-          return { outcome: 'ok', output: Buffer.from((JSON.parse(r.text) as { Value: string }[])[0]!.Value ?? '', 'base64').toString() };
+          return {
+            outcome: 'ok',
+            output: Buffer.from((JSON.parse(r.text) as { Value: string }[])[0]!.Value ?? '', 'base64').toString(),
+          };
         })();
       }
     }
@@ -187,15 +232,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-function writeOutcome(r: { status: number; text: string; error?: 'refused' | 'other' }): { outcome: 'ok' | 'unknown' | 'drop'; output?: unknown } {
+function writeOutcome(r: { status: number; text: string; error?: 'refused' | 'other' }): {
+  outcome: 'ok' | 'unknown' | 'drop';
+  output?: unknown;
+} {
   if (r.error === 'refused') return { outcome: 'drop' };
   if (r.status === 200) return { outcome: 'ok', output: r.text.trim() === 'true' };
   return { outcome: 'unknown' };
 }
 
-async function http(url: string, method: string, body?: string): Promise<{ status: number; text: string; error?: 'refused' | 'other' }> {
+async function http(
+  url: string,
+  method: string,
+  body?: string,
+): Promise<{ status: number; text: string; error?: 'refused' | 'other' }> {
   try {
-    const r = await fetch(url, { method, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(requestTimeoutMs) });
+    const r = await fetch(url, {
+      method,
+      ...(body !== undefined ? { body } : {}),
+      signal: AbortSignal.timeout(requestTimeoutMs),
+    });
     return { status: r.status, text: await r.text() };
   } catch (error) {
     const code = (error as { cause?: { code?: string } }).cause?.code;

@@ -32,7 +32,8 @@ afterAll(async () => {
 describe('conclave lock', () => {
   it('serializes contending children, marks the key with the api.Lock flag, returns the exit status', async () => {
     const out = path.join(root, 'out');
-    const body = (name: string, code: number) => `echo start-${name} >> ${out}; sleep 0.4; echo end-${name} >> ${out}; exit ${code}`;
+    const body = (name: string, code: number) =>
+      `echo start-${name} >> ${out}; sleep 0.4; echo end-${name} >> ${out}; exit ${code}`;
     const held = until(
       async () => {
         const r = await api('/v1/kv/jobs/.lock');
@@ -42,7 +43,12 @@ describe('conclave lock', () => {
       10_000,
       'the lock key is held with the api.Lock flag',
     );
-    const runs = await Promise.all([cli('lock', 'jobs', body('a', 0)), cli('lock', 'jobs', body('b', 3)), cli('lock', 'jobs', body('c', 0)), held]);
+    const runs = await Promise.all([
+      cli('lock', 'jobs', body('a', 0)),
+      cli('lock', 'jobs', body('b', 3)),
+      cli('lock', 'jobs', body('c', 0)),
+      held,
+    ]);
     expect([runs[0], runs[1], runs[2]].map((r) => r.code).sort()).toEqual([0, 0, 3]);
     const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(6);
@@ -100,9 +106,19 @@ describe('conclave watch', () => {
     expect(JSON.parse((await cli('watch', '-type', 'key', '-key', 'cfg/none')).stdout)).toBeNull();
     expect((await cli('watch', '-type', 'nosuch')).code).toBe(1);
     const log = path.join(root, 'watch.log');
-    const watcher = spawn(process.execPath, [conclaveBin, 'watch', '-type', 'keyprefix', '-prefix', 'cfg/', `cat >> ${log}; echo === >> ${log}`], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    const watcher = spawn(
+      process.execPath,
+      [conclaveBin, 'watch', '-type', 'keyprefix', '-prefix', 'cfg/', `cat >> ${log}; echo === >> ${log}`],
+      { env: { ...process.env, ...env }, stdio: 'ignore' },
+    );
     try {
-      const runs = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('===\n').filter((x) => x.trim() !== '') : []);
+      const runs = () =>
+        fs.existsSync(log)
+          ? fs
+              .readFileSync(log, 'utf8')
+              .split('===\n')
+              .filter((x) => x.trim() !== '')
+          : [];
       await until(async () => runs().length === 1, 10_000, 'the first handler run');
       expect((await cli('kv', 'put', 'cfg/b', '2')).code).toBe(0);
       await until(async () => runs().length === 2, 10_000, 'a handler run after the change');
@@ -118,7 +134,10 @@ describe('conclave snapshot', () => {
     const file = path.join(root, 'state.snap');
     expect((await cli('kv', 'put', 'snap/a', 'one')).code).toBe(0);
     const saved = await cli('snapshot', 'save', file);
-    expect(saved).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Saved and verified snapshot to index \d+\n$/) });
+    expect(saved).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^Saved and verified snapshot to index \d+\n$/),
+    });
     expect((await cli('snapshot', 'inspect', file)).stdout).toMatch(/KV entries\s+\d+/);
     expect((await cli('kv', 'put', 'snap/a', 'two')).code).toBe(0);
     expect((await cli('kv', 'put', 'snap/b', 'new')).code).toBe(0);
@@ -128,7 +147,10 @@ describe('conclave snapshot', () => {
     const damaged = path.join(root, 'damaged.snap');
     const bytes = fs.readFileSync(file);
     fs.writeFileSync(damaged, bytes.subarray(0, bytes.length - 10));
-    expect(await cli('snapshot', 'restore', damaged)).toMatchObject({ code: 1, stderr: expect.stringMatching(/Error restoring snapshot: 400 damaged snapshot/) });
+    expect(await cli('snapshot', 'restore', damaged)).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/Error restoring snapshot: 400 damaged snapshot/),
+    });
     expect((await cli('kv', 'get', 'snap/a')).stdout).toBe('one\n');
   }, 30_000);
 });

@@ -40,19 +40,38 @@ function oracle(batches: readonly (readonly StorageOp[])[]) {
   return { records: Object.fromEntries(records), logs: Object.fromEntries(logs) };
 }
 
-function plain(durable: { records: ReadonlyMap<string, unknown>; logs: ReadonlyMap<string, { entries: readonly unknown[] }> }) {
-  return { records: Object.fromEntries(durable.records), logs: Object.fromEntries([...durable.logs].map(([k, v]) => [k, [...v.entries]])) };
+function plain(durable: {
+  records: ReadonlyMap<string, unknown>;
+  logs: ReadonlyMap<string, { entries: readonly unknown[] }>;
+}) {
+  return {
+    records: Object.fromEntries(durable.records),
+    logs: Object.fromEntries([...durable.logs].map(([k, v]) => [k, [...v.entries]])),
+  };
 }
 
 const opArb: fc.Arbitrary<StorageOp> = fc.oneof(
-  fc.record({ op: fc.constant('put' as const), key: fc.constantFrom('raft/hard', 'agent/services', 'raft/snapshot'), value: fc.jsonValue() }),
+  fc.record({
+    op: fc.constant('put' as const),
+    key: fc.constantFrom('raft/hard', 'agent/services', 'raft/snapshot'),
+    value: fc.jsonValue(),
+  }),
   fc.record({ op: fc.constant('delete' as const), key: fc.constantFrom('raft/hard', 'agent/services') }),
-  fc.record({ op: fc.constant('append' as const), log: fc.constantFrom('raft/log', 'x/log'), entries: fc.array(fc.record({ term: fc.nat(9), data: fc.string() }), { maxLength: 5 }) }),
+  fc.record({
+    op: fc.constant('append' as const),
+    log: fc.constantFrom('raft/log', 'x/log'),
+    entries: fc.array(fc.record({ term: fc.nat(9), data: fc.string() }), { maxLength: 5 }),
+  }),
   fc.record({ op: fc.constant('truncate' as const), log: fc.constant('raft/log'), keepCount: fc.nat(20) }),
   fc.record({ op: fc.constant('dropPrefix' as const), log: fc.constant('raft/log'), dropCount: fc.nat(5) }),
 );
 
-async function writeAll(dir: string, batches: readonly (readonly StorageOp[])[], segmentBytesMax?: number, flushEvery = 3) {
+async function writeAll(
+  dir: string,
+  batches: readonly (readonly StorageOp[])[],
+  segmentBytesMax?: number,
+  flushEvery = 3,
+) {
   const { storage } = await openDiskStorage(dir, segmentBytesMax ? { segmentBytesMax } : {});
   for (const [i, ops] of batches.entries()) {
     storage.write(ops);
@@ -65,17 +84,22 @@ async function writeAll(dir: string, batches: readonly (readonly StorageOp[])[],
 describe('disk storage', () => {
   it('reloads exactly what the oracle holds, across segment rotations and reopenings', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(opArb, { minLength: 1, maxLength: 4 }), { maxLength: 40 }), fc.integer({ min: 200, max: 4000 }), fc.integer({ min: 1, max: 5 }), async (batches, segmentBytesMax, flushEvery) => {
-        const dir = tempDir();
-        const half = Math.floor(batches.length / 2);
-        await writeAll(dir, batches.slice(0, half), segmentBytesMax, flushEvery);
-        await writeAll(dir, batches.slice(half), segmentBytesMax, flushEvery);
-        const { storage, report } = await openDiskStorage(dir);
-        await storage.close();
-        expect(report.tornTail).toBeNull();
-        // Values come back as the codec round-trips them (e.g. -0 stays -0, unlike JSON).
-        expect(plain(report.durable)).toEqual(roundTrip(oracle(batches)));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.array(opArb, { minLength: 1, maxLength: 4 }), { maxLength: 40 }),
+        fc.integer({ min: 200, max: 4000 }),
+        fc.integer({ min: 1, max: 5 }),
+        async (batches, segmentBytesMax, flushEvery) => {
+          const dir = tempDir();
+          const half = Math.floor(batches.length / 2);
+          await writeAll(dir, batches.slice(0, half), segmentBytesMax, flushEvery);
+          await writeAll(dir, batches.slice(half), segmentBytesMax, flushEvery);
+          const { storage, report } = await openDiskStorage(dir);
+          await storage.close();
+          expect(report.tornTail).toBeNull();
+          // Values come back as the codec round-trips them (e.g. -0 stays -0, unlike JSON).
+          expect(plain(report.durable)).toEqual(roundTrip(oracle(batches)));
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -98,7 +122,9 @@ describe('disk storage', () => {
 
   it('cuts a torn tail at any byte of the last record and reports it', async () => {
     const dir = tempDir();
-    const batches: StorageOp[][] = [0, 1, 2].map((i) => [{ op: 'append', log: 'raft/log', entries: [{ i, pad: 'p'.repeat(30) }] }]);
+    const batches: StorageOp[][] = [0, 1, 2].map((i) => [
+      { op: 'append', log: 'raft/log', entries: [{ i, pad: 'p'.repeat(30) }] },
+    ]);
     await writeAll(dir, batches);
     const file = path.join(dir, 'storage', 'wal-0000000001.log');
     const whole = fs.readFileSync(file);
@@ -121,7 +147,9 @@ describe('disk storage', () => {
 
   it('refuses a flipped byte before the tail, naming the file and the offset', async () => {
     const dir = tempDir();
-    const batches: StorageOp[][] = [0, 1, 2, 3].map((i) => [{ op: 'put', key: 'raft/hard', value: { term: i, votedFor: 'n1' } }]);
+    const batches: StorageOp[][] = [0, 1, 2, 3].map((i) => [
+      { op: 'put', key: 'raft/hard', value: { term: i, votedFor: 'n1' } },
+    ]);
     await writeAll(dir, batches);
     const file = path.join(dir, 'storage', 'wal-0000000001.log');
     const bytes = fs.readFileSync(file);
@@ -130,7 +158,10 @@ describe('disk storage', () => {
       const damaged = Buffer.from(bytes);
       damaged[flipAt]! ^= 0x40;
       fs.writeFileSync(file, damaged);
-      const error = await openDiskStorage(dir).then(() => null, (e: unknown) => e);
+      const error = await openDiskStorage(dir).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(DiskCorruptError);
       const start = Math.floor(flipAt / recordBytes) * recordBytes;
       expect((error as DiskCorruptError).offset).toBe(start);
@@ -140,10 +171,15 @@ describe('disk storage', () => {
 
   it('refuses damage in an older segment even at its end', async () => {
     const dir = tempDir();
-    const batches: StorageOp[][] = [...Array(30).keys()].map((i) => [{ op: 'append', log: 'raft/log', entries: [{ i, pad: 'q'.repeat(50) }] }]);
+    const batches: StorageOp[][] = [...Array(30).keys()].map((i) => [
+      { op: 'append', log: 'raft/log', entries: [{ i, pad: 'q'.repeat(50) }] },
+    ]);
     // Rotation is checkpointed; plant an older segment by hand to simulate a crash before the checkpoint.
     await writeAll(dir, batches.slice(0, 10));
-    fs.renameSync(path.join(dir, 'storage', 'wal-0000000001.log'), path.join(dir, 'storage', 'wal-0000000001.log.keep'));
+    fs.renameSync(
+      path.join(dir, 'storage', 'wal-0000000001.log'),
+      path.join(dir, 'storage', 'wal-0000000001.log.keep'),
+    );
     await writeAll(dir, batches.slice(0, 10));
     fs.renameSync(path.join(dir, 'storage', 'wal-0000000001.log'), path.join(dir, 'storage', 'wal-0000000002.log'));
     const older = fs.readFileSync(path.join(dir, 'storage', 'wal-0000000001.log.keep'));

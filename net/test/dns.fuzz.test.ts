@@ -21,11 +21,18 @@ function chaoticCall(seed: { n: number }) {
     if (pick === 1) return { status: 500, body: null, error: 'No cluster leader' };
     if (pick === 2) return { status: 200, body: null };
     if (pick === 3) return { status: 200, body: 'junk' };
-    if (req.type === 'catalog.node') return { status: 200, body: { Node: { Node: 'a', Address: pick === 4 ? 'not-an-ip' : '10.0.0.1' } } };
+    if (req.type === 'catalog.node')
+      return { status: 200, body: { Node: { Node: 'a', Address: pick === 4 ? 'not-an-ip' : '10.0.0.1' } } };
     if (req.type === 'health.service') {
       return {
         status: 200,
-        body: [{ Node: { Node: 'x'.repeat(pick * 10) }, Service: { Port: pick === 5 ? -1 : 80, Address: pick === 6 ? 'fd00::9' : '10.0.0.2', Tags: null }, Checks: null }],
+        body: [
+          {
+            Node: { Node: 'x'.repeat(pick * 10) },
+            Service: { Port: pick === 5 ? -1 : 80, Address: pick === 6 ? 'fd00::9' : '10.0.0.2', Tags: null },
+            Checks: null,
+          },
+        ],
       };
     }
     return { status: 200, body: { web: [] } };
@@ -33,20 +40,32 @@ function chaoticCall(seed: { n: number }) {
 }
 
 const types = ['A', 'AAAA', 'SRV', 'ANY', 'TXT', 'SOA', 'MX', 'PTR', 'CNAME', 'NS'] as dnsPacket.RecordType[];
-const label = fc.oneof(fc.constantFrom('a1', 'web', 'node', 'service', 'dc1', 'consul', '_web', '_tcp', 'rails', 'A2', 'x-y'), fc.stringMatching(/^[a-z0-9-]{1,20}$/));
-const nameArb = fc.array(label, { minLength: 0, maxLength: 6 }).map((ls) => [...ls, 'consul'].join('.'));
-const validQuery = fc.tuple(nameArb, fc.constantFrom(...types), fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined })).map(([name, type, edns]) =>
-  encodeQuery(name, type, edns === undefined ? {} : { ednsBytes: edns }),
+const label = fc.oneof(
+  fc.constantFrom('a1', 'web', 'node', 'service', 'dc1', 'consul', '_web', '_tcp', 'rails', 'A2', 'x-y'),
+  fc.stringMatching(/^[a-z0-9-]{1,20}$/),
 );
+const nameArb = fc.array(label, { minLength: 0, maxLength: 6 }).map((ls) => [...ls, 'consul'].join('.'));
+const validQuery = fc
+  .tuple(nameArb, fc.constantFrom(...types), fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }))
+  .map(([name, type, edns]) => encodeQuery(name, type, edns === undefined ? {} : { ednsBytes: edns }));
 const mutated = fc
-  .tuple(validQuery, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.option(fc.nat({ max: 80 }), { nil: undefined }), fc.uint8Array({ maxLength: 20 }))
+  .tuple(
+    validQuery,
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+    fc.option(fc.nat({ max: 80 }), { nil: undefined }),
+    fc.uint8Array({ maxLength: 20 }),
+  )
   .map(([q, flips, cut, tail]) => {
     const b = Buffer.from(q);
     for (const [at, v] of flips) b[at % b.length] = v;
     const cutAt = cut === undefined ? b.length : Math.min(cut, b.length);
     return Buffer.concat([b.subarray(0, cutAt), Buffer.from(tail)]);
   });
-const packetArb = fc.oneof(fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u)), mutated, validQuery);
+const packetArb = fc.oneof(
+  fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u)),
+  mutated,
+  validQuery,
+);
 
 function checkReply(query: Buffer, out: Buffer | undefined, limit: number): void {
   if (out === undefined) return; // a drop is allowed
@@ -62,7 +81,10 @@ describe('DNS fuzz (direct)', () => {
     const ctx = dnsContext({ domain: 'consul.', datacenter: 'dc1', call: chaoticCall(seed) });
     await fc.assert(
       fc.asyncProperty(packetArb, fc.constantFrom('udp' as const, 'tcp' as const), async (packet, transport) => {
-        const out = await Promise.race([answerDns(packet, ctx, transport), new Promise<'hung'>((r) => setTimeout(() => r('hung'), 2000))]);
+        const out = await Promise.race([
+          answerDns(packet, ctx, transport),
+          new Promise<'hung'>((r) => setTimeout(() => r('hung'), 2000)),
+        ]);
         expect(out).not.toBe('hung');
         if (out === 'hung') return;
         // An EDNS client may get up to 4096 bytes over UDP; without EDNS 512 (checked in dns.test.ts).
@@ -77,14 +99,28 @@ describe('DNS fuzz (direct)', () => {
       datacenter: 'dc1',
       call: async (req) =>
         req.type === 'health.service'
-          ? { status: 200, body: Array.from({ length: 80 }, (_, i) => ({ Node: { Node: `n${i}`.padEnd(40, 'x'), Address: `10.0.0.${i}` }, Service: { Port: 1 }, Checks: [] })) }
+          ? {
+              status: 200,
+              body: Array.from({ length: 80 }, (_, i) => ({
+                Node: { Node: `n${i}`.padEnd(40, 'x'), Address: `10.0.0.${i}` },
+                Service: { Port: 1 },
+                Checks: [],
+              })),
+            }
           : { status: 200, body: null },
     });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(nameArb, label.map((l) => `${l}.service.consul`)), fc.constantFrom(...types), async (name, type) => {
-        const q = encodeQuery(name, type);
-        checkReply(q, await answerDns(q, ctx, 'udp'), 512);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          nameArb,
+          label.map((l) => `${l}.service.consul`),
+        ),
+        fc.constantFrom(...types),
+        async (name, type) => {
+          const q = encodeQuery(name, type);
+          checkReply(q, await answerDns(q, ctx, 'udp'), 512);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -93,7 +129,13 @@ describe('DNS fuzz (direct)', () => {
 describe('DNS fuzz (sockets)', () => {
   let server: DnsServer;
   beforeAll(async () => {
-    server = await startDnsServer({ host: '127.0.0.1', port: 0, domain: 'consul.', datacenter: 'dc1', call: chaoticCall({ n: 3 }) });
+    server = await startDnsServer({
+      host: '127.0.0.1',
+      port: 0,
+      domain: 'consul.',
+      datacenter: 'dc1',
+      call: chaoticCall({ n: 3 }),
+    });
   });
   afterAll(async () => server.close());
 
@@ -112,7 +154,8 @@ describe('DNS fuzz (sockets)', () => {
     );
     // Still alive: a well-formed query gets a response (any rcode: the double is chaotic).
     let answered = false;
-    for (let i = 0; i < 10 && !answered; i++) answered = !!(await dig('a1.node.consul', 'A', { host: '127.0.0.1', port: server.port }).catch(() => undefined));
+    for (let i = 0; i < 10 && !answered; i++)
+      answered = !!(await dig('a1.node.consul', 'A', { host: '127.0.0.1', port: server.port }).catch(() => undefined));
     expect(answered).toBe(true);
   });
 });

@@ -31,11 +31,20 @@ interface Rec {
 }
 const q = async (name: string, type: 'A' | 'SRV' = 'A', transport: 'udp' | 'tcp' = 'udp') => {
   const { packet } = await dig(name, type, { host: '127.0.0.1', port: agent.dnsPort, transport });
-  return { rcode: packet.rcode, answers: (packet.answers ?? []) as Rec[], additionals: (packet.additionals ?? []) as Rec[], authorities: (packet.authorities ?? []) as Rec[] };
+  return {
+    rcode: packet.rcode,
+    answers: (packet.answers ?? []) as Rec[],
+    additionals: (packet.additionals ?? []) as Rec[],
+    authorities: (packet.authorities ?? []) as Rec[],
+  };
 };
 
 /** Polls until a DNS answer satisfies `ok` (catalog writes and health updates are asynchronous). */
-async function until(name: string, type: 'A' | 'SRV', ok: (r: Awaited<ReturnType<typeof q>>) => boolean): Promise<Awaited<ReturnType<typeof q>>> {
+async function until(
+  name: string,
+  type: 'A' | 'SRV',
+  ok: (r: Awaited<ReturnType<typeof q>>) => boolean,
+): Promise<Awaited<ReturnType<typeof q>>> {
   const deadline = Date.now() + 5000;
   for (;;) {
     const r = await q(name, type);
@@ -48,7 +57,11 @@ async function until(name: string, type: 'A' | 'SRV', ok: (r: Awaited<ReturnType
 describe('DNS on a real agent', () => {
   it('the agent node resolves with and without DC, in any case, over UDP and TCP', async () => {
     for (const transport of ['udp', 'tcp'] as const) {
-      for (const name of [`${agent.nodeName}.node.consul`, `${agent.nodeName}.node.dc1.consul`, `${agent.nodeName.toUpperCase()}.NODE.CONSUL`]) {
+      for (const name of [
+        `${agent.nodeName}.node.consul`,
+        `${agent.nodeName}.node.dc1.consul`,
+        `${agent.nodeName.toUpperCase()}.NODE.CONSUL`,
+      ]) {
         const r = await q(name, 'A', transport);
         expect(r.rcode).toBe('NOERROR');
         expect(r.answers.map((a) => [a.type, a.ttl, a.data])).toEqual([['A', 0, '127.0.0.1']]);
@@ -60,8 +73,20 @@ describe('DNS on a real agent', () => {
   });
 
   it('a service with a critical check is hidden; passing or warning shows it', async () => {
-    await put('/v1/agent/service/register', { Name: 'api', ID: 'api1', Port: 9001, Tags: ['blue'], Address: '10.20.0.1', Check: { TTL: '60s' } });
-    await put('/v1/catalog/register', { Node: 'ext-a', Address: '10.20.0.2', Service: { ID: 'api2', Service: 'api', Port: 9002, Tags: ['green'] }, Check: { CheckID: 'api2-alive', Name: 'alive', Status: 'passing', ServiceID: 'api2' } });
+    await put('/v1/agent/service/register', {
+      Name: 'api',
+      ID: 'api1',
+      Port: 9001,
+      Tags: ['blue'],
+      Address: '10.20.0.1',
+      Check: { TTL: '60s' },
+    });
+    await put('/v1/catalog/register', {
+      Node: 'ext-a',
+      Address: '10.20.0.2',
+      Service: { ID: 'api2', Service: 'api', Port: 9002, Tags: ['green'] },
+      Check: { CheckID: 'api2-alive', Name: 'alive', Status: 'passing', ServiceID: 'api2' },
+    });
     // api1's TTL check starts critical: only the external instance answers.
     await until('api.service.consul', 'A', (r) => r.answers.length === 1 && r.answers[0]!.data === '10.20.0.2');
     await put('/v1/agent/check/pass/service:api1');
@@ -72,9 +97,17 @@ describe('DNS on a real agent', () => {
     await put('/v1/agent/check/fail/service:api1');
     await until('api.service.consul', 'A', (r) => r.answers.length === 1);
     // A critical node-level check hides every service on that node.
-    await put('/v1/catalog/register', { Node: 'ext-a', Address: '10.20.0.2', Check: { CheckID: 'node-down', Name: 'node down', Status: 'critical' } });
+    await put('/v1/catalog/register', {
+      Node: 'ext-a',
+      Address: '10.20.0.2',
+      Check: { CheckID: 'node-down', Name: 'node down', Status: 'critical' },
+    });
     await until('api.service.consul', 'A', (r) => r.rcode === 'NXDOMAIN');
-    await put('/v1/catalog/register', { Node: 'ext-a', Address: '10.20.0.2', Check: { CheckID: 'node-down', Name: 'node down', Status: 'passing' } });
+    await put('/v1/catalog/register', {
+      Node: 'ext-a',
+      Address: '10.20.0.2',
+      Check: { CheckID: 'node-down', Name: 'node down', Status: 'passing' },
+    });
     await put('/v1/agent/check/pass/service:api1');
     await until('api.service.consul', 'A', (r) => r.answers.length === 2);
   });

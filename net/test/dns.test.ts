@@ -28,7 +28,12 @@ const services: Record<string, Inst[]> = {
     { node: 'a3', address: '192.168.100.105', port: 80, tags: ['rails'], critical: true },
   ],
   db: [{ node: 'a2', address: nodes.a2!, port: 5432, tags: ['primary'], serviceAddress: '10.1.1.1' }],
-  big: Array.from({ length: 60 }, (_, i) => ({ node: `node-with-a-longish-name-${i}`, address: `10.0.${i >> 8}.${i & 255}`, port: 9000 + i, tags: [] })),
+  big: Array.from({ length: 60 }, (_, i) => ({
+    node: `node-with-a-longish-name-${i}`,
+    address: `10.0.${i >> 8}.${i & 255}`,
+    port: 9000 + i,
+    tags: [],
+  })),
 };
 
 const calls: AgentRequest[] = [];
@@ -38,7 +43,11 @@ async function catalogDouble(req: AgentRequest): Promise<AgentResponse> {
     case 'catalog.node': {
       const address = nodes[req.node];
       const meta = req.node === 'a1' ? { rack: 'r1', 'rfc1035-spf': 'v=spf1 -all' } : {};
-      return { status: 200, body: address ? { Node: { Node: req.node, Address: address, Meta: meta }, Services: {} } : null, index: 5 };
+      return {
+        status: 200,
+        body: address ? { Node: { Node: req.node, Address: address, Meta: meta }, Services: {} } : null,
+        index: 5,
+      };
     }
     case 'catalog.nodes':
       return { status: 200, body: Object.entries(nodes).map(([Node, Address]) => ({ Node, Address })), index: 5 };
@@ -52,7 +61,10 @@ async function catalogDouble(req: AgentRequest): Promise<AgentResponse> {
         body: list.map((i) => ({
           Node: { Node: i.node, Address: i.address },
           Service: { Service: req.service, Address: i.serviceAddress ?? '', Port: i.port, Tags: i.tags },
-          Checks: [{ CheckID: 'serfHealth', Status: 'passing' }, ...(i.critical ? [{ CheckID: 'service:x', Status: 'critical' }] : [])],
+          Checks: [
+            { CheckID: 'serfHealth', Status: 'passing' },
+            ...(i.critical ? [{ CheckID: 'service:x', Status: 'critical' }] : []),
+          ],
         })),
       };
     }
@@ -87,10 +99,30 @@ describe('parseQueryName', () => {
     const d = ['consul'];
     expect(parseQueryName('a2.node.consul.', d)).toEqual({ kind: 'node', node: 'a2', dc: undefined });
     expect(parseQueryName('A2.Node.DC1.Consul', d)).toEqual({ kind: 'node', node: 'a2', dc: 'dc1' });
-    expect(parseQueryName('web.service.consul', d)).toEqual({ kind: 'service', service: 'web', tag: undefined, dc: undefined });
-    expect(parseQueryName('rails.web.service.dc1.consul', d)).toEqual({ kind: 'service', service: 'web', tag: 'rails', dc: 'dc1' });
-    expect(parseQueryName('_web._rails.service.consul', d)).toEqual({ kind: 'service', service: 'web', tag: 'rails', dc: undefined });
-    expect(parseQueryName('_web._tcp.service.consul', d)).toEqual({ kind: 'service', service: 'web', tag: undefined, dc: undefined });
+    expect(parseQueryName('web.service.consul', d)).toEqual({
+      kind: 'service',
+      service: 'web',
+      tag: undefined,
+      dc: undefined,
+    });
+    expect(parseQueryName('rails.web.service.dc1.consul', d)).toEqual({
+      kind: 'service',
+      service: 'web',
+      tag: 'rails',
+      dc: 'dc1',
+    });
+    expect(parseQueryName('_web._rails.service.consul', d)).toEqual({
+      kind: 'service',
+      service: 'web',
+      tag: 'rails',
+      dc: undefined,
+    });
+    expect(parseQueryName('_web._tcp.service.consul', d)).toEqual({
+      kind: 'service',
+      service: 'web',
+      tag: undefined,
+      dc: undefined,
+    });
     expect(parseQueryName('0a010101.addr.dc1.consul', d)).toEqual({ kind: 'addr', hex: '0a010101', dc: 'dc1' });
     expect(parseQueryName('consul.', d)).toEqual({ kind: 'zone' });
     expect(parseQueryName('example.com', d)).toEqual({ kind: 'outside' });
@@ -107,14 +139,19 @@ describe('node lookups (the seed: dig @127.0.0.1 -p 8600 a2.node.consul)', () =>
         expect(packet.rcode).toBe('NOERROR');
         expect(packet.flag_aa).toBe(true);
         expect(packet.flag_ra).toBe(false);
-        expect(packet.answers).toEqual([{ name, type: 'A', ttl: 0, class: 'IN', flush: false, data: '192.168.100.103' }]);
+        expect(packet.answers).toEqual([
+          { name, type: 'A', ttl: 0, class: 'IN', flush: false, data: '192.168.100.103' },
+        ]);
       }
       const a1 = await dig('a1.node.dc1.consul', 'A', opts(transport));
       expect(a1.packet.answers?.[0]).toMatchObject({ data: '192.168.100.104' });
     });
   }
   it('answers AAAA for an IPv6 node and NODATA (+SOA) for A of it', async () => {
-    expect((await dig('v6.node.consul', 'AAAA', opts())).packet.answers?.[0]).toMatchObject({ type: 'AAAA', data: 'fd00::1' });
+    expect((await dig('v6.node.consul', 'AAAA', opts())).packet.answers?.[0]).toMatchObject({
+      type: 'AAAA',
+      data: 'fd00::1',
+    });
     const none = await dig('v6.node.consul', 'A', opts());
     expect(none.packet.rcode).toBe('NOERROR');
     expect(none.packet.answers).toEqual([]);
@@ -125,13 +162,20 @@ describe('node lookups (the seed: dig @127.0.0.1 -p 8600 a2.node.consul)', () =>
       const { packet } = await dig(name, 'A', opts());
       expect(packet.rcode, name).toBe('NXDOMAIN');
       expect(packet.answers).toEqual([]);
-      expect(packet.authorities?.[0]).toMatchObject({ type: 'SOA', name: 'consul', ttl: 0, data: { mname: 'ns.consul', rname: 'postmaster.consul', minimum: 0 } });
+      expect(packet.authorities?.[0]).toMatchObject({
+        type: 'SOA',
+        name: 'consul',
+        ttl: 0,
+        data: { mname: 'ns.consul', rname: 'postmaster.consul', minimum: 0 },
+      });
     }
   });
   it('TXT: the node meta as key=value (an rfc1035- key gives its bare value); A queries carry none', async () => {
     const txt = await dig('a1.node.consul', 'TXT', opts());
     expect(txt.packet.rcode).toBe('NOERROR');
-    expect(recs(txt.packet.answers).map((a) => [a.type, (a.data as Buffer[]).map((b) => b.toString()).join('')])).toEqual([
+    expect(
+      recs(txt.packet.answers).map((a) => [a.type, (a.data as Buffer[]).map((b) => b.toString()).join('')]),
+    ).toEqual([
       ['TXT', 'rack=r1'],
       ['TXT', 'v=spf1 -all'],
     ]);
@@ -143,7 +187,8 @@ describe('node lookups (the seed: dig @127.0.0.1 -p 8600 a2.node.consul)', () =>
     expect(recs(ptr.packet.answers)).toMatchObject([{ type: 'PTR', ttl: 0, data: 'a2.node.dc1.consul' }]);
     expect((await dig('9.9.9.9.in-addr.arpa', 'PTR', opts())).packet.rcode).toBe('NXDOMAIN');
     expect(reverseAddress('1.2.3.4.in-addr.arpa.')).toBe('4.3.2.1');
-    for (const bad of ['256.1.1.1.in-addr.arpa', '01.1.1.1.in-addr.arpa', '1.1.1.in-addr.arpa', 'x.consul']) expect(reverseAddress(bad), bad).toBeUndefined();
+    for (const bad of ['256.1.1.1.in-addr.arpa', '01.1.1.1.in-addr.arpa', '1.1.1.in-addr.arpa', 'x.consul'])
+      expect(reverseAddress(bad), bad).toBeUndefined();
   });
   it('REFUSED outside the domain (no recursors)', async () => {
     expect((await dig('example.com', 'A', opts())).packet.rcode).toBe('REFUSED');
@@ -154,37 +199,61 @@ describe('service lookups', () => {
   it('one A per healthy instance; any critical check hides it', async () => {
     const { packet } = await dig('web.service.consul', 'A', opts());
     expect(packet.rcode).toBe('NOERROR');
-    expect(recs(packet.answers).map((a) => a.data).sort()).toEqual(['192.168.100.103', '192.168.100.104']);
+    expect(
+      recs(packet.answers)
+        .map((a) => a.data)
+        .sort(),
+    ).toEqual(['192.168.100.103', '192.168.100.104']);
     expect(recs(packet.answers).every((a) => a.ttl === 0)).toBe(true);
   });
   it('uses the service address over the node address; SRV names it by .addr', async () => {
     expect(recs((await dig('db.service.consul', 'A', opts())).packet.answers).map((a) => a.data)).toEqual(['10.1.1.1']);
     const srv = await dig('db.service.consul', 'SRV', opts());
-    expect(recs(srv.packet.answers).map((a) => a.data)).toEqual([{ priority: 1, weight: 1, port: 5432, target: '0a010101.addr.dc1.consul' }]);
-    expect(recs(srv.packet.additionals).map((a) => [a.name, a.data])).toEqual([['0a010101.addr.dc1.consul', '10.1.1.1']]);
-    expect(recs((await dig('0a010101.addr.dc1.consul', 'A', opts())).packet.answers).map((a) => a.data)).toEqual(['10.1.1.1']);
-    expect(recs((await dig('fd000000000000000000000000000001.addr.consul', 'AAAA', opts())).packet.answers).map((a) => a.data)).toEqual(['fd00::1']);
+    expect(recs(srv.packet.answers).map((a) => a.data)).toEqual([
+      { priority: 1, weight: 1, port: 5432, target: '0a010101.addr.dc1.consul' },
+    ]);
+    expect(recs(srv.packet.additionals).map((a) => [a.name, a.data])).toEqual([
+      ['0a010101.addr.dc1.consul', '10.1.1.1'],
+    ]);
+    expect(recs((await dig('0a010101.addr.dc1.consul', 'A', opts())).packet.answers).map((a) => a.data)).toEqual([
+      '10.1.1.1',
+    ]);
+    expect(
+      recs((await dig('fd000000000000000000000000000001.addr.consul', 'AAAA', opts())).packet.answers).map(
+        (a) => a.data,
+      ),
+    ).toEqual(['fd00::1']);
   });
   it('shuffles the order', async () => {
     const firsts = new Set<string>();
-    for (let i = 0; i < 40 && firsts.size < 2; i++) firsts.add(String(recs((await dig('web.service.consul', 'A', opts())).packet.answers)[0]?.data));
+    for (let i = 0; i < 40 && firsts.size < 2; i++)
+      firsts.add(String(recs((await dig('web.service.consul', 'A', opts())).packet.answers)[0]?.data));
     expect(firsts.size).toBe(2);
   });
   it('SRV answers with A records in additional', async () => {
     const { packet } = await dig('web.service.consul', 'SRV', opts('tcp'));
-    const srv = recs(packet.answers).map((a) => a.data as { priority: number; weight: number; port: number; target: string });
+    const srv = recs(packet.answers).map(
+      (a) => a.data as { priority: number; weight: number; port: number; target: string },
+    );
     expect(srv.sort((x, y) => x.port - y.port)).toEqual([
       { priority: 1, weight: 1, port: 80, target: 'a1.node.dc1.consul' },
       { priority: 1, weight: 1, port: 8080, target: 'a2.node.dc1.consul' },
     ]);
-    expect(recs(packet.additionals).map((a) => [a.name, a.type, a.data]).sort() as unknown[]).toEqual([
+    expect(
+      recs(packet.additionals)
+        .map((a) => [a.name, a.type, a.data])
+        .sort() as unknown[],
+    ).toEqual([
       ['a1.node.dc1.consul', 'A', '192.168.100.104'],
       ['a2.node.dc1.consul', 'A', '192.168.100.103'],
     ]);
   });
   it('filters by tag, in both forms', async () => {
     for (const name of ['rails.web.service.consul', '_web._rails.service.consul', 'RAILS.web.service.dc1.consul']) {
-      expect(recs((await dig(name, 'A', opts())).packet.answers).map((a) => a.data), name).toEqual(['192.168.100.104']);
+      expect(
+        recs((await dig(name, 'A', opts())).packet.answers).map((a) => a.data),
+        name,
+      ).toEqual(['192.168.100.104']);
     }
     expect((await dig('_web._tcp.service.consul', 'A', opts())).packet.answers).toHaveLength(2);
     expect((await dig('nosuchtag.web.service.consul', 'A', opts())).packet.rcode).toBe('NXDOMAIN');
@@ -221,10 +290,17 @@ describe('truncation and framing', () => {
   });
   it('answers FORMERR (well-formed, no question echoed) to a label holding a dot — found by the fuzzer', async () => {
     // "a\\.node.consul": the first label is the two bytes "a." — it decodes, but re-encoding it would corrupt the reply.
-    const query = Buffer.from([201, 51, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, 97, 46, 4, 110, 111, 100, 101, 6, 99, 111, 110, 115, 117, 108, 0, 0, 1, 0, 1]);
+    const query = Buffer.from([
+      201, 51, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, 97, 46, 4, 110, 111, 100, 101, 6, 99, 111, 110, 115, 117, 108, 0, 0, 1,
+      0, 1,
+    ]);
     const raw = await udpExchange(host, server.port, query, 1000);
     expect(raw).toBeDefined();
-    const reply = (await import('dns-packet')).default.decode(raw!) as { id?: number; rcode?: string; questions?: unknown[] };
+    const reply = (await import('dns-packet')).default.decode(raw!) as {
+      id?: number;
+      rcode?: string;
+      questions?: unknown[];
+    };
     expect([reply.id, reply.rcode, reply.questions]).toEqual([51507, 'FORMERR', []]);
   });
   it('answers several pipelined queries on one TCP connection', async () => {

@@ -30,10 +30,17 @@ type PingerReq = { type: 'get' } | { type: 'incr' } | { type: 'check' };
 let planted = 0; // a planted nondeterminism: module state outside the machine's inputs
 let plantBug = false;
 
-const pinger: Machine<PingerState, { peer: string | null; pings: number }, PingerMsg, PingerReq, unknown> & { pings?: number } = {
+const pinger: Machine<PingerState, { peer: string | null; pings: number }, PingerMsg, PingerReq, unknown> & {
+  pings?: number;
+} = {
   name: 'pinger',
   init(_nodeId, config, durable) {
-    return { peer: config.peer, count: (durable.records.get('count') as number | undefined) ?? 0, received: durable.logs.get('received')?.entries.length ?? 0, checks: [] };
+    return {
+      peer: config.peer,
+      count: (durable.records.get('count') as number | undefined) ?? 0,
+      received: durable.logs.get('received')?.entries.length ?? 0,
+      checks: [],
+    };
   },
   step(state, input, ctx) {
     switch (input.kind) {
@@ -44,24 +51,44 @@ const pinger: Machine<PingerState, { peer: string | null; pings: number }, Pinge
         if (!state.peer || state.count >= 20) return;
         state.count++;
         ctx.emit({ kind: 'persist', ops: [{ op: 'put', key: 'count', value: state.count }] });
-        ctx.emit({ kind: 'send', to: state.peer, message: { type: 'ping', n: state.count + (plantBug ? planted++ : 0) }, channel: 'stream' });
+        ctx.emit({
+          kind: 'send',
+          to: state.peer,
+          message: { type: 'ping', n: state.count + (plantBug ? planted++ : 0) },
+          channel: 'stream',
+        });
         ctx.emit({ kind: 'setTimer', timer: 'tick', afterMs: 1 + ctx.prng.below(3) });
         return;
       case 'message':
         if (input.message.type === 'ping') {
           state.received++;
           ctx.emit({ kind: 'persist', ops: [{ op: 'append', log: 'received', entries: [input.message.n] }] });
-          ctx.emit({ kind: 'send', to: input.from, message: { type: 'pong', n: input.message.n }, channel: 'datagram' });
+          ctx.emit({
+            kind: 'send',
+            to: input.from,
+            message: { type: 'pong', n: input.message.n },
+            channel: 'datagram',
+          });
         }
         return;
       case 'request':
-        if (input.request.type === 'get') ctx.emit({ kind: 'reply', requestId: input.requestId, response: { count: state.count, received: state.received, checks: state.checks } });
+        if (input.request.type === 'get')
+          ctx.emit({
+            kind: 'reply',
+            requestId: input.requestId,
+            response: { count: state.count, received: state.received, checks: state.checks },
+          });
         else if (input.request.type === 'incr') {
           state.count++;
           ctx.emit({ kind: 'persist', ops: [{ op: 'put', key: 'count', value: state.count }] });
           ctx.emit({ kind: 'reply', requestId: input.requestId, response: state.count });
         } else {
-          ctx.emit({ kind: 'runCheck', checkId: 'c1', check: { type: 'script', args: ['/bin/sh', '-c', 'echo hi; exit 1'] }, timeoutMs: 5000 });
+          ctx.emit({
+            kind: 'runCheck',
+            checkId: 'c1',
+            check: { type: 'script', args: ['/bin/sh', '-c', 'echo hi; exit 1'] },
+            timeoutMs: 5000,
+          });
           ctx.emit({ kind: 'reply', requestId: input.requestId, response: 'started' });
         }
         return;
@@ -123,11 +150,26 @@ describe('node driver', () => {
   it('holds replies behind undurable persists and releases them in order after one shared flush', async () => {
     const network = new MemoryNetwork();
     const storage = manualStorage();
-    const runtime = new NodeRuntime('10.0.0.1:8301', mountsFor({ peer: null, pings: 0 }), emptyDurableState, new Prng(1));
-    const driver = new NodeDriver({ runtime, storage, gossip: network.listen('10.0.0.1:8301', noop), log: noop, onFatal: (e) => { throw e; } });
+    const runtime = new NodeRuntime(
+      '10.0.0.1:8301',
+      mountsFor({ peer: null, pings: 0 }),
+      emptyDurableState,
+      new Prng(1),
+    );
+    const driver = new NodeDriver({
+      runtime,
+      storage,
+      gossip: network.listen('10.0.0.1:8301', noop),
+      log: noop,
+      onFatal: (e) => {
+        throw e;
+      },
+    });
     driver.start();
     const order: unknown[] = [];
-    const calls = [1, 2, 3].map(() => driver.call({ machine: 'pinger', body: { type: 'incr' } }).then((r) => order.push(r)));
+    const calls = [1, 2, 3].map(() =>
+      driver.call({ machine: 'pinger', body: { type: 'incr' } }).then((r) => order.push(r)),
+    );
     // A read after the writes has no persist of its own, but must not overtake them.
     const read = driver.call({ machine: 'pinger', body: { type: 'get' } }).then((r) => order.push(r));
     for (let i = 0; i < 5; i++) await tick();
@@ -147,7 +189,15 @@ describe('node driver', () => {
       const { storage, report } = await openDiskStorage(dir);
       if (durableOut) durableOut.d = report.durable;
       const runtime = new NodeRuntime(self, mountsFor({ peer, pings: 20 }), report.durable, new Prng(7));
-      const driver = new NodeDriver({ runtime, storage, gossip: network.listen(self, noop), log: noop, onFatal: (e) => { throw e; } });
+      const driver = new NodeDriver({
+        runtime,
+        storage,
+        gossip: network.listen(self, noop),
+        log: noop,
+        onFatal: (e) => {
+          throw e;
+        },
+      });
       driver.start();
       return { driver, storage };
     };
@@ -164,7 +214,9 @@ describe('node driver', () => {
     for (const n of [a, b]) {
       await n.driver.stop();
       await n.storage.close();
-      await (network as unknown as { endpoints: Map<string, { close(): Promise<void> }> }).endpoints.forEach((t) => void t.close());
+      await (network as unknown as { endpoints: Map<string, { close(): Promise<void> }> }).endpoints.forEach(
+        (t) => void t.close(),
+      );
     }
     const again = await openDiskStorage(dirB);
     expect(again.report.durable.logs.get('pinger/received')!.entries).toEqual([...Array(20).keys()].map((i) => i + 1));
@@ -173,8 +225,21 @@ describe('node driver', () => {
 
   it('turns runCheck effects into checkResult inputs', async () => {
     const network = new MemoryNetwork();
-    const runtime = new NodeRuntime('10.0.0.1:8301', mountsFor({ peer: null, pings: 0 }), emptyDurableState, new Prng(1));
-    const driver = new NodeDriver({ runtime, storage: manualStorage(), gossip: network.listen('10.0.0.1:8301', noop), log: noop, onFatal: (e) => { throw e; } });
+    const runtime = new NodeRuntime(
+      '10.0.0.1:8301',
+      mountsFor({ peer: null, pings: 0 }),
+      emptyDurableState,
+      new Prng(1),
+    );
+    const driver = new NodeDriver({
+      runtime,
+      storage: manualStorage(),
+      gossip: network.listen('10.0.0.1:8301', noop),
+      log: noop,
+      onFatal: (e) => {
+        throw e;
+      },
+    });
     driver.start();
     expect(await driver.call({ machine: 'pinger', body: { type: 'check' } })).toBe('started');
     let view = { checks: [] as string[] };
@@ -196,9 +261,24 @@ describe('flight recorder', () => {
       const prngSeed = new Prng(42).save();
       const runtime = new NodeRuntime(self, mountsFor(assembly), durable, new Prng(prngSeed));
       const rec = recorder ?? undefined;
-      return new NodeDriver({ runtime, storage: manualAutoStorage(), gossip: network.listen(self, noop), log: noop, onFatal: (e) => { throw e; }, ...(rec ? { recorder: rec } : {}) });
+      return new NodeDriver({
+        runtime,
+        storage: manualAutoStorage(),
+        gossip: network.listen(self, noop),
+        log: noop,
+        onFatal: (e) => {
+          throw e;
+        },
+        ...(rec ? { recorder: rec } : {}),
+      });
     };
-    const recorder = new Recorder(file, { nodeId: '10.0.0.1:8301', prng: new Prng(42).save(), assembly: { peer: '10.0.0.2:8301', pings: 20 }, durable: Recorder.durableForHeader(durable), startedAtMs: Date.now() });
+    const recorder = new Recorder(file, {
+      nodeId: '10.0.0.1:8301',
+      prng: new Prng(42).save(),
+      assembly: { peer: '10.0.0.2:8301', pings: 20 },
+      durable: Recorder.durableForHeader(durable),
+      startedAtMs: Date.now(),
+    });
     const a = make('10.0.0.1:8301', '10.0.0.2:8301', recorder);
     const b = make('10.0.0.2:8301', null);
     b.start();
@@ -217,7 +297,18 @@ describe('flight recorder', () => {
 
   function manualAutoStorage(): Storage {
     let m = 0;
-    return { write: () => ++m, flush: () => new Promise((r) => setTimeout(r, 1)), get durableMarker() { return m; }, get writtenMarker() { return m; }, stats: { flushes: 0, recordsWritten: 0, bytesWritten: 0 }, close: async () => {} };
+    return {
+      write: () => ++m,
+      flush: () => new Promise((r) => setTimeout(r, 1)),
+      get durableMarker() {
+        return m;
+      },
+      get writtenMarker() {
+        return m;
+      },
+      stats: { flushes: 0, recordsWritten: 0, bytesWritten: 0 },
+      close: async () => {},
+    };
   }
 
   it('replays a recorded run into the same core with identical effects and trace hash', async () => {
@@ -262,8 +353,21 @@ describe('driver timers', () => {
         } else if (input.kind === 'timer') fired.push({ timer: input.timer, nowMs: input.nowMs });
       },
     };
-    const runtime = new NodeRuntime('10.0.0.1:8301', [{ machine: clockMachine, config: null }], emptyDurableState, new Prng(1));
-    const driver = new NodeDriver({ runtime, storage: manualStorage(), gossip: new MemoryNetwork().listen('10.0.0.1:8301', noop), log: noop, onFatal: (e) => { throw e; } });
+    const runtime = new NodeRuntime(
+      '10.0.0.1:8301',
+      [{ machine: clockMachine, config: null }],
+      emptyDurableState,
+      new Prng(1),
+    );
+    const driver = new NodeDriver({
+      runtime,
+      storage: manualStorage(),
+      gossip: new MemoryNetwork().listen('10.0.0.1:8301', noop),
+      log: noop,
+      onFatal: (e) => {
+        throw e;
+      },
+    });
     driver.start();
     for (let i = 0; i < 30; i++) await driver.call({ machine: 'clock', body: { after: 1 + (i % 7), name: `t${i}` } });
     await driver.call({ machine: 'clock', body: { after: 72 * 3600 * 1000, name: 'reconnect' } });

@@ -110,8 +110,40 @@ describe('filter expressions', () => {
   });
 
   it('fuzz: any text compiles or answers a FilterError; a compiled filter never throws on any JSON', () => {
-    const atoms = fc.constantFrom('Node', '.', 'Node.Node', '==', '!=', ' ', 'and', 'or', 'not', '(', ')', 'in', 'contains', 'is', 'empty', 'matches', '"x"', '`y`', '[', ']', '"', '\\', 'Meta["k"]', '1', 'true', '*', '(a+)+');
-    const source = fc.oneof(fc.string({ maxLength: 60 }), fc.array(atoms, { maxLength: 14 }).map((a) => a.join(' ')), fc.array(atoms, { maxLength: 14 }).map((a) => a.join('')));
+    const atoms = fc.constantFrom(
+      'Node',
+      '.',
+      'Node.Node',
+      '==',
+      '!=',
+      ' ',
+      'and',
+      'or',
+      'not',
+      '(',
+      ')',
+      'in',
+      'contains',
+      'is',
+      'empty',
+      'matches',
+      '"x"',
+      '`y`',
+      '[',
+      ']',
+      '"',
+      '\\',
+      'Meta["k"]',
+      '1',
+      'true',
+      '*',
+      '(a+)+',
+    );
+    const source = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.array(atoms, { maxLength: 14 }).map((a) => a.join(' ')),
+      fc.array(atoms, { maxLength: 14 }).map((a) => a.join('')),
+    );
     fc.assert(
       fc.property(source, fc.jsonValue(), (text, value) => {
         const f = compileFilter(text);
@@ -140,11 +172,16 @@ describe('the router applies filter, near and node-meta to list endpoints', () =
     };
     const get = async (url: string) => {
       const out = await routeHttp({ method: 'GET', url, headers: {}, body: new Uint8Array() }, ctx);
-      return { status: out.status, headers: out.headers, text: typeof out.body === 'string' ? out.body : new TextDecoder().decode(out.body) };
+      return {
+        status: out.status,
+        headers: out.headers,
+        text: typeof out.body === 'string' ? out.body : new TextDecoder().decode(out.body),
+      };
     };
     return { seen, get };
   }
-  const healthService = () => agent(() => ({ status: 200, index: 42, knownLeader: true, lastContactMs: 0, body: [web1, web2] }));
+  const healthService = () =>
+    agent(() => ({ status: 200, index: 42, knownLeader: true, lastContactMs: 0, body: [web1, web2] }));
 
   it('health/service: filter, node-meta and near; the index is the unfiltered one', async () => {
     const { get } = healthService();
@@ -157,9 +194,15 @@ describe('the router applies filter, near and node-meta to list endpoints', () =
     const both = await get('/v1/health/service/web?node-meta=rack:r1&node-meta=env:prod');
     expect(JSON.parse(both.text)).toHaveLength(1);
     expect(JSON.parse((await get('/v1/health/service/web?node-meta=rack:r1&node-meta=env:test')).text)).toEqual([]);
-    expect(JSON.parse((await get('/v1/health/service/web?near=_agent')).text).map((e: typeof web1) => e.Node.Node)).toEqual(['n2', 'n1']);
-    expect(JSON.parse((await get('/v1/health/service/web?near=n1')).text).map((e: typeof web1) => e.Node.Node)).toEqual(['n1', 'n2']);
-    expect(JSON.parse((await get('/v1/health/service/web?near=nowhere')).text).map((e: typeof web1) => e.Node.Node)).toEqual(['n1', 'n2']);
+    expect(
+      JSON.parse((await get('/v1/health/service/web?near=_agent')).text).map((e: typeof web1) => e.Node.Node),
+    ).toEqual(['n2', 'n1']);
+    expect(JSON.parse((await get('/v1/health/service/web?near=n1')).text).map((e: typeof web1) => e.Node.Node)).toEqual(
+      ['n1', 'n2'],
+    );
+    expect(
+      JSON.parse((await get('/v1/health/service/web?near=nowhere')).text).map((e: typeof web1) => e.Node.Node),
+    ).toEqual(['n1', 'n2']);
     const pretty = await get(`/v1/health/service/web?pretty&filter=${encodeURIComponent('Node.Node == n1')}`);
     expect(pretty.text).toContain('\n    ');
   });
@@ -189,7 +232,10 @@ describe('the router applies filter, near and node-meta to list endpoints', () =
         { Node: 'n1', ServiceID: 'web1', ServiceTags: ['rails'], NodeMeta: { rack: 'r1' } },
         { Node: 'n2', ServiceID: 'web2', ServiceTags: [], NodeMeta: { rack: 'r2' } },
       ],
-      'catalog.node': { Node: nodes[0], Services: { web1: { ID: 'web1', Tags: ['rails'] }, db: { ID: 'db', Tags: [] } } },
+      'catalog.node': {
+        Node: nodes[0],
+        Services: { web1: { ID: 'web1', Tags: ['rails'] }, db: { ID: 'db', Tags: [] } },
+      },
       'health.state': [
         { Node: 'n1', CheckID: 'serfHealth', Status: 'critical' },
         { Node: 'n2', CheckID: 'serfHealth', Status: 'passing' },
@@ -200,13 +246,30 @@ describe('the router applies filter, near and node-meta to list endpoints', () =
     const { get } = agent((req) => ({ status: 200, index: 7, body: answers[req.type] }));
     const q = (s: string) => encodeURIComponent(s);
     expect(JSON.parse((await get(`/v1/catalog/nodes?filter=${q('Meta.rack == r2')}`)).text)).toEqual([nodes[1]]);
-    expect(JSON.parse((await get('/v1/catalog/nodes?near=n2')).text).map((n: { Node: string }) => n.Node)).toEqual(['n2', 'n1']);
-    expect(JSON.parse((await get('/v1/catalog/service/web?node-meta=rack:r2')).text).map((n: { ServiceID: string }) => n.ServiceID)).toEqual(['web2']);
-    expect(JSON.parse((await get(`/v1/catalog/service/web?filter=${q('rails in ServiceTags')}`)).text).map((n: { ServiceID: string }) => n.ServiceID)).toEqual(['web1']);
-    expect(Object.keys(JSON.parse((await get(`/v1/catalog/node/n1?filter=${q('Tags is empty')}`)).text).Services)).toEqual(['db']);
+    expect(JSON.parse((await get('/v1/catalog/nodes?near=n2')).text).map((n: { Node: string }) => n.Node)).toEqual([
+      'n2',
+      'n1',
+    ]);
+    expect(
+      JSON.parse((await get('/v1/catalog/service/web?node-meta=rack:r2')).text).map(
+        (n: { ServiceID: string }) => n.ServiceID,
+      ),
+    ).toEqual(['web2']);
+    expect(
+      JSON.parse((await get(`/v1/catalog/service/web?filter=${q('rails in ServiceTags')}`)).text).map(
+        (n: { ServiceID: string }) => n.ServiceID,
+      ),
+    ).toEqual(['web1']);
+    expect(
+      Object.keys(JSON.parse((await get(`/v1/catalog/node/n1?filter=${q('Tags is empty')}`)).text).Services),
+    ).toEqual(['db']);
     expect(JSON.parse((await get(`/v1/health/state/any?filter=${q('Status == critical')}`)).text)).toHaveLength(1);
-    expect(Object.keys(JSON.parse((await get(`/v1/agent/services?filter=${q('Service == db')}`)).text))).toEqual(['db']);
-    expect(Object.keys(JSON.parse((await get(`/v1/agent/checks?filter=${q('Status != passing')}`)).text))).toEqual(['b']);
+    expect(Object.keys(JSON.parse((await get(`/v1/agent/services?filter=${q('Service == db')}`)).text))).toEqual([
+      'db',
+    ]);
+    expect(Object.keys(JSON.parse((await get(`/v1/agent/checks?filter=${q('Status != passing')}`)).text))).toEqual([
+      'b',
+    ]);
     expect((await get(`/v1/agent/services?filter=${q('Port > 1')}`)).status).toBe(400);
   });
 });

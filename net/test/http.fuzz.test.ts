@@ -20,19 +20,87 @@ const segment = fc.oneof(
   fc.string({ maxLength: 12 }).map((s) => encodeURIComponent(s)),
   fc.constantFrom('web', 'a%2Fb', '%', '%zz', '%E0%A4%A', '..', '', 'key%23', '%00', 'a/b/c', '?', '#frag'),
 );
-const pathArb = fc.tuple(fc.constantFrom(...prefixes), fc.array(segment, { maxLength: 3 })).map(([p, segs]) => p + segs.join('/'));
-const paramNames = ['recurse', 'keys', 'raw', 'separator', 'cas', 'flags', 'acquire', 'release', 'index', 'wait', 'stale', 'consistent', 'dc', 'token', 'pretty', 'passing', 'tag', 'enable', 'reason', 'note', 'node-meta', 'wan', 'format', 'name', 'node', 'service'];
-const paramValue = fc.oneof(fc.constantFrom('', '1', 'true', 'False', '0', '-1', '5s', '10m', '1h', '99999999999999999999', 'dc1', 'dc2', 'prometheus', '%zz', 'a:b'), fc.string({ maxLength: 8 }));
-const queryArb = fc.array(fc.tuple(fc.constantFrom(...paramNames), fc.option(paramValue, { nil: undefined })), { maxLength: 5 }).map((pairs) =>
-  pairs.length === 0 ? '' : '?' + pairs.map(([k, v]) => (v === undefined ? k : `${k}=${encodeURIComponent(v)}`)).join('&'),
+const pathArb = fc
+  .tuple(fc.constantFrom(...prefixes), fc.array(segment, { maxLength: 3 }))
+  .map(([p, segs]) => p + segs.join('/'));
+const paramNames = [
+  'recurse',
+  'keys',
+  'raw',
+  'separator',
+  'cas',
+  'flags',
+  'acquire',
+  'release',
+  'index',
+  'wait',
+  'stale',
+  'consistent',
+  'dc',
+  'token',
+  'pretty',
+  'passing',
+  'tag',
+  'enable',
+  'reason',
+  'note',
+  'node-meta',
+  'wan',
+  'format',
+  'name',
+  'node',
+  'service',
+];
+const paramValue = fc.oneof(
+  fc.constantFrom(
+    '',
+    '1',
+    'true',
+    'False',
+    '0',
+    '-1',
+    '5s',
+    '10m',
+    '1h',
+    '99999999999999999999',
+    'dc1',
+    'dc2',
+    'prometheus',
+    '%zz',
+    'a:b',
+  ),
+  fc.string({ maxLength: 8 }),
 );
+const queryArb = fc
+  .array(fc.tuple(fc.constantFrom(...paramNames), fc.option(paramValue, { nil: undefined })), { maxLength: 5 })
+  .map((pairs) =>
+    pairs.length === 0
+      ? ''
+      : '?' + pairs.map(([k, v]) => (v === undefined ? k : `${k}=${encodeURIComponent(v)}`)).join('&'),
+  );
 const methodArb = fc.constantFrom('GET', 'PUT', 'POST', 'DELETE', 'HEAD', 'PATCH', 'OPTIONS', 'get');
 const jsonish = fc.oneof(
   fc.json().map((s) => s),
-  fc.constantFrom('{"Name":"web","Port":80,"Check":{"TTL":"10s"}}', '[{"KV":{"Verb":"set","Key":"k","Value":"dg=="}}]', '{"name":', '{"Node":"n","Address":"1.2.3.4"}', 'null', '[]', '{"LockDelay":"x"}'),
+  fc.constantFrom(
+    '{"Name":"web","Port":80,"Check":{"TTL":"10s"}}',
+    '[{"KV":{"Verb":"set","Key":"k","Value":"dg=="}}]',
+    '{"name":',
+    '{"Node":"n","Address":"1.2.3.4"}',
+    'null',
+    '[]',
+    '{"LockDelay":"x"}',
+  ),
 );
-const bodyArb = fc.oneof(jsonish.map((s) => new TextEncoder().encode(s)), fc.uint8Array({ maxLength: 64 }), fc.constant(new Uint8Array()));
-const headerArb = fc.dictionary(fc.constantFrom('x-consul-token', 'content-type', 'authorization', 'x-junk'), fc.string({ maxLength: 10 }), { maxKeys: 3 });
+const bodyArb = fc.oneof(
+  jsonish.map((s) => new TextEncoder().encode(s)),
+  fc.uint8Array({ maxLength: 64 }),
+  fc.constant(new Uint8Array()),
+);
+const headerArb = fc.dictionary(
+  fc.constantFrom('x-consul-token', 'content-type', 'authorization', 'x-junk'),
+  fc.string({ maxLength: 10 }),
+  { maxKeys: 3 },
+);
 
 /** An adversarial agent: random statuses, bodies (bytes, nulls, cyclic-free junk), indexes, errors, throws. */
 const responseArb: fc.Arbitrary<AgentResponse | 'throw'> = fc.oneof(
@@ -66,8 +134,14 @@ function checkAnswer(out: { status: number; headers: Record<string, string>; bod
 }
 
 /** Routes one request with a 2-second deadline (a hang fails) and checks the answer's shape. */
-async function routeAndCheck(req: Parameters<typeof routeHttp>[0], ctx: Parameters<typeof routeHttp>[1]): Promise<void> {
-  const out = await Promise.race([routeHttp(req, ctx), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 2000))]);
+async function routeAndCheck(
+  req: Parameters<typeof routeHttp>[0],
+  ctx: Parameters<typeof routeHttp>[1],
+): Promise<void> {
+  const out = await Promise.race([
+    routeHttp(req, ctx),
+    new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 2000)),
+  ]);
   expect(out).not.toBe('hung');
   if (out !== 'hung') checkAnswer(out);
 }
@@ -75,24 +149,32 @@ async function routeAndCheck(req: Parameters<typeof routeHttp>[0], ctx: Paramete
 describe('HTTP router fuzz (direct)', () => {
   it('always answers, never throws or hangs', async () => {
     await fc.assert(
-      fc.asyncProperty(methodArb, pathArb, queryArb, headerArb, bodyArb, responseArb, async (method, path, query, headers, body, answer) => {
-        const seen: AgentRequest[] = [];
-        const ctx = {
-          datacenter: 'dc1',
-          callTimeoutMs: 50,
-          call: async (req: AgentRequest) => {
-            seen.push(req);
-            if (answer === 'throw') throw new Error('agent exploded');
-            return answer;
-          },
-        };
-        await routeAndCheck({ method, url: path + query, headers, body }, ctx);
-        // A blocking read never asks the agent to wait past the 10-minute cap.
-        for (const r of seen) {
-          const read = (r as { read?: { waitMs?: number } }).read;
-          if (read?.waitMs !== undefined) expect(read.waitMs).toBeLessThanOrEqual(600_000);
-        }
-      }),
+      fc.asyncProperty(
+        methodArb,
+        pathArb,
+        queryArb,
+        headerArb,
+        bodyArb,
+        responseArb,
+        async (method, path, query, headers, body, answer) => {
+          const seen: AgentRequest[] = [];
+          const ctx = {
+            datacenter: 'dc1',
+            callTimeoutMs: 50,
+            call: async (req: AgentRequest) => {
+              seen.push(req);
+              if (answer === 'throw') throw new Error('agent exploded');
+              return answer;
+            },
+          };
+          await routeAndCheck({ method, url: path + query, headers, body }, ctx);
+          // A blocking read never asks the agent to wait past the 10-minute cap.
+          for (const r of seen) {
+            const read = (r as { read?: { waitMs?: number } }).read;
+            if (read?.waitMs !== undefined) expect(read.waitMs).toBeLessThanOrEqual(600_000);
+          }
+        },
+      ),
       { numRuns: 1500 },
     );
   });
@@ -101,25 +183,53 @@ describe('HTTP router fuzz (direct)', () => {
 describe('HTTP router fuzz with ACLs on', () => {
   it('always answers, never throws or hangs, whatever the token lookups return', async () => {
     const tokenArb = fc.oneof(
-      fc.constant({ status: 200, body: [{ ID: 't', Name: '', Type: 'management', Rules: '', CreateIndex: 1, ModifyIndex: 1 }] }),
-      fc.constant({ status: 200, body: [{ ID: 't', Name: '', Type: 'client', Rules: 'key "" { policy = "read" }\nservice "" { policy = "deny" }', CreateIndex: 1, ModifyIndex: 1 }] }),
-      fc.record({ status: fc.constantFrom(200, 500), body: fc.oneof(fc.jsonValue(), fc.constant([{ Type: 'client', Rules: 'key {' }])) }),
+      fc.constant({
+        status: 200,
+        body: [{ ID: 't', Name: '', Type: 'management', Rules: '', CreateIndex: 1, ModifyIndex: 1 }],
+      }),
+      fc.constant({
+        status: 200,
+        body: [
+          {
+            ID: 't',
+            Name: '',
+            Type: 'client',
+            Rules: 'key "" { policy = "read" }\nservice "" { policy = "deny" }',
+            CreateIndex: 1,
+            ModifyIndex: 1,
+          },
+        ],
+      }),
+      fc.record({
+        status: fc.constantFrom(200, 500),
+        body: fc.oneof(fc.jsonValue(), fc.constant([{ Type: 'client', Rules: 'key {' }])),
+      }),
     );
     await fc.assert(
-      fc.asyncProperty(methodArb, pathArb, queryArb, headerArb, bodyArb, responseArb, tokenArb, fc.constantFrom('allow' as const, 'deny' as const), async (method, path, query, headers, body, answer, token, defaultPolicy) => {
-        const ctx = {
-          datacenter: 'dc1',
-          callTimeoutMs: 50,
-          nodeName: 'n1',
-          acl: { enabled: true, defaultPolicy },
-          call: async (req: AgentRequest) => {
-            if (req.type === 'acl.info') return token as AgentResponse;
-            if (answer === 'throw') throw new Error('agent exploded');
-            return answer;
-          },
-        };
-        await routeAndCheck({ method, url: path + query, headers, body }, ctx);
-      }),
+      fc.asyncProperty(
+        methodArb,
+        pathArb,
+        queryArb,
+        headerArb,
+        bodyArb,
+        responseArb,
+        tokenArb,
+        fc.constantFrom('allow' as const, 'deny' as const),
+        async (method, path, query, headers, body, answer, token, defaultPolicy) => {
+          const ctx = {
+            datacenter: 'dc1',
+            callTimeoutMs: 50,
+            nodeName: 'n1',
+            acl: { enabled: true, defaultPolicy },
+            call: async (req: AgentRequest) => {
+              if (req.type === 'acl.info') return token as AgentResponse;
+              if (answer === 'throw') throw new Error('agent exploded');
+              return answer;
+            },
+          };
+          await routeAndCheck({ method, url: path + query, headers, body }, ctx);
+        },
+      ),
       { numRuns: 800 },
     );
   });
@@ -145,10 +255,13 @@ describe('HTTP server fuzz (sockets)', () => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   function send(method: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<number> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: api.port, method, path, headers, agent, timeout: 3000 }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port: api.port, method, path, headers, agent, timeout: 3000 },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('hung')));
       req.on('error', reject);
       req.end(body);
@@ -157,15 +270,22 @@ describe('HTTP server fuzz (sockets)', () => {
 
   it('answers every request with a status, over a real socket', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('GET', 'PUT', 'POST', 'DELETE'), pathArb, queryArb, headerArb, bodyArb, async (method, path, query, headers, body) => {
-        let target = path + query;
-        // node's client refuses some targets outright; those never reach a server.
-        if (!target.startsWith('/') || /[^\x21-\x7e]/.test(target)) target = '/' + encodeURIComponent(target);
-        const safeHeaders = Object.fromEntries(Object.entries(headers).filter(([, v]) => /^[\x20-\x7e]*$/.test(v)));
-        const status = await send(method, target, safeHeaders, body);
-        expect(status).toBeGreaterThanOrEqual(200);
-        expect(status).toBeLessThan(600);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'PUT', 'POST', 'DELETE'),
+        pathArb,
+        queryArb,
+        headerArb,
+        bodyArb,
+        async (method, path, query, headers, body) => {
+          let target = path + query;
+          // node's client refuses some targets outright; those never reach a server.
+          if (!target.startsWith('/') || /[^\x21-\x7e]/.test(target)) target = '/' + encodeURIComponent(target);
+          const safeHeaders = Object.fromEntries(Object.entries(headers).filter(([, v]) => /^[\x20-\x7e]*$/.test(v)));
+          const status = await send(method, target, safeHeaders, body);
+          expect(status).toBeGreaterThanOrEqual(200);
+          expect(status).toBeLessThan(600);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -23,7 +23,13 @@ async function req(method: string, path: string, body?: string | Uint8Array, hea
   const started = Date.now();
   const res = await fetch(base + path, { method, body, headers });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, ms: Date.now() - started, json: () => JSON.parse(text) as unknown };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    ms: Date.now() - started,
+    json: () => JSON.parse(text) as unknown,
+  };
 }
 const index = (r: { headers: Headers }) => Number(r.headers.get('x-consul-index'));
 
@@ -54,7 +60,12 @@ describe('index and leader headers', () => {
       expect(r.headers.get('x-consul-lastcontact'), path).toMatch(/^\d+$/);
     }
     const missing = await req('GET', '/v1/kv/nothing-here');
-    expect([missing.status, missing.text, missing.headers.get('x-consul-knownleader'), missing.headers.get('x-consul-lastcontact')]).toEqual([404, '', 'true', '0']);
+    expect([
+      missing.status,
+      missing.text,
+      missing.headers.get('x-consul-knownleader'),
+      missing.headers.get('x-consul-lastcontact'),
+    ]).toEqual([404, '', 'true', '0']);
   });
 
   it('a single key reports its own ModifyIndex; unrelated writes do not move it; deleting raises the 404 index', async () => {
@@ -78,28 +89,55 @@ describe('index and leader headers', () => {
 describe('request parsing', () => {
   it('percent-decodes keys (%2F, %23) and keeps them distinct from raw forms', async () => {
     expect((await req('PUT', '/v1/kv/a%2Fx%2F1', 'one')).text).toBe('true');
-    expect((await req('GET', '/v1/kv/a/x/1').then((r) => r.json())) as { Key: string }[]).toMatchObject([{ Key: 'a/x/1' }]);
+    expect((await req('GET', '/v1/kv/a/x/1').then((r) => r.json())) as { Key: string }[]).toMatchObject([
+      { Key: 'a/x/1' },
+    ]);
     expect((await req('PUT', '/v1/kv/hash%23tag', 'h')).text).toBe('true');
-    expect((await req('GET', '/v1/kv/hash%23tag').then((r) => r.json())) as { Key: string }[]).toMatchObject([{ Key: 'hash#tag' }]);
+    expect((await req('GET', '/v1/kv/hash%23tag').then((r) => r.json())) as { Key: string }[]).toMatchObject([
+      { Key: 'hash#tag' },
+    ]);
   });
 
   it('case-insensitive JSON keys (python-consul style) register a service with its check', async () => {
-    const body = JSON.stringify({ name: 'pysvc', id: 'pysvc1', tags: ['x'], port: 81, check: { ttl: '10s', notes: 'lower' } });
+    const body = JSON.stringify({
+      name: 'pysvc',
+      id: 'pysvc1',
+      tags: ['x'],
+      port: 81,
+      check: { ttl: '10s', notes: 'lower' },
+    });
     expect((await req('PUT', '/v1/agent/service/register', body)).status).toBe(200);
-    const services = (await req('GET', '/v1/agent/services').then((r) => r.json())) as Record<string, Record<string, unknown>>;
+    const services = (await req('GET', '/v1/agent/services').then((r) => r.json())) as Record<
+      string,
+      Record<string, unknown>
+    >;
     expect(services.pysvc1).toMatchObject({ ID: 'pysvc1', Service: 'pysvc', Tags: ['x'], Port: 81 });
-    const checks = (await req('GET', '/v1/agent/checks').then((r) => r.json())) as Record<string, Record<string, unknown>>;
+    const checks = (await req('GET', '/v1/agent/checks').then((r) => r.json())) as Record<
+      string,
+      Record<string, unknown>
+    >;
     expect(checks['service:pysvc1']).toMatchObject({ ServiceID: 'pysvc1', Notes: 'lower', Status: 'critical' });
     // Check register with lowercase keys and a ServiceID.
-    expect((await req('PUT', '/v1/agent/check/register', JSON.stringify({ name: 'extra', serviceid: 'pysvc1', ttl: '5s', status: 'passing' }))).status).toBe(200);
-    const extra = ((await req('GET', '/v1/agent/checks').then((r) => r.json())) as Record<string, Record<string, unknown>>).extra;
+    expect(
+      (
+        await req(
+          'PUT',
+          '/v1/agent/check/register',
+          JSON.stringify({ name: 'extra', serviceid: 'pysvc1', ttl: '5s', status: 'passing' }),
+        )
+      ).status,
+    ).toBe(200);
+    const extra = (
+      (await req('GET', '/v1/agent/checks').then((r) => r.json())) as Record<string, Record<string, unknown>>
+    ).extra;
     expect(extra).toMatchObject({ ServiceID: 'pysvc1', Status: 'passing' });
     await req('PUT', '/v1/agent/service/deregister/pysvc1');
   });
 
   it('presence-based flags: ?recurse, ?recurse=1, ?keys=True, ?raw=true', async () => {
     await req('PUT', '/v1/kv/flags/a', 'A');
-    for (const q of ['recurse', 'recurse=1', 'recurse=true']) expect(((await req('GET', `/v1/kv/flags?${q}`)).json() as unknown[]).length, q).toBe(1);
+    for (const q of ['recurse', 'recurse=1', 'recurse=true'])
+      expect(((await req('GET', `/v1/kv/flags?${q}`)).json() as unknown[]).length, q).toBe(1);
     expect((await req('GET', '/v1/kv/flags/?keys=True')).json()).toEqual(['flags/a']);
     const raw = await req('GET', '/v1/kv/flags/a?raw=true');
     expect([raw.text, raw.headers.get('content-type')]).toEqual(['A', 'text/plain; charset=utf-8']);
@@ -113,7 +151,9 @@ describe('request parsing', () => {
   it('legacy GETs on join, force-leave, check pass/warn/fail, check and service deregister', async () => {
     await req('PUT', '/v1/agent/check/register', JSON.stringify({ Name: 'legacy', TTL: '30s' }));
     expect((await req('GET', '/v1/agent/check/pass/legacy?note=via-get')).status).toBe(200);
-    expect(((await req('GET', '/v1/agent/checks')).json() as Record<string, { Status: string; Output: string }>).legacy).toMatchObject({ Status: 'passing', Output: 'via-get' });
+    expect(
+      ((await req('GET', '/v1/agent/checks')).json() as Record<string, { Status: string; Output: string }>).legacy,
+    ).toMatchObject({ Status: 'passing', Output: 'via-get' });
     expect((await req('GET', '/v1/agent/check/warn/legacy')).status).toBe(200);
     expect((await req('GET', '/v1/agent/check/fail/legacy')).status).toBe(200);
     expect((await req('GET', '/v1/agent/check/deregister/legacy')).status).toBe(200);
@@ -129,47 +169,108 @@ describe('request parsing', () => {
 describe('more rows', () => {
   it('check update sets status and output', async () => {
     await req('PUT', '/v1/agent/check/register', JSON.stringify({ Name: 'upd', TTL: '30s' }));
-    expect((await req('PUT', '/v1/agent/check/update/upd', JSON.stringify({ status: 'warning', output: 'half' }))).status).toBe(200);
-    expect(((await req('GET', '/v1/agent/checks')).json() as Record<string, Record<string, unknown>>).upd).toMatchObject({ Status: 'warning', Output: 'half' });
+    expect(
+      (await req('PUT', '/v1/agent/check/update/upd', JSON.stringify({ status: 'warning', output: 'half' }))).status,
+    ).toBe(200);
+    expect(
+      ((await req('GET', '/v1/agent/checks')).json() as Record<string, Record<string, unknown>>).upd,
+    ).toMatchObject({ Status: 'warning', Output: 'half' });
     expect((await req('PUT', '/v1/agent/check/update/upd', JSON.stringify({ Status: 'bogus' }))).status).toBe(400);
     await req('PUT', '/v1/agent/check/deregister/upd');
   });
 
   it('members ?wan=1, catalog ?node-meta, health ?passing=1', async () => {
     expect((await req('GET', '/v1/agent/members?wan=1')).status).toBe(200);
-    await req('PUT', '/v1/catalog/register', JSON.stringify({ Node: 'meta1', Address: '10.3.0.1', NodeMeta: { env: 'prod' } }));
-    await req('PUT', '/v1/catalog/register', JSON.stringify({ Node: 'meta2', Address: '10.3.0.2', NodeMeta: { env: 'dev' } }));
-    expect(((await req('GET', '/v1/catalog/nodes?node-meta=env:prod')).json() as { Node: string }[]).map((n) => n.Node)).toEqual(['meta1']);
-    await req('PUT', '/v1/catalog/register', JSON.stringify({ Node: 'meta1', Address: '10.3.0.1', Service: { Service: 'pp', ID: 'pp1' }, Check: { CheckID: 'c1', Name: 'c1', Status: 'critical', ServiceID: 'pp1' } }));
-    await req('PUT', '/v1/catalog/register', JSON.stringify({ Node: 'meta2', Address: '10.3.0.2', Service: { Service: 'pp', ID: 'pp2' }, Check: { CheckID: 'c2', Name: 'c2', Status: 'passing', ServiceID: 'pp2' } }));
+    await req(
+      'PUT',
+      '/v1/catalog/register',
+      JSON.stringify({ Node: 'meta1', Address: '10.3.0.1', NodeMeta: { env: 'prod' } }),
+    );
+    await req(
+      'PUT',
+      '/v1/catalog/register',
+      JSON.stringify({ Node: 'meta2', Address: '10.3.0.2', NodeMeta: { env: 'dev' } }),
+    );
+    expect(
+      ((await req('GET', '/v1/catalog/nodes?node-meta=env:prod')).json() as { Node: string }[]).map((n) => n.Node),
+    ).toEqual(['meta1']);
+    await req(
+      'PUT',
+      '/v1/catalog/register',
+      JSON.stringify({
+        Node: 'meta1',
+        Address: '10.3.0.1',
+        Service: { Service: 'pp', ID: 'pp1' },
+        Check: { CheckID: 'c1', Name: 'c1', Status: 'critical', ServiceID: 'pp1' },
+      }),
+    );
+    await req(
+      'PUT',
+      '/v1/catalog/register',
+      JSON.stringify({
+        Node: 'meta2',
+        Address: '10.3.0.2',
+        Service: { Service: 'pp', ID: 'pp2' },
+        Check: { CheckID: 'c2', Name: 'c2', Status: 'passing', ServiceID: 'pp2' },
+      }),
+    );
     expect(((await req('GET', '/v1/health/service/pp')).json() as unknown[]).length).toBe(2);
     const passing = (await req('GET', '/v1/health/service/pp?passing=1')).json() as { Node: { Node: string } }[];
     expect(passing.map((e) => e.Node.Node)).toEqual(['meta2']);
-    expect(((await req('GET', '/v1/health/checks/pp')).json() as { CheckID: string }[]).map((c) => c.CheckID).sort()).toEqual(['c1', 'c2']);
+    expect(
+      ((await req('GET', '/v1/health/checks/pp')).json() as { CheckID: string }[]).map((c) => c.CheckID).sort(),
+    ).toEqual(['c1', 'c2']);
   });
 
   it('txn verbs: cas, get-tree, check-not-exists, delete-tree, delete-cas', async () => {
     const b64 = (t: string) => Buffer.from(t).toString('base64');
-    const ok = await req('PUT', '/v1/txn', JSON.stringify([
-      { KV: { Verb: 'check-not-exists', Key: 'tx/a' } },
-      { KV: { Verb: 'set', Key: 'tx/a', Value: b64('1') } },
-      { KV: { Verb: 'set', Key: 'tx/b', Value: b64('2'), Flags: 7 } },
-      { KV: { Verb: 'get-tree', Key: 'tx/' } },
-    ]));
+    const ok = await req(
+      'PUT',
+      '/v1/txn',
+      JSON.stringify([
+        { KV: { Verb: 'check-not-exists', Key: 'tx/a' } },
+        { KV: { Verb: 'set', Key: 'tx/a', Value: b64('1') } },
+        { KV: { Verb: 'set', Key: 'tx/b', Value: b64('2'), Flags: 7 } },
+        { KV: { Verb: 'get-tree', Key: 'tx/' } },
+      ]),
+    );
     expect(ok.status).toBe(200);
-    const results = (ok.json() as { Results: { KV: { Key: string; Value: string | null; Flags: number; ModifyIndex: number } }[] }).Results;
+    const results = (
+      ok.json() as { Results: { KV: { Key: string; Value: string | null; Flags: number; ModifyIndex: number } }[] }
+    ).Results;
     expect(results.map((r) => r.KV.Key)).toEqual(['tx/a', 'tx/b', 'tx/a', 'tx/b']);
     expect(results.slice(2).map((r) => r.KV.Value)).toEqual([b64('1'), b64('2')]);
     const index = results[0]!.KV.ModifyIndex;
-    expect((await req('PUT', '/v1/txn', JSON.stringify([{ KV: { Verb: 'cas', Key: 'tx/a', Value: b64('3'), Index: index } }]))).status).toBe(200);
-    expect((await req('PUT', '/v1/txn', JSON.stringify([{ KV: { Verb: 'delete-cas', Key: 'tx/a', Index: index } }]))).status).toBe(409);
-    expect((await req('PUT', '/v1/txn', JSON.stringify([{ KV: { Verb: 'delete-tree', Key: 'tx/' } }]))).status).toBe(200);
+    expect(
+      (
+        await req(
+          'PUT',
+          '/v1/txn',
+          JSON.stringify([{ KV: { Verb: 'cas', Key: 'tx/a', Value: b64('3'), Index: index } }]),
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (await req('PUT', '/v1/txn', JSON.stringify([{ KV: { Verb: 'delete-cas', Key: 'tx/a', Index: index } }]))).status,
+    ).toBe(409);
+    expect((await req('PUT', '/v1/txn', JSON.stringify([{ KV: { Verb: 'delete-tree', Key: 'tx/' } }]))).status).toBe(
+      200,
+    );
     expect((await req('GET', '/v1/kv/tx/?recurse')).status).toBe(404);
   });
 
   it('event fire with filters reports them', async () => {
-    const fired = (await req('PUT', '/v1/event/fire/filtered?node=wire.*&service=web&tag=rails', 'x')).json() as Record<string, unknown>;
-    expect(fired).toMatchObject({ Name: 'filtered', NodeFilter: 'wire.*', ServiceFilter: 'web', TagFilter: 'rails', Version: 1 });
+    const fired = (await req('PUT', '/v1/event/fire/filtered?node=wire.*&service=web&tag=rails', 'x')).json() as Record<
+      string,
+      unknown
+    >;
+    expect(fired).toMatchObject({
+      Name: 'filtered',
+      NodeFilter: 'wire.*',
+      ServiceFilter: 'web',
+      TagFilter: 'rails',
+      Version: 1,
+    });
   });
 });
 
@@ -187,7 +288,10 @@ describe('errors and misc', () => {
       const r = await req('GET', path);
       expect([r.status, r.text], path).toEqual([500, 'No path to datacenter']);
     }
-    expect((await req('PUT', '/v1/catalog/register', JSON.stringify({ Datacenter: 'dc2', Node: 'n', Address: '1.1.1.1' }))).status).toBe(500);
+    expect(
+      (await req('PUT', '/v1/catalog/register', JSON.stringify({ Datacenter: 'dc2', Node: 'n', Address: '1.1.1.1' })))
+        .status,
+    ).toBe(500);
     expect((await req('GET', '/v1/catalog/nodes?dc=dc1')).status).toBe(200);
     const noKey = await req('GET', '/v1/kv/');
     expect([noKey.status, noKey.text]).toEqual([400, 'Missing key name']);
@@ -221,7 +325,14 @@ describe('errors and misc', () => {
     expect((await req('GET', '/v1/kv/big')).status).toBe(404);
     expect((await req('PUT', '/v1/kv/big', new Uint8Array(512 * 1024))).text).toBe('true');
     // A txn with a failing op applies none of its sets.
-    const txn = await req('PUT', '/v1/txn', JSON.stringify([{ KV: { Verb: 'set', Key: 'half/a', Value: 'YQ==' } }, { KV: { Verb: 'cas', Key: 'half/b', Value: 'Yg==', Index: 12345 } }]));
+    const txn = await req(
+      'PUT',
+      '/v1/txn',
+      JSON.stringify([
+        { KV: { Verb: 'set', Key: 'half/a', Value: 'YQ==' } },
+        { KV: { Verb: 'cas', Key: 'half/b', Value: 'Yg==', Index: 12345 } },
+      ]),
+    );
     expect(txn.status).toBe(409);
     expect((await req('GET', '/v1/kv/half/a')).status).toBe(404);
   });
@@ -233,7 +344,10 @@ describe('errors and misc', () => {
     expect(r.text).toMatch(/^conclave_http_requests_total\{method="GET",route="\/v1\/kv\/\*",code="200"\} \d+$/m);
     expect(r.text).toMatch(/^conclave_http_request_duration_ms_bucket\{.*le="\+Inf"\} \d+$/m);
     expect(r.text).toMatch(/^conclave_http_blocking_in_flight \d+$/m);
-    const json = (await req('GET', '/v1/agent/metrics')).json() as { Gauges: { Name: string }[]; Counters: { Name: string }[] };
+    const json = (await req('GET', '/v1/agent/metrics')).json() as {
+      Gauges: { Name: string }[];
+      Counters: { Name: string }[];
+    };
     expect(json.Counters.some((c) => c.Name === 'conclave.http.requests')).toBe(true);
     // Whatever the agent itself reports (Raft, gossip, parked queries) is rendered too.
     expect(r.text).toMatch(/^consul_raft_term \d+$/m);

@@ -43,12 +43,34 @@ describe('parseGoDurationMs (Go time.ParseDuration)', () => {
     expect(parseGoDurationMs('1000000ns')).toBe(1);
   });
   it('rejects what Go rejects', () => {
-    for (const bad of ['', '5', '10', 's', '.s', '-', '+', '1.5.5s', '5x', '5 s', ' 5s', '5S', '1d', '0s5', 'ms', '99999999999999999999h']) {
+    for (const bad of [
+      '',
+      '5',
+      '10',
+      's',
+      '.s',
+      '-',
+      '+',
+      '1.5.5s',
+      '5x',
+      '5 s',
+      ' 5s',
+      '5S',
+      '1d',
+      '0s5',
+      'ms',
+      '99999999999999999999h',
+    ]) {
       expect(parseGoDurationMs(bad), bad).toBeUndefined();
     }
   });
   it('round-trips integers with every unit (property)', () => {
-    const units: [string, number][] = [['ms', 1], ['s', 1000], ['m', 60_000], ['h', 3_600_000]];
+    const units: [string, number][] = [
+      ['ms', 1],
+      ['s', 1000],
+      ['m', 60_000],
+      ['h', 3_600_000],
+    ];
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 100_000 }), fc.constantFrom(...units), (n, [unit, ms]) => {
         expect(parseGoDurationMs(`${n}${unit}`)).toBe(n * ms);
@@ -167,7 +189,8 @@ describe('normalizeKeys (Go encoding/json field matching)', () => {
 
 describe('uint64 KV flags in JSON bodies (exact above 2^53)', () => {
   it("keeps Go's lock flag digit for digit; rounds nothing else it should not; refuses > 2^64 − 1", () => {
-    const body = '[{"KV":{"Verb":"set","Key":"k","Flags":3304740253564472344,"Index":12}},{"kv":{"verb":"set","key":"j","flags":7}},{"KV":{"Verb":"set","Key":"\\"Flags\\":1234567890123456789","Flags":18446744073709551615}}]';
+    const body =
+      '[{"KV":{"Verb":"set","Key":"k","Flags":3304740253564472344,"Index":12}},{"kv":{"verb":"set","key":"j","flags":7}},{"KV":{"Verb":"set","Key":"\\"Flags\\":1234567890123456789","Flags":18446744073709551615}}]';
     const parsed = decodeJsonBody(body, txnSchema);
     if (!parsed.ok) throw new Error(parsed.error);
     const ops = parsed.value as { KV: { Flags?: unknown; Index?: unknown; Key?: string } }[];
@@ -184,7 +207,18 @@ describe('uint64 KV flags in JSON bodies (exact above 2^53)', () => {
   });
 
   it('parseKvFlags: canonical forms, bounds', () => {
-    expect([parseKvFlags('0'), parseKvFlags('007'), parseKvFlags('9007199254740991'), parseKvFlags('9007199254740992')]).toEqual([0, 7, 9007199254740991, '9007199254740992']);
-    expect([parseKvFlags('18446744073709551615'), parseKvFlags('18446744073709551616'), parseKvFlags('-1'), parseKvFlags('1e3'), parseKvFlags('')]).toEqual(['18446744073709551615', undefined, undefined, undefined, undefined]);
+    expect([
+      parseKvFlags('0'),
+      parseKvFlags('007'),
+      parseKvFlags('9007199254740991'),
+      parseKvFlags('9007199254740992'),
+    ]).toEqual([0, 7, 9007199254740991, '9007199254740992']);
+    expect([
+      parseKvFlags('18446744073709551615'),
+      parseKvFlags('18446744073709551616'),
+      parseKvFlags('-1'),
+      parseKvFlags('1e3'),
+      parseKvFlags(''),
+    ]).toEqual(['18446744073709551615', undefined, undefined, undefined, undefined]);
   });
 });

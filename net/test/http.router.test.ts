@@ -21,7 +21,12 @@ function recorder(answer: (req: AgentRequest) => AgentResponse = () => ({ status
     },
   };
   const send = (method: string, url: string, body: string | Uint8Array = '', headers: Record<string, string> = {}) => {
-    const req: HttpRequestIn = { method, url, headers, body: typeof body === 'string' ? new TextEncoder().encode(body) : body };
+    const req: HttpRequestIn = {
+      method,
+      url,
+      headers,
+      body: typeof body === 'string' ? new TextEncoder().encode(body) : body,
+    };
     return routeHttp(req, ctx);
   };
   return { seen, send };
@@ -32,13 +37,24 @@ const text = (b: string | Uint8Array) => (typeof b === 'string' ? b : new TextDe
 describe('KV translation', () => {
   it("carries uint64 flags exactly: ?flags= in, the digits out (Go's api.Lock flag 3304740253564472344)", async () => {
     // What the agent renders (core/agent/ops.ts renderKvEntry) for a flag above 2^53.
-    const entry = { LockIndex: 1, Key: 'lock', Flags: rawJsonNumber('3304740253564472344'), Value: null, CreateIndex: 5, ModifyIndex: 5, Session: 's1' };
-    const { seen, send } = recorder((req) => (req.type === 'kv.get' ? { status: 200, index: 5, body: [entry] } : { status: 200, body: true }));
+    const entry = {
+      LockIndex: 1,
+      Key: 'lock',
+      Flags: rawJsonNumber('3304740253564472344'),
+      Value: null,
+      CreateIndex: 5,
+      ModifyIndex: 5,
+      Session: 's1',
+    };
+    const { seen, send } = recorder((req) =>
+      req.type === 'kv.get' ? { status: 200, index: 5, body: [entry] } : { status: 200, body: true },
+    );
     await send('PUT', '/v1/kv/lock?acquire=s1&flags=3304740253564472344');
     await send('PUT', '/v1/kv/x?flags=9007199254740991');
     expect(seen[0]).toMatchObject({ type: 'kv.acquire', flags: '3304740253564472344' });
     expect(seen[1]).toMatchObject({ type: 'kv.put', flags: 9007199254740991 });
-    for (const bad of ['18446744073709551616', '-1', '1.5', 'x']) expect((await send('PUT', `/v1/kv/x?flags=${bad}`)).status, bad).toBe(400);
+    for (const bad of ['18446744073709551616', '-1', '1.5', 'x'])
+      expect((await send('PUT', `/v1/kv/x?flags=${bad}`)).status, bad).toBe(400);
     const out = await send('GET', '/v1/kv/lock');
     expect(text(out.body)).toContain('"Flags":3304740253564472344,');
     const pretty = await send('GET', '/v1/kv/lock?pretty');
@@ -56,7 +72,11 @@ describe('KV translation', () => {
     expect(text((seen[1] as { value: Uint8Array }).value)).toBe('soft.dog');
     expect(seen[2]).toEqual({ type: 'kv.deleteTree', prefix: 'web/sub' });
     expect(seen[3]).toMatchObject({ type: 'kv.cas', key: 'web/key1', index: 1061 });
-    expect(seen[4]).toEqual({ type: 'kv.get', key: 'web/key2', read: { consistency: 'default', minIndex: 10001, waitMs: 5000 } });
+    expect(seen[4]).toEqual({
+      type: 'kv.get',
+      key: 'web/key2',
+      read: { consistency: 'default', minIndex: 10001, waitMs: 5000 },
+    });
   });
   it('percent-decodes keys, reads keys/separator/raw/acquire/release', async () => {
     const { seen, send } = recorder();
@@ -67,7 +87,15 @@ describe('KV translation', () => {
     await send('PUT', '/v1/kv/lock?release=s1');
     await send('DELETE', '/v1/kv/k?cas=7');
     await send('GET', '/v1/kv/k?stale');
-    expect(seen.map((r) => r.type)).toEqual(['kv.get', 'kv.keys', 'kv.get', 'kv.acquire', 'kv.release', 'kv.delete', 'kv.get']);
+    expect(seen.map((r) => r.type)).toEqual([
+      'kv.get',
+      'kv.keys',
+      'kv.get',
+      'kv.acquire',
+      'kv.release',
+      'kv.delete',
+      'kv.get',
+    ]);
     expect(seen[0]).toMatchObject({ key: 'a/x/1' });
     expect(seen[1]).toMatchObject({ prefix: 'base', separator: '/' });
     expect(seen[2]).toMatchObject({ key: 'k#', raw: true });
@@ -92,7 +120,9 @@ describe('KV translation', () => {
 describe('wire rules', () => {
   it('X-Consul-Index on blocking reads, floored at 1, also on 404; plain-text errors', async () => {
     const { send } = recorder((req) =>
-      req.type === 'kv.get' ? { status: 404, body: null, index: 0, knownLeader: true, lastContactMs: 0 } : { status: 200, body: [], index: 12, knownLeader: true, lastContactMs: 0 },
+      req.type === 'kv.get'
+        ? { status: 404, body: null, index: 0, knownLeader: true, lastContactMs: 0 }
+        : { status: 200, body: [], index: 12, knownLeader: true, lastContactMs: 0 },
     );
     const missing = await send('GET', '/v1/kv/nope');
     expect(missing.status).toBe(404);
@@ -108,7 +138,10 @@ describe('wire rules', () => {
     const { seen, send } = recorder(() => ({ status: 200, body: null }));
     expect((await send('DELETE', '/v1/operator/raft/peer?address=10.0.0.3:8300')).status).toBe(200);
     await send('DELETE', '/v1/operator/raft/peer?id=abc');
-    expect(seen).toEqual([{ type: 'operator.raft.removePeer', peer: '10.0.0.3:8300' }, { type: 'operator.raft.removePeer', peer: 'abc' }]);
+    expect(seen).toEqual([
+      { type: 'operator.raft.removePeer', peer: '10.0.0.3:8300' },
+      { type: 'operator.raft.removePeer', peer: 'abc' },
+    ]);
     expect((await send('GET', '/v1/operator/raft/peer')).status).toBe(405);
   });
   it('coordinate endpoints: datacenters, nodes (blocking), node, update with case-insensitive keys', async () => {
@@ -118,10 +151,19 @@ describe('wire rules', () => {
     await send('GET', '/v1/coordinate/node/n1?stale');
     const coord = { vec: [0, 0, 0, 0, 0, 0, 0, 0.001], error: 0.5, adjustment: 0, height: 0.00001 };
     await send('PUT', '/v1/coordinate/update', JSON.stringify({ node: 'n1', segment: '', coord }));
-    expect(seen.map((r) => r.type)).toEqual(['coordinate.datacenters', 'coordinate.nodes', 'coordinate.node', 'coordinate.update']);
+    expect(seen.map((r) => r.type)).toEqual([
+      'coordinate.datacenters',
+      'coordinate.nodes',
+      'coordinate.node',
+      'coordinate.update',
+    ]);
     expect(seen[1]).toMatchObject({ read: { minIndex: 3, waitMs: 1000 } });
     expect(seen[2]).toMatchObject({ node: 'n1', read: { consistency: 'stale' } });
-    expect(seen[3]).toEqual({ type: 'coordinate.update', node: 'n1', coord: { Vec: coord.vec, Error: 0.5, Adjustment: 0, Height: 0.00001 } });
+    expect(seen[3]).toEqual({
+      type: 'coordinate.update',
+      node: 'n1',
+      coord: { Vec: coord.vec, Error: 0.5, Adjustment: 0, Height: 0.00001 },
+    });
     expect((await send('PUT', '/v1/coordinate/update', '{"Coord":{}}')).status).toBe(400);
     expect((await send('PUT', '/v1/coordinate/update', '{"Node":"n1","Datacenter":"dc9"}')).status).toBe(500);
   });
@@ -202,20 +244,58 @@ describe('wire rules', () => {
 describe('bodies: case-insensitive keys, Go durations, bad JSON', () => {
   it('service register from python-style lowercase keys', async () => {
     const { seen, send } = recorder();
-    const out = await send('PUT', '/v1/agent/service/register', JSON.stringify({ name: 'web', id: 'web1', tags: ['rails'], port: 80, check: { script: 'true', interval: '10s', timeout: '1s' } }));
+    const out = await send(
+      'PUT',
+      '/v1/agent/service/register',
+      JSON.stringify({
+        name: 'web',
+        id: 'web1',
+        tags: ['rails'],
+        port: 80,
+        check: { script: 'true', interval: '10s', timeout: '1s' },
+      }),
+    );
     expect(out.status).toBe(200);
     expect(text(out.body)).toBe('');
     expect(seen[0]).toEqual({
       type: 'agent.service.register',
-      service: { name: 'web', id: 'web1', tags: ['rails'], port: 80, checks: [{ script: 'true', intervalMs: 10_000, timeoutMs: 1000 }] },
+      service: {
+        name: 'web',
+        id: 'web1',
+        tags: ['rails'],
+        port: 80,
+        checks: [{ script: 'true', intervalMs: 10_000, timeoutMs: 1000 }],
+      },
     });
   });
   it('check register, TTL in Go duration, Check+Checks merged', async () => {
     const { seen, send } = recorder();
-    await send('PUT', '/v1/agent/check/register', JSON.stringify({ Name: 'mem', TTL: '100ms', Notes: 'n', serviceid: 'web1', status: 'passing' }));
-    await send('PUT', '/v1/agent/service/register', JSON.stringify({ Name: 'a', Check: { TTL: '10s' }, Checks: [{ HTTP: 'http://x/', Interval: '5s' }, { TCP: 'x:1', Interval: 5e9 }] }));
-    expect(seen[0]).toEqual({ type: 'agent.check.register', check: { name: 'mem', ttlMs: 100, notes: 'n', serviceId: 'web1', status: 'passing' } });
-    expect(seen[1]).toMatchObject({ service: { checks: [{ ttlMs: 10_000 }, { http: 'http://x/', intervalMs: 5000 }, { tcp: 'x:1', intervalMs: 5000 }] } });
+    await send(
+      'PUT',
+      '/v1/agent/check/register',
+      JSON.stringify({ Name: 'mem', TTL: '100ms', Notes: 'n', serviceid: 'web1', status: 'passing' }),
+    );
+    await send(
+      'PUT',
+      '/v1/agent/service/register',
+      JSON.stringify({
+        Name: 'a',
+        Check: { TTL: '10s' },
+        Checks: [
+          { HTTP: 'http://x/', Interval: '5s' },
+          { TCP: 'x:1', Interval: 5e9 },
+        ],
+      }),
+    );
+    expect(seen[0]).toEqual({
+      type: 'agent.check.register',
+      check: { name: 'mem', ttlMs: 100, notes: 'n', serviceId: 'web1', status: 'passing' },
+    });
+    expect(seen[1]).toMatchObject({
+      service: {
+        checks: [{ ttlMs: 10_000 }, { http: 'http://x/', intervalMs: 5000 }, { tcp: 'x:1', intervalMs: 5000 }],
+      },
+    });
   });
   it('bad JSON → 400 with the parse error; bad types → 400; nothing reaches the agent', async () => {
     const { seen, send } = recorder();
@@ -225,22 +305,63 @@ describe('bodies: case-insensitive keys, Go durations, bad JSON', () => {
     expect((await send('PUT', '/v1/agent/service/register', '{"Name": "web", "Port": "80"}')).status).toBe(400);
     expect((await send('PUT', '/v1/agent/check/register', '{"Name": "c", "TTL": "ten"}')).status).toBe(400);
     expect((await send('PUT', '/v1/txn', '[{"KV":{"Verb":"set","Key":"k","Value":"!!"}}]')).status).toBe(400);
-    expect((await send('PUT', '/v1/txn', JSON.stringify(Array.from({ length: 65 }, () => ({ KV: { Verb: 'get', Key: 'k' } }))))).status).toBe(413);
+    expect(
+      (
+        await send(
+          'PUT',
+          '/v1/txn',
+          JSON.stringify(Array.from({ length: 65 }, () => ({ KV: { Verb: 'get', Key: 'k' } }))),
+        )
+      ).status,
+    ).toBe(413);
     expect(seen).toEqual([]);
   });
   it('txn, session create (LockDelay forms), catalog register/deregister, event fire', async () => {
     const { seen, send } = recorder();
-    await send('PUT', '/v1/txn', JSON.stringify([{ kv: { verb: 'set', key: 'k', value: Buffer.from('v').toString('base64'), flags: 3 } }, { KV: { Verb: 'get', Key: 'k' } }]));
-    await send('PUT', '/v1/session/create', JSON.stringify({ name: 's', lockdelay: '15s', ttl: '10s', behavior: 'delete', checks: ['serfHealth'] }));
+    await send(
+      'PUT',
+      '/v1/txn',
+      JSON.stringify([
+        { kv: { verb: 'set', key: 'k', value: Buffer.from('v').toString('base64'), flags: 3 } },
+        { KV: { Verb: 'get', Key: 'k' } },
+      ]),
+    );
+    await send(
+      'PUT',
+      '/v1/session/create',
+      JSON.stringify({ name: 's', lockdelay: '15s', ttl: '10s', behavior: 'delete', checks: ['serfHealth'] }),
+    );
     await send('PUT', '/v1/session/create', JSON.stringify({ LockDelay: 5 }));
     await send('PUT', '/v1/session/create');
-    await send('PUT', '/v1/catalog/register', JSON.stringify({ Node: 'n9', Address: '10.0.0.9', Service: { Service: 'db', Port: 5432 }, Check: { CheckID: 'c', Name: 'c', Status: 'passing', ServiceID: 'db' } }));
+    await send(
+      'PUT',
+      '/v1/catalog/register',
+      JSON.stringify({
+        Node: 'n9',
+        Address: '10.0.0.9',
+        Service: { Service: 'db', Port: 5432 },
+        Check: { CheckID: 'c', Name: 'c', Status: 'passing', ServiceID: 'db' },
+      }),
+    );
     await send('PUT', '/v1/catalog/deregister', JSON.stringify({ node: 'n9', serviceid: 'db' }));
     await send('PUT', '/v1/event/fire/deploy?node=a.*', 'payload');
     await send('PUT', '/v1/event/fire/empty');
-    expect(seen[0]).toMatchObject({ type: 'txn', ops: [{ verb: 'set', key: 'k', flags: 3 }, { verb: 'get', key: 'k' }] });
+    expect(seen[0]).toMatchObject({
+      type: 'txn',
+      ops: [
+        { verb: 'set', key: 'k', flags: 3 },
+        { verb: 'get', key: 'k' },
+      ],
+    });
     expect(text((seen[0] as unknown as { ops: { value: Uint8Array }[] }).ops[0]!.value)).toBe('v');
-    expect(seen[1]).toEqual({ type: 'session.create', name: 's', lockDelayMs: 15_000, ttlMs: 10_000, behavior: 'delete', checks: ['serfHealth'] });
+    expect(seen[1]).toEqual({
+      type: 'session.create',
+      name: 's',
+      lockDelayMs: 15_000,
+      ttlMs: 10_000,
+      behavior: 'delete',
+      checks: ['serfHealth'],
+    });
     expect(seen[2]).toEqual({ type: 'session.create', lockDelayMs: 5000 });
     expect(seen[3]).toEqual({ type: 'session.create' });
     expect(seen[4]).toEqual({
@@ -286,7 +407,10 @@ describe('metrics', () => {
     metrics.record('GET', '/v1/kv/*', 200, 3.2);
     metrics.record('GET', '/v1/kv/*', 200, 700);
     const ctx = { datacenter: 'dc1', metrics, call: async () => ({ status: 200, body: agentMetrics }) };
-    const out = await routeHttp({ method: 'GET', url: '/v1/agent/metrics?format=prometheus', headers: {}, body: new Uint8Array() }, ctx);
+    const out = await routeHttp(
+      { method: 'GET', url: '/v1/agent/metrics?format=prometheus', headers: {}, body: new Uint8Array() },
+      ctx,
+    );
     const body = text(out.body);
     expect(out.headers['Content-Type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(body).toContain('consul_raft_term 3\n');
@@ -294,17 +418,30 @@ describe('metrics', () => {
     expect(body).toContain('consul_raft_commit_ms_sum 5.5\n');
     expect(body).toContain('consul_raft_commit_ms_count 2\n');
     expect(body).toContain('conclave_http_requests_total{method="GET",route="/v1/kv/*",code="200"} 2\n');
-    expect(body).toContain('conclave_http_request_duration_ms_bucket{method="GET",route="/v1/kv/*",code="200",le="5"} 1\n');
-    expect(body).toContain('conclave_http_request_duration_ms_bucket{method="GET",route="/v1/kv/*",code="200",le="1000"} 2\n');
+    expect(body).toContain(
+      'conclave_http_request_duration_ms_bucket{method="GET",route="/v1/kv/*",code="200",le="5"} 1\n',
+    );
+    expect(body).toContain(
+      'conclave_http_request_duration_ms_bucket{method="GET",route="/v1/kv/*",code="200",le="1000"} 2\n',
+    );
     const json = await routeHttp({ method: 'GET', url: '/v1/agent/metrics', headers: {}, body: new Uint8Array() }, ctx);
     const parsed = JSON.parse(text(json.body)) as { Gauges: { Name: string }[] };
-    expect(parsed.Gauges.map((g) => g.Name)).toEqual(['consul.raft.term', 'conclave.http.in_flight', 'conclave.http.blocking_in_flight']);
+    expect(parsed.Gauges.map((g) => g.Name)).toEqual([
+      'consul.raft.term',
+      'conclave.http.in_flight',
+      'conclave.http.blocking_in_flight',
+    ]);
   });
   it('still serves the HTTP figures when the agent cannot answer', async () => {
     const ctx = { datacenter: 'dc1', metrics: new HttpMetrics(), call: async () => Promise.reject(new Error('down')) };
-    const prom = await routeHttp({ method: 'GET', url: '/v1/agent/metrics?format=prometheus', headers: {}, body: new Uint8Array() }, ctx);
+    const prom = await routeHttp(
+      { method: 'GET', url: '/v1/agent/metrics?format=prometheus', headers: {}, body: new Uint8Array() },
+      ctx,
+    );
     expect(prom.status).toBe(200);
     expect(text(prom.body)).toContain('conclave_http_in_flight 0');
-    expect((await routeHttp({ method: 'GET', url: '/v1/agent/metrics', headers: {}, body: new Uint8Array() }, ctx)).status).toBe(500);
+    expect(
+      (await routeHttp({ method: 'GET', url: '/v1/agent/metrics', headers: {}, body: new Uint8Array() }, ctx)).status,
+    ).toBe(500);
   });
 });

@@ -19,7 +19,8 @@ import { dig } from '../dns/client.js';
 const seedFiles = {
   '00-scripts.json': '{"enable_script_checks": true, "enable_local_script_checks": true}',
   'ping.json': '{"check": {"name": "ping","script": "ping -c1 soft.dog >/dev/null", "interval": "30s"}}',
-  'web.json': '{"service": {"name": "web", "tags": ["rails"], "port": 80,"check": {"script": "curl localhost >/dev/null 2>&1", "interval": "10s"}}}',
+  'web.json':
+    '{"service": {"name": "web", "tags": ["rails"], "port": 80,"check": {"script": "curl localhost >/dev/null 2>&1", "interval": "10s"}}}',
 };
 
 let agent: TestAgent;
@@ -42,7 +43,8 @@ function sh(commandLine: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile('bash', ['-c', line], { timeout: 30_000 }, (error, stdout, stderr) => {
       if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') reject(new Error('bash is required'));
-      else if (error && /command not found/.test(stderr)) reject(new Error(`${line}: ${stderr.trim()} (install curl and dnsutils: apt-get install -y curl dnsutils)`));
+      else if (error && /command not found/.test(stderr))
+        reject(new Error(`${line}: ${stderr.trim()} (install curl and dnsutils: apt-get install -y curl dnsutils)`));
       else if (error) reject(new Error(`${line} failed: ${error.message}\n${stderr}`));
       else resolve({ stdout, stderr, ms: Date.now() - started });
     });
@@ -70,12 +72,22 @@ describe('the seed, verbatim', () => {
     const web = checks.find((c) => c.CheckID === 'service:web');
     // The seed: {"Node":"a2","CheckID":"service:web","Name":"Service 'web' check","Status":"critical","Notes":"","Output":"",
     //            "ServiceID":"web","ServiceName":"web","CreateIndex":593,"ModifyIndex":593}
-    expect(web).toMatchObject({ Node: 'a2', CheckID: 'service:web', Name: "Service 'web' check", Status: 'critical', Notes: '', ServiceID: 'web', ServiceName: 'web' });
+    expect(web).toMatchObject({
+      Node: 'a2',
+      CheckID: 'service:web',
+      Name: "Service 'web' check",
+      Status: 'critical',
+      Notes: '',
+      ServiceID: 'web',
+      ServiceName: 'web',
+    });
     expect(typeof web!.Output).toBe('string');
     expect(web!.CreateIndex).toBeGreaterThan(0);
     expect(web!.ModifyIndex).toBeGreaterThanOrEqual(web!.CreateIndex as number);
     // ping.json's check is loaded too; without internet it is critical here (the seed's host could reach soft.dog).
-    const ping = (JSON.parse((await sh('curl -s http://localhost:8500/v1/agent/checks')).stdout) as Record<string, { Name: string }>).ping;
+    const ping = (
+      JSON.parse((await sh('curl -s http://localhost:8500/v1/agent/checks')).stdout) as Record<string, { Name: string }>
+    ).ping;
     expect(ping?.Name).toBe('ping');
   });
 
@@ -94,7 +106,10 @@ describe('the seed, verbatim', () => {
     // that do not touch the KV table, so `?index=101` means what it meant there.
     for (let batch = 0; batch < 110; batch += 10) {
       const writes = Array.from({ length: 10 }, (_, i) =>
-        fetch(`http://127.0.0.1:${agent.httpPort}/v1/catalog/register`, { method: 'PUT', body: JSON.stringify({ Node: `history${i}`, Address: '10.0.0.1', NodeMeta: { n: String(batch) } }) }),
+        fetch(`http://127.0.0.1:${agent.httpPort}/v1/catalog/register`, {
+          method: 'PUT',
+          body: JSON.stringify({ Node: `history${i}`, Address: '10.0.0.1', NodeMeta: { n: String(batch) } }),
+        }),
       );
       for (const r of await Promise.all(writes)) expect(r.status).toBe(200);
     }
@@ -129,7 +144,13 @@ describe('the seed, verbatim', () => {
     const before = (JSON.parse((await sh('curl http://localhost:8500/v1/kv/web/key1')).stdout) as Entry[])[0]!;
     expect((await sh("curl -X PUT -d 'great' http://localhost:8500/v1/kv/web/key1")).stdout).toBe('true');
     const updated = (JSON.parse((await sh('curl http://localhost:8500/v1/kv/web/key1')).stdout) as Entry[])[0]!;
-    expect(updated).toMatchObject({ LockIndex: 0, Key: 'web/key1', Flags: 0, Value: 'Z3JlYXQ=', CreateIndex: before.CreateIndex });
+    expect(updated).toMatchObject({
+      LockIndex: 0,
+      Key: 'web/key1',
+      Flags: 0,
+      Value: 'Z3JlYXQ=',
+      CreateIndex: before.CreateIndex,
+    });
     expect(updated.ModifyIndex).toBeGreaterThan(before.ModifyIndex);
 
     // 6. Check-and-set with the index just read (the seed's 1061): true, then false.
@@ -147,11 +168,15 @@ describe('the seed, verbatim', () => {
 
     // 7. Blocking: index 101 is behind key2's ModifyIndex → at once; 10001 is ahead → waits out 5 s.
     const fast = await sh('time curl "http://localhost:8500/v1/kv/web/key2?index=101&wait=5s"');
-    expect(shape(JSON.parse(fast.stdout) as Entry[])).toEqual([{ LockIndex: 0, Key: 'web/key2', Flags: 42, Value: 'c29mdC5kb2c=' }]);
+    expect(shape(JSON.parse(fast.stdout) as Entry[])).toEqual([
+      { LockIndex: 0, Key: 'web/key2', Flags: 42, Value: 'c29mdC5kb2c=' },
+    ]);
     expect(fast.stderr).toMatch(/real\s+0m0\.\d+s/);
     expect(fast.ms).toBeLessThan(1500);
     const slow = await sh('time curl "http://localhost:8500/v1/kv/web/key2?index=10001&wait=5s"');
-    expect(shape(JSON.parse(slow.stdout) as Entry[])).toEqual([{ LockIndex: 0, Key: 'web/key2', Flags: 42, Value: 'c29mdC5kb2c=' }]);
+    expect(shape(JSON.parse(slow.stdout) as Entry[])).toEqual([
+      { LockIndex: 0, Key: 'web/key2', Flags: 42, Value: 'c29mdC5kb2c=' },
+    ]);
     // 5 s plus up to 5/16 s of jitter (the seed measured 5.138 s).
     expect(slow.stderr).toMatch(/real\s+0m5\.\d+s/);
     expect(slow.ms).toBeGreaterThanOrEqual(4900);
@@ -161,16 +186,20 @@ describe('the seed, verbatim', () => {
   // The store follows Consul 0.6.4, the seed's version, here: every write moves ModifyIndex, even an
   // identical rewrite (seed: 1061 -> 1076 on 'great' -> 'great', then cas=1061 -> false). Consul >= 1.7
   // skips identical writes; see identicalWriteKeepsModifyIndex in core/store/kv.ts.
-  it("seed CAS on an identical value: the second curl ...?cas=N answers false (Consul 0.6.4)", async () => {
+  it('seed CAS on an identical value: the second curl ...?cas=N answers false (Consul 0.6.4)', async () => {
     await sh("curl -X PUT -d 'great' http://localhost:8500/v1/kv/web/same");
-    const index = (JSON.parse((await sh('curl http://localhost:8500/v1/kv/web/same')).stdout) as Entry[])[0]!.ModifyIndex;
+    const index = (JSON.parse((await sh('curl http://localhost:8500/v1/kv/web/same')).stdout) as Entry[])[0]!
+      .ModifyIndex;
     expect((await sh(`curl -X PUT -d 'great' http://localhost:8500/v1/kv/web/same?cas=${index}`)).stdout).toBe('true');
     expect((await sh(`curl -X PUT -d 'great' http://localhost:8500/v1/kv/web/same?cas=${index}`)).stdout).toBe('false');
   });
 
   it('dig @127.0.0.1 -p 8600 a2.node.consul / a2.node.dc1.consul / a1.node.dc1.consul', async () => {
     // The seed's a1 is another machine; here it is a catalog node with the seed's address.
-    const r = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/catalog/register`, { method: 'PUT', body: JSON.stringify({ Node: 'a1', Address: '192.168.100.104' }) });
+    const r = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/catalog/register`, {
+      method: 'PUT',
+      body: JSON.stringify({ Node: 'a1', Address: '192.168.100.104' }),
+    });
     expect(r.status).toBe(200);
     const cases: [string, string][] = [
       ['a2.node.consul', '127.0.0.1'],
@@ -183,11 +212,15 @@ describe('the seed, verbatim', () => {
       expect(out).toMatch(/status: NOERROR/);
       expect(out).toMatch(/flags: qr aa rd;/);
       expect(out).toMatch(/ANSWER: 1, AUTHORITY: 0/);
-      expect(out).toMatch(new RegExp(`^${name.replace(/\./g, '\\.')}\\.\\s+0\\s+IN\\s+A\\s+${address.replace(/\./g, '\\.')}$`, 'm'));
+      expect(out).toMatch(
+        new RegExp(`^${name.replace(/\./g, '\\.')}\\.\\s+0\\s+IN\\s+A\\s+${address.replace(/\./g, '\\.')}$`, 'm'),
+      );
       // And our dns-packet client over UDP and TCP.
       for (const transport of ['udp', 'tcp'] as const) {
         const { packet } = await dig(name, 'A', { host: '127.0.0.1', port: agent.dnsPort, transport });
-        expect((packet.answers ?? []).map((a) => [(a as { ttl?: number }).ttl, (a as { data?: unknown }).data])).toEqual([[0, address]]);
+        expect(
+          (packet.answers ?? []).map((a) => [(a as { ttl?: number }).ttl, (a as { data?: unknown }).data]),
+        ).toEqual([[0, address]]);
       }
     }
     const missing = (await sh('dig @127.0.0.1 -p 8600 a3.node.consul')).stdout;

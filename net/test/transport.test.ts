@@ -20,7 +20,14 @@ function socketFixture(): TransportFixture {
     async open(slot, log) {
       for (let attempt = 0; ; attempt++) {
         try {
-          const t = await listenSocketTransport({ bindHost: '127.0.0.1', port: ports.get(slot) ?? 0, udp: true, log, reconnectDelayMsMin: 20, reconnectDelayMsMax: 100 });
+          const t = await listenSocketTransport({
+            bindHost: '127.0.0.1',
+            port: ports.get(slot) ?? 0,
+            udp: true,
+            log,
+            reconnectDelayMsMin: 20,
+            reconnectDelayMsMax: 100,
+          });
           ports.set(slot, Number(t.address.split(':')[1]));
           open.push(t);
           return t;
@@ -78,7 +85,13 @@ describe('socket transport limits', () => {
     const sink = net.createServer((s) => s.pause());
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
     const port = (sink.address() as net.AddressInfo).port;
-    const t = await listenSocketTransport({ bindHost: '127.0.0.1', port: 0, udp: false, log: () => {}, queueBytesMax: 1024 * 1024 });
+    const t = await listenSocketTransport({
+      bindHost: '127.0.0.1',
+      port: 0,
+      udp: false,
+      log: () => {},
+      queueBytesMax: 1024 * 1024,
+    });
     try {
       const chunk = new Uint8Array(64 * 1024);
       for (let i = 0; i < 400; i++) {
@@ -97,21 +110,25 @@ describe('socket transport limits', () => {
 describe('frame reader', () => {
   it('reassembles frames split at any byte boundary', () => {
     fc.assert(
-      fc.property(fc.array(fc.jsonValue(), { minLength: 1, maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1 }), (bodies, cuts) => {
-        const bytes = Buffer.concat(bodies.map((b) => encodeFrame('127.0.0.1:8301', b)));
-        const reader = new FrameReader();
-        const out: unknown[] = [];
-        let at = 0;
-        for (let i = 0; at < bytes.length; i++) {
-          const n = cuts[i % cuts.length]!;
-          for (const f of reader.push(bytes.subarray(at, at + n))) {
-            expect('error' in f).toBe(false);
-            out.push((f as { body: unknown }).body);
+      fc.property(
+        fc.array(fc.jsonValue(), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1 }),
+        (bodies, cuts) => {
+          const bytes = Buffer.concat(bodies.map((b) => encodeFrame('127.0.0.1:8301', b)));
+          const reader = new FrameReader();
+          const out: unknown[] = [];
+          let at = 0;
+          for (let i = 0; at < bytes.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            for (const f of reader.push(bytes.subarray(at, at + n))) {
+              expect('error' in f).toBe(false);
+              out.push((f as { body: unknown }).body);
+            }
+            at += n;
           }
-          at += n;
-        }
-        expect(out).toEqual(bodies.map((b) => JSON.parse(JSON.stringify(b))));
-      }),
+          expect(out).toEqual(bodies.map((b) => JSON.parse(JSON.stringify(b))));
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -60,7 +60,8 @@ export function decodeFrameBody(bytes: Uint8Array): Frame | FrameError {
 export function decodeDatagram(bytes: Uint8Array): Frame | FrameError {
   if (bytes.length < frameHeaderBytes) return { error: `datagram of ${bytes.length} bytes is shorter than a header` };
   const length = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32BE(0);
-  if (length !== bytes.length - 4) return { error: `datagram length prefix ${length} does not match ${bytes.length - 4}` };
+  if (length !== bytes.length - 4)
+    return { error: `datagram length prefix ${length} does not match ${bytes.length - 4}` };
   return decodeFrameBody(bytes.subarray(4));
 }
 

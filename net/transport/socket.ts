@@ -140,7 +140,15 @@ class SocketTransport implements Transport {
   private sendStream(to: string, frame: Buffer): void {
     let out = this.outgoing.get(to);
     if (!out) {
-      out = { socket: null, connected: false, pending: [], pendingBytes: 0, retryAtMs: 0, delayMs: this.reconnectDelayMsMin, corked: false };
+      out = {
+        socket: null,
+        connected: false,
+        pending: [],
+        pendingBytes: 0,
+        retryAtMs: 0,
+        delayMs: this.reconnectDelayMsMin,
+        corked: false,
+      };
       this.outgoing.set(to, out);
     }
     if (!out.socket) {

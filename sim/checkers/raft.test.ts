@@ -9,32 +9,51 @@ import type { RaftState } from '../../core/raft/raft.js';
 import { History } from '../history.js';
 import { RaftClusterChecker } from './raft.js';
 
-function fakeState(role: RaftState['role'], term: number, entries: Entry[], commit: number, applied = commit): RaftState {
+function fakeState(
+  role: RaftState['role'],
+  term: number,
+  entries: Entry[],
+  commit: number,
+  applied = commit,
+): RaftState {
   const log = new RaftLog();
   for (const e of entries) log.append(e);
   return { role, term, log, commitIndex: commit, appliedIndex: applied } as unknown as RaftState;
 }
 
-const e = (index: number, term: number, command: unknown = `c${index}`): Entry => ({ index, term, type: 'command', command });
+const e = (index: number, term: number, command: unknown = `c${index}`): Entry => ({
+  index,
+  term,
+  type: 'command',
+  command,
+});
 
 describe('RaftClusterChecker', () => {
   it('Election Safety: two leaders in one term', () => {
     const c = new RaftClusterChecker();
     expect(c.afterStep('n1', fakeState('leader', 2, [e(1, 1)], 0), 'a')).toBeNull();
-    expect(c.afterStep('n2', fakeState('leader', 2, [e(1, 1)], 0), 'b')).toMatch(/Election Safety: n2 and n1 both led term 2/);
+    expect(c.afterStep('n2', fakeState('leader', 2, [e(1, 1)], 0), 'b')).toMatch(
+      /Election Safety: n2 and n1 both led term 2/,
+    );
   });
 
   it('Log Matching: same index and term, different command', () => {
     const c = new RaftClusterChecker();
     const s = fakeState('follower', 1, [], 0);
-    expect(c.onEffect('n1', { kind: 'persist', ops: [{ op: 'append', log: 'raft/log', entries: [e(1, 1, 'x')] }] }, s, 'a')).toBeNull();
-    expect(c.onEffect('n2', { kind: 'persist', ops: [{ op: 'append', log: 'raft/log', entries: [e(1, 1, 'y')] }] }, s, 'b')).toMatch(/Log Matching/);
+    expect(
+      c.onEffect('n1', { kind: 'persist', ops: [{ op: 'append', log: 'raft/log', entries: [e(1, 1, 'x')] }] }, s, 'a'),
+    ).toBeNull();
+    expect(
+      c.onEffect('n2', { kind: 'persist', ops: [{ op: 'append', log: 'raft/log', entries: [e(1, 1, 'y')] }] }, s, 'b'),
+    ).toMatch(/Log Matching/);
   });
 
   it('State Machine Safety: different entries applied at one index', () => {
     const c = new RaftClusterChecker();
     expect(c.onEffect('n1', { kind: 'apply', index: 1, term: 1, command: 'x' }, null, 'a')).toBeNull();
-    expect(c.onEffect('n2', { kind: 'apply', index: 1, term: 1, command: 'y' }, null, 'b')).toMatch(/State Machine Safety/);
+    expect(c.onEffect('n2', { kind: 'apply', index: 1, term: 1, command: 'y' }, null, 'b')).toMatch(
+      /State Machine Safety/,
+    );
   });
 
   it('exactly once: one command applied at two indexes; out-of-order applies', () => {
@@ -42,7 +61,9 @@ describe('RaftClusterChecker', () => {
     const cmd = { c: 1, s: 1, v: 5 };
     expect(c.onEffect('n1', { kind: 'apply', index: 1, term: 1, command: cmd }, null, 'a')).toBeNull();
     expect(c.onEffect('n1', { kind: 'apply', index: 2, term: 1, command: cmd }, null, 'a')).toMatch(/exactly once/);
-    expect(c.onEffect('n1', { kind: 'apply', index: 2, term: 1, command: 'z' }, null, 'a')).toMatch(/applied index 2 after 2/);
+    expect(c.onEffect('n1', { kind: 'apply', index: 2, term: 1, command: 'z' }, null, 'a')).toMatch(
+      /applied index 2 after 2/,
+    );
   });
 
   it('commit never decreases within a process, but may after a restart', () => {
@@ -56,7 +77,9 @@ describe('RaftClusterChecker', () => {
   it('Leader Completeness: a later leader missing a committed entry', () => {
     const c = new RaftClusterChecker();
     expect(c.afterStep('n1', fakeState('leader', 2, [e(1, 1), e(2, 2)], 2), 'a')).toBeNull();
-    expect(c.afterStep('n2', fakeState('leader', 3, [e(1, 1)], 1), 'b')).toMatch(/Leader Completeness: n2 leads term 3 but holds nothing at index 2/);
+    expect(c.afterStep('n2', fakeState('leader', 3, [e(1, 1)], 1), 'b')).toMatch(
+      /Leader Completeness: n2 leads term 3 but holds nothing at index 2/,
+    );
   });
 
   it('history: acknowledged but never applied, refused but applied, stale linearizable read', () => {

@@ -59,7 +59,8 @@ export function applyKey(command: unknown): string {
 }
 
 function keyOfEntry(e: Entry): string {
-  if (e.type === 'config') return `config:${JSON.stringify({ voters: e.config!.voters, learners: e.config!.learners })}`;
+  if (e.type === 'config')
+    return `config:${JSON.stringify({ voters: e.config!.voters, learners: e.config!.learners })}`;
   return entryKey(e.type, e.command);
 }
 
@@ -119,9 +120,12 @@ export class RaftClusterChecker {
         this.entries.set(id, { key, prevTerm });
         continue;
       }
-      if (known.key !== key) return this.fail(`Log Matching: ${nodeId} stored entry ${id} as ${key}, another node as ${known.key}`);
+      if (known.key !== key)
+        return this.fail(`Log Matching: ${nodeId} stored entry ${id} as ${key}, another node as ${known.key}`);
       if (known.prevTerm >= 0 && prevTerm >= 0 && known.prevTerm !== prevTerm) {
-        return this.fail(`Log Matching: ${nodeId} has entry ${id} after term ${prevTerm}, another node after term ${known.prevTerm}`);
+        return this.fail(
+          `Log Matching: ${nodeId} has entry ${id} after term ${prevTerm}, another node after term ${known.prevTerm}`,
+        );
       }
     }
     return null;
@@ -130,20 +134,24 @@ export class RaftClusterChecker {
   private onApply(nodeId: NodeId, effect: Extract<Effect, { kind: 'apply' }>, token: unknown): string | null {
     this.stats.applies++;
     const inc = this.incarnation(nodeId, token);
-    if (effect.index <= inc.applied) return this.fail(`${nodeId} applied index ${effect.index} after ${inc.applied} (out of order or twice)`);
+    if (effect.index <= inc.applied)
+      return this.fail(`${nodeId} applied index ${effect.index} after ${inc.applied} (out of order or twice)`);
     inc.applied = effect.index;
     const key = applyKey(effect.command);
     const first = this.appliedAt.get(effect.index);
     if (first) {
       if (first.key !== key || first.term !== effect.term) {
-        return this.fail(`State Machine Safety: ${nodeId} applied ${key}@${effect.term} at index ${effect.index}, ${first.node} applied ${first.key}@${first.term}`);
+        return this.fail(
+          `State Machine Safety: ${nodeId} applied ${key}@${effect.term} at index ${effect.index}, ${first.node} applied ${first.key}@${first.term}`,
+        );
       }
     } else this.appliedAt.set(effect.index, { key, term: effect.term, node: nodeId });
     if (key.startsWith('dup:')) this.stats.duplicatesSuppressed++;
     if (key.startsWith('command:')) {
       const at = this.commandIndex.get(key);
       if (at === undefined) this.commandIndex.set(key, effect.index);
-      else if (at !== effect.index) return this.fail(`exactly once: ${key} applied at index ${at} and again at ${effect.index}`);
+      else if (at !== effect.index)
+        return this.fail(`exactly once: ${key} applied at index ${at} and again at ${effect.index}`);
     }
     return null;
   }
@@ -162,9 +170,11 @@ export class RaftClusterChecker {
     const inc = this.incarnation(nodeId, token);
     if (inc.applied < s.appliedIndex && inc.applied === 0) inc.applied = s.appliedIndex; // restored from a snapshot at start
     if (s.appliedIndex > inc.applied) inc.applied = s.appliedIndex; // a snapshot install jumps ahead
-    if (s.appliedIndex > s.commitIndex) return this.fail(`${nodeId} applied ${s.appliedIndex} beyond commit ${s.commitIndex}`);
+    if (s.appliedIndex > s.commitIndex)
+      return this.fail(`${nodeId} applied ${s.appliedIndex} beyond commit ${s.commitIndex}`);
     // Commit never decreases within a process.
-    if (inc.commit >= 0 && s.commitIndex < inc.commit) return this.fail(`${nodeId} commit index went back from ${inc.commit} to ${s.commitIndex}`);
+    if (inc.commit >= 0 && s.commitIndex < inc.commit)
+      return this.fail(`${nodeId} commit index went back from ${inc.commit} to ${s.commitIndex}`);
     if (s.commitIndex > inc.commit) {
       const problem = this.onCommit(nodeId, s, Math.max(inc.commit, 0));
       inc.commit = s.commitIndex;
@@ -174,7 +184,8 @@ export class RaftClusterChecker {
     if (s.role === 'leader' && inc.wasLeaderAt !== s.term) {
       inc.wasLeaderAt = s.term;
       const other = this.leaders.get(s.term);
-      if (other !== undefined && other !== nodeId) return this.fail(`Election Safety: ${nodeId} and ${other} both led term ${s.term}`);
+      if (other !== undefined && other !== nodeId)
+        return this.fail(`Election Safety: ${nodeId} and ${other} both led term ${s.term}`);
       if (other === undefined) {
         this.leaders.set(s.term, nodeId);
         this.stats.elections++;
@@ -184,7 +195,9 @@ export class RaftClusterChecker {
         if (this.committedAtTerm[i]! >= s.term) continue;
         const term = s.log.termAt(i);
         if (term !== this.committedTerm[i]) {
-          return this.fail(`Leader Completeness: ${nodeId} leads term ${s.term} but holds ${term === undefined ? 'nothing' : `term ${term}`} at index ${i}, committed with term ${this.committedTerm[i]} in term ${this.committedAtTerm[i]}`);
+          return this.fail(
+            `Leader Completeness: ${nodeId} leads term ${s.term} but holds ${term === undefined ? 'nothing' : `term ${term}`} at index ${i}, committed with term ${this.committedTerm[i]} in term ${this.committedAtTerm[i]}`,
+          );
         }
       }
     }
@@ -199,7 +212,9 @@ export class RaftClusterChecker {
       const key = keyOfEntry(e);
       if (i <= this.committedMax && this.committedTerm[i] !== undefined) {
         if (this.committedTerm[i] !== e.term || this.committedKey[i] !== key) {
-          return this.fail(`State Machine Safety: ${nodeId} committed ${key}@${e.term} at index ${i}, earlier committed ${this.committedKey[i]}@${this.committedTerm[i]}`);
+          return this.fail(
+            `State Machine Safety: ${nodeId} committed ${key}@${e.term} at index ${i}, earlier committed ${this.committedKey[i]}@${this.committedTerm[i]}`,
+          );
         }
       } else {
         this.committedTerm[i] = e.term;
@@ -230,8 +245,10 @@ export class RaftClusterChecker {
       if (op.outcome === 'ok') {
         const index = (op.output as { index?: number } | undefined)?.index;
         if (at === undefined) problems.push(`acknowledged write ${key} (op ${op.id}) was never applied`);
-        else if (index !== undefined && index !== at) problems.push(`acknowledged write ${key} (op ${op.id}) answered index ${index} but applied at ${at}`);
-      } else if (op.outcome === 'fail' && at !== undefined) problems.push(`write ${key} (op ${op.id}) was refused but applied at index ${at}`);
+        else if (index !== undefined && index !== at)
+          problems.push(`acknowledged write ${key} (op ${op.id}) answered index ${index} but applied at ${at}`);
+      } else if (op.outcome === 'fail' && at !== undefined)
+        problems.push(`write ${key} (op ${op.id}) was refused but applied at index ${at}`);
     }
     const acked = writes
       .filter((op) => op.outcome === 'ok' && op.completeMs !== undefined)
@@ -245,7 +262,10 @@ export class RaftClusterChecker {
         if (w.doneMs >= op.invokeMs) break;
         if (w.index > needed) needed = w.index;
       }
-      if (seen < needed) problems.push(`linearizable read (op ${op.id}) at index ${seen} missed a write acknowledged at index ${needed} before it began`);
+      if (seen < needed)
+        problems.push(
+          `linearizable read (op ${op.id}) at index ${seen} missed a write acknowledged at index ${needed} before it began`,
+        );
     }
     this.violations.push(...problems);
     return problems;

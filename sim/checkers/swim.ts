@@ -48,7 +48,8 @@ export interface Truth {
   readonly endMs: number;
 }
 
-const overlaps = (spans: readonly Span[], fromMs: number, toMs: number): boolean => spans.some((s) => s.fromMs < toMs && s.toMs > fromMs);
+const overlaps = (spans: readonly Span[], fromMs: number, toMs: number): boolean =>
+  spans.some((s) => s.fromMs < toMs && s.toMs > fromMs);
 const inside = (spans: readonly Span[], atMs: number): boolean => spans.some((s) => s.fromMs <= atMs && atMs < s.toMs);
 
 /**
@@ -83,9 +84,24 @@ export function checkCompleteness(marks: readonly Mark[], truth: Truth, boundMs:
       if (overlaps(life.leaving, down.fromMs - 1, down.fromMs + 1) || inside(life.leaving, down.fromMs)) continue;
       for (const [observer, olife] of truth.lives) {
         if (observer === crashed) continue;
-        if (overlaps(olife.down, down.fromMs - boundMs, deadlineMs) || overlaps(olife.paused, down.fromMs - boundMs, deadlineMs) || overlaps(olife.leaving, 0, deadlineMs)) continue;
-        const marked = marks.some((m) => m.observer === observer && m.about === crashed && (m.status === 'failed' || m.status === 'left') && m.atMs <= deadlineMs && m.atMs >= down.fromMs - boundMs);
-        if (!marked) problems.push(`completeness: ${observer} did not mark ${crashed} failed within ${boundMs} ms of its crash at ${down.fromMs.toFixed(0)} ms`);
+        if (
+          overlaps(olife.down, down.fromMs - boundMs, deadlineMs) ||
+          overlaps(olife.paused, down.fromMs - boundMs, deadlineMs) ||
+          overlaps(olife.leaving, 0, deadlineMs)
+        )
+          continue;
+        const marked = marks.some(
+          (m) =>
+            m.observer === observer &&
+            m.about === crashed &&
+            (m.status === 'failed' || m.status === 'left') &&
+            m.atMs <= deadlineMs &&
+            m.atMs >= down.fromMs - boundMs,
+        );
+        if (!marked)
+          problems.push(
+            `completeness: ${observer} did not mark ${crashed} failed within ${boundMs} ms of its crash at ${down.fromMs.toFixed(0)} ms`,
+          );
       }
     }
   }
@@ -122,10 +138,13 @@ export function checkLeftNeverFailed(marks: readonly Mark[], truth: Truth): stri
     for (const leave of life.leaving) {
       if (m.atMs < leave.fromMs || m.atMs >= leave.toMs) continue;
       if (overlaps(truth.split, leave.fromMs, m.atMs + 1) || overlaps(truth.lossy, leave.fromMs, m.atMs + 1)) continue;
-      if (overlaps(life.down, leave.fromMs - 1, m.atMs + 1) || overlaps(life.paused, leave.fromMs - 1, m.atMs + 1)) continue;
+      if (overlaps(life.down, leave.fromMs - 1, m.atMs + 1) || overlaps(life.paused, leave.fromMs - 1, m.atMs + 1))
+        continue;
       const before = marks.filter((x) => x.observer === m.observer && x.about === m.about && x.atMs <= leave.fromMs);
       if (before.length > 0 && before[before.length - 1]!.status === 'suspect') continue;
-      problems.push(`leave: ${m.observer} marked ${m.about} failed at ${m.atMs.toFixed(0)} ms after it began leaving at ${leave.fromMs.toFixed(0)} ms`);
+      problems.push(
+        `leave: ${m.observer} marked ${m.about} failed at ${m.atMs.toFixed(0)} ms after it began leaving at ${leave.fromMs.toFixed(0)} ms`,
+      );
     }
   }
   return problems;
@@ -149,7 +168,8 @@ export function checkConverged(views: Views, up: ReadonlySet<NodeId>, departed: 
     }
     for (const [about, status] of view) {
       if ((up.has(about) && !departed.has(about)) || about === observer) continue;
-      if (status === 'alive' || status === 'suspect') problems.push(`convergence: ${observer} sees ${about} (down or left) as ${status}`);
+      if (status === 'alive' || status === 'suspect')
+        problems.push(`convergence: ${observer} sees ${about} (down or left) as ${status}`);
     }
   }
   return problems;

@@ -39,7 +39,8 @@ const params = {
   checkFailPercent: 'chance (%) that a seeded check run reports critical',
   linTimeoutMs: 'time budget of the end-of-run linearizability check (ms)',
   clientsJoin: '1 = client agents join the servers at start (-retry-join); 0 = they wait for an agent.join',
-  staleReads: '1 = the workload reads with ?stale instead of ?consistent (not linearizable: proves the checker can fail)',
+  staleReads:
+    '1 = the workload reads with ?stale instead of ?consistent (not linearizable: proves the checker can fail)',
 } as const;
 
 function num(scenario: Scenario, key: keyof typeof params, fallback: number): number {
@@ -52,7 +53,12 @@ export function serversOf(scenario: Scenario): NodeId[] {
 }
 
 /** The seed's web service with its script check, hosted by every client agent. */
-const webService = { name: 'web', tags: ['rails'], port: 80, checks: [{ script: 'curl localhost >/dev/null 2>&1', intervalMs: 10_000 }] };
+const webService = {
+  name: 'web',
+  tags: ['rails'],
+  port: 80,
+  checks: [{ script: 'curl localhost >/dev/null 2>&1', intervalMs: 10_000 }],
+};
 
 // ───────────────────────────────────────── state per run ──────────────────────────────────────────
 
@@ -80,11 +86,18 @@ export function agentOf(sim: SimApi, nodeId: NodeId): AgentState | null {
 export function leaderOf(sim: SimApi): NodeId | null {
   const leaders = sim.nodeIds.filter((id) => {
     const runtime = sim.runtime(id);
-    return runtime !== null && runtime.hasMachine('raft') && runtime.stateOf<RaftState>('raft').role === 'leader' && runtime.stateOf<AgentState>('agent').isLeader;
+    return (
+      runtime !== null &&
+      runtime.hasMachine('raft') &&
+      runtime.stateOf<RaftState>('raft').role === 'leader' &&
+      runtime.stateOf<AgentState>('agent').isLeader
+    );
   });
   if (leaders.length === 0) return null;
   // Two nodes may both think they lead during a partition; the one with the higher term is current.
-  leaders.sort((a, b) => sim.runtime(b)!.stateOf<RaftState>('raft').term - sim.runtime(a)!.stateOf<RaftState>('raft').term);
+  leaders.sort(
+    (a, b) => sim.runtime(b)!.stateOf<RaftState>('raft').term - sim.runtime(a)!.stateOf<RaftState>('raft').term,
+  );
   return leaders[0]!;
 }
 
@@ -103,8 +116,16 @@ export function serfHealthOf(sim: SimApi, node: NodeId): string | null {
 }
 
 /** Sends one agent request; `onDone(undefined)` on timeout. */
-export function agentRequest(sim: SimApi, nodeId: NodeId, body: AgentRequest, timeoutMs: number, onDone: (response: AgentResponse | undefined) => void): void {
-  sim.request(nodeId, { machine: 'agent', body }, timeoutMs, (response) => onDone(response as AgentResponse | undefined));
+export function agentRequest(
+  sim: SimApi,
+  nodeId: NodeId,
+  body: AgentRequest,
+  timeoutMs: number,
+  onDone: (response: AgentResponse | undefined) => void,
+): void {
+  sim.request(nodeId, { machine: 'agent', body }, timeoutMs, (response) =>
+    onDone(response as AgentResponse | undefined),
+  );
 }
 
 export function decodeValue(entry: { Value: string | null } | undefined): string | null {
@@ -140,14 +161,16 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
         agentRequest(sim, node, { type: 'kv.put', key, value: bytes(value) }, timeoutMs, (response) => {
           if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
-          else if (definitelyNotApplied(response)) sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
+          else if (definitelyNotApplied(response))
+            sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
           else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
           next();
         });
       } else if (kind < 7) {
         const op = sim.history.invoke(process, 'read', {}, node, sim.nowMs, key);
         agentRequest(sim, node, { type: 'kv.get', key, read }, timeoutMs, (response) => {
-          if (response?.status === 200) sim.history.complete(op, 'ok', decodeValue((response.body as { Value: string | null }[])[0]), sim.nowMs);
+          if (response?.status === 200)
+            sim.history.complete(op, 'ok', decodeValue((response.body as { Value: string | null }[])[0]), sim.nowMs);
           else if (response?.status === 404) sim.history.complete(op, 'ok', null, sim.nowMs);
           else sim.history.complete(op, 'fail', response?.error, sim.nowMs); // a failed read constrains nothing
           next();
@@ -157,16 +180,25 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         // "ModifyIndex unchanged" is "value still equals what we read".
         agentRequest(sim, node, { type: 'kv.get', key, read }, timeoutMs, (seen) => {
           if (sim.phase !== 'safety' || (seen?.status !== 200 && seen?.status !== 404)) return next();
-          const entry = seen.status === 200 ? (seen.body as { Value: string | null; ModifyIndex: number }[])[0] : undefined;
+          const entry =
+            seen.status === 200 ? (seen.body as { Value: string | null; ModifyIndex: number }[])[0] : undefined;
           const from = decodeValue(entry);
           const to = `v${run.nextValue++}`;
           const op = sim.history.invoke(process, 'cas', { from, to }, node, sim.nowMs, key);
-          agentRequest(sim, node, { type: 'kv.cas', key, value: bytes(to), index: entry?.ModifyIndex ?? 0 }, timeoutMs, (response) => {
-            if (response?.status === 200) sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
-            else if (definitelyNotApplied(response)) sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
-            else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
-            next();
-          });
+          agentRequest(
+            sim,
+            node,
+            { type: 'kv.cas', key, value: bytes(to), index: entry?.ModifyIndex ?? 0 },
+            timeoutMs,
+            (response) => {
+              if (response?.status === 200)
+                sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
+              else if (definitelyNotApplied(response))
+                sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
+              else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+              next();
+            },
+          );
         });
       }
     };
@@ -181,10 +213,16 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
     const node = prng.pick(clientsNodes);
     const name = `svc${serviceNumber++ % 4}`;
     const op = sim.history.invoke(processes, 'register', { name }, node, sim.nowMs);
-    agentRequest(sim, node, { type: 'agent.service.register', service: { name, port: 9000 + serviceNumber } }, timeoutMs, (response) => {
-      sim.history.complete(op, response?.status === 200 ? 'ok' : 'unknown', response?.status, sim.nowMs);
-      sim.after(500 + prng.below(1000), register);
-    });
+    agentRequest(
+      sim,
+      node,
+      { type: 'agent.service.register', service: { name, port: 9000 + serviceNumber } },
+      timeoutMs,
+      (response) => {
+        sim.history.complete(op, response?.status === 200 ? 'ok' : 'unknown', response?.status, sim.nowMs);
+        sim.after(500 + prng.below(1000), register);
+      },
+    );
   };
   sim.after(1500, register);
 }
@@ -212,7 +250,12 @@ function startLivenessProbe(sim: SimApi, scenario: Scenario): void {
  * refusal), or a queue bound refused it. Such a write did not happen. Every other failure (RPC
  * timeouts, leadership lost while committing) leaves the outcome unknown.
  */
-const notAppliedErrors = new Set(['No cluster leader', 'No known Consul servers', 'raft: too many pending operations', 'rpc error: too many requests in flight']);
+const notAppliedErrors = new Set([
+  'No cluster leader',
+  'No known Consul servers',
+  'raft: too many pending operations',
+  'rpc error: too many requests in flight',
+]);
 
 function definitelyNotApplied(response: AgentResponse | undefined): boolean {
   return response !== undefined && response.status === 500 && notAppliedErrors.has(response.error ?? '');
@@ -233,7 +276,12 @@ export function linOpsOf(ops: readonly Operation[]): LinOp<RegisterInput, unknow
     out.push({
       id: op.id,
       process: op.process,
-      input: { f: op.f, key: op.key!, ...(op.f === 'write' ? { value: input.value } : {}), ...(op.f === 'cas' ? { from: input.from ?? null, to: input.to } : {}) },
+      input: {
+        f: op.f,
+        key: op.key!,
+        ...(op.f === 'write' ? { value: input.value } : {}),
+        ...(op.f === 'cas' ? { from: input.from ?? null, to: input.to } : {}),
+      },
       output,
       callTime: op.invokeMs,
       returnTime: unknown ? Infinity : op.completeMs!,
@@ -251,7 +299,8 @@ export const harness: Harness = {
   validate(scenario) {
     const problems = checkIntegerParams(scenario, Object.keys(params));
     const servers = num(scenario, 'servers', 3);
-    if (servers < 1 || servers > scenario.nodes.length) problems.push(`set servers: ${servers} must be between 1 and the node count ${scenario.nodes.length}`);
+    if (servers < 1 || servers > scenario.nodes.length)
+      problems.push(`set servers: ${servers} must be between 1 and the node count ${scenario.nodes.length}`);
     return problems;
   },
 
@@ -282,7 +331,9 @@ export const harness: Harness = {
 
   checkResult(sim, _nodeId, _checkId, _check) {
     const fail = sim.random('checks').chance(num(sim.scenario, 'checkFailPercent', 10), 100);
-    return fail ? { status: 'critical', output: 'curl: (7) Failed to connect to localhost port 80: Connection refused' } : { status: 'passing', output: 'ok' };
+    return fail
+      ? { status: 'critical', output: 'curl: (7) Failed to connect to localhost port 80: Connection refused' }
+      : { status: 'passing', output: 'ok' };
   },
 
   live(sim) {
@@ -290,7 +341,9 @@ export const harness: Harness = {
     const leader = leaderOf(sim);
     if (leader === null) return false;
     // A node that left on purpose is deregistered, not passing.
-    return sim.nodeIds.filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left).every((id) => serfHealthOf(sim, id) === 'passing');
+    return sim.nodeIds
+      .filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left)
+      .every((id) => serfHealthOf(sim, id) === 'passing');
   },
 
   checkEnd(sim) {
@@ -300,8 +353,12 @@ export const harness: Harness = {
       const explanation = result.explanation ? JSON.stringify(result.explanation).slice(0, 600) : '';
       return [`KV history of ${ops.length} operations is not linearizable: ${explanation}`];
     }
-    if (result.linearizable === 'unknown') sim.log(`linearizability check of ${ops.length} operations ran out of time: no verdict`);
-    else sim.log(`linearizability: ${ops.length} KV operations linearizable (${result.partitions} keys, ${Math.round(result.ms)} ms)`);
+    if (result.linearizable === 'unknown')
+      sim.log(`linearizability check of ${ops.length} operations ran out of time: no verdict`);
+    else
+      sim.log(
+        `linearizability: ${ops.length} KV operations linearizable (${result.partitions} keys, ${Math.round(result.ms)} ms)`,
+      );
     return [];
   },
 
@@ -311,16 +368,34 @@ export const harness: Harness = {
     if (action === 'join' && args.length !== 2) return 'join takes NODE PEER (NODE runs `conclave join PEER`)';
     if (action === 'leave' && args.length !== 1) return 'leave takes NODE';
     if (action === 'register' && args.length !== 2) return 'register takes NODE SERVICE';
-    if (action === 'drop-service' && args.length !== 2) return 'drop-service takes NODE SERVICE (removes it from the catalog behind the agent)';
+    if (action === 'drop-service' && args.length !== 2)
+      return 'drop-service takes NODE SERVICE (removes it from the catalog behind the agent)';
     if (action === 'put' && args.length !== 3) return 'put takes NODE KEY VALUE';
     if (sim === null) return null;
     const node = args[0]!;
-    const done = (what: string) => (response: AgentResponse | undefined) => sim.log(`harness: ${what} on ${node} answered ${response ? response.status : 'nothing (timeout)'}`);
-    if (action === 'join') agentRequest(sim, node, { type: 'agent.join', addresses: [args[1]!] }, 5000, done(`join ${args[1]}`));
+    const done = (what: string) => (response: AgentResponse | undefined) =>
+      sim.log(`harness: ${what} on ${node} answered ${response ? response.status : 'nothing (timeout)'}`);
+    if (action === 'join')
+      agentRequest(sim, node, { type: 'agent.join', addresses: [args[1]!] }, 5000, done(`join ${args[1]}`));
     else if (action === 'leave') agentRequest(sim, node, { type: 'agent.leave' }, 5000, done('leave'));
-    else if (action === 'register') agentRequest(sim, node, { type: 'agent.service.register', service: { name: args[1]!, port: 8080 } }, 5000, done(`register ${args[1]}`));
-    else if (action === 'drop-service') agentRequest(sim, serversOf(sim.scenario)[0]!, { type: 'catalog.deregister', node, serviceId: args[1]! }, 5000, done(`catalog deregister ${args[1]}`));
-    else agentRequest(sim, node, { type: 'kv.put', key: args[1]!, value: bytes(args[2]!) }, 5000, done(`put ${args[1]}`));
+    else if (action === 'register')
+      agentRequest(
+        sim,
+        node,
+        { type: 'agent.service.register', service: { name: args[1]!, port: 8080 } },
+        5000,
+        done(`register ${args[1]}`),
+      );
+    else if (action === 'drop-service')
+      agentRequest(
+        sim,
+        serversOf(sim.scenario)[0]!,
+        { type: 'catalog.deregister', node, serviceId: args[1]! },
+        5000,
+        done(`catalog deregister ${args[1]}`),
+      );
+    else
+      agentRequest(sim, node, { type: 'kv.put', key: args[1]!, value: bytes(args[2]!) }, 5000, done(`put ${args[1]}`));
     return null;
   },
 
@@ -332,7 +407,9 @@ export const harness: Harness = {
         const [node, status] = args;
         if (node === undefined || status === undefined) return 'serfHealth takes NODE passing|critical|absent';
         const actual = serfHealthOf(sim, node);
-        return actual === status ? null : `serfHealth of ${node} is ${actual ?? 'unknown (no leader)'}, expected ${status}`;
+        return actual === status
+          ? null
+          : `serfHealth of ${node} is ${actual ?? 'unknown (no leader)'}, expected ${status}`;
       }
       case 'service': {
         const [service, count] = args;
@@ -340,8 +417,11 @@ export const harness: Harness = {
         if (leader === null) return 'no leader to ask';
         const store = storeOf(sim.runtime(leader)!).state;
         let instances = 0;
-        for (const services of store.services.values()) for (const s of services.values()) if (s.Service === service) instances++;
-        return instances === Number(count) ? null : `service ${service} has ${instances} instances in the catalog, expected ${count}`;
+        for (const services of store.services.values())
+          for (const s of services.values()) if (s.Service === service) instances++;
+        return instances === Number(count)
+          ? null
+          : `service ${service} has ${instances} instances in the catalog, expected ${count}`;
       }
       default:
         return `unknown expectation '${name}' (agent knows: leader, serfHealth NODE STATUS, service NAME COUNT)`;
@@ -352,6 +432,10 @@ export const harness: Harness = {
     const agent = agentOf(sim, nodeId);
     if (!agent) return { role: '-' };
     const view = agent.hasRaft ? sim.runtime(nodeId)!.stateOf<RaftState>('raft') : null;
-    return { role: agent.hasRaft ? (view?.role ?? 'server') : 'client', services: agent.services.size, serf: serfHealthOf(sim, nodeId) ?? '-' };
+    return {
+      role: agent.hasRaft ? (view?.role ?? 'server') : 'client',
+      services: agent.services.size,
+      serf: serfHealthOf(sim, nodeId) ?? '-',
+    };
   },
 };

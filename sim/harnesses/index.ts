@@ -8,7 +8,7 @@ import type { Harness } from '../harness.js';
 const registry: Record<string, () => Promise<{ harness: Harness }>> = {
   broadcast: () => import('./broadcast.js'),
   // The shrinker's planted bug (sim/shrink-planted.ts): tests and demos only.
-  'broadcast-planted': () => import('../shrink-planted.js'),
+  'broadcast-planted': () => import('./broadcast-planted.js'),
   raft: () => import(`./${'raft'}.js`),
   swim: () => import(`./${'swim'}.js`),
   kv: () => import(`./${'kv'}.js`),

@@ -45,7 +45,15 @@ import type { Fsm, RaftRequest } from '../../core/raft/api.js';
 import type { Prng } from '../../core/prng.js';
 import { createStoreFsm, type StoreFsm } from '../../core/store/store.js';
 import type { CommandResult, KvEntry, StoreCommand, StoreQuery } from '../../core/store/types.js';
-import { cancelReader, createBlockingRegistry, expireReaders, mustBlock, parkReader, releaseReady, type BlockingRegistry } from '../../core/store/watch.js';
+import {
+  cancelReader,
+  createBlockingRegistry,
+  expireReaders,
+  mustBlock,
+  parkReader,
+  releaseReady,
+  type BlockingRegistry,
+} from '../../core/store/watch.js';
 import type { Effect, NodeId } from '../../core/types.js';
 import { checkHistory, parseHistoryJsonLines, registerModel } from '../checkers/lin/index.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
@@ -123,31 +131,46 @@ export class CheckedStoreFsm implements Fsm {
     const after = this.store.state.kv.get(lockKey);
     this.checkLock(command as StoreCommand, index, before, after, holderSession?.LockDelayMs ?? 0);
     const broken = this.store.invariants();
-    if (broken.length > 0) this.problems.push(`${this.nodeId} store invariants after index ${index}: ${broken.join('; ')}`);
+    if (broken.length > 0)
+      this.problems.push(`${this.nodeId} store invariants after index ${index}: ${broken.join('; ')}`);
     return result;
   }
 
-  private checkLock(command: StoreCommand, index: number, before: KvEntry | undefined, after: KvEntry | undefined, holderDelayMs: number): void {
+  private checkLock(
+    command: StoreCommand,
+    index: number,
+    before: KvEntry | undefined,
+    after: KvEntry | undefined,
+    holderDelayMs: number,
+  ): void {
     const was = before?.Session ?? '';
     const now = after?.Session ?? '';
     if (was === now) return;
     const nowMs = (command as { nowMs?: number }).nowMs ?? NaN;
     if (was !== '' && now !== '') {
-      this.problems.push(`${this.nodeId}: at index ${index} the lock passed from session ${was} to ${now} without being freed`);
+      this.problems.push(
+        `${this.nodeId}: at index ${index} the lock passed from session ${was} to ${now} without being freed`,
+      );
       return;
     }
     if (was !== '') {
       // Freed: by an explicit release (no lock-delay) or by the holder's invalidation (lock-delay).
-      this.lastInvalidation = command.type === 'kvUnlock' ? null : { atMs: nowMs, delayMs: holderDelayMs, session: was };
+      this.lastInvalidation =
+        command.type === 'kvUnlock' ? null : { atMs: nowMs, delayMs: holderDelayMs, session: was };
       return;
     }
     this.acquisitions++;
-    if (after!.LockIndex !== (before?.LockIndex ?? 0) + 1) this.problems.push(`${this.nodeId}: acquisition at index ${index} moved LockIndex from ${before?.LockIndex ?? 0} to ${after!.LockIndex}`);
+    if (after!.LockIndex !== (before?.LockIndex ?? 0) + 1)
+      this.problems.push(
+        `${this.nodeId}: acquisition at index ${index} moved LockIndex from ${before?.LockIndex ?? 0} to ${after!.LockIndex}`,
+      );
     const last = this.lastInvalidation;
     if (last) {
       this.handoversAfterInvalidation++;
       if (!(nowMs >= last.atMs + last.delayMs)) {
-        this.problems.push(`${this.nodeId}: session ${now} acquired the lock at ${nowMs} ms (index ${index}), inside the ${last.delayMs} ms lock-delay started at ${last.atMs} ms when ${last.session} was invalidated`);
+        this.problems.push(
+          `${this.nodeId}: session ${now} acquired the lock at ${nowMs} ms (index ${index}), inside the ${last.delayMs} ms lock-delay started at ${last.atMs} ms when ${last.session} was invalidated`,
+        );
       }
     }
     this.lastInvalidation = null;
@@ -191,7 +214,7 @@ function currentLeader(sim: SimApi): NodeId | null {
   let bestTerm = -1;
   for (const id of sim.nodeIds) {
     const s = raftOf(sim, id);
-    if (s && s.role === 'leader' && s.term > bestTerm && !sim.isPaused(id)) (best = id), (bestTerm = s.term);
+    if (s && s.role === 'leader' && s.term > bestTerm && !sim.isPaused(id)) ((best = id), (bestTerm = s.term));
   }
   return best;
 }
@@ -220,13 +243,24 @@ interface RaftReply {
 }
 
 /** How a call ended: answered, refused every time before reaching a log, or possibly applied. */
-type CallOutcome = { kind: 'ok'; reply: RaftReply } | { kind: 'fail'; reply: RaftReply | undefined } | { kind: 'unknown' };
+type CallOutcome =
+  { kind: 'ok'; reply: RaftReply } | { kind: 'fail'; reply: RaftReply | undefined } | { kind: 'unknown' };
 
 interface RunState {
   readonly checker: RaftClusterChecker;
   livenessFromMs: number | null;
   endChecked: boolean;
-  readonly stats: { lockAcquired: number; lockReleased: number; sessionsDestroyed: number; sessionsAbandoned: number; linMs: number; linVerdict: string; watchWakeups: number; watchTimeouts: number; watchMoves: number };
+  readonly stats: {
+    lockAcquired: number;
+    lockReleased: number;
+    sessionsDestroyed: number;
+    sessionsAbandoned: number;
+    linMs: number;
+    linVerdict: string;
+    watchWakeups: number;
+    watchTimeouts: number;
+    watchMoves: number;
+  };
   /**
    * Each node's blocking-query registry (the agent's, played by the harness), tied to the node's
    * FSM instance: a crash loses it with the process (its readers' clients time out and go elsewhere).
@@ -234,7 +268,10 @@ interface RunState {
    */
   readonly registries: Map<NodeId, { fsm: CheckedStoreFsm; registry: BlockingRegistry<StoreQuery>; seenIndex: number }>;
   /** Parked watchers by request id: where, and how to answer them. */
-  readonly parked: Map<number, { node: NodeId; scope: StoreQuery; answer: (index: number, value: KvEntry | null, woken: boolean) => void }>;
+  readonly parked: Map<
+    number,
+    { node: NodeId; scope: StoreQuery; answer: (index: number, value: KvEntry | null, woken: boolean) => void }
+  >;
   nextWatchId: number;
 }
 
@@ -247,7 +284,17 @@ function runStateOf(sim: SimApi): RunState {
       checker: new RaftClusterChecker(),
       livenessFromMs: null,
       endChecked: false,
-      stats: { lockAcquired: 0, lockReleased: 0, sessionsDestroyed: 0, sessionsAbandoned: 0, linMs: 0, linVerdict: 'not checked', watchWakeups: 0, watchTimeouts: 0, watchMoves: 0 },
+      stats: {
+        lockAcquired: 0,
+        lockReleased: 0,
+        sessionsDestroyed: 0,
+        sessionsAbandoned: 0,
+        linMs: 0,
+        linVerdict: 'not checked',
+        watchWakeups: 0,
+        watchTimeouts: 0,
+        watchMoves: 0,
+      },
       registries: new Map(),
       parked: new Map(),
       nextWatchId: 1,
@@ -294,7 +341,13 @@ class Client {
     return this.prng.pick(this.sim.nodeIds);
   }
 
-  private attempt(body: RaftRequest, node: NodeId, deadlineMs: number, ambiguous: boolean, done: (outcome: CallOutcome) => void): void {
+  private attempt(
+    body: RaftRequest,
+    node: NodeId,
+    deadlineMs: number,
+    ambiguous: boolean,
+    done: (outcome: CallOutcome) => void,
+  ): void {
     const sim = this.sim;
     const timeoutMs = Math.max(1, Math.min(this.requestTimeoutMs, deadlineMs - sim.nowMs));
     sim.request(node, { machine: 'raft', body }, timeoutMs, (response) => {
@@ -305,13 +358,16 @@ class Client {
       if (r?.ok && !refusedStale) {
         return done({ kind: 'ok', reply: r });
       }
-      const mayHaveApplied = body.type === 'propose' && (r === undefined || r.error === 'stepDown' || r.error === 'timeout');
+      const mayHaveApplied =
+        body.type === 'propose' && (r === undefined || r.error === 'stepDown' || r.error === 'timeout');
       const nowAmbiguous = ambiguous || mayHaveApplied;
-      if (r && !r.ok && r.error === 'badRequest') return done(nowAmbiguous ? { kind: 'unknown' } : { kind: 'fail', reply: r });
+      if (r && !r.ok && r.error === 'badRequest')
+        return done(nowAmbiguous ? { kind: 'unknown' } : { kind: 'fail', reply: r });
       let to = this.prng.pick(sim.nodeIds);
       let delayMs = 5 + this.prng.below(40);
-      if (r && !r.ok && r.error === 'notLeader' && r.leader) (to = r.leader), (delayMs = 0);
-      if (sim.nowMs + delayMs >= deadlineMs || sim.phase === 'done') return done(nowAmbiguous ? { kind: 'unknown' } : { kind: 'fail', reply: r });
+      if (r && !r.ok && r.error === 'notLeader' && r.leader) ((to = r.leader), (delayMs = 0));
+      if (sim.nowMs + delayMs >= deadlineMs || sim.phase === 'done')
+        return done(nowAmbiguous ? { kind: 'unknown' } : { kind: 'fail', reply: r });
       sim.after(delayMs, () => this.attempt(body, to, deadlineMs, nowAmbiguous, done));
     });
   }
@@ -412,10 +468,14 @@ function startLeaderDuties(sim: SimApi, scenario: Scenario): void {
   const register = (i: number): void => {
     if (i >= sim.nodeIds.length || sim.phase === 'done') return;
     const node = sim.nodeIds[i]!;
-    client.propose({ type: 'memberHealth', node, address: `10.0.0.${i + 1}`, health: 'alive', serverPort: 8300, nowMs: sim.nowMs }, sim.nowMs + 2000, (out) => {
-      if (out.kind === 'ok' && commandResult(out.reply).ok) return register(i + 1);
-      sim.after(100, () => register(i));
-    });
+    client.propose(
+      { type: 'memberHealth', node, address: `10.0.0.${i + 1}`, health: 'alive', serverPort: 8300, nowMs: sim.nowMs },
+      sim.nowMs + 2000,
+      (out) => {
+        if (out.kind === 'ok' && commandResult(out.reply).ok) return register(i + 1);
+        sim.after(100, () => register(i));
+      },
+    );
   };
   register(0);
   // Failure detection stand-in for SWIM: a crashed node is reported failed (serfHealth critical, which
@@ -427,18 +487,31 @@ function startLeaderDuties(sim: SimApi, scenario: Scenario): void {
     if (changed === undefined) return void sim.after(expireEveryMs / 4, health);
     const up = sim.isUp(changed);
     const i = sim.nodeIds.indexOf(changed);
-    client.propose({ type: 'memberHealth', node: changed, address: `10.0.0.${i + 1}`, health: up ? 'alive' : 'failed', serverPort: 8300, nowMs: sim.nowMs }, sim.nowMs + 2000, (out) => {
-      if (out.kind === 'ok' && commandResult(out.reply).ok) {
-        reported.set(changed, up);
-        sim.log(`kv: leader duty reported ${changed} ${up ? 'alive' : 'failed'}`);
-      }
-      sim.after(10, health);
-    });
+    client.propose(
+      {
+        type: 'memberHealth',
+        node: changed,
+        address: `10.0.0.${i + 1}`,
+        health: up ? 'alive' : 'failed',
+        serverPort: 8300,
+        nowMs: sim.nowMs,
+      },
+      sim.nowMs + 2000,
+      (out) => {
+        if (out.kind === 'ok' && commandResult(out.reply).ok) {
+          reported.set(changed, up);
+          sim.log(`kv: leader duty reported ${changed} ${up ? 'alive' : 'failed'}`);
+        }
+        sim.after(10, health);
+      },
+    );
   };
   sim.after(expireEveryMs, health);
   const expire = (): void => {
     if (sim.phase === 'done') return;
-    client.propose({ type: 'sessionsExpire', nowMs: sim.nowMs }, sim.nowMs + expireEveryMs, () => sim.after(expireEveryMs, expire));
+    client.propose({ type: 'sessionsExpire', nowMs: sim.nowMs }, sim.nowMs + expireEveryMs, () =>
+      sim.after(expireEveryMs, expire),
+    );
   };
   sim.after(expireEveryMs, expire);
 }
@@ -464,36 +537,52 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
       const id = `s-${p}-${++sessions}`;
       const op = sim.history.invoke(process, 'session-create', { id }, home, sim.nowMs);
       const checks = scenario.params.sessionChecks === 'none' ? { nodeChecks: [] } : {}; // default: serfHealth
-      client.propose({ type: 'sessionCreate', session: { id, node: home, ...checks, ttlMs, lockDelayMs }, nowMs: sim.nowMs }, sim.nowMs + 2000, (out) => {
-        const ok = out.kind === 'ok' && commandResult(out.reply).ok;
-        sim.history.complete(op, ok ? 'ok' : out.kind === 'unknown' ? 'unknown' : 'fail', null, sim.nowMs);
-        if (ok) later(1, () => acquire(id));
-        else later(200 + prng.below(200), newSession);
-      });
+      client.propose(
+        { type: 'sessionCreate', session: { id, node: home, ...checks, ttlMs, lockDelayMs }, nowMs: sim.nowMs },
+        sim.nowMs + 2000,
+        (out) => {
+          const ok = out.kind === 'ok' && commandResult(out.reply).ok;
+          sim.history.complete(op, ok ? 'ok' : out.kind === 'unknown' ? 'unknown' : 'fail', null, sim.nowMs);
+          if (ok) later(1, () => acquire(id));
+          else later(200 + prng.below(200), newSession);
+        },
+      );
     };
     const acquire = (id: string): void => {
       const op = sim.history.invoke(process, 'lock', { session: id }, home, sim.nowMs, lockKey);
-      client.propose({ type: 'kvLock', entry: { key: lockKey, value: encoder.encode(id) }, session: id, nowMs: sim.nowMs }, sim.nowMs + 1500, (out) => {
-        const result = out.kind === 'ok' ? commandResult(out.reply) : null;
-        const got = result !== null && result.ok && result.value === true;
-        sim.history.complete(op, got ? 'ok' : out.kind === 'unknown' ? 'unknown' : 'fail', got, sim.nowMs);
-        if (got) {
-          run.stats.lockAcquired++;
-          return later(50 + prng.below(holdMsMax), () => letGo(id));
-        }
-        if (result !== null && !result.ok) return later(100 + prng.below(200), newSession); // session gone
-        later(100 + prng.below(200), () => acquire(id));
-      });
+      client.propose(
+        { type: 'kvLock', entry: { key: lockKey, value: encoder.encode(id) }, session: id, nowMs: sim.nowMs },
+        sim.nowMs + 1500,
+        (out) => {
+          const result = out.kind === 'ok' ? commandResult(out.reply) : null;
+          const got = result !== null && result.ok && result.value === true;
+          sim.history.complete(op, got ? 'ok' : out.kind === 'unknown' ? 'unknown' : 'fail', got, sim.nowMs);
+          if (got) {
+            run.stats.lockAcquired++;
+            return later(50 + prng.below(holdMsMax), () => letGo(id));
+          }
+          if (result !== null && !result.ok) return later(100 + prng.below(200), newSession); // session gone
+          later(100 + prng.below(200), () => acquire(id));
+        },
+      );
     };
     const letGo = (id: string): void => {
       const roll = prng.below(10);
       if (roll < 5) {
         const op = sim.history.invoke(process, 'unlock', { session: id }, home, sim.nowMs, lockKey);
-        client.propose({ type: 'kvUnlock', entry: { key: lockKey, value: encoder.encode(`released by ${id} at ${sim.nowMs}`) }, session: id }, sim.nowMs + 1500, (out) => {
-          sim.history.complete(op, out.kind, null, sim.nowMs);
-          if (out.kind === 'ok') run.stats.lockReleased++;
-          later(50 + prng.below(300), () => acquire(id));
-        });
+        client.propose(
+          {
+            type: 'kvUnlock',
+            entry: { key: lockKey, value: encoder.encode(`released by ${id} at ${sim.nowMs}`) },
+            session: id,
+          },
+          sim.nowMs + 1500,
+          (out) => {
+            sim.history.complete(op, out.kind, null, sim.nowMs);
+            if (out.kind === 'ok') run.stats.lockReleased++;
+            later(50 + prng.below(300), () => acquire(id));
+          },
+        );
       } else if (roll < 9) {
         const op = sim.history.invoke(process, 'session-destroy', { id }, home, sim.nowMs);
         client.propose({ type: 'sessionDestroy', id, nowMs: sim.nowMs }, sim.nowMs + 1500, (out) => {
@@ -546,7 +635,11 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         return void sim.after(1, watch);
       }
       let entry = run.registries.get(node);
-      if (!entry || entry.fsm !== fsm) run.registries.set(node, (entry = { fsm, registry: createBlockingRegistry<StoreQuery>(), seenIndex: fsm.store.lastIndex }));
+      if (!entry || entry.fsm !== fsm)
+        run.registries.set(
+          node,
+          (entry = { fsm, registry: createBlockingRegistry<StoreQuery>(), seenIndex: fsm.store.lastIndex }),
+        );
       const registry = entry.registry;
       const requestId = run.nextWatchId++;
       const parked = parkReader(registry, requestId, scope, minIndex, waitMs, sim.nowMs, prng);
@@ -590,7 +683,8 @@ function releaseWatchers(sim: SimApi, nodeId: NodeId): void {
   entry.seenIndex = fsm.store.lastIndex;
   for (const reader of releaseReady(entry.registry, fsm.store.lastIndex, (scope) => fsm.store.indexOf(scope))) {
     const index = fsm.store.indexOf(reader.scope);
-    if (index <= reader.minIndex) sim.violation(`${nodeId}: watcher ${reader.requestId} woken at index ${index}, not past ${reader.minIndex}`);
+    if (index <= reader.minIndex)
+      sim.violation(`${nodeId}: watcher ${reader.requestId} woken at index ${index}, not past ${reader.minIndex}`);
     answerWatcher(sim, reader.requestId, index, fsm, true);
   }
 }
@@ -601,7 +695,10 @@ function expireWatchers(sim: SimApi, nodeId: NodeId): void {
   if (!entry || entry.fsm !== fsm || !fsm || sim.isPaused(nodeId)) return; // a dead, restarted or paused node answers nobody
   for (const reader of expireReaders(entry.registry, sim.nowMs)) {
     const index = fsm.store.indexOf(reader.scope);
-    if (index > reader.minIndex) sim.violation(`${nodeId}: watcher ${reader.requestId} timed out at index ${index} > its minIndex ${reader.minIndex}: a wake-up was missed`);
+    if (index > reader.minIndex)
+      sim.violation(
+        `${nodeId}: watcher ${reader.requestId} timed out at index ${index} > its minIndex ${reader.minIndex}: a wake-up was missed`,
+      );
     answerWatcher(sim, reader.requestId, index, fsm, false);
   }
 }
@@ -627,8 +724,13 @@ function checkLinearizable(sim: SimApi, scenario: Scenario): string[] {
   run.stats.linVerdict = String(result.linearizable);
   const counts = { ok: 0, fail: 0, unknown: 0 };
   for (const op of registerOps) counts[op.outcome ?? 'unknown']++;
-  sim.log(`kv: ${registerOps.length} register operations (${counts.ok} ok, ${counts.fail} fail, ${counts.unknown} unknown) checked in ${run.stats.linMs} ms: linearizable ${result.linearizable}`);
-  if (result.linearizable === false) return [`register history is not linearizable (reads=${readModeOf(scenario)}): ${result.explanation?.text ?? 'no explanation'}`];
+  sim.log(
+    `kv: ${registerOps.length} register operations (${counts.ok} ok, ${counts.fail} fail, ${counts.unknown} unknown) checked in ${run.stats.linMs} ms: linearizable ${result.linearizable}`,
+  );
+  if (result.linearizable === false)
+    return [
+      `register history is not linearizable (reads=${readModeOf(scenario)}): ${result.explanation?.text ?? 'no explanation'}`,
+    ];
   return [];
 }
 
@@ -642,7 +744,8 @@ function checkReplicasAgree(sim: SimApi): string[] {
     const text = JSON.stringify(fsm.store.snapshot(), (_k, v) => (v instanceof Uint8Array ? decoder.decode(v) : v));
     const seen = byIndex.get(fsm.store.lastIndex);
     if (!seen) byIndex.set(fsm.store.lastIndex, { node: id, text });
-    else if (seen.text !== text) problems.push(`${seen.node} and ${id} applied up to index ${fsm.store.lastIndex} but hold different stores`);
+    else if (seen.text !== text)
+      problems.push(`${seen.node} and ${id} applied up to index ${fsm.store.lastIndex} but hold different stores`);
   }
   return problems;
 }
@@ -657,8 +760,12 @@ function endChecks(sim: SimApi): string[] {
   problems.push(...checkReplicasAgree(sim));
   problems.push(...checkLinearizable(sim, sim.scenario));
   const s = run.stats;
-  sim.log(`kv: locks acquired ${s.lockAcquired}, released ${s.lockReleased}, sessions destroyed ${s.sessionsDestroyed}, abandoned ${s.sessionsAbandoned}`);
-  sim.log(`kv: watchers woken ${s.watchWakeups} times, timed out ${s.watchTimeouts}, moved to another node ${s.watchMoves}`);
+  sim.log(
+    `kv: locks acquired ${s.lockAcquired}, released ${s.lockReleased}, sessions destroyed ${s.sessionsDestroyed}, abandoned ${s.sessionsAbandoned}`,
+  );
+  sim.log(
+    `kv: watchers woken ${s.watchWakeups} times, timed out ${s.watchTimeouts}, moved to another node ${s.watchMoves}`,
+  );
   return problems;
 }
 
@@ -674,11 +781,15 @@ export const harness: Harness = {
       checkQuorum: ['true', 'false'],
     };
     const problems = [
-      ...checkIntegerParams(scenario, (Object.keys(params) as Param[]).filter((key) => !(key in choices))),
+      ...checkIntegerParams(
+        scenario,
+        (Object.keys(params) as Param[]).filter((key) => !(key in choices)),
+      ),
       ...Object.entries(choices).flatMap(([key, allowed]) => checkChoiceParam(scenario, key, allowed)),
     ];
     if (num(scenario, 'keys', 3) < 1) problems.push('set keys: at least 1');
-    if (num(scenario, 'readPercent', 40) + num(scenario, 'casPercent', 30) > 100) problems.push('readPercent + casPercent must be ≤ 100');
+    if (num(scenario, 'readPercent', 40) + num(scenario, 'casPercent', 30) > 100)
+      problems.push('readPercent + casPercent must be ≤ 100');
     return checkConfigBuilds(problems, () => kvRaftConfig(scenario, scenario.nodes[0]!));
   },
 
@@ -697,7 +808,12 @@ export const harness: Harness = {
   onEffect(sim, nodeId, effect: Effect) {
     releaseWatchers(sim, nodeId);
     const runtime = sim.runtime(nodeId);
-    const problem = runStateOf(sim).checker.onEffect(nodeId, effect, runtime ? runtime.stateOf<RaftState>('raft') : null, runtime);
+    const problem = runStateOf(sim).checker.onEffect(
+      nodeId,
+      effect,
+      runtime ? runtime.stateOf<RaftState>('raft') : null,
+      runtime,
+    );
     if (problem) sim.violation(problem);
   },
 
@@ -758,19 +874,27 @@ export const harness: Harness = {
     const fsms = sim.nodeIds.map((id) => fsmOf(sim, id)).filter((f): f is CheckedStoreFsm => f !== null);
     switch (name) {
       case 'lock-acquired-min':
-        return s.lockAcquired >= Number(args[0]) ? null : `lock acquired ${s.lockAcquired} times, expected ≥ ${args[0]}`;
+        return s.lockAcquired >= Number(args[0])
+          ? null
+          : `lock acquired ${s.lockAcquired} times, expected ≥ ${args[0]}`;
       case 'lock-handover-after-invalidation': {
         const most = Math.max(0, ...fsms.map((f) => f.handoversAfterInvalidation));
-        return most >= Number(args[0] ?? 1) ? null : `the lock passed to a new session after an invalidation ${most} times, expected ≥ ${args[0] ?? 1}`;
+        return most >= Number(args[0] ?? 1)
+          ? null
+          : `the lock passed to a new session after an invalidation ${most} times, expected ≥ ${args[0] ?? 1}`;
       }
       case 'ops-ok-min': {
         const ok = sim.history.ops.filter((op) => op.key?.startsWith('r/') && op.outcome === 'ok').length;
         return ok >= Number(args[0]) ? null : `${ok} register operations ok, expected ≥ ${args[0]}`;
       }
       case 'watch-wakeups-min':
-        return s.watchWakeups >= Number(args[0]) ? null : `watchers woken ${s.watchWakeups} times, expected ≥ ${args[0]}`;
+        return s.watchWakeups >= Number(args[0])
+          ? null
+          : `watchers woken ${s.watchWakeups} times, expected ≥ ${args[0]}`;
       case 'watch-moves-min':
-        return s.watchMoves >= Number(args[0]) ? null : `watchers moved node ${s.watchMoves} times, expected ≥ ${args[0]}`;
+        return s.watchMoves >= Number(args[0])
+          ? null
+          : `watchers moved node ${s.watchMoves} times, expected ≥ ${args[0]}`;
       default:
         return `unknown expectation '${name}' (kv knows: lock-acquired-min N, lock-handover-after-invalidation [N], ops-ok-min N, watch-wakeups-min N, watch-moves-min N)`;
     }
@@ -780,6 +904,12 @@ export const harness: Harness = {
     const s = raftOf(sim, nodeId);
     if (!s) return { role: '-', term: '-', keys: '-' };
     const fsm = s.fsm as CheckedStoreFsm;
-    return { role: s.role, term: s.term, applied: s.appliedIndex, keys: fsm.store.state.kv.size, holder: fsm.store.state.kv.get(lockKey)?.Session || '-' };
+    return {
+      role: s.role,
+      term: s.term,
+      applied: s.appliedIndex,
+      keys: fsm.store.state.kv.size,
+      holder: fsm.store.state.kv.get(lockKey)?.Session || '-',
+    };
   },
 };

@@ -87,7 +87,13 @@ const numericParams: Param[] = [
   'requestTimeoutMs',
   'attemptsMax',
 ];
-const booleanParams: Param[] = ['preVote', 'checkQuorum', 'leaseReads', 'unsafeCommitPreviousTerm', 'unsafeVoteWithoutLogCheck'];
+const booleanParams: Param[] = [
+  'preVote',
+  'checkQuorum',
+  'leaseReads',
+  'unsafeCommitPreviousTerm',
+  'unsafeVoteWithoutLogCheck',
+];
 
 function num(scenario: Scenario, key: Param, fallback: number): number {
   const raw = scenario.params[key];
@@ -152,7 +158,7 @@ export function currentLeader(sim: SimApi): NodeId | null {
   let bestTerm = -1;
   for (const id of sim.nodeIds) {
     const s = raftOf(sim, id);
-    if (s && s.role === 'leader' && s.term > bestTerm && !sim.isPaused(id)) (best = id), (bestTerm = s.term);
+    if (s && s.role === 'leader' && s.term > bestTerm && !sim.isPaused(id)) ((best = id), (bestTerm = s.term));
   }
   return best;
 }
@@ -204,10 +210,11 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         // Timeout or step-down: the command may or may not be in a log; only a session retry is safe.
         const unknown = r === undefined || r.error === 'stepDown' || r.error === 'timeout';
         const nowAmbiguous = ambiguous || unknown;
-        if (n >= attemptsMax || sim.phase === 'done') return finish(op, op.f === 'read' || !nowAmbiguous ? 'fail' : 'unknown', r);
+        if (n >= attemptsMax || sim.phase === 'done')
+          return finish(op, op.f === 'read' || !nowAmbiguous ? 'fail' : 'unknown', r);
         let to = prng.pick(sim.nodeIds);
         let delayMs = 10 + prng.below(50);
-        if (r?.error === 'notLeader' && r.leader) (to = r.leader), (delayMs = 0);
+        if (r?.error === 'notLeader' && r.leader) ((to = r.leader), (delayMs = 0));
         if (r?.error === 'notLeader' || r?.error === 'noLeader') hint = null;
         sim.after(delayMs, () => attempt(op, body, to, n + 1, nowAmbiguous));
       });
@@ -226,23 +233,38 @@ function adminRequest(sim: SimApi, body: unknown, what: string, triesLeft = 40):
   }
   sim.request(leader, { machine: 'raft', body }, 5000, (response) => {
     const r = response as RaftReply | undefined;
-    sim.log(`admin: ${what} via ${leader}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : `${r.error}${(r as { detail?: string }).detail ? ` (${(r as { detail?: string }).detail})` : ''}`}`);
+    sim.log(
+      `admin: ${what} via ${leader}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : `${r.error}${(r as { detail?: string }).detail ? ` (${(r as { detail?: string }).detail})` : ''}`}`,
+    );
     // Membership changes and transfers are idempotent: retry until one leader says ok.
-    if ((r === undefined || !r.ok) && r?.error !== 'badRequest' && triesLeft > 0) sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1));
+    if ((r === undefined || !r.ok) && r?.error !== 'badRequest' && triesLeft > 0)
+      sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1));
   });
 }
 
 const actions: Record<string, { usage: string; args: (a: readonly string[]) => boolean }> = {
   transfer: { usage: 'transfer [NODE]', args: (a) => a.length <= 1 },
-  'add-server': { usage: 'add-server NODE [voter|learner]', args: (a) => a.length >= 1 && a.length <= 2 && (a[1] === undefined || a[1] === 'voter' || a[1] === 'learner') },
+  'add-server': {
+    usage: 'add-server NODE [voter|learner]',
+    args: (a) => a.length >= 1 && a.length <= 2 && (a[1] === undefined || a[1] === 'voter' || a[1] === 'learner'),
+  },
   'remove-server': { usage: 'remove-server NODE', args: (a) => a.length === 1 },
   'remove-leader': { usage: 'remove-leader', args: (a) => a.length === 0 },
   'isolate-leader': { usage: 'isolate-leader', args: (a) => a.length === 0 },
   'crash-leader': { usage: 'crash-leader', args: (a) => a.length === 0 },
   'oneway-leader': { usage: 'oneway-leader (the leader can send, cannot receive)', args: (a) => a.length === 0 },
-  'leader-minority': { usage: 'leader-minority K (the leader plus K followers vs the rest)', args: (a) => a.length === 1 && /^\d+$/.test(a[0]!) },
-  'isolate-follower': { usage: 'isolate-follower (a follower of the current leader, cut off)', args: (a) => a.length === 0 },
-  'expect-leader': { usage: 'expect-leader NODE (a violation unless NODE leads at that moment)', args: (a) => a.length === 1 },
+  'leader-minority': {
+    usage: 'leader-minority K (the leader plus K followers vs the rest)',
+    args: (a) => a.length === 1 && /^\d+$/.test(a[0]!),
+  },
+  'isolate-follower': {
+    usage: 'isolate-follower (a follower of the current leader, cut off)',
+    args: (a) => a.length === 0,
+  },
+  'expect-leader': {
+    usage: 'expect-leader NODE (a violation unless NODE leads at that moment)',
+    args: (a) => a.length === 1,
+  },
   'restart-crashed': { usage: 'restart-crashed (every node that is down)', args: (a) => a.length === 0 },
 };
 
@@ -250,10 +272,18 @@ function actOn(sim: SimApi, action: string, args: readonly string[]): void {
   const leader = currentLeader(sim);
   switch (action) {
     case 'transfer':
-      adminRequest(sim, args[0] ? { type: 'transferLeadership', to: args[0] } : { type: 'transferLeadership' }, `transfer leadership${args[0] ? ` to ${args[0]}` : ''}`);
+      adminRequest(
+        sim,
+        args[0] ? { type: 'transferLeadership', to: args[0] } : { type: 'transferLeadership' },
+        `transfer leadership${args[0] ? ` to ${args[0]}` : ''}`,
+      );
       return;
     case 'add-server':
-      adminRequest(sim, { type: 'addServer', id: args[0], voter: args[1] !== 'learner' }, `add ${args[0]} as ${args[1] ?? 'voter'}`);
+      adminRequest(
+        sim,
+        { type: 'addServer', id: args[0], voter: args[1] !== 'learner' },
+        `add ${args[0]} as ${args[1] ?? 'voter'}`,
+      );
       return;
     case 'remove-server':
       adminRequest(sim, { type: 'removeServer', id: args[0] }, `remove ${args[0]}`);
@@ -284,7 +314,8 @@ function actOn(sim: SimApi, action: string, args: readonly string[]): void {
       return;
     }
     case 'expect-leader':
-      if (leader !== args[0]) sim.violation(`expected ${args[0]} to lead at ${sim.nowMs.toFixed(0)} ms, but ${leader ?? 'nobody'} does`);
+      if (leader !== args[0])
+        sim.violation(`expected ${args[0]} to lead at ${sim.nowMs.toFixed(0)} ms, but ${leader ?? 'nobody'} does`);
       return;
     case 'restart-crashed':
       for (const id of sim.nodeIds) if (!sim.isUp(id)) sim.faults.restart(id);
@@ -317,7 +348,8 @@ export const harness: Harness = {
   onEffect(sim, nodeId, effect: Effect) {
     const run = runStateOf(sim);
     const runtime = sim.runtime(nodeId);
-    if (effect.kind === 'trace' && effect.text.includes('installed a snapshot')) run.snapshotInstalls.set(nodeId, (run.snapshotInstalls.get(nodeId) ?? 0) + 1);
+    if (effect.kind === 'trace' && effect.text.includes('installed a snapshot'))
+      run.snapshotInstalls.set(nodeId, (run.snapshotInstalls.get(nodeId) ?? 0) + 1);
     const problem = run.checker.onEffect(nodeId, effect, runtime ? runtime.stateOf<RaftState>('raft') : null, runtime);
     if (problem) sim.violation(problem);
   },
@@ -333,7 +365,10 @@ export const harness: Harness = {
     if (run.livenessFromMs === null) run.livenessFromMs = sim.nowMs;
     const from = run.livenessFromMs;
     // A leader exists and a write invoked after the faults stopped was acknowledged.
-    return currentLeader(sim) !== null && sim.history.ops.some((op) => op.f === 'write' && op.outcome === 'ok' && op.invokeMs >= from);
+    return (
+      currentLeader(sim) !== null &&
+      sim.history.ops.some((op) => op.f === 'write' && op.outcome === 'ok' && op.invokeMs >= from)
+    );
   },
 
   checkEnd(sim) {
@@ -349,14 +384,16 @@ export const harness: Harness = {
     return null;
   },
 
-
   expect(sim, name, args) {
     const run = runStateOf(sim);
     switch (name) {
       case 'leader':
         return currentLeader(sim) ? null : 'no node leads';
       case 'snapshot-installed': {
-        const total = args.length > 0 ? (run.snapshotInstalls.get(args[0]!) ?? 0) : [...run.snapshotInstalls.values()].reduce((a, b) => a + b, 0);
+        const total =
+          args.length > 0
+            ? (run.snapshotInstalls.get(args[0]!) ?? 0)
+            : [...run.snapshotInstalls.values()].reduce((a, b) => a + b, 0);
         return total > 0 ? null : `no InstallSnapshot completed${args[0] ? ` on ${args[0]}` : ''}`;
       }
       case 'voters': {
@@ -372,7 +409,9 @@ export const harness: Harness = {
         return leader === args[0] ? null : `${leader ?? 'nobody'} leads, expected ${args[0]}`;
       }
       case 'elections-min':
-        return run.checker.stats.elections >= Number(args[0]) ? null : `${run.checker.stats.elections} elections, expected ≥ ${args[0]}`;
+        return run.checker.stats.elections >= Number(args[0])
+          ? null
+          : `${run.checker.stats.elections} elections, expected ≥ ${args[0]}`;
       case 'not-leader': {
         const leader = currentLeader(sim);
         return leader !== null && args.includes(leader) ? `${leader} leads` : null;
@@ -382,7 +421,9 @@ export const harness: Harness = {
         return acked >= Number(args[0]) ? null : `only ${acked} writes acknowledged, expected ≥ ${args[0]}`;
       }
       case 'elections-max':
-        return run.checker.stats.elections <= Number(args[0]) ? null : `${run.checker.stats.elections} elections, expected ≤ ${args[0]}`;
+        return run.checker.stats.elections <= Number(args[0])
+          ? null
+          : `${run.checker.stats.elections} elections, expected ≤ ${args[0]}`;
       default:
         return `unknown expectation '${name}' (raft knows: leader, leader-is NODE, snapshot-installed [NODE], voters IDS.., not-leader IDS.., acknowledged-min N, elections-min N, elections-max N)`;
     }

@@ -103,7 +103,10 @@ function nodeConfig(nodeId: NodeId, scenario: Scenario): SwimConfig {
   const seeds = Number(scenario.params.joinSeeds ?? 3);
   // With a roster nobody needs to join at boot; a restarted member rejoins by itself (machine.ts).
   if (scenario.params.bootstrap === 'roster') return { ...config, roster: rosterFor(scenario), joinPeers: [] };
-  const joinPeers = scenario.nodes.slice(0, seeds + 1).filter((n) => n !== nodeId).slice(0, seeds);
+  const joinPeers = scenario.nodes
+    .slice(0, seeds + 1)
+    .filter((n) => n !== nodeId)
+    .slice(0, seeds);
   return { ...config, joinPeers };
 }
 
@@ -136,7 +139,17 @@ function runOf(sim: SimApi): Run {
   if (!run) {
     const lives = new Map<NodeId, Life>();
     for (const id of sim.nodeIds) lives.set(id, { down: [], paused: [], leaving: [] });
-    run = { marks: [], lives, split: [], lossy: [], departed: new Set(), slow: new Set(), events: new Set(), expectations: new Set(), judged: false };
+    run = {
+      marks: [],
+      lives,
+      split: [],
+      lossy: [],
+      departed: new Set(),
+      slow: new Set(),
+      events: new Set(),
+      expectations: new Set(),
+      judged: false,
+    };
     runs.set(sim, run);
   }
   return run;
@@ -145,7 +158,11 @@ function runOf(sim: SimApi): Run {
 /** The recorded marks and ground truth of a run (tests and the benchmark read these). */
 export function swimRecords(sim: SimApi): { marks: readonly Mark[]; truth: Truth; slow: ReadonlySet<NodeId> } {
   const run = runOf(sim);
-  return { marks: run.marks, truth: { lives: run.lives, split: run.split, lossy: run.lossy, endMs: sim.nowMs }, slow: run.slow };
+  return {
+    marks: run.marks,
+    truth: { lives: run.lives, split: run.split, lossy: run.lossy, endMs: sim.nowMs },
+    slow: run.slow,
+  };
 }
 
 function openSpan(spans: Span[], atMs: number): void {
@@ -264,16 +281,24 @@ export const harness: Harness = {
   validate(scenario) {
     const problems: string[] = [];
     const p = scenario.params;
-    if (p.profile !== undefined && !(p.profile in profiles)) problems.push(`set profile: '${p.profile}' is not one of ${Object.keys(profiles).join(', ')}`);
-    if (p.lifeguard !== undefined && p.lifeguard !== 'true' && p.lifeguard !== 'false') problems.push(`set lifeguard: '${p.lifeguard}' is not true or false`);
-    if (p.bootstrap !== undefined && p.bootstrap !== 'join' && p.bootstrap !== 'roster') problems.push(`set bootstrap: '${p.bootstrap}' is not join or roster`);
+    if (p.profile !== undefined && !(p.profile in profiles))
+      problems.push(`set profile: '${p.profile}' is not one of ${Object.keys(profiles).join(', ')}`);
+    if (p.lifeguard !== undefined && p.lifeguard !== 'true' && p.lifeguard !== 'false')
+      problems.push(`set lifeguard: '${p.lifeguard}' is not true or false`);
+    if (p.bootstrap !== undefined && p.bootstrap !== 'join' && p.bootstrap !== 'roster')
+      problems.push(`set bootstrap: '${p.bootstrap}' is not join or roster`);
     for (const f of [...numericFields, 'joinSeeds', 'boundAwareness', 'falsePositivesMax', 'lossLimit'] as const) {
       const raw = p[f];
-      if (raw !== undefined && !(Number.isFinite(Number(raw)) && Number(raw) >= 0)) problems.push(`set ${f}: '${raw}' is not a non-negative number`);
+      if (raw !== undefined && !(Number.isFinite(Number(raw)) && Number(raw) >= 0))
+        problems.push(`set ${f}: '${raw}' is not a non-negative number`);
     }
-    if (p.slowNodes !== undefined) for (const n of p.slowNodes.split(',')) if (!scenario.nodes.includes(n)) problems.push(`set slowNodes: unknown node '${n}'`);
-    if (p.slowDelay !== undefined && rangeMs(p.slowDelay) === null) problems.push(`set slowDelay: '${p.slowDelay}' is not MIN..MAX (e.g. 1s..5s)`);
-    for (const f of ['slowPause', 'slowPauseEvery'] as const) if (p[f] !== undefined && parseDurationMs(p[f]) === null) problems.push(`set ${f}: '${p[f]}' is not a duration`);
+    if (p.slowNodes !== undefined)
+      for (const n of p.slowNodes.split(','))
+        if (!scenario.nodes.includes(n)) problems.push(`set slowNodes: unknown node '${n}'`);
+    if (p.slowDelay !== undefined && rangeMs(p.slowDelay) === null)
+      problems.push(`set slowDelay: '${p.slowDelay}' is not MIN..MAX (e.g. 1s..5s)`);
+    for (const f of ['slowPause', 'slowPauseEvery'] as const)
+      if (p[f] !== undefined && parseDurationMs(p[f]) === null) problems.push(`set ${f}: '${p[f]}' is not a duration`);
     return problems;
   },
 
@@ -305,7 +330,13 @@ export const harness: Harness = {
     if (effect.kind !== 'trace') return;
     const match = markPattern.exec(effect.text);
     if (!match || match[1] !== nodeId || match[2] === nodeId) return;
-    runOf(sim).marks.push({ atMs: sim.nowMs, observer: nodeId, about: match[2]!, status: match[3] as MemberStatus, incarnation: Number(match[4]) });
+    runOf(sim).marks.push({
+      atMs: sim.nowMs,
+      observer: nodeId,
+      about: match[2]!,
+      status: match[3] as MemberStatus,
+      incarnation: Number(match[4]),
+    });
   },
 
   live(sim) {
@@ -337,7 +368,13 @@ export const harness: Harness = {
   describe(sim, nodeId): Record<string, string | number> {
     const s = stateOf(sim, nodeId);
     if (!s) return { status: 'down' };
-    return { status: s.self.status, inc: s.self.incarnation, live: s.members.liveCount, health: s.awareness.score, queued: s.queue.length };
+    return {
+      status: s.self.status,
+      inc: s.self.incarnation,
+      live: s.members.liveCount,
+      health: s.awareness.score,
+      queued: s.queue.length,
+    };
   },
 };
 
@@ -362,17 +399,25 @@ function judge(sim: SimApi): string[] {
   const { marks, truth } = swimRecords(sim);
   const scenario = sim.scenario;
   const config = scenarioConfig(scenario);
-  const lossy = scenario.network.lossRatio > 0 || (scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes('loss'));
+  const lossy =
+    scenario.network.lossRatio > 0 || (scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes('loss'));
   const awareness = Number(scenario.params.boundAwareness ?? (lossy ? 2 : 1));
   const boundMs = completenessBoundMs(config, scenario.nodes.length, awareness);
   const problems = [...checkCompleteness(marks, truth, boundMs), ...checkLeftNeverFailed(marks, truth)];
   const fps = falsePositives(marks, truth, boundMs);
   const slow = runOf(sim).slow;
   const healthy = fps.filter((m) => !slow.has(m.about)).length;
-  sim.log(`swim: ${fps.length} false positives (${healthy} about healthy members, ${fps.length - healthy} about slow ones), ${marks.filter((m) => m.status === 'failed').length} failed marks, completeness bound ${boundMs} ms`);
+  sim.log(
+    `swim: ${fps.length} false positives (${healthy} about healthy members, ${fps.length - healthy} about slow ones), ${marks.filter((m) => m.status === 'failed').length} failed marks, completeness bound ${boundMs} ms`,
+  );
   const max = scenario.params.falsePositivesMax;
   if (max !== undefined && fps.length > Number(max)) {
-    problems.push(`accuracy: ${fps.length} false positives > ${max}: ${fps.slice(0, 5).map((m) => `${m.observer} marked ${m.about} failed at ${m.atMs.toFixed(0)} ms`).join('; ')}`);
+    problems.push(
+      `accuracy: ${fps.length} false positives > ${max}: ${fps
+        .slice(0, 5)
+        .map((m) => `${m.observer} marked ${m.about} failed at ${m.atMs.toFixed(0)} ms`)
+        .join('; ')}`,
+    );
   }
   return problems.slice(0, 20);
 }
@@ -404,7 +449,8 @@ function act(sim: SimApi | null, action: string, args: readonly string[]): strin
     case 'slow': {
       const range = args[1] === undefined ? null : rangeMs(args[1]);
       const duration = args[2] === undefined ? null : parseDurationMs(args[2]);
-      if (args.length !== 3 || range === null || duration === null) return 'slow takes NODE MIN..MAX DURATION (e.g. slow n2 1s..4s 30s)';
+      if (args.length !== 3 || range === null || duration === null)
+        return 'slow takes NODE MIN..MAX DURATION (e.g. slow n2 1s..4s 30s)';
       if (sim) {
         runOf(sim).slow.add(args[0]!);
         slowFor(sim, args[0]!, range[0], range[1], sim.nowMs + duration);
@@ -453,20 +499,34 @@ function expectation(sim: SimApi, name: string, args: readonly string[]): string
       const { marks, truth } = swimRecords(sim);
       const config = scenarioConfig(sim.scenario);
       const fps = falsePositives(marks, truth, completenessBoundMs(config, sim.scenario.nodes.length));
-      return fps.length <= Number(args[0]) ? done : `${fps.length} false positives, e.g. ${fps.slice(0, 3).map((m) => `${m.observer}→${m.about}@${m.atMs.toFixed(0)}`).join(', ')}`;
+      return fps.length <= Number(args[0])
+        ? done
+        : `${fps.length} false positives, e.g. ${fps
+            .slice(0, 3)
+            .map((m) => `${m.observer}→${m.about}@${m.atMs.toFixed(0)}`)
+            .join(', ')}`;
     }
     case 'healthyFalsePositivesAtLeast':
     case 'healthyFalsePositivesAtMost': {
       const { marks, truth, slow } = swimRecords(sim);
       const config = scenarioConfig(sim.scenario);
-      const fps = falsePositives(marks, truth, completenessBoundMs(config, sim.scenario.nodes.length)).filter((m) => !slow.has(m.about));
-      if (name === 'healthyFalsePositivesAtLeast') return fps.length >= Number(args[0]) ? done : `only ${fps.length} false positives about healthy members`;
-      return fps.length <= Number(args[0]) ? done : `${fps.length} false positives about healthy members, e.g. ${fps.slice(0, 3).map((m) => `${m.observer}→${m.about}@${m.atMs.toFixed(0)}`).join(', ')}`;
+      const fps = falsePositives(marks, truth, completenessBoundMs(config, sim.scenario.nodes.length)).filter(
+        (m) => !slow.has(m.about),
+      );
+      if (name === 'healthyFalsePositivesAtLeast')
+        return fps.length >= Number(args[0]) ? done : `only ${fps.length} false positives about healthy members`;
+      return fps.length <= Number(args[0])
+        ? done
+        : `${fps.length} false positives about healthy members, e.g. ${fps
+            .slice(0, 3)
+            .map((m) => `${m.observer}→${m.about}@${m.atMs.toFixed(0)}`)
+            .join(', ')}`;
     }
     case 'members': {
       for (const id of upNodes(sim)) {
         const s = stateOf(sim, id);
-        if (s && !run.departed.has(id) && s.members.liveCount !== Number(args[0])) return `${id} sees ${s.members.liveCount} live members`;
+        if (s && !run.departed.has(id) && s.members.liveCount !== Number(args[0]))
+          return `${id} sees ${s.members.liveCount} live members`;
       }
       return done;
     }
@@ -492,5 +552,5 @@ function expectation(sim: SimApi, name: string, args: readonly string[]): string
     }
     default:
       return `unknown expectation '${name}' (swim knows: converged, failed N, left N, alive N, falsePositivesAtMost K, healthyFalsePositivesAtMost K, healthyFalsePositivesAtLeast K, members K, event NAME, tag N k=v)`;
-}
+  }
 }

@@ -11,7 +11,7 @@ import type { AgentRequest, AgentResponse, ReadOptions } from '../../core/agent/
 import { agentOf, harness, leaderOf, linOpsOf, serfHealthOf, storeOf } from '../harnesses/agent.js';
 import { parseScenario } from '../scenario.js';
 import { loadScenario } from '../run.js';
-import { Simulation } from '../simulator.js';
+import { Simulation } from '../engine/simulation.js';
 import { checkHistory, registerModel } from '../checkers/lin/index.js';
 import { distanceSeconds, type Coordinate } from '../../core/swim/coordinate.js';
 
@@ -22,9 +22,15 @@ const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 function cluster(extra = '', seed = 1) {
   const text = `protocol agent\nnodes 5\nset clients 0\nnetwork latency=1ms..5ms\nduration safety=600s liveness=0s\n${extra}\n`;
   const logs: { node: string | null; text: string; atMs: number }[] = [];
-  const sim2 = new Simulation(parseScenario(text, 'agent-cluster.txt'), harness, seed, { onLog: (l) => logs.push({ node: l.node, text: l.text, atMs: l.atMs }) });
+  const sim2 = new Simulation(parseScenario(text, 'agent-cluster.txt'), harness, seed, {
+    onLog: (l) => logs.push({ node: l.node, text: l.text, atMs: l.atMs }),
+  });
   sim2.begin();
-  const send = (node: string, body: AgentRequest, timeoutMs = 60_000): { result: AgentResponse | undefined | 'pending' } => {
+  const send = (
+    node: string,
+    body: AgentRequest,
+    timeoutMs = 60_000,
+  ): { result: AgentResponse | undefined | 'pending' } => {
     const box: { result: AgentResponse | undefined | 'pending' } = { result: 'pending' };
     sim2.request(node, { machine: 'agent', body }, timeoutMs, (r) => (box.result = r as AgentResponse | undefined));
     return box;
@@ -51,21 +57,45 @@ function runUntilTrue(sim: Simulation, predicate: () => boolean, maxMs: number):
 describe('agent cluster: 3 servers + 2 clients', () => {
   it('forms: bootstrap-expect elects one leader, every node gets serfHealth passing, servers register consul', () => {
     const { sim, logs, call } = cluster();
-    const synced = (): boolean => sim.nodeIds.every((id) => agentOf(sim, id)!.nodeInSync && agentOf(sim, id)!.services.get('web')?.inSync !== false);
-    expect(runUntilTrue(sim, () => leaderOf(sim) !== null && sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing') && synced(), 10_000)).toBe(true);
-    expect(logs.filter((l) => l.text.startsWith('consul: Found expected number of peers, attempting bootstrap: n1,n2,n3')).length).toBe(3);
+    const synced = (): boolean =>
+      sim.nodeIds.every(
+        (id) => agentOf(sim, id)!.nodeInSync && agentOf(sim, id)!.services.get('web')?.inSync !== false,
+      );
+    expect(
+      runUntilTrue(
+        sim,
+        () => leaderOf(sim) !== null && sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing') && synced(),
+        10_000,
+      ),
+    ).toBe(true);
+    expect(
+      logs.filter((l) => l.text.startsWith('consul: Found expected number of peers, attempting bootstrap: n1,n2,n3'))
+        .length,
+    ).toBe(3);
     const services = call('n4', { type: 'catalog.services', read })!;
     expect(services.body).toEqual({ consul: [], web: ['rails'] });
-    const consul = call('n5', { type: 'catalog.service', service: 'consul', read })!.body as { Node: string; ServicePort: number }[];
+    const consul = call('n5', { type: 'catalog.service', service: 'consul', read })!.body as {
+      Node: string;
+      ServicePort: number;
+    }[];
     expect(consul.map((s) => s.Node).sort()).toEqual(servers);
     expect(consul.every((s) => s.ServicePort === 8300)).toBe(true);
     // status from a client is forwarded to a server
     expect(call('n4', { type: 'status.leader' })!.body).toBe(leaderOf(sim));
     expect((call('n5', { type: 'status.peers' })!.body as string[]).slice().sort()).toEqual(servers);
-    const raft = call('n4', { type: 'operator.raft.configuration' })!.body as { Servers: { Node: string; Leader: boolean; Voter: boolean }[]; Index: number };
-    expect(raft.Servers.map((x) => [x.Node, x.Voter, x.Leader]).sort()).toEqual(servers.map((n) => [n, true, n === leaderOf(sim)]));
+    const raft = call('n4', { type: 'operator.raft.configuration' })!.body as {
+      Servers: { Node: string; Leader: boolean; Voter: boolean }[];
+      Index: number;
+    };
+    expect(raft.Servers.map((x) => [x.Node, x.Voter, x.Leader]).sort()).toEqual(
+      servers.map((n) => [n, true, n === leaderOf(sim)]),
+    );
     expect(raft.Index).toBe(1); // bootstrap-expect's configuration, the first entry
-    const members = call('n4', { type: 'agent.members' })!.body as { Name: string; Status: number; Tags: Record<string, string> }[];
+    const members = call('n4', { type: 'agent.members' })!.body as {
+      Name: string;
+      Status: number;
+      Tags: Record<string, string>;
+    }[];
     expect(members.map((m) => [m.Name, m.Status, m.Tags['role']]).sort()).toEqual([
       ['n1', 1, 'consul'],
       ['n2', 1, 'consul'],
@@ -75,7 +105,12 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     ]);
     // Quiet again: no continuation or forwarded RPC is left behind.
     sim.runUntil(sim.nowMs + 3000);
-    for (const id of sim.nodeIds) expect([agentOf(sim, id)!.localCalls.size, agentOf(sim, id)!.pendingRpcs.size, agentOf(sim, id)!.parked.size]).toEqual([0, 0, 0]);
+    for (const id of sim.nodeIds)
+      expect([
+        agentOf(sim, id)!.localCalls.size,
+        agentOf(sim, id)!.pendingRpcs.size,
+        agentOf(sim, id)!.parked.size,
+      ]).toEqual([0, 0, 0]);
   });
 
   it('forwards: a write through a client agent is read back through the other client and a follower', () => {
@@ -85,7 +120,12 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     const leader = leaderOf(sim)!;
     const follower = servers.find((id) => id !== leader)!;
     expect(call('n4', { type: 'kv.put', key: 'web/key1', value: bytes('soft.dog') })!.body).toBe(true);
-    for (const [node, consistency] of [['n5', 'consistent'], [follower, 'default'], [follower, 'stale'], ['n4', 'default']] as const) {
+    for (const [node, consistency] of [
+      ['n5', 'consistent'],
+      [follower, 'default'],
+      [follower, 'stale'],
+      ['n4', 'default'],
+    ] as const) {
       const got = call(node, { type: 'kv.get', key: 'web/key1', read: { consistency } })!;
       expect(got.status).toBe(200);
       expect((got.body as { Value: string }[])[0]!.Value).toBe('c29mdC5kb2c=');
@@ -99,18 +139,28 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     const { sim, call } = cluster();
     runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
     sim.runUntil(sim.nowMs + 2000);
-    const created = call('n4', { type: 'query.create', definition: { Name: 'servers', Service: { Service: 'consul', OnlyPassing: true } } })!;
+    const created = call('n4', {
+      type: 'query.create',
+      definition: { Name: 'servers', Service: { Service: 'consul', OnlyPassing: true } },
+    })!;
     expect(created.status).toBe(200);
     const { ID } = created.body as { ID: string };
     const follower = servers.find((id) => id !== leaderOf(sim))!;
     sim.runUntil(sim.nowMs + 500);
-    expect(call(follower, { type: 'query.get', id: ID, read: { consistency: 'stale' } })!.body).toMatchObject([{ ID, Name: 'servers' }]);
+    expect(call(follower, { type: 'query.get', id: ID, read: { consistency: 'stale' } })!.body).toMatchObject([
+      { ID, Name: 'servers' },
+    ]);
     const run = call('n5', { type: 'query.execute', idOrName: 'servers', near: 'n2', limit: 2, read })!;
-    const nodes = (run.body as { Nodes: { Node: { Node: string } }[]; Datacenter: string }).Nodes.map((e) => e.Node.Node);
+    const nodes = (run.body as { Nodes: { Node: { Node: string } }[]; Datacenter: string }).Nodes.map(
+      (e) => e.Node.Node,
+    );
     expect([nodes.length, nodes[0], servers.includes(nodes[1]!)]).toEqual([2, 'n2', true]);
     expect(call('n5', { type: 'query.delete', id: ID })!.status).toBe(200);
     expect(call('n4', { type: 'query.list', read })!.body).toEqual([]);
-    expect(call('n4', { type: 'query.execute', idOrName: 'servers', read })).toMatchObject({ status: 404, error: 'Query not found' });
+    expect(call('n4', { type: 'query.execute', idOrName: 'servers', read })).toMatchObject({
+      status: 404,
+      error: 'Query not found',
+    });
   });
 
   it('network coordinates: every node reports one, they estimate the 2–10 ms round trips, a node that leaves takes its own away', () => {
@@ -131,7 +181,13 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(dcs[0]!.Coordinates.map((c) => c.Node)).toEqual(['n1.dc1', 'n2.dc1', 'n3.dc1']);
     expect(call('n5', { type: 'coordinate.node', node: 'n9', read })!.status).toBe(404);
     sim.request('n5', { machine: 'agent', body: { type: 'agent.leave' } }, 10_000, () => undefined);
-    expect(runUntilTrue(sim, () => (call('n4', { type: 'coordinate.nodes', read })!.body as Entry[]).every((e) => e.Node !== 'n5'), 30_000)).toBe(true);
+    expect(
+      runUntilTrue(
+        sim,
+        () => (call('n4', { type: 'coordinate.nodes', read })!.body as Entry[]).every((e) => e.Node !== 'n5'),
+        30_000,
+      ),
+    ).toBe(true);
   });
 
   it('operator raft remove-peer: a crashed server is removed from the configuration through a client; the rest commit', () => {
@@ -144,7 +200,10 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     type Config = { Servers: { Node: string; Address: string; Voter: boolean }[] };
     const before = call('n4', { type: 'operator.raft.configuration' })!.body as Config;
     const address = before.Servers.find((x) => x.Node === victim)!.Address;
-    expect(call('n4', { type: 'operator.raft.removePeer', peer: 'nowhere:1' })).toMatchObject({ status: 500, error: expect.stringMatching(/not found in the Raft configuration/) });
+    expect(call('n4', { type: 'operator.raft.removePeer', peer: 'nowhere:1' })).toMatchObject({
+      status: 500,
+      error: expect.stringMatching(/not found in the Raft configuration/),
+    });
     expect(call('n4', { type: 'operator.raft.removePeer', peer: address }, 2000)!.status).toBe(200);
     const after = call('n5', { type: 'operator.raft.configuration' })!.body as Config;
     expect(after.Servers.map((x) => x.Node).sort()).toEqual(servers.filter((id) => id !== victim).sort());
@@ -160,8 +219,14 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(saved.status).toBe(200);
     expect(call('n5', { type: 'kv.put', key: 'snap', value: bytes('after') })!.status).toBe(200);
     const current = call('n5', { type: 'kv.get', key: 'snap', read })!;
-    const parked = send('n5', { type: 'kv.get', key: 'snap', read: { ...read, minIndex: current.index!, waitMs: 30_000 } });
-    expect(call('n5', { type: 'snapshot.restore', snapshot: { version: 1, kv: 'nonsense' } })).toMatchObject({ status: 400 });
+    const parked = send('n5', {
+      type: 'kv.get',
+      key: 'snap',
+      read: { ...read, minIndex: current.index!, waitMs: 30_000 },
+    });
+    expect(call('n5', { type: 'snapshot.restore', snapshot: { version: 1, kv: 'nonsense' } })).toMatchObject({
+      status: 400,
+    });
     expect(call('n5', { type: 'snapshot.restore', snapshot: saved.body }, 2000)!.status).toBe(200);
     expect(parked.result).not.toBe('pending');
     const got = call('n4', { type: 'kv.get', key: 'snap', read })!.body as { Value: string }[];
@@ -177,7 +242,11 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     sim.runUntil(sim.nowMs + 2000);
     call('n4', { type: 'kv.put', key: 'watched', value: bytes('1') });
     const first = call('n5', { type: 'kv.get', key: 'watched', read })!;
-    const parked = send('n5', { type: 'kv.get', key: 'watched', read: { consistency: 'default', minIndex: first.index!, waitMs: 60_000 } });
+    const parked = send('n5', {
+      type: 'kv.get',
+      key: 'watched',
+      read: { consistency: 'default', minIndex: first.index!, waitMs: 60_000 },
+    });
     sim.runUntil(sim.nowMs + 1000);
     expect(parked.result).toBe('pending');
     call('n4', { type: 'kv.put', key: 'unrelated', value: bytes('x') });
@@ -202,7 +271,10 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     sim.runUntil(sim.nowMs + 3000); // past check-quorum and elections that cannot win
     const refused = call(survivor, { type: 'kv.get', key: 'k', read }, 3000)!;
     expect(refused).toMatchObject({ status: 500, error: 'No cluster leader' });
-    expect(call(survivor, { type: 'kv.put', key: 'k', value: bytes('w') }, 3000)).toMatchObject({ status: 500, error: 'No cluster leader' });
+    expect(call(survivor, { type: 'kv.put', key: 'k', value: bytes('w') }, 3000)).toMatchObject({
+      status: 500,
+      error: 'No cluster leader',
+    });
     const stale = call(survivor, { type: 'kv.get', key: 'k', read: { consistency: 'stale' } }, 3000)!;
     expect(stale.status).toBe(200);
     expect(stale.knownLeader).toBe(false);
@@ -230,15 +302,30 @@ describe('agent cluster: 3 servers + 2 clients', () => {
 
   it('anti-entropy on a client restores its service after the catalog lost it', () => {
     const { sim, call } = cluster();
-    runUntilTrue(sim, () => leaderOf(sim) !== null && (agentOf(sim, 'n4')?.services.get('web')?.inSync ?? false), 10_000);
+    runUntilTrue(
+      sim,
+      () => leaderOf(sim) !== null && (agentOf(sim, 'n4')?.services.get('web')?.inSync ?? false),
+      10_000,
+    );
     expect(call('n1', { type: 'catalog.deregister', node: 'n4', serviceId: 'web' })!.body).toBe(true);
-    expect((call('n1', { type: 'catalog.service', service: 'web', read })!.body as { Node: string }[]).map((s) => s.Node)).toEqual(['n5']);
+    expect(
+      (call('n1', { type: 'catalog.service', service: 'web', read })!.body as { Node: string }[]).map((s) => s.Node),
+    ).toEqual(['n5']);
     expect(
       runUntilTrue(
         sim,
         () => {
           const leader = leaderOf(sim);
-          return leader !== null && [...(sim.runtime(leader)!.stateOf<{ fsm: { state: { services: Map<string, Map<string, unknown>> } } }>('raft').fsm.state.services.get('n4')?.keys() ?? [])].includes('web');
+          return (
+            leader !== null &&
+            [
+              ...(sim
+                .runtime(leader)!
+                .stateOf<{ fsm: { state: { services: Map<string, Map<string, unknown>> } } }>('raft')
+                .fsm.state.services.get('n4')
+                ?.keys() ?? []),
+            ].includes('web')
+          );
         },
         15_000,
       ),
@@ -246,8 +333,14 @@ describe('agent cluster: 3 servers + 2 clients', () => {
   });
 
   it('a short workload under partitions and crashes keeps the KV history linearizable and recovers', () => {
-    const text = 'set clients 3\nset opEveryMs 100\nduration safety=15s liveness=15s\nnemesis swarm kinds=partition,crash,pause every=2s';
-    const sim = new Simulation(parseScenario(`protocol agent\nnodes 5\nnetwork latency=1ms..5ms\n${text}\n`, 'agent-nemesis.txt'), harness, 3, {});
+    const text =
+      'set clients 3\nset opEveryMs 100\nduration safety=15s liveness=15s\nnemesis swarm kinds=partition,crash,pause every=2s';
+    const sim = new Simulation(
+      parseScenario(`protocol agent\nnodes 5\nnetwork latency=1ms..5ms\n${text}\n`, 'agent-nemesis.txt'),
+      harness,
+      3,
+      {},
+    );
     const result = sim.run();
     expect(result.violations).toEqual([]);
     expect(result.recoveredMs).not.toBeNull();
@@ -261,10 +354,17 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     // state. If the checker or the history recording were broken, no seed would fail.
     const caught: number[] = [];
     for (const seed of [2, 3, 4]) {
-      const text = 'set staleReads 1\nset clients 4\nset opEveryMs 50\nset keys 2\nduration safety=10s liveness=5s\nnemesis swarm kinds=partition,pause every=1s';
-      const sim = new Simulation(parseScenario(`protocol agent\nnodes 5\nnetwork latency=1ms..5ms\n${text}\n`, 'agent-stale.txt'), harness, seed, {});
+      const text =
+        'set staleReads 1\nset clients 4\nset opEveryMs 50\nset keys 2\nduration safety=10s liveness=5s\nnemesis swarm kinds=partition,pause every=1s';
+      const sim = new Simulation(
+        parseScenario(`protocol agent\nnodes 5\nnetwork latency=1ms..5ms\n${text}\n`, 'agent-stale.txt'),
+        harness,
+        seed,
+        {},
+      );
       sim.run();
-      if (checkHistory(linOpsOf(sim.history.ops), registerModel, { explain: false }).linearizable === false) caught.push(seed);
+      if (checkHistory(linOpsOf(sim.history.ops), registerModel, { explain: false }).linearizable === false)
+        caught.push(seed);
     }
     expect(caught.length).toBeGreaterThan(0);
   });
@@ -277,7 +377,9 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(created.status).toBe(200);
     const id = (created.body as { ID: string }).ID;
     expect(call('n5', { type: 'kv.acquire', key: 'leader-lock', value: bytes('n4'), session: id })!.body).toBe(true);
-    expect((call('n1', { type: 'session.node', node: 'n4', read })!.body as { ID: string }[]).map((s) => s.ID)).toEqual([id]);
+    expect((call('n1', { type: 'session.node', node: 'n4', read })!.body as { ID: string }[]).map((s) => s.ID)).toEqual(
+      [id],
+    );
     sim.runUntil(sim.nowMs + 9_000); // past TTL, within the 2×TTL grace: still alive
     expect((call('n2', { type: 'session.info', id, read })!.body as unknown[]).length).toBe(1);
     sim.runUntil(sim.nowMs + 12_000); // past 2×TTL plus a sweep
@@ -293,7 +395,10 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(fired.status).toBe(200);
     sim.runUntil(sim.nowMs + 3000);
     // Only agents hosting a 'web' service accept it (Consul's service filter).
-    for (const node of ['n4', 'n5']) expect((call(node, { type: 'event.list', read })!.body as { Name: string }[]).map((e) => e.Name)).toEqual(['deploy']);
+    for (const node of ['n4', 'n5'])
+      expect((call(node, { type: 'event.list', read })!.body as { Name: string }[]).map((e) => e.Name)).toEqual([
+        'deploy',
+      ]);
     for (const node of servers) expect(call(node, { type: 'event.list', read })!.body).toEqual([]);
   });
 
@@ -302,7 +407,8 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     sim.runUntil(25_000);
     expect(logs.some((l) => l.node === 'n4' && l.text === "agent: Check 'service:web' is now critical")).toBe(true);
     for (const node of servers) {
-      const critical = call(node, { type: 'health.state', state: 'critical', read: { consistency: 'stale' } })!.body as { Node: string; CheckID: string }[];
+      const critical = call(node, { type: 'health.state', state: 'critical', read: { consistency: 'stale' } })!
+        .body as { Node: string; CheckID: string }[];
       expect(critical.map((c) => `${c.Node}/${c.CheckID}`).sort()).toEqual(['n4/service:web', 'n5/service:web']);
     }
     const healthy = call('n4', { type: 'health.service', service: 'web', passing: true, read })!.body;
@@ -312,14 +418,19 @@ describe('agent cluster: 3 servers + 2 clients', () => {
   it('a client agent keeps API-registered services across a crash and restart (persisted), and re-syncs them', () => {
     const { sim, call } = cluster();
     runUntilTrue(sim, () => sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing'), 10_000);
-    expect(call('n5', { type: 'agent.service.register', service: { name: 'api', port: 9000, checks: [{ ttlMs: 60_000 }] } })!.status).toBe(200);
+    expect(
+      call('n5', { type: 'agent.service.register', service: { name: 'api', port: 9000, checks: [{ ttlMs: 60_000 }] } })!
+        .status,
+    ).toBe(200);
     sim.runUntil(sim.nowMs + 1000);
     sim.faults.crash('n5');
     sim.runUntil(sim.nowMs + 500);
     sim.faults.restart('n5');
     sim.runUntil(sim.nowMs + 3000);
     expect(Object.keys(call('n5', { type: 'agent.services' })!.body as object).sort()).toEqual(['api', 'web']);
-    expect((call('n1', { type: 'catalog.service', service: 'api', read })!.body as { Node: string }[]).map((s) => s.Node)).toEqual(['n5']);
+    expect(
+      (call('n1', { type: 'catalog.service', service: 'api', read })!.body as { Node: string }[]).map((s) => s.Node),
+    ).toEqual(['n5']);
   });
 
   it('a blocking read forwarded by a client parks on the server, not on the client', () => {
@@ -328,7 +439,11 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     sim.runUntil(sim.nowMs + 2000);
     const first = call('n4', { type: 'kv.get', key: 'absent', read })!;
     expect(first.status).toBe(404);
-    const parked = send('n4', { type: 'kv.get', key: 'absent', read: { consistency: 'default', minIndex: first.index!, waitMs: 2000 } });
+    const parked = send('n4', {
+      type: 'kv.get',
+      key: 'absent',
+      read: { consistency: 'default', minIndex: first.index!, waitMs: 2000 },
+    });
     sim.runUntil(sim.nowMs + 500);
     expect(agentOf(sim, 'n4')!.parked.size).toBe(0);
     expect(servers.reduce((n, id) => n + agentOf(sim, id)!.parked.size, 0)).toBe(1);
@@ -341,13 +456,22 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
     sim.runUntil(sim.nowMs + 2000);
     expect((call('n4', { type: 'agent.members' })!.body as { Name: string }[]).map((m) => m.Name)).toEqual(['n4']);
-    expect(logs.some((l) => l.node === 'n4' && l.text === 'agent: failed to sync remote state: No known Consul servers')).toBe(true);
+    expect(
+      logs.some((l) => l.node === 'n4' && l.text === 'agent: failed to sync remote state: No known Consul servers'),
+    ).toBe(true);
     expect(call('n4', { type: 'agent.join', addresses: ['n1'] }, 3000)!.status).toBe(200);
     expect(logs.some((l) => l.node === 'n4' && l.text === 'agent: (LAN) joined: 1 Err: <nil>')).toBe(true);
     expect(runUntilTrue(sim, () => serfHealthOf(sim, 'n4') === 'passing', 10_000)).toBe(true);
     sim.runUntil(sim.nowMs + 3000);
-    expect((call('n4', { type: 'agent.members' })!.body as { Name: string }[]).map((m) => m.Name).sort()).toEqual(['n1', 'n2', 'n3', 'n4']);
-    expect((call('n1', { type: 'catalog.service', service: 'web', read })!.body as { Node: string }[]).map((s) => s.Node)).toEqual(['n4']);
+    expect((call('n4', { type: 'agent.members' })!.body as { Name: string }[]).map((m) => m.Name).sort()).toEqual([
+      'n1',
+      'n2',
+      'n3',
+      'n4',
+    ]);
+    expect(
+      (call('n1', { type: 'catalog.service', service: 'web', read })!.body as { Node: string }[]).map((s) => s.Node),
+    ).toEqual(['n4']);
     expect(logs.some((l) => l.node === 'n4' && l.text === "agent: Synced service 'web'")).toBe(true);
   });
 
@@ -371,12 +495,16 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     const id = (call('n5', { type: 'session.create', lockDelayMs: 0 })!.body as { ID: string }).ID;
     expect(call('n5', { type: 'kv.acquire', key: 'service/leader', value: bytes('n5'), session: id })!.body).toBe(true);
     const other = (call('n4', { type: 'session.create', lockDelayMs: 0 })!.body as { ID: string }).ID;
-    expect(call('n4', { type: 'kv.acquire', key: 'service/leader', value: bytes('n4'), session: other })!.body).toBe(false);
+    expect(call('n4', { type: 'kv.acquire', key: 'service/leader', value: bytes('n4'), session: other })!.body).toBe(
+      false,
+    );
     sim.faults.crash('n5');
     expect(runUntilTrue(sim, () => serfHealthOf(sim, 'n5') === 'critical', 60_000)).toBe(true);
     sim.runUntil(sim.nowMs + 500);
     expect(call('n4', { type: 'session.info', id, read })!.body).toEqual([]);
-    expect(call('n4', { type: 'kv.acquire', key: 'service/leader', value: bytes('n4'), session: other })!.body).toBe(true);
+    expect(call('n4', { type: 'kv.acquire', key: 'service/leader', value: bytes('n4'), session: other })!.body).toBe(
+      true,
+    );
   });
 
   it('scenario actions (register, put, drop-service, leave) drive the cluster', () => {
@@ -406,7 +534,10 @@ describe('agent cluster: 3 servers + 2 clients', () => {
       expect(result.recoveredMs, `seed ${seed}`).not.toBeNull();
       // Run the end-of-run check explicitly: the simulator stops at recovery (see the report).
       expect(loaded.harness.checkEnd!(sim), `seed ${seed}`).toEqual([]);
-      expect(sim.history.ops.filter((op) => op.f === 'write' && op.outcome === 'ok').length, `seed ${seed}`).toBeGreaterThan(10);
+      expect(
+        sim.history.ops.filter((op) => op.f === 'write' && op.outcome === 'ok').length,
+        `seed ${seed}`,
+      ).toBeGreaterThan(10);
     }
   });
 });

@@ -6,7 +6,14 @@
  * the multi-node tests (agent-cluster.test.ts) exercise with the real Raft.
  */
 import { describe, expect, it } from 'vitest';
-import { makeAgentConfig, agentTimingSim, type AgentConfig, type AgentRequest, type AgentResponse, type ReadOptions } from '../../core/agent/api.js';
+import {
+  makeAgentConfig,
+  agentTimingSim,
+  type AgentConfig,
+  type AgentRequest,
+  type AgentResponse,
+  type ReadOptions,
+} from '../../core/agent/api.js';
 import { agentMachine, type AgentState } from '../../core/agent/machine.js';
 import { swimConfigFor } from '../../core/agent/tags.js';
 import type { RaftLocalCall, RaftResponse } from '../../core/raft/api.js';
@@ -15,7 +22,7 @@ import { swimMachine } from '../../core/swim/machine.js';
 import type { CheckSpec, Machine } from '../../core/types.js';
 import type { Harness } from '../harness.js';
 import { parseScenario } from '../scenario.js';
-import { Simulation } from '../simulator.js';
+import { Simulation } from '../engine/simulation.js';
 
 interface InstantRaft {
   fsm: StoreFsm;
@@ -28,7 +35,11 @@ const instantRaft: Machine<InstantRaft> = {
   init: () => ({ fsm: createStoreFsm(), index: 0 }),
   step(s, input, ctx) {
     if (input.kind === 'start') {
-      ctx.emit({ kind: 'local', toMachine: 'agent', payload: { type: 'leader', leader: ctx.nodeId, term: 1, isLeader: true } });
+      ctx.emit({
+        kind: 'local',
+        toMachine: 'agent',
+        payload: { type: 'leader', leader: ctx.nodeId, term: 1, isLeader: true },
+      });
       return;
     }
     if (input.kind !== 'local') return;
@@ -58,8 +69,18 @@ const instantRaft: Machine<InstantRaft> = {
 
 const read: ReadOptions = { consistency: 'default' };
 
-function setup(fields: Partial<AgentConfig> = {}, checkStatus: (spec: CheckSpec) => 'passing' | 'warning' | 'critical' = () => 'passing') {
-  const config = makeAgentConfig({ nodeName: 's1', server: true, bootstrap: true, advertiseAddr: 's1', timing: agentTimingSim, ...fields });
+function setup(
+  fields: Partial<AgentConfig> = {},
+  checkStatus: (spec: CheckSpec) => 'passing' | 'warning' | 'critical' = () => 'passing',
+) {
+  const config = makeAgentConfig({
+    nodeName: 's1',
+    server: true,
+    bootstrap: true,
+    advertiseAddr: 's1',
+    timing: agentTimingSim,
+    ...fields,
+  });
   const harness: Harness = {
     name: 'agent-single',
     params: {},
@@ -68,16 +89,27 @@ function setup(fields: Partial<AgentConfig> = {}, checkStatus: (spec: CheckSpec)
       { machine: instantRaft, config: {} },
       { machine: agentMachine, config },
     ],
-    checkResult: (_sim, _node, _checkId, spec) => ({ status: checkStatus(spec), output: `seeded ${checkStatus(spec)}` }),
+    checkResult: (_sim, _node, _checkId, spec) => ({
+      status: checkStatus(spec),
+      output: `seeded ${checkStatus(spec)}`,
+    }),
   };
-  const scenario = parseScenario('protocol agent-single\nnodes s1\nduration safety=600s liveness=0s\n', 'agent-single.txt');
+  const scenario = parseScenario(
+    'protocol agent-single\nnodes s1\nduration safety=600s liveness=0s\n',
+    'agent-single.txt',
+  );
   const logs: string[] = [];
   const sim = new Simulation(scenario, harness, 1, { onLog: (line) => logs.push(line.text) });
   sim.begin();
   sim.runUntil(100);
   const send = (body: AgentRequest): { result: AgentResponse | undefined | 'pending' } => {
     const box: { result: AgentResponse | undefined | 'pending' } = { result: 'pending' };
-    sim.request('s1', { machine: 'agent', body }, 20 * 60_000, (response) => (box.result = response as AgentResponse | undefined));
+    sim.request(
+      's1',
+      { machine: 'agent', body },
+      20 * 60_000,
+      (response) => (box.result = response as AgentResponse | undefined),
+    );
     return box;
   };
   const call = (body: AgentRequest, advanceMs = 50): AgentResponse => {
@@ -102,7 +134,16 @@ describe('agent on one node (instant raft double)', () => {
     expect(call({ type: 'kv.put', key: 'web/key2', value: bytes('soft.dog'), flags: 42 }).body).toBe(true);
     const got = call({ type: 'kv.get', key: 'web/key2', read });
     expect(got.status).toBe(200);
-    expect(got.body).toEqual([{ LockIndex: 0, Key: 'web/key2', Flags: 42, Value: 'c29mdC5kb2c=', CreateIndex: got.index, ModifyIndex: got.index }]);
+    expect(got.body).toEqual([
+      {
+        LockIndex: 0,
+        Key: 'web/key2',
+        Flags: 42,
+        Value: 'c29mdC5kb2c=',
+        CreateIndex: got.index,
+        ModifyIndex: got.index,
+      },
+    ]);
     expect(got.knownLeader).toBe(true);
     expect(got.lastContactMs).toBe(0);
     const modify = (got.body as { ModifyIndex: number }[])[0]!.ModifyIndex;
@@ -112,18 +153,27 @@ describe('agent on one node (instant raft double)', () => {
     expect(call({ type: 'kv.get', key: '', read })).toMatchObject({ status: 400, error: 'Missing key name' });
     expect(call({ type: 'kv.put', key: 'x', value: new Uint8Array(512 * 1024 + 1) }).status).toBe(413);
     // Raw bodies are bytes (msgpackr hands back a Buffer, itself a Uint8Array).
-    expect(new Uint8Array(call({ type: 'kv.get', key: 'web/key1', raw: true, read }).body as Uint8Array)).toEqual(bytes('soft.dog'));
+    expect(new Uint8Array(call({ type: 'kv.get', key: 'web/key1', raw: true, read }).body as Uint8Array)).toEqual(
+      bytes('soft.dog'),
+    );
     expect(call({ type: 'kv.keys', prefix: 'web/', separator: '/', read }).body).toEqual(['web/key1', 'web/key2']);
     expect(call({ type: 'kv.deleteTree', prefix: 'web/' }).body).toBe(true);
     expect(call({ type: 'kv.list', prefix: 'web', read }).status).toBe(404);
-    expect(call({ type: 'kv.get', key: 'a', read, dc: 'dc2' })).toMatchObject({ status: 500, error: 'No path to datacenter' });
+    expect(call({ type: 'kv.get', key: 'a', read, dc: 'dc2' })).toMatchObject({
+      status: 500,
+      error: 'No path to datacenter',
+    });
   });
 
   it('parks a blocking read until its own key changes, not on unrelated writes, and times out with 200', () => {
     const { call, send, sim } = setup();
     call({ type: 'kv.put', key: 'web/key2', value: bytes('v1') });
     const first = call({ type: 'kv.get', key: 'web/key2', read });
-    const parked = send({ type: 'kv.get', key: 'web/key2', read: { consistency: 'default', minIndex: first.index!, waitMs: 5000 } });
+    const parked = send({
+      type: 'kv.get',
+      key: 'web/key2',
+      read: { consistency: 'default', minIndex: first.index!, waitMs: 5000 },
+    });
     sim.runUntil(sim.nowMs + 100);
     expect(parked.result).toBe('pending');
     call({ type: 'kv.put', key: 'other', value: bytes('x') });
@@ -134,7 +184,11 @@ describe('agent on one node (instant raft double)', () => {
     expect(woke.index).toBeGreaterThan(first.index!);
     expect((woke.body as { Value: string }[])[0]!.Value).toBe('djI=');
     // A wait that runs out answers 200 with the same index, after wait..wait+wait/16.
-    const timing = send({ type: 'kv.get', key: 'web/key2', read: { consistency: 'default', minIndex: woke.index!, waitMs: 1600 } });
+    const timing = send({
+      type: 'kv.get',
+      key: 'web/key2',
+      read: { consistency: 'default', minIndex: woke.index!, waitMs: 1600 },
+    });
     const start = sim.nowMs;
     sim.runUntil(start + 1590);
     expect(timing.result).toBe('pending');
@@ -143,7 +197,12 @@ describe('agent on one node (instant raft double)', () => {
   });
 
   it('registers the seed’s web service with a script check, runs it with seeded results, and syncs it', () => {
-    const web = { name: 'web', tags: ['rails'], port: 80, checks: [{ script: 'curl localhost >/dev/null 2>&1', intervalMs: 10_000 }] };
+    const web = {
+      name: 'web',
+      tags: ['rails'],
+      port: 80,
+      checks: [{ script: 'curl localhost >/dev/null 2>&1', intervalMs: 10_000 }],
+    };
     const ping = { name: 'ping', script: 'ping -c1 soft.dog >/dev/null', intervalMs: 30_000 };
     const { call, sim, logs } = setup({ services: [web], checks: [ping], enableLocalScriptChecks: true }, (spec) =>
       spec.type === 'script' && spec.args.join(' ').includes('curl') ? 'critical' : 'passing',
@@ -154,7 +213,14 @@ describe('agent on one node (instant raft double)', () => {
     expect(logs.filter((l) => l === "agent: Check 'service:web' is now critical").length).toBeGreaterThanOrEqual(3); // every 10 s
     const critical = call({ type: 'health.state', state: 'critical', read });
     expect(critical.body).toEqual([
-      expect.objectContaining({ Node: 's1', CheckID: 'service:web', Name: "Service 'web' check", Status: 'critical', ServiceID: 'web', ServiceName: 'web' }),
+      expect.objectContaining({
+        Node: 's1',
+        CheckID: 'service:web',
+        Name: "Service 'web' check",
+        Status: 'critical',
+        ServiceID: 'web',
+        ServiceName: 'web',
+      }),
     ]);
     const passing = call({ type: 'health.state', state: 'passing', read }).body as { CheckID: string }[];
     expect(passing.map((c) => c.CheckID).sort()).toEqual(['ping', 'serfHealth']);
@@ -166,7 +232,12 @@ describe('agent on one node (instant raft double)', () => {
     const refused = call({ type: 'agent.check.register', check: { name: 'sh', script: 'true', intervalMs: 1000 } });
     expect(refused.status).toBe(400);
     expect(refused.error).toContain('enable_script_checks');
-    expect(setup({ enableScriptChecks: true }).call({ type: 'agent.check.register', check: { name: 'sh', script: 'true', intervalMs: 1000 } }).status).toBe(200);
+    expect(
+      setup({ enableScriptChecks: true }).call({
+        type: 'agent.check.register',
+        check: { name: 'sh', script: 'true', intervalMs: 1000 },
+      }).status,
+    ).toBe(200);
   });
 
   it('drives a TTL check: pass, then critical when the TTL lapses', () => {
@@ -174,10 +245,18 @@ describe('agent on one node (instant raft double)', () => {
     expect(call({ type: 'agent.check.register', check: { name: 'ttl', ttlMs: 1000 } }).status).toBe(200);
     expect((call({ type: 'agent.checks' }).body as Record<string, { Status: string }>)['ttl']!.Status).toBe('critical');
     call({ type: 'agent.check.pass', id: 'ttl', note: 'ok' });
-    expect((call({ type: 'health.node', node: 's1', read }).body as { CheckID: string; Status: string; Output: string }[]).find((c) => c.CheckID === 'ttl')).toMatchObject({ Status: 'passing', Output: 'ok' });
+    expect(
+      (
+        call({ type: 'health.node', node: 's1', read }).body as { CheckID: string; Status: string; Output: string }[]
+      ).find((c) => c.CheckID === 'ttl'),
+    ).toMatchObject({ Status: 'passing', Output: 'ok' });
     sim.runUntil(sim.nowMs + 1100);
     expect(logs).toContain("agent: Check 'ttl' missed TTL, is now critical");
-    expect((call({ type: 'health.node', node: 's1', read }).body as { CheckID: string; Status: string; Output: string }[]).find((c) => c.CheckID === 'ttl')).toMatchObject({ Status: 'critical', Output: 'TTL expired' });
+    expect(
+      (
+        call({ type: 'health.node', node: 's1', read }).body as { CheckID: string; Status: string; Output: string }[]
+      ).find((c) => c.CheckID === 'ttl'),
+    ).toMatchObject({ Status: 'critical', Output: 'TTL expired' });
   });
 
   it('anti-entropy restores a service removed from the catalog behind the agent’s back', () => {
@@ -195,7 +274,10 @@ describe('agent on one node (instant raft double)', () => {
   it('maintenance mode adds a critical _node_maintenance check and removes it again', () => {
     const { call } = setup();
     call({ type: 'agent.maintenance', enable: true, reason: 'upgrading' });
-    const critical = call({ type: 'health.state', state: 'critical', read }).body as { CheckID: string; Notes: string }[];
+    const critical = call({ type: 'health.state', state: 'critical', read }).body as {
+      CheckID: string;
+      Notes: string;
+    }[];
     expect(critical).toEqual([expect.objectContaining({ CheckID: '_node_maintenance', Notes: 'upgrading' })]);
     call({ type: 'agent.maintenance', enable: false });
     expect(call({ type: 'health.state', state: 'critical', read }).body).toEqual([]);
@@ -206,13 +288,20 @@ describe('agent on one node (instant raft double)', () => {
     call({ type: 'agent.service.register', service: { name: 'api', port: 9000 } });
     call({ type: 'agent.reload', services: [{ name: 'db', port: 5432 }], checks: [] });
     expect(Object.keys(call({ type: 'agent.services' }).body as object).sort()).toEqual(['api', 'db']);
-    expect(Object.keys(call({ type: 'catalog.services', read }).body as object).sort()).toEqual(['api', 'consul', 'db']);
+    expect(Object.keys(call({ type: 'catalog.services', read }).body as object).sort()).toEqual([
+      'api',
+      'consul',
+      'db',
+    ]);
   });
 
   it('fires user events and wakes a blocking event list', () => {
     const { call, send, sim } = setup();
     const empty = call({ type: 'event.list', read });
-    const waiting = send({ type: 'event.list', read: { consistency: 'default', minIndex: empty.index!, waitMs: 10_000 } });
+    const waiting = send({
+      type: 'event.list',
+      read: { consistency: 'default', minIndex: empty.index!, waitMs: 10_000 },
+    });
     sim.runUntil(sim.nowMs + 50);
     expect(waiting.result).toBe('pending');
     const fired = call({ type: 'event.fire', name: 'deploy', payload: bytes('v2') });
@@ -226,7 +315,9 @@ describe('agent on one node (instant raft double)', () => {
     expect(created.status).toBe(200);
     const id = (created.body as { ID: string }).ID;
     expect(call({ type: 'kv.acquire', key: 'lock', value: bytes('me'), session: id }).body).toBe(true);
-    expect((call({ type: 'kv.get', key: 'lock', read }).body as { Session: string; LockIndex: number }[])[0]).toMatchObject({ Session: id, LockIndex: 1 });
+    expect(
+      (call({ type: 'kv.get', key: 'lock', read }).body as { Session: string; LockIndex: number }[])[0],
+    ).toMatchObject({ Session: id, LockIndex: 1 });
     expect((call({ type: 'session.info', id, read }).body as { TTL: string }[])[0]!.TTL).toBe('10s');
     expect(call({ type: 'session.renew', id: 'nope' }).status).toBe(404);
     expect(call({ type: 'kv.release', key: 'lock', value: bytes('me'), session: id }).body).toBe(true);
@@ -234,33 +325,68 @@ describe('agent on one node (instant raft double)', () => {
 
   it('answers txn (200 with results, 409 with errors), catalog register/deregister, health and metrics', () => {
     const { call } = setup();
-    const okTxn = call({ type: 'txn', ops: [{ verb: 'set', key: 't/a', value: bytes('1') }, { verb: 'get', key: 't/a' }] });
+    const okTxn = call({
+      type: 'txn',
+      ops: [
+        { verb: 'set', key: 't/a', value: bytes('1') },
+        { verb: 'get', key: 't/a' },
+      ],
+    });
     expect(okTxn.status).toBe(200);
-    expect(okTxn.body).toMatchObject({ Errors: null, Results: [{ KV: { Key: 't/a', Value: null } }, { KV: { Key: 't/a', Value: 'MQ==' } }] });
-    const badTxn = call({ type: 'txn', ops: [{ verb: 'set', key: 't/b', value: bytes('2') }, { verb: 'cas', key: 't/a', value: bytes('3'), index: 999 }] });
+    expect(okTxn.body).toMatchObject({
+      Errors: null,
+      Results: [{ KV: { Key: 't/a', Value: null } }, { KV: { Key: 't/a', Value: 'MQ==' } }],
+    });
+    const badTxn = call({
+      type: 'txn',
+      ops: [
+        { verb: 'set', key: 't/b', value: bytes('2') },
+        { verb: 'cas', key: 't/a', value: bytes('3'), index: 999 },
+      ],
+    });
     expect(badTxn.status).toBe(409);
     expect((badTxn.body as { Errors: { OpIndex: number }[] }).Errors[0]!.OpIndex).toBe(1);
     expect(call({ type: 'kv.get', key: 't/b', read }).status).toBe(404); // all or nothing
     expect(
-      call({ type: 'catalog.register', node: 'ext', address: '10.1.1.1', service: { name: 'db', port: 5432 }, checks: [{ name: 'db alive', status: 'passing', serviceId: 'db' }] }).body,
+      call({
+        type: 'catalog.register',
+        node: 'ext',
+        address: '10.1.1.1',
+        service: { name: 'db', port: 5432 },
+        checks: [{ name: 'db alive', status: 'passing', serviceId: 'db' }],
+      }).body,
     ).toBe(true);
-    expect((call({ type: 'health.checks', service: 'db', read }).body as { Node: string; Status: string }[]).map((c) => [c.Node, c.Status])).toEqual([['ext', 'passing']]);
+    expect(
+      (call({ type: 'health.checks', service: 'db', read }).body as { Node: string; Status: string }[]).map((c) => [
+        c.Node,
+        c.Status,
+      ]),
+    ).toEqual([['ext', 'passing']]);
     expect((call({ type: 'health.service', service: 'db', passing: true, read }).body as unknown[]).length).toBe(1);
-    expect((call({ type: 'catalog.nodes', read }).body as { Node: string }[]).map((n) => n.Node)).toEqual(['ext', 's1']);
+    expect((call({ type: 'catalog.nodes', read }).body as { Node: string }[]).map((n) => n.Node)).toEqual([
+      'ext',
+      's1',
+    ]);
     expect(call({ type: 'catalog.deregister', node: 'ext' }).body).toBe(true);
     expect(call({ type: 'catalog.node', node: 'ext', read }).body).toBeNull();
     expect(call({ type: 'catalog.datacenters' }).body).toEqual(['dc1']);
     const metrics = call({ type: 'agent.metrics' }).body as { Gauges: { Name: string; Value: number }[] };
     expect(metrics.Gauges.find((g) => g.Name === 'consul.raft.leader')?.Value).toBe(1);
     // Gossip figures come from SWIM; commit time from the writes this server proposed above.
-    const full = metrics as unknown as { Counters: { Name: string; Count: number }[]; Samples: { Name: string; Count: number; Max: number }[] };
+    const full = metrics as unknown as {
+      Counters: { Name: string; Count: number }[];
+      Samples: { Name: string; Count: number; Max: number }[];
+    };
     expect(full.Counters.some((c) => c.Name === 'consul.memberlist.probes')).toBe(true);
     expect(metrics.Gauges.some((g) => g.Name === 'consul.memberlist.health.score')).toBe(true);
     const commit = full.Samples.find((x) => x.Name === 'consul.raft.commitTime');
     expect(commit?.Count).toBeGreaterThan(0);
     expect(commit!.Max).toBeGreaterThanOrEqual(0);
     expect(call({ type: 'status.leader' }).body).toBe('s1');
-    const self = call({ type: 'agent.self' }).body as { Config: { NodeName: string; Server: boolean }; Member: { Name: string; Status: number } };
+    const self = call({ type: 'agent.self' }).body as {
+      Config: { NodeName: string; Server: boolean };
+      Member: { Name: string; Status: number };
+    };
     expect(self.Config).toMatchObject({ NodeName: 's1', Server: true });
     expect(self.Member).toEqual((call({ type: 'agent.members' }).body as unknown[])[0]);
   });

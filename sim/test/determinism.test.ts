@@ -6,10 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadScenarioText } from '../run.js';
-import { Simulation } from '../simulator.js';
+import { Simulation } from '../engine/simulation.js';
 import { readFileSync } from 'node:fs';
 
-const text = readFileSync(new URL('../../scenarios/example/broadcast.txt', import.meta.url), 'utf8').replace(/duration .*/, 'duration safety=3s liveness=5s');
+const text = readFileSync(new URL('../../scenarios/example/broadcast.txt', import.meta.url), 'utf8').replace(
+  /duration .*/,
+  'duration safety=3s liveness=5s',
+);
 
 describe('determinism', () => {
   it('runs 60 seeds twice with identical fingerprints, and distinct seeds differ', async () => {
@@ -36,7 +39,10 @@ describe('determinism', () => {
 
 describe('the default scenario (npm start)', () => {
   it('replays seed 7 identically and gives seed 8 another trace', async () => {
-    const loaded = await loadScenarioText(readFileSync(new URL('../../scenarios/default.txt', import.meta.url), 'utf8'), 'scenarios/default.txt');
+    const loaded = await loadScenarioText(
+      readFileSync(new URL('../../scenarios/default.txt', import.meta.url), 'utf8'),
+      'scenarios/default.txt',
+    );
     const a = new Simulation(loaded.scenario, loaded.harness, 7).run();
     const b = new Simulation(loaded.scenario, loaded.harness, 7).run();
     const c = new Simulation(loaded.scenario, loaded.harness, 8).run();

@@ -3,7 +3,7 @@
  * Seeds divisible by 97 "fail"; the work per seed is a little hashing so that parallelism shows.
  * The real runner is sim/explore-run.ts. (A test fixture: not built into dist/.)
  */
-import type { RunnerOptions, SeedResult } from '../explore.js';
+import type { RunnerOptions, SeedResult } from '../tools/explore.js';
 
 export function runSeed(scenarioPath: string, seed: number, _options: RunnerOptions): SeedResult {
   let h = 0x811c9dc5 ^ seed;

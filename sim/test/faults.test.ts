@@ -5,7 +5,7 @@
  * and may lose unsynced ones. Each test runs a real Simulation of the ticker fixture.
  */
 import { describe, expect, it } from 'vitest';
-import { Simulation, type MessageHop } from '../simulator.js';
+import { Simulation, type MessageHop } from '../engine/simulation.js';
 import { durableTickerHarness, tickerHarness, tickerScenario, type TickerState } from './fixtures.js';
 
 function run(lines: string, seed = 1) {
@@ -13,7 +13,8 @@ function run(lines: string, seed = 1) {
   const sim = new Simulation(tickerScenario(lines), tickerHarness, seed, { onMessage: (h) => hops.push(h) });
   sim.run();
   const state = (id: string) => sim.runtime(id)!.stateOf<TickerState>('ticker');
-  const delivered = (from: string, to: string) => hops.filter((h) => h.from === from && h.to === to && h.deliveredMs !== null).length;
+  const delivered = (from: string, to: string) =>
+    hops.filter((h) => h.from === from && h.to === to && h.deliveredMs !== null).length;
   return { sim, hops, state, delivered };
 }
 
@@ -93,14 +94,21 @@ describe('node faults', () => {
     const { state, sim } = run('at 500ms crash n1\nat 1s restart n1');
     expect(sim.isUp('n1')).toBe(true);
     expect(state('n1').fired.every((t) => t >= 1000)).toBe(true);
-    expect(state('n2').heard.filter((h) => h.from === 'n1').every((h) => h.atMs < 501 || h.atMs > 1000)).toBe(true);
+    expect(
+      state('n2')
+        .heard.filter((h) => h.from === 'n1')
+        .every((h) => h.atMs < 501 || h.atMs > 1000),
+    ).toBe(true);
   });
 
   it('a paused node sends nothing, even what a sync completed during the pause released', () => {
     // Pause right after a tick (its persist is in flight, its pings held for the sync) and check that
     // no ping of n1 leaves before it resumes; the held pings leave at the resume.
     const hops: MessageHop[] = [];
-    const sim = new Simulation(tickerScenario('at 1000050us pause n1\nat 1400ms resume n1'), durableTickerHarness, 1, { onMessage: (h) => hops.push(h), knobs: { syncUsMin: 100, syncUsMax: 100 } });
+    const sim = new Simulation(tickerScenario('at 1000050us pause n1\nat 1400ms resume n1'), durableTickerHarness, 1, {
+      onMessage: (h) => hops.push(h),
+      knobs: { syncUsMin: 100, syncUsMax: 100 },
+    });
     sim.run();
     const fromN1 = hops.filter((h) => h.from === 'n1');
     expect(fromN1.some((h) => h.sentMs > 1000.05 && h.sentMs < 1400)).toBe(false);

@@ -29,7 +29,8 @@ export const tickerMachine: Machine<TickerState, { peers: string[]; periodMs: nu
       for (const peer of state.peers) ctx.emit({ kind: 'send', to: peer, message: { type: 'ping', n: ++state.sent } });
       ctx.emit({ kind: 'setTimer', timer: 'tick', afterMs: state.periodMs });
     }
-    if (input.kind === 'message') state.heard.push({ from: input.from, atMs: input.nowMs, n: (input.message as { n: number }).n });
+    if (input.kind === 'message')
+      state.heard.push({ from: input.from, atMs: input.nowMs, n: (input.message as { n: number }).n });
   },
 };
 
@@ -37,7 +38,15 @@ export const tickerHarness: Harness = {
   name: 'ticker',
   params: { periodMs: 'tick period (ms)' },
   mounts(nodeId, scenario) {
-    return [{ machine: tickerMachine, config: { peers: scenario.nodes.filter((n) => n !== nodeId), periodMs: Number(scenario.params.periodMs ?? 100) } }];
+    return [
+      {
+        machine: tickerMachine,
+        config: {
+          peers: scenario.nodes.filter((n) => n !== nodeId),
+          periodMs: Number(scenario.params.periodMs ?? 100),
+        },
+      },
+    ];
   },
 };
 
@@ -50,7 +59,8 @@ export const durableTickerMachine: Machine<TickerState, { peers: string[]; perio
   ...tickerMachine,
   name: 'ticker',
   step(state, input, ctx) {
-    if (input.kind === 'timer') ctx.emit({ kind: 'persist', ops: [{ op: 'append', log: 'ticks', entries: [input.nowMs] }] });
+    if (input.kind === 'timer')
+      ctx.emit({ kind: 'persist', ops: [{ op: 'append', log: 'ticks', entries: [input.nowMs] }] });
     tickerMachine.step(state, input, ctx);
   },
 };
@@ -58,6 +68,14 @@ export const durableTickerMachine: Machine<TickerState, { peers: string[]; perio
 export const durableTickerHarness: Harness = {
   ...tickerHarness,
   mounts(nodeId, scenario) {
-    return [{ machine: durableTickerMachine, config: { peers: scenario.nodes.filter((n) => n !== nodeId), periodMs: Number(scenario.params.periodMs ?? 100) } }];
+    return [
+      {
+        machine: durableTickerMachine,
+        config: {
+          peers: scenario.nodes.filter((n) => n !== nodeId),
+          periodMs: Number(scenario.params.periodMs ?? 100),
+        },
+      },
+    ];
   },
 };

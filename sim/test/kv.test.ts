@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadScenarioText } from '../run.js';
-import { Simulation, type RunResult } from '../simulator.js';
+import { Simulation, type RunResult } from '../engine/simulation.js';
 
 interface Run {
   result: RunResult;
@@ -28,12 +28,16 @@ async function run(file: string, seed: number, edit: (text: string) => string = 
   const text = edit(readFileSync(file, 'utf8'));
   const loaded = await loadScenarioText(text, file);
   const harnessLines: string[] = [];
-  const sim = new Simulation(loaded.scenario, loaded.harness, seed, { onLog: (line) => line.kind === 'harness' && harnessLines.push(line.text) });
+  const sim = new Simulation(loaded.scenario, loaded.harness, seed, {
+    onLog: (line) => line.kind === 'harness' && harnessLines.push(line.text),
+  });
   return { result: sim.run(), harnessLines };
 }
 
-const setParam = (name: string, value: string) => (text: string) => text.replace(/^protocol kv$/m, `protocol kv\nset ${name} ${value}`);
-const replaceParam = (name: string, value: string) => (text: string) => text.replace(new RegExp(`^set ${name} .*$`, 'm'), `set ${name} ${value}`);
+const setParam = (name: string, value: string) => (text: string) =>
+  text.replace(/^protocol kv$/m, `protocol kv\nset ${name} ${value}`);
+const replaceParam = (name: string, value: string) => (text: string) =>
+  text.replace(new RegExp(`^set ${name} .*$`, 'm'), `set ${name} ${value}`);
 
 describe('kv store on Raft in the simulator', () => {
   it('Jepsen register + lock workload under the full nemesis: linearizable, replicas agree (seeds 1..2)', async () => {
@@ -54,13 +58,19 @@ describe('kv store on Raft in the simulator', () => {
       expect(broken.result.violations.join('\n')).toMatch(/not linearizable \(reads=default-unsafe\)/);
     }
     for (const seed of [1]) {
-      const control = await run('scenarios/kv/planted-stale-leader-reads.txt', seed, replaceParam('reads', 'consistent'));
+      const control = await run(
+        'scenarios/kv/planted-stale-leader-reads.txt',
+        seed,
+        replaceParam('reads', 'consistent'),
+      );
       expect(control.result.violations, `control seed ${seed}`).toEqual([]);
     }
   }, 120_000);
 
   it('catches the broken variant under the full swarm nemesis too (seed 1; 23 of seeds 1..40 in a sweep)', async () => {
-    const broken = await run('scenarios/kv/jepsen-cas.txt', 1, (t) => setParam('checkQuorum', 'false')(setParam('reads', 'default-unsafe')(t)));
+    const broken = await run('scenarios/kv/jepsen-cas.txt', 1, (t) =>
+      setParam('checkQuorum', 'false')(setParam('reads', 'default-unsafe')(t)),
+    );
     expect(broken.result.violations.join('\n')).toMatch(/not linearizable \(reads=default-unsafe\)/);
   }, 60_000);
 

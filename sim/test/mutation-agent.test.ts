@@ -8,17 +8,22 @@ import { describe, expect, it } from 'vitest';
 import type { AgentRequest, AgentResponse, ReadOptions } from '../../core/agent/api.js';
 import { harness, leaderOf, serfHealthOf } from '../harnesses/agent.js';
 import { parseScenario } from '../scenario.js';
-import { Simulation } from '../simulator.js';
+import { Simulation } from '../engine/simulation.js';
 
 const servers = ['n1', 'n2', 'n3'];
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (value: unknown): string => new TextDecoder().decode(value as Uint8Array);
 
 function cluster(seed = 1) {
-  const scenario = 'protocol agent\nnodes 5\nset clients 0\nnetwork latency=1ms..5ms\nduration safety=600s liveness=0s\n';
+  const scenario =
+    'protocol agent\nnodes 5\nset clients 0\nnetwork latency=1ms..5ms\nduration safety=600s liveness=0s\n';
   const sim = new Simulation(parseScenario(scenario, 'mutation-agent.txt'), harness, seed);
   sim.begin();
-  const send = (node: string, body: AgentRequest, timeoutMs = 120_000): { result: AgentResponse | undefined | 'pending'; atMs: number } => {
+  const send = (
+    node: string,
+    body: AgentRequest,
+    timeoutMs = 120_000,
+  ): { result: AgentResponse | undefined | 'pending'; atMs: number } => {
     const box: { result: AgentResponse | undefined | 'pending'; atMs: number } = { result: 'pending', atMs: -1 };
     sim.request(node, { machine: 'agent', body }, timeoutMs, (r) => {
       box.result = r as AgentResponse | undefined;
@@ -61,7 +66,9 @@ describe('agent leader duties across a failover', () => {
     const survivor = servers.find((s) => s !== leader)!;
     sim.runUntil(sim.nowMs + 5_000); // several session sweeps of the new leader
     // Consul initializeSessionTimers: the deadline is TTL × 2 from the new leader's own clock.
-    expect((call(survivor, { type: 'session.info', id, read: { consistency: 'stale' } }).body as unknown[]).length).toBe(1);
+    expect(
+      (call(survivor, { type: 'session.info', id, read: { consistency: 'stale' } }).body as unknown[]).length,
+    ).toBe(1);
     // And it still expires when nobody renews it.
     sim.runUntil(sim.nowMs + 25_000);
     expect(call(survivor, { type: 'session.info', id, read: { consistency: 'stale' } }).body).toEqual([]);
@@ -98,7 +105,12 @@ describe('agent leader duties across a failover', () => {
     const answers = parked.map((p) => {
       expect(p.result).not.toBe('pending');
       const answer = p.result as AgentResponse;
-      return { afterCutMs: p.atMs - cutAtMs, status: answer.status, value: answer.status === 200 ? text(answer.body) : null, atMs: p.atMs };
+      return {
+        afterCutMs: p.atMs - cutAtMs,
+        status: answer.status,
+        value: answer.status === 200 ? text(answer.body) : null,
+        atMs: p.atMs,
+      };
     });
     return { answers, ackedAtMs: write.atMs };
   }
@@ -120,7 +132,7 @@ describe('agent leader duties across a failover', () => {
     if (consistent.status === 200 && consistent.atMs > ackedAtMs) expect(consistent.value).toBe('new');
   });
 
-  it('X-Consul-Index of a key read is the key\'s ModifyIndex, on the leader, a follower and through a client; unrelated writes leave it', () => {
+  it("X-Consul-Index of a key read is the key's ModifyIndex, on the leader, a follower and through a client; unrelated writes leave it", () => {
     const { sim, call, runUntilTrue } = cluster();
     expect(runUntilTrue(() => leaderOf(sim) !== null, 15_000)).toBe(true);
     sim.runUntil(sim.nowMs + 2000);
@@ -131,7 +143,12 @@ describe('agent leader duties across a failover', () => {
     const modifyIndex = (first.body as { ModifyIndex: number }[])[0]!.ModifyIndex;
     expect(first.index).toBe(modifyIndex);
     for (let i = 0; i < 3; i++) call('n5', { type: 'kv.put', key: `unrelated${i}`, value: bytes('x') });
-    for (const [node, consistency] of [[leader, 'default'], [leader, 'consistent'], [follower, 'stale'], ['n4', 'default']] as const) {
+    for (const [node, consistency] of [
+      [leader, 'default'],
+      [leader, 'consistent'],
+      [follower, 'stale'],
+      ['n4', 'default'],
+    ] as const) {
       const again = call(node, { type: 'kv.get', key: 'watched', read: { consistency } });
       expect(again.index, `${node} ${consistency}`).toBe(modifyIndex);
     }

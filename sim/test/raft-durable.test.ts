@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { harness } from '../harnesses/raft.js';
 import { parseScenario } from '../scenario.js';
-import { Simulation } from '../simulator.js';
+import { Simulation } from '../engine/simulation.js';
 
 const text = `protocol raft
 nodes 3
@@ -28,14 +28,19 @@ describe('Raft durable state in the simulator', () => {
     let refused = 0;
     let accepted = 0;
     for (let seed = 1; seed <= 8; seed++) {
-      const sim = new Simulation(scenario, harness, seed, { knobs: { bitRotPercent: 100, tornWritePercent: 0 }, logLimit: 0 });
+      const sim = new Simulation(scenario, harness, seed, {
+        knobs: { bitRotPercent: 100, tornWritePercent: 0 },
+        logLimit: 0,
+      });
       const result = sim.run();
       expect(result.result, result.violations.join('\n')).toBe('pass');
       const reason = sim.refusedReason('n1');
       if (reason === null) accepted++;
       else {
         refused++;
-        expect(reason).toMatch(/^raft refused to start: log is corrupt: entry at position \d+ \(index \d+\): checksum mismatch/);
+        expect(reason).toMatch(
+          /^raft refused to start: log is corrupt: entry at position \d+ \(index \d+\): checksum mismatch/,
+        );
       }
     }
     expect(refused).toBeGreaterThan(0);
@@ -43,7 +48,10 @@ describe('Raft durable state in the simulator', () => {
   });
 
   it('torn tails under a heavy write load lose nothing that was acknowledged', () => {
-    const torn = text.replace('set clients 3', 'set clients 20').replace('set opEveryMs 10', 'set opEveryMs 1').replace('at 2s crash n1\nat 2500ms restart n1', 'at 2s crash-leader\nat 2500ms restart-crashed');
+    const torn = text
+      .replace('set clients 3', 'set clients 20')
+      .replace('set opEveryMs 10', 'set opEveryMs 1')
+      .replace('at 2s crash n1\nat 2500ms restart n1', 'at 2s crash-leader\nat 2500ms restart-crashed');
     const scenario = parseScenario(torn, 'raft-torn.txt');
     let tornTails = 0;
     for (let seed = 1; seed <= 6; seed++) {

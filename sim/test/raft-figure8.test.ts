@@ -21,16 +21,23 @@ import { RaftClusterChecker } from '../checkers/raft.js';
 
 function figure8(unsafe: boolean): { checker: RaftClusterChecker; cluster: ManualCluster } {
   const checker = new RaftClusterChecker();
-  const cluster = new ManualCluster(5, { appendEntriesMax: 1, inflightAppendsMax: 1, unsafeCommitPreviousTerm: unsafe }, (id, effect, state, token) => {
-    checker.onEffect(id, effect, state, token);
-  }, (id, state, token) => {
-    checker.afterStep(id, state, token);
-  });
+  const cluster = new ManualCluster(
+    5,
+    { appendEntriesMax: 1, inflightAppendsMax: 1, unsafeCommitPreviousTerm: unsafe },
+    (id, effect, state, token) => {
+      checker.onEffect(id, effect, state, token);
+    },
+    (id, state, token) => {
+      checker.afterStep(id, state, token);
+    },
+  );
   const [s1, s2, s3, s4, s5] = cluster.ids as [string, string, string, string, string];
   const between = (group: string[]) => (m: InFlight) => group.includes(m.from) && group.includes(m.to);
   // An append that would make its receiver store an entry of `term` (a probe it rejects does not).
   const storesTerm = (term: number) => (m: InFlight) =>
-    m.message.type === 'append' && m.message.entries.some((e) => e.term === term) && cluster.state(m.to).log.termAt(m.message.prevIndex) === m.message.prevTerm;
+    m.message.type === 'append' &&
+    m.message.entries.some((e) => e.term === term) &&
+    cluster.state(m.to).log.termAt(m.message.prevIndex) === m.message.prevTerm;
 
   // (a) S1 leads term 2; its no-op (index 2) commits everywhere; X (index 3) reaches S2 only.
   expect(cluster.elect(s1)).toBe(true);
@@ -91,7 +98,7 @@ describe('Raft Figure 8 (§5.4.2)', () => {
 
   it('the broken variant (counting replicas of a previous-term entry) is caught by the checkers', () => {
     const { checker } = figure8(true);
-    expect(checker.violations.length, checker.violations.join("\n")).toBeGreaterThan(0);
+    expect(checker.violations.length, checker.violations.join('\n')).toBeGreaterThan(0);
     expect(checker.violations.join('\n')).toMatch(/State Machine Safety/);
   });
 });

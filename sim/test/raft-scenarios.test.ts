@@ -9,11 +9,24 @@ import { describe, expect, it } from 'vitest';
 import { loadScenario, runLoaded, replayCommand } from '../run.js';
 
 const dir = 'scenarios/raft';
-const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.txt'))
+  .sort();
 
 describe('named Raft scenarios', () => {
   it('covers the scenarios the issue lists', () => {
-    for (const name of ['figure-8', 'leader-isolated-healed', 'partition-leader-minority', 'partition-leader-majority', 'oneway-leader', 'flapping-link', 'crash-lost-writes', 'membership-during-partition', 'leadership-transfer', 'snapshot-lagging-follower']) {
+    for (const name of [
+      'figure-8',
+      'leader-isolated-healed',
+      'partition-leader-minority',
+      'partition-leader-majority',
+      'oneway-leader',
+      'flapping-link',
+      'crash-lost-writes',
+      'membership-during-partition',
+      'leadership-transfer',
+      'snapshot-lagging-follower',
+    ]) {
       expect(files).toContain(`${name}.txt`);
     }
   });

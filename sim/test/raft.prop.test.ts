@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { harness } from '../harnesses/raft.js';
 import { parseScenario } from '../scenario.js';
-import { Simulation } from '../simulator.js';
+import { Simulation } from '../engine/simulation.js';
 
 type Fault =
   | { kind: 'partition'; side: boolean[] }
@@ -34,7 +34,10 @@ interface Step {
 function faultArb(n: number): fc.Arbitrary<Fault> {
   const node = fc.integer({ min: 0, max: n - 1 });
   return fc.oneof(
-    fc.record({ kind: fc.constant('partition' as const), side: fc.array(fc.boolean(), { minLength: n, maxLength: n }) }),
+    fc.record({
+      kind: fc.constant('partition' as const),
+      side: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+    }),
     fc.record({ kind: fc.constant('crash' as const), node }),
     fc.record({ kind: fc.constant('oneway' as const), a: node, b: node }),
     fc.record({ kind: fc.constant('pause' as const), node }),
@@ -45,12 +48,26 @@ function faultArb(n: number): fc.Arbitrary<Fault> {
 }
 
 function scheduleArb(n: number, safetyMs: number): fc.Arbitrary<Step[]> {
-  const step = fc.record({ atMs: fc.integer({ min: 0, max: safetyMs - 50 }), durationMs: fc.integer({ min: 20, max: 900 }), fault: faultArb(n) });
+  const step = fc.record({
+    atMs: fc.integer({ min: 0, max: safetyMs - 50 }),
+    durationMs: fc.integer({ min: 20, max: 900 }),
+    fault: faultArb(n),
+  });
   return fc.array(step, { minLength: 1, maxLength: 8 });
 }
 
 /** The scenario file text for a schedule: faults during the safety phase, each undone after its duration. */
-export function scheduleText(n: number, steps: readonly Step[], options: { safetyMs: number; channel: string; preVote: boolean; snapshotThreshold: number; extra?: readonly string[] }): string {
+export function scheduleText(
+  n: number,
+  steps: readonly Step[],
+  options: {
+    safetyMs: number;
+    channel: string;
+    preVote: boolean;
+    snapshotThreshold: number;
+    extra?: readonly string[];
+  },
+): string {
   const id = (i: number) => `n${i + 1}`;
   const lines = [
     `# fast-check fault schedule on ${n} nodes`,
@@ -91,7 +108,10 @@ export function scheduleText(n: number, steps: readonly Step[], options: { safet
         lines.push(`at ${at}ms pause ${id(f.node)}`, `at ${undo}ms resume ${id(f.node)}`);
         break;
       case 'loss':
-        lines.push(`at ${at}ms network loss=${f.percent}% dup=5% reorder=20%`, `at ${undo}ms network loss=0% dup=0% reorder=0%`);
+        lines.push(
+          `at ${at}ms network loss=${f.percent}% dup=5% reorder=20%`,
+          `at ${undo}ms network loss=0% dup=0% reorder=0%`,
+        );
         break;
       case 'clog':
         if (f.a === f.b) continue;
@@ -126,7 +146,9 @@ function runSchedule(n: number, runs: number, seedBase: number): { runs: number;
         total++;
         acked += sim.history.ops.filter((op) => op.f === 'write' && op.outcome === 'ok').length;
         if (result.result !== 'pass') {
-          throw new Error(`seed ${seed} failed: ${result.violations.slice(0, 3).join(' | ')}\n--- scenario (replay with --seed ${seed}) ---\n${text}`);
+          throw new Error(
+            `seed ${seed} failed: ${result.violations.slice(0, 3).join(' | ')}\n--- scenario (replay with --seed ${seed}) ---\n${text}`,
+          );
         }
       },
     ),
@@ -139,8 +161,16 @@ describe('Raft under fast-check fault schedules', () => {
   it('the properties can fail: votes without the §5.4.1 log check are caught within 150 schedules', () => {
     const details = fc.check(
       fc.property(scheduleArb(5, 1000), fc.nat({ max: 1_000_000 }), (steps, seed) => {
-        const text = scheduleText(5, steps, { safetyMs: 1000, channel: 'stream', preVote: false, snapshotThreshold: 64, extra: ['set unsafeVoteWithoutLogCheck true'] });
-        const result = new Simulation(parseScenario(text, 'raft-prop-broken.txt'), harness, seed, { codec: false }).run();
+        const text = scheduleText(5, steps, {
+          safetyMs: 1000,
+          channel: 'stream',
+          preVote: false,
+          snapshotThreshold: 64,
+          extra: ['set unsafeVoteWithoutLogCheck true'],
+        });
+        const result = new Simulation(parseScenario(text, 'raft-prop-broken.txt'), harness, seed, {
+          codec: false,
+        }).run();
         return result.result === 'pass';
       }),
       { numRuns: 150, seed: 808, endOnFailure: true },

@@ -8,8 +8,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { codeVersion, makeReplay, readReplay, replay, ReplayFileError, writeReplay, writeRunReplay } from '../replay.js';
-import { runReplay } from '../replay-cli.js';
+import {
+  codeVersion,
+  makeReplay,
+  readReplay,
+  replay,
+  ReplayFileError,
+  writeReplay,
+  writeRunReplay,
+} from '../tools/replay.js';
+import { runReplay } from '../../cli/commands/sim/replay.js';
 import { loadScenario, runLoaded } from '../run.js';
 
 const scenarioPath = 'scenarios/example/broadcast.txt';
@@ -18,7 +26,16 @@ const dir = mkdtempSync(join(tmpdir(), 'conclave-replay-'));
 async function recorded(seed: number, codec = true): Promise<string> {
   const loaded = await loadScenario(scenarioPath);
   const result = runLoaded(loaded, seed, { codec });
-  return writeReplay(makeReplay({ scenarioFile: scenarioPath, scenarioText: readFileSync(scenarioPath, 'utf8'), result, codec, origin: 'test' }), join(dir, `s${seed}-${codec}.replay.json`));
+  return writeReplay(
+    makeReplay({
+      scenarioFile: scenarioPath,
+      scenarioText: readFileSync(scenarioPath, 'utf8'),
+      result,
+      codec,
+      origin: 'test',
+    }),
+    join(dir, `s${seed}-${codec}.replay.json`),
+  );
 }
 
 function captureStdout(): { text: () => string } {
@@ -68,7 +85,16 @@ describe('replay files', () => {
 
   it('refuses broken files, naming the field', () => {
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ format: 'conclave-replay', version: 1, scenarioFile: 'x', scenarioText: 'protocol broadcast', seed: -1 }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        format: 'conclave-replay',
+        version: 1,
+        scenarioFile: 'x',
+        scenarioText: 'protocol broadcast',
+        seed: -1,
+      }),
+    );
     expect(() => readReplay(bad)).toThrow(ReplayFileError);
     expect(() => readReplay(bad)).toThrow(/field 'codec'/);
     writeFileSync(bad, '{ nope');

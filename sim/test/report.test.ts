@@ -8,15 +8,17 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPage, findChromium } from '../report/chromium.js';
-import type { RunRecord } from '../report/record.js';
-import { lamportSvg, messagesAround, rolesSvg, ticksMs, timelineSvg } from '../report/svg.js';
-import { writeReport } from '../report/write.js';
+import { checkPage, findChromium } from '../tools/report/chromium.js';
+import type { RunRecord } from '../tools/report/record.js';
+import { lamportSvg, messagesAround, rolesSvg, ticksMs, timelineSvg } from '../tools/report/svg.js';
+import { writeReport } from '../tools/report/write.js';
 
 const chromium = findChromium();
 if (!chromium) {
   // eslint-disable-next-line no-console
-  console.warn('\n\n!!!!!!!! sim/test/report.test.ts: NO CHROMIUM ON PATH — the headless-browser check of the report is SKIPPED. Install it: apt-get install -y chromium !!!!!!!!\n\n');
+  console.warn(
+    '\n\n!!!!!!!! sim/test/report.test.ts: NO CHROMIUM ON PATH — the headless-browser check of the report is SKIPPED. Install it: apt-get install -y chromium !!!!!!!!\n\n',
+  );
 }
 
 /** A small hand-made record: 3 nodes, a partition, a crash, ops of every outcome, a violation. */
@@ -26,7 +28,13 @@ export function sampleRecord(): RunRecord {
   for (let i = 0; i < 60; i++) {
     const from = nodes[i % 3]!;
     const to = nodes[(i + 1) % 3]!;
-    messages.push({ from, to, sendMs: 100 + i * 15, deliverMs: i % 7 === 0 ? null : 100 + i * 15 + 4, label: i % 2 ? 'AppendEntries' : 'RequestVote <&>' });
+    messages.push({
+      from,
+      to,
+      sendMs: 100 + i * 15,
+      deliverMs: i % 7 === 0 ? null : 100 + i * 15 + 4,
+      label: i % 2 ? 'AppendEntries' : 'RequestVote <&>',
+    });
   }
   return {
     scenario: 'raft/sample <script>',
@@ -37,9 +45,41 @@ export function sampleRecord(): RunRecord {
     nodes,
     violations: [{ atMs: 900, text: 'election safety: n1 and n2 are leaders in term 3 & "more"' }],
     ops: [
-      { id: 0, process: 0, f: 'put', key: 'k', node: 'n1', input: 1, output: null, invokeMs: 50, completeMs: 70, outcome: 'ok' },
-      { id: 1, process: 1, f: 'cas', key: 'k', node: 'n2', input: [1, 2], output: null, invokeMs: 60, completeMs: 300, outcome: 'fail' },
-      { id: 2, process: 0, f: 'get', key: 'k', node: 'n3', input: null, invokeMs: 400, completeMs: null, outcome: 'unknown' },
+      {
+        id: 0,
+        process: 0,
+        f: 'put',
+        key: 'k',
+        node: 'n1',
+        input: 1,
+        output: null,
+        invokeMs: 50,
+        completeMs: 70,
+        outcome: 'ok',
+      },
+      {
+        id: 1,
+        process: 1,
+        f: 'cas',
+        key: 'k',
+        node: 'n2',
+        input: [1, 2],
+        output: null,
+        invokeMs: 60,
+        completeMs: 300,
+        outcome: 'fail',
+      },
+      {
+        id: 2,
+        process: 0,
+        f: 'get',
+        key: 'k',
+        node: 'n3',
+        input: null,
+        invokeMs: 400,
+        completeMs: null,
+        outcome: 'unknown',
+      },
     ],
     faults: [
       { kind: 'partition', label: 'partition n1 | n2 n3', startMs: 200, endMs: 800, nodes },
@@ -72,7 +112,9 @@ describe('report pictures', () => {
     const lamport = lamportSvg(record);
     const around = messagesAround(record);
     expect(around.messages.every((m) => m.sendMs >= 400 && m.sendMs <= 900)).toBe(true);
-    expect((lamport.match(/marker-end/g) ?? []).length).toBe(around.messages.filter((m) => m.deliverMs !== null).length);
+    expect((lamport.match(/marker-end/g) ?? []).length).toBe(
+      around.messages.filter((m) => m.deliverMs !== null).length,
+    );
     expect(lamport).toContain('RequestVote &lt;&amp;&gt;');
     expect(lamport).not.toContain('<&>');
     const roles = rolesSvg(record);
@@ -106,7 +148,10 @@ describe.skipIf(!chromium)('report in headless Chromium', () => {
     const dir = mkdtempSync(join(tmpdir(), 'conclave-report-'));
     const { writeFileSync } = await import('node:fs');
     const bad = join(dir, 'bad.html');
-    writeFileSync(bad, '<!DOCTYPE html><html><body><script>console.error("planted")</script><img src="missing.png"></body></html>');
+    writeFileSync(
+      bad,
+      '<!DOCTYPE html><html><body><script>console.error("planted")</script><img src="missing.png"></body></html>',
+    );
     const page = await checkPage(chromium!, bad, '1');
     expect(page.problems.some((p) => p.includes('planted'))).toBe(true);
     expect(page.problems.some((p) => p.includes('missing.png') || p.includes('ERR_FILE_NOT_FOUND'))).toBe(true);
@@ -117,8 +162,8 @@ describe('report of a real run', () => {
   it('collects a record from a replay without changing its trace, and pairs faults into windows', async () => {
     const { readFileSync: read } = await import('node:fs');
     const { loadScenario, runLoaded } = await import('../run.js');
-    const { makeReplay } = await import('../replay.js');
-    const { collectRecord, faultWindows } = await import('../report/collect.js');
+    const { makeReplay } = await import('../tools/replay.js');
+    const { collectRecord, faultWindows } = await import('../tools/report/collect.js');
     const path = 'scenarios/planted/broadcast-lost-ack.txt';
     const loaded = await loadScenario(path);
     let failing = null;
@@ -127,7 +172,13 @@ describe('report of a real run', () => {
       if (r.result === 'fail') failing = r;
     }
     expect(failing).not.toBeNull();
-    const file = makeReplay({ scenarioFile: path, scenarioText: read(path, 'utf8'), result: failing!, codec: true, origin: 'test' });
+    const file = makeReplay({
+      scenarioFile: path,
+      scenarioText: read(path, 'utf8'),
+      result: failing!,
+      codec: true,
+      origin: 'test',
+    });
     const { record, sameTrace } = await collectRecord(file);
     expect(sameTrace).toBe(true);
     expect(record.result).toBe('fail');
@@ -138,8 +189,13 @@ describe('report of a real run', () => {
     expect(record.faults.every((f) => f.endMs >= f.startMs && f.endMs <= record.simulatedMs)).toBe(true);
     expect(new Set(record.roles.map((r) => r.node))).toEqual(new Set(record.nodes));
 
-    const { focusMs } = await import('../report/collect.js');
-    expect(focusMs('register history is not linearizable: …\n  #3 cas ok  [716.216, 1087.174]\n  #4 read  [1155.174, 1201.051]', 12_000)).toBe(1201.051);
+    const { focusMs } = await import('../tools/report/collect.js');
+    expect(
+      focusMs(
+        'register history is not linearizable: …\n  #3 cas ok  [716.216, 1087.174]\n  #4 read  [1155.174, 1201.051]',
+        12_000,
+      ),
+    ).toBe(1201.051);
     expect(focusMs('liveness: no progress', 15_000)).toBe(15_000);
 
     const windows = faultWindows(

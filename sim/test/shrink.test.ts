@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeReplay } from '../replay.js';
+import { makeReplay } from '../tools/replay.js';
 import { loadScenario, loadScenarioText, runLoaded } from '../run.js';
-import { actionOfFaultLine, propertyOf, shrink } from '../shrink.js';
-import { Simulation, type LogLine } from '../simulator.js';
+import { actionOfFaultLine, propertyOf, shrink } from '../tools/shrink.js';
+import { Simulation, type LogLine } from '../engine/simulation.js';
 
 const planted = 'scenarios/planted/broadcast-lost-ack.txt';
 
@@ -26,7 +26,13 @@ describe('shrink a planted bug', () => {
       if (result.result === 'fail') failing = result;
     }
     expect(failing, 'some seed of the planted bug fails').not.toBeNull();
-    const file = makeReplay({ scenarioFile: planted, scenarioText: text, result: failing!, codec: true, origin: 'test' });
+    const file = makeReplay({
+      scenarioFile: planted,
+      scenarioText: text,
+      result: failing!,
+      codec: true,
+      origin: 'test',
+    });
     const outcome = await shrink(file, { timeBudgetMs: 60_000 });
     expect(outcome.originalFaults).toBeGreaterThan(10);
     expect(outcome.property).toBe('liveness');
@@ -41,7 +47,10 @@ describe('shrink a planted bug', () => {
     expect(again.result).toBe('fail');
     expect(propertyOf(again.violations[0]!)).toBe('liveness');
     // The correct protocol survives the same schedule and workload: the kept faults trigger the bug.
-    const correct = await loadScenarioText(outcome.bestText.replace('protocol broadcast-planted', 'protocol broadcast'), planted);
+    const correct = await loadScenarioText(
+      outcome.bestText.replace('protocol broadcast-planted', 'protocol broadcast'),
+      planted,
+    );
     expect(runLoaded(correct, failing!.seed, {}).result).toBe('pass');
   }, 90_000);
 });
@@ -69,7 +78,9 @@ describe('the recorded schedule', () => {
     const loaded = await loadScenarioText(text, 'inline.txt');
     const lines: LogLine[] = [];
     new Simulation(loaded.scenario, loaded.harness, 1, { onLog: (l) => lines.push(l) }).run();
-    const actions = lines.filter((l) => l.kind === 'fault' && l.atMs < 2000).map((l) => actionOfFaultLine(l.text, l.atMs));
+    const actions = lines
+      .filter((l) => l.kind === 'fault' && l.atMs < 2000)
+      .map((l) => actionOfFaultLine(l.text, l.atMs));
     expect(actions).toEqual([
       'partition n1 n2 | n3 n4 n5',
       'heal',

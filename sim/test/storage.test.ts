@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../core/prng.js';
-import { SimStorage } from '../storage.js';
+import { SimStorage } from '../engine/storage.js';
 
 describe('SimStorage', () => {
   for (const codec of [true, false]) {
@@ -14,7 +14,10 @@ describe('SimStorage', () => {
       let keptSome = 0;
       for (let seed = 0; seed < 200; seed++) {
         const disk = new SimStorage(codec);
-        disk.write([{ op: 'append', log: 'log', entries: ['a', 'b'] }, { op: 'put', key: 'hard', value: { term: 1 } }]);
+        disk.write([
+          { op: 'append', log: 'log', entries: ['a', 'b'] },
+          { op: 'put', key: 'hard', value: { term: 1 } },
+        ]);
         disk.sync(disk.writtenMarker);
         disk.write([{ op: 'append', log: 'log', entries: ['c'] }]);
         disk.write([{ op: 'put', key: 'hard', value: { term: 2 } }]);

@@ -21,12 +21,20 @@ const update: fc.Arbitrary<SwimUpdate> = fc.oneof(
   fc.record({ k: fc.constantFrom('suspect' as const, 'dead' as const), id, inc, from: id }),
   fc.record({
     k: fc.constant('event' as const),
-    event: fc.record({ name: text, payload: fc.option(fc.uint8Array({ maxLength: 300 })), ltime: inc, id: text }, { requiredKeys: ['name', 'payload', 'ltime', 'id'] }),
+    event: fc.record(
+      { name: text, payload: fc.option(fc.uint8Array({ maxLength: 300 })), ltime: inc, id: text },
+      { requiredKeys: ['name', 'payload', 'ltime', 'id'] },
+    ),
   }),
 );
 const updates = fc.array(update, { maxLength: 12 });
 const seconds = fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 });
-const coordinate = fc.record({ Vec: fc.array(seconds, { minLength: 8, maxLength: 8 }), Error: seconds, Adjustment: seconds, Height: seconds });
+const coordinate = fc.record({
+  Vec: fc.array(seconds, { minLength: 8, maxLength: 8 }),
+  Error: seconds,
+  Adjustment: seconds,
+  Height: seconds,
+});
 
 const message: fc.Arbitrary<SwimMessage> = fc.oneof(
   fc.record({ t: fc.constant('ping' as const), seq: inc, target: id, u: updates }),
@@ -49,7 +57,12 @@ describe('datagram size estimate', () => {
   });
 
   it('is not wildly pessimistic for typical gossip (within 3× of the real size)', () => {
-    const u: SwimUpdate[] = Array.from({ length: 15 }, (_, i) => ({ k: 'alive', id: `10.0.0.${i}:8301`, inc: i, tags: { role: 'node', dc: 'dc1', port: '8300', build: '1.0.0', vsn: '2' } }));
+    const u: SwimUpdate[] = Array.from({ length: 15 }, (_, i) => ({
+      k: 'alive',
+      id: `10.0.0.${i}:8301`,
+      inc: i,
+      tags: { role: 'node', dc: 'dc1', port: '8300', build: '1.0.0', vsn: '2' },
+    }));
     const m: SwimMessage = { t: 'gossip', u };
     const encoded = pack({ m: 'swim', p: m }).length;
     expect(messageBytes(m)).toBeLessThan(3 * encoded);

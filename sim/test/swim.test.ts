@@ -13,7 +13,7 @@ import { harness } from '../harnesses/swim.js';
 import type { Harness } from '../harness.js';
 import { loadScenario } from '../run.js';
 import { parseScenario } from '../scenario.js';
-import { Simulation } from '../simulator.js';
+import { Simulation } from '../engine/simulation.js';
 
 /** Scenarios too slow for `npm test` (minutes of wall time); bench:swim and the explorer run them. */
 const slowScenarios = new Set(['members-1000-join']);
@@ -23,20 +23,36 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.txt') && !slowScenario
 
 describe('named SWIM scenarios', () => {
   it('there is one for each situation the issue names', () => {
-    for (const name of ['crash', 'graceful-leave', 'partition-heal', 'flapping-link', 'slow-member-lifeguard', 'slow-member-plain', 'rejoin-after-failure', 'members-1000']) {
+    for (const name of [
+      'crash',
+      'graceful-leave',
+      'partition-heal',
+      'flapping-link',
+      'slow-member-lifeguard',
+      'slow-member-plain',
+      'rejoin-after-failure',
+      'members-1000',
+    ]) {
       expect(files).toContain(`${name}.txt`);
     }
   });
 
   for (const file of files) {
-    it(file, async () => {
-      const { scenario, harness: h } = await loadScenario(new URL(file, dir).pathname);
-      // The 1,000-member run skips the codec round trip (as `sim run --fast`): same protocol, a third
-      // less CPU; every other scenario encodes every message with msgpackr.
-      const result = new Simulation(scenario, h, scenario.seed, { logLimit: 0, codec: scenario.nodes.length < 1000 }).run();
-      expect(result.violations).toEqual([]);
-      expect(result.result).toBe('pass');
-    }, 180_000);
+    it(
+      file,
+      async () => {
+        const { scenario, harness: h } = await loadScenario(new URL(file, dir).pathname);
+        // The 1,000-member run skips the codec round trip (as `sim run --fast`): same protocol, a third
+        // less CPU; every other scenario encodes every message with msgpackr.
+        const result = new Simulation(scenario, h, scenario.seed, {
+          logLimit: 0,
+          codec: scenario.nodes.length < 1000,
+        }).run();
+        expect(result.violations).toEqual([]);
+        expect(result.result).toBe('pass');
+      },
+      180_000,
+    );
   }
 });
 
@@ -70,13 +86,15 @@ describe('planted bugs are caught', () => {
       step(state, input, ctx) {
         if (input.kind === 'message') {
           const m = input.message as SwimMessage;
-          if (m && 'u' in m && m.u) input = { ...input, message: { ...m, u: m.u.filter((x) => !(x.k === 'alive' && x.inc > 0)) } };
+          if (m && 'u' in m && m.u)
+            input = { ...input, message: { ...m, u: m.u.filter((x) => !(x.k === 'alive' && x.inc > 0)) } };
         }
         swimMachine.step(state as SwimState, input as never, ctx as never);
       },
     } as Machine<unknown>;
     // n3 is cut off for 2 s: long enough to be suspected, short enough to refute in time.
-    const text = 'protocol swim\nnodes 5\nset falsePositivesMax 0\nduration safety=40s liveness=5s\nat 5s partition n3 | n1 n2 n4 n5\nat 7s heal\n';
+    const text =
+      'protocol swim\nnodes 5\nset falsePositivesMax 0\nduration safety=40s liveness=5s\nat 5s partition n3 | n1 n2 n4 n5\nat 7s heal\n';
     expect(run(harness, text).violations).toEqual([]);
     expect(run(withMachine(ignoresRefutation), text).violations.join('\n')).toMatch(/accuracy: \d+ false positives/);
   });

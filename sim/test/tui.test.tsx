@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
 import { App } from '../../cli/tui/app.js';
 import { TuiSession } from '../../cli/tui/session.js';
-import { readReplay, replay } from '../replay.js';
+import { readReplay, replay } from '../tools/replay.js';
 import { loadScenarioText, runLoaded } from '../run.js';
 
 const text = [
@@ -45,7 +45,10 @@ async function settle(r: { lastFrame(): string | undefined }): Promise<string> {
   return frame!;
 }
 
-async function press(r: { stdin: { write(s: string): void }; lastFrame(): string | undefined }, keys: string): Promise<void> {
+async function press(
+  r: { stdin: { write(s: string): void }; lastFrame(): string | undefined },
+  keys: string,
+): Promise<void> {
   for (const k of keys) {
     r.stdin.write(k);
     await settle(r);
@@ -111,7 +114,12 @@ describe('TUI session', () => {
     const saved = readdirSync(dir);
     expect(saved).toEqual(['tui-test-seed11-tui.replay.json']);
     const replayFile = readReplay(join(dir, saved[0]!));
-    expect(replayFile.interactive?.map((l) => l.replace(/^at \S+ /, ''))).toEqual(['crash n2', 'partition n2 |', 'heal', 'restart n2']);
+    expect(replayFile.interactive?.map((l) => l.replace(/^at \S+ /, ''))).toEqual([
+      'crash n2',
+      'partition n2 |',
+      'heal',
+      'restart n2',
+    ]);
     const again = await replay(replayFile);
     expect(again.result.trace).toBe(replayFile.trace);
     // …and it is the run the TUI shows: carry on watching to the end.
@@ -165,7 +173,11 @@ describe('conclave tui without a terminal', () => {
   it('npm start (node bin/conclave.js tui) with stdin from /dev/null exits 0 on the default scenario', async () => {
     const { spawnSync } = await import('node:child_process');
     const { openSync } = await import('node:fs');
-    const run = spawnSync(process.execPath, ['bin/conclave.js', 'tui'], { stdio: [openSync('/dev/null', 'r'), 'pipe', 'pipe'], encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(process.execPath, ['bin/conclave.js', 'tui'], {
+      stdio: [openSync('/dev/null', 'r'), 'pipe', 'pipe'],
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('conclave tui: no terminal, printing a summary of default seed');

@@ -16,7 +16,10 @@ let root: any; // the master token
 let anon: any; // no token: anonymous
 
 beforeAll(async () => {
-  agent = await startTestAgent({ nodeName: 'acl1', configFiles: { 'acl.json': JSON.stringify({ acl_datacenter: 'dc1', acl_master_token: master }) } });
+  agent = await startTestAgent({
+    nodeName: 'acl1',
+    configFiles: { 'acl.json': JSON.stringify({ acl_datacenter: 'dc1', acl_master_token: master }) },
+  });
   root = new Consul({ host: '127.0.0.1', port: agent.httpPort, defaults: { token: master } });
   anon = new Consul({ host: '127.0.0.1', port: agent.httpPort });
   // The leader creates the anonymous and master tokens once elected.
@@ -34,14 +37,20 @@ afterAll(async () => {
   await agent?.stop();
 });
 
-const rules = 'key "" { policy = "read" }\nkey "private/" { policy = "deny" }\nservice "foo-" { policy = "write" }\nservice "bar-" { policy = "read" }\n';
+const rules =
+  'key "" { policy = "read" }\nkey "private/" { policy = "deny" }\nservice "foo-" { policy = "write" }\nservice "bar-" { policy = "read" }\n';
 
 describe('legacy ACLs', () => {
   it('administration needs a management token; info is open', async () => {
     await expect(anon.acl.legacy.list()).rejects.toThrow(/Permission denied/);
     await expect(anon.acl.legacy.create({ name: 'x' })).rejects.toThrow(/Permission denied/);
     const list = (await root.acl.legacy.list()) as { ID: string; Type: string }[];
-    expect(list.map((t) => [t.ID, t.Type])).toEqual([['anonymous', 'client'], [master, 'management']].sort());
+    expect(list.map((t) => [t.ID, t.Type])).toEqual(
+      [
+        ['anonymous', 'client'],
+        [master, 'management'],
+      ].sort(),
+    );
     expect((await anon.acl.legacy.info('anonymous')) as { Name: string }).toMatchObject({ Name: 'Anonymous Token' });
     await expect(anon.kv.get({ key: 'x', token: 'no-such-token' })).rejects.toThrow(/ACL not found/);
   });
@@ -55,8 +64,15 @@ describe('legacy ACLs', () => {
     expect(((await root.acl.legacy.info(copy)) as { Name: string }).Name).toBe('Foo');
     await root.acl.legacy.destroy(copy);
     expect(await root.acl.legacy.info(copy)).toBeUndefined();
-    const bad = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/acl/create`, { method: 'PUT', headers: { 'X-Consul-Token': master }, body: '{"Rules":"key \\"\\" { policy = \\"sometimes\\" }"}' });
-    expect([bad.status, await bad.text()]).toEqual([500, 'ACL rule compilation failed: line 1: invalid policy "sometimes" (read, write or deny)']);
+    const bad = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/acl/create`, {
+      method: 'PUT',
+      headers: { 'X-Consul-Token': master },
+      body: '{"Rules":"key \\"\\" { policy = \\"sometimes\\" }"}',
+    });
+    expect([bad.status, await bad.text()]).toEqual([
+      500,
+      'ACL rule compilation failed: line 1: invalid policy "sometimes" (read, write or deny)',
+    ]);
     await root.acl.legacy.destroy(token);
   });
 
@@ -70,10 +86,16 @@ describe('legacy ACLs', () => {
     await expect(anon.kv.get({ key: 'private/foo', token })).rejects.toThrow(/Permission denied/);
     const all = (await anon.kv.get({ key: '', recurse: true, token })) as { Key: string }[];
     expect(all.map((e) => e.Key)).toEqual(['foo']);
-    const keys = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/kv/private/?keys`, { headers: { 'X-Consul-Token': token } });
+    const keys = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/kv/private/?keys`, {
+      headers: { 'X-Consul-Token': token },
+    });
     expect(keys.status).toBe(404); // every key filtered out
     await expect(anon.kv.del({ key: 'private/', recurse: true, token })).rejects.toThrow(/Permission denied/);
-    const txn = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/txn`, { method: 'PUT', headers: { 'X-Consul-Token': token }, body: '[{"KV":{"Verb":"set","Key":"foo","Value":"eA=="}}]' });
+    const txn = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/txn`, {
+      method: 'PUT',
+      headers: { 'X-Consul-Token': token },
+      body: '[{"KV":{"Verb":"set","Key":"foo","Value":"eA=="}}]',
+    });
     expect(txn.status).toBe(403);
     await root.acl.legacy.destroy(token);
   });

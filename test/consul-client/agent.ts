@@ -17,7 +17,13 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeAgentConfig, type AgentRequest, type AgentResponse, type CheckDefinition, type ServiceDefinition } from '../../core/agent/api.js';
+import {
+  makeAgentConfig,
+  type AgentRequest,
+  type AgentResponse,
+  type CheckDefinition,
+  type ServiceDefinition,
+} from '../../core/agent/api.js';
 import { mountsFor } from '../../core/agent/mounts.js';
 import { Prng } from '../../core/prng.js';
 import { NodeRuntime } from '../../core/runtime.js';
@@ -71,7 +77,10 @@ export interface TestAgent {
 }
 
 export async function startTestAgent(options: TestAgentOptions): Promise<TestAgent> {
-  const mode = options.mode ?? (process.env.CONCLAVE_TEST_AGENT as 'process' | 'inproc' | undefined) ?? (existsSync(join(root, 'cli', 'commands', 'agent.ts')) ? 'process' : 'inproc');
+  const mode =
+    options.mode ??
+    (process.env.CONCLAVE_TEST_AGENT as 'process' | 'inproc' | undefined) ??
+    (existsSync(join(root, 'cli', 'commands', 'agent.ts')) ? 'process' : 'inproc');
   return mode === 'process' ? startProcessAgent(options) : startInProcessAgent(options);
 }
 
@@ -115,7 +124,10 @@ const configFileSchema = S.struct({
   Checks: S.array(checkTypeSchema),
 });
 
-export function definitionsOf(files: Readonly<Record<string, string>>): { services: ServiceDefinition[]; checks: CheckDefinition[] } {
+export function definitionsOf(files: Readonly<Record<string, string>>): {
+  services: ServiceDefinition[];
+  checks: CheckDefinition[];
+} {
   const services: ServiceDefinition[] = [];
   const checks: CheckDefinition[] = [];
   for (const name of Object.keys(files).sort()) {
@@ -161,13 +173,24 @@ async function startInProcessAgent(options: TestAgentOptions): Promise<TestAgent
     advertiseAddr: bind,
     clientAddr: '127.0.0.1',
     rpcId: server.address,
-    ports: { http: httpPort, dns: dnsPort, serfLan: Number(gossip.address.split(':')[1]), serfWan: -1, server: Number(server.address.split(':')[1]) },
+    ports: {
+      http: httpPort,
+      dns: dnsPort,
+      serfLan: Number(gossip.address.split(':')[1]),
+      serfWan: -1,
+      server: Number(server.address.split(':')[1]),
+    },
     enableScriptChecks: true,
     enableLocalScriptChecks: true,
     services: defs.services,
     checks: defs.checks,
   });
-  const runtime = new NodeRuntime(server.address, mountsFor(config, { profile: 'lan' }), emptyDurableState, new Prng(Date.now() % 2 ** 31));
+  const runtime = new NodeRuntime(
+    server.address,
+    mountsFor(config, { profile: 'lan' }),
+    emptyDurableState,
+    new Prng(Date.now() % 2 ** 31),
+  );
   let fatal: Error | undefined;
   const driver = new NodeDriver({
     runtime,
@@ -192,7 +215,13 @@ async function startInProcessAgent(options: TestAgentOptions): Promise<TestAgent
     call,
     reload: () => call({ type: 'agent.reload', ...definitionsOf(files) }),
   });
-  const dns = await startDnsServer({ host: '127.0.0.1', port: dnsPort, domain: 'consul.', datacenter: config.datacenter, call });
+  const dns = await startDnsServer({
+    host: '127.0.0.1',
+    port: dnsPort,
+    domain: 'consul.',
+    datacenter: config.datacenter,
+    call,
+  });
   await (isServer && expect === 0 ? waitForLeader(httpPort, logs) : waitForHttp(httpPort, logs));
   return {
     mode: 'inproc',
@@ -226,7 +255,11 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
   const expect = options.bootstrapExpect ?? 0;
   const args = [
     'agent',
-    ...(isServer && expect === 0 ? ['-dev', '-server', '-bootstrap'] : isServer ? ['-server', '-bootstrap-expect', String(expect), '-data-dir', join(configDir, 'data')] : ['-data-dir', join(configDir, 'data')]),
+    ...(isServer && expect === 0
+      ? ['-dev', '-server', '-bootstrap']
+      : isServer
+        ? ['-server', '-bootstrap-expect', String(expect), '-data-dir', join(configDir, 'data')]
+        : ['-data-dir', join(configDir, 'data')]),
     '-node',
     options.nodeName,
     '-bind',
@@ -244,7 +277,11 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
     '-config-dir',
     configDir,
   ];
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'test', 'consul-client', 'run-cli.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'test', 'consul-client', 'run-cli.ts'), ...args],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line) logs.push(line);
     if (logs.length > 5000) logs.splice(0, 1000);
@@ -254,7 +291,9 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? -1));
   try {
-    await (isServer && expect === 0 ? waitForLeader(httpPort, logs, () => exited) : waitForHttp(httpPort, logs, () => exited));
+    await (isServer && expect === 0
+      ? waitForLeader(httpPort, logs, () => exited)
+      : waitForHttp(httpPort, logs, () => exited));
   } catch (error) {
     child.kill('SIGKILL');
     rmSync(configDir, { recursive: true, force: true });
@@ -282,12 +321,19 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
 }
 
 /** Waits until the HTTP API answers (a client agent has no leader until it is joined). */
-async function waitForHttp(httpPort: number, logs: string[], exitedCode: () => number | null = () => null): Promise<void> {
+async function waitForHttp(
+  httpPort: number,
+  logs: string[],
+  exitedCode: () => number | null = () => null,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const code = exitedCode();
     if (code !== null) throw new Error(`agent exited with ${code}:\n${logs.slice(-30).join('\n')}`);
-    const ok = await fetch(`http://127.0.0.1:${httpPort}/v1/agent/self`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${httpPort}/v1/agent/self`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`agent HTTP did not answer within 20 s:\n${logs.slice(-30).join('\n')}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -295,7 +341,11 @@ async function waitForHttp(httpPort: number, logs: string[], exitedCode: () => n
 }
 
 /** Waits until `GET /v1/status/leader` names a leader (the agent bootstrapped and can write). */
-async function waitForLeader(httpPort: number, logs: string[], exitedCode: () => number | null = () => null): Promise<void> {
+async function waitForLeader(
+  httpPort: number,
+  logs: string[],
+  exitedCode: () => number | null = () => null,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const code = exitedCode();
@@ -310,7 +360,8 @@ async function waitForLeader(httpPort: number, logs: string[], exitedCode: () =>
         .catch(() => []);
       if (Array.isArray(nodes) && nodes.length > 0) return;
     }
-    if (Date.now() > deadline) throw new Error(`agent did not elect itself within 20 s:\n${logs.slice(-30).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(`agent did not elect itself within 20 s:\n${logs.slice(-30).join('\n')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -16,7 +16,10 @@ let consul: any;
 
 beforeAll(async () => {
   // Coordinates go to the servers every 300 ms here (Consul's minimum is 15 s), so tests see them soon.
-  agent = await startTestAgent({ nodeName: 'n1', configFiles: { 'coordinates.json': '{"sync_coordinate_interval_min": "300ms"}' } });
+  agent = await startTestAgent({
+    nodeName: 'n1',
+    configFiles: { 'coordinates.json': '{"sync_coordinate_interval_min": "300ms"}' },
+  });
   consul = new Consul({ host: '127.0.0.1', port: agent.httpPort });
 }, 30_000);
 afterAll(async () => {
@@ -38,7 +41,8 @@ async function eventually<T>(probe: () => Promise<T>, timeoutMs = 5000): Promise
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`eventually: timed out; last ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(`eventually: timed out; last ${last instanceof Error ? last.message : JSON.stringify(last)}`);
     await sleep(25);
   }
 }
@@ -67,9 +71,14 @@ describe('kv', () => {
 
   it("uint64 flags round-trip exactly (Go's api.Lock marks its key with 3304740253564472344)", async () => {
     const base = `http://127.0.0.1:${agent.httpPort}`;
-    expect((await fetch(`${base}/v1/kv/golock?flags=3304740253564472344`, { method: 'PUT', body: 'x' })).status).toBe(200);
+    expect((await fetch(`${base}/v1/kv/golock?flags=3304740253564472344`, { method: 'PUT', body: 'x' })).status).toBe(
+      200,
+    );
     expect(await (await fetch(`${base}/v1/kv/golock`)).text()).toContain('"Flags":3304740253564472344,');
-    const txn = await fetch(`${base}/v1/txn`, { method: 'PUT', body: '[{"KV":{"Verb":"set","Key":"gosem","Value":"eA==","Flags":16210313421097356768}},{"KV":{"Verb":"get","Key":"gosem"}}]' });
+    const txn = await fetch(`${base}/v1/txn`, {
+      method: 'PUT',
+      body: '[{"KV":{"Verb":"set","Key":"gosem","Value":"eA==","Flags":16210313421097356768}},{"KV":{"Verb":"get","Key":"gosem"}}]',
+    });
     expect(txn.status).toBe(200);
     expect(await txn.text()).toContain('"Flags":16210313421097356768,');
     const tooBig = await fetch(`${base}/v1/kv/golock?flags=18446744073709551616`, { method: 'PUT', body: 'x' });
@@ -188,7 +197,12 @@ describe('kv', () => {
 
 describe('sessions and locks', () => {
   it('create, info, node, list, renew, destroy', async () => {
-    const { ID } = (await consul.session.create({ name: 'worker', ttl: '30s', lockdelay: '1s', behavior: 'release' })) as { ID: string };
+    const { ID } = (await consul.session.create({
+      name: 'worker',
+      ttl: '30s',
+      lockdelay: '1s',
+      behavior: 'release',
+    })) as { ID: string };
     expect(ID).toMatch(/^[0-9a-f-]{36}$/);
     const info = (await consul.session.info(ID)) as Record<string, unknown>;
     expect(info).toMatchObject({ ID, Name: 'worker', Node: agent.nodeName, Behavior: 'release', TTL: '30s' });
@@ -229,17 +243,24 @@ describe('sessions and locks', () => {
     await consul.session.destroy(a);
     const invalidatedAt = Date.now();
     expect(await consul.kv.set({ key: 'locks/delayed', value: 'b', acquire: b })).toBeFalsy();
-    await eventually(async () => (await consul.kv.set({ key: 'locks/delayed', value: 'b', acquire: b })) === true, 5000);
+    await eventually(
+      async () => (await consul.kv.set({ key: 'locks/delayed', value: 'b', acquire: b })) === true,
+      5000,
+    );
     expect(Date.now() - invalidatedAt).toBeGreaterThanOrEqual(900);
     await consul.session.destroy(b);
   });
 
   it('session create on an unknown node is a 500', async () => {
-    await expect(consul.session.create({ node: 'no-such-node' })).rejects.toMatchObject({ response: { statusCode: 500 } });
+    await expect(consul.session.create({ node: 'no-such-node' })).rejects.toMatchObject({
+      response: { statusCode: 500 },
+    });
   });
 
   it('acquire with an unknown session is a 500', async () => {
-    await expect(consul.kv.set({ key: 'locks/x', value: '', acquire: '00000000-0000-0000-0000-000000000000' })).rejects.toMatchObject({ response: { statusCode: 500 } });
+    await expect(
+      consul.kv.set({ key: 'locks/x', value: '', acquire: '00000000-0000-0000-0000-000000000000' }),
+    ).rejects.toMatchObject({ response: { statusCode: 500 } });
   });
 });
 
@@ -263,7 +284,10 @@ describe('transactions', () => {
         { KV: { Verb: 'set', Key: 'txn/c', Value: b64('3') } },
         { KV: { Verb: 'check-index', Key: 'txn/a', Index: 999999 } },
       ])
-      .then(() => undefined, (e: { response?: { statusCode: number; body: unknown } }) => e);
+      .then(
+        () => undefined,
+        (e: { response?: { statusCode: number; body: unknown } }) => e,
+      );
     expect(err?.response?.statusCode).toBe(409);
     const body = err?.response?.body as { Results: unknown; Errors: { OpIndex: number; What: string }[] };
     expect(body.Results).toBeNull();
@@ -284,11 +308,29 @@ describe('agent', () => {
   });
 
   it('services: register with a TTL check, list, deregister', async () => {
-    await consul.agent.service.register({ name: 'api', id: 'api-1', tags: ['v1'], port: 8080, meta: { Team: 'core' }, check: { ttl: '10s' } });
+    await consul.agent.service.register({
+      name: 'api',
+      id: 'api-1',
+      tags: ['v1'],
+      port: 8080,
+      meta: { Team: 'core' },
+      check: { ttl: '10s' },
+    });
     const services = (await consul.agent.services()) as Record<string, Record<string, unknown>>;
-    expect(services['api-1']).toMatchObject({ ID: 'api-1', Service: 'api', Tags: ['v1'], Port: 8080, Meta: { Team: 'core' } });
+    expect(services['api-1']).toMatchObject({
+      ID: 'api-1',
+      Service: 'api',
+      Tags: ['v1'],
+      Port: 8080,
+      Meta: { Team: 'core' },
+    });
     const checks = (await consul.agent.checks()) as Record<string, Record<string, unknown>>;
-    expect(checks['service:api-1']).toMatchObject({ CheckID: 'service:api-1', Status: 'critical', ServiceID: 'api-1', ServiceName: 'api' });
+    expect(checks['service:api-1']).toMatchObject({
+      CheckID: 'service:api-1',
+      Status: 'critical',
+      ServiceID: 'api-1',
+      ServiceName: 'api',
+    });
     expect(checks.serfHealth).toBeUndefined();
     // Appears in the catalog through anti-entropy.
     await eventually(async () => ((await consul.catalog.service.nodes('api')) as unknown[]).length === 1);
@@ -299,9 +341,21 @@ describe('agent', () => {
   });
 
   it('service checks of every kind keep their Notes (HTTP against our own API, script, TCP)', async () => {
-    await consul.agent.service.register({ name: 'kinds', id: 'kinds-http', check: { http: `http://127.0.0.1:${agent.httpPort}/`, interval: '30s', notes: 'simple http check' } });
-    await consul.agent.service.register({ name: 'kinds', id: 'kinds-script', check: { script: 'true', interval: '30s', notes: 'simple script check' } });
-    await consul.agent.service.register({ name: 'kinds', id: 'kinds-tcp', check: { tcp: `127.0.0.1:${agent.httpPort}`, interval: '30s', notes: 'simple tcp check' } });
+    await consul.agent.service.register({
+      name: 'kinds',
+      id: 'kinds-http',
+      check: { http: `http://127.0.0.1:${agent.httpPort}/`, interval: '30s', notes: 'simple http check' },
+    });
+    await consul.agent.service.register({
+      name: 'kinds',
+      id: 'kinds-script',
+      check: { script: 'true', interval: '30s', notes: 'simple script check' },
+    });
+    await consul.agent.service.register({
+      name: 'kinds',
+      id: 'kinds-tcp',
+      check: { tcp: `127.0.0.1:${agent.httpPort}`, interval: '30s', notes: 'simple tcp check' },
+    });
     const checks = (await consul.agent.checks()) as Record<string, { Notes: string; Status: string }>;
     expect(checks['service:kinds-http']?.Notes).toBe('simple http check');
     expect(checks['service:kinds-script']?.Notes).toBe('simple script check');
@@ -309,14 +363,24 @@ describe('agent', () => {
     for (const id of ['kinds-http', 'kinds-script', 'kinds-tcp']) await consul.agent.service.deregister(id);
     // GET / on the HTTP port is a valid HTTP-check target (both client suites use it): it turns
     // passing. A short interval, since Consul staggers the first run randomly within one interval.
-    await consul.agent.service.register({ name: 'kinds', id: 'kinds-fast', check: { http: `http://127.0.0.1:${agent.httpPort}/`, interval: '1s' } });
-    await eventually(async () => ((await consul.agent.checks()) as Record<string, { Status: string }>)['service:kinds-fast']?.Status === 'passing');
+    await consul.agent.service.register({
+      name: 'kinds',
+      id: 'kinds-fast',
+      check: { http: `http://127.0.0.1:${agent.httpPort}/`, interval: '1s' },
+    });
+    await eventually(
+      async () =>
+        ((await consul.agent.checks()) as Record<string, { Status: string }>)['service:kinds-fast']?.Status ===
+        'passing',
+    );
     await consul.agent.service.deregister('kinds-fast');
   });
 
   it('a service with several checks numbers them service:<id>:<n>', async () => {
     await consul.agent.service.register({ name: 'multi', id: 'multi1', checks: [{ ttl: '10s' }, { ttl: '20s' }] });
-    const ids = Object.keys((await consul.agent.checks()) as Record<string, unknown>).filter((id) => id.startsWith('service:multi1'));
+    const ids = Object.keys((await consul.agent.checks()) as Record<string, unknown>).filter((id) =>
+      id.startsWith('service:multi1'),
+    );
     expect(ids.sort()).toEqual(['service:multi1:1', 'service:multi1:2']);
     await consul.agent.service.deregister('multi1');
   });
@@ -343,7 +407,9 @@ describe('agent', () => {
     expect(((await consul.agent.checks()) as Record<string, unknown>)._node_maintenance).toBeUndefined();
     await consul.agent.service.register({ name: 'maint', id: 'maint-1' });
     await consul.agent.service.maintenance({ id: 'maint-1', enable: true, reason: 'patch' });
-    expect(((await consul.agent.checks()) as Record<string, Record<string, unknown>>)['_service_maintenance:maint-1']).toMatchObject({ Status: 'critical', Notes: 'patch' });
+    expect(
+      ((await consul.agent.checks()) as Record<string, Record<string, unknown>>)['_service_maintenance:maint-1'],
+    ).toMatchObject({ Status: 'critical', Notes: 'patch' });
     await consul.agent.service.maintenance({ id: 'maint-1', enable: false });
     expect(((await consul.agent.checks()) as Record<string, unknown>)['_service_maintenance:maint-1']).toBeUndefined();
     await consul.agent.service.deregister('maint-1');
@@ -367,7 +433,8 @@ describe('agent', () => {
       other?.destroy();
       await second?.stop();
     });
-    const alive = (list: { Name: string; Status: number }[]) => ['n1', 'n2'].every((n) => list.some((m) => m.Name === n && m.Status === 1));
+    const alive = (list: { Name: string; Status: number }[]) =>
+      ['n1', 'n2'].every((n) => list.some((m) => m.Name === n && m.Status === 1));
 
     it('before the join the client knows no servers: reads answer 500 "No known Consul servers", as Consul clients do', async () => {
       for (const path of ['/v1/status/leader', '/v1/kv/x']) {
@@ -390,11 +457,16 @@ describe('agent', () => {
     }, 30_000);
 
     it('network coordinates: both nodes in coordinate/nodes, the servers in coordinate/datacenters, ?near sorts by them', async () => {
-      type Entry = { Node: string; Segment: string; Coord: { Vec: number[]; Error: number; Adjustment: number; Height: number } };
+      type Entry = {
+        Node: string;
+        Segment: string;
+        Coord: { Vec: number[]; Error: number; Adjustment: number; Height: number };
+      };
       await eventually(async () => alive((await consul.agent.members()) as { Name: string; Status: number }[]));
       // The npm client has no coordinate API: plain HTTP. n2 has no config file: its own sync runs at
       // Consul's 15 s + jitter, so the test waits for n1's and sends n2's itself.
-      const get = async (path: string): Promise<unknown> => (await fetch(`http://127.0.0.1:${agent.httpPort}${path}`)).json();
+      const get = async (path: string): Promise<unknown> =>
+        (await fetch(`http://127.0.0.1:${agent.httpPort}${path}`)).json();
       const entries = (await eventually(async () => {
         const list = (await get('/v1/coordinate/nodes')) as Entry[];
         return list.some((e) => e.Node === 'n1') ? list : null;
@@ -402,12 +474,23 @@ describe('agent', () => {
       const n1 = entries.find((e) => e.Node === 'n1')!;
       expect(n1.Segment).toBe('');
       expect(n1.Coord.Vec).toHaveLength(8);
-      for (const x of [...n1.Coord.Vec, n1.Coord.Error, n1.Coord.Adjustment, n1.Coord.Height]) expect(Number.isFinite(x)).toBe(true);
-      const dcs = (await get('/v1/coordinate/datacenters')) as { Datacenter: string; AreaID: string; Coordinates: { Node: string }[] }[];
+      for (const x of [...n1.Coord.Vec, n1.Coord.Error, n1.Coord.Adjustment, n1.Coord.Height])
+        expect(Number.isFinite(x)).toBe(true);
+      const dcs = (await get('/v1/coordinate/datacenters')) as {
+        Datacenter: string;
+        AreaID: string;
+        Coordinates: { Node: string }[];
+      }[];
       expect(Object.keys(dcs[0]!).sort()).toEqual(['AreaID', 'Coordinates', 'Datacenter']);
       expect(dcs[0]!.Coordinates.map((c) => c.Node)).toEqual(['n1.dc1']);
       // A client's update goes through the servers too (what the agent sends on its timer).
-      const r = await fetch(`http://127.0.0.1:${second.httpPort}/v1/coordinate/update`, { method: 'PUT', body: JSON.stringify({ Node: 'n2', Coord: { ...n1.Coord, Vec: n1.Coord.Vec.map((x, i) => (i === 0 ? x + 0.002 : x)) } }) });
+      const r = await fetch(`http://127.0.0.1:${second.httpPort}/v1/coordinate/update`, {
+        method: 'PUT',
+        body: JSON.stringify({
+          Node: 'n2',
+          Coord: { ...n1.Coord, Vec: n1.Coord.Vec.map((x, i) => (i === 0 ? x + 0.002 : x)) },
+        }),
+      });
       expect(r.status).toBe(200);
       await eventually(async () => ((await get('/v1/coordinate/nodes')) as Entry[]).some((e) => e.Node === 'n2'));
       const one = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/coordinate/node/n2`);
@@ -426,8 +509,14 @@ describe('agent', () => {
       const members = (await consul.agent.members()) as { Name: string; Status: number }[];
       expect(members.find((m) => m.Name === 'n2')?.Status).toBe(2);
       // n2 hears the leave intent, refutes it, and n1 sees it alive again; the other agent never lost it.
-      await eventually(async () => ((await consul.agent.members()) as { Name: string; Status: number }[]).find((m) => m.Name === 'n2')?.Status === 1);
-      expect(((await other.agent.members()) as { Name: string; Status: number }[]).find((m) => m.Name === 'n2')?.Status).toBe(1);
+      await eventually(
+        async () =>
+          ((await consul.agent.members()) as { Name: string; Status: number }[]).find((m) => m.Name === 'n2')
+            ?.Status === 1,
+      );
+      expect(
+        ((await other.agent.members()) as { Name: string; Status: number }[]).find((m) => m.Name === 'n2')?.Status,
+      ).toBe(1);
       // The node stayed in the catalog throughout (no deregistration on a refuted leave).
       expect(((await consul.catalog.nodes()) as { Node: string }[]).some((n) => n.Node === 'n2')).toBe(true);
     }, 30_000);
@@ -459,12 +548,29 @@ describe('catalog', () => {
   });
 
   it('register and deregister an external node and service', async () => {
-    await consul.catalog.register({ node: 'ext1', address: '10.1.2.3', service: { id: 'redis1', service: 'redis', tags: ['primary'], port: 6379 } });
-    const nodes = (await consul.catalog.service.nodes({ service: 'redis', tag: 'primary' })) as Record<string, unknown>[];
+    await consul.catalog.register({
+      node: 'ext1',
+      address: '10.1.2.3',
+      service: { id: 'redis1', service: 'redis', tags: ['primary'], port: 6379 },
+    });
+    const nodes = (await consul.catalog.service.nodes({ service: 'redis', tag: 'primary' })) as Record<
+      string,
+      unknown
+    >[];
     expect(nodes).toHaveLength(1);
-    expect(nodes[0]).toMatchObject({ Node: 'ext1', Address: '10.1.2.3', ServiceID: 'redis1', ServiceName: 'redis', ServiceTags: ['primary'], ServicePort: 6379 });
+    expect(nodes[0]).toMatchObject({
+      Node: 'ext1',
+      Address: '10.1.2.3',
+      ServiceID: 'redis1',
+      ServiceName: 'redis',
+      ServiceTags: ['primary'],
+      ServicePort: 6379,
+    });
     expect(await consul.catalog.service.nodes({ service: 'redis', tag: 'nope' })).toEqual([]);
-    const node = (await consul.catalog.node.services('ext1')) as { Node: { Node: string }; Services: Record<string, { Service: string }> };
+    const node = (await consul.catalog.node.services('ext1')) as {
+      Node: { Node: string };
+      Services: Record<string, { Service: string }>;
+    };
     expect(node.Node.Node).toBe('ext1');
     expect(node.Services.redis1?.Service).toBe('redis');
     await consul.catalog.deregister({ node: 'ext1', serviceid: 'redis1' });
@@ -480,19 +586,30 @@ describe('catalog', () => {
 describe('filter, node-meta and near (the client passes them through on every list call)', () => {
   it('catalog nodes and service, health service, agent services', async () => {
     const base = `http://127.0.0.1:${agent.httpPort}`;
-    for (const [node, rack, port] of [['fx1', 'r1', 8001], ['fx2', 'r2', 8002]] as const) {
+    for (const [node, rack, port] of [
+      ['fx1', 'r1', 8001],
+      ['fx2', 'r2', 8002],
+    ] as const) {
       const r = await fetch(`${base}/v1/catalog/register`, {
         method: 'PUT',
-        body: JSON.stringify({ Node: node, Address: '10.9.0.1', NodeMeta: { rack }, Service: { ID: `fweb-${node}`, Service: 'fweb', Tags: [rack], Port: port } }),
+        body: JSON.stringify({
+          Node: node,
+          Address: '10.9.0.1',
+          NodeMeta: { rack },
+          Service: { ID: `fweb-${node}`, Service: 'fweb', Tags: [rack], Port: port },
+        }),
       });
       expect(r.status).toBe(200);
     }
     try {
-      const names = (list: unknown) => (list as { Node: string | { Node: string } }[]).map((e) => (typeof e.Node === 'string' ? e.Node : e.Node.Node));
+      const names = (list: unknown) =>
+        (list as { Node: string | { Node: string } }[]).map((e) => (typeof e.Node === 'string' ? e.Node : e.Node.Node));
       expect(names(await consul.catalog.nodes({ filter: 'Meta.rack == r2' }))).toEqual(['fx2']);
       expect(names(await consul.catalog.nodes({ 'node-meta': ['rack:r1'] }))).toEqual(['fx1']);
       expect(names(await consul.catalog.service.nodes({ service: 'fweb', 'node-meta': ['rack:r2'] }))).toEqual(['fx2']);
-      await expect(consul.catalog.service.nodes({ service: 'fweb', filter: 'ServicePort > 1' })).rejects.toThrow(/boolean expression/);
+      await expect(consul.catalog.service.nodes({ service: 'fweb', filter: 'ServicePort > 1' })).rejects.toThrow(
+        /boolean expression/,
+      );
       expect(names(await consul.health.service({ service: 'fweb', filter: 'r1 in Service.Tags' }))).toEqual(['fx1']);
       expect(names(await consul.health.service({ service: 'fweb', 'node-meta': ['rack:r2'] }))).toEqual(['fx2']);
       expect(names(await consul.health.service({ service: 'fweb', near: 'fx2' }))).toEqual(['fx2', 'fx1']);
@@ -512,18 +629,26 @@ describe('health', () => {
     const nodeChecks = (await consul.health.node(agent.nodeName)) as { CheckID: string }[];
     expect(nodeChecks[0]?.CheckID).toBe('serfHealth');
     expect(nodeChecks.map((c) => c.CheckID)).toContain('service:hsvc-1');
-    const entries = (await consul.health.service('hsvc')) as { Node: { Node: string }; Service: { ID: string }; Checks: { CheckID: string }[] }[];
+    const entries = (await consul.health.service('hsvc')) as {
+      Node: { Node: string };
+      Service: { ID: string };
+      Checks: { CheckID: string }[];
+    }[];
     expect(entries).toHaveLength(1);
     expect(entries[0]!.Checks.map((c) => c.CheckID).sort()).toEqual(['serfHealth', 'service:hsvc-1']);
     expect(await consul.health.service({ service: 'hsvc', passing: true })).toEqual([]);
     await consul.agent.check.pass('service:hsvc-1');
-    await eventually(async () => ((await consul.health.service({ service: 'hsvc', passing: true })) as unknown[]).length === 1);
+    await eventually(
+      async () => ((await consul.health.service({ service: 'hsvc', passing: true })) as unknown[]).length === 1,
+    );
     expect(await consul.health.service({ service: 'hsvc', tag: 'green' })).toEqual([]);
     expect(((await consul.health.service({ service: 'hsvc', tag: 'blue' })) as unknown[]).length).toBe(1);
     const passing = (await consul.health.state('passing')) as { CheckID: string }[];
     expect(passing.map((c) => c.CheckID)).toEqual(expect.arrayContaining(['serfHealth', 'service:hsvc-1']));
     await consul.agent.check.fail('service:hsvc-1');
-    await eventually(async () => ((await consul.health.state('critical')) as { CheckID: string }[]).some((c) => c.CheckID === 'service:hsvc-1'));
+    await eventually(async () =>
+      ((await consul.health.state('critical')) as { CheckID: string }[]).some((c) => c.CheckID === 'service:hsvc-1'),
+    );
     await consul.agent.service.deregister('hsvc-1');
   });
 });
@@ -539,7 +664,9 @@ describe('status and events', () => {
     const res = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/operator/raft/configuration`);
     expect(res.status).toBe(200);
     const config = (await res.json()) as { Servers: Record<string, unknown>[]; Index: number };
-    expect(config.Servers).toEqual([{ ID: leader, Node: 'n1', Address: leader, Leader: true, Voter: true, ProtocolVersion: '2' }]);
+    expect(config.Servers).toEqual([
+      { ID: leader, Node: 'n1', Address: leader, Leader: true, Voter: true, ProtocolVersion: '2' },
+    ]);
     expect(config.Index).toBe(1); // the bootstrap configuration is the log's first entry
   });
   it('fire and list user events', async () => {
@@ -555,28 +682,58 @@ describe('status and events', () => {
 
 describe('prepared queries', () => {
   it('create, get, list, execute, explain a template, update, destroy; unknown ids are 404 / 500 as Consul', async () => {
-    await consul.agent.service.register({ name: 'pq-web', id: 'pq-web-1', tags: ['prod'], check: { ttl: '10s', status: 'passing' } });
+    await consul.agent.service.register({
+      name: 'pq-web',
+      id: 'pq-web-1',
+      tags: ['prod'],
+      check: { ttl: '10s', status: 'passing' },
+    });
     await eventually(async () => ((await consul.health.service('pq-web')) as unknown[]).length === 1);
-    const created = (await consul.query.create({ name: 'pq-web', service: { service: 'pq-web', onlypassing: true, tags: ['prod'] } })) as { ID: string };
+    const created = (await consul.query.create({
+      name: 'pq-web',
+      service: { service: 'pq-web', onlypassing: true, tags: ['prod'] },
+    })) as { ID: string };
     expect(created.ID).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await consul.query.get(created.ID)).toMatchObject({ ID: created.ID, Name: 'pq-web', Service: { Service: 'pq-web', OnlyPassing: true, Tags: ['prod'] } });
+    expect(await consul.query.get(created.ID)).toMatchObject({
+      ID: created.ID,
+      Name: 'pq-web',
+      Service: { Service: 'pq-web', OnlyPassing: true, Tags: ['prod'] },
+    });
     expect(((await consul.query.list()) as { ID: string }[]).map((q) => q.ID)).toContain(created.ID);
-    const run = (await consul.query.execute('pq-web')) as { Service: string; Nodes: { Node: { Node: string }; Service: { ID: string } }[]; Datacenter: string; Failovers: number };
+    const run = (await consul.query.execute('pq-web')) as {
+      Service: string;
+      Nodes: { Node: { Node: string }; Service: { ID: string } }[];
+      Datacenter: string;
+      Failovers: number;
+    };
     expect(run).toMatchObject({ Service: 'pq-web', Datacenter: 'dc1', Failovers: 0 });
     expect(run.Nodes.map((n) => [n.Node.Node, n.Service.ID])).toEqual([['n1', 'pq-web-1']]);
     // A template answers every name with its prefix, rendered from the name.
-    const template = (await consul.query.create({ name: 'pq-', template: { type: 'name_prefix_match', regexp: '^pq-(.*)$' }, service: { service: 'pq-${match(1)}' } })) as { ID: string };
+    const template = (await consul.query.create({
+      name: 'pq-',
+      template: { type: 'name_prefix_match', regexp: '^pq-(.*)$' },
+      service: { service: 'pq-${match(1)}' },
+    })) as { ID: string };
     // (The client's explain reads the first item of an array; Consul answers an object, so ask directly.)
-    const explained = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/query/pq-web-eu/explain`).then((r) => r.json());
+    const explained = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/query/pq-web-eu/explain`).then((r) =>
+      r.json(),
+    );
     expect(explained).toMatchObject({ Query: { ID: template.ID, Service: { Service: 'pq-web-eu' } } });
     await consul.query.update({ query: created.ID, name: 'pq-web', service: { service: 'pq-web', tags: ['canary'] } });
     expect(((await consul.query.execute(created.ID)) as { Nodes: unknown[] }).Nodes).toEqual([]);
     await consul.query.destroy(created.ID);
     await consul.query.destroy(template.ID);
     const missing = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/query/${created.ID}`);
-    expect([missing.status, await missing.text(), missing.headers.get('x-consul-index') !== null]).toEqual([404, 'Query not found', true]);
+    expect([missing.status, await missing.text(), missing.headers.get('x-consul-index') !== null]).toEqual([
+      404,
+      'Query not found',
+      true,
+    ]);
     const again = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/query/${created.ID}`, { method: 'DELETE' });
-    expect([again.status, await again.text()]).toEqual([500, `Cannot modify non-existent prepared query: '${created.ID}'`]);
+    expect([again.status, await again.text()]).toEqual([
+      500,
+      `Cannot modify non-existent prepared query: '${created.ID}'`,
+    ]);
     await consul.agent.service.deregister('pq-web-1');
   });
 });

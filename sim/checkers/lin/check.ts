@@ -28,13 +28,23 @@ const FIRST_SLICE_STEPS = 4096;
 /** Growth of the slice per round: every partition gets about as much work as the fastest to finish. */
 const SLICE_GROWTH = 1.5;
 
-export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<S, I, O>, options: CheckOptions = {}): CheckResult {
+export function checkHistory<S, I, O>(
+  ops: readonly LinOp<I, O>[],
+  model: Model<S, I, O>,
+  options: CheckOptions = {},
+): CheckResult {
   const startMs = performance.now();
   const deadlineMs = options.timeoutMs !== undefined ? startMs + options.timeoutMs : Infinity;
   const explain = options.explain ?? true;
-  for (const op of ops) assert(op.returnTime >= op.callTime, `operation ${op.id} returns (${op.returnTime}) before it is called (${op.callTime})`);
+  for (const op of ops)
+    assert(
+      op.returnTime >= op.callTime,
+      `operation ${op.id} returns (${op.returnTime}) before it is called (${op.callTime})`,
+    );
   const prepared = model.prepare ? model.prepare(ops) : ops.slice();
-  const parts = (model.partition ? model.partition(prepared) : [{ label: '', ops: prepared }]).filter((p) => p.ops.length > 0);
+  const parts = (model.partition ? model.partition(prepared) : [{ label: '', ops: prepared }]).filter(
+    (p) => p.ops.length > 0,
+  );
   parts.sort((a, b) => a.ops.length - b.ops.length);
 
   const limits = {
@@ -79,13 +89,28 @@ export function checkHistory<S, I, O>(ops: readonly LinOp<I, O>[], model: Model<
   }
   const ms = performance.now() - startMs;
   const steps = searches.reduce((sum, s) => sum + s.search.steps, 0);
-  const result: CheckResult = { linearizable: verdict, ms, steps, partitions: searches.length, ...(reason ? { unknownReason: reason } : {}) };
+  const result: CheckResult = {
+    linearizable: verdict,
+    ms,
+    steps,
+    partitions: searches.length,
+    ...(reason ? { unknownReason: reason } : {}),
+  };
   if (failed && explain) {
-    const explanation = explainFailure(model, failed.label, failed.search, options.explainBudgetSteps ?? EXPLAIN_BUDGET_STEPS_DEFAULT, limits);
+    const explanation = explainFailure(
+      model,
+      failed.label,
+      failed.search,
+      options.explainBudgetSteps ?? EXPLAIN_BUDGET_STEPS_DEFAULT,
+      limits,
+    );
     return { ...result, explanation };
   }
   if (verdict === true && explain) {
-    const linearizations = searches.map(({ label, search }) => ({ partition: label, order: search.linearization().map((i) => search.ops[i]!.id) }));
+    const linearizations = searches.map(({ label, search }) => ({
+      partition: label,
+      order: search.linearization().map((i) => search.ops[i]!.id),
+    }));
     return { ...result, linearizations };
   }
   return result;
@@ -117,7 +142,9 @@ export function findCore<S, I, O>(
   const fails = (strict: readonly number[]): boolean => {
     const keep = new Uint8Array(ops.length);
     for (const i of strict) keep[i] = 1;
-    const trial = ops.map((op, i) => (keep[i] === 1 ? op : { ...op, output: UNKNOWN as O | Unknown, returnTime: Infinity }));
+    const trial = ops.map((op, i) =>
+      keep[i] === 1 ? op : { ...op, output: UNKNOWN as O | Unknown, returnTime: Infinity },
+    );
     // Exact cache: a "fail" must be real for the core to be sound (trials are step-bounded anyway).
     const search = new PartitionSearch(model, trial, false, { ...limits, cache: 'exact' });
     const allowed = Math.min(CORE_TRIAL_STEPS_MAX, budgetSteps - spent);
@@ -194,7 +221,10 @@ export function explainFailure<S, I, O>(
   const lines = [
     `Longest linearizable prefix${where}: ${deepest.prefix.length} of ${ops.length} operations, leaving state ${stateText}.`,
     `Next, ${describe(blocking)} must take effect before its response, but no operation that may go next can be linearized:`,
-    ...candidates.map((c) => `  #${c.id} ${c.description}: ${c.rejected === 'model' ? `impossible in state ${stateText}` : 'every order starting with it leads to a dead end'}`),
+    ...candidates.map(
+      (c) =>
+        `  #${c.id} ${c.description}: ${c.rejected === 'model' ? `impossible in state ${stateText}` : 'every order starting with it leads to a dead end'}`,
+    ),
   ];
   if (deepest.prefix.length > 0) {
     const tail = deepest.prefix.slice(-5).map(describe).join(', ');
@@ -210,15 +240,21 @@ export function explainFailure<S, I, O>(
   }));
   lines.push(
     `${minimal ? 'A minimal' : 'A'} set of ${core.length} operations that cannot be linearized together, whatever the other ${ops.length - core.length} did (each at any time after its call, or never)${minimal ? '' : ' (the search for a smaller one ran out of steps)'}:`,
-    ...coreOps.slice(0, CORE_LINES_MAX).map((c) => `  #${c.id} ${c.description}  [${time(c.callTime)}, ${time(c.returnTime)}]`),
+    ...coreOps
+      .slice(0, CORE_LINES_MAX)
+      .map((c) => `  #${c.id} ${c.description}  [${time(c.callTime)}, ${time(c.returnTime)}]`),
   );
-  if (coreOps.length > CORE_LINES_MAX) lines.push(`  … and ${coreOps.length - CORE_LINES_MAX} more (all are in explanation.core)`);
+  if (coreOps.length > CORE_LINES_MAX)
+    lines.push(`  … and ${coreOps.length - CORE_LINES_MAX} more (all are in explanation.core)`);
   return {
     partition: label,
     partitionOps: ops.length,
     longestPrefix: deepest.prefix.map((i) => ops[i]!.id),
     stateAfterPrefix: stateText,
-    blocking: { id: ops[blocking]!.id, description: model.describeOperation(ops[blocking]!.input, ops[blocking]!.output) },
+    blocking: {
+      id: ops[blocking]!.id,
+      description: model.describeOperation(ops[blocking]!.input, ops[blocking]!.output),
+    },
     candidates,
     core: coreOps,
     coreMinimal: minimal,

@@ -34,9 +34,26 @@
 export { checkHistory, explainFailure } from './check.js';
 export { PartitionSearch } from './search.js';
 export { etcdModel, kvModel, registerModel, models, partitionByKey } from './models.js';
-export { parseEtcdLog, parseKvEdn, parseHistoryJsonLines, historyToLinOps, parseHistory, detectFormat } from './parse.js';
+export {
+  parseEtcdLog,
+  parseKvEdn,
+  parseHistoryJsonLines,
+  historyToLinOps,
+  parseHistory,
+  detectFormat,
+} from './parse.js';
 export type { HistoryFormat, ParsedOp } from './parse.js';
 export { UNKNOWN } from './types.js';
-export type { CheckOptions, CheckResult, Explanation, LinOp, Model, RegisterInput, StepResult, Unknown, Verdict } from './types.js';
+export type {
+  CheckOptions,
+  CheckResult,
+  Explanation,
+  LinOp,
+  Model,
+  RegisterInput,
+  StepResult,
+  Unknown,
+  Verdict,
+} from './types.js';
 export { bruteForceLinearizable, checkOrder, precedes, ORACLE_OPS_MAX } from './oracle.js';
 export { syntheticRegisterHistory, syntheticDefaults, type SyntheticConfig } from './synthetic.js';

@@ -14,7 +14,19 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PartitionSearch, UNKNOWN, bruteForceLinearizable, checkHistory, checkOrder, etcdModel, kvModel, registerModel, type LinOp, type Model, type RegisterInput } from './index.js';
+import {
+  PartitionSearch,
+  UNKNOWN,
+  bruteForceLinearizable,
+  checkHistory,
+  checkOrder,
+  etcdModel,
+  kvModel,
+  registerModel,
+  type LinOp,
+  type Model,
+  type RegisterInput,
+} from './index.js';
 
 type Op = LinOp<RegisterInput, unknown>;
 
@@ -38,8 +50,20 @@ function linearizableHistory(specs: StepSpec[], kv: boolean, keyed: boolean): Op
     const key = keyed ? String(s.key) : undefined;
     const k = key ?? '';
     let input: RegisterInput;
-    if (kv) input = s.f === 'read' ? { f: 'get' } : s.f === 'append' ? { f: 'append', value: `x${i}y` } : { f: 'put', value: `v${s.value}` };
-    else input = s.f === 'read' ? { f: 'read' } : s.f === 'cas' ? { f: 'cas', from: s.from, to: s.value } : { f: 'write', value: s.value };
+    if (kv)
+      input =
+        s.f === 'read'
+          ? { f: 'get' }
+          : s.f === 'append'
+            ? { f: 'append', value: `x${i}y` }
+            : { f: 'put', value: `v${s.value}` };
+    else
+      input =
+        s.f === 'read'
+          ? { f: 'read' }
+          : s.f === 'cas'
+            ? { f: 'cas', from: s.from, to: s.value }
+            : { f: 'write', value: s.value };
     if (key !== undefined) input = { ...input, key };
     const point = 100 * (i + 1);
     const state = states.has(k) ? states.get(k) : model.init();
@@ -72,27 +96,54 @@ function expectWitness(ops: Op[], model: Model<any, RegisterInput, unknown>): vo
 
 describe('linearizable by construction', () => {
   it('etcd register with cas and unknown outcomes (one key)', () => {
-    fc.assert(fc.property(fc.array(stepSpec, { minLength: 0, maxLength: 60 }), (specs) => expectWitness(linearizableHistory(specs, false, false), etcdModel)), { numRuns: 150 });
+    fc.assert(
+      fc.property(fc.array(stepSpec, { minLength: 0, maxLength: 60 }), (specs) =>
+        expectWitness(linearizableHistory(specs, false, false), etcdModel),
+      ),
+      { numRuns: 150 },
+    );
   });
   it('register model, three keys (P-compositionality)', () => {
-    fc.assert(fc.property(fc.array(stepSpec, { minLength: 0, maxLength: 80 }), (specs) => expectWitness(linearizableHistory(specs, false, true), registerModel)), { numRuns: 150 });
+    fc.assert(
+      fc.property(fc.array(stepSpec, { minLength: 0, maxLength: 80 }), (specs) =>
+        expectWitness(linearizableHistory(specs, false, true), registerModel),
+      ),
+      { numRuns: 150 },
+    );
   });
   it('kv model with appends, three keys', () => {
-    fc.assert(fc.property(fc.array(stepSpec, { minLength: 0, maxLength: 80 }), (specs) => expectWitness(linearizableHistory(specs, true, true), kvModel)), { numRuns: 150 });
+    fc.assert(
+      fc.property(fc.array(stepSpec, { minLength: 0, maxLength: 80 }), (specs) =>
+        expectWitness(linearizableHistory(specs, true, true), kvModel),
+      ),
+      { numRuns: 150 },
+    );
   });
 });
 
 describe('planted violations are caught', () => {
   it('a completed read of a value never written', () => {
     fc.assert(
-      fc.property(fc.array(stepSpec, { minLength: 1, maxLength: 50 }), fc.nat(), fc.integer({ min: 0, max: 30 }), (specs, where, width) => {
-        const ops = linearizableHistory(specs, false, false);
-        const at = 100 * ((where % specs.length) + 1);
-        ops.push({ id: ops.length, process: -1, input: { f: 'read' }, output: 99, callTime: at - width, returnTime: at + width });
-        const result = checkHistory(ops, etcdModel);
-        expect(result.linearizable).toBe(false);
-        expect(result.explanation!.candidates.length).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.array(stepSpec, { minLength: 1, maxLength: 50 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 30 }),
+        (specs, where, width) => {
+          const ops = linearizableHistory(specs, false, false);
+          const at = 100 * ((where % specs.length) + 1);
+          ops.push({
+            id: ops.length,
+            process: -1,
+            input: { f: 'read' },
+            output: 99,
+            callTime: at - width,
+            returnTime: at + width,
+          });
+          const result = checkHistory(ops, etcdModel);
+          expect(result.linearizable).toBe(false);
+          expect(result.explanation!.candidates.length).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -101,12 +152,24 @@ describe('planted violations are caught', () => {
     fc.assert(
       fc.property(fc.array(stepSpec, { minLength: 2, maxLength: 50 }), fc.nat(), (specs, pick) => {
         // Only reads and writes, each write of a fresh value, all completed.
-        const unique = specs.map((s, i) => ({ ...s, f: s.f === 'read' ? ('read' as const) : ('write' as const), value: 1000 + i, fate: 'ok' as const }));
+        const unique = specs.map((s, i) => ({
+          ...s,
+          f: s.f === 'read' ? ('read' as const) : ('write' as const),
+          value: 1000 + i,
+          fate: 'ok' as const,
+        }));
         const ops = linearizableHistory(unique, false, false);
         const writes = ops.filter((o) => o.input.f === 'write');
         fc.pre(writes.length > 0);
         const w = writes[pick % writes.length]!;
-        ops.push({ id: ops.length, process: -1, input: { f: 'read' }, output: w.input.value, callTime: w.callTime - 3, returnTime: w.callTime - 1 });
+        ops.push({
+          id: ops.length,
+          process: -1,
+          input: { f: 'read' },
+          output: w.input.value,
+          callTime: w.callTime - 3,
+          returnTime: w.callTime - 1,
+        });
         expect(checkHistory(ops, etcdModel).linearizable).toBe(false);
       }),
       { numRuns: 150 },
@@ -138,13 +201,22 @@ const smallHistory = (kv: boolean) =>
         let output: unknown;
         if (kv) {
           // Few short strings, so that reads often match and puts (resets) interleave with appends.
-          if (r.f === 'read') [input, output] = [{ f: 'get', key: r.key }, r.readOut === null ? '' : ['x', 'xy', 'yx'][r.readOut]];
-          else if (r.f === 'append') [input, output] = [{ f: 'append', key: r.key, value: ['x', 'y', 'x'][r.value] }, null];
+          if (r.f === 'read')
+            [input, output] = [{ f: 'get', key: r.key }, r.readOut === null ? '' : ['x', 'xy', 'yx'][r.readOut]];
+          else if (r.f === 'append')
+            [input, output] = [{ f: 'append', key: r.key, value: ['x', 'y', 'x'][r.value] }, null];
           else [input, output] = [{ f: 'put', key: r.key, value: ['', 'x', 'y'][r.value] }, null];
         } else if (r.f === 'read') [input, output] = [{ f: 'read', key: r.key }, r.readOut];
         else if (r.f === 'cas') [input, output] = [{ f: 'cas', key: r.key, from: r.from, to: r.value }, r.casOut];
         else [input, output] = [{ f: 'write', key: r.key, value: r.value }, null];
-        return { id, process: id, input, output: unknown ? UNKNOWN : output, callTime: r.call, returnTime: unknown ? Infinity : r.call + r.length };
+        return {
+          id,
+          process: id,
+          input,
+          output: unknown ? UNKNOWN : output,
+          callTime: r.call,
+          returnTime: unknown ? Infinity : r.call + r.length,
+        };
       }),
     );
 
@@ -158,7 +230,8 @@ describe('the explanation core', () => {
         explained++;
         const core = new Set(result.explanation!.core.map((c) => c.id));
         expect(core.size).toBeGreaterThan(0);
-        const relaxExcept = (keep: Set<number>): Op[] => ops.map((op) => (keep.has(op.id) ? op : { ...op, output: UNKNOWN, returnTime: Infinity }));
+        const relaxExcept = (keep: Set<number>): Op[] =>
+          ops.map((op) => (keep.has(op.id) ? op : { ...op, output: UNKNOWN, returnTime: Infinity }));
         expect(bruteForceLinearizable(relaxExcept(core), registerModel, true)).toBe(false);
         if (result.explanation!.coreMinimal) {
           for (const id of core) {
@@ -190,7 +263,11 @@ describe('agrees with a brute-force permutation oracle', () => {
           expect(checkHistory(ops, model).linearizable).toBe(expected);
           expect(checkHistory(ops, model, { reductions: false }).linearizable).toBe(expected);
           expect(checkHistory(ops, model, { cache: 'compact', explain: false }).linearizable).toBe(expected);
-          const compactOnly = new PartitionSearch(model, ops, false, { statesMax: Infinity, cacheBytesMax: Infinity, cache: 'compact' });
+          const compactOnly = new PartitionSearch(model, ops, false, {
+            statesMax: Infinity,
+            cacheBytesMax: Infinity,
+            cache: 'compact',
+          });
           if (!keyed) expect(compactOnly.run(Infinity) === 'ok').toBe(expected); // without exact confirmation
         }),
         { numRuns: 600 },

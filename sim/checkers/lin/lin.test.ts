@@ -143,18 +143,28 @@ describe('register semantics (Herlihy & Wing 1990 §2: real-time order)', () => 
     const w = op({ f: 'write', value: 1 }, UNKNOWN, 0, Infinity);
     expect(checkHistory([w, op({ f: 'read' }, 1, 5, 6)], etcdModel).linearizable).toBe(true);
     expect(checkHistory([w, op({ f: 'read' }, null, 5, 6)], etcdModel).linearizable).toBe(true);
-    expect(checkHistory([w, op({ f: 'read' }, 1, 5, 6), op({ f: 'read' }, null, 7, 8)], etcdModel).linearizable).toBe(false);
+    expect(checkHistory([w, op({ f: 'read' }, 1, 5, 6), op({ f: 'read' }, null, 7, 8)], etcdModel).linearizable).toBe(
+      false,
+    );
   });
 
   it('a failed cas observed another value', () => {
     const ops = [op({ f: 'write', value: 1 }, null, 0, 1), op({ f: 'cas', from: 1, to: 2 }, false, 2, 3)];
     expect(checkHistory(ops, etcdModel).linearizable).toBe(false);
-    const ok = [op({ f: 'write', value: 1 }, null, 0, 1), op({ f: 'cas', from: 1, to: 2 }, true, 2, 3), op({ f: 'read' }, 2, 4, 5)];
+    const ok = [
+      op({ f: 'write', value: 1 }, null, 0, 1),
+      op({ f: 'cas', from: 1, to: 2 }, true, 2, 3),
+      op({ f: 'read' }, 2, 4, 5),
+    ];
     expect(checkHistory(ok, etcdModel).linearizable).toBe(true);
   });
 
   it('keys are independent in the register model, and the explanation names the failing key', () => {
-    const ops = [op({ f: 'write', key: 'a', value: 1 }, null, 0, 1), op({ f: 'read', key: 'b' }, null, 2, 3), op({ f: 'read', key: 'a' }, 2, 4, 5)];
+    const ops = [
+      op({ f: 'write', key: 'a', value: 1 }, null, 0, 1),
+      op({ f: 'read', key: 'b' }, null, 2, 3),
+      op({ f: 'read', key: 'a' }, 2, 4, 5),
+    ];
     const result = checkHistory(ops, registerModel);
     expect(result.linearizable).toBe(false);
     expect(result.partitions).toBe(2);
@@ -167,7 +177,8 @@ describe('register semantics (Herlihy & Wing 1990 §2: real-time order)', () => 
 /** `count` concurrent writes of distinct values, then a read of a value: hard to refute by search. */
 function manyConcurrentWrites(count: number, readOutput: unknown, key?: string): Op[] {
   const ops: Op[] = [];
-  for (let i = 0; i < count; i++) ops.push(op({ f: 'write', value: i, ...(key !== undefined ? { key } : {}) }, null, i, 100 + i));
+  for (let i = 0; i < count; i++)
+    ops.push(op({ f: 'write', value: i, ...(key !== undefined ? { key } : {}) }, null, i, 100 + i));
   ops.push(op({ f: 'read', ...(key !== undefined ? { key } : {}) }, readOutput, 200, 201));
   return ops;
 }

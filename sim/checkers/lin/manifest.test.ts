@@ -30,11 +30,16 @@ interface ManifestFile {
   sha256: string;
 }
 
-const files: ManifestFile[] = present ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: ManifestFile[] }).files : [];
+const files: ManifestFile[] = present
+  ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: ManifestFile[] }).files
+  : [];
 
 describe('Porcupine test data (../shared/linearizability)', () => {
   it('is present beside the repository', () => {
-    expect(present, `linearizability test data not found: expected ${manifestPath} (the shared/ directory beside the repo clone)`).toBe(true);
+    expect(
+      present,
+      `linearizability test data not found: expected ${manifestPath} (the shared/ directory beside the repo clone)`,
+    ).toBe(true);
   });
 
   it('lists 109 files, 108 with an asserted verdict', () => {
@@ -55,7 +60,9 @@ describe('Porcupine test data (../shared/linearizability)', () => {
       expect(result.linearizable).toBe(expected);
       // Porcupine's plain search (no read-only/unknown/growth reductions) must agree, here with the
       // hash-compacted cache (a failure is then confirmed by an exact search).
-      expect(checkHistory(ops, model, { reductions: false, explain: false, cache: 'compact' }).linearizable).toBe(expected);
+      expect(checkHistory(ops, model, { reductions: false, explain: false, cache: 'compact' }).linearizable).toBe(
+        expected,
+      );
       if (result.linearizable === true) {
         expect(result.linearizations).toBeDefined();
         for (const { partition, order } of result.linearizations!) {
@@ -72,9 +79,12 @@ describe('Porcupine test data (../shared/linearizability)', () => {
         // its ops was called is in it too).
         const byId = new Map(ops.map((op) => [op.id, op]));
         const prefixOps = explanation.longestPrefix.map((id) => byId.get(id)!);
-        const partOps = model.partition ? model.partition(ops).find((p) => p.label === explanation.partition)!.ops : ops;
+        const partOps = model.partition
+          ? model.partition(ops).find((p) => p.label === explanation.partition)!.ops
+          : ops;
         const inPrefix = new Set(explanation.longestPrefix);
-        for (const op of prefixOps) for (const other of partOps) if (other.returnTime < op.callTime) expect(inPrefix.has(other.id)).toBe(true);
+        for (const op of prefixOps)
+          for (const other of partOps) if (other.returnTime < op.callTime) expect(inPrefix.has(other.id)).toBe(true);
         // The core is a violation on its own: with every other operation relaxed (any time after its
         // call, any output, or never) the history is still not linearizable.
         const core = new Set(explanation.core.map((c) => c.id));

@@ -42,7 +42,8 @@ function hashValue(value: RegisterValue): number {
 
 function show(value: unknown): string {
   if (value === null || value === undefined) return 'nil';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 18)}…${value.slice(-18)}` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 18)}…${value.slice(-18)}` : value);
   return String(value);
 }
 
@@ -78,7 +79,8 @@ function describeRegisterOp(input: RegisterInput, output: unknown): string {
   const f = input.f;
   if (isRead(f)) return `read${key}() -> ${showOutput(output)}`;
   if (isWrite(f)) return `write${key}(${show(input.value)})${output === UNKNOWN ? ' -> ?' : ''}`;
-  if (f === 'cas') return `cas${key}(${show(input.from)}, ${show(input.to)}) -> ${output === UNKNOWN ? '?' : output === true ? 'ok' : 'fail'}`;
+  if (f === 'cas')
+    return `cas${key}(${show(input.from)}, ${show(input.to)}) -> ${output === UNKNOWN ? '?' : output === true ? 'ok' : 'fail'}`;
   return `${f}${key}() -> ${showOutput(output)}`;
 }
 

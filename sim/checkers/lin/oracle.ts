@@ -18,7 +18,11 @@ export function precedes(a: LinOp<unknown, unknown>, b: LinOp<unknown, unknown>)
  * Whether some total order of `ops` respects real time and is accepted by `model`, trying every
  * permutation. Keyed inputs (`input.key`) get an independent state per key when `keyed`.
  */
-export function bruteForceLinearizable<S>(ops: readonly LinOp<RegisterInput, unknown>[], model: Model<S, RegisterInput, unknown>, keyed: boolean): boolean {
+export function bruteForceLinearizable<S>(
+  ops: readonly LinOp<RegisterInput, unknown>[],
+  model: Model<S, RegisterInput, unknown>,
+  keyed: boolean,
+): boolean {
   assert(ops.length <= ORACLE_OPS_MAX, `the brute-force oracle takes at most ${ORACLE_OPS_MAX} operations`);
   const placed = new Array<boolean>(ops.length).fill(false);
   const states = new Map<string, S>();
@@ -52,7 +56,11 @@ export function bruteForceLinearizable<S>(ops: readonly LinOp<RegisterInput, unk
  * Why `order` (op ids) is not a valid linearization of `ops`, or null when it is: a permutation of
  * the ops, respecting real time, accepted by the model from its initial state.
  */
-export function checkOrder<S, I, O>(ops: readonly LinOp<I, O>[], order: readonly number[], model: Model<S, I, O>): string | null {
+export function checkOrder<S, I, O>(
+  ops: readonly LinOp<I, O>[],
+  order: readonly number[],
+  model: Model<S, I, O>,
+): string | null {
   const byId = new Map(ops.map((op) => [op.id, op]));
   if (order.length !== ops.length) return `order has ${order.length} ops, history ${ops.length}`;
   const seen = new Set<number>();
@@ -62,12 +70,14 @@ export function checkOrder<S, I, O>(ops: readonly LinOp<I, O>[], order: readonly
     if (!op || seen.has(op.id)) return `op ${order[k]} unknown or repeated`;
     seen.add(op.id);
     const result = model.step(state, op.input, op.output);
-    if (!result.ok) return `op ${op.id} (${model.describeOperation(op.input, op.output)}) impossible in state ${model.describeState(state)}`;
+    if (!result.ok)
+      return `op ${op.id} (${model.describeOperation(op.input, op.output)}) impossible in state ${model.describeState(state)}`;
     state = result.next;
   }
   for (let k = 0; k < order.length; k++) {
     for (let j = k + 1; j < order.length; j++) {
-      if (precedes(byId.get(order[j]!)!, byId.get(order[k]!)!)) return `op ${order[j]} returned before op ${order[k]} was called but is ordered after it`;
+      if (precedes(byId.get(order[j]!)!, byId.get(order[k]!)!))
+        return `op ${order[j]} returned before op ${order[k]} was called but is ordered after it`;
     }
   }
   return null;

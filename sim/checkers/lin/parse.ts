@@ -32,7 +32,8 @@ class Builder {
   private readonly open = new Map<number, Pending>();
 
   invoke(process: number, input: RegisterInput, time: number, where: string): void {
-    if (this.open.has(process)) throw new Error(`${where}: process ${process} invoked while its previous operation is still open`);
+    if (this.open.has(process))
+      throw new Error(`${where}: process ${process} invoked while its previous operation is still open`);
     this.open.set(process, { process, input, callTime: time });
   }
 
@@ -40,7 +41,8 @@ class Builder {
   complete(process: number, f: string, output: unknown, time: number, where: string, drop = false): void {
     const pending = this.open.get(process);
     if (!pending) throw new Error(`${where}: completion for process ${process}, which has no open operation`);
-    if (pending.input.f !== f) throw new Error(`${where}: completion :${f} does not match the open :${pending.input.f}`);
+    if (pending.input.f !== f)
+      throw new Error(`${where}: completion :${f} does not match the open :${pending.input.f}`);
     this.open.delete(process);
     if (!drop) this.done.push({ pending, output, returnTime: time });
   }
@@ -65,7 +67,8 @@ class Builder {
   }
 }
 
-const ETCD_LINE = /^INFO\s+jepsen\.util\s+-\s+(\d+)\s+(:invoke|:ok|:fail|:info)\s+(:read|:write|:cas)\s+(nil|-?\d+|\[-?\d+\s+-?\d+\]|:timed-out)\s*$/;
+const ETCD_LINE =
+  /^INFO\s+jepsen\.util\s+-\s+(\d+)\s+(:invoke|:ok|:fail|:info)\s+(:read|:write|:cas)\s+(nil|-?\d+|\[-?\d+\s+-?\d+\]|:timed-out)\s*$/;
 
 function etcdValue(text: string): number | null {
   return text === 'nil' ? null : Number(text);
@@ -112,7 +115,8 @@ export function parseEtcdLog(text: string): ParsedOp[] {
   return builder.finish();
 }
 
-const KV_LINE = /^\{:process (\d+), :type :(invoke|ok|fail|info), :f :(get|put|append), :key "([^"]*)", :value (nil|"[^"]*")\}\s*$/;
+const KV_LINE =
+  /^\{:process (\d+), :type :(invoke|ok|fail|info), :f :(get|put|append), :key "([^"]*)", :value (nil|"[^"]*")\}\s*$/;
 
 /** Jepsen EDN kv log → get/put/append operations with keys. */
 export function parseKvEdn(text: string): ParsedOp[] {
@@ -149,7 +153,8 @@ function pick(input: unknown, names: string[]): unknown {
 
 /** A read's output may be the value itself or an object carrying it (`{value, index}`). */
 function readValue(output: unknown): unknown {
-  if (output !== null && typeof output === 'object' && !Array.isArray(output) && 'value' in output) return (output as { value: unknown }).value;
+  if (output !== null && typeof output === 'object' && !Array.isArray(output) && 'value' in output)
+    return (output as { value: unknown }).value;
   return output ?? null;
 }
 
@@ -177,7 +182,8 @@ function historyInput(f: string, key: string | undefined, input: unknown): Regis
 function historyRecordToOp(r: Record<string, unknown>, where: string): ParsedOp | null {
   const f = r['f'];
   const invokeMs = r['invokeMs'];
-  if (typeof f !== 'string' || typeof invokeMs !== 'number') throw new Error(`${where}: a history record needs f (string) and invokeMs (number)`);
+  if (typeof f !== 'string' || typeof invokeMs !== 'number')
+    throw new Error(`${where}: a history record needs f (string) and invokeMs (number)`);
   const key = r['key'] === undefined || r['key'] === null ? undefined : String(r['key']);
   const input = historyInput(f, key, r['input']);
   const outcome = r['outcome'];
@@ -185,7 +191,8 @@ function historyRecordToOp(r: Record<string, unknown>, where: string): ParsedOp 
   let output: unknown;
   let returnTime: number;
   if (outcome === 'ok' || outcome === 'fail') {
-    if (typeof completeMs !== 'number' || completeMs < invokeMs) throw new Error(`${where}: a completed operation needs completeMs >= invokeMs`);
+    if (typeof completeMs !== 'number' || completeMs < invokeMs)
+      throw new Error(`${where}: a completed operation needs completeMs >= invokeMs`);
     returnTime = completeMs;
     if (outcome === 'fail') {
       if (f !== 'cas') return null; // did not happen
@@ -238,7 +245,10 @@ export function parseHistoryJsonLines(text: string): ParsedOp[] {
  * the JSON round trip; the same semantics as parseHistoryJsonLines. `include` picks the operations
  * to check (e.g. only KV reads/writes/cas, not lock or session operations).
  */
-export function historyToLinOps(ops: readonly Operation[], include: (op: Operation) => boolean = () => true): ParsedOp[] {
+export function historyToLinOps(
+  ops: readonly Operation[],
+  include: (op: Operation) => boolean = () => true,
+): ParsedOp[] {
   const records: { op: ParsedOp; line: number }[] = [];
   for (let i = 0; i < ops.length; i++) {
     const source = ops[i]!;
@@ -251,7 +261,10 @@ export function historyToLinOps(ops: readonly Operation[], include: (op: Operati
 
 /** Guesses the format from the first non-blank line, falling back to the file extension. */
 export function detectFormat(text: string, fileName = ''): HistoryFormat {
-  const first = text.split('\n').find((line) => line.trim() !== '')?.trim();
+  const first = text
+    .split('\n')
+    .find((line) => line.trim() !== '')
+    ?.trim();
   if (first !== undefined) {
     if (first.startsWith('INFO')) return 'jepsen-etcd-log';
     if (first.startsWith('{:')) return 'jepsen-edn-kv';
@@ -265,6 +278,11 @@ export function detectFormat(text: string, fileName = ''): HistoryFormat {
 
 export function parseHistory(text: string, fileName = ''): { format: HistoryFormat; ops: ParsedOp[] } {
   const format = detectFormat(text, fileName);
-  const ops = format === 'jepsen-etcd-log' ? parseEtcdLog(text) : format === 'jepsen-edn-kv' ? parseKvEdn(text) : parseHistoryJsonLines(text);
+  const ops =
+    format === 'jepsen-etcd-log'
+      ? parseEtcdLog(text)
+      : format === 'jepsen-edn-kv'
+        ? parseKvEdn(text)
+        : parseHistoryJsonLines(text);
   return { format, ops };
 }

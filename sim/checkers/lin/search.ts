@@ -196,7 +196,8 @@ export class PartitionSearch<S, I, O> {
     for (let i = 0; i < m; i++) {
       const op = ops[i]!;
       const readOnly = reductions && model.readOnly ? model.readOnly(op.input, op.output) : false;
-      const deferrable = reductions && model.acceptsUnknown === true && op.output === UNKNOWN && op.returnTime === Infinity;
+      const deferrable =
+        reductions && model.acceptsUnknown === true && op.output === UNKNOWN && op.returnTime === Infinity;
       this.opClass[i] = deferrable ? (readOnly ? USELESS : DEFERRABLE) : readOnly ? READ_ONLY : NORMAL;
       if (!deferrable) required++;
       if (this.opClass[i] === READ_ONLY) this.hasReadOnly = true;
@@ -327,7 +328,10 @@ export class PartitionSearch<S, I, O> {
     const o = this.ops[op]!;
     const result = this.model.step(this.states[stateId]!, o.input, o.output);
     const nextId = result.ok ? this.intern(result.next) : REJECTED;
-    assert(nextId === REJECTED || this.opClass[op] !== READ_ONLY || nextId === stateId, `model.readOnly is wrong about operation ${o.id}: it changed the state`);
+    assert(
+      nextId === REJECTED || this.opClass[op] !== READ_ONLY || nextId === stateId,
+      `model.readOnly is wrong about operation ${o.id}: it changed the state`,
+    );
     if (this.states.length > this.transitionRows) this.growTransitions();
     if (stateId < this.transitionRows) this.transitions[stateId * m + op] = nextId;
     return nextId;
@@ -512,50 +516,53 @@ export class PartitionSearch<S, I, O> {
         // A new configuration: if a read-only operation is enabled, its child decides (see above).
         entering = false;
         e = next[head]!;
-        if (hasReadOnly) for (let k = e; entryIsCall[k] === 1; k = next[k]!) {
-          const op = entryOp[k]!;
-          if (opClass[op] !== READ_ONLY) continue;
-          let after = state < transitionRows ? transitions[state * m + op]! : UNSEEN;
-          if (after === UNSEEN) {
-            after = this.transition(state, op);
-            transitions = this.transitions;
-            transitionRows = this.transitionRows;
-            stateKey = this.stateKey;
-            stateKey2 = this.stateKey2;
-          }
-          if (after < 0) {
-            const hopeless = this.hopeless(state, op);
-            transitions = this.transitions; // hopeless() may have interned states
-            transitionRows = this.transitionRows;
-            stateKey = this.stateKey;
-            stateKey2 = this.stateKey2;
-            if (hopeless) {
-              stuck = true;
+        if (hasReadOnly)
+          for (let k = e; entryIsCall[k] === 1; k = next[k]!) {
+            const op = entryOp[k]!;
+            if (opClass[op] !== READ_ONLY) continue;
+            let after = state < transitionRows ? transitions[state * m + op]! : UNSEEN;
+            if (after === UNSEEN) {
+              after = this.transition(state, op);
+              transitions = this.transitions;
+              transitionRows = this.transitionRows;
+              stateKey = this.stateKey;
+              stateKey2 = this.stateKey2;
+            }
+            if (after < 0) {
+              const hopeless = this.hopeless(state, op);
+              transitions = this.transitions; // hopeless() may have interned states
+              transitionRows = this.transitionRows;
+              stateKey = this.stateKey;
+              stateKey2 = this.stateKey2;
+              if (hopeless) {
+                stuck = true;
+                break;
+              }
+              continue;
+            }
+            const w = op >>> 5;
+            const bit = 1 << (op & 31);
+            linearized[w]! |= bit;
+            const key = opKey[op]!;
+            const key2 = opKey2[op]!;
+            if (
+              this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, (zobrist2 ^ key2 ^ stateKey2[after]!) | 0, after)
+            ) {
+              linearized[w]! &= ~bit;
+              stuck = true; // its child is a known dead end, so this configuration is one too
               break;
             }
-            continue;
+            callEntry[depth] = k;
+            callState[depth] = state;
+            callForced[depth] = 1;
+            depth++;
+            zobrist ^= key;
+            zobrist2 ^= key2;
+            requiredLeft--;
+            lift(next, prev, k, returnEntry[op]!);
+            entering = true;
+            continue main;
           }
-          const w = op >>> 5;
-          const bit = 1 << (op & 31);
-          linearized[w]! |= bit;
-          const key = opKey[op]!;
-          const key2 = opKey2[op]!;
-          if (this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, (zobrist2 ^ key2 ^ stateKey2[after]!) | 0, after)) {
-            linearized[w]! &= ~bit;
-            stuck = true; // its child is a known dead end, so this configuration is one too
-            break;
-          }
-          callEntry[depth] = k;
-          callState[depth] = state;
-          callForced[depth] = 1;
-          depth++;
-          zobrist ^= key;
-          zobrist2 ^= key2;
-          requiredLeft--;
-          lift(next, prev, k, returnEntry[op]!);
-          entering = true;
-          continue main;
-        }
       }
       if (!stuck && entryIsCall[e] === 1) {
         const op = entryOp[e]!;

@@ -20,7 +20,15 @@ export interface SyntheticConfig {
   readonly latencyMsMax: number;
 }
 
-export const syntheticDefaults: SyntheticConfig = { seed: 1, opCount: 10_000, keyCount: 100, clientCount: 50, valueCount: 5, unknownPerMille: 20, latencyMsMax: 20 };
+export const syntheticDefaults: SyntheticConfig = {
+  seed: 1,
+  opCount: 10_000,
+  keyCount: 100,
+  clientCount: 50,
+  valueCount: 5,
+  unknownPerMille: 20,
+  latencyMsMax: 20,
+};
 
 export function syntheticRegisterHistory(config: Partial<SyntheticConfig> = {}): LinOp<RegisterInput, unknown>[] {
   const c = { ...syntheticDefaults, ...config };
@@ -42,7 +50,11 @@ export function syntheticRegisterHistory(config: Partial<SyntheticConfig> = {}):
     const key = String(prng.below(c.keyCount));
     const kind = prng.below(10);
     const input: RegisterInput =
-      kind < 5 ? { f: 'read', key } : kind < 8 ? { f: 'write', key, value: prng.below(c.valueCount) } : { f: 'cas', key, from: prng.below(c.valueCount), to: prng.below(c.valueCount) };
+      kind < 5
+        ? { f: 'read', key }
+        : kind < 8
+          ? { f: 'write', key, value: prng.below(c.valueCount) }
+          : { f: 'cas', key, from: prng.below(c.valueCount), to: prng.below(c.valueCount) };
     const call = clock[client]! + prng.below(5);
     const point = call + prng.below(c.latencyMsMax + 1);
     const ret = point + prng.below(c.latencyMsMax + 1);
@@ -71,5 +83,12 @@ export function syntheticRegisterHistory(config: Partial<SyntheticConfig> = {}):
     }
     outputs[i] = d.fate === 'ok' ? output : UNKNOWN;
   }
-  return drafts.map((d, i) => ({ id: i, process: d.process, input: d.input, output: outputs[i], callTime: d.call, returnTime: d.fate === 'ok' ? d.ret : Infinity }));
+  return drafts.map((d, i) => ({
+    id: i,
+    process: d.process,
+    input: d.input,
+    output: outputs[i],
+    callTime: d.call,
+    returnTime: d.fate === 'ok' ? d.ret : Infinity,
+  }));
 }

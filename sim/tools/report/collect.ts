@@ -5,7 +5,7 @@
  */
 import type { ReplayFile } from '../replay.js';
 import { replay } from '../replay.js';
-import type { LogLine, MessageHop, Simulation } from '../simulator.js';
+import type { LogLine, MessageHop, Simulation } from '../../engine/simulation.js';
 import type { FaultWindow, RecordedMessage, RecordedOp, RoleChange, RunRecord } from './record.js';
 
 /** Message hops kept (the latest): the Lamport diagram draws the ones just before the violation. */
@@ -45,15 +45,25 @@ export async function collectRecord(file: ReplayFile): Promise<Collected> {
     noteRole(node, atMs, role, term);
   };
   const onLog = (line: LogLine): void => {
-    log.push({ atMs: line.atMs, text: line.node && !line.text.startsWith(line.node) ? `${line.node}: ${line.text}` : line.text });
+    log.push({
+      atMs: line.atMs,
+      text: line.node && !line.text.startsWith(line.node) ? `${line.node}: ${line.text}` : line.text,
+    });
     if (log.length > logKeptMax * 2) log.splice(0, log.length - logKeptMax);
     if (line.kind === 'violation') violations.push({ atMs: focusMs(line.text, line.atMs), text: line.text });
-    if (line.kind === 'fault' || (line.kind === 'phase' && line.text.startsWith('safety phase over'))) faultLines.push({ atMs: line.atMs, text: line.text });
+    if (line.kind === 'fault' || (line.kind === 'phase' && line.text.startsWith('safety phase over')))
+      faultLines.push({ atMs: line.atMs, text: line.text });
     if (line.node) look(line.node, line.atMs);
     else if (line.kind === 'fault' && sim) for (const id of sim.nodeIds) look(id, line.atMs);
   };
   const onMessage = (hop: MessageHop): void => {
-    messages.push({ from: hop.from, to: hop.to, sendMs: hop.sentMs, deliverMs: hop.deliveredMs, label: hop.type === '?' ? hop.machine : hop.type });
+    messages.push({
+      from: hop.from,
+      to: hop.to,
+      sendMs: hop.sentMs,
+      deliverMs: hop.deliveredMs,
+      label: hop.type === '?' ? hop.machine : hop.type,
+    });
     if (messages.length > messagesKeptMax * 2) messages.splice(0, messages.length - messagesKeptMax);
     look(hop.from, hop.sentMs);
     look(hop.to, hop.deliveredMs ?? hop.sentMs);
@@ -66,7 +76,8 @@ export async function collectRecord(file: ReplayFile): Promise<Collected> {
     },
   });
   const result = run.result;
-  for (const id of run.loaded.scenario.nodes) if (!roles.some((r) => r.node === id && r.atMs === 0)) roles.unshift({ node: id, atMs: 0, role: 'up', term: null });
+  for (const id of run.loaded.scenario.nodes)
+    if (!roles.some((r) => r.node === id && r.atMs === 0)) roles.unshift({ node: id, atMs: 0, role: 'up', term: null });
   roles.sort((a, b) => a.atMs - b.atMs);
   const ops: RecordedOp[] = opsOf(sim as unknown as Simulation);
   const record: RunRecord = {
@@ -76,7 +87,8 @@ export async function collectRecord(file: ReplayFile): Promise<Collected> {
     result: result.result,
     simulatedMs: result.simulatedMs,
     nodes: run.loaded.scenario.nodes,
-    violations: violations.length > 0 ? violations : result.violations.map((text) => ({ atMs: result.simulatedMs, text })),
+    violations:
+      violations.length > 0 ? violations : result.violations.map((text) => ({ atMs: result.simulatedMs, text })),
     ops,
     faults: faultWindows(faultLines, result.simulatedMs, run.loaded.scenario.nodes),
     messages: messages.slice(-messagesKeptMax),
@@ -117,9 +129,20 @@ function opsOf(sim: Simulation): RecordedOp[] {
  * node restarts, a pause until it resumes, a network setting until the next one, a drift until it is
  * set to 0; a clock jump is an instant.
  */
-export function faultWindows(lines: readonly { atMs: number; text: string }[], endMs: number, nodes: readonly string[]): FaultWindow[] {
+export function faultWindows(
+  lines: readonly { atMs: number; text: string }[],
+  endMs: number,
+  nodes: readonly string[],
+): FaultWindow[] {
   const windows: FaultWindow[] = [];
-  const open: { kind: string; label: string; startMs: number; nodes: string[]; until: (text: string) => boolean; endMs?: number }[] = [];
+  const open: {
+    kind: string;
+    label: string;
+    startMs: number;
+    nodes: string[];
+    until: (text: string) => boolean;
+    endMs?: number;
+  }[] = [];
   const close = (atMs: number, text: string): void => {
     for (let i = open.length - 1; i >= 0; i--) {
       const w = open[i]!;
@@ -137,24 +160,53 @@ export function faultWindows(lines: readonly { atMs: number; text: string }[], e
     }
     close(atMs, text);
     let m: RegExpExecArray | null;
-    const cut = (kind: string, touched: string[]): void => void open.push({ kind, label: text, startMs: atMs, nodes: touched, until: (t) => t === 'network healed' });
+    const cut = (kind: string, touched: string[]): void =>
+      void open.push({ kind, label: text, startMs: atMs, nodes: touched, until: (t) => t === 'network healed' });
     if ((m = /^partition (.+)$/.exec(text))) cut('partition', nodes.slice());
     else if ((m = /^one-way partition: (\S+) cannot reach (\S+)$/.exec(text))) cut('oneway', [m[1]!, m[2]!]);
     else if (/^bridge partition/.test(text)) cut('bridge', nodes.slice());
     else if (text === 'majority ring partition') cut('ring', nodes.slice());
-    else if ((m = /^link (\S+)→(\S+) clogged until (\d+(?:\.\d+)?) ms$/.exec(text))) windows.push({ kind: 'clog', label: text, startMs: atMs, endMs: Math.min(endMs, Number(m[3])), nodes: [m[1]!, m[2]!] });
+    else if ((m = /^link (\S+)→(\S+) clogged until (\d+(?:\.\d+)?) ms$/.exec(text)))
+      windows.push({
+        kind: 'clog',
+        label: text,
+        startMs: atMs,
+        endMs: Math.min(endMs, Number(m[3])),
+        nodes: [m[1]!, m[2]!],
+      });
     else if ((m = /^(\S+) crashed \(/.exec(text))) {
       const id = m[1]!;
       open.push({ kind: 'crash', label: text, startMs: atMs, nodes: [id], until: (t) => t === `${id} restarted` });
     } else if ((m = /^(\S+) paused$/.exec(text))) {
       const id = m[1]!;
-      open.push({ kind: 'pause', label: text, startMs: atMs, nodes: [id], until: (t) => t.startsWith(`${id} resumed`) || t.startsWith(`${id} crashed`) });
+      open.push({
+        kind: 'pause',
+        label: text,
+        startMs: atMs,
+        nodes: [id],
+        until: (t) => t.startsWith(`${id} resumed`) || t.startsWith(`${id} crashed`),
+      });
     } else if ((m = /^network (loss=\S+ dup=\S+ reorder=\S+)$/.exec(text))) {
-      if (!/^loss=0% dup=0% reorder=0%$/.test(m[1]!)) open.push({ kind: 'network', label: text, startMs: atMs, nodes: nodes.slice(), until: (t) => t.startsWith('network loss=') });
-    } else if ((m = /^(\S+) clock jumped/.exec(text))) windows.push({ kind: 'clock', label: text, startMs: atMs, endMs: atMs, nodes: [m[1]!] });
+      if (!/^loss=0% dup=0% reorder=0%$/.test(m[1]!))
+        open.push({
+          kind: 'network',
+          label: text,
+          startMs: atMs,
+          nodes: nodes.slice(),
+          until: (t) => t.startsWith('network loss='),
+        });
+    } else if ((m = /^(\S+) clock jumped/.exec(text)))
+      windows.push({ kind: 'clock', label: text, startMs: atMs, endMs: atMs, nodes: [m[1]!] });
     else if ((m = /^(\S+) clock drift set to (-?\d+(?:\.\d+)?) ppm$/.exec(text))) {
       const id = m[1]!;
-      if (Number(m[2]) !== 0) open.push({ kind: 'clock', label: text, startMs: atMs, nodes: [id], until: (t) => t.startsWith(`${id} clock drift set to`) });
+      if (Number(m[2]) !== 0)
+        open.push({
+          kind: 'clock',
+          label: text,
+          startMs: atMs,
+          nodes: [id],
+          until: (t) => t.startsWith(`${id} clock drift set to`),
+        });
     }
   }
   for (const w of open) windows.push({ kind: w.kind, label: w.label, startMs: w.startMs, endMs, nodes: w.nodes });

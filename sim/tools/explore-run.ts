@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunnerOptions, SeedResult } from './explore.js';
 import { makeReplay, replayFileName, writeReplay } from './replay.js';
-import { loadScenarioText, runLoaded, type LoadedScenario } from './run.js';
+import { loadScenarioText, runLoaded, type LoadedScenario } from '../run.js';
 
 const cache = new Map<string, { text: string; loaded: LoadedScenario }>();
 

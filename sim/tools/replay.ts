@@ -11,11 +11,12 @@
  * read by `conclave sim replay`, `sim shrink` and `sim report`.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { assert } from '../../core/assert.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadScenarioText, type LoadedScenario } from './run.js';
-import { Simulation, type Knobs, type LogLine, type MessageHop, type RunResult } from './simulator.js';
+import { loadScenarioText, type LoadedScenario } from '../run.js';
+import { Simulation, type Knobs, type LogLine, type MessageHop, type RunResult } from '../engine/simulation.js';
 
 export const replayFormat = 'conclave-replay';
 export const replayVersion = 1;
@@ -48,8 +49,15 @@ export interface ReplayFile {
 
 /** The repository root (works from sources and from dist/). */
 export function repoRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.includes(`${join('dist', 'sim')}`) ? join(here, '..', '..') : join(here, '..');
+  // This file lives in sim/tools/ (or dist/sim/tools/): the root is the nearest folder above it that
+  // holds package.json.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    assert(parent !== dir, 'sim/tools/replay.ts is not inside the repository');
+    dir = parent;
+  }
+  return dir;
 }
 
 let cachedCodeVersion: string | null = null;
@@ -96,7 +104,14 @@ function listSources(dir: string, ext: string): string[] {
   return out;
 }
 
-export function makeReplay(fields: { scenarioFile: string; scenarioText: string; result: RunResult; codec: boolean; origin: string; interactive?: readonly string[] }): ReplayFile {
+export function makeReplay(fields: {
+  scenarioFile: string;
+  scenarioText: string;
+  result: RunResult;
+  codec: boolean;
+  origin: string;
+  interactive?: readonly string[];
+}): ReplayFile {
   const r = fields.result;
   return {
     format: replayFormat,
@@ -143,7 +158,10 @@ export function readReplay(path: string): ReplayFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ReplayFileError(path, `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ReplayFileError(
+      path,
+      `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   let data: Record<string, unknown>;
   try {
@@ -151,8 +169,13 @@ export function readReplay(path: string): ReplayFile {
   } catch (error) {
     throw new ReplayFileError(path, `not JSON: ${(error as Error).message}`);
   }
-  if (data === null || typeof data !== 'object' || data.format !== replayFormat) throw new ReplayFileError(path, `not a replay file (field 'format' must be '${replayFormat}')`);
-  if (data.version !== replayVersion) throw new ReplayFileError(path, `replay format version ${String(data.version)} is not supported (this build reads ${replayVersion})`);
+  if (data === null || typeof data !== 'object' || data.format !== replayFormat)
+    throw new ReplayFileError(path, `not a replay file (field 'format' must be '${replayFormat}')`);
+  if (data.version !== replayVersion)
+    throw new ReplayFileError(
+      path,
+      `replay format version ${String(data.version)} is not supported (this build reads ${replayVersion})`,
+    );
   const need: [string, string][] = [
     ['scenarioFile', 'string'],
     ['scenarioText', 'string'],
@@ -163,8 +186,11 @@ export function readReplay(path: string): ReplayFile {
     ['trace', 'string'],
     ['result', 'string'],
   ];
-  for (const [field, type] of need) if (typeof data[field] !== type || data[field] === null) throw new ReplayFileError(path, `field '${field}' is missing or not a ${type}`);
-  if (!Number.isSafeInteger(data.seed) || (data.seed as number) < 0) throw new ReplayFileError(path, `field 'seed' must be a non-negative integer`);
+  for (const [field, type] of need)
+    if (typeof data[field] !== type || data[field] === null)
+      throw new ReplayFileError(path, `field '${field}' is missing or not a ${type}`);
+  if (!Number.isSafeInteger(data.seed) || (data.seed as number) < 0)
+    throw new ReplayFileError(path, `field 'seed' must be a non-negative integer`);
   return data as unknown as ReplayFile;
 }
 
@@ -204,8 +230,17 @@ export const replayDirDefault = '.conclave/replays';
  * run into `dir` and returns its path. The scenario text is read from the file now, so call it right
  * after the run.
  */
-export function writeRunReplay(scenarioFile: string, result: RunResult, codec: boolean, dir: string = replayDirDefault, origin = 'run'): string {
+export function writeRunReplay(
+  scenarioFile: string,
+  result: RunResult,
+  codec: boolean,
+  dir: string = replayDirDefault,
+  origin = 'run',
+): string {
   const scenarioText = readFileSync(scenarioFile, 'utf8');
   const name = scenarioFile.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
-  return writeReplay(makeReplay({ scenarioFile, scenarioText, result, codec, origin }), join(dir, replayFileName(name, result.seed)));
+  return writeReplay(
+    makeReplay({ scenarioFile, scenarioText, result, codec, origin }),
+    join(dir, replayFileName(name, result.seed)),
+  );
 }

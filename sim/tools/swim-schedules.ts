@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { harness } from '../harnesses/swim.js';
 import type { Harness } from '../harness.js';
 import { parseScenario } from '../scenario.js';
-import { Simulation } from '../simulator.js';
+import { Simulation } from '../engine/simulation.js';
 
 export interface Schedule {
   readonly property: PropertyName;
@@ -29,8 +29,24 @@ export type PropertyName = (typeof propertyNames)[number];
 const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i + 1}`);
 const pct = (x: number): string => `${x}%`;
 
-function header(property: PropertyName, n: number, seed: number, network: string, safetyS: number, livenessS: number, extra: string[] = []): string[] {
-  return [`# generated ${property} schedule`, 'protocol swim', `nodes ${n}`, `seed ${seed}`, ...extra, `network latency=1ms..8ms ${network}`, `duration safety=${safetyS}s liveness=${livenessS}s`];
+function header(
+  property: PropertyName,
+  n: number,
+  seed: number,
+  network: string,
+  safetyS: number,
+  livenessS: number,
+  extra: string[] = [],
+): string[] {
+  return [
+    `# generated ${property} schedule`,
+    'protocol swim',
+    `nodes ${n}`,
+    `seed ${seed}`,
+    ...extra,
+    `network latency=1ms..8ms ${network}`,
+    `duration safety=${safetyS}s liveness=${livenessS}s`,
+  ];
 }
 
 const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
@@ -43,8 +59,18 @@ export const completenessArb: fc.Arbitrary<Schedule> = fc
     loss: fc.integer({ min: 0, max: 5 }),
     dup: fc.integer({ min: 0, max: 5 }),
     reorder: fc.integer({ min: 0, max: 10 }),
-    crashes: fc.array(fc.record({ node: fc.nat(), atS: fc.integer({ min: 2, max: 20 }), restartAfterS: fc.option(fc.integer({ min: 5, max: 80 })) }), { minLength: 1, maxLength: 2 }),
-    pauses: fc.array(fc.record({ node: fc.nat(), atS: fc.integer({ min: 1, max: 60 }), ms: fc.integer({ min: 50, max: 800 }) }), { maxLength: 3 }),
+    crashes: fc.array(
+      fc.record({
+        node: fc.nat(),
+        atS: fc.integer({ min: 2, max: 20 }),
+        restartAfterS: fc.option(fc.integer({ min: 5, max: 80 })),
+      }),
+      { minLength: 1, maxLength: 2 },
+    ),
+    pauses: fc.array(
+      fc.record({ node: fc.nat(), atS: fc.integer({ min: 1, max: 60 }), ms: fc.integer({ min: 50, max: 800 }) }),
+      { maxLength: 3 },
+    ),
   })
   .map(({ n, seed, loss, dup, reorder, crashes, pauses }) => {
     const nodes = ids(n);
@@ -60,7 +86,10 @@ export const completenessArb: fc.Arbitrary<Schedule> = fc
     for (const p of pauses) {
       const node = nodes[p.node % n]!;
       if (crashed.has(node)) continue;
-      lines.push(`at ${p.atS}s pause ${node}`, `at ${p.atS}s resume ${node}`.replace(`${p.atS}s resume`, `${p.atS * 1000 + p.ms}ms resume`));
+      lines.push(
+        `at ${p.atS}s pause ${node}`,
+        `at ${p.atS}s resume ${node}`.replace(`${p.atS}s resume`, `${p.atS * 1000 + p.ms}ms resume`),
+      );
     }
     lines.push('expect liveness');
     return { property: 'completeness' as const, seed, text: lines.join('\n') + '\n' };
@@ -68,9 +97,18 @@ export const completenessArb: fc.Arbitrary<Schedule> = fc
 
 /** One simulated hour of a healthy cluster on a bad network: nobody may be declared failed. */
 export const accuracyArb: fc.Arbitrary<Schedule> = fc
-  .record({ n: fc.integer({ min: 3, max: 6 }), seed: seedArb, loss: fc.integer({ min: 0, max: 10 }), dup: fc.integer({ min: 0, max: 5 }), reorder: fc.integer({ min: 0, max: 10 }) })
+  .record({
+    n: fc.integer({ min: 3, max: 6 }),
+    seed: seedArb,
+    loss: fc.integer({ min: 0, max: 10 }),
+    dup: fc.integer({ min: 0, max: 5 }),
+    reorder: fc.integer({ min: 0, max: 10 }),
+  })
   .map(({ n, seed, loss, dup, reorder }) => {
-    const lines = header('accuracy', n, seed, `loss=${pct(loss)} dup=${pct(dup)} reorder=${pct(reorder)}`, 3600, 10, ['set lifeguard true', 'set falsePositivesMax 0']);
+    const lines = header('accuracy', n, seed, `loss=${pct(loss)} dup=${pct(dup)} reorder=${pct(reorder)}`, 3600, 10, [
+      'set lifeguard true',
+      'set falsePositivesMax 0',
+    ]);
     return { property: 'accuracy' as const, seed, text: lines.join('\n') + '\n' };
   });
 
@@ -81,7 +119,12 @@ export const convergenceArb: fc.Arbitrary<Schedule> = fc
     seed: seedArb,
     loss: fc.integer({ min: 0, max: 5 }),
     splits: fc.array(
-      fc.record({ kind: fc.constantFrom('two', 'three', 'oneway'), groupOf: fc.array(fc.nat(2), { minLength: 8, maxLength: 8 }), atS: fc.integer({ min: 2, max: 60 }), forS: fc.integer({ min: 1, max: 60 }) }),
+      fc.record({
+        kind: fc.constantFrom('two', 'three', 'oneway'),
+        groupOf: fc.array(fc.nat(2), { minLength: 8, maxLength: 8 }),
+        atS: fc.integer({ min: 2, max: 60 }),
+        forS: fc.integer({ min: 1, max: 60 }),
+      }),
       { minLength: 1, maxLength: 2 },
     ),
   })
@@ -111,7 +154,10 @@ export const leaveArb: fc.Arbitrary<Schedule> = fc
     n: fc.integer({ min: 4, max: 8 }),
     seed: seedArb,
     loss: fc.integer({ min: 0, max: 10 }),
-    leaves: fc.array(fc.record({ node: fc.nat(), atS: fc.integer({ min: 3, max: 30 }) }), { minLength: 1, maxLength: 2 }),
+    leaves: fc.array(fc.record({ node: fc.nat(), atS: fc.integer({ min: 3, max: 30 }) }), {
+      minLength: 1,
+      maxLength: 2,
+    }),
     crash: fc.option(fc.record({ node: fc.nat(), atS: fc.integer({ min: 3, max: 30 }) })),
   })
   .map(({ n, seed, loss, leaves, crash }) => {
@@ -140,7 +186,10 @@ export const refutationArb: fc.Arbitrary<Schedule> = fc
     n: fc.integer({ min: 4, max: 8 }),
     seed: seedArb,
     loss: fc.integer({ min: 0, max: 5 }),
-    cuts: fc.array(fc.record({ node: fc.nat(), gapS: fc.integer({ min: 10, max: 30 }), ms: fc.integer({ min: 300, max: 2000 }) }), { minLength: 1, maxLength: 3 }),
+    cuts: fc.array(
+      fc.record({ node: fc.nat(), gapS: fc.integer({ min: 10, max: 30 }), ms: fc.integer({ min: 300, max: 2000 }) }),
+      { minLength: 1, maxLength: 3 },
+    ),
   })
   .map(({ n, seed, loss, cuts }) => {
     const nodes = ids(n);
@@ -149,7 +198,10 @@ export const refutationArb: fc.Arbitrary<Schedule> = fc
     for (const cut of cuts) {
       atMs += cut.gapS * 1000;
       const node = nodes[cut.node % n]!;
-      lines.push(`at ${atMs}ms partition ${node} | ${nodes.filter((x) => x !== node).join(' ')}`, `at ${atMs + cut.ms}ms heal`);
+      lines.push(
+        `at ${atMs}ms partition ${node} | ${nodes.filter((x) => x !== node).join(' ')}`,
+        `at ${atMs + cut.ms}ms heal`,
+      );
       atMs += cut.ms;
     }
     // No `expect converged` at the end of the safety phase: under loss a fresh, transient suspicion may

@@ -9,14 +9,15 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { makeReplay, readReplay, ReplayFileError, type ReplayFile } from '../replay.js';
-import { loadScenarioText, runLoaded } from '../run.js';
-import { ScenarioError } from '../scenario.js';
-import { checkPage, findChromium } from './chromium.js';
-import { collectRecord } from './collect.js';
-import { writeReport } from './write.js';
+import { makeReplay, readReplay, ReplayFileError, type ReplayFile } from '../../../sim/tools/replay.js';
+import { loadScenarioText, runLoaded } from '../../../sim/run.js';
+import { ScenarioError } from '../../../sim/scenario.js';
+import { checkPage, findChromium } from '../../../sim/tools/report/chromium.js';
+import { collectRecord } from '../../../sim/tools/report/collect.js';
+import { writeReport } from '../../../sim/tools/report/write.js';
 
-const usage = 'Usage: conclave sim report FILE --out DIR [--seed N] [--check]\n  FILE: a replay file (from explore, shrink or the TUI), or a scenario file with --seed N\n';
+const usage =
+  'Usage: conclave sim report FILE --out DIR [--seed N] [--check]\n  FILE: a replay file (from explore, shrink or the TUI), or a scenario file with --seed N\n';
 
 export async function runReport(args: string[]): Promise<number> {
   let out: string | null = null;
@@ -49,10 +50,17 @@ export async function runReport(args: string[]): Promise<number> {
     throw error;
   }
   const { record, sameTrace } = await collectRecord(file);
-  if (!sameTrace) process.stderr.write(`warning: the replay took another path than recorded (trace ${record.trace}, recorded ${file.trace}); the report shows the run as it goes now\n`);
-  const replayCommand = path.endsWith('.json') ? `conclave sim replay ${path}` : `conclave sim run ${path} --seed ${file.seed}`;
+  if (!sameTrace)
+    process.stderr.write(
+      `warning: the replay took another path than recorded (trace ${record.trace}, recorded ${file.trace}); the report shows the run as it goes now\n`,
+    );
+  const replayCommand = path.endsWith('.json')
+    ? `conclave sim replay ${path}`
+    : `conclave sim run ${path} --seed ${file.seed}`;
   const written = writeReport(record, out, replayCommand);
-  process.stdout.write(`wrote ${written.html} (${record.ops.length} client operations, ${record.faults.length} faults, ${record.messages.length} messages, result ${record.result})\n`);
+  process.stdout.write(
+    `wrote ${written.html} (${record.ops.length} client operations, ${record.faults.length} faults, ${record.messages.length} messages, result ${record.result})\n`,
+  );
   if (!check) return 0;
   const chromium = findChromium();
   if (!chromium) {
@@ -63,7 +71,11 @@ export async function runReport(args: string[]): Promise<number> {
   const problems = [...page.problems, ...page.requests.map((u) => `network request: ${u}`)];
   if (page.probe !== 3) problems.push(`expected 3 pictures, found ${String(page.probe)}`);
   for (const p of problems) process.stderr.write(`check: ${p}\n`);
-  process.stdout.write(problems.length === 0 ? 'check: the page opens in headless Chromium with no console error and no network request\n' : `check: ${problems.length} problem(s)\n`);
+  process.stdout.write(
+    problems.length === 0
+      ? 'check: the page opens in headless Chromium with no console error and no network request\n'
+      : `check: ${problems.length} problem(s)\n`,
+  );
   return problems.length === 0 ? 0 : 1;
 }
 
@@ -72,7 +84,10 @@ async function replayOf(path: string, seed: number | null): Promise<ReplayFile> 
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ReplayFileError(path, `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ReplayFileError(
+      path,
+      `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   if (text.trimStart().startsWith('{')) return readReplay(path);
   const loaded = await loadScenarioText(text, path);
@@ -84,4 +99,3 @@ function bad(problem: string): number {
   process.stderr.write(`conclave sim report: ${problem}\n\n${usage}`);
   return 2;
 }
-

@@ -30,9 +30,21 @@ export function findChromium(): string | null {
 
 export async function checkPage(binary: string, file: string, probe: string, timeoutMs = 30_000): Promise<PageCheck> {
   const url = pathToFileURL(file).href;
-  const child = spawn(binary, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--remote-debugging-pipe', 'about:blank'], {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    binary,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--no-first-run',
+      '--remote-debugging-pipe',
+      'about:blank',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    },
+  );
   const toBrowser = child.stdio[3] as NodeJS.WritableStream;
   const fromBrowser = child.stdio[4] as NodeJS.ReadableStream;
   let stderr = '';
@@ -61,12 +73,19 @@ export async function checkPage(binary: string, file: string, probe: string, tim
     }
   });
   function onEvent(method: string, params: any): void {
-    if (method === 'Runtime.consoleAPICalled' && (params.type === 'error' || params.type === 'warning' || params.type === 'assert')) {
-      problems.push(`console.${params.type}: ${(params.args ?? []).map((a: any) => a.value ?? a.description ?? '').join(' ')}`);
+    if (
+      method === 'Runtime.consoleAPICalled' &&
+      (params.type === 'error' || params.type === 'warning' || params.type === 'assert')
+    ) {
+      problems.push(
+        `console.${params.type}: ${(params.args ?? []).map((a: any) => a.value ?? a.description ?? '').join(' ')}`,
+      );
     } else if (method === 'Runtime.exceptionThrown') {
       problems.push(`exception: ${params.exceptionDetails?.exception?.description ?? params.exceptionDetails?.text}`);
     } else if (method === 'Log.entryAdded' && (params.entry?.level === 'error' || params.entry?.level === 'warning')) {
-      problems.push(`log ${params.entry.level} (${params.entry.source}): ${params.entry.text} ${params.entry.url ?? ''}`.trim());
+      problems.push(
+        `log ${params.entry.level} (${params.entry.source}): ${params.entry.text} ${params.entry.url ?? ''}`.trim(),
+      );
     } else if (method === 'Network.requestWillBeSent') {
       const u: string = params.request?.url ?? '';
       if (u !== url && !u.startsWith('data:')) requests.push(u);

@@ -8,17 +8,22 @@
  *
  * Never used outside tests and demos; the correct machine is core/example/broadcast.ts.
  */
-import { broadcastMachine, type BroadcastState } from '../core/example/broadcast.js';
-import type { Effect, Machine, StepContext } from '../core/types.js';
-import type { Harness } from './harness.js';
-import { harness as broadcastHarness } from './harnesses/broadcast.js';
+import { broadcastMachine, type BroadcastState } from '../../core/example/broadcast.js';
+import type { Effect, Machine, StepContext } from '../../core/types.js';
+import type { Harness } from '../harness.js';
+import { harness as broadcastHarness } from './broadcast.js';
 
 type BroadcastMachine = typeof broadcastMachine;
 
 export const plantedMachine: Machine<BroadcastState> = {
   ...broadcastMachine,
   step(state, input, ctx) {
-    if (input.kind !== 'request') return broadcastMachine.step(state, input as Parameters<BroadcastMachine['step']>[1], ctx as Parameters<BroadcastMachine['step']>[2]);
+    if (input.kind !== 'request')
+      return broadcastMachine.step(
+        state,
+        input as Parameters<BroadcastMachine['step']>[1],
+        ctx as Parameters<BroadcastMachine['step']>[2],
+      );
     // THE PLANTED BUG: drop the persist and the gossip of a client's value; only the reply leaves.
     const filtered: StepContext = {
       nodeId: ctx.nodeId,
@@ -28,7 +33,11 @@ export const plantedMachine: Machine<BroadcastState> = {
         ctx.emit(effect);
       },
     };
-    broadcastMachine.step(state, input as Parameters<BroadcastMachine['step']>[1], filtered as Parameters<BroadcastMachine['step']>[2]);
+    broadcastMachine.step(
+      state,
+      input as Parameters<BroadcastMachine['step']>[1],
+      filtered as Parameters<BroadcastMachine['step']>[2],
+    );
   },
 };
 

@@ -4,9 +4,9 @@
  * scenario that runs too long can be stopped (terminated) without stopping the others.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadScenario } from './run.js';
-import { ScenarioError } from './scenario.js';
-import { Simulation } from './simulator.js';
+import { loadScenario } from '../run.js';
+import { ScenarioError } from '../scenario.js';
+import { Simulation } from '../engine/simulation.js';
 
 const { file, seed } = workerData as { file: string; seed: number | null };
 try {
@@ -21,7 +21,9 @@ try {
     for (const e of loaded.scenario.expectations) {
       if (e.name === 'liveness' || e.name === 'pass') continue;
       // Not `expect?.(…) ?? 'unknown'`: a met expectation answers null, which `??` would turn into a failure.
-      const problem = loaded.harness.expect ? loaded.harness.expect(sim, e.name, e.args) : `unknown expectation '${e.name}' (the harness has none)`;
+      const problem = loaded.harness.expect
+        ? loaded.harness.expect(sim, e.name, e.args)
+        : `unknown expectation '${e.name}' (the harness has none)`;
       if (problem) unmet.push(`expect ${e.name} (line ${e.line}): ${problem}`);
     }
   }
@@ -39,5 +41,13 @@ try {
     violations: [...result.violations, ...unmet],
   });
 } catch (error) {
-  parentPort!.postMessage({ ok: false, error: error instanceof ScenarioError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  parentPort!.postMessage({
+    ok: false,
+    error:
+      error instanceof ScenarioError
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error),
+  });
 }

@@ -15,16 +15,22 @@
  */
 import { pack, unpack } from 'msgpackr';
 import seedrandom from 'seedrandom';
-import { assert } from '../core/assert.js';
-import { Prng } from '../core/prng.js';
-import { NodeRuntime, type Envelope, type NodeRequest } from '../core/runtime.js';
-import type { Effect, Input, NodeId } from '../core/types.js';
-import type { FaultApi, Harness, NetworkKnobs, SimApi } from './harness.js';
+import { assert } from '../../core/assert.js';
+import { Prng } from '../../core/prng.js';
+import { NodeRuntime, type Envelope, type NodeRequest } from '../../core/runtime.js';
+import type { Effect, Input, NodeId } from '../../core/types.js';
+import type { FaultApi, Harness, NetworkKnobs, SimApi } from '../harness.js';
 import { EventHeap } from './heap.js';
-import { History } from './history.js';
-import type { FaultKind, Scenario, TimelineEvent } from './scenario.js';
-import { networkFromArgs, parseDurationMs } from './scenario.js';
+import { History } from '../history.js';
+import type { Scenario, TimelineEvent } from '../scenario.js';
+import { NodeClock } from './clock.js';
+import { Network } from './network.js';
+import { Nemesis, describeKnobs, drawKnobs, pct, type Knobs } from './nemesis.js';
+import { runTimelineEvent } from './timeline.js';
 import { SimStorage } from './storage.js';
+
+export type { Knobs } from './nemesis.js';
+export { drawKnobs } from './nemesis.js';
 import { TraceHash, hashString } from './trace-hash.js';
 
 // ───────────────────────────────────────────── options ────────────────────────────────────────────
@@ -60,33 +66,6 @@ export interface MessageHop {
   readonly deliveredMs: number | null; // null: dropped
   readonly machine: string;
   readonly type: string;
-}
-
-/**
- * The knobs drawn from the seed at the start of a run (swarm testing: each seed gets its own mix of
- * fault kinds and intensities, as TigerBeetle's VOPR does). All are logged first thing in a run.
- */
-export interface Knobs {
-  /** Fault kinds this seed uses, with a relative weight each (0 = off). */
-  faultWeights: Record<FaultKind, number>;
-  /** Mean gap between nemesis actions (ms). */
-  faultEveryMs: number;
-  /** How long a fault lasts before it is undone, at most (ms). */
-  faultDurationMsMax: number;
-  /** Network knobs while a loss/dup/reorder fault is active. */
-  faultLossRatio: number;
-  faultDuplicateRatio: number;
-  faultReorderRatio: number;
-  /** Probability (as a percentage) that a crash tears the first unsynced append. */
-  tornWritePercent: number;
-  /** Probability (as a percentage) that a crash also rots a stored log entry (off unless asked). */
-  bitRotPercent: number;
-  /** fsync latency range (µs). */
-  syncUsMin: number;
-  syncUsMax: number;
-  /** Largest clock jump (ms) and drift (ppm) the clock fault draws. */
-  clockJumpMsMax: number;
-  clockDriftPpmMax: number;
 }
 
 export interface RunResult {
@@ -150,9 +129,7 @@ interface SimNode {
   readonly storage: SimStorage;
   /** Sends and replies waiting for a persist to become durable: [marker, effect]. */
   held: { marker: number; effect: Effect }[];
-  clockOffsetUs: number;
-  driftPpm: number;
-  driftBaseUs: number;
+  readonly clock: NodeClock;
   refusedReason: string | null;
 }
 
@@ -199,14 +176,7 @@ export class Simulation implements SimApi {
   private readonly clientRng: () => number;
   private readonly streams = new Map<string, Prng>();
 
-  // Network state.
-  private baseNetwork: NetworkKnobs;
-  private network: NetworkKnobs;
-  private groupOf: Int32Array;
-  private partitioned = false;
-  private readonly blockedPairs = new Set<number>();
-  private readonly clogUntilUs = new Map<number, number>();
-  private readonly lastStreamUs = new Map<number, number>();
+  private readonly network: Network;
 
   private readonly pendingRequests = new Map<number, PendingRequest>();
   private nextRequestId = 1;
@@ -233,9 +203,7 @@ export class Simulation implements SimApi {
     this.storageRng = this.random('storage');
     this.nemesisRng = this.random('nemesis');
     this.knobs = { ...drawKnobs(this.nemesisRng, scenario), ...options.knobs };
-    this.baseNetwork = { ...scenario.network };
-    this.network = { ...scenario.network };
-    this.groupOf = new Int32Array(scenario.nodes.length);
+    this.network = new Network(scenario.network, scenario.nodes.length, this.netRng);
     this.faults = this.makeFaultApi();
 
     for (const [index, id] of scenario.nodes.entries()) {
@@ -250,9 +218,7 @@ export class Simulation implements SimApi {
         timerGeneration: 0,
         storage: new SimStorage(this.codec),
         held: [],
-        clockOffsetUs: 0,
-        driftPpm: 0,
-        driftBaseUs: 0,
+        clock: new NodeClock(),
         refusedReason: null,
       };
       this.nodes.push(node);
@@ -310,7 +276,14 @@ export class Simulation implements SimApi {
     const requestId = this.nextRequestId++;
     const pending: PendingRequest = { node: node.index, onDone, done: false };
     this.pendingRequests.set(requestId, pending);
-    this.schedule({ atUs: this.nowUs + this.clientLatencyUs(), seq: 0, kind: Ev.Request, node: node.index, requestId, request });
+    this.schedule({
+      atUs: this.nowUs + this.clientLatencyUs(),
+      seq: 0,
+      kind: Ev.Request,
+      node: node.index,
+      requestId,
+      request,
+    });
     this.after(timeoutMs, () => this.finishRequest(requestId, undefined));
   }
 
@@ -342,7 +315,8 @@ export class Simulation implements SimApi {
     this.logKnobs();
     for (const node of this.nodes) this.startNode(node);
     for (const event of this.scenario.timeline) this.at(event.atMs, () => this.runTimelineEvent(event));
-    if (this.scenario.nemesis.mode === 'swarm') this.scheduleNemesis();
+    if (this.scenario.nemesis.mode === 'swarm')
+      new Nemesis(this, this.nemesisRng, this.knobs, this.scenario.safetyMs).start();
     this.harness.start?.(this, this.scenario);
   }
 
@@ -373,7 +347,12 @@ export class Simulation implements SimApi {
   /** Heals everything and starts polling the harness's liveness predicate. */
   beginLiveness(): void {
     this.phaseNow = 'liveness';
-    this.emitLog({ atMs: this.nowMs, node: null, kind: 'phase', text: 'safety phase over: faults healed, liveness phase begins' });
+    this.emitLog({
+      atMs: this.nowMs,
+      node: null,
+      kind: 'phase',
+      text: 'safety phase over: faults healed, liveness phase begins',
+    });
     this.healEverything();
     if (this.harness.live) this.pollLiveness();
   }
@@ -386,11 +365,14 @@ export class Simulation implements SimApi {
     const stoppedOnViolation = this.violations.length > 0;
     this.stopped = false; // end checks may record violations even after a stop
     if (!stoppedOnViolation) {
-      if (this.harness.live && this.recoveredUs === null) this.violation(`liveness: no progress within ${this.scenario.livenessMs} ms after faults stopped`);
+      if (this.harness.live && this.recoveredUs === null)
+        this.violation(`liveness: no progress within ${this.scenario.livenessMs} ms after faults stopped`);
       for (const text of this.harness.checkEnd?.(this) ?? []) this.violation(text);
       for (const expectation of this.scenario.expectations) {
         if (expectation.name === 'liveness' || expectation.name === 'pass') continue;
-        const problem = this.harness.expect ? this.harness.expect(this, expectation.name, expectation.args) : `unknown expectation '${expectation.name}'`;
+        const problem = this.harness.expect
+          ? this.harness.expect(this, expectation.name, expectation.args)
+          : `unknown expectation '${expectation.name}'`;
         if (problem) this.violation(`expect ${expectation.name} (line ${expectation.line}): ${problem}`);
       }
     }
@@ -423,7 +405,12 @@ export class Simulation implements SimApi {
   }
 
   get networkNow(): NetworkKnobs {
-    return { ...this.network };
+    return { ...this.network.current };
+  }
+
+  /** The scenario's own network knobs (what a healed network returns to). */
+  get baseNetwork(): NetworkKnobs {
+    return this.network.base;
   }
 
   get traceHash(): string {
@@ -441,15 +428,12 @@ export class Simulation implements SimApi {
 
   /** Which group each node is in while partitioned (equal numbers talk), and explicit blocks. */
   partitionView(): { groups: NodeId[][]; blocked: [NodeId, NodeId][] } {
-    const groups = new Map<number, NodeId[]>();
-    for (const node of this.nodes) {
-      const g = this.partitioned ? this.groupOf[node.index]! : 0;
-      if (!groups.has(g)) groups.set(g, []);
-      groups.get(g)!.push(node.id);
-    }
-    const n = this.nodes.length;
-    const blocked = [...this.blockedPairs].map((key) => [this.nodes[Math.floor(key / n)]!.id, this.nodes[key % n]!.id] as [NodeId, NodeId]);
-    return { groups: [...groups.values()], blocked };
+    const view = this.network.view();
+    const id = (index: number) => this.nodes[index]!.id;
+    return {
+      groups: view.groups.map((g) => g.map(id)),
+      blocked: view.blocked.map(([a, b]) => [id(a), id(b)] as [NodeId, NodeId]),
+    };
   }
 
   // ─────────────────────────────────────────── event processing ─────────────────────────────────
@@ -494,7 +478,7 @@ export class Simulation implements SimApi {
     switch (event.kind) {
       case Ev.Deliver: {
         if (event.stream && event.incarnation !== node.incarnation) return; // the connection died with the old process
-        if (this.isBlocked(event.from!, node.index)) {
+        if (this.network.isBlocked(event.from!, node.index)) {
           this.counters.drops++;
           this.reportHop(event, null);
           return;
@@ -545,15 +529,23 @@ export class Simulation implements SimApi {
     switch (effect.kind) {
       case 'send':
       case 'reply':
-        if (node.storage.unsynced || node.held.length > 0) node.held.push({ marker: node.storage.writtenMarker, effect });
+        if (node.storage.unsynced || node.held.length > 0)
+          node.held.push({ marker: node.storage.writtenMarker, effect });
         else this.leave(node, effect);
         return;
       case 'setTimer': {
         const generation = ++node.timerGeneration;
         node.timers.set(effect.timer, generation);
-        const rate = 1 + node.driftPpm / 1e6;
-        const delayUs = Math.max(1, Math.round((effect.afterMs * usPerMs) / rate));
-        this.schedule({ atUs: this.nowUs + delayUs, seq: 0, kind: Ev.Timer, node: node.index, timer: effect.timer, generation, incarnation: node.incarnation });
+        const delayUs = node.clock.timerDelayUs(effect.afterMs);
+        this.schedule({
+          atUs: this.nowUs + delayUs,
+          seq: 0,
+          kind: Ev.Timer,
+          node: node.index,
+          timer: effect.timer,
+          generation,
+          incarnation: node.incarnation,
+        });
         return;
       }
       case 'cancelTimer':
@@ -562,11 +554,21 @@ export class Simulation implements SimApi {
       case 'persist': {
         const marker = node.storage.write(effect.ops);
         const syncUs = this.knobs.syncUsMin + this.storageRng.below(this.knobs.syncUsMax - this.knobs.syncUsMin + 1);
-        this.schedule({ atUs: this.nowUs + syncUs, seq: 0, kind: Ev.Sync, node: node.index, marker, incarnation: node.incarnation });
+        this.schedule({
+          atUs: this.nowUs + syncUs,
+          seq: 0,
+          kind: Ev.Sync,
+          node: node.index,
+          marker,
+          incarnation: node.incarnation,
+        });
         return;
       }
       case 'runCheck': {
-        const result = this.harness.checkResult?.(this, node.id, effect.checkId, effect.check) ?? { status: 'passing' as const, output: '' };
+        const result = this.harness.checkResult?.(this, node.id, effect.checkId, effect.check) ?? {
+          status: 'passing' as const,
+          output: '',
+        };
         const delayUs = 1000 + this.storageRng.below(Math.max(1, Math.min(effect.timeoutMs, 50)) * usPerMs);
         const incarnation = node.incarnation;
         this.schedule({
@@ -577,13 +579,19 @@ export class Simulation implements SimApi {
           fn: () => {
             if (node.runtime === null || node.incarnation !== incarnation) return;
             if (node.paused) return; // a paused agent does not see its check finish; the next run will
-            this.stepNode(node, { kind: 'checkResult', nowMs: this.localUs(node) / usPerMs, checkId: effect.checkId, result });
+            this.stepNode(node, {
+              kind: 'checkResult',
+              nowMs: this.localUs(node) / usPerMs,
+              checkId: effect.checkId,
+              result,
+            });
           },
         });
         return;
       }
       case 'trace':
-        if (effect.level !== 'debug') this.emitLog({ atMs: this.nowMs, node: node.id, kind: 'trace', text: effect.text });
+        if (effect.level !== 'debug')
+          this.emitLog({ atMs: this.nowMs, node: node.id, kind: 'trace', text: effect.text });
         return;
       case 'apply':
       case 'local':
@@ -614,7 +622,13 @@ export class Simulation implements SimApi {
       const pending = this.pendingRequests.get(effect.requestId);
       if (!pending) return;
       const response = this.codec ? unpack(pack(effect.response)) : effect.response;
-      this.schedule({ atUs: this.nowUs + this.clientLatencyUs(), seq: 0, kind: Ev.Callback, node: -1, fn: () => this.finishRequest(effect.requestId, response) });
+      this.schedule({
+        atUs: this.nowUs + this.clientLatencyUs(),
+        seq: 0,
+        kind: Ev.Callback,
+        node: -1,
+        fn: () => this.finishRequest(effect.requestId, response),
+      });
       return;
     }
     assert(effect.kind === 'send', 'only sends and replies leave a node');
@@ -629,24 +643,32 @@ export class Simulation implements SimApi {
       return;
     }
     const payload = this.codec ? pack(message) : message;
-    if (this.isBlocked(sender.index, receiver.index) || (!stream && this.netRng() < this.network.lossRatio)) {
+    const times = this.network.route(sender.index, receiver.index, stream, this.nowUs);
+    if (times === null) {
       this.counters.drops++;
-      if (this.onMessage) this.onMessage({ from: sender.id, to, sentMs: this.nowMs, deliveredMs: null, machine: message.m, type: typeOf(message) });
+      if (this.onMessage)
+        this.onMessage({
+          from: sender.id,
+          to,
+          sentMs: this.nowMs,
+          deliveredMs: null,
+          machine: message.m,
+          type: typeOf(message),
+        });
       return;
     }
-    const copies = !stream && this.netRng() < this.network.duplicateRatio ? 2 : 1;
-    for (let copy = 0; copy < copies; copy++) {
-      let atUs = this.nowUs + this.latencyUs();
-      if (!stream && this.netRng() < this.network.reorderRatio) atUs += Math.round(this.netRng() * this.network.reorderMsMax * usPerMs);
-      const link = sender.index * this.nodes.length + receiver.index;
-      const clog = this.clogUntilUs.get(link);
-      if (clog !== undefined && clog > atUs) atUs = clog;
-      if (stream) {
-        const last = this.lastStreamUs.get(link) ?? 0;
-        if (atUs <= last) atUs = last + 1;
-        this.lastStreamUs.set(link, atUs);
-      }
-      this.schedule({ atUs, seq: 0, kind: Ev.Deliver, node: receiver.index, from: sender.index, payload, stream, incarnation: receiver.incarnation, sentUs: this.nowUs });
+    for (const atUs of times) {
+      this.schedule({
+        atUs,
+        seq: 0,
+        kind: Ev.Deliver,
+        node: receiver.index,
+        from: sender.index,
+        payload,
+        stream,
+        incarnation: receiver.incarnation,
+        sentUs: this.nowUs,
+      });
     }
   }
 
@@ -684,8 +706,14 @@ export class Simulation implements SimApi {
       // correct behaviour, and the operator's problem, not a crash of the simulator.
       node.runtime = null;
       node.refusedReason = (error as Error).message;
-      this.emitLog({ atMs: this.nowMs, node: node.id, kind: 'fault', text: `${node.id} refused to start: ${node.refusedReason}` });
-      if ((error as Error).name === 'AssertionError') this.violation(`${node.id} failed an assertion while starting: ${(error as Error).message}`);
+      this.emitLog({
+        atMs: this.nowMs,
+        node: node.id,
+        kind: 'fault',
+        text: `${node.id} refused to start: ${node.refusedReason}`,
+      });
+      if ((error as Error).name === 'AssertionError')
+        this.violation(`${node.id} failed an assertion while starting: ${(error as Error).message}`);
       return;
     }
     node.storage.acknowledgeLoad();
@@ -693,7 +721,7 @@ export class Simulation implements SimApi {
   }
 
   private localUs(node: SimNode): number {
-    return this.nowUs + node.clockOffsetUs + ((this.nowUs - node.driftBaseUs) * node.driftPpm) / 1e6;
+    return node.clock.localUs(this.nowUs);
   }
 
   private nodeOf(nodeId: NodeId): SimNode {
@@ -702,18 +730,8 @@ export class Simulation implements SimApi {
     return node;
   }
 
-  private latencyUs(): number {
-    const tail = -Math.log(1 - this.netRng()) * this.network.latencyMsTailMean;
-    return Math.max(1, Math.round((this.network.latencyMsMin + tail) * usPerMs));
-  }
-
   private clientLatencyUs(): number {
     return clientLatencyUsMin + Math.round(this.clientRng() * 800);
-  }
-
-  private isBlocked(from: number, to: number): boolean {
-    if (this.partitioned && this.groupOf[from] !== this.groupOf[to]) return true;
-    return this.blockedPairs.size > 0 && this.blockedPairs.has(from * this.nodes.length + to);
   }
 
   private emitLog(line: LogLine): void {
@@ -736,23 +754,19 @@ export class Simulation implements SimApi {
     const indexOf = (id: NodeId) => sim.nodeOf(id).index;
     return {
       partition(groups) {
-        sim.groupOf.fill(groups.length); // unlisted nodes form one more group
-        groups.forEach((group, g) => group.forEach((id) => (sim.groupOf[indexOf(id)] = g)));
-        sim.partitioned = true;
+        sim.network.partition(groups.map((group) => group.map(indexOf))); // unlisted nodes form one more group
         sim.fault(`partition ${groups.map((g) => g.join(' ')).join(' | ')}`);
       },
       blockOneWay(from, to) {
-        sim.blockedPairs.add(indexOf(from) * sim.nodes.length + indexOf(to));
+        sim.network.blockOneWay(indexOf(from), indexOf(to));
         sim.fault(`one-way partition: ${from} cannot reach ${to}`);
       },
       heal() {
-        sim.partitioned = false;
-        sim.blockedPairs.clear();
-        sim.clogUntilUs.clear();
+        sim.network.heal();
         sim.fault('network healed');
       },
       clog(from, to, untilMs) {
-        sim.clogUntilUs.set(indexOf(from) * sim.nodes.length + indexOf(to), Math.round(untilMs * usPerMs));
+        sim.network.clog(indexOf(from), indexOf(to), Math.round(untilMs * usPerMs));
         sim.fault(`link ${from}→${to} clogged until ${untilMs.toFixed(0)} ms`);
       },
       crash(id) {
@@ -770,7 +784,9 @@ export class Simulation implements SimApi {
           const where = node.storage.rot(sim.storageRng);
           if (where) rot = `, bit rot in ${where.log} entry ${where.position}`;
         }
-        sim.fault(`${id} crashed (${outcome.unsyncedOps} unsynced writes, ${outcome.survivedOps} survived${outcome.torn ? ', next one torn' : ''}${rot})`);
+        sim.fault(
+          `${id} crashed (${outcome.unsyncedOps} unsynced writes, ${outcome.survivedOps} survived${outcome.torn ? ', next one torn' : ''}${rot})`,
+        );
       },
       restart(id) {
         const node = sim.nodeOf(id);
@@ -802,109 +818,52 @@ export class Simulation implements SimApi {
         }
       },
       jumpClock(id, deltaMs) {
-        sim.nodeOf(id).clockOffsetUs += Math.round(deltaMs * usPerMs);
+        sim.nodeOf(id).clock.jump(deltaMs);
         sim.fault(`${id} clock jumped ${deltaMs >= 0 ? '+' : ''}${deltaMs} ms`);
       },
       setDrift(id, ppm) {
-        const node = sim.nodeOf(id);
-        node.clockOffsetUs = sim.localUs(node) - sim.nowUs; // fold the drift so far into the offset
-        node.driftBaseUs = sim.nowUs;
-        node.driftPpm = ppm;
+        sim.nodeOf(id).clock.setDrift(sim.nowUs, ppm);
         sim.fault(`${id} clock drift set to ${ppm} ppm`);
       },
       setNetwork(knobs) {
-        sim.network = { ...sim.network, ...knobs };
-        sim.fault(`network loss=${pct(sim.network.lossRatio)} dup=${pct(sim.network.duplicateRatio)} reorder=${pct(sim.network.reorderRatio)}`);
+        sim.network.set(knobs);
+        const now = sim.network.current;
+        sim.fault(`network loss=${pct(now.lossRatio)} dup=${pct(now.duplicateRatio)} reorder=${pct(now.reorderRatio)}`);
       },
     };
   }
 
   private runTimelineEvent(event: TimelineEvent): void {
-    if (this.phaseNow !== 'safety' && this.scenario.timeline.length > 0 && event.atMs >= this.scenario.safetyMs) {
-      // Timeline events after the safety phase still run: scenarios may script the recovery.
-    }
-    const f = this.faults;
-    const a = event.args;
-    const groups = () => splitGroups(a);
-    switch (event.action) {
-      case 'partition':
-        f.partition(groups());
-        return;
-      case 'oneway':
-        f.blockOneWay(a[0]!, a[1]!);
-        return;
-      case 'bridge':
-        this.bridge(a[0]!, groups().map((g) => g.filter((id) => id !== a[0])));
-        return;
-      case 'ring':
-        this.ring();
-        return;
-      case 'heal':
-        f.heal();
-        return;
-      case 'crash':
-        f.crash(a[0]!);
-        return;
-      case 'restart':
-        f.restart(a[0]!);
-        return;
-      case 'pause':
-        f.pause(a[0]!);
-        return;
-      case 'resume':
-        f.resume(a[0]!);
-        return;
-      case 'jump':
-        f.jumpClock(a[0]!, parseDurationMs(a[1]!)!);
-        return;
-      case 'drift':
-        f.setDrift(a[0]!, Number(a[1]));
-        return;
-      case 'clog':
-        f.clog(a[0]!, a[1]!, this.nowMs + parseDurationMs(a[2]!)!);
-        return;
-      case 'network':
-        this.faults.setNetwork(networkFromArgs(this.network, a));
-        return;
-      default: {
-        const problem = this.harness.act ? this.harness.act(this, event.action, event.args) : `unknown action '${event.action}'`;
-        if (problem) this.violation(`${this.scenario.file}:${event.line}: ${problem}`);
-      }
-    }
+    // Timeline events after the safety phase still run: scenarios may script the recovery.
+    const problem = runTimelineEvent(this, event);
+    if (problem) this.violation(`${this.scenario.file}:${event.line}: ${problem}`);
+  }
+
+  /** The harness's own timeline actions (TimelineHost). */
+  harnessAction(action: string, args: readonly string[]): string | null {
+    return this.harness.act ? this.harness.act(this, action, args) : `unknown action '${action}'`;
   }
 
   /** `bridge B A.. | C..`: A and C cannot talk, B talks to both. */
-  private bridge(bridgeNode: NodeId, sides: NodeId[][]): void {
-    const n = this.nodes.length;
-    for (let i = 0; i < sides.length; i++)
-      for (let j = 0; j < sides.length; j++) {
-        if (i === j) continue;
-        for (const a of sides[i]!) for (const b of sides[j]!) this.blockedPairs.add(this.nodeOf(a).index * n + this.nodeOf(b).index);
-      }
+  bridge(bridgeNode: NodeId, sides: NodeId[][]): void {
+    this.network.bridge(sides.map((side) => side.map((id) => this.nodeOf(id).index)));
     this.fault(`bridge partition: ${sides.map((s) => s.join(' ')).join(' | ')} with ${bridgeNode} seeing both`);
   }
 
   /** Majority ring: each node talks only to its ⌊n/2⌋ nearest neighbours on a ring (so each sees a majority, none the same one). */
-  private ring(): void {
-    const n = this.nodes.length;
-    const reach = Math.floor(n / 2) / 2;
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < n; j++) {
-        if (i === j) continue;
-        const d = Math.min((i - j + n) % n, (j - i + n) % n);
-        if (d > Math.ceil(reach)) this.blockedPairs.add(i * n + j);
-      }
+  ring(): void {
+    this.network.ring();
     this.fault('majority ring partition');
   }
 
   private healEverything(): void {
     const f = this.faults;
     f.heal();
-    this.network = { ...this.baseNetwork };
+    this.network.reset();
     for (const node of this.nodes) {
       if (node.paused) f.resume(node.id);
       if (node.runtime === null && node.refusedReason === null) f.restart(node.id);
-      if (node.driftPpm !== 0) f.setDrift(node.id, 0);
+      if (node.clock.driftPpm !== 0) f.setDrift(node.id, 0);
     }
   }
 
@@ -914,7 +873,12 @@ export class Simulation implements SimApi {
       if (this.stopped || this.phaseNow !== 'liveness') return;
       if (this.harness.live!(this)) {
         this.recoveredUs = this.nowUs - Math.round(this.scenario.safetyMs * usPerMs);
-        this.emitLog({ atMs: this.nowMs, node: null, kind: 'phase', text: `cluster live again ${(this.recoveredUs / usPerMs).toFixed(1)} ms after faults stopped` });
+        this.emitLog({
+          atMs: this.nowMs,
+          node: null,
+          kind: 'phase',
+          text: `cluster live again ${(this.recoveredUs / usPerMs).toFixed(1)} ms after faults stopped`,
+        });
         this.stopped = true;
         return;
       }
@@ -923,172 +887,20 @@ export class Simulation implements SimApi {
     this.after(0, check);
   }
 
-  // ─────────────────────────────────────────── nemesis ──────────────────────────────────────────
-
-  private scheduleNemesis(): void {
-    const tick = () => {
-      if (this.phaseNow !== 'safety') return;
-      this.nemesisAction();
-      const gap = 1 + this.nemesisRng.below(Math.max(1, Math.round(this.knobs.faultEveryMs * 2)));
-      if (this.nowMs + gap < this.scenario.safetyMs) this.after(gap, tick);
-    };
-    this.after(this.nemesisRng.below(Math.max(1, Math.round(this.knobs.faultEveryMs))), tick);
-  }
-
-  private nemesisAction(): void {
-    const weights = this.knobs.faultWeights;
-    const kinds = (Object.keys(weights) as FaultKind[]).filter((k) => weights[k] > 0);
-    if (kinds.length === 0) return;
-    const total = kinds.reduce((sum, k) => sum + weights[k], 0);
-    let draw = this.nemesisRng.below(total);
-    let kind = kinds[0]!;
-    for (const k of kinds) {
-      if (draw < weights[k]) {
-        kind = k;
-        break;
-      }
-      draw -= weights[k];
-    }
-    const r = this.nemesisRng;
-    const ids = this.nodeIds;
-    const duration = 1 + r.below(Math.max(1, this.knobs.faultDurationMsMax));
-    const undo = (fn: () => void) => this.after(duration, () => this.phaseNow === 'safety' && fn());
-    const f = this.faults;
-    switch (kind) {
-      case 'partition': {
-        const groupCount = 2 + r.below(2);
-        const groups: NodeId[][] = Array.from({ length: groupCount }, () => []);
-        for (const id of r.shuffle([...ids])) groups[r.below(groupCount)]!.push(id);
-        f.partition(groups.filter((g) => g.length > 0));
-        undo(() => f.heal());
-        return;
-      }
-      case 'oneway': {
-        if (ids.length < 2) return;
-        const [a, b] = r.shuffle([...ids]);
-        f.blockOneWay(a!, b!);
-        undo(() => f.heal());
-        return;
-      }
-      case 'bridge': {
-        if (ids.length < 3) return;
-        const shuffled = r.shuffle([...ids]);
-        const bridgeNode = shuffled.pop()!;
-        const half = Math.ceil(shuffled.length / 2);
-        this.bridge(bridgeNode, [shuffled.slice(0, half), shuffled.slice(half)]);
-        undo(() => f.heal());
-        return;
-      }
-      case 'ring':
-        if (ids.length < 4) return;
-        this.ring();
-        undo(() => f.heal());
-        return;
-      case 'crash': {
-        const up = ids.filter((id) => this.isUp(id));
-        if (up.length === 0) return;
-        const victim = r.pick(up);
-        f.crash(victim);
-        undo(() => f.restart(victim));
-        return;
-      }
-      case 'pause': {
-        const up = ids.filter((id) => this.isUp(id) && !this.isPaused(id));
-        if (up.length === 0) return;
-        const victim = r.pick(up);
-        f.pause(victim);
-        undo(() => f.resume(victim));
-        return;
-      }
-      case 'clock': {
-        const victim = r.pick(ids);
-        if (r.chance(1, 2)) f.jumpClock(victim, r.between(-this.knobs.clockJumpMsMax, this.knobs.clockJumpMsMax));
-        else f.setDrift(victim, r.between(-this.knobs.clockDriftPpmMax, this.knobs.clockDriftPpmMax));
-        return;
-      }
-      case 'loss':
-      case 'dup':
-      case 'reorder': {
-        const knobs: Partial<NetworkKnobs> =
-          kind === 'loss' ? { lossRatio: this.knobs.faultLossRatio } : kind === 'dup' ? { duplicateRatio: this.knobs.faultDuplicateRatio } : { reorderRatio: this.knobs.faultReorderRatio };
-        f.setNetwork(knobs);
-        undo(() => f.setNetwork(this.baseNetwork));
-        return;
-      }
-      case 'clog': {
-        if (ids.length < 2) return;
-        const [a, b] = r.shuffle([...ids]);
-        f.clog(a!, b!, this.nowMs + duration);
-        return;
-      }
-    }
-  }
-
   private logKnobs(): void {
-    const k = this.knobs;
-    const weights = Object.entries(k.faultWeights)
-      .filter(([kind]) => this.scenario.nemesis.mode === 'swarm' && this.scenario.nemesis.kinds.includes(kind as FaultKind))
-      .map(([kind, w]) => `${kind}=${w}`)
-      .join(' ');
-    this.emitLog({
-      atMs: 0,
-      node: null,
-      kind: 'phase',
-      text:
-        `seed ${this.seed} knobs: nemesis=${this.scenario.nemesis.mode}${weights ? ` weights[${weights}]` : ''} every=${k.faultEveryMs}ms ` +
-        `durationMax=${k.faultDurationMsMax}ms loss=${pct(k.faultLossRatio)} dup=${pct(k.faultDuplicateRatio)} reorder=${pct(k.faultReorderRatio)} ` +
-        `torn=${k.tornWritePercent}% rot=${k.bitRotPercent}% sync=${k.syncUsMin}..${k.syncUsMax}us clockJump=${k.clockJumpMsMax}ms drift=${k.clockDriftPpmMax}ppm`,
-    });
+    this.emitLog({ atMs: 0, node: null, kind: 'phase', text: describeKnobs(this.seed, this.scenario, this.knobs) });
   }
 }
 
 // ───────────────────────────────────────────── helpers ────────────────────────────────────────────
-
-/** Draws the per-seed knobs (swarm testing): fault mix and intensities. */
-export function drawKnobs(r: Prng, scenario: Scenario): Knobs {
-  const enabled = new Set(scenario.nemesis.mode === 'swarm' ? scenario.nemesis.kinds : []);
-  const weight = (kind: FaultKind) => (enabled.has(kind) ? r.pick([0, 1, 2, 4]) : 0);
-  const faultWeights = {} as Record<FaultKind, number>;
-  for (const kind of ['partition', 'oneway', 'bridge', 'ring', 'crash', 'pause', 'clock', 'loss', 'dup', 'clog', 'reorder'] as FaultKind[]) faultWeights[kind] = weight(kind);
-  // Swarm testing turns some kinds off per seed, but never all of the enabled ones.
-  if (enabled.size > 0 && Object.values(faultWeights).every((w) => w === 0)) faultWeights[r.pick([...enabled])] = 1;
-  const every = scenario.nemesis.everyMs;
-  return {
-    faultWeights,
-    faultEveryMs: Math.max(1, Math.round(every * r.pick([1, 2, 4]) / 2)),
-    faultDurationMsMax: Math.max(1, Math.round(every * r.pick([1, 2, 4, 8]))),
-    faultLossRatio: r.pick([0.01, 0.05, 0.2, 0.5]),
-    faultDuplicateRatio: r.pick([0.01, 0.1, 0.3]),
-    faultReorderRatio: r.pick([0.05, 0.3, 0.8]),
-    tornWritePercent: r.pick([0, 50, 100]),
-    bitRotPercent: 0,
-    syncUsMin: 100,
-    syncUsMax: r.pick([500, 2000, 10_000]),
-    clockJumpMsMax: r.pick([100, 1000, 5000]),
-    clockDriftPpmMax: r.pick([100, 1000, 20_000]),
-  };
-}
 
 /** Floats in [0, 1) from a Prng (2^-32 resolution is plenty for latencies and ratios). */
 function unitFloats(prng: Prng): () => number {
   return () => prng.uint32() / 0x100000000;
 }
 
-function splitGroups(args: readonly string[]): NodeId[][] {
-  const groups: NodeId[][] = [[]];
-  for (const a of args) {
-    if (a === '|') groups.push([]);
-    else groups[groups.length - 1]!.push(a);
-  }
-  return groups.filter((g) => g.length > 0);
-}
-
 function typeOf(message: Envelope): string {
   const p = message.p as { type?: unknown; t?: unknown } | null;
   const t = p && typeof p === 'object' ? (p.type ?? p.t) : undefined;
   return typeof t === 'string' || typeof t === 'number' ? String(t) : '?';
-}
-
-function pct(ratio: number): string {
-  return `${+(ratio * 100).toFixed(2)}%`;
 }

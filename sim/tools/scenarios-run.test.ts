@@ -5,17 +5,26 @@
  * and their stories happen (the faults are in the log). Plus the runner's own helpers.
  */
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from './run.js';
-import { Simulation, type LogLine } from './simulator.js';
+import { loadScenario } from '../run.js';
+import { Simulation, type LogLine } from '../engine/simulation.js';
 import { expectedOf, listScenarios, table } from './scenarios-run.js';
 
 const gapFillers: Record<string, RegExp[]> = {
-  'scenarios/raft/clock-skew-jumps.txt': [/n1 clock jumped \+5000 ms/, /n3 clock jumped -2000 ms/, /n2 clock drift set to -20000 ppm/],
+  'scenarios/raft/clock-skew-jumps.txt': [
+    /n1 clock jumped \+5000 ms/,
+    /n3 clock jumped -2000 ms/,
+    /n2 clock drift set to -20000 ppm/,
+  ],
   'scenarios/raft/ring-partition.txt': [/majority ring partition/, /network healed/],
   'scenarios/raft/bridge-partition.txt': [/bridge partition: n1 n2 \| n4 n5 with n3 seeing both/],
   'scenarios/raft/rolling-restart.txt': [/n1 crashed/, /n1 restarted/, /n3 crashed/, /n5 restarted/],
   'scenarios/swim/clock-skew-jumps.txt': [/n1 clock drift set to 50000 ppm/, /n5 clock jumped -10000 ms/],
-  'scenarios/swim/force-leave-live.txt': [/n1 marked n2 leaving/, /n1 marked n2 alive at incarnation [1-9]/, /n1 marked n4 leaving/, /n1 marked n4 failed/],
+  'scenarios/swim/force-leave-live.txt': [
+    /n1 marked n2 leaving/,
+    /n1 marked n2 alive at incarnation [1-9]/,
+    /n1 marked n4 leaving/,
+    /n1 marked n4 failed/,
+  ],
 };
 
 describe('gap-filling scenarios', () => {
@@ -23,7 +32,9 @@ describe('gap-filling scenarios', () => {
     it(`${file} passes, meets its expectations and tells its story`, async () => {
       const loaded = await loadScenario(file);
       const lines: LogLine[] = [];
-      const sim = new Simulation(loaded.scenario, loaded.harness, loaded.scenario.seed, { onLog: (l) => lines.push(l) });
+      const sim = new Simulation(loaded.scenario, loaded.harness, loaded.scenario.seed, {
+        onLog: (l) => lines.push(l),
+      });
       const result = sim.run();
       expect(result.violations).toEqual([]);
       expect(result.result).toBe('pass');
@@ -53,7 +64,19 @@ describe('scenario runner helpers', () => {
   });
 
   it('draws a table with a mark on unmet expectations', () => {
-    const row = { file: 'f', name: 'raft/x', protocol: 'raft', nodes: 3, seed: 1, expected: 'pass' as const, simulatedMs: 1000, wallMs: 10, events: 5, trace: 't', detail: '' };
+    const row = {
+      file: 'f',
+      name: 'raft/x',
+      protocol: 'raft',
+      nodes: 3,
+      seed: 1,
+      expected: 'pass' as const,
+      simulatedMs: 1000,
+      wallMs: 10,
+      events: 5,
+      trace: 't',
+      detail: '',
+    };
     const text = table([
       { ...row, outcome: 'pass' },
       { ...row, name: 'raft/y', outcome: 'fail', detail: 'two leaders' },

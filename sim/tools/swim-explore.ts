@@ -27,7 +27,13 @@ interface Tally {
   failingSeeds: number[];
 }
 
-function parseArgs(argv: readonly string[]): { properties: PropertyName[]; from: number; to: number; shard: [number, number]; codec: boolean } {
+function parseArgs(argv: readonly string[]): {
+  properties: PropertyName[];
+  from: number;
+  to: number;
+  shard: [number, number];
+  codec: boolean;
+} {
   let codec = true;
   let properties: PropertyName[] = [...propertyNames];
   let from = 1;
@@ -38,7 +44,8 @@ function parseArgs(argv: readonly string[]): { properties: PropertyName[]; from:
     const value = argv[i + 1] ?? '';
     if (arg === '--property') {
       properties = value === 'all' ? [...propertyNames] : (value.split(',') as PropertyName[]);
-      for (const p of properties) if (!propertyNames.includes(p)) throw new Error(`unknown property ${p} (${propertyNames.join(', ')})`);
+      for (const p of properties)
+        if (!propertyNames.includes(p)) throw new Error(`unknown property ${p} (${propertyNames.join(', ')})`);
       i++;
     } else if (arg === '--seeds') {
       const [a, b] = value.split('..').map(Number);
@@ -56,7 +63,14 @@ function parseArgs(argv: readonly string[]): { properties: PropertyName[]; from:
   return { properties, from, to, shard, codec };
 }
 
-export function explore(properties: readonly PropertyName[], from: number, to: number, shard: [number, number] = [0, 1], log: (line: string) => void = () => undefined, codec = true): Record<string, Tally> {
+export function explore(
+  properties: readonly PropertyName[],
+  from: number,
+  to: number,
+  shard: [number, number] = [0, 1],
+  log: (line: string) => void = () => undefined,
+  codec = true,
+): Record<string, Tally> {
   const tallies: Record<string, Tally> = {};
   for (const property of properties) {
     const tally: Tally = { runs: 0, failures: 0, simulatedHours: 0, failingSeeds: [] };
@@ -86,5 +100,14 @@ if (isMain) {
   const tallies = explore(properties, from, to, shard, (line) => console.log(line), codec);
   const used = process.cpuUsage(cpu);
   for (const t of Object.values(tallies)) t.simulatedHours = Math.round(t.simulatedHours * 100) / 100;
-  console.log(JSON.stringify({ seeds: `${from}..${to}`, shard: `${shard[0]}/${shard[1]}`, codec, wallMs: Math.round(performance.now() - started), cpuMs: Math.round((used.user + used.system) / 1000), ...tallies }));
+  console.log(
+    JSON.stringify({
+      seeds: `${from}..${to}`,
+      shard: `${shard[0]}/${shard[1]}`,
+      codec,
+      wallMs: Math.round(performance.now() - started),
+      cpuMs: Math.round((used.user + used.system) / 1000),
+      ...tallies,
+    }),
+  );
 }

@@ -10,12 +10,23 @@
  */
 import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ScenarioError } from './scenario.js';
-import { loadScenario, replayCommand } from './run.js';
-import { type ExploreSummary, explore, formatRange, mergeResults, parseSeedRange, parseShard, progressLine, shardRange } from './explore.js';
+import { ScenarioError } from '../../../sim/scenario.js';
+import { loadScenario, replayCommand } from '../../../sim/run.js';
+import {
+  type ExploreSummary,
+  explore,
+  formatRange,
+  mergeResults,
+  parseSeedRange,
+  parseShard,
+  progressLine,
+  shardRange,
+} from '../../../sim/tools/explore.js';
 
-const exploreUsage = 'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]\n';
-const mergeUsage = 'Usage: conclave sim merge FILE... [--json]   (FILE: the JSON output of `sim explore --json`, e.g. one per shard)\n';
+const exploreUsage =
+  'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]\n';
+const mergeUsage =
+  'Usage: conclave sim merge FILE... [--json]   (FILE: the JSON output of `sim explore --json`, e.g. one per shard)\n';
 
 /** Failing seeds printed in full; the rest are counted (all are in the JSON). */
 export const failuresPrintedMax = 20;
@@ -36,7 +47,17 @@ interface ExploreFlags {
 }
 
 function parseFlags(args: readonly string[]): ExploreFlags | string {
-  const flags: ExploreFlags = { file: '', seeds: defaultSeeds, jobs: Math.max(1, availableParallelism()), shard: null, json: false, out: null, replayDir: defaultReplayDir, codec: true, runnerUrl: null };
+  const flags: ExploreFlags = {
+    file: '',
+    seeds: defaultSeeds,
+    jobs: Math.max(1, availableParallelism()),
+    shard: null,
+    json: false,
+    out: null,
+    replayDir: defaultReplayDir,
+    codec: true,
+    runnerUrl: null,
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (!arg.startsWith('-')) {
@@ -51,14 +72,16 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
     switch (name) {
       case 'seeds': {
         const v = value();
-        if (v === undefined || !parseSeedRange(v)) return `--seeds needs A..B (inclusive, A ≤ B) or a count N, got '${v ?? ''}'`;
+        if (v === undefined || !parseSeedRange(v))
+          return `--seeds needs A..B (inclusive, A ≤ B) or a count N, got '${v ?? ''}'`;
         flags.seeds = v;
         break;
       }
       case 'jobs':
       case 'j': {
         const v = value();
-        if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256) return `--jobs needs an integer from 1 to 256, got '${v ?? ''}'`;
+        if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256)
+          return `--jobs needs an integer from 1 to 256, got '${v ?? ''}'`;
         flags.jobs = Number(v);
         break;
       }
@@ -126,7 +149,9 @@ export async function runExplore(args: string[]): Promise<number> {
     const { index, count } = parseShard(flags.shard)!;
     const part = shardRange(whole, index, count);
     if (!part) {
-      process.stderr.write(`conclave sim explore: shard ${flags.shard} of ${formatRange(whole)} is empty (more shards than seeds)\n`);
+      process.stderr.write(
+        `conclave sim explore: shard ${flags.shard} of ${formatRange(whole)} is empty (more shards than seeds)\n`,
+      );
       return 2;
     }
     range = part;
@@ -134,7 +159,10 @@ export async function runExplore(args: string[]): Promise<number> {
   const tty = process.stderr.isTTY === true;
   let lastDrawMs = 0;
   const draw = (line: string): void => void process.stderr.write(`\r\x1b[2K${line}`);
-  if (!flags.json) process.stdout.write(`==> exploring ${flags.file}, seeds ${formatRange(range)}${flags.shard ? ` (shard ${flags.shard} of ${formatRange(whole)})` : ''} on ${Math.min(flags.jobs, range.to - range.from + 1)} worker${flags.jobs > 1 ? 's' : ''}\n`);
+  if (!flags.json)
+    process.stdout.write(
+      `==> exploring ${flags.file}, seeds ${formatRange(range)}${flags.shard ? ` (shard ${flags.shard} of ${formatRange(whole)})` : ''} on ${Math.min(flags.jobs, range.to - range.from + 1)} worker${flags.jobs > 1 ? 's' : ''}\n`,
+    );
   let summary: ExploreSummary;
   try {
     summary = await explore({
@@ -184,11 +212,14 @@ export function jsonOf(s: ExploreSummary): Record<string, unknown> {
 function humanSummary(s: ExploreSummary, codec: boolean): string {
   const out: string[] = [];
   for (const f of s.failures.slice(0, failuresPrintedMax)) {
-    out.push(`FAIL seed ${f.seed}: ${f.violations[0] ?? 'violation'}${f.violations.length > 1 ? ` (+${f.violations.length - 1} more)` : ''}`);
+    out.push(
+      `FAIL seed ${f.seed}: ${f.violations[0] ?? 'violation'}${f.violations.length > 1 ? ` (+${f.violations.length - 1} more)` : ''}`,
+    );
     out.push(`    replay: ${replayCommand(s.scenario, f.seed)}${codec ? '' : ' --no-codec'}`);
     if (f.replayFile) out.push(`    replay file: ${f.replayFile} (conclave sim replay / shrink / report)`);
   }
-  if (s.failed > failuresPrintedMax) out.push(`… and ${s.failed - failuresPrintedMax} more failing seeds (all in --json)`);
+  if (s.failed > failuresPrintedMax)
+    out.push(`… and ${s.failed - failuresPrintedMax} more failing seeds (all in --json)`);
   const speedup = s.wallMs > 0 ? s.simulatedMs / s.wallMs : 0;
   out.push(
     `--- ${s.scenario} seeds ${s.range}${s.shard ? ` (shard ${s.shard})` : ''}: ${s.passed} passed, ${s.failed} failed in ${(s.wallMs / 1000).toFixed(1)} s ` +
@@ -232,7 +263,9 @@ export async function runMerge(args: string[]): Promise<number> {
   const files = args.filter((a) => a !== '--json');
   const unknown = files.find((a) => a.startsWith('-'));
   if (unknown || files.length === 0) {
-    process.stderr.write(`conclave sim merge: ${unknown ? `unknown flag '${unknown}'` : 'no files given'}\n\n${mergeUsage}`);
+    process.stderr.write(
+      `conclave sim merge: ${unknown ? `unknown flag '${unknown}'` : 'no files given'}\n\n${mergeUsage}`,
+    );
     return 2;
   }
   const parts: ExploreSummary[] = [];
@@ -251,7 +284,12 @@ export async function runMerge(args: string[]): Promise<number> {
     process.stderr.write(`conclave sim merge: ${(error as Error).message}\n`);
     return 2;
   }
-  const out = { ...jsonOf(merged), shards: parts.length, gaps: merged.gaps, wallMsTotal: Math.round(parts.reduce((a, p) => a + p.wallMs, 0)) };
+  const out = {
+    ...jsonOf(merged),
+    shards: parts.length,
+    gaps: merged.gaps,
+    wallMsTotal: Math.round(parts.reduce((a, p) => a + p.wallMs, 0)),
+  };
   if (json) process.stdout.write(JSON.stringify(out) + '\n');
   else {
     if (merged.gaps.length > 0) process.stdout.write(`warning: seeds ${merged.gaps.join(', ')} are in no shard\n`);

@@ -8,9 +8,9 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { makeReplay, readReplay, ReplayFileError, writeReplay } from './replay.js';
-import { ScenarioError, parseDurationMs } from './scenario.js';
-import { shrink, ShrinkError, type ShrinkOutcome } from './shrink.js';
+import { makeReplay, readReplay, ReplayFileError, writeReplay } from '../../../sim/tools/replay.js';
+import { ScenarioError, parseDurationMs } from '../../../sim/scenario.js';
+import { shrink, ShrinkError, type ShrinkOutcome } from '../../../sim/tools/shrink.js';
 
 const usage = 'Usage: conclave sim shrink FILE [--out DIR] [--time-budget 60s] [--any] [--json]\n';
 
@@ -28,7 +28,9 @@ export async function runShrink(args: string[]): Promise<number> {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
       const ms = v === undefined ? null : parseDurationMs(v);
       if (ms === null || ms <= 0) {
-        process.stderr.write(`conclave sim shrink: --time-budget needs a duration such as 60s, got '${v ?? ''}'\n\n${usage}`);
+        process.stderr.write(
+          `conclave sim shrink: --time-budget needs a duration such as 60s, got '${v ?? ''}'\n\n${usage}`,
+        );
         return 2;
       }
       budgetMs = ms;
@@ -40,7 +42,9 @@ export async function runShrink(args: string[]): Promise<number> {
     } else files.push(a);
   }
   if (files.length !== 1) {
-    process.stderr.write(`conclave sim shrink: ${files.length === 0 ? 'missing FILE' : 'one FILE at a time'}\n\n${usage}`);
+    process.stderr.write(
+      `conclave sim shrink: ${files.length === 0 ? 'missing FILE' : 'one FILE at a time'}\n\n${usage}`,
+    );
     return 2;
   }
   if (out === '') out = null;
@@ -62,7 +66,10 @@ export async function runShrink(args: string[]): Promise<number> {
       timeBudgetMs: budgetMs,
       anyViolation: any,
       onProgress: (p) => {
-        if (tty) process.stderr.write(`\r\x1b[2Kshrinking: ${p.faults} faults, safety ${(p.safetyMs / 1000).toFixed(2)} s after ${p.runs} runs, ${(p.elapsedMs / 1000).toFixed(1)} s`);
+        if (tty)
+          process.stderr.write(
+            `\r\x1b[2Kshrinking: ${p.faults} faults, safety ${(p.safetyMs / 1000).toFixed(2)} s after ${p.runs} runs, ${(p.elapsedMs / 1000).toFixed(1)} s`,
+          );
       },
     });
   } catch (error) {
@@ -76,17 +83,30 @@ export async function runShrink(args: string[]): Promise<number> {
   if (tty) process.stderr.write('\r\x1b[2K');
   const dir = out ?? dirname(path);
   mkdirSync(dir, { recursive: true });
-  const stem = basename(path).replace(/\.replay\.json$/, '').replace(/\.json$/, '');
+  const stem = basename(path)
+    .replace(/\.replay\.json$/, '')
+    .replace(/\.json$/, '');
   const story = [
     `Shrunk by \`conclave sim shrink\` from ${basename(path)} (${file.scenarioFile}, seed ${file.seed}):`,
     `${outcome.originalFaults} faults → ${outcome.faults}, safety phase ${(outcome.originalSafetyMs / 1000).toFixed(1)} s → ${(outcome.best.safetyMs / 1000).toFixed(3)} s, ${outcome.clientOps} client operations.`,
     `It breaks '${outcome.property}': ${outcome.bestResult.violations[0] ?? ''}`,
-    outcome.knobsPinned ? 'NOTE: it fails only with the recorded knobs pinned: use the .replay.json file, not this scenario alone.' : `\`conclave sim run THIS_FILE\` reproduces it (seed ${file.seed}).`,
+    outcome.knobsPinned
+      ? 'NOTE: it fails only with the recorded knobs pinned: use the .replay.json file, not this scenario alone.'
+      : `\`conclave sim run THIS_FILE\` reproduces it (seed ${file.seed}).`,
   ].join('\n');
   const scenarioText = withSeed(storyText(story, outcome.bestText), file.seed);
   const scenarioPath = join(dir, `${stem}.shrunk.txt`);
   writeFileSync(scenarioPath, scenarioText);
-  const replayPath = writeReplay(makeReplay({ scenarioFile: file.scenarioFile, scenarioText: outcome.bestText, result: outcome.bestResult, codec: file.codec, origin: 'shrink' }), join(dir, `${stem}.shrunk.replay.json`));
+  const replayPath = writeReplay(
+    makeReplay({
+      scenarioFile: file.scenarioFile,
+      scenarioText: outcome.bestText,
+      result: outcome.bestResult,
+      codec: file.codec,
+      origin: 'shrink',
+    }),
+    join(dir, `${stem}.shrunk.replay.json`),
+  );
   const summary = {
     file: path,
     property: outcome.property,
@@ -111,7 +131,11 @@ export async function runShrink(args: string[]): Promise<number> {
       `shrunk '${outcome.property}' from ${outcome.originalFaults} faults to ${outcome.faults} faults and ${outcome.clientOps} client operations ` +
         `(safety phase ${(outcome.best.safetyMs / 1000).toFixed(3)} s) in ${outcome.runs} runs, ${(outcome.wallMs / 1000).toFixed(1)} s (${outcome.stoppedBy === 'fixpoint' ? 'no smaller run fails' : `stopped by the ${outcome.stoppedBy} budget`})\n` +
         `    violation: ${outcome.bestResult.violations[0] ?? ''}\n` +
-        `    schedule:\n${outcome.bestText.split('\n').filter((l) => l.startsWith('at ')).map((l) => `      ${l}`).join('\n')}\n` +
+        `    schedule:\n${outcome.bestText
+          .split('\n')
+          .filter((l) => l.startsWith('at '))
+          .map((l) => `      ${l}`)
+          .join('\n')}\n` +
         `wrote ${replayPath}\nwrote ${scenarioPath}${outcome.knobsPinned ? ' (reproduces only with the replay file: the failure needs the recorded knobs)' : ''}\n`,
     );
   }
@@ -121,7 +145,10 @@ export async function runShrink(args: string[]): Promise<number> {
 function storyText(story: string, text: string): string {
   const body = text.split('\n').filter((l) => !/^\s*#/.test(l));
   while (body.length > 0 && body[0]!.trim() === '') body.shift();
-  return `${story.split('\n').map((l) => `# ${l}`).join('\n')}\n${body.join('\n')}`;
+  return `${story
+    .split('\n')
+    .map((l) => `# ${l}`)
+    .join('\n')}\n${body.join('\n')}`;
 }
 
 function withSeed(text: string, seed: number): string {

@@ -14,7 +14,7 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { assert } from '../core/assert.js';
+import { assert } from '../../core/assert.js';
 
 /** What one seed's run reports (the `sim run --json` fields). */
 export interface SeedResult {
@@ -110,7 +110,8 @@ export function parseSeedRange(text: string): SeedRange | null {
     const to = Number(range[2]);
     return Number.isSafeInteger(from) && Number.isSafeInteger(to) && from <= to ? { from, to } : null;
   }
-  if (/^\d+$/.test(text) && Number(text) >= 1 && Number.isSafeInteger(Number(text))) return { from: 1, to: Number(text) };
+  if (/^\d+$/.test(text) && Number(text) >= 1 && Number.isSafeInteger(Number(text)))
+    return { from: 1, to: Number(text) };
   return null;
 }
 
@@ -189,7 +190,13 @@ class Totals {
     }
     this.failed++;
     this.failingSeeds.push(r.seed);
-    if (this.failures.length < this.keptMax) this.failures.push({ seed: r.seed, trace: r.trace, violations: r.violations, ...(r.replayFile ? { replayFile: r.replayFile } : {}) });
+    if (this.failures.length < this.keptMax)
+      this.failures.push({
+        seed: r.seed,
+        trace: r.trace,
+        violations: r.violations,
+        ...(r.replayFile ? { replayFile: r.replayFile } : {}),
+      });
   }
 }
 
@@ -233,7 +240,12 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
   };
 }
 
-function runOnWorkers(data: WorkerData, range: SeedRange, jobs: number, report: (r: SeedResult) => void): Promise<void> {
+function runOnWorkers(
+  data: WorkerData,
+  range: SeedRange,
+  jobs: number,
+  report: (r: SeedResult) => void,
+): Promise<void> {
   const total = range.to - range.from + 1;
   // About eight batches per worker early on, so the tail of the range is shared out finely.
   const batch = Math.max(1, Math.min(batchSeedsMax, Math.ceil(total / (jobs * 8))));
@@ -293,7 +305,9 @@ function runOnWorkers(data: WorkerData, range: SeedRange, jobs: number, report: 
 export function mergeResults(parts: readonly ExploreSummary[]): ExploreSummary & { readonly gaps: readonly string[] } {
   assert(parts.length > 0, 'nothing to merge');
   const scenario = parts[0]!.scenario;
-  for (const p of parts) if (p.scenario !== scenario) throw new Error(`cannot merge results of different scenarios: ${scenario} and ${p.scenario}`);
+  for (const p of parts)
+    if (p.scenario !== scenario)
+      throw new Error(`cannot merge results of different scenarios: ${scenario} and ${p.scenario}`);
   const ranges = parts.map((p) => parseSeedRange(p.range)).map((r, i) => r ?? { from: NaN, to: NaN, i });
   const sorted = ranges.map((r, i) => ({ ...r, i })).sort((a, b) => a.from - b.from);
   const gaps: string[] = [];

@@ -5,7 +5,7 @@
  *
  * Times are global simulated milliseconds.
  */
-import type { Outcome } from '../history.js';
+import type { Outcome } from '../../history.js';
 
 export interface RunRecord {
   readonly scenario: string;

@@ -62,7 +62,7 @@ function formatMs(ms: number): string {
 }
 
 function opLabel(op: RunRecord['ops'][number]): string {
-  const show = (v: unknown): string => (v === undefined ? '' : JSON.stringify(v) ?? '');
+  const show = (v: unknown): string => (v === undefined ? '' : (JSON.stringify(v) ?? ''));
   return `${op.f}${op.key !== undefined ? ` ${op.key}` : ''} ${show(op.input)} → ${op.outcome}${op.outcome === 'ok' ? ` ${show(op.output)}` : ''} (process ${op.process} via ${op.node}, ${formatMs(op.invokeMs)}–${op.completeMs === null ? '∞' : formatMs(op.completeMs)})`;
 }
 
@@ -81,31 +81,53 @@ export function timelineSvg(record: RunRecord, widthPx = 1100): string {
   const lanesBottom = top + Math.max(1, processes.length) * laneH;
   const out: string[] = [svgOpen(widthPx, height, `Client operations of ${record.scenario} seed ${record.seed}`)];
   for (const f of record.faults) {
-    out.push(`<rect x="${num(x(f.startMs))}" y="${top}" width="${num(Math.max(1, x(f.endMs) - x(f.startMs)))}" height="${lanesBottom - top}" fill="${colors.fault}" stroke="${colors.faultEdge}" stroke-width="0.5"><title>${escapeXml(`${f.label} (${formatMs(f.startMs)}–${formatMs(f.endMs)})`)}</title></rect>`);
+    out.push(
+      `<rect x="${num(x(f.startMs))}" y="${top}" width="${num(Math.max(1, x(f.endMs) - x(f.startMs)))}" height="${lanesBottom - top}" fill="${colors.fault}" stroke="${colors.faultEdge}" stroke-width="0.5"><title>${escapeXml(`${f.label} (${formatMs(f.startMs)}–${formatMs(f.endMs)})`)}</title></rect>`,
+    );
   }
   for (const t of ticksMs(0, endMs, 10)) {
-    out.push(`<line x1="${num(x(t))}" y1="${top}" x2="${num(x(t))}" y2="${lanesBottom}" stroke="${colors.grid}" stroke-width="0.5"/>`);
-    out.push(`<text x="${num(x(t))}" y="${lanesBottom + 12}" text-anchor="middle" fill="${colors.axis}">${escapeXml(formatMs(t))}</text>`);
+    out.push(
+      `<line x1="${num(x(t))}" y1="${top}" x2="${num(x(t))}" y2="${lanesBottom}" stroke="${colors.grid}" stroke-width="0.5"/>`,
+    );
+    out.push(
+      `<text x="${num(x(t))}" y="${lanesBottom + 12}" text-anchor="middle" fill="${colors.axis}">${escapeXml(formatMs(t))}</text>`,
+    );
   }
-  processes.forEach((p, i) => out.push(`<text x="${left - 6}" y="${top + i * laneH + 10}" text-anchor="end" fill="${colors.axis}">process ${p}</text>`));
+  processes.forEach((p, i) =>
+    out.push(
+      `<text x="${left - 6}" y="${top + i * laneH + 10}" text-anchor="end" fill="${colors.axis}">process ${p}</text>`,
+    ),
+  );
   const lane = new Map(processes.map((p, i) => [p, i]));
   for (const op of ops) {
     const y = top + lane.get(op.process)! * laneH + 2;
     const end = op.completeMs ?? endMs;
     const w = Math.max(1.5, x(end) - x(op.invokeMs));
     const dashed = op.outcome === 'unknown' ? ' stroke-dasharray="2,2"' : '';
-    out.push(`<rect x="${num(x(op.invokeMs))}" y="${y}" width="${num(w)}" height="${laneH - 4}" fill="${colors[op.outcome]}" fill-opacity="${op.outcome === 'unknown' ? 0.5 : 0.85}" stroke="${colors[op.outcome]}"${dashed}><title>${escapeXml(opLabel(op))}</title></rect>`);
+    out.push(
+      `<rect x="${num(x(op.invokeMs))}" y="${y}" width="${num(w)}" height="${laneH - 4}" fill="${colors[op.outcome]}" fill-opacity="${op.outcome === 'unknown' ? 0.5 : 0.85}" stroke="${colors[op.outcome]}"${dashed}><title>${escapeXml(opLabel(op))}</title></rect>`,
+    );
   }
   const vt = violationTimeMs(record);
   if (vt !== null) {
-    out.push(`<line x1="${num(x(vt))}" y1="${top - 6}" x2="${num(x(vt))}" y2="${lanesBottom}" stroke="${colors.violation}" stroke-width="2"/>`);
-    out.push(`<text x="${num(x(vt))}" y="${top - 10}" text-anchor="middle" fill="${colors.violation}" font-weight="bold">violation</text>`);
+    out.push(
+      `<line x1="${num(x(vt))}" y1="${top - 6}" x2="${num(x(vt))}" y2="${lanesBottom}" stroke="${colors.violation}" stroke-width="2"/>`,
+    );
+    out.push(
+      `<text x="${num(x(vt))}" y="${top - 10}" text-anchor="middle" fill="${colors.violation}" font-weight="bold">violation</text>`,
+    );
   }
   const legendY = lanesBottom + 30;
   record.faults.slice(0, faultRows).forEach((f, i) => {
-    out.push(`<rect x="${num(x(f.startMs))}" y="${legendY + i * 13 - 8}" width="${num(Math.max(2, x(f.endMs) - x(f.startMs)))}" height="9" fill="${colors.faultEdge}" fill-opacity="0.6"/>`);
-    out.push(`<text x="${left - 6}" y="${legendY + i * 13}" text-anchor="end" fill="${colors.axis}">${escapeXml(f.kind)}</text>`);
-    out.push(`<text x="${num(Math.min(x(f.endMs) + 4, widthPx - 200))}" y="${legendY + i * 13}" fill="${colors.axis}">${escapeXml(f.label)}</text>`);
+    out.push(
+      `<rect x="${num(x(f.startMs))}" y="${legendY + i * 13 - 8}" width="${num(Math.max(2, x(f.endMs) - x(f.startMs)))}" height="9" fill="${colors.faultEdge}" fill-opacity="0.6"/>`,
+    );
+    out.push(
+      `<text x="${left - 6}" y="${legendY + i * 13}" text-anchor="end" fill="${colors.axis}">${escapeXml(f.kind)}</text>`,
+    );
+    out.push(
+      `<text x="${num(Math.min(x(f.endMs) + 4, widthPx - 200))}" y="${legendY + i * 13}" fill="${colors.axis}">${escapeXml(f.label)}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n');
@@ -115,7 +137,10 @@ export function timelineSvg(record: RunRecord, widthPx = 1100): string {
  * The messages around a moment (the first violation, else the end of the run): those sent in the
  * `windowMs` before it, at most `messagesDrawnMax`, the latest kept.
  */
-export function messagesAround(record: RunRecord, windowMs = lamportWindowMsDefault): { fromMs: number; toMs: number; messages: RecordedMessage[] } {
+export function messagesAround(
+  record: RunRecord,
+  windowMs = lamportWindowMsDefault,
+): { fromMs: number; toMs: number; messages: RecordedMessage[] } {
   const centreMs = violationTimeMs(record) ?? record.simulatedMs;
   const fromMs = Math.max(0, centreMs - windowMs);
   const inWindow = record.messages.filter((m) => m.sendMs >= fromMs && m.sendMs <= centreMs);
@@ -138,11 +163,23 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault)
   const span = Math.max(1e-3, toMs - fromMs);
   const y = (ms: number): number => top + ((ms - fromMs) / span) * plotH;
   const xOf = new Map(nodes.map((n, i) => [n, left + i * colW + colW / 2]));
-  const out: string[] = [svgOpen(width, height, `Messages around ${violationTimeMs(record) === null ? 'the end of the run' : 'the violation'}`)];
-  out.push('<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker></defs>');
+  const out: string[] = [
+    svgOpen(
+      width,
+      height,
+      `Messages around ${violationTimeMs(record) === null ? 'the end of the run' : 'the violation'}`,
+    ),
+  ];
+  out.push(
+    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker></defs>',
+  );
   for (const t of ticksMs(fromMs, toMs, 10)) {
-    out.push(`<line x1="${left - 4}" y1="${num(y(t))}" x2="${width}" y2="${num(y(t))}" stroke="${colors.grid}" stroke-width="0.5"/>`);
-    out.push(`<text x="${left - 8}" y="${num(y(t) + 4)}" text-anchor="end" fill="${colors.axis}">${escapeXml(formatMs(t))}</text>`);
+    out.push(
+      `<line x1="${left - 4}" y1="${num(y(t))}" x2="${width}" y2="${num(y(t))}" stroke="${colors.grid}" stroke-width="0.5"/>`,
+    );
+    out.push(
+      `<text x="${left - 8}" y="${num(y(t) + 4)}" text-anchor="end" fill="${colors.axis}">${escapeXml(formatMs(t))}</text>`,
+    );
   }
   for (const f of record.faults) {
     if (f.endMs < fromMs || f.startMs > toMs) continue;
@@ -151,13 +188,17 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault)
     for (const n of f.nodes) {
       const xn = xOf.get(n);
       if (xn === undefined) continue;
-      out.push(`<rect x="${num(xn - 6)}" y="${num(y0)}" width="12" height="${num(Math.max(1, y1 - y0))}" fill="${colors.fault}" stroke="${colors.faultEdge}" stroke-width="0.5"><title>${escapeXml(f.label)}</title></rect>`);
+      out.push(
+        `<rect x="${num(xn - 6)}" y="${num(y0)}" width="12" height="${num(Math.max(1, y1 - y0))}" fill="${colors.fault}" stroke="${colors.faultEdge}" stroke-width="0.5"><title>${escapeXml(f.label)}</title></rect>`,
+      );
     }
   }
   for (const n of nodes) {
     const xn = xOf.get(n)!;
     out.push(`<text x="${num(xn)}" y="${top - 14}" text-anchor="middle" font-weight="bold">${escapeXml(n)}</text>`);
-    out.push(`<line x1="${num(xn)}" y1="${top - 6}" x2="${num(xn)}" y2="${top + plotH}" stroke="#333" stroke-width="1"/>`);
+    out.push(
+      `<line x1="${num(xn)}" y1="${top - 6}" x2="${num(xn)}" y2="${top + plotH}" stroke="#333" stroke-width="1"/>`,
+    );
   }
   for (const m of messages) {
     const x1 = xOf.get(m.from);
@@ -168,18 +209,27 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault)
     if (m.deliverMs === null) {
       const xm = (x1 + x2) / 2;
       const ym = y1 + 10;
-      out.push(`<g><title>${escapeXml(tip)}</title><line x1="${num(x1)}" y1="${num(y1)}" x2="${num(xm)}" y2="${num(ym)}" stroke="${colors.fail}" stroke-dasharray="3,2"/><path d="M ${num(xm - 4)} ${num(ym - 4)} L ${num(xm + 4)} ${num(ym + 4)} M ${num(xm - 4)} ${num(ym + 4)} L ${num(xm + 4)} ${num(ym - 4)}" stroke="${colors.fail}" stroke-width="1.5"/></g>`);
+      out.push(
+        `<g><title>${escapeXml(tip)}</title><line x1="${num(x1)}" y1="${num(y1)}" x2="${num(xm)}" y2="${num(ym)}" stroke="${colors.fail}" stroke-dasharray="3,2"/><path d="M ${num(xm - 4)} ${num(ym - 4)} L ${num(xm + 4)} ${num(ym + 4)} M ${num(xm - 4)} ${num(ym + 4)} L ${num(xm + 4)} ${num(ym - 4)}" stroke="${colors.fail}" stroke-width="1.5"/></g>`,
+      );
     } else {
       const y2 = y(m.deliverMs);
-      out.push(`<g><title>${escapeXml(tip)}</title><line x1="${num(x1)}" y1="${num(y1)}" x2="${num(x2)}" y2="${num(y2)}" stroke="#333" stroke-width="0.8" marker-end="url(#arrow)"/><text x="${num((x1 + x2) / 2)}" y="${num((y1 + y2) / 2 - 2)}" text-anchor="middle" font-size="8" fill="#555">${escapeXml(m.label)}</text></g>`);
+      out.push(
+        `<g><title>${escapeXml(tip)}</title><line x1="${num(x1)}" y1="${num(y1)}" x2="${num(x2)}" y2="${num(y2)}" stroke="#333" stroke-width="0.8" marker-end="url(#arrow)"/><text x="${num((x1 + x2) / 2)}" y="${num((y1 + y2) / 2 - 2)}" text-anchor="middle" font-size="8" fill="#555">${escapeXml(m.label)}</text></g>`,
+      );
     }
   }
   const vt = violationTimeMs(record);
   if (vt !== null) {
-    out.push(`<line x1="${left}" y1="${num(y(vt))}" x2="${width}" y2="${num(y(vt))}" stroke="${colors.violation}" stroke-width="2"/>`);
-    out.push(`<text x="${width - 4}" y="${num(y(vt) - 4)}" text-anchor="end" fill="${colors.violation}" font-weight="bold">violation</text>`);
+    out.push(
+      `<line x1="${left}" y1="${num(y(vt))}" x2="${width}" y2="${num(y(vt))}" stroke="${colors.violation}" stroke-width="2"/>`,
+    );
+    out.push(
+      `<text x="${width - 4}" y="${num(y(vt) - 4)}" text-anchor="end" fill="${colors.violation}" font-weight="bold">violation</text>`,
+    );
   }
-  if (messages.length === 0) out.push(`<text x="${left + 10}" y="${top + 20}" fill="${colors.axis}">no messages in this window</text>`);
+  if (messages.length === 0)
+    out.push(`<text x="${left + 10}" y="${top + 20}" fill="${colors.axis}">no messages in this window</text>`);
   out.push('</svg>');
   return out.join('\n');
 }
@@ -204,15 +254,27 @@ export function rolesSvg(record: RunRecord, widthPx = 1100): string {
       const w = x(end) - x(c.atMs);
       if (w <= 0) return;
       const fill = (colors as Record<string, string>)[c.role] ?? colors.follower;
-      const label = c.role === 'down' || c.role === 'paused' ? c.role : `${c.role}${c.term === null ? '' : ` t${c.term}`}`;
-      out.push(`<rect x="${num(x(c.atMs))}" y="${yRow + 2}" width="${num(w)}" height="${rowH - 4}" fill="${fill}" stroke="#fff" stroke-width="0.5"><title>${escapeXml(`${n}: ${label} from ${formatMs(c.atMs)} to ${formatMs(end)}`)}</title></rect>`);
-      if (w > 40) out.push(`<text x="${num(x(c.atMs) + 3)}" y="${yRow + 15}" font-size="10" fill="${c.role === 'down' ? '#fff' : '#111'}">${escapeXml(label)}</text>`);
+      const label =
+        c.role === 'down' || c.role === 'paused' ? c.role : `${c.role}${c.term === null ? '' : ` t${c.term}`}`;
+      out.push(
+        `<rect x="${num(x(c.atMs))}" y="${yRow + 2}" width="${num(w)}" height="${rowH - 4}" fill="${fill}" stroke="#fff" stroke-width="0.5"><title>${escapeXml(`${n}: ${label} from ${formatMs(c.atMs)} to ${formatMs(end)}`)}</title></rect>`,
+      );
+      if (w > 40)
+        out.push(
+          `<text x="${num(x(c.atMs) + 3)}" y="${yRow + 15}" font-size="10" fill="${c.role === 'down' ? '#fff' : '#111'}">${escapeXml(label)}</text>`,
+        );
     });
   });
   const axisY = top + nodes.length * rowH + 14;
-  for (const t of ticksMs(0, endMs, 10)) out.push(`<text x="${num(x(t))}" y="${axisY}" text-anchor="middle" fill="${colors.axis}">${escapeXml(formatMs(t))}</text>`);
+  for (const t of ticksMs(0, endMs, 10))
+    out.push(
+      `<text x="${num(x(t))}" y="${axisY}" text-anchor="middle" fill="${colors.axis}">${escapeXml(formatMs(t))}</text>`,
+    );
   const vt = violationTimeMs(record);
-  if (vt !== null) out.push(`<line x1="${num(x(vt))}" y1="${top}" x2="${num(x(vt))}" y2="${axisY - 10}" stroke="${colors.violation}" stroke-width="2"/>`);
+  if (vt !== null)
+    out.push(
+      `<line x1="${num(x(vt))}" y1="${top}" x2="${num(x(vt))}" y2="${axisY - 10}" stroke="${colors.violation}" stroke-width="2"/>`,
+    );
   out.push('</svg>');
   return out.join('\n');
 }

@@ -19,7 +19,11 @@ export function renderPictures(record: RunRecord): ReportPictures {
   return { timeline: timelineSvg(record), lamport: lamportSvg(record), roles: rolesSvg(record) };
 }
 
-export function reportHtml(record: RunRecord, pictures: ReportPictures = renderPictures(record), replayCommand?: string): string {
+export function reportHtml(
+  record: RunRecord,
+  pictures: ReportPictures = renderPictures(record),
+  replayCommand?: string,
+): string {
   const e = escapeXml;
   const vt = violationTimeMs(record);
   const centre = vt ?? record.simulatedMs;

@@ -17,11 +17,11 @@
  * stripped ("liveness", "election safety", "linearizability"). `anyViolation` accepts any failure.
  */
 import fc from 'fast-check';
-import { loadScenarioText } from './run.js';
-import { Simulation, type Knobs, type LogLine, type RunResult } from './simulator.js';
+import { loadScenarioText } from '../run.js';
+import { Simulation, type Knobs, type LogLine, type RunResult } from '../engine/simulation.js';
 import type { ReplayFile } from './replay.js';
-import type { Scenario } from './scenario.js';
-import type { Harness } from './harness.js';
+import type { Scenario } from '../scenario.js';
+import type { Harness } from '../harness.js';
 
 /** A fault or action of the recorded schedule, as a scenario timeline line. */
 export interface ScheduledAction {
@@ -38,7 +38,8 @@ export function actionOfFaultLine(text: string, nowMs: number): string | null {
   if ((m = /^partition (.+)$/.exec(text))) return m[1]!.includes('|') ? `partition ${m[1]}` : `partition ${m[1]} |`;
   if ((m = /^one-way partition: (\S+) cannot reach (\S+)$/.exec(text))) return `oneway ${m[1]} ${m[2]}`;
   if (text === 'network healed') return 'heal';
-  if ((m = /^link (\S+)→(\S+) clogged until (\d+(?:\.\d+)?) ms$/.exec(text))) return `clog ${m[1]} ${m[2]} ${Math.max(0, Number(m[3]) - nowMs).toFixed(3)}ms`;
+  if ((m = /^link (\S+)→(\S+) clogged until (\d+(?:\.\d+)?) ms$/.exec(text)))
+    return `clog ${m[1]} ${m[2]} ${Math.max(0, Number(m[3]) - nowMs).toFixed(3)}ms`;
   if ((m = /^(\S+) crashed \(/.exec(text))) return `crash ${m[1]}`;
   if ((m = /^(\S+) restarted$/.exec(text))) return `restart ${m[1]}`;
   if ((m = /^(\S+) paused$/.exec(text))) return `pause ${m[1]}`;
@@ -46,7 +47,8 @@ export function actionOfFaultLine(text: string, nowMs: number): string | null {
   if ((m = /^(\S+) clock jumped \+?(-?\d+(?:\.\d+)?) ms$/.exec(text))) return `jump ${m[1]} ${m[2]}ms`;
   if ((m = /^(\S+) clock drift set to (-?\d+(?:\.\d+)?) ppm$/.exec(text))) return `drift ${m[1]} ${m[2]}`;
   if ((m = /^network (loss=\S+ dup=\S+ reorder=\S+)$/.exec(text))) return `network ${m[1]}`;
-  if ((m = /^bridge partition: (.+) \| (.+) with (\S+) seeing both$/.exec(text))) return `bridge ${m[3]} ${m[1]} | ${m[2]}`;
+  if ((m = /^bridge partition: (.+) \| (.+) with (\S+) seeing both$/.exec(text)))
+    return `bridge ${m[3]} ${m[1]} | ${m[2]}`;
   if (text === 'majority ring partition') return 'ring';
   return null;
 }
@@ -87,15 +89,34 @@ export async function recordSchedule(file: ReplayFile): Promise<Recorded> {
     const action = actionOfFaultLine(line.text, line.atMs);
     if (action) schedule.push({ atMs: line.atMs, action, isFault: true });
   };
-  const result = new Simulation(loaded.scenario, loaded.harness, file.seed, { codec: file.codec, knobs: file.knobs, onLog }).run();
+  const result = new Simulation(loaded.scenario, loaded.harness, file.seed, {
+    codec: file.codec,
+    knobs: file.knobs,
+    onLog,
+  }).run();
   for (const event of loaded.scenario.timeline) {
-    if (!builtinActions.has(event.action)) schedule.push({ atMs: event.atMs, action: [event.action, ...event.args].join(' '), isFault: false });
+    if (!builtinActions.has(event.action))
+      schedule.push({ atMs: event.atMs, action: [event.action, ...event.args].join(' '), isFault: false });
   }
   schedule.sort((a, b) => a.atMs - b.atMs);
   return { schedule, result };
 }
 
-const builtinActions = new Set(['partition', 'oneway', 'bridge', 'ring', 'heal', 'crash', 'restart', 'pause', 'resume', 'jump', 'drift', 'clog', 'network']);
+const builtinActions = new Set([
+  'partition',
+  'oneway',
+  'bridge',
+  'ring',
+  'heal',
+  'crash',
+  'restart',
+  'pause',
+  'resume',
+  'jump',
+  'drift',
+  'clog',
+  'network',
+]);
 
 /** One point of the search: which schedule entries at which times, how long a safety phase, which parameter values. */
 export interface Candidate {
@@ -111,7 +132,13 @@ export interface Candidate {
  * The scenario text for a candidate: the original text without its nemesis, duration and `at` lines,
  * then `nemesis none`, the new durations and parameters, and the kept schedule.
  */
-export function candidateText(originalText: string, scenario: Scenario, schedule: readonly ScheduledAction[], c: Candidate, story: string | null = null): string {
+export function candidateText(
+  originalText: string,
+  scenario: Scenario,
+  schedule: readonly ScheduledAction[],
+  c: Candidate,
+  story: string | null = null,
+): string {
   const kept = keptActions(schedule, c);
   const lines = originalText.split(/\r?\n/).filter((line) => {
     const t = line.replace(/\s#.*$/, '').trim();
@@ -140,10 +167,18 @@ export function keptActions(schedule: readonly ScheduledAction[], c: Candidate):
 }
 
 /** Harness parameters that count workload (clients, operations, keys): shrunk toward 1. */
-export function workloadParams(scenario: Scenario, harnessParams: Readonly<Record<string, string>>): Record<string, number> {
+export function workloadParams(
+  scenario: Scenario,
+  harnessParams: Readonly<Record<string, string>>,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const key of Object.keys(harnessParams)) {
-    if (!/^(clients|writers|readers|processes|keys|ops|opsMax|operations|workers|proposals|proposalsMax|clientCount)$/i.test(key)) continue;
+    if (
+      !/^(clients|writers|readers|processes|keys|ops|opsMax|operations|workers|proposals|proposalsMax|clientCount)$/i.test(
+        key,
+      )
+    )
+      continue;
     const value = Number(scenario.params[key]);
     if (Number.isInteger(value) && value > 1) out[key] = value;
   }
@@ -199,7 +234,10 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
   if (file.result !== 'fail') throw new ShrinkError('the replay file records a passing run: nothing to shrink');
   const loaded = await loadScenarioText(file.scenarioText, file.scenarioFile);
   const { schedule, result: original } = await recordSchedule(file);
-  if (original.result !== 'fail') throw new ShrinkError(`replaying the file passed (trace ${original.trace}, recorded ${file.trace}): the code changed, nothing to shrink`);
+  if (original.result !== 'fail')
+    throw new ShrinkError(
+      `replaying the file passed (trace ${original.trace}, recorded ${file.trace}): the code changed, nothing to shrink`,
+    );
   const property = propertyOf(original.violations[0]!, loaded.scenario.nodes);
   const params = workloadParams(loaded.scenario, loaded.harness.params);
   let runs = 0;
@@ -226,16 +264,25 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
     }
     let result: RunResult;
     try {
-      result = new Simulation(candidate.scenario, candidate.harness, file.seed, { codec: file.codec, ...(knobs ? { knobs } : {}) }).run();
+      result = new Simulation(candidate.scenario, candidate.harness, file.seed, {
+        codec: file.codec,
+        ...(knobs ? { knobs } : {}),
+      }).run();
     } catch {
       return null; // a crash of the simulator or harness is a different bug
     }
     if (result.result !== 'fail') return null;
-    if (!options.anyViolation && !result.violations.some((v) => propertyOf(v, loaded.scenario.nodes) === property)) return null;
+    if (!options.anyViolation && !result.violations.some((v) => propertyOf(v, loaded.scenario.nodes) === property))
+      return null;
     return result;
   };
 
-  const full: Candidate = { kept: schedule.map((_, i) => i), times: schedule.map((a) => a.atMs), safetyMs: loaded.scenario.safetyMs, params };
+  const full: Candidate = {
+    kept: schedule.map((_, i) => i),
+    times: schedule.map((a) => a.atMs),
+    safetyMs: loaded.scenario.safetyMs,
+    params,
+  };
   let knobs: Knobs | undefined;
   let bestResult = await evaluate(full, undefined);
   if (!bestResult) {
@@ -243,7 +290,9 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
     bestResult = await evaluate(full, knobs);
   }
   if (!bestResult) {
-    throw new ShrinkError(`the recorded fault schedule (${schedule.length} actions, nemesis off) does not reproduce '${property}'; the failure depends on something the schedule does not capture`);
+    throw new ShrinkError(
+      `the recorded fault schedule (${schedule.length} actions, nemesis off) does not reproduce '${property}'; the failure depends on something the schedule does not capture`,
+    );
   }
 
   let best = full;
@@ -268,7 +317,12 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
           best = c;
           bestResult = result;
           improved = true;
-          options.onProgress?.({ runs, faults: countFaults(schedule, c), safetyMs: c.safetyMs, elapsedMs: performance.now() - started });
+          options.onProgress?.({
+            runs,
+            faults: countFaults(schedule, c),
+            safetyMs: c.safetyMs,
+            elapsedMs: performance.now() - started,
+          });
           continue outer;
         }
       }
@@ -282,7 +336,10 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
     // Pass 1: fewer actions (fast-check's array shrinker drops chunks, then single entries) and a
     // shorter safety phase (an integer halving toward its minimum).
     const base = best;
-    const pass1 = fc.tuple(fc.array(fc.nat({ max: Math.max(0, schedule.length - 1) }), { maxLength: Math.max(schedule.length, 1) }), fc.integer({ min: 1, max: Math.max(1, Math.ceil(base.safetyMs)) }));
+    const pass1 = fc.tuple(
+      fc.array(fc.nat({ max: Math.max(0, schedule.length - 1) }), { maxLength: Math.max(schedule.length, 1) }),
+      fc.integer({ min: 1, max: Math.max(1, Math.ceil(base.safetyMs)) }),
+    );
     improved =
       (await descend<[number[], number]>(pass1, [[...base.kept], Math.ceil(base.safetyMs)], ([kept, safetyMs]) => ({
         ...base,
@@ -295,7 +352,10 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
     for (const index of [...best.kept]) {
       const at = Math.floor(best.times[index]!);
       if (at <= 0) continue;
-      const moveTo = (base: Candidate, t: number): Candidate => ({ ...base, times: base.times.map((x, i) => (i === index ? t : x)) });
+      const moveTo = (base: Candidate, t: number): Candidate => ({
+        ...base,
+        times: base.times.map((x, i) => (i === index ? t : x)),
+      });
       // A coarse scan from the start first: halving alone lands in few places, and a fault often
       // matters only inside a narrow window (right after an acknowledgement, say).
       for (let k = 0; k < timeScanPoints; k++) {
@@ -312,7 +372,8 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
       }
       const before = best;
       const from = Math.floor(before.times[index]!);
-      improved = (from > 0 && (await descend(fc.integer({ min: 0, max: from }), from, (t) => moveTo(before, t)))) || improved;
+      improved =
+        (from > 0 && (await descend(fc.integer({ min: 0, max: from }), from, (t) => moveTo(before, t)))) || improved;
       if (stoppedBy !== 'fixpoint') break;
     }
     if (stoppedBy !== 'fixpoint') break;
@@ -321,7 +382,9 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
       const before = best;
       improved =
         (await descend(
-          fc.tuple(...keys.map((k) => fc.integer({ min: 1, max: before.params[k]! }))) as unknown as fc.Arbitrary<number[]>,
+          fc.tuple(...keys.map((k) => fc.integer({ min: 1, max: before.params[k]! }))) as unknown as fc.Arbitrary<
+            number[]
+          >,
           keys.map((k) => before.params[k]!),
           (values) => ({ ...before, params: Object.fromEntries(keys.map((k, i) => [k, values[i]!])) }),
         )) || improved;
@@ -352,7 +415,13 @@ function countFaults(schedule: readonly ScheduledAction[], c: Candidate): number
   return keptActions(schedule, c).filter((s) => s.isFault).length;
 }
 
-function clientOpsOf(scenario: Scenario, harness: Harness, seed: number, codec: boolean, knobs: Knobs | undefined): number {
+function clientOpsOf(
+  scenario: Scenario,
+  harness: Harness,
+  seed: number,
+  codec: boolean,
+  knobs: Knobs | undefined,
+): number {
   const sim = new Simulation(scenario, harness, seed, { codec, ...(knobs ? { knobs } : {}) });
   sim.run();
   return sim.history.ops.length;

@@ -15,7 +15,7 @@ import { join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { parseDurationMs } from './scenario.js';
+import { parseDurationMs } from '../scenario.js';
 
 export interface ScenarioRow {
   readonly file: string;
@@ -57,7 +57,9 @@ function workerEntry(): URL {
   const require = createRequire(self);
   const api = pathToFileURL(require.resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
   const target = new URL('./scenarios-worker.ts', self).href;
-  return new URL(`data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(target)});`)}`);
+  return new URL(
+    `data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(target)});`)}`,
+  );
 }
 
 function runOne(file: string, seed: number | null, timeoutMs: number): Promise<Omit<ScenarioRow, 'file' | 'name'>> {
@@ -73,9 +75,24 @@ function runOne(file: string, seed: number | null, timeoutMs: number): Promise<O
       resolve(row);
     };
     const empty = { protocol: '?', nodes: 0, seed, expected: 'pass' as const, simulatedMs: 0, events: 0, trace: '' };
-    const timer = setTimeout(() => done({ ...empty, outcome: 'timeout', wallMs: performance.now() - started, detail: `still running after ${timeoutMs / 1000} s` }), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        done({
+          ...empty,
+          outcome: 'timeout',
+          wallMs: performance.now() - started,
+          detail: `still running after ${timeoutMs / 1000} s`,
+        }),
+      timeoutMs,
+    );
     worker.on('message', (m) => {
-      if (!m.ok) return done({ ...empty, outcome: 'error', wallMs: performance.now() - started, detail: String(m.error).split('\n')[0]! });
+      if (!m.ok)
+        return done({
+          ...empty,
+          outcome: 'error',
+          wallMs: performance.now() - started,
+          detail: String(m.error).split('\n')[0]!,
+        });
       done({
         protocol: m.protocol,
         nodes: m.nodes,
@@ -89,7 +106,9 @@ function runOne(file: string, seed: number | null, timeoutMs: number): Promise<O
         detail: m.violations[0] ?? '',
       });
     });
-    worker.on('error', (e) => done({ ...empty, outcome: 'error', wallMs: performance.now() - started, detail: e.message }));
+    worker.on('error', (e) =>
+      done({ ...empty, outcome: 'error', wallMs: performance.now() - started, detail: e.message }),
+    );
   });
 }
 
@@ -109,7 +128,9 @@ export async function runScenarios(args: string[]): Promise<number> {
     else if (a === '--json') json = true;
     else if (a === '--all') all = true;
     else {
-      process.stderr.write(`scenarios: unknown argument '${a}'\nUsage: npm run scenarios -- [--jobs N] [--seeds N] [--timeout 300s] [--filter TEXT] [--json] [--all]\n`);
+      process.stderr.write(
+        `scenarios: unknown argument '${a}'\nUsage: npm run scenarios -- [--jobs N] [--seeds N] [--timeout 300s] [--filter TEXT] [--json] [--all]\n`,
+      );
       return 2;
     }
   }
@@ -139,13 +160,21 @@ export async function runScenarios(args: string[]): Promise<number> {
     scenarios: files.length,
     runs: rows.length,
     asExpected: rows.filter(met).length,
-    unexpected: rows.filter((r) => !met(r)).map((r) => `${r.name} seed ${r.seed}: ${r.outcome} (expected ${r.expected})`),
+    unexpected: rows
+      .filter((r) => !met(r))
+      .map((r) => `${r.name} seed ${r.seed}: ${r.outcome} (expected ${r.expected})`),
     simulatedMs: Math.round(rows.reduce((a, r) => a + r.simulatedMs, 0)),
     wallMs: Math.round(wallMs),
     jobs,
   };
   if (json) process.stdout.write(JSON.stringify({ ...summary, rows }) + '\n');
-  else process.stdout.write(table(rows) + `\n${summary.runs} runs of ${summary.scenarios} scenarios: ${summary.asExpected} as expected, ${summary.unexpected.length} not, in ${(wallMs / 1000).toFixed(1)} s on ${jobs} jobs\n` + JSON.stringify(summary) + '\n');
+  else
+    process.stdout.write(
+      table(rows) +
+        `\n${summary.runs} runs of ${summary.scenarios} scenarios: ${summary.asExpected} as expected, ${summary.unexpected.length} not, in ${(wallMs / 1000).toFixed(1)} s on ${jobs} jobs\n` +
+        JSON.stringify(summary) +
+        '\n',
+    );
   return summary.unexpected.length === 0 ? 0 : 1;
 }
 
@@ -156,7 +185,18 @@ async function defaultSeed(file: string): Promise<number> {
 }
 
 export function table(rows: readonly ScenarioRow[]): string {
-  const header = ['scenario', 'protocol', 'nodes', 'seed', 'result', 'expected', 'sim s', 'wall ms', 'events', 'violation / note'];
+  const header = [
+    'scenario',
+    'protocol',
+    'nodes',
+    'seed',
+    'result',
+    'expected',
+    'sim s',
+    'wall ms',
+    'events',
+    'violation / note',
+  ];
   const cells = rows.map((r) => [
     r.name,
     r.protocol,
@@ -170,7 +210,11 @@ export function table(rows: readonly ScenarioRow[]): string {
     r.detail.slice(0, 70),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c]!.length)));
-  const line = (row: readonly string[]): string => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+  const line = (row: readonly string[]): string =>
+    row
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 

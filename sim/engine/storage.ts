@@ -12,9 +12,9 @@
  * as it would on the real disk). With the codec off (speed runs), values are stored by reference.
  */
 import { pack, unpack } from 'msgpackr';
-import { assert } from '../core/assert.js';
-import type { Prng } from '../core/prng.js';
-import type { DurableLog, DurableState, StorageOp } from '../core/types.js';
+import { assert } from '../../core/assert.js';
+import type { Prng } from '../../core/prng.js';
+import type { DurableLog, DurableState, StorageOp } from '../../core/types.js';
 
 interface StoredLog {
   entries: unknown[];

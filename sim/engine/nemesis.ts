@@ -1,0 +1,221 @@
+/**
+ * The swarm nemesis (swarm testing, as TigerBeetle's VOPR and Jepsen do it): each seed draws its own
+ * mix of fault kinds and intensities (`drawKnobs`), logged first thing in the run, then injects one
+ * fault every `faultEveryMs` on average during the safety phase and undoes it after a random
+ * duration. Every draw comes from the `nemesis` random stream.
+ */
+import type { Prng } from '../../core/prng.js';
+import type { NodeId } from '../../core/types.js';
+import type { FaultApi, NetworkKnobs } from '../harness.js';
+import type { FaultKind, Scenario } from '../scenario.js';
+
+/**
+ * The knobs drawn from the seed at the start of a run (swarm testing: each seed gets its own mix of
+ * fault kinds and intensities, as TigerBeetle's VOPR does). All are logged first thing in a run.
+ */
+export interface Knobs {
+  /** Fault kinds this seed uses, with a relative weight each (0 = off). */
+  faultWeights: Record<FaultKind, number>;
+  /** Mean gap between nemesis actions (ms). */
+  faultEveryMs: number;
+  /** How long a fault lasts before it is undone, at most (ms). */
+  faultDurationMsMax: number;
+  /** Network knobs while a loss/dup/reorder fault is active. */
+  faultLossRatio: number;
+  faultDuplicateRatio: number;
+  faultReorderRatio: number;
+  /** Probability (as a percentage) that a crash tears the first unsynced append. */
+  tornWritePercent: number;
+  /** Probability (as a percentage) that a crash also rots a stored log entry (off unless asked). */
+  bitRotPercent: number;
+  /** fsync latency range (µs). */
+  syncUsMin: number;
+  syncUsMax: number;
+  /** Largest clock jump (ms) and drift (ppm) the clock fault draws. */
+  clockJumpMsMax: number;
+  clockDriftPpmMax: number;
+}
+
+/** What the nemesis needs from the simulation. */
+export interface NemesisHost {
+  readonly phase: 'safety' | 'liveness' | 'done';
+  readonly nowMs: number;
+  readonly nodeIds: readonly NodeId[];
+  readonly faults: FaultApi;
+  readonly baseNetwork: NetworkKnobs;
+  after(delayMs: number, fn: () => void): void;
+  isUp(nodeId: NodeId): boolean;
+  isPaused(nodeId: NodeId): boolean;
+  bridge(bridgeNode: NodeId, sides: NodeId[][]): void;
+  ring(): void;
+}
+
+/** Draws the per-seed knobs (swarm testing): fault mix and intensities. */
+export function drawKnobs(r: Prng, scenario: Scenario): Knobs {
+  const enabled = new Set(scenario.nemesis.mode === 'swarm' ? scenario.nemesis.kinds : []);
+  const weight = (kind: FaultKind) => (enabled.has(kind) ? r.pick([0, 1, 2, 4]) : 0);
+  const faultWeights = {} as Record<FaultKind, number>;
+  for (const kind of [
+    'partition',
+    'oneway',
+    'bridge',
+    'ring',
+    'crash',
+    'pause',
+    'clock',
+    'loss',
+    'dup',
+    'clog',
+    'reorder',
+  ] as FaultKind[])
+    faultWeights[kind] = weight(kind);
+  // Swarm testing turns some kinds off per seed, but never all of the enabled ones.
+  if (enabled.size > 0 && Object.values(faultWeights).every((w) => w === 0)) faultWeights[r.pick([...enabled])] = 1;
+  const every = scenario.nemesis.everyMs;
+  return {
+    faultWeights,
+    faultEveryMs: Math.max(1, Math.round((every * r.pick([1, 2, 4])) / 2)),
+    faultDurationMsMax: Math.max(1, Math.round(every * r.pick([1, 2, 4, 8]))),
+    faultLossRatio: r.pick([0.01, 0.05, 0.2, 0.5]),
+    faultDuplicateRatio: r.pick([0.01, 0.1, 0.3]),
+    faultReorderRatio: r.pick([0.05, 0.3, 0.8]),
+    tornWritePercent: r.pick([0, 50, 100]),
+    bitRotPercent: 0,
+    syncUsMin: 100,
+    syncUsMax: r.pick([500, 2000, 10_000]),
+    clockJumpMsMax: r.pick([100, 1000, 5000]),
+    clockDriftPpmMax: r.pick([100, 1000, 20_000]),
+  };
+}
+
+/** The knobs as one log line (the first line of every run). */
+export function describeKnobs(seed: number, scenario: Scenario, k: Knobs): string {
+  const weights = Object.entries(k.faultWeights)
+    .filter(([kind]) => scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes(kind as FaultKind))
+    .map(([kind, w]) => `${kind}=${w}`)
+    .join(' ');
+  return (
+    `seed ${seed} knobs: nemesis=${scenario.nemesis.mode}${weights ? ` weights[${weights}]` : ''} every=${k.faultEveryMs}ms ` +
+    `durationMax=${k.faultDurationMsMax}ms loss=${pct(k.faultLossRatio)} dup=${pct(k.faultDuplicateRatio)} reorder=${pct(k.faultReorderRatio)} ` +
+    `torn=${k.tornWritePercent}% rot=${k.bitRotPercent}% sync=${k.syncUsMin}..${k.syncUsMax}us clockJump=${k.clockJumpMsMax}ms drift=${k.clockDriftPpmMax}ppm`
+  );
+}
+
+export class Nemesis {
+  constructor(
+    private readonly host: NemesisHost,
+    private readonly r: Prng,
+    private readonly knobs: Knobs,
+    private readonly safetyMs: number,
+  ) {}
+
+  /** Schedules the first action; each action schedules the next until the safety phase ends. */
+  start(): void {
+    const tick = () => {
+      if (this.host.phase !== 'safety') return;
+      this.act();
+      const gap = 1 + this.r.below(Math.max(1, Math.round(this.knobs.faultEveryMs * 2)));
+      if (this.host.nowMs + gap < this.safetyMs) this.host.after(gap, tick);
+    };
+    this.host.after(this.r.below(Math.max(1, Math.round(this.knobs.faultEveryMs))), tick);
+  }
+
+  private pickKind(): FaultKind | null {
+    const weights = this.knobs.faultWeights;
+    const kinds = (Object.keys(weights) as FaultKind[]).filter((k) => weights[k] > 0);
+    if (kinds.length === 0) return null;
+    const total = kinds.reduce((sum, k) => sum + weights[k], 0);
+    let draw = this.r.below(total);
+    for (const k of kinds) {
+      if (draw < weights[k]) return k;
+      draw -= weights[k];
+    }
+    return kinds[0]!;
+  }
+
+  private act(): void {
+    const kind = this.pickKind();
+    if (kind === null) return;
+    const { host, r } = this;
+    const ids = host.nodeIds;
+    const duration = 1 + r.below(Math.max(1, this.knobs.faultDurationMsMax));
+    const undo = (fn: () => void) => host.after(duration, () => host.phase === 'safety' && fn());
+    const f = host.faults;
+    switch (kind) {
+      case 'partition': {
+        const groupCount = 2 + r.below(2);
+        const groups: NodeId[][] = Array.from({ length: groupCount }, () => []);
+        for (const id of r.shuffle([...ids])) groups[r.below(groupCount)]!.push(id);
+        f.partition(groups.filter((g) => g.length > 0));
+        undo(() => f.heal());
+        return;
+      }
+      case 'oneway': {
+        if (ids.length < 2) return;
+        const [a, b] = r.shuffle([...ids]);
+        f.blockOneWay(a!, b!);
+        undo(() => f.heal());
+        return;
+      }
+      case 'bridge': {
+        if (ids.length < 3) return;
+        const shuffled = r.shuffle([...ids]);
+        const bridgeNode = shuffled.pop()!;
+        const half = Math.ceil(shuffled.length / 2);
+        host.bridge(bridgeNode, [shuffled.slice(0, half), shuffled.slice(half)]);
+        undo(() => f.heal());
+        return;
+      }
+      case 'ring':
+        if (ids.length < 4) return;
+        host.ring();
+        undo(() => f.heal());
+        return;
+      case 'crash': {
+        const up = ids.filter((id) => host.isUp(id));
+        if (up.length === 0) return;
+        const victim = r.pick(up);
+        f.crash(victim);
+        undo(() => f.restart(victim));
+        return;
+      }
+      case 'pause': {
+        const up = ids.filter((id) => host.isUp(id) && !host.isPaused(id));
+        if (up.length === 0) return;
+        const victim = r.pick(up);
+        f.pause(victim);
+        undo(() => f.resume(victim));
+        return;
+      }
+      case 'clock': {
+        const victim = r.pick(ids);
+        if (r.chance(1, 2)) f.jumpClock(victim, r.between(-this.knobs.clockJumpMsMax, this.knobs.clockJumpMsMax));
+        else f.setDrift(victim, r.between(-this.knobs.clockDriftPpmMax, this.knobs.clockDriftPpmMax));
+        return;
+      }
+      case 'loss':
+      case 'dup':
+      case 'reorder': {
+        const knobs: Partial<NetworkKnobs> =
+          kind === 'loss'
+            ? { lossRatio: this.knobs.faultLossRatio }
+            : kind === 'dup'
+              ? { duplicateRatio: this.knobs.faultDuplicateRatio }
+              : { reorderRatio: this.knobs.faultReorderRatio };
+        f.setNetwork(knobs);
+        undo(() => f.setNetwork(host.baseNetwork));
+        return;
+      }
+      case 'clog': {
+        if (ids.length < 2) return;
+        const [a, b] = r.shuffle([...ids]);
+        f.clog(a!, b!, host.nowMs + duration);
+        return;
+      }
+    }
+  }
+}
+
+export function pct(ratio: number): string {
+  return `${+(ratio * 100).toFixed(2)}%`;
+}

@@ -1,0 +1,137 @@
+/**
+ * The simulated network: which links are cut (partitions, one-way blocks, bridges, rings), which are
+ * clogged, and what happens to one message in flight — dropped, duplicated, delayed, reordered.
+ * Streams (TCP-like) are never lost, duplicated or reordered by the loss knobs: a stream message is
+ * delivered after every earlier message on its link, or not at all when the link is cut.
+ *
+ * Every draw comes from one `network` random stream, in a fixed order per message (loss, duplicate,
+ * then latency and reorder per copy), so that a run replays bit for bit.
+ */
+import type { NetworkKnobs } from '../harness.js';
+
+const usPerMs = 1000;
+
+export class Network {
+  /** The scenario's network, restored when a loss/dup/reorder fault ends and when everything heals. */
+  readonly base: NetworkKnobs;
+  /** The knobs in force now. */
+  current: NetworkKnobs;
+  /** Group of each node while partitioned: nodes talk only within their group. */
+  readonly groupOf: Int32Array;
+  partitioned = false;
+  /** Cut links, one-way: from × nodeCount + to. */
+  readonly blockedPairs = new Set<number>();
+  /** Links whose messages are held until a global time (µs). */
+  readonly clogUntilUs = new Map<number, number>();
+  /** Delivery time of the last stream message per link: a stream never reorders. */
+  private readonly lastStreamUs = new Map<number, number>();
+
+  constructor(
+    knobs: NetworkKnobs,
+    readonly nodeCount: number,
+    private readonly rng: () => number,
+  ) {
+    this.base = { ...knobs };
+    this.current = { ...knobs };
+    this.groupOf = new Int32Array(nodeCount);
+  }
+
+  isBlocked(from: number, to: number): boolean {
+    if (this.partitioned && this.groupOf[from] !== this.groupOf[to]) return true;
+    return this.blockedPairs.size > 0 && this.blockedPairs.has(from * this.nodeCount + to);
+  }
+
+  /**
+   * Decides the fate of one message sent at `nowUs`: null when it is lost (cut link or datagram
+   * loss), otherwise the global delivery time (µs) of each copy (two when a datagram is duplicated).
+   */
+  route(from: number, to: number, stream: boolean, nowUs: number): number[] | null {
+    if (this.isBlocked(from, to) || (!stream && this.rng() < this.current.lossRatio)) return null;
+    const copies = !stream && this.rng() < this.current.duplicateRatio ? 2 : 1;
+    const times: number[] = [];
+    for (let copy = 0; copy < copies; copy++) {
+      let atUs = nowUs + this.latencyUs();
+      if (!stream && this.rng() < this.current.reorderRatio)
+        atUs += Math.round(this.rng() * this.current.reorderMsMax * usPerMs);
+      const link = from * this.nodeCount + to;
+      const clog = this.clogUntilUs.get(link);
+      if (clog !== undefined && clog > atUs) atUs = clog;
+      if (stream) {
+        const last = this.lastStreamUs.get(link) ?? 0;
+        if (atUs <= last) atUs = last + 1;
+        this.lastStreamUs.set(link, atUs);
+      }
+      times.push(atUs);
+    }
+    return times;
+  }
+
+  /** Groups by node index; nodes not listed form one more group. */
+  partition(groups: readonly (readonly number[])[]): void {
+    this.groupOf.fill(groups.length);
+    groups.forEach((group, g) => group.forEach((index) => (this.groupOf[index] = g)));
+    this.partitioned = true;
+  }
+
+  blockOneWay(from: number, to: number): void {
+    this.blockedPairs.add(from * this.nodeCount + to);
+  }
+
+  /** `bridge`: nodes on different sides cannot talk; the bridge node (on no side) talks to both. */
+  bridge(sides: readonly (readonly number[])[]): void {
+    for (let i = 0; i < sides.length; i++)
+      for (let j = 0; j < sides.length; j++) {
+        if (i === j) continue;
+        for (const a of sides[i]!) for (const b of sides[j]!) this.blockOneWay(a, b);
+      }
+  }
+
+  /** Majority ring: each node talks only to its ⌊n/2⌋ nearest neighbours on a ring (so each sees a majority, none the same one). */
+  ring(): void {
+    const n = this.nodeCount;
+    const reach = Math.floor(n / 2) / 2;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        if (i === j) continue;
+        const d = Math.min((i - j + n) % n, (j - i + n) % n);
+        if (d > Math.ceil(reach)) this.blockOneWay(i, j);
+      }
+  }
+
+  clog(from: number, to: number, untilUs: number): void {
+    this.clogUntilUs.set(from * this.nodeCount + to, untilUs);
+  }
+
+  /** Ends partitions, one-way blocks and clogs (not loss/dup/reorder: see `set` and `reset`). */
+  heal(): void {
+    this.partitioned = false;
+    this.blockedPairs.clear();
+    this.clogUntilUs.clear();
+  }
+
+  set(knobs: Partial<NetworkKnobs>): void {
+    this.current = { ...this.current, ...knobs };
+  }
+
+  reset(): void {
+    this.current = { ...this.base };
+  }
+
+  /** Which group each node index is in while partitioned, and the explicitly cut links. */
+  view(): { groups: number[][]; blocked: [number, number][] } {
+    const groups = new Map<number, number[]>();
+    for (let index = 0; index < this.nodeCount; index++) {
+      const g = this.partitioned ? this.groupOf[index]! : 0;
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g)!.push(index);
+    }
+    const n = this.nodeCount;
+    const blocked = [...this.blockedPairs].map((key) => [Math.floor(key / n), key % n] as [number, number]);
+    return { groups: [...groups.values()], blocked };
+  }
+
+  private latencyUs(): number {
+    const tail = -Math.log(1 - this.rng()) * this.current.latencyMsTailMean;
+    return Math.max(1, Math.round((this.current.latencyMsMin + tail) * usPerMs));
+  }
+}
