@@ -83,6 +83,7 @@ const topKeys = new Set([
   'acl',
   'acl_datacenter',
   'acl_master_token',
+  'acl_token',
   'acl_default_policy',
   'performance',
   'rejoin_after_leave',
@@ -167,15 +168,19 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
  * and the rest is ignored, as Consul ignores it while disabled. The legacy keys (`acl_datacenter`,
  * `acl_master_token`, `acl_default_policy`) work too; setting `acl_datacenter` turns ACLs on.
  */
-function aclBlock(value: unknown, where: string): { enabled: boolean; defaultPolicy?: string; masterToken?: string } {
+function aclBlock(
+  value: unknown,
+  where: string,
+): { enabled: boolean; defaultPolicy?: string; masterToken?: string; defaultToken?: string } {
   const o = obj(value, where);
   const enabled = o['enabled'] === undefined ? false : bool(o['enabled'], `${where}.enabled`);
   if (!enabled) return { enabled };
-  const out: { enabled: boolean; defaultPolicy?: string; masterToken?: string } = { enabled };
+  const out: { enabled: boolean; defaultPolicy?: string; masterToken?: string; defaultToken?: string } = { enabled };
   if (o['default_policy'] !== undefined) out.defaultPolicy = aclPolicy(o['default_policy'], `${where}.default_policy`);
   const tokens = o['tokens'] === undefined ? {} : obj(o['tokens'], `${where}.tokens`);
   const master = tokens['master'] ?? tokens['initial_management'];
   if (master !== undefined) out.masterToken = str(master, `${where}.tokens.master`);
+  if (tokens['default'] !== undefined) out.defaultToken = str(tokens['default'], `${where}.tokens.default`);
   return out;
 }
 
@@ -514,11 +519,22 @@ export function reloadDefinitions(settings: AgentSettings): {
 }
 
 /** ACL settings from the legacy keys and the `acl` block (the block wins where both speak). */
-function aclConfigOf(file: Obj): { acl?: { enabled: boolean; masterToken?: string; defaultPolicy: 'allow' | 'deny' } } {
-  const block = file['acl'] as { enabled: boolean; defaultPolicy?: 'allow' | 'deny'; masterToken?: string } | undefined;
+function aclConfigOf(file: Obj): {
+  acl?: { enabled: boolean; masterToken?: string; defaultPolicy: 'allow' | 'deny'; defaultToken?: string };
+} {
+  const block = file['acl'] as
+    { enabled: boolean; defaultPolicy?: 'allow' | 'deny'; masterToken?: string; defaultToken?: string } | undefined;
   const enabled = block?.enabled === true || typeof file['acl_datacenter'] === 'string';
   if (!enabled) return {};
   const masterToken = block?.masterToken ?? (file['acl_master_token'] as string | undefined);
   const defaultPolicy = block?.defaultPolicy ?? (file['acl_default_policy'] as 'allow' | 'deny' | undefined) ?? 'allow';
-  return { acl: { enabled: true, defaultPolicy, ...(masterToken ? { masterToken } : {}) } };
+  const defaultToken = block?.defaultToken ?? (file['acl_token'] as string | undefined);
+  return {
+    acl: {
+      enabled: true,
+      defaultPolicy,
+      ...(masterToken ? { masterToken } : {}),
+      ...(defaultToken ? { defaultToken } : {}),
+    },
+  };
 }

@@ -16,6 +16,8 @@
  * `left`), a second SIGINT exits at once; SIGTERM exits promptly without leaving (peers see `failed`)
  * unless `leave_on_terminate` is true; SIGKILL is SIGKILL.
  */
+import { gatedAgent } from '../../net/gate.js';
+import { anonymousTokenId } from '../../core/store/acl.js';
 import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -238,12 +240,14 @@ class AgentProcess {
     if (s.ports.dns > 0) {
       try {
         const { startDnsServer } = await import('../../net/dns/index.js');
+        const dnsGate = gatedAgent(call, config.acl, { nodeName: config.nodeName });
         const dns = await startDnsServer({
           host: config.clientAddr,
           port: s.ports.dns,
           domain: 'consul.',
           datacenter: config.datacenter,
-          call,
+          // DNS carries no token: it reads with the agent's default token (`acl_token`), as Consul does.
+          call: (request) => dnsGate.call(request, config.acl?.defaultToken ?? anonymousTokenId),
         });
         closers.push(() => dns.close());
         dnsText = String(dns.port);

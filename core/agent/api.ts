@@ -288,7 +288,7 @@ export type AgentRequest = RequestBase &
     | { readonly type: 'operator.raft.configuration' }
     /** Removes a server (by `IP:port` RPC address or Raft ID) from the Raft configuration; the leader does it. */
     | { readonly type: 'operator.raft.removePeer'; readonly peer: string }
-    // ── legacy ACLs (enforced by the HTTP layer, net/http/acl.ts) ──
+    // ── legacy ACLs (every request is authorized on its type by core/agent/endpoints, through net/gate.ts) ──
     /** `definition`: Consul's body (ID optional on create, required on update; Name, Type, Rules). Body: `{ID}`. */
     | { readonly type: 'acl.create' | 'acl.update'; readonly definition: Readonly<Record<string, unknown>> }
     | { readonly type: 'acl.destroy'; readonly id: string }
@@ -425,9 +425,16 @@ export interface AgentConfig {
   readonly nodeMeta?: Readonly<Record<string, string>>;
   /**
    * Legacy ACLs: when enabled, the leader makes sure the `anonymous` token and the master token
-   * (a management token with this ID) exist. Enforcement is the HTTP layer's.
+   * (a management token with this ID) exist. Every request a front end sends is authorized on its
+   * type (core/agent/endpoints, through net/gate.ts). `defaultToken` (`acl_token`, `acl.tokens.default`)
+   * is the token of requests that carry none where the agent itself asks: DNS.
    */
-  readonly acl?: { readonly enabled: boolean; readonly masterToken?: string; readonly defaultPolicy: 'allow' | 'deny' };
+  readonly acl?: {
+    readonly enabled: boolean;
+    readonly masterToken?: string;
+    readonly defaultPolicy: 'allow' | 'deny';
+    readonly defaultToken?: string;
+  };
   /** Services and checks from config files (reload replaces this set). */
   readonly services: readonly ServiceDefinition[];
   readonly checks: readonly CheckDefinition[];

@@ -139,11 +139,14 @@ export function parseConsistency(query: URLSearchParams): Parsed<Consistency> {
 // ─────────────────────────────────── case-insensitive JSON keys ───────────────────────────────────
 
 /**
- * The shape of a request body, enough to normalise its keys the way Go's `encoding/json` matches them
- * to struct fields: an exact match first, then a case-insensitive one. Consul also accepts snake_case
- * aliases for its agent endpoints (`lib.TranslateKeys`), so matching ignores underscores too. Keys of
- * map-valued fields (`Meta`, `NodeMeta`, `Header`) are user data and are never rewritten. Unknown
- * struct fields are dropped, as Go drops them. Type mismatches are errors, as in Go.
+ * The shape of a request body, enough to read it the way Consul's decoder does and no other way. A
+ * struct field matches its canonical name, the same name in any case (Go's `encoding/json`: python
+ * sends `name`, `serviceid`), or its snake_case form (`enable_tag_override`, Consul's
+ * `lib.TranslateKeys`). Anything else is refused, never guessed: an unknown field (`K_V`, `N_ame`) is
+ * an error naming it, and so are two keys that name one field (`Name` and `name`), so that no reader
+ * of the body can see a different request than the one executed. Keys of map-valued fields (`Meta`,
+ * `NodeMeta`, `Header`) are user data and are never rewritten. Type mismatches are errors, as in Go.
+ * Config files, which carry keys for other readers, are decoded with `unknownFields: 'ignore'`.
  */
 import { parseKvFlags } from '../../core/store/types.js';
 
@@ -176,20 +179,33 @@ export const S = {
   array: (item: Schema): Schema => ({ t: 'array', item }),
 };
 
-function foldKey(key: string): string {
-  return key.replace(/_/g, '').toLowerCase();
+/** `EnableTagOverride` → `enable_tag_override`, `ServiceID` → `service_id`, `TLSSkipVerify` → `tls_skip_verify`. */
+export function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase();
 }
 
 const foldedFieldsCache = new WeakMap<object, Map<string, string>>();
 
+/** Lower-cased spelling (any-case name, or its snake_case form) → canonical field name. */
 function foldedFields(fields: Readonly<Record<string, Schema>>): Map<string, string> {
   let folded = foldedFieldsCache.get(fields);
   if (!folded) {
     folded = new Map();
-    for (const name of Object.keys(fields)) folded.set(foldKey(name), name);
+    for (const name of Object.keys(fields)) {
+      folded.set(name.toLowerCase(), name);
+      folded.set(snakeCase(name), name);
+    }
     foldedFieldsCache.set(fields, folded);
   }
   return folded;
+}
+
+export interface DecodeOptions {
+  /** 'refuse' (request bodies, the default): an unknown field is an error. 'ignore': config files. */
+  readonly unknownFields?: 'refuse' | 'ignore';
 }
 
 function goType(value: unknown): string {
@@ -204,7 +220,7 @@ function goType(value: unknown): string {
  * normalised value or a Go-flavoured decode error ("json: cannot unmarshal string into Go struct field
  * .Port of type int"). JSON null is accepted everywhere (Go leaves the zero value) and dropped.
  */
-export function normalizeKeys(value: unknown, schema: Schema, path = ''): Parsed<unknown> {
+export function normalizeKeys(value: unknown, schema: Schema, path = '', options: DecodeOptions = {}): Parsed<unknown> {
   if (value === null) return { ok: true, value: undefined };
   // Only uint64 fields keep a long integer's digits; elsewhere it is the number JSON.parse gives.
   if (value instanceof LongInteger && schema.t !== 'uint64') value = Number(value.digits);
@@ -240,7 +256,7 @@ export function normalizeKeys(value: unknown, schema: Schema, path = ''): Parsed
       if (!Array.isArray(value)) return mismatch('[]');
       const out: unknown[] = [];
       for (const [i, item] of value.entries()) {
-        const r = normalizeKeys(item, schema.item, `${path}[${i}]`);
+        const r = normalizeKeys(item, schema.item, `${path}[${i}]`, options);
         if (!r.ok) return r;
         out.push(r.value === undefined ? null : r.value);
       }
@@ -250,7 +266,7 @@ export function normalizeKeys(value: unknown, schema: Schema, path = ''): Parsed
       if (goType(value) !== 'object') return mismatch('map');
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        const r = normalizeKeys(v, schema.value, `${path}.${k}`);
+        const r = normalizeKeys(v, schema.value, `${path}.${k}`, options);
         if (!r.ok) return r;
         if (r.value !== undefined) out[k] = r.value;
       }
@@ -260,10 +276,21 @@ export function normalizeKeys(value: unknown, schema: Schema, path = ''): Parsed
       if (goType(value) !== 'object') return mismatch('struct');
       const folded = foldedFields(schema.fields);
       const out: Record<string, unknown> = {};
+      const seen = new Map<string, string>();
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        const canonical = Object.hasOwn(schema.fields, k) ? k : folded.get(foldKey(k));
-        if (canonical === undefined) continue; // Go ignores unknown fields
-        const r = normalizeKeys(v, schema.fields[canonical]!, `${path}.${canonical}`);
+        const canonical = Object.hasOwn(schema.fields, k) ? k : folded.get(k.toLowerCase());
+        if (canonical === undefined) {
+          if (options.unknownFields === 'ignore') continue;
+          return { ok: false, error: `json: unknown field ${JSON.stringify(k)}${path === '' ? '' : ` in ${path}`}` };
+        }
+        const earlier = seen.get(canonical);
+        if (earlier !== undefined)
+          return {
+            ok: false,
+            error: `json: duplicate field ${JSON.stringify(canonical)}${path === '' ? '' : ` in ${path}`} (as ${JSON.stringify(earlier)} and ${JSON.stringify(k)})`,
+          };
+        seen.set(canonical, k);
+        const r = normalizeKeys(v, schema.fields[canonical]!, `${path}.${canonical}`, options);
         if (!r.ok) return r;
         if (r.value === undefined) delete out[canonical];
         else out[canonical] = r.value;
@@ -274,7 +301,11 @@ export function normalizeKeys(value: unknown, schema: Schema, path = ''): Parsed
 }
 
 /** Parses a JSON body and normalises it; errors read as Consul's "Request decode failed: …". */
-export function decodeJsonBody(body: Uint8Array | string, schema: Schema): Parsed<unknown> {
+export function decodeJsonBody(
+  body: Uint8Array | string,
+  schema: Schema,
+  options: DecodeOptions = {},
+): Parsed<unknown> {
   const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
   let parsed: unknown;
   try {
@@ -282,11 +313,54 @@ export function decodeJsonBody(body: Uint8Array | string, schema: Schema): Parse
   } catch (error) {
     return { ok: false, error: `Request decode failed: ${(error as Error).message}` };
   }
+  // JSON.parse keeps the last of two equal keys; the body is refused instead, so nobody reads the first.
+  const duplicate = text.includes('{') ? firstDuplicateKey(text) : undefined;
+  if (duplicate !== undefined)
+    return { ok: false, error: `Request decode failed: json: duplicate key ${JSON.stringify(duplicate)}` };
   // JSON.parse rounds integers above 2^53; where the body has one, parse again keeping their digits.
   if (longIntegerHint.test(text)) parsed = reviveLongIntegers(text, parsed);
-  const r = normalizeKeys(parsed, schema);
+  const r = normalizeKeys(parsed, schema, '', options);
   if (!r.ok) return { ok: false, error: `Request decode failed: ${r.error}` };
   return r;
+}
+
+/** Deepest JSON nesting scanned for duplicate keys; JSON.parse has accepted the text already. */
+const jsonDepthMax = 512;
+
+/**
+ * The first key that appears twice in one object of `text` (valid JSON), or undefined. A linear scan:
+ * a stack of the keys seen in each open object.
+ */
+export function firstDuplicateKey(text: string): string | undefined {
+  const stack: (Set<string> | null)[] = []; // a Set per open object, null per open array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      const keys = stack[stack.length - 1];
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+    } else if (c === '{') {
+      if (stack.length >= jsonDepthMax) return undefined;
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      if (stack.length >= jsonDepthMax) return undefined;
+      stack.push(null);
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+      expectKey = false;
+    } else if (c === ',') {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+  }
+  return undefined;
 }
 
 // ───────────────────────────────────────── long integers ─────────────────────────────────────────

@@ -22,7 +22,7 @@ import { parseKvFlags } from '../../core/store/types.js';
 import { catalogChecks, lockDelayMs, durationMs, toCheckDefinition, toServiceDefinition, toTxnOps } from './convert.js';
 import { consulJsonToPrometheus, type HttpMetrics } from './metrics.js';
 import { compileFilter, isFilterError, type FilterPredicate } from './filter.js';
-import { aclCheck, requestToken, type AclSettings } from './acl.js';
+import { gatedAgent, requestToken, type AclSettings, type AgentCall } from '../gate.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { distanceSeconds, isCoordinate, type Coordinate } from '../../core/swim/coordinate.js';
 import {
@@ -82,7 +82,7 @@ export interface RouterContext {
   readonly reload?: () => Promise<AgentResponse>;
   /** This agent's node name: `?near=_agent` sorts its entries first. */
   readonly nodeName?: string;
-  /** Legacy ACLs (net/http/acl.ts); off when absent. */
+  /** Legacy ACLs, enforced by the gate (net/gate.ts) on every request a handler sends; off when absent. */
   readonly acl?: AclSettings;
 }
 
@@ -91,15 +91,21 @@ export const callTimeoutMsDefault = 30_000;
 const textPlain = 'text/plain; charset=utf-8';
 const appJson = 'application/json';
 
-/** What a handler sees. */
+/**
+ * What a handler sees. It reaches the agent only through `call`, the ACL gate bound to the request's
+ * token (net/gate.ts): the router's own context is given without its raw `call`.
+ */
 interface Req {
+  readonly call: AgentCall;
+  /** Authorize without sending (for `agent.reload`, which the process carries out): null = allowed. */
+  readonly check: (request: AgentRequest) => Promise<AgentResponse | null>;
   readonly method: string;
   /** Percent-decoded remainder of the path after the route prefix (key, id, node name…). */
   readonly rest: string;
   readonly query: URLSearchParams;
   readonly body: Uint8Array;
   readonly pretty: boolean;
-  readonly ctx: RouterContext;
+  readonly ctx: Omit<RouterContext, 'call'>;
   readonly dc: string | undefined;
 }
 
@@ -198,7 +204,7 @@ async function ask(r: Req, request: AgentRequest, mode: RenderMode = {}): Promis
   if (parked && metrics) metrics.blockingInFlight++;
   let response: AgentResponse | 'timeout';
   try {
-    response = await withTimeout(r.ctx.call(r.dc !== undefined ? { ...request, dc: r.dc } : request), timeoutMs);
+    response = await withTimeout(r.call(r.dc !== undefined ? { ...request, dc: r.dc } : request), timeoutMs);
   } catch (error) {
     return text(500, `rpc error: ${(error as Error)?.message ?? String(error)}`);
   } finally {
@@ -488,10 +494,7 @@ function blockingWithRest(
 async function metrics(r: Req): Promise<Out> {
   let response: AgentResponse | undefined;
   try {
-    const answer = await withTimeout(
-      r.ctx.call({ type: 'agent.metrics' }),
-      r.ctx.callTimeoutMs ?? callTimeoutMsDefault,
-    );
+    const answer = await withTimeout(r.call({ type: 'agent.metrics' }), r.ctx.callTimeoutMs ?? callTimeoutMsDefault);
     if (answer !== 'timeout') response = answer;
   } catch {
     response = undefined;
@@ -642,7 +645,7 @@ async function sortNear(
 ): Promise<unknown[]> {
   const coordinates = new Map<string, Coordinate>();
   try {
-    const answer = await r.ctx.call({ type: 'coordinate.nodes', read: { consistency: 'stale' } });
+    const answer = await r.call({ type: 'coordinate.nodes', read: { consistency: 'stale' } });
     if (answer.status === 200 && Array.isArray(answer.body)) {
       for (const e of answer.body as { Node?: unknown; Coord?: unknown }[])
         if (typeof e?.Node === 'string' && isCoordinate(e.Coord)) coordinates.set(e.Node, e.Coord);
@@ -760,7 +763,7 @@ async function aclWrite(r: Req, type: 'acl.create' | 'acl.update'): Promise<Out>
 }
 
 async function aclClone(r: Req): Promise<Out> {
-  const source = await r.ctx.call({ type: 'acl.info', id: r.rest, read: { consistency: 'default' } });
+  const source = await r.call({ type: 'acl.info', id: r.rest, read: { consistency: 'default' } });
   const token = Array.isArray(source.body)
     ? (source.body[0] as { Name: string; Type: string; Rules: string } | undefined)
     : undefined;
@@ -772,7 +775,7 @@ async function aclClone(r: Req): Promise<Out> {
 async function snapshotSave(r: Req): Promise<Out> {
   const read = readOptions(r);
   if (isOut(read)) return read;
-  const response = await r.ctx.call({ type: 'snapshot.save', read });
+  const response = await r.call({ type: 'snapshot.save', read });
   if (response.status !== 200) return render(r, response, {});
   const index = Math.max(1, Math.floor(Number(response.index ?? 1)) || 1);
   return {
@@ -994,6 +997,8 @@ export const routes: readonly Route[] = [
 
 async function reloadHandler(r: Req): Promise<Out> {
   if (!r.ctx.reload) return text(500, 'Reload is not available: this agent has no configuration files to re-read');
+  const denied = await r.check({ type: 'agent.reload', services: [], checks: [] });
+  if (denied) return render(r, denied, {});
   let response: AgentResponse;
   try {
     response = await r.ctx.reload();
@@ -1054,37 +1059,20 @@ export async function routeHttp(req: HttpRequestIn, ctx: RouterContext): Promise
     if (dc !== undefined && dc !== ctx.datacenter && path.startsWith('/v1/')) {
       return { ...text(500, 'No path to datacenter'), route };
     }
-    let filter: ((body: unknown) => unknown) | undefined;
-    if (ctx.acl?.enabled) {
-      const decision = await aclCheck(ctx.acl, {
-        method,
-        path,
-        rest: matched.rest,
-        query,
-        body: req.body,
-        token: requestToken(req.headers, query),
-        nodeName: ctx.nodeName ?? '',
-        call: ctx.call,
-      });
-      if (decision.kind === 'deny') return { ...text(decision.status, decision.text), route };
-      filter = decision.filter;
-    }
-    let out = await handler({
+    const token = requestToken(req.headers, query);
+    const gate = gatedAgent(ctx.call, ctx.acl, { nodeName: ctx.nodeName ?? '' });
+    const { call: _raw, ...handlerCtx } = ctx;
+    const out = await handler({
+      call: (request) => gate.call(request, token),
+      check: (request) => gate.check(request, token),
       method,
       rest: matched.rest,
       query,
       body: req.body,
       pretty: query.has('pretty'),
-      ctx,
+      ctx: handlerCtx,
       dc,
     });
-    if (filter && out.status === 200 && typeof out.body === 'string' && out.body !== '') {
-      const kept = filter(JSON.parse(out.body));
-      out =
-        Array.isArray(kept) && kept.length === 0 && path.startsWith('/v1/kv/')
-          ? { ...text(404, ''), headers: out.headers }
-          : { ...out, body: jsonText(kept, query.has('pretty')) };
-    }
     return { status: out.status, headers: out.headers, body: out.body, route };
   } catch (error) {
     return { ...text(500, `internal error: ${(error as Error)?.message ?? String(error)}`), route };

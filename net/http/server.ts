@@ -2,7 +2,7 @@
  * The HTTP API server on node:http: reads the body (bounded at 512 KiB → 413), hands a plain request
  * to `routeHttp`, writes its answer, and records metrics. All Consul semantics live in router.ts.
  */
-import type { AclSettings } from './acl.js';
+import type { AclSettings } from '../gate.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';

@@ -17,6 +17,8 @@ import {
   S,
   waitMsDefault,
   waitMsMax,
+  firstDuplicateKey,
+  snakeCase,
 } from '../http/parse.js';
 import { serviceRegisterSchema, txnSchema } from '../http/schemas.js';
 import { parseKvFlags } from '../../core/store/types.js';
@@ -136,8 +138,7 @@ describe('normalizeKeys (Go encoding/json field matching)', () => {
       port: 80,
       meta: { MyKey: 'v', lower: 'x' },
       enable_tag_override: true,
-      check: { script: 'true', interval: '10s', http_ignored_unknown: 1, deregister_critical_service_after: '1m' },
-      unknownField: 5,
+      check: { script: 'true', interval: '10s', deregister_critical_service_after: '1m' },
     };
     const r = normalizeKeys(body, serviceRegisterSchema);
     expect(r).toEqual({
@@ -153,8 +154,40 @@ describe('normalizeKeys (Go encoding/json field matching)', () => {
       },
     });
   });
-  it('lets the last of two case variants win, as Go does in document order', () => {
-    expect(normalizeKeys({ Name: 'a', name: 'b' }, serviceRegisterSchema)).toEqual({ ok: true, value: { Name: 'b' } });
+  it('refuses an unknown field, naming it, and two spellings of one field (issue 14: K_V, N_ame, Name/name)', () => {
+    expect(normalizeKeys({ Name: 'a', name: 'b' }, serviceRegisterSchema)).toEqual({
+      ok: false,
+      error: 'json: duplicate field "Name" (as "Name" and "name")',
+    });
+    expect(normalizeKeys({ Name: 'mine', N_ame: 'web' }, serviceRegisterSchema)).toEqual({
+      ok: false,
+      error: 'json: unknown field "N_ame"',
+    });
+    expect(normalizeKeys([{ K_V: { Verb: 'get', Key: 'k' } }], txnSchema)).toEqual({
+      ok: false,
+      error: 'json: unknown field "K_V" in [0]',
+    });
+    expect(normalizeKeys({ Name: 'a', Check: { TTL: '1s', http_ignored_unknown: 1 } }, serviceRegisterSchema).ok).toBe(
+      false,
+    );
+    // Config files carry keys for other readers: they may ignore what is unknown.
+    expect(normalizeKeys({ Name: 'a', other: 1 }, serviceRegisterSchema, '', { unknownFields: 'ignore' })).toEqual({
+      ok: true,
+      value: { Name: 'a' },
+    });
+  });
+  it('refuses a body with a key twice in one object (JSON.parse would keep the last)', () => {
+    const dup = decodeJsonBody('[{"KV":{"Verb":"get","Key":"a"},"KV":{"Verb":"set","Key":"b"}}]', txnSchema);
+    expect(dup).toEqual({ ok: false, error: 'Request decode failed: json: duplicate key "KV"' });
+    expect(firstDuplicateKey('{"a":{"b":1,"c":[{"b":2}]},"d":"\\"a\\"","e":{"a":1}}')).toBeUndefined();
+    expect(firstDuplicateKey('{"a":1,"\\u0061":2}')).toBe('a');
+    expect(firstDuplicateKey('[{"x":[1,{"y":1,"y":2}]}]')).toBe('y');
+  });
+  it('matches snake_case forms of canonical names (Consul TranslateKeys)', () => {
+    expect(snakeCase('EnableTagOverride')).toBe('enable_tag_override');
+    expect(snakeCase('ServiceID')).toBe('service_id');
+    expect(snakeCase('TLSSkipVerify')).toBe('tls_skip_verify');
+    expect(snakeCase('DeregisterCriticalServiceAfter')).toBe('deregister_critical_service_after');
   });
   it('reports Go-style type errors', () => {
     const r = normalizeKeys({ Name: 'web', Port: '80' }, serviceRegisterSchema);

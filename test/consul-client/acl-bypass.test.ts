@@ -38,6 +38,7 @@ const secretValue = async () =>
 beforeAll(async () => {
   agent = await startTestAgent({
     nodeName: 'deny1',
+    token: master,
     configFiles: {
       'acl.json': JSON.stringify({ acl_datacenter: 'dc1', acl_master_token: master, acl_default_policy: 'deny' }),
     },
@@ -57,8 +58,7 @@ beforeAll(async () => {
   await asMaster('PUT', '/v1/catalog/register', { Node: 'other', Address: '10.0.0.9', Service: { Service: 'db' } });
   sessionId = ((await asMaster('PUT', '/v1/session/create', { Name: 'm' })) as { ID: string }).ID;
   await asMaster('PUT', '/v1/event/fire/deploy', 'x');
-  queryId = ((await asMaster('POST', '/v1/query', { Name: 'webq', Service: { Service: 'web' } })) as { ID: string })
-    .ID;
+  queryId = ((await asMaster('POST', '/v1/query', { Name: 'webq', Service: { Service: 'web' } })) as { ID: string }).ID;
   const rules = 'service "mine" { policy = "write" }\nkey "public/" { policy = "write" }\n';
   mine = ((await asMaster('PUT', '/v1/acl/create', { Name: 'mine', Type: 'client', Rules: rules })) as { ID: string })
     .ID;

@@ -58,6 +58,8 @@ export interface TestAgentOptions {
   readonly serverPort?: number;
   /** A server that waits for this many servers before electing (no leader until then); implies server. */
   readonly bootstrapExpect?: number;
+  /** A token that may read the catalog, for the start-up wait when ACLs deny anonymous reads. */
+  readonly token?: string;
 }
 
 export interface TestAgent {
@@ -131,7 +133,7 @@ export function definitionsOf(files: Readonly<Record<string, string>>): {
   const services: ServiceDefinition[] = [];
   const checks: CheckDefinition[] = [];
   for (const name of Object.keys(files).sort()) {
-    const parsed = decodeJsonBody(files[name]!, configFileSchema);
+    const parsed = decodeJsonBody(files[name]!, configFileSchema, { unknownFields: 'ignore' });
     if (!parsed.ok) throw new Error(`${name}: ${parsed.error}`);
     const body = parsed.value as Record<string, unknown>;
     for (const raw of [body.Service, ...((body.Services as unknown[]) ?? [])]) {
@@ -292,7 +294,7 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
   child.on('exit', (code) => (exited = code ?? -1));
   try {
     await (isServer && expect === 0
-      ? waitForLeader(httpPort, logs, () => exited)
+      ? waitForLeader(httpPort, logs, () => exited, options.token)
       : waitForHttp(httpPort, logs, () => exited));
   } catch (error) {
     child.kill('SIGKILL');
@@ -345,8 +347,10 @@ async function waitForLeader(
   httpPort: number,
   logs: string[],
   exitedCode: () => number | null = () => null,
+  token?: string,
 ): Promise<void> {
   const deadline = Date.now() + 20_000;
+  const headers: Record<string, string> = token ? { 'X-Consul-Token': token } : {};
   for (;;) {
     const code = exitedCode();
     if (code !== null) throw new Error(`agent exited with ${code}:\n${logs.slice(-30).join('\n')}`);
@@ -355,7 +359,7 @@ async function waitForLeader(
       .catch(() => '');
     if (typeof leader === 'string' && leader !== '') {
       // Anti-entropy registers the node itself shortly after; wait for the catalog to show it.
-      const nodes = await fetch(`http://127.0.0.1:${httpPort}/v1/catalog/nodes`)
+      const nodes = await fetch(`http://127.0.0.1:${httpPort}/v1/catalog/nodes`, { headers })
         .then((r) => (r.ok ? r.json() : []))
         .catch(() => []);
       if (Array.isArray(nodes) && nodes.length > 0) return;
