@@ -1,0 +1,202 @@
+/** `/v1/agent/*` → typed `agent.*` requests (ACL rules: core/agent/endpoints/agent.ts). */
+import type { AgentRequest, AgentResponse } from '../../../core/agent/api.js';
+import { toCheckDefinition, toServiceDefinition } from '../convert.js';
+import { consulJsonToPrometheus } from '../metrics.js';
+import { queryFlag } from '../parse.js';
+import { checkTypeSchema, checkUpdateSchema, serviceRegisterSchema } from '../schemas.js';
+import {
+  type Handler,
+  type Out,
+  type Req,
+  type Route,
+  appJson,
+  ask,
+  badRequest,
+  callTimeoutMsDefault,
+  decode,
+  enableParam,
+  exact,
+  isOut,
+  jsonText,
+  listed,
+  prefix,
+  putOrLegacyGet,
+  render,
+  requireRest,
+  shapes,
+  simple,
+  text,
+  withOptional,
+  withRest,
+  withTimeout,
+} from '../wire.js';
+
+// ────────────────────────────────────────────── agent ─────────────────────────────────────────────
+
+async function serviceRegister(r: Req): Promise<Out> {
+  const d = decode(r, serviceRegisterSchema);
+  if (!d.ok) return d.out;
+  const service = toServiceDefinition(d.value, 'Name');
+  if (!service.ok) return badRequest(service.error);
+  return ask(r, { type: 'agent.service.register', service: service.value }, { empty: true });
+}
+
+async function checkRegister(r: Req): Promise<Out> {
+  const d = decode(r, checkTypeSchema);
+  if (!d.ok) return d.out;
+  if (typeof d.value.Name !== 'string' || d.value.Name === '') return badRequest('Missing check name');
+  const check = toCheckDefinition(d.value);
+  if (!check.ok) return badRequest(check.error);
+  return ask(r, { type: 'agent.check.register', check: check.value }, { empty: true });
+}
+
+function checkTtl(type: 'agent.check.pass' | 'agent.check.warn' | 'agent.check.fail'): Handler {
+  return (r) => {
+    const id = requireRest(r, 'check ID');
+    if (isOut(id)) return id;
+    const note = r.query.get('note');
+    return ask(r, note ? { type, id, note } : { type, id }, { empty: true });
+  };
+}
+
+async function checkUpdate(r: Req): Promise<Out> {
+  const id = requireRest(r, 'check ID');
+  if (isOut(id)) return id;
+  const d = decode(r, checkUpdateSchema);
+  if (!d.ok) return d.out;
+  const status = d.value.Status;
+  if (status !== 'passing' && status !== 'warning' && status !== 'critical')
+    return badRequest(`Invalid check status: '${String(status ?? '')}'`);
+  const output = d.value.Output as string | undefined;
+  return ask(
+    r,
+    output === undefined
+      ? { type: 'agent.check.update', id, status }
+      : { type: 'agent.check.update', id, status, output },
+    { empty: true },
+  );
+}
+
+/**
+ * `GET /v1/agent/metrics`: the agent's own figures (Consul's JSON shape) merged with the HTTP layer's;
+ * `?format=prometheus` renders both as Prometheus text. If the agent cannot answer, the HTTP figures
+ * are still served in Prometheus form (a scraper should see the API is alive), and JSON answers the
+ * agent's error.
+ */
+async function metrics(r: Req): Promise<Out> {
+  let response: AgentResponse | undefined;
+  try {
+    const answer = await withTimeout(r.call({ type: 'agent.metrics' }), r.ctx.callTimeoutMs ?? callTimeoutMsDefault);
+    if (answer !== 'timeout') response = answer;
+  } catch {
+    response = undefined;
+  }
+  const agentOk =
+    response !== undefined && response.status === 200 && response.body !== null && typeof response.body === 'object';
+  const agentJson = (agentOk ? response!.body : {}) as Record<string, unknown>;
+  const local = r.ctx.metrics;
+  if (r.query.get('format') === 'prometheus') {
+    const body = consulJsonToPrometheus(agentJson) + (local ? local.toPrometheus() : '');
+    return { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }, body };
+  }
+  if (!agentOk) return response ? render(r, response, {}) : text(500, 'rpc error: timeout');
+  const merged: Record<string, unknown> = { ...agentJson };
+  if (local) {
+    const mine = local.toConsulJson();
+    for (const key of ['Gauges', 'Counters', 'Samples'] as const) {
+      const theirs = Array.isArray(merged[key]) ? (merged[key] as unknown[]) : [];
+      merged[key] = [...theirs, ...mine[key]];
+    }
+  }
+  return { status: 200, headers: { 'Content-Type': appJson }, body: jsonText(merged, r.pretty) };
+}
+
+async function reloadHandler(r: Req): Promise<Out> {
+  if (!r.ctx.reload) return text(500, 'Reload is not available: this agent has no configuration files to re-read');
+  const denied = await r.check({ type: 'agent.reload', services: [], checks: [] });
+  if (denied) return render(r, denied, {});
+  let response: AgentResponse;
+  try {
+    response = await r.ctx.reload();
+  } catch (error) {
+    return text(500, `Reload failed: ${(error as Error)?.message ?? String(error)}`);
+  }
+  return render(r, response, { empty: true });
+}
+
+export const agentRoutes: readonly Route[] = [
+  // agent
+  exact('/v1/agent/self', { GET: simple(() => ({ type: 'agent.self' })) }),
+  exact('/v1/agent/members', {
+    GET: simple((r) => (queryFlag(r.query, 'wan') ? { type: 'agent.members', wan: true } : { type: 'agent.members' })),
+  }),
+  prefix(
+    '/v1/agent/join/',
+    putOrLegacyGet(
+      withRest(
+        'address',
+        (address, r) =>
+          queryFlag(r.query, 'wan')
+            ? { type: 'agent.join', addresses: [address], wan: true }
+            : { type: 'agent.join', addresses: [address] },
+        { empty: true },
+      ),
+    ),
+  ),
+  exact('/v1/agent/leave', { PUT: simple(() => ({ type: 'agent.leave' }), { empty: true }) }),
+  prefix(
+    '/v1/agent/force-leave/',
+    putOrLegacyGet(withRest('node', (node) => ({ type: 'agent.forceLeave', node }), { empty: true })),
+  ),
+  exact('/v1/agent/reload', { PUT: (r) => reloadHandler(r) }),
+  exact('/v1/agent/maintenance', {
+    PUT: simple(
+      (r) => {
+        const enable = enableParam(r);
+        if (isOut(enable)) return enable;
+        return withOptional({ type: 'agent.maintenance', enable } as AgentRequest, { reason: r.query.get('reason') });
+      },
+      { empty: true },
+    ),
+  }),
+  exact('/v1/agent/services', {
+    GET: listed(
+      shapes.map,
+      simple(() => ({ type: 'agent.services' })),
+    ),
+  }),
+  exact('/v1/agent/service/register', { PUT: serviceRegister }),
+  prefix(
+    '/v1/agent/service/deregister/',
+    putOrLegacyGet(withRest('service id', (id) => ({ type: 'agent.service.deregister', id }), { empty: true })),
+  ),
+  prefix('/v1/agent/service/maintenance/', {
+    PUT: withRest(
+      'service id',
+      (id, r) => {
+        const enable = enableParam(r);
+        if (isOut(enable)) return enable;
+        return withOptional({ type: 'agent.service.maintenance', id, enable } as AgentRequest, {
+          reason: r.query.get('reason'),
+        });
+      },
+      { empty: true },
+    ),
+  }),
+  exact('/v1/agent/checks', {
+    GET: listed(
+      shapes.map,
+      simple(() => ({ type: 'agent.checks' })),
+    ),
+  }),
+  exact('/v1/agent/check/register', { PUT: checkRegister }),
+  prefix('/v1/agent/check/pass/', putOrLegacyGet(checkTtl('agent.check.pass'))),
+  prefix('/v1/agent/check/warn/', putOrLegacyGet(checkTtl('agent.check.warn'))),
+  prefix('/v1/agent/check/fail/', putOrLegacyGet(checkTtl('agent.check.fail'))),
+  prefix('/v1/agent/check/update/', { PUT: checkUpdate }),
+  prefix(
+    '/v1/agent/check/deregister/',
+    putOrLegacyGet(withRest('check id', (id) => ({ type: 'agent.check.deregister', id }), { empty: true })),
+  ),
+  exact('/v1/agent/metrics', { GET: metrics }),
+];

@@ -1,0 +1,132 @@
+/** `/v1/catalog/*` and `/v1/health/*` → typed `catalog.*` / `health.*` requests (ACL rules: core/agent/endpoints/catalog.ts). */
+import type { AgentRequest } from '../../../core/agent/api.js';
+import { catalogChecks, toServiceDefinition } from '../convert.js';
+import { queryFlag } from '../parse.js';
+import { catalogDeregisterSchema, catalogRegisterSchema } from '../schemas.js';
+import {
+  type Out,
+  type Req,
+  type Route,
+  ask,
+  badRequest,
+  blockingRead,
+  blockingWithRest,
+  decode,
+  exact,
+  listed,
+  nodeMetaParam,
+  prefix,
+  shapes,
+  simple,
+  text,
+  withOptional,
+} from '../wire.js';
+
+// ───────────────────────────────────────────── catalog ────────────────────────────────────────────
+
+async function catalogRegister(r: Req): Promise<Out> {
+  const d = decode(r, catalogRegisterSchema);
+  if (!d.ok) return d.out;
+  const b = d.value;
+  if (typeof b.Node !== 'string' || b.Node === '') return badRequest('Must provide node');
+  if (typeof b.Address !== 'string' || b.Address === '') return badRequest('Must provide address');
+  if (b.Datacenter && b.Datacenter !== r.ctx.datacenter) return text(500, 'No path to datacenter');
+  let service;
+  if (b.Service) {
+    const s = toServiceDefinition(b.Service as Record<string, unknown>, 'Service');
+    if (!s.ok) return badRequest(s.error);
+    service = s.value;
+  }
+  const checks = catalogChecks(b);
+  if (!checks.ok) return badRequest(checks.error);
+  return ask(
+    r,
+    withOptional({ type: 'catalog.register', node: b.Node, address: b.Address } as AgentRequest, {
+      datacenter: b.Datacenter,
+      id: b.ID,
+      taggedAddresses: b.TaggedAddresses,
+      nodeMeta: b.NodeMeta,
+      service,
+      checks: checks.value.length > 0 ? checks.value : undefined,
+    }),
+  );
+}
+
+async function catalogDeregister(r: Req): Promise<Out> {
+  const d = decode(r, catalogDeregisterSchema);
+  if (!d.ok) return d.out;
+  const b = d.value;
+  if (typeof b.Node !== 'string' || b.Node === '') return badRequest('Must provide node');
+  if (b.Datacenter && b.Datacenter !== r.ctx.datacenter) return text(500, 'No path to datacenter');
+  return ask(
+    r,
+    withOptional({ type: 'catalog.deregister', node: b.Node } as AgentRequest, {
+      serviceId: b.ServiceID,
+      checkId: b.CheckID,
+    }),
+  );
+}
+
+const healthStates = new Set(['any', 'passing', 'warning', 'critical']);
+
+export const catalogRoutes: readonly Route[] = [
+  // catalog
+  exact('/v1/catalog/datacenters', { GET: simple(() => ({ type: 'catalog.datacenters' })) }),
+  exact('/v1/catalog/nodes', {
+    GET: listed(shapes.nodes, (r) =>
+      blockingRead(r, (read) =>
+        withOptional({ type: 'catalog.nodes', read } as AgentRequest, { nodeMeta: nodeMetaParam(r) }),
+      ),
+    ),
+  }),
+  exact('/v1/catalog/services', { GET: (r) => blockingRead(r, (read) => ({ type: 'catalog.services', read })) }),
+  prefix('/v1/catalog/service/', {
+    GET: listed(
+      shapes.catalogService,
+      blockingWithRest('service name', (service, read, r) =>
+        withOptional({ type: 'catalog.service', service, read } as AgentRequest, { tag: r.query.get('tag') }),
+      ),
+    ),
+  }),
+  prefix('/v1/catalog/node/', {
+    GET: listed(
+      shapes.catalogNode,
+      blockingWithRest('node name', (node, read) => ({ type: 'catalog.node', node, read })),
+    ),
+  }),
+  exact('/v1/catalog/register', { PUT: catalogRegister }),
+  exact('/v1/catalog/deregister', { PUT: catalogDeregister }),
+  // health
+  prefix('/v1/health/state/', {
+    GET: listed(
+      shapes.checks,
+      blockingWithRest('check state', (state, read) => {
+        if (!healthStates.has(state)) return badRequest(`Invalid state: ${state}`);
+        return { type: 'health.state', state: state as 'any', read };
+      }),
+    ),
+  }),
+  prefix('/v1/health/node/', {
+    GET: listed(
+      shapes.checks,
+      blockingWithRest('node name', (node, read) => ({ type: 'health.node', node, read })),
+    ),
+  }),
+  prefix('/v1/health/checks/', {
+    GET: listed(
+      shapes.checks,
+      blockingWithRest('service name', (service, read) => ({ type: 'health.checks', service, read })),
+    ),
+  }),
+  prefix('/v1/health/service/', {
+    GET: listed(
+      shapes.healthService,
+      blockingWithRest('service name', (service, read, r) =>
+        withOptional({ type: 'health.service', service, read } as AgentRequest, {
+          tag: r.query.get('tag'),
+          passing: queryFlag(r.query, 'passing') || undefined,
+        }),
+      ),
+    ),
+  }),
+];

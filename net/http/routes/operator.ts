@@ -1,0 +1,96 @@
+/**
+ * `/`, `/v1/status/*`, `/v1/operator/*`, `/v1/snapshot` and the legacy `/v1/acl/*` → typed `status.*`,
+ * `operator.*`, `snapshot.*` and `acl.*` requests (ACL rules: core/agent/endpoints/operator.ts).
+ */
+import { decodeSnapshot, encodeSnapshot } from '../snapshot.js';
+import { decodeJsonBody } from '../parse.js';
+import { aclSchema } from '../schemas.js';
+import {
+  type Handler,
+  type Out,
+  type Req,
+  type Route,
+  ask,
+  badRequest,
+  blockingRead,
+  blockingWithRest,
+  exact,
+  isOut,
+  prefix,
+  readOptions,
+  render,
+  simple,
+  text,
+  withRest,
+} from '../wire.js';
+
+const root: Handler = () => text(200, 'Conclave Agent (Consul-compatible HTTP API at /v1/)');
+const aclDisabled: Handler = () => text(401, 'ACL support disabled');
+
+/** The legacy ACL API when ACLs are on (each request is authorized by the gate, core/agent/endpoints/operator.ts). */
+function aclRoute(handler: Handler): Handler {
+  return (r) => (r.ctx.acl?.enabled ? handler(r) : aclDisabled(r));
+}
+
+async function aclWrite(r: Req, type: 'acl.create' | 'acl.update'): Promise<Out> {
+  const d = r.body.length === 0 ? { ok: true as const, value: {} } : decodeJsonBody(r.body, aclSchema);
+  if (!d.ok) return badRequest(d.error);
+  return ask(r, { type, definition: (d.value ?? {}) as Record<string, unknown> });
+}
+
+async function aclClone(r: Req): Promise<Out> {
+  const source = await r.call({ type: 'acl.info', id: r.rest, read: { consistency: 'default' } });
+  const token = Array.isArray(source.body)
+    ? (source.body[0] as { Name: string; Type: string; Rules: string } | undefined)
+    : undefined;
+  if (source.status !== 200) return render(r, source, {});
+  if (!token) return text(403, 'ACL not found');
+  return ask(r, { type: 'acl.create', definition: { Name: token.Name, Type: token.Type, Rules: token.Rules } });
+}
+
+/** `GET /v1/snapshot`: the archive of the whole store (a default-consistency read through the leader). */
+async function snapshotSave(r: Req): Promise<Out> {
+  const read = readOptions(r);
+  if (isOut(read)) return read;
+  const response = await r.call({ type: 'snapshot.save', read });
+  if (response.status !== 200) return render(r, response, {});
+  const index = Math.max(1, Math.floor(Number(response.index ?? 1)) || 1);
+  return {
+    status: 200,
+    headers: { 'Content-Type': 'application/octet-stream', 'X-Consul-Index': String(index) },
+    body: encodeSnapshot(response.body, index),
+  };
+}
+
+/** `PUT /v1/snapshot`: restore the archive's store through Raft. */
+async function snapshotRestore(r: Req): Promise<Out> {
+  const decoded = decodeSnapshot(r.body);
+  if (!decoded.ok) return badRequest(decoded.error);
+  return ask(r, { type: 'snapshot.restore', snapshot: decoded.store }, { empty: true });
+}
+
+export const operatorRoutes: readonly Route[] = [
+  exact('/', { GET: root, HEAD: root }),
+  // status
+  exact('/v1/status/leader', { GET: simple(() => ({ type: 'status.leader' })) }),
+  exact('/v1/status/peers', { GET: simple(() => ({ type: 'status.peers' })) }),
+  // operator
+  exact('/v1/operator/raft/configuration', { GET: simple(() => ({ type: 'operator.raft.configuration' })) }),
+  exact('/v1/operator/raft/peer', {
+    DELETE: simple(
+      (r) => ({ type: 'operator.raft.removePeer', peer: r.query.get('address') || r.query.get('id') || '' }),
+      { empty: true },
+    ),
+  }),
+  // ACLs are off: every ACL endpoint says so, as python-consul's ACLDisabled expects.
+  exact('/v1/acl/create', { PUT: aclRoute((r) => aclWrite(r, 'acl.create')) }),
+  exact('/v1/acl/update', { PUT: aclRoute((r) => aclWrite(r, 'acl.update')) }),
+  prefix('/v1/acl/destroy/', { PUT: aclRoute(withRest('ACL ID', (id) => ({ type: 'acl.destroy', id }))) }),
+  prefix('/v1/acl/info/', {
+    GET: aclRoute(blockingWithRest('ACL ID', (id, read) => ({ type: 'acl.info', id, read }))),
+  }),
+  prefix('/v1/acl/clone/', { PUT: aclRoute(aclClone) }),
+  exact('/v1/acl/list', { GET: aclRoute((r) => blockingRead(r, (read) => ({ type: 'acl.list', read }))) }),
+  prefix('/v1/acl/', { GET: aclDisabled, PUT: aclDisabled, POST: aclDisabled, DELETE: aclDisabled }),
+  exact('/v1/snapshot', { GET: snapshotSave, PUT: snapshotRestore }),
+];
