@@ -15,6 +15,10 @@
  *                                       drift N PPM, clog A B 300ms, network loss=5% ..., and
  *                                       protocol actions (the harness's `act`)
  *   expect liveness                     built in: liveness, pass; others go to the harness
+ *   stranger links=open every=20ms      a node outside the cluster injects forged, replayed and
+ *                                       garbage messages during the safety phase (sim/engine/stranger.ts);
+ *                                       links=authenticated models gossip encryption + TLS: only
+ *                                       replays of members' own messages get through
  *
  * Errors name the file, the line and what is wrong; the parser never throws anything else.
  */
@@ -48,6 +52,25 @@ export interface Expectation {
   readonly line: number;
 }
 
+export const strangerKinds = ['forge', 'replay', 'garbage'] as const;
+export type StrangerKind = (typeof strangerKinds)[number];
+
+/**
+ * The stranger fault: a process outside the cluster that sniffs the wire and injects messages.
+ * `links` is the transport's security model: 'open' delivers whatever the stranger sends with any
+ * sender id it claims (today's plain TCP/UDP: the receiver trusts the id in the frame);
+ * 'authenticated' (gossip encryption, mutual TLS) drops at the link everything the stranger could not
+ * have produced — forgeries and garbage — and lets only replays of members' own messages through.
+ */
+export interface StrangerSpec {
+  readonly links: 'open' | 'authenticated';
+  /** Mean gap between two injections (ms). */
+  readonly everyMs: number;
+  readonly kinds: readonly StrangerKind[];
+  /** 'any' forges any number; 'out-of-range' forges only numbers no legitimate peer could send. */
+  readonly numbers: 'any' | 'out-of-range';
+}
+
 export interface Scenario {
   readonly file: string;
   readonly name: string;
@@ -62,6 +85,8 @@ export interface Scenario {
   readonly nemesis: { readonly mode: 'none' | 'swarm'; readonly kinds: readonly FaultKind[]; readonly everyMs: number };
   readonly timeline: readonly TimelineEvent[];
   readonly expectations: readonly Expectation[];
+  /** The stranger fault, or null (off). */
+  readonly stranger: StrangerSpec | null;
 }
 
 export class ScenarioError extends Error {
@@ -138,6 +163,7 @@ export function parseScenario(text: string, file: string): Scenario {
   let nemesis: Scenario['nemesis'] = { mode: 'none', kinds: [], everyMs: 1000 };
   const timeline: TimelineEvent[] = [];
   const expectations: Expectation[] = [];
+  let stranger: StrangerSpec | null = null;
 
   for (let i = 0; i < lines.length; i++) {
     const n = i + 1;
@@ -218,6 +244,9 @@ export function parseScenario(text: string, file: string): Scenario {
         timeline.push({ atMs: atMs!, action: action!, args: args.slice(2), line: n });
         break;
       }
+      case 'stranger':
+        stranger = parseStranger(args, (problem) => fail(n, `stranger: ${problem}`));
+        break;
       case 'expect':
         if (args.length === 0) fail(n, 'expect takes a name, e.g. `expect liveness`');
         expectations.push({ name: args[0]!, args: args.slice(1), line: n });
@@ -225,7 +254,7 @@ export function parseScenario(text: string, file: string): Scenario {
       default:
         fail(
           n,
-          `unknown directive '${directive}' (protocol, nodes, seed, set, network, duration, nemesis, at, expect)`,
+          `unknown directive '${directive}' (protocol, nodes, seed, set, network, duration, nemesis, stranger, at, expect)`,
         );
     }
   }
@@ -253,7 +282,37 @@ export function parseScenario(text: string, file: string): Scenario {
     nemesis,
     timeline,
     expectations,
+    stranger,
   };
+}
+
+function parseStranger(args: readonly string[], fail: (problem: string) => never): StrangerSpec {
+  let links: StrangerSpec['links'] | undefined;
+  let everyMs = 50;
+  let kinds: StrangerKind[] = [...strangerKinds];
+  let numbers: StrangerSpec['numbers'] = 'any';
+  for (const arg of args) {
+    const [key, value = ''] = arg.split('=');
+    if (key === 'links') {
+      if (value !== 'open' && value !== 'authenticated') fail(`links=${value} must be open or authenticated`);
+      links = value as StrangerSpec['links'];
+    } else if (key === 'every') {
+      const ms = parseDurationMs(value);
+      if (ms === null || ms <= 0) fail(`every=${value} is not a positive duration`);
+      everyMs = ms!;
+    } else if (key === 'kinds') {
+      const list = value.split(',').filter(Boolean);
+      if (list.length === 0) fail('kinds= needs at least one of forge, replay, garbage');
+      for (const k of list)
+        if (!(strangerKinds as readonly string[]).includes(k)) fail(`unknown kind '${k}' (forge, replay, garbage)`);
+      kinds = list as StrangerKind[];
+    } else if (key === 'numbers') {
+      if (value !== 'any' && value !== 'out-of-range') fail(`numbers=${value} must be any or out-of-range`);
+      numbers = value as StrangerSpec['numbers'];
+    } else fail(`unknown option '${key}' (links, every, kinds, numbers)`);
+  }
+  if (links === undefined) fail('links=open or links=authenticated is required (say which transport is modelled)');
+  return { links: links!, everyMs, kinds, numbers };
 }
 
 function applyNetwork(network: NetworkKnobs, args: readonly string[], fail: (problem: string) => never): void {

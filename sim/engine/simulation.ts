@@ -28,6 +28,7 @@ import { Network } from './network.js';
 import { Nemesis, describeKnobs, drawKnobs, pct, type Knobs } from './nemesis.js';
 import { runTimelineEvent } from './timeline.js';
 import { SimStorage } from './storage.js';
+import { Stranger, type Injection } from './stranger.js';
 
 export type { Knobs } from './nemesis.js';
 export { drawKnobs } from './nemesis.js';
@@ -100,7 +101,8 @@ interface SimEvent {
   kind: Ev;
   node: number;
   // Deliver
-  from?: number;
+  from?: number; // -1: the stranger (see claimedFrom)
+  claimedFrom?: NodeId; // the sender id the stranger wrote in its frame
   payload?: unknown; // Uint8Array with the codec, else the envelope
   stream?: boolean;
   incarnation?: number; // receiver's incarnation at send time (stream) / owner's (timers, syncs)
@@ -177,6 +179,8 @@ export class Simulation implements SimApi {
   private readonly streams = new Map<string, Prng>();
 
   private readonly network: Network;
+  /** The stranger fault (scenario `stranger`), or null. */
+  readonly stranger: Stranger | null;
 
   private readonly pendingRequests = new Map<number, PendingRequest>();
   private nextRequestId = 1;
@@ -205,6 +209,7 @@ export class Simulation implements SimApi {
     this.knobs = { ...drawKnobs(this.nemesisRng, scenario), ...options.knobs };
     this.network = new Network(scenario.network, scenario.nodes.length, this.netRng);
     this.faults = this.makeFaultApi();
+    this.stranger = scenario.stranger ? new Stranger(scenario.stranger, scenario.nodes, this.random('stranger')) : null;
 
     for (const [index, id] of scenario.nodes.entries()) {
       const node: SimNode = {
@@ -317,6 +322,7 @@ export class Simulation implements SimApi {
     for (const event of this.scenario.timeline) this.at(event.atMs, () => this.runTimelineEvent(event));
     if (this.scenario.nemesis.mode === 'swarm')
       new Nemesis(this, this.nemesisRng, this.knobs, this.scenario.safetyMs).start();
+    if (this.stranger) this.startStranger(this.stranger);
     this.harness.start?.(this, this.scenario);
   }
 
@@ -478,7 +484,7 @@ export class Simulation implements SimApi {
     switch (event.kind) {
       case Ev.Deliver: {
         if (event.stream && event.incarnation !== node.incarnation) return; // the connection died with the old process
-        if (this.network.isBlocked(event.from!, node.index)) {
+        if (event.from! >= 0 && this.network.isBlocked(event.from!, node.index)) {
           this.counters.drops++;
           this.reportHop(event, null);
           return;
@@ -486,11 +492,17 @@ export class Simulation implements SimApi {
         let message: Envelope;
         if (this.codec) {
           this.hash.bytes(event.payload as Uint8Array);
-          message = unpack(event.payload as Uint8Array) as Envelope;
+          const decoded = decodeOrNull(event.payload as Uint8Array, event.from! < 0);
+          if (decoded === undefined) {
+            this.counters.drops++; // the stranger's garbage: the frame decoder drops it (net/transport/frame.ts)
+            return;
+          }
+          message = decoded as Envelope;
         } else message = event.payload as Envelope;
         this.counters.deliveries++;
         this.reportHop(event, this.nowUs);
-        this.stepNode(node, { kind: 'message', nowMs, from: this.nodes[event.from!]!.id, message });
+        const from = event.from! >= 0 ? this.nodes[event.from!]!.id : event.claimedFrom!;
+        this.stepNode(node, { kind: 'message', nowMs, from, message });
         return;
       }
       case Ev.Timer: {
@@ -511,7 +523,15 @@ export class Simulation implements SimApi {
   private stepNode(node: SimNode, input: Input<Envelope, NodeRequest>): void {
     const runtime = node.runtime!;
     this.counters.steps++;
-    const effects = runtime.step(input);
+    let effects: Effect[];
+    try {
+      effects = runtime.step(input);
+    } catch (error) {
+      // A step that throws would kill a real agent (the driver's onFatal): a violation, never a crash
+      // of the simulator, so that the explorer reports the seed (a stranger's message must not do it).
+      this.violation(`${node.id} threw while handling a ${input.kind}: ${(error as Error).message}`);
+      return;
+    }
     this.hash.word(effects.length);
     for (const effect of effects) {
       this.harness.onEffect?.(this, node.id, effect);
@@ -642,6 +662,7 @@ export class Simulation implements SimApi {
       this.counters.drops++;
       return;
     }
+    this.stranger?.sniff(sender.index, receiver.index, message);
     const payload = this.codec ? pack(message) : message;
     const times = this.network.route(sender.index, receiver.index, stream, this.nowUs);
     if (times === null) {
@@ -676,7 +697,7 @@ export class Simulation implements SimApi {
     if (!this.onMessage) return;
     const message = (this.codec ? unpack(event.payload as Uint8Array) : event.payload) as Envelope;
     this.onMessage({
-      from: this.nodes[event.from!]!.id,
+      from: event.from! >= 0 ? this.nodes[event.from!]!.id : event.claimedFrom!,
       to: this.nodes[event.node]!.id,
       sentMs: event.sentUs! / usPerMs,
       deliveredMs: deliveredUs === null ? null : deliveredUs / usPerMs,
@@ -856,6 +877,55 @@ export class Simulation implements SimApi {
     this.fault('majority ring partition');
   }
 
+  /**
+   * The stranger injects one message every `every` on average while the safety phase lasts. On
+   * authenticated links only its replays of members' own messages get past the link (see
+   * sim/engine/stranger.ts); the rest is dropped there and counted.
+   */
+  private startStranger(stranger: Stranger): void {
+    const spec = stranger.spec;
+    this.emitLog({
+      atMs: 0,
+      node: null,
+      kind: 'phase',
+      text: `stranger: links=${spec.links} every=${spec.everyMs}ms kinds=${spec.kinds.join(',')} numbers=${spec.numbers}`,
+    });
+    const act = () => {
+      if (this.phaseNow !== 'safety') return;
+      const injection = stranger.next(this.codec);
+      if (injection) this.inject(stranger, injection);
+      const gapMs = stranger.gapMs();
+      if (this.nowMs + gapMs < this.scenario.safetyMs) this.after(gapMs, act);
+    };
+    this.after(stranger.gapMs(), act);
+  }
+
+  private inject(stranger: Stranger, injection: Injection): void {
+    this.counters.messages++;
+    if (stranger.spec.links === 'authenticated' && !injection.authentic) {
+      stranger.counts.droppedAtLink++;
+      this.counters.drops++;
+      return;
+    }
+    const receiver = this.nodes[injection.to]!;
+    this.hash.string(injection.description);
+    this.emitLog({ atMs: this.nowMs, node: null, kind: 'fault', text: `stranger ${injection.description}` });
+    const payload = injection.bytes ?? (this.codec ? pack(injection.message) : injection.message);
+    // Like a datagram: the stranger's frames are not part of any member's stream.
+    this.schedule({
+      atUs: this.nowUs + 1 + stranger.latencyUs(),
+      seq: 0,
+      kind: Ev.Deliver,
+      node: receiver.index,
+      from: -1,
+      claimedFrom: injection.claimedFrom,
+      payload,
+      stream: false,
+      incarnation: receiver.incarnation,
+      sentUs: this.nowUs,
+    });
+  }
+
   private healEverything(): void {
     const f = this.faults;
     f.heal();
@@ -897,6 +967,17 @@ export class Simulation implements SimApi {
 /** Floats in [0, 1) from a Prng (2^-32 resolution is plenty for latencies and ratios). */
 function unitFloats(prng: Prng): () => number {
   return () => prng.uint32() / 0x100000000;
+}
+
+/** Decodes a payload; a stranger's undecodable bytes give undefined, a member's must decode. */
+function decodeOrNull(bytes: Uint8Array, fromStranger: boolean): unknown {
+  if (!fromStranger) return unpack(bytes);
+  try {
+    const value = unpack(bytes);
+    return value === undefined ? null : value;
+  } catch {
+    return undefined;
+  }
 }
 
 function typeOf(message: Envelope): string {

@@ -214,7 +214,8 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
           return finish(op, op.f === 'read' || !nowAmbiguous ? 'fail' : 'unknown', r);
         let to = prng.pick(sim.nodeIds);
         let delayMs = 10 + prng.below(50);
-        if (r?.error === 'notLeader' && r.leader) ((to = r.leader), (delayMs = 0));
+        // A redirect to a node the client does not know (a stranger posing as leader) is ignored.
+        if (r?.error === 'notLeader' && r.leader && sim.nodeIds.includes(r.leader)) ((to = r.leader), (delayMs = 0));
         if (r?.error === 'notLeader' || r?.error === 'noLeader') hint = null;
         sim.after(delayMs, () => attempt(op, body, to, n + 1, nowAmbiguous));
       });
