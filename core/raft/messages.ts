@@ -108,27 +108,125 @@ export type RaftMessage =
   RequestVote | VoteReply | AppendEntries | AppendReply | InstallSnapshot | SnapshotReply | TimeoutNow;
 
 const messageTypes = new Set(['vote', 'voteReply', 'append', 'appendReply', 'snapshot', 'snapshotReply', 'timeoutNow']);
+const entryTypes = new Set(['command', 'noop', 'config']);
 
-/** Cheap shape check of a decoded message; a peer's garbage is dropped, never asserted on. */
+/**
+ * Most entries one AppendEntries may carry from the wire. Far above any configured batch
+ * (`appendEntriesMax`), so a legitimate leader never reaches it; a forged one cannot make a follower
+ * walk an unbounded array.
+ */
+export const wireEntriesMax = 65_536;
+
+/**
+ * How far past our own term a peer's term may be (2^32). A legitimate peer moves one term per
+ * election, so it cannot get 2^32 terms ahead of a live member; a forged term near 2^53 would leave the
+ * cluster unable to elect anyone (term + 1 is no longer a safe integer) once persisted.
+ */
+export const termJumpMax = 2 ** 32;
+
+/**
+ * Wire hygiene: the full shape and range check of a decoded message, before any of it is used or
+ * persisted. Every number that becomes a term, an index, an offset or a length must be a safe
+ * non-negative integer (≤ 2^53 − 1); terms inside a message may not exceed the message's own term;
+ * entries must be numbered consecutively after prevIndex with non-decreasing terms. A message that
+ * fails is a peer's garbage (or a stranger's forgery): the caller drops it, never asserts on it. The
+ * jump rule against our own term is `checkTermJump` (it needs the state).
+ */
 export function checkMessage(value: unknown): value is RaftMessage {
   if (value === null || typeof value !== 'object') return false;
-  const m = value as { type?: unknown; term?: unknown };
+  const m = value as Record<string, unknown>;
   if (typeof m.type !== 'string' || !messageTypes.has(m.type)) return false;
-  if (typeof m.term !== 'number' || !Number.isSafeInteger(m.term) || m.term < 0) return false;
-  if (m.type === 'append') {
-    const a = value as AppendEntries;
-    return (
-      Array.isArray(a.entries) &&
-      Number.isSafeInteger(a.prevIndex) &&
-      a.prevIndex >= 0 &&
-      Number.isSafeInteger(a.commit)
-    );
+  if (!isWireNumber(m.term)) return false;
+  const term = m.term;
+  switch (m.type) {
+    case 'vote':
+      return isWireNumber(m.lastIndex) && isTermUpTo(m.lastTerm, term) && isBool(m.preVote) && isBool(m.transfer);
+    case 'voteReply':
+      return isBool(m.granted) && isBool(m.preVote);
+    case 'append':
+      return (
+        isWireNumber(m.prevIndex) &&
+        isTermUpTo(m.prevTerm, term) &&
+        isWireNumber(m.commit) &&
+        isWireNumber(m.readSeq) &&
+        checkEntries(m.entries, m.prevIndex, m.prevTerm, term)
+      );
+    case 'appendReply':
+      return (
+        isBool(m.success) &&
+        isWireNumber(m.matchIndex) &&
+        isWireNumber(m.rejectIndex) &&
+        isWireNumber(m.hintIndex) &&
+        isTermUpTo(m.hintTerm, term) &&
+        isWireNumber(m.readSeq)
+      );
+    case 'snapshot':
+      return (
+        isWireNumber(m.lastIndex) &&
+        isTermUpTo(m.lastTerm, term) &&
+        isWireNumber(m.offset) &&
+        typeof m.data === 'string' &&
+        isWireNumber(m.totalChars) &&
+        m.offset + m.data.length <= m.totalChars &&
+        isWireNumber(m.readSeq) &&
+        checkMembership(m.membership)
+      );
+    case 'snapshotReply':
+      return (
+        isWireNumber(m.lastIndex) &&
+        isWireNumber(m.nextOffset) &&
+        isBool(m.gap) &&
+        isBool(m.done) &&
+        isWireNumber(m.readSeq)
+      );
+    case 'timeoutNow':
+      return true;
   }
-  if (m.type === 'snapshot') {
-    const s = value as InstallSnapshot;
-    return (
-      typeof s.data === 'string' && Number.isSafeInteger(s.offset) && s.offset >= 0 && Number.isSafeInteger(s.lastIndex)
-    );
+  return false;
+}
+
+/** The jump rule: a message whose term is more than `termJumpMax` past ours is dropped. */
+export function checkTermJump(messageTerm: number, ourTerm: number): boolean {
+  return messageTerm <= ourTerm + termJumpMax;
+}
+
+/** A number from the wire that may become a term, index, offset or length: 0 ≤ n ≤ 2^53 − 1, whole. */
+export function isWireNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isTermUpTo(value: unknown, term: number): value is number {
+  return isWireNumber(value) && value <= term;
+}
+
+function isBool(value: unknown): value is boolean {
+  return typeof value === 'boolean';
+}
+
+function checkEntries(value: unknown, prevIndex: number, prevTerm: number, term: number): value is Entry[] {
+  if (!Array.isArray(value) || value.length > wireEntriesMax) return false;
+  if (prevIndex + value.length > Number.MAX_SAFE_INTEGER) return false;
+  let lastTerm = prevTerm;
+  for (let i = 0; i < value.length; i++) {
+    const e = value[i] as Record<string, unknown> | null;
+    if (e === null || typeof e !== 'object') return false;
+    if (e.index !== prevIndex + 1 + i) return false;
+    if (!isTermUpTo(e.term, term) || e.term < lastTerm) return false;
+    lastTerm = e.term;
+    if (typeof e.type !== 'string' || !entryTypes.has(e.type)) return false;
+    if (e.type === 'config' && !checkMembership(e.config)) return false;
+    if (e.session !== undefined && e.session !== null) {
+      const session = e.session as Record<string, unknown>;
+      if (typeof session !== 'object' || typeof session.clientId !== 'string' || !isWireNumber(session.seq))
+        return false;
+    }
   }
   return true;
+}
+
+function checkMembership(value: unknown): value is Membership {
+  if (value === null || typeof value !== 'object') return false;
+  const m = value as Record<string, unknown>;
+  const ids = (list: unknown) => Array.isArray(list) && list.every((id) => typeof id === 'string');
+  return ids(m.voters) && ids(m.learners);
 }

@@ -25,7 +25,7 @@ import {
   resetElectionTimer,
 } from './election.js';
 import { RaftLog } from './log.js';
-import { checkMessage, type Entry, type Membership, type RaftMessage } from './messages.js';
+import { checkMessage, checkTermJump, type Entry, type Membership, type RaftMessage } from './messages.js';
 import { onAddServer, onRemoveServer } from './membership.js';
 import { onRead } from './readindex.js';
 import { onAppendEntries, onAppendReply, onHeartbeatTimer, onPropose } from './replication.js';
@@ -237,6 +237,14 @@ function onMessage(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, 
     return;
   }
   const m: RaftMessage = message;
+  if (!checkTermJump(m.term, s.term)) {
+    trace(
+      ctx,
+      `${s.id} dropped a raft ${m.type} from ${from}: term ${m.term} is more than 2^32 past ours (${s.term})`,
+      'warn',
+    );
+    return;
+  }
   switch (m.type) {
     case 'vote':
       return onRequestVote(s, ctx, nowMs, from, m);

@@ -10,7 +10,10 @@ import { loadScenario, runLoaded, replayCommand } from '../run.js';
 
 const dir = 'scenarios/raft';
 const files = readdirSync(dir)
-  .filter((f) => f.endsWith('.txt'))
+  .filter((f) => f.endsWith('.txt') && !f.startsWith('planted-'))
+  .sort();
+const planted = readdirSync(dir)
+  .filter((f) => f.startsWith('planted-') && f.endsWith('.txt'))
   .sort();
 
 describe('named Raft scenarios', () => {
@@ -40,6 +43,14 @@ describe('named Raft scenarios', () => {
         const detail = `${replayCommand(`${dir}/${file}`, seed)}\n${result.violations.join('\n')}\n${result.log.map((l) => `${l.atMs.toFixed(1)} ${l.node ?? '-'} ${l.text}`).join('\n')}`;
         expect(result.result, detail).toBe('pass');
       }
+    }, 60_000);
+  }
+
+  // Deliberately broken variants (scenarios/README.md): each must fail on its own seed.
+  for (const file of planted) {
+    it(`${file} fails on its own seed`, async () => {
+      const loaded = await loadScenario(`${dir}/${file}`);
+      expect(runLoaded(loaded, loaded.scenario.seed).result).toBe('fail');
     }, 60_000);
   }
 });
