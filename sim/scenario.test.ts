@@ -48,7 +48,7 @@ describe('scenario format', () => {
 
   it('names the file, the line and the problem', () => {
     expect(problem('protocol x\nnodes 3\nfrobnicate 1\n')).toBe(
-      "bad.txt:3: unknown directive 'frobnicate' (protocol, nodes, seed, set, network, duration, nemesis, at, expect)",
+      "bad.txt:3: unknown directive 'frobnicate' (protocol, nodes, seed, set, network, duration, nemesis, stranger, at, expect)",
     );
     expect(problem('protocol x\nnodes 3\nat 1s crash n9\n')).toBe("bad.txt:3: crash: unknown node 'n9'");
     expect(problem('protocol x\nnodes 3\nnetwork loss=150%\n')).toMatch(
