@@ -94,6 +94,15 @@ export interface FaultApi {
   /** Holds messages on the link from→to until `untilMs` (global), then delivers them. */
   clog(from: NodeId, to: NodeId, untilMs: number): void;
   crash(nodeId: NodeId): void;
+  /** The `full` fault: the node's disk takes `bytes` more bytes, then writes fail (a short write first). */
+  fillDisk(nodeId: NodeId, bytes: number): void;
+  /** Space returns. A node that stopped itself on a failed write is restarted, as an operator would. */
+  freeDisk(nodeId: NodeId): void;
+  /**
+   * `disk replaced`: the node stops and restarts with empty storage (a new disk). `keepIdentity`: the
+   * operator kept the node's identity (its name; in the agent, the node-id file).
+   */
+  replaceDisk(nodeId: NodeId, keepIdentity: boolean): void;
   restart(nodeId: NodeId): void;
   pause(nodeId: NodeId): void;
   resume(nodeId: NodeId): void;

@@ -32,6 +32,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assert } from '../../core/assert.js';
 import { crc32 } from '../../core/crc32.js';
+import { settleFlush, type WriteFailure } from '../../core/flush.js';
 import type { DurableLog, DurableState, StorageOp } from '../../core/types.js';
 import { decode, encode } from '../codec.js';
 
@@ -367,7 +368,21 @@ class DiskStorage implements Storage {
         this.pending = [];
         let bytes = 0;
         for (const b of batch) bytes += b.length;
-        await this.handle!.writev(batch);
+        let written = 0;
+        let failure: WriteFailure = null;
+        let cause: unknown = null;
+        try {
+          written = (await this.handle!.writev(batch)).bytesWritten;
+        } catch (error) {
+          cause = error;
+          failure = isNoSpace(error) ? 'noSpace' : 'other';
+        }
+        const verdict = settleFlush(
+          batch.map((b) => b.length),
+          written,
+          failure,
+        );
+        if (verdict.kind === 'fatal') throw cause ?? new Error(verdict.reason);
         if (this.fsync) await this.handle!.datasync();
         this.segmentBytes += bytes;
         this.stats.flushes++;
@@ -415,6 +430,11 @@ class DiskStorage implements Storage {
     await this.handle?.close();
     this.handle = null;
   }
+}
+
+function isNoSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /** `-dev`: nothing survives the process; every write is durable at once. */

@@ -67,6 +67,8 @@ export function drawKnobs(r: Prng, scenario: Scenario): Knobs {
     'dup',
     'clog',
     'reorder',
+    'full',
+    'disk-replaced',
   ] as FaultKind[])
     faultWeights[kind] = weight(kind);
   // Swarm testing turns some kinds off per seed, but never all of the enabled ones.
@@ -204,6 +206,19 @@ export class Nemesis {
               : { reorderRatio: this.knobs.faultReorderRatio };
         f.setNetwork(knobs);
         undo(() => f.setNetwork(host.baseNetwork));
+        return;
+      }
+      case 'full': {
+        // The disk takes a few more bytes (none, part of one record, a few records), then writes
+        // fail; space returns when the fault is undone.
+        const victim = r.pick(ids);
+        f.fillDisk(victim, r.pick([0, 16, 64, 256, 1024, 4096]));
+        undo(() => f.freeDisk(victim));
+        return;
+      }
+      case 'disk-replaced': {
+        const victim = r.pick(ids);
+        f.replaceDisk(victim, r.chance(1, 2));
         return;
       }
       case 'clog': {

@@ -133,7 +133,14 @@ interface SimNode {
   held: { marker: number; effect: Effect }[];
   readonly clock: NodeClock;
   refusedReason: string | null;
+  /** The node stopped itself (storage failed), as opposed to a crash fault. */
+  exited: boolean;
+  /** A Sync retry is scheduled (the disk was full). */
+  syncRetry: boolean;
 }
+
+/** How often a node whose disk is full retries its write (the real agent: net/disk's retry). */
+const diskFullRetryMs = 100;
 
 interface PendingRequest {
   readonly node: number;
@@ -225,6 +232,8 @@ export class Simulation implements SimApi {
         held: [],
         clock: new NodeClock(),
         refusedReason: null,
+        syncRetry: false,
+        exited: false,
       };
       this.nodes.push(node);
       this.byId.set(id, node);
@@ -622,7 +631,25 @@ export class Simulation implements SimApi {
   private onSync(event: SimEvent): void {
     const node = this.nodes[event.node]!;
     if (event.incarnation !== node.incarnation) return; // the process that asked for it is gone
-    node.storage.sync(event.marker!);
+    const retry = event.marker === -1;
+    if (retry) node.syncRetry = false;
+    const outcome = node.storage.sync(retry ? node.storage.writtenMarker : event.marker!);
+    if (outcome.kind === 'fatal') {
+      // The driver stops the node when storage fails (the agent exits 1); an operator restarts it.
+      this.crashNode(node, `${node.id} exited: storage failed (${outcome.reason})`);
+      return;
+    }
+    if (outcome.kind === 'retry' && !node.syncRetry) {
+      node.syncRetry = true;
+      this.schedule({
+        atUs: this.nowUs + diskFullRetryMs * usPerMs,
+        seq: 0,
+        kind: Ev.Sync,
+        node: node.index,
+        marker: -1,
+        incarnation: node.incarnation,
+      });
+    }
     // The disk finishes while the process is paused, but a paused process sends nothing: what the
     // sync released leaves when the node resumes.
     if (!node.paused) this.releaseHeld(node);
@@ -738,7 +765,30 @@ export class Simulation implements SimApi {
       return;
     }
     node.storage.acknowledgeLoad();
+    node.exited = false;
     this.stepNode(node, { kind: 'start', nowMs: this.localUs(node) / usPerMs });
+  }
+
+  /** The process dies: unsynced writes may survive in part (the last torn), held effects never leave. */
+  private crashNode(node: SimNode, exitReason: string | null): void {
+    node.runtime = null;
+    node.incarnation++;
+    node.paused = false;
+    node.pausedQueue = [];
+    node.timers.clear();
+    node.held = [];
+    node.syncRetry = false;
+    node.exited = exitReason !== null;
+    const outcome = node.storage.crash(this.storageRng, this.knobs.tornWritePercent, 100);
+    let rot = '';
+    if (this.knobs.bitRotPercent > 0 && this.storageRng.chance(this.knobs.bitRotPercent, 100)) {
+      const where = node.storage.rot(this.storageRng);
+      if (where) rot = `, bit rot in ${where.log} entry ${where.position}`;
+    }
+    const what = exitReason ?? `${node.id} crashed`;
+    this.fault(
+      `${what} (${outcome.unsyncedOps} unsynced writes, ${outcome.survivedOps} survived${outcome.torn ? ', next one torn' : ''}${rot})`,
+    );
   }
 
   private localUs(node: SimNode): number {
@@ -793,21 +843,30 @@ export class Simulation implements SimApi {
       crash(id) {
         const node = sim.nodeOf(id);
         if (node.runtime === null) return;
-        node.runtime = null;
-        node.incarnation++;
-        node.paused = false;
-        node.pausedQueue = [];
-        node.timers.clear();
-        node.held = [];
-        const outcome = node.storage.crash(sim.storageRng, sim.knobs.tornWritePercent, 100);
-        let rot = '';
-        if (sim.knobs.bitRotPercent > 0 && sim.storageRng.chance(sim.knobs.bitRotPercent, 100)) {
-          const where = node.storage.rot(sim.storageRng);
-          if (where) rot = `, bit rot in ${where.log} entry ${where.position}`;
+        sim.crashNode(node, null);
+      },
+      fillDisk(id, bytes) {
+        sim.nodeOf(id).storage.setFreeBytes(bytes);
+        sim.fault(`${id} disk full after ${bytes} more bytes`);
+      },
+      freeDisk(id) {
+        const node = sim.nodeOf(id);
+        if (node.storage.freeBytes === Infinity) return;
+        node.storage.setFreeBytes(Infinity);
+        sim.fault(`${id} disk has space again`);
+        if (node.runtime === null && node.refusedReason === null && node.exited) {
+          sim.fault(`${id} restarted by the operator`);
+          sim.startNode(node);
         }
-        sim.fault(
-          `${id} crashed (${outcome.unsyncedOps} unsynced writes, ${outcome.survivedOps} survived${outcome.torn ? ', next one torn' : ''}${rot})`,
-        );
+      },
+      replaceDisk(id, keepIdentity) {
+        const node = sim.nodeOf(id);
+        if (node.runtime !== null) sim.crashNode(node, null);
+        node.storage.wipe();
+        node.storage.setFreeBytes(Infinity);
+        node.refusedReason = null;
+        sim.fault(`${id} disk replaced (empty${keepIdentity ? ', old identity kept' : ''}); ${id} restarted`);
+        sim.startNode(node);
       },
       restart(id) {
         const node = sim.nodeOf(id);
@@ -931,6 +990,7 @@ export class Simulation implements SimApi {
     f.heal();
     this.network.reset();
     for (const node of this.nodes) {
+      f.freeDisk(node.id);
       if (node.paused) f.resume(node.id);
       if (node.runtime === null && node.refusedReason === null) f.restart(node.id);
       if (node.clock.driftPpm !== 0) f.setDrift(node.id, 0);

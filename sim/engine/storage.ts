@@ -13,6 +13,7 @@
  */
 import { pack, unpack } from 'msgpackr';
 import { assert } from '../../core/assert.js';
+import { settleFlush } from '../../core/flush.js';
 import type { Prng } from '../../core/prng.js';
 import type { DurableLog, DurableState, StorageOp } from '../../core/types.js';
 
@@ -26,6 +27,15 @@ interface PendingOp {
   readonly marker: number;
   readonly op: StorageOp;
 }
+
+/** What one sync did: everything asked is durable, part of it is (disk full), or the storage failed. */
+export type SyncOutcome =
+  | { readonly kind: 'durable' }
+  | { readonly kind: 'retry'; readonly reason: string }
+  | { readonly kind: 'fatal'; readonly reason: string };
+
+/** WAL framing per record (length + CRC-32), as net/disk/storage.ts writes it. */
+const recordHeaderBytes = 8;
 
 export interface CrashOutcome {
   readonly unsyncedOps: number;
@@ -42,6 +52,19 @@ export class SimStorage {
   writtenMarker = 0;
   /** Marker up to which every write is durable. Invariant: durableMarker ≤ writtenMarker. */
   durableMarker = 0;
+  /**
+   * Bytes the disk still takes (the `full` fault; Infinity otherwise). A flush past it is a short
+   * write: the record that crosses the budget lands in part, and the next write fails (ENOSPC).
+   */
+  freeBytes = Infinity;
+  /** Set once the flush rule called a write fatal: the process stops (the driver exits it). */
+  failed: string | null = null;
+  /**
+   * A short write left part of a record at the end of the WAL: the loader cuts it off as a torn
+   * tail, or, when records were appended after it, finds corruption there. Position per log.
+   */
+  private tornAt: Map<string, number> | null = null;
+  private writtenAfterTorn = false;
 
   constructor(private readonly codec: boolean) {}
 
@@ -52,14 +75,102 @@ export class SimStorage {
     return marker;
   }
 
-  /** A sync that started when `marker` was the latest write completed: everything up to it is durable. */
-  sync(marker: number): void {
+  /**
+   * A sync that started when `marker` was the latest write completed. With space to spare everything
+   * up to it is durable. Past the `full` budget the write is short and the shared flush rule
+   * (core/flush.ts, the one DiskStorage follows) decides what is durable and what happens next.
+   */
+  sync(marker: number): SyncOutcome {
     assert(marker <= this.writtenMarker, 'sync of a write that was never made');
-    if (marker <= this.durableMarker) return;
-    let i = 0;
-    while (i < this.pending.length && this.pending[i]!.marker <= marker) this.applyOp(this.pending[i++]!.op);
-    this.pending = this.pending.slice(i);
-    this.durableMarker = marker;
+    if (this.failed !== null) return { kind: 'fatal', reason: this.failed };
+    if (marker <= this.durableMarker) return { kind: 'durable' };
+    let end = 0;
+    while (end < this.pending.length && this.pending[end]!.marker <= marker) end++;
+    if (this.freeBytes === Infinity) {
+      for (let i = 0; i < end; i++) this.applyOp(this.pending[i]!.op);
+      this.pending = this.pending.slice(end);
+      this.durableMarker = marker;
+      return { kind: 'durable' };
+    }
+    return this.syncWithinBudget(end);
+  }
+
+  private syncWithinBudget(end: number): SyncOutcome {
+    // One record per persist effect (per marker), as the WAL frames them.
+    const records: { marker: number; from: number; to: number; bytes: number }[] = [];
+    for (let i = 0; i < end; i++) {
+      const p = this.pending[i]!;
+      const last = records[records.length - 1];
+      const bytes = this.opBytes(p.op);
+      if (last && last.marker === p.marker) {
+        last.to = i + 1;
+        last.bytes += bytes;
+      } else records.push({ marker: p.marker, from: i, to: i + 1, bytes: recordHeaderBytes + bytes });
+    }
+    const sizes = records.map((r) => r.bytes);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const written = Math.min(total, this.freeBytes);
+    // write(2) on a filling disk returns a short count; only a write with no room at all fails.
+    const verdict = settleFlush(sizes, written, written === 0 && total > 0 ? 'noSpace' : null);
+    if (verdict.kind === 'fatal') {
+      this.failed = verdict.reason;
+      return { kind: 'fatal', reason: verdict.reason };
+    }
+    // What physically reached the disk: the whole records inside `written`, and maybe part of one more.
+    let physical = 0;
+    let covered = 0;
+    while (physical < records.length && covered + sizes[physical]! <= written) covered += sizes[physical++]!;
+    const kept = Math.min(verdict.records, physical);
+    for (let r = 0; r < kept; r++)
+      for (let i = records[r]!.from; i < records[r]!.to; i++) this.applyOp(this.pending[i]!.op);
+    if (verdict.records > physical) {
+      // The rule called records durable that never fully reached the disk: the partial one is torn.
+      if (written > covered && this.tornAt === null) this.markTorn();
+      this.freeBytes -= written;
+    } else this.freeBytes -= covered;
+    const consumed = verdict.records > 0 ? records[verdict.records - 1]!.to : 0;
+    if (verdict.records > 0) this.durableMarker = records[verdict.records - 1]!.marker;
+    this.pending = this.pending.slice(consumed);
+    return verdict.records === records.length
+      ? { kind: 'durable' }
+      : { kind: 'retry', reason: `disk full: ${records.length - verdict.records} records wait for space` };
+  }
+
+  private markTorn(): void {
+    this.tornAt = new Map();
+    for (const [name, log] of this.logs) this.tornAt.set(name, log.entries.length);
+  }
+
+  /** Bytes an op takes in the WAL (payload only; the record adds its header). */
+  private opBytes(op: StorageOp): number {
+    const encoded = this.codec ? op : encodeOp(op);
+    switch (encoded.op) {
+      case 'put':
+        return encoded.key.length + (encoded.value as Uint8Array).length + 4;
+      case 'append': {
+        let bytes = encoded.log.length + 4;
+        for (const e of encoded.entries) bytes += (e as Uint8Array).length;
+        return bytes;
+      }
+      default:
+        return 16;
+    }
+  }
+
+  /** The `full` fault: the disk takes `bytes` more, then writes fail. Infinity frees it. */
+  setFreeBytes(bytes: number): void {
+    this.freeBytes = bytes;
+  }
+
+  /** `disk replaced`: the node's data is gone (the process must be down). */
+  wipe(): void {
+    assert(this.pending.length === 0, 'wipe a disk only while its node is down');
+    this.records.clear();
+    this.logs.clear();
+    this.tornLogs.clear();
+    this.tornAt = null;
+    this.writtenAfterTorn = false;
+    this.failed = null;
   }
 
   get unsynced(): boolean {
@@ -72,7 +183,14 @@ export class SimStorage {
    */
   crash(prng: Prng, tornNumerator: number, tornDenominator: number): CrashOutcome {
     const unsyncedOps = this.pending.length;
-    const survivedOps = unsyncedOps === 0 ? 0 : prng.below(unsyncedOps + 1);
+    let survivedOps = unsyncedOps === 0 ? 0 : prng.below(unsyncedOps + 1);
+    // A full disk keeps only what fits (page-cache flushes need space too).
+    if (this.freeBytes !== Infinity) {
+      let fits = 0;
+      while (fits < survivedOps && this.opBytes(this.pending[fits]!.op) <= this.freeBytes)
+        this.freeBytes -= this.opBytes(this.pending[fits++]!.op);
+      survivedOps = fits;
+    }
     for (let i = 0; i < survivedOps; i++) this.applyOp(this.pending[i]!.op);
     let torn = false;
     const next = this.pending[survivedOps];
@@ -84,6 +202,7 @@ export class SimStorage {
     }
     this.pending = [];
     this.writtenMarker = this.durableMarker = Math.max(this.writtenMarker, this.durableMarker);
+    this.failed = null; // the next process opens the storage afresh
     return { unsyncedOps, survivedOps, torn };
   }
 
@@ -108,8 +227,14 @@ export class SimStorage {
     const logs = new Map<string, DurableLog>();
     for (const [name, log] of this.logs) {
       let entries = log.entries;
-      let tornTail = this.tornLogs.has(name);
+      let tornTail = this.tornLogs.has(name) || this.tornAt !== null;
       let corrupt: DurableLog['corrupt'];
+      if (this.tornAt !== null && this.writtenAfterTorn) {
+        // Records after a short-written one: the loader finds a bad record before valid ones.
+        const position = Math.min(this.tornAt.get(name) ?? 0, entries.length);
+        corrupt = { position, reason: `bad record in ${name} at entry ${position} with valid records after it` };
+        tornTail = false;
+      } else if (this.tornAt !== null) entries = entries.slice(0, this.tornAt.get(name) ?? 0);
       if (log.rotAt !== null) {
         if (log.rotAt === entries.length - 1) {
           entries = entries.slice(0, -1);
@@ -125,6 +250,14 @@ export class SimStorage {
   /** Called once a restarted node has started: a torn tail is reported once, then it is history. */
   acknowledgeLoad(): void {
     this.tornLogs.clear();
+    if (this.tornAt !== null && !this.writtenAfterTorn) {
+      // The loader cut the torn record off (DiskStorage truncates the file there).
+      for (const [name, length] of this.tornAt) {
+        const log = this.logs.get(name);
+        if (log && log.entries.length > length) log.entries.length = length;
+      }
+      this.tornAt = null;
+    }
   }
 
   /** Bytes (codec on) or entries (codec off) held durably, for summaries. */
@@ -135,6 +268,7 @@ export class SimStorage {
   }
 
   private applyOp(op: StorageOp): void {
+    if (this.tornAt !== null) this.writtenAfterTorn = true;
     switch (op.op) {
       case 'put':
         this.records.set(op.key, op.value);

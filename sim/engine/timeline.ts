@@ -6,7 +6,7 @@
 import type { NodeId } from '../../core/types.js';
 import type { FaultApi, NetworkKnobs } from '../harness.js';
 import type { TimelineEvent } from '../scenario.js';
-import { networkFromArgs, parseDurationMs } from '../scenario.js';
+import { networkFromArgs, parseBytes, parseDurationMs } from '../scenario.js';
 
 /** What the timeline needs from the simulation. */
 export interface TimelineHost {
@@ -62,6 +62,15 @@ export function runTimelineEvent(host: TimelineHost, event: TimelineEvent): stri
       return null;
     case 'clog':
       f.clog(a[0]!, a[1]!, host.nowMs + parseDurationMs(a[2]!)!);
+      return null;
+    case 'full':
+      f.fillDisk(a[0]!, parseBytes(a[1]!)!);
+      return null;
+    case 'free':
+      f.freeDisk(a[0]!);
+      return null;
+    case 'replace-disk':
+      f.replaceDisk(a[0]!, a[1] === 'keep-identity');
       return null;
     case 'network':
       f.setNetwork(networkFromArgs(host.networkNow, a));
