@@ -5,25 +5,44 @@
  *
  * A flush writes a batch of whole records (each a length, a CRC-32 and a payload) with one write and
  * then syncs. A disk that fills up mid-batch takes only part of it: `write(2)` returns a short count,
- * and the next call fails with ENOSPC. Pure: no I/O here; the storages carry the verdict out.
+ * and the next call fails with ENOSPC. A record is durable only when all of its bytes were written
+ * and a sync covering them completed (issue 13 §1: a short write once counted as complete, and an
+ * acknowledged write was cut off as a "torn tail" after restart). Pure: the storages do the I/O.
  */
 
 /** Why the write system call failed, if it did: out of space (ENOSPC, EDQUOT) or anything else. */
 export type WriteFailure = 'noSpace' | 'other' | null;
 
 export type FlushVerdict =
-  /** The first `records` records are durable once the sync completes; the flush is done. */
+  /** Every record of the batch is written: sync, and then all of them are durable. */
   | { readonly kind: 'durable'; readonly records: number }
-  /** The storage cannot continue: stop, and let nothing that waits on the batch leave. */
+  /**
+   * The disk is full. The first `records` records were written whole: cut the file back to
+   * `keepBytes` past the batch's start (dropping the partial record), sync, and those are durable.
+   * The rest stay queued, in order, and are written again when space returns; nothing that waits
+   * on them may leave before then.
+   */
+  | { readonly kind: 'short'; readonly records: number; readonly keepBytes: number; readonly reason: string }
+  /** The storage cannot continue (an I/O error that is not a full disk): stop. */
   | { readonly kind: 'fatal'; readonly reason: string };
 
-/**
- * Today's rule: a write that throws is fatal; a write that returns is taken as complete, however
- * many bytes it wrote, and the sync after it makes the whole batch durable.
- */
 export function settleFlush(recordBytes: readonly number[], bytesWritten: number, failure: WriteFailure): FlushVerdict {
-  if (failure !== null)
-    return { kind: 'fatal', reason: failure === 'noSpace' ? 'no space left on device' : 'write failed' };
-  void bytesWritten;
-  return { kind: 'durable', records: recordBytes.length };
+  let totalBytes = 0;
+  for (const bytes of recordBytes) totalBytes += bytes;
+  if (failure === 'other') return { kind: 'fatal', reason: 'write failed' };
+  if (failure === null && bytesWritten === totalBytes) return { kind: 'durable', records: recordBytes.length };
+  if (!(bytesWritten >= 0 && bytesWritten <= totalBytes))
+    return { kind: 'fatal', reason: `write took ${bytesWritten} of ${totalBytes} bytes` };
+  let records = 0;
+  let keepBytes = 0;
+  while (records < recordBytes.length && keepBytes + recordBytes[records]! <= bytesWritten)
+    keepBytes += recordBytes[records++]!;
+  const reason =
+    failure === 'noSpace'
+      ? 'no space left on device'
+      : `short write: ${bytesWritten} of ${totalBytes} bytes (no space left on device)`;
+  return { kind: 'short', records, keepBytes, reason };
 }
+
+/** How long a storage waits before writing again after a full disk (the agent; the sim scales it down). */
+export const diskFullRetryMsDefault = 1000;

@@ -92,6 +92,57 @@ export class NodeDriver {
     };
     options.gossip.onReceive = receive;
     if (options.server) options.server.onReceive = receive;
+    options.storage.onFullChange = (full) => this.onDiskFull(full);
+  }
+
+  /**
+   * The disk filled up: the storage keeps the records that did not fit and writes them again until
+   * space returns (net/disk/storage.ts), so everything held behind them stays held — nothing that
+   * depends on an unwritten record is acknowledged. Callers whose reply is among the held effects
+   * get `500 disk full: …` now instead of waiting: the outcome of their request is unknown (it
+   * applies if its records are written once space returns), which a 500 already means.
+   */
+  private onDiskFull(full: { readonly reason: string } | null): void {
+    if (this.stopped) return;
+    if (full !== null) for (const listener of [...this.diskFullListeners]) listener(full.reason);
+    if (full === null) {
+      this.options.log('info', `driver: disk has space again; ${this.held.length} held messages leave`);
+      return;
+    }
+    let failed = 0;
+    for (const { effect } of this.held) {
+      if (effect.kind !== 'reply') continue;
+      const call = this.calls.get(effect.requestId);
+      if (!call) continue;
+      this.calls.delete(effect.requestId);
+      if (call.timer) clearTimeout(call.timer);
+      call.resolve({ status: 500, body: null, error: `disk full: ${full.reason}` });
+      failed++;
+    }
+    this.options.log(
+      'error',
+      `driver: disk full: ${full.reason}; writes answer 500 until space returns (retrying), ${failed} waiting requests answered 500`,
+    );
+  }
+
+  private readonly diskFullListeners = new Set<(reason: string) => void>();
+
+  /**
+   * Calls `fn` when the disk next becomes full (a write in flight then cannot finish until space
+   * returns). Returns the function that unsubscribes; call it when the request is answered.
+   */
+  onNextDiskFull(fn: (reason: string) => void): () => void {
+    const once = (reason: string) => {
+      this.diskFullListeners.delete(once);
+      fn(reason);
+    };
+    this.diskFullListeners.add(once);
+    return () => this.diskFullListeners.delete(once);
+  }
+
+  /** Why writes cannot be made durable right now (the disk is full), or null. */
+  get diskFull(): string | null {
+    return this.options.storage.full?.reason ?? null;
   }
 
   get runtime(): NodeRuntime {
@@ -136,7 +187,8 @@ export class NodeDriver {
     this.timers.clear();
     for (const c of this.calls.values()) if (c.timer) clearTimeout(c.timer);
     this.calls.clear();
-    await this.options.storage.flush().catch(() => undefined);
+    // A full disk may never take the queued records: do not wait for them (as in a crash).
+    if (!this.options.storage.full) await this.options.storage.flush().catch(() => undefined);
   }
 
   /** Resolves once every persist so far is durable and every held effect has left (tests, graceful leave). */

@@ -33,6 +33,7 @@ import {
   readOrCreateNodeId,
   type Storage,
 } from '../../net/disk/storage.js';
+import { encode } from '../../net/codec.js';
 import { NodeDriver } from '../../net/driver.js';
 import { Recorder } from '../../net/recorder.js';
 import { splitAddress } from '../../net/transport/frame.js';
@@ -315,6 +316,11 @@ class AgentProcess {
   private async call(request: AgentRequest): Promise<AgentResponse> {
     const driver = this.driver;
     if (!driver) return { status: 500, body: null, error: 'agent is starting' };
+    // A full disk: writes are refused at once (they could not be made durable); reads go on.
+    if (isWriteRequest(request)) {
+      const refusal = this.diskRefusal(driver, request);
+      if (refusal !== null) return { status: 500, body: null, error: refusal };
+    }
     let body: AgentRequest = request;
     if (request.type === 'agent.join') {
       // memberlist joins by dialling the peer's gossip port over TCP; an address that refuses is
@@ -341,9 +347,50 @@ class AgentProcess {
           : request.peer,
       };
     }
-    const response = (await driver.call({ machine: 'agent', body })) as AgentResponse;
+    const answer = driver.call({ machine: 'agent', body }) as Promise<AgentResponse>;
+    let response: AgentResponse;
+    if (isWriteRequest(request)) {
+      // A write in flight when the disk fills up cannot finish until space returns: answer now.
+      let unsubscribe = () => {};
+      const full = new Promise<AgentResponse>((resolve) => {
+        unsubscribe = driver.onNextDiskFull((reason) =>
+          resolve({
+            status: 500,
+            body: null,
+            error: `disk full: ${reason} (outcome unknown: the write applies if it is written once space returns)`,
+          }),
+        );
+      });
+      response = await Promise.race([answer, full]);
+      unsubscribe();
+    } else response = await answer;
     if (request.type === 'agent.leave' && response.status === 200) setTimeout(() => void this.shutdown(0, false), 50);
     return this.toConsulAddresses(request, response);
+  }
+
+  /**
+   * Why a write must be refused for lack of disk space, or null. Two checks: the storage is full now
+   * (a write failed with ENOSPC or was short; it retries until space returns), or the data dir's file
+   * system has less free space than this write could need (twice its encoded size, for the log entry
+   * and a later snapshot, plus a reserve). The second check refuses before the disk is actually full,
+   * so no record gets stuck in the queue and everything else (reads, heartbeats) keeps flowing; the
+   * first catches what the estimate misses (another process filling the disk).
+   */
+  private diskRefusal(driver: NodeDriver, request: AgentRequest): string | null {
+    const full = driver.diskFull;
+    if (full !== null) return `disk full: ${full} (the write was not made; retry when space returns)`;
+    const dataDir = this.settings.dev ? null : this.settings.dataDir;
+    if (!dataDir || process.env['CONCLAVE_DISK_ADMISSION'] === 'off') return null;
+    let freeBytes: number;
+    try {
+      const st = fs.statfsSync(dataDir);
+      freeBytes = Number(st.bavail) * Number(st.bsize);
+    } catch {
+      return null; // no statfs here: the storage's own ENOSPC handling still holds
+    }
+    const neededBytes = 2 * encode(request).length + diskReserveBytes();
+    if (freeBytes >= neededBytes) return null;
+    return `disk full: ${freeBytes} bytes free in ${dataDir}, this write may need ${neededBytes} (the write was not made; retry when space returns)`;
   }
 
   /**
@@ -458,6 +505,39 @@ class AgentProcess {
     this.recorder?.close();
     if (this.settings.pidFile) fs.rmSync(this.settings.pidFile, { force: true });
   }
+}
+
+/**
+ * Free space kept back from writes (bytes): headroom for Raft's own records (votes, terms, no-ops,
+ * snapshots) once client writes are refused. CONCLAVE_DISK_RESERVE_BYTES overrides it;
+ * CONCLAVE_DISK_ADMISSION=off turns the free-space check off (a test reaching a real ENOSPC).
+ */
+function diskReserveBytes(): number {
+  const fromEnv = Number(process.env['CONCLAVE_DISK_RESERVE_BYTES']);
+  return Number.isSafeInteger(fromEnv) && fromEnv >= 0 ? fromEnv : 256 * 1024;
+}
+
+/** Requests that only read (or only touch gossip): everything else writes to the disk through a persist. */
+const nonWriteRequests = new Set<string>([
+  'agent.self',
+  'agent.members',
+  'agent.join',
+  'agent.leave',
+  'agent.forceLeave',
+  'agent.services',
+  'agent.checks',
+  'agent.metrics',
+  'catalog.datacenters',
+  'status.leader',
+  'status.peers',
+  'operator.raft.configuration',
+  'coordinate.datacenters',
+]);
+
+/** Whether a request needs the disk to take a write (refused with `disk full` while it cannot). */
+export function isWriteRequest(request: AgentRequest): boolean {
+  if ((request as { read?: unknown }).read !== undefined) return false;
+  return !nonWriteRequests.has(request.type);
 }
 
 /** Null when a TCP connection to `address` opens within 2 s, else Go's dial error text. */

@@ -32,7 +32,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assert } from '../../core/assert.js';
 import { crc32 } from '../../core/crc32.js';
-import { settleFlush, type WriteFailure } from '../../core/flush.js';
+import { diskFullRetryMsDefault, settleFlush, type WriteFailure } from '../../core/flush.js';
 import type { DurableLog, DurableState, StorageOp } from '../../core/types.js';
 import { decode, encode } from '../codec.js';
 
@@ -70,6 +70,14 @@ export interface Storage {
   readonly durableMarker: number;
   readonly writtenMarker: number;
   readonly stats: { flushes: number; recordsWritten: number; bytesWritten: number };
+  /**
+   * Set while writes wait for disk space (ENOSPC, or a short write): why, and since when (wall ms).
+   * Queued records are written again every `diskFullRetryMs` until they fit; `flush()` stays pending
+   * meanwhile (it never fails for a full disk). Null when the disk takes writes.
+   */
+  readonly full?: { readonly reason: string; readonly sinceMs: number } | null;
+  /** Called when the storage becomes full and when space returns (null). */
+  onFullChange?: (full: { readonly reason: string; readonly sinceMs: number } | null) => void;
   close(): Promise<void>;
 }
 
@@ -85,6 +93,8 @@ export interface DiskOptions {
   readonly segmentBytesMax?: number;
   /** fdatasync on every flush (on by default; off only for throwaway benchmarks). */
   readonly fsync?: boolean;
+  /** How long to wait before writing again after a full disk (ms). */
+  readonly diskFullRetryMs?: number;
 }
 
 // ───────────────────────────────────────── state folding ─────────────────────────────────────────
@@ -196,16 +206,28 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Writes `bytes` to `file` atomically: temp file, fsync, rename, fsync of the directory. */
+/**
+ * Writes `bytes` to `file` atomically: temp file, fsync, rename, fsync of the directory. A short
+ * write is continued, and a write that takes nothing throws ENOSPC; the temp file is removed on any
+ * failure, so a full disk never leaves half a checkpoint under the real name.
+ */
 export function writeFileAtomic(file: string, bytes: Uint8Array): void {
   const tmp = `${file}.tmp`;
   const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, bytes);
+    let offset = 0;
+    while (offset < bytes.length) {
+      const n = fs.writeSync(fd, bytes, offset, bytes.length - offset);
+      if (n <= 0) throw Object.assign(new Error(`ENOSPC: no space left on device, write ${tmp}`), { code: 'ENOSPC' });
+      offset += n;
+    }
     fs.fsyncSync(fd);
-  } finally {
+  } catch (error) {
     fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw error;
   }
+  fs.closeSync(fd);
   fs.renameSync(tmp, file);
   fsyncDir(path.dirname(file));
 }
@@ -318,15 +340,21 @@ class DiskStorage implements Storage {
   writtenMarker = 0;
   durableMarker = 0;
   readonly stats = { flushes: 0, recordsWritten: 0, bytesWritten: 0 };
+  full: { reason: string; sinceMs: number } | null = null;
+  onFullChange?: (full: { readonly reason: string; readonly sinceMs: number } | null) => void;
   private handle: fsp.FileHandle | null = null;
   private segmentBytes = 0;
-  private pending: Buffer[] = [];
+  /** Records not yet durable, in order, each with its marker. */
+  private pending: { record: Buffer; marker: number }[] = [];
   private flushing: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
   private readonly waiters: { marker: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   private failed: Error | null = null;
   private readonly segmentBytesMax: number;
   private readonly fsync: boolean;
+  private readonly diskFullRetryMs: number;
   private checkpointing = false;
+  private closed = false;
 
   constructor(
     private readonly dir: string,
@@ -335,6 +363,7 @@ class DiskStorage implements Storage {
   ) {
     this.segmentBytesMax = options.segmentBytesMax ?? segmentBytesMaxDefault;
     this.fsync = options.fsync ?? true;
+    this.diskFullRetryMs = options.diskFullRetryMs ?? diskFullRetryMsDefault;
   }
 
   async open(): Promise<void> {
@@ -347,8 +376,8 @@ class DiskStorage implements Storage {
   write(ops: readonly StorageOp[]): number {
     if (this.failed) throw this.failed;
     const record = encodeRecord(ops);
-    this.pending.push(record);
-    return ++this.writtenMarker;
+    this.pending.push({ record, marker: ++this.writtenMarker });
+    return this.writtenMarker;
   }
 
   flush(): Promise<void> {
@@ -356,52 +385,111 @@ class DiskStorage implements Storage {
     if (this.failed) return Promise.reject(this.failed);
     if (marker <= this.durableMarker) return Promise.resolve();
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ marker, resolve, reject }));
-    if (!this.flushing) this.flushing = this.flushLoop();
+    if (!this.flushing && !this.retryTimer) this.flushing = this.flushLoop();
     return done;
   }
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.pending.length > 0) {
+      while (this.pending.length > 0 && !this.closed) {
         const batch = this.pending;
-        const marker = this.writtenMarker;
         this.pending = [];
-        let bytes = 0;
-        for (const b of batch) bytes += b.length;
-        let written = 0;
-        let failure: WriteFailure = null;
-        let cause: unknown = null;
-        try {
-          written = (await this.handle!.writev(batch)).bytesWritten;
-        } catch (error) {
-          cause = error;
-          failure = isNoSpace(error) ? 'noSpace' : 'other';
+        const kept = await this.writeBatch(batch);
+        if (kept < batch.length) {
+          // Disk full: the rest waits, in order, ahead of anything queued meanwhile.
+          this.pending = [...batch.slice(kept), ...this.pending];
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = null;
+            if (!this.flushing && !this.closed) this.flushing = this.flushLoop();
+          }, this.diskFullRetryMs);
+          return;
         }
-        const verdict = settleFlush(
-          batch.map((b) => b.length),
-          written,
-          failure,
-        );
-        if (verdict.kind === 'fatal') throw cause ?? new Error(verdict.reason);
-        if (this.fsync) await this.handle!.datasync();
-        this.segmentBytes += bytes;
-        this.stats.flushes++;
-        this.stats.recordsWritten += batch.length;
-        this.stats.bytesWritten += bytes;
-        this.durableMarker = marker;
-        for (let i = this.waiters.length - 1; i >= 0; i--) {
-          if (this.waiters[i]!.marker <= marker) this.waiters.splice(i, 1)[0]!.resolve();
+        if (this.full) {
+          this.full = null;
+          this.onFullChange?.(null);
         }
         if (this.segmentBytes >= this.segmentBytesMax && !this.checkpointing) await this.rotate();
       }
     } catch (error) {
-      // A failed write or fsync leaves the file in an unknown state: stop accepting writes (the
-      // agent exits; PostgreSQL's "fsyncgate" lesson — never retry an fsync that failed).
+      // An I/O error that is not a full disk leaves the file in an unknown state: stop accepting
+      // writes (the agent exits; PostgreSQL's "fsyncgate" lesson — never retry an fsync that failed).
       this.failed = new Error(`storage: write to ${this.dir} failed: ${(error as Error).message}`);
       for (const w of this.waiters.splice(0)) w.reject(this.failed);
     } finally {
       this.flushing = null;
     }
+  }
+
+  /**
+   * Writes one batch and syncs it, by the flush rule (core/flush.ts): a record is durable only when
+   * all its bytes are written and synced. Returns how many records of the batch are durable now;
+   * fewer than all means the disk is full (the partial record was cut off again).
+   */
+  private async writeBatch(batch: readonly { record: Buffer; marker: number }[]): Promise<number> {
+    const handle = this.handle!;
+    const sizes = batch.map((b) => b.record.length);
+    const start = this.segmentBytes;
+    let written = 0;
+    let failure: WriteFailure = null;
+    let cause: unknown = null;
+    try {
+      // writev may take less than asked (a filling disk): continue until all is written or it fails.
+      const total = sizes.reduce((a, b) => a + b, 0);
+      while (written < total) {
+        const rest = remainder(
+          batch.map((b) => b.record),
+          written,
+        );
+        const n = (await handle.writev(rest)).bytesWritten;
+        if (n <= 0) {
+          failure = 'noSpace';
+          break;
+        }
+        written += n;
+      }
+    } catch (error) {
+      cause = error;
+      failure = isNoSpace(error) ? 'noSpace' : 'other';
+    }
+    const verdict = settleFlush(sizes, written, failure);
+    if (verdict.kind === 'fatal') throw cause ?? new Error(verdict.reason);
+    const records = verdict.records;
+    const keepBytes = verdict.kind === 'short' ? verdict.keepBytes : written;
+    if (verdict.kind === 'short') await handle.truncate(start + keepBytes); // the partial record goes
+    if (this.fsync && (records > 0 || verdict.kind === 'short')) {
+      try {
+        await handle.datasync();
+      } catch (error) {
+        if (!isNoSpace(error)) throw error;
+        // Some file systems report a full disk only at sync: nothing of this batch is trusted. The
+        // pages past `start` are dropped, so the bytes written again later are fresh, not a retried
+        // fsync of pages the kernel may have marked clean.
+        await handle.truncate(start);
+        await handle.datasync();
+        this.enterFull(`no space left on device (at sync)`);
+        return 0;
+      }
+    }
+    this.segmentBytes = start + keepBytes;
+    this.stats.flushes++;
+    this.stats.recordsWritten += records;
+    this.stats.bytesWritten += keepBytes;
+    if (records > 0) {
+      const marker = batch[records - 1]!.marker;
+      this.durableMarker = marker;
+      for (let i = this.waiters.length - 1; i >= 0; i--) {
+        if (this.waiters[i]!.marker <= marker) this.waiters.splice(i, 1)[0]!.resolve();
+      }
+    }
+    if (verdict.kind === 'short') this.enterFull(verdict.reason);
+    return records;
+  }
+
+  private enterFull(reason: string): void {
+    const text = `${reason}: ${this.dir}`;
+    if (this.full?.reason === text) return;
+    this.full = { reason: text, sinceMs: Date.now() };
+    this.onFullChange?.(this.full);
   }
 
   /** Starts segment seq+1, then checkpoints everything before it and deletes what it replaces. */
@@ -415,7 +503,14 @@ class DiskStorage implements Storage {
     try {
       const upto = this.seq;
       const folded = fold(this.dir, false, upto);
-      writeFileAtomic(path.join(this.dir, checkpointName(upto)), encodeCheckpoint(folded.state));
+      try {
+        writeFileAtomic(path.join(this.dir, checkpointName(upto)), encodeCheckpoint(folded.state));
+      } catch (error) {
+        if (!isNoSpace(error)) throw error;
+        // No room for the checkpoint: keep every segment (nothing is deleted before a checkpoint
+        // is durable); the next rotation tries again.
+        return;
+      }
       for (const s of listSeqs(this.dir, 'wal-', '.log')) if (s < upto) fs.rmSync(path.join(this.dir, segmentName(s)));
       for (const s of listSeqs(this.dir, 'checkpoint-', '.bin'))
         if (s < upto) fs.rmSync(path.join(this.dir, checkpointName(s)));
@@ -426,10 +521,28 @@ class DiskStorage implements Storage {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     if (this.flushing) await this.flushing.catch(() => undefined);
     await this.handle?.close();
     this.handle = null;
   }
+}
+
+/** The buffers from byte `offset` of their concatenation on (what a short writev left). */
+function remainder(buffers: readonly Buffer[], offset: number): Buffer[] {
+  const out: Buffer[] = [];
+  let skip = offset;
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
 }
 
 function isNoSpace(error: unknown): boolean {
@@ -450,6 +563,7 @@ export function memoryStorage(): Storage {
       return marker;
     },
     stats: { flushes: 0, recordsWritten: 0, bytesWritten: 0 },
+    full: null,
     close: () => Promise.resolve(),
   };
 }

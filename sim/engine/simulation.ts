@@ -640,6 +640,7 @@ export class Simulation implements SimApi {
       return;
     }
     if (outcome.kind === 'retry' && !node.syncRetry) {
+      if (!retry) this.fault(`${node.id} write short: ${outcome.reason}; its records wait for space`);
       node.syncRetry = true;
       this.schedule({
         atUs: this.nowUs + diskFullRetryMs * usPerMs,

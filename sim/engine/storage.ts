@@ -120,20 +120,18 @@ export class SimStorage {
     let physical = 0;
     let covered = 0;
     while (physical < records.length && covered + sizes[physical]! <= written) covered += sizes[physical++]!;
-    const kept = Math.min(verdict.records, physical);
+    const durableRecords = verdict.records;
+    const kept = Math.min(durableRecords, physical);
     for (let r = 0; r < kept; r++)
       for (let i = records[r]!.from; i < records[r]!.to; i++) this.applyOp(this.pending[i]!.op);
-    if (verdict.records > physical) {
-      // The rule called records durable that never fully reached the disk: the partial one is torn.
+    if (durableRecords > physical) {
+      // A rule that called records durable that never fully reached the disk: the partial one is torn.
       if (written > covered && this.tornAt === null) this.markTorn();
       this.freeBytes -= written;
-    } else this.freeBytes -= covered;
-    const consumed = verdict.records > 0 ? records[verdict.records - 1]!.to : 0;
-    if (verdict.records > 0) this.durableMarker = records[verdict.records - 1]!.marker;
-    this.pending = this.pending.slice(consumed);
-    return verdict.records === records.length
-      ? { kind: 'durable' }
-      : { kind: 'retry', reason: `disk full: ${records.length - verdict.records} records wait for space` };
+    } else this.freeBytes -= covered; // the partial record is cut off again (verdict 'short')
+    if (durableRecords > 0) this.durableMarker = records[durableRecords - 1]!.marker;
+    this.pending = this.pending.slice(durableRecords > 0 ? records[durableRecords - 1]!.to : 0);
+    return verdict.kind === 'durable' ? { kind: 'durable' } : { kind: 'retry', reason: verdict.reason };
   }
 
   private markTorn(): void {
