@@ -5,46 +5,13 @@
  * single-server change bug, raft-dev 2015, thesis errata). New voters first join as non-voting
  * learners and are promoted once caught up (thesis §4.2.1, as Consul's autopilot does). A leader that
  * removes itself steps down once the change commits and hands over with TimeoutNow (§4.2.2, §3.10).
+ * How a configuration entry takes effect in the log lives in configs.ts; the step-down in step.ts.
  */
 import type { NodeId, StepContext } from '../types.js';
 import type { RaftRequest } from './api.js';
-import { becomeFollower } from './election.js';
 import type { Entry, Membership } from './messages.js';
-import { appendLocal, broadcastAppend, newProgress } from './replication.js';
+import { appendLocal, broadcastAppend } from './replication.js';
 import { fail, reply, send, trace, type RaftState, type ReplyTarget } from './state.js';
-
-export function onConfigEntryAppended(s: RaftState, entry: Entry, _ctx: StepContext): void {
-  const membership = entry.config!;
-  s.configs.push({ index: entry.index, membership });
-  s.membership = membership;
-  s.membershipIndex = entry.index;
-  if (s.role === 'leader') syncProgress(s, 0);
-}
-
-/** After a truncation removed config entries, fall back to the latest remaining one (thesis §4.1). */
-export function rollbackMembership(s: RaftState): void {
-  while (s.configs.length > 0 && s.configs[s.configs.length - 1]!.index > s.log.lastIndex) s.configs.pop();
-  const last = s.configs[s.configs.length - 1];
-  s.membership = last ? last.membership : s.snapshotMembership;
-  s.membershipIndex = last ? last.index : (s.snapshot?.lastIndex ?? 0);
-}
-
-export function rebuildMembership(s: RaftState, _ctx: StepContext | null): void {
-  rollbackMembership(s);
-}
-
-/** The membership in force at `index` (the latest config entry at or below it). */
-export function membershipAt(s: RaftState, index: number): Membership {
-  for (let i = s.configs.length - 1; i >= 0; i--) if (s.configs[i]!.index <= index) return s.configs[i]!.membership;
-  return s.snapshotMembership;
-}
-
-/** A leader keeps one Progress per member other than itself. */
-function syncProgress(s: RaftState, nowMs: number): void {
-  const members = new Set([...s.membership.voters, ...s.membership.learners]);
-  for (const id of members) if (id !== s.id && !s.progress.has(id)) s.progress.set(id, newProgress(s, nowMs));
-  for (const id of [...s.progress.keys()]) if (!members.has(id)) s.progress.delete(id);
-}
 
 function checkChangeAllowed(s: RaftState): string | null {
   if (s.membershipOp) return 'a membership change is in progress';
@@ -155,20 +122,22 @@ export function checkMembershipProgress(s: RaftState, ctx: StepContext, nowMs: n
   s.pending.set(index, { target: op.replyTo, term: s.term });
 }
 
-/** After a config entry applies: a leader no longer in the voters steps down and hands over (§4.2.2). */
-export function afterApplyMembership(s: RaftState, ctx: StepContext, nowMs: number, entry: Entry): void {
-  if (s.role !== 'leader' || entry.index !== s.membershipIndex || s.membership.voters.includes(s.id)) return;
+/** After a config entry applies: whether this leader is no longer among the voters and must step down (§4.2.2). */
+export function checkRemovedLeader(s: RaftState, entry: Entry): boolean {
+  return (
+    entry.type === 'config' &&
+    s.role === 'leader' &&
+    entry.index === s.membershipIndex &&
+    !s.membership.voters.includes(s.id)
+  );
+}
+
+/** A removed leader hands over to its most up-to-date voter with TimeoutNow (§3.10) before it steps down. */
+export function handOverLeadership(s: RaftState, ctx: StepContext): void {
   let best: NodeId | null = null;
   let bestMatch = -1;
   for (const [id, p] of s.progress)
     if (s.membership.voters.includes(id) && p.match > bestMatch) ((best = id), (bestMatch = p.match));
   trace(ctx, `${s.id} stepped down at term ${s.term}: removed from the configuration`);
   if (best !== null) send(s, ctx, best, { type: 'timeoutNow', term: s.term });
-  becomeFollower(s, ctx, nowMs, s.term, null);
-}
-
-export function failMembershipOnStepDown(s: RaftState, ctx: StepContext): void {
-  if (!s.membershipOp) return;
-  fail(s, ctx, s.membershipOp.replyTo, 'stepDown', 'leadership lost during the membership change');
-  s.membershipOp = null;
 }

@@ -1,49 +1,43 @@
 /**
  * Raft as a `Machine` named 'raft' (Ongaro & Ousterhout 2014; Ongaro's thesis 2014). This file builds
- * the state (fresh, bootstrapped, or loaded from durable state), dispatches each input to the
- * mechanism that handles it, and exposes `invariants` and `view`. The mechanisms:
- *   election.ts     §5.2, §5.4.1, pre-vote §9.6, check-quorum, disregard rule §4.2.3, TimeoutNow §3.10
- *   replication.ts  §5.3 AppendEntries, pipelining and flow control, fast backtracking, §5.4.2 commit rule
- *   snapshot.ts     §7 / thesis §5 snapshots, compaction, chunked resumable InstallSnapshot
+ * the state (fresh, bootstrapped, or loaded from durable state), reads each input's clock and hands the
+ * input to step.ts, and exposes `invariants` and `view`. The rest of core/raft, parents first:
+ *   step.ts         every input: the term settled once, then the role's handler; reactions
+ *   role.ts         becomeFollower / becomePreCandidate / becomeCandidate / becomeLeader
+ *   election.ts     §5.2, §5.4.1, pre-vote §9.6, check-quorum, disregard rule §4.2.3
+ *   transfer.ts     leadership transfer with TimeoutNow §3.10
  *   membership.ts   thesis §4.1 one-at-a-time changes, learners, removing the leader
  *   readindex.ts    thesis §6.4 ReadIndex, optional lease reads
- *   sessions.ts     applying entries; client sessions for exactly-once (thesis §6.3)
+ *   replication.ts  §5.3 AppendEntries, pipelining and flow control, fast backtracking, §5.4.2 commit rule
+ *   snapshot.ts     §7 / thesis §5 snapshots, compaction, chunked resumable InstallSnapshot
+ *   configs.ts      the configurations in the log (in force once appended, rolled back by a truncation)
+ *   sessions.ts     applying an entry; client sessions for exactly-once (thesis §6.3)
+ *   bootstrap.ts    the bootstrap configuration entry
  *   durable.ts      the durable layout and its loader (torn tail vs corruption)
+ *   state.ts        the state and the helpers all of them share
+ * No file imports one above it: `npx tsx scripts/import-graph.ts core/raft` prints the graph.
  */
 import type { Prng } from '../prng.js';
 import type { DurableState, Input, Machine, NodeId, StepContext } from '../types.js';
-import type { RaftLocalCall, RaftRequest, RaftResponse, RaftView } from './api.js';
+import type { RaftLocalCall, RaftRequest, RaftResponse } from './api.js';
+import { bootstrapEntry } from './bootstrap.js';
 import { checkRaftConfig, RaftConfigError, type RaftConfig } from './config.js';
 import { loadDurable } from './durable.js';
-import {
-  noticeLeader,
-  onElectionTimer,
-  onRequestVote,
-  onTimeoutNow,
-  onTransferRequest,
-  onVoteReply,
-  resetElectionTimer,
-} from './election.js';
 import { RaftLog } from './log.js';
-import { checkMessage, checkTermJump, type Entry, type Membership, type RaftMessage } from './messages.js';
-import { onAddServer, onRemoveServer } from './membership.js';
-import { onRead } from './readindex.js';
-import { onAppendEntries, onAppendReply, onHeartbeatTimer, onPropose } from './replication.js';
-import { applyCommitted } from './sessions.js';
-import { onInstallSnapshot, onSnapshotReply, restoreFsm } from './snapshot.js';
+import type { Membership, RaftMessage } from './messages.js';
+import { restoreFsm } from './snapshot.js';
+import { onElectionTimeout, onHeartbeatTimeout, onMessage, onRequest, react } from './step.js';
 import {
-  fail,
   flushHardState,
-  hardStateOp,
+  noticeLeader,
   notify,
   persist,
   randomElectionTimeoutMs,
-  reply,
   timerElection,
   timerHeartbeat,
   trace,
+  viewOf,
   type RaftState,
-  type ReplyTarget,
 } from './state.js';
 
 export { RaftLoadError } from './durable.js';
@@ -131,17 +125,6 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
 
 const notesOnStart = new WeakMap<RaftState, string[]>();
 
-function bootstrapEntry(s: RaftState, servers: readonly NodeId[]): Entry {
-  const entry: Entry = { term: 1, index: 1, type: 'config', config: { voters: [...servers], learners: [] } };
-  s.log.append(entry);
-  s.configs.push({ index: 1, membership: entry.config! });
-  s.membership = entry.config!;
-  s.membershipIndex = 1;
-  s.term = 1;
-  s.startOps.push(hardStateOp(s), { op: 'append', log: 'log', entries: [entry] });
-  return entry;
-}
-
 function onStart(s: RaftState, ctx: StepContext, nowMs: number): void {
   s.started = true;
   for (const note of notesOnStart.get(s) ?? []) trace(ctx, `${s.id} ${note}`, 'warn');
@@ -149,118 +132,12 @@ function onStart(s: RaftState, ctx: StepContext, nowMs: number): void {
   s.startOps = [];
   s.electionResetMs = nowMs;
   ctx.emit({ kind: 'setTimer', timer: timerElection, afterMs: s.electionTimeoutMs });
-  if (s.appliedIndex < s.commitIndex) applyCommitted(s, ctx, nowMs);
+  react(s, ctx, nowMs); // entries committed before the crash (the commit hint) apply now
   trace(
     ctx,
     `${s.id} started at term ${s.term} with log ${s.log.prevIndex + 1}..${s.log.lastIndex}, commit ${s.commitIndex}`,
     'debug',
   );
-}
-
-function onRequest(s: RaftState, ctx: StepContext, nowMs: number, target: ReplyTarget, request: RaftRequest): void {
-  if (request === null || typeof request !== 'object')
-    return fail(s, ctx, target, 'badRequest', 'request must be an object');
-  switch (request.type) {
-    case 'propose':
-      return onPropose(s, ctx, nowMs, target, request);
-    case 'read':
-      return onRead(s, ctx, nowMs, target, request);
-    case 'readStale': {
-      const lastContactMs =
-        s.role === 'leader'
-          ? 0
-          : Number.isFinite(s.lastLeaderContactMs)
-            ? Math.max(0, nowMs - s.lastLeaderContactMs)
-            : -1;
-      return reply(s, ctx, target, {
-        ok: true,
-        index: s.appliedIndex,
-        result: s.fsm.query(request.query),
-        lastContactMs,
-      });
-    }
-    case 'addServer':
-      return onAddServer(s, ctx, nowMs, target, request);
-    case 'removeServer':
-      return onRemoveServer(s, ctx, nowMs, target, request);
-    case 'transferLeadership':
-      return onTransferRequest(s, ctx, nowMs, target, request);
-    case 'bootstrap':
-      return onBootstrap(s, ctx, nowMs, target, request.servers);
-    case 'status':
-      return reply(s, ctx, target, { ok: true, index: s.commitIndex, result: viewOf(s) });
-    default:
-      return fail(s, ctx, target, 'badRequest', `unknown request type ${String((request as { type?: unknown }).type)}`);
-  }
-}
-
-/** Consul's bootstrap: once bootstrap-expect servers are known (or for a single server), start with them. */
-function onBootstrap(
-  s: RaftState,
-  ctx: StepContext,
-  nowMs: number,
-  target: ReplyTarget,
-  servers: readonly NodeId[],
-): void {
-  if (
-    !Array.isArray(servers) ||
-    servers.some((x) => typeof x !== 'string') ||
-    new Set(servers).size !== servers.length
-  ) {
-    return fail(s, ctx, target, 'badRequest', 'bootstrap needs a list of distinct server ids');
-  }
-  if (s.log.lastIndex > 0 || s.snapshot !== null || s.term > 1) {
-    const same = s.membershipIndex === 1 && sameSet(s.membership.voters, servers);
-    return same
-      ? reply(s, ctx, target, { ok: true, index: 1, result: { already: true } })
-      : fail(s, ctx, target, 'badRequest', 'already bootstrapped or joined a cluster');
-  }
-  const expect = s.config.bootstrapExpect ?? 1;
-  if (servers.length < expect)
-    return fail(s, ctx, target, 'badRequest', `bootstrap-expect is ${expect}, only ${servers.length} servers known`);
-  if (!servers.includes(s.id)) return fail(s, ctx, target, 'badRequest', `${s.id} is not among the bootstrap servers`);
-  bootstrapEntry(s, [...servers].sort());
-  persist(ctx, s.startOps);
-  s.startOps = [];
-  trace(ctx, `${s.id} bootstrapped a cluster of ${servers.length}: ${[...servers].sort().join(' ')}`);
-  resetElectionTimer(s, ctx, nowMs);
-  reply(s, ctx, target, { ok: true, index: 1, result: { bootstrapped: true } });
-}
-
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x) => b.includes(x));
-}
-
-function onMessage(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, message: unknown): void {
-  if (!checkMessage(message)) {
-    trace(ctx, `${s.id} dropped a malformed raft message from ${from}`, 'warn');
-    return;
-  }
-  const m: RaftMessage = message;
-  if (!checkTermJump(m.term, s.term)) {
-    trace(
-      ctx,
-      `${s.id} dropped a raft ${m.type} from ${from}: term ${m.term} is more than 2^32 past ours (${s.term})`,
-      'warn',
-    );
-    return;
-  }
-  switch (m.type) {
-    case 'vote':
-      return onRequestVote(s, ctx, nowMs, from, m);
-    case 'voteReply':
-      return onVoteReply(s, ctx, nowMs, from, m);
-    case 'append':
-      return onAppendEntries(s, ctx, nowMs, from, m);
-    case 'appendReply':
-      return onAppendReply(s, ctx, nowMs, from, m);
-    case 'snapshot':
-      return onInstallSnapshot(s, ctx, nowMs, from, m);
-    case 'snapshotReply':
-      return onSnapshotReply(s, ctx, nowMs, from, m);
-    case 'timeoutNow':
-      return onTimeoutNow(s, ctx, nowMs, from, m);
-  }
 }
 
 function step(s: RaftState, input: Input<RaftMessage, RaftRequest>, ctx: StepContext): void {
@@ -273,8 +150,8 @@ function step(s: RaftState, input: Input<RaftMessage, RaftRequest>, ctx: StepCon
       onMessage(s, ctx, nowMs, input.from, input.message);
       break;
     case 'timer':
-      if (input.timer === timerElection) onElectionTimer(s, ctx, nowMs);
-      else if (input.timer === timerHeartbeat) onHeartbeatTimer(s, ctx, nowMs);
+      if (input.timer === timerElection) onElectionTimeout(s, ctx, nowMs);
+      else if (input.timer === timerHeartbeat) onHeartbeatTimeout(s, ctx, nowMs);
       break;
     case 'request':
       onRequest(s, ctx, nowMs, { kind: 'client', requestId: input.requestId }, input.request);
@@ -291,6 +168,8 @@ function step(s: RaftState, input: Input<RaftMessage, RaftRequest>, ctx: StepCon
     case 'checkResult':
       break;
   }
+  // The handlers reacted to what they changed; this catches up an apply that stopped at applyBatchMax.
+  react(s, ctx, nowMs);
   flushHardState(s, ctx);
   if (s.appliedIndex !== s.lastNotifiedApplied) {
     s.lastNotifiedApplied = s.appliedIndex;
@@ -310,21 +189,6 @@ function monotonicMs(s: RaftState, inputNowMs: number): number {
   else if (inputNowMs > s.lastInputMs) s.clockMs += inputNowMs - s.lastInputMs;
   s.lastInputMs = inputNowMs;
   return s.clockMs;
-}
-
-function viewOf(s: RaftState): RaftView {
-  const role = s.role === 'follower' && s.membership.learners.includes(s.id) ? 'learner' : s.role;
-  return {
-    role,
-    term: s.term,
-    leader: s.leader,
-    commitIndex: s.commitIndex,
-    appliedIndex: s.appliedIndex,
-    lastIndex: s.log.lastIndex,
-    voters: s.membership.voters,
-    learners: s.membership.learners,
-    membershipIndex: s.membershipIndex,
-  };
 }
 
 /** Per-node properties, O(1) + O(members): cheap enough to run after every step. */

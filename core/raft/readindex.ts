@@ -80,8 +80,3 @@ export function serveReads(s: RaftState, ctx: StepContext, nowMs: number): void 
   s.reads = waiting;
   void nowMs;
 }
-
-export function failReadsOnStepDown(s: RaftState, ctx: StepContext): void {
-  for (const read of s.reads) fail(s, ctx, read.target, 'stepDown', 'leadership lost before the read was confirmed');
-  s.reads = [];
-}

@@ -2,44 +2,26 @@
  * Log replication (Raft §5.3): AppendEntries with batching, pipelining and flow control (a window of
  * inflightAppendsMax per follower, thesis §10.2.2), fast backtracking with conflict term/index hints
  * (Raft §5.3, last paragraphs), and the commit rule that only counts replicas of current-term entries
- * (Raft §5.4.2, Figure 8). Proposals and the leader's heartbeat timer live here too.
+ * (Raft §5.4.2, Figure 8). Proposals and the leader's heartbeat live here too. A leaf over the state and
+ * the log: it moves match, next and the commit index; step.ts reacts to a moved commit index.
  */
 import { assert } from '../assert.js';
 import type { NodeId, StepContext, StorageOp } from '../types.js';
 import type { RaftRequest } from './api.js';
-import { becomeFollower, checkQuorumActive, checkTransferDeadline, maybeSendTimeoutNow } from './election.js';
+import { onConfigEntryAppended, rollbackMembership } from './configs.js';
 import type { AppendEntries, AppendReply, Entry } from './messages.js';
-import { checkMembershipProgress, onConfigEntryAppended, rollbackMembership } from './membership.js';
-import { onReadAcks, startReadRound } from './readindex.js';
-import { applyCommitted } from './sessions.js';
 import { sendSnapshot, startSnapshot } from './snapshot.js';
 import {
-  armTimer,
+  advanceMatch,
   fail,
   hardStateOp,
   persist,
   quorumSize,
   send,
-  timerHeartbeat,
-  trace,
   type Progress,
   type RaftState,
   type ReplyTarget,
 } from './state.js';
-
-export function newProgress(s: RaftState, nowMs: number): Progress {
-  return {
-    match: 0,
-    next: s.log.lastIndex + 1,
-    state: 'probe',
-    inflight: [],
-    probeSentMs: -1,
-    lastAckMs: nowMs,
-    sentCommit: 0,
-    readSeq: 0,
-    snap: null,
-  };
-}
 
 /** The leader's own match for commitment: its log, or — alone — only what it knows is durable. */
 function selfMatch(s: RaftState): number {
@@ -54,7 +36,7 @@ export function appendLocal(s: RaftState, ctx: StepContext, entries: readonly En
   assert(s.role === 'leader', 'only a leader appends to its own log');
   for (const entry of entries) {
     s.log.append(entry);
-    if (entry.type === 'config') onConfigEntryAppended(s, entry, ctx);
+    if (entry.type === 'config') onConfigEntryAppended(s, entry);
   }
   persist(ctx, [hardStateOp(s), { op: 'append', log: 'log', entries }]); // term first: an entry never outlives its term
   s.hardStateDirty = false;
@@ -174,89 +156,59 @@ function sendAppendMessage(
 
 // ───────────────────────────────────────────── follower ─────────────────────────────────────────────
 
-export function onAppendEntries(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: AppendEntries): void {
-  if (m.term < s.term) {
-    // A stale leader learns the new term from this refusal and steps down (§5.1).
-    send(s, ctx, from, {
-      type: 'appendReply',
-      term: s.term,
-      success: false,
-      matchIndex: 0,
-      rejectIndex: m.prevIndex,
-      hintIndex: 0,
-      hintTerm: 0,
-      readSeq: m.readSeq,
-    });
-    return;
-  }
-  if (m.term > s.term || s.role !== 'follower' || s.leader !== from) becomeFollower(s, ctx, nowMs, m.term, from);
-  s.lastLeaderContactMs = nowMs;
-  s.electionResetMs = nowMs;
+/** Refuses an AppendEntries from an older term: the stale leader learns our term from it and steps down (§5.1). */
+export function appendRefusal(s: RaftState, m: AppendEntries): AppendReply {
+  return {
+    type: 'appendReply',
+    term: s.term,
+    success: false,
+    matchIndex: 0,
+    rejectIndex: m.prevIndex,
+    hintIndex: 0,
+    hintTerm: 0,
+    readSeq: m.readSeq,
+  };
+}
 
+/**
+ * AppendEntries from the leader of our term (step.ts settled the term and follows the sender): the
+ * consistency check (§5.3), storing the entries, and the commit index (Figure 2). Returns the answer;
+ * the caller applies what became committed first, then sends it.
+ */
+export function onAppendEntries(s: RaftState, ctx: StepContext, m: AppendEntries): AppendReply {
   let prevIndex = m.prevIndex;
   let entries = m.entries;
   if (prevIndex < s.log.prevIndex) {
     // Below our compaction point everything is committed, so it matches the leader's log (§5.4.3).
     const skip = s.log.prevIndex - prevIndex;
-    if (skip >= entries.length) return replyAppend(s, ctx, from, true, s.log.prevIndex, m);
+    if (skip >= entries.length) return appendAccepted(s, s.log.prevIndex, m);
     entries = entries.slice(skip);
     prevIndex = s.log.prevIndex;
   } else {
     const term = s.log.termAt(prevIndex);
-    if (term === undefined) {
-      return send(s, ctx, from, {
-        type: 'appendReply',
-        term: s.term,
-        success: false,
-        matchIndex: 0,
-        rejectIndex: m.prevIndex,
-        hintIndex: s.log.lastIndex + 1,
-        hintTerm: 0,
-        readSeq: m.readSeq,
-      });
-    }
-    if (term !== m.prevTerm) {
-      return send(s, ctx, from, {
-        type: 'appendReply',
-        term: s.term,
-        success: false,
-        matchIndex: 0,
-        rejectIndex: m.prevIndex,
-        hintIndex: s.log.firstIndexOfTermAt(prevIndex),
-        hintTerm: term,
-        readSeq: m.readSeq,
-      });
-    }
+    if (term === undefined) return { ...appendRefusal(s, m), hintIndex: s.log.lastIndex + 1 };
+    if (term !== m.prevTerm)
+      return { ...appendRefusal(s, m), hintIndex: s.log.firstIndexOfTermAt(prevIndex), hintTerm: term };
   }
   const lastNew = prevIndex + entries.length;
   storeEntries(s, ctx, entries);
   // Figure 2: commitIndex = min(leaderCommit, index of last new entry).
   const commit = Math.min(m.commit, lastNew);
-  if (commit > s.commitIndex) {
-    s.commitIndex = commit;
-    applyCommitted(s, ctx, nowMs);
-  }
-  replyAppend(s, ctx, from, true, lastNew, m);
+  if (commit > s.commitIndex) s.commitIndex = commit;
+  return appendAccepted(s, lastNew, m);
 }
 
-function replyAppend(
-  s: RaftState,
-  ctx: StepContext,
-  to: NodeId,
-  success: boolean,
-  matchIndex: number,
-  m: AppendEntries,
-): void {
-  send(s, ctx, to, {
+function appendAccepted(s: RaftState, matchIndex: number, m: AppendEntries): AppendReply {
+  return {
     type: 'appendReply',
     term: s.term,
-    success,
+    success: true,
     matchIndex,
     rejectIndex: 0,
     hintIndex: 0,
     hintTerm: 0,
     readSeq: m.readSeq,
-  });
+  };
 }
 
 /** §5.3: skip entries we have, cut the log at the first conflict, append the rest; persist it all. */
@@ -283,7 +235,7 @@ function storeEntries(s: RaftState, ctx: StepContext, entries: readonly Entry[])
   const fresh = entries.slice(k);
   for (const entry of fresh) {
     s.log.append(entry);
-    if (entry.type === 'config') onConfigEntryAppended(s, entry, ctx);
+    if (entry.type === 'config') onConfigEntryAppended(s, entry);
   }
   persist(ctx, [hardStateOp(s), { op: 'append', log: 'log', entries: fresh }]); // term first: an entry never outlives its term
   s.hardStateDirty = false;
@@ -292,22 +244,17 @@ function storeEntries(s: RaftState, ctx: StepContext, entries: readonly Entry[])
 // ───────────────────────────────────────────── leader ─────────────────────────────────────────────
 
 /**
- * What every reply to the leader (append or snapshot) does first: a newer term deposes us (§5.1); a
- * reply from another term or to a non-leader is ignored; otherwise the follower was heard from now
- * (check-quorum) and its ReadIndex sequence counts. Returns the follower's progress, or null.
+ * What every reply to the leader (append or snapshot) does first, once step.ts settled its term (it is
+ * ours, and we lead): the follower was heard from now (check-quorum) and its ReadIndex round counts.
+ * Returns the follower's progress, or null for a node we do not track.
  */
 export function progressForReply(
   s: RaftState,
-  ctx: StepContext,
   nowMs: number,
   from: NodeId,
   m: { readonly term: number; readonly readSeq: number },
 ): Progress | null {
-  if (m.term > s.term) {
-    becomeFollower(s, ctx, nowMs, m.term, null);
-    return null;
-  }
-  if (s.role !== 'leader' || m.term < s.term) return null;
+  assert(s.role === 'leader' && m.term === s.term, 'replies reach the leader of their term only');
   const p = s.progress.get(from);
   if (!p) return null;
   p.lastAckMs = nowMs;
@@ -315,48 +262,34 @@ export function progressForReply(
   return p;
 }
 
-/** The follower holds entries up to `index`: raise match (never past our log), keep match < next, drop acked in-flight appends. */
-export function advanceMatch(s: RaftState, p: Progress, index: number): void {
-  if (index > p.match) p.match = Math.min(index, s.log.lastIndex);
-  // A late or duplicated reply can arrive after we moved on: keep match < next either way.
-  if (p.next <= p.match) p.next = p.match + 1;
-  while (p.inflight.length > 0 && p.inflight[0]!.index <= p.match) p.inflight.shift();
+/** Our own append ack (a lone voter's, sent once the append was durable): true when it moved what we know durable. */
+export function onSelfAck(s: RaftState, m: AppendReply): boolean {
+  if (m.matchIndex <= s.selfDurableIndex) return false;
+  s.selfDurableIndex = Math.min(m.matchIndex, s.log.lastIndex);
+  return true;
 }
 
-export function onAppendReply(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: AppendReply): void {
-  if (from === s.id) {
-    if (s.role === 'leader' && m.term === s.term && m.matchIndex > s.selfDurableIndex) {
-      s.selfDurableIndex = Math.min(m.matchIndex, s.log.lastIndex);
-      maybeCommit(s, ctx, nowMs);
-    }
-    return;
+/** A follower accepted: raise its match, and a probe that found the match point starts pipelining. */
+export function onAppendAccepted(s: RaftState, p: Progress, m: AppendReply): void {
+  advanceMatch(s, p, m.matchIndex);
+  if (p.state === 'probe') {
+    p.state = 'replicate';
+    p.probeSentMs = -1;
+    p.inflight = [];
+    p.next = p.match + 1;
   }
-  const p = progressForReply(s, ctx, nowMs, from, m);
-  if (!p) return;
-  if (m.success) {
-    advanceMatch(s, p, m.matchIndex);
-    if (p.state === 'probe') {
-      p.state = 'replicate';
-      p.probeSentMs = -1;
-      p.inflight = [];
-      p.next = p.match + 1;
-    }
-    maybeCommit(s, ctx, nowMs);
-    if (s.transfer?.target === from) maybeSendTimeoutNow(s, ctx, nowMs);
-    checkMembershipProgress(s, ctx, nowMs);
-  } else {
-    // A refusal older than what we know matches, or not about our outstanding probe, is stale.
-    const stale =
-      m.rejectIndex <= p.match || (p.state === 'probe' && m.rejectIndex !== p.next - 1) || p.state === 'snapshot';
-    if (!stale) {
-      p.next = backtrackNext(s, p, m);
-      p.state = 'probe';
-      p.inflight = [];
-      p.probeSentMs = -1;
-    }
-  }
-  onReadAcks(s, ctx, nowMs);
-  if (s.role === 'leader' && s.progress.get(from) === p) sendAppend(s, ctx, nowMs, from, p, false);
+}
+
+/** A follower refused: unless the refusal is stale, probe again from where its hints point. */
+export function onAppendRefused(s: RaftState, p: Progress, m: AppendReply): void {
+  // A refusal older than what we know matches, or not about our outstanding probe, is stale.
+  const stale =
+    m.rejectIndex <= p.match || (p.state === 'probe' && m.rejectIndex !== p.next - 1) || p.state === 'snapshot';
+  if (stale) return;
+  p.next = backtrackNext(s, p, m);
+  p.state = 'probe';
+  p.inflight = [];
+  p.probeSentMs = -1;
 }
 
 /** Fast backtracking: jump over a whole conflicting term (or to the follower's end) in one round trip. */
@@ -372,9 +305,10 @@ function backtrackNext(s: RaftState, p: Progress, m: AppendReply): number {
 /**
  * Raft §5.4.2: a leader commits an index once a majority of voters store it AND its entry is of the
  * leader's current term; earlier-term entries commit only indirectly (Figure 8 shows why counting
- * their replicas is unsafe). `unsafeCommitPreviousTerm` is the test-only broken variant.
+ * their replicas is unsafe). `unsafeCommitPreviousTerm` is the test-only broken variant. This only
+ * moves the commit index; step.ts reacts to it (apply, serve reads, maybe snapshot).
  */
-export function maybeCommit(s: RaftState, ctx: StepContext, nowMs: number): void {
+export function maybeCommit(s: RaftState): void {
   if (s.role !== 'leader') return;
   const voters = s.membership.voters;
   if (voters.length === 0) return;
@@ -385,28 +319,16 @@ export function maybeCommit(s: RaftState, ctx: StepContext, nowMs: number): void
   if (candidate <= s.commitIndex) return;
   if (s.log.termAt(candidate) !== s.term && !s.config.unsafeCommitPreviousTerm) return;
   s.commitIndex = candidate;
-  applyCommitted(s, ctx, nowMs);
 }
 
-export function onHeartbeatTimer(s: RaftState, ctx: StepContext, nowMs: number): void {
-  if (s.role !== 'leader') return;
-  armTimer(ctx, timerHeartbeat, s.config.heartbeatIntervalMs);
-  if (s.config.checkQuorum && nowMs - s.lastQuorumCheckMs >= s.config.electionTimeoutMsMin) {
-    s.lastQuorumCheckMs = nowMs;
-    if (!checkQuorumActive(s, nowMs)) {
-      trace(ctx, `${s.id} stepped down at term ${s.term}: no quorum heard within ${s.config.electionTimeoutMsMin}ms`);
-      becomeFollower(s, ctx, nowMs, s.term, null);
-      return;
-    }
-  }
-  checkTransferDeadline(s, ctx, nowMs);
-  checkMembershipProgress(s, ctx, nowMs);
-  if (s.role !== 'leader') return;
-  if (s.reads.length > 0 || s.config.leaseReads) startReadRound(s, nowMs);
+/**
+ * The leader's heartbeat to every follower: an append in flight for too long was lost (a partition
+ * cut the stream), so that follower falls back to probing from its match point; then each gets what
+ * it needs, at least an empty AppendEntries carrying the commit index and the ReadIndex round.
+ */
+export function broadcastHeartbeat(s: RaftState, ctx: StepContext, nowMs: number): void {
   const stallMs = s.config.electionTimeoutMsMin;
   for (const [id, p] of s.progress) {
-    // Flow control recovery: an append in flight for too long was lost (a partition cut the stream);
-    // fall back to probing from the match point.
     if (p.state === 'replicate' && p.inflight.length > 0 && nowMs - p.inflight[0]!.sentMs > stallMs) {
       p.state = 'probe';
       p.inflight = [];

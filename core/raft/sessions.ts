@@ -5,31 +5,18 @@
  * replicated state (it travels in snapshots) and is evicted deterministically (least recently used
  * by log index), so every server agrees on it.
  */
-import { assert } from '../assert.js';
 import type { StepContext } from '../types.js';
 import type { Entry } from './messages.js';
-import { afterApplyMembership } from './membership.js';
-import { serveReads } from './readindex.js';
-import { maybeTakeSnapshot } from './snapshot.js';
 import { fail, reply, type RaftState } from './state.js';
 
 /** Most entries applied in one step; the rest are applied by the next step (bounds one step's work). */
 export const applyBatchMax = 100_000;
 
-export function applyCommitted(s: RaftState, ctx: StepContext, nowMs: number): void {
-  assert(s.commitIndex <= s.log.lastIndex, `commit ${s.commitIndex} beyond last index ${s.log.lastIndex}`);
-  for (let n = 0; s.appliedIndex < s.commitIndex && n < applyBatchMax; n++) {
-    const index = s.appliedIndex + 1;
-    const entry = s.log.entryAt(index);
-    assert(entry !== undefined, `committed entry ${index} is not in the log (prevIndex ${s.log.prevIndex})`);
-    applyEntry(s, ctx, nowMs, entry);
-    s.appliedIndex = index;
-  }
-  serveReads(s, ctx, nowMs);
-  maybeTakeSnapshot(s, ctx);
-}
-
-function applyEntry(s: RaftState, ctx: StepContext, nowMs: number, entry: Entry): void {
+/**
+ * Applies one committed entry (the caller, step.ts's reaction to a moved commit index, walks them in
+ * order and advances appliedIndex) and answers the proposal waiting for it, if this node proposed it.
+ */
+export function applyEntry(s: RaftState, ctx: StepContext, entry: Entry): void {
   let result: unknown;
   let superseded = false;
   switch (entry.type) {
@@ -75,7 +62,6 @@ function applyEntry(s: RaftState, ctx: StepContext, nowMs: number, entry: Entry)
     else if (superseded) fail(s, ctx, pending.target, 'badRequest', 'session sequence number already superseded');
     else reply(s, ctx, pending.target, { ok: true, index: entry.index, result });
   }
-  if (entry.type === 'config') afterApplyMembership(s, ctx, nowMs, entry);
 }
 
 function rememberSession(s: RaftState, clientId: string, seq: number, result: unknown, index: number): void {

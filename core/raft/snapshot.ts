@@ -8,13 +8,19 @@
 import { assert } from '../assert.js';
 import type { NodeId, StepContext, StorageOp } from '../types.js';
 import { decodeSnapshotData, encodeSnapshotData } from './codec.js';
-import { becomeFollower } from './election.js';
+import { membershipAt, rollbackMembership } from './configs.js';
 import type { InstallSnapshot, SnapshotReply } from './messages.js';
-import { membershipAt, rebuildMembership } from './membership.js';
-import { onReadAcks } from './readindex.js';
-import { advanceMatch, maybeCommit, progressForReply, sendAppend } from './replication.js';
 import { sessionsFromData, sessionsToData } from './sessions.js';
-import { hardStateOp, persist, send, trace, type Progress, type RaftState, type Snapshot } from './state.js';
+import {
+  advanceMatch,
+  hardStateOp,
+  persist,
+  send,
+  trace,
+  type Progress,
+  type RaftState,
+  type Snapshot,
+} from './state.js';
 
 /** The durable 'snapshot' record: the snapshot plus the log's compaction point at the time. */
 export interface SnapshotRecord extends Snapshot {
@@ -109,9 +115,19 @@ export function sendSnapshot(
   }
 }
 
-export function onSnapshotReply(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: SnapshotReply): void {
-  const p = progressForReply(s, ctx, nowMs, from, m);
-  if (!p) return;
+/**
+ * What a leader learns from a follower's SnapshotReply (its term already settled, its progress found):
+ * 'installed' when the follower holds the snapshot (the caller may commit), 'repeatedGap' when the reply
+ * reports a gap we already resumed from (nothing to send), 'progress' otherwise.
+ */
+export function onSnapshotProgress(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  from: NodeId,
+  p: Progress,
+  m: SnapshotReply,
+): 'installed' | 'progress' | 'repeatedGap' {
   if (m.done) {
     advanceMatch(s, p, m.lastIndex);
     if (p.state === 'snapshot') {
@@ -121,31 +137,27 @@ export function onSnapshotReply(s: RaftState, ctx: StepContext, nowMs: number, f
       p.next = p.match + 1;
       trace(ctx, `${from} installed the snapshot at index ${m.lastIndex} from ${s.id}`, 'debug');
     }
-    maybeCommit(s, ctx, nowMs);
-  } else if (p.state === 'snapshot' && p.snap && m.lastIndex === p.snap.snapshot.lastIndex) {
-    const snap = p.snap;
-    if (m.nextOffset > snap.acked) {
-      snap.acked = m.nextOffset;
-      snap.lastReplyMs = nowMs; // progress; a transfer that makes none is resumed by the heartbeat
-      // A late ack from before a rewind can report more than we have sent since: the follower holds
-      // it, so sending resumes after it (else acked > sent breaks the chunk window's bound).
-      if (snap.sent < snap.acked) snap.sent = snap.acked;
-    }
-    if (m.gap) {
-      // The follower misses the chunk at nextOffset (lost, or it restarted and lost its partial copy):
-      // it is the authority on what it holds, so resume there — once per offset, or every chunk in
-      // flight would answer with a gap and each answer would resend the window (a message storm).
-      if (snap.rewoundTo === m.nextOffset) {
-        onReadAcks(s, ctx, nowMs);
-        return;
-      }
-      snap.rewoundTo = m.nextOffset;
-      snap.acked = m.nextOffset;
-      snap.sent = m.nextOffset;
-    }
+    return 'installed';
   }
-  onReadAcks(s, ctx, nowMs);
-  if (s.role === 'leader' && s.progress.get(from) === p) sendAppend(s, ctx, nowMs, from, p, false);
+  if (p.state !== 'snapshot' || !p.snap || m.lastIndex !== p.snap.snapshot.lastIndex) return 'progress';
+  const snap = p.snap;
+  if (m.nextOffset > snap.acked) {
+    snap.acked = m.nextOffset;
+    snap.lastReplyMs = nowMs; // progress; a transfer that makes none is resumed by the heartbeat
+    // A late ack from before a rewind can report more than we have sent since: the follower holds
+    // it, so sending resumes after it (else acked > sent breaks the chunk window's bound).
+    if (snap.sent < snap.acked) snap.sent = snap.acked;
+  }
+  if (m.gap) {
+    // The follower misses the chunk at nextOffset (lost, or it restarted and lost its partial copy):
+    // it is the authority on what it holds, so resume there — once per offset, or every chunk in
+    // flight would answer with a gap and each answer would resend the window (a message storm).
+    if (snap.rewoundTo === m.nextOffset) return 'repeatedGap';
+    snap.rewoundTo = m.nextOffset;
+    snap.acked = m.nextOffset;
+    snap.sent = m.nextOffset;
+  }
+  return 'progress';
 }
 
 // ───────────────────────────────────────────── follower side ─────────────────────────────────────────────
@@ -153,29 +165,32 @@ export function onSnapshotReply(s: RaftState, ctx: StepContext, nowMs: number, f
 /** Bound on a snapshot being received (characters), so a peer cannot make us buffer without limit. */
 export const incomingSnapshotCharsMax = 1 << 30;
 
+/** The follower's answer to a chunk: how far it holds the snapshot, whether it installed it, whether it saw a gap. */
+export function snapshotAnswer(
+  s: RaftState,
+  m: InstallSnapshot,
+  nextOffset: number,
+  done: boolean,
+  gap: boolean,
+): SnapshotReply {
+  return { type: 'snapshotReply', term: s.term, lastIndex: m.lastIndex, nextOffset, done, gap, readSeq: m.readSeq };
+}
+
+/**
+ * InstallSnapshot from the leader of our term (step.ts settled the term and follows the sender): takes
+ * the chunk, installs the snapshot once whole, and returns the answer (null: a snapshot too large to
+ * buffer gets none). The caller sends the answer after its reactions.
+ */
 export function onInstallSnapshot(
   s: RaftState,
   ctx: StepContext,
-  nowMs: number,
   from: NodeId,
   m: InstallSnapshot,
-): void {
-  const answer = (nextOffset: number, done: boolean, gap: boolean): void =>
-    send(s, ctx, from, {
-      type: 'snapshotReply',
-      term: s.term,
-      lastIndex: m.lastIndex,
-      nextOffset,
-      done,
-      gap,
-      readSeq: m.readSeq,
-    });
-  if (m.term < s.term) return answer(0, false, false);
-  if (m.term > s.term || s.role !== 'follower' || s.leader !== from) becomeFollower(s, ctx, nowMs, m.term, from);
-  s.lastLeaderContactMs = nowMs;
-  s.electionResetMs = nowMs;
+): SnapshotReply | null {
+  const answer = (nextOffset: number, done: boolean, gap: boolean): SnapshotReply =>
+    snapshotAnswer(s, m, nextOffset, done, gap);
   if (m.lastIndex <= s.commitIndex) return answer(m.totalChars, true, false); // we already have all of it
-  if (m.totalChars > incomingSnapshotCharsMax) return;
+  if (m.totalChars > incomingSnapshotCharsMax) return null;
   const inc = s.incoming;
   if (!inc || inc.lastIndex !== m.lastIndex || inc.lastTerm !== m.lastTerm || inc.totalChars !== m.totalChars) {
     if (m.offset !== 0) return answer(0, false, true);
@@ -203,7 +218,7 @@ export function onInstallSnapshot(
   s.incoming = null;
   installSnapshot(s, ctx, snapshot);
   trace(ctx, `${s.id} installed a snapshot at index ${snapshot.lastIndex} from ${from}`);
-  answer(cur.totalChars, true, false);
+  return answer(cur.totalChars, true, false);
 }
 
 /** Replaces the FSM with the snapshot's and compacts (or discards) the log (Raft §7, Figure 13 steps 6–8). */
@@ -223,7 +238,7 @@ export function installSnapshot(s: RaftState, ctx: StepContext, snap: Snapshot):
   s.snapshot = snap;
   s.snapshotMembership = snap.membership;
   s.configs = s.configs.filter((c) => c.index > snap.lastIndex && c.index <= s.log.lastIndex);
-  rebuildMembership(s, ctx);
+  rollbackMembership(s);
   s.commitIndex = snap.lastIndex;
   s.appliedIndex = snap.lastIndex;
   ops.unshift(snapshotRecordOp(s)); // first: the snapshot is durable before the entries it replaces go

@@ -1,11 +1,13 @@
 /**
- * One Raft node's state, and the small effect helpers every mechanism shares (send, reply, persist the
- * hard state, arm a timer, tell the observer). The mechanisms live beside this file: election.ts,
- * replication.ts, snapshot.ts, membership.ts, readindex.ts, sessions.ts; raft.ts dispatches inputs.
+ * One Raft node's state, and the small helpers every mechanism shares: effects (send, reply, persist
+ * the hard state, arm a timer, tell the observer) and pure readers (quorum size, a fresh Progress, the
+ * view). Everything else in core/raft imports this file; it imports nothing of core/raft but types.
+ * step.ts settles the term and dispatches inputs, role.ts changes roles, and the mechanisms (election,
+ * replication, snapshot, membership, readindex, transfer, sessions) are leaves over this state.
  */
 import type { Prng } from '../prng.js';
 import type { NodeId, StepContext, StorageOp } from '../types.js';
-import type { Fsm, RaftError, RaftNotice, RaftResponse } from './api.js';
+import type { Fsm, RaftError, RaftNotice, RaftResponse, RaftView } from './api.js';
 import type { RaftConfig } from './config.js';
 import type { RaftLog } from './log.js';
 import type { Membership, RaftMessage } from './messages.js';
@@ -225,4 +227,57 @@ export function peersOf(s: RaftState): NodeId[] {
   for (const id of s.membership.voters) if (id !== s.id) out.push(id);
   for (const id of s.membership.learners) if (id !== s.id) out.push(id);
   return out;
+}
+
+/** Arms the election timer with a fresh randomized timeout (§5.2: randomized to avoid split votes). */
+export function resetElectionTimer(s: RaftState, ctx: StepContext, nowMs: number): void {
+  s.electionTimeoutMs = randomElectionTimeoutMs(s.config, ctx.prng);
+  s.electionResetMs = nowMs;
+  armTimer(ctx, timerElection, s.electionTimeoutMs);
+}
+
+/** Tells the observer when this node's view of the leader (or the term) changed since it last told it. */
+export function noticeLeader(s: RaftState, ctx: StepContext): void {
+  const key = `${s.leader ?? ''}@${s.term}`;
+  if (key === s.lastNotifiedLeader) return;
+  s.lastNotifiedLeader = key;
+  notify(s, ctx, { type: 'leader', leader: s.leader, term: s.term, isLeader: s.role === 'leader' });
+}
+
+/** A leader's fresh view of a follower: probe from just past the leader's log (etcd-io/raft's Progress). */
+export function newProgress(s: RaftState, nowMs: number): Progress {
+  return {
+    match: 0,
+    next: s.log.lastIndex + 1,
+    state: 'probe',
+    inflight: [],
+    probeSentMs: -1,
+    lastAckMs: nowMs,
+    sentCommit: 0,
+    readSeq: 0,
+    snap: null,
+  };
+}
+
+/** The follower holds entries up to `index`: raise match (never past our log), keep match < next, drop acked in-flight appends. */
+export function advanceMatch(s: RaftState, p: Progress, index: number): void {
+  if (index > p.match) p.match = Math.min(index, s.log.lastIndex);
+  // A late or duplicated reply can arrive after we moved on: keep match < next either way.
+  if (p.next <= p.match) p.next = p.match + 1;
+  while (p.inflight.length > 0 && p.inflight[0]!.index <= p.match) p.inflight.shift();
+}
+
+export function viewOf(s: RaftState): RaftView {
+  const role = s.role === 'follower' && s.membership.learners.includes(s.id) ? 'learner' : s.role;
+  return {
+    role,
+    term: s.term,
+    leader: s.leader,
+    commitIndex: s.commitIndex,
+    appliedIndex: s.appliedIndex,
+    lastIndex: s.log.lastIndex,
+    voters: s.membership.voters,
+    learners: s.membership.learners,
+    membershipIndex: s.membershipIndex,
+  };
 }
