@@ -93,6 +93,9 @@ export function onMessage(s: RaftState, ctx: StepContext, nowMs: number, from: N
     );
     return;
   }
+  // Our own append ack (a lone voter's, replication.ts's sendSelfAck) is no news about terms; it only
+  // tells the leader of its term what is durable.
+  if (m.type === 'appendReply' && from === s.id) return onSelfAckMessage(s, ctx, nowMs, m);
   if (!settleTerm(s, ctx, nowMs, from, m)) return;
   switch (s.role) {
     case 'leader':
@@ -233,14 +236,13 @@ function onTimeoutNow(s: RaftState, ctx: StepContext, nowMs: number, from: NodeI
   campaign(s, ctx, nowMs, true);
 }
 
+function onSelfAckMessage(s: RaftState, ctx: StepContext, nowMs: number, m: AppendReply): void {
+  if (s.role !== 'leader' || m.term !== s.term || !onSelfAck(s, m)) return;
+  maybeCommit(s);
+  react(s, ctx, nowMs);
+}
+
 function onAppendReply(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: AppendReply): void {
-  if (from === s.id) {
-    if (onSelfAck(s, m)) {
-      maybeCommit(s);
-      react(s, ctx, nowMs);
-    }
-    return;
-  }
   const p = progressForReply(s, nowMs, from, m);
   if (!p) return;
   if (m.success) {
