@@ -1,0 +1,236 @@
+/**
+ * The explorer measured as a bug finder (issue 12): plants one mutant at a time in a throw-away git
+ * worktree and runs the explorer alone — no unit tests — on the exploration scenarios, with a wall-time
+ * budget per mutant, on one core. Records whether a seed failed, the seconds to the first failing seed,
+ * the property that broke, and the size of the shrunk schedule (faults + client operations).
+ *
+ *   npx tsx scripts/mutants.ts [--mutants docs/mutants/raft.json] [--ids R01,M03] [--budget-s 60]
+ *       [--shrink-s 20] [--scenarios a.txt,b.txt] [--out results.json]
+ *
+ * The worktree is made from HEAD (commit your changes first), the mutant is an exact string replacement
+ * (docs/mutants/*.json: `find` must occur exactly once), and the file is restored after each mutant.
+ * The seeds of all scenarios are interleaved so that every scenario gets an equal share of wall time:
+ * the next seed always goes to the scenario that has used the least time so far.
+ *
+ * Child mode (`--child`, run inside the worktree so the mutated sources are the ones loaded) prints one
+ * JSON line with the verdict.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+interface Mutant {
+  readonly id: string;
+  readonly file: string;
+  readonly what: string;
+  readonly find: string;
+  readonly replace: string;
+}
+
+export interface Verdict {
+  readonly id: string;
+  readonly caught: boolean;
+  /** Wall seconds from the first seed to the end of the first failing seed. */
+  readonly seconds: number | null;
+  readonly scenario: string | null;
+  readonly seed: number | null;
+  readonly property: string | null;
+  readonly violation: string | null;
+  /** Faults + client operations of the shrunk run, when shrinking finished in its budget. */
+  readonly shrunkSize: number | null;
+  readonly seedsRun: number;
+  readonly note?: string;
+}
+
+const defaultScenarios = [
+  'scenarios/raft/explore-swarm-3.txt',
+  'scenarios/raft/explore-swarm-5.txt',
+  'scenarios/kv/jepsen-cas.txt',
+];
+
+function flag(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+// ───────────────────────────────────────────── child ─────────────────────────────────────────────
+
+async function child(args: readonly string[]): Promise<void> {
+  const { loadScenario, runLoaded } = await import('../sim/run.js');
+  const { propertyOf, shrink } = await import('../sim/tools/shrink.js');
+  const { makeReplay } = await import('../sim/tools/replay.js');
+  const budgetMs = Number(flag(args, 'budget-s') ?? 60) * 1000;
+  const shrinkMs = Number(flag(args, 'shrink-s') ?? 20) * 1000;
+  const paths = (flag(args, 'scenarios') ?? defaultScenarios.join(',')).split(',');
+  const id = flag(args, 'id') ?? '?';
+  const lanes = [];
+  for (const path of paths) lanes.push({ path, loaded: await loadScenario(path), seed: 1, usedMs: 0 });
+  const started = performance.now();
+  let seedsRun = 0;
+  const out = (v: Verdict): void => void process.stdout.write(JSON.stringify(v) + '\n');
+  while (performance.now() - started < budgetMs) {
+    const lane = lanes.reduce((a, b) => (b.usedMs < a.usedMs ? b : a));
+    const seed = lane.seed++;
+    const t0 = performance.now();
+    let result;
+    try {
+      result = runLoaded(lane.loaded, seed, { codec: true });
+    } catch (error) {
+      // A crash of the simulator on a mutant is a catch too: the run stopped on a broken invariant.
+      out({
+        id,
+        caught: true,
+        seconds: (performance.now() - started) / 1000,
+        scenario: lane.path,
+        seed,
+        property: 'crash',
+        violation: String((error as Error).message).slice(0, 300),
+        shrunkSize: null,
+        seedsRun: seedsRun + 1,
+      });
+      return;
+    }
+    lane.usedMs += performance.now() - t0;
+    seedsRun++;
+    if (result.result === 'pass') continue;
+    const seconds = (performance.now() - started) / 1000;
+    const violation = result.violations[0] ?? 'violation';
+    let shrunkSize: number | null = null;
+    let note: string | undefined;
+    try {
+      const replay = makeReplay({
+        scenarioFile: lane.path,
+        scenarioText: readFileSync(lane.path, 'utf8'),
+        result,
+        codec: true,
+        origin: 'mutants',
+      });
+      const s = await shrink(replay, { timeBudgetMs: shrinkMs });
+      shrunkSize = s.faults + s.clientOps;
+      note = `shrink ${s.stoppedBy} after ${s.runs} runs`;
+    } catch (error) {
+      note = `shrink failed: ${(error as Error).message.slice(0, 120)}`;
+    }
+    out({
+      id,
+      caught: true,
+      seconds,
+      scenario: lane.path,
+      seed,
+      property: propertyOf(violation, lane.loaded.scenario.nodes),
+      violation: violation.slice(0, 300),
+      shrunkSize,
+      seedsRun,
+      ...(note ? { note } : {}),
+    });
+    return;
+  }
+  out({
+    id,
+    caught: false,
+    seconds: null,
+    scenario: null,
+    seed: null,
+    property: null,
+    violation: null,
+    shrunkSize: null,
+    seedsRun,
+    note: lanes.map((l) => `${l.path.replace(/^.*\//, '')}: ${l.seed - 1} seeds`).join(', '),
+  });
+}
+
+// ───────────────────────────────────────────── parent ─────────────────────────────────────────────
+
+function parent(args: readonly string[]): void {
+  const repo = resolve('.');
+  const mutantsFile = flag(args, 'mutants') ?? 'docs/mutants/raft.json';
+  const all = (JSON.parse(readFileSync(mutantsFile, 'utf8')) as { mutants: Mutant[] }).mutants;
+  const ids = flag(args, 'ids')?.split(',');
+  const mutants = ids ? all.filter((m) => ids.includes(m.id)) : all;
+  const outFile = flag(args, 'out');
+  const passOn = ['budget-s', 'shrink-s', 'scenarios'].flatMap((name) => {
+    const v = flag(args, name);
+    return v === undefined ? [] : [`--${name}`, v];
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-mutants-'));
+  const tree = join(dir, 'tree');
+  execFileSync('git', ['worktree', 'add', '--detach', tree, 'HEAD'], { cwd: repo, stdio: 'ignore' });
+  symlinkSync(join(repo, 'node_modules'), join(tree, 'node_modules'));
+  const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo }).toString().trim();
+  const verdicts: Verdict[] = [];
+  process.stderr.write(`mutants of ${mutantsFile} on ${head} in ${tree}\n`);
+  try {
+    for (const m of mutants) {
+      const path = join(tree, m.file);
+      const original = readFileSync(path, 'utf8');
+      const count = original.split(m.find).length - 1;
+      if (count !== 1) {
+        const v: Verdict = {
+          id: m.id,
+          caught: false,
+          seconds: null,
+          scenario: null,
+          seed: null,
+          property: null,
+          violation: null,
+          shrunkSize: null,
+          seedsRun: 0,
+          note: `does not apply: the text occurs ${count} times in ${m.file}`,
+        };
+        verdicts.push(v);
+        process.stderr.write(`${m.id}: ${v.note}\n`);
+        continue;
+      }
+      writeFileSync(path, original.replace(m.find, m.replace));
+      try {
+        const run = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', join(tree, 'scripts/mutants.ts'), '--child', '--id', m.id, ...passOn],
+          { cwd: tree, encoding: 'utf8', maxBuffer: 1 << 26 },
+        );
+        const line = run.stdout.trim().split('\n').at(-1) ?? '';
+        let v: Verdict;
+        try {
+          v = JSON.parse(line) as Verdict;
+        } catch {
+          v = {
+            id: m.id,
+            caught: true,
+            seconds: null,
+            scenario: null,
+            seed: null,
+            property: 'crash',
+            violation: run.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300),
+            shrunkSize: null,
+            seedsRun: 0,
+            note: 'the child crashed (typecheck-level or load-time failure)',
+          };
+        }
+        verdicts.push(v);
+        process.stderr.write(
+          `${m.id}: ${v.caught ? `caught in ${v.seconds?.toFixed(1)} s (${v.scenario?.replace(/^.*\//, '')} seed ${v.seed}: ${v.property}; shrunk ${v.shrunkSize ?? '-'})` : `ESCAPED (${v.note})`}\n`,
+        );
+      } finally {
+        writeFileSync(path, original);
+      }
+      if (outFile) writeFileSync(outFile, JSON.stringify({ head, mutantsFile, verdicts }, null, 2) + '\n');
+    }
+  } finally {
+    execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: repo, stdio: 'ignore' });
+    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+  const caught = verdicts.filter((v) => v.caught);
+  const secs = caught
+    .map((v) => v.seconds)
+    .filter((s): s is number => s !== null)
+    .sort((a, b) => a - b);
+  const median = secs.length > 0 ? secs[Math.floor((secs.length - 1) / 2)]! : NaN;
+  process.stderr.write(
+    `caught ${caught.length}/${verdicts.length} (${((100 * caught.length) / Math.max(1, verdicts.length)).toFixed(0)}%), median ${median.toFixed(1)} s to the first failing seed\n`,
+  );
+}
+
+const argv = process.argv.slice(2);
+if (argv.includes('--child')) await child(argv);
+else parent(argv);
