@@ -5,7 +5,7 @@
  * the property that broke, and the size of the shrunk schedule (faults + client operations).
  *
  *   npx tsx scripts/mutants.ts [--mutants docs/mutants/raft.json] [--ids R01,M03] [--budget-s 60]
- *       [--shrink-s 20] [--scenarios a.txt,b.txt] [--out results.json]
+ *       [--shrink-s 20] [--scenarios a.txt,b.txt] [--out results.json] [--no-clean-check]
  *
  * The worktree is made from HEAD (commit your changes first), the mutant is an exact string replacement
  * (docs/mutants/*.json: `find` must occur exactly once), and the file is restored after each mutant.
@@ -19,6 +19,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 interface Mutant {
   readonly id: string;
@@ -66,6 +67,9 @@ async function child(args: readonly string[]): Promise<void> {
   const id = flag(args, 'id') ?? '?';
   const lanes = [];
   for (const path of paths) lanes.push({ path, loaded: await loadScenario(path), seed: 1, usedMs: 0 });
+  const cleanDir = flag(args, 'clean-tree');
+  const clean = cleanDir ? await loadCleanRunner(cleanDir) : null;
+  const baselineFailures: string[] = [];
   const started = performance.now();
   let seedsRun = 0;
   const out = (v: Verdict): void => void process.stdout.write(JSON.stringify(v) + '\n');
@@ -94,6 +98,11 @@ async function child(args: readonly string[]): Promise<void> {
     lane.usedMs += performance.now() - t0;
     seedsRun++;
     if (result.result === 'pass') continue;
+    // A seed that fails on the unmutated code too (a known flaky scenario) is not a catch.
+    if (clean && (await failsOnCleanCode(clean, lane.path, seed))) {
+      baselineFailures.push(`${lane.path.replace(/^.*\//, '')}:${seed}`);
+      continue;
+    }
     const seconds = (performance.now() - started) / 1000;
     const violation = result.violations[0] ?? 'violation';
     let shrunkSize: number | null = null;
@@ -122,7 +131,9 @@ async function child(args: readonly string[]): Promise<void> {
       violation: violation.slice(0, 300),
       shrunkSize,
       seedsRun,
-      ...(note ? { note } : {}),
+      ...(note || baselineFailures.length > 0
+        ? { note: [note, baselineNote(baselineFailures)].filter(Boolean).join('; ') }
+        : {}),
     });
     return;
   }
@@ -136,8 +147,32 @@ async function child(args: readonly string[]): Promise<void> {
     violation: null,
     shrunkSize: null,
     seedsRun,
-    note: lanes.map((l) => `${l.path.replace(/^.*\//, '')}: ${l.seed - 1} seeds`).join(', '),
+    note: [
+      lanes.map((l) => `${l.path.replace(/^.*\//, '')}: ${l.seed - 1} seeds`).join(', '),
+      baselineNote(baselineFailures),
+    ]
+      .filter(Boolean)
+      .join('; '),
   });
+}
+
+/** The unmutated tree's simulator (a second worktree at the same commit), to tell flakes from catches. */
+type CleanRunner = {
+  loadScenario: (path: string) => Promise<unknown>;
+  runLoaded: (loaded: unknown, seed: number, options: { codec: boolean }) => { result: string };
+};
+
+async function loadCleanRunner(dir: string): Promise<CleanRunner> {
+  return (await import(pathToFileURL(join(dir, 'sim/run.ts')).href)) as CleanRunner;
+}
+
+async function failsOnCleanCode(clean: CleanRunner, path: string, seed: number): Promise<boolean> {
+  const loaded = await clean.loadScenario(path);
+  return clean.runLoaded(loaded, seed, { codec: true }).result === 'fail';
+}
+
+function baselineNote(failures: readonly string[]): string {
+  return failures.length === 0 ? '' : `seeds failing on the unmutated code too, skipped: ${failures.join(' ')}`;
 }
 
 // ───────────────────────────────────────────── parent ─────────────────────────────────────────────
@@ -157,6 +192,14 @@ function parent(args: readonly string[]): void {
   const tree = join(dir, 'tree');
   execFileSync('git', ['worktree', 'add', '--detach', tree, 'HEAD'], { cwd: repo, stdio: 'ignore' });
   symlinkSync(join(repo, 'node_modules'), join(tree, 'node_modules'));
+  // A second, never-mutated worktree: a failing seed is re-run there, and one that fails there too is a
+  // flake of the scenario, not a catch (`--no-clean-check` turns this off).
+  const cleanTree = join(dir, 'clean');
+  const cleanCheck = !args.includes('--no-clean-check');
+  if (cleanCheck) {
+    execFileSync('git', ['worktree', 'add', '--detach', cleanTree, 'HEAD'], { cwd: repo, stdio: 'ignore' });
+    symlinkSync(join(repo, 'node_modules'), join(cleanTree, 'node_modules'));
+  }
   const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo }).toString().trim();
   const verdicts: Verdict[] = [];
   process.stderr.write(`mutants of ${mutantsFile} on ${head} in ${tree}\n`);
@@ -186,7 +229,16 @@ function parent(args: readonly string[]): void {
       try {
         const run = spawnSync(
           process.execPath,
-          ['--import', 'tsx', join(tree, 'scripts/mutants.ts'), '--child', '--id', m.id, ...passOn],
+          [
+            '--import',
+            'tsx',
+            join(tree, 'scripts/mutants.ts'),
+            '--child',
+            '--id',
+            m.id,
+            ...passOn,
+            ...(cleanCheck ? ['--clean-tree', cleanTree] : []),
+          ],
           { cwd: tree, encoding: 'utf8', maxBuffer: 1 << 26 },
         );
         const line = run.stdout.trim().split('\n').at(-1) ?? '';
@@ -218,6 +270,7 @@ function parent(args: readonly string[]): void {
     }
   } finally {
     execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: repo, stdio: 'ignore' });
+    if (cleanCheck) execFileSync('git', ['worktree', 'remove', '--force', cleanTree], { cwd: repo, stdio: 'ignore' });
     if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   }
   const caught = verdicts.filter((v) => v.caught);
