@@ -168,14 +168,21 @@ export function currentRetransmitLimit(s: SwimState): number {
 
 /**
  * Sends a datagram, filling the room left under packetBytesMax with queued updates. `first` are
- * updates that must ride along (the buddy system's suspect message) and go before the queue's.
+ * updates that must ride along (the buddy system's suspect message) and go before the queue's; so do
+ * the updates the message itself carries (`u`: a note told to one member — its refutation, a counter
+ * to a stale accusation, a leave intent). Before 2026-12 the queue's updates replaced the message's
+ * own whenever the queue held anything, so those notes were lost exactly when gossip was busy
+ * (swim/slow-member-lifeguard seed 51: n4 told n1 it suspected it, n1 never heard, n4 marked the
+ * healthy n1 failed 11 s later).
  */
 export function sendDatagram(step: Step, to: NodeId, message: SwimMessage, first: readonly SwimUpdate[] = []): void {
   const { s } = step;
   assert(message.t !== 'pushPull', 'push-pull goes over the stream channel');
   let free = s.config.packetBytesMax - messageBaseBytes(message);
-  const updates: SwimUpdate[] = [...first];
-  for (const u of first) free -= updateBytesOf(u);
+  const own = 'u' in message && message.u !== undefined ? message.u : [];
+  const updates: SwimUpdate[] = [...first, ...own];
+  for (const u of updates) free -= updateBytesOf(u);
+  assert(free >= 0, `the updates a ${message.t} must carry exceed packetBytesMax`);
   for (const u of s.queue.take(free, currentRetransmitLimit(s))) updates.push(u);
   const out = updates.length > 0 ? ({ ...message, u: updates } as SwimMessage) : message;
   s.counters.datagramsSent++;

@@ -21,6 +21,11 @@ export interface Mark {
   readonly about: NodeId;
   readonly status: MemberStatus;
   readonly incarnation: number;
+  /**
+   * For `suspect` and `failed` marks: the observer's suspicion expected no confirmation (Lifeguard's
+   * k = 0: it knew fewer than suspicionMult members, so memberlist runs the minimum timeout at once).
+   */
+  readonly unconfirmable?: boolean;
 }
 
 /** A closed-open interval of global time. */

@@ -16,7 +16,14 @@
  * leader's catalog, and a KV write issued in the liveness phase commits.
  */
 import { Buffer } from 'node:buffer';
-import { agentTimingSim, makeAgentConfig, type AgentRequest, type AgentResponse } from '../../core/agent/api.js';
+import {
+  agentTimingSim,
+  makeAgentConfig,
+  type AgentRequest,
+  type AgentResponse,
+  type Consistency,
+} from '../../core/agent/api.js';
+import { defaultReadTrace } from '../../core/agent/server.js';
 import type { AgentState } from '../../core/agent/machine.js';
 import { mountsFor } from '../../core/agent/mounts.js';
 import type { NodeRuntime } from '../../core/runtime.js';
@@ -40,7 +47,8 @@ const params = {
   linTimeoutMs: 'time budget of the end-of-run linearizability check (ms)',
   clientsJoin: '1 = client agents join the servers at start (-retry-join); 0 = they wait for an agent.join',
   staleReads:
-    '1 = the workload reads with ?stale instead of ?consistent (not linearizable: proves the checker can fail)',
+    '1 = every read is ?stale, and checked as if linearizable (not: proves the checker can fail); 0 = the three modes mixed',
+  readModes: 'shares of consistent/default/stale reads, e.g. 40/40/20 (the default)',
 } as const;
 
 function num(scenario: Scenario, key: keyof typeof params, fallback: number): number {
@@ -67,11 +75,13 @@ interface RunState {
   livenessWriteOk: boolean;
   livenessProbing: boolean;
   nextValue: number;
+  defaultReadsAnswered: number;
 }
 const runs = new WeakMap<SimApi, RunState>();
 function runOf(sim: SimApi): RunState {
   let run = runs.get(sim);
-  if (!run) runs.set(sim, (run = { livenessWriteOk: false, livenessProbing: false, nextValue: 1 }));
+  if (!run)
+    runs.set(sim, (run = { livenessWriteOk: false, livenessProbing: false, nextValue: 1, defaultReadsAnswered: 0 }));
   return run;
 }
 
@@ -144,7 +154,15 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
   const everyMs = num(scenario, 'opEveryMs', 100);
   const keys = Array.from({ length: num(scenario, 'keys', 3) }, (_, i) => `k${i}`);
   const timeoutMs = num(scenario, 'requestTimeoutMs', 3000);
-  const read = { consistency: num(scenario, 'staleReads', 0) === 1 ? ('stale' as const) : ('consistent' as const) };
+  const allStale = num(scenario, 'staleReads', 0) === 1;
+  const [consistentShare, defaultShare] = readShares(scenario);
+  /** The mode of one read: drawn per read (consistent, default or stale), or always stale. */
+  const readMode = (): Consistency => {
+    if (allStale) return 'stale';
+    const roll = prng.below(100);
+    return roll < consistentShare ? 'consistent' : roll < consistentShare + defaultShare ? 'default' : 'stale';
+  };
+  const read = { consistency: 'consistent' as Consistency };
 
   for (let process = 0; process < processes; process++) {
     const next = (): void => {
@@ -167,8 +185,10 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
           next();
         });
       } else if (kind < 7) {
-        const op = sim.history.invoke(process, 'read', {}, node, sim.nowMs, key);
-        agentRequest(sim, node, { type: 'kv.get', key, read }, timeoutMs, (response) => {
+        const mode = readMode();
+        const op = sim.history.invoke(process, 'read', { mode }, node, sim.nowMs, key);
+        agentRequest(sim, node, { type: 'kv.get', key, read: { consistency: mode } }, timeoutMs, (response) => {
+          checkResponseIndex(sim, node, key, response);
           if (response?.status === 200)
             sim.history.complete(op, 'ok', decodeValue((response.body as { Value: string | null }[])[0]), sim.nowMs);
           else if (response?.status === 404) sim.history.complete(op, 'ok', null, sim.nowMs);
@@ -257,16 +277,66 @@ const notAppliedErrors = new Set([
   'rpc error: too many requests in flight',
 ]);
 
+/**
+ * Default and stale reads are not linearizable, but they still read what was written: a value read
+ * must come from a write or CAS invoked before the read returned (or be absent).
+ */
+function checkNoPhantomReads(ops: readonly Operation[]): string[] {
+  const writtenAtMs = new Map<string, number>();
+  for (const op of ops) {
+    const input = op.input as { value?: string; to?: string } | null;
+    const value = op.f === 'write' ? input?.value : op.f === 'cas' ? input?.to : undefined;
+    if (value !== undefined && op.key !== undefined) writtenAtMs.set(`${op.key}\u0000${value}`, op.invokeMs);
+  }
+  const problems: string[] = [];
+  for (const op of ops) {
+    if (op.f !== 'read' || op.outcome !== 'ok' || op.output === null || op.output === undefined) continue;
+    const at = writtenAtMs.get(`${op.key}\u0000${String(op.output)}`);
+    if (at === undefined || at > op.completeMs!)
+      problems.push(
+        `${modeOf(op)} read of ${op.key} on ${op.node} at ${op.invokeMs.toFixed(1)} ms returned ${String(op.output)}, which no write issued before it returned wrote`,
+      );
+  }
+  return problems.slice(0, 5);
+}
+
+/** Per-step rule: every answer to a read carries X-Consul-Index ≥ 1 (Consul never sends 0). */
+function checkResponseIndex(sim: SimApi, node: NodeId, key: string, response: AgentResponse | undefined): void {
+  if (response === undefined || (response.status !== 200 && response.status !== 404)) return;
+  if (!(typeof response.index === 'number' && response.index >= 1))
+    sim.violation(
+      `query index: ${node} answered a read of ${key} with X-Consul-Index ${String(response.index)} (must be ≥ 1)`,
+    );
+}
+
 function definitelyNotApplied(response: AgentResponse | undefined): boolean {
   return response !== undefined && response.status === 500 && notAppliedErrors.has(response.error ?? '');
 }
 
-/** The KV history as LinOps for the register model (failed reads and writes that did not happen are dropped). */
-export function linOpsOf(ops: readonly Operation[]): LinOp<RegisterInput, unknown>[] {
+/** The consistent/default shares of `readModes` (stale gets the rest). */
+function readShares(scenario: Scenario): [number, number] {
+  const [consistent, byDefault] = (scenario.params.readModes ?? '40/40/20').split('/').map(Number);
+  return [consistent ?? 40, byDefault ?? 40];
+}
+
+function modeOf(op: Operation): Consistency {
+  return (op.input as { mode?: Consistency } | null)?.mode ?? 'consistent';
+}
+
+/**
+ * The KV history as LinOps for the register model (failed reads and writes that did not happen are
+ * dropped). Only reads in `modes` are kept: `consistent` reads are linearizable; `default` reads may
+ * be stale while a deposed leader has not noticed yet (Consul's documented window; they are checked
+ * per step instead: answered by a leader); `stale` reads are not linearizable at all.
+ */
+export function linOpsOf(
+  ops: readonly Operation[],
+  modes: readonly Consistency[] = ['consistent'],
+): LinOp<RegisterInput, unknown>[] {
   const out: LinOp<RegisterInput, unknown>[] = [];
   for (const op of ops) {
     if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas') continue;
-    if (op.f === 'read' && op.outcome !== 'ok') continue;
+    if (op.f === 'read' && (op.outcome !== 'ok' || !modes.includes(modeOf(op)))) continue;
     // `fail` means it did not happen (sim/history.ts) — except a CAS that completed and answered
     // false, which observed another value and is a real, completed operation for the register model.
     if (op.outcome === 'fail' && !(op.f === 'cas' && op.output === false)) continue;
@@ -297,7 +367,19 @@ export const harness: Harness = {
   params,
 
   validate(scenario) {
-    const problems = checkIntegerParams(scenario, Object.keys(params));
+    const problems = checkIntegerParams(
+      scenario,
+      Object.keys(params).filter((key) => key !== 'readModes'),
+    );
+    const shares = (scenario.params.readModes ?? '40/40/20').split('/').map(Number);
+    if (
+      shares.length !== 3 ||
+      shares.some((n) => !Number.isInteger(n) || n < 0) ||
+      shares.reduce((a, b) => a + b) !== 100
+    )
+      problems.push(
+        `set readModes: '${scenario.params.readModes}' is not three shares CONSISTENT/DEFAULT/STALE adding up to 100`,
+      );
     const servers = num(scenario, 'servers', 3);
     if (servers < 1 || servers > scenario.nodes.length)
       problems.push(`set servers: ${servers} must be between 1 and the node count ${scenario.nodes.length}`);
@@ -346,8 +428,23 @@ export const harness: Harness = {
       .every((id) => serfHealthOf(sim, id) === 'passing');
   },
 
+  onEffect(sim, nodeId, effect) {
+    // Per-step rule: a `default` read is answered by a server whose Raft leads when it answers.
+    if (effect.kind !== 'trace' || effect.text !== defaultReadTrace) return;
+    const runtime = sim.runtime(nodeId);
+    const raft = runtime?.hasMachine('raft') ? runtime.stateOf<RaftState>('raft') : null;
+    runOf(sim).defaultReadsAnswered++;
+    if (raft?.role !== 'leader')
+      sim.violation(
+        `default read: ${nodeId} answered a default read from its own state as ${raft?.role ?? 'a client agent'} at term ${raft?.term ?? '-'}, not as leader`,
+      );
+  },
+
   checkEnd(sim) {
-    const ops = linOpsOf(sim.history.ops);
+    const problems = checkNoPhantomReads(sim.history.ops);
+    sim.log(`agent: ${runOf(sim).defaultReadsAnswered} default reads answered by a leader`);
+    if (problems.length > 0) return problems;
+    const ops = linOpsOf(sim.history.ops, num(sim.scenario, 'staleReads', 0) === 1 ? ['stale'] : ['consistent']);
     const result = checkHistory(ops, registerModel, { timeoutMs: num(sim.scenario, 'linTimeoutMs', 20_000) });
     if (result.linearizable === false) {
       const explanation = result.explanation ? JSON.stringify(result.explanation).slice(0, 600) : '';

@@ -44,7 +44,16 @@ import { raftMachine, type RaftState } from '../../core/raft/raft.js';
 import type { Fsm, RaftRequest } from '../../core/raft/api.js';
 import type { Prng } from '../../core/prng.js';
 import { createStoreFsm, type StoreFsm } from '../../core/store/store.js';
-import type { CommandResult, KvEntry, StoreCommand, StoreQuery } from '../../core/store/types.js';
+import {
+  sessionTtlMultiplier,
+  type CommandResult,
+  type KvEntry,
+  type Session,
+  type StoreCommand,
+  type StoreQuery,
+  type TxnKvOp,
+  type TxnOutcome,
+} from '../../core/store/types.js';
 import {
   cancelReader,
   createBlockingRegistry,
@@ -55,7 +64,17 @@ import {
   type BlockingRegistry,
 } from '../../core/store/watch.js';
 import type { Effect, NodeId } from '../../core/types.js';
-import { checkHistory, parseHistoryJsonLines, registerModel } from '../checkers/lin/index.js';
+import {
+  checkHistory,
+  kvGroupModel,
+  parseHistoryJsonLines,
+  registerModel,
+  UNKNOWN,
+  type GroupTxnOp,
+  type GroupTxnOutput,
+  type LinOp,
+  type RegisterInput,
+} from '../checkers/lin/index.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import type { Harness, SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
@@ -74,12 +93,18 @@ const params = {
   opEveryMs: 'mean gap between one client’s operations (ms)',
   readPercent: 'share of register operations that are reads (0..100)',
   casPercent: 'share of register operations that are CAS (0..100)',
+  deletePercent: 'share of register operations that are deletes (0..100)',
+  deleteCasPercent: 'share of register operations that are delete-CAS (0..100)',
+  txnClients: 'concurrent clients of the key groups (multi-key txns of 2–8 ops, delete-tree, recursive reads)',
+  groups: 'the key groups, comma-separated names (`1,12,2`: prefixes t/1/, t/12/, t/2/)',
   requestTimeoutMs: 'client timeout per attempt (ms)',
   opTimeoutMs: 'give up on an operation after this long (ms)',
   lockClients: 'concurrent lock clients (sessions + acquire/release)',
   lockDelayMs: 'lock-delay of the lock clients’ sessions (ms)',
   sessionTtlMs: 'TTL of the lock clients’ sessions (ms, 10000..86400000)',
   holdMsMax: 'longest a lock client holds the lock (ms)',
+  renewEveryMs: 'period of a lock client’s session renewals while it keeps the session (ms)',
+  abandonPercent: 'share of lock releases that abandon the session to TTL expiry instead (0..100, default 10)',
   expireEveryMs: 'period of the leader-duty sessionsExpire proposal (ms)',
   sessionChecks: 'serf (sessions die with their node’s serfHealth, Consul’s default) | none',
   plant: 'TEST ONLY: forget-lock-delay (a planted store bug the lock checker must catch) | none',
@@ -114,6 +139,11 @@ export class CheckedStoreFsm implements Fsm {
   readonly problems: string[] = [];
   /** Set when the holder of `lockKey` was invalidated: the leader time and lock-delay then. */
   private lastInvalidation: { atMs: number; delayMs: number; session: string } | null = null;
+  /**
+   * Leader time (the command's `nowMs`) of each TTL session's last applied create or renew: a TTL
+   * session may not be invalidated by `sessionsExpire` before TTL × sessionTtlMultiplier after it.
+   */
+  private readonly lastRenewMs = new Map<string, number>();
   acquisitions = 0;
   handoversAfterInvalidation = 0;
 
@@ -126,14 +156,39 @@ export class CheckedStoreFsm implements Fsm {
   apply(command: unknown, index: number): unknown {
     const before = this.store.state.kv.get(lockKey);
     const holderSession = before && before.Session !== '' ? this.store.state.sessions.get(before.Session) : undefined;
+    const sessionsBefore =
+      (command as StoreCommand).type === 'sessionsExpire' ? [...this.store.state.sessions.values()] : [];
     const result = this.store.apply(command, index);
     if (this.forgetLockDelay) this.store.state.lockDelayUntilMs.clear();
+    this.checkSessionTtl(command as StoreCommand, index, sessionsBefore);
     const after = this.store.state.kv.get(lockKey);
     this.checkLock(command as StoreCommand, index, before, after, holderSession?.LockDelayMs ?? 0);
     const broken = this.store.invariants();
     if (broken.length > 0)
       this.problems.push(`${this.nodeId} store invariants after index ${index}: ${broken.join('; ')}`);
     return result;
+  }
+
+  /** Per-step rule: a TTL session is never invalidated before TTL × multiplier after its last renewal. */
+  private checkSessionTtl(command: StoreCommand, index: number, sessionsBefore: readonly Session[]): void {
+    const sessions = this.store.state.sessions;
+    if (command.type === 'sessionCreate' || command.type === 'sessionRenew') {
+      const id = command.type === 'sessionCreate' ? command.session?.id : command.id;
+      if (id !== undefined && sessions.has(id)) this.lastRenewMs.set(id, command.nowMs);
+      return;
+    }
+    if (command.type !== 'sessionsExpire') return;
+    for (const session of sessionsBefore) {
+      if (sessions.has(session.ID)) continue;
+      const renewedMs = this.lastRenewMs.get(session.ID);
+      this.lastRenewMs.delete(session.ID);
+      if (session.TtlMs === 0 || renewedMs === undefined) continue;
+      const earliestMs = renewedMs + session.TtlMs * sessionTtlMultiplier;
+      if (command.nowMs < earliestMs)
+        this.problems.push(
+          `${this.nodeId}: session TTL: ${session.ID} invalidated by sessionsExpire at ${command.nowMs} ms (index ${index}), before ${earliestMs} ms = its last renewal at ${renewedMs} ms + TTL ${session.TtlMs} ms × ${sessionTtlMultiplier}`,
+        );
+    }
   }
 
   private checkLock(
@@ -187,6 +242,7 @@ export class CheckedStoreFsm implements Fsm {
   restore(snapshot: unknown): void {
     this.store.restore(snapshot);
     this.lastInvalidation = null; // the history before the snapshot is not ours to check
+    this.lastRenewMs.clear();
   }
 }
 
@@ -270,9 +326,17 @@ interface RunState {
   /** Parked watchers by request id: where, and how to answer them. */
   readonly parked: Map<
     number,
-    { node: NodeId; scope: StoreQuery; answer: (index: number, value: KvEntry | null, woken: boolean) => void }
+    {
+      node: NodeId;
+      scope: StoreQuery;
+      /** The answer (as JSON) when it parked: one that changed without its index passing minIndex missed a wake-up. */
+      parkedAnswer: string;
+      answer: (index: number, value: unknown, woken: boolean) => void;
+    }
   >;
   nextWatchId: number;
+  /** Values are unique in a run (register keys and key groups alike). */
+  nextValue: number;
 }
 
 const runs = new WeakMap<SimApi, RunState>();
@@ -298,6 +362,7 @@ function runStateOf(sim: SimApi): RunState {
       registries: new Map(),
       parked: new Map(),
       nextWatchId: 1,
+      nextValue: 1,
     };
     runs.set(sim, run);
   }
@@ -323,7 +388,14 @@ class Client {
 
   propose(command: StoreCommand, deadlineMs: number, done: (outcome: CallOutcome) => void): void {
     this.seq += 1;
-    const body: RaftRequest = { type: 'propose', command, session: { clientId: this.clientId, seq: this.seq } };
+    // The Raft checker's exactly-once rule knows a command by its content, and two clients may send
+    // the same delete; each proposal carries its client session as `nonce` (the store ignores it).
+    const tagged = { ...command, nonce: `${this.clientId}.${this.seq}` } as unknown as StoreCommand;
+    const body: RaftRequest = {
+      type: 'propose',
+      command: tagged,
+      session: { clientId: this.clientId, seq: this.seq },
+    };
     this.attempt(body, this.pickNode(), deadlineMs, false, done);
   }
 
@@ -356,6 +428,7 @@ class Client {
       // Broken variant `default-unsafe`: only a node that believes it leads (last contact 0) answers.
       const refusedStale = stale && r?.ok === true && this.readMode === 'default-unsafe' && r.lastContactMs !== 0;
       if (r?.ok && !refusedStale) {
+        if (body.type === 'read' || body.type === 'readStale') checkQueryIndex(sim, node, body.query, r);
         return done({ kind: 'ok', reply: r });
       }
       const mayHaveApplied =
@@ -371,6 +444,16 @@ class Client {
       sim.after(delayMs, () => this.attempt(body, to, deadlineMs, nowAmbiguous, done));
     });
   }
+}
+
+/**
+ * Per-step rule: every query answer carries an index ≥ 1 (X-Consul-Index; Consul never answers 0, and
+ * a blocking client that sent ?index=0 would spin).
+ */
+function checkQueryIndex(sim: SimApi, node: NodeId, query: unknown, reply: RaftReply): void {
+  const index = (reply.result as { index?: unknown } | undefined)?.index;
+  if (typeof index !== 'number' || !(index >= 1))
+    sim.violation(`query index: ${node} answered ${JSON.stringify(query)} with index ${String(index)} (must be ≥ 1)`);
 }
 
 const decoder = new TextDecoder();
@@ -400,16 +483,21 @@ function startRegisterWorkload(sim: SimApi, scenario: Scenario): void {
   const everyMs = num(scenario, 'opEveryMs', 40);
   const readPercent = num(scenario, 'readPercent', 40);
   const casPercent = num(scenario, 'casPercent', 30);
+  const deletePercent = num(scenario, 'deletePercent', 8);
+  const deleteCasPercent = num(scenario, 'deleteCasPercent', 7);
   const requestTimeoutMs = num(scenario, 'requestTimeoutMs', 300);
   const opTimeoutMs = num(scenario, 'opTimeoutMs', 1500);
   const keys = Array.from({ length: keyCount }, (_, i) => `r/${i}`);
-  let nextValue = 1;
+  const run = runStateOf(sim);
   for (let process = 0; process < clients; process++) {
     const client = new Client(sim, prng, `kv${process}`, requestTimeoutMs, readModeOf(scenario));
     const lastSeen = new Map<string, string | null>();
+    const again = (): void => {
+      if (sim.phase !== 'done') sim.after(1 + prng.below(2 * everyMs), next);
+    };
     const finish = (op: Operation, outcome: 'ok' | 'fail' | 'unknown', output: unknown): void => {
       sim.history.complete(op, outcome, output, sim.nowMs);
-      if (sim.phase !== 'done') sim.after(1 + prng.below(2 * everyMs), next);
+      again();
     };
     const next = (): void => {
       if (sim.phase === 'done') return;
@@ -426,7 +514,7 @@ function startRegisterWorkload(sim: SimApi, scenario: Scenario): void {
         });
       } else if (roll < readPercent + casPercent) {
         const from = lastSeen.get(key) ?? null;
-        const to = `v${nextValue++}`;
+        const to = `v${run.nextValue++}`;
         const op = sim.history.invoke(process, 'cas', { from, to }, '-', sim.nowMs, key);
         // A CAS recorded as `fail` tells the checker it observed another value. One that never ran
         // (its read or its proposal was refused every time) observed nothing: it is recorded
@@ -445,8 +533,32 @@ function startRegisterWorkload(sim: SimApi, scenario: Scenario): void {
             finish(op, swapped ? 'ok' : 'fail', swapped);
           });
         });
+      } else if (roll < readPercent + casPercent + deletePercent) {
+        const op = sim.history.invoke(process, 'delete', null, '-', sim.nowMs, key);
+        client.propose({ type: 'kvDelete', key }, deadlineMs, (applied) => {
+          if (applied.kind !== 'ok') return finish(op, applied.kind, null);
+          lastSeen.set(key, null);
+          finish(op, 'ok', null);
+        });
+      } else if (roll < readPercent + casPercent + deletePercent + deleteCasPercent) {
+        // Delete-CAS (`DELETE /v1/kv/k?cas=N`): read the entry (not recorded), then delete at its
+        // ModifyIndex; by value, "delete if it still holds what I read" (index 0: only if absent).
+        client.read({ type: 'kvGet', key }, deadlineMs, (out) => {
+          if (out.kind !== 'ok') return again(); // nothing was proposed
+          const entry = entryOf(out.reply);
+          const from = textOf(entry);
+          const op = sim.history.invoke(process, 'delete-cas', { from }, '-', sim.nowMs, key);
+          const cas = entry === null ? 0 : entry.ModifyIndex;
+          client.propose({ type: 'kvDeleteCas', key, cas }, deadlineMs, (applied) => {
+            if (applied.kind !== 'ok') return finish(op, 'unknown', null);
+            const result = commandResult(applied.reply);
+            const deleted = result.ok && result.value === true;
+            if (deleted) lastSeen.set(key, null);
+            finish(op, deleted ? 'ok' : 'fail', deleted);
+          });
+        });
       } else {
-        const value = `v${nextValue++}`;
+        const value = `v${run.nextValue++}`;
         const op = sim.history.invoke(process, 'write', { value }, '-', sim.nowMs, key);
         client.propose({ type: 'kvSet', entry: { key, value: encoder.encode(value) } }, deadlineMs, (applied) => {
           if (applied.kind === 'unknown') return finish(op, 'unknown', null);
@@ -458,6 +570,178 @@ function startRegisterWorkload(sim: SimApi, scenario: Scenario): void {
     };
     sim.after(prng.below(everyMs + 1), next);
   }
+}
+
+// ───────────────────────────────────────── key groups (txn) ─────────────────────────────────────────
+
+/** Keys per group: `t/<group>/a`, `…/b`, `…/c`. */
+const groupSlots = ['a', 'b', 'c'] as const;
+
+export function groupPrefixes(scenario: Scenario): string[] {
+  return (scenario.params.groups ?? '1,12,2').split(',').map((g) => `t/${g}/`);
+}
+
+/**
+ * The key-group workload: `txnClients` processes run, on one group at a time, a multi-key txn of 2–8
+ * mixed ops (set, cas, delete, delete-cas, check-index, check-not-exists, get) built from a recursive
+ * read of the group just before, about a third of them made to fail (a cas or delete-cas or
+ * check-index on a value the group never held, a get or check-not-exists that does not hold) so that
+ * the whole txn must roll back; a recursive read; or a delete-tree of the group's prefix. Checked per
+ * group by the `kv-group` model (sim/checkers/lin/models.ts). The default group names (`1`, `12`, `2`)
+ * put `t/1` before `t/12/` on purpose: a delete-tree that misses its prefix's bound shows.
+ */
+function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
+  const clients = num(scenario, 'txnClients', 2);
+  if (clients === 0) return;
+  const prng = sim.random('groups');
+  const run = runStateOf(sim);
+  const prefixes = groupPrefixes(scenario);
+  const everyMs = num(scenario, 'opEveryMs', 40);
+  const requestTimeoutMs = num(scenario, 'requestTimeoutMs', 300);
+  const opTimeoutMs = num(scenario, 'opTimeoutMs', 1500);
+  const base = 2_000_000; // processes distinct from the register and lock clients
+  for (let p = 0; p < clients; p++) {
+    const process = base + p;
+    const client = new Client(sim, prng, `txn${p}`, requestTimeoutMs, 'consistent');
+    const again = (): void => {
+      if (sim.phase !== 'done') sim.after(1 + prng.below(2 * everyMs), next);
+    };
+    const finish = (op: Operation, outcome: 'ok' | 'fail' | 'unknown', output: unknown): void => {
+      sim.history.complete(op, outcome, output, sim.nowMs);
+      again();
+    };
+    const next = (): void => {
+      if (sim.phase === 'done') return;
+      const prefix = prng.pick(prefixes);
+      const roll = prng.below(100);
+      const deadlineMs = sim.nowMs + opTimeoutMs;
+      if (roll < 25) {
+        const op = sim.history.invoke(process, 'read-tree', null, '-', sim.nowMs, prefix);
+        client.read({ type: 'kvList', prefix }, deadlineMs, (out) => {
+          if (out.kind !== 'ok') return finish(op, 'fail', null);
+          finish(op, 'ok', groupRead(prefix, out.reply));
+        });
+      } else if (roll < 33) {
+        const op = sim.history.invoke(process, 'delete-tree', null, '-', sim.nowMs, prefix);
+        client.propose({ type: 'kvDeleteTree', prefix }, deadlineMs, (applied) => finish(op, applied.kind, null));
+      } else {
+        client.read({ type: 'kvList', prefix }, deadlineMs, (out) => {
+          if (out.kind !== 'ok') return again();
+          const seen = groupEntries(prefix, out.reply);
+          const { ops, txn } = buildTxn(prng, run, prefix, seen);
+          const op = sim.history.invoke(process, 'txn', { ops }, '-', sim.nowMs, prefix);
+          client.propose({ type: 'txn', ops: txn, nowMs: sim.nowMs }, deadlineMs, (applied) => {
+            if (applied.kind !== 'ok') return finish(op, applied.kind, null);
+            const result = commandResult(applied.reply);
+            if (!result.ok) return finish(op, 'fail', null); // refused before running: nothing happened
+            finish(op, 'ok', txnOutput(ops, result.value as TxnOutcome));
+          });
+        });
+      }
+    };
+    sim.after(prng.below(everyMs + 1), next);
+  }
+}
+
+/** The group's entries by slot (null where absent), from a recursive read. */
+function groupEntries(prefix: string, reply: RaftReply): (KvEntry | null)[] {
+  const entries = ((reply.result as { value?: KvEntry[] } | undefined)?.value ?? []) as KvEntry[];
+  return groupSlots.map((slot) => entries.find((e) => e.Key === `${prefix}${slot}`) ?? null);
+}
+
+function groupRead(prefix: string, reply: RaftReply): (string | null)[] {
+  return groupEntries(prefix, reply).map(textOf);
+}
+
+/**
+ * 2–8 ops on one group, built from what a recursive read just showed. Without interference every op
+ * of the txn holds (index-based ops name the index read, and only on keys the txn has not written yet:
+ * a write moves the key's ModifyIndex to the txn's own index); in about a third of txns one op is
+ * made to fail (an index the key never had, a get of an absent key, a check-not-exists of a present
+ * one), so the whole txn must roll back. By value for the model, by index for the store.
+ */
+function buildTxn(
+  prng: Prng,
+  run: RunState,
+  prefix: string,
+  seen: readonly (KvEntry | null)[],
+): { ops: GroupTxnOp[]; txn: TxnKvOp[] } {
+  const count = 2 + prng.below(7);
+  const failing = prng.below(3) === 0 ? prng.below(count) : -1;
+  const ops: GroupTxnOp[] = [];
+  const txn: TxnKvOp[] = [];
+  const neverIndex = 1e12; // no ModifyIndex ever reaches it: "a value the key never held"
+  const present = seen.map((entry) => entry !== null);
+  const written = new Set<number>();
+  for (let i = 0; i < count; i++) {
+    const slot = prng.below(groupSlots.length);
+    const key = `${prefix}${groupSlots[slot]}`;
+    const entry = seen[slot] ?? null;
+    if (i === failing) {
+      const kind = prng.pick(['cas', 'delete-cas', 'check-index', 'check'] as const);
+      if (kind === 'check') {
+        // A check that does not hold for the key as the txn left it so far.
+        const verb = present[slot] ? ('check-not-exists' as const) : ('get' as const);
+        ops.push({ verb, slot });
+        txn.push({ verb, key });
+      } else if (kind === 'delete-cas' && !present[slot]) {
+        ops.push({ verb: 'check-index', slot, from: `never-${run.nextValue++}` }); // delete-cas of an absent key holds
+        txn.push({ verb: 'check-index', key, index: neverIndex });
+      } else {
+        const value = `v${run.nextValue++}`;
+        ops.push({ verb: kind, slot, from: `never-${value}`, ...(kind === 'cas' ? { value } : {}) });
+        txn.push({ verb: kind, key, index: neverIndex, ...(kind === 'cas' ? { value: encoder.encode(value) } : {}) });
+      }
+      continue;
+    }
+    const byIndex = !written.has(slot);
+    const verbs: GroupTxnOp['verb'][] = ['set', 'delete', present[slot] ? 'get' : 'check-not-exists'];
+    if (byIndex) verbs.push('cas', 'delete-cas', ...(present[slot] ? (['check-index'] as const) : []));
+    const verb = prng.pick(verbs);
+    const from = textOf(entry);
+    const index = entry?.ModifyIndex ?? 0;
+    switch (verb) {
+      case 'set':
+      case 'cas': {
+        const value = `v${run.nextValue++}`;
+        ops.push(verb === 'set' ? { verb, slot, value } : { verb, slot, from, value });
+        txn.push({ verb, key, value: encoder.encode(value), ...(verb === 'cas' ? { index } : {}) });
+        written.add(slot);
+        present[slot] = true;
+        break;
+      }
+      case 'delete':
+      case 'delete-cas':
+        ops.push(verb === 'delete' ? { verb, slot } : { verb, slot, from });
+        txn.push({ verb, key, ...(verb === 'delete-cas' ? { index } : {}) });
+        written.add(slot);
+        present[slot] = false;
+        break;
+      case 'check-not-exists':
+      case 'get':
+        ops.push({ verb, slot });
+        txn.push({ verb, key });
+        break;
+      case 'check-index':
+        ops.push({ verb, slot, from });
+        txn.push({ verb, key, index });
+        break;
+    }
+  }
+  return { ops, txn };
+}
+
+/** The txn's answer as the model states it: committed with its gets' values, or the failing op indexes. */
+function txnOutput(ops: readonly GroupTxnOp[], outcome: TxnOutcome): GroupTxnOutput {
+  if (outcome.Errors !== null) return { ok: false, failed: outcome.Errors.map((e) => e.OpIndex) };
+  // Results hold one entry per set, cas, get and check-index (Consul's txn results), in op order.
+  const gets: (string | null)[] = [];
+  let at = 0;
+  for (const op of ops) {
+    if (op.verb === 'set' || op.verb === 'cas' || op.verb === 'check-index') at++;
+    else if (op.verb === 'get') gets.push(textOf(outcome.Results[at++]?.KV ?? null));
+  }
+  return { ok: true, gets };
 }
 
 /** The agent-on-the-leader duties the store needs: register every node, expire sessions on time. */
@@ -524,14 +808,26 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
   const ttlMs = num(scenario, 'sessionTtlMs', 10_000);
   const holdMsMax = num(scenario, 'holdMsMax', 800);
   const requestTimeoutMs = num(scenario, 'requestTimeoutMs', 300);
+  const renewEveryMs = num(scenario, 'renewEveryMs', 2000);
+  const abandonPercent = num(scenario, 'abandonPercent', 10);
   const base = 1_000_000;
   for (let p = 0; p < lockClients; p++) {
     const process = base + p; // distinct from register processes in the history
     const home = sim.nodeIds[p % sim.nodeIds.length]!;
     const client = new Client(sim, prng, `lock${p}`, requestTimeoutMs, 'consistent');
     let sessions = 0;
+    /** The session this client keeps renewing (none once it destroyed or abandoned it). */
+    let renewing: string | null = null;
     const later = (ms: number, fn: () => void): void => {
       if (sim.phase !== 'done') sim.after(ms, fn);
+    };
+    // Renewals (PUT /v1/session/renew), stamped with leader time like every session command; the
+    // store's TTL deadline moves to nowMs + TTL × multiplier, and the FSM checker holds it to that.
+    const renew = (id: string): void => {
+      if (renewing !== id) return;
+      client.propose({ type: 'sessionRenew', id, nowMs: sim.nowMs }, sim.nowMs + 1000, () =>
+        later(renewEveryMs, () => renew(id)),
+      );
     };
     const newSession = (): void => {
       const id = `s-${p}-${++sessions}`;
@@ -543,8 +839,11 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
         (out) => {
           const ok = out.kind === 'ok' && commandResult(out.reply).ok;
           sim.history.complete(op, ok ? 'ok' : out.kind === 'unknown' ? 'unknown' : 'fail', null, sim.nowMs);
-          if (ok) later(1, () => acquire(id));
-          else later(200 + prng.below(200), newSession);
+          if (ok) {
+            renewing = id;
+            later(renewEveryMs, () => renew(id));
+            later(1, () => acquire(id));
+          } else later(200 + prng.below(200), newSession);
         },
       );
     };
@@ -567,8 +866,12 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
       );
     };
     const letGo = (id: string): void => {
-      const roll = prng.below(10);
-      if (roll < 5) {
+      // Unlock (and keep the session), destroy it, or abandon it: the client stops renewing and
+      // forgets the session, which keeps the lock until its TTL × 2 runs out (20 s at the minimum
+      // TTL) or its node fails. abandonPercent 10 (the default) gives 50 / 40 / 10 %.
+      const roll = prng.below(100);
+      const abandon = roll < abandonPercent;
+      if (!abandon && roll < abandonPercent + ((100 - abandonPercent) * 5) / 9) {
         const op = sim.history.invoke(process, 'unlock', { session: id }, home, sim.nowMs, lockKey);
         client.propose(
           {
@@ -583,7 +886,8 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
             later(50 + prng.below(300), () => acquire(id));
           },
         );
-      } else if (roll < 9) {
+      } else if (!abandon) {
+        renewing = null;
         const op = sim.history.invoke(process, 'session-destroy', { id }, home, sim.nowMs);
         client.propose({ type: 'sessionDestroy', id, nowMs: sim.nowMs }, sim.nowMs + 1500, (out) => {
           sim.history.complete(op, out.kind, null, sim.nowMs);
@@ -592,6 +896,7 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
         });
       } else {
         run.stats.sessionsAbandoned++; // left to TTL expiry (sessionsExpire from the leader duties)
+        renewing = null;
         later(50 + prng.below(300), newSession);
       }
     };
@@ -617,8 +922,13 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
   const run = runStateOf(sim);
   const waitMs = num(scenario, 'watchWaitMs', 2000);
   for (let w = 0; w < count; w++) {
-    const key = `r/${w % num(scenario, 'keys', 3)}`;
-    const scope: StoreQuery = { type: 'kvGet', key };
+    // Odd watchers watch a key group's prefix (`?recurse`) when the group workload runs: its keys are
+    // deleted one by one, by txns and by delete-tree, and a delete must wake them as a write does.
+    const groups = num(scenario, 'txnClients', 2) > 0 ? groupPrefixes(scenario) : [];
+    const scope: StoreQuery =
+      w % 2 === 1 && groups.length > 0
+        ? { type: 'kvList', prefix: groups[Math.floor(w / 2) % groups.length]! }
+        : { type: 'kvGet', key: `r/${w % num(scenario, 'keys', 3)}` };
     let minIndex = 0;
     let node = prng.pick(sim.nodeIds);
     const watch = (): void => {
@@ -630,6 +940,10 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         return void sim.after(50, watch);
       }
       const current = fsm.store.indexOf(scope);
+      if (!(current >= 1))
+        return sim.violation(
+          `query index: ${node} gives watcher ${w} (${JSON.stringify(scope)}) index ${current} (must be ≥ 1)`,
+        );
       if (!mustBlock(minIndex, current)) {
         minIndex = current; // first read, or this node is already past the index: take it and wait for more
         return void sim.after(1, watch);
@@ -649,6 +963,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
       run.parked.set(requestId, {
         node: parkedOn,
         scope,
+        parkedAnswer: answerText(fsm, scope),
         answer: (index, _value, woken) => {
           answered = true;
           if (woken) run.stats.watchWakeups++;
@@ -699,16 +1014,29 @@ function expireWatchers(sim: SimApi, nodeId: NodeId): void {
       sim.violation(
         `${nodeId}: watcher ${reader.requestId} timed out at index ${index} > its minIndex ${reader.minIndex}: a wake-up was missed`,
       );
+    const parked = runStateOf(sim).parked.get(reader.requestId);
+    if (parked && index <= reader.minIndex && answerText(fsm, reader.scope) !== parked.parkedAnswer)
+      sim.violation(
+        `${nodeId}: watcher ${reader.requestId} (${JSON.stringify(reader.scope)}) timed out with a changed answer at index ${index}, not past its minIndex ${reader.minIndex}: a wake-up was missed`,
+      );
     answerWatcher(sim, reader.requestId, index, fsm, false);
   }
+}
+
+/** A query's answer as comparable text (values decoded). */
+function answerText(fsm: CheckedStoreFsm, scope: StoreQuery): string {
+  const value = (fsm.store.query(scope) as { value: unknown }).value;
+  return JSON.stringify(value, (_k, v) => (v instanceof Uint8Array ? decoder.decode(v) : v));
 }
 
 function answerWatcher(sim: SimApi, requestId: number, index: number, fsm: CheckedStoreFsm, woken: boolean): void {
   const run = runStateOf(sim);
   const waiting = run.parked.get(requestId);
   if (!waiting) return;
+  if (!(index >= 1))
+    sim.violation(`query index: ${waiting.node} answered watcher ${requestId} with index ${index} (must be ≥ 1)`);
   run.parked.delete(requestId);
-  const value = (fsm.store.query(waiting.scope) as { value: KvEntry | null }).value;
+  const value = (fsm.store.query(waiting.scope) as { value: unknown }).value;
   waiting.answer(index, value, woken);
 }
 
@@ -731,6 +1059,35 @@ function checkLinearizable(sim: SimApi, scenario: Scenario): string[] {
     return [
       `register history is not linearizable (reads=${readModeOf(scenario)}): ${result.explanation?.text ?? 'no explanation'}`,
     ];
+  return [];
+}
+
+/** The key groups' histories (txn, delete-tree, recursive reads) against the kv-group model. */
+function checkGroups(sim: SimApi, scenario: Scenario): string[] {
+  const groups = new Set(groupPrefixes(scenario));
+  const ops: LinOp<RegisterInput, unknown>[] = [];
+  for (const op of sim.history.ops) {
+    if (op.key === undefined || !groups.has(op.key)) continue;
+    if (op.outcome === 'fail') continue; // did not happen (a rolled-back txn completes ok with its errors)
+    const unknown = op.outcome === undefined || op.outcome === 'unknown';
+    ops.push({
+      id: op.id,
+      process: op.process,
+      input: { f: op.f, key: op.key, ...(op.f === 'txn' ? { value: (op.input as { ops: GroupTxnOp[] }).ops } : {}) },
+      output: unknown ? UNKNOWN : op.output,
+      callTime: op.invokeMs,
+      returnTime: unknown ? Infinity : op.completeMs!,
+    });
+  }
+  if (ops.length === 0) return [];
+  const result = checkHistory(ops, kvGroupModel, { timeoutMs: num(scenario, 'checkTimeoutMs', 20_000) });
+  const txns = ops.filter((op) => op.input.f === 'txn');
+  const rolledBack = txns.filter((op) => op.output !== UNKNOWN && (op.output as GroupTxnOutput).ok === false).length;
+  sim.log(
+    `kv: ${ops.length} key-group operations (${txns.length} txns, ${rolledBack} rolled back) checked in ${Math.round(result.ms)} ms: linearizable ${result.linearizable}`,
+  );
+  if (result.linearizable === false)
+    return [`key-group history is not linearizable: ${result.explanation?.text ?? 'no explanation'}`];
   return [];
 }
 
@@ -759,6 +1116,7 @@ function endChecks(sim: SimApi): string[] {
   for (const id of sim.nodeIds) problems.push(...(fsmOf(sim, id)?.problems.splice(0) ?? []));
   problems.push(...checkReplicasAgree(sim));
   problems.push(...checkLinearizable(sim, sim.scenario));
+  problems.push(...checkGroups(sim, sim.scenario));
   const s = run.stats;
   sim.log(
     `kv: locks acquired ${s.lockAcquired}, released ${s.lockReleased}, sessions destroyed ${s.sessionsDestroyed}, abandoned ${s.sessionsAbandoned}`,
@@ -783,13 +1141,18 @@ export const harness: Harness = {
     const problems = [
       ...checkIntegerParams(
         scenario,
-        (Object.keys(params) as Param[]).filter((key) => !(key in choices)),
+        (Object.keys(params) as Param[]).filter((key) => !(key in choices) && key !== 'groups'),
       ),
       ...Object.entries(choices).flatMap(([key, allowed]) => checkChoiceParam(scenario, key, allowed)),
     ];
     if (num(scenario, 'keys', 3) < 1) problems.push('set keys: at least 1');
-    if (num(scenario, 'readPercent', 40) + num(scenario, 'casPercent', 30) > 100)
-      problems.push('readPercent + casPercent must be ≤ 100');
+    const shares = ['readPercent', 'casPercent', 'deletePercent', 'deleteCasPercent'] as const;
+    const fallback = { readPercent: 40, casPercent: 30, deletePercent: 8, deleteCasPercent: 7 };
+    if (shares.reduce((sum, key) => sum + num(scenario, key, fallback[key]), 0) > 100)
+      problems.push('readPercent + casPercent + deletePercent + deleteCasPercent must be ≤ 100');
+    if (num(scenario, 'abandonPercent', 10) > 100) problems.push('abandonPercent must be ≤ 100');
+    if (!/^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$/.test(scenario.params.groups ?? '1'))
+      problems.push('set groups: comma-separated names of letters, digits, _ and -');
     return checkConfigBuilds(problems, () => kvRaftConfig(scenario, scenario.nodes[0]!));
   },
 
@@ -801,6 +1164,7 @@ export const harness: Harness = {
     runStateOf(sim);
     startLeaderDuties(sim, scenario);
     startRegisterWorkload(sim, scenario);
+    startGroupWorkload(sim, scenario);
     startLockWorkload(sim, scenario);
     startWatchers(sim, scenario);
   },
@@ -841,12 +1205,32 @@ export const harness: Harness = {
   },
 
   act(sim, action, args) {
-    const known = ['isolate-leader', 'crash-leader', 'pause-leader', 'crash-holder', 'restart-crashed'];
+    const known = [
+      'isolate-leader',
+      'crash-leader',
+      'pause-leader',
+      'crash-holder',
+      'crash-watched',
+      'restart-crashed',
+    ];
     if (!known.includes(action)) return `unknown action '${action}' (kv knows: ${known.join(', ')})`;
     if (args.length !== 0) return `${action} takes no arguments`;
     if (sim === null) return null;
     if (action === 'restart-crashed') {
       for (const id of sim.nodeIds) if (!sim.isUp(id)) sim.faults.restart(id);
+      return '';
+    }
+    if (action === 'crash-watched') {
+      // The node holding the most parked watchers (the first such in node order): the failover of
+      // blocking queries the scenario is about happens whatever the seed put where.
+      const counts = new Map<NodeId, number>();
+      for (const parked of runStateOf(sim).parked.values())
+        if (sim.isUp(parked.node)) counts.set(parked.node, (counts.get(parked.node) ?? 0) + 1);
+      const target = [...counts].sort(
+        (a, b) => b[1] - a[1] || sim.nodeIds.indexOf(a[0]) - sim.nodeIds.indexOf(b[0]),
+      )[0]?.[0];
+      sim.log(`kv: crash-watched: ${target ?? 'no watcher is parked'}`);
+      if (target) sim.faults.crash(target);
       return '';
     }
     if (action === 'crash-holder') {

@@ -33,7 +33,8 @@
  */
 export { checkHistory, explainFailure } from './check.js';
 export { PartitionSearch } from './search.js';
-export { etcdModel, kvModel, registerModel, models, partitionByKey } from './models.js';
+export { etcdModel, kvGroupModel, kvModel, registerModel, models, partitionByKey, runGroupTxn } from './models.js';
+export type { GroupTxnOp, GroupTxnOutput } from './models.js';
 export {
   parseEtcdLog,
   parseKvEdn,

@@ -6,6 +6,8 @@
  * - `registerModel`: the same register semantics per key (P-compositional), for our simulator's
  *   histories of reads, writes, cas and deletes against the Consul-style KV store.
  * - `kvModel`: get/put/append on strings, per key, a missing key reads as "" (Porcupine's kv model).
+ * - `kvGroupModel`: groups of keys under one prefix, changed by multi-key transactions (rolled back
+ *   when any op fails) and delete-tree, read by a recursive get.
  *
  * All three read the common `RegisterInput` shape that every parser in parse.ts produces.
  */
@@ -71,6 +73,13 @@ function stepRegister(state: RegisterValue, input: RegisterInput, output: unknow
     return { ok: (output === true) === matches, next };
   }
   if (f === 'delete') return { ok: true, next: null };
+  if (f === 'delete-cas') {
+    // Consul's delete-cas: deletes when the key still holds `from`; succeeds doing nothing when the
+    // key is already absent; fails when it holds another value.
+    const matches = state === null || normalize(input.from) === state;
+    if (output === UNKNOWN) return { ok: true, next: matches ? null : state };
+    return { ok: (output === true) === matches, next: matches ? null : state };
+  }
   throw new Error(`register model: unknown operation '${f}'`);
 }
 
@@ -81,6 +90,8 @@ function describeRegisterOp(input: RegisterInput, output: unknown): string {
   if (isWrite(f)) return `write${key}(${show(input.value)})${output === UNKNOWN ? ' -> ?' : ''}`;
   if (f === 'cas')
     return `cas${key}(${show(input.from)}, ${show(input.to)}) -> ${output === UNKNOWN ? '?' : output === true ? 'ok' : 'fail'}`;
+  if (f === 'delete-cas')
+    return `delete-cas${key}(${show(input.from)}) -> ${output === UNKNOWN ? '?' : output === true ? 'ok' : 'fail'}`;
   return `${f}${key}() -> ${showOutput(output)}`;
 }
 
@@ -104,7 +115,7 @@ export const etcdModel: Model<RegisterValue, RegisterInput, unknown> = {
   equal: (a, b) => a === b,
   describeOperation: describeRegisterOp,
   describeState: show,
-  readOnly: (input, output) => isRead(input.f) || (input.f === 'cas' && output === false),
+  readOnly: (input, output) => isRead(input.f) || ((input.f === 'cas' || input.f === 'delete-cas') && output === false),
   acceptsUnknown: true,
 };
 
@@ -143,8 +154,123 @@ export const kvModel: Model<string, RegisterInput, unknown> = {
   },
 };
 
+// ───────────────────────────────────────── key groups (txn) ─────────────────────────────────────────
+
+/**
+ * One sub-operation of a KV transaction on a key group, by value (values are unique in a run, so a
+ * ModifyIndex the client read stands for the value it read). `slot` names a key of the group.
+ *   set(v) · cas(from → v) (from null: only if absent) · delete · delete-cas(from) (absent: succeeds,
+ *   does nothing) · check-index(from) (the key exists and holds from) · check-not-exists · get.
+ */
+export interface GroupTxnOp {
+  readonly verb: 'set' | 'cas' | 'delete' | 'delete-cas' | 'check-index' | 'check-not-exists' | 'get';
+  readonly slot: number;
+  readonly value?: string;
+  readonly from?: string | null;
+}
+
+/** What a txn answered: committed with the values of its gets, or rolled back with the failing ops. */
+export type GroupTxnOutput =
+  | { readonly ok: true; readonly gets: readonly (string | null)[] }
+  | { readonly ok: false; readonly failed: readonly number[] };
+
+/** Group state: the values by slot, as JSON (trailing nulls trimmed), so states intern as strings. */
+function groupValues(state: string): (string | null)[] {
+  return JSON.parse(state) as (string | null)[];
+}
+
+function groupState(values: readonly (string | null)[]): string {
+  let end = values.length;
+  while (end > 0 && (values[end - 1] ?? null) === null) end--;
+  return JSON.stringify(values.slice(0, end).map((v) => v ?? null));
+}
+
+/** Runs a txn on a group's values: Consul's txnKVS (every op runs; any failure rolls all back). */
+export function runGroupTxn(state: string, ops: readonly GroupTxnOp[]): { next: string; output: GroupTxnOutput } {
+  const values = groupValues(state);
+  const failed: number[] = [];
+  const gets: (string | null)[] = [];
+  ops.forEach((op, i) => {
+    const current = values[op.slot] ?? null;
+    switch (op.verb) {
+      case 'set':
+        values[op.slot] = op.value!;
+        return;
+      case 'cas':
+        if (current === (op.from ?? null)) values[op.slot] = op.value!;
+        else failed.push(i);
+        return;
+      case 'delete':
+        values[op.slot] = null;
+        return;
+      case 'delete-cas':
+        if (current === null) return;
+        if (current === op.from) values[op.slot] = null;
+        else failed.push(i);
+        return;
+      case 'check-index':
+        if (current === null || current !== op.from) failed.push(i);
+        return;
+      case 'check-not-exists':
+        if (current !== null) failed.push(i);
+        return;
+      case 'get':
+        if (current === null) failed.push(i);
+        else gets.push(current);
+        return;
+    }
+  });
+  if (failed.length > 0) return { next: state, output: { ok: false, failed } };
+  return { next: groupState(values), output: { ok: true, gets } };
+}
+
+/**
+ * A group of keys under one prefix (`t/1/`, `t/12/`…), changed by multi-key transactions and
+ * delete-tree and read with a recursive get: P-compositional by group (a txn touches one group).
+ *   - f 'txn': value = GroupTxnOp[]; output = GroupTxnOutput (or UNKNOWN).
+ *   - f 'read-tree': output = the values by slot (null where absent).
+ *   - f 'delete-tree': every key of the group deleted.
+ */
+export const kvGroupModel: Model<string, RegisterInput, unknown> = {
+  name: 'kv-group',
+  init: () => '[]',
+  step(state, input, output) {
+    if (input.f === 'read-tree')
+      return { ok: output === UNKNOWN || groupState(output as (string | null)[]) === state, next: state };
+    if (input.f === 'delete-tree') return { ok: true, next: '[]' };
+    if (input.f === 'txn') {
+      const { next, output: expected } = runGroupTxn(state, input.value as GroupTxnOp[]);
+      if (output === UNKNOWN) return { ok: true, next };
+      return { ok: JSON.stringify(expected) === JSON.stringify(output), next };
+    }
+    throw new Error(`kv-group model: unknown operation '${input.f}'`);
+  },
+  partition: partitionByKey,
+  hash: hashString,
+  equal: (a, b) => a === b,
+  describeOperation(input, output) {
+    const key = input.key !== undefined ? `[${show(input.key)}]` : '';
+    const out = output === UNKNOWN ? '?' : JSON.stringify(output);
+    if (input.f === 'txn') {
+      const ops = (input.value as GroupTxnOp[])
+        .map(
+          (op) =>
+            `${op.verb}#${op.slot}${op.from !== undefined ? ` ${show(op.from)}` : ''}${op.value !== undefined ? `→${show(op.value)}` : ''}`,
+        )
+        .join(', ');
+      return `txn${key}(${ops}) -> ${out}`;
+    }
+    return `${input.f}${key}() -> ${out}`;
+  },
+  describeState: (state) => state,
+  readOnly: (input, output) =>
+    input.f === 'read-tree' || (input.f === 'txn' && output !== UNKNOWN && (output as GroupTxnOutput).ok === false),
+  acceptsUnknown: true,
+};
+
 export const models: Record<string, Model<any, RegisterInput, unknown>> = {
   etcd: etcdModel,
   register: registerModel,
   kv: kvModel,
+  'kv-group': kvGroupModel,
 };

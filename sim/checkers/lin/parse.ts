@@ -170,6 +170,7 @@ function historyInput(f: string, key: string | undefined, input: unknown): Regis
     }
     return { ...base, from: from ?? null, to: to ?? null };
   }
+  if (f === 'delete-cas') return { ...base, from: pick(input, ['from', 'expected', 'old']) ?? null };
   if (f === 'read' || f === 'get' || f === 'delete') return base;
   const value = input !== null && typeof input === 'object' && !Array.isArray(input) ? pick(input, ['value']) : input;
   return { ...base, value: value ?? null };
@@ -195,9 +196,9 @@ function historyRecordToOp(r: Record<string, unknown>, where: string): ParsedOp 
       throw new Error(`${where}: a completed operation needs completeMs >= invokeMs`);
     returnTime = completeMs;
     if (outcome === 'fail') {
-      if (f !== 'cas') return null; // did not happen
+      if (f !== 'cas' && f !== 'delete-cas') return null; // did not happen
       output = false;
-    } else if (f === 'cas') output = typeof r['output'] === 'boolean' ? r['output'] : true;
+    } else if (f === 'cas' || f === 'delete-cas') output = typeof r['output'] === 'boolean' ? r['output'] : true;
     else if (f === 'read' || f === 'get') output = readValue(r['output']);
     else output = null;
   } else if (outcome === undefined || outcome === null || outcome === 'unknown') {

@@ -1,0 +1,138 @@
+/**
+ * SWIM corner cases that no test pinned down (issue 12 §6), driven on the tiny loop
+ * (core/swim/testing.ts) by injecting gossip into one member and reading what it then believes:
+ *  - an old `alive` at the same incarnation, delivered to a member that holds the sender `failed` or
+ *    `left`, changes nothing (SWIM §4.2: alive overrides only a lower incarnation); a higher one is a
+ *    new life and does;
+ *  - Lifeguard §4.2's dynamic suspicion, as the machine arms it: a single accuser waits the maximum
+ *    timeout (suspicionMaxTimeoutMult × the minimum), each independent confirmation shortens it by
+ *    (max − min) · log(c + 1) / log(k + 1), k confirmations bring it to the minimum, and a repeated
+ *    accuser or plain SWIM changes nothing;
+ *  - a datagram's own updates (a note told to one member) survive a busy broadcast queue.
+ */
+import { describe, expect, it } from 'vitest';
+import { suspicionTimeoutMinMs } from './config.js';
+import { joinedCluster } from './testing.js';
+
+/** n1 holds n3 `failed` (n3 crashed, n5 declared it) or `left` (n3's leave intent), n3 at incarnation `inc`. */
+function holding(status: 'failed' | 'left', seed: number) {
+  const { loop, ids } = joinedCluster(6, {}, seed);
+  const inc = loop.state('n3').self.incarnation;
+  const tags = loop.state('n1').members.get('n3')!.tags;
+  loop.crash('n3');
+  const from = status === 'failed' ? 'n5' : 'n3';
+  loop.inject('n1', 'n5', { t: 'gossip', u: [{ k: 'dead', id: 'n3', inc, from }] });
+  expect(loop.statusOf('n1', 'n3')).toBe(status);
+  return { loop, ids, inc, tags };
+}
+
+describe('an old alive at the same incarnation (SWIM §4.2)', () => {
+  for (const status of ['failed', 'left'] as const) {
+    it(`does not resurrect a member held ${status}; an alive at a higher incarnation does`, () => {
+      for (const seed of [1, 2, 3]) {
+        const { loop, inc, tags } = holding(status, seed);
+        // A retransmission from before the crash (or the leave), by gossip and by a ping's piggy-back.
+        loop.inject('n1', 'n4', { t: 'gossip', u: [{ k: 'alive', id: 'n3', inc, tags }] });
+        expect(loop.statusOf('n1', 'n3')).toBe(status);
+        loop.inject('n1', 'n2', { t: 'ping', seq: 999, target: 'n1', u: [{ k: 'alive', id: 'n3', inc, tags }] });
+        expect(loop.statusOf('n1', 'n3')).toBe(status);
+        expect(loop.state('n1').members.get('n3')!.incarnation).toBe(inc);
+        // A restarted n3 announces a higher incarnation: that is news, and n1 takes it.
+        loop.inject('n1', 'n4', { t: 'gossip', u: [{ k: 'alive', id: 'n3', inc: inc + 1, tags }] });
+        expect(loop.statusOf('n1', 'n3')).toBe('alive');
+        expect(loop.invariantFailures).toEqual([]);
+      }
+    });
+  }
+});
+
+describe('Lifeguard dynamic suspicion (§4.2), as the machine arms it', () => {
+  /** n3 crashed and n1 cut off from everyone: n1 learns of accusations only from what we inject. */
+  function isolated(lifeguard = true) {
+    const { loop } = joinedCluster(6, { lifeguard }, 1);
+    loop.crash('n3');
+    loop.partition(['n1'], ['n2', 'n4', 'n5', 'n6']);
+    const inc = loop.state('n1').members.get('n3')!.incarnation;
+    const accuse = (from: string) =>
+      loop.inject('n1', from, { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc, from }] });
+    const timeoutMs = () => {
+      const s = loop.state('n1').suspicions.get('n3')!;
+      return s.deadlineMs - s.startMs;
+    };
+    return { loop, accuse, timeoutMs };
+  }
+
+  // 6 members: min = floor(suspicionMult 4 × max(1, log10 6) × probeInterval 1 s) = 4 s; max = 6 × min.
+  const minMs = 4_000;
+  const maxMs = 24_000;
+  const k = 2; // suspicionMult − 2 expected confirmations
+  const afterConfirmations = (c: number) =>
+    Math.max(minMs, Math.floor(maxMs - ((maxMs - minMs) * Math.log(c + 1)) / Math.log(k + 1)));
+
+  it('a single accuser waits the maximum timeout, 6 × the minimum', () => {
+    const { loop, accuse, timeoutMs } = isolated();
+    expect(suspicionTimeoutMinMs(loop.state('n1').config, 6)).toBe(minMs);
+    accuse('n2');
+    expect(loop.statusOf('n1', 'n3')).toBe('suspect');
+    expect(timeoutMs()).toBe(maxMs);
+    // The same accuser again (a relayed copy) is no confirmation.
+    accuse('n2');
+    expect(timeoutMs()).toBe(maxMs);
+  });
+
+  it('k independent confirmations shorten it by (max − min)·log(c + 1)/log(k + 1) each, down to the minimum', () => {
+    const { loop, accuse, timeoutMs } = isolated();
+    const startMs = loop.nowMs;
+    accuse('n2');
+    loop.runUntil(startMs + 500);
+    accuse('n4'); // one confirmation: 24 − 20·log 2 / log 3 = 11.381 s
+    expect(timeoutMs()).toBe(afterConfirmations(1));
+    expect(afterConfirmations(1)).toBe(11_381);
+    expect(maxMs - timeoutMs()).toBe(12_619); // what the first confirmation takes off
+    loop.runUntil(startMs + 1_000);
+    accuse('n5'); // k = 2 confirmations: the minimum
+    expect(timeoutMs()).toBe(minMs);
+    accuse('n6'); // more than k: still the minimum
+    expect(timeoutMs()).toBe(minMs);
+    // The re-armed timer fires at start + min, not later and not at the first deadline.
+    loop.runUntil(startMs + minMs - 1);
+    expect(loop.statusOf('n1', 'n3')).toBe('suspect');
+    loop.runUntil(startMs + minMs + 1);
+    expect(loop.statusOf('n1', 'n3')).toBe('failed');
+  });
+
+  it('plain SWIM: the minimum timeout from the first accuser, confirmations change nothing', () => {
+    const { accuse, timeoutMs } = isolated(false);
+    accuse('n2');
+    expect(timeoutMs()).toBe(minMs);
+    accuse('n4');
+    accuse('n5');
+    expect(timeoutMs()).toBe(minMs);
+  });
+});
+
+describe('a note told to one member (tellStale, counterLeave, maybeTellSuspect)', () => {
+  it('rides its datagram even when the broadcast queue has updates to piggy-back', () => {
+    // swim/slow-member-lifeguard seed 51, before the fix: n4 told n1 "I suspect you", the queue's
+    // updates replaced the note, n1 never refuted to n4, and n4 marked the healthy n1 failed.
+    const { loop } = joinedCluster(6, {}, 1);
+    const inc = loop.state('n1').members.get('n3')!.incarnation;
+    const sent: string[] = [];
+    loop.onSend = (from, to, message) => {
+      if (from === 'n1' && to === 'n3' && message.t === 'gossip')
+        for (const u of message.u) if (u.k === 'suspect' && u.id === 'n3' && u.from === 'n1') sent.push(u.k);
+    };
+    // n1 suspects n3 (from n5's word) and has news queued (a member it just learned of).
+    loop.inject('n1', 'n5', {
+      t: 'gossip',
+      u: [
+        { k: 'suspect', id: 'n3', inc, from: 'n5' },
+        { k: 'alive', id: 'n9', inc: 0, tags: {} },
+      ],
+    });
+    expect(loop.state('n1').queue.length).toBeGreaterThan(0);
+    // n3 sends n1 anything: n1 tells n3 directly that it is suspected, the queued news riding along.
+    loop.inject('n1', 'n3', { t: 'gossip', u: [] });
+    expect(sent).toEqual(['suspect']);
+  });
+});
