@@ -84,6 +84,10 @@ async function checkUpdate(r: Req): Promise<Out> {
  * agent's error.
  */
 async function metrics(r: Req): Promise<Out> {
+  // The HTTP layer's own figures are served even when the agent cannot answer, but never to a caller
+  // the ACL rule refuses (agent read on this node).
+  const denied = await r.check({ type: 'agent.metrics' });
+  if (denied) return render(r, denied, {});
   let response: AgentResponse | undefined;
   try {
     const answer = await withTimeout(r.call({ type: 'agent.metrics' }), r.ctx.callTimeoutMs ?? callTimeoutMsDefault);
