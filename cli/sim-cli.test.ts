@@ -5,7 +5,7 @@
  * line without a stack trace; `npm start` without a terminal prints a summary and exits 0.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -72,5 +72,25 @@ describe('conclave sim run', () => {
     expect(r.code).toBe(1);
     expect(r.out).toContain(`replay: node bin/conclave.js sim run ${file} --seed 4`);
     expect(r.out.trim().split('\n').at(-1)).toMatch(/result=fail$/);
+  });
+
+  it("--history writes the run's register operations as JSON lines that `check lin` reads", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-'));
+    const file = join(dir, 'history.jsonl');
+    const scenario = 'sim/checkers/lin/fixtures/kv-stale-reads.txt';
+    const r = conclave('sim', 'run', scenario, '--seed', '1', '--history', file);
+    expect(r.code).toBe(1);
+    const ops = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { f: string; key: string });
+    expect(ops.length).toBeGreaterThan(10);
+    for (const op of ops) {
+      expect(['read', 'write', 'cas']).toContain(op.f);
+      expect(op.key).toMatch(/^r\//);
+    }
+    const check = conclave('check', 'lin', file);
+    expect(check.code).toBe(1);
+    expect(check.out).toContain(`${file}: not linearizable`);
   });
 });

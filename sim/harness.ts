@@ -10,7 +10,7 @@ import type { Mount, NodeRequest } from '../core/runtime.js';
 import type { Prng } from '../core/prng.js';
 import type { CheckResult, CheckSpec, Effect, NodeId } from '../core/types.js';
 import type { NodeRuntime } from '../core/runtime.js';
-import type { History } from './history.js';
+import type { History, Operation } from './history.js';
 import type { Scenario } from './scenario.js';
 
 export interface Harness {
@@ -31,6 +31,12 @@ export interface Harness {
   live?(sim: SimApi): boolean;
   /** End-of-run checks on the history and final states. Each string is a violation. */
   checkEnd?(sim: SimApi): string[];
+  /**
+   * The client operations its linearizability check reads (e.g. register reads, writes and cas, not
+   * lock or session operations). `sim run --history FILE` writes these, for `conclave check lin`.
+   * Without it: every operation.
+   */
+  linearizable?(op: Operation): boolean;
   /**
    * A protocol-specific timeline action (`at 5s transfer n2`, `at 3s add-server n6`). Return null when
    * done, or an error (unknown action, bad arguments). Validation calls it with `sim` = null.

