@@ -20,7 +20,7 @@ async function measure(
 ): Promise<{ runMs: number; idleMs: number; back: number[]; resume: number[] }> {
   const session = await TuiSession.open(file, text, null);
   let t = performance.now();
-  session.advanceTo(60_000);
+  session.advanceToUs(60_000_000);
   const runMs = performance.now() - t;
   let idleMs = 0;
   const park = (): void => {
@@ -33,12 +33,12 @@ async function measure(
   const resume: number[] = [];
   for (const p of points) {
     t = performance.now();
-    session.seekTo(p);
+    session.seekToUs(p * 1000);
     back.push(performance.now() - t);
     t = performance.now();
-    session.advanceBy(0);
+    session.advanceByUs(0);
     resume.push(performance.now() - t);
-    session.advanceTo(60_000);
+    session.advanceToUs(60_000_000);
     park();
   }
   return { runMs, idleMs, back, resume };

@@ -91,24 +91,46 @@ export async function run(args: string[]): Promise<number> {
   );
   // When the terminal goes away (window closed: SIGHUP, then EIO on every write) or the process is
   // asked to stop, leave for sure: unmounting may itself fail on a dead terminal, and a TUI that
-  // outlives its terminal spins a core forever.
+  // outlives its terminal spins a core forever. These handlers run because the simulation never holds
+  // the event loop for long (every call from the TUI has a wall-clock deadline: cli/tui/session.ts).
+  // In raw mode Ctrl-C arrives as a key (ink's exitOnCtrlC); SIGINT covers `kill -INT`.
   const leave = (code: number) => (): void => {
-    try {
-      instance.unmount();
-    } catch {
-      // the terminal is gone; nothing to restore
-    }
+    restoreTerminal(() => instance.unmount());
     process.exit(code);
   };
   const onSignal: [NodeJS.Signals, () => void][] = [
     ['SIGHUP', leave(129)],
+    ['SIGINT', leave(130)],
     ['SIGTERM', leave(143)],
   ];
   for (const [signal, handler] of onSignal) process.on(signal, handler);
   process.stdout.on('error', leave(1));
+  // A bug outside the frame loop's guard: give the terminal back before the error is printed.
+  const onCrash = (error: unknown): void => {
+    restoreTerminal(() => instance.unmount());
+    process.stderr.write(`conclave tui: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', onCrash);
   await instance.waitUntilExit();
   for (const [signal, handler] of onSignal) process.off(signal, handler);
+  process.off('uncaughtException', onCrash);
   return 0;
+}
+
+/** Unmounts ink (raw mode off, cursor back), and makes sure of the cursor even if that fails. */
+function restoreTerminal(unmount: () => void): void {
+  try {
+    unmount();
+  } catch {
+    // the terminal is gone, or ink is in a bad state; the raw-mode reset below still applies
+  }
+  try {
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    process.stdout.write('\x1b[?25h'); // show the cursor
+  } catch {
+    // nothing left to restore
+  }
 }
 
 function bad(problem: string): number {

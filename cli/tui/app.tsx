@@ -7,7 +7,7 @@
  * never be taken back.
  */
 import React, { useEffect, useRef, useState } from 'react';
-import { useApp, useInput } from 'ink';
+import { useApp, useInput, useStdout } from 'ink';
 import { Dashboard } from './components.js';
 import { type ClusterSnapshot, type UiState, nextSpeed } from './model.js';
 import type { FaultKey, TuiSession } from './session.js';
@@ -18,14 +18,15 @@ export const frameMs = 50;
 export const seekStepMs = 1000;
 /** Wall time spent simulating per frame, at most (flat out spends all of it). */
 export const frameBudgetMs = 35;
-/** Simulated time advanced between two looks at the wall clock. */
-export const chunkMs = 20;
+/** Wall time a key (`.`, `[`, `]`) may spend simulating before the screen answers; the rest waits. */
+export const keyBudgetMs = 1000;
 /** Clusters larger than this are drawn every `bigClusterFrameMs` only. */
 export const bigClusterNodes = 50;
 export const bigClusterFrameMs = 500;
 /** Checkpoint building: at most `idleBudgetMs` of wall time every `idleEveryMs`. */
 export const idleBudgetMs = 15;
 export const idleEveryMs = 100;
+const usPerMs = 1000;
 
 export interface AppProps {
   readonly session: TuiSession;
@@ -50,30 +51,58 @@ export function App(props: AppProps): React.ReactElement {
     message: null,
   });
   const [snapshot, setSnapshot] = useState<ClusterSnapshot>(() => session.current());
+  const rows = useTerminalRows();
   // The selected node, also as a ref: a key typed right after ↓ must see the new selection even
-  // before React has re-rendered with it.
+  // before React has re-rendered with it. The frame timer reads pause and speed through a ref too.
   const selected = useRef(0);
+  const uiNow = useRef(ui);
+  uiNow.current = ui;
+  /** What a typed fault said, kept to say it again once its re-run has caught up. */
+  const faultMessage = useRef<string | null>(null);
   const refresh = (): void => setSnapshot(session.current());
+  /**
+   * Set when the simulation threw (a failed assertion, a bug in a machine): the screen keeps the
+   * last good frame and the error, nothing advances any more, and q or Ctrl-C still quit.
+   */
+  const broken = useRef<string | null>(null);
+  const guarded = (work: () => void): void => {
+    if (broken.current !== null) return;
+    try {
+      work();
+    } catch (error) {
+      broken.current = (error as Error).message ?? String(error);
+      setUi((u) => ({ ...u, paused: true, message: `the simulation failed: ${broken.current} (q quits)` }));
+    }
+  };
 
+  // One frame timer, always on: it moves a re-run that is catching up (even while paused), else
+  // advances the simulation as the speed asks. Every call into the session has a wall-clock
+  // deadline, so a frame never holds the keyboard (or Ctrl-C, or SIGTERM) for long.
   useEffect(() => {
-    if (ui.paused || session.done) return;
     let last = wall();
     let lastDrawn = -Infinity;
-    const timer = setInterval(() => {
+    const timer = setInterval(() => guarded(frame), frameMs);
+    function frame(): void {
       const now = wall();
       const elapsed = now - last;
       last = now;
-      // Simulate what the speed asks for, but never more than a frame's budget of wall time: a
-      // simulation slower than the chosen speed then just runs behind, instead of each frame taking
-      // longer than the last (and the keys going unread).
-      let wantMs = ui.speed === Infinity ? Infinity : elapsed * ui.speed;
-      const until = now + frameBudgetMs;
-      while (wantMs > 0 && !session.done) {
-        const chunk = Math.min(wantMs, chunkMs);
-        session.advanceBy(chunk);
-        wantMs -= chunk;
-        if (wall() >= until) break;
+      const deadline = performance.now() + frameBudgetMs;
+      const catching = session.catchingUp;
+      if (catching !== null) {
+        if (session.catchUp(deadline)) {
+          say(`${faultMessage.current ?? 'continued'} (re-ran from seed ${session.seed})`);
+          faultMessage.current = null;
+        } else say(`re-running from seed ${session.seed}: ${Math.floor(catching.progress * 100)}%`);
+        refresh();
+        return;
       }
+      const { paused, speed } = uiNow.current;
+      if (paused || session.done) return;
+      // Simulate what the speed asks for, in whole microseconds, but never past the frame's deadline:
+      // a simulation slower than the chosen speed then runs behind, instead of each frame taking
+      // longer than the last (and the keys going unread).
+      const wantUs = speed === Infinity ? Infinity : Math.round(elapsed * speed * usPerMs);
+      if (wantUs > 0) session.advanceByUs(wantUs, deadline);
       // A snapshot of a big cluster costs (every node's view of every member): draw it less often.
       if (session.done || wall() - lastDrawn >= (session.nodeIds.length > bigClusterNodes ? bigClusterFrameMs : 0)) {
         lastDrawn = wall();
@@ -81,22 +110,29 @@ export function App(props: AppProps): React.ReactElement {
       }
       if (session.done)
         setUi((u) => ({ ...u, paused: true, message: `run finished: ${session.current().verdict.status}` }));
-    }, frameMs);
+    }
     return () => clearInterval(timer);
-  }, [ui.paused, ui.speed]);
+  }, []);
 
   // Idle time parks checkpoints (whole simulations at regular times), so that continuing from the
   // past re-runs at most a couple of simulated seconds.
   useEffect(() => {
-    const timer = setInterval(() => session.idleWork(idleBudgetMs), idleEveryMs);
+    const timer = setInterval(() => guarded(() => session.idleWork(idleBudgetMs)), idleEveryMs);
     return () => clearInterval(timer);
   }, []);
 
-  const say = (message: string | null): void => setUi((u) => ({ ...u, message }));
+  function say(message: string | null): void {
+    setUi((u) => ({ ...u, message }));
+  }
   const fault = (key: FaultKey): void => {
     const node = session.nodeIds[selected.current] ?? null;
     try {
-      say(`fault: ${session.inject(key, node)} (re-ran from seed ${session.seed})`);
+      faultMessage.current = `fault: ${session.inject(key, node)}`;
+      say(
+        session.catchingUp
+          ? `${faultMessage.current} (re-running from seed ${session.seed}…)`
+          : `${faultMessage.current} (re-ran from seed ${session.seed})`,
+      );
     } catch (error) {
       say(`fault refused: ${(error as Error).message}`);
     }
@@ -106,7 +142,12 @@ export function App(props: AppProps): React.ReactElement {
   useInput((chunk, key) => {
     // A chunk can hold several keys (typed fast, or pasted): handle each in order.
     const inputs = chunk.length > 1 && !key.ctrl && !key.meta ? [...chunk] : [chunk];
-    for (const input of inputs) if (onKey(input, key)) return;
+    for (const input of inputs) {
+      let quit = false;
+      if (input === 'q' || (key.ctrl && input === 'c')) quit = onKey(input, key);
+      else guarded(() => void onKey(input, key));
+      if (quit) return;
+    }
   });
 
   /** Handles one key; true to stop reading (quit). */
@@ -117,13 +158,14 @@ export function App(props: AppProps): React.ReactElement {
     }
     if (input === ' ') setUi((u) => ({ ...u, paused: !u.paused, message: null }));
     else if (input === '.') {
-      session.stepOne();
+      session.stepOne(performance.now() + keyBudgetMs);
       setUi((u) => ({ ...u, paused: true, message: null }));
       refresh();
     } else if (input === '+' || input === '=') setUi((u) => ({ ...u, speed: nextSpeed(u.speed, 1) }));
     else if (input === '-' || input === '_') setUi((u) => ({ ...u, speed: nextSpeed(u.speed, -1) }));
     else if (input === '[' || input === ']') {
-      session.seekTo(session.nowMs + (input === '[' ? -seekStepMs : seekStepMs));
+      const stepUs = seekStepMs * usPerMs;
+      session.seekToUs(session.nowUs + (input === '[' ? -stepUs : stepUs), performance.now() + keyBudgetMs);
       setUi((u) => ({
         ...u,
         paused: true,
@@ -152,5 +194,22 @@ export function App(props: AppProps): React.ReactElement {
     return false;
   }
 
-  return <Dashboard snapshot={snapshot} ui={ui} />;
+  return <Dashboard snapshot={snapshot} ui={ui} {...(rows !== undefined ? { rows } : {})} />;
+}
+
+/**
+ * The terminal's height, kept up to date on resize; undefined when the output is not a terminal
+ * (ink-testing-library). One row is left free: a frame as tall as the terminal makes ink clear the
+ * whole screen on every frame.
+ */
+function useTerminalRows(): number | undefined {
+  const { stdout } = useStdout();
+  const read = (): number | undefined => (stdout.isTTY && stdout.rows > 0 ? stdout.rows - 1 : undefined);
+  const [rows, setRows] = useState(read);
+  useEffect(() => {
+    const onResize = (): void => setRows(read());
+    stdout.on('resize', onResize);
+    return () => void stdout.off('resize', onResize);
+  }, [stdout]);
+  return rows;
 }

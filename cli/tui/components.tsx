@@ -24,6 +24,12 @@ import {
 export const nodeRowsMax = 12;
 /** Per-peer letters shown per row; more peers are summarised by counts. */
 export const peerColumnsMax = 16;
+/**
+ * Rows the dashboard needs besides the node table and the partition matrix: header 2, table heading
+ * 1, network 1, rates/ops/verdict 4 (ops may wrap), events 3 at least, message and keys 3 (the keys
+ * wrap below 110 columns), and 4 blank separators.
+ */
+const rowsWithoutMatrix = 20;
 /** Lines of the event log kept on screen. */
 export const logLinesMax = 10;
 
@@ -116,6 +122,8 @@ export function PartitionMap(props: {
   readonly partition: PartitionSnapshot;
   readonly names: readonly string[];
   readonly nowMs: number;
+  /** False on a short terminal: the one-line summary only, without the reachability matrix. */
+  readonly matrixFits?: boolean;
 }): React.ReactElement {
   const { partition: p, names } = props;
   const whole = p.groups.length === 0 && p.oneWay.length === 0 && p.clogged.length === 0;
@@ -130,7 +138,7 @@ export function PartitionMap(props: {
   const clogs = p.clogged.filter((c) => c.untilMs > props.nowMs);
   if (clogs.length > 0)
     parts.push(`clogged ${clogs.map((c) => `${c.from}→${c.to} until ${formatSimTime(c.untilMs)}`).join(' ')}`);
-  const matrix = !whole && names.length <= 9;
+  const matrix = !whole && names.length <= 9 && props.matrixFits !== false;
   return (
     <Box flexDirection="column">
       <Text>
@@ -228,15 +236,19 @@ const kindColor: Record<LogLine['kind'], string | undefined> = {
 
 export function EventLog(props: { readonly log: readonly LogLine[] }): React.ReactElement {
   const lines = props.log.slice(-logLinesMax);
+  // Each line keeps its one row (flexShrink 0, truncated): when the frame must fit the terminal, the
+  // Dashboard clips whole old lines off the top instead of squeezing lines onto each other.
   return (
-    <Box flexDirection="column">
+    <Box flexDirection="column" flexShrink={0}>
       <Text bold>events</Text>
       {lines.length === 0 ? <Text dimColor> (none yet)</Text> : null}
       {lines.map((l) => (
-        <Text key={l.seq} color={kindColor[l.kind]}>
-          {' '}
-          {formatSimTime(l.atMs).padStart(9)} {l.text}
-        </Text>
+        <Box key={l.seq} flexShrink={0}>
+          <Text color={kindColor[l.kind]} wrap="truncate-end">
+            {' '}
+            {formatSimTime(l.atMs).padStart(9)} {l.text}
+          </Text>
+        </Box>
       ))}
     </Box>
   );
@@ -255,24 +267,48 @@ export function HelpLine(props: { readonly message: string | null }): React.Reac
 }
 
 /** The whole screen for one snapshot. */
-export function Dashboard(props: { readonly snapshot: ClusterSnapshot; readonly ui: UiState }): React.ReactElement {
-  const { snapshot: s, ui } = props;
+export function Dashboard(props: {
+  readonly snapshot: ClusterSnapshot;
+  readonly ui: UiState;
+  /**
+   * The terminal's height: the frame then takes exactly this many rows, and the event log gives up
+   * its oldest lines first, so the header and the key line always stay on screen. Unset: as tall as
+   * the content (tests, summaries).
+   */
+  readonly rows?: number;
+}): React.ReactElement {
+  const { snapshot: s, ui, rows } = props;
+  const fit = rows !== undefined;
   return (
-    <Box flexDirection="column">
-      <Header snapshot={s} ui={ui} />
-      <Box marginTop={1}>
+    <Box flexDirection="column" height={rows} overflow={fit ? 'hidden' : undefined}>
+      <Box flexShrink={0}>
+        <Header snapshot={s} ui={ui} />
+      </Box>
+      <Box marginTop={1} flexShrink={0}>
         <NodeTable nodes={s.nodes} selected={ui.selected} />
       </Box>
-      <Box marginTop={1} flexDirection="column">
-        <PartitionMap partition={s.partition} names={s.nodes.map((n) => n.name)} nowMs={s.nowMs} />
+      <Box marginTop={1} flexDirection="column" flexShrink={0}>
+        <PartitionMap
+          partition={s.partition}
+          names={s.nodes.map((n) => n.name)}
+          nowMs={s.nowMs}
+          matrixFits={!fit || rows >= rowsWithoutMatrix + Math.min(s.nodes.length, nodeRowsMax) + s.nodes.length + 1}
+        />
         <Rates rates={s.rates} />
         <OpsLine ops={s.ops} />
         <VerdictLine verdict={s.verdict} />
       </Box>
-      <Box marginTop={1}>
+      <Box
+        marginTop={1}
+        flexDirection="column"
+        flexGrow={fit ? 1 : 0}
+        flexShrink={1}
+        overflow={fit ? 'hidden' : undefined}
+        justifyContent={fit ? 'flex-end' : undefined}
+      >
         <EventLog log={s.log} />
       </Box>
-      <Box marginTop={1}>
+      <Box marginTop={1} flexShrink={0}>
         <HelpLine message={ui.message} />
       </Box>
     </Box>

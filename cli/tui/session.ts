@@ -17,6 +17,14 @@
  *    had); without one it re-runs from the seed.
  *  - Stepping follows `Simulation.run` exactly (safety phase, then `beginLiveness`, then `finish`),
  *    so a run watched in the TUI has the same trace as `sim run` and `sim replay`.
+ *  - Time crosses the seam to the simulator in whole microseconds (`Simulation.nowUs`, `runUntilUs`),
+ *    the queue's own unit. A target in fractional milliseconds was once rounded inside the simulator
+ *    while this side waited for `nowMs >= target`, which never came: the TUI froze at 100% CPU
+ *    (issue 16 §1). Every loop here is bounded by a wall-clock deadline as well, so the key reader
+ *    and the signal handlers get their turn even if a simulation never stops producing events.
+ *  - A re-run (after a typed fault, or to continue from the past) that does not finish within
+ *    `catchUpSyncMs` goes on in later frames ("catching up"); meanwhile the screen shows the moment
+ *    it is heading for, and keys that need the live simulation wait for it.
  */
 import { assert } from '../../core/assert.js';
 import { join } from 'node:path';
@@ -34,10 +42,15 @@ import {
   type PartitionSnapshot,
   classifyLine,
 } from './model.js';
-import { nextEventMs } from './sim-hooks.js';
+import { nextEventUs } from './sim-hooks.js';
 
 /** Simulated time between two kept snapshots (the resolution of backward seeks). */
 export const snapshotEveryMs = 100;
+const usPerMs = 1000;
+/** Events the simulator processes between two looks at the wall clock. */
+export const eventsPerSliceMax = 2000;
+/** Wall time a typed fault's re-run may take before the key returns; the rest runs in later frames. */
+export const catchUpSyncMs = 250;
 /** …and for clusters of more than `checkpointNodesMax` nodes, whose snapshots cost more. */
 export const snapshotEveryMsBigCluster = 1000;
 /** Event-log lines kept (the screen shows the last few). */
@@ -69,14 +82,22 @@ export class TuiSession {
   readonly interactive: { atMs: number; line: string }[] = [];
   private loaded!: LoadedScenario;
   private run!: Run;
-  private snapshots: ClusterSnapshot[] = [];
+  /** Kept snapshots, in time order; `atUs` is the simulated time each was taken at. */
+  private snapshots: { atUs: number; snap: ClusterSnapshot }[] = [];
   /** When set, the screen shows this past snapshot instead of the live simulation. */
-  private viewing: ClusterSnapshot | null = null;
-  /** Parked simulations by the time they stopped at (a multiple of checkpointEveryMs); null: the run ended before. */
+  private viewing: { atUs: number; snap: ClusterSnapshot } | null = null;
+  /**
+   * When set, the live run is a re-run still on its way to `targetUs` (the moment on screen, in
+   * `viewing`): a typed fault, or continuing from the past. Nothing else advances it until it arrives.
+   */
+  private catching: { targetUs: number; fromUs: number } | null = null;
+  /** A forward seek that ran out of wall time: `catchUp` takes the live run on to here. */
+  private pendingUs: number | null = null;
+  /** Parked simulations by the time (µs) they stopped at (a multiple of checkpointEveryMs); null: the run ended before. */
   private checkpoints = new Map<number, Run | null>();
-  private builder: { run: Run; atMs: number } | null = null;
+  private builder: { run: Run; atUs: number } | null = null;
   /** The furthest simulated time the live run reached (checkpoints are built up to it). */
-  private reachedMs = 0;
+  private reachedUs = 0;
   private harness!: Harness;
 
   private constructor(scenarioFile: string, text: string, seed: number, options: SessionOptions) {
@@ -95,7 +116,7 @@ export class TuiSession {
     const probe = await loadScenarioText(text, scenarioFile); // a bad file fails here, with its ScenarioError
     const session = new TuiSession(scenarioFile, text, seed ?? probe.scenario.seed, options);
     session.harness = probe.harness;
-    session.rebuild(0);
+    session.rebuild(0, Infinity);
     return session;
   }
 
@@ -105,16 +126,32 @@ export class TuiSession {
     return `${this.originalText.replace(/\s*$/, '')}\n${lines.join('\n')}\n`;
   }
 
+  /** The simulated time on screen, in whole µs. */
+  get nowUs(): number {
+    return this.viewing?.atUs ?? this.sim.nowUs;
+  }
+
   get nowMs(): number {
-    return this.viewing?.nowMs ?? this.sim.nowMs;
+    return this.nowUs / usPerMs;
   }
 
   get endMs(): number {
     return this.loaded.scenario.safetyMs + this.loaded.scenario.livenessMs;
   }
 
+  get endUs(): number {
+    return Math.round(this.endMs * usPerMs);
+  }
+
   get done(): boolean {
     return this.viewing === null && this.run.finished;
+  }
+
+  /** A re-run is on its way to the moment on screen (see `catching`); progress in [0, 1]. */
+  get catchingUp(): { progress: number } | null {
+    if (this.catching === null) return this.pendingUs === null ? null : { progress: 0 };
+    const { targetUs, fromUs } = this.catching;
+    return { progress: targetUs <= fromUs ? 1 : (this.sim.nowUs - fromUs) / (targetUs - fromUs) };
   }
 
   get nodeIds(): readonly string[] {
@@ -156,52 +193,107 @@ export class TuiSession {
     return new Run(this.loaded, this.seed, this.codec);
   }
 
-  /** Re-runs from the seed (with the interactive faults) up to `untilMs`; checkpoints are void. */
-  private rebuild(untilMs: number): void {
+  /**
+   * Re-runs from the seed (with the interactive faults) up to `untilUs`; checkpoints are void. The
+   * re-run goes on in later frames (`catchUp`) if it is not there by `deadlineWallMs`.
+   */
+  private rebuild(untilUs: number, deadlineWallMs: number): void {
+    const onScreen = this.run ? this.current() : null;
     this.loaded = this.parsed();
     this.viewing = null;
     this.checkpoints.clear();
     this.builder = null;
-    this.reachedMs = 0;
-    // Snapshots before `untilMs` are unchanged by a fault typed at `untilMs`; later ones are not.
-    this.snapshots = this.snapshots.filter((s) => s.nowMs < untilMs);
+    this.reachedUs = 0;
+    // Snapshots before `untilUs` are unchanged by a fault typed at `untilUs`; later ones are not.
+    this.snapshots = this.snapshots.filter((s) => s.atUs < untilUs);
     this.run = this.newRun();
-    this.advanceTo(untilMs);
+    if (untilUs > 0 && onScreen !== null) this.startCatchUp(untilUs, onScreen, deadlineWallMs);
+    else this.advanceToUs(untilUs, deadlineWallMs);
+  }
+
+  /** Shows `onScreen` (the moment `targetUs`) while the live run re-runs its way there. */
+  private startCatchUp(targetUs: number, onScreen: ClusterSnapshot, deadlineWallMs: number): void {
+    this.viewing = { atUs: targetUs, snap: onScreen };
+    this.catching = { targetUs, fromUs: this.sim.nowUs };
+    this.catchUp(deadlineWallMs);
+  }
+
+  /**
+   * Moves a re-run on towards the moment on screen, until `deadlineWallMs` (performance.now()).
+   * Returns true when nothing is left to catch up.
+   */
+  catchUp(deadlineWallMs: number): boolean {
+    if (this.catching !== null) {
+      // The snapshots up to the target exist already.
+      const { targetUs } = this.catching;
+      if (!this.run.advanceToUs(targetUs, null, deadlineWallMs)) return false;
+      this.catching = null;
+      if (this.viewing?.atUs === targetUs) this.viewing = null; // else the user went back meanwhile
+      this.reachedUs = Math.max(this.reachedUs, this.sim.nowUs);
+      if (this.run.finished) this.noteFinished();
+    }
+    if (this.pendingUs !== null) {
+      const target = this.pendingUs;
+      this.pendingUs = null;
+      if (!this.advanceToUs(target, deadlineWallMs)) {
+        this.pendingUs = target;
+        return false;
+      }
+    }
+    return true;
   }
 
   // ───────────────────────────────────────── running ─────────────────────────────────────────
 
-  /** Runs the simulation up to global time `targetMs` (or its end), phase by phase as `run()` does. */
-  advanceTo(targetMs: number): void {
-    if (this.viewing !== null) this.resumeFromPast();
-    this.run.advanceTo(targetMs, () => this.maybeSnapshot());
+  /**
+   * Runs the simulation up to global time `targetUs` (whole µs, or Infinity: the end), phase by
+   * phase as `run()` does, until `deadlineWallMs` (performance.now()) at the latest. Returns true
+   * when it got there (or the run ended).
+   */
+  advanceToUs(targetUs: number, deadlineWallMs = Infinity): boolean {
+    assert(Number.isSafeInteger(targetUs) || targetUs === Infinity, `advanceToUs needs whole µs, got ${targetUs}`);
+    if (!this.catchUp(deadlineWallMs)) return false;
+    if (this.viewing !== null && !this.resumeFromPast(deadlineWallMs)) return false;
+    const reached = this.run.advanceToUs(targetUs, () => this.maybeSnapshot(), deadlineWallMs);
     if (this.run.finished) this.noteFinished();
-    this.reachedMs = Math.max(this.reachedMs, this.sim.nowMs);
+    this.reachedUs = Math.max(this.reachedUs, this.sim.nowUs);
+    return reached;
   }
 
-  /** The user continues from the past moment on screen: take the nearest checkpoint, else re-run. */
-  private resumeFromPast(): void {
-    const at = this.viewing!.nowMs;
+  /** Advances by `deltaUs` (whole µs) of simulated time from what is on screen. */
+  advanceByUs(deltaUs: number, deadlineWallMs = Infinity): boolean {
+    return this.advanceToUs(this.nowUs + deltaUs, deadlineWallMs);
+  }
+
+  /**
+   * The user continues from the past moment on screen: take the nearest checkpoint, else re-run.
+   * Returns true when the live run is there.
+   */
+  private resumeFromPast(deadlineWallMs: number): boolean {
+    const { atUs: at, snap } = this.viewing!;
     this.viewing = null;
-    if (at >= this.sim.nowMs) return;
-    let bestMs = -1;
-    for (const [t, run] of this.checkpoints) if (run !== null && t <= at && t > bestMs) bestMs = t;
-    if (bestMs >= 0) {
-      this.run = this.checkpoints.get(bestMs)!;
-      this.checkpoints.delete(bestMs); // it moves on; idle time parks a new one
+    if (at >= this.sim.nowUs) return true;
+    let bestUs = -1;
+    for (const [t, run] of this.checkpoints) if (run !== null && t <= at && t > bestUs) bestUs = t;
+    if (bestUs >= 0) {
+      this.run = this.checkpoints.get(bestUs)!;
+      this.checkpoints.delete(bestUs); // it moves on; idle time parks a new one
     } else this.run = this.newRun();
-    if (this.builder && this.builder.atMs <= at) this.builder = null;
-    this.run.advanceTo(at, null); // the snapshots up to `at` exist already
+    if (this.builder && this.builder.atUs <= at) this.builder = null;
+    this.startCatchUp(at, snap, deadlineWallMs);
+    return this.catching === null;
   }
 
   private noteFinished(): void {
     const last = this.snapshots.at(-1);
-    if (!last || last.nowMs < this.sim.nowMs || last.phase !== 'done') this.snapshots.push(this.snapshot());
+    if (!last || last.atUs < this.sim.nowUs || last.snap.phase !== 'done')
+      this.snapshots.push({ atUs: this.sim.nowUs, snap: this.snapshot() });
   }
 
   private maybeSnapshot(): void {
-    const snap = this.snapshot();
-    if (this.snapshots.length === 0 || this.snapshots.at(-1)!.nowMs < snap.nowMs) this.snapshots.push(snap);
+    const atUs = this.sim.nowUs;
+    if (this.snapshots.length === 0 || this.snapshots.at(-1)!.atUs < atUs)
+      this.snapshots.push({ atUs, snap: this.snapshot() });
   }
 
   /**
@@ -212,20 +304,19 @@ export class TuiSession {
     const deadline = performance.now() + budgetMs;
     while (performance.now() < deadline) {
       if (this.builder === null) {
-        const every = this.checkpointIntervalMs;
+        const every = this.checkpointIntervalMs * usPerMs;
         let t = every;
-        while (t <= this.reachedMs && this.checkpoints.has(t)) t += every;
-        if (t > this.reachedMs || t >= this.endMs) return false;
-        this.builder = { run: this.newRun(), atMs: t };
+        while (t <= this.reachedUs && this.checkpoints.has(t)) t += every;
+        if (t > this.reachedUs || t >= this.endUs) return false;
+        this.builder = { run: this.newRun(), atUs: t };
       }
       const b = this.builder;
-      const chunkMs = this.nodeIds.length > checkpointNodesMax ? idleChunkMs / 10 : idleChunkMs;
-      b.run.advanceTo(Math.min(b.run.sim.nowMs + chunkMs, b.atMs), null);
+      b.run.advanceToUs(b.atUs, null, deadline);
       if (b.run.finished) {
-        this.checkpoints.set(b.atMs, null); // the run ends before this time: nothing to park
+        this.checkpoints.set(b.atUs, null); // the run ends before this time: nothing to park
         this.builder = null;
-      } else if (b.run.sim.nowMs >= b.atMs) {
-        this.checkpoints.set(b.atMs, b.run);
+      } else if (b.run.sim.nowUs >= b.atUs) {
+        this.checkpoints.set(b.atUs, b.run);
         this.builder = null;
       }
     }
@@ -234,54 +325,64 @@ export class TuiSession {
 
   /** Runs to the end without keeping snapshots (the plain summary without a terminal). */
   runToEnd(): void {
+    this.catchUp(Infinity);
     this.viewing = null;
-    this.run.advanceTo(Infinity, null);
+    this.run.advanceToUs(Infinity, null, Infinity);
     if (this.run.finished) this.noteFinished();
   }
 
-  /** Advances by `deltaMs` of simulated time from what is on screen. */
-  advanceBy(deltaMs: number): void {
-    this.advanceTo(this.nowMs + deltaMs);
-  }
-
-  /** Processes the next event (the `.` key). */
-  stepOne(): void {
-    if (this.viewing !== null) this.advanceTo(this.viewing.nowMs);
+  /** Processes the next event (the `.` key); does nothing while a re-run is still catching up. */
+  stepOne(deadlineWallMs = Infinity): void {
+    if (!this.catchUp(deadlineWallMs)) return;
+    if (this.viewing !== null && !this.advanceToUs(this.viewing.atUs, deadlineWallMs)) return;
     if (this.run.finished) return;
-    const next = nextEventMs(this.sim);
-    const phaseEnd = this.sim.phase === 'safety' ? this.loaded.scenario.safetyMs : this.endMs;
+    const next = nextEventUs(this.sim);
+    const phaseEnd = this.sim.phase === 'safety' ? this.run.safetyUs : this.endUs;
     if (next === null || next > phaseEnd) {
-      this.advanceTo(phaseEnd);
+      this.advanceToUs(phaseEnd, deadlineWallMs);
       return;
     }
     this.run.stepOne();
     if (this.run.finished) this.noteFinished();
-    else if (this.sim.nowMs >= this.run.nextSnapshotMs) {
+    else if (this.sim.nowUs >= this.run.nextSnapshotUs) {
       this.maybeSnapshot();
-      this.run.nextSnapshotMs = this.run.nextBoundaryMs();
+      this.run.nextSnapshotUs = this.run.nextBoundaryUs();
     }
-    this.reachedMs = Math.max(this.reachedMs, this.sim.nowMs);
+    this.reachedUs = Math.max(this.reachedUs, this.sim.nowUs);
   }
 
-  /** Shows the state at `targetMs`: a kept snapshot when going back, a real run when going forward. */
-  seekTo(targetMs: number): void {
-    const target = Math.max(0, Math.min(targetMs, this.endMs));
-    const live = this.sim.nowMs;
-    if (target >= live || (this.viewing === null && target === live)) {
-      this.viewing = null;
-      this.advanceTo(target);
+  /**
+   * Shows the state at `targetUs`: a kept snapshot when going back, a real run when going forward
+   * (until `deadlineWallMs`; it stops short rather than hold the keyboard).
+   */
+  seekToUs(targetUs: number, deadlineWallMs = Infinity): void {
+    const target = Math.max(0, Math.min(targetUs, this.endUs));
+    if (this.catching !== null && target >= this.catching.targetUs) {
+      if (!this.catchUp(deadlineWallMs)) return;
+    }
+    const live = this.catching?.targetUs ?? this.sim.nowUs;
+    if (target >= live) {
+      if (this.catching === null) this.viewing = null; // on from the live run, not from the past on screen
+      // Out of time: later frames take it the rest of the way, so where a seek lands never depends
+      // on how fast the machine is.
+      if (!this.advanceToUs(target, deadlineWallMs)) this.pendingUs = target;
       return;
     }
-    let best: ClusterSnapshot | null = null;
-    for (const s of this.snapshots) if (s.nowMs <= target && (best === null || s.nowMs > best.nowMs)) best = s;
-    this.viewing = best;
+    this.pendingUs = null;
+    let best: { atUs: number; snap: ClusterSnapshot } | null = null;
+    for (const s of this.snapshots) if (s.atUs <= target && (best === null || s.atUs > best.atUs)) best = s;
+    if (best !== null) this.viewing = best;
   }
 
   // ───────────────────────────────────────── faults ─────────────────────────────────────────
 
-  /** Injects a fault at the current time, as a timeline line, by re-running from the seed. */
-  inject(key: FaultKey, nodeId: string | null): string {
-    const at = this.nowMs;
+  /**
+   * Injects a fault at the time on screen, as a timeline line, by re-running from the seed (for at
+   * most `catchUpSyncMs` now, the rest in later frames: see `catchUp`).
+   */
+  inject(key: FaultKey, nodeId: string | null, deadlineWallMs = performance.now() + catchUpSyncMs): string {
+    const atUs = this.nowUs;
+    const at = atUs / usPerMs;
     const ids = this.loaded.scenario.nodes;
     let action: string;
     switch (key) {
@@ -295,7 +396,7 @@ export class TuiSession {
         break;
       case 'restart':
         assert(nodeId !== null, 'restart needs a node');
-        action = this.sim.isPaused(nodeId) ? `resume ${nodeId}` : `restart ${nodeId}`;
+        action = this.current().nodes.find((n) => n.name === nodeId)?.paused ? `resume ${nodeId}` : `restart ${nodeId}`;
         break;
       case 'heal':
         action = 'heal';
@@ -304,7 +405,7 @@ export class TuiSession {
     if (action === '') return 'nothing to partition: one node';
     const line = `at ${formatAtMs(at)} ${action}`;
     this.interactive.push({ atMs: at, line });
-    this.rebuild(at);
+    this.rebuild(atUs, deadlineWallMs);
     return `${action} at ${formatAtMs(at)}`;
   }
 
@@ -334,11 +435,12 @@ export class TuiSession {
 
   /** What the screen shows now. */
   current(): ClusterSnapshot {
-    return this.viewing ?? this.snapshot();
+    return this.viewing?.snap ?? this.snapshot();
   }
 
+  /** The screen shows a kept moment of the past (not a re-run still catching up). */
   get isViewingPast(): boolean {
-    return this.viewing !== null;
+    return this.viewing !== null && (this.catching === null || this.viewing.atUs < this.catching.targetUs);
   }
 
   snapshot(): ClusterSnapshot {
@@ -482,17 +584,18 @@ class Run {
   clogs: { from: string; to: string; untilMs: number }[] = [];
   samples: Counters[] = [];
   finished = false;
-  /** The next snapshot boundary (only the live run takes snapshots). */
-  nextSnapshotMs = 0;
-  private readonly safetyMs: number;
-  private readonly endMs: number;
-  readonly snapshotEveryMs: number;
+  /** The next snapshot boundary, whole µs (only the live run takes snapshots). */
+  nextSnapshotUs = 0;
+  readonly safetyUs: number;
+  private readonly endUs: number;
+  readonly snapshotEveryUs: number;
 
   constructor(loaded: LoadedScenario, seed: number, codec: boolean) {
-    this.snapshotEveryMs =
-      loaded.scenario.nodes.length > checkpointNodesMax ? snapshotEveryMsBigCluster : snapshotEveryMs;
-    this.safetyMs = loaded.scenario.safetyMs;
-    this.endMs = loaded.scenario.safetyMs + loaded.scenario.livenessMs;
+    this.snapshotEveryUs =
+      (loaded.scenario.nodes.length > checkpointNodesMax ? snapshotEveryMsBigCluster : snapshotEveryMs) * usPerMs;
+    // As Simulation.run rounds them: the phases end on these very microseconds there too.
+    this.safetyUs = Math.round(loaded.scenario.safetyMs * usPerMs);
+    this.endUs = Math.round((loaded.scenario.safetyMs + loaded.scenario.livenessMs) * usPerMs);
     this.sim = new Simulation(loaded.scenario, loaded.harness, seed, { codec, onLog: (line) => this.onLog(line) });
     this.sim.begin();
   }
@@ -519,37 +622,53 @@ class Run {
     if (this.log.length > logLinesKeptMax * 2) this.log.splice(0, this.log.length - logLinesKeptMax);
   }
 
-  /** Runs up to `targetMs` (or the end); `onBoundary` is called at every snapshot boundary crossed. */
-  advanceTo(targetMs: number, onBoundary: (() => void) | null): void {
-    const target = Math.min(targetMs, this.endMs);
+  /**
+   * Runs up to `targetUs` (whole µs, or Infinity: the end); `onBoundary` is called at every snapshot
+   * boundary crossed. Stops early, returning false, once `deadlineWallMs` (performance.now()) has
+   * passed; the simulator is asked for at most `eventsPerSliceMax` events between two looks at it.
+   */
+  advanceToUs(targetUs: number, onBoundary: (() => void) | null, deadlineWallMs: number): boolean {
+    const target = Math.min(targetUs, this.endUs);
     while (!this.finished) {
       if (this.sim.isStopped) {
         this.finish();
         break;
       }
-      const phaseEnd = this.sim.phase === 'safety' ? this.safetyMs : this.endMs;
-      const stop = Math.min(target, phaseEnd, onBoundary ? this.nextSnapshotMs : Infinity);
-      this.sim.runUntil(stop);
-      if (onBoundary && this.sim.nowMs >= this.nextSnapshotMs) {
+      const phaseEnd = this.sim.phase === 'safety' ? this.safetyUs : this.endUs;
+      const stop = Math.min(target, phaseEnd, onBoundary ? this.nextSnapshotUs : Infinity);
+      const before = { nowUs: this.sim.nowUs, phase: this.sim.phase, boundary: this.nextSnapshotUs };
+      const arrived = this.sim.runUntilUs(stop, eventsPerSliceMax);
+      if (arrived && onBoundary && this.sim.nowUs >= this.nextSnapshotUs) {
         onBoundary();
-        this.nextSnapshotMs = this.nextBoundaryMs();
+        this.nextSnapshotUs = this.nextBoundaryUs();
       }
-      if (this.sim.isStopped) continue;
-      if (this.sim.nowMs >= phaseEnd) {
-        if (this.sim.phase === 'safety') this.sim.beginLiveness();
-        else {
-          this.finish();
-          break;
-        }
-        continue;
+      if (arrived && !this.sim.isStopped) {
+        if (this.sim.nowUs >= phaseEnd) {
+          if (this.sim.phase === 'safety') this.sim.beginLiveness();
+          else {
+            this.finish();
+            break;
+          }
+        } else if (this.sim.nowUs >= target) break;
       }
-      if (this.sim.nowMs >= target) break;
+      // Every pass moves the clock, the phase or the snapshot boundary, or processed a slice of events:
+      // a pass that did none of these would repeat forever (the freeze of issue 16 §1).
+      assert(
+        !arrived ||
+          this.sim.isStopped ||
+          this.sim.nowUs > before.nowUs ||
+          this.sim.phase !== before.phase ||
+          this.nextSnapshotUs !== before.boundary,
+        `the TUI's run made no progress at ${this.sim.nowUs} µs towards ${target} µs`,
+      );
+      if (performance.now() >= deadlineWallMs) return this.finished || this.sim.nowUs >= target;
     }
-    if (!onBoundary) this.nextSnapshotMs = this.nextBoundaryMs();
+    if (!onBoundary) this.nextSnapshotUs = this.nextBoundaryUs();
+    return true;
   }
 
-  nextBoundaryMs(): number {
-    return (Math.floor(this.sim.nowMs / this.snapshotEveryMs) + 1) * this.snapshotEveryMs;
+  nextBoundaryUs(): number {
+    return (Math.floor(this.sim.nowUs / this.snapshotEveryUs) + 1) * this.snapshotEveryUs;
   }
 
   stepOne(): void {

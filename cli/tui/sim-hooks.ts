@@ -7,6 +7,6 @@
  */
 import type { Simulation } from '../../sim/engine/simulation.js';
 
-export function nextEventMs(sim: Simulation): number | null {
-  return sim.nextEventMs();
+export function nextEventUs(sim: Simulation): number | null {
+  return sim.nextEventUs();
 }

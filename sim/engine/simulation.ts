@@ -166,7 +166,11 @@ export class Simulation implements SimApi {
   private readonly byId = new Map<NodeId, SimNode>();
   private readonly queue = new EventHeap<SimEvent>();
   private seq = 0;
-  private nowUs = 0;
+  /**
+   * Global simulated time in whole microseconds: the unit of the event queue, and of every caller
+   * that must land exactly on a time (the TUI). Only the event loop moves it; read it, never write.
+   */
+  nowUs = 0;
   private readonly hash = new TraceHash();
   private readonly codec: boolean;
   private readonly checkInvariants: boolean;
@@ -337,16 +341,28 @@ export class Simulation implements SimApi {
 
   /** Processes events up to (and including) global time `untilMs`, unless stopped. */
   runUntil(untilMs: number): void {
-    const untilUs = Math.round(untilMs * usPerMs);
-    for (;;) {
-      if (this.stopped) return;
+    this.runUntilUs(Math.round(untilMs * usPerMs));
+  }
+
+  /**
+   * Processes events up to (and including) global time `untilUs` (whole µs), unless stopped, and at
+   * most `eventsMax` of them. Returns true when it got there (the clock then reads at least
+   * `untilUs`) or the run stopped; false when the budget ran out first (call again to go on). A caller
+   * that loops until `nowUs >= untilUs` therefore always ends: the target is never rounded.
+   */
+  runUntilUs(untilUs: number, eventsMax = Infinity): boolean {
+    assert(Number.isSafeInteger(untilUs), `runUntilUs needs whole microseconds, got ${untilUs}`);
+    for (let processed = 0; ; processed++) {
+      if (this.stopped) return true;
       const next = this.queue.peek();
       if (!next || next.atUs > untilUs) break;
+      if (processed >= eventsMax) return false;
       this.queue.pop();
       this.nowUs = next.atUs;
       this.process(next);
     }
     if (!this.stopped) this.nowUs = Math.max(this.nowUs, untilUs);
+    return true;
   }
 
   /** Processes exactly one event (the TUI's `.` key). Returns false when nothing is left. */
@@ -417,6 +433,11 @@ export class Simulation implements SimApi {
   nextEventMs(): number | null {
     const next = this.queue.peek();
     return next ? next.atUs / usPerMs : null;
+  }
+
+  /** Global time (whole µs) of the next event in the queue, or null when nothing is scheduled. */
+  nextEventUs(): number | null {
+    return this.queue.peek()?.atUs ?? null;
   }
 
   get networkNow(): NetworkKnobs {

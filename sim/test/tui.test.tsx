@@ -96,10 +96,10 @@ describe('TUI session', () => {
     const direct = runLoaded(loaded, 11, {});
     const session = await TuiSession.open(file, text, null);
     for (let i = 0; i < 50; i++) session.stepOne();
-    session.advanceBy(777);
-    session.seekTo(200);
-    session.advanceBy(1234.5);
-    session.advanceTo(Infinity);
+    session.advanceByUs(777_000);
+    session.seekToUs(200_000);
+    session.advanceByUs(1_234_500);
+    session.advanceToUs(Infinity);
     expect(session.done).toBe(true);
     expect(session.simulation.traceHash).toBe(direct.trace);
     expect(session.current().verdict.status).toBe(direct.result === 'pass' ? 'pass' : 'fail');
@@ -123,7 +123,7 @@ describe('TUI session', () => {
     const again = await replay(replayFile);
     expect(again.result.trace).toBe(replayFile.trace);
     // …and it is the run the TUI shows: carry on watching to the end.
-    session.advanceTo(Infinity);
+    session.advanceToUs(Infinity);
     expect(session.simulation.traceHash).toBe(replayFile.trace);
     // The faults made a difference (the test would pass vacuously otherwise).
     const plain = runLoaded(await loadScenarioText(text, file), 11, {});
@@ -132,14 +132,14 @@ describe('TUI session', () => {
 
   it('seeks backward to a kept snapshot and continues from there to the same state', async () => {
     const session = await TuiSession.open(file, text, null);
-    session.advanceTo(2000);
+    session.advanceToUs(2_000_000);
     const at1500 = (() => {
-      session.seekTo(1500);
+      session.seekToUs(1_500_000);
       return session.current();
     })();
     expect(session.isViewingPast).toBe(true);
     expect(at1500.nowMs).toBe(1500);
-    session.advanceBy(0); // continue from the past: re-runs the seed up to 1.5 s
+    session.advanceByUs(0); // continue from the past: re-runs the seed up to 1.5 s
     expect(session.isViewingPast).toBe(false);
     const live = session.current();
     expect(live.nowMs).toBe(1500);
@@ -148,22 +148,80 @@ describe('TUI session', () => {
   });
 });
 
+describe('the TUI clock (issue 16 §1: frozen at t=0.187s at ×1)', () => {
+  // Long enough that no run here ends (a run ends early once it is live again after its faults).
+  const long = text.replace('duration safety=3s liveness=2s', 'duration safety=60s liveness=2s');
+  const clockOf = (frame: string): number => Number(/t=(\d+\.\d{3})s/.exec(frame)![1]);
+
+  it('keeps running at ×1 and ×2, after every fault key, a step, and a seek back', async () => {
+    // Real timers and the real wall clock: performance.now() deltas are fractional milliseconds, the
+    // input that froze the old TUI. Each look must see the clock further on than the one before.
+    for (const speed of [1, 2]) {
+      const session = await TuiSession.open(file, long, null);
+      const r = render(<App session={session} speed={speed} replayDir={tmpdir()} />);
+      await tick(300);
+      let last = clockOf(r.lastFrame()!);
+      expect(last, `×${speed}`).toBeGreaterThan(0);
+      for (const keys of ['jc', 'p', 'h', 'r', '. ', '[ ']) {
+        for (const k of keys) r.stdin.write(k);
+        await tick(400);
+        const now = clockOf(r.lastFrame()!);
+        expect(now, `×${speed} after '${keys}'`).toBeGreaterThan(keys === '[ ' ? last - 1 : last);
+        last = now;
+      }
+      await tick(300);
+      expect(clockOf(r.lastFrame()!), `×${speed} at the end`).toBeGreaterThan(last);
+      r.unmount();
+    }
+  }, 30_000);
+
+  it('lands exactly on microsecond targets that a millisecond float would round', async () => {
+    const session = await TuiSession.open(file, long, null);
+    for (const stepUs of [187_000, 1, 333, 49_999, 50_001]) {
+      const before = session.nowUs;
+      expect(session.advanceByUs(stepUs)).toBe(true);
+      expect(session.nowUs).toBe(before + stepUs);
+    }
+    expect(() => session.advanceToUs(1234.5)).toThrow(/whole µs/);
+    expect(() => session.simulation.runUntilUs(0.4)).toThrow(/whole microseconds/);
+  });
+
+  it('a re-run that is not there by its deadline catches up later, to the same state', async () => {
+    const session = await TuiSession.open(file, long, null);
+    session.advanceToUs(20_000_000);
+    session.inject('crash', 'n2', 0); // deadline already past: nothing re-run yet
+    expect(session.catchingUp).not.toBeNull();
+    expect(session.nowUs).toBe(20_000_000); // the screen stays on the moment of the key
+    expect(session.done).toBe(false);
+    expect(session.catchUp(Infinity)).toBe(true);
+    expect(session.catchingUp).toBeNull();
+    expect(session.nowUs).toBe(20_000_000);
+    const straight = await TuiSession.open(file, long, null);
+    straight.advanceToUs(20_000_000);
+    straight.inject('crash', 'n2', Infinity);
+    expect(session.current().nodes).toEqual(straight.current().nodes);
+    session.advanceToUs(Infinity);
+    straight.advanceToUs(Infinity);
+    expect(session.simulation.traceHash).toBe(straight.simulation.traceHash);
+  });
+});
+
 describe('TUI checkpoints', () => {
   it('continuing from the past through a parked checkpoint gives the state and the trace of a straight run', async () => {
     const session = await TuiSession.open(file, text, null);
-    session.advanceTo(2900);
+    session.advanceToUs(2_900_000);
     expect(session.checkpointCount).toBe(0);
     while (session.idleWork(50));
     expect(session.checkpointCount).toBe(1); // parked at 2 s
-    session.seekTo(2700);
-    session.advanceBy(0); // resumes from the checkpoint at 2 s
+    session.seekToUs(2_700_000);
+    session.advanceByUs(0); // resumes from the checkpoint at 2 s
     expect(session.checkpointCount).toBe(0);
     const fresh = await TuiSession.open(file, text, null);
-    fresh.advanceTo(2700);
+    fresh.advanceToUs(2_700_000);
     expect(session.current().nodes).toEqual(fresh.current().nodes);
     expect(session.current().events).toBe(fresh.current().events);
     expect(session.current().ops).toEqual(fresh.current().ops);
-    session.advanceTo(Infinity);
+    session.advanceToUs(Infinity);
     const direct = runLoaded(await loadScenarioText(text, file), 11, {});
     expect(session.simulation.traceHash).toBe(direct.trace);
   });

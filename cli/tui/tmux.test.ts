@@ -1,0 +1,120 @@
+/**
+ * The real `conclave tui` in a real terminal (tmux, on a private server): it keeps running at ×1 and
+ * ×2 — the header's clock moves between two looks — after a resize and after every fault key, and
+ * q, Ctrl-C and SIGTERM each end it with the terminal given back (canonical mode and echo on, as
+ * `stty` sees it afterwards). Issue 16 §1: at ×1 it used to stop at t=0.187s at 100% CPU, deaf to
+ * every key and to SIGTERM.
+ *
+ * Each case reads the screen with `tmux capture-pane`; the clock must move by a fraction of the wall
+ * time that passed, which a frozen TUI cannot fake. Skipped where tmux is not installed.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = join(new URL('.', import.meta.url).pathname, '..', '..');
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const socket = `conclave-test-${process.pid}`;
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+}
+
+const screen = (session: string): string => tmux('capture-pane', '-p', '-t', session);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls the screen until `test` holds (or `timeoutMs` passes); returns the last screen. */
+async function waitFor(session: string, test: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  let text = screen(session);
+  while (!test(text) && Date.now() < until) {
+    await sleep(100);
+    text = screen(session);
+  }
+  return text;
+}
+
+/** The simulated time in the header (`t=1.234s`), or null before the first frame. */
+const clockOf = (text: string): number | null => {
+  const m = /t=(\d+\.\d{3})s/.exec(text);
+  return m ? Number(m[1]) : null;
+};
+
+/** Starts the TUI in a new tmux session; the shell prints its exit code and the tty mode afterwards. */
+function start(session: string, args: string, width = 100, height = 30): void {
+  const after = `echo EXITED $?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon\\|-\\?echo' | tr '\\n' ' '; echo; sleep 600`;
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    String(width),
+    '-y',
+    String(height),
+    `cd ${root} && node bin/conclave.js tui ${args}; ${after}`,
+  );
+}
+
+/** The clock moves: two looks `gapMs` apart see it advance. */
+async function expectRunning(session: string, gapMs = 600): Promise<number> {
+  const first = clockOf(await waitFor(session, (t) => (clockOf(t) ?? 0) > 0));
+  expect(first, screen(session)).not.toBeNull();
+  await sleep(gapMs);
+  const second = clockOf(await waitFor(session, (t) => (clockOf(t) ?? 0) > first!, 5000));
+  expect(second, `the clock stayed at ${first}s:\n${screen(session)}`).toBeGreaterThan(first!);
+  return second!;
+}
+
+async function expectExit(session: string, code: number): Promise<void> {
+  const text = await waitFor(session, (t) => /EXITED \d+/.test(t) && /icanon/.test(t), 10_000);
+  expect(text).toContain(`EXITED ${code}`);
+  expect(text).toMatch(/(^|\s)icanon echo/m); // canonical mode and echo are back on
+}
+
+afterAll(() => {
+  if (hasTmux) spawnSync('tmux', ['-L', socket, 'kill-server']);
+});
+
+describe.skipIf(!hasTmux)('conclave tui in tmux', () => {
+  it('runs at ×1 through a resize and every fault key, and q quits', async () => {
+    start('one', '--speed 1');
+    await expectRunning('one');
+    tmux('resize-window', '-t', 'one', '-x', '80', '-y', '24');
+    await expectRunning('one');
+    expect(screen('one')).toContain('conclave tui');
+    tmux('send-keys', '-t', 'one', 'j');
+    for (const [key, said] of [
+      ['c', 'crash n2'],
+      ['p', 'partition n2 |'],
+      ['h', 'heal'],
+      ['r', 'restart n2'],
+    ] as const) {
+      tmux('send-keys', '-t', 'one', key);
+      await waitFor('one', (t) => t.includes(`fault: ${said}`), 10_000);
+      expect(screen('one')).toContain(`fault: ${said}`);
+      await expectRunning('one', 300);
+    }
+    tmux('send-keys', '-t', 'one', 'q');
+    await expectExit('one', 0);
+  }, 90_000);
+
+  it('runs at ×2 (and ×5 after +); Ctrl-C quits', async () => {
+    start('two', '--speed 2');
+    await expectRunning('two');
+    tmux('send-keys', '-t', 'two', '+');
+    await waitFor('two', (t) => t.includes('×5'), 5000);
+    await expectRunning('two', 300);
+    tmux('send-keys', '-t', 'two', 'C-c');
+    await expectExit('two', 0);
+  }, 60_000);
+
+  it('SIGTERM ends it (exit 143) and gives the terminal back', async () => {
+    start('three', '--speed 1');
+    await expectRunning('three', 300);
+    const shell = tmux('list-panes', '-t', 'three', '-F', '#{pane_pid}').trim();
+    const node = execFileSync('pgrep', ['-P', shell, 'node'], { encoding: 'utf8' }).trim();
+    process.kill(Number(node), 'SIGTERM');
+    await expectExit('three', 143);
+  }, 60_000);
+});
