@@ -28,7 +28,8 @@ import type { AgentState } from '../../core/agent/machine.js';
 import { mountsFor } from '../../core/agent/mounts.js';
 import type { NodeRuntime } from '../../core/runtime.js';
 import type { RaftState } from '../../core/raft/state.js';
-import type { StoreFsm } from '../../core/store/store.js';
+import { createStoreFsm, type StoreFsm } from '../../core/store/store.js';
+import { checkedStoreFsm } from '../checkers/store.js';
 import type { HealthCheck } from '../../core/store/types.js';
 import type { NodeId } from '../../core/types.js';
 import { checkHistory, registerModel, UNKNOWN, type LinOp, type RegisterInput } from '../checkers/lin/index.js';
@@ -49,6 +50,8 @@ const params = {
   staleReads:
     '1 = every read is ?stale, and checked as if linearizable (not: proves the checker can fail); 0 = the three modes mixed',
   readModes: 'shares of consistent/default/stale reads, e.g. 40/40/20 (the default)',
+  sessionClients:
+    'processes that create TTL sessions (10 s), renew them a few times, then destroy or abandon them (default 2; 0 with clients 0)',
 } as const;
 
 function num(scenario: Scenario, key: keyof typeof params, fallback: number): number {
@@ -247,6 +250,58 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
   sim.after(1500, register);
 }
 
+/**
+ * Session clients (`PUT /v1/session/create?ttl=10s`, renew, destroy) through random agents: each
+ * renews its session 0–3 times, 2–4 s apart, then destroys it or abandons it to the leader's TTL
+ * sweep. The servers' FSMs check that none is invalidated before TTL × 2 after its last renewal.
+ */
+function startSessions(sim: SimApi, scenario: Scenario): void {
+  // Part of the workload: none when the scenario runs no workload processes (`clients 0`).
+  const count = num(scenario, 'sessionClients', num(scenario, 'clients', 3) === 0 ? 0 : 2);
+  const sessionStats = { created: 0, refused: [] as string[] };
+  sim.at(scenario.safetyMs, () =>
+    sim.log(
+      `agent: sessions created ${sessionStats.created}, refused ${sessionStats.refused.length}: ${sessionStats.refused.slice(0, 2).join('; ')}`,
+    ),
+  );
+  const prng = sim.random('sessions');
+  const timeoutMs = num(scenario, 'requestTimeoutMs', 3000);
+  for (let p = 0; p < count; p++) {
+    const later = (ms: number, fn: () => void): void => {
+      if (sim.phase === 'safety') sim.after(ms, fn);
+    };
+    const create = (): void => {
+      agentRequest(
+        sim,
+        prng.pick(sim.nodeIds),
+        { type: 'session.create', ttlMs: 10_000, lockDelayMs: 0 },
+        timeoutMs,
+        (r) => {
+          const id = r?.status === 200 ? (r.body as { ID?: string }).ID : undefined;
+          if (id === undefined) {
+            sessionStats.refused.push(r ? `${r.status} ${r.error ?? ''}` : 'timeout');
+            return later(500 + prng.below(1000), create);
+          }
+          sessionStats.created++;
+          let renewals = prng.below(4);
+          const renew = (): void => {
+            if (renewals-- <= 0) {
+              if (prng.below(2) === 0)
+                agentRequest(sim, prng.pick(sim.nodeIds), { type: 'session.destroy', id }, timeoutMs, () => undefined);
+              return later(500 + prng.below(1000), create); // destroyed, or abandoned to the TTL sweep
+            }
+            agentRequest(sim, prng.pick(sim.nodeIds), { type: 'session.renew', id }, timeoutMs, () =>
+              later(2000 + prng.below(2000), renew),
+            );
+          };
+          later(2000 + prng.below(2000), renew);
+        },
+      );
+    };
+    sim.after(2500 + prng.below(1000), create);
+  }
+}
+
 /** Liveness probe: once faults stop, keep writing through random agents until one write commits. */
 function startLivenessProbe(sim: SimApi, scenario: Scenario): void {
   const prng = sim.random('liveness');
@@ -403,11 +458,23 @@ export const harness: Harness = {
       startJoin: server || num(scenario, 'clientsJoin', 1) === 1 ? servers.filter((id) => id !== nodeId) : [],
       timing: agentTimingSim,
     });
-    return mountsFor(config, { profile: 'sim' });
+    // The servers' store checks the per-step store rules at every apply (sim/checkers/store.ts).
+    return mountsFor(config, {
+      profile: 'sim',
+      ...(server ? { raft: { createFsm: () => checkedStoreFsm(createStoreFsm(), nodeId) } } : {}),
+    });
+  },
+
+  checkStep(sim, nodeId) {
+    const runtime = sim.runtime(nodeId);
+    if (!runtime?.hasMachine('raft')) return null;
+    const fsm = runtime.stateOf<RaftState>('raft').fsm as StoreFsm & { problems?: string[] };
+    return fsm.problems && fsm.problems.length > 0 ? fsm.problems.splice(0).join('\n') : null;
   },
 
   start(sim, scenario) {
     startWorkload(sim, scenario);
+    startSessions(sim, scenario);
     startLivenessProbe(sim, scenario);
   },
 

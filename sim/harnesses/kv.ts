@@ -45,10 +45,8 @@ import type { Fsm, RaftRequest } from '../../core/raft/api.js';
 import type { Prng } from '../../core/prng.js';
 import { createStoreFsm, type StoreFsm } from '../../core/store/store.js';
 import {
-  sessionTtlMultiplier,
   type CommandResult,
   type KvEntry,
-  type Session,
   type StoreCommand,
   type StoreQuery,
   type TxnKvOp,
@@ -76,6 +74,7 @@ import {
   type RegisterInput,
 } from '../checkers/lin/index.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
+import { SessionTtlChecker } from '../checkers/store.js';
 import type { Harness, SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
@@ -139,11 +138,8 @@ export class CheckedStoreFsm implements Fsm {
   readonly problems: string[] = [];
   /** Set when the holder of `lockKey` was invalidated: the leader time and lock-delay then. */
   private lastInvalidation: { atMs: number; delayMs: number; session: string } | null = null;
-  /**
-   * Leader time (the command's `nowMs`) of each TTL session's last applied create or renew: a TTL
-   * session may not be invalidated by `sessionsExpire` before TTL × sessionTtlMultiplier after it.
-   */
-  private readonly lastRenewMs = new Map<string, number>();
+  /** Per-step rule: a TTL session is never invalidated before TTL × multiplier after its last renewal. */
+  private readonly ttl = new SessionTtlChecker();
   acquisitions = 0;
   handoversAfterInvalidation = 0;
 
@@ -156,39 +152,17 @@ export class CheckedStoreFsm implements Fsm {
   apply(command: unknown, index: number): unknown {
     const before = this.store.state.kv.get(lockKey);
     const holderSession = before && before.Session !== '' ? this.store.state.sessions.get(before.Session) : undefined;
-    const sessionsBefore =
-      (command as StoreCommand).type === 'sessionsExpire' ? [...this.store.state.sessions.values()] : [];
+    const sessionsBefore = this.ttl.before(command as StoreCommand, this.store);
     const result = this.store.apply(command, index);
     if (this.forgetLockDelay) this.store.state.lockDelayUntilMs.clear();
-    this.checkSessionTtl(command as StoreCommand, index, sessionsBefore);
+    for (const problem of this.ttl.after(command as StoreCommand, index, this.store, sessionsBefore))
+      this.problems.push(`${this.nodeId}: ${problem}`);
     const after = this.store.state.kv.get(lockKey);
     this.checkLock(command as StoreCommand, index, before, after, holderSession?.LockDelayMs ?? 0);
     const broken = this.store.invariants();
     if (broken.length > 0)
       this.problems.push(`${this.nodeId} store invariants after index ${index}: ${broken.join('; ')}`);
     return result;
-  }
-
-  /** Per-step rule: a TTL session is never invalidated before TTL × multiplier after its last renewal. */
-  private checkSessionTtl(command: StoreCommand, index: number, sessionsBefore: readonly Session[]): void {
-    const sessions = this.store.state.sessions;
-    if (command.type === 'sessionCreate' || command.type === 'sessionRenew') {
-      const id = command.type === 'sessionCreate' ? command.session?.id : command.id;
-      if (id !== undefined && sessions.has(id)) this.lastRenewMs.set(id, command.nowMs);
-      return;
-    }
-    if (command.type !== 'sessionsExpire') return;
-    for (const session of sessionsBefore) {
-      if (sessions.has(session.ID)) continue;
-      const renewedMs = this.lastRenewMs.get(session.ID);
-      this.lastRenewMs.delete(session.ID);
-      if (session.TtlMs === 0 || renewedMs === undefined) continue;
-      const earliestMs = renewedMs + session.TtlMs * sessionTtlMultiplier;
-      if (command.nowMs < earliestMs)
-        this.problems.push(
-          `${this.nodeId}: session TTL: ${session.ID} invalidated by sessionsExpire at ${command.nowMs} ms (index ${index}), before ${earliestMs} ms = its last renewal at ${renewedMs} ms + TTL ${session.TtlMs} ms × ${sessionTtlMultiplier}`,
-        );
-    }
   }
 
   private checkLock(
@@ -242,7 +216,7 @@ export class CheckedStoreFsm implements Fsm {
   restore(snapshot: unknown): void {
     this.store.restore(snapshot);
     this.lastInvalidation = null; // the history before the snapshot is not ours to check
-    this.lastRenewMs.clear();
+    this.ttl.reset();
   }
 }
 

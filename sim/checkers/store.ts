@@ -1,0 +1,85 @@
+/**
+ * Per-step store rules checked at every apply, outside the store (the simulator's view of
+ * core/store), shared by the kv and agent harnesses:
+ *
+ *  - session TTL: a TTL session is never invalidated by `sessionsExpire` before TTL ×
+ *    sessionTtlMultiplier after its last renewal, in leader time (the `nowMs` stamped into the
+ *    commands). A renewal is a create, a renew, or a new leader's `sessionTimersReset`, which restarts
+ *    every TTL timer at its own time (Consul's leader does the same on gaining leadership). The rule is
+ *    derived here from the commands alone, not from the store's deadline table, so a store that
+ *    computes a deadline wrongly, or a leader that proposes the expiry early, is caught at the apply.
+ */
+import type { StoreFsm } from '../../core/store/store.js';
+import { sessionTtlMultiplier, type Session, type StoreCommand } from '../../core/store/types.js';
+
+export class SessionTtlChecker {
+  /** Leader time of each live session's last renewal (create, renew, timers reset). */
+  private readonly lastRenewMs = new Map<string, number>();
+
+  /** The sessions `command` may invalidate by TTL, to compare after the apply (empty for other commands). */
+  before(command: StoreCommand, fsm: StoreFsm): Session[] {
+    return command?.type === 'sessionsExpire' ? [...fsm.state.sessions.values()] : [];
+  }
+
+  /** After `command` applied at `index`: the problems, each a sentence. */
+  after(command: StoreCommand, index: number, fsm: StoreFsm, before: readonly Session[]): string[] {
+    const sessions = fsm.state.sessions;
+    switch (command?.type) {
+      case 'sessionCreate':
+      case 'sessionRenew': {
+        const id = command.type === 'sessionCreate' ? command.session?.id : command.id;
+        if (id !== undefined && sessions.has(id)) this.lastRenewMs.set(id, command.nowMs);
+        return [];
+      }
+      case 'sessionTimersReset':
+        for (const id of sessions.keys()) this.lastRenewMs.set(id, command.nowMs);
+        return [];
+      case 'sessionsExpire':
+        break;
+      default:
+        return [];
+    }
+    const problems: string[] = [];
+    for (const session of before) {
+      if (sessions.has(session.ID)) continue;
+      const renewedMs = this.lastRenewMs.get(session.ID);
+      this.lastRenewMs.delete(session.ID);
+      if (session.TtlMs === 0 || renewedMs === undefined) continue;
+      const earliestMs = renewedMs + session.TtlMs * sessionTtlMultiplier;
+      if (command.nowMs < earliestMs)
+        problems.push(
+          `session TTL: ${session.ID} invalidated by sessionsExpire at ${command.nowMs} ms (index ${index}), before ${earliestMs} ms = its last renewal at ${renewedMs} ms + TTL ${session.TtlMs} ms × ${sessionTtlMultiplier}`,
+        );
+    }
+    return problems;
+  }
+
+  /** A snapshot was installed: the renewals before it are not ours to check. */
+  reset(): void {
+    this.lastRenewMs.clear();
+  }
+}
+
+/**
+ * The store FSM with the per-step store rules checked at every apply (for harnesses whose FSM is the
+ * plain store, as the agent's is). Problems pile up in `problems`; the harness drains them per step.
+ */
+export function checkedStoreFsm(fsm: StoreFsm, nodeId: string): StoreFsm & { readonly problems: string[] } {
+  const ttl = new SessionTtlChecker();
+  const problems: string[] = [];
+  const apply = fsm.apply.bind(fsm);
+  const restore = fsm.restore.bind(fsm);
+  return Object.assign(fsm, {
+    problems,
+    apply(command: unknown, index: number) {
+      const before = ttl.before(command as StoreCommand, fsm);
+      const result = apply(command, index);
+      for (const p of ttl.after(command as StoreCommand, index, fsm, before)) problems.push(`${nodeId}: ${p}`);
+      return result;
+    },
+    restore(snapshot: unknown) {
+      restore(snapshot);
+      ttl.reset();
+    },
+  });
+}
