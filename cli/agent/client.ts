@@ -9,7 +9,7 @@ export const httpAddrFlag: Record<string, FlagSpec> = {
     kind: 'string',
     usage: 'Address of the agent HTTP API (default 127.0.0.1:8500, or $CONCLAVE_HTTP_ADDR / $CONSUL_HTTP_ADDR).',
   },
-  token: { kind: 'string', usage: 'ACL token (accepted and ignored while ACLs are off).' },
+  token: { kind: 'string', usage: 'ACL token sent as X-Consul-Token (default $CONSUL_HTTP_TOKEN).' },
 };
 
 export function baseUrl(flags: FlagValues): string {
@@ -36,10 +36,12 @@ export async function request(
   body?: Uint8Array | string,
 ): Promise<HttpResult> {
   const url = `${baseUrl(flags)}${path}`;
+  const token = (flags['token'] as string | undefined) || process.env['CONSUL_HTTP_TOKEN'];
   let response: Response;
   try {
     response = await fetch(url, {
       method,
+      ...(token ? { headers: { 'X-Consul-Token': token } } : {}),
       ...(body !== undefined ? { body } : {}),
       signal: AbortSignal.timeout(60_000),
     });

@@ -9,6 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, type TestAgent } from './agent.js';
 import { dig } from '../../net/dns/client.js';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const master = 'b1a5e2f0-0000-4000-8000-0000000000aa';
 let agent: TestAgent;
@@ -190,4 +194,20 @@ describe('ACL bypasses are refused (acl_default_policy deny)', () => {
     const node = await dig('other.node.consul', 'A', { host: '127.0.0.1', port: agent.dnsPort });
     expect(node.packet.answers ?? []).toEqual([]);
   });
+
+  it('the CLI sends -token or $CONSUL_HTTP_TOKEN (and without one reads nothing)', async () => {
+    const cli = join(dirname(fileURLToPath(import.meta.url)), 'run-cli.ts');
+    const run = (args: string[], env: Record<string, string> = {}) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', cli, 'kv', 'get', '-http-addr', base, ...args], {
+        env: { ...process.env, ...env },
+      }).then(
+        (r) => ({ code: 0, out: r.stdout }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+      );
+    expect(await run(['-token', master, 'secret/a'])).toEqual({ code: 0, out: 's3cret\n' });
+    expect(await run(['secret/a'], { CONSUL_HTTP_TOKEN: master })).toEqual({ code: 0, out: 's3cret\n' });
+    const anonymous = await run(['secret/a'], { CONSUL_HTTP_TOKEN: '' });
+    expect(anonymous.code).not.toBe(0);
+    expect(anonymous.out).not.toContain('s3cret');
+  }, 30_000);
 });
