@@ -5,6 +5,8 @@
  *
  * Exit codes, everywhere: 0 success, 1 failure (a violation, a refused request), 2 bad usage.
  */
+import { didYouMean } from '../sim/suggest.js';
+
 export interface CommandModule {
   run(args: string[]): Promise<number>;
 }
@@ -14,7 +16,6 @@ const commands: Record<string, { summary: string }> = {
   sim: { summary: 'run, explore, replay, shrink and report simulations' },
   tui: { summary: 'watch a simulated cluster in the terminal' },
   check: { summary: 'check histories (check lin FILE... --model etcd|kv)' },
-  bench: { summary: 'run a benchmark (bench sim)' },
   agent: { summary: 'run a conclave agent (server or client)' },
   members: { summary: 'list cluster members' },
   join: { summary: 'tell the local agent to join a cluster' },
@@ -32,14 +33,17 @@ const commands: Record<string, { summary: string }> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
+  if (name === '--version' || name === '-version' || name === '-v' || name === '-V') name = 'version';
+  if (name === 'help' && rest[0] !== undefined && commands[rest[0]]) [name, rest] = [rest[0], ['--help']];
   if (name === undefined || name === '-h' || name === '--help' || name === '-help' || name === 'help') {
     process.stdout.write(usage());
     return name === undefined ? 2 : 0;
   }
   const entry = commands[name];
   if (!entry) {
-    process.stderr.write(`conclave: unknown command '${name}'\n\n${usage()}`);
+    const hint = didYouMean(name.replace(/^-+/, ''), Object.keys(commands));
+    process.stderr.write(`conclave: unknown command '${name}'${hint}\n\n${usage()}`);
     return 2;
   }
   let mod: CommandModule;
@@ -61,5 +65,9 @@ export async function main(argv: string[]): Promise<number> {
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
   const lines = Object.entries(commands).map(([n, c]) => `    ${n.padEnd(width)}  ${c.summary}`);
-  return `Usage: conclave <command> [args]\n\nCommands:\n${lines.join('\n')}\n`;
+  return (
+    `Usage: conclave <command> [args]\n\nCommands:\n${lines.join('\n')}\n\n` +
+    `conclave <command> --help describes a command; conclave --version prints the version.\n` +
+    `Benchmarks are npm scripts (npm run bench:sim, bench:raft, ...; see the README).\n`
+  );
 }

@@ -68,10 +68,39 @@ describe('conclave sim run', () => {
       file,
       'protocol broadcast\nnodes 3\nset syncIntervalMs 5000\nduration safety=1s liveness=1s\nat 0ms partition n1 | n2 n3\n',
     );
-    const r = conclave('sim', 'run', file, '--seed', '4');
+    const replays = join(dir, 'replays');
+    const r = conclave('sim', 'run', file, '--seed', '4', '--replay-dir', replays);
     expect(r.code).toBe(1);
     expect(r.out).toContain(`replay: node bin/conclave.js sim run ${file} --seed 4`);
     expect(r.out.trim().split('\n').at(-1)).toMatch(/result=fail$/);
+    // …and leaves its replay file, with the command that draws its report.
+    const replayFile = join(replays, 'stuck-seed4.replay.json');
+    expect(r.out).toContain(`replay file: ${replayFile}`);
+    expect(r.out).toContain(`report: node bin/conclave.js sim report ${replayFile} --out reports/stuck-seed4`);
+    const replayed = conclave('sim', 'replay', replayFile);
+    expect(replayed.code).toBe(0); // reproduced (the run fails the same way)
+    expect(replayed.out).toContain('replay reproduced the recorded run');
+  });
+
+  it('--help on every sim command, --version, and "did you mean" for commands and flags', () => {
+    for (const sub of ['run', 'explore', 'merge', 'replay', 'shrink', 'report', 'replay-agent']) {
+      const help = conclave('sim', sub, '--help');
+      expect(help.code, sub).toBe(0);
+      expect(help.out, sub).toContain(`Usage: conclave sim ${sub}`);
+      expect(help.out, sub).toMatch(/Exit: 0/);
+    }
+    for (const args of [['tui', '--help'], ['check', 'lin', '--help'], ['--help'], ['help', 'sim']])
+      expect(conclave(...args).code, args.join(' ')).toBe(0);
+    const version = conclave('--version');
+    expect(version.code).toBe(0);
+    expect(version.out).toMatch(/^Conclave v\d+\.\d+\.\d+/);
+    expect(conclave('memebrs').err).toContain("unknown command 'memebrs' (did you mean 'members'?)");
+    expect(conclave('sim', 'explroe').err).toContain("(did you mean 'explore'?)");
+    expect(conclave('sim', 'run', 'x.txt', '--sed', '3').err).toContain(
+      "unknown flag '--sed' (did you mean '--seed'?)",
+    );
+    expect(conclave('tui', '--sped', '3').err).toContain("(did you mean '--speed'?)");
+    expect(conclave('--help').out).not.toMatch(/^\s+bench\b/m); // npm scripts, not a command
   });
 
   it("--history writes the run's register operations as JSON lines that `check lin` reads", () => {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Harness } from './harness.js';
 import { loadHarness, harnessNames } from './harnesses/index.js';
 import { parseScenario, ScenarioError, type Scenario } from './scenario.js';
+import { didYouMean } from './suggest.js';
 import { Simulation, type RunResult, type SimOptions } from './engine/simulation.js';
 
 export interface LoadedScenario {
@@ -43,7 +44,7 @@ export async function loadScenarioText(text: string, path: string): Promise<Load
       throw new ScenarioError(
         path,
         lineOf(text, new RegExp(`^\\s*set\\s+${escape(key)}\\b`, 'm')),
-        `unknown parameter '${key}' for protocol ${harness.name} (known: ${known})`,
+        `unknown parameter '${key}' for protocol ${harness.name}${didYouMean(key, Object.keys(harness.params))} (known: ${known})`,
       );
     }
   }
@@ -58,7 +59,12 @@ export async function loadScenarioText(text: string, path: string): Promise<Load
   }
   for (const event of scenario.timeline) {
     if (isBuiltin(event.action)) continue;
-    const problem = harness.act ? harness.act(null, event.action, event.args) : `unknown action '${event.action}'`;
+    let problem = harness.act ? harness.act(null, event.action, event.args) : `unknown action '${event.action}'`;
+    if (problem?.startsWith('unknown action')) {
+      // Harnesses list their own actions as "(raft knows: a, b, c)"; suggest from those and the built-ins.
+      const own = /knows: ([^)]*)\)/.exec(problem)?.[1]?.split(/,\s*/) ?? [];
+      problem += didYouMean(event.action, [...builtins, ...own]);
+    }
     if (problem) throw new ScenarioError(path, event.line, problem);
   }
   return { scenario, harness };

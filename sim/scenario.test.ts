@@ -78,8 +78,40 @@ describe('scenario format', () => {
     expect(parseDurationMs('2m')).toBe(120_000);
     expect(parseDurationMs('-500ms')).toBe(-500);
     expect(parseDurationMs('5 s')).toBeNull();
+    expect(parseDurationMs('0')).toBe(0);
     expect(parseRatio('5%')).toBe(0.05);
     expect(parseRatio('1/4')).toBe(0.25);
     expect(parseRatio('2')).toBeNull();
+  });
+
+  it('requires a unit on every duration (issue 16 §4: `duration safety=5` silently meant 5 ms)', () => {
+    expect(parseDurationMs('5')).toBeNull();
+    expect(parseDurationMs('500us')).toBe(0.5);
+    const head = 'protocol x\nnodes 3\n';
+    expect(problem(`${head}duration safety=5\n`)).toMatch(
+      /'safety=5' is not key=DURATION \(a duration needs its unit: '5ms' or '5s'\)/,
+    );
+    expect(problem(`${head}at 1500 crash n1\n`)).toMatch(/a duration needs its unit: '1500ms' or '1500s'/);
+    expect(problem(`${head}nemesis swarm every=200\n`)).toMatch(
+      /every=200 is not a positive duration \(a duration needs/,
+    );
+    expect(problem(`${head}network latency=1..10\n`)).toMatch(/latency=1\.\.10 is not MIN\.\.MAX.*needs its unit/);
+  });
+
+  it('suggests the closest name for a misspelt directive, fault kind, action or parameter', async () => {
+    const head = 'protocol x\nnodes 3\n';
+    expect(problem(`${head}duraton safety=5s\n`)).toMatch(/unknown directive 'duraton' \(did you mean 'duration'\?\)/);
+    expect(problem(`${head}nemesis swarm kinds=partiton\n`)).toMatch(
+      /unknown fault kind 'partiton' \(did you mean 'partition'\?\)/,
+    );
+    expect(problem(`${head}duration safty=5s\n`)).toMatch(
+      /unknown key 'safty' \(safety, liveness\) \(did you mean 'safety'\?\)/,
+    );
+    await expect(loadScenarioText('protocol raft\nnodes 3\nat 1s crsh n1\n', 'a.txt')).rejects.toThrow(
+      /a.txt:3: unknown action 'crsh'.*\(did you mean 'crash'\?\)/,
+    );
+    await expect(loadScenarioText('protocol broadcast\nnodes 3\nset fanot 2\n', 'b.txt')).rejects.toThrow(
+      /unknown parameter 'fanot' for protocol broadcast \(did you mean 'fanout'\?\)/,
+    );
   });
 });

@@ -23,6 +23,7 @@
  * Errors name the file, the line and what is wrong; the parser never throws anything else.
  */
 import type { NetworkKnobs } from './harness.js';
+import { didYouMean } from './suggest.js';
 
 export const faultKinds = [
   'partition',
@@ -118,6 +119,9 @@ export const defaultNetwork: NetworkKnobs = {
   reorderMsMax: 20,
 };
 
+/** The directives a scenario line may start with. */
+const directives = ['protocol', 'nodes', 'seed', 'set', 'network', 'duration', 'nemesis', 'stranger', 'at', 'expect'];
+
 const builtinActions = new Set([
   'partition',
   'oneway',
@@ -137,14 +141,25 @@ const builtinActions = new Set([
   'replace-disk',
 ]);
 
-/** Parses a duration: `250ms`, `2s`, `1.5s`, `3m`, `1h`, or a bare number of milliseconds. */
+/**
+ * Parses a duration: `250ms`, `2s`, `1.5s`, `3m`, `1h`, `500us`. The unit is required (only `0` may
+ * go without): a bare `5` once silently meant 5 ms where its writer meant 5 s (issue 16 §4).
+ */
 export function parseDurationMs(text: string): number | null {
   const match = /^(-?\d+(?:\.\d+)?)(us|ms|s|m|h)?$/.exec(text.trim());
   if (!match) return null;
   const value = Number(match[1]);
+  if (match[2] === undefined && value !== 0) return null;
   const unit = match[2] ?? 'ms';
   const factor = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
   return value * factor;
+}
+
+/** Why `text` is not a duration, when the reason is a missing unit; else ''. */
+export function unitHint(text: string | undefined): string {
+  return text !== undefined && /^-?\d+(\.\d+)?$/.test(text.trim())
+    ? ` (a duration needs its unit: '${text}ms' or '${text}s')`
+    : '';
 }
 
 /** Parses a byte count: `512`, `4KB`, `1MB` (binary units). */
@@ -227,10 +242,11 @@ export function parseScenario(text: string, file: string): Scenario {
         for (const arg of args) {
           const [key, value] = arg.split('=');
           const ms = value === undefined ? null : parseDurationMs(value);
-          if (ms === null || ms < 0) fail(n, `duration: '${arg}' is not key=DURATION`);
+          if (key !== 'safety' && key !== 'liveness')
+            fail(n, `duration: unknown key '${key}' (safety, liveness)${didYouMean(key!, ['safety', 'liveness'])}`);
+          if (ms === null || ms < 0) fail(n, `duration: '${arg}' is not key=DURATION${unitHint(value)}`);
           if (key === 'safety') safetyMs = ms!;
-          else if (key === 'liveness') livenessMs = ms!;
-          else fail(n, `duration: unknown key '${key}' (safety, liveness)`);
+          else livenessMs = ms!;
         }
         break;
       case 'nemesis': {
@@ -244,20 +260,21 @@ export function parseScenario(text: string, file: string): Scenario {
             const list = value.split(',').filter(Boolean);
             for (const k of list)
               if (!(faultKinds as readonly string[]).includes(k))
-                fail(n, `nemesis: unknown fault kind '${k}' (${faultKinds.join(', ')})`);
+                fail(n, `nemesis: unknown fault kind '${k}'${didYouMean(k, faultKinds)} (${faultKinds.join(', ')})`);
             kinds = list as FaultKind[];
           } else if (key === 'every') {
             const ms = parseDurationMs(value);
-            if (ms === null || ms <= 0) fail(n, `nemesis: every=${value} is not a positive duration`);
+            if (ms === null || ms <= 0) fail(n, `nemesis: every=${value} is not a positive duration${unitHint(value)}`);
             everyMs = ms!;
-          } else fail(n, `nemesis: unknown option '${key}' (kinds, every)`);
+          } else fail(n, `nemesis: unknown option '${key}'${didYouMean(key!, ['kinds', 'every'])} (kinds, every)`);
         }
         nemesis = { mode: mode as 'none' | 'swarm', kinds, everyMs };
         break;
       }
       case 'at': {
         const atMs = args[0] === undefined ? null : parseDurationMs(args[0]);
-        if (atMs === null || atMs < 0) fail(n, 'at takes a time and an action, e.g. `at 2s crash n1`');
+        if (atMs === null || atMs < 0)
+          fail(n, `at takes a time and an action, e.g. \`at 2s crash n1\`${unitHint(args[0])}`);
         const action = args[1];
         if (action === undefined) fail(n, 'at: missing action');
         timeline.push({ atMs: atMs!, action: action!, args: args.slice(2), line: n });
@@ -271,10 +288,7 @@ export function parseScenario(text: string, file: string): Scenario {
         expectations.push({ name: args[0]!, args: args.slice(1), line: n });
         break;
       default:
-        fail(
-          n,
-          `unknown directive '${directive}' (protocol, nodes, seed, set, network, duration, nemesis, stranger, at, expect)`,
-        );
+        fail(n, `unknown directive '${directive}'${didYouMean(directive!, directives)} (${directives.join(', ')})`);
     }
   }
   if (protocol === undefined) fail(1, 'missing `protocol NAME` line');
@@ -344,7 +358,9 @@ function applyNetwork(network: NetworkKnobs, args: readonly string[], fail: (pro
         const min = parseDurationMs(lo!);
         const max = hi === undefined ? min : parseDurationMs(hi);
         if (min === null || max === null || min < 0 || max < min)
-          fail(`latency=${value} is not MIN..MAX (e.g. 1ms..10ms)`);
+          fail(
+            `latency=${value} is not MIN..MAX (e.g. 1ms..10ms)${unitHint(hi === undefined || min === null ? lo : hi)}`,
+          );
         network.latencyMsMin = min!;
         // The tail is exponential; its mean is a third of the spread, so ~95% of draws fall inside it.
         network.latencyMsTailMean = (max! - min!) / 3;
@@ -426,7 +442,7 @@ export function checkBuiltinAction(event: TimelineEvent, nodes: ReadonlySet<stri
       }
     }
     default:
-      return `unknown action '${action}'`;
+      return `unknown action '${action}'${didYouMean(action, builtinActions)}`;
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { checkHistory, models, parseHistory, type HistoryFormat } from '../../sim/checkers/lin/index.js';
+import { didYouMean } from '../../sim/suggest.js';
 
 export interface Io {
   out(text: string): void;
@@ -69,7 +70,8 @@ function parseArgs(args: string[]): LinArgs | string {
       if (text === undefined || !Number.isFinite(ms) || ms < 0)
         return `--timeout-ms needs a non-negative number, got ${text ?? 'nothing'}`;
       parsed.timeoutMs = ms;
-    } else if (arg.startsWith('-') && arg !== '-') return `unknown flag '${arg}'`;
+    } else if (arg.startsWith('-') && arg !== '-')
+      return `unknown flag '${arg}'${didYouMean(arg.replace(/^-+/, '').split('=')[0]!, ['model', 'json', 'timeout-ms', 'help'], '--')}`;
     else parsed.files.push(arg);
   }
   if (parsed.files.length === 0) return 'no history files given';

@@ -8,21 +8,92 @@
  * the last line. Exit 0 pass, 1 violation, 2 bad usage (or a bad scenario file).
  */
 import { ScenarioError } from '../../sim/scenario.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { didYouMean } from '../../sim/suggest.js';
+import { makeReplay, replayFileName, writeReplay } from '../../sim/tools/replay.js';
 import { loadScenario, replayCommand } from '../../sim/run.js';
 import { Simulation, type LogLine, type RunResult } from '../../sim/engine/simulation.js';
 
-const usage = `Usage: conclave sim <command> [args]
+/** Where failing runs leave their replay files (as `sim explore` and the TUI's `s`). */
+const defaultReplayDir = '.conclave/replays';
+
+const usage = `Usage: conclave sim <command> [args]   (conclave sim <command> --help for its flags)
 
 Commands:
-    run SCENARIO [--seed N] [--json] [--verbose] [--no-codec] [--history FILE]   run one simulation
-    explore SCENARIO [--seeds A..B] [--jobs N] [--shard i/n] [--json]
-    merge FILE...                                                merge explorer shard results
-    replay FILE                                                  rerun a replay file bit for bit
-    shrink FILE                                                  minimise a failing replay file
-    report FILE --out DIR                                        HTML timeline of a run
-    replay-agent FILE                                            replay a real agent's flight recording
+    run SCENARIO [--seed N] [--json] [--verbose] [--history FILE]   run one simulation
+    explore SCENARIO [--seeds A..B] [--jobs N] [--shard i/n] [--json] run many seeds
+    merge FILE...                                                    merge explorer shard results
+    replay FILE                                                      rerun a replay file bit for bit
+    shrink FILE                                                      minimise a failing replay file
+    report FILE --out DIR                                            HTML timeline of a run
+    replay-agent FILE                                                replay a real agent's flight recording
 `;
+
+/** `conclave sim <command> --help`: what each command does, its flags and its exit codes. */
+export const subcommandHelp: Record<string, string> = {
+  run: `Usage: conclave sim run SCENARIO [--seed N] [--json] [--verbose] [--history FILE] [--replay-dir DIR | --no-replay] [--no-codec]
+
+  Runs one simulation of a scenario file (scenarios/README.md, docs/scenario-grammar.md).
+  --seed N          the seed (default: the scenario's \`seed\` line)
+  --json            one JSON object as the last line, instead of the human output
+  --verbose, -v     every protocol log line too
+  --history FILE    write the client operations its linearizability check reads, as JSON lines
+                    (for \`conclave check lin FILE\`)
+  --replay-dir DIR  where a failing run writes its replay file (default ${defaultReplayDir})
+  --no-replay       write no replay file
+  --no-codec        pass messages as objects, without the wire codec (faster; another trace)
+Human output ends with \`seed=N trace=<16 hex> result=pass|fail\`. A failing run also prints the
+command that reruns it, writes a replay file and prints the \`sim report\` command for it.
+Exit: 0 pass, 1 violation, 2 bad usage or a bad scenario file.
+`,
+  explore: `Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]
+
+  Runs many seeds on worker threads, with a progress bar. Every failing seed gets a replay file
+  (default ${defaultReplayDir}) and the command that reruns it.
+  --seeds A..B|N   the seeds (N: 1..N)          --jobs N        worker threads
+  --shard i/n      this machine's share of the seeds (merge the --json outputs with \`sim merge\`)
+  --json           one JSON summary             --out FILE      write the JSON summary to FILE
+Exit: 0 every seed passed, 1 any failed, 2 bad usage or a bad scenario file.
+`,
+  merge: `Usage: conclave sim merge FILE... [--json]
+
+  Merges the JSON outputs of \`sim explore --json\` (e.g. one per shard) into one summary.
+Exit: 0 every seed passed, 1 any failed, 2 bad usage.
+`,
+  replay: `Usage: conclave sim replay FILE [--json] [--verbose]
+
+  Reruns a replay file (from sim run, explore, shrink or the TUI's \`s\`) and checks it gives the
+  recorded trace hash and verdict. Warns when the code changed since it was recorded.
+Exit: 0 the recorded run was reproduced (whatever its verdict: a replay of a failure that fails the
+same way is a success), 1 it was not (another trace or verdict), 2 bad usage or an unreadable file.
+`,
+  shrink: `Usage: conclave sim shrink FILE [--out DIR] [--time-budget 60s] [--any] [--json]
+
+  Minimises a failing replay file's faults and workload; writes the shrunk replay file and a
+  scenario file ready for scenarios/.
+  --out DIR           where to write them (default: beside FILE)
+  --time-budget DUR   stop searching after this long (default 60s)
+  --any               accept any violation, not only the original property
+Exit: 0 a shrunk run was written, 1 the file could not be shrunk, 2 bad usage or an unreadable file.
+`,
+  report: `Usage: conclave sim report FILE --out DIR [--seed N] [--check]
+
+  Writes a self-contained HTML page of a run: client operations with fault windows, a message
+  diagram around the violation, roles and terms over time.
+  FILE     a replay file, or a scenario file with --seed N
+  --check  open the page in headless Chromium and fail on console errors or network requests
+Exit: 0 the report was written (whatever the run's verdict), 1 --check found problems, 2 bad usage.
+`,
+  'replay-agent': `Usage: conclave sim replay-agent FILE
+
+  Replays a flight recording made with \`conclave agent -record FILE\` into the same core and checks
+  that every step's effects are identical.
+Exit: 0 reproduced, 1 at the first divergence, 2 bad usage.
+`,
+};
+
+const helpFlags = ['-h', '--help', '-help'];
 
 /** Subcommands implemented elsewhere: module path (relative to this file) and exported function. */
 const delegated: Record<string, { module: string; fn: string }> = {
@@ -36,14 +107,21 @@ const delegated: Record<string, { module: string; fn: string }> = {
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === undefined || sub === '-h' || sub === '--help') {
-    process.stdout.write(usage);
+  if (sub === undefined || helpFlags.includes(sub) || sub === 'help') {
+    const topic = sub === 'help' ? rest[0] : undefined;
+    process.stdout.write(topic !== undefined && subcommandHelp[topic] ? subcommandHelp[topic] : usage);
     return sub === undefined ? 2 : 0;
+  }
+  if (subcommandHelp[sub] && rest.some((a) => helpFlags.includes(a))) {
+    process.stdout.write(subcommandHelp[sub]);
+    return 0;
   }
   if (sub === 'run') return runOne(rest);
   const target = delegated[sub];
   if (!target) {
-    process.stderr.write(`conclave sim: unknown command '${sub}'\n\n${usage}`);
+    process.stderr.write(
+      `conclave sim: unknown command '${sub}'${didYouMean(sub, Object.keys(subcommandHelp))}\n\n${usage}`,
+    );
     return 2;
   }
   let mod: Record<string, (args: string[]) => Promise<number>>;
@@ -67,10 +145,22 @@ export interface RunFlags {
   codec: boolean;
   /** Where to write the run's client history (JSON lines, for `conclave check lin`); null: nowhere. */
   historyFile: string | null;
+  /** Where a failing run writes its replay file; null: nowhere (--no-replay). */
+  replayDir: string | null;
 }
 
+const runFlagNames = ['seed', 'json', 'verbose', 'history', 'replay-dir', 'no-replay', 'no-codec', 'help'];
+
 export function parseRunFlags(args: readonly string[]): RunFlags | string {
-  const flags: RunFlags = { file: '', seed: null, json: false, verbose: false, codec: true, historyFile: null };
+  const flags: RunFlags = {
+    file: '',
+    seed: null,
+    json: false,
+    verbose: false,
+    codec: true,
+    historyFile: null,
+    replayDir: defaultReplayDir,
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const [name, inline] = arg.startsWith('-') ? splitFlag(arg) : [null, null];
@@ -89,7 +179,12 @@ export function parseRunFlags(args: readonly string[]): RunFlags | string {
       const value = inline ?? args[++i];
       if (value === undefined || value === '') return '--history needs a FILE';
       flags.historyFile = value;
-    } else return `unknown flag '${arg}'`;
+    } else if (name === 'replay-dir') {
+      const value = inline ?? args[++i];
+      if (value === undefined || value === '') return '--replay-dir needs a DIR';
+      flags.replayDir = value;
+    } else if (name === 'no-replay') flags.replayDir = null;
+    else return `unknown flag '${arg}'${didYouMean(name, runFlagNames, arg.startsWith('--') ? '--' : '-')}`;
   }
   if (!flags.file) return 'missing SCENARIO file';
   return flags;
@@ -104,9 +199,7 @@ function splitFlag(arg: string): [string, string | null] {
 async function runOne(args: string[]): Promise<number> {
   const flags = parseRunFlags(args);
   if (typeof flags === 'string') {
-    process.stderr.write(
-      `conclave sim run: ${flags}\n\nUsage: conclave sim run SCENARIO [--seed N] [--json] [--verbose] [--no-codec] [--history FILE]\n`,
-    );
+    process.stderr.write(`conclave sim run: ${flags}\n\n${subcommandHelp['run']}`);
     return 2;
   }
   let loaded;
@@ -149,11 +242,30 @@ async function runOne(args: string[]): Promise<number> {
         .join(''),
     );
   }
+  // A failing run leaves its replay file, the input of `sim replay`, `shrink` and `report`.
+  let replayFile: string | null = null;
+  if (result.result === 'fail' && flags.replayDir !== null) {
+    const replay = makeReplay({
+      scenarioFile: flags.file,
+      scenarioText: readFileSync(flags.file, 'utf8'),
+      result,
+      codec: flags.codec,
+      origin: 'run',
+    });
+    replayFile = writeReplay(replay, join(flags.replayDir, replayFileName(loaded.scenario.name, seed)));
+  }
   if (flags.json) {
-    process.stdout.write(JSON.stringify(jsonOf(result)) + '\n');
+    process.stdout.write(JSON.stringify({ ...jsonOf(result), ...(replayFile ? { replayFile } : {}) }) + '\n');
   } else {
     process.stdout.write(summary(result));
-    if (result.result === 'fail') process.stdout.write(`replay: ${replayCommand(flags.file, seed)}\n`);
+    if (result.result === 'fail') {
+      process.stdout.write(`replay: ${replayCommand(flags.file, seed)}${flags.codec ? '' : ' --no-codec'}\n`);
+      if (replayFile !== null) {
+        process.stdout.write(`replay file: ${replayFile} (conclave sim replay / shrink / report)\n`);
+        const reportDir = join('reports', replayFileName(loaded.scenario.name, seed).replace(/\.replay\.json$/, ''));
+        process.stdout.write(`report: node bin/conclave.js sim report ${replayFile} --out ${reportDir}\n`);
+      }
+    }
     process.stdout.write(`seed=${seed} trace=${result.trace} result=${result.result}\n`);
   }
   return result.result === 'pass' ? 0 : 1;

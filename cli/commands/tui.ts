@@ -11,6 +11,7 @@ import React from 'react';
 import { ScenarioError } from '../../sim/scenario.js';
 import { plainSummary } from '../tui/components.js';
 import { TuiSession } from '../tui/session.js';
+import { didYouMean } from '../../sim/suggest.js';
 
 const usage =
   'Usage: conclave tui [SCENARIO] [--seed N] [--speed X] [--paused] [--no-codec]\n  (SCENARIO defaults to scenarios/default.*)\n';
@@ -48,7 +49,10 @@ export async function run(args: string[]): Promise<number> {
       speed = x;
     } else if (a === '--paused') paused = true;
     else if (a === '--no-codec') codec = false;
-    else if (a.startsWith('-')) return bad(`unknown flag '${a}'`);
+    else if (a.startsWith('-'))
+      return bad(
+        `unknown flag '${a}'${didYouMean(a.replace(/^-+/, '').split('=')[0]!, ['seed', 'speed', 'paused', 'no-codec', 'help'], '--')}`,
+      );
     else if (file !== null) return bad(`unexpected argument '${a}'`);
     else file = a;
   }

@@ -22,6 +22,7 @@ import {
   progressLine,
   shardRange,
 } from '../../../sim/tools/explore.js';
+import { didYouMean } from '../../../sim/suggest.js';
 
 const exploreUsage =
   'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]\n';
@@ -119,7 +120,7 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
         break;
       }
       default:
-        return `unknown flag '${arg}'`;
+        return `unknown flag '${arg}'${didYouMean(arg.replace(/^-+/, '').split('=')[0]!, ['seeds', 'jobs', 'shard', 'json', 'out', 'replay-dir', 'no-replays', 'no-codec'], '--')}`;
     }
   }
   if (!flags.file) return 'missing SCENARIO file';

@@ -15,6 +15,7 @@ import { ScenarioError } from '../../../sim/scenario.js';
 import { checkPage, findChromium } from '../../../sim/tools/report/chromium.js';
 import { collectRecord } from '../../../sim/tools/report/collect.js';
 import { writeReport } from '../../../sim/tools/report/write.js';
+import { didYouMean } from '../../../sim/suggest.js';
 
 const usage =
   'Usage: conclave sim report FILE --out DIR [--seed N] [--check]\n  FILE: a replay file (from explore, shrink or the TUI), or a scenario file with --seed N\n';
@@ -33,7 +34,10 @@ export async function runReport(args: string[]): Promise<number> {
       if (v === undefined || !/^\d+$/.test(v)) return bad(`--seed needs a non-negative integer, got '${v ?? ''}'`);
       seed = Number(v);
     } else if (a === '--check') check = true;
-    else if (a.startsWith('-')) return bad(`unknown flag '${a}'`);
+    else if (a.startsWith('-'))
+      return bad(
+        `unknown flag '${a}'${didYouMean(a.replace(/^-+/, '').split('=')[0]!, ['out', 'seed', 'check'], '--')}`,
+      );
     else files.push(a);
   }
   if (files.length !== 1) return bad(files.length === 0 ? 'missing FILE' : 'one FILE at a time');

@@ -11,6 +11,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { makeReplay, readReplay, ReplayFileError, writeReplay } from '../../../sim/tools/replay.js';
 import { ScenarioError, parseDurationMs } from '../../../sim/scenario.js';
 import { shrink, ShrinkError, type ShrinkOutcome } from '../../../sim/tools/shrink.js';
+import { didYouMean } from '../../../sim/suggest.js';
 
 const usage = 'Usage: conclave sim shrink FILE [--out DIR] [--time-budget 60s] [--any] [--json]\n';
 
@@ -37,7 +38,9 @@ export async function runShrink(args: string[]): Promise<number> {
     } else if (a === '--any') any = true;
     else if (a === '--json') json = true;
     else if (a.startsWith('-')) {
-      process.stderr.write(`conclave sim shrink: unknown flag '${a}'\n\n${usage}`);
+      process.stderr.write(
+        `conclave sim shrink: unknown flag '${a}'${didYouMean(a.replace(/^-+/, '').split('=')[0]!, ['out', 'time-budget', 'any', 'json'], '--')}\n\n${usage}`,
+      );
       return 2;
     } else files.push(a);
   }
