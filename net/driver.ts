@@ -10,10 +10,12 @@
  *    so every input handled in the same turn of the event loop rides the same fsync;
  *  - timers, traces, applies and checks are never held.
  *
- * The sim driver (sim/simulator.ts) follows the same rule with virtual time; the core cannot tell them
+ * The sim driver (sim/engine/simulation.ts) follows the same rule with virtual time, through the same
+ * queue (core/held.ts); the core cannot tell them
  * apart, which is what makes `conclave sim replay-agent` possible (net/recorder.ts).
  */
 import { assert } from '../core/assert.js';
+import { HeldEffects } from '../core/held.js';
 import type { Envelope, NodeRequest, NodeRuntime } from '../core/runtime.js';
 import type { CheckResult, CheckSpec, Effect, Input } from '../core/types.js';
 import { runCheck as runCheckForReal } from './checks/run.js';
@@ -44,6 +46,8 @@ export interface DriverOptions {
   readonly runCheck?: (spec: CheckSpec, timeoutMs: number) => Promise<CheckResult>;
   /** Called with every step's effects before they are carried out (tests, log lines). */
   readonly onEffects?: (effects: readonly Effect[], input: Input<Envelope, NodeRequest>) => void;
+  /** Called as each send or reply leaves, after the ORDERING RULE let it go (the driver conformance suite). */
+  readonly onLeave?: (effect: Effect) => void;
   /** A step threw or storage failed: the node must stop (the agent exits 1). */
   readonly onFatal: (error: Error) => void;
   /** Run the machines' invariants after every step (tests). */
@@ -63,17 +67,12 @@ export const heldEffectsWarn = 100_000;
 /** Bound on client requests waiting for their reply. */
 export const pendingCallsMax = 65_536;
 
-interface Held {
-  readonly effect: Effect;
-  /** The storage marker that must be durable before this effect may leave. */
-  readonly marker: number;
-}
-
 export class NodeDriver {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly calls = new Map<number, { resolve: (response: unknown) => void; timer: NodeJS.Timeout | null }>();
   private nextRequestId = 1;
-  private held: Held[] = [];
+  /** Sends and replies waiting for their persists (the ORDERING RULE's queue, core/held.ts). */
+  private readonly held = new HeldEffects<Effect>();
   private lastPersistMarker = 0;
   private flushScheduled = false;
   private stopped = false;
@@ -106,11 +105,11 @@ export class NodeDriver {
     if (this.stopped) return;
     if (full !== null) for (const listener of [...this.diskFullListeners]) listener(full.reason);
     if (full === null) {
-      this.options.log('info', `driver: disk has space again; ${this.held.length} held messages leave`);
+      this.options.log('info', `driver: disk has space again; ${this.held.size} held messages leave`);
       return;
     }
     let failed = 0;
-    for (const { effect } of this.held) {
+    for (const effect of this.held.waiting()) {
       if (effect.kind !== 'reply') continue;
       const call = this.calls.get(effect.requestId);
       if (!call) continue;
@@ -234,10 +233,10 @@ export class NodeDriver {
         return;
       case 'send':
       case 'reply':
-        if (this.held.length > 0 || this.lastPersistMarker > this.options.storage.durableMarker) {
-          this.held.push({ effect, marker: this.lastPersistMarker });
-          if (this.held.length > this.stats.heldMax) this.stats.heldMax = this.held.length;
-          if (this.held.length === heldEffectsWarn)
+        if (this.held.mustHold(this.lastPersistMarker, this.options.storage.durableMarker)) {
+          this.held.hold(effect, this.lastPersistMarker);
+          if (this.held.size > this.stats.heldMax) this.stats.heldMax = this.held.size;
+          if (this.held.size === heldEffectsWarn)
             this.options.log(
               'warn',
               `driver: ${heldEffectsWarn} messages wait for a disk sync; the disk is not keeping up`,
@@ -293,6 +292,7 @@ export class NodeDriver {
   }
 
   private leave(effect: Effect): void {
+    this.options.onLeave?.(effect);
     if (effect.kind === 'send') {
       if (effect.to === this.options.runtime.nodeId) {
         // A message to ourselves (Raft's leader acknowledging its own durable append) skips the
@@ -336,10 +336,7 @@ export class NodeDriver {
 
   private release(): void {
     if (this.stopped) return;
-    const durable = this.options.storage.durableMarker;
-    let i = 0;
-    while (i < this.held.length && this.held[i]!.marker <= durable) this.leave(this.held[i++]!.effect);
-    if (i > 0) this.held = this.held.slice(i);
+    this.held.release(this.options.storage.durableMarker, (effect) => this.leave(effect));
   }
 
   private fatal(error: Error): void {

@@ -8,7 +8,8 @@
 import { assert } from '../assert.js';
 import { Prng } from '../prng.js';
 import { NodeRuntime, type Envelope } from '../runtime.js';
-import type { DurableLog, Effect, NodeId, StorageOp } from '../types.js';
+import { applyStorageOp, mapImage } from '../storage.js';
+import type { DurableLog, Effect, NodeId } from '../types.js';
 import type { Fsm, RaftResponse } from './api.js';
 import { makeRaftConfig, type RaftConfig } from './config.js';
 import type { RaftMessage } from './messages.js';
@@ -140,7 +141,10 @@ export class ManualCluster {
         return;
       }
       case 'persist':
-        for (const op of effect.ops) applyOp(this.disks.get(id)!, op);
+        for (const op of effect.ops) {
+          const disk = this.disks.get(id)!;
+          applyStorageOp(mapImage(disk.records, disk.logs), op);
+        }
         return;
       case 'setTimer':
         this.timers.get(id)!.add(effect.timer);
@@ -212,34 +216,5 @@ export class ManualCluster {
 
   leaders(): NodeId[] {
     return this.ids.filter((id) => this.isUp(id) && this.state(id).role === 'leader');
-  }
-}
-
-function applyOp(disk: Disk, op: StorageOp): void {
-  switch (op.op) {
-    case 'put':
-      disk.records.set(op.key, op.value);
-      return;
-    case 'delete':
-      disk.records.delete(op.key);
-      return;
-    case 'append': {
-      const log = disk.logs.get(op.log) ?? [];
-      log.push(...op.entries);
-      disk.logs.set(op.log, log);
-      return;
-    }
-    case 'truncate': {
-      const log = disk.logs.get(op.log) ?? [];
-      if (op.keepCount < log.length) log.length = op.keepCount;
-      disk.logs.set(op.log, log);
-      return;
-    }
-    case 'dropPrefix': {
-      const log = disk.logs.get(op.log) ?? [];
-      log.splice(0, op.dropCount);
-      disk.logs.set(op.log, log);
-      return;
-    }
   }
 }

@@ -33,6 +33,7 @@ import * as path from 'node:path';
 import { assert } from '../../core/assert.js';
 import { crc32 } from '../../core/crc32.js';
 import { diskFullRetryMsDefault, settleFlush, type WriteFailure } from '../../core/flush.js';
+import { applyStorageOp, mapImage } from '../../core/storage.js';
 import type { DurableLog, DurableState, StorageOp } from '../../core/types.js';
 import { decode, encode } from '../codec.js';
 
@@ -102,36 +103,6 @@ export interface DiskOptions {
 interface MutableState {
   records: Map<string, unknown>;
   logs: Map<string, unknown[]>;
-}
-
-function applyOp(state: MutableState, op: StorageOp): void {
-  switch (op.op) {
-    case 'put':
-      state.records.set(op.key, op.value);
-      return;
-    case 'delete':
-      state.records.delete(op.key);
-      return;
-    case 'append': {
-      let log = state.logs.get(op.log);
-      if (!log) state.logs.set(op.log, (log = []));
-      for (const entry of op.entries) log.push(entry);
-      return;
-    }
-    case 'truncate': {
-      const log = state.logs.get(op.log) ?? [];
-      assert(op.keepCount >= 0, `truncate ${op.log}: negative keepCount`);
-      if (op.keepCount < log.length) log.length = op.keepCount;
-      state.logs.set(op.log, log);
-      return;
-    }
-    case 'dropPrefix': {
-      const log = state.logs.get(op.log) ?? [];
-      log.splice(0, Math.min(op.dropCount, log.length));
-      state.logs.set(op.log, log);
-      return;
-    }
-  }
 }
 
 function isOps(value: unknown): value is StorageOp[] {
@@ -281,6 +252,7 @@ function fold(storageDir: string, repair: boolean, uptoSeqExclusive = Infinity):
   }
   let tornTail: Folded['tornTail'] = null;
   let recordCount = 0;
+  const image = mapImage(state.records, state.logs);
   for (const [i, seq] of segmentSeqs.entries()) {
     const file = path.join(storageDir, segmentName(seq));
     const bytes = fs.readFileSync(file);
@@ -289,7 +261,7 @@ function fold(storageDir: string, repair: boolean, uptoSeqExclusive = Infinity):
     while (offset < bytes.length) {
       const parsed = parseRecord(bytes, offset);
       if (parsed.ok) {
-        for (const op of parsed.ops) applyOp(state, op);
+        for (const op of parsed.ops) applyStorageOp(image, op);
         recordCount++;
         offset = parsed.next;
         continue;

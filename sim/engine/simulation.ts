@@ -13,6 +13,7 @@
  * invariants are checked after every step; then every fault is healed and the liveness phase gives
  * the cluster `livenessMs` to show progress (the harness's `live`).
  */
+import { HeldEffects } from '../../core/held.js';
 import { pack, unpack } from 'msgpackr';
 import seedrandom from 'seedrandom';
 import { assert } from '../../core/assert.js';
@@ -47,6 +48,8 @@ export interface SimOptions {
   readonly onLog?: (line: LogLine) => void;
   /** Sees every message hop (the report's Lamport diagram). Off by default: it costs. */
   readonly onMessage?: (hop: MessageHop) => void;
+  /** Called as each send or reply leaves its node, after the ORDERING RULE let it go (the driver conformance suite). */
+  readonly onLeave?: (nodeId: NodeId, effect: Effect) => void;
   /** Overrides for drawn knobs (replay files pin them; tests force a fault). */
   readonly knobs?: Partial<Knobs>;
   /** Stop at the first violation (default true). */
@@ -129,8 +132,8 @@ interface SimNode {
   readonly timers: Map<string, number>;
   timerGeneration: number;
   readonly storage: SimStorage;
-  /** Sends and replies waiting for a persist to become durable: [marker, effect]. */
-  held: { marker: number; effect: Effect }[];
+  /** Sends and replies waiting for a persist to become durable (the ORDERING RULE's queue, core/held.ts). */
+  readonly held: HeldEffects<Effect>;
   readonly clock: NodeClock;
   refusedReason: string | null;
   /** The node stopped itself (storage failed), as opposed to a crash fault. */
@@ -178,6 +181,7 @@ export class Simulation implements SimApi {
   private readonly logLimit: number;
   private readonly onLog: ((line: LogLine) => void) | undefined;
   private readonly onMessage: ((hop: MessageHop) => void) | undefined;
+  private readonly onLeave: ((nodeId: NodeId, effect: Effect) => void) | undefined;
   private readonly logLines: LogLine[] = [];
   readonly violations: string[] = [];
 
@@ -212,6 +216,7 @@ export class Simulation implements SimApi {
     this.logLimit = options.logLimit ?? 0;
     this.onLog = options.onLog;
     this.onMessage = options.onMessage;
+    this.onLeave = options.onLeave;
     this.nodeIds = scenario.nodes;
     this.netRng = unitFloats(this.random('network'));
     this.clientRng = unitFloats(this.random('clients'));
@@ -233,7 +238,7 @@ export class Simulation implements SimApi {
         timers: new Map(),
         timerGeneration: 0,
         storage: new SimStorage(this.codec),
-        held: [],
+        held: new HeldEffects<Effect>(),
         clock: new NodeClock(),
         refusedReason: null,
         syncRetry: false,
@@ -264,6 +269,12 @@ export class Simulation implements SimApi {
 
   isPaused(nodeId: NodeId): boolean {
     return this.nodeOf(nodeId).paused;
+  }
+
+  /** The node's storage markers: the latest write, and the latest write that is durable (tests). */
+  storageMarkers(nodeId: NodeId): { readonly written: number; readonly durable: number } {
+    const storage = this.nodeOf(nodeId).storage;
+    return { written: storage.writtenMarker, durable: storage.durableMarker };
   }
 
   /** Why a node refused to start from its durable state (corruption), or null. */
@@ -579,8 +590,8 @@ export class Simulation implements SimApi {
     switch (effect.kind) {
       case 'send':
       case 'reply':
-        if (node.storage.unsynced || node.held.length > 0)
-          node.held.push({ marker: node.storage.writtenMarker, effect });
+        if (node.held.mustHold(node.storage.writtenMarker, node.storage.durableMarker))
+          node.held.hold(effect, node.storage.writtenMarker);
         else this.leave(node, effect);
         return;
       case 'setTimer': {
@@ -679,14 +690,12 @@ export class Simulation implements SimApi {
 
   /** Sends and replies whose persists are now durable leave, in their original order. */
   private releaseHeld(node: SimNode): void {
-    while (node.held.length > 0 && node.held[0]!.marker <= node.storage.durableMarker) {
-      const { effect } = node.held.shift()!;
-      this.leave(node, effect);
-    }
+    node.held.release(node.storage.durableMarker, (effect) => this.leave(node, effect));
   }
 
   /** A send or reply leaves the node. */
   private leave(node: SimNode, effect: Effect): void {
+    this.onLeave?.(node.id, effect);
     if (effect.kind === 'reply') {
       const pending = this.pendingRequests.get(effect.requestId);
       if (!pending) return;
@@ -798,7 +807,7 @@ export class Simulation implements SimApi {
     node.paused = false;
     node.pausedQueue = [];
     node.timers.clear();
-    node.held = [];
+    node.held.clear();
     node.syncRetry = false;
     node.exited = exitReason !== null;
     const outcome = node.storage.crash(this.storageRng, this.knobs.tornWritePercent, 100);

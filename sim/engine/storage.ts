@@ -15,6 +15,7 @@ import { pack, unpack } from 'msgpackr';
 import { assert } from '../../core/assert.js';
 import { settleFlush } from '../../core/flush.js';
 import type { Prng } from '../../core/prng.js';
+import { applyStorageOp, type StorageImage } from '../../core/storage.js';
 import type { DurableLog, DurableState, StorageOp } from '../../core/types.js';
 
 interface StoredLog {
@@ -265,37 +266,21 @@ export class SimStorage {
     return count;
   }
 
+  /** The meaning of the op is core's (applyStorageOp); around it, what this disk models besides: rot and tears. */
   private applyOp(op: StorageOp): void {
     if (this.tornAt !== null) this.writtenAfterTorn = true;
-    switch (op.op) {
-      case 'put':
-        this.records.set(op.key, op.value);
-        return;
-      case 'delete':
-        this.records.delete(op.key);
-        return;
-      case 'append': {
-        const log = this.logFor(op.log);
-        for (const entry of op.entries) log.entries.push(entry);
-        return;
-      }
-      case 'truncate': {
-        const log = this.logFor(op.log);
-        assert(op.keepCount >= 0, 'truncate keeps a non-negative count');
-        if (op.keepCount < log.entries.length) log.entries.length = op.keepCount;
-        if (log.rotAt !== null && log.rotAt >= op.keepCount) log.rotAt = null;
-        this.tornLogs.delete(op.log);
-        return;
-      }
-      case 'dropPrefix': {
-        const log = this.logFor(op.log);
-        assert(op.dropCount >= 0, 'dropPrefix drops a non-negative count');
-        log.entries.splice(0, op.dropCount);
-        if (log.rotAt !== null) log.rotAt = log.rotAt < op.dropCount ? null : log.rotAt - op.dropCount;
-        return;
-      }
+    applyStorageOp(this.image, op);
+    if (op.op === 'truncate') {
+      const log = this.logFor(op.log);
+      if (log.rotAt !== null && log.rotAt >= op.keepCount) log.rotAt = null;
+      this.tornLogs.delete(op.log);
+    } else if (op.op === 'dropPrefix') {
+      const log = this.logFor(op.log);
+      if (log.rotAt !== null) log.rotAt = log.rotAt < op.dropCount ? null : log.rotAt - op.dropCount;
     }
   }
+
+  private readonly image: StorageImage = { records: this.records, log: (name) => this.logFor(name).entries };
 
   private logFor(name: string): StoredLog {
     let log = this.logs.get(name);
