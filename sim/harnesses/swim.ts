@@ -382,12 +382,26 @@ export const harness: Harness = {
     const run = runOf(sim);
     const about = match[2]!;
     const status = match[3] as MemberStatus;
+    const incarnation = Number(match[4]);
+    // Per-step rule (SWIM §4.2): a member held failed or left comes back alive only at a higher
+    // incarnation (a new life); an alive at the same incarnation is an old message.
+    if (status === 'alive') {
+      const previous = run.marks.findLast((m) => m.observer === nodeId && m.about === about);
+      if (
+        previous &&
+        (previous.status === 'failed' || previous.status === 'left') &&
+        incarnation <= previous.incarnation
+      )
+        sim.violation(
+          `resurrection: ${nodeId} marked ${about} alive at incarnation ${incarnation}, which it held ${previous.status} at incarnation ${previous.incarnation}`,
+        );
+    }
     run.marks.push({
       atMs: sim.nowMs,
       observer: nodeId,
       about,
       status,
-      incarnation: Number(match[4]),
+      incarnation,
       ...(status === 'suspect' || status === 'failed' ? { unconfirmable: unconfirmable(sim, run, nodeId, about) } : {}),
     });
   },
