@@ -56,9 +56,13 @@ export function gatedAgent(call: AgentCall, settings: AclSettings | undefined, f
     if (!found) return denied(aclNotFound);
     const authz = authorizerFor(found, settings.defaultPolicy);
     let decision: Decision = authorize(request, authz, facts);
+    const answers = new Map<string, AgentResponse>(); // one read per distinct lookup
     for (let depth = 0; decision.kind === 'lookup'; depth++) {
       if (depth >= lookupDepthMax) return denied({ status: 500, body: null, error: 'ACL lookup too deep' });
-      decision = decision.then(await call(decision.request));
+      const key = JSON.stringify(decision.request);
+      let answer = answers.get(key);
+      if (answer === undefined) answers.set(key, (answer = await call(decision.request)));
+      decision = decision.then(answer);
     }
     if (decision.kind === 'deny') return denied({ status: 403, body: null, error: decision.error });
     return { ok: true, authz };

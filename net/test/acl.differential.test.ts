@@ -412,6 +412,17 @@ const agentRequests: fc.Arbitrary<Http>[] = [
       ...(form === 'plain' || form === 'lower' ? { rule: ['service', name, 'write'] as const } : {}),
     };
   }),
+  // Registering over another service's id, or another check's id, replaces it.
+  fc.tuple(pick(['web', 'mine']), pick(services)).map(([id, name]) => ({
+    method: 'PUT',
+    url: '/v1/agent/service/register',
+    body: json({ ID: id, Name: name, Port: 7 }),
+  })),
+  fc.tuple(pick(['service:web', 'mem']), pick(['web', 'mine', ''])).map(([id, serviceId]) => ({
+    method: 'PUT',
+    url: '/v1/agent/check/register',
+    body: json({ ID: id, Name: 'x', TTL: '10s', ...(serviceId ? { ServiceID: serviceId } : {}) }),
+  })),
   pick(['web', 'mine', 'nope']).map((id) => ({ method: 'PUT', url: `/v1/agent/service/deregister/${id}` })),
   fc.tuple(pick(['web', 'mine', '']), fc.boolean()).map(([serviceId, script]) => ({
     method: 'PUT',
@@ -450,6 +461,15 @@ const catalogRequests: fc.Arbitrary<Http>[] = [
       url: '/v1/catalog/register',
       body: json({ Node: node, Address: address, ...(service ? { Service: { Service: service } } : {}) }),
     })),
+  fc.tuple(pick(['n1', 'n2']), pick(services)).map(([node, name]) => ({
+    method: 'PUT',
+    url: '/v1/catalog/register',
+    body: json({
+      Node: node,
+      Address: node === 'n1' ? '10.0.0.2' : '10.0.0.3',
+      Service: { ID: node === 'n1' ? 'web' : 'db', Service: name },
+    }),
+  })),
   fc.tuple(pick(nodes), pick(['none', 'web', 'db', 'smuggle', 'check'])).map(([node, what]) => ({
     method: 'PUT',
     url: '/v1/catalog/deregister',

@@ -43,11 +43,20 @@ export function authorizeAgent(request: AgentFamilyRequest, authz: Authorizer, f
     case 'agent.services':
     case 'agent.checks':
       return allow; // filtered
-    case 'agent.service.register':
+    case 'agent.service.register': {
+      const service = request.service;
+      const id = service.id ?? service.name;
       return all([
-        () => allowIf(authz.may('service', request.service.name, 'write')),
-        ...(request.service.checks ?? []).map((check) => () => checkScriptRule(check, authz, node)),
+        () => allowIf(authz.may('service', service.name, 'write')),
+        // Registering over an existing id replaces that service: its owner's rule applies too.
+        () =>
+          withLocalService(id, (name) => (name === undefined ? allow : allowIf(authz.may('service', name, 'write')))),
+        ...(service.checks ?? []).map((check) => () => checkScriptRule(check, authz, node)),
+        ...(service.checks ?? [])
+          .filter((check) => check.id !== undefined)
+          .map((check) => () => withLocalCheck(check.id!, (existing) => mayReplaceCheck(existing, authz, node))),
       ]);
+    }
     case 'agent.service.deregister':
     case 'agent.service.maintenance':
       return withLocalService(request.id, (name) => allowIf(authz.may('service', name ?? request.id, 'write')));
@@ -59,18 +68,30 @@ export function authorizeAgent(request: AgentFamilyRequest, authz: Authorizer, f
               allowIf(authz.may('service', name ?? check.serviceId!, 'write')),
             )
           : allowIf(authz.may('node', node, 'write'));
-      return all([owner, () => checkScriptRule(check, authz, node)]);
+      return all([
+        owner,
+        () => checkScriptRule(check, authz, node),
+        // Registering over an existing check id replaces that check: its owner's rule applies too.
+        () => withLocalCheck(check.id ?? check.name ?? '', (existing) => mayReplaceCheck(existing, authz, node)),
+      ]);
     }
     case 'agent.check.pass':
     case 'agent.check.warn':
     case 'agent.check.fail':
     case 'agent.check.update':
     case 'agent.check.deregister':
-      return withLocalCheck(request.id, (check) => {
-        const service = check ? str(check.ServiceName) : '';
-        return allowIf(service !== '' ? authz.may('service', service, 'write') : authz.may('node', node, 'write'));
-      });
+      return withLocalCheck(request.id, (check) => allowIf(mayWriteCheck(check, authz, node)));
   }
+}
+
+/** A check's owner rule: service write on its service, node write on this node for a node check. */
+function mayWriteCheck(check: Record<string, unknown> | undefined, authz: Authorizer, node: string): boolean {
+  const service = check ? str(check.ServiceName) : '';
+  return service !== '' ? authz.may('service', service, 'write') : authz.may('node', node, 'write');
+}
+
+function mayReplaceCheck(existing: Record<string, unknown> | undefined, authz: Authorizer, node: string): Decision {
+  return existing === undefined ? allow : allowIf(mayWriteCheck(existing, authz, node));
 }
 
 function checkScriptRule(check: CheckDefinition, authz: Authorizer, node: string): Decision {

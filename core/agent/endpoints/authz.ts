@@ -32,11 +32,15 @@ export interface AgentFacts {
 export type Decision =
   | { readonly kind: 'allow' }
   | { readonly kind: 'deny'; readonly error: string }
-  /** Run `request` with full rights and decide on its answer. Chains are at most `lookupDepthMax` long. */
+  /**
+   * Run `request` with full rights and decide on its answer. A decision may chain lookups (one per
+   * check of a service registration); the driver answers a repeated request from its first answer
+   * and refuses chains longer than `lookupDepthMax`.
+   */
   | { readonly kind: 'lookup'; readonly request: AgentRequest; readonly then: (response: AgentResponse) => Decision };
 
-/** Longest chain of lookups a rule may ask for (no rule needs more than one today). */
-export const lookupDepthMax = 2;
+/** Longest chain of lookups a rule may ask for: a service registration asks one per explicit check id. */
+export const lookupDepthMax = 64;
 
 export const allow: Decision = { kind: 'allow' };
 export const permissionDenied = 'Permission denied';

@@ -82,6 +82,13 @@ function authorizeRegister(request: Extract<CatalogRequest, { type: 'catalog.reg
     return all([
       () => (changesNode ? allowIf(authz.may('node', request.node, 'write')) : allow),
       () => (request.service ? allowIf(authz.may('service', request.service.name, 'write')) : allow),
+      // Registering over an existing service id on the node replaces that service: its name's rule too.
+      () => {
+        const replaced = request.service
+          ? record(services[request.service.id ?? request.service.name]).Service
+          : undefined;
+        return typeof replaced === 'string' ? allowIf(authz.may('service', replaced, 'write')) : allow;
+      },
       ...(request.checks ?? []).map((check) => () => {
         const name = check.serviceId ? serviceNameOf(check.serviceId) : undefined;
         return allowIf(

@@ -64,13 +64,19 @@ describe('agent checks', () => {
       type: 'agent.check.register',
       check: { name: 'c', serviceId: 'web', args: ['id'], intervalMs: 1000 },
     };
-    expect(verdict(authorize(ttl, authz, facts), { 'agent.services': services })).toBe('allow');
-    expect(verdict(authorize(script, authz, facts), { 'agent.services': services })).toBe('deny');
+    const noChecks: AgentResponse = { status: 200, body: {} };
+    const answers = { 'agent.services': services, 'agent.checks': noChecks };
+    expect(verdict(authorize(ttl, authz, facts), answers)).toBe('allow');
+    expect(verdict(authorize(script, authz, facts), answers)).toBe('deny');
     const withNode = authorizerFor(
       token('service "web" { policy = "write" }\nnode "agent1" { policy = "write" }'),
       'deny',
     );
-    expect(verdict(authorize(script, withNode, facts), { 'agent.services': services })).toBe('allow');
+    expect(verdict(authorize(script, withNode, facts), answers)).toBe('allow');
+    // Registering over the id of a node check needs the node's rule, whatever the new check's service.
+    const mem: AgentResponse = { status: 200, body: { mem: { CheckID: 'mem', ServiceName: '' } } };
+    const over: AgentRequest = { type: 'agent.check.register', check: { id: 'mem', name: 'x', serviceId: 'web' } };
+    expect(verdict(authorize(over, authz, facts), { 'agent.services': services, 'agent.checks': mem })).toBe('deny');
   });
   it("check/fail follows the check's service, looked up by id", () => {
     const checks: AgentResponse = {
