@@ -28,6 +28,9 @@ const commands: Record<string, { summary: string }> = {
   watch: { summary: 'watch keys, services, nodes, checks or events (blocking queries)' },
   operator: { summary: 'operator raft list-peers | remove-peer' },
   snapshot: { summary: 'save, restore or inspect a snapshot of the cluster state' },
+  keygen: { summary: 'generate a new gossip encryption key' },
+  keyring: { summary: 'list, install, use and remove gossip encryption keys on every member' },
+  tls: { summary: 'create a CA and certificates (tls ca create, tls cert create -server|-client)' },
   info: { summary: 'show debugging information about the local agent' },
   version: { summary: 'print the version' },
 };

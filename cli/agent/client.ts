@@ -1,7 +1,13 @@
 /**
  * The HTTP client the CLI commands use to talk to the local agent: `-http-addr`, else
  * CONCLAVE_HTTP_ADDR, else CONSUL_HTTP_ADDR, else 127.0.0.1:8500 (Consul's order, with our name first).
+ *
+ * HTTPS: an `https://` address, or CONSUL_HTTP_SSL=true; the CA from `-ca-file` / CONSUL_CACERT, a
+ * client certificate from `-client-cert` + `-client-key` / CONSUL_CLIENT_CERT + CONSUL_CLIENT_KEY
+ * (each also as CONCLAVE_*), and CONSUL_HTTP_SSL_VERIFY=false to skip verification (Consul's names).
  */
+import * as fs from 'node:fs';
+import * as https from 'node:https';
 import { parseFlags, type FlagSpec, type FlagValues } from './flags.js';
 
 export const httpAddrFlag: Record<string, FlagSpec> = {
@@ -10,7 +16,14 @@ export const httpAddrFlag: Record<string, FlagSpec> = {
     usage: 'Address of the agent HTTP API (default 127.0.0.1:8500, or $CONCLAVE_HTTP_ADDR / $CONSUL_HTTP_ADDR).',
   },
   token: { kind: 'string', usage: 'ACL token sent as X-Consul-Token (default $CONSUL_HTTP_TOKEN).' },
+  'ca-file': { kind: 'string', usage: 'CA certificate to verify the agent over HTTPS ($CONSUL_CACERT).' },
+  'client-cert': { kind: 'string', usage: 'Client certificate for HTTPS ($CONSUL_CLIENT_CERT).' },
+  'client-key': { kind: 'string', usage: 'Client key for HTTPS ($CONSUL_CLIENT_KEY).' },
 };
+
+function env(name: string): string | undefined {
+  return process.env[`CONCLAVE_${name}`] || process.env[`CONSUL_${name}`] || undefined;
+}
 
 export function baseUrl(flags: FlagValues): string {
   const raw =
@@ -18,7 +31,42 @@ export function baseUrl(flags: FlagValues): string {
     process.env['CONCLAVE_HTTP_ADDR'] ||
     process.env['CONSUL_HTTP_ADDR'] ||
     '127.0.0.1:8500';
-  return /^https?:\/\//.test(raw) ? raw.replace(/\/$/, '') : `http://${raw}`;
+  if (/^https?:\/\//.test(raw)) return raw.replace(/\/$/, '');
+  const ssl = /^(1|true)$/i.test(env('HTTP_SSL') ?? '');
+  return `${ssl ? 'https' : 'http'}://${raw}`;
+}
+
+/** The TLS material for an https:// agent address, from flags or the environment. */
+function tlsOptions(flags: FlagValues): https.RequestOptions {
+  const file = (flag: string, name: string) => {
+    const path = (flags[flag] as string | undefined) || env(name);
+    return path ? fs.readFileSync(path) : undefined;
+  };
+  const ca = file('ca-file', 'CACERT');
+  const cert = file('client-cert', 'CLIENT_CERT');
+  const key = file('client-key', 'CLIENT_KEY');
+  const verify = !/^(0|false)$/i.test(env('HTTP_SSL_VERIFY') ?? '');
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), rejectUnauthorized: verify };
+}
+
+function httpsRequest(url: string, method: string, options: https.RequestOptions, body?: Uint8Array | string) {
+  return new Promise<HttpResult>((resolve, reject) => {
+    const req = https.request(url, { method, ...options, timeout: 60_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
 }
 
 export interface HttpResult {
@@ -37,6 +85,19 @@ export async function request(
 ): Promise<HttpResult> {
   const url = `${baseUrl(flags)}${path}`;
   const token = (flags['token'] as string | undefined) || process.env['CONSUL_HTTP_TOKEN'];
+  if (url.startsWith('https://')) {
+    try {
+      return await httpsRequest(
+        url,
+        method,
+        { ...tlsOptions(flags), ...(token ? { headers: { 'X-Consul-Token': token } } : {}) },
+        body,
+      );
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      throw new AgentUnreachable(`${method === 'GET' ? 'Get' : method} ${url}: ${e.code ?? ''} ${e.message}`.trim());
+    }
+  }
   let response: Response;
   try {
     response = await fetch(url, {

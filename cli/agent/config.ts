@@ -22,6 +22,7 @@ import {
   type ServiceDefinition,
 } from '../../core/agent/api.js';
 import { parseGoDurationMs } from '../../net/http/parse.js';
+import { decodeKey, KeyringError } from '../../net/transport/keyring.js';
 import type { FlagValues } from './flags.js';
 
 /** What the process needs besides the core's AgentConfig. */
@@ -41,6 +42,36 @@ export interface AgentSettings {
   readonly skipLeaveOnInterrupt: boolean;
   /** `-bootstrap-expect` as given (1 is turned into bootstrap mode, with Consul's warning). */
   readonly bootstrapExpectRequested: number;
+  readonly security: SecuritySettings;
+}
+
+/**
+ * Gossip encryption and TLS, with Consul's keys: `encrypt`, `encrypt_verify_incoming`/`_outgoing`,
+ * `ca_file`, `cert_file`, `key_file`, `verify_incoming` (+ `_rpc`, `_https`), `verify_outgoing`,
+ * `verify_server_hostname`, `ports.https`, `domain`.
+ */
+export interface SecuritySettings {
+  /** The gossip key (base64, 16/24/32 bytes) from `-encrypt` / `encrypt`; null when not given. */
+  readonly encryptKey: string | null;
+  /** Drop plain gossip frames (default true; false while rolling encryption out). */
+  readonly encryptVerifyIncoming: boolean;
+  /** Seal outgoing gossip frames (default true; false while rolling encryption out). */
+  readonly encryptVerifyOutgoing: boolean;
+  readonly caFile: string | null;
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  /** Server RPC (8300) accepts only mutual TLS with a certificate the CA signed. */
+  readonly verifyIncomingRpc: boolean;
+  /** HTTPS asks for and verifies a client certificate. */
+  readonly verifyIncomingHttps: boolean;
+  /** Outgoing RPC uses TLS and verifies the server's certificate against the CA. */
+  readonly verifyOutgoing: boolean;
+  /** Outgoing RPC also checks the server certificate names `server.<dc>.<domain>`. */
+  readonly verifyServerHostname: boolean;
+  /** HTTPS port (`ports.https`); -1 = off. */
+  readonly httpsPort: number;
+  /** The DNS domain (`domain`, default "consul"): server certificates carry `server.<dc>.<domain>`. */
+  readonly domain: string;
 }
 
 export class ConfigError extends Error {}
@@ -88,17 +119,20 @@ const topKeys = new Set([
   'performance',
   'rejoin_after_leave',
   'sync_coordinate_interval_min',
+  'encrypt_verify_incoming',
+  'encrypt_verify_outgoing',
+  'ca_file',
+  'cert_file',
+  'key_file',
+  'verify_incoming',
+  'verify_incoming_rpc',
+  'verify_incoming_https',
+  'verify_outgoing',
+  'verify_server_hostname',
 ]);
 /** Accepted and ignored (Consul keys that do not change behaviour here). */
-const ignoredKeys = new Set([
-  'disable_update_check',
-  'primary_datacenter',
-  'performance',
-  'rejoin_after_leave',
-  'domain',
-]);
+const ignoredKeys = new Set(['disable_update_check', 'primary_datacenter', 'performance', 'rejoin_after_leave']);
 const refusedKeys: Record<string, string> = {
-  encrypt: 'gossip encryption is not supported yet (a later issue); remove the key',
   ui: 'the web UI is not supported yet (a later issue); remove the key',
   ui_config: 'the web UI is not supported yet (a later issue); remove the key',
 };
@@ -236,6 +270,13 @@ function scalar(key: string, value: unknown, where: string): unknown {
     case 'enable_local_script_checks':
     case 'leave_on_terminate':
     case 'skip_leave_on_interrupt':
+    case 'encrypt_verify_incoming':
+    case 'encrypt_verify_outgoing':
+    case 'verify_incoming':
+    case 'verify_incoming_rpc':
+    case 'verify_incoming_https':
+    case 'verify_outgoing':
+    case 'verify_server_hostname':
       return bool(value, where);
     case 'bootstrap_expect':
       return int(value, where);
@@ -269,7 +310,7 @@ function portsOf(value: unknown, where: string): Obj {
       serf_wan: 'serfWan',
       server: 'server',
       rpc: null,
-      https: null,
+      https: 'https',
       grpc: null,
     }[k];
     if (name === undefined) throw new ConfigError(`${where}.${k}: unknown port`);
@@ -487,7 +528,53 @@ export function buildSettings(flags: FlagValues): AgentSettings {
     leaveOnTerminate: (file['leave_on_terminate'] as boolean | undefined) ?? false,
     skipLeaveOnInterrupt: (file['skip_leave_on_interrupt'] as boolean | undefined) ?? false,
     bootstrapExpectRequested: bootstrapExpect,
+    security: securityOf(flags, file, config.datacenter),
   };
+}
+
+function securityOf(flags: FlagValues, file: Obj, _datacenter: string): SecuritySettings {
+  const encryptKey = (flags['encrypt'] as string | undefined) ?? (file['encrypt'] as string | undefined) ?? null;
+  if (encryptKey !== null) {
+    try {
+      decodeKey(encryptKey);
+    } catch (error) {
+      if (error instanceof KeyringError) throw new ConfigError(`-encrypt: ${error.message}`);
+      throw error;
+    }
+  }
+  const flag = (key: string, fallback: boolean) => (file[key] as boolean | undefined) ?? fallback;
+  const path = (key: string) => (file[key] as string | undefined) ?? null;
+  const verifyIncoming = flag('verify_incoming', false);
+  const security: SecuritySettings = {
+    encryptKey,
+    encryptVerifyIncoming: flag('encrypt_verify_incoming', true),
+    encryptVerifyOutgoing: flag('encrypt_verify_outgoing', true),
+    caFile: path('ca_file'),
+    certFile: path('cert_file'),
+    keyFile: path('key_file'),
+    verifyIncomingRpc: flag('verify_incoming_rpc', verifyIncoming),
+    verifyIncomingHttps: flag('verify_incoming_https', verifyIncoming),
+    // Consul ≥ 1.x: verify_server_hostname implies verify_outgoing.
+    verifyOutgoing: flag('verify_outgoing', false) || flag('verify_server_hostname', false),
+    verifyServerHostname: flag('verify_server_hostname', false),
+    httpsPort: ((file['ports'] as Obj | undefined)?.['https'] as number | undefined) ?? -1,
+    domain: ((file['domain'] as string | undefined) ?? 'consul').replace(/\.$/, ''),
+  };
+  const s = security;
+  if ((s.certFile === null) !== (s.keyFile === null))
+    throw new ConfigError('cert_file and key_file: give both or neither');
+  if ((s.verifyIncomingRpc || s.verifyIncomingHttps || s.verifyOutgoing) && s.caFile === null)
+    throw new ConfigError('ca_file: verify_incoming and verify_outgoing need a CA certificate to verify against');
+  if (s.verifyIncomingRpc && s.certFile === null)
+    throw new ConfigError('verify_incoming: the server RPC port needs cert_file and key_file to speak TLS');
+  if (s.httpsPort > 0 && s.certFile === null) throw new ConfigError('ports.https: HTTPS needs cert_file and key_file');
+  for (const [key, file] of [
+    ['ca_file', s.caFile],
+    ['cert_file', s.certFile],
+    ['key_file', s.keyFile],
+  ] as const)
+    if (file !== null && !fs.existsSync(file)) throw new ConfigError(`${key}: ${file}: no such file`);
+  return security;
 }
 
 export const conclaveVersion = '0.1.0';

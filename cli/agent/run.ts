@@ -37,10 +37,12 @@ import { encode } from '../../net/codec.js';
 import { NodeDriver } from '../../net/driver.js';
 import { Recorder } from '../../net/recorder.js';
 import { splitAddress } from '../../net/transport/frame.js';
-import { listenSocketTransport } from '../../net/transport/socket.js';
+import { Keyring, keyringFileIn, KeyringError } from '../../net/transport/keyring.js';
+import { listenSocketTransport, type PeerInfo, type TransportTls } from '../../net/transport/socket.js';
 import type { Transport } from '../../net/transport/types.js';
 import { buildSettings, ConfigError, gossipAddress, reloadDefinitions, type AgentSettings } from './config.js';
 import { flagUsage, parseFlags, type FlagSpec } from './flags.js';
+import { KeyringOps } from './keyring-ops.js';
 import { consulStyle, isMembershipLine, makeLog, type AgentLog } from './log.js';
 
 export const agentFlags: Record<string, FlagSpec> = {
@@ -73,8 +75,8 @@ export const agentFlags: Record<string, FlagSpec> = {
   record: { kind: 'string', usage: 'Flight recorder: write every input of the core to this file.' },
   encrypt: {
     kind: 'string',
-    usage: '',
-    refused: 'gossip encryption is not supported yet (a later issue); start without -encrypt',
+    usage:
+      'Gossip encryption key (base64, 16, 24 or 32 bytes; `conclave keygen`). Ignored once serf/local.keyring exists.',
   },
   ui: { kind: 'bool', usage: '', refused: 'the web UI is not supported yet (a later issue); start without -ui' },
 };
@@ -115,6 +117,8 @@ class AgentProcess {
   private recorder: Recorder | null = null;
   private exit: ((code: number) => void) | null = null;
   private shuttingDown = false;
+  /** The gossip keyring (gossip encryption on), or null. */
+  keyring: Keyring | null = null;
 
   constructor(private settings: AgentSettings) {
     this.log = makeLog(settings.logLevel);
@@ -164,15 +168,40 @@ class AgentProcess {
         );
     }
 
-    // Sockets: gossip (UDP+TCP) always, server RPC/Raft (TCP) on servers. Both stamp the gossip id.
+    // Gossip encryption: the keyring in the data dir wins over -encrypt (Consul's rule), so a restart
+    // keeps the keys a rotation installed.
+    const sec = s.security;
+    const keyringFile = s.dev || !s.dataDir ? null : keyringFileIn(s.dataDir);
+    try {
+      const opened = Keyring.open(sec.encryptKey, {
+        verifyIncoming: sec.encryptVerifyIncoming,
+        verifyOutgoing: sec.encryptVerifyOutgoing,
+        file: keyringFile,
+      });
+      this.keyring = opened.keyring;
+      if (opened.fromFile && sec.encryptKey !== null)
+        this.log('warn', `agent: loaded the keyring from ${keyringFile}; -encrypt / "encrypt" is ignored`);
+    } catch (error) {
+      if (error instanceof KeyringError) throw new ConfigError(error.message);
+      throw error;
+    }
+
+    // Sockets: gossip (UDP+TCP) always, server RPC/Raft (TCP) on servers. Both stamp the gossip id,
+    // both seal with the gossip key (RPC replies land on the caller's gossip port), and the server port
+    // speaks TLS when configured. Identity binding (`admit`): a frame's claimed sender must be the peer.
     const gossipId = config.rpcId;
     const transportLog = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => this.log(level, text);
+    const tlsOptions = this.transportTls();
     const gossip = await listenSocketTransport({
       bindHost: s.bindAddr,
       port: s.ports.serfLan,
       advertise: gossipId,
       udp: true,
       log: transportLog,
+      sealer: this.keyring,
+      // The gossip port takes plain TCP (push-pull, RPC replies) and dials the server port with TLS.
+      tls: tlsOptions ? { ...tlsOptions, verifyIncoming: false } : null,
+      admit: (claimed, body, peer) => this.admit('gossip', claimed, body, peer),
     });
     this.transports.push(gossip);
     let server: Transport | undefined;
@@ -183,6 +212,9 @@ class AgentProcess {
         advertise: gossipId,
         udp: false,
         log: transportLog,
+        sealer: this.keyring,
+        tls: tlsOptions,
+        admit: (claimed, body, peer) => this.admit('server', claimed, body, peer),
       });
       this.transports.push(server);
     }
@@ -220,22 +252,60 @@ class AgentProcess {
       },
     });
 
+    // Keyring frames (sealed `_keyring` envelopes) are the process's, never the core's.
+    const keyringOps = this.keyring
+      ? new KeyringOps(
+          this.keyring,
+          gossip,
+          gossipId,
+          config.datacenter,
+          () => this.liveMembers(),
+          (level, text) => this.log(level, text),
+        )
+      : null;
+    if (keyringOps) {
+      for (const transport of this.transports) {
+        const inner = transport.onReceive;
+        transport.onReceive = (from, body, channel, info) =>
+          KeyringOps.isKeyringFrame(body) ? keyringOps.onFrame(from, body, info) : inner?.(from, body, channel, info);
+      }
+    }
+
     const call = (request: AgentRequest) => this.call(request);
     const closers: (() => Promise<void>)[] = [];
     let httpText = '-1';
+    let httpsText = '-1';
+    const httpOptions = {
+      call,
+      datacenter: config.datacenter,
+      nodeName: config.nodeName,
+      ...(config.acl ? { acl: config.acl } : {}),
+      reload: () => this.reload(),
+      ...(keyringOps
+        ? { keyring: (op: 'list' | 'install' | 'use' | 'remove', key: string | null) => keyringOps.run(op, key) }
+        : {}),
+    };
     if (s.ports.http > 0) {
       const { startHttpApi } = await import('../../net/http/index.js');
-      const http = await startHttpApi({
-        host: config.clientAddr,
-        port: s.ports.http,
-        call,
-        datacenter: config.datacenter,
-        nodeName: config.nodeName,
-        ...(config.acl ? { acl: config.acl } : {}),
-        reload: () => this.reload(),
-      });
+      const http = await startHttpApi({ host: config.clientAddr, port: s.ports.http, ...httpOptions });
       closers.push(() => http.close());
       httpText = String(http.port);
+    }
+    if (sec.httpsPort > 0 && sec.certFile && sec.keyFile) {
+      const { startHttpApi } = await import('../../net/http/index.js');
+      const https = await startHttpApi({
+        host: config.clientAddr,
+        port: sec.httpsPort,
+        ...httpOptions,
+        tls: {
+          cert: fs.readFileSync(sec.certFile),
+          key: fs.readFileSync(sec.keyFile),
+          ca: sec.caFile ? fs.readFileSync(sec.caFile) : null,
+          verifyIncoming: sec.verifyIncomingHttps,
+        },
+      });
+      closers.push(() => https.close());
+      httpsText = String(https.port);
     }
     let dnsText = '-1';
     if (s.ports.dns > 0) {
@@ -264,9 +334,9 @@ class AgentProcess {
       `${pad('Node name')}: '${config.nodeName}'`,
       `${pad('Datacenter')}: '${config.datacenter}'`,
       `${pad('Server')}: ${config.server} (bootstrap: ${config.bootstrap})`,
-      `${pad('Client Addr')}: ${config.clientAddr} (HTTP: ${httpText}, HTTPS: -1, DNS: ${dnsText})`,
+      `${pad('Client Addr')}: ${config.clientAddr} (HTTP: ${httpText}, HTTPS: ${httpsText}, DNS: ${dnsText})`,
       `${pad('Cluster Addr')}: ${config.advertiseAddr} (LAN: ${s.ports.serfLan}, WAN: ${s.ports.serfWan})`,
-      `${pad('Gossip encrypt')}: false, RPC-TLS: false, TLS-Incoming: false`,
+      `${pad('Gossip encrypt')}: ${this.keyring !== null}, RPC-TLS: ${sec.verifyOutgoing}, TLS-Incoming: ${sec.verifyIncomingRpc}`,
     ];
     process.stdout.write(lines.join('\n') + '\n\n');
     this.log.banner('Log data will now stream in as it occurs:\n');
@@ -275,6 +345,65 @@ class AgentProcess {
     this.installSignals();
     this.driver.start();
     this.scheduleMemberEvents();
+  }
+
+  /** Alive members as (gossip id, name), for keyring operations. */
+  private async liveMembers(): Promise<{ id: string; name: string }[]> {
+    const response = await this.call({ type: 'agent.members' });
+    if (response.status !== 200 || !Array.isArray(response.body)) return [];
+    return (response.body as { Name: string; Addr: string; Port: number; Status: number }[])
+      .filter((m) => m.Status === 1)
+      .map((m) => ({ id: `${m.Addr}:${m.Port}`, name: m.Name }));
+  }
+
+  /** TLS for the server RPC port, from ca_file / cert_file / key_file; null without a CA. */
+  private transportTls(): TransportTls | null {
+    const sec = this.settings.security;
+    if (sec.caFile === null && sec.certFile === null) return null;
+    const read = (file: string, key: string) => {
+      try {
+        return fs.readFileSync(file);
+      } catch (error) {
+        throw new ConfigError(`${key}: ${(error as Error).message}`);
+      }
+    };
+    return {
+      ca: sec.caFile ? read(sec.caFile, 'ca_file') : Buffer.alloc(0),
+      cert: sec.certFile ? read(sec.certFile, 'cert_file') : null,
+      key: sec.keyFile ? read(sec.keyFile, 'key_file') : null,
+      verifyIncoming: sec.verifyIncomingRpc,
+      verifyOutgoing: sec.verifyOutgoing,
+      serverName: sec.verifyServerHostname ? `server.${this.settings.config.datacenter}.${sec.domain}` : null,
+      outgoingPort: this.settings.ports.server,
+    };
+  }
+
+  /**
+   * Identity binding (issue 14 §2): may a frame claiming `claimed` (a gossip id, ip:port) be taken from
+   * this peer? With gossip encryption or TLS on:
+   *  - the peer's source IP must be the claimed id's IP (outgoing connections and datagrams leave from
+   *    -bind, so a member's own frames always pass; checked when -bind is the advertised address);
+   *  - on the server port, the claimed id must be a member the encrypted gossip taught us (SWIM's
+   *    table), and with verify_server_hostname a Raft frame needs a certificate naming
+   *    server.<dc>.<domain> — a client certificate does not make a Raft voter.
+   * A mismatch is dropped (the transport counts it and logs it once per peer).
+   */
+  private admit(endpoint: 'gossip' | 'server', claimed: string, body: unknown, peer: PeerInfo): boolean {
+    const s = this.settings;
+    const sec = s.security;
+    const secured = this.keyring !== null || sec.verifyIncomingRpc;
+    if (!secured) return true;
+    const colon = claimed.lastIndexOf(':');
+    if (s.bindAddr !== '0.0.0.0' && s.bindAddr === s.config.advertiseAddr && claimed.slice(0, colon) !== peer.remoteIp)
+      return false;
+    if (endpoint === 'gossip') return true;
+    const runtime = this.driver?.runtime;
+    const swim = runtime ? runtime.stateOf<{ members: { get(id: string): unknown } }>('swim') : null;
+    if (this.keyring !== null && swim && swim.members.get(claimed) === undefined && claimed !== s.config.rpcId)
+      return false;
+    if (sec.verifyServerHostname && peer.tlsVerified && (body as { m?: unknown } | null)?.m === 'raft')
+      return peer.certNames.includes(`server.${s.config.datacenter}.${sec.domain}`);
+    return true;
   }
 
   private readonly memberStatus = new Map<string, number>();

@@ -288,6 +288,11 @@ export type AgentRequest = RequestBase &
     | { readonly type: 'operator.raft.configuration' }
     /** Removes a server (by `IP:port` RPC address or Raft ID) from the Raft configuration; the leader does it. */
     | { readonly type: 'operator.raft.removePeer'; readonly peer: string }
+    /**
+     * `/v1/operator/keyring`: the gossip keyring lives in the agent process (net/transport/keyring.ts),
+     * which carries the request out; it comes here only to be authorized (keyring read / write).
+     */
+    | { readonly type: 'operator.keyring'; readonly op: 'list' | 'install' | 'use' | 'remove' }
     // ── legacy ACLs (every request is authorized on its type by core/agent/endpoints, through net/gate.ts) ──
     /** `definition`: Consul's body (ID optional on create, required on update; Name, Type, Rules). Body: `{ID}`. */
     | { readonly type: 'acl.create' | 'acl.update'; readonly definition: Readonly<Record<string, unknown>> }

@@ -273,6 +273,8 @@ export function translate(
       return { kind: 'server', op: { kind: 'status', what: 'peers' } };
     case 'operator.raft.configuration':
       return { kind: 'server', op: { kind: 'status', what: 'raftConfiguration' } };
+    case 'operator.keyring':
+      return { kind: 'error', response: errorResponse(500, 'the keyring is held by the agent process, not the core') };
     case 'operator.raft.removePeer':
       if (!request.peer)
         return {

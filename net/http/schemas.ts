@@ -190,4 +190,7 @@ export const coordinateUpdateSchema: Schema = S.struct({
 });
 
 /** Legacy `structs.ACL` (PUT /v1/acl/create and /v1/acl/update). */
+/** `/v1/operator/keyring` install/use/remove: `{"Key": "<base64>"}`. */
+export const keyringSchema: Schema = S.struct({ Key: S.string });
+
 export const aclSchema: Schema = S.struct({ ID: S.string, Name: S.string, Type: S.string, Rules: S.string });

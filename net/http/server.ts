@@ -4,6 +4,7 @@
  */
 import type { AclSettings } from '../gate.js';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
@@ -32,6 +33,15 @@ export interface HttpApiOptions {
   readonly nodeName?: string;
   /** Legacy ACLs enforced on every request (off when absent). */
   readonly acl?: AclSettings;
+  /** `/v1/operator/keyring`, carried out by the agent process. */
+  readonly keyring?: RouterContext['keyring'];
+  /** HTTPS (`ports.https`): the agent's certificate; `verifyIncoming` asks for a client certificate the CA signed. */
+  readonly tls?: {
+    readonly cert: Buffer;
+    readonly key: Buffer;
+    readonly ca: Buffer | null;
+    readonly verifyIncoming: boolean;
+  };
 }
 
 export interface HttpApi {
@@ -53,8 +63,23 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
     ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
     ...(options.acl !== undefined ? { acl: options.acl } : {}),
+    ...(options.keyring !== undefined ? { keyring: options.keyring } : {}),
   };
-  const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => serve(req, res, ctx, metrics));
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => serve(req, res, ctx, metrics);
+  const t = options.tls;
+  const server = t
+    ? https.createServer(
+        {
+          maxHeaderSize: 64 * 1024,
+          cert: t.cert,
+          key: t.key,
+          ...(t.ca ? { ca: t.ca } : {}),
+          requestCert: t.verifyIncoming,
+          rejectUnauthorized: t.verifyIncoming,
+        },
+        handler,
+      )
+    : http.createServer({ maxHeaderSize: 64 * 1024 }, handler);
   // A request must arrive whole within a minute; the response may take as long as a blocking read's wait.
   server.requestTimeout = 60_000;
   server.headersTimeout = 30_000;

@@ -49,6 +49,11 @@ export interface RouterContext {
   readonly reload?: () => Promise<AgentResponse>;
   /** This agent's node name: `?near=_agent` sorts its entries first. */
   readonly nodeName?: string;
+  /**
+   * `/v1/operator/keyring`: the gossip keyring, held by the agent process (cli/agent/keyring-ops.ts),
+   * which fans each change out to every member. Absent → 500 (no gossip encryption here).
+   */
+  readonly keyring?: (op: 'list' | 'install' | 'use' | 'remove', key: string | null) => Promise<AgentResponse>;
   /** Legacy ACLs, enforced by the gate (net/gate.ts) on every request a handler sends; off when absent. */
   readonly acl?: AclSettings;
 }

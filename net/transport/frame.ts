@@ -7,10 +7,14 @@
  * `from` is the sender's advertised address (`ip:port`); the receiver trusts it as the driver's claim
  * (types.ts: "the sender's id is the driver's claim, not proven").
  *
+ * With gossip encryption (keyring.ts) the version byte is `sealedWireVersion` and the payload is sealed
+ * with AES-GCM: [u32 length][u8 0x81][nonce][ciphertext of the msgpack][tag], the header authenticated.
+ *
  * Bad input never throws out of this module: a frame with another version, an undecodable payload or
  * a length over the limit is reported as a `FrameError` value and the caller logs and drops it.
  */
 import { decode, encode } from '../codec.js';
+import { sealedWireVersion } from './keyring.js';
 
 /** Bumped when the frame layout or the envelope changes incompatibly. Peers of other versions are dropped. */
 export const wireVersion = 1;
@@ -26,12 +30,33 @@ export const frameHeaderBytes = 5;
 export interface Frame {
   readonly from: string;
   readonly body: unknown;
+  /** The frame was sealed and a key of the ring opened it (gossip encryption). */
+  readonly sealed: boolean;
 }
 
-export type FrameError = { readonly error: string };
+/** `unauthenticated`: dropped by the encryption layer (no key opened it, or a plain frame was refused). */
+export type FrameError = { readonly error: string; readonly unauthenticated?: true };
 
-export function encodeFrame(from: string, body: unknown, version = wireVersion): Buffer {
+/** What frames need from a keyring (keyring.ts's `Keyring`). */
+export interface FrameSealer {
+  readonly options: { readonly verifyIncoming: boolean; readonly verifyOutgoing: boolean };
+  seal(header: Buffer, plaintext: Buffer): Buffer;
+  open(header: Uint8Array, sealed: Uint8Array): Buffer | null;
+}
+
+export function encodeFrame(
+  from: string,
+  body: unknown,
+  version = wireVersion,
+  sealer: FrameSealer | null = null,
+): Buffer {
   const payload = encode([from, body]);
+  if (sealer && sealer.options.verifyOutgoing) {
+    const header = Buffer.allocUnsafe(frameHeaderBytes);
+    header.writeUInt32BE(1 + sealedOverheadBytes + payload.length, 0);
+    header.writeUInt8(sealedWireVersion, 4);
+    return Buffer.concat([header, sealer.seal(header, payload)]);
+  }
   const frame = Buffer.allocUnsafe(frameHeaderBytes + payload.length);
   frame.writeUInt32BE(payload.length + 1, 0);
   frame.writeUInt8(version, 4);
@@ -39,30 +64,46 @@ export function encodeFrame(from: string, body: unknown, version = wireVersion):
   return frame;
 }
 
-/** Decodes the part after the length prefix: version byte + payload. */
-export function decodeFrameBody(bytes: Uint8Array): Frame | FrameError {
+/** Bytes a seal adds: the 12-byte nonce and the 16-byte tag. */
+export const sealedOverheadBytes = 28;
+
+/** Decodes the part after the length prefix: version byte + payload (opened first when sealed). */
+export function decodeFrameBody(bytes: Uint8Array, sealer: FrameSealer | null = null): Frame | FrameError {
   if (bytes.length < 1) return { error: 'empty frame' };
   const version = bytes[0]!;
-  if (version !== wireVersion) return { error: `protocol version ${version} (we speak ${wireVersion})` };
+  let payload = bytes.subarray(1);
+  let sealed = false;
+  if (version === sealedWireVersion) {
+    if (!sealer) return { error: 'an encrypted frame, but gossip encryption is off here', unauthenticated: true };
+    const header = Buffer.allocUnsafe(frameHeaderBytes);
+    header.writeUInt32BE(bytes.length, 0);
+    header.writeUInt8(version, 4);
+    const opened = sealer.open(header, payload);
+    if (opened === null) return { error: 'no key of the keyring authenticates the frame', unauthenticated: true };
+    payload = opened;
+    sealed = true;
+  } else if (version !== wireVersion) return { error: `protocol version ${version} (we speak ${wireVersion})` };
+  else if (sealer && sealer.options.verifyIncoming)
+    return { error: 'an unencrypted frame (encrypt_verify_incoming is on)', unauthenticated: true };
   let value: unknown;
   try {
-    value = decode(bytes.subarray(1));
+    value = decode(payload);
   } catch (error) {
     return { error: `undecodable payload (${(error as Error).message})` };
   }
   if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== 'string' || !isAddress(value[0])) {
     return { error: 'payload is not [from, body]' };
   }
-  return { from: value[0], body: value[1] };
+  return { from: value[0], body: value[1], sealed };
 }
 
 /** A whole datagram: the length prefix must match exactly. */
-export function decodeDatagram(bytes: Uint8Array): Frame | FrameError {
+export function decodeDatagram(bytes: Uint8Array, sealer: FrameSealer | null = null): Frame | FrameError {
   if (bytes.length < frameHeaderBytes) return { error: `datagram of ${bytes.length} bytes is shorter than a header` };
   const length = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32BE(0);
   if (length !== bytes.length - 4)
     return { error: `datagram length prefix ${length} does not match ${bytes.length - 4}` };
-  return decodeFrameBody(bytes.subarray(4));
+  return decodeFrameBody(bytes.subarray(4), sealer);
 }
 
 /** `ip:port` (IPv4 or a host name, port 1..65535). */
@@ -88,6 +129,8 @@ export class FrameReader {
   private bufferedBytes = 0;
   fatal: string | null = null;
 
+  constructor(private readonly sealer: FrameSealer | null = null) {}
+
   push(chunk: Buffer): (Frame | FrameError)[] {
     const out: (Frame | FrameError)[] = [];
     if (this.fatal) return out;
@@ -106,7 +149,7 @@ export class FrameReader {
       }
       if (this.bufferedBytes < 4 + length) break;
       const whole = this.take(4 + length);
-      out.push(decodeFrameBody(whole.subarray(4)));
+      out.push(decodeFrameBody(whole.subarray(4), this.sealer));
     }
     return out;
   }

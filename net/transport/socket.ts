@@ -4,13 +4,38 @@
  * destination and reused; a broken connection is dropped with its queue and re-dialled on the next
  * send after a backoff, so a restarted peer is reached again without help from the core.
  *
+ * Security (issue 14): with a keyring (keyring.ts) every frame is sealed with AES-GCM and frames no key
+ * opens are dropped and counted; with `tls`, streams run over TLS — incoming connections that start
+ * with a TLS handshake are wrapped, and with `verifyIncoming` plain connections and peers without a
+ * certificate signed by the CA are refused; outgoing connections use TLS when `verifyOutgoing` is on.
+ * `admit` binds the sender id a frame claims to the peer that sent it (identity binding: see the agent).
+ * Outgoing connections leave from `bindHost` (unless it is 0.0.0.0), so a peer sees our real address.
+ *
  * Bounds: each outgoing connection holds at most `queueBytesMax` unwritten bytes; a frame over the
  * bound is dropped and counted (the core retries what matters: Raft heartbeats, SWIM probes).
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { datagramBytesMax, decodeDatagram, encodeFrame, FrameReader, splitAddress } from './frame.js';
-import { emptyStats, RateLimitedLog, type Channel, type LogFn, type Transport, type TransportStats } from './types.js';
+import * as tls from 'node:tls';
+import {
+  datagramBytesMax,
+  decodeDatagram,
+  encodeFrame,
+  FrameReader,
+  splitAddress,
+  wireVersion,
+  type FrameSealer,
+} from './frame.js';
+import {
+  emptyStats,
+  RateLimitedLog,
+  type Channel,
+  type LogFn,
+  type PeerInfo,
+  type Transport,
+  type TransportStats,
+} from './types.js';
+export type { PeerInfo } from './types.js';
 
 export interface SocketTransportOptions {
   /** Address to bind (e.g. 127.0.0.104, 0.0.0.0). */
@@ -29,6 +54,32 @@ export interface SocketTransportOptions {
   /** First delay before re-dialling a peer that refused or broke (ms); doubles up to reconnectDelayMsMax. */
   readonly reconnectDelayMsMin?: number;
   readonly reconnectDelayMsMax?: number;
+  /** Gossip encryption: seal every frame, open incoming ones (keyring.ts). */
+  readonly sealer?: FrameSealer | null;
+  /** TLS on streams (the server RPC port). */
+  readonly tls?: TransportTls | null;
+  /**
+   * Identity binding: may a frame claiming to come from `claimedFrom` be taken from this peer? False
+   * drops it (counted in `framesImpersonating`). Absent: every well-formed frame is delivered.
+   */
+  readonly admit?: (claimedFrom: string, body: unknown, peer: PeerInfo) => boolean;
+}
+
+export interface TransportTls {
+  readonly ca: Buffer;
+  readonly cert: Buffer | null;
+  readonly key: Buffer | null;
+  /** Incoming streams must be TLS with a client certificate signed by the CA (mutual TLS). */
+  readonly verifyIncoming: boolean;
+  /** Outgoing streams use TLS and check the server's certificate against the CA. */
+  readonly verifyOutgoing: boolean;
+  /** Outgoing: the server's certificate must name this host (`server.<dc>.<domain>`); null: CA only. */
+  readonly serverName: string | null;
+  /**
+   * Outgoing TLS only to this port (the server RPC port); other ports (a caller's gossip port, where RPC
+   * replies land, sealed by gossip encryption) get plain TCP. Null: every outgoing stream.
+   */
+  readonly outgoingPort: number | null;
 }
 
 interface Outgoing {
@@ -51,14 +102,17 @@ export async function listenSocketTransport(options: SocketTransportOptions): Pr
 
 class SocketTransport implements Transport {
   address = '';
-  onReceive: ((from: string, body: unknown, channel: Channel) => void) | null = null;
+  onReceive: ((from: string, body: unknown, channel: Channel, info?: PeerInfo) => void) | null = null;
   readonly stats: TransportStats = emptyStats();
-  private readonly server = net.createServer((socket) => this.onIncoming(socket));
+  private readonly server = net.createServer((socket) => this.onConnection(socket));
   private udp: dgram.Socket | null = null;
   private readonly outgoing = new Map<string, Outgoing>();
   private readonly incoming = new Set<net.Socket>();
   private readonly limited: RateLimitedLog;
   private closed = false;
+  private readonly tlsServerContext: tls.SecureContext | null = null;
+  /** Peers whose impersonation was logged (once per peer and claimed id). */
+  private readonly impersonationLogged = new Set<string>();
   private readonly queueBytesMax: number;
   private readonly connectTimeoutMs: number;
   private readonly reconnectDelayMsMin: number;
@@ -66,6 +120,12 @@ class SocketTransport implements Transport {
 
   constructor(private readonly options: SocketTransportOptions) {
     this.limited = new RateLimitedLog(options.log);
+    if (options.tls?.cert && options.tls.key)
+      this.tlsServerContext = tls.createSecureContext({
+        ca: options.tls.ca,
+        cert: options.tls.cert,
+        key: options.tls.key,
+      });
     this.queueBytesMax = options.queueBytesMax ?? 64 * 1024 * 1024;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
     this.reconnectDelayMsMin = options.reconnectDelayMsMin ?? 50;
@@ -97,7 +157,7 @@ class SocketTransport implements Transport {
         throw error;
       }
       udp.on('error', (error) => this.options.log('error', `transport: udp error: ${error.message}`));
-      udp.on('message', (bytes, rinfo) => this.onDatagram(bytes, `${rinfo.address}:${rinfo.port}`));
+      udp.on('message', (bytes, rinfo) => this.onDatagram(bytes, rinfo.address, `${rinfo.address}:${rinfo.port}`));
       this.udp = udp;
     }
     this.address = this.options.advertise ?? `${this.options.bindHost}:${port}`;
@@ -107,7 +167,7 @@ class SocketTransport implements Transport {
     if (this.closed) return;
     let frame: Buffer;
     try {
-      frame = encodeFrame(this.address, body);
+      frame = encodeFrame(this.address, body, wireVersion, this.options.sealer ?? null);
     } catch (error) {
       this.stats.framesDropped++;
       this.limited.warn('encode', `transport: could not encode a message to ${to}: ${(error as Error).message}`);
@@ -192,7 +252,26 @@ class SocketTransport implements Transport {
 
   private dial(to: string, out: Outgoing): void {
     const { host, port } = splitAddress(to);
-    const socket = net.connect({ host, port, noDelay: true });
+    const localAddress = this.options.bindHost !== '0.0.0.0' ? { localAddress: this.options.bindHost } : {};
+    const t = this.options.tls;
+    const useTls =
+      t !== null && t !== undefined && t.verifyOutgoing && (t.outgoingPort === null || t.outgoingPort === port);
+    const socket: net.Socket = useTls
+      ? tls.connect({
+          host,
+          port,
+          ...localAddress,
+          ca: t.ca,
+          ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
+          rejectUnauthorized: true,
+          servername: t.serverName ?? undefined,
+          // verify_server_hostname: the certificate must name server.<dc>.<domain>; without it only the
+          // CA is checked (Consul's verify_outgoing alone).
+          checkServerIdentity: (_host, cert) =>
+            t.serverName ? tls.checkServerIdentity(t.serverName, cert) : undefined,
+        })
+      : net.connect({ host, port, noDelay: true, ...localAddress });
+    if (useTls) socket.setNoDelay(true);
     this.stats.connectionsOpened++;
     out.socket = socket;
     out.connected = false;
@@ -200,7 +279,7 @@ class SocketTransport implements Transport {
     socket.on('timeout', () => {
       if (!out.connected) socket.destroy(new Error(`connect timeout after ${this.connectTimeoutMs} ms`));
     });
-    socket.on('connect', () => {
+    socket.on(useTls ? 'secureConnect' : 'connect', () => {
       socket.setTimeout(0);
       out.connected = true;
       out.delayMs = this.reconnectDelayMsMin;
@@ -231,45 +310,120 @@ class SocketTransport implements Transport {
 
   // ─────────────────────────────────────── incoming ───────────────────────────────────────
 
-  private onIncoming(socket: net.Socket): void {
+  /**
+   * A new TCP connection. Without TLS it carries frames. With TLS, its first byte decides: 0x16 opens
+   * a TLS handshake (wrapped, the byte given back); anything else is a plain frame, refused when
+   * `verifyIncoming` is on (a frame's first byte is its length's top byte: 0..4).
+   */
+  private onConnection(socket: net.Socket): void {
     if (this.closed) {
       socket.destroy();
       return;
     }
     this.incoming.add(socket);
-    socket.setNoDelay(true);
-    const reader = new FrameReader();
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.incoming.delete(socket));
+    const t = this.options.tls;
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (!t) return this.onStream(socket, socket.remoteAddress ?? '', peer, false, []);
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
+      if (first[0] !== 0x16) {
+        if (t.verifyIncoming) {
+          this.stats.framesRejected++;
+          this.limited.warn(`plain:${peer}`, `transport: refused a plain connection from ${peer} (verify_incoming)`);
+          socket.destroy();
+          return;
+        }
+        socket.resume();
+        return this.onStream(socket, socket.remoteAddress ?? '', peer, false, []);
+      }
+      if (!this.tlsServerContext) {
+        this.limited.warn(`tls:${peer}`, `transport: a TLS handshake from ${peer}, but no cert_file/key_file here`);
+        socket.destroy();
+        return;
+      }
+      const secure = new tls.TLSSocket(socket, {
+        isServer: true,
+        secureContext: this.tlsServerContext,
+        requestCert: true,
+        rejectUnauthorized: t.verifyIncoming,
+      });
+      secure.on('error', (error) => {
+        this.stats.framesRejected++;
+        this.limited.warn(`tls:${peer}`, `transport: TLS handshake with ${peer} failed: ${error.message}`);
+        socket.destroy();
+      });
+      secure.on('secure', () => {
+        const verified = secure.authorized;
+        const cert = verified ? secure.getPeerCertificate() : null;
+        const names = cert?.subjectaltname
+          ? cert.subjectaltname
+              .split(/,\s*/)
+              .filter((n) => n.startsWith('DNS:'))
+              .map((n) => n.slice(4))
+          : [];
+        this.onStream(secure, socket.remoteAddress ?? '', peer, verified, names);
+      });
+    });
+  }
+
+  private onStream(
+    socket: net.Socket,
+    remoteIp: string,
+    peer: string,
+    tlsVerified: boolean,
+    certNames: string[],
+  ): void {
+    socket.setNoDelay(true);
+    const reader = new FrameReader(this.options.sealer ?? null);
     socket.on('data', (chunk: Buffer) => {
       for (const frame of reader.push(chunk)) {
         if ('error' in frame) {
-          this.reject(peer, 'stream', frame.error);
+          this.reject(peer, 'stream', frame.error, frame.unauthenticated === true);
           continue;
         }
-        this.deliver(frame.from, frame.body, 'stream');
+        const info: PeerInfo = { channel: 'stream', remoteIp, sealed: frame.sealed, tlsVerified, certNames };
+        this.deliver(frame.from, frame.body, 'stream', info, peer);
       }
       if (reader.fatal) socket.destroy();
     });
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.incoming.delete(socket));
   }
 
-  private onDatagram(bytes: Buffer, peer: string): void {
-    const frame = decodeDatagram(bytes);
-    if ('error' in frame) return this.reject(peer, 'datagram', frame.error);
-    this.deliver(frame.from, frame.body, 'datagram');
+  private onDatagram(bytes: Buffer, remoteIp: string, peer: string): void {
+    const frame = decodeDatagram(bytes, this.options.sealer ?? null);
+    if ('error' in frame) return this.reject(peer, 'datagram', frame.error, frame.unauthenticated === true);
+    const info: PeerInfo = { channel: 'datagram', remoteIp, sealed: frame.sealed, tlsVerified: false, certNames: [] };
+    this.deliver(frame.from, frame.body, 'datagram', info, peer);
   }
 
-  private reject(peer: string, channel: Channel, why: string): void {
-    this.stats.framesRejected++;
-    this.limited.warn(`reject:${peer}`, `transport: dropped a malformed ${channel} frame from ${peer}: ${why}`);
+  private reject(peer: string, channel: Channel, why: string, unauthenticated: boolean): void {
+    if (unauthenticated) this.stats.framesUnauthenticated++;
+    else this.stats.framesRejected++;
+    this.limited.warn(
+      `reject:${peer}`,
+      `transport: dropped ${unauthenticated ? 'an unauthenticated' : 'a malformed'} ${channel} frame from ${peer}: ${why}`,
+    );
   }
 
-  private deliver(from: string, body: unknown, channel: Channel): void {
+  private deliver(from: string, body: unknown, channel: Channel, info: PeerInfo, peer: string): void {
     if (this.closed) return;
+    if (this.options.admit && !this.options.admit(from, body, info)) {
+      this.stats.framesImpersonating++;
+      const key = `${info.remoteIp}|${from}`;
+      if (!this.impersonationLogged.has(key)) {
+        if (this.impersonationLogged.size < 4096) this.impersonationLogged.add(key);
+        this.options.log(
+          'warn',
+          `transport: dropped frames from ${peer} claiming to be ${from}: the peer is not that member`,
+        );
+      }
+      return;
+    }
     this.stats.framesReceived++;
     try {
-      this.onReceive?.(from, body, channel);
+      this.onReceive?.(from, body, channel, info);
     } catch (error) {
       // A handler bug must not kill the socket loop; the driver logs its own failures too.
       this.options.log('error', `transport: receive handler failed: ${(error as Error).stack ?? error}`);

@@ -12,6 +12,19 @@ export type Channel = 'datagram' | 'stream';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => void;
 
+/** What the transport knows about the sender of one frame. */
+export interface PeerInfo {
+  readonly channel: Channel;
+  /** The source IP of the datagram or connection. */
+  readonly remoteIp: string;
+  /** The frame was sealed and opened with a key of the ring. */
+  readonly sealed: boolean;
+  /** The connection is TLS with a client certificate the CA signed. */
+  readonly tlsVerified: boolean;
+  /** DNS names of the verified client certificate (empty otherwise). */
+  readonly certNames: readonly string[];
+}
+
 export interface TransportStats {
   framesSent: number;
   framesReceived: number;
@@ -19,6 +32,10 @@ export interface TransportStats {
   framesDropped: number;
   /** Frames received and thrown away: malformed, other protocol version, oversized. */
   framesRejected: number;
+  /** Frames dropped by gossip encryption: no key of the ring opened them, or plain ones were refused. */
+  framesUnauthenticated: number;
+  /** Frames whose claimed sender is not the peer that sent them (identity binding). */
+  framesImpersonating: number;
   connectionsOpened: number;
 }
 
@@ -26,15 +43,23 @@ export interface Transport {
   /** The address peers see as `from` on our frames (the advertise address). */
   readonly address: string;
   send(to: string, body: unknown, channel: Channel): void;
-  /** Set by the driver; called once per delivered frame. */
-  onReceive: ((from: string, body: unknown, channel: Channel) => void) | null;
+  /** Set by the driver; called once per delivered frame (`info`: what the socket knows of the sender). */
+  onReceive: ((from: string, body: unknown, channel: Channel, info?: PeerInfo) => void) | null;
   readonly stats: TransportStats;
   /** Stops listening and drops every connection. Queued frames are lost (as in a crash). */
   close(): Promise<void>;
 }
 
 export function emptyStats(): TransportStats {
-  return { framesSent: 0, framesReceived: 0, framesDropped: 0, framesRejected: 0, connectionsOpened: 0 };
+  return {
+    framesSent: 0,
+    framesReceived: 0,
+    framesDropped: 0,
+    framesRejected: 0,
+    framesUnauthenticated: 0,
+    framesImpersonating: 0,
+    connectionsOpened: 0,
+  };
 }
 
 /**

@@ -20,6 +20,8 @@ export function authorizeOperator(request: OperatorRequest, authz: Authorizer): 
       return allowIf(authz.may('operator', '', 'read'));
     case 'operator.raft.removePeer':
       return allowIf(authz.may('operator', '', 'write'));
+    case 'operator.keyring':
+      return allowIf(authz.may('keyring', '', request.op === 'list' ? 'read' : 'write'));
     case 'snapshot.save':
     case 'snapshot.restore':
     case 'acl.create':

@@ -4,7 +4,7 @@
  */
 import { decodeSnapshot, encodeSnapshot } from '../snapshot.js';
 import { decodeJsonBody } from '../parse.js';
-import { aclSchema } from '../schemas.js';
+import { aclSchema, keyringSchema } from '../schemas.js';
 import {
   type Handler,
   type Out,
@@ -69,6 +69,27 @@ async function snapshotRestore(r: Req): Promise<Out> {
   return ask(r, { type: 'snapshot.restore', snapshot: decoded.store }, { empty: true });
 }
 
+/**
+ * `/v1/operator/keyring`: GET lists every member's keys, POST installs, PUT makes primary, DELETE
+ * removes (body `{"Key": …}`). Authorized here (keyring read / write), carried out by the process.
+ */
+function keyringRoute(op: 'list' | 'install' | 'use' | 'remove'): Handler {
+  return async (r) => {
+    let key: string | null = null;
+    if (op !== 'list') {
+      const d = decodeJsonBody(r.body, keyringSchema);
+      if (!d.ok) return badRequest(d.error);
+      const k = (d.value as { Key?: unknown } | null)?.Key;
+      if (typeof k !== 'string' || k === '') return badRequest('Request body must have a Key');
+      key = k;
+    }
+    const denied = await r.check({ type: 'operator.keyring', op });
+    if (denied) return render(r, denied, {});
+    if (!r.ctx.keyring) return text(500, 'Gossip encryption is not enabled on this agent (no keyring)');
+    return render(r, await r.ctx.keyring(op, key), op === 'list' ? {} : { empty: true });
+  };
+}
+
 export const operatorRoutes: readonly Route[] = [
   exact('/', { GET: root, HEAD: root }),
   // status
@@ -93,4 +114,10 @@ export const operatorRoutes: readonly Route[] = [
   exact('/v1/acl/list', { GET: aclRoute((r) => blockingRead(r, (read) => ({ type: 'acl.list', read }))) }),
   prefix('/v1/acl/', { GET: aclDisabled, PUT: aclDisabled, POST: aclDisabled, DELETE: aclDisabled }),
   exact('/v1/snapshot', { GET: snapshotSave, PUT: snapshotRestore }),
+  exact('/v1/operator/keyring', {
+    GET: keyringRoute('list'),
+    POST: keyringRoute('install'),
+    PUT: keyringRoute('use'),
+    DELETE: keyringRoute('remove'),
+  }),
 ];
