@@ -538,7 +538,8 @@ function securityOf(flags: FlagValues, file: Obj, _datacenter: string): Security
     try {
       decodeKey(encryptKey);
     } catch (error) {
-      if (error instanceof KeyringError) throw new ConfigError(`-encrypt: ${error.message}`);
+      const name = flags['encrypt'] !== undefined ? '-encrypt' : 'encrypt';
+      if (error instanceof KeyringError) throw new ConfigError(`${name}: ${error.message}`);
       throw error;
     }
   }

@@ -1,6 +1,6 @@
 /**
  * `conclave agent` input handling: Go flag syntax (`-f v`, `-f=v`, `--f`, bare booleans, repeatable
- * lists), refused flags (-encrypt, -ui) with a clear message, config files and dirs (snake_case,
+ * lists), refused flags (-ui) with a clear message, gossip and TLS keys (a bad key or a missing file named), config files and dirs (snake_case,
  * lexical order, errors naming file and field), defaults and the script-check setting; and, as a real
  * process, exit status 1 naming the flag or the file and field.
  */
@@ -68,10 +68,7 @@ describe('agent flags', () => {
       error: expect.stringContaining('-bootstrap-expect'),
     });
     expect(parseFlags(['-node'], agentFlags)).toEqual({ ok: false, error: 'flag needs an argument: -node' });
-    expect(parseFlags(['-encrypt', 'abc'], agentFlags)).toMatchObject({
-      ok: false,
-      error: expect.stringMatching(/^-encrypt: gossip encryption is not supported/),
-    });
+    expect(parseFlags(['-encrypt', 'abc'], agentFlags)).toMatchObject({ ok: true });
     expect(parseFlags(['-ui'], agentFlags)).toMatchObject({
       ok: false,
       error: expect.stringMatching(/^-ui: the web UI is not supported/),
@@ -138,7 +135,15 @@ describe('agent config', () => {
         /y\.json: check\.interval: 'often' is not a duration/,
       ],
       [{ 'z.json': '{"bogus_key": 1}' }, /z\.json: bogus_key: unknown configuration key/],
-      [{ 'e.json': '{"encrypt": "abc"}' }, /e\.json: encrypt: gossip encryption is not supported/],
+      [{ 'e.json': '{"encrypt": "abc"}' }, /encrypt: key must be base64-encoded/],
+      [
+        { 'e.json': '{"encrypt": "AAAAAAAAAAAAAAAAAAAAAA=="}', 'f.json': '{"encrypt": "AAAA"}' },
+        /key size must be 16, 24 or 32/,
+      ],
+      [{ 't.json': '{"cert_file": "/x.pem"}' }, /cert_file and key_file: give both or neither/],
+      [{ 't.json': '{"verify_outgoing": true}' }, /ca_file: verify_incoming and verify_outgoing need a CA/],
+      [{ 't.json': '{"ca_file": "/nonexistent/ca.pem"}' }, /ca_file: \/nonexistent\/ca\.pem: no such file/],
+      [{ 't.json': '{"verify_incoming": "yes"}' }, /t\.json: verify_incoming: must be true or false/],
       [{ 'j.json': '{"datacenter": ' }, /Error decoding '.*j\.json'/],
     ];
     for (const [files, pattern] of cases) {
@@ -177,7 +182,7 @@ describe('agent config', () => {
     expect(bad.stderr).toContain('flag provided but not defined: -bogus');
     const enc = await conclave(['agent', '-dev', '-encrypt', 'abc']);
     expect(enc.code).toBe(1);
-    expect(enc.stderr).toContain('-encrypt: gossip encryption is not supported');
+    expect(enc.stderr).toContain('-encrypt: key must be base64-encoded');
     const dir = dirWith({ 'web.json': '{"service": {"name": "web", "port": "80"}}' });
     const file = await conclave([
       'agent',

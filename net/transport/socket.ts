@@ -110,7 +110,8 @@ class SocketTransport implements Transport {
   private readonly incoming = new Set<net.Socket>();
   private readonly limited: RateLimitedLog;
   private closed = false;
-  private readonly tlsServerContext: tls.SecureContext | null = null;
+  /** Handshakes incoming TLS connections (never listens itself: onConnection hands it sockets). */
+  private tlsServer: tls.Server | null = null;
   /** Peers whose impersonation was logged (once per peer and claimed id). */
   private readonly impersonationLogged = new Set<string>();
   private readonly queueBytesMax: number;
@@ -120,12 +121,20 @@ class SocketTransport implements Transport {
 
   constructor(private readonly options: SocketTransportOptions) {
     this.limited = new RateLimitedLog(options.log);
-    if (options.tls?.cert && options.tls.key)
-      this.tlsServerContext = tls.createSecureContext({
-        ca: options.tls.ca,
-        cert: options.tls.cert,
-        key: options.tls.key,
+    const t = options.tls;
+    if (t && t.cert && t.key) {
+      const server = tls.createServer(
+        { ca: t.ca, cert: t.cert, key: t.key, requestCert: true, rejectUnauthorized: t.verifyIncoming },
+        (secure) => this.onSecure(secure),
+      );
+      server.on('tlsClientError', (error, socket) => {
+        this.stats.framesRejected++;
+        const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+        this.limited.warn(`tls:${peer}`, `transport: TLS handshake with ${peer} failed: ${error.message}`);
+        socket.destroy();
       });
+      this.tlsServer = server;
+    }
     this.queueBytesMax = options.queueBytesMax ?? 64 * 1024 * 1024;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
     this.reconnectDelayMsMin = options.reconnectDelayMsMin ?? 50;
@@ -339,34 +348,30 @@ class SocketTransport implements Transport {
         socket.resume();
         return this.onStream(socket, socket.remoteAddress ?? '', peer, false, []);
       }
-      if (!this.tlsServerContext) {
+      if (!this.tlsServer) {
         this.limited.warn(`tls:${peer}`, `transport: a TLS handshake from ${peer}, but no cert_file/key_file here`);
         socket.destroy();
         return;
       }
-      const secure = new tls.TLSSocket(socket, {
-        isServer: true,
-        secureContext: this.tlsServerContext,
-        requestCert: true,
-        rejectUnauthorized: t.verifyIncoming,
-      });
-      secure.on('error', (error) => {
-        this.stats.framesRejected++;
-        this.limited.warn(`tls:${peer}`, `transport: TLS handshake with ${peer} failed: ${error.message}`);
-        socket.destroy();
-      });
-      secure.on('secure', () => {
-        const verified = secure.authorized;
-        const cert = verified ? secure.getPeerCertificate() : null;
-        const names = cert?.subjectaltname
-          ? cert.subjectaltname
-              .split(/,\s*/)
-              .filter((n) => n.startsWith('DNS:'))
-              .map((n) => n.slice(4))
-          : [];
-        this.onStream(secure, socket.remoteAddress ?? '', peer, verified, names);
-      });
+      // A tls.Server that never listens does the handshake (and enforces verify_incoming) for us.
+      this.tlsServer.emit('connection', socket);
     });
+  }
+
+  /** A finished TLS handshake on an incoming connection: frames flow with what the certificate proves. */
+  private onSecure(secure: tls.TLSSocket): void {
+    const remoteIp = secure.remoteAddress ?? '';
+    const peer = `${remoteIp}:${secure.remotePort}`;
+    const verified = secure.authorized;
+    const cert = verified ? secure.getPeerCertificate() : null;
+    const names = cert?.subjectaltname
+      ? cert.subjectaltname
+          .split(/,\s*/)
+          .filter((n) => n.startsWith('DNS:'))
+          .map((n) => n.slice(4))
+      : [];
+    secure.on('error', () => undefined);
+    this.onStream(secure, remoteIp, peer, verified, names);
   }
 
   private onStream(

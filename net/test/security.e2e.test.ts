@@ -1,0 +1,179 @@
+/**
+ * Issue 14 against real `conclave agent` processes on loopback (one IP per agent, 127.0.0.171–179):
+ *
+ *  1. Wire hygiene: a forged RequestVote with term 2^53 − 1 (transfer flag set, so the disregard rule
+ *     does not hide it) is dropped; the term stays small and writes go on. On the pre-session code the
+ *     same frame (`npx tsx net/test/attacks.ts vote IP`) put the node at term 2^53 and every write hung.
+ *  2. A forged AppendEntries from a stranger: on a plain port it is applied (nothing authenticates a
+ *     frame without the switches: the pre-session code did the same), with gossip encryption it is
+ *     dropped as unauthenticated, with TLS (verify_incoming) the plain connection is refused at the
+ *     handshake. The forged key never appears in either case.
+ *  3. A rogue `agent -server` with neither the gossip key nor a certificate joins a server that has
+ *     both: it never appears in `members` or `operator raft list-peers`.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCa, createLeaf } from '../tls/issue.js';
+import { generateKey } from '../transport/keyring.js';
+import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { forgedAppends, forgedVote, raftStats, sendPlain } from './attacks.js';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-security-'));
+const agents: AgentHandle[] = [];
+let tlsConfig = '';
+
+beforeAll(async () => {
+  const ca = await createCa({ domain: 'consul' });
+  const server = await createLeaf({ ca, kind: 'server', datacenter: 'dc1', domain: 'consul' });
+  const write = (name: string, text: string) => {
+    fs.writeFileSync(path.join(root, name), text);
+    return path.join(root, name);
+  };
+  tlsConfig = write(
+    'tls.json',
+    JSON.stringify({
+      ca_file: write('ca.pem', ca.certPem),
+      cert_file: write('server.pem', server.certPem),
+      key_file: write('server-key.pem', server.keyPem),
+      verify_incoming: true,
+      verify_outgoing: true,
+      verify_server_hostname: true,
+    }),
+  );
+});
+
+afterAll(async () => {
+  await stopAll(agents);
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function dev(ip: string, ...extra: string[]): AgentHandle {
+  const agent = startAgent([
+    '-dev',
+    '-node',
+    `n${ip.split('.')[3]}`,
+    '-bind',
+    ip,
+    '-client',
+    ip,
+    '-dns-port',
+    '-1',
+    ...extra,
+  ]);
+  agents.push(agent);
+  return agent;
+}
+
+async function ready(agent: AgentHandle, ip: string): Promise<void> {
+  await agent.waitFor('Conclave agent running!');
+  await until(
+    async () => (await conclave(['kv', 'put', '-http-addr', `${ip}:8500`, 'ready', 'yes'])).code === 0,
+    30_000,
+    `a leader on ${ip}`,
+  );
+}
+
+const kvGet = (ip: string, key: string) => conclave(['kv', 'get', '-http-addr', `${ip}:8500`, key]);
+
+describe('security against real processes (issue 14)', () => {
+  it('drops a forged vote of term 2^53 − 1; a forged append is applied only while nothing authenticates frames', async () => {
+    const ip = '127.0.0.171';
+    const agent = dev(ip);
+    await ready(agent, ip);
+    const before = await raftStats(`${ip}:8500`);
+    await sendPlain(ip, 8300, [forgedVote('127.0.0.66:8301', 2 ** 53 - 1)]);
+    await agent.waitFor('is more than 2^32 past ours');
+    expect((await conclave(['kv', 'put', '-http-addr', `${ip}:8500`, 'after-vote', 'ok'])).code).toBe(0);
+    expect((await raftStats(`${ip}:8500`)).term).toBeLessThan(before.term + 10);
+
+    // Without encryption or TLS the receiver trusts the sender id in the frame: the switches exist for this.
+    const now = await raftStats(`${ip}:8500`);
+    await sendPlain(ip, 8300, forgedAppends('127.0.0.66:8301', now.term, now.applied, 'forged', 'by-a-stranger'));
+    const got = await until(async () => ((await kvGet(ip, 'forged')).code === 0 ? true : null), 10_000, 'forged key');
+    expect(got).toBe(true);
+  }, 90_000);
+
+  it('with gossip encryption, a forged append is dropped as unauthenticated', async () => {
+    const ip = '127.0.0.172';
+    const agent = dev(ip, '-encrypt', generateKey());
+    await ready(agent, ip);
+    const now = await raftStats(`${ip}:8500`);
+    await sendPlain(ip, 8300, forgedAppends('127.0.0.66:8301', now.term, now.applied, 'forged', 'x'));
+    await agent.waitFor('dropped an unauthenticated stream frame');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await kvGet(ip, 'forged')).code).toBe(1);
+    expect((await raftStats(`${ip}:8500`)).term).toBe(now.term);
+  }, 90_000);
+
+  it('with TLS (verify_incoming), a forged plain frame is refused at the handshake', async () => {
+    const ip = '127.0.0.173';
+    const agent = dev(ip, '-config-file', tlsConfig);
+    await ready(agent, ip);
+    expect(agent.output()).toContain('RPC-TLS: true, TLS-Incoming: true');
+    const now = await raftStats(`${ip}:8500`);
+    const outcome = await sendPlain(
+      ip,
+      8300,
+      forgedAppends('127.0.0.66:8301', now.term, now.applied, 'forged', 'x'),
+      2000,
+    );
+    expect(outcome).toBe('closed');
+    await agent.waitFor('refused a plain connection');
+    expect((await kvGet(ip, 'forged')).code).toBe(1);
+  }, 90_000);
+
+  it('a rogue server with neither the gossip key nor a certificate never becomes a member or a Raft peer', async () => {
+    const ip = '127.0.0.175';
+    const key = generateKey();
+    const server = startAgent([
+      '-server',
+      '-bootstrap',
+      '-node',
+      'good',
+      '-data-dir',
+      path.join(root, 'good'),
+      '-bind',
+      ip,
+      '-client',
+      ip,
+      '-dns-port',
+      '-1',
+      '-encrypt',
+      key,
+      '-config-file',
+      tlsConfig,
+    ]);
+    agents.push(server);
+    await ready(server, ip);
+    expect(fs.readFileSync(path.join(root, 'good', 'serf', 'local.keyring'), 'utf8')).toContain(key);
+    const rogue = startAgent([
+      '-server',
+      '-node',
+      'evil',
+      '-data-dir',
+      path.join(root, 'evil'),
+      '-bind',
+      '127.0.0.179',
+      '-client',
+      '127.0.0.179',
+      '-dns-port',
+      '-1',
+      '-join',
+      ip,
+    ]);
+    agents.push(rogue);
+    await rogue.waitFor('Conclave agent running!');
+    await server.waitFor('dropped an unauthenticated', 20_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    const members = await conclave(['members', '-http-addr', `${ip}:8500`]);
+    expect(members.stdout).toContain('good');
+    expect(members.stdout).not.toContain('evil');
+    const peers = await conclave(['operator', 'raft', 'list-peers', '-http-addr', `${ip}:8500`]);
+    expect(peers.code).toBe(0);
+    expect(peers.stdout).toContain('good');
+    expect(peers.stdout).not.toContain('evil');
+    expect(peers.stdout).not.toContain('127.0.0.179');
+  }, 120_000);
+});
