@@ -35,11 +35,10 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   const op = chosen[0]!;
-  const headers = v['token'] ? `?token=${encodeURIComponent(String(v['token']))}` : '';
   try {
     if (op === 'list') {
       process.stdout.write('==> Gathering installed encryption keys...\n');
-      const r = await request(v, 'GET', `/v1/operator/keyring${headers}`);
+      const r = await request(v, 'GET', '/v1/operator/keyring');
       if (r.status !== 200) {
         process.stderr.write(`Error: ${r.text.trim()}\n`);
         return 1;
@@ -60,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
     const what = { install: 'Installing new', use: 'Changing primary', remove: 'Removing' }[op];
     process.stdout.write(`==> ${what} gossip encryption key...\n`);
     const method = { install: 'POST', use: 'PUT', remove: 'DELETE' }[op];
-    const r = await request(v, method, `/v1/operator/keyring${headers}`, JSON.stringify({ Key: String(v[op]) }));
+    const r = await request(v, method, '/v1/operator/keyring', JSON.stringify({ Key: String(v[op]) }));
     if (r.status !== 200) {
       process.stderr.write(`Error: ${r.text.trim()}\n`);
       return 1;
