@@ -9,6 +9,8 @@ const registry: Record<string, () => Promise<{ harness: Harness }>> = {
   broadcast: () => import('./broadcast.js'),
   // The shrinker's planted bug (sim/shrink-planted.ts): tests and demos only.
   'broadcast-planted': () => import('./broadcast-planted.js'),
+  // The example of docs/write-your-own-protocol.md.
+  register: () => import('./register.js'),
   raft: () => import(`./${'raft'}.js`),
   swim: () => import(`./${'swim'}.js`),
   kv: () => import(`./${'kv'}.js`),
