@@ -112,6 +112,11 @@ export interface FaultApi {
   restart(nodeId: NodeId): void;
   pause(nodeId: NodeId): void;
   resume(nodeId: NodeId): void;
+  /**
+   * The node's host is busy (sim/engine/busy.ts) or no longer: its steps are delayed by random CPU
+   * starvation and GC-like pauses, no input is lost, and due timers run first when it runs again.
+   */
+  setBusy(nodeId: NodeId, busy: boolean): void;
   /** Moves a node's clock by `deltaMs` (a jump; negative goes backwards). */
   jumpClock(nodeId: NodeId, deltaMs: number): void;
   /** Sets a node's clock rate error in parts per million (positive runs fast). */

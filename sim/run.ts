@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Harness } from './harness.js';
 import { loadHarness, harnessNames } from './harnesses/index.js';
-import { parseScenario, ScenarioError, type Scenario } from './scenario.js';
+import { builtinActions, parseScenario, ScenarioError, type Scenario } from './scenario.js';
 import { didYouMean } from './suggest.js';
 import { Simulation, type RunResult, type SimOptions } from './engine/simulation.js';
 
@@ -63,7 +63,7 @@ export async function loadScenarioText(text: string, path: string): Promise<Load
     if (problem?.startsWith('unknown action')) {
       // Harnesses list their own actions as "(raft knows: a, b, c)"; suggest from those and the built-ins.
       const own = /knows: ([^)]*)\)/.exec(problem)?.[1]?.split(/,\s*/) ?? [];
-      problem += didYouMean(event.action, [...builtins, ...own]);
+      problem += didYouMean(event.action, [...builtinActions, ...own]);
     }
     if (problem) throw new ScenarioError(path, event.line, problem);
   }
@@ -83,23 +83,8 @@ export function replayCommand(scenarioFile: string, seed: number): string {
   return `node bin/conclave.js sim run ${scenarioFile} --seed ${seed}`;
 }
 
-const builtins = new Set([
-  'partition',
-  'oneway',
-  'bridge',
-  'ring',
-  'heal',
-  'crash',
-  'restart',
-  'pause',
-  'resume',
-  'jump',
-  'drift',
-  'clog',
-  'network',
-]);
 function isBuiltin(action: string): boolean {
-  return builtins.has(action);
+  return builtinActions.has(action);
 }
 
 function lineOf(text: string, pattern: RegExp): number {

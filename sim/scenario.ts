@@ -12,7 +12,8 @@
  *   nemesis swarm kinds=partition,crash every=1s    or: nemesis none
  *   at 2s partition n1 | n2 n3 n4 n5    timeline; also oneway A B, bridge B A.. | C.., ring, heal,
  *   at 8s heal                          crash N, restart N, pause N, resume N, jump N 500ms,
- *                                       drift N PPM, clog A B 300ms, network loss=5% ..., and
+ *                                       drift N PPM, clog A B 300ms, network loss=5% ...,
+ *                                       busy N..|all, idle N..|all (sim/engine/busy.ts), and
  *                                       protocol actions (the harness's `act`)
  *   expect liveness                     built in: liveness, pass; others go to the harness
  *   stranger links=open every=20ms      a node outside the cluster injects forged, replayed and
@@ -39,6 +40,7 @@ export const faultKinds = [
   'reorder',
   'full',
   'disk-replaced',
+  'busy',
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -47,7 +49,9 @@ export type FaultKind = (typeof faultKinds)[number];
  * `disk-replaced` came later, and adding them here would change every existing swarm scenario's draws
  * (and `disk-replaced` needs an operator's re-add before the node votes again).
  */
-export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter((k) => k !== 'full' && k !== 'disk-replaced');
+export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter(
+  (k) => k !== 'full' && k !== 'disk-replaced' && k !== 'busy', // busy: sim/engine/busy.ts, opt-in likewise
+);
 
 export interface TimelineEvent {
   readonly atMs: number;
@@ -122,7 +126,8 @@ export const defaultNetwork: NetworkKnobs = {
 /** The directives a scenario line may start with. */
 const directives = ['protocol', 'nodes', 'seed', 'set', 'network', 'duration', 'nemesis', 'stranger', 'at', 'expect'];
 
-const builtinActions = new Set([
+/** Timeline actions the simulator itself carries out (the rest go to the harness's `act`). */
+export const builtinActions: ReadonlySet<string> = new Set([
   'partition',
   'oneway',
   'bridge',
@@ -139,6 +144,8 @@ const builtinActions = new Set([
   'full',
   'free',
   'replace-disk',
+  'busy',
+  'idle',
 ]);
 
 /**
@@ -419,6 +426,11 @@ export function checkBuiltinAction(event: TimelineEvent, nodes: ReadonlySet<stri
       )
         return 'replace-disk takes NODE [keep-identity]';
       return null;
+    case 'busy':
+    case 'idle':
+      if (args.length === 0) return `${action} takes nodes or 'all'`;
+      if (args.length === 1 && args[0] === 'all') return null;
+      return unknownNode ? `${action}: unknown node '${unknownNode}'` : null;
     case 'jump':
       if (args.length !== 2 || !nodes.has(args[0]!) || parseDurationMs(args[1]!) === null)
         return 'jump takes NODE DURATION (e.g. jump n1 -500ms)';

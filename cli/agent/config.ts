@@ -43,6 +43,12 @@ export interface AgentSettings {
   /** `-bootstrap-expect` as given (1 is turned into bootstrap mode, with Consul's warning). */
   readonly bootstrapExpectRequested: number;
   readonly security: SecuritySettings;
+  /** `addresses.http` / `.https` / `.dns`: where HTTP, HTTPS and DNS listen, when not on `-client`. */
+  readonly httpAddr: string;
+  readonly httpsAddr: string;
+  readonly dnsAddr: string;
+  /** One line per Consul key that the files set and we accept without applying; logged at start. */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -106,8 +112,6 @@ const topKeys = new Set([
   'leave_on_terminate',
   'skip_leave_on_interrupt',
   'encrypt',
-  'ui',
-  'ui_config',
   'disable_update_check',
   'domain',
   'primary_datacenter',
@@ -129,18 +133,114 @@ const topKeys = new Set([
   'verify_incoming_https',
   'verify_outgoing',
   'verify_server_hostname',
+  'addresses',
+]);
+/**
+ * Keys Consul accepts that we do not apply (yet): accepted with one warning naming the key, so that a
+ * config written for Consul starts (issue 13 §5). Their contents are not checked. A key in neither
+ * list is a typo and stops the agent, naming the file and the key.
+ */
+const warnedKeys = new Set([
+  'acl_agent_master_token',
+  'acl_agent_token',
+  'acl_down_policy',
+  'acl_enable_key_list_policy',
+  'acl_enforce_version_8',
+  'acl_replication_token',
+  'acl_token',
+  'acl_ttl',
+  'advertise_addr_ipv4',
+  'advertise_addr_ipv6',
+  'advertise_addr_wan',
+  'advertise_addr_wan_ipv4',
+  'advertise_addr_wan_ipv6',
+  'advertise_reconnect_timeout',
+  'audit',
+  'auto_config',
+  'auto_reload_config',
+  'autopilot',
+  'cache',
+  'check_output_max_size',
+  'check_update_interval',
+  'cloud',
+  'config_entries',
+  'connect',
+  'default_query_time',
+  'disable_anonymous_signature',
+  'disable_coordinates',
+  'disable_host_node_id',
+  'disable_http_unprintable_char_filter',
+  'disable_keyring_file',
+  'disable_remote_exec',
+  'discard_check_output',
+  'discovery_max_stale',
+  'dns_config',
+  'enable_acl_replication',
+  'enable_agent_tls_for_checks',
+  'enable_central_service_config',
+  'enable_debug',
+  'enable_syslog',
+  'experiments',
+  'gossip_lan',
+  'gossip_wan',
+  'http_config',
+  'leave_drain_time',
+  'license_path',
+  'limits',
+  'locality',
+  'log_file',
+  'log_json',
+  'log_rotate_bytes',
+  'log_rotate_duration',
+  'log_rotate_max_files',
+  'max_query_time',
+  'peering',
+  'raft_protocol',
+  'raft_snapshot_interval',
+  'raft_snapshot_threshold',
+  'raft_trailing_logs',
+  'read_replica',
+  'reconnect_timeout',
+  'reconnect_timeout_wan',
+  'recursor',
+  'recursors',
+  'reporting',
+  'retry_interval_wan',
+  'retry_join_wan',
+  'retry_max',
+  'retry_max_wan',
+  'rpc',
+  'segment',
+  'segments',
+  'serf_lan',
+  'serf_lan_allowed_cidrs',
+  'serf_wan',
+  'serf_wan_allowed_cidrs',
+  'server_name',
+  'session_ttl_min',
+  'start_join_wan',
+  'syslog_facility',
+  'telemetry',
+  'translate_wan_addrs',
+  'ui',
+  'ui_config',
+  'ui_content_path',
+  'ui_dir',
+  'unix_sockets',
+  'use_streaming_backend',
+  'watches',
+  'xds',
 ]);
 /** Accepted and ignored (Consul keys that do not change behaviour here). */
-const ignoredKeys = new Set(['disable_update_check', 'primary_datacenter', 'performance', 'rejoin_after_leave']);
-const refusedKeys: Record<string, string> = {
-  ui: 'the web UI is not supported yet (a later issue); remove the key',
-  ui_config: 'the web UI is not supported yet (a later issue); remove the key',
-};
+const ignoredKeys = new Set(['disable_update_check', 'primary_datacenter', 'rejoin_after_leave']);
+const refusedKeys: Record<string, string> = {};
 
 interface FileLayer {
   values: Obj;
   services: ServiceDefinition[];
   checks: CheckDefinition[];
+  /** Consul keys accepted but not applied, each once ("file: key: …"). */
+  warnings: string[];
 }
 
 /** The config files named by flags, in Consul's order: -config-file and -config-dir as given. */
@@ -162,7 +262,13 @@ export function configSources(files: readonly string[], dirs: readonly string[])
 }
 
 export function readConfigFiles(files: readonly string[]): FileLayer {
-  const layer: FileLayer = { values: {}, services: [], checks: [] };
+  const layer: FileLayer = { values: {}, services: [], checks: [], warnings: [] };
+  const warned = new Set<string>();
+  const warn = (key: string, where: string) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    layer.warnings.push(`${where}: Consul key accepted but not supported here; ignored`);
+  };
   for (const file of files) {
     let raw: unknown;
     try {
@@ -174,6 +280,10 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
       throw new ConfigError(`${file}: the top level must be a JSON object`);
     for (const [key, value] of Object.entries(raw as Obj)) {
       const where = `${file}: ${key}`;
+      if (warnedKeys.has(key) && !topKeys.has(key)) {
+        warn(key, where);
+        continue;
+      }
       if (!topKeys.has(key)) throw new ConfigError(`${where}: unknown configuration key`);
       if (key === 'acl') {
         layer.values['acl'] = aclBlock(value, where);
@@ -187,7 +297,17 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
       else if (key === 'check') layer.checks.push(checkDef(value, where));
       else if (key === 'checks') layer.checks.push(...list(value, where).map((v, i) => checkDef(v, `${where}[${i}]`)));
       else if (key === 'ports')
-        layer.values['ports'] = { ...((layer.values['ports'] as Obj) ?? {}), ...portsOf(value, where) };
+        layer.values['ports'] = { ...((layer.values['ports'] as Obj) ?? {}), ...portsOf(value, where, warn) };
+      else if (key === 'addresses')
+        layer.values['addresses'] = {
+          ...((layer.values['addresses'] as Obj) ?? {}),
+          ...addressesOf(value, where, warn),
+        };
+      else if (key === 'performance')
+        layer.values['performance'] = {
+          ...((layer.values['performance'] as Obj) ?? {}),
+          ...performanceOf(value, where, warn),
+        };
       else if (key === 'start_join' || key === 'retry_join')
         layer.values[key] = [...((layer.values[key] as string[]) ?? []), ...strings(value, where)];
       else layer.values[key] = scalar(key, value, where);
@@ -299,7 +419,10 @@ function scalar(key: string, value: unknown, where: string): unknown {
   }
 }
 
-function portsOf(value: unknown, where: string): Obj {
+type Warn = (key: string, where: string) => void;
+
+/** Ports we listen on are applied; Consul's other ports (gRPC, HTTPS, sidecars) are accepted with a warning. */
+function portsOf(value: unknown, where: string, warn: Warn): Obj {
   const o = obj(value, where);
   const out: Obj = {};
   for (const [k, v] of Object.entries(o)) {
@@ -312,11 +435,56 @@ function portsOf(value: unknown, where: string): Obj {
       rpc: null,
       https: 'https',
       grpc: null,
+      grpc_tls: null,
+      sidecar_min_port: null,
+      sidecar_max_port: null,
+      expose_min_port: null,
+      expose_max_port: null,
     }[k];
     if (name === undefined) throw new ConfigError(`${where}.${k}: unknown port`);
     const port = int(v, `${where}.${k}`);
     if (port < -1 || port > 65535) throw new ConfigError(`${where}.${k}: ${port} is not a port`);
     if (name) out[name] = port;
+    else if (port !== -1) warn(`ports.${k}`, `${where}.${k}`);
+  }
+  return out;
+}
+
+/** `addresses`: the HTTP, HTTPS and DNS bind addresses are applied; gRPC ones are accepted with a warning. */
+function addressesOf(value: unknown, where: string, warn: Warn): Obj {
+  const o = obj(value, where);
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (!['http', 'dns', 'https', 'grpc', 'grpc_tls'].includes(k))
+      throw new ConfigError(`${where}.${k}: unknown address (http, dns, https, grpc, grpc_tls)`);
+    const address = str(v, `${where}.${k}`);
+    if (k === 'http' || k === 'https' || k === 'dns') {
+      if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address))
+        throw new ConfigError(`${where}.${k}: '${address}' is not an IPv4 address`);
+      out[k] = address;
+    } else warn(`addresses.${k}`, `${where}.${k}`);
+  }
+  return out;
+}
+
+/**
+ * `performance`: `raft_multiplier` (1..10, Consul's bounds) scales Raft's timing; `rpc_hold_timeout`
+ * bounds how long a request waits for a leader; `leave_drain_time` is accepted with a warning.
+ */
+function performanceOf(value: unknown, where: string, warn: Warn): Obj {
+  const o = obj(value, where);
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'raft_multiplier') {
+      const m = int(v, `${where}.${k}`);
+      if (m < 1 || m > 10) throw new ConfigError(`${where}.${k}: cannot be ${m}; must be between 1 and 10`);
+      out['raftMultiplier'] = m;
+    } else if (k === 'rpc_hold_timeout') out['rpcHoldTimeoutMs'] = duration(v, `${where}.${k}`);
+    else if (k === 'leave_drain_time') warn(`performance.${k}`, `${where}.${k}`);
+    else
+      throw new ConfigError(
+        `${where}.${k}: unknown performance setting (raft_multiplier, rpc_hold_timeout, leave_drain_time)`,
+      );
   }
   return out;
 }
@@ -453,6 +621,8 @@ export function buildSettings(flags: FlagValues): AgentSettings {
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) throw new ConfigError(`-${flag}: '${value}' is not an IPv4 address`);
   }
   const clientAddr = pick<string>('client', 'client_addr') ?? '127.0.0.1';
+  const addresses = (file['addresses'] as { http?: string; https?: string; dns?: string } | undefined) ?? {};
+  const performance = (file['performance'] as { raftMultiplier?: number; rpcHoldTimeoutMs?: number } | undefined) ?? {};
   const filePorts = (file['ports'] as Partial<AgentConfig['ports']> | undefined) ?? {};
   const ports: AgentConfig['ports'] = {
     http: (flags['http-port'] as number | undefined) ?? filePorts.http ?? 8500,
@@ -502,8 +672,12 @@ export function buildSettings(flags: FlagValues): AgentSettings {
       services: layer.services,
       checks: layer.checks,
       startJoin: joins,
+      ...(performance.raftMultiplier !== undefined ? { raftMultiplier: performance.raftMultiplier } : {}),
       timing: {
         ...agentTimingLan,
+        ...(performance.rpcHoldTimeoutMs !== undefined
+          ? { rpcHoldTimeoutMs: Math.max(1, performance.rpcHoldTimeoutMs) }
+          : {}),
         retryJoinIntervalMs: Math.max(1, retryMs),
         coordinateSyncIntervalMs: Math.max(
           100,
@@ -529,6 +703,10 @@ export function buildSettings(flags: FlagValues): AgentSettings {
     skipLeaveOnInterrupt: (file['skip_leave_on_interrupt'] as boolean | undefined) ?? false,
     bootstrapExpectRequested: bootstrapExpect,
     security: securityOf(flags, file, config.datacenter),
+    httpAddr: addresses.http ?? clientAddr,
+    httpsAddr: addresses.https ?? clientAddr,
+    dnsAddr: addresses.dns ?? clientAddr,
+    warnings: layer.warnings,
   };
 }
 

@@ -150,6 +150,7 @@ class AgentProcess {
     if (s.config.bootstrap) this.log.banner('WARNING: Bootstrap mode enabled! Do not enable unless necessary');
     if (s.dev) this.log.banner('WARNING: Dev mode is enabled! Data is kept in memory and lost on exit.');
     this.log.banner('Starting Conclave agent...');
+    for (const warning of s.warnings) this.log('warn', `agent: ${warning}`);
 
     // Data dir: node id, durable state (torn tail repaired, corruption refused).
     let durable: DurableState = emptyDurableState;
@@ -287,14 +288,14 @@ class AgentProcess {
     };
     if (s.ports.http > 0) {
       const { startHttpApi } = await import('../../net/http/index.js');
-      const http = await startHttpApi({ host: config.clientAddr, port: s.ports.http, ...httpOptions });
+      const http = await startHttpApi({ host: s.httpAddr, port: s.ports.http, ...httpOptions });
       closers.push(() => http.close());
       httpText = String(http.port);
     }
     if (sec.httpsPort > 0 && sec.certFile && sec.keyFile) {
       const { startHttpApi } = await import('../../net/http/index.js');
       const https = await startHttpApi({
-        host: config.clientAddr,
+        host: s.httpsAddr,
         port: sec.httpsPort,
         ...httpOptions,
         tls: {
@@ -313,7 +314,7 @@ class AgentProcess {
         const { startDnsServer } = await import('../../net/dns/index.js');
         const dnsGate = gatedAgent(call, config.acl, { nodeName: config.nodeName });
         const dns = await startDnsServer({
-          host: config.clientAddr,
+          host: s.dnsAddr,
           port: s.ports.dns,
           domain: 'consul.',
           datacenter: config.datacenter,

@@ -446,6 +446,11 @@ export interface AgentConfig {
   /** Gossip ids to join at start (`-join`, `-retry-join`); retried every `retryJoinIntervalMs` until one answers. */
   readonly startJoin: readonly NodeId[];
   readonly timing: AgentTiming;
+  /**
+   * `performance.raft_multiplier` (1..10): Raft's timing scaled as Consul scales it (core/raft/config.ts
+   * raftTimingFor). Unset: the profile's own (the real agent's default multiplier, or the sim's fast one).
+   */
+  readonly raftMultiplier?: number;
 }
 
 /** Timers of the agent; `agentTimingLan` gives Consul's values, `agentTimingSim` faster ones for tests. */
@@ -456,6 +461,12 @@ export interface AgentTiming {
   readonly syncRetryMs: number;
   /** How long a forwarded request waits for its answer before replying 500 rpc timeout (non-blocking reads and writes). */
   readonly rpcTimeoutMs: number;
+  /**
+   * Consul's rpc_hold_timeout (7 s): how long a request that failed because the leader is gone or
+   * unknown is held and retried (against the new leader) before it answers "No cluster leader".
+   * Longer rides out slower elections; shorter reports an outage sooner.
+   */
+  readonly rpcHoldTimeoutMs: number;
   /** Leader's reconcile period: re-applies serfHealth for every member, catching missed notices. */
   readonly reconcileIntervalMs: number;
   /** Leader's session TTL sweep period (TTL expiry may take up to 2×TTL, as in Consul). */
@@ -477,6 +488,7 @@ export const agentTimingLan: AgentTiming = {
   antiEntropyIntervalMs: 60_000,
   syncRetryMs: 15_000,
   rpcTimeoutMs: 10_000,
+  rpcHoldTimeoutMs: 7_000,
   reconcileIntervalMs: 60_000,
   sessionSweepMs: 1_000,
   retryJoinIntervalMs: 30_000,
@@ -490,6 +502,7 @@ export const agentTimingSim: AgentTiming = {
   antiEntropyIntervalMs: 5_000,
   syncRetryMs: 1_000,
   rpcTimeoutMs: 2_000,
+  rpcHoldTimeoutMs: 2_000,
   reconcileIntervalMs: 3_000,
   sessionSweepMs: 500,
   retryJoinIntervalMs: 1_000,
@@ -513,6 +526,11 @@ export function validateAgentConfig(config: AgentConfig): string[] {
   for (const [name, port] of Object.entries(config.ports)) {
     if (!Number.isInteger(port) || port < -1 || port > 65535) problems.push(`ports.${name}: ${port} is not a port`);
   }
+  if (
+    config.raftMultiplier !== undefined &&
+    !(Number.isInteger(config.raftMultiplier) && config.raftMultiplier >= 1 && config.raftMultiplier <= 10)
+  )
+    problems.push(`performance.raft_multiplier: cannot be ${config.raftMultiplier}; must be between 1 and 10`);
   const t = config.timing;
   for (const [name, value] of Object.entries(t))
     if (!(typeof value === 'number' && value > 0)) problems.push(`timing.${name}: must be > 0`);

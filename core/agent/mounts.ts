@@ -9,7 +9,7 @@
  * In the simulator every id is the node name; in the real agent one address per node.
  */
 import type { Mount } from '../runtime.js';
-import { makeRaftConfig, type RaftConfig } from '../raft/config.js';
+import { makeRaftConfig, raftTimingFor, type RaftConfig } from '../raft/config.js';
 import { raftMachine } from '../raft/raft.js';
 import { createStoreFsm } from '../store/store.js';
 import type { SwimConfig } from '../swim/config.js';
@@ -32,6 +32,7 @@ export function raftConfigFor(config: AgentConfig, options: MountOptions): RaftC
     observer: 'agent',
     servers: [],
     ...(expect > 0 ? { bootstrapExpect: expect } : {}),
+    ...(config.raftMultiplier !== undefined ? raftTimingFor(config.raftMultiplier) : {}),
     ...(options.raft ?? {}),
   });
 }

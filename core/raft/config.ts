@@ -2,6 +2,7 @@
  * Raft's configuration: one type, two profiles (`sim`, `lan`) derived from one base, validated when
  * constructed. Every field says its meaning, unit and trade-off.
  */
+import { assert } from '../assert.js';
 import type { NodeId } from '../types.js';
 import type { FsmFactory } from './api.js';
 
@@ -34,8 +35,15 @@ export interface RaftConfig {
   readonly snapshotChunkBytes: number;
   /** Pre-vote (thesis §9.6): ask for votes at term+1 before incrementing the term, so a partitioned node cannot disrupt. */
   readonly preVote: boolean;
-  /** Check-quorum: a leader that has not heard from a quorum within electionTimeoutMsMin steps down. */
+  /** Check-quorum: a leader that has not heard from a quorum within `checkQuorumWindowMs` steps down. */
   readonly checkQuorum: boolean;
+  /**
+   * The check-quorum window (ms): Consul's leader lease (`LeaderLeaseTimeout`, 500 ms × raft_multiplier).
+   * A leader steps down when fewer than a quorum of voters acknowledged it within this window. Shorter
+   * frees a partitioned leader's clients sooner; longer survives slow followers (a GC pause, a starved
+   * host) without an election. Default: electionTimeoutMsMin (etcd's rule). ≥ 2 × heartbeatIntervalMs.
+   */
+  readonly checkQuorumWindowMs?: number;
   /**
    * Lease reads (thesis §6.4.1): a leader with quorum contact within the lease answers reads without a
    * ReadIndex round. Safe only if clocks drift less than `clockDriftBoundPpm`; needs checkQuorum. Off by default.
@@ -105,6 +113,16 @@ const base: Tunables = {
   catchUpMsMax: 10_000,
 };
 
+/** Consul's bounds on `performance.raft_multiplier` (agent/config/builder.go refuses others). */
+export const raftMultiplierMin = 1;
+export const raftMultiplierMax = 10;
+/**
+ * The real agent's raft_multiplier when the config does not set one. Consul's default is 5 (elections
+ * after 5–10 s); ours is chosen by measurement — README, "Timing": no election in the soak on a busy
+ * host, and failover after kill -9 comparable to etcd's.
+ */
+export const defaultRaftMultiplier = 1;
+
 export const raftProfiles: Readonly<Record<'sim' | 'lan', Tunables>> = {
   /** The simulator: small thresholds so snapshots, chunking and compaction happen in short runs. */
   sim: {
@@ -117,9 +135,37 @@ export const raftProfiles: Readonly<Record<'sim' | 'lan', Tunables>> = {
     sessionsMax: 64,
     catchUpMsMax: 5_000,
   },
-  /** A real LAN cluster (Consul servers in one datacenter). */
-  lan: { ...base },
+  /** A real LAN cluster (Consul servers in one datacenter): Consul's timing at our default raft_multiplier. */
+  lan: { ...base, ...raftTimingFor(defaultRaftMultiplier) },
 };
+
+/**
+ * Raft timing from Consul's `performance.raft_multiplier` m, with hashicorp/raft's meaning of each
+ * value: a follower waits 1 s × m (randomized up to 2 s × m) without hearing a leader before it
+ * campaigns (HeartbeatTimeout, ElectionTimeout); the leader sends a heartbeat every tenth of that
+ * (hashicorp/raft heartbeats at HeartbeatTimeout / 10); the leader steps down when it has not heard
+ * from a quorum within 500 ms × m (LeaderLeaseTimeout). Consul defaults to m = 5 and recommends 1 on
+ * dedicated production servers; the agent's default is measured (README, "Timing").
+ */
+export function raftTimingFor(
+  multiplier: number,
+): Pick<RaftConfig, 'electionTimeoutMsMin' | 'electionTimeoutMsMax' | 'heartbeatIntervalMs' | 'checkQuorumWindowMs'> {
+  assert(
+    Number.isInteger(multiplier) && multiplier >= raftMultiplierMin && multiplier <= raftMultiplierMax,
+    `raft_multiplier must be an integer in ${raftMultiplierMin}..${raftMultiplierMax}`,
+  );
+  return {
+    electionTimeoutMsMin: 1000 * multiplier,
+    electionTimeoutMsMax: 2000 * multiplier,
+    heartbeatIntervalMs: 100 * multiplier,
+    checkQuorumWindowMs: 500 * multiplier,
+  };
+}
+
+/** The check-quorum window of a config (its own, or the election timeout's lower bound). */
+export function checkQuorumWindowMsOf(c: RaftConfig): number {
+  return c.checkQuorumWindowMs ?? c.electionTimeoutMsMin;
+}
 
 /** Builds a validated config from a profile plus the required and overridden fields. Throws RaftConfigError. */
 export function makeRaftConfig(
@@ -156,6 +202,11 @@ export function checkRaftConfig(c: RaftConfig): string[] {
     problems.push('electionTimeoutMsMax must be ≥ electionTimeoutMsMin');
   if (c.heartbeatIntervalMs * 2 > c.electionTimeoutMsMin)
     problems.push('heartbeatIntervalMs must be ≤ electionTimeoutMsMin / 2 (a heartbeat must beat the timeout)');
+  if (c.checkQuorumWindowMs !== undefined) {
+    positiveInt('checkQuorumWindowMs', c.checkQuorumWindowMs);
+    if (c.checkQuorumWindowMs < c.heartbeatIntervalMs * 2)
+      problems.push('checkQuorumWindowMs must be ≥ 2 × heartbeatIntervalMs (a window must see a heartbeat answered)');
+  }
   if (c.leaseReads && !c.checkQuorum)
     problems.push('leaseReads needs checkQuorum (a leader must step down before its lease can be wrong)');
   if (!(c.clockDriftBoundPpm >= 0 && c.clockDriftBoundPpm < 100_000))

@@ -6,14 +6,17 @@
  */
 import type { NodeId, StepContext } from '../types.js';
 import type { RequestVote, VoteReply } from './messages.js';
+import { checkQuorumWindowMsOf } from './config.js';
 import {
   armTimer,
+  checkStarved,
   isVoter,
   quorumSize,
   randomElectionTimeoutMs,
   resetElectionTimer,
   send,
   timerElection,
+  trace,
   type RaftState,
 } from './state.js';
 
@@ -31,8 +34,9 @@ export function checkLogUpToDate(s: RaftState, lastIndex: number, lastTerm: numb
 
 /**
  * The election timer fired. Returns true when the timeout has really elapsed; otherwise re-arms the
- * timer for what is left (a leader was heard from meanwhile) or, after the local clock jumped back,
- * for a whole new wait.
+ * timer for what is left (a leader was heard from meanwhile), after the local clock jumped back for a
+ * whole new wait, or — when the timer fired more than a heartbeat late (state.ts checkStarved) — for
+ * one heartbeat interval, so that the messages queued behind it are read first.
  */
 export function rearmUnlessElapsed(s: RaftState, ctx: StepContext, nowMs: number): boolean {
   const elapsedMs = nowMs - s.electionResetMs;
@@ -42,6 +46,13 @@ export function rearmUnlessElapsed(s: RaftState, ctx: StepContext, nowMs: number
   }
   if (elapsedMs < s.electionTimeoutMs) {
     armTimer(ctx, timerElection, s.electionTimeoutMs - elapsedMs); // heard from a leader meanwhile
+    return false;
+  }
+  if (checkStarved(s.config, elapsedMs - s.electionTimeoutMs)) {
+    // Starved: the leader's heartbeats may be unread behind this timer. Look again once they are read.
+    trace(ctx, `${s.id} election timer fired ${elapsedMs - s.electionTimeoutMs}ms late; deferred`, 'debug');
+    s.electionResetMs = nowMs - s.electionTimeoutMs + s.config.heartbeatIntervalMs;
+    armTimer(ctx, timerElection, s.config.heartbeatIntervalMs);
     return false;
   }
   return true;
@@ -119,14 +130,15 @@ export function onRequestVote(s: RaftState, ctx: StepContext, nowMs: number, fro
   send(s, ctx, from, { type: 'voteReply', term: s.term, granted, preVote: false });
 }
 
-/** Check-quorum: whether a quorum of voters (us included) answered within electionTimeoutMsMin. */
+/** Check-quorum: whether a quorum of voters (us included) answered within the window (config.ts checkQuorumWindowMsOf). */
 export function checkQuorumActive(s: RaftState, nowMs: number): boolean {
+  const windowMs = checkQuorumWindowMsOf(s.config);
   let active = 0;
   for (const id of s.membership.voters) {
     if (id === s.id) active++;
     else {
       const p = s.progress.get(id);
-      if (p && nowMs - p.lastAckMs < s.config.electionTimeoutMsMin) active++;
+      if (p && nowMs - p.lastAckMs < windowMs) active++;
     }
   }
   return active >= quorumSize(s.membership.voters.length);

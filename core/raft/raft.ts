@@ -28,11 +28,13 @@ import type { Membership, RaftMessage } from './messages.js';
 import { restoreFsm } from './snapshot.js';
 import { onElectionTimeout, onHeartbeatTimeout, onMessage, onRequest, react } from './step.js';
 import {
+  checkSoleVoter,
   flushHardState,
   noticeLeader,
   notify,
   persist,
   randomElectionTimeoutMs,
+  soleVoterElectionTimeoutMs,
   timerElection,
   timerHeartbeat,
   trace,
@@ -80,6 +82,7 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     readSeqSentMs: new Map(),
     selfDurableIndex: 0,
     lastQuorumCheckMs: 0,
+    heartbeatDueMs: 0,
     transfer: null,
     membershipOp: null,
     incoming: null,
@@ -131,6 +134,7 @@ function onStart(s: RaftState, ctx: StepContext, nowMs: number): void {
   persist(ctx, s.startOps);
   s.startOps = [];
   s.electionResetMs = nowMs;
+  if (checkSoleVoter(s)) s.electionTimeoutMs = soleVoterElectionTimeoutMs;
   ctx.emit({ kind: 'setTimer', timer: timerElection, afterMs: s.electionTimeoutMs });
   react(s, ctx, nowMs); // entries committed before the crash (the commit hint) apply now
   trace(

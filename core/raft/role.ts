@@ -110,6 +110,7 @@ export function becomeLeader(s: RaftState, ctx: StepContext, nowMs: number): voi
   s.lastQuorumCheckMs = nowMs;
   ctx.emit({ kind: 'cancelTimer', timer: timerElection });
   armTimer(ctx, timerHeartbeat, s.config.heartbeatIntervalMs);
+  s.heartbeatDueMs = nowMs + s.config.heartbeatIntervalMs;
   trace(ctx, `${s.id} became leader at term ${s.term}`);
   noticeLeader(s, ctx);
 }

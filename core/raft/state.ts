@@ -121,6 +121,8 @@ export interface RaftState {
   /** Highest index the leader knows durable in its own log (single-voter commits wait on it). */
   selfDurableIndex: number;
   lastQuorumCheckMs: number;
+  /** When the heartbeat timer is due (local ms): a timer that fires long after it was starved (see `checkStarved`). */
+  heartbeatDueMs: number;
   transfer: { target: NodeId; deadlineMs: number; replyTo: ReplyTarget | null } | null;
   membershipOp: { id: NodeId; replyTo: ReplyTarget; learnerIndex: number; deadlineMs: number } | null;
 
@@ -201,6 +203,16 @@ export function armTimer(ctx: StepContext, timer: string, afterMs: number): void
   ctx.emit({ kind: 'setTimer', timer, afterMs: Math.max(1, afterMs) });
 }
 
+/**
+ * A timer that fired `lateMs` after its deadline, by more than a heartbeat interval, means this process
+ * was starved (a GC pause, a busy host, a stopped VM): an event loop runs due timers before it reads
+ * the sockets, so the messages that would have reset the timeout may be waiting unread behind it. The
+ * caller must not judge its peers on such a firing; it looks again one heartbeat interval later.
+ */
+export function checkStarved(config: RaftConfig, lateMs: number): boolean {
+  return lateMs > config.heartbeatIntervalMs;
+}
+
 export function randomElectionTimeoutMs(config: RaftConfig, prng: Prng): number {
   return prng.between(config.electionTimeoutMsMin, config.electionTimeoutMsMax);
 }
@@ -229,9 +241,19 @@ export function peersOf(s: RaftState): NodeId[] {
   return out;
 }
 
+/**
+ * A sole voter (a single-server cluster, `-dev`, `-bootstrap`) has nobody to split a vote with and no
+ * leader to wait for: it campaigns at once instead of after a timeout of 1–2 s × raft_multiplier.
+ */
+export const soleVoterElectionTimeoutMs = 1;
+
+export function checkSoleVoter(s: RaftState): boolean {
+  return s.membership.voters.length === 1 && s.membership.voters[0] === s.id;
+}
+
 /** Arms the election timer with a fresh randomized timeout (§5.2: randomized to avoid split votes). */
 export function resetElectionTimer(s: RaftState, ctx: StepContext, nowMs: number): void {
-  s.electionTimeoutMs = randomElectionTimeoutMs(s.config, ctx.prng);
+  s.electionTimeoutMs = checkSoleVoter(s) ? soleVoterElectionTimeoutMs : randomElectionTimeoutMs(s.config, ctx.prng);
   s.electionResetMs = nowMs;
   armTimer(ctx, timerElection, s.electionTimeoutMs);
 }

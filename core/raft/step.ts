@@ -63,8 +63,10 @@ import {
 import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate } from './role.js';
 import { applyBatchMax, applyEntry } from './sessions.js';
 import { maybeTakeSnapshot, onInstallSnapshot, onSnapshotProgress, snapshotAnswer } from './snapshot.js';
+import { checkQuorumWindowMsOf } from './config.js';
 import {
   armTimer,
+  checkStarved,
   fail,
   reply,
   resetElectionTimer,
@@ -307,15 +309,25 @@ export function onElectionTimeout(s: RaftState, ctx: StepContext, nowMs: number)
 
 export function onHeartbeatTimeout(s: RaftState, ctx: StepContext, nowMs: number): void {
   if (s.role !== 'leader') return;
+  const lateMs = nowMs - s.heartbeatDueMs;
   armTimer(ctx, timerHeartbeat, s.config.heartbeatIntervalMs);
-  // Check-quorum (thesis §6.2): every electionTimeoutMsMin, a leader that heard from fewer than a
-  // quorum steps down.
-  if (s.config.checkQuorum && nowMs - s.lastQuorumCheckMs >= s.config.electionTimeoutMsMin) {
-    s.lastQuorumCheckMs = nowMs;
-    if (!checkQuorumActive(s, nowMs)) {
-      trace(ctx, `${s.id} stepped down at term ${s.term}: no quorum heard within ${s.config.electionTimeoutMsMin}ms`);
-      becomeFollower(s, ctx, nowMs, s.term, null);
-      return;
+  s.heartbeatDueMs = nowMs + s.config.heartbeatIntervalMs;
+  // Check-quorum (thesis §6.2): every window (Consul's leader lease, config.ts), a leader that heard
+  // from fewer than a quorum steps down — unless this timer fired more than a heartbeat late: then the
+  // process was starved and the followers' answers may be unread behind it (state.ts checkStarved), so
+  // the verdict waits one heartbeat round.
+  const windowMs = checkQuorumWindowMsOf(s.config);
+  if (s.config.checkQuorum && nowMs - s.lastQuorumCheckMs >= windowMs) {
+    if (checkStarved(s.config, lateMs)) {
+      trace(ctx, `${s.id} heartbeat timer fired ${lateMs}ms late; check-quorum deferred`, 'debug');
+      s.lastQuorumCheckMs = nowMs - windowMs + s.config.heartbeatIntervalMs;
+    } else {
+      s.lastQuorumCheckMs = nowMs;
+      if (!checkQuorumActive(s, nowMs)) {
+        trace(ctx, `${s.id} stepped down at term ${s.term}: no quorum heard within ${windowMs}ms`);
+        becomeFollower(s, ctx, nowMs, s.term, null);
+        return;
+      }
     }
   }
   checkTransferDeadline(s, ctx, nowMs);

@@ -187,8 +187,14 @@ export class ManualCluster {
   }
 
   /** Fires a node's timer: an election timeout after moving time past every timeout, a heartbeat one interval on. */
+  /**
+   * Fires a timer on time: at its deadline (at least 1 ms on). A timer fired long after its deadline
+   * would read as a starved process (state.ts checkStarved) and be deferred.
+   */
   fire(id: NodeId, timer: 'election' | 'heartbeat'): void {
-    this.nowMs += timer === 'election' ? 1000 : this.config(id).heartbeatIntervalMs;
+    const s = this.state(id);
+    const dueMs = timer === 'election' ? s.electionResetMs + s.electionTimeoutMs : s.heartbeatDueMs;
+    this.nowMs = Math.max(this.nowMs + 1, dueMs);
     this.step(id, { kind: 'timer', nowMs: this.nowMs, timer: `raft:${timer}` });
   }
 

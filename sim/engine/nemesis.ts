@@ -8,12 +8,13 @@ import type { Prng } from '../../core/prng.js';
 import type { NodeId } from '../../core/types.js';
 import type { FaultApi, NetworkKnobs } from '../harness.js';
 import type { FaultKind, Scenario } from '../scenario.js';
+import { describeBusyKnobs, type BusyKnobs } from './busy.js';
 
 /**
  * The knobs drawn from the seed at the start of a run (swarm testing: each seed gets its own mix of
  * fault kinds and intensities, as TigerBeetle's VOPR does). All are logged first thing in a run.
  */
-export interface Knobs {
+export interface Knobs extends BusyKnobs {
   /** Fault kinds this seed uses, with a relative weight each (0 = off). */
   faultWeights: Record<FaultKind, number>;
   /** Mean gap between nemesis actions (ms). */
@@ -50,8 +51,8 @@ export interface NemesisHost {
   ring(): void;
 }
 
-/** Draws the per-seed knobs (swarm testing): fault mix and intensities. */
-export function drawKnobs(r: Prng, scenario: Scenario): Knobs {
+/** Draws the per-seed knobs (swarm testing): fault mix and intensities (the busy host's come from busy.ts). */
+export function drawKnobs(r: Prng, scenario: Scenario): Omit<Knobs, keyof BusyKnobs> {
   const enabled = new Set(scenario.nemesis.mode === 'swarm' ? scenario.nemesis.kinds : []);
   const weight = (kind: FaultKind) => (enabled.has(kind) ? r.pick([0, 1, 2, 4]) : 0);
   const faultWeights = {} as Record<FaultKind, number>;
@@ -69,6 +70,7 @@ export function drawKnobs(r: Prng, scenario: Scenario): Knobs {
     'reorder',
     'full',
     'disk-replaced',
+    'busy',
   ] as FaultKind[])
     faultWeights[kind] = weight(kind);
   // Swarm testing turns some kinds off per seed, but never all of the enabled ones.
@@ -92,6 +94,9 @@ export function drawKnobs(r: Prng, scenario: Scenario): Knobs {
 
 /** The knobs as one log line (the first line of every run). */
 export function describeKnobs(seed: number, scenario: Scenario, k: Knobs): string {
+  const usesBusy =
+    (scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes('busy')) ||
+    scenario.timeline.some((event) => event.action === 'busy');
   const weights = Object.entries(k.faultWeights)
     .filter(([kind]) => scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes(kind as FaultKind))
     .map(([kind, w]) => `${kind}=${w}`)
@@ -99,7 +104,8 @@ export function describeKnobs(seed: number, scenario: Scenario, k: Knobs): strin
   return (
     `seed ${seed} knobs: nemesis=${scenario.nemesis.mode}${weights ? ` weights[${weights}]` : ''} every=${k.faultEveryMs}ms ` +
     `durationMax=${k.faultDurationMsMax}ms loss=${pct(k.faultLossRatio)} dup=${pct(k.faultDuplicateRatio)} reorder=${pct(k.faultReorderRatio)} ` +
-    `torn=${k.tornWritePercent}% rot=${k.bitRotPercent}% sync=${k.syncUsMin}..${k.syncUsMax}us clockJump=${k.clockJumpMsMax}ms drift=${k.clockDriftPpmMax}ppm`
+    `torn=${k.tornWritePercent}% rot=${k.bitRotPercent}% sync=${k.syncUsMin}..${k.syncUsMax}us clockJump=${k.clockJumpMsMax}ms drift=${k.clockDriftPpmMax}ppm` +
+    (usesBusy ? ` ${describeBusyKnobs(k)}` : '')
   );
 }
 
@@ -219,6 +225,15 @@ export class Nemesis {
       case 'disk-replaced': {
         const victim = r.pick(ids);
         f.replaceDisk(victim, r.chance(1, 2));
+        return;
+      }
+      case 'busy': {
+        // A busy host: some nodes (often all: they share the host) are starved for a while.
+        const victims = r.chance(1, 2) ? [...ids] : r.shuffle([...ids]).slice(0, 1 + r.below(ids.length));
+        for (const id of victims) f.setBusy(id, true);
+        undo(() => {
+          for (const id of victims) f.setBusy(id, false);
+        });
         return;
       }
       case 'clog': {

@@ -28,6 +28,7 @@ import { NodeClock } from './clock.js';
 import { Network } from './network.js';
 import { Nemesis, describeKnobs, drawKnobs, pct, type Knobs } from './nemesis.js';
 import { runTimelineEvent } from './timeline.js';
+import { describeBusyKnobs, drawBusyKnobs, nextStallGapMs, stallMs } from './busy.js';
 import { SimStorage } from './storage.js';
 import { Stranger, type Injection } from './stranger.js';
 
@@ -128,7 +129,14 @@ interface SimNode {
   runtime: NodeRuntime | null;
   incarnation: number;
   paused: boolean;
+  /** Inputs that arrived while the node was paused or stalled, in arrival order. */
   pausedQueue: SimEvent[];
+  /** On a busy host (busy.ts): the stall process runs while this is set. */
+  busy: boolean;
+  /** Bumped when busy is turned off, so that an old stall process stops. */
+  busyGeneration: number;
+  /** Inside a stall of the busy host: inputs wait, as while paused. */
+  stalled: boolean;
   readonly timers: Map<string, number>;
   timerGeneration: number;
   readonly storage: SimStorage;
@@ -190,6 +198,7 @@ export class Simulation implements SimApi {
   private readonly netRng: () => number;
   private readonly storageRng: Prng;
   private readonly nemesisRng: Prng;
+  private readonly busyRng: Prng;
   private readonly clientRng: () => number;
   private readonly streams = new Map<string, Prng>();
 
@@ -222,7 +231,9 @@ export class Simulation implements SimApi {
     this.clientRng = unitFloats(this.random('clients'));
     this.storageRng = this.random('storage');
     this.nemesisRng = this.random('nemesis');
-    this.knobs = { ...drawKnobs(this.nemesisRng, scenario), ...options.knobs };
+    // The busy host's knobs come from their own stream: drawing them reshuffles no other subsystem.
+    this.busyRng = this.random('busy');
+    this.knobs = { ...drawKnobs(this.nemesisRng, scenario), ...drawBusyKnobs(this.busyRng), ...options.knobs };
     this.network = new Network(scenario.network, scenario.nodes.length, this.netRng);
     this.faults = this.makeFaultApi();
     this.stranger = scenario.stranger ? new Stranger(scenario.stranger, scenario.nodes, this.random('stranger')) : null;
@@ -235,6 +246,9 @@ export class Simulation implements SimApi {
         incarnation: 0,
         paused: false,
         pausedQueue: [],
+        busy: false,
+        busyGeneration: 0,
+        stalled: false,
         timers: new Map(),
         timerGeneration: 0,
         storage: new SimStorage(this.codec),
@@ -510,7 +524,7 @@ export class Simulation implements SimApi {
           if (event.kind === Ev.Deliver) this.counters.drops++;
           return;
         }
-        if (node.paused) {
+        if (node.paused || node.stalled) {
           node.pausedQueue.push(event);
           return;
         }
@@ -685,7 +699,7 @@ export class Simulation implements SimApi {
     }
     // The disk finishes while the process is paused, but a paused process sends nothing: what the
     // sync released leaves when the node resumes.
-    if (!node.paused) this.releaseHeld(node);
+    if (!node.paused && !node.stalled) this.releaseHeld(node);
   }
 
   /** Sends and replies whose persists are now durable leave, in their original order. */
@@ -805,6 +819,7 @@ export class Simulation implements SimApi {
     node.runtime = null;
     node.incarnation++;
     node.paused = false;
+    node.stalled = false;
     node.pausedQueue = [];
     node.timers.clear();
     node.held.clear();
@@ -916,17 +931,16 @@ export class Simulation implements SimApi {
         if (!node.paused) return;
         node.paused = false;
         sim.fault(`${id} resumed (${node.pausedQueue.length} inputs waited)`);
-        sim.releaseHeld(node); // writes that became durable during the pause let their sends go first
-        const waiting = node.pausedQueue;
-        node.pausedQueue = [];
-        for (let i = 0; i < waiting.length; i++) {
-          if (node.runtime === null) break; // crashed while catching up: the rest died with it
-          if (node.paused) {
-            node.pausedQueue.push(...waiting.slice(i)); // paused again: keep the rest for next time
-            break;
-          }
-          sim.deliverToNode(node, waiting[i]!);
-        }
+        if (!node.stalled) sim.drainWaiting(node, false);
+      },
+      setBusy(id, busy) {
+        const node = sim.nodeOf(id);
+        if (node.busy === busy) return;
+        node.busy = busy;
+        node.busyGeneration++;
+        sim.fault(busy ? `${id} host busy (${describeBusyKnobs(sim.knobs)})` : `${id} host no longer busy`);
+        if (busy) sim.scheduleStall(node, node.busyGeneration);
+        else if (node.stalled) sim.endStall(node);
       },
       jumpClock(id, deltaMs) {
         sim.nodeOf(id).clock.jump(deltaMs);
@@ -942,6 +956,51 @@ export class Simulation implements SimApi {
         sim.fault(`network loss=${pct(now.lossRatio)} dup=${pct(now.duplicateRatio)} reorder=${pct(now.reorderRatio)}`);
       },
     };
+  }
+
+  /**
+   * Delivers the inputs that waited while the node was paused or stalled. Writes that became durable
+   * meanwhile let their sends go first. After a stall the due timers run before the rest (busy.ts: an
+   * event loop runs its timers before it reads the sockets); after a pause, arrival order (unchanged).
+   */
+  private drainWaiting(node: SimNode, timersFirst: boolean): void {
+    this.releaseHeld(node);
+    let waiting = node.pausedQueue;
+    node.pausedQueue = [];
+    if (timersFirst)
+      waiting = [...waiting.filter((e) => e.kind === Ev.Timer), ...waiting.filter((e) => e.kind !== Ev.Timer)];
+    for (let i = 0; i < waiting.length; i++) {
+      if (node.runtime === null) break; // crashed while catching up: the rest died with it
+      if (node.paused || node.stalled) {
+        node.pausedQueue.push(...waiting.slice(i)); // stopped again: keep the rest for next time
+        break;
+      }
+      this.deliverToNode(node, waiting[i]!);
+    }
+  }
+
+  /** The busy host's stall process for one node (busy.ts): a gap, a stall, and again while busy. */
+  private scheduleStall(node: SimNode, generation: number): void {
+    this.after(nextStallGapMs(this.busyRng, this.knobs), () => {
+      if (!node.busy || node.busyGeneration !== generation) return;
+      const durationMs = stallMs(this.busyRng, this.knobs);
+      this.hash.word(durationMs);
+      if (node.runtime !== null && !node.stalled) {
+        node.stalled = true;
+        this.after(durationMs, () => {
+          if (node.busyGeneration === generation) this.endStall(node);
+        });
+      }
+      this.after(durationMs, () => {
+        if (node.busy && node.busyGeneration === generation) this.scheduleStall(node, generation);
+      });
+    });
+  }
+
+  private endStall(node: SimNode): void {
+    if (!node.stalled) return;
+    node.stalled = false;
+    if (!node.paused && node.runtime !== null) this.drainWaiting(node, true);
   }
 
   private runTimelineEvent(event: TimelineEvent): void {
@@ -1023,6 +1082,7 @@ export class Simulation implements SimApi {
     for (const node of this.nodes) {
       f.freeDisk(node.id);
       if (node.paused) f.resume(node.id);
+      if (node.busy) f.setBusy(node.id, false);
       if (node.runtime === null && node.refusedReason === null) f.restart(node.id);
       if (node.clock.driftPpm !== 0) f.setDrift(node.id, 0);
     }

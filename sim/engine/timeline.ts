@@ -11,6 +11,7 @@ import { networkFromArgs, parseBytes, parseDurationMs } from '../scenario.js';
 /** What the timeline needs from the simulation. */
 export interface TimelineHost {
   readonly nowMs: number;
+  readonly nodeIds: readonly NodeId[];
   readonly faults: FaultApi;
   readonly networkNow: NetworkKnobs;
   bridge(bridgeNode: NodeId, sides: NodeId[][]): void;
@@ -53,6 +54,10 @@ export function runTimelineEvent(host: TimelineHost, event: TimelineEvent): stri
       return null;
     case 'resume':
       f.resume(a[0]!);
+      return null;
+    case 'busy':
+    case 'idle':
+      for (const id of a[0] === 'all' ? host.nodeIds : a) f.setBusy(id, event.action === 'busy');
       return null;
     case 'jump':
       f.jumpClock(a[0]!, parseDurationMs(a[1]!)!);

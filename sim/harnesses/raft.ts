@@ -10,7 +10,7 @@
  * was refused before it reached a log), or unknown.
  */
 import type { Fsm } from '../../core/raft/api.js';
-import { makeRaftConfig, raftProfiles, type RaftConfig } from '../../core/raft/config.js';
+import { makeRaftConfig, raftProfiles, raftTimingFor, type RaftConfig } from '../../core/raft/config.js';
 import { raftMachine, type RaftState } from '../../core/raft/raft.js';
 import type { Effect, NodeId } from '../../core/types.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
@@ -51,6 +51,9 @@ const params = {
   electionTimeoutMsMin: 'election timeout lower bound (ms)',
   electionTimeoutMsMax: 'election timeout upper bound (ms)',
   heartbeatIntervalMs: 'leader heartbeat interval (ms)',
+  checkQuorumWindowMs: 'check-quorum window, the leader lease (ms); default electionTimeoutMsMin',
+  raftMultiplier:
+    "the real agent's timing (performance.raft_multiplier m: elections 1–2 s × m, heartbeat 100 ms × m, lease 500 ms × m) instead of the sim's fast one",
   appendEntriesMax: 'most entries per AppendEntries',
   inflightAppendsMax: 'pipelining window per follower',
   snapshotThresholdEntries: 'applied entries between snapshots',
@@ -75,6 +78,8 @@ const numericParams: Param[] = [
   'electionTimeoutMsMin',
   'electionTimeoutMsMax',
   'heartbeatIntervalMs',
+  'checkQuorumWindowMs',
+  'raftMultiplier',
   'appendEntriesMax',
   'inflightAppendsMax',
   'snapshotThresholdEntries',
@@ -106,7 +111,10 @@ function bool(scenario: Scenario, key: Param, fallback: boolean): boolean {
 }
 
 export function raftConfigFor(scenario: Scenario, nodeId: NodeId): RaftConfig {
-  const base = raftProfiles.sim;
+  // `set raftMultiplier M` swaps the sim's fast timing for the real agent's (core/raft/config.ts).
+  const multiplier = scenario.params.raftMultiplier;
+  const timing = multiplier === undefined ? {} : raftTimingFor(Number(multiplier));
+  const base = { ...raftProfiles.sim, ...timing };
   const voterCount = num(scenario, 'voters', scenario.nodes.length);
   const servers = scenario.nodes.slice(0, voterCount);
   return makeRaftConfig('sim', {
@@ -115,6 +123,9 @@ export function raftConfigFor(scenario: Scenario, nodeId: NodeId): RaftConfig {
     electionTimeoutMsMin: num(scenario, 'electionTimeoutMsMin', base.electionTimeoutMsMin),
     electionTimeoutMsMax: num(scenario, 'electionTimeoutMsMax', base.electionTimeoutMsMax),
     heartbeatIntervalMs: num(scenario, 'heartbeatIntervalMs', base.heartbeatIntervalMs),
+    ...(scenario.params.checkQuorumWindowMs !== undefined || base.checkQuorumWindowMs !== undefined
+      ? { checkQuorumWindowMs: num(scenario, 'checkQuorumWindowMs', base.checkQuorumWindowMs ?? 0) }
+      : {}),
     appendEntriesMax: num(scenario, 'appendEntriesMax', base.appendEntriesMax),
     inflightAppendsMax: num(scenario, 'inflightAppendsMax', base.inflightAppendsMax),
     snapshotThresholdEntries: num(scenario, 'snapshotThresholdEntries', base.snapshotThresholdEntries),

@@ -20,7 +20,7 @@ import fc from 'fast-check';
 import { loadScenarioText } from '../run.js';
 import { Simulation, type Knobs, type LogLine, type RunResult } from '../engine/simulation.js';
 import type { ReplayFile } from './replay.js';
-import type { Scenario } from '../scenario.js';
+import { builtinActions, type Scenario } from '../scenario.js';
 import type { Harness } from '../harness.js';
 
 /** A fault or action of the recorded schedule, as a scenario timeline line. */
@@ -101,22 +101,6 @@ export async function recordSchedule(file: ReplayFile): Promise<Recorded> {
   schedule.sort((a, b) => a.atMs - b.atMs);
   return { schedule, result };
 }
-
-const builtinActions = new Set([
-  'partition',
-  'oneway',
-  'bridge',
-  'ring',
-  'heal',
-  'crash',
-  'restart',
-  'pause',
-  'resume',
-  'jump',
-  'drift',
-  'clog',
-  'network',
-]);
 
 /** One point of the search: which schedule entries at which times, how long a safety phase, which parameter values. */
 export interface Candidate {
