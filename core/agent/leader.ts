@@ -19,8 +19,8 @@ import type { Member } from '../swim/api.js';
 import type { StoreCommand } from '../store/types.js';
 import { triggerSync, inSync } from './antiEntropy.js';
 import { maybeBootstrap } from './bootstrap.js';
-import { callRaft, isLive, isServerMember, nameOfServer, rpcAddressOf, serverIdOf } from './rpc.js';
-import { executeServerOp, onApplied, releaseParkedOnStepDown } from './server.js';
+import { callRaft, failRpcsTo, isLive, isServerMember, nameOfServer, rpcAddressOf, serverIdOf } from './rpc.js';
+import { executeServerOp, onApplied, releaseParkedOnStepDown, retryHeld } from './server.js';
 import { count, trace, type AgentState, type Env } from './state.js';
 
 type MemberHealth = 'alive' | 'failed' | 'left';
@@ -55,6 +55,7 @@ export function onRaftNotice(s: AgentState, env: Env, notice: RaftNotice): void 
   }
   const wasLeader = s.isLeader;
   const leaderChanged = notice.leader !== s.leader;
+  const previousLeader = s.leader;
   s.leader = notice.leader;
   s.isLeader = notice.isLeader;
   s.term = Math.max(s.term, notice.term);
@@ -70,6 +71,10 @@ export function onRaftNotice(s: AgentState, env: Env, notice: RaftNotice): void 
     s.reconciling.clear();
     releaseParkedOnStepDown(s, env);
   }
+  // Requests in flight to a leader that is no longer one fail now (and are retried where safe);
+  // requests held for a leader run again as soon as there is one (hold.ts).
+  if (leaderChanged && previousLeader !== null && previousLeader !== s.config.rpcId) failRpcsTo(s, env, previousLeader);
+  if (notice.leader !== null && s.held.size > 0) retryHeld(s, env);
 }
 
 export function onMemberNotice(s: AgentState, env: Env, member: Member): void {
@@ -83,6 +88,7 @@ export function onMemberNotice(s: AgentState, env: Env, member: Member): void {
     if (!isLive(member) && wasLive) {
       trace(env, 'info', `consul: removing ${what}`);
       if (s.preferredServer === serverIdOf(member)) s.preferredServer = null;
+      failRpcsTo(s, env, serverIdOf(member));
     }
     if (s.hasRaft) maybeBootstrap(s, env);
     // A client that just learned its first server pushes what it could not push before.

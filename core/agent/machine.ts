@@ -62,7 +62,7 @@ import {
   onRpcTimeout,
   type AgentMessage,
 } from './rpc.js';
-import { executeServerOp, onBlockTimeout } from './server.js';
+import { executeServerOp, onBlockTimeout, onHoldTimer } from './server.js';
 import { initialState, reply, trace, eventsKeptMax, type AgentState, type Env } from './state.js';
 
 export type { AgentState } from './state.js';
@@ -182,6 +182,8 @@ function onTimer(s: AgentState, env: Env, timer: string): void {
       return onRpcTimeout(s, env, Number(arg));
     case 'block':
       return onBlockTimeout(s, env, Number(arg));
+    case 'hold':
+      return onHoldTimer(s, env, Number(arg));
     case 'events':
       return onEventsTimer(s, env, Number(arg));
     case 'check':
@@ -520,6 +522,8 @@ export function agentInvariants(s: AgentState): string[] {
     broken.push(`${s.parked.size} parked reads exceed blockingQueriesMax ${t.blockingQueriesMax}`);
   if (s.parkedEvents.size > t.blockingQueriesMax)
     broken.push(`${s.parkedEvents.size} parked event lists exceed blockingQueriesMax`);
+  if (s.held.size > t.pendingRpcMax)
+    broken.push(`${s.held.size} held requests exceed pendingRpcMax ${t.pendingRpcMax}`);
   if (s.pendingRpcs.size > t.pendingRpcMax)
     broken.push(`${s.pendingRpcs.size} pending RPCs exceed pendingRpcMax ${t.pendingRpcMax}`);
   // Raft and SWIM answer every local call (Raft fails pending ones on step-down), so calls in flight stay

@@ -10,6 +10,7 @@ import type { RaftLocalReply, RaftRequest } from '../raft/api.js';
 import type { Member, SwimLocalReply, SwimRequest } from '../swim/api.js';
 import type { NodeId } from '../types.js';
 import { agentErrors } from './api.js';
+import { forgetHold, leaderChangedError, maybeHold } from './hold.js';
 import { render, type ServerOp, type ServerResult } from './ops.js';
 import { count, reply, type AgentState, type Env, type LocalContinuation, type Origin } from './state.js';
 
@@ -140,7 +141,25 @@ export function onRpcReply(s: AgentState, env: Env, id: number, result: ServerRe
   if (!pending) return; // timed out already
   s.pendingRpcs.delete(id);
   env.ctx.emit({ kind: 'cancelTimer', timer: `rpc:${id}` });
+  if (maybeHold(s, env, pending.op, pending.origin, result)) return;
   deliver(s, env, pending.origin, result);
+}
+
+/**
+ * The server these RPCs went to stopped being the leader, or left the live members: its answer may
+ * never come (a kill -9 leaves no one to say so). Each fails now with `leaderChangedError`; the edge
+ * retries what is safe (hold.ts) and answers the rest, instead of waiting out the RPC timer.
+ */
+export function failRpcsTo(s: AgentState, env: Env, to: NodeId): void {
+  for (const [id, pending] of [...s.pendingRpcs]) {
+    if (pending.to !== to) continue;
+    s.pendingRpcs.delete(id);
+    env.ctx.emit({ kind: 'cancelTimer', timer: `rpc:${id}` });
+    count(s, 'rpcFailedOnLeaderChange');
+    const result: ServerResult = { ok: false, status: 500, error: leaderChangedError };
+    if (maybeHold(s, env, pending.op, pending.origin, result)) continue;
+    deliver(s, env, pending.origin, result);
+  }
 }
 
 export function onRpcTimeout(s: AgentState, env: Env, id: number): void {
@@ -157,6 +176,7 @@ export function onRpcTimeout(s: AgentState, env: Env, id: number): void {
 export function deliver(s: AgentState, env: Env, origin: Origin, result: ServerResult): void {
   switch (origin.kind) {
     case 'client':
+      forgetHold(s, origin);
       reply(env, origin.requestId, render(origin.request, result));
       return;
     case 'remote':

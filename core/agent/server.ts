@@ -20,6 +20,7 @@ import type { RaftRequest, RaftResponse, RaftView } from '../raft/api.js';
 import type { QueryResult } from '../store/types.js';
 import { agentErrors } from './api.js';
 import type { ServerOp, ServerResult } from './ops.js';
+import { holdRetryMs as holdRetryMsOf, maybeHold, noteStart, retryOp, takeHeld } from './hold.js';
 import { callRaft, deliver, nameOfServer, pickServer, rpcAddressOf, rpcHopsMax, sendRpc } from './rpc.js';
 import { count, trace, type AgentState, type Env, type Origin, type ParkedRead } from './state.js';
 
@@ -36,6 +37,7 @@ function rpcTimeoutFor(s: AgentState, op: ServerOp): number {
 /** Runs `op` here if this node can, else forwards it; the result goes to `origin`. */
 export function executeServerOp(s: AgentState, env: Env, op: ServerOp, origin: Origin, hops: number): void {
   count(s, `op.${op.kind}`);
+  noteStart(s, origin, env.nowMs);
   if (!s.hasRaft) {
     const server = pickServer(s, env);
     if (server === null) return deliver(s, env, origin, { ok: false, status: 500, error: agentErrors.noServers });
@@ -95,8 +97,13 @@ function forwardToLeader(
   hops: number,
   leader: string | null,
 ): void {
-  if (leader === null || leader === s.config.rpcId || hops >= rpcHopsMax) return deliver(s, env, origin, noLeader);
+  if (leader === null || leader === s.config.rpcId || hops >= rpcHopsMax) return failOp(s, env, op, origin, noLeader);
   sendRpc(s, env, leader, op, origin, hops + 1, rpcTimeoutFor(s, op));
+}
+
+function failOrDeliver(s: AgentState, env: Env, op: ServerOp, origin: Origin, result: ServerResult): void {
+  if (result.ok) deliver(s, env, origin, result);
+  else failOp(s, env, op, origin, result);
 }
 
 function raftFailure(response: RaftResponse & { ok: false }): ServerResult {
@@ -139,8 +146,40 @@ function proposeWrite(s: AgentState, env: Env, op: ServerOp & { kind: 'write' },
     }
     if (response.error === 'notLeader' && response.leader !== null)
       return forwardToLeader(s, env2, op, origin, hops, response.leader);
-    deliver(s, env2, origin, raftFailure(response));
+    failOp(s, env2, op, origin, raftFailure(response));
   });
+}
+
+/** An op failed: held for a retry when that is safe (hold.ts), else answered. */
+function failOp(s: AgentState, env: Env, op: ServerOp, origin: Origin, result: ServerResult): void {
+  if (!maybeHold(s, env, op, origin, result)) deliver(s, env, origin, result);
+}
+
+/** A leader is known (a Raft notice): every held request runs again now. */
+export function retryHeld(s: AgentState, env: Env): void {
+  for (const held of takeHeld(s, env, [...s.held.keys()]))
+    executeServerOp(s, env, retryOp(held, env.nowMs), held.origin, 0);
+}
+
+/**
+ * A held request's timer: past its deadline it answers its last error; otherwise it runs again when
+ * a retry can help (a client agent asks a server again; a server once it knows a leader), or waits on.
+ */
+export function onHoldTimer(s: AgentState, env: Env, id: number): void {
+  const held = s.held.get(id);
+  if (!held) return;
+  if (env.nowMs >= held.deadlineMs) {
+    takeHeld(s, env, [id]);
+    count(s, 'rpcHoldTimedOut');
+    return deliver(s, env, held.origin, held.lastError);
+  }
+  if (s.hasRaft && (s.leader === null || s.leader === s.config.rpcId) && !s.isLeader) {
+    const afterMs = Math.min(holdRetryMsOf(s), held.deadlineMs - env.nowMs);
+    env.ctx.emit({ kind: 'setTimer', timer: `hold:${id}`, afterMs });
+    return;
+  }
+  takeHeld(s, env, [id]);
+  executeServerOp(s, env, retryOp(held, env.nowMs), held.origin, 0);
 }
 
 /** Commit-time figures for /v1/agent/metrics (count, sum, min, max in ms), kept with the counters. */
@@ -172,7 +211,7 @@ function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origi
     if (!response.ok) {
       if (response.error === 'notLeader' && response.leader !== null && op.consistency !== 'stale')
         return forwardToLeader(s, env2, op, origin, hops, response.leader);
-      return deliver(s, env2, origin, raftFailure(response));
+      return failOp(s, env2, op, origin, raftFailure(response));
     }
     const knownLeader = op.consistency === 'stale' ? s.leader !== null : true;
     const result = queryOutcome(op.consistency === 'stale' ? response : { ...response, lastContactMs: 0 }, knownLeader);
@@ -320,7 +359,7 @@ function answerParked(s: AgentState, env: Env, parked: ParkedRead, timedOut: boo
     s.parked.delete(parked.id);
     env2.ctx.emit({ kind: 'cancelTimer', timer: `block:${parked.id}` });
     count(s, timedOut ? 'blockingTimedOut' : 'blockingWoken');
-    deliver(s, env2, parked.origin, result);
+    failOrDeliver(s, env2, parked.op, parked.origin, result);
   });
 }
 

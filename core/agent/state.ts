@@ -8,6 +8,7 @@
 import type { Member } from '../swim/api.js';
 import type { StepContext, NodeId, CheckSpec, CheckStatus } from '../types.js';
 import type { AgentConfig, AgentRequest, AgentResponse, ServiceDefinition } from './api.js';
+import type { HeldRequest } from './hold.js';
 import type { ServerOp, ServerResult } from './ops.js';
 
 /** What a step handler needs besides the state: the context and the node's clock. */
@@ -113,6 +114,10 @@ export interface AgentState {
   nextParkId: number;
   readonly parked: Map<number, ParkedRead>;
   readonly parkedEvents: Map<number, ParkedEvents>;
+  /** Requests held for a leader (hold.ts), by id; bounded by timing.pendingRpcMax. */
+  readonly held: Map<number, HeldRequest>;
+  /** Client requests in flight at this edge: when they started, and when their hold gives up once one began. */
+  readonly holdsByOrigin: Map<Origin, { readonly firstMs: number; readonly deadlineMs: number | null }>;
 
   // ── gossip view (SWIM notices) ──
   readonly members: Map<NodeId, Member>;
@@ -190,6 +195,8 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     nextParkId: 1,
     parked: new Map(),
     parkedEvents: new Map(),
+    held: new Map(),
+    holdsByOrigin: new Map(),
     members: new Map(),
     preferredServer: null,
     joined: false,

@@ -1,0 +1,127 @@
+/**
+ * Requests in flight when a server dies (Consul's `rpc_hold_timeout`, 7 s): a request that failed
+ * because the leader is gone or unknown is held here and retried — against the new leader as soon as
+ * Raft names one (servers), else every `rpcHoldTimeoutMs / 16` (Consul's jitter fraction) — until it
+ * succeeds or the hold times out. Only where it is safe:
+ *
+ *  - reads always (a read changes nothing);
+ *  - a write refused with "no leader" never reached a log: always;
+ *  - a write whose outcome is unknown (its leader stepped down, or changed while the RPC was in flight)
+ *    only when applying it twice leaves the same state (`idempotentWrites`); the others answer the
+ *    error, and the client decides.
+ *
+ * Holding happens at the edge only, the agent the client talks to (`client` origins): a server that
+ * forwards for another agent answers the error, and that agent holds — so a request is never held
+ * twice. A held blocking query keeps its own deadline: it is retried with what is left of its wait,
+ * so it still answers within `wait` plus a small margin.
+ */
+import type { StoreCommand } from '../store/types.js';
+import { agentErrors } from './api.js';
+import type { ServerOp, ServerResult } from './ops.js';
+import { count, trace, type AgentState, type Env, type Origin } from './state.js';
+
+/** The error a pending RPC gets when its server stopped being the leader while it was in flight. */
+export const leaderChangedError = 'rpc error: leader changed while the request was in flight; it may have been applied';
+/** Raft's step-down error for a proposal (server.ts raftFailure): the outcome is unknown. */
+export const leadershipLostError = 'leadership lost while committing log';
+
+/** Store commands that leave the same state when applied twice (a retry after an unknown outcome is safe). */
+const idempotentWrites: ReadonlySet<StoreCommand['type']> = new Set<StoreCommand['type']>([
+  'kvSet',
+  'kvDelete',
+  'kvDeleteTree',
+  'kvUnlock',
+  'sessionRenew',
+  'sessionDestroy',
+  'catalogRegister',
+  'catalogDeregister',
+  'memberHealth',
+  'coordinateBatchUpdate',
+  'preparedQueryDelete',
+  'aclDelete',
+  'tombstonesReap',
+]);
+
+export interface HeldRequest {
+  readonly id: number;
+  readonly op: ServerOp;
+  readonly origin: Origin;
+  /** When the edge first ran the op (a blocking query's wait counts from here). */
+  readonly firstMs: number;
+  /** When the hold gives up and answers `lastError` (set at the first failure: the hold lasts rpcHoldTimeoutMs). */
+  readonly deadlineMs: number;
+  lastError: ServerResult & { ok: false };
+}
+
+/** How a failure bears on a retry: the op certainly did not run, may have run, or failed for good. */
+export function classifyFailure(result: ServerResult): 'notRun' | 'unknown' | 'final' {
+  if (result.ok) return 'final';
+  if (result.error === agentErrors.noLeader) return 'notRun';
+  if (result.error === leaderChangedError || result.error === leadershipLostError) return 'unknown';
+  return 'final';
+}
+
+/** Whether `op` may be sent again after a failure of this class. */
+export function checkRetrySafe(op: ServerOp, failure: 'notRun' | 'unknown' | 'final'): boolean {
+  if (failure === 'final') return false;
+  if (op.kind === 'read' || op.kind === 'status') return true;
+  if (op.kind !== 'write') return failure === 'notRun';
+  return failure === 'notRun' || idempotentWrites.has(op.command.type);
+}
+
+export function holdRetryMs(s: AgentState): number {
+  return Math.max(10, Math.round(s.config.timing.rpcHoldTimeoutMs / 16));
+}
+
+/**
+ * Holds `op` for a retry instead of answering `result`, when the origin is a client of this agent,
+ * the failure allows it and the hold has time left. Returns false when the caller must deliver.
+ */
+export function maybeHold(s: AgentState, env: Env, op: ServerOp, origin: Origin, result: ServerResult): boolean {
+  if (origin.kind !== 'client' || result.ok) return false;
+  if (!checkRetrySafe(op, classifyFailure(result))) return false;
+  const previous = s.holdsByOrigin.get(origin);
+  const firstMs = previous?.firstMs ?? env.nowMs;
+  const deadlineMs = previous?.deadlineMs ?? env.nowMs + s.config.timing.rpcHoldTimeoutMs;
+  if (env.nowMs >= deadlineMs) return false;
+  if (s.held.size >= s.config.timing.pendingRpcMax) return false;
+  const id = s.nextCallId++;
+  const held: HeldRequest = { id, op, origin, firstMs, deadlineMs, lastError: result };
+  s.held.set(id, held);
+  s.holdsByOrigin.set(origin, { firstMs, deadlineMs });
+  count(s, 'rpcHeld');
+  trace(env, 'debug', `agent: holding a ${op.kind} for a leader (${result.error})`);
+  env.ctx.emit({ kind: 'setTimer', timer: `hold:${id}`, afterMs: Math.min(holdRetryMs(s), deadlineMs - env.nowMs) });
+  return true;
+}
+
+/** The op to run again: a blocking read keeps its own deadline (what is left of its wait). */
+export function retryOp(held: HeldRequest, nowMs: number): ServerOp {
+  const op = held.op;
+  if (op.kind !== 'read' || op.waitMs <= 0) return op;
+  return { ...op, waitMs: Math.max(0, op.waitMs - (nowMs - held.firstMs)) };
+}
+
+/** Takes every held request out (to run again now): the leader is known, or their timers fired. */
+export function takeHeld(s: AgentState, env: Env, ids: Iterable<number>): HeldRequest[] {
+  const out: HeldRequest[] = [];
+  for (const id of ids) {
+    const held = s.held.get(id);
+    if (!held) continue;
+    s.held.delete(id);
+    env.ctx.emit({ kind: 'cancelTimer', timer: `hold:${id}` });
+    out.push(held);
+  }
+  return out;
+}
+
+/** A client's op starts at the edge: remember when, for a later hold (a blocking wait counts from here). */
+export function noteStart(s: AgentState, origin: Origin, nowMs: number): void {
+  if (origin.kind === 'client' && !s.holdsByOrigin.has(origin))
+    s.holdsByOrigin.set(origin, { firstMs: nowMs, deadlineMs: null });
+}
+
+/** The request left the agent (answered): forget its hold deadline. */
+export function forgetHold(s: AgentState, origin: Origin): void {
+  if (origin.kind === 'client') s.holdsByOrigin.delete(origin);
+}
