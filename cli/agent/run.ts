@@ -655,6 +655,7 @@ const nonWriteRequests = new Set<string>([
   'agent.leave',
   'agent.forceLeave',
   'agent.services',
+  'agent.service',
   'agent.checks',
   'agent.metrics',
   'catalog.datacenters',

@@ -206,6 +206,8 @@ export type AgentRequest = RequestBase &
       }
     | { readonly type: 'agent.maintenance'; readonly enable: boolean; readonly reason?: string }
     | { readonly type: 'agent.services' }
+    /** `GET /v1/agent/service/:id`: one local service as Consul's AgentService; 404 when not registered here. */
+    | { readonly type: 'agent.service'; readonly id: string }
     | { readonly type: 'agent.service.register'; readonly service: ServiceDefinition }
     | { readonly type: 'agent.service.deregister'; readonly id: string }
     | {
@@ -239,7 +241,13 @@ export type AgentRequest = RequestBase &
         readonly read: ReadOptions;
       }
     | { readonly type: 'catalog.services'; readonly read: ReadOptions }
-    | { readonly type: 'catalog.service'; readonly service: string; readonly tag?: string; readonly read: ReadOptions }
+    /** `tag`: one, or several (repeated `?tag=`) that must all match. */
+    | {
+        readonly type: 'catalog.service';
+        readonly service: string;
+        readonly tag?: string | readonly string[];
+        readonly read: ReadOptions;
+      }
     /** Unknown node → 200 with body `null`. */
     | { readonly type: 'catalog.node'; readonly node: string; readonly read: ReadOptions }
     | {
@@ -271,7 +279,7 @@ export type AgentRequest = RequestBase &
     | {
         readonly type: 'health.service';
         readonly service: string;
-        readonly tag?: string;
+        readonly tag?: string | readonly string[];
         readonly passing?: boolean;
         readonly read: ReadOptions;
       }

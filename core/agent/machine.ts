@@ -344,6 +344,11 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
       for (const service of s.services.values()) body[service.id] = renderLocalService(service);
       return answer(ok(body));
     }
+    case 'agent.service': {
+      const service = s.services.get(request.id);
+      if (!service) return answer(errorResponse(404, `unknown service ID: ${request.id}`));
+      return answer(ok({ ...renderLocalService(service), Datacenter: s.config.datacenter }));
+    }
     case 'agent.service.register': {
       const problem = addService(s, env, request.service, 'api');
       if (problem !== null) return answer(errorResponse(400, problem));

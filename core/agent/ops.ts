@@ -59,6 +59,15 @@ export type Translation =
   | { readonly kind: 'agent' }
   | { readonly kind: 'error'; readonly response: AgentResponse };
 
+/**
+ * The store refused a command (its own validation: a missing check, an unknown session or query, a name
+ * in use): the client's request is at fault, so 4xx — 404 when it names something that does not exist,
+ * else 400 — never a 500, which clients read as a server fault and retry.
+ */
+function refusal(error: string): AgentResponse {
+  return errorResponse(/not found|unknown|does not exist/i.test(error) ? 404 : 400, error);
+}
+
 export function errorResponse(status: number, error: string, index?: number): AgentResponse {
   return index === undefined ? { status, body: null, error } : { status, body: null, error, index };
 }
@@ -292,7 +301,7 @@ export function translate(
         request.type === 'query.create' ? uuid(prng) : request.id,
       );
       const problem = checkPreparedQuery(query);
-      if (problem) return { kind: 'error', response: errorResponse(500, problem) };
+      if (problem) return { kind: 'error', response: errorResponse(400, problem) };
       return write({ type: 'preparedQuerySet', query, create: request.type === 'query.create' });
     }
     case 'query.delete':
@@ -507,16 +516,12 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     }
     case 'session.create': {
       const outcome = commandOutcome(value);
-      if (!outcome.ok) return errorResponse(500, outcome.error ?? 'session create failed');
+      if (!outcome.ok) return refusal(outcome.error ?? 'session create failed');
       return { status: 200, body: outcome.value, index: meta.index };
     }
     case 'session.renew': {
       const outcome = commandOutcome(value);
-      if (!outcome.ok)
-        return errorResponse(
-          /not found/i.test(outcome.error ?? '') ? 404 : 500,
-          outcome.error ?? 'session renew failed',
-        );
+      if (!outcome.ok) return refusal(outcome.error ?? 'session renew failed');
       return { status: 200, body: isSession(outcome.value) ? [renderSession(outcome.value)] : [], index: meta.index };
     }
     case 'session.info': {
@@ -545,7 +550,7 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     case 'query.update':
     case 'query.delete': {
       const outcome = commandOutcome(value);
-      if (!outcome.ok) return errorResponse(500, outcome.error ?? 'prepared query write failed');
+      if (!outcome.ok) return refusal(outcome.error ?? 'prepared query write failed');
       return { status: 200, body: request.type === 'query.create' ? outcome.value : null, index: meta.index };
     }
     case 'query.list':

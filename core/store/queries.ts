@@ -30,11 +30,14 @@ function byName<T>(map: ReadonlyMap<string, T>): [string, T][] {
   return [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function hasTag(tags: readonly string[], tag: string | undefined): boolean {
+type TagFilter = string | readonly string[] | undefined;
+
+/** Every wanted tag is among the service's (several `?tag=` must all match, as in Consul's serviceTagsFilter). */
+function hasTag(tags: readonly string[], tag: TagFilter): boolean {
   // Consul matches service tags case-insensitively (serviceTagFilter uses strings.EqualFold).
   if (tag === undefined) return true;
-  const want = tag.toLowerCase();
-  return tags.some((t) => t.toLowerCase() === want);
+  const have = tags.map((t) => t.toLowerCase());
+  return (typeof tag === 'string' ? [tag] : tag).every((want) => have.includes(want.toLowerCase()));
 }
 
 /** Per-service index if the service name ever existed, else the tables' (Consul maxIndexForService). */
@@ -216,7 +219,7 @@ function catalogServices(state: StoreState): Record<string, string[]> {
 }
 
 /** Instances of `service` as [node, service] pairs, by node then service id. */
-function instances(state: StoreState, service: string, tag: string | undefined): [CatalogNode, CatalogService][] {
+function instances(state: StoreState, service: string, tag: TagFilter): [CatalogNode, CatalogService][] {
   const out: [CatalogNode, CatalogService][] = [];
   for (const [nodeName, services] of byName(state.services)) {
     const node = state.nodes.get(nodeName)!;
@@ -225,7 +228,7 @@ function instances(state: StoreState, service: string, tag: string | undefined):
   return out;
 }
 
-function catalogService(state: StoreState, service: string, tag: string | undefined): ServiceNode[] {
+function catalogService(state: StoreState, service: string, tag: TagFilter): ServiceNode[] {
   return instances(state, service, tag).map(([node, s]) => ({
     ID: node.ID,
     Node: node.Node,
@@ -249,12 +252,7 @@ function catalogService(state: StoreState, service: string, tag: string | undefi
  * `health/service/<svc>`: each instance with its node's checks first (serfHealth...) then its own,
  * as Consul's documented responses show; `passing` keeps instances whose checks all pass.
  */
-function healthService(
-  state: StoreState,
-  service: string,
-  tag: string | undefined,
-  passing: boolean,
-): CheckServiceNode[] {
+function healthService(state: StoreState, service: string, tag: TagFilter, passing: boolean): CheckServiceNode[] {
   const out: CheckServiceNode[] = [];
   for (const [node, s] of instances(state, service, tag)) {
     const checks = byName(state.checks.get(node.Node)!).map(([, c]) => c);

@@ -410,12 +410,18 @@ export type StoreQuery =
   | { readonly type: 'sessionExpiryNext' }
   | { readonly type: 'catalogNodes' }
   | { readonly type: 'catalogServices' }
-  | { readonly type: 'catalogService'; readonly service: string; readonly tag?: string }
+  /** `tag`: one tag, or several that must all match (repeated `?tag=`); case-insensitive, as Consul. */
+  | { readonly type: 'catalogService'; readonly service: string; readonly tag?: string | readonly string[] }
   | { readonly type: 'catalogNode'; readonly node: string }
   | { readonly type: 'healthState'; readonly state: HealthStateFilter }
   | { readonly type: 'healthNode'; readonly node: string }
   | { readonly type: 'healthChecks'; readonly service: string }
-  | { readonly type: 'healthService'; readonly service: string; readonly tag?: string; readonly passing?: boolean }
+  | {
+      readonly type: 'healthService';
+      readonly service: string;
+      readonly tag?: string | readonly string[];
+      readonly passing?: boolean;
+    }
   /** Only the index the query named would return; cheaper than running it (blocking queries). */
   | { readonly type: 'index'; readonly of: StoreQuery }
   | { readonly type: 'preparedQueryList' }

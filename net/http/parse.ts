@@ -97,6 +97,17 @@ export function parseUint(text: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/**
+ * `?index=`: any uint64, as Consul's parseWait (strconv.ParseUint). Indexes above 2^53 − 1 cannot be
+ * reached by a real store here, so they are clamped to it: the query blocks until its wait runs out.
+ */
+export function parseIndexParam(text: string): number | undefined {
+  if (!/^[0-9]{1,20}$/.test(text)) return undefined;
+  const n = BigInt(text);
+  if (n > 18446744073709551615n) return undefined;
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+}
+
 /** The blocking part of a read's query string, validated as Consul's `parseWait` does. */
 export interface BlockingParams {
   /** Block while the result's index ≤ minIndex; 0 means do not block. */
@@ -118,7 +129,7 @@ export function parseBlocking(query: URLSearchParams): Parsed<BlockingParams> {
   let minIndex = 0;
   const index = query.get('index');
   if (index !== null && index !== '') {
-    const n = parseUint(index);
+    const n = parseIndexParam(index);
     if (n === undefined) return { ok: false, error: 'Invalid index' };
     minIndex = n;
   }
@@ -307,6 +318,9 @@ export function decodeJsonBody(
   options: DecodeOptions = {},
 ): Parsed<unknown> {
   const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  // Refused before parsing: JSON.parse and the recursive normalizer would overflow the stack (a 500).
+  if (checkJsonTooDeep(text))
+    return { ok: false, error: `Request decode failed: JSON nested deeper than ${jsonDepthMax} levels` };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -326,6 +340,20 @@ export function decodeJsonBody(
 
 /** Deepest JSON nesting scanned for duplicate keys; JSON.parse has accepted the text already. */
 const jsonDepthMax = 512;
+
+/** Whether `text` opens more than `jsonDepthMax` arrays or objects at once (strings skipped). A linear scan. */
+export function checkJsonTooDeep(text: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > jsonDepthMax) return true;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return false;
+}
 
 /**
  * The first key that appears twice in one object of `text` (valid JSON), or undefined. A linear scan:

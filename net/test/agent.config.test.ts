@@ -250,3 +250,77 @@ describe('agent id routing and log vocabulary', () => {
     expect(consulStyle(self, '127.0.0.104:8300', "agent: Synced service 'web'")).toBe("agent: Synced service 'web'");
   });
 });
+
+describe('Consul config keys (issue 13 §3, §5)', () => {
+  const build = (files: Record<string, string>) =>
+    settingsFor(['-data-dir', '/tmp/x', '-bind', '127.0.0.1', '-config-dir', dirWith(files)]);
+
+  it('accepts keys Consul accepts: applied where supported, else one warning naming the key', () => {
+    const s = build({
+      'a.json': JSON.stringify({
+        addresses: { http: '127.0.0.9', dns: '127.0.0.8', grpc: '127.0.0.1' },
+        ports: { grpc: 8502, grpc_tls: 8503, https: -1 },
+        connect: { enabled: true },
+        segments: [],
+        peering: { enabled: false },
+        telemetry: { prometheus_retention_time: '24h' },
+        ui_config: { enabled: true },
+        performance: { raft_multiplier: 3, rpc_hold_timeout: '9s', leave_drain_time: '5s' },
+      }),
+      'b.json': JSON.stringify({ connect: { enabled: false } }),
+    });
+    expect(s.httpAddr).toBe('127.0.0.9');
+    expect(s.dnsAddr).toBe('127.0.0.8');
+    expect(s.config.raftMultiplier).toBe(3);
+    expect(s.config.timing.rpcHoldTimeoutMs).toBe(9000);
+    const named = (key: string) => s.warnings.filter((w) => w.includes(`: ${key}:`) || w.includes(`: ${key}.`));
+    for (const key of ['connect', 'segments', 'peering', 'telemetry', 'ui_config']) expect(named(key)).toHaveLength(1);
+    expect(s.warnings.some((w) => w.includes('ports.grpc:'))).toBe(true);
+    expect(s.warnings.some((w) => w.includes('ports.grpc_tls:'))).toBe(true);
+    expect(s.warnings.some((w) => w.includes('addresses.grpc:'))).toBe(true);
+    expect(s.warnings.some((w) => w.includes('performance.leave_drain_time:'))).toBe(true);
+    expect(s.warnings.some((w) => w.includes('ports.https'))).toBe(false); // -1: disabled, nothing to warn about
+    // Without the block: the profile's own timing, Consul's 7 s hold.
+    const plain = build({ 'c.json': '{}' });
+    expect(plain.config.raftMultiplier).toBeUndefined();
+    expect(plain.config.timing.rpcHoldTimeoutMs).toBe(7000);
+  });
+
+  it('a typo that matches no Consul key still fails, naming the file and the field', () => {
+    expect(() => build({ 't.json': '{"conect": {}}' })).toThrow(/t\.json: conect: unknown configuration key/);
+    expect(() => build({ 'p.json': '{"ports": {"grcp": 1}}' })).toThrow(/p\.json: ports\.grcp: unknown port/);
+    expect(() => build({ 'q.json': '{"performance": {"raft_multipler": 1}}' })).toThrow(
+      /q\.json: performance\.raft_multipler: unknown performance setting/,
+    );
+    expect(() => build({ 'r.json': '{"performance": {"raft_multiplier": 11}}' })).toThrow(
+      /performance\.raft_multiplier: cannot be 11; must be between 1 and 10/,
+    );
+    expect(() => build({ 's.json': '{"addresses": {"htp": "127.0.0.1"}}' })).toThrow(/addresses\.htp: unknown address/);
+  });
+
+  it('raft_multiplier scales Raft timing as Consul does (core/raft/config.ts raftTimingFor)', async () => {
+    const { raftConfigFor } = await import('../../core/agent/mounts.js');
+    const s = build({ 'm.json': '{"performance": {"raft_multiplier": 2}}' });
+    const raft = raftConfigFor(s.config, { profile: 'lan' });
+    expect(raft).toMatchObject({
+      electionTimeoutMsMin: 2000,
+      electionTimeoutMsMax: 4000,
+      heartbeatIntervalMs: 200,
+      checkQuorumWindowMs: 1000,
+    });
+  });
+
+  it('as a real process: a typo exits 1 naming the file and the key', async () => {
+    const typo = await conclave([
+      'agent',
+      '-data-dir',
+      path.join(root, 'data2'),
+      '-bind',
+      '127.0.0.1',
+      '-config-dir',
+      dirWith({ 'x.json': '{"segmentz": []}' }),
+    ]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('x.json: segmentz: unknown configuration key');
+  });
+});

@@ -9,7 +9,8 @@
  *    to, node write on this node for a node check. A script check (`script`/`args`) needs node write
  *    as well, whatever it belongs to: it runs a program as the agent's user. (`enable_script_checks`
  *    is the agent's own rule, core/agent/local.ts: off, it refuses the check whoever asks.)
- *  - services and checks lists are filtered by service read (node read for node checks).
+ *  - services and checks lists are filtered by service read (node read for node checks); one service
+ *    (`agent/service/:id`) needs service read on its name.
  */
 import type { AgentRequest, AgentResponse, CheckDefinition } from '../api.js';
 import {
@@ -43,6 +44,11 @@ export function authorizeAgent(request: AgentFamilyRequest, authz: Authorizer, f
     case 'agent.services':
     case 'agent.checks':
       return allow; // filtered
+    case 'agent.service':
+      // Service read on its name (Consul's agent/service/:id); an unknown id answers 404 either way.
+      return withLocalService(request.id, (name) =>
+        name === undefined ? allow : allowIf(authz.may('service', name, 'read')),
+      );
     case 'agent.service.register': {
       const service = request.service;
       const id = service.id ?? service.name;

@@ -47,6 +47,7 @@ export function authorize(request: AgentRequest, authz: Authorizer, facts: Agent
     case 'agent.reload':
     case 'agent.maintenance':
     case 'agent.services':
+    case 'agent.service':
     case 'agent.service.register':
     case 'agent.service.deregister':
     case 'agent.service.maintenance':

@@ -83,6 +83,11 @@ async function checkUpdate(r: Req): Promise<Out> {
  * are still served in Prometheus form (a scraper should see the API is alive), and JSON answers the
  * agent's error.
  */
+/** A time as Go's time.Time.String() prints a UTC one: `2006-01-02 15:04:05 +0000 UTC`. */
+export function goUtcTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
 async function metrics(r: Req): Promise<Out> {
   // The HTTP layer's own figures are served even when the agent cannot answer, but never to a caller
   // the ACL rule refuses (agent read on this node).
@@ -104,7 +109,10 @@ async function metrics(r: Req): Promise<Out> {
     return { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }, body };
   }
   if (!agentOk) return response ? render(r, response, {}) : text(500, 'rpc error: timeout');
-  const merged: Record<string, unknown> = { ...agentJson };
+  // Consul (go-metrics DisplayMetrics) names the interval's start `Timestamp`, as Go prints a UTC time:
+  // "2026-12-06 03:40:10 +0000 UTC", the 10 s interval of the in-memory sink. The core has no wall clock.
+  const { TimestampMs: _coreClock, ...rest } = agentJson;
+  const merged: Record<string, unknown> = { Timestamp: goUtcTime(Math.floor(Date.now() / 10_000) * 10_000), ...rest };
   if (local) {
     const mine = local.toConsulJson();
     for (const key of ['Gauges', 'Counters', 'Samples'] as const) {
@@ -170,6 +178,7 @@ export const agentRoutes: readonly Route[] = [
     ),
   }),
   exact('/v1/agent/service/register', { PUT: serviceRegister }),
+  prefix('/v1/agent/service/', { GET: withRest('service id', (id) => ({ type: 'agent.service', id })) }),
   prefix(
     '/v1/agent/service/deregister/',
     putOrLegacyGet(withRest('service id', (id) => ({ type: 'agent.service.deregister', id }), { empty: true })),

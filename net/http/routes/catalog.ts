@@ -4,6 +4,7 @@ import { catalogChecks, toServiceDefinition } from '../convert.js';
 import { queryFlag } from '../parse.js';
 import { catalogDeregisterSchema, catalogRegisterSchema } from '../schemas.js';
 import {
+  type Handler,
   type Out,
   type Req,
   type Route,
@@ -13,6 +14,7 @@ import {
   blockingWithRest,
   decode,
   exact,
+  jsonText,
   listed,
   nodeMetaParam,
   prefix,
@@ -67,6 +69,26 @@ async function catalogDeregister(r: Req): Promise<Out> {
   );
 }
 
+/** `?tag=a&tag=b`: one tag as a string (as before), several as a list that must all match. */
+function tagParam(r: Req): string | string[] | undefined {
+  const tags = r.query.getAll('tag');
+  return tags.length === 0 ? undefined : tags.length === 1 ? tags[0] : tags;
+}
+
+/**
+ * `/v1/catalog/node-services/:node` (Consul ≥ 1.7, the Go client's CatalogNodeServiceList): catalog/node's
+ * answer with its services as a list; an unknown node is `{"Node": null, "Services": []}`, as in Consul.
+ */
+function nodeServiceList(handler: Handler): Handler {
+  return async (r) => {
+    const out = await handler(r);
+    if (out.status !== 200 || typeof out.body !== 'string') return out;
+    const parsed = JSON.parse(out.body) as { Node?: unknown; Services?: Record<string, unknown> } | null;
+    const body = { Node: parsed?.Node ?? null, Services: Object.values(parsed?.Services ?? {}) };
+    return { ...out, body: jsonText(body, r.pretty) };
+  };
+}
+
 const healthStates = new Set(['any', 'passing', 'warning', 'critical']);
 
 export const catalogRoutes: readonly Route[] = [
@@ -84,7 +106,7 @@ export const catalogRoutes: readonly Route[] = [
     GET: listed(
       shapes.catalogService,
       blockingWithRest('service name', (service, read, r) =>
-        withOptional({ type: 'catalog.service', service, read } as AgentRequest, { tag: r.query.get('tag') }),
+        withOptional({ type: 'catalog.service', service, read } as AgentRequest, { tag: tagParam(r) }),
       ),
     ),
   }),
@@ -92,6 +114,14 @@ export const catalogRoutes: readonly Route[] = [
     GET: listed(
       shapes.catalogNode,
       blockingWithRest('node name', (node, read) => ({ type: 'catalog.node', node, read })),
+    ),
+  }),
+  prefix('/v1/catalog/node-services/', {
+    GET: nodeServiceList(
+      listed(
+        shapes.catalogNode,
+        blockingWithRest('node name', (node, read) => ({ type: 'catalog.node', node, read })),
+      ),
     ),
   }),
   exact('/v1/catalog/register', { PUT: catalogRegister }),
@@ -123,7 +153,7 @@ export const catalogRoutes: readonly Route[] = [
       shapes.healthService,
       blockingWithRest('service name', (service, read, r) =>
         withOptional({ type: 'health.service', service, read } as AgentRequest, {
-          tag: r.query.get('tag'),
+          tag: tagParam(r),
           passing: queryFlag(r.query, 'passing') || undefined,
         }),
       ),
