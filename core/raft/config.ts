@@ -121,7 +121,7 @@ export const raftMultiplierMax = 10;
  * after 5–10 s); ours is chosen by measurement — README, "Timing": no election in the soak on a busy
  * host, and failover after kill -9 comparable to etcd's.
  */
-export const defaultRaftMultiplier = 1;
+export const defaultRaftMultiplier = 3;
 
 export const raftProfiles: Readonly<Record<'sim' | 'lan', Tunables>> = {
   /** The simulator: small thresholds so snapshots, chunking and compaction happen in short runs. */
