@@ -19,8 +19,9 @@ export const replayDirDefault = '.conclave/replays';
 
 export function defaultScenario(): string | null {
   if (!existsSync('scenarios')) return null;
+  // Scenario files only: a golden transcript (default.golden) sits beside its scenario.
   const found = readdirSync('scenarios')
-    .filter((f) => /^default\.[A-Za-z0-9]+$/.test(f))
+    .filter((f) => /^default\.[A-Za-z0-9]+$/.test(f) && !/\.(golden|json|md)$/.test(f))
     .sort();
   return found.length > 0 ? join('scenarios', found[0]!) : null;
 }

@@ -156,7 +156,9 @@ export function App(props: AppProps): React.ReactElement {
       exit();
       return true;
     }
-    if (input === ' ') setUi((u) => ({ ...u, paused: !u.paused, message: null }));
+    if (input === '?' || (key.escape && uiNow.current.help)) setUi((u) => ({ ...u, help: !u.help }));
+    else if (input === 'd') setUi((u) => ({ ...u, detail: !u.detail }));
+    else if (input === ' ') setUi((u) => ({ ...u, paused: !u.paused, message: null }));
     else if (input === '.') {
       session.stepOne(performance.now() + keyBudgetMs);
       setUi((u) => ({ ...u, paused: true, message: null }));

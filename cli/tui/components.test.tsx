@@ -89,6 +89,36 @@ describe('Dashboard', () => {
     expect(frame).toMatch(/>\s*n2\s+down/);
   });
 
+  it('? shows what every column and key means; d shows the selected node field by field', () => {
+    const help = render(<Dashboard snapshot={snapshot} ui={{ ...ui, help: true }} />).lastFrame()!;
+    expect(help).toContain('help (? or esc closes)');
+    expect(help).toContain('L left');
+    expect(help).toContain('Lifeguard health score');
+    expect(help).not.toContain('commit applied'); // the table gives way to the overlay
+    const withDetails = {
+      ...snapshot,
+      nodes: snapshot.nodes.map((n, i) =>
+        i === 1 ? { ...n, up: true, details: ['raft.term 3', 'raft.voters ["n1"]'] } : n,
+      ),
+    };
+    const detail = render(<Dashboard snapshot={withDetails} ui={{ ...ui, detail: true }} />).lastFrame()!;
+    expect(detail).toContain('detail n2');
+    expect(detail).toContain('raft.term 3');
+    expect(detail).toContain('raft.voters ["n1"]');
+  });
+
+  it('fits the terminal: with rows set, the header and the key line stay on screen', () => {
+    const long = {
+      ...snapshot,
+      log: Array.from({ length: 30 }, (_, i) => ({ seq: i, atMs: i, kind: 'info' as const, text: `line ${i}` })),
+    };
+    const frame = render(<Dashboard snapshot={long} ui={ui} rows={20} />).lastFrame()!;
+    expect(frame.split('\n').length).toBeLessThanOrEqual(20);
+    expect(frame).toContain('conclave tui');
+    expect(frame).toContain('q quit');
+    expect(frame).toContain('line 29'); // the newest event line is kept, the oldest give way
+  });
+
   it('shows a violation in the checker line', () => {
     const r = render(
       <Dashboard

@@ -255,7 +255,60 @@ export function EventLog(props: { readonly log: readonly LogLine[] }): React.Rea
 }
 
 export const helpText =
-  'space pause  . step  +/- speed  [ ] seek  ↑↓ select  p partition  c crash  r restart  h heal  s save  q quit';
+  'space pause  . step  +/- speed  [ ] seek  ↑↓ select  d detail  p partition  c crash  r restart  h heal  s save  ? help  q quit';
+
+/** The `?` overlay: every column, letter and key, in the words of the protocols. */
+export const helpLines: readonly string[] = [
+  'columns',
+  '  node     the node; > marks the selected one (↑/↓, j/k)',
+  '  state    up, down (crashed: volatile state lost), paused (no processing; timers fire late)',
+  '  role     Raft role: leader (green), follower, candidate/precandidate (cyan); client = agent only',
+  '  term     Raft term         commit / applied   Raft commit index / last index applied',
+  '  leader   the leader this node believes in',
+  '  view     this node’s SWIM view of every member in order: A alive, S suspect, F failed,',
+  '           L left, ? unknown, · itself (big clusters: counts per status)',
+  '  health   Lifeguard health score (0 healthy; higher: this node doubts itself, probes slower)',
+  '  others   harness columns (services, serf check, values…)',
+  'network    groups that cannot reach each other {..} | {..}; matrix: o reaches, x cut, ~ clogged',
+  'events     green elections, cyan membership, yellow faults, red violations',
+  'keys       space pause/run  . one event  +/- speed  [ ] one second back/forward in time',
+  '           p partition the selected node off  c crash  r restart/resume  h heal everything',
+  '           d detail pane  s save a replay file (conclave sim replay FILE)  q or Ctrl-C quit',
+  'faults typed here become timeline lines; the run is re-run from its seed, so a saved file replays it',
+];
+
+export function HelpOverlay(): React.ReactElement {
+  return (
+    <Box flexDirection="column" borderStyle="round" paddingX={1} flexShrink={1} overflow="hidden">
+      <Box flexShrink={0}>
+        <Text bold>help (? or esc closes)</Text>
+      </Box>
+      {helpLines.map((line, i) => (
+        <Box key={i} flexShrink={0}>
+          <Text wrap="truncate-end">{line}</Text>
+        </Box>
+      ))}
+    </Box>
+  );
+}
+
+/** The selected node's machines, field by field (`d`). */
+export function DetailPane(props: { readonly node: NodeSnapshot | undefined }): React.ReactElement {
+  const { node } = props;
+  const lines = node?.details ?? [];
+  return (
+    <Box flexDirection="column" flexShrink={0}>
+      <Text bold>detail {node?.name ?? ''}</Text>
+      {!node?.up ? <Text dimColor> (down: no state in memory)</Text> : null}
+      {node?.up && lines.length === 0 ? <Text dimColor> (no details for clusters this big)</Text> : null}
+      {lines.map((line, i) => (
+        <Box key={i} flexShrink={0}>
+          <Text wrap="truncate-end"> {line}</Text>
+        </Box>
+      ))}
+    </Box>
+  );
+}
 
 export function HelpLine(props: { readonly message: string | null }): React.ReactElement {
   return (
@@ -284,10 +337,15 @@ export function Dashboard(props: {
       <Box flexShrink={0}>
         <Header snapshot={s} ui={ui} />
       </Box>
-      <Box marginTop={1} flexShrink={0}>
+      {ui.help ? (
+        <Box marginTop={1} flexGrow={fit ? 1 : 0} flexShrink={1} overflow={fit ? 'hidden' : undefined}>
+          <HelpOverlay />
+        </Box>
+      ) : null}
+      <Box marginTop={1} flexShrink={0} display={ui.help ? 'none' : 'flex'}>
         <NodeTable nodes={s.nodes} selected={ui.selected} />
       </Box>
-      <Box marginTop={1} flexDirection="column" flexShrink={0}>
+      <Box marginTop={1} flexDirection="column" flexShrink={0} display={ui.help ? 'none' : 'flex'}>
         <PartitionMap
           partition={s.partition}
           names={s.nodes.map((n) => n.name)}
@@ -304,9 +362,10 @@ export function Dashboard(props: {
         flexGrow={fit ? 1 : 0}
         flexShrink={1}
         overflow={fit ? 'hidden' : undefined}
-        justifyContent={fit ? 'flex-end' : undefined}
+        justifyContent={fit && !ui.detail ? 'flex-end' : undefined}
+        display={ui.help ? 'none' : 'flex'}
       >
-        <EventLog log={s.log} />
+        {ui.detail ? <DetailPane node={s.nodes[ui.selected]} /> : <EventLog log={s.log} />}
       </Box>
       <Box marginTop={1} flexShrink={0}>
         <HelpLine message={ui.message} />

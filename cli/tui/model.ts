@@ -28,6 +28,11 @@ export interface NodeSnapshot {
   readonly health: string | null;
   /** Harness-specific columns (`Harness.describe`). */
   readonly extra: Readonly<Record<string, string | number>>;
+  /**
+   * The detail pane's lines (`d`): every field of every machine's `view()` on this node, as
+   * `machine.field value`. Absent for big clusters (the cost would be paid for every node).
+   */
+  readonly details?: readonly string[];
 }
 
 /** Who can reach whom right now. */
@@ -104,6 +109,10 @@ export interface UiState {
   readonly selected: number;
   /** A one-line message (saved file, refused key) shown above the help line. */
   readonly message: string | null;
+  /** The `?` overlay: what every column and letter means. */
+  readonly help?: boolean;
+  /** The detail pane of the selected node (`d`), in place of the event log. */
+  readonly detail?: boolean;
 }
 
 /** The speed ladder for + and -: ×1 … ×10,000, then flat out. */

@@ -526,8 +526,15 @@ export class TuiSession {
       for (const [k, v] of Object.entries(described))
         if (!['role', 'term', 'leader', 'commit', 'commitIndex', 'applied', 'appliedIndex'].includes(k)) extra[k] = v;
     }
+    const details: string[] = [];
+    if (this.loaded.scenario.nodes.length <= peersDetailedMax)
+      for (const [machine, view] of Object.entries(views))
+        for (const [key, value] of Object.entries(view)) details.push(`${machine}.${key} ${detailValue(value)}`);
+    // Numbers and words first, lists and records after: a short pane shows the former.
+    details.sort((a, b) => Number(/ [[{]/.test(a)) - Number(/ [[{]/.test(b)));
     return {
       name: id,
+      details,
       up: sim.isUp(id),
       paused: sim.isPaused(id),
       role,
@@ -561,6 +568,16 @@ export class TuiSession {
     return { ...counts, byF };
   }
 }
+
+/** A view field for the detail pane: scalars as they are, short lists inline, long ones counted. */
+function detailValue(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value) && value.length > detailItemsMax) return `[${value.length} items]`;
+  const text = JSON.stringify(value);
+  return text.length > detailCharsMax ? `${text.slice(0, detailCharsMax - 1)}…` : text;
+}
+const detailItemsMax = 12;
+const detailCharsMax = 100;
 
 /** Simulated time between two parked checkpoints (the most a resume from the past re-runs), at least. */
 export const checkpointEveryMs = 2000;

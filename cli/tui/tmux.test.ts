@@ -1,6 +1,7 @@
 /**
  * The real `conclave tui` in a real terminal (tmux, on a private server): it keeps running at ×1 and
- * ×2 — the header's clock moves between two looks — after a resize and after every fault key, and
+ * ×2 — the header's clock moves between two looks — after a resize, after every fault key and with
+ * the ? overlay and the d pane, and
  * q, Ctrl-C and SIGTERM each end it with the terminal given back (canonical mode and echo on, as
  * `stty` sees it afterwards). Issue 16 §1: at ×1 it used to stop at t=0.187s at 100% CPU, deaf to
  * every key and to SIGTERM.
@@ -95,6 +96,11 @@ describe.skipIf(!hasTmux)('conclave tui in tmux', () => {
       expect(screen('one')).toContain(`fault: ${said}`);
       await expectRunning('one', 300);
     }
+    tmux('send-keys', '-t', 'one', '?');
+    expect(await waitFor('one', (t) => t.includes('help (? or esc closes)'), 5000)).toContain('help (? or esc');
+    tmux('send-keys', '-t', 'one', '?', 'd');
+    expect(await waitFor('one', (t) => t.includes('detail n2'), 5000)).toContain('detail n2');
+    await expectRunning('one', 300);
     tmux('send-keys', '-t', 'one', 'q');
     await expectExit('one', 0);
   }, 90_000);
