@@ -1,6 +1,6 @@
 /**
  * Golden transcripts (etcd's testdata with -rewrite): beside each scenario file `X.txt` lies
- * `X.golden`, what a run of it at its own seed must say — the knobs, every fault, every leader change,
+ * `X.txt.golden`, what a run of it at its own seed must say — the knobs, every fault, every leader change,
  * the checker's verdict with its violations, and the trace hash. sim/test/golden.test.ts runs each
  * scenario once and compares; a change of behaviour shows up as a reviewable diff of that file.
  *
@@ -27,8 +27,12 @@ export function goldenScenarios(): string[] {
   return files;
 }
 
+/**
+ * `X.txt` → `X.txt.golden`: never `*.txt` (every scenario glob would pick it up) nor `default.<ext>` (the
+ * TUI's default-scenario lookup would).
+ */
 export function goldenPathOf(scenarioFile: string): string {
-  return scenarioFile.replace(/\.txt$/, '.golden');
+  return `${scenarioFile}.golden`;
 }
 
 /** Is this log line part of the story (faults, phases, leader changes, violations)? */
