@@ -65,7 +65,7 @@ export type Translation =
  * else 400 — never a 500, which clients read as a server fault and retry.
  */
 function refusal(error: string): AgentResponse {
-  return errorResponse(/not found|unknown|does not exist/i.test(error) ? 404 : 400, error);
+  return errorResponse(/not found|unknown|does not exist|non-existent/i.test(error) ? 404 : 400, error);
 }
 
 export function errorResponse(status: number, error: string, index?: number): AgentResponse {

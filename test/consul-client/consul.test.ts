@@ -251,9 +251,9 @@ describe('sessions and locks', () => {
     await consul.session.destroy(b);
   });
 
-  it('session create on an unknown node is a 500', async () => {
+  it('session create on an unknown node is a 400 (a client error; Consul itself says 500, issue 13 §5)', async () => {
     await expect(consul.session.create({ node: 'no-such-node' })).rejects.toMatchObject({
-      response: { statusCode: 500 },
+      response: { statusCode: 400 },
     });
   });
 
@@ -681,7 +681,7 @@ describe('status and events', () => {
 });
 
 describe('prepared queries', () => {
-  it('create, get, list, execute, explain a template, update, destroy; unknown ids are 404 / 500 as Consul', async () => {
+  it('create, get, list, execute, explain a template, update, destroy; unknown ids are 404', async () => {
     await consul.agent.service.register({
       name: 'pq-web',
       id: 'pq-web-1',
@@ -731,7 +731,7 @@ describe('prepared queries', () => {
     ]);
     const again = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/query/${created.ID}`, { method: 'DELETE' });
     expect([again.status, await again.text()]).toEqual([
-      500,
+      404, // Consul says 500; a client error is 4xx here (issue 13 §5)
       `Cannot modify non-existent prepared query: '${created.ID}'`,
     ]);
     await consul.agent.service.deregister('pq-web-1');
