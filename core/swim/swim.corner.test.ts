@@ -136,3 +136,21 @@ describe('a note told to one member (tellStale, counterLeave, maybeTellSuspect)'
     expect(sent).toEqual(['suspect']);
   });
 });
+
+describe('wire hygiene: an incarnation more than 2^32 past the one held is dropped', () => {
+  it('a forged alive or suspect near 2^53 changes nothing, about another member or about us', () => {
+    const { loop } = joinedCluster(4, {}, 1);
+    const inc = loop.state('n1').members.get('n3')!.incarnation;
+    const tags = loop.state('n1').members.get('n3')!.tags;
+    const selfInc = loop.state('n1').self.incarnation;
+    loop.inject('n1', 'n4', { t: 'gossip', u: [{ k: 'alive', id: 'n3', inc: 2 ** 53 - 1, tags }] });
+    loop.inject('n1', 'n4', { t: 'gossip', u: [{ k: 'suspect', id: 'n1', inc: selfInc + 2 ** 32 + 1, from: 'n4' }] });
+    expect(loop.state('n1').members.get('n3')!.incarnation).toBe(inc);
+    expect(loop.state('n1').self.incarnation).toBe(selfInc);
+    expect(loop.statusOf('n1', 'n1')).toBe('alive');
+    // Within the bound it is news, as before.
+    loop.inject('n1', 'n4', { t: 'gossip', u: [{ k: 'alive', id: 'n3', inc: inc + 2 ** 32, tags }] });
+    expect(loop.state('n1').members.get('n3')!.incarnation).toBe(inc + 2 ** 32);
+    expect(loop.invariantFailures).toEqual([]);
+  });
+});

@@ -13,8 +13,28 @@ import { handleUserEvent } from './events.js';
 import { suspicionDeadlineMs, type Suspicion } from './suspicion.js';
 import { notify, sendDatagram, toMember, trace, type Step } from './state.js';
 
+/**
+ * How far past the incarnation we hold for a member an update may be (2^32). A member's incarnation
+ * moves one step per refutation, so a legitimate update never jumps this far; a forged one near 2^53
+ * would leave the member unable to refute (inc + 1 no longer a safe integer). Wire hygiene, as Raft's
+ * `termJumpMax`; a member we do not know yet has no bound.
+ */
+export const incarnationJumpMax = 2 ** 32;
+
 /** Applies one piggy-backed or gossiped update that `sender` passed on to us. */
 export function applyUpdate(step: Step, update: SwimUpdate, sender: string): void {
+  if (update.k !== 'event') {
+    const s = step.s;
+    const known = update.id === s.self.id ? s.self.incarnation : s.members.get(update.id)?.incarnation;
+    if (known !== undefined && update.inc > known + incarnationJumpMax) {
+      trace(
+        step,
+        `${s.self.id} dropped a ${update.k} about ${update.id} from ${sender}: incarnation ${update.inc} is more than 2^32 past ${known}`,
+        'warn',
+      );
+      return;
+    }
+  }
   switch (update.k) {
     case 'alive':
       onAlive(step, update);
