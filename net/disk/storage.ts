@@ -54,8 +54,12 @@ export class DiskCorruptError extends Error {
     readonly offset: number,
     readonly reason: string,
   ) {
+    // Deleting the data dir is not a repair: on a server it drops acknowledged data and, before the
+    // lost-data rule (issue 13 §2), let the emptied server vote with an empty log.
     super(
-      `corrupt data in ${file} at offset ${offset}: ${reason}; refusing to start (restore the data dir or remove it to rejoin empty)`,
+      `corrupt data in ${file} at offset ${offset}: ${reason}; refusing to start. Restore the data dir from a backup; ` +
+        `do not delete it to rejoin empty unless the cluster keeps a quorum without this server — then run ` +
+        '`conclave operator raft remove-peer` for it first (an emptied server does not vote until it is re-added)',
     );
     this.name = 'DiskCorruptError';
   }
@@ -203,15 +207,18 @@ export function writeFileAtomic(file: string, bytes: Uint8Array): void {
   fsyncDir(path.dirname(file));
 }
 
-function readCheckpoint(file: string): MutableState | null {
+/** A checkpoint's state, or why it cannot be read and at which byte offset. */
+function readCheckpoint(file: string): MutableState | { corrupt: string; offset: number } {
   const bytes = fs.readFileSync(file);
-  if (bytes.length < 8 || bytes.readUInt32BE(0) !== checkpointMagic) return null;
-  if (crc32(bytes, 8) !== bytes.readUInt32BE(4)) return null;
+  if (bytes.length < 8) return { corrupt: `checkpoint of ${bytes.length} bytes is cut short`, offset: 0 };
+  if (bytes.readUInt32BE(0) !== checkpointMagic) return { corrupt: 'not a checkpoint (bad magic)', offset: 0 };
+  if (crc32(bytes, 8) !== bytes.readUInt32BE(4))
+    return { corrupt: `CRC-32 mismatch over bytes 8..${bytes.length}`, offset: 8 };
   try {
     const value = decode(bytes.subarray(8)) as { records: [string, unknown][]; logs: [string, unknown[]][] };
     return { records: new Map(value.records), logs: new Map(value.logs) };
-  } catch {
-    return null;
+  } catch (error) {
+    return { corrupt: `undecodable checkpoint (${(error as Error).message})`, offset: 8 };
   }
 }
 
@@ -238,13 +245,23 @@ function fold(storageDir: string, repair: boolean, uptoSeqExclusive = Infinity):
   const checkpoints = listSeqs(storageDir, 'checkpoint-', '.bin').filter((s) => s < uptoSeqExclusive);
   let state: MutableState = { records: new Map(), logs: new Map() };
   let checkpointSeq = 0;
+  const segmentsOnDisk = listSeqs(storageDir, 'wal-', '.log');
+  let badNewest: { file: string; offset: number; reason: string } | null = null;
   for (let i = checkpoints.length - 1; i >= 0; i--) {
-    const loaded = readCheckpoint(path.join(storageDir, checkpointName(checkpoints[i]!)));
-    if (loaded) {
+    const file = path.join(storageDir, checkpointName(checkpoints[i]!));
+    const loaded = readCheckpoint(file);
+    if (!('corrupt' in loaded)) {
       state = loaded;
       checkpointSeq = checkpoints[i]!;
       break;
     }
+    badNewest ??= { file, offset: loaded.offset, reason: loaded.corrupt };
+  }
+  if (badNewest !== null) {
+    // An older checkpoint (or none) serves only if every segment after it is still there.
+    const firstNeeded = Math.max(1, checkpointSeq);
+    if (!segmentsOnDisk.includes(firstNeeded))
+      throw new DiskCorruptError(badNewest.file, badNewest.offset, badNewest.reason);
   }
   const segmentSeqs = listSeqs(storageDir, 'wal-', '.log').filter((s) => s >= checkpointSeq && s < uptoSeqExclusive);
   if (checkpointSeq > 0 && segmentSeqs[0] !== undefined) {

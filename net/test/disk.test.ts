@@ -188,6 +188,32 @@ describe('disk storage', () => {
     await expect(openDiskStorage(dir)).rejects.toThrow(/wal-0000000001\.log at offset/);
   });
 
+  it('refuses a corrupt checkpoint whose segments are gone, naming its file and offset', async () => {
+    const dir = tempDir();
+    const batches: StorageOp[][] = [...Array(40).keys()].map((i) => [
+      { op: 'append', log: 'raft/log', entries: [{ i, pad: 'q'.repeat(200) }] },
+    ]);
+    await writeAll(dir, batches, 2048); // small segments: rotations write checkpoints, older segments go
+    const storageDir = path.join(dir, 'storage');
+    const checkpoint = fs
+      .readdirSync(storageDir)
+      .filter((f) => f.startsWith('checkpoint-'))
+      .sort()
+      .at(-1)!;
+    const file = path.join(storageDir, checkpoint);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 5]! ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    const error = await openDiskStorage(dir).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DiskCorruptError);
+    expect((error as Error).message).toContain(`${file} at offset 8: CRC-32 mismatch`);
+    expect((error as Error).message).not.toMatch(/remove it to rejoin empty\)/);
+    expect((error as Error).message).toContain('operator raft remove-peer');
+  });
+
   it('ignores a checkpoint temp file left by a crash and keeps the node id', async () => {
     const dir = tempDir();
     const id = readOrCreateNodeId(dir);
