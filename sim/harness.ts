@@ -8,9 +8,11 @@
  */
 import type { Mount, NodeRequest } from '../core/runtime.js';
 import type { Prng } from '../core/prng.js';
-import type { CheckResult, CheckSpec, Effect, NodeId } from '../core/types.js';
+import type { CheckResult, CheckSpec, DurableState, Effect, Input, NodeId } from '../core/types.js';
+import type { Envelope } from '../core/runtime.js';
 import type { NodeRuntime } from '../core/runtime.js';
 import type { History, Operation } from './history.js';
+import type { Knobs as FaultKnobs } from './engine/nemesis.js';
 import type { Scenario } from './scenario.js';
 
 export interface Harness {
@@ -19,10 +21,21 @@ export interface Harness {
   readonly params: Readonly<Record<string, string>>;
   /** Problems with a scenario's parameters, each naming the parameter. Empty when valid. */
   validate?(scenario: Scenario): string[];
+  /**
+   * Protocol knobs drawn per seed in swarm scenarios (preVote, channel, batch sizes...), as parameter
+   * values that override nothing the scenario pins with `set`. `faults` are the seed's fault knobs, so
+   * a draw can stay inside what production assumes (no lease reads under clock faults). Drawn from
+   * their own random stream; logged with the fault knobs and recorded in replay files.
+   */
+  drawKnobs?(prng: Prng, scenario: Scenario, faults: FaultKnobs): Record<string, string>;
   /** The machines node `nodeId` hosts (fresh start and every restart). */
   mounts(nodeId: NodeId, scenario: Scenario): Mount[];
   /** Called once at simulated time 0, after every node started: schedule the workload here. */
   start?(sim: SimApi, scenario: Scenario): void;
+  /** A node (re)started from `durable` (what its disk held): per-step checkers shadow the node's writes from it. */
+  onNodeStart?(sim: SimApi, nodeId: NodeId, durable: DurableState): void;
+  /** Sees every input a node is about to step on (per-step checkers relate the effects to it). */
+  onInput?(sim: SimApi, nodeId: NodeId, input: Input<Envelope, NodeRequest>): void;
   /** Sees every effect a node emits (before the driver carries it out): record applies, roles... */
   onEffect?(sim: SimApi, nodeId: NodeId, effect: Effect): void;
   /** Cluster-wide safety after each step of node `nodeId` (only when invariants are on). */
@@ -49,6 +62,11 @@ export interface Harness {
    * Without it every check passes.
    */
   checkResult?(sim: SimApi, nodeId: NodeId, checkId: string, check: CheckSpec): CheckResult;
+  /**
+   * Every protocol transition this harness reports through `SimApi.cover` (`transition ...`): the
+   * coverage report names the ones an exploration never reached.
+   */
+  readonly transitions?: readonly string[];
   /** Extra columns for the TUI's node table and summaries, from a node's runtime views. */
   describe?(sim: SimApi, nodeId: NodeId): Record<string, string | number>;
 }
@@ -80,6 +98,10 @@ export interface SimApi {
   log(text: string): void;
   /** Records a safety violation: the run fails and stops. */
   violation(text: string): void;
+  /** Whether the run counts coverage (`sim explore --coverage`); harnesses skip their bookkeeping when not. */
+  readonly coverageOn: boolean;
+  /** Counts one occurrence of `what` (`transition role follower→candidate`) when coverage is on. */
+  cover(what: string, count?: number): void;
   /** The network knobs in force now (the scenario's, or a nemesis fault's while it lasts). */
   readonly networkNow: NetworkKnobs;
   /** Who can talk to whom now: partition groups (equal groups talk) and explicit one-way blocks. */

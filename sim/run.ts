@@ -9,6 +9,7 @@ import { loadHarness, harnessNames } from './harnesses/index.js';
 import { builtinActions, parseScenario, ScenarioError, type Scenario } from './scenario.js';
 import { didYouMean } from './suggest.js';
 import { Simulation, type RunResult, type SimOptions } from './engine/simulation.js';
+import { numericFaultKnobs } from './engine/nemesis.js';
 
 export interface LoadedScenario {
   readonly scenario: Scenario;
@@ -78,9 +79,31 @@ export async function runScenarioFile(path: string, seed: number, options: SimOp
   return runLoaded(await loadScenario(path), seed, options);
 }
 
-/** The one command that replays a run, printed with every failure. */
-export function replayCommand(scenarioFile: string, seed: number): string {
-  return `node bin/conclave.js sim run ${scenarioFile} --seed ${seed}`;
+/** The one command that replays a run, printed with every failure (with the `--knob` pins it ran with). */
+export function replayCommand(scenarioFile: string, seed: number, pins: Readonly<Record<string, string>> = {}): string {
+  const knobs = Object.entries(pins).map(([key, value]) => ` --knob ${key}=${value}`);
+  return `node bin/conclave.js sim run ${scenarioFile} --seed ${seed}${knobs.join('')}`;
+}
+
+/**
+ * Adds one `--knob KEY=VALUE` to `pins`, or says what is wrong: the key must be a fault knob
+ * (`tornWritePercent`, ...) or one of the harness's parameters, and the scenario with every protocol
+ * pin laid over it must still validate.
+ */
+export function addKnobPin(loaded: LoadedScenario, pins: Record<string, string>, text: string): string | null {
+  const eq = text.indexOf('=');
+  if (eq <= 0) return `--knob needs KEY=VALUE, got '${text}'`;
+  const key = text.slice(0, eq);
+  const value = text.slice(eq + 1);
+  const isFault = (numericFaultKnobs as readonly string[]).includes(key);
+  if (isFault && !Number.isFinite(Number(value))) return `--knob ${key}: '${value}' is not a number`;
+  if (!isFault && !(key in loaded.harness.params))
+    return `--knob ${key}: not a fault knob (${numericFaultKnobs.join(', ')}) nor a parameter of protocol ${loaded.harness.name} (${Object.keys(loaded.harness.params).join(', ')})`;
+  pins[key] = value;
+  const params = { ...loaded.scenario.params };
+  for (const [k, v] of Object.entries(pins)) if (!(numericFaultKnobs as readonly string[]).includes(k)) params[k] = v;
+  const problems = loaded.harness.validate?.({ ...loaded.scenario, params }) ?? [];
+  return problems.length > 0 ? `--knob ${text}: ${problems.join('; ')}` : null;
 }
 
 function isBuiltin(action: string): boolean {

@@ -2,7 +2,7 @@
  * `conclave sim <subcommand>`: run one simulation; explore, replay, shrink and report live in their
  * own modules (sim/explore-cli.ts, sim/replay-cli.ts, ...) and are loaded on demand.
  *
- *   conclave sim run SCENARIO [--seed N] [--json] [--verbose] [--no-codec] [--history FILE]
+ *   conclave sim run SCENARIO [--seed N] [--knob KEY=VALUE].. [--json] [--verbose] [--no-codec] [--history FILE]
  *
  * Human output ends with `seed=N trace=<16 hex> result=pass|fail`; `--json` prints one JSON object as
  * the last line. Exit 0 pass, 1 violation, 2 bad usage (or a bad scenario file).
@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { didYouMean } from '../../sim/suggest.js';
 import { makeReplay, replayFileName, writeReplay } from '../../sim/tools/replay.js';
-import { loadScenario, replayCommand } from '../../sim/run.js';
+import { addKnobPin, loadScenario, replayCommand } from '../../sim/run.js';
 import { Simulation, type LogLine, type RunResult } from '../../sim/engine/simulation.js';
 
 /** Where failing runs leave their replay files (as `sim explore` and the TUI's `s`). */
@@ -22,7 +22,7 @@ const usage = `Usage: conclave sim <command> [args]   (conclave sim <command> --
 
 Commands:
     run SCENARIO [--seed N] [--json] [--verbose] [--history FILE]   run one simulation
-    explore SCENARIO [--seeds A..B] [--jobs N] [--shard i/n] [--json] run many seeds
+    explore SCENARIO [--seeds A..B] [--jobs N] [--shard i/n] [--json] run many seeds (--coverage)
     merge FILE...                                                    merge explorer shard results
     replay FILE                                                      rerun a replay file bit for bit
     shrink FILE                                                      minimise a failing replay file
@@ -32,10 +32,12 @@ Commands:
 
 /** `conclave sim <command> --help`: what each command does, its flags and its exit codes. */
 export const subcommandHelp: Record<string, string> = {
-  run: `Usage: conclave sim run SCENARIO [--seed N] [--json] [--verbose] [--history FILE] [--replay-dir DIR | --no-replay] [--no-codec]
+  run: `Usage: conclave sim run SCENARIO [--seed N] [--knob KEY=VALUE].. [--json] [--verbose] [--history FILE] [--replay-dir DIR | --no-replay] [--no-codec]
 
   Runs one simulation of a scenario file (scenarios/README.md, docs/scenario-grammar.md).
   --seed N          the seed (default: the scenario's \`seed\` line)
+  --knob KEY=VALUE  pin a knob the swarm draws per seed: a protocol knob (preVote=false,
+                    channel=datagram, ...) or a fault knob (tornWritePercent=100, ...); repeatable
   --json            one JSON object as the last line, instead of the human output
   --verbose, -v     every protocol log line too
   --history FILE    write the client operations its linearizability check reads, as JSON lines
@@ -47,13 +49,16 @@ Human output ends with \`seed=N trace=<16 hex> result=pass|fail\`. A failing run
 command that reruns it, writes a replay file and prints the \`sim report\` command for it.
 Exit: 0 pass, 1 violation, 2 bad usage or a bad scenario file.
 `,
-  explore: `Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]
+  explore: `Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE].. [--coverage]
 
   Runs many seeds on worker threads, with a progress bar. Every failing seed gets a replay file
   (default ${defaultReplayDir}) and the command that reruns it.
   --seeds A..B|N   the seeds (N: 1..N)          --jobs N        worker threads
   --shard i/n      this machine's share of the seeds (merge the --json outputs with \`sim merge\`)
   --json           one JSON summary             --out FILE      write the JSON summary to FILE
+  --knob KEY=VALUE pin a knob for every seed (as sim run)
+  --coverage       count the message, effect and request kinds and the protocol transitions the seeds
+                   reached, and name every transition of the protocol none reached
 Exit: 0 every seed passed, 1 any failed, 2 bad usage or a bad scenario file.
 `,
   merge: `Usage: conclave sim merge FILE... [--json]
@@ -147,6 +152,8 @@ export interface RunFlags {
   historyFile: string | null;
   /** Where a failing run writes its replay file; null: nowhere (--no-replay). */
   replayDir: string | null;
+  /** `--knob KEY=VALUE` texts, checked against the scenario once it is loaded. */
+  knobs: string[];
 }
 
 const runFlagNames = ['seed', 'json', 'verbose', 'history', 'replay-dir', 'no-replay', 'no-codec', 'help'];
@@ -160,6 +167,7 @@ export function parseRunFlags(args: readonly string[]): RunFlags | string {
     codec: true,
     historyFile: null,
     replayDir: defaultReplayDir,
+    knobs: [],
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -172,6 +180,10 @@ export function parseRunFlags(args: readonly string[]): RunFlags | string {
       if (value === undefined || !/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
         return `--seed needs a non-negative integer, got '${value ?? ''}'`;
       flags.seed = Number(value);
+    } else if (name === 'knob') {
+      const value = inline ?? args[++i];
+      if (value === undefined || !value.includes('=')) return `--knob needs KEY=VALUE, got '${value ?? ''}'`;
+      flags.knobs.push(value);
     } else if (name === 'json') flags.json = true;
     else if (name === 'verbose' || name === 'v') flags.verbose = true;
     else if (name === 'no-codec') flags.codec = false;
@@ -212,6 +224,14 @@ async function runOne(args: string[]): Promise<number> {
     }
     throw error;
   }
+  const pins: Record<string, string> = {};
+  for (const text of flags.knobs) {
+    const problem = addKnobPin(loaded, pins, text);
+    if (problem) {
+      process.stderr.write(`conclave sim run: ${problem}\n`);
+      return 2;
+    }
+  }
   const seed = flags.seed ?? loaded.scenario.seed;
   const print = (line: LogLine) => {
     if (flags.json) return;
@@ -230,7 +250,7 @@ async function runOne(args: string[]): Promise<number> {
           .join('\n') + '\n',
       );
   }
-  const sim = new Simulation(loaded.scenario, loaded.harness, seed, { codec: flags.codec, onLog: print });
+  const sim = new Simulation(loaded.scenario, loaded.harness, seed, { codec: flags.codec, onLog: print, pins });
   const result = sim.run();
   if (flags.historyFile !== null) {
     const keep = loaded.harness.linearizable ?? (() => true);
@@ -259,7 +279,7 @@ async function runOne(args: string[]): Promise<number> {
   } else {
     process.stdout.write(summary(result));
     if (result.result === 'fail') {
-      process.stdout.write(`replay: ${replayCommand(flags.file, seed)}${flags.codec ? '' : ' --no-codec'}\n`);
+      process.stdout.write(`replay: ${replayCommand(flags.file, seed, pins)}${flags.codec ? '' : ' --no-codec'}\n`);
       if (replayFile !== null) {
         process.stdout.write(`replay file: ${replayFile} (conclave sim replay / shrink / report)\n`);
         const reportDir = join('reports', replayFileName(loaded.scenario.name, seed).replace(/\.replay\.json$/, ''));

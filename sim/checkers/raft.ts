@@ -13,8 +13,12 @@
  *  - Applied never passes committed (node invariant, and here on every apply).
  *  - Exactly once, same order (end of run): every acknowledged command is applied once and only once,
  *    at the index its acknowledgement named; a command refused definitively is never applied.
+ *  - The per-step rules of sim/checkers/raft-rules.ts (ORDERING RULE, §5.4.2 leader commit, follower
+ *    commit bound, monotonic log terms), when the driver reports starts and inputs (`onNodeStart`,
+ *    `onInput`); on by default in the raft and kv harnesses, off with `rules: false`.
  */
-import type { Effect, NodeId } from '../../core/types.js';
+import type { DurableState, Effect, Input, NodeId } from '../../core/types.js';
+import { RaftRuleChecker } from './raft-rules.js';
 import type { RaftState } from '../../core/raft/raft.js';
 import type { Entry } from '../../core/raft/messages.js';
 import type { History } from '../history.js';
@@ -89,6 +93,22 @@ export class RaftClusterChecker {
   readonly violations: string[] = [];
   /** Counters for reports. */
   stats = { elections: 0, applies: 0, duplicatesSuppressed: 0, snapshotsInstalled: 0 };
+  /** The per-step rules; null when turned off (bench: their cost). */
+  readonly rules: RaftRuleChecker | null;
+
+  constructor(options: { rules?: boolean } = {}) {
+    this.rules = options.rules === false ? null : new RaftRuleChecker();
+  }
+
+  /** A node (re)started from `durable` (the rules' view of its disk). */
+  onNodeStart(nodeId: NodeId, durable: DurableState): void {
+    this.rules?.onNodeStart(nodeId, durable);
+  }
+
+  /** The input a node is about to step on. */
+  onInput(nodeId: NodeId, input: Input<unknown, unknown>): void {
+    this.rules?.onInput(nodeId, input);
+  }
 
   private fail(text: string): string {
     this.violations.push(text);
@@ -97,6 +117,10 @@ export class RaftClusterChecker {
 
   /** Observe an effect node `nodeId` emitted (its state is already past the step). */
   onEffect(nodeId: NodeId, effect: Effect, state: RaftState | null, token: unknown): string | null {
+    if (this.rules) {
+      const problem = this.rules.onEffect(nodeId, effect, state);
+      if (problem) return this.fail(problem);
+    }
     if (effect.kind === 'apply') return this.onApply(nodeId, effect, token);
     if (effect.kind === 'persist' && state) {
       for (const op of effect.ops) {
@@ -110,6 +134,11 @@ export class RaftClusterChecker {
   }
 
   private onAppend(nodeId: NodeId, appended: readonly Entry[], state: RaftState): string | null {
+    if (this.rules && appended.length > 0) {
+      const before = state.log.termAt(appended[0]!.index - 1);
+      const problem = RaftRuleChecker.checkAppendedTerms(nodeId, appended, before ?? 0);
+      if (problem) return this.fail(problem);
+    }
     for (let k = 0; k < appended.length; k++) {
       const e = appended[k]!;
       const prevTerm = k > 0 ? appended[k - 1]!.term : (state.log.termAt(e.index - 1) ?? -1);
@@ -167,6 +196,10 @@ export class RaftClusterChecker {
 
   /** After every step of `nodeId`; `token` identifies the process (a new one after a restart). */
   afterStep(nodeId: NodeId, s: RaftState, token: unknown): string | null {
+    if (this.rules) {
+      const problem = this.rules.afterStep(nodeId, s, token);
+      if (problem) return this.fail(problem);
+    }
     const inc = this.incarnation(nodeId, token);
     if (inc.applied < s.appliedIndex && inc.applied === 0) inc.applied = s.appliedIndex; // restored from a snapshot at start
     if (s.appliedIndex > inc.applied) inc.applied = s.appliedIndex; // a snapshot install jumps ahead

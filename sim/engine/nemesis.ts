@@ -35,6 +35,12 @@ export interface Knobs extends BusyKnobs {
   /** Largest clock jump (ms) and drift (ppm) the clock fault draws. */
   clockJumpMsMax: number;
   clockDriftPpmMax: number;
+  /**
+   * The protocol's own knobs for this seed (scenario parameters: preVote, channel, batch sizes...):
+   * drawn by the harness in swarm scenarios (`Harness.drawKnobs`), pinned by `--knob KEY=VALUE`, and
+   * laid over the scenario's parameters. Empty when nothing was drawn or pinned.
+   */
+  protocol: Readonly<Record<string, string>>;
 }
 
 /** What the nemesis needs from the simulation. */
@@ -89,6 +95,7 @@ export function drawKnobs(r: Prng, scenario: Scenario): Omit<Knobs, keyof BusyKn
     syncUsMax: r.pick([500, 2000, 10_000]),
     clockJumpMsMax: r.pick([100, 1000, 5000]),
     clockDriftPpmMax: r.pick([100, 1000, 20_000]),
+    protocol: {},
   };
 }
 
@@ -105,7 +112,8 @@ export function describeKnobs(seed: number, scenario: Scenario, k: Knobs): strin
     `seed ${seed} knobs: nemesis=${scenario.nemesis.mode}${weights ? ` weights[${weights}]` : ''} every=${k.faultEveryMs}ms ` +
     `durationMax=${k.faultDurationMsMax}ms loss=${pct(k.faultLossRatio)} dup=${pct(k.faultDuplicateRatio)} reorder=${pct(k.faultReorderRatio)} ` +
     `torn=${k.tornWritePercent}% rot=${k.bitRotPercent}% sync=${k.syncUsMin}..${k.syncUsMax}us clockJump=${k.clockJumpMsMax}ms drift=${k.clockDriftPpmMax}ppm` +
-    (usesBusy ? ` ${describeBusyKnobs(k)}` : '')
+    (usesBusy ? ` ${describeBusyKnobs(k)}` : '') +
+    describeProtocolKnobs(k.protocol)
   );
 }
 
@@ -245,6 +253,27 @@ export class Nemesis {
     }
   }
 }
+
+/** ` protocol[preVote=false channel=datagram ...]`, or nothing when no protocol knob was drawn or pinned. */
+export function describeProtocolKnobs(protocol: Readonly<Record<string, string>> | undefined): string {
+  const entries = Object.entries(protocol ?? {});
+  return entries.length === 0 ? '' : ` protocol[${entries.map(([key, value]) => `${key}=${value}`).join(' ')}]`;
+}
+
+/** Fault knobs a `--knob KEY=VALUE` may pin (numbers); every other key is a protocol knob. */
+export const numericFaultKnobs = [
+  'faultEveryMs',
+  'faultDurationMsMax',
+  'faultLossRatio',
+  'faultDuplicateRatio',
+  'faultReorderRatio',
+  'tornWritePercent',
+  'bitRotPercent',
+  'syncUsMin',
+  'syncUsMax',
+  'clockJumpMsMax',
+  'clockDriftPpmMax',
+] as const;
 
 export function pct(ratio: number): string {
   return `${+(ratio * 100).toFixed(2)}%`;

@@ -26,9 +26,9 @@ import { History } from '../history.js';
 import type { Scenario, TimelineEvent } from '../scenario.js';
 import { NodeClock } from './clock.js';
 import { Network } from './network.js';
-import { Nemesis, describeKnobs, drawKnobs, pct, type Knobs } from './nemesis.js';
+import { Nemesis, describeKnobs, drawKnobs, numericFaultKnobs, pct, type Knobs } from './nemesis.js';
 import { runTimelineEvent } from './timeline.js';
-import { describeBusyKnobs, drawBusyKnobs, nextStallGapMs, stallMs } from './busy.js';
+import { describeBusyKnobs, drawBusyKnobs, nextStallGapMs, stallMs, type BusyKnobs } from './busy.js';
 import { SimStorage } from './storage.js';
 import { Stranger, type Injection } from './stranger.js';
 
@@ -53,8 +53,18 @@ export interface SimOptions {
   readonly onLeave?: (nodeId: NodeId, effect: Effect) => void;
   /** Overrides for drawn knobs (replay files pin them; tests force a fault). */
   readonly knobs?: Partial<Knobs>;
+  /**
+   * `--knob KEY=VALUE` pins, applied last: a fault knob's name (`tornWritePercent`) sets that number,
+   * any other key is a protocol knob (a scenario parameter such as `preVote`). Recorded in `knobs`.
+   */
+  readonly pins?: Readonly<Record<string, string>>;
   /** Stop at the first violation (default true). */
   readonly stopOnViolation?: boolean;
+  /**
+   * Count what the run reached (`sim explore --coverage`): message, effect and request kinds, and the
+   * harness's protocol transitions (`SimApi.cover`). Off by default; the counts land in `result.coverage`.
+   */
+  readonly coverage?: boolean;
 }
 
 export interface LogLine {
@@ -87,6 +97,8 @@ export interface RunResult {
   readonly knobs: Knobs;
   readonly recoveredMs: number | null;
   readonly log: LogLine[];
+  /** What the run reached, `kind name` → count (only with `SimOptions.coverage`). */
+  readonly coverage?: Record<string, number>;
 }
 
 // ───────────────────────────────────────────── events ─────────────────────────────────────────────
@@ -213,6 +225,7 @@ export class Simulation implements SimApi {
   private stopped = false;
   private recoveredUs: number | null = null;
   counters = { events: 0, messages: 0, deliveries: 0, drops: 0, steps: 0 };
+  private readonly coverageCounts: Map<string, number> | null;
 
   constructor(scenario: Scenario, harness: Harness, seed: number, options: SimOptions = {}) {
     assert(Number.isSafeInteger(seed) && seed >= 0, `seed must be a non-negative integer, got ${seed}`);
@@ -226,6 +239,7 @@ export class Simulation implements SimApi {
     this.onLog = options.onLog;
     this.onMessage = options.onMessage;
     this.onLeave = options.onLeave;
+    this.coverageCounts = options.coverage ? new Map() : null;
     this.nodeIds = scenario.nodes;
     this.netRng = unitFloats(this.random('network'));
     this.clientRng = unitFloats(this.random('clients'));
@@ -233,7 +247,14 @@ export class Simulation implements SimApi {
     this.nemesisRng = this.random('nemesis');
     // The busy host's knobs come from their own stream: drawing them reshuffles no other subsystem.
     this.busyRng = this.random('busy');
-    this.knobs = { ...drawKnobs(this.nemesisRng, scenario), ...drawBusyKnobs(this.busyRng), ...options.knobs };
+    this.knobs = drawAllKnobs(this, scenario, harness, options, drawBusyKnobs(this.busyRng));
+    // The scenario every node and the workload see: the file's, with this seed's protocol knobs laid
+    // over its parameters (the harness never drew a key the file pins; a `--knob` pin wins over both).
+    if (Object.keys(this.knobs.protocol).length > 0) {
+      this.scenario = { ...scenario, params: { ...scenario.params, ...this.knobs.protocol } };
+      const problems = harness.validate?.(this.scenario) ?? [];
+      assert(problems.length === 0, `protocol knobs ${JSON.stringify(this.knobs.protocol)}: ${problems.join('; ')}`);
+    }
     this.network = new Network(scenario.network, scenario.nodes.length, this.netRng);
     this.faults = this.makeFaultApi();
     this.stranger = scenario.stranger ? new Stranger(scenario.stranger, scenario.nodes, this.random('stranger')) : null;
@@ -332,6 +353,14 @@ export class Simulation implements SimApi {
 
   log(text: string): void {
     this.emitLog({ atMs: this.nowMs, node: null, kind: 'harness', text });
+  }
+
+  get coverageOn(): boolean {
+    return this.coverageCounts !== null;
+  }
+
+  cover(what: string, count = 1): void {
+    if (this.coverageCounts) this.coverageCounts.set(what, (this.coverageCounts.get(what) ?? 0) + count);
   }
 
   violation(text: string): void {
@@ -451,6 +480,7 @@ export class Simulation implements SimApi {
       knobs: this.knobs,
       recoveredMs: this.recoveredUs === null ? null : this.recoveredUs / usPerMs,
       log: [...this.logLines],
+      ...(this.coverageCounts ? { coverage: Object.fromEntries(this.coverageCounts) } : {}),
     };
   }
 
@@ -578,6 +608,7 @@ export class Simulation implements SimApi {
   private stepNode(node: SimNode, input: Input<Envelope, NodeRequest>): void {
     const runtime = node.runtime!;
     this.counters.steps++;
+    this.harness.onInput?.(this, node.id, input);
     let effects: Effect[];
     try {
       effects = runtime.step(input);
@@ -588,7 +619,9 @@ export class Simulation implements SimApi {
       return;
     }
     this.hash.word(effects.length);
+    if (this.coverageCounts) this.coverInput(input);
     for (const effect of effects) {
+      if (this.coverageCounts) this.coverEffect(effect);
       this.harness.onEffect?.(this, node.id, effect);
       this.carryOut(node, effect);
       if (node.runtime !== runtime) return; // the harness crashed it mid-step
@@ -598,6 +631,22 @@ export class Simulation implements SimApi {
       const problem = this.harness.checkStep?.(this, node.id);
       if (problem) this.violation(problem);
     }
+  }
+
+  private coverInput(input: Input<Envelope, NodeRequest>): void {
+    if (input.kind === 'message') this.cover(`received ${input.message.m}.${typeOf(input.message)}`);
+    else if (input.kind === 'request') {
+      const body = input.request.body as { type?: unknown; op?: unknown } | null;
+      const type = body && typeof body === 'object' ? (body.type ?? body.op ?? '?') : '?';
+      this.cover(`request ${input.request.machine}.${String(type)}`);
+    } else this.cover(`input ${input.kind}`);
+  }
+
+  private coverEffect(effect: Effect): void {
+    this.cover(`effect ${effect.kind}`);
+    if (effect.kind === 'send')
+      this.cover(`message ${(effect.message as Envelope).m}.${typeOf(effect.message as Envelope)}`);
+    else if (effect.kind === 'persist') for (const op of effect.ops) this.cover(`storage ${op.op}`);
   }
 
   private carryOut(node: SimNode, effect: Effect): void {
@@ -792,8 +841,10 @@ export class Simulation implements SimApi {
     const rng = seedrandom(`${this.seed}:node:${node.id}:${node.incarnation}`);
     const prng = new Prng([rng.int32() >>> 0, rng.int32() >>> 0, rng.int32() >>> 0, (rng.int32() | 1) >>> 0]);
     try {
-      node.runtime = new NodeRuntime(node.id, this.harness.mounts(node.id, this.scenario), node.storage.load(), prng);
+      const durable = node.storage.load();
+      node.runtime = new NodeRuntime(node.id, this.harness.mounts(node.id, this.scenario), durable, prng);
       node.refusedReason = null;
+      this.harness.onNodeStart?.(this, node.id, durable);
     } catch (error) {
       // A node that refuses its durable state (a corrupt record) stays down, loudly: that is the
       // correct behaviour, and the operator's problem, not a crash of the simulator.
@@ -1114,6 +1165,35 @@ export class Simulation implements SimApi {
 }
 
 // ───────────────────────────────────────────── helpers ────────────────────────────────────────────
+
+/**
+ * Fault knobs from the `nemesis` stream, protocol knobs from the `protocol` stream (swarm scenarios
+ * only, so scripted scenarios keep the exact configuration their file states), then the overrides
+ * (a replay file's recorded knobs), then the `--knob` pins.
+ */
+function drawAllKnobs(
+  sim: Simulation,
+  scenario: Scenario,
+  harness: Harness,
+  options: SimOptions,
+  busy: BusyKnobs,
+): Knobs {
+  const faults = { ...drawKnobs(sim.random('nemesis'), scenario), ...busy };
+  const drawn =
+    scenario.nemesis.mode === 'swarm' && harness.drawKnobs
+      ? harness.drawKnobs(sim.random('protocol'), scenario, faults)
+      : {};
+  const knobs: Knobs = { ...faults, ...options.knobs, protocol: options.knobs?.protocol ?? drawn };
+  const protocol: Record<string, string> = { ...knobs.protocol };
+  const numeric = knobs as unknown as Record<string, number>;
+  for (const [key, value] of Object.entries(options.pins ?? {})) {
+    if ((numericFaultKnobs as readonly string[]).includes(key)) {
+      assert(Number.isFinite(Number(value)), `--knob ${key}=${value}: not a number`);
+      numeric[key] = Number(value);
+    } else protocol[key] = value;
+  }
+  return { ...knobs, protocol };
+}
 
 /** Floats in [0, 1) from a Prng (2^-32 resolution is plenty for latencies and ratios). */
 function unitFloats(prng: Prng): () => number {

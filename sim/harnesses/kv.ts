@@ -39,7 +39,7 @@
  * variant: a node answers from its local state whenever it believes it is leader, with no ReadIndex
  * round — a deposed leader that has not noticed yet serves stale data), or `stale` (any node answers).
  */
-import { makeRaftConfig, raftProfiles, type RaftConfig } from '../../core/raft/config.js';
+import { makeRaftConfig, type RaftConfig } from '../../core/raft/config.js';
 import { raftMachine, type RaftState } from '../../core/raft/raft.js';
 import type { Fsm, RaftRequest } from '../../core/raft/api.js';
 import type { Prng } from '../../core/prng.js';
@@ -79,13 +79,11 @@ import type { Harness, SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
 import { checkChoiceParam, checkConfigBuilds, checkIntegerParams } from '../params.js';
+import { coverRaftEffect, coverRaftStart, coverRaftStep, raftTransitions } from './raft-coverage.js';
+import { drawRaftKnobs, raftKnobFields, raftKnobParams } from './raft-knobs.js';
 
 const params = {
-  electionTimeoutMsMin: 'election timeout lower bound (ms)',
-  electionTimeoutMsMax: 'election timeout upper bound (ms)',
-  heartbeatIntervalMs: 'leader heartbeat interval (ms)',
-  snapshotThresholdEntries: 'applied entries between snapshots',
-  checkQuorum: 'check-quorum on/off (true|false)',
+  ...raftKnobParams,
   reads: 'read mode: consistent (ReadIndex) | default-unsafe (BROKEN: believed leader answers locally) | stale',
   clients: 'concurrent register clients',
   keys: 'number of keys the register clients touch',
@@ -221,15 +219,10 @@ export class CheckedStoreFsm implements Fsm {
 }
 
 export function kvRaftConfig(scenario: Scenario, nodeId: NodeId): RaftConfig {
-  const base = raftProfiles.sim;
   return makeRaftConfig('sim', {
     createFsm: () => new CheckedStoreFsm(nodeId, scenario.params.plant === 'forget-lock-delay'),
     servers: [...scenario.nodes],
-    electionTimeoutMsMin: num(scenario, 'electionTimeoutMsMin', base.electionTimeoutMsMin),
-    electionTimeoutMsMax: num(scenario, 'electionTimeoutMsMax', base.electionTimeoutMsMax),
-    heartbeatIntervalMs: num(scenario, 'heartbeatIntervalMs', base.heartbeatIntervalMs),
-    snapshotThresholdEntries: num(scenario, 'snapshotThresholdEntries', base.snapshotThresholdEntries),
-    checkQuorum: scenario.params.checkQuorum === undefined ? base.checkQuorum : scenario.params.checkQuorum === 'true',
+    ...raftKnobFields(scenario),
   });
 }
 
@@ -1115,7 +1108,10 @@ export const harness: Harness = {
       reads: ['consistent', 'default-unsafe', 'stale'],
       plant: ['forget-lock-delay', 'none'],
       sessionChecks: ['serf', 'none'],
+      preVote: ['true', 'false'],
       checkQuorum: ['true', 'false'],
+      leaseReads: ['true', 'false'],
+      channel: ['stream', 'datagram'],
     };
     const problems = [
       ...checkIntegerParams(
@@ -1135,6 +1131,8 @@ export const harness: Harness = {
     return checkConfigBuilds(problems, () => kvRaftConfig(scenario, scenario.nodes[0]!));
   },
 
+  drawKnobs: drawRaftKnobs,
+
   mounts(nodeId, scenario) {
     return [{ machine: raftMachine, config: kvRaftConfig(scenario, nodeId) }];
   },
@@ -1148,6 +1146,15 @@ export const harness: Harness = {
     startWatchers(sim, scenario);
   },
 
+  onNodeStart(sim, nodeId, durable) {
+    runStateOf(sim).checker.onNodeStart(nodeId, durable);
+    coverRaftStart(sim, durable);
+  },
+
+  onInput(sim, nodeId, input) {
+    runStateOf(sim).checker.onInput(nodeId, input);
+  },
+
   onEffect(sim, nodeId, effect: Effect) {
     releaseWatchers(sim, nodeId);
     const runtime = sim.runtime(nodeId);
@@ -1158,6 +1165,7 @@ export const harness: Harness = {
       runtime,
     );
     if (problem) sim.violation(problem);
+    coverRaftEffect(sim, nodeId, effect);
   },
 
   checkStep(sim, nodeId) {
@@ -1165,8 +1173,11 @@ export const harness: Harness = {
     if (!runtime) return null;
     const fsm = fsmOf(sim, nodeId);
     if (fsm && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
+    coverRaftStep(sim, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
     return runStateOf(sim).checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime);
   },
+
+  transitions: raftTransitions,
 
   live(sim) {
     const run = runStateOf(sim);

@@ -18,6 +18,16 @@ import type { Harness, SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
 import { checkChoiceParam, checkConfigBuilds, checkIntegerParams } from '../params.js';
+import {
+  coverRaftEffect,
+  coverRaftStart,
+  coverRaftStep,
+  raftMembershipTransitions,
+  raftTransitions,
+} from './raft-coverage.js';
+import type { Prng } from '../../core/prng.js';
+import type { Knobs as FaultKnobs } from '../engine/nemesis.js';
+import { drawRaftKnobs, raftKnobBoolean, raftKnobFields, raftKnobNumeric, raftKnobParams } from './raft-knobs.js';
 
 /** The replicated state machine of the harness: a counter with an order-sensitive hash of the commands. */
 export class CounterFsm implements Fsm {
@@ -48,22 +58,13 @@ export class CounterFsm implements Fsm {
 }
 
 const params = {
-  electionTimeoutMsMin: 'election timeout lower bound (ms)',
-  electionTimeoutMsMax: 'election timeout upper bound (ms)',
-  heartbeatIntervalMs: 'leader heartbeat interval (ms)',
+  ...raftKnobParams,
   checkQuorumWindowMs: 'check-quorum window, the leader lease (ms); default electionTimeoutMsMin',
   raftMultiplier:
     "the real agent's timing (performance.raft_multiplier m: elections 1–2 s × m, heartbeat 100 ms × m, lease 500 ms × m) instead of the sim's fast one",
-  appendEntriesMax: 'most entries per AppendEntries',
-  inflightAppendsMax: 'pipelining window per follower',
-  snapshotThresholdEntries: 'applied entries between snapshots',
-  snapshotTrailingEntries: 'entries kept below a snapshot',
-  snapshotChunkBytes: 'InstallSnapshot chunk size (chars)',
-  preVote: 'pre-vote on/off (true|false)',
-  checkQuorum: 'check-quorum on/off (true|false)',
-  leaseReads: 'lease reads on/off (true|false)',
-  channel: "RPC channel: 'stream' (TCP-like) or 'datagram' (loss, dup, reorder apply)",
   voters: 'how many of the nodes start as voters (the rest wait to be added); default all',
+  membershipEveryMs:
+    'mean gap between membership changes of the membership workload (add, promote, remove; ms); 0 = none',
   unsafeCommitPreviousTerm: 'TEST ONLY: the broken Figure 8 commit rule (true|false)',
   unsafeVoteWithoutLogCheck: 'TEST ONLY: votes without the §5.4.1 log check (true|false)',
   clients: 'concurrent clients',
@@ -75,30 +76,18 @@ const params = {
 
 type Param = keyof typeof params;
 const numericParams: Param[] = [
-  'electionTimeoutMsMin',
-  'electionTimeoutMsMax',
-  'heartbeatIntervalMs',
+  ...raftKnobNumeric,
   'checkQuorumWindowMs',
   'raftMultiplier',
-  'appendEntriesMax',
-  'inflightAppendsMax',
-  'snapshotThresholdEntries',
-  'snapshotTrailingEntries',
-  'snapshotChunkBytes',
   'voters',
+  'membershipEveryMs',
   'clients',
   'opEveryMs',
   'readPercent',
   'requestTimeoutMs',
   'attemptsMax',
 ];
-const booleanParams: Param[] = [
-  'preVote',
-  'checkQuorum',
-  'leaseReads',
-  'unsafeCommitPreviousTerm',
-  'unsafeVoteWithoutLogCheck',
-];
+const booleanParams: Param[] = [...raftKnobBoolean, 'unsafeCommitPreviousTerm', 'unsafeVoteWithoutLogCheck'];
 
 function num(scenario: Scenario, key: Param, fallback: number): number {
   const raw = scenario.params[key];
@@ -120,21 +109,13 @@ export function raftConfigFor(scenario: Scenario, nodeId: NodeId): RaftConfig {
   return makeRaftConfig('sim', {
     createFsm: () => new CounterFsm(),
     servers: servers.includes(nodeId) ? servers : [],
-    electionTimeoutMsMin: num(scenario, 'electionTimeoutMsMin', base.electionTimeoutMsMin),
-    electionTimeoutMsMax: num(scenario, 'electionTimeoutMsMax', base.electionTimeoutMsMax),
-    heartbeatIntervalMs: num(scenario, 'heartbeatIntervalMs', base.heartbeatIntervalMs),
+    electionTimeoutMsMin: base.electionTimeoutMsMin,
+    electionTimeoutMsMax: base.electionTimeoutMsMax,
+    heartbeatIntervalMs: base.heartbeatIntervalMs,
     ...(scenario.params.checkQuorumWindowMs !== undefined || base.checkQuorumWindowMs !== undefined
       ? { checkQuorumWindowMs: num(scenario, 'checkQuorumWindowMs', base.checkQuorumWindowMs ?? 0) }
       : {}),
-    appendEntriesMax: num(scenario, 'appendEntriesMax', base.appendEntriesMax),
-    inflightAppendsMax: num(scenario, 'inflightAppendsMax', base.inflightAppendsMax),
-    snapshotThresholdEntries: num(scenario, 'snapshotThresholdEntries', base.snapshotThresholdEntries),
-    snapshotTrailingEntries: num(scenario, 'snapshotTrailingEntries', base.snapshotTrailingEntries),
-    snapshotChunkBytes: num(scenario, 'snapshotChunkBytes', base.snapshotChunkBytes),
-    preVote: bool(scenario, 'preVote', base.preVote),
-    checkQuorum: bool(scenario, 'checkQuorum', base.checkQuorum),
-    leaseReads: bool(scenario, 'leaseReads', base.leaseReads),
-    channel: scenario.params.channel === 'datagram' ? 'datagram' : 'stream',
+    ...raftKnobFields(scenario),
     unsafeCommitPreviousTerm: bool(scenario, 'unsafeCommitPreviousTerm', false),
     unsafeVoteWithoutLogCheck: bool(scenario, 'unsafeVoteWithoutLogCheck', false),
   });
@@ -233,6 +214,61 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
     };
     sim.after(prng.below(everyMs + 1), next);
   }
+}
+
+/**
+ * The membership workload: one operator changes the configuration while the nemesis runs — adds a
+ * node as a voter (learner first, promoted once caught up) or as a learner, promotes a learner,
+ * removes a learner, a follower or the leader itself — through the current leader, one change after
+ * another; a third of the time the next change goes out as soon as the previous one is answered
+ * (back to back, so the one-at-a-time rule is exercised). At least two voters always remain. Every
+ * request and its answer are logged.
+ */
+function startMembershipWorkload(sim: SimApi, scenario: Scenario): void {
+  const everyMs = num(scenario, 'membershipEveryMs', 0);
+  if (everyMs <= 0) return;
+  const prng = sim.random('membership');
+  const next = (): void => {
+    if (sim.phase !== 'safety') return;
+    const leader = currentLeader(sim);
+    const s = leader ? raftOf(sim, leader) : null;
+    if (!leader || !s) return void sim.after(1 + prng.below(everyMs), next);
+    const { voters, learners } = s.membership;
+    const outside = sim.nodeIds.filter((id) => !voters.includes(id) && !learners.includes(id));
+    const changes: { body: unknown; what: string }[] = [];
+    for (const id of outside) {
+      changes.push({ body: { type: 'addServer', id, voter: true }, what: `add ${id} as voter` });
+      changes.push({ body: { type: 'addServer', id, voter: false }, what: `add ${id} as learner` });
+    }
+    for (const id of learners) {
+      changes.push({ body: { type: 'addServer', id, voter: true }, what: `promote learner ${id}` });
+      changes.push({ body: { type: 'removeServer', id }, what: `remove learner ${id}` });
+    }
+    if (voters.length > 2)
+      for (const id of voters)
+        changes.push({
+          body: { type: 'removeServer', id },
+          what: `remove ${id}${id === leader ? ' (the leader)' : ''}`,
+        });
+    if (changes.length === 0) return void sim.after(1 + prng.below(everyMs), next);
+    const change = prng.pick(changes);
+    sim.request(leader, { machine: 'raft', body: change.body }, 2000, (response) => {
+      const r = response as (RaftReply & { detail?: string }) | undefined;
+      sim.log(
+        `membership: ${change.what} via ${leader}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : `${r.error}${r.detail ? ` (${r.detail})` : ''}`}`,
+      );
+      sim.after(prng.chance(1, 3) ? 0 : 1 + prng.below(2 * everyMs), next);
+    });
+  };
+  sim.after(1 + prng.below(everyMs), next);
+}
+
+/** Raft's protocol knobs, plus how often this seed changes membership (unless the scenario says). */
+function drawKnobs(prng: Prng, scenario: Scenario, faults: FaultKnobs): Record<string, string> {
+  const knobs = drawRaftKnobs(prng, scenario, faults);
+  const membershipEveryMs = prng.pick([0, 0, 250, 1000]);
+  if (scenario.params.membershipEveryMs === undefined) knobs.membershipEveryMs = String(membershipEveryMs);
+  return knobs;
 }
 
 /** Runs an admin request against the current leader, retrying while there is none. */
@@ -348,6 +384,8 @@ export const harness: Harness = {
     return checkConfigBuilds(problems, () => raftConfigFor(scenario, scenario.nodes[0]!));
   },
 
+  drawKnobs,
+
   mounts(nodeId, scenario) {
     return [{ machine: raftMachine, config: raftConfigFor(scenario, nodeId) }];
   },
@@ -355,6 +393,16 @@ export const harness: Harness = {
   start(sim, scenario) {
     runStateOf(sim);
     startWorkload(sim, scenario);
+    startMembershipWorkload(sim, scenario);
+  },
+
+  onNodeStart(sim, nodeId, durable) {
+    runStateOf(sim).checker.onNodeStart(nodeId, durable);
+    coverRaftStart(sim, durable);
+  },
+
+  onInput(sim, nodeId, input) {
+    runStateOf(sim).checker.onInput(nodeId, input);
   },
 
   onEffect(sim, nodeId, effect: Effect) {
@@ -364,13 +412,18 @@ export const harness: Harness = {
       run.snapshotInstalls.set(nodeId, (run.snapshotInstalls.get(nodeId) ?? 0) + 1);
     const problem = run.checker.onEffect(nodeId, effect, runtime ? runtime.stateOf<RaftState>('raft') : null, runtime);
     if (problem) sim.violation(problem);
+    coverRaftEffect(sim, nodeId, effect);
   },
 
   checkStep(sim, nodeId) {
     const runtime = sim.runtime(nodeId);
     if (!runtime) return null;
-    return runStateOf(sim).checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime);
+    const s = runtime.stateOf<RaftState>('raft');
+    coverRaftStep(sim, nodeId, s, runtime);
+    return runStateOf(sim).checker.afterStep(nodeId, s, runtime);
   },
+
+  transitions: [...raftTransitions, ...raftMembershipTransitions],
 
   live(sim) {
     const run = runStateOf(sim);

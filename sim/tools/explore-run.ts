@@ -24,7 +24,11 @@ async function load(path: string): Promise<{ text: string; loaded: LoadedScenari
 export async function runSeed(scenarioPath: string, seed: number, options: RunnerOptions): Promise<SeedResult> {
   const { text, loaded } = await load(scenarioPath);
   const codec = !options.fast;
-  const result = runLoaded(loaded, seed, { codec });
+  const result = runLoaded(loaded, seed, {
+    codec,
+    ...(options.coverage ? { coverage: true } : {}),
+    ...(options.pins ? { pins: options.pins } : {}),
+  });
   let replayFile: string | undefined;
   if (result.result === 'fail' && options.replayDir !== null) {
     const replay = makeReplay({ scenarioFile: scenarioPath, scenarioText: text, result, codec, origin: 'explore' });
@@ -40,5 +44,6 @@ export async function runSeed(scenarioPath: string, seed: number, options: Runne
     messages: result.messages,
     violations: result.violations,
     ...(replayFile ? { replayFile } : {}),
+    ...(result.coverage ? { coverage: result.coverage } : {}),
   };
 }

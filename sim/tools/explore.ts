@@ -28,6 +28,20 @@ export interface SeedResult {
   readonly violations: readonly string[];
   /** A replay file written for a failing seed, when the runner wrote one. */
   readonly replayFile?: string;
+  /** What the seed reached (with `RunnerOptions.coverage`): `kind name` → count. */
+  readonly coverage?: Readonly<Record<string, number>>;
+}
+
+/** Coverage over many seeds: for each item, how often it happened and in how many seeds. */
+export type Coverage = Record<string, { count: number; seeds: number }>;
+
+/** Adds one seed's counts into a running total. */
+export function addCoverage(total: Coverage, seed: Readonly<Record<string, number>>): void {
+  for (const [what, count] of Object.entries(seed)) {
+    const t = (total[what] ??= { count: 0, seeds: 0 });
+    t.count += count;
+    t.seeds += 1;
+  }
 }
 
 /** A module a worker loads: `runSeed(scenarioPath, seed, options)` runs one seed. */
@@ -40,6 +54,10 @@ export interface RunnerOptions {
   readonly replayDir: string | null;
   /** Turn the codec round-trip off, as `sim run --fast` does. */
   readonly fast?: boolean;
+  /** Count coverage per seed (`sim explore --coverage`). */
+  readonly coverage?: boolean;
+  /** `--knob KEY=VALUE` pins for every seed. */
+  readonly pins?: Readonly<Record<string, string>>;
 }
 
 export interface SeedRange {
@@ -96,6 +114,8 @@ export interface ExploreSummary {
   readonly events: number;
   readonly messages: number;
   readonly failures: readonly Failure[];
+  /** What the seeds reached, summed over them (only when asked for). */
+  readonly coverage?: Coverage;
 }
 
 export const failuresKeptMaxDefault = 100;
@@ -177,10 +197,12 @@ class Totals {
   messages = 0;
   readonly failingSeeds: number[] = [];
   readonly failures: Failure[] = [];
+  coverage: Coverage | null = null;
   constructor(private readonly keptMax: number) {}
 
   add(r: SeedResult): void {
     this.done++;
+    if (r.coverage) addCoverage((this.coverage ??= {}), r.coverage);
     this.simulatedMs += r.simulatedMs;
     this.events += r.events;
     this.messages += r.messages;
@@ -237,6 +259,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     events: totals.events,
     messages: totals.messages,
     failures: [...totals.failures].sort((a, b) => a.seed - b.seed),
+    ...(totals.coverage ? { coverage: totals.coverage } : {}),
   };
 }
 
@@ -335,8 +358,21 @@ export function mergeResults(parts: readonly ExploreSummary[]): ExploreSummary &
     events: sum((p) => p.events),
     messages: sum((p) => p.messages),
     failures: parts.flatMap((p) => p.failures).sort((a, b) => a.seed - b.seed),
+    ...mergedCoverage(parts),
     gaps,
   };
+}
+
+function mergedCoverage(parts: readonly ExploreSummary[]): { coverage?: Coverage } {
+  if (!parts.some((p) => p.coverage)) return {};
+  const coverage: Coverage = {};
+  for (const p of parts)
+    for (const [what, c] of Object.entries(p.coverage ?? {})) {
+      const t = (coverage[what] ??= { count: 0, seeds: 0 });
+      t.count += c.count;
+      t.seeds += c.seeds;
+    }
+  return { coverage };
 }
 
 /** A one-line progress bar: `[#####.....]  45% 4,500/10,000 seeds · 2 failed · 812 seeds/s · ETA 7s`. */

@@ -122,13 +122,14 @@ export function candidateText(
   schedule: readonly ScheduledAction[],
   c: Candidate,
   story: string | null = null,
+  protocol: Readonly<Record<string, string>> = {},
 ): string {
   const kept = keptActions(schedule, c);
   const lines = originalText.split(/\r?\n/).filter((line) => {
     const t = line.replace(/\s#.*$/, '').trim();
     if (/^(nemesis|duration|at)\b/.test(t)) return false;
     const set = /^set\s+(\S+)/.exec(t);
-    return !(set && set[1]! in c.params);
+    return !(set && (set[1]! in c.params || set[1]! in protocol));
   });
   while (lines.length > 0 && lines.at(-1)!.trim() === '') lines.pop();
   const out: string[] = [];
@@ -137,6 +138,8 @@ export function candidateText(
   out.push('nemesis none');
   out.push(`duration safety=${formatAtMs(c.safetyMs)} liveness=${formatAtMs(scenario.livenessMs)}`);
   for (const [key, value] of Object.entries(c.params)) out.push(`set ${key} ${value}`);
+  // Without the nemesis nothing is drawn: the seed's protocol knobs become pinned parameters.
+  for (const [key, value] of Object.entries(protocol)) if (!(key in c.params)) out.push(`set ${key} ${value}`);
   for (const s of kept) out.push(`at ${formatAtMs(s.atMs)} ${s.action}`);
   return out.join('\n') + '\n';
 }
@@ -230,7 +233,7 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
   const seen = new Map<string, RunResult | null>();
 
   const evaluate = async (c: Candidate, knobs: Knobs | undefined): Promise<RunResult | null> => {
-    const text = candidateText(file.scenarioText, loaded.scenario, schedule, c);
+    const text = candidateText(file.scenarioText, loaded.scenario, schedule, c, null, file.knobs.protocol);
     const key = `${knobs ? 'pinned' : 'drawn'}\n${text}`;
     if (seen.has(key)) return seen.get(key)!;
     const result = await runCandidate(text, knobs);
@@ -376,7 +379,7 @@ export async function shrink(file: ReplayFile, options: ShrinkOptions = {}): Pro
     }
     if (!improved) break;
   }
-  const bestText = candidateText(file.scenarioText, loaded.scenario, schedule, best);
+  const bestText = candidateText(file.scenarioText, loaded.scenario, schedule, best, null, file.knobs.protocol);
   const shrunk = await loadScenarioText(bestText, file.scenarioFile);
   return {
     property,

@@ -2,7 +2,12 @@
  * `conclave sim explore` and `conclave sim merge` (routed from cli/commands/sim.ts).
  *
  *   conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE]
- *                                 [--replay-dir DIR | --no-replays] [--no-codec]
+ *                                 [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE]..
+ *                                 [--coverage]
+ *
+ * `--coverage` counts, over every seed, the message, effect, request and input kinds and the
+ * protocol's transitions (role changes, snapshot install, membership change...) the runs reached, and
+ * names every transition of the protocol that no seed reached.
  *   conclave sim merge FILE... [--json]
  *
  * Exit 0 when every seed passed, 1 when any failed (each failing seed is printed with the command
@@ -11,8 +16,9 @@
 import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ScenarioError } from '../../../sim/scenario.js';
-import { loadScenario, replayCommand } from '../../../sim/run.js';
+import { addKnobPin, loadScenario, replayCommand, type LoadedScenario } from '../../../sim/run.js';
 import {
+  type Coverage,
   type ExploreSummary,
   explore,
   formatRange,
@@ -25,7 +31,7 @@ import {
 import { didYouMean } from '../../../sim/suggest.js';
 
 const exploreUsage =
-  'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]\n';
+  'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE].. [--coverage]\n';
 const mergeUsage =
   'Usage: conclave sim merge FILE... [--json]   (FILE: the JSON output of `sim explore --json`, e.g. one per shard)\n';
 
@@ -45,6 +51,8 @@ interface ExploreFlags {
   codec: boolean;
   /** Test hook: a seed runner module URL instead of the simulator. Not documented for users. */
   runnerUrl: string | null;
+  coverage: boolean;
+  knobs: string[];
 }
 
 function parseFlags(args: readonly string[]): ExploreFlags | string {
@@ -58,6 +66,8 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
     replayDir: defaultReplayDir,
     codec: true,
     runnerUrl: null,
+    coverage: false,
+    knobs: [],
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -113,6 +123,15 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
       case 'no-codec':
         flags.codec = false;
         break;
+      case 'coverage':
+        flags.coverage = true;
+        break;
+      case 'knob': {
+        const v = value();
+        if (!v || !v.includes('=')) return `--knob needs KEY=VALUE, got '${v ?? ''}'`;
+        flags.knobs.push(v);
+        break;
+      }
       case 'runner': {
         const v = value();
         if (!v) return '--runner needs a module URL';
@@ -133,15 +152,24 @@ export async function runExplore(args: string[]): Promise<number> {
     process.stderr.write(`conclave sim explore: ${flags}\n\n${exploreUsage}`);
     return 2;
   }
+  let loaded: LoadedScenario | null = null;
+  const pins: Record<string, string> = {};
   if (flags.runnerUrl === null) {
     try {
-      await loadScenario(flags.file); // report a bad file once, here, not from every worker
+      loaded = await loadScenario(flags.file); // report a bad file once, here, not from every worker
     } catch (error) {
       if (error instanceof ScenarioError) {
         process.stderr.write(`conclave sim explore: ${error.message}\n`);
         return 2;
       }
       throw error;
+    }
+    for (const text of flags.knobs) {
+      const problem = addKnobPin(loaded, pins, text);
+      if (problem) {
+        process.stderr.write(`conclave sim explore: ${problem}\n`);
+        return 2;
+      }
     }
   }
   const whole = parseSeedRange(flags.seeds)!;
@@ -170,7 +198,12 @@ export async function runExplore(args: string[]): Promise<number> {
       scenarioPath: flags.file,
       range,
       jobs: flags.jobs,
-      runner: { replayDir: flags.replayDir, fast: !flags.codec },
+      runner: {
+        replayDir: flags.replayDir,
+        fast: !flags.codec,
+        ...(flags.coverage ? { coverage: true } : {}),
+        ...(Object.keys(pins).length > 0 ? { pins } : {}),
+      },
       ...(flags.runnerUrl ? { runnerUrl: flags.runnerUrl } : {}),
       onSeed: (_r, p) => {
         if (!tty) return;
@@ -183,15 +216,53 @@ export async function runExplore(args: string[]): Promise<number> {
     if (tty) process.stderr.write('\r\x1b[2K');
   }
   summary = { ...summary, shard: flags.shard };
-  const json = jsonOf(summary);
+  const json = jsonOf(summary, pins);
+  const transitions = loaded?.harness.transitions ?? [];
+  if (summary.coverage) json.unreached = unreachedTransitions(summary.coverage, transitions);
   if (flags.out) writeFileSync(flags.out, JSON.stringify(json) + '\n');
   if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
-  else process.stdout.write(humanSummary(summary, flags.codec));
+  else {
+    if (summary.coverage) process.stdout.write(coverageReport(summary.coverage, transitions, summary.seeds));
+    process.stdout.write(humanSummary(summary, flags.codec, pins));
+  }
   return summary.failed > 0 ? 1 : 0;
 }
 
+/** The protocol's transitions no seed reached. */
+export function unreachedTransitions(coverage: Coverage, transitions: readonly string[]): string[] {
+  return transitions.filter((t) => !coverage[t]);
+}
+
+/**
+ * The coverage report: every counted item by kind (transition, message, received, request, effect,
+ * storage, input), with its total count and the share of seeds that reached it; then the protocol's
+ * transitions that no seed reached.
+ */
+export function coverageReport(coverage: Coverage, transitions: readonly string[], seeds: number): string {
+  const out: string[] = [`coverage over ${seeds} seeds (count, seeds that reached it):`];
+  const kinds = ['transition', 'message', 'received', 'request', 'effect', 'storage', 'input'];
+  const items = Object.entries(coverage);
+  const kindOf = (what: string): string => what.split(' ')[0]!;
+  for (const kind of [...kinds, ...new Set(items.map(([w]) => kindOf(w)).filter((k) => !kinds.includes(k)))]) {
+    const rows = items.filter(([w]) => kindOf(w) === kind).sort((a, b) => b[1].count - a[1].count);
+    if (rows.length === 0) continue;
+    out.push(`  ${kind}:`);
+    for (const [what, c] of rows)
+      out.push(
+        `    ${String(c.count).padStart(10)}  ${((100 * c.seeds) / Math.max(1, seeds)).toFixed(1).padStart(5)}%  ${what.slice(kind.length + 1)}`,
+      );
+  }
+  const unreached = unreachedTransitions(coverage, transitions);
+  out.push(
+    unreached.length === 0
+      ? `  every one of the ${transitions.length} transitions of the protocol was reached`
+      : `  NOT REACHED (${unreached.length} of ${transitions.length} transitions):\n${unreached.map((t) => `    ${t.replace(/^transition /, '')}`).join('\n')}`,
+  );
+  return out.join('\n') + '\n';
+}
+
 /** The JSON object (the contract's fields first). */
-export function jsonOf(s: ExploreSummary): Record<string, unknown> {
+export function jsonOf(s: ExploreSummary, pins: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   return {
     scenario: s.scenario,
     seeds: s.seeds,
@@ -206,17 +277,18 @@ export function jsonOf(s: ExploreSummary): Record<string, unknown> {
     seedsPerSec: Math.round(s.seedsPerSec * 10) / 10,
     events: s.events,
     messages: s.messages,
-    failures: s.failures.map((f) => ({ ...f, replay: replayCommand(s.scenario, f.seed) })),
+    failures: s.failures.map((f) => ({ ...f, replay: replayCommand(s.scenario, f.seed, pins) })),
+    ...(s.coverage ? { coverage: s.coverage } : {}),
   };
 }
 
-function humanSummary(s: ExploreSummary, codec: boolean): string {
+function humanSummary(s: ExploreSummary, codec: boolean, pins: Readonly<Record<string, string>> = {}): string {
   const out: string[] = [];
   for (const f of s.failures.slice(0, failuresPrintedMax)) {
     out.push(
       `FAIL seed ${f.seed}: ${f.violations[0] ?? 'violation'}${f.violations.length > 1 ? ` (+${f.violations.length - 1} more)` : ''}`,
     );
-    out.push(`    replay: ${replayCommand(s.scenario, f.seed)}${codec ? '' : ' --no-codec'}`);
+    out.push(`    replay: ${replayCommand(s.scenario, f.seed, pins)}${codec ? '' : ' --no-codec'}`);
     if (f.replayFile) out.push(`    replay file: ${f.replayFile} (conclave sim replay / shrink / report)`);
   }
   if (s.failed > failuresPrintedMax)

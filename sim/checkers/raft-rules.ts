@@ -1,0 +1,287 @@
+/**
+ * Per-step Raft rule checkers (issue 12): local rules that the dangerous bugs break at their first
+ * occurrence, long before an end-to-end property (State Machine Safety, linearizability) notices under
+ * a rare schedule. Fed with every node's inputs, effects and post-step states by the raft and kv
+ * harnesses, through RaftClusterChecker.
+ *
+ *  1. ORDERING RULE at effect level (core/types.ts): every send is preceded by persists — durable, or
+ *     queued ahead of it, which the driver makes durable first — of every hard-state value it depends
+ *     on. A shadow of what each node has written (term, vote, log index → term, snapshot) is replayed
+ *     from its `persist` effects on top of what it loaded at start, and each Raft message is checked
+ *     against it: its term is written; a granted vote and a candidate's RequestVote have their vote
+ *     written for that term; an AppendEntries ack (and a leader's AppendEntries, which this
+ *     implementation counts as its own durable copy, see replication.ts `selfMatch`) covers entries
+ *     that are written with the same terms.
+ *  2. A leader advances its commit index only onto an entry of its own term (Raft §5.4.2, Figure 8).
+ *  3. A follower's commit index never passes the last index the accepted AppendEntries matched
+ *     (Figure 2: min(leaderCommit, index of last new entry)), its ack never claims more than that, and
+ *     the entry it acks holds the term the leader sent for it. A non-leader's commit moves only on an
+ *     AppendEntries, an InstallSnapshot or at start.
+ *  4. Log terms never decrease along the whole log: within appended entries, from the log's
+ *     compaction point (prevTerm) to its first entry, and across the snapshot boundary.
+ */
+import type { AppendEntries, Entry, RaftMessage } from '../../core/raft/messages.js';
+import type { RaftState } from '../../core/raft/raft.js';
+import type { DurableState, Effect, Input, NodeId, StorageOp } from '../../core/types.js';
+
+/** What a node has written (durable or queued), as far as the rules need it. */
+interface Shadow {
+  term: number;
+  vote: string | null;
+  snapIndex: number;
+  snapTerm: number;
+  /** The durable log, by position: entry index and term. */
+  readonly indexes: number[];
+  readonly terms: number[];
+}
+
+interface StepView {
+  /** The Raft message this step handles, if any (with its sender). */
+  message: RaftMessage | null;
+  from: NodeId | null;
+  isStart: boolean;
+  /** The success AppendReply this step sent to the message's sender (its matchIndex), or -1. */
+  ackIndex: number;
+}
+
+interface Before {
+  role: RaftState['role'];
+  term: number;
+  commit: number;
+  prevIndex: number;
+  token: unknown;
+}
+
+const hardStateKeys = new Set(['raft/hardState', 'hardState']);
+const snapshotKeys = new Set(['raft/snapshot', 'snapshot']);
+const logNames = new Set(['raft/log', 'log']);
+
+function shadowTermAt(sh: Shadow, index: number): number | undefined {
+  if (index === sh.snapIndex) return sh.snapTerm;
+  const n = sh.indexes.length;
+  if (n === 0) return undefined;
+  const k = index - sh.indexes[0]!;
+  return k >= 0 && k < n && sh.indexes[k] === index ? sh.terms[k] : undefined;
+}
+
+export class RaftRuleChecker {
+  private readonly shadows = new Map<NodeId, Shadow>();
+  private readonly steps = new Map<NodeId, StepView>();
+  private readonly before = new Map<NodeId, Before>();
+  /** How many rule checks ran, by rule (for the bench and the tests that show a rule is exercised). */
+  readonly counts = { sends: 0, acks: 0, leaderCommits: 0, followerCommits: 0 };
+
+  /** A node (re)starts from `durable`: its shadow is what it loaded. */
+  onNodeStart(nodeId: NodeId, durable: DurableState): void {
+    const sh: Shadow = { term: 0, vote: null, snapIndex: 0, snapTerm: 0, indexes: [], terms: [] };
+    for (const [key, value] of durable.records) {
+      if (hardStateKeys.has(key)) {
+        const hs = value as { term?: number; vote?: string | null } | null;
+        sh.term = hs?.term ?? 0;
+        sh.vote = hs?.vote ?? null;
+      } else if (snapshotKeys.has(key)) {
+        const snap = value as { lastIndex?: number; lastTerm?: number } | null;
+        sh.snapIndex = snap?.lastIndex ?? 0;
+        sh.snapTerm = snap?.lastTerm ?? 0;
+      }
+    }
+    for (const [name, log] of durable.logs) {
+      if (!logNames.has(name)) continue;
+      for (const e of log.entries as Entry[]) {
+        if (!e || typeof e !== 'object' || typeof e.index !== 'number') break; // a corrupt record: the node refuses it
+        sh.indexes.push(e.index);
+        sh.terms.push(e.term);
+      }
+    }
+    this.shadows.set(nodeId, sh);
+    this.before.delete(nodeId);
+  }
+
+  /** The input a node is about to step on. */
+  onInput(nodeId: NodeId, input: Input<unknown, unknown>): void {
+    let message: RaftMessage | null = null;
+    let from: NodeId | null = null;
+    if (input.kind === 'message') {
+      const envelope = input.message as { m?: string; p?: unknown };
+      if (envelope.m === 'raft') ((message = envelope.p as RaftMessage), (from = input.from));
+    }
+    this.steps.set(nodeId, { message, from, isStart: input.kind === 'start', ackIndex: -1 });
+  }
+
+  /** Checks one effect of `nodeId` against the rules (persists update the shadow first). */
+  onEffect(nodeId: NodeId, effect: Effect, s: RaftState | null): string | null {
+    const sh = this.shadows.get(nodeId);
+    if (!sh) return null; // a node driven by hand without a start: nothing known about its disk
+    if (effect.kind === 'persist') {
+      for (const op of effect.ops) applyOp(sh, op);
+      return null;
+    }
+    if (effect.kind !== 'send' || !s) return null;
+    const envelope = effect.message as { m?: string; p?: unknown };
+    if (envelope.m !== 'raft' && envelope.m !== undefined) return null;
+    const m = (envelope.m === undefined ? effect.message : envelope.p) as RaftMessage;
+    this.counts.sends++;
+    return this.checkSend(nodeId, effect.to, m, s, sh);
+  }
+
+  private checkSend(nodeId: NodeId, to: NodeId, m: RaftMessage, s: RaftState, sh: Shadow): string | null {
+    const preVote = (m.type === 'vote' || m.type === 'voteReply') && m.preVote;
+    if (!preVote && m.term > sh.term)
+      return `ORDERING RULE: ${nodeId} sent ${m.type} to ${to} at term ${m.term} before persisting the term (written: ${sh.term})`;
+    switch (m.type) {
+      case 'vote':
+        if (!m.preVote && (sh.term !== m.term || sh.vote !== nodeId))
+          return `ORDERING RULE: ${nodeId} sent RequestVote at term ${m.term} before persisting its vote for itself (written: term ${sh.term}, vote ${sh.vote})`;
+        return null;
+      case 'voteReply':
+        if (m.granted && !m.preVote && (sh.term !== m.term || sh.vote !== to))
+          return `ORDERING RULE: ${nodeId} granted its vote to ${to} at term ${m.term} before persisting it (written: term ${sh.term}, vote ${sh.vote})`;
+        return null;
+      case 'appendReply': {
+        if (!m.success) return null;
+        const step = this.steps.get(nodeId);
+        if (step && step.from === to) step.ackIndex = Math.max(step.ackIndex, m.matchIndex);
+        this.counts.acks++;
+        return checkWritten(nodeId, `acknowledged index ${m.matchIndex} to ${to}`, m.matchIndex, s, sh);
+      }
+      case 'append': {
+        if (m.entries.length === 0) return null;
+        const last = m.entries[m.entries.length - 1]!;
+        return checkWritten(nodeId, `sent entries up to ${last.index} to ${to}`, last.index, s, sh);
+      }
+      case 'snapshotReply':
+        if (m.done && m.lastIndex > sh.snapIndex && shadowTermAt(sh, m.lastIndex) === undefined)
+          return `ORDERING RULE: ${nodeId} reported the snapshot at ${m.lastIndex} installed before writing it (written: snapshot ${sh.snapIndex}, log ${sh.indexes[0] ?? '-'}..${sh.indexes.at(-1) ?? '-'})`;
+        return null;
+      default:
+        return null;
+    }
+  }
+
+  /** After a step of `nodeId`: the commit rules and the monotonic terms. */
+  afterStep(nodeId: NodeId, s: RaftState, token: unknown): string | null {
+    const step = this.steps.get(nodeId);
+    this.steps.delete(nodeId);
+    let b = this.before.get(nodeId);
+    if (b && b.token !== token) b = undefined; // a new process: nothing to compare with
+    const problem = b && step ? this.checkCommit(nodeId, s, b, step) : null;
+    this.before.set(nodeId, {
+      role: s.role,
+      term: s.term,
+      commit: s.commitIndex,
+      prevIndex: s.log.prevIndex,
+      token,
+    });
+    return problem ?? checkTermsAtBoundary(nodeId, s);
+  }
+
+  private checkCommit(nodeId: NodeId, s: RaftState, b: Before, step: StepView): string | null {
+    if (s.commitIndex <= b.commit || step.isStart) return null;
+    if (b.role === 'leader' && s.role === 'leader' && b.term === s.term) {
+      this.counts.leaderCommits++;
+      const term = s.log.termAt(s.commitIndex);
+      if (term !== s.term)
+        return `§5.4.2: leader ${nodeId} of term ${s.term} advanced its commit index ${b.commit} → ${s.commitIndex} onto an entry of term ${term} (only an own-term entry may be counted)`;
+      return null;
+    }
+    const m = step.message;
+    if (m?.type === 'snapshot') return null; // InstallSnapshot sets commit to the snapshot's index
+    if (m?.type !== 'append') {
+      if (b.role === 'leader' && b.term === s.term) return null; // a leader's commit in the step it stepped down
+      return `follower commit: ${nodeId} (${s.role}) advanced its commit index ${b.commit} → ${s.commitIndex} without an AppendEntries`;
+    }
+    this.counts.followerCommits++;
+    const lastNew = m.prevIndex + m.entries.length;
+    const matched = step.ackIndex >= 0 ? Math.min(m.commit, lastNew) : b.commit;
+    if (s.commitIndex > Math.max(b.commit, matched))
+      return `follower commit: ${nodeId} advanced its commit index ${b.commit} → ${s.commitIndex} past what the AppendEntries from ${step.from} matched (prev ${m.prevIndex}, ${m.entries.length} entries, leader commit ${m.commit}${step.ackIndex < 0 ? ', refused' : ''})`;
+    return this.checkAck(nodeId, s, b, step, m);
+  }
+
+  /** The success ack of an AppendEntries claims no more than the message matched, with the leader's terms. */
+  private checkAck(nodeId: NodeId, s: RaftState, b: Before, step: StepView, m: AppendEntries): string | null {
+    if (step.ackIndex < 0) return null;
+    const lastNew = m.prevIndex + m.entries.length;
+    if (step.ackIndex > Math.max(lastNew, b.prevIndex, b.commit))
+      return `follower ack: ${nodeId} acknowledged index ${step.ackIndex} to ${step.from}, but the AppendEntries matched only up to ${lastNew}`;
+    if (step.ackIndex <= s.log.prevIndex || step.ackIndex < m.prevIndex) return null;
+    const sent = step.ackIndex === m.prevIndex ? m.prevTerm : m.entries[step.ackIndex - m.prevIndex - 1]?.term;
+    const held = s.log.termAt(step.ackIndex);
+    if (sent !== undefined && held !== undefined && held !== sent)
+      return `follower ack: ${nodeId} acknowledged index ${step.ackIndex} to ${step.from} holding term ${held} there, the leader sent term ${sent}`;
+    return null;
+  }
+
+  /** Appended entries never go below the term before them (rule 4, checked as they are written). */
+  static checkAppendedTerms(nodeId: NodeId, entries: readonly Entry[], termBefore: number): string | null {
+    let prev = termBefore;
+    for (const e of entries) {
+      if (e.term < prev)
+        return `log terms: ${nodeId} appended entry ${e.index} of term ${e.term} after an entry of term ${prev}`;
+      prev = e.term;
+    }
+    return null;
+  }
+}
+
+/** The log's compaction point, its first entry and the snapshot agree (rule 4 at the boundary). */
+function checkTermsAtBoundary(nodeId: NodeId, s: RaftState): string | null {
+  const log = s.log;
+  const first = log.prevIndex + 1;
+  if (first <= log.lastIndex) {
+    const t = log.termAt(first);
+    if (t !== undefined && t < log.prevTerm)
+      return `log terms: ${nodeId} holds entry ${first} of term ${t} after its compaction point ${log.prevIndex} of term ${log.prevTerm}`;
+  }
+  const snap = s.snapshot;
+  if (snap && snap.lastIndex >= log.prevIndex && snap.lastIndex <= log.lastIndex) {
+    const t = log.termAt(snap.lastIndex);
+    if (t !== undefined && t !== snap.lastTerm)
+      return `log terms: ${nodeId} holds term ${t} at index ${snap.lastIndex}, its snapshot there has term ${snap.lastTerm}`;
+  }
+  return null;
+}
+
+function checkWritten(nodeId: NodeId, what: string, index: number, s: RaftState, sh: Shadow): string | null {
+  if (index <= sh.snapIndex || index === 0) return null;
+  const written = shadowTermAt(sh, index);
+  const held = s.log.termAt(index);
+  if (written === undefined || (held !== undefined && written !== held))
+    return `ORDERING RULE: ${nodeId} ${what} before writing entry ${index}${held !== undefined ? ` of term ${held}` : ''} (written: ${written === undefined ? 'nothing' : `term ${written}`})`;
+  return null;
+}
+
+function applyOp(sh: Shadow, op: StorageOp): void {
+  switch (op.op) {
+    case 'put':
+      if (hardStateKeys.has(op.key)) {
+        const hs = op.value as { term: number; vote: string | null };
+        sh.term = hs.term;
+        sh.vote = hs.vote;
+      } else if (snapshotKeys.has(op.key)) {
+        const snap = op.value as { lastIndex: number; lastTerm: number };
+        sh.snapIndex = snap.lastIndex;
+        sh.snapTerm = snap.lastTerm;
+      }
+      return;
+    case 'append':
+      if (!logNames.has(op.log)) return;
+      for (const e of op.entries as Entry[]) {
+        sh.indexes.push(e.index);
+        sh.terms.push(e.term);
+      }
+      return;
+    case 'truncate':
+      if (!logNames.has(op.log)) return;
+      sh.indexes.length = Math.min(sh.indexes.length, op.keepCount);
+      sh.terms.length = sh.indexes.length;
+      return;
+    case 'dropPrefix':
+      if (!logNames.has(op.log)) return;
+      sh.indexes.splice(0, op.dropCount);
+      sh.terms.splice(0, op.dropCount);
+      return;
+    case 'delete':
+      return;
+  }
+}

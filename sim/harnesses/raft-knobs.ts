@@ -1,0 +1,92 @@
+/**
+ * Raft's protocol knobs, shared by the harnesses that run core/raft (raft, kv): the scenario
+ * parameters that map onto RaftConfig fields, and the per-seed draw of the swarm scenarios (swarm
+ * testing over the protocol's own options, as the nemesis does over faults: issue 12).
+ *
+ * A knob the scenario pins with `set KEY VALUE` is never drawn. Every drawn value is one production
+ * accepts (core/raft/config.ts `checkRaftConfig`): heartbeat ≤ electionTimeoutMsMin / 2, lease reads
+ * only with check-quorum. Lease reads also assume clock drift below `clockDriftBoundPpm` (thesis
+ * §6.4.1), so a seed whose nemesis jumps or drifts clocks never draws them: that failure would be the
+ * documented assumption breaking, not a bug.
+ */
+import type { Prng } from '../../core/prng.js';
+import type { RaftConfig } from '../../core/raft/config.js';
+import type { Knobs } from '../engine/nemesis.js';
+import type { Scenario } from '../scenario.js';
+
+export const raftKnobParams = {
+  electionTimeoutMsMin: 'election timeout lower bound (ms)',
+  electionTimeoutMsMax: 'election timeout upper bound (ms)',
+  heartbeatIntervalMs: 'leader heartbeat interval (ms)',
+  appendEntriesMax: 'most entries per AppendEntries',
+  inflightAppendsMax: 'pipelining window per follower',
+  snapshotThresholdEntries: 'applied entries between snapshots',
+  snapshotTrailingEntries: 'entries kept below a snapshot',
+  snapshotChunkBytes: 'InstallSnapshot chunk size (chars)',
+  preVote: 'pre-vote on/off (true|false)',
+  checkQuorum: 'check-quorum on/off (true|false)',
+  leaseReads: 'lease reads on/off (true|false; needs checkQuorum)',
+  channel: "RPC channel: 'stream' (TCP-like) or 'datagram' (loss, dup, reorder apply)",
+} as const;
+
+export type RaftKnob = keyof typeof raftKnobParams;
+export const raftKnobNumeric: RaftKnob[] = [
+  'electionTimeoutMsMin',
+  'electionTimeoutMsMax',
+  'heartbeatIntervalMs',
+  'appendEntriesMax',
+  'inflightAppendsMax',
+  'snapshotThresholdEntries',
+  'snapshotTrailingEntries',
+  'snapshotChunkBytes',
+];
+export const raftKnobBoolean: RaftKnob[] = ['preVote', 'checkQuorum', 'leaseReads'];
+
+/** The RaftConfig fields a scenario's parameters set (absent ones keep the profile's value). */
+export function raftKnobFields(scenario: Scenario): Partial<RaftConfig> {
+  const p = scenario.params;
+  const out: Record<string, unknown> = {};
+  for (const key of raftKnobNumeric) if (p[key] !== undefined) out[key] = Number(p[key]);
+  for (const key of raftKnobBoolean) if (p[key] !== undefined) out[key] = p[key] === 'true';
+  if (p.channel !== undefined) out.channel = p.channel === 'datagram' ? 'datagram' : 'stream';
+  return out as Partial<RaftConfig>;
+}
+
+/** Election timing menus: [min, max, heartbeat] (ms). Narrow ranges split votes; short ones elect often. */
+const timings: readonly (readonly [number, number, number])[] = [
+  [150, 300, 50], // the profile (Raft §9.3)
+  [100, 200, 30], // fast elections: more terms, more leader changes per seed
+  [150, 165, 50], // a narrow range: split votes and competing candidates
+  [300, 600, 100], // slow elections: long leader tenures, deep logs to reconcile
+];
+
+/**
+ * Draws this seed's protocol knobs (the ones the scenario does not pin), as scenario parameter
+ * values. `faults` are the seed's fault knobs (lease reads depend on the clock fault being off).
+ */
+export function drawRaftKnobs(prng: Prng, scenario: Scenario, faults: Knobs): Record<string, string> {
+  const pinned = (key: string): boolean => scenario.params[key] !== undefined;
+  const out: Record<string, string> = {};
+  const draw = (key: RaftKnob, values: readonly (string | number | boolean)[]): void => {
+    const value = prng.pick(values); // drawn even when pinned: one seed's other draws stay put
+    if (!pinned(key)) out[key] = String(value);
+  };
+  draw('preVote', [true, false]);
+  draw('checkQuorum', [true, false]);
+  draw('channel', ['stream', 'datagram']);
+  draw('appendEntriesMax', [1, 4, 16, 64]);
+  draw('inflightAppendsMax', [1, 2, 4, 8]);
+  draw('snapshotThresholdEntries', [8, 24, 64, 256]);
+  draw('snapshotTrailingEntries', [0, 2, 8]);
+  draw('snapshotChunkBytes', [32, 64, 256]);
+  const timing = prng.pick(timings);
+  if (!pinned('electionTimeoutMsMin') && !pinned('electionTimeoutMsMax') && !pinned('heartbeatIntervalMs')) {
+    out.electionTimeoutMsMin = String(timing[0]);
+    out.electionTimeoutMsMax = String(timing[1]);
+    out.heartbeatIntervalMs = String(timing[2]);
+  }
+  const lease = prng.chance(1, 2);
+  const checkQuorum = (scenario.params.checkQuorum ?? out.checkQuorum) === 'true';
+  if (!pinned('leaseReads')) out.leaseReads = String(lease && checkQuorum && faults.faultWeights.clock === 0);
+  return out;
+}
