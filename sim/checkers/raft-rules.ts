@@ -19,6 +19,18 @@
  *     AppendEntries, an InstallSnapshot or at start.
  *  4. Log terms never decrease along the whole log: within appended entries, from the log's
  *     compaction point (prevTerm) to its first entry, and across the snapshot boundary.
+ *  5. Votes (§5.2, §5.4.1): a vote (or pre-vote) is granted only to a candidate whose log is at least
+ *     as up-to-date; a node grants at most one vote per term, across restarts; a node becomes leader
+ *     only with granted votes of its term from a quorum of its voters, counted by the checker from the
+ *     replies it saw arrive.
+ *  6. Terms (§5.1): a message with a newer term (other than a pre-vote and a RequestVote the
+ *     disregard rule ignores) raises the receiver's term; an AppendEntries is acknowledged and an
+ *     InstallSnapshot installed only at the receiver's current term.
+ *  7. A leader's commit index is backed by a quorum of its voters whose acknowledgements of this term
+ *     (observed arriving, not read from the leader's own bookkeeping) reach it.
+ *  8. A linearizable read (raft harness) is answered only by a leader whose commit index holds an entry
+ *     of its term (its no-op committed), and — without lease reads — after a quorum of voters answered
+ *     it since the read arrived.
  */
 import type { AppendEntries, Entry, RaftMessage } from '../../core/raft/messages.js';
 import type { RaftState } from '../../core/raft/raft.js';
@@ -42,6 +54,19 @@ interface StepView {
   isStart: boolean;
   /** The success AppendReply this step sent to the message's sender (its matchIndex), or -1. */
   ackIndex: number;
+  /** Whether this step traced a snapshot install. */
+  installed: boolean;
+}
+
+/** What the checker saw a node receive as leader (or candidate) of one term. */
+interface Heard {
+  term: number;
+  /** Granted (real) votes of this term, by sender. */
+  readonly grants: Set<NodeId>;
+  /** Highest index each follower acknowledged at this term. */
+  readonly acked: Map<NodeId, number>;
+  /** The checker's step count when each follower's last reply of this term arrived. */
+  readonly heardAtStep: Map<NodeId, number>;
 }
 
 interface Before {
@@ -68,8 +93,14 @@ export class RaftRuleChecker {
   private readonly shadows = new Map<NodeId, Shadow>();
   private readonly steps = new Map<NodeId, StepView>();
   private readonly before = new Map<NodeId, Before>();
+  private readonly heard = new Map<NodeId, Heard>();
+  /** node → term → the candidate it granted its vote to (kept across restarts: one vote per term). */
+  private readonly votes = new Map<NodeId, Map<number, NodeId>>();
+  /** Linearizable reads waiting on a node: request id → the checker step at which it arrived. */
+  private readonly reads = new Map<NodeId, Map<number, number>>();
+  private stepCount = 0;
   /** How many rule checks ran, by rule (for the bench and the tests that show a rule is exercised). */
-  readonly counts = { sends: 0, acks: 0, leaderCommits: 0, followerCommits: 0 };
+  readonly counts = { sends: 0, acks: 0, leaderCommits: 0, followerCommits: 0, votes: 0, elections: 0, reads: 0 };
 
   /** A node (re)starts from `durable`: its shadow is what it loaded. */
   onNodeStart(nodeId: NodeId, durable: DurableState): void {
@@ -99,17 +130,49 @@ export class RaftRuleChecker {
 
   /** The input a node is about to step on. */
   onInput(nodeId: NodeId, input: Input<unknown, unknown>): void {
+    this.stepCount++;
     let message: RaftMessage | null = null;
     let from: NodeId | null = null;
     if (input.kind === 'message') {
       const envelope = input.message as { m?: string; p?: unknown };
       if (envelope.m === 'raft') ((message = envelope.p as RaftMessage), (from = input.from));
+    } else if (input.kind === 'request') {
+      const request = input.request as { machine?: string; body?: { type?: string } };
+      if (request.machine === 'raft' && request.body?.type === 'read') {
+        let waiting = this.reads.get(nodeId);
+        if (!waiting) this.reads.set(nodeId, (waiting = new Map()));
+        waiting.set(input.requestId, this.stepCount);
+      }
     }
-    this.steps.set(nodeId, { message, from, isStart: input.kind === 'start', ackIndex: -1 });
+    if (message && from !== null) this.noteHeard(nodeId, from, message);
+    this.steps.set(nodeId, { message, from, isStart: input.kind === 'start', ackIndex: -1, installed: false });
+  }
+
+  /** Records the votes and acknowledgements a node receives at its current term (as of its last step). */
+  private noteHeard(nodeId: NodeId, from: NodeId, m: RaftMessage): void {
+    const b = this.before.get(nodeId);
+    if (!b || m.term !== b.term) return;
+    let h = this.heard.get(nodeId);
+    if (!h || h.term !== b.term) {
+      h = { term: b.term, grants: new Set(), acked: new Map(), heardAtStep: new Map() };
+      this.heard.set(nodeId, h);
+    }
+    if (m.type === 'voteReply' && m.granted && !m.preVote) h.grants.add(from);
+    else if (m.type === 'appendReply' || m.type === 'snapshotReply') {
+      h.heardAtStep.set(from, this.stepCount);
+      const index = m.type === 'appendReply' ? (m.success ? m.matchIndex : -1) : m.done ? m.lastIndex : -1;
+      if (index > (h.acked.get(from) ?? -1)) h.acked.set(from, index);
+    }
   }
 
   /** Checks one effect of `nodeId` against the rules (persists update the shadow first). */
   onEffect(nodeId: NodeId, effect: Effect, s: RaftState | null): string | null {
+    if (effect.kind === 'reply' && s) return this.checkReadReply(nodeId, effect.requestId, effect.response, s);
+    if (effect.kind === 'trace' && effect.text.includes(' installed a snapshot at index ')) {
+      const step = this.steps.get(nodeId);
+      if (step) step.installed = true;
+      return null;
+    }
     const sh = this.shadows.get(nodeId);
     if (!sh) return null; // a node driven by hand without a start: nothing known about its disk
     if (effect.kind === 'persist') {
@@ -134,9 +197,10 @@ export class RaftRuleChecker {
           return `ORDERING RULE: ${nodeId} sent RequestVote at term ${m.term} before persisting its vote for itself (written: term ${sh.term}, vote ${sh.vote})`;
         return null;
       case 'voteReply':
-        if (m.granted && !m.preVote && (sh.term !== m.term || sh.vote !== to))
+        if (!m.granted) return null;
+        if (!m.preVote && (sh.term !== m.term || sh.vote !== to))
           return `ORDERING RULE: ${nodeId} granted its vote to ${to} at term ${m.term} before persisting it (written: term ${sh.term}, vote ${sh.vote})`;
-        return null;
+        return this.checkGrant(nodeId, to, m.term, m.preVote, s);
       case 'appendReply': {
         if (!m.success) return null;
         const step = this.steps.get(nodeId);
@@ -158,13 +222,58 @@ export class RaftRuleChecker {
     }
   }
 
+  /** §5.4.1 and one vote per term: the grant the node just sent. */
+  private checkGrant(nodeId: NodeId, to: NodeId, term: number, preVote: boolean, s: RaftState): string | null {
+    this.counts.votes++;
+    const step = this.steps.get(nodeId);
+    const m = step?.message;
+    if (m?.type === 'vote' && step!.from === to) {
+      const myTerm = s.log.lastTerm;
+      if (!(m.lastTerm > myTerm || (m.lastTerm === myTerm && m.lastIndex >= s.log.lastIndex)))
+        return `§5.4.1: ${nodeId} granted its ${preVote ? 'pre-vote' : 'vote'} at term ${term} to ${to}, whose log (last ${m.lastIndex}@${m.lastTerm}) is behind its own (last ${s.log.lastIndex}@${myTerm})`;
+    }
+    if (preVote) return null;
+    let byTerm = this.votes.get(nodeId);
+    if (!byTerm) this.votes.set(nodeId, (byTerm = new Map()));
+    const earlier = byTerm.get(term);
+    if (earlier !== undefined && earlier !== to)
+      return `one vote per term: ${nodeId} granted its vote at term ${term} to ${earlier} and to ${to}`;
+    byTerm.set(term, to);
+    return null;
+  }
+
+  /** Rule 8: a read answered ok by a leader that committed in its term and heard from a quorum since. */
+  private checkReadReply(nodeId: NodeId, requestId: number, response: unknown, s: RaftState): string | null {
+    const waiting = this.reads.get(nodeId);
+    const arrivedAt = waiting?.get(requestId);
+    if (arrivedAt === undefined) return null;
+    waiting!.delete(requestId);
+    if (!(response as { ok?: boolean } | null)?.ok) return null;
+    this.counts.reads++;
+    if (s.role !== 'leader' || s.log.termAt(s.commitIndex) !== s.term)
+      return `read: ${nodeId} (${s.role} at term ${s.term}) answered a linearizable read with commit index ${s.commitIndex} of term ${s.log.termAt(s.commitIndex)}, before an entry of its term committed`;
+    if (s.config.leaseReads) return null;
+    const h = this.heard.get(nodeId);
+    const voters = s.membership.voters;
+    let count = voters.includes(nodeId) ? 1 : 0;
+    for (const id of voters) if (id !== nodeId && (h?.heardAtStep.get(id) ?? -1) > arrivedAt) count++;
+    if (count < Math.floor(voters.length / 2) + 1)
+      return `read: ${nodeId} answered a linearizable read at term ${s.term} having heard from ${count} of ${voters.length} voters since it arrived (a quorum must confirm the leader first)`;
+    return null;
+  }
+
   /** After a step of `nodeId`: the commit rules and the monotonic terms. */
   afterStep(nodeId: NodeId, s: RaftState, token: unknown): string | null {
     const step = this.steps.get(nodeId);
     this.steps.delete(nodeId);
     let b = this.before.get(nodeId);
     if (b && b.token !== token) b = undefined; // a new process: nothing to compare with
-    const problem = b && step ? this.checkCommit(nodeId, s, b, step) : null;
+    const problem =
+      b && step
+        ? (this.checkTerms(nodeId, s, b, step) ??
+          this.checkElection(nodeId, s, b) ??
+          this.checkCommit(nodeId, s, b, step))
+        : null;
     this.before.set(nodeId, {
       role: s.role,
       term: s.term,
@@ -175,6 +284,34 @@ export class RaftRuleChecker {
     return problem ?? checkTermsAtBoundary(nodeId, s);
   }
 
+  /** Rule 6: newer terms are adopted; appends are acknowledged and snapshots installed only at the current term. */
+  private checkTerms(nodeId: NodeId, s: RaftState, b: Before, step: StepView): string | null {
+    const m = step.message;
+    if (!m) return null;
+    const exempt = m.type === 'vote' || m.type === 'timeoutNow' || (m.type === 'voteReply' && m.preVote);
+    if (!exempt && m.term > s.term)
+      return `§5.1: ${nodeId} received ${m.type} of term ${m.term} from ${step.from} and stayed at term ${s.term}`;
+    if (m.type === 'append' && step.ackIndex >= 0 && m.term !== s.term)
+      return `§5.1: ${nodeId} at term ${s.term} acknowledged an AppendEntries of term ${m.term} from ${step.from}`;
+    if (m.type === 'snapshot' && step.installed && m.term !== s.term)
+      return `§5.1: ${nodeId} at term ${s.term} installed a snapshot sent at term ${m.term} by ${step.from}`;
+    void b;
+    return null;
+  }
+
+  /** Rule 5: a new leader holds granted votes of its term from a quorum of its voters. */
+  private checkElection(nodeId: NodeId, s: RaftState, b: Before): string | null {
+    if (s.role !== 'leader' || (b.role === 'leader' && b.term === s.term)) return null;
+    this.counts.elections++;
+    const voters = s.membership.voters;
+    const h = this.heard.get(nodeId);
+    let count = voters.includes(nodeId) ? 1 : 0;
+    if (h && h.term === s.term) for (const id of h.grants) if (id !== nodeId && voters.includes(id)) count++;
+    if (count < Math.floor(voters.length / 2) + 1)
+      return `election: ${nodeId} became leader of term ${s.term} with ${count} granted votes of that term from its ${voters.length} voters (${voters.join(' ')})`;
+    return null;
+  }
+
   private checkCommit(nodeId: NodeId, s: RaftState, b: Before, step: StepView): string | null {
     if (s.commitIndex <= b.commit || step.isStart) return null;
     if (b.role === 'leader' && s.role === 'leader' && b.term === s.term) {
@@ -182,7 +319,7 @@ export class RaftRuleChecker {
       const term = s.log.termAt(s.commitIndex);
       if (term !== s.term)
         return `§5.4.2: leader ${nodeId} of term ${s.term} advanced its commit index ${b.commit} → ${s.commitIndex} onto an entry of term ${term} (only an own-term entry may be counted)`;
-      return null;
+      return this.checkCommitQuorum(nodeId, s);
     }
     const m = step.message;
     if (m?.type === 'snapshot') return null; // InstallSnapshot sets commit to the snapshot's index
@@ -196,6 +333,20 @@ export class RaftRuleChecker {
     if (s.commitIndex > Math.max(b.commit, matched))
       return `follower commit: ${nodeId} advanced its commit index ${b.commit} → ${s.commitIndex} past what the AppendEntries from ${step.from} matched (prev ${m.prevIndex}, ${m.entries.length} entries, leader commit ${m.commit}${step.ackIndex < 0 ? ', refused' : ''})`;
     return this.checkAck(nodeId, s, b, step, m);
+  }
+
+  /** Rule 7: a quorum of voters acknowledged (at this term) up to the leader's new commit index. */
+  private checkCommitQuorum(nodeId: NodeId, s: RaftState): string | null {
+    const voters = s.membership.voters;
+    const h = this.heard.get(nodeId);
+    const sh = this.shadows.get(nodeId);
+    const selfWritten = !sh || s.commitIndex <= sh.snapIndex || shadowTermAt(sh, s.commitIndex) !== undefined;
+    let count = voters.includes(nodeId) && selfWritten ? 1 : 0;
+    for (const id of voters)
+      if (id !== nodeId && h && h.term === s.term && (h.acked.get(id) ?? -1) >= s.commitIndex) count++;
+    if (count < Math.floor(voters.length / 2) + 1)
+      return `commit quorum: leader ${nodeId} of term ${s.term} committed index ${s.commitIndex} with only ${count} of its ${voters.length} voters (${voters.join(' ')}) known to hold it`;
+    return null;
   }
 
   /** The success ack of an AppendEntries claims no more than the message matched, with the leader's terms. */
