@@ -28,6 +28,11 @@
  *     InstallSnapshot installed only at the receiver's current term.
  *  7. A leader's commit index is backed by a quorum of its voters whose acknowledgements of this term
  *     (observed arriving, not read from the leader's own bookkeeping) reach it.
+ *  9. Membership (thesis §4.1): a leader appends a configuration entry only after it committed an
+ *     entry of its term and while no other configuration entry is uncommitted; after a truncation a
+ *     node's membership is the latest configuration entry left in its log. A node holds a vote (other
+ *     than for itself) only for a candidate it granted it to; a node that acknowledged an AppendEntries
+ *     of its term is that leader's follower.
  *  8. A linearizable read (raft harness) is answered only by a leader whose commit index holds an entry
  *     of its term (its no-op committed), and — without lease reads — after a quorum of voters answered
  *     it since the read arrived.
@@ -56,6 +61,8 @@ interface StepView {
   ackIndex: number;
   /** Whether this step traced a snapshot install. */
   installed: boolean;
+  /** Whether this step cut the node's log (a conflicting suffix). */
+  truncated: boolean;
 }
 
 /** What the checker saw a node receive as leader (or candidate) of one term. */
@@ -145,7 +152,14 @@ export class RaftRuleChecker {
       }
     }
     if (message && from !== null) this.noteHeard(nodeId, from, message);
-    this.steps.set(nodeId, { message, from, isStart: input.kind === 'start', ackIndex: -1, installed: false });
+    this.steps.set(nodeId, {
+      message,
+      from,
+      isStart: input.kind === 'start',
+      ackIndex: -1,
+      installed: false,
+      truncated: false,
+    });
   }
 
   /** Records the votes and acknowledgements a node receives at its current term (as of its last step). */
@@ -176,7 +190,16 @@ export class RaftRuleChecker {
     const sh = this.shadows.get(nodeId);
     if (!sh) return null; // a node driven by hand without a start: nothing known about its disk
     if (effect.kind === 'persist') {
-      for (const op of effect.ops) applyOp(sh, op);
+      for (const op of effect.ops) {
+        applyOp(sh, op);
+        if (op.op === 'truncate' && logNames.has(op.log)) {
+          const step = this.steps.get(nodeId);
+          if (step) step.truncated = true;
+        } else if (op.op === 'append' && logNames.has(op.log) && s?.role === 'leader') {
+          const problem = checkConfigAppend(nodeId, op.entries as Entry[], s);
+          if (problem) return problem;
+        }
+      }
       return null;
     }
     if (effect.kind !== 'send' || !s) return null;
@@ -281,7 +304,17 @@ export class RaftRuleChecker {
       prevIndex: s.log.prevIndex,
       token,
     });
-    return problem ?? checkTermsAtBoundary(nodeId, s);
+    return (
+      problem ?? checkTermsAtBoundary(nodeId, s) ?? this.checkHeldVote(nodeId, s) ?? checkMembership(nodeId, s, step)
+    );
+  }
+
+  /** A vote held for another node is one this node granted (a pre-vote records nothing, §9.6). */
+  private checkHeldVote(nodeId: NodeId, s: RaftState): string | null {
+    if (!s.vote || s.vote === nodeId || !this.shadows.has(nodeId)) return null; // no start seen: grants unknown
+    const granted = this.votes.get(nodeId)?.get(s.term);
+    if (granted === s.vote) return null;
+    return `vote: ${nodeId} holds a vote for ${s.vote} at term ${s.term} but granted ${granted === undefined ? 'none' : `its vote to ${granted}`} at that term`;
   }
 
   /** Rule 6: newer terms are adopted; appends are acknowledged and snapshots installed only at the current term. */
@@ -293,6 +326,8 @@ export class RaftRuleChecker {
       return `§5.1: ${nodeId} received ${m.type} of term ${m.term} from ${step.from} and stayed at term ${s.term}`;
     if (m.type === 'append' && step.ackIndex >= 0 && m.term !== s.term)
       return `§5.1: ${nodeId} at term ${s.term} acknowledged an AppendEntries of term ${m.term} from ${step.from}`;
+    if (m.type === 'append' && step.ackIndex >= 0 && (s.role !== 'follower' || s.leader !== step.from))
+      return `§5.2: ${nodeId} acknowledged an AppendEntries of term ${m.term} from ${step.from} but is a ${s.role} following ${s.leader ?? 'nobody'}`;
     if (m.type === 'snapshot' && step.installed && m.term !== s.term)
       return `§5.1: ${nodeId} at term ${s.term} installed a snapshot sent at term ${m.term} by ${step.from}`;
     void b;
@@ -373,6 +408,34 @@ export class RaftRuleChecker {
     }
     return null;
   }
+}
+
+/** Rule 9 on a leader's append: a configuration entry waits for an own-term commit and for the previous change. */
+function checkConfigAppend(nodeId: NodeId, entries: readonly Entry[], s: RaftState): string | null {
+  for (const e of entries) {
+    if (e.type !== 'config' || e.term !== s.term) continue;
+    if (s.log.termAt(s.commitIndex) !== s.term)
+      return `membership: leader ${nodeId} appended a configuration entry at ${e.index} before committing an entry of its term ${s.term} (commit ${s.commitIndex} is of term ${s.log.termAt(s.commitIndex)})`;
+    for (let i = Math.max(s.commitIndex, s.log.prevIndex) + 1; i < e.index; i++)
+      if (s.log.entryAt(i)?.type === 'config')
+        return `membership: leader ${nodeId} appended a configuration entry at ${e.index} while the one at ${i} is not committed (one change at a time)`;
+  }
+  return null;
+}
+
+/** Rule 9 after a truncation: the membership in force is the latest configuration entry left in the log. */
+function checkMembership(nodeId: NodeId, s: RaftState, step: StepView | undefined): string | null {
+  if (!step?.truncated) return null;
+  for (let i = s.log.lastIndex; i > s.log.prevIndex; i--) {
+    const e = s.log.entryAt(i);
+    if (e?.type !== 'config') continue;
+    const want = [...e.config!.voters].sort().join(' ');
+    const have = [...s.membership.voters].sort().join(' ');
+    if (want !== have)
+      return `membership: after a truncation ${nodeId} uses voters ${have}, but the latest configuration left in its log (index ${i}) has ${want}`;
+    return null;
+  }
+  return null;
 }
 
 /** The log's compaction point, its first entry and the snapshot agree (rule 4 at the boundary). */

@@ -63,6 +63,7 @@ const params = {
   raftMultiplier:
     "the real agent's timing (performance.raft_multiplier m: elections 1–2 s × m, heartbeat 100 ms × m, lease 500 ms × m) instead of the sim's fast one",
   voters: 'how many of the nodes start as voters (the rest wait to be added); default all',
+  ruleCheckers: 'the per-step Raft rule checkers of sim/checkers/raft-rules.ts (true|false; default true)',
   membershipEveryMs:
     'mean gap between membership changes of the membership workload (add, promote, remove; ms); 0 = none',
   unsafeCommitPreviousTerm: 'TEST ONLY: the broken Figure 8 commit rule (true|false)',
@@ -133,7 +134,8 @@ const runs = new WeakMap<SimApi, RunState>();
 export function runStateOf(sim: SimApi): RunState {
   let run = runs.get(sim);
   if (!run) {
-    run = { checker: new RaftClusterChecker(), livenessFromMs: null, snapshotInstalls: new Map() };
+    const rules = sim.scenario.params.ruleCheckers !== 'false';
+    run = { checker: new RaftClusterChecker({ rules }), livenessFromMs: null, snapshotInstalls: new Map() };
     runs.set(sim, run);
   }
   return run;
