@@ -35,7 +35,9 @@
  *     of its term is that leader's follower.
  *  8. A linearizable read (raft harness) is answered only by a leader whose commit index holds an entry
  *     of its term (its no-op committed), and — without lease reads — after a quorum of voters answered
- *     it since the read arrived.
+ *     it since the read arrived; with lease reads (thesis §6.4.1), only while a quorum has echoed a
+ *     heartbeat round sent less than electionTimeoutMsMin × (1 − drift bound) ago (send times and
+ *     echoes as the checker saw them leave and arrive).
  */
 import type { AppendEntries, Entry, RaftMessage } from '../../core/raft/messages.js';
 import type { RaftState } from '../../core/raft/raft.js';
@@ -74,6 +76,10 @@ interface Heard {
   readonly acked: Map<NodeId, number>;
   /** The checker's step count when each follower's last reply of this term arrived. */
   readonly heardAtStep: Map<NodeId, number>;
+  /** Highest ReadIndex round each follower echoed at this term. */
+  readonly echoed: Map<NodeId, number>;
+  /** When (the node's clock) each round was first sent at this term. */
+  readonly roundSentMs: Map<number, number>;
 }
 
 interface Before {
@@ -106,6 +112,8 @@ export class RaftRuleChecker {
   /** Linearizable reads waiting on a node: request id → the checker step at which it arrived. */
   private readonly reads = new Map<NodeId, Map<number, number>>();
   private stepCount = 0;
+  /** Each node's clock at its current step (the input's nowMs). */
+  private readonly nowMs = new Map<NodeId, number>();
   /** How many rule checks ran, by rule (for the bench and the tests that show a rule is exercised). */
   readonly counts = { sends: 0, acks: 0, leaderCommits: 0, followerCommits: 0, votes: 0, elections: 0, reads: 0 };
 
@@ -168,12 +176,20 @@ export class RaftRuleChecker {
     if (!b || m.term !== b.term) return;
     let h = this.heard.get(nodeId);
     if (!h || h.term !== b.term) {
-      h = { term: b.term, grants: new Set(), acked: new Map(), heardAtStep: new Map() };
+      h = {
+        term: b.term,
+        grants: new Set(),
+        acked: new Map(),
+        heardAtStep: new Map(),
+        echoed: new Map(),
+        roundSentMs: new Map(),
+      };
       this.heard.set(nodeId, h);
     }
     if (m.type === 'voteReply' && m.granted && !m.preVote) h.grants.add(from);
     else if (m.type === 'appendReply' || m.type === 'snapshotReply') {
       h.heardAtStep.set(from, this.stepCount);
+      if (m.readSeq > (h.echoed.get(from) ?? 0)) h.echoed.set(from, m.readSeq);
       const index = m.type === 'appendReply' ? (m.success ? m.matchIndex : -1) : m.done ? m.lastIndex : -1;
       if (index > (h.acked.get(from) ?? -1)) h.acked.set(from, index);
     }
@@ -232,10 +248,14 @@ export class RaftRuleChecker {
         return checkWritten(nodeId, `acknowledged index ${m.matchIndex} to ${to}`, m.matchIndex, s, sh);
       }
       case 'append': {
+        this.noteRoundSent(nodeId, m.term, m.readSeq);
         if (m.entries.length === 0) return null;
         const last = m.entries[m.entries.length - 1]!;
         return checkWritten(nodeId, `sent entries up to ${last.index} to ${to}`, last.index, s, sh);
       }
+      case 'snapshot':
+        this.noteRoundSent(nodeId, m.term, m.readSeq);
+        return null;
       case 'snapshotReply':
         if (m.done && m.lastIndex > sh.snapIndex && shadowTermAt(sh, m.lastIndex) === undefined)
           return `ORDERING RULE: ${nodeId} reported the snapshot at ${m.lastIndex} installed before writing it (written: snapshot ${sh.snapIndex}, log ${sh.indexes[0] ?? '-'}..${sh.indexes.at(-1) ?? '-'})`;
@@ -243,6 +263,15 @@ export class RaftRuleChecker {
       default:
         return null;
     }
+  }
+
+  /** The first time a leader sent ReadIndex round `readSeq` at `term` (for the lease rule). */
+  private noteRoundSent(nodeId: NodeId, term: number, readSeq: number): void {
+    const b = this.before.get(nodeId);
+    const h = this.heard.get(nodeId);
+    if (!b || !h || h.term !== term || b.term !== term || h.roundSentMs.has(readSeq)) return;
+    h.roundSentMs.set(readSeq, this.nowMs.get(nodeId) ?? 0);
+    if (h.roundSentMs.size > 256) h.roundSentMs.delete(h.roundSentMs.keys().next().value!);
   }
 
   /** §5.4.1 and one vote per term: the grant the node just sent. */
@@ -275,13 +304,28 @@ export class RaftRuleChecker {
     this.counts.reads++;
     if (s.role !== 'leader' || s.log.termAt(s.commitIndex) !== s.term)
       return `read: ${nodeId} (${s.role} at term ${s.term}) answered a linearizable read with commit index ${s.commitIndex} of term ${s.log.termAt(s.commitIndex)}, before an entry of its term committed`;
-    if (s.config.leaseReads) return null;
     const h = this.heard.get(nodeId);
     const voters = s.membership.voters;
     let count = voters.includes(nodeId) ? 1 : 0;
     for (const id of voters) if (id !== nodeId && (h?.heardAtStep.get(id) ?? -1) > arrivedAt) count++;
-    if (count < Math.floor(voters.length / 2) + 1)
-      return `read: ${nodeId} answered a linearizable read at term ${s.term} having heard from ${count} of ${voters.length} voters since it arrived (a quorum must confirm the leader first)`;
+    if (count >= Math.floor(voters.length / 2) + 1) return null; // confirmed by a round after it arrived
+    if (s.config.leaseReads) return this.checkLease(nodeId, s, h);
+    return `read: ${nodeId} answered a linearizable read at term ${s.term} having heard from ${count} of ${voters.length} voters since it arrived (a quorum must confirm the leader first)`;
+  }
+
+  /** A lease read: a quorum echoed a round sent within the lease (the quorum-th highest echo's send time). */
+  private checkLease(nodeId: NodeId, s: RaftState, h: Heard | undefined): string | null {
+    const voters = s.membership.voters.filter((id) => id !== nodeId);
+    const need = Math.floor(s.membership.voters.length / 2) + 1 - (s.membership.voters.includes(nodeId) ? 1 : 0);
+    if (need <= 0) return null;
+    if (!h || h.term !== s.term) return null; // answered through a round it saw echoed: the ReadIndex path
+    const echoes = voters.map((id) => h.echoed.get(id) ?? 0).sort((a, b) => b - a);
+    const round = echoes[need - 1] ?? 0;
+    const sentMs = h.roundSentMs.get(round);
+    const nowMs = this.nowMs.get(nodeId) ?? 0;
+    const leaseMs = s.config.electionTimeoutMsMin * (1 - s.config.clockDriftBoundPpm / 1e6);
+    if (sentMs === undefined || nowMs - sentMs >= leaseMs)
+      return `lease read: ${nodeId} answered a read at ${nowMs.toFixed(1)} ms on a lease from round ${round}${sentMs === undefined ? ' (never seen sent at this term)' : ` sent at ${sentMs.toFixed(1)} ms`}; the lease lasts ${leaseMs.toFixed(1)} ms`;
     return null;
   }
 
