@@ -8,7 +8,9 @@
  *     randomness; the paper: median 287 ms). Goal: median ≤ 300 ms, max ≤ 600 ms.
  *  2. Simulator speed with Raft under faults: 5 nodes, swarm nemesis, 5 clients writing every ~20 ms,
  *     60 simulated s: simulated ms per wall ms (goal ≥ 1,000; VOPR ~700) and deliveries per second
- *     (goal ≥ 1,000,000 per core), with the per-step checkers on (as the tests run) and off.
+ *     (goal ≥ 1,000,000 per core), with the per-step checkers on (as the tests run), on without the
+ *     Raft rule checkers of sim/checkers/raft-rules.ts (their cost), and off. The swarm scenario draws
+ *     Raft's protocol knobs per seed (the same three seeds for every row).
  *  3. Throughput in simulated time with batching and pipelining: 5 nodes, 64 clients writing as fast
  *     as they are answered, no faults: commits per simulated second.
  * Env: RAFT_BENCH_TRIALS (default 1000), RAFT_BENCH_LATENCY (one-way latency range, default 6ms..10.5ms).
@@ -98,8 +100,10 @@ nemesis swarm every=500ms
 
 async function speed(
   checkInvariants: boolean,
+  ruleCheckers = true,
 ): Promise<{ simSpeedup: number; deliveriesPerSec: number; eventsPerSec: number; wallMs: number; passed: boolean }> {
-  const loaded = await loadScenarioText(speedScenario, 'bench-raft-speed.txt');
+  const text = `${speedScenario}set ruleCheckers ${ruleCheckers}\n`;
+  const loaded = await loadScenarioText(text, 'bench-raft-speed.txt');
   let best = { wallMs: Infinity, simulatedMs: 0, deliveries: 0, events: 0, passed: true };
   for (let seed = 1; seed <= 3; seed++) {
     const sim = new Simulation(loaded.scenario, loaded.harness, seed, { codec: false, checkInvariants });
@@ -164,6 +168,7 @@ const widePlain = await electionDowntime(150, 300, false);
 const narrowPlain = await electionDowntime(150, 155, false);
 await speed(false); // warm up the JIT
 const checked = await speed(true);
+const checkedNoRules = await speed(true, false);
 const unchecked = await speed(false);
 const tput = await throughput();
 
@@ -184,6 +189,9 @@ console.log(
 console.log('speed under faults (5 nodes, swarm nemesis, 60 simulated s, best of 3)');
 console.log(
   `checks on    ${checked.simSpeedup}x real time, ${checked.deliveriesPerSec} deliveries/s, ${checked.eventsPerSec} events/s`,
+);
+console.log(
+  `checks on, per-step rules off   ${checkedNoRules.simSpeedup}x real time, ${checkedNoRules.deliveriesPerSec} deliveries/s, ${checkedNoRules.eventsPerSec} events/s`,
 );
 console.log(
   `checks off   ${unchecked.simSpeedup}x real time, ${unchecked.deliveriesPerSec} deliveries/s, ${unchecked.eventsPerSec} events/s`,
@@ -210,6 +218,8 @@ console.log(
     downtimeMedianLowRandomnessNoPreVoteVsPaper287: +(narrowPlain.median / 287).toFixed(2),
     simSpeedup: checked.simSpeedup,
     simSpeedupUnchecked: unchecked.simSpeedup,
+    simSpeedupRuleCheckersOff: checkedNoRules.simSpeedup,
+    ruleCheckersCostRatio: +(checkedNoRules.simSpeedup / Math.max(1, checked.simSpeedup)).toFixed(2),
     simSpeedupVsVopr700: +(checked.simSpeedup / 700).toFixed(2),
     simSpeedupVsGoal1000: +(checked.simSpeedup / 1000).toFixed(2),
     deliveriesPerSec: checked.deliveriesPerSec,
