@@ -39,7 +39,13 @@
  *     heartbeat round sent less than electionTimeoutMsMin × (1 − drift bound) ago (send times and
  *     echoes as the checker saw them leave and arrive).
  */
-import type { AppendEntries, Entry, RaftMessage } from '../../core/raft/messages.js';
+import {
+  checkMessage,
+  checkTermJump,
+  type AppendEntries,
+  type Entry,
+  type RaftMessage,
+} from '../../core/raft/messages.js';
 import type { RaftState } from '../../core/raft/raft.js';
 import type { DurableState, Effect, Input, NodeId, StorageOp } from '../../core/types.js';
 
@@ -150,7 +156,8 @@ export class RaftRuleChecker {
     let from: NodeId | null = null;
     if (input.kind === 'message') {
       const envelope = input.message as { m?: string; p?: unknown };
-      if (envelope.m === 'raft') ((message = envelope.p as RaftMessage), (from = input.from));
+      // A message the node drops unread (malformed, or a forged term jump: core/raft/messages.ts) is no input to the rules.
+      if (envelope.m === 'raft' && checkMessage(envelope.p)) ((message = envelope.p), (from = input.from));
     } else if (input.kind === 'request') {
       const request = input.request as { machine?: string; body?: { type?: string } };
       if (request.machine === 'raft' && request.body?.type === 'read') {
@@ -365,7 +372,11 @@ export class RaftRuleChecker {
   private checkTerms(nodeId: NodeId, s: RaftState, b: Before, step: StepView): string | null {
     const m = step.message;
     if (!m) return null;
-    const exempt = m.type === 'vote' || m.type === 'timeoutNow' || (m.type === 'voteReply' && m.preVote);
+    const exempt =
+      m.type === 'vote' ||
+      m.type === 'timeoutNow' ||
+      (m.type === 'voteReply' && m.preVote) ||
+      !checkTermJump(m.term, b.term);
     if (!exempt && m.term > s.term)
       return `§5.1: ${nodeId} received ${m.type} of term ${m.term} from ${step.from} and stayed at term ${s.term}`;
     if (m.type === 'append' && step.ackIndex >= 0 && m.term !== s.term)
@@ -374,7 +385,6 @@ export class RaftRuleChecker {
       return `§5.2: ${nodeId} acknowledged an AppendEntries of term ${m.term} from ${step.from} but is a ${s.role} following ${s.leader ?? 'nobody'}`;
     if (m.type === 'snapshot' && step.installed && m.term !== s.term)
       return `§5.1: ${nodeId} at term ${s.term} installed a snapshot sent at term ${m.term} by ${step.from}`;
-    void b;
     return null;
   }
 
