@@ -13,7 +13,8 @@
  * the next seed always goes to the scenario that has used the least time so far.
  *
  * Child mode (`--child`, run inside the worktree so the mutated sources are the ones loaded) prints one
- * JSON line with the verdict.
+ * JSON line with the verdict. `--table BEFORE.json AFTER.json` prints the markdown table of
+ * docs/mutation-testing.md from two result files.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -284,6 +285,47 @@ function parent(args: readonly string[]): void {
   );
 }
 
+// ───────────────────────────────────────────── table ─────────────────────────────────────────────
+
+function table(args: readonly string[]): void {
+  const [beforeFile, afterFile] = args.filter((a) => !a.startsWith('--'));
+  const read = (f: string | undefined): Map<string, Verdict> =>
+    new Map(f ? (JSON.parse(readFileSync(f, 'utf8')) as { verdicts: Verdict[] }).verdicts.map((v) => [v.id, v]) : []);
+  const before = read(beforeFile);
+  const after = read(afterFile);
+  const mutants = (
+    JSON.parse(readFileSync(flag(args, 'mutants') ?? 'docs/mutants/raft.json', 'utf8')) as {
+      mutants: Mutant[];
+    }
+  ).mutants;
+  const cell = (v: Verdict | undefined): string =>
+    !v
+      ? '–'
+      : v.caught
+        ? `caught ${v.seconds === null ? '' : `${v.seconds.toFixed(1)} s`}`
+        : `**escaped** (${v.seedsRun} seeds)`;
+  const out = [
+    '| id | mutant | before: explorer alone | after: caught? | s to first failing seed | scenario, seed | property | shrunk size |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const m of mutants) {
+    const a = after.get(m.id);
+    out.push(
+      `| ${m.id} | ${m.file.replace('core/raft/', '')}: ${m.what} | ${cell(before.get(m.id))} | ${a ? (a.caught ? 'yes' : '**no**') : '–'} | ${a?.seconds?.toFixed(1) ?? '–'} | ${a?.scenario ? `${a.scenario.replace(/^.*\//, '').replace('.txt', '')} ${a.seed}` : '–'} | ${a?.property ?? '–'} | ${a?.shrunkSize ?? '–'} |`,
+    );
+  }
+  const summary = (vs: Map<string, Verdict>): string => {
+    const all = [...vs.values()];
+    const caught = all.filter((v) => v.caught);
+    const secs = caught.map((v) => v.seconds ?? 0).sort((x, y) => x - y);
+    const median = secs.length ? secs[Math.floor((secs.length - 1) / 2)]! : NaN;
+    return `${caught.length}/${all.length} caught (${((100 * caught.length) / Math.max(1, all.length)).toFixed(0)}%), median ${median.toFixed(1)} s`;
+  };
+  out.push('', `before: ${summary(before)}; after: ${summary(after)}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
 const argv = process.argv.slice(2);
 if (argv.includes('--child')) await child(argv);
+else if (argv.includes('--table')) table(argv);
 else parent(argv);

@@ -253,14 +253,18 @@ function startMembershipWorkload(sim: SimApi, scenario: Scenario): void {
           what: `remove ${id}${id === leader ? ' (the leader)' : ''}`,
         });
     if (changes.length === 0) return void sim.after(1 + prng.below(everyMs), next);
-    const change = prng.pick(changes);
-    sim.request(leader, { machine: 'raft', body: change.body }, 2000, (response) => {
-      const r = response as (RaftReply & { detail?: string }) | undefined;
-      sim.log(
-        `membership: ${change.what} via ${leader}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : `${r.error}${r.detail ? ` (${r.detail})` : ''}`}`,
-      );
-      sim.after(prng.chance(1, 3) ? 0 : 1 + prng.below(2 * everyMs), next);
-    });
+    const send = (change: { body: unknown; what: string }, then: (() => void) | null): void =>
+      sim.request(leader, { machine: 'raft', body: change.body }, 2000, (response) => {
+        const r = response as (RaftReply & { detail?: string }) | undefined;
+        sim.log(
+          `membership: ${change.what} via ${leader}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : `${r.error}${r.detail ? ` (${r.detail})` : ''}`}`,
+        );
+        if (then) sim.after(prng.chance(1, 3) ? 0 : 1 + prng.below(2 * everyMs), then);
+      });
+    send(prng.pick(changes), next);
+    // Back to back: a second change while the first is in flight (the leader must refuse it until the
+    // first one commits: one change at a time, thesis §4.1).
+    if (prng.chance(1, 3)) sim.after(prng.below(5), () => send(prng.pick(changes), null));
   };
   sim.after(1 + prng.below(everyMs), next);
 }
