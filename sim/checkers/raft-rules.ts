@@ -33,6 +33,9 @@
  *     node's membership is the latest configuration entry left in its log. A node holds a vote (other
  *     than for itself) only for a candidate it granted it to; a node that acknowledged an AppendEntries
  *     of its term is that leader's follower.
+ * 10. Check-quorum (thesis §6.2): a leader with check-quorum on that has heard from no quorum of its
+ *     voters for 2 × electionTimeoutMsMin + 2 × heartbeatIntervalMs (its own clock; the check runs
+ *     once per electionTimeoutMsMin at a heartbeat) does not lead past its next heartbeat.
  *  8. A linearizable read (raft harness) is answered only by a leader whose commit index holds an entry
  *     of its term (its no-op committed), and — without lease reads — after a quorum of voters answered
  *     it since the read arrived; with lease reads (thesis §6.4.1), only while a quorum has echoed a
@@ -82,6 +85,10 @@ interface Heard {
   readonly acked: Map<NodeId, number>;
   /** The checker's step count when each follower's last reply of this term arrived. */
   readonly heardAtStep: Map<NodeId, number>;
+  /** When (the node's clock) each follower's last reply of this term arrived. */
+  readonly heardAtMs: Map<NodeId, number>;
+  /** When (the node's clock) the node was first seen leading this term. */
+  ledSinceMs: number | null;
   /** Highest ReadIndex round each follower echoed at this term. */
   readonly echoed: Map<NodeId, number>;
   /** When (the node's clock) each round was first sent at this term. */
@@ -99,6 +106,20 @@ interface Before {
 const hardStateKeys = new Set(['raft/hardState', 'hardState']);
 const snapshotKeys = new Set(['raft/snapshot', 'snapshot']);
 const logNames = new Set(['raft/log', 'log']);
+
+function newHeard(term: number): Heard {
+  const h: Heard = {
+    term,
+    grants: new Set(),
+    acked: new Map(),
+    heardAtStep: new Map(),
+    heardAtMs: new Map(),
+    ledSinceMs: null,
+    echoed: new Map(),
+    roundSentMs: new Map(),
+  };
+  return h;
+}
 
 function shadowTermAt(sh: Shadow, index: number): number | undefined {
   if (index === sh.snapIndex) return sh.snapTerm;
@@ -120,6 +141,8 @@ export class RaftRuleChecker {
   private stepCount = 0;
   /** Each node's clock at its current step (the input's nowMs). */
   private readonly nowMs = new Map<NodeId, number>();
+  /** Whether a node's current step is its heartbeat timer. */
+  private readonly heartbeat = new Map<NodeId, boolean>();
   /** How many rule checks ran, by rule (for the bench and the tests that show a rule is exercised). */
   readonly counts = { sends: 0, acks: 0, leaderCommits: 0, followerCommits: 0, votes: 0, elections: 0, reads: 0 };
 
@@ -183,19 +206,13 @@ export class RaftRuleChecker {
     if (!b || m.term !== b.term) return;
     let h = this.heard.get(nodeId);
     if (!h || h.term !== b.term) {
-      h = {
-        term: b.term,
-        grants: new Set(),
-        acked: new Map(),
-        heardAtStep: new Map(),
-        echoed: new Map(),
-        roundSentMs: new Map(),
-      };
+      h = newHeard(b.term);
       this.heard.set(nodeId, h);
     }
     if (m.type === 'voteReply' && m.granted && !m.preVote) h.grants.add(from);
     else if (m.type === 'appendReply' || m.type === 'snapshotReply') {
       h.heardAtStep.set(from, this.stepCount);
+      h.heardAtMs.set(from, this.nowMs.get(nodeId) ?? 0);
       if (m.readSeq > (h.echoed.get(from) ?? 0)) h.echoed.set(from, m.readSeq);
       const index = m.type === 'appendReply' ? (m.success ? m.matchIndex : -1) : m.done ? m.lastIndex : -1;
       if (index > (h.acked.get(from) ?? -1)) h.acked.set(from, index);
@@ -385,6 +402,26 @@ export class RaftRuleChecker {
       return `§5.2: ${nodeId} acknowledged an AppendEntries of term ${m.term} from ${step.from} but is a ${s.role} following ${s.leader ?? 'nobody'}`;
     if (m.type === 'snapshot' && step.installed && m.term !== s.term)
       return `§5.1: ${nodeId} at term ${s.term} installed a snapshot sent at term ${m.term} by ${step.from}`;
+    return null;
+  }
+
+  /** Rule 10: a leader with check-quorum that heard from no quorum for too long steps down at a heartbeat. */
+  private checkQuorumContact(nodeId: NodeId, s: RaftState): string | null {
+    if (s.role !== 'leader' || !s.config.checkQuorum) return null;
+    const nowMs = this.nowMs.get(nodeId) ?? 0;
+    let h = this.heard.get(nodeId);
+    if (!h || h.term !== s.term) {
+      h = newHeard(s.term);
+      this.heard.set(nodeId, h);
+    }
+    if (h.ledSinceMs === null) h.ledSinceMs = nowMs;
+    if (!this.heartbeat.get(nodeId)) return null;
+    const windowMs = 2 * s.config.electionTimeoutMsMin + 2 * s.config.heartbeatIntervalMs;
+    const voters = s.membership.voters;
+    let count = voters.includes(nodeId) ? 1 : 0;
+    for (const id of voters) if (id !== nodeId && nowMs - (h.heardAtMs.get(id) ?? h.ledSinceMs) < windowMs) count++;
+    if (count < Math.floor(voters.length / 2) + 1)
+      return `check-quorum: ${nodeId} still leads term ${s.term} at ${nowMs.toFixed(1)} ms having heard from only ${count} of its ${voters.length} voters in the last ${windowMs} ms`;
     return null;
   }
 
