@@ -288,16 +288,22 @@ function parent(args: readonly string[]): void {
 // ───────────────────────────────────────────── table ─────────────────────────────────────────────
 
 function table(args: readonly string[]): void {
-  const [beforeFile, afterFile] = args.filter((a) => !a.startsWith('--'));
+  // Later files (re-runs of some mutants on a later commit) override the after column for their ids.
+  const [beforeFile, afterFile, ...rerunFiles] = args.filter((a) => !a.startsWith('--'));
   const read = (f: string | undefined): Map<string, Verdict> =>
     new Map(f ? (JSON.parse(readFileSync(f, 'utf8')) as { verdicts: Verdict[] }).verdicts.map((v) => [v.id, v]) : []);
   const before = read(beforeFile);
   const after = read(afterFile);
-  const mutants = (
-    JSON.parse(readFileSync(flag(args, 'mutants') ?? 'docs/mutants/raft.json', 'utf8')) as {
-      mutants: Mutant[];
-    }
-  ).mutants;
+  const rerun = new Set<string>();
+  for (const f of rerunFiles) for (const [id, v] of read(f)) (after.set(id, v), rerun.add(id));
+  const property = (v: Verdict): string => {
+    if (v.property === 'crash') return `assertion (${(v.violation ?? '').slice(0, 48)})`;
+    if (v.property === 'raft') return 'node invariant (raft)';
+    const text = (v.violation ?? v.property ?? '').replace(/^(n\d+: )+/, '');
+    return text.split(':')[0]!.replace(/^n\d+ /, '');
+  };
+  const mutantsFile = flag(args, 'mutants') ?? 'docs/mutants/raft.json';
+  const mutants = (JSON.parse(readFileSync(mutantsFile, 'utf8')) as { mutants: Mutant[] }).mutants;
   const cell = (v: Verdict | undefined): string =>
     !v
       ? '–'
@@ -311,7 +317,7 @@ function table(args: readonly string[]): void {
   for (const m of mutants) {
     const a = after.get(m.id);
     out.push(
-      `| ${m.id} | ${m.file.replace('core/raft/', '')}: ${m.what} | ${cell(before.get(m.id))} | ${a ? (a.caught ? 'yes' : '**no**') : '–'} | ${a?.seconds?.toFixed(1) ?? '–'} | ${a?.scenario ? `${a.scenario.replace(/^.*\//, '').replace('.txt', '')} ${a.seed}` : '–'} | ${a?.property ?? '–'} | ${a?.shrunkSize ?? '–'} |`,
+      `| ${m.id} | ${m.file.replace('core/raft/', '')}: ${m.what} | ${cell(before.get(m.id))} | ${a ? (a.caught ? 'yes' : `**no** (${a.seedsRun} seeds)`) : '–'}${rerun.has(m.id) ? ' ¹' : ''} | ${a?.seconds?.toFixed(1) ?? '–'} | ${a?.scenario ? `${a.scenario.replace(/^.*\//, '').replace('.txt', '')} ${a.seed}` : '–'} | ${a?.caught ? property(a) : '–'} | ${a?.shrunkSize ?? '–'} |`,
     );
   }
   const summary = (vs: Map<string, Verdict>): string => {
