@@ -1112,6 +1112,7 @@ export const harness: Harness = {
       checkQuorum: ['true', 'false'],
       leaseReads: ['true', 'false'],
       channel: ['stream', 'datagram'],
+      knobs: ['swarm', 'fixed'],
     };
     const problems = [
       ...checkIntegerParams(

@@ -3,7 +3,8 @@
  * parameters that map onto RaftConfig fields, and the per-seed draw of the swarm scenarios (swarm
  * testing over the protocol's own options, as the nemesis does over faults: issue 12).
  *
- * A knob the scenario pins with `set KEY VALUE` is never drawn. Every drawn value is one production
+ * A scenario opts in with `set knobs swarm` (the exploration scenarios do); a knob it pins with
+ * `set KEY VALUE` is never drawn. Every drawn value is one production
  * accepts (core/raft/config.ts `checkRaftConfig`): heartbeat ≤ electionTimeoutMsMin / 2, lease reads
  * only with check-quorum. Lease reads also assume clock drift below `clockDriftBoundPpm` (thesis
  * §6.4.1), so a seed whose nemesis jumps or drifts clocks never draws them: that failure would be the
@@ -27,6 +28,8 @@ export const raftKnobParams = {
   checkQuorum: 'check-quorum on/off (true|false)',
   leaseReads: 'lease reads on/off (true|false; needs checkQuorum)',
   channel: "RPC channel: 'stream' (TCP-like) or 'datagram' (loss, dup, reorder apply)",
+  knobs:
+    "'swarm': a swarm scenario draws every protocol knob it does not pin, per seed (the exploration scenarios); 'fixed' (default): the scenario's values only",
 } as const;
 
 export type RaftKnob = keyof typeof raftKnobParams;
@@ -65,6 +68,7 @@ const timings: readonly (readonly [number, number, number])[] = [
  * values. `faults` are the seed's fault knobs (lease reads depend on the clock fault being off).
  */
 export function drawRaftKnobs(prng: Prng, scenario: Scenario, faults: Knobs): Record<string, string> {
+  if (scenario.params.knobs !== 'swarm') return {}; // opt-in: targeted swarm scenarios keep their configuration
   const pinned = (key: string): boolean => scenario.params[key] !== undefined;
   const out: Record<string, string> = {};
   const draw = (key: RaftKnob, values: readonly (string | number | boolean)[]): void => {

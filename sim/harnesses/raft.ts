@@ -272,6 +272,7 @@ function startMembershipWorkload(sim: SimApi, scenario: Scenario): void {
 /** Raft's protocol knobs, plus how often this seed changes membership (unless the scenario says). */
 function drawKnobs(prng: Prng, scenario: Scenario, faults: FaultKnobs): Record<string, string> {
   const knobs = drawRaftKnobs(prng, scenario, faults);
+  if (scenario.params.knobs !== 'swarm') return knobs;
   const membershipEveryMs = prng.pick([0, 0, 250, 1000]);
   if (scenario.params.membershipEveryMs === undefined) knobs.membershipEveryMs = String(membershipEveryMs);
   return knobs;
@@ -386,6 +387,7 @@ export const harness: Harness = {
       ...checkIntegerParams(scenario, numericParams),
       ...[...booleanParams].flatMap((key) => checkChoiceParam(scenario, key, ['true', 'false'])),
       ...checkChoiceParam(scenario, 'channel', ['stream', 'datagram']),
+      ...checkChoiceParam(scenario, 'knobs', ['swarm', 'fixed']),
     ];
     return checkConfigBuilds(problems, () => raftConfigFor(scenario, scenario.nodes[0]!));
   },
