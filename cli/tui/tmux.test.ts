@@ -53,7 +53,9 @@ function start(session: string, args: string, width = 100, height = 30): void {
     String(width),
     '-y',
     String(height),
-    `cd ${root} && node bin/conclave.js tui ${args}; ${after}`,
+    // `env -u CI`: ink draws only the last frame when it sees CI set (as .ci/run sets it); a person's
+    // terminal has no CI variable, and the test must see the live frames that person would.
+    `cd ${root} && env -u CI node bin/conclave.js tui ${args}; ${after}`,
   );
 }
 
