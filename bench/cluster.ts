@@ -9,18 +9,29 @@
  *   blocking-query wake         Conclave ?index=N&wait blocking GET vs etcd watch: PUT sent → watcher told
  *   failover                    kill -9 of the leader → next successful write
  *
+ * BENCH_SECURE=1 adds "conclave+tls": the same three servers with gossip encryption (`conclave keygen`
+ * → "encrypt") and TLS (`conclave tls ca create`, `tls cert create -server -dc dc1` per server,
+ * verify_incoming/outgoing/server_hostname, ports.https), the load client on HTTPS (node:https
+ * keep-alive Agent trusting the CA); the JSON gains tlsPutC16Ratio = secure put c16 / plain put c16.
+ * Both Conclave variants use the same client (node:http or node:https keep-alive Agent).
+ * BENCH_SKIP_ETCD=1 leaves etcd out.
+ *
  * CPU: user+system seconds of the three server processes per phase, divided by wall time (cores).
  * etcd is installed from Debian when absent (`apt-get install -y etcd-server etcd-client`).
  * Last line: one JSON object with every figure and the ratios conclave/etcd.
  */
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const phaseMs = Number(process.env['BENCH_PHASE_MS'] ?? 5000);
+const secure = process.env['BENCH_SECURE'] === '1';
+const skipEtcd = process.env['BENCH_SKIP_ETCD'] === '1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Figures {
@@ -144,16 +155,22 @@ async function runSuite(system: System): Promise<Record<string, number>> {
     });
   }
   const g = await load(system, 16, (e, w, i) => system.get(e, `bench/k${(w * 7 + i) % 100}`));
-  log(`${system.name} linearizable get c16: ${g.opsPerSec}/s p50 ${g.p50Ms} ms p99 ${g.p99Ms} ms, ${g.cores} cores`);
+  log(
+    `${system.name} linearizable get c16: ${g.opsPerSec}/s p50 ${g.p50Ms} ms p99 ${g.p99Ms} ms, ${g.cores} cores, ${g.errors} errors`,
+  );
   Object.assign(out, {
+    readC16Errors: g.errors,
     readC16OpsPerSec: g.opsPerSec,
     readC16P50Ms: g.p50Ms,
     readC16P99Ms: g.p99Ms,
     readC16Cores: g.cores,
   });
   const c = await load(system, 16, (e, w, i) => system.cas(e, `bench/cas${w}`, `c${w}-${i}`));
-  log(`${system.name} cas c16: ${c.opsPerSec}/s p50 ${c.p50Ms} ms p99 ${c.p99Ms} ms, ${c.cores} cores`);
+  log(
+    `${system.name} cas c16: ${c.opsPerSec}/s p50 ${c.p50Ms} ms p99 ${c.p99Ms} ms, ${c.cores} cores, ${c.errors} errors`,
+  );
   Object.assign(out, {
+    casC16Errors: c.errors,
     casC16OpsPerSec: c.opsPerSec,
     casC16P50Ms: c.p50Ms,
     casC16P99Ms: c.p99Ms,
@@ -168,8 +185,81 @@ async function runSuite(system: System): Promise<Record<string, number>> {
 
 // ───────────────────────────────────────── conclave ─────────────────────────────────────────
 
-async function startConclave(root: string): Promise<System> {
-  const ips = ['127.0.3.1', '127.0.3.2', '127.0.3.3'];
+interface Reply {
+  status: number;
+  text: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** One request over a keep-alive Agent (node:http or node:https, whichever the URL names). */
+function request(
+  agent: http.Agent,
+  url: string,
+  opts: { method?: string; body?: string; timeoutMs?: number } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const mod = url.startsWith('https:') ? https : http;
+    const req = mod.request(url, { method: opts.method ?? 'GET', agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), headers: res.headers }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (opts.timeoutMs !== undefined) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error('timeout')));
+    req.end(opts.body);
+  });
+}
+
+const conclaveCli = (cwd: string, args: string[]) =>
+  execSync(
+    `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(repo, 'bin', 'conclave.js'))} ${args.join(' ')}`,
+    {
+      cwd,
+    },
+  )
+    .toString()
+    .trim();
+
+/** Gossip key, CA and one server certificate per IP (naming the IP), and a config file per server. */
+function secureConfigs(root: string, ips: readonly string[]): string[] {
+  const dir = path.join(root, 'tls');
+  fs.mkdirSync(dir, { recursive: true });
+  const key = conclaveCli(dir, ['keygen']);
+  conclaveCli(dir, ['tls', 'ca', 'create']);
+  return ips.map((ip, i) => {
+    conclaveCli(dir, ['tls', 'cert', 'create', '-server', '-dc', 'dc1', '-additional-ipaddress', ip]);
+    const file = path.join(dir, `s${i + 1}.json`);
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        encrypt: key,
+        ca_file: path.join(dir, 'consul-agent-ca.pem'),
+        cert_file: path.join(dir, `dc1-server-consul-${i}.pem`),
+        key_file: path.join(dir, `dc1-server-consul-${i}-key.pem`),
+        verify_incoming: true,
+        verify_outgoing: true,
+        verify_server_hostname: true,
+        ports: { https: 8501 },
+      }),
+    );
+    return file;
+  });
+}
+
+async function startConclave(root: string, tls: boolean): Promise<System> {
+  const name = tls ? 'conclave+tls' : 'conclave';
+  const ips = tls ? ['127.0.5.1', '127.0.5.2', '127.0.5.3'] : ['127.0.3.1', '127.0.3.2', '127.0.3.3'];
+  const configs = tls ? secureConfigs(root, ips) : [];
+  const agent = tls
+    ? new https.Agent({
+        keepAlive: true,
+        maxSockets: 128,
+        ca: fs.readFileSync(path.join(root, 'tls', 'consul-agent-ca.pem')),
+      })
+    : new http.Agent({ keepAlive: true, maxSockets: 128 });
   const procs: ChildProcess[] = ips.map((ip, i) =>
     spawn(
       process.execPath,
@@ -180,7 +270,8 @@ async function startConclave(root: string): Promise<System> {
         '-bootstrap-expect',
         '3',
         '-data-dir',
-        path.join(root, `c${i}`),
+        path.join(root, `${tls ? 't' : 'c'}${i}`),
+        ...(tls ? ['-config-file', configs[i]!] : []),
         '-node',
         `s${i + 1}`,
         '-bind',
@@ -196,53 +287,43 @@ async function startConclave(root: string): Promise<System> {
       { stdio: 'ignore' },
     ),
   );
-  const endpoints = ips.map((ip) => `http://${ip}:8500`);
+  const endpoints = ips.map((ip) => (tls ? `https://${ip}:8501` : `http://${ip}:8500`));
   const system: System = {
-    name: 'conclave',
+    name,
     endpoints,
     pids: () => procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => p.pid!),
     async put(e, key, value, timeoutMs = 5000) {
-      const r = await fetch(`${e}/v1/kv/${key}`, {
-        method: 'PUT',
-        body: value,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      return r.status === 200 && (await r.text()) === 'true';
+      const r = await request(agent, `${e}/v1/kv/${key}`, { method: 'PUT', body: value, timeoutMs });
+      return r.status === 200 && r.text === 'true';
     },
     async get(e, key) {
-      const r = await fetch(`${e}/v1/kv/${key}?consistent`, { signal: AbortSignal.timeout(5000) });
-      await r.arrayBuffer();
+      const r = await request(agent, `${e}/v1/kv/${key}?consistent`, { timeoutMs: 5000 });
       return r.status === 200 || r.status === 404;
     },
     async cas(e, key, value) {
-      const r = await fetch(`${e}/v1/kv/${key}`, { signal: AbortSignal.timeout(5000) });
-      const index =
-        r.status === 200 ? ((await r.json()) as { ModifyIndex: number }[])[0]!.ModifyIndex : (await r.arrayBuffer(), 0);
-      const w = await fetch(`${e}/v1/kv/${key}?cas=${index}`, {
-        method: 'PUT',
-        body: value,
-        signal: AbortSignal.timeout(5000),
-      });
-      return w.status === 200 && (await w.text()) === 'true';
+      const r = await request(agent, `${e}/v1/kv/${key}`, { timeoutMs: 5000 });
+      const index = r.status === 200 ? (JSON.parse(r.text) as { ModifyIndex: number }[])[0]!.ModifyIndex : 0;
+      const w = await request(agent, `${e}/v1/kv/${key}?cas=${index}`, { method: 'PUT', body: value, timeoutMs: 5000 });
+      return w.status === 200 && w.text === 'true';
     },
     async watch(e, key) {
-      const r = await fetch(`${e}/v1/kv/${key}`);
-      await r.arrayBuffer();
-      const index = Number(r.headers.get('x-consul-index') ?? 1);
-      const pending = fetch(`${e}/v1/kv/${key}?index=${index}&wait=30s`).then((x) => x.arrayBuffer());
+      const r = await request(agent, `${e}/v1/kv/${key}`);
+      const index = Number(r.headers['x-consul-index'] ?? 1);
+      const pending = request(agent, `${e}/v1/kv/${key}?index=${index}&wait=30s`);
       return async () => void (await pending);
     },
     async leaderIndex() {
-      const leader = (await (await fetch(`${endpoints[0]}/v1/status/leader`)).json()) as string;
+      const leader = JSON.parse((await request(agent, `${endpoints[0]}/v1/status/leader`)).text) as string;
       return ips.indexOf(leader.split(':')[0]!);
     },
     kill: (i) => void procs[i]!.kill('SIGKILL'),
     async stop() {
       for (const p of procs) p.kill('SIGKILL');
+      agent.destroy();
       await sleep(300);
     },
   };
-  await waitUntil(() => system.put(endpoints[0]!, 'bench/ready', 'x'), 60_000, 'conclave accepts writes');
+  await waitUntil(() => system.put(endpoints[0]!, 'bench/ready', 'x'), 60_000, `${name} accepts writes`);
   return system;
 }
 
@@ -394,17 +475,27 @@ const ratio = (a: number | undefined, b: number | undefined) => (a && b ? round(
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-bench-'));
 try {
-  const etcdBinary = ensureEtcd();
-  const conclave = await startConclave(root);
+  const etcdBinary = skipEtcd ? '' : ensureEtcd();
+  const conclave = await startConclave(root, false);
   const c = await runSuite(conclave);
   await conclave.stop();
-  const etcd = await startEtcd(root, etcdBinary);
-  const e = await runSuite(etcd);
-  await etcd.stop();
+  let t: Record<string, number> = {};
+  if (secure) {
+    const conclaveTls = await startConclave(root, true);
+    t = await runSuite(conclaveTls);
+    await conclaveTls.stop();
+  }
+  let e: Record<string, number> = {};
+  if (!skipEtcd) {
+    const etcd = await startEtcd(root, etcdBinary);
+    e = await runSuite(etcd);
+    await etcd.stop();
+  }
   const result = {
     phaseMs,
     conclave: c,
-    etcd: e,
+    ...(secure ? { conclaveTls: t } : {}),
+    ...(skipEtcd ? {} : { etcd: e }),
     putC1Ratio: ratio(c['putC1OpsPerSec'], e['putC1OpsPerSec']),
     putC16Ratio: ratio(c['putC16OpsPerSec'], e['putC16OpsPerSec']),
     putC64Ratio: ratio(c['putC64OpsPerSec'], e['putC64OpsPerSec']),
@@ -415,23 +506,32 @@ try {
     failoverRatio: ratio(c['failoverMs'], e['failoverMs']),
     conclaveCoresPutC64: c['putC64Cores'],
     etcdCoresPutC64: e['putC64Cores'],
+    ...(secure ? { tlsPutC16Ratio: ratio(t['putC16OpsPerSec'], c['putC16OpsPerSec']) } : {}),
   };
   log('');
-  log('metric            conclave     etcd   ratio');
-  for (const [name, ck, ek, rk] of [
-    ['put c1 ops/s', 'putC1OpsPerSec', 'putC1OpsPerSec', 'putC1Ratio'],
-    ['put c16 ops/s', 'putC16OpsPerSec', 'putC16OpsPerSec', 'putC16Ratio'],
-    ['put c64 ops/s', 'putC64OpsPerSec', 'putC64OpsPerSec', 'putC64Ratio'],
-    ['put c64 p99 ms', 'putC64P99Ms', 'putC64P99Ms', 'putP99C64Ratio'],
-    ['get c16 ops/s', 'readC16OpsPerSec', 'readC16OpsPerSec', 'readC16Ratio'],
-    ['cas c16 ops/s', 'casC16OpsPerSec', 'casC16OpsPerSec', 'casC16Ratio'],
-    ['wake p50 ms', 'wakeP50Ms', 'wakeP50Ms', 'wakeP50Ratio'],
-    ['failover ms', 'failoverMs', 'failoverMs', 'failoverRatio'],
+  log(
+    `metric           conclave(plain)${secure ? ' conclave(gossip-enc+TLS/HTTPS)' : ''}     etcd   ratio conclave(plain)/etcd`,
+  );
+  const cell = (x: number | undefined) => String(x ?? '-');
+  for (const [name, k, rk] of [
+    ['put c1 ops/s', 'putC1OpsPerSec', 'putC1Ratio'],
+    ['put c1 errors', 'putC1Errors', ''],
+    ['put c16 ops/s', 'putC16OpsPerSec', 'putC16Ratio'],
+    ['put c16 errors', 'putC16Errors', ''],
+    ['put c64 ops/s', 'putC64OpsPerSec', 'putC64Ratio'],
+    ['put c64 errors', 'putC64Errors', ''],
+    ['put c64 p99 ms', 'putC64P99Ms', 'putP99C64Ratio'],
+    ['get c16 ops/s', 'readC16OpsPerSec', 'readC16Ratio'],
+    ['cas c16 ops/s', 'casC16OpsPerSec', 'casC16Ratio'],
+    ['wake p50 ms', 'wakeP50Ms', 'wakeP50Ratio'],
+    ['failover ms', 'failoverMs', 'failoverRatio'],
   ] as const) {
+    const r = rk ? String((result as Record<string, unknown>)[rk]) : '';
     log(
-      `${name.padEnd(16)} ${String(c[ck]).padStart(9)} ${String(e[ek]).padStart(8)} ${String((result as Record<string, unknown>)[rk]).padStart(7)}`,
+      `${name.padEnd(16)} ${cell(c[k]).padStart(15)}${secure ? cell(t[k]).padStart(32) : ''} ${cell(e[k]).padStart(8)} ${r.padStart(7)}`,
     );
   }
+  if (secure) log(`tlsPutC16Ratio (secure put c16 / plain put c16): ${result.tlsPutC16Ratio} (goal >= 0.85)`);
   log(JSON.stringify(result));
 } finally {
   fs.rmSync(root, { recursive: true, force: true });
