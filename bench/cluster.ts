@@ -12,7 +12,8 @@
  * BENCH_SECURE=1 adds "conclave+tls": the same three servers with gossip encryption (`conclave keygen`
  * → "encrypt") and TLS (`conclave tls ca create`, `tls cert create -server -dc dc1` per server,
  * verify_incoming/outgoing/server_hostname, ports.https), the load client on HTTPS (node:https
- * keep-alive Agent trusting the CA); the JSON gains tlsPutC16Ratio = secure put c16 / plain put c16.
+ * keep-alive Agent trusting the CA, with a `tls cert create -client` certificate since verify_incoming
+ * covers HTTPS); the JSON gains tlsPutC16Ratio = secure put c16 / plain put c16.
  * Both Conclave variants use the same client (node:http or node:https keep-alive Agent).
  * BENCH_SKIP_ETCD=1 leaves etcd out.
  *
@@ -229,6 +230,8 @@ function secureConfigs(root: string, ips: readonly string[]): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const key = conclaveCli(dir, ['keygen']);
   conclaveCli(dir, ['tls', 'ca', 'create']);
+  // verify_incoming covers HTTPS too (as in Consul): the load client presents a client certificate.
+  conclaveCli(dir, ['tls', 'cert', 'create', '-client', '-dc', 'dc1']);
   return ips.map((ip, i) => {
     conclaveCli(dir, ['tls', 'cert', 'create', '-server', '-dc', 'dc1', '-additional-ipaddress', ip]);
     const file = path.join(dir, `s${i + 1}.json`);
@@ -258,6 +261,8 @@ async function startConclave(root: string, tls: boolean): Promise<System> {
         keepAlive: true,
         maxSockets: 128,
         ca: fs.readFileSync(path.join(root, 'tls', 'consul-agent-ca.pem')),
+        cert: fs.readFileSync(path.join(root, 'tls', 'dc1-client-consul-0.pem')),
+        key: fs.readFileSync(path.join(root, 'tls', 'dc1-client-consul-0-key.pem')),
       })
     : new http.Agent({ keepAlive: true, maxSockets: 128 });
   const procs: ChildProcess[] = ips.map((ip, i) =>
@@ -323,7 +328,12 @@ async function startConclave(root: string, tls: boolean): Promise<System> {
       await sleep(300);
     },
   };
-  await waitUntil(() => system.put(endpoints[0]!, 'bench/ready', 'x'), 60_000, `${name} accepts writes`);
+  await waitUntil(() => system.put(endpoints[0]!, 'bench/ready', 'x'), 60_000, `${name} accepts writes`).catch(
+    async (err: unknown) => {
+      await system.stop();
+      throw err;
+    },
+  );
   return system;
 }
 
