@@ -7,7 +7,7 @@
 import type { Prng } from '../../core/prng.js';
 import type { NodeId } from '../../core/types.js';
 import type { FaultApi, NetworkKnobs } from '../harness.js';
-import type { FaultKind, Scenario } from '../scenario.js';
+import { faultKinds, type FaultKind, type Scenario } from '../scenario.js';
 import { describeBusyKnobs, type BusyKnobs } from './busy.js';
 
 /**
@@ -62,23 +62,7 @@ export function drawKnobs(r: Prng, scenario: Scenario): Omit<Knobs, keyof BusyKn
   const enabled = new Set(scenario.nemesis.mode === 'swarm' ? scenario.nemesis.kinds : []);
   const weight = (kind: FaultKind) => (enabled.has(kind) ? r.pick([0, 1, 2, 4]) : 0);
   const faultWeights = {} as Record<FaultKind, number>;
-  for (const kind of [
-    'partition',
-    'oneway',
-    'bridge',
-    'ring',
-    'crash',
-    'pause',
-    'clock',
-    'loss',
-    'dup',
-    'clog',
-    'reorder',
-    'full',
-    'disk-replaced',
-    'busy',
-  ] as FaultKind[])
-    faultWeights[kind] = weight(kind);
+  for (const kind of faultKinds) faultWeights[kind] = weight(kind);
   // Swarm testing turns some kinds off per seed, but never all of the enabled ones.
   if (enabled.size > 0 && Object.values(faultWeights).every((w) => w === 0)) faultWeights[r.pick([...enabled])] = 1;
   const every = scenario.nemesis.everyMs;
