@@ -1,7 +1,8 @@
 /**
  * bench:cluster — three real Conclave servers on loopback (fsync on) against a three-member etcd 3.4
- * on loopback, same load, same client code (Node fetch over HTTP/1.1 keep-alive; etcd through its
- * JSON gateway), one system at a time so they never share the two cores:
+ * on loopback, same load, HTTP/1.1 keep-alive clients (Conclave: a node:http(s) Agent; etcd: Node fetch
+ * through its JSON gateway; the clients differ since the secure variant was added), one system at a
+ * time so they never share the two cores:
  *
  *   put c1 / c16 / c64          ops/s, p50, p99
  *   linearizable get c16        Conclave ?consistent, etcd range (linearizable by default)
