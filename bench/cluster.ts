@@ -29,6 +29,7 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loopbackServerArgs } from '../test/loopback-servers.js';
 
 const repo = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const phaseMs = Number(process.env['BENCH_PHASE_MS'] ?? 5000);
@@ -272,23 +273,8 @@ async function startConclave(root: string, tls: boolean): Promise<System> {
       [
         path.join(repo, 'bin', 'conclave.js'),
         'agent',
-        '-server',
-        '-bootstrap-expect',
-        '3',
-        '-data-dir',
-        path.join(root, `${tls ? 't' : 'c'}${i}`),
+        ...loopbackServerArgs(ips, i, path.join(root, `${tls ? 't' : 'c'}${i}`)),
         ...(tls ? ['-config-file', configs[i]!] : []),
-        '-node',
-        `s${i + 1}`,
-        '-bind',
-        ip,
-        '-client',
-        ip,
-        '-dns-port',
-        '-1',
-        ...ips.filter((x) => x !== ip).flatMap((x) => ['-retry-join', x]),
-        '-retry-interval',
-        '1s',
       ],
       { stdio: 'ignore' },
     ),

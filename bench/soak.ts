@@ -28,6 +28,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quantile, round } from './load.js';
+import { loopbackServerArgs } from '../test/loopback-servers.js';
 
 const repo = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,24 +79,9 @@ function startServers(): Server[] {
       [
         path.join(repo, 'bin', 'conclave.js'),
         'agent',
-        '-server',
-        '-bootstrap-expect',
-        '3',
-        '-data-dir',
-        path.join(root, `data${i + 1}`),
-        '-node',
-        `s${i + 1}`,
-        '-bind',
-        ip,
-        '-client',
-        ip,
-        '-dns-port',
-        '-1',
+        ...loopbackServerArgs(ips, i, path.join(root, `data${i + 1}`)),
         '-config-dir',
         configDir,
-        ...ips.filter((x) => x !== ip).flatMap((x) => ['-retry-join', x]),
-        '-retry-interval',
-        '1s',
       ],
       { stdio: ['ignore', out, out] },
     );

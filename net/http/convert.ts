@@ -4,6 +4,7 @@
  * Every function returns a value or a plain-text error for a 400; none throws.
  */
 import type { CheckDefinition, ServiceDefinition, TxnKvOp } from '../../core/agent/api.js';
+import { txnVerbs as storeTxnVerbs } from '../../core/store/types.js';
 import { parseGoDurationMs, type Parsed } from './parse.js';
 
 type Obj = Record<string, unknown>;
@@ -135,21 +136,7 @@ export function decodeBase64(text: string): Uint8Array | undefined {
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
-const txnVerbs = new Set<TxnKvOp['verb']>([
-  'set',
-  'cas',
-  'lock',
-  'unlock',
-  'get',
-  'get-tree',
-  'check-index',
-  'check-session',
-  'check-not-exists',
-  'delete',
-  'delete-tree',
-  'delete-cas',
-  'get-or-empty',
-]);
+const txnVerbs = new Set<TxnKvOp['verb']>(storeTxnVerbs);
 
 /** `api.TxnOps` (normalised) → KV ops. Non-KV ops (tier 3) and unknown verbs are 400s. */
 export function toTxnOps(raw: unknown[]): Parsed<TxnKvOp[]> {

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { loopbackServerArgs } from '../../test/loopback-servers.js';
 
 const ips = ['127.0.8.1', '127.0.8.2', '127.0.8.3'];
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-inflight-'));
@@ -55,27 +56,7 @@ async function leaderIp(ip: string): Promise<string | null> {
 
 describe('kill -9 of the leader with requests in flight (real processes)', () => {
   it('in-flight reads answer within 2 s of the new leader; blocking queries re-park and wake', async () => {
-    for (const [i, ip] of ips.entries())
-      agents.push(
-        startAgent([
-          '-server',
-          '-bootstrap-expect',
-          '3',
-          '-data-dir',
-          path.join(root, `d${i}`),
-          '-node',
-          `s${i + 1}`,
-          '-bind',
-          ip,
-          '-client',
-          ip,
-          '-dns-port',
-          '-1',
-          ...ips.filter((x) => x !== ip).flatMap((x) => ['-retry-join', x]),
-          '-retry-interval',
-          '1s',
-        ]),
-      );
+    for (const i of ips.keys()) agents.push(startAgent(loopbackServerArgs(ips, i, path.join(root, `d${i}`))));
     const leader = await until(
       async () => {
         const l = await leaderIp(ips[0]!);

@@ -1,0 +1,26 @@
+/**
+ * The argument list of one server in a 3-server cluster on loopback addresses, as the real-process
+ * tests and the cluster benchmarks start it: bootstrap-expect 3, HTTP on its own IP, no DNS, and
+ * retry-join to the others. One place, so a flag the agent renames is renamed once.
+ */
+export function loopbackServerArgs(ips: readonly string[], index: number, dataDir: string): string[] {
+  const ip = ips[index]!;
+  return [
+    '-server',
+    '-bootstrap-expect',
+    String(ips.length),
+    '-data-dir',
+    dataDir,
+    '-node',
+    `s${index + 1}`,
+    '-bind',
+    ip,
+    '-client',
+    ip,
+    '-dns-port',
+    '-1',
+    ...ips.filter((x) => x !== ip).flatMap((x) => ['-retry-join', x]),
+    '-retry-interval',
+    '1s',
+  ];
+}
