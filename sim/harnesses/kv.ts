@@ -459,15 +459,7 @@ function startRegisterWorkload(sim: SimApi, scenario: Scenario): void {
   for (let process = 0; process < clients; process++) {
     const client = new Client(sim, prng, `kv${process}`, requestTimeoutMs, readModeOf(scenario));
     const lastSeen = new Map<string, string | null>();
-    const again = (): void => {
-      if (sim.phase !== 'done') sim.after(1 + prng.below(2 * everyMs), next);
-    };
-    const finish = (op: Operation, outcome: 'ok' | 'fail' | 'unknown', output: unknown): void => {
-      sim.history.complete(op, outcome, output, sim.nowMs);
-      again();
-    };
-    const next = (): void => {
-      if (sim.phase === 'done') return;
+    closedLoop(sim, prng, everyMs, (finish, again) => {
       const key = prng.pick(keys);
       const roll = prng.below(100);
       const deadlineMs = sim.nowMs + opTimeoutMs;
@@ -534,8 +526,7 @@ function startRegisterWorkload(sim: SimApi, scenario: Scenario): void {
           finish(op, 'ok', null);
         });
       }
-    };
-    sim.after(prng.below(everyMs + 1), next);
+    });
   }
 }
 
@@ -570,15 +561,7 @@ function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
   for (let p = 0; p < clients; p++) {
     const process = base + p;
     const client = new Client(sim, prng, `txn${p}`, requestTimeoutMs, 'consistent');
-    const again = (): void => {
-      if (sim.phase !== 'done') sim.after(1 + prng.below(2 * everyMs), next);
-    };
-    const finish = (op: Operation, outcome: 'ok' | 'fail' | 'unknown', output: unknown): void => {
-      sim.history.complete(op, outcome, output, sim.nowMs);
-      again();
-    };
-    const next = (): void => {
-      if (sim.phase === 'done') return;
+    closedLoop(sim, prng, everyMs, (finish, again) => {
       const prefix = prng.pick(prefixes);
       const roll = prng.below(100);
       const deadlineMs = sim.nowMs + opTimeoutMs;
@@ -605,8 +588,7 @@ function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
           });
         });
       }
-    };
-    sim.after(prng.below(everyMs + 1), next);
+    });
   }
 }
 
@@ -1290,3 +1272,30 @@ export const harness: Harness = {
     };
   },
 };
+
+/** Ends a client operation: `finish` records its outcome in the history, `again` (nothing was proposed) does not. */
+type Finish = (op: Operation, outcome: 'ok' | 'fail' | 'unknown', output: unknown) => void;
+
+/**
+ * One closed-loop client process: `operate` starts one operation and ends it with `finish` or `again`;
+ * the next starts 1..2×everyMs later, the first within everyMs of the start. The draws from `prng`
+ * are the start delay (now) and one gap per operation, in that order.
+ */
+function closedLoop(
+  sim: SimApi,
+  prng: Prng,
+  everyMs: number,
+  operate: (finish: Finish, again: () => void) => void,
+): void {
+  const again = (): void => {
+    if (sim.phase !== 'done') sim.after(1 + prng.below(2 * everyMs), next);
+  };
+  const finish: Finish = (op, outcome, output) => {
+    sim.history.complete(op, outcome, output, sim.nowMs);
+    again();
+  };
+  const next = (): void => {
+    if (sim.phase !== 'done') operate(finish, again);
+  };
+  sim.after(prng.below(everyMs + 1), next);
+}
