@@ -21,7 +21,7 @@ export type NodeId = string;
  * One input to a machine. Every input carries `nowMs`, the node's local clock (which the simulator
  * may skew, drift and jump). Wire enums and `kind` strings are append-only.
  */
-export type Input<Msg = unknown, Req = unknown> =
+export type Input<Msg = unknown, Req = unknown, Local extends LocalIn = LocalIn> =
   /** First input after `init` (a fresh start or a restart from durable state). Arm timers here. */
   | { readonly kind: 'start'; readonly nowMs: number }
   /** A message from a peer, already decoded. The sender's id is the driver's claim, not proven. */
@@ -32,8 +32,25 @@ export type Input<Msg = unknown, Req = unknown> =
   | { readonly kind: 'request'; readonly nowMs: number; readonly requestId: number; readonly request: Req }
   /** A check started by a `runCheck` effect finished (real process / socket, or seeded in the sim). */
   | { readonly kind: 'checkResult'; readonly nowMs: number; readonly checkId: string; readonly result: CheckResult }
-  /** A sibling machine on the same node addressed this one with a `local` effect. */
-  | { readonly kind: 'local'; readonly nowMs: number; readonly fromMachine: string; readonly payload: unknown };
+  /** A sibling machine on the same node addressed this one with a `local` effect (see `LocalIn`). */
+  | ({ readonly kind: 'local'; readonly nowMs: number } & Local);
+
+/**
+ * What a machine may receive from its siblings: the sender's name and its payload. A machine that knows
+ * its siblings narrows this to a union keyed by `fromMachine` (the agent: Raft's answers and notices,
+ * SWIM's), so its handlers read typed payloads without casts. The runtime itself is type-erased: the
+ * mounting code (core/agent/mounts.ts) is what makes the declared union true.
+ */
+export interface LocalIn {
+  readonly fromMachine: string;
+  readonly payload: unknown;
+}
+
+/** What a machine may address to a sibling; narrowed like `LocalIn` by machines that declare their calls. */
+export interface LocalOut {
+  readonly toMachine: string;
+  readonly payload: unknown;
+}
 
 export type InputKind = Input['kind'];
 
@@ -65,7 +82,7 @@ export const checkOutputBytesMax = 4096;
  *   If the node crashes before the sync completes, the held effects are never carried out, and the
  *   unsynced writes may or may not survive (any prefix of them may; the last may be torn).
  */
-export type Effect<Msg = unknown, Resp = unknown> =
+export type Effect<Msg = unknown, Resp = unknown, Local extends LocalOut = LocalOut> =
   | SendEffect<Msg>
   | { readonly kind: 'setTimer'; readonly timer: string; readonly afterMs: number }
   | { readonly kind: 'cancelTimer'; readonly timer: string }
@@ -74,7 +91,7 @@ export type Effect<Msg = unknown, Resp = unknown> =
   /** A replicated command was applied at `index`; observed by checkers (State Machine Safety). */
   | { readonly kind: 'apply'; readonly index: number; readonly term: number; readonly command: unknown }
   | { readonly kind: 'runCheck'; readonly checkId: string; readonly check: CheckSpec; readonly timeoutMs: number }
-  | { readonly kind: 'local'; readonly toMachine: string; readonly payload: unknown }
+  | ({ readonly kind: 'local' } & Local)
   /** A uniform sentence for the log and the transcript ("n2 became leader at term 3"). */
   | { readonly kind: 'trace'; readonly level: TraceLevel; readonly text: string };
 
@@ -148,11 +165,11 @@ export type CheckSpec =
 // ───────────────────────────────────────────── machines ───────────────────────────────────────────
 
 /** What a machine may use while stepping, besides its state. */
-export interface StepContext<Msg = unknown, Resp = unknown> {
+export interface StepContext<Msg = unknown, Resp = unknown, Local extends LocalOut = LocalOut> {
   readonly nodeId: NodeId;
   readonly prng: Prng;
   /** Appends one effect to this step's output. */
-  emit(effect: Effect<Msg, Resp>): void;
+  emit(effect: Effect<Msg, Resp, Local>): void;
 }
 
 /**
@@ -162,11 +179,19 @@ export interface StepContext<Msg = unknown, Resp = unknown> {
  * `step` must not throw for any input a peer or client can produce (decoders and validators return
  * errors as values); it throws only through `assert`, for programmer errors.
  */
-export interface Machine<State, Config = unknown, Msg = unknown, Req = unknown, Resp = unknown> {
+export interface Machine<
+  State,
+  Config = unknown,
+  Msg = unknown,
+  Req = unknown,
+  Resp = unknown,
+  LocalInput extends LocalIn = LocalIn,
+  LocalOutput extends LocalOut = LocalOut,
+> {
   /** Routing name: messages, timers and requests for this machine are tagged with it. */
   readonly name: string;
   init(nodeId: NodeId, config: Config, durable: DurableState, prng: Prng): State;
-  step(state: State, input: Input<Msg, Req>, ctx: StepContext<Msg, Resp>): void;
+  step(state: State, input: Input<Msg, Req, LocalInput>, ctx: StepContext<Msg, Resp, LocalOutput>): void;
   /** Local invariants of one node's state; the simulator calls this after every step in tests. */
   invariants?(state: State): string[];
   /** A small plain-data summary for the TUI and transcripts (role, term, members...). */
@@ -175,4 +200,4 @@ export interface Machine<State, Config = unknown, Msg = unknown, Req = unknown, 
 
 /** Type-erased machine, as the node runtime holds it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyMachine = Machine<any, any, any, any, any>;
+export type AnyMachine = Machine<any, any, any, any, any, any, any>;

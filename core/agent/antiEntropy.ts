@@ -356,12 +356,10 @@ const coordinateRateTarget = 64;
 /** Send this node's coordinate (from SWIM) to the servers, once the node is in the catalog. */
 export function onCoordinateTimer(s: AgentState, env: Env): void {
   if (s.left) return;
-  callSwim(s, env, { type: 'members' }, (raw, env2) => {
-    const members = raw as SwimResponse;
+  callSwim(s, env, { type: 'members' }, (members, env2) => {
     armCoordinateSync(s, env2, members.ok ? (members.members?.length ?? 1) : 1);
     if (!s.nodeInSync || s.left) return; // not registered yet: the store would skip it anyway
-    callSwim(s, env2, { type: 'coordinate' }, (reply, env3) => {
-      const response = reply as SwimResponse;
+    callSwim(s, env2, { type: 'coordinate' }, (response, env3) => {
       if (!response.ok || response.coordinate === undefined) return;
       internal(
         s,

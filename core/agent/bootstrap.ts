@@ -26,14 +26,9 @@ export function maybeBootstrap(s: AgentState, env: Env): void {
   ids.set(s.config.rpcId, s.nodeName);
   if (ids.size < expect) return;
   s.bootstrapping = true;
-  callRaft(s, env, { type: 'status' }, (raw, env2) => {
-    const status = raw as RaftResponse;
-    const view = (status.ok ? status.result : null) as {
-      voters?: readonly string[];
-      term?: number;
-      leader?: string | null;
-    } | null;
-    if (view && ((view.voters?.length ?? 0) > 0 || (view.term ?? 0) > 0 || view.leader)) {
+  callRaft(s, env, { type: 'status' }, (status, env2) => {
+    const view = status.ok ? status.result : null;
+    if (view && (view.voters.length > 0 || view.term > 0 || view.leader)) {
       s.bootstrapping = false;
       s.bootstrapped = true;
       return;
@@ -45,9 +40,8 @@ export function maybeBootstrap(s: AgentState, env: Env): void {
         'info',
         `consul: Found expected number of peers, attempting bootstrap: ${servers.map((id) => ids.get(id)).join(',')}`,
       );
-    callRaft(s, env2, { type: 'bootstrap', servers }, (rawBoot, env3) => {
+    callRaft(s, env2, { type: 'bootstrap', servers }, (response, env3) => {
       s.bootstrapping = false;
-      const response = rawBoot as RaftResponse;
       if (response.ok) {
         s.bootstrapped = true;
         return;

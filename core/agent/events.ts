@@ -102,8 +102,7 @@ export function fireEvent(
     ...(request.serviceFilter ? { serviceFilter: request.serviceFilter } : {}),
     ...(request.tagFilter ? { tagFilter: request.tagFilter } : {}),
   };
-  callSwim(s, env, { type: 'fireEvent', event }, (raw, env2) => {
-    const response = raw as SwimResponse;
+  callSwim(s, env, { type: 'fireEvent', event }, (response, env2) => {
     if (!response.ok) return reply(env2, requestId, errorResponse(500, response.error));
     const fired: UserEvent = response.event ?? { ...event, ltime: 0 };
     recordEvent(s, env2, fired);

@@ -20,7 +20,7 @@ import type { StoreCommand } from '../store/types.js';
 import { triggerSync, inSync } from './antiEntropy.js';
 import { maybeBootstrap } from './bootstrap.js';
 import { callRaft, failRpcsTo, isLive, isServerMember, nameOfServer, rpcAddressOf, serverIdOf } from './rpc.js';
-import { executeServerOp, onApplied, releaseParkedOnStepDown, retryHeld } from './server.js';
+import { executeServerOp, onApplied, releaseParkedOnStepDown, retryHeld, storeAnswerOf } from './server.js';
 import { count, trace, type AgentState, type Env } from './state.js';
 
 type MemberHealth = 'alive' | 'failed' | 'left';
@@ -230,10 +230,8 @@ export function reconcileMember(s: AgentState, env: Env, member: Member): void {
 function reconcileRaftMembership(s: AgentState, env: Env): void {
   if (!s.isLeader || s.membershipChanging) return;
   s.membershipChanging = true;
-  callRaft(s, env, { type: 'status' }, (raw, env2) => {
-    const response = raw as RaftResponse;
-    const view = (response.ok ? response.result : null) as { voters?: readonly string[] } | null;
-    const voters = new Set(view?.voters ?? []);
+  callRaft(s, env, { type: 'status' }, (response, env2) => {
+    const voters = new Set(response.ok ? response.result.voters : []);
     if (!s.isLeader || voters.size === 0) {
       s.membershipChanging = false;
       return;
@@ -255,9 +253,8 @@ function reconcileRaftMembership(s: AgentState, env: Env): void {
           ? `consul: adding server ${member.name} to raft`
           : `consul: removing server ${member.name} from raft`,
       );
-      callRaft(s, env2, change, (rawChange, env3) => {
+      callRaft(s, env2, change, (result, env3) => {
         s.membershipChanging = false;
-        const result = rawChange as RaftResponse;
         if (!result.ok)
           trace(env3, 'warn', `consul: raft membership change for ${member.name} failed: ${result.error}`);
         else reconcileRaftMembership(s, env3);
@@ -273,10 +270,10 @@ function reconcileRaftMembership(s: AgentState, env: Env): void {
 export function onSessionSweepTimer(s: AgentState, env: Env): void {
   if (!s.isLeader) return;
   env.ctx.emit({ kind: 'setTimer', timer: 'sessionSweep', afterMs: s.config.timing.sessionSweepMs });
-  callRaft(s, env, { type: 'readStale', query: { type: 'sessionExpiryNext' } }, (raw, env2) => {
-    const response = raw as RaftResponse;
+  callRaft(s, env, { type: 'readStale', query: { type: 'sessionExpiryNext' } }, (response, env2) => {
     if (!response.ok || !s.isLeader) return;
-    const next = (response.result as { value?: number | null } | null)?.value ?? null;
+    const answer = storeAnswerOf<number | null>(response);
+    const next = answer && 'value' in answer ? (answer.value ?? null) : null;
     if (next === null || next > env2.nowMs) return;
     propose(s, env2, 'sessions-expire', { type: 'sessionsExpire', nowMs: 0 }, (ok, env3, error) => {
       if (ok) trace(env3, 'debug', 'consul: expired TTL sessions');

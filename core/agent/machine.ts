@@ -13,8 +13,7 @@
  */
 import { assert } from '../assert.js';
 import type { Prng } from '../prng.js';
-import type { RaftNotice } from '../raft/api.js';
-import type { Member, SwimNotice, SwimResponse } from '../swim/api.js';
+import type { Member } from '../swim/api.js';
 import type { DurableState, Input, Machine, NodeId, StepContext } from '../types.js';
 import {
   agentErrors,
@@ -57,13 +56,23 @@ import {
   callSwim,
   isServerMember,
   knownServers,
-  onLocalReply,
+  onRaftReply,
   onRpcReply,
+  onSwimReply,
   onRpcTimeout,
   type AgentMessage,
 } from './rpc.js';
 import { executeServerOp, onBlockTimeout, onHoldTimer } from './server.js';
-import { initialState, reply, trace, eventsKeptMax, type AgentState, type Env } from './state.js';
+import {
+  initialState,
+  reply,
+  trace,
+  eventsKeptMax,
+  type AgentLocalInput,
+  type AgentLocalOutput,
+  type AgentState,
+  type Env,
+} from './state.js';
 
 export type { AgentState } from './state.js';
 
@@ -74,7 +83,15 @@ interface Restored {
 }
 const restoredOf = new WeakMap<AgentState, Restored>();
 
-export const agentMachine: Machine<AgentState, AgentConfig, AgentMessage, AgentRequest, AgentResponse> = {
+export const agentMachine: Machine<
+  AgentState,
+  AgentConfig,
+  AgentMessage,
+  AgentRequest,
+  AgentResponse,
+  AgentLocalInput,
+  AgentLocalOutput
+> = {
   name: 'agent',
 
   init(nodeId: NodeId, config: AgentConfig, durable: DurableState, prng: Prng): AgentState {
@@ -93,8 +110,12 @@ export const agentMachine: Machine<AgentState, AgentConfig, AgentMessage, AgentR
     return s;
   },
 
-  step(s: AgentState, input: Input<AgentMessage, AgentRequest>, ctx: StepContext<AgentMessage, AgentResponse>): void {
-    const env: Env = { ctx: ctx as StepContext, nowMs: input.nowMs };
+  step(
+    s: AgentState,
+    input: Input<AgentMessage, AgentRequest, AgentLocalInput>,
+    ctx: StepContext<AgentMessage, AgentResponse, AgentLocalOutput>,
+  ): void {
+    const env: Env = { ctx, nowMs: input.nowMs };
     switch (input.kind) {
       case 'start':
         return onStart(s, env);
@@ -107,7 +128,7 @@ export const agentMachine: Machine<AgentState, AgentConfig, AgentMessage, AgentR
       case 'checkResult':
         return onCheckResult(s, env, input.checkId, input.result);
       case 'local':
-        return onLocal(s, env, input.fromMachine, input.payload);
+        return onLocal(s, env, input);
     }
   },
 
@@ -195,15 +216,26 @@ function onTimer(s: AgentState, env: Env, timer: string): void {
   }
 }
 
-function onLocal(s: AgentState, env: Env, fromMachine: string, payload: unknown): void {
-  if (onLocalReply(s, env, payload)) return;
-  const notice = payload as { type?: string } | null;
-  if (notice === null || typeof notice !== 'object') return;
-  if (fromMachine === 'raft') return onRaftNotice(s, env, notice as RaftNotice);
-  if (fromMachine === 'swim') {
-    const swimNotice = notice as SwimNotice;
-    if (swimNotice.type === 'member') return onMemberNotice(s, env, swimNotice.member);
-    if (swimNotice.type === 'userEvent') return recordEvent(s, env, swimNotice.event);
+function onLocal(s: AgentState, env: Env, input: AgentLocalInput): void {
+  switch (input.fromMachine) {
+    case 'raft': {
+      const output = input.payload;
+      if (output.type === 'reply') return onRaftReply(s, env, output);
+      return onRaftNotice(s, env, output);
+    }
+    case 'swim': {
+      const output = input.payload;
+      switch (output.type) {
+        case 'reply':
+          return onSwimReply(s, env, output);
+        case 'member':
+          return onMemberNotice(s, env, output.member);
+        case 'userEvent':
+          return recordEvent(s, env, output.event);
+        case 'reaped':
+          return; // the agent acted on the member's failed/left notice; SWIM forgetting it changes nothing here
+      }
+    }
   }
 }
 
@@ -280,8 +312,7 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
   switch (request.type) {
     case 'agent.self':
     case 'agent.members':
-      return callSwim(s, env, { type: 'members' }, (raw, env2) => {
-        const response = raw as SwimResponse;
+      return callSwim(s, env, { type: 'members' }, (response, env2) => {
         if (!response.ok) return reply(env2, requestId, errorResponse(500, response.error));
         const members = (response.members ?? []).map((m) => renderMember(s, m));
         if (request.type === 'agent.members' && request.wan) {
@@ -297,16 +328,14 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
         }
         if (request.type === 'agent.members') return reply(env2, requestId, ok(members));
         const self = members.find((m) => m['Name'] === s.nodeName) ?? null;
-        callSwim(s, env2, { type: 'coordinate' }, (raw2, env3) => {
-          const coordinate = raw2 as SwimResponse;
+        callSwim(s, env2, { type: 'coordinate' }, (coordinate, env3) => {
           reply(env3, requestId, ok(selfBody(s, self, coordinate.ok ? (coordinate.coordinate ?? null) : null)));
         });
       });
     case 'agent.join':
       if (request.wan) return answer(errorResponse(500, 'WAN join is not supported (single datacenter)'));
       trace(env, 'info', `agent: (LAN) joining: [${request.addresses.join(' ')}]`);
-      return callSwim(s, env, { type: 'join', peers: request.addresses }, (raw, env2) => {
-        const response = raw as SwimResponse;
+      return callSwim(s, env, { type: 'join', peers: request.addresses }, (response, env2) => {
         // Joining one's own address succeeds in Consul (memberlist contacts itself); SWIM does not
         // count it, so count it here.
         const self = request.addresses.filter((a) => a === s.config.rpcId).length;
@@ -323,13 +352,11 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
       // Stop pushing to the catalog now: the leader deregisters a node that left, and a sync racing
       // that would register it again.
       s.left = true;
-      return callSwim(s, env, { type: 'leave' }, (raw, env2) => {
-        const response = raw as SwimResponse;
+      return callSwim(s, env, { type: 'leave' }, (response, env2) => {
         reply(env2, requestId, response.ok ? ok(null) : errorResponse(500, response.error));
       });
     case 'agent.forceLeave':
-      return callSwim(s, env, { type: 'forceLeave', name: request.node }, (raw, env2) => {
-        const response = raw as SwimResponse;
+      return callSwim(s, env, { type: 'forceLeave', name: request.node }, (response, env2) => {
         reply(env2, requestId, response.ok ? ok(null) : errorResponse(500, response.error));
       });
     case 'agent.reload': {
@@ -403,8 +430,7 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
       return afterSync(s, env, (env2) => reply(env2, requestId, ok(null)));
     case 'agent.metrics':
       // Gossip figures live in SWIM's state: ask it, then answer with everything.
-      return callSwim(s, env, { type: 'stats' }, (raw, env2) => {
-        const response = raw as SwimResponse;
+      return callSwim(s, env, { type: 'stats' }, (response, env2) => {
         reply(env2, requestId, ok(metricsBody(s, env2, response.ok ? (response.stats ?? null) : null)));
       });
     case 'catalog.datacenters':

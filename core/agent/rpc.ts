@@ -6,13 +6,13 @@
  * a timer; when it fires first, the caller gets 500 "rpc error: timeout" and a late answer is dropped.
  */
 import { assert } from '../assert.js';
-import type { RaftLocalReply, RaftRequest } from '../raft/api.js';
-import type { Member, SwimLocalReply, SwimRequest } from '../swim/api.js';
+import type { RaftAnswer, RaftLocalReply, RaftRequest, RaftResponse } from '../raft/api.js';
+import type { Member, SwimLocalReply, SwimRequest, SwimResponse } from '../swim/api.js';
 import type { NodeId } from '../types.js';
 import { agentErrors } from './api.js';
 import { forgetHold, leaderChangedError, maybeHold } from './hold.js';
 import { render, type ServerOp, type ServerResult } from './ops.js';
-import { count, reply, type AgentState, type Env, type LocalContinuation, type Origin } from './state.js';
+import { count, reply, type AgentState, type Env, type Origin } from './state.js';
 
 /** Agent-to-agent messages (stream channel). `t` values are a wire enum: append-only. */
 export type AgentMessage =
@@ -24,29 +24,51 @@ export const rpcHopsMax = 3;
 
 // ───────────────────────────────────────── local calls ────────────────────────────────────────────
 
-export function callRaft(s: AgentState, env: Env, request: RaftRequest, then: LocalContinuation): void {
+/**
+ * Asks Raft; `then` gets Raft's answer to this request type (a `status` request is answered with the
+ * node's `RaftView`, raft/api.ts `RaftAnswer`).
+ */
+export function callRaft<T extends RaftRequest['type']>(
+  s: AgentState,
+  env: Env,
+  request: RaftRequest & { readonly type: T },
+  then: (response: RaftAnswer<T>, env: Env) => void,
+): void {
   assert(s.hasRaft, 'only servers host raft');
   const requestId = s.nextCallId++;
-  s.localCalls.set(requestId, then);
+  // Raft answers a request of type T with a RaftAnswer<T> (its API's promise), so the continuation may
+  // be kept as one that takes any RaftResponse: the only answer it will be given is the one for T.
+  s.localCalls.set(requestId, { machine: 'raft', then: then as (response: RaftResponse, env: Env) => void });
   env.ctx.emit({ kind: 'local', toMachine: 'raft', payload: { requestId, request } });
 }
 
-export function callSwim(s: AgentState, env: Env, request: SwimRequest, then: LocalContinuation): void {
+export function callSwim(
+  s: AgentState,
+  env: Env,
+  request: SwimRequest,
+  then: (response: SwimResponse, env: Env) => void,
+): void {
   const requestId = s.nextCallId++;
-  s.localCalls.set(requestId, then);
+  s.localCalls.set(requestId, { machine: 'swim', then });
   env.ctx.emit({ kind: 'local', toMachine: 'swim', payload: { requestId, request } });
 }
 
-/** Runs the continuation of a local reply. False when `payload` is not a reply (a notice). */
-export function onLocalReply(s: AgentState, env: Env, payload: unknown): boolean {
-  if (payload === null || typeof payload !== 'object' || !('requestId' in payload) || !('response' in payload))
-    return false;
-  const { requestId, response } = payload as RaftLocalReply | SwimLocalReply;
-  const then = s.localCalls.get(requestId);
-  if (!then) return true;
-  s.localCalls.delete(requestId);
-  then(response, env);
-  return true;
+/** Runs the continuation of Raft's answer to a local call (none if it was already forgotten). */
+export function onRaftReply(s: AgentState, env: Env, answer: RaftLocalReply): void {
+  const call = s.localCalls.get(answer.requestId);
+  if (!call) return;
+  assert(call.machine === 'raft', `local call ${answer.requestId} went to ${call.machine}, Raft answered it`);
+  s.localCalls.delete(answer.requestId);
+  call.then(answer.response, env);
+}
+
+/** Runs the continuation of SWIM's answer to a local call (none if it was already forgotten). */
+export function onSwimReply(s: AgentState, env: Env, answer: SwimLocalReply): void {
+  const call = s.localCalls.get(answer.requestId);
+  if (!call) return;
+  assert(call.machine === 'swim', `local call ${answer.requestId} went to ${call.machine}, SWIM answered it`);
+  s.localCalls.delete(answer.requestId);
+  call.then(answer.response, env);
 }
 
 // ───────────────────────────────────────── servers we know ────────────────────────────────────────

@@ -16,8 +16,8 @@
  *    current result, 200). Re-checks run on Raft's `applied` notices; the query's own (per key /
  *    per table) index decides, so unrelated writes re-check but do not wake.
  */
-import type { RaftRequest, RaftResponse, RaftView } from '../raft/api.js';
-import type { QueryResult } from '../store/types.js';
+import type { RaftRequest, RaftResponse, RaftSuccess, RaftView } from '../raft/api.js';
+import type { QueryError, QueryResult } from '../store/types.js';
 import { agentErrors } from './api.js';
 import type { ServerOp, ServerResult } from './ops.js';
 import { holdRetryMs as holdRetryMsOf, maybeHold, noteStart, retryOp, takeHeld } from './hold.js';
@@ -64,9 +64,8 @@ function runRemovePeer(
   hops: number,
 ): void {
   if (!s.isLeader) return forwardToLeader(s, env, op, origin, hops, s.leader);
-  callRaft(s, env, { type: 'status' }, (raw, env2) => {
-    const response = raw as RaftResponse;
-    const view = (response.ok ? response.result : null) as Partial<RaftView> | null;
+  callRaft(s, env, { type: 'status' }, (response, env2) => {
+    const view = response.ok ? response.result : null;
     const ids = [...(view?.voters ?? []), ...(view?.learners ?? [])];
     const id = ids.find((candidate) => candidate === op.peer || rpcAddressOf(s, candidate) === op.peer);
     if (id === undefined)
@@ -81,8 +80,7 @@ function runRemovePeer(
         status: 500,
         error: 'cannot remove the leader itself: transfer leadership first',
       });
-    callRaft(s, env2, { type: 'removeServer', id }, (rawRemove, env3) => {
-      const removed = rawRemove as RaftResponse;
+    callRaft(s, env2, { type: 'removeServer', id }, (removed, env3) => {
       if (!removed.ok) return deliver(s, env3, origin, raftFailure(removed));
       deliver(s, env3, origin, { ok: true, index: 1, value: null, knownLeader: true, lastContactMs: 0 });
     });
@@ -132,8 +130,7 @@ function stamp(command: ServerOp & { kind: 'write' }, nowMs: number): unknown {
 
 function proposeWrite(s: AgentState, env: Env, op: ServerOp & { kind: 'write' }, origin: Origin, hops: number): void {
   const proposedAtMs = env.nowMs;
-  callRaft(s, env, { type: 'propose', command: stamp(op, env.nowMs) }, (raw, env2) => {
-    const response = raw as RaftResponse;
+  callRaft(s, env, { type: 'propose', command: stamp(op, env.nowMs) }, (response, env2) => {
     if (response.ok) {
       recordCommitTime(s, Math.max(0, env2.nowMs - proposedAtMs));
       return deliver(s, env2, origin, {
@@ -190,9 +187,18 @@ function recordCommitTime(s: AgentState, ms: number): void {
   s.counters.raftCommitMsMin = Math.min(s.counters.raftCommitMsMin ?? Infinity, ms);
 }
 
+/**
+ * The store's answer inside Raft's answer to a read: on a server, Raft's FSM is the state store
+ * (mounts.ts `createStoreFsm`), whose `query` answers a QueryResult or a QueryError. `T` is the value
+ * type of the query asked (the store's queries.ts). The one place the agent reads an FSM result.
+ */
+export function storeAnswerOf<T = unknown>(response: RaftSuccess): QueryResult<T> | QueryError | undefined {
+  return response.result as QueryResult<T> | QueryError | undefined;
+}
+
 /** A store query result (or error) from a raft read response. */
-function queryOutcome(response: RaftResponse & { ok: true }, knownLeader: boolean): ServerResult {
-  const result = response.result as QueryResult | { index: number; error: string } | undefined;
+function queryOutcome(response: RaftSuccess, knownLeader: boolean): ServerResult {
+  const result = storeAnswerOf(response);
   if (result === undefined || result === null || typeof result !== 'object')
     return { ok: false, status: 500, error: 'store answered no result' };
   if ('error' in result) return { ok: false, status: 500, error: result.error };
@@ -206,8 +212,7 @@ function queryOutcome(response: RaftResponse & { ok: true }, knownLeader: boolea
 }
 
 function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origin: Origin, hops: number): void {
-  const then = (raw: unknown, env2: Env): void => {
-    const response = raw as RaftResponse;
+  const then = (response: RaftResponse, env2: Env): void => {
     if (!response.ok) {
       if (response.error === 'notLeader' && response.leader !== null && op.consistency !== 'stale')
         return forwardToLeader(s, env2, op, origin, hops, response.leader);
@@ -232,9 +237,8 @@ function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origi
 }
 
 function runStatus(s: AgentState, env: Env, op: ServerOp & { kind: 'status' }, origin: Origin): void {
-  callRaft(s, env, { type: 'status' }, (raw, env2) => {
-    const response = raw as RaftResponse;
-    const view = (response.ok ? response.result : null) as Partial<RaftView> | null;
+  callRaft(s, env, { type: 'status' }, (response, env2) => {
+    const view = response.ok ? response.result : null;
     const leader = view?.leader ?? s.leader;
     const value =
       op.what === 'leader'
@@ -255,7 +259,7 @@ function runStatus(s: AgentState, env: Env, op: ServerOp & { kind: 'status' }, o
  */
 function raftConfiguration(
   s: AgentState,
-  view: Partial<RaftView> | null,
+  view: RaftView | null,
   leader: string | null,
 ): { Servers: Record<string, unknown>[]; Index: number } {
   const server = (id: string, voter: boolean): Record<string, unknown> => {
@@ -323,10 +327,9 @@ function recheck(s: AgentState, env: Env, parked: ParkedRead): void {
     return;
   }
   parked.checking = true;
-  callRaft(s, env, { type: 'readStale', query: { type: 'index', of: parked.op.query } }, (raw, env2) => {
+  callRaft(s, env, { type: 'readStale', query: { type: 'index', of: parked.op.query } }, (response, env2) => {
     if (s.parked.get(parked.id) !== parked) return; // answered meanwhile
-    const response = raw as RaftResponse;
-    const index = response.ok ? ((response.result as { index?: number } | null)?.index ?? 0) : Infinity;
+    const index = response.ok ? (storeAnswerOf(response)?.index ?? 0) : Infinity;
     if (index > parked.op.minIndex) return answerParked(s, env2, parked, false);
     parked.checking = false;
     if (parked.dirty) {
@@ -347,9 +350,8 @@ function answerParked(s: AgentState, env: Env, parked: ParkedRead, timedOut: boo
     parked.op.consistency === 'consistent'
       ? { type: 'read', query: parked.op.query }
       : { type: 'readStale', query: parked.op.query };
-  callRaft(s, env, request, (raw, env2) => {
+  callRaft(s, env, request, (response, env2) => {
     if (s.parked.get(parked.id) !== parked) return;
-    const response = raw as RaftResponse;
     const result: ServerResult = response.ok
       ? queryOutcome(
           parked.op.consistency === 'stale' ? response : { ...response, lastContactMs: 0 },

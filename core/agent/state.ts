@@ -5,7 +5,8 @@
  * continuation keyed by a call id: the agent is event-driven, never awaits, and a reply that arrives
  * after its timer fired finds nothing and is dropped.
  */
-import type { Member } from '../swim/api.js';
+import type { RaftLocalCall, RaftLocalOutput, RaftResponse } from '../raft/api.js';
+import type { Member, SwimLocalCall, SwimLocalOutput, SwimResponse } from '../swim/api.js';
 import type { StepContext, NodeId, CheckSpec, CheckStatus } from '../types.js';
 import type { AgentConfig, AgentRequest, AgentResponse, ServiceDefinition } from './api.js';
 import type { HeldRequest } from './hold.js';
@@ -13,9 +14,22 @@ import type { ServerOp, ServerResult } from './ops.js';
 
 /** What a step handler needs besides the state: the context and the node's clock. */
 export interface Env {
-  readonly ctx: StepContext;
+  readonly ctx: StepContext<unknown, unknown, AgentLocalOutput>;
   readonly nowMs: number;
 }
+
+/** The local calls the agent addresses to its siblings (answered as `AgentLocalInput` replies). */
+export type AgentLocalOutput =
+  | { readonly toMachine: 'raft'; readonly payload: RaftLocalCall }
+  | { readonly toMachine: 'swim'; readonly payload: SwimLocalCall };
+
+/**
+ * What the agent's siblings address to it: Raft's and SWIM's answers to its calls and their notices
+ * (both are mounted with `observer: 'agent'`, mounts.ts). A client agent has no Raft, so only SWIM's.
+ */
+export type AgentLocalInput =
+  | { readonly fromMachine: 'raft'; readonly payload: RaftLocalOutput }
+  | { readonly fromMachine: 'swim'; readonly payload: SwimLocalOutput };
 
 /** Where the answer to a server op goes. */
 export type Origin =
@@ -26,8 +40,13 @@ export type Origin =
   /** The agent's own work (anti-entropy, reconcile, sweeps): call `then`. */
   | { readonly kind: 'internal'; readonly what: string; readonly then: (result: ServerResult, env: Env) => void };
 
-/** Continuation of a local call to Raft or SWIM. */
-export type LocalContinuation = (response: unknown, env: Env) => void;
+/**
+ * A local call to Raft or SWIM waiting for its answer: which sibling owes it and what to do with the
+ * answer. The answer is typed by the sibling's API (rpc.ts `callRaft` narrows Raft's by request type).
+ */
+export type LocalCall =
+  | { readonly machine: 'raft'; readonly then: (response: RaftResponse, env: Env) => void }
+  | { readonly machine: 'swim'; readonly then: (response: SwimResponse, env: Env) => void };
 
 /** A server op forwarded to a peer and not yet answered. */
 export interface PendingRpc {
@@ -109,7 +128,7 @@ export interface AgentState {
 
   // ── calls in flight ──
   nextCallId: number;
-  readonly localCalls: Map<number, LocalContinuation>;
+  readonly localCalls: Map<number, LocalCall>;
   readonly pendingRpcs: Map<number, PendingRpc>;
   nextParkId: number;
   readonly parked: Map<number, ParkedRead>;

@@ -8,7 +8,7 @@
  *  - from a sibling machine (the agent) as a `local` effect with payload `RaftLocalCall`; Raft answers
  *    with a `local` effect back to the caller carrying `RaftLocalReply`.
  * Raft also tells `config.observer` (a sibling machine name, optional) about progress with `local`
- * effects carrying `RaftNotice`.
+ * effects carrying `RaftNotice`. Both are `RaftLocalOutput`, told apart by `type`.
  *
  * NodeIds are opaque: node names in the simulator, server RPC addresses (`ip:8300`) in the agent.
  */
@@ -51,9 +51,40 @@ export type RaftRequest =
   | { readonly type: 'bootstrap'; readonly servers: readonly NodeId[] }
   | { readonly type: 'status' };
 
-export type RaftResponse =
-  | { readonly ok: true; readonly index: number; readonly result: unknown; readonly lastContactMs?: number }
-  | { readonly ok: false; readonly error: RaftError; readonly leader: NodeId | null; readonly detail?: string };
+export type RaftResponse = RaftAnswer<RaftRequest['type']>;
+
+/**
+ * The answer to one request type: `result` is typed where Raft itself produces it (`status` answers
+ * this node's `RaftView`); the FSM's answers (propose, read, readStale) are the FSM's business and stay
+ * `unknown` here. A caller that sent a `status` request may read `result` as a view without a cast.
+ */
+export type RaftAnswer<T extends RaftRequest['type']> = RaftSuccess<RaftResults[T]> | RaftFailure;
+
+export interface RaftSuccess<Result = unknown> {
+  readonly ok: true;
+  readonly index: number;
+  readonly result: Result;
+  readonly lastContactMs?: number;
+}
+
+export interface RaftFailure {
+  readonly ok: false;
+  readonly error: RaftError;
+  readonly leader: NodeId | null;
+  readonly detail?: string;
+}
+
+/** `result` of a successful answer, by request type (see `RaftAnswer`). */
+export interface RaftResults {
+  readonly propose: unknown;
+  readonly read: unknown;
+  readonly readStale: unknown;
+  readonly addServer: unknown;
+  readonly removeServer: unknown;
+  readonly transferLeadership: unknown;
+  readonly bootstrap: unknown;
+  readonly status: RaftView;
+}
 
 /** Why a request failed. `notLeader` with a known leader means: retry there. Append-only. */
 export type RaftError = 'notLeader' | 'noLeader' | 'busy' | 'badRequest' | 'stepDown' | 'timeout';
@@ -63,10 +94,20 @@ export interface RaftLocalCall {
   readonly request: RaftRequest;
 }
 
+/** A `local` input Raft receives: a call from any sibling (checked like a client's request). */
+export interface RaftLocalInput {
+  readonly fromMachine: string;
+  readonly payload: RaftLocalCall;
+}
+
 export interface RaftLocalReply {
+  readonly type: 'reply';
   readonly requestId: number;
   readonly response: RaftResponse;
 }
+
+/** Every payload Raft addresses to a sibling: answers to its local calls and notices to the observer. */
+export type RaftLocalOutput = RaftLocalReply | RaftNotice;
 
 export type RaftNotice =
   /** Applied index advanced; `results` would be too large to pass, so watchers re-query. */

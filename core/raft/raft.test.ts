@@ -342,7 +342,7 @@ describe('sibling machines (local calls and notices)', () => {
     expect(status).toContainEqual({
       kind: 'local',
       toMachine: 'agent',
-      payload: { requestId: 7, response: expect.objectContaining({ ok: true }) },
+      payload: { type: 'reply', requestId: 7, response: expect.objectContaining({ ok: true }) },
     });
     const proposal = step({
       kind: 'local',
@@ -353,7 +353,7 @@ describe('sibling machines (local calls and notices)', () => {
     expect(proposal).toContainEqual({
       kind: 'local',
       toMachine: 'agent',
-      payload: { requestId: 8, response: { ok: true, index: 3, result: 1 } },
+      payload: { type: 'reply', requestId: 8, response: { ok: true, index: 3, result: 1 } },
     });
     expect(proposal).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { type: 'applied', index: 3 } });
     expect(proposal).toContainEqual({ kind: 'apply', index: 3, term: 2, command: 'z' });

@@ -19,7 +19,7 @@
  */
 import type { Prng } from '../prng.js';
 import type { DurableState, Input, Machine, NodeId, StepContext } from '../types.js';
-import type { RaftLocalCall, RaftRequest, RaftResponse } from './api.js';
+import type { RaftLocalInput, RaftLocalOutput, RaftRequest, RaftResponse } from './api.js';
 import { bootstrapEntry } from './bootstrap.js';
 import { checkRaftConfig, RaftConfigError, type RaftConfig } from './config.js';
 import { loadDurable } from './durable.js';
@@ -144,7 +144,7 @@ function onStart(s: RaftState, ctx: StepContext, nowMs: number): void {
   );
 }
 
-function step(s: RaftState, input: Input<RaftMessage, RaftRequest>, ctx: StepContext): void {
+function step(s: RaftState, input: Input<RaftMessage, RaftRequest, RaftLocalInput>, ctx: StepContext): void {
   const nowMs = monotonicMs(s, input.nowMs);
   switch (input.kind) {
     case 'start':
@@ -161,7 +161,8 @@ function step(s: RaftState, input: Input<RaftMessage, RaftRequest>, ctx: StepCon
       onRequest(s, ctx, nowMs, { kind: 'client', requestId: input.requestId }, input.request);
       break;
     case 'local': {
-      const call = input.payload as RaftLocalCall;
+      // Siblings are our own code, but a call is still checked as a client's request would be.
+      const call = input.payload;
       if (call === null || typeof call !== 'object' || typeof call.requestId !== 'number') {
         trace(ctx, `${s.id} ignored a malformed local call from ${input.fromMachine}`, 'warn');
         break;
@@ -220,7 +221,15 @@ export function raftInvariants(s: RaftState): string[] {
   return broken;
 }
 
-export const raftMachine: Machine<RaftState, RaftConfig, RaftMessage, RaftRequest, RaftResponse> = {
+export const raftMachine: Machine<
+  RaftState,
+  RaftConfig,
+  RaftMessage,
+  RaftRequest,
+  RaftResponse,
+  RaftLocalInput,
+  { readonly toMachine: string; readonly payload: RaftLocalOutput }
+> = {
   name: 'raft',
   init: initRaft,
   step,

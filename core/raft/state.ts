@@ -7,7 +7,7 @@
  */
 import type { Prng } from '../prng.js';
 import type { NodeId, StepContext, StorageOp } from '../types.js';
-import type { Fsm, RaftError, RaftNotice, RaftResponse, RaftView } from './api.js';
+import type { Fsm, RaftError, RaftLocalOutput, RaftNotice, RaftResponse, RaftView } from './api.js';
 import type { RaftConfig } from './config.js';
 import type { RaftLog } from './log.js';
 import type { Membership, RaftMessage } from './messages.js';
@@ -166,7 +166,10 @@ export function send(s: RaftState, ctx: StepContext, to: NodeId, message: RaftMe
 export function reply(s: RaftState, ctx: StepContext, target: ReplyTarget, response: RaftResponse): void {
   flushHardState(s, ctx);
   if (target.kind === 'client') ctx.emit({ kind: 'reply', requestId: target.requestId, response });
-  else ctx.emit({ kind: 'local', toMachine: target.machine, payload: { requestId: target.requestId, response } });
+  else {
+    const payload: RaftLocalOutput = { type: 'reply', requestId: target.requestId, response };
+    ctx.emit({ kind: 'local', toMachine: target.machine, payload });
+  }
 }
 
 export function fail(s: RaftState, ctx: StepContext, target: ReplyTarget, error: RaftError, detail?: string): void {
@@ -222,7 +225,8 @@ export function trace(ctx: StepContext, text: string, level: 'debug' | 'info' | 
 }
 
 export function notify(s: RaftState, ctx: StepContext, notice: RaftNotice): void {
-  if (s.config.observer !== undefined) ctx.emit({ kind: 'local', toMachine: s.config.observer, payload: notice });
+  const payload: RaftLocalOutput = notice;
+  if (s.config.observer !== undefined) ctx.emit({ kind: 'local', toMachine: s.config.observer, payload });
 }
 
 export function isVoter(s: RaftState, id: NodeId): boolean {

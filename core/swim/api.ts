@@ -2,8 +2,9 @@
  * SWIM's contract with the rest of the node (owned by core/swim; read by the agent and the
  * simulator). SWIM is a `Machine` named 'swim'. Callers use node-level requests
  * `{ machine: 'swim', body: SwimRequest }` or sibling `local` calls `{ requestId, request }` answered
- * by a `local` effect `{ requestId, response }`; membership changes are told to `config.observer`
- * (a sibling machine name, optional) as `local` effects carrying `SwimNotice`.
+ * by a `local` effect `{ type: 'reply', requestId, response }`; membership changes are told to
+ * `config.observer` (a sibling machine name, optional) as `local` effects carrying `SwimNotice`. Both
+ * are `SwimLocalOutput`, told apart by `type`.
  *
  * Member ids are opaque NodeIds: node names in the simulator, gossip addresses (`ip:8301`) in the
  * agent; a member also has a human `name` (the `-node` flag), equal to the id in the simulator.
@@ -67,10 +68,20 @@ export interface SwimLocalCall {
   readonly request: SwimRequest;
 }
 
+/** A `local` input SWIM receives: a call from any sibling (checked before it is served). */
+export interface SwimLocalInput {
+  readonly fromMachine: string;
+  readonly payload: SwimLocalCall;
+}
+
 export interface SwimLocalReply {
+  readonly type: 'reply';
   readonly requestId: number;
   readonly response: SwimResponse;
 }
+
+/** Every payload SWIM addresses to a sibling: answers to its local calls and notices to the observer. */
+export type SwimLocalOutput = SwimLocalReply | SwimNotice;
 
 export type SwimNotice =
   | { readonly type: 'member'; readonly member: Member; readonly previous: MemberStatus | null }

@@ -389,6 +389,7 @@ describe('sibling calls, notices and the view (the agent’s contract, core/swim
     );
     expect(state.replies).toEqual([
       {
+        type: 'reply',
         requestId: 9,
         response: {
           ok: true,

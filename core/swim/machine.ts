@@ -13,7 +13,7 @@
 import { assert } from '../assert.js';
 import type { Prng } from '../prng.js';
 import type { DurableState, Input, Machine, NodeId, StepContext } from '../types.js';
-import type { Member, SwimLocalCall, SwimRequest, SwimResponse, SwimView } from './api.js';
+import type { Member, SwimLocalInput, SwimLocalOutput, SwimRequest, SwimResponse, SwimView } from './api.js';
 import { checkConfig, lanConfig, pushPullIntervalScaledMs, type SwimConfig } from './config.js';
 import { fireEvent, recentEvents } from './events.js';
 import { isGone, isLive } from './members.js';
@@ -63,68 +63,76 @@ const bootRecord = 'boots';
 /** Members a restarted roster-booted member asks to rejoin through. */
 const rejoinPeersCount = 3;
 
-export const swimMachine: Machine<SwimState, Partial<SwimConfig> | undefined, SwimMessage, SwimRequest, SwimResponse> =
-  {
-    name: 'swim',
+export const swimMachine: Machine<
+  SwimState,
+  Partial<SwimConfig> | undefined,
+  SwimMessage,
+  SwimRequest,
+  SwimResponse,
+  SwimLocalInput,
+  { readonly toMachine: string; readonly payload: SwimLocalOutput }
+> = {
+  name: 'swim',
 
-    init(nodeId: NodeId, config: Partial<SwimConfig> | undefined, durable: DurableState, _prng: Prng): SwimState {
-      // Like memberlist, SWIM keeps no membership on disk: a restarted member rejoins and refutes its old
-      // life. It keeps one record, its boot count (a sliver of Serf's snapshot), so that a restarted
-      // member knows to rejoin even when it has no join peers configured (a roster-booted simulation).
-      const full: SwimConfig = { ...lanConfig, ...(config ?? {}) };
-      const problems = checkConfig(full);
-      assert(problems.length === 0, `bad SWIM config: ${problems.join('; ')}`);
-      const boots = durable.records.get(bootRecord);
-      return initState(
-        nodeId,
-        full,
-        typeof boots === 'number' && Number.isSafeInteger(boots) && boots >= 0 ? boots : 0,
-      );
-    },
+  init(nodeId: NodeId, config: Partial<SwimConfig> | undefined, durable: DurableState, _prng: Prng): SwimState {
+    // Like memberlist, SWIM keeps no membership on disk: a restarted member rejoins and refutes its old
+    // life. It keeps one record, its boot count (a sliver of Serf's snapshot), so that a restarted
+    // member knows to rejoin even when it has no join peers configured (a roster-booted simulation).
+    const full: SwimConfig = { ...lanConfig, ...(config ?? {}) };
+    const problems = checkConfig(full);
+    assert(problems.length === 0, `bad SWIM config: ${problems.join('; ')}`);
+    const boots = durable.records.get(bootRecord);
+    return initState(nodeId, full, typeof boots === 'number' && Number.isSafeInteger(boots) && boots >= 0 ? boots : 0);
+  },
 
-    step(s: SwimState, input: Input<SwimMessage, SwimRequest>, ctx: StepContext<SwimMessage, SwimResponse>): void {
-      const step: Step = { s, ctx, nowMs: input.nowMs };
-      switch (input.kind) {
-        case 'start':
-          onStart(step);
-          break;
-        case 'message':
-          onMessage(step, input.from, input.message);
-          break;
-        case 'timer':
-          onTimer(step, input.timer);
-          break;
-        case 'request':
-          onRequest(step, input.request, { kind: 'reply', requestId: input.requestId });
-          break;
-        case 'local': {
-          const call = input.payload as SwimLocalCall | null;
-          if (
-            call === null ||
-            typeof call !== 'object' ||
-            typeof call.requestId !== 'number' ||
-            typeof call.request !== 'object'
-          ) {
-            trace(step, `${s.selfId} swim ignored a malformed local call from ${input.fromMachine}`, 'warn');
-            break;
-          }
-          onRequest(step, call.request, { kind: 'local', machine: input.fromMachine, requestId: call.requestId });
+  step(
+    s: SwimState,
+    input: Input<SwimMessage, SwimRequest, SwimLocalInput>,
+    ctx: StepContext<SwimMessage, SwimResponse>,
+  ): void {
+    const step: Step = { s, ctx, nowMs: input.nowMs };
+    switch (input.kind) {
+      case 'start':
+        onStart(step);
+        break;
+      case 'message':
+        onMessage(step, input.from, input.message);
+        break;
+      case 'timer':
+        onTimer(step, input.timer);
+        break;
+      case 'request':
+        onRequest(step, input.request, { kind: 'reply', requestId: input.requestId });
+        break;
+      case 'local': {
+        // Siblings are our own code, but a call is still checked as a client's request would be.
+        const call = input.payload;
+        if (
+          call === null ||
+          typeof call !== 'object' ||
+          typeof call.requestId !== 'number' ||
+          typeof call.request !== 'object'
+        ) {
+          trace(step, `${s.selfId} swim ignored a malformed local call from ${input.fromMachine}`, 'warn');
           break;
         }
-        case 'checkResult':
-          break;
+        onRequest(step, call.request, { kind: 'local', machine: input.fromMachine, requestId: call.requestId });
+        break;
       }
-      maybeArmGossip(step);
-    },
+      case 'checkResult':
+        break;
+    }
+    maybeArmGossip(step);
+  },
 
-    invariants(s: SwimState): string[] {
-      return swimInvariants(s);
-    },
+  invariants(s: SwimState): string[] {
+    return swimInvariants(s);
+  },
 
-    view(s: SwimState): Record<string, unknown> {
-      return swimView(s) as unknown as Record<string, unknown>;
-    },
-  };
+  view(s: SwimState): Record<string, unknown> {
+    return swimView(s) as unknown as Record<string, unknown>;
+  },
+};
 
 // ───────────────────────────────────────────── inputs ─────────────────────────────────────────────
 

@@ -5,7 +5,7 @@
 import { assert } from '../assert.js';
 import type { Prng } from '../prng.js';
 import type { NodeId, StepContext } from '../types.js';
-import type { Member, SwimNotice, SwimResponse, UserEvent } from './api.js';
+import type { Member, SwimLocalOutput, SwimNotice, SwimResponse, UserEvent } from './api.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast.js';
 import { retransmitLimit, type SwimConfig } from './config.js';
@@ -196,7 +196,8 @@ export function sendStream(step: Step, to: NodeId, message: SwimMessage): void {
 
 export function notify(step: Step, notice: SwimNotice): void {
   const observer = step.s.config.observer;
-  if (observer !== null) step.ctx.emit({ kind: 'local', toMachine: observer, payload: notice });
+  const payload: SwimLocalOutput = notice;
+  if (observer !== null) step.ctx.emit({ kind: 'local', toMachine: observer, payload });
 }
 
 export function respond(step: Step, responder: Responder, response: SwimResponse): void {
@@ -204,13 +205,11 @@ export function respond(step: Step, responder: Responder, response: SwimResponse
     case 'reply':
       step.ctx.emit({ kind: 'reply', requestId: responder.requestId, response });
       return;
-    case 'local':
-      step.ctx.emit({
-        kind: 'local',
-        toMachine: responder.machine,
-        payload: { requestId: responder.requestId, response },
-      });
+    case 'local': {
+      const payload: SwimLocalOutput = { type: 'reply', requestId: responder.requestId, response };
+      step.ctx.emit({ kind: 'local', toMachine: responder.machine, payload });
       return;
+    }
     case 'none':
       return;
   }

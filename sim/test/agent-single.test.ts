@@ -16,7 +16,7 @@ import {
 } from '../../core/agent/api.js';
 import { agentMachine, type AgentState } from '../../core/agent/machine.js';
 import { swimConfigFor } from '../../core/agent/tags.js';
-import type { RaftLocalCall, RaftResponse } from '../../core/raft/api.js';
+import type { RaftLocalInput, RaftLocalOutput, RaftRequest, RaftResponse } from '../../core/raft/api.js';
 import { createStoreFsm, type StoreFsm } from '../../core/store/store.js';
 import { swimMachine } from '../../core/swim/machine.js';
 import type { CheckSpec, Machine } from '../../core/types.js';
@@ -29,8 +29,19 @@ interface InstantRaft {
   index: number;
 }
 
-/** A one-node "Raft" that commits every proposal at once: enough to drive the agent alone. */
-const instantRaft: Machine<InstantRaft> = {
+/**
+ * A one-node "Raft" that commits every proposal at once: enough to drive the agent alone. Typed with
+ * Raft's local contract (raft/api.ts), so the double answers what the real Raft would.
+ */
+const instantRaft: Machine<
+  InstantRaft,
+  unknown,
+  unknown,
+  RaftRequest,
+  RaftResponse,
+  RaftLocalInput,
+  { readonly toMachine: string; readonly payload: RaftLocalOutput }
+> = {
   name: 'raft',
   init: () => ({ fsm: createStoreFsm(), index: 0 }),
   step(s, input, ctx) {
@@ -43,7 +54,7 @@ const instantRaft: Machine<InstantRaft> = {
       return;
     }
     if (input.kind !== 'local') return;
-    const { requestId, request } = input.payload as RaftLocalCall;
+    const { requestId, request } = input.payload;
     let response: RaftResponse;
     let applied = false;
     switch (request.type) {
@@ -57,12 +68,26 @@ const instantRaft: Machine<InstantRaft> = {
         response = { ok: true, index: s.index, result: s.fsm.query(request.query), lastContactMs: 0 };
         break;
       case 'status':
-        response = { ok: true, index: s.index, result: { leader: ctx.nodeId, voters: [ctx.nodeId], term: 1 } };
+        response = {
+          ok: true,
+          index: s.index,
+          result: {
+            role: 'leader',
+            term: 1,
+            leader: ctx.nodeId,
+            commitIndex: s.index,
+            appliedIndex: s.index,
+            lastIndex: s.index,
+            voters: [ctx.nodeId],
+            learners: [],
+            membershipIndex: 0,
+          },
+        };
         break;
       default:
         response = { ok: true, index: s.index, result: null };
     }
-    ctx.emit({ kind: 'local', toMachine: input.fromMachine, payload: { requestId, response } });
+    ctx.emit({ kind: 'local', toMachine: input.fromMachine, payload: { type: 'reply', requestId, response } });
     if (applied) ctx.emit({ kind: 'local', toMachine: 'agent', payload: { type: 'applied', index: s.index } });
   },
 };
