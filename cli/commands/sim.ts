@@ -24,6 +24,8 @@ Commands:
     run SCENARIO [--seed N] [--json] [--verbose] [--history FILE]   run one simulation
     explore SCENARIO [--seeds A..B] [--jobs N] [--shard i/n] [--json] run many seeds (--coverage)
     merge FILE...                                                    merge explorer shard results
+    hub SCENARIO --seeds A..B [--redis URL]                          a sweep on a Redis job queue
+    worker [--redis URL] [--jobs N]                                  run the hub's batches (any machine)
     replay FILE                                                      rerun a replay file bit for bit
     shrink FILE                                                      minimise a failing replay file
     report FILE --out DIR                                            HTML timeline of a run
@@ -96,6 +98,32 @@ Exit: 0 the report was written (whatever the run's verdict), 1 --check found pro
   that every step's effects are identical.
 Exit: 0 reproduced, 1 at the first divergence, 2 bad usage.
 `,
+  hub: `Usage: conclave sim hub SCENARIO --seeds A..B|N [--redis URL] [--batch N] [--shrink-budget DUR | --no-shrink] [--knob KEY=VALUE].. [--no-codec] [--replay-dir DIR | --no-replays] [--json] [--out FILE]
+
+  Puts a sweep on a Redis job queue (BullMQ) in batches and waits while \`conclave sim worker\`
+  processes on any machines run them. A worker killed mid-batch loses nothing: its batch goes back
+  on the queue and is counted once. Running the same hub command again resumes the same sweep.
+  --redis URL          the queue's Redis (default redis://127.0.0.1:6379)
+  --batch N            seeds per batch (default 200)
+  --shrink-budget DUR  workers shrink the first failure of each property per batch (default 20s);
+                       failures are grouped by property and the faults their shrunk run needs
+  --no-shrink          do not shrink
+  --replay-dir DIR     where replay files of failing seeds go (default ${defaultReplayDir})
+  --json               one JSON summary (the \`sim explore --json\` fields, plus unique and workers)
+Exit: 0 every seed passed, 1 any failed, 2 bad usage, 3 batches lost (their runner crashed every time).
+`,
+
+  worker: `Usage: conclave sim worker [--redis URL] [--jobs N] [--name NAME] [--lock DUR]
+
+  Pulls batches of seeds from the hub's queue and runs them, until SIGINT or SIGTERM (then it
+  finishes the batch in hand). Workers built from other code use another queue (its name carries
+  the code's fingerprint), so no worker reports a trace it could not reproduce.
+  --redis URL   the queue's Redis (default redis://127.0.0.1:6379)
+  --jobs N      seed threads per batch (default: the machine's cores)
+  --name NAME   how the hub names this worker (default host-pid)
+  --lock DUR    how long a batch stays locked without renewal, i.e. how soon the batch of a killed
+                worker is taken up again (default 30s)
+`,
 };
 
 const helpFlags = ['-h', '--help', '-help'];
@@ -108,6 +136,8 @@ const delegated: Record<string, { module: string; fn: string }> = {
   shrink: { module: './sim/shrink.js', fn: 'runShrink' },
   report: { module: './sim/report.js', fn: 'runReport' },
   'replay-agent': { module: './replay-agent.js', fn: 'run' },
+  hub: { module: './sim/hub.js', fn: 'runSimHub' },
+  worker: { module: './sim/hub.js', fn: 'runSimWorker' },
 };
 
 export async function run(args: string[]): Promise<number> {

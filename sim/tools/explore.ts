@@ -78,6 +78,11 @@ export interface ExploreOptions {
   readonly onSeed?: (result: SeedResult, progress: Progress) => void;
   /** Failing seeds kept with their details; the count of failures is always exact. */
   readonly failuresKeptMax?: number;
+  /**
+   * Run seeds on worker threads even with one job, so the calling thread's event loop stays free (the
+   * hub's workers renew their job locks on it).
+   */
+  readonly offThread?: boolean;
 }
 
 export interface Progress {
@@ -157,15 +162,18 @@ export function formatRange(range: SeedRange): string {
   return `${range.from}..${range.to}`;
 }
 
-/** The URL of the worker entry, runnable both from dist/ (JS) and from sources under tsx/vitest (TS). */
-function workerEntry(): URL {
+/**
+ * The URL of a worker-thread entry of sim/tools (`explore-worker` by default), runnable both from dist/
+ * (JS) and from sources under tsx/vitest (TS).
+ */
+export function threadEntry(name = 'explore-worker'): URL {
   const self = import.meta.url;
-  if (self.endsWith('.js')) return new URL('./explore-worker.js', self);
+  if (self.endsWith('.js')) return new URL(`./${name}.js`, self);
   // Running from TypeScript sources (vitest, tsx): a worker does not inherit the TS loader on Node 20,
   // so the entry is a tiny module that registers tsx in the worker and then loads the real entry.
   const require = createRequire(self);
   const api = pathToFileURL(require.resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
-  const target = new URL('./explore-worker.ts', self).href;
+  const target = new URL(`./${name}.ts`, self).href;
   const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(target)});`;
   return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
@@ -236,7 +244,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     totals.add(r);
     options.onSeed?.(r, { done: totals.done, total, failed: totals.failed, wallMs: performance.now() - started });
   };
-  if (jobs === 1) {
+  if (jobs === 1 && !options.offThread) {
     const mod = (await import(runnerUrl)) as SeedRunnerModule;
     for (let seed = range.from; seed <= range.to; seed++) report(await mod.runSeed(options.scenarioPath, seed, runner));
   } else {
@@ -297,7 +305,7 @@ function runOnWorkers(
       w.postMessage({ type: 'stop' } satisfies ToWorker);
     };
     for (let i = 0; i < jobs; i++) {
-      const w = new Worker(workerEntry(), { workerData: data });
+      const w = new Worker(threadEntry(), { workerData: data });
       workers.push(w);
       running++;
       w.on('message', (msg: FromWorker) => {
