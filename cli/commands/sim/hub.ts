@@ -48,7 +48,7 @@ interface HubFlags {
   knobs: string[];
 }
 
-function parseHubFlags(args: string[]): HubFlags | string {
+export function parseHubFlags(args: string[]): HubFlags | string {
   const flags: HubFlags = {
     file: null,
     seeds: null,
@@ -280,39 +280,54 @@ function humanHub(s: HubSummary, pins: Readonly<Record<string, string>>, codec: 
   return out.join('\n') + '\n';
 }
 
-export async function runSimWorker(args: string[]): Promise<number> {
-  let redis = redisDefault;
-  let jobs = Math.max(1, availableParallelism());
-  let name = defaultWorkerName();
-  let lockMs = lockMsDefault;
+export interface WorkerFlags {
+  redis: string;
+  jobs: number;
+  name: string;
+  lockMs: number;
+}
+
+export function parseWorkerFlags(args: string[]): WorkerFlags | string {
+  const flags: WorkerFlags = {
+    redis: redisDefault,
+    jobs: Math.max(1, availableParallelism()),
+    name: defaultWorkerName(),
+    lockMs: lockMsDefault,
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
+    if (!arg.startsWith('-')) return `unexpected argument '${arg}'`;
     const body = arg.replace(/^--?/, '');
     const eq = body.indexOf('=');
     const flag = eq < 0 ? body : body.slice(0, eq);
     const v = eq >= 0 ? body.slice(eq + 1) : args[++i];
-    const fail = (why: string): number => {
-      process.stderr.write(`conclave sim worker: ${why}\n\n${workerUsage}`);
-      return 2;
-    };
-    if (!arg.startsWith('-')) return fail(`unexpected argument '${arg}'`);
     if (flag === 'redis') {
-      if (!v) return fail('--redis needs a URL such as redis://127.0.0.1:6379');
-      redis = v;
+      if (!v) return '--redis needs a URL such as redis://127.0.0.1:6379';
+      flags.redis = v;
     } else if (flag === 'jobs' || flag === 'j') {
       if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256)
-        return fail(`--jobs needs an integer from 1 to 256, got '${v ?? ''}'`);
-      jobs = Number(v);
+        return `--jobs needs an integer from 1 to 256, got '${v ?? ''}'`;
+      flags.jobs = Number(v);
     } else if (flag === 'name') {
       if (!v || !/^[A-Za-z0-9_.-]{1,64}$/.test(v))
-        return fail(`--name needs 1–64 letters, digits, '.', '_' or '-', got '${v ?? ''}'`);
-      name = v;
+        return `--name needs 1–64 letters, digits, '.', '_' or '-', got '${v ?? ''}'`;
+      flags.name = v;
     } else if (flag === 'lock') {
       const ms = v === undefined ? null : parseDurationMs(v);
-      if (ms === null || ms < 1000) return fail(`--lock needs a duration of at least 1s, got '${v ?? ''}'`);
-      lockMs = ms;
-    } else return fail(`unknown flag '${arg}'${didYouMean(flag, ['redis', 'jobs', 'name', 'lock'], '--')}`);
+      if (ms === null || ms < 1000) return `--lock needs a duration of at least 1s, got '${v ?? ''}'`;
+      flags.lockMs = ms;
+    } else return `unknown flag '${arg}'${didYouMean(flag, ['redis', 'jobs', 'name', 'lock'], '--')}`;
   }
+  return flags;
+}
+
+export async function runSimWorker(args: string[]): Promise<number> {
+  const flags = parseWorkerFlags(args);
+  if (typeof flags === 'string') {
+    process.stderr.write(`conclave sim worker: ${flags}\n\n${workerUsage}`);
+    return 2;
+  }
+  const { redis, jobs, name, lockMs } = flags;
   let connection;
   try {
     connection = redisConnection(redis);
