@@ -1,5 +1,5 @@
 /**
- * Builds dist/ once before the suite, so tests that spawn `node bin/conclave.js` run the current code.
+ * Builds dist/ (and the web UI's dist/ui/) once before the suite, so tests that spawn `node bin/conclave.js` run the current code.
  * Type errors do not stop the build here (tsconfig.build.json emits anyway): `npm test` type-checks
  * separately, first, and fails there with the errors in full.
  *
@@ -19,6 +19,10 @@ export default function setup(): void {
   );
   if (!existsSync(join(root, 'dist', 'cli', 'main.js')))
     throw new Error('building dist/ failed: run `npm run build` to see why');
+  // The web UI's bundle (dist/ui), which agents started with -ui serve.
+  spawnSync(process.execPath, [join(root, 'ui', 'build.mjs')], { cwd: root, stdio: 'ignore' });
+  if (!existsSync(join(root, 'dist', 'ui', 'index.html')))
+    throw new Error('building dist/ui failed: run `npm run build` to see why');
   // Porcupine's histories live beside the clone, not in it; a bare clone skips the tests that need
   // them (sim/checkers/lin/manifest.test.ts, part of cli/commands/check.test.ts). Say so once.
   const shared = join(root, '..', 'shared', 'linearizability', 'manifest.json');

@@ -49,6 +49,12 @@ export interface AgentSettings {
   readonly dnsAddr: string;
   /** One line per Consul key that the files set and we accept without applying; logged at start. */
   readonly warnings: readonly string[];
+  /**
+   * The web UI (`-ui`, `"ui": true` or `"ui_config": {"enabled": true}`): served at /ui/ on the HTTP
+   * port from `dir` (`-ui-dir` / `ui_dir` / `ui_config.dir`; default: the bundle `npm ci` built,
+   * dist/ui). null when off.
+   */
+  readonly ui: { readonly dir: string | null } | null;
 }
 
 /**
@@ -134,6 +140,9 @@ const topKeys = new Set([
   'verify_outgoing',
   'verify_server_hostname',
   'addresses',
+  'ui',
+  'ui_dir',
+  'ui_config',
 ]);
 /**
  * Keys Consul accepts that we do not apply (yet): accepted with one warning naming the key, so that a
@@ -222,10 +231,7 @@ const warnedKeys = new Set([
   'syslog_facility',
   'telemetry',
   'translate_wan_addrs',
-  'ui',
-  'ui_config',
   'ui_content_path',
-  'ui_dir',
   'unix_sockets',
   'use_streaming_backend',
   'watches',
@@ -308,6 +314,7 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
           ...((layer.values['performance'] as Obj) ?? {}),
           ...performanceOf(value, where, warn),
         };
+      else if (key === 'ui_config') layer.values['ui_config'] = uiConfigOf(value, where, warn);
       else if (key === 'start_join' || key === 'retry_join')
         layer.values[key] = [...((layer.values[key] as string[]) ?? []), ...strings(value, where)];
       else layer.values[key] = scalar(key, value, where);
@@ -397,6 +404,7 @@ function scalar(key: string, value: unknown, where: string): unknown {
     case 'verify_incoming_https':
     case 'verify_outgoing':
     case 'verify_server_hostname':
+    case 'ui':
       return bool(value, where);
     case 'bootstrap_expect':
       return int(value, where);
@@ -707,7 +715,29 @@ export function buildSettings(flags: FlagValues): AgentSettings {
     httpsAddr: addresses.https ?? clientAddr,
     dnsAddr: addresses.dns ?? clientAddr,
     warnings: layer.warnings,
+    ui: uiSettingsOf(flags, file),
   };
+}
+
+/** `ui_config`: `enabled` and `dir` apply; Consul's other fields (metrics_provider, dashboard links…) are warned about. */
+function uiConfigOf(value: unknown, where: string, warn: (key: string, where: string) => void): Obj {
+  const o = obj(value, where);
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'enabled') out['enabled'] = bool(v, `${where}.enabled`);
+    else if (k === 'dir') out['dir'] = str(v, `${where}.dir`);
+    else warn(`ui_config.${k}`, `${where}.${k}`);
+  }
+  return out;
+}
+
+function uiSettingsOf(flags: FlagValues, file: Obj): AgentSettings['ui'] {
+  const block = (file['ui_config'] as { enabled?: boolean; dir?: string } | undefined) ?? {};
+  const dir = (flags['ui-dir'] as string | undefined) ?? (file['ui_dir'] as string | undefined) ?? block.dir ?? null;
+  // Consul: setting ui_dir (or -ui-dir) turns the UI on, serving that directory.
+  const enabled =
+    (flags['ui'] as boolean | undefined) ?? (file['ui'] as boolean | undefined) ?? block.enabled ?? dir !== null;
+  return enabled ? { dir } : null;
 }
 
 function securityOf(flags: FlagValues, file: Obj, _datacenter: string): SecuritySettings {

@@ -43,6 +43,15 @@ import type { Transport } from '../../net/transport/types.js';
 import { buildSettings, ConfigError, gossipAddress, reloadDefinitions, type AgentSettings } from './config.js';
 import { flagUsage, parseFlags, type FlagSpec } from './flags.js';
 import { KeyringOps } from './keyring-ops.js';
+import {
+  collectMembers,
+  collectServers,
+  InsidesRecorder,
+  namer,
+  type Insides,
+  type RaftView,
+  type SwimView,
+} from './insides.js';
 import { consulStyle, isMembershipLine, makeLog, type AgentLog } from './log.js';
 
 export const agentFlags: Record<string, FlagSpec> = {
@@ -78,7 +87,11 @@ export const agentFlags: Record<string, FlagSpec> = {
     usage:
       'Gossip encryption key (base64, 16, 24 or 32 bytes; `conclave keygen`). Ignored once serf/local.keyring exists.',
   },
-  ui: { kind: 'bool', usage: '', refused: 'the web UI is not supported yet (a later issue); start without -ui' },
+  ui: { kind: 'bool', usage: 'Serve the web UI at /ui/ on the HTTP port (`/` redirects there).' },
+  'ui-dir': {
+    kind: 'string',
+    usage: 'Serve the web UI from this directory instead of the built-in bundle (implies -ui).',
+  },
 };
 
 export async function runAgent(args: string[]): Promise<number> {
@@ -237,6 +250,7 @@ class AgentProcess {
     const serverAddr = `${config.advertiseAddr}:${s.ports.server}`;
     const coreLog = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => {
       if (isMembershipLine(gossipId, text)) this.scheduleMemberEvents();
+      this.observeInsides();
       this.log(level, consulStyle(gossipId, serverAddr, text, s.ports.serfLan, s.ports.server));
     };
     this.driver = new NodeDriver({
@@ -274,6 +288,15 @@ class AgentProcess {
 
     const call = (request: AgentRequest) => this.call(request);
     const closers: (() => Promise<void>)[] = [];
+    let ui: import('../../net/http/ui.js').UiAssets | undefined;
+    if (s.ui) {
+      const { defaultUiDir, loadUiAssets } = await import('../../net/http/ui.js');
+      try {
+        ui = loadUiAssets(s.ui.dir ?? defaultUiDir());
+      } catch (error) {
+        throw new ConfigError((error as Error).message);
+      }
+    }
     let httpText = '-1';
     let httpsText = '-1';
     const httpOptions = {
@@ -282,6 +305,8 @@ class AgentProcess {
       nodeName: config.nodeName,
       ...(config.acl ? { acl: config.acl } : {}),
       reload: () => this.reload(),
+      insides: () => this.insides(),
+      ...(ui ? { ui } : {}),
       ...(keyringOps
         ? { keyring: (op: 'list' | 'install' | 'use' | 'remove', key: string | null) => keyringOps.run(op, key) }
         : {}),
@@ -346,6 +371,42 @@ class AgentProcess {
     this.installSignals();
     this.driver.start();
     this.scheduleMemberEvents();
+  }
+
+  private readonly insidesRecorder = new InsidesRecorder();
+
+  private raftAndSwim(): { raft: RaftView | null; swim: SwimView | null } {
+    const runtime = this.driver?.runtime;
+    if (!runtime) return { raft: null, swim: null };
+    return {
+      raft: runtime.hasMachine('raft') ? runtime.stateOf<RaftView>('raft') : null,
+      swim: runtime.hasMachine('swim') ? runtime.stateOf<SwimView>('swim') : null,
+    };
+  }
+
+  /** Records leader changes and member transitions (called on every core log line: cheap comparisons). */
+  private observeInsides(): void {
+    const { raft, swim } = this.raftAndSwim();
+    this.insidesRecorder.observe(Date.now(), raft, swim, namer(swim));
+  }
+
+  /** `GET /v1/agent/debug/insides`: this agent's view of Raft and SWIM (cli/agent/insides.ts). */
+  private insides(): Insides {
+    this.observeInsides();
+    const { raft, swim } = this.raftAndSwim();
+    const nameOf = namer(swim);
+    const selfId = this.settings.config.rpcId;
+    return {
+      node: this.settings.config.nodeName,
+      server: raft !== null,
+      clock: 'wall',
+      nowMs: Date.now(),
+      leader: raft?.leader ? nameOf(raft.leader) : null,
+      term: raft?.term ?? null,
+      servers: raft ? collectServers(selfId, raft, nameOf) : [],
+      members: collectMembers(swim),
+      events: [...this.insidesRecorder.events],
+    };
   }
 
   /** Alive members as (gossip id, name), for keyring operations. */

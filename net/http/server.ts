@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { HttpMetrics } from './metrics.js';
 import { requestBodyBytesMax, routeHttp, type RouterContext } from './router.js';
+import { answerUi, type UiAssets } from './ui.js';
 
 /** Largest snapshot archive accepted by PUT /v1/snapshot (compressed). */
 const snapshotRequestBytesMax = 32 * 1024 * 1024;
@@ -35,6 +36,10 @@ export interface HttpApiOptions {
   readonly acl?: AclSettings;
   /** `/v1/operator/keyring`, carried out by the agent process. */
   readonly keyring?: RouterContext['keyring'];
+  /** The web UI's files (`-ui`), served at /ui/ with `/` redirecting there; absent = no UI (404, as before). */
+  readonly ui?: UiAssets;
+  /** `GET /v1/agent/debug/insides`: the cluster's insides as this agent sees them (cli/agent/insides.ts). */
+  readonly insides?: RouterContext['insides'];
   /** HTTPS (`ports.https`): the agent's certificate; `verifyIncoming` asks for a client certificate the CA signed. */
   readonly tls?: {
     readonly cert: Buffer;
@@ -64,8 +69,10 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
     ...(options.acl !== undefined ? { acl: options.acl } : {}),
     ...(options.keyring !== undefined ? { keyring: options.keyring } : {}),
+    ...(options.insides !== undefined ? { insides: options.insides } : {}),
   };
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => serve(req, res, ctx, metrics);
+  const ui = options.ui ?? null;
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => serve(req, res, ctx, metrics, ui);
   const t = options.tls;
   const server = t
     ? https.createServer(
@@ -110,7 +117,13 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   };
 }
 
-function serve(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouterContext, metrics: HttpMetrics): void {
+function serve(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  ctx: RouterContext,
+  metrics: HttpMetrics,
+  ui: UiAssets | null,
+): void {
   const startMs = performance.now();
   metrics.inFlight++;
   let done = false;
@@ -134,6 +147,15 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouterC
     res.end(req.method === 'HEAD' ? undefined : bytes);
     if (closeAfter) res.once('finish', () => req.socket.destroySoon?.());
   };
+  // The web UI: off the API's path (one byte compared for /v1/… requests), answered from memory.
+  if (ui !== null && req.url !== undefined && req.url.charCodeAt(1) !== 118 /* the v of /v1/ */) {
+    const answer = answerUi(ui, req.method ?? 'GET', req.url, req.headers);
+    if (answer !== null) {
+      req.resume();
+      finish(answer.status, answer.headers, answer.body, 'ui');
+      return;
+    }
+  }
   // A snapshot restore carries the whole store; every other body is bounded like a KV value.
   const bodyBytesMax = (req.url ?? '').split('?')[0] === '/v1/snapshot' ? snapshotRequestBytesMax : requestBodyBytesMax;
   const tooLarge = (size: number | string) =>

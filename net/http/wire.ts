@@ -56,6 +56,11 @@ export interface RouterContext {
   readonly keyring?: (op: 'list' | 'install' | 'use' | 'remove', key: string | null) => Promise<AgentResponse>;
   /** Legacy ACLs, enforced by the gate (net/gate.ts) on every request a handler sends; off when absent. */
   readonly acl?: AclSettings;
+  /**
+   * `GET /v1/agent/debug/insides`: Raft and SWIM state as this agent's process reads it
+   * (cli/agent/insides.ts). Absent → 404 (an HTTP API without an agent process behind it).
+   */
+  readonly insides?: () => unknown;
 }
 
 export const callTimeoutMsDefault = 30_000;

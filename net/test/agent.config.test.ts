@@ -69,9 +69,9 @@ describe('agent flags', () => {
     });
     expect(parseFlags(['-node'], agentFlags)).toEqual({ ok: false, error: 'flag needs an argument: -node' });
     expect(parseFlags(['-encrypt', 'abc'], agentFlags)).toMatchObject({ ok: true });
-    expect(parseFlags(['-ui'], agentFlags)).toMatchObject({
+    expect(parseFlags(['-ui=maybe'], agentFlags)).toEqual({
       ok: false,
-      error: expect.stringMatching(/^-ui: the web UI is not supported/),
+      error: 'invalid boolean value "maybe" for -ui',
     });
   });
 });
@@ -264,7 +264,7 @@ describe('Consul config keys (issue 13 §3, §5)', () => {
         segments: [],
         peering: { enabled: false },
         telemetry: { prometheus_retention_time: '24h' },
-        ui_config: { enabled: true },
+        ui_config: { enabled: true, metrics_provider: 'prometheus' },
         performance: { raft_multiplier: 3, rpc_hold_timeout: '9s', leave_drain_time: '5s' },
       }),
       'b.json': JSON.stringify({ connect: { enabled: false } }),
@@ -274,7 +274,10 @@ describe('Consul config keys (issue 13 §3, §5)', () => {
     expect(s.config.raftMultiplier).toBe(3);
     expect(s.config.timing.rpcHoldTimeoutMs).toBe(9000);
     const named = (key: string) => s.warnings.filter((w) => w.includes(`: ${key}:`) || w.includes(`: ${key}.`));
-    for (const key of ['connect', 'segments', 'peering', 'telemetry', 'ui_config']) expect(named(key)).toHaveLength(1);
+    for (const key of ['connect', 'segments', 'peering', 'telemetry']) expect(named(key)).toHaveLength(1);
+    // ui_config.enabled applies (the web UI); its other fields are warned about, each by name.
+    expect(s.ui).toEqual({ dir: null });
+    expect(s.warnings.filter((w) => w.includes('ui_config.metrics_provider:'))).toHaveLength(1);
     expect(s.warnings.some((w) => w.includes('ports.grpc:'))).toBe(true);
     expect(s.warnings.some((w) => w.includes('ports.grpc_tls:'))).toBe(true);
     expect(s.warnings.some((w) => w.includes('addresses.grpc:'))).toBe(true);
@@ -284,6 +287,21 @@ describe('Consul config keys (issue 13 §3, §5)', () => {
     const plain = build({ 'c.json': '{}' });
     expect(plain.config.raftMultiplier).toBeUndefined();
     expect(plain.config.timing.rpcHoldTimeoutMs).toBe(7000);
+  });
+
+  it('turns the web UI on with -ui, "ui": true, ui_config.enabled or a ui_dir; a wrong type names the field', () => {
+    expect(build({ 'a.json': '{}' }).ui).toBeNull();
+    expect(build({ 'a.json': '{"ui": true}' }).ui).toEqual({ dir: null });
+    expect(build({ 'a.json': '{"ui_dir": "/srv/ui"}' }).ui).toEqual({ dir: '/srv/ui' });
+    expect(build({ 'a.json': '{"ui_config": {"enabled": true, "dir": "/srv/ui2"}}' }).ui).toEqual({ dir: '/srv/ui2' });
+    expect(build({ 'a.json': '{"ui": true, "ui_config": {"enabled": false}}' }).ui).toEqual({ dir: null });
+    expect(settingsFor(['-dev', '-ui']).ui).toEqual({ dir: null });
+    expect(settingsFor(['-dev', '-ui-dir', '/srv/x']).ui).toEqual({ dir: '/srv/x' });
+    expect(settingsFor(['-dev', '-ui=false', '-ui-dir', '/srv/x']).ui).toBeNull();
+    expect(() => build({ 'u.json': '{"ui": "yes"}' })).toThrow(/u\.json: ui: must be true or false/);
+    expect(() => build({ 'u.json': '{"ui_config": {"enabled": 1}}' })).toThrow(
+      /u\.json: ui_config\.enabled: must be true or false/,
+    );
   });
 
   it('a typo that matches no Consul key still fails, naming the file and the field', () => {

@@ -88,6 +88,19 @@ export function goUtcTime(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
 }
 
+/**
+ * `GET /v1/agent/debug/insides` (issue 18): Raft role, term, indexes and last contact of each server,
+ * the SWIM member table with incarnations, recent leader changes and member events, as this agent's
+ * process reads them (cli/agent/insides.ts). Authorized by the rule of the Raft configuration it
+ * extends: operator read.
+ */
+async function insides(r: Req): Promise<Out> {
+  const denied = await r.check({ type: 'operator.raft.configuration' });
+  if (denied) return render(r, denied, {});
+  if (!r.ctx.insides) return text(404, '404 page not found\n');
+  return { status: 200, headers: { 'Content-Type': appJson }, body: jsonText(r.ctx.insides(), r.pretty) };
+}
+
 async function metrics(r: Req): Promise<Out> {
   // The HTTP layer's own figures are served even when the agent cannot answer, but never to a caller
   // the ACL rule refuses (agent read on this node).
@@ -212,4 +225,5 @@ export const agentRoutes: readonly Route[] = [
     putOrLegacyGet(withRest('check id', (id) => ({ type: 'agent.check.deregister', id }), { empty: true })),
   ),
   exact('/v1/agent/metrics', { GET: metrics }),
+  exact('/v1/agent/debug/insides', { GET: insides }),
 ];
