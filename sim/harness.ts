@@ -6,6 +6,7 @@
  * The simulator owns time, the network, storage and faults; the harness never touches them except
  * through the `SimApi` handed to it.
  */
+import { assert } from '../core/assert.js';
 import type { Mount, NodeRequest } from '../core/runtime.js';
 import type { Prng } from '../core/prng.js';
 import type { CheckResult, CheckSpec, DurableState, Effect, Input, NodeId } from '../core/types.js';
@@ -30,8 +31,15 @@ export interface Harness {
   drawKnobs?(prng: Prng, scenario: Scenario, faults: FaultKnobs): Record<string, string>;
   /** The machines node `nodeId` hosts (fresh start and every restart). */
   mounts(nodeId: NodeId, scenario: Scenario): Mount[];
+  /**
+   * Creates this simulation's own harness state (checkers, records, workload counters), once, before
+   * any node starts; the hooks below read it back with `runState(sim, TheClass)`. One harness object
+   * serves many simulations (worker loops, shrinking, the TUI's seek), so per-run state never lives in
+   * the module. Draws nothing and schedules nothing (that is `workload`'s job).
+   */
+  start?(sim: SimApi, scenario: Scenario): object;
   /** Called once at simulated time 0, after every node started: schedule the workload here. */
-  start?(sim: SimApi, scenario: Scenario): void;
+  workload?(sim: SimApi, scenario: Scenario): void;
   /** A node (re)started from `durable` (what its disk held): per-step checkers shadow the node's writes from it. */
   onNodeStart?(sim: SimApi, nodeId: NodeId, durable: DurableState): void;
   /** Sees every input a node is about to step on (per-step checkers relate the effects to it). */
@@ -75,6 +83,8 @@ export interface Harness {
 export interface SimApi {
   readonly seed: number;
   readonly scenario: Scenario;
+  /** What the harness's `start` returned for this simulation (undefined without one). */
+  readonly harnessState: unknown;
   /** Global simulated time (ms, microsecond resolution). Nodes see their own skewed clocks. */
   readonly nowMs: number;
   readonly nodeIds: readonly NodeId[];
@@ -162,3 +172,17 @@ export interface NetworkKnobs {
 }
 
 export type { NodeRequest };
+
+/**
+ * This simulation's harness state, checked to be what the caller expects (the class its harness's
+ * `start` returns): a helper called with another protocol's simulation fails loudly instead of
+ * reading a stranger's state.
+ */
+export function runState<Run extends object>(sim: SimApi, kind: abstract new (...args: never[]) => Run): Run {
+  const run = sim.harnessState;
+  assert(
+    run instanceof kind,
+    `this simulation's harness state is not a ${kind.name} (harness ${sim.scenario.protocol})`,
+  );
+  return run;
+}

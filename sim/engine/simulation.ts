@@ -180,6 +180,8 @@ export class Simulation implements SimApi {
   readonly seed: number;
   readonly scenario: Scenario;
   readonly harness: Harness;
+  /** The harness's own state for this simulation (`Harness.start`), or undefined. */
+  readonly harnessState: object | undefined;
   readonly history = new History();
   readonly knobs: Knobs;
   readonly faults: FaultApi;
@@ -282,6 +284,8 @@ export class Simulation implements SimApi {
       this.nodes.push(node);
       this.byId.set(id, node);
     }
+    // Last: the harness may read everything above (nodes, the scenario with this seed's knobs).
+    this.harnessState = harness.start?.(this, this.scenario);
   }
 
   // ─────────────────────────────────────────── SimApi ───────────────────────────────────────────
@@ -390,7 +394,7 @@ export class Simulation implements SimApi {
     if (this.scenario.nemesis.mode === 'swarm')
       new Nemesis(this, this.nemesisRng, this.knobs, this.scenario.safetyMs).start();
     if (this.stranger) this.startStranger(this.stranger);
-    this.harness.start?.(this, this.scenario);
+    this.harness.workload?.(this, this.scenario);
   }
 
   /** Processes events up to (and including) global time `untilMs`, unless stopped. */

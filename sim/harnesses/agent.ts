@@ -33,7 +33,7 @@ import { checkedStoreFsm } from '../checkers/store.js';
 import type { HealthCheck } from '../../core/store/types.js';
 import type { NodeId } from '../../core/types.js';
 import { checkHistory, registerModel, UNKNOWN, type LinOp, type RegisterInput } from '../checkers/lin/index.js';
-import type { Harness, SimApi } from '../harness.js';
+import { runState, type Harness, type SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
 import { checkIntegerParams } from '../params.js';
@@ -73,19 +73,17 @@ const webService = {
 
 // ───────────────────────────────────────── state per run ──────────────────────────────────────────
 
-interface RunState {
+/** One simulation's bookkeeping (`start` makes it; one harness object serves many simulations). */
+class AgentRun {
   /** A KV write issued in the liveness phase committed. */
-  livenessWriteOk: boolean;
-  livenessProbing: boolean;
-  nextValue: number;
-  defaultReadsAnswered: number;
+  livenessWriteOk = false;
+  livenessProbing = false;
+  nextValue = 1;
+  defaultReadsAnswered = 0;
 }
-const runs = new WeakMap<SimApi, RunState>();
-function runOf(sim: SimApi): RunState {
-  let run = runs.get(sim);
-  if (!run)
-    runs.set(sim, (run = { livenessWriteOk: false, livenessProbing: false, nextValue: 1, defaultReadsAnswered: 0 }));
-  return run;
+
+function runOf(sim: SimApi): AgentRun {
+  return runState(sim, AgentRun);
 }
 
 // ───────────────────────────────────────── helpers for tests and checks ───────────────────────────
@@ -472,7 +470,11 @@ export const harness: Harness = {
     return fsm.problems && fsm.problems.length > 0 ? fsm.problems.splice(0).join('\n') : null;
   },
 
-  start(sim, scenario) {
+  start() {
+    return new AgentRun();
+  },
+
+  workload(sim, scenario) {
     startWorkload(sim, scenario);
     startSessions(sim, scenario);
     startLivenessProbe(sim, scenario);

@@ -46,7 +46,7 @@ export const harness: Harness = {
     return [{ machine: broadcastMachine, config }];
   },
 
-  start(sim, scenario) {
+  workload(sim, scenario) {
     const prng = sim.random('workload');
     const clients = num(scenario, 'clients', 3);
     const everyMs = num(scenario, 'opEveryMs', 100);

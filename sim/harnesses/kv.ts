@@ -75,11 +75,11 @@ import {
 } from '../checkers/lin/index.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { SessionTtlChecker } from '../checkers/store.js';
-import type { Harness, SimApi } from '../harness.js';
+import { runState, type Harness, type SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
 import { checkChoiceParam, checkConfigBuilds, checkIntegerParams } from '../params.js';
-import { coverRaftEffect, coverRaftStart, coverRaftStep, raftTransitions } from './raft-coverage.js';
+import { coverRaftEffect, coverRaftStart, coverRaftStep, raftTransitions, type RoleMarks } from './raft-coverage.js';
 import { drawRaftKnobs, raftKnobFields, raftKnobParams } from './raft-knobs.js';
 
 const params = {
@@ -269,29 +269,33 @@ interface RaftReply {
 type CallOutcome =
   { kind: 'ok'; reply: RaftReply } | { kind: 'fail'; reply: RaftReply | undefined } | { kind: 'unknown' };
 
-interface RunState {
-  readonly checker: RaftClusterChecker;
-  livenessFromMs: number | null;
-  endChecked: boolean;
-  readonly stats: {
-    lockAcquired: number;
-    lockReleased: number;
-    sessionsDestroyed: number;
-    sessionsAbandoned: number;
-    linMs: number;
-    linVerdict: string;
-    watchWakeups: number;
-    watchTimeouts: number;
-    watchMoves: number;
+/** One simulation's bookkeeping (`start` makes it; one harness object serves many simulations). */
+class KvRun {
+  readonly checker = new RaftClusterChecker();
+  livenessFromMs: number | null = null;
+  endChecked = false;
+  readonly stats = {
+    lockAcquired: 0,
+    lockReleased: 0,
+    sessionsDestroyed: 0,
+    sessionsAbandoned: 0,
+    linMs: 0,
+    linVerdict: 'not checked',
+    watchWakeups: 0,
+    watchTimeouts: 0,
+    watchMoves: 0,
   };
   /**
    * Each node's blocking-query registry (the agent's, played by the harness), tied to the node's
    * FSM instance: a crash loses it with the process (its readers' clients time out and go elsewhere).
    * `seenIndex` is the store index the registry was last released at.
    */
-  readonly registries: Map<NodeId, { fsm: CheckedStoreFsm; registry: BlockingRegistry<StoreQuery>; seenIndex: number }>;
+  readonly registries = new Map<
+    NodeId,
+    { fsm: CheckedStoreFsm; registry: BlockingRegistry<StoreQuery>; seenIndex: number }
+  >();
   /** Parked watchers by request id: where, and how to answer them. */
-  readonly parked: Map<
+  readonly parked = new Map<
     number,
     {
       node: NodeId;
@@ -300,40 +304,16 @@ interface RunState {
       parkedAnswer: string;
       answer: (index: number, value: unknown, woken: boolean) => void;
     }
-  >;
-  nextWatchId: number;
+  >();
+  nextWatchId = 1;
   /** Values are unique in a run (register keys and key groups alike). */
-  nextValue: number;
+  nextValue = 1;
+  /** Each node's last role, for the coverage of role transitions. */
+  readonly roles: RoleMarks = new Map();
 }
 
-const runs = new WeakMap<SimApi, RunState>();
-
-function runStateOf(sim: SimApi): RunState {
-  let run = runs.get(sim);
-  if (!run) {
-    run = {
-      checker: new RaftClusterChecker(),
-      livenessFromMs: null,
-      endChecked: false,
-      stats: {
-        lockAcquired: 0,
-        lockReleased: 0,
-        sessionsDestroyed: 0,
-        sessionsAbandoned: 0,
-        linMs: 0,
-        linVerdict: 'not checked',
-        watchWakeups: 0,
-        watchTimeouts: 0,
-        watchMoves: 0,
-      },
-      registries: new Map(),
-      parked: new Map(),
-      nextWatchId: 1,
-      nextValue: 1,
-    };
-    runs.set(sim, run);
-  }
-  return run;
+function runStateOf(sim: SimApi): KvRun {
+  return runState(sim, KvRun);
 }
 
 /**
@@ -611,7 +591,7 @@ function groupRead(prefix: string, reply: RaftReply): (string | null)[] {
  */
 function buildTxn(
   prng: Prng,
-  run: RunState,
+  run: KvRun,
   prefix: string,
   seen: readonly (KvEntry | null)[],
 ): { ops: GroupTxnOp[]; txn: TxnKvOp[] } {
@@ -1120,8 +1100,11 @@ export const harness: Harness = {
     return [{ machine: raftMachine, config: kvRaftConfig(scenario, nodeId) }];
   },
 
-  start(sim, scenario) {
-    runStateOf(sim);
+  start() {
+    return new KvRun();
+  },
+
+  workload(sim, scenario) {
     startLeaderDuties(sim, scenario);
     startRegisterWorkload(sim, scenario);
     startGroupWorkload(sim, scenario);
@@ -1156,8 +1139,9 @@ export const harness: Harness = {
     if (!runtime) return null;
     const fsm = fsmOf(sim, nodeId);
     if (fsm && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
-    coverRaftStep(sim, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
-    return runStateOf(sim).checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime);
+    const run = runStateOf(sim);
+    coverRaftStep(sim, run.roles, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
+    return run.checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime);
   },
 
   transitions: raftTransitions,

@@ -50,7 +50,8 @@ const traced: readonly (readonly [string, string])[] = [
   ['removed from the configuration', 'transition membership: leader removed itself'],
 ];
 
-const roles = new WeakMap<SimApi, Map<NodeId, { token: unknown; role: RaftState['role']; term: number }>>();
+/** Each node's role after its last step (the harness's per-run state keeps one). */
+export type RoleMarks = Map<NodeId, { token: unknown; role: RaftState['role']; term: number }>;
 
 /** Counts the transitions one effect of `nodeId` marks (only when the run counts coverage). */
 export function coverRaftEffect(sim: SimApi, nodeId: NodeId, effect: Effect): void {
@@ -90,10 +91,8 @@ export function coverRaftStart(sim: SimApi, durable: DurableState): void {
 }
 
 /** Counts a role change of `nodeId` in its last step. */
-export function coverRaftStep(sim: SimApi, nodeId: NodeId, s: RaftState, token: unknown): void {
+export function coverRaftStep(sim: SimApi, byNode: RoleMarks, nodeId: NodeId, s: RaftState, token: unknown): void {
   if (!sim.coverageOn) return;
-  let byNode = roles.get(sim);
-  if (!byNode) roles.set(sim, (byNode = new Map()));
   const last = byNode.get(nodeId);
   if (last && last.token === token) {
     if (last.role !== s.role) sim.cover(`transition role ${last.role}→${s.role}`);

@@ -14,7 +14,7 @@ import { makeRaftConfig, raftProfiles, raftTimingFor, type RaftConfig } from '..
 import { raftMachine, type RaftState } from '../../core/raft/raft.js';
 import type { Effect, NodeId } from '../../core/types.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
-import type { Harness, SimApi } from '../harness.js';
+import { runState, type Harness, type SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
 import { checkChoiceParam, checkConfigBuilds, checkIntegerParams } from '../params.js';
@@ -22,6 +22,7 @@ import {
   coverRaftEffect,
   coverRaftStart,
   coverRaftStep,
+  type RoleMarks,
   raftMembershipTransitions,
   raftTransitions,
 } from './raft-coverage.js';
@@ -122,23 +123,21 @@ export function raftConfigFor(scenario: Scenario, nodeId: NodeId): RaftConfig {
   });
 }
 
-/** Per-simulation bookkeeping (one harness object serves many simulations, e.g. in worker loops). */
-interface RunState {
+/** Per-simulation bookkeeping (`start` makes it; one harness object serves many simulations, e.g. in worker loops). */
+export class RaftRun {
   readonly checker: RaftClusterChecker;
-  livenessFromMs: number | null;
-  snapshotInstalls: Map<NodeId, number>;
+  livenessFromMs: number | null = null;
+  readonly snapshotInstalls = new Map<NodeId, number>();
+  /** Each node's last role, for the coverage of role transitions. */
+  readonly roles: RoleMarks = new Map();
+
+  constructor(scenario: Scenario) {
+    this.checker = new RaftClusterChecker({ rules: scenario.params.ruleCheckers !== 'false' });
+  }
 }
 
-const runs = new WeakMap<SimApi, RunState>();
-
-export function runStateOf(sim: SimApi): RunState {
-  let run = runs.get(sim);
-  if (!run) {
-    const rules = sim.scenario.params.ruleCheckers !== 'false';
-    run = { checker: new RaftClusterChecker({ rules }), livenessFromMs: null, snapshotInstalls: new Map() };
-    runs.set(sim, run);
-  }
-  return run;
+export function runStateOf(sim: SimApi): RaftRun {
+  return runState(sim, RaftRun);
 }
 
 function raftOf(sim: SimApi, id: NodeId): RaftState | null {
@@ -398,8 +397,11 @@ export const harness: Harness = {
     return [{ machine: raftMachine, config: raftConfigFor(scenario, nodeId) }];
   },
 
-  start(sim, scenario) {
-    runStateOf(sim);
+  start(_sim, scenario) {
+    return new RaftRun(scenario);
+  },
+
+  workload(sim, scenario) {
     startWorkload(sim, scenario);
     startMembershipWorkload(sim, scenario);
   },
@@ -427,8 +429,9 @@ export const harness: Harness = {
     const runtime = sim.runtime(nodeId);
     if (!runtime) return null;
     const s = runtime.stateOf<RaftState>('raft');
-    coverRaftStep(sim, nodeId, s, runtime);
-    return runStateOf(sim).checker.afterStep(nodeId, s, runtime);
+    const run = runStateOf(sim);
+    coverRaftStep(sim, run.roles, nodeId, s, runtime);
+    return run.checker.afterStep(nodeId, s, runtime);
   },
 
   transitions: [...raftTransitions, ...raftMembershipTransitions],

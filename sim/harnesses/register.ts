@@ -35,7 +35,7 @@ export const harness: Harness = {
     return [{ machine: registerMachine, config: { primary: primary!, backups } }];
   },
 
-  start(sim, scenario) {
+  workload(sim, scenario) {
     const prng = sim.random('workload');
     const everyMs = num(scenario, 'opEveryMs', 50);
     const anyReads = scenario.params['readFrom'] === 'any';

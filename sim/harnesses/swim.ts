@@ -15,7 +15,7 @@ import { makeRoster, profiles, suspicionTimeoutMinMs, type Roster, type SwimConf
 import { swimMachine, type SwimState } from '../../core/swim/machine.js';
 import type { MemberStatus, SwimRequest } from '../../core/swim/api.js';
 import type { NodeId } from '../../core/types.js';
-import type { Harness, SimApi } from '../harness.js';
+import { runState, type Harness, type SimApi } from '../harness.js';
 import { parseDurationMs, type Scenario } from '../scenario.js';
 import {
   checkCompleteness,
@@ -119,40 +119,26 @@ function rangeMs(text: string): [number, number] | null {
 
 // ───────────────────────────────────────────── per-run records ─────────────────────────────────────────────
 
-interface Run {
-  readonly marks: Mark[];
-  readonly lives: Map<NodeId, Life>;
-  readonly split: Span[];
-  readonly lossy: Span[];
-  readonly departed: Set<NodeId>;
-  readonly slow: Set<NodeId>;
-  readonly events: Set<string>;
+/** One simulation's records (`start` makes it; one harness object serves many simulations). */
+class SwimRun {
+  readonly marks: Mark[] = [];
+  readonly lives = new Map<NodeId, Life>();
+  readonly split: Span[] = [];
+  readonly lossy: Span[] = [];
+  readonly departed = new Set<NodeId>();
+  readonly slow = new Set<NodeId>();
+  readonly events = new Set<string>();
   /** Expectations already judged at the end of the safety phase. */
-  readonly expectations: Set<string>;
-  judged: boolean;
+  readonly expectations = new Set<string>();
+  judged = false;
+
+  constructor(nodeIds: readonly NodeId[]) {
+    for (const id of nodeIds) this.lives.set(id, { down: [], paused: [], leaving: [] });
+  }
 }
 
-const runs = new WeakMap<SimApi, Run>();
-
-function runOf(sim: SimApi): Run {
-  let run = runs.get(sim);
-  if (!run) {
-    const lives = new Map<NodeId, Life>();
-    for (const id of sim.nodeIds) lives.set(id, { down: [], paused: [], leaving: [] });
-    run = {
-      marks: [],
-      lives,
-      split: [],
-      lossy: [],
-      departed: new Set(),
-      slow: new Set(),
-      events: new Set(),
-      expectations: new Set(),
-      judged: false,
-    };
-    runs.set(sim, run);
-  }
-  return run;
+function runOf(sim: SimApi): SwimRun {
+  return runState(sim, SwimRun);
 }
 
 /** The recorded marks and ground truth of a run (tests and the benchmark read these). */
@@ -179,7 +165,7 @@ function closeSpan(spans: Span[], atMs: number): void {
 /** Ground-truth sampling period (ms): 100 ms, coarser for huge clusters (10,000 nodes: 1 s). */
 const samplePeriodMs = (nodeCount: number): number => Math.min(1000, Math.max(100, nodeCount / 10));
 
-function sample(sim: SimApi, run: Run, lossLimit: number): void {
+function sample(sim: SimApi, run: SwimRun, lossLimit: number): void {
   const t = sim.nowMs;
   for (const id of sim.nodeIds) {
     const life = run.lives.get(id)!;
@@ -244,7 +230,7 @@ function pausesFor(sim: SimApi, nodeId: NodeId, pauseMs: number, everyMs: number
  * timeout from the start): read from the live suspicion when it is marked suspect, and carried over
  * from that mark when the suspicion ends in `failed` (the suspicion is gone by then).
  */
-function unconfirmable(sim: SimApi, run: Run, observer: NodeId, about: NodeId): boolean {
+function unconfirmable(sim: SimApi, run: SwimRun, observer: NodeId, about: NodeId): boolean {
   const suspicion = stateOf(sim, observer)?.suspicions.get(about);
   if (suspicion) return suspicion.expected === 0;
   for (let i = run.marks.length - 1; i >= 0; i--) {
@@ -285,7 +271,7 @@ function views(sim: SimApi): Map<NodeId, Map<NodeId, MemberStatus>> {
  */
 function inFlightAsAlive(
   sim: SimApi,
-  run: Run,
+  run: SwimRun,
   all: Map<NodeId, Map<NodeId, MemberStatus>>,
   up: ReadonlySet<NodeId>,
 ): Map<NodeId, Map<NodeId, MemberStatus>> {
@@ -355,7 +341,11 @@ export const harness: Harness = {
     return [{ machine: swimMachine, config: nodeConfig(nodeId, scenario) }];
   },
 
-  start(sim, scenario) {
+  start(sim) {
+    return new SwimRun(sim.nodeIds);
+  },
+
+  workload(sim, scenario) {
     const run = runOf(sim);
     const lossLimit = Number(scenario.params.lossLimit ?? 0.1);
     const tick = () => {
