@@ -75,7 +75,7 @@ export function InsidesPanel({
               <th scope="col">Applied index</th>
               <th scope="col">Log / match index</th>
               <th scope="col">Last contact</th>
-              <th scope="col">Seen by</th>
+              <th scope="col">Source</th>
             </tr>
           </thead>
           <tbody>
@@ -94,7 +94,9 @@ export function InsidesPanel({
                 <td>{dash(s.appliedIndex)}</td>
                 <td>{dash(s.logIndex)}</td>
                 <td>{formatMs(s.lastContactMs)}</td>
-                <td>{s.source === 'self' ? 'itself' : s.source === 'leader' ? 'the leader' : 'nobody here'}</td>
+                <td>
+                  {s.source === 'self' ? 'itself' : s.source === 'leader' ? 'leader’s replication' : 'not known here'}
+                </td>
               </tr>
             ))}
           </tbody>
