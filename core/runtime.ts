@@ -13,6 +13,7 @@
  */
 import { assert } from './assert.js';
 import { Prng, type PrngState } from './prng.js';
+import { buggifyNever, type Buggify } from './buggify.js';
 import type { AnyMachine, DurableLog, DurableState, Effect, Input, NodeId, StepContext, StorageOp } from './types.js';
 
 /** A node-level wire message: which machine it is for, and the machine's own message. */
@@ -49,11 +50,20 @@ export class NodeRuntime {
   private out: Effect[] = [];
   private current = 0;
   private readonly contexts: StepContext[] = [];
+  /** The driver's BUGGIFY decider (core/buggify.ts): the simulator's when a scenario enables it, else never. */
+  private readonly buggify: Buggify;
 
-  constructor(nodeId: NodeId, mounts: readonly Mount[], durable: DurableState, prng: Prng) {
+  constructor(
+    nodeId: NodeId,
+    mounts: readonly Mount[],
+    durable: DurableState,
+    prng: Prng,
+    options: { readonly buggify?: Buggify } = {},
+  ) {
     assert(mounts.length > 0, 'a node hosts at least one machine');
     this.nodeId = nodeId;
     this.prng = prng;
+    this.buggify = options.buggify ?? buggifyNever;
     for (const [i, mount] of mounts.entries()) {
       const name = mount.machine.name;
       assert(!this.byName.has(name), `machine ${name} mounted twice`);
@@ -200,6 +210,7 @@ export class NodeRuntime {
       emit(effect: Effect): void {
         runtime.wrap(index, effect);
       },
+      buggify: runtime.buggify,
     };
   }
 

@@ -11,6 +11,7 @@
  * Drivers never read or write a machine's state except through `invariants` and `view`.
  */
 import type { Prng } from './prng.js';
+import type { BuggifyPoint } from './buggify.js';
 
 /** A node's name in the cluster ("n1", "a1"). Unique; the address is the driver's business. */
 export type NodeId = string;
@@ -170,6 +171,11 @@ export interface StepContext<Msg = unknown, Resp = unknown, Local extends LocalO
   readonly prng: Prng;
   /** Appends one effect to this step's output. */
   emit(effect: Effect<Msg, Resp, Local>): void;
+  /**
+   * The driver's BUGGIFY decision for a named point (core/buggify.ts; ask through `buggify(ctx, point)`).
+   * Absent, or always false, in production.
+   */
+  readonly buggify?: (point: BuggifyPoint) => boolean;
 }
 
 /**

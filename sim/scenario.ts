@@ -25,6 +25,7 @@
  */
 import type { NetworkKnobs } from './harness.js';
 import { didYouMean } from './suggest.js';
+import { parseBuggify, type BuggifySpec } from './engine/buggify.js';
 
 export const faultKinds = [
   'partition',
@@ -101,6 +102,8 @@ export interface Scenario {
   readonly expectations: readonly Expectation[];
   /** The stranger fault, or null (off). */
   readonly stranger: StrangerSpec | null;
+  /** BUGGIFY (sim/engine/buggify.ts), or null (off). */
+  readonly buggify: BuggifySpec | null;
 }
 
 export class ScenarioError extends Error {
@@ -124,7 +127,19 @@ export const defaultNetwork: NetworkKnobs = {
 };
 
 /** The directives a scenario line may start with. */
-const directives = ['protocol', 'nodes', 'seed', 'set', 'network', 'duration', 'nemesis', 'stranger', 'at', 'expect'];
+const directives = [
+  'protocol',
+  'nodes',
+  'seed',
+  'set',
+  'network',
+  'duration',
+  'nemesis',
+  'stranger',
+  'buggify',
+  'at',
+  'expect',
+];
 
 /** Timeline actions the simulator itself carries out (the rest go to the harness's `act`). */
 export const builtinActions: ReadonlySet<string> = new Set([
@@ -205,6 +220,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const timeline: TimelineEvent[] = [];
   const expectations: Expectation[] = [];
   let stranger: StrangerSpec | null = null;
+  let buggify: BuggifySpec | null = null;
 
   for (let i = 0; i < lines.length; i++) {
     const n = i + 1;
@@ -290,6 +306,9 @@ export function parseScenario(text: string, file: string): Scenario {
       case 'stranger':
         stranger = parseStranger(args, (problem) => fail(n, `stranger: ${problem}`));
         break;
+      case 'buggify':
+        buggify = parseBuggify(args, (problem) => fail(n, `buggify: ${problem}`));
+        break;
       case 'expect':
         if (args.length === 0) fail(n, 'expect takes a name, e.g. `expect liveness`');
         expectations.push({ name: args[0]!, args: args.slice(1), line: n });
@@ -323,6 +342,7 @@ export function parseScenario(text: string, file: string): Scenario {
     timeline,
     expectations,
     stranger,
+    buggify,
   };
 }
 

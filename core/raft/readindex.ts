@@ -10,6 +10,7 @@
  * less than electionTimeoutMsMin × (1 − clock drift bound) ago.
  */
 import type { StepContext } from '../types.js';
+import { buggify } from '../buggify.js';
 import type { RaftRequest } from './api.js';
 import { fail, quorumSize, reply, type RaftState, type ReplyTarget } from './state.js';
 import { sendAppend } from './replication.js';
@@ -27,7 +28,7 @@ export function onRead(
   if (s.role !== 'leader') return fail(s, ctx, target, s.leader ? 'notLeader' : 'noLeader');
   if (s.reads.length >= s.config.pendingReadsMax) return fail(s, ctx, target, 'busy', 'too many reads waiting');
   const committedInTerm = s.log.termAt(s.commitIndex) === s.term;
-  if (s.config.leaseReads && committedInTerm && checkLease(s, nowMs)) {
+  if (s.config.leaseReads && committedInTerm && checkLease(s, nowMs) && !buggify(ctx, 'raft.lease.expire')) {
     s.reads.push({ target, query: request.query, readIndex: s.commitIndex, seq: 0 });
     serveReads(s, ctx, nowMs);
     return;

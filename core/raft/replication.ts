@@ -6,6 +6,7 @@
  * the log: it moves match, next and the commit index; step.ts reacts to a moved commit index.
  */
 import { assert } from '../assert.js';
+import { buggify } from '../buggify.js';
 import type { NodeId, StepContext, StorageOp } from '../types.js';
 import type { RaftRequest } from './api.js';
 import { onConfigEntryAppended, rollbackMembership } from './configs.js';
@@ -117,7 +118,7 @@ export function sendAppend(
   }
   for (let sent = 0; p.inflight.length < s.config.inflightAppendsMax && p.next <= s.log.lastIndex; sent++) {
     assert(sent <= s.config.inflightAppendsMax, 'pipelining loop is bounded by the window');
-    const entries = s.log.slice(p.next, max, bytes);
+    const entries = s.log.slice(p.next, max > 1 && buggify(ctx, 'raft.append.short') ? 1 : max, bytes);
     sendAppendMessage(s, ctx, id, p, p.next - 1, entries);
     const last = entries[entries.length - 1]!.index;
     p.inflight.push({ index: last, sentMs: nowMs });

@@ -6,6 +6,7 @@
  * half an election timeout) and the transfer resumes from the last acknowledged offset.
  */
 import { assert } from '../assert.js';
+import { buggify } from '../buggify.js';
 import type { NodeId, StepContext, StorageOp } from '../types.js';
 import { decodeSnapshotData, encodeSnapshotData } from './codec.js';
 import { membershipAt, rollbackMembership } from './configs.js';
@@ -36,7 +37,9 @@ export function snapshotRecordOp(s: RaftState): StorageOp {
 
 export function maybeTakeSnapshot(s: RaftState, ctx: StepContext): void {
   const base = s.snapshot?.lastIndex ?? 0;
-  if (s.appliedIndex - base < s.config.snapshotThresholdEntries) return;
+  if (s.appliedIndex - base < s.config.snapshotThresholdEntries) {
+    if (s.appliedIndex <= base || !buggify(ctx, 'raft.snapshot.early')) return;
+  }
   const lastIndex = s.appliedIndex;
   const lastTerm = s.log.termAt(lastIndex);
   assert(lastTerm !== undefined, `applied entry ${lastIndex} has no term`);

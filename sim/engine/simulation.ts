@@ -31,6 +31,8 @@ import { runTimelineEvent } from './timeline.js';
 import { describeBusyKnobs, drawBusyKnobs, nextStallGapMs, stallMs, type BusyKnobs } from './busy.js';
 import { SimStorage } from './storage.js';
 import { Stranger, type Injection } from './stranger.js';
+import { enabledPoints, nodeBuggify } from './buggify.js';
+import type { BuggifyPoint } from '../../core/buggify.js';
 
 export type { Knobs } from './nemesis.js';
 export { drawKnobs } from './nemesis.js';
@@ -219,6 +221,8 @@ export class Simulation implements SimApi {
   private readonly network: Network;
   /** The stranger fault (scenario `stranger`), or null. */
   readonly stranger: Stranger | null;
+  /** The BUGGIFY points this run enabled (scenario `buggify`), or null when it is off. */
+  readonly buggifyEnabled: ReadonlySet<BuggifyPoint> | null;
 
   private readonly pendingRequests = new Map<number, PendingRequest>();
   private nextRequestId = 1;
@@ -260,6 +264,7 @@ export class Simulation implements SimApi {
     this.network = new Network(scenario.network, scenario.nodes.length, this.netRng);
     this.faults = this.makeFaultApi();
     this.stranger = scenario.stranger ? new Stranger(scenario.stranger, scenario.nodes, this.random('stranger')) : null;
+    this.buggifyEnabled = scenario.buggify ? new Set(enabledPoints(seed, scenario.buggify)) : null;
 
     for (const [index, id] of scenario.nodes.entries()) {
       const node: SimNode = {
@@ -389,6 +394,13 @@ export class Simulation implements SimApi {
   /** Starts every node and schedules the timeline, the nemesis and the workload (time 0). */
   begin(): void {
     this.logKnobs();
+    if (this.buggifyEnabled)
+      this.emitLog({
+        atMs: 0,
+        node: null,
+        kind: 'harness',
+        text: `buggify: ${this.buggifyEnabled.size > 0 ? [...this.buggifyEnabled].join(', ') : 'no point'} enabled`,
+      });
     for (const node of this.nodes) this.startNode(node);
     for (const event of this.scenario.timeline) this.at(event.atMs, () => this.runTimelineEvent(event));
     if (this.scenario.nemesis.mode === 'swarm')
@@ -846,7 +858,20 @@ export class Simulation implements SimApi {
     const prng = new Prng([rng.int32() >>> 0, rng.int32() >>> 0, rng.int32() >>> 0, (rng.int32() | 1) >>> 0]);
     try {
       const durable = node.storage.load();
-      node.runtime = new NodeRuntime(node.id, this.harness.mounts(node.id, this.scenario), durable, prng);
+      const spec = this.scenario.buggify;
+      const buggify =
+        spec && this.buggifyEnabled && this.buggifyEnabled.size > 0
+          ? nodeBuggify(this.seed, node.id, node.incarnation, spec, this.buggifyEnabled, (point) =>
+              this.cover(`buggify ${point}`),
+            )
+          : undefined;
+      node.runtime = new NodeRuntime(
+        node.id,
+        this.harness.mounts(node.id, this.scenario),
+        durable,
+        prng,
+        buggify ? { buggify } : {},
+      );
       node.refusedReason = null;
       this.harness.onNodeStart?.(this, node.id, durable);
     } catch (error) {
