@@ -56,12 +56,7 @@ async function electionDowntime(
       codec: false,
       checkInvariants: false,
       onLog: (line) => {
-        if (
-          electedAtMs === null &&
-          line.atMs > crashAtMs &&
-          line.kind === 'trace' &&
-          line.text.includes(' became leader at term ')
-        )
+        if (electedAtMs === null && line.atMs > crashAtMs && line.event?.type === 'raft.becameLeader')
           electedAtMs = line.atMs;
       },
     });

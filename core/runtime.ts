@@ -14,6 +14,7 @@
 import { assert } from './assert.js';
 import { Prng, type PrngState } from './prng.js';
 import { buggifyNever, type Buggify } from './buggify.js';
+import { traceEffect } from './trace.js';
 import type { AnyMachine, DurableLog, DurableState, Effect, Input, NodeId, StepContext, StorageOp } from './types.js';
 
 /** A node-level wire message: which machine it is for, and the machine's own message. */
@@ -85,11 +86,7 @@ export class NodeRuntime {
       case 'message': {
         const index = this.routeMessage(input.message);
         if (index === undefined) {
-          this.out.push({
-            kind: 'trace',
-            level: 'warn',
-            text: `${this.nodeId} dropped a message from ${input.from} for no machine`,
-          });
+          this.out.push(traceEffect({ type: 'runtime.noMachine', node: this.nodeId, from: input.from }));
           break;
         }
         this.stepMachine(index, { kind: 'message', nowMs: input.nowMs, from: input.from, message: input.message.p });

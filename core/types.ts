@@ -12,6 +12,9 @@
  */
 import type { Prng } from './prng.js';
 import type { BuggifyPoint } from './buggify.js';
+import type { TraceEffect, TraceLevel } from './trace.js';
+
+export type { TraceLevel };
 
 /** A node's name in the cluster ("n1", "a1"). Unique; the address is the driver's business. */
 export type NodeId = string;
@@ -93,8 +96,11 @@ export type Effect<Msg = unknown, Resp = unknown, Local extends LocalOut = Local
   | { readonly kind: 'apply'; readonly index: number; readonly term: number; readonly command: unknown }
   | { readonly kind: 'runCheck'; readonly checkId: string; readonly check: CheckSpec; readonly timeoutMs: number }
   | ({ readonly kind: 'local' } & Local)
-  /** A uniform sentence for the log and the transcript ("n2 became leader at term 3"). */
-  | { readonly kind: 'trace'; readonly level: TraceLevel; readonly text: string };
+  /**
+   * A typed event for the log, the transcript and observers (core/trace.ts); its sentence ("n2 became
+   * leader at term 3") is `traceText(event)`.
+   */
+  | TraceEffect;
 
 export interface SendEffect<Msg = unknown> {
   readonly kind: 'send';
@@ -107,8 +113,6 @@ export interface SendEffect<Msg = unknown> {
    */
   readonly channel?: 'datagram' | 'stream';
 }
-
-export type TraceLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface PersistEffect {
   readonly kind: 'persist';

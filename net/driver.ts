@@ -17,6 +17,7 @@
 import { assert } from '../core/assert.js';
 import { HeldEffects } from '../core/held.js';
 import type { Envelope, NodeRequest, NodeRuntime } from '../core/runtime.js';
+import { traceText } from '../core/trace.js';
 import type { CheckResult, CheckSpec, Effect, Input } from '../core/types.js';
 import { runCheck as runCheckForReal } from './checks/run.js';
 import { roundTrip } from './codec.js';
@@ -264,7 +265,7 @@ export class NodeDriver {
         return;
       }
       case 'trace':
-        this.options.log(effect.level, effect.text);
+        this.options.log(effect.level, traceText(effect.event), effect.event);
         return;
       case 'apply':
         return;

@@ -2,7 +2,7 @@
  * Log lines in Consul 0.6's style: `    2016/03/18 21:22:31 [INFO] raft: ...`, and `==> ` lines for the
  * agent's own milestones (banner, signals). Levels below the `-log-level` are dropped.
  */
-import type { TraceLevel } from '../../core/types.js';
+import { traceNode, traceText, type TraceEvent, type TraceLevel } from '../../core/trace.js';
 
 const rank = { trace: 0, debug: 1, info: 2, warn: 3, err: 4 } as const;
 const label: Record<TraceLevel, string> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERR' };
@@ -29,32 +29,37 @@ function timestamp(d: Date): string {
 }
 
 /**
- * Rewrites the core's uniform sentences ("127.0.0.104:8301 became leader at term 2") into Consul's
- * log vocabulary ("raft: Node at 127.0.0.104:8300 [Leader] entering Leader state") for lines about
- * this node; other lines pass unchanged. Returns the level too (SWIM's member lines are handled
- * separately, as serf events, by the agent process).
+ * Renders a core trace event in Consul's log vocabulary: for events about this node, "raft: Node at
+ * 127.0.0.104:8300 [Leader] entering Leader state (term 2)" for a role change, "memberlist: ..." for
+ * SWIM's, "raft: ..." for Raft's other events; a server added or removed is named by its RPC address,
+ * as Consul does; every other event is its own sentence (core/trace.ts).
  */
 export function consulStyle(
   selfId: string,
   serverAddr: string,
-  text: string,
+  event: TraceEvent,
   serfLanPort = 8301,
   serverPort = 8300,
 ): string {
-  // "consul: adding server a1 (Addr: 127.0.0.104:8301)": Consul names a server by its RPC address.
-  if (/^consul: (adding|removing) (LAN |WAN )?server /.test(text))
-    return text.replace(new RegExp(`\\(Addr: ([^)]*):${serfLanPort}\\)`), `(Addr: $1:${serverPort})`);
-  if (!text.startsWith(`${selfId} `)) return text;
-  const rest = text.slice(selfId.length + 1);
-  const role = /^became (leader|candidate|follower|learner) at term (\d+)/.exec(rest);
-  if (role) {
-    const name = role[1]![0]!.toUpperCase() + role[1]!.slice(1);
-    return `raft: Node at ${serverAddr} [${name}] entering ${name} state (term ${role[2]})`;
+  if (event.type === 'consul.server') {
+    const suffix = `:${serfLanPort}`;
+    const addr = event.addr.endsWith(suffix) ? `${event.addr.slice(0, -suffix.length)}:${serverPort}` : event.addr;
+    return traceText({ ...event, addr });
   }
-  if (/^(marked|learned of|refuted|reaped|dropped a malformed SWIM|swim )/.test(rest)) return `memberlist: ${rest}`;
-  return `raft: ${rest}`;
+  const text = traceText(event);
+  if (traceNode(event) !== selfId || !text.startsWith(`${selfId} `)) return text;
+  if (event.type === 'raft.becameLeader' || event.type === 'raft.becameCandidate') {
+    const name = event.type === 'raft.becameLeader' ? 'Leader' : 'Candidate';
+    return `raft: Node at ${serverAddr} [${name}] entering ${name} state (term ${event.term})`;
+  }
+  const rest = text.slice(selfId.length + 1);
+  return event.type.startsWith('swim.') ? `memberlist: ${rest}` : `raft: ${rest}`;
 }
 
-export function isMembershipLine(selfId: string, text: string): boolean {
-  return text.startsWith(`${selfId} `) && /^(marked|learned of|reaped) /.test(text.slice(selfId.length + 1));
+/** Did this node's view of a member change (the agent then fires serf member events)? */
+export function isMembershipEvent(selfId: string, event: TraceEvent): boolean {
+  return (
+    (event.type === 'swim.marked' || event.type === 'swim.learned' || event.type === 'swim.reaped') &&
+    event.node === selfId
+  );
 }

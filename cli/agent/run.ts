@@ -52,7 +52,8 @@ import {
   type RaftView,
   type SwimView,
 } from './insides.js';
-import { consulStyle, isMembershipLine, makeLog, type AgentLog } from './log.js';
+import { consulStyle, isMembershipEvent, makeLog, type AgentLog } from './log.js';
+import type { TraceEvent } from '../../core/trace.js';
 
 export const agentFlags: Record<string, FlagSpec> = {
   server: { kind: 'bool', usage: 'Run the agent as a server (a Raft voter).' },
@@ -248,10 +249,11 @@ class AgentProcess {
     }
     const serverPort = s.ports.server;
     const serverAddr = `${config.advertiseAddr}:${s.ports.server}`;
-    const coreLog = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => {
-      if (isMembershipLine(gossipId, text)) this.scheduleMemberEvents();
+    const coreLog = (level: 'debug' | 'info' | 'warn' | 'error', text: string, event?: TraceEvent) => {
+      if (event !== undefined && isMembershipEvent(gossipId, event)) this.scheduleMemberEvents();
       this.observeInsides();
-      this.log(level, consulStyle(gossipId, serverAddr, text, s.ports.serfLan, s.ports.server));
+      if (event === undefined) return this.log(level, text); // the driver's own lines
+      this.log(level, consulStyle(gossipId, serverAddr, event, s.ports.serfLan, s.ports.server));
     };
     this.driver = new NodeDriver({
       runtime,

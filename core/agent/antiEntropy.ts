@@ -209,7 +209,7 @@ function syncNext(s: AgentState, env: Env): void {
   if (!s.nodeInSync) {
     return push('ae-node', { type: 'catalogRegister', node: nodeSpec(s), nowMs: 0 }, () => {
       s.nodeInSync = true;
-      trace(env, 'info', 'agent: Synced node info');
+      trace(env, { type: 'agent.syncedNode' });
     });
   }
   for (const id of s.deregisterServices) {
@@ -218,14 +218,14 @@ function syncNext(s: AgentState, env: Env): void {
       { type: 'catalogDeregister', node: s.nodeName, serviceId: id, nowMs: 0 },
       () => {
         s.deregisterServices.delete(id);
-        trace(env, 'info', `agent: Deregistered service '${id}'`);
+        trace(env, { type: 'agent.deregistered', what: 'service', id });
       },
     );
   }
   for (const id of s.deregisterChecks) {
     return push('ae-deregister-check', { type: 'catalogDeregister', node: s.nodeName, checkId: id, nowMs: 0 }, () => {
       s.deregisterChecks.delete(id);
-      trace(env, 'info', `agent: Deregistered check '${id}'`);
+      trace(env, { type: 'agent.deregistered', what: 'check', id });
     });
   }
   for (const service of s.services.values()) {
@@ -256,7 +256,7 @@ function syncNext(s: AgentState, env: Env): void {
         checks.forEach((c, i) => {
           if (s.checks.get(c.id) === c && c.version === versions[i]) c.inSync = true;
         });
-        trace(env, 'info', `agent: Synced service '${service.id}'`);
+        trace(env, { type: 'agent.synced', what: 'service', id: service.id });
       },
     );
   }
@@ -268,7 +268,7 @@ function syncNext(s: AgentState, env: Env): void {
       { type: 'catalogRegister', node: nodeSpec(s), checks: [checkRecord(check)], skipNodeUpdate: true, nowMs: 0 },
       () => {
         if (s.checks.get(check.id) === check && check.version === version) check.inSync = true;
-        trace(env, 'info', `agent: Synced check '${check.id}'`);
+        trace(env, { type: 'agent.synced', what: 'check', id: check.id });
       },
     );
   }
@@ -320,7 +320,7 @@ function syncFailed(s: AgentState, env: Env, error: string): void {
   flushSyncWaiters(s, env);
   s.nodeInSync = false; // the node may be what is missing (deregistered by the leader after a leave)
   count(s, 'syncFailures');
-  trace(env, 'error', `agent: failed to sync remote state: ${error}`);
+  trace(env, { type: 'agent.syncFailed', error: String(error) });
   if (!s.syncArmed) {
     s.syncArmed = true;
     const retry = s.config.timing.syncRetryMs;
@@ -371,7 +371,7 @@ export function onCoordinateTimer(s: AgentState, env: Env): void {
         },
         (result, env4) => {
           if (result.ok) count(s, 'coordinateSyncs');
-          else trace(env4, 'debug', `agent: coordinate update failed: ${result.error}`);
+          else trace(env4, { type: 'agent.coordinateFailed', error: String(result.error) });
         },
       );
     });

@@ -34,23 +34,14 @@ export function maybeBootstrap(s: AgentState, env: Env): void {
       return;
     }
     const servers = [...ids.keys()].sort();
-    if (expect > 1)
-      trace(
-        env2,
-        'info',
-        `consul: Found expected number of peers, attempting bootstrap: ${servers.map((id) => ids.get(id)).join(',')}`,
-      );
+    if (expect > 1) trace(env2, { type: 'consul.bootstrapping', servers: servers.map((id) => String(ids.get(id))) });
     callRaft(s, env2, { type: 'bootstrap', servers }, (response, env3) => {
       s.bootstrapping = false;
       if (response.ok) {
         s.bootstrapped = true;
         return;
       }
-      trace(
-        env3,
-        'error',
-        `consul: failed to bootstrap cluster: ${response.error}${response.detail ? ` (${response.detail})` : ''}`,
-      );
+      trace(env3, { type: 'consul.bootstrapFailed', error: response.error, detail: response.detail ?? null });
     });
   });
 }

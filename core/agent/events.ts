@@ -76,7 +76,7 @@ export function recordEvent(s: AgentState, env: Env, event: UserEvent): void {
   s.events.push(recordOf(event));
   if (s.events.length > eventsKeptMax) s.events.splice(0, s.events.length - eventsKeptMax);
   count(s, 'eventsReceived');
-  trace(env, 'debug', `agent: new event: ${event.name} (${event.id})`);
+  trace(env, { type: 'agent.userEvent', name: event.name, id: event.id });
   const index = eventsIndex(s);
   for (const [requestId, parked] of [...s.parkedEvents]) {
     if (parked.minIndex === index) continue;

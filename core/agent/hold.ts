@@ -90,7 +90,7 @@ export function maybeHold(s: AgentState, env: Env, op: ServerOp, origin: Origin,
   s.held.set(id, held);
   s.holdsByOrigin.set(origin, { firstMs, deadlineMs });
   count(s, 'rpcHeld');
-  trace(env, 'debug', `agent: holding a ${op.kind} for a leader (${result.error})`);
+  trace(env, { type: 'agent.holding', op: op.kind, error: String(result.error) });
   env.ctx.emit({ kind: 'setTimer', timer: `hold:${id}`, afterMs: Math.min(holdRetryMs(s), deadlineMs - env.nowMs) });
   return true;
 }

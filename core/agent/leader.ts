@@ -61,12 +61,12 @@ export function onRaftNotice(s: AgentState, env: Env, notice: RaftNotice): void 
   s.term = Math.max(s.term, notice.term);
   if (notice.leader !== null) s.bootstrapped = true;
   if (leaderChanged && notice.leader !== null) {
-    trace(env, 'info', `consul: New leader elected: ${nameOfServer(s, notice.leader)}`);
+    trace(env, { type: 'consul.newLeader', leader: nameOfServer(s, notice.leader) });
     if (!inSync(s)) triggerSync(s, env);
   }
   if (notice.isLeader && !wasLeader) establishLeadership(s, env);
   if (!notice.isLeader && wasLeader) {
-    trace(env, 'info', 'consul: cluster leadership lost');
+    trace(env, { type: 'consul.leadershipLost' });
     s.reconciled.clear();
     s.reconciling.clear();
     releaseParkedOnStepDown(s, env);
@@ -83,10 +83,16 @@ export function onMemberNotice(s: AgentState, env: Env, member: Member): void {
   if (isServerMember(s, member)) {
     const wasLive = previous !== undefined && isLive(previous);
     // The seed's wording: servers say "adding LAN server", clients "adding server".
-    const what = `${s.hasRaft ? 'LAN server' : 'server'} ${member.name} (Addr: ${rpcAddressOf(s, member.id)}) (DC: ${member.tags['dc'] ?? s.config.datacenter})`;
-    if (isLive(member) && !wasLive) trace(env, 'info', `consul: adding ${what}`);
+    const what = {
+      type: 'consul.server',
+      lan: s.hasRaft,
+      name: member.name,
+      addr: rpcAddressOf(s, member.id),
+      dc: member.tags['dc'] ?? s.config.datacenter,
+    } as const;
+    if (isLive(member) && !wasLive) trace(env, { ...what, change: 'adding' });
     if (!isLive(member) && wasLive) {
-      trace(env, 'info', `consul: removing ${what}`);
+      trace(env, { ...what, change: 'removing' });
       if (s.preferredServer === serverIdOf(member)) s.preferredServer = null;
       failRpcsTo(s, env, serverIdOf(member));
     }
@@ -103,7 +109,7 @@ export function onMemberNotice(s: AgentState, env: Env, member: Member): void {
 // ───────────────────────────────────────── leadership ─────────────────────────────────────────────
 
 function establishLeadership(s: AgentState, env: Env): void {
-  trace(env, 'info', 'consul: cluster leadership acquired');
+  trace(env, { type: 'consul.leadershipAcquired' });
   count(s, 'leadershipsAcquired');
   s.reconciled.clear();
   s.reconciling.clear();
@@ -134,8 +140,8 @@ function ensureAclTokens(s: AgentState, env: Env): void {
         then: (result, env2) => {
           if (!result.ok || result.value !== null) return;
           propose(s, env2, 'acl-init', { type: 'aclSet', acl: token, create: true }, (ok, env3, error) => {
-            if (ok) trace(env3, 'info', `consul: created ACL token '${token.Name}'`);
-            else trace(env3, 'warn', `consul: failed to create ACL token '${token.Name}': ${error}`);
+            if (ok) trace(env3, { type: 'consul.aclTokenCreated', name: token.Name });
+            else trace(env3, { type: 'consul.aclTokenFailed', name: token.Name, error: String(error) });
           });
         },
       },
@@ -211,15 +217,12 @@ export function reconcileMember(s: AgentState, env: Env, member: Member): void {
   propose(s, env, 'member-health', command, (ok, env2, error) => {
     s.reconciling.delete(member.name);
     if (!ok) {
-      trace(env2, 'warn', `consul: failed to reconcile member '${member.name}': ${error}`);
+      trace(env2, { type: 'consul.reconcileFailed', member: member.name, error: String(error) });
       return;
     }
     s.reconciled.set(member.name, health);
     count(s, 'membersReconciled');
-    if (health === 'alive') trace(env2, 'info', `consul: member '${member.name}' joined, marking health alive`);
-    else if (health === 'failed')
-      trace(env2, 'info', `consul: member '${member.name}' failed, marking health critical`);
-    else trace(env2, 'info', `consul: member '${member.name}' left, deregistering`);
+    trace(env2, { type: 'consul.memberReconciled', member: member.name, health });
     // The member may have changed again while the write was in flight.
     const latest = [...s.members.values()].find((m) => m.name === member.name);
     if (latest && healthOf(latest) !== health) reconcileMember(s, env2, latest);
@@ -246,17 +249,15 @@ function reconcileRaftMembership(s: AgentState, env: Env): void {
             ? ({ type: 'removeServer', id } as const)
             : null;
       if (change === null) continue;
-      trace(
-        env2,
-        'info',
-        change.type === 'addServer'
-          ? `consul: adding server ${member.name} to raft`
-          : `consul: removing server ${member.name} from raft`,
-      );
+      trace(env2, {
+        type: 'consul.raftServerChange',
+        member: member.name,
+        change: change.type === 'addServer' ? 'adding' : 'removing',
+      });
       callRaft(s, env2, change, (result, env3) => {
         s.membershipChanging = false;
         if (!result.ok)
-          trace(env3, 'warn', `consul: raft membership change for ${member.name} failed: ${result.error}`);
+          trace(env3, { type: 'consul.raftServerChangeFailed', member: member.name, error: String(result.error) });
         else reconcileRaftMembership(s, env3);
       });
       return;
@@ -276,8 +277,8 @@ export function onSessionSweepTimer(s: AgentState, env: Env): void {
     const next = answer && 'value' in answer ? (answer.value ?? null) : null;
     if (next === null || next > env2.nowMs) return;
     propose(s, env2, 'sessions-expire', { type: 'sessionsExpire', nowMs: 0 }, (ok, env3, error) => {
-      if (ok) trace(env3, 'debug', 'consul: expired TTL sessions');
-      else trace(env3, 'warn', `consul: session expiry failed: ${error}`);
+      if (ok) trace(env3, { type: 'consul.sessionsExpired' });
+      else trace(env3, { type: 'consul.sessionExpiryFailed', error: String(error) });
     });
   });
 }

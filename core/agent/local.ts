@@ -95,7 +95,7 @@ export function addService(s: AgentState, env: Env, def: ServiceDefinition, sour
   s.deregisterServices.delete(id);
   for (const check of checks) {
     const problem = addCheck(s, env, check, source, { fromService: true });
-    if (problem) trace(env, 'error', `agent: failed to register check '${check.id}': ${problem}`);
+    if (problem) trace(env, { type: 'agent.checkRegisterFailed', id: String(check.id), problem });
   }
   if (source === 'api') persist(env, [{ op: 'put', key: `service/${id}`, value: def }]);
   count(s, 'servicesRegistered');
@@ -110,7 +110,7 @@ export function removeService(s: AgentState, env: Env, id: string): boolean {
   for (const check of [...s.checks.values()]) if (check.serviceId === id) removeCheck(s, env, check.id);
   s.deregisterServices.add(id);
   if (service.source === 'api') persist(env, [{ op: 'delete', key: `service/${id}` }]);
-  trace(env, 'info', `agent: Deregistered service '${id}'`);
+  trace(env, { type: 'agent.deregistered', what: 'service', id });
   triggerSync(s, env);
   return true;
 }
@@ -222,7 +222,7 @@ export function removeCheck(s: AgentState, env: Env, id: string): boolean {
   removeCheckQuietly(s, env, id);
   s.deregisterChecks.add(id);
   if (check.source === 'api') persist(env, [{ op: 'delete', key: `check/${id}` }]);
-  trace(env, 'info', `agent: Deregistered check '${id}'`);
+  trace(env, { type: 'agent.deregistered', what: 'check', id });
   triggerSync(s, env);
   return true;
 }
@@ -258,8 +258,8 @@ export function onCheckResult(s: AgentState, env: Env, checkId: string, result: 
   if (slash < 0 || !check || check.generation !== generation) return; // deregistered or replaced meanwhile
   const status: CheckStatus = result.status === 'passing' || result.status === 'warning' ? result.status : 'critical';
   // Consul logs every non-passing result, not only changes (the seed shows one line per run).
-  if (status === 'passing') trace(env, 'debug', `agent: Check '${check.id}' is passing`);
-  else trace(env, 'warn', `agent: Check '${check.id}' is now ${status}`);
+  if (status === 'passing') trace(env, { type: 'agent.checkPassing', id: check.id });
+  else trace(env, { type: 'agent.checkStatus', id: check.id, status });
   setCheckStatus(s, env, check, status, result.output);
 }
 
@@ -267,7 +267,7 @@ export function onCheckResult(s: AgentState, env: Env, checkId: string, result: 
 export function onTtlTimer(s: AgentState, env: Env, id: string): void {
   const check = s.checks.get(id);
   if (!check || check.runner.kind !== 'ttl') return;
-  trace(env, 'warn', `agent: Check '${id}' missed TTL, is now critical`);
+  trace(env, { type: 'agent.checkTtlMissed', id });
   setCheckStatus(s, env, check, 'critical', 'TTL expired');
 }
 
@@ -321,10 +321,10 @@ export function setNodeMaintenance(s: AgentState, env: Env, enable: boolean, rea
       { runner: { kind: 'none' } },
     );
     s.nodeMaintenance = true;
-    trace(env, 'info', 'agent: Node entered maintenance mode');
+    trace(env, { type: 'agent.nodeMaintenance', entered: true });
   } else if (removeCheck(s, env, nodeMaintenanceCheckId)) {
     s.nodeMaintenance = false;
-    trace(env, 'info', 'agent: Node left maintenance mode');
+    trace(env, { type: 'agent.nodeMaintenance', entered: false });
   }
 }
 
@@ -353,8 +353,9 @@ export function setServiceMaintenance(
       'api',
       { runner: { kind: 'none' } },
     );
-    trace(env, 'info', `agent: Service '${serviceId}' entered maintenance mode`);
-  } else if (removeCheck(s, env, id)) trace(env, 'info', `agent: Service '${serviceId}' left maintenance mode`);
+    trace(env, { type: 'agent.serviceMaintenance', service: serviceId, entered: true });
+  } else if (removeCheck(s, env, id))
+    trace(env, { type: 'agent.serviceMaintenance', service: serviceId, entered: false });
   return null;
 }
 
@@ -392,7 +393,7 @@ export function applyFileDefinitions(
     const problem = addCheck(s, env, def, 'file');
     if (problem) problems.push(`check '${id}': ${problem}`);
   }
-  for (const problem of problems) trace(env, 'error', `agent: failed to load definition: ${problem}`);
+  for (const problem of problems) trace(env, { type: 'agent.definitionFailed', problem });
   return problems;
 }
 

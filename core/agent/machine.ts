@@ -154,11 +154,11 @@ function onStart(s: AgentState, env: Env): void {
 
 function onMessage(s: AgentState, env: Env, from: NodeId, message: AgentMessage): void {
   if (message === null || typeof message !== 'object')
-    return trace(env, 'warn', `agent: dropped a malformed message from ${from}`);
+    return trace(env, { type: 'agent.droppedMessage', from, problem: 'malformed' });
   switch (message.t) {
     case 'rpc':
       if (typeof message.id !== 'number' || message.op === null || typeof message.op !== 'object')
-        return trace(env, 'warn', `agent: dropped a malformed rpc from ${from}`);
+        return trace(env, { type: 'agent.droppedMessage', from, problem: 'malformedRpc' });
       if (!s.hasRaft) {
         // Only servers answer RPCs; a client that got one answers so the caller need not time out.
         env.ctx.emit({
@@ -178,7 +178,7 @@ function onMessage(s: AgentState, env: Env, from: NodeId, message: AgentMessage)
       if (typeof message.id !== 'number' || message.result === null || typeof message.result !== 'object') return;
       return onRpcReply(s, env, message.id, message.result);
     default:
-      trace(env, 'warn', `agent: dropped a message of unknown type from ${from}`);
+      trace(env, { type: 'agent.droppedMessage', from, problem: 'unknownType' });
   }
 }
 
@@ -334,7 +334,7 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
       });
     case 'agent.join':
       if (request.wan) return answer(errorResponse(500, 'WAN join is not supported (single datacenter)'));
-      trace(env, 'info', `agent: (LAN) joining: [${request.addresses.join(' ')}]`);
+      trace(env, { type: 'agent.joining', addresses: request.addresses });
       return callSwim(s, env, { type: 'join', peers: request.addresses }, (response, env2) => {
         // Joining one's own address succeeds in Consul (memberlist contacts itself); SWIM does not
         // count it, so count it here.
@@ -342,13 +342,13 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
         const joined = (response.ok ? (response.joined ?? 0) : 0) + self;
         const error =
           joined > 0 ? null : response.ok ? `no node answered at ${request.addresses.join(', ')}` : response.error;
-        trace(env2, 'info', `agent: (LAN) joined: ${joined} Err: ${error ?? '<nil>'}`);
+        trace(env2, { type: 'agent.joined', count: joined, error: error ?? null });
         if (error !== null) return reply(env2, requestId, errorResponse(500, error));
         s.joined = true;
         reply(env2, requestId, ok(null));
       });
     case 'agent.leave':
-      trace(env, 'info', 'agent: requesting graceful leave');
+      trace(env, { type: 'agent.leaving' });
       // Stop pushing to the catalog now: the leader deregisters a node that left, and a sync racing
       // that would register it again.
       s.left = true;

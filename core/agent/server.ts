@@ -26,9 +26,6 @@ import { count, trace, type AgentState, type Env, type Origin, type ParkedRead }
 
 const noLeader: ServerResult = { ok: false, status: 500, error: agentErrors.noLeader };
 
-/** Traced when a `default` read is answered from this server's own state (see runRead). */
-export const defaultReadTrace = 'consul: default read answered from the leader’s state';
-
 /** How long the caller of a forwarded op waits: its own blocking wait plus the RPC timeout. */
 function rpcTimeoutFor(s: AgentState, op: ServerOp): number {
   return s.config.timing.rpcTimeoutMs + (op.kind === 'read' ? op.waitMs : 0);
@@ -222,7 +219,7 @@ function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origi
     const result = queryOutcome(op.consistency === 'stale' ? response : { ...response, lastContactMs: 0 }, knownLeader);
     // The simulator's per-step checker holds this line to "a default read is answered by a server
     // that leads when it answers" (sim/harnesses/agent.ts); its words are part of that contract.
-    if (op.consistency === 'default' && result.ok) trace(env2, 'debug', defaultReadTrace);
+    if (op.consistency === 'default' && result.ok) trace(env2, { type: 'consul.defaultRead' });
     answerOrPark(s, env2, op, origin, result);
   };
   switch (op.consistency) {

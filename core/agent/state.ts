@@ -7,6 +7,7 @@
  */
 import type { RaftLocalCall, RaftLocalOutput, RaftResponse } from '../raft/api.js';
 import type { Member, SwimLocalCall, SwimLocalOutput, SwimResponse } from '../swim/api.js';
+import { traceEffect, type TraceEvent } from '../trace.js';
 import type { StepContext, NodeId, CheckSpec, CheckStatus } from '../types.js';
 import type { AgentConfig, AgentRequest, AgentResponse, ServiceDefinition } from './api.js';
 import type { HeldRequest } from './hold.js';
@@ -251,8 +252,9 @@ export function count(s: AgentState, name: string, by = 1): void {
   s.counters[name] = (s.counters[name] ?? 0) + by;
 }
 
-export function trace(env: Env, level: 'debug' | 'info' | 'warn' | 'error', text: string): void {
-  env.ctx.emit({ kind: 'trace', level, text });
+/** Emits a typed trace event (core/trace.ts) at its type's level. */
+export function trace(env: Env, event: TraceEvent): void {
+  env.ctx.emit(traceEffect(event));
 }
 
 export function reply(env: Env, requestId: number, response: AgentResponse): void {

@@ -15,6 +15,7 @@
 import { assert } from '../assert.js';
 import type { DurableState, Machine, NodeId, StepContext, Input } from '../types.js';
 import type { Prng } from '../prng.js';
+import { traceEffect } from '../trace.js';
 
 export interface BroadcastConfig {
   /** Every other node in the cluster (static membership). */
@@ -161,11 +162,8 @@ function learn(state: BroadcastState, values: readonly number[], ctx: Ctx): numb
   }
   if (fresh.length > 0) {
     ctx.emit({ kind: 'persist', ops: [{ op: 'append', log: 'values', entries: fresh }] });
-    ctx.emit({
-      kind: 'trace',
-      level: 'debug',
-      text: `${ctx.nodeId} learned ${fresh.length} value(s), holds ${state.values.size}`,
-    });
+    const text = `${ctx.nodeId} learned ${fresh.length} value(s), holds ${state.values.size}`;
+    ctx.emit(traceEffect({ type: 'note', text }, 'debug'));
   }
   return fresh;
 }

@@ -56,7 +56,7 @@ export function onBootstrap(
   bootstrapEntry(s, [...servers].sort());
   persist(ctx, s.startOps);
   s.startOps = [];
-  trace(ctx, `${s.id} bootstrapped a cluster of ${servers.length}: ${[...servers].sort().join(' ')}`);
+  trace(ctx, { type: 'raft.bootstrapped', node: s.id, servers: [...servers].sort() });
   resetElectionTimer(s, ctx, nowMs);
   reply(s, ctx, target, { ok: true, index: 1, result: { bootstrapped: true } });
 }

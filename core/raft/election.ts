@@ -50,7 +50,7 @@ export function rearmUnlessElapsed(s: RaftState, ctx: StepContext, nowMs: number
   }
   if (checkStarved(s.config, elapsedMs - s.electionTimeoutMs)) {
     // Starved: the leader's heartbeats may be unread behind this timer. Look again once they are read.
-    trace(ctx, `${s.id} election timer fired ${elapsedMs - s.electionTimeoutMs}ms late; deferred`, 'debug');
+    trace(ctx, { type: 'raft.electionDeferred', node: s.id, lateMs: elapsedMs - s.electionTimeoutMs });
     s.electionResetMs = nowMs - s.electionTimeoutMs + s.config.heartbeatIntervalMs;
     armTimer(ctx, timerElection, s.config.heartbeatIntervalMs);
     return false;

@@ -62,7 +62,7 @@ export function onAddServer(
   }
   const index = appendConfig(s, ctx, nowMs, { voters, learners: [...learners, id] });
   progressOf(s, id, nowMs);
-  trace(ctx, `${s.id} added ${id} as a learner at index ${index}`);
+  trace(ctx, { type: 'raft.learnerAdded', node: s.id, id, index });
   if (request.voter)
     s.membershipOp = { id, replyTo: target, learnerIndex: index, deadlineMs: nowMs + s.config.catchUpMsMax };
   else s.pending.set(index, { target, term: s.term });
@@ -93,7 +93,7 @@ export function onRemoveServer(
     voters: voters.filter((v) => v !== id),
     learners: learners.filter((v) => v !== id),
   });
-  trace(ctx, `${s.id} removed ${id} at index ${index}`);
+  trace(ctx, { type: 'raft.serverRemoved', node: s.id, id, index });
   s.pending.set(index, { target, term: s.term });
 }
 
@@ -103,7 +103,7 @@ export function checkMembershipProgress(s: RaftState, ctx: StepContext, nowMs: n
   if (!op || s.role !== 'leader') return;
   if (nowMs >= op.deadlineMs) {
     s.membershipOp = null;
-    trace(ctx, `${s.id} gave up promoting ${op.id}: it did not catch up`, 'warn');
+    trace(ctx, { type: 'raft.promotionAbandoned', node: s.id, id: op.id });
     return fail(s, ctx, op.replyTo, 'timeout', `${op.id} did not catch up within ${s.config.catchUpMsMax}ms`);
   }
   const p = s.progress.get(op.id);
@@ -118,7 +118,7 @@ export function checkMembershipProgress(s: RaftState, ctx: StepContext, nowMs: n
     voters: [...voters, op.id],
     learners: learners.filter((v) => v !== op.id),
   });
-  trace(ctx, `${s.id} promoted ${op.id} to voter at index ${index}`);
+  trace(ctx, { type: 'raft.promoted', node: s.id, id: op.id, index });
   s.pending.set(index, { target: op.replyTo, term: s.term });
 }
 
@@ -138,6 +138,6 @@ export function handOverLeadership(s: RaftState, ctx: StepContext): void {
   let bestMatch = -1;
   for (const [id, p] of s.progress)
     if (s.membership.voters.includes(id) && p.match > bestMatch) ((best = id), (bestMatch = p.match));
-  trace(ctx, `${s.id} stepped down at term ${s.term}: removed from the configuration`);
+  trace(ctx, { type: 'raft.steppedDownRemoved', node: s.id, term: s.term });
   if (best !== null) send(s, ctx, best, { type: 'timeoutNow', term: s.term });
 }

@@ -130,18 +130,21 @@ const notesOnStart = new WeakMap<RaftState, string[]>();
 
 function onStart(s: RaftState, ctx: StepContext, nowMs: number): void {
   s.started = true;
-  for (const note of notesOnStart.get(s) ?? []) trace(ctx, `${s.id} ${note}`, 'warn');
+  for (const note of notesOnStart.get(s) ?? []) trace(ctx, { type: 'raft.startNote', node: s.id, note });
   persist(ctx, s.startOps);
   s.startOps = [];
   s.electionResetMs = nowMs;
   if (checkSoleVoter(s)) s.electionTimeoutMs = soleVoterElectionTimeoutMs;
   ctx.emit({ kind: 'setTimer', timer: timerElection, afterMs: s.electionTimeoutMs });
   react(s, ctx, nowMs); // entries committed before the crash (the commit hint) apply now
-  trace(
-    ctx,
-    `${s.id} started at term ${s.term} with log ${s.log.prevIndex + 1}..${s.log.lastIndex}, commit ${s.commitIndex}`,
-    'debug',
-  );
+  trace(ctx, {
+    type: 'raft.started',
+    node: s.id,
+    term: s.term,
+    firstIndex: s.log.prevIndex + 1,
+    lastIndex: s.log.lastIndex,
+    commitIndex: s.commitIndex,
+  });
 }
 
 function step(s: RaftState, input: Input<RaftMessage, RaftRequest, RaftLocalInput>, ctx: StepContext): void {
@@ -164,7 +167,7 @@ function step(s: RaftState, input: Input<RaftMessage, RaftRequest, RaftLocalInpu
       // Siblings are our own code, but a call is still checked as a client's request would be.
       const call = input.payload;
       if (call === null || typeof call !== 'object' || typeof call.requestId !== 'number') {
-        trace(ctx, `${s.id} ignored a malformed local call from ${input.fromMachine}`, 'warn');
+        trace(ctx, { type: 'raft.malformedLocal', node: s.id, fromMachine: input.fromMachine });
         break;
       }
       onRequest(s, ctx, nowMs, { kind: 'local', machine: input.fromMachine, requestId: call.requestId }, call.request);

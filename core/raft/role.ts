@@ -80,7 +80,7 @@ export function becomePreCandidate(s: RaftState, ctx: StepContext, nowMs: number
   s.leader = null;
   s.votes = new Set([s.id]);
   resetElectionTimer(s, ctx, nowMs);
-  trace(ctx, `${s.id} started a pre-vote for term ${s.term + 1}`, 'debug');
+  trace(ctx, { type: 'raft.preVote', node: s.id, term: s.term + 1 });
   noticeLeader(s, ctx);
 }
 
@@ -93,7 +93,7 @@ export function becomeCandidate(s: RaftState, ctx: StepContext, nowMs: number, t
   s.leader = null;
   s.votes = new Set([s.id]);
   resetElectionTimer(s, ctx, nowMs);
-  trace(ctx, `${s.id} became candidate at term ${s.term}${transfer ? ' (leadership transfer)' : ''}`);
+  trace(ctx, { type: 'raft.becameCandidate', node: s.id, term: s.term, transfer });
   noticeLeader(s, ctx);
 }
 
@@ -111,6 +111,6 @@ export function becomeLeader(s: RaftState, ctx: StepContext, nowMs: number): voi
   ctx.emit({ kind: 'cancelTimer', timer: timerElection });
   armTimer(ctx, timerHeartbeat, s.config.heartbeatIntervalMs);
   s.heartbeatDueMs = nowMs + s.config.heartbeatIntervalMs;
-  trace(ctx, `${s.id} became leader at term ${s.term}`);
+  trace(ctx, { type: 'raft.becameLeader', node: s.id, term: s.term });
   noticeLeader(s, ctx);
 }

@@ -59,7 +59,7 @@ export function maybeTakeSnapshot(s: RaftState, ctx: StepContext): void {
     s.durableFirstIndex += dropCount;
   }
   persist(ctx, ops);
-  trace(ctx, `${s.id} took a snapshot at index ${lastIndex} (${data.length} chars)`, 'debug');
+  trace(ctx, { type: 'raft.snapshotTaken', node: s.id, index: lastIndex, chars: data.length });
 }
 
 // ───────────────────────────────────────────── leader side ─────────────────────────────────────────────
@@ -70,7 +70,7 @@ export function startSnapshot(s: RaftState, ctx: StepContext, nowMs: number, id:
   p.inflight = [];
   p.probeSentMs = -1;
   p.snap = { snapshot: s.snapshot, acked: 0, sent: 0, lastReplyMs: nowMs, rewoundTo: -1 };
-  trace(ctx, `${s.id} is sending a snapshot at index ${s.snapshot.lastIndex} to ${id}`, 'debug');
+  trace(ctx, { type: 'raft.snapshotSending', node: s.id, to: id, index: s.snapshot.lastIndex });
   sendSnapshot(s, ctx, nowMs, id, p, false);
 }
 
@@ -138,7 +138,7 @@ export function onSnapshotProgress(
       p.snap = null;
       p.probeSentMs = -1;
       p.next = p.match + 1;
-      trace(ctx, `${from} installed the snapshot at index ${m.lastIndex} from ${s.id}`, 'debug');
+      trace(ctx, { type: 'raft.snapshotInstalledBy', node: s.id, follower: from, index: m.lastIndex });
     }
     return 'installed';
   }
@@ -220,7 +220,7 @@ export function onInstallSnapshot(
   };
   s.incoming = null;
   installSnapshot(s, ctx, snapshot);
-  trace(ctx, `${s.id} installed a snapshot at index ${snapshot.lastIndex} from ${from}`);
+  trace(ctx, { type: 'raft.snapshotInstalled', node: s.id, from, index: snapshot.lastIndex });
   return answer(cur.totalChars, true, false);
 }
 

@@ -6,6 +6,7 @@
  * replication, snapshot, membership, readindex, transfer, sessions) are leaves over this state.
  */
 import type { Prng } from '../prng.js';
+import { traceEffect, type TraceEvent } from '../trace.js';
 import type { NodeId, StepContext, StorageOp } from '../types.js';
 import type { Fsm, RaftError, RaftLocalOutput, RaftNotice, RaftResponse, RaftView } from './api.js';
 import type { RaftConfig } from './config.js';
@@ -220,8 +221,9 @@ export function randomElectionTimeoutMs(config: RaftConfig, prng: Prng): number 
   return prng.between(config.electionTimeoutMsMin, config.electionTimeoutMsMax);
 }
 
-export function trace(ctx: StepContext, text: string, level: 'debug' | 'info' | 'warn' | 'error' = 'info'): void {
-  ctx.emit({ kind: 'trace', level, text });
+/** Emits a typed trace event (core/trace.ts) at its type's level. */
+export function trace(ctx: StepContext, event: TraceEvent): void {
+  ctx.emit(traceEffect(event));
 }
 
 export function notify(s: RaftState, ctx: StepContext, notice: RaftNotice): void {

@@ -83,16 +83,19 @@ import { checkTransferDeadline, maybeSendTimeoutNow, onTransferRequest } from '.
 
 export function onMessage(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, message: unknown): void {
   if (!checkMessage(message)) {
-    trace(ctx, `${s.id} dropped a malformed raft message from ${from}`, 'warn');
+    trace(ctx, { type: 'raft.malformedMessage', node: s.id, from });
     return;
   }
   const m: RaftMessage = message;
   if (!checkTermJump(m.term, s.term)) {
-    trace(
-      ctx,
-      `${s.id} dropped a raft ${m.type} from ${from}: term ${m.term} is more than 2^32 past ours (${s.term})`,
-      'warn',
-    );
+    trace(ctx, {
+      type: 'raft.termJumpDropped',
+      node: s.id,
+      from,
+      messageType: m.type,
+      messageTerm: m.term,
+      term: s.term,
+    });
     return;
   }
   // Our own append ack (a lone voter's, replication.ts's sendSelfAck) is no news about terms; it only
@@ -234,7 +237,7 @@ function onLeaderMessage(
 /** TimeoutNow (§3.10): the leader asks us to campaign at once. */
 function onTimeoutNow(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId): void {
   if (!checkCanCampaign(s)) return;
-  trace(ctx, `${s.id} got TimeoutNow from ${from} at term ${s.term}`, 'debug');
+  trace(ctx, { type: 'raft.timeoutNow', node: s.id, from, term: s.term });
   campaign(s, ctx, nowMs, true);
 }
 
@@ -319,12 +322,12 @@ export function onHeartbeatTimeout(s: RaftState, ctx: StepContext, nowMs: number
   const windowMs = checkQuorumWindowMsOf(s.config);
   if (s.config.checkQuorum && nowMs - s.lastQuorumCheckMs >= windowMs) {
     if (checkStarved(s.config, lateMs)) {
-      trace(ctx, `${s.id} heartbeat timer fired ${lateMs}ms late; check-quorum deferred`, 'debug');
+      trace(ctx, { type: 'raft.checkQuorumDeferred', node: s.id, lateMs });
       s.lastQuorumCheckMs = nowMs - windowMs + s.config.heartbeatIntervalMs;
     } else {
       s.lastQuorumCheckMs = nowMs;
       if (!checkQuorumActive(s, nowMs)) {
-        trace(ctx, `${s.id} stepped down at term ${s.term}: no quorum heard within ${windowMs}ms`);
+        trace(ctx, { type: 'raft.steppedDownNoQuorum', node: s.id, term: s.term, windowMs });
         becomeFollower(s, ctx, nowMs, s.term, null);
         return;
       }

@@ -9,6 +9,7 @@ import { assert } from '../assert.js';
 import { Prng } from '../prng.js';
 import { NodeRuntime, type Envelope } from '../runtime.js';
 import { applyStorageOp, mapImage } from '../storage.js';
+import { traceText } from '../trace.js';
 import type { DurableLog, Effect, NodeId } from '../types.js';
 import type { Fsm, RaftResponse } from './api.js';
 import { makeRaftConfig, type RaftConfig } from './config.js';
@@ -156,7 +157,7 @@ export class ManualCluster {
         this.replies.set(effect.requestId, effect.response as RaftResponse);
         return;
       case 'trace':
-        this.traces.push(effect.text);
+        this.traces.push(traceText(effect.event));
         return;
       default:
         return;

@@ -27,7 +27,7 @@ export function onTransferRequest(
     return reply(s, ctx, target, { ok: true, index: s.commitIndex, result: { transferredTo: s.id } });
   if (!isVoter(s, to) || !s.progress.has(to)) return fail(s, ctx, target, 'badRequest', `${to} is not a voter`);
   s.transfer = { target: to, deadlineMs: nowMs + s.config.electionTimeoutMsMax * 2, replyTo: target };
-  trace(ctx, `${s.id} is transferring leadership to ${to} at term ${s.term}`);
+  trace(ctx, { type: 'raft.transferStarted', node: s.id, to, term: s.term });
   maybeSendTimeoutNow(s, ctx, nowMs);
 }
 
@@ -47,7 +47,7 @@ export function maybeSendTimeoutNow(s: RaftState, ctx: StepContext, nowMs: numbe
 
 export function checkTransferDeadline(s: RaftState, ctx: StepContext, nowMs: number): void {
   if (!s.transfer || nowMs < s.transfer.deadlineMs) return;
-  trace(ctx, `${s.id} gave up transferring leadership to ${s.transfer.target}`, 'warn');
+  trace(ctx, { type: 'raft.transferAbandoned', node: s.id, to: s.transfer.target });
   if (s.transfer.replyTo) fail(s, ctx, s.transfer.replyTo, 'timeout', 'the target did not take over in time');
   s.transfer = null;
 }

@@ -113,7 +113,7 @@ export const swimMachine: Machine<
           typeof call.requestId !== 'number' ||
           typeof call.request !== 'object'
         ) {
-          trace(step, `${s.selfId} swim ignored a malformed local call from ${input.fromMachine}`, 'warn');
+          trace(step, { type: 'swim.malformedLocal', node: s.selfId, fromMachine: input.fromMachine });
           break;
         }
         onRequest(step, call.request, { kind: 'local', machine: input.fromMachine, requestId: call.requestId });
@@ -167,7 +167,7 @@ function onMessage(step: Step, from: NodeId, message: unknown): void {
   const { s } = step;
   if (!s.started) return;
   if (!checkMessage(message)) {
-    trace(step, `${s.selfId} dropped a malformed SWIM message from ${from}`, 'warn');
+    trace(step, { type: 'swim.malformedMessage', node: s.selfId, from });
     return;
   }
   if (!isActive(s)) return; // a member that left is silent
@@ -294,7 +294,7 @@ function onReapTimer(step: Step): void {
     s.members.remove(record.id);
     forgetPeer(s.vivaldi, record.id);
     notify(step, { type: 'reaped', member: toMember(record) });
-    trace(step, `${s.selfId} reaped ${record.id} (${record.status})`);
+    trace(step, { type: 'swim.reaped', node: s.selfId, about: record.id, status: record.status });
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { assert } from '../assert.js';
 import type { Prng } from '../prng.js';
+import { traceEffect, type TraceEvent } from '../trace.js';
 import type { NodeId, StepContext } from '../types.js';
 import type { Member, SwimLocalOutput, SwimNotice, SwimResponse, UserEvent } from './api.js';
 import { Awareness } from './awareness.js';
@@ -215,8 +216,9 @@ export function respond(step: Step, responder: Responder, response: SwimResponse
   }
 }
 
-export function trace(step: Step, text: string, level: 'debug' | 'info' | 'warn' = 'info'): void {
-  step.ctx.emit({ kind: 'trace', level, text });
+/** Emits a typed trace event (core/trace.ts) at its type's level. */
+export function trace(step: Step, event: TraceEvent): void {
+  step.ctx.emit(traceEffect(event));
 }
 
 /** This node takes part in the protocol (probes, gossips, answers) — false once it has left. */

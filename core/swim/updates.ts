@@ -27,11 +27,15 @@ export function applyUpdate(step: Step, update: SwimUpdate, sender: string): voi
     const s = step.s;
     const known = update.id === s.self.id ? s.self.incarnation : s.members.get(update.id)?.incarnation;
     if (known !== undefined && update.inc > known + incarnationJumpMax) {
-      trace(
-        step,
-        `${s.self.id} dropped a ${update.k} about ${update.id} from ${sender}: incarnation ${update.inc} is more than 2^32 past ${known}`,
-        'warn',
-      );
+      trace(step, {
+        type: 'swim.incarnationJumpDropped',
+        node: s.self.id,
+        update: update.k,
+        about: update.id,
+        from: sender,
+        incarnation: update.inc,
+        known,
+      });
       return;
     }
   }
@@ -80,9 +84,9 @@ export function changeStatus(
   step.s.members.put(record, previous);
   notify(step, { type: 'member', member: toMember(record), previous });
   if (statusChanged && previous !== null)
-    trace(step, `${step.s.selfId} marked ${record.id} ${status} at incarnation ${incarnation}`);
+    trace(step, { type: 'swim.marked', node: step.s.selfId, about: record.id, status, incarnation });
   else if (previous === null && record.id !== step.s.selfId)
-    trace(step, `${step.s.selfId} learned of ${record.id} (${status}) at incarnation ${incarnation}`, 'debug');
+    trace(step, { type: 'swim.learned', node: step.s.selfId, about: record.id, status, incarnation });
 }
 
 /** alive(id, inc): a join, a refutation or a tag change (SWIM §4.2: alive overrides lower incarnations). */
@@ -183,7 +187,7 @@ export function refute(step: Step, accusedIncarnation: number): void {
   s.counters.refutations++;
   if (s.config.lifeguard) s.awareness.applyDelta(1);
   s.queue.enqueue(selfAlive(step));
-  trace(step, `${s.selfId} refuted a suspicion at incarnation ${incarnation}`, 'debug');
+  trace(step, { type: 'swim.refuted', node: s.selfId, incarnation });
 }
 
 export function selfAlive(step: Step): Extract<SwimUpdate, { k: 'alive' }> {

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildSettings, ConfigError } from '../../cli/agent/config.js';
 import { parseFlags } from '../../cli/agent/flags.js';
 import { openDiskStorage } from '../disk/storage.js';
-import { consulStyle } from '../../cli/agent/log.js';
+import { consulStyle, isMembershipEvent } from '../../cli/agent/log.js';
 import { agentFlags, routeFor } from '../../cli/agent/run.js';
 import { conclave } from './agent-process.js';
 
@@ -233,21 +233,42 @@ describe('agent id routing and log vocabulary', () => {
     });
   });
 
-  it("rewrites the core's sentences into Consul's log lines", () => {
+  it("renders the core's typed trace events as Consul's log lines", () => {
     const self = '127.0.0.104:8301';
-    expect(consulStyle(self, '127.0.0.104:8300', `${self} became leader at term 2`)).toBe(
+    const addr = '127.0.0.104:8300';
+    expect(consulStyle(self, addr, { type: 'raft.becameLeader', node: self, term: 2 })).toBe(
       'raft: Node at 127.0.0.104:8300 [Leader] entering Leader state (term 2)',
     );
-    expect(consulStyle(self, '127.0.0.104:8300', `${self} marked 127.0.0.103:8301 failed at incarnation 0`)).toBe(
-      'memberlist: marked 127.0.0.103:8301 failed at incarnation 0',
+    expect(consulStyle(self, addr, { type: 'raft.becameCandidate', node: self, term: 3, transfer: true })).toBe(
+      'raft: Node at 127.0.0.104:8300 [Candidate] entering Candidate state (term 3)',
     );
-    expect(consulStyle(self, '127.0.0.104:8300', 'consul: adding server a1 (Addr: 127.0.0.104:8301) (DC: dc1)')).toBe(
+    // Another node's event is its own sentence (a test harness may log several nodes).
+    expect(consulStyle(self, addr, { type: 'raft.becameLeader', node: '127.0.0.105:8301', term: 2 })).toBe(
+      '127.0.0.105:8301 became leader at term 2',
+    );
+    const failed = {
+      type: 'swim.marked',
+      node: self,
+      about: '127.0.0.103:8301',
+      status: 'failed',
+      incarnation: 0,
+    } as const;
+    expect(consulStyle(self, addr, failed)).toBe('memberlist: marked 127.0.0.103:8301 failed at incarnation 0');
+    expect(isMembershipEvent(self, failed)).toBe(true);
+    expect(isMembershipEvent(self, { type: 'swim.refuted', node: self, incarnation: 1 })).toBe(false);
+    expect(consulStyle(self, addr, { type: 'raft.promoted', node: self, id: 'x', index: 4 })).toBe(
+      'raft: promoted x to voter at index 4',
+    );
+    const server = { type: 'consul.server', change: 'adding', name: 'a1', addr: self, dc: 'dc1' } as const;
+    expect(consulStyle(self, addr, { ...server, lan: false })).toBe(
       'consul: adding server a1 (Addr: 127.0.0.104:8300) (DC: dc1)',
     );
-    expect(
-      consulStyle(self, '127.0.0.104:8300', 'consul: adding LAN server a1 (Addr: 127.0.0.104:8301) (DC: dc1)'),
-    ).toBe('consul: adding LAN server a1 (Addr: 127.0.0.104:8300) (DC: dc1)');
-    expect(consulStyle(self, '127.0.0.104:8300', "agent: Synced service 'web'")).toBe("agent: Synced service 'web'");
+    expect(consulStyle(self, addr, { ...server, lan: true })).toBe(
+      'consul: adding LAN server a1 (Addr: 127.0.0.104:8300) (DC: dc1)',
+    );
+    expect(consulStyle(self, addr, { type: 'agent.synced', what: 'service', id: 'web' })).toBe(
+      "agent: Synced service 'web'",
+    );
   });
 });
 

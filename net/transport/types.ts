@@ -8,9 +8,12 @@
  * (sender, receiver) while the connection lives, and is lost across crashes and partitions. The
  * transport never retries a message and `send` never throws for a network reason.
  */
+import type { TraceEvent } from '../../core/trace.js';
+
 export type Channel = 'datagram' | 'stream';
 
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => void;
+/** A log line; `event` is the typed trace event the line renders, when a machine's trace made it (core/trace.ts). */
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', text: string, event?: TraceEvent) => void;
 
 /** What the transport knows about the sender of one frame. */
 export interface PeerInfo {

@@ -222,7 +222,7 @@ export class RaftRuleChecker {
   /** Checks one effect of `nodeId` against the rules (persists update the shadow first). */
   onEffect(nodeId: NodeId, effect: Effect, s: RaftState | null): string | null {
     if (effect.kind === 'reply' && s) return this.checkReadReply(nodeId, effect.requestId, effect.response, s);
-    if (effect.kind === 'trace' && effect.text.includes(' installed a snapshot at index ')) {
+    if (effect.kind === 'trace' && effect.event.type === 'raft.snapshotInstalled') {
       const step = this.steps.get(nodeId);
       if (step) step.installed = true;
       return null;

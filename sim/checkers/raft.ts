@@ -129,7 +129,7 @@ export class RaftClusterChecker {
         if (problem) return problem;
       }
     }
-    if (effect.kind === 'trace' && effect.text.includes('installed a snapshot')) this.stats.snapshotsInstalled++;
+    if (effect.kind === 'trace' && effect.event.type === 'raft.snapshotInstalled') this.stats.snapshotsInstalled++;
     return null;
   }
 

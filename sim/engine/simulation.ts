@@ -19,6 +19,7 @@ import seedrandom from 'seedrandom';
 import { assert } from '../../core/assert.js';
 import { Prng } from '../../core/prng.js';
 import { NodeRuntime, type Envelope, type NodeRequest } from '../../core/runtime.js';
+import { traceText, type TraceEvent } from '../../core/trace.js';
 import type { Effect, Input, NodeId } from '../../core/types.js';
 import type { FaultApi, Harness, NetworkKnobs, SimApi } from '../harness.js';
 import { EventHeap } from './heap.js';
@@ -74,6 +75,8 @@ export interface LogLine {
   readonly node: NodeId | null;
   readonly kind: 'fault' | 'trace' | 'client' | 'violation' | 'phase' | 'harness';
   readonly text: string;
+  /** The typed event a `trace` line renders (core/trace.ts); read it rather than parse `text`. */
+  readonly event?: TraceEvent;
 }
 
 export interface MessageHop {
@@ -511,6 +514,36 @@ export class Simulation implements SimApi {
     return this.queue.peek()?.atUs ?? null;
   }
 
+  /**
+   * The next event in the queue, in words ("message n3→n1 raft.append", "timer n2 raft:election"),
+   * or null when nothing is scheduled. Read-only: it decodes a copy of a message's bytes and changes
+   * neither the queue nor the trace hash (the TUI's `.` key names the event it is about to process).
+   */
+  describeNextEvent(): string | null {
+    const next = this.queue.peek();
+    if (!next) return null;
+    const node = next.node >= 0 ? this.nodes[next.node]!.id : null;
+    switch (next.kind) {
+      case Ev.Deliver: {
+        const from = next.from! >= 0 ? this.nodes[next.from!]!.id : `${next.claimedFrom} (stranger)`;
+        const message = this.codec ? decodeOrNull(next.payload as Uint8Array, next.from! < 0) : next.payload;
+        const what = message === undefined ? 'undecodable bytes' : describeEnvelope(message as Envelope);
+        return `message ${from}→${node} ${what}`;
+      }
+      case Ev.Timer:
+        return `timer ${node} ${next.timer}`;
+      case Ev.Sync:
+        return `disk sync on ${node}`;
+      case Ev.Request: {
+        const body = next.request?.body as { type?: unknown; op?: { kind?: unknown } } | undefined;
+        const kind = typeof body?.type === 'string' ? body.type : typeof body?.op?.kind === 'string' ? body.op.kind : '';
+        return `client request to ${node} (${next.request?.machine ?? '?'}${kind ? ` ${kind}` : ''})`;
+      }
+      case Ev.Callback:
+        return node === null ? 'a scheduled action (timeline, nemesis, workload or client reply)' : `a check result on ${node}`;
+    }
+  }
+
   get networkNow(): NetworkKnobs {
     return { ...this.network.current };
   }
@@ -731,7 +764,13 @@ export class Simulation implements SimApi {
       }
       case 'trace':
         if (effect.level !== 'debug')
-          this.emitLog({ atMs: this.nowMs, node: node.id, kind: 'trace', text: effect.text });
+          this.emitLog({
+            atMs: this.nowMs,
+            node: node.id,
+            kind: 'trace',
+            text: traceText(effect.event),
+            event: effect.event,
+          });
         return;
       case 'apply':
       case 'local':
@@ -1238,6 +1277,10 @@ function decodeOrNull(bytes: Uint8Array, fromStranger: boolean): unknown {
   } catch {
     return undefined;
   }
+}
+
+function describeEnvelope(message: Envelope): string {
+  return `${message.m}.${typeOf(message)}`;
 }
 
 function typeOf(message: Envelope): string {

@@ -23,7 +23,6 @@ import {
   type AgentResponse,
   type Consistency,
 } from '../../core/agent/api.js';
-import { defaultReadTrace } from '../../core/agent/server.js';
 import type { AgentState } from '../../core/agent/machine.js';
 import { mountsFor } from '../../core/agent/mounts.js';
 import type { NodeRuntime } from '../../core/runtime.js';
@@ -499,7 +498,7 @@ export const harness: Harness = {
 
   onEffect(sim, nodeId, effect) {
     // Per-step rule: a `default` read is answered by a server whose Raft leads when it answers.
-    if (effect.kind !== 'trace' || effect.text !== defaultReadTrace) return;
+    if (effect.kind !== 'trace' || effect.event.type !== 'consul.defaultRead') return;
     const runtime = sim.runtime(nodeId);
     const raft = runtime?.hasMachine('raft') ? runtime.stateOf<RaftState>('raft') : null;
     runOf(sim).defaultReadsAnswered++;

@@ -5,6 +5,7 @@
  * counted by the simulator itself.
  */
 import type { RaftState } from '../../core/raft/raft.js';
+import type { TraceType } from '../../core/trace.js';
 import type { DurableState, Effect, NodeId } from '../../core/types.js';
 import type { SimApi } from '../harness.js';
 
@@ -38,17 +39,17 @@ export const raftMembershipTransitions: readonly string[] = [
   'transition membership: change refused (one at a time)',
 ];
 
-/** Trace sentences of core/raft and the transition each one marks. */
-const traced: readonly (readonly [string, string])[] = [
-  ['(leadership transfer)', 'transition election by TimeoutNow (leadership transfer)'],
-  ['no quorum heard within', 'transition check-quorum step-down'],
-  [' took a snapshot at index ', 'transition snapshot taken'],
-  [' is sending a snapshot at index ', 'transition snapshot sent'],
-  [' installed a snapshot at index ', 'transition snapshot installed'],
-  [' as a learner at index ', 'transition membership: learner added'],
-  [' to voter at index ', 'transition membership: learner promoted to voter'],
-  ['removed from the configuration', 'transition membership: leader removed itself'],
-];
+/** Trace events of core/raft and the transition each one marks. */
+const traced: Readonly<Partial<Record<TraceType, string>>> = {
+  'raft.steppedDownNoQuorum': 'transition check-quorum step-down',
+  'raft.snapshotTaken': 'transition snapshot taken',
+  'raft.snapshotSending': 'transition snapshot sent',
+  'raft.snapshotInstalled': 'transition snapshot installed',
+  'raft.learnerAdded': 'transition membership: learner added',
+  'raft.promoted': 'transition membership: learner promoted to voter',
+  'raft.serverRemoved': 'transition membership: server removed',
+  'raft.steppedDownRemoved': 'transition membership: leader removed itself',
+};
 
 /** Each node's role after its last step (the harness's per-run state keeps one). */
 export type RoleMarks = Map<NodeId, { token: unknown; role: RaftState['role']; term: number }>;
@@ -58,8 +59,9 @@ export function coverRaftEffect(sim: SimApi, nodeId: NodeId, effect: Effect): vo
   if (!sim.coverageOn) return;
   switch (effect.kind) {
     case 'trace':
-      for (const [text, what] of traced) if (effect.text.includes(text)) sim.cover(what);
-      if (/ removed \S+ at index /.test(effect.text)) sim.cover('transition membership: server removed');
+      if (effect.event.type === 'raft.becameCandidate' && effect.event.transfer)
+        sim.cover('transition election by TimeoutNow (leadership transfer)');
+      else if (traced[effect.event.type] !== undefined) sim.cover(traced[effect.event.type]!);
       return;
     case 'persist':
       for (const op of effect.ops)

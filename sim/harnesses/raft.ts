@@ -418,7 +418,7 @@ export const harness: Harness = {
   onEffect(sim, nodeId, effect: Effect) {
     const run = runStateOf(sim);
     const runtime = sim.runtime(nodeId);
-    if (effect.kind === 'trace' && effect.text.includes('installed a snapshot'))
+    if (effect.kind === 'trace' && effect.event.type === 'raft.snapshotInstalled')
       run.snapshotInstalls.set(nodeId, (run.snapshotInstalls.get(nodeId) ?? 0) + 1);
     const problem = run.checker.onEffect(nodeId, effect, runtime ? runtime.stateOf<RaftState>('raft') : null, runtime);
     if (problem) sim.violation(problem);

@@ -185,8 +185,6 @@ function sample(sim: SimApi, run: SwimRun, lossLimit: number): void {
   else closeSpan(run.lossy, t);
 }
 
-const markPattern = /^(\S+) marked (\S+) (alive|suspect|failed|leaving|left) at incarnation (\d+)$/;
-
 function request(sim: SimApi, nodeId: NodeId, body: SwimRequest, what: string): void {
   sim.request(nodeId, { machine: 'swim', body }, 20_000, (response) => {
     const r = response as { ok?: boolean; error?: string } | undefined;
@@ -366,13 +364,10 @@ export const harness: Harness = {
   },
 
   onEffect(sim, nodeId, effect) {
-    if (effect.kind !== 'trace') return;
-    const match = markPattern.exec(effect.text);
-    if (!match || match[1] !== nodeId || match[2] === nodeId) return;
+    if (effect.kind !== 'trace' || effect.event.type !== 'swim.marked') return;
+    const { node, about, status, incarnation } = effect.event;
+    if (node !== nodeId || about === nodeId) return;
     const run = runOf(sim);
-    const about = match[2]!;
-    const status = match[3] as MemberStatus;
-    const incarnation = Number(match[4]);
     // Per-step rule (SWIM §4.2): a member held failed or left comes back alive only at a higher
     // incarnation (a new life); an alive at the same incarnation is an old message.
     if (status === 'alive') {

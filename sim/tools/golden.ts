@@ -38,7 +38,7 @@ export function goldenPathOf(scenarioFile: string): string {
 /** Is this log line part of the story (faults, phases, leader changes, violations)? */
 function inTranscript(line: LogLine): boolean {
   if (line.kind === 'fault' || line.kind === 'phase' || line.kind === 'violation') return true;
-  return line.kind === 'trace' && / became leader at term /.test(line.text);
+  return line.event?.type === 'raft.becameLeader';
 }
 
 /** Runs `scenarioFile` at its own seed and renders its transcript. */

@@ -1,0 +1,351 @@
+/**
+ * Typed trace events: what a machine tells its observers (the log, the transcript, the TUI, checkers),
+ * as a record of the event's kind and fields, in the spirit of memberlist's EventDelegate. The
+ * sentence a person reads ("n2 became leader at term 3") is rendered from the record by `traceText`,
+ * once, here; consumers that need a fact (who became leader, which member was marked failed) read the
+ * fields and never parse the sentence.
+ *
+ * Each type has a fixed level and a fixed sentence, both in `traceTable`. The sentences are the ones
+ * the core wrote as free text before the events were typed, byte for byte: transcripts and golden
+ * files did not change. Type names are append-only (replay files and tools may name them).
+ *
+ * A protocol outside the core's own machines (core/example, a user's machine) may use `note`, the one
+ * free-text event; the core's machines never do.
+ */
+/** A node's name (core/types.ts's NodeId; this file imports nothing, so types.ts can import it). */
+type NodeId = string;
+
+export type TraceLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** A SWIM member status as the trace names it. */
+type MemberStatusName = 'alive' | 'suspect' | 'failed' | 'leaving' | 'left';
+
+/** The fields of each event type. `node` is the node whose machine emitted the event. */
+export interface TraceFields {
+  // ── Raft ──
+  'raft.bootstrapped': { readonly node: NodeId; readonly servers: readonly NodeId[] };
+  'raft.started': {
+    readonly node: NodeId;
+    readonly term: number;
+    readonly firstIndex: number;
+    readonly lastIndex: number;
+    readonly commitIndex: number;
+  };
+  /** A note the storage loader left (a repaired torn tail, a dropped corrupt record). */
+  'raft.startNote': { readonly node: NodeId; readonly note: string };
+  'raft.electionDeferred': { readonly node: NodeId; readonly lateMs: number };
+  'raft.preVote': { readonly node: NodeId; readonly term: number };
+  'raft.becameCandidate': { readonly node: NodeId; readonly term: number; readonly transfer: boolean };
+  'raft.becameLeader': { readonly node: NodeId; readonly term: number };
+  'raft.steppedDownNoQuorum': { readonly node: NodeId; readonly term: number; readonly windowMs: number };
+  'raft.steppedDownRemoved': { readonly node: NodeId; readonly term: number };
+  'raft.checkQuorumDeferred': { readonly node: NodeId; readonly lateMs: number };
+  'raft.timeoutNow': { readonly node: NodeId; readonly from: NodeId; readonly term: number };
+  'raft.transferStarted': { readonly node: NodeId; readonly to: NodeId; readonly term: number };
+  'raft.transferAbandoned': { readonly node: NodeId; readonly to: NodeId };
+  'raft.learnerAdded': { readonly node: NodeId; readonly id: NodeId; readonly index: number };
+  'raft.promotionAbandoned': { readonly node: NodeId; readonly id: NodeId };
+  'raft.promoted': { readonly node: NodeId; readonly id: NodeId; readonly index: number };
+  'raft.serverRemoved': { readonly node: NodeId; readonly id: NodeId; readonly index: number };
+  'raft.snapshotTaken': { readonly node: NodeId; readonly index: number; readonly chars: number };
+  'raft.snapshotSending': { readonly node: NodeId; readonly to: NodeId; readonly index: number };
+  /** The leader `node` learned that `follower` installed its snapshot. */
+  'raft.snapshotInstalledBy': { readonly node: NodeId; readonly follower: NodeId; readonly index: number };
+  'raft.snapshotInstalled': { readonly node: NodeId; readonly from: NodeId; readonly index: number };
+  'raft.malformedMessage': { readonly node: NodeId; readonly from: NodeId };
+  'raft.termJumpDropped': {
+    readonly node: NodeId;
+    readonly from: NodeId;
+    readonly messageType: string;
+    readonly messageTerm: number;
+    readonly term: number;
+  };
+  'raft.malformedLocal': { readonly node: NodeId; readonly fromMachine: string };
+  // ── SWIM ──
+  /** `node` changed its view of `about` (SWIM §4.2); `about` may be `node` itself. */
+  'swim.marked': {
+    readonly node: NodeId;
+    readonly about: NodeId;
+    readonly status: MemberStatusName;
+    readonly incarnation: number;
+  };
+  /** `node` heard of `about` for the first time. */
+  'swim.learned': {
+    readonly node: NodeId;
+    readonly about: NodeId;
+    readonly status: MemberStatusName;
+    readonly incarnation: number;
+  };
+  'swim.refuted': { readonly node: NodeId; readonly incarnation: number };
+  'swim.reaped': { readonly node: NodeId; readonly about: NodeId; readonly status: MemberStatusName };
+  'swim.incarnationJumpDropped': {
+    readonly node: NodeId;
+    readonly update: string;
+    readonly about: NodeId;
+    readonly from: NodeId;
+    readonly incarnation: number;
+    readonly known: number;
+  };
+  'swim.malformedMessage': { readonly node: NodeId; readonly from: NodeId };
+  'swim.malformedLocal': { readonly node: NodeId; readonly fromMachine: string };
+  // ── the node runtime ──
+  'runtime.noMachine': { readonly node: NodeId; readonly from: NodeId };
+  // ── the agent (Consul's own log vocabulary; the driver knows the node) ──
+  'agent.joining': { readonly addresses: readonly string[] };
+  'agent.joined': { readonly count: number; readonly error: string | null };
+  'agent.leaving': Record<never, never>;
+  'agent.syncedNode': Record<never, never>;
+  'agent.synced': { readonly what: 'service' | 'check'; readonly id: string };
+  'agent.deregistered': { readonly what: 'service' | 'check'; readonly id: string };
+  'agent.syncFailed': { readonly error: string };
+  'agent.coordinateFailed': { readonly error: string };
+  'agent.droppedMessage': { readonly from: NodeId; readonly problem: 'malformed' | 'malformedRpc' | 'unknownType' };
+  'agent.userEvent': { readonly name: string; readonly id: string };
+  'agent.holding': { readonly op: string; readonly error: string };
+  'agent.checkRegisterFailed': { readonly id: string; readonly problem: string };
+  'agent.checkPassing': { readonly id: string };
+  'agent.checkStatus': { readonly id: string; readonly status: 'warning' | 'critical' };
+  'agent.checkTtlMissed': { readonly id: string };
+  'agent.nodeMaintenance': { readonly entered: boolean };
+  'agent.serviceMaintenance': { readonly service: string; readonly entered: boolean };
+  'agent.definitionFailed': { readonly problem: string };
+  /** A default-consistency read was answered from the leader's state (the sim's agent harness counts them). */
+  'consul.defaultRead': Record<never, never>;
+  'consul.bootstrapping': { readonly servers: readonly string[] };
+  'consul.bootstrapFailed': { readonly error: string; readonly detail: string | null };
+  'consul.newLeader': { readonly leader: string };
+  'consul.leadershipAcquired': Record<never, never>;
+  'consul.leadershipLost': Record<never, never>;
+  /** A server member came (`adding`) or went (`removing`); `lan`: this agent is itself a server. */
+  'consul.server': {
+    readonly change: 'adding' | 'removing';
+    readonly lan: boolean;
+    readonly name: string;
+    readonly addr: string;
+    readonly dc: string;
+  };
+  'consul.aclTokenCreated': { readonly name: string };
+  'consul.aclTokenFailed': { readonly name: string; readonly error: string };
+  'consul.memberReconciled': { readonly member: string; readonly health: 'alive' | 'failed' | 'left' };
+  'consul.reconcileFailed': { readonly member: string; readonly error: string };
+  'consul.raftServerChange': { readonly member: string; readonly change: 'adding' | 'removing' };
+  'consul.raftServerChangeFailed': { readonly member: string; readonly error: string };
+  'consul.sessionsExpired': Record<never, never>;
+  'consul.sessionExpiryFailed': { readonly error: string };
+  // ── protocols outside the core's own (examples, users' machines) ──
+  note: { readonly text: string };
+}
+
+export type TraceType = keyof TraceFields;
+
+/** One trace event: its `type` and that type's fields. */
+export type TraceEvent = { [K in TraceType]: { readonly type: K } & TraceFields[K] }[TraceType];
+
+export type TraceEventOf<K extends TraceType> = Extract<TraceEvent, { readonly type: K }>;
+
+type Row<K extends TraceType> = readonly [level: TraceLevel, text: (e: TraceFields[K]) => string];
+
+const raftPreposition: Record<'adding' | 'removing', string> = { adding: 'to', removing: 'from' };
+
+/** Level and sentence of every type. `note`'s level is the emitter's choice (this one is its default). */
+const traceTable: { readonly [K in TraceType]: Row<K> } = {
+  'raft.bootstrapped': [
+    'info',
+    (e) => `${e.node} bootstrapped a cluster of ${e.servers.length}: ${e.servers.join(' ')}`,
+  ],
+  'raft.started': [
+    'debug',
+    (e) => `${e.node} started at term ${e.term} with log ${e.firstIndex}..${e.lastIndex}, commit ${e.commitIndex}`,
+  ],
+  'raft.startNote': ['warn', (e) => `${e.node} ${e.note}`],
+  'raft.electionDeferred': ['debug', (e) => `${e.node} election timer fired ${e.lateMs}ms late; deferred`],
+  'raft.preVote': ['debug', (e) => `${e.node} started a pre-vote for term ${e.term}`],
+  'raft.becameCandidate': [
+    'info',
+    (e) => `${e.node} became candidate at term ${e.term}${e.transfer ? ' (leadership transfer)' : ''}`,
+  ],
+  'raft.becameLeader': ['info', (e) => `${e.node} became leader at term ${e.term}`],
+  'raft.steppedDownNoQuorum': [
+    'info',
+    (e) => `${e.node} stepped down at term ${e.term}: no quorum heard within ${e.windowMs}ms`,
+  ],
+  'raft.steppedDownRemoved': [
+    'info',
+    (e) => `${e.node} stepped down at term ${e.term}: removed from the configuration`,
+  ],
+  'raft.checkQuorumDeferred': [
+    'debug',
+    (e) => `${e.node} heartbeat timer fired ${e.lateMs}ms late; check-quorum deferred`,
+  ],
+  'raft.timeoutNow': ['debug', (e) => `${e.node} got TimeoutNow from ${e.from} at term ${e.term}`],
+  'raft.transferStarted': ['info', (e) => `${e.node} is transferring leadership to ${e.to} at term ${e.term}`],
+  'raft.transferAbandoned': ['warn', (e) => `${e.node} gave up transferring leadership to ${e.to}`],
+  'raft.learnerAdded': ['info', (e) => `${e.node} added ${e.id} as a learner at index ${e.index}`],
+  'raft.promotionAbandoned': ['warn', (e) => `${e.node} gave up promoting ${e.id}: it did not catch up`],
+  'raft.promoted': ['info', (e) => `${e.node} promoted ${e.id} to voter at index ${e.index}`],
+  'raft.serverRemoved': ['info', (e) => `${e.node} removed ${e.id} at index ${e.index}`],
+  'raft.snapshotTaken': ['debug', (e) => `${e.node} took a snapshot at index ${e.index} (${e.chars} chars)`],
+  'raft.snapshotSending': ['debug', (e) => `${e.node} is sending a snapshot at index ${e.index} to ${e.to}`],
+  'raft.snapshotInstalledBy': [
+    'debug',
+    (e) => `${e.follower} installed the snapshot at index ${e.index} from ${e.node}`,
+  ],
+  'raft.snapshotInstalled': ['info', (e) => `${e.node} installed a snapshot at index ${e.index} from ${e.from}`],
+  'raft.malformedMessage': ['warn', (e) => `${e.node} dropped a malformed raft message from ${e.from}`],
+  'raft.termJumpDropped': [
+    'warn',
+    (e) =>
+      `${e.node} dropped a raft ${e.messageType} from ${e.from}: term ${e.messageTerm} is more than 2^32 past ours (${e.term})`,
+  ],
+  'raft.malformedLocal': ['warn', (e) => `${e.node} ignored a malformed local call from ${e.fromMachine}`],
+  'swim.marked': ['info', (e) => `${e.node} marked ${e.about} ${e.status} at incarnation ${e.incarnation}`],
+  'swim.learned': ['debug', (e) => `${e.node} learned of ${e.about} (${e.status}) at incarnation ${e.incarnation}`],
+  'swim.refuted': ['debug', (e) => `${e.node} refuted a suspicion at incarnation ${e.incarnation}`],
+  'swim.reaped': ['info', (e) => `${e.node} reaped ${e.about} (${e.status})`],
+  'swim.incarnationJumpDropped': [
+    'warn',
+    (e) =>
+      `${e.node} dropped a ${e.update} about ${e.about} from ${e.from}: incarnation ${e.incarnation} is more than 2^32 past ${e.known}`,
+  ],
+  'swim.malformedMessage': ['warn', (e) => `${e.node} dropped a malformed SWIM message from ${e.from}`],
+  'swim.malformedLocal': ['warn', (e) => `${e.node} swim ignored a malformed local call from ${e.fromMachine}`],
+  'runtime.noMachine': ['warn', (e) => `${e.node} dropped a message from ${e.from} for no machine`],
+  'agent.joining': ['info', (e) => `agent: (LAN) joining: [${e.addresses.join(' ')}]`],
+  'agent.joined': ['info', (e) => `agent: (LAN) joined: ${e.count} Err: ${e.error ?? '<nil>'}`],
+  'agent.leaving': ['info', () => 'agent: requesting graceful leave'],
+  'agent.syncedNode': ['info', () => 'agent: Synced node info'],
+  'agent.synced': ['info', (e) => `agent: Synced ${e.what} '${e.id}'`],
+  'agent.deregistered': ['info', (e) => `agent: Deregistered ${e.what} '${e.id}'`],
+  'agent.syncFailed': ['error', (e) => `agent: failed to sync remote state: ${e.error}`],
+  'agent.coordinateFailed': ['debug', (e) => `agent: coordinate update failed: ${e.error}`],
+  'agent.droppedMessage': [
+    'warn',
+    (e) =>
+      e.problem === 'malformed'
+        ? `agent: dropped a malformed message from ${e.from}`
+        : e.problem === 'malformedRpc'
+          ? `agent: dropped a malformed rpc from ${e.from}`
+          : `agent: dropped a message of unknown type from ${e.from}`,
+  ],
+  'agent.userEvent': ['debug', (e) => `agent: new event: ${e.name} (${e.id})`],
+  'agent.holding': ['debug', (e) => `agent: holding a ${e.op} for a leader (${e.error})`],
+  'agent.checkRegisterFailed': ['error', (e) => `agent: failed to register check '${e.id}': ${e.problem}`],
+  'agent.checkPassing': ['debug', (e) => `agent: Check '${e.id}' is passing`],
+  'agent.checkStatus': ['warn', (e) => `agent: Check '${e.id}' is now ${e.status}`],
+  'agent.checkTtlMissed': ['warn', (e) => `agent: Check '${e.id}' missed TTL, is now critical`],
+  'agent.nodeMaintenance': ['info', (e) => `agent: Node ${e.entered ? 'entered' : 'left'} maintenance mode`],
+  'agent.serviceMaintenance': [
+    'info',
+    (e) => `agent: Service '${e.service}' ${e.entered ? 'entered' : 'left'} maintenance mode`,
+  ],
+  'agent.definitionFailed': ['error', (e) => `agent: failed to load definition: ${e.problem}`],
+  'consul.defaultRead': ['debug', () => 'consul: default read answered from the leader’s state'],
+  'consul.bootstrapping': [
+    'info',
+    (e) => `consul: Found expected number of peers, attempting bootstrap: ${e.servers.join(',')}`,
+  ],
+  'consul.bootstrapFailed': [
+    'error',
+    (e) => `consul: failed to bootstrap cluster: ${e.error}${e.detail ? ` (${e.detail})` : ''}`,
+  ],
+  'consul.newLeader': ['info', (e) => `consul: New leader elected: ${e.leader}`],
+  'consul.leadershipAcquired': ['info', () => 'consul: cluster leadership acquired'],
+  'consul.leadershipLost': ['info', () => 'consul: cluster leadership lost'],
+  'consul.server': [
+    'info',
+    (e) => `consul: ${e.change} ${e.lan ? 'LAN server' : 'server'} ${e.name} (Addr: ${e.addr}) (DC: ${e.dc})`,
+  ],
+  'consul.aclTokenCreated': ['info', (e) => `consul: created ACL token '${e.name}'`],
+  'consul.aclTokenFailed': ['warn', (e) => `consul: failed to create ACL token '${e.name}': ${e.error}`],
+  'consul.memberReconciled': [
+    'info',
+    (e) =>
+      e.health === 'alive'
+        ? `consul: member '${e.member}' joined, marking health alive`
+        : e.health === 'failed'
+          ? `consul: member '${e.member}' failed, marking health critical`
+          : `consul: member '${e.member}' left, deregistering`,
+  ],
+  'consul.reconcileFailed': ['warn', (e) => `consul: failed to reconcile member '${e.member}': ${e.error}`],
+  'consul.raftServerChange': [
+    'info',
+    (e) => `consul: ${e.change} server ${e.member} ${raftPreposition[e.change]} raft`,
+  ],
+  'consul.raftServerChangeFailed': ['warn', (e) => `consul: raft membership change for ${e.member} failed: ${e.error}`],
+  'consul.sessionsExpired': ['debug', () => 'consul: expired TTL sessions'],
+  'consul.sessionExpiryFailed': ['warn', (e) => `consul: session expiry failed: ${e.error}`],
+  note: ['info', (e) => e.text],
+};
+
+/** The sentence for an event: the log line and the transcript line. */
+export function traceText(event: TraceEvent): string {
+  const row = traceTable[event.type] as Row<TraceType>;
+  return row[1](event as never);
+}
+
+/** The level an event of this type is logged at. */
+export function traceLevelOf(type: TraceType): TraceLevel {
+  return traceTable[type][0];
+}
+
+/** The node named first in an event, when the event names one (Raft and SWIM events do; the agent's do not). */
+export function traceNode(event: TraceEvent): NodeId | null {
+  return 'node' in event ? event.node : null;
+}
+
+/**
+ * What kind of story an event tells, for colouring and filtering (the TUI, the report):
+ * `election` (roles, terms, leaders), `membership` (members, servers, configuration), `snapshot`,
+ * `problem` (something was dropped or failed), `routine` (everything else).
+ */
+export type TraceTopic = 'election' | 'membership' | 'snapshot' | 'problem' | 'routine';
+
+const topics: Readonly<Partial<Record<TraceType, TraceTopic>>> = {
+  'raft.bootstrapped': 'election',
+  'raft.preVote': 'election',
+  'raft.becameCandidate': 'election',
+  'raft.becameLeader': 'election',
+  'raft.steppedDownNoQuorum': 'election',
+  'raft.steppedDownRemoved': 'election',
+  'raft.timeoutNow': 'election',
+  'raft.transferStarted': 'election',
+  'consul.newLeader': 'election',
+  'consul.leadershipAcquired': 'election',
+  'consul.leadershipLost': 'election',
+  'consul.bootstrapping': 'election',
+  'raft.learnerAdded': 'membership',
+  'raft.promoted': 'membership',
+  'raft.serverRemoved': 'membership',
+  'swim.marked': 'membership',
+  'swim.learned': 'membership',
+  'swim.refuted': 'membership',
+  'swim.reaped': 'membership',
+  'consul.server': 'membership',
+  'consul.memberReconciled': 'membership',
+  'consul.raftServerChange': 'membership',
+  'agent.joining': 'membership',
+  'agent.joined': 'membership',
+  'agent.leaving': 'membership',
+  'raft.snapshotTaken': 'snapshot',
+  'raft.snapshotSending': 'snapshot',
+  'raft.snapshotInstalledBy': 'snapshot',
+  'raft.snapshotInstalled': 'snapshot',
+};
+
+export function traceTopic(event: TraceEvent): TraceTopic {
+  const topic = topics[event.type];
+  if (topic !== undefined) return topic;
+  return traceLevelOf(event.type) === 'warn' || traceLevelOf(event.type) === 'error' ? 'problem' : 'routine';
+}
+
+/** The trace effect for an event, at its type's level (`note` may pass another). */
+export function traceEffect(event: TraceEvent, level: TraceLevel = traceLevelOf(event.type)): TraceEffect {
+  return { kind: 'trace', level, event };
+}
+
+/** A trace effect: drivers log `traceText(event)` at `level`; observers read `event`. */
+export interface TraceEffect {
+  readonly kind: 'trace';
+  readonly level: TraceLevel;
+  readonly event: TraceEvent;
+}
