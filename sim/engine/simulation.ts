@@ -536,11 +536,14 @@ export class Simulation implements SimApi {
         return `disk sync on ${node}`;
       case Ev.Request: {
         const body = next.request?.body as { type?: unknown; op?: { kind?: unknown } } | undefined;
-        const kind = typeof body?.type === 'string' ? body.type : typeof body?.op?.kind === 'string' ? body.op.kind : '';
+        const kind =
+          typeof body?.type === 'string' ? body.type : typeof body?.op?.kind === 'string' ? body.op.kind : '';
         return `client request to ${node} (${next.request?.machine ?? '?'}${kind ? ` ${kind}` : ''})`;
       }
       case Ev.Callback:
-        return node === null ? 'a scheduled action (timeline, nemesis, workload or client reply)' : `a check result on ${node}`;
+        return node === null
+          ? 'a scheduled action (timeline, nemesis, workload or client reply)'
+          : `a check result on ${node}`;
     }
   }
 
