@@ -91,8 +91,9 @@ export interface TraceFields {
   // ── the node runtime ──
   'runtime.noMachine': { readonly node: NodeId; readonly from: NodeId };
   // ── the agent (Consul's own log vocabulary; the driver knows the node) ──
-  'agent.joining': { readonly addresses: readonly string[] };
-  'agent.joined': { readonly count: number; readonly error: string | null };
+  /** `wan`: a server joining the WAN pool (`join -wan`); absent for the LAN pool. */
+  'agent.joining': { readonly addresses: readonly string[]; readonly wan?: boolean };
+  'agent.joined': { readonly count: number; readonly error: string | null; readonly wan?: boolean };
   'agent.leaving': Record<never, never>;
   'agent.syncedNode': Record<never, never>;
   'agent.synced': { readonly what: 'service' | 'check'; readonly id: string };
@@ -120,6 +121,13 @@ export interface TraceFields {
   'consul.server': {
     readonly change: 'adding' | 'removing';
     readonly lan: boolean;
+    readonly name: string;
+    readonly addr: string;
+    readonly dc: string;
+  };
+  /** A server of the WAN pool (any DC) came or went, as this server saw it (core/agent/wan.ts). */
+  'consul.wanServer': {
+    readonly change: 'adding' | 'removing';
     readonly name: string;
     readonly addr: string;
     readonly dc: string;
@@ -210,8 +218,8 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
   'swim.malformedMessage': ['warn', (e) => `${e.node} dropped a malformed SWIM message from ${e.from}`],
   'swim.malformedLocal': ['warn', (e) => `${e.node} swim ignored a malformed local call from ${e.fromMachine}`],
   'runtime.noMachine': ['warn', (e) => `${e.node} dropped a message from ${e.from} for no machine`],
-  'agent.joining': ['info', (e) => `agent: (LAN) joining: [${e.addresses.join(' ')}]`],
-  'agent.joined': ['info', (e) => `agent: (LAN) joined: ${e.count} Err: ${e.error ?? '<nil>'}`],
+  'agent.joining': ['info', (e) => `agent: (${e.wan ? 'WAN' : 'LAN'}) joining: [${e.addresses.join(' ')}]`],
+  'agent.joined': ['info', (e) => `agent: (${e.wan ? 'WAN' : 'LAN'}) joined: ${e.count} Err: ${e.error ?? '<nil>'}`],
   'agent.leaving': ['info', () => 'agent: requesting graceful leave'],
   'agent.syncedNode': ['info', () => 'agent: Synced node info'],
   'agent.synced': ['info', (e) => `agent: Synced ${e.what} '${e.id}'`],
@@ -255,6 +263,7 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
     'info',
     (e) => `consul: ${e.change} ${e.lan ? 'LAN server' : 'server'} ${e.name} (Addr: ${e.addr}) (DC: ${e.dc})`,
   ],
+  'consul.wanServer': ['info', (e) => `consul: ${e.change} WAN server ${e.name} (Addr: ${e.addr}) (DC: ${e.dc})`],
   'consul.aclTokenCreated': ['info', (e) => `consul: created ACL token '${e.name}'`],
   'consul.aclTokenFailed': ['warn', (e) => `consul: failed to create ACL token '${e.name}': ${e.error}`],
   'consul.memberReconciled': [
@@ -321,6 +330,7 @@ const topics: Readonly<Partial<Record<TraceType, TraceTopic>>> = {
   'swim.refuted': 'membership',
   'swim.reaped': 'membership',
   'consul.server': 'membership',
+  'consul.wanServer': 'membership',
   'consul.memberReconciled': 'membership',
   'consul.raftServerChange': 'membership',
   'agent.joining': 'membership',

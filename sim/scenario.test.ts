@@ -48,7 +48,7 @@ describe('scenario format', () => {
 
   it('names the file, the line and the problem', () => {
     expect(problem('protocol x\nnodes 3\nfrobnicate 1\n')).toBe(
-      "bad.txt:3: unknown directive 'frobnicate' (protocol, nodes, seed, set, network, duration, nemesis, stranger, at, expect)",
+      "bad.txt:3: unknown directive 'frobnicate' (protocol, nodes, seed, set, network, wan, duration, nemesis, stranger, buggify, at, expect)",
     );
     expect(problem('protocol x\nnodes 3\nat 1s crash n9\n')).toBe("bad.txt:3: crash: unknown node 'n9'");
     expect(problem('protocol x\nnodes 3\nnetwork loss=150%\n')).toMatch(
@@ -113,5 +113,33 @@ describe('scenario format', () => {
     await expect(loadScenarioText('protocol broadcast\nnodes 3\nset fanot 2\n', 'b.txt')).rejects.toThrow(
       /unknown parameter 'fanot' for protocol broadcast \(did you mean 'fanout'\?\)/,
     );
+  });
+});
+
+describe('datacenters (issue 17)', () => {
+  const twoDc = 'protocol agent\nnodes dc1:3+2 dc2:3+1\nwan latency=30ms..80ms loss=1%\n';
+
+  it('`nodes dc1:3+2 dc2:3+1` numbers the nodes across DCs, servers first; `wan` gives the WAN links', () => {
+    const s = parseScenario(`${twoDc}at 5s isolate-dc dc2\nat 6s wan-oneway dc1 dc2\n`, 'dc.txt');
+    expect(s.nodes).toEqual(['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9']);
+    expect(s.datacenters).toEqual([
+      { name: 'dc1', nodes: ['n1', 'n2', 'n3', 'n4', 'n5'], servers: 3 },
+      { name: 'dc2', nodes: ['n6', 'n7', 'n8', 'n9'], servers: 3 },
+    ]);
+    expect(s.wan).toMatchObject({ latencyMsMin: 30, lossRatio: 0.01 });
+    expect(s.network.latencyMsMin).toBe(1); // the LAN keeps its own
+    expect(parseScenario('protocol agent\nnodes 3\n', 'one.txt')).toMatchObject({ datacenters: [], wan: null });
+  });
+
+  it('refuses bad DC lists, a WAN without DCs and WAN actions naming unknown DCs', () => {
+    expect(problem('protocol agent\nnodes dc1:0+2 dc2:3\n')).toMatch(/dc1 needs at least one server/);
+    expect(problem('protocol agent\nnodes dc1:3 dc1:3\n')).toMatch(/dc1 is listed twice/);
+    expect(problem('protocol agent\nnodes dc1:x\n')).toMatch(/not DC:SERVERS\+CLIENTS/);
+    expect(problem('protocol agent\nnodes 3\nwan latency=30ms..80ms\n')).toMatch(
+      /:3: wan: the WAN links join datacenters/,
+    );
+    expect(problem(`${twoDc}at 1s isolate-dc dc3\n`)).toMatch(/isolate-dc: unknown datacenter 'dc3'/);
+    expect(problem(`${twoDc}at 1s wan-oneway dc1 dc1\n`)).toMatch(/wan-oneway takes FROM_DC TO_DC/);
+    expect(problem('protocol agent\nnodes 3\nat 1s isolate-dc dc1\n')).toMatch(/isolate-dc needs datacenters/);
   });
 });

@@ -4,7 +4,9 @@
  *
  *   # Leader isolated, then healed: the old leader must step down and nothing committed is lost.
  *   protocol raft                       harness (sim/harnesses/)
- *   nodes 5                             or: nodes n1 n2 n3
+ *   nodes 5                             or: nodes n1 n2 n3, or datacenters: nodes dc1:3+2 dc2:3+1
+ *                                       (3 servers + 2 clients in dc1 = n1..n5, then dc2 = n6..n9)
+ *   wan latency=30ms..80ms loss=1%      the links between datacenters (default: the LAN network's)
  *   seed 7                              default seed (npm start, tui)
  *   set electionTimeoutMsMin 150        protocol parameter (the harness lists them)
  *   network latency=1ms..10ms loss=1% dup=1% reorder=5%
@@ -42,6 +44,8 @@ export const faultKinds = [
   'full',
   'disk-replaced',
   'busy',
+  'wan-cut',
+  'wan-oneway',
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -51,8 +55,16 @@ export type FaultKind = (typeof faultKinds)[number];
  * (and `disk-replaced` needs an operator's re-add before the node votes again).
  */
 export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter(
-  (k) => k !== 'full' && k !== 'disk-replaced' && k !== 'busy', // busy: sim/engine/busy.ts, opt-in likewise
+  // busy (sim/engine/busy.ts) and the WAN faults (datacenter scenarios only) are opt-in likewise.
+  (k) => k !== 'full' && k !== 'disk-replaced' && k !== 'busy' && k !== 'wan-cut' && k !== 'wan-oneway',
 );
+
+/** A datacenter of a multi-DC scenario: its nodes (servers first) and how many are servers. */
+export interface ScenarioDatacenter {
+  readonly name: string;
+  readonly nodes: readonly string[];
+  readonly servers: number;
+}
 
 export interface TimelineEvent {
   readonly atMs: number;
@@ -92,6 +104,10 @@ export interface Scenario {
   readonly story: string;
   readonly protocol: string;
   readonly nodes: readonly string[];
+  /** `nodes dc1:3+2 dc2:3+1`: the datacenters, in order; empty for a one-DC scenario. */
+  readonly datacenters: readonly ScenarioDatacenter[];
+  /** The links between datacenters (`wan ...`); null: the same network as inside a DC. */
+  readonly wan: NetworkKnobs | null;
   readonly seed: number;
   readonly params: Readonly<Record<string, string>>;
   readonly network: NetworkKnobs;
@@ -133,6 +149,7 @@ const directives = [
   'seed',
   'set',
   'network',
+  'wan',
   'duration',
   'nemesis',
   'stranger',
@@ -161,6 +178,8 @@ export const builtinActions: ReadonlySet<string> = new Set([
   'replace-disk',
   'busy',
   'idle',
+  'isolate-dc',
+  'wan-oneway',
 ]);
 
 /**
@@ -211,6 +230,9 @@ export function parseScenario(text: string, file: string): Scenario {
   let storyOpen = true;
   let protocol: string | undefined;
   let nodes: string[] | undefined;
+  let datacenters: ScenarioDatacenter[] = [];
+  let wan: NetworkKnobs | null = null;
+  let wanLine = 0;
   let seed = 1;
   const params: Record<string, string> = {};
   const network: NetworkKnobs = { ...defaultNetwork };
@@ -244,6 +266,9 @@ export function parseScenario(text: string, file: string): Scenario {
           const count = Number(args[0]);
           if (count < 1 || count > 20_000) fail(n, `nodes: ${count} is out of range 1..20000`);
           nodes = Array.from({ length: count }, (_, k) => `n${k + 1}`);
+        } else if (args.length > 0 && args.some((a) => a.includes(':'))) {
+          datacenters = parseDatacenters(args, (problem) => fail(n, `nodes: ${problem}`));
+          nodes = datacenters.flatMap((dc) => dc.nodes);
         } else if (args.length > 0) {
           if (new Set(args).size !== args.length) fail(n, 'nodes: a name is listed twice');
           for (const a of args) if (!/^[A-Za-z0-9_.-]+$/.test(a)) fail(n, `nodes: bad node name '${a}'`);
@@ -260,6 +285,11 @@ export function parseScenario(text: string, file: string): Scenario {
         break;
       case 'network':
         applyNetwork(network, args, (problem) => fail(n, `network: ${problem}`));
+        break;
+      case 'wan':
+        wan = wan ?? { ...defaultNetwork };
+        applyNetwork(wan, args, (problem) => fail(n, `wan: ${problem}`));
+        wanLine = n;
         break;
       case 'duration':
         for (const arg of args) {
@@ -319,10 +349,13 @@ export function parseScenario(text: string, file: string): Scenario {
   }
   if (protocol === undefined) fail(1, 'missing `protocol NAME` line');
   if (nodes === undefined) fail(1, 'missing `nodes N` line');
+  if (wan !== null && datacenters.length < 2)
+    fail(wanLine, 'wan: the WAN links join datacenters: describe them with `nodes dc1:3+2 dc2:3+1`');
   const nodeSet = new Set(nodes);
+  const dcNames = new Set(datacenters.map((dc) => dc.name));
   for (const event of timeline) {
     if (!builtinActions.has(event.action)) continue; // protocol actions are validated by the harness
-    const problem = checkBuiltinAction(event, nodeSet);
+    const problem = checkBuiltinAction(event, nodeSet, dcNames);
     if (problem) fail(event.line, problem);
   }
   timeline.sort((a, b) => a.atMs - b.atMs || a.line - b.line);
@@ -333,6 +366,8 @@ export function parseScenario(text: string, file: string): Scenario {
     story: story.join('\n').trim(),
     protocol: protocol!,
     nodes: nodes!,
+    datacenters,
+    wan,
     seed,
     params,
     network,
@@ -344,6 +379,29 @@ export function parseScenario(text: string, file: string): Scenario {
     stranger,
     buggify,
   };
+}
+
+/**
+ * `dc1:3+2 dc2:3+1`: per datacenter its servers and clients. Nodes are numbered across the scenario
+ * (dc1 holds n1..n5, dc2 n6..n9) so that every node name stays unique, as ids are in the simulator.
+ */
+function parseDatacenters(args: readonly string[], fail: (problem: string) => never): ScenarioDatacenter[] {
+  const out: ScenarioDatacenter[] = [];
+  let next = 1;
+  for (const arg of args) {
+    const match = /^([a-z0-9_-]+):(\d+)(?:\+(\d+))?$/i.exec(arg);
+    if (!match) fail(`'${arg}' is not DC:SERVERS+CLIENTS (e.g. dc1:3+2)`);
+    const [, name, serversText, clientsText] = match!;
+    const servers = Number(serversText);
+    const clients = Number(clientsText ?? 0);
+    if (servers < 1) fail(`${name} needs at least one server`);
+    if (out.some((dc) => dc.name === name)) fail(`datacenter ${name} is listed twice`);
+    if (next + servers + clients > 1000) fail('more than 999 nodes across the datacenters');
+    const nodes = Array.from({ length: servers + clients }, (_, k) => `n${next + k}`);
+    next += servers + clients;
+    out.push({ name: name!, nodes, servers });
+  }
+  return out;
 }
 
 function parseStranger(args: readonly string[], fail: (problem: string) => never): StrangerSpec {
@@ -410,10 +468,23 @@ function applyNetwork(network: NetworkKnobs, args: readonly string[], fail: (pro
 }
 
 /** Validates a built-in timeline action's arguments; null when fine. */
-export function checkBuiltinAction(event: TimelineEvent, nodes: ReadonlySet<string>): string | null {
+export function checkBuiltinAction(
+  event: TimelineEvent,
+  nodes: ReadonlySet<string>,
+  datacenters: ReadonlySet<string> = new Set(),
+): string | null {
   const unknownNode = event.args.find((a) => a !== '|' && !nodes.has(a));
   const { action, args } = event;
+  const unknownDc = args.find((a) => !datacenters.has(a));
   switch (action) {
+    case 'isolate-dc':
+      if (datacenters.size < 2) return 'isolate-dc needs datacenters (`nodes dc1:3+2 dc2:3+1`)';
+      if (args.length !== 1) return 'isolate-dc takes one datacenter';
+      return unknownDc ? `isolate-dc: unknown datacenter '${unknownDc}'` : null;
+    case 'wan-oneway':
+      if (datacenters.size < 2) return 'wan-oneway needs datacenters (`nodes dc1:3+2 dc2:3+1`)';
+      if (args.length !== 2 || args[0] === args[1]) return 'wan-oneway takes FROM_DC TO_DC';
+      return unknownDc ? `wan-oneway: unknown datacenter '${unknownDc}'` : null;
     case 'heal':
     case 'ring':
       return args.length === 0 ? null : `${action} takes no arguments`;

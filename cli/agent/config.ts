@@ -680,6 +680,8 @@ export function buildSettings(flags: FlagValues): AgentSettings {
       services: layer.services,
       checks: layer.checks,
       startJoin: joins,
+      // TODO(multidc): the WAN pool needs its own socket on serf_wan (8302) in the real agent; off until then.
+      wanPool: false,
       ...(performance.raftMultiplier !== undefined ? { raftMultiplier: performance.raftMultiplier } : {}),
       timing: {
         ...agentTimingLan,

@@ -108,7 +108,10 @@ export interface ServiceDefinition {
 
 /** Fields every request may carry. */
 export interface RequestBase {
-  /** `?dc=`: a datacenter other than the agent's own answers 500 "No path to datacenter". */
+  /**
+   * `?dc=`: run the request in that datacenter. A local server forwards it to a server of that DC
+   * found in the WAN pool (core/agent/wan.ts); a DC no server knows answers 500 "No path to datacenter".
+   */
   readonly dc?: string;
 }
 
@@ -193,7 +196,8 @@ export type AgentRequest = RequestBase &
     /** `PUT /v1/agent/join/<address>`: address as given (net maps host[:port] to a gossip id). */
     | { readonly type: 'agent.join'; readonly addresses: readonly NodeId[]; readonly wan?: boolean }
     | { readonly type: 'agent.leave' }
-    | { readonly type: 'agent.forceLeave'; readonly node: string }
+    /** `wan`: remove the member from the WAN pool (its WAN name, `node.dc`) instead of the LAN one. */
+    | { readonly type: 'agent.forceLeave'; readonly node: string; readonly wan?: boolean }
     /**
      * `PUT /v1/agent/reload` and SIGHUP: the caller re-reads the config files and passes what they now
      * define. File-defined services and checks are added, changed or removed to match; API-registered
@@ -453,6 +457,17 @@ export interface AgentConfig {
   readonly checks: readonly CheckDefinition[];
   /** Gossip ids to join at start (`-join`, `-retry-join`); retried every `retryJoinIntervalMs` until one answers. */
   readonly startJoin: readonly NodeId[];
+  /**
+   * Gossip ids of servers in other datacenters to join in the WAN pool at start (`-join-wan`,
+   * `-retry-join-wan`); retried like `startJoin`. Servers only.
+   */
+  readonly startJoinWan?: readonly NodeId[];
+  /**
+   * Whether a server hosts the WAN gossip pool (a second SWIM machine named 'wan', core/agent/wan.ts).
+   * Default true, as every Consul server is in the WAN pool. The simulator turns it off in scenarios
+   * without datacenters, so their runs keep the machines (and the draws) they always had.
+   */
+  readonly wanPool?: boolean;
   readonly timing: AgentTiming;
   /**
    * `performance.raft_multiplier` (1..10): Raft's timing scaled as Consul scales it (core/raft/config.ts
@@ -525,6 +540,8 @@ export function validateAgentConfig(config: AgentConfig): string[] {
   if (!config.nodeName) problems.push('node_name: must not be empty');
   if (!config.datacenter || !/^[a-z0-9_-]+$/i.test(config.datacenter))
     problems.push(`datacenter: '${config.datacenter}' is not a valid name`);
+  if (!config.server && (config.startJoinWan ?? []).length > 0)
+    problems.push('retry_join_wan: joining the WAN pool is for servers only (-server)');
   if (!Number.isInteger(config.bootstrapExpect) || config.bootstrapExpect < 0)
     problems.push('bootstrap_expect: must be a non-negative integer');
   if (!config.server && (config.bootstrap || config.bootstrapExpect > 0))

@@ -64,6 +64,7 @@ export function classifyFailure(result: ServerResult): 'notRun' | 'unknown' | 'f
 /** Whether `op` may be sent again after a failure of this class. */
 export function checkRetrySafe(op: ServerOp, failure: 'notRun' | 'unknown' | 'final'): boolean {
   if (failure === 'final') return false;
+  if (op.kind === 'dc') return checkRetrySafe(op.op, failure);
   if (op.kind === 'read' || op.kind === 'status') return true;
   if (op.kind !== 'write') return failure === 'notRun';
   return failure === 'notRun' || idempotentWrites.has(op.command.type);
@@ -97,9 +98,10 @@ export function maybeHold(s: AgentState, env: Env, op: ServerOp, origin: Origin,
 
 /** The op to run again: a blocking read keeps its own deadline (what is left of its wait). */
 export function retryOp(held: HeldRequest, nowMs: number): ServerOp {
+  const shorten = (op: ServerOp): ServerOp =>
+    op.kind !== 'read' || op.waitMs <= 0 ? op : { ...op, waitMs: Math.max(0, op.waitMs - (nowMs - held.firstMs)) };
   const op = held.op;
-  if (op.kind !== 'read' || op.waitMs <= 0) return op;
-  return { ...op, waitMs: Math.max(0, op.waitMs - (nowMs - held.firstMs)) };
+  return op.kind === 'dc' ? { ...op, op: shorten(op.op) } : shorten(op);
 }
 
 /** Takes every held request out (to run again now): the leader is known, or their timers fired. */

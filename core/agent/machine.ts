@@ -54,7 +54,6 @@ import {
 import { errorResponse, translate, uuid } from './ops.js';
 import {
   callSwim,
-  isServerMember,
   knownServers,
   onRaftReply,
   onRpcReply,
@@ -73,6 +72,7 @@ import {
   type AgentState,
   type Env,
 } from './state.js';
+import { callWan, hasWan, onWanNotice } from './wan.js';
 
 export type { AgentState } from './state.js';
 
@@ -236,6 +236,11 @@ function onLocal(s: AgentState, env: Env, input: AgentLocalInput): void {
           return; // the agent acted on the member's failed/left notice; SWIM forgetting it changes nothing here
       }
     }
+    case 'wan': {
+      const output = input.payload;
+      if (output.type === 'reply') return onSwimReply(s, env, output, 'wan');
+      return onWanNotice(s, env, output);
+    }
   }
 }
 
@@ -244,15 +249,33 @@ function onLocal(s: AgentState, env: Env, input: AgentLocalInput): void {
 function onRequest(s: AgentState, env: Env, requestId: number, request: AgentRequest): void {
   if (request === null || typeof request !== 'object' || typeof request.type !== 'string')
     return reply(env, requestId, errorResponse(400, 'malformed request'));
-  if (request.dc !== undefined && request.dc !== '' && request.dc !== s.config.datacenter)
-    return reply(env, requestId, errorResponse(500, agentErrors.noPathToDc));
-  const translation = translate(request, s.nodeName, env.ctx.prng, s.config.datacenter);
+  const dc = request.dc !== undefined && request.dc !== '' && request.dc !== s.config.datacenter ? request.dc : null;
+  const translation = translate(request, s.nodeName, env.ctx.prng, dc ?? s.config.datacenter);
   switch (translation.kind) {
     case 'error':
       return reply(env, requestId, translation.response);
-    case 'server':
-      return executeServerOp(s, env, translation.op, { kind: 'client', requestId, request }, 0);
+    case 'server': {
+      // `?dc=` of another DC: the servers forward it over the WAN (core/agent/wan.ts). The DC list and
+      // WAN coordinates are the same from every DC (Consul ignores ?dc there).
+      const op = translation.op;
+      const remote = dc !== null && op.kind !== 'wan';
+      return executeServerOp(
+        s,
+        env,
+        remote ? { kind: 'dc', dc, op, crossed: false } : op,
+        { kind: 'client', requestId, request },
+        0,
+      );
+    }
     case 'agent':
+      // The agent's own endpoints are about this agent (Consul ignores ?dc there), except events,
+      // which are per DC: firing or listing another DC's events is not implemented (TODO(multidc)).
+      if (dc !== null && (request.type === 'event.fire' || request.type === 'event.list'))
+        return reply(
+          env,
+          requestId,
+          errorResponse(500, `${agentErrors.noPathToDc}: events of another datacenter are not supported`),
+        );
       return onAgentRequest(s, env, requestId, request);
   }
 }
@@ -312,41 +335,34 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
   switch (request.type) {
     case 'agent.self':
     case 'agent.members':
+      if (request.type === 'agent.members' && request.wan) return wanMembers(s, env, requestId);
       return callSwim(s, env, { type: 'members' }, (response, env2) => {
         if (!response.ok) return reply(env2, requestId, errorResponse(500, response.error));
         const members = (response.members ?? []).map((m) => renderMember(s, m));
-        if (request.type === 'agent.members' && request.wan) {
-          // One datacenter, no WAN gossip pool: the WAN view Consul would show is our servers as `name.dc`.
-          const wan = (response.members ?? [])
-            .filter((m) => isServerMember(s, m))
-            .map((m) => ({
-              ...renderMember(s, m),
-              Name: `${m.name}.${s.config.datacenter}`,
-              Port: s.config.ports.serfWan,
-            }));
-          return reply(env2, requestId, ok(wan));
-        }
         if (request.type === 'agent.members') return reply(env2, requestId, ok(members));
         const self = members.find((m) => m['Name'] === s.nodeName) ?? null;
         callSwim(s, env2, { type: 'coordinate' }, (coordinate, env3) => {
           reply(env3, requestId, ok(selfBody(s, self, coordinate.ok ? (coordinate.coordinate ?? null) : null)));
         });
       });
-    case 'agent.join':
-      if (request.wan) return answer(errorResponse(500, 'WAN join is not supported (single datacenter)'));
-      trace(env, { type: 'agent.joining', addresses: request.addresses });
-      return callSwim(s, env, { type: 'join', peers: request.addresses }, (response, env2) => {
+    case 'agent.join': {
+      if (request.wan && !hasWan(s)) return answer(errorResponse(500, 'Must be a server to join WAN cluster'));
+      const wan = request.wan === true;
+      const call = wan ? callWan : callSwim;
+      trace(env, { type: 'agent.joining', addresses: request.addresses, ...(wan ? { wan } : {}) });
+      return call(s, env, { type: 'join', peers: request.addresses }, (response, env2) => {
         // Joining one's own address succeeds in Consul (memberlist contacts itself); SWIM does not
         // count it, so count it here.
         const self = request.addresses.filter((a) => a === s.config.rpcId).length;
         const joined = (response.ok ? (response.joined ?? 0) : 0) + self;
         const error =
           joined > 0 ? null : response.ok ? `no node answered at ${request.addresses.join(', ')}` : response.error;
-        trace(env2, { type: 'agent.joined', count: joined, error: error ?? null });
+        trace(env2, { type: 'agent.joined', count: joined, error: error ?? null, ...(wan ? { wan } : {}) });
         if (error !== null) return reply(env2, requestId, errorResponse(500, error));
-        s.joined = true;
+        if (!request.wan) s.joined = true;
         reply(env2, requestId, ok(null));
       });
+    }
     case 'agent.leave':
       trace(env, { type: 'agent.leaving' });
       // Stop pushing to the catalog now: the leader deregisters a node that left, and a sync racing
@@ -356,9 +372,15 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
         reply(env2, requestId, response.ok ? ok(null) : errorResponse(500, response.error));
       });
     case 'agent.forceLeave':
-      return callSwim(s, env, { type: 'forceLeave', name: request.node }, (response, env2) => {
-        reply(env2, requestId, response.ok ? ok(null) : errorResponse(500, response.error));
-      });
+      if (request.wan && !hasWan(s)) return answer(errorResponse(500, 'Must be a server to force-leave a WAN member'));
+      return (request.wan ? callWan : callSwim)(
+        s,
+        env,
+        { type: 'forceLeave', name: request.node },
+        (response, env2) => {
+          reply(env2, requestId, response.ok ? ok(null) : errorResponse(500, response.error));
+        },
+      );
     case 'agent.reload': {
       const problems = applyFileDefinitions(s, env, request.services, request.checks);
       return answer(problems.length === 0 ? ok(null) : errorResponse(500, problems.join('; ')));
@@ -433,8 +455,6 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
       return callSwim(s, env, { type: 'stats' }, (response, env2) => {
         reply(env2, requestId, ok(metricsBody(s, env2, response.ok ? (response.stats ?? null) : null)));
       });
-    case 'catalog.datacenters':
-      return answer(ok([s.config.datacenter]));
     case 'event.fire':
       return fireEvent(s, env, requestId, request);
     case 'event.list':
@@ -442,6 +462,19 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
     default:
       return answer(errorResponse(400, `unsupported request type '${request.type}'`));
   }
+}
+
+/**
+ * `members -wan`: the WAN pool as this server sees it (`node.dc` names, the WAN port). Client agents
+ * are not in the WAN pool and answer an empty list, as Consul's do.
+ */
+function wanMembers(s: AgentState, env: Env, requestId: number): void {
+  if (!hasWan(s)) return reply(env, requestId, ok([]));
+  callWan(s, env, { type: 'members' }, (response, env2) => {
+    if (!response.ok) return reply(env2, requestId, errorResponse(500, response.error));
+    const members = (response.members ?? []).map((m) => ({ ...renderMember(s, m), Port: s.config.ports.serfWan }));
+    reply(env2, requestId, ok(members));
+  });
 }
 
 function selfBody(s: AgentState, member: Record<string, unknown> | null, coord: unknown): Record<string, unknown> {

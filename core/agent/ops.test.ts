@@ -89,9 +89,20 @@ describe('translate', () => {
   });
 
   it('leaves agent-local requests to the agent', () => {
-    for (const type of ['agent.self', 'agent.services', 'event.list', 'catalog.datacenters'] as const) {
+    for (const type of ['agent.self', 'agent.services', 'event.list'] as const) {
       expect(translate({ type, read } as AgentRequest, 'a1', prng).kind).toBe('agent');
     }
+  });
+
+  it('asks a server for what the WAN pool knows (client agents are not in it)', () => {
+    expect(translate({ type: 'catalog.datacenters' }, 'a1', prng)).toEqual({
+      kind: 'server',
+      op: { kind: 'wan', what: 'datacenters' },
+    });
+    expect(translate({ type: 'coordinate.datacenters' }, 'a1', prng)).toEqual({
+      kind: 'server',
+      op: { kind: 'wan', what: 'coordinates' },
+    });
   });
 });
 

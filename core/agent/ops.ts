@@ -42,7 +42,15 @@ export type ServerOp =
     }
   | { readonly kind: 'status'; readonly what: 'leader' | 'peers' | 'raftConfiguration' }
   /** Remove a server from the Raft configuration (by RPC address or Raft id); run on the leader. */
-  | { readonly kind: 'raftRemovePeer'; readonly peer: string };
+  | { readonly kind: 'raftRemovePeer'; readonly peer: string }
+  /**
+   * `?dc=`: run `op` in datacenter `dc` (core/agent/wan.ts). A client agent sends it to a server of its
+   * own DC; that server forwards it over the WAN to a server of `dc` (`crossed` then true); a server of
+   * `dc` runs `op`. A crossed op never crosses again, so no forwarding loop between DCs is possible.
+   */
+  | { readonly kind: 'dc'; readonly dc: string; readonly op: ServerOp; readonly crossed: boolean }
+  /** What the WAN pool knows, answered by any server: DCs by estimated round trip, or their servers' coordinates. */
+  | { readonly kind: 'wan'; readonly what: 'datacenters' | 'coordinates' };
 
 export type ServerResult =
   | {
@@ -334,8 +342,10 @@ export function translate(
       return readOp({ type: 'aclGet', id: request.id }, request.read, prng);
     case 'acl.list':
       return readOp({ type: 'aclList' }, request.read, prng);
+    case 'catalog.datacenters':
+      return { kind: 'server', op: { kind: 'wan', what: 'datacenters' } };
     case 'coordinate.datacenters':
-      return readOp({ type: 'coordinateDatacenters', datacenter }, { consistency: 'stale' }, prng);
+      return { kind: 'server', op: { kind: 'wan', what: 'coordinates' } };
     case 'coordinate.nodes':
       return readOp({ type: 'coordinateNodes' }, request.read, prng);
     case 'coordinate.node':

@@ -62,11 +62,14 @@ export function onRaftReply(s: AgentState, env: Env, answer: RaftLocalReply): vo
   call.then(answer.response, env);
 }
 
-/** Runs the continuation of SWIM's answer to a local call (none if it was already forgotten). */
-export function onSwimReply(s: AgentState, env: Env, answer: SwimLocalReply): void {
+/**
+ * Runs the continuation of SWIM's answer to a local call (none if it was already forgotten); `machine`
+ * is the SWIM that answered: the LAN pool, or the WAN pool of a server (core/agent/wan.ts).
+ */
+export function onSwimReply(s: AgentState, env: Env, answer: SwimLocalReply, machine: 'swim' | 'wan' = 'swim'): void {
   const call = s.localCalls.get(answer.requestId);
   if (!call) return;
-  assert(call.machine === 'swim', `local call ${answer.requestId} went to ${call.machine}, SWIM answered it`);
+  assert(call.machine === machine, `local call ${answer.requestId} went to ${call.machine}, ${machine} answered it`);
   s.localCalls.delete(answer.requestId);
   call.then(answer.response, env);
 }

@@ -23,18 +23,21 @@ import type { ServerOp, ServerResult } from './ops.js';
 import { holdRetryMs as holdRetryMsOf, maybeHold, noteStart, retryOp, takeHeld } from './hold.js';
 import { callRaft, deliver, nameOfServer, pickServer, rpcAddressOf, rpcHopsMax, sendRpc } from './rpc.js';
 import { count, trace, type AgentState, type Env, type Origin, type ParkedRead } from './state.js';
+import { forwardToDc, hasWan, runWanInfo } from './wan.js';
 
 const noLeader: ServerResult = { ok: false, status: 500, error: agentErrors.noLeader };
 
 /** How long the caller of a forwarded op waits: its own blocking wait plus the RPC timeout. */
 function rpcTimeoutFor(s: AgentState, op: ServerOp): number {
-  return s.config.timing.rpcTimeoutMs + (op.kind === 'read' ? op.waitMs : 0);
+  const inner = op.kind === 'dc' ? op.op : op;
+  return s.config.timing.rpcTimeoutMs + (inner.kind === 'read' ? inner.waitMs : 0);
 }
 
 /** Runs `op` here if this node can, else forwards it; the result goes to `origin`. */
 export function executeServerOp(s: AgentState, env: Env, op: ServerOp, origin: Origin, hops: number): void {
   count(s, `op.${op.kind}`);
   noteStart(s, origin, env.nowMs);
+  if (op.kind === 'dc' && op.dc === s.config.datacenter) return executeServerOp(s, env, op.op, origin, hops);
   if (!s.hasRaft) {
     const server = pickServer(s, env);
     if (server === null) return deliver(s, env, origin, { ok: false, status: 500, error: agentErrors.noServers });
@@ -49,6 +52,32 @@ export function executeServerOp(s: AgentState, env: Env, op: ServerOp, origin: O
       return runStatus(s, env, op, origin);
     case 'raftRemovePeer':
       return runRemovePeer(s, env, op, origin, hops);
+    case 'dc':
+      return forwardToDc(s, env, op, origin, rpcTimeoutFor(s, op));
+    case 'wan':
+      if (hasWan(s)) return runWanInfo(s, env, op, origin);
+      // No WAN pool (the simulator's single-DC scenarios): one DC, and its servers' LAN coordinates.
+      if (op.what === 'datacenters')
+        return deliver(s, env, origin, {
+          ok: true,
+          index: 1,
+          value: [s.config.datacenter],
+          knownLeader: s.leader !== null,
+          lastContactMs: 0,
+        });
+      return runRead(
+        s,
+        env,
+        {
+          kind: 'read',
+          query: { type: 'coordinateDatacenters', datacenter: s.config.datacenter },
+          consistency: 'stale',
+          minIndex: 0,
+          waitMs: 0,
+        },
+        origin,
+        hops,
+      );
   }
 }
 

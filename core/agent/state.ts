@@ -22,7 +22,9 @@ export interface Env {
 /** The local calls the agent addresses to its siblings (answered as `AgentLocalInput` replies). */
 export type AgentLocalOutput =
   | { readonly toMachine: 'raft'; readonly payload: RaftLocalCall }
-  | { readonly toMachine: 'swim'; readonly payload: SwimLocalCall };
+  | { readonly toMachine: 'swim'; readonly payload: SwimLocalCall }
+  /** The WAN pool: a second SWIM on servers (core/agent/wan.ts). */
+  | { readonly toMachine: 'wan'; readonly payload: SwimLocalCall };
 
 /**
  * What the agent's siblings address to it: Raft's and SWIM's answers to its calls and their notices
@@ -30,7 +32,8 @@ export type AgentLocalOutput =
  */
 export type AgentLocalInput =
   | { readonly fromMachine: 'raft'; readonly payload: RaftLocalOutput }
-  | { readonly fromMachine: 'swim'; readonly payload: SwimLocalOutput };
+  | { readonly fromMachine: 'swim'; readonly payload: SwimLocalOutput }
+  | { readonly fromMachine: 'wan'; readonly payload: SwimLocalOutput };
 
 /** Where the answer to a server op goes. */
 export type Origin =
@@ -47,7 +50,7 @@ export type Origin =
  */
 export type LocalCall =
   | { readonly machine: 'raft'; readonly then: (response: RaftResponse, env: Env) => void }
-  | { readonly machine: 'swim'; readonly then: (response: SwimResponse, env: Env) => void };
+  | { readonly machine: 'swim' | 'wan'; readonly then: (response: SwimResponse, env: Env) => void };
 
 /** A server op forwarded to a peer and not yet answered. */
 export interface PendingRpc {
@@ -144,6 +147,8 @@ export interface AgentState {
   /** The server this client agent currently sends RPCs to (sticky until it fails). */
   preferredServer: NodeId | null;
   joined: boolean;
+  /** The WAN pool's servers by member id (servers with a WAN pool only; core/agent/wan.ts). */
+  readonly wanMembers: Map<NodeId, Member>;
 
   // ── raft view (servers; RaftNotice) ──
   leader: NodeId | null;
@@ -220,6 +225,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     members: new Map(),
     preferredServer: null,
     joined: false,
+    wanMembers: new Map(),
     leader: null,
     isLeader: false,
     term: 0,

@@ -49,7 +49,9 @@ export type SwimRequest =
   /** Protocol counters and the local health score, for metrics. */
   | { readonly type: 'stats' }
   /** This node's network coordinate (Vivaldi, seconds; Consul's shape). */
-  | { readonly type: 'coordinate' };
+  | { readonly type: 'coordinate' }
+  /** This node's coordinate and the last one each peer sent on an ack (Serf's coordinate cache). */
+  | { readonly type: 'coordinates' };
 
 export type SwimResponse =
   | {
@@ -60,6 +62,7 @@ export type SwimResponse =
       readonly event?: UserEvent;
       readonly stats?: { readonly counters: Readonly<Record<string, number>>; readonly healthScore: number };
       readonly coordinate?: Coordinate;
+      readonly peers?: readonly { readonly id: NodeId; readonly coordinate: Coordinate }[];
     }
   | { readonly ok: false; readonly error: string };
 

@@ -62,6 +62,12 @@ export interface VivaldiState {
   coordinate: Coordinate;
   /** Per-peer recent round trips (seconds), newest last; bounded by latencyFilterSize. */
   readonly samples: Map<NodeId, number[]>;
+  /**
+   * The last usable coordinate each peer put on an ack (Serf's coordinate cache): the WAN pool reads it
+   * to rank datacenters by estimated round trip and to forward to the nearest server. One entry per
+   * member at most (forgotten when the member is reaped), so bounded by the member table.
+   */
+  readonly peers: Map<NodeId, Coordinate>;
   /** Residuals (rtt − raw distance) in a ring of adjustmentWindow slots. */
   readonly adjustments: number[];
   adjustmentIndex: number;
@@ -83,6 +89,7 @@ export function initVivaldi(config: VivaldiConfig = vivaldiDefaults): VivaldiSta
   return {
     coordinate: originCoordinate(config),
     samples: new Map(),
+    peers: new Map(),
     adjustments: new Array<number>(config.adjustmentWindow).fill(0),
     adjustmentIndex: 0,
     updates: 0,
@@ -192,6 +199,7 @@ export function observe(
     rttSeconds > config.rttMaxSeconds
   )
     return false;
+  s.peers.set(peer, theirs);
   const rtt = Math.max(filtered(s, config, peer, rttSeconds), zeroThreshold);
   let c = s.coordinate;
   // Vivaldi §3 (adaptive timestep): weight the sample by our confidence relative to theirs.
@@ -227,4 +235,5 @@ export function observe(
 /** Forget a peer's samples (it was reaped). */
 export function forgetPeer(s: VivaldiState, peer: NodeId): void {
   s.samples.delete(peer);
+  s.peers.delete(peer);
 }

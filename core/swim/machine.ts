@@ -382,6 +382,14 @@ function onRequest(step: Step, request: SwimRequest, responder: Responder): void
     case 'coordinate':
       respond(step, responder, { ok: true, coordinate: s.vivaldi.coordinate });
       return;
+    case 'coordinates': {
+      // Sorted by id: a Map's order is insertion order, which differs between nodes.
+      const peers = [...s.vivaldi.peers]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([id, coordinate]) => ({ id, coordinate }));
+      respond(step, responder, { ok: true, coordinate: s.vivaldi.coordinate, peers });
+      return;
+    }
     case 'setTags':
       respond(step, responder, setTags(step, request.tags));
       return;

@@ -42,10 +42,26 @@ function contentOf(command: unknown): string {
   if (command === null || typeof command !== 'object') return JSON.stringify(command);
   let text = contentCache.get(command);
   if (text === undefined) {
-    text = JSON.stringify(command);
+    text = JSON.stringify(command, sameBytes);
     contentCache.set(command, text);
   }
   return text;
+}
+
+/**
+ * Bytes read the same whichever way a node holds them: the leader's command holds a Uint8Array (JSON
+ * `{"0":118,…}`), a follower's copy decoded by the wire codec a Buffer (`{"type":"Buffer","data":…}`).
+ */
+function sameBytes(_key: string, value: unknown): unknown {
+  if (value instanceof Uint8Array) return { bytes: Array.from(value) };
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    (value as { type?: unknown }).type === 'Buffer' &&
+    Array.isArray((value as { data?: unknown }).data)
+  )
+    return { bytes: (value as { data: number[] }).data };
+  return value;
 }
 
 /** The key of an applied command as the `apply` effect shows it (markers for no-op, config, duplicate). */
@@ -96,8 +112,17 @@ export class RaftClusterChecker {
   /** The per-step rules; null when turned off (bench: their cost). */
   readonly rules: RaftRuleChecker | null;
 
-  constructor(options: { rules?: boolean } = {}) {
+  /** Whether one command applied at two indexes is a violation (see the constructor). */
+  private readonly exactlyOnce: boolean;
+
+  /**
+   * `exactlyOnce: false` for clients that may propose one command twice on purpose: the agent retries
+   * an idempotent write whose outcome is unknown (core/agent/hold.ts, Consul's rpc_hold_timeout), so
+   * its log may hold the same kvSet twice; the KV history checker judges what clients saw of it.
+   */
+  constructor(options: { rules?: boolean; exactlyOnce?: boolean } = {}) {
     this.rules = options.rules === false ? null : new RaftRuleChecker();
+    this.exactlyOnce = options.exactlyOnce !== false;
   }
 
   /** A node (re)started from `durable` (the rules' view of its disk). */
@@ -179,7 +204,7 @@ export class RaftClusterChecker {
     if (key.startsWith('command:')) {
       const at = this.commandIndex.get(key);
       if (at === undefined) this.commandIndex.set(key, effect.index);
-      else if (at !== effect.index)
+      else if (at !== effect.index && this.exactlyOnce)
         return this.fail(`exactly once: ${key} applied at index ${at} and again at ${effect.index}`);
     }
     return null;

@@ -55,6 +55,10 @@ export interface NemesisHost {
   isPaused(nodeId: NodeId): boolean;
   bridge(bridgeNode: NodeId, sides: NodeId[][]): void;
   ring(): void;
+  /** Datacenter names of a multi-DC scenario (empty otherwise), and the WAN faults over them. */
+  readonly datacenterNames: readonly string[];
+  cutWan(fromDc: string, toDc: string): void;
+  isolateDatacenter(dc: string): void;
 }
 
 /** Draws the per-seed knobs (swarm testing): fault mix and intensities (the busy host's come from busy.ts). */
@@ -226,6 +230,21 @@ export class Nemesis {
         undo(() => {
           for (const id of victims) f.setBusy(id, false);
         });
+        return;
+      }
+      case 'wan-cut': {
+        // A datacenter cut off from the WAN (its uplink fails); its LAN goes on.
+        if (host.datacenterNames.length < 2) return;
+        host.isolateDatacenter(r.pick(host.datacenterNames));
+        undo(() => f.heal());
+        return;
+      }
+      case 'wan-oneway': {
+        // One direction of the WAN between two datacenters drops everything (a one-way route failure).
+        if (host.datacenterNames.length < 2) return;
+        const [from, to] = r.shuffle([...host.datacenterNames]);
+        host.cutWan(from!, to!);
+        undo(() => f.heal());
         return;
       }
       case 'clog': {

@@ -25,15 +25,25 @@ export class Network {
   readonly clogUntilUs = new Map<number, number>();
   /** Delivery time of the last stream message per link: a stream never reorders. */
   private readonly lastStreamUs = new Map<number, number>();
+  /**
+   * Multi-DC scenarios: each node's datacenter (index into the scenario's list), and the knobs of a
+   * link between two DCs (the WAN: its own latency and loss; LAN faults such as `loss` leave it alone,
+   * WAN faults cut it). Null for a one-DC scenario, whose draws are then exactly as before.
+   */
+  private readonly dcOf: Int32Array | null;
+  private readonly wan: NetworkKnobs | null;
 
   constructor(
     knobs: NetworkKnobs,
     readonly nodeCount: number,
     private readonly rng: () => number,
+    datacenters: { readonly dcOf: readonly number[]; readonly wan: NetworkKnobs } | null = null,
   ) {
     this.base = { ...knobs };
     this.current = { ...knobs };
     this.groupOf = new Int32Array(nodeCount);
+    this.dcOf = datacenters === null ? null : Int32Array.from(datacenters.dcOf);
+    this.wan = datacenters === null ? null : { ...datacenters.wan };
   }
 
   isBlocked(from: number, to: number): boolean {
@@ -46,13 +56,13 @@ export class Network {
    * loss), otherwise the global delivery time (µs) of each copy (two when a datagram is duplicated).
    */
   route(from: number, to: number, stream: boolean, nowUs: number): number[] | null {
-    if (this.isBlocked(from, to) || (!stream && this.rng() < this.current.lossRatio)) return null;
-    const copies = !stream && this.rng() < this.current.duplicateRatio ? 2 : 1;
+    const knobs = this.knobsOf(from, to);
+    if (this.isBlocked(from, to) || (!stream && this.rng() < knobs.lossRatio)) return null;
+    const copies = !stream && this.rng() < knobs.duplicateRatio ? 2 : 1;
     const times: number[] = [];
     for (let copy = 0; copy < copies; copy++) {
-      let atUs = nowUs + this.latencyUs();
-      if (!stream && this.rng() < this.current.reorderRatio)
-        atUs += Math.round(this.rng() * this.current.reorderMsMax * usPerMs);
+      let atUs = nowUs + this.latencyUs(knobs);
+      if (!stream && this.rng() < knobs.reorderRatio) atUs += Math.round(this.rng() * knobs.reorderMsMax * usPerMs);
       const link = from * this.nodeCount + to;
       const clog = this.clogUntilUs.get(link);
       if (clog !== undefined && clog > atUs) atUs = clog;
@@ -130,8 +140,21 @@ export class Network {
     return { groups: [...groups.values()], blocked };
   }
 
-  private latencyUs(): number {
-    const tail = -Math.log(1 - this.rng()) * this.current.latencyMsTailMean;
-    return Math.max(1, Math.round((this.current.latencyMsMin + tail) * usPerMs));
+  /** The knobs of the link from → to: the WAN's between two datacenters, else the network's now. */
+  private knobsOf(from: number, to: number): NetworkKnobs {
+    return this.dcOf !== null && this.dcOf[from] !== this.dcOf[to] ? this.wan! : this.current;
+  }
+
+  /** Cuts every link from a node of datacenter `fromDc` to a node of `toDc` (indices into the scenario's list). */
+  cutWan(fromDc: number, toDc: number): void {
+    if (this.dcOf === null) return;
+    for (let a = 0; a < this.nodeCount; a++)
+      if (this.dcOf[a] === fromDc)
+        for (let b = 0; b < this.nodeCount; b++) if (this.dcOf[b] === toDc) this.blockOneWay(a, b);
+  }
+
+  private latencyUs(knobs: NetworkKnobs): number {
+    const tail = -Math.log(1 - this.rng()) * knobs.latencyMsTailMean;
+    return Math.max(1, Math.round((knobs.latencyMsMin + tail) * usPerMs));
   }
 }

@@ -264,7 +264,17 @@ export class Simulation implements SimApi {
       const problems = harness.validate?.(this.scenario) ?? [];
       assert(problems.length === 0, `protocol knobs ${JSON.stringify(this.knobs.protocol)}: ${problems.join('; ')}`);
     }
-    this.network = new Network(scenario.network, scenario.nodes.length, this.netRng);
+    this.network = new Network(
+      scenario.network,
+      scenario.nodes.length,
+      this.netRng,
+      scenario.datacenters.length < 2
+        ? null
+        : {
+            dcOf: scenario.nodes.map((id) => scenario.datacenters.findIndex((dc) => dc.nodes.includes(id))),
+            wan: scenario.wan ?? scenario.network,
+          },
+    );
     this.faults = this.makeFaultApi();
     this.stranger = scenario.stranger ? new Stranger(scenario.stranger, scenario.nodes, this.random('stranger')) : null;
     this.buggifyEnabled = scenario.buggify ? new Set(enabledPoints(seed, scenario.buggify)) : null;
@@ -1140,6 +1150,31 @@ export class Simulation implements SimApi {
   bridge(bridgeNode: NodeId, sides: NodeId[][]): void {
     this.network.bridge(sides.map((side) => side.map((id) => this.nodeOf(id).index)));
     this.fault(`bridge partition: ${sides.map((s) => s.join(' ')).join(' | ')} with ${bridgeNode} seeing both`);
+  }
+
+  /** The scenario's datacenter names (empty for a one-DC scenario): the WAN faults pick among them. */
+  get datacenterNames(): readonly string[] {
+    return this.scenario.datacenters.map((dc) => dc.name);
+  }
+
+  /** `wan-oneway A B`: nothing from datacenter A reaches datacenter B (healed by `heal`). */
+  cutWan(fromDc: string, toDc: string): void {
+    const names = this.datacenterNames;
+    assert(names.includes(fromDc) && names.includes(toDc), `cutWan: unknown datacenter ${fromDc} or ${toDc}`);
+    this.network.cutWan(names.indexOf(fromDc), names.indexOf(toDc));
+    this.fault(`WAN one-way cut: ${fromDc} cannot reach ${toDc}`);
+  }
+
+  /** `isolate-dc D`: datacenter D is cut off from the WAN both ways; its LAN still works. */
+  isolateDatacenter(dc: string): void {
+    const names = this.datacenterNames;
+    assert(names.includes(dc), `isolateDatacenter: unknown datacenter ${dc}`);
+    for (const other of names) {
+      if (other === dc) continue;
+      this.network.cutWan(names.indexOf(dc), names.indexOf(other));
+      this.network.cutWan(names.indexOf(other), names.indexOf(dc));
+    }
+    this.fault(`datacenter ${dc} cut off from the WAN`);
   }
 
   /** Majority ring: each node talks only to its ⌊n/2⌋ nearest neighbours on a ring (so each sees a majority, none the same one). */

@@ -16,6 +16,8 @@ export interface TimelineHost {
   readonly networkNow: NetworkKnobs;
   bridge(bridgeNode: NodeId, sides: NodeId[][]): void;
   ring(): void;
+  cutWan(fromDc: string, toDc: string): void;
+  isolateDatacenter(dc: string): void;
   /** The harness's own actions; returns a problem, or null when done. */
   harnessAction(action: string, args: readonly string[]): string | null;
 }
@@ -42,6 +44,12 @@ export function runTimelineEvent(host: TimelineHost, event: TimelineEvent): stri
       return null;
     case 'heal':
       f.heal();
+      return null;
+    case 'isolate-dc':
+      host.isolateDatacenter(a[0]!);
+      return null;
+    case 'wan-oneway':
+      host.cutWan(a[0]!, a[1]!);
       return null;
     case 'crash':
       f.crash(a[0]!);

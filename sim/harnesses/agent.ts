@@ -34,8 +34,10 @@ import type { NodeId } from '../../core/types.js';
 import { checkHistory, registerModel, UNKNOWN, type LinOp, type RegisterInput } from '../checkers/lin/index.js';
 import { runState, type Harness, type SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
-import type { Scenario } from '../scenario.js';
+import { parseDurationMs, type Scenario } from '../scenario.js';
 import { checkIntegerParams } from '../params.js';
+import { RaftClusterChecker } from '../checkers/raft.js';
+import type { Effect } from '../../core/types.js';
 
 const params = {
   servers: 'how many of the nodes are servers (the first N; bootstrap-expect N)',
@@ -59,7 +61,37 @@ function num(scenario: Scenario, key: keyof typeof params, fallback: number): nu
 }
 
 export function serversOf(scenario: Scenario): NodeId[] {
+  if (scenario.datacenters.length > 0) return scenario.datacenters.flatMap((dc) => dc.nodes.slice(0, dc.servers));
   return scenario.nodes.slice(0, Math.min(scenario.nodes.length, num(scenario, 'servers', 3)));
+}
+
+// ───────────────────────────────────────── datacenters ────────────────────────────────────────────
+// `nodes dc1:3+2 dc2:3+1`: each DC its own servers (bootstrap-expect = its server count), Raft and
+// store; the servers of every DC join one WAN pool; KV keys live per DC, and the workload reads and
+// writes another DC's keys with `?dc=` (forwarded over the WAN by core/agent/wan.ts). The history
+// names a key `dc/key`, so each DC's register history is checked on its own: a cross-DC read is
+// judged against the target DC's writes. Without datacenters everything is one DC, `dc1`, as before.
+
+const multiDc = (scenario: Scenario): boolean => scenario.datacenters.length > 0;
+
+/** The datacenter of `nodeId` ('dc1' in a one-DC scenario). */
+export function dcOf(scenario: Scenario, nodeId: NodeId): string {
+  return scenario.datacenters.find((dc) => dc.nodes.includes(nodeId))?.name ?? 'dc1';
+}
+
+/** The nodes of datacenter `dc` (every node in a one-DC scenario). */
+export function nodesOfDc(scenario: Scenario, dc: string): readonly NodeId[] {
+  return multiDc(scenario) ? (scenario.datacenters.find((d) => d.name === dc)?.nodes ?? []) : scenario.nodes;
+}
+
+function serversOfDc(scenario: Scenario, dc: string): NodeId[] {
+  const found = scenario.datacenters.find((d) => d.name === dc);
+  return found ? found.nodes.slice(0, found.servers) : serversOf(scenario);
+}
+
+/** The history's key of `key` in datacenter `dc`: `dc/key` in multi-DC scenarios, `key` otherwise. */
+function historyKey(scenario: Scenario, dc: string, key: string): string {
+  return multiDc(scenario) ? `${dc}/${key}` : key;
 }
 
 /** The seed's web service with its script check, hosted by every client agent. */
@@ -74,8 +106,13 @@ const webService = {
 
 /** One simulation's bookkeeping (`start` makes it; one harness object serves many simulations). */
 class AgentRun {
-  /** A KV write issued in the liveness phase committed. */
+  /** A KV write issued in the liveness phase committed (one-DC scenarios). */
   livenessWriteOk = false;
+  /** Multi-DC: DCs where a liveness write committed, and where a cross-DC read from it was answered. */
+  readonly livenessDcs = new Set<string>();
+  readonly livenessCrossDcs = new Set<string>();
+  /** Multi-DC: one Raft cluster checker per DC (Raft safety and the per-step rules, per DC). */
+  readonly raftCheckers = new Map<string, RaftClusterChecker>();
   livenessProbing = false;
   nextValue = 1;
   defaultReadsAnswered = 0;
@@ -93,8 +130,9 @@ export function agentOf(sim: SimApi, nodeId: NodeId): AgentState | null {
 }
 
 /** The node whose agent believes it leads (and whose raft agrees), if exactly one does; else null. */
-export function leaderOf(sim: SimApi): NodeId | null {
-  const leaders = sim.nodeIds.filter((id) => {
+export function leaderOf(sim: SimApi, dc?: string): NodeId | null {
+  const candidates = dc === undefined ? sim.nodeIds : nodesOfDc(sim.scenario, dc);
+  const leaders = candidates.filter((id) => {
     const runtime = sim.runtime(id);
     return (
       runtime !== null &&
@@ -117,7 +155,7 @@ export function storeOf(runtime: NodeRuntime): StoreFsm {
 
 /** serfHealth of `node` in the leader's catalog: 'passing' | 'critical' | 'absent' (node deregistered) | null (no leader). */
 export function serfHealthOf(sim: SimApi, node: NodeId): string | null {
-  const leader = leaderOf(sim);
+  const leader = leaderOf(sim, multiDc(sim.scenario) ? dcOf(sim.scenario, node) : undefined);
   if (leader === null) return null;
   const store = storeOf(sim.runtime(leader)!).state;
   if (!store.nodes.has(node)) return 'absent';
@@ -172,12 +210,19 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
     const issue = (): void => {
       if (sim.phase !== 'safety') return;
       const node = prng.pick(sim.nodeIds);
-      const key = prng.pick(keys);
+      const raw = prng.pick(keys);
       const kind = prng.below(10);
+      // Multi-DC: half the operations go to another DC's keys through `?dc=` (drawn only then, so a
+      // one-DC scenario draws exactly what it always drew).
+      const home = dcOf(scenario, node);
+      const dc = multiDc(scenario) && prng.below(2) === 0 ? prng.pick(scenario.datacenters).name : home;
+      const key = historyKey(scenario, dc, raw);
+      const where = dc === home ? {} : { dc };
       if (kind < 4) {
         const value = `v${run.nextValue++}`;
         const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
-        agentRequest(sim, node, { type: 'kv.put', key, value: bytes(value) }, timeoutMs, (response) => {
+        const put = { type: 'kv.put', key: raw, value: bytes(value), ...where } as const;
+        agentRequest(sim, node, put, timeoutMs, (response) => {
           if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
           else if (definitelyNotApplied(response))
             sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
@@ -187,7 +232,8 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
       } else if (kind < 7) {
         const mode = readMode();
         const op = sim.history.invoke(process, 'read', { mode }, node, sim.nowMs, key);
-        agentRequest(sim, node, { type: 'kv.get', key, read: { consistency: mode } }, timeoutMs, (response) => {
+        const get = { type: 'kv.get', key: raw, read: { consistency: mode }, ...where } as const;
+        agentRequest(sim, node, get, timeoutMs, (response) => {
           checkResponseIndex(sim, node, key, response);
           if (response?.status === 200)
             sim.history.complete(op, 'ok', decodeValue((response.body as { Value: string | null }[])[0]), sim.nowMs);
@@ -198,7 +244,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
       } else {
         // CAS: read the entry (not recorded), then cas on its ModifyIndex; values are unique, so
         // "ModifyIndex unchanged" is "value still equals what we read".
-        agentRequest(sim, node, { type: 'kv.get', key, read }, timeoutMs, (seen) => {
+        agentRequest(sim, node, { type: 'kv.get', key: raw, read, ...where }, timeoutMs, (seen) => {
           if (sim.phase !== 'safety' || (seen?.status !== 200 && seen?.status !== 404)) return next();
           const entry =
             seen.status === 200 ? (seen.body as { Value: string | null; ModifyIndex: number }[])[0] : undefined;
@@ -208,7 +254,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
           agentRequest(
             sim,
             node,
-            { type: 'kv.cas', key, value: bytes(to), index: entry?.ModifyIndex ?? 0 },
+            { type: 'kv.cas', key: raw, value: bytes(to), index: entry?.ModifyIndex ?? 0, ...where },
             timeoutMs,
             (response) => {
               if (response?.status === 200)
@@ -303,6 +349,7 @@ function startSessions(sim: SimApi, scenario: Scenario): void {
 function startLivenessProbe(sim: SimApi, scenario: Scenario): void {
   const prng = sim.random('liveness');
   const run = runOf(sim);
+  if (multiDc(scenario)) return startDcLivenessProbes(sim, scenario, prng);
   sim.at(scenario.safetyMs, () => {
     const probe = (): void => {
       if (run.livenessWriteOk || sim.phase === 'done') return;
@@ -412,6 +459,111 @@ export function linOpsOf(
   return out;
 }
 
+// ───────────────────────────────────────── datacenters: checks ────────────────────────────────────
+
+/**
+ * Multi-DC liveness probes: once faults stop, each DC keeps writing through its own agents until a
+ * write commits there, then keeps reading the next DC's probe key with `?dc=` (consistent) until one
+ * such cross-DC read is answered: every DC recovered on its own, and the WAN carries requests again.
+ */
+function startDcLivenessProbes(sim: SimApi, scenario: Scenario, prng: ReturnType<SimApi['random']>): void {
+  const run = runOf(sim);
+  const names = scenario.datacenters.map((dc) => dc.name);
+  sim.at(scenario.safetyMs, () => {
+    names.forEach((dc, i) => {
+      const next = names[(i + 1) % names.length]!;
+      const probe = (): void => {
+        if (sim.phase === 'done' || (run.livenessDcs.has(dc) && run.livenessCrossDcs.has(dc))) return;
+        const node = prng.pick(nodesOfDc(scenario, dc));
+        if (!run.livenessDcs.has(dc))
+          return agentRequest(sim, node, { type: 'kv.put', key: 'liveness', value: bytes('ok') }, 1000, (r) => {
+            if (r?.status === 200 && r.body === true) run.livenessDcs.add(dc);
+            sim.after(200, probe);
+          });
+        const read = { type: 'kv.get', key: 'liveness', dc: next, read: { consistency: 'consistent' } } as const;
+        agentRequest(sim, node, read, 2000, (r) => {
+          if (r?.status === 200 || r?.status === 404) run.livenessCrossDcs.add(dc);
+          sim.after(200, probe);
+        });
+      };
+      probe();
+    });
+  });
+}
+
+/** Multi-DC: every live server sees every other live server (of every DC) alive in its WAN pool. */
+export function wanConverged(sim: SimApi): boolean {
+  const up = serversOf(sim.scenario).filter((id) => sim.isUp(id) && !sim.isPaused(id));
+  return up.every((id) => {
+    const agent = agentOf(sim, id)!;
+    return up.every((other) => other === id || agent.wanMembers.get(other)?.status === 'alive');
+  });
+}
+
+/**
+ * The Raft cluster checker of `nodeId`'s DC (multi-DC scenarios, server nodes): each DC is its own
+ * Raft group, so one leader per term, log matching and state machine safety are judged per DC.
+ */
+function raftCheckerOf(sim: SimApi, nodeId: NodeId): RaftClusterChecker | null {
+  if (!multiDc(sim.scenario) || !serversOf(sim.scenario).includes(nodeId)) return null;
+  const run = runOf(sim);
+  const dc = dcOf(sim.scenario, nodeId);
+  let checker = run.raftCheckers.get(dc);
+  if (!checker) run.raftCheckers.set(dc, (checker = new RaftClusterChecker({ exactlyOnce: false })));
+  return checker;
+}
+
+function raftEffect(sim: SimApi, nodeId: NodeId, effect: Effect): void {
+  const checker = raftCheckerOf(sim, nodeId);
+  if (!checker) return;
+  const runtime = sim.runtime(nodeId);
+  const problem = checker.onEffect(nodeId, effect, runtime ? runtime.stateOf<RaftState>('raft') : null, runtime);
+  if (problem) sim.violation(`${dcOf(sim.scenario, nodeId)}: ${problem}`);
+}
+
+/**
+ * Multi-DC liveness: every DC has a leader, a write committed in it and a cross-DC read from it was
+ * answered after the faults stopped, every live node's serfHealth passes in its own DC's catalog, and
+ * the WAN pool converged (every live server sees every other alive).
+ */
+function liveDcs(sim: SimApi): boolean {
+  const run = runOf(sim);
+  for (const dc of sim.scenario.datacenters) {
+    if (!run.livenessDcs.has(dc.name) || !run.livenessCrossDcs.has(dc.name)) return false;
+    if (leaderOf(sim, dc.name) === null) return false;
+    const healthy = dc.nodes
+      .filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left)
+      .every((id) => serfHealthOf(sim, id) === 'passing');
+    if (!healthy) return false;
+  }
+  return wanConverged(sim);
+}
+
+/**
+ * `expect served DC FROM TO`: a write of DC's own keys through one of DC's agents completed between
+ * FROM and TO (e.g. while the DC was cut off from the WAN: it keeps serving its local clients).
+ */
+function expectServed(sim: SimApi, args: readonly string[]): string | null {
+  const [dc, fromText, toText] = args;
+  const from = fromText === undefined ? null : parseDurationMs(fromText);
+  const to = toText === undefined ? null : parseDurationMs(toText);
+  if (dc === undefined || from === null || to === null) return 'served takes DC FROM TO (e.g. served dc2 5s 15s)';
+  const nodes = new Set(nodesOfDc(sim.scenario, dc));
+  const served = sim.history.ops.filter(
+    (op) =>
+      op.f === 'write' &&
+      op.outcome === 'ok' &&
+      nodes.has(op.node) &&
+      op.key?.startsWith(`${dc}/`) === true &&
+      op.completeMs !== undefined &&
+      op.completeMs >= from &&
+      op.completeMs <= to,
+  ).length;
+  return served > 0
+    ? null
+    : `no write of ${dc}'s keys through ${dc}'s agents completed between ${fromText} and ${toText}`;
+}
+
 // ───────────────────────────────────────── the harness ────────────────────────────────────────────
 
 export const harness: Harness = {
@@ -432,19 +584,31 @@ export const harness: Harness = {
       problems.push(
         `set readModes: '${scenario.params.readModes}' is not three shares CONSISTENT/DEFAULT/STALE adding up to 100`,
       );
-    const servers = num(scenario, 'servers', 3);
+    if (multiDc(scenario) && scenario.params['servers'] !== undefined)
+      problems.push('set servers: a multi-DC scenario gives each DC its servers in `nodes dc1:3+2 dc2:3+1`');
+    const servers = multiDc(scenario) ? 1 : num(scenario, 'servers', 3);
     if (servers < 1 || servers > scenario.nodes.length)
       problems.push(`set servers: ${servers} must be between 1 and the node count ${scenario.nodes.length}`);
     return problems;
   },
 
   mounts(nodeId, scenario) {
-    const servers = serversOf(scenario);
+    const dc = dcOf(scenario, nodeId);
+    const servers = serversOfDc(scenario, dc);
     const server = servers.includes(nodeId);
+    // Multi-DC: servers also join every other DC's servers in the WAN pool (as -retry-join-wan).
+    const wan = multiDc(scenario)
+      ? {
+          datacenter: dc,
+          wanPool: true,
+          startJoinWan: server ? serversOf(scenario).filter((id) => !servers.includes(id)) : [],
+        }
+      : { wanPool: false };
     const config = makeAgentConfig({
       nodeName: nodeId,
       nodeId: `00000000-0000-4000-8000-${String(scenario.nodes.indexOf(nodeId)).padStart(12, '0')}`,
       server,
+      ...wan,
       bootstrapExpect: server ? servers.length : 0,
       advertiseAddr: nodeId,
       rpcId: nodeId,
@@ -466,7 +630,17 @@ export const harness: Harness = {
     const runtime = sim.runtime(nodeId);
     if (!runtime?.hasMachine('raft')) return null;
     const fsm = runtime.stateOf<RaftState>('raft').fsm as StoreFsm & { problems?: string[] };
-    return fsm.problems && fsm.problems.length > 0 ? fsm.problems.splice(0).join('\n') : null;
+    if (fsm.problems && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
+    const checker = raftCheckerOf(sim, nodeId);
+    return checker ? checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime) : null;
+  },
+
+  onNodeStart(sim, nodeId, durable) {
+    raftCheckerOf(sim, nodeId)?.onNodeStart(nodeId, durable);
+  },
+
+  onInput(sim, nodeId, input) {
+    raftCheckerOf(sim, nodeId)?.onInput(nodeId, input);
   },
 
   start() {
@@ -487,6 +661,7 @@ export const harness: Harness = {
   },
 
   live(sim) {
+    if (multiDc(sim.scenario)) return liveDcs(sim);
     if (!runOf(sim).livenessWriteOk) return false;
     const leader = leaderOf(sim);
     if (leader === null) return false;
@@ -497,6 +672,7 @@ export const harness: Harness = {
   },
 
   onEffect(sim, nodeId, effect) {
+    raftEffect(sim, nodeId, effect);
     // Per-step rule: a `default` read is answered by a server whose Raft leads when it answers.
     if (effect.kind !== 'trace' || effect.event.type !== 'consul.defaultRead') return;
     const runtime = sim.runtime(nodeId);
@@ -570,8 +746,17 @@ export const harness: Harness = {
 
   expect(sim, name, args) {
     switch (name) {
-      case 'leader':
-        return leaderOf(sim) === null ? 'no node leads' : null;
+      case 'leader': {
+        // Multi-DC: `expect leader` means every DC has one; `expect leader dc2` names one DC.
+        const dcs = args.length > 0 ? args : multiDc(sim.scenario) ? sim.scenario.datacenters.map((d) => d.name) : [];
+        if (dcs.length === 0) return leaderOf(sim) === null ? 'no node leads' : null;
+        const leaderless = dcs.filter((dc) => leaderOf(sim, dc) === null);
+        return leaderless.length === 0 ? null : `no node leads in ${leaderless.join(', ')}`;
+      }
+      case 'served':
+        return expectServed(sim, args);
+      case 'wan-converged':
+        return wanConverged(sim) ? null : 'the WAN pool has not converged (a live server misses another alive)';
       case 'serfHealth': {
         const [node, status] = args;
         if (node === undefined || status === undefined) return 'serfHealth takes NODE passing|critical|absent';
@@ -593,7 +778,7 @@ export const harness: Harness = {
           : `service ${service} has ${instances} instances in the catalog, expected ${count}`;
       }
       default:
-        return `unknown expectation '${name}' (agent knows: leader, serfHealth NODE STATUS, service NAME COUNT)`;
+        return `unknown expectation '${name}' (agent knows: leader [DC], serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged)`;
     }
   },
 
@@ -605,6 +790,15 @@ export const harness: Harness = {
       role: agent.hasRaft ? (view?.role ?? 'server') : 'client',
       services: agent.services.size,
       serf: serfHealthOf(sim, nodeId) ?? '-',
+      // Multi-DC: the node's DC, and how many WAN servers a server sees alive (the TUI groups by dc).
+      ...(multiDc(sim.scenario)
+        ? {
+            dc: dcOf(sim.scenario, nodeId),
+            ...(agent.hasRaft
+              ? { wan: [...agent.wanMembers.values()].filter((m) => m.status === 'alive').length }
+              : {}),
+          }
+        : {}),
     };
   },
 };

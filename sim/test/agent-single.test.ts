@@ -104,6 +104,7 @@ function setup(
     bootstrap: true,
     advertiseAddr: 's1',
     timing: agentTimingSim,
+    wanPool: false, // the mounts below are built by hand, without the WAN pool's SWIM
     ...fields,
   });
   const harness: Harness = {

@@ -1,0 +1,156 @@
+/**
+ * Two datacenters in the simulator (issue 17): dc1 = n1..n3 servers + n4 n5 clients, dc2 = n6..n8
+ * servers + n9 client, WAN links of 30–80 ms. No workload (clients 0): each test lets both DCs form,
+ * then sends agent requests with `dc` to chosen nodes and injects WAN faults. What each proves is in
+ * its name; the seed is fixed, so a failure replays exactly.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
+import { agentOf, harness, leaderOf, serfHealthOf, wanConverged } from '../harnesses/agent.js';
+import { parseScenario } from '../scenario.js';
+import { Simulation } from '../engine/simulation.js';
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+const text = (value: string | null): string | null => (value === null ? null : Buffer.from(value, 'base64').toString());
+
+function twoDcs(seed = 1) {
+  const scenario =
+    'protocol agent\nnodes dc1:3+2 dc2:3+1\nset clients 0\nnetwork latency=1ms..5ms\nwan latency=30ms..80ms\n' +
+    'duration safety=600s liveness=0s\n';
+  const logs: string[] = [];
+  const sim = new Simulation(parseScenario(scenario, 'multidc.txt'), harness, seed, {
+    onLog: (l) => logs.push(`${l.node ?? '-'} ${l.text}`),
+  });
+  sim.begin();
+  const send = (node: string, body: AgentRequest): { result: AgentResponse | undefined | 'pending' } => {
+    const box: { result: AgentResponse | undefined | 'pending' } = { result: 'pending' };
+    sim.request(node, { machine: 'agent', body }, 60_000, (r) => (box.result = r as AgentResponse | undefined));
+    return box;
+  };
+  const call = (node: string, body: AgentRequest, advanceMs = 1000): AgentResponse => {
+    const box = send(node, body);
+    sim.runUntil(sim.nowMs + advanceMs);
+    expect(box.result).not.toBe('pending');
+    expect(box.result).toBeDefined();
+    return box.result as AgentResponse;
+  };
+  const formed = (): boolean =>
+    leaderOf(sim, 'dc1') !== null &&
+    leaderOf(sim, 'dc2') !== null &&
+    wanConverged(sim) &&
+    sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing');
+  const end = sim.nowMs + 30_000;
+  while (!formed() && sim.nowMs < end) sim.runUntil(sim.nowMs + 100);
+  expect(formed()).toBe(true);
+  return { sim, logs, send, call };
+}
+
+describe('two datacenters', () => {
+  it('forms: one leader per DC, each DC its own Raft, the six servers in one WAN pool named node.dc', () => {
+    const { sim, logs, call } = twoDcs();
+    const l1 = leaderOf(sim, 'dc1')!;
+    const l2 = leaderOf(sim, 'dc2')!;
+    expect(['n1', 'n2', 'n3']).toContain(l1);
+    expect(['n6', 'n7', 'n8']).toContain(l2);
+    // Each DC's Raft configuration holds only its own servers.
+    const peers1 = call('n4', { type: 'status.peers' }).body as string[];
+    const peers2 = call('n9', { type: 'status.peers' }).body as string[];
+    expect([...peers1].sort()).toEqual(['n1', 'n2', 'n3']);
+    expect([...peers2].sort()).toEqual(['n6', 'n7', 'n8']);
+    const wan = call('n1', { type: 'agent.members', wan: true }).body as { Name: string; Status: number }[];
+    expect(wan.map((m) => m.Name).sort()).toEqual(['n1.dc1', 'n2.dc1', 'n3.dc1', 'n6.dc2', 'n7.dc2', 'n8.dc2']);
+    expect(wan.every((m) => m.Status === 1)).toBe(true);
+    // Client agents are not in the WAN pool.
+    expect(call('n4', { type: 'agent.members', wan: true }).body).toEqual([]);
+    expect(logs.some((l) => l.startsWith('n1 consul: adding WAN server n6.dc2'))).toBe(true);
+  });
+
+  it('catalog/datacenters lists both DCs, the asking DC first (nearest by WAN coordinate)', () => {
+    const { sim, call } = twoDcs();
+    sim.runUntil(sim.nowMs + 20_000); // coordinates settle on the WAN round trips
+    expect(call('n4', { type: 'catalog.datacenters' }).body).toEqual(['dc1', 'dc2']);
+    expect(call('n9', { type: 'catalog.datacenters' }).body).toEqual(['dc2', 'dc1']);
+    const coords = call('n6', { type: 'coordinate.datacenters' }).body as {
+      Datacenter: string;
+      AreaID: string;
+      Coordinates: { Node: string; Coord: { Vec: number[] } }[];
+    }[];
+    expect(coords.map((c) => c.Datacenter)).toEqual(['dc2', 'dc1']);
+    expect(coords[1]!.Coordinates.map((c) => c.Node)).toEqual(['n1.dc1', 'n2.dc1', 'n3.dc1']);
+    expect(coords[0]!.AreaID).toBe('wan');
+  });
+
+  it('?dc=: a write through a dc1 client lands in dc2’s store only, and reads back in every consistency mode', () => {
+    const { sim, call } = twoDcs();
+    expect(call('n4', { type: 'kv.put', key: 'k', value: bytes('from-dc1'), dc: 'dc2' }).body).toBe(true);
+    // dc2's own agents see it locally; dc1's store does not have it.
+    const local2 = call('n9', { type: 'kv.get', key: 'k', read: { consistency: 'consistent' } });
+    expect(text((local2.body as { Value: string }[])[0]!.Value)).toBe('from-dc1');
+    expect(call('n5', { type: 'kv.get', key: 'k', read: { consistency: 'consistent' } }).status).toBe(404);
+    for (const consistency of ['consistent', 'default', 'stale'] as const) {
+      const r = call('n5', { type: 'kv.get', key: 'k', read: { consistency }, dc: 'dc2' });
+      expect(r.status).toBe(200);
+      expect(text((r.body as { Value: string }[])[0]!.Value)).toBe('from-dc1');
+    }
+    // Forwarded over the WAN by dc1’s servers (the put and the three reads), never by dc2’s.
+    const forwarded = (ids: string[]) =>
+      ids.reduce((n, id) => n + (agentOf(sim, id)!.counters['wanForwarded'] ?? 0), 0);
+    expect(forwarded(['n1', 'n2', 'n3'])).toBe(4);
+    expect(forwarded(['n6', 'n7', 'n8'])).toBe(0);
+  });
+
+  it('an unknown datacenter answers 500 No path to datacenter, from a client and from a server', () => {
+    const { call } = twoDcs();
+    for (const node of ['n4', 'n1']) {
+      const r = call(node, { type: 'kv.get', key: 'k', read: { consistency: 'default' }, dc: 'dc9' });
+      expect(r.status).toBe(500);
+      expect(r.error).toBe('No path to datacenter');
+    }
+  });
+
+  it('a blocking query in another DC parks there and wakes on that DC’s write', () => {
+    const { sim, send, call } = twoDcs();
+    const first = call('n4', { type: 'kv.put', key: 'b', value: bytes('1'), dc: 'dc2' });
+    expect(first.body).toBe(true);
+    const seen = call('n4', { type: 'kv.get', key: 'b', read: { consistency: 'default' }, dc: 'dc2' });
+    const index = seen.index!;
+    const parked = send('n4', {
+      type: 'kv.get',
+      key: 'b',
+      read: { consistency: 'default', minIndex: index, waitMs: 30_000 },
+      dc: 'dc2',
+    });
+    sim.runUntil(sim.nowMs + 2000);
+    expect(parked.result).toBe('pending'); // parked on a dc2 server
+    expect(call('n9', { type: 'kv.put', key: 'b', value: bytes('2') }).body).toBe(true);
+    sim.runUntil(sim.nowMs + 1000);
+    const woken = parked.result as AgentResponse;
+    expect(woken.status).toBe(200);
+    expect(woken.index!).toBeGreaterThan(index);
+    expect(text((woken.body as { Value: string }[])[0]!.Value)).toBe('2');
+  });
+
+  it('dc2 cut off from the WAN: it serves its own clients, cross-DC requests fail; after the heal they work again', () => {
+    const { sim, call } = twoDcs();
+    sim.isolateDatacenter('dc2');
+    // Local service in the cut-off DC goes on.
+    expect(call('n9', { type: 'kv.put', key: 'cut', value: bytes('local') }).body).toBe(true);
+    // A cross-DC request cannot be answered: an RPC timeout at first, then (the WAN pool marks dc2's
+    // servers failed) No path to datacenter. Never a 200.
+    let answer = call('n4', { type: 'kv.get', key: 'cut', read: { consistency: 'stale' }, dc: 'dc2' }, 12_000);
+    expect(answer.status).toBe(500);
+    sim.runUntil(sim.nowMs + 30_000);
+    answer = call('n4', { type: 'kv.get', key: 'cut', read: { consistency: 'stale' }, dc: 'dc2' });
+    expect(answer.status).toBe(500);
+    expect(answer.error).toBe('No path to datacenter');
+    // The DC list still names dc2 (its servers are failed, not reaped).
+    expect(call('n4', { type: 'catalog.datacenters' }).body).toContain('dc2');
+    sim.faults.heal();
+    const end = sim.nowMs + 60_000;
+    while (!wanConverged(sim) && sim.nowMs < end) sim.runUntil(sim.nowMs + 500);
+    expect(wanConverged(sim)).toBe(true);
+    answer = call('n4', { type: 'kv.get', key: 'cut', read: { consistency: 'consistent' }, dc: 'dc2' });
+    expect(answer.status).toBe(200);
+    expect(text((answer.body as { Value: string }[])[0]!.Value)).toBe('local');
+  });
+});
