@@ -145,6 +145,14 @@ export class NodeRuntime {
     return broken;
   }
 
+  /** The role of machine `name` (`Machine.role`), or null when it has none or is not mounted here. */
+  roleOf(name: string): string | null {
+    const i = this.byName.get(name);
+    if (i === undefined) return null;
+    const m = this.machines[i]!;
+    return m.role ? m.role(this.states[i]) : null;
+  }
+
   /** The plain-data views of every machine, keyed by machine name. */
   view(): Record<string, Record<string, unknown>> {
     const views: Record<string, Record<string, unknown>> = {};

@@ -204,6 +204,11 @@ export interface Machine<
   step(state: State, input: Input<Msg, Req, LocalInput>, ctx: StepContext<Msg, Resp, LocalOutput>): void;
   /** Local invariants of one node's state; the simulator calls this after every step in tests. */
   invariants?(state: State): string[];
+  /**
+   * The node's role in this protocol right now (`leader`, `follower`…), cheap: the simulator counts
+   * (role, input) pairs for coverage-guided exploration. Machines without roles leave it out.
+   */
+  role?(state: State): string;
   /** A small plain-data summary for the TUI and transcripts (role, term, members...). */
   view?(state: State): Record<string, unknown>;
 }

@@ -29,6 +29,11 @@ export interface Harness {
    * their own random stream; logged with the fault knobs and recorded in replay files.
    */
   drawKnobs?(prng: Prng, scenario: Scenario, faults: FaultKnobs): Record<string, string>;
+  /**
+   * Drawn knobs whose value depends on the seed's fault knobs (Raft's lease reads: only without clock
+   * faults). Coverage-guided exploration never pins them across seeds (sim/tools/guide.ts).
+   */
+  readonly guideSkips?: readonly string[];
   /** The machines node `nodeId` hosts (fresh start and every restart). */
   mounts(nodeId: NodeId, scenario: Scenario): Mount[];
   /**

@@ -237,5 +237,6 @@ export const raftMachine: Machine<
   init: initRaft,
   step,
   invariants: raftInvariants,
+  role: (s) => s.role,
   view: (s) => ({ ...viewOf(s) }),
 };

@@ -672,6 +672,8 @@ export class Simulation implements SimApi {
     this.counters.steps++;
     this.harness.onInput?.(this, node.id, input);
     let effects: Effect[];
+    // The (role, input) pair is taken before the step: the state the input met.
+    const pair = this.coverageCounts ? rolePair(runtime, input) : null;
     try {
       effects = runtime.step(input);
     } catch (error) {
@@ -681,7 +683,10 @@ export class Simulation implements SimApi {
       return;
     }
     this.hash.word(effects.length);
-    if (this.coverageCounts) this.coverInput(input);
+    if (this.coverageCounts) {
+      this.coverInput(input);
+      if (pair) this.cover(pair);
+    }
     for (const effect of effects) {
       if (this.coverageCounts) this.coverEffect(effect);
       this.harness.onEffect?.(this, node.id, effect);
@@ -1325,4 +1330,27 @@ function typeOf(message: Envelope): string {
   const p = message.p as { type?: unknown; t?: unknown } | null;
   const t = p && typeof p === 'object' ? (p.type ?? p.t) : undefined;
   return typeof t === 'string' || typeof t === 'number' ? String(t) : '?';
+}
+
+/**
+ * `state raft:leader × appendReply`: the role of the machine an input is for, met by that input
+ * (coverage of protocol states × events), or null when the machine has no role.
+ */
+function rolePair(runtime: NodeRuntime, input: Input<Envelope, NodeRequest>): string | null {
+  let machine: string;
+  let what: string;
+  if (input.kind === 'message') {
+    machine = input.message.m;
+    what = typeOf(input.message);
+  } else if (input.kind === 'timer') {
+    const colon = input.timer.indexOf(':');
+    machine = input.timer.slice(0, colon);
+    what = `timer ${input.timer.slice(colon + 1)}`;
+  } else if (input.kind === 'request') {
+    machine = input.request.machine;
+    const body = input.request.body as { type?: unknown; op?: unknown } | null;
+    what = `request ${String(body && typeof body === 'object' ? (body.type ?? body.op ?? '?') : '?')}`;
+  } else return null;
+  const role = runtime.roleOf(machine);
+  return role === null ? null : `state ${machine}:${role} × ${what}`;
 }

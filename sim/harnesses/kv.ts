@@ -80,7 +80,7 @@ import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
 import { checkChoiceParam, checkConfigBuilds, checkIntegerParams } from '../params.js';
 import { coverRaftEffect, coverRaftStart, coverRaftStep, raftTransitions, type RoleMarks } from './raft-coverage.js';
-import { drawRaftKnobs, raftKnobFields, raftKnobParams } from './raft-knobs.js';
+import { drawRaftKnobs, raftGuideSkips, raftKnobFields, raftKnobParams } from './raft-knobs.js';
 
 const params = {
   ...raftKnobParams,
@@ -1095,6 +1095,7 @@ export const harness: Harness = {
   },
 
   drawKnobs: drawRaftKnobs,
+  guideSkips: raftGuideSkips,
 
   mounts(nodeId, scenario) {
     return [{ machine: raftMachine, config: kvRaftConfig(scenario, nodeId) }];

@@ -98,3 +98,6 @@ export function drawRaftKnobs(prng: Prng, scenario: Scenario, faults: Knobs): Re
   if (!pinned('leaseReads')) out.leaseReads = String(lease && checkQuorum && faults.faultWeights.clock === 0);
   return out;
 }
+
+/** Knobs drawn depending on the seed's faults (`Harness.guideSkips`): lease reads need the clock fault off. */
+export const raftGuideSkips: readonly string[] = ['leaseReads'];

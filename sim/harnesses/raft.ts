@@ -28,7 +28,14 @@ import {
 } from './raft-coverage.js';
 import type { Prng } from '../../core/prng.js';
 import type { Knobs as FaultKnobs } from '../engine/nemesis.js';
-import { drawRaftKnobs, raftKnobBoolean, raftKnobFields, raftKnobNumeric, raftKnobParams } from './raft-knobs.js';
+import {
+  drawRaftKnobs,
+  raftGuideSkips,
+  raftKnobBoolean,
+  raftKnobFields,
+  raftKnobNumeric,
+  raftKnobParams,
+} from './raft-knobs.js';
 
 /** The replicated state machine of the harness: a counter with an order-sensitive hash of the commands. */
 export class CounterFsm implements Fsm {
@@ -392,6 +399,7 @@ export const harness: Harness = {
   },
 
   drawKnobs,
+  guideSkips: raftGuideSkips,
 
   mounts(nodeId, scenario) {
     return [{ machine: raftMachine, config: raftConfigFor(scenario, nodeId) }];

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { RunnerOptions, SeedResult } from './explore.js';
 import { makeReplay, replayFileName, writeReplay } from './replay.js';
 import { loadScenarioText, runLoaded, type LoadedScenario } from '../run.js';
+import { numericFaultKnobs, type Knobs } from '../engine/nemesis.js';
 
 const cache = new Map<string, { text: string; loaded: LoadedScenario }>();
 
@@ -44,6 +45,14 @@ export async function runSeed(scenarioPath: string, seed: number, options: Runne
     messages: result.messages,
     violations: result.violations,
     ...(replayFile ? { replayFile } : {}),
-    ...(result.coverage ? { coverage: result.coverage } : {}),
+    ...(result.coverage ? { coverage: result.coverage, knobs: pinnableKnobs(result.knobs) } : {}),
+    ...(options.pins && Object.keys(options.pins).length > 0 ? { pins: options.pins } : {}),
   };
+}
+
+/** The knobs a seed ran with that `--knob` can pin: the protocol's, and the numeric fault knobs. */
+export function pinnableKnobs(knobs: Knobs): Record<string, string> {
+  const out: Record<string, string> = { ...knobs.protocol };
+  for (const key of numericFaultKnobs) out[key] = String(knobs[key]);
+  return out;
 }

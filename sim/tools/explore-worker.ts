@@ -3,7 +3,7 @@
  * batches of seeds the main thread hands it, posting one result per seed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FromWorker, SeedRunnerModule, ToWorker, WorkerData } from './explore.js';
+import { withPins, type FromWorker, type SeedRunnerModule, type ToWorker, type WorkerData } from './explore.js';
 
 const port = parentPort;
 if (!port) throw new Error('sim/explore-worker runs only as a worker thread');
@@ -16,9 +16,13 @@ port.on('message', async (msg: ToWorker) => {
     port.close();
     return;
   }
-  for (const seed of msg.seeds) {
+  for (const [i, seed] of msg.seeds.entries()) {
+    const pins = msg.pins?.[i];
     try {
-      post({ type: 'result', result: await runner.runSeed(data.scenarioPath, seed, data.runner) });
+      post({
+        type: 'result',
+        result: await runner.runSeed(data.scenarioPath, seed, pins ? withPins(data.runner, pins) : data.runner),
+      });
     } catch (error) {
       post({ type: 'error', seed, message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
       return;

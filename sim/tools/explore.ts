@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { assert } from '../../core/assert.js';
+import { Guide, type CurvePoint, type GuideOptions } from './guide.js';
 
 /** What one seed's run reports (the `sim run --json` fields). */
 export interface SeedResult {
@@ -30,6 +31,10 @@ export interface SeedResult {
   readonly replayFile?: string;
   /** What the seed reached (with `RunnerOptions.coverage`): `kind name` → count. */
   readonly coverage?: Readonly<Record<string, number>>;
+  /** The seed's pinnable knobs, drawn or pinned (with `RunnerOptions.coverage`): the guide breeds from them. */
+  readonly knobs?: Readonly<Record<string, string>>;
+  /** The knobs pinned for this run (`--knob` and the guide's), for its replay command. */
+  readonly pins?: Readonly<Record<string, string>>;
 }
 
 /** Coverage over many seeds: for each item, how often it happened and in how many seeds. */
@@ -78,6 +83,8 @@ export interface ExploreOptions {
   readonly onSeed?: (result: SeedResult, progress: Progress) => void;
   /** Failing seeds kept with their details; the count of failures is always exact. */
   readonly failuresKeptMax?: number;
+  /** Coverage-guided exploration (sim/tools/guide.ts); needs `runner.coverage`. */
+  readonly guide?: GuideOptions;
   /**
    * Run seeds on worker threads even with one job, so the calling thread's event loop stays free (the
    * hub's workers renew their job locks on it).
@@ -97,6 +104,8 @@ export interface Failure {
   readonly trace: string;
   readonly violations: readonly string[];
   readonly replayFile?: string;
+  /** Knobs pinned for this seed (`--knob`, the guide's): its replay command needs them. */
+  readonly pins?: Readonly<Record<string, string>>;
 }
 
 /** The `sim explore --json` object (its last line). */
@@ -121,6 +130,10 @@ export interface ExploreSummary {
   readonly failures: readonly Failure[];
   /** What the seeds reached, summed over them (only when asked for). */
   readonly coverage?: Coverage;
+  /** Distinct coverage items reached after every 1,000 seeds (with coverage). */
+  readonly coverageCurve?: readonly CurvePoint[];
+  /** With `--guided`: the corpus, and the bred seeds and how many of them reached something new. */
+  readonly guided?: { readonly corpus: number; readonly bred: number; readonly bredGains: number };
 }
 
 export const failuresKeptMaxDefault = 100;
@@ -183,7 +196,14 @@ export function defaultRunnerUrl(): string {
 }
 
 /** Messages between the explorer and its workers. */
-export type ToWorker = { readonly type: 'batch'; readonly seeds: readonly number[] } | { readonly type: 'stop' };
+export type ToWorker =
+  | {
+      readonly type: 'batch';
+      readonly seeds: readonly number[];
+      /** Per seed, knobs to pin on top of the runner's (the guide's), or null. */
+      readonly pins?: readonly (Readonly<Record<string, string>> | null)[];
+    }
+  | { readonly type: 'stop' };
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'result'; readonly result: SeedResult }
@@ -226,6 +246,7 @@ class Totals {
         trace: r.trace,
         violations: r.violations,
         ...(r.replayFile ? { replayFile: r.replayFile } : {}),
+        ...(r.pins && Object.keys(r.pins).length > 0 ? { pins: r.pins } : {}),
       });
   }
 }
@@ -239,16 +260,22 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
   const runnerUrl = options.runnerUrl ?? defaultRunnerUrl();
   const runner: RunnerOptions = options.runner ?? { replayDir: null };
   const totals = new Totals(options.failuresKeptMax ?? failuresKeptMaxDefault);
+  const guide = options.guide ? new Guide(options.guide) : null;
+  const pinsFor = (seed: number): Record<string, string> | null => guide?.pinsFor(seed) ?? null;
   const started = performance.now();
   const report = (r: SeedResult): void => {
     totals.add(r);
+    guide?.observe(r);
     options.onSeed?.(r, { done: totals.done, total, failed: totals.failed, wallMs: performance.now() - started });
   };
   if (jobs === 1 && !options.offThread) {
     const mod = (await import(runnerUrl)) as SeedRunnerModule;
-    for (let seed = range.from; seed <= range.to; seed++) report(await mod.runSeed(options.scenarioPath, seed, runner));
+    for (let seed = range.from; seed <= range.to; seed++) {
+      const pins = pinsFor(seed);
+      report(await mod.runSeed(options.scenarioPath, seed, pins ? withPins(runner, pins) : runner));
+    }
   } else {
-    await runOnWorkers({ scenarioPath: options.scenarioPath, runnerUrl, runner }, range, jobs, report);
+    await runOnWorkers({ scenarioPath: options.scenarioPath, runnerUrl, runner }, range, jobs, report, pinsFor);
   }
   const wallMs = performance.now() - started;
   totals.failingSeeds.sort((a, b) => a - b);
@@ -268,7 +295,16 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     messages: totals.messages,
     failures: [...totals.failures].sort((a, b) => a.seed - b.seed),
     ...(totals.coverage ? { coverage: totals.coverage } : {}),
+    ...(guide ? { coverageCurve: guide.finalCurve() } : {}),
+    ...(guide && options.guide!.active
+      ? { guided: { corpus: guide.corpusSize, bred: guide.bred, bredGains: guide.bredGains } }
+      : {}),
   };
+}
+
+/** The runner's options with `pins` laid over its own. */
+export function withPins(runner: RunnerOptions, pins: Readonly<Record<string, string>>): RunnerOptions {
+  return { ...runner, pins: { ...runner.pins, ...pins } };
 }
 
 function runOnWorkers(
@@ -276,6 +312,7 @@ function runOnWorkers(
   range: SeedRange,
   jobs: number,
   report: (r: SeedResult) => void,
+  pinsFor: (seed: number) => Record<string, string> | null,
 ): Promise<void> {
   const total = range.to - range.from + 1;
   // About eight batches per worker early on, so the tail of the range is shared out finely.
@@ -299,7 +336,8 @@ function runOnWorkers(
     const feed = (w: Worker): void => {
       const seeds = take();
       if (seeds.length > 0) {
-        w.postMessage({ type: 'batch', seeds } satisfies ToWorker);
+        const pins = seeds.map(pinsFor);
+        w.postMessage({ type: 'batch', seeds, ...(pins.some((p) => p) ? { pins } : {}) } satisfies ToWorker);
         return;
       }
       w.postMessage({ type: 'stop' } satisfies ToWorker);

@@ -31,7 +31,7 @@ import {
 import { didYouMean } from '../../../sim/suggest.js';
 
 const exploreUsage =
-  'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE].. [--coverage]\n';
+  'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE].. [--coverage | --guided]\n';
 const mergeUsage =
   'Usage: conclave sim merge FILE... [--json]   (FILE: the JSON output of `sim explore --json`, e.g. one per shard)\n';
 
@@ -45,6 +45,7 @@ interface ExploreFlags {
   seeds: string;
   jobs: number;
   shard: string | null;
+  guided: boolean;
   json: boolean;
   out: string | null;
   replayDir: string | null;
@@ -68,6 +69,7 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
     runnerUrl: null,
     coverage: false,
     knobs: [],
+    guided: false,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -126,6 +128,10 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
       case 'coverage':
         flags.coverage = true;
         break;
+      case 'guided':
+        flags.coverage = true;
+        flags.guided = true;
+        break;
       case 'knob': {
         const v = value();
         if (!v || !v.includes('=')) return `--knob needs KEY=VALUE, got '${v ?? ''}'`;
@@ -139,7 +145,7 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
         break;
       }
       default:
-        return `unknown flag '${arg}'${didYouMean(arg.replace(/^-+/, '').split('=')[0]!, ['seeds', 'jobs', 'shard', 'json', 'out', 'replay-dir', 'no-replays', 'no-codec'], '--')}`;
+        return `unknown flag '${arg}'${didYouMean(arg.replace(/^-+/, '').split('=')[0]!, ['seeds', 'jobs', 'shard', 'json', 'out', 'replay-dir', 'no-replays', 'no-codec', 'coverage', 'guided'], '--')}`;
     }
   }
   if (!flags.file) return 'missing SCENARIO file';
@@ -205,6 +211,19 @@ export async function runExplore(args: string[]): Promise<number> {
         ...(Object.keys(pins).length > 0 ? { pins } : {}),
       },
       ...(flags.runnerUrl ? { runnerUrl: flags.runnerUrl } : {}),
+      ...(flags.coverage && loaded
+        ? {
+            guide: {
+              seed: range.from,
+              active: flags.guided,
+              skip: loaded.harness.guideSkips ?? [],
+              valid: (bred: Readonly<Record<string, string>>) => {
+                const all = { ...pins };
+                return Object.entries(bred).every(([k, v]) => addKnobPin(loaded!, all, `${k}=${v}`) === null);
+              },
+            },
+          }
+        : {}),
       onSeed: (_r, p) => {
         if (!tty) return;
         if (p.done < p.total && p.wallMs - lastDrawMs < 100) return;
@@ -277,8 +296,10 @@ export function jsonOf(s: ExploreSummary, pins: Readonly<Record<string, string>>
     seedsPerSec: Math.round(s.seedsPerSec * 10) / 10,
     events: s.events,
     messages: s.messages,
-    failures: s.failures.map((f) => ({ ...f, replay: replayCommand(s.scenario, f.seed, pins) })),
+    failures: s.failures.map((f) => ({ ...f, replay: replayCommand(s.scenario, f.seed, { ...pins, ...f.pins }) })),
     ...(s.coverage ? { coverage: s.coverage } : {}),
+    ...(s.coverageCurve ? { coverageCurve: s.coverageCurve } : {}),
+    ...(s.guided ? { guided: s.guided } : {}),
   };
 }
 
@@ -288,11 +309,18 @@ function humanSummary(s: ExploreSummary, codec: boolean, pins: Readonly<Record<s
     out.push(
       `FAIL seed ${f.seed}: ${f.violations[0] ?? 'violation'}${f.violations.length > 1 ? ` (+${f.violations.length - 1} more)` : ''}`,
     );
-    out.push(`    replay: ${replayCommand(s.scenario, f.seed, pins)}${codec ? '' : ' --no-codec'}`);
+    out.push(`    replay: ${replayCommand(s.scenario, f.seed, { ...pins, ...f.pins })}${codec ? '' : ' --no-codec'}`);
     if (f.replayFile) out.push(`    replay file: ${f.replayFile} (conclave sim replay / shrink / report)`);
   }
   if (s.failed > failuresPrintedMax)
     out.push(`… and ${s.failed - failuresPrintedMax} more failing seeds (all in --json)`);
+  if (s.coverageCurve)
+    out.push(
+      `coverage reached (distinct items / item×hit-count features): ${s.coverageCurve.map((p) => `${p.seeds.toLocaleString('en-US')} seeds → ${p.items} / ${p.features}`).join(', ')}` +
+        (s.guided
+          ? ` · guided: ${s.guided.bred} seeds ran bred knobs, ${s.guided.bredGains} of them reached something new; corpus ${s.guided.corpus}`
+          : ''),
+    );
   const speedup = s.wallMs > 0 ? s.simulatedMs / s.wallMs : 0;
   out.push(
     `--- ${s.scenario} seeds ${s.range}${s.shard ? ` (shard ${s.shard})` : ''}: ${s.passed} passed, ${s.failed} failed in ${(s.wallMs / 1000).toFixed(1)} s ` +
