@@ -5,7 +5,7 @@
  *
  * `collectInsides` reads one node's Raft and SWIM state (the core's own state values, read-only) and
  * builds a plain JSON value. The agent serves it at `GET /v1/agent/debug/insides` (ACL operator:read);
- * `conclave sim serve` builds the same shape for every simulated node. `InsidesRecorder` remembers the
+ * `conclave sim serve` builds the same shape from a simulated run's snapshot (every node exactly). `InsidesRecorder` remembers the
  * changes it has seen (bounded), since the state only holds the present.
  *
  * One node sees itself exactly; other servers only as far as Raft tells it: a leader knows each
@@ -42,7 +42,8 @@ export interface InsidesMember {
   readonly name: string;
   /** alive, suspect, failed, leaving, left. */
   readonly status: string;
-  readonly incarnation: number;
+  /** Null where the source does not keep it (a simulated run's kept snapshots). */
+  readonly incarnation: number | null;
   /** Serf tags (role, dc, port…). */
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -50,7 +51,8 @@ export interface InsidesMember {
 export interface InsidesEvent {
   /** When it was seen: Unix ms on an agent, simulated ms in a simulation (`Insides.clock` says which). */
   readonly atMs: number;
-  readonly kind: 'leader' | 'member';
+  /** leader and member on agents; a simulated run also shows its faults and verdict lines. */
+  readonly kind: 'leader' | 'member' | 'fault' | 'verdict';
   readonly text: string;
 }
 

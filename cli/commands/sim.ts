@@ -29,6 +29,7 @@ Commands:
     replay FILE                                                      rerun a replay file bit for bit
     shrink FILE                                                      minimise a failing replay file
     report FILE --out DIR                                            HTML timeline of a run
+    serve SCENARIO [--seed N] [--port P]                             a run in the browser, time travel
     replay-agent FILE                                                replay a real agent's flight recording
 `;
 
@@ -95,6 +96,21 @@ Exit: 0 a shrunk run was written, 1 the file could not be shrunk, 2 bad usage or
   --check  open the page in headless Chromium and fail on console errors or network requests
 Exit: 0 the report was written (whatever the run's verdict), 1 --check found problems, 2 bad usage.
 `,
+  serve: `Usage: conclave sim serve SCENARIO [--seed N] [--port P] [--host H] [--speed X] [--paused] [--replay-dir DIR] [--no-codec]
+
+  Serves a simulated run in the browser (http://127.0.0.1:8510/ by default) with the TUI's controls:
+  play/pause, speed, one event, seek any moment (time travel), partition/crash/restart/heal a node,
+  save a replay; the cluster's insides (every node's Raft role, term and indexes, the member table,
+  leader changes and faults) and the report's timeline, Lamport diagram and roles, up to the moment
+  on screen. Ctrl-C stops.
+  --seed N          the seed (default: the scenario's \`seed\` line)
+  --port P          the port (default 8510; 0 picks a free one, printed on start)
+  --host H          the address to listen on (default 127.0.0.1)
+  --speed X         simulated ms per wall ms at start (1, 2, 5, 10 … 10000; default 10)
+  --paused          start paused
+  --replay-dir DIR  where "save" writes replay files (default .conclave/replays)
+Exit: 0 after Ctrl-C, 2 bad usage or a bad scenario file.
+`,
   'replay-agent': `Usage: conclave sim replay-agent FILE
 
   Replays a flight recording made with \`conclave agent -record FILE\` into the same core and checks
@@ -138,6 +154,7 @@ const delegated: Record<string, { module: string; fn: string }> = {
   replay: { module: './sim/replay.js', fn: 'runReplay' },
   shrink: { module: './sim/shrink.js', fn: 'runShrink' },
   report: { module: './sim/report.js', fn: 'runReport' },
+  serve: { module: './sim/serve.js', fn: 'runSimServe' },
   'replay-agent': { module: './replay-agent.js', fn: 'run' },
   hub: { module: './sim/hub.js', fn: 'runSimHub' },
   worker: { module: './sim/hub.js', fn: 'runSimWorker' },

@@ -13,6 +13,7 @@ import { KvView } from './views/kv.js';
 import { NodesView, NodeView } from './views/nodes.js';
 import { ServicesView, ServiceView } from './views/services.js';
 import { SessionsView } from './views/sessions.js';
+import { SimView } from './views/sim.js';
 
 function useHash(): string {
   return useSyncExternalStore(
@@ -57,7 +58,7 @@ export function App() {
     if (previousRoute.current) document.getElementById('page-title')?.focus({ preventScroll: true });
     previousRoute.current = route;
     const label = sections.find((s) => s.id === section)?.label;
-    document.title = label ? `${label} · Conclave` : 'Conclave';
+    document.title = section === 'sim' ? 'Simulated run · Conclave' : label ? `${label} · Conclave` : 'Conclave';
   }, [section, rest]);
   let view;
   switch (section) {
@@ -79,6 +80,9 @@ export function App() {
     case 'acl':
       view = <AclView />;
       break;
+    case 'sim':
+      view = <SimView />;
+      break;
     default:
       view = <p>Nothing here: choose a view above.</p>;
   }
@@ -89,17 +93,21 @@ export function App() {
       </a>
       <header>
         <span className="brand">Conclave</span>
-        <nav aria-label="Views">
-          <ul>
-            {sections.map((s) => (
-              <li key={s.id}>
-                <a href={`#/${s.id}${s.id === 'kv' ? '/' : ''}`} aria-current={s.id === section ? 'page' : undefined}>
-                  {s.label}
-                </a>
-              </li>
-            ))}
-          </ul>
-        </nav>
+        {section === 'sim' ? (
+          <span>simulated run (conclave sim serve)</span>
+        ) : (
+          <nav aria-label="Views">
+            <ul>
+              {sections.map((s) => (
+                <li key={s.id}>
+                  <a href={`#/${s.id}${s.id === 'kv' ? '/' : ''}`} aria-current={s.id === section ? 'page' : undefined}>
+                    {s.label}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        )}
       </header>
       <ConnectionBanner />
       <main id="main" tabIndex={-1}>

@@ -38,7 +38,8 @@ export function InsidesPanel({
   coordinates,
 }: {
   insides: Insides;
-  coordinates: readonly { node: string; coord: Coord }[];
+  /** null: the source has none (a simulated run), and the map is left out. */
+  coordinates: readonly { node: string; coord: Coord }[] | null;
 }) {
   const when = (atMs: number) =>
     insides.clock === 'wall' ? new Date(atMs).toLocaleTimeString() : `${(atMs / 1000).toFixed(3)} s`;
@@ -64,7 +65,9 @@ export function InsidesPanel({
       ) : (
         <table>
           <caption>
-            Each server as {insides.node} sees it: itself exactly, followers through the leader's replication state
+            {insides.clock === 'sim'
+              ? 'Every node’s own Raft state (the simulator sees them all exactly)'
+              : `Each server as ${insides.node} sees it: itself exactly, followers through the leader's replication state`}
           </caption>
           <thead>
             <tr>
@@ -125,14 +128,18 @@ export function InsidesPanel({
                 <span aria-hidden="true">{memberIcon[m.status] ?? '?'} </span>
                 {m.status}
               </td>
-              <td>{m.incarnation}</td>
+              <td>{dash(m.incarnation)}</td>
               <td>{m.tags['role'] ?? ''}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      <h2>Network coordinates</h2>
-      <CoordinateMap coordinates={coordinates} from={insides.node} />
+      {coordinates !== null ? (
+        <>
+          <h2>Network coordinates</h2>
+          <CoordinateMap coordinates={coordinates} from={insides.node} />
+        </>
+      ) : null}
       <h2>Recent leader changes and member events</h2>
       {insides.events.length === 0 ? (
         <p className="muted">None seen since this agent started.</p>
