@@ -48,6 +48,42 @@ export function useToken(): string {
   );
 }
 
+// ── datacenter (the picker; ?dc= on catalog, health, KV… reads and writes) ──
+
+let datacenter = '';
+const dcListeners = new Set<() => void>();
+
+/** The datacenter the views ask about ('' = the agent's own). Restarts every live view. */
+export function setDatacenter(next: string): void {
+  datacenter = next;
+  for (const l of dcListeners) l();
+}
+
+export function useDatacenter(): string {
+  return useSyncExternalStore(
+    (l) => {
+      dcListeners.add(l);
+      return () => dcListeners.delete(l);
+    },
+    () => datacenter,
+  );
+}
+
+/**
+ * `path` with `dc=` for another datacenter. Agent endpoints (/v1/agent/…) are about this agent, and the
+ * datacenter list itself is global, so they never carry it (Consul ignores it there too).
+ */
+export function withDatacenter(path: string): string {
+  if (
+    datacenter === '' ||
+    !path.startsWith('/v1/') ||
+    path.startsWith('/v1/agent/') ||
+    path === '/v1/catalog/datacenters'
+  )
+    return path;
+  return `${path}${path.includes('?') ? '&' : '?'}dc=${encodeURIComponent(datacenter)}`;
+}
+
 // ── connection state (the banner) ──
 
 interface ConnectionState {
@@ -115,7 +151,7 @@ export async function api<T = unknown>(
   if (token !== '') headers['X-Consul-Token'] = token;
   let res: Response;
   try {
-    res = await fetch(path, {
+    res = await fetch(withDatacenter(path), {
       method,
       headers,
       ...(body != null ? { body } : {}),
@@ -164,6 +200,7 @@ let nextLoop = 1;
  */
 export function useBlocking<T>(path: string | null, pollMs = 0): Live<T> {
   const tok = useToken();
+  const dc = useDatacenter();
   const [state, setState] = useState<Live<T>>({ data: undefined, error: null, index: 0 });
   useEffect(() => {
     setState({ data: undefined, error: null, index: 0 });
@@ -216,7 +253,7 @@ export function useBlocking<T>(path: string | null, pollMs = 0): Live<T> {
       abort.abort();
       reportFailure(loop, null);
     };
-  }, [path, tok, pollMs]);
+  }, [path, tok, dc, pollMs]);
   return state;
 }
 

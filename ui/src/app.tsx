@@ -6,6 +6,7 @@
  * top, where the first Tab reaches the skip link.
  */
 import { useEffect, useRef, useSyncExternalStore } from 'react';
+import { setDatacenter, useBlocking, useDatacenter } from './api.js';
 import { ConnectionBanner } from './components.js';
 import { AclView } from './views/acl.js';
 import { ClusterView } from './views/cluster.js';
@@ -40,6 +41,32 @@ function decodeSegment(s: string): string {
   } catch {
     return s;
   }
+}
+
+/**
+ * The datacenter picker: shown when the agent knows more than one datacenter (catalog/datacenters,
+ * nearest first); the choice adds `?dc=` to the views' requests.
+ */
+function DatacenterPicker() {
+  const list = useBlocking<string[]>('/v1/catalog/datacenters', 30_000);
+  const dc = useDatacenter();
+  const names = list.data ?? [];
+  if (names.length < 2) return null;
+  return (
+    <label className="dc-picker">
+      Datacenter{' '}
+      <select
+        value={dc === '' ? names[0] : dc}
+        onChange={(e) => setDatacenter(e.target.value === names[0] ? '' : e.target.value)}
+      >
+        {names.map((n) => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
 }
 
 export function App() {
