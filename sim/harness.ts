@@ -158,7 +158,7 @@ export interface FaultApi {
   jumpClock(nodeId: NodeId, deltaMs: number): void;
   /** Sets a node's clock rate error in parts per million (positive runs fast). */
   setDrift(nodeId: NodeId, ppm: number): void;
-  /** Network-wide message loss, duplication and extra reordering delay (ratios in [0, 1]). */
+  /** Network-wide message loss, duplication and extra reordering delay (percent, 0..100). */
   setNetwork(knobs: Partial<NetworkKnobs>): void;
 }
 
@@ -167,12 +167,12 @@ export interface NetworkKnobs {
   latencyMsMin: number;
   /** Mean of the exponential tail added to the minimum (ms). */
   latencyMsTailMean: number;
-  /** Probability that a datagram is dropped. Streams are not dropped by loss (TCP retransmits). */
-  lossRatio: number;
-  /** Probability that a datagram is delivered twice. */
-  duplicateRatio: number;
-  /** Probability that a datagram gets an extra delay of up to `reorderMsMax`, overtaking later ones. */
-  reorderRatio: number;
+  /** Chance (percent) that a datagram is dropped. Streams are not dropped by loss (TCP retransmits). */
+  lossPercent: number;
+  /** Chance (percent) that a datagram is delivered twice. */
+  duplicatePercent: number;
+  /** Chance (percent) that a datagram gets an extra delay of up to `reorderMsMax`, overtaking later ones. */
+  reorderPercent: number;
   reorderMsMax: number;
 }
 

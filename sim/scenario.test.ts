@@ -1,7 +1,7 @@
 /** Scenario files: the format parses, and every mistake is reported with file, line and what is wrong. */
 import { describe, expect, it } from 'vitest';
 import { loadScenarioText } from './run.js';
-import { parseDurationMs, parseRatio, parseScenario, ScenarioError } from './scenario.js';
+import { parseDurationMs, parsePercent, parseScenario, ScenarioError } from './scenario.js';
 
 const good = `# Story line one.
 # Story line two.
@@ -35,7 +35,7 @@ describe('scenario format', () => {
     expect(s.nodes).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
     expect(s.seed).toBe(9);
     expect(s.params).toEqual({ fanout: '3' });
-    expect(s.network).toMatchObject({ latencyMsMin: 2, lossRatio: 0.01, duplicateRatio: 0.005, reorderRatio: 0.05 });
+    expect(s.network).toMatchObject({ latencyMsMin: 2, lossPercent: 1, duplicatePercent: 0.5, reorderPercent: 5 });
     expect(s.network.latencyMsTailMean).toBeCloseTo(2);
     expect(s.safetyMs).toBe(3000);
     expect(s.nemesis).toEqual({ mode: 'swarm', kinds: ['partition', 'crash'], everyMs: 250 });
@@ -52,7 +52,7 @@ describe('scenario format', () => {
     );
     expect(problem('protocol x\nnodes 3\nat 1s crash n9\n')).toBe("bad.txt:3: crash: unknown node 'n9'");
     expect(problem('protocol x\nnodes 3\nnetwork loss=150%\n')).toMatch(
-      /^bad.txt:3: network: loss=150% is not a ratio/,
+      /^bad.txt:3: network: loss=150% is not a chance/,
     );
     expect(problem('protocol x\nnodes 3\nat soon heal\n')).toMatch(/^bad.txt:3: at takes a time/);
     expect(problem('nodes 3\n')).toMatch(/missing `protocol NAME`/);
@@ -79,9 +79,10 @@ describe('scenario format', () => {
     expect(parseDurationMs('-500ms')).toBe(-500);
     expect(parseDurationMs('5 s')).toBeNull();
     expect(parseDurationMs('0')).toBe(0);
-    expect(parseRatio('5%')).toBe(0.05);
-    expect(parseRatio('1/4')).toBe(0.25);
-    expect(parseRatio('2')).toBeNull();
+    expect(parsePercent('5%')).toBe(5);
+    expect(parsePercent('1/4')).toBe(25);
+    expect(parsePercent('0.5')).toBe(50);
+    expect(parsePercent('2')).toBeNull();
   });
 
   it('requires a unit on every duration (issue 16 §4: `duration safety=5` silently meant 5 ms)', () => {
@@ -126,7 +127,7 @@ describe('datacenters (issue 17)', () => {
       { name: 'dc1', nodes: ['n1', 'n2', 'n3', 'n4', 'n5'], servers: 3 },
       { name: 'dc2', nodes: ['n6', 'n7', 'n8', 'n9'], servers: 3 },
     ]);
-    expect(s.wan).toMatchObject({ latencyMsMin: 30, lossRatio: 0.01 });
+    expect(s.wan).toMatchObject({ latencyMsMin: 30, lossPercent: 1 });
     expect(s.network.latencyMsMin).toBe(1); // the LAN keeps its own
     expect(parseScenario('protocol agent\nnodes 3\n', 'one.txt')).toMatchObject({ datacenters: [], wan: null });
   });

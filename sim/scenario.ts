@@ -136,9 +136,9 @@ export class ScenarioError extends Error {
 export const defaultNetwork: NetworkKnobs = {
   latencyMsMin: 1,
   latencyMsTailMean: 2,
-  lossRatio: 0,
-  duplicateRatio: 0,
-  reorderRatio: 0,
+  lossPercent: 0,
+  duplicatePercent: 0,
+  reorderPercent: 0,
   reorderMsMax: 20,
 };
 
@@ -210,15 +210,18 @@ export function parseBytes(text: string): number | null {
   return Number(match[1]) * { B: 1, KB: 1024, MB: 1024 * 1024 }[match[2] ?? 'B']!;
 }
 
-/** Parses a ratio: `5%`, `0.05`, `1/20`. */
-export function parseRatio(text: string): number | null {
-  let value: number;
-  if (text.endsWith('%')) value = Number(text.slice(0, -1)) / 100;
+/**
+ * Parses a probability written `5%`, `0.05` or `1/20` into percent (0..100), the unit of every
+ * simulator knob that is a chance (docs/scenario-grammar.md, "Units").
+ */
+export function parsePercent(text: string): number | null {
+  let percent: number;
+  if (text.endsWith('%')) percent = Number(text.slice(0, -1));
   else if (text.includes('/')) {
     const [a, b] = text.split('/').map(Number);
-    value = a! / b!;
-  } else value = Number(text);
-  return Number.isFinite(value) && value >= 0 && value <= 1 ? value : null;
+    percent = (a! / b!) * 100;
+  } else percent = Number(text) * 100;
+  return Number.isFinite(percent) && percent >= 0 && percent <= 100 ? percent : null;
 }
 
 export function parseScenario(text: string, file: string): Scenario {
@@ -454,11 +457,11 @@ function applyNetwork(network: NetworkKnobs, args: readonly string[], fail: (pro
       case 'loss':
       case 'dup':
       case 'reorder': {
-        const ratio = parseRatio(value!);
-        if (ratio === null) fail(`${key}=${value} is not a ratio (5%, 0.05 or 1/20)`);
-        if (key === 'loss') network.lossRatio = ratio!;
-        else if (key === 'dup') network.duplicateRatio = ratio!;
-        else network.reorderRatio = ratio!;
+        const percent = parsePercent(value!);
+        if (percent === null) fail(`${key}=${value} is not a chance (5%, 0.05 or 1/20)`);
+        if (key === 'loss') network.lossPercent = percent!;
+        else if (key === 'dup') network.duplicatePercent = percent!;
+        else network.reorderPercent = percent!;
         break;
       }
       default:

@@ -22,9 +22,9 @@ export interface Knobs extends BusyKnobs {
   /** How long a fault lasts before it is undone, at most (ms). */
   faultDurationMsMax: number;
   /** Network knobs while a loss/dup/reorder fault is active. */
-  faultLossRatio: number;
-  faultDuplicateRatio: number;
-  faultReorderRatio: number;
+  faultLossPercent: number;
+  faultDuplicatePercent: number;
+  faultReorderPercent: number;
   /** Probability (as a percentage) that a crash tears the first unsynced append. */
   tornWritePercent: number;
   /** Probability (as a percentage) that a crash also rots a stored log entry (off unless asked). */
@@ -74,9 +74,9 @@ export function drawKnobs(r: Prng, scenario: Scenario): Omit<Knobs, keyof BusyKn
     faultWeights,
     faultEveryMs: Math.max(1, Math.round((every * r.pick([1, 2, 4])) / 2)),
     faultDurationMsMax: Math.max(1, Math.round(every * r.pick([1, 2, 4, 8]))),
-    faultLossRatio: r.pick([0.01, 0.05, 0.2, 0.5]),
-    faultDuplicateRatio: r.pick([0.01, 0.1, 0.3]),
-    faultReorderRatio: r.pick([0.05, 0.3, 0.8]),
+    faultLossPercent: r.pick([1, 5, 20, 50]),
+    faultDuplicatePercent: r.pick([1, 10, 30]),
+    faultReorderPercent: r.pick([5, 30, 80]),
     tornWritePercent: r.pick([0, 50, 100]),
     bitRotPercent: 0,
     syncUsMin: 100,
@@ -98,7 +98,7 @@ export function describeKnobs(seed: number, scenario: Scenario, k: Knobs): strin
     .join(' ');
   return (
     `seed ${seed} knobs: nemesis=${scenario.nemesis.mode}${weights ? ` weights[${weights}]` : ''} every=${k.faultEveryMs}ms ` +
-    `durationMax=${k.faultDurationMsMax}ms loss=${pct(k.faultLossRatio)} dup=${pct(k.faultDuplicateRatio)} reorder=${pct(k.faultReorderRatio)} ` +
+    `durationMax=${k.faultDurationMsMax}ms loss=${pct(k.faultLossPercent)} dup=${pct(k.faultDuplicatePercent)} reorder=${pct(k.faultReorderPercent)} ` +
     `torn=${k.tornWritePercent}% rot=${k.bitRotPercent}% sync=${k.syncUsMin}..${k.syncUsMax}us clockJump=${k.clockJumpMsMax}ms drift=${k.clockDriftPpmMax}ppm` +
     (usesBusy ? ` ${describeBusyKnobs(k)}` : '') +
     describeProtocolKnobs(k.protocol)
@@ -202,10 +202,10 @@ export class Nemesis {
       case 'reorder': {
         const knobs: Partial<NetworkKnobs> =
           kind === 'loss'
-            ? { lossRatio: this.knobs.faultLossRatio }
+            ? { lossPercent: this.knobs.faultLossPercent }
             : kind === 'dup'
-              ? { duplicateRatio: this.knobs.faultDuplicateRatio }
-              : { reorderRatio: this.knobs.faultReorderRatio };
+              ? { duplicatePercent: this.knobs.faultDuplicatePercent }
+              : { reorderPercent: this.knobs.faultReorderPercent };
         f.setNetwork(knobs);
         undo(() => f.setNetwork(host.baseNetwork));
         return;
@@ -267,9 +267,9 @@ export function describeProtocolKnobs(protocol: Readonly<Record<string, string>>
 export const numericFaultKnobs = [
   'faultEveryMs',
   'faultDurationMsMax',
-  'faultLossRatio',
-  'faultDuplicateRatio',
-  'faultReorderRatio',
+  'faultLossPercent',
+  'faultDuplicatePercent',
+  'faultReorderPercent',
   'tornWritePercent',
   'bitRotPercent',
   'syncUsMin',
@@ -278,6 +278,7 @@ export const numericFaultKnobs = [
   'clockDriftPpmMax',
 ] as const;
 
-export function pct(ratio: number): string {
-  return `${+(ratio * 100).toFixed(2)}%`;
+/** A percent knob as the knob line and fault lines show it (`5%`, `0.5%`). */
+export function pct(percent: number): string {
+  return `${+percent.toFixed(2)}%`;
 }

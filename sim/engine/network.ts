@@ -57,12 +57,14 @@ export class Network {
    */
   route(from: number, to: number, stream: boolean, nowUs: number): number[] | null {
     const knobs = this.knobsOf(from, to);
-    if (this.isBlocked(from, to) || (!stream && this.rng() < knobs.lossRatio)) return null;
-    const copies = !stream && this.rng() < knobs.duplicateRatio ? 2 : 1;
+    // Percent knobs against unit floats: p / 100 is the same double as the ratio p% always denoted.
+    if (this.isBlocked(from, to) || (!stream && this.rng() < knobs.lossPercent / 100)) return null;
+    const copies = !stream && this.rng() < knobs.duplicatePercent / 100 ? 2 : 1;
     const times: number[] = [];
     for (let copy = 0; copy < copies; copy++) {
       let atUs = nowUs + this.latencyUs(knobs);
-      if (!stream && this.rng() < knobs.reorderRatio) atUs += Math.round(this.rng() * knobs.reorderMsMax * usPerMs);
+      if (!stream && this.rng() < knobs.reorderPercent / 100)
+        atUs += Math.round(this.rng() * knobs.reorderMsMax * usPerMs);
       const link = from * this.nodeCount + to;
       const clog = this.clogUntilUs.get(link);
       if (clog !== undefined && clog > atUs) atUs = clog;

@@ -1090,7 +1090,9 @@ export class Simulation implements SimApi {
       setNetwork(knobs) {
         sim.network.set(knobs);
         const now = sim.network.current;
-        sim.fault(`network loss=${pct(now.lossRatio)} dup=${pct(now.duplicateRatio)} reorder=${pct(now.reorderRatio)}`);
+        sim.fault(
+          `network loss=${pct(now.lossPercent)} dup=${pct(now.duplicatePercent)} reorder=${pct(now.reorderPercent)}`,
+        );
       },
     };
   }

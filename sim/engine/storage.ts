@@ -177,7 +177,7 @@ export class SimStorage {
   }
 
   /**
-   * The node crashed. A random prefix of the unsynced ops survives; with probability tornRatio the
+   * The node crashed. A random prefix of the unsynced ops survives; with chance tornNumerator/tornDenominator the
    * next op, if it is an append, is torn (some of its entries land, the last one partially).
    */
   crash(prng: Prng, tornNumerator: number, tornDenominator: number): CrashOutcome {

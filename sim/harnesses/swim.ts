@@ -63,7 +63,7 @@ const params: Record<string, string> = {
   slowPauseEvery: 'mean gap between a slow node’s pauses (default 10s)',
   boundAwareness: 'probe-period multiplier allowed in the completeness bound (default 1, or 2 with loss)',
   falsePositivesMax: 'fail the run when more live members are marked failed than this (default: not checked)',
-  lossLimit: 'loss ratio above which completeness and leave are not checked (default 0.10)',
+  lossLimitPercent: 'datagram loss (percent) above which completeness and leave are not checked (default 10)',
   ...Object.fromEntries(numericFields.map((f) => [f, `SwimConfig.${f} (see core/swim/config.ts)`])),
 };
 
@@ -165,7 +165,7 @@ function closeSpan(spans: Span[], atMs: number): void {
 /** Ground-truth sampling period (ms): 100 ms, coarser for huge clusters (10,000 nodes: 1 s). */
 const samplePeriodMs = (nodeCount: number): number => Math.min(1000, Math.max(100, nodeCount / 10));
 
-function sample(sim: SimApi, run: SwimRun, lossLimit: number): void {
+function sample(sim: SimApi, run: SwimRun, lossLimitPercent: number): void {
   const t = sim.nowMs;
   for (const id of sim.nodeIds) {
     const life = run.lives.get(id)!;
@@ -180,8 +180,8 @@ function sample(sim: SimApi, run: SwimRun, lossLimit: number): void {
   const view = sim.partitionView();
   if (view.groups.length > 1 || view.blocked.length > 0) openSpan(run.split, t);
   else closeSpan(run.split, t);
-  const loss = sim.networkNow.lossRatio;
-  if (loss > lossLimit) openSpan(run.lossy, t);
+  const lossPercent = sim.networkNow.lossPercent;
+  if (lossPercent > lossLimitPercent) openSpan(run.lossy, t);
   else closeSpan(run.lossy, t);
 }
 
@@ -275,7 +275,7 @@ function inFlightAsAlive(
 ): Map<NodeId, Map<NodeId, MemberStatus>> {
   const scenario = sim.scenario;
   const lossy =
-    scenario.network.lossRatio > 0 || (scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes('loss'));
+    scenario.network.lossPercent > 0 || (scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes('loss'));
   if (!lossy) return all;
   const windowMs = suspicionTimeoutMinMs(scenarioConfig(scenario), scenario.nodes.length);
   for (const [observer, view] of all) {
@@ -320,7 +320,13 @@ export const harness: Harness = {
       problems.push(`set lifeguard: '${p.lifeguard}' is not true or false`);
     if (p.bootstrap !== undefined && p.bootstrap !== 'join' && p.bootstrap !== 'roster')
       problems.push(`set bootstrap: '${p.bootstrap}' is not join or roster`);
-    for (const f of [...numericFields, 'joinSeeds', 'boundAwareness', 'falsePositivesMax', 'lossLimit'] as const) {
+    for (const f of [
+      ...numericFields,
+      'joinSeeds',
+      'boundAwareness',
+      'falsePositivesMax',
+      'lossLimitPercent',
+    ] as const) {
       const raw = p[f];
       if (raw !== undefined && !(Number.isFinite(Number(raw)) && Number(raw) >= 0))
         problems.push(`set ${f}: '${raw}' is not a non-negative number`);
@@ -345,9 +351,9 @@ export const harness: Harness = {
 
   workload(sim, scenario) {
     const run = runOf(sim);
-    const lossLimit = Number(scenario.params.lossLimit ?? 0.1);
+    const lossLimitPercent = Number(scenario.params.lossLimitPercent ?? 10);
     const tick = () => {
-      sample(sim, run, lossLimit);
+      sample(sim, run, lossLimitPercent);
       if (sim.phase !== 'done') sim.after(samplePeriodMs(sim.nodeIds.length), tick);
     };
     tick();
@@ -452,7 +458,7 @@ function judge(sim: SimApi): string[] {
   const scenario = sim.scenario;
   const config = scenarioConfig(scenario);
   const lossy =
-    scenario.network.lossRatio > 0 || (scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes('loss'));
+    scenario.network.lossPercent > 0 || (scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes('loss'));
   const awareness = Number(scenario.params.boundAwareness ?? (lossy ? 2 : 1));
   const boundMs = completenessBoundMs(config, scenario.nodes.length, awareness);
   const problems = [...checkCompleteness(marks, truth, boundMs), ...checkLeftNeverFailed(marks, truth)];

@@ -191,8 +191,21 @@ export function readReplay(path: string): ReplayFile {
       throw new ReplayFileError(path, `field '${field}' is missing or not a ${type}`);
   if (!Number.isSafeInteger(data.seed) || (data.seed as number) < 0)
     throw new ReplayFileError(path, `field 'seed' must be a non-negative integer`);
+  const knobs = data.knobs as Record<string, unknown>;
+  // Files written before the knobs were all percent (issue 20 §2) name the network fault knobs as ratios.
+  for (const [legacy, key] of legacyRatioKnobs)
+    if (typeof knobs[legacy] === 'number' && !(key in knobs)) {
+      knobs[key] = (knobs[legacy] as number) * 100;
+      delete knobs[legacy];
+    }
   return data as unknown as ReplayFile;
 }
+
+const legacyRatioKnobs = [
+  ['faultLossRatio', 'faultLossPercent'],
+  ['faultDuplicateRatio', 'faultDuplicatePercent'],
+  ['faultReorderRatio', 'faultReorderPercent'],
+] as const;
 
 export interface ReplayRun {
   readonly loaded: LoadedScenario;
