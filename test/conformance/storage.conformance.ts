@@ -5,11 +5,14 @@
  * trips of every op), a write torn by a crash is cut off and reported as a torn tail, and damage to
  * acknowledged data is reported by its position instead of being loaded.
  *
- * Extending it (the `disk` helper's short write and full disk): add a case to `storageCases` below.
- * A case that needs a fault only some storages can model adds an optional method to StorageFixture
- * (e.g. `fillDisk?(freeBytes)`), names it in the case's `needs`, and each runner lists the methods its
- * fixture offers in `capabilities` (test/conformance/storage.test.ts); a storage without one skips the
- * case with the reason in its name, never silently.
+ * A full disk (issue 13 §1): a record is durable only when all its bytes are written and synced; a
+ * short write keeps the whole records before it, the rest waits in order (never reported durable,
+ * never loaded after a crash), and everything waiting becomes durable, in order, once space returns.
+ *
+ * Extending it: add a case to `storageCases` below. A case that needs a fault only some storages can
+ * model uses an optional method of StorageFixture (`fillDisk`), names it in the case's `needs`, and
+ * each runner lists the methods its fixture offers in `capabilities` (test/conformance/storage.test.ts);
+ * a storage without one skips the case with the reason in its name, never silently.
  */
 import { describe, expect, it } from 'vitest';
 import { applyStorageOp, mapImage } from '../../core/storage.js';
@@ -36,6 +39,18 @@ export interface StorageFixture {
   /** The process restarts (after a crash or a clean stop): what it loads. */
   restart(): Promise<Loaded>;
   cleanup(): Promise<void>;
+  /**
+   * `fillDisk` capability: from now on the disk takes about `freeBytes` more (Infinity: space
+   * returns). A real disk rounds to its blocks; cases only rely on "some room" and "no room".
+   */
+  fillDisk?(freeBytes: number): Promise<void>;
+  /**
+   * `fillDisk` capability: writes one persist effect and tries to make it durable; 'waiting' when the
+   * disk is full (the write stays queued, in order, and is tried again).
+   */
+  persistIfRoom?(ops: readonly StorageOp[]): Promise<'durable' | 'waiting'>;
+  /** `fillDisk` capability: the latest write made, and the latest durable one (markers 1, 2, 3...). */
+  markers?(): { readonly written: number; readonly durable: number };
 }
 
 export interface StorageCase {
@@ -135,7 +150,71 @@ export const storageCases: StorageCase[] = [
       expect(loaded.position).toBe(1);
     },
   },
+  {
+    name: 'a short write keeps the whole records before it; a crash then loads exactly the durable prefix, untorn',
+    needs: ['fillDisk'],
+    async run(fx) {
+      await fx.persist([{ op: 'put', key: 'hardState', value: { term: 2 } }]);
+      await fx.fillDisk!(12_000); // room for about two of these records, not six
+      const outcomes: string[] = [];
+      for (let i = 0; i < 6; i++) outcomes.push(await fx.persistIfRoom!(appendBig(i)));
+      const { written, durable } = fx.markers!();
+      expect(outcomes).toContain('waiting');
+      expect(durable).toBeLessThan(written);
+      // Markers count persists: 1 is the hard state, 2..7 the appends; a waiting one never turns durable.
+      const durableAppends = durable - 1;
+      expect(durableAppends).toBeGreaterThanOrEqual(0);
+      expect(outcomes.slice(0, durableAppends).every((o) => o === 'durable')).toBe(true);
+      expect(outcomes.slice(durableAppends).every((o) => o === 'waiting')).toBe(true);
+      const loaded = await loadOk(fx); // the process dies with the rest still queued
+      const log = loaded.logs.get('log');
+      expect(bigIndexes(log?.entries ?? [])).toEqual([...Array(durableAppends).keys()]);
+      expect(log?.tornTail ?? false).toBe(false); // the partial record was cut off at write time
+      expect(loaded.records.get('hardState')).toEqual({ term: 2 });
+    },
+  },
+  {
+    name: 'writes wait while the disk is full and all become durable, in order, once space returns',
+    needs: ['fillDisk'],
+    async run(fx) {
+      await fx.persist([{ op: 'append', log: 'log', entries: [{ i: -1 }] }]);
+      await fx.fillDisk!(0);
+      expect(await fx.persistIfRoom!(appendBig(0))).toBe('waiting');
+      expect(await fx.persistIfRoom!(appendBig(1))).toBe('waiting');
+      expect(fx.markers!()).toEqual({ written: 3, durable: 1 });
+      await fx.fillDisk!(Infinity);
+      expect(await fx.persistIfRoom!(appendBig(2))).toBe('durable'); // behind the two that waited
+      expect(fx.markers!()).toEqual({ written: 4, durable: 4 });
+      const loaded = await loadOk(fx);
+      expect(bigIndexes(loaded.logs.get('log')!.entries)).toEqual([-1, 0, 1, 2]);
+      expect(loaded.logs.get('log')!.tornTail).toBe(false);
+    },
+  },
+  {
+    name: 'a crash on a full disk loses only what never became durable',
+    needs: ['fillDisk'],
+    async run(fx) {
+      await fx.persist([{ op: 'append', log: 'log', entries: [{ i: -1 }] }]);
+      await fx.fillDisk!(0);
+      expect(await fx.persistIfRoom!(appendBig(0))).toBe('waiting');
+      const loaded = await loadOk(fx);
+      expect(bigIndexes(loaded.logs.get('log')!.entries)).toEqual([-1]);
+      // Space returns after the restart: the storage writes again from what it loaded.
+      await fx.fillDisk!(Infinity);
+      await fx.persist(appendBig(5));
+      expect(bigIndexes((await loadOk(fx)).logs.get('log')!.entries)).toEqual([-1, 5]);
+    },
+  },
 ];
+
+/** A log append of about 5 KB (entry `{ i }` with padding: more than a 4 KiB page), so a few fill a small disk. */
+function appendBig(i: number): StorageOp[] {
+  return [{ op: 'append', log: 'log', entries: [{ i, pad: 'x'.repeat(5_000) }] }];
+}
+
+function bigIndexes(entries: readonly unknown[]): number[] {
+  return entries.map((e) => (e as { i: number }).i);
+}
 
 /** Runs every case against one storage. `capabilities` lists what the fixture can model beyond the basics. */
 export function storageConformance(

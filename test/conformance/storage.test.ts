@@ -1,14 +1,17 @@
 /**
  * Runs the storage conformance suite (storage.conformance.ts) against both storages: the simulator's
  * SimStorage (with and without its msgpack codec) and net/disk's DiskStorage on a temporary data dir.
- * Each fixture fakes a fault the way its storage meets it: SimStorage through its own crash and rot
- * models (with the random choices pinned), DiskStorage by writing part of a record into the real
- * write-ahead log file, and by flipping a byte inside a record.
+ * Each fixture fakes a fault the way its storage meets it: SimStorage through its own crash, rot and
+ * full-disk models (with the random choices pinned), DiskStorage by writing part of a record into the
+ * real write-ahead log file, by flipping a byte inside a record, and — for the full-disk cases — on a
+ * small tmpfs filled by a filler file (real ENOSPC and short writes; mounting needs root: elsewhere
+ * those cases are skipped with one line saying why).
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import type { Prng } from '../../core/prng.js';
 import { applyStorageOp, mapImage } from '../../core/storage.js';
 import type { DurableState, StorageOp } from '../../core/types.js';
@@ -16,9 +19,16 @@ import { DiskCorruptError, encodeRecord, openDiskStorage, type Storage } from '.
 import { SimStorage } from '../../sim/engine/storage.js';
 import { storageConformance, type Loaded, type StorageFixture } from './storage.conformance.js';
 
-/** A Prng whose choices are pinned: every `below` answers `value`, every `chance` is taken, `pick` takes the first. */
+/**
+ * A Prng whose choices are pinned: every `below` answers `value`, every chance above zero is taken,
+ * `pick` takes the first.
+ */
 function pinned(value: number): Prng {
-  return { below: () => value, chance: () => true, pick: <T>(items: readonly T[]) => items[0]! } as unknown as Prng;
+  return {
+    below: () => value,
+    chance: (numerator: number) => numerator > 0,
+    pick: <T>(items: readonly T[]) => items[0]!,
+  } as unknown as Prng;
 }
 
 function corruptionIn(durable: DurableState): Loaded | null {
@@ -30,6 +40,16 @@ function corruptionIn(durable: DurableState): Loaded | null {
 function simFixture(codec: boolean): StorageFixture {
   const disk = new SimStorage(codec);
   return {
+    async fillDisk(freeBytes) {
+      disk.setFreeBytes(freeBytes);
+    },
+    async persistIfRoom(ops) {
+      const marker = disk.write(ops);
+      const outcome = disk.sync(marker);
+      expect(outcome.kind).not.toBe('fatal');
+      return outcome.kind === 'durable' ? 'durable' : 'waiting';
+    },
+    markers: () => ({ written: disk.writtenMarker, durable: disk.durableMarker }),
     async persist(ops) {
       const marker = disk.write(ops);
       expect(disk.sync(marker).kind).toBe('durable');
@@ -53,9 +73,55 @@ function simFixture(codec: boolean): StorageFixture {
   };
 }
 
-async function diskFixture(): Promise<StorageFixture> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-storage-conformance-'));
-  let storage: Storage | null = (await openDiskStorage(dir)).storage;
+/** A small tmpfs for DiskStorage's full-disk cases, mounted once for this file (null where refused). */
+const tmpfs = mountTmpfs();
+if (!tmpfs.mnt) console.log(`storage conformance: DiskStorage's full-disk cases skipped: ${tmpfs.whyNot}`);
+afterAll(() => {
+  if (tmpfs.mnt) execFileSync('umount', ['-l', tmpfs.mnt]);
+  fs.rmSync(tmpfs.root, { recursive: true, force: true });
+});
+
+function mountTmpfs(): { root: string; mnt: string | null; whyNot: string } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-storage-tmpfs-'));
+  const mnt = path.join(root, 'mnt');
+  fs.mkdirSync(mnt);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mnt], { stdio: 'pipe' });
+    return { root, mnt, whyNot: '' };
+  } catch (error) {
+    const why = ((error as { stderr?: Buffer }).stderr?.toString() ?? String(error)).trim().split('\n')[0]!;
+    return { root, mnt: null, whyNot: `cannot mount a tmpfs here (${why})` };
+  }
+}
+
+/** Fills the file system of `dir` until about `freeBytes` are left (a filler file); Infinity deletes it. */
+function fillTo(dir: string, filler: string, freeBytes: number): void {
+  fs.rmSync(filler, { force: true });
+  if (freeBytes === Infinity) return;
+  const page = 4096;
+  const stat = fs.statfsSync(dir);
+  let size = Math.max(0, Math.floor((stat.bavail * stat.bsize - freeBytes) / page) * page);
+  const fd = fs.openSync(filler, 'w');
+  try {
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    while (size > 0) {
+      const n = fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size));
+      size -= n;
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error; // full is what was asked
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function diskFixture(onTmpfs = false): Promise<StorageFixture> {
+  const parent = onTmpfs ? tmpfs.mnt! : os.tmpdir();
+  const dir = fs.mkdtempSync(path.join(parent, 'conclave-storage-conformance-'));
+  const filler = path.join(parent, `${path.basename(dir)}.filler`);
+  // A full disk is tried again every 20 ms here (the agent's default is slower), so cases stay short.
+  const options = { diskFullRetryMs: 20 };
+  let storage: Storage | null = (await openDiskStorage(dir, options)).storage;
   // Which log positions each record appended (by byte offset in its segment), to name damage by position.
   const records: { file: string; offset: number; log: string | null; position: number }[] = [];
   const logs = new Map<string, unknown[]>();
@@ -80,7 +146,7 @@ async function diskFixture(): Promise<StorageFixture> {
     await storage?.close();
     storage = null;
     try {
-      const opened = await openDiskStorage(dir);
+      const opened = await openDiskStorage(dir, options);
       storage = opened.storage;
       return { kind: 'ok', durable: opened.report.durable };
     } catch (error) {
@@ -119,10 +185,27 @@ async function diskFixture(): Promise<StorageFixture> {
     async cleanup() {
       await storage?.close();
       fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(filler, { force: true });
     },
+    ...(onTmpfs
+      ? {
+          async fillDisk(freeBytes: number) {
+            fillTo(parent, filler, freeBytes);
+          },
+          async persistIfRoom(ops: readonly StorageOp[]) {
+            track(ops);
+            storage!.write(ops);
+            // A full disk never fails a flush: it stays pending and is tried again (net/disk/storage.ts).
+            const flushed = storage!.flush().then(() => 'durable' as const);
+            const waited = new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), 300));
+            return Promise.race([flushed, waited]);
+          },
+          markers: () => ({ written: storage!.writtenMarker, durable: storage!.durableMarker }),
+        }
+      : {}),
   };
 }
 
-storageConformance('SimStorage (codec)', async () => simFixture(true));
-storageConformance('SimStorage (no codec)', async () => simFixture(false));
-storageConformance('DiskStorage', diskFixture);
+storageConformance('SimStorage (codec)', async () => simFixture(true), ['fillDisk']);
+storageConformance('SimStorage (no codec)', async () => simFixture(false), ['fillDisk']);
+storageConformance('DiskStorage', () => diskFixture(tmpfs.mnt !== null), tmpfs.mnt ? ['fillDisk'] : []);
