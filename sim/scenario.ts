@@ -46,6 +46,7 @@ export const faultKinds = [
   'busy',
   'wan-cut',
   'wan-oneway',
+  'isolate',
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -55,8 +56,10 @@ export type FaultKind = (typeof faultKinds)[number];
  * (and `disk-replaced` needs an operator's re-add before the node votes again).
  */
 export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter(
-  // busy (sim/engine/busy.ts) and the WAN faults (datacenter scenarios only) are opt-in likewise.
-  (k) => k !== 'full' && k !== 'disk-replaced' && k !== 'busy' && k !== 'wan-cut' && k !== 'wan-oneway',
+  // busy (sim/engine/busy.ts), the WAN faults (datacenter scenarios only) and isolate (sim/engine/nemesis.ts)
+  // are opt-in likewise: named in `kinds=`.
+  (k) =>
+    k !== 'full' && k !== 'disk-replaced' && k !== 'busy' && k !== 'wan-cut' && k !== 'wan-oneway' && k !== 'isolate',
 );
 
 /** A datacenter of a multi-DC scenario: its nodes (servers first) and how many are servers. */

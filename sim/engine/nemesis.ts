@@ -59,6 +59,8 @@ export interface NemesisHost {
   readonly datacenterNames: readonly string[];
   cutWan(fromDc: string, toDc: string): void;
   isolateDatacenter(dc: string): void;
+  /** The node that believes it leads at the highest term (a Raft machine's role), or null. */
+  leader(): NodeId | null;
 }
 
 /** Draws the per-seed knobs (swarm testing): fault mix and intensities (the busy host's come from busy.ts). */
@@ -167,6 +169,17 @@ export class Nemesis {
         const bridgeNode = shuffled.pop()!;
         const half = Math.ceil(shuffled.length / 2);
         host.bridge(bridgeNode, [shuffled.slice(0, half), shuffled.slice(half)]);
+        undo(() => f.heal());
+        return;
+      }
+      case 'isolate': {
+        // Jepsen's partition-leader: the node that believes it leads (any node when none does) is cut
+        // off from every peer, while clients still reach it (client requests never cross the peer
+        // network in the simulator). A deposed leader keeps answering whoever still asks it until it
+        // notices — the window where lease reads, check-quorum and a consistent read served locally
+        // go wrong; a random partition leaves the leader in a minority only now and then.
+        const victim = host.leader() ?? r.pick(ids);
+        f.partition([[victim]]);
         undo(() => f.heal());
         return;
       }

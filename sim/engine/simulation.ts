@@ -328,6 +328,20 @@ export class Simulation implements SimApi {
     return this.nodeOf(nodeId).paused;
   }
 
+  /** The running, unpaused node whose Raft machine leads at the highest term, or null (nemesis `isolate`). */
+  leader(): NodeId | null {
+    let best: NodeId | null = null;
+    let bestTerm = -1;
+    for (const node of this.nodes) {
+      const runtime = node.runtime;
+      if (runtime === null || node.paused || !runtime.hasMachine('raft')) continue;
+      const raft = runtime.stateOf<{ role?: unknown; term?: unknown }>('raft');
+      if (raft.role === 'leader' && typeof raft.term === 'number' && raft.term > bestTerm)
+        ((best = node.id), (bestTerm = raft.term));
+    }
+    return best;
+  }
+
   /** The node's storage markers: the latest write, and the latest write that is durable (tests). */
   storageMarkers(nodeId: NodeId): { readonly written: number; readonly durable: number } {
     const storage = this.nodeOf(nodeId).storage;
