@@ -100,7 +100,12 @@ export interface TraceFields {
   'agent.deregistered': { readonly what: 'service' | 'check'; readonly id: string };
   'agent.syncFailed': { readonly error: string };
   'agent.coordinateFailed': { readonly error: string };
-  'agent.droppedMessage': { readonly from: NodeId; readonly problem: 'malformed' | 'malformedRpc' | 'unknownType' };
+  'agent.droppedMessage': {
+    readonly from: NodeId;
+    readonly problem: 'malformed' | 'malformedRpc' | 'unknownType';
+    /** What the wire check refused (core/agent/rpc.ts checkAgentMessage). */
+    readonly detail?: string;
+  };
   'agent.userEvent': { readonly name: string; readonly id: string };
   'agent.holding': { readonly op: string; readonly error: string };
   'agent.checkRegisterFailed': { readonly id: string; readonly problem: string };
@@ -230,7 +235,7 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
     'warn',
     (e) =>
       e.problem === 'malformed'
-        ? `agent: dropped a malformed message from ${e.from}`
+        ? `agent: dropped a malformed message from ${e.from}${e.detail === undefined ? '' : `: ${e.detail}`}`
         : e.problem === 'malformedRpc'
           ? `agent: dropped a malformed rpc from ${e.from}`
           : `agent: dropped a message of unknown type from ${e.from}`,

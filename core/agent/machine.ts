@@ -54,6 +54,7 @@ import {
 import { errorResponse, translate, uuid } from './ops.js';
 import {
   callSwim,
+  checkAgentMessage,
   knownServers,
   onRaftReply,
   onRpcReply,
@@ -153,12 +154,10 @@ function onStart(s: AgentState, env: Env): void {
 }
 
 function onMessage(s: AgentState, env: Env, from: NodeId, message: AgentMessage): void {
-  if (message === null || typeof message !== 'object')
-    return trace(env, { type: 'agent.droppedMessage', from, problem: 'malformed' });
+  const problem = checkAgentMessage(message);
+  if (problem !== null) return trace(env, { type: 'agent.droppedMessage', from, problem: 'malformed', detail: problem });
   switch (message.t) {
     case 'rpc':
-      if (typeof message.id !== 'number' || message.op === null || typeof message.op !== 'object')
-        return trace(env, { type: 'agent.droppedMessage', from, problem: 'malformedRpc' });
       if (!s.hasRaft) {
         // Only servers answer RPCs; a client that got one answers so the caller need not time out.
         env.ctx.emit({
@@ -175,10 +174,7 @@ function onMessage(s: AgentState, env: Env, from: NodeId, message: AgentMessage)
       }
       return executeServerOp(s, env, message.op, { kind: 'remote', from, id: message.id }, message.hops);
     case 'rpcReply':
-      if (typeof message.id !== 'number' || message.result === null || typeof message.result !== 'object') return;
-      return onRpcReply(s, env, message.id, message.result);
-    default:
-      trace(env, { type: 'agent.droppedMessage', from, problem: 'unknownType' });
+      return onRpcReply(s, env, from, message.id, message.result);
   }
 }
 

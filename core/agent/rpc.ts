@@ -9,7 +9,7 @@ import { assert } from '../assert.js';
 import type { RaftAnswer, RaftLocalReply, RaftRequest, RaftResponse } from '../raft/api.js';
 import type { Member, SwimLocalReply, SwimRequest, SwimResponse } from '../swim/api.js';
 import type { NodeId } from '../types.js';
-import { agentErrors } from './api.js';
+import { agentErrors, blockingWaitMsMax } from './api.js';
 import { forgetHold, leaderChangedError, maybeHold } from './hold.js';
 import { render, type ServerOp, type ServerResult } from './ops.js';
 import { count, reply, type AgentState, type Env, type Origin } from './state.js';
@@ -21,6 +21,66 @@ export type AgentMessage =
 
 /** A forwarded op may hop client → server → leader, and once more if leadership moved meanwhile. */
 export const rpcHopsMax = 3;
+
+/**
+ * The longest wait a legitimate peer puts in a forwarded blocking read (ms): the 10-minute cap plus the
+ * largest jitter (wait / 16), rounded up to twice the cap so a change of the jitter rule stays legal.
+ */
+export const rpcWaitMsMax = 2 * blockingWaitMsMax;
+
+const serverOpKinds: ReadonlySet<string> = new Set(['write', 'read', 'status', 'raftRemovePeer']);
+const consistencies: ReadonlySet<string> = new Set(['default', 'consistent', 'stale']);
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isDurationMs = (v: unknown, maxMs: number): v is number =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= maxMs;
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+
+/**
+ * Wire hygiene for agent-to-agent messages (issue 14 §3, as Raft's `checkMessage`): the shape, and every
+ * number that becomes an id, an index, a hop count or a timer's delay, range-checked before anything
+ * acts on it. A peer (or anyone on plain links) that sends a wait of −2^53 or a hop count of 1e300 gets a
+ * dropped message, never a thrown step (a dead agent). Null when the message is well formed, else why not.
+ * The store command inside a write is checked where it is applied (core/store), not here.
+ */
+export function checkAgentMessage(message: unknown): string | null {
+  if (!isObject(message)) return 'not an object';
+  if (!isCount(message['id'])) return 'call id is not a safe non-negative integer';
+  if (message['t'] === 'rpcReply') {
+    const result = message['result'];
+    if (!isObject(result) || typeof result['ok'] !== 'boolean') return 'rpcReply without a result';
+    if (result['ok'])
+      return isCount(result['index']) && isDurationMs(result['lastContactMs'], Number.MAX_SAFE_INTEGER)
+        ? null
+        : 'rpcReply with an index or lastContactMs out of range';
+    const status = result['status'];
+    return typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599
+      ? typeof result['error'] === 'string'
+        ? null
+        : 'rpcReply without an error text'
+      : 'rpcReply with a status out of range';
+  }
+  if (message['t'] !== 'rpc') return 'unknown message type';
+  const hops = message['hops'];
+  if (!isCount(hops) || hops > rpcHopsMax) return 'rpc hop count out of range';
+  if (!isDurationMs(message['timeoutMs'], Number.MAX_SAFE_INTEGER)) return 'rpc timeout out of range';
+  const op = message['op'];
+  if (!isObject(op) || typeof op['kind'] !== 'string' || !serverOpKinds.has(op['kind'])) return 'rpc op of unknown kind';
+  switch (op['kind']) {
+    case 'write':
+      return isObject(op['command']) ? null : 'write without a command';
+    case 'read':
+      if (!isObject(op['query'])) return 'read without a query';
+      if (typeof op['consistency'] !== 'string' || !consistencies.has(op['consistency']))
+        return 'read of unknown consistency';
+      if (!isCount(op['minIndex'])) return 'read minIndex out of range';
+      return isDurationMs(op['waitMs'], rpcWaitMsMax) ? null : 'read wait out of range';
+    case 'status':
+      return typeof op['what'] === 'string' ? null : 'status of nothing';
+    default:
+      return typeof op['peer'] === 'string' ? null : 'raftRemovePeer without a peer';
+  }
+}
 
 // ───────────────────────────────────────── local calls ────────────────────────────────────────────
 
@@ -161,9 +221,11 @@ export function sendRpc(
   env.ctx.emit({ kind: 'setTimer', timer: `rpc:${id}`, afterMs: timeoutMs });
 }
 
-export function onRpcReply(s: AgentState, env: Env, id: number, result: ServerResult): void {
+export function onRpcReply(s: AgentState, env: Env, from: NodeId, id: number, result: ServerResult): void {
   const pending = s.pendingRpcs.get(id);
   if (!pending) return; // timed out already
+  // Only the server we asked answers this call: a reply from anyone else is not ours to take.
+  if (from !== pending.to) return;
   s.pendingRpcs.delete(id);
   env.ctx.emit({ kind: 'cancelTimer', timer: `rpc:${id}` });
   if (maybeHold(s, env, pending.op, pending.origin, result)) return;

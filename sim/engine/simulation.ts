@@ -870,7 +870,7 @@ export class Simulation implements SimApi {
       this.counters.drops++;
       return;
     }
-    this.stranger?.sniff(sender.index, receiver.index, message);
+    this.stranger?.sniff(sender.index, receiver.index, message, stream);
     const payload = this.codec ? pack(message) : message;
     const times = this.network.route(sender.index, receiver.index, stream, this.nowUs);
     if (times === null) {

@@ -12,9 +12,11 @@
  * The link model decides what arrives (scenario `stranger links=...`): 'open' is plain TCP/UDP, where
  * the receiver trusts the sender id written in the frame, so everything arrives; 'authenticated' is
  * gossip encryption plus mutual TLS, where the stranger holds no key or certificate, so forgeries and
- * garbage die at the link. Replays still arrive there: AES-GCM gossip (memberlist's design) has no
- * replay window, and we do not lean on TLS's either — a replay is a duplicate with any delay, which
- * the protocols must survive anyway.
+ * garbage die at the link. Replays are judged by what carries them: gossip (SWIM, datagrams and
+ * push-pull streams alike) is sealed with the shared key by AES-GCM, which has no replay window
+ * (memberlist's design), so a replayed gossip message arrives; RPC and Raft go over mutual TLS, whose
+ * records are numbered under keys fresh to each session, so a recorded record replayed into any
+ * session fails its MAC and dies at the link. On open links every replay arrives.
  *
  * `numbers=out-of-range` forges only numbers that no legitimate peer can send (above 2^53 − 1,
  * negative, fractional, or a term more than 2^32 past the sniffed one): every such message must be
@@ -52,7 +54,7 @@ export interface Injection {
   /** What is put on the wire: an envelope-shaped value, or raw bytes (garbage with the codec). */
   readonly message: unknown;
   readonly bytes: Uint8Array | null;
-  /** A member's own message, unchanged, between its own endpoints: authenticated links let it through. */
+  /** Replays of a member's own message that the link model lets through when links are authenticated. */
   readonly authentic: boolean;
   /** One line for the trace ("forged raft vote from n2 to n3: term=9007199254740992"). */
   readonly description: string;
@@ -62,7 +64,15 @@ interface Captured {
   readonly from: number;
   readonly to: number;
   readonly message: Envelope;
+  /** Sent on the stream channel (TCP; TLS on authenticated links unless it is gossip). */
+  readonly stream: boolean;
 }
+
+/**
+ * Machines whose traffic is sealed by the gossip key (AES-GCM, no replay window) rather than TLS, on
+ * both channels: memberlist encrypts its push-pull TCP streams with the same keyring as its UDP packets.
+ */
+const gossipMachines: ReadonlySet<string> = new Set(['swim']);
 
 export class Stranger {
   private readonly captured: Captured[] = [];
@@ -76,8 +86,8 @@ export class Stranger {
   ) {}
 
   /** Sees one message a member sent (before the network decides its fate). */
-  sniff(from: number, to: number, message: Envelope): void {
-    const item = { from, to, message };
+  sniff(from: number, to: number, message: Envelope, stream: boolean): void {
+    const item = { from, to, message, stream };
     if (this.captured.length < capturedMax) {
       this.captured.push(item);
       return;
@@ -115,7 +125,8 @@ export class Stranger {
         claimedFrom: this.nodeIds[sample.from]!,
         message: sample.message,
         bytes: null,
-        authentic: true,
+        // A replay is the member's own message: it passes an AES-GCM gossip link, not a TLS stream.
+        authentic: !sample.stream || gossipMachines.has(sample.message.m),
         description: `replayed a ${sample.message.m} ${typeName(sample.message)} from ${this.nodeIds[sample.from]} to ${this.nodeIds[sample.to]}`,
       };
     }
