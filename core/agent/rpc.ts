@@ -65,7 +65,8 @@ export function checkAgentMessage(message: unknown): string | null {
   if (!isCount(hops) || hops > rpcHopsMax) return 'rpc hop count out of range';
   if (!isDurationMs(message['timeoutMs'], Number.MAX_SAFE_INTEGER)) return 'rpc timeout out of range';
   const op = message['op'];
-  if (!isObject(op) || typeof op['kind'] !== 'string' || !serverOpKinds.has(op['kind'])) return 'rpc op of unknown kind';
+  if (!isObject(op) || typeof op['kind'] !== 'string' || !serverOpKinds.has(op['kind']))
+    return 'rpc op of unknown kind';
   switch (op['kind']) {
     case 'write':
       return isObject(op['command']) ? null : 'write without a command';

@@ -312,3 +312,47 @@ describe('replies from an earlier term (§5.1)', () => {
     }
   });
 });
+
+describe('ReadIndex rounds across a restart (explore-membership seed 37)', () => {
+  it('a refusal of an older-term append echoes no round, and a leader counts no echo of a round it has not started', () => {
+    // n1 leads and runs read rounds; one of its appends (round r > 0) to n2 is held in the network.
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    for (let i = 0; i < 4; i++) {
+      c.request('n1', { type: 'read', query: null });
+      c.deliver();
+    }
+    c.fire('n1', 'heartbeat');
+    const held = c.inFlight.filter((m) => m.from === 'n1' && m.to === 'n2' && m.message.type === 'append');
+    expect(held.length).toBeGreaterThan(0);
+    const old = held[0]!.message as AppendEntries;
+    expect(old.readSeq).toBeGreaterThan(2);
+    c.drop();
+    // n1 restarts (its rounds count from 0 again) and leads a newer term.
+    c.crash('n1');
+    c.restart('n1');
+    expect(c.elect('n1')).toBe(true);
+    c.deliver((m) => m.message.type === 'append' || m.message.type === 'appendReply');
+    expect(c.state('n1').readSeq).toBeLessThan(old.readSeq);
+    // The held append reaches n2 now: n2 refuses it at the new term, without echoing its round.
+    hand(c, 'n2', 'n1', old);
+    const refusals = c.inFlight.filter((m) => m.from === 'n2' && m.to === 'n1' && m.message.type === 'appendReply');
+    expect(refusals.map((m) => (m.message as { readSeq: number }).readSeq)).toEqual([0]);
+    c.deliver();
+    const n1 = c.state('n1');
+    for (const [, p] of n1.progress) expect(p.readSeq).toBeLessThanOrEqual(n1.readSeq);
+    // And on the leader's side: an echo of a round it never started (as an older build would send) is not counted.
+    c.step('n1', {
+      kind: 'message',
+      nowMs: ++c.nowMs,
+      from: 'n2',
+      message: {
+        m: 'raft',
+        p: { ...refusals[0]!.message, readSeq: old.readSeq } as unknown,
+      },
+    });
+    expect(c.state('n1').progress.get('n2')!.readSeq).toBeLessThanOrEqual(c.state('n1').readSeq);
+    expect(c.invariantFailures).toEqual([]);
+  });
+});

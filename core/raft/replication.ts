@@ -259,7 +259,8 @@ export function progressForReply(
   const p = s.progress.get(from);
   if (!p) return null;
   p.lastAckMs = nowMs;
-  if (m.readSeq > p.readSeq) p.readSeq = m.readSeq;
+  // An echo of a round we have not started is no acknowledgement of ours (a reply about another life's round).
+  if (m.readSeq > p.readSeq && m.readSeq <= s.readSeq) p.readSeq = m.readSeq;
   return p;
 }
 

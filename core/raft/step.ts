@@ -154,9 +154,14 @@ function settleTerm(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId,
   if (m.term < s.term) {
     // From an older term: a candidate or a leader learns ours from the refusal; replies and
     // TimeoutNow are stale and dropped.
+    // The refusal echoes no ReadIndex round (readSeq 0): it carries OUR term, and the round was the
+    // stale sender's. A leader restarted since then counts rounds from 0 again, and an echo of its old
+    // round 28 at its new term would confirm its new rounds up to 28 that nobody acknowledged
+    // (raft/explore-membership seed 37, found by the lease rule: a datagram from the node's previous
+    // life, refused at the new term).
     if (m.type === 'vote') refuseVote(s, ctx, from, m);
-    else if (m.type === 'append') send(s, ctx, from, appendRefusal(s, m));
-    else if (m.type === 'snapshot') send(s, ctx, from, snapshotAnswer(s, m, 0, false, false));
+    else if (m.type === 'append') send(s, ctx, from, { ...appendRefusal(s, m), readSeq: 0 });
+    else if (m.type === 'snapshot') send(s, ctx, from, { ...snapshotAnswer(s, m, 0, false, false), readSeq: 0 });
     return false;
   }
   return true;

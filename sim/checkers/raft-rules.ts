@@ -175,6 +175,9 @@ export class RaftRuleChecker {
   /** The input a node is about to step on. */
   onInput(nodeId: NodeId, input: Input<unknown, unknown>): void {
     this.stepCount++;
+    // The node's own clock at this step: the lease and check-quorum rules measure time with it, as the
+    // node does (left unset, both rules compared 0 with 0 and could never fire).
+    this.nowMs.set(nodeId, input.nowMs);
     let message: RaftMessage | null = null;
     let from: NodeId | null = null;
     if (input.kind === 'message') {
@@ -292,8 +295,15 @@ export class RaftRuleChecker {
   /** The first time a leader sent ReadIndex round `readSeq` at `term` (for the lease rule). */
   private noteRoundSent(nodeId: NodeId, term: number, readSeq: number): void {
     const b = this.before.get(nodeId);
-    const h = this.heard.get(nodeId);
-    if (!b || !h || h.term !== term || b.term !== term || h.roundSentMs.has(readSeq)) return;
+    if (!b || b.term !== term) return;
+    let h = this.heard.get(nodeId);
+    if (!h || h.term !== term) {
+      // A new leader's first rounds leave before any reply of its term arrived: record them too (else a
+      // lease on its first echoed round looked like one on a round never sent).
+      h = newHeard(term);
+      this.heard.set(nodeId, h);
+    }
+    if (h.roundSentMs.has(readSeq)) return;
     h.roundSentMs.set(readSeq, this.nowMs.get(nodeId) ?? 0);
     if (h.roundSentMs.size > 256) h.roundSentMs.delete(h.roundSentMs.keys().next().value!);
   }
