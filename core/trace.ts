@@ -86,6 +86,12 @@ export interface TraceFields {
     readonly incarnation: number;
     readonly known: number;
   };
+  'swim.ltimeJumpDropped': {
+    readonly node: NodeId;
+    readonly from: NodeId;
+    readonly ltime: number;
+    readonly clock: number;
+  };
   'swim.malformedMessage': { readonly node: NodeId; readonly from: NodeId };
   'swim.malformedLocal': { readonly node: NodeId; readonly fromMachine: string };
   // ── the node runtime ──
@@ -219,6 +225,10 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
     'warn',
     (e) =>
       `${e.node} dropped a ${e.update} about ${e.about} from ${e.from}: incarnation ${e.incarnation} is more than 2^32 past ${e.known}`,
+  ],
+  'swim.ltimeJumpDropped': [
+    'warn',
+    (e) => `${e.node} dropped an event time from ${e.from}: ltime ${e.ltime} is more than 2^32 past ${e.clock}`,
   ],
   'swim.malformedMessage': ['warn', (e) => `${e.node} dropped a malformed SWIM message from ${e.from}`],
   'swim.malformedLocal': ['warn', (e) => `${e.node} swim ignored a malformed local call from ${e.fromMachine}`],

@@ -155,7 +155,8 @@ function onStart(s: AgentState, env: Env): void {
 
 function onMessage(s: AgentState, env: Env, from: NodeId, message: AgentMessage): void {
   const problem = checkAgentMessage(message);
-  if (problem !== null) return trace(env, { type: 'agent.droppedMessage', from, problem: 'malformed', detail: problem });
+  if (problem !== null)
+    return trace(env, { type: 'agent.droppedMessage', from, problem: 'malformed', detail: problem });
   switch (message.t) {
     case 'rpc':
       if (!s.hasRaft) {

@@ -5,7 +5,25 @@
  */
 import { assert } from '../assert.js';
 import type { UserEvent } from './api.js';
-import { notify, type Step, type SwimState } from './state.js';
+import { notify, trace, type Step, type SwimState } from './state.js';
+
+/**
+ * How far past our event clock a Lamport time from the wire may be (2^32): every member moves the clock
+ * one step per event it fires, so no legitimate peer gets this far ahead, while a forged ltime near 2^53
+ * would leave the clock unable to advance (ltime + 1 no longer a safe integer). As `incarnationJumpMax`.
+ */
+export const ltimeJumpMax = 2 ** 32;
+
+/** Wire hygiene for a Lamport time (an event's, or a push-pull's clock): false, with a trace, past the bound. */
+export function checkLtimeJump(step: Step, ltime: number, sender: string): boolean {
+  if (ltime <= step.s.eventClock + ltimeJumpMax) return true;
+  trace(
+    step,
+    `${step.s.self.id} dropped an event time from ${sender}: ltime ${ltime} is more than 2^32 past ${step.s.eventClock}`,
+    'warn',
+  );
+  return false;
+}
 
 /** Lamport witness: our clock moves past any time we see. */
 export function witness(s: SwimState, ltime: number): void {

@@ -13,7 +13,7 @@
 import type { NodeId } from '../types.js';
 import type { UserEvent } from './api.js';
 import { pushPullIntervalScaledMs } from './config.js';
-import { handleUserEvent, recentEvents, witness } from './events.js';
+import { checkLtimeJump, handleUserEvent, recentEvents, witness } from './events.js';
 import type { MemberRecord } from './members.js';
 import type { MemberState, SwimMessage } from './messages.js';
 import {
@@ -27,7 +27,7 @@ import {
   type Step,
   type SwimState,
 } from './state.js';
-import { onAlive, onDead, onSuspect } from './updates.js';
+import { checkIncarnationJump, onAlive, onDead, onSuspect } from './updates.js';
 import { assert } from '../assert.js';
 
 function memberState(s: SwimState, record: MemberRecord): MemberState {
@@ -69,6 +69,9 @@ export function localState(s: SwimState, join: boolean, reply: boolean): Extract
 /** memberlist mergeState: alive → alive; suspect or dead → suspect (we prefer to suspect); left → leave. */
 function mergeRemoteState(step: Step, from: NodeId, message: Extract<SwimMessage, { t: 'pushPull' }>): void {
   for (const m of message.members) {
+    // The same wire hygiene as a gossiped update (updates.ts): a member state whose incarnation jumps
+    // more than 2^32 past the one we hold is dropped, the rest of the exchange still merged.
+    if (!checkIncarnationJump(step, m.id, m.inc, `push-pull ${m.st}`, from)) continue;
     switch (m.st) {
       case 'alive':
         onAlive(
@@ -88,8 +91,8 @@ function mergeRemoteState(step: Step, from: NodeId, message: Extract<SwimMessage
     }
   }
   if (message.rosterReaped !== undefined) mergeImplicitRoster(step, message);
-  witness(step.s, message.ltime);
-  for (const event of message.events) handleUserEvent(step, event);
+  if (checkLtimeJump(step, message.ltime, from)) witness(step.s, message.ltime);
+  for (const event of message.events) if (checkLtimeJump(step, event.ltime, from)) handleUserEvent(step, event);
 }
 
 /**

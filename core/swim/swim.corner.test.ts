@@ -8,7 +8,9 @@
  *    timeout (suspicionMaxTimeoutMult × the minimum), each independent confirmation shortens it by
  *    (max − min) · log(c + 1) / log(k + 1), k confirmations bring it to the minimum, and a repeated
  *    accuser or plain SWIM changes nothing;
- *  - a datagram's own updates (a note told to one member) survive a busy broadcast queue.
+ *  - a datagram's own updates (a note told to one member) survive a busy broadcast queue;
+ *  - wire hygiene: an incarnation or Lamport time more than 2^32 past the one held is dropped, by gossip
+ *    and in a push-pull merge alike.
  */
 import { describe, expect, it } from 'vitest';
 import { suspicionTimeoutMinMs } from './config.js';
@@ -151,6 +153,37 @@ describe('wire hygiene: an incarnation more than 2^32 past the one held is dropp
     // Within the bound it is news, as before.
     loop.inject('n1', 'n4', { t: 'gossip', u: [{ k: 'alive', id: 'n3', inc: inc + 2 ** 32, tags }] });
     expect(loop.state('n1').members.get('n3')!.incarnation).toBe(inc + 2 ** 32);
+    expect(loop.invariantFailures).toEqual([]);
+  });
+});
+
+describe('wire hygiene in push-pull merges (the same bound as gossip updates)', () => {
+  it('a push-pull member state or clock more than 2^32 past what we hold is dropped, the rest merged', () => {
+    const { loop } = joinedCluster(4, {}, 2);
+    const inc = loop.state('n1').members.get('n3')!.incarnation;
+    const tags3 = loop.state('n1').members.get('n3')!.tags;
+    const tags4 = loop.state('n1').members.get('n4')!.tags;
+    const inc4 = loop.state('n1').members.get('n4')!.incarnation;
+    const selfInc = loop.state('n1').self.incarnation;
+    const clock = loop.state('n1').eventClock;
+    loop.inject('n1', 'n2', {
+      t: 'pushPull',
+      join: false,
+      reply: true,
+      members: [
+        { id: 'n3', inc: 2 ** 53 - 1, st: 'alive', tags: tags3 },
+        { id: 'n1', inc: selfInc + 2 ** 32 + 1, st: 'suspect', tags: loop.state('n1').self.tags },
+        // Within the bound: news, merged as before.
+        { id: 'n4', inc: inc4 + 1, st: 'alive', tags: tags4 },
+      ],
+      ltime: 2 ** 53 - 1,
+      events: [{ id: 'forged', name: 'x', payload: null, ltime: 2 ** 53 - 2 }],
+    } as never);
+    expect(loop.state('n1').members.get('n3')!.incarnation).toBe(inc);
+    expect(loop.state('n1').self.incarnation).toBe(selfInc);
+    expect(loop.statusOf('n1', 'n1')).toBe('alive');
+    expect(loop.state('n1').members.get('n4')!.incarnation).toBe(inc4 + 1);
+    expect(loop.state('n1').eventClock).toBeLessThanOrEqual(clock + 1);
     expect(loop.invariantFailures).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import type { MemberStatus } from './api.js';
 import { suspicionTimeoutMinMs } from './config.js';
 import { checkTransition, MemberRecord } from './members.js';
 import type { SwimUpdate } from './messages.js';
-import { handleUserEvent } from './events.js';
+import { checkLtimeJump, handleUserEvent } from './events.js';
 import { suspicionDeadlineMs, type Suspicion } from './suspicion.js';
 import { notify, sendDatagram, toMember, trace, type Step } from './state.js';
 
@@ -21,24 +21,32 @@ import { notify, sendDatagram, toMember, trace, type Step } from './state.js';
  */
 export const incarnationJumpMax = 2 ** 32;
 
+/**
+ * Wire hygiene: whether an update about `id` at incarnation `inc` is within `incarnationJumpMax` of the
+ * incarnation we hold for it (or for us); traces and returns false when it is not. Gossip updates and
+ * push-pull merges both pass through here, so neither path can push a member to an incarnation it could
+ * never refute past.
+ */
+export function checkIncarnationJump(step: Step, id: string, inc: number, what: string, sender: string): boolean {
+  const s = step.s;
+  const known = id === s.self.id ? s.self.incarnation : s.members.get(id)?.incarnation;
+  if (known === undefined || inc <= known + incarnationJumpMax) return true;
+  trace(step, {
+    type: 'swim.incarnationJumpDropped',
+    node: s.self.id,
+    update: what,
+    about: id,
+    from: sender,
+    incarnation: inc,
+    known,
+  });
+  return false;
+}
+
 /** Applies one piggy-backed or gossiped update that `sender` passed on to us. */
 export function applyUpdate(step: Step, update: SwimUpdate, sender: string): void {
-  if (update.k !== 'event') {
-    const s = step.s;
-    const known = update.id === s.self.id ? s.self.incarnation : s.members.get(update.id)?.incarnation;
-    if (known !== undefined && update.inc > known + incarnationJumpMax) {
-      trace(step, {
-        type: 'swim.incarnationJumpDropped',
-        node: s.self.id,
-        update: update.k,
-        about: update.id,
-        from: sender,
-        incarnation: update.inc,
-        known,
-      });
-      return;
-    }
-  }
+  if (update.k !== 'event' && !checkIncarnationJump(step, update.id, update.inc, update.k, sender)) return;
+  if (update.k === 'event' && !checkLtimeJump(step, update.event.ltime, sender)) return;
   switch (update.k) {
     case 'alive':
       onAlive(step, update);

@@ -168,4 +168,45 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
       /election: n1 became leader of term 3 with 1 granted votes/,
     );
   });
+
+  it('check-quorum: a leader that heard from no quorum for 2 × window + 2 heartbeats leads on (the rule was dead until its clock was read)', () => {
+    // n1 leads term 3 with check-quorum on (window = electionTimeoutMsMin = 100 ms, heartbeat 10 ms):
+    // the bound is 2 × 100 + 2 × 10 = 220 ms. Heartbeats every 10 ms; in the correct variant n2 answers
+    // every 50 ms; in the starved variant the node stalls 300 ms and the window starts again there.
+    for (const variant of ['alone', 'answered', 'starved'] as const) {
+      const c = new RaftClusterChecker();
+      c.onNodeStart('n1', disk(3, 'n1', [e(1, 3)]));
+      const s = node('leader', 3, [e(1, 3)], 1);
+      (s as { config: unknown }).config = {
+        leaseReads: false,
+        checkQuorum: true,
+        electionTimeoutMsMin: 100,
+        heartbeatIntervalMs: 10,
+      };
+      const ack = {
+        type: 'appendReply',
+        term: 3,
+        success: true,
+        matchIndex: 1,
+        rejectIndex: 0,
+        hintIndex: 0,
+        hintTerm: 0,
+        readSeq: 0,
+      } as const;
+      let problem: string | null = null;
+      for (let nowMs = 10; nowMs <= 400 && !problem; nowMs += 10) {
+        if (variant === 'starved' && nowMs > 10 && nowMs < 300) continue;
+        if (variant === 'answered' && nowMs % 50 === 0)
+          problem = step(c, s, { kind: 'message', nowMs, from: 'n2', message: { m: 'raft', p: ack } }, []);
+        problem ||= step(c, s, { kind: 'timer', nowMs, timer: 'raft:heartbeat' }, []);
+      }
+      if (variant === 'alone')
+        expect(problem).toMatch(
+          /check-quorum: n1 still leads term 3 at 2[2-3]0\.0 ms having heard from only 1 of its 3 voters/,
+        );
+      else if (variant === 'answered') expect(problem ?? null).toBeNull();
+      // Starved from 10 to 300 ms: the window restarts at 300, so the first verdict is at 530 ms, past the run.
+      else expect(problem ?? null).toBeNull();
+    }
+  });
 });

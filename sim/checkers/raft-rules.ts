@@ -34,8 +34,11 @@
  *     than for itself) only for a candidate it granted it to; a node that acknowledged an AppendEntries
  *     of its term is that leader's follower.
  * 10. Check-quorum (thesis §6.2): a leader with check-quorum on that has heard from no quorum of its
- *     voters for 2 × electionTimeoutMsMin + 2 × heartbeatIntervalMs (its own clock; the check runs
- *     once per electionTimeoutMsMin at a heartbeat) does not lead past its next heartbeat.
+ *     voters for 2 × W + 2 × heartbeatIntervalMs (W = the check-quorum window, electionTimeoutMsMin
+ *     unless configured; its own clock; the check runs once per W at a heartbeat) does not lead past
+ *     its next heartbeat. The window starts again when the node comes back from starvation (a pause, a
+ *     starved host, a clock jump), where the node defers its check as core/raft's checkStarved says,
+ *     and when its voter set changes.
  *  8. A linearizable read (raft harness) is answered only by a leader whose commit index holds an entry
  *     of its term (its no-op committed), and — without lease reads — after a quorum of voters answered
  *     it since the read arrived; with lease reads (thesis §6.4.1), only while a quorum has echoed a
@@ -49,6 +52,7 @@ import {
   type Entry,
   type RaftMessage,
 } from '../../core/raft/messages.js';
+import { checkQuorumWindowMsOf } from '../../core/raft/config.js';
 import type { RaftState } from '../../core/raft/raft.js';
 import type { DurableState, Effect, Input, NodeId, StorageOp } from '../../core/types.js';
 
@@ -89,6 +93,15 @@ interface Heard {
   readonly heardAtMs: Map<NodeId, number>;
   /** When (the node's clock) the node was first seen leading this term. */
   ledSinceMs: number | null;
+  /**
+   * When (the node's clock) the leader last came back from starvation (a pause, a busy host, a clock
+   * jump: its previous step more than a heartbeat interval earlier). The node defers check-quorum then
+   * (core/raft checkStarved), so the window starts again there.
+   */
+  starvedAtMs: number;
+  /** The leader's voter set as last seen, and when (its clock) it last changed: the window starts again there. */
+  votersKey: string;
+  votersChangedAtMs: number;
   /** Highest ReadIndex round each follower echoed at this term. */
   readonly echoed: Map<NodeId, number>;
   /** When (the node's clock) each round was first sent at this term. */
@@ -115,6 +128,9 @@ function newHeard(term: number): Heard {
     heardAtStep: new Map(),
     heardAtMs: new Map(),
     ledSinceMs: null,
+    starvedAtMs: -Infinity,
+    votersKey: '',
+    votersChangedAtMs: -Infinity,
     echoed: new Map(),
     roundSentMs: new Map(),
   };
@@ -141,6 +157,8 @@ export class RaftRuleChecker {
   private stepCount = 0;
   /** Each node's clock at its current step (the input's nowMs). */
   private readonly nowMs = new Map<NodeId, number>();
+  /** How long (the node's clock) since the node's previous step, at its current step. */
+  private readonly gapMs = new Map<NodeId, number>();
   /** Whether a node's current step is its heartbeat timer. */
   private readonly heartbeat = new Map<NodeId, boolean>();
   /** How many rule checks ran, by rule (for the bench and the tests that show a rule is exercised). */
@@ -177,7 +195,11 @@ export class RaftRuleChecker {
     this.stepCount++;
     // The node's own clock at this step: the lease and check-quorum rules measure time with it, as the
     // node does (left unset, both rules compared 0 with 0 and could never fire).
+    const previousMs = this.nowMs.get(nodeId);
+    this.gapMs.set(nodeId, previousMs === undefined || input.kind === 'start' ? Infinity : input.nowMs - previousMs);
     this.nowMs.set(nodeId, input.nowMs);
+    // Check-quorum is judged at the leader's heartbeat, where the node runs it (also never set before).
+    this.heartbeat.set(nodeId, input.kind === 'timer' && /(^|:)heartbeat$/.test(input.timer));
     let message: RaftMessage | null = null;
     let from: NodeId | null = null;
     if (input.kind === 'message') {
@@ -383,7 +405,11 @@ export class RaftRuleChecker {
       token,
     });
     return (
-      problem ?? checkTermsAtBoundary(nodeId, s) ?? this.checkHeldVote(nodeId, s) ?? checkMembership(nodeId, s, step)
+      problem ??
+      checkTermsAtBoundary(nodeId, s) ??
+      this.checkHeldVote(nodeId, s) ??
+      checkMembership(nodeId, s, step) ??
+      this.checkQuorumContact(nodeId, s)
     );
   }
 
@@ -425,11 +451,21 @@ export class RaftRuleChecker {
       this.heard.set(nodeId, h);
     }
     if (h.ledSinceMs === null) h.ledSinceMs = nowMs;
+    if ((this.gapMs.get(nodeId) ?? 0) > s.config.heartbeatIntervalMs) h.starvedAtMs = nowMs;
+    // A configuration change (applied on append) can leave as the quorum voters not heard from for a
+    // while; the node judges the new set at its next check, so the window starts again at the change.
+    const votersKey = s.membership.voters.join(',');
+    if (votersKey !== h.votersKey) ((h.votersKey = votersKey), (h.votersChangedAtMs = nowMs));
     if (!this.heartbeat.get(nodeId)) return null;
-    const windowMs = 2 * s.config.electionTimeoutMsMin + 2 * s.config.heartbeatIntervalMs;
+    // The node checks every window W with acks younger than W, so it steps down within 2W plus a
+    // heartbeat of losing its quorum; one more heartbeat of slack for the timer's own lateness.
+    const windowMs = 2 * checkQuorumWindowMsOf(s.config) + 2 * s.config.heartbeatIntervalMs;
     const voters = s.membership.voters;
     let count = voters.includes(nodeId) ? 1 : 0;
-    for (const id of voters) if (id !== nodeId && nowMs - (h.heardAtMs.get(id) ?? h.ledSinceMs) < windowMs) count++;
+    for (const id of voters) {
+      const sinceMs = Math.max(h.heardAtMs.get(id) ?? h.ledSinceMs, h.starvedAtMs, h.votersChangedAtMs);
+      if (id !== nodeId && nowMs - sinceMs < windowMs) count++;
+    }
     if (count < Math.floor(voters.length / 2) + 1)
       return `check-quorum: ${nodeId} still leads term ${s.term} at ${nowMs.toFixed(1)} ms having heard from only ${count} of its ${voters.length} voters in the last ${windowMs} ms`;
     return null;
