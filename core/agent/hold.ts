@@ -7,8 +7,12 @@
  *  - reads always (a read changes nothing);
  *  - a write refused with "no leader" never reached a log: always;
  *  - a write whose outcome is unknown (its leader stepped down, or changed while the RPC was in flight)
- *    only when applying it twice leaves the same state (`idempotentWrites`); the others answer the
- *    error, and the client decides.
+ *    never: the first attempt may still apply at any later time (an RPC queued in a paused server, an
+ *    entry a later leader commits), after the retry answered and after other clients' writes, so even
+ *    a plain set would come back from the past (agent/default seed 6: a put of v22 retried and answered,
+ *    then applied again from a paused server's queue 1.4 s later, over a newer v27). The error goes to
+ *    the client, which decides, as Consul does (its RPC layer retries writes only on "No cluster
+ *    leader").
  *
  * Holding happens at the edge only, the agent the client talks to (`client` origins): a server that
  * forwards for another agent answers the error, and that agent holds — so a request is never held
@@ -24,23 +28,6 @@ import { count, trace, type AgentState, type Env, type Origin } from './state.js
 export const leaderChangedError = 'rpc error: leader changed while the request was in flight; it may have been applied';
 /** Raft's step-down error for a proposal (server.ts raftFailure): the outcome is unknown. */
 export const leadershipLostError = 'leadership lost while committing log';
-
-/** Store commands that leave the same state when applied twice (a retry after an unknown outcome is safe). */
-const idempotentWrites: ReadonlySet<StoreCommand['type']> = new Set<StoreCommand['type']>([
-  'kvSet',
-  'kvDelete',
-  'kvDeleteTree',
-  'kvUnlock',
-  'sessionRenew',
-  'sessionDestroy',
-  'catalogRegister',
-  'catalogDeregister',
-  'memberHealth',
-  'coordinateBatchUpdate',
-  'preparedQueryDelete',
-  'aclDelete',
-  'tombstonesReap',
-]);
 
 export interface HeldRequest {
   readonly id: number;
@@ -66,8 +53,7 @@ export function checkRetrySafe(op: ServerOp, failure: 'notRun' | 'unknown' | 'fi
   if (failure === 'final') return false;
   if (op.kind === 'dc') return checkRetrySafe(op.op, failure);
   if (op.kind === 'read' || op.kind === 'status') return true;
-  if (op.kind !== 'write') return failure === 'notRun';
-  return failure === 'notRun' || idempotentWrites.has(op.command.type);
+  return failure === 'notRun';
 }
 
 export function holdRetryMs(s: AgentState): number {

@@ -4,7 +4,8 @@
  * follower or a client agent, the leader is crashed while they are in flight, and each must be
  * answered — correctly, not with "rpc error: timeout" after the RPC timer — soon after a new leader
  * is elected. Before the fix a forwarded request waited out its RPC timer (2 s here, 10 s in the real
- * agent) and a read on a server without a leader failed at once with "No cluster leader".
+ * agent) and a read on a server without a leader failed at once with "No cluster leader". A write whose
+ * outcome is unknown is answered, never retried (core/agent/hold.ts).
  */
 import { describe, expect, it } from 'vitest';
 import type { AgentRequest, AgentResponse, ReadOptions } from '../../core/agent/api.js';
@@ -135,7 +136,10 @@ describe('requests in flight when the leader dies', () => {
     expect(blocking.atMs - startedAt).toBeLessThan(5000 + 500);
   });
 
-  it('an idempotent write in flight is retried and applied once; a CAS in flight answers at once (its outcome is unknown)', () => {
+  it('a write in flight (put or CAS) answers at once when its leader dies: it took, or its outcome is unknown; never retried', () => {
+    // A retried write is not linearizable, not even a plain put: the first attempt may still apply
+    // later, over newer writes (agent/default seed 6). So each is answered soon after the new leader,
+    // either with its result (it committed before the crash) or with the "may have been applied" error.
     const c = cluster(5);
     const leader = leaderOf(c.sim)!;
     const follower = servers.find((id) => id !== leader)!;
@@ -146,14 +150,16 @@ describe('requests in flight when the leader dies', () => {
     c.sim.faults.crash(leader);
     const electedAt = awaitNewLeader(c, leader);
     expect(c.runUntilTrue(() => put.result !== 'pending' && cas.result !== 'pending', 5000)).toBe(true);
-    expect(put.result).toMatchObject({ status: 200 });
-    expect(put.atMs - electedAt).toBeLessThan(2000);
-    // The CAS either took before the crash (true), or is reported as failed; never a late timeout.
-    const casResult = cas.result as AgentResponse;
-    expect(casResult.error ?? '').not.toMatch(/rpc error: timeout/);
-    expect(cas.atMs - electedAt).toBeLessThan(2000);
+    for (const w of [put, cas]) {
+      const result = w.result as AgentResponse;
+      if (result.status !== 200) expect(result.error ?? '').toMatch(/may have been applied|leadership lost/);
+      expect(result.error ?? '').not.toMatch(/rpc error: timeout/);
+      expect(w.atMs - electedAt).toBeLessThan(2000);
+    }
+    // An acknowledged put is there; an unknown one may or may not be.
     const after = c.call(follower, { type: 'kv.get', key: 'p', read });
-    expect(after.status).toBe(200);
+    if ((put.result as AgentResponse).status === 200) expect(after.status).toBe(200);
+    else expect([200, 404]).toContain(after.status);
     expect(index).toBeGreaterThan(0);
     expect(agentOf(c.sim, follower)!.held.size).toBe(0);
   });
