@@ -81,6 +81,7 @@ import type { Scenario } from '../scenario.js';
 import { checkChoiceParam, checkConfigBuilds, checkIntegerParams } from '../params.js';
 import { coverRaftEffect, coverRaftStart, coverRaftStep, raftTransitions, type RoleMarks } from './raft-coverage.js';
 import { drawRaftKnobs, raftGuideSkips, raftKnobFields, raftKnobParams } from './raft-knobs.js';
+import { storeTransitionOf, storeTransitions } from './store-coverage.js';
 
 const params = {
   ...raftKnobParams,
@@ -103,6 +104,8 @@ const params = {
   renewEveryMs: 'period of a lock client’s session renewals while it keeps the session (ms)',
   abandonPercent: 'share of lock releases that abandon the session to TTL expiry instead (0..100, default 10)',
   expireEveryMs: 'period of the leader-duty sessionsExpire proposal (ms)',
+  transferEveryMs:
+    'mean gap between an operator’s leadership transfers to a random server (ms; 0 = none, the default): `consul operator raft transfer-leader`',
   sessionChecks: 'serf (sessions die with their node’s serfHealth, Consul’s default) | none',
   plant: 'TEST ONLY: forget-lock-delay (a planted store bug the lock checker must catch) | none',
   checkTimeoutMs: 'budget of the linearizability check at the end (ms); over it the verdict is unknown',
@@ -125,6 +128,9 @@ function readModeOf(scenario: Scenario): ReadMode {
 
 export const lockKey = 'lock';
 
+/** Store transitions an FSM keeps between two drains (a step applies at most applyBatchMax commands). */
+const storeTransitionsKeptMax = 4096;
+
 // ─────────────────────────────────────── the checked FSM ───────────────────────────────────────
 
 /**
@@ -140,6 +146,8 @@ export class CheckedStoreFsm implements Fsm {
   private readonly ttl = new SessionTtlChecker();
   acquisitions = 0;
   handoversAfterInvalidation = 0;
+  /** Store transitions applied since the harness last drained them (`sim explore --coverage`). */
+  readonly transitions: string[] = [];
 
   /** `forgetLockDelay`: TEST ONLY, a planted bug (the store forgets every lock-delay) the checker must catch. */
   constructor(
@@ -152,6 +160,8 @@ export class CheckedStoreFsm implements Fsm {
     const holderSession = before && before.Session !== '' ? this.store.state.sessions.get(before.Session) : undefined;
     const sessionsBefore = this.ttl.before(command as StoreCommand, this.store);
     const result = this.store.apply(command, index);
+    const transition = storeTransitionOf(command as StoreCommand, result);
+    if (transition !== null && this.transitions.length < storeTransitionsKeptMax) this.transitions.push(transition);
     if (this.forgetLockDelay) this.store.state.lockDelayUntilMs.clear();
     for (const problem of this.ttl.after(command as StoreCommand, index, this.store, sessionsBefore))
       this.problems.push(`${this.nodeId}: ${problem}`);
@@ -674,6 +684,33 @@ function txnOutput(ops: readonly GroupTxnOp[], outcome: TxnOutcome): GroupTxnOut
 }
 
 /** The agent-on-the-leader duties the store needs: register every node, expire sessions on time. */
+/**
+ * An operator who moves leadership now and then (`consul operator raft transfer-leader`, a rolling
+ * upgrade), while the clients and the nemesis run: the leader replicates to the target, sends it
+ * TimeoutNow, and the target campaigns at once (Raft thesis §3.10). Each request and its answer are
+ * logged; a refused or lost one is simply not retried (the next comes later).
+ */
+function startLeadershipTransfers(sim: SimApi, scenario: Scenario): void {
+  const everyMs = num(scenario, 'transferEveryMs', 0);
+  if (everyMs <= 0) return;
+  const prng = sim.random('transfers');
+  const next = (): void => {
+    if (sim.phase !== 'safety') return;
+    const leader = currentLeader(sim);
+    if (leader !== null) {
+      const to = prng.pick(sim.nodeIds.filter((id) => id !== leader));
+      sim.request(leader, { machine: 'raft', body: { type: 'transferLeadership', to } }, 2000, (response) => {
+        const r = response as { ok?: boolean; error?: string } | undefined;
+        sim.log(
+          `operator: transfer leadership ${leader} → ${to}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : r.error}`,
+        );
+      });
+    }
+    sim.after(1 + prng.below(2 * everyMs), next);
+  };
+  sim.after(1 + prng.below(2 * everyMs), next);
+}
+
 function startLeaderDuties(sim: SimApi, scenario: Scenario): void {
   const prng = sim.random('leader-duties');
   const client = new Client(sim, prng, 'duty', num(scenario, 'requestTimeoutMs', 300), 'consistent');
@@ -1111,6 +1148,7 @@ export const harness: Harness = {
     startGroupWorkload(sim, scenario);
     startLockWorkload(sim, scenario);
     startWatchers(sim, scenario);
+    startLeadershipTransfers(sim, scenario);
   },
 
   onNodeStart(sim, nodeId, durable) {
@@ -1140,12 +1178,13 @@ export const harness: Harness = {
     if (!runtime) return null;
     const fsm = fsmOf(sim, nodeId);
     if (fsm && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
+    if (fsm) for (const transition of fsm.transitions.splice(0)) sim.cover(transition);
     const run = runStateOf(sim);
     coverRaftStep(sim, run.roles, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
     return run.checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime);
   },
 
-  transitions: raftTransitions,
+  transitions: [...raftTransitions, ...storeTransitions],
 
   live(sim) {
     const run = runStateOf(sim);

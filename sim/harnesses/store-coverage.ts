@@ -1,0 +1,69 @@
+/**
+ * What a KV exploration reached in the store (`sim explore --coverage`): each applied store command
+ * classified by its outcome — a CAS that applied or was refused, a transaction committed or rolled back,
+ * a lock taken, refused or released, a session created, renewed, destroyed or invalidated by its TTL.
+ * Counted per replica apply (every server applies every command), from the command and the result the
+ * store FSM returned; the coverage report names the ones no seed reached.
+ */
+import type { StoreCommand } from '../../core/store/types.js';
+
+/** Every store transition the kv workload can reach; the report lists the unreached ones. */
+export const storeTransitions: readonly string[] = [
+  'transition store: key written',
+  'transition store: cas applied',
+  'transition store: cas refused',
+  'transition store: key deleted',
+  'transition store: delete-cas applied',
+  'transition store: delete-cas refused',
+  'transition store: delete-tree',
+  'transition store: txn committed',
+  'transition store: txn rolled back',
+  'transition store: lock acquired',
+  'transition store: lock refused (held, or in lock-delay)',
+  'transition store: lock released',
+  'transition store: session created',
+  'transition store: session renewed',
+  'transition store: session destroyed',
+  'transition store: session invalidated (TTL expired)',
+];
+
+/** The transition one applied command made, from its result (null for commands the list does not name). */
+export function storeTransitionOf(command: StoreCommand, result: unknown): string | null {
+  const r = result as { ok?: boolean; value?: unknown } | null;
+  if (r === null || typeof r !== 'object' || r.ok !== true) return null; // refused by validation: no transition
+  const value = r.value;
+  switch (command.type) {
+    case 'kvSet':
+      return 'transition store: key written';
+    case 'kvCas':
+      return value === true ? 'transition store: cas applied' : 'transition store: cas refused';
+    case 'kvDelete':
+      return 'transition store: key deleted';
+    case 'kvDeleteCas':
+      return value === true ? 'transition store: delete-cas applied' : 'transition store: delete-cas refused';
+    case 'kvDeleteTree':
+      return 'transition store: delete-tree';
+    case 'txn': {
+      const errors = (value as { Errors?: unknown } | null)?.Errors;
+      return Array.isArray(errors) && errors.length > 0
+        ? 'transition store: txn rolled back'
+        : 'transition store: txn committed';
+    }
+    case 'kvLock':
+      return value === true
+        ? 'transition store: lock acquired'
+        : 'transition store: lock refused (held, or in lock-delay)';
+    case 'kvUnlock':
+      return value === false ? null : 'transition store: lock released';
+    case 'sessionCreate':
+      return 'transition store: session created';
+    case 'sessionRenew':
+      return 'transition store: session renewed';
+    case 'sessionDestroy':
+      return 'transition store: session destroyed';
+    case 'sessionsExpire':
+      return Array.isArray(value) && value.length > 0 ? 'transition store: session invalidated (TTL expired)' : null;
+    default:
+      return null;
+  }
+}
