@@ -84,8 +84,11 @@ export function maybeHold(s: AgentState, env: Env, op: ServerOp, origin: Origin,
 
 /** The op to run again: a blocking read keeps its own deadline (what is left of its wait). */
 export function retryOp(held: HeldRequest, nowMs: number): ServerOp {
+  // Whole milliseconds: a wait travels in RPCs, whose decoder (rpc.ts checkAgentMessage) takes integers only.
   const shorten = (op: ServerOp): ServerOp =>
-    op.kind !== 'read' || op.waitMs <= 0 ? op : { ...op, waitMs: Math.max(0, op.waitMs - (nowMs - held.firstMs)) };
+    op.kind !== 'read' || op.waitMs <= 0
+      ? op
+      : { ...op, waitMs: Math.max(0, Math.ceil(op.waitMs - (nowMs - held.firstMs))) };
   const op = held.op;
   return op.kind === 'dc' ? { ...op, op: shorten(op.op) } : shorten(op);
 }

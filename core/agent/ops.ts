@@ -85,7 +85,8 @@ export function blockingWaitMs(read: ReadOptions, prng: Prng): number {
   if (!read.minIndex || read.minIndex <= 0) return 0;
   // The store's blocking rules (core/store/watch.ts, Consul's): 0 or absent → 5 min, cut to 10 min,
   // jitter drawn in [0, wait/16).
-  const wait = effectiveWaitMs(blockingConfig, read.waitMs);
+  // Whole milliseconds: the wait travels in RPCs, whose decoder takes integers only (rpc.ts).
+  const wait = Math.ceil(effectiveWaitMs(blockingConfig, read.waitMs));
   return wait + prng.below(Math.max(1, Math.floor(wait / blockingConfig.jitterFraction)));
 }
 

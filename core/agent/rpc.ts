@@ -32,8 +32,11 @@ const serverOpKinds: ReadonlySet<string> = new Set(['write', 'read', 'status', '
 const consistencies: ReadonlySet<string> = new Set(['default', 'consistent', 'stale']);
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isDurationMs = (v: unknown, maxMs: number): v is number =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= maxMs;
+/** A whole number of milliseconds (what every peer sends: timeouts and waits are integers; retryOp rounds). */
+const isDurationMs = (v: unknown, maxMs: number): v is number => isCount(v) && v <= maxMs;
+/** A measured duration (lastContactMs: differences of clock readings, fractional in the simulator). */
+const isElapsedMs = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
 
 /**
@@ -50,7 +53,7 @@ export function checkAgentMessage(message: unknown): string | null {
     const result = message['result'];
     if (!isObject(result) || typeof result['ok'] !== 'boolean') return 'rpcReply without a result';
     if (result['ok'])
-      return isCount(result['index']) && isDurationMs(result['lastContactMs'], Number.MAX_SAFE_INTEGER)
+      return isCount(result['index']) && isElapsedMs(result['lastContactMs'])
         ? null
         : 'rpcReply with an index or lastContactMs out of range';
     const status = result['status'];

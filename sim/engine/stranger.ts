@@ -5,7 +5,7 @@
  *
  *   - replay:  a captured message sent again, unchanged, from its true sender to its true receiver,
  *              any time later (an old vote, an old append, an old reply);
- *   - forge:   a captured message with 1..3 of its numbers (terms, indexes, lengths) or flags
+ *   - forge:   a captured message with 1..3 distinct numbers (terms, indexes, lengths) or flags
  *              rewritten, sent to any member under any sender id it claims (a member's, or its own);
  *   - garbage: bytes that are not a message, or a message-shaped value with random fields.
  *
@@ -138,7 +138,10 @@ export class Stranger {
     const changes: string[] = [];
     let message = sample.message as unknown;
     const mutationCount = 1 + this.prng.below(3);
-    for (let i = 0; i < mutationCount; i++) message = this.mutateOne(message, changes);
+    // Distinct leaves: two rewrites of one number could cancel out (19 → 19.5 → 20 is a plain replay,
+    // which `numbers=out-of-range` must never send: agent/stranger-out-of-range seed 5 re-ran a write).
+    const mutated = new Set<string>();
+    for (let i = 0; i < mutationCount; i++) message = this.mutateOne(message, changes, mutated);
     const to = this.prng.below(this.nodeIds.length);
     const claimedFrom = this.prng.below(8) === 0 ? strangerId : this.prng.pick(this.nodeIds);
     return {
@@ -153,12 +156,14 @@ export class Stranger {
   }
 
   /** Rewrites one leaf (a number, or in `numbers=any` mode a flag too) of a copy of `value`. */
-  private mutateOne(value: unknown, changes: string[]): unknown {
-    const leaves: { path: (string | number)[]; value: number | boolean }[] = [];
+  private mutateOne(value: unknown, changes: string[], mutated: Set<string>): unknown {
+    const all: { path: (string | number)[]; value: number | boolean }[] = [];
     const any = this.spec.numbers === 'any';
-    collectLeaves(value, [], leaves, any, any ? null : opaqueKeys);
+    collectLeaves(value, [], all, any, any ? null : opaqueKeys);
+    const leaves = all.filter((leaf) => !mutated.has(leaf.path.join('.')));
     if (leaves.length === 0) return value;
     const leaf = this.prng.pick(leaves);
+    mutated.add(leaf.path.join('.'));
     const key = String(leaf.path[leaf.path.length - 1]);
     const replacement = typeof leaf.value === 'boolean' ? !leaf.value : this.forgeNumber(leaf.value, key);
     changes.push(`${leaf.path.join('.')}=${replacement}`);

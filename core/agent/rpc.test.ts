@@ -1,0 +1,52 @@
+/**
+ * Wire hygiene of agent-to-agent messages (issue 14 §3): checkAgentMessage accepts what agents send and
+ * refuses every number no legitimate peer sends — a wait of −2^53 once became a timer of negative delay
+ * and killed the agent (scenarios/agent/stranger-out-of-range.txt, seed 1 on the old code).
+ */
+import { describe, expect, it } from 'vitest';
+import { checkAgentMessage, rpcHopsMax, rpcWaitMsMax } from './rpc.js';
+
+const read = { kind: 'read', query: { type: 'kvGet', key: 'k' }, consistency: 'default', minIndex: 7, waitMs: 5000 };
+const rpc = { t: 'rpc', id: 3, op: read, hops: 1, timeoutMs: 2000 };
+const reply = {
+  t: 'rpcReply',
+  id: 3,
+  result: { ok: true, index: 9, value: null, knownLeader: true, lastContactMs: 1.5 },
+};
+
+describe('checkAgentMessage', () => {
+  it('accepts what agents send', () => {
+    expect(checkAgentMessage(rpc)).toBeNull();
+    expect(checkAgentMessage(reply)).toBeNull();
+    expect(checkAgentMessage({ ...rpc, op: { kind: 'write', command: { type: 'kvSet' } } })).toBeNull();
+    expect(checkAgentMessage({ ...rpc, op: { kind: 'status', what: 'leader' } })).toBeNull();
+    expect(checkAgentMessage({ t: 'rpcReply', id: 0, result: { ok: false, status: 500, error: 'x' } })).toBeNull();
+    expect(checkAgentMessage({ ...rpc, hops: rpcHopsMax, op: { ...read, waitMs: rpcWaitMsMax } })).toBeNull();
+  });
+
+  it('refuses shapes and numbers no peer sends', () => {
+    const bad: unknown[] = [
+      null,
+      'rpc',
+      { ...rpc, t: 'rpcx' },
+      { ...rpc, id: -1 },
+      { ...rpc, id: 19.5 },
+      { ...rpc, id: 2 ** 53 },
+      { ...rpc, hops: rpcHopsMax + 1 },
+      { ...rpc, hops: 1e300 },
+      { ...rpc, timeoutMs: -(2 ** 53) },
+      { ...rpc, timeoutMs: 2000.5 },
+      { ...rpc, op: { ...read, waitMs: -(2 ** 53) } },
+      { ...rpc, op: { ...read, waitMs: rpcWaitMsMax + 1 } },
+      { ...rpc, op: { ...read, minIndex: 2 ** 64 } },
+      { ...rpc, op: { ...read, consistency: 'linear' } },
+      { ...rpc, op: { kind: 'nuke' } },
+      { ...rpc, op: { kind: 'write' } },
+      { ...reply, result: { ...reply.result, index: -(2 ** 53) } },
+      { ...reply, result: { ...reply.result, lastContactMs: Infinity } },
+      { ...reply, result: { ok: false, status: 1e300, error: 'x' } },
+      { ...reply, result: null },
+    ];
+    for (const message of bad) expect(checkAgentMessage(message), JSON.stringify(message)).not.toBeNull();
+  });
+});
