@@ -429,6 +429,9 @@ export class RaftRuleChecker {
       m.type === 'vote' ||
       m.type === 'timeoutNow' ||
       (m.type === 'voteReply' && m.preVote) ||
+      // A node's own append ack (a lone voter's durable marker) is taken only at its term; one claiming
+      // our id from elsewhere (a stranger on open links) is ignored by step.ts, as it should be.
+      (m.type === 'appendReply' && step.from === nodeId) ||
       !checkTermJump(m.term, b.term);
     if (!exempt && m.term > s.term)
       return `§5.1: ${nodeId} received ${m.type} of term ${m.term} from ${step.from} and stayed at term ${s.term}`;
@@ -443,7 +446,7 @@ export class RaftRuleChecker {
 
   /** Rule 10: a leader with check-quorum that heard from no quorum for too long steps down at a heartbeat. */
   private checkQuorumContact(nodeId: NodeId, s: RaftState): string | null {
-    if (s.role !== 'leader' || !s.config.checkQuorum) return null;
+    if (s.role !== 'leader' || !s.config?.checkQuorum) return null;
     const nowMs = this.nowMs.get(nodeId) ?? 0;
     let h = this.heard.get(nodeId);
     if (!h || h.term !== s.term) {
