@@ -28,7 +28,7 @@ export const rpcHopsMax = 3;
  */
 export const rpcWaitMsMax = 2 * blockingWaitMsMax;
 
-const serverOpKinds: ReadonlySet<string> = new Set(['write', 'read', 'status', 'raftRemovePeer']);
+const serverOpKinds: ReadonlySet<string> = new Set(['write', 'read', 'status', 'raftRemovePeer', 'dc', 'wan']);
 const consistencies: ReadonlySet<string> = new Set(['default', 'consistent', 'stale']);
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -67,7 +67,11 @@ export function checkAgentMessage(message: unknown): string | null {
   const hops = message['hops'];
   if (!isCount(hops) || hops > rpcHopsMax) return 'rpc hop count out of range';
   if (!isDurationMs(message['timeoutMs'], Number.MAX_SAFE_INTEGER)) return 'rpc timeout out of range';
-  const op = message['op'];
+  return checkServerOp(message['op'], 0);
+}
+
+/** An op as agents send it: a known kind with well-formed fields; a `dc` op wraps one op, once. */
+function checkServerOp(op: unknown, depth: number): string | null {
   if (!isObject(op) || typeof op['kind'] !== 'string' || !serverOpKinds.has(op['kind']))
     return 'rpc op of unknown kind';
   switch (op['kind']) {
@@ -81,8 +85,14 @@ export function checkAgentMessage(message: unknown): string | null {
       return isDurationMs(op['waitMs'], rpcWaitMsMax) ? null : 'read wait out of range';
     case 'status':
       return typeof op['what'] === 'string' ? null : 'status of nothing';
-    default:
+    case 'raftRemovePeer':
       return typeof op['peer'] === 'string' ? null : 'raftRemovePeer without a peer';
+    case 'dc':
+      if (depth > 0) return 'a dc op inside a dc op';
+      if (typeof op['dc'] !== 'string' || typeof op['crossed'] !== 'boolean') return 'dc op without a datacenter';
+      return checkServerOp(op['op'], depth + 1);
+    default:
+      return typeof op['what'] === 'string' ? null : 'wan op of nothing';
   }
 }
 

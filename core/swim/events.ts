@@ -17,11 +17,7 @@ export const ltimeJumpMax = 2 ** 32;
 /** Wire hygiene for a Lamport time (an event's, or a push-pull's clock): false, with a trace, past the bound. */
 export function checkLtimeJump(step: Step, ltime: number, sender: string): boolean {
   if (ltime <= step.s.eventClock + ltimeJumpMax) return true;
-  trace(
-    step,
-    `${step.s.self.id} dropped an event time from ${sender}: ltime ${ltime} is more than 2^32 past ${step.s.eventClock}`,
-    'warn',
-  );
+  trace(step, { type: 'swim.ltimeJumpDropped', node: step.s.self.id, from: sender, ltime, clock: step.s.eventClock });
   return false;
 }
 
