@@ -14,7 +14,7 @@ import { TuiSession } from '../tui/session.js';
 import { didYouMean } from '../../sim/suggest.js';
 
 const usage =
-  'Usage: conclave tui [SCENARIO] [--seed N] [--speed X] [--paused] [--no-codec]\n  (SCENARIO defaults to scenarios/default.*)\n';
+  'Usage: conclave tui [SCENARIO] [--seed N] [--speed X] [--paused] [--no-codec]\n  (SCENARIO defaults to scenarios/default.*; --speed defaults to 1, real time; max = flat out)\n';
 export const replayDirDefault = '.conclave/replays';
 
 export function defaultScenario(): string | null {
@@ -29,7 +29,7 @@ export function defaultScenario(): string | null {
 export async function run(args: string[]): Promise<number> {
   let file: string | null = null;
   let seed: number | null = null;
-  let speed = 100;
+  let speed = 1; // app.tsx's defaultSpeed: real time, slow enough to watch (app.tsx is loaded lazily)
   let paused = false;
   let codec = true;
   for (let i = 0; i < args.length; i++) {

@@ -9,7 +9,15 @@
 import React, { useEffect, useRef, useState } from 'react';
 import { useApp, useInput, useStdout } from 'ink';
 import { Dashboard } from './components.js';
-import { type ClusterSnapshot, type UiState, nextSpeed } from './model.js';
+import {
+  type ClusterSnapshot,
+  type HuntKind,
+  type UiState,
+  endsHunt,
+  formatSimTime,
+  huntLabel,
+  nextSpeed,
+} from './model.js';
 import type { FaultKey, TuiSession } from './session.js';
 
 /** Wall time between two frames while running. */
@@ -26,6 +34,12 @@ export const bigClusterFrameMs = 500;
 /** Checkpoint building: at most `idleBudgetMs` of wall time every `idleEveryMs`. */
 export const idleBudgetMs = 15;
 export const idleEveryMs = 100;
+/**
+ * The default pace: real time. Elections (150–300 ms) and gossip rounds (1 s) are then slow enough to
+ * watch, and a 60 s scenario lasts a minute; + speeds it up, f/l/x jump to the next fault, leader
+ * change or violation.
+ */
+export const defaultSpeed = 1;
 const usPerMs = 1000;
 
 export interface AppProps {
@@ -46,12 +60,19 @@ export function App(props: AppProps): React.ReactElement {
   const wall = props.nowWallMs ?? (() => performance.now());
   const [ui, setUi] = useState<UiState>({
     paused: props.startPaused ?? false,
-    speed: props.speed ?? 100,
+    speed: props.speed ?? defaultSpeed,
     selected: 0,
     message: null,
   });
   const [snapshot, setSnapshot] = useState<ClusterSnapshot>(() => session.current());
-  const rows = useTerminalRows();
+  const { rows, columns } = useTerminalSize();
+  /**
+   * The hunt under way (`f`, `l`, `x`), as a ref: the frame timer must see a hunt end at once, not at
+   * the next render (a frame in between would hunt on past the event and overwrite its message).
+   */
+  const hunting = useRef<HuntKind | null>(null);
+  /** The run was seen failing: it pauses once, at the first violation, and says so. */
+  const sawViolation = useRef(false);
   // The selected node, also as a ref: a key typed right after ↓ must see the new selection even
   // before React has re-rendered with it. The frame timer reads pause and speed through a ref too.
   const selected = useRef(0);
@@ -97,6 +118,10 @@ export function App(props: AppProps): React.ReactElement {
         return;
       }
       const { paused, speed } = uiNow.current;
+      if (hunting.current !== null) {
+        hunt(hunting.current, deadline);
+        return;
+      }
       if (paused || session.done) return;
       // Simulate what the speed asks for, in whole microseconds, but never past the frame's deadline:
       // a simulation slower than the chosen speed then runs behind, instead of each frame taking
@@ -108,6 +133,7 @@ export function App(props: AppProps): React.ReactElement {
         lastDrawn = wall();
         refresh();
       }
+      if (pauseAtFirstViolation()) return;
       if (session.done)
         setUi((u) => ({ ...u, paused: true, message: `run finished: ${session.current().verdict.status}` }));
     }
@@ -120,6 +146,40 @@ export function App(props: AppProps): React.ReactElement {
     const timer = setInterval(() => guarded(() => session.idleWork(idleBudgetMs)), idleEveryMs);
     return () => clearInterval(timer);
   }, []);
+
+  /** Runs flat out towards the next `kind` (one frame's worth); pauses there, or at the end. */
+  function hunt(kind: HuntKind, deadline: number): void {
+    const found = session.hunt((line) => endsHunt(kind, line), deadline);
+    refresh();
+    if (found === null) {
+      say(`running to ${huntLabel[kind]}… (space stops)`);
+      return;
+    }
+    if (kind !== 'violation') pauseAtFirstViolation();
+    const where =
+      found === 'end'
+        ? `the run ended before ${huntLabel[kind]}`
+        : `stopped at ${huntLabel[kind]}: ${formatSimTime(found.atMs)} ${found.node && !found.text.startsWith(`${found.node} `) ? `${found.node}: ` : ''}${found.text}`;
+    hunting.current = null;
+    setUi((u) => ({ ...u, until: null, paused: true, message: where }));
+    if (found !== 'end' && kind === 'violation') sawViolation.current = true;
+  }
+
+  /** The first time the run is seen failing, pause there and say what failed. True when it paused. */
+  function pauseAtFirstViolation(): boolean {
+    if (sawViolation.current) return false;
+    const verdict = session.current().verdict;
+    if (verdict.status !== 'fail') return false;
+    sawViolation.current = true;
+    hunting.current = null;
+    setUi((u) => ({
+      ...u,
+      paused: true,
+      until: null,
+      message: `paused at the first violation (v shows it in full): ${verdict.violations[0] ?? ''}`,
+    }));
+    return true;
+  }
 
   function say(message: string | null): void {
     setUi((u) => ({ ...u, message }));
@@ -157,11 +217,21 @@ export function App(props: AppProps): React.ReactElement {
       return true;
     }
     if (input === '?' || (key.escape && uiNow.current.help)) setUi((u) => ({ ...u, help: !u.help }));
-    else if (input === 'd') setUi((u) => ({ ...u, detail: !u.detail }));
-    else if (input === ' ') setUi((u) => ({ ...u, paused: !u.paused, message: null }));
-    else if (input === '.') {
-      session.stepOne(performance.now() + keyBudgetMs);
-      setUi((u) => ({ ...u, paused: true, message: null }));
+    else if (input === 'd') setUi((u) => ({ ...u, detail: !u.detail, violations: false }));
+    else if (input === 'v') setUi((u) => ({ ...u, violations: !u.violations, detail: false }));
+    else if (input === ' ') {
+      if (hunting.current !== null) {
+        hunting.current = null;
+        setUi((u) => ({ ...u, until: null, paused: true, message: null }));
+      } else setUi((u) => ({ ...u, paused: !u.paused, message: null }));
+    } else if (input === 'f' || input === 'l' || input === 'x') {
+      const kind: HuntKind = input === 'f' ? 'fault' : input === 'l' ? 'leader' : 'violation';
+      hunting.current = kind;
+      setUi((u) => ({ ...u, until: kind, paused: true, message: `running to ${huntLabel[kind]}…` }));
+    } else if (input === '.') {
+      const what = session.stepOne(performance.now() + keyBudgetMs);
+      hunting.current = null;
+      setUi((u) => ({ ...u, paused: true, until: null, message: what === null ? null : `processed ${what}` }));
       refresh();
     } else if (input === '+' || input === '=') setUi((u) => ({ ...u, speed: nextSpeed(u.speed, 1) }));
     else if (input === '-' || input === '_') setUi((u) => ({ ...u, speed: nextSpeed(u.speed, -1) }));
@@ -196,22 +266,32 @@ export function App(props: AppProps): React.ReactElement {
     return false;
   }
 
-  return <Dashboard snapshot={snapshot} ui={ui} {...(rows !== undefined ? { rows } : {})} />;
+  return (
+    <Dashboard
+      snapshot={snapshot}
+      ui={ui}
+      {...(rows !== undefined ? { rows } : {})}
+      {...(columns !== undefined ? { columns } : {})}
+    />
+  );
 }
 
 /**
- * The terminal's height, kept up to date on resize; undefined when the output is not a terminal
+ * The terminal's size, kept up to date on resize; undefined when the output is not a terminal
  * (ink-testing-library). One row is left free: a frame as tall as the terminal makes ink clear the
  * whole screen on every frame.
  */
-function useTerminalRows(): number | undefined {
+function useTerminalSize(): { rows: number | undefined; columns: number | undefined } {
   const { stdout } = useStdout();
-  const read = (): number | undefined => (stdout.isTTY && stdout.rows > 0 ? stdout.rows - 1 : undefined);
-  const [rows, setRows] = useState(read);
+  const read = () => ({
+    rows: stdout.isTTY && stdout.rows > 0 ? stdout.rows - 1 : undefined,
+    columns: stdout.isTTY && stdout.columns > 0 ? stdout.columns : undefined,
+  });
+  const [size, setSize] = useState(read);
   useEffect(() => {
-    const onResize = (): void => setRows(read());
+    const onResize = (): void => setSize(read());
     stdout.on('resize', onResize);
     return () => void stdout.off('resize', onResize);
   }, [stdout]);
-  return rows;
+  return size;
 }

@@ -5,7 +5,15 @@
 import React from 'react';
 import { describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
-import { Dashboard, PartitionMap, peerLetters, plainSummary } from './components.js';
+import {
+  Dashboard,
+  PartitionMap,
+  detailLines,
+  helpText,
+  helpTextShort,
+  peerLetters,
+  plainSummary,
+} from './components.js';
 import { type ClusterSnapshot, type NodeSnapshot, emptyPartition, isCut, nextSpeed, speeds } from './model.js';
 
 function node(name: string, over: Partial<NodeSnapshot> = {}): NodeSnapshot {
@@ -39,7 +47,8 @@ const snapshot: ClusterSnapshot = {
   ],
   partition: { groups: [['n1']], oneWay: [{ from: 'n2', to: 'n3' }], clogged: [] },
   log: [
-    { seq: 1, atMs: 100, kind: 'election', text: 'n1 became leader at term 3' },
+    { seq: 1, atMs: 100, kind: 'election', node: 'n1', text: 'n1 became leader at term 3' },
+    { seq: 3, atMs: 101, kind: 'election', node: 'n3', text: 'consul: New leader elected: n1' },
     { seq: 2, atMs: 5000, kind: 'fault', text: 'fault: crash n2' },
   ],
   rates: {
@@ -73,7 +82,6 @@ describe('Dashboard', () => {
       'paused',
       'leader',
       'down',
-      'n1 became leader at term 3',
       'fault: crash n2',
       'ok 5',
       'unknown 2',
@@ -82,11 +90,62 @@ describe('Dashboard', () => {
       '1,200 sent in all',
       'one-way n2↛n3',
       '{n1} | {n2 n3}',
-      'q quit',
+      helpTextShort, // 100 columns: the long key line would wrap
     ]) {
       expect(frame).toContain(text);
     }
     expect(frame).toMatch(/>\s*n2\s+down/);
+    // Every event line has its time and node; the node's name is not repeated in the sentence.
+    expect(frame).toMatch(/0\.100s n1 became leader at term 3/);
+    expect(frame).toMatch(/0\.101s n3 consul: New leader elected: n1/);
+    expect(frame).toMatch(/5\.000s {4}fault: crash n2/);
+    for (const title of ['── nodes ', '── cluster ', '── events ']) expect(frame).toContain(title);
+  });
+
+  it('fits 80×24: the key line is one row, every row fits 80 columns, the newest events stay', () => {
+    const frame = render(<Dashboard snapshot={snapshot} ui={ui} rows={23} columns={80} />).lastFrame()!;
+    const rows = frame.split('\n');
+    expect(rows.length).toBeLessThanOrEqual(23);
+    for (const row of rows) expect(row.length, row).toBeLessThanOrEqual(80);
+    expect(rows.at(-1)).toBe(helpTextShort);
+    expect(frame).toContain('fault: crash n2');
+    expect(helpText.length).toBeGreaterThan(80); // the long one would have wrapped
+  });
+
+  it('v shows every violation in full; the checker line keeps the first on one row', () => {
+    const long = `linearizability: ${'x'.repeat(150)} end`;
+    const failing = { ...snapshot, verdict: { status: 'fail' as const, violations: [long, 'second one'] } };
+    const closed = render(<Dashboard snapshot={failing} ui={ui} columns={80} />).lastFrame()!;
+    expect(closed).toContain('FAIL (+1 more): linearizability: xxx');
+    expect(closed).toContain('(v: the violations in full)');
+    expect(closed).not.toContain(' end');
+    const open = render(<Dashboard snapshot={failing} ui={{ ...ui, violations: true }} columns={80} />).lastFrame()!;
+    expect(open).toContain('── violations 2 (v closes)');
+    expect(open.replace(/\s+/g, '')).toContain(`1.${long}`.replace(/\s+/g, ''));
+    expect(open).toContain('2. second one');
+  });
+
+  it('d shows the Raft log tail, the KV contents, the members with incarnations and the last messages', () => {
+    const rich = node('n2', {
+      raftLog: { firstIndex: 1, lastIndex: 12, entries: [{ index: 12, term: 3, command: 'kvSet entry.key=k1' }] },
+      kv: { keyCount: 1, entries: [{ key: 'k1', value: 'v3', modifyIndex: 12 }] },
+      members: [{ id: 'n1', status: 'suspect', incarnation: 4 }],
+      messagesIn: [{ atMs: 1234, peer: 'n1', what: 'raft.append', dropped: false }],
+      messagesOut: [{ atMs: 1235, peer: 'n1', what: 'raft.appendReply', dropped: true }],
+    });
+    const lines = detailLines(rich);
+    expect(lines[0]).toBe('role follower · term 3 · commit 10 · applied 9 · leader n1');
+    expect(lines).toContain('members n1 suspect@4');
+    expect(lines).toContain('kv 1 keys: k1=v3@12 (key=value@modify index)');
+    expect(lines).toContain('raft log 1..12 (last 1: index term command)');
+    expect(lines).toContain('     12    3  kvSet entry.key=k1');
+    expect(lines).toContain('     1.234s ← n1   raft.append');
+    expect(lines).toContain('     1.235s → n1   raft.appendReply (dropped)');
+    const frame = render(
+      <Dashboard snapshot={{ ...snapshot, nodes: [snapshot.nodes[0]!, rich] }} ui={{ ...ui, detail: true }} />,
+    ).lastFrame()!;
+    expect(frame).toContain('── detail n2 (d closes)');
+    expect(frame).toContain('kvSet entry.key=k1');
   });
 
   it('? shows what every column and key means; d shows the selected node field by field', () => {
@@ -115,7 +174,7 @@ describe('Dashboard', () => {
     const frame = render(<Dashboard snapshot={long} ui={ui} rows={20} />).lastFrame()!;
     expect(frame.split('\n').length).toBeLessThanOrEqual(20);
     expect(frame).toContain('conclave tui');
-    expect(frame).toContain('q quit');
+    expect(frame).toContain(helpTextShort);
     expect(frame).toContain('line 29'); // the newest event line is kept, the oldest give way
   });
 

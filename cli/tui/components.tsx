@@ -15,6 +15,7 @@ import {
   type UiState,
   type Verdict,
   formatSimTime,
+  huntLabel,
   isCut,
   speedLabel,
   statusLetter,
@@ -25,11 +26,13 @@ export const nodeRowsMax = 12;
 /** Per-peer letters shown per row; more peers are summarised by counts. */
 export const peerColumnsMax = 16;
 /**
- * Rows the dashboard needs besides the node table and the partition matrix: header 2, table heading
- * 1, network 1, rates/ops/verdict 4 (ops may wrap), events 3 at least, message and keys 3 (the keys
- * wrap below 110 columns), and 4 blank separators.
+ * Rows the dashboard needs besides the node table and the partition matrix: header 2, three titled
+ * panel rules, table heading 1, network/messages/ops/checker 4 (one row each: they are truncated, not
+ * wrapped), events 3 at least, message 1 and keys 1 (the key line fits the width).
  */
-const rowsWithoutMatrix = 20;
+const rowsWithoutMatrix = 15;
+/** Width of the panel rules when the terminal's width is unknown (tests, summaries). */
+export const columnsDefault = 100; // ink-testing-library's width
 /** Lines of the event log kept on screen. */
 export const logLinesMax = 10;
 
@@ -37,7 +40,8 @@ const dash = (v: string | number | null | undefined): string => (v === null || v
 
 export function Header(props: { readonly snapshot: ClusterSnapshot; readonly ui: UiState }): React.ReactElement {
   const { snapshot: s, ui } = props;
-  const state = s.phase === 'done' ? '■ done' : ui.paused ? '⏸ paused' : '▶ running';
+  const state =
+    s.phase === 'done' ? '■ done' : ui.until ? `⏩ to ${huntLabel[ui.until]}` : ui.paused ? '⏸ paused' : '▶ running';
   return (
     <Box flexDirection="column">
       <Text>
@@ -170,11 +174,25 @@ export function PartitionMap(props: {
   );
 }
 
+/** A panel's titled top rule (`── events ─────`): the panels' border, one row each. */
+export function Rule(props: {
+  readonly title: string;
+  readonly width: number;
+  readonly note?: string;
+}): React.ReactElement {
+  const head = `── ${props.title} ${props.note ? `${props.note} ` : ''}`;
+  return (
+    <Text dimColor wrap="truncate-end">
+      {head + '─'.repeat(Math.max(0, props.width - head.length))}
+    </Text>
+  );
+}
+
 export function Rates(props: { readonly rates: RateSnapshot }): React.ReactElement {
   const r = props.rates;
   const n = (x: number): string => Math.round(x).toLocaleString('en-US');
   return (
-    <Text>
+    <Text wrap="truncate-end">
       <Text bold>messages </Text>
       {n(r.sentPerSec)}/s sent · {n(r.deliveredPerSec)}/s delivered · {n(r.droppedPerSec)}/s dropped · {n(r.sentTotal)}{' '}
       sent in all
@@ -189,7 +207,7 @@ export function OpsLine(props: { readonly ops: OpCounts }): React.ReactElement {
     .map(([f, c]) => `${f} ${c}`)
     .join(' · ');
   return (
-    <Text>
+    <Text wrap="truncate-end">
       <Text bold>client ops </Text>
       <Text color="green">ok {o.ok}</Text> · <Text color="red">fail {o.fail}</Text> ·{' '}
       <Text color="yellow">unknown {o.unknown}</Text> · open {o.open}
@@ -198,27 +216,39 @@ export function OpsLine(props: { readonly ops: OpCounts }): React.ReactElement {
   );
 }
 
+/**
+ * The verdict in one row: a failing run's first violation, cut to the width (the cluster panel's rule
+ * then says `v` shows them all, in full).
+ */
 export function VerdictLine(props: { readonly verdict: Verdict }): React.ReactElement {
   const v = props.verdict;
   const color = v.status === 'fail' ? 'red' : v.status === 'pass' ? 'green' : undefined;
+  const more = v.violations.length > 1 ? ` (+${v.violations.length - 1} more)` : '';
   const text =
     v.status === 'running'
       ? 'running, no violation so far'
       : v.status === 'pass'
         ? 'PASS: every expectation met'
-        : `FAIL: ${v.violations[0] ?? 'violation'}`;
+        : `FAIL${more}: ${v.violations[0] ?? 'violation'}`;
   return (
-    <Box flexDirection="column">
-      <Text>
-        <Text bold>checker </Text>
-        <Text color={color} bold={v.status !== 'running'}>
-          {text}
-        </Text>
+    <Text wrap="truncate-end">
+      <Text bold>checker </Text>
+      <Text color={color} bold={v.status !== 'running'}>
+        {text}
       </Text>
-      {v.violations.slice(1, 4).map((t, i) => (
+    </Text>
+  );
+}
+
+/** Every violation in full, wrapped (`v`). */
+export function ViolationsPane(props: { readonly verdict: Verdict }): React.ReactElement {
+  const v = props.verdict;
+  return (
+    <Box flexDirection="column" flexShrink={0}>
+      {v.violations.length === 0 ? <Text dimColor> (no violation so far)</Text> : null}
+      {v.violations.map((t, i) => (
         <Text key={i} color="red">
-          {'        '}
-          {t}
+          {i + 1}. {t}
         </Text>
       ))}
     </Box>
@@ -234,19 +264,28 @@ const kindColor: Record<LogLine['kind'], string | undefined> = {
   info: undefined,
 };
 
-export function EventLog(props: { readonly log: readonly LogLine[] }): React.ReactElement {
+/**
+ * An event-log line: its time, the node it is about (blank for faults, phases and verdicts), and the
+ * sentence without that node's name in front ("2.751s n3  became leader at term 3").
+ */
+export function eventLine(l: LogLine, nodeWidth: number): string {
+  const node = l.node ?? '';
+  const text = node && l.text.startsWith(`${node} `) ? l.text.slice(node.length + 1) : l.text;
+  return `${formatSimTime(l.atMs).padStart(9)} ${node.padEnd(nodeWidth)} ${text}`;
+}
+
+export function EventLog(props: { readonly log: readonly LogLine[]; readonly nodeWidth?: number }): React.ReactElement {
   const lines = props.log.slice(-logLinesMax);
+  const width = props.nodeWidth ?? Math.max(2, ...lines.map((l) => (l.node ?? '').length));
   // Each line keeps its one row (flexShrink 0, truncated): when the frame must fit the terminal, the
   // Dashboard clips whole old lines off the top instead of squeezing lines onto each other.
   return (
     <Box flexDirection="column" flexShrink={0}>
-      <Text bold>events</Text>
       {lines.length === 0 ? <Text dimColor> (none yet)</Text> : null}
       {lines.map((l) => (
         <Box key={l.seq} flexShrink={0}>
           <Text color={kindColor[l.kind]} wrap="truncate-end">
-            {' '}
-            {formatSimTime(l.atMs).padStart(9)} {l.text}
+            {eventLine(l, width)}
           </Text>
         </Box>
       ))}
@@ -255,7 +294,9 @@ export function EventLog(props: { readonly log: readonly LogLine[] }): React.Rea
 }
 
 export const helpText =
-  'space pause  . step  +/- speed  [ ] seek  ↑↓ select  d detail  p partition  c crash  r restart  h heal  s save  ? help  q quit';
+  'space pause  . step  f/l/x to next fault/leader/violation  +/- speed  [ ] seek  ↑↓ select  d detail  v violations  p c r h faults  s save  ? help  q quit';
+/** The key line on terminals narrower than `helpText` (80 columns): the essentials, `?` for the rest. */
+export const helpTextShort = 'space pause  . step  f l x next fault, leader, violation  d v panes  ? keys  q';
 
 /** The `?` overlay: every column, letter and key, in the words of the protocols. */
 export const helpLines: readonly string[] = [
@@ -270,10 +311,13 @@ export const helpLines: readonly string[] = [
   '  health   Lifeguard health score (0 healthy; higher: this node doubts itself, probes slower)',
   '  others   harness columns (services, serf check, values…)',
   'network    groups that cannot reach each other {..} | {..}; matrix: o reaches, x cut, ~ clogged',
-  'events     green elections, cyan membership, yellow faults, red violations',
-  'keys       space pause/run  . one event  +/- speed  [ ] one second back/forward in time',
+  'events     time, node, what happened; green elections, cyan membership, yellow faults, red violations',
+  'keys       space pause/run  . one event (named below)  +/- speed  [ ] one second back/forward',
+  '           f / l / x  run to the next fault / leader change / first violation (pauses there)',
   '           p partition the selected node off  c crash  r restart/resume  h heal everything',
-  '           d detail pane  s save a replay file (conclave sim replay FILE)  q or Ctrl-C quit',
+  '           d detail pane (Raft log, KV, members, messages)  v every violation in full',
+  '           s save a replay file (conclave sim replay FILE)  q or Ctrl-C quit',
+  'checker    linearizability is checked while the run goes, every 0.5 s of simulated time',
   'faults typed here become timeline lines; the run is re-run from its seed, so a saved file replays it',
 ];
 
@@ -292,29 +336,75 @@ export function HelpOverlay(): React.ReactElement {
   );
 }
 
-/** The selected node's machines, field by field (`d`). */
+/**
+ * The detail pane's lines for a node, most telling first: commit/applied, the Raft log tail, the KV
+ * contents, the member view with incarnations, the last messages in and out, then every other field
+ * of every machine's view.
+ */
+export function detailLines(node: NodeSnapshot): string[] {
+  const out: string[] = [];
+  out.push(
+    `role ${dash(node.role)} · term ${dash(node.term)} · commit ${dash(node.commitIndex)} · applied ${dash(node.appliedIndex)} · leader ${dash(node.leader)}`,
+  );
+  if (node.members && node.members.length > 0)
+    out.push(`members ${node.members.map((m) => `${m.id} ${m.status}@${m.incarnation}`).join('  ')}`);
+  if (node.kv) {
+    const shown = node.kv.entries.map((e) => `${e.key}=${e.value}@${e.modifyIndex}`).join('  ');
+    out.push(`kv ${node.kv.keyCount} keys${node.kv.keyCount > 0 ? `: ${shown}` : ''} (key=value@modify index)`);
+  }
+  if (node.raftLog) {
+    const l = node.raftLog;
+    out.push(`raft log ${l.firstIndex}..${l.lastIndex} (last ${l.entries.length}: index term command)`);
+    for (const e of l.entries) out.push(`  ${String(e.index).padStart(5)} ${String(e.term).padStart(4)}  ${e.command}`);
+  }
+  const hop = (m: { atMs: number; peer: string; what: string; dropped: boolean }, dir: string): string =>
+    `  ${formatSimTime(m.atMs).padStart(9)} ${dir} ${m.peer.padEnd(4)} ${m.what}${m.dropped ? ' (dropped)' : ''}`;
+  if (node.messagesIn && node.messagesIn.length > 0) {
+    out.push('messages in (sent at)');
+    for (const m of node.messagesIn) out.push(hop(m, '←'));
+  }
+  if (node.messagesOut && node.messagesOut.length > 0) {
+    out.push('messages out (sent at)');
+    for (const m of node.messagesOut) out.push(hop(m, '→'));
+  }
+  if (node.details && node.details.length > 0) {
+    out.push('every view field');
+    for (const d of node.details) out.push(`  ${d}`);
+  }
+  return out;
+}
+
+/** The selected node in detail (`d`). */
 export function DetailPane(props: { readonly node: NodeSnapshot | undefined }): React.ReactElement {
   const { node } = props;
-  const lines = node?.details ?? [];
+  const lines = node?.up ? detailLines(node) : [];
   return (
     <Box flexDirection="column" flexShrink={0}>
-      <Text bold>detail {node?.name ?? ''}</Text>
       {!node?.up ? <Text dimColor> (down: no state in memory)</Text> : null}
-      {node?.up && lines.length === 0 ? <Text dimColor> (no details for clusters this big)</Text> : null}
       {lines.map((line, i) => (
         <Box key={i} flexShrink={0}>
-          <Text wrap="truncate-end"> {line}</Text>
+          <Text wrap="truncate-end" bold={!line.startsWith(' ')}>
+            {' '}
+            {line}
+          </Text>
         </Box>
       ))}
     </Box>
   );
 }
 
-export function HelpLine(props: { readonly message: string | null }): React.ReactElement {
+export function HelpLine(props: { readonly message: string | null; readonly columns?: number }): React.ReactElement {
+  const columns = props.columns ?? columnsDefault;
   return (
     <Box flexDirection="column">
-      {props.message ? <Text color="magenta">{props.message}</Text> : null}
-      <Text dimColor>{helpText}</Text>
+      {props.message ? (
+        <Text color="magenta" wrap="truncate-end">
+          {props.message}
+        </Text>
+      ) : null}
+      <Text dimColor wrap="truncate-end">
+        {helpText.length < columns ? helpText : helpTextShort}
+      </Text>
     </Box>
   );
 }
@@ -329,9 +419,18 @@ export function Dashboard(props: {
    * the content (tests, summaries).
    */
   readonly rows?: number;
+  /** The terminal's width (the panel rules and the key line fit it); unset: `columnsDefault`. */
+  readonly columns?: number;
 }): React.ReactElement {
   const { snapshot: s, ui, rows } = props;
+  const columns = props.columns ?? columnsDefault;
   const fit = rows !== undefined;
+  const selected = s.nodes[ui.selected];
+  const lower = ui.detail
+    ? { title: `detail ${selected?.name ?? ''}`, note: '(d closes)' }
+    : ui.violations
+      ? { title: 'violations', note: `${s.verdict.violations.length} (v closes)` }
+      : { title: 'events', note: '' };
   return (
     <Box flexDirection="column" height={rows} overflow={fit ? 'hidden' : undefined}>
       <Box flexShrink={0}>
@@ -342,10 +441,16 @@ export function Dashboard(props: {
           <HelpOverlay />
         </Box>
       ) : null}
-      <Box marginTop={1} flexShrink={0} display={ui.help ? 'none' : 'flex'}>
+      <Box flexShrink={0} flexDirection="column" display={ui.help ? 'none' : 'flex'}>
+        <Rule title="nodes" width={columns - 1} />
         <NodeTable nodes={s.nodes} selected={ui.selected} />
       </Box>
-      <Box marginTop={1} flexDirection="column" flexShrink={0} display={ui.help ? 'none' : 'flex'}>
+      <Box flexDirection="column" flexShrink={0} display={ui.help ? 'none' : 'flex'}>
+        <Rule
+          title="cluster"
+          note={s.verdict.status === 'fail' && !ui.violations ? '(v: the violations in full)' : ''}
+          width={columns - 1}
+        />
         <PartitionMap
           partition={s.partition}
           names={s.nodes.map((n) => n.name)}
@@ -356,19 +461,27 @@ export function Dashboard(props: {
         <OpsLine ops={s.ops} />
         <VerdictLine verdict={s.verdict} />
       </Box>
+      <Box flexShrink={0} display={ui.help ? 'none' : 'flex'}>
+        <Rule title={lower.title} note={lower.note} width={columns - 1} />
+      </Box>
       <Box
-        marginTop={1}
         flexDirection="column"
         flexGrow={fit ? 1 : 0}
         flexShrink={1}
         overflow={fit ? 'hidden' : undefined}
-        justifyContent={fit && !ui.detail ? 'flex-end' : undefined}
+        justifyContent={fit && !ui.detail && !ui.violations ? 'flex-end' : undefined}
         display={ui.help ? 'none' : 'flex'}
       >
-        {ui.detail ? <DetailPane node={s.nodes[ui.selected]} /> : <EventLog log={s.log} />}
+        {ui.detail ? (
+          <DetailPane node={selected} />
+        ) : ui.violations ? (
+          <ViolationsPane verdict={s.verdict} />
+        ) : (
+          <EventLog log={s.log} nodeWidth={Math.max(2, ...s.nodes.map((n) => n.name.length))} />
+        )}
       </Box>
-      <Box marginTop={1} flexShrink={0}>
-        <HelpLine message={ui.message} />
+      <Box flexShrink={0}>
+        <HelpLine message={ui.message} columns={columns} />
       </Box>
     </Box>
   );

@@ -8,6 +8,8 @@
  * cluster no member view. The components print `-` for null.
  */
 
+import type { TraceTopic } from '../../core/trace.js';
+
 /** One node as the table shows it. */
 export interface NodeSnapshot {
   readonly name: string;
@@ -33,6 +35,38 @@ export interface NodeSnapshot {
    * `machine.field value`. Absent for big clusters (the cost would be paid for every node).
    */
   readonly details?: readonly string[];
+  /** The detail pane's sections (small clusters only; absent when the node has no such machine). */
+  readonly raftLog?: RaftLogTail;
+  readonly kv?: KvSample;
+  /** This node's SWIM view with incarnations. */
+  readonly members?: readonly { readonly id: string; readonly status: string; readonly incarnation: number }[];
+  /** The last messages this node received (or that were dropped on their way to it), oldest first. */
+  readonly messagesIn?: readonly MessageSeen[];
+  /** The last messages this node sent (as they arrived or were dropped), oldest first. */
+  readonly messagesOut?: readonly MessageSeen[];
+}
+
+/** The last entries of a node's Raft log. */
+export interface RaftLogTail {
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly entries: readonly { readonly index: number; readonly term: number; readonly command: string }[];
+}
+
+/** The first keys of a node's KV store (as its state machine holds them). */
+export interface KvSample {
+  readonly keyCount: number;
+  readonly entries: readonly { readonly key: string; readonly value: string; readonly modifyIndex: number }[];
+}
+
+export interface MessageSeen {
+  /** When it was sent (global simulated ms). */
+  readonly atMs: number;
+  /** The other end. */
+  readonly peer: string;
+  /** `raft.append`, `swim.ping`… */
+  readonly what: string;
+  readonly dropped: boolean;
 }
 
 /** Who can reach whom right now. */
@@ -53,7 +87,11 @@ export interface LogLine {
   readonly seq: number;
   readonly atMs: number;
   readonly kind: EventKind;
+  /** The node the line is about (it logged it), or null for faults, phases and verdicts. */
+  readonly node?: string | null;
   readonly text: string;
+  /** A Raft leader was elected (the `l` key runs until the next one). */
+  readonly leaderChange?: boolean;
 }
 
 /** Message rates over the last window of simulated time. */
@@ -113,6 +151,31 @@ export interface UiState {
   readonly help?: boolean;
   /** The detail pane of the selected node (`d`), in place of the event log. */
   readonly detail?: boolean;
+  /** Every violation in full (`v`), in place of the event log. */
+  readonly violations?: boolean;
+  /** Running flat out until the next such event (`f`, `l`, `x`); null or absent: not hunting. */
+  readonly until?: HuntKind | null;
+}
+
+/** What the run-until keys look for: the next fault, the next leader change, the first violation. */
+export type HuntKind = 'fault' | 'leader' | 'violation';
+
+export const huntLabel: Record<HuntKind, string> = {
+  fault: 'the next fault',
+  leader: 'the next leader change',
+  violation: 'the first violation',
+};
+
+/** Does this event-log line end a hunt for `kind`? */
+export function endsHunt(kind: HuntKind, line: LogLine): boolean {
+  switch (kind) {
+    case 'fault':
+      return line.kind === 'fault';
+    case 'leader':
+      return line.leaderChange === true;
+    case 'violation':
+      return line.kind === 'verdict' && line.text.startsWith('VIOLATION');
+  }
 }
 
 /** The speed ladder for + and -: ×1 … ×10,000, then flat out. */
@@ -154,7 +217,17 @@ export function statusLetter(status: string | undefined): string {
   }
 }
 
-/** Classifies a trace sentence for the event log's colour and filter. */
+/**
+ * The colour class of a core trace event, from its typed topic (core/trace.ts): no sentence is parsed.
+ */
+export function classifyTopic(topic: TraceTopic): EventKind {
+  return topic === 'election' ? 'election' : topic === 'membership' ? 'membership' : 'info';
+}
+
+/**
+ * Classifies a harness's free-text line (workload and harness notes, which are not core events) for
+ * the event log's colour.
+ */
 export function classifyLine(text: string): EventKind {
   const t = text.toLowerCase();
   if (

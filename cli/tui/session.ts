@@ -32,7 +32,15 @@ import type { Harness } from '../../sim/harness.js';
 import { loadScenarioText, type LoadedScenario } from '../../sim/run.js';
 import { parseScenario } from '../../sim/scenario.js';
 import { makeReplay, replayFileName, writeReplay } from '../../sim/tools/replay.js';
-import { Simulation, type LogLine as SimLogLine, type RunResult } from '../../sim/engine/simulation.js';
+import {
+  Simulation,
+  type LogLine as SimLogLine,
+  type MessageHop,
+  type RunResult,
+} from '../../sim/engine/simulation.js';
+import { checkHistory, parseHistoryJsonLines, registerModel } from '../../sim/checkers/lin/index.js';
+import { traceTopic } from '../../core/trace.js';
+import type { RaftState } from '../../core/raft/raft.js';
 import { formatAtMs } from '../../sim/tools/shrink.js';
 import {
   type ClusterSnapshot,
@@ -40,7 +48,12 @@ import {
   type NodeSnapshot,
   type OpCounts,
   type PartitionSnapshot,
+  type KvSample,
+  type MessageSeen,
+  type RaftLogTail,
   classifyLine,
+  classifyTopic,
+  formatSimTime,
 } from './model.js';
 import { nextEventUs } from './sim-hooks.js';
 
@@ -207,6 +220,7 @@ export class TuiSession {
     // Snapshots before `untilUs` are unchanged by a fault typed at `untilUs`; later ones are not.
     this.snapshots = this.snapshots.filter((s) => s.atUs < untilUs);
     this.run = this.newRun();
+    this.run.linChecks = true;
     if (untilUs > 0 && onScreen !== null) this.startCatchUp(untilUs, onScreen, deadlineWallMs);
     else this.advanceToUs(untilUs, deadlineWallMs);
   }
@@ -277,8 +291,12 @@ export class TuiSession {
     for (const [t, run] of this.checkpoints) if (run !== null && t <= at && t > bestUs) bestUs = t;
     if (bestUs >= 0) {
       this.run = this.checkpoints.get(bestUs)!;
+      this.run.linChecks = true;
       this.checkpoints.delete(bestUs); // it moves on; idle time parks a new one
-    } else this.run = this.newRun();
+    } else {
+      this.run = this.newRun();
+      this.run.linChecks = true;
+    }
     if (this.builder && this.builder.atUs <= at) this.builder = null;
     this.startCatchUp(at, snap, deadlineWallMs);
     return this.catching === null;
@@ -331,17 +349,29 @@ export class TuiSession {
     if (this.run.finished) this.noteFinished();
   }
 
-  /** Processes the next event (the `.` key); does nothing while a re-run is still catching up. */
-  stepOne(deadlineWallMs = Infinity): void {
-    if (!this.catchUp(deadlineWallMs)) return;
-    if (this.viewing !== null && !this.advanceToUs(this.viewing.atUs, deadlineWallMs)) return;
-    if (this.run.finished) return;
+  /**
+   * Processes the next event (the `.` key) and says what it was ("timer n2 raft:election → n2 became
+   * candidate at term 4"): the queue's head in words, then the log lines it caused. Does nothing
+   * (null) while a re-run is still catching up.
+   */
+  stepOne(deadlineWallMs = Infinity): string | null {
+    if (!this.catchUp(deadlineWallMs)) return null;
+    if (this.viewing !== null && !this.advanceToUs(this.viewing.atUs, deadlineWallMs)) return null;
+    if (this.run.finished) return 'the run is over';
     const next = nextEventUs(this.sim);
     const phaseEnd = this.sim.phase === 'safety' ? this.run.safetyUs : this.endUs;
     if (next === null || next > phaseEnd) {
       this.advanceToUs(phaseEnd, deadlineWallMs);
-      return;
+      return this.sim.phase === 'safety' ? 'nothing left in the safety phase' : 'the phase ended';
     }
+    const what = this.sim.describeNextEvent() ?? 'nothing';
+    const fromSeq = this.run.nextSeq;
+    this.stepOneEvent();
+    const caused = this.run.log.filter((l) => l.seq >= fromSeq).map((l) => (l.node ? `${l.node}: ${l.text}` : l.text));
+    return `${formatSimTime(next / usPerMs)} ${what}${caused.length > 0 ? ` → ${caused.join('; ')}` : ''}`;
+  }
+
+  private stepOneEvent(): void {
     this.run.stepOne();
     if (this.run.finished) this.noteFinished();
     else if (this.sim.nowUs >= this.run.nextSnapshotUs) {
@@ -349,6 +379,27 @@ export class TuiSession {
       this.run.nextSnapshotUs = this.run.nextBoundaryUs();
     }
     this.reachedUs = Math.max(this.reachedUs, this.sim.nowUs);
+  }
+
+  /**
+   * Runs on until the next event-log line that `wanted` accepts (the `f`, `l`, `x` keys), or the end
+   * of the run, or `deadlineWallMs`: returns the line, 'end', or null (not there yet: call again, the
+   * hunt goes on where it stopped). It stops at the instant of that line (after every event of that
+   * same microsecond).
+   */
+  hunt(wanted: (line: LogLine) => boolean, deadlineWallMs: number): LogLine | 'end' | null {
+    if (!this.catchUp(deadlineWallMs)) return null;
+    if (this.viewing !== null && !this.advanceToUs(this.viewing.atUs, deadlineWallMs)) return null;
+    if (this.run.finished) return 'end';
+    this.run.stopWhen = wanted;
+    this.run.hit = null;
+    try {
+      this.advanceToUs(this.endUs, deadlineWallMs);
+    } finally {
+      this.run.stopWhen = null;
+    }
+    if (this.run.hit !== null) return this.run.hit;
+    return this.run.finished ? 'end' : null;
   }
 
   /**
@@ -480,8 +531,11 @@ export class TuiSession {
       },
       ops: this.opCounts(),
       verdict:
-        sim.violations.length > 0
-          ? { status: 'fail', violations: [...sim.violations] }
+        sim.violations.length > 0 || this.run.linViolation !== null
+          ? {
+              status: 'fail',
+              violations: [...(this.run.linViolation !== null ? [this.run.linViolation] : []), ...sim.violations],
+            }
           : sim.phase === 'done'
             ? { status: 'pass', violations: [] }
             : { status: 'running', violations: [] },
@@ -532,9 +586,18 @@ export class TuiSession {
         for (const [key, value] of Object.entries(view)) details.push(`${machine}.${key} ${detailValue(value)}`);
     // Numbers and words first, lists and records after: a short pane shows the former.
     details.sort((a, b) => Number(/ [[{]/.test(a)) - Number(/ [[{]/.test(b)));
+    const deep = this.loaded.scenario.nodes.length <= peersDetailedMax && runtime !== null;
+    const raftLog = deep && runtime.hasMachine('raft') ? raftLogTail(runtime.stateOf<RaftState>('raft')) : undefined;
+    const kv = deep && runtime.hasMachine('raft') ? kvSample(runtime.stateOf<RaftState>('raft')) : undefined;
+    const members = deep ? membersOf(views) : undefined;
+    const hops = this.run.hops.get(id);
     return {
       name: id,
       details,
+      ...(raftLog ? { raftLog } : {}),
+      ...(kv ? { kv } : {}),
+      ...(members ? { members } : {}),
+      ...(hops ? { messagesIn: [...hops.in], messagesOut: [...hops.out] } : {}),
       up: sim.isUp(id),
       paused: sim.isPaused(id),
       role,
@@ -569,6 +632,83 @@ export class TuiSession {
   }
 }
 
+/** Raft log entries the detail pane shows. */
+export const logTailEntries = 6;
+/** KV keys the detail pane shows. */
+export const kvKeysShown = 8;
+/** Messages in and out kept per node for the detail pane. */
+export const messagesKeptPerNode = 6;
+
+function raftLogTail(s: RaftState): RaftLogTail {
+  const entries: RaftLogTail['entries'][number][] = [];
+  const first = Math.max(s.log.firstIndex, s.log.lastIndex - logTailEntries + 1);
+  for (let index = first; index <= s.log.lastIndex; index++) {
+    const entry = s.log.entryAt(index);
+    if (!entry) continue;
+    const command =
+      entry.type === 'command' ? commandText(entry.command) : entry.type === 'config' ? 'configuration' : entry.type;
+    entries.push({ index, term: entry.term, command });
+  }
+  return { firstIndex: s.log.firstIndex, lastIndex: s.log.lastIndex, entries };
+}
+
+/**
+ * The first keys of the node's KV store, when its state machine is the store (core/store: the agent's
+ * and the kv harness's FSMs keep `state.kv`, a Map of KV entries); undefined for other machines.
+ */
+function kvSample(s: RaftState): KvSample | undefined {
+  const fsm = s.fsm as { state?: { kv?: unknown }; store?: { state?: { kv?: unknown } } };
+  const kv = fsm.state?.kv ?? fsm.store?.state?.kv;
+  if (!(kv instanceof Map)) return undefined;
+  const keys = [...kv.keys()].sort().slice(0, kvKeysShown) as string[];
+  return {
+    keyCount: kv.size,
+    entries: keys.map((key) => {
+      const e = kv.get(key) as { Value?: unknown; ModifyIndex?: unknown };
+      return { key, value: kvValue(e.Value), modifyIndex: typeof e.ModifyIndex === 'number' ? e.ModifyIndex : 0 };
+    }),
+  };
+}
+
+function kvValue(value: unknown): string {
+  if (value instanceof Uint8Array) return shortJson(new TextDecoder().decode(value));
+  return shortJson(value);
+}
+
+function membersOf(views: Record<string, Record<string, unknown>>): NodeSnapshot['members'] {
+  for (const view of Object.values(views))
+    if (Array.isArray(view.members))
+      return (view.members as { id: string; status: string; incarnation?: number }[]).map((m) => ({
+        id: m.id,
+        status: m.status,
+        incarnation: m.incarnation ?? 0,
+      }));
+  return undefined;
+}
+
+/**
+ * A Raft command in a few words: its `type`, then its scalar fields as `name=value`, one level of
+ * nesting flattened ("kvSet entry.key=k1 entry.value=v3"), byte strings as text.
+ */
+export function commandText(command: unknown): string {
+  if (command === null || typeof command !== 'object' || Array.isArray(command)) return shortJson(command);
+  const c = command as Record<string, unknown>;
+  const parts: string[] = typeof c.type === 'string' ? [c.type] : [];
+  const add = (name: string, value: unknown, depth: number): void => {
+    if (value instanceof Uint8Array) return void parts.push(`${name}=${shortJson(new TextDecoder().decode(value))}`);
+    if (value === null || typeof value !== 'object') return void parts.push(`${name}=${String(value)}`);
+    if (depth === 0 && !Array.isArray(value))
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) add(`${name}.${k}`, v, 1);
+  };
+  for (const [k, v] of Object.entries(c)) if (k !== 'type') add(k, v, 0);
+  return shortJson(parts.join(' '));
+}
+
+function shortJson(value: unknown): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  return text.length > 100 ? `${text.slice(0, 99)}…` : text;
+}
+
 /** A view field for the detail pane: scalars as they are, short lists inline, long ones counted. */
 function detailValue(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);
@@ -588,6 +728,16 @@ export const checkpointsMaxBigCluster = 4;
 export const checkpointNodesMax = 50;
 /** Simulated time a checkpoint builder advances between two looks at the wall clock. */
 export const idleChunkMs = 50;
+/** Simulated time between two incremental linearizability checks. */
+export const linCheckEveryMs = 500;
+/** Wall time one incremental check may take; longer says nothing (the end-of-run check still runs). */
+export const linCheckWallMsMax = 200;
+/**
+ * Search steps the explanation of a violation found while running may take (the minimal operation set
+ * is searched much harder, 2,000,000 steps, at the end of the run): a bigger budget took 8 s of wall
+ * time on kv/planted-stale-leader-reads seed 1, freezing the screen.
+ */
+export const linExplainStepsMax = 20_000;
 
 /**
  * One simulation and what the TUI gathers while it runs (log lines, clogged links, rate samples).
@@ -598,6 +748,18 @@ class Run {
   readonly sim: Simulation;
   log: LogLine[] = [];
   private logSeq = 0;
+  /** While set, a line it accepts stops `advanceToUs` (the hunt keys); that line lands in `hit`. */
+  stopWhen: ((line: LogLine) => boolean) | null = null;
+  hit: LogLine | null = null;
+  /** Last messages in and out per node (small clusters only: recording decodes every message). */
+  readonly hops = new Map<string, { in: MessageSeen[]; out: MessageSeen[] }>();
+  /** Check linearizability while running (the live run; checkpoint builders do not). */
+  linChecks = false;
+  /** The first violation the incremental linearizability check found (null: none so far). */
+  linViolation: string | null = null;
+  private nextLinCheckUs = linCheckEveryMs * usPerMs;
+  private linOpsChecked = -1;
+  private readonly linearizable: LoadedScenario['harness']['linearizable'];
   clogs: { from: string; to: string; untilMs: number }[] = [];
   samples: Counters[] = [];
   finished = false;
@@ -613,8 +775,74 @@ class Run {
     // As Simulation.run rounds them: the phases end on these very microseconds there too.
     this.safetyUs = Math.round(loaded.scenario.safetyMs * usPerMs);
     this.endUs = Math.round((loaded.scenario.safetyMs + loaded.scenario.livenessMs) * usPerMs);
-    this.sim = new Simulation(loaded.scenario, loaded.harness, seed, { codec, onLog: (line) => this.onLog(line) });
+    const small = loaded.scenario.nodes.length <= peersDetailedMax;
+    this.linearizable = loaded.harness.linearizable;
+    this.sim = new Simulation(loaded.scenario, loaded.harness, seed, {
+      codec,
+      onLog: (line) => this.onLog(line),
+      ...(small ? { onMessage: (hop: MessageHop) => this.onMessage(hop) } : {}),
+    });
     this.sim.begin();
+  }
+
+  /** The seq the next log line will get. */
+  get nextSeq(): number {
+    return this.logSeq;
+  }
+
+  private onMessage(hop: MessageHop): void {
+    const what = `${hop.machine}.${hop.type}`;
+    const dropped = hop.deliveredMs === null;
+    const keep = (list: MessageSeen[], seen: MessageSeen): void => {
+      list.push(seen);
+      if (list.length > messagesKeptPerNode) list.shift();
+    };
+    const of = (id: string): { in: MessageSeen[]; out: MessageSeen[] } => {
+      let hops = this.hops.get(id);
+      if (!hops) this.hops.set(id, (hops = { in: [], out: [] }));
+      return hops;
+    };
+    keep(of(hop.to).in, { atMs: hop.sentMs, peer: hop.from, what, dropped });
+    keep(of(hop.from).out, { atMs: hop.sentMs, peer: hop.to, what, dropped });
+  }
+
+  /**
+   * Linearizability, checked while the run goes (issue 16 §2): every `linCheckEveryMs` of simulated
+   * time, the operations so far (those the harness's end-of-run check reads) go through the same
+   * checker, operations still open counting as unknown (they may or may not have taken effect), so a
+   * prefix that is not linearizable proves the whole run is not. A check that runs out of its wall
+   * budget says nothing. The simulation itself is untouched (its trace is that of `sim run`).
+   */
+  private maybeCheckLin(): void {
+    if (!this.linChecks || this.linearizable === undefined || this.linViolation !== null) return;
+    if (this.sim.nowUs < this.nextLinCheckUs) return;
+    this.nextLinCheckUs = (Math.floor(this.sim.nowUs / (linCheckEveryMs * usPerMs)) + 1) * linCheckEveryMs * usPerMs;
+    const keep = this.linearizable;
+    const ops = this.sim.history.ops.filter((op) => keep(op));
+    const done = ops.filter((op) => op.outcome !== undefined).length;
+    if (done === this.linOpsChecked) return; // nothing new completed
+    this.linOpsChecked = done;
+    let result;
+    try {
+      const parsed = parseHistoryJsonLines(ops.map((op) => JSON.stringify(op)).join('\n'));
+      result = checkHistory(parsed, registerModel, {
+        timeoutMs: linCheckWallMsMax,
+        explainBudgetSteps: linExplainStepsMax,
+      });
+    } catch {
+      return; // a history this checker cannot read: the end-of-run check decides
+    }
+    if (result.linearizable !== false) return;
+    const text = `linearizability (checked while running, at ${(this.sim.nowMs / 1000).toFixed(3)}s): ${result.explanation?.text ?? 'not linearizable'}`;
+    this.linViolation = text;
+    this.pushLine({ atMs: this.sim.nowMs, kind: 'verdict', node: null, text: `VIOLATION ${text}` });
+  }
+
+  private pushLine(line: Omit<LogLine, 'seq'>): void {
+    const full: LogLine = { seq: this.logSeq++, ...line };
+    this.log.push(full);
+    if (this.log.length > logLinesKeptMax * 2) this.log.splice(0, this.log.length - logLinesKeptMax);
+    if (this.stopWhen !== null && this.hit === null && this.stopWhen(full)) this.hit = full;
   }
 
   private onLog(line: SimLogLine): void {
@@ -623,20 +851,22 @@ class Run {
       this.clogs.push({ from: m[1]!, to: m[2]!, untilMs: Number(m[3]) });
     if (line.kind === 'fault' && line.text === 'network healed') this.clogs = [];
     const kind =
-      line.kind === 'fault'
+      line.kind === 'fault' || line.kind === 'phase'
         ? 'fault'
         : line.kind === 'violation'
           ? 'verdict'
           : line.kind === 'client'
             ? 'client'
-            : classifyLine(line.text);
-    this.log.push({
-      seq: this.logSeq++,
+            : line.event !== undefined
+              ? classifyTopic(traceTopic(line.event))
+              : classifyLine(line.text);
+    this.pushLine({
       atMs: line.atMs,
       kind,
+      node: line.node,
       text: line.kind === 'violation' ? `VIOLATION ${line.text}` : line.text,
+      ...(line.event?.type === 'raft.becameLeader' ? { leaderChange: true } : {}),
     });
-    if (this.log.length > logLinesKeptMax * 2) this.log.splice(0, this.log.length - logLinesKeptMax);
   }
 
   /**
@@ -652,9 +882,19 @@ class Run {
         break;
       }
       const phaseEnd = this.sim.phase === 'safety' ? this.safetyUs : this.endUs;
-      const stop = Math.min(target, phaseEnd, onBoundary ? this.nextSnapshotUs : Infinity);
-      const before = { nowUs: this.sim.nowUs, phase: this.sim.phase, boundary: this.nextSnapshotUs };
+      // A hunt (`f`, `l`, `x`) goes one instant at a time, so that it stops with the clock at the event
+      // it looked for, not at the end of a slice.
+      const instantUs = this.stopWhen !== null ? (this.sim.nextEventUs() ?? Infinity) : Infinity;
+      const stop = Math.min(target, phaseEnd, onBoundary ? this.nextSnapshotUs : Infinity, instantUs);
+      const before = {
+        nowUs: this.sim.nowUs,
+        phase: this.sim.phase,
+        boundary: this.nextSnapshotUs,
+        events: this.sim.counters.events,
+      };
       const arrived = this.sim.runUntilUs(stop, eventsPerSliceMax);
+      this.maybeCheckLin();
+      if (this.stopWhen !== null && this.hit !== null) return true;
       if (arrived && onBoundary && this.sim.nowUs >= this.nextSnapshotUs) {
         onBoundary();
         this.nextSnapshotUs = this.nextBoundaryUs();
@@ -668,14 +908,15 @@ class Run {
           }
         } else if (this.sim.nowUs >= target) break;
       }
-      // Every pass moves the clock, the phase or the snapshot boundary, or processed a slice of events:
+      // Every pass moves the clock, the phase or the snapshot boundary, or processes events:
       // a pass that did none of these would repeat forever (the freeze of issue 16 §1).
       assert(
         !arrived ||
           this.sim.isStopped ||
           this.sim.nowUs > before.nowUs ||
           this.sim.phase !== before.phase ||
-          this.nextSnapshotUs !== before.boundary,
+          this.nextSnapshotUs !== before.boundary ||
+          this.sim.counters.events > before.events,
         `the TUI's run made no progress at ${this.sim.nowUs} µs towards ${target} µs`,
       );
       if (performance.now() >= deadlineWallMs) return this.finished || this.sim.nowUs >= target;
@@ -690,6 +931,7 @@ class Run {
 
   stepOne(): void {
     this.sim.stepOne();
+    this.maybeCheckLin();
     if (this.sim.isStopped) this.finish();
   }
 

@@ -1,8 +1,8 @@
 /**
  * The real `conclave tui` in a real terminal (tmux, on a private server): it keeps running at ×1 and
  * ×2 — the header's clock moves between two looks — after a resize, after every fault key and with
- * the ? overlay and the d pane, and
- * q, Ctrl-C and SIGTERM each end it with the terminal given back (canonical mode and echo on, as
+ * the ? overlay and the d pane; at 80×24 the key line stays one row and the run-until keys (f, l),
+ * `.` and `v` answer; and q, Ctrl-C and SIGTERM each end it with the terminal given back (canonical mode and echo on, as
  * `stty` sees it afterwards). Issue 16 §1: at ×1 it used to stop at t=0.187s at 100% CPU, deaf to
  * every key and to SIGTERM.
  *
@@ -12,6 +12,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { helpTextShort } from './components.js';
 
 const root = join(new URL('.', import.meta.url).pathname, '..', '..');
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -106,6 +107,34 @@ describe.skipIf(!hasTmux)('conclave tui in tmux', () => {
     tmux('send-keys', '-t', 'one', 'q');
     await expectExit('one', 0);
   }, 90_000);
+
+  it('at 80×24: the key line is one row; f, l, . and v tell the story; the default pace is ×1', async () => {
+    start('four', '--paused', 80, 24);
+    const first = await waitFor('four', (t) => t.includes('⏸ paused'));
+    expect(first).toContain('×1 ·'); // the default pace: real time
+    const lastLine = (t: string): string => t.trimEnd().split('\n').at(-1)!;
+    expect(lastLine(first)).toBe(helpTextShort);
+    expect(first.split('\n')[0]).toContain('conclave tui'); // the header is on the first row
+    tmux('send-keys', '-t', 'four', 'f');
+    const fault = await waitFor('four', (t) => t.includes('stopped at the next fault'), 30_000);
+    expect(fault).toMatch(/stopped at the next fault: \d+\.\d{3}s /);
+    tmux('send-keys', '-t', 'four', '.');
+    expect(await waitFor('four', (t) => t.includes('processed '), 5000)).toMatch(
+      /processed \d+\.\d{3}s (message|timer|disk sync|a scheduled|a check|client)/,
+    );
+    tmux('send-keys', '-t', 'four', 'l');
+    const leader = await waitFor(
+      'four',
+      (t) => /stopped at the next leader change|the run ended before/.test(t),
+      60_000,
+    );
+    expect(leader).toMatch(/stopped at the next leader change: \S+ n\d became leader at term \d+|the run ended before/);
+    tmux('send-keys', '-t', 'four', 'v');
+    expect(await waitFor('four', (t) => t.includes('── violations'), 5000)).toContain('(v closes)');
+    expect(lastLine(screen('four'))).toBe(helpTextShort);
+    tmux('send-keys', '-t', 'four', 'q');
+    await expectExit('four', 0);
+  }, 120_000);
 
   it('runs at ×2 (and ×5 after +); Ctrl-C quits', async () => {
     start('two', '--speed 2');

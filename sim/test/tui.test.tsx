@@ -227,6 +227,58 @@ describe('TUI checkpoints', () => {
   });
 });
 
+describe('TUI keys that tell the story (issue 16 §2)', () => {
+  it('. names the event it processed and what it caused', async () => {
+    const session = await TuiSession.open(file, text, null);
+    const said: string[] = [];
+    for (let i = 0; i < 40; i++) said.push(session.stepOne()!);
+    // Every step names its event: a message (from→to machine.type), a timer, a sync or a scheduled action.
+    for (const what of said)
+      expect(what).toMatch(
+        /^\d+\.\d{3}s (message \S+→\S+ \S+|timer \S+ \S+|disk sync on \S+|a scheduled action|a check result|client request)/,
+      );
+    expect(said.some((w) => /message n\d→n\d broadcast\./.test(w))).toBe(true);
+    expect(said.some((w) => w.includes(' timer '))).toBe(true);
+  });
+
+  it('f, l and x run to the next fault, leader change and violation, and watching changes nothing', async () => {
+    const loaded = await loadScenarioText(text, file);
+    const direct = runLoaded(loaded, 11, {});
+    const session = await TuiSession.open(file, text, null);
+    const fault = session.hunt((l) => l.kind === 'fault', Infinity);
+    expect(fault).not.toBeNull();
+    expect(fault).not.toBe('end');
+    const line = fault as Exclude<typeof fault, 'end' | null>;
+    expect(line.kind).toBe('fault');
+    // It stopped at that fault, the clock at its instant.
+    expect(session.nowMs).toBeGreaterThanOrEqual(line.atMs);
+    expect(session.nowMs).toBe(line.atMs);
+    const second = session.hunt((l) => l.kind === 'fault', Infinity);
+    expect(second === 'end' || (second !== null && second.atMs >= line.atMs)).toBe(true);
+    session.advanceToUs(Infinity);
+    expect(session.simulation.traceHash).toBe(direct.trace);
+
+    const raftText = text.replace('protocol broadcast', 'protocol raft').replace('set clients 2', 'set clients 1');
+    const raft = await TuiSession.open('tui-raft.txt', raftText, null);
+    const leader = raft.hunt((l) => l.leaderChange === true, Infinity);
+    expect(leader !== null && leader !== 'end' && / became leader at term \d+$/.test(leader.text)).toBe(true);
+  });
+
+  it('checks linearizability while running: the planted stale read shows (and pauses) seconds before the end', async () => {
+    const { readFileSync } = await import('node:fs');
+    const f = 'scenarios/kv/planted-stale-leader-reads.txt';
+    const session = await TuiSession.open(f, readFileSync(f, 'utf8'), 1);
+    const found = session.hunt((l) => l.kind === 'verdict' && l.text.startsWith('VIOLATION'), Infinity);
+    expect(found).not.toBeNull();
+    expect(found).not.toBe('end');
+    const line = found as Exclude<typeof found, 'end' | null>;
+    // The stale read happens at 2.26 s; the run's own end-of-run check reports it after 12 s.
+    expect(line.atMs).toBeLessThan(4000);
+    expect(line.text).toContain('linearizability (checked while running');
+    expect(session.current().verdict.status).toBe('fail');
+  }, 60_000);
+});
+
 describe('conclave tui without a terminal', () => {
   it('npm start (node bin/conclave.js tui) with stdin from /dev/null exits 0 on the default scenario', async () => {
     const { spawnSync } = await import('node:child_process');
