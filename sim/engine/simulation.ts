@@ -1306,9 +1306,14 @@ function drawAllKnobs(
   busy: BusyKnobs,
 ): Knobs {
   const faults = { ...drawKnobs(sim.random('nemesis'), scenario), ...busy };
+  // The harness draws around the `--knob` protocol pins as around the file's own parameters, so a
+  // knob that depends on a pinned one follows it (`--knob checkQuorum=false` draws no lease reads).
+  const pinnedParams: Record<string, string> = { ...scenario.params };
+  for (const [key, value] of Object.entries(options.pins ?? {}))
+    if (!(numericFaultKnobs as readonly string[]).includes(key)) pinnedParams[key] = value;
   const drawn =
     scenario.nemesis.mode === 'swarm' && harness.drawKnobs
-      ? harness.drawKnobs(sim.random('protocol'), scenario, faults)
+      ? harness.drawKnobs(sim.random('protocol'), { ...scenario, params: pinnedParams }, faults)
       : {};
   const knobs: Knobs = { ...faults, ...options.knobs, protocol: options.knobs?.protocol ?? drawn };
   const protocol: Record<string, string> = { ...knobs.protocol };

@@ -119,3 +119,14 @@ describe('sim explore --guided', () => {
     }
   });
 });
+
+describe('--knob pins and the knobs drawn around them', () => {
+  it('draws no lease reads when checkQuorum is pinned off (it used to crash on an assertion)', async () => {
+    const loaded = await loadScenario(join(root, 'scenarios/raft/explore-swarm-3.txt'));
+    for (let seed = 1; seed <= 8; seed++) {
+      const r = runLoaded(loaded, seed, { pins: { checkQuorum: 'false' } });
+      expect(r.knobs.protocol.checkQuorum).toBe('false');
+      expect(r.knobs.protocol.leaseReads).toBe('false');
+    }
+  });
+});
