@@ -86,6 +86,8 @@ export interface MessageHop {
   readonly deliveredMs: number | null; // null: dropped
   readonly machine: string;
   readonly type: string;
+  /** The decoded message body (the envelope's payload), for observers that look inside (the report). */
+  readonly payload?: unknown;
 }
 
 export interface RunResult {
@@ -911,6 +913,7 @@ export class Simulation implements SimApi {
       deliveredMs: deliveredUs === null ? null : deliveredUs / usPerMs,
       machine: message.m,
       type: typeOf(message),
+      payload: message.p,
     });
   }
 

@@ -4,13 +4,16 @@
  * standalone SVG (XML). Skips — loudly — only when no Chromium is installed
  * (`apt-get install -y chromium`).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkPage, findChromium } from '../tools/report/chromium.js';
 import type { RunRecord } from '../tools/report/record.js';
 import { lamportSvg, messagesAround, rolesSvg, ticksMs, timelineSvg } from '../tools/report/svg.js';
+import { opText, storyOf } from '../tools/report/story.js';
+import { hopLabel } from '../tools/report/collect.js';
+import { reportHtml } from '../tools/report/html.js';
 import { writeReport } from '../tools/report/write.js';
 
 const chromium = findChromium();
@@ -112,7 +115,7 @@ describe('report pictures', () => {
     const lamport = lamportSvg(record);
     const around = messagesAround(record);
     expect(around.messages.every((m) => m.sendMs >= 400 && m.sendMs <= 900)).toBe(true);
-    expect((lamport.match(/marker-end/g) ?? []).length).toBe(
+    expect((lamport.match(/url\(#arrow\)/g) ?? []).length).toBe(
       around.messages.filter((m) => m.deliverMs !== null).length,
     );
     expect(lamport).toContain('RequestVote &lt;&amp;&gt;');
@@ -120,6 +123,73 @@ describe('report pictures', () => {
     const roles = rolesSvg(record);
     expect(roles).toContain('leader t3');
     expect(roles).toContain('down');
+  });
+
+  it('put the cause first: the operations the checker names, as Jepsen writes them, and the faults before', () => {
+    const base = sampleRecord();
+    const text = [
+      'register history is not linearizable: Longest linearizable prefix (key "k"): 1 of 3 operations.',
+      'Next, #1 cas["k"]("a", "b") -> fail must take effect before its response, but …',
+      'A minimal set of 2 operations that cannot be linearized together, whatever the other 1 did:',
+      '  #0 put["k"]("a")  [300, 320]',
+      '  #1 cas["k"]("a", "b") -> fail  [330, 360]',
+    ].join('\n');
+    const record = { ...base, violations: [{ atMs: 360, text }] };
+    const story = storyOf(record)!;
+    expect(story.headline).toBe('register history is not linearizable');
+    expect(story.causeOps.map((o) => o.id)).toEqual([0, 1]);
+    expect(story.focusOps.map((o) => o.id)).toEqual([0, 1]);
+    expect(story.faultsBefore.map((f) => f.label)).toEqual(['partition n1 | n2 n3']);
+    expect(story.fromMs).toBeLessThan(record.ops[0]!.invokeMs);
+    const around = messagesAround(record);
+    expect(around.fromMs).toBeLessThanOrEqual(story.fromMs);
+    expect(around.messages.every((m) => m.sendMs >= story.fromMs && m.sendMs <= story.toMs)).toBe(true);
+    const lamport = lamportSvg(record);
+    expect(lamport).toContain('clients');
+    expect(lamport).toMatch(/class="cause"/);
+    expect(timelineSvg(record)).toMatch(/class="cause"/);
+    const html = reportHtml(record);
+    expect(html).toContain('The checker cannot linearize these 2 operations together');
+    expect(html).toContain('Faults that began before it: <b>partition n1 | n2 n3</b>');
+  });
+
+  it('write operations as Jepsen does and fold routine heartbeats', () => {
+    const op = (f: string, input: unknown, output: unknown, outcome: 'ok' | 'fail' | 'unknown' = 'ok') => ({
+      id: 1,
+      process: 0,
+      f,
+      key: 'r/2',
+      node: '-',
+      input,
+      output,
+      invokeMs: 0,
+      completeMs: 1,
+      outcome,
+    });
+    expect(opText(op('read', null, null))).toBe('read r/2 → nil');
+    expect(opText(op('read', null, 'v10'))).toBe('read r/2 → v10');
+    expect(opText(op('cas', { from: 'v2', to: 'v3' }, true))).toBe('cas r/2 v2→v3 ok');
+    expect(opText(op('cas', { from: null, to: 'v3' }, false, 'fail'))).toBe('cas r/2 nil→v3 fail');
+    expect(opText(op('write', { value: 'v34' }, null, 'unknown'))).toBe('write r/2 v34 ?');
+    expect(opText(op('delete-cas', { from: 'v14' }, true))).toBe('delete-cas r/2 v14 ok');
+    const hop = (entries: unknown[]) => ({
+      from: 'n1',
+      to: 'n2',
+      sentMs: 0,
+      deliveredMs: 1,
+      machine: 'raft',
+      type: 'append',
+      payload: { entries },
+    });
+    expect(hopLabel(hop([]))).toBe('heartbeat');
+    expect(hopLabel(hop([{}, {}]))).toBe('append[2]');
+    const record = sampleRecord();
+    const beats = record.messages.map((m, i) => (i % 3 === 0 ? { ...m, label: 'heartbeat' } : m));
+    const around = messagesAround({ ...record, messages: beats });
+    expect(around.messages.some((m) => m.label === 'heartbeat')).toBe(false);
+    expect(around.folded.get('heartbeat')).toBeGreaterThan(0);
+    expect(lamportSvg({ ...record, messages: beats })).toMatch(/folded: \d+ heartbeats/);
+    expect(messagesAround({ ...record, messages: beats }, undefined, true).folded.size).toBe(0);
   });
 
   it('ticks fall on round values inside the range', () => {
@@ -143,6 +213,44 @@ describe.skipIf(!chromium)('report in headless Chromium', () => {
     expect(page.requests).toEqual([]);
     expect(page.probe).toEqual([3, 'conclave report: raft/sample <script> seed 42', true, [true, true, true]]);
   }, 60_000);
+
+  it('lays out without clipping or overlap: every label inside its picture, the operation labels apart', async () => {
+    // A layout check at a fixed window size, by the browser's own geometry rather than by pixels (a
+    // pixel comparison breaks with every Chromium and font update): a label that overflows its SVG is
+    // clipped on screen, and two operation labels whose boxes intersect are unreadable.
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-report-'));
+    const base = sampleRecord();
+    const text = 'not linearizable\nA minimal set of 2 operations:\n  #0 x  [300, 320]\n  #1 y  [330, 360]';
+    const { html } = writeReport({ ...base, violations: [{ atMs: 2, text }] }, dir);
+    const probe = `(() => {
+      const out = [];
+      for (const svg of document.querySelectorAll('svg')) {
+        const b = svg.getBoundingClientRect();
+        for (const t of svg.querySelectorAll('text')) {
+          const r = t.getBoundingClientRect();
+          if (r.width > 0 && (r.left < b.left - 1 || r.right > b.right + 1 || r.top < b.top - 1 || r.bottom > b.bottom + 1))
+            out.push('clipped: ' + t.textContent);
+        }
+        const labels = [...svg.querySelectorAll('text.oplabel')].map((t) => [t.textContent, t.getBoundingClientRect()]);
+        for (let i = 0; i < labels.length; i++)
+          for (let j = i + 1; j < labels.length; j++) {
+            const [a, ra] = labels[i], [c, rc] = labels[j];
+            if (ra.left < rc.right && rc.left < ra.right && ra.top < rc.bottom && rc.top < ra.bottom) out.push('overlap: ' + a + ' / ' + c);
+          }
+      }
+      return out;
+    })()`;
+    const page = await checkPage(chromium!, html, probe);
+    expect(page.problems).toEqual([]);
+    expect(page.probe).toEqual([]);
+    // The same probe fails on a label pushed outside its picture (the check can fail).
+    const bad = join(dir, 'bad.html');
+    writeFileSync(
+      bad,
+      '<!DOCTYPE html><html><head><title>x</title></head><body><svg xmlns="http://www.w3.org/2000/svg" width="100" height="50"><text x="90" y="20">violation clipped</text></svg></body></html>',
+    );
+    expect(((await checkPage(chromium!, bad, probe)).probe as string[])[0]).toContain('clipped: violation clipped');
+  });
 
   it('catches a broken page (the check can fail)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'conclave-report-'));

@@ -62,7 +62,7 @@ export async function collectRecord(file: ReplayFile): Promise<Collected> {
       to: hop.to,
       sendMs: hop.sentMs,
       deliverMs: hop.deliveredMs,
-      label: hop.type === '?' ? hop.machine : hop.type,
+      label: hopLabel(hop),
     });
     if (messages.length > messagesKeptMax * 2) messages.splice(0, messages.length - messagesKeptMax);
     look(hop.from, hop.sentMs);
@@ -96,6 +96,18 @@ export async function collectRecord(file: ReplayFile): Promise<Collected> {
     log: log.slice(-logKeptMax),
   };
   return { record, sameTrace: run.sameTrace };
+}
+
+/**
+ * A message's short name: its type, except that a Raft AppendEntries without entries is a `heartbeat`
+ * (the diagram folds those) and one with entries says how many (`append[3]`).
+ */
+export function hopLabel(hop: MessageHop): string {
+  if (hop.type === '?') return hop.machine;
+  const entries = (hop.payload as { entries?: unknown } | null | undefined)?.entries;
+  if (hop.machine === 'raft' && hop.type === 'append' && Array.isArray(entries))
+    return entries.length === 0 ? 'heartbeat' : `append[${entries.length}]`;
+  return hop.type;
 }
 
 /**

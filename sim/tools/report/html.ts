@@ -5,6 +5,7 @@
  */
 import { type RunRecord, violationTimeMs } from './record.js';
 import { escapeXml, lamportSvg, rolesSvg, timelineSvg } from './svg.js';
+import { opText, storyOf } from './story.js';
 
 /** Log lines shown around the violation (or at the end of a passing run). */
 export const logLinesShownMax = 200;
@@ -30,10 +31,31 @@ export function reportHtml(
   const nearby = record.log.filter((l) => l.atMs <= centre).slice(-logLinesShownMax);
   const counts = { ok: 0, fail: 0, unknown: 0 };
   for (const op of record.ops) counts[op.outcome]++;
+  const story = storyOf(record);
+  const ms = (x: number | null): string => (x === null ? '∞' : `${x.toFixed(1)} ms`);
+  const storyHtml = story
+    ? `<div class="story">
+<p class="fail">FAIL at ${(vt ?? 0).toFixed(1)} ms: ${e(story.headline)}</p>
+${
+  story.causeOps.length > 0
+    ? `<p>The checker cannot linearize these ${story.causeOps.length} operations together (the last ${story.focusOps.length}, where the message diagram below centres, in bold):</p>
+<table class="ops"><tr><th>op</th><th>what (as Jepsen writes it)</th><th>client</th><th>node</th><th>called</th><th>returned</th></tr>
+${story.causeOps
+  .map(
+    (op) =>
+      `<tr${story.focusOps.includes(op) ? ' class="focus"' : ''}><td>#${op.id}</td><td><code>${e(opText(op))}</code></td><td>${op.process}</td><td>${e(op.node === '-' ? '(not recorded)' : op.node)}</td><td>${ms(op.invokeMs)}</td><td>${ms(op.completeMs)}</td></tr>`,
+  )
+  .join('\n')}
+</table>`
+    : ''
+}
+<p>${story.faultsBefore.length === 0 ? 'No fault began before it.' : `Faults that began before it: ${story.faultsBefore.map((f) => `<b>${e(f.label)}</b> (${f.startMs.toFixed(0)}–${f.endMs.toFixed(0)} ms)`).join('; ')}.`}</p>
+</div>`
+    : '';
   const verdict =
     record.result === 'pass'
       ? '<p class="pass">PASS: no violation</p>'
-      : `<div class="fail"><p>FAIL at ${(vt ?? 0).toFixed(3)} ms</p><ul>${record.violations.map((v) => `<li>${e(v.text)}</li>`).join('')}</ul></div>`;
+      : `${storyHtml}<details><summary>The checker's words in full (${record.violations.length} violation${record.violations.length === 1 ? '' : 's'})</summary><div class="fail"><ul>${record.violations.map((v) => `<li>${e(v.text)}</li>`).join('')}</ul></div></details>`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -49,6 +71,9 @@ table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 2px 8px
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 0.85em; }
 .picture { overflow-x: auto; }
 code { background: #f0f0f0; padding: 1px 4px; }
+.story { border-left: 4px solid #c0392b; padding: 2px 12px; margin: 8px 0; background: #fdf3f2; }
+.story table.ops tr.focus td { font-weight: bold; color: #c0392b; }
+details summary { cursor: pointer; color: #555; }
 </style>
 </head>
 <body>
@@ -59,8 +84,8 @@ ${replayCommand ? `<p>Replay: <code>${e(replayCommand)}</code></p>` : ''}
 <h2>Client operations and faults</h2>
 <p>One lane per client process; green ok, red fail, yellow (dashed) unknown; shaded bands are faults. Hover for details.</p>
 <div class="picture">${pictures.timeline}</div>
-<h2>Messages around the ${vt === null ? 'end of the run' : 'violation'}</h2>
-<p>Time flows down; each arrow is a message from sender to receiver; a cross is a dropped message.</p>
+<h2>Messages around the ${story && story.focusOps.length > 0 ? `operations ${story.focusOps.map((o) => `#${o.id}`).join(' and ')}` : vt === null ? 'end of the run' : 'violation'}</h2>
+<p>Time flows down; each arrow is a message from sender to receiver; a cross is a dropped message. On the left, the clients' operations (call to return), the ones that explain the failure in red; routine heartbeats are folded into a count.</p>
 <div class="picture">${pictures.lamport}</div>
 <h2>Role and term of each node</h2>
 <div class="picture">${pictures.roles}</div>

@@ -11,7 +11,11 @@
  * Every SVG is standalone XML (namespace declared, text escaped), valid both inline in HTML and as a
  * `.svg` file.
  */
-import { type RecordedMessage, type RunRecord, violationTimeMs } from './record.js';
+import { type RecordedMessage, type RecordedOp, type RunRecord, violationTimeMs } from './record.js';
+import { opText, storyOf } from './story.js';
+
+/** Message labels the Lamport diagram folds into a count unless asked for (routine traffic). */
+export const routineLabels: ReadonlySet<string> = new Set(['heartbeat', 'ping', 'ack']);
 
 /** Bounds that keep a picture readable and its file small. */
 export const opsDrawnMax = 5000;
@@ -62,8 +66,8 @@ function formatMs(ms: number): string {
 }
 
 function opLabel(op: RunRecord['ops'][number]): string {
-  const show = (v: unknown): string => (v === undefined ? '' : (JSON.stringify(v) ?? ''));
-  return `${op.f}${op.key !== undefined ? ` ${op.key}` : ''} ${show(op.input)} → ${op.outcome}${op.outcome === 'ok' ? ` ${show(op.output)}` : ''} (process ${op.process} via ${op.node}, ${formatMs(op.invokeMs)}–${op.completeMs === null ? '∞' : formatMs(op.completeMs)})`;
+  const via = op.node === '-' ? '' : ` via ${op.node}`;
+  return `#${op.id} ${opText(op)} (client ${op.process}${via}, ${formatMs(op.invokeMs)}–${op.completeMs === null ? '∞' : formatMs(op.completeMs)})`;
 }
 
 /** Client operations over time, one lane per process, fault windows shaded. */
@@ -71,8 +75,9 @@ export function timelineSvg(record: RunRecord, widthPx = 1100): string {
   const ops = record.ops.slice(0, opsDrawnMax);
   const processes = [...new Set(ops.map((o) => o.process))].sort((a, b) => a - b);
   const laneH = 14;
-  const left = 70;
+  const left = 110;
   const top = 24;
+  const cause = new Set(storyOf(record)?.causeOps.map((o) => o.id) ?? []);
   const plotW = widthPx - left - 20;
   const faultRows = Math.min(record.faults.length, 30);
   const height = top + Math.max(1, processes.length) * laneH + 30 + faultRows * 13 + 10;
@@ -95,7 +100,7 @@ export function timelineSvg(record: RunRecord, widthPx = 1100): string {
   }
   processes.forEach((p, i) =>
     out.push(
-      `<text x="${left - 6}" y="${top + i * laneH + 10}" text-anchor="end" fill="${colors.axis}">process ${p}</text>`,
+      `<text x="${left - 6}" y="${top + i * laneH + 10}" text-anchor="end" fill="${colors.axis}">client ${p}</text>`,
     ),
   );
   const lane = new Map(processes.map((p, i) => [p, i]));
@@ -104,8 +109,9 @@ export function timelineSvg(record: RunRecord, widthPx = 1100): string {
     const end = op.completeMs ?? endMs;
     const w = Math.max(1.5, x(end) - x(op.invokeMs));
     const dashed = op.outcome === 'unknown' ? ' stroke-dasharray="2,2"' : '';
+    const stroke = cause.has(op.id) ? `${colors.violation}" stroke-width="2` : colors[op.outcome];
     out.push(
-      `<rect x="${num(x(op.invokeMs))}" y="${y}" width="${num(w)}" height="${laneH - 4}" fill="${colors[op.outcome]}" fill-opacity="${op.outcome === 'unknown' ? 0.5 : 0.85}" stroke="${colors[op.outcome]}"${dashed}><title>${escapeXml(opLabel(op))}</title></rect>`,
+      `<rect x="${num(x(op.invokeMs))}" y="${y}" width="${num(w)}" height="${laneH - 4}" fill="${colors[op.outcome]}" fill-opacity="${op.outcome === 'unknown' ? 0.5 : 0.85}" stroke="${stroke}"${dashed}${cause.has(op.id) ? ' class="cause"' : ''}><title>${escapeXml(opLabel(op))}</title></rect>`,
     );
   }
   const vt = violationTimeMs(record);
@@ -113,8 +119,10 @@ export function timelineSvg(record: RunRecord, widthPx = 1100): string {
     out.push(
       `<line x1="${num(x(vt))}" y1="${top - 6}" x2="${num(x(vt))}" y2="${lanesBottom}" stroke="${colors.violation}" stroke-width="2"/>`,
     );
+    // Anchored so that the word stays inside the picture near either edge.
+    const anchor = x(vt) < left + 40 ? 'start' : x(vt) > widthPx - 60 ? 'end' : 'middle';
     out.push(
-      `<text x="${num(x(vt))}" y="${top - 10}" text-anchor="middle" fill="${colors.violation}" font-weight="bold">violation</text>`,
+      `<text x="${num(x(vt))}" y="${top - 10}" text-anchor="${anchor}" fill="${colors.violation}" font-weight="bold">violation</text>`,
     );
   }
   const legendY = lanesBottom + 30;
@@ -140,25 +148,43 @@ export function timelineSvg(record: RunRecord, widthPx = 1100): string {
 export function messagesAround(
   record: RunRecord,
   windowMs = lamportWindowMsDefault,
-): { fromMs: number; toMs: number; messages: RecordedMessage[] } {
+  showRoutine = false,
+): { fromMs: number; toMs: number; messages: RecordedMessage[]; folded: Map<string, number> } {
+  // Centred on the cause when the violation names operations (their calls and returns), else the
+  // `windowMs` before the violation (or the end of a passing run).
+  const story = storyOf(record);
   const centreMs = violationTimeMs(record) ?? record.simulatedMs;
-  const fromMs = Math.max(0, centreMs - windowMs);
-  const inWindow = record.messages.filter((m) => m.sendMs >= fromMs && m.sendMs <= centreMs);
+  const fromMs = story && story.focusOps.length > 0 ? story.fromMs : Math.max(0, centreMs - windowMs);
+  const toMs = story && story.focusOps.length > 0 ? story.toMs : centreMs;
+  const folded = new Map<string, number>();
+  const inWindow = record.messages.filter((m) => {
+    if (m.sendMs < fromMs || m.sendMs > toMs) return false;
+    if (showRoutine || !routineLabels.has(m.label)) return true;
+    folded.set(m.label, (folded.get(m.label) ?? 0) + 1);
+    return false;
+  });
   const messages = inWindow.slice(-messagesDrawnMax);
   const first = messages[0]?.sendMs ?? fromMs;
-  const last = Math.max(centreMs, ...messages.map((m) => m.deliverMs ?? m.sendMs));
-  return { fromMs: Math.min(first, centreMs), toMs: last, messages };
+  const last = Math.max(toMs, ...messages.map((m) => m.deliverMs ?? m.sendMs));
+  return { fromMs: Math.min(first, fromMs), toMs: last, messages, folded };
 }
 
 /** A Lamport diagram: nodes as vertical lines, time down, one arrow per message. */
-export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault): string {
-  const { fromMs, toMs, messages } = messagesAround(record, windowMs);
+export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault, showRoutine = false): string {
+  const { fromMs, toMs, messages, folded } = messagesAround(record, windowMs, showRoutine);
   const nodes = record.nodes;
   const colW = Math.max(90, Math.min(180, 1000 / Math.max(1, nodes.length)));
-  const left = 70;
-  const top = 40;
-  const plotH = Math.max(300, Math.min(2400, messages.length * 8));
-  const width = left + nodes.length * colW;
+  // A column for the clients on the left: each operation in the window is a bar from its call to its
+  // return, labelled as Jepsen writes it; the ones that explain the violation are red.
+  const clientW = 220;
+  const cause = new Set(storyOf(record)?.causeOps.map((o) => o.id) ?? []);
+  const clientOps = record.ops.filter(
+    (op) => op.invokeMs <= toMs && (op.completeMs ?? Infinity) >= fromMs && (cause.has(op.id) || op.key !== undefined),
+  );
+  const left = 70 + clientW;
+  const top = 56;
+  const plotH = Math.max(300, Math.min(2400, Math.max(messages.length * 8, clientOps.length * 14)));
+  const width = left + nodes.length * colW + 20;
   const height = top + plotH + 30;
   const span = Math.max(1e-3, toMs - fromMs);
   const y = (ms: number): number => top + ((ms - fromMs) / span) * plotH;
@@ -171,7 +197,7 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault)
     ),
   ];
   out.push(
-    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker></defs>',
+    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker><marker id="clientArrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#777"/></marker></defs>',
   );
   for (const t of ticksMs(fromMs, toMs, 10)) {
     out.push(
@@ -193,6 +219,13 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault)
       );
     }
   }
+  out.push(clientColumn(clientOps, cause, 70, clientW, y, top, plotH, xOf, toMs));
+  if (folded.size > 0)
+    out.push(
+      `<text x="${left}" y="14" fill="${colors.axis}">folded: ${escapeXml(
+        [...folded].map(([label, count]) => `${count} ${label}${count === 1 ? '' : 's'}`).join(', '),
+      )} (routine traffic, not drawn)</text>`,
+    );
   for (const n of nodes) {
     const xn = xOf.get(n)!;
     out.push(`<text x="${num(xn)}" y="${top - 14}" text-anchor="middle" font-weight="bold">${escapeXml(n)}</text>`);
@@ -220,17 +253,74 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault)
     }
   }
   const vt = violationTimeMs(record);
-  if (vt !== null) {
+  if (vt !== null && vt >= fromMs && vt <= toMs) {
     out.push(
       `<line x1="${left}" y1="${num(y(vt))}" x2="${width}" y2="${num(y(vt))}" stroke="${colors.violation}" stroke-width="2"/>`,
     );
     out.push(
-      `<text x="${width - 4}" y="${num(y(vt) - 4)}" text-anchor="end" fill="${colors.violation}" font-weight="bold">violation</text>`,
+      `<text x="${width - 4}" y="${num(Math.max(top + 10, y(vt) - 4))}" text-anchor="end" fill="${colors.violation}" font-weight="bold">violation</text>`,
     );
   }
   if (messages.length === 0)
     out.push(`<text x="${left + 10}" y="${top + 20}" fill="${colors.axis}">no messages in this window</text>`);
   out.push('</svg>');
+  return out.join('\n');
+}
+
+/**
+ * The clients' column of the Lamport diagram: one bar per operation from call to return, its Jepsen
+ * text beside it, and, when the history knows the node it was sent to, a request arrow to that node's
+ * line and a reply arrow back.
+ */
+function clientColumn(
+  ops: readonly RecordedOp[],
+  cause: ReadonlySet<number>,
+  x0: number,
+  w: number,
+  y: (ms: number) => number,
+  top: number,
+  plotH: number,
+  xOf: ReadonlyMap<string, number>,
+  toMs: number,
+): string {
+  const out: string[] = [
+    `<text x="${num(x0 + w / 2)}" y="${top - 14}" text-anchor="middle" font-weight="bold">clients</text>`,
+  ];
+  const lanes = Math.min(6, Math.max(1, new Set(ops.map((o) => o.process)).size));
+  const laneOf = new Map<number, number>();
+  for (const op of ops) if (!laneOf.has(op.process)) laneOf.set(op.process, laneOf.size % lanes);
+  let lastLabelY = -Infinity;
+  for (const op of [...ops].sort((a, b) => a.invokeMs - b.invokeMs)) {
+    const xb = x0 + 4 + laneOf.get(op.process)! * 6;
+    const y0 = Math.max(top, y(op.invokeMs));
+    const y1 = Math.min(top + plotH, y(op.completeMs ?? toMs));
+    const red = cause.has(op.id);
+    const color = red ? colors.violation : ((colors as Record<string, string>)[op.outcome] ?? colors.axis);
+    const title = `#${op.id} ${opText(op)} (client ${op.process}${op.node === '-' ? '' : ` via ${op.node}`})`;
+    out.push(
+      `<g${red ? ' class="cause"' : ''}><title>${escapeXml(title)}</title><rect x="${num(xb)}" y="${num(y0)}" width="4" height="${num(Math.max(2, y1 - y0))}" fill="${color}"/>`,
+    );
+    // Labels of the operations that explain the failure always show; others only where there is room.
+    // (pushed down below the previous label rather than drawn over it).
+    const labelY = Math.max(y0 + 9, lastLabelY + 12);
+    if (red || labelY === y0 + 9) {
+      out.push(
+        `<text class="oplabel" x="${num(x0 + 8 + lanes * 6)}" y="${num(labelY)}" font-size="10" fill="${red ? colors.violation : '#333'}"${red ? ' font-weight="bold"' : ''}>${escapeXml(`#${op.id} ${opText(op)}`.slice(0, 34))}</text>`,
+      );
+      lastLabelY = labelY;
+    }
+    const xn = xOf.get(op.node);
+    if (xn !== undefined) {
+      out.push(
+        `<line x1="${num(xb + 4)}" y1="${num(y0)}" x2="${num(xn)}" y2="${num(y0 + 4)}" stroke="${color}" stroke-width="0.8" stroke-dasharray="4,2" marker-end="url(#clientArrow)"/>`,
+      );
+      if (op.completeMs !== null)
+        out.push(
+          `<line x1="${num(xn)}" y1="${num(y1 - 4)}" x2="${num(xb + 4)}" y2="${num(y1)}" stroke="${color}" stroke-width="0.8" stroke-dasharray="4,2" marker-end="url(#clientArrow)"/>`,
+        );
+    }
+    out.push('</g>');
+  }
   return out.join('\n');
 }
 

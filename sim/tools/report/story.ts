@@ -1,0 +1,89 @@
+/**
+ * What the report puts first: the cause of the failure, in words. For a linearizability violation, the
+ * operations the checker could not linearize together (the ids it names in its minimal set), written
+ * as Jepsen writes them (`cas r/2 v121→v136 ok`, `read r/2 → nil`), and the faults that began before
+ * them; for any other violation, the faults before it. The pictures centre on the same moment.
+ *
+ * Pure functions of a RunRecord (no DOM, no Node modules): the web UI can import this module, as it
+ * imports svg.ts.
+ */
+import type { FaultWindow, RecordedOp, RunRecord } from './record.js';
+import { violationTimeMs } from './record.js';
+
+export interface Story {
+  /** The first line of the first violation (the checker's verdict, without its explanation). */
+  readonly headline: string;
+  /** The operations that explain it (empty when the violation names none), in completion order. */
+  readonly causeOps: readonly RecordedOp[];
+  /** The last of them, where the anomaly shows: the pictures centre on these. */
+  readonly focusOps: readonly RecordedOp[];
+  /** Faults that began before the violation (the latest last). */
+  readonly faultsBefore: readonly FaultWindow[];
+  /** The moment the pictures centre on: from the first focus operation's call to the last one's return. */
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+/** Operations the message diagram centres on: the last ones of the cause set to complete. */
+export const focusOpsMax = 2;
+/** Simulated time shown before and after the focus operations. */
+export const focusMarginMs = 25;
+
+export function storyOf(record: RunRecord): Story | null {
+  const first = record.violations[0];
+  if (!first) return null;
+  const atMs = violationTimeMs(record) ?? record.simulatedMs;
+  const byId = new Map(record.ops.map((op) => [op.id, op]));
+  // The checker names its minimal set after "A minimal set" / "A set of"; earlier lines name the prefix.
+  const setAt = first.text.search(/A (minimal )?set of \d+ operations/);
+  const named = setAt >= 0 ? first.text.slice(setAt) : '';
+  const ids = [...new Set([...named.matchAll(/#(\d+) /g)].map((m) => Number(m[1])))];
+  const causeOps = ids
+    .map((id) => byId.get(id))
+    .filter((op): op is RecordedOp => op !== undefined)
+    .sort((a, b) => (a.completeMs ?? Infinity) - (b.completeMs ?? Infinity));
+  const focusOps = causeOps.slice(-focusOpsMax);
+  const fromMs = focusOps.length > 0 ? Math.max(0, Math.min(...focusOps.map((o) => o.invokeMs)) - focusMarginMs) : atMs;
+  const toMs =
+    focusOps.length > 0 ? Math.max(...focusOps.map((o) => o.completeMs ?? record.simulatedMs)) + focusMarginMs : atMs;
+  return {
+    headline: first.text
+      .split('\n')[0]!
+      .replace(/: Longest linearizable prefix.*$/, '')
+      .slice(0, 300),
+    causeOps,
+    focusOps,
+    faultsBefore: record.faults.filter((f) => f.startMs <= toMs),
+    fromMs,
+    toMs,
+  };
+}
+
+const valueText = (v: unknown): string =>
+  v === null || v === undefined ? 'nil' : typeof v === 'string' ? v : JSON.stringify(v);
+
+/**
+ * An operation as Jepsen writes it: `read r/2 → v10`, `write r/2 v34 ok`, `cas r/2 v121→v136 ok`,
+ * `delete-cas r/2 v14 fail`; `?` for an unknown outcome.
+ */
+export function opText(op: RecordedOp): string {
+  const key = op.key !== undefined ? ` ${op.key}` : '';
+  const input = (op.input ?? {}) as Record<string, unknown>;
+  const outcome = op.outcome === 'unknown' ? '?' : op.outcome;
+  switch (op.f) {
+    case 'read':
+    case 'get':
+      return op.outcome === 'ok' ? `${op.f}${key} → ${valueText(op.output)}` : `${op.f}${key} ${outcome}`;
+    case 'write':
+    case 'put':
+      return `${op.f}${key} ${valueText(input['value'] ?? op.input)} ${outcome}`;
+    case 'cas':
+      return `cas${key} ${valueText(input['from'])}→${valueText(input['to'])} ${outcome}`;
+    case 'delete-cas':
+      return `delete-cas${key} ${valueText(input['from'])} ${outcome}`;
+    case 'delete':
+      return `delete${key} ${outcome}`;
+    default:
+      return `${op.f}${key}${op.input === null || op.input === undefined ? '' : ` ${JSON.stringify(op.input)}`} ${outcome}${op.outcome === 'ok' && op.output !== undefined && op.output !== null ? ` → ${valueText(op.output)}` : ''}`;
+  }
+}
