@@ -34,6 +34,12 @@ export interface Harness {
    * faults). Coverage-guided exploration never pins them across seeds (sim/tools/guide.ts).
    */
   readonly guideSkips?: readonly string[];
+  /**
+   * Knobs that only make sense together (Raft's election timeout range and heartbeat: a minimum from
+   * one seed and a maximum from another can leave no randomness, and elections livelock). The guide
+   * takes each group whole from one parent.
+   */
+  readonly guideGroups?: readonly (readonly string[])[];
   /** The machines node `nodeId` hosts (fresh start and every restart). */
   mounts(nodeId: NodeId, scenario: Scenario): Mount[];
   /**

@@ -80,7 +80,7 @@ import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
 import { checkChoiceParam, checkConfigBuilds, checkIntegerParams } from '../params.js';
 import { coverRaftEffect, coverRaftStart, coverRaftStep, raftTransitions, type RoleMarks } from './raft-coverage.js';
-import { drawRaftKnobs, raftGuideSkips, raftKnobFields, raftKnobParams } from './raft-knobs.js';
+import { drawRaftKnobs, raftGuideGroups, raftGuideSkips, raftKnobFields, raftKnobParams } from './raft-knobs.js';
 import { storeTransitionOf, storeTransitions } from './store-coverage.js';
 
 const params = {
@@ -1133,6 +1133,7 @@ export const harness: Harness = {
 
   drawKnobs: drawRaftKnobs,
   guideSkips: raftGuideSkips,
+  guideGroups: raftGuideGroups,
 
   mounts(nodeId, scenario) {
     return [{ machine: raftMachine, config: kvRaftConfig(scenario, nodeId) }];

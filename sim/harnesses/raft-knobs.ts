@@ -101,3 +101,8 @@ export function drawRaftKnobs(prng: Prng, scenario: Scenario, faults: Knobs): Re
 
 /** Knobs drawn depending on the seed's faults (`Harness.guideSkips`): lease reads need the clock fault off. */
 export const raftGuideSkips: readonly string[] = ['leaseReads'];
+
+/** Knobs drawn as one (`Harness.guideGroups`): the election timeout range with its heartbeat. */
+export const raftGuideGroups: readonly (readonly string[])[] = [
+  ['electionTimeoutMsMin', 'electionTimeoutMsMax', 'heartbeatIntervalMs'],
+];

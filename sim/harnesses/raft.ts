@@ -30,6 +30,7 @@ import type { Prng } from '../../core/prng.js';
 import type { Knobs as FaultKnobs } from '../engine/nemesis.js';
 import {
   drawRaftKnobs,
+  raftGuideGroups,
   raftGuideSkips,
   raftKnobBoolean,
   raftKnobFields,
@@ -400,6 +401,7 @@ export const harness: Harness = {
 
   drawKnobs,
   guideSkips: raftGuideSkips,
+  guideGroups: raftGuideGroups,
 
   mounts(nodeId, scenario) {
     return [{ machine: raftMachine, config: raftConfigFor(scenario, nodeId) }];

@@ -24,6 +24,8 @@ export interface GuideOptions {
   readonly seed: number;
   /** Knob names never pinned by the guide. */
   readonly skip: readonly string[];
+  /** Knobs that only make sense together (`Harness.guideGroups`): a cross takes each group whole from one parent. */
+  readonly groups?: readonly (readonly string[])[];
   /** Whether pins make a valid configuration for the scenario (the harness's own validation). */
   readonly valid: (pins: Readonly<Record<string, string>>) => boolean;
   /** Whether to breed at all (false: only measure coverage growth, for comparison). */
@@ -63,6 +65,8 @@ export class Guide {
   private readonly corpus: Entry[] = [];
   private readonly rng: seedrandom.PRNG;
   private readonly skip: ReadonlySet<string>;
+  /** Each grouped knob → its group's key (the group's names joined). */
+  private readonly groupOf = new Map<string, string>();
   private readonly every: number;
   private done = 0;
   readonly curve: CurvePoint[] = [];
@@ -74,6 +78,7 @@ export class Guide {
   constructor(private readonly options: GuideOptions) {
     this.rng = seedrandom(`guide:${options.seed}`);
     this.skip = new Set(options.skip);
+    for (const group of options.groups ?? []) for (const key of group) this.groupOf.set(key, group.join('\n'));
     this.every = options.curveEvery ?? 1000;
   }
 
@@ -93,9 +98,16 @@ export class Guide {
     // Every knob is pinned, a third of them from the second parent: a knob left to the seed would be
     // drawn without regard to the pinned ones (a heartbeat against another seed's election timeout).
     const child: Record<string, string> = {};
+    const fromB = new Map<string, boolean>(); // a group's choice, made once for all its keys
     for (const [key, value] of Object.entries(a.knobs)) {
       if (this.skip.has(key)) continue;
-      child[key] = this.rng.quick() < 1 / 3 && key in b.knobs ? b.knobs[key]! : value;
+      const group = this.groupOf.get(key);
+      let takeB = group === undefined ? undefined : fromB.get(group);
+      if (takeB === undefined) {
+        takeB = this.rng.quick() < 1 / 3 && (group ?? key).split('\n').every((k) => k in b.knobs);
+        if (group !== undefined) fromB.set(group, takeB);
+      }
+      child[key] = takeB ? b.knobs[key]! : value;
     }
     // Crossing can combine settings the harness refuses: then one parent's settings as they ran,
     // and if even those do not stand alone as pins, the seed draws its own.

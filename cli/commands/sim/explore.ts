@@ -217,6 +217,7 @@ export async function runExplore(args: string[]): Promise<number> {
               seed: range.from,
               active: flags.guided,
               skip: loaded.harness.guideSkips ?? [],
+              groups: loaded.harness.guideGroups ?? [],
               valid: (bred: Readonly<Record<string, string>>) => {
                 const all = { ...pins };
                 return Object.entries(bred).every(([k, v]) => addKnobPin(loaded!, all, `${k}=${v}`) === null);
