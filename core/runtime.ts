@@ -126,6 +126,10 @@ export class NodeRuntime {
         this.stepMachine(index, { ...input, checkId: input.checkId.slice(colon + 1) });
         break;
       }
+      case 'linkDown':
+        // Every machine hears it; those that keep no per-peer requests ignore it.
+        for (let i = 0; i < this.machines.length; i++) this.stepMachine(i, input);
+        break;
       case 'local':
         assert(false, 'local inputs are internal to the runtime');
     }

@@ -114,6 +114,8 @@ export interface TraceFields {
   };
   'agent.userEvent': { readonly name: string; readonly id: string };
   'agent.holding': { readonly op: string; readonly error: string };
+  /** The stream connection to `server` closed with RPCs in flight to it: they fail over now. */
+  'agent.linkDown': { readonly server: string; readonly rpcs: number };
   'agent.checkRegisterFailed': { readonly id: string; readonly problem: string };
   'agent.checkPassing': { readonly id: string };
   'agent.checkStatus': { readonly id: string; readonly status: 'warning' | 'critical' };
@@ -252,6 +254,10 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
   ],
   'agent.userEvent': ['debug', (e) => `agent: new event: ${e.name} (${e.id})`],
   'agent.holding': ['debug', (e) => `agent: holding a ${e.op} for a leader (${e.error})`],
+  'agent.linkDown': [
+    'info',
+    (e) => `agent: connection to ${e.server} closed with ${e.rpcs} RPCs in flight: failing them over`,
+  ],
   'agent.checkRegisterFailed': ['error', (e) => `agent: failed to register check '${e.id}': ${e.problem}`],
   'agent.checkPassing': ['debug', (e) => `agent: Check '${e.id}' is passing`],
   'agent.checkStatus': ['warn', (e) => `agent: Check '${e.id}' is now ${e.status}`],

@@ -34,6 +34,12 @@ export type Input<Msg = unknown, Req = unknown, Local extends LocalIn = LocalIn>
   | { readonly kind: 'timer'; readonly nowMs: number; readonly timer: string }
   /** A client request (HTTP call, CLI command, simulated client). Answer with exactly one `reply`. */
   | { readonly kind: 'request'; readonly nowMs: number; readonly requestId: number; readonly request: Req }
+  /**
+   * The driver's stream connection to `peer` closed (the peer's process exited or reset it, or a dial
+   * failed): stream messages sent to it may never have arrived, and no answer will come on it. Only a
+   * hint — a partition gives none — so protocols keep their own timeouts; it lets them fail fast.
+   */
+  | { readonly kind: 'linkDown'; readonly nowMs: number; readonly peer: NodeId }
   /** A check started by a `runCheck` effect finished (real process / socket, or seeded in the sim). */
   | { readonly kind: 'checkResult'; readonly nowMs: number; readonly checkId: string; readonly result: CheckResult }
   /** A sibling machine on the same node addressed this one with a `local` effect (see `LocalIn`). */

@@ -18,7 +18,7 @@ import { assert } from '../core/assert.js';
 import { HeldEffects } from '../core/held.js';
 import type { Envelope, NodeRequest, NodeRuntime } from '../core/runtime.js';
 import { traceText } from '../core/trace.js';
-import type { CheckResult, CheckSpec, Effect, Input } from '../core/types.js';
+import type { CheckResult, CheckSpec, Effect, Input, NodeId } from '../core/types.js';
 import { runCheck as runCheckForReal } from './checks/run.js';
 import { roundTrip } from './codec.js';
 import type { Storage } from './disk/storage.js';
@@ -92,6 +92,13 @@ export class NodeDriver {
     };
     options.gossip.onReceive = receive;
     if (options.server) options.server.onReceive = receive;
+    const linkDown = (address: string) => {
+      if (this.stopped || !this.started) return;
+      const peer = this.streamPeers.get(address);
+      if (peer !== undefined) this.input({ kind: 'linkDown', nowMs: this.clock(), peer });
+    };
+    options.gossip.onLinkDown = linkDown;
+    if (options.server) options.server.onLinkDown = linkDown;
     options.storage.onFullChange = (full) => this.onDiskFull(full);
   }
 
@@ -126,6 +133,12 @@ export class NodeDriver {
   }
 
   private readonly diskFullListeners = new Set<(reason: string) => void>();
+
+  /**
+   * Which node each stream address belongs to (learned as stream sends leave), so a closed connection
+   * reaches the machines as `linkDown` of that node. Bounded by the peers we ever streamed to.
+   */
+  private readonly streamPeers = new Map<string, NodeId>();
 
   /**
    * Calls `fn` when the disk next becomes full (a write in flight then cannot finish until space
@@ -312,6 +325,8 @@ export class NodeDriver {
         : { endpoint: envelope.m === 'swim' ? 'gossip' : 'server', address: effect.to };
       const transport = route.endpoint === 'server' && this.options.server ? this.options.server : this.options.gossip;
       this.stats.sends++;
+      if (effect.channel === 'stream' && !this.streamPeers.has(route.address))
+        this.streamPeers.set(route.address, effect.to);
       transport.send(route.address, effect.message, effect.channel ?? 'datagram');
     } else if (effect.kind === 'reply') {
       const call = this.calls.get(effect.requestId);

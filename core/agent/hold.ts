@@ -31,6 +31,7 @@ export const leadershipLostError = 'leadership lost while committing log';
 
 export interface HeldRequest {
   readonly id: number;
+  /** The op as the client first asked it (retryOp shortens a blocking wait from this, once). */
   readonly op: ServerOp;
   readonly origin: Origin;
   /** When the edge first ran the op (a blocking query's wait counts from here). */
@@ -72,10 +73,13 @@ export function maybeHold(s: AgentState, env: Env, op: ServerOp, origin: Origin,
   const deadlineMs = previous?.deadlineMs ?? env.nowMs + s.config.timing.rpcHoldTimeoutMs;
   if (env.nowMs >= deadlineMs) return false;
   if (s.held.size >= s.config.timing.pendingRpcMax) return false;
+  // Keep the op as the client asked it: a retry that failed again was already shortened (retryOp), and
+  // shortening that once more would take the time waited off a blocking query's wait twice.
+  const firstOp = previous?.firstOp ?? op;
   const id = s.nextCallId++;
-  const held: HeldRequest = { id, op, origin, firstMs, deadlineMs, lastError: result };
+  const held: HeldRequest = { id, op: firstOp, origin, firstMs, deadlineMs, lastError: result };
   s.held.set(id, held);
-  s.holdsByOrigin.set(origin, { firstMs, deadlineMs });
+  s.holdsByOrigin.set(origin, { firstMs, deadlineMs, firstOp });
   count(s, 'rpcHeld');
   trace(env, { type: 'agent.holding', op: op.kind, error: String(result.error) });
   env.ctx.emit({ kind: 'setTimer', timer: `hold:${id}`, afterMs: Math.min(holdRetryMs(s), deadlineMs - env.nowMs) });

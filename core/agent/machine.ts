@@ -59,6 +59,7 @@ import {
   onRaftReply,
   onRpcReply,
   onSwimReply,
+  onLinkDown,
   onRpcTimeout,
   type AgentMessage,
 } from './rpc.js';
@@ -128,6 +129,8 @@ export const agentMachine: Machine<
         return onRequest(s, env, input.requestId, input.request);
       case 'checkResult':
         return onCheckResult(s, env, input.checkId, input.result);
+      case 'linkDown':
+        return onLinkDown(s, env, input.peer);
       case 'local':
         return onLocal(s, env, input);
     }

@@ -12,7 +12,7 @@ import type { NodeId } from '../types.js';
 import { agentErrors, blockingWaitMsMax } from './api.js';
 import { forgetHold, leaderChangedError, maybeHold } from './hold.js';
 import { render, type ServerOp, type ServerResult } from './ops.js';
-import { count, reply, type AgentState, type Env, type Origin } from './state.js';
+import { count, reply, trace, type AgentState, type Env, type Origin } from './state.js';
 
 /** Agent-to-agent messages (stream channel). `t` values are a wire enum: append-only. */
 export type AgentMessage =
@@ -251,16 +251,36 @@ export function onRpcReply(s: AgentState, env: Env, from: NodeId, id: number, re
  * never come (a kill -9 leaves no one to say so). Each fails now with `leaderChangedError`; the edge
  * retries what is safe (hold.ts) and answers the rest, instead of waiting out the RPC timer.
  */
-export function failRpcsTo(s: AgentState, env: Env, to: NodeId): void {
+export function failRpcsTo(
+  s: AgentState,
+  env: Env,
+  to: NodeId,
+  counter: 'rpcFailedOnLeaderChange' | 'rpcFailedOnLinkDown' = 'rpcFailedOnLeaderChange',
+): void {
   for (const [id, pending] of [...s.pendingRpcs]) {
     if (pending.to !== to) continue;
     s.pendingRpcs.delete(id);
     env.ctx.emit({ kind: 'cancelTimer', timer: `rpc:${id}` });
-    count(s, 'rpcFailedOnLeaderChange');
+    count(s, counter);
     const result: ServerResult = { ok: false, status: 500, error: leaderChangedError };
     if (maybeHold(s, env, pending.op, pending.origin, result)) continue;
     deliver(s, env, pending.origin, result);
   }
+}
+
+/**
+ * The stream connection to `peer` closed (its process died, or it reset the connection): RPCs in
+ * flight to it will not be answered on it. They fail now and are retried where safe (hold.ts: reads
+ * always; a write whose outcome is unknown answers the error), instead of waiting out the RPC timer or
+ * a leader change; a client agent also stops preferring that server.
+ */
+export function onLinkDown(s: AgentState, env: Env, peer: NodeId): void {
+  let rpcs = 0;
+  for (const pending of s.pendingRpcs.values()) if (pending.to === peer) rpcs++;
+  if (rpcs === 0) return;
+  trace(env, { type: 'agent.linkDown', server: nameOfServer(s, peer), rpcs });
+  if (s.preferredServer === peer) s.preferredServer = null;
+  failRpcsTo(s, env, peer, 'rpcFailedOnLinkDown');
 }
 
 export function onRpcTimeout(s: AgentState, env: Env, id: number): void {

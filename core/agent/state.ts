@@ -140,7 +140,10 @@ export interface AgentState {
   /** Requests held for a leader (hold.ts), by id; bounded by timing.pendingRpcMax. */
   readonly held: Map<number, HeldRequest>;
   /** Client requests in flight at this edge: when they started, and when their hold gives up once one began. */
-  readonly holdsByOrigin: Map<Origin, { readonly firstMs: number; readonly deadlineMs: number | null }>;
+  readonly holdsByOrigin: Map<
+    Origin,
+    { readonly firstMs: number; readonly deadlineMs: number | null; readonly firstOp?: ServerOp }
+  >;
 
   // ── gossip view (SWIM notices) ──
   readonly members: Map<NodeId, Member>;

@@ -148,6 +148,9 @@ function onStart(s: RaftState, ctx: StepContext, nowMs: number): void {
 }
 
 function step(s: RaftState, input: Input<RaftMessage, RaftRequest, RaftLocalInput>, ctx: StepContext): void {
+  // A closed connection tells Raft nothing its heartbeats and election timer do not (and a partition
+  // gives no such hint): Raft keeps no per-peer request that would fail faster by it.
+  if (input.kind === 'linkDown') return;
   const nowMs = monotonicMs(s, input.nowMs);
   switch (input.kind) {
     case 'start':

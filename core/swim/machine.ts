@@ -90,6 +90,8 @@ export const swimMachine: Machine<
     input: Input<SwimMessage, SwimRequest, SwimLocalInput>,
     ctx: StepContext<SwimMessage, SwimResponse>,
   ): void {
+    // SWIM's failure detector is its probes; a closed push-pull connection is not evidence (Lifeguard).
+    if (input.kind === 'linkDown') return;
     const step: Step = { s, ctx, nowMs: input.nowMs };
     switch (input.kind) {
       case 'start':

@@ -48,6 +48,7 @@ export class MemoryNetwork {
 
 export class MemoryTransport implements Transport {
   onReceive: ((from: string, body: unknown, channel: Channel) => void) | null = null;
+  onLinkDown: ((to: string) => void) | null = null;
   readonly stats: TransportStats = emptyStats();
   isClosed = false;
   private readonly limited: RateLimitedLog;
@@ -73,7 +74,11 @@ export class MemoryTransport implements Transport {
       return;
     }
     if (this.network.route(this, to, frame, channel)) this.stats.framesSent++;
-    else this.stats.framesDropped++;
+    else {
+      this.stats.framesDropped++;
+      // No endpoint at `to` (closed, or never there): a TCP dial would be refused.
+      if (channel === 'stream' && this.onLinkDown) setImmediate(() => this.onLinkDown?.(to));
+    }
   }
 
   async close(): Promise<void> {

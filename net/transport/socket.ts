@@ -103,6 +103,7 @@ export async function listenSocketTransport(options: SocketTransportOptions): Pr
 class SocketTransport implements Transport {
   address = '';
   onReceive: ((from: string, body: unknown, channel: Channel, info?: PeerInfo) => void) | null = null;
+  onLinkDown: ((to: string) => void) | null = null;
   readonly stats: TransportStats = emptyStats();
   private readonly server = net.createServer((socket) => this.onConnection(socket));
   private udp: dgram.Socket | null = null;
@@ -223,6 +224,7 @@ class SocketTransport implements Transport {
     if (!out.socket) {
       if (Date.now() < out.retryAtMs) {
         this.stats.framesDropped++;
+        this.linkDown(to);
         return;
       }
       this.dial(to, out);
@@ -237,6 +239,11 @@ class SocketTransport implements Transport {
     }
     if (socket.writableLength + frame.length > this.queueBytesMax) return this.dropFull(to);
     this.write(out, frame);
+  }
+
+  /** Tells the driver on the next turn of the event loop (never re-entering the step that sent). */
+  private linkDown(to: string): void {
+    if (this.onLinkDown) setImmediate(() => this.onLinkDown?.(to));
   }
 
   private write(out: Outgoing, frame: Buffer): void {
@@ -307,6 +314,7 @@ class SocketTransport implements Transport {
     });
     socket.on('close', () => {
       if (out.socket !== socket) return;
+      if (!this.closed) this.linkDown(to);
       this.stats.framesDropped += out.pending.length;
       out.socket = null;
       out.connected = false;

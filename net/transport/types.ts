@@ -48,6 +48,13 @@ export interface Transport {
   send(to: string, body: unknown, channel: Channel): void;
   /** Set by the driver; called once per delivered frame (`info`: what the socket knows of the sender). */
   onReceive: ((from: string, body: unknown, channel: Channel, info?: PeerInfo) => void) | null;
+  /**
+   * Set by the driver; called (never from inside `send`) when our stream connection to `to` closed or
+   * could not be opened — the peer's process died or reset it — or a stream frame to it was dropped
+   * while the transport waits to dial again: frames sent to `to` may not have arrived, and answers
+   * will not come on it. A hint for failing fast (a partition gives none).
+   */
+  onLinkDown?: ((to: string) => void) | null;
   readonly stats: TransportStats;
   /** Stops listening and drops every connection. Queued frames are lost (as in a crash). */
   close(): Promise<void>;
