@@ -19,6 +19,7 @@ function raft(over: Partial<RaftView>): RaftView {
     progress: new Map(),
     lastLeaderContactMs: 900,
     clockMs: 1000,
+    config: { electionTimeoutMsMin: 500 },
     ...over,
   };
 }
@@ -45,7 +46,7 @@ describe('insides', () => {
     expect(rows[2]).toMatchObject({ name: 'C', role: null, term: null, lastContactMs: null, source: 'none' });
   });
 
-  it('a leader: followers through its replication state', () => {
+  it('a leader: followers through its replication state; a silent one is not called a follower', () => {
     const progress = new Map([
       ['b', { match: 11, lastAckMs: 980 }],
       ['c', { match: 3, lastAckMs: 400 }],
@@ -53,7 +54,8 @@ describe('insides', () => {
     const rows = collectServers('a', raft({ role: 'leader', leader: 'a', progress }), (id) => id);
     expect(rows[0]).toMatchObject({ role: 'leader', lastContactMs: 0, source: 'self' });
     expect(rows[1]).toMatchObject({ role: 'follower', term: 4, logIndex: 11, lastContactMs: 20, source: 'leader' });
-    expect(rows[2]).toMatchObject({ logIndex: 3, lastContactMs: 600 });
+    // Silent for longer than an election timeout: its role and term are not claimed.
+    expect(rows[2]).toMatchObject({ role: null, term: null, logIndex: 3, lastContactMs: 600, source: 'leader' });
     expect(rows[1]!.commitIndex).toBeNull();
   });
 

@@ -9,8 +9,9 @@
  * changes it has seen (bounded), since the state only holds the present.
  *
  * One node sees itself exactly; other servers only as far as Raft tells it: a leader knows each
- * follower's match index and when it last answered (a follower that answered at this term is at this
- * term — Raft §5.1: a reply carries its sender's term, and a higher one would have deposed the leader),
+ * follower's match index and when it last answered (a follower that answered within an election
+ * timeout is a follower at this term — Raft §5.1: a reply carries its sender's term, and a higher one
+ * would have deposed the leader; a silent one's role and term are unknown),
  * a follower knows when it last heard from the leader. What a node cannot know is null, and the UI
  * prints "–" for it rather than a guess. `source` says whose view each row is.
  */
@@ -89,6 +90,7 @@ export interface RaftView {
   readonly progress: ReadonlyMap<string, { readonly match: number; readonly lastAckMs: number }>;
   readonly lastLeaderContactMs: number;
   readonly clockMs: number;
+  readonly config: { readonly electionTimeoutMsMin: number };
 }
 
 /** The parts of SWIM's state read here (core/swim/state.ts SwimState). */
@@ -147,18 +149,21 @@ export function collectServers(selfId: string, raft: RaftView, nameOf: (id: stri
       };
     const progress = isLeader ? raft.progress.get(id) : undefined;
     if (progress) {
-      const answered = Number.isFinite(progress.lastAckMs) && progress.lastAckMs >= 0;
+      // lastAckMs starts at the moment this leader took over, so a silent follower's age is "at least".
+      // Only a recent answer proves the follower is at this term (a higher one would have deposed us).
+      const silentMs = Math.max(0, now - progress.lastAckMs);
+      const recent = silentMs < raft.config.electionTimeoutMsMin;
       return {
         id,
         name: nameOf(id),
         self: false,
         voter,
-        role: 'follower',
-        term: answered ? raft.term : null,
+        role: recent ? 'follower' : null,
+        term: recent ? raft.term : null,
         commitIndex: null,
         appliedIndex: null,
         logIndex: progress.match,
-        lastContactMs: answered ? Math.max(0, now - progress.lastAckMs) : null,
+        lastContactMs: silentMs,
         source: 'leader',
       };
     }
