@@ -32,6 +32,8 @@ export interface DriverOptions {
   readonly gossip: Transport;
   /** The server RPC/Raft endpoint (TCP, 8300); servers only. */
   readonly server?: Transport;
+  /** The WAN gossip endpoint (UDP+TCP, 8302); servers only (core/agent/wan.ts). */
+  readonly wan?: Transport;
   /**
    * Which endpoint a message leaves from and the address it goes to. Default: SWIM from the gossip
    * endpoint, everything else from the server endpoint when there is one; the address unchanged.
@@ -39,7 +41,7 @@ export interface DriverOptions {
   readonly route?: (
     envelope: Envelope,
     to: string,
-  ) => { readonly endpoint: 'gossip' | 'server'; readonly address: string };
+  ) => { readonly endpoint: 'gossip' | 'server' | 'wan'; readonly address: string };
   readonly log: LogFn;
   readonly recorder?: Recorder;
   /** Wall-clock ms, monotonic within the process. */
@@ -99,6 +101,8 @@ export class NodeDriver {
     };
     options.gossip.onLinkDown = linkDown;
     if (options.server) options.server.onLinkDown = linkDown;
+    if (options.wan) options.wan.onReceive = receive;
+    if (options.wan) options.wan.onLinkDown = linkDown;
     options.storage.onFullChange = (full) => this.onDiskFull(full);
   }
 
@@ -323,7 +327,12 @@ export class NodeDriver {
       const route = this.options.route
         ? this.options.route(envelope, effect.to)
         : { endpoint: envelope.m === 'swim' ? 'gossip' : 'server', address: effect.to };
-      const transport = route.endpoint === 'server' && this.options.server ? this.options.server : this.options.gossip;
+      const transport =
+        route.endpoint === 'server' && this.options.server
+          ? this.options.server
+          : route.endpoint === 'wan' && this.options.wan
+            ? this.options.wan
+            : this.options.gossip;
       this.stats.sends++;
       if (effect.channel === 'stream' && !this.streamPeers.has(route.address))
         this.streamPeers.set(route.address, effect.to);

@@ -106,6 +106,8 @@ const topKeys = new Set([
   'start_join',
   'retry_join',
   'retry_interval',
+  'start_join_wan',
+  'retry_join_wan',
   'log_level',
   'pid_file',
   'enable_script_checks',
@@ -215,7 +217,6 @@ const warnedKeys = new Set([
   'recursors',
   'reporting',
   'retry_interval_wan',
-  'retry_join_wan',
   'retry_max',
   'retry_max_wan',
   'rpc',
@@ -227,7 +228,6 @@ const warnedKeys = new Set([
   'serf_wan_allowed_cidrs',
   'server_name',
   'session_ttl_min',
-  'start_join_wan',
   'syslog_facility',
   'telemetry',
   'translate_wan_addrs',
@@ -315,7 +315,7 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
           ...performanceOf(value, where, warn),
         };
       else if (key === 'ui_config') layer.values['ui_config'] = uiConfigOf(value, where, warn);
-      else if (key === 'start_join' || key === 'retry_join')
+      else if (key === 'start_join' || key === 'retry_join' || key === 'start_join_wan' || key === 'retry_join_wan')
         layer.values[key] = [...((layer.values[key] as string[]) ?? []), ...strings(value, where)];
       else layer.values[key] = scalar(key, value, where);
     }
@@ -636,7 +636,7 @@ export function buildSettings(flags: FlagValues): AgentSettings {
     http: (flags['http-port'] as number | undefined) ?? filePorts.http ?? 8500,
     dns: (flags['dns-port'] as number | undefined) ?? filePorts.dns ?? 8600,
     serfLan: (flags['serf-lan-port'] as number | undefined) ?? filePorts.serfLan ?? 8301,
-    serfWan: filePorts.serfWan ?? 8302,
+    serfWan: (flags['serf-wan-port'] as number | undefined) ?? filePorts.serfWan ?? 8302,
     server: (flags['server-port'] as number | undefined) ?? filePorts.server ?? 8300,
   };
   for (const [name, port] of Object.entries(ports))
@@ -649,6 +649,13 @@ export function buildSettings(flags: FlagValues): AgentSettings {
     ...((flags['join'] as string[] | undefined) ?? (file['start_join'] as string[] | undefined) ?? []),
     ...((flags['retry-join'] as string[] | undefined) ?? (file['retry_join'] as string[] | undefined) ?? []),
   ].map((a) => gossipAddress(a, ports.serfLan));
+  // WAN joins name another DC's server by its WAN address (host, or host:serf_wan); inside the core a
+  // server's id is its gossip id (host:serf_lan), the WAN SWIM's member id too (run.ts routeFor sends
+  // the WAN pool's messages to host:serf_wan).
+  const joinsWan = [
+    ...((flags['join-wan'] as string[] | undefined) ?? (file['start_join_wan'] as string[] | undefined) ?? []),
+    ...((flags['retry-join-wan'] as string[] | undefined) ?? (file['retry_join_wan'] as string[] | undefined) ?? []),
+  ].map((a) => wanJoinId(a, ports.serfLan));
   const nodeName = pick<string>('node', 'node_name') ?? os.hostname();
   const logLevelRaw = pick<string>('log-level', 'log_level') ?? 'info';
   const logLevel = (logLevelRaw === 'error' ? 'err' : logLevelRaw) as AgentSettings['logLevel'];
@@ -680,8 +687,7 @@ export function buildSettings(flags: FlagValues): AgentSettings {
       services: layer.services,
       checks: layer.checks,
       startJoin: joins,
-      // TODO(multidc): the WAN pool needs its own socket on serf_wan (8302) in the real agent; off until then.
-      wanPool: false,
+      ...(joinsWan.length > 0 ? { startJoinWan: joinsWan } : {}),
       ...(performance.raftMultiplier !== undefined ? { raftMultiplier: performance.raftMultiplier } : {}),
       timing: {
         ...agentTimingLan,
@@ -799,6 +805,15 @@ function durationFlag(text: string): number {
 /** `host` or `host:port` → `host:port` on the gossip port. */
 export function gossipAddress(address: string, serfLanPort: number): string {
   return /:\d+$/.test(address) ? address : `${address}:${serfLanPort}`;
+}
+
+/**
+ * The core id of a server named by its WAN address (`host` or `host:serf_wan`): its gossip id
+ * `host:serf_lan`. Every agent uses the same ports (run.ts's header), so the port given is dropped.
+ */
+export function wanJoinId(address: string, serfLanPort: number): string {
+  const host = /^\[.*\]:\d+$|^[^:]+:\d+$/.test(address) ? address.slice(0, address.lastIndexOf(':')) : address;
+  return `${host}:${serfLanPort}`;
 }
 
 function firstPrivateIpv4(): string {

@@ -41,7 +41,7 @@ export function consulStyle(
   serfLanPort = 8301,
   serverPort = 8300,
 ): string {
-  if (event.type === 'consul.server') {
+  if (event.type === 'consul.server' || event.type === 'consul.wanServer') {
     const suffix = `:${serfLanPort}`;
     const addr = event.addr.endsWith(suffix) ? `${event.addr.slice(0, -suffix.length)}:${serverPort}` : event.addr;
     return traceText({ ...event, addr });

@@ -40,7 +40,14 @@ import { splitAddress } from '../../net/transport/frame.js';
 import { Keyring, keyringFileIn, KeyringError } from '../../net/transport/keyring.js';
 import { listenSocketTransport, type PeerInfo, type TransportTls } from '../../net/transport/socket.js';
 import type { Transport } from '../../net/transport/types.js';
-import { buildSettings, ConfigError, gossipAddress, reloadDefinitions, type AgentSettings } from './config.js';
+import {
+  buildSettings,
+  ConfigError,
+  gossipAddress,
+  reloadDefinitions,
+  wanJoinId,
+  type AgentSettings,
+} from './config.js';
 import { flagUsage, parseFlags, type FlagSpec } from './flags.js';
 import { KeyringOps } from './keyring-ops.js';
 import {
@@ -76,6 +83,12 @@ export const agentFlags: Record<string, FlagSpec> = {
   'http-port': { kind: 'int', usage: 'HTTP API port (default 8500).' },
   'dns-port': { kind: 'int', usage: 'DNS port (default 8600, -1 disables).' },
   'serf-lan-port': { kind: 'int', usage: 'Gossip port, UDP and TCP (default 8301).' },
+  'serf-wan-port': { kind: 'int', usage: 'WAN gossip port among servers of every DC, UDP and TCP (default 8302).' },
+  'join-wan': { kind: 'list', usage: 'WAN address of a server of another DC to join at start (servers); repeatable.' },
+  'retry-join-wan': {
+    kind: 'list',
+    usage: 'WAN address of a server of another DC to join, retried until it answers (servers); repeatable.',
+  },
   'server-port': { kind: 'int', usage: 'Server RPC and Raft port, TCP (default 8300).' },
   'enable-script-checks': {
     kind: 'bool',
@@ -233,6 +246,22 @@ class AgentProcess {
       });
       this.transports.push(server);
     }
+    // The WAN pool (servers): its own UDP+TCP port, sealed with the same gossip key and speaking the
+    // same TLS as the LAN gossip port — the WAN is no less exposed than the LAN (Consul's rule).
+    let wan: Transport | undefined;
+    if (config.server && config.wanPool !== false) {
+      wan = await listenSocketTransport({
+        bindHost: s.bindAddr,
+        port: s.ports.serfWan,
+        advertise: gossipId,
+        udp: true,
+        log: transportLog,
+        sealer: this.keyring,
+        tls: tlsOptions ? { ...tlsOptions, verifyIncoming: false } : null,
+        admit: (claimed, body, peer) => this.admit('wan', claimed, body, peer),
+      });
+      this.transports.push(wan);
+    }
 
     const seed = randomInt(0, 2 ** 48 - 1);
     const prng = new Prng(seed);
@@ -260,9 +289,10 @@ class AgentProcess {
       storage: this.storage,
       gossip,
       ...(server ? { server } : {}),
+      ...(wan ? { wan } : {}),
       log: coreLog,
       ...(this.recorder ? { recorder: this.recorder } : {}),
-      route: (envelope: Envelope, to: string) => routeFor(envelope, to, serverPort),
+      route: (envelope: Envelope, to: string) => routeFor(envelope, to, serverPort, s.ports.serfWan),
       onFatal: (error) => {
         process.stderr.write(`==> agent stopped: ${error.message}\n`);
         this.exit?.(1);
@@ -452,7 +482,7 @@ class AgentProcess {
    *    server.<dc>.<domain> — a client certificate does not make a Raft voter.
    * A mismatch is dropped (the transport counts it and logs it once per peer).
    */
-  private admit(endpoint: 'gossip' | 'server', claimed: string, body: unknown, peer: PeerInfo): boolean {
+  private admit(endpoint: 'gossip' | 'server' | 'wan', claimed: string, body: unknown, peer: PeerInfo): boolean {
     const s = this.settings;
     const sec = s.security;
     const secured = this.keyring !== null || sec.verifyIncomingRpc;
@@ -460,11 +490,14 @@ class AgentProcess {
     const colon = claimed.lastIndexOf(':');
     if (s.bindAddr !== '0.0.0.0' && s.bindAddr === s.config.advertiseAddr && claimed.slice(0, colon) !== peer.remoteIp)
       return false;
-    if (endpoint === 'gossip') return true;
+    if (endpoint === 'gossip' || endpoint === 'wan') return true;
+    // On the server port: a member of the LAN pool, or (a forwarded ?dc= request) of the WAN pool.
     const runtime = this.driver?.runtime;
-    const swim = runtime ? runtime.stateOf<{ members: { get(id: string): unknown } }>('swim') : null;
-    if (this.keyring !== null && swim && swim.members.get(claimed) === undefined && claimed !== s.config.rpcId)
-      return false;
+    type Table = { members: { get(id: string): unknown } };
+    const swim = runtime ? runtime.stateOf<Table>('swim') : null;
+    const wanPool = runtime?.hasMachine('wan') ? runtime.stateOf<Table>('wan') : null;
+    const known = (swim?.members.get(claimed) ?? wanPool?.members.get(claimed)) !== undefined;
+    if (this.keyring !== null && swim && !known && claimed !== s.config.rpcId) return false;
     if (sec.verifyServerHostname && peer.tlsVerified && (body as { m?: unknown } | null)?.m === 'raft')
       return peer.certNames.includes(`server.${s.config.datacenter}.${sec.domain}`);
     return true;
@@ -519,13 +552,17 @@ class AgentProcess {
       // memberlist joins by dialling the peer's gossip port over TCP; an address that refuses is
       // reported at once in Consul's words ("dial tcp 10.0.0.3:8301: getsockopt: connection refused")
       // instead of after the core's join timeout. Reachable ones go to the core.
-      const addresses = request.addresses.map((a) => gossipAddress(a, this.settings.ports.serfLan));
-      const dials = await Promise.all(addresses.map((a) => dialError(a)));
+      const { serfLan, serfWan } = this.settings.ports;
+      // A WAN join names the server by its WAN address; the core knows it by its gossip id.
+      const addresses = request.addresses.map((a) => (request.wan ? wanJoinId(a, serfLan) : gossipAddress(a, serfLan)));
+      const dialed = request.wan ? addresses.map((a) => `${splitAddress(a).host}:${serfWan}`) : addresses;
+      const dials = await Promise.all(dialed.map((a) => dialError(a)));
       const reachable = addresses.filter((_, i) => dials[i] === null);
       if (reachable.length === 0) {
         const error = dials.find((d) => d !== null) ?? 'no address to join';
-        this.log('info', `agent: (LAN) joining: [${addresses.join(' ')}]`);
-        this.log('info', `agent: (LAN) joined: 0 Err: ${error}`);
+        const pool = request.wan ? 'WAN' : 'LAN';
+        this.log('info', `agent: (${pool}) joining: [${dialed.join(' ')}]`);
+        this.log('info', `agent: (${pool}) joined: 0 Err: ${error}`);
         return { status: 500, body: null, error };
       }
       body = { ...request, addresses: reachable };
@@ -767,8 +804,10 @@ export function routeFor(
   envelope: Envelope,
   to: string,
   serverPort: number,
-): { endpoint: 'gossip' | 'server'; address: string } {
+  serfWanPort = 8302,
+): { endpoint: 'gossip' | 'server' | 'wan'; address: string } {
   if (envelope.m === 'swim') return { endpoint: 'gossip', address: to };
+  if (envelope.m === 'wan') return { endpoint: 'wan', address: `${splitAddress(to).host}:${serfWanPort}` };
   const isReply = envelope.m === 'agent' && (envelope.p as { t?: unknown } | null)?.t === 'rpcReply';
   if (isReply) return { endpoint: 'server', address: to };
   return { endpoint: 'server', address: `${splitAddress(to).host}:${serverPort}` };

@@ -74,7 +74,7 @@ import {
   type AgentState,
   type Env,
 } from './state.js';
-import { callWan, hasWan, onWanNotice } from './wan.js';
+import { callWan, hasWan, maybeFloodJoin, onWanNotice } from './wan.js';
 
 export type { AgentState } from './state.js';
 
@@ -229,6 +229,7 @@ function onLocal(s: AgentState, env: Env, input: AgentLocalInput): void {
         case 'reply':
           return onSwimReply(s, env, output);
         case 'member':
+          maybeFloodJoin(s, env, output.member);
           return onMemberNotice(s, env, output.member);
         case 'userEvent':
           return recordEvent(s, env, output.event);

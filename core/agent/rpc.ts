@@ -19,6 +19,13 @@ export type AgentMessage =
   | { readonly t: 'rpc'; readonly id: number; readonly op: ServerOp; readonly hops: number; readonly timeoutMs: number }
   | { readonly t: 'rpcReply'; readonly id: number; readonly result: ServerResult };
 
+/**
+ * How long a server of another DC that let a forwarded request time out goes to the end of the
+ * forwarding order (Consul's router moves a failed server to the end of its list). A dead process
+ * says nothing on the wire; until the WAN pool marks it failed, this keeps new requests off it.
+ */
+export const wanSlowMs = 30_000;
+
 /** A forwarded op may hop client → server → leader, and once more if leadership moved meanwhile. */
 export const rpcHopsMax = 3;
 
@@ -288,8 +295,10 @@ export function onRpcTimeout(s: AgentState, env: Env, id: number): void {
   if (!pending) return;
   s.pendingRpcs.delete(id);
   count(s, 'rpcTimeouts');
-  // The server may be gone: a client tries another one next time.
+  // The server may be gone: a client tries another one next time; a server forwarding to another DC
+  // tries that DC's other servers first for a while (core/agent/wan.ts).
   if (s.preferredServer === pending.to) s.preferredServer = null;
+  if (pending.op.kind === 'dc' && pending.op.crossed) s.wanSlowUntilMs.set(pending.to, env.nowMs + wanSlowMs);
   deliver(s, env, pending.origin, { ok: false, status: 500, error: agentErrors.rpcTimeout });
 }
 

@@ -152,6 +152,8 @@ export interface AgentState {
   joined: boolean;
   /** The WAN pool's servers by member id (servers with a WAN pool only; core/agent/wan.ts). */
   readonly wanMembers: Map<NodeId, Member>;
+  /** Servers of other DCs that let a forwarded request time out, and until when they are tried last. */
+  readonly wanSlowUntilMs: Map<NodeId, number>;
 
   // ── raft view (servers; RaftNotice) ──
   leader: NodeId | null;
@@ -229,6 +231,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     preferredServer: null,
     joined: false,
     wanMembers: new Map(),
+    wanSlowUntilMs: new Map(),
     leader: null,
     isLeader: false,
     term: 0,

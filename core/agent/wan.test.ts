@@ -38,6 +38,13 @@ describe('WAN forwarding choice', () => {
       member('suspect', 'dc2', 'suspect'),
     ];
     expect(rankServers(servers, at(0), coords).map((m) => m.id)).toEqual(['near', 'far', 'unknown', 'suspect']);
+    // A server that let a forwarded request time out lately goes last, whatever its distance.
+    expect(rankServers(servers, at(0), coords, new Set(['near'])).map((m) => m.id)).toEqual([
+      'far',
+      'unknown',
+      'suspect',
+      'near',
+    ]);
     // Without our own coordinate: alive first, then by id.
     expect(rankServers(servers, null, coords).map((m) => m.id)).toEqual(['far', 'near', 'unknown', 'suspect']);
   });

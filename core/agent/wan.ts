@@ -76,6 +76,21 @@ export function onWanNotice(s: AgentState, env: Env, notice: SwimNotice): void {
   }
 }
 
+/**
+ * Consul's flood join: a server of our DC that the LAN pool shows alive and the WAN pool does not is
+ * joined into the WAN pool by us (at its WAN address, which the driver derives from its id). So only
+ * one server per DC needs `-join-wan`; the others follow through the LAN. The SWIM join's answer needs
+ * no handling: a failure is retried on the member's next LAN notice.
+ */
+export function maybeFloodJoin(s: AgentState, env: Env, member: Member): void {
+  if (!hasWan(s) || !isLive(member) || member.id === s.config.rpcId) return;
+  if (member.tags['role'] !== 'consul' || member.tags['dc'] !== s.config.datacenter) return;
+  const known = s.wanMembers.get(member.id);
+  if (known !== undefined && isLive(known)) return;
+  count(s, 'wanFloodJoins');
+  callWan(s, env, { type: 'join', peers: [member.id] }, () => undefined);
+}
+
 /** Live servers of `dc` in the WAN pool (never this node). */
 export function wanServersOf(s: AgentState, dc: string): Member[] {
   const out: Member[] = [];
@@ -95,19 +110,22 @@ export function knownDatacenters(s: AgentState): string[] {
 const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * The order to try servers of a DC in: alive before suspect, then by estimated round trip from
+ * The order to try servers of a DC in: one that let a request time out lately last, alive before suspect, then by estimated round trip from
  * `own` (a server whose coordinate we never saw goes after those we did), then by id.
  */
 export function rankServers(
   servers: readonly Member[],
   own: Coordinate | null,
   coordinates: ReadonlyMap<NodeId, Coordinate>,
+  slow: ReadonlySet<NodeId> = new Set(),
 ): Member[] {
   const rtt = (m: Member): number => {
     const theirs = coordinates.get(m.id);
     return own === null || theirs === undefined ? Infinity : distanceSeconds(own, theirs);
   };
   return [...servers].sort((a, b) => {
+    const timedOut = (slow.has(a.id) ? 1 : 0) - (slow.has(b.id) ? 1 : 0);
+    if (timedOut !== 0) return timedOut;
     const alive = (a.status === 'alive' ? 0 : 1) - (b.status === 'alive' ? 0 : 1);
     if (alive !== 0) return alive;
     const ra = rtt(a);
@@ -148,7 +166,12 @@ export function forwardToDc(
     return deliver(s, env, origin, noPath);
   }
   withCoordinates(s, env, (coords, env2) => {
-    const ranked = rankServers(wanServersOf(s, op.dc), coords.own, coords.peers);
+    const slow = new Set<NodeId>();
+    for (const [id, untilMs] of [...s.wanSlowUntilMs]) {
+      if (untilMs > env2.nowMs) slow.add(id);
+      else s.wanSlowUntilMs.delete(id); // bounded: entries expire, one per server that timed out
+    }
+    const ranked = rankServers(wanServersOf(s, op.dc), coords.own, coords.peers, slow);
     if (ranked.length === 0) return deliver(s, env2, origin, noPath);
     count(s, 'wanForwarded');
     sendRpc(s, env2, ranked[0]!.id, { ...op, crossed: true }, origin, 1, timeoutMs);

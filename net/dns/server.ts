@@ -21,7 +21,7 @@ import net from 'node:net';
 import { isIPv4, isIPv6 } from 'node:net';
 import { randomInt } from 'node:crypto';
 import dnsPacket from 'dns-packet';
-import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
+import { agentErrors, type AgentRequest, type AgentResponse } from '../../core/agent/api.js';
 
 /** RFC 1035 §4.2.1: a UDP message without EDNS is at most 512 bytes. */
 export const udpBytesMax = 512;
@@ -206,21 +206,41 @@ interface LookupResult {
 const nxdomain: LookupResult = { rcode: 'NXDOMAIN', answers: [], extras: [] };
 const servfail: LookupResult = { rcode: 'SERVFAIL', answers: [], extras: [] };
 
-async function lookupNode(ctx: DnsContext, qname: string, qtype: string, node: string): Promise<LookupResult> {
-  let response = await ask(ctx, { type: 'catalog.node', node, read: stale });
-  if (!response || response.status >= 500) return servfail;
+/**
+ * `NAME.node.DC.consul`, `SVC.service.DC.consul`: a DC other than ours is asked through `?dc=` (the
+ * agent's servers forward it over the WAN, core/agent/wan.ts).
+ */
+function inDc(ctx: DnsContext, dc: string): { dc?: string } {
+  return dc.toLowerCase() === ctx.datacenter.toLowerCase() ? {} : { dc };
+}
+
+/** A failed lookup: an unknown datacenter is NXDOMAIN (Consul's answer to ErrNoDCPath), anything else SERVFAIL. */
+function failureOf(response: AgentResponse | undefined): LookupResult {
+  return response?.error === agentErrors.noPathToDc ? nxdomain : servfail;
+}
+
+async function lookupNode(
+  ctx: DnsContext,
+  qname: string,
+  qtype: string,
+  node: string,
+  dc: string,
+): Promise<LookupResult> {
+  const where = inDc(ctx, dc);
+  let response = await ask(ctx, { type: 'catalog.node', node, read: stale, ...where });
+  if (!response || response.status >= 500) return failureOf(response);
   if (response.body == null) {
     // The query was lowercased; the catalog may spell the node differently.
-    const nodes = await ask(ctx, { type: 'catalog.nodes', read: stale });
-    if (!nodes || nodes.status >= 500) return servfail;
+    const nodes = await ask(ctx, { type: 'catalog.nodes', read: stale, ...where });
+    if (!nodes || nodes.status >= 500) return failureOf(nodes);
     const list = Array.isArray(nodes.body) ? (nodes.body as { Node?: unknown }[]) : [];
     const spelled = matchName(
       list.map((n) => String(n.Node)),
       node,
     );
     if (spelled === undefined || spelled === node) return nxdomain;
-    response = await ask(ctx, { type: 'catalog.node', node: spelled, read: stale });
-    if (!response || response.status >= 500) return servfail;
+    response = await ask(ctx, { type: 'catalog.node', node: spelled, read: stale, ...where });
+    if (!response || response.status >= 500) return failureOf(response);
     if (response.body == null) return nxdomain;
   }
   const record = (response.body as { Node?: { Address?: unknown; Meta?: unknown } }).Node;
@@ -298,17 +318,18 @@ async function lookupService(
   tag: string | undefined,
   dc: string,
 ): Promise<LookupResult> {
-  let response = await ask(ctx, { type: 'health.service', service, read: stale });
-  if (!response || response.status >= 500) return servfail;
+  const where = inDc(ctx, dc);
+  let response = await ask(ctx, { type: 'health.service', service, read: stale, ...where });
+  if (!response || response.status >= 500) return failureOf(response);
   let entries = Array.isArray(response.body) ? (response.body as HealthEntry[]) : [];
   if (entries.length === 0) {
-    const services = await ask(ctx, { type: 'catalog.services', read: stale });
-    if (!services || services.status >= 500) return servfail;
+    const services = await ask(ctx, { type: 'catalog.services', read: stale, ...where });
+    if (!services || services.status >= 500) return failureOf(services);
     const names = services.body && typeof services.body === 'object' ? Object.keys(services.body as object) : [];
     const spelled = matchName(names, service);
     if (spelled === undefined || spelled === service) return nxdomain;
-    response = await ask(ctx, { type: 'health.service', service: spelled, read: stale });
-    if (!response || response.status >= 500) return servfail;
+    response = await ask(ctx, { type: 'health.service', service: spelled, read: stale, ...where });
+    if (!response || response.status >= 500) return failureOf(response);
     entries = Array.isArray(response.body) ? (response.body as HealthEntry[]) : [];
   }
   const healthy = entries.filter((e) => {
@@ -430,11 +451,9 @@ export async function answerDns(
       }
       case 'node':
       case 'service': {
-        if (parsed.dc !== undefined && parsed.dc !== ctx.datacenter.toLowerCase())
-          return reply('NXDOMAIN', [], [soa(ctx)]);
         const result =
           parsed.kind === 'node'
-            ? await lookupNode(ctx, q.name, qtype, parsed.node)
+            ? await lookupNode(ctx, q.name, qtype, parsed.node, parsed.dc ?? ctx.datacenter)
             : await lookupService(ctx, q.name, qtype, parsed.service, parsed.tag, parsed.dc ?? ctx.datacenter);
         if (result.rcode !== 'NOERROR') return reply(result.rcode, [], result.rcode === 'NXDOMAIN' ? [soa(ctx)] : []);
         if (result.answers.length === 0) return reply('NOERROR', [], [soa(ctx)]);

@@ -12,7 +12,8 @@
  *    `X-Consul-KnownLeader` and `X-Consul-LastContact` with it;
  *  - plain-text errors; 404 for unknown paths ("404 page not found"), 405 for wrong methods (legacy
  *    GETs accepted on join, force-leave, deregister and check pass/warn/fail);
- *  - `?dc=<other>` → 500 "No path to datacenter"; `?stale&consistent` → 400; `?pretty`;
+ *  - `?dc=<other>` goes to the core with the request, whose servers forward it over the WAN (500 "No
+ *    path to datacenter" when no server of that DC is known); `?stale&consistent` → 400; `?pretty`;
  *  - with ACLs off, ACL endpoints → 401 and the token is accepted and ignored.
  *
  * No socket code lives here (server.ts does that), so the fuzzers drive this function directly.
@@ -97,9 +98,6 @@ export async function routeHttp(req: HttpRequestIn, ctx: RouterContext): Promise
       return { ...text(405, `method ${method} not allowed`, { Allow: allow }), route };
     }
     const dc = query.get('dc') || undefined;
-    if (dc !== undefined && dc !== ctx.datacenter && path.startsWith('/v1/')) {
-      return { ...text(500, 'No path to datacenter'), route };
-    }
     const token = requestToken(req.headers, query);
     const gate = gatedAgent(ctx.call, ctx.acl, { nodeName: ctx.nodeName ?? '' });
     const { call: _raw, ...handlerCtx } = ctx;

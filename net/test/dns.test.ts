@@ -37,8 +37,21 @@ const services: Record<string, Inst[]> = {
 };
 
 const calls: AgentRequest[] = [];
+/** dc2, reached through `?dc=dc2` (the agent forwards it over the WAN): one node, b1. */
+const dc2Nodes: Record<string, string> = { b1: '10.0.2.1' };
+
 async function catalogDouble(req: AgentRequest): Promise<AgentResponse> {
   calls.push(req);
+  if (req.dc === 'dc2' && (req.type === 'catalog.node' || req.type === 'catalog.nodes'))
+    return req.type === 'catalog.node'
+      ? {
+          status: 200,
+          body: dc2Nodes[req.node] ? { Node: { Node: req.node, Address: dc2Nodes[req.node] }, Services: {} } : null,
+          index: 3,
+        }
+      : { status: 200, body: Object.entries(dc2Nodes).map(([Node, Address]) => ({ Node, Address })), index: 3 };
+  if (req.dc !== undefined && req.dc !== 'dc1' && req.dc !== 'dc2')
+    return { status: 500, body: null, error: 'No path to datacenter' };
   switch (req.type) {
     case 'catalog.node': {
       const address = nodes[req.node];
@@ -157,8 +170,25 @@ describe('node lookups (the seed: dig @127.0.0.1 -p 8600 a2.node.consul)', () =>
     expect(none.packet.answers).toEqual([]);
     expect(none.packet.authorities?.[0]?.type).toBe('SOA');
   });
+  it('NAME.node.DC.consul of another DC asks the agent with ?dc= (issue 17); an unknown DC is NXDOMAIN', async () => {
+    calls.length = 0;
+    const b1 = await dig('b1.node.dc2.consul', 'A', opts());
+    expect(b1.packet.answers?.[0]).toMatchObject({ name: 'b1.node.dc2.consul', type: 'A', data: '10.0.2.1' });
+    expect(calls[0]).toMatchObject({ type: 'catalog.node', node: 'b1', dc: 'dc2' });
+    // Our own DC named explicitly is asked without ?dc=.
+    calls.length = 0;
+    await dig('a1.node.dc1.consul', 'A', opts());
+    expect(calls[0]).not.toHaveProperty('dc');
+    expect((await dig('b1.node.dc9.consul', 'A', opts())).packet.rcode).toBe('NXDOMAIN');
+  });
   it('NXDOMAIN with the SOA in authority for unknown names', async () => {
-    for (const name of ['nope.node.consul', 'a2.node.dc2.consul', 'nosvc.service.consul', 'junk.consul']) {
+    for (const name of [
+      'nope.node.consul',
+      'a2.node.dc2.consul',
+      'a2.node.dc9.consul',
+      'nosvc.service.consul',
+      'junk.consul',
+    ]) {
       const { packet } = await dig(name, 'A', opts());
       expect(packet.rcode, name).toBe('NXDOMAIN');
       expect(packet.answers).toEqual([]);

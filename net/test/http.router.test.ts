@@ -190,7 +190,11 @@ describe('wire rules', () => {
     expect((await send('PUT', '/v1/query')).status).toBe(405);
   });
   it('404 unknown path, 405 wrong method, legacy GETs accepted, 401 for ACLs, 500 unknown dc', async () => {
-    const { seen, send } = recorder();
+    // The core decides about ?dc= (its servers forward it over the WAN): a DC it knows no server of
+    // answers 500 No path to datacenter, rendered as Consul's plain-text error.
+    const { seen, send } = recorder((req) =>
+      req.dc === 'dc2' ? { status: 500, body: null, error: 'No path to datacenter' } : { status: 200, body: true },
+    );
     expect((await send('GET', '/v1/nope')).status).toBe(404);
     expect((await send('POST', '/v1/kv/x')).status).toBe(405);
     expect((await send('DELETE', '/v1/agent/services')).status).toBe(405);
@@ -203,6 +207,7 @@ describe('wire rules', () => {
     expect((await send('PUT', '/v1/acl/create')).status).toBe(401);
     const dc2 = await send('GET', '/v1/catalog/nodes?dc=dc2');
     expect([dc2.status, text(dc2.body)]).toEqual([500, 'No path to datacenter']);
+    expect(seen.at(-1)).toMatchObject({ type: 'catalog.nodes', dc: 'dc2' });
     expect((await send('GET', '/v1/catalog/nodes?dc=dc1')).status).toBe(200);
     expect((await send('GET', '/')).status).toBe(200);
     expect(seen.map((r) => r.type)).toEqual([
@@ -211,6 +216,7 @@ describe('wire rules', () => {
       'agent.forceLeave',
       'agent.service.deregister',
       'agent.check.deregister',
+      'catalog.nodes',
       'catalog.nodes',
     ]);
     expect(seen[0]).toEqual({ type: 'agent.check.pass', id: 'c1', note: 'ok' });

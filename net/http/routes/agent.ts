@@ -171,7 +171,16 @@ export const agentRoutes: readonly Route[] = [
   exact('/v1/agent/leave', { PUT: simple(() => ({ type: 'agent.leave' }), { empty: true }) }),
   prefix(
     '/v1/agent/force-leave/',
-    putOrLegacyGet(withRest('node', (node) => ({ type: 'agent.forceLeave', node }), { empty: true })),
+    putOrLegacyGet(
+      withRest(
+        'node',
+        (node, r) =>
+          queryFlag(r.query, 'wan')
+            ? { type: 'agent.forceLeave', node, wan: true }
+            : { type: 'agent.forceLeave', node },
+        { empty: true },
+      ),
+    ),
   ),
   exact('/v1/agent/reload', { PUT: (r) => reloadHandler(r) }),
   exact('/v1/agent/maintenance', {

@@ -32,7 +32,8 @@ async function catalogRegister(r: Req): Promise<Out> {
   const b = d.value;
   if (typeof b.Node !== 'string' || b.Node === '') return badRequest('Must provide node');
   if (typeof b.Address !== 'string' || b.Address === '') return badRequest('Must provide address');
-  if (b.Datacenter && b.Datacenter !== r.ctx.datacenter) return text(500, 'No path to datacenter');
+  // A body naming another DC is that DC's register (Consul forwards it there, as `?dc=` does).
+  const target: Req = b.Datacenter && b.Datacenter !== r.ctx.datacenter ? { ...r, dc: String(b.Datacenter) } : r;
   let service;
   if (b.Service) {
     const s = toServiceDefinition(b.Service as Record<string, unknown>, 'Service');
@@ -42,7 +43,7 @@ async function catalogRegister(r: Req): Promise<Out> {
   const checks = catalogChecks(b);
   if (!checks.ok) return badRequest(checks.error);
   return ask(
-    r,
+    target,
     withOptional({ type: 'catalog.register', node: b.Node, address: b.Address } as AgentRequest, {
       datacenter: b.Datacenter,
       id: b.ID,
@@ -59,9 +60,9 @@ async function catalogDeregister(r: Req): Promise<Out> {
   if (!d.ok) return d.out;
   const b = d.value;
   if (typeof b.Node !== 'string' || b.Node === '') return badRequest('Must provide node');
-  if (b.Datacenter && b.Datacenter !== r.ctx.datacenter) return text(500, 'No path to datacenter');
+  const target: Req = b.Datacenter && b.Datacenter !== r.ctx.datacenter ? { ...r, dc: String(b.Datacenter) } : r;
   return ask(
-    r,
+    target,
     withOptional({ type: 'catalog.deregister', node: b.Node } as AgentRequest, {
       serviceId: b.ServiceID,
       checkId: b.CheckID,

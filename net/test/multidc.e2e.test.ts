@@ -1,0 +1,221 @@
+/**
+ * Two datacenters with real processes (issue 17): dc1 = servers a1 a2 a3 + client ac on 127.0.17.1–4,
+ * dc2 = servers b1 b2 b3 + client bc on 127.0.17.11–14, default ports, gossip encryption on (one key:
+ * the WAN pool is sealed like the LAN). Only b1 has -retry-join-wan; b3 joins with `conclave join
+ * -wan`; the rest of each DC follows by flood join. Checked: `members -wan` lists the six servers as
+ * node.dc, `catalog/datacenters` both DCs, KV and health with `?dc=` from dc1 land in and read from
+ * dc2's store, `dig` of NAME.node.dc2.consul and SVC.service.dc2.consul from dc1's DNS, an unknown DC
+ * answers `No path to datacenter`, and cross-DC consistent reads go on after kill -9 of dc2's leader.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dig } from '../dns/client.js';
+import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+
+const dc1 = ['127.0.17.1', '127.0.17.2', '127.0.17.3'];
+const dc2 = ['127.0.17.11', '127.0.17.12', '127.0.17.13'];
+const ac = '127.0.17.4';
+const bc = '127.0.17.14';
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-multidc-'));
+const agents = new Map<string, AgentHandle>();
+afterAll(async () => {
+  await stopAll([...agents.values()]);
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+async function http(
+  ip: string,
+  method: string,
+  pathAndQuery: string,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  const r = await fetch(`http://${ip}:8500${pathAndQuery}`, {
+    method,
+    ...(body !== undefined ? { body } : {}),
+    signal: AbortSignal.timeout(20_000),
+  });
+  return { status: r.status, text: await r.text() };
+}
+
+function start(name: string, ip: string, dc: string, key: string, extra: string[]): void {
+  const args = [
+    '-node',
+    name,
+    '-bind',
+    ip,
+    '-client',
+    ip,
+    '-datacenter',
+    dc,
+    '-data-dir',
+    path.join(root, name),
+    '-encrypt',
+    key,
+    '-retry-interval',
+    '1s',
+    ...extra,
+  ];
+  agents.set(name, startAgent(args));
+}
+
+function servers(ips: string[], index: number, extra: string[] = []): string[] {
+  return [
+    '-server',
+    '-bootstrap-expect',
+    '3',
+    '-dns-port',
+    '-1',
+    ...ips.filter((_, i) => i !== index).flatMap((ip) => ['-retry-join', ip]),
+    ...extra,
+  ];
+}
+
+async function leaderOf(ip: string): Promise<string | null> {
+  const r = await http(ip, 'GET', '/v1/status/leader');
+  const leader = JSON.parse(r.text) as string;
+  return leader ? leader.split(':')[0]! : null;
+}
+
+describe('two datacenters over the WAN (real processes, loopback)', () => {
+  it('federates, forwards ?dc= (KV, health, DNS), says No path for an unknown DC, survives kill -9 of dc2’s leader', async () => {
+    const key = (await conclave(['keygen'])).stdout.trim();
+    dc1.forEach((ip, i) => start(`a${i + 1}`, ip, 'dc1', key, servers(dc1, i)));
+    start('ac', ac, 'dc1', key, ['-retry-join', dc1[0]!, '-dns-port', '8600']);
+    dc2.forEach((ip, i) =>
+      start(`b${i + 1}`, ip, 'dc2', key, servers(dc2, i, i === 0 ? ['-retry-join-wan', dc1[0]!] : [])),
+    );
+    start('bc', bc, 'dc2', key, ['-retry-join', dc2[0]!, '-dns-port', '-1']);
+
+    // Each DC elects its own leader and takes writes.
+    for (const [ip, dc] of [
+      [dc1[0]!, 'dc1'],
+      [dc2[0]!, 'dc2'],
+    ] as const)
+      await until(
+        async () => (await leaderOf(ip)) !== null && (await http(ip, 'PUT', '/v1/kv/ready', dc)).text === 'true',
+        60_000,
+        `${dc} has a leader that accepts writes`,
+      );
+    // The client agents joined their DC's servers (they forward everything to them).
+    for (const ip of [ac, bc])
+      await until(async () => (await http(ip, 'GET', '/v1/kv/ready')).status === 200, 60_000, `${ip} reaches a server`);
+    // `conclave join -wan` from b3 (it would also arrive by flood join; joining twice is harmless).
+    const joined = await conclave(['join', '-http-addr', `${dc2[2]}:8500`, '-wan', dc1[0]!]);
+    expect(joined.stdout + joined.stderr).toMatch(/Successfully joined cluster by contacting 1 nodes/);
+
+    // The WAN pool: six servers named node.dc, seen alike from both DCs.
+    const wanNames = ['a1.dc1', 'a2.dc1', 'a3.dc1', 'b1.dc2', 'b2.dc2', 'b3.dc2'];
+    for (const ip of [dc1[1]!, dc2[2]!])
+      await until(
+        async () => {
+          const r = await http(ip, 'GET', '/v1/agent/members?wan=1');
+          const alive = (JSON.parse(r.text) as { Name: string; Status: number; Port: number }[])
+            .filter((m) => m.Status === 1 && m.Port === 8302)
+            .map((m) => m.Name)
+            .sort();
+          return JSON.stringify(alive) === JSON.stringify(wanNames);
+        },
+        60_000,
+        `${ip} sees the six servers alive in the WAN pool`,
+      );
+    const members = await conclave(['members', '-wan', '-http-addr', `${dc1[0]}:8500`]);
+    expect(members.stdout).toMatch(/b2\.dc2\s+127\.0\.17\.12:8302\s+alive\s+server\s+\S+\s+2\s+dc2/);
+    // A client agent is not in the WAN pool.
+    expect(JSON.parse((await http(ac, 'GET', '/v1/agent/members?wan=1')).text)).toEqual([]);
+    expect(JSON.parse((await http(ac, 'GET', '/v1/catalog/datacenters')).text).sort()).toEqual(['dc1', 'dc2']);
+    const coords = JSON.parse((await http(bc, 'GET', '/v1/coordinate/datacenters')).text) as {
+      Datacenter: string;
+    }[];
+    expect(coords.map((c) => c.Datacenter).sort()).toEqual(['dc1', 'dc2']);
+
+    // KV with ?dc=: written through dc1's client into dc2's store; dc1's store does not have it.
+    expect((await http(ac, 'PUT', '/v1/kv/greeting?dc=dc2', 'from-dc1')).text).toBe('true');
+    expect(await http(bc, 'GET', '/v1/kv/greeting?raw')).toEqual({ status: 200, text: 'from-dc1' });
+    expect((await http(ac, 'GET', '/v1/kv/greeting')).status).toBe(404);
+    for (const mode of ['', '&consistent', '&stale'])
+      expect(await http(ac, 'GET', `/v1/kv/greeting?dc=dc2&raw${mode}`)).toEqual({ status: 200, text: 'from-dc1' });
+    expect(await http(ac, 'GET', '/v1/kv/greeting?dc=dc9')).toEqual({ status: 500, text: 'No path to datacenter' });
+
+    // Health with ?dc=: a service registered on dc2's client, seen passing from dc1.
+    const registered = await http(
+      bc,
+      'PUT',
+      '/v1/agent/service/register',
+      JSON.stringify({ Name: 'web', Port: 8080, Check: { TTL: '600s', Status: 'passing' } }),
+    );
+    expect(registered.status).toBe(200);
+    await until(
+      async () => {
+        const r = await http(ac, 'GET', '/v1/health/service/web?dc=dc2&passing');
+        const list = JSON.parse(r.text) as { Node: { Node: string; Datacenter: string } }[];
+        return list.length === 1 && list[0]!.Node.Node === 'bc' && list[0]!.Node.Datacenter === 'dc2';
+      },
+      20_000,
+      'web in dc2 passing, seen from dc1',
+    );
+
+    // DNS from dc1's client: NAME.node.dc2.consul and SVC.service.dc2.consul.
+    const node = await dig('b2.node.dc2.consul', 'A', { host: ac, port: 8600 });
+    expect(node.packet.answers?.[0]).toMatchObject({ type: 'A', data: dc2[1] });
+    const srv = await dig('web.service.dc2.consul', 'SRV', { host: ac, port: 8600 });
+    expect(srv.packet.answers?.[0]).toMatchObject({
+      type: 'SRV',
+      data: { port: 8080, target: 'bc.node.dc2.consul' },
+    });
+    expect((await dig('b2.node.dc9.consul', 'A', { host: ac, port: 8600 })).packet.rcode).toBe('NXDOMAIN');
+
+    // kill -9 of dc2's leader while dc1 reads dc2 (consistent): reads go on once dc2 elects again.
+    const leader = (await leaderOf(dc2[0]!))!;
+    const victim = `b${dc2.indexOf(leader) + 1}`;
+    const results: { status: number; text: string }[] = [];
+    let reading = true;
+    const reader = (async () => {
+      while (reading) {
+        results.push(
+          await http(ac, 'GET', '/v1/kv/greeting?dc=dc2&consistent&raw').catch(() => ({ status: 0, text: '' })),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+    agents.get(victim)!.child.kill('SIGKILL');
+    const killedAt = results.length;
+    await until(
+      async () => {
+        const l = await leaderOf(dc2.find((ip) => ip !== leader)!);
+        return l !== null && l !== leader;
+      },
+      30_000,
+      'dc2 elects a new leader',
+    );
+    // Read on until five reads after the kill were answered (a read in flight to the dead server may
+    // wait out the 10 s RPC timeout; the next ones go to another dc2 server).
+    await until(
+      async () => results.slice(killedAt).filter((r) => r.status === 200).length >= 5,
+      60_000,
+      'cross-DC reads answered again after the kill',
+    );
+    reading = false;
+    await reader;
+    const after = results.slice(killedAt);
+    // Every answered read returns what was written; the last ones are answered again.
+    const shown = JSON.stringify(after.map((r) => `${r.status} ${r.text}`));
+    expect(
+      results.filter((r) => r.status === 200 && r.text !== 'from-dc1'),
+      shown,
+    ).toEqual([]);
+    expect(
+      after.slice(-5).every((r) => r.status === 200),
+      shown,
+    ).toBe(true);
+    const failed = after.filter((r) => r.status !== 200);
+    process.stdout.write(
+      `multidc e2e: ${results.length} cross-DC consistent reads, ${failed.length} failed around the kill -9 of ${victim} (${failed
+        .map((r) => `${r.status} ${r.text}`)
+        .slice(0, 3)
+        .join('; ')})\n`,
+    );
+  }, 240_000);
+});
