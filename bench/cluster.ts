@@ -1,232 +1,287 @@
 /**
- * bench:cluster — three real Conclave servers on loopback (fsync on) against a three-member etcd 3.4
- * on loopback, same load, HTTP/1.1 keep-alive clients (Conclave: a node:http(s) Agent; etcd: Node fetch
- * through its JSON gateway; the clients differ since the secure variant was added), one system at a
- * time so they never share the two cores:
+ * bench:cluster — three real Conclave servers on loopback (fsync on) against a three-member etcd 3.4 on
+ * loopback, one system at a time so they never share the two cores, driven by the same client code
+ * (bench/cluster-load.ts: node:http / node:https keep-alive, one connection per closed-loop client,
+ * 100-byte values, every request to the leader; etcd through its v3 JSON gateway):
  *
- *   put c1 / c16 / c64          ops/s, p50, p99
+ *   put c1 / c16 / c64 / c256   ops/s, p50, p99, errors, elections
  *   linearizable get c16        Conclave ?consistent, etcd range (linearizable by default)
- *   cas c16                     each op = read the key's index/revision, then a conditional write
+ *   cas c16                     each op = read the key's index/revision (default read), then a conditional
+ *                               write (Conclave ?cas=, etcd txn compare mod_revision)
  *   blocking-query wake         Conclave ?index=N&wait blocking GET vs etcd watch: PUT sent → watcher told
  *   failover                    kill -9 of the leader → next successful write
  *
- * BENCH_SECURE=1 adds "conclave+tls": the same three servers with gossip encryption (`conclave keygen`
- * → "encrypt") and TLS (`conclave tls ca create`, `tls cert create -server -dc dc1` per server,
- * verify_incoming/outgoing/server_hostname, ports.https), the load client on HTTPS (node:https
- * keep-alive Agent trusting the CA, with a `tls cert create -client` certificate since verify_incoming
- * covers HTTPS); the JSON gains tlsPutC16Ratio = secure put c16 / plain put c16.
- * Both Conclave variants use the same client (node:http or node:https keep-alive Agent).
- * BENCH_SKIP_ETCD=1 leaves etcd out.
+ * Per phase it reports errors (with samples), leader elections (Conclave: new terms in the servers'
+ * "entering Leader state (term N)" log lines; etcd: the growth of `etcd_server_leader_changes_seen_total`
+ * on its /metrics, the largest over members), the CPU the servers used (cores = CPU seconds / wall
+ * seconds, summed over the three processes, and the leader's alone), and the load generator's own CPU
+ * (the bench process, all threads) and the busiest load thread's event-loop utilisation: a thread above
+ * 0.9 is saturated and the line says so ("LOADGEN SATURATED"), since the figure is then the client's.
+ * The clients are dealt over BENCH_THREADS worker threads (default 2).
  *
- * CPU: user+system seconds of the three server processes per phase, divided by wall time (cores).
+ * Switches:
+ *   BENCH_PHASE_MS=5000          length of each load phase
+ *   BENCH_PUT_CLIENTS=1,16,64,256 the put phases
+ *   BENCH_ONLY=put               only the put phases (profiling); BENCH_ONLY=put64 only put c64
+ *   BENCH_SECURE=1               adds "conclave+tls": gossip encryption (`conclave keygen` → "encrypt") and
+ *                                TLS (`conclave tls ca create`, `tls cert create -server` per server,
+ *                                verify_incoming/outgoing/server_hostname, ports.https), the client on HTTPS
+ *                                with a `tls cert create -client` certificate; JSON gains tlsPutC16Ratio
+ *   BENCH_SKIP_ETCD=1            leaves etcd out
+ *   BENCH_BASELINE=/path/repo    adds "conclave@base": the same suite against another checkout's build
+ *                                (A/B in one run on a noisy machine)
+ *   BENCH_PROFILE=dir            Conclave servers run with --cpu-prof into dir (stopped with SIGTERM so
+ *                                the profiles are written; the failover phase is skipped)
+ *   BENCH_RAFT_MULTIPLIER=m      performance.raft_multiplier for the Conclave servers (default: the agent's)
+ *
  * etcd is installed from Debian when absent (`apt-get install -y etcd-server etcd-client`).
- * Last line: one JSON object with every figure and the ratios conclave/etcd.
+ * Last line: one JSON object with every figure and every ratio.
  */
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { loopbackServerArgs } from '../test/loopback-servers.js';
+import {
+  clientAgent,
+  ops,
+  request,
+  type ClientSpec,
+  type Op,
+  type PhaseRequest,
+  type PhaseResult,
+} from './cluster-load.js';
 
 const repo = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const phaseMs = Number(process.env['BENCH_PHASE_MS'] ?? 5000);
+const putClients = (process.env['BENCH_PUT_CLIENTS'] ?? '1,16,64,256').split(',').map(Number);
+const only = process.env['BENCH_ONLY'] ?? '';
 const secure = process.env['BENCH_SECURE'] === '1';
 const skipEtcd = process.env['BENCH_SKIP_ETCD'] === '1';
+const baseline = process.env['BENCH_BASELINE'] ?? '';
+const profileDir = process.env['BENCH_PROFILE'] ?? '';
+const raftMultiplier = process.env['BENCH_RAFT_MULTIPLIER'] ?? '';
+const threadCount = Math.max(1, Number(process.env['BENCH_THREADS'] ?? 2));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Figures {
-  /** Operations that failed (error status, timeout): reported, never counted as throughput. */
-  errors: number;
-  opsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  cores: number;
-}
-
 interface System {
-  name: string;
-  endpoints: string[];
-  pids(): number[];
-  put(endpoint: string, key: string, value: string, timeoutMs?: number): Promise<boolean>;
-  get(endpoint: string, key: string): Promise<boolean>;
-  /** Read the key's version, then write conditionally on it. True when the CAS took. */
-  cas(endpoint: string, key: string, value: string): Promise<boolean>;
-  /** Starts a watcher on key; resolves the returned promise at the first change after the call. */
+  readonly name: string;
+  readonly spec: ClientSpec;
+  readonly endpoints: readonly string[];
+  /** Live server pids, by endpoint index (null once killed). */
+  pids(): (number | null)[];
+  /** Elections so far (a counter whose growth over a phase is that phase's elections). */
+  elections(): Promise<number>;
+  /** Starts a watcher on key; the returned function resolves at the first change after the call. */
   watch(endpoint: string, key: string): Promise<() => Promise<void>>;
   leaderIndex(): Promise<number>;
   kill(index: number): void;
   stop(): Promise<void>;
 }
 
-// ───────────────────────────────────────── load ─────────────────────────────────────────
+// ───────────────────────────────────────── load threads ─────────────────────────────────────────
 
-async function load(
-  system: System,
-  concurrency: number,
-  op: (endpoint: string, worker: number, i: number) => Promise<boolean>,
-): Promise<Figures> {
-  const latencies: number[] = [];
-  let done = 0;
-  let errors = 0;
-  const cpu0 = cpuSeconds(system.pids());
+class LoadThreads {
+  private readonly workers: Worker[];
+  constructor(count: number) {
+    const url = new URL('./cluster-load.ts', import.meta.url).href;
+    // tsx registers itself in the worker first (a worker cannot load .ts through the parent's hooks).
+    const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
+    this.workers = Array.from({ length: count }, () => new Worker(code, { eval: true }));
+  }
+
+  /** Runs one phase: `clients` closed-loop clients dealt round-robin over the threads. */
+  async run(req: Omit<PhaseRequest, 'clients'> & { clients: number }): Promise<PhaseResult[]> {
+    const share = this.workers.map((_, t) =>
+      [...Array(req.clients).keys()].filter((c) => c % this.workers.length === t),
+    );
+    return Promise.all(
+      this.workers.flatMap((w, t) =>
+        share[t]!.length === 0
+          ? []
+          : [
+              new Promise<PhaseResult>((resolve, reject) => {
+                const onError = (error: Error) => reject(error);
+                w.once('error', onError);
+                w.once('message', (result: PhaseResult) => {
+                  w.off('error', onError);
+                  resolve(result);
+                });
+                w.postMessage({ ...req, clients: share[t]! } satisfies PhaseRequest);
+              }),
+            ],
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+// ───────────────────────────────────────── phases ─────────────────────────────────────────
+
+interface Figures {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Operations that failed (error status, timeout, socket error): reported, never counted as throughput. */
+  errors: number;
+  elections: number;
+  /** Server CPU: all three processes, and the leader's alone (cores). */
+  cores: number;
+  leaderCores: number;
+  /** The bench process (every load thread), in cores, and the busiest load thread's event-loop utilisation. */
+  loadgenCores: number;
+  loadgenEluMax: number;
+}
+
+async function phase(system: System, threads: LoadThreads, name: string, op: Op, clients: number): Promise<Figures> {
+  const leader = await system.leaderIndex();
+  const endpoint = system.endpoints[leader]!;
+  const elections0 = await system.elections();
+  const pids = system.pids().filter((p): p is number => p !== null);
+  const leaderPid = system.pids()[leader] ?? null;
+  const cpu0 = pids.map(cpuSeconds);
+  const self0 = process.cpuUsage();
   const start = performance.now();
-  const end = start + phaseMs;
-  await Promise.all(
-    [...Array(concurrency).keys()].map(async (w) => {
-      for (let i = 0; performance.now() < end; i++) {
-        const endpoint = system.endpoints[(w + i) % system.endpoints.length]!;
-        const t0 = performance.now();
-        const ok = await op(endpoint, w, i).catch(() => false);
-        if (ok) {
-          latencies.push(performance.now() - t0);
-          done++;
-        } else errors++;
-      }
-    }),
-  );
+  const results = await threads.run({
+    spec: system.spec,
+    op,
+    clients,
+    endpoint,
+    durationMs: phaseMs,
+    value: 'x'.repeat(100),
+  });
   const wallS = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
+  const self = process.cpuUsage(self0);
+  const cpu = pids.map((p, i) => cpuSeconds(p) - cpu0[i]!);
+  const latencies = results.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+  const errors = results.reduce((n, r) => n + r.errors, 0);
+  const f: Figures = {
+    opsPerSec: Math.round(latencies.length / wallS),
+    p50Ms: round(quantile(latencies, 0.5)),
+    p99Ms: round(quantile(latencies, 0.99)),
     errors,
-    opsPerSec: Math.round(done / wallS),
-    p50Ms: round(latencies[Math.floor(latencies.length * 0.5)] ?? NaN),
-    p99Ms: round(latencies[Math.floor(latencies.length * 0.99)] ?? NaN),
-    cores: round((cpuSeconds(system.pids()) - cpu0) / wallS),
+    elections: (await system.elections()) - elections0,
+    cores: round(cpu.reduce((a, b) => a + b, 0) / wallS),
+    leaderCores: round((leaderPid === null ? 0 : cpu[pids.indexOf(leaderPid)]!) / wallS),
+    loadgenCores: round((self.user + self.system) / 1e6 / wallS),
+    loadgenEluMax: round(Math.max(...results.map((r) => r.elu))),
   };
+  log(
+    `${system.name} ${name}: ${f.opsPerSec}/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms, ${f.errors} errors, ` +
+      `${f.elections} elections; servers ${f.cores} cores (leader ${f.leaderCores}), load generator ` +
+      `${f.loadgenCores} cores, busiest thread ELU ${f.loadgenEluMax}${f.loadgenEluMax > 0.9 ? ' LOADGEN SATURATED' : ''}` +
+      `; load ${loadAverage()}`,
+  );
+  const samples = [...new Set(results.flatMap((r) => r.errorSamples))].slice(0, 5);
+  if (samples.length > 0) log(`  errors: ${samples.join(' | ')}`);
+  return f;
 }
 
 async function wakeLatency(system: System): Promise<number> {
+  const agent = clientAgent(system.spec, 4);
+  const impl = ops[system.spec.kind];
+  const leader = await system.leaderIndex();
+  const writeTo = system.endpoints[leader]!;
+  const watchOn = system.endpoints[(leader + 1) % system.endpoints.length]!;
   const samples: number[] = [];
-  for (let i = 0; i < 40; i++) {
-    const key = `bench/watch${i % 4}`;
-    const waitFor = await system.watch(system.endpoints[1]!, key);
-    await sleep(20);
-    const t0 = performance.now();
-    const woke = waitFor().then(() => performance.now() - t0);
-    await system.put(system.endpoints[0]!, key, `w${i}`);
-    samples.push(await woke);
+  try {
+    for (let i = 0; i < 40; i++) {
+      const key = `bench/watch${i % 4}`;
+      const waitFor = await system.watch(watchOn, key);
+      await sleep(20);
+      const t0 = performance.now();
+      const woke = waitFor().then(() => performance.now() - t0);
+      await impl.put(agent, writeTo, key, `w${i}`);
+      samples.push(await woke);
+    }
+  } finally {
+    agent.destroy();
   }
   samples.sort((a, b) => a - b);
-  return round(samples[Math.floor(samples.length / 2)]!);
+  return round(quantile(samples, 0.5));
 }
 
 async function failover(system: System): Promise<number> {
   const leader = await system.leaderIndex();
   const others = system.endpoints.filter((_, i) => i !== leader);
+  const agent = clientAgent(system.spec, 8);
+  const impl = ops[system.spec.kind];
   const t0 = performance.now();
   system.kill(leader);
-  for (let i = 0; ; i++) {
-    // Short attempts: a request parked on a node that is still electing must not hide the recovery.
-    const ok = await system.put(others[i % others.length]!, 'bench/failover', `f${i}`, 300).catch(() => false);
-    if (ok) return Math.round(performance.now() - t0);
-    if (performance.now() - t0 > 60_000) return NaN;
-    await sleep(5);
+  try {
+    for (let i = 0; ; i++) {
+      // Short attempts: a request parked on a node that is still electing must not hide the recovery.
+      const ok =
+        (await impl.put(agent, others[i % others.length]!, 'bench/failover', `f${i}`, 300).catch(() => 'x')) === null;
+      if (ok) return Math.round(performance.now() - t0);
+      if (performance.now() - t0 > 60_000) return NaN;
+      await sleep(5);
+    }
+  } finally {
+    agent.destroy();
   }
 }
 
-/** A stable leader first: writes through every endpoint must succeed for 2 s in a row. */
+/** A stable leader first: writes to the leader must succeed for 2 s in a row. */
 async function warmUp(system: System): Promise<void> {
+  const agent = clientAgent(system.spec, 1);
+  const impl = ops[system.spec.kind];
   const deadline = Date.now() + 60_000;
-  let okSince = Date.now();
-  for (let i = 0; Date.now() - okSince < 2000; i++) {
-    if (Date.now() > deadline) throw new Error(`${system.name}: no stable leader within 60 s`);
-    const ok = await system
-      .put(system.endpoints[i % system.endpoints.length]!, 'bench/warmup', `w${i}`, 1000)
-      .catch(() => false);
-    if (!ok) okSince = Date.now();
+  try {
+    let okSince = Date.now();
+    for (let i = 0; Date.now() - okSince < 2000; i++) {
+      if (Date.now() > deadline) throw new Error(`${system.name}: no stable leader within 60 s`);
+      const leader = await system.leaderIndex().catch(() => 0);
+      const ok =
+        (await impl.put(agent, system.endpoints[leader]!, 'bench/warmup', `w${i}`, 1000).catch(() => 'x')) === null;
+      if (!ok) {
+        okSince = Date.now();
+        await sleep(50);
+      }
+    }
+  } finally {
+    agent.destroy();
   }
 }
 
-async function runSuite(system: System): Promise<Record<string, number>> {
+async function runSuite(system: System, threads: LoadThreads): Promise<Record<string, number>> {
   await warmUp(system);
-  const value = 'x'.repeat(100);
   const out: Record<string, number> = {};
-  for (const c of [1, 16, 64]) {
-    const f = await load(system, c, (e, w, i) => system.put(e, `bench/k${(w * 7 + i) % 100}`, value));
-    log(
-      `${system.name} put c${c}: ${f.opsPerSec}/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms, ${f.cores} cores, ${f.errors} errors`,
-    );
-    Object.assign(out, {
-      [`putC${c}Errors`]: f.errors,
-      [`putC${c}OpsPerSec`]: f.opsPerSec,
-      [`putC${c}P50Ms`]: f.p50Ms,
-      [`putC${c}P99Ms`]: f.p99Ms,
-      [`putC${c}Cores`]: f.cores,
-    });
+  const record = (prefix: string, f: Figures) => {
+    for (const [k, v] of Object.entries(f)) out[`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
+  };
+  for (const c of putClients) {
+    if (only === 'put64' && c !== 64) continue;
+    record(`putC${c}`, await phase(system, threads, `put c${c}`, 'put', c));
   }
-  const g = await load(system, 16, (e, w, i) => system.get(e, `bench/k${(w * 7 + i) % 100}`));
-  log(
-    `${system.name} linearizable get c16: ${g.opsPerSec}/s p50 ${g.p50Ms} ms p99 ${g.p99Ms} ms, ${g.cores} cores, ${g.errors} errors`,
-  );
-  Object.assign(out, {
-    readC16Errors: g.errors,
-    readC16OpsPerSec: g.opsPerSec,
-    readC16P50Ms: g.p50Ms,
-    readC16P99Ms: g.p99Ms,
-    readC16Cores: g.cores,
-  });
-  const c = await load(system, 16, (e, w, i) => system.cas(e, `bench/cas${w}`, `c${w}-${i}`));
-  log(
-    `${system.name} cas c16: ${c.opsPerSec}/s p50 ${c.p50Ms} ms p99 ${c.p99Ms} ms, ${c.cores} cores, ${c.errors} errors`,
-  );
-  Object.assign(out, {
-    casC16Errors: c.errors,
-    casC16OpsPerSec: c.opsPerSec,
-    casC16P50Ms: c.p50Ms,
-    casC16P99Ms: c.p99Ms,
-    casC16Cores: c.cores,
-  });
+  if (only !== '') return out;
+  record('readC16', await phase(system, threads, 'linearizable get c16', 'get', 16));
+  record('casC16', await phase(system, threads, 'cas c16', 'cas', 16));
   out['wakeP50Ms'] = await wakeLatency(system);
   log(`${system.name} blocking-query wake p50: ${out['wakeP50Ms']} ms`);
-  out['failoverMs'] = await failover(system);
-  log(`${system.name} leader kill -9 → next write: ${out['failoverMs']} ms`);
+  if (!profileDir) {
+    out['failoverMs'] = await failover(system);
+    log(`${system.name} leader kill -9 → next write: ${out['failoverMs']} ms`);
+  }
   return out;
 }
 
 // ───────────────────────────────────────── conclave ─────────────────────────────────────────
 
-interface Reply {
-  status: number;
-  text: string;
-  headers: http.IncomingHttpHeaders;
-}
-
-/** One request over a keep-alive Agent (node:http or node:https, whichever the URL names). */
-function request(
-  agent: http.Agent,
-  url: string,
-  opts: { method?: string; body?: string; timeoutMs?: number } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const mod = url.startsWith('https:') ? https : http;
-    const req = mod.request(url, { method: opts.method ?? 'GET', agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), headers: res.headers }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (opts.timeoutMs !== undefined) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error('timeout')));
-    req.end(opts.body);
-  });
-}
-
 const conclaveCli = (cwd: string, args: string[]) =>
   execSync(
     `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(repo, 'bin', 'conclave.js'))} ${args.join(' ')}`,
-    {
-      cwd,
-    },
+    { cwd },
   )
     .toString()
     .trim();
 
-/** Gossip key, CA and one server certificate per IP (naming the IP), and a config file per server. */
+/** Gossip key, CA, a client certificate and one server certificate per IP (naming the IP), a config file per server. */
 function secureConfigs(root: string, ips: readonly string[]): string[] {
   const dir = path.join(root, 'tls');
   fs.mkdirSync(dir, { recursive: true });
@@ -254,73 +309,105 @@ function secureConfigs(root: string, ips: readonly string[]): string[] {
   });
 }
 
-async function startConclave(root: string, tls: boolean): Promise<System> {
-  const name = tls ? 'conclave+tls' : 'conclave';
-  const ips = tls ? ['127.0.5.1', '127.0.5.2', '127.0.5.3'] : ['127.0.3.1', '127.0.3.2', '127.0.3.3'];
-  const configs = tls ? secureConfigs(root, ips) : [];
-  const agent = tls
-    ? new https.Agent({
-        keepAlive: true,
-        maxSockets: 128,
-        ca: fs.readFileSync(path.join(root, 'tls', 'consul-agent-ca.pem')),
-        cert: fs.readFileSync(path.join(root, 'tls', 'dc1-client-consul-0.pem')),
-        key: fs.readFileSync(path.join(root, 'tls', 'dc1-client-consul-0-key.pem')),
-      })
-    : new http.Agent({ keepAlive: true, maxSockets: 128 });
-  const procs: ChildProcess[] = ips.map((ip, i) =>
-    spawn(
+interface ConclaveVariant {
+  readonly name: string;
+  readonly build: string;
+  readonly ips: readonly string[];
+  readonly tls: boolean;
+}
+
+async function startConclave(root: string, v: ConclaveVariant): Promise<System> {
+  const dir = path.join(root, v.name.replace(/[^a-z0-9]/gi, '_'));
+  fs.mkdirSync(dir, { recursive: true });
+  const configs = v.tls ? secureConfigs(dir, v.ips) : [];
+  const spec: ClientSpec = {
+    kind: 'conclave',
+    tls: v.tls
+      ? {
+          ca: path.join(dir, 'tls', 'consul-agent-ca.pem'),
+          cert: path.join(dir, 'tls', 'dc1-client-consul-0.pem'),
+          key: path.join(dir, 'tls', 'dc1-client-consul-0-key.pem'),
+        }
+      : null,
+  };
+  const extraConfig = path.join(dir, 'extra.json');
+  fs.writeFileSync(
+    extraConfig,
+    JSON.stringify(raftMultiplier ? { performance: { raft_multiplier: Number(raftMultiplier) } } : {}),
+  );
+  const logs = v.ips.map((_, i) => path.join(dir, `s${i + 1}.log`));
+  const procs: (ChildProcess | null)[] = v.ips.map((_, i) => {
+    const out = fs.openSync(logs[i]!, 'w');
+    const prof = profileDir
+      ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${v.name}-s${i + 1}.cpuprofile`]
+      : [];
+    return spawn(
       process.execPath,
       [
-        path.join(repo, 'bin', 'conclave.js'),
+        ...prof,
+        path.join(v.build, 'bin', 'conclave.js'),
         'agent',
-        ...loopbackServerArgs(ips, i, path.join(root, `${tls ? 't' : 'c'}${i}`)),
-        ...(tls ? ['-config-file', configs[i]!] : []),
+        ...loopbackServerArgs(v.ips, i, path.join(dir, `data${i}`)),
+        '-config-file',
+        extraConfig,
+        ...(v.tls ? ['-config-file', configs[i]!] : []),
       ],
-      { stdio: 'ignore' },
-    ),
-  );
-  const endpoints = ips.map((ip) => (tls ? `https://${ip}:8501` : `http://${ip}:8500`));
+      { stdio: ['ignore', out, out] },
+    );
+  });
+  const endpoints = v.ips.map((ip) => (v.tls ? `https://${ip}:8501` : `http://${ip}:8500`));
+  const control = clientAgent(spec, 4);
+  const leaderTerms = () => {
+    const terms = new Set<number>();
+    for (const file of logs)
+      for (const m of fs.readFileSync(file, 'utf8').matchAll(/entering Leader state \(term (\d+)\)/g))
+        terms.add(Number(m[1]));
+    return terms.size;
+  };
   const system: System = {
-    name,
+    name: v.name,
+    spec,
     endpoints,
-    pids: () => procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => p.pid!),
-    async put(e, key, value, timeoutMs = 5000) {
-      const r = await request(agent, `${e}/v1/kv/${key}`, { method: 'PUT', body: value, timeoutMs });
-      return r.status === 200 && r.text === 'true';
-    },
-    async get(e, key) {
-      const r = await request(agent, `${e}/v1/kv/${key}?consistent`, { timeoutMs: 5000 });
-      return r.status === 200 || r.status === 404;
-    },
-    async cas(e, key, value) {
-      const r = await request(agent, `${e}/v1/kv/${key}`, { timeoutMs: 5000 });
-      const index = r.status === 200 ? (JSON.parse(r.text) as { ModifyIndex: number }[])[0]!.ModifyIndex : 0;
-      const w = await request(agent, `${e}/v1/kv/${key}?cas=${index}`, { method: 'PUT', body: value, timeoutMs: 5000 });
-      return w.status === 200 && w.text === 'true';
-    },
+    pids: () => procs.map((p) => (p && p.exitCode === null && p.signalCode === null ? p.pid! : null)),
+    elections: () => Promise.resolve(leaderTerms()),
     async watch(e, key) {
-      const r = await request(agent, `${e}/v1/kv/${key}`);
+      const r = await request(control, `${e}/v1/kv/${key}`, { timeoutMs: 5000 });
       const index = Number(r.headers['x-consul-index'] ?? 1);
-      const pending = request(agent, `${e}/v1/kv/${key}?index=${index}&wait=30s`);
+      const pending = request(control, `${e}/v1/kv/${key}?index=${index}&wait=30s`);
       return async () => void (await pending);
     },
     async leaderIndex() {
-      const leader = JSON.parse((await request(agent, `${endpoints[0]}/v1/status/leader`)).text) as string;
-      return ips.indexOf(leader.split(':')[0]!);
+      for (const e of endpoints) {
+        if (system.pids()[endpoints.indexOf(e)] === null) continue;
+        const r = await request(control, `${e}/v1/status/leader`, { timeoutMs: 2000 }).catch(() => null);
+        const leader = r && r.status === 200 ? (JSON.parse(r.text) as string) : '';
+        const i = v.ips.indexOf(leader.split(':')[0]!);
+        if (i >= 0 && system.pids()[i] !== null) return i;
+      }
+      throw new Error(`${v.name}: no leader known`);
     },
-    kill: (i) => void procs[i]!.kill('SIGKILL'),
+    kill(i) {
+      procs[i]?.kill('SIGKILL');
+      procs[i] = null;
+    },
     async stop() {
-      for (const p of procs) p.kill('SIGKILL');
-      agent.destroy();
+      // SIGTERM exits promptly (and writes --cpu-prof profiles); SIGKILL whatever is left.
+      for (const p of procs) p?.kill('SIGTERM');
+      await sleep(profileDir ? 3000 : 500);
+      for (const p of procs) p?.kill('SIGKILL');
+      control.destroy();
       await sleep(300);
     },
   };
-  await waitUntil(() => system.put(endpoints[0]!, 'bench/ready', 'x'), 60_000, `${name} accepts writes`).catch(
-    async (err: unknown) => {
-      await system.stop();
-      throw err;
-    },
-  );
+  const impl = ops.conclave;
+  await waitUntil(
+    async () => (await impl.put(control, endpoints[0]!, 'bench/ready', 'x', 2000)) === null,
+    60_000,
+    `${v.name} accepts writes`,
+  ).catch(async (err: unknown) => {
+    await system.stop();
+    throw err;
+  });
   return system;
 }
 
@@ -348,7 +435,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 async function startEtcd(root: string, binary: string): Promise<System> {
   const ips = ['127.0.4.1', '127.0.4.2', '127.0.4.3'];
   const cluster = ips.map((ip, i) => `e${i + 1}=http://${ip}:2380`).join(',');
-  const procs: ChildProcess[] = ips.map((ip, i) =>
+  const procs: (ChildProcess | null)[] = ips.map((ip, i) =>
     spawn(
       binary,
       [
@@ -375,85 +462,98 @@ async function startEtcd(root: string, binary: string): Promise<System> {
     ),
   );
   const endpoints = ips.map((ip) => `http://${ip}:2379`);
-  const post = async (e: string, p: string, body: unknown, timeoutMs = 5000) => {
-    const r = await fetch(`${e}${p}`, {
-      method: 'POST',
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+  const spec: ClientSpec = { kind: 'etcd', tls: null };
+  const control = clientAgent(spec, 4);
+  const post = async (e: string, p: string, body: unknown) => {
+    const r = await request(control, `${e}${p}`, { method: 'POST', body: JSON.stringify(body), timeoutMs: 2000 });
+    return JSON.parse(r.text) as Record<string, unknown>;
   };
+  const alive = () => procs.map((p) => (p && p.exitCode === null && p.signalCode === null ? p.pid! : null));
   const system: System = {
     name: 'etcd',
+    spec,
     endpoints,
-    pids: () => procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => p.pid!),
-    async put(e, key, value, timeoutMs = 5000) {
-      return (await post(e, '/v3/kv/put', { key: b64(key), value: b64(value) }, timeoutMs)).status === 200;
-    },
-    async get(e, key) {
-      return (await post(e, '/v3/kv/range', { key: b64(key) })).status === 200;
-    },
-    async cas(e, key, value) {
-      const r = await post(e, '/v3/kv/range', { key: b64(key) });
-      const kv = (r.json['kvs'] as { mod_revision: string }[] | undefined)?.[0];
-      const rev = kv ? kv.mod_revision : '0';
-      const t = await post(e, '/v3/kv/txn', {
-        compare: [{ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: rev }],
-        success: [{ request_put: { key: b64(key), value: b64(value) } }],
-      });
-      return t.status === 200 && t.json['succeeded'] === true;
+    pids: alive,
+    async elections() {
+      // Every member counts the leader changes it saw; the largest count covers one that was down.
+      let most = 0;
+      for (const [i, e] of endpoints.entries()) {
+        if (alive()[i] === null) continue;
+        const r = await request(control, `${e}/metrics`, { timeoutMs: 2000 }).catch(() => null);
+        const m = r ? /^etcd_server_leader_changes_seen_total (\d+)/m.exec(r.text) : null;
+        if (m) most = Math.max(most, Number(m[1]));
+      }
+      return most;
     },
     async watch(e, key) {
-      const controller = new AbortController();
-      const r = await fetch(`${e}/v3/watch`, {
-        method: 'POST',
-        body: JSON.stringify({ create_request: { key: b64(key) } }),
-        signal: controller.signal,
+      // The gateway streams one JSON object per event on a long-lived response.
+      const { default: http } = await import('node:http');
+      let resolveEvent: () => void = () => undefined;
+      const event = new Promise<void>((r) => (resolveEvent = r));
+      let created: () => void = () => undefined;
+      const ready = new Promise<void>((r) => (created = r));
+      const req = http.request(`${e}/v3/watch`, { method: 'POST' }, (res) => {
+        res.on('data', (chunk: Buffer) => {
+          const text = chunk.toString();
+          if (text.includes('"created"')) created();
+          if (text.includes('"events"')) resolveEvent();
+        });
+        res.on('error', () => undefined);
       });
-      const reader = r.body!.getReader();
-      await reader.read(); // the "created" message
+      req.on('error', () => undefined);
+      req.end(JSON.stringify({ create_request: { key: b64(key) } }));
+      await ready;
       return async () => {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done || (value && Buffer.from(value).toString().includes('"events"'))) break;
-        }
-        controller.abort();
+        await event;
+        req.destroy();
       };
     },
     async leaderIndex() {
-      const s = await post(endpoints[0]!, '/v3/maintenance/status', {});
-      const leader = String(s.json['leader']);
       for (const [i, e] of endpoints.entries()) {
-        const x = await post(e, '/v3/maintenance/status', {});
-        if (String((x.json['header'] as { member_id: string }).member_id) === leader) return i;
+        if (alive()[i] === null) continue;
+        const s = await post(e, '/v3/maintenance/status', {}).catch(() => null);
+        if (!s) continue;
+        const leader = String(s['leader']);
+        for (const [j, f] of endpoints.entries()) {
+          if (alive()[j] === null) continue;
+          const x = await post(f, '/v3/maintenance/status', {}).catch(() => null);
+          if (x && String((x['header'] as { member_id: string }).member_id) === leader) return j;
+        }
       }
-      return 0;
+      throw new Error('etcd: no leader known');
     },
-    kill: (i) => void procs[i]!.kill('SIGKILL'),
+    kill(i) {
+      procs[i]?.kill('SIGKILL');
+      procs[i] = null;
+    },
     async stop() {
-      for (const p of procs) p.kill('SIGKILL');
+      for (const p of procs) p?.kill('SIGKILL');
+      control.destroy();
       await sleep(300);
     },
   };
-  await waitUntil(() => system.put(endpoints[0]!, 'bench/ready', 'x'), 60_000, 'etcd accepts writes');
+  await waitUntil(
+    async () => (await ops.etcd.put(control, endpoints[0]!, 'bench/ready', 'x', 2000)) === null,
+    60_000,
+    'etcd accepts writes',
+  ).catch(async (err: unknown) => {
+    await system.stop();
+    throw err;
+  });
   return system;
 }
 
 // ───────────────────────────────────────── helpers ─────────────────────────────────────────
 
-function cpuSeconds(pids: readonly number[]): number {
+function cpuSeconds(pid: number): number {
   const tick = 100; // USER_HZ on Linux
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / tick;
-    } catch {
-      // exited
-    }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / tick;
+  } catch {
+    return 0; // exited
   }
-  return total;
 }
 
 async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -464,72 +564,88 @@ async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: st
   }
 }
 
+const quantile = (sorted: readonly number[], q: number) => sorted[Math.floor(sorted.length * q)] ?? NaN;
 const round = (x: number) => Math.round(x * 100) / 100;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? round(a / b) : null);
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 // ───────────────────────────────────────── main ─────────────────────────────────────────
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-bench-'));
+const threads = new LoadThreads(threadCount);
+const running: System[] = [];
+const stopAll = async () => {
+  for (const s of running.splice(0)) await s.stop();
+};
+process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 try {
+  log(
+    `bench:cluster: ${phaseMs} ms per phase, ${threadCount} load threads, ${os.cpus().length} cores, ` +
+      `load average ${loadAverage()} at start, ${new Date().toISOString()}`,
+  );
   const etcdBinary = skipEtcd ? '' : ensureEtcd();
-  const conclave = await startConclave(root, false);
-  const c = await runSuite(conclave);
-  await conclave.stop();
-  let t: Record<string, number> = {};
-  if (secure) {
-    const conclaveTls = await startConclave(root, true);
-    t = await runSuite(conclaveTls);
-    await conclaveTls.stop();
+  const variants: ConclaveVariant[] = [
+    { name: 'conclave', build: repo, ips: ['127.0.3.1', '127.0.3.2', '127.0.3.3'], tls: false },
+  ];
+  if (baseline)
+    variants.push({ name: 'conclave@base', build: baseline, ips: ['127.0.6.1', '127.0.6.2', '127.0.6.3'], tls: false });
+  if (secure)
+    variants.push({ name: 'conclave+tls', build: repo, ips: ['127.0.5.1', '127.0.5.2', '127.0.5.3'], tls: true });
+  const figures: Record<string, Record<string, number>> = {};
+  for (const v of variants) {
+    const system = await startConclave(root, v);
+    running.push(system);
+    figures[v.name] = await runSuite(system, threads);
+    await stopAll();
   }
-  let e: Record<string, number> = {};
   if (!skipEtcd) {
     const etcd = await startEtcd(root, etcdBinary);
-    e = await runSuite(etcd);
-    await etcd.stop();
+    running.push(etcd);
+    figures['etcd'] = await runSuite(etcd, threads);
+    await stopAll();
   }
+  const c = figures['conclave']!;
+  const e = figures['etcd'] ?? {};
+  const t = figures['conclave+tls'] ?? {};
+  const ratios: Record<string, number | null> = {};
+  for (const k of Object.keys(c)) if (/OpsPerSec$|P99Ms$|P50Ms$|failoverMs$/.test(k)) ratios[k] = ratio(c[k], e[k]);
   const result = {
     phaseMs,
-    conclave: c,
-    ...(secure ? { conclaveTls: t } : {}),
-    ...(skipEtcd ? {} : { etcd: e }),
-    putC1Ratio: ratio(c['putC1OpsPerSec'], e['putC1OpsPerSec']),
-    putC16Ratio: ratio(c['putC16OpsPerSec'], e['putC16OpsPerSec']),
-    putC64Ratio: ratio(c['putC64OpsPerSec'], e['putC64OpsPerSec']),
-    readC16Ratio: ratio(c['readC16OpsPerSec'], e['readC16OpsPerSec']),
-    casC16Ratio: ratio(c['casC16OpsPerSec'], e['casC16OpsPerSec']),
-    putP99C64Ratio: ratio(c['putC64P99Ms'], e['putC64P99Ms']),
-    wakeP50Ratio: ratio(c['wakeP50Ms'], e['wakeP50Ms']),
-    failoverRatio: ratio(c['failoverMs'], e['failoverMs']),
-    conclaveCoresPutC64: c['putC64Cores'],
-    etcdCoresPutC64: e['putC64Cores'],
+    loadThreads: threadCount,
+    loadAverageEnd: os.loadavg()[0],
+    ...figures,
+    ratiosConclaveOverEtcd: ratios,
     ...(secure ? { tlsPutC16Ratio: ratio(t['putC16OpsPerSec'], c['putC16OpsPerSec']) } : {}),
+    ...(baseline
+      ? { baseOverNewPutC64: ratio(figures['conclave@base']?.['putC64OpsPerSec'], c['putC64OpsPerSec']) }
+      : {}),
   };
   log('');
-  log(
-    `metric           conclave(plain)${secure ? ' conclave(gossip-enc+TLS/HTTPS)' : ''}     etcd   ratio conclave(plain)/etcd`,
-  );
-  const cell = (x: number | undefined) => String(x ?? '-');
-  for (const [name, k, rk] of [
-    ['put c1 ops/s', 'putC1OpsPerSec', 'putC1Ratio'],
-    ['put c1 errors', 'putC1Errors', ''],
-    ['put c16 ops/s', 'putC16OpsPerSec', 'putC16Ratio'],
-    ['put c16 errors', 'putC16Errors', ''],
-    ['put c64 ops/s', 'putC64OpsPerSec', 'putC64Ratio'],
-    ['put c64 errors', 'putC64Errors', ''],
-    ['put c64 p99 ms', 'putC64P99Ms', 'putP99C64Ratio'],
-    ['get c16 ops/s', 'readC16OpsPerSec', 'readC16Ratio'],
-    ['cas c16 ops/s', 'casC16OpsPerSec', 'casC16Ratio'],
-    ['wake p50 ms', 'wakeP50Ms', 'wakeP50Ratio'],
-    ['failover ms', 'failoverMs', 'failoverRatio'],
-  ] as const) {
-    const r = rk ? String((result as Record<string, unknown>)[rk]) : '';
+  const names = Object.keys(figures);
+  log(`${'metric'.padEnd(22)}${names.map((n) => n.padStart(15)).join('')}  conclave/etcd`);
+  const rows: [string, string][] = [];
+  for (const cl of putClients)
+    for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores'])
+      rows.push([`put c${cl} ${m}`, `putC${cl}${m}`]);
+  for (const p of ['readC16', 'casC16'])
+    for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores']) rows.push([`${p} ${m}`, `${p}${m}`]);
+  rows.push(['wake p50 ms', 'wakeP50Ms'], ['failover ms', 'failoverMs']);
+  for (const [label, k] of rows) {
+    if (!names.some((n) => figures[n]![k] !== undefined)) continue;
+    const r = ratios[k];
     log(
-      `${name.padEnd(16)} ${cell(c[k]).padStart(15)}${secure ? cell(t[k]).padStart(32) : ''} ${cell(e[k]).padStart(8)} ${r.padStart(7)}`,
+      `${label.padEnd(22)}${names.map((n) => String(figures[n]![k] ?? '-').padStart(15)).join('')}  ${r === undefined || r === null ? '' : r}`,
     );
   }
   if (secure) log(`tlsPutC16Ratio (secure put c16 / plain put c16): ${result.tlsPutC16Ratio} (goal >= 0.85)`);
   log(JSON.stringify(result));
 } finally {
+  await stopAll();
+  await threads.close();
   fs.rmSync(root, { recursive: true, force: true });
 }
