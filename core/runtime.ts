@@ -233,6 +233,7 @@ export class NodeRuntime {
           to: effect.to,
           message: { m: name, p: effect.message } satisfies Envelope,
           channel: effect.channel ?? 'datagram',
+          ...(effect.early ? { early: true } : {}),
         });
         return;
       case 'setTimer':

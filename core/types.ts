@@ -91,13 +91,15 @@ export const checkOutputBytesMax = 4096;
  *   (Raft: persist term and vote before the vote reply; persist entries before the append ack).
  *   If the node crashes before the sync completes, the held effects are never carried out, and the
  *   unsynced writes may or may not survive (any prefix of them may; the last may be torn).
+ *   The one exception: a `send` or `reply` marked `early` leaves at once, held by nothing (see
+ *   SendEffect.early).
  */
 export type Effect<Msg = unknown, Resp = unknown, Local extends LocalOut = LocalOut> =
   | SendEffect<Msg>
   | { readonly kind: 'setTimer'; readonly timer: string; readonly afterMs: number }
   | { readonly kind: 'cancelTimer'; readonly timer: string }
   | PersistEffect
-  | { readonly kind: 'reply'; readonly requestId: number; readonly response: Resp }
+  | ReplyEffect<Resp>
   /** A replicated command was applied at `index`; observed by checkers (State Machine Safety). */
   | { readonly kind: 'apply'; readonly index: number; readonly term: number; readonly command: unknown }
   | { readonly kind: 'runCheck'; readonly checkId: string; readonly check: CheckSpec; readonly timeoutMs: number }
@@ -118,6 +120,27 @@ export interface SendEffect<Msg = unknown> {
    * crashes (TCP: Raft RPC, push-pull). Neither is retried by the driver.
    */
   readonly channel?: 'datagram' | 'stream';
+  /**
+   * Leave at once, even while a persist emitted before it is not durable and while earlier effects are
+   * held (the ORDERING RULE's one exception). For a message that promises nothing about this node's
+   * disk: Raft's leader marks its AppendEntries so, writing its log in parallel with replicating it
+   * (thesis §10.2.1), because it counts its own copy toward a commit only once its own held
+   * acknowledgement says the write is durable (raft/replication.ts, `selfMatch`).
+   */
+  readonly early?: boolean;
+}
+
+export interface ReplyEffect<Resp = unknown> {
+  readonly kind: 'reply';
+  readonly requestId: number;
+  readonly response: Resp;
+  /**
+   * Leave at once (the ORDERING RULE's exception, as SendEffect.early): for an answer that promises
+   * nothing about this node's unsynced writes — the agent's answers carrying a server's result, which
+   * is committed Raft state (durable on a quorum that includes the leader's own synced copy) or a read
+   * of it, so it need not wait behind the log writes of other clients' proposals.
+   */
+  readonly early?: boolean;
 }
 
 export interface PersistEffect {

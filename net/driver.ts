@@ -71,7 +71,7 @@ export const heldEffectsWarn = 100_000;
 export const pendingCallsMax = 65_536;
 
 export class NodeDriver {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, NodeJS.Timeout | NodeJS.Immediate>();
   private readonly calls = new Map<number, { resolve: (response: unknown) => void; timer: NodeJS.Timeout | null }>();
   private nextRequestId = 1;
   /** Sends and replies waiting for their persists (the ORDERING RULE's queue, core/held.ts). */
@@ -200,7 +200,7 @@ export class NodeDriver {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimer(t);
     this.timers.clear();
     for (const c of this.calls.values()) if (c.timer) clearTimeout(c.timer);
     this.calls.clear();
@@ -251,7 +251,8 @@ export class NodeDriver {
         return;
       case 'send':
       case 'reply':
-        if (this.held.mustHold(this.lastPersistMarker, this.options.storage.durableMarker)) {
+        if (effect.early) this.leave(effect);
+        else if (this.held.mustHold(this.lastPersistMarker, this.options.storage.durableMarker)) {
           this.held.hold(effect, this.lastPersistMarker);
           if (this.held.size > this.stats.heldMax) this.stats.heldMax = this.held.size;
           if (this.held.size === heldEffectsWarn)
@@ -263,13 +264,14 @@ export class NodeDriver {
         return;
       case 'setTimer': {
         const old = this.timers.get(effect.timer);
-        if (old) clearTimeout(old);
-        this.armTimer(effect.timer, this.clock() + Math.max(0, effect.afterMs));
+        if (old) clearTimer(old);
+        if (effect.afterMs <= 0) this.armImmediate(effect.timer);
+        else this.armTimer(effect.timer, this.clock() + effect.afterMs);
         return;
       }
       case 'cancelTimer': {
         const old = this.timers.get(effect.timer);
-        if (old) clearTimeout(old);
+        if (old) clearTimer(old);
         this.timers.delete(effect.timer);
         return;
       }
@@ -306,6 +308,21 @@ export class NodeDriver {
         this.timers.delete(name);
         this.input({ kind: 'timer', nowMs: this.clock(), timer: name });
       }, delayMs),
+    );
+  }
+
+  /**
+   * A timer due at once (Raft's `replicate`, armed by the first proposal of a batch) fires at the end
+   * of this turn of the event loop, after the inputs already read in it (setImmediate runs after the
+   * poll phase), instead of setTimeout's next-turn millisecond: the batch is what one turn brought.
+   */
+  private armImmediate(name: string): void {
+    this.timers.set(
+      name,
+      setImmediate(() => {
+        this.timers.delete(name);
+        this.input({ kind: 'timer', nowMs: this.clock(), timer: name });
+      }),
     );
   }
 
@@ -370,4 +387,9 @@ export class NodeDriver {
     void this.stop();
     this.options.onFatal(error);
   }
+}
+
+function clearTimer(handle: NodeJS.Timeout | NodeJS.Immediate): void {
+  if ('hasRef' in handle && 'refresh' in handle) clearTimeout(handle);
+  else clearImmediate(handle as NodeJS.Immediate);
 }

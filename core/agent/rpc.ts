@@ -302,12 +302,16 @@ export function onRpcTimeout(s: AgentState, env: Env, id: number): void {
   deliver(s, env, pending.origin, { ok: false, status: 500, error: agentErrors.rpcTimeout });
 }
 
-/** Hands a result to whoever asked. */
+/**
+ * Hands a result to whoever asked. Early (core/types.ts ReplyEffect.early): a server's result is
+ * committed Raft state or a read of it, durable without this node's pending syncs, so the answer does
+ * not queue behind the log writes of other clients' proposals.
+ */
 export function deliver(s: AgentState, env: Env, origin: Origin, result: ServerResult): void {
   switch (origin.kind) {
     case 'client':
       forgetHold(s, origin);
-      reply(env, origin.requestId, render(origin.request, result));
+      reply(env, origin.requestId, render(origin.request, result), true);
       return;
     case 'remote':
       env.ctx.emit({
@@ -315,6 +319,7 @@ export function deliver(s: AgentState, env: Env, origin: Origin, result: ServerR
         to: origin.from,
         channel: 'stream',
         message: { t: 'rpcReply', id: origin.id, result } satisfies AgentMessage,
+        early: true,
       });
       return;
     case 'internal':

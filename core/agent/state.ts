@@ -269,6 +269,7 @@ export function trace(env: Env, event: TraceEvent): void {
   env.ctx.emit(traceEffect(event));
 }
 
-export function reply(env: Env, requestId: number, response: AgentResponse): void {
-  env.ctx.emit({ kind: 'reply', requestId, response });
+/** `early`: the answer carries a server's result only, so it need not wait for this node's syncs (ReplyEffect.early). */
+export function reply(env: Env, requestId: number, response: AgentResponse, early = false): void {
+  env.ctx.emit(early ? { kind: 'reply', requestId, response, early } : { kind: 'reply', requestId, response });
 }

@@ -176,6 +176,33 @@ describe('persistence ordering (Figure 2; core/types.ts ORDERING RULE)', () => {
     expect(persistAt).toBeGreaterThanOrEqual(0);
     expect(ackAt).toBeGreaterThan(persistAt);
   });
+
+  it("the leader's appends leave early, but its own copy counts toward a commit only once durable (thesis §10.2.1)", () => {
+    // Proves the leader writes in parallel with replicating, and that one follower's ack (a majority of
+    // 3 with the leader's unsynced copy) commits nothing until the leader's held self-ack arrives.
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    c.deliver();
+    c.nowMs += 1;
+    const effects = c.step('n1', {
+      kind: 'request',
+      nowMs: c.nowMs,
+      requestId: 99,
+      request: { machine: 'raft', body: { type: 'propose', command: 'x' } },
+    });
+    const appends = effects.filter((e) => e.kind === 'send' && e.to !== 'n1');
+    expect(appends.length).toBe(2);
+    expect(appends.every((e) => e.kind === 'send' && e.early === true)).toBe(true);
+    const selfAck = effects.find((e) => e.kind === 'send' && e.to === 'n1');
+    expect(selfAck && selfAck.kind === 'send' && selfAck.early).toBeFalsy(); // held until the write is durable
+    const commit0 = c.state('n1').commitIndex;
+    // n2 acks (n3 hears nothing); with the leader's unsynced copy that would be a majority, but the
+    // leader's own ack has not arrived: nothing new commits.
+    c.deliver((m) => (m.from === 'n1' && m.to === 'n2') || (m.from === 'n2' && m.to === 'n1'));
+    expect(c.state('n1').commitIndex).toBe(commit0);
+    c.deliver();
+    expect(c.state('n1').commitIndex).toBeGreaterThan(commit0);
+  });
 });
 
 describe('replication (§5.3)', () => {
@@ -317,10 +344,14 @@ describe('sibling machines (local calls and notices)', () => {
     const step = (input: Parameters<typeof raftMachine.step>[1]): Effect[] => {
       out = [];
       raftMachine.step(state, input, ctx);
-      // Deliver messages to ourselves (the self-acknowledgement of a lone voter).
-      const sends = out.filter((e) => e.kind === 'send');
+      // Fire timers due at once (`replicate`, as a driver does at the end of the turn), and deliver
+      // messages to ourselves (the self-acknowledgement).
+      const mine = [...out];
       const all = [...out];
-      for (const e of sends)
+      for (const e of mine)
+        if (e.kind === 'setTimer' && e.afterMs === 0)
+          all.push(...step({ kind: 'timer', nowMs: input.nowMs, timer: e.timer }));
+      for (const e of mine)
         if (e.kind === 'send')
           all.push(...step({ kind: 'message', nowMs: 1, from: 'n1', message: e.message as never }));
       return all;

@@ -25,6 +25,7 @@ import { checkRaftConfig, RaftConfigError, type RaftConfig } from './config.js';
 import { loadDurable } from './durable.js';
 import { RaftLog } from './log.js';
 import type { Membership, RaftMessage } from './messages.js';
+import { onReplicateTimeout } from './replication.js';
 import { restoreFsm } from './snapshot.js';
 import { onElectionTimeout, onHeartbeatTimeout, onMessage, onRequest, react } from './step.js';
 import {
@@ -37,6 +38,7 @@ import {
   soleVoterElectionTimeoutMs,
   timerElection,
   timerHeartbeat,
+  timerReplicate,
   trace,
   viewOf,
   type RaftState,
@@ -81,6 +83,8 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     readSeq: 0,
     readSeqSentMs: new Map(),
     selfDurableIndex: 0,
+    replicationDue: false,
+    selfAckDue: false,
     lastQuorumCheckMs: 0,
     heartbeatDueMs: 0,
     transfer: null,
@@ -162,6 +166,7 @@ function step(s: RaftState, input: Input<RaftMessage, RaftRequest, RaftLocalInpu
     case 'timer':
       if (input.timer === timerElection) onElectionTimeout(s, ctx, nowMs);
       else if (input.timer === timerHeartbeat) onHeartbeatTimeout(s, ctx, nowMs);
+      else if (input.timer === timerReplicate) onReplicateTimeout(s, ctx, nowMs);
       break;
     case 'request':
       onRequest(s, ctx, nowMs, { kind: 'client', requestId: input.requestId }, input.request);

@@ -20,20 +20,25 @@ import {
   quorumSize,
   send,
   type Progress,
+  timerReplicate,
   type RaftState,
   type ReplyTarget,
 } from './state.js';
 
-/** The leader's own match for commitment: its log, or — alone — only what it knows is durable. */
+/**
+ * The leader's own match for commitment: only what it knows is durable. Its AppendEntries leave before
+ * its own write of the entries is durable (thesis §10.2.1, SendEffect.early), so a follower's ack is no
+ * witness of the leader's copy; the leader's held ack to itself (sendSelfAck) is.
+ */
 function selfMatch(s: RaftState): number {
-  // With other voters, any follower's ack of index i implies our append of i is durable (our message
-  // left only after the persist, per the ORDERING RULE), and everything in our log at election time was
-  // durable before our RequestVotes left. A single voter has no such witness and waits for its own ack.
-  return s.membership.voters.length === 1 ? s.selfDurableIndex : s.log.lastIndex;
+  return s.selfDurableIndex;
 }
 
-/** Appends entries on the leader and persists them; a lone voter acknowledges its own write to itself. */
-export function appendLocal(s: RaftState, ctx: StepContext, entries: readonly Entry[]): void {
+/**
+ * Appends entries on the leader and persists them; the leader acknowledges its own write to itself, an
+ * ack that leaves only once the write is durable (ORDERING RULE) and then counts toward a commit.
+ */
+export function appendLocal(s: RaftState, ctx: StepContext, entries: readonly Entry[], selfAck = true): void {
   assert(s.role === 'leader', 'only a leader appends to its own log');
   for (const entry of entries) {
     s.log.append(entry);
@@ -41,7 +46,7 @@ export function appendLocal(s: RaftState, ctx: StepContext, entries: readonly En
   }
   persist(ctx, [hardStateOp(s), { op: 'append', log: 'log', entries }]); // term first: an entry never outlives its term
   s.hardStateDirty = false;
-  if (s.membership.voters.length === 1 && s.membership.voters[0] === s.id) sendSelfAck(s, ctx);
+  if (selfAck && s.membership.voters.includes(s.id)) sendSelfAck(s, ctx);
 }
 
 /** A message to ourselves that leaves only once our log is durable (ORDERING RULE): our own append ack. */
@@ -84,8 +89,32 @@ export function onPropose(
         session: { clientId: session.clientId, seq: session.seq },
       }
     : { term: s.term, index: s.log.lastIndex + 1, type: 'command', command: request.command };
-  appendLocal(s, ctx, [entry]);
+  appendLocal(s, ctx, [entry], false);
   s.pending.set(entry.index, { target, term: s.term });
+  s.selfAckDue = true;
+  scheduleReplication(s, ctx);
+}
+
+/**
+ * Batching across client requests: the first proposal (or acknowledgement) arms the `replicate` timer
+ * with no delay; the driver fires it after the inputs it already holds (the real driver: at the end of
+ * this turn of the event loop), so every proposal of the batch leaves in one AppendEntries per follower
+ * and one self-ack instead of one each (the followers persist and acknowledge once), and the commit
+ * index that several acknowledgements moved reaches each follower in one message.
+ */
+export function scheduleReplication(s: RaftState, ctx: StepContext): void {
+  if (s.replicationDue) return;
+  s.replicationDue = true;
+  ctx.emit({ kind: 'setTimer', timer: timerReplicate, afterMs: 0 });
+}
+
+/** The batch leaves: our own ack (held until the log is durable), then what each follower needs. */
+export function onReplicateTimeout(s: RaftState, ctx: StepContext, nowMs: number): void {
+  if (!s.replicationDue) return;
+  s.replicationDue = false;
+  if (s.role !== 'leader') return; // stepped down meanwhile: the next leader's no-op self-ack covers the log
+  if (s.selfAckDue && s.membership.voters.includes(s.id)) sendSelfAck(s, ctx);
+  s.selfAckDue = false;
   broadcastAppend(s, ctx, nowMs);
 }
 
@@ -152,7 +181,8 @@ function sendAppendMessage(
     readSeq: s.readSeq,
   };
   p.sentCommit = s.commitIndex;
-  send(s, ctx, id, message);
+  // Early: replication runs in parallel with the leader's own write (selfMatch waits for that one).
+  send(s, ctx, id, message, true);
 }
 
 // ───────────────────────────────────────────── follower ─────────────────────────────────────────────

@@ -119,8 +119,15 @@ export interface RaftState {
   readSeq: number;
   /** Local send time of recent ReadIndex rounds, for lease reads. */
   readSeqSentMs: Map<number, number>;
-  /** Highest index the leader knows durable in its own log (single-voter commits wait on it). */
+  /** Highest index the leader knows durable in its own log (its commits wait on it: replication.ts selfMatch). */
   selfDurableIndex: number;
+  /**
+   * Proposals and acknowledgements wait for the `replicate` timer (armed, due at once), so what one turn
+   * of the driver brought leaves together (replication.ts scheduleReplication). `selfAckDue`: entries
+   * were appended since the leader's last self-ack.
+   */
+  replicationDue: boolean;
+  selfAckDue: boolean;
   lastQuorumCheckMs: number;
   /** When the heartbeat timer is due (local ms): a timer that fires long after it was starved (see `checkStarved`). */
   heartbeatDueMs: number;
@@ -157,11 +164,20 @@ export interface RaftState {
 
 export const timerElection = 'election';
 export const timerHeartbeat = 'heartbeat';
+/** Armed with no delay by the first proposal of a batch; fires once the driver has handed over the rest. */
+export const timerReplicate = 'replicate';
 
-/** Sends a message; a changed hard state is persisted first (it is what the message promises). */
-export function send(s: RaftState, ctx: StepContext, to: NodeId, message: RaftMessage): void {
+/**
+ * Sends a message; a changed hard state is persisted first (it is what the message promises). `early`:
+ * the message may leave before this node's earlier persists are durable (SendEffect.early).
+ */
+export function send(s: RaftState, ctx: StepContext, to: NodeId, message: RaftMessage, early = false): void {
   flushHardState(s, ctx);
-  ctx.emit({ kind: 'send', to, message, channel: s.config.channel });
+  ctx.emit(
+    early
+      ? { kind: 'send', to, message, channel: s.config.channel, early }
+      : { kind: 'send', to, message, channel: s.config.channel },
+  );
 }
 
 export function reply(s: RaftState, ctx: StepContext, target: ReplyTarget, response: RaftResponse): void {

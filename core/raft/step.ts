@@ -58,6 +58,7 @@ import {
   onPropose,
   onSelfAck,
   progressForReply,
+  scheduleReplication,
   sendAppend,
 } from './replication.js';
 import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate } from './role.js';
@@ -98,7 +99,7 @@ export function onMessage(s: RaftState, ctx: StepContext, nowMs: number, from: N
     });
     return;
   }
-  // Our own append ack (a lone voter's, replication.ts's sendSelfAck) is no news about terms; it only
+  // Our own append ack (replication.ts's sendSelfAck, held until our write is durable) is no news about terms; it only
   // tells the leader of its term what is durable.
   if (m.type === 'appendReply' && from === s.id) return onSelfAckMessage(s, ctx, nowMs, m);
   if (!settleTerm(s, ctx, nowMs, from, m)) return;
@@ -263,7 +264,8 @@ function onAppendReply(s: RaftState, ctx: StepContext, nowMs: number, from: Node
     checkMembershipProgress(s, ctx, nowMs);
   } else onAppendRefused(s, p, m);
   onReadAcks(s, ctx, nowMs);
-  if (s.role === 'leader' && s.progress.get(from) === p) sendAppend(s, ctx, nowMs, from, p, false);
+  // What the follower needs next (entries, the commit index) leaves with the turn's batch.
+  if (s.role === 'leader' && s.progress.get(from) === p) scheduleReplication(s, ctx);
 }
 
 function onSnapshotReply(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: SnapshotReply): void {

@@ -120,6 +120,10 @@ export class ManualCluster {
     return this.disks.get(id)!;
   }
 
+  /**
+   * Steps a node. A timer armed with no delay (Raft's `replicate`) fires right after, as a driver fires
+   * it at the end of the turn; the effects returned include that timer's.
+   */
   step(id: NodeId, input: Parameters<NodeRuntime['step']>[0]): Effect[] {
     const runtime = this.runtimes.get(id);
     assert(runtime, `${id} is down`);
@@ -131,6 +135,12 @@ export class ManualCluster {
     }
     for (const text of runtime.invariants()) this.invariantFailures.push(`${id}: ${text}`);
     this.afterStep?.(id, state, runtime);
+    const due = effects.filter((e) => e.kind === 'setTimer' && e.afterMs === 0);
+    for (const timer of due) {
+      if (timer.kind !== 'setTimer' || !this.timers.get(id)!.has(timer.timer)) continue;
+      this.timers.get(id)!.delete(timer.timer);
+      effects.push(...this.step(id, { kind: 'timer', nowMs: this.nowMs, timer: timer.timer }));
+    }
     return effects;
   }
 

@@ -736,7 +736,8 @@ export class Simulation implements SimApi {
     switch (effect.kind) {
       case 'send':
       case 'reply':
-        if (node.held.mustHold(node.storage.writtenMarker, node.storage.durableMarker))
+        if (effect.early) this.leave(node, effect);
+        else if (node.held.mustHold(node.storage.writtenMarker, node.storage.durableMarker))
           node.held.hold(effect, node.storage.writtenMarker);
         else this.leave(node, effect);
         return;
@@ -872,7 +873,8 @@ export class Simulation implements SimApi {
       this.counters.drops++;
       return;
     }
-    this.stranger?.sniff(sender.index, receiver.index, message, stream);
+    // A message to itself (Raft's self-ack) never reaches a wire the stranger could sniff (net/driver.ts).
+    if (sender !== receiver) this.stranger?.sniff(sender.index, receiver.index, message, stream);
     const payload = this.codec ? pack(message) : message;
     const times = this.network.route(sender.index, receiver.index, stream, this.nowUs);
     if (times === null) {

@@ -83,8 +83,10 @@ describe('kv store on Raft in the simulator', () => {
     }
   }, 60_000);
 
-  it('a lock changes hands across a holder crash and a leader crash, never inside the lock-delay (seeds 1..2)', async () => {
-    for (const seed of [1, 2]) {
+  it('a lock changes hands across a holder crash and a leader crash, never inside the lock-delay (seeds 2..3)', async () => {
+    // Seeds whose crash-holder actions find a holder (on seed 1 nobody holds the lock at 3 s or 9 s
+    // since the leader replicates once per turn: a timing change, the run still passes).
+    for (const seed of [2, 3]) {
       const { result, harnessLines } = await run('scenarios/kv/lock-failover.txt', seed);
       expect(result.violations, `seed ${seed}`).toEqual([]);
       expect(harnessLines.some((l) => /crash-holder: n\d/.test(l))).toBe(true);
