@@ -33,6 +33,8 @@
  *   BENCH_PROFILE=dir            Conclave servers run with --cpu-prof into dir (stopped with SIGTERM so
  *                                the profiles are written; the failover phase is skipped)
  *   BENCH_RAFT_MULTIPLIER=m      performance.raft_multiplier for the Conclave servers (default: the agent's)
+ *   BENCH_KEEP=1                 keep the data dirs and server logs (CONCLAVE_PERF_LOG=1 adds a counters
+ *                                line every 2 s to each Conclave server's log)
  *
  * etcd is installed from Debian when absent (`apt-get install -y etcd-server etcd-client`).
  * Last line: one JSON object with every figure and every ratio.
@@ -136,6 +138,12 @@ interface Figures {
   /** The bench process (every load thread), in cores, and the busiest load thread's event-loop utilisation. */
   loadgenCores: number;
   loadgenEluMax: number;
+  /**
+   * Server CPU per operation (ms): all three processes, and the leader's. Steadier than ops/s on a shared
+   * machine (a starved process does less, but not more per operation), so levers are compared on it.
+   */
+  cpuMsPerOp: number;
+  leaderCpuMsPerOp: number;
 }
 
 async function phase(system: System, threads: LoadThreads, name: string, op: Op, clients: number): Promise<Figures> {
@@ -170,10 +178,16 @@ async function phase(system: System, threads: LoadThreads, name: string, op: Op,
     leaderCores: round((leaderPid === null ? 0 : cpu[pids.indexOf(leaderPid)]!) / wallS),
     loadgenCores: round((self.user + self.system) / 1e6 / wallS),
     loadgenEluMax: round(Math.max(...results.map((r) => r.elu))),
+    cpuMsPerOp: 0,
+    leaderCpuMsPerOp: 0,
   };
+  const done = latencies.length;
+  f.cpuMsPerOp = done ? round((cpu.reduce((a, b) => a + b, 0) * 1000) / done) : NaN;
+  f.leaderCpuMsPerOp = done && leaderPid !== null ? round((cpu[pids.indexOf(leaderPid)]! * 1000) / done) : NaN;
   log(
     `${system.name} ${name}: ${f.opsPerSec}/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms, ${f.errors} errors, ` +
-      `${f.elections} elections; servers ${f.cores} cores (leader ${f.leaderCores}), load generator ` +
+      `${f.elections} elections; servers ${f.cores} cores (leader ${f.leaderCores}), ${f.cpuMsPerOp} CPU ms/op ` +
+      `(leader ${f.leaderCpuMsPerOp}); load generator ` +
       `${f.loadgenCores} cores, busiest thread ELU ${f.loadgenEluMax}${f.loadgenEluMax > 0.9 ? ' LOADGEN SATURATED' : ''}` +
       `; load ${loadAverage()}`,
   );
@@ -613,7 +627,8 @@ try {
   const e = figures['etcd'] ?? {};
   const t = figures['conclave+tls'] ?? {};
   const ratios: Record<string, number | null> = {};
-  for (const k of Object.keys(c)) if (/OpsPerSec$|P99Ms$|P50Ms$|failoverMs$/.test(k)) ratios[k] = ratio(c[k], e[k]);
+  for (const k of Object.keys(c))
+    if (/OpsPerSec$|P99Ms$|P50Ms$|CpuMsPerOp$|failoverMs$|wakeP50Ms$/.test(k)) ratios[k] = ratio(c[k], e[k]);
   const result = {
     phaseMs,
     loadThreads: threadCount,
@@ -630,10 +645,11 @@ try {
   log(`${'metric'.padEnd(22)}${names.map((n) => n.padStart(15)).join('')}  conclave/etcd`);
   const rows: [string, string][] = [];
   for (const cl of putClients)
-    for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores'])
+    for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores', 'CpuMsPerOp'])
       rows.push([`put c${cl} ${m}`, `putC${cl}${m}`]);
   for (const p of ['readC16', 'casC16'])
-    for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores']) rows.push([`${p} ${m}`, `${p}${m}`]);
+    for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores', 'CpuMsPerOp'])
+      rows.push([`${p} ${m}`, `${p}${m}`]);
   rows.push(['wake p50 ms', 'wakeP50Ms'], ['failover ms', 'failoverMs']);
   for (const [label, k] of rows) {
     if (!names.some((n) => figures[n]![k] !== undefined)) continue;
@@ -647,5 +663,6 @@ try {
 } finally {
   await stopAll();
   await threads.close();
-  fs.rmSync(root, { recursive: true, force: true });
+  if (process.env['BENCH_KEEP'] === '1') log(`data dirs and server logs kept in ${root}`);
+  else fs.rmSync(root, { recursive: true, force: true });
 }

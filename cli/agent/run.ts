@@ -299,6 +299,8 @@ class AgentProcess {
       },
     });
 
+    if (process.env['CONCLAVE_PERF_LOG']) this.perfLog();
+
     // Keyring frames (sealed `_keyring` envelopes) are the process's, never the core's.
     const keyringOps = this.keyring
       ? new KeyringOps(
@@ -539,6 +541,41 @@ class AgentProcess {
   }
 
   /** Every HTTP / DNS request: join addresses become gossip ids; a successful leave stops the agent. */
+  /**
+   * CONCLAVE_PERF_LOG=1: every 2 s one line with the driver's and the storage's counters over the last
+   * interval (steps, sends, syncs, records per sync, mean sync time, event-loop utilisation), for
+   * bench:cluster's diagnosis of where a write waits.
+   */
+  private perfLog(): void {
+    let last = { steps: 0, sends: 0, flushes: 0, records: 0, syncMs: 0 };
+    let elu = performance.eventLoopUtilization();
+    const timer = setInterval(() => {
+      const d = this.driver?.stats;
+      const st = this.storage?.stats;
+      if (!d || !st) return;
+      const now = {
+        steps: d.steps,
+        sends: d.sends,
+        flushes: st.flushes,
+        records: st.recordsWritten,
+        syncMs: st.syncMs ?? 0,
+      };
+      const flushes = now.flushes - last.flushes;
+      const e = performance.eventLoopUtilization(elu);
+      elu = performance.eventLoopUtilization();
+      this.log(
+        'info',
+        `perf: ${now.steps - last.steps} steps, ${now.sends - last.sends} sends, ${flushes} syncs, ` +
+          `${flushes ? ((now.records - last.records) / flushes).toFixed(1) : 0} records/sync, ` +
+          `${flushes ? ((now.syncMs - last.syncMs) / flushes).toFixed(2) : 0} ms/sync, held max ${d.heldMax}, ` +
+          `ELU ${e.utilization.toFixed(2)}`,
+      );
+      d.heldMax = 0;
+      last = now;
+    }, 2000);
+    timer.unref();
+  }
+
   private async call(request: AgentRequest): Promise<AgentResponse> {
     const driver = this.driver;
     if (!driver) return { status: 500, body: null, error: 'agent is starting' };
@@ -606,20 +643,35 @@ class AgentProcess {
    * so no record gets stuck in the queue and everything else (reads, heartbeats) keeps flowing; the
    * first catches what the estimate misses (another process filling the disk).
    */
+  /** The last statfs reading of the data dir, less the bytes admitted since (diskRefusal). */
+  private freeSpace: { bytes: number; atMs: number } | null = null;
+
   private diskRefusal(driver: NodeDriver, request: AgentRequest): string | null {
     const full = driver.diskFull;
     if (full !== null) return `disk full: ${full} (the write was not made; retry when space returns)`;
     const dataDir = this.settings.dev ? null : this.settings.dataDir;
     if (!dataDir || process.env['CONCLAVE_DISK_ADMISSION'] === 'off') return null;
-    let freeBytes: number;
-    try {
-      const st = fs.statfsSync(dataDir);
-      freeBytes = Number(st.bavail) * Number(st.bsize);
-    } catch {
-      return null; // no statfs here: the storage's own ENOSPC handling still holds
-    }
     const neededBytes = 2 * encode(request).length + diskReserveBytes();
-    if (freeBytes >= neededBytes) return null;
+    // statfs costs a system call per write under load; a reading up to 100 ms old serves, less what was
+    // admitted since, while it leaves a wide margin (near full, every write reads it afresh).
+    const nowMs = performance.now();
+    const cached = this.freeSpace;
+    let freeBytes: number;
+    if (cached && nowMs - cached.atMs < 100 && cached.bytes >= neededBytes + freeSpaceMarginBytes) {
+      freeBytes = cached.bytes;
+    } else {
+      try {
+        const st = fs.statfsSync(dataDir);
+        freeBytes = Number(st.bavail) * Number(st.bsize);
+      } catch {
+        return null; // no statfs here: the storage's own ENOSPC handling still holds
+      }
+      this.freeSpace = { bytes: freeBytes, atMs: nowMs };
+    }
+    if (freeBytes >= neededBytes) {
+      this.freeSpace!.bytes -= neededBytes - diskReserveBytes();
+      return null;
+    }
     return `disk full: ${freeBytes} bytes free in ${dataDir}, this write may need ${neededBytes} (the write was not made; retry when space returns)`;
   }
 
@@ -742,6 +794,9 @@ class AgentProcess {
  * snapshots) once client writes are refused. CONCLAVE_DISK_RESERVE_BYTES overrides it;
  * CONCLAVE_DISK_ADMISSION=off turns the free-space check off (a test reaching a real ENOSPC).
  */
+/** Free space above which a cached statfs reading may admit a write (diskRefusal). */
+const freeSpaceMarginBytes = 64 * 1024 * 1024;
+
 function diskReserveBytes(): number {
   const fromEnv = Number(process.env['CONCLAVE_DISK_RESERVE_BYTES']);
   return Number.isSafeInteger(fromEnv) && fromEnv >= 0 ? fromEnv : 256 * 1024;

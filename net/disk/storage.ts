@@ -74,7 +74,7 @@ export interface Storage {
   /** Every write with a marker ≤ this is durable. */
   readonly durableMarker: number;
   readonly writtenMarker: number;
-  readonly stats: { flushes: number; recordsWritten: number; bytesWritten: number };
+  readonly stats: { flushes: number; recordsWritten: number; bytesWritten: number; syncMs?: number };
   /**
    * Set while writes wait for disk space (ENOSPC, or a short write): why, and since when (wall ms).
    * Queued records are written again every `diskFullRetryMs` until they fit; `flush()` stays pending
@@ -328,7 +328,7 @@ export async function openDiskStorage(
 class DiskStorage implements Storage {
   writtenMarker = 0;
   durableMarker = 0;
-  readonly stats = { flushes: 0, recordsWritten: 0, bytesWritten: 0 };
+  readonly stats = { flushes: 0, recordsWritten: 0, bytesWritten: 0, syncMs: 0 };
   full: { reason: string; sinceMs: number } | null = null;
   onFullChange?: (full: { readonly reason: string; readonly sinceMs: number } | null) => void;
   private handle: fsp.FileHandle | null = null;
@@ -418,6 +418,7 @@ class DiskStorage implements Storage {
     const handle = this.handle!;
     const sizes = batch.map((b) => b.record.length);
     const start = this.segmentBytes;
+    const t0 = performance.now();
     let written = 0;
     let failure: WriteFailure = null;
     let cause: unknown = null;
@@ -461,6 +462,7 @@ class DiskStorage implements Storage {
     }
     this.segmentBytes = start + keepBytes;
     this.stats.flushes++;
+    this.stats.syncMs += performance.now() - t0;
     this.stats.recordsWritten += records;
     this.stats.bytesWritten += keepBytes;
     if (records > 0) {
