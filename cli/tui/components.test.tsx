@@ -113,15 +113,17 @@ describe('Dashboard', () => {
   });
 
   it('v shows every violation in full; the checker line keeps the first on one row', () => {
-    const long = `linearizability: ${'x'.repeat(150)} end`;
+    const long = `linearizability: ${'x'.repeat(150)} end\nNext, #152 cas`;
     const failing = { ...snapshot, verdict: { status: 'fail' as const, violations: [long, 'second one'] } };
     const closed = render(<Dashboard snapshot={failing} ui={ui} columns={80} />).lastFrame()!;
     expect(closed).toContain('FAIL (+1 more): linearizability: xxx');
     expect(closed).toContain('(v: the violations in full)');
     expect(closed).not.toContain(' end');
+    expect(closed).not.toContain('Next, #152'); // the checker line stays one row
     const open = render(<Dashboard snapshot={failing} ui={{ ...ui, violations: true }} columns={80} />).lastFrame()!;
     expect(open).toContain('── violations 2 (v closes)');
     expect(open.replace(/\s+/g, '')).toContain(`1.${long}`.replace(/\s+/g, ''));
+    expect(open).toContain('Next, #152 cas');
     expect(open).toContain('2. second one');
   });
 

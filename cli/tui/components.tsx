@@ -229,7 +229,7 @@ export function VerdictLine(props: { readonly verdict: Verdict }): React.ReactEl
       ? 'running, no violation so far'
       : v.status === 'pass'
         ? 'PASS: every expectation met'
-        : `FAIL${more}: ${v.violations[0] ?? 'violation'}`;
+        : `FAIL${more}: ${(v.violations[0] ?? 'violation').split('\n')[0]}`;
   return (
     <Text wrap="truncate-end">
       <Text bold>checker </Text>
@@ -270,7 +270,8 @@ const kindColor: Record<LogLine['kind'], string | undefined> = {
  */
 export function eventLine(l: LogLine, nodeWidth: number): string {
   const node = l.node ?? '';
-  const text = node && l.text.startsWith(`${node} `) ? l.text.slice(node.length + 1) : l.text;
+  const first = l.text.split('\n')[0]!; // one row per line: a checker's explanation goes to `v`
+  const text = node && first.startsWith(`${node} `) ? first.slice(node.length + 1) : first;
   return `${formatSimTime(l.atMs).padStart(9)} ${node.padEnd(nodeWidth)} ${text}`;
 }
 
