@@ -233,7 +233,8 @@ export function classifyLine(text: string): EventKind {
   if (
     t.startsWith('fault') ||
     t.startsWith('nemesis') ||
-    /\b(crash|restart|partition|heal|pause|resume|clog|one-?way|jump|drift)/.test(t)
+    // Whole words (with their -ed forms): 'heal' must not catch "marking health alive".
+    /\b(crash|restart|partition|heal|pause|resume|clog|jump)(ed|ged|d)?\b|\b(one-?way|drift)\b/.test(t)
   )
     return 'fault';
   if (/\b(leader|elect|candidate|vote|term)\b/.test(t)) return 'election';
