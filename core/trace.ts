@@ -61,6 +61,24 @@ export interface TraceFields {
     readonly term: number;
   };
   'raft.malformedLocal': { readonly node: NodeId; readonly fromMachine: string };
+  /** The leader recorded members' server ids (core/raft/identity.ts) in the configuration entry at `index`. */
+  'raft.idsRecorded': { readonly node: NodeId; readonly index: number; readonly ids: Readonly<Record<NodeId, string>> };
+  /** `server` answered under another server id than the one on record: it lost its data; ignored until re-added. */
+  'raft.serverIdMismatch': {
+    readonly node: NodeId;
+    readonly server: NodeId;
+    readonly seenId: string;
+    readonly recordedId: string;
+  };
+  /** The leader found `follower`'s log ending below the match it acknowledged, and replicates again from its end. */
+  'raft.followerLostEntries': {
+    readonly node: NodeId;
+    readonly follower: NodeId;
+    readonly lastIndex: number;
+    readonly match: number;
+  };
+  /** A server that lost its data refused the agent's bootstrap request: it waits to be added again. */
+  'raft.bootstrapRefusedLostData': { readonly node: NodeId };
   // ── SWIM ──
   /** `node` changed its view of `about` (SWIM §4.2); `about` may be `node` itself. */
   'swim.marked': {
@@ -151,6 +169,8 @@ export interface TraceFields {
   'consul.reconcileFailed': { readonly member: string; readonly error: string };
   'consul.raftServerChange': { readonly member: string; readonly change: 'adding' | 'removing' };
   'consul.raftServerChangeFailed': { readonly member: string; readonly error: string };
+  /** A server rejoined under a new raft server id (it lost its data): the leader replaces its stale entry. */
+  'consul.raftServerReplaced': { readonly member: string; readonly seenId: string; readonly recordedId: string };
   'consul.sessionsExpired': Record<never, never>;
   'consul.sessionExpiryFailed': { readonly error: string };
   // ── protocols outside the core's own (examples, users' machines) ──
@@ -219,6 +239,30 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
       `${e.node} dropped a raft ${e.messageType} from ${e.from}: term ${e.messageTerm} is more than 2^32 past ours (${e.term})`,
   ],
   'raft.malformedLocal': ['warn', (e) => `${e.node} ignored a malformed local call from ${e.fromMachine}`],
+  'raft.idsRecorded': [
+    'info',
+    (e) =>
+      `${e.node} recorded server ids at index ${e.index}: ${Object.entries(e.ids)
+        .map(([name, id]) => `${name}=${id}`)
+        .join(' ')}`,
+  ],
+  'raft.serverIdMismatch': [
+    'warn',
+    (e) =>
+      `${e.node} ignores ${e.server}: it answers as server id ${e.seenId}, but the configuration has ${e.server} as ` +
+      `${e.recordedId} — it lost its data and came back; it counts for nothing until it is removed and added again`,
+  ],
+  'raft.followerLostEntries': [
+    'warn',
+    (e) =>
+      `${e.node} found ${e.follower}'s log ending at ${e.lastIndex}, below the ${e.match} it acknowledged: ` +
+      `${e.follower} lost acknowledged entries (a lost or replaced disk, or a disk that lied about a sync); ` +
+      `replicating to it again from ${e.lastIndex + 1}`,
+  ],
+  'raft.bootstrapRefusedLostData': [
+    'warn',
+    (e) => `${e.node} does not bootstrap: it lost its Raft data and waits to be added to the cluster again`,
+  ],
   'swim.marked': ['info', (e) => `${e.node} marked ${e.about} ${e.status} at incarnation ${e.incarnation}`],
   'swim.learned': ['debug', (e) => `${e.node} learned of ${e.about} (${e.status}) at incarnation ${e.incarnation}`],
   'swim.refuted': ['debug', (e) => `${e.node} refuted a suspicion at incarnation ${e.incarnation}`],
@@ -302,6 +346,12 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
     (e) => `consul: ${e.change} server ${e.member} ${raftPreposition[e.change]} raft`,
   ],
   'consul.raftServerChangeFailed': ['warn', (e) => `consul: raft membership change for ${e.member} failed: ${e.error}`],
+  'consul.raftServerReplaced': [
+    'warn',
+    (e) =>
+      `consul: server ${e.member} rejoined with raft id ${e.seenId}, but the configuration has ${e.recordedId} ` +
+      `(it lost its data): removing the stale entry, then adding it back under its new id`,
+  ],
   'consul.sessionsExpired': ['debug', () => 'consul: expired TTL sessions'],
   'consul.sessionExpiryFailed': ['warn', (e) => `consul: session expiry failed: ${e.error}`],
   note: ['info', (e) => e.text],
@@ -354,6 +404,9 @@ const topics: Readonly<Partial<Record<TraceType, TraceTopic>>> = {
   'consul.wanServer': 'membership',
   'consul.memberReconciled': 'membership',
   'consul.raftServerChange': 'membership',
+  'consul.raftServerReplaced': 'membership',
+  'raft.idsRecorded': 'membership',
+  'raft.serverIdMismatch': 'membership',
   'agent.joining': 'membership',
   'agent.joined': 'membership',
   'agent.leaving': 'membership',

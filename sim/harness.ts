@@ -40,8 +40,12 @@ export interface Harness {
    * takes each group whole from one parent.
    */
   readonly guideGroups?: readonly (readonly string[])[];
-  /** The machines node `nodeId` hosts (fresh start and every restart). */
-  mounts(nodeId: NodeId, scenario: Scenario): Mount[];
+  /**
+   * The machines node `nodeId` hosts (fresh start and every restart). `start.diskReplaced`: the node
+   * restarts on a new, empty disk — an operator starts such a server as a joiner, not with the
+   * initial cluster's bootstrap configuration.
+   */
+  mounts(nodeId: NodeId, scenario: Scenario, start?: { readonly diskReplaced: boolean }): Mount[];
   /**
    * Creates this simulation's own harness state (checkers, records, workload counters), once, before
    * any node starts; the hooks below read it back with `runState(sim, TheClass)`. One harness object

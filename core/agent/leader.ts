@@ -14,7 +14,7 @@
  *    proposes `sessionsExpire` stamped with its `nowMs` when one has passed. Only the leader's clock is
  *    ever written into commands, so every replica agrees on when a session died.
  */
-import type { RaftNotice, RaftResponse } from '../raft/api.js';
+import type { RaftNotice, RaftResponse, RaftView } from '../raft/api.js';
 import type { Member } from '../swim/api.js';
 import type { StoreCommand } from '../store/types.js';
 import { triggerSync, inSync } from './antiEntropy.js';
@@ -51,6 +51,10 @@ export function onRaftNotice(s: AgentState, env: Env, notice: RaftNotice): void 
   if (notice.type === 'applied') {
     if (notice.index > s.appliedIndex) s.appliedIndex = notice.index;
     onApplied(s, env);
+    return;
+  }
+  if (notice.type === 'serverIdMismatch') {
+    if (s.isLeader) reconcileRaftMembership(s, env);
     return;
   }
   const wasLeader = s.isLeader;
@@ -229,14 +233,36 @@ export function reconcileMember(s: AgentState, env: Env, member: Member): void {
   });
 }
 
-/** Adds live servers that are not voters; removes servers that left. One change at a time. */
+/**
+ * Adds live servers that are not voters; removes servers that left; replaces a server that came back
+ * with a new raft server id (it lost its data, core/raft/identity.ts): the stale entry is removed, then
+ * the server is added again under its new id once it is alive (Consul's leader reconcile does the
+ * same when a server's node id changed). One change at a time.
+ */
 function reconcileRaftMembership(s: AgentState, env: Env): void {
   if (!s.isLeader || s.membershipChanging) return;
   s.membershipChanging = true;
   callRaft(s, env, { type: 'status' }, (response, env2) => {
-    const voters = new Set(response.ok ? response.result.voters : []);
+    const view = response.ok ? response.result : null;
+    const voters = new Set(view?.voters ?? []);
     if (!s.isLeader || voters.size === 0) {
       s.membershipChanging = false;
+      return;
+    }
+    const stale = (view?.idMismatches ?? []).find((x) => x.server !== s.config.rpcId);
+    if (stale !== undefined) {
+      const name = nameOfServer(s, stale.server);
+      trace(env2, {
+        type: 'consul.raftServerReplaced',
+        member: name,
+        seenId: stale.seenId,
+        recordedId: stale.recordedId,
+      });
+      callRaft(s, env2, { type: 'removeServer', id: stale.server }, (result, env3) => {
+        s.membershipChanging = false;
+        if (!result.ok) trace(env3, { type: 'consul.raftServerChangeFailed', member: name, error: result.error });
+        else reconcileRaftMembership(s, env3);
+      });
       return;
     }
     for (const member of s.members.values()) {

@@ -93,7 +93,11 @@ function runRemovePeer(
   callRaft(s, env, { type: 'status' }, (response, env2) => {
     const view = response.ok ? response.result : null;
     const ids = [...(view?.voters ?? []), ...(view?.learners ?? [])];
-    const id = ids.find((candidate) => candidate === op.peer || rpcAddressOf(s, candidate) === op.peer);
+    // By RPC address (-address) or by the server id list-peers shows (-id), as Consul's remove-peer.
+    const id = ids.find(
+      (candidate) =>
+        candidate === op.peer || rpcAddressOf(s, candidate) === op.peer || view?.ids?.[candidate] === op.peer,
+    );
     if (id === undefined)
       return deliver(s, env2, origin, {
         ok: false,
@@ -280,8 +284,9 @@ function runStatus(s: AgentState, env: Env, op: ServerOp & { kind: 'status' }, o
 
 /**
  * Consul's `operator/raft/configuration` from this server's Raft view: voters, then learners (Voter
- * false), each by RPC address. Raft ids here are addresses (Consul's Raft protocol 2, where a
- * server's ID is its address), so ID and Address are the same string and ProtocolVersion is "2".
+ * false). ID is the server id the configuration records for the server (core/raft/identity.ts, a UUID
+ * minted with its Raft data, as Consul's Raft protocol 3 uses node ids); a server whose id is not on
+ * record yet shows its address there, as in Raft protocol 2.
  */
 function raftConfiguration(
   s: AgentState,
@@ -290,12 +295,13 @@ function raftConfiguration(
 ): { Servers: Record<string, unknown>[]; Index: number } {
   const server = (id: string, voter: boolean): Record<string, unknown> => {
     const address = rpcAddressOf(s, id);
+    const serverId = view?.ids?.[id];
     return {
-      ID: address,
+      ID: serverId ?? address,
       Node: nameOfServer(s, id),
       Address: address,
       Leader: id === leader,
-      ProtocolVersion: '2',
+      ProtocolVersion: serverId !== undefined ? '3' : '2',
       Voter: voter,
     };
   };

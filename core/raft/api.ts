@@ -113,7 +113,14 @@ export type RaftNotice =
   /** Applied index advanced; `results` would be too large to pass, so watchers re-query. */
   | { readonly type: 'applied'; readonly index: number }
   /** This node's view of the leader changed (or it became / stopped being leader). */
-  | { readonly type: 'leader'; readonly leader: NodeId | null; readonly term: number; readonly isLeader: boolean };
+  | { readonly type: 'leader'; readonly leader: NodeId | null; readonly term: number; readonly isLeader: boolean }
+  /** A member answered with another server id than the one on record (identity.ts): it lost its data. */
+  | {
+      readonly type: 'serverIdMismatch';
+      readonly server: NodeId;
+      readonly recordedId: string;
+      readonly seenId: string;
+    };
 
 /** What `view()` returns; the TUI and summaries read these names. */
 export interface RaftView {
@@ -128,4 +135,14 @@ export interface RaftView {
   readonly learners: readonly NodeId[];
   /** Log index of the configuration in force (Consul's `operator/raft/configuration` Index). */
   readonly membershipIndex: number;
+  /** This server's durable id (identity.ts; Consul's raft server ID). */
+  readonly serverId: string;
+  /** The server id recorded for each member by name (a member missing here has none on record yet). */
+  readonly ids: Readonly<Record<NodeId, string>>;
+  /**
+   * Members whose messages carry another id than the one on record: they lost their data and came back
+   * under the old name. They count for nothing until the old entry is removed and they are added again
+   * (the agent's leader does it; `operator raft remove-peer` does it by hand).
+   */
+  readonly idMismatches: readonly { readonly server: NodeId; readonly recordedId: string; readonly seenId: string }[];
 }

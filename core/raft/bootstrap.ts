@@ -43,6 +43,11 @@ export function onBootstrap(
   ) {
     return fail(s, ctx, target, 'badRequest', 'bootstrap needs a list of distinct server ids');
   }
+  if (s.lostData) {
+    // A server that lost its data is no founding member (identity.ts): the leader adds it again.
+    trace(ctx, { type: 'raft.bootstrapRefusedLostData', node: s.id });
+    return reply(s, ctx, target, { ok: true, index: 0, result: { lostData: true } });
+  }
   if (s.log.lastIndex > 0 || s.snapshot !== null || s.term > 1) {
     const same = s.membershipIndex === 1 && sameSet(s.membership.voters, servers);
     return same

@@ -80,6 +80,12 @@ export interface RaftConfig {
    * so a server missing committed entries can win. Proves the fault-schedule properties can fail.
    */
   readonly unsafeVoteWithoutLogCheck?: boolean;
+  /**
+   * TEST ONLY — the rule before issue 13 §2 (identity.ts): server ids are minted and carried but never
+   * checked, a server with an empty log votes, and a server that knows it lost its data bootstraps
+   * again. A server that lost its disk then votes like the old one. Proves the explorer finds it.
+   */
+  readonly unsafeIgnoreServerIds?: boolean;
 }
 
 export class RaftConfigError extends Error {

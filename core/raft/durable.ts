@@ -6,13 +6,15 @@
  *   log    'log'        Entry { term, index, type, command?, session?, config? } — position 0 holds
  *                                                  index `durableFirstIndex` (positions shift on dropPrefix)
  *   record 'snapshot'   SnapshotRecord { lastIndex, lastTerm, membership, data, logPrevIndex, logPrevTerm }
+ *   record 'identity'   { id } — this server's id (identity.ts; absent in data dirs of older versions)
+ *   Memberships (config entries, snapshots) may carry `ids` by name; older ones have none and load as is.
  *
  * Loading: a torn tail (a crash mid-append; nothing in it was acknowledged) is accepted and cut off;
  * a checksum mismatch before the tail, or a log that does not fit together, is refused with a
  * RaftLoadError naming what is wrong — never silently dropped.
  */
 import type { DurableState, StorageOp } from '../types.js';
-import type { Entry } from './messages.js';
+import { checkMembership, type Entry } from './messages.js';
 import type { SnapshotRecord } from './snapshot.js';
 
 export class RaftLoadError extends Error {
@@ -78,10 +80,7 @@ export function loadDurable(durable: DurableState): LoadedDurable {
       isInt(snapRaw.logPrevIndex) &&
       isInt(snapRaw.logPrevTerm) &&
       snapRaw.logPrevIndex <= snapRaw.lastIndex &&
-      snapRaw.membership !== null &&
-      typeof snapRaw.membership === 'object' &&
-      Array.isArray(snapRaw.membership.voters) &&
-      Array.isArray(snapRaw.membership.learners);
+      checkMembership(snapRaw.membership);
     if (!ok) throw new RaftLoadError('snapshot', 'record is malformed');
     snapshot = snapRaw;
   }

@@ -7,6 +7,7 @@
 import type { NodeId, StepContext } from '../types.js';
 import type { RequestVote, VoteReply } from './messages.js';
 import { checkQuorumWindowMsOf } from './config.js';
+import { checkOwnIdCurrent, checkSenderCounts } from './identity.js';
 import {
   armTimer,
   checkStarved,
@@ -20,9 +21,22 @@ import {
   type RaftState,
 } from './state.js';
 
-/** A node campaigns only if it is a voter in its latest configuration (learners and removed servers never do). */
+/**
+ * A node campaigns only if it is a voter in its latest configuration, under its own server id (learners,
+ * removed servers and a server whose name is on record with another id — it lost its data — never do).
+ */
 export function checkCanCampaign(s: RaftState): boolean {
-  return s.membership.voters.includes(s.id);
+  return s.membership.voters.includes(s.id) && checkOwnIdCurrent(s);
+}
+
+/**
+ * Whether we may grant a vote or a poll to `from` (identity.ts): its id is the one our configuration
+ * records for it, and we hold some log. A server with nothing at all (a joiner, or one that lost its
+ * disk and restarted without a configuration) has no entries to protect, so its vote would let any
+ * candidate win with entries that a quorum acknowledged missing; it waits for the leader instead.
+ */
+export function checkMayGrant(s: RaftState, from: NodeId, m: RequestVote): boolean {
+  return (s.log.lastIndex > 0 || s.config.unsafeIgnoreServerIds === true) && checkSenderCounts(s, from, m.sid);
 }
 
 /** §5.4.1: the candidate's log is at least as up-to-date as ours. */
@@ -112,11 +126,12 @@ export function refuseVote(s: RaftState, ctx: StepContext, from: NodeId, m: Requ
 export function onRequestVote(s: RaftState, ctx: StepContext, nowMs: number, from: NodeId, m: RequestVote): void {
   if (m.preVote) {
     // Grant a poll for a later term to an up-to-date log; nothing changes here (§9.6).
-    const granted = m.term > s.term && checkLogUpToDate(s, m.lastIndex, m.lastTerm);
+    const granted = m.term > s.term && checkLogUpToDate(s, m.lastIndex, m.lastTerm) && checkMayGrant(s, from, m);
     send(s, ctx, from, { type: 'voteReply', term: granted ? m.term : s.term, granted, preVote: true });
     return;
   }
-  const granted = (s.vote === null || s.vote === from) && checkLogUpToDate(s, m.lastIndex, m.lastTerm);
+  const granted =
+    (s.vote === null || s.vote === from) && checkLogUpToDate(s, m.lastIndex, m.lastTerm) && checkMayGrant(s, from, m);
   if (granted) {
     if (s.vote !== from) {
       s.vote = from;

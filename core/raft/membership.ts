@@ -11,6 +11,7 @@ import type { NodeId, StepContext } from '../types.js';
 import type { RaftRequest } from './api.js';
 import type { Entry, Membership } from './messages.js';
 import { appendLocal, broadcastAppend } from './replication.js';
+import { checkIdsMissing, idsFor } from './identity.js';
 import { fail, reply, send, trace, type RaftState, type ReplyTarget } from './state.js';
 
 function checkChangeAllowed(s: RaftState): string | null {
@@ -21,7 +22,18 @@ function checkChangeAllowed(s: RaftState): string | null {
   return null;
 }
 
-function appendConfig(s: RaftState, ctx: StepContext, nowMs: number, membership: Membership): number {
+/**
+ * Appends a configuration entry for these voters and learners. It records every member's server id we
+ * know (identity.ts idsFor): the ids on record, ours, and the ids a new member's messages carried.
+ */
+function appendConfig(
+  s: RaftState,
+  ctx: StepContext,
+  nowMs: number,
+  members: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] },
+): number {
+  const ids = idsFor(s, [...members.voters, ...members.learners]);
+  const membership: Membership = { voters: members.voters, learners: members.learners, ids };
   const entry: Entry = { term: s.term, index: s.log.lastIndex + 1, type: 'config', config: membership };
   appendLocal(s, ctx, [entry]);
   for (const p of s.progress.values()) if (p.lastAckMs === 0) p.lastAckMs = nowMs;
@@ -97,9 +109,26 @@ export function onRemoveServer(
   s.pending.set(index, { target, term: s.term });
 }
 
-/** Promotes a caught-up learner (its match reached our commit index), or times the request out. */
+/**
+ * The leader records the server ids it knows of members that have none on record (a bootstrap
+ * configuration, a data dir from before ids existed, a member added before we heard from it): the same
+ * members, their ids added. It changes no quorum by name, only which server may stand for a name, so a
+ * new leader does it at once, behind its no-op (`atElection`); later, one such entry at a time.
+ * Returns true when it appended one (and sent it).
+ */
+export function maybeRecordIds(s: RaftState, ctx: StepContext, nowMs: number, atElection: boolean): boolean {
+  if (s.role !== 'leader' || (!atElection && s.membershipIndex > s.commitIndex) || !checkIdsMissing(s)) return false;
+  const before = s.membership.ids ?? {};
+  const index = appendConfig(s, ctx, nowMs, s.membership);
+  const added = Object.entries(s.membership.ids ?? {}).filter(([name]) => before[name] === undefined);
+  trace(ctx, { type: 'raft.idsRecorded', node: s.id, index, ids: Object.fromEntries(added) });
+  return true;
+}
+
+/** Promotes a caught-up learner (its match reached our commit index), or times the request out; records missing ids. */
 export function checkMembershipProgress(s: RaftState, ctx: StepContext, nowMs: number): void {
   const op = s.membershipOp;
+  if (!op && s.role === 'leader' && s.transfer === null) maybeRecordIds(s, ctx, nowMs, false);
   if (!op || s.role !== 'leader') return;
   if (nowMs >= op.deadlineMs) {
     s.membershipOp = null;

@@ -10,6 +10,14 @@ export interface Membership {
   readonly voters: readonly NodeId[];
   /** Non-voting members (learners): receive the log, do not vote, do not count for commitment. */
   readonly learners: readonly NodeId[];
+  /**
+   * The server id (identity.ts) recorded for a member, by name: a member counts toward a quorum only
+   * under this id, so a server that came back under its old name with a new id (its disk was wiped or
+   * replaced) is a stranger until it is removed and added again (as Consul's raft server ids are node
+   * ids). A member without an entry (a bootstrap configuration, a data dir from before ids existed) is
+   * not checked until the leader records its id. Absent = no ids recorded (old entries load unchanged).
+   */
+  readonly ids?: Readonly<Record<NodeId, string>>;
 }
 
 export type EntryType = 'command' | 'noop' | 'config';
@@ -27,7 +35,15 @@ export interface Entry {
   readonly config?: Membership;
 }
 
-export interface RequestVote {
+/**
+ * Every message carries its sender's server id (identity.ts), set by state.ts `send`. Optional on the
+ * wire: a peer of an older version sends none, which matches only a member with no recorded id.
+ */
+interface FromServer {
+  readonly sid?: string;
+}
+
+export interface RequestVote extends FromServer {
   readonly type: 'vote';
   /** The term the candidate is (pre-vote: would be) in. */
   readonly term: number;
@@ -39,7 +55,7 @@ export interface RequestVote {
   readonly transfer: boolean;
 }
 
-export interface VoteReply {
+export interface VoteReply extends FromServer {
   readonly type: 'voteReply';
   /** Granted: the term that was asked for; refused: the voter's own term. */
   readonly term: number;
@@ -47,7 +63,7 @@ export interface VoteReply {
   readonly preVote: boolean;
 }
 
-export interface AppendEntries {
+export interface AppendEntries extends FromServer {
   readonly type: 'append';
   readonly term: number;
   readonly prevIndex: number;
@@ -58,7 +74,7 @@ export interface AppendEntries {
   readonly readSeq: number;
 }
 
-export interface AppendReply {
+export interface AppendReply extends FromServer {
   readonly type: 'appendReply';
   readonly term: number;
   readonly success: boolean;
@@ -73,7 +89,7 @@ export interface AppendReply {
   readonly readSeq: number;
 }
 
-export interface InstallSnapshot {
+export interface InstallSnapshot extends FromServer {
   readonly type: 'snapshot';
   readonly term: number;
   readonly lastIndex: number;
@@ -86,7 +102,7 @@ export interface InstallSnapshot {
   readonly readSeq: number;
 }
 
-export interface SnapshotReply {
+export interface SnapshotReply extends FromServer {
   readonly type: 'snapshotReply';
   readonly term: number;
   readonly lastIndex: number;
@@ -99,7 +115,7 @@ export interface SnapshotReply {
   readonly readSeq: number;
 }
 
-export interface TimeoutNow {
+export interface TimeoutNow extends FromServer {
   readonly type: 'timeoutNow';
   readonly term: number;
 }
@@ -137,6 +153,7 @@ export function checkMessage(value: unknown): value is RaftMessage {
   const m = value as Record<string, unknown>;
   if (typeof m.type !== 'string' || !messageTypes.has(m.type)) return false;
   if (!isWireNumber(m.term)) return false;
+  if (m.sid !== undefined && !isServerId(m.sid)) return false;
   const term = m.term;
   switch (m.type) {
     case 'vote':
@@ -224,9 +241,19 @@ function checkEntries(value: unknown, prevIndex: number, prevTerm: number, term:
   return true;
 }
 
-function checkMembership(value: unknown): value is Membership {
+/** Longest server id accepted from the wire (ours are 36-character UUIDs). */
+export const serverIdCharsMax = 64;
+
+export function isServerId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= serverIdCharsMax;
+}
+
+export function checkMembership(value: unknown): value is Membership {
   if (value === null || typeof value !== 'object') return false;
   const m = value as Record<string, unknown>;
-  const ids = (list: unknown) => Array.isArray(list) && list.every((id) => typeof id === 'string');
-  return ids(m.voters) && ids(m.learners);
+  const names = (list: unknown) => Array.isArray(list) && list.every((id) => typeof id === 'string');
+  if (!names(m.voters) || !names(m.learners)) return false;
+  if (m.ids === undefined) return true;
+  if (m.ids === null || typeof m.ids !== 'object' || Array.isArray(m.ids)) return false;
+  return Object.values(m.ids as Record<string, unknown>).every(isServerId);
 }

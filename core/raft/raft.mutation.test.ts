@@ -25,7 +25,9 @@ function hand(
   message: RequestVote | AppendEntries | InstallSnapshot,
 ): void {
   c.nowMs += message.type === 'vote' ? 5_000 : 1;
-  c.step(to, { kind: 'message', nowMs: c.nowMs, from, message: { m: 'raft', p: message } });
+  // Sent as `from` would send it: stamped with its server id (identity.ts).
+  const stamped = { ...message, sid: c.state(from).serverId };
+  c.step(to, { kind: 'message', nowMs: c.nowMs, from, message: { m: 'raft', p: stamped } });
 }
 
 /** The vote replies `to` sent `from` that are still in flight, answered granted or not. */

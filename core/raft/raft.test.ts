@@ -26,14 +26,16 @@ describe('election (§5.2, §5.4.1, pre-vote §9.6)', () => {
     c.fire('n1', 'election');
     expect(c.state('n1').role).toBe('leader');
     expect(c.traces).toContain('n1 became leader at term 2');
-    // The no-op is in the log but not committed until the self-acknowledgement (sent after the persist) arrives.
+    // The no-op (index 2) and the entry recording n1's server id (index 3, identity.ts) are in the log
+    // but not committed until the self-acknowledgement (sent after the persist) arrives.
     expect(c.state('n1').commitIndex).toBe(0);
     c.deliver();
-    expect(c.state('n1').commitIndex).toBe(2);
+    expect(c.state('n1').commitIndex).toBe(3);
+    expect(c.state('n1').membership.ids).toEqual({ n1: c.state('n1').serverId });
     const id = c.request('n1', { type: 'propose', command: 'a' });
     expect(c.replies.has(id)).toBe(false);
     c.deliver();
-    expect(c.replies.get(id)).toEqual({ ok: true, index: 3, result: 1 });
+    expect(c.replies.get(id)).toEqual({ ok: true, index: 4, result: 1 });
   });
 
   it('three servers elect one leader, replicate and apply everywhere', () => {
@@ -42,7 +44,8 @@ describe('election (§5.2, §5.4.1, pre-vote §9.6)', () => {
     settled(c, 'n1');
     const id = c.request('n1', { type: 'propose', command: 'x' });
     c.deliver();
-    expect(c.replies.get(id)).toMatchObject({ ok: true, index: 3 });
+    // Index 2 is the no-op, 3 the entry recording the server ids (identity.ts).
+    expect(c.replies.get(id)).toMatchObject({ ok: true, index: 4 });
     c.fire('n1', 'heartbeat');
     c.deliver();
     for (const n of c.ids) expect((c.state(n).fsm as ListFsm).items).toEqual(['x']);
@@ -384,10 +387,11 @@ describe('sibling machines (local calls and notices)', () => {
     expect(proposal).toContainEqual({
       kind: 'local',
       toMachine: 'agent',
-      payload: { type: 'reply', requestId: 8, response: { ok: true, index: 3, result: 1 } },
+      payload: { type: 'reply', requestId: 8, response: { ok: true, index: 4, result: 1 } },
     });
-    expect(proposal).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { type: 'applied', index: 3 } });
-    expect(proposal).toContainEqual({ kind: 'apply', index: 3, term: 2, command: 'z' });
+    // Index 2 is the no-op, 3 the entry recording n1's server id (identity.ts), 4 the command.
+    expect(proposal).toContainEqual({ kind: 'local', toMachine: 'agent', payload: { type: 'applied', index: 4 } });
+    expect(proposal).toContainEqual({ kind: 'apply', index: 4, term: 2, command: 'z' });
   });
 });
 
@@ -425,8 +429,9 @@ describe('snapshots (§7)', () => {
     c.crash('n3');
     c.restart('n3');
     expect(c.state('n3').snapshot!.lastIndex).toBeGreaterThan(0);
-    // It applies at once what its durable commit hint covers (bootstrap config and no-op are not commands).
-    expect((c.state('n3').fsm as ListFsm).items.length).toBe(c.state('n3').commitIndex - 2);
+    // It applies at once what its durable commit hint covers (the bootstrap config, the no-op and the
+    // entry recording the server ids are not commands).
+    expect((c.state('n3').fsm as ListFsm).items.length).toBe(c.state('n3').commitIndex - 3);
     expect(c.state('n3').commitIndex).toBeGreaterThanOrEqual(c.state('n3').snapshot!.lastIndex);
     expect(c.invariantFailures).toEqual([]);
   });
@@ -478,7 +483,9 @@ describe('membership (thesis §4.1–§4.2)', () => {
     }
     expect(c.replies.get(add)).toMatchObject({ ok: true });
     expect(c.state('n1').membership.voters).toEqual(['n1', 'n2', 'n3', 'n4']);
-    expect(c.traces).toContain('n1 added n4 as a learner at index 3');
+    expect(c.traces).toContain('n1 added n4 as a learner at index 4'); // 2: no-op, 3: server ids
+    // The promotion recorded the id n4's acknowledgements carried (identity.ts).
+    expect(c.state('n1').membership.ids?.['n4']).toBe(c.state('n4').serverId);
     // One change at a time.
     const remove = c.request('n1', { type: 'removeServer', id: 'n1' });
     c.deliver();
@@ -552,7 +559,14 @@ describe('loading durable state', () => {
     const s = raftMachine.init('n1', config, durable([entry(1, 1), entry(2, 2)], { tornTail: true }), new Prng(1));
     const effects: unknown[] = [];
     raftMachine.step(s, { kind: 'start', nowMs: 0 }, { nodeId: 'n1', prng: new Prng(1), emit: (e) => effects.push(e) });
-    expect(effects).toContainEqual({ kind: 'persist', ops: [{ op: 'truncate', log: 'log', keepCount: 2 }] });
+    // The data dir predates server ids: one is minted and written first (identity.ts), then the tail is cut.
+    expect(effects).toContainEqual({
+      kind: 'persist',
+      ops: [
+        { op: 'put', key: 'identity', value: { id: s.serverId } },
+        { op: 'truncate', log: 'log', keepCount: 2 },
+      ],
+    });
   });
 
   it('refuses corruption before the tail with an error naming the entry', () => {

@@ -23,6 +23,7 @@ import type { RaftLocalInput, RaftLocalOutput, RaftRequest, RaftResponse } from 
 import { bootstrapEntry } from './bootstrap.js';
 import { checkRaftConfig, RaftConfigError, type RaftConfig } from './config.js';
 import { loadDurable } from './durable.js';
+import { settleIdentity } from './identity.js';
 import { RaftLog } from './log.js';
 import type { Membership, RaftMessage } from './messages.js';
 import { onReplicateTimeout } from './replication.js';
@@ -53,11 +54,14 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
   const problems = checkRaftConfig(config);
   if (problems.length > 0) throw new RaftConfigError(problems);
   const loaded = loadDurable(durable);
+  const identity = settleIdentity(durable, prng);
   const log = new RaftLog();
   log.compactTo(loaded.logPrevIndex, loaded.logPrevTerm);
   for (const entry of loaded.entries) log.append(entry);
   const s: RaftState = {
     id: nodeId,
+    serverId: identity.serverId,
+    lostData: identity.lostData && !config.unsafeIgnoreServerIds,
     config,
     role: 'follower',
     term: loaded.term,
@@ -77,6 +81,8 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     electionResetMs: 0,
     lastLeaderContactMs: -Infinity,
     votes: new Set(),
+    seenIds: new Map(),
+    strangersReported: new Set(),
     progress: new Map(),
     pending: new Map(),
     reads: [],
@@ -91,7 +97,8 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     membershipOp: null,
     incoming: null,
     durableFirstIndex: loaded.durableFirstIndex,
-    startOps: [...loaded.startOps],
+    // The identity first: no message carries the id before it is on disk.
+    startOps: [...identity.ops, ...loaded.startOps],
     started: false,
     hardStateDirty: false,
     safetyFaults: [],
@@ -122,10 +129,12 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
   }
   // The commit hint: entries up to it are applied at start (they were committed before the crash).
   s.commitIndex = loaded.commit;
-  if (loaded.notes.length > 0) notesOnStart.set(s, [...loaded.notes]);
+  const notes = identity.note === null ? loaded.notes : [identity.note, ...loaded.notes];
+  if (notes.length > 0) notesOnStart.set(s, [...notes]);
   // Bootstrap with the configured servers (Consul's single-server bootstrap / a fixed initial set):
   // every server writes the same configuration entry at index 1, term 1 (as hashicorp/raft does).
-  if (log.lastIndex === 0 && s.snapshot === null && s.term <= 1 && config.servers.length > 0)
+  // Not after a lost disk (identity.ts): such a server waits for the leader to add it again.
+  if (log.lastIndex === 0 && s.snapshot === null && s.term <= 1 && config.servers.length > 0 && !s.lostData)
     bootstrapEntry(s, config.servers);
   return s;
 }

@@ -312,6 +312,25 @@ export function onAppendAccepted(s: RaftState, p: Progress, m: AppendReply): voi
   }
 }
 
+/**
+ * Whether a refusal says the follower's log ends below the match it acknowledged: our probe at its match
+ * point was refused for a log that has no entry there. A correct follower never loses an acknowledged
+ * entry; one that lost its disk (and kept its id: a data dir older than ids, or a disk that lied about
+ * a sync) does, and ignoring the refusal as stale would leave it behind for as long as we lead.
+ */
+export function checkLogBelowMatch(p: Progress, m: AppendReply): boolean {
+  return p.state === 'probe' && m.hintTerm === 0 && m.rejectIndex === p.match && m.hintIndex <= p.match;
+}
+
+/** Forget what the follower acknowledged and probe from the end of its log (etcd-io/raft's Progress reset). */
+export function resetProgressAfterLoss(p: Progress, followerNextIndex: number): void {
+  p.match = 0;
+  p.next = Math.max(1, followerNextIndex);
+  p.state = 'probe';
+  p.inflight = [];
+  p.probeSentMs = -1;
+}
+
 /** A follower refused: unless the refusal is stale, probe again from where its hints point. */
 export function onAppendRefused(s: RaftState, p: Progress, m: AppendReply): void {
   // A refusal older than what we know matches, or not about our outstanding probe, is stale.

@@ -103,6 +103,7 @@ export function becomeLeader(s: RaftState, ctx: StepContext, nowMs: number): voi
   s.leader = s.id;
   s.votes.clear();
   s.transfer = null;
+  s.strangersReported.clear(); // a new leader reports a stranger again: it is the one to have it replaced
   s.progress.clear();
   for (const id of s.membership.voters) if (id !== s.id) s.progress.set(id, newProgress(s, nowMs));
   for (const id of s.membership.learners) if (id !== s.id) s.progress.set(id, newProgress(s, nowMs));

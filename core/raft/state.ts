@@ -82,6 +82,10 @@ export interface PendingRead {
 
 export interface RaftState {
   readonly id: NodeId;
+  /** This server's durable id (identity.ts): minted when its Raft data was empty; carried by every message it sends. */
+  readonly serverId: string;
+  /** Our identity survived but our Raft data did not (identity.ts): we never bootstrap, we wait to be added again. */
+  readonly lostData: boolean;
   readonly config: RaftConfig;
   role: Role;
   /** Latest term seen (persisted before any message that reveals it). */
@@ -111,6 +115,14 @@ export interface RaftState {
   /** Last time a current leader was heard from (disregard rule, thesis §4.2.3); -Infinity when never. */
   lastLeaderContactMs: number;
   votes: Set<NodeId>;
+  /**
+   * The server id each member's messages last carried (volatile; members only, so bounded by the
+   * configuration). The leader records a member's id from it (identity.ts idsFor); a member whose id
+   * here differs from the recorded one came back with a new id (view: `idMismatches`).
+   */
+  seenIds: Map<NodeId, string>;
+  /** `name id` pairs already reported as strangers (logged once, not per message). Size ≤ strangersReportedMax. */
+  strangersReported: Set<string>;
 
   // Leader (replication.ts, readindex.ts, membership.ts).
   progress: Map<NodeId, Progress>;
@@ -168,17 +180,21 @@ export const timerHeartbeat = 'heartbeat';
 export const timerReplicate = 'replicate';
 
 /**
- * Sends a message; a changed hard state is persisted first (it is what the message promises). `early`:
- * the message may leave before this node's earlier persists are durable (SendEffect.early).
+ * Sends a message stamped with our server id (identity.ts); a changed hard state is persisted first
+ * (it is what the message promises). `early`: the message may leave before this node's earlier
+ * persists are durable (SendEffect.early).
  */
 export function send(s: RaftState, ctx: StepContext, to: NodeId, message: RaftMessage, early = false): void {
   flushHardState(s, ctx);
+  const stamped: RaftMessage = { ...message, sid: s.serverId };
   ctx.emit(
     early
-      ? { kind: 'send', to, message, channel: s.config.channel, early }
-      : { kind: 'send', to, message, channel: s.config.channel },
+      ? { kind: 'send', to, message: stamped, channel: s.config.channel, early }
+      : { kind: 'send', to, message: stamped, channel: s.config.channel },
   );
 }
+
+export const strangersReportedMax = 64;
 
 export function reply(s: RaftState, ctx: StepContext, target: ReplyTarget, response: RaftResponse): void {
   flushHardState(s, ctx);
@@ -323,5 +339,18 @@ export function viewOf(s: RaftState): RaftView {
     voters: s.membership.voters,
     learners: s.membership.learners,
     membershipIndex: s.membershipIndex,
+    serverId: s.serverId,
+    ids: s.membership.ids ?? {},
+    idMismatches: idMismatchesOf(s),
   };
+}
+
+/** Members whose messages carry another id than the one on record (they lost their data and came back). */
+function idMismatchesOf(s: RaftState): { server: NodeId; recordedId: string; seenId: string }[] {
+  const out: { server: NodeId; recordedId: string; seenId: string }[] = [];
+  for (const [server, seenId] of s.seenIds) {
+    const recordedId = s.membership.ids?.[server];
+    if (recordedId !== undefined && recordedId !== seenId) out.push({ server, recordedId, seenId });
+  }
+  return out;
 }

@@ -42,10 +42,12 @@ import {
   checkMembershipProgress,
   checkRemovedLeader,
   handOverLeadership,
+  maybeRecordIds,
   onAddServer,
   onRemoveServer,
 } from './membership.js';
 import { onRead, onReadAcks, serveReads, startReadRound } from './readindex.js';
+import { checkSenderCounts, recordedIdOf } from './identity.js';
 import {
   appendLocal,
   appendRefusal,
@@ -56,6 +58,8 @@ import {
   onAppendEntries,
   onAppendRefused,
   onPropose,
+  checkLogBelowMatch,
+  resetProgressAfterLoss,
   onSelfAck,
   progressForReply,
   scheduleReplication,
@@ -69,9 +73,11 @@ import {
   armTimer,
   checkStarved,
   fail,
+  notify,
   reply,
   resetElectionTimer,
   send,
+  strangersReportedMax,
   timerHeartbeat,
   trace,
   viewOf,
@@ -102,6 +108,7 @@ export function onMessage(s: RaftState, ctx: StepContext, nowMs: number, from: N
   // Our own append ack (replication.ts's sendSelfAck, held until our write is durable) is no news about terms; it only
   // tells the leader of its term what is durable.
   if (m.type === 'appendReply' && from === s.id) return onSelfAckMessage(s, ctx, nowMs, m);
+  if (!checkFromMember(s, ctx, from, m)) return;
   if (!settleTerm(s, ctx, nowMs, from, m)) return;
   switch (s.role) {
     case 'leader':
@@ -112,6 +119,31 @@ export function onMessage(s: RaftState, ctx: StepContext, nowMs: number, from: N
     case 'follower':
       return stepFollower(s, ctx, nowMs, from, m);
   }
+}
+
+/**
+ * The one place a sender's server id is checked (identity.ts). Votes, polls and acknowledgements count
+ * toward a quorum, so they are taken only from a member under the id on record for it; a server that
+ * came back under a member's name with another id (it lost its data) is reported once and ignored,
+ * before its term can disturb anyone. AppendEntries, InstallSnapshot and TimeoutNow come from a leader
+ * whose election already counted: a follower whose configuration is older than the leader's (it does not
+ * know yet that the leader was re-added under a new id) must still follow it, so they are not checked.
+ */
+function checkFromMember(s: RaftState, ctx: StepContext, from: NodeId, m: RaftMessage): boolean {
+  const member = s.membership.voters.includes(from) || s.membership.learners.includes(from);
+  if (member && m.sid !== undefined) s.seenIds.set(from, m.sid);
+  if (m.type === 'append' || m.type === 'snapshot' || m.type === 'timeoutNow') return true;
+  if (checkSenderCounts(s, from, m.sid)) return true;
+  const recordedId = recordedIdOf(s.membership, from)!;
+  const seenId = m.sid ?? '(none)';
+  const key = `${from} ${seenId}`;
+  if (!s.strangersReported.has(key)) {
+    if (s.strangersReported.size >= strangersReportedMax) s.strangersReported.clear();
+    s.strangersReported.add(key);
+    trace(ctx, { type: 'raft.serverIdMismatch', node: s.id, server: from, seenId, recordedId });
+    notify(s, ctx, { type: 'serverIdMismatch', server: from, recordedId, seenId });
+  }
+  return false;
 }
 
 /**
@@ -262,6 +294,15 @@ function onAppendReply(s: RaftState, ctx: StepContext, nowMs: number, from: Node
     react(s, ctx, nowMs);
     if (s.transfer?.target === from) maybeSendTimeoutNow(s, ctx, nowMs);
     checkMembershipProgress(s, ctx, nowMs);
+  } else if (checkLogBelowMatch(p, m)) {
+    trace(ctx, {
+      type: 'raft.followerLostEntries',
+      node: s.id,
+      follower: from,
+      lastIndex: m.hintIndex - 1,
+      match: p.match,
+    });
+    resetProgressAfterLoss(p, m.hintIndex);
   } else onAppendRefused(s, p, m);
   onReadAcks(s, ctx, nowMs);
   // What the follower needs next (entries, the commit index) leaves with the turn's batch.
@@ -304,7 +345,9 @@ function campaign(s: RaftState, ctx: StepContext, nowMs: number, transfer: boole
 function lead(s: RaftState, ctx: StepContext, nowMs: number): void {
   becomeLeader(s, ctx, nowMs);
   appendLocal(s, ctx, [{ term: s.term, index: s.log.lastIndex + 1, type: 'noop' }]);
-  broadcastAppend(s, ctx, nowMs);
+  // Record the ids of the members we know (ours, our voters') right behind the no-op, before any
+  // client entry can be appended: nothing after it commits without the ids in force (membership.ts).
+  if (!maybeRecordIds(s, ctx, nowMs, true)) broadcastAppend(s, ctx, nowMs);
 }
 
 // ─────────────────────────────────────────── timers ───────────────────────────────────────────

@@ -53,6 +53,7 @@ import {
   type RaftMessage,
 } from '../../core/raft/messages.js';
 import { checkQuorumWindowMsOf } from '../../core/raft/config.js';
+import { checkSenderCounts } from '../../core/raft/identity.js';
 import type { RaftState } from '../../core/raft/raft.js';
 import type { DurableState, Effect, Input, NodeId, StorageOp } from '../../core/types.js';
 
@@ -190,8 +191,8 @@ export class RaftRuleChecker {
     this.before.delete(nodeId);
   }
 
-  /** The input a node is about to step on. */
-  onInput(nodeId: NodeId, input: Input<unknown, unknown>): void {
+  /** The input a node is about to step on; `raft` is the node's state before it (for the server-id check). */
+  onInput(nodeId: NodeId, input: Input<unknown, unknown>, raft?: RaftState | null): void {
     this.stepCount++;
     // The node's own clock at this step: the lease and check-quorum rules measure time with it, as the
     // node does (left unset, both rules compared 0 with 0 and could never fire).
@@ -203,9 +204,12 @@ export class RaftRuleChecker {
     let message: RaftMessage | null = null;
     let from: NodeId | null = null;
     if (input.kind === 'message') {
-      const envelope = input.message as { m?: string; p?: unknown };
-      // A message the node drops unread (malformed, or a forged term jump: core/raft/messages.ts) is no input to the rules.
-      if (envelope.m === 'raft' && checkMessage(envelope.p)) ((message = envelope.p), (from = input.from));
+      const envelope = input.message as { m?: string; p?: unknown } | null; // a stranger's garbage may be null
+      // A message the node drops unread (malformed, or a forged term jump: core/raft/messages.ts; a vote
+      // or an acknowledgement from a member's name under another server id: core/raft/identity.ts) is no
+      // input to the rules.
+      if (envelope?.m === 'raft' && checkMessage(envelope.p) && !checkFromStranger(raft, input.from, envelope.p))
+        ((message = envelope.p), (from = input.from));
     } else if (input.kind === 'request') {
       const request = input.request as { machine?: string; body?: { type?: string } };
       if (request.machine === 'raft' && request.body?.type === 'read') {
@@ -550,10 +554,14 @@ export class RaftRuleChecker {
   }
 }
 
-/** Rule 9 on a leader's append: a configuration entry waits for an own-term commit and for the previous change. */
+/**
+ * Rule 9 on a leader's append: a configuration entry waits for an own-term commit and for the previous
+ * change. An entry that only records server ids (core/raft/identity.ts: the same voters and learners
+ * as the configuration before it) changes no quorum by name and is not a membership change here.
+ */
 function checkConfigAppend(nodeId: NodeId, entries: readonly Entry[], s: RaftState): string | null {
   for (const e of entries) {
-    if (e.type !== 'config' || e.term !== s.term) continue;
+    if (e.type !== 'config' || e.term !== s.term || checkIdsOnly(s, e)) continue;
     if (s.log.termAt(s.commitIndex) !== s.term)
       return `membership: leader ${nodeId} appended a configuration entry at ${e.index} before committing an entry of its term ${s.term} (commit ${s.commitIndex} is of term ${s.log.termAt(s.commitIndex)})`;
     for (let i = Math.max(s.commitIndex, s.log.prevIndex) + 1; i < e.index; i++)
@@ -561,6 +569,26 @@ function checkConfigAppend(nodeId: NodeId, entries: readonly Entry[], s: RaftSta
         return `membership: leader ${nodeId} appended a configuration entry at ${e.index} while the one at ${i} is not committed (one change at a time)`;
   }
   return null;
+}
+
+/** Whether `node` drops message `m` from `from` as a stranger's (core/raft/step.ts checkFromMember). */
+function checkFromStranger(node: RaftState | null | undefined, from: NodeId, m: RaftMessage): boolean {
+  if (!node || m.type === 'append' || m.type === 'snapshot' || m.type === 'timeoutNow') return false;
+  return !checkSenderCounts(node, from, m.sid);
+}
+
+/** Whether config entry `e` has the same voters and learners as the configuration in force before it. */
+function checkIdsOnly(s: RaftState, e: Entry): boolean {
+  let before = s.snapshotMembership;
+  for (let i = e.index - 1; i > s.log.prevIndex; i--) {
+    const prev = s.log.entryAt(i);
+    if (prev?.type === 'config') {
+      before = prev.config!;
+      break;
+    }
+  }
+  const same = (a: readonly string[], b: readonly string[]) => [...a].sort().join(' ') === [...b].sort().join(' ');
+  return same(before.voters, e.config!.voters) && same(before.learners, e.config!.learners);
 }
 
 /** Rule 9 after a truncation: the membership in force is the latest configuration entry left in the log. */

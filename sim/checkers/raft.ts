@@ -130,9 +130,9 @@ export class RaftClusterChecker {
     this.rules?.onNodeStart(nodeId, durable);
   }
 
-  /** The input a node is about to step on. */
-  onInput(nodeId: NodeId, input: Input<unknown, unknown>): void {
-    this.rules?.onInput(nodeId, input);
+  /** The input a node is about to step on; `raft` is the node's state before it (for the server-id check). */
+  onInput(nodeId: NodeId, input: Input<unknown, unknown>, raft?: RaftState | null): void {
+    this.rules?.onInput(nodeId, input, raft);
   }
 
   private fail(text: string): string {

@@ -108,6 +108,8 @@ export function describeKnobs(seed: number, scenario: Scenario, k: Knobs): strin
 }
 
 export class Nemesis {
+  private readonly replacedDisks = new Set<NodeId>();
+
   constructor(
     private readonly host: NemesisHost,
     private readonly r: Prng,
@@ -232,7 +234,12 @@ export class Nemesis {
         return;
       }
       case 'disk-replaced': {
-        const victim = r.pick(ids);
+        // A cluster survives losing a minority of its disks (the lost servers are re-added); losing a
+        // majority loses data by definition and needs a manual recovery (Consul's peers.json), so a run
+        // replaces at most ⌊(n−1)/2⌋ disks, each once.
+        if (this.replacedDisks.size >= Math.floor((ids.length - 1) / 2)) return;
+        const victim = r.pick(ids.filter((id) => !this.replacedDisks.has(id)));
+        this.replacedDisks.add(victim);
         f.replaceDisk(victim, r.chance(1, 2));
         return;
       }

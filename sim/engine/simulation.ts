@@ -165,6 +165,8 @@ interface SimNode {
   refusedReason: string | null;
   /** The node stopped itself (storage failed), as opposed to a crash fault. */
   exited: boolean;
+  /** The node's disk was replaced (empty, identity not kept) and it has not started on it yet. */
+  diskReplaced: boolean;
   /** A Sync retry is scheduled (the disk was full). */
   syncRetry: boolean;
 }
@@ -300,6 +302,7 @@ export class Simulation implements SimApi {
         refusedReason: null,
         syncRetry: false,
         exited: false,
+        diskReplaced: false,
       };
       this.nodes.push(node);
       this.byId.set(id, node);
@@ -943,7 +946,7 @@ export class Simulation implements SimApi {
           : undefined;
       node.runtime = new NodeRuntime(
         node.id,
-        this.harness.mounts(node.id, this.scenario),
+        this.harness.mounts(node.id, this.scenario, { diskReplaced: node.diskReplaced }),
         durable,
         prng,
         buggify ? { buggify } : {},
@@ -967,6 +970,7 @@ export class Simulation implements SimApi {
     }
     node.storage.acknowledgeLoad();
     node.exited = false;
+    node.diskReplaced = false;
     this.stepNode(node, { kind: 'start', nowMs: this.localUs(node) / usPerMs });
   }
 
@@ -1064,8 +1068,9 @@ export class Simulation implements SimApi {
       replaceDisk(id, keepIdentity) {
         const node = sim.nodeOf(id);
         if (node.runtime !== null) sim.crashNode(node, null);
-        node.storage.wipe();
+        node.storage.wipe(keepIdentity ? ['identity'] : []);
         node.storage.setFreeBytes(Infinity);
+        node.diskReplaced = !keepIdentity;
         node.refusedReason = null;
         sim.fault(`${id} disk replaced (empty${keepIdentity ? ', old identity kept' : ''}); ${id} restarted`);
         sim.startNode(node);

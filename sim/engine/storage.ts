@@ -161,10 +161,12 @@ export class SimStorage {
     this.freeBytes = bytes;
   }
 
-  /** `disk replaced`: the node's data is gone (the process must be down). */
-  wipe(): void {
+  /** `disk replaced`: the node's data is gone (the process must be down); `keepRecords` were restored. */
+  wipe(keepRecords: readonly string[]): void {
     assert(this.pending.length === 0, 'wipe a disk only while its node is down');
-    this.records.clear();
+    // Keys are namespaced by machine ('raft/identity'): keep a record whose last segment is listed.
+    const kept = (key: string) => keepRecords.includes(key.slice(key.lastIndexOf('/') + 1));
+    for (const key of [...this.records.keys()]) if (!kept(key)) this.records.delete(key);
     this.logs.clear();
     this.tornLogs.clear();
     this.tornAt = null;

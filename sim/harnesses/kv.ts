@@ -1158,7 +1158,7 @@ export const harness: Harness = {
   },
 
   onInput(sim, nodeId, input) {
-    runStateOf(sim).checker.onInput(nodeId, input);
+    runStateOf(sim).checker.onInput(nodeId, input, sim.runtime(nodeId)?.stateOf<RaftState>('raft'));
   },
 
   onEffect(sim, nodeId, effect: Effect) {

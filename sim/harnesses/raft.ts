@@ -77,6 +77,8 @@ const params = {
     'mean gap between membership changes of the membership workload (add, promote, remove; ms); 0 = none',
   unsafeCommitPreviousTerm: 'TEST ONLY: the broken Figure 8 commit rule (true|false)',
   unsafeVoteWithoutLogCheck: 'TEST ONLY: votes without the §5.4.1 log check (true|false)',
+  unsafeIgnoreServerIds:
+    'TEST ONLY: the rule before server ids (a server that lost its disk votes as before) (true|false)',
   clients: 'concurrent clients',
   opEveryMs: 'mean gap between one client’s operations (ms)',
   readPercent: 'share of operations that are linearizable reads (0..100)',
@@ -97,7 +99,12 @@ const numericParams: Param[] = [
   'requestTimeoutMs',
   'attemptsMax',
 ];
-const booleanParams: Param[] = [...raftKnobBoolean, 'unsafeCommitPreviousTerm', 'unsafeVoteWithoutLogCheck'];
+const booleanParams: Param[] = [
+  ...raftKnobBoolean,
+  'unsafeCommitPreviousTerm',
+  'unsafeVoteWithoutLogCheck',
+  'unsafeIgnoreServerIds',
+];
 
 function num(scenario: Scenario, key: Param, fallback: number): number {
   const raw = scenario.params[key];
@@ -128,6 +135,7 @@ export function raftConfigFor(scenario: Scenario, nodeId: NodeId): RaftConfig {
     ...raftKnobFields(scenario),
     unsafeCommitPreviousTerm: bool(scenario, 'unsafeCommitPreviousTerm', false),
     unsafeVoteWithoutLogCheck: bool(scenario, 'unsafeVoteWithoutLogCheck', false),
+    unsafeIgnoreServerIds: bool(scenario, 'unsafeIgnoreServerIds', false),
   });
 }
 
@@ -138,6 +146,8 @@ export class RaftRun {
   readonly snapshotInstalls = new Map<NodeId, number>();
   /** Each node's last role, for the coverage of role transitions. */
   readonly roles: RoleMarks = new Map();
+  /** Servers the operator is replacing (they came back with a new server id): remove, then add back. */
+  readonly replacing = new Set<NodeId>();
 
   constructor(scenario: Scenario) {
     this.checker = new RaftClusterChecker({ rules: scenario.params.ruleCheckers !== 'false' });
@@ -286,10 +296,10 @@ function drawKnobs(prng: Prng, scenario: Scenario, faults: FaultKnobs): Record<s
 }
 
 /** Runs an admin request against the current leader, retrying while there is none. */
-function adminRequest(sim: SimApi, body: unknown, what: string, triesLeft = 40): void {
+function adminRequest(sim: SimApi, body: unknown, what: string, triesLeft = 40, onOk?: () => void): void {
   const leader = currentLeader(sim);
   if (!leader) {
-    if (triesLeft > 0) sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1));
+    if (triesLeft > 0) sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1, onOk));
     else sim.log(`admin: ${what}: no leader found`);
     return;
   }
@@ -300,7 +310,8 @@ function adminRequest(sim: SimApi, body: unknown, what: string, triesLeft = 40):
     );
     // Membership changes and transfers are idempotent: retry until one leader says ok.
     if ((r === undefined || !r.ok) && r?.error !== 'badRequest' && triesLeft > 0)
-      sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1));
+      sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1, onOk));
+    else if (r?.ok) onOk?.();
   });
 }
 
@@ -403,8 +414,10 @@ export const harness: Harness = {
   guideSkips: raftGuideSkips,
   guideGroups: raftGuideGroups,
 
-  mounts(nodeId, scenario) {
-    return [{ machine: raftMachine, config: raftConfigFor(scenario, nodeId) }];
+  mounts(nodeId, scenario, start) {
+    // A server restarted on a replaced disk is started as a joiner (no initial servers to bootstrap).
+    const config = raftConfigFor(scenario, nodeId);
+    return [{ machine: raftMachine, config: start?.diskReplaced ? { ...config, servers: [] } : config }];
   },
 
   start(_sim, scenario) {
@@ -422,7 +435,7 @@ export const harness: Harness = {
   },
 
   onInput(sim, nodeId, input) {
-    runStateOf(sim).checker.onInput(nodeId, input);
+    runStateOf(sim).checker.onInput(nodeId, input, sim.runtime(nodeId)?.stateOf<RaftState>('raft'));
   },
 
   onEffect(sim, nodeId, effect: Effect) {
@@ -430,6 +443,17 @@ export const harness: Harness = {
     const runtime = sim.runtime(nodeId);
     if (effect.kind === 'trace' && effect.event.type === 'raft.snapshotInstalled')
       run.snapshotInstalls.set(nodeId, (run.snapshotInstalls.get(nodeId) ?? 0) + 1);
+    const stranger =
+      effect.kind === 'trace' && effect.event.type === 'raft.serverIdMismatch' ? effect.event.server : null;
+    if (stranger !== null && raftOf(sim, nodeId)?.role === 'leader' && !run.replacing.has(stranger)) {
+      // What the agent's leader does (core/agent/leader.ts reconcile) and an operator would: a server
+      // that came back under its name with a new server id (it lost its disk) is removed, then added back.
+      run.replacing.add(stranger);
+      const done = () => run.replacing.delete(stranger);
+      adminRequest(sim, { type: 'removeServer', id: stranger }, `remove ${stranger} (it lost its data)`, 40, () =>
+        adminRequest(sim, { type: 'addServer', id: stranger, voter: true }, `add ${stranger} back as voter`, 40, done),
+      );
+    }
     const problem = run.checker.onEffect(nodeId, effect, runtime ? runtime.stateOf<RaftState>('raft') : null, runtime);
     if (problem) sim.violation(problem);
     coverRaftEffect(sim, nodeId, effect);

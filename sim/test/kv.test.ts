@@ -94,8 +94,8 @@ describe('kv store on Raft in the simulator', () => {
     }
   }, 120_000);
 
-  it('the lock checker catches a planted store bug that forgets lock-delays (seed 1)', async () => {
-    const { result } = await run('scenarios/kv/lock-failover.txt', 1, setParam('plant', 'forget-lock-delay'));
+  it('the lock checker catches a planted store bug that forgets lock-delays (seed 2)', async () => {
+    const { result } = await run('scenarios/kv/lock-failover.txt', 2, setParam('plant', 'forget-lock-delay'));
     expect(result.result).toBe('fail');
     expect(result.violations.join('\n')).toMatch(/inside the 1500 ms lock-delay/);
   }, 60_000);
