@@ -90,7 +90,9 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(raft.Servers.map((x) => [x.Node, x.Voter, x.Leader]).sort()).toEqual(
       servers.map((n) => [n, true, n === leaderOf(sim)]),
     );
-    expect(raft.Index).toBe(1); // bootstrap-expect's configuration, the first entry
+    // bootstrap-expect's configuration is the first entry, the no-op the second; the first leader's
+    // entry recording the servers' ids (core/raft/identity.ts) the third.
+    expect(raft.Index).toBe(3);
     const members = call('n4', { type: 'agent.members' })!.body as {
       Name: string;
       Status: number;

@@ -664,10 +664,20 @@ describe('status and events', () => {
     const res = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/operator/raft/configuration`);
     expect(res.status).toBe(200);
     const config = (await res.json()) as { Servers: Record<string, unknown>[]; Index: number };
+    // ID is the server's raft id (a UUID, as Consul's Raft protocol 3 uses node ids: core/raft/identity.ts).
     expect(config.Servers).toEqual([
-      { ID: leader, Node: 'n1', Address: leader, Leader: true, Voter: true, ProtocolVersion: '2' },
+      {
+        ID: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+        Node: 'n1',
+        Address: leader,
+        Leader: true,
+        Voter: true,
+        ProtocolVersion: '3',
+      },
     ]);
-    expect(config.Index).toBe(1); // the bootstrap configuration is the log's first entry
+    // The bootstrap configuration is the log's first entry, the no-op the second, and the entry
+    // recording the server's id the third.
+    expect(config.Index).toBe(3);
   });
   it('fire and list user events', async () => {
     const fired = (await consul.event.fire('deploy', 'v42')) as Record<string, unknown>;
