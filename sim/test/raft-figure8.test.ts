@@ -39,24 +39,25 @@ function figure8(unsafe: boolean): { checker: RaftClusterChecker; cluster: Manua
     m.message.entries.some((e) => e.term === term) &&
     cluster.state(m.to).log.termAt(m.message.prevIndex) === m.message.prevTerm;
 
-  // (a) S1 leads term 2; its no-op (index 2) commits everywhere; X (index 3) reaches S2 only.
+  // (a) S1 leads term 2; its no-op (index 2) and the entry recording the server ids (index 3, issue 13
+  // §2) commit everywhere; X (index 4) reaches S2 only. (Before server ids, X was at index 3.)
   expect(cluster.elect(s1)).toBe(true);
   expect(cluster.state(s1).term).toBe(2);
   cluster.deliver();
   cluster.fire(s1, 'heartbeat');
   cluster.deliver();
-  expect(cluster.state(s3).commitIndex).toBe(2);
+  expect(cluster.state(s3).commitIndex).toBe(3);
   cluster.request(s1, { type: 'propose', command: 'X' });
   cluster.deliver(between([s1, s2]));
   cluster.drop();
-  expect(cluster.state(s2).log.termAt(3)).toBe(2);
-  expect(cluster.state(s1).commitIndex).toBe(2);
+  expect(cluster.state(s2).log.termAt(4)).toBe(2);
+  expect(cluster.state(s1).commitIndex).toBe(3);
 
-  // (b) S1 crashes; S5 wins term 3 with S3 and S4; its no-op at index 3 goes nowhere.
+  // (b) S1 crashes; S5 wins term 3 with S3 and S4; its no-op at index 4 goes nowhere.
   cluster.crash(s1);
   expect(cluster.elect(s5, [s3, s4, s5])).toBe(true);
   expect(cluster.state(s5).term).toBe(3);
-  expect(cluster.state(s5).log.termAt(3)).toBe(3);
+  expect(cluster.state(s5).log.termAt(4)).toBe(3);
   cluster.drop();
 
   // (c) S5 crashes; S1 restarts and wins term 4 (S2, S3); X (term 2) reaches S3, the term-4 no-op does not.
@@ -71,20 +72,20 @@ function figure8(unsafe: boolean): { checker: RaftClusterChecker; cluster: Manua
   cluster.fire(s1, 'heartbeat');
   cluster.deliver(phaseC);
   cluster.drop();
-  expect(cluster.state(s3).log.termAt(3)).toBe(2);
-  expect(cluster.state(s3).log.lastIndex).toBe(3);
-  const committedX = cluster.state(s1).commitIndex >= 3;
+  expect(cluster.state(s3).log.termAt(4)).toBe(2);
+  expect(cluster.state(s3).log.lastIndex).toBe(4);
+  const committedX = cluster.state(s1).commitIndex >= 4;
   expect(committedX).toBe(unsafe); // §5.4.2: a correct leader does not commit X by counting replicas
 
-  // (d) S1 crashes; S5 restarts and wins term 5 with S3 and S4, then overwrites index 3.
+  // (d) S1 crashes; S5 restarts and wins term 5 with S3 and S4, then overwrites index 4.
   cluster.crash(s1);
   cluster.restart(s5);
   expect(cluster.elect(s5, [s3, s4, s5])).toBe(true);
   cluster.deliver(between([s3, s4, s5]));
   cluster.fire(s5, 'heartbeat');
   cluster.deliver(between([s3, s4, s5]));
-  expect(cluster.state(s5).commitIndex).toBeGreaterThanOrEqual(4);
-  expect(cluster.state(s3).log.termAt(3)).toBe(3);
+  expect(cluster.state(s5).commitIndex).toBeGreaterThanOrEqual(5);
+  expect(cluster.state(s3).log.termAt(4)).toBe(3);
   void s4;
   return { checker, cluster };
 }
