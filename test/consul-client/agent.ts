@@ -250,6 +250,8 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
   const dnsPort = await freePort(options.dnsPort);
   const bind = options.bind ?? '127.0.0.1';
   const serfPort = await freePort(undefined, bind);
+  // Servers also bind the WAN gossip port (8302 by default): several agents on one host need their own.
+  const serfWanPort = await freePort(undefined, bind);
   const serverPort = options.serverPort ?? (await freePort(undefined, bind));
   const configDir = mkdtempSync(join(tmpdir(), 'conclave-test-'));
   for (const [name, text] of Object.entries(options.configFiles ?? {})) writeFileSync(join(configDir, name), text);
@@ -274,6 +276,8 @@ async function startProcessAgent(options: TestAgentOptions): Promise<TestAgent> 
     String(dnsPort),
     '-serf-lan-port',
     String(serfPort),
+    '-serf-wan-port',
+    String(serfWanPort),
     '-server-port',
     String(serverPort),
     '-config-dir',
