@@ -16,6 +16,11 @@ export class HeldEffects<E> {
   private markers: number[] = [];
   private head = 0;
 
+  /** The effects that wait, oldest first (a copy: what a crash now would drop unsent). */
+  pending(): E[] {
+    return this.effects.slice(this.head);
+  }
+
   /** How many effects wait. */
   get size(): number {
     return this.effects.length - this.head;

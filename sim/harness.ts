@@ -61,6 +61,12 @@ export interface Harness {
   onInput?(sim: SimApi, nodeId: NodeId, input: Input<Envelope, NodeRequest>): void;
   /** Sees every effect a node emits (before the driver carries it out): record applies, roles... */
   onEffect?(sim: SimApi, nodeId: NodeId, effect: Effect): void;
+  /**
+   * Sends and replies the node emitted (and `onEffect` saw) that never left: they waited behind a
+   * persist (the ORDERING RULE) when the node crashed. Per-step checkers take back what they
+   * recorded of them (a vote granted in a reply that never left was never granted).
+   */
+  onDropped?(sim: SimApi, nodeId: NodeId, effects: readonly Effect[]): void;
   /** Cluster-wide safety after each step of node `nodeId` (only when invariants are on). */
   checkStep?(sim: SimApi, nodeId: NodeId): string | null;
   /** During the liveness phase, polled every `livenessPollMs`: true once the cluster made progress. */

@@ -210,3 +210,17 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
     }
   });
 });
+
+describe('grants that never left', () => {
+  it('a vote reply held behind its persist and dropped by a crash is no grant (disk-replaced-swarm seed 6824)', async () => {
+    // n3 granted its term-2 vote to n1, crashed before the vote synced (the reply waited for it and
+    // died with the process), restarted without the vote and granted term 2 to n2: correct Raft, which
+    // the rule once called "one vote per term: n3 granted its vote at term 2 to n1 and to n2".
+    const { loadScenario, runLoaded } = await import('../run.js');
+    const loaded = await loadScenario(
+      new URL('../../scenarios/raft/disk-replaced-swarm.txt', import.meta.url).pathname,
+    );
+    const r = runLoaded(loaded, 6824);
+    expect(r.violations.filter((v) => /one vote per term|holds a vote for/.test(v))).toEqual([]);
+  });
+});

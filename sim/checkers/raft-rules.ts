@@ -151,6 +151,8 @@ export class RaftRuleChecker {
   private readonly steps = new Map<NodeId, StepView>();
   private readonly before = new Map<NodeId, Before>();
   private readonly heard = new Map<NodeId, Heard>();
+  /** node → term → how many grants it emitted at that term (less those a crash dropped unsent). */
+  private readonly grantCounts = new Map<NodeId, Map<number, number>>();
   /** node → term → the candidate it granted its vote to (kept across restarts: one vote per term). */
   private readonly votes = new Map<NodeId, Map<number, NodeId>>();
   /** Linearizable reads waiting on a node: request id → the checker step at which it arrived. */
@@ -335,6 +337,31 @@ export class RaftRuleChecker {
   }
 
   /** §5.4.1 and one vote per term: the grant the node just sent. */
+  /**
+   * Grants the node emitted that never left (held behind the vote's persist when it crashed): they
+   * were never granted, and the node, which lost the unsynced vote, may vote again at that term. A
+   * grant that left (sent at once, or released after its sync) stays on record: the count of grants
+   * per (node, term) tells them apart.
+   */
+  onDropped(nodeId: NodeId, effects: readonly Effect[]): void {
+    const byTerm = this.votes.get(nodeId);
+    const counts = this.grantCounts.get(nodeId);
+    if (!byTerm || !counts) return;
+    for (const effect of effects) {
+      if (effect.kind !== 'send') continue;
+      const envelope = effect.message as { m?: string; p?: unknown };
+      const m = (envelope.m === undefined ? effect.message : envelope.p) as RaftMessage | null;
+      if (envelope.m !== undefined && envelope.m !== 'raft') continue;
+      if (m?.type !== 'voteReply' || !m.granted || m.preVote) continue;
+      const left = (counts.get(m.term) ?? 0) - 1;
+      if (left > 0) counts.set(m.term, left);
+      else if (byTerm.get(m.term) === effect.to) {
+        counts.delete(m.term);
+        byTerm.delete(m.term);
+      }
+    }
+  }
+
   private checkGrant(nodeId: NodeId, to: NodeId, term: number, preVote: boolean, s: RaftState): string | null {
     this.counts.votes++;
     const step = this.steps.get(nodeId);
@@ -351,6 +378,9 @@ export class RaftRuleChecker {
     if (earlier !== undefined && earlier !== to)
       return `one vote per term: ${nodeId} granted its vote at term ${term} to ${earlier} and to ${to}`;
     byTerm.set(term, to);
+    let counts = this.grantCounts.get(nodeId);
+    if (!counts) this.grantCounts.set(nodeId, (counts = new Map()));
+    counts.set(term, (counts.get(term) ?? 0) + 1);
     return null;
   }
 

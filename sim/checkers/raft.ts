@@ -130,6 +130,11 @@ export class RaftClusterChecker {
     this.rules?.onNodeStart(nodeId, durable);
   }
 
+  /** Effects the node emitted that a crash dropped unsent (`Harness.onDropped`). */
+  onDropped(nodeId: NodeId, effects: readonly Effect[]): void {
+    this.rules?.onDropped(nodeId, effects);
+  }
+
   /** The input a node is about to step on; `raft` is the node's state before it (for the server-id check). */
   onInput(nodeId: NodeId, input: Input<unknown, unknown>, raft?: RaftState | null): void {
     this.rules?.onInput(nodeId, input, raft);

@@ -982,6 +982,7 @@ export class Simulation implements SimApi {
     node.stalled = false;
     node.pausedQueue = [];
     node.timers.clear();
+    if (node.held.size > 0) this.harness.onDropped?.(this, node.id, node.held.pending());
     node.held.clear();
     node.syncRetry = false;
     node.exited = exitReason !== null;

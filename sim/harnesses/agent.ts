@@ -671,6 +671,10 @@ export const harness: Harness = {
       .every((id) => serfHealthOf(sim, id) === 'passing');
   },
 
+  onDropped(sim, nodeId, effects) {
+    raftCheckerOf(sim, nodeId)?.onDropped(nodeId, effects);
+  },
+
   onEffect(sim, nodeId, effect) {
     raftEffect(sim, nodeId, effect);
     // Per-step rule: a `default` read is answered by a server whose Raft leads when it answers.

@@ -438,6 +438,10 @@ export const harness: Harness = {
     runStateOf(sim).checker.onInput(nodeId, input, sim.runtime(nodeId)?.stateOf<RaftState>('raft'));
   },
 
+  onDropped(sim, nodeId, effects) {
+    runStateOf(sim).checker.onDropped(nodeId, effects);
+  },
+
   onEffect(sim, nodeId, effect: Effect) {
     const run = runStateOf(sim);
     const runtime = sim.runtime(nodeId);
