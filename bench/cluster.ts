@@ -28,8 +28,8 @@
  *                                verify_incoming/outgoing/server_hostname, ports.https), the client on HTTPS
  *                                with a `tls cert create -client` certificate; JSON gains tlsPutC16Ratio
  *   BENCH_SKIP_ETCD=1            leaves etcd out
- *   BENCH_BASELINE=/path/repo    adds "conclave@base": the same suite against another checkout's build
- *                                (A/B in one run on a noisy machine)
+ *   BENCH_BASELINE=/path/repo    adds "conclave@base" (and with BENCH_SECURE "conclave@base+tls"): the same
+ *                                suite against another checkout's build (before/after in one run)
  *   BENCH_PROFILE=dir            Conclave servers run with --cpu-prof into dir (stopped with SIGTERM so
  *                                the profiles are written; the failover phase is skipped)
  *   BENCH_RAFT_MULTIPLIER=m      performance.raft_multiplier for the Conclave servers (default: the agent's)
@@ -610,6 +610,13 @@ try {
     variants.push({ name: 'conclave@base', build: baseline, ips: ['127.0.6.1', '127.0.6.2', '127.0.6.3'], tls: false });
   if (secure)
     variants.push({ name: 'conclave+tls', build: repo, ips: ['127.0.5.1', '127.0.5.2', '127.0.5.3'], tls: true });
+  if (secure && baseline)
+    variants.push({
+      name: 'conclave@base+tls',
+      build: baseline,
+      ips: ['127.0.7.1', '127.0.7.2', '127.0.7.3'],
+      tls: true,
+    });
   const figures: Record<string, Record<string, number>> = {};
   for (const v of variants) {
     const system = await startConclave(root, v);
@@ -637,7 +644,17 @@ try {
     ratiosConclaveOverEtcd: ratios,
     ...(secure ? { tlsPutC16Ratio: ratio(t['putC16OpsPerSec'], c['putC16OpsPerSec']) } : {}),
     ...(baseline
-      ? { baseOverNewPutC64: ratio(figures['conclave@base']?.['putC64OpsPerSec'], c['putC64OpsPerSec']) }
+      ? {
+          newOverBasePutC64: ratio(c['putC64OpsPerSec'], figures['conclave@base']?.['putC64OpsPerSec']),
+          ...(secure
+            ? {
+                baseTlsPutC16Ratio: ratio(
+                  figures['conclave@base+tls']?.['putC16OpsPerSec'],
+                  figures['conclave@base']?.['putC16OpsPerSec'],
+                ),
+              }
+            : {}),
+        }
       : {}),
   };
   log('');

@@ -226,6 +226,30 @@ describe('TLS on streams', () => {
     expect(b.logs.join('\n')).toContain('TLS handshake with');
   });
 
+  it('with gossip encryption too, frames on mutual TLS are not sealed again; a plain frame on TLS without a verified certificate is refused', async () => {
+    const key = generateKey();
+    const [ra, rb] = [ring([key]), ring([key])];
+    const b = await transport({ udp: false, sealer: rb, tls: tlsOf(server, true, null) });
+    const a = await transport({ udp: false, sealer: ra, tls: tlsOf(server, true, 'server.dc1.consul') });
+    a.t.send(b.t.address, 'over mutual tls', 'stream');
+    await until(() => b.inbox.length === 1, 'the TLS frame');
+    expect(ra.stats.sealed).toBe(0); // TLS alone carried it
+    // A receiver that does not require certificates: a TLS client without one gets through the
+    // handshake, but its plain frame is not authenticated by anything and is dropped.
+    const c = await transport({ udp: false, sealer: ring([key]), tls: tlsOf(server, false, null) });
+    const [host, port] = [c.t.address.split(':')[0]!, Number(c.t.address.split(':')[1])];
+    await new Promise<void>((resolve) => {
+      const s = tls.connect({ host, port, ca: ca.certPem, checkServerIdentity: () => undefined }, () =>
+        s.write(encodeFrame('127.0.0.1:1', { m: 'raft', p: {} }), () =>
+          setTimeout(() => (s.destroy(), resolve()), 200),
+        ),
+      );
+      s.on('error', () => resolve());
+    });
+    await until(() => c.t.stats.framesUnauthenticated === 1, 'the plain frame dropped');
+    expect(c.inbox).toHaveLength(0);
+  });
+
   it('verify_server_hostname: a server whose certificate is not server.<dc>.<domain> is refused', async () => {
     const b = await transport({ udp: false, tls: tlsOf(client, false, null) }); // serves a client certificate
     const logs: string[] = [];

@@ -67,8 +67,16 @@ export function encodeFrame(
 /** Bytes a seal adds: the 12-byte nonce and the 16-byte tag. */
 export const sealedOverheadBytes = 28;
 
-/** Decodes the part after the length prefix: version byte + payload (opened first when sealed). */
-export function decodeFrameBody(bytes: Uint8Array, sealer: FrameSealer | null = null): Frame | FrameError {
+/**
+ * Decodes the part after the length prefix: version byte + payload (opened first when sealed).
+ * `plainAllowed`: the frame came on a TLS stream whose peer presented a certificate the CA signed, so
+ * an unsealed frame is authenticated already (encrypt_verify_incoming does not refuse it).
+ */
+export function decodeFrameBody(
+  bytes: Uint8Array,
+  sealer: FrameSealer | null = null,
+  plainAllowed = false,
+): Frame | FrameError {
   if (bytes.length < 1) return { error: 'empty frame' };
   const version = bytes[0]!;
   let payload = bytes.subarray(1);
@@ -83,7 +91,7 @@ export function decodeFrameBody(bytes: Uint8Array, sealer: FrameSealer | null = 
     payload = opened;
     sealed = true;
   } else if (version !== wireVersion) return { error: `protocol version ${version} (we speak ${wireVersion})` };
-  else if (sealer && sealer.options.verifyIncoming)
+  else if (sealer && sealer.options.verifyIncoming && !plainAllowed)
     return { error: 'an unencrypted frame (encrypt_verify_incoming is on)', unauthenticated: true };
   let value: unknown;
   try {
@@ -129,7 +137,11 @@ export class FrameReader {
   private bufferedBytes = 0;
   fatal: string | null = null;
 
-  constructor(private readonly sealer: FrameSealer | null = null) {}
+  /** `plainAllowed`: a verified TLS stream (decodeFrameBody). */
+  constructor(
+    private readonly sealer: FrameSealer | null = null,
+    private readonly plainAllowed = false,
+  ) {}
 
   push(chunk: Buffer): (Frame | FrameError)[] {
     const out: (Frame | FrameError)[] = [];
@@ -149,7 +161,7 @@ export class FrameReader {
       }
       if (this.bufferedBytes < 4 + length) break;
       const whole = this.take(4 + length);
-      out.push(decodeFrameBody(whole.subarray(4), this.sealer));
+      out.push(decodeFrameBody(whole.subarray(4), this.sealer, this.plainAllowed));
     }
     return out;
   }

@@ -5,7 +5,8 @@
  * send after a backoff, so a restarted peer is reached again without help from the core.
  *
  * Security (issue 14): with a keyring (keyring.ts) every frame is sealed with AES-GCM and frames no key
- * opens are dropped and counted; with `tls`, streams run over TLS — incoming connections that start
+ * opens are dropped and counted — except on TLS streams where both ends present CA-signed certificates,
+ * which TLS alone protects (checkTlsCarries); with `tls`, streams run over TLS — incoming connections that start
  * with a TLS handshake are wrapped, and with `verifyIncoming` plain connections and peers without a
  * certificate signed by the CA are refused; outgoing connections use TLS when `verifyOutgoing` is on.
  * `admit` binds the sender id a frame claims to the peer that sent it (identity binding: see the agent).
@@ -177,7 +178,8 @@ class SocketTransport implements Transport {
     if (this.closed) return;
     let frame: Buffer;
     try {
-      frame = encodeFrame(this.address, body, wireVersion, this.options.sealer ?? null);
+      const sealer = this.checkTlsCarries(to, channel) ? null : (this.options.sealer ?? null);
+      frame = encodeFrame(this.address, body, wireVersion, sealer);
     } catch (error) {
       this.stats.framesDropped++;
       this.limited.warn('encode', `transport: could not encode a message to ${to}: ${(error as Error).message}`);
@@ -192,6 +194,21 @@ class SocketTransport implements Transport {
       return;
     }
     this.sendStream(to, frame);
+  }
+
+  /**
+   * Whether a frame to `to` travels on an outgoing TLS stream where both ends present certificates the
+   * CA signed: then it is not sealed with the gossip key as well (AES-GCM under TLS doubled the cost of
+   * every Raft frame), since TLS already encrypts and authenticates it, as on Consul's RPC port, which
+   * never uses the gossip key. The receiver takes plain frames on a verified TLS stream only (onSecure).
+   * Our own verify_incoming stands for the cluster's policy: a server that verifies incoming certificates
+   * presents one a peer of its cluster verifies; with it off, frames stay sealed.
+   */
+  private checkTlsCarries(to: string, channel: Channel): boolean {
+    const t = this.options.tls;
+    if (!this.options.sealer || !t || !t.verifyOutgoing || !t.verifyIncoming || !t.cert || !t.key) return false;
+    if (channel === 'datagram' && this.udp) return false;
+    return t.outgoingPort === null || splitAddress(to).port === t.outgoingPort;
   }
 
   async close(): Promise<void> {
@@ -390,7 +407,8 @@ class SocketTransport implements Transport {
     certNames: string[],
   ): void {
     socket.setNoDelay(true);
-    const reader = new FrameReader(this.options.sealer ?? null);
+    // A peer whose certificate the CA signed needs no gossip seal on top of TLS (checkTlsCarries).
+    const reader = new FrameReader(this.options.sealer ?? null, tlsVerified);
     socket.on('data', (chunk: Buffer) => {
       for (const frame of reader.push(chunk)) {
         if ('error' in frame) {
