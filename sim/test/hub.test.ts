@@ -143,14 +143,16 @@ describe.skipIf(!hasRedis)('conclave sim hub with workers on a real Redis', () =
     const truth = await explore({ scenarioPath: join(root, scenario), range: { from: 1, to: 40 }, jobs: 1 });
     expect(truth.failed).toBeGreaterThan(0); // the planted bug fails some seeds
 
+    // The victim works alone until it has a batch in hand, then dies mid-batch; only then do the other
+    // workers join (with all three from the start, a fast machine can finish before the victim starts).
     const victim = startWorker('victim');
+    await until(() => victim.lines.some((l) => /waiting for batches/.test(l)), 240_000);
+    const running = hub();
+    await until(() => victim.lines.some((l) => / started$/.test(l)), 240_000);
+    victim.proc.kill('SIGKILL');
+    const killedBatch = /batch (\d+\.\.\d+) of sweep/.exec(victim.lines.find((l) => / started$/.test(l))!)![1];
     startWorker('w2');
     startWorker('w3');
-    const running = hub();
-    // Kill the victim as it starts its second batch: that batch is in its hands, unfinished.
-    await until(() => victim.lines.filter((l) => / started$/.test(l)).length >= 2, 240_000);
-    victim.proc.kill('SIGKILL');
-    const killedBatch = /batch (\d+\.\.\d+) of sweep/.exec(victim.lines.filter((l) => / started$/.test(l))[1]!)![1];
 
     const first = await running;
     expect(first.code).toBe(1); // some seeds fail: exit 1, as sim explore

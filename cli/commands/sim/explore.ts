@@ -56,9 +56,80 @@ interface ExploreFlags {
   knobs: string[];
 }
 
+/** The flags `sim explore` and `sim hub` share (the seeds, the output, replays, the codec, knob pins). */
+export interface SweepFlags {
+  file: string | null;
+  seeds: string | null;
+  json: boolean;
+  out: string | null;
+  replayDir: string | null;
+  codec: boolean;
+  knobs: string[];
+}
+
+/**
+ * One argument of `args` at `i` for the shared sweep flags: the file, or a flag it knows. Returns the
+ * index of the last argument it used, an error message, or null when the flag is not one of them.
+ */
+export function parseSweepFlag(args: readonly string[], i: number, flags: SweepFlags): number | string | null {
+  const arg = args[i]!;
+  if (!arg.startsWith('-')) {
+    if (flags.file) return `unexpected argument '${arg}'`;
+    flags.file = arg;
+    return i;
+  }
+  const body = arg.replace(/^--?/, '');
+  const eq = body.indexOf('=');
+  const name = eq < 0 ? body : body.slice(0, eq);
+  const value = (): string | undefined => (eq >= 0 ? body.slice(eq + 1) : args[++i]);
+  switch (name) {
+    case 'seeds': {
+      const v = value();
+      if (v === undefined || !parseSeedRange(v))
+        return `--seeds needs A..B (inclusive, A ≤ B) or a count N, got '${v ?? ''}'`;
+      flags.seeds = v;
+      return i;
+    }
+    case 'json':
+      flags.json = true;
+      return i;
+    case 'out': {
+      const v = value();
+      if (!v) return '--out needs a file name';
+      flags.out = v;
+      return i;
+    }
+    case 'replay-dir': {
+      const v = value();
+      if (!v) return '--replay-dir needs a directory';
+      flags.replayDir = v;
+      return i;
+    }
+    case 'no-replays':
+      flags.replayDir = null;
+      return i;
+    case 'no-codec':
+      flags.codec = false;
+      return i;
+    case 'knob': {
+      const v = value();
+      if (!v || !v.includes('=')) return `--knob needs KEY=VALUE, got '${v ?? ''}'`;
+      flags.knobs.push(v);
+      return i;
+    }
+    default:
+      return null;
+  }
+}
+
+/** The flag an argument names (for "unknown flag" messages). */
+export function flagName(arg: string): string {
+  return arg.replace(/^-+/, '').split('=')[0]!;
+}
+
 function parseFlags(args: readonly string[]): ExploreFlags | string {
-  const flags: ExploreFlags = {
-    file: '',
+  const flags: SweepFlags & Omit<ExploreFlags, keyof SweepFlags> = {
+    file: null,
     seeds: defaultSeeds,
     jobs: Math.max(1, availableParallelism()),
     shard: null,
@@ -72,24 +143,18 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
     guided: false,
   };
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('-')) {
-      if (flags.file) return `unexpected argument '${arg}'`;
-      flags.file = arg;
+    const shared = parseSweepFlag(args, i, flags);
+    if (typeof shared === 'string') return shared;
+    if (shared !== null) {
+      i = shared;
       continue;
     }
+    const arg = args[i]!;
     const body = arg.replace(/^--?/, '');
     const eq = body.indexOf('=');
     const name = eq < 0 ? body : body.slice(0, eq);
     const value = (): string | undefined => (eq >= 0 ? body.slice(eq + 1) : args[++i]);
     switch (name) {
-      case 'seeds': {
-        const v = value();
-        if (v === undefined || !parseSeedRange(v))
-          return `--seeds needs A..B (inclusive, A ≤ B) or a count N, got '${v ?? ''}'`;
-        flags.seeds = v;
-        break;
-      }
       case 'jobs':
       case 'j': {
         const v = value();
@@ -104,27 +169,6 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
         flags.shard = v;
         break;
       }
-      case 'json':
-        flags.json = true;
-        break;
-      case 'out': {
-        const v = value();
-        if (!v) return '--out needs a file name';
-        flags.out = v;
-        break;
-      }
-      case 'replay-dir': {
-        const v = value();
-        if (!v) return '--replay-dir needs a directory';
-        flags.replayDir = v;
-        break;
-      }
-      case 'no-replays':
-        flags.replayDir = null;
-        break;
-      case 'no-codec':
-        flags.codec = false;
-        break;
       case 'coverage':
         flags.coverage = true;
         break;
@@ -132,12 +176,6 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
         flags.coverage = true;
         flags.guided = true;
         break;
-      case 'knob': {
-        const v = value();
-        if (!v || !v.includes('=')) return `--knob needs KEY=VALUE, got '${v ?? ''}'`;
-        flags.knobs.push(v);
-        break;
-      }
       case 'runner': {
         const v = value();
         if (!v) return '--runner needs a module URL';
@@ -145,11 +183,11 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
         break;
       }
       default:
-        return `unknown flag '${arg}'${didYouMean(arg.replace(/^-+/, '').split('=')[0]!, ['seeds', 'jobs', 'shard', 'json', 'out', 'replay-dir', 'no-replays', 'no-codec', 'coverage', 'guided'], '--')}`;
+        return `unknown flag '${arg}'${didYouMean(flagName(arg), ['seeds', 'jobs', 'shard', 'json', 'out', 'replay-dir', 'no-replays', 'no-codec', 'coverage', 'guided'], '--')}`;
     }
   }
   if (!flags.file) return 'missing SCENARIO file';
-  return flags;
+  return { ...flags, file: flags.file, seeds: flags.seeds ?? defaultSeeds };
 }
 
 export async function runExplore(args: string[]): Promise<number> {

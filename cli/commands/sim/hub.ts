@@ -17,6 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { ScenarioError, parseDurationMs } from '../../../sim/scenario.js';
 import { addKnobPin, loadScenario, replayCommand } from '../../../sim/run.js';
 import { formatEta, parseSeedRange } from '../../../sim/tools/explore.js';
+import { parseSweepFlag, type SweepFlags } from './explore.js';
 import {
   batchSeedsDefault,
   defaultWorkerName,
@@ -35,17 +36,10 @@ const redisDefault = 'redis://127.0.0.1:6379';
 const hubUsage = subcommandHelp['hub']!;
 const workerUsage = subcommandHelp['worker']!;
 
-interface HubFlags {
-  file: string | null;
-  seeds: string | null;
+interface HubFlags extends SweepFlags {
   redis: string;
   batch: number;
   shrinkBudgetMs: number;
-  codec: boolean;
-  replayDir: string | null;
-  json: boolean;
-  out: string | null;
-  knobs: string[];
 }
 
 export function parseHubFlags(args: string[]): HubFlags | string {
@@ -63,24 +57,18 @@ export function parseHubFlags(args: string[]): HubFlags | string {
   };
   const known = ['seeds', 'redis', 'batch', 'shrink-budget', 'no-shrink', 'knob', 'no-codec', 'replay-dir'];
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('-')) {
-      if (flags.file) return `unexpected argument '${arg}'`;
-      flags.file = arg;
+    const shared = parseSweepFlag(args, i, flags);
+    if (typeof shared === 'string') return shared;
+    if (shared !== null) {
+      i = shared;
       continue;
     }
+    const arg = args[i]!;
     const body = arg.replace(/^--?/, '');
     const eq = body.indexOf('=');
     const name = eq < 0 ? body : body.slice(0, eq);
     const value = (): string | undefined => (eq >= 0 ? body.slice(eq + 1) : args[++i]);
     switch (name) {
-      case 'seeds': {
-        const v = value();
-        if (v === undefined || !parseSeedRange(v))
-          return `--seeds needs A..B (inclusive, A ≤ B) or a count N, got '${v ?? ''}'`;
-        flags.seeds = v;
-        break;
-      }
       case 'redis': {
         const v = value();
         if (!v) return '--redis needs a URL such as redis://127.0.0.1:6379';
@@ -104,33 +92,6 @@ export function parseHubFlags(args: string[]): HubFlags | string {
       case 'no-shrink':
         flags.shrinkBudgetMs = 0;
         break;
-      case 'no-codec':
-        flags.codec = false;
-        break;
-      case 'replay-dir': {
-        const v = value();
-        if (!v) return '--replay-dir needs a directory';
-        flags.replayDir = v;
-        break;
-      }
-      case 'no-replays':
-        flags.replayDir = null;
-        break;
-      case 'json':
-        flags.json = true;
-        break;
-      case 'out': {
-        const v = value();
-        if (!v) return '--out needs a file name';
-        flags.out = v;
-        break;
-      }
-      case 'knob': {
-        const v = value();
-        if (!v || !v.includes('=')) return `--knob needs KEY=VALUE, got '${v ?? ''}'`;
-        flags.knobs.push(v);
-        break;
-      }
       default:
         return `unknown flag '${arg}'${didYouMean(name, [...known, 'json', 'out', 'no-replays'], '--')}`;
     }
