@@ -50,18 +50,9 @@ describe('the server id at start (identity.ts settleIdentity)', () => {
     };
     expect(settleIdentity(withData, new Prng(2))).toMatchObject({ serverId: fresh.serverId, ops: [], note: null });
 
-    // The identity survived without any Raft data, and was never marked as having some: the server
-    // crashed before its first Raft writes synced, so nothing under this id was acknowledged: keep it
-    // (it used to mint a new id and skip bootstrapping: disk-replaced-swarm seeds 648 and 9194 stalled).
-    const torn = settleIdentity(
-      { records: new Map([[identityRecord, { id: fresh.serverId }]]), logs: new Map() },
-      new Prng(6),
-    );
-    expect(torn).toMatchObject({ serverId: fresh.serverId, ops: [], note: null, lostData: false, marked: false });
-
-    // The marked identity survived, the Raft data did not: the server knows it lost its data.
+    // The identity survived, the Raft data did not: the server knows it lost its data.
     const lost = settleIdentity(
-      { records: new Map([[identityRecord, { id: fresh.serverId, data: true }]]), logs: new Map() },
+      { records: new Map([[identityRecord, { id: fresh.serverId }]]), logs: new Map() },
       new Prng(3),
     );
     expect(lost.serverId).not.toBe(fresh.serverId);

@@ -18,11 +18,11 @@
 import type { Prng } from '../prng.js';
 import type { DurableState, NodeId, StorageOp } from '../types.js';
 import { RaftLoadError } from './durable.js';
-import { identityRecord } from './identity-record.js';
 import { isServerId, type Membership } from './messages.js';
 import type { RaftState } from './state.js';
 
-export { identityMarkOp, identityRecord } from './identity-record.js';
+/** The durable record holding `{ id }`; it lives among the Raft records, so it goes with them. */
+export const identityRecord = 'identity';
 
 /** A random id in the UUID text form (version 4 layout), as Consul's node ids are. */
 export function mintServerId(prng: Prng): string {
@@ -47,12 +47,6 @@ export function checkHasRaftData(durable: DurableState): boolean {
 
 export interface SettledIdentity {
   readonly serverId: string;
-  /**
-   * The identity record says Raft data was written under this id (`{ id, data: true }`). Until then a
-   * crash that kept the identity but none of the first Raft writes lost nothing: no vote or
-   * acknowledgement can have left before those writes were durable (the ORDERING RULE).
-   */
-  readonly marked: boolean;
   /** Persist at start (before any message carries the id): a freshly minted id. */
   readonly ops: StorageOp[];
   /** Said at start as a warning: the server lost its data, or a data dir from before ids existed. */
@@ -75,12 +69,8 @@ export function settleIdentity(durable: DurableState, prng: Prng): SettledIdenti
   if (raw !== undefined && (raw === null || typeof raw !== 'object' || !isServerId(raw.id)))
     throw new RaftLoadError(identityRecord, `record is malformed (expected { id: string }); restore the data dir`);
   const old = raw?.id as string | undefined;
-  const marked = (raw as { data?: unknown } | undefined)?.data === true;
   const hasData = checkHasRaftData(durable);
-  // With its data, or without any yet (a server that crashed before its first Raft writes synced,
-  // whatever its identity record says: nothing under this id was ever acknowledged).
-  if (old !== undefined && hasData) return { serverId: old, ops: [], note: null, lostData: false, marked: true };
-  if (old !== undefined && !marked) return { serverId: old, ops: [], note: null, lostData: false, marked: false };
+  if (old !== undefined && hasData) return { serverId: old, ops: [], note: null, lostData: false };
   const serverId = mintServerId(prng);
   const ops: StorageOp[] = [{ op: 'put', key: identityRecord, value: { id: serverId } }];
   let note: string | null = null;
@@ -91,7 +81,7 @@ export function settleIdentity(durable: DurableState, prng: Prng): SettledIdenti
       `quorum until it is a member under that id: the leader replaces the old entry once it hears from it ` +
       `(or run \`conclave operator raft remove-peer\` for this server, then let it rejoin)`;
   else if (hasData) note = `had no server id on disk (a data dir from an older version): minted ${serverId}`;
-  return { serverId, ops, note, lostData: old !== undefined, marked: false };
+  return { serverId, ops, note, lostData: old !== undefined };
 }
 
 /** The id recorded for member `name`, or undefined when none is (see Membership.ids). */
