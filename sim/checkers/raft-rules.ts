@@ -151,7 +151,7 @@ export class RaftRuleChecker {
   private readonly steps = new Map<NodeId, StepView>();
   private readonly before = new Map<NodeId, Before>();
   private readonly heard = new Map<NodeId, Heard>();
-  /** node → term → how many grants it emitted at that term (less those a crash dropped unsent). */
+  /** node → term → how many grants to the recorded candidate left or may still leave (a crash's unsent ones not counted). */
   private readonly grantCounts = new Map<NodeId, Map<number, number>>();
   /** node → term → the candidate it granted its vote to (kept across restarts: one vote per term). */
   private readonly votes = new Map<NodeId, Map<number, NodeId>>();
@@ -338,27 +338,23 @@ export class RaftRuleChecker {
 
   /** §5.4.1 and one vote per term: the grant the node just sent. */
   /**
-   * Grants the node emitted that never left (held behind the vote's persist when it crashed): they
-   * were never granted, and the node, which lost the unsynced vote, may vote again at that term. A
-   * grant that left (sent at once, or released after its sync) stays on record: the count of grants
-   * per (node, term) tells them apart.
+   * Grants the node emitted that never left: they waited behind the vote's persist when it crashed.
+   * Such a grant was never given; the node may have lost the unsynced vote and vote again at that term
+   * — or the vote may have survived the crash (a torn write keeps a prefix), and then it holds it. So
+   * the grant stays on record but becomes tentative: a later grant to another candidate at that term
+   * replaces it instead of breaking "one vote per term". A grant that left (sent at once, or released
+   * after its sync) is never tentative: a count per (node, term) tells them apart.
    */
   onDropped(nodeId: NodeId, effects: readonly Effect[]): void {
-    const byTerm = this.votes.get(nodeId);
     const counts = this.grantCounts.get(nodeId);
-    if (!byTerm || !counts) return;
+    if (!counts) return;
     for (const effect of effects) {
       if (effect.kind !== 'send') continue;
       const envelope = effect.message as { m?: string; p?: unknown };
       const m = (envelope.m === undefined ? effect.message : envelope.p) as RaftMessage | null;
       if (envelope.m !== undefined && envelope.m !== 'raft') continue;
       if (m?.type !== 'voteReply' || !m.granted || m.preVote) continue;
-      const left = (counts.get(m.term) ?? 0) - 1;
-      if (left > 0) counts.set(m.term, left);
-      else if (byTerm.get(m.term) === effect.to) {
-        counts.delete(m.term);
-        byTerm.delete(m.term);
-      }
+      counts.set(m.term, (counts.get(m.term) ?? 1) - 1);
     }
   }
 
@@ -374,12 +370,14 @@ export class RaftRuleChecker {
     if (preVote) return null;
     let byTerm = this.votes.get(nodeId);
     if (!byTerm) this.votes.set(nodeId, (byTerm = new Map()));
-    const earlier = byTerm.get(term);
-    if (earlier !== undefined && earlier !== to)
-      return `one vote per term: ${nodeId} granted its vote at term ${term} to ${earlier} and to ${to}`;
-    byTerm.set(term, to);
     let counts = this.grantCounts.get(nodeId);
     if (!counts) this.grantCounts.set(nodeId, (counts = new Map()));
+    const earlier = byTerm.get(term);
+    const earlierLeft = (counts.get(term) ?? 0) > 0; // else every earlier grant at this term died unsent
+    if (earlier !== undefined && earlier !== to && earlierLeft)
+      return `one vote per term: ${nodeId} granted its vote at term ${term} to ${earlier} and to ${to}`;
+    if (earlier !== to) counts.set(term, 0);
+    byTerm.set(term, to);
     counts.set(term, (counts.get(term) ?? 0) + 1);
     return null;
   }
