@@ -68,7 +68,11 @@ async function openPage(context: BrowserContext, ip: string, hash: string): Prom
   page.on('console', (m) => {
     if (m.type() !== 'error' && m.type() !== 'warning') return;
     const at = m.location().url;
-    if (outage.has(page) && /ERR_CONNECTION_(REFUSED|RESET)|ERR_EMPTY_RESPONSE|status of 50\d/.test(m.text())) return;
+    if (
+      outage.has(page) &&
+      /ERR_CONNECTION_(REFUSED|RESET|CLOSED)|ERR_SOCKET_NOT_CONNECTED|ERR_EMPTY_RESPONSE|status of 50\d/.test(m.text())
+    )
+      return;
     // Chromium notes every 4xx answer to a fetch. Consul's API answers 404 for an absent key or an
     // empty folder and 403 for what the token may not read: the UI shows those, they are no error.
     // A 4xx for anything else (the UI's own files) still counts.
