@@ -27,7 +27,7 @@ import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { explore, formatRange, threadEntry, type SeedRange } from './explore.js';
+import { explore, formatRange, threadEntry, type ExploreSummary, type SeedRange } from './explore.js';
 import { codeVersion, readReplay, replayFileName, writeReplay, type ReplayFile } from './replay.js';
 import { propertyOf } from './shrink.js';
 
@@ -344,23 +344,10 @@ export interface UniqueFailure {
   readonly replayFile: string | null;
 }
 
-export interface HubSummary {
+/** The `sim explore --json` fields (so `sim merge` adds hub results to shard results), and the hub's own. */
+export interface HubSummary extends ExploreSummary {
   readonly sweep: string;
   readonly queue: string;
-  readonly scenario: string;
-  readonly seeds: number;
-  readonly passed: number;
-  readonly failed: number;
-  readonly failingSeeds: readonly number[];
-  readonly simulatedMs: number;
-  readonly wallMs: number;
-  readonly range: string;
-  readonly shard: null;
-  readonly jobs: number;
-  readonly seedsPerSec: number;
-  readonly events: number;
-  readonly messages: number;
-  readonly failures: readonly { seed: number; trace: string; violations: readonly string[]; replayFile?: string }[];
   readonly unique: readonly UniqueFailure[];
   readonly workers: Readonly<Record<string, WorkerStats>>;
   readonly retried: number;

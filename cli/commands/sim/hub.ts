@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { ScenarioError, parseDurationMs } from '../../../sim/scenario.js';
 import { addKnobPin, loadScenario, replayCommand } from '../../../sim/run.js';
 import { formatEta, parseSeedRange } from '../../../sim/tools/explore.js';
-import { parseSweepFlag, type SweepFlags } from './explore.js';
+import { jsonOf, parseSweepFlag, type SweepFlags } from './explore.js';
 import {
   batchSeedsDefault,
   defaultWorkerName,
@@ -193,20 +193,7 @@ export function progressText(p: HubProgress, width = 20): string {
 
 export function jsonOfHub(s: HubSummary, pins: Readonly<Record<string, string>>): Record<string, unknown> {
   return {
-    scenario: s.scenario,
-    seeds: s.seeds,
-    passed: s.passed,
-    failed: s.failed,
-    failingSeeds: s.failingSeeds,
-    simulatedMs: Math.round(s.simulatedMs),
-    wallMs: Math.round(s.wallMs),
-    range: s.range,
-    shard: s.shard,
-    jobs: s.jobs,
-    seedsPerSec: Math.round(s.seedsPerSec * 10) / 10,
-    events: s.events,
-    messages: s.messages,
-    failures: s.failures.map((f) => ({ ...f, replay: replayCommand(s.scenario, f.seed, pins) })),
+    ...jsonOf(s, pins),
     sweep: s.sweep,
     queue: s.queue,
     unique: s.unique,
