@@ -16,6 +16,7 @@
  * `left`), a second SIGINT exits at once; SIGTERM exits promptly without leaving (peers see `failed`)
  * unless `leave_on_terminate` is true; SIGKILL is SIGKILL.
  */
+import { admitFrame } from './admit.js';
 import { gatedAgent } from '../../net/gate.js';
 import { anonymousTokenId } from '../../core/store/acl.js';
 import { randomInt } from 'node:crypto';
@@ -474,35 +475,26 @@ class AgentProcess {
     };
   }
 
-  /**
-   * Identity binding (issue 14 §2): may a frame claiming `claimed` (a gossip id, ip:port) be taken from
-   * this peer? With gossip encryption or TLS on:
-   *  - the peer's source IP must be the claimed id's IP (outgoing connections and datagrams leave from
-   *    -bind, so a member's own frames always pass; checked when -bind is the advertised address);
-   *  - on the server port, the claimed id must be a member the encrypted gossip taught us (SWIM's
-   *    table), and with verify_server_hostname a Raft frame needs a certificate naming
-   *    server.<dc>.<domain> — a client certificate does not make a Raft voter.
-   * A mismatch is dropped (the transport counts it and logs it once per peer).
-   */
+  /** Identity binding: admitFrame (admit.ts) decides from what this agent knows now. */
   private admit(endpoint: 'gossip' | 'server' | 'wan', claimed: string, body: unknown, peer: PeerInfo): boolean {
     const s = this.settings;
     const sec = s.security;
-    const secured = this.keyring !== null || sec.verifyIncomingRpc;
-    if (!secured) return true;
-    const colon = claimed.lastIndexOf(':');
-    if (s.bindAddr !== '0.0.0.0' && s.bindAddr === s.config.advertiseAddr && claimed.slice(0, colon) !== peer.remoteIp)
-      return false;
-    if (endpoint === 'gossip' || endpoint === 'wan') return true;
-    // On the server port: a member of the LAN pool, or (a forwarded ?dc= request) of the WAN pool.
     const runtime = this.driver?.runtime;
     type Table = { members: { get(id: string): unknown } };
     const swim = runtime ? runtime.stateOf<Table>('swim') : null;
     const wanPool = runtime?.hasMachine('wan') ? runtime.stateOf<Table>('wan') : null;
-    const known = (swim?.members.get(claimed) ?? wanPool?.members.get(claimed)) !== undefined;
-    if (this.keyring !== null && swim && !known && claimed !== s.config.rpcId) return false;
-    if (sec.verifyServerHostname && peer.tlsVerified && (body as { m?: unknown } | null)?.m === 'raft')
-      return peer.certNames.includes(`server.${s.config.datacenter}.${sec.domain}`);
-    return true;
+    return admitFrame({
+      endpoint,
+      claimed,
+      body,
+      peer,
+      keyed: this.keyring !== null,
+      verifyIncomingRpc: sec.verifyIncomingRpc,
+      checkSourceIp: s.bindAddr !== '0.0.0.0' && s.bindAddr === s.config.advertiseAddr,
+      isMember: swim ? (id) => (swim.members.get(id) ?? wanPool?.members.get(id)) !== undefined : null,
+      self: s.config.rpcId,
+      serverName: sec.verifyServerHostname ? `server.${s.config.datacenter}.${sec.domain}` : null,
+    });
   }
 
   private readonly memberStatus = new Map<string, number>();

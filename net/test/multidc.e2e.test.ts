@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { dig } from '../dns/client.js';
 import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
 
@@ -20,7 +20,14 @@ const ac = '127.0.17.4';
 const bc = '127.0.17.14';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-multidc-'));
 const agents = new Map<string, AgentHandle>();
+let keepLogs = false;
 afterAll(async () => {
+  // A failed run leaves every agent's log beside the test's tmp dir (the CI prints the path).
+  if (keepLogs) {
+    const file = `${root}.log`;
+    fs.writeFileSync(file, [...agents].map(([name, a]) => `===== ${name}\n${a.output()}`).join('\n'));
+    process.stdout.write(`multidc e2e failed: agent logs in ${file}\n`);
+  }
   await stopAll([...agents.values()]);
   fs.rmSync(root, { recursive: true, force: true });
 });
@@ -80,6 +87,9 @@ async function leaderOf(ip: string): Promise<string | null> {
 
 describe('two datacenters over the WAN (real processes, loopback)', () => {
   it('federates, forwards ?dc= (KV, health, DNS), says No path for an unknown DC, survives kill -9 of dc2’s leader', async () => {
+    onTestFailed(() => {
+      keepLogs = true;
+    });
     const key = (await conclave(['keygen'])).stdout.trim();
     dc1.forEach((ip, i) => start(`a${i + 1}`, ip, 'dc1', key, servers(dc1, i)));
     start('ac', ac, 'dc1', key, ['-retry-join', dc1[0]!, '-dns-port', '8600']);
