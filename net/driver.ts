@@ -76,6 +76,8 @@ export class NodeDriver {
   private nextRequestId = 1;
   /** Sends and replies waiting for their persists (the ORDERING RULE's queue, core/held.ts). */
   private readonly held = new HeldEffects<Effect>();
+  /** With a recorder: each recorded send and reply's (step, position), for its departure frame. */
+  private readonly recordedIds = new WeakMap<Effect, readonly [number, number]>();
   private lastPersistMarker = 0;
   private flushScheduled = false;
   private stopped = false;
@@ -169,6 +171,7 @@ export class NodeDriver {
   start(): void {
     assert(!this.started, 'driver started twice');
     this.started = true;
+    this.options.recorder?.markerBase(this.options.storage.writtenMarker);
     this.input({ kind: 'start', nowMs: this.clock() });
   }
 
@@ -233,7 +236,14 @@ export class NodeDriver {
       this.fatal(error as Error);
       return;
     }
-    if (recorded) this.options.recorder?.step(recorded, effects);
+    if (recorded) {
+      const recorder = this.options.recorder!;
+      recorder.step(recorded, effects);
+      // Name each send and reply by (step, position), so its departure can be recorded when it leaves.
+      for (const [i, effect] of effects.entries())
+        if (effect.kind === 'send' || effect.kind === 'reply')
+          this.recordedIds.set(effect, [recorder.stepCount - 1, i]);
+    }
     this.options.onEffects?.(effects, input);
     for (const effect of effects) this.carryOut(effect);
   }
@@ -328,6 +338,8 @@ export class NodeDriver {
 
   private leave(effect: Effect): void {
     this.options.onLeave?.(effect);
+    const recordedId = this.recordedIds.get(effect);
+    if (recordedId) this.options.recorder!.left(recordedId[0], recordedId[1], this.options.storage.durableMarker);
     if (effect.kind === 'send') {
       if (effect.to === this.options.runtime.nodeId) {
         // A message to ourselves (Raft's leader acknowledging its own durable append) skips the

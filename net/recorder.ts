@@ -6,9 +6,14 @@
  * deterministic simulation.
  *
  * File: a sequence of frames `[u32 BE length][msgpack]`; the first is the header, then one frame per
- * input `{ i: Input, h: effectsHash }`. Frames are written with one synchronous write each, so they
- * are in the page cache before the step's effects leave the process: a kill -9 loses nothing that
- * influenced the outside world (power loss may).
+ * input `{ i: Input, h: effectsHash }`, and (version 2) one frame per send or reply as it leaves the
+ * process, `{ l: [step, effect], d: durableMarker }` — which effect of which step, and the storage's
+ * durable marker at that moment — after a `{ b: writtenMarker }` frame giving the storage's marker
+ * when recording began. With them the replay audits the ORDERING RULE of the recorded run (every send
+ * and reply left after the persists emitted before it were durable, `early` ones aside) and serves as
+ * a leg of the driver conformance suite (test/conformance/driver.test.ts). Frames are written with one
+ * synchronous write each, so they are in the page cache before the step's effects leave the process:
+ * a kill -9 loses nothing that influenced the outside world (power loss may).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -17,7 +22,9 @@ import { NodeRuntime, type Envelope, type Mount, type NodeRequest } from '../cor
 import type { DurableLog, DurableState, Effect, Input } from '../core/types.js';
 import { decode, encode } from './codec.js';
 
-export const recordingVersion = 1;
+export const recordingVersion = 2;
+/** Versions this build reads: 1 had no departure frames (its replay audits nothing). */
+const readableVersions: ReadonlySet<number> = new Set([1, 2]);
 
 export interface RecordingHeader {
   readonly kind: 'conclave-recording';
@@ -34,6 +41,13 @@ export interface RecordedStep {
   readonly i: Input<Envelope, NodeRequest>;
   /** First 16 hex digits of SHA-256 over the msgpack of the step's effects. */
   readonly h: string;
+}
+
+/** A send or reply that left the process: effect `effect` of recorded step `step`, and the durable marker then. */
+export interface RecordedLeave {
+  readonly step: number;
+  readonly effect: number;
+  readonly durable: number;
 }
 
 export function effectsHash(effects: readonly Effect[]): string {
@@ -82,6 +96,16 @@ export class Recorder {
     fs.writeSync(this.fd, Buffer.concat([head, body]));
   }
 
+  /** The storage's written marker as recording begins (persists from here on count up from it). */
+  markerBase(writtenMarker: number): void {
+    this.frame({ b: writtenMarker });
+  }
+
+  /** Effect `effect` of step `step` (0-based, as `stepCount` counted them) left; the storage was durable up to `durable`. */
+  left(step: number, effect: number, durable: number): void {
+    this.frame({ l: [step, effect], d: durable });
+  }
+
   traceHash(): string {
     return this.trace.copy().digest('hex').slice(0, 16);
   }
@@ -98,7 +122,17 @@ export class Recorder {
   }
 }
 
-export function readRecording(file: string): { header: RecordingHeader; steps: RecordedStep[]; truncated: boolean } {
+export interface Recording {
+  readonly header: RecordingHeader;
+  readonly steps: RecordedStep[];
+  /** Departures in the order they happened (empty for a version-1 recording). */
+  readonly leaves: RecordedLeave[];
+  /** The storage's written marker when recording began. */
+  readonly markerBase: number;
+  readonly truncated: boolean;
+}
+
+export function readRecording(file: string): Recording {
   const bytes = fs.readFileSync(file);
   const frames: unknown[] = [];
   let at = 0;
@@ -118,9 +152,32 @@ export function readRecording(file: string): { header: RecordingHeader; steps: R
   }
   const header = frames[0] as RecordingHeader | undefined;
   if (!header || header.kind !== 'conclave-recording') throw new Error(`${file}: not a conclave recording`);
-  if (header.version !== recordingVersion)
-    throw new Error(`${file}: recording version ${header.version}, this build reads ${recordingVersion}`);
-  return { header, steps: frames.slice(1) as RecordedStep[], truncated };
+  if (!readableVersions.has(header.version))
+    throw new Error(
+      `${file}: recording version ${header.version}, this build reads ${[...readableVersions].join(', ')}`,
+    );
+  const steps: RecordedStep[] = [];
+  const leaves: RecordedLeave[] = [];
+  let markerBase = 0;
+  for (const [index, frame] of frames.slice(1).entries()) {
+    const f = frame as { i?: unknown; h?: unknown; l?: unknown; d?: unknown; b?: unknown };
+    if (f.i !== undefined && typeof f.h === 'string') steps.push(frame as RecordedStep);
+    else if (Array.isArray(f.l) && typeof f.d === 'number')
+      leaves.push({ step: Number(f.l[0]), effect: Number(f.l[1]), durable: f.d });
+    else if (typeof f.b === 'number') markerBase = f.b;
+    else throw new Error(`${file}: frame ${index + 1} is neither an input, a departure nor a marker base`);
+  }
+  return { header, steps, leaves, markerBase, truncated };
+}
+
+/** A send or reply of the replayed run that left, with what the ORDERING RULE asked of it. */
+export interface ReplayedLeave {
+  readonly step: number;
+  readonly effect: Effect;
+  /** The storage marker of the latest persist emitted before it (the marker it had to wait for). */
+  readonly needed: number;
+  /** The durable marker when it left, as recorded. */
+  readonly durable: number;
 }
 
 export interface ReplayResult {
@@ -136,16 +193,31 @@ export interface ReplayResult {
     readonly effects: readonly Effect[];
   } | null;
   readonly truncated: boolean;
+  /** Every departure the recording holds, matched to its replayed effect (version 2). */
+  readonly leaves: readonly ReplayedLeave[];
+  /** Departures that broke the ORDERING RULE (left before a persist emitted ahead of them was durable). */
+  readonly orderingViolations: readonly string[];
+  /** The runtime after the last replayed step (its machines' state, for a test or an investigation). */
+  readonly runtime: NodeRuntime;
 }
 
-/** Replays a recording into a fresh runtime built with `mounts(assembly)`. */
+/**
+ * Replays a recording into a fresh runtime built with `mounts(assembly)`, and audits its departures:
+ * each recorded send or reply is matched to the effect the replay produced at that step and position;
+ * unless `early`, it must have left with the durable marker at or past the last persist emitted before
+ * it (counting from the marker base, one marker per persist effect, as the driver's storage does).
+ */
 export function replayRecording(file: string, mounts: (assembly: unknown) => Mount[]): ReplayResult {
-  const { header, steps, truncated } = readRecording(file);
+  const { header, steps, leaves, markerBase, truncated } = readRecording(file);
   const durable: DurableState = { records: new Map(header.durable.records), logs: new Map(header.durable.logs) };
   const runtime = new NodeRuntime(header.nodeId, mounts(header.assembly), durable, new Prng(header.prng));
   const recorded = createHash('sha256');
   const replayed = createHash('sha256');
   let divergence: ReplayResult['divergence'] = null;
+  // For each step: its effects, and the persist marker each send/reply needed.
+  const stepEffects: (readonly Effect[])[] = [];
+  const neededAt: number[][] = [];
+  let written = markerBase;
   for (const [index, step] of steps.entries()) {
     const effects = runtime.step(step.i);
     const h = effectsHash(effects);
@@ -153,6 +225,28 @@ export function replayRecording(file: string, mounts: (assembly: unknown) => Mou
     replayed.update(h);
     if (h !== step.h && !divergence)
       divergence = { step: index, input: step.i, recorded: step.h, replayed: h, effects };
+    const needed: number[] = [];
+    for (const effect of effects) {
+      if (effect.kind === 'persist') written++;
+      needed.push(written);
+    }
+    stepEffects.push(effects);
+    neededAt.push(needed);
+  }
+  const matched: ReplayedLeave[] = [];
+  const orderingViolations: string[] = [];
+  for (const leave of leaves) {
+    const effect = stepEffects[leave.step]?.[leave.effect];
+    if (!effect || (effect.kind !== 'send' && effect.kind !== 'reply')) {
+      orderingViolations.push(`departure of step ${leave.step} effect ${leave.effect}: no such send or reply`);
+      continue;
+    }
+    const needed = neededAt[leave.step]![leave.effect]!;
+    matched.push({ step: leave.step, effect, needed, durable: leave.durable });
+    if (!effect.early && leave.durable < needed)
+      orderingViolations.push(
+        `step ${leave.step}: a ${effect.kind} left with the disk durable to marker ${leave.durable}, before marker ${needed} it depends on`,
+      );
   }
   return {
     stepCount: steps.length,
@@ -160,5 +254,8 @@ export function replayRecording(file: string, mounts: (assembly: unknown) => Mou
     traceHashReplayed: replayed.digest('hex').slice(0, 16),
     divergence,
     truncated,
+    leaves: matched,
+    orderingViolations,
+    runtime,
   };
 }

@@ -1,7 +1,9 @@
 /**
  * `conclave sim replay-agent FILE` (routed here by cli/commands/sim.ts): replays a flight recording
  * made with `conclave agent -record FILE` into the same core and checks that every step's effects are
- * identical. Exit 0 when the run is reproduced, 1 at the first divergence.
+ * identical, then audits the recorded departures against the ORDERING RULE (every send and reply left
+ * after the persists it depends on were durable). Exit 0 when the run is reproduced and the rule held,
+ * 1 otherwise.
  */
 import type { AgentConfig } from '../../core/agent/api.js';
 import { mountsFor } from '../../core/agent/mounts.js';
@@ -29,5 +31,15 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   process.stdout.write('reproduced: every step made the same decisions\n');
+  if (result.orderingViolations.length > 0) {
+    process.stdout.write(`ORDERING RULE broken by ${result.orderingViolations.length} departures:\n`);
+    for (const v of result.orderingViolations.slice(0, 20)) process.stdout.write(`  ${v}\n`);
+    return 1;
+  }
+  process.stdout.write(
+    result.leaves.length > 0
+      ? `ordering rule held: ${result.leaves.length} sends and replies left after the persists they depend on\n`
+      : 'ordering rule: the recording has no departures to audit (recorded by an older build)\n',
+  );
   return 0;
 }

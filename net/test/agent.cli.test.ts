@@ -113,6 +113,8 @@ describe('the CLI against a real -dev agent', () => {
 
     const replay = await conclave(['sim', 'replay-agent', record]);
     expect(replay.stdout).toContain('reproduced: every step made the same decisions');
+    // The real disk and sockets kept the ORDERING RULE: audited from the recording's departures.
+    expect(replay.stdout).toMatch(/ordering rule held: [1-9]\d* sends and replies left after the persists/);
     expect(replay.code).toBe(0);
   });
 });

@@ -348,5 +348,8 @@ describe('the seed cluster, for real', () => {
     expect(replay.stepCount).toBeGreaterThan(100);
     expect(replay.divergence).toBeNull();
     expect(replay.traceHashReplayed).toBe(replay.traceHashRecorded);
+    // Every send and reply of the real run left after the persists it depends on were durable on disk.
+    expect(replay.leaves.length).toBeGreaterThan(50);
+    expect(replay.orderingViolations).toEqual([]);
   });
 });

@@ -1,13 +1,10 @@
 /**
- * Runs the driver conformance suite (driver.conformance.ts) against both drivers: the simulator
- * (virtual time; fsync latency 2–5 ms, so client requests and messages meet unsynced persists) and
- * net's NodeDriver (wall time, the in-memory network, a storage whose flush completes 5 ms after it is
- * asked, so held effects really wait). Both report what left through their `onLeave` hooks.
- *
- * The flight recorder's replay (net/recorder.ts) re-steps recorded inputs and compares the effects;
- * it carries out no effect, so none of these timing cases applies to it. What does apply is that a
- * recorded run of this suite's probe replays to the same effects in the same order (the order the
- * rule was applied to); the last case checks that.
+ * Runs the driver conformance suite (driver.conformance.ts) against three drivers: the simulator
+ * (virtual time; fsync latency 2–5 ms, so client requests and messages meet unsynced persists), net's
+ * NodeDriver (wall time, the in-memory network, a storage whose flush completes 5 ms after it is asked,
+ * so held effects really wait), and the flight recorder's replay: NodeDriver runs under a recorder and
+ * everything the cases look at is rebuilt from the recordings alone (what left, when, against which
+ * durable marker; each node's state). The first two report what left through their `onLeave` hooks.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -121,7 +118,8 @@ function slowStorage(syncMs: number): Storage & { crashed: boolean } {
 /** The in-memory network frames carry host:port addresses, as the real sockets do. */
 const addressOf = (id: string): string => `10.0.0.${id.slice(1)}:8301`;
 
-async function netFixture(recordTo?: string): Promise<DriverFixture> {
+/** With `recordDir`, each node runs under a flight recorder writing `<recordDir>/<id>.rec`. */
+async function netFixture(recordDir?: string): Promise<DriverFixture> {
   const network = new MemoryNetwork();
   const left: Left[] = [];
   const needed = new Map<string, number>();
@@ -135,8 +133,8 @@ async function netFixture(recordTo?: string): Promise<DriverFixture> {
     storages.set(id, storage);
     const runtime = new NodeRuntime(id, [{ machine: probeMachine, config: null }], emptyDurableState, new Prng(7));
     const recorder =
-      id === 'n1' && recordTo !== undefined
-        ? new Recorder(recordTo, {
+      recordDir !== undefined
+        ? new Recorder(path.join(recordDir, `${id}.rec`), {
             nodeId: id,
             prng: new Prng(7).save(),
             assembly: null,
@@ -208,15 +206,46 @@ async function netFixture(recordTo?: string): Promise<DriverFixture> {
   };
 }
 
+/**
+ * The flight recorder's replay as a driver: NodeDriver runs the case with both nodes recorded; what the
+ * suite sees — what left n1, in which order, what it needed and how durable the disk was then, and each
+ * node's probe state — is rebuilt from the recordings alone by replaying them (net/recorder.ts), so
+ * every case checks that a recording holds what an investigation needs and that its replay reproduces
+ * the run.
+ */
+async function replayFixture(): Promise<DriverFixture> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-driver-replay-'));
+  const live = await netFixture(dir);
+  const replay = (id: string) => {
+    const result = replayRecording(path.join(dir, `${id}.rec`), () => [{ machine: probeMachine, config: null }]);
+    if (result.divergence) throw new Error(`${id}: the replay diverged at step ${result.divergence.step}`);
+    return result;
+  };
+  return {
+    request: (script, after) => live.request(script, after),
+    crashAfter: (tag) => live.crashAfter(tag),
+    run: (ms) => live.run(ms),
+    get left() {
+      return replay('n1').leaves.flatMap((l) => leftEntry(l.effect, l.needed, l.durable) ?? []);
+    },
+    probe: (nodeId) => (live.probe(nodeId) === null ? null : replay(nodeId).runtime.stateOf<ProbeState>('probe')),
+    async cleanup() {
+      await live.cleanup();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 driverConformance('simulator', simFixture);
 driverConformance('NodeDriver', () => netFixture());
+driverConformance('flight recorder replay', replayFixture);
 
 describe('driver conformance: flight recorder replay', () => {
   it('a recorded probe run replays to the same effects, in the same order', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-driver-conformance-'));
     try {
       const file = path.join(dir, 'n1.rec');
-      const fx = await netFixture(file);
+      const fx = await netFixture(dir);
       fx.request([{ persist: 'a' }, { send: 's1', to: 'n2' }, { timer: 't', afterMs: 5 }, { reply: 'r1' }]);
       fx.request([{ reply: 'read' }], 'r1');
       await fx.run(100);
