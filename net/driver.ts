@@ -338,8 +338,9 @@ export class NodeDriver {
 
   private leave(effect: Effect): void {
     this.options.onLeave?.(effect);
-    const recordedId = this.recordedIds.get(effect);
-    if (recordedId) this.options.recorder!.left(recordedId[0], recordedId[1], this.options.storage.durableMarker);
+    const recorder = this.options.recorder;
+    const recordedId = recorder ? this.recordedIds.get(effect) : undefined;
+    if (recordedId) recorder!.left(recordedId[0], recordedId[1], this.options.storage.durableMarker);
     if (effect.kind === 'send') {
       if (effect.to === this.options.runtime.nodeId) {
         // A message to ourselves (Raft's leader acknowledging its own durable append) skips the
