@@ -42,8 +42,8 @@ export interface Harness {
   readonly guideGroups?: readonly (readonly string[])[];
   /**
    * The machines node `nodeId` hosts (fresh start and every restart). `start.diskReplaced`: the node
-   * restarts on a new, empty disk — an operator starts such a server as a joiner, not with the
-   * initial cluster's bootstrap configuration.
+   * runs on a disk that replaced its first one (empty, identity not kept) — an operator starts such a
+   * server as a joiner, not with the initial cluster's bootstrap configuration, at every start since.
    */
   mounts(nodeId: NodeId, scenario: Scenario, start?: { readonly diskReplaced: boolean }): Mount[];
   /**

@@ -59,7 +59,7 @@ export function onBootstrap(
     return fail(s, ctx, target, 'badRequest', `bootstrap-expect is ${expect}, only ${servers.length} servers known`);
   if (!servers.includes(s.id)) return fail(s, ctx, target, 'badRequest', `${s.id} is not among the bootstrap servers`);
   bootstrapEntry(s, [...servers].sort());
-  persist(ctx, s.startOps);
+  persist(s, ctx, s.startOps);
   s.startOps = [];
   trace(ctx, { type: 'raft.bootstrapped', node: s.id, servers: [...servers].sort() });
   resetElectionTimer(s, ctx, nowMs);

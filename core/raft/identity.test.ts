@@ -50,9 +50,18 @@ describe('the server id at start (identity.ts settleIdentity)', () => {
     };
     expect(settleIdentity(withData, new Prng(2))).toMatchObject({ serverId: fresh.serverId, ops: [], note: null });
 
-    // The identity survived, the Raft data did not: the server knows it lost its data.
-    const lost = settleIdentity(
+    // The identity survived without any Raft data, and was never marked as having some: the server
+    // crashed before its first Raft writes synced, so nothing under this id was acknowledged: keep it
+    // (it used to mint a new id and skip bootstrapping: disk-replaced-swarm seeds 648 and 9194 stalled).
+    const torn = settleIdentity(
       { records: new Map([[identityRecord, { id: fresh.serverId }]]), logs: new Map() },
+      new Prng(6),
+    );
+    expect(torn).toMatchObject({ serverId: fresh.serverId, ops: [], note: null, lostData: false, marked: false });
+
+    // The marked identity survived, the Raft data did not: the server knows it lost its data.
+    const lost = settleIdentity(
+      { records: new Map([[identityRecord, { id: fresh.serverId, data: true }]]), logs: new Map() },
       new Prng(3),
     );
     expect(lost.serverId).not.toBe(fresh.serverId);
@@ -60,6 +69,15 @@ describe('the server id at start (identity.ts settleIdentity)', () => {
     expect(lost.note).toMatch(/lost its Raft data: server id \S+ is on disk but no term, log or snapshot/);
     expect(lost.note).toMatch(/operator raft remove-peer/);
     expect(lost.note).not.toMatch(/delete/);
+    expect(lost.ops).toEqual([{ op: 'put', key: identityRecord, value: { id: lost.serverId, lost: true } }]);
+
+    // That new id survived a crash before any Raft data was written under it: kept, and still lost.
+    const stillLost = settleIdentity(
+      { records: new Map([[identityRecord, { id: lost.serverId, lost: true }]]), logs: new Map() },
+      new Prng(7),
+    );
+    expect(stillLost).toMatchObject({ serverId: lost.serverId, ops: [], lostData: true, marked: false });
+    expect(stillLost.note).toMatch(/lost its Raft data before this start and has none yet/);
   });
 
   it('gives a data dir from before ids an id, and refuses a malformed identity record by name', () => {
@@ -70,6 +88,65 @@ describe('the server id at start (identity.ts settleIdentity)', () => {
     const bad: DurableState = { records: new Map([[identityRecord, { id: 7 }]]), logs: new Map() };
     expect(() => settleIdentity(bad, new Prng(5))).toThrow(RaftLoadError);
     expect(() => settleIdentity(bad, new Prng(5))).toThrow(/identity is corrupt: record is malformed/);
+  });
+});
+
+/**
+ * What a crash before the first sync leaves on disk (the sim's torn write keeps a prefix of the first
+ * batch: the identity record): `id`'s identity record as it was put at start, nothing else.
+ */
+function keepOnlyIdentity(c: ManualCluster, id: string, value: unknown): void {
+  const disk = c.disk(id);
+  const key = [...disk.records.keys()].find((k) => k.endsWith(identityRecord))!;
+  disk.records.clear();
+  disk.logs.clear();
+  disk.records.set(key, value);
+}
+
+describe('a crash before any Raft data was written under an id (identity.ts: the record says which)', () => {
+  it('a new server that crashed before its first Raft writes synced keeps its id and bootstraps (seeds 648, 9194)', () => {
+    // Two of three servers crash before their first sync; before the mark they were taken for servers that
+    // lost their data, minted new ids, skipped bootstrapping and granted no vote: no leader, ever.
+    const c = new ManualCluster(3, { preVote: false });
+    for (const id of ['n2', 'n3']) {
+      const serverId = c.state(id).serverId;
+      c.crash(id);
+      keepOnlyIdentity(c, id, { id: serverId });
+      c.restart(id);
+      expect(c.state(id)).toMatchObject({ serverId, lostData: false });
+      expect(c.state(id).log.lastIndex).toBe(1); // the bootstrap configuration again
+      expect(c.traces.some((t) => t.startsWith(`${id} lost its Raft data`))).toBe(false);
+    }
+    expect(c.elect('n1')).toBe(true);
+    expect(c.invariantFailures).toEqual([]);
+  });
+
+  it('a server that lost its data and crashed again before any was written under its new id still must not vote (seeds 13, 246)', () => {
+    // n3 crashes before its first sync; n1 leads term 2 with n2; n1 loses its disk (identity kept), comes
+    // back under a new id and crashes again before the leader ever wrote to it; n2, holding its term-2
+    // vote, goes down. With a bare `{ id }` for the new id, n1 came back as a new server: it bootstrapped,
+    // granted n3 its vote at term 2, and n3 led term 2 as n1 had.
+    const c = new ManualCluster(3, { preVote: false });
+    const n3 = c.state('n3').serverId;
+    c.crash('n3');
+    keepOnlyIdentity(c, 'n3', { id: n3 });
+    expect(c.elect('n1', ['n1', 'n2'])).toBe(true);
+    const term = c.state('n1').term;
+    c.crash('n1');
+    wipe(c, 'n1', [identityRecord]);
+    c.restart('n1');
+    const fresh = c.state('n1').serverId;
+    expect(c.state('n1').lostData).toBe(true);
+    c.crash('n1');
+    c.restart('n1');
+    expect(c.state('n1')).toMatchObject({ serverId: fresh, lostData: true });
+    expect(c.state('n1').log.lastIndex).toBe(0);
+    c.crash('n2');
+    c.restart('n3');
+    expect(c.state('n3').term).toBeLessThan(term);
+    expect(c.elect('n3', ['n1', 'n3'])).toBe(false);
+    expect(c.leaders()).toEqual([]);
+    expect(c.invariantFailures).toEqual([]);
   });
 });
 

@@ -12,17 +12,29 @@
  * data dir was lost. Without this, the empty server votes like the old one and can elect a leader
  * missing writes it acknowledged (the lost-disk run of issue 13).
  *
+ * "Survived without its Raft data" must not be confused with "crashed before its first Raft writes
+ * synced", so the record says which of three things its id is:
+ *   `{ id }`              minted on an empty dir; no Raft data yet. Kept without data after a crash:
+ *                         nothing under it was acknowledged (the ORDERING RULE), and the server is new.
+ *   `{ id, data: true }`  Raft data was written under it (marked last in the batch of the first Raft
+ *                         writes, state.ts persist). Without data, the server lost it: mint a new id.
+ *   `{ id, lost: true }`  minted because the server lost its data; none written since. Kept without
+ *                         data after a crash, and the server still must not bootstrap.
+ * Treating every `{ id }` without data as lost stalled clusters whose servers crashed before their first
+ * sync (disk-replaced-swarm seeds 648, 9194); treating the re-minted id as a fresh one let a server that
+ * lost its data bootstrap and vote after one more crash (two leaders of term 2, seeds 13, 246).
+ *
  * The randomness comes from the driver (the PRNG it seeds: crypto in the agent, the seed in the
  * simulator); this file only shapes it.
  */
 import type { Prng } from '../prng.js';
 import type { DurableState, NodeId, StorageOp } from '../types.js';
 import { RaftLoadError } from './durable.js';
+import { identityLostOp, identityRecord } from './identity-record.js';
 import { isServerId, type Membership } from './messages.js';
 import type { RaftState } from './state.js';
 
-/** The durable record holding `{ id }`; it lives among the Raft records, so it goes with them. */
-export const identityRecord = 'identity';
+export { identityLostOp, identityMarkOp, identityRecord } from './identity-record.js';
 
 /** A random id in the UUID text form (version 4 layout), as Consul's node ids are. */
 export function mintServerId(prng: Prng): string {
@@ -47,6 +59,12 @@ export function checkHasRaftData(durable: DurableState): boolean {
 
 export interface SettledIdentity {
   readonly serverId: string;
+  /**
+   * The identity record says Raft data was written under this id (`{ id, data: true }`). Until then a
+   * crash that kept the identity but none of the first Raft writes lost nothing: no vote or
+   * acknowledgement can have left before those writes were durable (the ORDERING RULE).
+   */
+  readonly marked: boolean;
   /** Persist at start (before any message carries the id): a freshly minted id. */
   readonly ops: StorageOp[];
   /** Said at start as a warning: the server lost its data, or a data dir from before ids existed. */
@@ -65,23 +83,37 @@ export interface SettledIdentity {
  * data: it must not vote or count under its old id), or when the data predates ids (an older version).
  */
 export function settleIdentity(durable: DurableState, prng: Prng): SettledIdentity {
-  const raw = durable.records.get(identityRecord) as { id?: unknown } | undefined;
+  const raw = durable.records.get(identityRecord) as { id?: unknown; data?: unknown; lost?: unknown } | undefined;
   if (raw !== undefined && (raw === null || typeof raw !== 'object' || !isServerId(raw.id)))
     throw new RaftLoadError(identityRecord, `record is malformed (expected { id: string }); restore the data dir`);
   const old = raw?.id as string | undefined;
   const hasData = checkHasRaftData(durable);
-  if (old !== undefined && hasData) return { serverId: old, ops: [], note: null, lostData: false };
+  if (old !== undefined && hasData) return { serverId: old, ops: [], note: null, lostData: false, marked: true };
+  if (old !== undefined && raw?.lost === true) {
+    // Minted after a lost disk, and no Raft data written under it since: nothing under this id was ever
+    // acknowledged, so it is kept, but the server still lost its data and still waits to be added again.
+    const note =
+      `lost its Raft data before this start and has none yet: it keeps server id ${old}, does not bootstrap, ` +
+      `and waits for the leader to add it under that id (or run \`conclave operator raft remove-peer\`)`;
+    return { serverId: old, ops: [], note, lostData: true, marked: false };
+  }
+  // A server that crashed before its first Raft writes synced: nothing under this id was acknowledged.
+  if (old !== undefined && raw?.data !== true)
+    return { serverId: old, ops: [], note: null, lostData: false, marked: false };
   const serverId = mintServerId(prng);
-  const ops: StorageOp[] = [{ op: 'put', key: identityRecord, value: { id: serverId } }];
+  const lostData = old !== undefined;
+  const ops: StorageOp[] = [
+    lostData ? identityLostOp(serverId) : { op: 'put', key: identityRecord, value: { id: serverId } },
+  ];
   let note: string | null = null;
-  if (old !== undefined)
+  if (lostData)
     note =
       `lost its Raft data: server id ${old} is on disk but no term, log or snapshot (a wiped or replaced data dir). ` +
       `It starts as a new server, id ${serverId}, without bootstrapping, and neither votes nor counts toward a ` +
       `quorum until it is a member under that id: the leader replaces the old entry once it hears from it ` +
       `(or run \`conclave operator raft remove-peer\` for this server, then let it rejoin)`;
   else if (hasData) note = `had no server id on disk (a data dir from an older version): minted ${serverId}`;
-  return { serverId, ops, note, lostData: old !== undefined };
+  return { serverId, ops, note, lostData, marked: false };
 }
 
 /** The id recorded for member `name`, or undefined when none is (see Membership.ids). */

@@ -62,6 +62,7 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     id: nodeId,
     serverId: identity.serverId,
     lostData: identity.lostData && !config.unsafeIgnoreServerIds,
+    identityMarked: identity.marked,
     config,
     role: 'follower',
     term: loaded.term,
@@ -144,7 +145,7 @@ const notesOnStart = new WeakMap<RaftState, string[]>();
 function onStart(s: RaftState, ctx: StepContext, nowMs: number): void {
   s.started = true;
   for (const note of notesOnStart.get(s) ?? []) trace(ctx, { type: 'raft.startNote', node: s.id, note });
-  persist(ctx, s.startOps);
+  persist(s, ctx, s.startOps);
   s.startOps = [];
   s.electionResetMs = nowMs;
   if (checkSoleVoter(s)) s.electionTimeoutMs = soleVoterElectionTimeoutMs;

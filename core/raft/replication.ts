@@ -44,7 +44,7 @@ export function appendLocal(s: RaftState, ctx: StepContext, entries: readonly En
     s.log.append(entry);
     if (entry.type === 'config') onConfigEntryAppended(s, entry);
   }
-  persist(ctx, [hardStateOp(s), { op: 'append', log: 'log', entries }]); // term first: an entry never outlives its term
+  persist(s, ctx, [hardStateOp(s), { op: 'append', log: 'log', entries }]); // term first: an entry never outlives its term
   s.hardStateDirty = false;
   if (selfAck && s.membership.voters.includes(s.id)) sendSelfAck(s, ctx);
 }
@@ -268,7 +268,7 @@ function storeEntries(s: RaftState, ctx: StepContext, entries: readonly Entry[])
     s.log.append(entry);
     if (entry.type === 'config') onConfigEntryAppended(s, entry);
   }
-  persist(ctx, [hardStateOp(s), { op: 'append', log: 'log', entries: fresh }]); // term first: an entry never outlives its term
+  persist(s, ctx, [hardStateOp(s), { op: 'append', log: 'log', entries: fresh }]); // term first: an entry never outlives its term
   s.hardStateDirty = false;
 }
 

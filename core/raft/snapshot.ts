@@ -58,7 +58,7 @@ export function maybeTakeSnapshot(s: RaftState, ctx: StepContext): void {
     ops.push({ op: 'dropPrefix', log: 'log', dropCount });
     s.durableFirstIndex += dropCount;
   }
-  persist(ctx, ops);
+  persist(s, ctx, ops);
   trace(ctx, { type: 'raft.snapshotTaken', node: s.id, index: lastIndex, chars: data.length });
 }
 
@@ -252,7 +252,7 @@ export function installSnapshot(s: RaftState, ctx: StepContext, snap: Snapshot):
   }
   ops.push(hardStateOp(s));
   s.hardStateDirty = false;
-  persist(ctx, ops);
+  persist(s, ctx, ops);
 }
 
 export function restoreFsm(s: RaftState, snap: Snapshot): void {

@@ -12,6 +12,7 @@ import type { Fsm, RaftError, RaftLocalOutput, RaftNotice, RaftResponse, RaftVie
 import type { RaftConfig } from './config.js';
 import type { RaftLog } from './log.js';
 import type { Membership, RaftMessage } from './messages.js';
+import { identityMarkOp } from './identity-record.js';
 
 export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
 
@@ -86,6 +87,8 @@ export interface RaftState {
   readonly serverId: string;
   /** Our identity survived but our Raft data did not (identity.ts): we never bootstrap, we wait to be added again. */
   readonly lostData: boolean;
+  /** Whether our identity record is marked "Raft data written under this id" (identity.ts identityMarkOp). */
+  identityMarked: boolean;
   readonly config: RaftConfig;
   role: Role;
   /** Latest term seen (persisted before any message that reveals it). */
@@ -227,11 +230,24 @@ export function hardStateOp(s: RaftState): StorageOp {
 export function flushHardState(s: RaftState, ctx: StepContext): void {
   if (!s.hardStateDirty) return;
   s.hardStateDirty = false;
-  ctx.emit({ kind: 'persist', ops: [hardStateOp(s)] });
+  persist(s, ctx, [hardStateOp(s)]);
 }
 
-export function persist(ctx: StepContext, ops: StorageOp[]): void {
-  if (ops.length > 0) ctx.emit({ kind: 'persist', ops });
+/**
+ * Emits a batch of Raft writes; the first batch that holds Raft data also marks the identity record,
+ * last in the batch (identity.ts identityMarkOp).
+ */
+export function persist(s: RaftState, ctx: StepContext, ops: StorageOp[]): void {
+  if (ops.length === 0) return;
+  if (!s.identityMarked && ops.some(isRaftDataOp)) {
+    s.identityMarked = true;
+    ops = [...ops, identityMarkOp(s.serverId)];
+  }
+  ctx.emit({ kind: 'persist', ops });
+}
+
+function isRaftDataOp(op: StorageOp): boolean {
+  return op.op === 'append' || (op.op === 'put' && (op.key === 'hardState' || op.key === 'snapshot'));
 }
 
 export function armTimer(ctx: StepContext, timer: string, afterMs: number): void {

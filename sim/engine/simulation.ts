@@ -165,7 +165,13 @@ interface SimNode {
   refusedReason: string | null;
   /** The node stopped itself (storage failed), as opposed to a crash fault. */
   exited: boolean;
-  /** The node's disk was replaced (empty, identity not kept) and it has not started on it yet. */
+  /**
+   * The node's disk was replaced (empty, identity not kept) at some point: the operator starts it as a
+   * joiner from then on, at every restart. Only on the first start after the replacement, it was once:
+   * a joiner that crashed before its first Raft write synced then came back with the initial
+   * servers, bootstrapped as a new server and voted at a term its old self had voted in already
+   * (disk-replaced-swarm seeds 203, 396, 646, 1189, one vote per term).
+   */
   diskReplaced: boolean;
   /** A Sync retry is scheduled (the disk was full). */
   syncRetry: boolean;
@@ -970,7 +976,6 @@ export class Simulation implements SimApi {
     }
     node.storage.acknowledgeLoad();
     node.exited = false;
-    node.diskReplaced = false;
     this.stepNode(node, { kind: 'start', nowMs: this.localUs(node) / usPerMs });
   }
 
@@ -1071,7 +1076,7 @@ export class Simulation implements SimApi {
         if (node.runtime !== null) sim.crashNode(node, null);
         node.storage.wipe(keepIdentity ? ['identity'] : []);
         node.storage.setFreeBytes(Infinity);
-        node.diskReplaced = !keepIdentity;
+        node.diskReplaced ||= !keepIdentity;
         node.refusedReason = null;
         sim.fault(`${id} disk replaced (empty${keepIdentity ? ', old identity kept' : ''}); ${id} restarted`);
         sim.startNode(node);

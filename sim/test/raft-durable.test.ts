@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { harness } from '../harnesses/raft.js';
 import { parseScenario } from '../scenario.js';
 import { Simulation } from '../engine/simulation.js';
+import type { RaftState } from '../../core/raft/raft.js';
 
 const text = `protocol raft
 nodes 3
@@ -63,5 +64,32 @@ describe('Raft durable state in the simulator', () => {
       expect(result.result, result.violations.join('\n')).toBe('pass');
     }
     expect(tornTails).toBeGreaterThan(0);
+  });
+
+  it('a server whose disk was replaced is started as a joiner at every restart since, not only the first', () => {
+    // The operator who replaced n3's disk starts it without the initial servers (a joiner). The simulator
+    // did so on the first start only: a crash before the joiner's first Raft write synced brought it
+    // back with the initial servers, as a new server that bootstraps and votes at a term its old self
+    // had voted in (disk-replaced-swarm seeds 203, 396, 646, 1189 once a fresh server kept its id).
+    const replaced = text.replace(
+      'at 2s crash n1\nat 2500ms restart n1',
+      'at 1s replace-disk n3\nat 1100ms crash n3\nat 1200ms restart n3\nat 1300ms replace-disk n3 keep-identity',
+    );
+    const scenario = parseScenario(replaced, 'raft-replaced-joiner.txt');
+    const sim = new Simulation(scenario, harness, 1, { logLimit: 0 });
+    const initialServersOfN3 = () => sim.runtime('n3')!.stateOf<RaftState>('raft').config.servers;
+    sim.begin();
+    sim.runUntil(900);
+    expect(initialServersOfN3()).toEqual(['n1', 'n2', 'n3']);
+    for (const atMs of [1050, 1250, 1400]) {
+      sim.runUntil(atMs);
+      expect(initialServersOfN3(), `at ${atMs} ms`).toEqual([]);
+    }
+    sim.runUntil(scenario.safetyMs);
+    sim.beginLiveness();
+    sim.runUntil(scenario.safetyMs + scenario.livenessMs);
+    sim.finish();
+    const result = sim.result(0);
+    expect(result.result, result.violations.join('\n')).toBe('pass');
   });
 });
