@@ -134,6 +134,11 @@ export interface TraceFields {
   'agent.holding': { readonly op: string; readonly error: string };
   /** The stream connection to `server` closed with RPCs in flight to it: they fail over now. */
   'agent.linkDown': { readonly server: string; readonly rpcs: number };
+  'agent.aclDown': {
+    readonly datacenter: string;
+    readonly policy: 'allow' | 'deny' | 'extend-cache';
+    readonly error: string;
+  };
   'agent.checkRegisterFailed': { readonly id: string; readonly problem: string };
   'agent.checkPassing': { readonly id: string };
   'agent.checkStatus': { readonly id: string; readonly status: 'warning' | 'critical' };
@@ -301,6 +306,11 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
   'agent.linkDown': [
     'info',
     (e) => `agent: connection to ${e.server} closed with ${e.rpcs} RPCs in flight: failing them over`,
+  ],
+  'agent.aclDown': [
+    'warn',
+    (e) =>
+      `agent: failed to resolve an ACL token from datacenter ${e.datacenter} (${e.error}): applying acl_down_policy ${e.policy}`,
   ],
   'agent.checkRegisterFailed': ['error', (e) => `agent: failed to register check '${e.id}': ${e.problem}`],
   'agent.checkPassing': ['debug', (e) => `agent: Check '${e.id}' is passing`],

@@ -3,31 +3,39 @@
  * sends goes through `GatedAgent.call(request, token)`, which
  *
  *  1. resolves the token (`X-Consul-Token`, `?token=`, or the agent's `acl_token` for DNS; none →
- *     `anonymous`) with a stale read of the replicated ACL table — an unknown token is 403 "ACL not
- *     found";
+ *     `anonymous`) with the agent's `acl.resolve` — a stale read of the replicated ACL table, or of the
+ *     ACL datacenter's through a cache and `acl_down_policy` (core/agent/acl.ts); an unknown token is
+ *     403 "ACL not found";
  *  2. asks the request's family for its decision on the typed request (core/agent/endpoints), running
  *     the reads a rule asks for (`lookup`) with full rights;
  *  3. sends that same request object to the agent, and
  *  4. filters the typed answer (`filterResponse`) before the front end renders it.
  *
+ * A request the agent runs in another datacenter (`?dc=`, or ACL administration with the ACL
+ * datacenter elsewhere) is not decided here: it is sent with its token, which the target DC resolves
+ * and authorizes with its own rules, and the agent filters the answer with that DC's grant — whether
+ * or not ACLs are on in this DC (core/agent/acl.ts).
+ *
  * There is no other path from a front end to the agent: the router gives its handlers this gate, not
- * the raw `call`. With ACLs off the gate passes everything through unchanged.
+ * the raw `call`. With ACLs off the gate passes local requests through unchanged.
  */
 import type { AgentRequest, AgentResponse } from '../core/agent/api.js';
+import { forwardedTo, type AclGrant, authorizerOfGrant, checkGrant } from '../core/agent/acl.js';
 import {
   authorize,
-  authorizerFor,
   filterResponse,
   lookupDepthMax,
   type AgentFacts,
   type Authorizer,
   type Decision,
 } from '../core/agent/endpoints/index.js';
-import { anonymousTokenId, type AclToken } from '../core/store/acl.js';
+import { anonymousTokenId } from '../core/store/acl.js';
 
 export interface AclSettings {
   readonly enabled: boolean;
   readonly defaultPolicy: 'allow' | 'deny';
+  /** `acl_datacenter`: where ACL administration runs (absent: this DC). */
+  readonly datacenter?: string;
 }
 
 export type AgentCall = (request: AgentRequest) => Promise<AgentResponse>;
@@ -44,17 +52,39 @@ export interface GatedAgent {
 
 const aclNotFound: AgentResponse = { status: 403, body: null, error: 'ACL not found' };
 
-export function gatedAgent(call: AgentCall, settings: AclSettings | undefined, facts: AgentFacts): GatedAgent {
-  if (!settings?.enabled) return { call: (request) => call(request), check: async () => null };
+/**
+ * `datacenter` is this agent's: a request the agent forwards to another one carries its token there
+ * and is decided there (`forwardedTo`, the agent's own rule).
+ */
+export function gatedAgent(
+  call: AgentCall,
+  settings: AclSettings | undefined,
+  facts: AgentFacts,
+  datacenter: string,
+): GatedAgent {
+  const enabled = settings?.enabled === true;
+  const aclDc = enabled ? settings?.datacenter : undefined;
+  const remote = (request: AgentRequest): boolean =>
+    ((request.dc !== undefined && request.dc !== '') || request.type.startsWith('acl.')) &&
+    forwardedTo(request, datacenter, aclDc) !== null;
+  const withToken = (request: AgentRequest, token: string): AgentRequest => ({
+    ...request,
+    token: token || anonymousTokenId,
+  });
+  if (!enabled)
+    return {
+      call: (request, token) => call(remote(request) ? withToken(request, token) : request),
+      check: async () => null,
+    };
   type Verdict =
     { readonly ok: false; readonly denial: AgentResponse } | { readonly ok: true; readonly authz: Authorizer };
   const denied = (denial: AgentResponse): Verdict => ({ ok: false, denial });
   const decide = async (request: AgentRequest, token: string): Promise<Verdict> => {
-    const answer = await call({ type: 'acl.info', id: token || anonymousTokenId, read: { consistency: 'stale' } });
-    const found =
-      answer.status === 200 && Array.isArray(answer.body) ? (answer.body[0] as AclToken | undefined) : undefined;
-    if (!found) return denied(aclNotFound);
-    const authz = authorizerFor(found, settings.defaultPolicy);
+    const answer = await call({ type: 'acl.resolve', id: token || anonymousTokenId });
+    if (answer.status === 403) return denied(aclNotFound);
+    if (answer.status !== 200) return denied({ status: answer.status, body: null, error: answer.error ?? '' });
+    if (checkGrant(answer.body) !== null) return denied({ status: 500, body: null, error: 'malformed ACL grant' });
+    const authz = authorizerOfGrant(answer.body as AclGrant);
     let decision: Decision = authorize(request, authz, facts);
     const answers = new Map<string, AgentResponse>(); // one read per distinct lookup
     for (let depth = 0; decision.kind === 'lookup'; depth++) {
@@ -69,6 +99,8 @@ export function gatedAgent(call: AgentCall, settings: AclSettings | undefined, f
   };
   return {
     async call(request, token) {
+      // Decided and filtered by the DC it runs in (core/agent/acl.ts).
+      if (remote(request)) return call(withToken(request, token));
       const d = await decide(request, token);
       if (!d.ok) return d.denial;
       return filterResponse(request, await call(request), d.authz, facts);

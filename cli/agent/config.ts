@@ -128,6 +128,8 @@ const topKeys = new Set([
   'acl_master_token',
   'acl_token',
   'acl_default_policy',
+  'acl_down_policy',
+  'acl_ttl',
   'performance',
   'rejoin_after_leave',
   'sync_coordinate_interval_min',
@@ -154,12 +156,10 @@ const topKeys = new Set([
 const warnedKeys = new Set([
   'acl_agent_master_token',
   'acl_agent_token',
-  'acl_down_policy',
   'acl_enable_key_list_policy',
   'acl_enforce_version_8',
   'acl_replication_token',
   'acl_token',
-  'acl_ttl',
   'advertise_addr_ipv4',
   'advertise_addr_ipv6',
   'advertise_addr_wan',
@@ -238,7 +238,7 @@ const warnedKeys = new Set([
   'xds',
 ]);
 /** Accepted and ignored (Consul keys that do not change behaviour here). */
-const ignoredKeys = new Set(['disable_update_check', 'primary_datacenter', 'rejoin_after_leave']);
+const ignoredKeys = new Set(['disable_update_check', 'rejoin_after_leave']);
 const refusedKeys: Record<string, string> = {};
 
 interface FileLayer {
@@ -329,20 +329,36 @@ export function readConfigFiles(files: readonly string[]): FileLayer {
  * and the rest is ignored, as Consul ignores it while disabled. The legacy keys (`acl_datacenter`,
  * `acl_master_token`, `acl_default_policy`) work too; setting `acl_datacenter` turns ACLs on.
  */
-function aclBlock(
-  value: unknown,
-  where: string,
-): { enabled: boolean; defaultPolicy?: string; masterToken?: string; defaultToken?: string } {
+interface AclBlock {
+  enabled: boolean;
+  defaultPolicy?: 'allow' | 'deny';
+  masterToken?: string;
+  defaultToken?: string;
+  downPolicy?: 'allow' | 'deny' | 'extend-cache';
+  ttlMs?: number;
+}
+
+function aclBlock(value: unknown, where: string): AclBlock {
   const o = obj(value, where);
   const enabled = o['enabled'] === undefined ? false : bool(o['enabled'], `${where}.enabled`);
   if (!enabled) return { enabled };
-  const out: { enabled: boolean; defaultPolicy?: string; masterToken?: string; defaultToken?: string } = { enabled };
+  const out: AclBlock = { enabled };
   if (o['default_policy'] !== undefined) out.defaultPolicy = aclPolicy(o['default_policy'], `${where}.default_policy`);
+  if (o['down_policy'] !== undefined) out.downPolicy = aclDownPolicy(o['down_policy'], `${where}.down_policy`);
+  const ttl = o['token_ttl'] ?? o['policy_ttl'];
+  if (ttl !== undefined) out.ttlMs = duration(ttl, `${where}.token_ttl`);
   const tokens = o['tokens'] === undefined ? {} : obj(o['tokens'], `${where}.tokens`);
   const master = tokens['master'] ?? tokens['initial_management'];
   if (master !== undefined) out.masterToken = str(master, `${where}.tokens.master`);
   if (tokens['default'] !== undefined) out.defaultToken = str(tokens['default'], `${where}.tokens.default`);
   return out;
+}
+
+/** `acl_down_policy`; Consul's async-cache is extend-cache that refreshes in the background: here, extend-cache. */
+function aclDownPolicy(value: unknown, where: string): 'allow' | 'deny' | 'extend-cache' {
+  if (value === 'allow' || value === 'deny' || value === 'extend-cache') return value;
+  if (value === 'async-cache') return 'extend-cache';
+  throw new ConfigError(`${where}: must be "allow", "deny", "extend-cache" or "async-cache"`);
 }
 
 function aclPolicy(value: unknown, where: string): 'allow' | 'deny' {
@@ -413,6 +429,10 @@ function scalar(key: string, value: unknown, where: string): unknown {
       return duration(value, where);
     case 'acl_default_policy':
       return aclPolicy(value, where);
+    case 'acl_down_policy':
+      return aclDownPolicy(value, where);
+    case 'acl_ttl':
+      return duration(value, where);
     case 'node_meta': {
       const o = obj(value, where);
       for (const [k, v] of Object.entries(o)) str(v, `${where}.${k}`);
@@ -831,23 +851,29 @@ export function reloadDefinitions(settings: AgentSettings): {
   return { services: layer.services, checks: layer.checks };
 }
 
-/** ACL settings from the legacy keys and the `acl` block (the block wins where both speak). */
-function aclConfigOf(file: Obj): {
-  acl?: { enabled: boolean; masterToken?: string; defaultPolicy: 'allow' | 'deny'; defaultToken?: string };
-} {
-  const block = file['acl'] as
-    { enabled: boolean; defaultPolicy?: 'allow' | 'deny'; masterToken?: string; defaultToken?: string } | undefined;
+/**
+ * ACL settings from the legacy keys and the `acl` block (the block wins where both speak). The ACL
+ * datacenter is `acl_datacenter`, else `primary_datacenter` (Consul ≥ 1.4), else this one.
+ */
+function aclConfigOf(file: Obj): { acl?: NonNullable<AgentConfig['acl']> } {
+  const block = file['acl'] as AclBlock | undefined;
   const enabled = block?.enabled === true || typeof file['acl_datacenter'] === 'string';
   if (!enabled) return {};
   const masterToken = block?.masterToken ?? (file['acl_master_token'] as string | undefined);
   const defaultPolicy = block?.defaultPolicy ?? (file['acl_default_policy'] as 'allow' | 'deny' | undefined) ?? 'allow';
   const defaultToken = block?.defaultToken ?? (file['acl_token'] as string | undefined);
+  const datacenter = (file['acl_datacenter'] ?? file['primary_datacenter']) as string | undefined;
+  const downPolicy = block?.downPolicy ?? (file['acl_down_policy'] as 'allow' | 'deny' | 'extend-cache' | undefined);
+  const ttlMs = block?.ttlMs ?? (file['acl_ttl'] as number | undefined);
   return {
     acl: {
       enabled: true,
       defaultPolicy,
       ...(masterToken ? { masterToken } : {}),
       ...(defaultToken ? { defaultToken } : {}),
+      ...(datacenter ? { datacenter } : {}),
+      ...(downPolicy ? { downPolicy } : {}),
+      ...(ttlMs !== undefined ? { ttlMs: Math.round(ttlMs) } : {}),
     },
   };
 }

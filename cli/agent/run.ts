@@ -372,7 +372,7 @@ class AgentProcess {
     if (s.ports.dns > 0) {
       try {
         const { startDnsServer } = await import('../../net/dns/index.js');
-        const dnsGate = gatedAgent(call, config.acl, { nodeName: config.nodeName });
+        const dnsGate = gatedAgent(call, config.acl, { nodeName: config.nodeName }, config.datacenter);
         const dns = await startDnsServer({
           host: s.dnsAddr,
           port: s.ports.dns,

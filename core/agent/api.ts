@@ -113,6 +113,13 @@ export interface RequestBase {
    * found in the WAN pool (core/agent/wan.ts); a DC no server knows answers 500 "No path to datacenter".
    */
   readonly dc?: string;
+  /**
+   * The caller's ACL token (`X-Consul-Token`, `?token=`), set by the ACL gate (net/gate.ts) on requests
+   * that name a datacenter. A request the agent forwards to another DC carries it over the WAN and is
+   * authorized there, with that DC's view of the token (core/agent/acl.ts), as Consul's RPCs carry
+   * their token. Absent: `anonymous`. Requests run in this DC ignore it (the gate authorized them).
+   */
+  readonly token?: string;
 }
 
 /** A transaction operation (`PUT /v1/txn`, KV ops only at tier 2), Consul's verbs. */
@@ -312,6 +319,12 @@ export type AgentRequest = RequestBase &
     /** Body: `[token]`, or `[]` for an unknown ID. */
     | { readonly type: 'acl.info'; readonly id: string; readonly read: ReadOptions }
     | { readonly type: 'acl.list'; readonly read: ReadOptions }
+    /**
+     * What token `id` may do in this DC (the ACL gate asks before every request; no HTTP route): body
+     * an `AclGrant` (core/agent/acl.ts), 403 "ACL not found" for an unknown token. Resolved from the
+     * authoritative ACL datacenter, through a cache and `acl_down_policy`, when that is another DC.
+     */
+    | { readonly type: 'acl.resolve'; readonly id: string }
     // ── snapshots ──
     /** Body: the store's snapshot (plain data; net/http encodes it). Read through the leader. */
     | { readonly type: 'snapshot.save'; readonly read: ReadOptions }
@@ -451,6 +464,20 @@ export interface AgentConfig {
     readonly masterToken?: string;
     readonly defaultPolicy: 'allow' | 'deny';
     readonly defaultToken?: string;
+    /**
+     * `acl_datacenter` / `primary_datacenter`: the authoritative DC, whose store holds the tokens. An
+     * agent of another DC resolves tokens from it (over the WAN), caches each for `ttlMs`, and sends ACL
+     * writes there. Absent: this DC.
+     */
+    readonly datacenter?: string;
+    /**
+     * `acl_down_policy`: what a token may do while the ACL datacenter cannot be asked — `allow` (all),
+     * `deny` (nothing) or `extend-cache` (the last answer for that token, however old; deny without
+     * one). Consul's default, and ours: extend-cache.
+     */
+    readonly downPolicy?: 'allow' | 'deny' | 'extend-cache';
+    /** `acl_ttl`: how long a token resolved from another DC is used before it is asked again (ms; Consul 30 s). */
+    readonly ttlMs?: number;
   };
   /** Services and checks from config files (reload replaces this set). */
   readonly services: readonly ServiceDefinition[];
@@ -556,6 +583,11 @@ export function validateAgentConfig(config: AgentConfig): string[] {
     !(Number.isInteger(config.raftMultiplier) && config.raftMultiplier >= 1 && config.raftMultiplier <= 10)
   )
     problems.push(`performance.raft_multiplier: cannot be ${config.raftMultiplier}; must be between 1 and 10`);
+  const acl = config.acl;
+  if (acl?.datacenter !== undefined && !/^[A-Za-z0-9_-]+$/.test(acl.datacenter))
+    problems.push(`acl_datacenter: '${acl.datacenter}' is not a valid name`);
+  if (acl?.ttlMs !== undefined && !(Number.isSafeInteger(acl.ttlMs) && acl.ttlMs >= 0))
+    problems.push(`acl_ttl: ${acl.ttlMs} ms must be a non-negative whole number of milliseconds`);
   const t = config.timing;
   for (const [name, value] of Object.entries(t))
     if (!(typeof value === 'number' && value > 0)) problems.push(`timing.${name}: must be > 0`);

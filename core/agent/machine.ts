@@ -75,6 +75,7 @@ import {
   type Env,
 } from './state.js';
 import { callWan, hasWan, maybeFloodJoin, onWanNotice } from './wan.js';
+import { aclDatacenterOf, aclEnabled, aclNotFound, forwardedAuthOf, resolveToken, targetDatacenterOf } from './acl.js';
 
 export type { AgentState } from './state.js';
 
@@ -250,7 +251,8 @@ function onLocal(s: AgentState, env: Env, input: AgentLocalInput): void {
 function onRequest(s: AgentState, env: Env, requestId: number, request: AgentRequest): void {
   if (request === null || typeof request !== 'object' || typeof request.type !== 'string')
     return reply(env, requestId, errorResponse(400, 'malformed request'));
-  const dc = request.dc !== undefined && request.dc !== '' && request.dc !== s.config.datacenter ? request.dc : null;
+  // `?dc=` of another DC; ACL administration goes to the ACL datacenter (acl.ts).
+  const dc = targetDatacenterOf(request, s.config.datacenter, aclEnabled(s) ? aclDatacenterOf(s) : undefined);
   const translation = translate(request, s.nodeName, env.ctx.prng, dc ?? s.config.datacenter);
   switch (translation.kind) {
     case 'error':
@@ -263,7 +265,7 @@ function onRequest(s: AgentState, env: Env, requestId: number, request: AgentReq
       return executeServerOp(
         s,
         env,
-        remote ? { kind: 'dc', dc, op, crossed: false } : op,
+        remote ? { kind: 'dc', dc, op, crossed: false, auth: forwardedAuthOf(request, s.nodeName) } : op,
         { kind: 'client', requestId, request },
         0,
       );
@@ -382,6 +384,14 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
           reply(env2, requestId, response.ok ? ok(null) : errorResponse(500, response.error));
         },
       );
+    case 'acl.resolve':
+      if (!aclEnabled(s)) return answer(ok({ kind: 'all', allow: true }));
+      return resolveToken(s, env, request.id, executeServerOp, (resolution, env2) => {
+        if (resolution.kind === 'notFound') return reply(env2, requestId, errorResponse(403, aclNotFound));
+        if (resolution.kind === 'error')
+          return reply(env2, requestId, errorResponse(resolution.status, resolution.error));
+        reply(env2, requestId, ok(resolution.grant));
+      });
     case 'agent.reload': {
       const problems = applyFileDefinitions(s, env, request.services, request.checks);
       return answer(problems.length === 0 ? ok(null) : errorResponse(500, problems.join('; ')));

@@ -26,6 +26,7 @@ import {
   type ReadOptions,
 } from './api.js';
 import { base64Encode } from './base64.js';
+import type { AclGrant } from './acl.js';
 import { restoreAt } from '../store/store.js';
 import { blockingConfigDefault, effectiveWaitMs } from '../store/watch.js';
 
@@ -48,9 +49,30 @@ export type ServerOp =
    * own DC; that server forwards it over the WAN to a server of `dc` (`crossed` then true); a server of
    * `dc` runs `op`. A crossed op never crosses again, so no forwarding loop between DCs is possible.
    */
-  | { readonly kind: 'dc'; readonly dc: string; readonly op: ServerOp; readonly crossed: boolean }
+  | {
+      readonly kind: 'dc';
+      readonly dc: string;
+      readonly op: ServerOp;
+      readonly crossed: boolean;
+      /**
+       * A client's request, which the target DC authorizes with the caller's token before it runs it
+       * (core/agent/acl.ts). Absent only on an agent's own lookups: a token resolved from the ACL
+       * datacenter (the one op an ACL-enabled DC runs without a token).
+       */
+      readonly auth?: ForwardedAuth;
+    }
   /** What the WAN pool knows, answered by any server: DCs by estimated round trip, or their servers' coordinates. */
   | { readonly kind: 'wan'; readonly what: 'datacenters' | 'coordinates' };
+
+/** What the target DC needs to authorize a forwarded request as if its own front end had received it. */
+export interface ForwardedAuth {
+  /** The caller's token id ('anonymous' when it sent none). */
+  readonly token: string;
+  /** The typed request as the caller sent it (its `token` removed): the target DC translates and runs this. */
+  readonly request: AgentRequest;
+  /** The agent that received it: the node a session or an agent rule defaults to. */
+  readonly nodeName: string;
+}
 
 export type ServerResult =
   | {
@@ -59,6 +81,11 @@ export type ServerResult =
       readonly value: unknown;
       readonly knownLeader: boolean;
       readonly lastContactMs: number;
+      /**
+       * The grant the target DC authorized a forwarded request with: the agent that renders the answer
+       * filters it with this (what the token may not read is removed), never with its own DC's rules.
+       */
+      readonly acl?: AclGrant;
     }
   | { readonly ok: false; readonly status: number; readonly error: string };
 

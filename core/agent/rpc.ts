@@ -12,6 +12,8 @@ import type { NodeId } from '../types.js';
 import { agentErrors, blockingWaitMsMax } from './api.js';
 import { forgetHold, leaderChangedError, maybeHold } from './hold.js';
 import { render, type ServerOp, type ServerResult } from './ops.js';
+import { authorizerOfGrant, checkForwardedAuth, checkGrant } from './acl.js';
+import { filterResponse } from './endpoints/index.js';
 import { count, reply, trace, type AgentState, type Env, type Origin } from './state.js';
 
 /** Agent-to-agent messages (stream channel). `t` values are a wire enum: append-only. */
@@ -59,10 +61,11 @@ export function checkAgentMessage(message: unknown): string | null {
   if (message['t'] === 'rpcReply') {
     const result = message['result'];
     if (!isObject(result) || typeof result['ok'] !== 'boolean') return 'rpcReply without a result';
-    if (result['ok'])
-      return isCount(result['index']) && isElapsedMs(result['lastContactMs'])
-        ? null
-        : 'rpcReply with an index or lastContactMs out of range';
+    if (result['ok']) {
+      if (!isCount(result['index']) || !isElapsedMs(result['lastContactMs']))
+        return 'rpcReply with an index or lastContactMs out of range';
+      return result['acl'] === undefined ? null : checkGrant(result['acl']);
+    }
     const status = result['status'];
     return typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599
       ? typeof result['error'] === 'string'
@@ -97,6 +100,10 @@ function checkServerOp(op: unknown, depth: number): string | null {
     case 'dc':
       if (depth > 0) return 'a dc op inside a dc op';
       if (typeof op['dc'] !== 'string' || typeof op['crossed'] !== 'boolean') return 'dc op without a datacenter';
+      if (op['auth'] !== undefined) {
+        const problem = checkForwardedAuth(op['auth']);
+        if (problem !== null) return problem;
+      }
       return checkServerOp(op['op'], depth + 1);
     default:
       return typeof op['what'] === 'string' ? null : 'wan op of nothing';
@@ -309,10 +316,17 @@ export function onRpcTimeout(s: AgentState, env: Env, id: number): void {
  */
 export function deliver(s: AgentState, env: Env, origin: Origin, result: ServerResult): void {
   switch (origin.kind) {
-    case 'client':
+    case 'client': {
       forgetHold(s, origin);
-      reply(env, origin.requestId, render(origin.request, result), true);
+      const response = render(origin.request, result);
+      // Another DC authorized it (acl.ts): what its grant may not read is removed here, at the edge.
+      const filtered =
+        result.ok && result.acl !== undefined
+          ? filterResponse(origin.request, response, authorizerOfGrant(result.acl), { nodeName: s.nodeName })
+          : response;
+      reply(env, origin.requestId, filtered, true);
       return;
+    }
     case 'remote':
       env.ctx.emit({
         kind: 'send',

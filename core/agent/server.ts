@@ -24,6 +24,7 @@ import { holdRetryMs as holdRetryMsOf, maybeHold, noteStart, retryOp, takeHeld }
 import { callRaft, deliver, nameOfServer, pickServer, rpcAddressOf, rpcHopsMax, sendRpc } from './rpc.js';
 import { count, trace, type AgentState, type Env, type Origin, type ParkedRead } from './state.js';
 import { forwardToDc, hasWan, runWanInfo } from './wan.js';
+import { aclEnabled, runForwarded } from './acl.js';
 
 const noLeader: ServerResult = { ok: false, status: 500, error: agentErrors.noLeader };
 
@@ -37,7 +38,11 @@ function rpcTimeoutFor(s: AgentState, op: ServerOp): number {
 export function executeServerOp(s: AgentState, env: Env, op: ServerOp, origin: Origin, hops: number): void {
   count(s, `op.${op.kind}`);
   noteStart(s, origin, env.nowMs);
-  if (op.kind === 'dc' && op.dc === s.config.datacenter) return executeServerOp(s, env, op.op, origin, hops);
+  if (op.kind === 'dc' && op.dc === s.config.datacenter) {
+    // Arrived from another DC. With ACLs on, this DC authorizes it with the caller's token (acl.ts).
+    if (!aclEnabled(s)) return executeServerOp(s, env, op.op, origin, hops);
+    return runForwarded(s, env, op, hops, executeServerOp, (result, env2) => deliver(s, env2, origin, result));
+  }
   if (!s.hasRaft) {
     const server = pickServer(s, env);
     if (server === null) return deliver(s, env, origin, { ok: false, status: 500, error: agentErrors.noServers });

@@ -12,6 +12,7 @@ import type { StepContext, NodeId, CheckSpec, CheckStatus } from '../types.js';
 import type { AgentConfig, AgentRequest, AgentResponse, ServiceDefinition } from './api.js';
 import type { HeldRequest } from './hold.js';
 import type { ServerOp, ServerResult } from './ops.js';
+import type { AclToken } from '../store/acl.js';
 
 /** What a step handler needs besides the state: the context and the node's clock. */
 export interface Env {
@@ -154,6 +155,12 @@ export interface AgentState {
   readonly wanMembers: Map<NodeId, Member>;
   /** Servers of other DCs that let a forwarded request time out, and until when they are tried last. */
   readonly wanSlowUntilMs: Map<NodeId, number>;
+  /**
+   * Tokens resolved from the ACL datacenter when that is another DC (core/agent/acl.ts), by id, with
+   * when they were fetched; used for `acl_ttl`, and past it by `acl_down_policy` extend-cache. Bounded
+   * by `aclCacheEntriesMax` (oldest out first).
+   */
+  readonly aclCache: Map<string, { readonly token: AclToken; readonly fetchedMs: number }>;
 
   // ── raft view (servers; RaftNotice) ──
   leader: NodeId | null;
@@ -232,6 +239,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     joined: false,
     wanMembers: new Map(),
     wanSlowUntilMs: new Map(),
+    aclCache: new Map(),
     leader: null,
     isLeader: false,
     term: 0,

@@ -99,7 +99,7 @@ export async function routeHttp(req: HttpRequestIn, ctx: RouterContext): Promise
     }
     const dc = query.get('dc') || undefined;
     const token = requestToken(req.headers, query);
-    const gate = gatedAgent(ctx.call, ctx.acl, { nodeName: ctx.nodeName ?? '' });
+    const gate = gatedAgent(ctx.call, ctx.acl, { nodeName: ctx.nodeName ?? '' }, ctx.datacenter);
     const { call: _raw, ...handlerCtx } = ctx;
     const out = await handler({
       call: (request) => gate.call(request, token),

@@ -121,6 +121,8 @@ class AgentDouble {
   readonly events: { ID: string; Name: string }[] = [];
   private index = 0;
   private readonly prng = new Prng(7);
+  /** The agent's `acl_default_policy`: what `acl.resolve` puts in a grant. */
+  defaultPolicy: 'allow' | 'deny' = 'allow';
 
   apply(command: StoreCommand) {
     return this.fsm.apply(command, ++this.index);
@@ -146,6 +148,11 @@ class AgentDouble {
     const done: AgentResponse = { status: 200, body: null };
     const missing: AgentResponse = { status: 404, body: null, error: 'not found' };
     switch (request.type) {
+      case 'acl.resolve': {
+        const found = this.fsm.query({ type: 'aclGet', id: request.id });
+        if ('error' in found || found.value === null) return { status: 403, body: null, error: 'ACL not found' };
+        return { status: 200, body: { kind: 'token', token: found.value, defaultPolicy: this.defaultPolicy } };
+      }
       case 'agent.services':
         return { status: 200, body: Object.fromEntries(this.services) };
       case 'agent.checks':
@@ -618,6 +625,7 @@ describe('ACL differential fuzzer: the router against a reference model', () => 
     await fc.assert(
       fc.asyncProperty(scenario, async ({ defaultPolicy, client, anonymous, caller, requests }) => {
         const agent = seededAgent([client, anonymous]);
+        agent.defaultPolicy = defaultPolicy;
         const ctx: RouterContext = {
           datacenter: 'dc1',
           nodeName: agentNode,

@@ -167,7 +167,36 @@ describe('agent config', () => {
     });
     expect(settingsFor(args(on)).config.acl).toEqual({ enabled: true, defaultPolicy: 'deny', masterToken: 'root' });
     const legacy = dirWith({ 'acl.json': '{"acl_datacenter": "dc1", "acl_master_token": "m1"}' });
-    expect(settingsFor(args(legacy)).config.acl).toEqual({ enabled: true, defaultPolicy: 'allow', masterToken: 'm1' });
+    expect(settingsFor(args(legacy)).config.acl).toEqual({
+      enabled: true,
+      defaultPolicy: 'allow',
+      masterToken: 'm1',
+      datacenter: 'dc1',
+    });
+    // ACLs across DCs: the authoritative DC, acl_down_policy and acl_ttl (legacy keys and the block).
+    const remote = dirWith({
+      'acl.json': '{"acl_datacenter": "dc1", "acl_down_policy": "deny", "acl_ttl": "45s", "datacenter": "dc2"}',
+    });
+    expect(settingsFor(args(remote)).config.acl).toEqual({
+      enabled: true,
+      defaultPolicy: 'allow',
+      datacenter: 'dc1',
+      downPolicy: 'deny',
+      ttlMs: 45_000,
+    });
+    const block = dirWith({
+      'acl.json':
+        '{"primary_datacenter": "dc1", "acl": {"enabled": true, "down_policy": "async-cache", "token_ttl": "5s"}}',
+    });
+    expect(settingsFor(args(block)).config.acl).toEqual({
+      enabled: true,
+      defaultPolicy: 'allow',
+      datacenter: 'dc1',
+      downPolicy: 'extend-cache',
+      ttlMs: 5000,
+    });
+    const down = dirWith({ 'acl.json': '{"acl_datacenter": "dc1", "acl_down_policy": "maybe"}' });
+    expect(() => settingsFor(args(down))).toThrow(/acl\.json: acl_down_policy: must be "allow", "deny"/);
     const policy = dirWith({ 'acl.json': '{"acl_datacenter": "dc1", "acl_default_policy": "maybe"}' });
     expect(() => settingsFor(args(policy))).toThrow(/acl\.json: acl_default_policy: must be "allow" or "deny"/);
     const bad = dirWith({ 'acl.json': '{"acl": {"enabled": "no"}}' });

@@ -222,7 +222,13 @@ describe('HTTP router fuzz with ACLs on', () => {
             nodeName: 'n1',
             acl: { enabled: true, defaultPolicy },
             call: async (req: AgentRequest) => {
-              if (req.type === 'acl.info') return token as AgentResponse;
+              if (req.type === 'acl.resolve') {
+                // The agent's answer: a grant built from the token it found (or the garbage as it came).
+                const found = token.status === 200 && Array.isArray(token.body) ? token.body[0] : undefined;
+                return (
+                  found !== undefined ? { status: 200, body: { kind: 'token', token: found, defaultPolicy } } : token
+                ) as AgentResponse;
+              }
               if (answer === 'throw') throw new Error('agent exploded');
               return answer;
             },

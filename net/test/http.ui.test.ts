@@ -25,9 +25,10 @@ afterAll(async () => {
 
 /** A stub agent: two ACL tokens (`m` management, anonymous client) and `{ok: true}` for the rest. */
 const stubCall = async (request: AgentRequest): Promise<AgentResponse> => {
-  if (request.type === 'acl.info') {
+  if (request.type === 'acl.resolve') {
     const token = { ID: request.id, Name: request.id, Rules: '', CreateIndex: 1, ModifyIndex: 1 };
-    return { status: 200, body: [{ ...token, Type: request.id === 'm' ? 'management' : 'client' }] };
+    const Type = request.id === 'm' ? 'management' : 'client';
+    return { status: 200, body: { kind: 'token', token: { ...token, Type }, defaultPolicy: 'deny' } };
   }
   return { status: 200, body: { ok: true } };
 };

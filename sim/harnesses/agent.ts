@@ -22,6 +22,7 @@ import {
   type AgentRequest,
   type AgentResponse,
   type Consistency,
+  type AgentConfig,
 } from '../../core/agent/api.js';
 import type { AgentState } from '../../core/agent/machine.js';
 import { mountsFor } from '../../core/agent/mounts.js';
@@ -53,7 +54,33 @@ const params = {
   readModes: 'shares of consistent/default/stale reads, e.g. 40/40/20 (the default)',
   sessionClients:
     'processes that create TTL sessions (10 s), renew them a few times, then destroy or abandon them (default 2; 0 with clients 0)',
+  acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
 } as const;
+
+/** The master token of `set acl` scenarios. */
+export const simAclMasterToken = 'root';
+
+/** `set acl`'s settings for `dc`, or undefined when its ACLs are off; throws naming what is malformed. */
+export function aclOf(scenario: Scenario, dc: string): AgentConfig['acl'] {
+  const raw = scenario.params['acl'];
+  if (raw === undefined) return undefined;
+  for (const part of raw.split(',')) {
+    const [name, spec] = part.split(':');
+    if (name !== dc) continue;
+    const [policy, aclDc, down] = (spec ?? '').split('/');
+    if (policy !== 'allow' && policy !== 'deny') throw new Error(`set acl: '${part}': policy must be allow or deny`);
+    if (down !== undefined && down !== 'allow' && down !== 'deny' && down !== 'extend-cache')
+      throw new Error(`set acl: '${part}': down policy must be allow, deny or extend-cache`);
+    return {
+      enabled: true,
+      defaultPolicy: policy,
+      masterToken: simAclMasterToken,
+      ...(aclDc ? { datacenter: aclDc } : {}),
+      ...(down ? { downPolicy: down } : {}),
+    };
+  }
+  return undefined;
+}
 
 function num(scenario: Scenario, key: keyof typeof params, fallback: number): number {
   const raw = scenario.params[key];
@@ -573,8 +600,13 @@ export const harness: Harness = {
   validate(scenario) {
     const problems = checkIntegerParams(
       scenario,
-      Object.keys(params).filter((key) => key !== 'readModes'),
+      Object.keys(params).filter((key) => key !== 'readModes' && key !== 'acl'),
     );
+    try {
+      for (const dc of multiDc(scenario) ? scenario.datacenters.map((d) => d.name) : ['dc1']) aclOf(scenario, dc);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
     const shares = (scenario.params.readModes ?? '40/40/20').split('/').map(Number);
     if (
       shares.length !== 3 ||
@@ -618,6 +650,7 @@ export const harness: Harness = {
       // `clientsJoin` is 0, when they stay alone until an `agent.join` (the seed's `consul join`).
       startJoin: server || num(scenario, 'clientsJoin', 1) === 1 ? servers.filter((id) => id !== nodeId) : [],
       timing: agentTimingSim,
+      ...(scenario.params['acl'] !== undefined ? { acl: aclOf(scenario, dc) } : {}),
     });
     // The servers' store checks the per-step store rules at every apply (sim/checkers/store.ts).
     return mountsFor(config, {

@@ -76,6 +76,9 @@ export function authorizerFor(token: AclToken, defaultPolicy: 'allow' | 'deny'):
 /** ACLs off: everything is allowed and nothing filtered. */
 export const allowAll: Authorizer = { management: true, may: () => true, mayKeyPrefixWrite: () => true };
 
+/** Nothing allowed (`acl_down_policy` deny while the ACL datacenter cannot be asked). */
+export const denyAll: Authorizer = { management: false, may: () => false, mayKeyPrefixWrite: () => false };
+
 // ─────────────────────────────────────── filtering helpers ───────────────────────────────────────
 
 export const record = (x: unknown): Record<string, unknown> =>

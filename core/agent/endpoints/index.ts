@@ -81,6 +81,7 @@ export function authorize(request: AgentRequest, authz: Authorizer, facts: Agent
     case 'acl.update':
     case 'acl.destroy':
     case 'acl.info':
+    case 'acl.resolve':
     case 'acl.list':
     case 'snapshot.save':
     case 'snapshot.restore':
