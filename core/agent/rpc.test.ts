@@ -14,6 +14,14 @@ const reply = {
   result: { ok: true, index: 9, value: null, knownLeader: true, lastContactMs: 1.5 },
 };
 
+const auth = {
+  token: 'anonymous',
+  nodeName: 'n4',
+  request: { type: 'kv.get', key: 'k', read: { consistency: 'default' } },
+};
+const token = { ID: 't', Name: '', Type: 'client', Rules: '', CreateIndex: 1, ModifyIndex: 1 };
+const grant = { kind: 'token', token, defaultPolicy: 'deny' };
+
 describe('checkAgentMessage', () => {
   it('accepts what agents send', () => {
     expect(checkAgentMessage(rpc)).toBeNull();
@@ -22,6 +30,10 @@ describe('checkAgentMessage', () => {
     expect(checkAgentMessage({ ...rpc, op: { kind: 'status', what: 'leader' } })).toBeNull();
     expect(checkAgentMessage({ t: 'rpcReply', id: 0, result: { ok: false, status: 500, error: 'x' } })).toBeNull();
     expect(checkAgentMessage({ ...rpc, hops: rpcHopsMax, op: { ...read, waitMs: rpcWaitMsMax } })).toBeNull();
+    // ACLs across DCs (acl.ts): a forwarded request with its token, and a reply with the grant it ran under.
+    expect(checkAgentMessage({ ...rpc, op: { kind: 'dc', dc: 'dc2', op: read, crossed: true, auth } })).toBeNull();
+    expect(checkAgentMessage({ ...reply, result: { ...reply.result, acl: grant } })).toBeNull();
+    expect(checkAgentMessage({ ...reply, result: { ...reply.result, acl: { kind: 'all', allow: false } } })).toBeNull();
   });
 
   it('refuses shapes and numbers no peer sends', () => {
@@ -46,6 +58,12 @@ describe('checkAgentMessage', () => {
       { ...reply, result: { ...reply.result, lastContactMs: Infinity } },
       { ...reply, result: { ok: false, status: 1e300, error: 'x' } },
       { ...reply, result: null },
+      { ...rpc, op: { kind: 'dc', dc: 'dc2', op: read, crossed: true, auth: { ...auth, token: 7 } } },
+      { ...rpc, op: { kind: 'dc', dc: 'dc2', op: read, crossed: true, auth: { ...auth, request: null } } },
+      { ...rpc, op: { kind: 'dc', dc: 'dc2', op: read, crossed: true, auth: 'anonymous' } },
+      { ...reply, result: { ...reply.result, acl: { kind: 'token', token: null, defaultPolicy: 'deny' } } },
+      { ...reply, result: { ...reply.result, acl: { ...grant, defaultPolicy: 'maybe' } } },
+      { ...reply, result: { ...reply.result, acl: { kind: 'everything' } } },
     ];
     for (const message of bad) expect(checkAgentMessage(message), JSON.stringify(message)).not.toBeNull();
   });

@@ -1,0 +1,145 @@
+/**
+ * ACLs across two datacenters with real processes (issue 14: a request forwarded with ?dc= is
+ * re-authorized in the target DC; issue 17: acl_datacenter is authoritative). dc1 = server a1 +
+ * client ac on 127.0.19.1–2, dc2 = server b1 on 127.0.19.11, gossip encryption on, one server per DC
+ * (bootstrap-expect 1) to keep the load small. Both DCs name dc1 as `acl_datacenter`; dc1 holds the
+ * master token and allows by default, dc2 denies by default and has no token of its own.
+ *
+ * Checked: dc2 resolves dc1's master token from dc1 (a write in dc2 with it succeeds); an anonymous
+ * caller of dc1 is refused dc2's key through `?dc=dc2` (it got 200 before: dc1's laxer gate decided),
+ * reads and writes alike; the master token passes; a client token created in dc1 and limited to
+ * `pub/` reads only `pub/` of dc2 through dc1 (dc2's rules filter the recursive read); an ACL created
+ * through dc2 is written in dc1. Every wait is a condition polled with a generous deadline.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+
+const a1 = '127.0.19.1';
+const ac = '127.0.19.2';
+const b1 = '127.0.19.11';
+const master = 'root-dc1-master';
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-multidc-acl-'));
+const agents = new Map<string, AgentHandle>();
+afterAll(async () => {
+  await stopAll([...agents.values()]);
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+async function http(
+  ip: string,
+  method: string,
+  pathAndQuery: string,
+  options: { body?: string; token?: string } = {},
+): Promise<{ status: number; text: string }> {
+  const r = await fetch(`http://${ip}:8500${pathAndQuery}`, {
+    method,
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    headers: options.token !== undefined ? { 'X-Consul-Token': options.token } : {},
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: r.status, text: await r.text() };
+}
+
+function start(name: string, ip: string, dc: string, key: string, acl: object, extra: string[]): void {
+  const dataDir = path.join(root, name);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const configFile = path.join(root, `${name}.json`);
+  fs.writeFileSync(configFile, JSON.stringify(acl));
+  const args = [
+    '-node',
+    name,
+    '-bind',
+    ip,
+    '-client',
+    ip,
+    '-datacenter',
+    dc,
+    '-data-dir',
+    dataDir,
+    '-encrypt',
+    key,
+    '-retry-interval',
+    '1s',
+    '-dns-port',
+    '-1',
+    '-config-file',
+    configFile,
+    ...extra,
+  ];
+  agents.set(name, startAgent(args));
+}
+
+const value = (text: string): string =>
+  Buffer.from((JSON.parse(text) as { Value: string }[])[0]!.Value, 'base64').toString();
+
+describe('ACLs across two datacenters (real processes, loopback)', () => {
+  it('re-authorizes ?dc= requests in the target DC and resolves tokens from acl_datacenter', async () => {
+    const key = (await conclave(['keygen'])).stdout.trim();
+    const dc1Acl = { acl_datacenter: 'dc1', acl_master_token: master, acl_default_policy: 'allow' };
+    const dc2Acl = { acl_datacenter: 'dc1', acl_default_policy: 'deny', acl_down_policy: 'extend-cache' };
+    start('a1', a1, 'dc1', key, dc1Acl, ['-server', '-bootstrap-expect', '1']);
+    start('ac', ac, 'dc1', key, dc1Acl, ['-retry-join', a1]);
+    start('b1', b1, 'dc2', key, dc2Acl, ['-server', '-bootstrap-expect', '1', '-retry-join-wan', a1]);
+
+    // dc1 elects a1 and takes a write (its default policy allows the anonymous caller).
+    await until(
+      async () => (await http(a1, 'PUT', '/v1/kv/ready', { body: 'dc1' })).text === 'true',
+      90_000,
+      'dc1 has a leader that accepts writes',
+    );
+    await until(async () => (await http(ac, 'GET', '/v1/kv/ready')).status === 200, 90_000, 'ac reaches a1');
+    // dc2 knows no token of its own: its writes with dc1's master token succeed only once b1 leads and
+    // resolves that token from dc1 over the WAN.
+    await until(
+      async () => (await http(b1, 'PUT', '/v1/kv/secret', { body: 's', token: master })).text === 'true',
+      120_000,
+      'dc2 accepts a write with dc1’s master token (resolved from the ACL datacenter)',
+    );
+    expect((await http(b1, 'PUT', '/v1/kv/pub/a', { body: 'a', token: master })).text).toBe('true');
+    // Locally in dc2, the anonymous caller is refused (dc2's default policy is deny).
+    expect((await http(b1, 'GET', '/v1/kv/secret')).status).toBe(403);
+
+    // Through dc1 with ?dc=dc2: dc2 decides. dc1's own policy (allow) would have let it through.
+    await until(
+      async () => (await http(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: master })).status === 200,
+      60_000,
+      'dc1 reaches dc2 over the WAN',
+    );
+    const anonymousRead = await http(ac, 'GET', '/v1/kv/secret?dc=dc2');
+    expect(anonymousRead.status).toBe(403);
+    expect(anonymousRead.text).toMatch(/Permission denied/);
+    expect((await http(a1, 'GET', '/v1/kv/secret?dc=dc2&consistent')).status).toBe(403);
+    expect((await http(ac, 'PUT', '/v1/kv/secret?dc=dc2', { body: 'evil' })).status).toBe(403);
+    expect((await http(ac, 'DELETE', '/v1/kv/?recurse&dc=dc2')).status).toBe(403);
+    const kept = await http(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: master });
+    expect(kept.status).toBe(200);
+    expect(value(kept.text)).toBe('s');
+    // An unknown token: "ACL not found", from dc2 (which asked dc1).
+    expect((await http(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: 'no-such-token' })).text).toMatch(/ACL not found/);
+
+    // A client token created in dc1, limited to pub/: dc2's rules filter the recursive read at dc1's edge.
+    const created = await http(ac, 'PUT', '/v1/acl/create', {
+      token: master,
+      body: JSON.stringify({ Name: 'pub', Type: 'client', Rules: 'key "pub/" { policy = "read" }' }),
+    });
+    expect(created.status).toBe(200);
+    const pub = (JSON.parse(created.text) as { ID: string }).ID;
+    const listed = await http(ac, 'GET', '/v1/kv/?recurse&dc=dc2', { token: pub });
+    expect(listed.status).toBe(200);
+    expect((JSON.parse(listed.text) as { Key: string }[]).map((e) => e.Key)).toEqual(['pub/a']);
+    expect((await http(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: pub })).status).toBe(403);
+
+    // An ACL created through dc2 is written in dc1, the ACL datacenter.
+    const viaDc2 = await http(b1, 'PUT', '/v1/acl/create', {
+      token: master,
+      body: JSON.stringify({ Name: 'from-dc2', Type: 'client', Rules: '' }),
+    });
+    expect(viaDc2.status).toBe(200);
+    const id = (JSON.parse(viaDc2.text) as { ID: string }).ID;
+    const info = await http(a1, 'GET', `/v1/acl/info/${id}`, { token: master });
+    expect((JSON.parse(info.text) as { Name: string }[]).map((t) => t.Name)).toEqual(['from-dc2']);
+  }, 420_000);
+});
