@@ -9,6 +9,7 @@
  * linearizable partition (key "0" of kv c50-bad) cannot hold up the verdict on an easy failing one.
  */
 import { assert } from '../../../core/assert.js';
+import { trialWithRelaxed } from './core-trial.js';
 import { PartitionSearch, type SearchLimits } from './search.js';
 import type { CheckOptions, CheckResult, Explanation, LinOp, Model, Unknown } from './types.js';
 import { UNKNOWN } from './types.js';
@@ -23,6 +24,18 @@ const EXPLAIN_BUDGET_STEPS_DEFAULT = 2_000_000;
 const CORE_LINES_MAX = 20;
 /** Search steps one trial of that hunt may take. */
 const CORE_TRIAL_STEPS_MAX = 50_000;
+/** Sets of at most this many operations are tried one by one before delta debugging (a small core). */
+const SMALL_CORE_SIZE_MAX = 3;
+/** Operations the small-core hunt builds sets around (the blocking one first, then observations). */
+const SMALL_CORE_ANCHORS_MAX = 24;
+/** Other operations tried with each anchor: those mentioning one of its values first, then the nearest. */
+const SMALL_CORE_PARTNERS_MAX = 10;
+/** Search steps one trial of the small-core hunt may take (a small set fails fast when it fails). */
+const SMALL_CORE_TRIAL_STEPS_MAX = 20_000;
+/** Steps of the depth-first look for a linearization of a hunt's set before the breadth-first proof. */
+const SMALL_CORE_QUICK_STEPS = 500;
+/** Share of the explanation's budget the small-core hunt may spend before delta debugging starts. */
+const SMALL_CORE_BUDGET_SHARE = 0.75;
 /** Search steps a partition gets in the first round. */
 const FIRST_SLICE_STEPS = 4096;
 /** Growth of the slice per round: every partition gets about as much work as the fastest to finish. */
@@ -123,8 +136,9 @@ export function checkHistory<S, I, O>(
  * after its call, with any output, or never. That only adds linearizations, so if the partition is
  * still not linearizable with some operations relaxed, the ones kept strict are a violation on their
  * own, whatever the relaxed ones did. The set is shrunk by delta debugging (Zeller & Hildebrandt 2002,
- * ddmin, relaxing a complement chunk per trial), after first trials that keep only a growing time
- * window before the blocking operation's response. Trials are bounded in search steps, so the result
+ * ddmin, relaxing a complement chunk per trial). First, a hunt tries sets of 1, 2 and 3 operations
+ * (`smallCore`, up to a share of the budget); when it finds none, trials that keep only a growing time
+ * window before the blocking operation's response start the ddmin. Trials are bounded in search steps, so the result
  * does not depend on machine load; it is 1-minimal when no trial ran out of steps and the total
  * budget held.
  * Returns partition indexes of the strict operations, ordered by call time.
@@ -138,15 +152,19 @@ export function findCore<S, I, O>(
 ): { core: number[]; minimal: boolean } {
   let spent = 0;
   let minimal = true;
-  /** Whether the partition still fails with only `strict` kept strict. */
-  const fails = (strict: readonly number[]): boolean => {
+  /**
+   * Whether the partition still fails with only `strict` kept strict. A trial that runs out of steps
+   * counts as "does not fail" (the core stays sound) and, unless `hunting`, costs the 1-minimal claim.
+   */
+  /** The partition with every operation but `strict` relaxed to unknown outcome, no response. */
+  const relax = (strict: readonly number[]): LinOp<I, O | Unknown>[] => {
     const keep = new Uint8Array(ops.length);
     for (const i of strict) keep[i] = 1;
-    const trial = ops.map((op, i) =>
-      keep[i] === 1 ? op : { ...op, output: UNKNOWN as O | Unknown, returnTime: Infinity },
-    );
+    return ops.map((op, i) => (keep[i] === 1 ? op : { ...op, output: UNKNOWN as O | Unknown, returnTime: Infinity }));
+  };
+  const fails = (strict: readonly number[], stepsMax = CORE_TRIAL_STEPS_MAX, hunting = false): boolean => {
     // Exact cache: a "fail" must be real for the core to be sound (trials are step-bounded anyway).
-    const search = new PartitionSearch(model, trial, false, { ...limits, cache: 'exact' });
+    const search = new PartitionSearch(model, relax(strict), false, { ...limits, cache: 'exact', dominance: true });
     const allowed = Math.min(CORE_TRIAL_STEPS_MAX, budgetSteps - spent);
     const status = search.run(allowed);
     spent += search.steps;
@@ -157,19 +175,38 @@ export function findCore<S, I, O>(
   const byCall = (a: number, b: number): number => ops[a]!.callTime - ops[b]!.callTime || a - b;
   let strict = ops.map((_, i) => i).filter((i) => !(ops[i]!.output === UNKNOWN && ops[i]!.returnTime === Infinity));
   strict.sort(byCall);
-  // Cheap first trials: keep strict only the operations overlapping a time window that ends at the
-  // blocking operation's response and reaches back further and further.
-  const blocking = ops[blockingOp]!;
-  const span = blocking.returnTime - blocking.callTime;
-  for (let reach = Math.max(1, span); ; reach *= 2) {
-    const from = blocking.callTime - reach;
-    const window = strict.filter((i) => ops[i]!.callTime <= blocking.returnTime && ops[i]!.returnTime >= from);
-    if (window.length === strict.length) break;
-    if (window.length > 0 && fails(window)) {
-      strict = window;
-      break;
+  const small =
+    model.acceptsUnknown === true
+      ? smallCore(model, ops, strict, blockingOp, (set) => {
+          const allowed = Math.min(SMALL_CORE_TRIAL_STEPS_MAX, budgetSteps * SMALL_CORE_BUDGET_SHARE - spent);
+          if (allowed <= 0) return undefined;
+          // Most sets tried do not fail, and a depth-first search finds their linearization at once;
+          // breadth first is for proving that one fails.
+          const quick = new PartitionSearch(model, relax(set), false, { ...limits, cache: 'exact', dominance: true });
+          const status = quick.run(Math.min(SMALL_CORE_QUICK_STEPS, allowed));
+          spent += quick.steps;
+          if (status === 'ok') return false;
+          const trial = trialWithRelaxed(model, ops, set, Math.max(0, allowed - quick.steps));
+          spent += trial.steps;
+          return trial.status === 'fail';
+        })
+      : undefined;
+  if (small !== undefined) strict = small;
+  else {
+    // Cheap first trials: keep strict only the operations overlapping a time window that ends at the
+    // blocking operation's response and reaches back further and further.
+    const blocking = ops[blockingOp]!;
+    const span = blocking.returnTime - blocking.callTime;
+    for (let reach = Math.max(1, span); ; reach *= 2) {
+      const from = blocking.callTime - reach;
+      const window = strict.filter((i) => ops[i]!.callTime <= blocking.returnTime && ops[i]!.returnTime >= from);
+      if (window.length === strict.length) break;
+      if (window.length > 0 && fails(window)) {
+        strict = window;
+        break;
+      }
+      if (spent >= budgetSteps) break;
     }
-    if (spent >= budgetSteps) break;
   }
   // Read-only operations first: relaxing them costs the search nothing (they become free to drop),
   // so the early, cheap chunks of ddmin remove them, and the costly trials come later on fewer ops.
@@ -196,6 +233,70 @@ export function findCore<S, I, O>(
   if (spent >= budgetSteps) minimal = false;
   strict.sort(byCall);
   return { core: strict, minimal };
+}
+
+/**
+ * Delta debugging finds a 1-minimal core, which can still be far from the smallest: a stale read is
+ * shown by the two or three operations around it (the write or swap of the value read, the one that
+ * replaced it, the read), while ddmin, relaxing chunks in call order, may settle on a dozen deletes
+ * and reads of nil elsewhere in the partition. So first try every set of 1, 2, then 3 operations
+ * built around an anchor (the operation the search got stuck on, then the other observations: reads
+ * and failed swaps, nearest first) with partners that mention one of the anchor's values, then the
+ * nearest in time. `fails` answers undefined once the hunt's share of the budget is spent.
+ * Returns the first failing set (partition indexes), or undefined.
+ */
+export function smallCore<I, O>(
+  model: Model<unknown, I, O> | Model<never, I, O>,
+  ops: readonly LinOp<I, O>[],
+  candidates: readonly number[],
+  blockingOp: number,
+  fails: (set: readonly number[]) => boolean | undefined,
+): number[] | undefined {
+  const readOnly = (i: number): boolean => model.readOnly?.(ops[i]!.input, ops[i]!.output) ?? false;
+  const mentions = (i: number): readonly unknown[] => model.mentions?.(ops[i]!.input, ops[i]!.output) ?? [];
+  /** Wall-clock gap between two operations' intervals (0 when they overlap). */
+  const gap = (a: number, b: number): number => {
+    const x = ops[a]!;
+    const y = ops[b]!;
+    return Math.max(0, x.callTime - y.returnTime, y.callTime - x.returnTime);
+  };
+  const around = (a: number): number => (a === blockingOp ? -1 : readOnly(a) ? 0 : 1);
+  const anchors = candidates
+    .slice()
+    .sort((a, b) => around(a) - around(b) || gap(a, blockingOp) - gap(b, blockingOp) || a - b)
+    .slice(0, SMALL_CORE_ANCHORS_MAX);
+  const partnersOf = (a: number): number[] => {
+    const values = mentions(a);
+    const shares = (i: number): number => (mentions(i).some((v) => values.includes(v)) ? 0 : 1);
+    return candidates
+      .filter((i) => i !== a)
+      .sort((x, y) => shares(x) - shares(y) || gap(x, a) - gap(y, a) || x - y)
+      .slice(0, SMALL_CORE_PARTNERS_MAX);
+  };
+  const partners = anchors.map(partnersOf);
+  for (let size = 1; size <= SMALL_CORE_SIZE_MAX; size++) {
+    const tried = new Set<string>();
+    for (let k = 0; k < anchors.length; k++) {
+      const anchor = anchors[k]!;
+      const others = partners[k]!;
+      const sets: number[][] =
+        size === 1
+          ? [[anchor]]
+          : size === 2
+            ? others.map((p) => [anchor, p])
+            : others.flatMap((p, i) => others.slice(i + 1).map((q) => [anchor, p, q]));
+      for (const set of sets) {
+        const sorted = set.slice().sort((x, y) => x - y);
+        const key = sorted.join(',');
+        if (tried.has(key)) continue;
+        tried.add(key);
+        const verdict = fails(sorted);
+        if (verdict === undefined) return undefined;
+        if (verdict) return sorted;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Turns the deepest point of a failed search into an Explanation. */

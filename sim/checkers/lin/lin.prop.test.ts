@@ -27,6 +27,7 @@ import {
   type Model,
   type RegisterInput,
 } from './index.js';
+import { trialWithRelaxed } from './core-trial.js';
 
 type Op = LinOp<RegisterInput, unknown>;
 
@@ -244,6 +245,35 @@ describe('the explanation core', () => {
       { numRuns: 300 },
     );
     expect(explained).toBeGreaterThan(30);
+  });
+});
+
+describe('trials of the small-core hunt', () => {
+  it('agree with the oracle: breadth first (core-trial.ts) and depth first with subsumption (search.ts)', () => {
+    // Random histories (keys ignored: one register), a random subset kept strict, the rest relaxed to
+    // "unknown outcome, at any time after its call, or never": both trials must give the oracle's verdict.
+    let failing = 0;
+    fc.assert(
+      fc.property(smallHistory(false), fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }), (ops, keepFlags) => {
+        const strict = ops.map((_, i) => i).filter((i) => keepFlags[i]);
+        const relaxed = ops.map((op, i) =>
+          strict.includes(i) ? op : { ...op, output: UNKNOWN, returnTime: Infinity },
+        );
+        const expected = bruteForceLinearizable(relaxed, etcdModel, false);
+        if (!expected) failing++;
+        const bfs = trialWithRelaxed(etcdModel, ops, strict, Infinity);
+        expect(bfs.status).toBe(expected ? 'ok' : 'fail');
+        const dfs = new PartitionSearch(etcdModel, relaxed, false, {
+          statesMax: Infinity,
+          cacheBytesMax: Infinity,
+          cache: 'exact',
+          dominance: true,
+        });
+        expect(dfs.run(Infinity)).toBe(expected ? 'ok' : 'fail');
+      }),
+      { numRuns: 1000 },
+    );
+    expect(failing).toBeGreaterThan(50);
   });
 });
 

@@ -117,7 +117,19 @@ export const etcdModel: Model<RegisterValue, RegisterInput, unknown> = {
   describeState: show,
   readOnly: (input, output) => isRead(input.f) || ((input.f === 'cas' || input.f === 'delete-cas') && output === false),
   acceptsUnknown: true,
+  mentions: mentionsRegister,
 };
+
+/** The register values an operation reads, writes or compares (nil as null). */
+function mentionsRegister(input: RegisterInput, output: unknown): RegisterValue[] {
+  const f = input.f;
+  if (isRead(f)) return output === UNKNOWN ? [] : [normalize(output)];
+  if (isWrite(f)) return [normalize(input.value)];
+  if (f === 'cas') return [normalize(input.from), normalize(input.to)];
+  if (f === 'delete-cas') return [normalize(input.from), null];
+  if (f === 'delete') return [null];
+  return [];
+}
 
 export const registerModel: Model<RegisterValue, RegisterInput, unknown> = {
   ...etcdModel,

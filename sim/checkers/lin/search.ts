@@ -82,6 +82,15 @@ export interface SearchLimits {
   readonly reductions?: boolean;
   /** Configuration cache: exact bitsets, 64-bit fingerprints (hash compaction), or auto (default). */
   readonly cache?: 'exact' | 'compact' | 'auto';
+  /**
+   * Subsumption of configurations that differ only in operations of unknown outcome (default false;
+   * the hunt for a small core turns it on, where most operations are relaxed to unknown). A
+   * configuration (required set R, unknown-outcome set D, state s) is pruned when (R, D', s) with
+   * D' ⊆ D was reached before: everything that can follow it could follow the earlier one, which has
+   * at least the same operations left (unknown-outcome operations are optional). Without it, a search
+   * with a hundred such operations that must fail tries every subset of them that yields a new state.
+   */
+  readonly dominance?: boolean;
 }
 
 const NO_LIMITS: SearchLimits = { statesMax: Infinity, cacheBytesMax: Infinity };
@@ -129,6 +138,12 @@ export class PartitionSearch<S, I, O> {
   /** A second, independent Zobrist hash: with the first, the 64-bit fingerprint of hash compaction. */
   private readonly opKey2: Int32Array;
   private zobrist2 = 0;
+  /** With limits.dominance: Zobrist hash of the required (not unknown-outcome) operations linearized. */
+  private zobristRequired = 0;
+  /** Per bitset word, the bits of required operations (with limits.dominance). */
+  private readonly requiredMask: Int32Array;
+  /** (zobristRequired ^ state key) → linearized bitsets reached with that key (with limits.dominance). */
+  private readonly reached = new Map<number, Int32Array[]>();
 
   // Interned states and memoised transitions.
   private readonly states: S[] = [];
@@ -206,6 +221,9 @@ export class PartitionSearch<S, I, O> {
 
     this.words = Math.max(1, (m + 31) >>> 5);
     this.linearized = new Int32Array(this.words);
+    this.requiredMask = new Int32Array(this.words);
+    for (let i = 0; i < m; i++)
+      if (this.opClass[i] !== DEFERRABLE && this.opClass[i] !== USELESS) this.requiredMask[i >>> 5]! |= 1 << (i & 31);
     this.opKey = new Int32Array(m);
     this.opKey2 = new Int32Array(m);
     let seed = 0x243f6a88;
@@ -487,6 +505,8 @@ export class PartitionSearch<S, I, O> {
     let depth = this.depth;
     let zobrist = this.zobrist;
     let zobrist2 = this.zobrist2;
+    let zobristRequired = this.zobristRequired;
+    const dominance = this.limits.dominance === true;
     let entering = this.entering;
     const hasReadOnly = this.hasReadOnly;
     let requiredLeft = this.requiredLeft;
@@ -558,6 +578,7 @@ export class PartitionSearch<S, I, O> {
             depth++;
             zobrist ^= key;
             zobrist2 ^= key2;
+            zobristRequired ^= key;
             requiredLeft--;
             lift(next, prev, k, returnEntry[op]!);
             entering = true;
@@ -588,7 +609,11 @@ export class PartitionSearch<S, I, O> {
         linearized[w]! |= bit;
         const key = opKey[op]!;
         const key2 = opKey2[op]!;
-        if (this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, (zobrist2 ^ key2 ^ stateKey2[after]!) | 0, after)) {
+        const requiredKey = cls === NORMAL ? key : 0;
+        if (
+          this.seenBefore((zobrist ^ key ^ stateKey[after]!) | 0, (zobrist2 ^ key2 ^ stateKey2[after]!) | 0, after) ||
+          (dominance && this.dominated((zobristRequired ^ requiredKey ^ stateKey[after]!) | 0))
+        ) {
           linearized[w]! &= ~bit;
           e = next[e]!;
           continue;
@@ -600,6 +625,7 @@ export class PartitionSearch<S, I, O> {
         state = after;
         zobrist ^= key;
         zobrist2 ^= key2;
+        zobristRequired ^= requiredKey;
         if (cls === NORMAL) requiredLeft--;
         lift(next, prev, e, returnEntry[op]!);
         entering = true;
@@ -621,7 +647,10 @@ export class PartitionSearch<S, I, O> {
         zobrist ^= opKey[op]!;
         zobrist2 ^= opKey2[op]!;
         const cls = opClass[op]!;
-        if (cls === NORMAL || cls === READ_ONLY) requiredLeft++;
+        if (cls === NORMAL || cls === READ_ONLY) {
+          requiredLeft++;
+          zobristRequired ^= opKey[op]!;
+        }
         unlift(next, prev, e, returnEntry[op]!);
         if (callForced[depth] === 0) break;
       }
@@ -633,11 +662,38 @@ export class PartitionSearch<S, I, O> {
     this.depth = depth;
     this.zobrist = zobrist;
     this.zobrist2 = zobrist2;
+    this.zobristRequired = zobristRequired;
     this.entering = entering;
     this.requiredLeft = requiredLeft;
     this.steps += steps;
     this.status = status;
     return status;
+  }
+
+  /**
+   * With limits.dominance: whether a configuration with the same required operations linearized, the
+   * same state (both in `key`) and a subset of the current unknown-outcome operations was reached
+   * before; records the current one if not. Sound (see SearchLimits.dominance): the earlier
+   * configuration was either explored to a dead end, or is an ancestor whose other branches include
+   * every continuation of this one.
+   */
+  private dominated(key: number): boolean {
+    const bits = this.linearized;
+    const mask = this.requiredMask;
+    const words = this.words;
+    let list = this.reached.get(key);
+    if (list === undefined) this.reached.set(key, (list = []));
+    for (const seen of list) {
+      let w = 0;
+      for (; w < words; w++) {
+        const a = seen[w]!;
+        const b = bits[w]!;
+        if ((a & mask[w]!) !== (b & mask[w]!) || (a & ~b) !== 0) break;
+      }
+      if (w === words) return true;
+    }
+    list.push(bits.slice());
+    return false;
   }
 
   /** Records the stack and the operations that could go next, when deeper than ever before. */

@@ -98,6 +98,13 @@ export interface Model<S = unknown, I = unknown, O = unknown> {
    */
   readonly acceptsUnknown?: boolean;
   /**
+   * Optional, for explanations. The values an operation reads or writes (a register's value read,
+   * written, compared or swapped in), compared with ===. The hunt for a small core of a violation
+   * tries operations that mention a value the anomaly's operation mentions first. Omit it: the hunt
+   * then pairs operations by time only.
+   */
+  mentions?(input: I, output: O | Unknown): readonly unknown[];
+  /**
    * Optional pruning for a state that only grows between "resets" (kv: append extends the string,
    * put replaces it). A reset's resulting state must not depend on the state it is applied to.
    * `mayGrowInto(state, input, output)` must return false only when no sequence of non-reset
