@@ -19,8 +19,11 @@ export interface Operation {
   /** The key it touches, when the model is partitioned by key. */
   readonly key?: string;
   readonly input: unknown;
-  /** The node the client sent it to. */
-  readonly node: string;
+  /**
+   * The node the client sent it to; '-' when the client picks a node per attempt (the kv harness
+   * follows redirects and retries elsewhere), until `complete` names the node that answered last.
+   */
+  node: string;
   readonly invokeMs: number;
   completeMs?: number;
   outcome?: Outcome;
@@ -48,8 +51,10 @@ export class History {
     return op;
   }
 
-  complete(op: Operation, outcome: Outcome, output: unknown, nowMs: number): void {
+  /** `servedBy`: the node whose answer the client got last, recorded when the invocation named none. */
+  complete(op: Operation, outcome: Outcome, output: unknown, nowMs: number, servedBy?: string): void {
     assert(this.open.has(op.id), `operation ${op.id} completed twice`);
+    if (servedBy !== undefined && op.node === '-') op.node = servedBy;
     assert(nowMs >= op.invokeMs, 'an operation completes after it was invoked');
     this.open.delete(op.id);
     op.completeMs = nowMs;

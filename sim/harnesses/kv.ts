@@ -334,6 +334,8 @@ function runStateOf(sim: SimApi): KvRun {
  */
 class Client {
   private seq = 0;
+  /** The node whose answer this client got last ('-' when none since the caller reset it). */
+  servedBy: NodeId | '-' = '-';
 
   constructor(
     private readonly sim: SimApi,
@@ -385,6 +387,7 @@ class Client {
       // Broken variant `default-unsafe`: only a node that believes it leads (last contact 0) answers.
       const refusedStale = stale && r?.ok === true && this.readMode === 'default-unsafe' && r.lastContactMs !== 0;
       if (r?.ok && !refusedStale) {
+        this.servedBy = node;
         if (body.type === 'read' || body.type === 'readStale') checkQueryIndex(sim, node, body.query, r);
         return done({ kind: 'ok', reply: r });
       }
@@ -449,7 +452,10 @@ function startRegisterWorkload(sim: SimApi, scenario: Scenario): void {
   for (let process = 0; process < clients; process++) {
     const client = new Client(sim, prng, `kv${process}`, requestTimeoutMs, readModeOf(scenario));
     const lastSeen = new Map<string, string | null>();
-    closedLoop(sim, prng, everyMs, (finish, again) => {
+    closedLoop(sim, prng, everyMs, (finishOp, again) => {
+      // The history names the node that answered last (the one that served a read, or took a write).
+      client.servedBy = '-';
+      const finish: Finish = (op, outcome, output) => finishOp(op, outcome, output, client.servedBy);
       const key = prng.pick(keys);
       const roll = prng.below(100);
       const deadlineMs = sim.nowMs + opTimeoutMs;
@@ -551,7 +557,9 @@ function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
   for (let p = 0; p < clients; p++) {
     const process = base + p;
     const client = new Client(sim, prng, `txn${p}`, requestTimeoutMs, 'consistent');
-    closedLoop(sim, prng, everyMs, (finish, again) => {
+    closedLoop(sim, prng, everyMs, (finishOp, again) => {
+      client.servedBy = '-';
+      const finish: Finish = (op, outcome, output) => finishOp(op, outcome, output, client.servedBy);
       const prefix = prng.pick(prefixes);
       const roll = prng.below(100);
       const deadlineMs = sim.nowMs + opTimeoutMs;
@@ -1303,7 +1311,7 @@ export const harness: Harness = {
 };
 
 /** Ends a client operation: `finish` records its outcome in the history, `again` (nothing was proposed) does not. */
-type Finish = (op: Operation, outcome: 'ok' | 'fail' | 'unknown', output: unknown) => void;
+type Finish = (op: Operation, outcome: 'ok' | 'fail' | 'unknown', output: unknown, servedBy?: string) => void;
 
 /**
  * One closed-loop client process: `operate` starts one operation and ends it with `finish` or `again`;
@@ -1319,8 +1327,8 @@ function closedLoop(
   const again = (): void => {
     if (sim.phase !== 'done') sim.after(1 + prng.below(2 * everyMs), next);
   };
-  const finish: Finish = (op, outcome, output) => {
-    sim.history.complete(op, outcome, output, sim.nowMs);
+  const finish: Finish = (op, outcome, output, servedBy) => {
+    sim.history.complete(op, outcome, output, sim.nowMs, servedBy);
     again();
   };
   const next = (): void => {
