@@ -71,6 +71,12 @@ export interface Harness {
   checkStep?(sim: SimApi, nodeId: NodeId): string | null;
   /** During the liveness phase, polled every `livenessPollMs`: true once the cluster made progress. */
   live?(sim: SimApi): boolean;
+  /**
+   * When `live` never became true: why not, in the protocol's words, most telling first ("no node
+   * leads: …", "value 17 (#16 broadcast), acknowledged by n3 at 31 ms, is on no node"). The liveness
+   * violation carries these sentences; an operation named as `#id` is one the report centres on.
+   */
+  whyNotLive?(sim: SimApi): string[];
   /** End-of-run checks on the history and final states. Each string is a violation. */
   checkEnd?(sim: SimApi): string[];
   /**

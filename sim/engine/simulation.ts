@@ -504,8 +504,14 @@ export class Simulation implements SimApi {
     const stoppedOnViolation = this.violations.length > 0;
     this.stopped = false; // end checks may record violations even after a stop
     if (!stoppedOnViolation) {
-      if (this.harness.live && this.recoveredUs === null)
-        this.violation(`liveness: no progress within ${this.scenario.livenessMs} ms after faults stopped`);
+      if (this.harness.live && this.recoveredUs === null) {
+        const why = this.harness.whyNotLive?.(this) ?? [];
+        const first = why.length > 0 ? `: ${why[0]}` : '';
+        const rest = why.slice(1).map((line) => `\n  ${line}`);
+        this.violation(
+          `liveness: no progress within ${this.scenario.livenessMs} ms after faults stopped${first}${rest.join('')}`,
+        );
+      }
       for (const text of this.harness.checkEnd?.(this) ?? []) this.violation(text);
       for (const expectation of this.scenario.expectations) {
         if (expectation.name === 'liveness' || expectation.name === 'pass') continue;

@@ -39,6 +39,7 @@ import { parseDurationMs, type Scenario } from '../scenario.js';
 import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import type { Effect } from '../../core/types.js';
+import { raftNodeText } from './why-not-live.js';
 
 const params = {
   servers: 'how many of the nodes are servers (the first N; bootstrap-expect N)',
@@ -566,6 +567,46 @@ function liveDcs(sim: SimApi): boolean {
   return wanConverged(sim);
 }
 
+/** Why one datacenter (or the only one) is not live: no leader, the probe write, health not passing. */
+function whyNotLiveIn(sim: SimApi, dc: string | undefined): string[] {
+  const out: string[] = [];
+  const nodes = dc === undefined ? sim.nodeIds : nodesOfDc(sim.scenario, dc);
+  const where = dc === undefined ? '' : ` in ${dc}`;
+  const leader = leaderOf(sim, dc);
+  if (leader === null) {
+    // A down node may be a server: listed as down.
+    const servers = nodes.filter((id) => sim.runtime(id)?.hasMachine('raft') ?? true);
+    out.push(
+      `no server leads${where}: ${servers.map((id) => raftNodeText(sim, id, sim.runtime(id)?.stateOf<RaftState>('raft') ?? null)).join('; ')}`,
+    );
+  }
+  const run = runOf(sim);
+  const wrote = dc === undefined ? run.livenessWriteOk : run.livenessDcs.has(dc);
+  if (!wrote)
+    out.push(`the liveness probe's write (PUT /v1/kv/liveness through a random agent${where}) never succeeded`);
+  if (leader !== null) {
+    const unhealthy = nodes
+      .filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left)
+      .map((id) => [id, serfHealthOf(sim, id)] as const)
+      .filter(([, health]) => health !== 'passing');
+    if (unhealthy.length > 0)
+      out.push(
+        `${leader}'s catalog does not show every live agent passing its serfHealth check: ${unhealthy.map(([id, h]) => `${id} ${h ?? 'unknown'}`).join(', ')}`,
+      );
+  }
+  return out;
+}
+
+function whyDcsNotLive(sim: SimApi): string[] {
+  const run = runOf(sim);
+  const out = sim.scenario.datacenters.flatMap((dc) => [
+    ...whyNotLiveIn(sim, dc.name),
+    ...(run.livenessCrossDcs.has(dc.name) ? [] : [`no cross-datacenter request to ${dc.name} succeeded`]),
+  ]);
+  if (!wanConverged(sim)) out.push('the WAN pool has not converged (some server does not see every other as alive)');
+  return out;
+}
+
 /**
  * `expect served DC FROM TO`: a write of DC's own keys through one of DC's agents completed between
  * FROM and TO (e.g. while the DC was cut off from the WAN: it keeps serving its local clients).
@@ -702,6 +743,10 @@ export const harness: Harness = {
     return sim.nodeIds
       .filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left)
       .every((id) => serfHealthOf(sim, id) === 'passing');
+  },
+
+  whyNotLive(sim) {
+    return multiDc(sim.scenario) ? whyDcsNotLive(sim) : whyNotLiveIn(sim, undefined);
   },
 
   onDropped(sim, nodeId, effects) {

@@ -10,6 +10,7 @@ import { broadcastDefaults, broadcastMachine, type BroadcastState } from '../../
 import type { Harness, SimApi } from '../harness.js';
 import type { Scenario } from '../scenario.js';
 import { checkIntegerParams } from '../params.js';
+import { missingAcknowledged } from './why-not-live.js';
 
 const params = {
   syncIntervalMs: 'anti-entropy period (ms)',
@@ -76,6 +77,16 @@ export const harness: Harness = {
       const values = runtime.stateOf<BroadcastState>('broadcast').values;
       return wanted.every((v) => values.has(v));
     });
+  },
+
+  whyNotLive(sim) {
+    const acked = sim.history.ops.filter((op) => op.outcome === 'ok');
+    return missingAcknowledged(
+      sim,
+      acked,
+      (op) => op.input as number,
+      (id, value) => sim.runtime(id)?.stateOf<BroadcastState>('broadcast').values.has(value) ?? null,
+    );
   },
 
   checkEnd(sim) {

@@ -74,6 +74,7 @@ import {
   type RegisterInput,
 } from '../checkers/lin/index.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
+import { raftStall } from './why-not-live.js';
 import { SessionTtlChecker } from '../checkers/store.js';
 import { runState, type Harness, type SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
@@ -1208,6 +1209,12 @@ export const harness: Harness = {
     // finish(): `wasStopped`), so the end-of-run checks run here, before answering true.
     if (live) for (const problem of endChecks(sim)) sim.violation(problem);
     return live;
+  },
+
+  whyNotLive(sim) {
+    const from = runStateOf(sim).livenessFromMs ?? sim.scenario.safetyMs;
+    const raftOf = (id: NodeId): RaftState | null => sim.runtime(id)?.stateOf<RaftState>('raft') ?? null;
+    return raftStall(sim, raftOf, currentLeader(sim), from);
   },
 
   linearizable: isRegisterOp,

@@ -14,6 +14,7 @@ import { makeRaftConfig, raftProfiles, raftTimingFor, type RaftConfig } from '..
 import { raftMachine, type RaftState } from '../../core/raft/raft.js';
 import type { Effect, NodeId } from '../../core/types.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
+import { raftStall } from './why-not-live.js';
 import { runState, type Harness, type SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
@@ -483,6 +484,11 @@ export const harness: Harness = {
       currentLeader(sim) !== null &&
       sim.history.ops.some((op) => op.f === 'write' && op.outcome === 'ok' && op.invokeMs >= from)
     );
+  },
+
+  whyNotLive(sim) {
+    const from = runStateOf(sim).livenessFromMs ?? sim.scenario.safetyMs;
+    return raftStall(sim, (id) => raftOf(sim, id), currentLeader(sim), from);
   },
 
   checkEnd(sim) {

@@ -408,6 +408,15 @@ export const harness: Harness = {
     return checkConverged(views(sim), new Set(up), run.departed).length === 0;
   },
 
+  whyNotLive(sim) {
+    const run = runOf(sim);
+    const up = sim.nodeIds.filter((id) => sim.isUp(id) && !run.departed.has(id));
+    const problems = checkConverged(views(sim), new Set(up), run.departed);
+    const shown = problems.slice(0, 4);
+    if (problems.length > shown.length) shown.push(`… and ${problems.length - shown.length} more`);
+    return shown.length > 0 ? shown : ['every view agrees, but some node still suspects a member'];
+  },
+
   checkEnd(sim) {
     return runOf(sim).judged ? [] : judge(sim);
   },

@@ -153,6 +153,29 @@ describe('report pictures', () => {
     expect(html).toContain('Faults that began before it: <b>partition n1 | n2 n3</b>');
   });
 
+  it('tell a liveness failure by what made no progress and the operation it names', () => {
+    const base = sampleRecord();
+    const text = [
+      'liveness: no progress within 5000 ms after faults stopped: value 1 (#0 put), acknowledged by n1 at 70 ms, is on no node',
+      '  of 3 writes invoked after the faults stopped at 1500 ms, none was acknowledged (0 failed, 0 unknown, 3 still open)',
+    ].join('\n');
+    const record = { ...base, violations: [{ atMs: 2000, text }] };
+    const story = storyOf(record)!;
+    expect(story.liveness).toBe(true);
+    expect(story.headline).toBe('liveness: no progress within 5000 ms after faults stopped');
+    expect(story.reasons).toEqual([
+      'value 1 (#0 put), acknowledged by n1 at 70 ms, is on no node',
+      'of 3 writes invoked after the faults stopped at 1500 ms, none was acknowledged (0 failed, 0 unknown, 3 still open)',
+    ]);
+    expect(story.causeOps.map((o) => o.id)).toEqual([0]);
+    // The diagram centres on the acknowledged operation, not on the deadline at 2000 ms.
+    expect(story.toMs).toBeLessThan(200);
+    const html = reportHtml(record);
+    expect(html).toContain('What made no progress:');
+    expect(html).toContain('<li>value 1 (#0 put), acknowledged by n1 at 70 ms, is on no node</li>');
+    expect(html).toContain('The operations named above');
+  });
+
   it('write operations as Jepsen does and fold routine heartbeats', () => {
     const op = (f: string, input: unknown, output: unknown, outcome: 'ok' | 'fail' | 'unknown' = 'ok') => ({
       id: 1,
@@ -172,6 +195,7 @@ describe('report pictures', () => {
     expect(opText(op('cas', { from: null, to: 'v3' }, false, 'fail'))).toBe('cas r/2 nil→v3 fail');
     expect(opText(op('write', { value: 'v34' }, null, 'unknown'))).toBe('write r/2 v34 ?');
     expect(opText(op('delete-cas', { from: 'v14' }, true))).toBe('delete-cas r/2 v14 ok');
+    expect(opText({ ...op('broadcast', 12, { ok: true }), key: undefined })).toBe('broadcast 12 ok');
     const hop = (entries: unknown[]) => ({
       from: 'n1',
       to: 'n2',

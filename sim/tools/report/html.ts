@@ -5,7 +5,7 @@
  */
 import { type RunRecord, violationTimeMs } from './record.js';
 import { escapeXml, lamportSvg, rolesSvg, timelineSvg } from './svg.js';
-import { opText, storyOf } from './story.js';
+import { livenessAfterMs, opText, storyOf } from './story.js';
 
 /** Log lines shown around the violation (or at the end of a passing run). */
 export const logLinesShownMax = 200;
@@ -36,9 +36,10 @@ export function reportHtml(
   const storyHtml = story
     ? `<div class="story">
 <p class="fail">FAIL at ${(vt ?? 0).toFixed(1)} ms: ${e(story.headline)}</p>
+${story.reasons.length > 0 ? `<p>What made no progress:</p><ul class="reasons">${story.reasons.map((r) => `<li>${e(r)}</li>`).join('')}</ul>` : ''}
 ${
   story.causeOps.length > 0
-    ? `<p>The checker cannot linearize these ${story.causeOps.length} operations together (the last ${story.focusOps.length}, where the message diagram below centres, in bold):</p>
+    ? `<p>${story.liveness ? `The operations named above` : `The checker cannot linearize these ${story.causeOps.length} operations together`} (the last ${story.focusOps.length}, where the message diagram below centres, in bold):</p>
 <table class="ops"><tr><th>op</th><th>what (as Jepsen writes it)</th><th>client</th><th>node</th><th>called</th><th>returned</th></tr>
 ${story.causeOps
   .map(
@@ -49,7 +50,7 @@ ${story.causeOps
 </table>`
     : ''
 }
-<p>${story.faultsBefore.length === 0 ? 'No fault began before it.' : `Faults that began before it: ${story.faultsBefore.map((f) => `<b>${e(f.label)}</b> (${f.startMs.toFixed(0)}–${f.endMs.toFixed(0)} ms)`).join('; ')}.`}</p>
+<p>${story.faultsBefore.length === 0 ? 'No fault began before it.' : `Faults that began before it${story.liveness && story.causeOps.length > 0 ? ` (or up to ${livenessAfterMs} ms after)` : ''}: ${story.faultsBefore.map((f) => `<b>${e(f.label)}</b> (${f.startMs.toFixed(0)}–${f.endMs.toFixed(0)} ms)`).join('; ')}.`}</p>
 </div>`
     : '';
   const verdict =

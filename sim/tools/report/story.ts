@@ -2,7 +2,8 @@
  * What the report puts first: the cause of the failure, in words. For a linearizability violation, the
  * operations the checker could not linearize together (the ids it names in its minimal set), written
  * as Jepsen writes them (`cas r/2 v121→v136 ok`, `read r/2 → nil`), and the faults that began before
- * them; for any other violation, the faults before it. The pictures centre on the same moment.
+ * them; for a liveness violation, the harness's reasons (Harness.whyNotLive) and the operations they
+ * name (an acknowledged value no node kept); for any other violation, the faults before it. The pictures centre on the same moment.
  *
  * Pure functions of a RunRecord (no DOM, no Node modules): the web UI can import this module, as it
  * imports svg.ts.
@@ -17,8 +18,14 @@ export interface Story {
   readonly causeOps: readonly RecordedOp[];
   /** The last of them, where the anomaly shows: the pictures centre on these. */
   readonly focusOps: readonly RecordedOp[];
-  /** Faults that began before the violation (the latest last). */
+  /**
+   * Faults that began before the focus operations returned (the latest last); for a liveness
+   * violation also those up to `livenessAfterMs` later (a crash right after an acknowledgement).
+   */
   readonly faultsBefore: readonly FaultWindow[];
+  /** A liveness violation: true, and `reasons` are the harness's sentences saying what is stuck. */
+  readonly liveness: boolean;
+  readonly reasons: readonly string[];
   /** The moment the pictures centre on: from the first focus operation's call to the last one's return. */
   readonly fromMs: number;
   readonly toMs: number;
@@ -28,6 +35,9 @@ export interface Story {
 export const focusOpsMax = 2;
 /** Simulated time shown before and after the focus operations. */
 export const focusMarginMs = 25;
+/** For a liveness violation, faults this long after the operations it names count as their cause. */
+export const livenessAfterMs = 500;
+const livenessHead = /^(liveness: no progress within \d+ ms after faults stopped)(?:: )?/;
 
 export function storyOf(record: RunRecord): Story | null {
   const first = record.violations[0];
@@ -35,8 +45,9 @@ export function storyOf(record: RunRecord): Story | null {
   const atMs = violationTimeMs(record) ?? record.simulatedMs;
   const byId = new Map(record.ops.map((op) => [op.id, op]));
   // The checker names its minimal set after "A minimal set" / "A set of"; earlier lines name the prefix.
+  // A liveness violation names the operations that explain it (an acknowledged value nobody kept).
   const setAt = first.text.search(/A (minimal )?set of \d+ operations/);
-  const named = setAt >= 0 ? first.text.slice(setAt) : '';
+  const named = setAt >= 0 ? first.text.slice(setAt) : first.text.startsWith('liveness:') ? first.text : '';
   const ids = [...new Set([...named.matchAll(/#(\d+) /g)].map((m) => Number(m[1])))];
   const causeOps = ids
     .map((id) => byId.get(id))
@@ -46,14 +57,27 @@ export function storyOf(record: RunRecord): Story | null {
   const fromMs = focusOps.length > 0 ? Math.max(0, Math.min(...focusOps.map((o) => o.invokeMs)) - focusMarginMs) : atMs;
   const toMs =
     focusOps.length > 0 ? Math.max(...focusOps.map((o) => o.completeMs ?? record.simulatedMs)) + focusMarginMs : atMs;
+  const head = livenessHead.exec(first.text);
+  const reasons = head
+    ? first.text
+        .slice(head[0].length)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '')
+    : [];
+  const faultsUntilMs = head && causeOps.length > 0 ? toMs + livenessAfterMs : toMs;
   return {
-    headline: first.text
-      .split('\n')[0]!
-      .replace(/: Longest linearizable prefix.*$/, '')
-      .slice(0, 300),
+    headline: head
+      ? head[1]!
+      : first.text
+          .split('\n')[0]!
+          .replace(/: Longest linearizable prefix.*$/, '')
+          .slice(0, 300),
     causeOps,
     focusOps,
-    faultsBefore: record.faults.filter((f) => f.startMs <= toMs),
+    faultsBefore: record.faults.filter((f) => f.startMs <= faultsUntilMs),
+    liveness: head !== null,
+    reasons,
     fromMs,
     toMs,
   };
@@ -84,6 +108,7 @@ export function opText(op: RecordedOp): string {
     case 'delete':
       return `delete${key} ${outcome}`;
     default:
-      return `${op.f}${key}${op.input === null || op.input === undefined ? '' : ` ${JSON.stringify(op.input)}`} ${outcome}${op.outcome === 'ok' && op.output !== undefined && op.output !== null ? ` → ${valueText(op.output)}` : ''}`;
+      // An acknowledgement object ({"ok":true}) says no more than `ok`: only a value returned is shown.
+      return `${op.f}${key}${op.input === null || op.input === undefined ? '' : ` ${JSON.stringify(op.input)}`} ${outcome}${op.outcome === 'ok' && op.output !== undefined && op.output !== null && typeof op.output !== 'object' ? ` → ${valueText(op.output)}` : ''}`;
   }
 }
