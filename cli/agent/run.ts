@@ -682,7 +682,8 @@ class AgentProcess {
         return { ...response, body: rpc(response.body) };
       case 'status.peers':
         return { ...response, body: Array.isArray(response.body) ? response.body.map(rpc) : response.body };
-      case 'operator.raft.configuration': {
+      case 'operator.raft.configuration':
+      case 'operator.autopilot.health': {
         const config = response.body as { Servers?: Record<string, unknown>[] } | null;
         if (!config || !Array.isArray(config.Servers)) return response;
         return {

@@ -305,6 +305,11 @@ export type AgentRequest = RequestBase &
      * configuration in force on the server that answers (Consul's `operator/raft/configuration`).
      */
     | { readonly type: 'operator.raft.configuration' }
+    /**
+     * Consul's `operator/autopilot/health`, computed by the leader (core/agent/autopilot.ts): body
+     * `AutopilotHealth`; the route renders durations and StableSince and answers 429 when unhealthy.
+     */
+    | { readonly type: 'operator.autopilot.health' }
     /** Removes a server (by `IP:port` RPC address or Raft ID) from the Raft configuration; the leader does it. */
     | { readonly type: 'operator.raft.removePeer'; readonly peer: string }
     /**

@@ -41,7 +41,7 @@ export type ServerOp =
       readonly minIndex: number;
       readonly waitMs: number;
     }
-  | { readonly kind: 'status'; readonly what: 'leader' | 'peers' | 'raftConfiguration' }
+  | { readonly kind: 'status'; readonly what: 'leader' | 'peers' | 'raftConfiguration' | 'autopilotHealth' }
   /** Remove a server from the Raft configuration (by RPC address or Raft id); run on the leader. */
   | { readonly kind: 'raftRemovePeer'; readonly peer: string }
   /**
@@ -318,6 +318,8 @@ export function translate(
       return { kind: 'server', op: { kind: 'status', what: 'peers' } };
     case 'operator.raft.configuration':
       return { kind: 'server', op: { kind: 'status', what: 'raftConfiguration' } };
+    case 'operator.autopilot.health':
+      return { kind: 'server', op: { kind: 'status', what: 'autopilotHealth' } };
     case 'operator.keyring':
       return { kind: 'error', response: errorResponse(500, 'the keyring is held by the agent process, not the core') };
     case 'operator.raft.removePeer':
@@ -581,6 +583,7 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
     case 'status.leader':
     case 'status.peers':
     case 'operator.raft.configuration':
+    case 'operator.autopilot.health':
       return { status: 200, body: value };
     case 'operator.raft.removePeer':
       return { status: 200, body: null };

@@ -39,6 +39,7 @@ export const rpcWaitMsMax = 2 * blockingWaitMsMax;
 
 const serverOpKinds: ReadonlySet<string> = new Set(['write', 'read', 'status', 'raftRemovePeer', 'dc', 'wan']);
 const consistencies: ReadonlySet<string> = new Set(['default', 'consistent', 'stale']);
+const statusWhats: ReadonlySet<string> = new Set(['leader', 'peers', 'raftConfiguration', 'autopilotHealth']);
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 /** A whole number of milliseconds (what every peer sends: timeouts and waits are integers; retryOp rounds). */
@@ -94,7 +95,7 @@ function checkServerOp(op: unknown, depth: number): string | null {
       if (!isCount(op['minIndex'])) return 'read minIndex out of range';
       return isDurationMs(op['waitMs'], rpcWaitMsMax) ? null : 'read wait out of range';
     case 'status':
-      return typeof op['what'] === 'string' ? null : 'status of nothing';
+      return typeof op['what'] === 'string' && statusWhats.has(op['what']) ? null : 'status of nothing we know';
     case 'raftRemovePeer':
       return typeof op['peer'] === 'string' ? null : 'raftRemovePeer without a peer';
     case 'dc':

@@ -25,6 +25,7 @@ import { callRaft, deliver, nameOfServer, pickServer, rpcAddressOf, rpcHopsMax, 
 import { count, trace, type AgentState, type Env, type Origin, type ParkedRead } from './state.js';
 import { forwardToDc, hasWan, runWanInfo } from './wan.js';
 import { aclEnabled, runForwarded } from './acl.js';
+import { autopilotHealth } from './autopilot.js';
 
 const noLeader: ServerResult = { ok: false, status: 500, error: agentErrors.noLeader };
 
@@ -54,6 +55,7 @@ export function executeServerOp(s: AgentState, env: Env, op: ServerOp, origin: O
     case 'read':
       return runRead(s, env, op, origin, hops);
     case 'status':
+      if (op.what === 'autopilotHealth') return runAutopilotHealth(s, env, op, origin, hops);
       return runStatus(s, env, op, origin);
     case 'raftRemovePeer':
       return runRemovePeer(s, env, op, origin, hops);
@@ -269,6 +271,23 @@ function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origi
       if (s.isLeader) return callRaft(s, env, { type: 'readStale', query: op.query }, then);
       return forwardToLeader(s, env, op, origin, hops, s.leader);
   }
+}
+
+/** Autopilot's server health: the leader's to compute (followers forward, as Consul's RPC does). */
+function runAutopilotHealth(
+  s: AgentState,
+  env: Env,
+  op: ServerOp & { kind: 'status' },
+  origin: Origin,
+  hops: number,
+): void {
+  if (!s.isLeader) return forwardToLeader(s, env, op, origin, hops, s.leader);
+  callRaft(s, env, { type: 'status', progress: true }, (response, env2) => {
+    if (!response.ok || response.result.role !== 'leader') return failOp(s, env2, op, origin, noLeader);
+    const view = response.result;
+    const value = autopilotHealth(s, view, env2.nowMs, view.heartbeatIntervalMs ?? 100);
+    deliver(s, env2, origin, { ok: true, index: 1, value, knownLeader: true, lastContactMs: 0 });
+  });
 }
 
 function runStatus(s: AgentState, env: Env, op: ServerOp & { kind: 'status' }, origin: Origin): void {

@@ -161,6 +161,8 @@ export interface AgentState {
    * by `aclCacheEntriesMax` (oldest out first).
    */
   readonly aclCache: Map<string, { readonly token: AclToken; readonly fetchedMs: number }>;
+  /** Autopilot (leader): each server's health at the last health query and since when (autopilot.ts). */
+  readonly autopilotStable: Map<string, { healthy: boolean; sinceMs: number }>;
 
   // ── raft view (servers; RaftNotice) ──
   leader: NodeId | null;
@@ -240,6 +242,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     wanMembers: new Map(),
     wanSlowUntilMs: new Map(),
     aclCache: new Map(),
+    autopilotStable: new Map(),
     leader: null,
     isLeader: false,
     term: 0,

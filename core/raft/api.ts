@@ -49,7 +49,8 @@ export type RaftRequest =
   | { readonly type: 'transferLeadership'; readonly to?: NodeId }
   /** Start the cluster with these voters (bootstrap-expect reached, or a single-server bootstrap). */
   | { readonly type: 'bootstrap'; readonly servers: readonly NodeId[] }
-  | { readonly type: 'status' };
+  /** This node's view; with `progress`, a leader adds its replication view of every member (autopilot). */
+  | { readonly type: 'status'; readonly progress?: boolean };
 
 export type RaftResponse = RaftAnswer<RaftRequest['type']>;
 
@@ -145,4 +146,21 @@ export interface RaftView {
    * (the agent's leader does it; `operator raft remove-peer` does it by hand).
    */
   readonly idMismatches: readonly { readonly server: NodeId; readonly recordedId: string; readonly seenId: string }[];
+  /**
+   * Asked with `progress` on a leader: each other member of the configuration as replication knows it
+   * (Consul's autopilot server health, seen from the leader).
+   */
+  readonly progress?: readonly MemberProgress[];
+  /** With `progress`: the heartbeat interval in force (ms), what a last contact is measured against. */
+  readonly heartbeatIntervalMs?: number;
+}
+
+export interface MemberProgress {
+  readonly id: NodeId;
+  /** Highest index known to match the leader's log. */
+  readonly match: number;
+  /** The term of the leader's entry at `match` (matching logs agree on it); 0 when nothing matches yet. */
+  readonly matchTerm: number;
+  /** When it last answered at this term (local ms); leadership start when it never has. */
+  readonly lastAckMs: number;
 }

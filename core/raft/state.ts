@@ -8,7 +8,7 @@
 import type { Prng } from '../prng.js';
 import { traceEffect, type TraceEvent } from '../trace.js';
 import type { NodeId, StepContext, StorageOp } from '../types.js';
-import type { Fsm, RaftError, RaftLocalOutput, RaftNotice, RaftResponse, RaftView } from './api.js';
+import type { Fsm, RaftError, RaftLocalOutput, RaftNotice, RaftResponse, RaftView, MemberProgress } from './api.js';
 import type { RaftConfig } from './config.js';
 import type { RaftLog } from './log.js';
 import type { Membership, RaftMessage } from './messages.js';
@@ -359,6 +359,17 @@ export function viewOf(s: RaftState): RaftView {
     ids: s.membership.ids ?? {},
     idMismatches: idMismatchesOf(s),
   };
+}
+
+/** A leader's replication view of every other member (autopilot server health); empty on others. */
+export function progressOf(s: RaftState): MemberProgress[] {
+  if (s.role !== 'leader') return [];
+  const out: MemberProgress[] = [];
+  for (const [id, p] of s.progress) {
+    if (id === s.id) continue;
+    out.push({ id, match: p.match, matchTerm: p.match > 0 ? (s.log.termAt(p.match) ?? 0) : 0, lastAckMs: p.lastAckMs });
+  }
+  return out;
 }
 
 /** Members whose messages carry another id than the one on record (they lost their data and came back). */

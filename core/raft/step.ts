@@ -81,6 +81,7 @@ import {
   timerHeartbeat,
   trace,
   viewOf,
+  progressOf,
   type RaftState,
   type ReplyTarget,
 } from './state.js';
@@ -429,7 +430,13 @@ export function onRequest(
     case 'bootstrap':
       return onBootstrap(s, ctx, nowMs, target, request.servers);
     case 'status':
-      return reply(s, ctx, target, { ok: true, index: s.commitIndex, result: viewOf(s) });
+      return reply(s, ctx, target, {
+        ok: true,
+        index: s.commitIndex,
+        result: request.progress
+          ? { ...viewOf(s), progress: progressOf(s), heartbeatIntervalMs: s.config.heartbeatIntervalMs }
+          : viewOf(s),
+      });
     default:
       return fail(s, ctx, target, 'badRequest', `unknown request type ${String((request as { type?: unknown }).type)}`);
   }

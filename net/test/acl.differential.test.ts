@@ -542,6 +542,7 @@ const otherRequests: fc.Arbitrary<Http>[] = [
     rule: ['management', '', 'write'] as const,
   }),
   fc.constant({ method: 'GET', url: '/v1/operator/raft/configuration', rule: ['operator', '', 'read'] as const }),
+  fc.constant({ method: 'GET', url: '/v1/operator/autopilot/health', rule: ['operator', '', 'read'] as const }),
 ];
 
 const requestArb = fc.oneof(...kvRequests, ...agentRequests, ...catalogRequests, ...otherRequests);

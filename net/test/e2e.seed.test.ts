@@ -143,6 +143,16 @@ describe('the seed cluster, for real', () => {
     expect(a1.output()).toMatch(/\[INFO\] consul: adding (LAN )?server a1 \(Addr: 127\.0\.0\.104:8300\) \(DC: dc1\)/);
     expect(JSON.parse((await get('http://127.0.0.104:8500/v1/status/leader')).text)).toBe('127.0.0.104:8300');
     expect(JSON.parse((await get('http://127.0.0.104:8500/v1/status/peers')).text)).toEqual(['127.0.0.104:8300']);
+    // Autopilot's view (Consul's operator/autopilot/health): the lone server is the healthy leader.
+    const health = await get('http://127.0.0.104:8500/v1/operator/autopilot/health');
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.text)).toMatchObject({
+      Healthy: true,
+      FailureTolerance: 0,
+      Servers: [
+        { Name: 'a1', Address: '127.0.0.104:8300', SerfStatus: 'alive', Leader: true, Voter: true, Healthy: true },
+      ],
+    });
     await a2.waitFor('Server: false (bootstrap: false)');
     await a2.waitFor('[INFO] serf: EventMemberJoin: a2 127.0.0.103');
 

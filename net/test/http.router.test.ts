@@ -451,3 +451,59 @@ describe('metrics', () => {
     ).toBe(500);
   });
 });
+
+describe('operator/autopilot/health rendering', () => {
+  const server = (name: string, healthy: boolean, lastContactMs: number) => ({
+    ID: `id-${name}`,
+    Name: name,
+    Address: `10.0.0.1:8300`,
+    SerfStatus: healthy ? 'alive' : 'failed',
+    Version: '1.0.0',
+    Leader: name === 'a',
+    LastContactMs: lastContactMs,
+    LastTerm: 2,
+    LastIndex: 40,
+    Healthy: healthy,
+    Voter: true,
+    StableForMs: 60_000,
+  });
+  it('renders Go durations and StableSince; 200 when healthy, 429 when a server is not (as Consul)', async () => {
+    let healthy = true;
+    const { seen, send } = recorder(() => ({
+      status: 200,
+      body: {
+        Healthy: healthy,
+        FailureTolerance: healthy ? 1 : 0,
+        LastContactThresholdMs: 600,
+        Servers: [server('a', true, 0), server('b', healthy, healthy ? 12.5 : 4200), server('c', true, -1)],
+      },
+    }));
+    const ok = await send('GET', '/v1/operator/autopilot/health');
+    expect(seen[0]).toEqual({ type: 'operator.autopilot.health' });
+    expect(ok.status).toBe(200);
+    const body = JSON.parse(text(ok.body)) as { Servers: Record<string, unknown>[] } & Record<string, unknown>;
+    expect(body).toMatchObject({ Healthy: true, FailureTolerance: 1 });
+    expect(body['LastContactThresholdMs']).toBeUndefined();
+    expect(body.Servers.map((x) => x['LastContact'])).toEqual(['0s', '12.5ms', 'never']);
+    const since = Date.parse(String(body.Servers[0]!['StableSince']));
+    expect(Math.abs(Date.now() - 60_000 - since)).toBeLessThan(5_000);
+    expect(Object.keys(body.Servers[0]!)).toEqual([
+      'ID',
+      'Name',
+      'Address',
+      'SerfStatus',
+      'Version',
+      'Leader',
+      'LastContact',
+      'LastTerm',
+      'LastIndex',
+      'Healthy',
+      'Voter',
+      'StableSince',
+    ]);
+    healthy = false;
+    const sick = await send('GET', '/v1/operator/autopilot/health');
+    expect(sick.status).toBe(429);
+    expect(JSON.parse(text(sick.body)).Servers[1].LastContact).toBe('4.2s');
+  });
+});

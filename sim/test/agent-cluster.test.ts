@@ -212,6 +212,46 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     expect(call('n4', { type: 'kv.put', key: 'after-removal', value: bytes('ok') }, 2000)!.status).toBe(200);
   });
 
+  it('autopilot health: computed by the leader (asked through a client); a crashed follower turns unhealthy and the failure tolerance drops', () => {
+    const { sim, call } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    sim.runUntil(sim.nowMs + 2000);
+    type Health = {
+      Healthy: boolean;
+      FailureTolerance: number;
+      Servers: {
+        Name: string;
+        Leader: boolean;
+        Healthy: boolean;
+        Voter: boolean;
+        LastIndex: number;
+        LastTerm: number;
+        SerfStatus: string;
+        LastContactMs: number;
+      }[];
+    };
+    const healthy = call('n4', { type: 'operator.autopilot.health' })!;
+    expect(healthy.status).toBe(200);
+    const before = healthy.body as Health;
+    expect(before.Servers.map((x) => x.Name).sort()).toEqual(servers);
+    expect(before.Servers.filter((x) => x.Leader).map((x) => x.Name)).toEqual([leaderOf(sim)]);
+    expect(before).toMatchObject({ Healthy: true, FailureTolerance: 1 });
+    const lead = before.Servers.find((x) => x.Leader)!;
+    for (const x of before.Servers) {
+      expect(x.LastTerm).toBe(lead.LastTerm);
+      expect(lead.LastIndex - x.LastIndex).toBeLessThanOrEqual(250);
+    }
+    const victim = servers.find((id) => id !== leaderOf(sim))!;
+    sim.faults.crash(victim);
+    sim.runUntil(sim.nowMs + 5000);
+    const after = call('n5', { type: 'operator.autopilot.health' })!.body as Health;
+    expect(after).toMatchObject({ Healthy: false, FailureTolerance: 0 });
+    const down = after.Servers.find((x) => x.Name === victim)!;
+    expect(down.Healthy).toBe(false);
+    expect(down.LastContactMs).toBeGreaterThan(1000);
+    expect(after.Servers.filter((x) => x.Name !== victim).every((x) => x.Healthy)).toBe(true);
+  });
+
   it('snapshot save and restore: taken through one client, restored through the other; every server ends on the same store; a parked read wakes', () => {
     const { sim, call, send } = cluster();
     runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);

@@ -75,6 +75,7 @@ export function authorize(request: AgentRequest, authz: Authorizer, facts: Agent
     case 'status.leader':
     case 'status.peers':
     case 'operator.raft.configuration':
+    case 'operator.autopilot.health':
     case 'operator.raft.removePeer':
     case 'operator.keyring':
     case 'acl.create':

@@ -17,6 +17,7 @@ export function authorizeOperator(request: OperatorRequest, authz: Authorizer): 
     case 'status.peers':
       return allow;
     case 'operator.raft.configuration':
+    case 'operator.autopilot.health':
       return allowIf(authz.may('operator', '', 'read'));
     case 'operator.raft.removePeer':
       return allowIf(authz.may('operator', '', 'write'));

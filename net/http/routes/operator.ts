@@ -2,6 +2,7 @@
  * `/`, `/v1/status/*`, `/v1/operator/*`, `/v1/snapshot` and the legacy `/v1/acl/*` → typed `status.*`,
  * `operator.*`, `snapshot.*` and `acl.*` requests (ACL rules: core/agent/endpoints/operator.ts).
  */
+import type { AutopilotHealth } from '../../../core/agent/autopilot.js';
 import { decodeSnapshot, encodeSnapshot } from '../snapshot.js';
 import { decodeJsonBody } from '../parse.js';
 import { aclSchema, keyringSchema } from '../schemas.js';
@@ -90,6 +91,46 @@ function keyringRoute(op: 'list' | 'install' | 'use' | 'remove'): Handler {
   };
 }
 
+/** A Go `time.Duration` string as Consul prints one ("0s", "12.5ms", "1.2s"). */
+export function goDuration(ms: number): string {
+  if (ms <= 0) return '0s';
+  if (ms < 1) return `${Number((ms * 1000).toFixed(3))}µs`;
+  if (ms < 1000) return `${Number(ms.toFixed(3))}ms`;
+  return `${Number((ms / 1000).toFixed(3))}s`;
+}
+
+/**
+ * `GET /v1/operator/autopilot/health` (the leader computes it: core/agent/autopilot.ts): durations as
+ * Go duration strings, StableSince as a time, and 429 when a server is unhealthy, as Consul answers.
+ */
+const autopilotHealthRoute: Handler = async (r) => {
+  const out = await ask(r, { type: 'operator.autopilot.health' });
+  if (out.status !== 200) return out;
+  const health = JSON.parse(
+    typeof out.body === 'string' ? out.body : Buffer.from(out.body).toString(),
+  ) as AutopilotHealth;
+  const nowMs = Date.now();
+  const body = {
+    Healthy: health.Healthy,
+    FailureTolerance: health.FailureTolerance,
+    Servers: health.Servers.map(({ LastContactMs, StableForMs, ...server }) => ({
+      ID: server.ID,
+      Name: server.Name,
+      Address: server.Address,
+      SerfStatus: server.SerfStatus,
+      Version: server.Version,
+      Leader: server.Leader,
+      LastContact: LastContactMs < 0 ? 'never' : goDuration(LastContactMs),
+      LastTerm: server.LastTerm,
+      LastIndex: server.LastIndex,
+      Healthy: server.Healthy,
+      Voter: server.Voter,
+      StableSince: new Date(nowMs - StableForMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    })),
+  };
+  return { ...out, status: health.Healthy ? 200 : 429, body: JSON.stringify(body) };
+};
+
 export const operatorRoutes: readonly Route[] = [
   exact('/', { GET: root, HEAD: root }),
   // status
@@ -97,6 +138,7 @@ export const operatorRoutes: readonly Route[] = [
   exact('/v1/status/peers', { GET: simple(() => ({ type: 'status.peers' })) }),
   // operator
   exact('/v1/operator/raft/configuration', { GET: simple(() => ({ type: 'operator.raft.configuration' })) }),
+  exact('/v1/operator/autopilot/health', { GET: autopilotHealthRoute }),
   exact('/v1/operator/raft/peer', {
     DELETE: simple(
       (r) => ({ type: 'operator.raft.removePeer', peer: r.query.get('address') || r.query.get('id') || '' }),
