@@ -8,7 +8,7 @@
  */
 import React, { useEffect, useRef, useState } from 'react';
 import { useApp, useInput, useStdout } from 'ink';
-import { Dashboard } from './components.js';
+import { Dashboard, lowerPane } from './components.js';
 import {
   type ClusterSnapshot,
   type HuntKind,
@@ -66,6 +66,9 @@ export function App(props: AppProps): React.ReactElement {
   });
   const [snapshot, setSnapshot] = useState<ClusterSnapshot>(() => session.current());
   const { rows, columns } = useTerminalSize();
+  /** The frame's height as last drawn, for the scrolling keys (a key handler sees no fresh props). */
+  const rowsNow = useRef(rows);
+  rowsNow.current = rows;
   /**
    * The hunt under way (`f`, `l`, `x`), as a ref: the frame timer must see a hunt end at once, not at
    * the next render (a frame in between would hunt on past the event and overwrite its message).
@@ -217,9 +220,19 @@ export function App(props: AppProps): React.ReactElement {
       return true;
     }
     if (input === '?' || (key.escape && uiNow.current.help)) setUi((u) => ({ ...u, help: !u.help }));
-    else if (input === 'd') setUi((u) => ({ ...u, detail: !u.detail, violations: false }));
-    else if (input === 'v') setUi((u) => ({ ...u, violations: !u.violations, detail: false }));
-    else if (input === ' ') {
+    else if (input === 'd') setUi((u) => ({ ...u, detail: !u.detail, violations: false, scroll: 0 }));
+    else if (input === 'v') setUi((u) => ({ ...u, violations: !u.violations, detail: false, scroll: 0 }));
+    else if (key.pageDown || key.pageUp || input === 'J' || input === 'K' || key.home || key.end) {
+      // Scrolls the detail or violations pane: a page less one line (context), a line, or to an end.
+      setUi((u) => {
+        if (!u.detail && !u.violations) return u;
+        const pane = lowerPane(session.current(), u, rowsNow.current);
+        const page = Math.max(1, pane.shown - 1);
+        const by = key.pageDown ? page : key.pageUp ? -page : input === 'J' ? 1 : input === 'K' ? -1 : 0;
+        const to = key.home ? 0 : key.end ? pane.scrollMax : (u.scroll ?? 0) + by;
+        return { ...u, scroll: Math.max(0, Math.min(pane.scrollMax, to)) };
+      });
+    } else if (input === ' ') {
       if (hunting.current !== null) {
         hunting.current = null;
         setUi((u) => ({ ...u, until: null, paused: true, message: null }));
@@ -250,7 +263,7 @@ export function App(props: AppProps): React.ReactElement {
       const step = key.upArrow || input === 'k' ? -1 : 1;
       selected.current = Math.max(0, Math.min(session.nodeIds.length - 1, selected.current + step));
       const next = selected.current;
-      setUi((u) => ({ ...u, selected: next }));
+      setUi((u) => ({ ...u, selected: next, scroll: 0 }));
     } else if (input === 'p') fault('partition');
     else if (input === 'c') fault('crash');
     else if (input === 'r') fault('restart');

@@ -9,6 +9,7 @@ import {
   Dashboard,
   PartitionMap,
   detailLines,
+  lowerPane,
   helpText,
   helpTextShort,
   peerLetters,
@@ -122,7 +123,7 @@ describe('Dashboard', () => {
     expect(closed).not.toContain('Next, #152'); // the checker line stays one row
     const open = render(<Dashboard snapshot={failing} ui={{ ...ui, violations: true }} columns={80} />).lastFrame()!;
     expect(open).toContain('── violations 2 (v closes)');
-    expect(open.replace(/\s+/g, '')).toContain(`1.${long}`.replace(/\s+/g, ''));
+    expect(open.replace(/[│\s]+/g, '')).toContain(`1.${long}`.replace(/\s+/g, '')); // wrapped inside the frame
     expect(open).toContain('Next, #152 cas');
     expect(open).toContain('2. second one');
   });
@@ -166,6 +167,38 @@ describe('Dashboard', () => {
     expect(detail).toContain('detail n2');
     expect(detail).toContain('raft.term 3');
     expect(detail).toContain('raft.voters ["n1"]');
+  });
+
+  it('scrolls the detail pane: the title says which lines show, and every line can be reached', () => {
+    // A node with 40 log entries: far more detail lines than fit at 80×24.
+    const entries = Array.from({ length: 40 }, (_, i) => ({ index: i + 1, term: 3, command: `kvSet key=k${i}` }));
+    const tall = node('n2', { raftLog: { firstIndex: 1, lastIndex: 40, entries } });
+    const s = { ...snapshot, nodes: [snapshot.nodes[0]!, tall, snapshot.nodes[2]!] };
+    const total = detailLines(tall).length;
+    const pane = lowerPane(s, { ...ui, detail: true }, 23);
+    expect(pane.total).toBe(total);
+    expect(pane.scrollMax).toBe(total - pane.shown);
+    const seen = new Set<string>();
+    for (let scroll = 0; scroll <= pane.scrollMax + 3; scroll += Math.max(1, pane.shown - 1)) {
+      const frame = render(<Dashboard snapshot={s} ui={{ ...ui, detail: true, scroll }} rows={23} columns={80} />)
+        .lastFrame()!
+        .split('\n');
+      expect(frame.length).toBeLessThanOrEqual(23);
+      for (const row of frame) expect(row.length, row).toBeLessThanOrEqual(80);
+      const at = Math.min(scroll, pane.scrollMax); // past the end: the last page
+      const title = frame.find((r) => r.startsWith('├── detail n2'))!;
+      expect(title).toContain(`lines ${at + 1}–${Math.min(total, at + pane.shown)} of ${total}, PgUp/PgDn`);
+      // The pane's rows, between its title edge and the frame's bottom edge: exactly `shown` of them,
+      // the lines from `at` on (so the layout and lowerPane agree about the height).
+      const body = frame.slice(
+        frame.indexOf(title) + 1,
+        frame.findIndex((r) => r.startsWith('╰')),
+      );
+      expect(body.length).toBe(pane.shown);
+      body.forEach((row, i) => expect(row.slice(1, -1).trim()).toBe(detailLines(tall)[at + i]!.trim()));
+      for (const row of body) seen.add(row.slice(1, -1).trim());
+    }
+    for (const line of detailLines(tall)) expect(seen.has(line.trim()), line).toBe(true);
   });
 
   it('fits the terminal: with rows set, the header and the key line stay on screen', () => {

@@ -26,11 +26,12 @@ export const nodeRowsMax = 12;
 /** Per-peer letters shown per row; more peers are summarised by counts. */
 export const peerColumnsMax = 16;
 /**
- * Rows the dashboard needs besides the node table and the partition matrix: header 2, three titled
- * panel rules, table heading 1, network/messages/ops/checker 4 (one row each: they are truncated, not
- * wrapped), events 3 at least, message 1 and keys 1 (the key line fits the width).
+ * Rows the dashboard needs besides the node table and the partition matrix: header 2, the frame's
+ * three titled top edges and its bottom edge 4, table heading 1, network/messages/ops/checker 4 (one
+ * row each: they are truncated, not wrapped), events 3 at least, message 1 and keys 1 (the key line
+ * fits the width).
  */
-const rowsWithoutMatrix = 15;
+const rowsWithoutMatrix = 16;
 /** Width of the panel rules when the terminal's width is unknown (tests, summaries). */
 export const columnsDefault = 100; // ink-testing-library's width
 /** Lines of the event log kept on screen. */
@@ -108,9 +109,11 @@ export function NodeTable(props: {
       .trimEnd();
   return (
     <Box flexDirection="column">
-      <Text dimColor>{line(header)}</Text>
+      <Text dimColor wrap="truncate-end">
+        {line(header)}
+      </Text>
       {shown.map((n, i) => (
-        <Text key={n.name} color={roleColor(n)} inverse={start + i === selected}>
+        <Text key={n.name} color={roleColor(n)} inverse={start + i === selected} wrap="truncate-end">
           {line(rows[i]!)}
         </Text>
       ))}
@@ -174,17 +177,55 @@ export function PartitionMap(props: {
   );
 }
 
-/** A panel's titled top rule (`── events ─────`): the panels' border, one row each. */
+/**
+ * A panel's titled top edge: `╭── nodes ───╮` for the first panel, `├── events ───┤` for the next
+ * ones, which share the edge with the panel above (one frame around the three panels, as tmux draws
+ * panes: a border costs one row per panel and two columns, not two rows and four).
+ */
 export function Rule(props: {
   readonly title: string;
   readonly width: number;
   readonly note?: string;
+  readonly first?: boolean;
 }): React.ReactElement {
-  const head = `── ${props.title} ${props.note ? `${props.note} ` : ''}`;
+  const [left, right] = props.first ? ['╭', '╮'] : ['├', '┤'];
+  const head = `${left}── ${props.title} ${props.note ? `${props.note} ` : ''}`;
+  const room = props.width - 1 - head.length;
   return (
     <Text dimColor wrap="truncate-end">
-      {head + '─'.repeat(Math.max(0, props.width - head.length))}
+      {room >= 0 ? head + '─'.repeat(room) + right : head.slice(0, props.width - 1) + right}
     </Text>
+  );
+}
+
+/** The frame's bottom edge. */
+export function FrameBottom(props: { readonly width: number }): React.ReactElement {
+  return <Text dimColor>{'╰' + '─'.repeat(Math.max(0, props.width - 2)) + '╯'}</Text>;
+}
+
+/** A panel's body between the frame's side edges (the edges stretch to the body's height). */
+function PanelBody(props: {
+  readonly width: number;
+  readonly children: React.ReactNode;
+  readonly grow?: boolean;
+  readonly fit?: boolean;
+  readonly bottomUp?: boolean;
+}): React.ReactElement {
+  return (
+    <Box
+      borderStyle="round"
+      borderTop={false}
+      borderBottom={false}
+      borderDimColor
+      width={props.width}
+      flexDirection="column"
+      flexShrink={props.grow ? 1 : 0}
+      flexGrow={props.grow && props.fit ? 1 : 0}
+      overflow={props.fit ? 'hidden' : undefined}
+      justifyContent={props.bottomUp ? 'flex-end' : undefined}
+    >
+      {props.children}
+    </Box>
   );
 }
 
@@ -240,16 +281,21 @@ export function VerdictLine(props: { readonly verdict: Verdict }): React.ReactEl
   );
 }
 
-/** Every violation in full, wrapped (`v`). */
-export function ViolationsPane(props: { readonly verdict: Verdict }): React.ReactElement {
-  const v = props.verdict;
+/** The violations pane's lines: every violation in full, numbered, one line per line of its text. */
+export function violationLines(v: Verdict): string[] {
+  return v.violations.flatMap((t, i) => t.split('\n').map((line, j) => (j === 0 ? `${i + 1}. ${line}` : `   ${line}`)));
+}
+
+/** Every violation in full, wrapped (`v`), from line `scroll` on. */
+export function ViolationsPane(props: { readonly verdict: Verdict; readonly scroll?: number }): React.ReactElement {
+  const lines = violationLines(props.verdict).slice(props.scroll ?? 0);
   return (
     <Box flexDirection="column" flexShrink={0}>
-      {v.violations.length === 0 ? <Text dimColor> (no violation so far)</Text> : null}
-      {v.violations.map((t, i) => (
-        <Text key={i} color="red">
-          {i + 1}. {t}
-        </Text>
+      {props.verdict.violations.length === 0 ? <Text dimColor> (no violation so far)</Text> : null}
+      {lines.map((t, i) => (
+        <Box key={i} flexShrink={0}>
+          <Text color="red">{t}</Text>
+        </Box>
       ))}
     </Box>
   );
@@ -295,7 +341,7 @@ export function EventLog(props: { readonly log: readonly LogLine[]; readonly nod
 }
 
 export const helpText =
-  'space pause  . step  f/l/x to next fault/leader/violation  +/- speed  [ ] seek  ↑↓ select  d detail  v violations  p c r h faults  s save  ? help  q quit';
+  'space pause  . step  f/l/x to next fault/leader/violation  +/- speed  [ ] seek  ↑↓ select  d detail  v violations  PgUp/PgDn scroll  p c r h faults  s save  ? help  q quit';
 /** The key line on terminals narrower than `helpText` (80 columns): the essentials, `?` for the rest. */
 export const helpTextShort = 'space pause  . step  f l x next fault, leader, violation  d v panes  ? keys  q';
 
@@ -317,6 +363,7 @@ export const helpLines: readonly string[] = [
   '           f / l / x  run to the next fault / leader change / first violation (pauses there)',
   '           p partition the selected node off  c crash  r restart/resume  h heal everything',
   '           d detail pane (Raft log, KV, members, messages)  v every violation in full',
+  '           PgUp/PgDn (or K/J one line, Home/End) scroll the detail or violations pane',
   '           s save a replay file (conclave sim replay FILE)  q or Ctrl-C quit',
   'checker    linearizability is checked while the run goes, every 0.5 s of simulated time',
   'faults typed here become timeline lines; the run is re-run from its seed, so a saved file replays it',
@@ -375,10 +422,13 @@ export function detailLines(node: NodeSnapshot): string[] {
   return out;
 }
 
-/** The selected node in detail (`d`). */
-export function DetailPane(props: { readonly node: NodeSnapshot | undefined }): React.ReactElement {
+/** The selected node in detail (`d`), from line `scroll` on. */
+export function DetailPane(props: {
+  readonly node: NodeSnapshot | undefined;
+  readonly scroll?: number;
+}): React.ReactElement {
   const { node } = props;
-  const lines = node?.up ? detailLines(node) : [];
+  const lines = node?.up ? detailLines(node).slice(props.scroll ?? 0) : [];
   return (
     <Box flexDirection="column" flexShrink={0}>
       {!node?.up ? <Text dimColor> (down: no state in memory)</Text> : null}
@@ -410,6 +460,46 @@ export function HelpLine(props: { readonly message: string | null; readonly colu
   );
 }
 
+/**
+ * The lower panel's scrolling (detail `d`, violations `v`): its lines, how many fit, and the furthest
+ * it may scroll. `rows` is the frame's height (undefined: as tall as the content, nothing scrolls).
+ */
+export function lowerPane(
+  s: ClusterSnapshot,
+  ui: UiState,
+  rows: number | undefined,
+): { readonly total: number; readonly shown: number; readonly scrollMax: number } {
+  const node = s.nodes[ui.selected];
+  const total = ui.detail
+    ? node?.up
+      ? detailLines(node).length
+      : 1
+    : ui.violations
+      ? Math.max(1, violationLines(s.verdict).length)
+      : s.log.length;
+  if (rows === undefined || ui.help) return { total, shown: total, scrollMax: 0 };
+  const n = s.nodes.length;
+  const p = s.partition;
+  const whole = p.groups.length === 0 && p.oneWay.length === 0 && p.clogged.length === 0;
+  const matrix = !whole && n <= 9 && rows >= rowsWithoutMatrix + Math.min(n, nodeRowsMax) + n + 1;
+  const fixed =
+    2 + // header
+    1 +
+    1 +
+    Math.min(n, nodeRowsMax) +
+    (n > nodeRowsMax ? 1 : 0) + // nodes: edge, heading, rows, "more"
+    1 +
+    1 +
+    (matrix ? 1 + n : 0) +
+    3 + // cluster: edge, network (+ matrix), messages, ops, checker
+    1 + // the lower panel's edge
+    1 + // the frame's bottom
+    (ui.message ? 1 : 0) +
+    1; // keys
+  const shown = Math.max(1, rows - fixed);
+  return { total, shown, scrollMax: Math.max(0, total - shown) };
+}
+
 /** The whole screen for one snapshot. */
 export function Dashboard(props: {
   readonly snapshot: ClusterSnapshot;
@@ -420,18 +510,27 @@ export function Dashboard(props: {
    * the content (tests, summaries).
    */
   readonly rows?: number;
-  /** The terminal's width (the panel rules and the key line fit it); unset: `columnsDefault`. */
+  /** The terminal's width (the frame and the key line fit it); unset: `columnsDefault`. */
   readonly columns?: number;
 }): React.ReactElement {
   const { snapshot: s, ui, rows } = props;
   const columns = props.columns ?? columnsDefault;
+  // The frame takes every column: its side edges cost two, and the node table needs 78 at 80.
+  const width = columns;
   const fit = rows !== undefined;
   const selected = s.nodes[ui.selected];
+  const pane = lowerPane(s, ui, rows);
+  const scroll = Math.min(Math.max(0, ui.scroll ?? 0), pane.scrollMax);
+  const where =
+    pane.scrollMax > 0
+      ? `lines ${scroll + 1}–${Math.min(pane.total, scroll + pane.shown)} of ${pane.total}, PgUp/PgDn `
+      : '';
   const lower = ui.detail
-    ? { title: `detail ${selected?.name ?? ''}`, note: '(d closes)' }
+    ? { title: `detail ${selected?.name ?? ''}`, note: `${where}(d closes)` }
     : ui.violations
-      ? { title: 'violations', note: `${s.verdict.violations.length} (v closes)` }
+      ? { title: 'violations', note: `${s.verdict.violations.length} ${where}(v closes)` }
       : { title: 'events', note: '' };
+  const shown = ui.help ? 'none' : 'flex';
   return (
     <Box flexDirection="column" height={rows} overflow={fit ? 'hidden' : undefined}>
       <Box flexShrink={0}>
@@ -442,44 +541,42 @@ export function Dashboard(props: {
           <HelpOverlay />
         </Box>
       ) : null}
-      <Box flexShrink={0} flexDirection="column" display={ui.help ? 'none' : 'flex'}>
-        <Rule title="nodes" width={columns - 1} />
-        <NodeTable nodes={s.nodes} selected={ui.selected} />
-      </Box>
-      <Box flexDirection="column" flexShrink={0} display={ui.help ? 'none' : 'flex'}>
+      <Box flexShrink={0} flexDirection="column" display={shown}>
+        <Rule title="nodes" width={width} first />
+        <PanelBody width={width}>
+          <NodeTable nodes={s.nodes} selected={ui.selected} />
+        </PanelBody>
         <Rule
           title="cluster"
           note={s.verdict.status === 'fail' && !ui.violations ? '(v: the violations in full)' : ''}
-          width={columns - 1}
+          width={width}
         />
-        <PartitionMap
-          partition={s.partition}
-          names={s.nodes.map((n) => n.name)}
-          nowMs={s.nowMs}
-          matrixFits={!fit || rows >= rowsWithoutMatrix + Math.min(s.nodes.length, nodeRowsMax) + s.nodes.length + 1}
-        />
-        <Rates rates={s.rates} />
-        <OpsLine ops={s.ops} />
-        <VerdictLine verdict={s.verdict} />
+        <PanelBody width={width}>
+          <PartitionMap
+            partition={s.partition}
+            names={s.nodes.map((n) => n.name)}
+            nowMs={s.nowMs}
+            matrixFits={!fit || rows >= rowsWithoutMatrix + Math.min(s.nodes.length, nodeRowsMax) + s.nodes.length + 1}
+          />
+          <Rates rates={s.rates} />
+          <OpsLine ops={s.ops} />
+          <VerdictLine verdict={s.verdict} />
+        </PanelBody>
+        <Rule title={lower.title} note={lower.note} width={width} />
       </Box>
-      <Box flexShrink={0} display={ui.help ? 'none' : 'flex'}>
-        <Rule title={lower.title} note={lower.note} width={columns - 1} />
+      <Box flexDirection="column" flexGrow={fit ? 1 : 0} flexShrink={1} display={shown}>
+        <PanelBody width={width} grow fit={fit} bottomUp={fit && !ui.detail && !ui.violations}>
+          {ui.detail ? (
+            <DetailPane node={selected} scroll={scroll} />
+          ) : ui.violations ? (
+            <ViolationsPane verdict={s.verdict} scroll={scroll} />
+          ) : (
+            <EventLog log={s.log} nodeWidth={Math.max(2, ...s.nodes.map((n) => n.name.length))} />
+          )}
+        </PanelBody>
       </Box>
-      <Box
-        flexDirection="column"
-        flexGrow={fit ? 1 : 0}
-        flexShrink={1}
-        overflow={fit ? 'hidden' : undefined}
-        justifyContent={fit && !ui.detail && !ui.violations ? 'flex-end' : undefined}
-        display={ui.help ? 'none' : 'flex'}
-      >
-        {ui.detail ? (
-          <DetailPane node={selected} />
-        ) : ui.violations ? (
-          <ViolationsPane verdict={s.verdict} />
-        ) : (
-          <EventLog log={s.log} nodeWidth={Math.max(2, ...s.nodes.map((n) => n.name.length))} />
-        )}
+      <Box flexShrink={0} display={shown}>
+        <FrameBottom width={width} />
       </Box>
       <Box flexShrink={0}>
         <HelpLine message={ui.message} columns={columns} />

@@ -153,6 +153,8 @@ export interface UiState {
   readonly detail?: boolean;
   /** Every violation in full (`v`), in place of the event log. */
   readonly violations?: boolean;
+  /** First line shown of the detail or violations pane (PgUp/PgDn, J/K, Home/End); 0 or absent: the top. */
+  readonly scroll?: number;
   /** Running flat out until the next such event (`f`, `l`, `x`); null or absent: not hunting. */
   readonly until?: HuntKind | null;
 }

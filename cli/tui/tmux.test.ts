@@ -1,8 +1,8 @@
 /**
  * The real `conclave tui` in a real terminal (tmux, on a private server): it keeps running at ×1 and
  * ×2 — the header's clock moves between two looks — after a resize, after every fault key and with
- * the ? overlay and the d pane; at 80×24 the key line stays one row and the run-until keys (f, l),
- * `.` and `v` answer; and q, Ctrl-C and SIGTERM each end it with the terminal given back (canonical mode and echo on, as
+ * the ? overlay and the d pane; at 80×24 the key line stays one row, the run-until keys (f, l),
+ * `.` and `v` answer, and the d pane scrolls (PgDn, End, Home); and q, Ctrl-C and SIGTERM each end it with the terminal given back (canonical mode and echo on, as
  * `stty` sees it afterwards). Issue 16 §1: at ×1 it used to stop at t=0.187s at 100% CPU, deaf to
  * every key and to SIGTERM.
  *
@@ -132,6 +132,25 @@ describe.skipIf(!hasTmux)('conclave tui in tmux', () => {
     tmux('send-keys', '-t', 'four', 'v');
     expect(await waitFor('four', (t) => t.includes('── violations'), 5000)).toContain('(v closes)');
     expect(lastLine(screen('four'))).toBe(helpTextShort);
+    // The detail pane scrolls: its title says which lines show; PgDn moves on, End shows the last
+    // line, Home the first. Every row still fits 80 columns inside the frame.
+    tmux('send-keys', '-t', 'four', 'd');
+    const range = (t: string): [number, number, number] | null => {
+      const m = /── detail n\d+ lines (\d+)–(\d+) of (\d+), PgUp\/PgDn/.exec(t);
+      return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+    };
+    const top = await waitFor('four', (t) => range(t)?.[0] === 1, 5000);
+    expect(range(top), top).not.toBeNull();
+    for (const row of top.trimEnd().split('\n')) expect(row.length, row).toBeLessThanOrEqual(80);
+    expect(top).toMatch(/^╰─+╯$/m);
+    tmux('send-keys', '-t', 'four', 'NPage');
+    const paged = range(await waitFor('four', (t) => (range(t)?.[0] ?? 1) > 1, 5000));
+    expect(paged?.[0]).toBeGreaterThan(1);
+    tmux('send-keys', '-t', 'four', 'End');
+    const end = range(await waitFor('four', (t) => range(t)?.[1] === range(t)?.[2], 5000));
+    expect(end?.[1]).toBe(end?.[2]);
+    tmux('send-keys', '-t', 'four', 'Home');
+    expect(range(await waitFor('four', (t) => range(t)?.[0] === 1, 5000))?.[0]).toBe(1);
     tmux('send-keys', '-t', 'four', 'q');
     await expectExit('four', 0);
   }, 120_000);
