@@ -629,13 +629,13 @@ export function render(request: AgentRequest, result: ServerResult): AgentRespon
       if ('error' in found) return errorResponse(500, found.error, meta.index);
       if (request.type === 'query.get') return okBody([found]);
       if (request.type === 'query.explain') return okBody({ Query: found });
-      const run = found as { Query: PreparedQuery; Nodes: unknown[]; Datacenter: string };
+      const run = found as { Query: PreparedQuery; Nodes: unknown[]; Datacenter: string; Failovers?: number };
       return okBody({
         Service: run.Query.Service.Service,
         Nodes: run.Nodes,
         DNS: run.Query.DNS,
         Datacenter: run.Datacenter,
-        Failovers: 0,
+        Failovers: run.Failovers ?? 0,
       });
     }
     default:

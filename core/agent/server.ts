@@ -26,6 +26,7 @@ import { count, trace, type AgentState, type Env, type Origin, type ParkedRead }
 import { forwardToDc, hasWan, runWanInfo } from './wan.js';
 import { aclEnabled, runForwarded } from './acl.js';
 import { autopilotHealth } from './autopilot.js';
+import { maybeFailover } from './failover.js';
 
 const noLeader: ServerResult = { ok: false, status: 500, error: agentErrors.noLeader };
 
@@ -134,11 +135,6 @@ function forwardToLeader(
 ): void {
   if (leader === null || leader === s.config.rpcId || hops >= rpcHopsMax) return failOp(s, env, op, origin, noLeader);
   sendRpc(s, env, leader, op, origin, hops + 1, rpcTimeoutFor(s, op));
-}
-
-function failOrDeliver(s: AgentState, env: Env, op: ServerOp, origin: Origin, result: ServerResult): void {
-  if (result.ok) deliver(s, env, origin, result);
-  else failOp(s, env, op, origin, result);
 }
 
 function raftFailure(response: RaftResponse & { ok: false }): ServerResult {
@@ -348,7 +344,7 @@ function answerOrPark(
   result: ServerResult,
 ): void {
   if (!result.ok || op.minIndex <= 0 || op.waitMs <= 0 || result.index > op.minIndex)
-    return deliver(s, env, origin, result);
+    return deliverRead(s, env, op, origin, result);
   if (s.parked.size >= s.config.timing.blockingQueriesMax) {
     count(s, 'blockingRefused');
     return deliver(s, env, origin, { ok: false, status: 500, error: agentErrors.tooManyBlocking });
@@ -417,8 +413,14 @@ function answerParked(s: AgentState, env: Env, parked: ParkedRead, timedOut: boo
     s.parked.delete(parked.id);
     env2.ctx.emit({ kind: 'cancelTimer', timer: `block:${parked.id}` });
     count(s, timedOut ? 'blockingTimedOut' : 'blockingWoken');
-    failOrDeliver(s, env2, parked.op, parked.origin, result);
+    if (result.ok) deliverRead(s, env2, parked.op, parked.origin, result);
+    else failOp(s, env2, parked.op, parked.origin, result);
   });
+}
+
+/** A read's answer goes out, unless it is a prepared query that fails over to other DCs first (failover.ts). */
+function deliverRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origin: Origin, result: ServerResult) {
+  if (!maybeFailover(s, env, op, origin, result, executeServerOp, deliver)) deliver(s, env, origin, result);
 }
 
 /** The wait of a parked read ran out: answer with the current result (same index, 200). */

@@ -140,7 +140,7 @@ export interface WanCoordinates {
   readonly peers: ReadonlyMap<NodeId, Coordinate>;
 }
 
-function withCoordinates(s: AgentState, env: Env, then: (coords: WanCoordinates, env: Env) => void): void {
+export function withCoordinates(s: AgentState, env: Env, then: (coords: WanCoordinates, env: Env) => void): void {
   callWan(s, env, { type: 'coordinates' }, (response, env2) => {
     if (!response.ok) return then({ own: null, peers: new Map() }, env2);
     const peers = new Map<NodeId, Coordinate>();

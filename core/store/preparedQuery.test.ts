@@ -330,3 +330,32 @@ describe('prepared query execution (PreparedQuery.Execute in one datacenter)', (
     }
   });
 });
+
+describe('prepared query run for another DC (PreparedQuery.ExecuteRemote, failover)', () => {
+  it('runs the given query (no lookup, no near sort), applies the limit, echoes this DC; a malformed query cannot throw', () => {
+    const h = new Harness();
+    for (const n of ['n1', 'n2', 'n3']) h.instance(n, 'web', 'passing');
+    h.instance('n4', 'web', 'critical');
+    // Not stored here: the asking DC resolved it, and sends it whole.
+    const query = { ...preparedQueryFromInput({ Name: 'web', Service: { Service: 'web', Near: 'n2' } }, id(7)) };
+    const run = (extra: Record<string, unknown>) =>
+      h.read({ type: 'preparedQueryExecuteRemote', query, seed: 1, datacenter: 'dc2', ...extra } as StoreQuery)
+        .value as { Nodes: { Node: { Node: string } }[]; Datacenter: string; Query: PreparedQuery };
+    const answer = run({});
+    expect(answer.Datacenter).toBe('dc2');
+    expect(answer.Nodes.map((e) => e.Node.Node).sort()).toEqual(['n1', 'n2', 'n3']);
+    expect(run({ limit: 2 }).Nodes).toHaveLength(2);
+    // The near node is not moved first: seeds whose shuffle leaves n2 elsewhere keep it there.
+    const firsts = new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => run({ seed }).Nodes[0]!.Node.Node));
+    expect(firsts.size).toBeGreaterThan(1);
+    for (const bad of [{ Service: 'web' }, { Service: { Service: 'web', Tags: 'prod', IgnoreCheckIDs: 3 } }, 7]) {
+      const result = h.fsm.query({
+        type: 'preparedQueryExecuteRemote',
+        query: bad,
+        seed: 1,
+        datacenter: 'dc2',
+      } as unknown as StoreQuery);
+      expect(result).toBeDefined();
+    }
+  });
+});

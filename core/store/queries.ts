@@ -7,7 +7,12 @@
 import { kvGetIndex, kvKeys, kvList, kvPrefixIndex } from './kv.js';
 import { coordinateEntries } from './coordinates.js';
 import { aclList } from './acl.js';
-import { executePreparedQuery, preparedQueryList, resolvePreparedQuery } from './preparedQuery.js';
+import {
+  executePreparedQuery,
+  preparedQueryFromInput,
+  preparedQueryList,
+  resolvePreparedQuery,
+} from './preparedQuery.js';
 import { sessionExpiryNext } from './session.js';
 import { maxTableIndex, type StoreState } from './state.js';
 import type {
@@ -95,6 +100,8 @@ function scopeIndex(state: StoreState, query: StoreQuery): number {
       return floor1(state.lastIndex);
     case 'preparedQueryExecute':
       return floor1(maxTableIndex(state, 'prepared-queries', 'nodes', 'services', 'checks'));
+    case 'preparedQueryExecuteRemote':
+      return floor1(maxTableIndex(state, 'nodes', 'services', 'checks'));
   }
 }
 
@@ -191,6 +198,22 @@ function queryValue(state: StoreState, query: StoreQuery): unknown {
         options,
       );
       return { Query: resolved, Nodes: nodes, Datacenter: query.datacenter };
+    }
+    case 'preparedQueryExecuteRemote': {
+      // From another DC's server: every field is taken back to its type (a malformed one to its zero
+      // value), so no peer's query can make this replica throw.
+      const given = query.query as unknown;
+      if (given === null || typeof given !== 'object') return badQuery;
+      const fields = given as Record<string, unknown>;
+      const remote = preparedQueryFromInput(fields, typeof fields.ID === 'string' ? fields.ID : '');
+      const options = {
+        agentNode: '',
+        seed: query.seed,
+        ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      };
+      const instances = healthService(state, remote.Service.Service, undefined, false);
+      const nodes = executePreparedQuery({ ...remote, Service: { ...remote.Service, Near: '' } }, instances, options);
+      return { Query: remote, Nodes: nodes, Datacenter: query.datacenter };
     }
     default:
       return badQuery;

@@ -456,6 +456,19 @@ export type StoreQuery =
       readonly seed: number;
       /** The asking agent's datacenter, echoed in the answer's `Datacenter`. */
       readonly datacenter: string;
+    }
+  /**
+   * A query another datacenter resolved, run here for its failover (Consul's
+   * PreparedQuery.ExecuteRemote): healthy instances filtered as the query says, shuffled with `seed`
+   * and cut to `limit`. No `near` sort: the asking DC's coordinates do not compare with ours. Value:
+   * `{ Query, Nodes, Datacenter }` with `datacenter` (this DC) echoed.
+   */
+  | {
+      readonly type: 'preparedQueryExecuteRemote';
+      readonly query: PreparedQueryDefinition;
+      readonly limit?: number;
+      readonly seed: number;
+      readonly datacenter: string;
     };
 
 /** Every read answers its data and the index Consul would put in X-Consul-Index (≥ 1). */

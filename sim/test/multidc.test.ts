@@ -154,3 +154,84 @@ describe('two datacenters', () => {
     expect(text((answer.body as { Value: string }[])[0]!.Value)).toBe('local');
   });
 });
+
+/**
+ * Prepared-query failover (Consul's queryFailover): `api` runs on n4 (dc1) and n9 (dc2) (the harness's own `web` on every client has a flaky script check), each with a
+ * TTL check the test sets. A query with `Failover` answers from its own DC while an instance there is
+ * healthy, from the next DC (WAN order, or the query's `Datacenters`) when none is, and says which DC
+ * answered and how many DCs it asked.
+ */
+describe('prepared queries fail over to other datacenters', () => {
+  type Execute = { Service: string; Nodes: { Node: { Node: string } }[]; Datacenter: string; Failovers: number };
+  const register = (call: ReturnType<typeof twoDcs>['call'], node: string): void => {
+    const service = {
+      name: 'api',
+      port: 80,
+      checks: [{ id: 'api-ttl', name: 'api-ttl', ttlMs: 3_600_000, status: 'passing' as const }],
+    };
+    expect(call(node, { type: 'agent.service.register', service }).status).toBe(200);
+  };
+  const setup = () => {
+    const dcs = twoDcs();
+    register(dcs.call, 'n4');
+    register(dcs.call, 'n9');
+    dcs.sim.runUntil(dcs.sim.nowMs + 20_000); // catalogs synced, WAN coordinates settled
+    const create = (definition: Record<string, unknown>): string => {
+      const r = dcs.call('n4', { type: 'query.create', definition });
+      expect(r.status).toBe(200);
+      return (r.body as { ID: string }).ID;
+    };
+    const execute = (node: string, idOrName: string): Execute => {
+      const r = dcs.call(node, { type: 'query.execute', idOrName, read: { consistency: 'default' } }, 3000);
+      expect(r.status).toBe(200);
+      return r.body as Execute;
+    };
+    const setCheck = (node: string, status: 'passing' | 'critical'): void => {
+      const type = status === 'passing' ? 'agent.check.pass' : 'agent.check.fail';
+      expect(dcs.call(node, { type, id: 'api-ttl' }).status).toBe(200);
+      dcs.sim.runUntil(dcs.sim.nowMs + 3000); // the agent syncs the check to its DC's catalog
+    };
+    return { ...dcs, create, execute, setCheck };
+  };
+  const nodesOf = (e: Execute): string[] => e.Nodes.map((n) => n.Node.Node);
+
+  it('NearestN 1: dc1 answers while its instance is healthy; when it is critical dc2 answers with Failovers 1, and back', () => {
+    const { create, execute, setCheck } = setup();
+    create({ Name: 'api', Service: { Service: 'api', Failover: { NearestN: 1 } } });
+    let answer = execute('n5', 'api');
+    expect([answer.Datacenter, answer.Failovers, nodesOf(answer)]).toEqual(['dc1', 0, ['n4']]);
+    setCheck('n4', 'critical');
+    for (const node of ['n4', 'n5', 'n1']) {
+      answer = execute(node, 'api');
+      expect([answer.Datacenter, answer.Failovers, nodesOf(answer)]).toEqual(['dc2', 1, ['n9']]);
+    }
+    // From dc2 the query is not known by name: it lives in dc1's store, as Consul's.
+    setCheck('n4', 'passing');
+    answer = execute('n5', 'api');
+    expect([answer.Datacenter, answer.Failovers, nodesOf(answer)]).toEqual(['dc1', 0, ['n4']]);
+  });
+
+  it('without Failover there is none; Datacenters skips an unknown DC; every DC empty answers the count of DCs asked', () => {
+    const { create, execute, setCheck } = setup();
+    create({ Name: 'plain', Service: { Service: 'api' } });
+    create({ Name: 'listed', Service: { Service: 'api', Failover: { Datacenters: ['dc7', 'dc2'] } } });
+    setCheck('n4', 'critical');
+    let answer = execute('n4', 'plain');
+    expect([answer.Datacenter, answer.Failovers, nodesOf(answer)]).toEqual(['dc1', 0, []]);
+    answer = execute('n4', 'listed');
+    expect([answer.Datacenter, answer.Failovers, nodesOf(answer)]).toEqual(['dc2', 1, ['n9']]);
+    setCheck('n9', 'critical');
+    answer = execute('n4', 'listed');
+    expect([answer.Datacenter, answer.Failovers, nodesOf(answer)]).toEqual(['dc2', 1, []]);
+  });
+
+  it('dc2 cut off from the WAN: the failover answers empty (not an error) and counts dc2 as asked', () => {
+    const { sim, create, execute, setCheck } = setup();
+    create({ Name: 'api', Service: { Service: 'api', Failover: { NearestN: 1 } } });
+    setCheck('n4', 'critical');
+    sim.isolateDatacenter('dc2');
+    sim.runUntil(sim.nowMs + 40_000); // the WAN pool marks dc2's servers failed: No path, no RPC timeout
+    const answer = execute('n5', 'api');
+    expect([answer.Failovers, nodesOf(answer)]).toEqual([1, []]);
+  });
+});
