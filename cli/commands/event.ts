@@ -1,7 +1,8 @@
 /**
- * `conclave event -name=NAME [-node=RE] [-service=RE] [-tag=RE] [payload]`: fire a user event through
- * the local agent (PUT /v1/event/fire/NAME), delivered to every agent by gossip (Consul's `consul
- * event`). Prints "Event ID: <id>".
+ * `conclave event -name=NAME [-node=RE] [-service=RE] [-tag=RE] [-datacenter=DC] [payload]`: fire a
+ * user event through the local agent (PUT /v1/event/fire/NAME), delivered to every agent of the DC by
+ * gossip (Consul's `consul event`; `-datacenter`: a server of that DC fires it there). Prints
+ * "Event ID: <id>".
  */
 import { AgentUnreachable, commandFlags, request } from '../agent/client.js';
 
@@ -13,6 +14,7 @@ const usage = `Usage: conclave event [options] [payload]
   -node=<regexp>      Only nodes whose name matches.
   -service=<regexp>   Only nodes running a matching service.
   -tag=<regexp>       Only nodes whose service has a matching tag (needs -service).
+  -datacenter=<dc>    Fire it in that datacenter (default: the agent's).
   -http-addr=<addr>   Address of the agent HTTP API.
 `;
 
@@ -24,6 +26,7 @@ export async function run(args: string[]): Promise<number> {
       node: { kind: 'string', usage: '' },
       service: { kind: 'string', usage: '' },
       tag: { kind: 'string', usage: '' },
+      datacenter: { kind: 'string', usage: '' },
     },
     usage,
   );
@@ -53,6 +56,8 @@ export async function run(args: string[]): Promise<number> {
     }
     query.set(filter, value);
   }
+  const datacenter = parsed.values['datacenter'] as string | undefined;
+  if (datacenter) query.set('dc', datacenter);
   if (query.has('tag') && !query.has('service')) {
     process.stderr.write('Cannot provide tag filter without service filter.\n');
     return 1;

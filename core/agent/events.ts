@@ -7,9 +7,19 @@
 import type { SwimResponse, UserEvent } from '../swim/api.js';
 import type { AgentRequest } from './api.js';
 import { base64Encode } from './base64.js';
-import { blockingWaitMs, errorResponse, uuid } from './ops.js';
-import { callSwim } from './rpc.js';
-import { count, eventsKeptMax, reply, trace, type AgentState, type Env, type UserEventRecord } from './state.js';
+import { blockingWaitMs, errorResponse, uuid, type RemoteEvent, type ServerOp } from './ops.js';
+import { callSwim, deliver } from './rpc.js';
+import {
+  count,
+  eventsKeptMax,
+  reply,
+  trace,
+  type AgentState,
+  type Env,
+  type Origin,
+  type ParkedEvents,
+  type UserEventRecord,
+} from './state.js';
 
 /** Consul's uuidToUint64 idea: fold the event id to a number; the index of the list is that of its newest event. */
 export function eventIndex(id: string): number {
@@ -82,8 +92,30 @@ export function recordEvent(s: AgentState, env: Env, event: UserEvent): void {
     if (parked.minIndex === index) continue;
     s.parkedEvents.delete(requestId);
     env.ctx.emit({ kind: 'cancelTimer', timer: `events:${requestId}` });
-    answerList(s, env, requestId, parked.request);
+    answerParked(s, env, parked);
   }
+}
+
+/** The event a fire request describes, with an id minted here (Consul's agent mints it, whichever DC fires it). */
+export function eventOf(request: AgentRequest & { type: 'event.fire' }, id: string): RemoteEvent {
+  return {
+    name: request.name,
+    payload: request.payload,
+    id,
+    ...(request.nodeFilter ? { nodeFilter: request.nodeFilter } : {}),
+    ...(request.serviceFilter ? { serviceFilter: request.serviceFilter } : {}),
+    ...(request.tagFilter ? { tagFilter: request.tagFilter } : {}),
+  };
+}
+
+/** Hands `event` to this agent's LAN SWIM and keeps it here too; `then` gets the event as fired, or SWIM's error. */
+function fireHere(s: AgentState, env: Env, event: RemoteEvent, then: (fired: UserEvent | string, env: Env) => void) {
+  callSwim(s, env, { type: 'fireEvent', event }, (response, env2) => {
+    if (!response.ok) return then(response.error, env2);
+    const fired: UserEvent = response.event ?? { ...event, ltime: 0 };
+    recordEvent(s, env2, fired);
+    then(fired, env2);
+  });
 }
 
 export function fireEvent(
@@ -93,26 +125,57 @@ export function fireEvent(
   request: AgentRequest & { type: 'event.fire' },
 ): void {
   if (!request.name) return reply(env, requestId, errorResponse(400, 'Missing name'));
-  const id = uuid(env.ctx.prng);
-  const event = {
-    name: request.name,
-    payload: request.payload,
-    id,
-    ...(request.nodeFilter ? { nodeFilter: request.nodeFilter } : {}),
-    ...(request.serviceFilter ? { serviceFilter: request.serviceFilter } : {}),
-    ...(request.tagFilter ? { tagFilter: request.tagFilter } : {}),
-  };
-  callSwim(s, env, { type: 'fireEvent', event }, (response, env2) => {
-    if (!response.ok) return reply(env2, requestId, errorResponse(500, response.error));
-    const fired: UserEvent = response.event ?? { ...event, ltime: 0 };
-    recordEvent(s, env2, fired);
+  fireHere(s, env, eventOf(request, uuid(env.ctx.prng)), (fired, env2) => {
+    if (typeof fired === 'string') return reply(env2, requestId, errorResponse(500, fired));
     reply(env2, requestId, { status: 200, body: renderEvent(recordOf(fired)) });
   });
 }
 
+/**
+ * `event/fire?dc=` on a server of the target DC (Consul's Internal.EventFire): the event goes into
+ * this DC's LAN pool, so this DC's agents receive it and no other DC's do.
+ */
+export function fireEventForDc(s: AgentState, env: Env, op: ServerOp & { kind: 'eventFire' }, origin: Origin): void {
+  fireHere(s, env, op.event, (fired, env2) => {
+    if (typeof fired === 'string') return deliver(s, env2, origin, { ok: false, status: 500, error: fired });
+    const value = renderEvent(recordOf(fired));
+    deliver(s, env2, origin, { ok: true, index: 1, value, knownLeader: s.leader !== null, lastContactMs: 0 });
+  });
+}
+
+function listBody(s: AgentState, name: string | undefined): unknown[] {
+  return s.events.filter((e) => !name || e.Name === name).map(renderEvent);
+}
+
 function answerList(s: AgentState, env: Env, requestId: number, request: AgentRequest & { type: 'event.list' }): void {
-  const list = s.events.filter((e) => !request.name || e.Name === request.name).map(renderEvent);
-  reply(env, requestId, { status: 200, body: list, index: eventsIndex(s) });
+  reply(env, requestId, { status: 200, body: listBody(s, request.name), index: eventsIndex(s) });
+}
+
+function answerParked(s: AgentState, env: Env, parked: ParkedEvents): void {
+  if (parked.origin === undefined) return answerList(s, env, parked.requestId, parked.request);
+  const value = listBody(s, parked.request.name);
+  deliver(s, env, parked.origin, { ok: true, index: eventsIndex(s), value, knownLeader: true, lastContactMs: 0 });
+}
+
+/**
+ * `event/list?dc=` on a server of the target DC: the events this server received, blocking as a local
+ * list does (keyed by a negative id, so it never meets a client's request id).
+ */
+export function listEventsForDc(s: AgentState, env: Env, op: ServerOp & { kind: 'eventList' }, origin: Origin): void {
+  const request = { type: 'event.list', read: { consistency: 'default' }, name: op.name } as const;
+  const parkedId = -s.nextParkId++;
+  const parked: ParkedEvents = { requestId: parkedId, request, minIndex: op.minIndex, deadlineMs: 0, origin };
+  if (
+    op.minIndex > 0 &&
+    op.waitMs > 0 &&
+    eventsIndex(s) === op.minIndex &&
+    s.parkedEvents.size < s.config.timing.blockingQueriesMax
+  ) {
+    s.parkedEvents.set(parkedId, { ...parked, deadlineMs: env.nowMs + op.waitMs });
+    env.ctx.emit({ kind: 'setTimer', timer: `events:${parkedId}`, afterMs: op.waitMs });
+    return;
+  }
+  answerParked(s, env, parked);
 }
 
 export function listEvents(
@@ -141,5 +204,5 @@ export function onEventsTimer(s: AgentState, env: Env, requestId: number): void 
   const parked = s.parkedEvents.get(requestId);
   if (!parked) return;
   s.parkedEvents.delete(requestId);
-  answerList(s, env, requestId, parked.request);
+  answerParked(s, env, parked);
 }

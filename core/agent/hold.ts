@@ -53,7 +53,7 @@ export function classifyFailure(result: ServerResult): 'notRun' | 'unknown' | 'f
 export function checkRetrySafe(op: ServerOp, failure: 'notRun' | 'unknown' | 'final'): boolean {
   if (failure === 'final') return false;
   if (op.kind === 'dc') return checkRetrySafe(op.op, failure);
-  if (op.kind === 'read' || op.kind === 'status') return true;
+  if (op.kind === 'read' || op.kind === 'status' || op.kind === 'eventList') return true;
   return failure === 'notRun';
 }
 

@@ -36,7 +36,7 @@ import {
   triggerSync,
 } from './antiEntropy.js';
 import { maybeBootstrap } from './bootstrap.js';
-import { fireEvent, listEvents, onEventsTimer, recordEvent } from './events.js';
+import { eventOf, fireEvent, listEvents, onEventsTimer, recordEvent } from './events.js';
 import { addressOf, onMemberNotice, onRaftNotice, onReconcileTimer, onSessionSweepTimer } from './leader.js';
 import {
   addCheck,
@@ -51,7 +51,7 @@ import {
   setServiceMaintenance,
   updateCheckFromApi,
 } from './local.js';
-import { errorResponse, translate, uuid } from './ops.js';
+import { blockingWaitMs, errorResponse, translate, uuid, type ServerOp } from './ops.js';
 import {
   callSwim,
   checkAgentMessage,
@@ -272,15 +272,37 @@ function onRequest(s: AgentState, env: Env, requestId: number, request: AgentReq
     }
     case 'agent':
       // The agent's own endpoints are about this agent (Consul ignores ?dc there), except events,
-      // which are per DC: firing or listing another DC's events is not implemented (TODO(multidc)).
+      // which are per DC: another DC's are fired and listed by a server of that DC (events.ts).
       if (dc !== null && (request.type === 'event.fire' || request.type === 'event.list'))
-        return reply(
-          env,
-          requestId,
-          errorResponse(500, `${agentErrors.noPathToDc}: events of another datacenter are not supported`),
-        );
+        return eventsOfDc(s, env, requestId, request, dc);
       return onAgentRequest(s, env, requestId, request);
   }
+}
+
+/**
+ * `event/fire?dc=X`, `event/list?dc=X`: sent as a `dc` op (a client agent's server forwards it over the
+ * WAN); a server of X fires the event into X's LAN pool, or answers the events it received. Consul's
+ * list ignores `?dc` and answers the local agent's events; answering X's instead is this agent's choice:
+ * a user who names a DC asks about that DC.
+ */
+function eventsOfDc(
+  s: AgentState,
+  env: Env,
+  requestId: number,
+  request: AgentRequest & { type: 'event.fire' | 'event.list' },
+  dc: string,
+): void {
+  if (request.type === 'event.fire' && !request.name) return reply(env, requestId, errorResponse(400, 'Missing name'));
+  const op: ServerOp =
+    request.type === 'event.fire'
+      ? { kind: 'eventFire', event: eventOf(request, uuid(env.ctx.prng)) }
+      : {
+          kind: 'eventList',
+          name: request.name ?? '',
+          minIndex: Math.max(0, request.read.minIndex ?? 0),
+          waitMs: blockingWaitMs(request.read, env.ctx.prng),
+        };
+  executeServerOp(s, env, { kind: 'dc', dc, op, crossed: false }, { kind: 'client', requestId, request }, 0);
 }
 
 const ok = (body: unknown = null): AgentResponse => ({ status: 200, body });

@@ -62,7 +62,27 @@ export type ServerOp =
       readonly auth?: ForwardedAuth;
     }
   /** What the WAN pool knows, answered by any server: DCs by estimated round trip, or their servers' coordinates. */
-  | { readonly kind: 'wan'; readonly what: 'datacenters' | 'coordinates' };
+  | { readonly kind: 'wan'; readonly what: 'datacenters' | 'coordinates' }
+  /**
+   * `event/fire?dc=`: a server of that DC fires the event (id minted by the asking agent) into its own
+   * LAN pool, as Consul's Internal.EventFire; value: the event as fired there. Only sent wrapped in `dc`.
+   */
+  | { readonly kind: 'eventFire'; readonly event: RemoteEvent }
+  /**
+   * `event/list?dc=`: a server of that DC answers the events it received (named `name` when not
+   * empty), blocking like a local list while the events index equals `minIndex`. Only sent wrapped in `dc`.
+   */
+  | { readonly kind: 'eventList'; readonly name: string; readonly minIndex: number; readonly waitMs: number };
+
+/** A user event on its way to another DC's server (events.ts). */
+export interface RemoteEvent {
+  readonly id: string;
+  readonly name: string;
+  readonly payload: Uint8Array | null;
+  readonly nodeFilter?: string;
+  readonly serviceFilter?: string;
+  readonly tagFilter?: string;
+}
 
 /** What the target DC needs to authorize a forwarded request as if its own front end had received it. */
 export interface ForwardedAuth {

@@ -8,6 +8,8 @@ import { checkAgentMessage, rpcHopsMax, rpcWaitMsMax } from './rpc.js';
 
 const read = { kind: 'read', query: { type: 'kvGet', key: 'k' }, consistency: 'default', minIndex: 7, waitMs: 5000 };
 const rpc = { t: 'rpc', id: 3, op: read, hops: 1, timeoutMs: 2000 };
+const eventFire = (event: Record<string, unknown>) => ({ kind: 'eventFire', event });
+const eventList = { kind: 'eventList', name: '', minIndex: 3, waitMs: 1000 };
 const reply = {
   t: 'rpcReply',
   id: 3,
@@ -34,6 +36,12 @@ describe('checkAgentMessage', () => {
     expect(checkAgentMessage({ ...rpc, op: { kind: 'dc', dc: 'dc2', op: read, crossed: true, auth } })).toBeNull();
     expect(checkAgentMessage({ ...reply, result: { ...reply.result, acl: grant } })).toBeNull();
     expect(checkAgentMessage({ ...reply, result: { ...reply.result, acl: { kind: 'all', allow: false } } })).toBeNull();
+    const event = { id: 'e1', name: 'deploy', payload: new Uint8Array([1]), nodeFilter: 'web' };
+    expect(
+      checkAgentMessage({ ...rpc, op: { kind: 'dc', dc: 'dc2', crossed: true, op: eventFire(event) } }),
+    ).toBeNull();
+    expect(checkAgentMessage({ ...rpc, op: { ...eventFire(event), event: { ...event, payload: null } } })).toBeNull();
+    expect(checkAgentMessage({ ...rpc, op: eventList })).toBeNull();
   });
 
   it('refuses shapes and numbers no peer sends', () => {
@@ -64,6 +72,13 @@ describe('checkAgentMessage', () => {
       { ...reply, result: { ...reply.result, acl: { kind: 'token', token: null, defaultPolicy: 'deny' } } },
       { ...reply, result: { ...reply.result, acl: { ...grant, defaultPolicy: 'maybe' } } },
       { ...reply, result: { ...reply.result, acl: { kind: 'everything' } } },
+      { ...rpc, op: eventFire({ id: 'e1', name: 'x', payload: 'text' }) },
+      { ...rpc, op: eventFire({ id: 7, name: 'x', payload: null }) },
+      { ...rpc, op: eventFire({ id: 'e1', name: 'x', payload: null, tagFilter: 3 }) },
+      { ...rpc, op: { kind: 'eventFire' } },
+      { ...rpc, op: { ...eventList, waitMs: -1 } },
+      { ...rpc, op: { ...eventList, minIndex: 1.5 } },
+      { ...rpc, op: { ...eventList, name: null } },
     ];
     for (const message of bad) expect(checkAgentMessage(message), JSON.stringify(message)).not.toBeNull();
   });

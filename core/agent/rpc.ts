@@ -37,7 +37,17 @@ export const rpcHopsMax = 3;
  */
 export const rpcWaitMsMax = 2 * blockingWaitMsMax;
 
-const serverOpKinds: ReadonlySet<string> = new Set(['write', 'read', 'status', 'raftRemovePeer', 'dc', 'wan']);
+const serverOpKinds: ReadonlySet<string> = new Set([
+  'write',
+  'read',
+  'status',
+  'raftRemovePeer',
+  'dc',
+  'wan',
+  'eventFire',
+  'eventList',
+]);
+const optionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
 const consistencies: ReadonlySet<string> = new Set(['default', 'consistent', 'stale']);
 const statusWhats: ReadonlySet<string> = new Set(['leader', 'peers', 'raftConfiguration', 'autopilotHealth']);
 
@@ -106,6 +116,20 @@ function checkServerOp(op: unknown, depth: number): string | null {
         if (problem !== null) return problem;
       }
       return checkServerOp(op['op'], depth + 1);
+    case 'eventFire': {
+      const event = op['event'];
+      if (!isObject(event) || typeof event['id'] !== 'string' || typeof event['name'] !== 'string')
+        return 'eventFire without an id and a name';
+      if (!(event['payload'] === null || event['payload'] instanceof Uint8Array)) return 'eventFire payload not bytes';
+      return optionalString(event['nodeFilter']) &&
+        optionalString(event['serviceFilter']) &&
+        optionalString(event['tagFilter'])
+        ? null
+        : 'eventFire filter not a string';
+    }
+    case 'eventList':
+      if (typeof op['name'] !== 'string' || !isCount(op['minIndex'])) return 'eventList without a name or index';
+      return isDurationMs(op['waitMs'], rpcWaitMsMax) ? null : 'eventList wait out of range';
     default:
       return typeof op['what'] === 'string' ? null : 'wan op of nothing';
   }

@@ -27,13 +27,14 @@ import { forwardToDc, hasWan, runWanInfo } from './wan.js';
 import { aclEnabled, runForwarded } from './acl.js';
 import { autopilotHealth } from './autopilot.js';
 import { maybeFailover } from './failover.js';
+import { fireEventForDc, listEventsForDc } from './events.js';
 
 const noLeader: ServerResult = { ok: false, status: 500, error: agentErrors.noLeader };
 
 /** How long the caller of a forwarded op waits: its own blocking wait plus the RPC timeout. */
 function rpcTimeoutFor(s: AgentState, op: ServerOp): number {
   const inner = op.kind === 'dc' ? op.op : op;
-  return s.config.timing.rpcTimeoutMs + (inner.kind === 'read' ? inner.waitMs : 0);
+  return s.config.timing.rpcTimeoutMs + (inner.kind === 'read' || inner.kind === 'eventList' ? inner.waitMs : 0);
 }
 
 /** Runs `op` here if this node can, else forwards it; the result goes to `origin`. */
@@ -62,6 +63,10 @@ export function executeServerOp(s: AgentState, env: Env, op: ServerOp, origin: O
       return runRemovePeer(s, env, op, origin, hops);
     case 'dc':
       return forwardToDc(s, env, op, origin, rpcTimeoutFor(s, op));
+    case 'eventFire':
+      return fireEventForDc(s, env, op, origin);
+    case 'eventList':
+      return listEventsForDc(s, env, op, origin);
     case 'wan':
       if (hasWan(s)) return runWanInfo(s, env, op, origin);
       // No WAN pool (the simulator's single-DC scenarios): one DC, and its servers' LAN coordinates.

@@ -73,12 +73,17 @@ export interface ParkedRead {
   dirty: boolean;
 }
 
-/** A parked `event.list` (woken by user events, local only). */
+/**
+ * A parked `event.list` (woken by user events). Keyed by the client's request id when it was asked
+ * here (`origin` absent: answer with `reply`); by a negative id when another agent forwarded it with
+ * `?dc=` (`origin` set: answer through `deliver`).
+ */
 export interface ParkedEvents {
   readonly requestId: number;
   readonly request: AgentRequest & { readonly type: 'event.list' };
   readonly minIndex: number;
   readonly deadlineMs: number;
+  readonly origin?: Origin;
 }
 
 export type Source = 'file' | 'api';

@@ -362,7 +362,7 @@ export const shapes = {
  * nothing); the answer is filtered here, after the agent, so `X-Consul-Index` and blocking are those
  * of the unfiltered result, as in Consul. `?near=NODE` (or `_agent`) sorts entries by the estimated
  * round trip from that node, from the network coordinates in the catalog (`/v1/coordinate/nodes`, a
- * stale read): nodes without a coordinate go last, ties keep their order. When the near node itself
+ * stale read, of the `?dc=` DC when one is named): nodes without a coordinate go last, ties keep their order. When the near node itself
  * has no coordinate yet, its own entries go first and the rest keep their order.
  */
 export function listed(shape: ListShape, handler: Handler): Handler {
@@ -413,7 +413,10 @@ export async function sortNear(
 ): Promise<unknown[]> {
   const coordinates = new Map<string, Coordinate>();
   try {
-    const answer = await r.call({ type: 'coordinate.nodes', read: { consistency: 'stale' } });
+    // The coordinates of the DC the entries came from (`?dc=`): as Consul, `near` names a node of
+    // that DC and is sorted by that DC's LAN coordinates, which never compare with another DC's.
+    const request: AgentRequest = { type: 'coordinate.nodes', read: { consistency: 'stale' } };
+    const answer = await r.call(r.dc !== undefined ? { ...request, dc: r.dc } : request);
     if (answer.status === 200 && Array.isArray(answer.body)) {
       for (const e of answer.body as { Node?: unknown; Coord?: unknown }[])
         if (typeof e?.Node === 'string' && isCoordinate(e.Coord)) coordinates.set(e.Node, e.Coord);

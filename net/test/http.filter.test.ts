@@ -207,6 +207,34 @@ describe('the router applies filter, near and node-meta to list endpoints', () =
     expect(pretty.text).toContain('\n    ');
   });
 
+  it('near with ?dc= sorts by the coordinates of that DC (asked there), as Consul; never by ours', async () => {
+    // dc1's and dc2's coordinate tables disagree on purpose: n3 is close to n1 in dc2 only.
+    const at = (ms: number) => ({ Vec: [ms / 1000, 0, 0, 0, 0, 0, 0, 0], Error: 0.2, Adjustment: 0, Height: 1e-5 });
+    const tables: Record<string, { Node: string; Coord: ReturnType<typeof at> }[]> = {
+      dc1: [
+        { Node: 'n1', Coord: at(0) },
+        { Node: 'n3', Coord: at(50) },
+        { Node: 'n4', Coord: at(1) },
+      ],
+      dc2: [
+        { Node: 'n1', Coord: at(0) },
+        { Node: 'n3', Coord: at(1) },
+        { Node: 'n4', Coord: at(50) },
+      ],
+    };
+    const entries = ['n4', 'n3', 'n1'].map((n) => ({ Node: { Node: n }, Service: { ID: `web-${n}` }, Checks: [] }));
+    const { get, seen } = agent((req) =>
+      req.type === 'coordinate.nodes'
+        ? { status: 200, index: 3, body: tables[req.dc ?? 'dc1'] }
+        : { status: 200, index: 9, body: entries },
+    );
+    const order = async (url: string) =>
+      JSON.parse((await get(url)).text).map((e: { Node: { Node: string } }) => e.Node.Node);
+    expect(await order('/v1/health/service/web?near=n1')).toEqual(['n1', 'n4', 'n3']);
+    expect(await order('/v1/health/service/web?near=n1&dc=dc2')).toEqual(['n1', 'n3', 'n4']);
+    expect(seen.filter((r) => r.type === 'coordinate.nodes').map((r) => r.dc)).toEqual([undefined, 'dc2']);
+  });
+
   it('a malformed filter answers 400 before the agent is asked', async () => {
     const { get, seen } = healthService();
     const r = await get(`/v1/health/service/web?filter=${encodeURIComponent('Service.Port ==')}`);

@@ -235,3 +235,54 @@ describe('prepared queries fail over to other datacenters', () => {
     expect([answer.Failovers, nodesOf(answer)]).toEqual([1, []]);
   });
 });
+
+/**
+ * User events per datacenter: `event/fire?dc=dc2` from a dc1 agent is fired by a dc2 server into
+ * dc2's LAN pool, so every dc2 agent receives it and no dc1 agent does; `event/list?dc=dc2` answers a
+ * dc2 server's events and blocks there like a local list.
+ */
+describe('user events are per datacenter', () => {
+  type Listed = { ID: string; Name: string; Payload: string | null }[];
+  it('fire?dc=dc2 reaches dc2’s agents only; list?dc=dc2 shows it, dc1’s own list does not', () => {
+    const { sim, call } = twoDcs();
+    const fired = call('n4', { type: 'event.fire', name: 'deploy', payload: bytes('v2'), dc: 'dc2' });
+    expect(fired.status).toBe(200);
+    const id = (fired.body as { ID: string }).ID;
+    sim.runUntil(sim.nowMs + 5000); // gossip spreads it through dc2's LAN pool
+    for (const node of ['n6', 'n7', 'n8', 'n9']) expect(agentOf(sim, node)!.events.map((e) => e.ID)).toContain(id);
+    for (const node of ['n1', 'n2', 'n3', 'n4', 'n5']) expect(agentOf(sim, node)!.events).toEqual([]);
+    const remote = call('n5', { type: 'event.list', read: { consistency: 'default' }, dc: 'dc2' });
+    expect(remote.status).toBe(200);
+    expect((remote.body as Listed).map((e) => [e.ID, e.Name, text(e.Payload)])).toEqual([[id, 'deploy', 'v2']]);
+    expect(call('n5', { type: 'event.list', read: { consistency: 'default' } }).body).toEqual([]);
+    // A local fire in dc1 stays in dc1.
+    const local = call('n4', { type: 'event.fire', name: 'local', payload: null });
+    sim.runUntil(sim.nowMs + 5000);
+    expect(agentOf(sim, 'n9')!.events.map((e) => e.Name)).toEqual(['deploy']);
+    expect(agentOf(sim, 'n1')!.events.map((e) => e.ID)).toEqual([(local.body as { ID: string }).ID]);
+    // An unknown DC: No path, nothing fired anywhere.
+    const lost = call('n4', { type: 'event.fire', name: 'lost', payload: null, dc: 'dc9' });
+    expect([lost.status, lost.error]).toEqual([500, 'No path to datacenter']);
+  });
+
+  it('list?dc=dc2 with an index blocks on a dc2 server until dc2 receives another event', () => {
+    const { sim, send, call } = twoDcs();
+    call('n9', { type: 'event.fire', name: 'first', payload: null });
+    sim.runUntil(sim.nowMs + 5000);
+    const seen = call('n4', { type: 'event.list', read: { consistency: 'default' }, dc: 'dc2' });
+    expect((seen.body as Listed).map((e) => e.Name)).toEqual(['first']);
+    const parked = send('n4', {
+      type: 'event.list',
+      read: { consistency: 'default', minIndex: seen.index!, waitMs: 60_000 },
+      dc: 'dc2',
+    });
+    sim.runUntil(sim.nowMs + 3000);
+    expect(parked.result).toBe('pending');
+    call('n9', { type: 'event.fire', name: 'second', payload: null });
+    sim.runUntil(sim.nowMs + 5000);
+    const woken = parked.result as AgentResponse;
+    expect(woken.status).toBe(200);
+    expect((woken.body as Listed).map((e) => e.Name)).toEqual(['first', 'second']);
+    expect(woken.index).not.toBe(seen.index);
+  });
+});
