@@ -38,6 +38,7 @@ import type { Operation } from '../history.js';
 import { parseDurationMs, type Scenario } from '../scenario.js';
 import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
+import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
 import type { Effect } from '../../core/types.js';
 import { raftNodeText } from './why-not-live.js';
 
@@ -144,6 +145,8 @@ class AgentRun {
   livenessProbing = false;
   nextValue = 1;
   defaultReadsAnswered = 0;
+  /** What the prepared-query and event actions saw (agent-dc.ts). */
+  readonly dc = new DcActivity();
 }
 
 function runOf(sim: SimApi): AgentRun {
@@ -790,8 +793,10 @@ export const harness: Harness = {
   },
 
   act(sim, action, args) {
-    const known = ['join', 'leave', 'register', 'drop-service', 'put'];
+    const known = ['join', 'leave', 'register', 'drop-service', 'put', ...dcActions];
     if (!known.includes(action)) return `unknown action '${action}' (agent knows: ${known.join(', ')})`;
+    if ((dcActions as readonly string[]).includes(action))
+      return actDc(sim, action, args, sim === null ? null : runOf(sim).dc);
     if (action === 'join' && args.length !== 2) return 'join takes NODE PEER (NODE runs `conclave join PEER`)';
     if (action === 'leave' && args.length !== 1) return 'leave takes NODE';
     if (action === 'register' && args.length !== 2) return 'register takes NODE SERVICE';
@@ -859,8 +864,11 @@ export const harness: Harness = {
           ? null
           : `service ${service} has ${instances} instances in the catalog, expected ${count}`;
       }
-      default:
-        return `unknown expectation '${name}' (agent knows: leader [DC], serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged)`;
+      default: {
+        const verdict = expectDc(sim, name, args, runOf(sim).dc, (id) => agentOf(sim, id));
+        if (verdict !== undefined) return verdict;
+        return `unknown expectation '${name}' (agent knows: leader [DC], serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, queries, event NAME DC)`;
+      }
     }
   },
 
