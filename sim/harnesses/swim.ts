@@ -7,7 +7,8 @@
  *
  * Protocol actions (scenario timeline): `leave N`, `join N PEER..`, `slow N MIN..MAX DURATION`
  * (delayed processing: inbound messages held MIN..MAX), `tags N k=v,..`, `event N NAME`,
- * `forceLeave N NAME`.
+ * `forceLeave N NAME`. Workload knob: `forceLeaveFailedEvery` (an operator force-leaves failed members).
+ * Per-step rules: resurrection (SWIM §4.2), the Lifeguard suspicion timeout, force-leave of a failed member.
  * Expectations: converged, failed N, left N, alive N, falsePositivesAtMost K, healthyFalsePositivesAtMost K, healthyFalsePositivesAtLeast K, members K, event NAME,
  * tag N k=v.
  */
@@ -64,6 +65,8 @@ const params: Record<string, string> = {
   boundAwareness: 'probe-period multiplier allowed in the completeness bound (default 1, or 2 with loss)',
   falsePositivesMax: 'fail the run when more live members are marked failed than this (default: not checked)',
   lossLimitPercent: 'datagram loss (percent) above which completeness and leave are not checked (default 10)',
+  forceLeaveFailedEvery:
+    'an operator force-leaves the members a random up member holds failed, about this often (default 0 = never)',
   ...Object.fromEntries(numericFields.map((f) => [f, `SwimConfig.${f} (see core/swim/config.ts)`])),
 };
 
@@ -131,6 +134,12 @@ class SwimRun {
   /** Expectations already judged at the end of the safety phase. */
   readonly expectations = new Set<string>();
   judged = false;
+  /** The stepping node's member count before its current step (a suspicion's n lies between it and after). */
+  membersBefore = 0;
+  /** Per `observer>about`: the start (local ms) and the member counts a running suspicion may have used. */
+  readonly suspicionStarts = new Map<string, { startMs: number; counts: readonly number[] }>();
+  /** A force-leave being handled in this step: the caller, its target and the status it held before. */
+  forceLeave: { node: NodeId; name: string; before: MemberStatus | undefined } | null = null;
 
   constructor(nodeIds: readonly NodeId[]) {
     for (const id of nodeIds) this.lives.set(id, { down: [], paused: [], leaving: [] });
@@ -219,6 +228,95 @@ function pausesFor(sim: SimApi, nodeId: NodeId, pauseMs: number, everyMs: number
     });
   };
   next();
+}
+
+// ───────────────────────────────────────────── operator ─────────────────────────────────────────────
+
+/**
+ * What operators do with `consul force-leave` most: about every `everyMs`, a random up member (not
+ * departed) is asked to force-leave each member it holds failed, as one would after a node died for
+ * good. The rule that goes with it is checked in `checkForceLeave`.
+ */
+function forceLeaveFailedFor(sim: SimApi, everyMs: number): void {
+  const prng = sim.random('swim-force-leave-failed');
+  const next = (): void =>
+    sim.after(1 + prng.below(Math.round(2 * everyMs)), () => {
+      if (sim.phase !== 'safety') return;
+      const run = runOf(sim);
+      const callers = sim.nodeIds.filter((id) => sim.isUp(id) && !sim.isPaused(id) && !run.departed.has(id));
+      const caller = callers.length > 0 ? callers[prng.below(callers.length)]! : null;
+      const s = caller === null ? null : stateOf(sim, caller);
+      if (caller !== null && s) {
+        const failed: NodeId[] = [];
+        s.members.forEach((r) => void (r.status === 'failed' && failed.push(r.id)));
+        for (const about of failed.sort())
+          request(sim, caller, { type: 'forceLeave', name: about }, `forceLeave ${about}`);
+      }
+      next();
+    });
+  next();
+}
+
+// ───────────────────────────────────────────── per-step rules ─────────────────────────────────────────────
+
+/**
+ * Lifeguard §IV-B (memberlist suspicion.go), written here from the paper as an oracle for the core: a
+ * suspicion of a member among `n` known ones starts at Max = suspicionMaxTimeoutMult · Min, with Min =
+ * suspicionMult · max(1, log10 n) · probe interval, and after C independent confirmations lasts
+ * max(Min, Max − (Max − Min) · log(C + 1) / log(K + 1)), where K = suspicionMult − 2 confirmations are
+ * expected (none when fewer than K other members could confirm). Plain SWIM waits Min.
+ */
+export function lifeguardTimeoutMs(config: SwimConfig, memberCount: number, confirmationCount: number): number {
+  const minMs = Math.floor(
+    config.suspicionMult * Math.max(1, Math.log10(Math.max(1, memberCount))) * config.probeIntervalMs,
+  );
+  if (!config.lifeguard) return minMs;
+  const maxMs = Math.floor(minMs * config.suspicionMaxTimeoutMult);
+  const expectedCount = memberCount - 2 < config.suspicionMult - 2 ? 0 : config.suspicionMult - 2;
+  if (expectedCount < 1) return minMs;
+  const shrink = Math.log(confirmationCount + 1) / Math.log(expectedCount + 1);
+  return Math.max(minMs, Math.floor(maxMs - shrink * (maxMs - minMs)));
+}
+
+/**
+ * Per-step rule: a suspicion that runs out declares the member failed at the deadline the Lifeguard
+ * rule gives for the independent accusers it heard — not earlier (a false positive the rule does not
+ * allow) and not later (completeness). Judged on the armed deadline when its timer fires, in the
+ * node's own clock (a clock jump moves the firing, not the deadline). The member count the suspicion
+ * used lies between the counts before and after the step that started it (one gossip packet may carry
+ * a join and a suspicion); either is accepted.
+ */
+function checkSuspicionTimeout(sim: SimApi, run: SwimRun, nodeId: NodeId, s: SwimState, timer: string): void {
+  const id = timer.slice(timer.indexOf(':', 'sus:'.length) + 1);
+  const suspicion = s.suspicions.get(id);
+  if (!suspicion || suspicion.timer !== timer) return; // stale: refuted, re-armed or replaced
+  const started = run.suspicionStarts.get(`${nodeId}>${id}`);
+  if (!started || started.startMs !== suspicion.startMs) return;
+  const confirmationCount = suspicion.accusers.size - 1;
+  const config = scenarioConfig(sim.scenario);
+  const allowed = started.counts.map((n) => suspicion.startMs + lifeguardTimeoutMs(config, n, confirmationCount));
+  if (allowed.includes(suspicion.deadlineMs)) return;
+  sim.violation(
+    `suspicion timeout: ${nodeId}'s suspicion of ${id} (begun at ${suspicion.startMs.toFixed(0)} ms local, ${confirmationCount} confirmations, ${started.counts.join(' or ')} members) runs out at ${suspicion.deadlineMs.toFixed(0)} ms, the Lifeguard rule says ${allowed.map((t) => t.toFixed(0)).join(' or ')}`,
+  );
+}
+
+/** Serf: a force-leave of a member held failed turns it into left at once (and the intent spreads). */
+function checkForceLeave(sim: SimApi, run: SwimRun, nodeId: NodeId): string | null {
+  const pending = run.forceLeave;
+  if (pending === null || pending.node !== nodeId) return null;
+  run.forceLeave = null;
+  if (pending.before !== 'failed') return null;
+  const after = statusByName(stateOf(sim, nodeId), pending.name);
+  return after === 'failed'
+    ? `force-leave: ${nodeId} still holds ${pending.name} failed after force-leaving it (a force-leave turns a failed member into left)`
+    : null;
+}
+
+function statusByName(s: SwimState | null, name: string): MemberStatus | undefined {
+  let status: MemberStatus | undefined;
+  s?.members.forEach((r) => void ((r.name === name || r.id === name) && status === undefined && (status = r.status)));
+  return status;
 }
 
 // ───────────────────────────────────────────── views ─────────────────────────────────────────────
@@ -336,7 +434,7 @@ export const harness: Harness = {
         if (!scenario.nodes.includes(n)) problems.push(`set slowNodes: unknown node '${n}'`);
     if (p.slowDelay !== undefined && rangeMs(p.slowDelay) === null)
       problems.push(`set slowDelay: '${p.slowDelay}' is not MIN..MAX (e.g. 1s..5s)`);
-    for (const f of ['slowPause', 'slowPauseEvery'] as const)
+    for (const f of ['slowPause', 'slowPauseEvery', 'forceLeaveFailedEvery'] as const)
       if (p[f] !== undefined && parseDurationMs(p[f]) === null) problems.push(`set ${f}: '${p[f]}' is not a duration`);
     return problems;
   },
@@ -367,6 +465,26 @@ export const harness: Harness = {
       slowFor(sim, id, minMs, maxMs, scenario.safetyMs);
       if (pauseMs > 0) pausesFor(sim, id, pauseMs, pauseEveryMs);
     }
+    const forceLeaveEveryMs = parseDurationMs(scenario.params.forceLeaveFailedEvery ?? '0') ?? 0;
+    if (forceLeaveEveryMs > 0) forceLeaveFailedFor(sim, forceLeaveEveryMs);
+  },
+
+  onInput(sim, nodeId, input) {
+    const s = stateOf(sim, nodeId);
+    if (!s) return;
+    const run = runOf(sim);
+    run.membersBefore = s.members.size;
+    if (input.kind === 'timer' && input.timer.startsWith('swim:sus:'))
+      checkSuspicionTimeout(sim, run, nodeId, s, input.timer.slice('swim:'.length));
+    else if (input.kind === 'request') {
+      const body = (input.request as { machine?: string; body?: SwimRequest }).body;
+      if (body?.type === 'forceLeave')
+        run.forceLeave = { node: nodeId, name: String(body.name), before: statusByName(s, String(body.name)) };
+    }
+  },
+
+  checkStep(sim, nodeId) {
+    return checkForceLeave(sim, runOf(sim), nodeId);
   },
 
   onEffect(sim, nodeId, effect) {
@@ -386,6 +504,16 @@ export const harness: Harness = {
         sim.violation(
           `resurrection: ${nodeId} marked ${about} alive at incarnation ${incarnation}, which it held ${previous.status} at incarnation ${previous.incarnation}`,
         );
+    }
+    if (status === 'suspect') {
+      const suspicion = stateOf(sim, nodeId)?.suspicions.get(about);
+      const key = `${nodeId}>${about}`;
+      if (suspicion)
+        run.suspicionStarts.set(key, {
+          startMs: suspicion.startMs,
+          counts: [run.membersBefore, stateOf(sim, nodeId)!.members.size],
+        });
+      else run.suspicionStarts.delete(key);
     }
     run.marks.push({
       atMs: sim.nowMs,
