@@ -39,6 +39,9 @@
  *     its next heartbeat. The window starts again when the node comes back from starvation (a pause, a
  *     starved host, a clock jump), where the node defers its check as core/raft's checkStarved says,
  *     and when its voter set changes.
+ * 11. Recovery (Figure 2, "persistent state on all servers"): at the end of every step a node's term and
+ *     vote are the ones it has written (durable, or queued ahead) — a restart loads what it wrote, and a
+ *     node never acts on a term or vote that a crash would take back.
  *  8. A linearizable read (raft harness) is answered only by a leader whose commit index holds an entry
  *     of its term (its no-op committed), and — without lease reads — after a quorum of voters answered
  *     it since the read arrived; with lease reads (thesis §6.4.1), only while a quorum has echoed a
@@ -439,10 +442,18 @@ export class RaftRuleChecker {
     return (
       problem ??
       checkTermsAtBoundary(nodeId, s) ??
+      this.checkHardStateWritten(nodeId, s) ??
       this.checkHeldVote(nodeId, s) ??
       checkMembership(nodeId, s, step) ??
       this.checkQuorumContact(nodeId, s)
     );
+  }
+
+  /** Rule 11: the node's term and vote are what it wrote; a restart would load exactly these. */
+  private checkHardStateWritten(nodeId: NodeId, s: RaftState): string | null {
+    const sh = this.shadows.get(nodeId);
+    if (!sh || (s.term === sh.term && (s.vote ?? null) === sh.vote)) return null;
+    return `recovery: ${nodeId} holds term ${s.term}, vote ${s.vote ?? 'none'} at the end of a step but has written term ${sh.term}, vote ${sh.vote ?? 'none'} (a restart would not load what it acts on)`;
   }
 
   /** A vote held for another node is one this node granted (a pre-vote records nothing, §9.6). */
