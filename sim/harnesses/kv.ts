@@ -183,7 +183,21 @@ export class CheckedStoreFsm implements Fsm {
   ): void {
     const was = before?.Session ?? '';
     const now = after?.Session ?? '';
-    if (was === now) return;
+    // Consul's KV contract: ModifyIndex is the index of the last write to the key — a lock taken,
+    // re-taken, released by its holder or by its session's end included (lock monitors block on it).
+    if (after !== undefined && after !== before && !sameEntry(before, after) && after.ModifyIndex !== index)
+      this.problems.push(
+        `${this.nodeId}: ${command.type} at index ${index} changed the lock key (session '${was}' → '${now}') but left its ModifyIndex at ${after.ModifyIndex}`,
+      );
+    if (was === now) {
+      // Re-acquired by its holder (a value update under the lock, or a retry after an unknown outcome):
+      // Consul keeps LockIndex — it counts holders, not acquire calls.
+      if (was !== '' && after!.LockIndex !== before!.LockIndex)
+        this.problems.push(
+          `${this.nodeId}: session ${was} re-acquired the lock it held at index ${index} and LockIndex moved from ${before!.LockIndex} to ${after!.LockIndex}`,
+        );
+      return;
+    }
     const nowMs = (command as { nowMs?: number }).nowMs ?? NaN;
     if (was !== '' && now !== '') {
       this.problems.push(
@@ -775,6 +789,19 @@ function startLeaderDuties(sim: SimApi, scenario: Scenario): void {
   sim.after(expireEveryMs, expire);
 }
 
+/** Whether two versions of a KV entry hold the same data (value, flags, session, indexes). */
+function sameEntry(a: KvEntry | undefined, b: KvEntry | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.Session !== b.Session || a.Flags !== b.Flags || a.LockIndex !== b.LockIndex) return false;
+  if (a.ModifyIndex !== b.ModifyIndex || a.CreateIndex !== b.CreateIndex) return false;
+  const x = a.Value;
+  const y = b.Value;
+  if (x === y) return true;
+  if (x === null || y === null || x === undefined || y === undefined || x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
 function startLockWorkload(sim: SimApi, scenario: Scenario): void {
   const prng = sim.random('locks');
   const run = runStateOf(sim);
@@ -833,10 +860,32 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
           sim.history.complete(op, got ? 'ok' : out.kind === 'unknown' ? 'unknown' : 'fail', got, sim.nowMs);
           if (got) {
             run.stats.lockAcquired++;
+            // A holder rewrites its lock's value with another acquire now and then (Consul's
+            // leader-election recipe: the leader updates its key under the lock with ?acquire=).
+            if (prng.below(3) === 0) return later(50 + prng.below(holdMsMax), () => update(id));
             return later(50 + prng.below(holdMsMax), () => letGo(id));
           }
           if (result !== null && !result.ok) return later(100 + prng.below(200), newSession); // session gone
           later(100 + prng.below(200), () => acquire(id));
+        },
+      );
+    };
+    const update = (id: string): void => {
+      const op = sim.history.invoke(process, 'lock', { session: id, update: true }, home, sim.nowMs, lockKey);
+      client.propose(
+        {
+          type: 'kvLock',
+          entry: { key: lockKey, value: encoder.encode(`${id} still holds it at ${sim.nowMs}`) },
+          session: id,
+          nowMs: sim.nowMs,
+        },
+        sim.nowMs + 1500,
+        (out) => {
+          const result = out.kind === 'ok' ? commandResult(out.reply) : null;
+          const got = result !== null && result.ok && result.value === true;
+          sim.history.complete(op, got ? 'ok' : out.kind === 'unknown' ? 'unknown' : 'fail', got, sim.nowMs);
+          if (result !== null && !result.ok) return later(100 + prng.below(200), newSession); // session gone
+          later(50 + prng.below(holdMsMax), () => letGo(id));
         },
       );
     };
