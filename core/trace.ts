@@ -148,6 +148,12 @@ export interface TraceFields {
   'agent.definitionFailed': { readonly problem: string };
   /** A default-consistency read was answered from the leader's state (the sim's agent harness counts them). */
   'consul.defaultRead': Record<never, never>;
+  /**
+   * A consistent read was answered from this server's own Raft read (ReadIndex), to a client request
+   * here (`requestId`) or to an agent that forwarded it (`from`, its call `id`): the sim's agent harness
+   * holds the answer to "a quorum confirmed the leader after the read arrived".
+   */
+  'consul.consistentRead': { readonly requestId: number | null; readonly from: string | null; readonly id: number | null };
   'consul.bootstrapping': { readonly servers: readonly string[] };
   'consul.bootstrapFailed': { readonly error: string; readonly detail: string | null };
   'consul.newLeader': { readonly leader: string };
@@ -323,6 +329,7 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
   ],
   'agent.definitionFailed': ['error', (e) => `agent: failed to load definition: ${e.problem}`],
   'consul.defaultRead': ['debug', () => 'consul: default read answered from the leader’s state'],
+  'consul.consistentRead': ['debug', () => 'consul: consistent read answered after a ReadIndex round'],
   'consul.bootstrapping': [
     'info',
     (e) => `consul: Found expected number of peers, attempting bootstrap: ${e.servers.join(',')}`,

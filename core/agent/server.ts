@@ -261,6 +261,11 @@ function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origi
     // The simulator's per-step checker holds this line to "a default read is answered by a server
     // that leads when it answers" (sim/harnesses/agent.ts); its words are part of that contract.
     if (op.consistency === 'default' && result.ok) trace(env2, { type: 'consul.defaultRead' });
+    if (op.consistency === 'consistent' && result.ok) {
+      const requestId = origin.kind === 'client' ? origin.requestId : null;
+      const [from, id] = origin.kind === 'remote' ? [origin.from, origin.id] : [null, null];
+      trace(env2, { type: 'consul.consistentRead', requestId, from, id });
+    }
     answerOrPark(s, env2, op, origin, result);
   };
   switch (op.consistency) {

@@ -60,6 +60,9 @@ import { checkSenderCounts } from '../../core/raft/identity.js';
 import type { RaftState } from '../../core/raft/raft.js';
 import type { DurableState, Effect, Input, NodeId, StorageOp } from '../../core/types.js';
 
+/** Reads tracked above Raft that are never answered (timed out, node crashed) are forgotten past this many per node. */
+const machineReadsMax = 4096;
+
 /** What a node has written (durable or queued), as far as the rules need it. */
 interface Shadow {
   term: number;
@@ -156,6 +159,8 @@ export class RaftRuleChecker {
   private readonly heard = new Map<NodeId, Heard>();
   /** node → term → how many grants to the recorded candidate left or may still leave (a crash's unsent ones not counted). */
   private readonly grantCounts = new Map<NodeId, Map<number, number>>();
+  /** Reads tracked above Raft (`readArrived`): node → key → the checker step at which it arrived. */
+  private readonly machineReads = new Map<NodeId, Map<string, number>>();
   /** node → term → the candidate it granted its vote to (kept across restarts: one vote per term). */
   private readonly votes = new Map<NodeId, Map<number, NodeId>>();
   /** Linearizable reads waiting on a node: request id → the checker step at which it arrived. */
@@ -392,6 +397,29 @@ export class RaftRuleChecker {
     if (arrivedAt === undefined) return null;
     waiting!.delete(requestId);
     if (!(response as { ok?: boolean } | null)?.ok) return null;
+    return this.checkConfirmed(nodeId, arrivedAt, s);
+  }
+
+  /**
+   * Rule 8 for reads a driver above Raft tracks (the agent's consistent reads, which reach Raft as local
+   * calls): `key` arrived in this node's current step; `readAnswered` judges the answer to it.
+   */
+  readArrived(nodeId: NodeId, key: string): void {
+    let waiting = this.machineReads.get(nodeId);
+    if (!waiting) this.machineReads.set(nodeId, (waiting = new Map()));
+    if (waiting.size >= machineReadsMax) waiting.delete(waiting.keys().next().value!); // unanswered: forget the oldest
+    waiting.set(key, this.stepCount);
+  }
+
+  readAnswered(nodeId: NodeId, key: string, s: RaftState): string | null {
+    const waiting = this.machineReads.get(nodeId);
+    const arrivedAt = waiting?.get(key);
+    if (arrivedAt === undefined) return null;
+    waiting!.delete(key);
+    return this.checkConfirmed(nodeId, arrivedAt, s);
+  }
+
+  private checkConfirmed(nodeId: NodeId, arrivedAt: number, s: RaftState): string | null {
     this.counts.reads++;
     if (s.role !== 'leader' || s.log.termAt(s.commitIndex) !== s.term)
       return `read: ${nodeId} (${s.role} at term ${s.term}) answered a linearizable read with commit index ${s.commitIndex} of term ${s.log.termAt(s.commitIndex)}, before an entry of its term committed`;

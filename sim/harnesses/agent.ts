@@ -536,7 +536,7 @@ export function wanConverged(sim: SimApi): boolean {
  * Raft group, so one leader per term, log matching and state machine safety are judged per DC.
  */
 function raftCheckerOf(sim: SimApi, nodeId: NodeId): RaftClusterChecker | null {
-  if (!multiDc(sim.scenario) || !serversOf(sim.scenario).includes(nodeId)) return null;
+  if (!serversOf(sim.scenario).includes(nodeId)) return null;
   const run = runOf(sim);
   const dc = dcOf(sim.scenario, nodeId);
   let checker = run.raftCheckers.get(dc);
@@ -717,7 +717,16 @@ export const harness: Harness = {
   },
 
   onInput(sim, nodeId, input) {
-    raftCheckerOf(sim, nodeId)?.onInput(nodeId, input);
+    const checker = raftCheckerOf(sim, nodeId);
+    if (!checker) return;
+    checker.onInput(nodeId, input);
+    // Arrivals of what may be a consistent read this server answers itself (see the consistentRead rule).
+    if (input.kind === 'request') checker.rules?.readArrived(nodeId, `c${input.requestId}`);
+    else if (input.kind === 'message') {
+      const envelope = input.message as { m?: string; p?: { t?: string; id?: number; op?: { kind?: string } } };
+      const p = envelope?.m === 'agent' ? envelope.p : undefined;
+      if (p?.t === 'rpc' && p.op?.kind === 'read') checker.rules?.readArrived(nodeId, `r${input.from}:${p.id}`);
+    }
   },
 
   start() {
@@ -758,6 +767,20 @@ export const harness: Harness = {
 
   onEffect(sim, nodeId, effect) {
     raftEffect(sim, nodeId, effect);
+    // Per-step rule (Consul's `consistent` mode: the leader verifies with a quorum that it still leads
+    // before it answers): a consistent read a server answers from its own Raft read is answered by a
+    // leader that committed an entry of its term and heard from a quorum of voters after the read
+    // arrived — rule 8 of sim/checkers/raft-rules.ts, as the raft harness holds Raft's own reads to it.
+    if (effect.kind === 'trace' && effect.event.type === 'consul.consistentRead') {
+      const e = effect.event;
+      const runtime = sim.runtime(nodeId);
+      const key = e.requestId !== null ? `c${e.requestId}` : `r${e.from}:${e.id}`;
+      const problem = runtime?.hasMachine('raft')
+        ? raftCheckerOf(sim, nodeId)?.rules?.readAnswered(nodeId, key, runtime.stateOf<RaftState>('raft'))
+        : `${nodeId} answered a consistent read without Raft (a client agent)`;
+      if (problem) sim.violation(`consistent read: ${problem}`);
+      return;
+    }
     // Per-step rule: a `default` read is answered by a server whose Raft leads when it answers.
     if (effect.kind !== 'trace' || effect.event.type !== 'consul.defaultRead') return;
     const runtime = sim.runtime(nodeId);
