@@ -153,7 +153,11 @@ export interface TraceFields {
    * here (`requestId`) or to an agent that forwarded it (`from`, its call `id`): the sim's agent harness
    * holds the answer to "a quorum confirmed the leader after the read arrived".
    */
-  'consul.consistentRead': { readonly requestId: number | null; readonly from: string | null; readonly id: number | null };
+  'consul.consistentRead': {
+    readonly requestId: number | null;
+    readonly from: string | null;
+    readonly id: number | null;
+  };
   'consul.bootstrapping': { readonly servers: readonly string[] };
   'consul.bootstrapFailed': { readonly error: string; readonly detail: string | null };
   'consul.newLeader': { readonly leader: string };

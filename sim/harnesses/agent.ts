@@ -39,7 +39,8 @@ import { parseDurationMs, type Scenario } from '../scenario.js';
 import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
-import type { Effect } from '../../core/types.js';
+import type { Effect, StorageOp } from '../../core/types.js';
+import type { Entry } from '../../core/raft/messages.js';
 import { raftNodeText } from './why-not-live.js';
 
 const params = {
@@ -143,6 +144,8 @@ class AgentRun {
   /** Multi-DC: one Raft cluster checker per DC (Raft safety and the per-step rules, per DC). */
   readonly raftCheckers = new Map<string, RaftClusterChecker>();
   livenessProbing = false;
+  /** The stepping node's own clock in its current step (the input's nowMs). */
+  stepNowMs = 0;
   nextValue = 1;
   defaultReadsAnswered = 0;
   /** What the prepared-query and event actions saw (agent-dc.ts). */
@@ -428,6 +431,30 @@ function checkNoPhantomReads(ops: readonly Operation[]): string[] {
       );
   }
   return problems.slice(0, 5);
+}
+
+/**
+ * Per-step rule, leader time: a store command that carries a time (session create and renew, locks,
+ * the TTL sweep) carries the clock of the leader that proposes it, read in the step that appends it —
+ * the TTL and lock-delay decisions every server replays are then measured on one clock, the leader's
+ * (Consul runs session TTL timers on the leader). A time stamped by the agent that forwarded the write,
+ * or earlier, skews them by that agent's clock.
+ */
+function checkLeaderTime(sim: SimApi, nodeId: NodeId, ops: readonly StorageOp[]): void {
+  const runtime = sim.runtime(nodeId);
+  if (!runtime?.hasMachine('raft') || runtime.stateOf<RaftState>('raft').role !== 'leader') return;
+  const term = runtime.stateOf<RaftState>('raft').term;
+  const nowMs = runOf(sim).stepNowMs;
+  for (const op of ops) {
+    if (op.op !== 'append') continue;
+    for (const entry of op.entries as Entry[]) {
+      const command = entry?.type === 'command' ? (entry.command as { type?: string; nowMs?: unknown }) : null;
+      if (entry.term !== term || typeof command?.nowMs !== 'number' || command.nowMs === nowMs) continue;
+      sim.violation(
+        `leader time: ${nodeId} appended ${command.type ?? 'a command'} at index ${entry.index} stamped ${command.nowMs.toFixed(1)} ms while its clock reads ${nowMs.toFixed(1)} ms (a command carries the proposing leader's clock)`,
+      );
+    }
+  }
 }
 
 /** Per-step rule: every answer to a read carries X-Consul-Index ≥ 1 (Consul never sends 0). */
@@ -717,6 +744,7 @@ export const harness: Harness = {
   },
 
   onInput(sim, nodeId, input) {
+    runOf(sim).stepNowMs = input.nowMs;
     const checker = raftCheckerOf(sim, nodeId);
     if (!checker) return;
     checker.onInput(nodeId, input);
@@ -767,6 +795,7 @@ export const harness: Harness = {
 
   onEffect(sim, nodeId, effect) {
     raftEffect(sim, nodeId, effect);
+    if (effect.kind === 'persist') return checkLeaderTime(sim, nodeId, effect.ops);
     // Per-step rule (Consul's `consistent` mode: the leader verifies with a quorum that it still leads
     // before it answers): a consistent read a server answers from its own Raft read is answered by a
     // leader that committed an entry of its term and heard from a quorum of voters after the read
