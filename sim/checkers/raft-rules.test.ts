@@ -13,14 +13,21 @@ import { RaftClusterChecker } from './raft.js';
 
 const e = (index: number, term: number): Entry => ({ index, term, type: 'command', command: `c${index}` });
 
-function node(role: RaftState['role'], term: number, entries: Entry[], commit: number, voters = ['n1', 'n2', 'n3']) {
+function node(
+  role: RaftState['role'],
+  term: number,
+  entries: Entry[],
+  commit: number,
+  voters = ['n1', 'n2', 'n3'],
+  vote: string | null = role === 'leader' || role === 'candidate' ? 'n1' : null,
+) {
   const log = new RaftLog();
   for (const entry of entries) log.append(entry);
   return {
     role,
     term,
     leader: role === 'leader' ? 'n1' : 'n2',
-    vote: null,
+    vote,
     log,
     commitIndex: commit,
     appliedIndex: commit,
@@ -67,7 +74,7 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
       const c = new RaftClusterChecker();
       c.onNodeStart('n1', disk(2, null, [e(1, 1)]));
       const effects = persisted ? [hardState(3, 'n2'), send('n2', grant)] : [send('n2', grant)];
-      const problem = step(c, node('follower', 3, [e(1, 1)], 0), message('n2', request), effects);
+      const problem = step(c, node('follower', 3, [e(1, 1)], 0, undefined, 'n2'), message('n2', request), effects);
       if (persisted) expect(problem).toBeNull();
       else expect(problem).toMatch(/ORDERING RULE: n1 sent voteReply to n2 at term 3 before persisting the term/);
     }
@@ -106,7 +113,10 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
     const c = new RaftClusterChecker();
     c.onNodeStart('n1', disk(2, null, [e(1, 1)]));
     expect(
-      step(c, node('follower', 3, [e(1, 1)], 0), message('n2', request), [hardState(3, 'n2'), send('n2', grant)]),
+      step(c, node('follower', 3, [e(1, 1)], 0, undefined, 'n2'), message('n2', request), [
+        hardState(3, 'n2'),
+        send('n2', grant),
+      ]),
     ).toBeNull();
     c.onNodeStart('n1', disk(3, null, [e(1, 1)])); // the restarted process forgot its vote
     c.onInput('n1', message('n3', request));
@@ -208,6 +218,32 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
       // Starved from 10 to 300 ms: the window restarts at 300, so the first verdict is at 530 ms, past the run.
       else expect(problem ?? null).toBeNull();
     }
+  });
+});
+
+describe('rule 11, recovery', () => {
+  it('a restarted node that does not hold the vote it wrote is caught at its start step (R12: vote dropped on load)', () => {
+    // n1 voted for itself at term 3 (a candidate that crashed); the restarted process must hold that vote.
+    for (const loadedVote of ['n1', null]) {
+      const c = new RaftClusterChecker();
+      c.onNodeStart('n1', disk(3, 'n1', [e(1, 1)]));
+      const problem = step(
+        c,
+        node('follower', 3, [e(1, 1)], 0, undefined, loadedVote),
+        { kind: 'start', nowMs: 0 },
+        [],
+      );
+      if (loadedVote === 'n1') expect(problem).toBeNull();
+      else expect(problem).toMatch(/recovery: n1 holds term 3, vote none .* has written term 3, vote n1/);
+    }
+  });
+
+  it('a term raised in memory and never written is caught at the end of the step', () => {
+    const c = new RaftClusterChecker();
+    c.onNodeStart('n1', disk(2, null, [e(1, 1)]));
+    const tick: Input<unknown, unknown> = { kind: 'timer', nowMs: 0, timer: 'raft:election' };
+    expect(step(c, node('follower', 3, [e(1, 1)], 0), tick, [])).toMatch(/recovery: n1 holds term 3, vote none/);
+    expect(step(c, node('follower', 3, [e(1, 1)], 0), tick, [hardState(3, null)])).toBeNull();
   });
 });
 
