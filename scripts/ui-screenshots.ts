@@ -1,6 +1,6 @@
 /**
  * `npm run ui:screenshots [-- OUT_DIR]`: pictures of the web UI as a user sees it, at a fixed size
- * (1280×800; the cluster view 1280×1400), in Debian's Chromium (playwright-core). Starts three servers with `-ui` on loopback
+ * (1280×800; the cluster view 1280×1900), in Debian's Chromium (playwright-core). Starts three servers with `-ui` on loopback
  * (127.0.19.11-13), gives them something to show — services with passing, warning and critical checks,
  * a key tree, a session holding a lock — kills one server with SIGKILL so the insides show a failed
  * member and a leader change, takes one PNG per view, and stops everything it started. Default
@@ -102,13 +102,20 @@ async function main(): Promise<void> {
       const list = JSON.parse(await http(a, 'GET', '/v1/coordinate/nodes')) as unknown[];
       return list.length >= 3 ? list : null;
     });
-    await page.setViewportSize({ width: 1280, height: 1400 });
-    await shoot('cluster', 'cluster.png', () => page.locator('.map-node').nth(2).waitFor());
+    await page.setViewportSize({ width: 1280, height: 1900 });
+    await shoot('cluster', 'cluster.png', async () => {
+      await page.locator('.map-node').nth(2).waitFor();
+      await page.getByTestId('autopilot-summary').filter({ hasText: 'failure tolerance 1' }).waitFor();
+    });
     children[ips.indexOf(leader)]!.kill('SIGKILL');
     const leaderName = `s${ips.indexOf(leader) + 1}`;
     await shoot('cluster', 'cluster-after-kill.png', async () => {
       await page.getByTestId('leader').filter({ hasNotText: leaderName }).waitFor({ timeout: 60_000 });
       await page.locator(`[data-member="${leaderName}"]`).getByText('failed').waitFor({ timeout: 60_000 });
+      await page
+        .getByTestId('autopilot-summary')
+        .filter({ hasText: 'failure tolerance 0' })
+        .waitFor({ timeout: 60_000 });
     });
   } finally {
     await browser.close();

@@ -6,7 +6,8 @@
  *  - a key is created, edited and deleted; a save after the key changed underneath is refused as a
  *    check-and-set conflict (and the editor said so before the save);
  *  - a service's check going critical and back shows live (blocking queries, no reload);
- *  - kill -9 of the leader: the cluster view of a survivor names a new leader, the page served by the
+ *  - the cluster view of a follower shows autopilot's health of every server (the leader's view);
+ *  - kill -9 of the leader: the cluster view of a survivor names a new leader and the old one unhealthy, the page served by the
  *    killed agent shows the connection banner, and the banner goes when that agent is back;
  *  - with ACLs on (default deny), nothing is shown without a token, and the typed token (kept in
  *    localStorage across a reload) shows the data;
@@ -77,6 +78,8 @@ async function openPage(context: BrowserContext, ip: string, hash: string): Prom
     // empty folder and 403 for what the token may not read: the UI shows those, they are no error.
     // A 4xx for anything else (the UI's own files) still counts.
     if (/status of 40[34]/.test(m.text()) && at.startsWith(`${origin}/v1/`)) return;
+    // Autopilot answers its health with 429 while a server is unhealthy (Consul's rule): data, no error.
+    if (/status of 429/.test(m.text()) && at.startsWith(`${origin}/v1/operator/autopilot/health`)) return;
     problems.push(`${origin} console.${m.type()}: ${m.text()} ${at}`);
   });
   page.on('pageerror', (e) => problems.push(`${origin} exception: ${e.message}`));
@@ -251,6 +254,10 @@ describe.skipIf(!chromiumPath)('the web UI in Chromium (real agents)', () => {
     const cluster = await openPage(context, follower, 'ui/#/cluster');
     await cluster.getByTestId('leader').filter({ hasText: leaderName }).waitFor();
     await cluster.locator(`[data-member="${leaderName}"]`).getByText('alive').waitFor();
+    // Autopilot (the leader's view, on a follower's page): every server healthy, tolerance 1.
+    for (const name of ['s1', 's2', 's3'])
+      await cluster.locator(`[data-autopilot="${name}"] td.health-passing`).getByText('healthy').waitFor();
+    await cluster.getByTestId('autopilot-summary').filter({ hasText: 'failure tolerance 1' }).waitFor();
     const onLeader = await openPage(context, leader, 'ui/#/services');
     await onLeader.getByRole('heading', { level: 1, name: 'Services' }).waitFor();
     await onLeader.getByRole('link', { name: 'consul', exact: true }).waitFor();
@@ -266,6 +273,10 @@ describe.skipIf(!chromiumPath)('the web UI in Chromium (real agents)', () => {
     lap('new leader shown');
     await cluster.locator(`[data-member="${leaderName}"]`).getByText('failed').waitFor();
     lap('old leader failed in SWIM');
+    // The new leader's autopilot: the killed server is unhealthy, and no more may fail.
+    await cluster.locator(`[data-autopilot="${leaderName}"] td.health-critical`).getByText('unhealthy').waitFor();
+    await cluster.getByTestId('autopilot-summary').filter({ hasText: 'failure tolerance 0' }).waitFor();
+    lap('old leader unhealthy in autopilot');
     const newLeader = await cluster.getByTestId('leader').textContent();
     await cluster
       .locator('.event-leader')

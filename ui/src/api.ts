@@ -125,7 +125,7 @@ export function useConnection(): ConnectionState {
 export interface ApiAnswer<T = unknown> {
   readonly status: number;
   readonly index: number;
-  /** Parsed JSON for 2xx JSON answers, else null. */
+  /** Parsed JSON for JSON answers (2xx, and autopilot's 429), else null. */
   readonly body: T | null;
   /** The raw text (error messages are plain text). */
   readonly text: string;
@@ -165,7 +165,8 @@ export async function api<T = unknown>(
   const text = await res.text();
   const index = Number(res.headers.get('X-Consul-Index') ?? '0') || 0;
   let parsed: T | null = null;
-  if (res.ok && (res.headers.get('Content-Type') ?? '').includes('json')) {
+  // JSON whatever the status: an error's text is plain, but autopilot answers its health with 429.
+  if ((res.headers.get('Content-Type') ?? '').includes('json')) {
     try {
       parsed = JSON.parse(text) as T;
     } catch {
@@ -227,7 +228,8 @@ export function useBlocking<T>(path: string | null, pollMs = 0): Live<T> {
           if (answer.status >= 500) throw new ApiError(answer.status, answer.text.trim() || `HTTP ${answer.status}`);
           failures = 0;
           reportFailure(loop, null);
-          if (answer.status === 200 || answer.status === 404) {
+          // 429 with a JSON body: autopilot's health answer for an unhealthy cluster (data, not a refusal).
+          if (answer.status === 200 || answer.status === 404 || (answer.status === 429 && answer.body !== null)) {
             // An index that went backwards (a restored snapshot, another server) starts over.
             index = answer.index < index ? 0 : answer.index;
             setState({ data: answer.status === 404 ? null : answer.body, error: null, index });

@@ -7,20 +7,50 @@
  * /v1/agent/debug/insides here, a simulated run in `conclave sim serve`.
  */
 import type { Insides } from '../../../cli/agent/insides.js';
+import type { ReactNode } from 'react';
 import { useBlocking } from '../api.js';
 import { Loading, Page, Refusal, dash, formatMs } from '../components.js';
 import type { CoordinateJson } from './nodes.js';
 
+/** Consul's `/v1/operator/autopilot/health` (core/agent/autopilot.ts; the leader computes it). */
+export interface AutopilotJson {
+  readonly Healthy: boolean;
+  readonly FailureTolerance: number;
+  readonly Servers: readonly {
+    readonly ID: string;
+    readonly Name: string;
+    readonly Address: string;
+    readonly SerfStatus: string;
+    readonly Leader: boolean;
+    readonly LastContact: string;
+    readonly LastTerm: number;
+    readonly LastIndex: number;
+    readonly Healthy: boolean;
+    readonly Voter: boolean;
+    readonly StableSince: string;
+  }[];
+}
+
 export function ClusterView() {
   const insides = useBlocking<Insides>('/v1/agent/debug/insides', 1000);
   const coords = useBlocking<CoordinateJson[]>('/v1/coordinate/nodes');
+  const autopilot = useBlocking<AutopilotJson>(insides.data?.server ? '/v1/operator/autopilot/health' : null, 1000);
   if (insides.error)
     return <Page title="Cluster insides">{<Refusal error={insides.error} what="operator data" />}</Page>;
   if (!insides.data) return <Page title="Cluster insides">{<Loading />}</Page>;
   const coordinates = (coords.data ?? []).map((c) => ({ node: c.Node, coord: c.Coord }));
   return (
     <Page title="Cluster insides">
-      <InsidesPanel insides={insides.data} coordinates={coordinates} />
+      <InsidesPanel
+        insides={insides.data}
+        coordinates={coordinates}
+        afterRaft={
+          <>
+            {autopilot.data ? <AutopilotPanel health={autopilot.data} /> : null}
+            {autopilot.error ? <Refusal error={autopilot.error} what="autopilot health" /> : null}
+          </>
+        }
+      />
       {coords.error ? <Refusal error={coords.error} what="network coordinates" /> : null}
     </Page>
   );
@@ -36,8 +66,11 @@ type Coord = {
 export function InsidesPanel({
   insides,
   coordinates,
+  afterRaft = null,
 }: {
   insides: Insides;
+  /** Shown below the Raft table (the agent's autopilot view). */
+  afterRaft?: ReactNode;
   /** null: the source has none (a simulated run), and the map is left out. */
   coordinates: readonly { node: string; coord: Coord }[] | null;
 }) {
@@ -105,6 +138,7 @@ export function InsidesPanel({
           </tbody>
         </table>
       )}
+      {afterRaft}
       <h2>Gossip members (SWIM)</h2>
       <table>
         <caption>The member table of {insides.node}</caption>
@@ -153,6 +187,60 @@ export function InsidesPanel({
         </ol>
       )}
     </>
+  );
+}
+
+/**
+ * Every server as the leader sees it (autopilot health): what a follower's own insides cannot show of
+ * the others — how far each one's log matches the leader's, its last term and when it last answered.
+ */
+function AutopilotPanel({ health }: { health: AutopilotJson }) {
+  return (
+    <section aria-labelledby="autopilot-heading">
+      <h2 id="autopilot-heading">Server health (autopilot, the leader’s view)</h2>
+      <p data-testid="autopilot-summary">
+        {health.Healthy ? (
+          <span className="health health-passing">✓ every server healthy</span>
+        ) : (
+          <span className="health health-critical">✕ not every server is healthy</span>
+        )}
+        {' — '}failure tolerance <strong>{health.FailureTolerance}</strong> (servers that may fail with a quorum left)
+      </p>
+      <table>
+        <caption>Healthy: alive in gossip, answered the leader lately, on its term, at most 250 entries behind</caption>
+        <thead>
+          <tr>
+            <th scope="col">Server</th>
+            <th scope="col">Health</th>
+            <th scope="col">Gossip</th>
+            <th scope="col">Last index</th>
+            <th scope="col">Last term</th>
+            <th scope="col">Last contact</th>
+            <th scope="col">Stable since</th>
+          </tr>
+        </thead>
+        <tbody>
+          {health.Servers.map((x) => (
+            <tr key={x.ID} data-autopilot={x.Name}>
+              <th scope="row">
+                {x.Leader ? <span aria-hidden="true">★ </span> : null}
+                {x.Name}
+                {x.Voter ? '' : ' (non-voter)'}
+              </th>
+              <td className={`health health-${x.Healthy ? 'passing' : 'critical'}`}>
+                <span aria-hidden="true">{x.Healthy ? '✓ ' : '✕ '}</span>
+                {x.Healthy ? 'healthy' : 'unhealthy'}
+              </td>
+              <td>{x.SerfStatus}</td>
+              <td>{x.LastIndex}</td>
+              <td>{x.LastTerm}</td>
+              <td>{x.LastContact}</td>
+              <td>{new Date(x.StableSince).toLocaleTimeString()}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }
 
