@@ -10,7 +10,14 @@ export class AssertionError extends Error {
   }
 }
 
-/** Throws an AssertionError saying `why` when `condition` is falsy; narrows types otherwise. */
+/**
+ * Throws an AssertionError saying `why` when `condition` is falsy; narrows types otherwise.
+ *
+ * On hot paths (every step, every entry) write `if (!(condition)) assert(false, \`...${x}\`)`: the
+ * arguments of a call are built on every call, and a template with numbers in it costs a
+ * number-to-string conversion each time (the simulator runs these paths millions of times a second).
+ * A constant string costs nothing: `assert(condition, 'why')` stays the form everywhere else.
+ */
 export function assert(condition: unknown, why: string): asserts condition {
   if (!condition) throw new AssertionError(why);
 }

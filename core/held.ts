@@ -37,7 +37,7 @@ export class HeldEffects<E> {
   /** Holds `effect` until every persist up to `marker` is durable. Markers never decrease. */
   hold(effect: E, marker: number): void {
     const last = this.markers.length > this.head ? this.markers[this.markers.length - 1]! : -Infinity;
-    assert(marker >= last, `held effect marker ${marker} below the previous ${last}`);
+    if (!(marker >= last)) assert(false, `held effect marker ${marker} below the previous ${last}`);
     this.effects.push(effect);
     this.markers.push(marker);
   }

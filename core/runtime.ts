@@ -94,9 +94,9 @@ export class NodeRuntime {
       }
       case 'timer': {
         const colon = input.timer.indexOf(':');
-        assert(colon > 0, `timer ${input.timer} has no machine prefix`);
+        if (!(colon > 0)) assert(false, `timer ${input.timer} has no machine prefix`);
         const index = this.byName.get(input.timer.slice(0, colon));
-        assert(index !== undefined, `timer ${input.timer} names no machine`);
+        if (index === undefined) assert(false, `timer ${input.timer} names no machine`);
         this.stepMachine(index, { kind: 'timer', nowMs: input.nowMs, timer: input.timer.slice(colon + 1) });
         break;
       }
@@ -122,7 +122,7 @@ export class NodeRuntime {
         // Check ids are owned by the machine that ran them: `machine:checkId`.
         const colon = input.checkId.indexOf(':');
         const index = colon > 0 ? this.byName.get(input.checkId.slice(0, colon)) : undefined;
-        assert(index !== undefined, `check result ${input.checkId} names no machine`);
+        if (index === undefined) assert(false, `check result ${input.checkId} names no machine`);
         this.stepMachine(index, { ...input, checkId: input.checkId.slice(colon + 1) });
         break;
       }
@@ -170,7 +170,7 @@ export class NodeRuntime {
   /** Direct access for checkers and tests in the simulator. Never used by the real agent. */
   stateOf<S = unknown>(machineName: string): S {
     const index = this.byName.get(machineName);
-    assert(index !== undefined, `no machine ${machineName}`);
+    if (index === undefined) assert(false, `no machine ${machineName}`);
     return this.states[index] as S;
   }
 
@@ -200,7 +200,8 @@ export class NodeRuntime {
     // A FIFO walked by index (shift() would make a fan-out of n hops cost n²).
     const queue = this.pendingLocals;
     for (let head = 0; head < queue.length; head++) {
-      assert(head < localHopsMax, `more than ${localHopsMax} local hops in one step: a cycle between machines`);
+      if (!(head < localHopsMax))
+        assert(false, `more than ${localHopsMax} local hops in one step: a cycle between machines`);
       const next = queue[head]!;
       this.stepMachine(next.to, { kind: 'local', nowMs, fromMachine: next.fromMachine, payload: next.payload });
     }
@@ -237,10 +238,8 @@ export class NodeRuntime {
         });
         return;
       case 'setTimer':
-        assert(
-          effect.afterMs >= 0 && Number.isFinite(effect.afterMs),
-          `timer ${effect.timer}: bad delay ${effect.afterMs}`,
-        );
+        if (!(effect.afterMs >= 0 && Number.isFinite(effect.afterMs)))
+          assert(false, `timer ${effect.timer}: bad delay ${effect.afterMs}`);
         this.out.push({ kind: 'setTimer', timer: `${name}:${effect.timer}`, afterMs: effect.afterMs });
         return;
       case 'cancelTimer':
@@ -254,7 +253,7 @@ export class NodeRuntime {
         return;
       case 'local': {
         const to = this.byName.get(effect.toMachine);
-        assert(to !== undefined, `${name} addressed unknown machine ${effect.toMachine}`);
+        if (to === undefined) assert(false, `${name} addressed unknown machine ${effect.toMachine}`);
         this.pendingLocals.push({ to, fromMachine: name, payload: effect.payload });
         return;
       }

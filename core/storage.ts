@@ -47,19 +47,15 @@ export function applyStorageOp<V>(image: StorageImage<V>, op: StorageOp): void {
       return;
     }
     case 'truncate': {
-      assert(
-        Number.isSafeInteger(op.keepCount) && op.keepCount >= 0,
-        `truncate ${op.log}: bad keepCount ${op.keepCount}`,
-      );
+      if (!(Number.isSafeInteger(op.keepCount) && op.keepCount >= 0))
+        assert(false, `truncate ${op.log}: bad keepCount ${op.keepCount}`);
       const log = image.log(op.log);
       if (op.keepCount < log.length) log.length = op.keepCount;
       return;
     }
     case 'dropPrefix': {
-      assert(
-        Number.isSafeInteger(op.dropCount) && op.dropCount >= 0,
-        `dropPrefix ${op.log}: bad dropCount ${op.dropCount}`,
-      );
+      if (!(Number.isSafeInteger(op.dropCount) && op.dropCount >= 0))
+        assert(false, `dropPrefix ${op.log}: bad dropCount ${op.dropCount}`);
       const log = image.log(op.log);
       log.splice(0, Math.min(op.dropCount, log.length));
       return;

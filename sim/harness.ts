@@ -207,9 +207,7 @@ export type { NodeRequest };
  */
 export function runState<Run extends object>(sim: SimApi, kind: abstract new (...args: never[]) => Run): Run {
   const run = sim.harnessState;
-  assert(
-    run instanceof kind,
-    `this simulation's harness state is not a ${kind.name} (harness ${sim.scenario.protocol})`,
-  );
+  if (!(run instanceof kind))
+    assert(false, `this simulation's harness state is not a ${kind.name} (harness ${sim.scenario.protocol})`);
   return run;
 }

@@ -49,18 +49,18 @@ export class RaftLog {
   }
 
   append(entry: Entry): void {
-    assert(entry.index === this.lastIndex + 1, `append at ${entry.index} after last index ${this.lastIndex}`);
-    assert(
-      entry.term >= this.lastTerm,
-      `append of term ${entry.term} after term ${this.lastTerm}: terms never decrease in a log`,
-    );
+    if (entry.index !== this.lastIndex + 1)
+      assert(false, `append at ${entry.index} after last index ${this.lastIndex}`);
+    if (!(entry.term >= this.lastTerm))
+      assert(false, `append of term ${entry.term} after term ${this.lastTerm}: terms never decrease in a log`);
     this.entries.push(entry);
     this.sizes.push(estimateBytes(entry.command) + 32);
   }
 
   /** Keeps entries with index ≤ `lastKept` (a conflicting suffix is removed, Raft §5.3). */
   truncateAfter(lastKept: number): void {
-    assert(lastKept >= this.prevIndex, `truncate to ${lastKept} below the compaction point ${this.prevIndex}`);
+    if (!(lastKept >= this.prevIndex))
+      assert(false, `truncate to ${lastKept} below the compaction point ${this.prevIndex}`);
     const keep = lastKept - this.prevIndex;
     if (keep < this.entries.length) {
       this.entries.length = keep;
@@ -70,10 +70,11 @@ export class RaftLog {
 
   /** Drops the entries with index ≤ `index`, whose term is `term` (log compaction, Raft §7). */
   compactTo(index: number, term: number): void {
-    assert(index >= this.prevIndex, `compaction to ${index} below the compaction point ${this.prevIndex}`);
+    if (!(index >= this.prevIndex))
+      assert(false, `compaction to ${index} below the compaction point ${this.prevIndex}`);
     if (index <= this.lastIndex) {
       const known = this.termAt(index);
-      assert(known === term, `compaction to ${index}: term ${term} but the log has ${known}`);
+      if (known !== term) assert(false, `compaction to ${index}: term ${term} but the log has ${known}`);
       const drop = index - this.prevIndex;
       this.entries.splice(0, drop);
       this.sizes.splice(0, drop);
@@ -87,7 +88,8 @@ export class RaftLog {
 
   /** Entries from `fromIndex` on, at most `countMax` of them and about `bytesMax` (always at least one). */
   slice(fromIndex: number, countMax: number, bytesMax: number): Entry[] {
-    assert(fromIndex > this.prevIndex, `slice from ${fromIndex} is compacted (prevIndex ${this.prevIndex})`);
+    if (!(fromIndex > this.prevIndex))
+      assert(false, `slice from ${fromIndex} is compacted (prevIndex ${this.prevIndex})`);
     const out: Entry[] = [];
     let bytes = 0;
     for (let i = fromIndex - this.prevIndex - 1; i < this.entries.length && out.length < countMax; i++) {
@@ -101,7 +103,7 @@ export class RaftLog {
   /** Fast backtracking hint: the first index of the run of the term at `index` (≥ firstIndex). */
   firstIndexOfTermAt(index: number): number {
     const term = this.termAt(index);
-    assert(term !== undefined, `no term at ${index}`);
+    if (term === undefined) assert(false, `no term at ${index}`);
     let i = index;
     for (let steps = 0; i - 1 > this.prevIndex && this.termAt(i - 1) === term && steps < termScanMax; steps++) i--;
     return i;

@@ -170,7 +170,7 @@ function sendAppendMessage(
   entries: Entry[],
 ): void {
   const prevTerm = s.log.termAt(prevIndex);
-  assert(prevTerm !== undefined, `append to ${id}: no term at prevIndex ${prevIndex}`);
+  if (prevTerm === undefined) assert(false, `append to ${id}: no term at prevIndex ${prevIndex}`);
   const message: AppendEntries = {
     type: 'append',
     term: s.term,

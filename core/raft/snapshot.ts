@@ -42,7 +42,7 @@ export function maybeTakeSnapshot(s: RaftState, ctx: StepContext): void {
   }
   const lastIndex = s.appliedIndex;
   const lastTerm = s.log.termAt(lastIndex);
-  assert(lastTerm !== undefined, `applied entry ${lastIndex} has no term`);
+  if (lastTerm === undefined) assert(false, `applied entry ${lastIndex} has no term`);
   const data = encodeSnapshotData({ fsm: s.fsm.snapshot(), sessions: sessionsToData(s) });
   s.snapshot = { lastIndex, lastTerm, membership: membershipAt(s, lastIndex), data };
   const compactTo = Math.max(s.log.prevIndex, lastIndex - s.config.snapshotTrailingEntries);

@@ -452,11 +452,12 @@ export function onRequest(
  */
 export function react(s: RaftState, ctx: StepContext, nowMs: number): void {
   if (s.appliedIndex >= s.commitIndex) return;
-  assert(s.commitIndex <= s.log.lastIndex, `commit ${s.commitIndex} beyond last index ${s.log.lastIndex}`);
+  if (!(s.commitIndex <= s.log.lastIndex))
+    assert(false, `commit ${s.commitIndex} beyond last index ${s.log.lastIndex}`);
   for (let n = 0; s.appliedIndex < s.commitIndex && n < applyBatchMax; n++) {
     const index = s.appliedIndex + 1;
     const entry = s.log.entryAt(index);
-    assert(entry !== undefined, `committed entry ${index} is not in the log (prevIndex ${s.log.prevIndex})`);
+    if (entry === undefined) assert(false, `committed entry ${index} is not in the log (prevIndex ${s.log.prevIndex})`);
     applyEntry(s, ctx, entry);
     if (checkRemovedLeader(s, entry)) {
       handOverLeadership(s, ctx);

@@ -193,7 +193,7 @@ export function kvReleaseSession(
   if (!held) return;
   for (const key of [...held].sort()) {
     const entry = state.kv.get(key);
-    assert(entry && entry.Session === sessionId, `lock index says ${sessionId} holds ${key}`);
+    if (!(entry && entry.Session === sessionId)) assert(false, `lock index says ${sessionId} holds ${key}`);
     if (deleteKeys) kvDelete(state, index, key);
     else {
       writeEntry(state, key, { ...entry, Session: '', ModifyIndex: index });
@@ -201,7 +201,7 @@ export function kvReleaseSession(
     }
     if (lockDelayMs > 0) writeLockDelay(state, key, nowMs + lockDelayMs);
   }
-  assert(!state.locksBySession.has(sessionId), `session ${sessionId} still holds locks after release`);
+  if (state.locksBySession.has(sessionId)) assert(false, `session ${sessionId} still holds locks after release`);
 }
 
 /** Consul graveyard reap: forgets tombstones at or below `upToIndex`. Returns how many. */

@@ -108,7 +108,7 @@ export function maxTableIndex(state: StoreState, ...names: Table[]): number {
 
 export function bumpTable(state: StoreState, table: Table, index: number): void {
   const previous = tableIndexOf(state, table);
-  assert(index >= previous, `table ${table} index would go back from ${previous} to ${index}`);
+  if (!(index >= previous)) assert(false, `table ${table} index would go back from ${previous} to ${index}`);
   if (previous === index) return;
   state.journal?.push({ kind: 'table', table, previous });
   state.tableIndex.set(table, index);
@@ -135,10 +135,8 @@ function setEntryRaw(state: StoreState, key: string, previous: KvEntry | undefin
     return;
   }
   assert(entry.Key === key, 'an entry is stored under its own key');
-  assert(
-    entry.CreateIndex >= 1 && entry.ModifyIndex >= entry.CreateIndex,
-    `entry ${key}: indexes ${entry.CreateIndex}/${entry.ModifyIndex}`,
-  );
+  if (!(entry.CreateIndex >= 1 && entry.ModifyIndex >= entry.CreateIndex))
+    assert(false, `entry ${key}: indexes ${entry.CreateIndex}/${entry.ModifyIndex}`);
   if (!previous) state.kvKeys.insert(key);
   state.kv.set(key, entry);
   if (entry.Session !== '') {

@@ -89,7 +89,8 @@ export function createStoreFsm(): StoreFsm {
   let state = emptyState();
   return {
     apply(command: unknown, index: number): CommandResult {
-      assert(Number.isSafeInteger(index) && index > state.lastIndex, `apply index ${index} after ${state.lastIndex}`);
+      if (!(Number.isSafeInteger(index) && index > state.lastIndex))
+        assert(false, `apply index ${index} after ${state.lastIndex}`);
       if (
         command !== null &&
         typeof command === 'object' &&

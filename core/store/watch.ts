@@ -76,7 +76,7 @@ export type ParkResult =
 
 export function createBlockingRegistry<Scope>(config: BlockingConfig = blockingConfigDefault): BlockingRegistry<Scope> {
   const problems = checkBlockingConfig(config);
-  assert(problems.length === 0, `bad blocking config: ${problems.join('; ')}`);
+  if (problems.length !== 0) assert(false, `bad blocking config: ${problems.join('; ')}`);
   return { config, parked: new Map() };
 }
 
@@ -101,7 +101,7 @@ export function parkReader<Scope>(
   nowMs: number,
   prng: Prng,
 ): ParkResult {
-  assert(!registry.parked.has(requestId), `request ${requestId} is already parked`);
+  if (registry.parked.has(requestId)) assert(false, `request ${requestId} is already parked`);
   assert(Number.isFinite(minIndex) && minIndex > 0, 'only a read with minIndex > 0 parks (see mustBlock)');
   if (registry.parked.size >= registry.config.parkedReadersMax) {
     return {

@@ -109,6 +109,8 @@ interface Heard {
   /** The leader's voter set as last seen, and when (its clock) it last changed: the window starts again there. */
   votersKey: string;
   votersChangedAtMs: number;
+  /** The voters array `votersKey` was last computed from (the same array cannot have another key). */
+  votersSeen: readonly string[] | null;
   /** Highest ReadIndex round each follower echoed at this term. */
   readonly echoed: Map<NodeId, number>;
   /** When (the node's clock) each round was first sent at this term. */
@@ -138,10 +140,16 @@ function newHeard(term: number): Heard {
     starvedAtMs: -Infinity,
     votersKey: '',
     votersChangedAtMs: -Infinity,
+    votersSeen: null,
     echoed: new Map(),
     roundSentMs: new Map(),
   };
   return h;
+}
+
+/** `/(^|:)heartbeat$/` without a regular expression (it ran on every input). */
+function isHeartbeatTimer(timer: string): boolean {
+  return timer === 'heartbeat' || timer.endsWith(':heartbeat');
 }
 
 function shadowTermAt(sh: Shadow, index: number): number | undefined {
@@ -210,7 +218,7 @@ export class RaftRuleChecker {
     this.gapMs.set(nodeId, previousMs === undefined || input.kind === 'start' ? Infinity : input.nowMs - previousMs);
     this.nowMs.set(nodeId, input.nowMs);
     // Check-quorum is judged at the leader's heartbeat, where the node runs it (also never set before).
-    this.heartbeat.set(nodeId, input.kind === 'timer' && /(^|:)heartbeat$/.test(input.timer));
+    this.heartbeat.set(nodeId, input.kind === 'timer' && isHeartbeatTimer(input.timer));
     let message: RaftMessage | null = null;
     let from: NodeId | null = null;
     if (input.kind === 'message') {
@@ -528,8 +536,12 @@ export class RaftRuleChecker {
     if ((this.gapMs.get(nodeId) ?? 0) > s.config.heartbeatIntervalMs) h.starvedAtMs = nowMs;
     // A configuration change (applied on append) can leave as the quorum voters not heard from for a
     // while; the node judges the new set at its next check, so the window starts again at the change.
-    const votersKey = s.membership.voters.join(',');
-    if (votersKey !== h.votersKey) ((h.votersKey = votersKey), (h.votersChangedAtMs = nowMs));
+    // The key is rebuilt only when the membership object changed (it is replaced, never mutated).
+    if (s.membership.voters !== h.votersSeen) {
+      h.votersSeen = s.membership.voters;
+      const votersKey = s.membership.voters.join(',');
+      if (votersKey !== h.votersKey) ((h.votersKey = votersKey), (h.votersChangedAtMs = nowMs));
+    }
     if (!this.heartbeat.get(nodeId)) return null;
     // The node checks every window W with acks younger than W, so it steps down within 2W plus a
     // heartbeat of losing its quorum; one more heartbeat of slack for the timer's own lateness.

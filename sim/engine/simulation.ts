@@ -118,28 +118,35 @@ const enum Ev {
   Request = 4,
 }
 
-interface SimEvent {
-  atUs: number;
-  seq: number;
-  kind: Ev;
-  node: number;
+/**
+ * One scheduled event. Every event has every field (a class, not literals with optional fields), so
+ * the event loop's property reads see one object shape: a literal per kind made them megamorphic.
+ */
+class SimEvent {
+  seq = 0;
   // Deliver
-  from?: number; // -1: the stranger (see claimedFrom)
-  claimedFrom?: NodeId; // the sender id the stranger wrote in its frame
-  payload?: unknown; // Uint8Array with the codec, else the envelope
-  stream?: boolean;
-  incarnation?: number; // receiver's incarnation at send time (stream) / owner's (timers, syncs)
-  sentUs?: number;
+  from = -1; // -1: the stranger (see claimedFrom)
+  claimedFrom: NodeId = ''; // the sender id the stranger wrote in its frame
+  payload: unknown = undefined; // Uint8Array with the codec, else the envelope
+  stream = false;
+  incarnation = 0; // receiver's incarnation at send time (stream) / owner's (timers, syncs)
+  sentUs = 0;
   // Timer
-  timer?: string;
-  generation?: number;
+  timer = '';
+  generation = 0;
   // Sync
-  marker?: number;
+  marker = 0;
   // Callback
-  fn?: () => void;
+  fn: (() => void) | null = null;
   // Request
-  requestId?: number;
-  request?: NodeRequest;
+  requestId = 0;
+  request: NodeRequest | null = null;
+
+  constructor(
+    public atUs: number,
+    public kind: Ev,
+    public node: number,
+  ) {}
 }
 
 interface SimNode {
@@ -375,7 +382,9 @@ export class Simulation implements SimApi {
   }
 
   at(atMs: number, fn: () => void): void {
-    this.schedule({ atUs: Math.max(this.nowUs, Math.round(atMs * usPerMs)), seq: 0, kind: Ev.Callback, node: -1, fn });
+    const event = new SimEvent(Math.max(this.nowUs, Math.round(atMs * usPerMs)), Ev.Callback, -1);
+    event.fn = fn;
+    this.schedule(event);
   }
 
   after(delayMs: number, fn: () => void): void {
@@ -387,14 +396,10 @@ export class Simulation implements SimApi {
     const requestId = this.nextRequestId++;
     const pending: PendingRequest = { node: node.index, onDone, done: false };
     this.pendingRequests.set(requestId, pending);
-    this.schedule({
-      atUs: this.nowUs + this.clientLatencyUs(),
-      seq: 0,
-      kind: Ev.Request,
-      node: node.index,
-      requestId,
-      request,
-    });
+    const event = new SimEvent(this.nowUs + this.clientLatencyUs(), Ev.Request, node.index);
+    event.requestId = requestId;
+    event.request = request;
+    this.schedule(event);
     this.after(timeoutMs, () => this.finishRequest(requestId, undefined));
   }
 
@@ -459,7 +464,7 @@ export class Simulation implements SimApi {
    * that loops until `nowUs >= untilUs` therefore always ends: the target is never rounded.
    */
   runUntilUs(untilUs: number, eventsMax = Infinity): boolean {
-    assert(Number.isSafeInteger(untilUs), `runUntilUs needs whole microseconds, got ${untilUs}`);
+    if (!Number.isSafeInteger(untilUs)) assert(false, `runUntilUs needs whole microseconds, got ${untilUs}`);
     for (let processed = 0; ; processed++) {
       if (this.stopped) return true;
       const next = this.queue.peek();
@@ -566,8 +571,8 @@ export class Simulation implements SimApi {
     const node = next.node >= 0 ? this.nodes[next.node]!.id : null;
     switch (next.kind) {
       case Ev.Deliver: {
-        const from = next.from! >= 0 ? this.nodes[next.from!]!.id : `${next.claimedFrom} (stranger)`;
-        const message = this.codec ? decodeOrNull(next.payload as Uint8Array, next.from! < 0) : next.payload;
+        const from = next.from >= 0 ? this.nodes[next.from]!.id : `${next.claimedFrom} (stranger)`;
+        const message = this.codec ? decodeOrNull(next.payload as Uint8Array, next.from < 0) : next.payload;
         const what = message === undefined ? 'undecodable bytes' : describeEnvelope(message as Envelope);
         return `message ${from}→${node} ${what}`;
       }
@@ -662,7 +667,7 @@ export class Simulation implements SimApi {
     switch (event.kind) {
       case Ev.Deliver: {
         if (event.stream && event.incarnation !== node.incarnation) return; // the connection died with the old process
-        if (event.from! >= 0 && this.network.isBlocked(event.from!, node.index)) {
+        if (event.from >= 0 && this.network.isBlocked(event.from, node.index)) {
           this.counters.drops++;
           this.reportHop(event, null);
           return;
@@ -670,7 +675,7 @@ export class Simulation implements SimApi {
         let message: Envelope;
         if (this.codec) {
           this.hash.bytes(event.payload as Uint8Array);
-          const decoded = decodeOrNull(event.payload as Uint8Array, event.from! < 0);
+          const decoded = decodeOrNull(event.payload as Uint8Array, event.from < 0);
           if (decoded === undefined) {
             this.counters.drops++; // the stranger's garbage: the frame decoder drops it (net/transport/frame.ts)
             return;
@@ -679,19 +684,19 @@ export class Simulation implements SimApi {
         } else message = event.payload as Envelope;
         this.counters.deliveries++;
         this.reportHop(event, this.nowUs);
-        const from = event.from! >= 0 ? this.nodes[event.from!]!.id : event.claimedFrom!;
+        const from = event.from >= 0 ? this.nodes[event.from]!.id : event.claimedFrom;
         this.stepNode(node, { kind: 'message', nowMs, from, message });
         return;
       }
       case Ev.Timer: {
-        if (event.incarnation !== node.incarnation || node.timers.get(event.timer!) !== event.generation) return;
-        node.timers.delete(event.timer!);
-        this.hash.word(hashString(event.timer!));
-        this.stepNode(node, { kind: 'timer', nowMs, timer: event.timer! });
+        if (event.incarnation !== node.incarnation || node.timers.get(event.timer) !== event.generation) return;
+        node.timers.delete(event.timer);
+        this.hash.word(hashString(event.timer));
+        this.stepNode(node, { kind: 'timer', nowMs, timer: event.timer });
         return;
       }
       case Ev.Request:
-        this.stepNode(node, { kind: 'request', nowMs, requestId: event.requestId!, request: event.request! });
+        this.stepNode(node, { kind: 'request', nowMs, requestId: event.requestId, request: event.request! });
         return;
       default:
         assert(false, `event kind ${event.kind} is not for a node`);
@@ -760,15 +765,11 @@ export class Simulation implements SimApi {
         const generation = ++node.timerGeneration;
         node.timers.set(effect.timer, generation);
         const delayUs = node.clock.timerDelayUs(effect.afterMs);
-        this.schedule({
-          atUs: this.nowUs + delayUs,
-          seq: 0,
-          kind: Ev.Timer,
-          node: node.index,
-          timer: effect.timer,
-          generation,
-          incarnation: node.incarnation,
-        });
+        const event = new SimEvent(this.nowUs + delayUs, Ev.Timer, node.index);
+        event.timer = effect.timer;
+        event.generation = generation;
+        event.incarnation = node.incarnation;
+        this.schedule(event);
         return;
       }
       case 'cancelTimer':
@@ -777,14 +778,10 @@ export class Simulation implements SimApi {
       case 'persist': {
         const marker = node.storage.write(effect.ops);
         const syncUs = this.knobs.syncUsMin + this.storageRng.below(this.knobs.syncUsMax - this.knobs.syncUsMin + 1);
-        this.schedule({
-          atUs: this.nowUs + syncUs,
-          seq: 0,
-          kind: Ev.Sync,
-          node: node.index,
-          marker,
-          incarnation: node.incarnation,
-        });
+        const event = new SimEvent(this.nowUs + syncUs, Ev.Sync, node.index);
+        event.marker = marker;
+        event.incarnation = node.incarnation;
+        this.schedule(event);
         return;
       }
       case 'runCheck': {
@@ -794,22 +791,18 @@ export class Simulation implements SimApi {
         };
         const delayUs = 1000 + this.storageRng.below(Math.max(1, Math.min(effect.timeoutMs, 50)) * usPerMs);
         const incarnation = node.incarnation;
-        this.schedule({
-          atUs: this.nowUs + delayUs,
-          seq: 0,
-          kind: Ev.Callback,
-          node: node.index,
-          fn: () => {
-            if (node.runtime === null || node.incarnation !== incarnation) return;
-            if (node.paused) return; // a paused agent does not see its check finish; the next run will
-            this.stepNode(node, {
-              kind: 'checkResult',
-              nowMs: this.localUs(node) / usPerMs,
-              checkId: effect.checkId,
-              result,
-            });
-          },
-        });
+        const event = new SimEvent(this.nowUs + delayUs, Ev.Callback, node.index);
+        event.fn = () => {
+          if (node.runtime === null || node.incarnation !== incarnation) return;
+          if (node.paused) return; // a paused agent does not see its check finish; the next run will
+          this.stepNode(node, {
+            kind: 'checkResult',
+            nowMs: this.localUs(node) / usPerMs,
+            checkId: effect.checkId,
+            result,
+          });
+        };
+        this.schedule(event);
         return;
       }
       case 'trace':
@@ -833,7 +826,7 @@ export class Simulation implements SimApi {
     if (event.incarnation !== node.incarnation) return; // the process that asked for it is gone
     const retry = event.marker === -1;
     if (retry) node.syncRetry = false;
-    const outcome = node.storage.sync(retry ? node.storage.writtenMarker : event.marker!);
+    const outcome = node.storage.sync(retry ? node.storage.writtenMarker : event.marker);
     if (outcome.kind === 'fatal') {
       // The driver stops the node when storage fails (the agent exits 1); an operator restarts it.
       this.crashNode(node, `${node.id} exited: storage failed (${outcome.reason})`);
@@ -842,14 +835,10 @@ export class Simulation implements SimApi {
     if (outcome.kind === 'retry' && !node.syncRetry) {
       if (!retry) this.fault(`${node.id} write short: ${outcome.reason}; its records wait for space`);
       node.syncRetry = true;
-      this.schedule({
-        atUs: this.nowUs + diskFullRetryMs * usPerMs,
-        seq: 0,
-        kind: Ev.Sync,
-        node: node.index,
-        marker: -1,
-        incarnation: node.incarnation,
-      });
+      const event = new SimEvent(this.nowUs + diskFullRetryMs * usPerMs, Ev.Sync, node.index);
+      event.marker = -1;
+      event.incarnation = node.incarnation;
+      this.schedule(event);
     }
     // The disk finishes while the process is paused, but a paused process sends nothing: what the
     // sync released leaves when the node resumes.
@@ -868,13 +857,9 @@ export class Simulation implements SimApi {
       const pending = this.pendingRequests.get(effect.requestId);
       if (!pending) return;
       const response = this.codec ? unpack(pack(effect.response)) : effect.response;
-      this.schedule({
-        atUs: this.nowUs + this.clientLatencyUs(),
-        seq: 0,
-        kind: Ev.Callback,
-        node: -1,
-        fn: () => this.finishRequest(effect.requestId, response),
-      });
+      const event = new SimEvent(this.nowUs + this.clientLatencyUs(), Ev.Callback, -1);
+      event.fn = () => this.finishRequest(effect.requestId, response);
+      this.schedule(event);
       return;
     }
     assert(effect.kind === 'send', 'only sends and replies leave a node');
@@ -906,17 +891,13 @@ export class Simulation implements SimApi {
       return;
     }
     for (const atUs of times) {
-      this.schedule({
-        atUs,
-        seq: 0,
-        kind: Ev.Deliver,
-        node: receiver.index,
-        from: sender.index,
-        payload,
-        stream,
-        incarnation: receiver.incarnation,
-        sentUs: this.nowUs,
-      });
+      const event = new SimEvent(atUs, Ev.Deliver, receiver.index);
+      event.from = sender.index;
+      event.payload = payload;
+      event.stream = stream;
+      event.incarnation = receiver.incarnation;
+      event.sentUs = this.nowUs;
+      this.schedule(event);
     }
   }
 
@@ -924,9 +905,9 @@ export class Simulation implements SimApi {
     if (!this.onMessage) return;
     const message = (this.codec ? unpack(event.payload as Uint8Array) : event.payload) as Envelope;
     this.onMessage({
-      from: event.from! >= 0 ? this.nodes[event.from!]!.id : event.claimedFrom!,
+      from: event.from >= 0 ? this.nodes[event.from]!.id : event.claimedFrom,
       to: this.nodes[event.node]!.id,
-      sentMs: event.sentUs! / usPerMs,
+      sentMs: event.sentUs / usPerMs,
       deliveredMs: deliveredUs === null ? null : deliveredUs / usPerMs,
       machine: message.m,
       type: typeOf(message),
@@ -1015,7 +996,7 @@ export class Simulation implements SimApi {
 
   private nodeOf(nodeId: NodeId): SimNode {
     const node = this.byId.get(nodeId);
-    assert(node !== undefined, `unknown node ${nodeId}`);
+    if (node === undefined) assert(false, `unknown node ${nodeId}`);
     return node;
   }
 
@@ -1261,18 +1242,14 @@ export class Simulation implements SimApi {
     this.emitLog({ atMs: this.nowMs, node: null, kind: 'fault', text: `stranger ${injection.description}` });
     const payload = injection.bytes ?? (this.codec ? pack(injection.message) : injection.message);
     // Like a datagram: the stranger's frames are not part of any member's stream.
-    this.schedule({
-      atUs: this.nowUs + 1 + stranger.latencyUs(),
-      seq: 0,
-      kind: Ev.Deliver,
-      node: receiver.index,
-      from: -1,
-      claimedFrom: injection.claimedFrom,
-      payload,
-      stream: false,
-      incarnation: receiver.incarnation,
-      sentUs: this.nowUs,
-    });
+    const event = new SimEvent(this.nowUs + 1 + stranger.latencyUs(), Ev.Deliver, receiver.index);
+    event.from = -1;
+    event.claimedFrom = injection.claimedFrom;
+    event.payload = payload;
+    event.stream = false;
+    event.incarnation = receiver.incarnation;
+    event.sentUs = this.nowUs;
+    this.schedule(event);
   }
 
   private healEverything(): void {
