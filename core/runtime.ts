@@ -228,15 +228,16 @@ export class NodeRuntime {
     assert(index === this.current, 'a machine emitted outside its own step');
     const name = this.machines[index]!.name;
     switch (effect.kind) {
-      case 'send':
-        this.out.push({
+      case 'send': {
+        const send: Extract<Effect, { kind: 'send' }> = {
           kind: 'send',
           to: effect.to,
           message: { m: name, p: effect.message } satisfies Envelope,
           channel: effect.channel ?? 'datagram',
-          ...(effect.early ? { early: true } : {}),
-        });
+        };
+        this.out.push(effect.early ? { ...send, early: true } : send);
         return;
+      }
       case 'setTimer':
         if (!(effect.afterMs >= 0 && Number.isFinite(effect.afterMs)))
           assert(false, `timer ${effect.timer}: bad delay ${effect.afterMs}`);

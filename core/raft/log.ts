@@ -155,9 +155,10 @@ export function estimateBytes(value: unknown): number {
       total += 5;
       for (const item of v) stack.push(item);
     } else if (typeof v === 'object') {
-      for (const [key, item] of Object.entries(v)) {
+      // Object.keys + index rather than Object.entries: the same keys in the same order, no pair arrays.
+      for (const key of Object.keys(v)) {
         total += key.length + 1;
-        stack.push(item);
+        stack.push((v as Record<string, unknown>)[key]);
       }
     } else total += 9;
   }
