@@ -15,6 +15,15 @@ export function encode(value: unknown): Buffer {
   return Buffer.from(packr.pack(value));
 }
 
+/**
+ * The packed bytes without the copy: a view of the shared Packr's buffer, valid only until the next
+ * `encode`/`encodeTransient` call. For a caller that copies them at once (a frame writes its header and
+ * the payload into one buffer: one copy per frame instead of two).
+ */
+export function encodeTransient(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
 export function decode(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);
 }

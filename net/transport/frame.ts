@@ -13,7 +13,7 @@
  * Bad input never throws out of this module: a frame with another version, an undecodable payload or
  * a length over the limit is reported as a `FrameError` value and the caller logs and drops it.
  */
-import { decode, encode } from '../codec.js';
+import { decode, encode, encodeTransient } from '../codec.js';
 import { sealedWireVersion } from './keyring.js';
 
 /** Bumped when the frame layout or the envelope changes incompatibly. Peers of other versions are dropped. */
@@ -50,18 +50,20 @@ export function encodeFrame(
   version = wireVersion,
   sealer: FrameSealer | null = null,
 ): Buffer {
-  const payload = encode([from, body]);
-  if (sealer && sealer.options.verifyOutgoing) {
-    const header = Buffer.allocUnsafe(frameHeaderBytes);
-    header.writeUInt32BE(1 + sealedOverheadBytes + payload.length, 0);
-    header.writeUInt8(sealedWireVersion, 4);
-    return Buffer.concat([header, sealer.seal(header, payload)]);
+  if (!sealer || !sealer.options.verifyOutgoing) {
+    // The payload is copied once, straight from the packer's buffer into the frame.
+    const payload = encodeTransient([from, body]);
+    const frame = Buffer.allocUnsafe(frameHeaderBytes + payload.length);
+    frame.writeUInt32BE(payload.length + 1, 0);
+    frame.writeUInt8(version, 4);
+    frame.set(payload, frameHeaderBytes);
+    return frame;
   }
-  const frame = Buffer.allocUnsafe(frameHeaderBytes + payload.length);
-  frame.writeUInt32BE(payload.length + 1, 0);
-  frame.writeUInt8(version, 4);
-  payload.copy(frame, frameHeaderBytes);
-  return frame;
+  const payload = encode([from, body]);
+  const header = Buffer.allocUnsafe(frameHeaderBytes);
+  header.writeUInt32BE(1 + sealedOverheadBytes + payload.length, 0);
+  header.writeUInt8(sealedWireVersion, 4);
+  return Buffer.concat([header, sealer.seal(header, payload)]);
 }
 
 /** Bytes a seal adds: the 12-byte nonce and the 16-byte tag. */
