@@ -335,8 +335,11 @@ interface ConclaveVariant {
   readonly tls: boolean;
 }
 
+let conclaveStarts = 0;
+
 async function startConclave(root: string, v: ConclaveVariant): Promise<System> {
-  const dir = path.join(root, v.name.replace(/[^a-z0-9]/gi, '_'));
+  // A fresh directory per start (data, certificates): BENCH_TLS_PAIRS starts each variant several times.
+  const dir = path.join(root, `${v.name.replace(/[^a-z0-9]/gi, '_')}-${++conclaveStarts}`);
   fs.mkdirSync(dir, { recursive: true });
   const configs = v.tls ? secureConfigs(dir, v.ips) : [];
   const spec: ClientSpec = {
