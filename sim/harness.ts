@@ -15,6 +15,7 @@ import type { NodeRuntime } from '../core/runtime.js';
 import type { History, Operation } from './history.js';
 import type { Knobs as FaultKnobs } from './engine/nemesis.js';
 import type { Scenario } from './scenario.js';
+import type { CheckOptions, CheckResult as LinCheckResult } from './checkers/lin/types.js';
 
 export interface Harness {
   readonly name: string;
@@ -85,6 +86,13 @@ export interface Harness {
    * Without it: every operation.
    */
   linearizable?(op: Operation): boolean;
+  /**
+   * Histories checked against other models than `linearizable`'s register (kv: the key groups'
+   * transactions, against kvGroupModel), as they stand so far, open operations as unknown: the TUI
+   * checks them while the run goes, as it checks the register history. Each `check` runs the checker
+   * on the operations of that moment with the options given.
+   */
+  linearizableSoFar?(sim: SimApi): { name: string; check: (options: CheckOptions) => LinCheckResult }[];
   /**
    * A protocol-specific timeline action (`at 5s transfer n2`, `at 3s add-server n6`). Return null when
    * done, or an error (unknown action, bad arguments). Validation calls it with `sim` = null.

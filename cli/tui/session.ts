@@ -38,7 +38,7 @@ import {
   type MessageHop,
   type RunResult,
 } from '../../sim/engine/simulation.js';
-import { checkHistory, parseHistoryJsonLines, registerModel } from '../../sim/checkers/lin/index.js';
+import { checkHistory, parseHistoryJsonLines, registerModel, type CheckResult } from '../../sim/checkers/lin/index.js';
 import { traceTopic } from '../../core/trace.js';
 import type { RaftState } from '../../core/raft/raft.js';
 import { formatAtMs } from '../../sim/tools/shrink.js';
@@ -760,6 +760,7 @@ class Run {
   private nextLinCheckUs = linCheckEveryMs * usPerMs;
   private linOpsChecked = -1;
   private readonly linearizable: LoadedScenario['harness']['linearizable'];
+  private readonly linearizableSoFar: LoadedScenario['harness']['linearizableSoFar'];
   clogs: { from: string; to: string; untilMs: number }[] = [];
   samples: Counters[] = [];
   finished = false;
@@ -777,6 +778,7 @@ class Run {
     this.endUs = Math.round((loaded.scenario.safetyMs + loaded.scenario.livenessMs) * usPerMs);
     const small = loaded.scenario.nodes.length <= peersDetailedMax;
     this.linearizable = loaded.harness.linearizable;
+    this.linearizableSoFar = loaded.harness.linearizableSoFar?.bind(loaded.harness);
     this.sim = new Simulation(loaded.scenario, loaded.harness, seed, {
       codec,
       onLog: (line) => this.onLog(line),
@@ -814,26 +816,47 @@ class Run {
    * budget says nothing. The simulation itself is untouched (its trace is that of `sim run`).
    */
   private maybeCheckLin(): void {
-    if (!this.linChecks || this.linearizable === undefined || this.linViolation !== null) return;
+    if (!this.linChecks || this.linViolation !== null) return;
+    if (this.linearizable === undefined && this.linearizableSoFar === undefined) return;
     if (this.sim.nowUs < this.nextLinCheckUs) return;
     this.nextLinCheckUs = (Math.floor(this.sim.nowUs / (linCheckEveryMs * usPerMs)) + 1) * linCheckEveryMs * usPerMs;
-    const keep = this.linearizable;
-    const ops = this.sim.history.ops.filter((op) => keep(op));
-    const done = ops.filter((op) => op.outcome !== undefined).length;
+    const done = this.sim.history.ops.filter((op) => op.outcome !== undefined).length;
     if (done === this.linOpsChecked) return; // nothing new completed
     this.linOpsChecked = done;
-    let result;
-    try {
-      const parsed = parseHistoryJsonLines(ops.map((op) => JSON.stringify(op)).join('\n'));
-      result = checkHistory(parsed, registerModel, {
-        timeoutMs: linCheckWallMsMax,
-        explainBudgetSteps: linExplainStepsMax,
+    const options = { timeoutMs: linCheckWallMsMax, explainBudgetSteps: linExplainStepsMax };
+    // The register history (the operations `linearizable` keeps), then the harness's other histories
+    // (kv: the key groups' transactions): the first that is not linearizable is the violation.
+    const checks: { name: string; check: () => CheckResult }[] = [];
+    const keep = this.linearizable;
+    if (keep !== undefined)
+      checks.push({
+        name: 'register',
+        check: () => {
+          const ops = this.sim.history.ops.filter((op) => keep(op));
+          return checkHistory(
+            parseHistoryJsonLines(ops.map((op) => JSON.stringify(op)).join('\n')),
+            registerModel,
+            options,
+          );
+        },
       });
-    } catch {
-      return; // a history this checker cannot read: the end-of-run check decides
+    for (const extra of this.linearizableSoFar?.(this.sim) ?? [])
+      checks.push({ name: extra.name, check: () => extra.check(options) });
+    let failed: { name: string; result: CheckResult } | null = null;
+    for (const { name, check } of checks) {
+      let result;
+      try {
+        result = check();
+      } catch {
+        continue; // a history this checker cannot read: the end-of-run check decides
+      }
+      if (result.linearizable === false) {
+        failed = { name, result };
+        break;
+      }
     }
-    if (result.linearizable !== false) return;
-    const text = `linearizability (checked while running, at ${(this.sim.nowMs / 1000).toFixed(3)}s): ${result.explanation?.text ?? 'not linearizable'}`;
+    if (failed === null) return;
+    const text = `linearizability of the ${failed.name} history (checked while running, at ${(this.sim.nowMs / 1000).toFixed(3)}s): ${failed.result.explanation?.text ?? 'not linearizable'}`;
     this.linViolation = text;
     this.pushLine({ atMs: this.sim.nowMs, kind: 'verdict', node: null, text: `VIOLATION ${text}` });
   }

@@ -274,7 +274,27 @@ describe('TUI keys that tell the story (issue 16 §2)', () => {
     const line = found as Exclude<typeof found, 'end' | null>;
     // The stale read happens at 2.26 s; the run's own end-of-run check reports it after 12 s.
     expect(line.atMs).toBeLessThan(4000);
-    expect(line.text).toContain('linearizability (checked while running');
+    expect(line.text).toContain('linearizability of the register history (checked while running');
+    expect(session.current().verdict.status).toBe('fail');
+  }, 60_000);
+
+  it('checks the key groups’ transactions while running too (kvGroupModel): a planted stale recursive read shows before the end', async () => {
+    // The same planted scenario with its register reads correct and its key-group clients' recursive
+    // reads answered by any node that believes it leads (TEST ONLY `groupReads`): only the key-group
+    // history is wrong; the run's end-of-run check reports it at 12 s (`sim run`, seeds 1–3).
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync('scenarios/kv/planted-stale-leader-reads.txt', 'utf8').replace(
+      /^set reads default-unsafe$/m,
+      'set groupReads default-unsafe',
+    );
+    expect(text).toContain('set groupReads default-unsafe');
+    const session = await TuiSession.open('planted-group-reads.txt', text, 1);
+    const found = session.hunt((l) => l.kind === 'verdict' && l.text.startsWith('VIOLATION'), Infinity);
+    expect(found).not.toBeNull();
+    expect(found).not.toBe('end');
+    const line = found as Exclude<typeof found, 'end' | null>;
+    expect(line.text).toContain('linearizability of the key-group history (checked while running');
+    expect(line.atMs).toBeLessThan(12_000);
     expect(session.current().verdict.status).toBe('fail');
   }, 60_000);
 });
