@@ -69,6 +69,8 @@ export function App(props: AppProps): React.ReactElement {
   /** The frame's height as last drawn, for the scrolling keys (a key handler sees no fresh props). */
   const rowsNow = useRef(rows);
   rowsNow.current = rows;
+  const columnsNow = useRef(columns);
+  columnsNow.current = columns;
   /**
    * The hunt under way (`f`, `l`, `x`), as a ref: the frame timer must see a hunt end at once, not at
    * the next render (a frame in between would hunt on past the event and overwrite its message).
@@ -226,7 +228,7 @@ export function App(props: AppProps): React.ReactElement {
       // Scrolls the detail or violations pane: a page less one line (context), a line, or to an end.
       setUi((u) => {
         if (!u.detail && !u.violations) return u;
-        const pane = lowerPane(session.current(), u, rowsNow.current);
+        const pane = lowerPane(session.current(), u, rowsNow.current, columnsNow.current);
         const page = Math.max(1, pane.shown - 1);
         const by = key.pageDown ? page : key.pageUp ? -page : input === 'J' ? 1 : input === 'K' ? -1 : 0;
         const to = key.home ? 0 : key.end ? pane.scrollMax : (u.scroll ?? 0) + by;

@@ -10,6 +10,7 @@ import {
   PartitionMap,
   detailLines,
   lowerPane,
+  violationLines,
   helpText,
   helpTextShort,
   peerLetters,
@@ -126,6 +127,17 @@ describe('Dashboard', () => {
     expect(open.replace(/[│\s]+/g, '')).toContain(`1.${long}`.replace(/\s+/g, '')); // wrapped inside the frame
     expect(open).toContain('Next, #152 cas');
     expect(open).toContain('2. second one');
+    // At 80×24 the pane scrolls by rows of the wrapped text: the title counts them, none is cut.
+    const tall = { ...failing, verdict: { ...failing.verdict, violations: [long.repeat(4), 'second one'] } };
+    const rows = violationLines(tall.verdict, 78);
+    for (const row of rows) expect(row.length, row).toBeLessThanOrEqual(78);
+    const pane = lowerPane(tall, { ...ui, violations: true }, 23, 80);
+    expect(pane.total).toBe(rows.length);
+    const last = render(
+      <Dashboard snapshot={tall} ui={{ ...ui, violations: true, scroll: pane.scrollMax }} rows={23} columns={80} />,
+    ).lastFrame()!;
+    expect(last).toContain(`lines ${pane.scrollMax + 1}–${rows.length} of ${rows.length}, PgUp/PgDn`);
+    expect(last).toContain('2. second one');
   });
 
   it('d shows the Raft log tail, the KV contents, the members with incarnations and the last messages', () => {

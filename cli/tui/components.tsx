@@ -281,20 +281,48 @@ export function VerdictLine(props: { readonly verdict: Verdict }): React.ReactEl
   );
 }
 
-/** The violations pane's lines: every violation in full, numbered, one line per line of its text. */
-export function violationLines(v: Verdict): string[] {
-  return v.violations.flatMap((t, i) => t.split('\n').map((line, j) => (j === 0 ? `${i + 1}. ${line}` : `   ${line}`)));
+/** `text` cut into rows of at most `width` columns, at spaces where it can; later rows indented by `indent`. */
+export function wrapRows(text: string, width: number, indent = ''): string[] {
+  const rows: string[] = [];
+  let rest = text;
+  let prefix = '';
+  while (prefix.length + rest.length > width) {
+    const room = Math.max(1, width - prefix.length);
+    const cut = rest.lastIndexOf(' ', room);
+    const at = cut > 0 ? cut : room;
+    rows.push(prefix + rest.slice(0, at));
+    rest = rest.slice(at).replace(/^ /, '');
+    prefix = indent;
+  }
+  rows.push(prefix + rest);
+  return rows;
 }
 
-/** Every violation in full, wrapped (`v`), from line `scroll` on. */
-export function ViolationsPane(props: { readonly verdict: Verdict; readonly scroll?: number }): React.ReactElement {
-  const lines = violationLines(props.verdict).slice(props.scroll ?? 0);
+/**
+ * The violations pane's rows: every violation in full, numbered, wrapped to `width` columns (so one
+ * line is one row, and scrolling counts rows).
+ */
+export function violationLines(v: Verdict, width = Infinity): string[] {
+  return v.violations.flatMap((t, i) =>
+    t.split('\n').flatMap((line, j) => wrapRows(j === 0 ? `${i + 1}. ${line}` : `   ${line}`, width, '     ')),
+  );
+}
+
+/** Every violation in full, wrapped to `width` (`v`), from row `scroll` on. */
+export function ViolationsPane(props: {
+  readonly verdict: Verdict;
+  readonly scroll?: number;
+  readonly width?: number;
+}): React.ReactElement {
+  const lines = violationLines(props.verdict, props.width).slice(props.scroll ?? 0);
   return (
     <Box flexDirection="column" flexShrink={0}>
       {props.verdict.violations.length === 0 ? <Text dimColor> (no violation so far)</Text> : null}
       {lines.map((t, i) => (
         <Box key={i} flexShrink={0}>
-          <Text color="red">{t}</Text>
+          <Text color="red" wrap="truncate-end">
+            {t}
+          </Text>
         </Box>
       ))}
     </Box>
@@ -468,6 +496,7 @@ export function lowerPane(
   s: ClusterSnapshot,
   ui: UiState,
   rows: number | undefined,
+  columns: number = columnsDefault,
 ): { readonly total: number; readonly shown: number; readonly scrollMax: number } {
   const node = s.nodes[ui.selected];
   const total = ui.detail
@@ -475,7 +504,7 @@ export function lowerPane(
       ? detailLines(node).length
       : 1
     : ui.violations
-      ? Math.max(1, violationLines(s.verdict).length)
+      ? Math.max(1, violationLines(s.verdict, paneWidth(columns)).length)
       : s.log.length;
   if (rows === undefined || ui.help) return { total, shown: total, scrollMax: 0 };
   const n = s.nodes.length;
@@ -500,6 +529,9 @@ export function lowerPane(
   return { total, shown, scrollMax: Math.max(0, total - shown) };
 }
 
+/** Columns inside the frame's side edges. */
+const paneWidth = (columns: number): number => columns - 2;
+
 /** The whole screen for one snapshot. */
 export function Dashboard(props: {
   readonly snapshot: ClusterSnapshot;
@@ -519,7 +551,7 @@ export function Dashboard(props: {
   const width = columns;
   const fit = rows !== undefined;
   const selected = s.nodes[ui.selected];
-  const pane = lowerPane(s, ui, rows);
+  const pane = lowerPane(s, ui, rows, columns);
   const scroll = Math.min(Math.max(0, ui.scroll ?? 0), pane.scrollMax);
   const where =
     pane.scrollMax > 0
@@ -569,7 +601,7 @@ export function Dashboard(props: {
           {ui.detail ? (
             <DetailPane node={selected} scroll={scroll} />
           ) : ui.violations ? (
-            <ViolationsPane verdict={s.verdict} scroll={scroll} />
+            <ViolationsPane verdict={s.verdict} scroll={scroll} width={paneWidth(columns)} />
           ) : (
             <EventLog log={s.log} nodeWidth={Math.max(2, ...s.nodes.map((n) => n.name.length))} />
           )}
