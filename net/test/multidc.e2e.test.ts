@@ -5,7 +5,9 @@
  * -wan`; the rest of each DC follows by flood join. Checked: `members -wan` lists the six servers as
  * node.dc, `catalog/datacenters` both DCs, KV and health with `?dc=` from dc1 land in and read from
  * dc2's store, `dig` of NAME.node.dc2.consul and SVC.service.dc2.consul from dc1's DNS, an unknown DC
- * answers `No path to datacenter`, and cross-DC consistent reads go on after kill -9 of dc2's leader.
+ * answers `No path to datacenter`, a prepared query fails over to dc2 once dc1's instance is critical,
+ * a user event fired with `?dc=dc2` reaches dc2 only, and cross-DC consistent reads go on after kill -9
+ * of dc2's leader.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -86,7 +88,7 @@ async function leaderOf(ip: string): Promise<string | null> {
 }
 
 describe('two datacenters over the WAN (real processes, loopback)', () => {
-  it('federates, forwards ?dc= (KV, health, DNS), says No path for an unknown DC, survives kill -9 of dc2’s leader', async () => {
+  it('federates, forwards ?dc= (KV, health, DNS, prepared-query failover, events), says No path for an unknown DC, survives kill -9 of dc2’s leader', async () => {
     onTestFailed(() => {
       keepLogs = true;
     });
@@ -175,6 +177,41 @@ describe('two datacenters over the WAN (real processes, loopback)', () => {
       data: { port: 8080, target: 'bc.node.dc2.consul' },
     });
     expect((await dig('b2.node.dc9.consul', 'A', { host: ac, port: 8600 })).packet.rcode).toBe('NXDOMAIN');
+
+    // A prepared query with Failover (NearestN 1): web also runs on dc1's client; while it passes, dc1
+    // answers; once its check is critical, dc2 answers (Failovers 1), as Consul's queryFailover.
+    const webHere = JSON.stringify({ Name: 'web', Port: 8081, Check: { TTL: '600s', Status: 'passing' } });
+    expect((await http(ac, 'PUT', '/v1/agent/service/register', webHere)).status).toBe(200);
+    const query = JSON.stringify({ Name: 'web-anywhere', Service: { Service: 'web', Failover: { NearestN: 1 } } });
+    await until(async () => (await http(ac, 'POST', '/v1/query', query)).status === 200, 45_000, 'query created');
+    const answeredBy = async (dc: string, failovers: number, node: string): Promise<boolean> => {
+      const r = await http(ac, 'GET', '/v1/query/web-anywhere/execute');
+      if (r.status !== 200) return false;
+      const body = JSON.parse(r.text) as { Datacenter: string; Failovers: number; Nodes: { Node: { Node: string } }[] };
+      return (
+        body.Datacenter === dc && body.Failovers === failovers && body.Nodes.map((n) => n.Node.Node).join() === node
+      );
+    };
+    await until(() => answeredBy('dc1', 0, 'ac'), 45_000, 'the query answered by dc1 (ac) while web passes there');
+    expect((await http(ac, 'PUT', '/v1/agent/check/fail/service:web')).status).toBe(200);
+    await until(
+      () => answeredBy('dc2', 1, 'bc'),
+      45_000,
+      'the query fails over to dc2 (bc) once dc1’s web is critical',
+    );
+
+    // A user event fired with ?dc=dc2 from dc1's client reaches dc2's agents, and not dc1's.
+    const fired = await http(ac, 'PUT', '/v1/event/fire/deploy?dc=dc2', 'v2');
+    expect(fired.status).toBe(200);
+    const eventId = (JSON.parse(fired.text) as { ID: string }).ID;
+    const listed = async (ip: string, query: string): Promise<string[]> => {
+      const r = await http(ip, 'GET', `/v1/event/list?name=deploy${query}`);
+      return r.status === 200 ? (JSON.parse(r.text) as { ID: string }[]).map((e) => e.ID) : [];
+    };
+    await until(async () => (await listed(bc, '')).includes(eventId), 45_000, 'dc2’s client received the event');
+    await until(async () => (await listed(ac, '&dc=dc2')).includes(eventId), 45_000, 'event/list?dc=dc2 shows it');
+    expect(await listed(ac, '')).toEqual([]);
+    expect(await listed(dc1[1]!, '')).toEqual([]);
 
     // kill -9 of dc2's leader while dc1 reads dc2 (consistent): reads go on once dc2 elects again.
     const leader = (await leaderOf(dc2[0]!))!;
