@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { mountsFor } from '../../core/agent/mounts.js';
+import type { AgentState } from '../../core/agent/state.js';
 import { Prng } from '../../core/prng.js';
 import { NodeRuntime, type Envelope } from '../../core/runtime.js';
 import { emptyDurableState, type DurableState } from '../../core/types.js';
@@ -470,9 +471,29 @@ class AgentProcess {
       key: sec.keyFile ? read(sec.keyFile, 'key_file') : null,
       verifyIncoming: sec.verifyIncomingRpc,
       verifyOutgoing: sec.verifyOutgoing,
-      serverName: sec.verifyServerHostname ? `server.${this.settings.config.datacenter}.${sec.domain}` : null,
+      // verify_server_hostname: a server of our DC must present server.<our dc>.<domain>; one of another
+      // DC (a ?dc= forward over the WAN) its own DC's name, as Consul checks server.<target dc>.<domain>.
+      serverName: sec.verifyServerHostname
+        ? (address: string) => `server.${this.datacenterAt(address)}.${sec.domain}`
+        : null,
       outgoingPort: this.settings.ports.server,
     };
+  }
+
+  /**
+   * The datacenter of the server at `address` (host:port of its server port): a WAN pool member on that
+   * host names its DC; anything else is ours. Agents are told apart by host (every agent uses the same
+   * ports, as the driver's route assumes).
+   */
+  private datacenterAt(address: string): string {
+    const own = this.settings.config.datacenter;
+    const runtime = this.driver?.runtime;
+    if (!runtime?.hasMachine('wan')) return own;
+    const host = address.slice(0, address.lastIndexOf(':'));
+    const agent = runtime.stateOf<AgentState>('agent');
+    for (const member of agent.wanMembers.values())
+      if (member.id.slice(0, member.id.lastIndexOf(':')) === host) return member.tags['dc'] ?? own;
+    return own;
   }
 
   /** Identity binding: admitFrame (admit.ts) decides from what this agent knows now. */

@@ -74,8 +74,11 @@ export interface TransportTls {
   readonly verifyIncoming: boolean;
   /** Outgoing streams use TLS and check the server's certificate against the CA. */
   readonly verifyOutgoing: boolean;
-  /** Outgoing: the server's certificate must name this host (`server.<dc>.<domain>`); null: CA only. */
-  readonly serverName: string | null;
+  /**
+   * Outgoing: the server's certificate must name this host (`server.<dc>.<domain>`); null: CA only. A
+   * function names it per address dialled: a server of another datacenter presents its own DC's name.
+   */
+  readonly serverName: string | null | ((address: string) => string | null);
   /**
    * Outgoing TLS only to this port (the server RPC port); other ports (a caller's gossip port, where RPC
    * replies land, sealed by gossip encryption) get plain TCP. Null: every outgoing stream.
@@ -289,6 +292,7 @@ class SocketTransport implements Transport {
     const t = this.options.tls;
     const useTls =
       t !== null && t !== undefined && t.verifyOutgoing && (t.outgoingPort === null || t.outgoingPort === port);
+    const serverName = useTls ? (typeof t.serverName === 'function' ? t.serverName(to) : t.serverName) : null;
     const socket: net.Socket = useTls
       ? tls.connect({
           host,
@@ -297,11 +301,10 @@ class SocketTransport implements Transport {
           ca: t.ca,
           ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
           rejectUnauthorized: true,
-          servername: t.serverName ?? undefined,
+          servername: serverName ?? undefined,
           // verify_server_hostname: the certificate must name server.<dc>.<domain>; without it only the
           // CA is checked (Consul's verify_outgoing alone).
-          checkServerIdentity: (_host, cert) =>
-            t.serverName ? tls.checkServerIdentity(t.serverName, cert) : undefined,
+          checkServerIdentity: (_host, cert) => (serverName ? tls.checkServerIdentity(serverName, cert) : undefined),
         })
       : net.connect({ host, port, noDelay: true, ...localAddress });
     if (useTls) socket.setNoDelay(true);
