@@ -16,7 +16,7 @@ import type { LogLine } from '../engine/simulation.js';
 import { loadScenario, runLoaded } from '../run.js';
 
 /** The scenario folders with golden transcripts (swim's larger runs are left out of `npm test` time). */
-export const goldenDirs = ['scenarios/raft', 'scenarios/kv', 'scenarios/agent'];
+export const goldenDirs = ['scenarios/raft', 'scenarios/kv', 'scenarios/agent', 'scenarios/multidc'];
 export const goldenExtraFiles = ['scenarios/default.txt', 'scenarios/example/broadcast.txt'];
 
 /** Every scenario file that has (or, with --rewrite, gets) a golden transcript. */
