@@ -155,8 +155,20 @@ export class Network {
         for (let b = 0; b < this.nodeCount; b++) if (this.dcOf[b] === toDc) this.blockOneWay(a, b);
   }
 
-  private latencyUs(knobs: NetworkKnobs): number {
-    const tail = -Math.log(1 - this.rng()) * knobs.latencyMsTailMean;
+  /**
+   * When a connection's close (FIN) or a refused dial's reset, sent by `from` at `nowUs`, reaches `to`:
+   * one latency later, behind a clog, or null when the link is cut. Latency draws come from `rng` (the
+   * caller's own stream), so modelling these signals shifts no draw of the messages.
+   */
+  signalUs(from: number, to: number, nowUs: number, rng: () => number): number | null {
+    if (this.isBlocked(from, to)) return null;
+    const atUs = nowUs + this.latencyUs(this.knobsOf(from, to), rng);
+    const clog = this.clogUntilUs.get(from * this.nodeCount + to);
+    return clog !== undefined && clog > atUs ? clog : atUs;
+  }
+
+  private latencyUs(knobs: NetworkKnobs, rng: () => number = this.rng): number {
+    const tail = -Math.log(1 - rng()) * knobs.latencyMsTailMean;
     return Math.max(1, Math.round((knobs.latencyMsMin + tail) * usPerMs));
   }
 }

@@ -26,6 +26,7 @@ import { EventHeap } from './heap.js';
 import { History } from '../history.js';
 import type { Scenario, TimelineEvent } from '../scenario.js';
 import { NodeClock } from './clock.js';
+import { StreamLinks } from './links.js';
 import { Network } from './network.js';
 import { Nemesis, describeKnobs, drawKnobs, numericFaultKnobs, pct, type Knobs } from './nemesis.js';
 import { runTimelineEvent } from './timeline.js';
@@ -116,6 +117,8 @@ const enum Ev {
   Sync = 2,
   Callback = 3,
   Request = 4,
+  /** The transport's "connection dropped" signal reaches a node (links.ts). */
+  LinkDown = 5,
 }
 
 /**
@@ -239,6 +242,9 @@ export class Simulation implements SimApi {
   private readonly streams = new Map<string, Prng>();
 
   private readonly network: Network;
+  /** Open stream connections, for the `linkDown` signal (links.ts). */
+  private readonly links: StreamLinks;
+  private readonly linksRng: () => number;
   /** The stranger fault (scenario `stranger`), or null. */
   readonly stranger: Stranger | null;
   /** The BUGGIFY points this run enabled (scenario `buggify`), or null when it is off. */
@@ -292,6 +298,8 @@ export class Simulation implements SimApi {
             wan: scenario.wan ?? scenario.network,
           },
     );
+    this.links = new StreamLinks(scenario.nodes.length);
+    this.linksRng = unitFloats(this.random('links'));
     this.faults = this.makeFaultApi();
     this.stranger = scenario.stranger ? new Stranger(scenario.stranger, scenario.nodes, this.random('stranger')) : null;
     this.buggifyEnabled = scenario.buggify ? new Set(enabledPoints(seed, scenario.buggify)) : null;
@@ -580,6 +588,8 @@ export class Simulation implements SimApi {
         return `timer ${node} ${next.timer}`;
       case Ev.Sync:
         return `disk sync on ${node}`;
+      case Ev.LinkDown:
+        return `connection to ${this.nodes[next.from]!.id} dropped, seen by ${node}`;
       case Ev.Request: {
         const body = next.request?.body as { type?: unknown; op?: { kind?: unknown } } | undefined;
         const kind =
@@ -645,13 +655,19 @@ export class Simulation implements SimApi {
         return;
       case Ev.Deliver:
       case Ev.Timer:
-      case Ev.Request: {
+      case Ev.Request:
+      case Ev.LinkDown: {
         const node = this.nodes[event.node]!;
         this.hash.word(event.node);
         if (node.runtime === null) {
-          if (event.kind === Ev.Deliver) this.counters.drops++;
+          if (event.kind === Ev.Deliver) {
+            this.counters.drops++;
+            // A refused dial: the sender's transport drops the frame and says the link is down.
+            if (event.stream && event.from >= 0) this.signalLinkDown(node, this.nodes[event.from]!);
+          }
           return;
         }
+        if (event.kind === Ev.Deliver && event.stream && event.from >= 0) this.onStreamArrival(node, event);
         if (node.paused || node.stalled) {
           node.pausedQueue.push(event);
           return;
@@ -697,6 +713,10 @@ export class Simulation implements SimApi {
       }
       case Ev.Request:
         this.stepNode(node, { kind: 'request', nowMs, requestId: event.requestId, request: event.request! });
+        return;
+      case Ev.LinkDown:
+        if (event.incarnation !== node.incarnation) return; // the connection died with the old process
+        this.stepNode(node, { kind: 'linkDown', nowMs, peer: this.nodes[event.from]!.id });
         return;
       default:
         assert(false, `event kind ${event.kind} is not for a node`);
@@ -978,6 +998,8 @@ export class Simulation implements SimApi {
     node.held.clear();
     node.syncRetry = false;
     node.exited = exitReason !== null;
+    // Its kernel closes every connection opened to it: each peer holding one hears of it (links.ts).
+    for (const peer of this.links.closeAll(node.index)) this.signalLinkDown(node, this.nodes[peer]!);
     const outcome = node.storage.crash(this.storageRng, this.knobs.tornWritePercent, 100);
     let rot = '';
     if (this.knobs.bitRotPercent > 0 && this.storageRng.chance(this.knobs.bitRotPercent, 100)) {
@@ -988,6 +1010,30 @@ export class Simulation implements SimApi {
     this.fault(
       `${what} (${outcome.unsyncedOps} unsynced writes, ${outcome.survivedOps} survived${outcome.torn ? ', next one torn' : ''}${rot})`,
     );
+  }
+
+  /**
+   * A stream message reached `node`'s host (the process may be paused): the connection it came on is
+   * up — unless it was opened to an earlier process of `node`, which died with it and closed it.
+   */
+  private onStreamArrival(node: SimNode, event: SimEvent): void {
+    const sender = this.nodes[event.from]!;
+    if (event.incarnation !== node.incarnation) this.signalLinkDown(node, sender);
+    else if (!this.network.isBlocked(sender.index, node.index)) this.links.opened(sender.index, node.index);
+  }
+
+  /**
+   * `down`'s end of a connection closed, or refused a dial: `peer`, if its process is up, hears
+   * `linkDown` one latency later — unless the link back is cut (links.ts).
+   */
+  private signalLinkDown(down: SimNode, peer: SimNode): void {
+    if (peer.runtime === null || peer === down) return;
+    const atUs = this.network.signalUs(down.index, peer.index, this.nowUs, this.linksRng);
+    if (atUs === null) return;
+    const event = new SimEvent(atUs, Ev.LinkDown, peer.index);
+    event.from = down.index;
+    event.incarnation = peer.incarnation;
+    this.schedule(event);
   }
 
   private localUs(node: SimNode): number {

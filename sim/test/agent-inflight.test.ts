@@ -60,13 +60,11 @@ function awaitNewLeader(c: ReturnType<typeof cluster>, old: string): number {
 }
 
 describe('requests in flight when the leader dies', () => {
-  // Seeds 3, 7 and 8 (they were 1, 2 and 3). This test passes on some seeds only, before and after
-  // server ids (issue 13 §2): on 1d55bf5 seeds 5, 7, 9 and 11 of 1..12 failed, with server ids (which
-  // moved every random draw) 1, 2, 4, 5, 6, 9 and 10 do — a client agent whose sticky server is the
-  // dead leader waits out its RPC timer (the simulator models no refused connection) and the write after
-  // the failover answers 500 "rpc error: timeout" or later than 2 s. TODO(lostdisk): an RPC timeout
-  // should be held and retried on another server like a leader change (hold.ts); not done here.
-  for (const seed of [3, 7, 8]) {
+  // Seeds 1..12. Until the simulator modelled the transport's "connection dropped" signal (sim/engine/
+  // links.ts), 7 of them failed (1, 2, 4, 5, 6, 9, 10 at e7e2293) and the test ran 3, 7, 8 only: a client
+  // agent whose sticky server was the dead leader waited out its RPC timer, as the real agent does not
+  // (its transport fails the RPCs pending on a closed connection at once, net/transport/socket.ts).
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) {
     it(`seed ${seed}: reads and a blocking read through a follower and a client agent are answered within 2 s of the new leader`, () => {
       const c = cluster(seed);
       const put = c.call('n4', { type: 'kv.put', key: 'k', value: bytes('v1') });
