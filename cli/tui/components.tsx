@@ -369,7 +369,7 @@ export function EventLog(props: { readonly log: readonly LogLine[]; readonly nod
 }
 
 export const helpText =
-  'space pause  . step  f/l/x to next fault/leader/violation  +/- speed  [ ] seek  ↑↓ select  d detail  v violations  PgUp/PgDn scroll  p c r h faults  s save  ? help  q quit';
+  'space pause  . step  f/l/x to next fault/leader/violation  +/- speed  [ ] seek  ↑↓ select  d detail  v violations  p c r h faults  s save  ? help  q quit';
 /** The key line on terminals narrower than `helpText` (80 columns): the essentials, `?` for the rest. */
 export const helpTextShort = 'space pause  . step  f l x next fault, leader, violation  d v panes  ? keys  q';
 
