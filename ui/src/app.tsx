@@ -45,19 +45,22 @@ function decodeSegment(s: string): string {
 
 /**
  * The datacenter picker: shown when the agent knows more than one datacenter (catalog/datacenters,
- * nearest first); the choice adds `?dc=` to the views' requests.
+ * nearest first); the choice adds `?dc=` to the views' requests. The agent's own DC (agent/self) means
+ * "no ?dc=": it is not always first in the list (before the WAN coordinates settle the order is by name).
  */
 function DatacenterPicker() {
   const list = useBlocking<string[]>('/v1/catalog/datacenters', 30_000);
+  const self = useBlocking<{ Config?: { Datacenter?: string } }>('/v1/agent/self', 60_000);
   const dc = useDatacenter();
   const names = list.data ?? [];
-  if (names.length < 2) return null;
+  const own = self.data?.Config?.Datacenter ?? names[0];
+  if (names.length < 2 || own === undefined) return null;
   return (
     <label className="dc-picker">
       Datacenter{' '}
       <select
-        value={dc === '' ? names[0] : dc}
-        onChange={(e) => setDatacenter(e.target.value === names[0] ? '' : e.target.value)}
+        value={dc === '' ? own : dc}
+        onChange={(e) => setDatacenter(e.target.value === own ? '' : e.target.value)}
       >
         {names.map((n) => (
           <option key={n} value={n}>
@@ -135,6 +138,7 @@ export function App() {
             </ul>
           </nav>
         )}
+        {section === 'sim' ? null : <DatacenterPicker />}
       </header>
       <ConnectionBanner />
       <main id="main" tabIndex={-1}>
