@@ -35,6 +35,8 @@ export interface Verdict {
   readonly caught: boolean;
   /** Wall seconds from the first seed to the end of the first failing seed. */
   readonly seconds: number | null;
+  /** CPU seconds (user + system) of the runner over the same span: the time on one core, whatever the load. */
+  readonly cpuSeconds?: number;
   readonly scenario: string | null;
   readonly seed: number | null;
   readonly property: string | null;
@@ -72,6 +74,7 @@ async function child(args: readonly string[]): Promise<void> {
   const clean = cleanDir ? await loadCleanRunner(cleanDir) : null;
   const baselineFailures: string[] = [];
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   let seedsRun = 0;
   const out = (v: Verdict): void => void process.stdout.write(JSON.stringify(v) + '\n');
   while (performance.now() - started < budgetMs) {
@@ -99,12 +102,15 @@ async function child(args: readonly string[]): Promise<void> {
     lane.usedMs += performance.now() - t0;
     seedsRun++;
     if (result.result === 'pass') continue;
+    // Measured when the failing seed ends: the flake check below re-runs the seed on the unmutated tree,
+    // which is not part of finding it (before session 5 its time was counted in, up to doubling these).
+    const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = cpuSecondsOf(process.cpuUsage(cpuStarted));
     // A seed that fails on the unmutated code too (a known flaky scenario) is not a catch.
     if (clean && (await failsOnCleanCode(clean, lane.path, seed))) {
       baselineFailures.push(`${lane.path.replace(/^.*\//, '')}:${seed}`);
       continue;
     }
-    const seconds = (performance.now() - started) / 1000;
     const violation = result.violations[0] ?? 'violation';
     let shrunkSize: number | null = null;
     let note: string | undefined;
@@ -126,6 +132,7 @@ async function child(args: readonly string[]): Promise<void> {
       id,
       caught: true,
       seconds,
+      cpuSeconds,
       scenario: lane.path,
       seed,
       property: propertyOf(violation, lane.loaded.scenario.nodes),
@@ -156,6 +163,8 @@ async function child(args: readonly string[]): Promise<void> {
       .join('; '),
   });
 }
+
+const cpuSecondsOf = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
 
 /** The unmutated tree's simulator (a second worktree at the same commit), to tell flakes from catches. */
 type CleanRunner = {
@@ -331,7 +340,67 @@ function table(args: readonly string[]): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+// ───────────────────────────────────────────── session table ─────────────────────────────────────────────
+
+/**
+ * `--sessions --mutants FILE [--equivalent ID,..] [--previous-equivalent ID,..] PREVIOUS.json CURRENT.json`: the table of
+ * docs/mutation-testing.md (mutant, previous session's verdict, this one's, seconds, scenario and seed,
+ * property, shrunk size, seeds run) and its summary line; equivalent mutants (explained in the doc) are
+ * listed but left out of the rate and the median.
+ */
+function sessions(args: readonly string[]): void {
+  const [previousFile, currentFile] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
+  const read = (f: string | undefined): Map<string, Verdict> =>
+    new Map(f ? (JSON.parse(readFileSync(f, 'utf8')) as { verdicts: Verdict[] }).verdicts.map((v) => [v.id, v]) : []);
+  const previous = read(previousFile);
+  const current = read(currentFile);
+  const equivalent = new Set(flag(args, 'equivalent')?.split(',') ?? []);
+  const mutantsFile = flag(args, 'mutants') ?? 'docs/mutants/raft.json';
+  const mutants = (JSON.parse(readFileSync(mutantsFile, 'utf8')) as { mutants: Mutant[] }).mutants;
+  const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const short = (text: string, n: number): string => (text.length > n ? `${text.slice(0, n)}…` : text);
+  const previousEquivalent = new Set(flag(args, 'previous-equivalent')?.split(',') ?? []);
+  const verdict = (v: Verdict | undefined, isEquivalent: boolean): string =>
+    isEquivalent ? 'equivalent' : !v ? '–' : v.caught ? 'caught' : 'escaped';
+  const property = (v: Verdict): string => {
+    const text = (v.violation ?? v.property ?? '').replace(/^(n\d+: )+/, '');
+    return short(text.split(':')[0]!.replace(/^n\d+ /, ''), 60);
+  };
+  const out = [
+    '| id | mutant | last session | this session | s to first failing seed (wall / CPU) | scenario, seed | property | shrunk | seeds run |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const secs: number[] = [];
+  const cpus: number[] = [];
+  let caught = 0;
+  let counted = 0;
+  for (const m of mutants) {
+    const v = current.get(m.id);
+    if (!v) continue;
+    const now = verdict(v, equivalent.has(m.id));
+    if (!equivalent.has(m.id)) {
+      counted++;
+      if (v.caught) (caught++, secs.push(v.seconds ?? 0), cpus.push(v.cpuSeconds ?? NaN));
+    }
+    const where = v.caught && v.scenario ? `${v.scenario.replace(/^.*\//, '').replace('.txt', '')} ${v.seed}` : '–';
+    out.push(
+      `| ${m.id} | ${cell(`${m.file.replace(/^core\/[a-z]+\//, '')}: ${short(m.what, 150)}`)} | ${verdict(previous.get(m.id), previousEquivalent.has(m.id))} | ${now === 'caught' ? '**caught**' : now === 'escaped' ? '**escaped**' : now} | ${v.caught ? `${(v.seconds ?? 0).toFixed(1)} / ${v.cpuSeconds?.toFixed(1) ?? '–'}` : '–'} | ${where} | ${v.caught ? cell(property(v)) : '–'} | ${v.shrunkSize ?? '–'} | ${v.caught ? v.seedsRun : cell(v.note ?? String(v.seedsRun))} |`,
+    );
+  }
+  const median = (xs: number[]): number => {
+    xs.sort((a, b) => a - b);
+    const mid = Math.floor(xs.length / 2);
+    return xs.length === 0 ? NaN : xs.length % 2 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+  };
+  out.push(
+    '',
+    `${mutantsFile}: **${caught} of ${counted} caught** (${((100 * caught) / Math.max(1, counted)).toFixed(0)}%; ${equivalent.size} equivalent left out), median ${median(secs).toFixed(1)} s wall / ${median(cpus).toFixed(1)} s CPU to the first failing seed.`,
+  );
+  process.stdout.write(out.join('\n') + '\n');
+}
+
 const argv = process.argv.slice(2);
 if (argv.includes('--child')) await child(argv);
 else if (argv.includes('--table')) table(argv);
+else if (argv.includes('--sessions')) sessions(argv);
 else parent(argv);
