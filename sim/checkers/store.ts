@@ -11,6 +11,10 @@
  */
 import type { StoreFsm } from '../../core/store/store.js';
 import { sessionTtlMultiplier, type Session, type StoreCommand } from '../../core/store/types.js';
+import { catalogTransitionOf, storeTransitionOf } from '../harnesses/store-coverage.js';
+
+/** Store transitions kept between two drains by the harness (beyond: not counted, never unbounded). */
+const transitionsKeptMax = 1024;
 
 export class SessionTtlChecker {
   /** Leader time of each live session's last renewal (create, renew, timers reset). */
@@ -64,17 +68,32 @@ export class SessionTtlChecker {
  * The store FSM with the per-step store rules checked at every apply (for harnesses whose FSM is the
  * plain store, as the agent's is). Problems pile up in `problems`; the harness drains them per step.
  */
-export function checkedStoreFsm(fsm: StoreFsm, nodeId: string): StoreFsm & { readonly problems: string[] } {
+export function checkedStoreFsm(
+  fsm: StoreFsm,
+  nodeId: string,
+): StoreFsm & { readonly problems: string[]; readonly transitions: string[] } {
   const ttl = new SessionTtlChecker();
   const problems: string[] = [];
+  const transitions: string[] = [];
   const apply = fsm.apply.bind(fsm);
   const restore = fsm.restore.bind(fsm);
   return Object.assign(fsm, {
     problems,
+    transitions,
     apply(command: unknown, index: number) {
       const before = ttl.before(command as StoreCommand, fsm);
+      const sessionsBefore = fsm.state.sessions.size;
       const result = apply(command, index);
       for (const p of ttl.after(command as StoreCommand, index, fsm, before)) problems.push(`${nodeId}: ${p}`);
+      // Store transitions for `sim explore --coverage` (bounded: a step applies a bounded batch and the
+      // harness drains them after every step).
+      if (transitions.length < transitionsKeptMax) {
+        const kv = storeTransitionOf(command as StoreCommand, result);
+        if (kv !== null) transitions.push(kv);
+        transitions.push(
+          ...catalogTransitionOf(command as StoreCommand, result, sessionsBefore, fsm.state.sessions.size),
+        );
+      }
       return result;
     },
     restore(snapshot: unknown) {

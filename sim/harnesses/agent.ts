@@ -42,6 +42,8 @@ import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
 import type { Effect, StorageOp } from '../../core/types.js';
 import type { Entry } from '../../core/raft/messages.js';
 import { raftNodeText } from './why-not-live.js';
+import { coverRaftEffect, coverRaftStart, coverRaftStep, type RoleMarks } from './raft-coverage.js';
+import { agentStoreTransitions } from './store-coverage.js';
 
 const params = {
   servers: 'how many of the nodes are servers (the first N; bootstrap-expect N)',
@@ -144,6 +146,8 @@ class AgentRun {
   /** Multi-DC: one Raft cluster checker per DC (Raft safety and the per-step rules, per DC). */
   readonly raftCheckers = new Map<string, RaftClusterChecker>();
   livenessProbing = false;
+  /** Each server's last role, for the coverage of role transitions. */
+  readonly roles: RoleMarks = new Map();
   /** The stepping node's own clock in its current step (the input's nowMs). */
   stepNowMs = 0;
   nextValue = 1;
@@ -667,6 +671,9 @@ function expectServed(sim: SimApi, args: readonly string[]): string | null {
 export const harness: Harness = {
   name: 'agent',
   params,
+  // `sim explore --coverage`: the store transitions the agent workload reaches (Raft's role changes and
+  // the other Raft transitions are counted too, as reached; the list names what must be reached).
+  transitions: agentStoreTransitions,
 
   validate(scenario) {
     const problems = checkIntegerParams(
@@ -733,13 +740,19 @@ export const harness: Harness = {
   checkStep(sim, nodeId) {
     const runtime = sim.runtime(nodeId);
     if (!runtime?.hasMachine('raft')) return null;
-    const fsm = runtime.stateOf<RaftState>('raft').fsm as StoreFsm & { problems?: string[] };
+    const fsm = runtime.stateOf<RaftState>('raft').fsm as StoreFsm & { problems?: string[]; transitions?: string[] };
+    if (fsm.transitions && fsm.transitions.length > 0) {
+      if (sim.coverageOn) for (const transition of fsm.transitions) sim.cover(transition);
+      fsm.transitions.length = 0;
+    }
+    coverRaftStep(sim, runOf(sim).roles, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
     if (fsm.problems && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
     const checker = raftCheckerOf(sim, nodeId);
     return checker ? checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime) : null;
   },
 
   onNodeStart(sim, nodeId, durable) {
+    if (serversOf(sim.scenario).includes(nodeId)) coverRaftStart(sim, durable);
     raftCheckerOf(sim, nodeId)?.onNodeStart(nodeId, durable);
   },
 
@@ -795,6 +808,7 @@ export const harness: Harness = {
 
   onEffect(sim, nodeId, effect) {
     raftEffect(sim, nodeId, effect);
+    if (sim.coverageOn && serversOf(sim.scenario).includes(nodeId)) coverRaftEffect(sim, nodeId, effect);
     if (effect.kind === 'persist') return checkLeaderTime(sim, nodeId, effect.ops);
     // Per-step rule (Consul's `consistent` mode: the leader verifies with a quorum that it still leads
     // before it answers): a consistent read a server answers from its own Raft read is answered by a

@@ -27,6 +27,58 @@ export const storeTransitions: readonly string[] = [
   'transition store: session invalidated (TTL expired)',
 ];
 
+/**
+ * The store transitions the agent harness's workload reaches (`sim explore --coverage` of agent
+ * scenarios): its KV writes, CAS and sessions through the HTTP API, plus the catalog work the leader
+ * does on its own — registering members, their serfHealth turning critical or passing again, a new
+ * leader restarting the TTL timers, and a session invalidated because its node's check failed.
+ */
+export const agentStoreTransitions: readonly string[] = [
+  'transition store: key written',
+  'transition store: cas applied',
+  'transition store: cas refused',
+  'transition store: session created',
+  'transition store: session renewed',
+  'transition store: session destroyed',
+  'transition store: session invalidated (TTL expired)',
+  'transition store: session invalidated (its node check failed)',
+  'transition store: session timers reset (new leader)',
+  'transition store: node registered',
+  'transition store: service registered',
+  'transition store: member failed (serfHealth critical)',
+  'transition store: member alive (serfHealth passing)',
+];
+
+/** The catalog transitions of the agent harness (and the session invalidations they cause). */
+export function catalogTransitionOf(
+  command: StoreCommand,
+  result: unknown,
+  sessionsBefore: number,
+  sessionsAfter: number,
+): string[] {
+  const r = result as { ok?: boolean } | null;
+  if (r === null || typeof r !== 'object' || r.ok !== true) return [];
+  const out: string[] = [];
+  switch (command.type) {
+    case 'catalogRegister':
+      out.push(command.service ? 'transition store: service registered' : 'transition store: node registered');
+      break;
+    case 'memberHealth':
+      if (command.health === 'failed') out.push('transition store: member failed (serfHealth critical)');
+      else if (command.health === 'alive') out.push('transition store: member alive (serfHealth passing)');
+      break;
+    case 'sessionTimersReset':
+      out.push('transition store: session timers reset (new leader)');
+      break;
+    default:
+      break;
+  }
+  const sessionCommand = command.type === 'sessionDestroy' || command.type === 'sessionsExpire';
+  if (!sessionCommand && sessionsAfter < sessionsBefore)
+    out.push('transition store: session invalidated (its node check failed)');
+  return out;
+}
+
 /** The transition one applied command made, from its result (null for commands the list does not name). */
 export function storeTransitionOf(command: StoreCommand, result: unknown): string | null {
   const r = result as { ok?: boolean; value?: unknown } | null;

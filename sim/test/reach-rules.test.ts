@@ -11,6 +11,9 @@ import { profiles, suspicionTimeoutMinMs, suspicionTimeoutMs } from '../../core/
 import type { KvEntry, StoreCommand } from '../../core/store/types.js';
 import { lifeguardTimeoutMs } from '../harnesses/swim.js';
 import { CheckedStoreFsm, lockKey } from '../harnesses/kv.js';
+import { agentStoreTransitions } from '../harnesses/store-coverage.js';
+import { checkedStoreFsm } from '../checkers/store.js';
+import { createStoreFsm } from '../../core/store/store.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -94,5 +97,29 @@ describe('lock-key rules of the kv harness (CheckedStoreFsm)', () => {
     expect(bad.problems.join('\n')).toMatch(
       /sessionDestroy at index 4 changed the lock key .* left its ModifyIndex at 3/,
     );
+  });
+});
+
+describe('store transitions of the agent harness (sim explore --coverage)', () => {
+  it('the checked store FSM classifies what the agent workload and the leader apply', () => {
+    const fsm = checkedStoreFsm(createStoreFsm(), 'n1');
+    const register = (node: string, index: number): unknown =>
+      fsm.apply({ type: 'catalogRegister', node: { node, address: '10.0.0.1' }, nowMs: 0 } as StoreCommand, index);
+    register('n1', 1);
+    fsm.apply({ type: 'memberHealth', node: 'n1', address: '10.0.0.1', health: 'alive', nowMs: 0 } as StoreCommand, 2);
+    fsm.apply({ type: 'sessionCreate', session: { id: 's1', node: 'n1' }, nowMs: 0 } as StoreCommand, 3);
+    fsm.apply({ type: 'kvSet', entry: { key: 'k', value: bytes('v') } } as StoreCommand, 4);
+    fsm.apply({ type: 'kvCas', entry: { key: 'k', value: bytes('w') }, cas: 1 } as StoreCommand, 5);
+    fsm.apply({ type: 'memberHealth', node: 'n1', address: '10.0.0.1', health: 'failed', nowMs: 0 } as StoreCommand, 6);
+    expect(fsm.transitions).toEqual([
+      'transition store: node registered',
+      'transition store: member alive (serfHealth passing)',
+      'transition store: session created',
+      'transition store: key written',
+      'transition store: cas refused',
+      'transition store: member failed (serfHealth critical)',
+      'transition store: session invalidated (its node check failed)',
+    ]);
+    for (const t of fsm.transitions) expect(agentStoreTransitions).toContain(t);
   });
 });
