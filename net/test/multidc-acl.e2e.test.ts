@@ -43,6 +43,27 @@ async function http(
   return { status: r.status, text: await r.text() };
 }
 
+/**
+ * An answer that is not a server error: a cross-DC request on a loaded machine may meet a transient 500
+ * (an RPC timeout, "No path to datacenter" while the WAN pool settles), which is asked again. A wrong
+ * verdict (200 where 403 is due) is an answer, returned at once, so the check after it still fails.
+ */
+async function answer(
+  ip: string,
+  method: string,
+  pathAndQuery: string,
+  options: { body?: string; token?: string } = {},
+): Promise<{ status: number; text: string }> {
+  return until(
+    async () => {
+      const r = await http(ip, method, pathAndQuery, options);
+      return r.status >= 500 ? null : r;
+    },
+    90_000,
+    `${method} ${pathAndQuery} answered without a server error`,
+  );
+}
+
 function start(name: string, ip: string, dc: string, key: string, acl: object, extra: string[]): void {
   const dataDir = path.join(root, name);
   fs.mkdirSync(dataDir, { recursive: true });
@@ -98,48 +119,48 @@ describe('ACLs across two datacenters (real processes, loopback)', () => {
       120_000,
       'dc2 accepts a write with dc1’s master token (resolved from the ACL datacenter)',
     );
-    expect((await http(b1, 'PUT', '/v1/kv/pub/a', { body: 'a', token: master })).text).toBe('true');
+    expect((await answer(b1, 'PUT', '/v1/kv/pub/a', { body: 'a', token: master })).text).toBe('true');
     // Locally in dc2, the anonymous caller is refused (dc2's default policy is deny).
-    expect((await http(b1, 'GET', '/v1/kv/secret')).status).toBe(403);
+    expect((await answer(b1, 'GET', '/v1/kv/secret')).status).toBe(403);
 
     // Through dc1 with ?dc=dc2: dc2 decides. dc1's own policy (allow) would have let it through.
     await until(
-      async () => (await http(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: master })).status === 200,
+      async () => (await answer(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: master })).status === 200,
       60_000,
       'dc1 reaches dc2 over the WAN',
     );
-    const anonymousRead = await http(ac, 'GET', '/v1/kv/secret?dc=dc2');
+    const anonymousRead = await answer(ac, 'GET', '/v1/kv/secret?dc=dc2');
     expect(anonymousRead.status).toBe(403);
     expect(anonymousRead.text).toMatch(/Permission denied/);
-    expect((await http(a1, 'GET', '/v1/kv/secret?dc=dc2&consistent')).status).toBe(403);
-    expect((await http(ac, 'PUT', '/v1/kv/secret?dc=dc2', { body: 'evil' })).status).toBe(403);
-    expect((await http(ac, 'DELETE', '/v1/kv/?recurse&dc=dc2')).status).toBe(403);
-    const kept = await http(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: master });
+    expect((await answer(a1, 'GET', '/v1/kv/secret?dc=dc2&consistent')).status).toBe(403);
+    expect((await answer(ac, 'PUT', '/v1/kv/secret?dc=dc2', { body: 'evil' })).status).toBe(403);
+    expect((await answer(ac, 'DELETE', '/v1/kv/?recurse&dc=dc2')).status).toBe(403);
+    const kept = await answer(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: master });
     expect(kept.status).toBe(200);
     expect(value(kept.text)).toBe('s');
     // An unknown token: "ACL not found", from dc2 (which asked dc1).
-    expect((await http(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: 'no-such-token' })).text).toMatch(/ACL not found/);
+    expect((await answer(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: 'no-such-token' })).text).toMatch(/ACL not found/);
 
     // A client token created in dc1, limited to pub/: dc2's rules filter the recursive read at dc1's edge.
-    const created = await http(ac, 'PUT', '/v1/acl/create', {
+    const created = await answer(ac, 'PUT', '/v1/acl/create', {
       token: master,
       body: JSON.stringify({ Name: 'pub', Type: 'client', Rules: 'key "pub/" { policy = "read" }' }),
     });
     expect(created.status).toBe(200);
     const pub = (JSON.parse(created.text) as { ID: string }).ID;
-    const listed = await http(ac, 'GET', '/v1/kv/?recurse&dc=dc2', { token: pub });
+    const listed = await answer(ac, 'GET', '/v1/kv/?recurse&dc=dc2', { token: pub });
     expect(listed.status).toBe(200);
     expect((JSON.parse(listed.text) as { Key: string }[]).map((e) => e.Key)).toEqual(['pub/a']);
-    expect((await http(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: pub })).status).toBe(403);
+    expect((await answer(ac, 'GET', '/v1/kv/secret?dc=dc2', { token: pub })).status).toBe(403);
 
     // An ACL created through dc2 is written in dc1, the ACL datacenter.
-    const viaDc2 = await http(b1, 'PUT', '/v1/acl/create', {
+    const viaDc2 = await answer(b1, 'PUT', '/v1/acl/create', {
       token: master,
       body: JSON.stringify({ Name: 'from-dc2', Type: 'client', Rules: '' }),
     });
     expect(viaDc2.status).toBe(200);
     const id = (JSON.parse(viaDc2.text) as { ID: string }).ID;
-    const info = await http(a1, 'GET', `/v1/acl/info/${id}`, { token: master });
+    const info = await answer(a1, 'GET', `/v1/acl/info/${id}`, { token: master });
     expect((JSON.parse(info.text) as { Name: string }[]).map((t) => t.Name)).toEqual(['from-dc2']);
   }, 420_000);
 });
