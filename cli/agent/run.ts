@@ -400,10 +400,16 @@ class AgentProcess {
       `${pad('Cluster Addr')}: ${config.advertiseAddr} (LAN: ${s.ports.serfLan}, WAN: ${s.ports.serfWan})`,
       `${pad('Gossip encrypt')}: ${this.keyring !== null}, RPC-TLS: ${sec.verifyOutgoing}, TLS-Incoming: ${sec.verifyIncomingRpc}`,
     ];
+    // The pid file is in place before the banner says the agent runs (a supervisor or test reading it on
+    // that line finds it), written whole: a temp file renamed over it, so no reader sees it half written.
+    if (s.pidFile) {
+      const temp = `${s.pidFile}.${process.pid}.tmp`;
+      fs.writeFileSync(temp, `${process.pid}\n`);
+      fs.renameSync(temp, s.pidFile);
+    }
     process.stdout.write(lines.join('\n') + '\n\n');
     this.log.banner('Log data will now stream in as it occurs:\n');
 
-    if (s.pidFile) fs.writeFileSync(s.pidFile, `${process.pid}\n`);
     this.installSignals();
     this.driver.start();
     this.scheduleMemberEvents();
