@@ -48,7 +48,20 @@ describe('the server id at start (identity.ts settleIdentity)', () => {
       ]),
       logs: new Map(),
     };
-    expect(settleIdentity(withData, new Prng(2))).toMatchObject({ serverId: fresh.serverId, ops: [], note: null });
+    // Kept with its data; marked at start when the record is not (the mark, last in the first batch, was
+    // torn off, or the dir predates it): an ack of entries already held persists nothing, so the id could
+    // count in a quorum with a record that reads as a new server's (disk-replaced-swarm seed 4173).
+    expect(settleIdentity(withData, new Prng(2))).toMatchObject({
+      serverId: fresh.serverId,
+      ops: [{ op: 'put', key: identityRecord, value: { id: fresh.serverId, data: true } }],
+      note: null,
+      marked: true,
+    });
+    const markedWithData: DurableState = {
+      records: new Map<string, unknown>([...withData.records, [identityRecord, { id: fresh.serverId, data: true }]]),
+      logs: new Map(),
+    };
+    expect(settleIdentity(markedWithData, new Prng(2))).toMatchObject({ serverId: fresh.serverId, ops: [] });
 
     // The identity survived without any Raft data, and was never marked as having some: the server
     // crashed before its first Raft writes synced, so nothing under this id was acknowledged: keep it
@@ -85,6 +98,7 @@ describe('the server id at start (identity.ts settleIdentity)', () => {
     const migrated = settleIdentity(old, new Prng(4));
     expect(migrated.lostData).toBe(false);
     expect(migrated.note).toMatch(/no server id on disk \(a data dir from an older version\)/);
+    expect(migrated.ops).toEqual([{ op: 'put', key: identityRecord, value: { id: migrated.serverId, data: true } }]);
     const bad: DurableState = { records: new Map([[identityRecord, { id: 7 }]]), logs: new Map() };
     expect(() => settleIdentity(bad, new Prng(5))).toThrow(RaftLoadError);
     expect(() => settleIdentity(bad, new Prng(5))).toThrow(/identity is corrupt: record is malformed/);

@@ -30,7 +30,7 @@
 import type { Prng } from '../prng.js';
 import type { DurableState, NodeId, StorageOp } from '../types.js';
 import { RaftLoadError } from './durable.js';
-import { identityLostOp, identityRecord } from './identity-record.js';
+import { identityLostOp, identityMarkOp, identityRecord } from './identity-record.js';
 import { isServerId, type Membership } from './messages.js';
 import type { RaftState } from './state.js';
 
@@ -88,7 +88,14 @@ export function settleIdentity(durable: DurableState, prng: Prng): SettledIdenti
     throw new RaftLoadError(identityRecord, `record is malformed (expected { id: string }); restore the data dir`);
   const old = raw?.id as string | undefined;
   const hasData = checkHasRaftData(durable);
-  if (old !== undefined && hasData) return { serverId: old, ops: [], note: null, lostData: false, marked: true };
+  // With its data: marked now if the mark was lost (a torn first batch keeps a prefix, the mark last) or
+  // never written (a dir from before the mark). A follower's ack of entries it already holds persists
+  // nothing, so without this the id could count in a quorum while its record still read as a new
+  // server's, and a replaced disk that kept it would bootstrap and vote (disk-replaced-swarm seed 4173).
+  if (old !== undefined && hasData) {
+    const ops = raw?.data === true ? [] : [identityMarkOp(old)];
+    return { serverId: old, ops, note: null, lostData: false, marked: true };
+  }
   if (old !== undefined && raw?.lost === true) {
     // Minted after a lost disk, and no Raft data written under it since: nothing under this id was ever
     // acknowledged, so it is kept, but the server still lost its data and still waits to be added again.
@@ -102,8 +109,13 @@ export function settleIdentity(durable: DurableState, prng: Prng): SettledIdenti
     return { serverId: old, ops: [], note: null, lostData: false, marked: false };
   const serverId = mintServerId(prng);
   const lostData = old !== undefined;
+  // Lost its data: `lost`; a dir from before ids (it has data): marked at once; an empty dir: a bare id.
   const ops: StorageOp[] = [
-    lostData ? identityLostOp(serverId) : { op: 'put', key: identityRecord, value: { id: serverId } },
+    lostData
+      ? identityLostOp(serverId)
+      : hasData
+        ? identityMarkOp(serverId)
+        : { op: 'put', key: identityRecord, value: { id: serverId } },
   ];
   let note: string | null = null;
   if (lostData)
@@ -113,7 +125,7 @@ export function settleIdentity(durable: DurableState, prng: Prng): SettledIdenti
       `quorum until it is a member under that id: the leader replaces the old entry once it hears from it ` +
       `(or run \`conclave operator raft remove-peer\` for this server, then let it rejoin)`;
   else if (hasData) note = `had no server id on disk (a data dir from an older version): minted ${serverId}`;
-  return { serverId, ops, note, lostData, marked: false };
+  return { serverId, ops, note, lostData, marked: hasData && !lostData };
 }
 
 /** The id recorded for member `name`, or undefined when none is (see Membership.ids). */

@@ -559,11 +559,12 @@ describe('loading durable state', () => {
     const s = raftMachine.init('n1', config, durable([entry(1, 1), entry(2, 2)], { tornTail: true }), new Prng(1));
     const effects: unknown[] = [];
     raftMachine.step(s, { kind: 'start', nowMs: 0 }, { nodeId: 'n1', prng: new Prng(1), emit: (e) => effects.push(e) });
-    // The data dir predates server ids: one is minted and written first (identity.ts), then the tail is cut.
+    // The data dir predates server ids: one is minted and written first, marked as having data (identity.ts),
+    // then the tail is cut.
     expect(effects).toContainEqual({
       kind: 'persist',
       ops: [
-        { op: 'put', key: 'identity', value: { id: s.serverId } },
+        { op: 'put', key: 'identity', value: { id: s.serverId, data: true } },
         { op: 'truncate', log: 'log', keepCount: 2 },
       ],
     });
