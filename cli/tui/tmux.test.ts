@@ -120,7 +120,7 @@ describe.skipIf(!hasTmux)('conclave tui in tmux', () => {
     expect(fault).toMatch(/stopped at the next fault: \d+\.\d{3}s /);
     tmux('send-keys', '-t', 'four', '.');
     expect(await waitFor('four', (t) => t.includes('processed '), 5000)).toMatch(
-      /processed \d+\.\d{3}s (message|timer|disk sync|a scheduled|a check|client)/,
+      /processed \d+\.\d{3}s (message|timer|disk sync|connection to n\d dropped|a scheduled|a check|client)/,
     );
     tmux('send-keys', '-t', 'four', 'l');
     const leader = await waitFor(
