@@ -106,3 +106,26 @@ export async function stopAll(agents: readonly AgentHandle[]): Promise<void> {
   for (const a of agents) if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
   await Promise.all(agents.map((a) => a.exited));
 }
+
+/**
+ * The arguments every agent of a multi-datacenter test takes: its name, one loopback IP for binding
+ * and clients, its DC, its data dir, the shared gossip key, and a 1 s retry interval for its joins.
+ */
+export function dcAgentArgs(name: string, ip: string, dc: string, dataDir: string, key: string): string[] {
+  return [
+    '-node',
+    name,
+    '-bind',
+    ip,
+    '-client',
+    ip,
+    '-datacenter',
+    dc,
+    '-data-dir',
+    dataDir,
+    '-encrypt',
+    key,
+    '-retry-interval',
+    '1s',
+  ];
+}

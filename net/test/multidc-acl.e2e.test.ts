@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { conclave, startAgent, stopAll, until, type AgentHandle, dcAgentArgs } from './agent-process.js';
 
 const a1 = '127.0.19.1';
 const ac = '127.0.19.2';
@@ -69,27 +69,7 @@ function start(name: string, ip: string, dc: string, key: string, acl: object, e
   fs.mkdirSync(dataDir, { recursive: true });
   const configFile = path.join(root, `${name}.json`);
   fs.writeFileSync(configFile, JSON.stringify(acl));
-  const args = [
-    '-node',
-    name,
-    '-bind',
-    ip,
-    '-client',
-    ip,
-    '-datacenter',
-    dc,
-    '-data-dir',
-    dataDir,
-    '-encrypt',
-    key,
-    '-retry-interval',
-    '1s',
-    '-dns-port',
-    '-1',
-    '-config-file',
-    configFile,
-    ...extra,
-  ];
+  const args = [...dcAgentArgs(name, ip, dc, dataDir, key), '-dns-port', '-1', '-config-file', configFile, ...extra];
   agents.set(name, startAgent(args));
 }
 

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createCa, createLeaf } from '../tls/issue.js';
-import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { conclave, startAgent, stopAll, until, type AgentHandle, dcAgentArgs } from './agent-process.js';
 
 const a1 = '127.0.21.1';
 const b1 = '127.0.21.11';
@@ -72,22 +72,9 @@ function start(name: string, ip: string, dc: string, key: string, extra: string[
     '-server',
     '-bootstrap-expect',
     '1',
-    '-node',
-    name,
-    '-bind',
-    ip,
-    '-client',
-    ip,
-    '-datacenter',
-    dc,
+    ...dcAgentArgs(name, ip, dc, path.join(root, name), key),
     '-dns-port',
     '-1',
-    '-data-dir',
-    path.join(root, name),
-    '-encrypt',
-    key,
-    '-retry-interval',
-    '1s',
     '-config-file',
     configs.get(name)!,
     ...extra,

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { dig } from '../dns/client.js';
-import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { conclave, startAgent, stopAll, until, type AgentHandle, dcAgentArgs } from './agent-process.js';
 
 const dc1 = ['127.0.17.1', '127.0.17.2', '127.0.17.3'];
 const dc2 = ['127.0.17.11', '127.0.17.12', '127.0.17.13'];
@@ -49,23 +49,7 @@ async function http(
 }
 
 function start(name: string, ip: string, dc: string, key: string, extra: string[]): void {
-  const args = [
-    '-node',
-    name,
-    '-bind',
-    ip,
-    '-client',
-    ip,
-    '-datacenter',
-    dc,
-    '-data-dir',
-    path.join(root, name),
-    '-encrypt',
-    key,
-    '-retry-interval',
-    '1s',
-    ...extra,
-  ];
+  const args = [...dcAgentArgs(name, ip, dc, path.join(root, name), key), ...extra];
   agents.set(name, startAgent(args));
 }
 
