@@ -52,7 +52,7 @@ Human output ends with \`seed=N trace=<16 hex> result=pass|fail\`. A failing run
 command that reruns it, writes a replay file and prints the \`sim report\` command for it.
 Exit: 0 pass, 1 violation, 2 bad usage or a bad scenario file.
 `,
-  explore: `Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE].. [--coverage | --guided]
+  explore: `Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE].. [--coverage | --require-coverage | --guided]
 
   Runs many seeds on worker threads, with a progress bar. Every failing seed gets a replay file
   (default ${defaultReplayDir}) and the command that reruns it.
@@ -62,10 +62,13 @@ Exit: 0 pass, 1 violation, 2 bad usage or a bad scenario file.
   --knob KEY=VALUE pin a knob for every seed (as sim run)
   --coverage       count the message, effect and request kinds and the protocol transitions the seeds
                    reached, and name every transition of the protocol none reached
+  --require-coverage  as --coverage, and fail (exit 1) when a transition of the protocol was not
+                   reached (every exploration scenario must reach all of them in 1,000 seeds)
   --guided         coverage-guided: half the seeds run knobs bred from the seeds that reached new
                    coverage (pinned, so each failure's replay command carries them); prints the
                    distinct coverage reached per 1,000 seeds (--coverage prints it unguided)
-Exit: 0 every seed passed, 1 any failed, 2 bad usage or a bad scenario file.
+Exit: 0 every seed passed, 1 any failed (or, with --require-coverage, a transition was not reached),
+2 bad usage or a bad scenario file.
 `,
   merge: `Usage: conclave sim merge FILE... [--json]
 

@@ -196,3 +196,37 @@ describe('explore with the real simulator', () => {
     for (const f of summary.failures) expect(readReplay(f.replayFile!).trace).toBe(f.trace);
   });
 });
+
+describe('sim explore --require-coverage', () => {
+  it('fails (exit 1) naming every transition of the protocol that no seed reached, and passes when none is missing', async () => {
+    const { runExplore } = await import('../../cli/commands/sim/explore.js');
+    const { vi } = await import('vitest');
+    let out = '';
+    let err = '';
+    const outSpy = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+    const errSpy = vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
+    try {
+      // One seed of a 3-node swarm cannot reach all 22 Raft transitions (it draws no membership changes).
+      const one = ['scenarios/raft/explore-swarm-3.txt', '--seeds', '1..1', '--jobs', '1', '--no-replays'];
+      expect(await runExplore([...one, '--coverage'])).toBe(0); // --coverage alone reports, never fails
+      expect(out).toContain('NOT REACHED');
+      expect(await runExplore([...one, '--require-coverage'])).toBe(1);
+      expect(err).toMatch(
+        /coverage check failed: \d+ of the 22 transitions of the protocol were not reached in 1 seeds/,
+      );
+      expect(err).toContain('membership: learner added');
+      err = '';
+      // The register example declares no transitions: nothing can be missing.
+      const register = ['scenarios/example/register.txt', '--seeds', '1..2', '--jobs', '1', '--no-replays'];
+      expect(await runExplore([...register, '--require-coverage'])).toBe(0);
+      expect(err).toBe('');
+    } finally {
+      outSpy.mockRestore();
+      errSpy.mockRestore();
+    }
+  });
+});

@@ -3,11 +3,13 @@
  *
  *   conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE]
  *                                 [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE]..
- *                                 [--coverage]
+ *                                 [--coverage | --require-coverage]
  *
  * `--coverage` counts, over every seed, the message, effect, request and input kinds and the
  * protocol's transitions (role changes, snapshot install, membership change...) the runs reached, and
- * names every transition of the protocol that no seed reached.
+ * names every transition of the protocol that no seed reached. `--require-coverage` does the same and
+ * fails (exit 1) when any transition was not reached: the check that an exploration scenario reaches
+ * every transition of its protocol in its seeds (e.g. `--seeds 1..1000`).
  *   conclave sim merge FILE... [--json]
  *
  * Exit 0 when every seed passed, 1 when any failed (each failing seed is printed with the command
@@ -31,7 +33,7 @@ import {
 import { didYouMean } from '../../../sim/suggest.js';
 
 const exploreUsage =
-  'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE].. [--coverage | --guided]\n';
+  'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE].. [--coverage | --require-coverage | --guided]\n';
 const mergeUsage =
   'Usage: conclave sim merge FILE... [--json]   (FILE: the JSON output of `sim explore --json`, e.g. one per shard)\n';
 
@@ -53,6 +55,8 @@ interface ExploreFlags {
   /** Test hook: a seed runner module URL instead of the simulator. Not documented for users. */
   runnerUrl: string | null;
   coverage: boolean;
+  /** Exit 1 when a transition of the protocol was not reached (implies coverage). */
+  requireCoverage: boolean;
   knobs: string[];
 }
 
@@ -139,6 +143,7 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
     codec: true,
     runnerUrl: null,
     coverage: false,
+    requireCoverage: false,
     knobs: [],
     guided: false,
   };
@@ -172,6 +177,10 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
       case 'coverage':
         flags.coverage = true;
         break;
+      case 'require-coverage':
+        flags.coverage = true;
+        flags.requireCoverage = true;
+        break;
       case 'guided':
         flags.coverage = true;
         flags.guided = true;
@@ -183,7 +192,7 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
         break;
       }
       default:
-        return `unknown flag '${arg}'${didYouMean(flagName(arg), ['seeds', 'jobs', 'shard', 'json', 'out', 'replay-dir', 'no-replays', 'no-codec', 'coverage', 'guided'], '--')}`;
+        return `unknown flag '${arg}'${didYouMean(flagName(arg), ['seeds', 'jobs', 'shard', 'json', 'out', 'replay-dir', 'no-replays', 'no-codec', 'coverage', 'require-coverage', 'guided'], '--')}`;
     }
   }
   if (!flags.file) return 'missing SCENARIO file';
@@ -283,7 +292,17 @@ export async function runExplore(args: string[]): Promise<number> {
     if (summary.coverage) process.stdout.write(coverageReport(summary.coverage, transitions, summary.seeds));
     process.stdout.write(humanSummary(summary, flags.codec, pins));
   }
-  return summary.failed > 0 ? 1 : 0;
+  if (summary.failed > 0) return 1;
+  if (flags.requireCoverage && summary.coverage) {
+    const unreached = unreachedTransitions(summary.coverage, transitions);
+    if (unreached.length > 0) {
+      process.stderr.write(
+        `conclave sim explore: coverage check failed: ${unreached.length} of the ${transitions.length} transitions of the protocol were not reached in ${summary.seeds} seeds (${unreached.map((t) => t.replace(/^transition /, '')).join('; ')})\n`,
+      );
+      return 1;
+    }
+  }
+  return 0;
 }
 
 /** The protocol's transitions no seed reached. */
