@@ -100,6 +100,12 @@ export interface DiskOptions {
   readonly fsync?: boolean;
   /** How long to wait before writing again after a full disk (ms). */
   readonly diskFullRetryMs?: number;
+  /**
+   * Opens a segment for appending (default `fsp.open(file, 'a')`). A test passes one that returns the
+   * real handle with its calls observed or held (e.g. a `datasync` that completes when the test says),
+   * to prove that nothing is called durable before the sync returns.
+   */
+  readonly openSegment?: (file: string) => Promise<fsp.FileHandle>;
 }
 
 // ───────────────────────────────────────── state folding ─────────────────────────────────────────
@@ -342,6 +348,7 @@ class DiskStorage implements Storage {
   private readonly segmentBytesMax: number;
   private readonly fsync: boolean;
   private readonly diskFullRetryMs: number;
+  private readonly openSegment: (file: string) => Promise<fsp.FileHandle>;
   private checkpointing = false;
   private closed = false;
 
@@ -353,11 +360,12 @@ class DiskStorage implements Storage {
     this.segmentBytesMax = options.segmentBytesMax ?? segmentBytesMaxDefault;
     this.fsync = options.fsync ?? true;
     this.diskFullRetryMs = options.diskFullRetryMs ?? diskFullRetryMsDefault;
+    this.openSegment = options.openSegment ?? ((file) => fsp.open(file, 'a'));
   }
 
   async open(): Promise<void> {
     const file = path.join(this.dir, segmentName(this.seq));
-    this.handle = await fsp.open(file, 'a');
+    this.handle = await this.openSegment(file);
     this.segmentBytes = (await this.handle.stat()).size;
     fsyncDir(this.dir);
   }
@@ -487,7 +495,7 @@ class DiskStorage implements Storage {
   private async rotate(): Promise<void> {
     await this.handle!.close();
     this.seq++;
-    this.handle = await fsp.open(path.join(this.dir, segmentName(this.seq)), 'a');
+    this.handle = await this.openSegment(path.join(this.dir, segmentName(this.seq)));
     this.segmentBytes = 0;
     fsyncDir(this.dir);
     this.checkpointing = true;

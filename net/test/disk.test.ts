@@ -4,6 +4,7 @@
  * bytes in the middle refused with file and offset, segment rotation with checkpoints.
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
@@ -13,6 +14,15 @@ import { roundTrip } from '../codec.js';
 import { DiskCorruptError, encodeRecord, openDiskStorage, readOrCreateNodeId } from '../disk/storage.js';
 
 const dirs: string[] = [];
+/** Waits (up to 10 s) until `done()` holds. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-disk-'));
   dirs.push(dir);
@@ -117,6 +127,44 @@ describe('disk storage', () => {
     expect(storage.durableMarker).toBe(1000);
     expect(storage.stats.recordsWritten).toBe(1000);
     expect(storage.stats.flushes).toBeLessThanOrEqual(3);
+    await storage.close();
+  });
+
+  it('calls nothing durable before datasync returns: flush() and durableMarker wait for the sync', async () => {
+    // The real segment handle, with its datasync held until the test releases it (issue 12 §4).
+    const held: (() => void)[] = [];
+    const calls: string[] = [];
+    const openSegment = async (file: string): Promise<fsp.FileHandle> => {
+      const handle = await fsp.open(file, 'a');
+      return new Proxy(handle, {
+        get(target, prop) {
+          if (prop === 'datasync')
+            return async () => {
+              calls.push('datasync');
+              await new Promise<void>((release) => held.push(release));
+              await target.datasync();
+              calls.push('synced');
+            };
+          if (prop === 'writev') calls.push('writev');
+          const value = Reflect.get(target, prop) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    };
+    const dir = tempDir();
+    const { storage } = await openDiskStorage(dir, { openSegment });
+    const marker = storage.write([{ op: 'put', key: 'term', value: 7 }]);
+    let durable = false;
+    const flushed = storage.flush().then(() => (durable = true));
+    await until(() => held.length === 1); // written, and the sync has begun
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual(['writev', 'datasync']);
+    expect(durable).toBe(false);
+    expect(storage.durableMarker).toBeLessThan(marker);
+    held.shift()!();
+    await flushed;
+    expect(calls).toEqual(['writev', 'datasync', 'synced']);
+    expect(storage.durableMarker).toBe(marker);
     await storage.close();
   });
 
