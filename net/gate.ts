@@ -67,13 +67,16 @@ export function gatedAgent(
   const remote = (request: AgentRequest): boolean =>
     ((request.dc !== undefined && request.dc !== '') || request.type.startsWith('acl.')) &&
     forwardedTo(request, datacenter, aclDc) !== null;
+  // A prepared query decided here may still fail over to another DC, which authorizes and filters its
+  // answer with the caller's token (Consul forwards it): the agent gets the token to send along.
+  const carriesToken = (request: AgentRequest): boolean => request.type === 'query.execute' || remote(request);
   const withToken = (request: AgentRequest, token: string): AgentRequest => ({
     ...request,
     token: token || anonymousTokenId,
   });
   if (!enabled)
     return {
-      call: (request, token) => call(remote(request) ? withToken(request, token) : request),
+      call: (request, token) => call(carriesToken(request) ? withToken(request, token) : request),
       check: async () => null,
     };
   type Verdict =
@@ -103,7 +106,12 @@ export function gatedAgent(
       if (remote(request)) return call(withToken(request, token));
       const d = await decide(request, token);
       if (!d.ok) return d.denial;
-      return filterResponse(request, await call(request), d.authz, facts);
+      return filterResponse(
+        request,
+        await call(carriesToken(request) ? withToken(request, token) : request),
+        d.authz,
+        facts,
+      );
     },
     async check(request, token) {
       const d = await decide(request, token);

@@ -23,6 +23,8 @@ import type { AgentRequest } from './api.js';
 import { allowAll, authorize, authorizerFor, denyAll, permissionDenied, type Authorizer } from './endpoints/index.js';
 import { translate, type ForwardedAuth, type ServerOp, type ServerResult } from './ops.js';
 import { count, trace, type AgentState, type Env, type Origin } from './state.js';
+import { checkFailoverRemote, withQueryAuth } from './failover.js';
+import { filterQuery, type QueryRequest } from './endpoints/query.js';
 
 /** What a token may do, as a DC decided it. Plain data: it travels back with a forwarded request's result. */
 export type AclGrant =
@@ -115,7 +117,9 @@ export function forwardedTo(request: AgentRequest, ownDc: string, aclDc: string 
   if (dc === null) return null;
   // The translation's kind only: the PRNG's draws (ids, jitter) do not matter here.
   const translation = translate(request, '', new Prng(1), dc);
-  return translation.kind === 'server' && translation.op.kind !== 'wan' ? dc : null;
+  if (translation.kind === 'server') return translation.op.kind !== 'wan' ? dc : null;
+  // Events are per DC: another DC's are fired and listed there (machine.ts eventsOfDc), with the token.
+  return translation.kind === 'agent' && (request.type === 'event.fire' || request.type === 'event.list') ? dc : null;
 }
 
 const tokenQuery = (id: string): StoreQuery => ({ type: 'aclGet', id });
@@ -191,6 +195,26 @@ export function resolveToken(
   );
 }
 
+/**
+ * The op a forwarded request runs as sent, rather than translated here, with the request it must match:
+ *  - a prepared query's failover runs the query as the asking DC resolved it (Consul's ExecuteRemote: no
+ *    lookup by name here, where the query may not exist); the caller's `query.execute` is authorized;
+ *  - a user event keeps the id the asking agent minted (Consul's agent mints it); `event.fire` must name
+ *    the event the op fires, since its name is what the token is checked against; `event.list` answers
+ *    are filtered by name at the edge.
+ * Null for every other request (translated here); a string when the op does not match its request.
+ * Both ops passed the wire checks (rpc.ts `checkServerOp`) on their way in.
+ */
+function ownOpOf(auth: ForwardedAuth, inner: ServerOp): ServerOp | string | null {
+  if (checkFailoverRemote(inner, auth)) return inner;
+  if (inner.kind === 'eventFire' && auth.request.type === 'event.fire')
+    return inner.event.name === auth.request.name ? inner : 'forwarded event does not match its request';
+  if (inner.kind === 'eventList' && auth.request.type === 'event.list') return inner;
+  if (inner.kind === 'eventFire' || inner.kind === 'eventList')
+    return `${auth.request.type} does not match a forwarded ${inner.kind}`;
+  return null;
+}
+
 function internal(what: string, then: (result: ServerResult, env: Env) => void): Origin {
   return { kind: 'internal', what, then };
 }
@@ -217,17 +241,23 @@ export function runForwarded(
     return answer(failure(403, permissionDenied), env);
   }
   let runOp: ServerOp;
-  try {
-    const translation = translate(auth.request, auth.nodeName, env.ctx.prng, s.config.datacenter);
-    if (translation.kind === 'error')
-      return answer(failure(translation.response.status, translation.response.error ?? 'bad request'), env);
-    if (translation.kind !== 'server' || translation.op.kind === 'dc' || translation.op.kind === 'wan')
-      return answer(failure(400, `${auth.request.type} does not run in another datacenter`), env);
-    runOp = translation.op;
-  } catch {
-    // A peer's malformed request (a field of the wrong type): refused, never a thrown step.
-    return answer(failure(400, 'malformed forwarded request'), env);
-  }
+  const own = ownOpOf(auth, op.op);
+  if (own !== null) {
+    if (typeof own === 'string') return answer(failure(400, own), env);
+    runOp = own;
+  } else
+    try {
+      const translation = translate(auth.request, auth.nodeName, env.ctx.prng, s.config.datacenter);
+      if (translation.kind === 'error')
+        return answer(failure(translation.response.status, translation.response.error ?? 'bad request'), env);
+      if (translation.kind !== 'server' || translation.op.kind === 'dc' || translation.op.kind === 'wan')
+        return answer(failure(400, `${auth.request.type} does not run in another datacenter`), env);
+      // A prepared query run here may fail over again: the caller's token goes on with it.
+      runOp = withQueryAuth(translation.op, auth);
+    } catch {
+      // A peer's malformed request (a field of the wrong type): refused, never a thrown step.
+      return answer(failure(400, 'malformed forwarded request'), env);
+    }
   // A forwarded blocking read keeps the wait its edge gave it (a held retry shortens it there).
   if (runOp.kind === 'read' && op.op.kind === 'read') runOp = { ...runOp, waitMs: op.op.waitMs };
   resolveToken(s, env, auth.token, execute, (resolution, env2) => {
@@ -252,7 +282,13 @@ export function runForwarded(
       env2,
       runOp,
       internal('aclForwarded', (result, env3) => {
-        answer(result.ok ? { ...result, acl: grant } : result, env3);
+        if (!result.ok) return answer(result, env3);
+        // A failover's DC answers only the nodes the token may read, so the asking DC goes on to the
+        // next DC when none is left (Consul's ExecuteRemote filters before it replies).
+        const value = checkFailoverRemote(runOp, auth)
+          ? filterQuery(auth.request as QueryRequest, result.value, authorizerOfGrant(grant))
+          : result.value;
+        answer({ ...result, value, acl: grant }, env3);
       }),
       hops,
     );

@@ -16,7 +16,7 @@
  * back empty, the answer is empty with `Failovers` = the number of DCs tried, as Consul.
  */
 import type { PreparedQuery } from '../store/types.js';
-import { type ServerOp, type ServerResult } from './ops.js';
+import { type ForwardedAuth, type ServerOp, type ServerResult } from './ops.js';
 import { count, type AgentState, type Env, type Origin } from './state.js';
 import { datacentersByDistance, hasWan, withCoordinates } from './wan.js';
 
@@ -48,6 +48,20 @@ export function failoverTargets(others: readonly string[], policy: FailoverPolic
   for (const dc of others.slice(0, nearestN)) out.push(dc);
   for (const dc of policy.Datacenters ?? []) if (known.has(dc) && !out.includes(dc)) out.push(dc);
   return out.slice(0, failoverDatacentersMax);
+}
+
+/**
+ * `op` with the caller's token and request when it executes a prepared query, which may fail over to
+ * another DC: that DC authorizes and filters its answer with the caller's token, as Consul forwards the
+ * caller's QueryOptions.Token to ExecuteRemote. Every other op is returned unchanged.
+ */
+export function withQueryAuth(op: ServerOp, auth: ForwardedAuth): ServerOp {
+  return op.kind === 'read' && op.query.type === 'preparedQueryExecute' ? { ...op, auth } : op;
+}
+
+/** Whether `op` is a failover's remote execution sent for `auth`'s prepared query request (acl.ts runs it). */
+export function checkFailoverRemote(op: ServerOp, auth: ForwardedAuth): op is ServerOp & { kind: 'read' } {
+  return op.kind === 'read' && op.query.type === 'preparedQueryExecuteRemote' && auth.request.type === 'query.execute';
 }
 
 /** Whether a query asks for failover at all. */
@@ -95,6 +109,8 @@ export function maybeFailover(
         kind: 'dc',
         dc,
         crossed: false,
+        // Without the caller's token an ACL-enabled DC refuses it (403): the loop counts it and goes on.
+        ...(op.auth !== undefined ? { auth: op.auth } : {}),
         op: {
           kind: 'read',
           query: {

@@ -36,6 +36,7 @@ import {
   triggerSync,
 } from './antiEntropy.js';
 import { maybeBootstrap } from './bootstrap.js';
+import { withQueryAuth } from './failover.js';
 import { eventOf, fireEvent, listEvents, onEventsTimer, recordEvent } from './events.js';
 import { addressOf, onMemberNotice, onRaftNotice, onReconcileTimer, onSessionSweepTimer } from './leader.js';
 import {
@@ -260,12 +261,13 @@ function onRequest(s: AgentState, env: Env, requestId: number, request: AgentReq
     case 'server': {
       // `?dc=` of another DC: the servers forward it over the WAN (core/agent/wan.ts). The DC list and
       // WAN coordinates are the same from every DC (Consul ignores ?dc there).
-      const op = translation.op;
+      const auth = forwardedAuthOf(request, s.nodeName);
+      const op = withQueryAuth(translation.op, auth);
       const remote = dc !== null && op.kind !== 'wan';
       return executeServerOp(
         s,
         env,
-        remote ? { kind: 'dc', dc, op, crossed: false, auth: forwardedAuthOf(request, s.nodeName) } : op,
+        remote ? { kind: 'dc', dc, op, crossed: false, auth } : op,
         { kind: 'client', requestId, request },
         0,
       );
@@ -302,7 +304,9 @@ function eventsOfDc(
           minIndex: Math.max(0, request.read.minIndex ?? 0),
           waitMs: blockingWaitMs(request.read, env.ctx.prng),
         };
-  executeServerOp(s, env, { kind: 'dc', dc, op, crossed: false }, { kind: 'client', requestId, request }, 0);
+  // The caller's token goes with it: the target DC authorizes the event with it (acl.ts).
+  const auth = forwardedAuthOf(request, s.nodeName);
+  executeServerOp(s, env, { kind: 'dc', dc, op, crossed: false, auth }, { kind: 'client', requestId, request }, 0);
 }
 
 const ok = (body: unknown = null): AgentResponse => ({ status: 200, body });

@@ -40,6 +40,12 @@ export type ServerOp =
       readonly consistency: Consistency;
       readonly minIndex: number;
       readonly waitMs: number;
+      /**
+       * A prepared query's execution only: the caller's token and request. When the query fails over,
+       * the server that ran it sends them with each `dc` op, so the DC asked authorizes and filters with
+       * the caller's token (Consul forwards the caller's QueryOptions.Token to ExecuteRemote).
+       */
+      readonly auth?: ForwardedAuth;
     }
   | { readonly kind: 'status'; readonly what: 'leader' | 'peers' | 'raftConfiguration' | 'autopilotHealth' }
   /** Remove a server from the Raft configuration (by RPC address or Raft id); run on the leader. */

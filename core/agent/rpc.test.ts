@@ -42,6 +42,8 @@ describe('checkAgentMessage', () => {
     ).toBeNull();
     expect(checkAgentMessage({ ...rpc, op: { ...eventFire(event), event: { ...event, payload: null } } })).toBeNull();
     expect(checkAgentMessage({ ...rpc, op: eventList })).toBeNull();
+    // A prepared query's execution carries its caller's token for a failover (failover.ts withQueryAuth).
+    expect(checkAgentMessage({ ...rpc, op: { ...read, auth } })).toBeNull();
   });
 
   it('refuses shapes and numbers no peer sends', () => {
@@ -69,6 +71,8 @@ describe('checkAgentMessage', () => {
       { ...rpc, op: { kind: 'dc', dc: 'dc2', op: read, crossed: true, auth: { ...auth, token: 7 } } },
       { ...rpc, op: { kind: 'dc', dc: 'dc2', op: read, crossed: true, auth: { ...auth, request: null } } },
       { ...rpc, op: { kind: 'dc', dc: 'dc2', op: read, crossed: true, auth: 'anonymous' } },
+      { ...rpc, op: { ...read, auth: { ...auth, nodeName: null } } },
+      { ...rpc, op: { ...read, auth: 7 } },
       { ...reply, result: { ...reply.result, acl: { kind: 'token', token: null, defaultPolicy: 'deny' } } },
       { ...reply, result: { ...reply.result, acl: { ...grant, defaultPolicy: 'maybe' } } },
       { ...reply, result: { ...reply.result, acl: { kind: 'everything' } } },

@@ -103,6 +103,10 @@ function checkServerOp(op: unknown, depth: number): string | null {
       if (typeof op['consistency'] !== 'string' || !consistencies.has(op['consistency']))
         return 'read of unknown consistency';
       if (!isCount(op['minIndex'])) return 'read minIndex out of range';
+      if (op['auth'] !== undefined) {
+        const problem = checkForwardedAuth(op['auth']);
+        if (problem !== null) return problem;
+      }
       return isDurationMs(op['waitMs'], rpcWaitMsMax) ? null : 'read wait out of range';
     case 'status':
       return typeof op['what'] === 'string' && statusWhats.has(op['what']) ? null : 'status of nothing we know';

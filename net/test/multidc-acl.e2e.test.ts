@@ -9,7 +9,10 @@
  * caller of dc1 is refused dc2's key through `?dc=dc2` (it got 200 before: dc1's laxer gate decided),
  * reads and writes alike; the master token passes; a client token created in dc1 and limited to
  * `pub/` reads only `pub/` of dc2 through dc1 (dc2's rules filter the recursive read); an ACL created
- * through dc2 is written in dc1. Every wait is a condition polled with a generous deadline.
+ * through dc2 is written in dc1; a prepared query of dc1 that fails over to dc2 is run and filtered
+ * there with the caller's token, and `event/fire?dc=dc2` is authorized there with it (both were refused
+ * with every token before: the ops crossed without one). Every wait is a condition polled with a
+ * generous deadline.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -142,5 +145,66 @@ describe('ACLs across two datacenters (real processes, loopback)', () => {
     const id = (JSON.parse(viaDc2.text) as { ID: string }).ID;
     const info = await answer(a1, 'GET', `/v1/acl/info/${id}`, { token: master });
     expect((JSON.parse(info.text) as { Name: string }[]).map((t) => t.Name)).toEqual(['from-dc2']);
-  }, 420_000);
+
+    // Issue 17: a prepared query of dc1 failing over to dc2, and events fired into dc2, carry the
+    // caller's token; dc2 authorizes and filters with it. `api` runs only in dc2 (on b1, no checks).
+    const service = JSON.stringify({ Name: 'api', Port: 80 });
+    expect((await answer(b1, 'PUT', '/v1/agent/service/register', { body: service, token: master })).status).toBe(200);
+    await until(
+      async () => (await answer(a1, 'GET', '/v1/catalog/service/api?dc=dc2', { token: master })).text.includes('"b1"'),
+      90_000,
+      'b1 synced api to dc2’s catalog',
+    );
+    const query = JSON.stringify({ Name: 'api', Service: { Service: 'api', Failover: { NearestN: 1 } } });
+    expect((await answer(ac, 'POST', '/v1/query', { body: query })).status).toBe(200);
+    type Execute = { Nodes: { Node: { Node: string } }[]; Datacenter: string; Failovers: number };
+    const execute = async (token?: string): Promise<[string, number, string[]]> => {
+      const r = await answer(ac, 'GET', '/v1/query/api/execute', token !== undefined ? { token } : {});
+      expect(r.status).toBe(200);
+      const e = JSON.parse(r.text) as Execute;
+      return [e.Datacenter, e.Failovers, e.Nodes.map((n) => n.Node.Node)];
+    };
+    // dc1's master token: dc2 runs the query and answers b1. A failover whose DC failed answers empty
+    // (200) too, so this waits for the answer with b1; before the fix it never came (dc2 refused the
+    // tokenless op with 403 and the failover answered nothing, every time).
+    await until(
+      async () => (await execute(master))[2].length > 0,
+      90_000,
+      'a failover to dc2 with the master token answers b1',
+    );
+    expect(await execute(master)).toEqual(['dc2', 1, ['b1']]);
+    const token = async (name: string, rules: string): Promise<string> => {
+      const r = await answer(ac, 'PUT', '/v1/acl/create', {
+        token: master,
+        body: JSON.stringify({ Name: name, Type: 'client', Rules: rules }),
+      });
+      expect(r.status).toBe(200);
+      return (JSON.parse(r.text) as { ID: string }).ID;
+    };
+    const reader = await token('api-reader', 'service "api" { policy = "read" }\nnode "" { policy = "read" }');
+    const other = await token('db-reader', 'service "db" { policy = "read" }\nnode "" { policy = "read" }');
+    expect(await execute(reader)).toEqual(['dc2', 1, ['b1']]);
+    // dc1's default policy would show b1 to these callers; dc2's rules (deny by default) hide it.
+    expect(await execute()).toEqual(['dc2', 1, []]);
+    expect(await execute(other)).toEqual(['dc2', 1, []]);
+
+    // event/fire?dc=dc2: dc2 decides with the caller's token (event write on the name), not dc1's gate.
+    const deployer = await token('deployer', 'event "deploy" { policy = "write" }');
+    expect((await answer(ac, 'PUT', '/v1/event/fire/deploy?dc=dc2')).status).toBe(403);
+    expect((await answer(ac, 'PUT', '/v1/event/fire/other?dc=dc2', { token: deployer })).status).toBe(403);
+    const fired = await answer(ac, 'PUT', '/v1/event/fire/deploy?dc=dc2', { token: deployer, body: 'v2' });
+    expect(fired.status).toBe(200);
+    const eventId = (JSON.parse(fired.text) as { ID: string }).ID;
+    expect((await answer(ac, 'PUT', '/v1/event/fire/other?dc=dc2', { token: master })).status).toBe(200);
+    await until(
+      async () => (await answer(b1, 'GET', '/v1/event/list?name=deploy', { token: master })).text.includes(eventId),
+      60_000,
+      'the event fired through dc1 reached dc2’s agent',
+    );
+    // The list through dc1 is filtered by dc2's grant: a token that may read only deploy sees only it.
+    const deployReader = await token('deploy-reader', 'event "deploy" { policy = "read" }');
+    const events = await answer(ac, 'GET', '/v1/event/list?dc=dc2', { token: deployReader });
+    expect(events.status).toBe(200);
+    expect((JSON.parse(events.text) as { Name: string }[]).map((e) => e.Name)).toEqual(['deploy']);
+  }, 600_000);
 });

@@ -143,4 +143,77 @@ describe('ACLs across datacenters', () => {
       });
     }
   });
+  it('a failover and events into an ACL-enabled DC carry the caller token: dc2 authorizes and filters with it', () => {
+    // dc1 has no ACLs; dc2 denies by default. `api` runs only in dc2 (n9); the query lives in dc1.
+    const { sim, call } = twoDcs('dc2:deny');
+    const service = {
+      name: 'api',
+      port: 80,
+      checks: [{ id: 'api-ttl', name: 'api-ttl', ttlMs: 3_600_000, status: 'passing' as const }],
+    };
+    expect(call('n9', { type: 'agent.service.register', service }).status).toBe(200);
+    sim.runUntil(sim.nowMs + 20_000); // n9's service synced to dc2's catalog, WAN coordinates settled
+    const query = { Name: 'api', Service: { Service: 'api', Failover: { NearestN: 1 } } };
+    expect(call('n4', { type: 'query.create', definition: query }).status).toBe(200);
+    type Execute = { Nodes: { Node: { Node: string } }[]; Datacenter: string; Failovers: number };
+    const execute = (token?: string): [string, number, string[]] => {
+      const request: AgentRequest = { type: 'query.execute', idOrName: 'api', read: { consistency: 'default' } };
+      const r = call('n5', token !== undefined ? { ...request, token } : request);
+      expect(r.status).toBe(200);
+      const body = r.body as Execute;
+      return [body.Datacenter, body.Failovers, body.Nodes.map((n) => n.Node.Node)];
+    };
+    // dc2's master token: dc2 runs the query and answers n9. Before, the op crossed without the token,
+    // dc2 refused it, and the failover counted dc2 as asked and answered nothing.
+    expect(execute('root')).toEqual(['dc2', 1, ['n9']]);
+    // Anonymous: dc2's default policy hides the node and the service from this caller, so dc2 answers
+    // none (an empty answer names the last DC asked, as Consul's).
+    expect(execute()).toEqual(['dc2', 1, []]);
+    // dc2's client tokens: one that may read api and every node sees n9; one limited to another service
+    // sees nothing (dc2 filters before it answers, as Consul's ExecuteRemote).
+    const token = (rules: string): string => {
+      const r = call('n9', {
+        type: 'acl.create',
+        definition: { Name: rules, Type: 'client', Rules: rules },
+        token: 'root',
+      });
+      expect(r.status).toBe(200);
+      return (r.body as { ID: string }).ID;
+    };
+    const reader = token('service "api" { policy = "read" }\nnode "" { policy = "read" }');
+    const other = token('service "db" { policy = "read" }\nnode "" { policy = "read" }');
+    expect(execute(reader)).toEqual(['dc2', 1, ['n9']]);
+    expect(execute(other)).toEqual(['dc2', 1, []]);
+    expect(counter(sim, ['n6', 'n7', 'n8'], 'aclForwardedAllowed')).toBeGreaterThanOrEqual(4);
+
+    // Events: dc2 decides with the caller's token (event write on the name), never dc1 (no ACLs there).
+    const fire = (name: string, token?: string): AgentResponse =>
+      call('n4', { type: 'event.fire', name, payload: null, dc: 'dc2', ...(token !== undefined ? { token } : {}) });
+    const deployer = token('event "deploy" { policy = "write" }');
+    expect(fire('deploy').status).toBe(403);
+    expect(fire('deploy', 'nope').error).toBe('ACL not found');
+    expect(fire('other', deployer).status).toBe(403);
+    const fired = fire('deploy', deployer);
+    expect(fired.status).toBe(200);
+    expect(fire('other', 'root').status).toBe(200);
+    sim.runUntil(sim.nowMs + 5000); // gossip spreads them through dc2
+    const id = (fired.body as { ID: string }).ID;
+    expect(agentOf(sim, 'n9')!.events.map((e) => e.ID)).toContain(id);
+    expect(
+      agentOf(sim, 'n9')!
+        .events.map((e) => e.Name)
+        .sort(),
+    ).toEqual(['deploy', 'other']);
+    // event.list?dc=dc2 is filtered by dc2's grant: the deployer token (no event read) sees none, root both.
+    const list = (token: string): string[] =>
+      (
+        call('n5', { type: 'event.list', read: { consistency: 'default' }, dc: 'dc2', token }).body as {
+          Name: string;
+        }[]
+      )
+        .map((e) => e.Name)
+        .sort();
+    expect(list('root')).toEqual(['deploy', 'other']);
+    expect(list(token('event "deploy" { policy = "read" }'))).toEqual(['deploy']);
+  });
 });
