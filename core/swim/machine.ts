@@ -29,7 +29,15 @@ import {
   onProbeTimeout,
   onProbeTimer,
 } from './probe.js';
-import { finishJoin, onJoinRetryTimer, onPushPull, onPushPullTimer, onReconnectTimer, startJoin } from './pushpull.js';
+import {
+  finishJoin,
+  maybeReconnectHeard,
+  onJoinRetryTimer,
+  onPushPull,
+  onPushPullTimer,
+  onReconnectTimer,
+  startJoin,
+} from './pushpull.js';
 import {
   currentRetransmitLimit,
   initState,
@@ -177,6 +185,9 @@ function onMessage(step: Step, from: NodeId, message: unknown): void {
   if (message.t !== 'pushPull' && message.t !== 'nack' && message.u)
     for (const u of message.u) applyUpdate(step, u, from);
   maybeTellSuspect(step, from);
+  // A push-pull merges the sender's own state; any other message from a member still held failed
+  // (after its piggy-backed updates) is news that it runs.
+  if (message.t !== 'pushPull') maybeReconnectHeard(step, from);
   switch (message.t) {
     case 'ping':
       onPing(step, from, message);

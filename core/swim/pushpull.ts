@@ -194,6 +194,31 @@ export function onReconnectTimer(step: Step): void {
   }
 }
 
+/**
+ * Serf reconnect, on evidence: a member we hold failed has just sent us a datagram — it probes us or
+ * gossips to us because it holds us alive — so it runs, most likely in a new life whose `alive` we
+ * missed. An alive is retransmitted only retransmitMult·⌈log10(n+1)⌉ times, so a member cut off
+ * while it spread never hears it; memberlist leaves that to the periodic exchanges (the reconnect
+ * timer's coin, failed/live every reconnectInterval, and the push-pull with a random member every
+ * pushPullInterval: 30 s each on a LAN), so the member stays failed here, and `critical` in the
+ * catalog when we lead, for up to half a minute while it serves. Push-pull with it now: its reply
+ * carries its current incarnation. At most once per probe interval per member, so a flood of
+ * datagrams under its id (replayed, or forged on open links) costs at most one stream per failed
+ * member per probe interval. Found by the explorer: agent/stranger-authenticated seed 2889 (n5
+ * restarted while n3 was cut off; n3 still held it failed 20 s after the heal).
+ */
+export function maybeReconnectHeard(step: Step, from: NodeId): void {
+  const { s } = step;
+  if (!s.members.failedIds.has(from)) return;
+  const askedMs = s.reconnectHeardMs.get(from);
+  // A clock stepped back (askedMs in the future) does not silence the member for the jump's length.
+  if (askedMs !== undefined && step.nowMs >= askedMs && step.nowMs - askedMs < s.config.probeIntervalMs) return;
+  for (const id of s.reconnectHeardMs.keys()) if (!s.members.failedIds.has(id)) s.reconnectHeardMs.delete(id);
+  s.reconnectHeardMs.set(from, step.nowMs);
+  assert(s.reconnectHeardMs.size <= s.members.failedIds.size, 'reconnect marks only for failed members');
+  sendStream(step, from, localState(s, true, false));
+}
+
 /** Retry `joinPeers` (Consul's retry_join) until some push-pull has been answered. */
 export function onJoinRetryTimer(step: Step): void {
   const { s } = step;

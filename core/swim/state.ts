@@ -88,6 +88,11 @@ export interface SwimState {
   eventClock: number;
   /** Ring of recent events indexed by ltime % eventBufferSize. */
   readonly eventSlots: ({ ltime: number; events: UserEvent[] } | undefined)[];
+  /**
+   * Local time (ms) of the last push-pull with each failed member that sent us a datagram
+   * (`maybeReconnectHeard`). Keys are failed members only: pruned there, so size ≤ failed members.
+   */
+  readonly reconnectHeardMs: Map<NodeId, number>;
   /** True once some push-pull (join, periodic, reconnect) got a reply. */
   joined: boolean;
   /** How many times this node started before (from its boot record); > 0 means a restart. */
@@ -125,6 +130,7 @@ export function initState(selfId: NodeId, config: SwimConfig, bootCount = 0): Sw
     suspicions: new Map(),
     indirect: new Map(),
     joins: new Map(),
+    reconnectHeardMs: new Map(),
     seq: 0,
     timerGeneration: 0,
     probe: null,
