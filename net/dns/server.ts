@@ -6,6 +6,8 @@
  *                                    SRV `1 1 <port> <node>.node.<dc>.consul.` with the A in additional
  *   TAG.SVC.service[.DC].consul      tag-filtered
  *   _SVC._TAG.service[.DC].consul    RFC 2782 form (`_tcp`/`_udp` = no tag filter)
+ *   QUERY.query[.DC].consul          a prepared query by name or id, executed with its failover (A, or
+ *                                    SRV naming each node in the DC that answered); its DNS.TTL
  *
  * Names are case-insensitive; every TTL is 0; the answer is authoritative; an unknown name is
  * NXDOMAIN with the zone's SOA in the authority section; a known name without records of the asked
@@ -14,7 +16,8 @@
  * that do not decode as a query are dropped; nothing a client sends can crash the server.
  *
  * Lookups read the catalog through the agent with `stale` consistency, as Consul's DNS does by default
- * (`allow_stale`), so any server answers even without a leader.
+ * (`allow_stale`), so any server answers even without a leader. They carry the agent's `acl_token`
+ * (cli/agent/run.ts): a prepared query failing over to another DC is authorized there with it.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -83,11 +86,16 @@ export type ParsedName =
       readonly tag: string | undefined;
       readonly dc: string | undefined;
     }
+  /** `<name or id>.query[.DC].consul`: a prepared query (Consul's preparedQueryLookup). */
+  | { readonly kind: 'query'; readonly query: string; readonly dc: string | undefined }
   /** `<hex ip>.addr[.DC].consul`: Consul's SRV target for a service address that is not its node's. */
   | { readonly kind: 'addr'; readonly hex: string; readonly dc: string | undefined }
   | { readonly kind: 'zone' }
   | { readonly kind: 'unknown' }
   | { readonly kind: 'outside' };
+
+/** The labels that say what a name asks for; a label after one of them names a datacenter. */
+const typeLabels: ReadonlySet<string> = new Set(['node', 'service', 'query', 'addr']);
 
 /**
  * Parses a query name (any case, with or without the trailing dot) against the zone. Labels are
@@ -107,7 +115,7 @@ export function parseQueryName(name: string, domainLabels: readonly string[]): P
   // The query type is the last label, or the one before a datacenter label.
   let typeAt = inner.length - 1;
   let dc: string | undefined;
-  if (inner[typeAt] !== 'node' && inner[typeAt] !== 'service' && inner[typeAt] !== 'addr' && inner.length >= 2) {
+  if (!typeLabels.has(inner[typeAt]!) && inner.length >= 2) {
     typeAt = inner.length - 2;
     dc = inner[inner.length - 1];
   }
@@ -115,6 +123,8 @@ export function parseQueryName(name: string, domainLabels: readonly string[]): P
   const before = inner.slice(0, typeAt);
   if (before.length === 0) return { kind: 'unknown' };
   if (kind === 'node') return { kind: 'node', node: before.join('.'), dc };
+  // A query's name may hold dots: every label before `query` is part of it (as Consul joins them).
+  if (kind === 'query') return { kind: 'query', query: before.join('.'), dc };
   if (kind === 'addr')
     return before.length === 1 && /^([0-9a-f]{8}|[0-9a-f]{32})$/.test(before[0]!)
       ? { kind: 'addr', hex: before[0]!, dc }
@@ -338,10 +348,26 @@ async function lookupService(
     return (e.Service?.Tags ?? []).some((t) => String(t).toLowerCase() === tag);
   });
   if (healthy.length === 0) return nxdomain;
-  shuffle(healthy);
+  return serviceRecords(ctx, qname, qtype, shuffle(healthy), dc, 0);
+}
+
+/**
+ * The records of service instances, in the order given: SRV (target `<node>.node.<dc>`, or `<hex>.addr.<dc>`
+ * for a service address of its own, with the A/AAAA in additional), else one A/AAAA per instance.
+ * `dc` is the datacenter the instances are in; `ttlS` every record's TTL in seconds.
+ */
+function serviceRecords(
+  ctx: DnsContext,
+  qname: string,
+  qtype: string,
+  instances: readonly HealthEntry[],
+  dc: string,
+  ttlS: number,
+): LookupResult {
   const answers: Answer[] = [];
   const extras: Answer[][] = [];
-  for (const e of healthy) {
+  const withTtl = (records: Answer[]): Answer[] => records.map((r) => ({ ...r, ttl: ttlS }) as Answer);
+  for (const e of instances) {
     const address = e.Service?.Address || e.Node?.Address || '';
     if (qtype === 'SRV') {
       // Consul ≥ 0.7: a service address other than the node's is named by `<hex>.addr`, so that
@@ -352,19 +378,58 @@ async function lookupService(
       answers.push({
         type: 'SRV',
         name: qname,
-        ttl: 0,
+        ttl: ttlS,
         class: 'IN',
         data: { priority: 1, weight: 1, port: e.Service?.Port ?? 0, target },
       });
-      extras.push(addressRecords(target, address, 'ANY'));
+      extras.push(withTtl(addressRecords(target, address, 'ANY')));
     } else {
-      for (const a of addressRecords(qname, address, qtype)) {
+      for (const a of withTtl(addressRecords(qname, address, qtype))) {
         answers.push(a);
         extras.push([]);
       }
     }
   }
   return { rcode: 'NOERROR', answers, extras };
+}
+
+/** Go's time.ParseDuration for what a query's `DNS.TTL` holds ("10s", "1m30s", "500ms"): whole seconds, or undefined. */
+export function durationSeconds(text: string): number | undefined {
+  const units: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  const parts = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/u.test(text)
+    ? [...text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gu)]
+    : text === '0'
+      ? []
+      : undefined;
+  if (parts === undefined) return undefined;
+  const seconds = parts.reduce((sum, m) => sum + Number(m[1]) * units[m[2]!]!, 0);
+  // A DNS TTL is an unsigned 32-bit count of seconds (RFC 2181 §8).
+  return Math.min(Math.floor(seconds), 0x7fffffff);
+}
+
+/**
+ * `QUERY.query[.DC].consul` (Consul's preparedQueryLookup): the agent executes the prepared query by
+ * name or id — in DC when one is named, with the query's failover to other DCs when none of its
+ * instances is healthy here — and the instances it returns are answered as a service's, in its order
+ * (shuffled or `Near`-sorted by the server), named in the DC that served them. An unknown query, or one
+ * that found no instance anywhere, is NXDOMAIN; the query's `DNS.TTL` is the records' TTL.
+ */
+async function lookupQuery(
+  ctx: DnsContext,
+  qname: string,
+  qtype: string,
+  query: string,
+  dc: string,
+): Promise<LookupResult> {
+  const response = await ask(ctx, { type: 'query.execute', idOrName: query, read: stale, ...inDc(ctx, dc) });
+  if (response?.status === 404) return nxdomain;
+  if (!response || response.status !== 200) return failureOf(response);
+  const body = (response.body ?? {}) as { Nodes?: unknown; DNS?: { TTL?: unknown }; Datacenter?: unknown };
+  const nodes = Array.isArray(body.Nodes) ? (body.Nodes as HealthEntry[]) : [];
+  if (nodes.length === 0) return nxdomain;
+  const ttlS = typeof body.DNS?.TTL === 'string' && body.DNS.TTL !== '' ? (durationSeconds(body.DNS.TTL) ?? 0) : 0;
+  const served = typeof body.Datacenter === 'string' && body.Datacenter !== '' ? body.Datacenter : dc;
+  return serviceRecords(ctx, qname, qtype, nodes, served, ttlS);
 }
 
 function soa(ctx: DnsContext): Answer {
@@ -450,11 +515,15 @@ export async function answerDns(
         return answers.length ? reply('NOERROR', answers) : reply('NOERROR', [], [soa(ctx)]);
       }
       case 'node':
-      case 'service': {
+      case 'service':
+      case 'query': {
+        const dc = parsed.dc ?? ctx.datacenter;
         const result =
           parsed.kind === 'node'
-            ? await lookupNode(ctx, q.name, qtype, parsed.node, parsed.dc ?? ctx.datacenter)
-            : await lookupService(ctx, q.name, qtype, parsed.service, parsed.tag, parsed.dc ?? ctx.datacenter);
+            ? await lookupNode(ctx, q.name, qtype, parsed.node, dc)
+            : parsed.kind === 'service'
+              ? await lookupService(ctx, q.name, qtype, parsed.service, parsed.tag, dc)
+              : await lookupQuery(ctx, q.name, qtype, parsed.query, dc);
         if (result.rcode !== 'NOERROR') return reply(result.rcode, [], result.rcode === 'NXDOMAIN' ? [soa(ctx)] : []);
         if (result.answers.length === 0) return reply('NOERROR', [], [soa(ctx)]);
         return reply('NOERROR', result.answers, [], result.extras);

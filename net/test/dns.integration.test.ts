@@ -45,7 +45,7 @@ async function until(
   type: 'A' | 'SRV',
   ok: (r: Awaited<ReturnType<typeof q>>) => boolean,
 ): Promise<Awaited<ReturnType<typeof q>>> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000; // generous: a loaded machine slows catalog syncs
   for (;;) {
     const r = await q(name, type);
     if (ok(r)) return r;
@@ -131,5 +131,36 @@ describe('DNS on a real agent', () => {
     expect((await q('0a140001.addr.dc1.consul')).answers.map((a) => a.data)).toEqual(['10.20.0.1']);
     // The consul service itself (the server registers it).
     expect((await q('consul.service.consul')).answers.map((a) => a.data)).toEqual(['127.0.0.1']);
+  });
+
+  it('a prepared query by name or id (QUERY.query.consul): its healthy instances, its DNS TTL, SRV', async () => {
+    await until('api.service.consul', 'A', (r) => r.answers.length === 2);
+    const created = await fetch(base + '/v1/query', {
+      method: 'POST',
+      body: JSON.stringify({ Name: 'api-q', Service: { Service: 'api', Tags: ['green'] }, DNS: { TTL: '15s' } }),
+    });
+    expect(created.status).toBe(200);
+    const id = ((await created.json()) as { ID: string }).ID;
+    for (const name of ['api-q.query.consul', 'API-Q.query.dc1.consul', `${id}.query.consul`]) {
+      const r = await until(name, 'A', (x) => x.answers.length === 1);
+      expect(r.answers.map((a) => [a.name, a.ttl, a.data])).toEqual([[name, 15, '10.20.0.2']]);
+    }
+    const srv = await until('api-q.query.consul', 'SRV', (x) => x.answers.length === 1);
+    expect(srv.answers[0]!.data).toEqual({ priority: 1, weight: 1, port: 9002, target: 'ext-a.node.dc1.consul' });
+    expect(srv.additionals.map((a) => [a.name, a.data])).toEqual([['ext-a.node.dc1.consul', '10.20.0.2']]);
+    // The query finds no healthy instance (no Failover): NXDOMAIN, as an unknown query.
+    await put('/v1/catalog/register', {
+      Node: 'ext-a',
+      Address: '10.20.0.2',
+      Check: { CheckID: 'api2-alive', Name: 'alive', Status: 'critical', ServiceID: 'api2' },
+    });
+    await until('api-q.query.consul', 'A', (r) => r.rcode === 'NXDOMAIN');
+    expect((await q('no-such-query.query.consul')).rcode).toBe('NXDOMAIN');
+    await put('/v1/catalog/register', {
+      Node: 'ext-a',
+      Address: '10.20.0.2',
+      Check: { CheckID: 'api2-alive', Name: 'alive', Status: 'passing', ServiceID: 'api2' },
+    });
+    await until('api-q.query.consul', 'A', (r) => r.answers.length === 1);
   });
 });

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { dig, tcpExchange, udpExchange, encodeQuery } from '../dns/client.js';
-import { parseQueryName, reverseAddress, startDnsServer, type DnsServer } from '../dns/server.js';
+import { durationSeconds, parseQueryName, reverseAddress, startDnsServer, type DnsServer } from '../dns/server.js';
 
 interface Inst {
   node: string;
@@ -40,8 +40,36 @@ const calls: AgentRequest[] = [];
 /** dc2, reached through `?dc=dc2` (the agent forwards it over the WAN): one node, b1. */
 const dc2Nodes: Record<string, string> = { b1: '10.0.2.1' };
 
+/**
+ * Prepared queries as the agent answers `query.execute` (the store runs them; core/agent/failover.ts
+ * fails over): `api` answers dc1's web instances in the server's order with DNS TTL 30s; `dr` found
+ * nothing in dc1 and failed over to dc2 (b1); `empty` found nothing anywhere. In dc2 (`?dc=dc2`) `api`
+ * answers b1.
+ */
+function executeDouble(req: AgentRequest & { type: 'query.execute' }): AgentResponse {
+  const entry = (node: string, address: string, port: number) => ({
+    Node: { Node: node, Address: address },
+    Service: { Service: 'web', Address: '', Port: port, Tags: [] },
+    Checks: [{ CheckID: 'serfHealth', Status: 'passing' }],
+  });
+  const b1 = entry('b1', dc2Nodes.b1!, 8081);
+  const answer = (Nodes: unknown[], Datacenter: string, Failovers: number, TTL = '') => ({
+    status: 200,
+    index: 7,
+    body: { Service: 'web', Nodes, DNS: { TTL }, Datacenter, Failovers },
+  });
+  const name = req.idOrName.toLowerCase();
+  if (req.dc === 'dc2') return name === 'api' ? answer([b1], 'dc2', 0) : { status: 404, body: null, error: '' };
+  if (name === 'api' || name === '8a9d6c3e-0000-4000-8000-000000000001')
+    return answer([entry('a2', nodes.a2!, 8080), entry('a1', nodes.a1!, 80)], 'dc1', 0, '30s');
+  if (name === 'dr') return answer([b1], 'dc2', 1);
+  if (name === 'empty') return answer([], 'dc2', 1);
+  return { status: 404, body: null, error: 'Query not found' };
+}
+
 async function catalogDouble(req: AgentRequest): Promise<AgentResponse> {
   calls.push(req);
+  if (req.type === 'query.execute' && (req.dc === undefined || req.dc === 'dc2')) return executeDouble(req);
   if (req.dc === 'dc2' && (req.type === 'catalog.node' || req.type === 'catalog.nodes'))
     return req.type === 'catalog.node'
       ? {
@@ -141,6 +169,13 @@ describe('parseQueryName', () => {
     expect(parseQueryName('example.com', d)).toEqual({ kind: 'outside' });
     expect(parseQueryName('what.consul', d)).toEqual({ kind: 'unknown' });
     expect(parseQueryName('node.consul', d)).toEqual({ kind: 'unknown' });
+    expect(parseQueryName('API.query.consul', d)).toEqual({ kind: 'query', query: 'api', dc: undefined });
+    expect(parseQueryName('my.api.query.dc2.consul', d)).toEqual({ kind: 'query', query: 'my.api', dc: 'dc2' });
+    expect(parseQueryName('query.consul', d)).toEqual({ kind: 'unknown' });
+  });
+  it("reads a prepared query's DNS TTL as Go's time.ParseDuration", () => {
+    expect(['10s', '1m30s', '1.5h', '500ms', '0', '2h0m0s'].map(durationSeconds)).toEqual([10, 90, 5400, 0, 0, 7200]);
+    expect(['x', '10', '-5s', 's', '1d'].map(durationSeconds)).toEqual(Array(5).fill(undefined));
   });
 });
 
@@ -287,6 +322,56 @@ describe('service lookups', () => {
     }
     expect((await dig('_web._tcp.service.consul', 'A', opts())).packet.answers).toHaveLength(2);
     expect((await dig('nosuchtag.web.service.consul', 'A', opts())).packet.rcode).toBe('NXDOMAIN');
+  });
+});
+
+describe('prepared query lookups (QUERY.query[.DC].consul, issue 17)', () => {
+  it('A: the instances the query answers, in its order, with its DNS TTL; by name in any case, or by id', async () => {
+    for (const name of [
+      'api.query.consul',
+      'API.Query.dc1.consul',
+      '8a9d6c3e-0000-4000-8000-000000000001.query.consul',
+    ]) {
+      calls.length = 0;
+      const { packet } = await dig(name, 'A', opts());
+      expect(packet.rcode, name).toBe('NOERROR');
+      expect(recs(packet.answers).map((a) => [a.name, a.type, a.ttl, a.data])).toEqual([
+        [name, 'A', 30, nodes.a2],
+        [name, 'A', 30, nodes.a1],
+      ]);
+      // Executed once, stale (any server answers, as Consul's DNS), in this DC (no ?dc=).
+      expect(calls).toHaveLength(1);
+      expect(calls[0]).toMatchObject({ type: 'query.execute', read: { consistency: 'stale' } });
+      expect(calls[0]).not.toHaveProperty('dc');
+    }
+  });
+  it('SRV of a query that failed over names the nodes in the DC that answered, with their A in additional', async () => {
+    const { packet } = await dig('dr.query.consul', 'SRV', opts());
+    expect(recs(packet.answers).map((a) => [a.type, a.ttl, a.data])).toEqual([
+      ['SRV', 0, { priority: 1, weight: 1, port: 8081, target: 'b1.node.dc2.consul' }],
+    ]);
+    expect(recs(packet.additionals).map((a) => [a.name, a.type, a.data])).toEqual([
+      ['b1.node.dc2.consul', 'A', '10.0.2.1'],
+    ]);
+    const srv = await dig('api.query.consul', 'SRV', opts('tcp'));
+    expect(recs(srv.packet.answers).map((a) => (a.data as { target: string }).target)).toEqual([
+      'a2.node.dc1.consul',
+      'a1.node.dc1.consul',
+    ]);
+  });
+  it('QUERY.query.DC.consul executes the query in that DC (?dc=); an unknown DC is NXDOMAIN', async () => {
+    calls.length = 0;
+    const { packet } = await dig('api.query.dc2.consul', 'A', opts());
+    expect(recs(packet.answers).map((a) => a.data)).toEqual(['10.0.2.1']);
+    expect(calls[0]).toMatchObject({ type: 'query.execute', idOrName: 'api', dc: 'dc2' });
+    expect((await dig('api.query.dc9.consul', 'A', opts())).packet.rcode).toBe('NXDOMAIN');
+  });
+  it('an unknown query, or one with no instance anywhere, is NXDOMAIN with the SOA', async () => {
+    for (const name of ['nosuch.query.consul', 'empty.query.consul', 'dr.query.dc2.consul']) {
+      const { packet } = await dig(name, 'A', opts());
+      expect(packet.rcode, name).toBe('NXDOMAIN');
+      expect(packet.authorities?.[0]?.type).toBe('SOA');
+    }
   });
 });
 

@@ -18,12 +18,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { dig } from '../dns/client.js';
 import { conclave, startAgent, stopAll, until, type AgentHandle, dcAgentArgs } from './agent-process.js';
 
 const a1 = '127.0.19.1';
 const ac = '127.0.19.2';
 const b1 = '127.0.19.11';
 const master = 'root-dc1-master';
+const dnsToken = 'dns-reader-token';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-multidc-acl-'));
 const agents = new Map<string, AgentHandle>();
 afterAll(async () => {
@@ -67,12 +69,13 @@ async function answer(
   );
 }
 
-function start(name: string, ip: string, dc: string, key: string, acl: object, extra: string[]): void {
+function start(name: string, ip: string, dc: string, key: string, acl: object, extra: string[], dnsPort = -1): void {
   const dataDir = path.join(root, name);
   fs.mkdirSync(dataDir, { recursive: true });
   const configFile = path.join(root, `${name}.json`);
   fs.writeFileSync(configFile, JSON.stringify(acl));
-  const args = [...dcAgentArgs(name, ip, dc, dataDir, key), '-dns-port', '-1', '-config-file', configFile, ...extra];
+  const args = [...dcAgentArgs(name, ip, dc, dataDir, key), '-dns-port', String(dnsPort), '-config-file', configFile];
+  args.push(...extra);
   agents.set(name, startAgent(args));
 }
 
@@ -85,7 +88,8 @@ describe('ACLs across two datacenters (real processes, loopback)', () => {
     const dc1Acl = { acl_datacenter: 'dc1', acl_master_token: master, acl_default_policy: 'allow' };
     const dc2Acl = { acl_datacenter: 'dc1', acl_default_policy: 'deny', acl_down_policy: 'extend-cache' };
     start('a1', a1, 'dc1', key, dc1Acl, ['-server', '-bootstrap-expect', '1']);
-    start('ac', ac, 'dc1', key, dc1Acl, ['-retry-join', a1]);
+    // ac's DNS reads with its acl_token, as Consul's (a token the test creates later, in dc1).
+    start('ac', ac, 'dc1', key, { ...dc1Acl, acl_token: dnsToken }, ['-retry-join', a1], 8600);
     start('b1', b1, 'dc2', key, dc2Acl, ['-server', '-bootstrap-expect', '1', '-retry-join-wan', a1]);
 
     // dc1 elects a1 and takes a write (its default policy allows the anonymous caller).
@@ -187,6 +191,35 @@ describe('ACLs across two datacenters (real processes, loopback)', () => {
     // dc1's default policy would show b1 to these callers; dc2's rules (deny by default) hide it.
     expect(await execute()).toEqual(['dc2', 1, []]);
     expect(await execute(other)).toEqual(['dc2', 1, []]);
+
+    // DNS: api.query.consul on ac fails over to dc2 with ac's acl_token, which dc2 resolves from dc1 and
+    // filters with. Before that token exists, the lookup is refused (ACL not found: SERVFAIL); once it
+    // may read api and the nodes, b1's address is the answer (before the fix: NXDOMAIN, dc2 refused).
+    const dig1 = async (name: string, type: 'A' | 'SRV') => (await dig(name, type, { host: ac, port: 8600 })).packet;
+    expect((await dig1('api.query.consul', 'A')).rcode).toBe('SERVFAIL');
+    const update = await answer(ac, 'PUT', '/v1/acl/update', {
+      token: master,
+      body: JSON.stringify({
+        ID: dnsToken,
+        Name: 'dns',
+        Type: 'client',
+        Rules: 'service "api" { policy = "read" }\nnode "" { policy = "read" }',
+      }),
+    });
+    expect(update.status).toBe(200);
+    const viaDns = await until(
+      async () => {
+        const p = await dig1('api.query.consul', 'A');
+        return p.rcode === 'NOERROR' && (p.answers ?? []).length > 0 ? p : null;
+      },
+      90_000,
+      'dig api.query.consul on ac answers b1 through the failover to dc2',
+    );
+    expect(viaDns.answers?.map((r) => (r as { data?: unknown }).data)).toEqual([b1]);
+    const srv = await dig1('api.query.consul', 'SRV');
+    expect(srv.answers?.map((r) => (r as { data?: unknown }).data)).toEqual([
+      { priority: 1, weight: 1, port: 80, target: 'b1.node.dc2.consul' },
+    ]);
 
     // event/fire?dc=dc2: dc2 decides with the caller's token (event write on the name), not dc1's gate.
     const deployer = await token('deployer', 'event "deploy" { policy = "write" }');

@@ -5,7 +5,8 @@
  * -wan`; the rest of each DC follows by flood join. Checked: `members -wan` lists the six servers as
  * node.dc, `catalog/datacenters` both DCs, KV and health with `?dc=` from dc1 land in and read from
  * dc2's store, `dig` of NAME.node.dc2.consul and SVC.service.dc2.consul from dc1's DNS, an unknown DC
- * answers `No path to datacenter`, a prepared query fails over to dc2 once dc1's instance is critical,
+ * answers `No path to datacenter`, a prepared query fails over to dc2 once dc1's instance is critical
+ * (over HTTP and over DNS as NAME.query.consul; NAME.query.dc2.consul runs dc2's own query),
  * a user event fired with `?dc=dc2` reaches dc2 only, and cross-DC consistent reads go on after kill -9
  * of dc2's leader.
  */
@@ -177,12 +178,44 @@ describe('two datacenters over the WAN (real processes, loopback)', () => {
       );
     };
     await until(() => answeredBy('dc1', 0, 'ac'), 45_000, 'the query answered by dc1 (ac) while web passes there');
+    // The same query over DNS (NAME.query.consul): SRV names the node in the DC that answered.
+    const srvOf = async (name: string): Promise<string | null> => {
+      const r = await dig(name, 'SRV', { host: ac, port: 8600 });
+      const data = (r.packet.answers?.[0] as { data?: { port: number; target: string } } | undefined)?.data;
+      return r.packet.rcode === 'NOERROR' && data !== undefined ? `${data.target}:${data.port}` : null;
+    };
+    await until(
+      async () => (await srvOf('web-anywhere.query.consul')) === 'ac.node.dc1.consul:8081',
+      45_000,
+      'dig web-anywhere.query.consul SRV names ac in dc1',
+    );
     expect((await http(ac, 'PUT', '/v1/agent/check/fail/service:web')).status).toBe(200);
     await until(
       () => answeredBy('dc2', 1, 'bc'),
       45_000,
       'the query fails over to dc2 (bc) once dc1’s web is critical',
     );
+    await until(
+      async () => (await srvOf('web-anywhere.query.consul')) === 'bc.node.dc2.consul:8080',
+      45_000,
+      'dig web-anywhere.query.consul SRV fails over to bc in dc2',
+    );
+    const a = await dig('web-anywhere.query.consul', 'A', { host: ac, port: 8600 });
+    expect(a.packet.answers?.map((r) => (r as { data?: unknown }).data)).toEqual([bc]);
+    // NAME.query.DC.consul runs a query of dc2's own store in dc2 (queries are per DC, as Consul's).
+    const dc2Query = JSON.stringify({ Name: 'web-dc2', Service: { Service: 'web' } });
+    await until(
+      async () => (await http(ac, 'POST', '/v1/query?dc=dc2', dc2Query)).status === 200,
+      45_000,
+      'query created in dc2 through dc1',
+    );
+    await until(
+      async () => (await srvOf('web-dc2.query.dc2.consul')) === 'bc.node.dc2.consul:8080',
+      45_000,
+      'dig web-dc2.query.dc2.consul SRV from dc1 names bc',
+    );
+    // dc1 does not know dc2's query: NXDOMAIN.
+    expect((await dig('web-dc2.query.consul', 'A', { host: ac, port: 8600 })).packet.rcode).toBe('NXDOMAIN');
 
     // A user event fired with ?dc=dc2 from dc1's client reaches dc2's agents, and not dc1's.
     const fired = await http(ac, 'PUT', '/v1/event/fire/deploy?dc=dc2', 'v2');
