@@ -175,11 +175,26 @@ export function onPushPullTimer(step: Step): void {
   if (peer) sendStream(step, peer.id, localState(s, false, false));
 }
 
-/** Serf reconnect: with probability failed/live, push-pull with one random failed member. */
+/**
+ * Serf reconnect: with probability failed/live, push-pull with one random failed member. And a member
+ * that holds no other member live (its peers failed, left or were force-left) pushes its state to its
+ * join peers, as Consul's retry_join does before the first join.
+ *
+ * Why the second part: a member's peers may crash, be force-left by an operator (so it no longer tries
+ * them: reconnect is for failed members only) and restart without memory, finding each other through
+ * their own join peers. Nobody then knows the lone member, and it knows nobody live: two clusters
+ * that never merge (swim/explore-crash seed 232). Serf escapes through its snapshot — a restarted
+ * member rejoins the members it knew alive — which this core, keeping no membership on disk, lacks.
+ * A member alone costs its join peers one push-pull each per interval; one that is not alone, nothing.
+ */
 export function onReconnectTimer(step: Step): void {
   const { s } = step;
   step.ctx.emit({ kind: 'setTimer', timer: 'reconnect', afterMs: s.config.reconnectIntervalMs });
   if (!isActive(s) || s.self.status !== 'alive') return;
+  if (s.members.liveCount <= 1 && s.joined) {
+    const state = localState(s, true, false);
+    for (const peer of s.joinPeers) if (peer !== s.selfId) sendStream(step, peer, state);
+  }
   const failed = s.members.failedIds;
   if (failed.size === 0) return;
   const prng = prngOf(step);

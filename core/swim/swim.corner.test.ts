@@ -14,7 +14,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { suspicionTimeoutMinMs } from './config.js';
-import { joinedCluster } from './testing.js';
+import { joinedCluster, SwimLoop } from './testing.js';
 
 /** n1 holds n3 `failed` (n3 crashed, n5 declared it) or `left` (n3's leave intent), n3 at incarnation `inc`. */
 function holding(status: 'failed' | 'left', seed: number) {
@@ -185,5 +185,54 @@ describe('wire hygiene in push-pull merges (the same bound as gossip updates)', 
     expect(loop.state('n1').members.get('n4')!.incarnation).toBe(inc4 + 1);
     expect(loop.state('n1').eventClock).toBeLessThanOrEqual(clock + 1);
     expect(loop.invariantFailures).toEqual([]);
+  });
+});
+
+describe('a member left alone rejoins through its join peers', () => {
+  /**
+   * swim/explore-crash seed 232, reduced to three members. n3 joined through n1 and n2 (its join peers,
+   * Consul's retry_join). Both crash; n3 declares them failed and an operator force-leaves them from
+   * n3 (`consul force-leave` of a dead node), so n3 holds them left. Both restart without memory (SWIM
+   * keeps no membership on disk) and find each other through their own join peers, but neither
+   * remembers n3, and n3 tries no member it holds left: two clusters that never merge, though n3's
+   * join peers are up. Serf avoids this with its snapshot (a restarted member rejoins the members it
+   * knew alive); our core, which keeps none, has the member that holds no other member live retry its
+   * join peers at every reconnect interval. Proven by the merged views (n3 learns the restarted
+   * members at a higher incarnation: their refutation of the left it held).
+   */
+  it('after its peers crashed, were force-left and restarted without memory', () => {
+    const config = (id: string) => ({
+      profile: 'sim' as const,
+      joinPeers: id === 'n1' ? [] : id === 'n2' ? ['n1'] : ['n1', 'n2'],
+    });
+    const loop = new SwimLoop(5, config);
+    for (const id of ['n1', 'n2', 'n3']) loop.add(id, 0);
+    loop.runUntil(10_000);
+    expect(loop.state('n3').members.liveCount).toBe(3);
+    loop.crash('n1');
+    loop.crash('n2');
+    loop.runUntil(loop.nowMs + 40_000);
+    for (const id of ['n1', 'n2']) {
+      expect(loop.statusOf('n3', id)).toBe('failed');
+      loop.request('n3', { type: 'forceLeave', name: id });
+      expect(loop.statusOf('n3', id)).toBe('left');
+    }
+    loop.add('n1');
+    loop.add('n2');
+    loop.runUntil(loop.nowMs + 60_000);
+    for (const id of ['n1', 'n2']) expect(loop.statusOf(id, 'n3')).toBe('alive');
+    for (const id of ['n1', 'n2']) expect(loop.statusOf('n3', id)).toBe('alive');
+    expect(loop.state('n3').members.liveCount).toBe(3);
+    expect(loop.invariantFailures).toEqual([]);
+  });
+
+  it('a member that is not alone sends its join peers nothing more', () => {
+    const { loop } = joinedCluster(4, {}, 3);
+    const joinPushes: string[] = [];
+    loop.onSend = (from, to, message) => {
+      if (message.t === 'pushPull' && message.join) joinPushes.push(`${from}>${to}`);
+    };
+    loop.runUntil(loop.nowMs + 60_000);
+    expect(joinPushes).toEqual([]);
   });
 });

@@ -99,3 +99,15 @@ describe('planted bugs are caught', () => {
     expect(run(withMachine(ignoresRefutation), text).violations.join('\n')).toMatch(/accuracy: \d+ false positives/);
   });
 });
+
+describe('explorer seeds that once failed', () => {
+  it('swim/explore-crash seed 232: a member whose peers were force-left and restarted without memory rejoins', async () => {
+    // n6's only live peers (n2, n5) crashed, were force-left from n6 and restarted knowing nothing of
+    // it; before the reconnect rule (core/swim/pushpull.ts, onReconnectTimer) n6 stayed alone and the
+    // liveness phase failed with "n1 sees n6 as unknown".
+    const { scenario, harness: h } = await loadScenario(new URL('explore-crash.txt', dir).pathname);
+    const result = new Simulation(scenario, h, 232, { logLimit: 0 }).run();
+    expect(result.violations).toEqual([]);
+    expect(result.recoveredMs).not.toBeNull();
+  }, 60_000);
+});
