@@ -107,9 +107,10 @@ export interface Harness {
   checkResult?(sim: SimApi, nodeId: NodeId, checkId: string, check: CheckSpec): CheckResult;
   /**
    * Every protocol transition this harness reports through `SimApi.cover` (`transition ...`): the
-   * coverage report names the ones an exploration never reached.
+   * coverage report names the ones an exploration never reached. A function gives a scenario's own
+   * list, leaving out what its knobs and timeline make unreachable (`transitionsOf`).
    */
-  readonly transitions?: readonly string[];
+  readonly transitions?: readonly string[] | ((scenario: Scenario) => readonly string[]);
   /** Extra columns for the TUI's node table and summaries, from a node's runtime views. */
   describe?(sim: SimApi, nodeId: NodeId): Record<string, string | number>;
 }
@@ -218,4 +219,21 @@ export function runState<Run extends object>(sim: SimApi, kind: abstract new (..
   if (!(run instanceof kind))
     assert(false, `this simulation's harness state is not a ${kind.name} (harness ${sim.scenario.protocol})`);
   return run;
+}
+
+/**
+ * The transitions `harness` must reach in `scenario` (its `transitions`, or the scenario's own list when
+ * it depends on the knobs), with the protocol knobs `pins` (`--knob KEY=VALUE`) laid over the scenario's.
+ */
+export function transitionsOf(
+  harness: Harness,
+  scenario: Scenario,
+  pins: Readonly<Record<string, string>> = {},
+): readonly string[] {
+  const t = harness.transitions;
+  if (t === undefined) return [];
+  if (typeof t !== 'function') return t;
+  const params = { ...scenario.params };
+  for (const [key, value] of Object.entries(pins)) if (key in harness.params) params[key] = value;
+  return t({ ...scenario, params });
 }

@@ -17,6 +17,7 @@ import { swimMachine, type SwimState } from '../../core/swim/machine.js';
 import type { MemberStatus, SwimRequest } from '../../core/swim/api.js';
 import type { NodeId } from '../../core/types.js';
 import { runState, type Harness, type SimApi } from '../harness.js';
+import { SwimCoverage, swimTransitionsFor } from './swim-coverage.js';
 import { parseDurationMs, type Scenario } from '../scenario.js';
 import {
   checkCompleteness,
@@ -140,6 +141,8 @@ class SwimRun {
   readonly suspicionStarts = new Map<string, { startMs: number; counts: readonly number[] }>();
   /** A force-leave being handled in this step: the caller, its target and the status it held before. */
   forceLeave: { node: NodeId; name: string; before: MemberStatus | undefined } | null = null;
+  /** What `sim explore --coverage` counts (swim-coverage.ts); idle when coverage is off. */
+  readonly coverage = new SwimCoverage();
 
   constructor(nodeIds: readonly NodeId[]) {
     for (const id of nodeIds) this.lives.set(id, { down: [], paused: [], leaving: [] });
@@ -474,7 +477,9 @@ export const harness: Harness = {
     if (!s) return;
     const run = runOf(sim);
     run.membersBefore = s.members.size;
-    if (input.kind === 'timer' && input.timer.startsWith('swim:sus:'))
+    const suspicionTimer = input.kind === 'timer' && input.timer.startsWith('swim:sus:');
+    run.coverage.onInput(sim, nodeId, s, suspicionTimer);
+    if (input.kind === 'timer' && suspicionTimer)
       checkSuspicionTimeout(sim, run, nodeId, s, input.timer.slice('swim:'.length));
     else if (input.kind === 'request') {
       const body = (input.request as { machine?: string; body?: SwimRequest }).body;
@@ -484,10 +489,17 @@ export const harness: Harness = {
   },
 
   checkStep(sim, nodeId) {
-    return checkForceLeave(sim, runOf(sim), nodeId);
+    const run = runOf(sim);
+    if (sim.coverageOn) run.coverage.afterStep(sim, nodeId, stateOf(sim, nodeId));
+    return checkForceLeave(sim, run, nodeId);
+  },
+
+  onNodeStart(sim, nodeId) {
+    runOf(sim).coverage.onStart(nodeId);
   },
 
   onEffect(sim, nodeId, effect) {
+    if (sim.coverageOn) runOf(sim).coverage.onEffect(sim, nodeId, effect, stateOf(sim, nodeId));
     if (effect.kind !== 'trace' || effect.event.type !== 'swim.marked') return;
     const { node, about, status, incarnation } = effect.event;
     if (node !== nodeId || about === nodeId) return;
@@ -558,6 +570,16 @@ export const harness: Harness = {
     const key = `${name} ${args.join(' ')}`;
     if (run.expectations.has(key)) return done; // judged (and reported) at the end of the safety phase
     return expectation(sim, name, args);
+  },
+
+  // `sim explore --coverage`: the member-view transitions, refutations and mechanisms (swim-coverage.ts);
+  // the list leaves out what the scenario's knobs and timeline make unreachable.
+  transitions: (scenario: Scenario) => {
+    const config = scenarioConfig(scenario);
+    return swimTransitionsFor(scenario, {
+      lifeguard: config.lifeguard,
+      reapBeforeMs: Math.min(config.reconnectTimeoutMs, config.tombstoneTimeoutMs) + config.reapIntervalMs,
+    });
   },
 
   describe(sim, nodeId): Record<string, string | number> {

@@ -31,6 +31,7 @@ import {
   shardRange,
 } from '../../../sim/tools/explore.js';
 import { didYouMean } from '../../../sim/suggest.js';
+import { transitionsOf } from '../../../sim/harness.js';
 
 const exploreUsage =
   'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE].. [--coverage | --require-coverage | --guided]\n';
@@ -284,7 +285,7 @@ export async function runExplore(args: string[]): Promise<number> {
   }
   summary = { ...summary, shard: flags.shard };
   const json = jsonOf(summary, pins);
-  const transitions = loaded?.harness.transitions ?? [];
+  const transitions = loaded ? transitionsOf(loaded.harness, loaded.scenario, pins) : [];
   if (summary.coverage) json.unreached = unreachedTransitions(summary.coverage, transitions);
   if (flags.out) writeFileSync(flags.out, JSON.stringify(json) + '\n');
   if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
