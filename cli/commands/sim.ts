@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { didYouMean } from '../../sim/suggest.js';
 import { makeReplay, replayFileName, writeReplay } from '../../sim/tools/replay.js';
 import { addKnobPin, loadScenario, replayCommand } from '../../sim/run.js';
-import { Simulation, type LogLine, type RunResult } from '../../sim/engine/simulation.js';
+import { Simulation, codecMode, type CodecMode, type LogLine, type RunResult } from '../../sim/engine/simulation.js';
 
 /** Where failing runs leave their replay files (as `sim explore` and the TUI's `s`). */
 const defaultReplayDir = '.conclave/replays';
@@ -35,7 +35,7 @@ Commands:
 
 /** `conclave sim <command> --help`: what each command does, its flags and its exit codes. */
 export const subcommandHelp: Record<string, string> = {
-  run: `Usage: conclave sim run SCENARIO [--seed N] [--knob KEY=VALUE].. [--json] [--verbose] [--history FILE] [--replay-dir DIR | --no-replay] [--no-codec]
+  run: `Usage: conclave sim run SCENARIO [--seed N] [--knob KEY=VALUE].. [--json] [--verbose] [--history FILE] [--replay-dir DIR | --no-replay] [--no-codec | --codec MODE]
 
   Runs one simulation of a scenario file (scenarios/README.md, docs/scenario-grammar.md).
   --seed N          the seed (default: the scenario's \`seed\` line)
@@ -48,6 +48,8 @@ export const subcommandHelp: Record<string, string> = {
   --replay-dir DIR  where a failing run writes its replay file (default ${defaultReplayDir})
   --no-replay       write no replay file
   --no-codec        pass messages as objects, without the wire codec (faster; another trace)
+  --codec MODE      copy (default: what msgpackr would deliver, copied without encoding when plain),
+                    bytes (every message really packed and unpacked; the same trace hash as copy), off
 Human output ends with \`seed=N trace=<16 hex> result=pass|fail\`. A failing run also prints the
 command that reruns it, writes a replay file and prints the \`sim report\` command for it.
 Exit: 0 pass, 1 violation, 2 bad usage or a bad scenario file.
@@ -200,7 +202,8 @@ export interface RunFlags {
   seed: number | null;
   json: boolean;
   verbose: boolean;
-  codec: boolean;
+  /** `--no-codec` is false; `--codec bytes` runs every message through msgpackr (same trace hash as the default). */
+  codec: boolean | CodecMode;
   /** Where to write the run's client history (JSON lines, for `conclave check lin`); null: nowhere. */
   historyFile: string | null;
   /** Where a failing run writes its replay file; null: nowhere (--no-replay). */
@@ -209,7 +212,7 @@ export interface RunFlags {
   knobs: string[];
 }
 
-const runFlagNames = ['seed', 'json', 'verbose', 'history', 'replay-dir', 'no-replay', 'no-codec', 'help'];
+const runFlagNames = ['seed', 'json', 'verbose', 'history', 'replay-dir', 'no-replay', 'no-codec', 'codec', 'help'];
 
 export function parseRunFlags(args: readonly string[]): RunFlags | string {
   const flags: RunFlags = {
@@ -240,7 +243,12 @@ export function parseRunFlags(args: readonly string[]): RunFlags | string {
     } else if (name === 'json') flags.json = true;
     else if (name === 'verbose' || name === 'v') flags.verbose = true;
     else if (name === 'no-codec') flags.codec = false;
-    else if (name === 'history') {
+    else if (name === 'codec') {
+      const value = inline ?? args[++i];
+      if (value !== 'copy' && value !== 'bytes' && value !== 'off')
+        return `--codec needs copy, bytes or off, got '${value ?? ''}'`;
+      flags.codec = value;
+    } else if (name === 'history') {
       const value = inline ?? args[++i];
       if (value === undefined || value === '') return '--history needs a FILE';
       flags.historyFile = value;
@@ -322,7 +330,7 @@ async function runOne(args: string[]): Promise<number> {
       scenarioFile: flags.file,
       scenarioText: readFileSync(flags.file, 'utf8'),
       result,
-      codec: flags.codec,
+      codec: codecMode(flags.codec) !== 'off', // bytes and copy give one trace: the replay uses copy
       origin: 'run',
     });
     replayFile = writeReplay(replay, join(flags.replayDir, replayFileName(loaded.scenario.name, seed)));
@@ -332,7 +340,9 @@ async function runOne(args: string[]): Promise<number> {
   } else {
     process.stdout.write(summary(result));
     if (result.result === 'fail') {
-      process.stdout.write(`replay: ${replayCommand(flags.file, seed, pins)}${flags.codec ? '' : ' --no-codec'}\n`);
+      process.stdout.write(
+        `replay: ${replayCommand(flags.file, seed, pins)}${codecMode(flags.codec) === 'off' ? ' --no-codec' : ''}\n`,
+      );
       if (replayFile !== null) {
         process.stdout.write(`replay file: ${replayFile} (conclave sim replay / shrink / report)\n`);
         const reportDir = join('reports', replayFileName(loaded.scenario.name, seed).replace(/\.replay\.json$/, ''));

@@ -15,6 +15,7 @@
  */
 import { HeldEffects } from '../../core/held.js';
 import { pack, unpack } from 'msgpackr';
+import { copyAgain, delivered, roundTrip, undecodable, wireCopy, type WireParcel } from './wire.js';
 import seedrandom from 'seedrandom';
 import { assert } from '../../core/assert.js';
 import { Prng } from '../../core/prng.js';
@@ -43,8 +44,15 @@ import { TraceHash, hashString } from './trace-hash.js';
 // ───────────────────────────────────────────── options ────────────────────────────────────────────
 
 export interface SimOptions {
-  /** Encode and decode every message and stored value with msgpackr (the real wire). Default true. */
-  readonly codec?: boolean;
+  /**
+   * What happens to a message between two nodes (sim/engine/wire.ts). `'copy'` (the default, also
+   * `true`): each receiver gets the value msgpackr would decode, made by a plain copy when the message
+   * is plain data and by msgpackr itself otherwise; the trace hash folds a digest of it. `'bytes'`:
+   * every message is packed and unpacked by msgpackr (the real wire, slower); same trace hash as
+   * `'copy'`. `'off'` (also `false`, `--no-codec`): messages are passed by reference and not hashed
+   * (speed runs; another trace). Stored values are msgpackr bytes unless `'off'`.
+   */
+  readonly codec?: boolean | CodecMode;
   /** Call node invariants and the harness's cluster checks after every step. Default true. */
   readonly checkInvariants?: boolean;
   /** Keep the last N log lines in `result.log` (0 keeps none; the hash covers everything anyway). */
@@ -69,6 +77,14 @@ export interface SimOptions {
    * harness's protocol transitions (`SimApi.cover`). Off by default; the counts land in `result.coverage`.
    */
   readonly coverage?: boolean;
+}
+
+/** See `SimOptions.codec`. */
+export type CodecMode = 'copy' | 'bytes' | 'off';
+
+/** `SimOptions.codec` as a mode (`true` is `'copy'`, `false` is `'off'`). */
+export function codecMode(codec: boolean | CodecMode | undefined): CodecMode {
+  return codec === undefined || codec === true ? 'copy' : codec === false ? 'off' : codec;
 }
 
 export interface LogLine {
@@ -130,7 +146,7 @@ class SimEvent {
   // Deliver
   from = -1; // -1: the stranger (see claimedFrom)
   claimedFrom: NodeId = ''; // the sender id the stranger wrote in its frame
-  payload: unknown = undefined; // Uint8Array with the codec, else the envelope
+  payload: unknown = undefined; // a WireParcel (codec 'copy'), a Uint8Array ('bytes'), else the envelope
   stream = false;
   incarnation = 0; // receiver's incarnation at send time (stream) / owner's (timers, syncs)
   sentUs = 0;
@@ -222,7 +238,9 @@ export class Simulation implements SimApi {
    */
   nowUs = 0;
   private readonly hash = new TraceHash();
+  /** Messages and stored values go through a codec (any mode but 'off'). */
   private readonly codec: boolean;
+  private readonly codecMode: CodecMode;
   private readonly checkInvariants: boolean;
   private readonly stopOnViolation: boolean;
   private readonly logLimit: number;
@@ -264,7 +282,8 @@ export class Simulation implements SimApi {
     this.seed = seed;
     this.scenario = scenario;
     this.harness = harness;
-    this.codec = options.codec ?? true;
+    this.codecMode = codecMode(options.codec);
+    this.codec = this.codecMode !== 'off';
     this.checkInvariants = options.checkInvariants ?? true;
     this.stopOnViolation = options.stopOnViolation ?? true;
     this.logLimit = options.logLimit ?? 0;
@@ -580,7 +599,7 @@ export class Simulation implements SimApi {
     switch (next.kind) {
       case Ev.Deliver: {
         const from = next.from >= 0 ? this.nodes[next.from]!.id : `${next.claimedFrom} (stranger)`;
-        const message = this.codec ? decodeOrNull(next.payload as Uint8Array, next.from < 0) : next.payload;
+        const message = this.messageOf(next.payload, next.from < 0);
         const what = message === undefined ? 'undecodable bytes' : describeEnvelope(message as Envelope);
         return `message ${from}→${node} ${what}`;
       }
@@ -685,21 +704,25 @@ export class Simulation implements SimApi {
         if (event.stream && event.incarnation !== node.incarnation) return; // the connection died with the old process
         if (event.from >= 0 && this.network.isBlocked(event.from, node.index)) {
           this.counters.drops++;
-          this.reportHop(event, null);
+          if (this.onMessage) this.reportHop(event, null, this.messageOf(event.payload, false) as Envelope);
           return;
         }
         let message: Envelope;
         if (this.codec) {
-          this.hash.bytes(event.payload as Uint8Array);
-          const decoded = decodeOrNull(event.payload as Uint8Array, event.from < 0);
-          if (decoded === undefined) {
+          const parcel =
+            this.codecMode === 'copy'
+              ? (event.payload as WireParcel)
+              : decodeParcel(event.payload as Uint8Array, event.from < 0);
+          this.hash.word(parcel.digestHi);
+          this.hash.word(parcel.digestLo);
+          if (parcel.value === undefined) {
             this.counters.drops++; // the stranger's garbage: the frame decoder drops it (net/transport/frame.ts)
             return;
           }
-          message = decoded as Envelope;
+          message = parcel.value as Envelope;
         } else message = event.payload as Envelope;
         this.counters.deliveries++;
-        this.reportHop(event, this.nowUs);
+        this.reportHop(event, this.nowUs, message);
         const from = event.from >= 0 ? this.nodes[event.from]!.id : event.claimedFrom;
         this.stepNode(node, { kind: 'message', nowMs, from, message });
         return;
@@ -876,7 +899,12 @@ export class Simulation implements SimApi {
     if (effect.kind === 'reply') {
       const pending = this.pendingRequests.get(effect.requestId);
       if (!pending) return;
-      const response = this.codec ? unpack(pack(effect.response)) : effect.response;
+      const response =
+        this.codecMode === 'copy'
+          ? wireCopy(effect.response).value
+          : this.codecMode === 'bytes'
+            ? roundTrip(effect.response)
+            : effect.response;
       const event = new SimEvent(this.nowUs + this.clientLatencyUs(), Ev.Callback, -1);
       event.fn = () => this.finishRequest(effect.requestId, response);
       this.schedule(event);
@@ -895,7 +923,6 @@ export class Simulation implements SimApi {
     }
     // A message to itself (Raft's self-ack) never reaches a wire the stranger could sniff (net/driver.ts).
     if (sender !== receiver) this.stranger?.sniff(sender.index, receiver.index, message, stream);
-    const payload = this.codec ? pack(message) : message;
     const times = this.network.route(sender.index, receiver.index, stream, this.nowUs);
     if (times === null) {
       this.counters.drops++;
@@ -910,10 +937,14 @@ export class Simulation implements SimApi {
         });
       return;
     }
-    for (const atUs of times) {
-      const event = new SimEvent(atUs, Ev.Deliver, receiver.index);
+    // Encoded (or copied) once per destination, when it leaves: later changes by the sender do not travel.
+    const payload =
+      this.codecMode === 'copy' ? wireCopy(message) : this.codecMode === 'bytes' ? pack(message) : message;
+    for (let i = 0; i < times.length; i++) {
+      const event = new SimEvent(times[i]!, Ev.Deliver, receiver.index);
       event.from = sender.index;
-      event.payload = payload;
+      // A duplicate is another decoding of the same bytes: its receiver gets objects of its own.
+      event.payload = i > 0 && this.codecMode === 'copy' ? copyParcel(payload as WireParcel) : payload;
       event.stream = stream;
       event.incarnation = receiver.incarnation;
       event.sentUs = this.nowUs;
@@ -921,9 +952,15 @@ export class Simulation implements SimApi {
     }
   }
 
-  private reportHop(event: SimEvent, deliveredUs: number | null): void {
+  /** A message event's payload as its receiver would decode it (undefined: undecodable), without hashing it. */
+  private messageOf(payload: unknown, fromStranger: boolean): unknown {
+    if (this.codecMode === 'copy') return (payload as WireParcel).value;
+    if (this.codecMode === 'bytes') return decodeOrNull(payload as Uint8Array, fromStranger);
+    return payload;
+  }
+
+  private reportHop(event: SimEvent, deliveredUs: number | null, message: Envelope): void {
     if (!this.onMessage) return;
-    const message = (this.codec ? unpack(event.payload as Uint8Array) : event.payload) as Envelope;
     this.onMessage({
       from: event.from >= 0 ? this.nodes[event.from]!.id : event.claimedFrom,
       to: this.nodes[event.node]!.id,
@@ -1286,7 +1323,9 @@ export class Simulation implements SimApi {
     const receiver = this.nodes[injection.to]!;
     this.hash.string(injection.description);
     this.emitLog({ atMs: this.nowMs, node: null, kind: 'fault', text: `stranger ${injection.description}` });
-    const payload = injection.bytes ?? (this.codec ? pack(injection.message) : injection.message);
+    const bytes = this.codec ? (injection.bytes ?? pack(injection.message)) : null;
+    // The stranger's frames are decoded as they arrive in 'copy' mode too (rare; its garbage needs real bytes).
+    const payload = bytes === null ? injection.message : this.codecMode === 'copy' ? decodeParcel(bytes, true) : bytes;
     // Like a datagram: the stranger's frames are not part of any member's stream.
     const event = new SimEvent(this.nowUs + 1 + stranger.latencyUs(), Ev.Deliver, receiver.index);
     event.from = -1;
@@ -1386,6 +1425,16 @@ function decodeOrNull(bytes: Uint8Array, fromStranger: boolean): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The parcel a received frame gives: its decoded value and digest, or the undecodable marker. */
+function decodeParcel(bytes: Uint8Array, fromStranger: boolean): WireParcel {
+  const value = decodeOrNull(bytes, fromStranger);
+  return value === undefined ? undecodable() : delivered(value);
+}
+
+function copyParcel(parcel: WireParcel): WireParcel {
+  return { value: copyAgain(parcel.value), digestHi: parcel.digestHi, digestLo: parcel.digestLo };
 }
 
 function describeEnvelope(message: Envelope): string {
