@@ -260,6 +260,31 @@ describe('TLS on streams', () => {
     expect(b.inbox).toHaveLength(0);
   });
 
+  it('outgoing connections and datagrams leave from the -bind address, not 127.0.0.1 (issue 14)', async () => {
+    // Before, outgoing RPC connections came from 127.0.0.1 whatever -bind said, so a receiver binding the
+    // claimed sender to the peer's address (the identity binding below) could not tell members apart.
+    // Two transports on their own loopback addresses: what b sees as the peer's IP is a's -bind address,
+    // on the stream channel (TCP; with TLS too) and the datagram channel (UDP). Checked to fail with the
+    // dialler's localAddress removed (net/transport/socket.ts): the stream then comes from 127.0.0.1.
+    for (const tls of [null, tlsOf(server, true, 'server.dc1.consul')]) {
+      const seen: { channel: string; remoteIp: string }[] = [];
+      const b = await transport({
+        bindHost: '127.0.31.3',
+        tls,
+        admit: (_claimed, _body, peer) => {
+          seen.push({ channel: peer.channel, remoteIp: peer.remoteIp });
+          return true;
+        },
+      });
+      const a = await transport({ bindHost: '127.0.31.2', tls });
+      a.t.send(b.t.address, { m: 'raft', p: 'stream' }, 'stream');
+      a.t.send(b.t.address, { m: 'swim', p: 'datagram' }, 'datagram');
+      await until(() => b.inbox.length === 2, `both frames delivered (${tls ? 'TLS' : 'plain'})`);
+      expect(seen.map((x) => x.channel).sort()).toEqual(['datagram', 'stream']);
+      expect(seen.map((x) => x.remoteIp)).toEqual(['127.0.31.2', '127.0.31.2']);
+    }
+  });
+
   it('identity binding: a frame whose claimed sender the peer is not is dropped, counted and logged once', async () => {
     const logs: string[] = [];
     const b = await transport({ admit: (claimed, _body, peer) => claimed.startsWith(`${peer.remoteIp}:`) }, logs);
