@@ -79,7 +79,8 @@ describe("a scenario's list of SWIM transitions", () => {
     // The operator workload force-leaves failed members only; nemesis force-leaves nobody.
     expect(crash).toContain('transition member failed→left (force-leave or a late leave intent)');
     expect(crash).not.toContain('transition member alive→leaving (force-leave of a live member)');
-    expect(nemesis).not.toContain('transition member failed→left (force-leave or a late leave intent)');
+    expect(nemesis).toContain('transition member failed→left (force-leave or a late leave intent)'); // a late leave intent
+    expect(nemesis).not.toContain('transition member alive→leaving (force-leave of a live member)');
     expect(forceLeave).toContain('transition member alive→leaving (force-leave of a live member)');
     expect(forceLeave).not.toContain('transition self alive→leaving→left (graceful leave)');
     // Plain SWIM has none of Lifeguard's mechanisms; a pin (--knob lifeguard=false) is honoured.
