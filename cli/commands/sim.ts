@@ -93,12 +93,14 @@ same way is a success), 1 it was not (another trace or verdict), 2 bad usage or 
   --any               accept any violation, not only the original property
 Exit: 0 a shrunk run was written, 1 the file could not be shrunk, 2 bad usage or an unreadable file.
 `,
-  report: `Usage: conclave sim report FILE --out DIR [--seed N] [--check]
+  report: `Usage: conclave sim report FILE --out DIR [--seed N] [--check] [--all-messages]
 
   Writes a self-contained HTML page of a run: client operations with fault windows, a message
   diagram around the violation, roles and terms over time.
   FILE     a replay file, or a scenario file with --seed N
-  --check  open the page in headless Chromium and fail on console errors or network requests
+  --check         open the page in headless Chromium and fail on console errors or network requests
+  --all-messages  draw routine messages (heartbeats, pings, acks) in the message diagram; by default
+                  they are folded into a count so the messages that matter stand out
 Exit: 0 the report was written (whatever the run's verdict), 1 --check found problems, 2 bad usage.
 `,
   serve: `Usage: conclave sim serve SCENARIO [--seed N] [--port P] [--host H] [--speed X] [--paused] [--replay-dir DIR] [--no-codec]

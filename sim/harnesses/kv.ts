@@ -64,6 +64,7 @@ import {
 import type { Effect, NodeId } from '../../core/types.js';
 import {
   checkHistory,
+  groupSlots,
   kvGroupModel,
   parseHistoryJsonLines,
   registerModel,
@@ -545,8 +546,6 @@ function startRegisterWorkload(sim: SimApi, scenario: Scenario): void {
 
 // ───────────────────────────────────────── key groups (txn) ─────────────────────────────────────────
 
-/** Keys per group: `t/<group>/a`, `…/b`, `…/c`. */
-const groupSlots = ['a', 'b', 'c'] as const;
 
 export function groupPrefixes(scenario: Scenario): string[] {
   return (scenario.params.groups ?? '1,12,2').split(',').map((g) => `t/${g}/`);

@@ -1,5 +1,5 @@
 /**
- * `conclave sim report FILE --out DIR [--check]` (routed from cli/commands/sim.ts): replays a run and
+ * `conclave sim report FILE --out DIR [--check] [--all-messages]` (routed from cli/commands/sim.ts): replays a run and
  * writes a self-contained HTML page with its pictures (sim/report/). FILE is a replay file, or a
  * scenario file with `--seed N`. `--check` then opens the page in headless Chromium and fails on any
  * console error or network request.
@@ -13,17 +13,19 @@ import { makeReplay, readReplay, ReplayFileError, type ReplayFile } from '../../
 import { loadScenarioText, runLoaded } from '../../../sim/run.js';
 import { ScenarioError } from '../../../sim/scenario.js';
 import { checkPage, findChromium } from '../../../sim/tools/report/chromium.js';
+import { layoutProbe } from '../../../sim/tools/report/layout.js';
 import { collectRecord } from '../../../sim/tools/report/collect.js';
 import { writeReport } from '../../../sim/tools/report/write.js';
 import { didYouMean } from '../../../sim/suggest.js';
 
 const usage =
-  'Usage: conclave sim report FILE --out DIR [--seed N] [--check]\n  FILE: a replay file (from explore, shrink or the TUI), or a scenario file with --seed N\n';
+  'Usage: conclave sim report FILE --out DIR [--seed N] [--check] [--all-messages]\n  FILE: a replay file (from explore, shrink or the TUI), or a scenario file with --seed N\n  --check: open the page in headless Chromium; fail on a console error or a network request\n  --all-messages: draw routine messages (heartbeats, pings, acks) in the message diagram instead of folding them into a count\n';
 
 export async function runReport(args: string[]): Promise<number> {
   let out: string | null = null;
   let seed: number | null = null;
   let check = false;
+  let allMessages = false;
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -34,9 +36,10 @@ export async function runReport(args: string[]): Promise<number> {
       if (v === undefined || !/^\d+$/.test(v)) return bad(`--seed needs a non-negative integer, got '${v ?? ''}'`);
       seed = Number(v);
     } else if (a === '--check') check = true;
+    else if (a === '--all-messages') allMessages = true;
     else if (a.startsWith('-'))
       return bad(
-        `unknown flag '${a}'${didYouMean(a.replace(/^-+/, '').split('=')[0]!, ['out', 'seed', 'check'], '--')}`,
+        `unknown flag '${a}'${didYouMean(a.replace(/^-+/, '').split('=')[0]!, ['out', 'seed', 'check', 'all-messages'], '--')}`,
       );
     else files.push(a);
   }
@@ -61,7 +64,7 @@ export async function runReport(args: string[]): Promise<number> {
   const replayCommand = path.endsWith('.json')
     ? `conclave sim replay ${path}`
     : `conclave sim run ${path} --seed ${file.seed}`;
-  const written = writeReport(record, out, replayCommand);
+  const written = writeReport(record, out, replayCommand, { allMessages });
   process.stdout.write(
     `wrote ${written.html} (${record.ops.length} client operations, ${record.faults.length} faults, ${record.messages.length} messages, result ${record.result})\n`,
   );
@@ -71,13 +74,18 @@ export async function runReport(args: string[]): Promise<number> {
     process.stderr.write('conclave sim report: --check needs chromium on PATH (apt-get install -y chromium)\n');
     return 2;
   }
-  const page = await checkPage(chromium, written.html, "document.querySelectorAll('svg').length");
-  const problems = [...page.problems, ...page.requests.map((u) => `network request: ${u}`)];
-  if (page.probe !== 3) problems.push(`expected 3 pictures, found ${String(page.probe)}`);
+  const page = await checkPage(chromium, written.html, `[document.querySelectorAll('svg').length, ${layoutProbe}]`);
+  const [pictures, layout] = page.probe as [number, string[]];
+  const problems = [
+    ...page.problems,
+    ...page.requests.map((u) => `network request: ${u}`),
+    ...layout.map((p) => `layout: ${p}`),
+  ];
+  if (pictures !== 3) problems.push(`expected 3 pictures, found ${String(pictures)}`);
   for (const p of problems) process.stderr.write(`check: ${p}\n`);
   process.stdout.write(
     problems.length === 0
-      ? 'check: the page opens in headless Chromium with no console error and no network request\n'
+      ? 'check: the page opens in headless Chromium with no console error, no network request, no label clipped or overlapping\n'
       : `check: ${problems.length} problem(s)\n`,
   );
   return problems.length === 0 ? 0 : 1;

@@ -33,7 +33,16 @@
  */
 export { checkHistory, explainFailure } from './check.js';
 export { PartitionSearch } from './search.js';
-export { etcdModel, kvGroupModel, kvModel, registerModel, models, partitionByKey, runGroupTxn } from './models.js';
+export {
+  etcdModel,
+  groupSlots,
+  kvGroupModel,
+  kvModel,
+  registerModel,
+  models,
+  partitionByKey,
+  runGroupTxn,
+} from './models.js';
 export type { GroupTxnOp, GroupTxnOutput } from './models.js';
 export {
   parseEtcdLog,

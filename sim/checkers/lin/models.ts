@@ -174,6 +174,9 @@ export const kvModel: Model<string, RegisterInput, unknown> = {
  *   set(v) · cas(from → v) (from null: only if absent) · delete · delete-cas(from) (absent: succeeds,
  *   does nothing) · check-index(from) (the key exists and holds from) · check-not-exists · get.
  */
+/** The names of a group's keys by slot (`t/<group>/a`…): the kv harness builds keys from them, the report prints them. */
+export const groupSlots = ['a', 'b', 'c'] as const;
+
 export interface GroupTxnOp {
   readonly verb: 'set' | 'cas' | 'delete' | 'delete-cas' | 'check-index' | 'check-not-exists' | 'get';
   readonly slot: number;

@@ -8,6 +8,7 @@
  * NUL-terminated JSON), so it needs no WebSocket client and no npm package — only Debian's `chromium`.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 export interface PageCheck {
@@ -28,7 +29,22 @@ export function findChromium(): string | null {
   return null;
 }
 
-export async function checkPage(binary: string, file: string, probe: string, timeoutMs = 30_000): Promise<PageCheck> {
+/** The window the page is laid out in: fixed, so a layout check sees the same page on every machine. */
+export const pageViewport = { width: 1280, height: 900 } as const;
+
+export interface PageOptions {
+  readonly timeoutMs?: number;
+  /** Write a PNG of the whole page here (for a person to look at; no test compares its pixels). */
+  readonly screenshotPath?: string;
+}
+
+export async function checkPage(
+  binary: string,
+  file: string,
+  probe: string,
+  options: PageOptions | number = {},
+): Promise<PageCheck> {
+  const { timeoutMs = 30_000, screenshotPath } = typeof options === 'number' ? { timeoutMs: options } : options;
   const url = pathToFileURL(file).href;
   const child = spawn(
     binary,
@@ -119,6 +135,11 @@ export async function checkPage(binary: string, file: string, probe: string, tim
       await send('Log.enable', {}, sessionId);
       await send('Network.enable', {}, sessionId);
       await send('Page.enable', {}, sessionId);
+      await send(
+        'Emulation.setDeviceMetricsOverride',
+        { ...pageViewport, deviceScaleFactor: 1, mobile: false },
+        sessionId,
+      );
       const loaded = waitFor('Page.loadEventFired');
       await send('Page.navigate', { url }, sessionId);
       await loaded;
@@ -126,6 +147,16 @@ export async function checkPage(binary: string, file: string, probe: string, tim
       await new Promise((r) => setTimeout(r, 200));
       const evaluated = await send('Runtime.evaluate', { expression: probe, returnByValue: true }, sessionId);
       if (evaluated.exceptionDetails) problems.push(`probe threw: ${evaluated.exceptionDetails.text}`);
+      if (screenshotPath) {
+        const { cssContentSize } = await send('Page.getLayoutMetrics', {}, sessionId);
+        const clip = { x: 0, y: 0, width: cssContentSize.width, height: cssContentSize.height, scale: 1 };
+        const shot = await send(
+          'Page.captureScreenshot',
+          { format: 'png', captureBeyondViewport: true, clip },
+          sessionId,
+        );
+        writeFileSync(screenshotPath, Buffer.from(shot.data as string, 'base64'));
+      }
       await send('Browser.close').catch(() => undefined);
       return evaluated.result?.value;
     };

@@ -4,7 +4,7 @@
  * log lines around the violation.
  */
 import { type RunRecord, violationTimeMs } from './record.js';
-import { escapeXml, lamportSvg, rolesSvg, timelineSvg } from './svg.js';
+import { escapeXml, lamportSvg, lamportWindowMsDefault, rolesSvg, timelineSvg } from './svg.js';
 import { livenessAfterMs, opText, storyOf } from './story.js';
 
 /** Log lines shown around the violation (or at the end of a passing run). */
@@ -16,14 +16,24 @@ export interface ReportPictures {
   readonly roles: string;
 }
 
-export function renderPictures(record: RunRecord): ReportPictures {
-  return { timeline: timelineSvg(record), lamport: lamportSvg(record), roles: rolesSvg(record) };
+export interface ReportOptions {
+  /** Draw routine messages (heartbeats, pings, acks) in the Lamport diagram instead of folding them into a count. */
+  readonly allMessages?: boolean;
+}
+
+export function renderPictures(record: RunRecord, options: ReportOptions = {}): ReportPictures {
+  return {
+    timeline: timelineSvg(record),
+    lamport: lamportSvg(record, lamportWindowMsDefault, options.allMessages ?? false),
+    roles: rolesSvg(record),
+  };
 }
 
 export function reportHtml(
   record: RunRecord,
   pictures: ReportPictures = renderPictures(record),
   replayCommand?: string,
+  options: ReportOptions = {},
 ): string {
   const e = escapeXml;
   const vt = violationTimeMs(record);
@@ -86,7 +96,7 @@ ${replayCommand ? `<p>Replay: <code>${e(replayCommand)}</code></p>` : ''}
 <p>One lane per client process; green ok, red fail, yellow (dashed) unknown; shaded bands are faults. Hover for details.</p>
 <div class="picture">${pictures.timeline}</div>
 <h2>Messages around the ${story && story.focusOps.length > 0 ? `operations ${story.focusOps.map((o) => `#${o.id}`).join(' and ')}` : vt === null ? 'end of the run' : 'violation'}</h2>
-<p>Time flows down; each arrow is a message from sender to receiver; a cross is a dropped message. On the left, the clients' operations (call to return), the ones that explain the failure in red; routine heartbeats are folded into a count.</p>
+<p>Time flows down; each arrow is a message from sender to receiver; a cross is a dropped message. On the left, the clients' operations (call to return), the ones that explain the failure in red; ${options.allMessages ? 'every message is drawn, routine heartbeats included (<code>--all-messages</code>).' : 'routine heartbeats are folded into a count (<code>conclave sim report … --all-messages</code> draws them).'}</p>
 <div class="picture">${pictures.lamport}</div>
 <h2>Role and term of each node</h2>
 <div class="picture">${pictures.roles}</div>

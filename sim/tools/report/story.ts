@@ -10,6 +10,7 @@
  */
 import type { FaultWindow, RecordedOp, RunRecord } from './record.js';
 import { violationTimeMs } from './record.js';
+import { groupSlots, type GroupTxnOp, type GroupTxnOutput } from '../../checkers/lin/models.js';
 
 export interface Story {
   /** The first line of the first violation (the checker's verdict, without its explanation). */
@@ -107,8 +108,60 @@ export function opText(op: RecordedOp): string {
       return `delete-cas${key} ${valueText(input['from'])} ${outcome}`;
     case 'delete':
       return `delete${key} ${outcome}`;
+    case 'txn':
+      return txnText(op, key, outcome);
+    case 'read-tree':
+      return op.outcome === 'ok' && Array.isArray(op.output)
+        ? `read-tree${key} → {${(op.output as (string | null)[])
+            .flatMap((v, slot) => (v === null ? [] : [`${slotName(slot)}=${v}`]))
+            .join(', ')}}`
+        : `read-tree${key} ${outcome}`;
     default:
       // An acknowledgement object ({"ok":true}) says no more than `ok`: only a value returned is shown.
       return `${op.f}${key}${op.input === null || op.input === undefined ? '' : ` ${JSON.stringify(op.input)}`} ${outcome}${op.outcome === 'ok' && op.output !== undefined && op.output !== null && typeof op.output !== 'object' ? ` → ${valueText(op.output)}` : ''}`;
   }
+}
+
+const slotName = (slot: number): string => groupSlots[slot] ?? `#${slot}`;
+
+/** One sub-operation of a key-group txn, short: `set a=v3`, `cas b v2→v4`, `check c=v7`, `absent a`, `get b`. */
+function txnOpText(op: GroupTxnOp): string {
+  const k = slotName(op.slot);
+  switch (op.verb) {
+    case 'set':
+      return `set ${k}=${valueText(op.value)}`;
+    case 'cas':
+      return `cas ${k} ${valueText(op.from)}→${valueText(op.value)}`;
+    case 'delete':
+      return `delete ${k}`;
+    case 'delete-cas':
+      return `delete-cas ${k} ${valueText(op.from)}`;
+    case 'check-index':
+      return `check ${k}=${valueText(op.from)}`;
+    case 'check-not-exists':
+      return `absent ${k}`;
+    case 'get':
+      return `get ${k}`;
+  }
+}
+
+/**
+ * A key-group transaction as Jepsen writes one: its sub-operations in brackets, the values its gets
+ * returned after `→`, the ones that failed marked ✗ (then the whole txn rolled back):
+ * `txn t/1/ [set a=v3, get c → v7] ok`, `txn t/1/ [set a=v3, cas b v2→v4 ✗] rolled back`.
+ */
+function txnText(op: RecordedOp, key: string, outcome: string): string {
+  const ops = ((op.input ?? {}) as { ops?: GroupTxnOp[] }).ops;
+  if (!Array.isArray(ops)) return `txn${key} ${outcome}`;
+  const out = op.outcome === 'ok' ? (op.output as GroupTxnOutput | null | undefined) : undefined;
+  const failed = new Set(out && !out.ok ? out.failed : []);
+  const gets = out && out.ok ? [...out.gets] : [];
+  const parts = ops.map((sub, i) => {
+    const text = txnOpText(sub);
+    if (failed.has(i)) return `${text} ✗`;
+    if (sub.verb === 'get' && out?.ok) return `${text} → ${valueText(gets.shift())}`;
+    return text;
+  });
+  const verdict = out && !out.ok ? 'rolled back' : outcome;
+  return `txn${key} [${parts.join(', ')}] ${verdict}`;
 }

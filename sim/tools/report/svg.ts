@@ -13,6 +13,18 @@
  */
 import { type RecordedMessage, type RecordedOp, type RunRecord, violationTimeMs } from './record.js';
 import { opText, storyOf } from './story.js';
+import { charWidthEm, LabelLayout, textBox, textWidth, type Box } from './labels.js';
+
+/**
+ * Characters of an operation's label beside its bar in the Lamport diagram's client column (the full
+ * text is in the bar's tooltip and in the operations table): at 10 px bold this stays inside the column.
+ */
+export const opLabelCharsMax = 42;
+
+/** `text` cut to `max` characters, an ellipsis marking the cut. */
+export function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
 
 /** Message labels the Lamport diagram folds into a count unless asked for (routine traffic). */
 export const routineLabels: ReadonlySet<string> = new Set(['heartbeat', 'ping', 'ack']);
@@ -133,9 +145,11 @@ export function timelineSvg(record: RunRecord, widthPx = 1100): string {
     out.push(
       `<text x="${left - 6}" y="${legendY + i * 13}" text-anchor="end" fill="${colors.axis}">${escapeXml(f.kind)}</text>`,
     );
-    out.push(
-      `<text x="${num(Math.min(x(f.endMs) + 4, widthPx - 200))}" y="${legendY + i * 13}" fill="${colors.axis}">${escapeXml(f.label)}</text>`,
-    );
+    // Right of its bar, or pulled left so that it ends inside the picture (cut if even that is too long).
+    const text = shorten(f.label, Math.floor((widthPx - left - 4) / (11 * charWidthEm)));
+    const w = textWidth(text, 11);
+    const lx = Math.max(left, Math.min(x(f.endMs) + 4, widthPx - 4 - w));
+    out.push(`<text x="${num(lx)}" y="${legendY + i * 13}" fill="${colors.axis}">${escapeXml(text)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');
@@ -171,12 +185,13 @@ export function messagesAround(
 
 /** A Lamport diagram: nodes as vertical lines, time down, one arrow per message. */
 export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault, showRoutine = false): string {
+  const clientW = 300;
   const { fromMs, toMs, messages, folded } = messagesAround(record, windowMs, showRoutine);
   const nodes = record.nodes;
-  const colW = Math.max(90, Math.min(180, 1000 / Math.max(1, nodes.length)));
+  // Node columns share what the page's 1,150 px leave beside the clients' column (90 px at least).
+  const colW = Math.max(90, Math.min(180, (1150 - 70 - clientW - 20) / Math.max(1, nodes.length)));
   // A column for the clients on the left: each operation in the window is a bar from its call to its
   // return, labelled as Jepsen writes it; the ones that explain the violation are red.
-  const clientW = 220;
   const cause = new Set(storyOf(record)?.causeOps.map((o) => o.id) ?? []);
   const clientOps = record.ops.filter(
     (op) => op.invokeMs <= toMs && (op.completeMs ?? Infinity) >= fromMs && (cause.has(op.id) || op.key !== undefined),
@@ -189,6 +204,11 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault,
   const span = Math.max(1e-3, toMs - fromMs);
   const y = (ms: number): number => top + ((ms - fromMs) / span) * plotH;
   const xOf = new Map(nodes.map((n, i) => [n, left + i * colW + colW / 2]));
+  // Every label goes through one layout, most important first, so none overlaps another or leaves the
+  // picture: headers, then the operations that explain the failure, the violation, the time axis, the
+  // other operations and last the message names (each message keeps its tooltip).
+  const labels = new LabelLayout(width, height);
+  const texts: string[] = [];
   const out: string[] = [
     svgOpen(
       width,
@@ -199,14 +219,28 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault,
   out.push(
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker><marker id="clientArrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#777"/></marker></defs>',
   );
-  for (const t of ticksMs(fromMs, toMs, 10)) {
+  for (const n of nodes) {
+    const xn = xOf.get(n)!;
+    labels.take(textBox(xn, top - 14, n, 11, 'middle', true));
+    texts.push(`<text x="${num(xn)}" y="${top - 14}" text-anchor="middle" font-weight="bold">${escapeXml(n)}</text>`);
+  }
+  labels.take(textBox(70 + clientW / 2, top - 14, 'clients', 11, 'middle', true));
+  texts.push(
+    `<text x="${num(70 + clientW / 2)}" y="${top - 14}" text-anchor="middle" font-weight="bold">clients</text>`,
+  );
+  if (folded.size > 0) {
+    const text = shorten(
+      `folded: ${[...folded].map(([label, count]) => `${count} ${label}${count === 1 ? '' : 's'}`).join(', ')} (routine, not drawn; see --all-messages)`,
+      Math.floor((width - 80) / (11 * charWidthEm)),
+    );
+    labels.take(textBox(70, 14, text, 11, 'start'));
+    texts.push(`<text x="70" y="14" fill="${colors.axis}">${escapeXml(text)}</text>`);
+  }
+  const ticks = ticksMs(fromMs, toMs, 10);
+  for (const t of ticks)
     out.push(
       `<line x1="${left - 4}" y1="${num(y(t))}" x2="${width}" y2="${num(y(t))}" stroke="${colors.grid}" stroke-width="0.5"/>`,
     );
-    out.push(
-      `<text x="${left - 8}" y="${num(y(t) + 4)}" text-anchor="end" fill="${colors.axis}">${escapeXml(formatMs(t))}</text>`,
-    );
-  }
   for (const f of record.faults) {
     if (f.endMs < fromMs || f.startMs > toMs) continue;
     const y0 = y(Math.max(f.startMs, fromMs));
@@ -219,16 +253,32 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault,
       );
     }
   }
-  out.push(clientColumn(clientOps, cause, 70, clientW, y, top, plotH, xOf, toMs));
-  if (folded.size > 0)
+  const clients = clientColumn(clientOps, cause, 70, clientW, y, top, plotH, xOf, toMs, labels);
+  out.push(clients.shapes);
+  texts.push(...clients.causeLabels);
+  const vt = violationTimeMs(record);
+  if (vt !== null && vt >= fromMs && vt <= toMs) {
     out.push(
-      `<text x="${left}" y="14" fill="${colors.axis}">folded: ${escapeXml(
-        [...folded].map(([label, count]) => `${count} ${label}${count === 1 ? '' : 's'}`).join(', '),
-      )} (routine traffic, not drawn)</text>`,
+      `<line x1="${left}" y1="${num(y(vt))}" x2="${width}" y2="${num(y(vt))}" stroke="${colors.violation}" stroke-width="2"/>`,
     );
+    // Above the line, else below it.
+    const vy = [Math.max(top + 10, y(vt) - 4), y(vt) + 14].find((at) =>
+      labels.maybeTake(textBox(width - 4, at, 'violation', 11, 'end', true)),
+    );
+    if (vy !== undefined)
+      texts.push(
+        `<text x="${width - 4}" y="${num(vy)}" text-anchor="end" fill="${colors.violation}" font-weight="bold">violation</text>`,
+      );
+  }
+  // Time labels just right of the axis line, above their grid line (the clients' labels end at the axis).
+  for (const t of ticks) {
+    const ty = y(t) - 3;
+    if (labels.maybeTake(textBox(left + 4, ty, formatMs(t), 11, 'start')))
+      texts.push(`<text x="${left + 4}" y="${num(ty)}" fill="${colors.axis}">${escapeXml(formatMs(t))}</text>`);
+  }
+  texts.push(...clients.placeLabels());
   for (const n of nodes) {
     const xn = xOf.get(n)!;
-    out.push(`<text x="${num(xn)}" y="${top - 14}" text-anchor="middle" font-weight="bold">${escapeXml(n)}</text>`);
     out.push(
       `<line x1="${num(xn)}" y1="${top - 6}" x2="${num(xn)}" y2="${top + plotH}" stroke="#333" stroke-width="1"/>`,
     );
@@ -247,22 +297,17 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault,
       );
     } else {
       const y2 = y(m.deliverMs);
+      const lx = (x1 + x2) / 2;
+      const ly = (y1 + y2) / 2 - 2;
+      const named = labels.maybeTake(textBox(lx, ly, m.label, 8, 'middle'));
       out.push(
-        `<g><title>${escapeXml(tip)}</title><line x1="${num(x1)}" y1="${num(y1)}" x2="${num(x2)}" y2="${num(y2)}" stroke="#333" stroke-width="0.8" marker-end="url(#arrow)"/><text x="${num((x1 + x2) / 2)}" y="${num((y1 + y2) / 2 - 2)}" text-anchor="middle" font-size="8" fill="#555">${escapeXml(m.label)}</text></g>`,
+        `<g><title>${escapeXml(tip)}</title><line x1="${num(x1)}" y1="${num(y1)}" x2="${num(x2)}" y2="${num(y2)}" stroke="#333" stroke-width="0.8" marker-end="url(#arrow)"/>${named ? `<text x="${num(lx)}" y="${num(ly)}" text-anchor="middle" font-size="8" fill="#555">${escapeXml(m.label)}</text>` : ''}</g>`,
       );
     }
   }
-  const vt = violationTimeMs(record);
-  if (vt !== null && vt >= fromMs && vt <= toMs) {
-    out.push(
-      `<line x1="${left}" y1="${num(y(vt))}" x2="${width}" y2="${num(y(vt))}" stroke="${colors.violation}" stroke-width="2"/>`,
-    );
-    out.push(
-      `<text x="${width - 4}" y="${num(Math.max(top + 10, y(vt) - 4))}" text-anchor="end" fill="${colors.violation}" font-weight="bold">violation</text>`,
-    );
-  }
   if (messages.length === 0)
-    out.push(`<text x="${left + 10}" y="${top + 20}" fill="${colors.axis}">no messages in this window</text>`);
+    texts.push(`<text x="${left + 10}" y="${top + 20}" fill="${colors.axis}">no messages in this window</text>`);
+  out.push(...texts);
   out.push('</svg>');
   return out.join('\n');
 }
@@ -270,7 +315,8 @@ export function lamportSvg(record: RunRecord, windowMs = lamportWindowMsDefault,
 /**
  * The clients' column of the Lamport diagram: one bar per operation from call to return, its Jepsen
  * text beside it, and, when the history knows the node it was sent to, a request arrow to that node's
- * line and a reply arrow back.
+ * line and a reply arrow back. The labels of the operations that explain the failure are placed at
+ * once (pushed down below one another, never dropped); the others only later, where there is room.
  */
 function clientColumn(
   ops: readonly RecordedOp[],
@@ -282,14 +328,19 @@ function clientColumn(
   plotH: number,
   xOf: ReadonlyMap<string, number>,
   toMs: number,
-): string {
-  const out: string[] = [
-    `<text x="${num(x0 + w / 2)}" y="${top - 14}" text-anchor="middle" font-weight="bold">clients</text>`,
-  ];
+  labels: LabelLayout,
+): { shapes: string; causeLabels: string[]; placeLabels: () => string[] } {
+  const out: string[] = [];
   const lanes = Math.min(6, Math.max(1, new Set(ops.map((o) => o.process)).size));
   const laneOf = new Map<number, number>();
   for (const op of ops) if (!laneOf.has(op.process)) laneOf.set(op.process, laneOf.size % lanes);
-  let lastLabelY = -Infinity;
+  const labelX = x0 + 8 + lanes * 6;
+  const label = (op: RecordedOp, at: number, red: boolean): string =>
+    `<text class="oplabel" x="${num(labelX)}" y="${num(at)}" font-size="10" fill="${red ? colors.violation : '#333'}"${red ? ' font-weight="bold"' : ''}>${escapeXml(shorten(`#${op.id} ${opText(op)}`, opLabelCharsMax))}</text>`;
+  const boxAt = (op: RecordedOp, at: number, red: boolean): Box =>
+    textBox(labelX, at, shorten(`#${op.id} ${opText(op)}`, opLabelCharsMax), 10, 'start', red);
+  const causeLabels: string[] = [];
+  const others: { op: RecordedOp; at: number }[] = [];
   for (const op of [...ops].sort((a, b) => a.invokeMs - b.invokeMs)) {
     const xb = x0 + 4 + laneOf.get(op.process)! * 6;
     const y0 = Math.max(top, y(op.invokeMs));
@@ -300,15 +351,14 @@ function clientColumn(
     out.push(
       `<g${red ? ' class="cause"' : ''}><title>${escapeXml(title)}</title><rect x="${num(xb)}" y="${num(y0)}" width="4" height="${num(Math.max(2, y1 - y0))}" fill="${color}"/>`,
     );
-    // Labels of the operations that explain the failure always show; others only where there is room.
-    // (pushed down below the previous label rather than drawn over it).
-    const labelY = Math.max(y0 + 9, lastLabelY + 12);
-    if (red || labelY === y0 + 9) {
-      out.push(
-        `<text class="oplabel" x="${num(x0 + 8 + lanes * 6)}" y="${num(labelY)}" font-size="10" fill="${red ? colors.violation : '#333'}"${red ? ' font-weight="bold"' : ''}>${escapeXml(`#${op.id} ${opText(op)}`.slice(0, 34))}</text>`,
-      );
-      lastLabelY = labelY;
-    }
+    if (red) {
+      // Pushed down below the labels placed before it, never off the picture (then drawn above).
+      let at = y0 + 9;
+      for (let tries = 0; tries < 200 && !labels.free(boxAt(op, at, true)); tries++) at += 4;
+      if (!labels.free(boxAt(op, at, true))) at = y0 + 9;
+      labels.take(boxAt(op, at, true));
+      causeLabels.push(label(op, at, true));
+    } else others.push({ op, at: y0 + 9 });
     const xn = xOf.get(op.node);
     if (xn !== undefined) {
       out.push(
@@ -321,7 +371,13 @@ function clientColumn(
     }
     out.push('</g>');
   }
-  return out.join('\n');
+  const placeLabels = (): string[] =>
+    others.filter(({ op, at }) => labels.maybeTake(boxAt(op, at, false))).map(({ op, at }) => label(op, at, false));
+  return {
+    shapes: [`<g class="clients">`, ...out, '</g>'].join('\n'),
+    causeLabels,
+    placeLabels,
+  };
 }
 
 /** Each node's role (colour) and term (label) over time. */
@@ -349,9 +405,11 @@ export function rolesSvg(record: RunRecord, widthPx = 1100): string {
       out.push(
         `<rect x="${num(x(c.atMs))}" y="${yRow + 2}" width="${num(w)}" height="${rowH - 4}" fill="${fill}" stroke="#fff" stroke-width="0.5"><title>${escapeXml(`${n}: ${label} from ${formatMs(c.atMs)} to ${formatMs(end)}`)}</title></rect>`,
       );
-      if (w > 40)
+      // The label inside its bar only when it fits (else the bar's tooltip says it): `leader t3`, else `leader`.
+      const fits = [label, c.role].find((t) => textWidth(t, 10) <= w - 5);
+      if (fits !== undefined)
         out.push(
-          `<text x="${num(x(c.atMs) + 3)}" y="${yRow + 15}" font-size="10" fill="${c.role === 'down' ? '#fff' : '#111'}">${escapeXml(label)}</text>`,
+          `<text x="${num(x(c.atMs) + 3)}" y="${yRow + 15}" font-size="10" fill="${c.role === 'down' ? '#fff' : '#111'}">${escapeXml(fits)}</text>`,
         );
     });
   });

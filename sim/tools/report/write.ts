@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderPictures, reportHtml } from './html.js';
+import { renderPictures, reportHtml, type ReportOptions } from './html.js';
 import type { RunRecord } from './record.js';
 
 export interface WrittenReport {
@@ -12,9 +12,14 @@ export interface WrittenReport {
   readonly files: readonly string[];
 }
 
-export function writeReport(record: RunRecord, outDir: string, replayCommand?: string): WrittenReport {
+export function writeReport(
+  record: RunRecord,
+  outDir: string,
+  replayCommand?: string,
+  options: ReportOptions = {},
+): WrittenReport {
   mkdirSync(outDir, { recursive: true });
-  const pictures = renderPictures(record);
+  const pictures = renderPictures(record, options);
   const files: string[] = [];
   const write = (name: string, text: string): string => {
     const path = join(outDir, name);
@@ -22,7 +27,7 @@ export function writeReport(record: RunRecord, outDir: string, replayCommand?: s
     files.push(path);
     return path;
   };
-  const html = write('index.html', reportHtml(record, pictures, replayCommand));
+  const html = write('index.html', reportHtml(record, pictures, replayCommand, options));
   write('timeline.svg', `<?xml version="1.0" encoding="UTF-8"?>\n${pictures.timeline}\n`);
   write('lamport.svg', `<?xml version="1.0" encoding="UTF-8"?>\n${pictures.lamport}\n`);
   write('roles.svg', `<?xml version="1.0" encoding="UTF-8"?>\n${pictures.roles}\n`);
