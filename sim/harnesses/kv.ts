@@ -546,7 +546,6 @@ function startRegisterWorkload(sim: SimApi, scenario: Scenario): void {
 
 // ───────────────────────────────────────── key groups (txn) ─────────────────────────────────────────
 
-
 export function groupPrefixes(scenario: Scenario): string[] {
   return (scenario.params.groups ?? '1,12,2').split(',').map((g) => `t/${g}/`);
 }
