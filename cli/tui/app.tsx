@@ -8,7 +8,7 @@
  */
 import React, { useEffect, useRef, useState } from 'react';
 import { useApp, useInput, useStdout } from 'ink';
-import { Dashboard, lowerPane } from './components.js';
+import { Dashboard, lowerPane, scrollEvents } from './components.js';
 import {
   type ClusterSnapshot,
   type HuntKind,
@@ -227,7 +227,24 @@ export function App(props: AppProps): React.ReactElement {
     else if (key.pageDown || key.pageUp || input === 'J' || input === 'K' || key.home || key.end) {
       // Scrolls the detail or violations pane: a page less one line (context), a line, or to an end.
       setUi((u) => {
-        if (!u.detail && !u.violations) return u;
+        if (!u.detail && !u.violations) {
+          // The events pane: back through the kept lines, End (or scrolling to the newest) follows again.
+          const s = session.current();
+          const { shown } = lowerPane(s, u, rowsNow.current, columnsNow.current);
+          if (rowsNow.current === undefined) return u;
+          const how = key.pageUp
+            ? 'pageUp'
+            : key.pageDown
+              ? 'pageDown'
+              : key.home
+                ? 'home'
+                : key.end
+                  ? 'end'
+                  : input === 'K'
+                    ? 'lineUp'
+                    : 'lineDown';
+          return { ...u, eventsEndSeq: scrollEvents(s.log, u.eventsEndSeq, shown, how) };
+        }
         const pane = lowerPane(session.current(), u, rowsNow.current, columnsNow.current);
         const page = Math.max(1, pane.shown - 1);
         const by = key.pageDown ? page : key.pageUp ? -page : input === 'J' ? 1 : input === 'K' ? -1 : 0;

@@ -9,7 +9,9 @@ import {
   Dashboard,
   PartitionMap,
   detailLines,
+  eventWindow,
   lowerPane,
+  scrollEvents,
   violationLines,
   helpText,
   helpTextShort,
@@ -211,6 +213,63 @@ describe('Dashboard', () => {
       for (const row of body) seen.add(row.slice(1, -1).trim());
     }
     for (const line of detailLines(tall)) expect(seen.has(line.trim()), line).toBe(true);
+  });
+
+  it('scrolls the events pane back: PgUp, K/J, Home, End; the view stays put while lines arrive', () => {
+    // 60 event lines, far more than the 80×24 pane shows: following shows the newest; scrolling back
+    // by pages reaches every line, names the lines in the title, and End (or the newest) follows again.
+    const log = Array.from({ length: 60 }, (_, i) => ({
+      seq: 100 + i,
+      atMs: i * 10,
+      kind: 'info' as const,
+      node: 'n1',
+      text: `n1 event number ${i}`,
+    }));
+    const s = { ...snapshot, log };
+    const { shown } = lowerPane(s, ui, 23);
+    const frameOf = (endSeq: number | null, logNow = log): string[] =>
+      render(<Dashboard snapshot={{ ...s, log: logNow }} ui={{ ...ui, eventsEndSeq: endSeq }} rows={23} columns={80} />)
+        .lastFrame()!
+        .split('\n');
+    const body = (frame: string[]): string[] => {
+      const title = frame.findIndex((r) => r.startsWith('├── events'));
+      return frame
+        .slice(
+          title + 1,
+          frame.findIndex((r) => r.startsWith('╰')),
+        )
+        .map((r) => r.slice(1, -1).trim());
+    };
+    const following = frameOf(null);
+    expect(following.find((r) => r.startsWith('├── events'))).toContain('(PgUp: older lines)');
+    expect(body(following).at(-1)).toContain('event number 59');
+    expect(body(following)).toHaveLength(shown);
+    const seen = new Set<string>(body(following));
+    let at: number | null = null;
+    for (let i = 0; i < 20 && (i === 0 || at !== scrollEvents(log, at, shown, 'pageUp')); i++) {
+      at = scrollEvents(log, at, shown, 'pageUp');
+      const frame = frameOf(at);
+      for (const row of frame) expect(row.length, row).toBeLessThanOrEqual(80);
+      const w = eventWindow(log, at, shown);
+      expect(frame.find((r) => r.startsWith('├── events'))).toContain(
+        `lines ${w.firstIndex + 1}–${w.endIndex + 1} of 60, PgUp/PgDn (End follows)`,
+      );
+      for (const row of body(frame)) seen.add(row);
+    }
+    for (let i = 0; i < 60; i++)
+      expect(
+        [...seen].some((r) => r.endsWith(`event number ${i}`)),
+        `line ${i}`,
+      ).toBe(true);
+    expect(scrollEvents(log, at, shown, 'home')).toBe(log[shown - 1]!.seq);
+    expect(scrollEvents(log, log[30]!.seq, shown, 'lineUp')).toBe(log[29]!.seq);
+    expect(scrollEvents(log, log[30]!.seq, shown, 'lineDown')).toBe(log[31]!.seq);
+    expect(scrollEvents(log, log[30]!.seq, shown, 'end')).toBeNull();
+    expect(scrollEvents(log, log[57]!.seq, shown, 'pageDown')).toBeNull(); // reaching the newest follows
+    // Scrolled back, new lines arriving do not move the view.
+    const more = [...log, ...Array.from({ length: 5 }, (_, i) => ({ ...log[0]!, seq: 200 + i, text: `n1 new ${i}` }))];
+    expect(body(frameOf(log[30]!.seq, more))).toEqual(body(frameOf(log[30]!.seq)).map((r) => r));
+    expect(body(frameOf(log[30]!.seq)).at(-1)).toContain('event number 30');
   });
 
   it('fits the terminal: with rows set, the header and the key line stay on screen', () => {

@@ -349,8 +349,51 @@ export function eventLine(l: LogLine, nodeWidth: number): string {
   return `${formatSimTime(l.atMs).padStart(9)} ${node.padEnd(nodeWidth)} ${text}`;
 }
 
-export function EventLog(props: { readonly log: readonly LogLine[]; readonly nodeWidth?: number }): React.ReactElement {
-  const lines = props.log.slice(-logLinesMax);
+/**
+ * The lines the events pane shows: the `shown` lines ending with the newest (following), or ending with
+ * the line `endSeq` names (scrolled back; the oldest kept line when it was dropped since).
+ */
+export function eventWindow(
+  log: readonly LogLine[],
+  endSeq: number | null | undefined,
+  shown: number,
+): { readonly firstIndex: number; readonly endIndex: number; readonly following: boolean } {
+  let endIndex = log.length - 1;
+  if (endSeq !== null && endSeq !== undefined) {
+    const at = log.findLastIndex((l) => l.seq <= endSeq);
+    endIndex = Math.max(at, Math.min(log.length - 1, shown - 1));
+  }
+  const following = endIndex >= log.length - 1;
+  return { firstIndex: Math.max(0, endIndex - shown + 1), endIndex, following };
+}
+
+/**
+ * The events pane after a scroll key: PgUp/PgDn a page less one line, K/J a line, Home the oldest
+ * lines, End back to following the newest (reaching the newest by scrolling follows it too).
+ */
+export function scrollEvents(
+  log: readonly LogLine[],
+  endSeq: number | null | undefined,
+  shown: number,
+  key: 'pageUp' | 'pageDown' | 'lineUp' | 'lineDown' | 'home' | 'end',
+): number | null {
+  if (key === 'end' || log.length <= shown) return null;
+  const { endIndex } = eventWindow(log, endSeq, shown);
+  const page = Math.max(1, shown - 1);
+  const by = { pageUp: -page, pageDown: page, lineUp: -1, lineDown: 1, home: -Infinity }[key];
+  const to = Math.max(shown - 1, endIndex + by);
+  return to >= log.length - 1 ? null : log[to]!.seq;
+}
+
+export function EventLog(props: {
+  readonly log: readonly LogLine[];
+  readonly nodeWidth?: number;
+  /** The window to show (a frame that fits the terminal); absent: the last `logLinesMax` lines. */
+  readonly window?: { readonly firstIndex: number; readonly endIndex: number };
+}): React.ReactElement {
+  const lines = props.window
+    ? props.log.slice(props.window.firstIndex, props.window.endIndex + 1)
+    : props.log.slice(-logLinesMax);
   const width = props.nodeWidth ?? Math.max(2, ...lines.map((l) => (l.node ?? '').length));
   // Each line keeps its one row (flexShrink 0, truncated): when the frame must fit the terminal, the
   // Dashboard clips whole old lines off the top instead of squeezing lines onto each other.
@@ -391,7 +434,7 @@ export const helpLines: readonly string[] = [
   '           f / l / x  run to the next fault / leader change / first violation (pauses there)',
   '           p partition the selected node off  c crash  r restart/resume  h heal everything',
   '           d detail pane (Raft log, KV, members, messages)  v every violation in full',
-  '           PgUp/PgDn (or K/J one line, Home/End) scroll the detail or violations pane',
+  '           PgUp/PgDn (or K/J one line, Home/End) scroll the events, detail or violations pane',
   '           s save a replay file (conclave sim replay FILE)  q or Ctrl-C quit',
   'checker    linearizability is checked while the run goes, every 0.5 s of simulated time',
   'faults typed here become timeline lines; the run is re-run from its seed, so a saved file replays it',
@@ -557,11 +600,18 @@ export function Dashboard(props: {
     pane.scrollMax > 0
       ? `lines ${scroll + 1}–${Math.min(pane.total, scroll + pane.shown)} of ${pane.total}, PgUp/PgDn `
       : '';
+  const events = fit ? eventWindow(s.log, ui.eventsEndSeq, pane.shown) : undefined;
+  const eventsNote =
+    events === undefined || s.log.length <= pane.shown
+      ? ''
+      : events.following
+        ? '(PgUp: older lines)'
+        : `lines ${events.firstIndex + 1}–${events.endIndex + 1} of ${s.log.length}, PgUp/PgDn (End follows)`;
   const lower = ui.detail
     ? { title: `detail ${selected?.name ?? ''}`, note: `${where}(d closes)` }
     : ui.violations
       ? { title: 'violations', note: `${s.verdict.violations.length} ${where}(v closes)` }
-      : { title: 'events', note: '' };
+      : { title: 'events', note: eventsNote };
   const shown = ui.help ? 'none' : 'flex';
   return (
     <Box flexDirection="column" height={rows} overflow={fit ? 'hidden' : undefined}>
@@ -603,7 +653,11 @@ export function Dashboard(props: {
           ) : ui.violations ? (
             <ViolationsPane verdict={s.verdict} scroll={scroll} width={paneWidth(columns)} />
           ) : (
-            <EventLog log={s.log} nodeWidth={Math.max(2, ...s.nodes.map((n) => n.name.length))} />
+            <EventLog
+              log={s.log}
+              nodeWidth={Math.max(2, ...s.nodes.map((n) => n.name.length))}
+              {...(events ? { window: events } : {})}
+            />
           )}
         </PanelBody>
       </Box>

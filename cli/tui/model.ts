@@ -155,6 +155,11 @@ export interface UiState {
   readonly violations?: boolean;
   /** First line shown of the detail or violations pane (PgUp/PgDn, J/K, Home/End); 0 or absent: the top. */
   readonly scroll?: number;
+  /**
+   * The events pane scrolled back: the `seq` of the newest line shown (the view stays on these lines
+   * while new ones arrive); null or absent: it follows the newest line.
+   */
+  readonly eventsEndSeq?: number | null;
   /** Running flat out until the next such event (`f`, `l`, `x`); null or absent: not hunting. */
   readonly until?: HuntKind | null;
 }

@@ -519,7 +519,7 @@ export class TuiSession {
       events: sim.counters.events,
       nodes: this.loaded.scenario.nodes.map((id) => this.nodeSnapshot(id)),
       partition: this.partitionSnapshot(nowMs),
-      log: [...this.run.log.slice(-20)],
+      log: [...this.run.log.slice(-logLinesKeptMax)], // the events pane scrolls back through them
       rates: {
         windowMs: spanMs,
         sentPerSec: perSec(counters.messages, base.messages),

@@ -2,7 +2,7 @@
  * The real `conclave tui` in a real terminal (tmux, on a private server): it keeps running at ×1 and
  * ×2 — the header's clock moves between two looks — after a resize, after every fault key and with
  * the ? overlay and the d pane; at 80×24 the key line stays one row, the run-until keys (f, l),
- * `.` and `v` answer, and the d pane scrolls (PgDn, End, Home); and q, Ctrl-C and SIGTERM each end it with the terminal given back (canonical mode and echo on, as
+ * `.` and `v` answer, the d pane scrolls (PgDn, End, Home) and the events pane scrolls back (PgUp, End); and q, Ctrl-C and SIGTERM each end it with the terminal given back (canonical mode and echo on, as
  * `stty` sees it afterwards). Issue 16 §1: at ×1 it used to stop at t=0.187s at 100% CPU, deaf to
  * every key and to SIGTERM.
  *
@@ -151,6 +151,18 @@ describe.skipIf(!hasTmux)('conclave tui in tmux', () => {
     expect(end?.[1]).toBe(end?.[2]);
     tmux('send-keys', '-t', 'four', 'Home');
     expect(range(await waitFor('four', (t) => range(t)?.[0] === 1, 5000))?.[0]).toBe(1);
+    // The events pane scrolls back too (d closes the detail pane): PgUp names the lines, End follows again.
+    tmux('send-keys', '-t', 'four', 'd');
+    await waitFor('four', (t) => t.includes('── events'), 5000);
+    tmux('send-keys', '-t', 'four', 'PPage');
+    const back = await waitFor(
+      'four',
+      (t) => /── events lines \d+–\d+ of \d+, PgUp\/PgDn \(End follows\)/.test(t),
+      5000,
+    );
+    expect(back).toMatch(/── events lines \d+–\d+ of \d+/);
+    tmux('send-keys', '-t', 'four', 'End');
+    expect(await waitFor('four', (t) => t.includes('── events (PgUp: older lines)'), 5000)).toContain('(PgUp: older');
     tmux('send-keys', '-t', 'four', 'q');
     await expectExit('four', 0);
   }, 120_000);

@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
 import { App } from '../../cli/tui/app.js';
 import { TuiSession } from '../../cli/tui/session.js';
+import { speedLabel, speeds } from '../../cli/tui/model.js';
 import { readReplay, replay } from '../tools/replay.js';
 import { loadScenarioText, runLoaded } from '../run.js';
 
@@ -204,6 +205,87 @@ describe('the TUI clock (issue 16 §1: frozen at t=0.187s at ×1)', () => {
     straight.advanceToUs(Infinity);
     expect(session.simulation.traceHash).toBe(straight.simulation.traceHash);
   });
+});
+
+describe('every key at every speed (issue 16: done when every key works at every speed)', () => {
+  const long = text.replace('duration safety=3s liveness=2s', 'duration safety=60s liveness=2s');
+  const clockOf = (frame: string): number => Number(/t=(\d+\.\d{3})s/.exec(frame)![1]);
+  // Every key of the key line and the ? overlay; PgUp/PgDn/Home/End/↑/↓ as a terminal sends them.
+  const keys = [
+    '.',
+    ' ',
+    ' ',
+    '+',
+    '-',
+    '[',
+    ']',
+    'j',
+    '\u001b[B',
+    '\u001b[A',
+    'k',
+    'd',
+    'J',
+    'K',
+    '\u001b[6~',
+    '\u001b[5~',
+    '\u001b[H',
+    '\u001b[F',
+    'd',
+    'v',
+    '\u001b[5~',
+    '\u001b[F',
+    'v',
+    '?',
+    '?',
+    'p',
+    'c',
+    'r',
+    'h',
+    's',
+    'f',
+    ' ',
+    'l',
+    ' ',
+    'x',
+    ' ',
+  ];
+
+  // Each speed costs a few seconds (typed faults re-run the seed, f/l/x hunt flat out): npm test runs
+  // four rungs of the ladder, from real time to flat out; CONCLAVE_TUI_ALL_SPEEDS=1 runs all fourteen.
+  const laddered = process.env.CONCLAVE_TUI_ALL_SPEEDS ? speeds : [1, 10, 1000, Infinity];
+
+  it('the frame answers every key at every speed, then runs on; q quits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-keys-'));
+    for (const speed of laddered) {
+      const session = await TuiSession.open(file, long, null);
+      const r = render(<App session={session} speed={speed} replayDir={dir} />);
+      await tick(50);
+      for (const k of keys) {
+        r.stdin.write(k);
+        await tick(20);
+        const frame = r.lastFrame()!;
+        expect(frame, `${speedLabel(speed)} after ${JSON.stringify(k)}`).toContain('conclave tui');
+        expect(frame, `${speedLabel(speed)} after ${JSON.stringify(k)}`).not.toContain('the simulation failed');
+        if (k === 's') expect(frame, `${speedLabel(speed)}: s saves`).toContain('saved ');
+      }
+      // Whatever the keys left (paused, hunting, re-running a typed fault), space and time run it on.
+      await tick(200);
+      if (r.lastFrame()!.includes('⏸') && !session.done) r.stdin.write(' ');
+      await tick(100);
+      const before = clockOf(r.lastFrame()!);
+      await tick(300);
+      const after = clockOf(r.lastFrame()!);
+      if (!session.done) expect(after, `${speedLabel(speed)}: the clock runs on`).toBeGreaterThan(before);
+      // q ends the app: its timers stop, so a running clock stands still from then on.
+      r.stdin.write('q');
+      await tick(50);
+      const quit = r.lastFrame();
+      await tick(200);
+      expect(r.lastFrame(), `${speedLabel(speed)}: q quits`).toBe(quit);
+      r.unmount();
+    }
+    expect(readdirSync(dir).length).toBeGreaterThan(0);
+  }, 300_000);
 });
 
 describe('TUI checkpoints', () => {
