@@ -4,7 +4,7 @@
  * primary (or, with `set readFrom any`, read from any node: the planted mistake); the history of
  * their operations must be linearizable (checked at the end, and written by `sim run --history`).
  */
-import { registerMachine, type RegisterResponse } from '../../core/example/register.js';
+import { registerMachine, type RegisterResponse, type RegisterState } from '../../core/example/register.js';
 import { checkHistory, historyToLinOps, registerModel } from '../checkers/lin/index.js';
 import type { Harness } from '../harness.js';
 import { checkChoiceParam, checkIntegerParams } from '../params.js';
@@ -64,6 +64,33 @@ export const harness: Harness = {
 
   live(sim) {
     return sim.isUp(sim.nodeIds[0]!);
+  },
+
+  whyNotLive(sim) {
+    // Liveness here is "the primary answers": with no failover, a primary that is down or paused is
+    // the whole story; the copies say how far each backup got (what a failover would have to start from).
+    const primary = sim.nodeIds[0]!;
+    const out: string[] = [];
+    if (!sim.isUp(primary) || sim.isPaused(primary))
+      out.push(
+        `the primary ${primary} is ${sim.isUp(primary) ? 'paused' : 'down'}: it is the only node that answers clients (this example has no failover)`,
+      );
+    const acked = sim.history.ops.filter((op) => op.outcome === 'ok' && (op.f === 'write' || op.f === 'cas'));
+    const last = acked.at(-1);
+    const copies = sim.nodeIds.map((id) => {
+      const state = sim.runtime(id)?.stateOf<RegisterState>('register');
+      const where = !sim.isUp(id) ? ', down' : sim.isPaused(id) ? ', paused' : '';
+      // A crashed node has no state in memory (its copy waits on its disk).
+      return state
+        ? `${id} ${state.value ?? 'nil'} (version ${state.version}${where})`
+        : `${id} ${where ? where.slice(2) : '(no state)'}`;
+    });
+    if (last) {
+      const value = (last.input as { value?: string; to?: string }).value ?? (last.input as { to?: string }).to;
+      out.push(`the last acknowledged write, ${value} (#${last.id} ${last.f}), at ${Math.round(last.completeMs!)} ms`);
+    }
+    out.push(`copies: ${copies.join(', ')}`);
+    return out;
   },
 
   linearizable: (op) => op.key === 'r/0',
