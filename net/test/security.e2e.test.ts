@@ -176,4 +176,58 @@ describe('security against real processes (issue 14)', () => {
     expect(peers.stdout).not.toContain('evil');
     expect(peers.stdout).not.toContain('127.0.0.179');
   }, 120_000);
+  it('a rogue server with a leaked gossip key but no server certificate is at most a learner: never a voter, never reads a key', async () => {
+    // The gossip key is on every client agent too, so it leaks more easily than a server certificate. With
+    // it the rogue is a gossip member (`members` shows it, as Consul would), and the leader adds it to Raft as
+    // a learner (list-peers: follower, Voter false), but Raft runs over mutual TLS with verify_server_hostname:
+    // the leader's dial to it finds no server.dc1.consul certificate, so it never catches up, is never
+    // promoted to voter and receives no entry (Consul's autopilot likewise leaves such a server a non-voter).
+    // Not done: it stays listed as a learner; the leader does not yet refuse to add a server it cannot
+    // authenticate.
+    const ip = '127.0.0.176';
+    const key = generateKey();
+    const serverArgs = (name: string, bind: string, ...extra: string[]) => [
+      '-server',
+      '-node',
+      name,
+      '-data-dir',
+      path.join(root, name),
+      '-bind',
+      bind,
+      '-client',
+      bind,
+      '-dns-port',
+      '-1',
+      '-encrypt',
+      key,
+      ...extra,
+    ];
+    const server = startAgent(serverArgs('good2', ip, '-bootstrap', '-config-file', tlsConfig));
+    agents.push(server);
+    await ready(server, ip);
+    await conclave(['kv', 'put', '-http-addr', `${ip}:8500`, 'secret', 's3cret']);
+    const rogue = startAgent(serverArgs('evil2', '127.0.0.178', '-join', ip));
+    agents.push(rogue);
+    await rogue.waitFor('Conclave agent running!');
+    await until(
+      async () => ((await conclave(['members', '-http-addr', `${ip}:8500`])).stdout.includes('evil2') ? true : null),
+      30_000,
+      'the rogue in members (it holds the gossip key)',
+    );
+    // Long enough for the leader to try adding it and for a learner's catch-up deadline to pass.
+    await new Promise((r) => setTimeout(r, 8000));
+    const peers = await conclave(['operator', 'raft', 'list-peers', '-http-addr', `${ip}:8500`]);
+    expect(peers.code).toBe(0);
+    const voters = peers.stdout
+      .split('\n')
+      .filter((line) => /\btrue\b/.test(line))
+      .join('\n');
+    expect(voters).toContain('good2');
+    expect(voters).not.toContain('evil2');
+    const leaked = await fetch('http://127.0.0.178:8500/v1/kv/secret?stale', { signal: AbortSignal.timeout(5000) })
+      .then((r) => r.status)
+      .catch(() => 'unreachable');
+    expect(leaked).not.toBe(200);
+    console.log(`list-peers with the key-only rogue:\n${peers.stdout}\nrogue's stale read of secret: ${leaked}`);
+  }, 120_000);
 });
