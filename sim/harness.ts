@@ -163,7 +163,13 @@ export interface FaultApi {
   partition(groups: readonly (readonly NodeId[])[]): void;
   /** Drops messages from `from` to `to` only (asymmetric partition). */
   blockOneWay(from: NodeId, to: NodeId): void;
-  /** Removes every partition and one-way block, and every clog. */
+  /**
+   * `datagram-cut`: the node's datagrams (gossip) are dropped both ways; its streams (Raft, RPCs) still
+   * work — a firewall that blocks UDP, or a busy host's overflowing receive buffer. `cut` false (or
+   * `heal`) undoes it.
+   */
+  cutDatagrams(nodeId: NodeId, cut: boolean): void;
+  /** Removes every partition, one-way block and datagram cut, and every clog. */
   heal(): void;
   /** Holds messages on the link from→to until `untilMs` (global), then delivers them. */
   clog(from: NodeId, to: NodeId, untilMs: number): void;

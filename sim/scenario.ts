@@ -47,6 +47,7 @@ export const faultKinds = [
   'wan-cut',
   'wan-oneway',
   'isolate',
+  'datagram-cut',
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -56,10 +57,16 @@ export type FaultKind = (typeof faultKinds)[number];
  * (and `disk-replaced` needs an operator's re-add before the node votes again).
  */
 export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter(
-  // busy (sim/engine/busy.ts), the WAN faults (datacenter scenarios only) and isolate (sim/engine/nemesis.ts)
-  // are opt-in likewise: named in `kinds=`.
+  // busy (sim/engine/busy.ts), the WAN faults (datacenter scenarios only), isolate and datagram-cut
+  // (sim/engine/nemesis.ts) are opt-in likewise: named in `kinds=`.
   (k) =>
-    k !== 'full' && k !== 'disk-replaced' && k !== 'busy' && k !== 'wan-cut' && k !== 'wan-oneway' && k !== 'isolate',
+    k !== 'full' &&
+    k !== 'disk-replaced' &&
+    k !== 'busy' &&
+    k !== 'wan-cut' &&
+    k !== 'wan-oneway' &&
+    k !== 'isolate' &&
+    k !== 'datagram-cut',
 );
 
 /** A datacenter of a multi-DC scenario: its nodes (servers first) and how many are servers. */
@@ -183,6 +190,7 @@ export const builtinActions: ReadonlySet<string> = new Set([
   'idle',
   'isolate-dc',
   'wan-oneway',
+  'datagram-cut',
 ]);
 
 /**
@@ -505,6 +513,7 @@ export function checkBuiltinAction(
     case 'restart':
     case 'pause':
     case 'resume':
+    case 'datagram-cut':
       if (args.length !== 1) return `${action} takes one node`;
       return unknownNode ? `${action}: unknown node '${unknownNode}'` : null;
     case 'full':

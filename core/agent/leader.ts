@@ -19,7 +19,16 @@ import type { Member } from '../swim/api.js';
 import type { StoreCommand } from '../store/types.js';
 import { triggerSync, inSync } from './antiEntropy.js';
 import { maybeBootstrap } from './bootstrap.js';
-import { callRaft, failRpcsTo, isLive, isServerMember, nameOfServer, rpcAddressOf, serverIdOf } from './rpc.js';
+import {
+  callRaft,
+  failRetryableRpcsTo,
+  failRpcsTo,
+  isLive,
+  isServerMember,
+  nameOfServer,
+  rpcAddressOf,
+  serverIdOf,
+} from './rpc.js';
 import { executeServerOp, onApplied, releaseParkedOnStepDown, retryHeld, storeAnswerOf } from './server.js';
 import { count, trace, type AgentState, type Env } from './state.js';
 
@@ -98,7 +107,8 @@ export function onMemberNotice(s: AgentState, env: Env, member: Member): void {
     if (!isLive(member) && wasLive) {
       trace(env, { ...what, change: 'removing' });
       if (s.preferredServer === serverIdOf(member)) s.preferredServer = null;
-      failRpcsTo(s, env, serverIdOf(member));
+      // Gossip may be wrong about a live server: reads retry, writes wait for a surer sign (rpc.ts).
+      failRetryableRpcsTo(s, env, serverIdOf(member));
     }
     if (s.hasRaft) maybeBootstrap(s, env);
     // A client that just learned its first server pushes what it could not push before.

@@ -10,7 +10,7 @@ import type { RaftAnswer, RaftLocalReply, RaftRequest, RaftResponse } from '../r
 import type { Member, SwimLocalReply, SwimRequest, SwimResponse } from '../swim/api.js';
 import type { NodeId } from '../types.js';
 import { agentErrors, blockingWaitMsMax } from './api.js';
-import { forgetHold, leaderChangedError, maybeHold } from './hold.js';
+import { checkRetrySafe, forgetHold, leaderChangedError, maybeHold } from './hold.js';
 import { render, type ServerOp, type ServerResult } from './ops.js';
 import { authorizerOfGrant, checkForwardedAuth, checkGrant } from './acl.js';
 import { filterResponse } from './endpoints/index.js';
@@ -298,10 +298,11 @@ export function failRpcsTo(
   s: AgentState,
   env: Env,
   to: NodeId,
-  counter: 'rpcFailedOnLeaderChange' | 'rpcFailedOnLinkDown' = 'rpcFailedOnLeaderChange',
+  counter: 'rpcFailedOnLeaderChange' | 'rpcFailedOnLinkDown' | 'rpcFailedOnMemberFailed' = 'rpcFailedOnLeaderChange',
+  which: (op: ServerOp) => boolean = () => true,
 ): void {
   for (const [id, pending] of [...s.pendingRpcs]) {
-    if (pending.to !== to) continue;
+    if (pending.to !== to || !which(pending.op)) continue;
     s.pendingRpcs.delete(id);
     env.ctx.emit({ kind: 'cancelTimer', timer: `rpc:${id}` });
     count(s, counter);
@@ -309,6 +310,19 @@ export function failRpcsTo(
     if (maybeHold(s, env, pending.op, pending.origin, result)) continue;
     deliver(s, env, pending.origin, result);
   }
+}
+
+/**
+ * Gossip says server `to` stopped being a live member (SWIM declared it failed). That may be a false
+ * positive: a busy host's late acks, or UDP dropped while TCP works, and the process, its connection
+ * and its answers are alive (the real soak: the Raft leader marked failed for 2 s, no election;
+ * scenarios/agent/gossip-loss.txt). So only the RPCs that are safe to send again fail now — reads,
+ * held and retried (hold.ts) — and a write stays pending: its answer, the connection's close
+ * (onLinkDown), a leader change or its RPC timer decides it. Failing it here answered "may have been
+ * applied" for writes that were about to succeed. Consul cancels no RPC on a serf failure.
+ */
+export function failRetryableRpcsTo(s: AgentState, env: Env, to: NodeId): void {
+  failRpcsTo(s, env, to, 'rpcFailedOnMemberFailed', (op) => checkRetrySafe(op, 'unknown'));
 }
 
 /**

@@ -14,9 +14,10 @@
  *    each DC's servers (Consul's GetDatacentersByDistance), and `/v1/coordinate/datacenters` gives the
  *    WAN coordinates behind that ranking.
  *
- * A server whose remote peer fails in the WAN pool fails the RPCs in flight to it at once (the edge
- * holds and retries reads, which then go to another server of that DC) instead of waiting out the
- * RPC timer — the same rule as a LAN leader change (rpc.ts failRpcsTo).
+ * A server whose remote peer fails in the WAN pool fails the reads in flight to it at once (the edge
+ * holds and retries them, and they then go to another server of that DC) instead of waiting out the
+ * RPC timer; a write stays pending, as on the LAN (rpc.ts failRetryableRpcsTo): gossip may be wrong
+ * about a live server, and failing the write would report an unknown outcome for one about to succeed.
  */
 import { assert } from '../assert.js';
 import type { Member, SwimNotice, SwimRequest, SwimResponse } from '../swim/api.js';
@@ -24,7 +25,7 @@ import { distanceSeconds, type Coordinate } from '../swim/coordinate.js';
 import type { NodeId } from '../types.js';
 import { agentErrors } from './api.js';
 import type { ServerOp, ServerResult } from './ops.js';
-import { deliver, failRpcsTo, isLive, rpcAddressOf, sendRpc } from './rpc.js';
+import { deliver, failRetryableRpcsTo, isLive, rpcAddressOf, sendRpc } from './rpc.js';
 import { count, trace, type AgentState, type Env, type Origin } from './state.js';
 
 /** The WAN pool's machine name (a second SWIM mounted beside 'swim'). */
@@ -72,7 +73,7 @@ export function onWanNotice(s: AgentState, env: Env, notice: SwimNotice): void {
   if (isLive(member) && !wasLive) trace(env, { type: 'consul.wanServer', change: 'adding', ...server });
   else if (!isLive(member) && wasLive) {
     trace(env, { type: 'consul.wanServer', change: 'removing', ...server });
-    failRpcsTo(s, env, member.id);
+    failRetryableRpcsTo(s, env, member.id);
   }
 }
 

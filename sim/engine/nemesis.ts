@@ -185,6 +185,15 @@ export class Nemesis {
         undo(() => f.heal());
         return;
       }
+      case 'datagram-cut': {
+        // One node's gossip is lost both ways while its streams work: the others' SWIM suspects it and
+        // declares it failed although its process, Raft and RPCs are alive (a false positive), and it
+        // declares them failed likewise. Nothing a client sends is lost.
+        const victim = r.pick(ids);
+        f.cutDatagrams(victim, true);
+        undo(() => f.cutDatagrams(victim, false));
+        return;
+      }
       case 'ring':
         if (ids.length < 4) return;
         host.ring();

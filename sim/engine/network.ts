@@ -21,6 +21,12 @@ export class Network {
   partitioned = false;
   /** Cut links, one-way: from × nodeCount + to. */
   readonly blockedPairs = new Set<number>();
+  /**
+   * Nodes whose datagrams are dropped, both ways, while their streams still work (the `datagram-cut`
+   * fault: UDP blocked by a firewall, or a busy host's socket receive buffer overflowing — the kernel
+   * drops UDP but TCP's flow control loses nothing). Gossip then calls a live process failed.
+   */
+  readonly datagramCut = new Set<number>();
   /** Links whose messages are held until a global time (µs). */
   readonly clogUntilUs = new Map<number, number>();
   /** Delivery time of the last stream message per link: a stream never reorders. */
@@ -58,7 +64,10 @@ export class Network {
   route(from: number, to: number, stream: boolean, nowUs: number): number[] | null {
     const knobs = this.knobsOf(from, to);
     // Percent knobs against unit floats: p / 100 is the same double as the ratio p% always denoted.
-    if (this.isBlocked(from, to) || (!stream && this.rng() < knobs.lossPercent / 100)) return null;
+    if (this.isBlocked(from, to)) return null;
+    // A cut node's datagrams are dropped before any draw: runs without the fault draw exactly as before.
+    if (!stream && this.datagramCut.size > 0 && (this.datagramCut.has(from) || this.datagramCut.has(to))) return null;
+    if (!stream && this.rng() < knobs.lossPercent / 100) return null;
     const copies = !stream && this.rng() < knobs.duplicatePercent / 100 ? 2 : 1;
     const times: number[] = [];
     for (let copy = 0; copy < copies; copy++) {
@@ -114,10 +123,11 @@ export class Network {
     this.clogUntilUs.set(from * this.nodeCount + to, untilUs);
   }
 
-  /** Ends partitions, one-way blocks and clogs (not loss/dup/reorder: see `set` and `reset`). */
+  /** Ends partitions, one-way blocks, datagram cuts and clogs (not loss/dup/reorder: see `set` and `reset`). */
   heal(): void {
     this.partitioned = false;
     this.blockedPairs.clear();
+    this.datagramCut.clear();
     this.clogUntilUs.clear();
   }
 

@@ -1114,6 +1114,14 @@ export class Simulation implements SimApi {
         sim.network.blockOneWay(indexOf(from), indexOf(to));
         sim.fault(`one-way partition: ${from} cannot reach ${to}`);
       },
+      cutDatagrams(id, cut) {
+        if (!cut) {
+          if (sim.network.datagramCut.delete(indexOf(id))) sim.fault(`${id}'s datagrams flow again`);
+          return;
+        }
+        sim.network.datagramCut.add(indexOf(id));
+        sim.fault(`${id}'s datagrams are dropped both ways (gossip cut; streams still work)`);
+      },
       heal() {
         sim.network.heal();
         sim.fault('network healed');

@@ -42,6 +42,9 @@ export function runTimelineEvent(host: TimelineHost, event: TimelineEvent): stri
     case 'ring':
       host.ring();
       return null;
+    case 'datagram-cut':
+      f.cutDatagrams(a[0]!, true);
+      return null;
     case 'heal':
       f.heal();
       return null;

@@ -152,6 +152,8 @@ class AgentRun {
   stepNowMs = 0;
   nextValue = 1;
   defaultReadsAnswered = 0;
+  /** Why a workload operation did not succeed, by history id (the history keeps no output for an unknown outcome). */
+  readonly errorOf = new Map<number, string>();
   /** What the prepared-query and event actions saw (agent-dc.ts). */
   readonly dc = new DcActivity();
 }
@@ -262,7 +264,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         const put = { type: 'kv.put', key: raw, value: bytes(value), ...where } as const;
         agentRequest(sim, node, put, timeoutMs, (response) => {
           if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
-          else if (definitelyNotApplied(response))
+          else if (noteError(run, op.id, response) && definitelyNotApplied(response))
             sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
           else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
           next();
@@ -276,7 +278,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
           if (response?.status === 200)
             sim.history.complete(op, 'ok', decodeValue((response.body as { Value: string | null }[])[0]), sim.nowMs);
           else if (response?.status === 404) sim.history.complete(op, 'ok', null, sim.nowMs);
-          else sim.history.complete(op, 'fail', response?.error, sim.nowMs); // a failed read constrains nothing
+          else if (noteError(run, op.id, response)) sim.history.complete(op, 'fail', response?.error, sim.nowMs); // a failed read constrains nothing
           next();
         });
       } else {
@@ -297,7 +299,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
             (response) => {
               if (response?.status === 200)
                 sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
-              else if (definitelyNotApplied(response))
+              else if (noteError(run, op.id, response) && definitelyNotApplied(response))
                 sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
               else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
               next();
@@ -323,6 +325,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
       { type: 'agent.service.register', service: { name, port: 9000 + serviceNumber } },
       timeoutMs,
       (response) => {
+        if (response?.status !== 200) noteError(run, op.id, response);
         sim.history.complete(op, response?.status === 200 ? 'ok' : 'unknown', response?.status, sim.nowMs);
         sim.after(500 + prng.below(1000), register);
       },
@@ -468,6 +471,15 @@ function checkResponseIndex(sim: SimApi, node: NodeId, key: string, response: Ag
     sim.violation(
       `query index: ${node} answered a read of ${key} with X-Consul-Index ${String(response.index)} (must be ≥ 1)`,
     );
+}
+
+/** Remembers why operation `id` did not succeed (for `expect errors`); always true, to sit in a condition. */
+function noteError(run: AgentRun, id: number, response: AgentResponse | undefined): true {
+  run.errorOf.set(
+    id,
+    response === undefined ? 'no answer within the client timeout' : `${response.status} ${response.error ?? ''}`,
+  );
+  return true;
 }
 
 function definitelyNotApplied(response: AgentResponse | undefined): boolean {
@@ -664,6 +676,32 @@ function expectServed(sim: SimApi, args: readonly string[]): string | null {
   return served > 0
     ? null
     : `no write of ${dc}'s keys through ${dc}'s agents completed between ${fromText} and ${toText}`;
+}
+
+/**
+ * `expect errors MAX`: at most MAX of the workload's operations (KV reads, writes and CAS, service
+ * registrations) were not answered with success: a failure, an unknown outcome ("may have been
+ * applied", an RPC timeout) or no answer within the client's timeout. A CAS answered false is a
+ * success (it read another value). For scenarios whose faults cannot lose a request — gossip loss
+ * leaves every stream alone, so Raft and the RPCs work throughout — where any error is a false alarm
+ * the agent raised itself (issue 13: the soak's goal, 0 errors with no fault that touches requests).
+ */
+function expectErrors(sim: SimApi, args: readonly string[]): string | null {
+  const max = Number(args[0]);
+  if (args.length !== 1 || !Number.isSafeInteger(max) || max < 0) return 'errors takes MAX (e.g. errors 0)';
+  const failed = sim.history.ops.filter(
+    (op) =>
+      (op.f === 'read' || op.f === 'write' || op.f === 'cas' || op.f === 'register') &&
+      op.outcome !== 'ok' &&
+      !(op.f === 'cas' && op.outcome === 'fail' && op.output === false),
+  );
+  if (failed.length <= max) return null;
+  const shown = failed.slice(0, 3).map((op) => {
+    const what = op.outcome === undefined ? 'no answer' : op.outcome === 'fail' ? 'failed' : 'unknown outcome';
+    const why = runOf(sim).errorOf.get(op.id);
+    return `${op.f} of ${op.key ?? '-'} through ${op.node} at ${op.invokeMs.toFixed(1)} ms: ${what}${why ? ` (${why})` : ''}`;
+  });
+  return `${failed.length} of ${sim.history.ops.length} operations were not answered with success (at most ${max} expected): ${shown.join('; ')}`;
 }
 
 // ───────────────────────────────────────── the harness ────────────────────────────────────────────
@@ -908,6 +946,8 @@ export const harness: Harness = {
       }
       case 'served':
         return expectServed(sim, args);
+      case 'errors':
+        return expectErrors(sim, args);
       case 'wan-converged':
         return wanConverged(sim) ? null : 'the WAN pool has not converged (a live server misses another alive)';
       case 'serfHealth': {
@@ -933,7 +973,7 @@ export const harness: Harness = {
       default: {
         const verdict = expectDc(sim, name, args, runOf(sim).dc, (id) => agentOf(sim, id));
         if (verdict !== undefined) return verdict;
-        return `unknown expectation '${name}' (agent knows: leader [DC], serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, queries, event NAME DC)`;
+        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, queries, event NAME DC)`;
       }
     }
   },
