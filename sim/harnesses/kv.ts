@@ -328,9 +328,16 @@ class KvRun {
     {
       node: NodeId;
       scope: StoreQuery;
-      /** The answer (as JSON) when it parked: one that changed without its index passing minIndex missed a wake-up. */
-      parkedAnswer: string;
-      answer: (index: number, value: unknown, woken: boolean) => void;
+      /**
+       * The answer (as JSON) the watcher holds for its minIndex (null before it has one): a node whose
+       * index for the scope is that minIndex must give the same answer — one that changed without its
+       * index passing minIndex missed a wake-up. Not the parked node's answer when it parked: a lagging
+       * node parks a query whose minIndex it has not reached, and its answer then changes legitimately
+       * up to that index (kv/blocking-failover seed 476: parked on n3 behind index 60, timed out at 60).
+       */
+      knownAnswer: string | null;
+      /** Called with the answer's index and its text (as `answerText`). */
+      answer: (index: number, text: string, woken: boolean) => void;
     }
   >();
   nextWatchId = 1;
@@ -955,6 +962,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         ? { type: 'kvList', prefix: groups[Math.floor(w / 2) % groups.length]! }
         : { type: 'kvGet', key: `r/${w % num(scenario, 'keys', 3)}` };
     let minIndex = 0;
+    let knownAnswer: string | null = null; // the answer at minIndex
     let node = prng.pick(sim.nodeIds);
     const watch = (): void => {
       if (sim.phase === 'done') return;
@@ -971,6 +979,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         );
       if (!mustBlock(minIndex, current)) {
         minIndex = current; // first read, or this node is already past the index: take it and wait for more
+        knownAnswer = answerText(fsm, scope);
         return void sim.after(1, watch);
       }
       let entry = run.registries.get(node);
@@ -988,12 +997,12 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
       run.parked.set(requestId, {
         node: parkedOn,
         scope,
-        parkedAnswer: answerText(fsm, scope),
-        answer: (index, _value, woken) => {
+        knownAnswer,
+        answer: (index, text, woken) => {
           answered = true;
           if (woken) run.stats.watchWakeups++;
           else run.stats.watchTimeouts++;
-          minIndex = Math.max(minIndex, index);
+          if (index > minIndex) [minIndex, knownAnswer] = [index, text];
           sim.after(1 + prng.below(20), watch);
         },
       });
@@ -1040,7 +1049,12 @@ function expireWatchers(sim: SimApi, nodeId: NodeId): void {
         `${nodeId}: watcher ${reader.requestId} timed out at index ${index} > its minIndex ${reader.minIndex}: a wake-up was missed`,
       );
     const parked = runStateOf(sim).parked.get(reader.requestId);
-    if (parked && index <= reader.minIndex && answerText(fsm, reader.scope) !== parked.parkedAnswer)
+    if (
+      parked &&
+      index === reader.minIndex &&
+      parked.knownAnswer !== null &&
+      answerText(fsm, reader.scope) !== parked.knownAnswer
+    )
       sim.violation(
         `${nodeId}: watcher ${reader.requestId} (${JSON.stringify(reader.scope)}) timed out with a changed answer at index ${index}, not past its minIndex ${reader.minIndex}: a wake-up was missed`,
       );
@@ -1061,8 +1075,7 @@ function answerWatcher(sim: SimApi, requestId: number, index: number, fsm: Check
   if (!(index >= 1))
     sim.violation(`query index: ${waiting.node} answered watcher ${requestId} with index ${index} (must be ≥ 1)`);
   run.parked.delete(requestId);
-  const value = (fsm.store.query(waiting.scope) as { value: unknown }).value;
-  waiting.answer(index, value, woken);
+  waiting.answer(index, answerText(fsm, waiting.scope), woken);
 }
 
 // ──────────────────────────────────────── end-of-run checks ────────────────────────────────────────

@@ -76,8 +76,10 @@ describe('kv store on Raft in the simulator', () => {
     expect(broken.result.violations.join('\n')).toMatch(/not linearizable \(reads=default-unsafe\)/);
   }, 60_000);
 
-  it('blocking queries across failovers: woken by applies, moved off dead nodes, no missed wake-up (seeds 1..2)', async () => {
-    for (const seed of [1, 2]) {
+  it('blocking queries across failovers: woken by applies, moved off dead nodes, no missed wake-up (seeds 1, 2, 476)', async () => {
+    // Seed 476: a watcher moved to a node still behind its minIndex, whose answer then changed up to that
+    // index — legitimately; the checker compared it with the lagging node's answer at parking time.
+    for (const seed of [1, 2, 476]) {
       const { result, harnessLines } = await run('scenarios/kv/blocking-failover.txt', seed);
       expect(result.violations, `seed ${seed}`).toEqual([]);
       expect(harnessLines.some((l) => /watchers woken \d+ times/.test(l))).toBe(true);
