@@ -149,6 +149,13 @@ interface Figures {
    */
   cpuMsPerOp: number;
   leaderCpuMsPerOp: number;
+  /**
+   * The servers' voluntary context switches per operation (all threads of all three processes: each is
+   * a thread that went to sleep and had to be woken — an event-loop wait, a thread-pool hand-off, a
+   * blocking sync). Counts wake-ups on and off the write path; unlike ops/s it hardly moves with the
+   * machine's load, so A/B comparisons on a shared machine use it.
+   */
+  sleepsPerOp: number;
 }
 
 async function phase(system: System, threads: LoadThreads, name: string, op: Op, clients: number): Promise<Figures> {
@@ -158,6 +165,7 @@ async function phase(system: System, threads: LoadThreads, name: string, op: Op,
   const pids = system.pids().filter((p): p is number => p !== null);
   const leaderPid = system.pids()[leader] ?? null;
   const cpu0 = pids.map(cpuSeconds);
+  const sleeps0 = pids.map(voluntarySwitches);
   const self0 = process.cpuUsage();
   const start = performance.now();
   const results = await threads.run({
@@ -171,6 +179,7 @@ async function phase(system: System, threads: LoadThreads, name: string, op: Op,
   const wallS = (performance.now() - start) / 1000;
   const self = process.cpuUsage(self0);
   const cpu = pids.map((p, i) => cpuSeconds(p) - cpu0[i]!);
+  const sleeps = pids.map((p, i) => voluntarySwitches(p) - sleeps0[i]!).reduce((a, b) => a + b, 0);
   const latencies = results.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
   const errors = results.reduce((n, r) => n + r.errors, 0);
   // Throughput over the measured window (the clients' connections were opened before it: cluster-load.ts).
@@ -187,14 +196,16 @@ async function phase(system: System, threads: LoadThreads, name: string, op: Op,
     loadgenEluMax: round(Math.max(...results.map((r) => r.elu))),
     cpuMsPerOp: 0,
     leaderCpuMsPerOp: 0,
+    sleepsPerOp: 0,
   };
   const done = latencies.length;
   f.cpuMsPerOp = done ? round((cpu.reduce((a, b) => a + b, 0) * 1000) / done) : NaN;
   f.leaderCpuMsPerOp = done && leaderPid !== null ? round((cpu[pids.indexOf(leaderPid)]! * 1000) / done) : NaN;
+  f.sleepsPerOp = done ? round(sleeps / done) : NaN;
   log(
     `${system.name} ${name}: ${f.opsPerSec}/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms, ${f.errors} errors, ` +
       `${f.elections} elections; servers ${f.cores} cores (leader ${f.leaderCores}), ${f.cpuMsPerOp} CPU ms/op ` +
-      `(leader ${f.leaderCpuMsPerOp}); load generator ` +
+      `(leader ${f.leaderCpuMsPerOp}), ${f.sleepsPerOp} sleeps/op; load generator ` +
       `${f.loadgenCores} cores, busiest thread ELU ${f.loadgenEluMax}${f.loadgenEluMax > 0.9 ? ' LOADGEN SATURATED' : ''}` +
       `; load ${loadAverage()}`,
   );
@@ -580,6 +591,20 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** Voluntary context switches of every thread of `pid` so far (0 once it exited). */
+function voluntarySwitches(pid: number): number {
+  let total = 0;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const m = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'));
+      if (m) total += Number(m[1]);
+    }
+  } catch {
+    // exited, or a thread ended between the listing and the read
+  }
+  return total;
+}
+
 async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn().catch(() => false))) {
@@ -687,7 +712,8 @@ try {
   const t = figures['conclave+tls'] ?? {};
   const ratios: Record<string, number | null> = {};
   for (const k of Object.keys(c))
-    if (/OpsPerSec$|P99Ms$|P50Ms$|CpuMsPerOp$|failoverMs$|wakeP50Ms$/.test(k)) ratios[k] = ratio(c[k], e[k]);
+    if (/OpsPerSec$|P99Ms$|P50Ms$|CpuMsPerOp$|SleepsPerOp$|failoverMs$|wakeP50Ms$/.test(k))
+      ratios[k] = ratio(c[k], e[k]);
   const result = {
     phaseMs,
     loadThreads: threadCount,
@@ -715,10 +741,10 @@ try {
   log(`${'metric'.padEnd(22)}${names.map((n) => n.padStart(15)).join('')}  conclave/etcd`);
   const rows: [string, string][] = [];
   for (const cl of putClients)
-    for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores', 'CpuMsPerOp'])
+    for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores', 'CpuMsPerOp', 'SleepsPerOp'])
       rows.push([`put c${cl} ${m}`, `putC${cl}${m}`]);
   for (const p of ['readC16', 'casC16'])
-    for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores', 'CpuMsPerOp'])
+    for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores', 'CpuMsPerOp', 'SleepsPerOp'])
       rows.push([`${p} ${m}`, `${p}${m}`]);
   rows.push(['wake p50 ms', 'wakeP50Ms'], ['failover ms', 'failoverMs']);
   for (const [label, k] of rows) {

@@ -84,7 +84,18 @@ export class NodeDriver {
   private started = false;
   private readonly clock: () => number;
   private readonly checks: (spec: CheckSpec, timeoutMs: number) => Promise<CheckResult>;
-  readonly stats = { steps: 0, sends: 0, heldMax: 0, checksRun: 0 };
+  /**
+   * Counters for CONCLAVE_PERF_LOG (cli/agent/run.ts): steps, sends, the most effects held at once,
+   * checks run; `inputs` (steps by input kind, timers by name without a numeric id) once a caller sets
+   * it to a map, which it then empties as it reads it (the names are bounded only between readings).
+   */
+  readonly stats = {
+    steps: 0,
+    sends: 0,
+    heldMax: 0,
+    checksRun: 0,
+    inputs: null as Map<string, number> | null,
+  };
 
   constructor(private readonly options: DriverOptions) {
     const origin = performance.timeOrigin;
@@ -226,6 +237,16 @@ export class NodeDriver {
     try {
       effects = this.options.runtime.step(input);
       this.stats.steps++;
+      const inputs = this.stats.inputs;
+      if (inputs) {
+        const kind =
+          input.kind === 'timer'
+            ? input.timer.replace(/:\d+$/, '')
+            : input.kind === 'message'
+              ? `${input.message?.m}.${messageType(input.message?.p)}`
+              : input.kind;
+        inputs.set(kind, (inputs.get(kind) ?? 0) + 1);
+      }
       if (this.options.checkInvariants) {
         const broken = this.options.runtime.invariants();
         assert(broken.length === 0, `invariants broken after ${input.kind}: ${broken.join('; ')}`);
@@ -400,6 +421,13 @@ export class NodeDriver {
     void this.stop();
     this.options.onFatal(error);
   }
+}
+
+/** A machine message's type for the perf counters (Raft's `type`, the agent's `t`), or '?'. */
+function messageType(p: unknown): string {
+  if (p === null || typeof p !== 'object') return '?';
+  const o = p as { type?: unknown; t?: unknown };
+  return String(o.type ?? o.t ?? '?');
 }
 
 function clearTimer(handle: NodeJS.Timeout | NodeJS.Immediate): void {

@@ -568,6 +568,7 @@ class AgentProcess {
   private perfLog(): void {
     let last = { steps: 0, sends: 0, flushes: 0, records: 0, syncMs: 0 };
     let elu = performance.eventLoopUtilization();
+    if (this.driver) this.driver.stats.inputs = new Map();
     const timer = setInterval(() => {
       const d = this.driver?.stats;
       const st = this.storage?.stats;
@@ -587,9 +588,10 @@ class AgentProcess {
         `perf: ${now.steps - last.steps} steps, ${now.sends - last.sends} sends, ${flushes} syncs, ` +
           `${flushes ? ((now.records - last.records) / flushes).toFixed(1) : 0} records/sync, ` +
           `${flushes ? ((now.syncMs - last.syncMs) / flushes).toFixed(2) : 0} ms/sync, held max ${d.heldMax}, ` +
-          `ELU ${e.utilization.toFixed(2)}`,
+          `ELU ${e.utilization.toFixed(2)}; inputs ${[...(d.inputs ?? [])].map(([k, n]) => `${k} ${n}`).join(', ')}`,
       );
       d.heldMax = 0;
+      d.inputs?.clear();
       last = now;
     }, 2000);
     timer.unref();
