@@ -34,6 +34,7 @@ export interface TraceFields {
   /** A note the storage loader left (a repaired torn tail, a dropped corrupt record). */
   'raft.startNote': { readonly node: NodeId; readonly note: string };
   'raft.electionDeferred': { readonly node: NodeId; readonly lateMs: number };
+  'raft.leaderLinkDown': { readonly node: NodeId; readonly leader: NodeId; readonly waitMs: number };
   'raft.preVote': { readonly node: NodeId; readonly term: number };
   'raft.becameCandidate': { readonly node: NodeId; readonly term: number; readonly transfer: boolean };
   'raft.becameLeader': { readonly node: NodeId; readonly term: number };
@@ -215,6 +216,11 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
   ],
   'raft.startNote': ['warn', (e) => `${e.node} ${e.note}`],
   'raft.electionDeferred': ['debug', (e) => `${e.node} election timer fired ${e.lateMs}ms late; deferred`],
+  'raft.leaderLinkDown': [
+    'info',
+    (e) =>
+      `${e.node} lost its connection to leader ${e.leader}; polling for a new leader in ${e.waitMs}ms unless it returns`,
+  ],
   'raft.preVote': ['debug', (e) => `${e.node} started a pre-vote for term ${e.term}`],
   'raft.becameCandidate': [
     'info',

@@ -72,6 +72,29 @@ export function rearmUnlessElapsed(s: RaftState, ctx: StepContext, nowMs: number
   return true;
 }
 
+/**
+ * The driver says the stream to our leader closed (the `linkDown` input): its process died and its
+ * kernel closed the socket, or the connection was reset. Only a hint — a partition gives none, and a live
+ * leader redials — so it changes timing, never a rule (issue 15: failover after a kill -9 took the whole
+ * 3–6 s election timeout of raft_multiplier 3). A follower stops shielding that leader with the disregard
+ * rule and polls (pre-vote, §9.6) one heartbeat interval (plus up to one more, random, so the followers
+ * do not split the vote) after the signal instead of a full election timeout after the leader's last
+ * message. A live leader's next heartbeat arrives within that interval and cancels both (onLeaderMessage
+ * resets the timer and the flag); a poll sent while it lives is refused by every follower that still
+ * hears it, so a dropped connection alone deposes no working leader. Without pre-vote a premature
+ * campaign would raise the term of a healthy cluster, so then nothing changes.
+ */
+export function onLeaderLinkDown(s: RaftState, ctx: StepContext, nowMs: number, peer: NodeId): void {
+  if (s.role !== 'follower' || s.leader !== peer || !s.config.preVote || s.leaderLinkDown) return;
+  s.leaderLinkDown = true;
+  const waitMs = s.config.heartbeatIntervalMs + ctx.prng.below(s.config.heartbeatIntervalMs + 1);
+  const leftMs = s.electionTimeoutMs - (nowMs - s.electionResetMs);
+  trace(ctx, { type: 'raft.leaderLinkDown', node: s.id, leader: peer, waitMs: Math.min(waitMs, leftMs) });
+  if (leftMs <= waitMs) return; // the election timer is due sooner anyway
+  s.electionResetMs = nowMs - s.electionTimeoutMs + waitMs;
+  armTimer(ctx, timerElection, waitMs);
+}
+
 /** Sends RequestVote (or, for a poll, a pre-vote at term+1) to every other voter. */
 export function requestVotes(s: RaftState, ctx: StepContext, preVote: boolean, transfer: boolean): void {
   const request: RequestVote = {
@@ -105,10 +128,14 @@ export function recordVote(s: RaftState, from: NodeId, m: VoteReply): boolean {
   return checkVoteQuorum(s);
 }
 
-/** The disregard rule (thesis §4.2.3): a server that heard from a leader recently ignores vote requests. */
+/**
+ * The disregard rule (thesis §4.2.3): a server that heard from a leader recently ignores vote requests —
+ * unless the stream to that leader closed since (onLeaderLinkDown): then a peer's poll is answered on
+ * its merits at once, or the fast failover below would wait out this rule for a whole election timeout.
+ */
 export function checkHeardFromLeaderRecently(s: RaftState, nowMs: number): boolean {
   if (s.role === 'leader') return s.config.checkQuorum;
-  if (s.leader === null) return false;
+  if (s.leader === null || s.leaderLinkDown) return false;
   const sinceMs = nowMs - s.lastLeaderContactMs;
   return sinceMs >= 0 && sinceMs < s.config.electionTimeoutMsMin;
 }

@@ -125,6 +125,75 @@ describe('election (§5.2, §5.4.1, pre-vote §9.6)', () => {
   });
 });
 
+describe("the leader's connection closed (linkDown: a hint for failover, never a rule)", () => {
+  // Proves: a follower told that its stream to the leader closed polls after one or two heartbeat
+  // intervals instead of a whole election timeout, and its peer answers the poll although it heard the
+  // leader a moment ago (it was told too); but a poll from one follower whose link alone dropped is still
+  // refused while the leader lives, and the leader's next message cancels the early poll.
+  const linkDown = (c: ManualCluster, id: string, peer: string) =>
+    c.step(id, { kind: 'linkDown', nowMs: c.nowMs, peer });
+
+  it('a dead leader is replaced within two heartbeat intervals of the signal', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const term = c.state('n2').term;
+    const heartbeatMs = c.state('n2').config.heartbeatIntervalMs;
+    c.crash('n1');
+    const signalMs = c.nowMs;
+    linkDown(c, 'n2', 'n1');
+    linkDown(c, 'n3', 'n1');
+    expect(c.traces.some((t) => t.startsWith('n2 lost its connection to leader n1'))).toBe(true);
+    c.fire('n2', 'election');
+    expect(c.nowMs - signalMs).toBeLessThanOrEqual(2 * heartbeatMs);
+    c.deliver(voteTraffic);
+    expect(c.state('n2').role).toBe('leader');
+    expect(c.state('n2').term).toBe(term + 1);
+    expect(c.invariantFailures).toEqual([]);
+  });
+
+  it('a dropped connection alone deposes no live leader', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const term = c.state('n1').term;
+    linkDown(c, 'n2', 'n1');
+    c.fire('n2', 'election'); // n2 polls early ...
+    c.deliver(voteTraffic); // ... and n3, which heard n1 and was told nothing, refuses
+    expect(c.state('n2').role).not.toBe('leader');
+    c.fire('n1', 'heartbeat');
+    c.deliver();
+    expect(c.leaders()).toEqual(['n1']);
+    for (const n of c.ids) expect(c.state(n).term).toBe(term);
+    expect(c.state('n2').leader).toBe('n1');
+    expect(c.state('n2').leaderLinkDown).toBe(false);
+  });
+
+  it("the leader's next message cancels the early poll", () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    linkDown(c, 'n2', 'n1');
+    c.fire('n1', 'heartbeat'); // n1 redials: its heartbeat reaches n2 before the early deadline
+    c.deliver();
+    const traces = c.traces.length;
+    c.nowMs += 2 * c.state('n2').config.heartbeatIntervalMs;
+    c.step('n2', { kind: 'timer', nowMs: c.nowMs, timer: 'raft:election' });
+    expect(c.traces.slice(traces).some((t) => t.includes('pre-vote'))).toBe(false);
+    expect(c.state('n2').role).toBe('follower');
+  });
+
+  it('a signal about a node that is not our leader changes nothing', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const before = c.state('n2').electionResetMs;
+    linkDown(c, 'n2', 'n3');
+    expect(c.state('n2').electionResetMs).toBe(before);
+    expect(c.state('n2').leaderLinkDown).toBe(false);
+  });
+});
+
 describe('time', () => {
   it('a clock that jumps back 5 s does not stretch check-quorum: durations run on a monotonic clock', () => {
     const c = new ManualCluster(3);

@@ -27,6 +27,7 @@ import { settleIdentity } from './identity.js';
 import { RaftLog } from './log.js';
 import type { Membership, RaftMessage } from './messages.js';
 import { onReplicateTimeout } from './replication.js';
+import { onLeaderLinkDown } from './election.js';
 import { restoreFsm } from './snapshot.js';
 import { onElectionTimeout, onHeartbeatTimeout, onMessage, onRequest, react } from './step.js';
 import {
@@ -81,6 +82,7 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     electionTimeoutMs: randomElectionTimeoutMs(config, prng),
     electionResetMs: 0,
     lastLeaderContactMs: -Infinity,
+    leaderLinkDown: false,
     votes: new Set(),
     seenIds: new Map(),
     strangersReported: new Set(),
@@ -162,11 +164,12 @@ function onStart(s: RaftState, ctx: StepContext, nowMs: number): void {
 }
 
 function step(s: RaftState, input: Input<RaftMessage, RaftRequest, RaftLocalInput>, ctx: StepContext): void {
-  // A closed connection tells Raft nothing its heartbeats and election timer do not (and a partition
-  // gives no such hint): Raft keeps no per-peer request that would fail faster by it.
-  if (input.kind === 'linkDown') return;
   const nowMs = monotonicMs(s, input.nowMs);
   switch (input.kind) {
+    case 'linkDown':
+      // Only a hint (a partition gives none): it shortens a follower's wait for a dead leader, nothing more.
+      onLeaderLinkDown(s, ctx, nowMs, input.peer);
+      break;
     case 'start':
       onStart(s, ctx, nowMs);
       break;

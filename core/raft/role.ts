@@ -34,6 +34,7 @@ export function becomeFollower(
   }
   s.role = 'follower';
   s.leader = leader;
+  s.leaderLinkDown = false;
   s.votes.clear();
   if (previousRole === 'leader') answerWaitersOnStepDown(s, ctx);
   if (previousRole !== 'follower') {

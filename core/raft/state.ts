@@ -117,6 +117,11 @@ export interface RaftState {
   electionResetMs: number;
   /** Last time a current leader was heard from (disregard rule, thesis §4.2.3); -Infinity when never. */
   lastLeaderContactMs: number;
+  /**
+   * The stream to our leader closed since we last heard from it (election.ts onLeaderLinkDown): the
+   * disregard rule no longer shields it. Cleared by the leader's next message and by any role change.
+   */
+  leaderLinkDown: boolean;
   votes: Set<NodeId>;
   /**
    * The server id each member's messages last carried (volatile; members only, so bounded by the

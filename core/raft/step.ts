@@ -267,6 +267,7 @@ function onLeaderMessage(
 ): void {
   if (s.role !== 'follower' || s.leader !== from) becomeFollower(s, ctx, nowMs, m.term, from);
   s.lastLeaderContactMs = nowMs;
+  s.leaderLinkDown = false;
   s.electionResetMs = nowMs;
   const answer = m.type === 'append' ? onAppendEntries(s, ctx, m) : onInstallSnapshot(s, ctx, from, m);
   react(s, ctx, nowMs);
