@@ -27,6 +27,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { quantile, round } from './load.js';
 import { loopbackServerArgs } from '../test/loopback-servers.js';
 
@@ -292,6 +293,10 @@ try {
     toucher(),
     ...Array.from({ length: blockingCount }, (_, b) => blocker(b)),
   ];
+  // The load generator's own event-loop delay per interval: a late answer that the generator read late
+  // (its loop busy with 500 queries' answers) is the generator's, not the cluster's.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   const start = Date.now();
   while (Date.now() - start < durationMs) {
     await sleep(Math.min(intervalMs, durationMs - (Date.now() - start)));
@@ -306,12 +311,15 @@ try {
       p50Ms: round(quantile(lat, 0.5)),
       p99Ms: round(quantile(lat, 0.99)),
       blockingAnswers: stats.blockingAnswers,
+      blockingLate: stats.blockingLate,
+      loadGenLagMsMax: round(loopDelay.max / 1e6),
       rssMb: servers.map((s) => rssMb(s.proc.pid)),
     };
+    loopDelay.reset();
     samples.push(sample);
     log(
       `t=${String(sample.atS).padStart(4)}s elections=${sample.elections} errors=${sample.errors} ops=${sample.ops} ` +
-        `p50=${sample.p50Ms}ms p99=${sample.p99Ms}ms blocking answers=${sample.blockingAnswers} rss=${sample.rssMb.join('/')} MB`,
+        `p50=${sample.p50Ms}ms p99=${sample.p99Ms}ms blocking answers=${sample.blockingAnswers} (late ${sample.blockingLate}) load generator lag max=${sample.loadGenLagMsMax}ms rss=${sample.rssMb.join('/')} MB`,
     );
   }
   running = false;
