@@ -21,26 +21,29 @@ if (!chromiumPath)
 
 const waitMs = 60_000;
 const replayDir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-serve-'));
-let child: ChildProcess | null = null;
+/** Every server a test started (each is killed at the end). */
+const children: ChildProcess[] = [];
 let browser: Browser | null = null;
 /** The origin of the server the first test started (the second test reuses it). */
 let servedOrigin = '';
 
 afterAll(async () => {
   await browser?.close();
-  if (child && child.exitCode === null) {
-    child.kill('SIGKILL');
-    await new Promise((r) => child!.once('exit', r));
-  }
+  for (const child of children)
+    if (child.exitCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
   fs.rmSync(replayDir, { recursive: true, force: true });
 });
 
 /** Starts the command on a free port and resolves with the URL it prints. */
 function serve(args: string[]): Promise<string> {
-  child = spawn(process.execPath, [conclaveBin, 'sim', 'serve', ...args], {
+  const child = spawn(process.execPath, [conclaveBin, 'sim', 'serve', ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.push(child);
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sim serve printed no URL:\n${out}`)), waitMs);
@@ -52,9 +55,9 @@ function serve(args: string[]): Promise<string> {
         resolve(url[1]!);
       }
     };
-    child!.stdout!.on('data', onData);
-    child!.stderr!.on('data', onData);
-    child!.once('exit', (code) => reject(new Error(`sim serve exited ${code}:\n${out}`)));
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`sim serve exited ${code}:\n${out}`)));
   });
 }
 
@@ -138,6 +141,55 @@ describe.skipIf(!chromiumPath)('conclave sim serve in Chromium', () => {
 
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);
+  });
+
+  it('draws the first pictures without simulating the whole run, and maps the network coordinates', async () => {
+    // The default scenario (agents gossiping with SWIM, so every node has a Vivaldi coordinate), paused
+    // at 0 s: the pictures of the first moment come from a recording that went only as far as they
+    // asked (the server says how far: recordedMs), not from the whole 60 s run simulated first.
+    const url = await serve(['scenarios/default.txt', '--port', '0', '--paused', '--replay-dir', replayDir]);
+    const origin = new URL(url).origin;
+    servedOrigin = origin;
+    browser ??= await playwright.launch({ executablePath: chromiumPath!, args: ['--no-sandbox', '--disable-gpu'] });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.setDefaultTimeout(waitMs);
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+    });
+    await page.goto(origin);
+    await page
+      .getByTestId('sim-time')
+      .filter({ hasText: /^0\.000 s$/ })
+      .waitFor();
+    for (const deadline = Date.now() + waitMs; ;) {
+      const n = await page.evaluate(
+        `[...document.querySelectorAll('.picture img')].filter((i) => i.complete && i.naturalWidth > 0).length`,
+      );
+      if (n === 3) break;
+      if (Date.now() > deadline) throw new Error('the first pictures did not load');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const state = (await (await fetch(`${origin}/sim/state`)).json()) as { recordedMs: number | null; endMs: number };
+    expect(state.recordedMs).not.toBeNull();
+    expect(state.recordedMs!).toBeLessThan(state.endMs / 2);
+    // Seek on: a coordinate map of the five nodes, with round trips from the observer.
+    await page.getByRole('button', { name: '+1 s' }).click();
+    await page
+      .getByTestId('sim-time')
+      .filter({ hasText: /^1\.\d{3} s$/ })
+      .waitFor();
+    await page.getByRole('button', { name: '+1 s' }).click();
+    await page
+      .getByTestId('sim-time')
+      .filter({ hasText: /^2\.\d{3} s$/ })
+      .waitFor();
+    await page.getByRole('heading', { name: 'Network coordinates' }).waitFor();
+    await expect.poll(() => page.locator('.coords svg circle').count(), { timeout: waitMs }).toBe(5);
+    await page.getByText(/Estimated round trip from n\d \(Vivaldi\)/).waitFor();
+    expect(await page.locator('.coords td').filter({ hasText: / ms$/ }).count()).toBeGreaterThan(4);
+    expect(problems).toEqual([]);
+    await page.close();
   });
 
   it('refuses a change without its header, and bad usage with exit 2', async () => {

@@ -8,6 +8,7 @@
  * cluster no member view. The components print `-` for null.
  */
 
+import type { Coordinate } from '../../core/swim/coordinate.js';
 import type { TraceTopic } from '../../core/trace.js';
 
 /** One node as the table shows it. */
@@ -38,6 +39,12 @@ export interface NodeSnapshot {
   /** The detail pane's sections (small clusters only; absent when the node has no such machine). */
   readonly raftLog?: RaftLogTail;
   readonly kv?: KvSample;
+  /**
+   * This node's network coordinate (Vivaldi, fed by its probes' round trips), when it runs SWIM: the
+   * web UI's coordinate map. The core replaces the object on every update, so a kept snapshot keeps
+   * the coordinate of its moment.
+   */
+  readonly coordinate?: Coordinate;
   /** This node's SWIM view with incarnations. */
   readonly members?: readonly { readonly id: string; readonly status: string; readonly incarnation: number }[];
   /** The last messages this node received (or that were dropped on their way to it), oldest first. */

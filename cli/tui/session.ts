@@ -41,6 +41,7 @@ import {
 import { checkHistory, parseHistoryJsonLines, registerModel, type CheckResult } from '../../sim/checkers/lin/index.js';
 import { traceTopic } from '../../core/trace.js';
 import type { RaftState } from '../../core/raft/raft.js';
+import type { SwimState } from '../../core/swim/state.js';
 import { formatAtMs } from '../../sim/tools/shrink.js';
 import {
   type ClusterSnapshot,
@@ -591,12 +592,14 @@ export class TuiSession {
     const kv = deep && runtime.hasMachine('raft') ? kvSample(runtime.stateOf<RaftState>('raft')) : undefined;
     const members = deep ? membersOf(views) : undefined;
     const hops = this.run.hops.get(id);
+    const coordinate = runtime?.hasMachine('swim') ? runtime.stateOf<SwimState>('swim').vivaldi.coordinate : undefined;
     return {
       name: id,
       details,
       ...(raftLog ? { raftLog } : {}),
       ...(kv ? { kv } : {}),
       ...(members ? { members } : {}),
+      ...(coordinate ? { coordinate } : {}),
       ...(hops ? { messagesIn: [...hops.in], messagesOut: [...hops.out] } : {}),
       up: sim.isUp(id),
       paused: sim.isPaused(id),

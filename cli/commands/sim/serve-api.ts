@@ -26,4 +26,9 @@ export interface SimState {
   readonly interactive: readonly string[];
   readonly message: string | null;
   readonly insides: Insides;
+  /**
+   * How far the pictures' recording has simulated (ms; null before the first picture): it runs only as
+   * far as the pictures asked, so the first ones come without simulating the whole run.
+   */
+  readonly recordedMs: number | null;
 }

@@ -8,8 +8,9 @@
  * One simulation handle serves both front ends: this is the TUI's `TuiSession` (cli/tui/session.ts),
  * so a typed fault re-runs from the seed exactly as in the TUI, seeking back shows a kept snapshot,
  * and a saved replay reproduces what was watched. The pictures are the report's own SVG functions
- * (sim/tools/report/svg.ts) over the report's run record (collect.ts) cut at the moment on screen:
- * one rendering code path for the report and for this page.
+ * (sim/tools/report/svg.ts) over the report's run record (collect.ts's RecordCollector, recorded in
+ * slices only as far as the pictures ask) cut at the moment on screen: one rendering code path for the
+ * report and for this page.
  *
  * The page is the agent's UI bundle (dist/ui, net/http/ui.ts) at its `#/sim` view; the JSON API is
  * under /sim/. Requests that change the run are POSTs carrying `X-Conclave-Sim: 1`, a header another
@@ -24,8 +25,8 @@ import type { Insides, InsidesEvent } from '../../agent/insides.js';
 import { answerUi, defaultUiDir, loadUiAssets, uiSecurityHeaders, type UiAssets } from '../../../net/http/ui.js';
 import { ScenarioError } from '../../../sim/scenario.js';
 import { didYouMean } from '../../../sim/suggest.js';
-import { makeReplay } from '../../../sim/tools/replay.js';
-import { collectRecord } from '../../../sim/tools/report/collect.js';
+import { loadScenarioText } from '../../../sim/run.js';
+import { RecordCollector } from '../../../sim/tools/report/collect.js';
 import type { RunRecord } from '../../../sim/tools/report/record.js';
 import { lamportSvg, rolesSvg, timelineSvg } from '../../../sim/tools/report/svg.js';
 import { type ClusterSnapshot, speeds } from '../../tui/model.js';
@@ -45,6 +46,10 @@ const controlBudgetMs = 250;
 /** Checkpoints for fast backward-then-forward seeks are built in idle time, this often and this long. */
 const idleEveryMs = 200;
 const idleBudgetMs = 20;
+/** Wall time the pictures' recording may take per frame, while a picture waits for it. */
+const recordSliceMs = 30;
+/** A picture waits this long at most for the recording to reach its moment, then shows how far it got. */
+const pictureWaitMsMax = 20_000;
 
 export async function runSimServe(args: string[]): Promise<number> {
   const opts = parseArgs(args);
@@ -138,7 +143,9 @@ class SimServer {
   private server: http.Server | null = null;
   private timers: NodeJS.Timeout[] = [];
   private lastFrameMs = performance.now();
-  private record: { key: string; value: Promise<RunRecord> } | null = null;
+  private collector: { key: string; value: RecordCollector } | null = null;
+  /** Pictures waiting for the recording to reach their moment (`atUs`), or for `untilMs` (performance.now()). */
+  private waiting: { atUs: number; untilMs: number; resolve: () => void }[] = [];
   private broken: string | null = null;
 
   constructor(
@@ -158,6 +165,7 @@ class SimServer {
       server.listen(this.opts.port, this.opts.host, () => resolve());
     });
     this.timers.push(setInterval(() => this.guarded(() => this.frame()), frameMs));
+    this.timers.push(setInterval(() => this.guarded(() => this.record()), frameMs));
     this.timers.push(setInterval(() => this.guarded(() => this.session.idleWork(idleBudgetMs)), idleEveryMs));
     const a = server.address() as AddressInfo;
     return `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
@@ -320,32 +328,53 @@ class SimServer {
       interactive: s.interactive.map((f) => f.line),
       message: this.message,
       insides: insidesOfSnapshot(snap),
+      recordedMs: this.collector ? this.collector.value.nowUs / 1000 : null,
     };
   }
 
-  /** The run record of the whole run as it goes on from here (the report's), computed once per fault set. */
-  private runRecord(): Promise<RunRecord> {
+  /**
+   * The recording the pictures are drawn from: the run as it goes on from here (the typed faults
+   * included), recorded by its own simulation in slices of wall time (`recordSliceMs` every
+   * `frameMs`), only as far as a picture asked for: the first pictures need the first simulated
+   * seconds, not the whole run (that took ~9 s for the default scenario). A new set of typed faults
+   * starts a new recording.
+   */
+  private async recording(): Promise<RecordCollector> {
     const s = this.session;
     const key = s.interactive.map((f) => f.line).join('\n');
-    if (this.record?.key !== key) {
-      const result = s.fullRun();
-      const replay = makeReplay({
-        scenarioFile: s.scenarioFile,
-        scenarioText: s.scenarioText,
-        result,
-        codec: s.codec,
-        origin: 'tui',
-        interactive: s.interactive.map((f) => f.line),
-      });
-      this.record = { key, value: collectRecord(replay).then((c) => c.record) };
+    if (this.collector?.key !== key) {
+      const loaded = await loadScenarioText(s.scenarioText, s.scenarioFile);
+      if (this.collector?.key !== key) {
+        for (const w of this.waiting) w.resolve();
+        this.waiting = [];
+        this.collector = { key, value: new RecordCollector(loaded, s.seed, { codec: s.codec }) };
+      }
     }
-    return this.record.value;
+    return this.collector!.value;
+  }
+
+  /** Records on towards the latest moment a picture waits for (one slice); wakes the pictures it reached. */
+  private record(): void {
+    const c = this.collector?.value;
+    if (!c || this.waiting.length === 0) return;
+    const targetUs = Math.max(...this.waiting.map((w) => w.atUs));
+    c.advanceToUs(targetUs, performance.now() + recordSliceMs);
+    const reached = this.waiting.filter((w) => c.finished || c.nowUs >= w.atUs || performance.now() >= w.untilMs);
+    this.waiting = this.waiting.filter((w) => !reached.includes(w));
+    for (const w of reached) w.resolve();
   }
 
   private async picture(name: string, atMs: number): Promise<string | null> {
     const draw = { 'timeline.svg': timelineSvg, 'lamport.svg': lamportSvg, 'roles.svg': rolesSvg }[name];
     if (!draw) return null;
-    return draw(recordUntil(await this.runRecord(), Math.max(0, atMs)));
+    const c = await this.recording();
+    const atUs = Math.round(Math.max(0, atMs) * 1000);
+    if (!c.finished && c.nowUs < atUs)
+      await new Promise<void>((resolve) =>
+        this.waiting.push({ atUs, resolve, untilMs: performance.now() + pictureWaitMsMax }),
+      );
+    // Drawn at the moment asked for, or as far as the recording got within pictureWaitMsMax.
+    return draw(recordUntil(c.record(), Math.min(Math.max(0, atMs), c.nowUs / 1000)));
   }
 }
 
@@ -421,15 +450,24 @@ export function insidesOfSnapshot(snap: ClusterSnapshot): Insides {
       lastContactMs: null,
       source: 'self',
     })),
-    members: observer
-      ? Object.entries({ [observer.name]: 'alive', ...observer.peers }).map(([name, status]) => ({
-          id: name,
-          name,
-          status,
-          incarnation: null,
-          tags: {},
-        }))
-      : [],
+    // The observer's member table with incarnations when the snapshot has it (small clusters).
+    members: observer?.members
+      ? observer.members.map((m) => ({ id: m.id, name: m.id, status: m.status, incarnation: m.incarnation, tags: {} }))
+      : observer
+        ? Object.entries({ [observer.name]: 'alive', ...observer.peers }).map(([name, status]) => ({
+            id: name,
+            name,
+            status,
+            incarnation: null,
+            tags: {},
+          }))
+        : [],
+    // Every node's own coordinate (the simulator sees them all), for the map; absent without SWIM.
+    ...(snap.nodes.some((n) => n.coordinate)
+      ? {
+          coordinates: snap.nodes.flatMap((n) => (n.coordinate && n.up ? [{ node: n.name, coord: n.coordinate }] : [])),
+        }
+      : {}),
     events,
   };
 }

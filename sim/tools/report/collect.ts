@@ -3,14 +3,19 @@
  * read (log lines, message hops, node views), so the replay keeps its trace hash: the pictures are of
  * the very run the replay file names.
  */
+import { performance } from 'node:perf_hooks';
+import { assert } from '../../../core/assert.js';
 import type { ReplayFile } from '../replay.js';
-import { replay } from '../replay.js';
-import type { LogLine, MessageHop, Simulation } from '../../engine/simulation.js';
+import { Simulation, type LogLine, type MessageHop, type RunResult } from '../../engine/simulation.js';
+import type { Knobs } from '../../engine/nemesis.js';
+import { loadScenarioText, type LoadedScenario } from '../../run.js';
 import type { FaultWindow, RecordedMessage, RecordedOp, RoleChange, RunRecord } from './record.js';
 
 /** Message hops kept (the latest): the Lamport diagram draws the ones just before the violation. */
 export const messagesKeptMax = 20_000;
 export const logKeptMax = 5_000;
+/** Events the simulator runs between two looks at the wall clock (as the TUI's sessions do). */
+export const eventsPerSliceMax = 2000;
 
 export interface Collected {
   readonly record: RunRecord;
@@ -18,45 +23,164 @@ export interface Collected {
 }
 
 export async function collectRecord(file: ReplayFile): Promise<Collected> {
-  const messages: RecordedMessage[] = [];
-  const log: { atMs: number; text: string }[] = [];
-  const violations: { atMs: number; text: string }[] = [];
-  const faultLines: { atMs: number; text: string }[] = [];
-  const roles: RoleChange[] = [];
-  const lastRole = new Map<string, string>();
-  let sim: Simulation | null = null;
+  const loaded = await loadScenarioText(file.scenarioText, file.scenarioFile);
+  const collector = new RecordCollector(loaded, file.seed, { codec: file.codec, knobs: file.knobs });
+  collector.advanceToUs(Infinity);
+  const record = collector.record(`${loaded.scenario.name} (${file.scenarioFile})`);
+  return { record, sameTrace: record.trace === file.trace };
+}
 
-  const noteRole = (node: string, atMs: number, role: string, term: number | null): void => {
+/**
+ * A run recorded as it goes: the simulation steps in slices (`advanceToUs`, with a wall-clock
+ * deadline), following `Simulation.run` exactly (safety phase, `beginLiveness`, liveness phase,
+ * `finish`), so a run recorded in pieces has the trace of a run in one go; `record()` is the record of
+ * what has run so far. `conclave sim serve` draws its first pictures from the first simulated seconds
+ * at once instead of simulating the whole run first; `collectRecord` runs it to the end.
+ */
+export class RecordCollector {
+  readonly sim: Simulation;
+  private readonly messages: RecordedMessage[] = [];
+  private readonly log: { atMs: number; text: string }[] = [];
+  private readonly violations: { atMs: number; text: string }[] = [];
+  private readonly faultLines: { atMs: number; text: string }[] = [];
+  private readonly roles: RoleChange[] = [];
+  private readonly lastRole = new Map<string, string>();
+  private readonly safetyUs: number;
+  private readonly endUs: number;
+  private wallMs = 0;
+  private result: RunResult | null = null;
+
+  constructor(
+    private readonly loaded: LoadedScenario,
+    readonly seed: number,
+    options: { readonly codec: boolean; readonly knobs?: Partial<Knobs> },
+  ) {
+    // As Simulation.run rounds them: the phases end on these very microseconds there too.
+    this.safetyUs = Math.round(loaded.scenario.safetyMs * 1000);
+    this.endUs = Math.round((loaded.scenario.safetyMs + loaded.scenario.livenessMs) * 1000);
+    this.sim = new Simulation(loaded.scenario, loaded.harness, seed, {
+      codec: options.codec,
+      ...(options.knobs ? { knobs: options.knobs } : {}),
+      onLog: (line) => this.onLog(line),
+      onMessage: (hop) => this.onMessage(hop),
+    });
+    const started = performance.now();
+    this.sim.begin();
+    this.wallMs += performance.now() - started;
+  }
+
+  /** True once the run is over (its verdict is in `record()`). */
+  get finished(): boolean {
+    return this.result !== null;
+  }
+
+  /** Simulated time recorded so far (whole µs). */
+  get nowUs(): number {
+    return this.result ? this.endUs : this.sim.nowUs;
+  }
+
+  /**
+   * Runs on to `targetUs` (whole µs; Infinity: the end), until `deadlineWallMs` (performance.now())
+   * has passed. True when it got there or the run is over; false to be called again.
+   */
+  advanceToUs(targetUs: number, deadlineWallMs = Infinity): boolean {
+    const started = performance.now();
+    try {
+      for (let slices = 0; this.result === null; slices++) {
+        assert(slices < 1e9, 'the recording made no progress');
+        if (this.sim.isStopped) {
+          this.finish();
+          break;
+        }
+        const phaseEnd = this.sim.phase === 'safety' ? this.safetyUs : this.endUs;
+        const arrived = this.sim.runUntilUs(Math.min(targetUs, phaseEnd), eventsPerSliceMax);
+        if (arrived && !this.sim.isStopped && this.sim.nowUs >= phaseEnd) {
+          if (this.sim.phase === 'safety') this.sim.beginLiveness();
+          else this.finish();
+        } else if (arrived && this.sim.nowUs >= targetUs) return true;
+        if (performance.now() >= deadlineWallMs) return this.result !== null || this.sim.nowUs >= targetUs;
+      }
+      return true;
+    } finally {
+      this.wallMs += performance.now() - started;
+    }
+  }
+
+  private finish(): void {
+    this.sim.finish();
+    this.result = this.sim.result(this.wallMs);
+  }
+
+  /** The record of the run so far (the whole run once `finished`). */
+  record(scenarioLabel: string = this.loaded.scenario.name): RunRecord {
+    const result = this.result;
+    const nowMs = result ? result.simulatedMs : this.sim.nowMs;
+    const nodes = this.loaded.scenario.nodes;
+    const roles = [...this.roles];
+    for (const id of nodes)
+      if (!roles.some((r) => r.node === id && r.atMs === 0))
+        roles.unshift({ node: id, atMs: 0, role: 'up', term: null });
+    roles.sort((a, b) => a.atMs - b.atMs);
+    const violations =
+      this.violations.length > 0 || !result
+        ? [...this.violations]
+        : result.violations.map((text) => ({ atMs: result.simulatedMs, text }));
+    return {
+      scenario: scenarioLabel,
+      seed: this.seed,
+      trace: result ? result.trace : 'running',
+      result: result ? result.result : violations.length > 0 ? 'fail' : 'pass',
+      simulatedMs: nowMs,
+      nodes,
+      violations,
+      ops: opsOf(this.sim),
+      faults: faultWindows(this.faultLines, nowMs, nodes),
+      messages: this.messages.slice(-messagesKeptMax),
+      roles,
+      log: this.log.slice(-logKeptMax),
+    };
+  }
+
+  private noteRole(node: string, atMs: number, role: string, term: number | null): void {
     const key = `${role}/${term ?? ''}`;
-    if (lastRole.get(node) === key) return;
-    lastRole.set(node, key);
-    roles.push({ node, atMs, role, term });
-  };
-  const look = (node: string, atMs: number): void => {
-    if (!sim) return;
-    if (!sim.isUp(node)) return noteRole(node, atMs, 'down', null);
-    if (sim.isPaused(node)) return noteRole(node, atMs, 'paused', null);
-    let role = 'up';
+    if (this.lastRole.get(node) === key) return;
+    this.lastRole.set(node, key);
+    this.roles.push({ node, atMs, role, term });
+  }
+
+  private look(node: string, atMs: number): void {
+    const sim = this.sim;
+    if (!sim.isUp(node)) return this.noteRole(node, atMs, 'down', null);
+    if (sim.isPaused(node)) return this.noteRole(node, atMs, 'paused', null);
+    // The first machine that names a role wins, as in the TUI's node table: Raft's (mounted first)
+    // says leader or follower where the agent's own view would only say server.
+    let role: string | null = null;
     let term: number | null = null;
     for (const view of Object.values(sim.runtime(node)!.view())) {
-      if (typeof view.role === 'string') role = view.role;
-      if (typeof view.term === 'number') term = view.term;
+      if (typeof view.role === 'string' && role === null) role = view.role;
+      if (typeof view.term === 'number' && term === null) term = view.term;
     }
-    noteRole(node, atMs, role, term);
-  };
-  const onLog = (line: LogLine): void => {
+    this.noteRole(node, atMs, role ?? 'up', term);
+  }
+
+  private onLog(line: LogLine): void {
+    const log = this.log;
     log.push({
       atMs: line.atMs,
       text: line.node && !line.text.startsWith(line.node) ? `${line.node}: ${line.text}` : line.text,
     });
     if (log.length > logKeptMax * 2) log.splice(0, log.length - logKeptMax);
-    if (line.kind === 'violation') violations.push({ atMs: focusMs(line.text, line.atMs), text: line.text });
+    if (line.kind === 'violation') this.violations.push({ atMs: focusMs(line.text, line.atMs), text: line.text });
     if (line.kind === 'fault' || (line.kind === 'phase' && line.text.startsWith('safety phase over')))
-      faultLines.push({ atMs: line.atMs, text: line.text });
-    if (line.node) look(line.node, line.atMs);
-    else if (line.kind === 'fault' && sim) for (const id of sim.nodeIds) look(id, line.atMs);
-  };
-  const onMessage = (hop: MessageHop): void => {
+      this.faultLines.push({ atMs: line.atMs, text: line.text });
+    // The simulation is still being built while its constructor logs its knobs: nothing to look at yet.
+    if (!this.sim) return;
+    if (line.node) this.look(line.node, line.atMs);
+    else if (line.kind === 'fault') for (const id of this.sim.nodeIds) this.look(id, line.atMs);
+  }
+
+  private onMessage(hop: MessageHop): void {
+    const messages = this.messages;
     messages.push({
       from: hop.from,
       to: hop.to,
@@ -65,37 +189,9 @@ export async function collectRecord(file: ReplayFile): Promise<Collected> {
       label: hopLabel(hop),
     });
     if (messages.length > messagesKeptMax * 2) messages.splice(0, messages.length - messagesKeptMax);
-    look(hop.from, hop.sentMs);
-    look(hop.to, hop.deliveredMs ?? hop.sentMs);
-  };
-  const run = await replay(file, {
-    onLog,
-    onMessage,
-    onSimulation: (s) => {
-      sim = s;
-    },
-  });
-  const result = run.result;
-  for (const id of run.loaded.scenario.nodes)
-    if (!roles.some((r) => r.node === id && r.atMs === 0)) roles.unshift({ node: id, atMs: 0, role: 'up', term: null });
-  roles.sort((a, b) => a.atMs - b.atMs);
-  const ops: RecordedOp[] = opsOf(sim as unknown as Simulation);
-  const record: RunRecord = {
-    scenario: `${run.loaded.scenario.name} (${file.scenarioFile})`,
-    seed: file.seed,
-    trace: result.trace,
-    result: result.result,
-    simulatedMs: result.simulatedMs,
-    nodes: run.loaded.scenario.nodes,
-    violations:
-      violations.length > 0 ? violations : result.violations.map((text) => ({ atMs: result.simulatedMs, text })),
-    ops,
-    faults: faultWindows(faultLines, result.simulatedMs, run.loaded.scenario.nodes),
-    messages: messages.slice(-messagesKeptMax),
-    roles,
-    log: log.slice(-logKeptMax),
-  };
-  return { record, sameTrace: run.sameTrace };
+    this.look(hop.from, hop.sentMs);
+    this.look(hop.to, hop.deliveredMs ?? hop.sentMs);
+  }
 }
 
 /**

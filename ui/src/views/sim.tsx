@@ -144,7 +144,7 @@ export function SimView() {
           </ul>
         ) : null}
       </div>
-      <InsidesPanel insides={s.insides} coordinates={null} />
+      <InsidesPanel insides={s.insides} coordinates={s.insides.coordinates ?? null} />
       <h2>Client operations and faults (the report's timeline, up to now)</h2>
       <div className="picture">
         <img
