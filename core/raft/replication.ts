@@ -34,6 +34,11 @@ function selfMatch(s: RaftState): number {
   return s.selfDurableIndex;
 }
 
+/** What a voter is known to hold: the leader its durable log, a follower its acknowledged match. */
+function matchOf(s: RaftState, id: NodeId): number {
+  return id === s.id ? selfMatch(s) : (s.progress.get(id)?.match ?? 0);
+}
+
 /**
  * Appends entries on the leader and persists them; the leader acknowledges its own write to itself, an
  * ack that leaves only once the write is durable (ORDERING RULE) and then counts toward a commit.
@@ -363,11 +368,17 @@ export function maybeCommit(s: RaftState): void {
   if (s.role !== 'leader') return;
   const voters = s.membership.voters;
   if (voters.length === 0) return;
+  // Most acknowledgements move nothing: unless a quorum has matched past the commit index, the quorum
+  // index cannot be past it either, and the sort below (an array per call) is skipped.
+  const quorum = quorumSize(voters.length);
+  let ahead = 0;
+  for (const id of voters) if (matchOf(s, id) > s.commitIndex) ahead++;
+  if (ahead < quorum) return;
   const matches: number[] = [];
-  for (const id of voters) matches.push(id === s.id ? selfMatch(s) : (s.progress.get(id)?.match ?? 0));
+  for (const id of voters) matches.push(matchOf(s, id));
   matches.sort((a, b) => b - a);
-  const candidate = matches[quorumSize(voters.length) - 1]!;
-  if (candidate <= s.commitIndex) return;
+  const candidate = matches[quorum - 1]!;
+  assert(candidate > s.commitIndex, 'a quorum matched past the commit index, so its quorum index is past it');
   if (s.log.termAt(candidate) !== s.term && !s.config.unsafeCommitPreviousTerm) return;
   s.commitIndex = candidate;
 }
