@@ -177,23 +177,35 @@ export function onPushPullTimer(step: Step): void {
 
 /**
  * Serf reconnect: with probability failed/live, push-pull with one random failed member. And a member
- * that holds no other member live (its peers failed, left or were force-left) pushes its state to its
- * join peers, as Consul's retry_join does before the first join.
+ * pushes its state to each of its join peers that it holds left or does not know (to all of them when
+ * it holds no other member live), as Consul's retry_join does before the first join.
  *
  * Why the second part: a member's peers may crash, be force-left by an operator (so it no longer tries
  * them: reconnect is for failed members only) and restart without memory, finding each other through
- * their own join peers. Nobody then knows the lone member, and it knows nobody live: two clusters
- * that never merge (swim/explore-crash seed 232). Serf escapes through its snapshot — a restarted
- * member rejoins the members it knew alive — which this core, keeping no membership on disk, lacks.
- * A member alone costs its join peers one push-pull each per interval; one that is not alone, nothing.
+ * their own join peers. Nobody among them then knows the members that force-left them, and those know
+ * none of them live: two clusters that never merge — one member alone (swim/explore-crash seed 232) or
+ * several that know only each other (seed 1614: n5 and n6). Serf escapes through its snapshot — a
+ * restarted member rejoins the members it knew alive — which this core, keeping no membership on disk,
+ * lacks. The join peers are the members every restarted one reaches first, so pushing to them merges
+ * the two sides; the push makes a join peer held left refute that (a higher incarnation).
+ * Cost: nothing while every join peer is held live or failed; one push-pull per interval to a join
+ * peer that left for good (as retry_join would keep dialling an address that is gone).
  */
 export function onReconnectTimer(step: Step): void {
   const { s } = step;
   step.ctx.emit({ kind: 'setTimer', timer: 'reconnect', afterMs: s.config.reconnectIntervalMs });
   if (!isActive(s) || s.self.status !== 'alive') return;
-  if (s.members.liveCount <= 1 && s.joined) {
-    const state = localState(s, true, false);
-    for (const peer of s.joinPeers) if (peer !== s.selfId) sendStream(step, peer, state);
+  if (s.joined) {
+    const alone = s.members.liveCount <= 1;
+    const lost = s.joinPeers.filter((peer) => {
+      if (peer === s.selfId) return false;
+      const status = s.members.get(peer)?.status;
+      return alone || status === undefined || status === 'left';
+    });
+    if (lost.length > 0) {
+      const state = localState(s, true, false);
+      for (const peer of lost) sendStream(step, peer, state);
+    }
   }
   const failed = s.members.failedIds;
   if (failed.size === 0) return;

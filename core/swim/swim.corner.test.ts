@@ -226,7 +226,32 @@ describe('a member left alone rejoins through its join peers', () => {
     expect(loop.invariantFailures).toEqual([]);
   });
 
-  it('a member that is not alone sends its join peers nothing more', () => {
+  it('two members that know only each other (seed 1614): they push to the join peers they hold left', () => {
+    // n3 and n4 join through n1 and n2; n1 and n2 crash, are failed and force-left by n3 (n4 hears the
+    // leave intents), and restart knowing only each other. n3 and n4 are not alone, but every join peer
+    // they have is one they hold left.
+    const config = (id: string) => ({
+      profile: 'sim' as const,
+      joinPeers: id === 'n1' ? [] : id === 'n2' ? ['n1'] : ['n1', 'n2'],
+    });
+    const loop = new SwimLoop(6, config);
+    for (const id of ['n1', 'n2', 'n3', 'n4']) loop.add(id, 0);
+    loop.runUntil(10_000);
+    loop.crash('n1');
+    loop.crash('n2');
+    loop.runUntil(loop.nowMs + 40_000);
+    for (const id of ['n1', 'n2']) loop.request('n3', { type: 'forceLeave', name: id });
+    loop.runUntil(loop.nowMs + 5_000);
+    for (const id of ['n1', 'n2']) expect(loop.statusOf('n4', id)).toBe('left');
+    loop.add('n1');
+    loop.add('n2');
+    loop.runUntil(loop.nowMs + 60_000);
+    for (const a of ['n1', 'n2', 'n3', 'n4'])
+      for (const b of ['n1', 'n2', 'n3', 'n4']) expect(loop.statusOf(a, b), `${a} sees ${b}`).toBe('alive');
+    expect(loop.invariantFailures).toEqual([]);
+  });
+
+  it('a member whose join peers are all live sends them nothing more', () => {
     const { loop } = joinedCluster(4, {}, 3);
     const joinPushes: string[] = [];
     loop.onSend = (from, to, message) => {

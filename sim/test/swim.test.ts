@@ -110,4 +110,13 @@ describe('explorer seeds that once failed', () => {
     expect(result.violations).toEqual([]);
     expect(result.recoveredMs).not.toBeNull();
   }, 60_000);
+
+  it('swim/explore-crash seed 1614: two members that know only each other rejoin the restarted rest', async () => {
+    // n5 and n6 force-left n1..n4, which restarted without memory and found each other; n5 and n6 were
+    // not alone (each held the other live), but held every join peer left (onReconnectTimer).
+    const { scenario, harness: h } = await loadScenario(new URL('explore-crash.txt', dir).pathname);
+    const result = new Simulation(scenario, h, 1614, { logLimit: 0 }).run();
+    expect(result.violations).toEqual([]);
+    expect(result.recoveredMs).not.toBeNull();
+  }, 60_000);
 });
