@@ -123,6 +123,7 @@ export function onPushPull(step: Step, from: NodeId, message: Extract<SwimMessag
     return;
   }
   s.joined = true;
+  if (s.joinPeers.includes(from)) s.joinPeerAnswered = true;
   s.counters.pushPulls++;
   for (const [id, join] of s.joins) {
     if (!join.waiting.delete(from)) continue;
@@ -246,10 +247,15 @@ export function maybeReconnectHeard(step: Step, from: NodeId): void {
   sendStream(step, from, localState(s, true, false));
 }
 
-/** Retry `joinPeers` (Consul's retry_join) until some push-pull has been answered. */
+/**
+ * Retry `joinPeers` (Consul's retry_join) until one of them has answered a push-pull. Not until anyone
+ * has: the servers of a DC flood-join each other into the WAN pool, and a server whose own WAN join
+ * failed (its DC cut off from the WAN at start) was then counted joined, stopped retrying, and the two
+ * DCs formed two WAN pools for ever (multidc/explore seeds 421 and 436 of 1..1000).
+ */
 export function onJoinRetryTimer(step: Step): void {
   const { s } = step;
-  if (s.joined || !isActive(s) || s.joinPeers.length === 0) return;
+  if (s.joinPeerAnswered || !isActive(s) || s.joinPeers.length === 0) return;
   step.ctx.emit({ kind: 'setTimer', timer: 'joinRetry', afterMs: s.config.joinRetryMs });
   const state = localState(s, true, false);
   for (const peer of s.joinPeers) if (peer !== s.selfId) sendStream(step, peer, state);

@@ -95,6 +95,12 @@ export interface SwimState {
   readonly reconnectHeardMs: Map<NodeId, number>;
   /** True once some push-pull (join, periodic, reconnect) got a reply. */
   joined: boolean;
+  /**
+   * True once one of `joinPeers` answered a push-pull: Consul's retry_join stops then, and only then —
+   * a reply from anyone else (a server of our own DC flood-joining us into the WAN pool) does not join
+   * us to the peers we were told to join.
+   */
+  joinPeerAnswered: boolean;
   /** How many times this node started before (from its boot record); > 0 means a restart. */
   readonly bootCount: number;
   /** Peers to (re)join until one answers: config.joinPeers, or roster members after a restart. */
@@ -138,6 +144,7 @@ export function initState(selfId: NodeId, config: SwimConfig, bootCount = 0): Sw
     eventClock: 0,
     eventSlots: new Array(config.eventBufferSize).fill(undefined),
     joined: false,
+    joinPeerAnswered: false,
     bootCount,
     joinPeers: config.joinPeers,
     leaveResponder: null,

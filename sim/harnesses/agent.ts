@@ -567,11 +567,28 @@ function startDcLivenessProbes(sim: SimApi, scenario: Scenario, prng: ReturnType
 
 /** Multi-DC: every live server sees every other live server (of every DC) alive in its WAN pool. */
 export function wanConverged(sim: SimApi): boolean {
+  return wanMisses(sim).length === 0;
+}
+
+/** What keeps the WAN pool from converging: each live server's view of another live one that is not alive. */
+export function wanMisses(sim: SimApi): string[] {
   const up = serversOf(sim.scenario).filter((id) => sim.isUp(id) && !sim.isPaused(id));
-  return up.every((id) => {
+  const out: string[] = [];
+  for (const id of up) {
     const agent = agentOf(sim, id)!;
-    return up.every((other) => other === id || agent.wanMembers.get(other)?.status === 'alive');
-  });
+    for (const other of up) {
+      const status = agent.wanMembers.get(other)?.status;
+      if (other !== id && status !== 'alive') out.push(`${id} sees ${other} as ${status ?? 'unknown'}`);
+    }
+  }
+  return out;
+}
+
+/** The WAN misses as one clause: the first few, and how many more. */
+function wanMissText(sim: SimApi): string {
+  const misses = wanMisses(sim);
+  const shown = misses.slice(0, 4).join(', ');
+  return misses.length > 4 ? `${shown} and ${misses.length - 4} more` : shown;
 }
 
 /**
@@ -649,7 +666,7 @@ function whyDcsNotLive(sim: SimApi): string[] {
     ...whyNotLiveIn(sim, dc.name),
     ...(run.livenessCrossDcs.has(dc.name) ? [] : [`no cross-datacenter request to ${dc.name} succeeded`]),
   ]);
-  if (!wanConverged(sim)) out.push('the WAN pool has not converged (some server does not see every other as alive)');
+  if (!wanConverged(sim)) out.push(`the WAN pool has not converged: ${wanMissText(sim)}`);
   return out;
 }
 
@@ -949,7 +966,7 @@ export const harness: Harness = {
       case 'errors':
         return expectErrors(sim, args);
       case 'wan-converged':
-        return wanConverged(sim) ? null : 'the WAN pool has not converged (a live server misses another alive)';
+        return wanConverged(sim) ? null : `the WAN pool has not converged: ${wanMissText(sim)}`;
       case 'serfHealth': {
         const [node, status] = args;
         if (node === undefined || status === undefined) return 'serfHealth takes NODE passing|critical|absent';

@@ -130,6 +130,24 @@ describe('two datacenters', () => {
     expect(text((woken.body as { Value: string }[])[0]!.Value)).toBe('2');
   });
 
+  it('dc2 cut off from the WAN from the start: its servers retry their WAN join peers until one answers, and one pool forms after the heal', () => {
+    // Each DC's servers flood-join each other into the WAN pool at once; that answer must not end the
+    // retry of -retry-join-wan (Consul's retryJoin stops when a listed peer was joined). Before the fix
+    // dc1 and dc2 formed two WAN pools for ever (multidc/explore seeds 421 and 436).
+    const scenario =
+      'protocol agent\nnodes dc1:3+1 dc2:3+1\nset clients 0\nnetwork latency=1ms..5ms\nwan latency=30ms..80ms\n' +
+      'duration safety=600s liveness=0s\n';
+    const sim = new Simulation(parseScenario(scenario, 'multidc-cut.txt'), harness, 1, {});
+    sim.begin();
+    sim.isolateDatacenter('dc2');
+    sim.runUntil(20_000);
+    expect(wanConverged(sim)).toBe(false);
+    sim.faults.heal();
+    const end = sim.nowMs + 30_000;
+    while (!wanConverged(sim) && sim.nowMs < end) sim.runUntil(sim.nowMs + 500);
+    expect(wanConverged(sim)).toBe(true);
+  });
+
   it('dc2 cut off from the WAN: it serves its own clients, cross-DC requests fail; after the heal they work again', () => {
     const { sim, call } = twoDcs();
     sim.isolateDatacenter('dc2');
