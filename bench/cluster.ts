@@ -719,6 +719,9 @@ try {
       tls: true,
     });
   const figures: Record<string, Record<string, number>> = {};
+  // BENCH_BASELINE_FIRST=1: the baseline runs before ours (the first system's phases run on a machine
+  // the bench itself has just warmed; alternate the order between runs for an A/B).
+  if (process.env['BENCH_BASELINE_FIRST'] === '1' && variants.length > 1) variants.unshift(variants.splice(1, 1)[0]!);
   for (const v of variants) {
     const system = await startConclave(root, v);
     running.push(system);

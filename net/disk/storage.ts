@@ -10,8 +10,8 @@
  *
  *   [u32 BE payload length][u32 BE CRC-32 of payload][payload: msgpack of the ops]
  *
- * Group commit: `write` only queues; one flush writes every queued record with one `writev` (synchronous:
- * a copy into the page cache) and one `fdatasync` (on the thread pool), however many steps produced them. The driver holds sends and replies until the flush
+ * Group commit: `write` only queues; one flush writes every queued record with one `writev` and one
+ * `fdatasync`, however many steps produced them. The driver holds sends and replies until the flush
  * that covers their persists completes (the ORDERING RULE in core/types.ts).
  *
  * When a segment passes `segmentBytesMax`, a new segment starts and a checkpoint of everything before
@@ -432,17 +432,13 @@ class DiskStorage implements Storage {
     let cause: unknown = null;
     try {
       // writev may take less than asked (a filling disk): continue until all is written or it fails.
-      // The write itself is synchronous, on the event loop: it only copies the batch into the page cache
-      // (microseconds for a turn's records), and a thread-pool round trip for it would put two more
-      // wake-ups (pool thread, then the loop) before the sync on every write's path — the latency of a
-      // lone client's put (issue 15). Only the sync, which waits for the device, goes to the pool.
       const total = sizes.reduce((a, b) => a + b, 0);
       while (written < total) {
         const rest = remainder(
           batch.map((b) => b.record),
           written,
         );
-        const n = fs.writevSync(handle.fd, rest);
+        const n = (await handle.writev(rest)).bytesWritten;
         if (n <= 0) {
           failure = 'noSpace';
           break;

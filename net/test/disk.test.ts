@@ -145,8 +145,7 @@ describe('disk storage', () => {
               await target.datasync();
               calls.push('synced');
             };
-          // The batch is written synchronously with writevSync on the handle's fd (storage.ts writeBatch).
-          if (prop === 'writev' || prop === 'fd') calls.push('writev');
+          if (prop === 'writev') calls.push('writev');
           const value = Reflect.get(target, prop) as unknown;
           return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
         },
