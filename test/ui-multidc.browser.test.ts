@@ -3,7 +3,8 @@
  * (127.0.23.1 in dc1, 127.0.23.11 in dc2, joined over the WAN) and a dc1 client agent (127.0.23.4)
  * whose UI is opened in Debian's Chromium. It proves: the picker appears once the agent knows two DCs
  * and shows the agent's own DC; choosing dc2 shows dc2's services, nodes and keys (requests carry
- * `?dc=dc2`) and not dc1's; choosing dc1 again shows dc1's. Before, the picker was never rendered.
+ * `?dc=dc2`) and not dc1's; the choice survives a reload (it is in the URL); the cluster insides then
+ * show dc2's servers; choosing dc1 again shows dc1's. Before, the picker was never rendered.
  * Every wait is on a condition (no fixed sleeps). Without Chromium the file says so in one line and skips.
  */
 import * as fs from 'node:fs';
@@ -98,6 +99,21 @@ describe.skipIf(!chromiumPath)('the datacenter picker against two real datacente
     await page.getByRole('link', { name: 'Key/value' }).click();
     await main.getByText('only-dc2').first().waitFor({ timeout: waitMs });
     expect(await main.getByText('only-dc1').count()).toBe(0);
+
+    // The choice is in the page's URL, so a reload keeps it (and a shared link carries it).
+    expect(new URL(page.url()).searchParams.get('dc')).toBe('dc2');
+    await page.reload();
+    await picker.waitFor({ state: 'visible', timeout: waitMs });
+    expect(await picker.inputValue()).toBe('dc2');
+    await main.getByText('only-dc2').first().waitFor({ timeout: waitMs });
+    expect(await main.getByText('only-dc1').count()).toBe(0);
+    // The cluster's insides follow the picked DC: dc2's servers as dc2's leader sees them.
+    await page.getByRole('link', { name: 'Cluster insides' }).click();
+    await main.getByText('Datacenter dc2: each server as its leader b1 sees it').waitFor({ timeout: waitMs });
+    await main.locator('[data-server="b1"] .role-leader').waitFor({ timeout: waitMs });
+    expect(await main.locator('[data-server="a1"]').count()).toBe(0);
+    expect(dcRequests.some((u) => u.includes('/v1/agent/debug/insides') && u.includes('dc=dc2'))).toBe(true);
+    await page.getByRole('link', { name: 'Key/value' }).click();
 
     await picker.selectOption('dc1');
     await main.getByText('only-dc1').first().waitFor({ timeout: waitMs });

@@ -60,6 +60,11 @@ export interface InsidesEvent {
 export interface Insides {
   /** The node that answered (its name). */
   readonly node: string;
+  /**
+   * Set when the agent was asked about another datacenter (`?dc=`): the servers are that DC's as its
+   * leader sees them (autopilot), the members its servers in this agent's WAN pool.
+   */
+  readonly datacenter?: string;
   readonly server: boolean;
   /** `wall`: atMs are Unix ms; `sim`: simulated ms since the run started. */
   readonly clock: 'wall' | 'sim';

@@ -50,12 +50,28 @@ export function useToken(): string {
 
 // ── datacenter (the picker; ?dc= on catalog, health, KV… reads and writes) ──
 
-let datacenter = '';
+/**
+ * The datacenter lives in the page's URL (`/ui/?dc=dc2#/services`), so a reload, a bookmark or a link
+ * shared keeps it, as Consul's UI keeps it in its paths; the view itself stays in the hash.
+ */
+function datacenterOfUrl(): string {
+  try {
+    return new URLSearchParams(location.search).get('dc') ?? '';
+  } catch {
+    return '';
+  }
+}
+
+let datacenter = typeof location === 'undefined' ? '' : datacenterOfUrl();
 const dcListeners = new Set<() => void>();
 
 /** The datacenter the views ask about ('' = the agent's own). Restarts every live view. */
 export function setDatacenter(next: string): void {
   datacenter = next;
+  const url = new URL(location.href);
+  if (next === '') url.searchParams.delete('dc');
+  else url.searchParams.set('dc', next);
+  history.replaceState(history.state, '', url);
   for (const l of dcListeners) l();
 }
 
@@ -71,13 +87,14 @@ export function useDatacenter(): string {
 
 /**
  * `path` with `dc=` for another datacenter. Agent endpoints (/v1/agent/…) are about this agent, and the
- * datacenter list itself is global, so they never carry it (Consul ignores it there too).
+ * datacenter list itself is global, so they never carry it (Consul ignores it there too) — except the
+ * cluster's insides, which answer for another DC's servers when asked (net/http/routes/agent.ts).
  */
 export function withDatacenter(path: string): string {
   if (
     datacenter === '' ||
     !path.startsWith('/v1/') ||
-    path.startsWith('/v1/agent/') ||
+    (path.startsWith('/v1/agent/') && !path.startsWith('/v1/agent/debug/insides')) ||
     path === '/v1/catalog/datacenters'
   )
     return path;

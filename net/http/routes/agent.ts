@@ -1,5 +1,6 @@
 /** `/v1/agent/*` → typed `agent.*` requests (ACL rules: core/agent/endpoints/agent.ts). */
 import type { AgentRequest, AgentResponse } from '../../../core/agent/api.js';
+import type { AutopilotHealth } from '../../../core/agent/autopilot.js';
 import { toCheckDefinition, toServiceDefinition } from '../convert.js';
 import { consulJsonToPrometheus } from '../metrics.js';
 import { queryFlag } from '../parse.js';
@@ -98,7 +99,67 @@ async function insides(r: Req): Promise<Out> {
   const denied = await r.check({ type: 'operator.raft.configuration' });
   if (denied) return render(r, denied, {});
   if (!r.ctx.insides) return text(404, '404 page not found\n');
+  if (r.dc !== undefined && r.dc !== r.ctx.datacenter) return remoteInsides(r, r.dc);
   return { status: 200, headers: { 'Content-Type': appJson }, body: jsonText(r.ctx.insides(), r.pretty) };
+}
+
+/** Consul's member status numbers (serf.MemberStatus) as the insides name them. */
+const memberStatusName: Record<number, string> = { 1: 'alive', 2: 'leaving', 3: 'left', 4: 'failed' };
+
+/**
+ * `?dc=` of another datacenter: that DC's servers as its leader sees them (autopilot health, forwarded
+ * over the WAN like every `?dc=` server request), and its servers in this agent's WAN member table.
+ * This agent's own recorder has seen no leader change or member event there: `events` is empty.
+ */
+async function remoteInsides(r: Req, dc: string): Promise<Out> {
+  const health = await r.call({ type: 'operator.autopilot.health', dc } as AgentRequest);
+  if (health.status !== 200) return render(r, health, {});
+  const h = health.body as AutopilotHealth;
+  const leader = h.Servers.find((x) => x.Leader);
+  const wan = await r.call({ type: 'agent.members', wan: true });
+  const members = wan.status === 200 && Array.isArray(wan.body) ? (wan.body as WanMember[]) : [];
+  // The shape of cli/agent/insides.ts's Insides (net/ does not import cli/; the UI reads both alike).
+  const body = {
+    node: leader?.Name ?? '',
+    datacenter: dc,
+    server: true,
+    clock: 'wall',
+    nowMs: Date.now(),
+    leader: leader?.Name ?? null,
+    term: leader?.LastTerm ?? null,
+    servers: h.Servers.map((x) => ({
+      id: x.Address,
+      name: x.Name,
+      self: x.Leader,
+      voter: x.Voter,
+      role: x.Leader ? 'leader' : x.Healthy ? 'follower' : null,
+      term: x.LastTerm,
+      commitIndex: null,
+      appliedIndex: null,
+      logIndex: x.LastIndex,
+      lastContactMs: x.LastContactMs < 0 ? null : x.LastContactMs,
+      source: x.Leader ? 'self' : 'leader',
+    })),
+    members: members
+      .filter((m) => m.Tags?.['dc'] === dc)
+      .map((m) => ({
+        id: `${m.Addr}:${m.Port}`,
+        name: m.Name,
+        status: memberStatusName[m.Status] ?? 'none',
+        incarnation: null,
+        tags: m.Tags ?? {},
+      })),
+    events: [],
+  };
+  return { status: 200, headers: { 'Content-Type': appJson }, body: jsonText(body, r.pretty) };
+}
+
+interface WanMember {
+  readonly Name: string;
+  readonly Addr: string;
+  readonly Port: number;
+  readonly Status: number;
+  readonly Tags?: Record<string, string>;
 }
 
 async function metrics(r: Req): Promise<Out> {

@@ -100,7 +100,9 @@ export function InsidesPanel({
           <caption>
             {insides.clock === 'sim'
               ? 'Every node’s own Raft state (the simulator sees them all exactly)'
-              : `Each server as ${insides.node} sees it: itself exactly, followers through the leader's replication state`}
+              : insides.datacenter
+                ? `Datacenter ${insides.datacenter}: each server as its leader ${insides.node} sees it (autopilot, over the WAN)`
+                : `Each server as ${insides.node} sees it: itself exactly, followers through the leader's replication state`}
           </caption>
           <thead>
             <tr>
@@ -141,7 +143,11 @@ export function InsidesPanel({
       {afterRaft}
       <h2>Gossip members (SWIM)</h2>
       <table>
-        <caption>The member table of {insides.node}</caption>
+        <caption>
+          {insides.datacenter
+            ? `The servers of ${insides.datacenter} in this agent's WAN member table`
+            : `The member table of ${insides.node}`}
+        </caption>
         <thead>
           <tr>
             <th scope="col">Member</th>
@@ -176,7 +182,11 @@ export function InsidesPanel({
       ) : null}
       <h2>Recent leader changes and member events</h2>
       {insides.events.length === 0 ? (
-        <p className="muted">None seen since this agent started.</p>
+        <p className="muted">
+          {insides.datacenter
+            ? `This agent records the events of its own datacenter only; pick it to see them.`
+            : 'None seen since this agent started.'}
+        </p>
       ) : (
         <ol className="events" reversed aria-label="Events, newest first">
           {[...insides.events].reverse().map((e, i) => (
