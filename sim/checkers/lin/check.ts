@@ -24,7 +24,16 @@ const EXPLAIN_BUDGET_STEPS_DEFAULT = 2_000_000;
 const CORE_LINES_MAX = 20;
 /** Search steps one trial of that hunt may take. */
 const CORE_TRIAL_STEPS_MAX = 50_000;
-/** Sets of at most this many operations are tried one by one before delta debugging (a small core). */
+/**
+ * Sets of at most this many operations are tried one by one before delta debugging (a small core).
+ * The bound, and why not 4: with 24 anchors and 10 partners each the hunt has at most 24 + 240 +
+ * 24·C(10,2) = 1,344 distinct sets up to size 3; size 4 would add 24·C(10,3) = 2,880 more, each a
+ * trial of up to SMALL_CORE_TRIAL_STEPS_MAX steps, on the failing runs' common path (the explanation
+ * of every failing seed an explorer prints). Every planted stale read of kv/planted-stale-leader-reads
+ * seeds 1–8 is explained by 2 or 3 operations (session 5's measurement); a violation that needs 4 or
+ * more, or whose witnesses are not among an anchor's 10 partners, gets ddmin's 1-minimal set instead,
+ * which the explanation calls "a minimal set" only when no trial ran out of steps.
+ */
 const SMALL_CORE_SIZE_MAX = 3;
 /** Operations the small-core hunt builds sets around (the blocking one first, then observations). */
 const SMALL_CORE_ANCHORS_MAX = 24;
