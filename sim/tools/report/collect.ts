@@ -76,7 +76,8 @@ export class RecordCollector {
 
   /** Simulated time recorded so far (whole µs). */
   get nowUs(): number {
-    return this.result ? this.endUs : this.sim.nowUs;
+    // A run that is live again after its faults ends early: its end is where it stopped.
+    return this.result ? Math.round(this.result.simulatedMs * 1000) : this.sim.nowUs;
   }
 
   /**
