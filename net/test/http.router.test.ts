@@ -182,7 +182,15 @@ describe('wire rules', () => {
       { type: 'query.get', id: 'abc', read: { consistency: 'default' } },
       { type: 'query.update', id: 'abc', definition: { Service: { Service: 'db' } } },
       { type: 'query.delete', id: 'abc' },
-      { type: 'query.execute', idOrName: 'geo-eu', near: '_agent', limit: 3, read: { consistency: 'default' } },
+      // The caller's token travels with an execute: a failover into another DC is authorized there (7835b63).
+      {
+        type: 'query.execute',
+        idOrName: 'geo-eu',
+        near: '_agent',
+        limit: 3,
+        read: { consistency: 'default' },
+        token: 'anonymous',
+      },
       { type: 'query.explain', idOrName: 'geo-eu', read: { consistency: 'default' } },
     ]);
     expect((await send('PUT', '/v1/query/abc/execute')).status).toBe(405);
