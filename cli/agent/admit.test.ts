@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admitFrame, type AdmitInput } from './admit.js';
+import { admitFrame, checkEndpointCarries, type AdmitInput } from './admit.js';
 
 const members = new Set(['10.0.0.1:8301', '10.0.0.2:8301']);
 const peer = (remoteIp: string, over: Partial<AdmitInput['peer']> = {}): AdmitInput['peer'] => ({
@@ -56,5 +56,27 @@ describe('admitFrame (identity binding on the agent ports)', () => {
     expect(
       admitFrame({ ...tls, peer: peer('10.0.0.2', { tlsVerified: true, certNames: ['server.dc1.consul'] }) }),
     ).toBe(true);
+  });
+
+  it('takes a frame only on the endpoint it travels on (run.ts routeFor), whatever the switches', () => {
+    const raft = { m: 'raft', p: { type: 'append' } };
+    const rpc = { m: 'agent', p: { t: 'rpc' } };
+    const rpcReply = { m: 'agent', p: { t: 'rpcReply' } };
+    const swim = { m: 'swim', p: {} };
+    const wan = { m: 'wan', p: {} };
+    expect(checkEndpointCarries('server', raft)).toBeNull();
+    expect(checkEndpointCarries('server', rpc)).toBeNull();
+    expect(checkEndpointCarries('gossip', rpcReply)).toBeNull();
+    expect(checkEndpointCarries('gossip', swim)).toBeNull();
+    expect(checkEndpointCarries('wan', wan)).toBeNull();
+    // A key holder (every client agent) reaches the gossip and WAN ports: Raft and RPC requests are refused there.
+    expect(checkEndpointCarries('gossip', raft)).toMatch(/raft frame arrived on the gossip port/);
+    expect(checkEndpointCarries('wan', raft)).toMatch(/travels on the server port only/);
+    expect(checkEndpointCarries('gossip', rpc)).not.toBeNull();
+    expect(checkEndpointCarries('server', swim)).not.toBeNull();
+    expect(checkEndpointCarries('gossip', wan)).not.toBeNull();
+    // Frames that are not the core's (the keyring's) are their owner's business.
+    expect(checkEndpointCarries('gossip', { m: '_keyring', p: {} })).toBeNull();
+    expect(checkEndpointCarries('gossip', null)).toBeNull();
   });
 });

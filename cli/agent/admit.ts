@@ -14,6 +14,12 @@
  *  - with verify_server_hostname, a Raft frame over verified TLS needs a certificate naming
  *    server.<dc>.<domain>: a client certificate does not make a Raft voter.
  * A refused frame is dropped (the transport counts it and logs it once per peer).
+ *
+ * Before any of that, whatever the switches (`checkEndpointCarries`): a frame must be one that travels on
+ * the endpoint it arrived at (run.ts routeFor). Raft and agent RPC requests go to the server port only,
+ * where TLS guards them; the gossip port takes anything sealed with the gossip key, which every client
+ * agent holds, so a Raft frame there would let a leaked key speak Raft without a certificate (an
+ * AppendEntries under the key holder's own id was applied before this check).
  */
 import type { PeerInfo } from '../../net/transport/types.js';
 
@@ -47,4 +53,29 @@ export function admitFrame(input: AdmitInput): boolean {
   if (input.serverName !== null && peer.tlsVerified && machine === 'raft')
     return peer.certNames.includes(input.serverName);
   return true;
+}
+
+/**
+ * Null when a frame for this machine travels on `endpoint`, else why it is refused. The table is routeFor's
+ * (run.ts): SWIM on the gossip port, the WAN pool's SWIM on the WAN port, Raft and agent RPC requests on
+ * the server port, agent RPC replies back to the caller's gossip port. Other frames (the keyring's) are
+ * not the core's and are left to their owner.
+ */
+export function checkEndpointCarries(endpoint: 'gossip' | 'server' | 'wan', body: unknown): string | null {
+  const envelope = body as { m?: unknown; p?: { t?: unknown } | null } | null;
+  const machine = envelope?.m;
+  const carriedOn =
+    machine === 'swim'
+      ? 'gossip'
+      : machine === 'wan'
+        ? 'wan'
+        : machine === 'raft'
+          ? 'server'
+          : machine === 'agent'
+            ? envelope?.p?.t === 'rpcReply'
+              ? 'gossip'
+              : 'server'
+            : null;
+  if (carriedOn === null || carriedOn === endpoint) return null;
+  return `a ${String(machine)} frame arrived on the ${endpoint} port; it travels on the ${carriedOn} port only`;
 }

@@ -16,7 +16,7 @@
  * `left`), a second SIGINT exits at once; SIGTERM exits promptly without leaving (peers see `failed`)
  * unless `leave_on_terminate` is true; SIGKILL is SIGKILL.
  */
-import { admitFrame } from './admit.js';
+import { admitFrame, checkEndpointCarries } from './admit.js';
 import { gatedAgent } from '../../net/gate.js';
 import { anonymousTokenId } from '../../core/store/acl.js';
 import { randomInt } from 'node:crypto';
@@ -503,7 +503,14 @@ class AgentProcess {
   }
 
   /** Identity binding: admitFrame (admit.ts) decides from what this agent knows now. */
-  private admit(endpoint: 'gossip' | 'server' | 'wan', claimed: string, body: unknown, peer: PeerInfo): boolean {
+  private admit(
+    endpoint: 'gossip' | 'server' | 'wan',
+    claimed: string,
+    body: unknown,
+    peer: PeerInfo,
+  ): boolean | string {
+    const wrongPort = checkEndpointCarries(endpoint, body);
+    if (wrongPort !== null) return wrongPort;
     const s = this.settings;
     const sec = s.security;
     const runtime = this.driver?.runtime;

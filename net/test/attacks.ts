@@ -40,7 +40,12 @@ export function sendPlain(
 
 /** Appends for prevIndex in [appliedIndex, appliedIndex + 3] (the server's last entry is one of them). */
 export function forgedAppends(claimedFrom: string, term: number, appliedIndex: number, key: string, value: string) {
-  const out: Buffer[] = [];
+  return forgedAppendEnvelopes(term, appliedIndex, key, value).map((envelope) => frame(claimedFrom, envelope));
+}
+
+/** The envelopes of `forgedAppends` (`{ m: 'raft', p: append }`), for a sender that frames them itself. */
+export function forgedAppendEnvelopes(term: number, appliedIndex: number, key: string, value: string): unknown[] {
+  const out: unknown[] = [];
   for (let prevIndex = appliedIndex; prevIndex <= appliedIndex + 3; prevIndex++) {
     const entry = {
       term: term + 1,
@@ -57,7 +62,7 @@ export function forgedAppends(claimedFrom: string, term: number, appliedIndex: n
       commit: prevIndex + 1,
       readSeq: 0,
     };
-    out.push(frame(claimedFrom, { m: 'raft', p: append }));
+    out.push({ m: 'raft', p: append });
   }
   return out;
 }

@@ -8,7 +8,10 @@
  *     frame without the switches: the pre-session code did the same), with gossip encryption it is
  *     dropped as unauthenticated, with TLS (verify_incoming) the plain connection is refused at the
  *     handshake. The forged key never appears in either case.
- *  3. A rogue `agent -server` with neither the gossip key nor a certificate joins a server that has
+ *  3. A holder of the gossip key (every client agent has it) without a certificate sends AppendEntries
+ *     under its own id to a TLS server's gossip port (8301): refused, Raft travels on 8300 only (before,
+ *     the forged key was applied).
+ *  4. A rogue `agent -server` with neither the gossip key nor a certificate joins a server that has
  *     both: it never appears in `members` or `operator raft list-peers`.
  */
 import * as fs from 'node:fs';
@@ -16,9 +19,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, createLeaf } from '../tls/issue.js';
-import { generateKey } from '../transport/keyring.js';
+import { generateKey, Keyring } from '../transport/keyring.js';
+import { listenSocketTransport } from '../transport/socket.js';
 import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
-import { forgedAppends, forgedVote, raftStats, sendPlain } from './attacks.js';
+import { forgedAppendEnvelopes, forgedAppends, forgedVote, raftStats, sendPlain } from './attacks.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-security-'));
 const agents: AgentHandle[] = [];
@@ -122,6 +126,40 @@ describe('security against real processes (issue 14)', () => {
     expect(outcome).toBe('closed');
     await agent.waitFor('refused a plain connection');
     expect((await kvGet(ip, 'forged')).code).toBe(1);
+  }, 90_000);
+
+  it('a holder of the gossip key without a certificate cannot speak Raft through the gossip port', async () => {
+    // Raft travels only on the server port (8300), where TLS with verify_incoming and verify_server_hostname
+    // asks for a server certificate. The gossip port (8301) takes frames sealed with the gossip key, which
+    // every client agent holds. A frame for Raft arriving there is refused whoever sealed it: before, a
+    // leaked key let anyone send AppendEntries under its own id and have them applied.
+    const ip = '127.0.0.174';
+    const key = generateKey();
+    const agent = dev(ip, '-encrypt', key, '-config-file', tlsConfig);
+    await ready(agent, ip);
+    const now = await raftStats(`${ip}:8500`);
+    const { keyring } = Keyring.open(key, { verifyIncoming: true, verifyOutgoing: true, file: null });
+    const rogue = await listenSocketTransport({
+      bindHost: '127.0.0.177',
+      port: 0,
+      udp: true,
+      log: () => undefined,
+      sealer: keyring,
+    });
+    try {
+      for (const envelope of forgedAppendEnvelopes(now.term, now.applied, 'forged', 'by-a-key-holder'))
+        rogue.send(`${ip}:8301`, envelope, 'stream');
+      // Either outcome ends the wait: the refusal logged, or (the old code) the forged key applied.
+      await until(
+        async () => agent.output().includes('arrived on the gossip port') || (await kvGet(ip, 'forged')).code === 0,
+        30_000,
+        'the forged appends refused or applied',
+      );
+      expect((await kvGet(ip, 'forged')).code).toBe(1);
+      expect((await raftStats(`${ip}:8500`)).term).toBe(now.term);
+    } finally {
+      await rogue.close();
+    }
   }, 90_000);
 
   it('a rogue server with neither the gossip key nor a certificate never becomes a member or a Raft peer', async () => {

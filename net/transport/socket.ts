@@ -61,9 +61,10 @@ export interface SocketTransportOptions {
   readonly tls?: TransportTls | null;
   /**
    * Identity binding: may a frame claiming to come from `claimedFrom` be taken from this peer? False
-   * drops it (counted in `framesImpersonating`). Absent: every well-formed frame is delivered.
+   * drops it (counted in `framesImpersonating`); a string drops it too and says why (logged once per
+   * peer and claimed id). Absent: every well-formed frame is delivered.
    */
-  readonly admit?: (claimedFrom: string, body: unknown, peer: PeerInfo) => boolean;
+  readonly admit?: (claimedFrom: string, body: unknown, peer: PeerInfo) => boolean | string;
 }
 
 export interface TransportTls {
@@ -443,15 +444,14 @@ class SocketTransport implements Transport {
 
   private deliver(from: string, body: unknown, channel: Channel, info: PeerInfo, peer: string): void {
     if (this.closed) return;
-    if (this.options.admit && !this.options.admit(from, body, info)) {
+    const verdict = this.options.admit ? this.options.admit(from, body, info) : true;
+    if (verdict !== true) {
       this.stats.framesImpersonating++;
-      const key = `${info.remoteIp}|${from}`;
+      const why = verdict === false ? 'the peer is not that member' : verdict;
+      const key = `${info.remoteIp}|${from}|${why}`;
       if (!this.impersonationLogged.has(key)) {
         if (this.impersonationLogged.size < 4096) this.impersonationLogged.add(key);
-        this.options.log(
-          'warn',
-          `transport: dropped frames from ${peer} claiming to be ${from}: the peer is not that member`,
-        );
+        this.options.log('warn', `transport: dropped frames from ${peer} claiming to be ${from}: ${why}`);
       }
       return;
     }
