@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { plainTree } from '../../test/arbitraries.js';
 import { decodeSnapshotData, encodeSnapshotData, encodeSnapshotDataByReplacer, fromBase64, toBase64 } from './codec.js';
 
 describe('snapshot codec', () => {
@@ -38,29 +39,11 @@ describe('snapshot codec', () => {
 describe('snapshot encoding fast path', () => {
   // The fast path (a tagged tree, then JSON.stringify without a replacer) must give exactly the text
   // of the reference replacer: snapshot text is sent in InstallSnapshot chunks and folded into traces.
-  const leaf = fc.oneof(
-    fc.integer(),
-    fc.double(),
-    fc.string(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.constant(undefined),
-    fc.uint8Array({ maxLength: 8 }),
-    fc.uint8Array({ maxLength: 8 }).map((bytes) => Buffer.from(bytes)),
-    fc.date({ noInvalidDate: true }),
-  );
-  const tree = fc.letrec((tie) => ({
-    value: fc.oneof({ depthSize: 'small' }, leaf, tie('array'), tie('object'), tie('map')),
-    array: fc.array(tie('value'), { maxLength: 4 }),
-    object: fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('__proto__', '0', '12', 'toJSON')), tie('value'), {
-      maxKeys: 4,
-    }),
-    map: fc.array(fc.tuple(fc.oneof(fc.string(), fc.integer()), tie('value')), { maxLength: 3 }).map((e) => new Map(e)),
-  }));
+  const tree = plainTree({ specialKeys: ['__proto__', '0', '12', 'toJSON'], maps: true });
 
   it('gives the reference text for any tree of plain data, bytes, buffers, maps and dates', () => {
     fc.assert(
-      fc.property(tree.value, (value) => {
+      fc.property(tree, (value) => {
         expect(encodeSnapshotData(value)).toBe(encodeSnapshotDataByReplacer(value));
       }),
       { numRuns: 2000 },
