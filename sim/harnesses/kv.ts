@@ -39,7 +39,7 @@
  * variant: a node answers from its local state whenever it believes it is leader, with no ReadIndex
  * round — a deposed leader that has not noticed yet serves stale data), or `stale` (any node answers).
  */
-import { makeRaftConfig, type RaftConfig } from '../../core/raft/config.js';
+import { makeRaftConfig, raftProfiles, type RaftConfig } from '../../core/raft/config.js';
 import { raftMachine, type RaftState } from '../../core/raft/raft.js';
 import type { Fsm, RaftRequest } from '../../core/raft/api.js';
 import type { Prng } from '../../core/prng.js';
@@ -81,7 +81,14 @@ import { runState, type Harness, type SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
 import { checkChoiceParam, checkConfigBuilds, checkIntegerParams } from '../params.js';
-import { coverRaftEffect, coverRaftStart, coverRaftStep, raftTransitions, type RoleMarks } from './raft-coverage.js';
+import {
+  coverRaftEffect,
+  coverRaftStart,
+  coverRaftStep,
+  knobValues,
+  raftTransitionsFor,
+  type RoleMarks,
+} from './raft-coverage.js';
 import { drawRaftKnobs, raftGuideGroups, raftGuideSkips, raftKnobFields, raftKnobParams } from './raft-knobs.js';
 import { storeTransitionOf, storeTransitions } from './store-coverage.js';
 
@@ -1271,7 +1278,21 @@ export const harness: Harness = {
     return run.checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime);
   },
 
-  transitions: [...raftTransitions, ...storeTransitions],
+  // `sim explore --coverage`: Raft's transitions this scenario can reach (raft-coverage.ts
+  // raftTransitionsFor: no membership workload here; TimeoutNow from the transfer operator), and the store's.
+  transitions: (scenario: Scenario) => [
+    ...raftTransitionsFor(
+      {
+        preVoteOn: knobValues(scenario.params, 'preVote', raftProfiles.sim.preVote).on,
+        preVoteOff: knobValues(scenario.params, 'preVote', raftProfiles.sim.preVote).off,
+        checkQuorum: knobValues(scenario.params, 'checkQuorum', raftProfiles.sim.checkQuorum).on,
+        transfers: num(scenario, 'transferEveryMs', 0) > 0,
+        membership: 'none',
+      },
+      false,
+    ),
+    ...storeTransitions,
+  ],
 
   live(sim) {
     const run = runStateOf(sim);

@@ -39,6 +39,65 @@ export const raftMembershipTransitions: readonly string[] = [
   'transition membership: change refused (one at a time)',
 ];
 
+/** What a scenario's knobs, workload and timeline let a Raft cluster do (`raftTransitionsFor`). */
+export interface RaftReach {
+  /** Some runs campaign with pre-vote (pinned on, the profile's default, or drawn per seed). */
+  readonly preVoteOn: boolean;
+  /** Some runs campaign without pre-vote. */
+  readonly preVoteOff: boolean;
+  /** Some runs' leaders check their quorum. */
+  readonly checkQuorum: boolean;
+  /** Leadership is handed over: transfer actions, a transfer workload, or a leader removing itself. */
+  readonly transfers: boolean;
+  /**
+   * Configuration changes: 'any' (a membership workload or timeline actions), 'replacement' (only the
+   * operator's remove-and-add-back of a server that lost its disk: the leader never removes itself),
+   * 'none'.
+   */
+  readonly membership: 'any' | 'replacement' | 'none';
+}
+
+/**
+ * The transitions a scenario can reach, given what it lets the cluster do (`RaftReach`):
+ *  - with pre-vote always on, an election timeout makes a precandidate, never a candidate: a follower
+ *    becomes a candidate only through TimeoutNow, and a candidate never times out into a new candidacy;
+ *  - with pre-vote always off, nothing is ever a precandidate;
+ *  - the check-quorum step-down only with check-quorum on;
+ *  - TimeoutNow only when leadership is handed over;
+ *  - membership transitions only with configuration changes (a replaced disk's operator removes and
+ *    adds back a follower, never the leader).
+ * Every other transition is reachable under faults, whatever the knobs.
+ */
+export function raftTransitionsFor(reach: RaftReach, withMembership: boolean): string[] {
+  const unreachable = new Set<string>();
+  if (!reach.preVoteOff) {
+    unreachable.add('transition role candidate→candidate');
+    if (!reach.transfers) unreachable.add('transition role follower→candidate');
+  }
+  if (!reach.preVoteOn) for (const t of raftTransitions) if (t.includes('precandidate')) unreachable.add(t);
+  if (!reach.checkQuorum) unreachable.add('transition check-quorum step-down');
+  if (!reach.transfers) unreachable.add('transition election by TimeoutNow (leadership transfer)');
+  if (reach.membership === 'none') for (const t of raftMembershipTransitions) unreachable.add(t);
+  if (reach.membership === 'replacement') unreachable.add('transition membership: leader removed itself');
+  const all = withMembership ? [...raftTransitions, ...raftMembershipTransitions] : raftTransitions;
+  return all.filter((t) => !unreachable.has(t));
+}
+
+/**
+ * Whether a boolean Raft knob is on in some runs and off in others: pinned by the scenario, drawn per
+ * seed by a knob-swarm scenario, or else the profile's value.
+ */
+export function knobValues(
+  params: Readonly<Record<string, string>>,
+  key: 'preVote' | 'checkQuorum',
+  profile: boolean,
+): { on: boolean; off: boolean } {
+  const pinned = params[key];
+  if (pinned !== undefined) return { on: pinned === 'true', off: pinned !== 'true' };
+  if (params.knobs === 'swarm') return { on: true, off: true };
+  return { on: profile, off: !profile };
+}
+
 /** Trace events of core/raft and the transition each one marks. */
 const traced: Readonly<Partial<Record<TraceType, string>>> = {
   'raft.steppedDownNoQuorum': 'transition check-quorum step-down',

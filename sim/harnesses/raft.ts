@@ -24,8 +24,9 @@ import {
   coverRaftStart,
   coverRaftStep,
   type RoleMarks,
-  raftMembershipTransitions,
-  raftTransitions,
+  knobValues,
+  raftTransitionsFor,
+  type RaftReach,
 } from './raft-coverage.js';
 import type { Prng } from '../../core/prng.js';
 import type { Knobs as FaultKnobs } from '../engine/nemesis.js';
@@ -296,6 +297,27 @@ function drawKnobs(prng: Prng, scenario: Scenario, faults: FaultKnobs): Record<s
   return knobs;
 }
 
+/** What this scenario lets the cluster do, for its list of reachable transitions. */
+function raftReachOf(scenario: Scenario): RaftReach {
+  const actions = new Set(scenario.timeline.map((e) => e.action));
+  const everyMs = scenario.params.membershipEveryMs;
+  // A knob-swarm scenario draws the membership workload per seed unless it pins it (drawKnobs).
+  const workload = everyMs !== undefined ? Number(everyMs) > 0 : scenario.params.knobs === 'swarm';
+  const changes = workload || actions.has('add-server') || actions.has('remove-server') || actions.has('remove-leader');
+  const replaced =
+    actions.has('replace-disk') ||
+    (scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes('disk-replaced'));
+  const preVote = knobValues(scenario.params, 'preVote', raftProfiles.sim.preVote);
+  return {
+    preVoteOn: preVote.on,
+    preVoteOff: preVote.off,
+    checkQuorum: knobValues(scenario.params, 'checkQuorum', raftProfiles.sim.checkQuorum).on,
+    // The workload and `remove-leader` remove the leader now and then: it hands over with TimeoutNow.
+    transfers: actions.has('transfer') || actions.has('remove-leader') || workload,
+    membership: changes ? 'any' : replaced ? 'replacement' : 'none',
+  };
+}
+
 /** Runs an admin request against the current leader, retrying while there is none. */
 function adminRequest(sim: SimApi, body: unknown, what: string, triesLeft = 40, onOk?: () => void): void {
   const leader = currentLeader(sim);
@@ -473,7 +495,9 @@ export const harness: Harness = {
     return run.checker.afterStep(nodeId, s, runtime);
   },
 
-  transitions: [...raftTransitions, ...raftMembershipTransitions],
+  // `sim explore --coverage`: the list leaves out what the scenario's knobs, workload and timeline make
+  // unreachable (raft-coverage.ts raftTransitionsFor).
+  transitions: (scenario: Scenario) => raftTransitionsFor(raftReachOf(scenario), true),
 
   live(sim) {
     const run = runStateOf(sim);
