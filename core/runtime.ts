@@ -42,6 +42,9 @@ export interface Mount {
  */
 export const localHopsMax = 65_536;
 
+/** Timer names a runtime remembers per direction (most machines arm fewer than ten distinct timers). */
+const timerNamesMax = 1024;
+
 export class NodeRuntime {
   readonly nodeId: NodeId;
   readonly prng: Prng;
@@ -93,11 +96,8 @@ export class NodeRuntime {
         break;
       }
       case 'timer': {
-        const colon = input.timer.indexOf(':');
-        if (!(colon > 0)) assert(false, `timer ${input.timer} has no machine prefix`);
-        const index = this.byName.get(input.timer.slice(0, colon));
-        if (index === undefined) assert(false, `timer ${input.timer} names no machine`);
-        this.stepMachine(index, { kind: 'timer', nowMs: input.nowMs, timer: input.timer.slice(colon + 1) });
+        const route = this.timerRoute(input.timer);
+        this.stepMachine(route.index, { kind: 'timer', nowMs: input.nowMs, timer: route.local });
         break;
       }
       case 'request': {
@@ -186,6 +186,39 @@ export class NodeRuntime {
 
   private pendingLocals: { to: number; fromMachine: string; payload: unknown }[] = [];
 
+  /**
+   * Node-level timer names, remembered both ways (`machine:timer`): a machine arms the same few timers
+   * over and over, and building and splitting the name on every arm and every firing cost a string
+   * each time. Bounded: a cache that reaches `timerNamesMax` starts again (names are then rebuilt).
+   */
+  private readonly timerNames: Map<string, string>[] = [];
+  private readonly timerRoutes = new Map<string, { readonly index: number; readonly local: string }>();
+
+  private timerName(index: number, local: string): string {
+    const names = (this.timerNames[index] ??= new Map());
+    let name = names.get(local);
+    if (name === undefined) {
+      if (names.size >= timerNamesMax) names.clear();
+      name = `${this.machines[index]!.name}:${local}`;
+      names.set(local, name);
+    }
+    return name;
+  }
+
+  private timerRoute(timer: string): { readonly index: number; readonly local: string } {
+    let route = this.timerRoutes.get(timer);
+    if (route === undefined) {
+      const colon = timer.indexOf(':');
+      if (!(colon > 0)) assert(false, `timer ${timer} has no machine prefix`);
+      const index = this.byName.get(timer.slice(0, colon));
+      if (index === undefined) assert(false, `timer ${timer} names no machine`);
+      if (this.timerRoutes.size >= timerNamesMax) this.timerRoutes.clear();
+      route = { index, local: timer.slice(colon + 1) };
+      this.timerRoutes.set(timer, route);
+    }
+    return route;
+  }
+
   private routeMessage(message: Envelope): number | undefined {
     if (message === null || typeof message !== 'object' || typeof message.m !== 'string') return undefined;
     return this.byName.get(message.m);
@@ -229,22 +262,22 @@ export class NodeRuntime {
     const name = this.machines[index]!.name;
     switch (effect.kind) {
       case 'send': {
-        const send: Extract<Effect, { kind: 'send' }> = {
-          kind: 'send',
-          to: effect.to,
-          message: { m: name, p: effect.message } satisfies Envelope,
-          channel: effect.channel ?? 'datagram',
-        };
-        this.out.push(effect.early ? { ...send, early: true } : send);
+        const message: Envelope = { m: name, p: effect.message };
+        const channel = effect.channel ?? 'datagram';
+        this.out.push(
+          effect.early
+            ? { kind: 'send', to: effect.to, message, channel, early: true }
+            : { kind: 'send', to: effect.to, message, channel },
+        );
         return;
       }
       case 'setTimer':
         if (!(effect.afterMs >= 0 && Number.isFinite(effect.afterMs)))
           assert(false, `timer ${effect.timer}: bad delay ${effect.afterMs}`);
-        this.out.push({ kind: 'setTimer', timer: `${name}:${effect.timer}`, afterMs: effect.afterMs });
+        this.out.push({ kind: 'setTimer', timer: this.timerName(index, effect.timer), afterMs: effect.afterMs });
         return;
       case 'cancelTimer':
-        this.out.push({ kind: 'cancelTimer', timer: `${name}:${effect.timer}` });
+        this.out.push({ kind: 'cancelTimer', timer: this.timerName(index, effect.timer) });
         return;
       case 'persist':
         this.out.push({ kind: 'persist', ops: effect.ops.map((op) => prefixOp(name, op)) });

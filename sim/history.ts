@@ -31,10 +31,13 @@ export interface Operation {
 }
 
 export class History {
+  /** In invocation order; invokeMs never decreases along it (asserted in `invoke`, used by `firstFrom`). */
   readonly ops: Operation[] = [];
   private readonly open = new Set<number>();
 
   invoke(process: number, f: string, input: unknown, node: string, nowMs: number, key?: string): Operation {
+    const last = this.ops[this.ops.length - 1];
+    assert(last === undefined || nowMs >= last.invokeMs, 'operations are invoked in time order');
     for (const id of this.open)
       assert(this.ops[id]!.process !== process, `process ${process} already has an open operation`);
     const op: Operation = {
@@ -60,6 +63,30 @@ export class History {
     op.completeMs = nowMs;
     op.outcome = outcome;
     op.output = outcome === 'unknown' ? undefined : output;
+  }
+
+  /**
+   * The position in `ops` of the first operation invoked at or after `ms` (`ops.length` when none is):
+   * the liveness polls look only at what was invoked after the faults stopped, not at the whole run.
+   */
+  firstFrom(ms: number): number {
+    let lo = 0;
+    let hi = this.ops.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ops[mid]!.invokeMs < ms) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Whether a write invoked at or after `ms` was acknowledged (the raft and kv harnesses' liveness). */
+  someWriteOkFrom(ms: number): boolean {
+    for (let i = this.firstFrom(ms); i < this.ops.length; i++) {
+      const op = this.ops[i]!;
+      if (op.f === 'write' && op.outcome === 'ok') return true;
+    }
+    return false;
   }
 
   /** Operations still open at the end of a run count as unknown (their response time is +∞). */

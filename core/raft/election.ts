@@ -97,15 +97,19 @@ export function onLeaderLinkDown(s: RaftState, ctx: StepContext, nowMs: number, 
 
 /** Sends RequestVote (or, for a poll, a pre-vote at term+1) to every other voter. */
 export function requestVotes(s: RaftState, ctx: StepContext, preVote: boolean, transfer: boolean): void {
-  const request: RequestVote = {
-    type: 'vote',
-    term: preVote ? s.term + 1 : s.term,
-    lastIndex: s.log.lastIndex,
-    lastTerm: s.log.lastTerm,
-    preVote,
-    transfer,
-  };
-  for (const id of s.membership.voters) if (id !== s.id) send(s, ctx, id, request);
+  for (const id of s.membership.voters) {
+    if (id === s.id) continue;
+    // One message per voter: send() stamps the message it is given.
+    const request: RequestVote = {
+      type: 'vote',
+      term: preVote ? s.term + 1 : s.term,
+      lastIndex: s.log.lastIndex,
+      lastTerm: s.log.lastTerm,
+      preVote,
+      transfer,
+    };
+    send(s, ctx, id, request);
+  }
 }
 
 /** Whether the votes (or pre-votes) gathered so far, ours included, are a quorum of the voters. */

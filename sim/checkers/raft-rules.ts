@@ -316,13 +316,13 @@ export class RaftRuleChecker {
         const step = this.steps.get(nodeId);
         if (step && step.from === to) step.ackIndex = Math.max(step.ackIndex, m.matchIndex);
         this.counts.acks++;
-        return checkWritten(nodeId, `acknowledged index ${m.matchIndex} to ${to}`, m.matchIndex, s, sh);
+        return checkWritten(nodeId, 'acknowledged index', m.matchIndex, to, s, sh);
       }
       case 'append': {
         this.noteRoundSent(nodeId, m.term, m.readSeq);
         if (m.entries.length === 0) return null;
         const last = m.entries[m.entries.length - 1]!;
-        return checkWritten(nodeId, `sent entries up to ${last.index} to ${to}`, last.index, s, sh);
+        return checkWritten(nodeId, 'sent entries up to', last.index, to, s, sh);
       }
       case 'snapshot':
         this.noteRoundSent(nodeId, m.term, m.readSeq);
@@ -703,12 +703,24 @@ function checkTermsAtBoundary(nodeId: NodeId, s: RaftState): string | null {
   return null;
 }
 
-function checkWritten(nodeId: NodeId, what: string, index: number, s: RaftState, sh: Shadow): string | null {
+/**
+ * The entry at `index` that a send to `to` claims (`what`: 'acknowledged index', 'sent entries up to')
+ * is written with the term the node holds there. The sentence is built only for a violation: this runs
+ * on every acknowledgement and AppendEntries.
+ */
+function checkWritten(
+  nodeId: NodeId,
+  what: string,
+  index: number,
+  to: NodeId,
+  s: RaftState,
+  sh: Shadow,
+): string | null {
   if (index <= sh.snapIndex || index === 0) return null;
   const written = shadowTermAt(sh, index);
   const held = s.log.termAt(index);
   if (written === undefined || (held !== undefined && written !== held))
-    return `ORDERING RULE: ${nodeId} ${what} before writing entry ${index}${held !== undefined ? ` of term ${held}` : ''} (written: ${written === undefined ? 'nothing' : `term ${written}`})`;
+    return `ORDERING RULE: ${nodeId} ${what} ${index} to ${to} before writing entry ${index}${held !== undefined ? ` of term ${held}` : ''} (written: ${written === undefined ? 'nothing' : `term ${written}`})`;
   return null;
 }
 

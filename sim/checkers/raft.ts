@@ -370,14 +370,21 @@ export class RaftClusterChecker {
       .filter((op) => op.outcome === 'ok' && op.completeMs !== undefined)
       .map((op) => ({ doneMs: op.completeMs!, index: (op.output as { index: number }).index }))
       .sort((a, b) => a.doneMs - b.doneMs);
+    // neededUpTo[k]: the highest index among the first k acknowledged writes (a read needs the highest
+    // index acknowledged before it began: a binary search instead of a walk per read).
+    const neededUpTo = [0];
+    for (const w of acked) neededUpTo.push(Math.max(neededUpTo[neededUpTo.length - 1]!, w.index));
     for (const op of history.ops) {
       if (op.f !== 'read' || op.outcome !== 'ok') continue;
       const seen = (op.output as { index: number }).index;
-      let needed = 0;
-      for (const w of acked) {
-        if (w.doneMs >= op.invokeMs) break;
-        if (w.index > needed) needed = w.index;
+      let lo = 0;
+      let hi = acked.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (acked[mid]!.doneMs < op.invokeMs) lo = mid + 1;
+        else hi = mid;
       }
+      const needed = neededUpTo[lo]!;
       if (seen < needed)
         problems.push(
           `linearizable read (op ${op.id}) at index ${seen} missed a write acknowledged at index ${needed} before it began`,

@@ -213,6 +213,8 @@ interface PendingRequest {
 }
 
 const usPerMs = 1000;
+/** Timer names whose hash a run remembers (`timerHash`); past it the cache starts again. */
+const timerHashesMax = 4096;
 const clientLatencyUsMin = 200;
 
 // ───────────────────────────────────────────── simulation ─────────────────────────────────────────
@@ -268,6 +270,7 @@ export class Simulation implements SimApi {
   /** The BUGGIFY points this run enabled (scenario `buggify`), or null when it is off. */
   readonly buggifyEnabled: ReadonlySet<BuggifyPoint> | null;
 
+  private readonly timerHashes = new Map<string, number>();
   private readonly pendingRequests = new Map<number, PendingRequest>();
   private nextRequestId = 1;
 
@@ -730,7 +733,7 @@ export class Simulation implements SimApi {
       case Ev.Timer: {
         if (event.incarnation !== node.incarnation || node.timers.get(event.timer) !== event.generation) return;
         node.timers.delete(event.timer);
-        this.hash.word(hashString(event.timer));
+        this.hash.word(this.timerHash(event.timer));
         this.stepNode(node, { kind: 'timer', nowMs, timer: event.timer });
         return;
       }
@@ -744,6 +747,17 @@ export class Simulation implements SimApi {
       default:
         assert(false, `event kind ${event.kind} is not for a node`);
     }
+  }
+
+  /** hashString of a timer name, remembered (a run fires the same few timer names thousands of times). */
+  private timerHash(timer: string): number {
+    let hash = this.timerHashes.get(timer);
+    if (hash === undefined) {
+      if (this.timerHashes.size >= timerHashesMax) this.timerHashes.clear();
+      hash = hashString(timer);
+      this.timerHashes.set(timer, hash);
+    }
+    return hash;
   }
 
   private stepNode(node: SimNode, input: Input<Envelope, NodeRequest>): void {

@@ -67,13 +67,56 @@ function foldNumber(n: number): void {
   }
 }
 
-function foldString(s: string): void {
+/**
+ * Strings are folded as their length and a 53-bit hash of their UTF-16 units (two FNV-style lanes),
+ * not unit by unit into the digest: a message is mostly the same short strings (field names, server
+ * ids, node ids, message types), so the hash of a string up to `cachedLengthMax` units is remembered
+ * (`stringHashes`; cleared when it holds `cachedStringsMax`). What a string folds to depends only on the
+ * string, never on what the cache held, so the digest and the trace stay a pure function of the run.
+ */
+const cachedLengthMax = 64;
+const cachedStringsMax = 16_384;
+/** string → its hash (≥ 0), or −1 − hash when it holds an unpaired surrogate (UTF-8 would change it). */
+const stringHashes = new Map<string, number>();
+const lane2Scale = 0x100000000;
+
+/** The signed hash of `s` as `stringHashes` keeps it. */
+function stringHash(s: string): number {
+  let a = 0x811c9dc5 | 0;
+  let b = 0x050c5d1f | 0;
+  let surrogates = 0;
   const n = s.length;
-  word(tagString | (n << 4));
-  // Two UTF-16 units per word: strings are most of a message's digest work.
-  let i = 0;
-  for (; i + 1 < n; i += 2) word(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
-  if (i < n) word(s.charCodeAt(i));
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    surrogates |= (c & 0xf800) ^ 0xd800 ? 0 : 1;
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ (c + 0x9e3779b9), 0x5bd1e995);
+  }
+  b ^= b >>> 15;
+  const hash = (a >>> 0) + (b & 0x1fffff) * lane2Scale;
+  return surrogates === 0 || wellFormed(s) ? hash : -1 - hash;
+}
+
+function signedHashOf(s: string): number {
+  if (s.length > cachedLengthMax) return stringHash(s);
+  let hash = stringHashes.get(s);
+  if (hash === undefined) {
+    if (stringHashes.size >= cachedStringsMax) stringHashes.clear();
+    hash = stringHash(s);
+    stringHashes.set(s, hash);
+  }
+  return hash;
+}
+
+function foldHash(length: number, hash: number): void {
+  word(tagString | (length << 4));
+  word(hash >>> 0);
+  word((hash / lane2Scale) | 0);
+}
+
+function foldString(s: string): void {
+  const hash = signedHashOf(s);
+  foldHash(s.length, hash >= 0 ? hash : -1 - hash);
 }
 
 /**
@@ -81,23 +124,10 @@ function foldString(s: string): void {
  * unpaired surrogate): false then, and the digest is abandoned with the copy.
  */
 function foldStringChecked(s: string): boolean {
-  const n = s.length;
-  word(tagString | (n << 4));
-  let surrogates = 0;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    const a = s.charCodeAt(i);
-    const b = s.charCodeAt(i + 1);
-    surrogates |= (a & 0xf800) ^ 0xd800 ? 0 : 1;
-    surrogates |= (b & 0xf800) ^ 0xd800 ? 0 : 1;
-    word(a | (b << 16));
-  }
-  if (i < n) {
-    const a = s.charCodeAt(i);
-    surrogates |= (a & 0xf800) ^ 0xd800 ? 0 : 1;
-    word(a);
-  }
-  return surrogates === 0 || wellFormed(s);
+  const hash = signedHashOf(s);
+  if (hash < 0) return false;
+  foldHash(s.length, hash);
+  return true;
 }
 
 function foldBytes(bytes: Uint8Array): void {

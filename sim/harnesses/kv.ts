@@ -1298,7 +1298,7 @@ export const harness: Harness = {
     const run = runStateOf(sim);
     if (run.livenessFromMs === null) run.livenessFromMs = sim.nowMs;
     const from = run.livenessFromMs;
-    const live = sim.history.ops.some((op) => op.f === 'write' && op.outcome === 'ok' && op.invokeMs >= from);
+    const live = sim.history.someWriteOkFrom(from);
     // The simulator ends a run as soon as it is live again and then skips checkEnd (sim/simulator.ts
     // finish(): `wasStopped`), so the end-of-run checks run here, before answering true.
     if (live) for (const problem of endChecks(sim)) sim.violation(problem);

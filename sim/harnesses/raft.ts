@@ -504,10 +504,7 @@ export const harness: Harness = {
     if (run.livenessFromMs === null) run.livenessFromMs = sim.nowMs;
     const from = run.livenessFromMs;
     // A leader exists and a write invoked after the faults stopped was acknowledged.
-    return (
-      currentLeader(sim) !== null &&
-      sim.history.ops.some((op) => op.f === 'write' && op.outcome === 'ok' && op.invokeMs >= from)
-    );
+    return currentLeader(sim) !== null && sim.history.someWriteOkFrom(from);
   },
 
   whyNotLive(sim) {
