@@ -328,6 +328,64 @@ describe('replication (§5.3)', () => {
   });
 });
 
+describe('commit notices (hashicorp/raft CommitTimeout; config.commitNoticeDelayMs)', () => {
+  const commitOnly = (m: InFlight) =>
+    m.from === 'n1' && m.message.type === 'append' && (m.message as AppendEntries).entries.length === 0;
+
+  it('a moved commit index alone waits: the next entries carry it to the followers', () => {
+    // Proves the lever: once a write commits, no AppendEntries leaves just to say so; the follower
+    // learns the commit from the next write's AppendEntries (Figure 2's leaderCommit) and applies then.
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const first = c.request('n1', { type: 'propose', command: 'a' });
+    c.deliver((m) => !commitOnly(m));
+    expect(c.replies.get(first)).toMatchObject({ ok: true });
+    const committed = c.state('n1').commitIndex;
+    expect(c.inFlight.filter(commitOnly)).toEqual([]);
+    expect(c.armed('n1', 'raft:commitNotice')).toBe(true);
+    expect(c.state('n2').commitIndex).toBeLessThan(committed);
+    c.request('n1', { type: 'propose', command: 'b' });
+    const next = c.inFlight.find((m) => m.to === 'n2' && m.message.type === 'append')!;
+    expect((next.message as AppendEntries).commit).toBe(committed);
+    c.deliver((m) => m === next);
+    expect(c.state('n2').commitIndex).toBe(committed);
+    expect((c.state('n2').fsm as ListFsm).items).toEqual(['a']);
+    expect(c.invariantFailures).toEqual([]);
+  });
+
+  it('on an idle leader the commitNotice timer tells every follower that missed the commit', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    c.request('n1', { type: 'propose', command: 'a' });
+    c.deliver((m) => !commitOnly(m));
+    const committed = c.state('n1').commitIndex;
+    c.fireArmed('n1', 'raft:commitNotice');
+    const notices = c.inFlight.filter(commitOnly);
+    expect(notices.map((m) => m.to).sort()).toEqual(['n2', 'n3']);
+    expect(notices.every((m) => (m.message as AppendEntries).commit === committed)).toBe(true);
+    c.deliver();
+    for (const n of c.ids) expect((c.state(n).fsm as ListFsm).items).toEqual(['a']);
+    expect(c.armed('n1', 'raft:commitNotice')).toBe(false); // nothing left to tell: not re-armed
+  });
+
+  it('with commitNoticeDelayMs 0 the commit index leaves at once, in an AppendEntries of its own', () => {
+    const c = new ManualCluster(3, { commitNoticeDelayMs: 0 });
+    c.elect('n1');
+    settled(c, 'n1');
+    c.request('n1', { type: 'propose', command: 'a' });
+    c.deliver((m) => !commitOnly(m));
+    expect(
+      c.inFlight
+        .filter(commitOnly)
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual(['n2', 'n3']);
+    expect(c.armed('n1', 'raft:commitNotice')).toBe(false);
+  });
+});
+
 describe('client sessions (thesis §6.3)', () => {
   it('a retried command is applied once and answered with the first result', () => {
     const c = new ManualCluster(3);

@@ -26,7 +26,7 @@ import { loadDurable } from './durable.js';
 import { settleIdentity } from './identity.js';
 import { RaftLog } from './log.js';
 import type { Membership, RaftMessage } from './messages.js';
-import { onReplicateTimeout } from './replication.js';
+import { onCommitNoticeTimeout, onReplicateTimeout } from './replication.js';
 import { onLeaderLinkDown } from './election.js';
 import { restoreFsm } from './snapshot.js';
 import { onElectionTimeout, onHeartbeatTimeout, onMessage, onRequest, react } from './step.js';
@@ -41,6 +41,7 @@ import {
   timerElection,
   timerHeartbeat,
   timerReplicate,
+  timerCommitNotice,
   trace,
   viewOf,
   type RaftState,
@@ -94,6 +95,7 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     selfDurableIndex: 0,
     replicationDue: false,
     selfAckDue: false,
+    commitNoticeDue: false,
     lastQuorumCheckMs: 0,
     heartbeatDueMs: 0,
     transfer: null,
@@ -180,6 +182,7 @@ function step(s: RaftState, input: Input<RaftMessage, RaftRequest, RaftLocalInpu
       if (input.timer === timerElection) onElectionTimeout(s, ctx, nowMs);
       else if (input.timer === timerHeartbeat) onHeartbeatTimeout(s, ctx, nowMs);
       else if (input.timer === timerReplicate) onReplicateTimeout(s, ctx, nowMs);
+      else if (input.timer === timerCommitNotice) onCommitNoticeTimeout(s, ctx, nowMs);
       break;
     case 'request':
       onRequest(s, ctx, nowMs, { kind: 'client', requestId: input.requestId }, input.request);

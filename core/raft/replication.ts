@@ -20,6 +20,7 @@ import {
   quorumSize,
   send,
   type Progress,
+  timerCommitNotice,
   timerReplicate,
   type RaftState,
   type ReplyTarget,
@@ -130,6 +131,8 @@ export function broadcastAppend(s: RaftState, ctx: StepContext, nowMs: number): 
 /**
  * Sends what a follower needs, within its flow-control window. probe: one AppendEntries at a time
  * (a heartbeat resends it); replicate: pipelined batches while the window has room; snapshot: chunks.
+ * A moved commit index alone waits for the next entries or the `commitNotice` timer unless `commitNow`
+ * (holdCommitNotice); a heartbeat always carries it.
  */
 export function sendAppend(
   s: RaftState,
@@ -138,6 +141,7 @@ export function sendAppend(
   id: NodeId,
   p: Progress,
   heartbeat: boolean,
+  commitNow = false,
 ): void {
   if (p.state === 'snapshot') return sendSnapshot(s, ctx, nowMs, id, p, heartbeat);
   if (p.next <= s.log.prevIndex) return startSnapshot(s, ctx, nowMs, id, p); // compacted away (Raft §7)
@@ -158,12 +162,37 @@ export function sendAppend(
     p.inflight.push({ index: last, sentMs: nowMs });
     p.next = last + 1;
   }
-  if (heartbeat || p.sentCommit < s.commitIndex) {
+  if (heartbeat || (p.sentCommit < s.commitIndex && !holdCommitNotice(s, ctx, commitNow))) {
     // An empty AppendEntries anchored at the match point: always consistent, carries the commit index
     // and the ReadIndex round, and does not take a window slot.
     const anchor = s.log.termAt(p.match) !== undefined ? p.match : p.next - 1;
     sendAppendMessage(s, ctx, id, p, anchor, []);
   }
+}
+
+/**
+ * Whether an AppendEntries that would carry only a moved commit index waits (config.commitNoticeDelayMs,
+ * hashicorp/raft's CommitTimeout): the next entries carry the commit anyway, and at low concurrency they
+ * come soon (a closed-loop client's next write), so the notice and its ack would be two messages per
+ * follower per commit for nothing. The first held notice arms the `commitNotice` timer. Safety does not
+ * depend on when followers learn the commit (Figure 2: they apply only what the leader committed).
+ */
+function holdCommitNotice(s: RaftState, ctx: StepContext, commitNow: boolean): boolean {
+  if (commitNow || s.config.commitNoticeDelayMs === 0) return false;
+  if (!s.commitNoticeDue) {
+    s.commitNoticeDue = true;
+    const afterMs = Math.min(s.config.commitNoticeDelayMs, s.config.heartbeatIntervalMs);
+    ctx.emit({ kind: 'setTimer', timer: timerCommitNotice, afterMs });
+  }
+  return true;
+}
+
+/** The held commit notices leave: each follower that has not been sent the commit index gets it now. */
+export function onCommitNoticeTimeout(s: RaftState, ctx: StepContext, nowMs: number): void {
+  if (!s.commitNoticeDue) return;
+  s.commitNoticeDue = false;
+  if (s.role !== 'leader') return; // stepped down meanwhile: the next leader's appends carry its commit index
+  for (const [id, p] of s.progress) if (p.sentCommit < s.commitIndex) sendAppend(s, ctx, nowMs, id, p, false, true);
 }
 
 function sendAppendMessage(

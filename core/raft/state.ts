@@ -149,6 +149,12 @@ export interface RaftState {
    */
   replicationDue: boolean;
   selfAckDue: boolean;
+  /**
+   * An AppendEntries that would carry only a moved commit index is held back, and the `commitNotice`
+   * timer is armed (config.commitNoticeDelayMs): followers learn the commit with the next entries or
+   * when it fires (replication.ts holdCommitNotice).
+   */
+  commitNoticeDue: boolean;
   lastQuorumCheckMs: number;
   /** When the heartbeat timer is due (local ms): a timer that fires long after it was starved (see `checkStarved`). */
   heartbeatDueMs: number;
@@ -187,6 +193,8 @@ export const timerElection = 'election';
 export const timerHeartbeat = 'heartbeat';
 /** Armed with no delay by the first proposal of a batch; fires once the driver has handed over the rest. */
 export const timerReplicate = 'replicate';
+/** Armed by the first held-back commit notice; when it fires, followers that missed the commit get it. */
+export const timerCommitNotice = 'commitNotice';
 
 /**
  * Sends a message stamped with our server id (identity.ts); a changed hard state is persisted first

@@ -197,7 +197,19 @@ export class ManualCluster {
     return dropped;
   }
 
-  /** Fires a node's timer: an election timeout after moving time past every timeout, a heartbeat one interval on. */
+  /** Whether a node's timer (full name, e.g. `raft:commitNotice`) is armed and has not fired. */
+  armed(id: NodeId, timer: string): boolean {
+    return this.timers.get(id)?.has(timer) ?? false;
+  }
+
+  /** Fires an armed timer of a node that has no deadline of its own in the state (e.g. `commitNotice`), 1 ms on. */
+  fireArmed(id: NodeId, timer: string): void {
+    assert(this.armed(id, timer), `${id}'s ${timer} timer is not armed`);
+    this.timers.get(id)!.delete(timer);
+    this.nowMs += 1;
+    this.step(id, { kind: 'timer', nowMs: this.nowMs, timer });
+  }
+
   /**
    * Fires a timer on time: at its deadline (at least 1 ms on). A timer fired long after its deadline
    * would read as a starved process (state.ts checkStarved) and be deferred.
