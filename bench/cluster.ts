@@ -9,6 +9,9 @@
  *   cas c16                     each op = read the key's index/revision (default read), then a conditional
  *                               write (Conclave ?cas=, etcd txn compare mod_revision)
  *   blocking-query wake         Conclave ?index=N&wait blocking GET vs etcd watch: PUT sent → watcher told
+ *   follower wake               the same, answered from a follower's own state: Conclave ?stale blocking GET
+ *                               on a follower vs etcd's watch (always member-local): how soon a follower
+ *                               applies a write (Raft's commit notice, config.commitNoticeDelayMs)
  *   failover                    kill -9 of the leader → next successful write
  *
  * Per phase it reports errors (with samples), leader elections (Conclave: new terms in the servers'
@@ -86,6 +89,11 @@ interface System {
   elections(): Promise<number>;
   /** Starts a watcher on key; the returned function resolves at the first change after the call. */
   watch(endpoint: string, key: string): Promise<() => Promise<void>>;
+  /**
+   * The same, answered from the member's own applied state (how fresh a follower is): Conclave's
+   * `?stale` blocking GET; etcd's watch, which its member always serves locally.
+   */
+  watchLocal(endpoint: string, key: string): Promise<() => Promise<void>>;
   leaderIndex(): Promise<number>;
   kill(index: number): void;
   stop(): Promise<void>;
@@ -217,7 +225,8 @@ async function phase(system: System, threads: LoadThreads, name: string, op: Op,
   return f;
 }
 
-async function wakeLatency(system: System): Promise<number> {
+/** Write on the leader → a watcher on a follower told; `local`: the follower answers from its own state. */
+async function wakeLatency(system: System, local = false): Promise<number> {
   const agent = clientAgent(system.spec, 4);
   const impl = ops[system.spec.kind];
   const leader = await system.leaderIndex();
@@ -227,7 +236,7 @@ async function wakeLatency(system: System): Promise<number> {
   try {
     for (let i = 0; i < 40; i++) {
       const key = `bench/watch${i % 4}`;
-      const waitFor = await system.watch(watchOn, key);
+      const waitFor = await (local ? system.watchLocal(watchOn, key) : system.watch(watchOn, key));
       await sleep(20);
       const t0 = performance.now();
       const woke = waitFor().then(() => performance.now() - t0);
@@ -321,6 +330,8 @@ async function runSuite(system: System, threads: LoadThreads): Promise<Record<st
   if (only !== 'latency') record('casC16', await phase(system, threads, 'cas c16', 'cas', 16));
   out['wakeP50Ms'] = await wakeLatency(system);
   log(`${system.name} blocking-query wake p50: ${out['wakeP50Ms']} ms`);
+  out['followerWakeP50Ms'] = await wakeLatency(system, true);
+  log(`${system.name} follower-local wake p50 (stale blocking query / watch): ${out['followerWakeP50Ms']} ms`);
   if (!profileDir) {
     out['failoverMs'] = await failover(system);
     log(`${system.name} leader kill -9 → next write: ${out['failoverMs']} ms`);
@@ -434,6 +445,12 @@ async function startConclave(root: string, v: ConclaveVariant): Promise<System> 
       const r = await request(control, `${e}/v1/kv/${key}`, { timeoutMs: 5000 });
       const index = Number(r.headers['x-consul-index'] ?? 1);
       const pending = request(control, `${e}/v1/kv/${key}?index=${index}&wait=30s`);
+      return async () => void (await pending);
+    },
+    async watchLocal(e, key) {
+      const r = await request(control, `${e}/v1/kv/${key}?stale`, { timeoutMs: 5000 });
+      const index = Number(r.headers['x-consul-index'] ?? 1);
+      const pending = request(control, `${e}/v1/kv/${key}?stale&index=${index}&wait=30s`);
       return async () => void (await pending);
     },
     async leaderIndex() {
@@ -567,6 +584,9 @@ async function startEtcd(root: string, binary: string): Promise<System> {
         await event;
         req.destroy();
       };
+    },
+    watchLocal(e, key) {
+      return this.watch(e, key); // an etcd member serves its watches from its own applied state
     },
     async leaderIndex() {
       for (const [i, e] of endpoints.entries()) {
@@ -740,7 +760,7 @@ try {
   const t = figures['conclave+tls'] ?? {};
   const ratios: Record<string, number | null> = {};
   for (const k of Object.keys(c))
-    if (/OpsPerSec$|P99Ms$|P50Ms$|CpuMsPerOp$|SleepsPerOp$|failoverMs$|wakeP50Ms$/.test(k))
+    if (/OpsPerSec$|P99Ms$|P50Ms$|CpuMsPerOp$|SleepsPerOp$|failoverMs$|akeP50Ms$/.test(k))
       ratios[k] = ratio(c[k], e[k]);
   const result = {
     phaseMs,
@@ -774,7 +794,7 @@ try {
   for (const p of ['readC16', 'casC16'])
     for (const m of ['OpsPerSec', 'P99Ms', 'Errors', 'Elections', 'Cores', 'CpuMsPerOp', 'SleepsPerOp'])
       rows.push([`${p} ${m}`, `${p}${m}`]);
-  rows.push(['wake p50 ms', 'wakeP50Ms'], ['failover ms', 'failoverMs']);
+  rows.push(['wake p50 ms', 'wakeP50Ms'], ['follower wake p50 ms', 'followerWakeP50Ms'], ['failover ms', 'failoverMs']);
   for (const [label, k] of rows) {
     if (!names.some((n) => figures[n]![k] !== undefined)) continue;
     const r = ratios[k];
