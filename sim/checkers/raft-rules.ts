@@ -125,6 +125,24 @@ interface Before {
   token: unknown;
 }
 
+/**
+ * What the checker keeps per node between and within steps, in one record (it was seven maps keyed by
+ * node id, each read or written on every input and effect). The step view and the before-state are
+ * reused objects: `stepActive` says whether `step` describes the current step, `before` is null until
+ * the node's first step after a start.
+ */
+interface NodeRules {
+  /** The node's clock at its current step (the input's nowMs); undefined before its first input. */
+  nowMs: number | undefined;
+  /** How long (the node's clock) since its previous step, at its current step. */
+  gapMs: number;
+  /** Whether the current step is its heartbeat timer. */
+  heartbeat: boolean;
+  readonly step: StepView;
+  stepActive: boolean;
+  before: Before | null;
+}
+
 const hardStateKeys = new Set(['raft/hardState', 'hardState']);
 const snapshotKeys = new Set(['raft/snapshot', 'snapshot']);
 const logNames = new Set(['raft/log', 'log']);
@@ -162,8 +180,7 @@ function shadowTermAt(sh: Shadow, index: number): number | undefined {
 
 export class RaftRuleChecker {
   private readonly shadows = new Map<NodeId, Shadow>();
-  private readonly steps = new Map<NodeId, StepView>();
-  private readonly before = new Map<NodeId, Before>();
+  private readonly nodes = new Map<NodeId, NodeRules>();
   private readonly heard = new Map<NodeId, Heard>();
   /** node → term → how many grants to the recorded candidate left or may still leave (a crash's unsent ones not counted). */
   private readonly grantCounts = new Map<NodeId, Map<number, number>>();
@@ -174,12 +191,6 @@ export class RaftRuleChecker {
   /** Linearizable reads waiting on a node: request id → the checker step at which it arrived. */
   private readonly reads = new Map<NodeId, Map<number, number>>();
   private stepCount = 0;
-  /** Each node's clock at its current step (the input's nowMs). */
-  private readonly nowMs = new Map<NodeId, number>();
-  /** How long (the node's clock) since the node's previous step, at its current step. */
-  private readonly gapMs = new Map<NodeId, number>();
-  /** Whether a node's current step is its heartbeat timer. */
-  private readonly heartbeat = new Map<NodeId, boolean>();
   /** How many rule checks ran, by rule (for the bench and the tests that show a rule is exercised). */
   readonly counts = { sends: 0, acks: 0, leaderCommits: 0, followerCommits: 0, votes: 0, elections: 0, reads: 0 };
 
@@ -206,7 +217,29 @@ export class RaftRuleChecker {
       }
     }
     this.shadows.set(nodeId, sh);
-    this.before.delete(nodeId);
+    this.rulesOf(nodeId).before = null;
+  }
+
+  private rulesOf(nodeId: NodeId): NodeRules {
+    let n = this.nodes.get(nodeId);
+    if (n === undefined) {
+      n = {
+        nowMs: undefined,
+        gapMs: 0,
+        heartbeat: false,
+        step: { message: null, from: null, isStart: false, ackIndex: -1, installed: false, truncated: false },
+        stepActive: false,
+        before: null,
+      };
+      this.nodes.set(nodeId, n);
+    }
+    return n;
+  }
+
+  /** The view of the node's current step, or undefined between steps. */
+  private stepOf(nodeId: NodeId): StepView | undefined {
+    const n = this.nodes.get(nodeId);
+    return n?.stepActive ? n.step : undefined;
   }
 
   /** The input a node is about to step on; `raft` is the node's state before it (for the server-id check). */
@@ -214,11 +247,12 @@ export class RaftRuleChecker {
     this.stepCount++;
     // The node's own clock at this step: the lease and check-quorum rules measure time with it, as the
     // node does (left unset, both rules compared 0 with 0 and could never fire).
-    const previousMs = this.nowMs.get(nodeId);
-    this.gapMs.set(nodeId, previousMs === undefined || input.kind === 'start' ? Infinity : input.nowMs - previousMs);
-    this.nowMs.set(nodeId, input.nowMs);
+    const n = this.rulesOf(nodeId);
+    const previousMs = n.nowMs;
+    n.gapMs = previousMs === undefined || input.kind === 'start' ? Infinity : input.nowMs - previousMs;
+    n.nowMs = input.nowMs;
     // Check-quorum is judged at the leader's heartbeat, where the node runs it (also never set before).
-    this.heartbeat.set(nodeId, input.kind === 'timer' && isHeartbeatTimer(input.timer));
+    n.heartbeat = input.kind === 'timer' && isHeartbeatTimer(input.timer);
     let message: RaftMessage | null = null;
     let from: NodeId | null = null;
     if (input.kind === 'message') {
@@ -236,20 +270,20 @@ export class RaftRuleChecker {
         waiting.set(input.requestId, this.stepCount);
       }
     }
-    if (message && from !== null) this.noteHeard(nodeId, from, message);
-    this.steps.set(nodeId, {
-      message,
-      from,
-      isStart: input.kind === 'start',
-      ackIndex: -1,
-      installed: false,
-      truncated: false,
-    });
+    if (message && from !== null) this.noteHeard(nodeId, n, from, message);
+    const step = n.step;
+    step.message = message;
+    step.from = from;
+    step.isStart = input.kind === 'start';
+    step.ackIndex = -1;
+    step.installed = false;
+    step.truncated = false;
+    n.stepActive = true;
   }
 
   /** Records the votes and acknowledgements a node receives at its current term (as of its last step). */
-  private noteHeard(nodeId: NodeId, from: NodeId, m: RaftMessage): void {
-    const b = this.before.get(nodeId);
+  private noteHeard(nodeId: NodeId, n: NodeRules, from: NodeId, m: RaftMessage): void {
+    const b = n.before;
     if (!b || m.term !== b.term) return;
     let h = this.heard.get(nodeId);
     if (!h || h.term !== b.term) {
@@ -259,7 +293,7 @@ export class RaftRuleChecker {
     if (m.type === 'voteReply' && m.granted && !m.preVote) h.grants.add(from);
     else if (m.type === 'appendReply' || m.type === 'snapshotReply') {
       h.heardAtStep.set(from, this.stepCount);
-      h.heardAtMs.set(from, this.nowMs.get(nodeId) ?? 0);
+      h.heardAtMs.set(from, n.nowMs ?? 0);
       if (m.readSeq > (h.echoed.get(from) ?? 0)) h.echoed.set(from, m.readSeq);
       const index = m.type === 'appendReply' ? (m.success ? m.matchIndex : -1) : m.done ? m.lastIndex : -1;
       if (index > (h.acked.get(from) ?? -1)) h.acked.set(from, index);
@@ -270,7 +304,7 @@ export class RaftRuleChecker {
   onEffect(nodeId: NodeId, effect: Effect, s: RaftState | null): string | null {
     if (effect.kind === 'reply' && s) return this.checkReadReply(nodeId, effect.requestId, effect.response, s);
     if (effect.kind === 'trace' && effect.event.type === 'raft.snapshotInstalled') {
-      const step = this.steps.get(nodeId);
+      const step = this.stepOf(nodeId);
       if (step) step.installed = true;
       return null;
     }
@@ -280,7 +314,7 @@ export class RaftRuleChecker {
       for (const op of effect.ops) {
         applyOp(sh, op);
         if (op.op === 'truncate' && logNames.has(op.log)) {
-          const step = this.steps.get(nodeId);
+          const step = this.stepOf(nodeId);
           if (step) step.truncated = true;
         } else if (op.op === 'append' && logNames.has(op.log) && s?.role === 'leader') {
           const problem = checkConfigAppend(nodeId, op.entries as Entry[], s);
@@ -313,7 +347,7 @@ export class RaftRuleChecker {
         return this.checkGrant(nodeId, to, m.term, m.preVote, s);
       case 'appendReply': {
         if (!m.success) return null;
-        const step = this.steps.get(nodeId);
+        const step = this.stepOf(nodeId);
         if (step && step.from === to) step.ackIndex = Math.max(step.ackIndex, m.matchIndex);
         this.counts.acks++;
         return checkWritten(nodeId, 'acknowledged index', m.matchIndex, to, s, sh);
@@ -338,7 +372,7 @@ export class RaftRuleChecker {
 
   /** The first time a leader sent ReadIndex round `readSeq` at `term` (for the lease rule). */
   private noteRoundSent(nodeId: NodeId, term: number, readSeq: number): void {
-    const b = this.before.get(nodeId);
+    const b = this.nodes.get(nodeId)?.before;
     if (!b || b.term !== term) return;
     let h = this.heard.get(nodeId);
     if (!h || h.term !== term) {
@@ -348,7 +382,7 @@ export class RaftRuleChecker {
       this.heard.set(nodeId, h);
     }
     if (h.roundSentMs.has(readSeq)) return;
-    h.roundSentMs.set(readSeq, this.nowMs.get(nodeId) ?? 0);
+    h.roundSentMs.set(readSeq, this.nodes.get(nodeId)?.nowMs ?? 0);
     if (h.roundSentMs.size > 256) h.roundSentMs.delete(h.roundSentMs.keys().next().value!);
   }
 
@@ -376,7 +410,7 @@ export class RaftRuleChecker {
 
   private checkGrant(nodeId: NodeId, to: NodeId, term: number, preVote: boolean, s: RaftState): string | null {
     this.counts.votes++;
-    const step = this.steps.get(nodeId);
+    const step = this.stepOf(nodeId);
     const m = step?.message;
     if (m?.type === 'vote' && step!.from === to) {
       const myTerm = s.log.lastTerm;
@@ -449,7 +483,7 @@ export class RaftRuleChecker {
     const echoes = voters.map((id) => h.echoed.get(id) ?? 0).sort((a, b) => b - a);
     const round = echoes[need - 1] ?? 0;
     const sentMs = h.roundSentMs.get(round);
-    const nowMs = this.nowMs.get(nodeId) ?? 0;
+    const nowMs = this.nodes.get(nodeId)?.nowMs ?? 0;
     const leaseMs = s.config.electionTimeoutMsMin * (1 - s.config.clockDriftBoundPpm / 1e6);
     if (sentMs === undefined || nowMs - sentMs >= leaseMs)
       return `lease read: ${nodeId} answered a read at ${nowMs.toFixed(1)} ms on a lease from round ${round}${sentMs === undefined ? ' (never seen sent at this term)' : ` sent at ${sentMs.toFixed(1)} ms`}; the lease lasts ${leaseMs.toFixed(1)} ms`;
@@ -458,9 +492,10 @@ export class RaftRuleChecker {
 
   /** After a step of `nodeId`: the commit rules and the monotonic terms. */
   afterStep(nodeId: NodeId, s: RaftState, token: unknown): string | null {
-    const step = this.steps.get(nodeId);
-    this.steps.delete(nodeId);
-    let b = this.before.get(nodeId);
+    const n = this.rulesOf(nodeId);
+    const step = n.stepActive ? n.step : undefined;
+    n.stepActive = false;
+    let b = n.before ?? undefined;
     if (b && b.token !== token) b = undefined; // a new process: nothing to compare with
     const problem =
       b && step
@@ -468,13 +503,16 @@ export class RaftRuleChecker {
           this.checkElection(nodeId, s, b) ??
           this.checkCommit(nodeId, s, b, step))
         : null;
-    this.before.set(nodeId, {
-      role: s.role,
-      term: s.term,
-      commit: s.commitIndex,
-      prevIndex: s.log.prevIndex,
-      token,
-    });
+    if (n.before === null)
+      n.before = { role: s.role, term: s.term, commit: s.commitIndex, prevIndex: s.log.prevIndex, token };
+    else {
+      const before = n.before;
+      before.role = s.role;
+      before.term = s.term;
+      before.commit = s.commitIndex;
+      before.prevIndex = s.log.prevIndex;
+      before.token = token;
+    }
     return (
       problem ??
       checkTermsAtBoundary(nodeId, s) ??
@@ -526,14 +564,15 @@ export class RaftRuleChecker {
   /** Rule 10: a leader with check-quorum that heard from no quorum for too long steps down at a heartbeat. */
   private checkQuorumContact(nodeId: NodeId, s: RaftState): string | null {
     if (s.role !== 'leader' || !s.config?.checkQuorum) return null;
-    const nowMs = this.nowMs.get(nodeId) ?? 0;
+    const n = this.rulesOf(nodeId);
+    const nowMs = n.nowMs ?? 0;
     let h = this.heard.get(nodeId);
     if (!h || h.term !== s.term) {
       h = newHeard(s.term);
       this.heard.set(nodeId, h);
     }
     if (h.ledSinceMs === null) h.ledSinceMs = nowMs;
-    if ((this.gapMs.get(nodeId) ?? 0) > s.config.heartbeatIntervalMs) h.starvedAtMs = nowMs;
+    if (n.gapMs > s.config.heartbeatIntervalMs) h.starvedAtMs = nowMs;
     // A configuration change (applied on append) can leave as the quorum voters not heard from for a
     // while; the node judges the new set at its next check, so the window starts again at the change.
     // The key is rebuilt only when the membership object changed (it is replaced, never mutated).
@@ -542,7 +581,7 @@ export class RaftRuleChecker {
       const votersKey = s.membership.voters.join(',');
       if (votersKey !== h.votersKey) ((h.votersKey = votersKey), (h.votersChangedAtMs = nowMs));
     }
-    if (!this.heartbeat.get(nodeId)) return null;
+    if (!n.heartbeat) return null;
     // The node checks every window W with acks younger than W, so it steps down within 2W plus a
     // heartbeat of losing its quorum; one more heartbeat of slack for the timer's own lateness.
     const windowMs = 2 * checkQuorumWindowMsOf(s.config) + 2 * s.config.heartbeatIntervalMs;
