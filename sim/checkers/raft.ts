@@ -147,8 +147,11 @@ interface Incarnation {
 export class RaftClusterChecker {
   /** term → the node that led it. */
   private readonly leaders = new Map<number, NodeId>();
-  /** `${index}:${term}` → content key and the term of the entry before it (−1 unknown). */
-  private readonly entries = new Map<string, { key: string; prevTerm: number }>();
+  /**
+   * Entries as first stored, by index, then by term (almost always one): the content key and the term
+   * of the entry before it (−1 unknown). Numbers, not an `${index}:${term}` string per stored entry.
+   */
+  private readonly entries = new Map<number, { term: number; key: string; prevTerm: number }[]>();
   /** Committed entries as first observed: term and content key per index. */
   private readonly committedTerm: number[] = [];
   private readonly committedKey: string[] = [];
@@ -225,13 +228,16 @@ export class RaftClusterChecker {
     for (let k = 0; k < appended.length; k++) {
       const e = appended[k]!;
       const prevTerm = k > 0 ? appended[k - 1]!.term : (state.log.termAt(e.index - 1) ?? -1);
-      const id = `${e.index}:${e.term}`;
       const key = keyOfEntry(e);
-      const known = this.entries.get(id);
+      let atIndex = this.entries.get(e.index);
+      if (atIndex === undefined) this.entries.set(e.index, (atIndex = []));
+      let known: { term: number; key: string; prevTerm: number } | undefined;
+      for (const seen of atIndex) if (seen.term === e.term) known = seen;
       if (!known) {
-        this.entries.set(id, { key, prevTerm });
+        atIndex.push({ term: e.term, key, prevTerm });
         continue;
       }
+      const id = `${e.index}:${e.term}`;
       if (known.key !== key)
         return this.fail(`Log Matching: ${nodeId} stored entry ${id} as ${key}, another node as ${known.key}`);
       if (known.prevTerm >= 0 && prevTerm >= 0 && known.prevTerm !== prevTerm) {
