@@ -152,6 +152,30 @@ export function loadDurable(durable: DurableState): LoadedDurable {
       );
     }
   }
+  const lastRaw = raw[raw.length - 1];
+  if (lastRaw !== undefined && lastRaw.index < logPrevIndex) {
+    // A snapshot install whose log truncation was lost in a crash can also leave an old log that ends
+    // below the compaction point: every entry on disk is covered by the snapshot, and the next append
+    // (at the compaction point + 1) would leave a gap after them that the next start reads as a corrupt
+    // log. They are discarded.
+    notes.push(
+      `discarded ${raw.length} log entries that end at ${lastRaw.index}, below the snapshot's compaction point ${logPrevIndex}`,
+    );
+    return finish(
+      term,
+      vote,
+      commit,
+      snapshot,
+      [],
+      logPrevIndex,
+      logPrevTerm,
+      logPrevIndex + 1,
+      startOps,
+      notes,
+      true,
+      durableFirstIndex,
+    );
+  }
   return finish(
     term,
     vote,

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DurableState, Effect } from '../types.js';
 import { Prng } from '../prng.js';
+import { applyStorageOp, mapImage } from '../storage.js';
+import { encodeSnapshotData } from './codec.js';
 import { makeRaftConfig, RaftConfigError, checkRaftConfig } from './config.js';
 import { RaftLoadError } from './durable.js';
 import type { AppendEntries, Entry } from './messages.js';
@@ -709,6 +711,44 @@ describe('loading durable state', () => {
       );
     expect(load).toThrow(RaftLoadError);
     expect(load).toThrow(/log is corrupt: entry at position 1 \(index 2\): checksum mismatch/);
+  });
+
+  it('discards an old log that ends below an installed snapshot (its truncation lost in a crash), so appends stay contiguous', () => {
+    // installSnapshot writes [snapshot, truncate 0, hard state]; a crash kept the snapshot record and lost
+    // the truncation, leaving entries 1..10 under a snapshot at 24. Found by raft/disk-full seed 789 (knob
+    // swarm): the follower appended 25.. after 10, and its next start would have refused the log as corrupt.
+    const records = new Map<string, unknown>([
+      ['hardState', { term: 3, vote: null, commit: 24 }],
+      [
+        'snapshot',
+        {
+          lastIndex: 24,
+          lastTerm: 2,
+          membership: { voters: ['n1'], learners: [] },
+          data: encodeSnapshotData({ fsm: [], sessions: [] }),
+          logPrevIndex: 24,
+          logPrevTerm: 2,
+        },
+      ],
+    ]);
+    const logs = new Map<string, unknown[]>([['log', Array.from({ length: 10 }, (_, i) => entry(i + 1, 1))]]);
+    const disk = mapImage(records, logs);
+    const boot = (): ReturnType<typeof raftMachine.init> =>
+      raftMachine.init(
+        'n1',
+        config,
+        { records, logs: new Map([...logs].map(([name, entries]) => [name, { entries, tornTail: false }])) },
+        new Prng(1),
+      );
+    const s = boot();
+    expect([s.log.lastIndex, s.commitIndex, s.durableFirstIndex]).toEqual([24, 24, 25]);
+    const effects: Effect[] = [];
+    raftMachine.step(s, { kind: 'start', nowMs: 0 }, { nodeId: 'n1', prng: new Prng(1), emit: (e) => effects.push(e) });
+    for (const e of effects) if (e.kind === 'persist') for (const op of e.ops) applyStorageOp(disk, op);
+    expect(logs.get('log')).toEqual([]);
+    // The next entries land right after the snapshot, and the next start reads them back.
+    applyStorageOp(disk, { op: 'append', log: 'log', entries: [entry(25, 3), entry(26, 3)] });
+    expect(boot().log.lastIndex).toBe(26);
   });
 
   it('refuses a log with a hole in it', () => {

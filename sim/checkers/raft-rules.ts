@@ -312,6 +312,8 @@ export class RaftRuleChecker {
     if (!sh) return null; // a node driven by hand without a start: nothing known about its disk
     if (effect.kind === 'persist') {
       for (const op of effect.ops) {
+        const gap = checkContiguous(nodeId, sh, op);
+        if (gap) return gap;
         applyOp(sh, op);
         if (op.op === 'truncate' && logNames.has(op.log)) {
           const step = this.stepOf(nodeId);
@@ -761,6 +763,19 @@ function checkWritten(
   if (written === undefined || (held !== undefined && written !== held))
     return `ORDERING RULE: ${nodeId} ${what} ${index} to ${to} before writing entry ${index}${held !== undefined ? ` of term ${held}` : ''} (written: ${written === undefined ? 'nothing' : `term ${written}`})`;
   return null;
+}
+
+/**
+ * The durable log stays one run of consecutive indexes: an append continues right after the last entry
+ * on disk. A gap is read back at the next start as a corrupt log (core/raft/durable.ts refuses it), so
+ * the node would not come back after a crash that corrupted nothing.
+ */
+function checkContiguous(nodeId: NodeId, sh: Shadow, op: StorageOp): string | null {
+  if (op.op !== 'append' || !logNames.has(op.log) || sh.indexes.length === 0) return null;
+  const first = (op.entries as Entry[])[0];
+  const last = sh.indexes[sh.indexes.length - 1]!;
+  if (first === undefined || first.index === last + 1) return null;
+  return `durable log: ${nodeId} appended entry ${first.index} right after entry ${last} on disk (a gap its next start reads as a corrupt log)`;
 }
 
 function applyOp(sh: Shadow, op: StorageOp): void {
