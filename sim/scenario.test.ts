@@ -58,6 +58,17 @@ describe('scenario format', () => {
     expect(problem('nodes 3\n')).toMatch(/missing `protocol NAME`/);
     expect(problem('protocol x\nnodes 3\nnemesis swarm kinds=meteor\n')).toMatch(/unknown fault kind 'meteor'/);
     expect(problem('protocol x\nnodes 3\nat 1s partition n1 n2\n')).toMatch(/needs groups separated by '\|'/);
+    expect(problem('protocol x\nnodes 3\nstranger links=open rogue=n3\n')).toMatch(/rogue= needs links=authenticated/);
+    expect(problem('protocol x\nnodes 3\nstranger links=authenticated rogue=n9\n')).toBe(
+      'bad.txt:3: stranger: rogue=n9 is not a node of this scenario',
+    );
+  });
+
+  it("reads the stranger's rogues (rogue=n2,n3), none by default", () => {
+    const line = (extra: string) =>
+      parseScenario(`protocol x\nnodes 3\nstranger links=authenticated${extra}\n`, 'r.txt');
+    expect(line(' rogue=n2,n3').stranger?.rogues).toEqual(['n2', 'n3']);
+    expect(line('').stranger?.rogues).toEqual([]);
   });
 
   it('checks protocol and parameters against the harness', async () => {

@@ -21,7 +21,9 @@
  *   stranger links=open every=20ms      a node outside the cluster injects forged, replayed and
  *                                       garbage messages during the safety phase (sim/engine/stranger.ts);
  *                                       links=authenticated models gossip encryption + TLS: only
- *                                       replays of members' own messages get through
+ *                                       replays of members' own messages get through; rogue=n6: n6
+ *                                       is the stranger's too, a member with the gossip key and no
+ *                                       certificate (its Raft and RPC die at the link)
  *
  * Errors name the file, the line and what is wrong; the parser never throws anything else.
  */
@@ -106,6 +108,13 @@ export interface StrangerSpec {
   readonly kinds: readonly StrangerKind[];
   /** 'any' forges any number; 'out-of-range' forges only numbers no legitimate peer could send. */
   readonly numbers: 'any' | 'out-of-range';
+  /**
+   * `rogue=n6,n7`: scenario nodes the stranger also runs, with a leaked gossip key but no certificate
+   * (links=authenticated only). Their gossip (SWIM) arrives like any member's; every other message to or
+   * from them — Raft, agent RPC, over mutual TLS — dies at the link (the handshake fails both ways). What
+   * they run is the real agent; the harness says what they may never become (a Raft member).
+   */
+  readonly rogues: readonly string[];
 }
 
 export interface Scenario {
@@ -256,6 +265,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const timeline: TimelineEvent[] = [];
   const expectations: Expectation[] = [];
   let stranger: StrangerSpec | null = null;
+  let strangerLine = 0;
   let buggify: BuggifySpec | null = null;
 
   for (let i = 0; i < lines.length; i++) {
@@ -349,6 +359,7 @@ export function parseScenario(text: string, file: string): Scenario {
       }
       case 'stranger':
         stranger = parseStranger(args, (problem) => fail(n, `stranger: ${problem}`));
+        strangerLine = n;
         break;
       case 'buggify':
         buggify = parseBuggify(args, (problem) => fail(n, `buggify: ${problem}`));
@@ -366,6 +377,8 @@ export function parseScenario(text: string, file: string): Scenario {
   if (wan !== null && datacenters.length < 2)
     fail(wanLine, 'wan: the WAN links join datacenters: describe them with `nodes dc1:3+2 dc2:3+1`');
   const nodeSet = new Set(nodes);
+  for (const rogue of stranger?.rogues ?? [])
+    if (!nodeSet.has(rogue)) fail(strangerLine, `stranger: rogue=${rogue} is not a node of this scenario`);
   const dcNames = new Set(datacenters.map((dc) => dc.name));
   for (const event of timeline) {
     if (!builtinActions.has(event.action)) continue; // protocol actions are validated by the harness
@@ -423,6 +436,7 @@ function parseStranger(args: readonly string[], fail: (problem: string) => never
   let everyMs = 50;
   let kinds: StrangerKind[] = [...strangerKinds];
   let numbers: StrangerSpec['numbers'] = 'any';
+  let rogues: string[] = [];
   for (const arg of args) {
     const [key, value = ''] = arg.split('=');
     if (key === 'links') {
@@ -441,10 +455,15 @@ function parseStranger(args: readonly string[], fail: (problem: string) => never
     } else if (key === 'numbers') {
       if (value !== 'any' && value !== 'out-of-range') fail(`numbers=${value} must be any or out-of-range`);
       numbers = value as StrangerSpec['numbers'];
-    } else fail(`unknown option '${key}' (links, every, kinds, numbers)`);
+    } else if (key === 'rogue') {
+      rogues = value.split(',').filter(Boolean);
+      if (rogues.length === 0) fail('rogue= needs node names, e.g. rogue=n6');
+    } else fail(`unknown option '${key}' (links, every, kinds, numbers, rogue)`);
   }
   if (links === undefined) fail('links=open or links=authenticated is required (say which transport is modelled)');
-  return { links: links!, everyMs, kinds, numbers };
+  if (rogues.length > 0 && links !== 'authenticated')
+    fail('rogue= needs links=authenticated (on open links every member is as trusted as a rogue)');
+  return { links: links!, everyMs, kinds, numbers, rogues };
 }
 
 function applyNetwork(network: NetworkKnobs, args: readonly string[], fail: (problem: string) => never): void {

@@ -33,7 +33,7 @@ import { Nemesis, describeKnobs, drawKnobs, numericFaultKnobs, pct, type Knobs }
 import { runTimelineEvent } from './timeline.js';
 import { describeBusyKnobs, drawBusyKnobs, nextStallGapMs, stallMs, type BusyKnobs } from './busy.js';
 import { SimStorage } from './storage.js';
-import { Stranger, type Injection } from './stranger.js';
+import { gossipMachines, Stranger, type Injection } from './stranger.js';
 import { enabledPoints, nodeBuggify } from './buggify.js';
 import type { BuggifyPoint } from '../../core/buggify.js';
 
@@ -267,6 +267,8 @@ export class Simulation implements SimApi {
   private readonly linksRng: () => number;
   /** The stranger fault (scenario `stranger`), or null. */
   readonly stranger: Stranger | null;
+  /** By node index: a rogue of the stranger's (`stranger ... rogue=`), whose non-gossip traffic dies at the link; null: none. */
+  private readonly rogue: readonly boolean[] | null;
   /** The BUGGIFY points this run enabled (scenario `buggify`), or null when it is off. */
   readonly buggifyEnabled: ReadonlySet<BuggifyPoint> | null;
 
@@ -324,6 +326,8 @@ export class Simulation implements SimApi {
     this.linksRng = unitFloats(this.random('links'));
     this.faults = this.makeFaultApi();
     this.stranger = scenario.stranger ? new Stranger(scenario.stranger, scenario.nodes, this.random('stranger')) : null;
+    const rogues = scenario.stranger?.rogues ?? [];
+    this.rogue = rogues.length > 0 ? scenario.nodes.map((id) => rogues.includes(id)) : null;
     this.buggifyEnabled = scenario.buggify ? new Set(enabledPoints(seed, scenario.buggify)) : null;
 
     for (const [index, id] of scenario.nodes.entries()) {
@@ -935,9 +939,17 @@ export class Simulation implements SimApi {
       this.counters.drops++;
       return;
     }
+    // A rogue holds the gossip key but no certificate: Raft and agent RPC (mutual TLS) to or from it fail at the
+    // handshake, so they never reach the wire as messages.
+    const refused =
+      this.rogue !== null &&
+      (this.rogue[sender.index] === true || this.rogue[receiver.index] === true) &&
+      sender !== receiver &&
+      !gossipMachines.has(message.m);
+    if (refused) this.stranger!.counts.rogueRefused++;
     // A message to itself (Raft's self-ack) never reaches a wire the stranger could sniff (net/driver.ts).
-    if (sender !== receiver) this.stranger?.sniff(sender.index, receiver.index, message, stream);
-    const times = this.network.route(sender.index, receiver.index, stream, this.nowUs);
+    else if (sender !== receiver) this.stranger?.sniff(sender.index, receiver.index, message, stream);
+    const times = refused ? null : this.network.route(sender.index, receiver.index, stream, this.nowUs);
     if (times === null) {
       this.counters.drops++;
       if (this.onMessage)
@@ -1323,7 +1335,9 @@ export class Simulation implements SimApi {
       atMs: 0,
       node: null,
       kind: 'phase',
-      text: `stranger: links=${spec.links} every=${spec.everyMs}ms kinds=${spec.kinds.join(',')} numbers=${spec.numbers}`,
+      text:
+        `stranger: links=${spec.links} every=${spec.everyMs}ms kinds=${spec.kinds.join(',')} numbers=${spec.numbers}` +
+        (spec.rogues.length > 0 ? ` rogue=${spec.rogues.join(',')}` : ''),
     });
     const act = () => {
       if (this.phaseNow !== 'safety') return;

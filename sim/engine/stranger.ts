@@ -72,12 +72,13 @@ interface Captured {
  * Machines whose traffic is sealed by the gossip key (AES-GCM, no replay window) rather than TLS, on
  * both channels: memberlist encrypts its push-pull TCP streams with the same keyring as its UDP packets.
  */
-const gossipMachines: ReadonlySet<string> = new Set(['swim']);
+export const gossipMachines: ReadonlySet<string> = new Set(['swim']);
 
 export class Stranger {
   private readonly captured: Captured[] = [];
   private ringNext = 0;
-  readonly counts = { replay: 0, forge: 0, garbage: 0, droppedAtLink: 0 };
+  /** `rogueRefused`: members' messages to or from a rogue (rogue=) that died at the link (TLS refused them). */
+  readonly counts = { replay: 0, forge: 0, garbage: 0, droppedAtLink: 0, rogueRefused: 0 };
 
   constructor(
     readonly spec: StrangerSpec,

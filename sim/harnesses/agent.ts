@@ -92,6 +92,20 @@ function num(scenario: Scenario, key: keyof typeof params, fallback: number): nu
   return raw === undefined ? fallback : Number(raw);
 }
 
+/** The stranger's rogues (`stranger ... rogue=n6`): servers with the gossip key and no certificate. */
+export function roguesOf(scenario: Scenario): readonly NodeId[] {
+  return scenario.stranger?.rogues ?? [];
+}
+
+/**
+ * The agents the workload talks to: every node but the rogues (the attacker's processes). The same array
+ * when there is none, so a scenario without rogues draws what it always drew.
+ */
+function agentsOf(sim: SimApi): readonly NodeId[] {
+  const rogues = roguesOf(sim.scenario);
+  return rogues.length === 0 ? sim.nodeIds : sim.nodeIds.filter((id) => !rogues.includes(id));
+}
+
 export function serversOf(scenario: Scenario): NodeId[] {
   if (scenario.datacenters.length > 0) return scenario.datacenters.flatMap((dc) => dc.nodes.slice(0, dc.servers));
   return scenario.nodes.slice(0, Math.min(scenario.nodes.length, num(scenario, 'servers', 3)));
@@ -249,7 +263,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
     };
     const issue = (): void => {
       if (sim.phase !== 'safety') return;
-      const node = prng.pick(sim.nodeIds);
+      const node = prng.pick(agentsOf(sim));
       const raw = prng.pick(keys);
       const kind = prng.below(10);
       // Multi-DC: half the operations go to another DC's keys through `?dc=` (drawn only then, so a
@@ -312,7 +326,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
   }
 
   // Service registrations through random client agents (recorded, not part of the KV model).
-  const clientsNodes = sim.nodeIds.filter((id) => !serversOf(scenario).includes(id));
+  const clientsNodes = agentsOf(sim).filter((id) => !serversOf(scenario).includes(id));
   let serviceNumber = 0;
   const register = (): void => {
     if (sim.phase !== 'safety' || clientsNodes.length === 0 || processes === 0) return;
@@ -357,7 +371,7 @@ function startSessions(sim: SimApi, scenario: Scenario): void {
     const create = (): void => {
       agentRequest(
         sim,
-        prng.pick(sim.nodeIds),
+        prng.pick(agentsOf(sim)),
         { type: 'session.create', ttlMs: 10_000, lockDelayMs: 0 },
         timeoutMs,
         (r) => {
@@ -371,10 +385,16 @@ function startSessions(sim: SimApi, scenario: Scenario): void {
           const renew = (): void => {
             if (renewals-- <= 0) {
               if (prng.below(2) === 0)
-                agentRequest(sim, prng.pick(sim.nodeIds), { type: 'session.destroy', id }, timeoutMs, () => undefined);
+                agentRequest(
+                  sim,
+                  prng.pick(agentsOf(sim)),
+                  { type: 'session.destroy', id },
+                  timeoutMs,
+                  () => undefined,
+                );
               return later(500 + prng.below(1000), create); // destroyed, or abandoned to the TTL sweep
             }
-            agentRequest(sim, prng.pick(sim.nodeIds), { type: 'session.renew', id }, timeoutMs, () =>
+            agentRequest(sim, prng.pick(agentsOf(sim)), { type: 'session.renew', id }, timeoutMs, () =>
               later(2000 + prng.below(2000), renew),
             );
           };
@@ -386,6 +406,26 @@ function startSessions(sim: SimApi, scenario: Scenario): void {
   }
 }
 
+/**
+ * Issue 14: a server that never presented a server certificate (a rogue of the stranger's: the gossip key,
+ * no certificate) is never in a Raft configuration, as a voter or as a learner — `operator raft
+ * list-peers` never shows it. Checked on the configuration every server holds, after each of its steps.
+ */
+function checkNoRogueMember(sim: SimApi, nodeId: NodeId, raft: RaftState): string | null {
+  const rogues = roguesOf(sim.scenario);
+  if (rogues.length === 0 || roguesOf(sim.scenario).includes(nodeId)) return null;
+  for (const rogue of rogues) {
+    const as = raft.membership.voters.includes(rogue)
+      ? 'a voter'
+      : raft.membership.learners.includes(rogue)
+        ? 'a learner'
+        : null;
+    if (as !== null)
+      return `${nodeId}'s Raft configuration (index ${raft.membershipIndex}) lists the rogue ${rogue} as ${as}: it holds the gossip key but never presented a server certificate`;
+  }
+  return null;
+}
+
 /** Liveness probe: once faults stop, keep writing through random agents until one write commits. */
 function startLivenessProbe(sim: SimApi, scenario: Scenario): void {
   const prng = sim.random('liveness');
@@ -394,7 +434,7 @@ function startLivenessProbe(sim: SimApi, scenario: Scenario): void {
   sim.at(scenario.safetyMs, () => {
     const probe = (): void => {
       if (run.livenessWriteOk || sim.phase === 'done') return;
-      const node = prng.pick(sim.nodeIds);
+      const node = prng.pick(agentsOf(sim));
       agentRequest(sim, node, { type: 'kv.put', key: 'liveness', value: bytes('ok') }, 1000, (response) => {
         if (response?.status === 200 && response.body === true) run.livenessWriteOk = true;
         else sim.after(200, probe);
@@ -765,7 +805,9 @@ export const harness: Harness = {
   mounts(nodeId, scenario) {
     const dc = dcOf(scenario, nodeId);
     const servers = serversOfDc(scenario, dc);
-    const server = servers.includes(nodeId);
+    // A rogue runs `agent -server -join <the servers>` with the leaked gossip key: a server that never bootstraps.
+    const rogue = roguesOf(scenario).includes(nodeId);
+    const server = servers.includes(nodeId) || rogue;
     // Multi-DC: servers also join every other DC's servers in the WAN pool (as -retry-join-wan).
     const wan = multiDc(scenario)
       ? {
@@ -779,7 +821,7 @@ export const harness: Harness = {
       nodeId: `00000000-0000-4000-8000-${String(scenario.nodes.indexOf(nodeId)).padStart(12, '0')}`,
       server,
       ...wan,
-      bootstrapExpect: server ? servers.length : 0,
+      bootstrapExpect: server && !rogue ? servers.length : 0,
       advertiseAddr: nodeId,
       rpcId: nodeId,
       enableLocalScriptChecks: true,
@@ -807,6 +849,8 @@ export const harness: Harness = {
     }
     coverRaftStep(sim, runOf(sim).roles, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
     if (fsm.problems && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
+    const rogueProblem = checkNoRogueMember(sim, nodeId, runtime.stateOf<RaftState>('raft'));
+    if (rogueProblem !== null) return rogueProblem;
     const checker = raftCheckerOf(sim, nodeId);
     return checker ? checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime) : null;
   },
