@@ -185,6 +185,10 @@ export interface TraceFields {
   'consul.reconcileFailed': { readonly member: string; readonly error: string };
   'consul.raftServerChange': { readonly member: string; readonly change: 'adding' | 'removing' };
   'consul.raftServerChangeFailed': { readonly member: string; readonly error: string };
+  /** A server introduced itself on the server port (core/agent/hello.ts): it may be added to Raft. */
+  'consul.serverIntroduced': { readonly server: string };
+  /** The leader did not add a gossip-known server: it never introduced itself on the server port. */
+  'consul.raftServerUnauthenticated': { readonly member: string };
   /** A server rejoined under a new raft server id (it lost its data): the leader replaces its stale entry. */
   'consul.raftServerReplaced': { readonly member: string; readonly seenId: string; readonly recordedId: string };
   'consul.sessionsExpired': Record<never, never>;
@@ -373,6 +377,13 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
     (e) => `consul: ${e.change} server ${e.member} ${raftPreposition[e.change]} raft`,
   ],
   'consul.raftServerChangeFailed': ['warn', (e) => `consul: raft membership change for ${e.member} failed: ${e.error}`],
+  'consul.serverIntroduced': ['info', (e) => `consul: server ${e.server} introduced itself on the server port`],
+  'consul.raftServerUnauthenticated': [
+    'warn',
+    (e) =>
+      `consul: not adding server ${e.member} to raft: it has not introduced itself on the server port ` +
+      `(no certificate the CA signed?)`,
+  ],
   'consul.raftServerReplaced': [
     'warn',
     (e) =>
@@ -431,6 +442,7 @@ const topics: Readonly<Partial<Record<TraceType, TraceTopic>>> = {
   'consul.wanServer': 'membership',
   'consul.memberReconciled': 'membership',
   'consul.raftServerChange': 'membership',
+  'consul.raftServerUnauthenticated': 'membership',
   'consul.raftServerReplaced': 'membership',
   'raft.idsRecorded': 'membership',
   'raft.serverIdMismatch': 'membership',

@@ -56,6 +56,14 @@ describe('admitFrame (identity binding on the agent ports)', () => {
     expect(
       admitFrame({ ...tls, peer: peer('10.0.0.2', { tlsVerified: true, certNames: ['server.dc1.consul'] }) }),
     ).toBe(true);
+    // A server's hello (it asks to join Raft, core/agent/hello.ts) needs the server name too; other RPCs do not.
+    const hello = { ...tls, body: { m: 'agent', p: { t: 'hello' } } };
+    const client = peer('10.0.0.2', { tlsVerified: true, certNames: ['client.dc1.consul'] });
+    expect(admitFrame({ ...hello, peer: client })).toBe(false);
+    expect(admitFrame({ ...hello, body: { m: 'agent', p: { t: 'rpc' } }, peer: client })).toBe(true);
+    expect(
+      admitFrame({ ...hello, peer: peer('10.0.0.2', { tlsVerified: true, certNames: ['server.dc1.consul'] }) }),
+    ).toBe(true);
   });
 
   it('takes a frame only on the endpoint it travels on (run.ts routeFor), whatever the switches', () => {

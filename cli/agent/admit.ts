@@ -11,8 +11,8 @@
  *    forwarding `?dc=` before the WAN pool told us of it). Dropping it made that caller wait out the
  *    10 s RPC timer, and a write so dropped answered `rpc error: timeout` though it never ran. Any key
  *    holder can join and become a member anyway; what an RPC may do is decided by the ACL on its token;
- *  - with verify_server_hostname, a Raft frame over verified TLS needs a certificate naming
- *    server.<dc>.<domain>: a client certificate does not make a Raft voter.
+ *  - with verify_server_hostname, a Raft frame or a server's hello (core/agent/hello.ts) over verified
+ *    TLS needs a certificate naming server.<dc>.<domain>: a client certificate does not make a Raft voter.
  * A refused frame is dropped (the transport counts it and logs it once per peer).
  *
  * Before any of that, whatever the switches (`checkEndpointCarries`): a frame must be one that travels on
@@ -50,7 +50,8 @@ export function admitFrame(input: AdmitInput): boolean {
   const machine = (input.body as { m?: unknown } | null)?.m;
   const agentCall = machine === 'agent' && peer.sealed;
   if (input.keyed && input.isMember && !input.isMember(claimed) && !agentCall && claimed !== input.self) return false;
-  if (input.serverName !== null && peer.tlsVerified && machine === 'raft')
+  const hello = machine === 'agent' && (input.body as { p?: { t?: unknown } | null }).p?.t === 'hello';
+  if (input.serverName !== null && peer.tlsVerified && (machine === 'raft' || hello))
     return peer.certNames.includes(input.serverName);
   return true;
 }

@@ -684,6 +684,7 @@ export function buildSettings(flags: FlagValues): AgentSettings {
   const enableScriptChecks = pick<boolean>('enable-script-checks', 'enable_script_checks') ?? dev;
   const enableLocalScriptChecks = pick<boolean>('enable-local-script-checks', 'enable_local_script_checks') ?? true;
   const gossipId = `${advertise}:${ports.serfLan}`;
+  const security = securityOf(flags, file, pick<string>('datacenter', 'datacenter') ?? 'dc1');
   let config: AgentConfig;
   try {
     config = makeAgentConfig({
@@ -709,6 +710,9 @@ export function buildSettings(flags: FlagValues): AgentSettings {
       startJoin: joins,
       ...(joinsWan.length > 0 ? { startJoinWan: joinsWan } : {}),
       ...(performance.raftMultiplier !== undefined ? { raftMultiplier: performance.raftMultiplier } : {}),
+      // With verify_incoming on the server port only certified servers can speak there: a server joins Raft
+      // once it introduced itself on it, never on gossip tags alone (core/agent/hello.ts).
+      ...(server && security.verifyIncomingRpc ? { authenticateServers: true } : {}),
       timing: {
         ...agentTimingLan,
         ...(performance.rpcHoldTimeoutMs !== undefined
@@ -738,7 +742,7 @@ export function buildSettings(flags: FlagValues): AgentSettings {
     leaveOnTerminate: (file['leave_on_terminate'] as boolean | undefined) ?? false,
     skipLeaveOnInterrupt: (file['skip_leave_on_interrupt'] as boolean | undefined) ?? false,
     bootstrapExpectRequested: bootstrapExpect,
-    security: securityOf(flags, file, config.datacenter),
+    security,
     httpAddr: addresses.http ?? clientAddr,
     httpsAddr: addresses.https ?? clientAddr,
     dnsAddr: addresses.dns ?? clientAddr,

@@ -506,6 +506,13 @@ export interface AgentConfig {
    * raftTimingFor). Unset: the profile's own (the real agent's default multiplier, or the sim's fast one).
    */
   readonly raftMultiplier?: number;
+  /**
+   * A server enters the Raft configuration (bootstrap-expect's count, the leader's reconcile) only after
+   * it introduced itself on the server port (core/agent/hello.ts), not on gossip tags alone. On when TLS
+   * verify_incoming guards the server port, where only a certified server can speak; without it gossip is
+   * the credential (Consul's rule) and this adds nothing. Default off.
+   */
+  readonly authenticateServers?: boolean;
 }
 
 /** Timers of the agent; `agentTimingLan` gives Consul's values, `agentTimingSim` faster ones for tests. */

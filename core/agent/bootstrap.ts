@@ -8,8 +8,11 @@
  *    BootstrapCluster is safe to call on every server with identical configurations).
  *  - A server whose Raft already has a configuration or a leader (a restart, a late joiner added by
  *    the leader) never bootstraps.
+ *  - With `authenticateServers`, only servers that introduced themselves on the server port count
+ *    (hello.ts): a holder of the gossip key without a certificate is never a founding voter.
  */
 import type { RaftResponse } from '../raft/api.js';
+import { checkServerAuthenticated } from './hello.js';
 import { callRaft, knownServers } from './rpc.js';
 import { trace, type AgentState, type Env } from './state.js';
 
@@ -22,7 +25,11 @@ export function expectedServers(s: AgentState): number {
 export function maybeBootstrap(s: AgentState, env: Env): void {
   const expect = expectedServers(s);
   if (expect === 0 || s.bootstrapped || s.bootstrapping) return;
-  const ids = new Map<string, string>(knownServers(s).map((x) => [x.id, x.name]));
+  const ids = new Map<string, string>(
+    knownServers(s)
+      .filter((x) => checkServerAuthenticated(s, x.id))
+      .map((x) => [x.id, x.name]),
+  );
   ids.set(s.config.rpcId, s.nodeName);
   if (ids.size < expect) return;
   s.bootstrapping = true;

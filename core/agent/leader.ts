@@ -8,7 +8,8 @@
  *    `reconcileIntervalMs` it re-applies every member it has not written in its term (a notice missed
  *    during an election is caught up; Consul's reconcile loop).
  *  - Raft membership: alive servers of our datacenter that are not voters are added, servers that left
- *    are removed (one change at a time, thesis §4.1).
+ *    are removed (one change at a time, thesis §4.1). With `authenticateServers`, only servers that
+ *    introduced themselves on the server port are added (hello.ts).
  *  - Sessions: on gaining leadership the leader resets TTL deadlines to its own clock
  *    (`sessionTimersReset`); then every `sessionSweepMs` it asks the store for the next deadline and
  *    proposes `sessionsExpire` stamped with its `nowMs` when one has passed. Only the leader's clock is
@@ -29,6 +30,7 @@ import {
   rpcAddressOf,
   serverIdOf,
 } from './rpc.js';
+import { checkServerAuthenticated, forgetServerHeard, maybeSayHello } from './hello.js';
 import { executeServerOp, onApplied, releaseParkedOnStepDown, retryHeld, storeAnswerOf } from './server.js';
 import { count, trace, type AgentState, type Env } from './state.js';
 
@@ -110,6 +112,9 @@ export function onMemberNotice(s: AgentState, env: Env, member: Member): void {
       // Gossip may be wrong about a live server: reads retry, writes wait for a surer sign (rpc.ts).
       failRetryableRpcsTo(s, env, serverIdOf(member));
     }
+    // A server outside the configuration introduces itself to a server it just learned of (hello.ts).
+    if (isLive(member) && !wasLive) maybeSayHello(s, env, serverIdOf(member));
+    if (member.status === 'left') forgetServerHeard(s, serverIdOf(member));
     if (s.hasRaft) maybeBootstrap(s, env);
     // A client that just learned its first server pushes what it could not push before.
     if (!s.hasRaft && isLive(member) && !wasLive && !inSync(s)) triggerSync(s, env);
@@ -243,8 +248,14 @@ export function reconcileMember(s: AgentState, env: Env, member: Member): void {
   });
 }
 
+/** The leader reconciles Raft membership now (a server just introduced itself); others do nothing. */
+export function maybeReconcileRaftMembership(s: AgentState, env: Env): void {
+  if (s.isLeader) reconcileRaftMembership(s, env);
+}
+
 /**
- * Adds live servers that are not voters; removes servers that left; replaces a server that came back
+ * Adds live servers that are not voters (with `authenticateServers`, only those that introduced
+ * themselves, or learners already in the configuration, hello.ts); removes servers that left; replaces a server that came back
  * with a new raft server id (it lost its data, core/raft/identity.ts): the stale entry is removed, then
  * the server is added again under its new id once it is alive (Consul's leader reconcile does the
  * same when a server's node id changed). One change at a time.
@@ -255,6 +266,7 @@ function reconcileRaftMembership(s: AgentState, env: Env): void {
   callRaft(s, env, { type: 'status' }, (response, env2) => {
     const view = response.ok ? response.result : null;
     const voters = new Set(view?.voters ?? []);
+    const learners = new Set(view?.learners ?? []);
     if (!s.isLeader || voters.size === 0) {
       s.membershipChanging = false;
       return;
@@ -278,6 +290,10 @@ function reconcileRaftMembership(s: AgentState, env: Env): void {
     for (const member of s.members.values()) {
       if (!isServerMember(s, member)) continue;
       const id = serverIdOf(member);
+      if (member.status === 'alive' && !voters.has(id) && !learners.has(id) && !checkServerAuthenticated(s, id)) {
+        trace(env2, { type: 'consul.raftServerUnauthenticated', member: member.name });
+        continue;
+      }
       const change =
         member.status === 'alive' && !voters.has(id)
           ? ({ type: 'addServer', id, voter: true } as const)

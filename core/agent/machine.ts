@@ -38,7 +38,15 @@ import {
 import { maybeBootstrap } from './bootstrap.js';
 import { withQueryAuth } from './failover.js';
 import { eventOf, fireEvent, listEvents, onEventsTimer, recordEvent } from './events.js';
-import { addressOf, onMemberNotice, onRaftNotice, onReconcileTimer, onSessionSweepTimer } from './leader.js';
+import {
+  addressOf,
+  maybeReconcileRaftMembership,
+  onMemberNotice,
+  onRaftNotice,
+  onReconcileTimer,
+  onSessionSweepTimer,
+} from './leader.js';
+import { armHello, onHello, onHelloTimer } from './hello.js';
 import {
   addCheck,
   addService,
@@ -155,6 +163,7 @@ function onStart(s: AgentState, env: Env): void {
   triggerSync(s, env);
   armFullSync(s, env);
   armCoordinateSync(s, env, 1);
+  armHello(s, env);
   if (s.hasRaft) maybeBootstrap(s, env);
 }
 
@@ -181,6 +190,11 @@ function onMessage(s: AgentState, env: Env, from: NodeId, message: AgentMessage)
       return executeServerOp(s, env, message.op, { kind: 'remote', from, id: message.id }, message.hops);
     case 'rpcReply':
       return onRpcReply(s, env, from, message.id, message.result);
+    case 'hello':
+      if (!onHello(s, env, from)) return;
+      // A server now counts: bootstrap-expect may be reached, the leader may add it.
+      maybeBootstrap(s, env);
+      return maybeReconcileRaftMembership(s, env);
   }
 }
 
@@ -199,6 +213,8 @@ function onTimer(s: AgentState, env: Env, timer: string): void {
       return onCoordinateTimer(s, env);
     case 'reconcile':
       return onReconcileTimer(s, env);
+    case 'hello':
+      return onHelloTimer(s, env);
     case 'sessionSweep':
       return onSessionSweepTimer(s, env);
     case 'rpc':

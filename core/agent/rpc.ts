@@ -19,7 +19,9 @@ import { count, reply, trace, type AgentState, type Env, type Origin } from './s
 /** Agent-to-agent messages (stream channel). `t` values are a wire enum: append-only. */
 export type AgentMessage =
   | { readonly t: 'rpc'; readonly id: number; readonly op: ServerOp; readonly hops: number; readonly timeoutMs: number }
-  | { readonly t: 'rpcReply'; readonly id: number; readonly result: ServerResult };
+  | { readonly t: 'rpcReply'; readonly id: number; readonly result: ServerResult }
+  /** A server outside the Raft configuration introduces itself on the server port (hello.ts). */
+  | { readonly t: 'hello' };
 
 /**
  * How long a server of another DC that let a forwarded request time out goes to the end of the
@@ -68,6 +70,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  */
 export function checkAgentMessage(message: unknown): string | null {
   if (!isObject(message)) return 'not an object';
+  if (message['t'] === 'hello') return null;
   if (!isCount(message['id'])) return 'call id is not a safe non-negative integer';
   if (message['t'] === 'rpcReply') {
     const result = message['result'];

@@ -186,6 +186,12 @@ export interface AgentState {
   sessionSweepArmed: boolean;
   /** A raft membership change is in flight (one at a time, thesis §4.1). */
   membershipChanging: boolean;
+  /**
+   * Servers that introduced themselves on the server port (hello.ts), with when we last heard them;
+   * insertion order is eviction order (bounded by serversHeardMax). Only these are added to Raft when
+   * `authenticateServers` is on.
+   */
+  readonly serversHeard: Map<NodeId, number>;
 
   // ── local services and checks, anti-entropy ──
   readonly services: Map<string, LocalService>;
@@ -258,6 +264,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     reconciling: new Set(),
     sessionSweepArmed: false,
     membershipChanging: false,
+    serversHeard: new Map(),
     services: new Map(),
     checks: new Map(),
     deregisterServices: new Set(),

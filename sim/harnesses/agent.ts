@@ -59,6 +59,8 @@ const params = {
   readModes: 'shares of consistent/default/stale reads, e.g. 40/40/20 (the default)',
   sessionClients:
     'processes that create TTL sessions (10 s), renew them a few times, then destroy or abandon them (default 2; 0 with clients 0)',
+  serverAuth:
+    "1 = a server joins Raft only after it introduced itself on the server port, as the agent does with TLS verify_incoming (core/agent/hello.ts); 0 = on gossip alone (default, Consul's rule)",
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
 } as const;
 
@@ -830,6 +832,7 @@ export const harness: Harness = {
       // `clientsJoin` is 0, when they stay alone until an `agent.join` (the seed's `consul join`).
       startJoin: server || num(scenario, 'clientsJoin', 1) === 1 ? servers.filter((id) => id !== nodeId) : [],
       timing: agentTimingSim,
+      ...(num(scenario, 'serverAuth', 0) === 1 ? { authenticateServers: true } : {}),
       ...(scenario.params['acl'] !== undefined ? { acl: aclOf(scenario, dc) } : {}),
     });
     // The servers' store checks the per-step store rules at every apply (sim/checkers/store.ts).

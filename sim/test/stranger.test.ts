@@ -16,7 +16,13 @@ describe('stranger directive', () => {
       'protocol raft\nnodes 3\nstranger links=open every=5ms kinds=forge,garbage numbers=out-of-range\n',
       'x.txt',
     );
-    expect(s.stranger).toEqual({ links: 'open', everyMs: 5, kinds: ['forge', 'garbage'], numbers: 'out-of-range' });
+    expect(s.stranger).toEqual({
+      links: 'open',
+      everyMs: 5,
+      kinds: ['forge', 'garbage'],
+      numbers: 'out-of-range',
+      rogues: [],
+    });
     expect(parseScenario('protocol raft\nnodes 3\n', 'x.txt').stranger).toBeNull();
     for (const [line, why] of [
       ['stranger every=5ms', /links=open or links=authenticated is required/],
@@ -53,6 +59,21 @@ describe('stranger fault', () => {
   it('on open links, well-formed forgeries under members ids break Raft (planted)', async () => {
     const loaded = await loadScenario('scenarios/raft/planted-stranger-open-links.txt');
     expect(runLoaded(loaded, loaded.scenario.seed).result).toBe('fail');
+  }, 60_000);
+
+  it('a rogue with the gossip key and no certificate is never a Raft member when servers authenticate (serverAuth)', async () => {
+    // The rogue's SWIM arrives and its Raft/RPC dies at the link; the servers admit a server to Raft only
+    // after it introduced itself on the server port (core/agent/hello.ts). With serverAuth 0 (gossip is the
+    // credential, the old rule) bootstrap-expect counts it as a founding voter: the checker says so.
+    const loaded = await loadScenario('scenarios/agent/rogue-server.txt');
+    for (const seed of [1, 2]) {
+      const sim = new Simulation(loaded.scenario, loaded.harness, seed);
+      expect(sim.run().violations, `seed ${seed}`).toEqual([]);
+      expect(sim.stranger!.counts.rogueRefused).toBeGreaterThan(0);
+    }
+    const gossipOnly = { ...loaded.scenario, params: { ...loaded.scenario.params, serverAuth: '0' } };
+    const old = new Simulation(gossipOnly, loaded.harness, 1).run();
+    expect(old.violations.join('\n')).toMatch(/lists the rogue n6 as a voter/);
   }, 60_000);
 
   it('replays bit for bit: the same seed gives the same trace', async () => {
