@@ -14,7 +14,8 @@
  *  - Blocking: a read whose result index is ≤ `minIndex` parks on the server that ran it until an
  *    applied index makes the result pass `minIndex`, or its wait runs out (then it answers the
  *    current result, 200). Re-checks run on Raft's `applied` notices; the query's own (per key /
- *    per table) index decides, so unrelated writes re-check but do not wake.
+ *    per table) change index decides, so unrelated writes re-check but do not wake — not even the
+ *    watcher of a missing key, whose answer carries the KV table's index (answerOrPark).
  */
 import type { RaftRequest, RaftResponse, RaftSuccess, RaftView } from '../raft/api.js';
 import type { QueryError, QueryResult } from '../store/types.js';
@@ -266,7 +267,7 @@ function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origi
       const [from, id] = origin.kind === 'remote' ? [origin.from, origin.id] : [null, null];
       trace(env2, { type: 'consul.consistentRead', requestId, from, id });
     }
-    answerOrPark(s, env2, op, origin, result);
+    answerOrPark(s, env2, op, origin, result, changeIndexOf(response));
   };
   switch (op.consistency) {
     case 'stale':
@@ -346,14 +347,31 @@ function raftConfiguration(
 
 // ───────────────────────────────────────── blocking queries ───────────────────────────────────────
 
+/** The store's change index of a read's answer, when below its index (an absent KV answer), else undefined. */
+function changeIndexOf(response: RaftSuccess): number | undefined {
+  const answer = storeAnswerOf(response);
+  return answer !== undefined && answer !== null && typeof answer === 'object' && 'changeIndex' in answer
+    ? answer.changeIndex
+    : undefined;
+}
+
+/**
+ * Answers a read now, or parks it (a blocking read whose answer has not changed since `minIndex`). It
+ * waits on the store's change index (core/store/queries.ts changeIndex), which for a missing key or an
+ * empty prefix is the index of the last change to that key or prefix, not the KV table's index that
+ * its answer carries: a watcher of a key that does not exist yet is woken by that key's creation, not
+ * by every write to any other key (the soak's start-up storm, issue 13). Its answer, at the key's
+ * creation or at the end of its wait, carries the index it always did.
+ */
 function answerOrPark(
   s: AgentState,
   env: Env,
   op: ServerOp & { kind: 'read' },
   origin: Origin,
   result: ServerResult,
+  changeIndex?: number,
 ): void {
-  if (!result.ok || op.minIndex <= 0 || op.waitMs <= 0 || result.index > op.minIndex)
+  if (!result.ok || op.minIndex <= 0 || op.waitMs <= 0 || (changeIndex ?? result.index) > op.minIndex)
     return deliverRead(s, env, op, origin, result);
   if (s.parked.size >= s.config.timing.blockingQueriesMax) {
     count(s, 'blockingRefused');

@@ -68,6 +68,10 @@ class Oracle {
     }
     this.kvTable = this.tombTable = this.index;
   }
+  /** Tombstone GC: forgets tombstones at or below `upTo` (no table index moves, as in our store). */
+  reap(upTo: number): void {
+    for (const [k, t] of [...this.tombstones]) if (t <= upTo) this.tombstones.delete(k);
+  }
   /** Consul txn: run all, collect failing op indexes, undo everything if any failed. */
   txn(ops: readonly TxnKvOp[]): { failed: number[]; resultKeys: string[] } {
     const saved = {
@@ -272,6 +276,14 @@ const commands = [
       return [{ ok: true, value: true }, r.fsm.apply({ type: 'kvDeleteTree', prefix: p }, i)];
     }),
   ),
+  fc.integer({ min: 0, max: 8 }).map((back) =>
+    kvCommand(`reap tombstones up to ${back} before`, (o, r, i) => {
+      const upTo = Math.max(0, i - back);
+      o.reap(upTo);
+      const got = r.fsm.apply({ type: 'tombstonesReap', upToIndex: upTo }, i);
+      return [true, got.ok];
+    }),
+  ),
   fc.array(arbOp, { minLength: 1, maxLength: 5 }).map((ops) =>
     kvCommand(
       `txn ${ops.map((op) => `${op.verb}:${op.key}${op.index !== undefined ? `@${op.index}` : ''}`).join(',')}`,
@@ -332,5 +344,51 @@ describe('KV store against a naive oracle (model-based)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('a parked reader’s change index passes the index it read whenever its answer changed, and never exceeds the answer’s index', () => {
+    // What a blocking reader waits on (queries.ts changeIndex; the agent parks on it): a reader parks
+    // with the index of an earlier answer, at any earlier state, so every pair of states is checked. For
+    // a missing key or an empty prefix it is below the answer's index (the KV table's), so unrelated
+    // writes wake nobody; that must never hide a change: a creation, a deletion, a reap, a txn.
+    const reads: StoreQuery[] = [
+      ...keys.map((key) => ({ type: 'kvGet', key }) as const),
+      ...prefixes.map((prefix) => ({ type: 'kvList', prefix }) as const),
+      ...prefixes.map((prefix) => ({ type: 'kvKeys', prefix, separator: '/' }) as const),
+    ];
+    const key = (x: unknown) =>
+      JSON.stringify(x, (_k, v) => (v && v.type === 'Buffer' ? v.data : v instanceof Uint8Array ? [...v] : v));
+    const snap = (fsm: StoreFsm) =>
+      reads.map((q) => {
+        const answer = fsm.query(q) as { index: number; value: unknown; changeIndex?: number };
+        const change = (fsm.query({ type: 'index', of: q }) as { index: number }).index;
+        expect(answer.changeIndex ?? answer.index, `the answer's change index of ${JSON.stringify(q)}`).toBe(change);
+        expect(change, `change index of ${JSON.stringify(q)}`).toBeLessThanOrEqual(answer.index);
+        return { index: answer.index, change, value: key(answer.value) };
+      });
+    let absentSeen = 0;
+    fc.assert(
+      fc.property(fc.commands(commands, { maxCommands: 30 }), (cmds) => {
+        const oracle = new Oracle();
+        const fsm = freshStore();
+        const states = [snap(fsm)];
+        for (const cmd of cmds) {
+          cmd.run(oracle, { fsm });
+          const now = snap(fsm);
+          for (const before of states)
+            now.forEach((n, q) => {
+              const was = before[q]!;
+              if (n.change < n.index) absentSeen++;
+              if (n.value !== was.value)
+                expect(n.change, `${JSON.stringify(reads[q])} changed after ${cmd.toString()}`).toBeGreaterThan(
+                  was.index,
+                );
+            });
+          states.push(now);
+        }
+      }),
+      { numRuns: 100 },
+    );
+    expect(absentSeen).toBeGreaterThan(0); // the case this is about was generated
   });
 });

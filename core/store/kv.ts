@@ -207,6 +207,7 @@ export function kvReleaseSession(
 /** Consul graveyard reap: forgets tombstones at or below `upToIndex`. Returns how many. */
 export function kvReapTombstones(state: StoreState, upToIndex: number): number {
   let reaped = 0;
+  state.kvReapedIndex = Math.max(state.kvReapedIndex, upToIndex);
   for (const [key, index] of state.tombstones) {
     if (index > upToIndex) continue;
     writeTombstone(state, key, undefined);
@@ -226,6 +227,33 @@ export function kvTableIndex(state: StoreState): number {
 export function kvGetIndex(state: StoreState, key: string): number {
   const entry = state.kv.get(key);
   return entry ? entry.ModifyIndex : Math.max(1, kvTableIndex(state));
+}
+
+/**
+ * The change index of a single-key GET, which a parked blocking reader waits on: the entry's
+ * ModifyIndex; for a missing key, its tombstone's index (its deletion), floored by the last reap — not
+ * the KV table's index, which its answer carries (kvGetIndex) but which every write to any key moves.
+ * 0 when the key never existed (as far as the store remembers): only its creation concerns it.
+ */
+export function kvGetChangeIndex(state: StoreState, key: string): number {
+  const entry = state.kv.get(key);
+  return entry ? entry.ModifyIndex : Math.max(state.tombstones.get(key) ?? 0, state.kvReapedIndex);
+}
+
+/**
+ * The change index of a prefix read: as kvPrefixIndex (entries and tombstones under the prefix), but
+ * for an empty, never-touched prefix the last reap instead of the table index; '' is the whole table.
+ */
+export function kvPrefixChangeIndex(state: StoreState, prefix: string): number {
+  if (prefix === '') return kvTableIndex(state);
+  let index = state.kvReapedIndex;
+  state.kvKeys.forEachWithPrefix(prefix, (key) => {
+    index = Math.max(index, state.kv.get(key)!.ModifyIndex);
+  });
+  state.tombstoneKeys.forEachWithPrefix(prefix, (key) => {
+    index = Math.max(index, state.tombstones.get(key)!);
+  });
+  return index;
 }
 
 /**

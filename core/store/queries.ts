@@ -4,7 +4,7 @@
  * `queryIndex` computes only the index, for the blocking-query registry, without building the data
  * where that is cheaper.
  */
-import { kvGetIndex, kvKeys, kvList, kvPrefixIndex } from './kv.js';
+import { kvGetChangeIndex, kvGetIndex, kvKeys, kvList, kvPrefixChangeIndex, kvPrefixIndex } from './kv.js';
 import { coordinateEntries } from './coordinates.js';
 import { aclList } from './acl.js';
 import {
@@ -57,6 +57,33 @@ export function queryIndex(state: StoreState, query: StoreQuery): number {
   return Math.max(scopeIndex(state, query), state.restoredIndex);
 }
 
+/**
+ * The change index of a query: the index of the last change that concerns its answer — what a parked
+ * blocking reader waits on (the `index` query; the agent's parking decision). Never above queryIndex,
+ * and above the index of any earlier answer that differs from the current one (kv.prop.test.ts).
+ *
+ * It equals queryIndex except for an absent KV answer (a missing key, an empty prefix), whose
+ * X-Consul-Index is the KV table's, as in Consul (kvsGetTxn, kvsListTxn): every write to any key moves
+ * that, and a reader waiting on it would wake at every write. Consul's reader waits on its memdb watch
+ * instead — the radix-tree node where the search for the key ended — so it wakes at any write to a key
+ * that shares the longest stored prefix of its key (every `soak/k…` write woke the soak's watchers of
+ * the missing `soak/watch…` keys). Here a missing key's reader wakes at the key's creation, or at its
+ * deletion (its tombstone) for a reader that saw it before, or at a reap that erased that tombstone, and
+ * at its wait's end; its answer still carries the table's index, so its client moves on.
+ */
+export function changeIndex(state: StoreState, query: StoreQuery): number {
+  const index = queryIndex(state, query);
+  switch (query.type) {
+    case 'kvGet':
+      return Math.min(index, Math.max(kvGetChangeIndex(state, query.key), state.restoredIndex));
+    case 'kvList':
+    case 'kvKeys':
+      return Math.min(index, Math.max(kvPrefixChangeIndex(state, query.prefix), state.restoredIndex));
+    default:
+      return index;
+  }
+}
+
 function scopeIndex(state: StoreState, query: StoreQuery): number {
   switch (query.type) {
     case 'kvGet':
@@ -85,7 +112,7 @@ function scopeIndex(state: StoreState, query: StoreQuery): number {
     case 'healthService':
       return serviceIndexOf(state, query.service, maxTableIndex(state, 'nodes', 'services', 'checks'));
     case 'index':
-      return queryIndex(state, query.of);
+      return changeIndex(state, query.of);
     case 'preparedQueryList':
     case 'preparedQueryGet':
     case 'preparedQueryExplain':
@@ -110,7 +137,13 @@ export function runQuery(state: StoreState, query: StoreQuery): QueryResult | Qu
   const value = queryValue(state, query);
   if (value === badQuery)
     return { index: 1, error: `unknown query type '${String((query as { type?: unknown }).type)}'` };
-  return { index: queryIndex(state, query), value };
+  const index = queryIndex(state, query);
+  // An absent KV answer carries the table's index; a blocking reader waits on its change index.
+  const absent = value === null || (Array.isArray(value) && value.length === 0);
+  if (!absent || (query.type !== 'kvGet' && query.type !== 'kvList' && query.type !== 'kvKeys'))
+    return { index, value };
+  const change = changeIndex(state, query);
+  return change < index ? { index, value, changeIndex: change } : { index, value };
 }
 
 const badQuery = Symbol('badQuery');
@@ -159,7 +192,7 @@ function queryValue(state: StoreState, query: StoreQuery): unknown {
     case 'healthService':
       return healthService(state, query.service, query.tag, query.passing ?? false);
     case 'index':
-      return queryIndex(state, query.of);
+      return changeIndex(state, query.of);
     case 'preparedQueryList':
       return preparedQueryList(state);
     case 'coordinateNodes':

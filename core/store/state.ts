@@ -67,6 +67,12 @@ export interface StoreState {
   lastIndex: number;
   /** Raft index of the last snapshot restore (0 = none): a floor for every query's index. */
   restoredIndex: number;
+  /**
+   * The highest `upToIndex` of a tombstone reap (0 = none). A reaped tombstone no longer says when its
+   * key was deleted, so this is the floor of a missing key's change index (queries.ts changeIndex): a
+   * reader that saw the key before the reap must not wait for ever on a deletion it cannot see.
+   */
+  kvReapedIndex: number;
   /** Open transaction's undo log, or null outside a transaction. */
   journal: Undo[] | null;
 }
@@ -91,6 +97,7 @@ export function emptyState(): StoreState {
     serviceIndex: new Map(),
     lastIndex: 0,
     restoredIndex: 0,
+    kvReapedIndex: 0,
     journal: null,
   };
 }

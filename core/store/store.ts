@@ -67,6 +67,8 @@ export interface StoreSnapshot {
   readonly acls?: readonly AclToken[];
   /** Absent in snapshots taken before snapshot restore existed. */
   readonly restoredIndex?: number;
+  /** Absent when no tombstone was ever reaped (and in snapshots taken before the field existed). */
+  readonly kvReapedIndex?: number;
 }
 
 /** The store's Fsm, with typed read access for the agent (which may hold it directly on its own node). */
@@ -266,6 +268,8 @@ function snapshotOf(state: StoreState): StoreSnapshot {
     coordinates: [...state.coordinates],
     acls: [...state.acls.values()],
     restoredIndex: state.restoredIndex,
+    // Only when set: a snapshot's bytes stay what they were for every store that never reaped.
+    ...(state.kvReapedIndex > 0 ? { kvReapedIndex: state.kvReapedIndex } : {}),
   };
 }
 
@@ -330,6 +334,7 @@ function restoreFrom(snapshot: StoreSnapshot): StoreState {
   for (const [node, coord] of snapshot.coordinates ?? []) state.coordinates.set(node, coord);
   for (const acl of snapshot.acls ?? []) state.acls.set(acl.ID, acl);
   state.restoredIndex = snapshot.restoredIndex ?? 0;
+  state.kvReapedIndex = snapshot.kvReapedIndex ?? 0;
   const restored: StoreState = { ...state, kvKeys, tombstoneKeys };
   rebuildLocks(restored);
   return restored;

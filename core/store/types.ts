@@ -422,7 +422,7 @@ export type StoreQuery =
       readonly tag?: string | readonly string[];
       readonly passing?: boolean;
     }
-  /** Only the index the query named would return; cheaper than running it (blocking queries). */
+  /** The change index of the query named (queries.ts changeIndex): what a parked blocking reader waits on. */
   | { readonly type: 'index'; readonly of: StoreQuery }
   | { readonly type: 'preparedQueryList' }
   /** Value: the whole store as a snapshot (`GET /v1/snapshot`); answered by the Fsm itself. */
@@ -475,6 +475,12 @@ export type StoreQuery =
 export interface QueryResult<T = unknown> {
   readonly index: number;
   readonly value: T;
+  /**
+   * Present when lower than `index`: an absent KV answer (a missing key, an empty prefix), whose index
+   * is the KV table's. A blocking reader parks on this instead (queries.ts changeIndex): unrelated
+   * writes move the table's index but not this. Never sent to a client.
+   */
+  readonly changeIndex?: number;
 }
 
 /** What `query` returns for a malformed query (never thrown). */

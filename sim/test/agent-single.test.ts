@@ -222,6 +222,80 @@ describe('agent on one node (instant raft double)', () => {
     expect(timing.result).toMatchObject({ status: 200, index: woke.index });
   });
 
+  it('a blocking read of a missing key waits for that key (its creation or deletion), not for every write', () => {
+    // Issue 13 (the soak's start-up storm): a missing key's answer carries the KV table's index, which
+    // every write to any key moves; its watchers used to wake (or answer at once) at each such write.
+    // Now they wait on the key's own change index and still answer with the table's index, as Consul.
+    const { call, send, sim } = setup();
+    call({ type: 'kv.put', key: 'soak/k1', value: bytes('a') });
+    const absent = call({ type: 'kv.get', key: 'soak/watch1', read });
+    expect(absent.status).toBe(404);
+    const parked = send({
+      type: 'kv.get',
+      key: 'soak/watch1',
+      read: { consistency: 'default', minIndex: absent.index!, waitMs: 5000 },
+    });
+    sim.runUntil(sim.nowMs + 100);
+    for (let i = 0; i < 3; i++) call({ type: 'kv.put', key: 'soak/k1', value: bytes(`b${i}`) }); // a neighbour
+    call({ type: 'kv.put', key: 'soak/watch10', value: bytes('x') }); // a key its name is a prefix of
+    expect(parked.result).toBe('pending');
+    // Parked although the table's index has passed its minIndex since (answering at once would loop).
+    const late = send({
+      type: 'kv.get',
+      key: 'soak/watch1',
+      read: { consistency: 'default', minIndex: absent.index!, waitMs: 5000 },
+    });
+    sim.runUntil(sim.nowMs + 100);
+    expect(late.result).toBe('pending');
+    const created = call({ type: 'kv.put', key: 'soak/watch1', value: bytes('here') });
+    expect(created.body).toBe(true);
+    for (const b of [parked, late]) {
+      expect(b.result).toMatchObject({ status: 200 });
+      expect((b.result as AgentResponse).index).toBeGreaterThan(absent.index!);
+      expect(((b.result as AgentResponse).body as { Value: string }[])[0]!.Value).toBe('aGVyZQ==');
+    }
+    // A reader that saw it wakes at its deletion (its tombstone), answered 404 with the table's index.
+    const seen = (parked.result as AgentResponse).index!;
+    const gone = send({
+      type: 'kv.get',
+      key: 'soak/watch1',
+      read: { consistency: 'default', minIndex: seen, waitMs: 5000 },
+    });
+    sim.runUntil(sim.nowMs + 100);
+    call({ type: 'kv.put', key: 'soak/k1', value: bytes('c') });
+    expect(gone.result).toBe('pending');
+    call({ type: 'kv.delete', key: 'soak/watch1' });
+    expect(gone.result).toMatchObject({ status: 404 });
+    const goneIndex = (gone.result as AgentResponse).index!;
+    expect(goneIndex).toBeGreaterThan(seen);
+    // At the end of its wait a missing key answers 404 with the table's index (moved by other writes).
+    const quiet = send({
+      type: 'kv.get',
+      key: 'soak/watch1',
+      read: { consistency: 'default', minIndex: goneIndex, waitMs: 1600 },
+    });
+    sim.runUntil(sim.nowMs + 100);
+    call({ type: 'kv.put', key: 'soak/k2', value: bytes('d') });
+    sim.runUntil(sim.nowMs + 1300);
+    expect(quiet.result).toBe('pending');
+    sim.runUntil(sim.nowMs + 400);
+    expect(quiet.result).toMatchObject({ status: 404 });
+    expect((quiet.result as AgentResponse).index).toBeGreaterThan(goneIndex);
+    // A missing prefix likewise: `?recurse` of an empty prefix waits for a key under it.
+    const list = call({ type: 'kv.list', prefix: 'empty/', read });
+    expect(list.status).toBe(404);
+    const listing = send({
+      type: 'kv.list',
+      prefix: 'empty/',
+      read: { consistency: 'default', minIndex: list.index!, waitMs: 5000 },
+    });
+    sim.runUntil(sim.nowMs + 100);
+    call({ type: 'kv.put', key: 'soak/k3', value: bytes('e') });
+    expect(listing.result).toBe('pending');
+    call({ type: 'kv.put', key: 'empty/a', value: bytes('f') });
+    expect(listing.result).toMatchObject({ status: 200 });
+  });
+
   it('registers the seed’s web service with a script check, runs it with seeded results, and syncs it', () => {
     const web = {
       name: 'web',
