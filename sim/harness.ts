@@ -58,6 +58,11 @@ export interface Harness {
   workload?(sim: SimApi, scenario: Scenario): void;
   /** A node (re)started from `durable` (what its disk held): per-step checkers shadow the node's writes from it. */
   onNodeStart?(sim: SimApi, nodeId: NodeId, durable: DurableState): void;
+  /**
+   * A node's process is about to die (a crash, a disk replaced, a storage exit): its state is still
+   * readable (was it the leader?). Observation only: it must draw nothing and schedule nothing.
+   */
+  onNodeStop?(sim: SimApi, nodeId: NodeId): void;
   /** Sees every input a node is about to step on (per-step checkers relate the effects to it). */
   onInput?(sim: SimApi, nodeId: NodeId, input: Input<Envelope, NodeRequest>): void;
   /** Sees every effect a node emits (before the driver carries it out): record applies, roles... */

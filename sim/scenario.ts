@@ -50,6 +50,7 @@ export const faultKinds = [
   'wan-oneway',
   'isolate',
   'datagram-cut',
+  'crash-leader',
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -59,8 +60,8 @@ export type FaultKind = (typeof faultKinds)[number];
  * (and `disk-replaced` needs an operator's re-add before the node votes again).
  */
 export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter(
-  // busy (sim/engine/busy.ts), the WAN faults (datacenter scenarios only), isolate and datagram-cut
-  // (sim/engine/nemesis.ts) are opt-in likewise: named in `kinds=`.
+  // busy (sim/engine/busy.ts), the WAN faults (datacenter scenarios only), isolate, datagram-cut and
+  // crash-leader (sim/engine/nemesis.ts) are opt-in likewise: named in `kinds=`.
   (k) =>
     k !== 'full' &&
     k !== 'disk-replaced' &&
@@ -68,7 +69,8 @@ export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter(
     k !== 'wan-cut' &&
     k !== 'wan-oneway' &&
     k !== 'isolate' &&
-    k !== 'datagram-cut',
+    k !== 'datagram-cut' &&
+    k !== 'crash-leader',
 );
 
 /** A datacenter of a multi-DC scenario: its nodes (servers first) and how many are servers. */

@@ -207,6 +207,17 @@ export class Nemesis {
         undo(() => f.restart(victim));
         return;
       }
+      case 'crash-leader': {
+        // Jepsen's kill-primary: the process of the node that believes it leads dies, and restarts after
+        // the fault's duration — the failover every client of a cluster meets, drawn as often as the seed
+        // says instead of one crash in n. Nothing while no node leads (the cluster is failing over
+        // already: crashing another server would only take its quorum away).
+        const victim = host.leader();
+        if (victim === null || !host.isUp(victim)) return;
+        f.crash(victim);
+        undo(() => f.restart(victim));
+        return;
+      }
       case 'pause': {
         const up = ids.filter((id) => host.isUp(id) && !host.isPaused(id));
         if (up.length === 0) return;

@@ -1051,6 +1051,7 @@ export class Simulation implements SimApi {
 
   /** The process dies: unsynced writes may survive in part (the last torn), held effects never leave. */
   private crashNode(node: SimNode, exitReason: string | null): void {
+    this.harness.onNodeStop?.(this, node.id);
     node.runtime = null;
     node.incarnation++;
     node.paused = false;

@@ -61,6 +61,8 @@ const params = {
     'processes that create TTL sessions (10 s), renew them a few times, then destroy or abandon them (default 2; 0 with clients 0)',
   serverAuth:
     "1 = a server joins Raft only after it introduced itself on the server port, as the agent does with TLS verify_incoming (core/agent/hello.ts); 0 = on gossip alone (default, Consul's rule)",
+  blockingPercent:
+    'share (%) of reads that are blocking (`?index=` the last index the process saw for the key, `?wait=` 1–3 s); default 0, drawn only when set',
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
 } as const;
 
@@ -172,6 +174,16 @@ class AgentRun {
   readonly errorOf = new Map<number, string>();
   /** What the prepared-query and event actions saw (agent-dc.ts). */
   readonly dc = new DcActivity();
+  /** Workload operations that got no answer within their client timeout (for `expect failover-within`). */
+  readonly unanswered = new Set<number>();
+  /** A blocking read's wait (ms), by history id. */
+  readonly blockingWaitMs = new Map<number, number>();
+  /** Process stops (crash, disk replaced, exit): who, when, and whether its Raft led then (at which term). */
+  readonly stops: { readonly node: NodeId; readonly atMs: number; readonly ledTerm: number | null }[] = [];
+  /** Process starts after time 0. */
+  readonly starts: { readonly node: NodeId; readonly atMs: number }[] = [];
+  /** Every `raft.becameLeader`: who, at which term, when. */
+  readonly elections: { readonly node: NodeId; readonly term: number; readonly atMs: number }[] = [];
 }
 
 function runOf(sim: SimApi): AgentRun {
@@ -257,8 +269,12 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
     return roll < consistentShare ? 'consistent' : roll < consistentShare + defaultShare ? 'default' : 'stale';
   };
   const read = { consistency: 'consistent' as Consistency };
+  // Blocking reads (opt-in): drawn only when set, so that other scenarios draw exactly as before.
+  const blockingPercent = num(scenario, 'blockingPercent', 0);
 
   for (let process = 0; process < processes; process++) {
+    /** The last X-Consul-Index this process saw per key (a blocking read's `?index=`). */
+    const seenIndex = new Map<string, number>();
     const next = (): void => {
       if (sim.phase !== 'safety') return;
       sim.after(1 + prng.below(2 * everyMs), issue);
@@ -279,6 +295,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
         const put = { type: 'kv.put', key: raw, value: bytes(value), ...where } as const;
         agentRequest(sim, node, put, timeoutMs, (response) => {
+          if (response === undefined) run.unanswered.add(op.id);
           if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
           else if (noteError(run, op.id, response) && definitelyNotApplied(response))
             sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
@@ -287,10 +304,20 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         });
       } else if (kind < 7) {
         const mode = readMode();
-        const op = sim.history.invoke(process, 'read', { mode }, node, sim.nowMs, key);
-        const get = { type: 'kv.get', key: raw, read: { consistency: mode }, ...where } as const;
-        agentRequest(sim, node, get, timeoutMs, (response) => {
+        const minIndex = seenIndex.get(key) ?? 0;
+        const waitMs =
+          blockingPercent > 0 && prng.below(100) < blockingPercent && minIndex > 0 ? 1000 + prng.below(2001) : 0;
+        const op = sim.history.invoke(process, 'read', waitMs > 0 ? { mode, waitMs } : { mode }, node, sim.nowMs, key);
+        if (waitMs > 0) run.blockingWaitMs.set(op.id, waitMs);
+        const options = waitMs > 0 ? { consistency: mode, minIndex, waitMs } : { consistency: mode };
+        const get = { type: 'kv.get', key: raw, read: options, ...where } as const;
+        // A blocking read's client waits its wait and the jitter (wait/16) on top of the usual timeout.
+        const clientTimeoutMs = timeoutMs + waitMs + Math.ceil(waitMs / 16);
+        agentRequest(sim, node, get, clientTimeoutMs, (response) => {
           checkResponseIndex(sim, node, key, response);
+          if (response === undefined) run.unanswered.add(op.id);
+          else if (blockingPercent > 0 && typeof response.index === 'number' && response.index >= 1)
+            seenIndex.set(key, response.index);
           if (response?.status === 200)
             sim.history.complete(op, 'ok', decodeValue((response.body as { Value: string | null }[])[0]), sim.nowMs);
           else if (response?.status === 404) sim.history.complete(op, 'ok', null, sim.nowMs);
@@ -313,6 +340,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
             { type: 'kv.cas', key: raw, value: bytes(to), index: entry?.ModifyIndex ?? 0, ...where },
             timeoutMs,
             (response) => {
+              if (response === undefined) run.unanswered.add(op.id);
               if (response?.status === 200)
                 sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
               else if (noteError(run, op.id, response) && definitelyNotApplied(response))
@@ -743,6 +771,100 @@ function expectServed(sim: SimApi, args: readonly string[]): string | null {
 }
 
 /**
+ * `expect failover-within D` (issue 13 §4, Consul's rpc_hold_timeout): requests in flight when the Raft
+ * leader's process dies are answered within D of the next leader's election. For each stop of a server
+ * that led (at term T), E is the first `raft.becameLeader` after it at a term above T; the episode is
+ * judged when nothing else disturbed it — no other server stopped from the stop to E + D, and no newer
+ * leader was elected in (E, E + D] — and the run lasted past its deadlines. Every workload operation
+ * (read, blocking read, write, CAS) not answered before the stop and invoked before E, through an agent
+ * that was up from its invocation to its deadline, must then:
+ *
+ *  - be answered by E + D (a blocking read: by its own wait + wait/16 + D, if that is later) — an
+ *    operation whose client gave up earlier than that (its timeout) is not judged;
+ *  - if it is a read, succeed, when E came early enough for the agents' hold to carry a read over
+ *    (E − stop ≤ rpcHoldTimeoutMs − 500 ms): a read is always safe to retry, so an error (an RPC timeout,
+ *    "leader changed", "No cluster leader") is a request the agent dropped. A write may answer that its
+ *    outcome is unknown: it is answered, honestly (hold.ts).
+ *
+ * Meant for scenarios whose only faults are crashes and restarts (validate() insists): a partition or a
+ * pause can keep an agent from the new leader for any length of time, which is no fault of the agent.
+ */
+function expectFailoverWithin(sim: SimApi, args: readonly string[]): string | null {
+  const withinMs = args.length === 1 ? parseDurationMs(args[0]!) : null;
+  if (withinMs === null || withinMs <= 0) return 'failover-within takes a DURATION (e.g. failover-within 2s)';
+  const run = runOf(sim);
+  const servers = new Set(serversOf(sim.scenario));
+  const holdMs = agentTimingSim.rpcHoldTimeoutMs;
+  const endMs = sim.nowMs;
+  /** Whether `node`'s process was up at `atMs`: its last start at or before then is no older than its last stop. */
+  const upAt = (node: NodeId, atMs: number): boolean => {
+    let lastStart = -Infinity;
+    let lastStop = -Infinity;
+    for (const start of run.starts) if (start.node === node && start.atMs <= atMs) lastStart = start.atMs;
+    for (const stop of run.stops) if (stop.node === node && stop.atMs <= atMs) lastStop = stop.atMs;
+    return lastStart >= lastStop && lastStart > -Infinity;
+  };
+  const upThrough = (node: NodeId, fromMs: number, toMs: number): boolean =>
+    upAt(node, fromMs) && !run.stops.some((stop) => stop.node === node && stop.atMs > fromMs && stop.atMs <= toMs);
+  const problems: string[] = [];
+  let judged = 0;
+  const episodes = { leaderStops: 0, noLeader: 0, disturbed: 0, judged: 0 };
+  for (const stop of run.stops) {
+    if (stop.ledTerm === null || !servers.has(stop.node)) continue;
+    episodes.leaderStops++;
+    const elected = run.elections.find((e) => e.atMs > stop.atMs && e.term > stop.ledTerm!);
+    if (!elected) {
+      episodes.noLeader++; // no new leader: the liveness check speaks for that
+      continue;
+    }
+    const windowEndMs = elected.atMs + withinMs;
+    // Disturbed: the new leader lost its quorum (fewer than a majority of the servers up throughout the
+    // window: a follower's crash may stall every write), or a newer leader was elected within the window.
+    const upServers = [...servers].filter((id) => upThrough(id, elected.atMs, windowEndMs)).length;
+    const disturbed =
+      upServers <= servers.size / 2 ||
+      run.elections.some((e) => e.atMs > elected.atMs && e.atMs <= windowEndMs && e.term > elected.term);
+    if (disturbed) {
+      episodes.disturbed++;
+      continue;
+    }
+    episodes.judged++;
+    const readsMustSucceed = elected.atMs - stop.atMs <= holdMs - 500;
+    for (const op of sim.history.ops) {
+      if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas') continue;
+      if (op.invokeMs >= elected.atMs || (op.completeMs !== undefined && op.completeMs <= stop.atMs)) continue;
+      const waitMs = run.blockingWaitMs.get(op.id) ?? 0;
+      const deadlineMs = Math.max(windowEndMs, op.invokeMs + waitMs + waitMs / 16 + withinMs);
+      if (deadlineMs > endMs || !upThrough(op.node, op.invokeMs, deadlineMs)) continue;
+      const what = `${waitMs > 0 ? `blocking read (wait ${waitMs} ms)` : op.f} of ${op.key ?? '-'} through ${op.node} invoked at ${op.invokeMs.toFixed(1)} ms`;
+      const story = `${stop.node} (leader at term ${stop.ledTerm}) stopped at ${stop.atMs.toFixed(1)} ms, ${elected.node} became leader at ${elected.atMs.toFixed(1)} ms`;
+      judged++;
+      if (run.unanswered.has(op.id)) {
+        if (op.completeMs! > deadlineMs)
+          problems.push(
+            `${what} had no answer by ${deadlineMs.toFixed(1)} ms (its client gave up at ${op.completeMs!.toFixed(1)} ms): ${story}`,
+          );
+        continue;
+      }
+      if (op.completeMs === undefined || op.completeMs > deadlineMs) {
+        const when = op.completeMs === undefined ? 'never answered' : `answered at ${op.completeMs.toFixed(1)} ms`;
+        problems.push(`${what} was ${when}, after its deadline ${deadlineMs.toFixed(1)} ms: ${story}`);
+        continue;
+      }
+      if (op.f === 'read' && op.outcome !== 'ok' && readsMustSucceed)
+        problems.push(
+          `${what} answered ${run.errorOf.get(op.id) ?? op.outcome} at ${op.completeMs.toFixed(1)} ms (a read is retried, never failed, across a failover): ${story}`,
+        );
+    }
+  }
+  sim.log(
+    `agent: failover-within ${args[0]}: ${episodes.leaderStops} leader stops (${episodes.noLeader} with no next leader, ${episodes.disturbed} disturbed), ${episodes.judged} judged with ${judged} operations in flight, ${problems.length} not answered in time or failed`,
+  );
+  if (problems.length === 0) return null;
+  return `${problems.length} requests in flight across a failover were not answered within ${args[0]} of the new leader: ${problems.slice(0, 3).join('; ')}`;
+}
+
+/**
  * `expect errors MAX`: at most MAX of the workload's operations (KV reads, writes and CAS, service
  * registrations) were not answered with success: a failure, an unknown outcome ("may have been
  * applied", an RPC timeout) or no answer within the client's timeout. A CAS answered false is a
@@ -796,6 +918,36 @@ export const harness: Harness = {
       problems.push(
         `set readModes: '${scenario.params.readModes}' is not three shares CONSISTENT/DEFAULT/STALE adding up to 100`,
       );
+    if (scenario.expectations.some((e) => e.name === 'failover-within')) {
+      // Its verdict assumes an agent can always reach the new leader: only crashes and restarts may happen
+      // (a partition or a pause can keep it away for any time; a cut link resets nothing in that case).
+      const kinds =
+        scenario.nemesis.mode === 'swarm'
+          ? scenario.nemesis.kinds.filter((k) => k !== 'crash' && k !== 'crash-leader')
+          : [];
+      const builtins = [
+        'partition',
+        'oneway',
+        'bridge',
+        'ring',
+        'pause',
+        'jump',
+        'drift',
+        'clog',
+        'busy',
+        'isolate-dc',
+        'wan-oneway',
+        'datagram-cut',
+        'full',
+        'replace-disk',
+        'network',
+      ];
+      const actions = scenario.timeline.map((e) => e.action).filter((a) => builtins.includes(a));
+      if (kinds.length > 0 || actions.length > 0)
+        problems.push(
+          `expect failover-within judges crashes only; this scenario also has ${[...kinds, ...actions].join(', ')} (a partition or pause can keep an agent from the new leader)`,
+        );
+    }
     if (multiDc(scenario) && scenario.params['servers'] !== undefined)
       problems.push('set servers: a multi-DC scenario gives each DC its servers in `nodes dc1:3+2 dc2:3+1`');
     const servers = multiDc(scenario) ? 1 : num(scenario, 'servers', 3);
@@ -859,6 +1011,7 @@ export const harness: Harness = {
   },
 
   onNodeStart(sim, nodeId, durable) {
+    runOf(sim).starts.push({ node: nodeId, atMs: sim.nowMs });
     if (serversOf(sim.scenario).includes(nodeId)) coverRaftStart(sim, durable);
     raftCheckerOf(sim, nodeId)?.onNodeStart(nodeId, durable);
   },
@@ -909,6 +1062,12 @@ export const harness: Harness = {
     return multiDc(sim.scenario) ? whyDcsNotLive(sim) : whyNotLiveIn(sim, undefined);
   },
 
+  onNodeStop(sim, nodeId) {
+    const runtime = sim.runtime(nodeId);
+    const raft = runtime?.hasMachine('raft') ? runtime.stateOf<RaftState>('raft') : null;
+    runOf(sim).stops.push({ node: nodeId, atMs: sim.nowMs, ledTerm: raft?.role === 'leader' ? raft.term : null });
+  },
+
   onDropped(sim, nodeId, effects) {
     raftCheckerOf(sim, nodeId)?.onDropped(nodeId, effects);
   },
@@ -917,6 +1076,8 @@ export const harness: Harness = {
     raftEffect(sim, nodeId, effect);
     if (sim.coverageOn && serversOf(sim.scenario).includes(nodeId)) coverRaftEffect(sim, nodeId, effect);
     if (effect.kind === 'persist') return checkLeaderTime(sim, nodeId, effect.ops);
+    if (effect.kind === 'trace' && effect.event.type === 'raft.becameLeader')
+      runOf(sim).elections.push({ node: nodeId, term: effect.event.term, atMs: sim.nowMs });
     // Per-step rule (Consul's `consistent` mode: the leader verifies with a quorum that it still leads
     // before it answers): a consistent read a server answers from its own Raft read is answered by a
     // leader that committed an entry of its term and heard from a quorum of voters after the read
@@ -1017,6 +1178,8 @@ export const harness: Harness = {
         return expectServed(sim, args);
       case 'errors':
         return expectErrors(sim, args);
+      case 'failover-within':
+        return expectFailoverWithin(sim, args);
       case 'wan-converged':
         return wanConverged(sim) ? null : `the WAN pool has not converged: ${wanMissText(sim)}`;
       case 'serfHealth': {
@@ -1042,7 +1205,7 @@ export const harness: Harness = {
       default: {
         const verdict = expectDc(sim, name, args, runOf(sim).dc, (id) => agentOf(sim, id));
         if (verdict !== undefined) return verdict;
-        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, queries, event NAME DC)`;
+        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, queries, event NAME DC)`;
       }
     }
   },
