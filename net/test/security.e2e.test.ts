@@ -15,6 +15,8 @@
  *     both: it never appears in `members` or `operator raft list-peers`.
  *  5. A rogue `agent -server` with the gossip key but no certificate is in `members` but never in
  *     `list-peers`; a certified server that joins after it becomes a voter.
+ *  6. bootstrap-expect 3 with two certified servers and such a rogue waits for a third certified one,
+ *     and the cluster forms without the rogue.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -289,5 +291,75 @@ describe('security against real processes (issue 14)', () => {
       .catch(() => 'unreachable');
     expect(leaked).not.toBe(200);
     console.log(`list-peers with the key-only rogue in members:\n${peers}\nrogue's stale read of secret: ${leaked}`);
+  }, 240_000);
+
+  it('bootstrap-expect 3 does not count a key-only rogue: the cluster forms with the third certified server', async () => {
+    // Gossip tags alone used to make a founding voter: with two servers up and a rogue holding the leaked key,
+    // bootstrap-expect 3 saw three servers and bootstrapped with the rogue (the simulator's agent/rogue-server
+    // scenario found it: a voter at 3 ms). Counted now are only servers that introduced themselves on the
+    // server port, which needs a certificate: the two wait; the third certified server completes the set.
+    const key = generateKey();
+    const ips = ['127.0.0.181', '127.0.0.182', '127.0.0.183'];
+    const args = (name: string, bind: string, ...extra: string[]) => [
+      '-server',
+      '-node',
+      name,
+      '-data-dir',
+      path.join(root, name),
+      '-bind',
+      bind,
+      '-client',
+      bind,
+      '-dns-port',
+      '-1',
+      '-encrypt',
+      key,
+      '-retry-join',
+      ips[0]!,
+      '-retry-join',
+      ips[1]!,
+      '-retry-interval',
+      '1s',
+      ...extra,
+    ];
+    const start = (name: string, bind: string, ...extra: string[]) => {
+      const agent = startAgent(args(name, bind, ...extra));
+      agents.push(agent);
+      return agent;
+    };
+    const s1 = start('b1', ips[0]!, '-bootstrap-expect', '3', '-config-file', tlsConfig);
+    start('b2', ips[1]!, '-bootstrap-expect', '3', '-config-file', tlsConfig);
+    const rogue = start('evil3', '127.0.0.184', '-bootstrap-expect', '3');
+    await rogue.waitFor('Conclave agent running!');
+    const members = () => conclave(['members', '-http-addr', `${ips[0]}:8500`]);
+    await until(
+      async () => ((await members()).stdout.includes('evil3') && (await members()).stdout.includes('b2') ? true : null),
+      60_000,
+      'b1, b2 and the rogue in members',
+    );
+    // Three servers in gossip, two of them certified: no bootstrap (before, b1 bootstrapped with the rogue here).
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(s1.output()).not.toContain('bootstrapped a cluster');
+    start('b3', ips[2]!, '-bootstrap-expect', '3', '-config-file', tlsConfig);
+    const peers = await until(
+      async () => {
+        const out = await conclave(['operator', 'raft', 'list-peers', '-http-addr', `${ips[0]}:8500`]);
+        expect(out.stdout).not.toContain('evil3');
+        const voters = out.stdout.split('\n').filter((l) => /\btrue\b/.test(l));
+        return out.code === 0 && voters.length === 3 ? out.stdout : null;
+      },
+      90_000,
+      'three certified voters',
+    );
+    expect(peers).toMatch(/^b1 /m);
+    expect(peers).toMatch(/^b3 /m);
+    expect(peers).not.toContain('evil3');
+    const put = await until(
+      async () =>
+        (await conclave(['kv', 'put', '-http-addr', `${ips[0]}:8500`, 'formed', 'yes'])).code === 0 ? true : null,
+      30_000,
+      'a write on the formed cluster',
+    );
+    expect(put).toBe(true);
   }, 240_000);
 });
