@@ -49,7 +49,7 @@ export class Prng {
 
   /** A uniformly distributed integer in [0, n). n must be in [1, 2^32]. Uses rejection, no bias. */
   below(n: number): number {
-    assert(Number.isInteger(n) && n >= 1 && n <= 0x100000000, `prng.below: bad bound ${n}`);
+    if (!(Number.isInteger(n) && n >= 1 && n <= 0x100000000)) assert(false, `prng.below: bad bound ${n}`);
     if (n === 1) return 0;
     const limit = 0x100000000 - (0x100000000 % n);
     for (let i = 0; i < 64; i++) {
@@ -62,7 +62,8 @@ export class Prng {
 
   /** A uniformly distributed integer in [min, max], both inclusive. */
   between(min: number, max: number): number {
-    assert(Number.isInteger(min) && Number.isInteger(max) && min <= max, `prng.between: bad range ${min}..${max}`);
+    if (!(Number.isInteger(min) && Number.isInteger(max) && min <= max))
+      assert(false, `prng.between: bad range ${min}..${max}`);
     return min + this.below(max - min + 1);
   }
 

@@ -39,7 +39,7 @@ export class History {
     const last = this.ops[this.ops.length - 1];
     assert(last === undefined || nowMs >= last.invokeMs, 'operations are invoked in time order');
     for (const id of this.open)
-      assert(this.ops[id]!.process !== process, `process ${process} already has an open operation`);
+      if (this.ops[id]!.process === process) assert(false, `process ${process} already has an open operation`);
     const op: Operation = {
       id: this.ops.length,
       process,
@@ -56,7 +56,7 @@ export class History {
 
   /** `servedBy`: the node whose answer the client got last, recorded when the invocation named none. */
   complete(op: Operation, outcome: Outcome, output: unknown, nowMs: number, servedBy?: string): void {
-    assert(this.open.has(op.id), `operation ${op.id} completed twice`);
+    if (!this.open.has(op.id)) assert(false, `operation ${op.id} completed twice`);
     if (servedBy !== undefined && op.node === '-') op.node = servedBy;
     assert(nowMs >= op.invokeMs, 'an operation completes after it was invoked');
     this.open.delete(op.id);

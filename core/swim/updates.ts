@@ -80,7 +80,8 @@ export function changeStatus(
   known: boolean,
 ): void {
   const previous = known ? record.status : null;
-  assert(checkTransition(previous, status), `member ${record.id}: ${previous} → ${status} is not a SWIM transition`);
+  if (!checkTransition(previous, status))
+    assert(false, `member ${record.id}: ${previous} → ${status} is not a SWIM transition`);
   assert(
     incarnation >= record.incarnation || !known,
     `member ${record.id}: incarnation went back ${record.incarnation} → ${incarnation}`,
