@@ -50,6 +50,33 @@ describe('RaftClusterChecker', () => {
     ).toMatch(/Log Matching/);
   });
 
+  it('Log Matching compares content, not objects: copies agree, any difference is caught, later changes do not count', () => {
+    // Every node holds its own copy of an entry (the wire copies it); the checker remembers the first key
+    // built at a position with a private copy, and compares later copies with it field by field.
+    const cmd = () => ({ type: 'kvSet', entry: { key: 'k', value: Buffer.from('v1') }, nonce: 'c.1' });
+    const store = (c: RaftClusterChecker, node: string, command: unknown) =>
+      c.onEffect(
+        node,
+        { kind: 'persist', ops: [{ op: 'append', log: 'raft/log', entries: [e(1, 1, command)] }] },
+        fakeState('follower', 1, [], 0),
+        node,
+      );
+    const c = new RaftClusterChecker();
+    const first = cmd();
+    expect(store(c, 'n1', first)).toBeNull();
+    expect(store(c, 'n2', cmd())).toBeNull(); // another object, same data
+    const asBytes = { ...cmd(), entry: { key: 'k', value: new Uint8Array(Buffer.from('v1')) } };
+    expect(store(c, 'n3', asBytes)).toBeNull(); // bytes in another class read the same (sameBytes)
+    first.entry.value[1] = 0x32; // n1 changes its command after storing it: 'v2'
+    expect(store(c, 'n4', cmd())).toBeNull(); // compared with what n1 stored, not with its object now
+    const other = { ...cmd(), entry: { key: 'k', value: Buffer.from('v2') } };
+    expect(store(c, 'n5', other)).toMatch(/Log Matching: n5 stored entry 1:1/);
+    const reordered = { nonce: 'c.1', type: 'kvSet', entry: { key: 'k', value: Buffer.from('v1') } };
+    const c2 = new RaftClusterChecker();
+    expect(store(c2, 'n1', cmd())).toBeNull();
+    expect(store(c2, 'n2', reordered)).toMatch(/Log Matching/); // another field order is another text
+  });
+
   it('State Machine Safety: different entries applied at one index', () => {
     const c = new RaftClusterChecker();
     expect(c.onEffect('n1', { kind: 'apply', index: 1, term: 1, command: 'x' }, null, 'a')).toBeNull();

@@ -137,6 +137,89 @@ function keyOfEntry(e: Entry): string {
   return entryKey(e.type, e.command);
 }
 
+/**
+ * Content keys remembered per log position: every node stores, commits and applies its own copy of the
+ * entry at (index, term) — its own objects, after the wire — so the key text was built once per node.
+ * The first key built at a position is kept with a private plain copy of the command it was built
+ * from; another node's command that is the same plain data, field for field in the same order, has
+ * the same key (its JSON is the same text), and anything else gets its key built as before. The copy
+ * is taken when the key is built, so a node that changes its command later cannot change what the
+ * others are compared with.
+ */
+class KeyMemo {
+  private readonly byIndex = new Map<number, { term: number; type: string; copy: unknown; key: string }>();
+
+  keyOf(index: number, term: number, type: string, command: unknown, build: () => string): string {
+    const memo = this.byIndex.get(index);
+    if (memo !== undefined && memo.term === term && memo.type === type && samePlain(memo.copy, command, 0))
+      return memo.key;
+    const key = build();
+    const copy = plainCopy(command, 0);
+    if (copy !== notCopied) this.byIndex.set(index, { term, type, copy, key });
+    return key;
+  }
+}
+
+/** plainCopy's answer for a value it does not copy (the memo then keeps nothing). */
+const notCopied = Symbol('not copied');
+const plainDepthMax = 64;
+
+/** A copy of plain data (plain objects and arrays, primitives, byte arrays), or notCopied. */
+function plainCopy(v: unknown, depth: number): unknown {
+  if (v === null || typeof v !== 'object') return typeof v === 'function' || typeof v === 'symbol' ? notCopied : v;
+  if (depth > plainDepthMax) return notCopied;
+  if (v instanceof Uint8Array) return new Uint8Array(v); // bytes serialise alike whatever their class (sameBytes)
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto === Array.prototype) {
+    const a = v as unknown[];
+    const out = new Array<unknown>(a.length);
+    for (let i = 0; i < a.length; i++) {
+      const c = plainCopy(a[i], depth + 1);
+      if (c === notCopied) return notCopied;
+      out[i] = c;
+    }
+    return out;
+  }
+  if (proto !== Object.prototype) return notCopied;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    if (k === '__proto__' || k === 'toJSON') return notCopied;
+    const c = plainCopy((v as Record<string, unknown>)[k], depth + 1);
+    if (c === notCopied) return notCopied;
+    out[k] = c;
+  }
+  return out;
+}
+
+/** `b` is the same plain data as the plain copy `a`: same fields in the same order, equal primitives and bytes. */
+function samePlain(a: unknown, b: unknown, depth: number): boolean {
+  if (a === null || typeof a !== 'object') return a === b;
+  if (b === null || typeof b !== 'object' || depth > plainDepthMax) return false;
+  if (a instanceof Uint8Array) {
+    if (!(b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(b) as unknown;
+  if (Array.isArray(a)) {
+    if (proto !== Array.prototype) return false;
+    const bs = b as unknown[];
+    if (a.length !== bs.length) return false;
+    for (let i = 0; i < a.length; i++) if (!samePlain(a[i], bs[i], depth + 1)) return false;
+    return true;
+  }
+  if (proto !== Object.prototype) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (kb[i] !== k || !samePlain((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1))
+      return false;
+  }
+  return true;
+}
+
 interface Incarnation {
   readonly token: unknown;
   commit: number;
@@ -161,6 +244,8 @@ export class RaftClusterChecker {
   /** index → applied key (first applier); command key → index applied at (not duplicates). */
   private readonly appliedAt = new Map<number, { key: string; term: number; node: NodeId }>();
   readonly commandIndex = new Map<string, number>();
+  private readonly entryKeys = new KeyMemo();
+  private readonly applyKeys = new KeyMemo();
   private readonly incarnations = new Map<NodeId, Incarnation>();
   readonly violations: string[] = [];
   /** Counters for reports. */
@@ -228,7 +313,7 @@ export class RaftClusterChecker {
     for (let k = 0; k < appended.length; k++) {
       const e = appended[k]!;
       const prevTerm = k > 0 ? appended[k - 1]!.term : (state.log.termAt(e.index - 1) ?? -1);
-      const key = keyOfEntry(e);
+      const key = this.keyOfEntry(e);
       let atIndex = this.entries.get(e.index);
       if (atIndex === undefined) this.entries.set(e.index, (atIndex = []));
       let known: { term: number; key: string; prevTerm: number } | undefined;
@@ -255,7 +340,9 @@ export class RaftClusterChecker {
     if (effect.index <= inc.applied)
       return this.fail(`${nodeId} applied index ${effect.index} after ${inc.applied} (out of order or twice)`);
     inc.applied = effect.index;
-    const key = applyKey(effect.command);
+    const key = this.applyKeys.keyOf(effect.index, effect.term, 'apply', effect.command, () =>
+      applyKey(effect.command),
+    );
     const first = this.appliedAt.get(effect.index);
     if (first) {
       if (first.key !== key || first.term !== effect.term) {
@@ -272,6 +359,11 @@ export class RaftClusterChecker {
         return this.fail(`exactly once: ${key} applied at index ${at} and again at ${effect.index}`);
     }
     return null;
+  }
+
+  private keyOfEntry(e: Entry): string {
+    if (e.type === 'config') return keyOfEntry(e);
+    return this.entryKeys.keyOf(e.index, e.term, e.type, e.command, () => keyOfEntry(e));
   }
 
   private incarnation(nodeId: NodeId, token: unknown): Incarnation {
@@ -331,7 +423,7 @@ export class RaftClusterChecker {
     for (let i = Math.max(fromIndex + 1, s.log.prevIndex + 1); i <= s.commitIndex; i++) {
       const e = s.log.entryAt(i);
       if (!e) continue;
-      const key = keyOfEntry(e);
+      const key = this.keyOfEntry(e);
       if (i <= this.committedMax && this.committedTerm[i] !== undefined) {
         if (this.committedTerm[i] !== e.term || this.committedKey[i] !== key) {
           return this.fail(
