@@ -363,13 +363,43 @@ describe('commit notices (hashicorp/raft CommitTimeout; config.commitNoticeDelay
     c.request('n1', { type: 'propose', command: 'a' });
     c.deliver((m) => !commitOnly(m));
     const committed = c.state('n1').commitIndex;
-    c.fireArmed('n1', 'raft:commitNotice');
+    c.fireArmed('n1', 'raft:commitNotice', 10); // the sim profile's commitNoticeDelayMs
     const notices = c.inFlight.filter(commitOnly);
     expect(notices.map((m) => m.to).sort()).toEqual(['n2', 'n3']);
     expect(notices.every((m) => (m.message as AppendEntries).commit === committed)).toBe(true);
     c.deliver();
     for (const n of c.ids) expect((c.state(n).fsm as ListFsm).items).toEqual(['a']);
     expect(c.armed('n1', 'raft:commitNotice')).toBe(false); // nothing left to tell: not re-armed
+  });
+
+  it('a steady one-client load sends no notice: the timer finds every wait younger than the delay and looks again', () => {
+    // Proves the timer is per follower wait, not a period: a commit whose notice rode on the next append
+    // does not make a later commit's notice leave early.
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const noticesSent = (): number => c.inFlight.filter(commitOnly).length;
+    c.request('n1', { type: 'propose', command: 'a' });
+    c.deliver((m) => !commitOnly(m)); // 'a' commits at t0: both followers' waits start
+    for (const command of ['b', 'c', 'd']) {
+      c.nowMs += 4;
+      c.request('n1', { type: 'propose', command }); // carries the last commit: the waits end
+      c.deliver((m) => !commitOnly(m)); // commits: new waits start
+    }
+    expect(noticesSent()).toBe(0);
+    c.fireArmed('n1', 'raft:commitNotice', 0); // due 10 ms after 'a' committed, but the waits are younger
+    expect(noticesSent()).toBe(0);
+    expect(c.armed('n1', 'raft:commitNotice')).toBe(true);
+    c.fireArmed('n1', 'raft:commitNotice', 10); // now the last wait has lasted the delay
+    expect(
+      c.inFlight
+        .filter(commitOnly)
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual(['n2', 'n3']);
+    c.deliver();
+    for (const n of c.ids) expect((c.state(n).fsm as ListFsm).items).toEqual(['a', 'b', 'c', 'd']);
+    expect(c.invariantFailures).toEqual([]);
   });
 
   it('with commitNoticeDelayMs 0 the commit index leaves at once, in an AppendEntries of its own', () => {

@@ -162,7 +162,7 @@ export function sendAppend(
     p.inflight.push({ index: last, sentMs: nowMs });
     p.next = last + 1;
   }
-  if (heartbeat || (p.sentCommit < s.commitIndex && !holdCommitNotice(s, ctx, commitNow))) {
+  if (heartbeat || (p.sentCommit < s.commitIndex && !holdCommitNotice(s, ctx, nowMs, p, commitNow))) {
     // An empty AppendEntries anchored at the match point: always consistent, carries the commit index
     // and the ReadIndex round, and does not take a window slot.
     const anchor = s.log.termAt(p.match) !== undefined ? p.match : p.next - 1;
@@ -174,25 +174,47 @@ export function sendAppend(
  * Whether an AppendEntries that would carry only a moved commit index waits (config.commitNoticeDelayMs,
  * hashicorp/raft's CommitTimeout): the next entries carry the commit anyway, and at low concurrency they
  * come soon (a closed-loop client's next write), so the notice and its ack would be two messages per
- * follower per commit for nothing. The first held notice arms the `commitNotice` timer. Safety does not
- * depend on when followers learn the commit (Figure 2: they apply only what the leader committed).
+ * follower per commit for nothing. The follower's first held notice is timed (Progress.commitHeldMs) and
+ * the `commitNotice` timer armed. Safety does not depend on when followers learn the commit (Figure 2:
+ * they apply only what the leader committed).
  */
-function holdCommitNotice(s: RaftState, ctx: StepContext, commitNow: boolean): boolean {
+function holdCommitNotice(s: RaftState, ctx: StepContext, nowMs: number, p: Progress, commitNow: boolean): boolean {
   if (commitNow || s.config.commitNoticeDelayMs === 0) return false;
-  if (!s.commitNoticeDue) {
-    s.commitNoticeDue = true;
-    const afterMs = Math.min(s.config.commitNoticeDelayMs, s.config.heartbeatIntervalMs);
-    ctx.emit({ kind: 'setTimer', timer: timerCommitNotice, afterMs });
-  }
+  if (p.commitHeldMs < 0) p.commitHeldMs = nowMs;
+  if (!s.commitNoticeDue) armCommitNotice(s, ctx, commitNoticeDelayMsOf(s));
   return true;
 }
 
-/** The held commit notices leave: each follower that has not been sent the commit index gets it now. */
+/** The delay in force: every heartbeat carries the commit index, so a longer one would never be waited out. */
+function commitNoticeDelayMsOf(s: RaftState): number {
+  return Math.min(s.config.commitNoticeDelayMs, s.config.heartbeatIntervalMs);
+}
+
+function armCommitNotice(s: RaftState, ctx: StepContext, afterMs: number): void {
+  assert(afterMs >= 1 && !s.commitNoticeDue, 'one commitNotice timer at a time, in the future');
+  s.commitNoticeDue = true;
+  ctx.emit({ kind: 'setTimer', timer: timerCommitNotice, afterMs });
+}
+
+/**
+ * A follower whose commit notice has waited the whole delay gets it now; one whose wait began later
+ * (its previous notice rode on an append since) is looked at again when its own delay runs out. So a
+ * follower trails the leader's commit index by at most the delay, and a steady one-client load, whose
+ * next append always comes first, sends no notice at all.
+ */
 export function onCommitNoticeTimeout(s: RaftState, ctx: StepContext, nowMs: number): void {
   if (!s.commitNoticeDue) return;
   s.commitNoticeDue = false;
   if (s.role !== 'leader') return; // stepped down meanwhile: the next leader's appends carry its commit index
-  for (const [id, p] of s.progress) if (p.sentCommit < s.commitIndex) sendAppend(s, ctx, nowMs, id, p, false, true);
+  const delayMs = commitNoticeDelayMsOf(s);
+  let nextDueMs = Infinity;
+  for (const [id, p] of s.progress) {
+    if (p.sentCommit >= s.commitIndex) continue;
+    if (p.commitHeldMs >= 0 && nowMs - p.commitHeldMs < delayMs)
+      nextDueMs = Math.min(nextDueMs, p.commitHeldMs + delayMs);
+    else sendAppend(s, ctx, nowMs, id, p, false, true);
+  }
+  if (nextDueMs !== Infinity) armCommitNotice(s, ctx, Math.max(1, nextDueMs - nowMs));
 }
 
 function sendAppendMessage(
@@ -215,6 +237,7 @@ function sendAppendMessage(
     readSeq: s.readSeq,
   };
   p.sentCommit = s.commitIndex;
+  p.commitHeldMs = -1;
   // Early: replication runs in parallel with the leader's own write (selfMatch waits for that one).
   send(s, ctx, id, message, true);
 }

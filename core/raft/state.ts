@@ -55,6 +55,11 @@ export interface Progress {
   lastAckMs: number;
   /** The commit index last sent to it. */
   sentCommit: number;
+  /**
+   * When a notice of a newer commit index was first held back from it (replication.ts holdCommitNotice),
+   * or -1 when it has been sent our commit index since. It learns the commit at most commitNoticeDelayMs later.
+   */
+  commitHeldMs: number;
   /** Highest ReadIndex round it acknowledged. */
   readSeq: number;
   /** The snapshot being sent, and the acknowledged / sent offsets. */
@@ -351,6 +356,7 @@ export function newProgress(s: RaftState, nowMs: number): Progress {
     probeSentMs: -1,
     lastAckMs: nowMs,
     sentCommit: 0,
+    commitHeldMs: -1,
     readSeq: 0,
     snap: null,
   };

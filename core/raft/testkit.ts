@@ -202,11 +202,11 @@ export class ManualCluster {
     return this.timers.get(id)?.has(timer) ?? false;
   }
 
-  /** Fires an armed timer of a node that has no deadline of its own in the state (e.g. `commitNotice`), 1 ms on. */
-  fireArmed(id: NodeId, timer: string): void {
+  /** Fires an armed timer of a node that has no deadline of its own in the state (e.g. `commitNotice`), `afterMs` on. */
+  fireArmed(id: NodeId, timer: string, afterMs = 1): void {
     assert(this.armed(id, timer), `${id}'s ${timer} timer is not armed`);
     this.timers.get(id)!.delete(timer);
-    this.nowMs += 1;
+    this.nowMs += afterMs;
     this.step(id, { kind: 'timer', nowMs: this.nowMs, timer });
   }
 
