@@ -70,6 +70,32 @@ describe('election (§5.2, §5.4.1, pre-vote §9.6)', () => {
     expect(c.elect('n2', ['n2', 'n3'])).toBe(true);
   });
 
+  it('a candidate that refused only because it voted for itself, to a better-placed candidate, re-draws its timeout', () => {
+    const c = new ManualCluster(3, { preVote: false });
+    c.elect('n1');
+    settled(c, 'n1');
+    c.request('n1', { type: 'propose', command: 'x' });
+    c.deliver((m) => m.to === 'n2' || m.from === 'n2');
+    c.drop();
+    c.crash('n1');
+    // n3 (without x) campaigns first and nobody hears it; then n2 (with x) campaigns in the same term.
+    c.fire('n3', 'election');
+    c.drop((m) => m.from === 'n3');
+    const term = c.state('n3').term;
+    const firstReset = c.state('n3').electionResetMs;
+    for (let i = 0; i < 5 && c.state('n2').term < term; i++) {
+      c.drop((m) => m.from === 'n2');
+      c.fire('n2', 'election');
+    }
+    expect(c.state('n2').term).toBe(term);
+    c.deliver((m) => m.from === 'n2' && m.to === 'n3');
+    // n3 keeps its own vote (safety) but backs off: its next timeout counts from n2's request, so n2's
+    // next campaign tends to come first; a candidate behind it (n1 crashed, x missing) re-draws nothing.
+    expect(c.state('n3').vote).toBe('n3');
+    expect(c.state('n3').electionResetMs).toBeGreaterThan(firstReset);
+    expect(c.state('n3').electionResetMs).toBe(c.nowMs);
+  });
+
   it('pre-vote: a partitioned server times out again and again without raising its term (§9.6)', () => {
     const c = new ManualCluster(3);
     c.elect('n1');
