@@ -174,6 +174,13 @@ export interface FaultApi {
    * `heal`) undoes it.
    */
   cutDatagrams(nodeId: NodeId, cut: boolean): void;
+  /**
+   * `reset`: the stream connections between `nodeId` and `peer` (every peer when null) are reset while
+   * both processes live (an RST from a middlebox, a conntrack flush): stream messages in flight on them
+   * are lost both ways, and both ends hear `linkDown`. The next message opens a new connection. With
+   * `oneWay`, only the connection `nodeId` dialled: what it sent is lost, and only it hears the close.
+   */
+  resetStreams(nodeId: NodeId, peer: NodeId | null, oneWay?: boolean): void;
   /** Removes every partition, one-way block and datagram cut, and every clog. */
   heal(): void;
   /** Holds messages on the link from→to until `untilMs` (global), then delivers them. */

@@ -51,6 +51,8 @@ export const faultKinds = [
   'isolate',
   'datagram-cut',
   'crash-leader',
+  'reset',
+  'reset-oneway',
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -60,8 +62,8 @@ export type FaultKind = (typeof faultKinds)[number];
  * (and `disk-replaced` needs an operator's re-add before the node votes again).
  */
 export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter(
-  // busy (sim/engine/busy.ts), the WAN faults (datacenter scenarios only), isolate, datagram-cut and
-  // crash-leader (sim/engine/nemesis.ts) are opt-in likewise: named in `kinds=`.
+  // busy (sim/engine/busy.ts), the WAN faults (datacenter scenarios only), isolate, datagram-cut,
+  // crash-leader, reset and reset-oneway (sim/engine/nemesis.ts) are opt-in likewise: named in `kinds=`.
   (k) =>
     k !== 'full' &&
     k !== 'disk-replaced' &&
@@ -70,7 +72,9 @@ export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter(
     k !== 'wan-oneway' &&
     k !== 'isolate' &&
     k !== 'datagram-cut' &&
-    k !== 'crash-leader',
+    k !== 'crash-leader' &&
+    k !== 'reset' &&
+    k !== 'reset-oneway',
 );
 
 /** A datacenter of a multi-DC scenario: its nodes (servers first) and how many are servers. */
@@ -202,6 +206,7 @@ export const builtinActions: ReadonlySet<string> = new Set([
   'isolate-dc',
   'wan-oneway',
   'datagram-cut',
+  'reset',
 ]);
 
 /**
@@ -537,6 +542,13 @@ export function checkBuiltinAction(
     case 'datagram-cut':
       if (args.length !== 1) return `${action} takes one node`;
       return unknownNode ? `${action}: unknown node '${unknownNode}'` : null;
+    case 'reset': {
+      const nodesOf = args[args.length - 1] === 'oneway' ? args.slice(0, -1) : args;
+      if (nodesOf.length < 1 || nodesOf.length > 2 || nodesOf[0] === nodesOf[1])
+        return 'reset takes NODE [PEER] [oneway] (every peer when none; oneway: only the connections NODE dialled)';
+      const unknown = nodesOf.find((id) => !nodes.has(id));
+      return unknown ? `reset: unknown node '${unknown}'` : null;
+    }
     case 'full':
       if (args.length !== 2 || !nodes.has(args[0]!) || parseBytes(args[1]!) === null)
         return 'full takes NODE BYTES (e.g. full n1 4KB: the disk takes 4 KB more, then writes fail)';

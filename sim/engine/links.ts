@@ -12,13 +12,50 @@
  *   `linkDown` one latency later (the RST of a refused dial), again unless the link back is cut.
  *
  * A paused process keeps its connections (no signal); a crashed sender's own connections die with it.
+ * A third case has live processes at both ends: a reset (the `reset` fault) drops what is in flight on
+ * the connection both ways, and each end hears `linkDown` one latency later (unless the link is cut).
  * Which connections are open is bookkeeping here; the timing and the cut links are the network's.
  */
 export class StreamLinks {
   /** Open connections, one-way: from × nodeCount + to — `from` dialled `to` and reached it. */
   private readonly open = new Set<number>();
+  /**
+   * Connection generation per one-way link (from × nodeCount + to), bumped by a reset: a stream message
+   * carries the generation it was sent on, and one that arrives after its connection was reset is lost
+   * (the RST discards what was in flight and what the receiver had not read yet).
+   */
+  private readonly epochs: Int32Array;
 
-  constructor(readonly nodeCount: number) {}
+  constructor(readonly nodeCount: number) {
+    this.epochs = new Int32Array(nodeCount * nodeCount);
+  }
+
+  /** The current connection generation of the link from → to. */
+  epochOf(from: number, to: number): number {
+    return this.epochs[from * this.nodeCount + to]!;
+  }
+
+  /**
+   * The connections between live processes `a` and `b` are reset (an RST: a middlebox's idle timeout, a
+   * conntrack flush, a load balancer, a peer's TCP stack giving up): both directions get a new
+   * generation, so what was in flight is lost, and neither is open until a message reaches it again.
+   */
+  reset(a: number, b: number): void {
+    this.resetOneWay(a, b);
+    this.resetOneWay(b, a);
+  }
+
+  /**
+   * Only the connection `from` dialled to `to` is reset (each direction is its own connection in the
+   * real transport: a message goes out on the sender's, a reply on the replier's own): what `from` sent
+   * on it is lost, and only `from`, its dialler, hears the close (net/transport/socket.ts signals
+   * linkDown for outgoing connections only).
+   */
+  resetOneWay(from: number, to: number): void {
+    const link = from * this.nodeCount + to;
+    this.epochs[link] = this.epochs[link]! + 1;
+    this.open.delete(link);
+  }
 
   /** A stream message from `from` reached `to`'s live process: the connection is up. */
   opened(from: number, to: number): void {

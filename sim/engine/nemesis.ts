@@ -207,6 +207,25 @@ export class Nemesis {
         undo(() => f.restart(victim));
         return;
       }
+      case 'reset': {
+        // Connections between live processes reset (an RST from a middlebox's idle timeout, a conntrack
+        // flush, a peer's TCP stack giving up): stream messages in flight are lost both ways and both ends
+        // hear the connection drop; nothing else is wrong. One pair, or every connection of one node.
+        if (ids.length < 2) return;
+        const [a, b] = r.shuffle([...ids]);
+        f.resetStreams(a!, r.chance(1, 2) ? b! : null);
+        return;
+      }
+      case 'reset-oneway': {
+        // Only the connection one node dialled to another is reset (every connection it dialled, half the
+        // time): what it sent on it is lost, and only it hears the close — each direction is its own
+        // connection in the real transport, and a NAT's idle timeout resets the idle one, often the
+        // direction that carries a server's replies.
+        if (ids.length < 2) return;
+        const [a, b] = r.shuffle([...ids]);
+        f.resetStreams(a!, r.chance(1, 2) ? b! : null, true);
+        return;
+      }
       case 'crash-leader': {
         // Jepsen's kill-primary: the process of the node that believes it leads dies, and restarts after
         // the fault's duration — the failover every client of a cluster meets, drawn as often as the seed

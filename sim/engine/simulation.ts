@@ -148,6 +148,7 @@ class SimEvent {
   claimedFrom: NodeId = ''; // the sender id the stranger wrote in its frame
   payload: unknown = undefined; // a WireParcel (codec 'copy'), a Uint8Array ('bytes'), else the envelope
   stream = false;
+  linkEpoch = 0; // the connection's generation at send time (stream; links.ts reset)
   incarnation = 0; // receiver's incarnation at send time (stream) / owner's (timers, syncs)
   sentUs = 0;
   // Timer
@@ -693,7 +694,10 @@ export class Simulation implements SimApi {
           }
           return;
         }
-        if (event.kind === Ev.Deliver && event.stream && event.from >= 0) this.onStreamArrival(node, event);
+        if (event.kind === Ev.Deliver && event.stream && event.from >= 0) {
+          if (this.checkResetLost(event)) return;
+          this.onStreamArrival(node, event);
+        }
         if (node.paused || node.stalled) {
           node.pausedQueue.push(event);
           return;
@@ -709,6 +713,7 @@ export class Simulation implements SimApi {
     switch (event.kind) {
       case Ev.Deliver: {
         if (event.stream && event.incarnation !== node.incarnation) return; // the connection died with the old process
+        if (event.stream && event.from >= 0 && this.checkResetLost(event)) return; // reset while it waited unread
         if (event.from >= 0 && this.network.isBlocked(event.from, node.index)) {
           this.counters.drops++;
           if (this.onMessage) this.reportHop(event, null, this.messageOf(event.payload, false) as Envelope);
@@ -972,6 +977,7 @@ export class Simulation implements SimApi {
       // A duplicate is another decoding of the same bytes: its receiver gets objects of its own.
       event.payload = i > 0 && this.codecMode === 'copy' ? copyParcel(payload as WireParcel) : payload;
       event.stream = stream;
+      if (stream) event.linkEpoch = this.links.epochOf(sender.index, receiver.index);
       event.incarnation = receiver.incarnation;
       event.sentUs = this.nowUs;
       this.schedule(event);
@@ -1087,6 +1093,30 @@ export class Simulation implements SimApi {
   }
 
   /**
+   * A stream message sent on a connection that was reset since (links.ts): lost with it, counted as a
+   * drop. True when lost.
+   */
+  private checkResetLost(event: SimEvent): boolean {
+    if (event.linkEpoch === this.links.epochOf(event.from, event.node)) return false;
+    this.counters.drops++;
+    if (this.onMessage) this.reportHop(event, null, this.messageOf(event.payload, false) as Envelope);
+    return true;
+  }
+
+  /**
+   * The stream connections between the live processes `a` and `b` are reset: what is in flight on them
+   * both ways is lost, and each end that is up hears `linkDown` one latency later (unless the link is cut).
+   */
+  private resetStreams(a: SimNode, b: SimNode, oneWay: boolean): void {
+    // Each end that dialled a reset connection hears its close (links.ts resetOneWay).
+    this.links.resetOneWay(a.index, b.index);
+    this.signalLinkDown(b, a);
+    if (oneWay) return;
+    this.links.resetOneWay(b.index, a.index);
+    this.signalLinkDown(a, b);
+  }
+
+  /**
    * `down`'s end of a connection closed, or refused a dial: `peer`, if its process is up, hears
    * `linkDown` one latency later — unless the link back is cut (links.ts).
    */
@@ -1148,6 +1178,15 @@ export class Simulation implements SimApi {
         }
         sim.network.datagramCut.add(indexOf(id));
         sim.fault(`${id}'s datagrams are dropped both ways (gossip cut; streams still work)`);
+      },
+      resetStreams(id, peer, oneWay = false) {
+        const node = sim.nodeOf(id);
+        const peers = peer === null ? sim.nodes.filter((other) => other !== node) : [sim.nodeOf(peer)];
+        for (const other of peers) sim.resetStreams(node, other, oneWay);
+        const what = oneWay ? `connection${peer === null ? 's' : ''} ${id} dialled` : `connections`;
+        sim.fault(
+          `${id}'s ${what} ${peer === null ? 'to every peer' : `to ${peer}`} reset (in-flight stream messages lost)`,
+        );
       },
       heal() {
         sim.network.heal();

@@ -45,6 +45,12 @@ export function runTimelineEvent(host: TimelineHost, event: TimelineEvent): stri
     case 'datagram-cut':
       f.cutDatagrams(a[0]!, true);
       return null;
+    case 'reset': {
+      const oneWay = a[a.length - 1] === 'oneway';
+      const nodes = oneWay ? a.slice(0, -1) : a;
+      f.resetStreams(nodes[0]!, nodes[1] ?? null, oneWay);
+      return null;
+    }
     case 'heal':
       f.heal();
       return null;

@@ -865,6 +865,45 @@ function expectFailoverWithin(sim: SimApi, args: readonly string[]): string | nu
 }
 
 /**
+ * `expect read-errors MAX`: at most MAX KV reads (plain or blocking) were not answered with success. A
+ * read is always safe to send again, so the agent holds and retries one whose server or connection
+ * failed (hold.ts); in a scenario whose faults leave a leader reachable (connection resets between live
+ * processes) a failed read is one the agent dropped. Writes are not counted: "may have been applied" is
+ * an honest answer to a write whose connection was reset.
+ */
+function expectReadErrors(sim: SimApi, args: readonly string[]): string | null {
+  const max = Number(args[0]);
+  if (args.length !== 1 || !Number.isSafeInteger(max) || max < 0) return 'read-errors takes MAX (e.g. read-errors 0)';
+  const failed = sim.history.ops.filter((op) => op.f === 'read' && op.outcome !== 'ok');
+  if (failed.length <= max) return null;
+  const run = runOf(sim);
+  const shown = failed.slice(0, 3).map((op) => {
+    const waitMs = run.blockingWaitMs.get(op.id);
+    const what = waitMs === undefined ? 'read' : `blocking read (wait ${waitMs} ms)`;
+    return `${what} of ${op.key ?? '-'} through ${op.node} at ${op.invokeMs.toFixed(1)} ms: ${run.errorOf.get(op.id) ?? (op.outcome === undefined ? 'no answer' : op.outcome)}`;
+  });
+  return `${failed.length} of ${failed.length + sim.history.ops.filter((op) => op.f === 'read' && op.outcome === 'ok').length} reads failed (at most ${max} expected): ${shown.join('; ')}`;
+}
+
+/**
+ * `expect unanswered MAX`: at most MAX KV operations (reads, writes, CAS) got no answer at all within
+ * their client's timeout (3 s; a blocking read's wait on top). An agent whose connection to a server was
+ * reset hears it (linkDown) and answers at once — a read after a retry, a write with its honest unknown
+ * outcome — instead of leaving its client to time out.
+ */
+function expectUnanswered(sim: SimApi, args: readonly string[]): string | null {
+  const max = Number(args[0]);
+  if (args.length !== 1 || !Number.isSafeInteger(max) || max < 0) return 'unanswered takes MAX (e.g. unanswered 0)';
+  const run = runOf(sim);
+  const unanswered = sim.history.ops.filter((op) => run.unanswered.has(op.id));
+  if (unanswered.length <= max) return null;
+  const shown = unanswered
+    .slice(0, 3)
+    .map((op) => `${op.f} of ${op.key ?? '-'} through ${op.node} at ${op.invokeMs.toFixed(1)} ms`);
+  return `${unanswered.length} operations had no answer within their client timeout (at most ${max} expected): ${shown.join('; ')}`;
+}
+
+/**
  * `expect errors MAX`: at most MAX of the workload's operations (KV reads, writes and CAS, service
  * registrations) were not answered with success: a failure, an unknown outcome ("may have been
  * applied", an RPC timeout) or no answer within the client's timeout. A CAS answered false is a
@@ -923,7 +962,9 @@ export const harness: Harness = {
       // (a partition or a pause can keep it away for any time; a cut link resets nothing in that case).
       const kinds =
         scenario.nemesis.mode === 'swarm'
-          ? scenario.nemesis.kinds.filter((k) => k !== 'crash' && k !== 'crash-leader')
+          ? scenario.nemesis.kinds.filter(
+              (k) => k !== 'crash' && k !== 'crash-leader' && k !== 'reset' && k !== 'reset-oneway',
+            )
           : [];
       const builtins = [
         'partition',
@@ -1180,6 +1221,10 @@ export const harness: Harness = {
         return expectErrors(sim, args);
       case 'failover-within':
         return expectFailoverWithin(sim, args);
+      case 'read-errors':
+        return expectReadErrors(sim, args);
+      case 'unanswered':
+        return expectUnanswered(sim, args);
       case 'wan-converged':
         return wanConverged(sim) ? null : `the WAN pool has not converged: ${wanMissText(sim)}`;
       case 'serfHealth': {
@@ -1205,7 +1250,7 @@ export const harness: Harness = {
       default: {
         const verdict = expectDc(sim, name, args, runOf(sim).dc, (id) => agentOf(sim, id));
         if (verdict !== undefined) return verdict;
-        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, queries, event NAME DC)`;
+        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, queries, event NAME DC)`;
       }
     }
   },

@@ -7,13 +7,14 @@
  * - a crash closes the connections opened to the crashed process: every peer that held one hears it
  *   one network latency later, except across a cut link (a partition carries no FIN);
  * - a stream message that reaches a process that is down is refused, and its sender hears it too;
- * - a paused process keeps its connections: no signal.
+ * - a paused process keeps its connections: no signal;
+ * - a reset between live processes (the `reset` fault): both ends hear it, in-flight messages are lost.
  * The agent's use of it is checked by sim/test/agent-inflight.test.ts (seeds that failed while the
  * simulator never emitted the signal).
  */
 import { describe, expect, it } from 'vitest';
 import type { Harness } from '../harness.js';
-import { harness as agentHarness, leaderOf } from '../harnesses/agent.js';
+import { agentOf, harness as agentHarness, leaderOf } from '../harnesses/agent.js';
 import { parseScenario } from '../scenario.js';
 import { Simulation } from '../engine/simulation.js';
 
@@ -80,6 +81,42 @@ describe('linkDown in the simulator', () => {
     const refused = heard.filter((h) => h.peer === leader && h.atMs > crashedAt + 500);
     expect(refused.length).toBeGreaterThan(0);
     expect(heard.every((h) => h.node !== leader)).toBe(true);
+  });
+
+  it('a reset between live processes: both ends hear linkDown, what was in flight is lost, a read is retried and a write answered', () => {
+    // Issue 13 §5: an RST between two live nodes (sim/engine/links.ts reset). A client agent's read and
+    // write are on their way to its server when the connection is reset: the RPCs are lost with it, the
+    // agent hears linkDown and answers at once — the read after a retry, the write with its result
+    // or its honest "may have been applied" — long before its 2 s RPC timer.
+    const { sim, heard } = cluster(4);
+    const leader = leaderOf(sim)!;
+    const boxes = (['n4', 'n4'] as const).map(() => ({ result: 'pending' as unknown, atMs: -1 }));
+    const bytes = new TextEncoder().encode('v');
+    const requests = [
+      { type: 'kv.get', key: 'k', read: { consistency: 'default' } },
+      { type: 'kv.put', key: 'k', value: bytes },
+    ];
+    requests.forEach((body, i) =>
+      sim.request('n4', { machine: 'agent', body }, 10_000, (r) => {
+        boxes[i]!.result = r;
+        boxes[i]!.atMs = sim.nowMs;
+      }),
+    );
+    sim.runUntil(sim.nowMs + 1); // the RPCs left n4 (client latency ≥ 0.2 ms), not yet at a server (≥ 1 ms)
+    const resetAt = sim.nowMs;
+    sim.faults.resetStreams('n4', null);
+    sim.runUntil(resetAt + 1000);
+    const fromN4 = heard.filter((h) => h.atMs > resetAt && h.peer === 'n4');
+    const atN4 = heard.filter((h) => h.atMs > resetAt && h.node === 'n4');
+    expect(fromN4.length).toBeGreaterThan(0); // the far ends heard it
+    expect(atN4.length).toBe(4); // n4 heard it from each of its four peers
+    const [read, write] = boxes as { result: { status: number; error?: string; body?: unknown }; atMs: number }[];
+    expect(read!.result.status).toBe(404); // answered (k was never written), not failed
+    expect(agentOf(sim, 'n4')!.counters['rpcFailedOnLinkDown']).toBe(2); // both RPCs were lost with the connection
+    expect(read!.atMs - resetAt).toBeLessThan(500);
+    expect(write!.atMs - resetAt).toBeLessThan(500);
+    if (write!.result.status !== 200) expect(write!.result.error).toMatch(/may have been applied/);
+    expect(leaderOf(sim)).toBe(leader); // a reset deposes no one
   });
 
   it('a paused process keeps its connections: no signal while it is paused', () => {
