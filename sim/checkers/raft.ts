@@ -147,15 +147,22 @@ function keyOfEntry(e: Entry): string {
  * others are compared with.
  */
 class KeyMemo {
-  private readonly byIndex = new Map<number, { term: number; type: string; copy: unknown; key: string }>();
+  private readonly byIndex = new Map<
+    number,
+    { term: number; type: string; source: unknown; copy: unknown; key: string }
+  >();
 
   keyOf(index: number, term: number, type: string, command: unknown, build: () => string): string {
     const memo = this.byIndex.get(index);
-    if (memo !== undefined && memo.term === term && memo.type === type && samePlain(memo.copy, command, 0))
-      return memo.key;
+    if (memo !== undefined && memo.term === term && memo.type === type) {
+      // The object the key was built from (the same node's commit and apply of the entry it stored):
+      // its key, as contentOf's cache by object gives it (commands are never changed once proposed).
+      if (memo.source === command) return memo.key;
+      if (samePlain(memo.copy, command, 0)) return memo.key;
+    }
     const key = build();
     const copy = plainCopy(command, 0);
-    if (copy !== notCopied) this.byIndex.set(index, { term, type, copy, key });
+    if (copy !== notCopied) this.byIndex.set(index, { term, type, source: command, copy, key });
     return key;
   }
 }
