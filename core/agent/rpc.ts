@@ -329,12 +329,59 @@ export function failRetryableRpcsTo(s: AgentState, env: Env, to: NodeId): void {
 }
 
 /**
+ * How long a reply is kept for a re-send (ms). A reply is lost when the connection it went out on is
+ * reset while it is in flight or unread, and the reset comes back within about one round trip of the
+ * segment that met it (the reply itself, or the next one): a second covers a loaded host.
+ */
+export const repliesKeptMs = 1000;
+/** Replies kept per peer at most (the oldest go first): bounds the memory a busy peer can hold. */
+export const repliesKeptMax = 64;
+
+/** Remembers a reply sent to `peer`, for a re-send if the connection it went out on drops. */
+function keepReply(s: AgentState, env: Env, peer: NodeId, id: number, result: ServerResult): void {
+  let kept = s.recentReplies.get(peer);
+  if (!kept) s.recentReplies.set(peer, (kept = []));
+  kept.push({ id, result, atMs: env.nowMs });
+  while (kept.length > repliesKeptMax || kept[0]!.atMs < env.nowMs - repliesKeptMs) kept.shift();
+  assert(kept.length <= repliesKeptMax, 'replies kept per peer are bounded');
+}
+
+/**
+ * Our connection to `peer` dropped: the replies we sent on it lately may be lost with it. Each direction
+ * is its own connection (net/transport/socket.ts: a reply goes out on the replier's connection), so a
+ * reset of ours is not heard by the requester, whose connection to us is fine: it would wait out its RPC
+ * timer and answer "rpc error: timeout" (found by the explorer with `reset-oneway`, issue 13 §5). So
+ * the replies of the last repliesKeptMs go out again, once, on the next connection; a requester takes a
+ * reply only for a call it still waits for, from the server it asked (onRpcReply), so a copy of one that
+ * arrived is dropped. Consul has no such path: a request and its reply share one multiplexed connection.
+ */
+function resendReplies(s: AgentState, env: Env, peer: NodeId): void {
+  const kept = s.recentReplies.get(peer);
+  if (!kept) return;
+  s.recentReplies.delete(peer); // once: a dead peer's refusals must not bring them back again
+  let resent = 0;
+  for (const { id, result, atMs } of kept) {
+    if (atMs < env.nowMs - repliesKeptMs) continue;
+    env.ctx.emit({
+      kind: 'send',
+      to: peer,
+      channel: 'stream',
+      message: { t: 'rpcReply', id, result: result as ServerResult } satisfies AgentMessage,
+      early: true,
+    });
+    resent++;
+  }
+  if (resent > 0) count(s, 'rpcRepliesResent', resent);
+}
+
+/**
  * The stream connection to `peer` closed (its process died, or it reset the connection): RPCs in
  * flight to it will not be answered on it. They fail now and are retried where safe (hold.ts: reads
  * always; a write whose outcome is unknown answers the error), instead of waiting out the RPC timer or
  * a leader change; a client agent also stops preferring that server.
  */
 export function onLinkDown(s: AgentState, env: Env, peer: NodeId): void {
+  resendReplies(s, env, peer);
   let rpcs = 0;
   for (const pending of s.pendingRpcs.values()) if (pending.to === peer) rpcs++;
   if (rpcs === 0) return;
@@ -381,6 +428,7 @@ export function deliver(s: AgentState, env: Env, origin: Origin, result: ServerR
         message: { t: 'rpcReply', id: origin.id, result } satisfies AgentMessage,
         early: true,
       });
+      keepReply(s, env, origin.from, origin.id, result);
       return;
     case 'internal':
       origin.then(result, env);

@@ -161,6 +161,13 @@ export interface AgentState {
   /** Servers of other DCs that let a forwarded request time out, and until when they are tried last. */
   readonly wanSlowUntilMs: Map<NodeId, number>;
   /**
+   * The RPC replies this agent sent to each peer lately (rpc.ts keepReply): re-sent once when its
+   * connection to that peer drops, because a reply is lost with the connection it travelled on and
+   * its requester, whose own connection is fine, hears nothing. Invariant: per peer at most
+   * repliesKeptMax, oldest first.
+   */
+  readonly recentReplies: Map<NodeId, { readonly id: number; readonly result: unknown; readonly atMs: number }[]>;
+  /**
    * Tokens resolved from the ACL datacenter when that is another DC (core/agent/acl.ts), by id, with
    * when they were fetched; used for `acl_ttl`, and past it by `acl_down_policy` extend-cache. Bounded
    * by `aclCacheEntriesMax` (oldest out first).
@@ -252,6 +259,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     joined: false,
     wanMembers: new Map(),
     wanSlowUntilMs: new Map(),
+    recentReplies: new Map(),
     aclCache: new Map(),
     autopilotStable: new Map(),
     leader: null,

@@ -119,6 +119,53 @@ describe('linkDown in the simulator', () => {
     expect(leaderOf(sim)).toBe(leader); // a reset deposes no one
   });
 
+  it('a one-way reset of the connection a reply went out on: the server sends it again, the read is answered, no RPC timer', () => {
+    // Issue 13 §5, found by the explorer (reset-oneway, conn-reset seed 2): each direction is its own
+    // connection, so when the server's connection to the client agent is reset with a reply in flight,
+    // only the server hears it (linkDown); the client agent's own connection is fine, and it used to wait
+    // its RPC timer (2 s here, 10 s in the real agent) and answer "500 rpc error: timeout" for a read.
+    // Now the server re-sends its recent replies to that peer once (core/agent/rpc.ts resendReplies).
+    const text = 'protocol agent\nnodes 5\nset clients 0\nnetwork latency=1ms..5ms\nduration safety=600s liveness=0s\n';
+    let resetAt = -3; // -3 disarmed, -1 armed, -2 reset scheduled, else when it happened
+    let server = '';
+    const holder: { sim: Simulation | null } = { sim: null };
+    const sim = new Simulation(parseScenario(text, 'linkdown.txt'), agentHarness, 5, {
+      onLeave: (nodeId, effect) => {
+        type Reply = { m?: string; p?: { t?: string; result?: { ok?: boolean; value?: unknown } } };
+        const message = effect.kind === 'send' ? (effect.message as Reply) : null;
+        if (resetAt !== -1 || effect.kind !== 'send' || effect.to !== 'n4' || message?.p?.t !== 'rpcReply') return;
+        if (!(message.p.result?.ok === true && message.p.result.value === null)) return; // the GET of k (absent)
+        // The reply left the server: reset the server's connection to n4 while it is on the wire.
+        server = nodeId;
+        resetAt = -2;
+        holder.sim!.after(0.2, () => {
+          resetAt = holder.sim!.nowMs;
+          holder.sim!.faults.resetStreams(nodeId, 'n4', true);
+        });
+      },
+    });
+    holder.sim = sim;
+    sim.begin();
+    for (let waitedMs = 0; leaderOf(sim) === null && waitedMs < 10_000; waitedMs += 10) sim.runUntil(sim.nowMs + 10);
+    sim.runUntil(sim.nowMs + 3000);
+    resetAt = -1; // arm: the next reply to n4 is the read's
+    const box: { result: unknown; atMs: number } = { result: 'pending', atMs: -1 };
+    sim.request(
+      'n4',
+      { machine: 'agent', body: { type: 'kv.get', key: 'k', read: { consistency: 'default' } } },
+      10_000,
+      (r) => {
+        box.result = r;
+        box.atMs = sim.nowMs;
+      },
+    );
+    sim.runUntil(sim.nowMs + 1000);
+    expect(resetAt).toBeGreaterThan(0);
+    expect((box.result as { status: number }).status).toBe(404); // answered (k was never written)
+    expect(box.atMs - resetAt).toBeLessThan(100); // not at the 2 s RPC timer
+    expect(agentOf(sim, server)!.counters['rpcRepliesResent']).toBeGreaterThanOrEqual(1);
+  });
+
   it('a paused process keeps its connections: no signal while it is paused', () => {
     const { sim, heard } = cluster(3);
     const leader = leaderOf(sim)!;
