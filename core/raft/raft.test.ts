@@ -55,15 +55,21 @@ describe('election (§5.2, §5.4.1, pre-vote §9.6)', () => {
     expect(c.invariantFailures).toEqual([]);
   });
 
-  it('a vote goes only to a log at least as up to date (§5.4.1)', () => {
-    const c = new ManualCluster(3);
+  /** n1 led, replicated x to n2 only, and crashed: n2's log is ahead of n3's. */
+  const n2AheadOfN3 = (options: { preVote?: boolean } = {}): ManualCluster => {
+    const c = new ManualCluster(3, options);
     c.elect('n1');
     settled(c, 'n1');
     c.request('n1', { type: 'propose', command: 'x' });
     c.deliver((m) => m.to === 'n2' || m.from === 'n2');
     c.drop();
-    // n3 lacks x: n2 must refuse it; with pre-vote off to look at the real vote.
     c.crash('n1');
+    return c;
+  };
+
+  it('a vote goes only to a log at least as up to date (§5.4.1)', () => {
+    // n3 lacks x: n2 must refuse it.
+    const c = n2AheadOfN3();
     c.fire('n3', 'election');
     c.deliver(voteTraffic);
     expect(c.state('n3').role).not.toBe('leader');
@@ -71,13 +77,7 @@ describe('election (§5.2, §5.4.1, pre-vote §9.6)', () => {
   });
 
   it('a candidate that refused only because it voted for itself, to a better-placed candidate, re-draws its timeout', () => {
-    const c = new ManualCluster(3, { preVote: false });
-    c.elect('n1');
-    settled(c, 'n1');
-    c.request('n1', { type: 'propose', command: 'x' });
-    c.deliver((m) => m.to === 'n2' || m.from === 'n2');
-    c.drop();
-    c.crash('n1');
+    const c = n2AheadOfN3({ preVote: false });
     // n3 (without x) campaigns first and nobody hears it; then n2 (with x) campaigns in the same term.
     c.fire('n3', 'election');
     c.drop((m) => m.from === 'n3');
