@@ -359,6 +359,12 @@ describe('replication (§5.3)', () => {
 describe('commit notices (hashicorp/raft CommitTimeout; config.commitNoticeDelayMs)', () => {
   const commitOnly = (m: InFlight) =>
     m.from === 'n1' && m.message.type === 'append' && (m.message as AppendEntries).entries.length === 0;
+  /** The followers a commit-only AppendEntries is in flight to. */
+  const commitNoticesTo = (c: ManualCluster): string[] =>
+    c.inFlight
+      .filter(commitOnly)
+      .map((m) => m.to)
+      .sort();
 
   it('a moved commit index alone waits: the next entries carry it to the followers', () => {
     // Proves the lever: once a write commits, no AppendEntries leaves just to say so; the follower
@@ -417,12 +423,7 @@ describe('commit notices (hashicorp/raft CommitTimeout; config.commitNoticeDelay
     expect(noticesSent()).toBe(0);
     expect(c.armed('n1', 'raft:commitNotice')).toBe(true);
     c.fireArmed('n1', 'raft:commitNotice', 10); // now the last wait has lasted the delay
-    expect(
-      c.inFlight
-        .filter(commitOnly)
-        .map((m) => m.to)
-        .sort(),
-    ).toEqual(['n2', 'n3']);
+    expect(commitNoticesTo(c)).toEqual(['n2', 'n3']);
     c.deliver();
     for (const n of c.ids) expect((c.state(n).fsm as ListFsm).items).toEqual(['a', 'b', 'c', 'd']);
     expect(c.invariantFailures).toEqual([]);
@@ -434,12 +435,7 @@ describe('commit notices (hashicorp/raft CommitTimeout; config.commitNoticeDelay
     settled(c, 'n1');
     c.request('n1', { type: 'propose', command: 'a' });
     c.deliver((m) => !commitOnly(m));
-    expect(
-      c.inFlight
-        .filter(commitOnly)
-        .map((m) => m.to)
-        .sort(),
-    ).toEqual(['n2', 'n3']);
+    expect(commitNoticesTo(c)).toEqual(['n2', 'n3']);
     expect(c.armed('n1', 'raft:commitNotice')).toBe(false);
   });
 });
