@@ -85,6 +85,26 @@ async function ready(agent: AgentHandle, ip: string): Promise<void> {
 
 const kvGet = (ip: string, key: string) => conclave(['kv', 'get', '-http-addr', `${ip}:8500`, key]);
 
+/** A server on `bind` (HTTP there too, no DNS) with gossip encryption under `key`, its data in `root`. */
+function encryptedServerArgs(name: string, bind: string, key: string, ...extra: string[]): string[] {
+  return [
+    '-server',
+    '-node',
+    name,
+    '-data-dir',
+    path.join(root, name),
+    '-bind',
+    bind,
+    '-client',
+    bind,
+    '-dns-port',
+    '-1',
+    '-encrypt',
+    key,
+    ...extra,
+  ];
+}
+
 describe('security against real processes (issue 14)', () => {
   it('drops a forged vote of term 2^53 − 1; a forged append is applied only while nothing authenticates frames', async () => {
     const ip = '127.0.0.171';
@@ -227,22 +247,8 @@ describe('security against real processes (issue 14)', () => {
     // Before (b8aa082) the leader added the rogue as a learner at once (list-peers: `evil2 … follower false`).
     const ip = '127.0.0.176';
     const key = generateKey();
-    const serverArgs = (name: string, bind: string, ...extra: string[]) => [
-      '-server',
-      '-node',
-      name,
-      '-data-dir',
-      path.join(root, name),
-      '-bind',
-      bind,
-      '-client',
-      bind,
-      '-dns-port',
-      '-1',
-      '-encrypt',
-      key,
-      ...extra,
-    ];
+    const serverArgs = (name: string, bind: string, ...extra: string[]) =>
+      encryptedServerArgs(name, bind, key, ...extra);
     const server = startAgent(serverArgs('good2', ip, '-bootstrap', '-config-file', tlsConfig));
     agents.push(server);
     await ready(server, ip);
@@ -301,19 +307,7 @@ describe('security against real processes (issue 14)', () => {
     const key = generateKey();
     const ips = ['127.0.0.181', '127.0.0.182', '127.0.0.183'];
     const args = (name: string, bind: string, ...extra: string[]) => [
-      '-server',
-      '-node',
-      name,
-      '-data-dir',
-      path.join(root, name),
-      '-bind',
-      bind,
-      '-client',
-      bind,
-      '-dns-port',
-      '-1',
-      '-encrypt',
-      key,
+      ...encryptedServerArgs(name, bind, key),
       '-retry-join',
       ips[0]!,
       '-retry-join',
