@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { httpGet as get, kvPut as put, leaderIp, type Answer } from './http-client.js';
 import { loopbackServerArgs } from '../../test/loopback-servers.js';
 
 const ips = ['127.0.8.1', '127.0.8.2', '127.0.8.3'];
@@ -21,38 +22,6 @@ afterAll(async () => {
   await stopAll(agents);
   fs.rmSync(root, { recursive: true, force: true });
 });
-
-interface Answer {
-  status: number;
-  index: number;
-  atMs: number;
-  body: string;
-}
-
-async function get(ip: string, pathAndQuery: string, timeoutMs = 60_000): Promise<Answer> {
-  const r = await fetch(`http://${ip}:8500${pathAndQuery}`, { signal: AbortSignal.timeout(timeoutMs) });
-  return {
-    status: r.status,
-    index: Number(r.headers.get('x-consul-index') ?? 0),
-    body: await r.text(),
-    atMs: performance.now(),
-  };
-}
-
-async function put(ip: string, key: string, value: string): Promise<boolean> {
-  const r = await fetch(`http://${ip}:8500/v1/kv/${key}`, {
-    method: 'PUT',
-    body: value,
-    signal: AbortSignal.timeout(10_000),
-  });
-  return r.status === 200 && (await r.text()) === 'true';
-}
-
-async function leaderIp(ip: string): Promise<string | null> {
-  const r = await get(ip, '/v1/status/leader', 2000);
-  const leader = JSON.parse(r.body) as string;
-  return leader ? leader.split(':')[0]! : null;
-}
 
 describe('kill -9 of the leader with requests in flight (real processes)', () => {
   it('in-flight reads answer within 2 s of the new leader; blocking queries re-park and wake', async () => {

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { kvPut, leaderIp } from './http-client.js';
 import { loopbackServerArgs } from '../../test/loopback-servers.js';
 
 const ips = ['127.0.13.1', '127.0.13.2', '127.0.13.3'];
@@ -44,15 +45,6 @@ async function kill9(agent: AgentHandle): Promise<void> {
   await agent.exited;
 }
 
-async function put(ip: string, key: string, value: string): Promise<boolean> {
-  const r = await fetch(`http://${ip}:8500/v1/kv/${key}`, {
-    method: 'PUT',
-    body: value,
-    signal: AbortSignal.timeout(5_000),
-  });
-  return r.status === 200 && (await r.text()) === 'true';
-}
-
 /** The value of `key` on `ip` (null when absent); `stale` reads that server's own copy. */
 async function read(ip: string, key: string, stale: boolean): Promise<string | null> {
   const r = await fetch(`http://${ip}:8500/v1/kv/${key}?raw${stale ? '&stale' : ''}`, {
@@ -61,12 +53,6 @@ async function read(ip: string, key: string, stale: boolean): Promise<string | n
   if (r.status === 404) return null;
   if (r.status !== 200) throw new Error(`GET ${key} on ${ip}: ${r.status} ${await r.text()}`);
   return r.text();
-}
-
-async function leaderIp(ip: string): Promise<string | null> {
-  const r = await fetch(`http://${ip}:8500/v1/status/leader`, { signal: AbortSignal.timeout(2_000) });
-  const leader = (await r.json()) as string;
-  return leader ? leader.split(':')[0]! : null;
 }
 
 async function configuration(ip: string): Promise<RaftServer[]> {
@@ -81,7 +67,7 @@ async function writableLeader(candidates: readonly string[], what: string): Prom
     async () => {
       for (const ip of candidates) {
         const l = await leaderIp(ip).catch(() => null);
-        if (l && candidates.includes(l) && (await put(l, 'probe', what))) return l;
+        if (l && candidates.includes(l) && (await kvPut(l, 'probe', what, 5_000))) return l;
       }
       return null;
     },
@@ -108,7 +94,7 @@ describe('a server that lost its disk (real processes, issue 13 §2)', () => {
     await kill9(agents[0]!);
     const leader = await writableLeader(ips.slice(1), 'a leader among s2 and s3');
     const acknowledged: string[] = [];
-    for (let k = 0; k < 50; k++) if (await put(leader, `lost/${k}`, `v${k}`)) acknowledged.push(`lost/${k}`);
+    for (let k = 0; k < 50; k++) if (await kvPut(leader, `lost/${k}`, `v${k}`, 5_000)) acknowledged.push(`lost/${k}`);
     expect(acknowledged).toHaveLength(50);
 
     await kill9(agents[1]!);
@@ -127,7 +113,7 @@ describe('a server that lost its disk (real processes, issue 13 §2)', () => {
     for (const key of acknowledged) expect(await read(after, key, false), `${key} through the leader`).not.toBeNull();
 
     // s2 does not diverge: a write after the recovery reaches it, and so does everything acknowledged.
-    expect(await put(after, 'after', 'recovered')).toBe(true);
+    expect(await kvPut(after, 'after', 'recovered', 5_000)).toBe(true);
     for (const ip of ips) {
       await until(async () => (await read(ip, 'after', true)) === 'recovered', 60_000, `the new write on ${ip}`);
       for (const key of acknowledged) expect(await read(ip, key, true), `${key} on ${ip} (?stale)`).not.toBeNull();
