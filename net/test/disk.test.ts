@@ -131,11 +131,13 @@ describe('disk storage', () => {
   });
 
   it('calls nothing durable before datasync returns: flush() and durableMarker wait for the sync', async () => {
-    // The real segment handle, with its datasync held until the test releases it (issue 12 §4).
+    // The real segment handle, with its datasync held until the test releases it (issue 12 §4). This is
+    // the write-then-sync path (writeThrough off: platforms without O_DSYNC).
     const held: (() => void)[] = [];
     const calls: string[] = [];
-    const openSegment = async (file: string): Promise<fsp.FileHandle> => {
-      const handle = await fsp.open(file, 'a');
+    const openSegment = async (file: string, flags: number): Promise<fsp.FileHandle> => {
+      expect(flags & (fs.constants.O_DSYNC ?? 0)).toBe(0);
+      const handle = await fsp.open(file, flags);
       return new Proxy(handle, {
         get(target, prop) {
           if (prop === 'datasync')
@@ -152,7 +154,7 @@ describe('disk storage', () => {
       });
     };
     const dir = tempDir();
-    const { storage } = await openDiskStorage(dir, { openSegment });
+    const { storage } = await openDiskStorage(dir, { openSegment, writeThrough: false });
     const marker = storage.write([{ op: 'put', key: 'term', value: 7 }]);
     let durable = false;
     const flushed = storage.flush().then(() => (durable = true));
@@ -167,6 +169,58 @@ describe('disk storage', () => {
     expect(storage.durableMarker).toBe(marker);
     await storage.close();
   });
+
+  it.skipIf(fs.constants.O_DSYNC === undefined)(
+    'writing through: the segment is opened O_DSYNC, no datasync follows, and nothing is durable before the write returns',
+    async () => {
+      // The default path (issue 15: one thread-pool round trip per flush). The segment's real handle, its
+      // writev held until the test releases it: the write is the sync, so flush() and durableMarker must
+      // wait for it. The kernel's own view of the descriptor (/proc/self/fdinfo, Linux) shows O_DSYNC.
+      const held: (() => void)[] = [];
+      const calls: string[] = [];
+      const fds: number[] = [];
+      const openSegment = async (file: string, flags: number): Promise<fsp.FileHandle> => {
+        const handle = await fsp.open(file, flags, 0o666);
+        fds.push(handle.fd);
+        return new Proxy(handle, {
+          get(target, prop) {
+            if (prop === 'writev')
+              return async (buffers: Buffer[]) => {
+                calls.push('writev');
+                await new Promise<void>((release) => held.push(release));
+                const result = await target.writev(buffers);
+                calls.push('written');
+                return result;
+              };
+            if (prop === 'datasync') calls.push('datasync');
+            const value = Reflect.get(target, prop) as unknown;
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        });
+      };
+      const dir = tempDir();
+      const { storage } = await openDiskStorage(dir, { openSegment });
+      const fdinfo = `/proc/self/fdinfo/${fds[0]}`;
+      if (fs.existsSync(fdinfo)) {
+        const flags = Number.parseInt(/flags:\s*([0-7]+)/.exec(fs.readFileSync(fdinfo, 'utf8'))![1]!, 8);
+        expect(flags & fs.constants.O_DSYNC).toBe(fs.constants.O_DSYNC);
+      }
+      const marker = storage.write([{ op: 'put', key: 'term', value: 7 }]);
+      let durable = false;
+      const flushed = storage.flush().then(() => (durable = true));
+      await until(() => held.length === 1);
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      expect(durable).toBe(false);
+      expect(storage.durableMarker).toBeLessThan(marker);
+      held.shift()!();
+      await flushed;
+      expect(calls).toEqual(['writev', 'written']);
+      expect(storage.durableMarker).toBe(marker);
+      await storage.close();
+      const { report } = await openDiskStorage(dir);
+      expect(report.durable.records.get('term')).toBe(7);
+    },
+  );
 
   it('cuts a torn tail at any byte of the last record and reports it', async () => {
     const dir = tempDir();
