@@ -2,19 +2,18 @@
  * bench:wal — the latency of one WAL flush through the real DiskStorage (net/disk/storage.ts), as three
  * servers on one disk see it: three child processes, each a closed loop of `write` (one ~300-byte Raft
  * append record, a put c1's size) then `flush`, at the same time, on data dirs under one directory of the
- * same file system. The variants alternate in rounds (A B A B …), so load that rises or falls during the
- * run weighs on each alike:
+ * same file system. Each process holds one storage per variant and alternates between them flush by flush
+ * (A B A B …), so the load of a shared machine, which moves by the second, weighs on both alike:
  *
  *   writeThrough   the segment opened O_DSYNC: a flush is one `writev` (one thread-pool round trip)
  *   writeThenSync  a `writev`, then an `fdatasync` (two round trips; the code before issue 15's change)
  *
  *   npx tsx bench/wal.ts            WAL_DIR=dir (default: the OS temp dir; put it on the servers' disk)
- *                                   WAL_ROUND_MS=1500 WAL_ROUNDS=6 WAL_PROCS=3 WAL_RECORD_BYTES=300
- *                                   WAL_VARIANTS=writeThrough,writeThenSync (which, in that order per round)
+ *                                   WAL_MS=10000 WAL_PROCS=3 WAL_RECORD_BYTES=300
  *
- * Per variant: flushes per second (all processes), p10/p50/p90/p99 of one flush (ms), and the
- * processes' voluntary context switches per flush (a load-independent count of wake-ups). Last line: one
- * JSON object. Not a test: on a shared machine run it at `nice -n 10` and compare variants within a run.
+ * Per variant: the flushes timed (all processes; the variants alternate, so the counts are equal), and
+ * p10/p50/p90/p99 and mean of one flush (ms): the mean is what a closed-loop client's rate follows. Last line: one JSON object. Not a test: on a shared machine run it at
+ * `nice -n 10`; compare the variants within one run, not across runs.
  */
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,50 +24,51 @@ import { openDiskStorage } from '../net/disk/storage.js';
 
 const variants = { writeThrough: true, writeThenSync: false } as const;
 type Variant = keyof typeof variants;
-const roundMs = Number(process.env['WAL_ROUND_MS'] ?? 1500);
-const rounds = Number(process.env['WAL_ROUNDS'] ?? 6);
+const names = Object.keys(variants) as Variant[];
+const runMs = Number(process.env['WAL_MS'] ?? 10_000);
 const procs = Number(process.env['WAL_PROCS'] ?? 3);
 const recordBytes = Number(process.env['WAL_RECORD_BYTES'] ?? 300);
-/** WAL_VARIANTS=writeThenSync,writeThrough: which run, in that order within each round. */
-const order = (process.env['WAL_VARIANTS'] ?? Object.keys(variants).join(',')).split(',') as Variant[];
 
-interface ChildResult {
-  readonly latenciesMs: number[];
-  readonly voluntarySwitches: number;
-}
+type ChildResult = Record<Variant, number[]>;
 
-async function child(variant: Variant, dir: string): Promise<void> {
-  const { storage } = await openDiskStorage(dir, { writeThrough: variants[variant] });
+async function child(dir: string): Promise<void> {
+  const storages = await Promise.all(
+    names.map(async (name) => {
+      fs.mkdirSync(path.join(dir, name));
+      return (await openDiskStorage(path.join(dir, name), { writeThrough: variants[name] })).storage;
+    }),
+  );
   // One Raft append of a put: an entry whose command carries a key and a value of about recordBytes.
   const ops = [
     { op: 'append' as const, log: 'raft/log', entries: [{ term: 2, index: 1, command: 'x'.repeat(recordBytes - 60) }] },
   ];
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 100; i++) {
+    const storage = storages[i % storages.length]!;
     storage.write(ops);
-    await storage.flush(); // warm-up: the file exists, the JIT has seen the path
+    await storage.flush(); // warm-up: the files exist, the JIT has seen the path
   }
   process.send!('ready');
   await new Promise((resolve) => process.once('message', resolve));
-  const latenciesMs: number[] = [];
-  const switches0 = process.resourceUsage().voluntaryContextSwitches;
-  const endMs = performance.now() + roundMs;
-  while (performance.now() < endMs) {
+  const latencies = names.map(() => [] as number[]);
+  const endMs = performance.now() + runMs;
+  for (let i = 0; performance.now() < endMs; i++) {
+    const v = i % storages.length;
     const t0 = performance.now();
-    storage.write(ops);
-    await storage.flush();
-    latenciesMs.push(performance.now() - t0);
+    storages[v]!.write(ops);
+    await storages[v]!.flush();
+    latencies[v]!.push(performance.now() - t0);
   }
-  const voluntarySwitches = process.resourceUsage().voluntaryContextSwitches - switches0;
-  await storage.close();
-  process.send!({ latenciesMs, voluntarySwitches } satisfies ChildResult, () => process.exit(0));
+  for (const storage of storages) await storage.close();
+  const result = Object.fromEntries(names.map((name, v) => [name, latencies[v]!])) as ChildResult;
+  process.send!(result, () => process.exit(0));
 }
 
-async function round(variant: Variant, root: string, n: number): Promise<ChildResult[]> {
+async function run(root: string): Promise<ChildResult[]> {
   const self = fileURLToPath(import.meta.url);
   const kids = Array.from({ length: procs }, (_, i) => {
-    const dir = path.join(root, `${variant}-${n}-${i}`);
+    const dir = path.join(root, `p${i}`);
     fs.mkdirSync(dir);
-    return fork(self, ['child', variant, dir], { execArgv: process.execArgv });
+    return fork(self, ['child', dir], { execArgv: process.execArgv });
   });
   await Promise.all(kids.map((k) => new Promise((resolve) => k.once('message', resolve))));
   const results = kids.map((k) => new Promise<ChildResult>((resolve) => k.once('message', resolve)));
@@ -82,55 +82,45 @@ function quantile(sorted: readonly number[], q: number): number {
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(process.env['WAL_DIR'] ?? os.tmpdir(), 'conclave-bench-wal-'));
-  const all = new Map<Variant, { latenciesMs: number[]; switches: number }>();
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   console.log(
-    `bench:wal: ${procs} processes, ${rounds} rounds of ${roundMs} ms per variant, ${recordBytes}-byte records, ` +
-      `in ${root}, load average ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')} at start, ${new Date().toISOString()}`,
+    `bench:wal: ${procs} processes for ${runMs} ms, variants alternating flush by flush, ${recordBytes}-byte ` +
+      `records, in ${root}, load average ${load()} at start, ${new Date().toISOString()}`,
   );
+  let results: ChildResult[];
   try {
-    for (let n = 0; n < rounds; n++)
-      for (const variant of order) {
-        const entry = all.get(variant) ?? { latenciesMs: [], switches: 0 };
-        all.set(variant, entry);
-        for (const r of await round(variant, root, n)) {
-          entry.latenciesMs.push(...r.latenciesMs);
-          entry.switches += r.voluntarySwitches;
-        }
-      }
+    results = await run(root);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
   const json: Record<string, Record<string, number>> = {};
-  for (const [variant, { latenciesMs, switches }] of all) {
-    const sorted = [...latenciesMs].sort((a, b) => a - b);
+  for (const name of names) {
+    const sorted = results.flatMap((r) => r[name]).sort((a, b) => a - b);
+    const meanMs = sorted.reduce((a, b) => a + b, 0) / sorted.length;
     const figures = {
-      flushesPerSec: Math.round(sorted.length / ((rounds * roundMs) / 1000)),
+      flushes: sorted.length,
       p10Ms: quantile(sorted, 0.1),
       p50Ms: quantile(sorted, 0.5),
       p90Ms: quantile(sorted, 0.9),
       p99Ms: quantile(sorted, 0.99),
-      sleepsPerFlush: switches / sorted.length,
+      meanMs,
     };
-    json[variant] = Object.fromEntries(
-      Object.entries(figures).map(([k, v]) => [k, Number(v.toFixed(k === 'flushesPerSec' ? 0 : 3))]),
+    json[name] = Object.fromEntries(
+      Object.entries(figures).map(([k, v]) => [k, Number(v.toFixed(k === 'flushes' ? 0 : 3))]),
     );
     console.log(
-      `${variant.padEnd(14)} ${String(figures.flushesPerSec).padStart(6)} flushes/s  p10 ${figures.p10Ms.toFixed(3)} ` +
-        `p50 ${figures.p50Ms.toFixed(3)} p90 ${figures.p90Ms.toFixed(3)} p99 ${figures.p99Ms.toFixed(3)} ms  ` +
-        `${figures.sleepsPerFlush.toFixed(2)} sleeps/flush`,
+      `${name.padEnd(14)} ${figures.flushes.toString().padStart(6)} flushes  p10 ` +
+        `${figures.p10Ms.toFixed(3)} p50 ${figures.p50Ms.toFixed(3)} p90 ${figures.p90Ms.toFixed(3)} p99 ` +
+        `${figures.p99Ms.toFixed(3)} mean ${meanMs.toFixed(3)} ms`,
     );
   }
-  console.log(
-    `load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')} at the end`,
-  );
+  console.log(`load average ${load()} at the end`);
   console.log(JSON.stringify(json));
 }
 
-if (process.argv[2] === 'child') await child(process.argv[3] as Variant, process.argv[4]!);
+if (process.argv[2] === 'child') await child(process.argv[3]!);
 else await main();
