@@ -37,6 +37,10 @@
  *                                or falls during the run weighs on both alike; reports each pair's ratio and
  *                                the median (tlsPutC16RatioPairs, tlsPutC16RatioMedian). One plain-then-TLS
  *                                pass is biased: the variants run minutes apart on a shared machine
+ *   BENCH_INTERLEAVE=1           every system (etcd, the baseline, the TLS variant) starts first; then each
+ *                                phase runs on all of them in turn, the order reversed phase by phase, so a
+ *                                ratio's two figures are seconds apart (runSuite's order: one system's whole
+ *                                suite, then the next's, minutes apart on a machine whose load moves)
  *   BENCH_SKIP_ETCD=1            leaves etcd out
  *   BENCH_BASELINE=/path/repo    adds "conclave@base" (and with BENCH_SECURE "conclave@base+tls"): the same
  *                                suite against another checkout's build (before/after in one run)
@@ -77,6 +81,7 @@ const profileDir = process.env['BENCH_PROFILE'] ?? '';
 const raftMultiplier = process.env['BENCH_RAFT_MULTIPLIER'] ?? '';
 const threadCount = Math.max(1, Number(process.env['BENCH_THREADS'] ?? 2));
 const warmupMs = Number(process.env['BENCH_WARMUP_MS'] ?? 3000);
+const interleave = process.env['BENCH_INTERLEAVE'] === '1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface System {
@@ -154,6 +159,8 @@ interface Figures {
   /** The bench process (every load thread), in cores, and the busiest load thread's event-loop utilisation. */
   loadgenCores: number;
   loadgenEluMax: number;
+  /** The other systems' servers, idle meanwhile (BENCH_INTERLEAVE keeps them running), in cores. */
+  bystanderCores: number;
   /**
    * Server CPU per operation (ms): all three processes, and the leader's. Steadier than ops/s on a shared
    * machine (a starved process does less, but not more per operation), so levers are compared on it.
@@ -177,6 +184,10 @@ async function phase(system: System, threads: LoadThreads, name: string, op: Op,
   const leaderPid = system.pids()[leader] ?? null;
   const cpu0 = pids.map(cpuSeconds);
   const sleeps0 = pids.map(voluntarySwitches);
+  const bystanders = running
+    .filter((s) => s !== system)
+    .flatMap((s) => s.pids().filter((p): p is number => p !== null));
+  const bystanderCpu0 = bystanders.map(cpuSeconds);
   const self0 = process.cpuUsage();
   const start = performance.now();
   const results = await threads.run({
@@ -190,6 +201,7 @@ async function phase(system: System, threads: LoadThreads, name: string, op: Op,
   const wallS = (performance.now() - start) / 1000;
   const self = process.cpuUsage(self0);
   const cpu = pids.map((p, i) => cpuSeconds(p) - cpu0[i]!);
+  const bystanderS = bystanders.reduce((sum, p, i) => sum + cpuSeconds(p) - bystanderCpu0[i]!, 0);
   const sleeps = pids.map((p, i) => voluntarySwitches(p) - sleeps0[i]!).reduce((a, b) => a + b, 0);
   const latencies = results.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
   const errors = results.reduce((n, r) => n + r.errors, 0);
@@ -205,6 +217,7 @@ async function phase(system: System, threads: LoadThreads, name: string, op: Op,
     leaderCores: round((leaderPid === null ? 0 : cpu[pids.indexOf(leaderPid)]!) / wallS),
     loadgenCores: round((self.user + self.system) / 1e6 / wallS),
     loadgenEluMax: round(Math.max(...results.map((r) => r.elu))),
+    bystanderCores: round(bystanderS / wallS),
     cpuMsPerOp: 0,
     leaderCpuMsPerOp: 0,
     sleepsPerOp: 0,
@@ -218,7 +231,7 @@ async function phase(system: System, threads: LoadThreads, name: string, op: Op,
       `${f.elections} elections; servers ${f.cores} cores (leader ${f.leaderCores}), ${f.cpuMsPerOp} CPU ms/op ` +
       `(leader ${f.leaderCpuMsPerOp}), ${f.sleepsPerOp} sleeps/op; load generator ` +
       `${f.loadgenCores} cores, busiest thread ELU ${f.loadgenEluMax}${f.loadgenEluMax > 0.9 ? ' LOADGEN SATURATED' : ''}` +
-      `; load ${loadAverage()}`,
+      `${bystanders.length > 0 ? `; idle systems ${f.bystanderCores} cores` : ''}; load ${loadAverage()}`,
   );
   const samples = [...new Set(results.flatMap((r) => r.errorSamples))].slice(0, 5);
   if (samples.length > 0) log(`  errors: ${samples.join(' | ')}`);
@@ -313,28 +326,82 @@ async function warmLoad(system: System, threads: LoadThreads): Promise<void> {
   });
 }
 
+/** One measurement of the suite, on one system: its figures, keyed as in the JSON line. */
+interface Step {
+  readonly name: string;
+  run(system: System): Promise<Record<string, number>>;
+}
+
+/** The suite in order (BENCH_ONLY picks a part); failover, which kills a server, comes last. */
+function suiteSteps(threads: LoadThreads): Step[] {
+  const figuresOf = (prefix: string, f: Figures) =>
+    Object.fromEntries(Object.entries(f).map(([k, v]) => [`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`, v]));
+  const load = (prefix: string, name: string, op: Op, clients: number): Step => ({
+    name,
+    run: async (system) => figuresOf(prefix, await phase(system, threads, name, op, clients)),
+  });
+  const steps: Step[] = [];
+  for (const c of putClients) {
+    if (only === 'latency') break;
+    if (only === 'put64' && c !== 64) continue;
+    steps.push(load(`putC${c}`, `put c${c}`, 'put', c));
+  }
+  if (only !== '' && only !== 'latency') return steps;
+  if (only !== 'latency')
+    steps.push(load('readC16', 'linearizable get c16', 'get', 16), load('casC16', 'cas c16', 'cas', 16));
+  steps.push({
+    name: 'wake',
+    run: async (system) => {
+      const wakeP50Ms = await wakeLatency(system);
+      log(`${system.name} blocking-query wake p50: ${wakeP50Ms} ms`);
+      return { wakeP50Ms };
+    },
+  });
+  steps.push({
+    name: 'follower wake',
+    run: async (system) => {
+      const followerWakeP50Ms = await wakeLatency(system, true);
+      log(`${system.name} follower-local wake p50 (stale blocking query / watch): ${followerWakeP50Ms} ms`);
+      return { followerWakeP50Ms };
+    },
+  });
+  if (!profileDir)
+    steps.push({
+      name: 'failover',
+      run: async (system) => {
+        const failoverMs = await failover(system);
+        log(`${system.name} leader kill -9 → next write: ${failoverMs} ms`);
+        return { failoverMs };
+      },
+    });
+  return steps;
+}
+
 async function runSuite(system: System, threads: LoadThreads): Promise<Record<string, number>> {
   await warmUp(system);
   await warmLoad(system, threads);
   const out: Record<string, number> = {};
-  const record = (prefix: string, f: Figures) => {
-    for (const [k, v] of Object.entries(f)) out[`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
-  };
-  for (const c of putClients) {
-    if (only === 'latency') break;
-    if (only === 'put64' && c !== 64) continue;
-    record(`putC${c}`, await phase(system, threads, `put c${c}`, 'put', c));
+  for (const step of suiteSteps(threads)) Object.assign(out, await step.run(system));
+  return out;
+}
+
+/**
+ * BENCH_INTERLEAVE=1: every system is started and warmed first, then each step of the suite runs on
+ * every system in turn, the order reversed from one step to the next (A B, B A, A B …). The two figures
+ * of a ratio are then measured seconds apart instead of minutes, and each system runs first as often
+ * as the others: on this shared machine the load moves by more than our levers within minutes, and the
+ * first system of a sequential run was disadvantaged (docs/cluster-performance.md). The systems not
+ * under load meanwhile idle (heartbeats, gossip); their CPU is reported per phase ("bystanders").
+ */
+async function runInterleaved(systems: readonly System[], threads: LoadThreads) {
+  for (const system of systems) {
+    await warmUp(system);
+    await warmLoad(system, threads);
   }
-  if (only !== '' && only !== 'latency') return out;
-  if (only !== 'latency') record('readC16', await phase(system, threads, 'linearizable get c16', 'get', 16));
-  if (only !== 'latency') record('casC16', await phase(system, threads, 'cas c16', 'cas', 16));
-  out['wakeP50Ms'] = await wakeLatency(system);
-  log(`${system.name} blocking-query wake p50: ${out['wakeP50Ms']} ms`);
-  out['followerWakeP50Ms'] = await wakeLatency(system, true);
-  log(`${system.name} follower-local wake p50 (stale blocking query / watch): ${out['followerWakeP50Ms']} ms`);
-  if (!profileDir) {
-    out['failoverMs'] = await failover(system);
-    log(`${system.name} leader kill -9 → next write: ${out['failoverMs']} ms`);
+  const out: Record<string, Record<string, number>> = Object.fromEntries(systems.map((s) => [s.name, {}]));
+  for (const [i, step] of suiteSteps(threads).entries()) {
+    const order = i % 2 === 0 ? systems : [...systems].reverse();
+    for (const system of order) Object.assign(out[system.name]!, await step.run(system));
   }
   return out;
 }
@@ -742,14 +809,20 @@ try {
   // BENCH_BASELINE_FIRST=1: the baseline runs before ours (the first system's phases run on a machine
   // the bench itself has just warmed; alternate the order between runs for an A/B).
   if (process.env['BENCH_BASELINE_FIRST'] === '1' && variants.length > 1) variants.unshift(variants.splice(1, 1)[0]!);
-  for (const v of variants) {
-    const system = await startConclave(root, v);
-    running.push(system);
-    figures[v.name] = await runSuite(system, threads);
+  if (interleave) {
+    for (const v of variants) running.push(await startConclave(root, v));
+    if (!skipEtcd) running.push(await startEtcd(root, etcdBinary));
+    Object.assign(figures, await runInterleaved([...running], threads));
     await stopAll();
-  }
+  } else
+    for (const v of variants) {
+      const system = await startConclave(root, v);
+      running.push(system);
+      figures[v.name] = await runSuite(system, threads);
+      await stopAll();
+    }
   const pairs = tlsPairs > 0 ? await runTlsPairs(variants, threads) : null;
-  if (!skipEtcd) {
+  if (!skipEtcd && !interleave) {
     const etcd = await startEtcd(root, etcdBinary);
     running.push(etcd);
     figures['etcd'] = await runSuite(etcd, threads);
