@@ -54,6 +54,8 @@ export class NodeRuntime {
   private out: Effect[] = [];
   private current = 0;
   private readonly contexts: StepContext[] = [];
+  /** Per machine: its storage key or log name → `machine/name` (remembered: the same few names every persist). */
+  private readonly storageNamers: ((local: string) => string)[] = [];
   /** The driver's BUGGIFY decider (core/buggify.ts): the simulator's when a scenario enables it, else never. */
   private readonly buggify: Buggify;
 
@@ -75,6 +77,7 @@ export class NodeRuntime {
       this.byName.set(name, i);
       this.machines.push(mount.machine);
       this.contexts.push(this.contextFor(i));
+      this.storageNamers.push(storageNamer(name));
       this.states.push(mount.machine.init(nodeId, mount.config, sliceDurable(durable, name), prng));
     }
   }
@@ -139,14 +142,14 @@ export class NodeRuntime {
 
   /** Each machine's local invariants, prefixed with its name. Empty when all hold. */
   invariants(): string[] {
-    const broken: string[] = [];
+    let broken: string[] | null = null; // most steps break nothing: no array for them
     for (let i = 0; i < this.machines.length; i++) {
       const check = this.machines[i]!.invariants;
       if (!check) continue;
-      for (const text of check.call(this.machines[i], this.states[i]))
-        broken.push(`${this.machines[i]!.name}: ${text}`);
+      const texts = check.call(this.machines[i], this.states[i]);
+      for (let k = 0; k < texts.length; k++) (broken ??= []).push(`${this.machines[i]!.name}: ${texts[k]}`);
     }
-    return broken;
+    return broken ?? [];
   }
 
   /** The role of machine `name` (`Machine.role`), or null when it has none or is not mounted here. */
@@ -279,9 +282,13 @@ export class NodeRuntime {
       case 'cancelTimer':
         this.out.push({ kind: 'cancelTimer', timer: this.timerName(index, effect.timer) });
         return;
-      case 'persist':
-        this.out.push({ kind: 'persist', ops: effect.ops.map((op) => prefixOp(name, op)) });
+      case 'persist': {
+        const ops = new Array<StorageOp>(effect.ops.length);
+        const prefixed = this.storageNamers[index]!;
+        for (let i = 0; i < ops.length; i++) ops[i] = prefixOp(effect.ops[i]!, prefixed);
+        this.out.push({ kind: 'persist', ops });
         return;
+      }
       case 'runCheck':
         this.out.push({ ...effect, checkId: `${name}:${effect.checkId}` });
         return;
@@ -300,16 +307,40 @@ export class NodeRuntime {
   }
 }
 
-function prefixOp(name: string, op: StorageOp): StorageOp {
+/**
+ * The op with its key or log name under the machine's prefix (`prefixed` gives `name/key`). Built field
+ * by field rather than spread: a spread over five op shapes was a slow generic copy on every persist.
+ */
+function prefixOp(op: StorageOp, prefixed: (local: string) => string): StorageOp {
   switch (op.op) {
     case 'put':
+      return { op: 'put', key: prefixed(op.key), value: op.value };
     case 'delete':
-      return { ...op, key: `${name}/${op.key}` };
+      return { op: 'delete', key: prefixed(op.key) };
     case 'append':
+      return { op: 'append', log: prefixed(op.log), entries: op.entries };
     case 'truncate':
+      return { op: 'truncate', log: prefixed(op.log), keepCount: op.keepCount };
     case 'dropPrefix':
-      return { ...op, log: `${name}/${op.log}` };
+      return { op: 'dropPrefix', log: prefixed(op.log), dropCount: op.dropCount };
   }
+}
+
+/** Storage names a runtime remembers per machine (a machine writes a handful of keys and logs). */
+const storageNamesMax = 1024;
+
+/** `local` → `${machine}/${local}`, remembered (bounded: a full cache starts again). */
+function storageNamer(machine: string): (local: string) => string {
+  const names = new Map<string, string>();
+  return (local) => {
+    let name = names.get(local);
+    if (name === undefined) {
+      if (names.size >= storageNamesMax) names.clear();
+      name = `${machine}/${local}`;
+      names.set(local, name);
+    }
+    return name;
+  };
 }
 
 /** The part of a node's durable state that belongs to one machine, with the prefix removed. */

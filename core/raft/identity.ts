@@ -161,7 +161,16 @@ export function idsFor(s: RaftState, members: readonly NodeId[]): Record<NodeId,
 
 /** Members the leader could record an id for that are not on record yet. */
 export function checkIdsMissing(s: RaftState): boolean {
-  const members = [...s.membership.voters, ...s.membership.learners];
-  const ids = idsFor(s, members);
-  return members.some((name) => ids[name] !== undefined && recordedIdOf(s.membership, name) === undefined);
+  // What idsFor would give a member without one on record, member by member: no arrays (a leader asks
+  // on every step).
+  return someIdMissing(s, s.membership.voters) || someIdMissing(s, s.membership.learners);
+}
+
+function someIdMissing(s: RaftState, members: readonly NodeId[]): boolean {
+  for (let i = 0; i < members.length; i++) {
+    const name = members[i]!;
+    if (recordedIdOf(s.membership, name) !== undefined) continue;
+    if ((name === s.id ? s.serverId : s.seenIds.get(name)) !== undefined) return true;
+  }
+  return false;
 }

@@ -11,6 +11,9 @@ import type { Entry } from './messages.js';
 /** Bound on the backward scans of fast backtracking (a hint is an optimization, never required). */
 export const termScanMax = 100_000;
 
+/** What check() returns when the log is well formed: one shared, frozen empty list. */
+const noProblems: readonly string[] = Object.freeze([]);
+
 export class RaftLog {
   /** entries[k] has index prevIndex + 1 + k. Invariant: indexes are contiguous, terms never decrease. */
   private entries: Entry[] = [];
@@ -125,9 +128,17 @@ export class RaftLog {
   }
 
   /** Problems with the log's shape (for invariants); checks only the ends, to stay O(1). */
-  check(): string[] {
-    const problems: string[] = [];
+  check(): readonly string[] {
     const n = this.entries.length;
+    if (
+      this.sizes.length === n &&
+      (n === 0 ||
+        (this.entries[0]!.index === this.prevIndex + 1 &&
+          this.entries[n - 1]!.index === this.lastIndex &&
+          this.entries[0]!.term >= this.prevTerm))
+    )
+      return noProblems; // the common case, without an array per call (it runs after every step)
+    const problems: string[] = [];
     if (n > 0) {
       if (this.entries[0]!.index !== this.prevIndex + 1)
         problems.push(`first entry has index ${this.entries[0]!.index}, expected ${this.prevIndex + 1}`);

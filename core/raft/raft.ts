@@ -225,7 +225,8 @@ function monotonicMs(s: RaftState, inputNowMs: number): number {
 
 /** Per-node properties, O(1) + O(members): cheap enough to run after every step. */
 export function raftInvariants(s: RaftState): string[] {
-  const broken: string[] = [...s.safetyFaults];
+  // Allocation-light: it runs after every step of every node (no spread, no Map entry pairs).
+  const broken: string[] = s.safetyFaults.length > 0 ? s.safetyFaults.slice() : [];
   if (s.appliedIndex > s.commitIndex) broken.push(`applied ${s.appliedIndex} > commit ${s.commitIndex}`);
   if (s.commitIndex > s.log.lastIndex) broken.push(`commit ${s.commitIndex} > last index ${s.log.lastIndex}`);
   if (s.log.lastTerm > s.term) broken.push(`last log term ${s.log.lastTerm} > current term ${s.term}`);
@@ -235,7 +236,8 @@ export function raftInvariants(s: RaftState): string[] {
   if (s.role === 'leader') {
     if (s.leader !== s.id) broken.push('a leader that does not name itself leader');
     if (s.vote !== s.id) broken.push(`a leader that voted for ${s.vote} in its own term`);
-    for (const [id, p] of s.progress) {
+    for (const id of s.progress.keys()) {
+      const p = s.progress.get(id)!;
       if (p.match >= p.next) broken.push(`progress of ${id}: match ${p.match} ≥ next ${p.next}`);
       if (p.match > s.log.lastIndex) broken.push(`progress of ${id}: match ${p.match} beyond our last index`);
       if (p.inflight.length > s.config.inflightAppendsMax)
@@ -244,7 +246,8 @@ export function raftInvariants(s: RaftState): string[] {
   } else if (s.progress.size > 0 || s.pending.size > 0 || s.reads.length > 0)
     broken.push(`a ${s.role} with leader-only state`);
   if (s.started && s.hardStateDirty) broken.push('hard state changed but not persisted at the end of a step');
-  broken.push(...s.log.check());
+  const logProblems = s.log.check();
+  for (let i = 0; i < logProblems.length; i++) broken.push(logProblems[i]!);
   return broken;
 }
 

@@ -9,10 +9,10 @@
  * Lease reads (thesis §6.4.1, off by default) skip step 3 while a quorum acknowledged a round sent
  * less than electionTimeoutMsMin × (1 − clock drift bound) ago.
  */
-import type { StepContext } from '../types.js';
+import type { NodeId, StepContext } from '../types.js';
 import { buggify } from '../buggify.js';
 import type { RaftRequest } from './api.js';
-import { fail, quorumSize, reply, type RaftState, type ReplyTarget } from './state.js';
+import { fail, quorumValue, reply, type RaftState, type ReplyTarget } from './state.js';
 import { sendAppend } from './replication.js';
 
 /** How many past rounds' send times are kept for lease reads. */
@@ -48,11 +48,11 @@ export function startReadRound(s: RaftState, nowMs: number): void {
 
 /** The highest round a quorum of voters (us included) acknowledged. */
 function confirmedSeq(s: RaftState): number {
-  const voters = s.membership.voters;
-  const seqs: number[] = [];
-  for (const id of voters) seqs.push(id === s.id ? s.readSeq : (s.progress.get(id)?.readSeq ?? 0));
-  seqs.sort((a, b) => b - a);
-  return seqs[quorumSize(voters.length) - 1] ?? 0;
+  return quorumValue(s.membership.voters, readSeqOf, s);
+}
+
+function readSeqOf(s: RaftState, id: NodeId): number {
+  return id === s.id ? s.readSeq : (s.progress.get(id)?.readSeq ?? 0);
 }
 
 function checkLease(s: RaftState, nowMs: number): boolean {

@@ -18,6 +18,7 @@ import {
   hardStateOp,
   persist,
   quorumSize,
+  quorumValue,
   send,
   type Progress,
   timerCommitNotice,
@@ -421,15 +422,12 @@ export function maybeCommit(s: RaftState): void {
   const voters = s.membership.voters;
   if (voters.length === 0) return;
   // Most acknowledgements move nothing: unless a quorum has matched past the commit index, the quorum
-  // index cannot be past it either, and the sort below (an array per call) is skipped.
+  // index cannot be past it either, and quorumValue below is skipped.
   const quorum = quorumSize(voters.length);
   let ahead = 0;
   for (const id of voters) if (matchOf(s, id) > s.commitIndex) ahead++;
   if (ahead < quorum) return;
-  const matches: number[] = [];
-  for (const id of voters) matches.push(matchOf(s, id));
-  matches.sort((a, b) => b - a);
-  const candidate = matches[quorum - 1]!;
+  const candidate = quorumValue(voters, matchOf, s);
   assert(candidate > s.commitIndex, 'a quorum matched past the commit index, so its quorum index is past it');
   if (s.log.termAt(candidate) !== s.term && !s.config.unsafeCommitPreviousTerm) return;
   s.commitIndex = candidate;

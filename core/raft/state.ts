@@ -313,6 +313,35 @@ export function quorumSize(voterCount: number): number {
   return Math.floor(voterCount / 2) + 1;
 }
 
+/**
+ * Scratch space of quorumValue, reused by every call: the values of one call, in descending order.
+ * It carries nothing from one call to the next (each call writes the slots it reads first).
+ */
+const quorumScratch: number[] = [];
+
+/**
+ * The highest value that a quorum of the voters has reached: the `quorumSize`-th largest of
+ * `valueOf(context, voter)` over the voters (0 for no voters). The same number as sorting the values in
+ * descending order and taking the one at `quorumSize − 1`, without a new array and a comparator per
+ * call (the leader runs it on every acknowledgement): an insertion sort into the reused scratch.
+ */
+export function quorumValue<T>(
+  voters: readonly NodeId[],
+  valueOf: (context: T, id: NodeId) => number,
+  context: T,
+): number {
+  const n = voters.length;
+  if (n === 0) return 0;
+  const values = quorumScratch;
+  for (let i = 0; i < n; i++) {
+    const v = valueOf(context, voters[i]!);
+    let j = i;
+    for (; j > 0 && values[j - 1]! < v; j--) values[j] = values[j - 1]!;
+    values[j] = v;
+  }
+  return values[quorumSize(n) - 1]!;
+}
+
 /** The peers this node replicates to / asks for votes: every member but itself. */
 export function peersOf(s: RaftState): NodeId[] {
   const out: NodeId[] = [];
