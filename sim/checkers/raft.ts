@@ -131,6 +131,11 @@ export function applyKey(command: unknown): string {
   return entryKey('command', command);
 }
 
+/** applyKey as KeyMemo calls it. */
+function applyKeyOf(_type: string, command: unknown): string {
+  return applyKey(command);
+}
+
 function keyOfEntry(e: Entry): string {
   if (e.type === 'config')
     return `config:${JSON.stringify({ voters: e.config!.voters, learners: e.config!.learners })}`;
@@ -152,7 +157,14 @@ class KeyMemo {
     { term: number; type: string; source: unknown; copy: unknown; key: string }
   >();
 
-  keyOf(index: number, term: number, type: string, command: unknown, build: () => string): string {
+  /** `build(type, command)` makes the key when none is remembered (a function, not a closure per call). */
+  keyOf(
+    index: number,
+    term: number,
+    type: string,
+    command: unknown,
+    build: (type: string, command: unknown) => string,
+  ): string {
     const memo = this.byIndex.get(index);
     if (memo !== undefined && memo.term === term && memo.type === type) {
       // The object the key was built from (the same node's commit and apply of the entry it stored):
@@ -160,7 +172,7 @@ class KeyMemo {
       if (memo.source === command) return memo.key;
       if (samePlain(memo.copy, command, 0)) return memo.key;
     }
-    const key = build();
+    const key = build(type, command);
     const copy = plainCopy(command, 0);
     if (copy !== notCopied) this.byIndex.set(index, { term, type, source: command, copy, key });
     return key;
@@ -170,6 +182,19 @@ class KeyMemo {
 /** plainCopy's answer for a value it does not copy (the memo then keeps nothing). */
 const notCopied = Symbol('not copied');
 const plainDepthMax = 64;
+
+/**
+ * A plain object as plainCopy keeps it: its own keys in Object.keys order and their copied values, so
+ * that samePlain compares another object's keys with these in one pass, without listing them again.
+ */
+class PlainFields {
+  constructor(
+    readonly keys: readonly string[],
+    readonly values: readonly unknown[],
+  ) {}
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /** A copy of plain data (plain objects and arrays, primitives, byte arrays), or notCopied. */
 function plainCopy(v: unknown, depth: number): unknown {
@@ -188,17 +213,23 @@ function plainCopy(v: unknown, depth: number): unknown {
     return out;
   }
   if (proto !== Object.prototype) return notCopied;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) {
+  const keys = Object.keys(v);
+  const values = new Array<unknown>(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
     if (k === '__proto__' || k === 'toJSON') return notCopied;
     const c = plainCopy((v as Record<string, unknown>)[k], depth + 1);
     if (c === notCopied) return notCopied;
-    out[k] = c;
+    values[i] = c;
   }
-  return out;
+  return new PlainFields(keys, values);
 }
 
-/** `b` is the same plain data as the plain copy `a`: same fields in the same order, equal primitives and bytes. */
+/**
+ * `b` is the same plain data as the plain copy `a`: same fields in the same order, equal primitives and
+ * bytes. An object's own enumerable keys are walked with for-in (the order Object.keys lists them in,
+ * inherited ones skipped), so comparing a command allocates nothing.
+ */
 function samePlain(a: unknown, b: unknown, depth: number): boolean {
   if (a === null || typeof a !== 'object') return a === b;
   if (b === null || typeof b !== 'object' || depth > plainDepthMax) return false;
@@ -215,16 +246,16 @@ function samePlain(a: unknown, b: unknown, depth: number): boolean {
     for (let i = 0; i < a.length; i++) if (!samePlain(a[i], bs[i], depth + 1)) return false;
     return true;
   }
-  if (proto !== Object.prototype) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const k = ka[i]!;
-    if (kb[i] !== k || !samePlain((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1))
+  if (proto !== Object.prototype || !(a instanceof PlainFields)) return false;
+  const { keys, values } = a;
+  let i = 0;
+  for (const k in b) {
+    if (!hasOwn.call(b, k)) continue;
+    if (i >= keys.length || keys[i] !== k || !samePlain(values[i], (b as Record<string, unknown>)[k], depth + 1))
       return false;
+    i++;
   }
-  return true;
+  return i === keys.length;
 }
 
 interface Incarnation {
@@ -347,9 +378,7 @@ export class RaftClusterChecker {
     if (effect.index <= inc.applied)
       return this.fail(`${nodeId} applied index ${effect.index} after ${inc.applied} (out of order or twice)`);
     inc.applied = effect.index;
-    const key = this.applyKeys.keyOf(effect.index, effect.term, 'apply', effect.command, () =>
-      applyKey(effect.command),
-    );
+    const key = this.applyKeys.keyOf(effect.index, effect.term, 'apply', effect.command, applyKeyOf);
     const first = this.appliedAt.get(effect.index);
     if (first) {
       if (first.key !== key || first.term !== effect.term) {
@@ -370,7 +399,7 @@ export class RaftClusterChecker {
 
   private keyOfEntry(e: Entry): string {
     if (e.type === 'config') return keyOfEntry(e);
-    return this.entryKeys.keyOf(e.index, e.term, e.type, e.command, () => keyOfEntry(e));
+    return this.entryKeys.keyOf(e.index, e.term, e.type, e.command, entryKey); // keyOfEntry for a non-config entry
   }
 
   private incarnation(nodeId: NodeId, token: unknown): Incarnation {

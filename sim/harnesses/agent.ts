@@ -163,6 +163,8 @@ class AgentRun {
   readonly livenessCrossDcs = new Set<string>();
   /** Multi-DC: one Raft cluster checker per DC (Raft safety and the per-step rules, per DC). */
   readonly raftCheckers = new Map<string, RaftClusterChecker>();
+  /** node → its DC's checker, or null for a client agent (raftCheckerOf ran on every input and effect). */
+  readonly raftCheckerByNode = new Map<NodeId, RaftClusterChecker | null>();
   livenessProbing = false;
   /** Each server's last role, for the coverage of role transitions. */
   readonly roles: RoleMarks = new Map();
@@ -671,11 +673,18 @@ function wanMissText(sim: SimApi): string {
  * Raft group, so one leader per term, log matching and state machine safety are judged per DC.
  */
 function raftCheckerOf(sim: SimApi, nodeId: NodeId): RaftClusterChecker | null {
-  if (!serversOf(sim.scenario).includes(nodeId)) return null;
   const run = runOf(sim);
-  const dc = dcOf(sim.scenario, nodeId);
-  let checker = run.raftCheckers.get(dc);
-  if (!checker) run.raftCheckers.set(dc, (checker = new RaftClusterChecker({ exactlyOnce: false })));
+  let checker = run.raftCheckerByNode.get(nodeId);
+  if (checker === undefined) {
+    // A node is a server or not for the whole run (the scenario's node list), so the answer is kept.
+    checker = null;
+    if (serversOf(sim.scenario).includes(nodeId)) {
+      const dc = dcOf(sim.scenario, nodeId);
+      checker = run.raftCheckers.get(dc) ?? null;
+      if (!checker) run.raftCheckers.set(dc, (checker = new RaftClusterChecker({ exactlyOnce: false })));
+    }
+    run.raftCheckerByNode.set(nodeId, checker);
+  }
   return checker;
 }
 

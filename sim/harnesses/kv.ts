@@ -1272,7 +1272,7 @@ export const harness: Harness = {
     if (!runtime) return null;
     const fsm = fsmOf(sim, nodeId);
     if (fsm && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
-    if (fsm) for (const transition of fsm.transitions.splice(0)) sim.cover(transition);
+    if (fsm && fsm.transitions.length > 0) for (const transition of fsm.transitions.splice(0)) sim.cover(transition);
     const run = runStateOf(sim);
     coverRaftStep(sim, run.roles, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
     return run.checker.afterStep(nodeId, runtime.stateOf<RaftState>('raft'), runtime);
