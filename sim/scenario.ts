@@ -53,6 +53,7 @@ export const faultKinds = [
   'crash-leader',
   'reset',
   'reset-oneway',
+  'restart-fast',
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -63,7 +64,8 @@ export type FaultKind = (typeof faultKinds)[number];
  */
 export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter(
   // busy (sim/engine/busy.ts), the WAN faults (datacenter scenarios only), isolate, datagram-cut,
-  // crash-leader, reset and reset-oneway (sim/engine/nemesis.ts) are opt-in likewise: named in `kinds=`.
+  // crash-leader, reset, reset-oneway and restart-fast (sim/engine/nemesis.ts) are opt-in likewise: named
+  // in `kinds=`.
   (k) =>
     k !== 'full' &&
     k !== 'disk-replaced' &&
@@ -74,7 +76,8 @@ export const defaultFaultKinds: readonly FaultKind[] = faultKinds.filter(
     k !== 'datagram-cut' &&
     k !== 'crash-leader' &&
     k !== 'reset' &&
-    k !== 'reset-oneway',
+    k !== 'reset-oneway' &&
+    k !== 'restart-fast',
 );
 
 /** A datacenter of a multi-DC scenario: its nodes (servers first) and how many are servers. */

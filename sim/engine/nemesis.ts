@@ -237,6 +237,19 @@ export class Nemesis {
         undo(() => f.restart(victim));
         return;
       }
+      case 'restart-fast': {
+        // A process killed and started again at once (a supervisor's restart, `systemctl restart`, a
+        // crash loop, a deploy): down for a few ms to half a second — often less than a round trip, or
+        // than the replies and blocking reads its peers still owe the old process. What the peers send
+        // after the new process is up reaches it (a new connection), so a late answer meant for the old
+        // process meets the new one's calls (issue 13: call ids must not repeat across processes).
+        const up = ids.filter((id) => host.isUp(id));
+        if (up.length === 0) return;
+        const victim = r.pick(up);
+        f.crash(victim);
+        host.after(1 + r.below(r.pick([5, 50, 500])), () => f.restart(victim));
+        return;
+      }
       case 'pause': {
         const up = ids.filter((id) => host.isUp(id) && !host.isPaused(id));
         if (up.length === 0) return;

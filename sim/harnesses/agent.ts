@@ -30,7 +30,7 @@ import type { NodeRuntime } from '../../core/runtime.js';
 import type { RaftState } from '../../core/raft/state.js';
 import { createStoreFsm, type StoreFsm } from '../../core/store/store.js';
 import { checkedStoreFsm } from '../checkers/store.js';
-import type { HealthCheck } from '../../core/store/types.js';
+import type { HealthCheck, StoreCommand } from '../../core/store/types.js';
 import type { NodeId } from '../../core/types.js';
 import { checkHistory, registerModel, UNKNOWN, type LinOp, type RegisterInput } from '../checkers/lin/index.js';
 import { runState, type Harness, type SimApi } from '../harness.js';
@@ -61,6 +61,8 @@ const params = {
     'processes that create TTL sessions (10 s), renew them a few times, then destroy or abandon them (default 2; 0 with clients 0)',
   serverAuth:
     "1 = a server joins Raft only after it introduced itself on the server port, as the agent does with TLS verify_incoming (core/agent/hello.ts); 0 = on gossip alone (default, Consul's rule)",
+  watchers:
+    'watch processes (consul-template, `consul watch`): each long-polls its own key `w<N>` through random agents (`?wait=` 5–20 s) and now and then writes it; default 0, drawn only when set',
   blockingPercent:
     'share (%) of reads that are blocking (`?index=` the last index the process saw for the key, `?wait=` 1–3 s); default 0, drawn only when set',
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
@@ -186,6 +188,34 @@ class AgentRun {
   readonly starts: { readonly node: NodeId; readonly atMs: number }[] = [];
   /** Every `raft.becameLeader`: who, at which term, when. */
   readonly elections: { readonly node: NodeId; readonly term: number; readonly atMs: number }[] = [];
+  /**
+   * The KV writes the servers applied, per datacenter, by log index (drained from each server's store
+   * after every step: kvWritesOf): what an acknowledged write's index must name (checkWriteAcks).
+   */
+  readonly appliedKvWrites = new Map<string, Map<number, AppliedKvWrite>>();
+  /** The servers' applied KV writes were drained (the per-step checks run: not with invariants off). */
+  appliedKvWritesRecorded = false;
+  /** A server recorded more KV writes in one step than kvWritesKeptMax: the write-ack check has no verdict. */
+  appliedKvWritesLost = false;
+  /** Writes and CAS answered with a boolean, to judge against `appliedKvWrites` at the end. */
+  readonly writeAcks: WriteAck[] = [];
+  /** Answers the per-call check looked at (reads and their entries, write acknowledgements). */
+  answersChecked = 0;
+}
+
+/** A KV write a server applied: its key and value (the workload's values are unique strings). */
+interface AppliedKvWrite {
+  readonly key: string;
+  readonly value: string | null;
+}
+
+/** A write or CAS answered 200 with a boolean: which request, and the log index the answer named. */
+interface WriteAck {
+  readonly what: string;
+  readonly dc: string;
+  readonly key: string;
+  readonly value: string;
+  readonly index: number;
 }
 
 function runOf(sim: SimApi): AgentRun {
@@ -297,6 +327,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
         const put = { type: 'kv.put', key: raw, value: bytes(value), ...where } as const;
         agentRequest(sim, node, put, timeoutMs, (response) => {
+          checkWriteAnswer(sim, node, dc, 'write', raw, value, op.invokeMs, response);
           if (response === undefined) run.unanswered.add(op.id);
           if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
           else if (noteError(run, op.id, response) && definitelyNotApplied(response))
@@ -317,6 +348,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         const clientTimeoutMs = timeoutMs + waitMs + Math.ceil(waitMs / 16);
         agentRequest(sim, node, get, clientTimeoutMs, (response) => {
           checkResponseIndex(sim, node, key, response);
+          checkReadAnswer(sim, node, raw, op.invokeMs, response);
           if (response === undefined) run.unanswered.add(op.id);
           else if (blockingPercent > 0 && typeof response.index === 'number' && response.index >= 1)
             seenIndex.set(key, response.index);
@@ -329,7 +361,9 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
       } else {
         // CAS: read the entry (not recorded), then cas on its ModifyIndex; values are unique, so
         // "ModifyIndex unchanged" is "value still equals what we read".
+        const readAtMs = sim.nowMs;
         agentRequest(sim, node, { type: 'kv.get', key: raw, read, ...where }, timeoutMs, (seen) => {
+          checkReadAnswer(sim, node, raw, readAtMs, seen);
           if (sim.phase !== 'safety' || (seen?.status !== 200 && seen?.status !== 404)) return next();
           const entry =
             seen.status === 200 ? (seen.body as { Value: string | null; ModifyIndex: number }[])[0] : undefined;
@@ -342,6 +376,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
             { type: 'kv.cas', key: raw, value: bytes(to), index: entry?.ModifyIndex ?? 0, ...where },
             timeoutMs,
             (response) => {
+              checkWriteAnswer(sim, node, dc, 'cas', raw, to, op.invokeMs, response);
               if (response === undefined) run.unanswered.add(op.id);
               if (response?.status === 200)
                 sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
@@ -356,6 +391,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
     };
     sim.after(2000 + prng.below(everyMs + 1), issue);
   }
+  startWatchers(sim, scenario);
 
   // Service registrations through random client agents (recorded, not part of the KV model).
   const clientsNodes = agentsOf(sim).filter((id) => !serversOf(scenario).includes(id));
@@ -378,6 +414,76 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
     );
   };
   sim.after(1500, register);
+}
+
+/**
+ * Watch processes (opt-in, `set watchers N`), as consul-template and `consul watch` run: each long-polls
+ * its own key `w<N>` through a random agent — a plain read first, then `?index=` the last index it saw
+ * with `?wait=` 5–20 s (Consul's default wait is 5 minutes) — and a quarter of the time writes a new
+ * value to it instead (the only writes of that key, so most watches run out their wait: long-lived
+ * calls parked on a server, as real watches are). Recorded in the history like the other processes'
+ * reads and writes (process ids after theirs), checked alike. Draws from their own stream.
+ */
+function startWatchers(sim: SimApi, scenario: Scenario): void {
+  const watchers = num(scenario, 'watchers', 0);
+  if (watchers === 0) return;
+  const prng = sim.random('watchers');
+  const [consistentShare, defaultShare] = readShares(scenario);
+  const readMode = (): Consistency => {
+    if (num(scenario, 'staleReads', 0) === 1) return 'stale';
+    const roll = prng.below(100);
+    return roll < consistentShare ? 'consistent' : roll < consistentShare + defaultShare ? 'default' : 'stale';
+  };
+  const run = runOf(sim);
+  const processes = num(scenario, 'clients', 3) + 1; // after the workload's and the registrations' ids
+  const timeoutMs = num(scenario, 'requestTimeoutMs', 3000);
+  for (let w = 0; w < watchers; w++) {
+    const process = processes + w;
+    const raw = `w${w}`;
+    /** The last index seen, per datacenter (an agent reads and writes its own DC's `w<N>`). */
+    const seenIndex = new Map<string, number>();
+    const next = (): void => {
+      if (sim.phase === 'safety') sim.after(1 + prng.below(50), watch);
+    };
+    const watch = (): void => {
+      if (sim.phase !== 'safety') return;
+      const node = prng.pick(agentsOf(sim));
+      const dc = dcOf(scenario, node);
+      const key = historyKey(scenario, dc, raw);
+      if (prng.below(4) === 0) {
+        const value = `v${run.nextValue++}`;
+        const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
+        return agentRequest(sim, node, { type: 'kv.put', key: raw, value: bytes(value) }, timeoutMs, (response) => {
+          checkWriteAnswer(sim, node, dc, 'write', raw, value, op.invokeMs, response);
+          if (response === undefined) run.unanswered.add(op.id);
+          if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
+          else if (noteError(run, op.id, response) && definitelyNotApplied(response))
+            sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
+          else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+          next();
+        });
+      }
+      const mode = readMode();
+      const minIndex = seenIndex.get(dc) ?? 0;
+      const waitMs = minIndex > 0 ? 5000 + prng.below(15_001) : 0;
+      const op = sim.history.invoke(process, 'read', waitMs > 0 ? { mode, waitMs } : { mode }, node, sim.nowMs, key);
+      if (waitMs > 0) run.blockingWaitMs.set(op.id, waitMs);
+      const read = waitMs > 0 ? { consistency: mode, minIndex, waitMs } : { consistency: mode };
+      const clientTimeoutMs = timeoutMs + waitMs + Math.ceil(waitMs / 16);
+      agentRequest(sim, node, { type: 'kv.get', key: raw, read }, clientTimeoutMs, (response) => {
+        checkResponseIndex(sim, node, key, response);
+        checkReadAnswer(sim, node, raw, op.invokeMs, response);
+        if (response === undefined) run.unanswered.add(op.id);
+        else if (typeof response.index === 'number' && response.index >= 1) seenIndex.set(dc, response.index);
+        if (response?.status === 200)
+          sim.history.complete(op, 'ok', decodeValue((response.body as { Value: string | null }[])[0]), sim.nowMs);
+        else if (response?.status === 404) sim.history.complete(op, 'ok', null, sim.nowMs);
+        else if (noteError(run, op.id, response)) sim.history.complete(op, 'fail', response?.error, sim.nowMs);
+        next();
+      });
+    };
+    sim.after(2000 + prng.below(1000), watch);
+  }
 }
 
 /**
@@ -534,6 +640,145 @@ function checkLeaderTime(sim: SimApi, nodeId: NodeId, ops: readonly StorageOp[])
       );
     }
   }
+}
+
+// ───────────────────────────────────────── per-call answer check ──────────────────────────────────
+// Issue 13, the RPC call-id hazard: an agent matches an RPC's answer to its call by the call id, so an
+// answer meant for another call (one of an earlier process of the same agent whose ids were the same,
+// re-sent or parked on a server past a fast restart) would be handed to the wrong client. Every answer a
+// workload client receives must be an answer to its own request, judged from what the client sees and
+// what the servers applied, never from the agent's own bookkeeping:
+//  - a read of key k answered 200 carries exactly one entry, k's (Key = k), no newer than the answer's
+//    X-Consul-Index; a 404 carries no body;
+//  - a write or CAS answered 200 carries a boolean, and the log index it names (X-Consul-Index) is the
+//    entry that wrote this very value to this key (a CAS answered false names its own refused command),
+//    judged at the end of the run against the KV writes the servers applied (checkWriteAcks).
+
+/** How many KV writes one server may apply in one step before the record is given up (kvWritesOf). */
+const kvWritesKeptMax = 4096;
+
+/** What a workload request was, for a violation's text. */
+function callText(node: NodeId, what: string, key: string, invokeMs: number): string {
+  return `${what} of ${key} through ${node} invoked at ${invokeMs.toFixed(1)} ms`;
+}
+
+/** Per-call rule for a KV read's answer (see above). */
+function checkReadAnswer(
+  sim: SimApi,
+  node: NodeId,
+  key: string,
+  invokeMs: number,
+  response: AgentResponse | undefined,
+): void {
+  if (response === undefined || (response.status !== 200 && response.status !== 404)) return;
+  runOf(sim).answersChecked++;
+  const call = callText(node, 'read', key, invokeMs);
+  if (response.status === 404) {
+    if (response.body !== null)
+      sim.violation(`answer check: the ${call} was answered 404 with a body (${JSON.stringify(response.body)})`);
+    return;
+  }
+  const body = response.body as { Key?: unknown; ModifyIndex?: unknown }[] | null;
+  if (!Array.isArray(body) || body.length !== 1 || body[0] === null || typeof body[0] !== 'object')
+    return sim.violation(
+      `answer check: the ${call} was answered 200 with ${JSON.stringify(response.body)?.slice(0, 200)}, not one KV entry (another request's answer)`,
+    );
+  const entry = body[0];
+  if (entry.Key !== key)
+    return sim.violation(
+      `answer check: the ${call} was answered with the entry of ${String(entry.Key)} (another request's answer)`,
+    );
+  if (typeof entry.ModifyIndex !== 'number' || typeof response.index !== 'number' || entry.ModifyIndex > response.index)
+    sim.violation(
+      `answer check: the ${call} was answered with an entry modified at index ${String(entry.ModifyIndex)} under X-Consul-Index ${String(response.index)}`,
+    );
+}
+
+/** Per-call rule for a write's or CAS's answer: a boolean now, its index judged at the end (checkWriteAcks). */
+function checkWriteAnswer(
+  sim: SimApi,
+  node: NodeId,
+  dc: string,
+  what: 'write' | 'cas',
+  key: string,
+  value: string,
+  invokeMs: number,
+  response: AgentResponse | undefined,
+): void {
+  if (response?.status !== 200) return;
+  const run = runOf(sim);
+  run.answersChecked++;
+  const call = callText(node, what === 'write' ? `write of ${value}` : `cas to ${value}`, key, invokeMs);
+  if (typeof response.body !== 'boolean' || typeof response.index !== 'number')
+    return sim.violation(
+      `answer check: the ${call} was answered 200 with ${JSON.stringify(response.body)?.slice(0, 200)} (index ${String(response.index)}), not a write's boolean (another request's answer)`,
+    );
+  run.writeAcks.push({ what: call, dc, key, value, index: response.index });
+}
+
+/**
+ * The store FSM of a server, recording the KV writes it applies (key and value by log index) for the
+ * write-ack check; the harness drains them after every step of the server (drainKvWrites).
+ */
+function recordingKvWrites(fsm: StoreFsm): StoreFsm & { readonly kvWrites: [number, AppliedKvWrite][] } {
+  const kvWrites: [number, AppliedKvWrite][] = [];
+  const apply = fsm.apply.bind(fsm);
+  return Object.assign(fsm, {
+    kvWrites,
+    apply(command: unknown, index: number) {
+      const c = command as StoreCommand | null;
+      if ((c?.type === 'kvSet' || c?.type === 'kvCas') && kvWrites.length <= kvWritesKeptMax)
+        kvWrites.push([
+          index,
+          { key: c.entry.key, value: c.entry.value === null ? null : Buffer.from(c.entry.value).toString('utf8') },
+        ]);
+      return apply(command, index);
+    },
+  });
+}
+
+/** Moves the KV writes `nodeId`'s store applied in its last step into the run's record of its datacenter. */
+function drainKvWrites(sim: SimApi, nodeId: NodeId, fsm: { kvWrites?: [number, AppliedKvWrite][] }): void {
+  const run = runOf(sim);
+  run.appliedKvWritesRecorded = true;
+  const writes = fsm.kvWrites;
+  if (!writes || writes.length === 0) return;
+  if (writes.length > kvWritesKeptMax) run.appliedKvWritesLost = true;
+  const dc = dcOf(sim.scenario, nodeId);
+  let applied = run.appliedKvWrites.get(dc);
+  if (!applied) run.appliedKvWrites.set(dc, (applied = new Map()));
+  for (const [index, write] of writes) if (!applied.has(index)) applied.set(index, write);
+  writes.length = 0;
+}
+
+/**
+ * End of run: every write or CAS answered with a boolean named, as its X-Consul-Index, the log entry that
+ * wrote its own value to its own key (Raft's state machine safety, checked elsewhere, makes every
+ * server's entry at an index the same one). An answer that names another write, or an index no server
+ * applied a KV write at, answered another request.
+ */
+function checkWriteAcks(sim: SimApi): string[] {
+  const run = runOf(sim);
+  const problems: string[] = [];
+  if (run.appliedKvWritesLost || (!run.appliedKvWritesRecorded && run.writeAcks.length > 0)) {
+    sim.log(
+      `agent: answer check: ${run.appliedKvWritesLost ? 'a server applied too many KV writes in one step to record' : 'per-step checks off'}; write answers not judged`,
+    );
+    return problems;
+  }
+  for (const ack of run.writeAcks) {
+    const applied = run.appliedKvWrites.get(ack.dc)?.get(ack.index);
+    if (applied !== undefined && applied.key === ack.key && applied.value === ack.value) continue;
+    problems.push(
+      applied === undefined
+        ? `answer check: the ${ack.what} was answered with index ${ack.index}, where no server applied a KV write (another request's answer)`
+        : `answer check: the ${ack.what} was answered with index ${ack.index}, the write of ${applied.value ?? 'nothing'} to ${applied.key} (another request's answer)`,
+    );
+  }
+  sim.log(
+    `agent: answer check: ${run.answersChecked} answers checked, ${run.writeAcks.length} write answers against the applied log, ${problems.length} not the caller's`,
+  );
+  return problems.slice(0, 5);
 }
 
 /** Per-step rule: every answer to a read carries X-Consul-Index ≥ 1 (Consul never sends 0). */
@@ -1053,14 +1298,19 @@ export const harness: Harness = {
     // The servers' store checks the per-step store rules at every apply (sim/checkers/store.ts).
     return mountsFor(config, {
       profile: 'sim',
-      ...(server ? { raft: { createFsm: () => checkedStoreFsm(createStoreFsm(), nodeId) } } : {}),
+      ...(server ? { raft: { createFsm: () => recordingKvWrites(checkedStoreFsm(createStoreFsm(), nodeId)) } } : {}),
     });
   },
 
   checkStep(sim, nodeId) {
     const runtime = sim.runtime(nodeId);
     if (!runtime?.hasMachine('raft')) return null;
-    const fsm = runtime.stateOf<RaftState>('raft').fsm as StoreFsm & { problems?: string[]; transitions?: string[] };
+    const fsm = runtime.stateOf<RaftState>('raft').fsm as StoreFsm & {
+      problems?: string[];
+      transitions?: string[];
+      kvWrites?: [number, AppliedKvWrite][];
+    };
+    drainKvWrites(sim, nodeId, fsm);
     if (fsm.transitions && fsm.transitions.length > 0) {
       if (sim.coverageOn) for (const transition of fsm.transitions) sim.cover(transition);
       fsm.transitions.length = 0;
@@ -1171,6 +1421,8 @@ export const harness: Harness = {
   linearizable: (op) => op.f === 'write' || op.f === 'cas' || (op.f === 'read' && modeOf(op) === 'consistent'),
 
   checkEnd(sim) {
+    const acks = checkWriteAcks(sim);
+    if (acks.length > 0) return acks;
     const problems = checkNoPhantomReads(sim.history.ops);
     sim.log(`agent: ${runOf(sim).defaultReadsAnswered} default reads answered by a leader`);
     if (problems.length > 0) return problems;
