@@ -54,7 +54,7 @@ describe('NodeRuntime', () => {
       { records: new Map([['b/k', 42]]), logs: new Map() },
       new Prng(1),
     );
-    expect(node.step({ kind: 'start', nowMs: 0 })).toEqual([
+    expect(node.step({ kind: 'start', nowMs: 0, startNonce: 0 })).toEqual([
       { kind: 'setTimer', timer: 'a:t', afterMs: 5 },
       { kind: 'setTimer', timer: 'b:t', afterMs: 5 },
     ]);

@@ -26,8 +26,15 @@ export type NodeId = string;
  * may skew, drift and jump). Wire enums and `kind` strings are append-only.
  */
 export type Input<Msg = unknown, Req = unknown, Local extends LocalIn = LocalIn> =
-  /** First input after `init` (a fresh start or a restart from durable state). Arm timers here. */
-  | { readonly kind: 'start'; readonly nowMs: number }
+  /**
+   * First input after `init` (a fresh start or a restart from durable state). Arm timers here.
+   * `startNonce` is a number the driver draws afresh for every start of the process — the simulator from
+   * its seeded generator, the real agent from node:crypto — an integer in [0, startNonceMax): what tells
+   * this process's ids (RPC call ids) from those of an earlier process of the same node, which peers may
+   * still answer (core/agent/state.ts callIdBaseOf). The core has no other entropy that differs between
+   * two starts from the same disk.
+   */
+  | { readonly kind: 'start'; readonly nowMs: number; readonly startNonce: number }
   /** A message from a peer, already decoded. The sender's id is the driver's claim, not proven. */
   | { readonly kind: 'message'; readonly nowMs: number; readonly from: NodeId; readonly message: Msg }
   /** A timer set with `setTimer` fired. Fires at most once per `setTimer`; may fire late, never early. */
@@ -63,6 +70,9 @@ export interface LocalOut {
 }
 
 export type InputKind = Input['kind'];
+
+/** `startNonce` is below this (2^48): call ids built on it stay safe integers for 2^52 calls. */
+export const startNonceMax = 2 ** 48;
 
 export interface CheckResult {
   readonly status: CheckStatus;

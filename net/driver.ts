@@ -14,11 +14,19 @@
  * queue (core/held.ts); the core cannot tell them
  * apart, which is what makes `conclave sim replay-agent` possible (net/recorder.ts).
  */
+import { randomInt } from 'node:crypto';
 import { assert } from '../core/assert.js';
 import { HeldEffects } from '../core/held.js';
 import type { Envelope, NodeRequest, NodeRuntime } from '../core/runtime.js';
 import { traceText } from '../core/trace.js';
-import type { CheckResult, CheckSpec, Effect, Input, NodeId } from '../core/types.js';
+import {
+  startNonceMax,
+  type CheckResult,
+  type CheckSpec,
+  type Effect,
+  type Input,
+  type NodeId,
+} from '../core/types.js';
 import { runCheck as runCheckForReal } from './checks/run.js';
 import { roundTrip } from './codec.js';
 import type { Storage } from './disk/storage.js';
@@ -183,7 +191,9 @@ export class NodeDriver {
     assert(!this.started, 'driver started twice');
     this.started = true;
     this.options.recorder?.markerBase(this.options.storage.writtenMarker);
-    this.input({ kind: 'start', nowMs: this.clock() });
+    // Entropy for the core that must differ from one start of this node to the next (core/types.ts
+    // startNonce: the agent's call ids), drawn here: the core has no randomness of its own.
+    this.input({ kind: 'start', nowMs: this.clock(), startNonce: randomInt(0, startNonceMax - 1) });
   }
 
   /**

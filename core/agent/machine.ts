@@ -74,6 +74,7 @@ import {
 } from './rpc.js';
 import { executeServerOp, onBlockTimeout, onHoldTimer } from './server.js';
 import {
+  callIdBaseOf,
   initialState,
   reply,
   trace,
@@ -130,7 +131,7 @@ export const agentMachine: Machine<
     const env: Env = { ctx, nowMs: input.nowMs };
     switch (input.kind) {
       case 'start':
-        return onStart(s, env);
+        return onStart(s, env, input.startNonce);
       case 'message':
         return onMessage(s, env, input.from, input.message);
       case 'timer':
@@ -152,7 +153,10 @@ export const agentMachine: Machine<
 
 // ───────────────────────────────────────── inputs ─────────────────────────────────────────────────
 
-function onStart(s: AgentState, env: Env): void {
+function onStart(s: AgentState, env: Env, startNonce: number): void {
+  // This process's call ids (state.ts nextCallId): none was used before the start.
+  assert(s.localCalls.size === 0 && s.pendingRpcs.size === 0, 'no call is made before the start');
+  s.nextCallId = callIdBaseOf(startNonce);
   const restored = restoredOf.get(s);
   applyFileDefinitions(s, env, s.config.services, s.config.checks);
   if (restored) {
@@ -641,6 +645,7 @@ export function agentInvariants(s: AgentState): string[] {
     broken.push(`${s.parkedEvents.size} parked event lists exceed blockingQueriesMax`);
   if (s.held.size > t.pendingRpcMax)
     broken.push(`${s.held.size} held requests exceed pendingRpcMax ${t.pendingRpcMax}`);
+  if (!Number.isSafeInteger(s.nextCallId)) broken.push(`next call id ${s.nextCallId} is not a safe integer`);
   if (s.pendingRpcs.size > t.pendingRpcMax)
     broken.push(`${s.pendingRpcs.size} pending RPCs exceed pendingRpcMax ${t.pendingRpcMax}`);
   // Raft and SWIM answer every local call (Raft fails pending ones on step-down), so calls in flight stay

@@ -8,7 +8,8 @@
 import type { RaftLocalCall, RaftLocalOutput, RaftResponse } from '../raft/api.js';
 import type { Member, SwimLocalCall, SwimLocalOutput, SwimResponse } from '../swim/api.js';
 import { traceEffect, type TraceEvent } from '../trace.js';
-import type { StepContext, NodeId, CheckSpec, CheckStatus } from '../types.js';
+import { assert } from '../assert.js';
+import { startNonceMax, type StepContext, type NodeId, type CheckSpec, type CheckStatus } from '../types.js';
 import type { AgentConfig, AgentRequest, AgentResponse, ServiceDefinition } from './api.js';
 import type { HeldRequest } from './hold.js';
 import type { ServerOp, ServerResult } from './ops.js';
@@ -137,6 +138,13 @@ export interface AgentState {
   readonly hasRaft: boolean;
 
   // ── calls in flight ──
+  /**
+   * The id of the next local call or RPC. It starts at a base drawn from the start's nonce (callIdBaseOf),
+   * not at 1: a server answers an RPC to the process that sent it by its id alone, and a process that
+   * restarted fast would otherwise take a late answer meant for its predecessor's call (a blocking read
+   * parked on a server, a reply re-sent when the connection dropped) for the answer to its own call with
+   * the same id. Invariant: a safe integer.
+   */
   nextCallId: number;
   readonly localCalls: Map<number, LocalCall>;
   readonly pendingRpcs: Map<number, PendingRpc>;
@@ -289,6 +297,20 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     events: [],
     counters: {},
   };
+}
+
+/**
+ * The first call id of a process started with `startNonce` (core/types.ts): a random point among 2^48,
+ * so two processes of one agent use overlapping ranges only when their bases fall within the calls they
+ * make of each other — for two processes of a million calls each, a chance of about 2^21 / 2^48, one in
+ * 2^27. Ids stay safe integers for 2^53 − 2^48 calls after it.
+ */
+export function callIdBaseOf(startNonce: number): number {
+  assert(
+    Number.isSafeInteger(startNonce) && startNonce >= 0 && startNonce < startNonceMax,
+    `start nonce ${startNonce} is not an integer in [0, 2^48)`,
+  );
+  return 1 + startNonce;
 }
 
 export function count(s: AgentState, name: string, by = 1): void {

@@ -540,7 +540,7 @@ describe('sibling machines (local calls and notices)', () => {
           all.push(...step({ kind: 'message', nowMs: 1, from: 'n1', message: e.message as never }));
       return all;
     };
-    step({ kind: 'start', nowMs: 0 });
+    step({ kind: 'start', nowMs: 0, startNonce: 0 });
     // A sole voter campaigns at once (its election timeout is 1 ms).
     const election = step({ kind: 'timer', nowMs: 1, timer: 'election' });
     expect(election).toContainEqual({
@@ -739,7 +739,11 @@ describe('loading durable state', () => {
   it('accepts a torn tail and cuts it off the durable log at start', () => {
     const s = raftMachine.init('n1', config, durable([entry(1, 1), entry(2, 2)], { tornTail: true }), new Prng(1));
     const effects: unknown[] = [];
-    raftMachine.step(s, { kind: 'start', nowMs: 0 }, { nodeId: 'n1', prng: new Prng(1), emit: (e) => effects.push(e) });
+    raftMachine.step(
+      s,
+      { kind: 'start', nowMs: 0, startNonce: 0 },
+      { nodeId: 'n1', prng: new Prng(1), emit: (e) => effects.push(e) },
+    );
     // The data dir predates server ids: one is minted and written first, marked as having data (identity.ts),
     // then the tail is cut.
     expect(effects).toContainEqual({
@@ -795,7 +799,11 @@ describe('loading durable state', () => {
     const s = boot();
     expect([s.log.lastIndex, s.commitIndex, s.durableFirstIndex]).toEqual([24, 24, 25]);
     const effects: Effect[] = [];
-    raftMachine.step(s, { kind: 'start', nowMs: 0 }, { nodeId: 'n1', prng: new Prng(1), emit: (e) => effects.push(e) });
+    raftMachine.step(
+      s,
+      { kind: 'start', nowMs: 0, startNonce: 0 },
+      { nodeId: 'n1', prng: new Prng(1), emit: (e) => effects.push(e) },
+    );
     for (const e of effects) if (e.kind === 'persist') for (const op of e.ops) applyStorageOp(disk, op);
     expect(logs.get('log')).toEqual([]);
     // The next entries land right after the snapshot, and the next start reads them back.

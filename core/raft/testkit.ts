@@ -91,7 +91,7 @@ export class ManualCluster {
     );
     this.runtimes.set(id, runtime);
     this.timers.set(id, new Set());
-    this.step(id, { kind: 'start', nowMs: this.nowMs });
+    this.step(id, { kind: 'start', nowMs: this.nowMs, startNonce: 0 });
   }
 
   state(id: NodeId): RaftState {

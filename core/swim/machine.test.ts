@@ -382,7 +382,7 @@ describe('sibling calls, notices and the view (the agent’s contract, core/swim
       emptyDurableState,
       new Prng(1),
     );
-    rt.step({ kind: 'start', nowMs: 0 });
+    rt.step({ kind: 'start', nowMs: 0, startNonce: 0 });
     rt.step({ kind: 'request', nowMs: 1, requestId: 9, request: { machine: 'agent', body: { type: 'members' } } });
     const state = rt.stateOf<{ replies: { requestId: number; response: SwimResponse }[]; notices: { type: string }[] }>(
       'agent',

@@ -77,7 +77,7 @@ export class SwimLoop {
         new Prng(this.prng.uint32()),
       );
       this.runtimes.set(id, rt);
-      this.apply(id, rt.step({ kind: 'start', nowMs: this.nowMs }));
+      this.apply(id, rt.step({ kind: 'start', nowMs: this.nowMs, startNonce: 0 }));
     });
   }
 

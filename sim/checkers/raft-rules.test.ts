@@ -230,7 +230,7 @@ describe('rule 11, recovery', () => {
       const problem = step(
         c,
         node('follower', 3, [e(1, 1)], 0, undefined, loadedVote),
-        { kind: 'start', nowMs: 0 },
+        { kind: 'start', nowMs: 0, startNonce: 0 },
         [],
       );
       if (loadedVote === 'n1') expect(problem).toBeNull();

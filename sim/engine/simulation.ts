@@ -1052,7 +1052,10 @@ export class Simulation implements SimApi {
     }
     node.storage.acknowledgeLoad();
     node.exited = false;
-    this.stepNode(node, { kind: 'start', nowMs: this.localUs(node) / usPerMs });
+    // The start's nonce (core/types.ts): from this start's own seeded generator, drawn after the node's
+    // PRNG seed so that nothing else this start draws changes.
+    const startNonce = (rng.int32() >>> 0) * 2 ** 16 + (rng.int32() >>> 16);
+    this.stepNode(node, { kind: 'start', nowMs: this.localUs(node) / usPerMs, startNonce });
   }
 
   /** The process dies: unsynced writes may survive in part (the last torn), held effects never leave. */
