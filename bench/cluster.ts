@@ -31,12 +31,16 @@
  *   BENCH_SECURE=1               adds "conclave+tls": gossip encryption (`conclave keygen` → "encrypt") and
  *                                TLS (`conclave tls ca create`, `tls cert create -server` per server,
  *                                verify_incoming/outgoing/server_hostname, ports.https), the client on HTTPS
- *                                with a `tls cert create -client` certificate; JSON gains tlsPutC16Ratio
+ *                                with a `tls cert create -client` certificate; JSON gains tlsPutC16Ratio.
+ *                                Unless BENCH_SKIP_ETCD, also "etcd+tls": etcd with client and peer TLS, both
+ *                                mutual (--client-cert-auth, --peer-client-cert-auth, certificates from
+ *                                `conclave tls`), the same client certificate; JSON gains etcdTlsPutC16Ratio
  *   BENCH_TLS_PAIRS=N            then N interleaved pairs of put c16 phases, plain and TLS, each on a fresh
  *                                cluster, the order alternating (plain→tls, tls→plain, …) so load that rises
  *                                or falls during the run weighs on both alike; reports each pair's ratio and
  *                                the median (tlsPutC16RatioPairs, tlsPutC16RatioMedian). One plain-then-TLS
- *                                pass is biased: the variants run minutes apart on a shared machine
+ *                                pass is biased: the variants run minutes apart on a shared machine. With
+ *                                etcd, then N such pairs of etcd and etcd+tls (etcdTlsPutC16RatioMedian)
  *   BENCH_INTERLEAVE=1           every system (etcd, the baseline, the TLS variant) starts first; then each
  *                                phase runs on all of them in turn, the order reversed phase by phase, so a
  *                                ratio's two figures are seconds apart (runSuite's order: one system's whole
@@ -55,6 +59,8 @@
  */
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -416,24 +422,49 @@ const conclaveCli = (cwd: string, args: string[]) =>
     .toString()
     .trim();
 
-/** Gossip key, CA, a client certificate and one server certificate per IP (naming the IP), a config file per server. */
-function secureConfigs(root: string, ips: readonly string[]): string[] {
+/** Certificates made by `conclave tls` in `root`/tls: a CA, a client certificate, one server certificate per IP. */
+interface IssuedTls {
+  readonly dir: string;
+  readonly ca: string;
+  /** The load client's certificate (`tls cert create -client`), with its key. */
+  readonly client: { readonly ca: string; readonly cert: string; readonly key: string };
+  /** Per IP: a server certificate naming server.dc1.consul, localhost, 127.0.0.1 and the IP (server+client auth). */
+  readonly servers: readonly { readonly cert: string; readonly key: string }[];
+}
+
+function issueTls(root: string, ips: readonly string[]): IssuedTls {
   const dir = path.join(root, 'tls');
   fs.mkdirSync(dir, { recursive: true });
-  const key = conclaveCli(dir, ['keygen']);
   conclaveCli(dir, ['tls', 'ca', 'create']);
-  // verify_incoming covers HTTPS too (as in Consul): the load client presents a client certificate.
   conclaveCli(dir, ['tls', 'cert', 'create', '-client', '-dc', 'dc1']);
-  return ips.map((ip, i) => {
+  for (const ip of ips)
     conclaveCli(dir, ['tls', 'cert', 'create', '-server', '-dc', 'dc1', '-additional-ipaddress', ip]);
+  const ca = path.join(dir, 'consul-agent-ca.pem');
+  return {
+    dir,
+    ca,
+    client: { ca, cert: path.join(dir, 'dc1-client-consul-0.pem'), key: path.join(dir, 'dc1-client-consul-0-key.pem') },
+    servers: ips.map((_, i) => ({
+      cert: path.join(dir, `dc1-server-consul-${i}.pem`),
+      key: path.join(dir, `dc1-server-consul-${i}-key.pem`),
+    })),
+  };
+}
+
+/** Gossip key, CA, a client certificate and one server certificate per IP (naming the IP), a config file per server. */
+function secureConfigs(issued: IssuedTls): string[] {
+  const dir = issued.dir;
+  const key = conclaveCli(dir, ['keygen']);
+  // verify_incoming covers HTTPS too (as in Consul): the load client presents a client certificate.
+  return issued.servers.map((server, i) => {
     const file = path.join(dir, `s${i + 1}.json`);
     fs.writeFileSync(
       file,
       JSON.stringify({
         encrypt: key,
-        ca_file: path.join(dir, 'consul-agent-ca.pem'),
-        cert_file: path.join(dir, `dc1-server-consul-${i}.pem`),
-        key_file: path.join(dir, `dc1-server-consul-${i}-key.pem`),
+        ca_file: issued.ca,
+        cert_file: server.cert,
+        key_file: server.key,
         verify_incoming: true,
         verify_outgoing: true,
         verify_server_hostname: true,
@@ -457,17 +488,9 @@ async function startConclave(root: string, v: ConclaveVariant): Promise<System> 
   // A fresh directory per start (data, certificates): BENCH_TLS_PAIRS starts each variant several times.
   const dir = path.join(root, `${v.name.replace(/[^a-z0-9]/gi, '_')}-${++conclaveStarts}`);
   fs.mkdirSync(dir, { recursive: true });
-  const configs = v.tls ? secureConfigs(dir, v.ips) : [];
-  const spec: ClientSpec = {
-    kind: 'conclave',
-    tls: v.tls
-      ? {
-          ca: path.join(dir, 'tls', 'consul-agent-ca.pem'),
-          cert: path.join(dir, 'tls', 'dc1-client-consul-0.pem'),
-          key: path.join(dir, 'tls', 'dc1-client-consul-0-key.pem'),
-        }
-      : null,
-  };
+  const issued = v.tls ? issueTls(dir, v.ips) : null;
+  const configs = issued ? secureConfigs(issued) : [];
+  const spec: ClientSpec = { kind: 'conclave', tls: issued ? issued.client : null };
   const extraConfig = path.join(dir, 'extra.json');
   fs.writeFileSync(
     extraConfig,
@@ -576,9 +599,34 @@ function ensureEtcd(): string {
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-async function startEtcd(root: string, binary: string): Promise<System> {
-  const ips = ['127.0.4.1', '127.0.4.2', '127.0.4.3'];
-  const cluster = ips.map((ip, i) => `e${i + 1}=http://${ip}:2380`).join(',');
+let etcdStarts = 0;
+
+/**
+ * A three-member etcd. `secure` ("etcd+tls"): client and peer TLS with mutual authentication, the
+ * counterpart of Conclave's verify_incoming — `--client-cert-auth` and `--peer-client-cert-auth` with
+ * certificates from `conclave tls` (server certificates carry server and client auth and the member's IP),
+ * the load client presenting the client certificate.
+ */
+async function startEtcd(root: string, binary: string, secure = false): Promise<System> {
+  const ips = secure ? ['127.0.8.1', '127.0.8.2', '127.0.8.3'] : ['127.0.4.1', '127.0.4.2', '127.0.4.3'];
+  const dir = path.join(root, `etcd${secure ? '-tls' : ''}-${++etcdStarts}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const issued = secure ? issueTls(dir, ips) : null;
+  const scheme = secure ? 'https' : 'http';
+  const cluster = ips.map((ip, i) => `e${i + 1}=${scheme}://${ip}:2380`).join(',');
+  const tlsFlags = (i: number) =>
+    issued
+      ? [
+          ['--cert-file', issued.servers[i]!.cert],
+          ['--key-file', issued.servers[i]!.key],
+          ['--trusted-ca-file', issued.ca],
+          ['--client-cert-auth'],
+          ['--peer-cert-file', issued.servers[i]!.cert],
+          ['--peer-key-file', issued.servers[i]!.key],
+          ['--peer-trusted-ca-file', issued.ca],
+          ['--peer-client-cert-auth'],
+        ].flat()
+      : [];
   const procs: (ChildProcess | null)[] = ips.map((ip, i) =>
     spawn(
       binary,
@@ -586,27 +634,28 @@ async function startEtcd(root: string, binary: string): Promise<System> {
         '--name',
         `e${i + 1}`,
         '--data-dir',
-        path.join(root, `e${i}`),
+        path.join(dir, `e${i}`),
         '--listen-client-urls',
-        `http://${ip}:2379`,
+        `${scheme}://${ip}:2379`,
         '--advertise-client-urls',
-        `http://${ip}:2379`,
+        `${scheme}://${ip}:2379`,
         '--listen-peer-urls',
-        `http://${ip}:2380`,
+        `${scheme}://${ip}:2380`,
         '--initial-advertise-peer-urls',
-        `http://${ip}:2380`,
+        `${scheme}://${ip}:2380`,
         '--initial-cluster',
         cluster,
         '--initial-cluster-state',
         'new',
         '--log-level',
         'error',
+        ...tlsFlags(i),
       ],
       { stdio: 'ignore' },
     ),
   );
-  const endpoints = ips.map((ip) => `http://${ip}:2379`);
-  const spec: ClientSpec = { kind: 'etcd', tls: null };
+  const endpoints = ips.map((ip) => `${scheme}://${ip}:2379`);
+  const spec: ClientSpec = { kind: 'etcd', tls: issued ? issued.client : null };
   const control = clientAgent(spec, 4);
   const post = async (e: string, p: string, body: unknown) => {
     const r = await request(control, `${e}${p}`, { method: 'POST', body: JSON.stringify(body), timeoutMs: 2000 });
@@ -614,7 +663,7 @@ async function startEtcd(root: string, binary: string): Promise<System> {
   };
   const alive = () => procs.map((p) => (p && p.exitCode === null && p.signalCode === null ? p.pid! : null));
   const system: System = {
-    name: 'etcd',
+    name: secure ? 'etcd+tls' : 'etcd',
     spec,
     endpoints,
     pids: alive,
@@ -630,13 +679,14 @@ async function startEtcd(root: string, binary: string): Promise<System> {
       return most;
     },
     async watch(e, key) {
-      // The gateway streams one JSON object per event on a long-lived response.
-      const { default: http } = await import('node:http');
+      // The gateway streams one JSON object per event on a long-lived response (its own connection).
+      const watchAgent = clientAgent(spec, 1);
+      const mod = secure ? https : http;
       let resolveEvent: () => void = () => undefined;
       const event = new Promise<void>((r) => (resolveEvent = r));
       let created: () => void = () => undefined;
       const ready = new Promise<void>((r) => (created = r));
-      const req = http.request(`${e}/v3/watch`, { method: 'POST' }, (res) => {
+      const req = mod.request(`${e}/v3/watch`, { method: 'POST', agent: watchAgent }, (res) => {
         res.on('data', (chunk: Buffer) => {
           const text = chunk.toString();
           if (text.includes('"created"')) created();
@@ -650,6 +700,7 @@ async function startEtcd(root: string, binary: string): Promise<System> {
       return async () => {
         await event;
         req.destroy();
+        watchAgent.destroy();
       };
     },
     watchLocal(e, key) {
@@ -741,32 +792,43 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-bench-'));
 const threads = new LoadThreads(threadCount);
 const tlsPairs = Number(process.env['BENCH_TLS_PAIRS'] ?? 0);
 
-/** BENCH_TLS_PAIRS: interleaved put c16 phases of `conclave` and `conclave+tls`, the order alternating. */
+interface PairFigures {
+  /** Each pair's TLS/plain put c16 ops/s (pairs with errors left out), and their median. */
+  readonly ratios: number[];
+  readonly median: number | null;
+  /** Per pair: [plain, TLS] server CPU ms per op. */
+  readonly cpuMsPerOp: number[][];
+}
+
+/**
+ * BENCH_TLS_PAIRS: interleaved put c16 phases of a plain and a TLS system (`conclave` and `conclave+tls`;
+ * etcd and `etcd+tls` too unless BENCH_SKIP_ETCD), each on a fresh cluster, the order alternating.
+ */
 async function runTlsPairs(
-  variants: readonly ConclaveVariant[],
+  label: string,
+  start: { readonly plain: () => Promise<System>; readonly tls: () => Promise<System> },
   threads: LoadThreads,
-): Promise<{ tlsPutC16RatioPairs: number[]; tlsPutC16RatioMedian: number | null; tlsPairCpuMsPerOp: number[][] }> {
-  const plain = variants.find((v) => v.name === 'conclave')!;
-  const secureVariant = variants.find((v) => v.name === 'conclave+tls');
-  if (!secureVariant) throw new Error('BENCH_TLS_PAIRS needs BENCH_SECURE=1');
+): Promise<PairFigures> {
   const ratios: number[] = [];
   const cpu: number[][] = [];
   for (let i = 0; i < tlsPairs; i++) {
-    const order = i % 2 === 0 ? [plain, secureVariant] : [secureVariant, plain];
+    const order = i % 2 === 0 ? (['plain', 'tls'] as const) : (['tls', 'plain'] as const);
     const got = new Map<string, Figures>();
-    for (const v of order) {
-      const system = await startConclave(root, v);
+    const names: string[] = [];
+    for (const which of order) {
+      const system = await start[which]();
       running.push(system);
+      names.push(system.name);
       await warmUp(system);
-      got.set(v.name, await phase(system, threads, `pair ${i + 1} put c16`, 'put', 16));
+      got.set(which, await phase(system, threads, `pair ${i + 1} put c16`, 'put', 16));
       await stopAll();
     }
-    const a = got.get('conclave')!;
-    const b = got.get('conclave+tls')!;
+    const a = got.get('plain')!;
+    const b = got.get('tls')!;
     const r = ratio(b.opsPerSec, a.opsPerSec);
     if (r !== null && a.errors === 0 && b.errors === 0) ratios.push(r);
     cpu.push([a.cpuMsPerOp, b.cpuMsPerOp]);
-    log(`pair ${i + 1} (${order.map((v) => v.name).join(' then ')}): tls/plain put c16 = ${r}`);
+    log(`${label} pair ${i + 1} (${names.join(' then ')}): tls/plain put c16 = ${r}`);
   }
   const sorted = [...ratios].sort((x, y) => x - y);
   const median =
@@ -777,7 +839,7 @@ async function runTlsPairs(
             ? sorted[(sorted.length - 1) / 2]!
             : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2,
         );
-  return { tlsPutC16RatioPairs: ratios, tlsPutC16RatioMedian: median, tlsPairCpuMsPerOp: cpu };
+  return { ratios, median, cpuMsPerOp: cpu };
 }
 
 const running: System[] = [];
@@ -812,6 +874,7 @@ try {
   if (interleave) {
     for (const v of variants) running.push(await startConclave(root, v));
     if (!skipEtcd) running.push(await startEtcd(root, etcdBinary));
+    if (!skipEtcd && secure) running.push(await startEtcd(root, etcdBinary, true));
     Object.assign(figures, await runInterleaved([...running], threads));
     await stopAll();
   } else
@@ -821,13 +884,33 @@ try {
       figures[v.name] = await runSuite(system, threads);
       await stopAll();
     }
-  const pairs = tlsPairs > 0 ? await runTlsPairs(variants, threads) : null;
-  if (!skipEtcd && !interleave) {
-    const etcd = await startEtcd(root, etcdBinary);
-    running.push(etcd);
-    figures['etcd'] = await runSuite(etcd, threads);
-    await stopAll();
+  let pairs: PairFigures | null = null;
+  if (tlsPairs > 0) {
+    const plain = variants.find((v) => v.name === 'conclave')!;
+    const secureVariant = variants.find((v) => v.name === 'conclave+tls');
+    if (!secureVariant) throw new Error('BENCH_TLS_PAIRS needs BENCH_SECURE=1');
+    pairs = await runTlsPairs(
+      'conclave',
+      { plain: () => startConclave(root, plain), tls: () => startConclave(root, secureVariant) },
+      threads,
+    );
   }
+  if (!skipEtcd && !interleave) {
+    for (const tlsOn of secure ? [false, true] : [false]) {
+      const etcd = await startEtcd(root, etcdBinary, tlsOn);
+      running.push(etcd);
+      figures[etcd.name] = await runSuite(etcd, threads);
+      await stopAll();
+    }
+  }
+  const etcdPairs =
+    tlsPairs > 0 && !skipEtcd
+      ? await runTlsPairs(
+          'etcd',
+          { plain: () => startEtcd(root, etcdBinary), tls: () => startEtcd(root, etcdBinary, true) },
+          threads,
+        )
+      : null;
   const c = figures['conclave']!;
   const e = figures['etcd'] ?? {};
   const t = figures['conclave+tls'] ?? {};
@@ -842,7 +925,23 @@ try {
     ...figures,
     ratiosConclaveOverEtcd: ratios,
     ...(secure ? { tlsPutC16Ratio: ratio(t['putC16OpsPerSec'], c['putC16OpsPerSec']) } : {}),
-    ...(pairs ?? {}),
+    ...(secure && !skipEtcd
+      ? { etcdTlsPutC16Ratio: ratio(figures['etcd+tls']?.['putC16OpsPerSec'], e['putC16OpsPerSec']) }
+      : {}),
+    ...(pairs
+      ? {
+          tlsPutC16RatioPairs: pairs.ratios,
+          tlsPutC16RatioMedian: pairs.median,
+          tlsPairCpuMsPerOp: pairs.cpuMsPerOp,
+        }
+      : {}),
+    ...(etcdPairs
+      ? {
+          etcdTlsPutC16RatioPairs: etcdPairs.ratios,
+          etcdTlsPutC16RatioMedian: etcdPairs.median,
+          etcdTlsPairCpuMsPerOp: etcdPairs.cpuMsPerOp,
+        }
+      : {}),
     ...(baseline
       ? {
           newOverBasePutC64: ratio(c['putC64OpsPerSec'], figures['conclave@base']?.['putC64OpsPerSec']),
@@ -876,10 +975,16 @@ try {
     );
   }
   if (secure) log(`tlsPutC16Ratio (secure put c16 / plain put c16): ${result.tlsPutC16Ratio} (goal >= 0.85)`);
+  if (secure && !skipEtcd) log(`etcd with client and peer TLS / plain, put c16: ${result.etcdTlsPutC16Ratio}`);
   if (pairs)
     log(
-      `tlsPutC16Ratio over ${pairs.tlsPutC16RatioPairs.length} interleaved pairs: ${pairs.tlsPutC16RatioPairs.join(', ')}; ` +
-        `median ${pairs.tlsPutC16RatioMedian} (goal >= 0.85)`,
+      `tlsPutC16Ratio over ${pairs.ratios.length} interleaved pairs: ${pairs.ratios.join(', ')}; ` +
+        `median ${pairs.median} (goal >= 0.85)`,
+    );
+  if (etcdPairs)
+    log(
+      `etcd tls/plain put c16 over ${etcdPairs.ratios.length} interleaved pairs: ${etcdPairs.ratios.join(', ')}; ` +
+        `median ${etcdPairs.median}`,
     );
   log(JSON.stringify(result));
 } finally {
