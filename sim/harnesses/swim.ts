@@ -145,7 +145,7 @@ class SwimRun {
   readonly coverage = new SwimCoverage();
 
   constructor(nodeIds: readonly NodeId[]) {
-    for (const id of nodeIds) this.lives.set(id, { down: [], paused: [], leaving: [] });
+    for (const id of nodeIds) this.lives.set(id, { down: [], paused: [], leaving: [], silent: [] });
   }
 }
 
@@ -185,6 +185,7 @@ function sample(sim: SimApi, run: SwimRun, lossLimitPercent: number): void {
     else {
       openSpan(life.down, t);
       closeSpan(life.leaving, t);
+      closeSpan(life.silent, t);
     }
     if (sim.isPaused(id)) openSpan(life.paused, t);
     else closeSpan(life.paused, t);
@@ -502,8 +503,12 @@ export const harness: Harness = {
     if (sim.coverageOn) runOf(sim).coverage.onEffect(sim, nodeId, effect, stateOf(sim, nodeId));
     if (effect.kind !== 'trace' || effect.event.type !== 'swim.marked') return;
     const { node, about, status, incarnation } = effect.event;
-    if (node !== nodeId || about === nodeId) return;
+    if (node !== nodeId) return;
     const run = runOf(sim);
+    if (about === nodeId) {
+      if (status === 'left') openSpan(run.lives.get(nodeId)!.silent, sim.nowMs);
+      return;
+    }
     // Per-step rule (SWIM §4.2): a member held failed or left comes back alive only at a higher
     // incarnation (a new life); an alive at the same incarnation is an old message.
     if (status === 'alive') {
@@ -659,6 +664,7 @@ function act(sim: SimApi | null, action: string, args: readonly string[]): strin
         const life = run.lives.get(args[0]!);
         if (!life) return `join: unknown node ${args[0]}`;
         closeSpan(life.leaving, sim.nowMs);
+        closeSpan(life.silent, sim.nowMs);
         run.departed.delete(args[0]!);
         request(sim, args[0]!, { type: 'join', peers: args.slice(1) }, 'join');
       }

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Machine } from '../../core/types.js';
 import { swimMachine, type SwimState } from '../../core/swim/machine.js';
 import type { SwimMessage } from '../../core/swim/messages.js';
+import { falsePositives, type Life, type Mark } from '../checkers/swim.js';
 import { harness } from '../harnesses/swim.js';
 import type { Harness } from '../harness.js';
 import { loadScenario } from '../run.js';
@@ -118,5 +119,33 @@ describe('explorer seeds that once failed', () => {
     const result = new Simulation(scenario, h, 1614, { logLimit: 0 }).run();
     expect(result.violations).toEqual([]);
     expect(result.recoveredMs).not.toBeNull();
+  }, 60_000);
+
+  it('swim/graceful-leave seed 1172: a member that left is silent, and its own view is no false positive', async () => {
+    // n3 left at 13 s (its intent spread from 10 s) with a suspicion of n1 still running, which it could
+    // no longer hear refuted; its timer ran out at 36.9 s and n3 marked n1 failed, in a view nobody
+    // sees (a real agent has exited). The checker counted it as a false positive about n1 (9 seeds of
+    // 10,000 failed so); marks made while the observer was still leaving count as before.
+    const { scenario, harness: h } = await loadScenario(new URL('graceful-leave.txt', dir).pathname);
+    const result = new Simulation(scenario, h, 1172, { logLimit: 0 }).run();
+    expect(result.violations).toEqual([]);
+    const life = (leaving: number | null, silent: number | null): Life => ({
+      down: [],
+      paused: [],
+      leaving: leaving === null ? [] : [{ fromMs: leaving, toMs: Infinity }],
+      silent: silent === null ? [] : [{ fromMs: silent, toMs: Infinity }],
+    });
+    const truth = {
+      lives: new Map([
+        ['n1', life(null, null)],
+        ['n3', life(10_000, 13_000)],
+      ]),
+      split: [],
+      lossy: [],
+      endMs: 60_000,
+    };
+    const mark = (atMs: number): Mark => ({ atMs, observer: 'n3', about: 'n1', status: 'failed', incarnation: 0 });
+    expect(falsePositives([mark(36_919)], truth, 0)).toEqual([]);
+    expect(falsePositives([mark(12_000)], truth, 0)).toEqual([mark(12_000)]);
   }, 60_000);
 });
