@@ -152,26 +152,48 @@ export class RaftLog {
   }
 }
 
+/** Values estimateBytes visits at most (a bound on its work; what is left unvisited is not counted). */
+const estimateVisitsMax = 10_000;
+
+/**
+ * estimateBytes's stack of values still to visit, reused by every call (it runs for every entry every
+ * node appends): each call starts with it empty and leaves it empty, so nothing carries between calls.
+ */
+const estimateStack: unknown[] = [];
+const hasOwn = Object.prototype.hasOwnProperty;
+
 /** A cheap, bounded estimate of a value's encoded size in bytes (strings count their length). */
 export function estimateBytes(value: unknown): number {
+  if (value === null || typeof value !== 'object') return leafBytes(value);
+  const stack = estimateStack;
+  let top = 0;
+  stack[top++] = value;
   let total = 0;
-  const stack: unknown[] = [value];
-  for (let visited = 0; stack.length > 0 && visited < 10_000; visited++) {
-    const v = stack.pop();
-    if (v === null || v === undefined) total += 1;
-    else if (typeof v === 'string') total += v.length + 1;
-    else if (typeof v === 'number' || typeof v === 'boolean') total += 9;
+  for (let visited = 0; top > 0 && visited < estimateVisitsMax; visited++) {
+    const v = stack[--top];
+    stack[top] = undefined; // hold no reference once visited
+    if (v === null || typeof v !== 'object') total += leafBytes(v);
     else if (v instanceof Uint8Array) total += v.byteLength + 5;
     else if (Array.isArray(v)) {
       total += 5;
-      for (const item of v) stack.push(item);
-    } else if (typeof v === 'object') {
-      // Object.keys + index rather than Object.entries: the same keys in the same order, no pair arrays.
-      for (const key of Object.keys(v)) {
+      for (let i = 0; i < v.length; i++) stack[top++] = v[i];
+    } else {
+      // Own enumerable keys in Object.keys order (for-in lists them so, inherited ones filtered), without
+      // an array of keys per object.
+      for (const key in v) {
+        if (!hasOwn.call(v, key)) continue;
         total += key.length + 1;
-        stack.push((v as Record<string, unknown>)[key]);
+        stack[top++] = (v as Record<string, unknown>)[key];
       }
-    } else total += 9;
+    }
   }
+  for (let i = 0; i < top; i++) stack[i] = undefined; // over the bound: what was left unvisited
   return total;
+}
+
+/** estimateBytes of anything but an object (null included). */
+function leafBytes(v: unknown): number {
+  if (v === null || v === undefined) return 1;
+  if (typeof v === 'string') return v.length + 1;
+  return 9; // numbers, booleans, and anything else (a function, a symbol, a bigint)
 }
