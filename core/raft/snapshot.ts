@@ -14,6 +14,7 @@ import type { InstallSnapshot, SnapshotReply } from './messages.js';
 import { sessionsFromData, sessionsToData } from './sessions.js';
 import {
   advanceMatch,
+  closeReadRound,
   hardStateOp,
   persist,
   send,
@@ -112,6 +113,7 @@ export function sendSnapshot(
       totalChars: total,
       readSeq: s.readSeq,
     };
+    closeReadRound(s);
     send(s, ctx, id, message);
     snap.sent = Math.min(total, snap.sent + chunk);
     if (total === 0) break;
