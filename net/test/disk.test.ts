@@ -11,7 +11,13 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StorageOp } from '../../core/types.js';
 import { roundTrip } from '../codec.js';
-import { DiskCorruptError, encodeRecord, openDiskStorage, readOrCreateNodeId } from '../disk/storage.js';
+import {
+  DiskCorruptError,
+  encodeRecord,
+  openDiskStorage,
+  readOrCreateNodeId,
+  writeFileAtomicAsync,
+} from '../disk/storage.js';
 
 const dirs: string[] = [];
 /** Waits (up to 10 s) until `done()` holds. */
@@ -112,6 +118,41 @@ describe('disk storage', () => {
       ),
       { numRuns: 25 },
     );
+  });
+
+  it('checkpoints in the background: flushes go on while a checkpoint is written, old segments go after it', async () => {
+    // issue 15: the checkpoint of a rotation once ran on the event loop (fold, encode, write, two fsyncs),
+    // holding every flush and request for up to a second. Here its write is held until the test says:
+    // flushes into the new segment must complete meanwhile, and the replaced segment must stay until the
+    // checkpoint is durable.
+    const dir = tempDir();
+    const held: (() => void)[] = [];
+    const writeCheckpoint = async (file: string, bytes: Uint8Array) => {
+      await new Promise<void>((release) => held.push(release));
+      await writeFileAtomicAsync(file, bytes);
+    };
+    const { storage } = await openDiskStorage(dir, { segmentBytesMax: 2000, writeCheckpoint });
+    const segments = () => fs.readdirSync(path.join(dir, 'storage')).filter((f) => f.startsWith('wal-'));
+    const batches: StorageOp[][] = [];
+    const put = async (i: number) => {
+      const ops: StorageOp[] = [{ op: 'append', log: 'raft/log', entries: [{ i, pad: 'x'.repeat(100) }] }];
+      batches.push(ops);
+      storage.write(ops);
+      await storage.flush();
+    };
+    let i = 0;
+    while (held.length === 0) await put(i++); // until a rotation starts a checkpoint
+    expect(segments()).toEqual(['wal-0000000001.log', 'wal-0000000002.log']);
+    for (let n = 0; n < 5; n++) await put(i++); // flushes complete while the checkpoint is held
+    expect(segments()).toContain('wal-0000000001.log');
+    held.shift()!();
+    await until(() => storage.stats.checkpoints === 1);
+    expect(segments()).not.toContain('wal-0000000001.log');
+    expect(fs.existsSync(path.join(dir, 'storage', 'checkpoint-0000000002.bin'))).toBe(true);
+    await storage.close();
+    const { storage: again, report } = await openDiskStorage(dir);
+    await again.close();
+    expect(plain(report.durable)).toEqual(roundTrip(oracle(batches)));
   });
 
   it('group commit: a thousand writes, one flush call, at most a few fsyncs', async () => {
