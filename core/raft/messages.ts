@@ -251,9 +251,22 @@ export function isServerId(value: unknown): value is string {
 export function checkMembership(value: unknown): value is Membership {
   if (value === null || typeof value !== 'object') return false;
   const m = value as Record<string, unknown>;
-  const names = (list: unknown) => Array.isArray(list) && list.every((id) => typeof id === 'string');
-  if (!names(m.voters) || !names(m.learners)) return false;
+  if (!checkNames(m.voters) || !checkNames(m.learners)) return false;
   if (m.ids === undefined) return true;
   if (m.ids === null || typeof m.ids !== 'object' || Array.isArray(m.ids)) return false;
-  return Object.values(m.ids as Record<string, unknown>).every(isServerId);
+  // Every own enumerable value (what Object.values lists), without the array: every snapshot chunk
+  // and config entry carries a membership, and this runs on each of them.
+  const ids = m.ids as Record<string, unknown>;
+  for (const name in ids) if (hasOwn.call(ids, name) && !isServerId(ids[name])) return false;
+  return true;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** A list of node names: an array of strings. */
+function checkNames(list: unknown): boolean {
+  if (!Array.isArray(list)) return false;
+  // A hole is skipped, as every() skips it.
+  for (let i = 0; i < list.length; i++) if (typeof list[i] !== 'string' && i in list) return false;
+  return true;
 }
