@@ -107,6 +107,81 @@ describe('socket transport limits', () => {
   });
 });
 
+describe('socket transport reconnects', () => {
+  it('a frame sent as soon as an established connection is reset goes out on a new connection, not dropped', async () => {
+    // What the agent does on linkDown (core/agent/rpc.ts resendReplies): it sends the replies that were
+    // lost with the connection again at once. Before, a broken connection started the redial backoff
+    // and dropped exactly those frames (found by net/test/conn-reset.e2e.test.ts: reads answered
+    // "rpc error: timeout"). A peer that resets its first connection after reading a frame from it:
+    const received: number[] = []; // bytes read per incoming connection
+    const sink = net.createServer((socket) => {
+      const slot = received.push(0) - 1;
+      socket.on('data', (chunk: Buffer) => {
+        received[slot]! += chunk.length;
+        if (slot === 0) setTimeout(() => socket.resetAndDestroy(), 400); // an RST, after the frame
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+    const to = `127.0.0.1:${(sink.address() as net.AddressInfo).port}`;
+    const t = await listenSocketTransport({
+      bindHost: '127.0.0.1',
+      port: 0,
+      udp: false,
+      log: () => {},
+      // A backoff of 300 ms or more would drop the frame sent again at once; the connection lived 400 ms.
+      reconnectDelayMsMin: 300,
+      reconnectDelayMsMax: 1000,
+    });
+    const heard: string[] = [];
+    t.onLinkDown = (peer) => {
+      heard.push(peer);
+      t.send(peer, new Uint8Array(32), 'stream'); // sent again at once, as the agent does
+    };
+    try {
+      t.send(to, new Uint8Array(16), 'stream');
+      for (let waitedMs = 0; received.length < 2 || received[1]! === 0; waitedMs += 20) {
+        if (waitedMs > 10_000) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(heard).toEqual([to]);
+      expect(received.length).toBe(2);
+      expect(received[1]).toBeGreaterThan(0);
+      expect(t.stats.framesDropped).toBe(0);
+    } finally {
+      t.onLinkDown = null;
+      await t.close();
+      sink.close();
+    }
+  });
+
+  it('a dial that is refused still backs off: frames sent meanwhile are dropped and heard as linkDown', async () => {
+    const t = await listenSocketTransport({
+      bindHost: '127.0.0.1',
+      port: 0,
+      udp: false,
+      log: () => {},
+      reconnectDelayMsMin: 5000,
+      reconnectDelayMsMax: 5000,
+    });
+    const heard: string[] = [];
+    t.onLinkDown = (peer) => heard.push(peer);
+    try {
+      t.send('127.0.0.1:1', new Uint8Array(8), 'stream'); // refused: nothing listens on port 1
+      for (let waitedMs = 0; heard.length === 0 && waitedMs < 10_000; waitedMs += 20)
+        await new Promise((r) => setTimeout(r, 20));
+      t.send('127.0.0.1:1', new Uint8Array(8), 'stream'); // within the backoff: dropped, not dialled
+      for (let waitedMs = 0; heard.length < 2 && waitedMs < 10_000; waitedMs += 20)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(heard.length).toBe(2);
+      expect(t.stats.framesDropped).toBeGreaterThanOrEqual(2);
+    } finally {
+      t.onLinkDown = null;
+      await t.close();
+    }
+  });
+});
+
 /**
  * msgpackr decodes a `__proto__` key as `__proto_` (its guard against prototype pollution: an object
  * from the wire never gets a chosen prototype); the expected values say the same. fast-check's

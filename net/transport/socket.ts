@@ -2,7 +2,8 @@
  * Real sockets: UDP for datagrams and TCP for streams, on the same port (memberlist's layout on 8301;
  * the server port 8300 uses the same endpoint type). Outgoing TCP connections are pooled per
  * destination and reused; a broken connection is dropped with its queue and re-dialled on the next
- * send after a backoff, so a restarted peer is reached again without help from the core.
+ * send — at once if it had been up, after a backoff if the dial failed or it broke as it came up — so a
+ * restarted peer is reached again without help from the core.
  *
  * Security (issue 14): with a keyring (keyring.ts) every frame is sealed with AES-GCM and frames no key
  * opens are dropped and counted — except on TLS streams where both ends present CA-signed certificates,
@@ -95,6 +96,8 @@ interface Outgoing {
   pendingBytes: number;
   /** While Date.now() < retryAtMs, sends are dropped (the peer refused recently). */
   retryAtMs: number;
+  /** When the current connection came up (Date.now()), or null while dialling. */
+  connectedAtMs: number | null;
   delayMs: number;
   corked: boolean;
 }
@@ -237,6 +240,7 @@ class SocketTransport implements Transport {
         pending: [],
         pendingBytes: 0,
         retryAtMs: 0,
+        connectedAtMs: null,
         delayMs: this.reconnectDelayMsMin,
         corked: false,
       };
@@ -319,6 +323,7 @@ class SocketTransport implements Transport {
     socket.on(useTls ? 'secureConnect' : 'connect', () => {
       socket.setTimeout(0);
       out.connected = true;
+      out.connectedAtMs = Date.now();
       out.delayMs = this.reconnectDelayMsMin;
       const pending = out.pending;
       out.pending = [];
@@ -335,14 +340,24 @@ class SocketTransport implements Transport {
     });
     socket.on('close', () => {
       if (out.socket !== socket) return;
-      if (!this.closed) this.linkDown(to);
+      // An established connection that broke (an RST from a middlebox, `ss -K`, a peer's stack giving up)
+      // is re-dialled at once on the next send: the agent re-sends what was lost on it as soon as it hears
+      // the close (core/agent/rpc.ts resendReplies), and a backoff would drop exactly those frames — the
+      // replies its requesters wait for. A dial that failed, or a connection that broke as soon as it came
+      // up (a peer that accepts and closes), backs off as before: the peer is down or refusing us.
+      const lived = out.connectedAtMs === null ? 0 : Date.now() - out.connectedAtMs;
+      const broke = lived >= this.reconnectDelayMsMin;
       this.stats.framesDropped += out.pending.length;
       out.socket = null;
       out.connected = false;
+      out.connectedAtMs = null;
       out.pending = [];
       out.pendingBytes = 0;
-      out.retryAtMs = Date.now() + out.delayMs;
-      out.delayMs = Math.min(out.delayMs * 2, this.reconnectDelayMsMax);
+      out.retryAtMs = broke ? 0 : Date.now() + out.delayMs;
+      out.delayMs = broke ? this.reconnectDelayMsMin : Math.min(out.delayMs * 2, this.reconnectDelayMsMax);
+      // After the bookkeeping: the driver hears of it on the next turn of the event loop, and what it sends
+      // then finds the state above.
+      if (!this.closed) this.linkDown(to);
     });
   }
 
