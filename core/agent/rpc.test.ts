@@ -31,6 +31,8 @@ describe('checkAgentMessage', () => {
     expect(checkAgentMessage({ ...rpc, op: { kind: 'write', command: { type: 'kvSet' } } })).toBeNull();
     expect(checkAgentMessage({ ...rpc, op: { kind: 'status', what: 'leader' } })).toBeNull();
     expect(checkAgentMessage({ t: 'rpcReply', id: 0, result: { ok: false, status: 500, error: 'x' } })).toBeNull();
+    // A stale read answered by a server that never heard from a leader (Raft's readStale says −1).
+    expect(checkAgentMessage({ ...reply, result: { ...reply.result, lastContactMs: -1 } })).toBeNull();
     expect(checkAgentMessage({ ...rpc, hops: rpcHopsMax, op: { ...read, waitMs: rpcWaitMsMax } })).toBeNull();
     // ACLs across DCs (acl.ts): a forwarded request with its token, and a reply with the grant it ran under.
     expect(checkAgentMessage({ ...rpc, op: { kind: 'dc', dc: 'dc2', op: read, crossed: true, auth } })).toBeNull();
@@ -66,6 +68,8 @@ describe('checkAgentMessage', () => {
       { ...rpc, op: { kind: 'write' } },
       { ...reply, result: { ...reply.result, index: -(2 ** 53) } },
       { ...reply, result: { ...reply.result, lastContactMs: Infinity } },
+      { ...reply, result: { ...reply.result, lastContactMs: -2 } },
+      { ...reply, result: { ...reply.result, lastContactMs: -0.5 } },
       { ...reply, result: { ok: false, status: 1e300, error: 'x' } },
       { ...reply, result: null },
       { ...rpc, op: { kind: 'dc', dc: 'dc2', op: read, crossed: true, auth: { ...auth, token: 7 } } },

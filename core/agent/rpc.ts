@@ -59,6 +59,13 @@ const isDurationMs = (v: unknown, maxMs: number): v is number => isCount(v) && v
 /** A measured duration (lastContactMs: differences of clock readings, fractional in the simulator). */
 const isElapsedMs = (v: unknown): v is number =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
+/**
+ * A stale read's time since the answering server last heard from a leader: a measured duration, or −1 when
+ * it never did (core/raft/step.ts readStale: a server just restarted, before any leader reached it). The
+ * −1 was refused here once, so such a server's answers were dropped and its requester waited out its RPC
+ * timer ("rpc error: timeout"; agent/failover-latency seed 65, on f225dd5 too).
+ */
+const isLastContactMs = (v: unknown): v is number => v === -1 || isElapsedMs(v);
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
 
 /**
@@ -76,7 +83,7 @@ export function checkAgentMessage(message: unknown): string | null {
     const result = message['result'];
     if (!isObject(result) || typeof result['ok'] !== 'boolean') return 'rpcReply without a result';
     if (result['ok']) {
-      if (!isCount(result['index']) || !isElapsedMs(result['lastContactMs']))
+      if (!isCount(result['index']) || !isLastContactMs(result['lastContactMs']))
         return 'rpcReply with an index or lastContactMs out of range';
       return result['acl'] === undefined ? null : checkGrant(result['acl']);
     }

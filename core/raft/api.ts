@@ -65,6 +65,7 @@ export interface RaftSuccess<Result = unknown> {
   readonly ok: true;
   readonly index: number;
   readonly result: Result;
+  /** readStale: ms since this server last heard from a leader (0 on the leader), −1 if it never did. */
   readonly lastContactMs?: number;
 }
 
