@@ -27,7 +27,7 @@ import {
   type Step,
   type SwimState,
 } from './state.js';
-import { checkIncarnationJump, onAlive, onDead, onSuspect } from './updates.js';
+import { checkIncarnationJump, onAlive, onDead, onMergedSuspect } from './updates.js';
 import { assert } from '../assert.js';
 
 function memberState(s: SwimState, record: MemberRecord): MemberState {
@@ -83,7 +83,7 @@ function mergeRemoteState(step: Step, from: NodeId, message: Extract<SwimMessage
         break;
       case 'suspect':
       case 'dead':
-        onSuspect(step, { k: 'suspect', id: m.id, inc: m.inc, from }, from);
+        onMergedSuspect(step, m.id, m.inc, from);
         break;
       case 'left':
         onDead(step, { k: 'dead', id: m.id, inc: m.inc, from: m.id });

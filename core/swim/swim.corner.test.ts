@@ -103,6 +103,38 @@ describe('Lifeguard dynamic suspicion (§4.2), as the machine arms it', () => {
     expect(loop.statusOf('n1', 'n3')).toBe('failed');
   });
 
+  it('a push-pull that holds the member suspect is no confirmation: the exchange names no accuser', () => {
+    // swim/slow-member-lifeguard seed 511: n2's own accusation of n8 came back to it inside n4's and
+    // n1's push-pull states (late: n2 was slow); counted as two confirmations, it cut n2's timeout to
+    // the minimum, and n2 declared the healthy n8 failed before n8's refutation reached it.
+    const { loop, accuse, timeoutMs } = isolated();
+    const { incarnation, tags } = loop.state('n1').members.get('n3')!;
+    const merge = (partner: string) =>
+      loop.inject('n1', partner, {
+        t: 'pushPull',
+        join: false,
+        reply: false,
+        members: [{ id: 'n3', inc: incarnation, st: 'suspect', tags }],
+        ltime: 0,
+        events: [],
+      } as never);
+    // A suspicion learned from a push-pull: suspect, at the maximum timeout, no accuser counted.
+    merge('n4');
+    expect(loop.statusOf('n1', 'n3')).toBe('suspect');
+    expect(timeoutMs()).toBe(maxMs);
+    merge('n5');
+    expect(timeoutMs()).toBe(maxMs);
+    // The first accuser heard may be the one the partners echoed: still no confirmation.
+    accuse('n2');
+    expect(timeoutMs()).toBe(maxMs);
+    merge('n6');
+    expect(timeoutMs()).toBe(maxMs);
+    // A second, independent accuser is one.
+    accuse('n4');
+    expect(timeoutMs()).toBe(afterConfirmations(1));
+    expect(loop.invariantFailures).toEqual([]);
+  });
+
   it('plain SWIM: the minimum timeout from the first accuser, confirmations change nothing', () => {
     const { accuse, timeoutMs } = isolated(false);
     accuse('n2');

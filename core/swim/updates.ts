@@ -5,6 +5,7 @@
  * the table's counters right, and tells the observer.
  */
 import { assert } from '../assert.js';
+import type { NodeId } from '../types.js';
 import type { MemberStatus } from './api.js';
 import { suspicionTimeoutMinMs } from './config.js';
 import { checkTransition, MemberRecord } from './members.js';
@@ -160,6 +161,35 @@ export function onSuspect(step: Step, u: Extract<SwimUpdate, { k: 'suspect' }>, 
   s.queue.enqueue(u);
 }
 
+/**
+ * A push-pull state that holds `id` suspect or dead (memberlist mergeState: we prefer to suspect). The
+ * exchange names no accuser, and the partner may only echo a suspicion that began with us, or with a
+ * member whose own word will reach us too, so it is no independent Lifeguard confirmation
+ * (swim/slow-member-lifeguard seed 511: n2's own accusation of n8 came back inside n4's and n1's
+ * push-pull states, was counted as two confirmations and expired n2's suspicion of the healthy n8
+ * before n8's refutation reached it). An existing suspicion is left as it is; a new one starts with no
+ * accuser counted — the maximum timeout, shortened only by accusers heard afterwards beyond the first —
+ * and is not gossiped in anyone's name (the suspect hears of it from us directly when it next speaks to
+ * us: maybeTellSuspect). memberlist names the local member as the accuser instead, which counts the
+ * first real accuser's gossip as a confirmation of its own word.
+ */
+export function onMergedSuspect(step: Step, id: NodeId, inc: number, sender: NodeId): void {
+  const { s } = step;
+  if (id === s.selfId) {
+    onSuspect(step, { k: 'suspect', id, inc, from: sender }, sender);
+    return;
+  }
+  const record = s.members.get(id);
+  if (record === undefined || inc < record.incarnation || s.suspicions.has(id)) return;
+  if (record.status === 'left') {
+    counterLeave(step, record, sender);
+    return;
+  }
+  if (record.status !== 'alive' && record.status !== 'leaving') return;
+  startSuspicion(step, record, inc, null);
+  changeStatus(step, record, 'suspect', inc, true);
+}
+
 /** dead(id, inc, from): declared failed by `from`, or a leave intent when from === id. */
 export function onDead(step: Step, u: Extract<SwimUpdate, { k: 'dead' }>, sender: string | null = null): void {
   const { s } = step;
@@ -245,7 +275,8 @@ function counterLeave(step: Step, record: MemberRecord, accuser: string): void {
 
 // ───────────────────────────────────────── suspicion timers ─────────────────────────────────────────
 
-function startSuspicion(step: Step, record: MemberRecord, incarnation: number, accuser: string): void {
+/** `accuser` null: a suspicion taken from a push-pull state, which names none (onMergedSuspect). */
+function startSuspicion(step: Step, record: MemberRecord, incarnation: number, accuser: NodeId | null): void {
   const { s } = step;
   const n = s.members.size;
   const minMs = suspicionTimeoutMinMs(s.config, n);
@@ -260,7 +291,7 @@ function startSuspicion(step: Step, record: MemberRecord, incarnation: number, a
     minMs,
     maxMs,
     expected,
-    accusers: new Set([accuser]),
+    accusers: accuser === null ? new Set() : new Set([accuser]),
     timer: '',
     deadlineMs: 0,
     toldMs: -Infinity,

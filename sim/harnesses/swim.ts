@@ -296,7 +296,7 @@ function checkSuspicionTimeout(sim: SimApi, run: SwimRun, nodeId: NodeId, s: Swi
   if (!suspicion || suspicion.timer !== timer) return; // stale: refuted, re-armed or replaced
   const started = run.suspicionStarts.get(`${nodeId}>${id}`);
   if (!started || started.startMs !== suspicion.startMs) return;
-  const confirmationCount = suspicion.accusers.size - 1;
+  const confirmationCount = Math.max(0, suspicion.accusers.size - 1);
   const config = scenarioConfig(sim.scenario);
   const allowed = started.counts.map((n) => suspicion.startMs + lifeguardTimeoutMs(config, n, confirmationCount));
   if (allowed.includes(suspicion.deadlineMs)) return;
