@@ -24,3 +24,25 @@ export function loopbackServerArgs(ips: readonly string[], index: number, dataDi
     '1s',
   ];
 }
+
+/**
+ * The argument list of a client agent (no -server) on loopback address `ip`, named `node`, that joins
+ * `servers`: HTTP on its own IP, no DNS, and retry-join to each server.
+ */
+export function loopbackClientArgs(servers: readonly string[], ip: string, node: string, dataDir: string): string[] {
+  return [
+    '-data-dir',
+    dataDir,
+    '-node',
+    node,
+    '-bind',
+    ip,
+    '-client',
+    ip,
+    '-dns-port',
+    '-1',
+    ...servers.flatMap((x) => ['-retry-join', x]),
+    '-retry-interval',
+    '1s',
+  ];
+}

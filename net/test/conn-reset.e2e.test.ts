@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
-import { loopbackServerArgs } from '../../test/loopback-servers.js';
+import { loopbackClientArgs, loopbackServerArgs } from '../../test/loopback-servers.js';
 
 const servers = ['127.0.41.1', '127.0.41.2', '127.0.41.3'];
 const client = '127.0.41.4';
@@ -116,23 +116,7 @@ describe.skipIf(whyNot !== null)('connections reset between live agents (real pr
   it('every request is answered, no acknowledged write is lost, no answer belongs to another request', async () => {
     for (const i of servers.keys())
       agents.push(startAgent(loopbackServerArgs(servers, i, path.join(root, `s${i + 1}`))));
-    agents.push(
-      startAgent([
-        '-data-dir',
-        path.join(root, 'c1'),
-        '-node',
-        'c1',
-        '-bind',
-        client,
-        '-client',
-        client,
-        '-dns-port',
-        '-1',
-        ...servers.flatMap((ip) => ['-retry-join', ip]),
-        '-retry-interval',
-        '1s',
-      ]),
-    );
+    agents.push(startAgent(loopbackClientArgs(servers, client, 'c1', path.join(root, 'c1'))));
     // Ready: a write through the client agent (it knows the servers, a leader accepts writes).
     await until(
       async () => (await call(client, 'PUT', '/v1/kv/ready', '1', 5000)).body === 'true',

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { loopbackClientArgs } from '../../test/loopback-servers.js';
 
 const server = '127.0.41.11';
 const client = '127.0.41.12';
@@ -57,22 +58,7 @@ async function parkedOnServer(): Promise<number> {
   return metrics.Gauges.find((g) => g.Name === 'consul.agent.blocking_queries')?.Value ?? 0;
 }
 
-const clientArgs = [
-  '-data-dir',
-  path.join(root, 'c1'),
-  '-node',
-  'c1',
-  '-bind',
-  client,
-  '-client',
-  client,
-  '-dns-port',
-  '-1',
-  '-retry-join',
-  server,
-  '-retry-interval',
-  '1s',
-];
+const clientArgs = loopbackClientArgs([server], client, 'c1', path.join(root, 'c1'));
 
 describe('a client agent restarted at once while the server owes its old process answers (real processes)', () => {
   it('the new process does not take the old process’s answers for its own calls', async () => {

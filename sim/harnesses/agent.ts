@@ -327,12 +327,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
         const put = { type: 'kv.put', key: raw, value: bytes(value), ...where } as const;
         agentRequest(sim, node, put, timeoutMs, (response) => {
-          checkWriteAnswer(sim, node, dc, 'write', raw, value, op.invokeMs, response);
-          if (response === undefined) run.unanswered.add(op.id);
-          if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
-          else if (noteError(run, op.id, response) && definitelyNotApplied(response))
-            sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
-          else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+          completeWrite(sim, run, node, dc, raw, value, op, response);
           next();
         });
       } else if (kind < 7) {
@@ -454,12 +449,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         const value = `v${run.nextValue++}`;
         const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
         return agentRequest(sim, node, { type: 'kv.put', key: raw, value: bytes(value) }, timeoutMs, (response) => {
-          checkWriteAnswer(sim, node, dc, 'write', raw, value, op.invokeMs, response);
-          if (response === undefined) run.unanswered.add(op.id);
-          if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
-          else if (noteError(run, op.id, response) && definitelyNotApplied(response))
-            sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
-          else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+          completeWrite(sim, run, node, dc, raw, value, op, response);
           next();
         });
       }
@@ -788,6 +778,28 @@ function checkResponseIndex(sim: SimApi, node: NodeId, key: string, response: Ag
     sim.violation(
       `query index: ${node} answered a read of ${key} with X-Consul-Index ${String(response.index)} (must be ≥ 1)`,
     );
+}
+
+/**
+ * A plain write's answer: the per-call rule, then its history entry — ok on `true`, failed when the error
+ * says it was not applied, unknown otherwise (no answer, or an error after which it may have been).
+ */
+function completeWrite(
+  sim: SimApi,
+  run: AgentRun,
+  node: NodeId,
+  dc: string,
+  key: string,
+  value: string,
+  op: Operation,
+  response: AgentResponse | undefined,
+): void {
+  checkWriteAnswer(sim, node, dc, 'write', key, value, op.invokeMs, response);
+  if (response === undefined) run.unanswered.add(op.id);
+  if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
+  else if (noteError(run, op.id, response) && definitelyNotApplied(response))
+    sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
+  else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
 }
 
 /** Remembers why operation `id` did not succeed (for `expect errors`); always true, to sit in a condition. */
