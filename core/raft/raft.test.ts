@@ -468,54 +468,6 @@ describe('ReadIndex (thesis §6.4)', () => {
     expect(c.replies.get(read)).toMatchObject({ ok: true, result: ['w'] });
   });
 
-  it('reads of one turn share one round: one heartbeat per follower, and one ack answers them all', () => {
-    // Batching (readindex.ts onRead): the round's heartbeats leave at the replicate timer, after the
-    // last read of the turn arrived, so they confirm leadership after each of the three.
-    const c = new ManualCluster(3);
-    c.elect('n1');
-    settled(c, 'n1');
-    c.request('n1', { type: 'propose', command: 'w' });
-    c.deliver();
-    const seq = c.state('n1').readSeq;
-    const reads: number[] = [];
-    c.turn(() => {
-      for (let i = 0; i < 3; i++) reads.push(c.request('n1', { type: 'read', query: null }));
-      expect(c.inFlight).toEqual([]); // nothing leaves before the turn ends
-    });
-    expect(c.state('n1').readSeq).toBe(seq + 1);
-    const heartbeats = c.inFlight.flatMap((m) =>
-      m.from === 'n1' && m.message.type === 'append' ? [[m.to, m.message.readSeq]] : [],
-    );
-    expect(heartbeats).toEqual([
-      ['n2', seq + 1],
-      ['n3', seq + 1],
-    ]);
-    c.drop((m) => m.to === 'n3'); // one follower's ack makes the quorum
-    c.deliver();
-    for (const read of reads) expect(c.replies.get(read)).toMatchObject({ ok: true, result: ['w'] });
-    expect(c.invariantFailures).toEqual([]);
-  });
-
-  it('a read that arrives after its round left starts a new round, which the old acks do not confirm', () => {
-    // The round's heartbeats left before this read arrived, so an ack of them proves nothing about
-    // leadership after it: the read must wait for a round of its own (thesis §6.4 step 3).
-    const c = new ManualCluster(3);
-    c.elect('n1');
-    settled(c, 'n1');
-    const first = c.request('n1', { type: 'read', query: null });
-    const round = c.state('n1').readSeq;
-    const second = c.request('n1', { type: 'read', query: null });
-    expect(c.state('n1').readSeq).toBe(round + 1);
-    // Only the first round's acks come back: the first read is answered, the second is not.
-    c.deliver((m) => m.message.type === 'append' && m.message.readSeq === round);
-    c.deliver((m) => m.message.type === 'appendReply' && m.message.readSeq === round);
-    expect(c.replies.get(first)).toMatchObject({ ok: true });
-    expect(c.replies.has(second)).toBe(false);
-    c.deliver();
-    expect(c.replies.get(second)).toMatchObject({ ok: true });
-    expect(c.invariantFailures).toEqual([]);
-  });
-
   it('a leader cut off from the quorum never answers; it steps down and fails the read', () => {
     const c = new ManualCluster(3);
     c.elect('n1');

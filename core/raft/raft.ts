@@ -95,8 +95,6 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     selfDurableIndex: 0,
     replicationDue: false,
     selfAckDue: false,
-    readRoundOpen: 0,
-    readRoundDue: false,
     commitNoticeDue: false,
     lastQuorumCheckMs: 0,
     heartbeatDueMs: 0,
@@ -248,9 +246,6 @@ export function raftInvariants(s: RaftState): string[] {
   } else if (s.progress.size > 0 || s.pending.size > 0 || s.reads.length > 0)
     broken.push(`a ${s.role} with leader-only state`);
   if (s.started && s.hardStateDirty) broken.push('hard state changed but not persisted at the end of a step');
-  if (s.readRoundOpen !== 0 && s.readRoundOpen !== s.readSeq)
-    broken.push(`read round ${s.readRoundOpen} open, but the current round is ${s.readSeq}`);
-  if (s.readRoundDue && !s.replicationDue) broken.push('a read round owes heartbeats but no replicate timer is armed');
   const logProblems = s.log.check();
   for (let i = 0; i < logProblems.length; i++) broken.push(logProblems[i]!);
   return broken;

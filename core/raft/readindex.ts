@@ -12,8 +12,8 @@
 import type { NodeId, StepContext } from '../types.js';
 import { buggify } from '../buggify.js';
 import type { RaftRequest } from './api.js';
-import { closeReadRound, fail, quorumValue, reply, type RaftState, type ReplyTarget } from './state.js';
-import { scheduleReplication } from './replication.js';
+import { fail, quorumValue, reply, type RaftState, type ReplyTarget } from './state.js';
+import { sendAppend } from './replication.js';
 
 /** How many past rounds' send times are kept for lease reads. */
 export const readRoundsKeptMax = 64;
@@ -33,23 +33,14 @@ export function onRead(
     serveReads(s, ctx, nowMs);
     return;
   }
-  // Reads that arrive before the round's first message leaves share it (etcd batches its ReadIndex
-  // requests likewise): one heartbeat per voter and one ack each for the batch instead of per read.
-  if (s.readRoundOpen !== s.readSeq || s.readRoundOpen === 0) {
-    startReadRound(s, nowMs);
-    s.readRoundOpen = s.readSeq;
-  }
+  startReadRound(s, nowMs);
   s.reads.push({ target, query: request.query, readIndex: committedInTerm ? s.commitIndex : -1, seq: s.readSeq });
   if (s.membership.voters.length === 1) serveReads(s, ctx, nowMs);
-  else {
-    s.readRoundDue = true;
-    scheduleReplication(s, ctx);
-  }
+  else for (const [id, p] of s.progress) if (s.membership.voters.includes(id)) sendAppend(s, ctx, nowMs, id, p, true);
 }
 
 /** Starts a new round: every AppendEntries / InstallSnapshot from now on carries it. */
 export function startReadRound(s: RaftState, nowMs: number): void {
-  closeReadRound(s); // a round nobody joins unless onRead opens it
   s.readSeq += 1;
   s.readSeqSentMs.set(s.readSeq, nowMs);
   if (s.readSeqSentMs.size > readRoundsKeptMax) s.readSeqSentMs.delete(s.readSeq - readRoundsKeptMax);

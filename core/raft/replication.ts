@@ -14,7 +14,6 @@ import type { AppendEntries, AppendReply, Entry } from './messages.js';
 import { sendSnapshot, startSnapshot } from './snapshot.js';
 import {
   advanceMatch,
-  closeReadRound,
   fail,
   hardStateOp,
   persist,
@@ -116,21 +115,14 @@ export function scheduleReplication(s: RaftState, ctx: StepContext): void {
   ctx.emit({ kind: 'setTimer', timer: timerReplicate, afterMs: 0 });
 }
 
-/**
- * The batch leaves: our own ack (held until the log is durable), then what each follower needs, and
- * the heartbeats of the ReadIndex round that reads of this turn joined (readindex.ts onRead) — after
- * the last of them arrived, so the round confirms leadership after each one (thesis §6.4).
- */
+/** The batch leaves: our own ack (held until the log is durable), then what each follower needs. */
 export function onReplicateTimeout(s: RaftState, ctx: StepContext, nowMs: number): void {
   if (!s.replicationDue) return;
   s.replicationDue = false;
-  const readRoundDue = s.readRoundDue;
-  s.readRoundDue = false;
   if (s.role !== 'leader') return; // stepped down meanwhile: the next leader's no-op self-ack covers the log
   if (s.selfAckDue && s.membership.voters.includes(s.id)) sendSelfAck(s, ctx);
   s.selfAckDue = false;
-  for (const [id, p] of s.progress) sendAppend(s, ctx, nowMs, id, p, readRoundDue && s.membership.voters.includes(id));
-  closeReadRound(s); // even with no voter to send to: the round is not joined after this turn
+  broadcastAppend(s, ctx, nowMs);
 }
 
 export function broadcastAppend(s: RaftState, ctx: StepContext, nowMs: number): void {
@@ -247,7 +239,6 @@ function sendAppendMessage(
   };
   p.sentCommit = s.commitIndex;
   p.commitHeldMs = -1;
-  closeReadRound(s);
   // Early: replication runs in parallel with the leader's own write (selfMatch waits for that one).
   send(s, ctx, id, message, true);
 }

@@ -14,7 +14,6 @@ import type { InstallSnapshot, SnapshotReply } from './messages.js';
 import { sessionsFromData, sessionsToData } from './sessions.js';
 import {
   advanceMatch,
-  closeReadRound,
   hardStateOp,
   persist,
   send,
@@ -113,7 +112,6 @@ export function sendSnapshot(
       totalChars: total,
       readSeq: s.readSeq,
     };
-    closeReadRound(s);
     send(s, ctx, id, message);
     snap.sent = Math.min(total, snap.sent + chunk);
     if (total === 0) break;

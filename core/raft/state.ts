@@ -155,14 +155,6 @@ export interface RaftState {
   replicationDue: boolean;
   selfAckDue: boolean;
   /**
-   * ReadIndex batching (readindex.ts onRead): the round that arriving reads may still join — started
-   * by an earlier read, and no message carrying it has left yet — or 0 (a read starts a new round).
-   * Invariant: 0 or `readSeq`. `readRoundDue`: that round's heartbeats leave at the `replicate` timer,
-   * so after every read that joined it arrived (what thesis §6.4 step 3 asks of the round).
-   */
-  readRoundOpen: number;
-  readRoundDue: boolean;
-  /**
    * An AppendEntries that would carry only a moved commit index is held back, and the `commitNotice`
    * timer is armed (config.commitNoticeDelayMs): followers learn the commit with the next entries or
    * when it fires (replication.ts holdCommitNotice).
@@ -444,13 +436,4 @@ function idMismatchesOf(s: RaftState): { server: NodeId; recordedId: string; see
     if (recordedId !== undefined && recordedId !== seenId) out.push({ server, recordedId, seenId });
   }
   return out;
-}
-
-/**
- * A message carrying the current ReadIndex round leaves (an AppendEntries or a snapshot chunk): a read
- * arriving from now on starts a new round, since a follower may acknowledge this one having heard it
- * before that read arrived (readindex.ts onRead).
- */
-export function closeReadRound(s: RaftState): void {
-  s.readRoundOpen = 0;
 }

@@ -136,10 +136,6 @@ export class ManualCluster {
     for (const text of runtime.invariants()) this.invariantFailures.push(`${id}: ${text}`);
     this.afterStep?.(id, state, runtime);
     const due = effects.filter((e) => e.kind === 'setTimer' && e.afterMs === 0);
-    if (this.turnOf !== null) {
-      for (const timer of due) if (timer.kind === 'setTimer') this.turnOf.push([id, timer.timer]);
-      return effects;
-    }
     for (const timer of due) {
       if (timer.kind !== 'setTimer' || !this.timers.get(id)!.has(timer.timer)) continue;
       this.timers.get(id)!.delete(timer.timer);
@@ -238,29 +234,6 @@ export class ManualCluster {
       if (this.state(id).role === 'leader') return true;
     }
     return false;
-  }
-
-  /** Zero-delay timers armed inside `turn` (node, timer), fired when it ends. */
-  private turnOf: [NodeId, string][] | null = null;
-
-  /**
-   * Runs `inputs` as one turn of a driver's event loop: timers armed with no delay (Raft's `replicate`)
-   * fire after all of them, not after each (the real driver's setImmediate; the sim's same-time timers).
-   */
-  turn(inputs: () => void): void {
-    assert(this.turnOf === null, 'turns do not nest');
-    this.turnOf = [];
-    try {
-      inputs();
-    } finally {
-      const due = this.turnOf;
-      this.turnOf = null;
-      for (const [id, timer] of due) {
-        if (!this.isUp(id) || !this.timers.get(id)!.has(timer)) continue;
-        this.timers.get(id)!.delete(timer);
-        this.step(id, { kind: 'timer', nowMs: this.nowMs, timer });
-      }
-    }
   }
 
   request(id: NodeId, body: unknown): number {
