@@ -5,23 +5,12 @@
  */
 export function loopbackServerArgs(ips: readonly string[], index: number, dataDir: string): string[] {
   const ip = ips[index]!;
+  const others = ips.filter((x) => x !== ip);
   return [
     '-server',
     '-bootstrap-expect',
     String(ips.length),
-    '-data-dir',
-    dataDir,
-    '-node',
-    `s${index + 1}`,
-    '-bind',
-    ip,
-    '-client',
-    ip,
-    '-dns-port',
-    '-1',
-    ...ips.filter((x) => x !== ip).flatMap((x) => ['-retry-join', x]),
-    '-retry-interval',
-    '1s',
+    ...loopbackClientArgs(others, ip, `s${index + 1}`, dataDir),
   ];
 }
 
