@@ -12,11 +12,14 @@
  * The agent's use of it is checked by sim/test/agent-inflight.test.ts (seeds that failed while the
  * simulator never emitted the signal).
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Harness } from '../harness.js';
 import { agentOf, harness as agentHarness, leaderOf } from '../harnesses/agent.js';
 import { parseScenario } from '../scenario.js';
 import { Simulation } from '../engine/simulation.js';
+import type { AgentState } from '../../core/agent/machine.js';
+import type { AnyMachine } from '../../core/types.js';
 
 interface Heard {
   readonly node: string;
@@ -173,5 +176,50 @@ describe('linkDown in the simulator', () => {
     const pausedAt = sim.nowMs;
     sim.runUntil(pausedAt + 3000);
     expect(heard.filter((h) => h.peer === leader)).toEqual([]);
+  });
+});
+
+describe('expect read-errors and a client that has not joined yet (agent/conn-reset seed 981)', () => {
+  const file = 'scenarios/agent/conn-reset.txt';
+  const text = readFileSync(file, 'utf8');
+
+  /** The agent harness with n5's agent forgetting every member it knows from 8 s to 9 s (a planted regression). */
+  const forgetful: Harness = {
+    ...agentHarness,
+    mounts(nodeId, scenario, start) {
+      return agentHarness.mounts(nodeId, scenario, start).map((mount) => {
+        if (nodeId !== 'n5' || mount.machine.name !== 'agent') return mount;
+        const machine = mount.machine as AnyMachine;
+        const forgets: AnyMachine = {
+          ...machine,
+          step: (state, input, ctx) => {
+            machine.step(state, input, ctx);
+            if (input.nowMs >= 8000 && input.nowMs < 9000) (state as AgentState).members.clear();
+          },
+        };
+        return { ...mount, machine: forgets };
+      });
+    },
+  };
+
+  function run(h: Harness): { violations: string[]; noServerReads: number } {
+    const sim = new Simulation(parseScenario(text, file), h, 981);
+    const result = sim.run();
+    // A failed read's output is its error text (the harness's read completion).
+    const noServerReads = sim.history.ops.filter(
+      (op) => op.f === 'read' && op.node === 'n5' && op.outcome === 'fail' && op.output === 'No known Consul servers',
+    ).length;
+    return { violations: result.violations, noServerReads };
+  }
+
+  it('reads refused before the client ever knew a server are not counted; once it knew servers, losing them all is', () => {
+    // Seed 981: at 2 ms a reset takes n5's join push-pulls; SWIM's retry-join (5 s in the sim profile, as
+    // Consul's retry_interval) brings n5 in at ~5 s, and until then n5 answers "No known Consul servers",
+    // as Consul's client does. The explorer reported those reads; the floor is for agents that joined.
+    const real = run(agentHarness);
+    expect(real.violations).toEqual([]);
+    expect(real.noServerReads).toBeGreaterThan(0); // the exemption was exercised, not vacuously true
+    const planted = run(forgetful);
+    expect(planted.violations.join('\n')).toMatch(/reads failed .*No known Consul servers/);
   });
 });
