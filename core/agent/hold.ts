@@ -17,7 +17,8 @@
  * Holding happens at the edge only, the agent the client talks to (`client` origins): a server that
  * forwards for another agent answers the error, and that agent holds — so a request is never held
  * twice. A held blocking query keeps its own deadline: it is retried with what is left of its wait,
- * so it still answers within `wait` plus a small margin.
+ * so it still answers within `wait` plus a small margin; and its hold lasts until rpcHoldTimeoutMs past
+ * the end of its wait (holdDeadlineMs), as Consul's does.
  */
 import type { StoreCommand } from '../store/types.js';
 import { agentErrors } from './api.js';
@@ -70,7 +71,7 @@ export function maybeHold(s: AgentState, env: Env, op: ServerOp, origin: Origin,
   if (!checkRetrySafe(op, classifyFailure(result))) return false;
   const previous = s.holdsByOrigin.get(origin);
   const firstMs = previous?.firstMs ?? env.nowMs;
-  const deadlineMs = previous?.deadlineMs ?? env.nowMs + s.config.timing.rpcHoldTimeoutMs;
+  const deadlineMs = previous?.deadlineMs ?? holdDeadlineMs(s, op, firstMs, env.nowMs);
   if (env.nowMs >= deadlineMs) return false;
   if (s.held.size >= s.config.timing.pendingRpcMax) return false;
   // Keep the op as the client asked it: a retry that failed again was already shortened (retryOp), and
@@ -95,6 +96,20 @@ export function retryOp(held: HeldRequest, nowMs: number): ServerOp {
       : { ...op, waitMs: Math.max(0, Math.ceil(op.waitMs - (nowMs - held.firstMs))) };
   const op = held.op;
   return op.kind === 'dc' ? { ...op, op: shorten(op.op) } : shorten(op);
+}
+
+/**
+ * When the hold of `op` gives up: rpcHoldTimeoutMs after its first failure, and for a blocking query no
+ * sooner than its wait plus rpcHoldTimeoutMs after it started — Consul's `HasTimedOut` gives a blocking
+ * query the hold on top of its query time. Without that, a blocking read whose first server died early
+ * in its wait and whose second died near its end answered the error instead of the new leader's result
+ * (agent/failover-latency seed 407: a wait of 2,472 ms, leaders crashed 232 ms and 2,522 ms into it).
+ */
+function holdDeadlineMs(s: AgentState, op: ServerOp, firstMs: number, nowMs: number): number {
+  const inner = op.kind === 'dc' ? op.op : op;
+  const blocking = (inner.kind === 'read' || inner.kind === 'eventList') && inner.minIndex > 0;
+  const waitMs = blocking ? inner.waitMs : 0;
+  return Math.max(nowMs, firstMs + waitMs) + s.config.timing.rpcHoldTimeoutMs;
 }
 
 /** Takes every held request out (to run again now): the leader is known, or their timers fired. */

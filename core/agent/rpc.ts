@@ -344,11 +344,18 @@ export const repliesKeptMs = 1000;
 /** Replies kept per peer at most (the oldest go first): bounds the memory a busy peer can hold. */
 export const repliesKeptMax = 64;
 
+/**
+ * How often one reply is sent again at most. A re-sent reply travels on a new connection, which a second
+ * reset can take too (issue 13 §5's double-reset window): it is kept for another re-send, up to this
+ * many, so that a peer whose connection keeps being refused (a dead one) cannot bring it back for ever.
+ */
+export const replyResendsMax = 3;
+
 /** Remembers a reply sent to `peer`, for a re-send if the connection it went out on drops. */
-function keepReply(s: AgentState, env: Env, peer: NodeId, id: number, result: ServerResult): void {
+function keepReply(s: AgentState, env: Env, peer: NodeId, id: number, result: ServerResult, resends = 0): void {
   let kept = s.recentReplies.get(peer);
   if (!kept) s.recentReplies.set(peer, (kept = []));
-  kept.push({ id, result, atMs: env.nowMs });
+  kept.push({ id, result, atMs: env.nowMs, resends });
   while (kept.length > repliesKeptMax || kept[0]!.atMs < env.nowMs - repliesKeptMs) kept.shift();
   assert(kept.length <= repliesKeptMax, 'replies kept per peer are bounded');
 }
@@ -358,16 +365,17 @@ function keepReply(s: AgentState, env: Env, peer: NodeId, id: number, result: Se
  * is its own connection (net/transport/socket.ts: a reply goes out on the replier's connection), so a
  * reset of ours is not heard by the requester, whose connection to us is fine: it would wait out its RPC
  * timer and answer "rpc error: timeout" (found by the explorer with `reset-oneway`, issue 13 §5). So
- * the replies of the last repliesKeptMs go out again, once, on the next connection; a requester takes a
+ * the replies of the last repliesKeptMs go out again on the next connection (each at most replyResendsMax
+ * times: that connection can be reset too); a requester takes a
  * reply only for a call it still waits for, from the server it asked (onRpcReply), so a copy of one that
  * arrived is dropped. Consul has no such path: a request and its reply share one multiplexed connection.
  */
 function resendReplies(s: AgentState, env: Env, peer: NodeId): void {
   const kept = s.recentReplies.get(peer);
   if (!kept) return;
-  s.recentReplies.delete(peer); // once: a dead peer's refusals must not bring them back again
+  s.recentReplies.delete(peer);
   let resent = 0;
-  for (const { id, result, atMs } of kept) {
+  for (const { id, result, atMs, resends } of kept) {
     if (atMs < env.nowMs - repliesKeptMs) continue;
     env.ctx.emit({
       kind: 'send',
@@ -377,6 +385,9 @@ function resendReplies(s: AgentState, env: Env, peer: NodeId): void {
       early: true,
     });
     resent++;
+    // Kept again, from now: the connection this copy travels on can be reset too.
+    assert(resends < replyResendsMax, 'a reply is re-sent at most replyResendsMax times');
+    if (resends + 1 < replyResendsMax) keepReply(s, env, peer, id, result as ServerResult, resends + 1);
   }
   if (resent > 0) count(s, 'rpcRepliesResent', resent);
 }

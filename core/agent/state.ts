@@ -169,12 +169,15 @@ export interface AgentState {
   /** Servers of other DCs that let a forwarded request time out, and until when they are tried last. */
   readonly wanSlowUntilMs: Map<NodeId, number>;
   /**
-   * The RPC replies this agent sent to each peer lately (rpc.ts keepReply): re-sent once when its
+   * The RPC replies this agent sent to each peer lately (rpc.ts keepReply): re-sent when its
    * connection to that peer drops, because a reply is lost with the connection it travelled on and
-   * its requester, whose own connection is fine, hears nothing. Invariant: per peer at most
-   * repliesKeptMax, oldest first.
+   * its requester, whose own connection is fine, hears nothing; `resends` counts the copies sent so far.
+   * Invariant: per peer at most repliesKeptMax, oldest first; resends < replyResendsMax.
    */
-  readonly recentReplies: Map<NodeId, { readonly id: number; readonly result: unknown; readonly atMs: number }[]>;
+  readonly recentReplies: Map<
+    NodeId,
+    { readonly id: number; readonly result: unknown; readonly atMs: number; readonly resends: number }[]
+  >;
   /**
    * Tokens resolved from the ACL datacenter when that is another DC (core/agent/acl.ts), by id, with
    * when they were fetched; used for `acl_ttl`, and past it by `acl_down_policy` extend-cache. Bounded

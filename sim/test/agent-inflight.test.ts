@@ -148,6 +148,37 @@ describe('requests in flight when the leader dies', () => {
     expect(blocking.atMs - startedAt).toBeLessThan(5000 + 500);
   });
 
+  it('a blocking read whose leaders die twice in its wait, the second after a hold from the first would have run out, is answered', () => {
+    // agent/failover-latency seed 407 (the explorer): a blocking read's hold (rpcHoldTimeoutMs, 2 s here)
+    // counted from its first failure only, so when its next leader died 2.3 s later — still inside the
+    // read's wait — it answered "500 rpc error: leader changed …" instead of waiting for the third leader.
+    // Consul's hold for a blocking query lasts its wait plus rpc_hold_timeout (core/agent/hold.ts).
+    const c = cluster(4);
+    c.call('n4', { type: 'kv.put', key: 'w', value: bytes('1') });
+    const index = c.call('n5', { type: 'kv.get', key: 'w', read }).index!;
+    const startedAt = c.sim.nowMs;
+    const waitMs = 6000;
+    const blocking = c.send('n5', {
+      type: 'kv.get',
+      key: 'w',
+      read: { consistency: 'default', minIndex: index, waitMs },
+    });
+    c.sim.runUntil(startedAt + 200);
+    const first = leaderOf(c.sim)!;
+    c.sim.faults.crash(first);
+    awaitNewLeader(c, first);
+    c.sim.faults.restart(first);
+    c.sim.runUntil(startedAt + 2800); // past the first failure + rpcHoldTimeoutMs
+    expect(blocking.result).toBe('pending');
+    const second = leaderOf(c.sim)!;
+    c.sim.faults.crash(second);
+    awaitNewLeader(c, second);
+    expect(c.runUntilTrue(() => blocking.result !== 'pending', 10_000)).toBe(true);
+    expect(blocking.result).toMatchObject({ status: 200 });
+    expect(blocking.atMs - startedAt).toBeGreaterThanOrEqual(waitMs);
+    expect(blocking.atMs - startedAt).toBeLessThan(waitMs + 500);
+  });
+
   it('a write in flight (put or CAS) answers at once when its leader dies: it took, or its outcome is unknown; never retried', () => {
     // A retried write is not linearizable, not even a plain put: the first attempt may still apply
     // later, over newer writes (agent/default seed 6). So each is answered soon after the new leader,

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Harness } from '../harness.js';
 import { agentOf, harness as agentHarness, leaderOf } from '../harnesses/agent.js';
+import { replyResendsMax } from '../../core/agent/rpc.js';
 import { parseScenario } from '../scenario.js';
 import { Simulation } from '../engine/simulation.js';
 import type { AgentState } from '../../core/agent/machine.js';
@@ -122,27 +123,30 @@ describe('linkDown in the simulator', () => {
     expect(leaderOf(sim)).toBe(leader); // a reset deposes no one
   });
 
-  it('a one-way reset of the connection a reply went out on: the server sends it again, the read is answered, no RPC timer', () => {
-    // Issue 13 §5, found by the explorer (reset-oneway, conn-reset seed 2): each direction is its own
-    // connection, so when the server's connection to the client agent is reset with a reply in flight,
-    // only the server hears it (linkDown); the client agent's own connection is fine, and it used to wait
-    // its RPC timer (2 s here, 10 s in the real agent) and answer "500 rpc error: timeout" for a read.
-    // Now the server re-sends its recent replies to that peer once (core/agent/rpc.ts resendReplies).
+  /**
+   * A read through client n4 whose reply, on the server's connection to n4, is reset `resets` times in a
+   * row while on the wire (the first reply, then each re-send). Returns the read's answer, when it came
+   * relative to the last reset, and how many replies the server re-sent.
+   */
+  function readThroughResets(resets: number): { status: number; afterLastResetMs: number; resent: number } {
     const text = 'protocol agent\nnodes 5\nset clients 0\nnetwork latency=1ms..5ms\nduration safety=600s liveness=0s\n';
-    let resetAt = -3; // -3 disarmed, -1 armed, -2 reset scheduled, else when it happened
+    let armed = false;
+    let left = resets;
+    let lastResetAt = -1;
     let server = '';
     const holder: { sim: Simulation | null } = { sim: null };
     const sim = new Simulation(parseScenario(text, 'linkdown.txt'), agentHarness, 5, {
       onLeave: (nodeId, effect) => {
         type Reply = { m?: string; p?: { t?: string; result?: { ok?: boolean; value?: unknown } } };
         const message = effect.kind === 'send' ? (effect.message as Reply) : null;
-        if (resetAt !== -1 || effect.kind !== 'send' || effect.to !== 'n4' || message?.p?.t !== 'rpcReply') return;
+        if (!armed || left === 0 || effect.kind !== 'send' || effect.to !== 'n4' || message?.p?.t !== 'rpcReply')
+          return;
         if (!(message.p.result?.ok === true && message.p.result.value === null)) return; // the GET of k (absent)
-        // The reply left the server: reset the server's connection to n4 while it is on the wire.
+        // The reply (or its re-send) left the server: reset the server's connection to n4 while it is on the wire.
         server = nodeId;
-        resetAt = -2;
+        left--;
         holder.sim!.after(0.2, () => {
-          resetAt = holder.sim!.nowMs;
+          lastResetAt = holder.sim!.nowMs;
           holder.sim!.faults.resetStreams(nodeId, 'n4', true);
         });
       },
@@ -151,7 +155,7 @@ describe('linkDown in the simulator', () => {
     sim.begin();
     for (let waitedMs = 0; leaderOf(sim) === null && waitedMs < 10_000; waitedMs += 10) sim.runUntil(sim.nowMs + 10);
     sim.runUntil(sim.nowMs + 3000);
-    resetAt = -1; // arm: the next reply to n4 is the read's
+    armed = true; // the next replies to n4 are the read's
     const box: { result: unknown; atMs: number } = { result: 'pending', atMs: -1 };
     sim.request(
       'n4',
@@ -162,11 +166,36 @@ describe('linkDown in the simulator', () => {
         box.atMs = sim.nowMs;
       },
     );
-    sim.runUntil(sim.nowMs + 1000);
-    expect(resetAt).toBeGreaterThan(0);
-    expect((box.result as { status: number }).status).toBe(404); // answered (k was never written)
-    expect(box.atMs - resetAt).toBeLessThan(100); // not at the 2 s RPC timer
-    expect(agentOf(sim, server)!.counters['rpcRepliesResent']).toBeGreaterThanOrEqual(1);
+    sim.runUntil(sim.nowMs + 3000);
+    expect(left).toBe(0); // every planned reset met a reply on the wire
+    return {
+      status: (box.result as { status: number }).status,
+      afterLastResetMs: box.atMs - lastResetAt,
+      resent: agentOf(sim, server)!.counters['rpcRepliesResent'] ?? 0,
+    };
+  }
+
+  it('a one-way reset of the connection a reply went out on: the server sends it again, the read is answered, no RPC timer', () => {
+    // Issue 13 §5, found by the explorer (reset-oneway, conn-reset seed 2): each direction is its own
+    // connection, so when the server's connection to the client agent is reset with a reply in flight,
+    // only the server hears it (linkDown); the client agent's own connection is fine, and it used to wait
+    // its RPC timer (2 s here, 10 s in the real agent) and answer "500 rpc error: timeout" for a read.
+    // Now the server re-sends its recent replies to that peer (core/agent/rpc.ts resendReplies).
+    const once = readThroughResets(1);
+    expect(once.status).toBe(404); // answered (k was never written)
+    expect(once.afterLastResetMs).toBeLessThan(100); // not at the 2 s RPC timer
+    expect(once.resent).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the re-sent reply reset too (two resets back to back): it is sent again, up to replyResendsMax times', () => {
+    // Issue 13 §5's double-reset window: the re-sent replies used to be forgotten once sent, so a second
+    // reset within their flight lost them for good and the read waited its RPC timer.
+    for (let resets = 2; resets <= replyResendsMax; resets++) {
+      const outcome = readThroughResets(resets);
+      expect(outcome.status, `${resets} resets`).toBe(404);
+      expect(outcome.afterLastResetMs, `${resets} resets`).toBeLessThan(100);
+      expect(outcome.resent, `${resets} resets`).toBeGreaterThanOrEqual(resets);
+    }
   });
 
   it('a paused process keeps its connections: no signal while it is paused', () => {
