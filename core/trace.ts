@@ -87,6 +87,8 @@ export interface TraceFields {
     readonly about: NodeId;
     readonly status: MemberStatusName;
     readonly incarnation: number;
+    /** For a mark taken from a `dead` message: who declared it (`about` itself for a leave intent). */
+    readonly by?: NodeId;
   };
   /** `node` heard of `about` for the first time. */
   'swim.learned': {

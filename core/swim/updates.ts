@@ -79,6 +79,7 @@ export function changeStatus(
   status: MemberStatus,
   incarnation: number,
   known: boolean,
+  by: NodeId | null = null,
 ): void {
   const previous = known ? record.status : null;
   if (!checkTransition(previous, status))
@@ -94,7 +95,14 @@ export function changeStatus(
   step.s.members.put(record, previous);
   notify(step, { type: 'member', member: toMember(record), previous });
   if (statusChanged && previous !== null)
-    trace(step, { type: 'swim.marked', node: step.s.selfId, about: record.id, status, incarnation });
+    trace(step, {
+      type: 'swim.marked',
+      node: step.s.selfId,
+      about: record.id,
+      status,
+      incarnation,
+      ...(by !== null ? { by } : {}),
+    });
   else if (previous === null && record.id !== step.s.selfId)
     trace(step, { type: 'swim.learned', node: step.s.selfId, about: record.id, status, incarnation });
 }
@@ -210,7 +218,7 @@ export function onDead(step: Step, u: Extract<SwimUpdate, { k: 'dead' }>, sender
   if (record.status === 'failed' && !leave) return;
   const suspicion = s.suspicions.get(u.id);
   if (suspicion) cancelSuspicion(step, suspicion);
-  changeStatus(step, record, leave ? 'left' : 'failed', u.inc, true);
+  changeStatus(step, record, leave ? 'left' : 'failed', u.inc, true, u.from);
   s.queue.enqueue(u);
 }
 

@@ -26,6 +26,8 @@ export interface Mark {
    * k = 0: it knew fewer than suspicionMult members, so memberlist runs the minimum timeout at once).
    */
   readonly unconfirmable?: boolean;
+  /** For a `failed` mark taken from another member's `dead` message: that member, who declared it. */
+  readonly by?: NodeId;
 }
 
 /** A closed-open interval of global time. */
