@@ -51,6 +51,8 @@
  *   BENCH_PROFILE=dir            Conclave servers run with --cpu-prof into dir (stopped with SIGTERM so
  *                                the profiles are written; the failover phase is skipped)
  *   BENCH_RAFT_MULTIPLIER=m      performance.raft_multiplier for the Conclave servers (default: the agent's)
+ *   BENCH_NODE_ARGS="--flag …"   extra Node/V8 flags for the Conclave servers (e.g. --max-semi-space-size=32,
+ *                                --trace-gc with BENCH_KEEP to read the servers' GC in their logs)
  *   BENCH_KEEP=1                 keep the data dirs and server logs (CONCLAVE_PERF_LOG=1 adds a counters
  *                                line every 2 s to each Conclave server's log)
  *
@@ -85,6 +87,7 @@ const skipEtcd = process.env['BENCH_SKIP_ETCD'] === '1';
 const baseline = process.env['BENCH_BASELINE'] ?? '';
 const profileDir = process.env['BENCH_PROFILE'] ?? '';
 const raftMultiplier = process.env['BENCH_RAFT_MULTIPLIER'] ?? '';
+const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter((arg) => arg !== '');
 const threadCount = Math.max(1, Number(process.env['BENCH_THREADS'] ?? 2));
 const warmupMs = Number(process.env['BENCH_WARMUP_MS'] ?? 3000);
 const interleave = process.env['BENCH_INTERLEAVE'] === '1';
@@ -505,6 +508,7 @@ async function startConclave(root: string, v: ConclaveVariant): Promise<System> 
     return spawn(
       process.execPath,
       [
+        ...nodeArgs,
         ...prof,
         path.join(v.build, 'bin', 'conclave.js'),
         'agent',
