@@ -98,6 +98,8 @@ export interface TraceFields {
     readonly incarnation: number;
   };
   'swim.refuted': { readonly node: NodeId; readonly incarnation: number };
+  /** `node`'s datagram probes of `target` failed and its TCP fallback ping was answered: no suspicion. */
+  'swim.tcpFallback': { readonly node: NodeId; readonly target: NodeId };
   'swim.reaped': { readonly node: NodeId; readonly about: NodeId; readonly status: MemberStatusName };
   'swim.incarnationJumpDropped': {
     readonly node: NodeId;
@@ -293,6 +295,11 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
   'swim.marked': ['info', (e) => `${e.node} marked ${e.about} ${e.status} at incarnation ${e.incarnation}`],
   'swim.learned': ['debug', (e) => `${e.node} learned of ${e.about} (${e.status}) at incarnation ${e.incarnation}`],
   'swim.refuted': ['debug', (e) => `${e.node} refuted a suspicion at incarnation ${e.incarnation}`],
+  'swim.tcpFallback': [
+    'warn',
+    (e) =>
+      `memberlist: Was able to connect to ${e.target} over TCP but UDP probes failed, network may be misconfigured`,
+  ],
   'swim.reaped': ['info', (e) => `${e.node} reaped ${e.about} (${e.status})`],
   'swim.incarnationJumpDropped': [
     'warn',
@@ -439,6 +446,7 @@ const topics: Readonly<Partial<Record<TraceType, TraceTopic>>> = {
   'swim.marked': 'membership',
   'swim.learned': 'membership',
   'swim.refuted': 'membership',
+  'swim.tcpFallback': 'membership',
   'swim.reaped': 'membership',
   'consul.server': 'membership',
   'consul.wanServer': 'membership',

@@ -74,6 +74,17 @@ export interface SwimConfig {
   /** Retry period for `joinPeers` while no peer answered (ms). Consul's retry_interval is 30 s. */
   readonly joinRetryMs: number;
 
+  /**
+   * memberlist's TCP fallback probe (on unless DisableTcpPings): when a direct ping gets no ack within
+   * the probe timeout, the prober also pings the target over the stream channel, in parallel with the
+   * indirect probes; an ack on it ends the probe without suspicion ("was able to connect … but other
+   * probes failed, network may be misconfigured"). It keeps datagram loss that spares TCP — a full UDP
+   * receive buffer on a busy host, a firewall dropping UDP — from turning into false positives. On in
+   * every profile, the simulator's too (scenarios/swim/udp-loss-fallback.txt explores it); `set
+   * tcpFallbackPing false` in a SWIM scenario shows what it saves.
+   */
+  readonly tcpFallbackPing: boolean;
+
   // ── Lifeguard (arXiv:1707.00788) ──
   /**
    * Turns on Lifeguard: the local health multiplier, dynamic suspicion timeouts with confirmations,
@@ -162,6 +173,7 @@ export const lanConfig: SwimConfig = {
   joinTimeoutMs: 10_000,
   joinPeers: [],
   joinRetryMs: 30_000,
+  tcpFallbackPing: true,
   lifeguard: true,
   awarenessMaxMultiplier: 8,
   leavePropagateMs: 3_000,
@@ -233,6 +245,7 @@ export function checkConfig(config: SwimConfig): string[] {
   if (!(config.suspicionMaxTimeoutMult >= 1)) problems.push('suspicionMaxTimeoutMult must be ≥ 1');
   if (!(config.pushPullIntervalMs >= 0)) problems.push('pushPullIntervalMs must be ≥ 0 (0 disables push-pull)');
   if (!(config.packetBytesMax >= 256)) problems.push('packetBytesMax must be ≥ 256 bytes');
+  if (typeof config.tcpFallbackPing !== 'boolean') problems.push('tcpFallbackPing must be true or false');
   for (const key of ['gossipToTheDeadMs', 'leavePropagateMs', 'reconnectTimeoutMs', 'tombstoneTimeoutMs'] as const) {
     if (!(config[key] >= 0)) problems.push(`${key} must be ≥ 0 ms`);
   }

@@ -286,9 +286,19 @@ describe('Lifeguard local health (§4.1)', () => {
   it('a member whose inbound traffic is slow raises its health score, and recovers when it is not', () => {
     const { loop } = cluster(6);
     loop.inboundDelayMs.set('n2', 1500);
-    loop.runUntil(loop.nowMs + 30_000);
-    expect(loop.state('n2').awareness.score).toBeGreaterThanOrEqual(3);
-    expect(loop.state('n1').awareness.score).toBeLessThanOrEqual(1);
+    // Sampled each second: a healthy member that probes the slow one (and misses some nacks) rises too
+    // now and then, so the claim is about the whole window, not one instant.
+    const slow: number[] = [];
+    const healthy: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      loop.runUntil(loop.nowMs + 1000);
+      slow.push(loop.state('n2').awareness.score);
+      healthy.push(loop.state('n1').awareness.score);
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    expect(Math.max(...slow)).toBeGreaterThanOrEqual(3);
+    expect(median(slow)).toBeGreaterThanOrEqual(2);
+    expect(median(healthy)).toBeLessThanOrEqual(1);
     loop.inboundDelayMs.delete('n2');
     loop.runUntil(loop.nowMs + 120_000);
     expect(loop.state('n2').awareness.score).toBe(0);

@@ -37,10 +37,28 @@ export interface MemberState {
 }
 
 export type SwimMessage =
-  /** Direct probe. `target` guards against a misdelivered packet (memberlist checks the node name). */
-  | { readonly t: 'ping'; readonly seq: number; readonly target: NodeId; readonly u?: readonly SwimUpdate[] }
-  /** `c`: the acking member's network coordinate (optional; a direct probe's round trip uses it). */
-  | { readonly t: 'ack'; readonly seq: number; readonly c?: Coordinate; readonly u?: readonly SwimUpdate[] }
+  /**
+   * Direct probe. `target` guards against a misdelivered packet (memberlist checks the node name).
+   * `tcp`: the TCP fallback probe, sent on the stream channel and answered on it (probe.ts).
+   */
+  | {
+      readonly t: 'ping';
+      readonly seq: number;
+      readonly target: NodeId;
+      readonly tcp?: true;
+      readonly u?: readonly SwimUpdate[];
+    }
+  /**
+   * `c`: the acking member's network coordinate (optional; a direct probe's round trip uses it). `tcp`:
+   * the answer to a TCP fallback ping.
+   */
+  | {
+      readonly t: 'ack';
+      readonly seq: number;
+      readonly c?: Coordinate;
+      readonly tcp?: true;
+      readonly u?: readonly SwimUpdate[];
+    }
   /** Ask the receiver to probe `target` for us and forward the ack; `nack` asks for a nack on timeout. */
   | {
       readonly t: 'pingReq';
@@ -129,9 +147,14 @@ export function checkMessage(x: unknown): x is SwimMessage {
   if (!isObject(x)) return false;
   switch (x.t) {
     case 'ping':
-      return isInc(x.seq) && isId(x.target) && checkUpdates(x.u);
+      return isInc(x.seq) && isId(x.target) && (x.tcp === undefined || x.tcp === true) && checkUpdates(x.u);
     case 'ack':
-      return isInc(x.seq) && (x.c === undefined || isCoordinate(x.c)) && checkUpdates(x.u);
+      return (
+        isInc(x.seq) &&
+        (x.c === undefined || isCoordinate(x.c)) &&
+        (x.tcp === undefined || x.tcp === true) &&
+        checkUpdates(x.u)
+      );
     case 'pingReq':
       return isInc(x.seq) && isId(x.target) && typeof x.nack === 'boolean' && checkUpdates(x.u);
     case 'nack':

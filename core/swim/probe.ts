@@ -13,8 +13,17 @@
 import type { NodeId } from '../types.js';
 import { isLive, type MemberRecord } from './members.js';
 import type { SwimMessage, SwimUpdate } from './messages.js';
-import { isActive, prngOf, randomMembers, sendDatagram, indirectProbesMax, type Step } from './state.js';
-import { leaveIntent, onSuspect } from './updates.js';
+import {
+  isActive,
+  prngOf,
+  randomMembers,
+  sendDatagram,
+  sendStream,
+  indirectProbesMax,
+  trace,
+  type Step,
+} from './state.js';
+import { leaveIntent, onSuspect, selfAlive } from './updates.js';
 import { observe } from './coordinate.js';
 import { assert } from '../assert.js';
 
@@ -59,8 +68,13 @@ export function nextProbeTarget(step: Step): MemberRecord | null {
 /** The probe timer: finish the previous probe if its period is over, then probe the next member. */
 export function onProbeTimer(step: Step): void {
   const { s } = step;
-  step.ctx.emit({ kind: 'setTimer', timer: 'probe', afterMs: s.awareness.scale(s.config.probeIntervalMs) });
+  // Finish the previous probe first: it may change our local health, and this probe's period and its
+  // timeout (pt) must be scaled alike. The period was scaled before, so when the previous probe raised
+  // the multiplier the new probe's timeout outlasted its period: the next tick suspected the target
+  // with no indirect probe and no TCP fallback (swim/udp-loss-fallback seed 138: a 1 s period, a 2 s
+  // timeout).
   if (s.probe && s.probe.phase !== 'done') finishProbe(step, s.probe.seq);
+  step.ctx.emit({ kind: 'setTimer', timer: 'probe', afterMs: s.awareness.scale(s.config.probeIntervalMs) });
   if (!isActive(s) || s.self.status !== 'alive') return; // a leaving member stops accusing others
   const target = nextProbeTarget(step);
   if (target === null) return;
@@ -76,19 +90,25 @@ export function onProbeTimer(step: Step): void {
     expectedNacks: 0,
   };
   s.counters.probes++;
-  // Lifeguard buddy system (§4.3): a suspect hears of its suspicion on the very probe, so it can refute.
-  // A member force-left here while live hears the leave intent on every probe until it refutes.
-  const buddy: SwimUpdate[] =
-    s.config.lifeguard && target.status === 'suspect'
-      ? [{ k: 'suspect', id: target.id, inc: target.incarnation, from: s.selfId }]
-      : target.status === 'leaving'
-        ? [leaveIntent(target)]
-        : [];
-  sendDatagram(step, target.id, { t: 'ping', seq, target: target.id }, buddy);
+  sendDatagram(step, target.id, { t: 'ping', seq, target: target.id }, buddyUpdates(step, target));
   step.ctx.emit({ kind: 'setTimer', timer: `pt:${seq}`, afterMs: s.awareness.scale(s.config.probeTimeoutMs) });
 }
 
-/** No direct ack in time: ask k members to ping-req the target (SWIM §3.1), with nacks (Lifeguard §4.3). */
+/**
+ * Lifeguard buddy system (§4.3): a suspect hears of its suspicion on the very probe, so it can refute.
+ * A member force-left here while live hears the leave intent on every probe until it refutes.
+ */
+function buddyUpdates(step: Step, target: MemberRecord): SwimUpdate[] {
+  if (step.s.config.lifeguard && target.status === 'suspect')
+    return [{ k: 'suspect', id: target.id, inc: target.incarnation, from: step.s.selfId }];
+  return target.status === 'leaving' ? [leaveIntent(target)] : [];
+}
+
+/**
+ * No direct ack in time: ask k members to ping-req the target (SWIM §3.1), with nacks (Lifeguard §4.3),
+ * and — memberlist's TCP fallback — ping the target over the stream channel too. Any ack, from a helper
+ * or over the stream, ends the probe without suspicion (onAck).
+ */
 export function onProbeTimeout(step: Step, seq: number): void {
   const { s } = step;
   const probe = s.probe;
@@ -97,6 +117,20 @@ export function onProbeTimeout(step: Step, seq: number): void {
   const helpers = randomMembers(step, s.config.indirectChecks, (r) => r.id !== probe.target && r.status === 'alive');
   for (const helper of helpers)
     sendDatagram(step, helper.id, { t: 'pingReq', seq, target: probe.target, nack: s.config.lifeguard });
+  const target = s.members.get(probe.target);
+  if (s.config.tcpFallbackPing && target !== undefined) {
+    // With the buddy updates, as on the datagram ping: a suspect whose datagrams are lost learns of its
+    // suspicion here, refutes, and its ack (onPing) carries the refutation back.
+    s.counters.tcpFallbackPings++;
+    const buddy = buddyUpdates(step, target);
+    sendStream(step, probe.target, {
+      t: 'ping',
+      seq,
+      target: probe.target,
+      tcp: true,
+      ...(buddy.length > 0 ? { u: buddy } : {}),
+    });
+  }
   probe.expectedNacks = s.config.lifeguard ? helpers.length : 0;
   const restMs = s.awareness.scale(s.config.probeIntervalMs) - s.awareness.scale(s.config.probeTimeoutMs);
   step.ctx.emit({ kind: 'setTimer', timer: `pe:${seq}`, afterMs: Math.max(0, restMs) });
@@ -124,8 +158,15 @@ export function finishProbe(step: Step, seq: number): void {
 export function onPing(step: Step, from: NodeId, message: Extract<SwimMessage, { t: 'ping' }>): void {
   const { s } = step;
   if (message.target !== s.selfId || !isActive(s)) return; // misdelivered, or we are gone
-  // The ack carries our coordinate, so the prober can place itself (Serf's ping delegate).
-  sendDatagram(step, from, { t: 'ack', seq: message.seq, c: s.vivaldi.coordinate });
+  // The ack carries our coordinate, so the prober can place itself (Serf's ping delegate). A TCP
+  // fallback ping is answered on the stream channel, as memberlist answers on the same connection.
+  // (Beyond memberlist) a TCP ack carries our own alive record: the prober's datagrams are failing, so
+  // our gossip — a refutation of its suspicion of us above all — may not reach it (a member whose
+  // datagrams were cut held a refuted suspicion for its whole timeout and declared a live member
+  // failed: swim/udp-loss-fallback seed 11).
+  if (message.tcp === true)
+    sendStream(step, from, { t: 'ack', seq: message.seq, c: s.vivaldi.coordinate, tcp: true, u: [selfAlive(step)] });
+  else sendDatagram(step, from, { t: 'ack', seq: message.seq, c: s.vivaldi.coordinate });
 }
 
 export function onAck(step: Step, message: Extract<SwimMessage, { t: 'ack' }>): void {
@@ -140,7 +181,14 @@ export function onAck(step: Step, message: Extract<SwimMessage, { t: 'ack' }>): 
       // Only a direct ack measures the round trip to the target itself.
       if (message.c !== undefined)
         observe(s.vivaldi, probe.target, message.c, (step.nowMs - probe.sentMs) / 1000, prngOf(step));
-    } else step.ctx.emit({ kind: 'cancelTimer', timer: `pe:${message.seq}` });
+    } else {
+      step.ctx.emit({ kind: 'cancelTimer', timer: `pe:${message.seq}` });
+      if (message.tcp === true) {
+        // memberlist: "Was able to connect to X over TCP but UDP probes failed, network may be misconfigured".
+        s.counters.tcpFallbackSaves++;
+        trace(step, { type: 'swim.tcpFallback', node: s.selfId, target: probe.target });
+      }
+    }
     probe.phase = 'done';
     return;
   }

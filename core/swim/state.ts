@@ -65,6 +65,9 @@ export interface SwimCounters {
   refutations: number;
   pushPulls: number;
   datagramsSent: number;
+  /** TCP fallback pings sent (config.tcpFallbackPing), and probes only their ack saved from suspicion. */
+  tcpFallbackPings: number;
+  tcpFallbackSaves: number;
 }
 
 export interface SwimState {
@@ -151,7 +154,16 @@ export function initState(selfId: NodeId, config: SwimConfig, bootCount = 0): Sw
     started: false,
     gossipArmed: false,
     invariantCalls: 0,
-    counters: { probes: 0, suspicionsRaised: 0, failuresDeclared: 0, refutations: 0, pushPulls: 0, datagramsSent: 0 },
+    counters: {
+      probes: 0,
+      suspicionsRaised: 0,
+      failuresDeclared: 0,
+      refutations: 0,
+      pushPulls: 0,
+      datagramsSent: 0,
+      tcpFallbackPings: 0,
+      tcpFallbackSaves: 0,
+    },
     vivaldi: initVivaldi(),
   };
 }

@@ -67,6 +67,8 @@ const params = {
     'watch processes (consul-template, `consul watch`): each long-polls its own key `w<N>` through random agents (`?wait=` 5–20 s) and now and then writes it; default 0, drawn only when set',
   blockingPercent:
     'share (%) of reads that are blocking (`?index=` the last index the process saw for the key, `?wait=` 1–3 s); default 0, drawn only when set',
+  tcpFallbackPing:
+    "true (default) or false: memberlist's TCP fallback probe in every agent's gossip (false: a member whose datagrams are cut is declared failed although its TCP works)",
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
 } as const;
 
@@ -1250,8 +1252,11 @@ export const harness: Harness = {
   validate(scenario) {
     const problems = checkIntegerParams(
       scenario,
-      Object.keys(params).filter((key) => key !== 'readModes' && key !== 'acl'),
+      Object.keys(params).filter((key) => key !== 'readModes' && key !== 'acl' && key !== 'tcpFallbackPing'),
     );
+    const fallback = scenario.params['tcpFallbackPing'];
+    if (fallback !== undefined && fallback !== 'true' && fallback !== 'false')
+      problems.push(`set tcpFallbackPing: '${fallback}' is not true or false`);
     try {
       for (const dc of multiDc(scenario) ? scenario.datacenters.map((d) => d.name) : ['dc1']) aclOf(scenario, dc);
     } catch (error) {
@@ -1340,6 +1345,7 @@ export const harness: Harness = {
     // The servers' store checks the per-step store rules at every apply (sim/checkers/store.ts).
     return mountsFor(config, {
       profile: 'sim',
+      ...(scenario.params['tcpFallbackPing'] === 'false' ? { swim: { tcpFallbackPing: false } } : {}),
       ...(server ? { raft: { createFsm: () => recordingKvWrites(checkedStoreFsm(createStoreFsm(), nodeId)) } } : {}),
     });
   },

@@ -57,6 +57,7 @@ const numericFields = [
 const params: Record<string, string> = {
   profile: 'SWIM profile: sim (default), lan or wan',
   lifeguard: 'true (default) or false for plain SWIM',
+  tcpFallbackPing: "true or false (the sim profile's default): memberlist's TCP fallback probe",
   bootstrap: 'join (default: join through the first joinSeeds nodes) or roster (all start knowing all)',
   joinSeeds: 'how many of the first nodes every node lists as join peers (default 3)',
   slowNodes: 'comma-separated nodes that process input late for the whole run',
@@ -99,6 +100,7 @@ export function scenarioConfig(scenario: Scenario): SwimConfig {
   const overrides: Partial<Record<keyof SwimConfig, unknown>> = {};
   for (const f of numericFields) if (p[f] !== undefined) overrides[f] = Number(p[f]);
   if (p.lifeguard !== undefined) overrides.lifeguard = p.lifeguard === 'true';
+  if (p.tcpFallbackPing !== undefined) overrides.tcpFallbackPing = p.tcpFallbackPing === 'true';
   return { ...base, ...(overrides as Partial<SwimConfig>) };
 }
 
@@ -418,8 +420,9 @@ export const harness: Harness = {
     const p = scenario.params;
     if (p.profile !== undefined && !(p.profile in profiles))
       problems.push(`set profile: '${p.profile}' is not one of ${Object.keys(profiles).join(', ')}`);
-    if (p.lifeguard !== undefined && p.lifeguard !== 'true' && p.lifeguard !== 'false')
-      problems.push(`set lifeguard: '${p.lifeguard}' is not true or false`);
+    for (const flag of ['lifeguard', 'tcpFallbackPing'] as const)
+      if (p[flag] !== undefined && p[flag] !== 'true' && p[flag] !== 'false')
+        problems.push(`set ${flag}: '${p[flag]}' is not true or false`);
     if (p.bootstrap !== undefined && p.bootstrap !== 'join' && p.bootstrap !== 'roster')
       problems.push(`set bootstrap: '${p.bootstrap}' is not join or roster`);
     for (const f of [

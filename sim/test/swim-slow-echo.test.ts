@@ -5,9 +5,9 @@
  * only after its inbound delay: its `failed` mark is not counted. Seeds 765 and 3034 of 10,000 failed
  * because a member that took up that declaration — the other slow member, which had not processed the
  * refutation yet either — was counted: a `dead` message names its declarer (`from`), and the mark now
- * carries it (`swim.marked` … `by`), so the echo is attributed to the exempt declaration. Seed 2650 is
- * the control: its false positive is a slow member's own declaration with two confirmations (the other
- * slow member and a healthy one whose probes had lost datagrams), which the floor still counts.
+ * carries it (`swim.marked` … `by`), so the echo is attributed to the exempt declaration. Seed 2650, the
+ * third failure, was a SWIM bug (swim-tcp-fallback.test.ts). That the floor still counts a slow member's
+ * declarations is shown by scenarios/swim/slow-member-plain.txt (plain SWIM: at least one is counted).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -53,8 +53,10 @@ describe('swim/slow-member-lifeguard: whose declaration a failed mark is', () =>
     }
   });
 
-  it('seed 2650: a slow member’s own declaration, confirmed by others, is still counted', () => {
-    const outcome = run(2650);
-    expect(outcome.violations.join('\n')).toMatch(/1 false positives about healthy members, e\.g\. n3→n5@12336/);
+  it('seed 2650 passes since a probe period and its timeout are scaled with the same health score', () => {
+    // It failed (slow n3 declared healthy n5 failed, confirmed by n2 and n7) while the next probe's period
+    // was scaled before the previous probe raised the local health multiplier and its timeout after: the
+    // timeout outlasted the period and the slow member suspected with no indirect probe (core/swim/probe.ts).
+    expect(run(2650).violations).toEqual([]);
   });
 });
