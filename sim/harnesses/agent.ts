@@ -1059,7 +1059,7 @@ function expectServed(sim: SimApi, args: readonly string[]): string | null {
  *    operation whose client gave up earlier than that (its timeout) is not judged;
  *  - if it is a read, succeed, when E came early enough for the agents' hold to carry a read over
  *    (E − hold start ≤ rpcHoldTimeoutMs − 500 ms; the hold starts at the stop, or at the read's invocation
- *    when no leader served then): a read is always safe to retry, so an error (an RPC timeout,
+ *    when no leader served then or a server was down then): a read is always safe to retry, so an error (an RPC timeout,
  *    "leader changed", "No cluster leader") is a request the agent dropped. A write may answer that its
  *    outcome is unknown: it is answered, honestly (hold.ts).
  *
@@ -1137,8 +1137,16 @@ function expectFailoverWithin(sim: SimApi, args: readonly string[]): string | nu
         problems.push(`${what} was ${when}, after its deadline ${deadlineMs.toFixed(1)} ms: ${story}`);
         continue;
       }
-      const holdFromMs = leaderAt(op.invokeMs) ? stop.atMs : Math.max(op.invokeMs, stop.atMs - holdMs);
-      const readsMustSucceed = elected.atMs - Math.min(stop.atMs, holdFromMs) <= holdMs - 500;
+      // A read sent while a server was down may have gone to it (a client agent's gossip still calls a
+      // server alive for a while after its crash) and failed at once: its hold then began at its
+      // invocation, not at this stop (seed 7654 on 6573bb4: n4 sent a read to n2, dead for 267 ms, while
+      // n3 led; the hold that began then ran out 86 ms after n1, the next leader, died).
+      const serverDownAtInvoke = [...servers].some((id) => !upAt(id, op.invokeMs));
+      const holdFromMs =
+        leaderAt(op.invokeMs) && !serverDownAtInvoke ? stop.atMs : Math.max(op.invokeMs, stop.atMs - holdMs);
+      // A blocking read's hold lasts until holdMs past the end of its wait too (hold.ts, Consul's HasTimedOut).
+      const readsMustSucceed =
+        elected.atMs - Math.max(Math.min(stop.atMs, holdFromMs), op.invokeMs + waitMs) <= holdMs - 500;
       if (op.f === 'read' && op.outcome !== 'ok' && readsMustSucceed)
         problems.push(
           `${what} answered ${run.errorOf.get(op.id) ?? op.outcome} at ${op.completeMs.toFixed(1)} ms (a read is retried, never failed, across a failover): ${story}`,
