@@ -254,6 +254,19 @@ export function maybeReconcileRaftMembership(s: AgentState, env: Env): void {
 }
 
 /**
+ * How soon a Raft membership change refused as "busy" is tried again (ms): Raft refuses a change while
+ * another is in flight, or before a new leader committed an entry of its term; Consul's raft queues such
+ * a change instead. (Other refusals wait for the next full reconcile.) Without a retry it waited for the next full reconcile (60 s): a wiped server that
+ * rejoined right after an election stayed out of the configuration for a minute (the real-process
+ * wiped-server test: "raft membership change for s3 failed: busy", then 60 s).
+ */
+export const raftChangeRetryMs = 250;
+
+function retryRaftMembershipSoon(env: Env): void {
+  env.ctx.emit({ kind: 'setTimer', timer: 'raftChangeRetry', afterMs: raftChangeRetryMs });
+}
+
+/**
  * Adds live servers that are not voters (with `authenticateServers`, only those that introduced
  * themselves, or learners already in the configuration, hello.ts); removes servers that left; replaces a server that came back
  * with a new raft server id (it lost its data, core/raft/identity.ts): the stale entry is removed, then
@@ -282,8 +295,9 @@ function reconcileRaftMembership(s: AgentState, env: Env): void {
       });
       callRaft(s, env2, { type: 'removeServer', id: stale.server }, (result, env3) => {
         s.membershipChanging = false;
-        if (!result.ok) trace(env3, { type: 'consul.raftServerChangeFailed', member: name, error: result.error });
-        else reconcileRaftMembership(s, env3);
+        if (result.ok) return reconcileRaftMembership(s, env3);
+        trace(env3, { type: 'consul.raftServerChangeFailed', member: name, error: result.error });
+        if (result.error === 'busy') retryRaftMembershipSoon(env3);
       });
       return;
     }
@@ -308,9 +322,9 @@ function reconcileRaftMembership(s: AgentState, env: Env): void {
       });
       callRaft(s, env2, change, (result, env3) => {
         s.membershipChanging = false;
-        if (!result.ok)
-          trace(env3, { type: 'consul.raftServerChangeFailed', member: member.name, error: String(result.error) });
-        else reconcileRaftMembership(s, env3);
+        if (result.ok) return reconcileRaftMembership(s, env3);
+        trace(env3, { type: 'consul.raftServerChangeFailed', member: member.name, error: String(result.error) });
+        if (result.error === 'busy') retryRaftMembershipSoon(env3);
       });
       return;
     }

@@ -217,6 +217,8 @@ function onTimer(s: AgentState, env: Env, timer: string): void {
       return onCoordinateTimer(s, env);
     case 'reconcile':
       return onReconcileTimer(s, env);
+    case 'raftChangeRetry':
+      return maybeReconcileRaftMembership(s, env);
     case 'hello':
       return onHelloTimer(s, env);
     case 'sessionSweep':
