@@ -61,6 +61,8 @@ export interface NemesisHost {
   isolateDatacenter(dc: string): void;
   /** The node that believes it leads at the highest term (a Raft machine's role), or null. */
   leader(): NodeId | null;
+  /** The nodes that have run a Raft machine: the servers of an agent scenario, every node of a Raft one. */
+  raftHostIds(): NodeId[];
 }
 
 /** Draws the per-seed knobs (swarm testing): fault mix and intensities (the busy host's come from busy.ts). */
@@ -288,9 +290,11 @@ export class Nemesis {
       case 'disk-replaced': {
         // A cluster survives losing a minority of its disks (the lost servers are re-added); losing a
         // majority loses data by definition and needs a manual recovery (Consul's peers.json), so a run
-        // replaces at most ⌊(n−1)/2⌋ disks, each once.
-        if (this.replacedDisks.size >= Math.floor((ids.length - 1) / 2)) return;
-        const victim = r.pick(ids.filter((id) => !this.replacedDisks.has(id)));
+        // replaces at most ⌊(n−1)/2⌋ of its n servers' disks, each once (a client agent keeps no Raft
+        // state: its disk is not drawn).
+        const servers = host.raftHostIds();
+        if (servers.length === 0 || this.replacedDisks.size >= Math.floor((servers.length - 1) / 2)) return;
+        const victim = r.pick(servers.filter((id) => !this.replacedDisks.has(id)));
         this.replacedDisks.add(victim);
         f.replaceDisk(victim, r.chance(1, 2));
         return;

@@ -202,6 +202,8 @@ interface SimNode {
   diskReplaced: boolean;
   /** A Sync retry is scheduled (the disk was full). */
   syncRetry: boolean;
+  /** It has run a Raft machine (a server): the disk a `disk-replaced` fault may take. */
+  raftHost: boolean;
 }
 
 /** How often a node whose disk is full retries its write (the real agent: net/disk's retry). */
@@ -351,6 +353,7 @@ export class Simulation implements SimApi {
         syncRetry: false,
         exited: false,
         diskReplaced: false,
+        raftHost: false,
       };
       this.nodes.push(node);
       this.byId.set(id, node);
@@ -379,6 +382,11 @@ export class Simulation implements SimApi {
 
   isPaused(nodeId: NodeId): boolean {
     return this.nodeOf(nodeId).paused;
+  }
+
+  /** The nodes that have run a Raft machine (servers; every node of a Raft scenario): nemesis `disk-replaced`. */
+  raftHostIds(): NodeId[] {
+    return this.nodes.filter((node) => node.raftHost).map((node) => node.id);
   }
 
   /** The running, unpaused node whose Raft machine leads at the highest term, or null (nemesis `isolate`). */
@@ -1034,6 +1042,7 @@ export class Simulation implements SimApi {
         buggify ? { buggify } : {},
       );
       node.refusedReason = null;
+      if (node.runtime.hasMachine('raft')) node.raftHost = true;
       this.harness.onNodeStart?.(this, node.id, durable);
     } catch (error) {
       // A node that refuses its durable state (a corrupt record) stays down, loudly: that is the
