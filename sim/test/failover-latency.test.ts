@@ -13,26 +13,15 @@ import type { Harness } from '../harness.js';
 import { harness } from '../harnesses/agent.js';
 import { parseScenario } from '../scenario.js';
 import { Simulation } from '../engine/simulation.js';
-import type { AnyMachine } from '../../core/types.js';
+import { withPlantedStep } from './fixtures.js';
 
 const file = 'scenarios/agent/failover-latency.txt';
 const text = readFileSync(file, 'utf8');
 
 /** The agent harness with every agent machine deaf to `linkDown` (the planted regression). */
-const deafToLinkDown: Harness = {
-  ...harness,
-  mounts(nodeId, scenario, start) {
-    return harness.mounts(nodeId, scenario, start).map((mount) => {
-      if (mount.machine.name !== 'agent') return mount;
-      const machine = mount.machine as AnyMachine;
-      const deaf: AnyMachine = {
-        ...machine,
-        step: (state, input, ctx) => (input.kind === 'linkDown' ? undefined : machine.step(state, input, ctx)),
-      };
-      return { ...mount, machine: deaf };
-    });
-  },
-};
+const deafToLinkDown: Harness = withPlantedStep(harness, 'agent', (step, state, input, ctx) =>
+  input.kind === 'linkDown' ? undefined : step(state, input, ctx),
+);
 
 function run(scenarioText: string, h: Harness, seed: number): { result: string; violations: string[]; judged: string } {
   let judged = '';

@@ -2,7 +2,7 @@
  * Test fixtures for the simulator: a "ticker" machine that records when its timers fire and what it
  * hears, so that tests can see faults act on time and on the network.
  */
-import type { Machine } from '../../core/types.js';
+import type { AnyMachine, Machine } from '../../core/types.js';
 import type { Harness } from '../harness.js';
 import { parseScenario, type Scenario } from '../scenario.js';
 
@@ -79,3 +79,26 @@ export const durableTickerHarness: Harness = {
     ];
   },
 };
+
+/**
+ * `base` with the step of machine `name` replaced on the nodes `nodes` picks (all by default): a planted
+ * regression for a test that shows a rule catches it. `step` gets the original step to call.
+ */
+export function withPlantedStep(
+  base: Harness,
+  name: string,
+  step: (original: AnyMachine['step'], ...args: Parameters<AnyMachine['step']>) => void,
+  nodes: (nodeId: string) => boolean = () => true,
+): Harness {
+  return {
+    ...base,
+    mounts(nodeId, scenario, start) {
+      return base.mounts(nodeId, scenario, start).map((mount) => {
+        if (mount.machine.name !== name || !nodes(nodeId)) return mount;
+        const machine = mount.machine as AnyMachine;
+        const planted: AnyMachine = { ...machine, step: (...args) => step(machine.step, ...args) };
+        return { ...mount, machine: planted };
+      });
+    },
+  };
+}

@@ -20,7 +20,7 @@ import { replyResendsMax } from '../../core/agent/rpc.js';
 import { parseScenario } from '../scenario.js';
 import { Simulation } from '../engine/simulation.js';
 import type { AgentState } from '../../core/agent/machine.js';
-import type { AnyMachine } from '../../core/types.js';
+import { withPlantedStep } from './fixtures.js';
 
 interface Heard {
   readonly node: string;
@@ -213,23 +213,15 @@ describe('expect read-errors and a client that has not joined yet (agent/conn-re
   const text = readFileSync(file, 'utf8');
 
   /** The agent harness with n5's agent forgetting every member it knows from 8 s to 9 s (a planted regression). */
-  const forgetful: Harness = {
-    ...agentHarness,
-    mounts(nodeId, scenario, start) {
-      return agentHarness.mounts(nodeId, scenario, start).map((mount) => {
-        if (nodeId !== 'n5' || mount.machine.name !== 'agent') return mount;
-        const machine = mount.machine as AnyMachine;
-        const forgets: AnyMachine = {
-          ...machine,
-          step: (state, input, ctx) => {
-            machine.step(state, input, ctx);
-            if (input.nowMs >= 8000 && input.nowMs < 9000) (state as AgentState).members.clear();
-          },
-        };
-        return { ...mount, machine: forgets };
-      });
+  const forgetful: Harness = withPlantedStep(
+    agentHarness,
+    'agent',
+    (step, state, input, ctx) => {
+      step(state, input, ctx);
+      if (input.nowMs >= 8000 && input.nowMs < 9000) (state as AgentState).members.clear();
     },
-  };
+    (nodeId) => nodeId === 'n5',
+  );
 
   function run(h: Harness): { violations: string[]; noServerReads: number } {
     const sim = new Simulation(parseScenario(text, file), h, 981);
