@@ -225,7 +225,19 @@ export class Nemesis {
         // direction that carries a server's replies.
         if (ids.length < 2) return;
         const [a, b] = r.shuffle([...ids]);
-        f.resetStreams(a!, r.chance(1, 2) ? b! : null, true);
+        const peer = r.chance(1, 2) ? b! : null;
+        f.resetStreams(a!, peer, true);
+        // A flapping middlebox, half the time: the same connections are reset again once or twice, a few
+        // milliseconds apart — within the flight of the replies a server sends again after the first reset
+        // (the double-reset window; core/agent/rpc.ts keeps a re-sent reply for up to replyResendsMax
+        // re-sends, so up to three resets in a row lose no reply).
+        if (r.chance(1, 2)) {
+          let atMs = 0;
+          for (let again = 1 + r.below(2); again > 0; again--) {
+            atMs += 1 + r.below(15);
+            host.after(atMs, () => host.phase === 'safety' && f.resetStreams(a!, peer, true));
+          }
+        }
         return;
       }
       case 'crash-leader': {
