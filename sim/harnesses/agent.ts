@@ -41,6 +41,7 @@ import { parseDurationMs, type Scenario } from '../scenario.js';
 import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
+import { checkCatalog, startCatalog } from './agent-catalog.js';
 import type { Effect, StorageOp } from '../../core/types.js';
 import type { Entry } from '../../core/raft/messages.js';
 import { raftNodeText } from './why-not-live.js';
@@ -65,6 +66,8 @@ const params = {
     "1 = a server joins Raft only after it introduced itself on the server port, as the agent does with TLS verify_incoming (core/agent/hello.ts); 0 = on gossip alone (default, Consul's rule)",
   watchers:
     'watch processes (consul-template, `consul watch`): each long-polls its own key `w<N>` through random agents (`?wait=` 5–20 s) and now and then writes it; default 0, drawn only when set',
+  catalogClients:
+    'catalog processes (consul-esm, external services): each registers and deregisters external nodes e1..e3 with service `ext` and a check in a drawn status, and reads health/service/ext (half with ?passing) in a drawn mode; consistent reads and every write checked against a map model (default 0, drawn only when set)',
   blockingPercent:
     'share (%) of reads that are blocking (`?index=` the last index the process saw for the key, `?wait=` 1–3 s); default 0, drawn only when set',
   tcpFallbackPing:
@@ -1409,6 +1412,13 @@ export const harness: Harness = {
   workload(sim, scenario) {
     startWorkload(sim, scenario);
     startSessions(sim, scenario);
+    startCatalog(sim, scenario, num(scenario, 'catalogClients', 0), {
+      agents: () => agentsOf(sim),
+      readShares: readShares(scenario),
+      allStale: num(scenario, 'staleReads', 0) === 1,
+      request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
+      definitelyNotApplied,
+    });
     startLivenessProbe(sim, scenario);
   },
 
@@ -1497,7 +1507,7 @@ export const harness: Harness = {
       sim.log(
         `linearizability: ${ops.length} KV operations linearizable (${result.partitions} keys, ${Math.round(result.ms)} ms)`,
       );
-    return [];
+    return checkCatalog(sim, num(sim.scenario, 'linTimeoutMs', 20_000));
   },
 
   act(sim, action, args) {
