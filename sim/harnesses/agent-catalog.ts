@@ -3,16 +3,19 @@
  * consul-esm and every external-service registration do, and what every service-discovery client reads.
  * Each process registers an external node (`e1`..`e3`, no agent behind it) with the service `ext` and
  * one service check `ext-alive` in a drawn status (passing, warning or critical) through `PUT
- * /v1/catalog/register`, deregisters a whole node (`PUT /v1/catalog/deregister`), or reads `GET
- * /v1/health/service/ext` — half of the reads with `?passing` — in a drawn consistency mode, through
- * random agents (servers and clients alike, so forwarding is on the path).
+ * /v1/catalog/register`, deregisters a whole node (`PUT /v1/catalog/deregister`), or reads — `GET
+ * /v1/health/service/ext`, the same with `?passing`, or `GET /v1/catalog/nodes` — in a drawn
+ * consistency mode, through random agents (servers and clients alike, so forwarding is on the path).
+ * Now and then it also registers or deregisters a service `loc0`..`loc2` on an agent (`PUT
+ * /v1/agent/service/register`), which anti-entropy must carry to the catalog (`expect catalog-synced`).
  *
- * The check at the end of the run: the history of the consistent reads and every write is linearizable
- * against a map model (node → status of its check), where a read answers every registered node with
- * its status and a `?passing` read only the nodes whose every check passes. So a catalog write lost or
- * applied twice, a deregistration that leaves the node's service or check behind, a status not
- * updated, or a health filter that lets a warning or critical instance through all fail it. Draws from
- * its own random stream, so scenarios without it draw exactly what they drew before.
+ * The check at the end of the run: the history of the consistent reads and every catalog write is
+ * linearizable against a map model (external node → status of its check), where a health read answers
+ * every registered node with its status, a `?passing` read only the nodes whose every check passes, and
+ * a node list every registered external node. So a catalog write lost or applied twice, a
+ * deregistration that leaves the node, its service or its check behind, a status not updated, or a
+ * health filter that lets a warning or critical instance through all fail it. Draws from its own random
+ * stream, so scenarios without it draw exactly what they drew before.
  */
 import type { AgentRequest, AgentResponse, Consistency } from '../../core/agent/api.js';
 import { assert } from '../../core/assert.js';
@@ -37,8 +40,8 @@ export interface CatalogInput {
   readonly f: 'register' | 'deregister' | 'read';
   readonly node?: string;
   readonly status?: Status;
-  /** read: `?passing`. */
-  readonly passing?: boolean;
+  /** read: what is read — health/service/ext, the same `?passing`, or the external nodes of catalog/nodes. */
+  readonly what?: 'health' | 'passing' | 'nodes';
 }
 
 /** What the workload needs from the agent harness. */
@@ -76,6 +79,16 @@ export function startCatalog(sim: SimApi, scenario: Scenario, count: number, hos
       if (sim.phase !== 'safety') return;
       const via = prng.pick(host.agents());
       const roll = prng.below(20);
+      if (roll >= 11 && roll < 13) {
+        // An agent-hosted service comes or goes (not in the model: anti-entropy is eventual).
+        const id = `loc${prng.below(3)}`;
+        const body: AgentRequest =
+          prng.below(2) === 0
+            ? { type: 'agent.service.register', service: { name: id, port: 7000 + prng.below(100) } }
+            : { type: 'agent.service.deregister', id };
+        host.request(via, body, timeoutMs, () => next());
+        return;
+      }
       if (roll < 11) {
         const node = prng.pick(catalogNodes);
         const input: CatalogInput =
@@ -100,16 +113,20 @@ export function startCatalog(sim: SimApi, scenario: Scenario, count: number, hos
         return;
       }
       const mode = readMode();
-      const passing = prng.below(2) === 0;
-      const input: CatalogInput = { f: 'read', passing };
+      const what = prng.pick(['health', 'passing', 'nodes'] as const);
+      const input: CatalogInput = { f: 'read', what };
       const op = sim.history.invoke(process, 'catalog.read', { ...input, mode }, via, sim.nowMs, historyKey);
-      const body = { type: 'health.service' as const, service: catalogService, passing, read: { consistency: mode } };
+      const read = { consistency: mode };
+      const body: AgentRequest =
+        what === 'nodes'
+          ? { type: 'catalog.nodes', read }
+          : { type: 'health.service', service: catalogService, passing: what === 'passing', read };
       host.request(via, body, timeoutMs, (response) => {
         if (response?.status === 200) {
-          const seen = renderHealth(response.body);
+          const seen = what === 'nodes' ? renderNodes(response.body) : renderHealth(response.body);
           if (typeof seen === 'string') sim.history.complete(op, 'ok', seen, sim.nowMs);
           else {
-            sim.violation(`catalog: ${via} answered health/service/${catalogService} with ${seen.malformed}`);
+            sim.violation(`catalog: ${via} answered a ${what} read with ${seen.malformed}`);
             sim.history.complete(op, 'fail', undefined, sim.nowMs);
           }
         } else sim.history.complete(op, 'fail', response?.error, sim.nowMs); // a failed read constrains nothing
@@ -138,11 +155,25 @@ export function renderHealth(body: unknown): string | { malformed: string } {
   return render(parts);
 }
 
+/** A catalog/nodes answer as the external nodes it lists, sorted, comma separated. */
+export function renderNodes(body: unknown): string | { malformed: string } {
+  if (!Array.isArray(body)) return { malformed: 'a body that is not a list' };
+  const names: string[] = [];
+  for (const entry of body as { Node?: unknown }[]) {
+    if (typeof entry?.Node !== 'string') return { malformed: 'an entry without Node' };
+    if ((catalogNodes as readonly string[]).includes(entry.Node)) names.push(entry.Node);
+  }
+  return render(names);
+}
+
 function render(parts: string[]): string {
   return parts.sort().join(',');
 }
 
-/** The map model: state `node=status,…` sorted; a read answers all of it, or only its passing part. */
+/**
+ * The map model: state `node=status,…` sorted; a health read answers all of it, a `?passing` read only
+ * its passing part, a node list the nodes alone.
+ */
 export const catalogModel: Model<string, CatalogInput, unknown> = {
   name: 'catalog',
   init: () => '',
@@ -150,7 +181,12 @@ export const catalogModel: Model<string, CatalogInput, unknown> = {
     const entries = state === '' ? [] : state.split(',');
     if (input.f === 'read') {
       if (output === UNKNOWN) return { ok: true, next: state };
-      const expected = input.passing ? render(entries.filter((e) => e.endsWith('=passing'))) : state;
+      const expected =
+        input.what === 'passing'
+          ? render(entries.filter((e) => e.endsWith('=passing')))
+          : input.what === 'nodes'
+            ? render(entries.map((e) => e.slice(0, e.indexOf('='))))
+            : state;
       return { ok: output === expected, next: state };
     }
     const others = entries.filter((e) => !e.startsWith(`${input.node}=`));
@@ -162,7 +198,7 @@ export const catalogModel: Model<string, CatalogInput, unknown> = {
   equal: (a, b) => a === b,
   describeOperation(input, output) {
     if (input.f === 'read')
-      return `health${input.passing ? '?passing' : ''}() -> ${output === UNKNOWN ? '?' : JSON.stringify(output)}`;
+      return `${input.what === 'nodes' ? 'nodes' : input.what === 'passing' ? 'health?passing' : 'health'}() -> ${output === UNKNOWN ? '?' : JSON.stringify(output)}`;
     const what = input.f === 'register' ? `register(${input.node}=${input.status})` : `deregister(${input.node})`;
     return `${what}${output === UNKNOWN ? ' -> ?' : ''}`;
   },
@@ -186,7 +222,7 @@ export function catalogLinOps(ops: readonly Operation[]): LinOp<CatalogInput, un
         f: input.f,
         ...(input.node !== undefined ? { node: input.node } : {}),
         ...(input.status !== undefined ? { status: input.status } : {}),
-        ...(input.passing !== undefined ? { passing: input.passing } : {}),
+        ...(input.what !== undefined ? { what: input.what } : {}),
       },
       output: unknown ? UNKNOWN : input.f === 'read' ? op.output : true,
       callTime: op.invokeMs,
@@ -199,6 +235,9 @@ export function catalogLinOps(ops: readonly Operation[]): LinOp<CatalogInput, un
 /** The end-of-run verdict: problems (empty when linearizable), and a log line. */
 export function checkCatalog(sim: SimApi, timeoutMs: number): string[] {
   const ops = catalogLinOps(sim.history.ops);
+  const invoked = sim.history.ops.filter((op) => op.key === historyKey);
+  const failed = invoked.filter((op) => op.outcome === 'fail').length;
+  const unknown = invoked.filter((op) => op.outcome === undefined || op.outcome === 'unknown').length;
   if (ops.length === 0) return [];
   const result = checkHistory(ops, catalogModel, { timeoutMs });
   if (result.linearizable === false) {
@@ -208,7 +247,7 @@ export function checkCatalog(sim: SimApi, timeoutMs: number): string[] {
   sim.log(
     result.linearizable === 'unknown'
       ? `catalog: linearizability check of ${ops.length} operations ran out of time: no verdict`
-      : `catalog: ${ops.length} catalog/health operations linearizable (${Math.round(result.ms)} ms)`,
+      : `catalog: ${ops.length} catalog/health operations linearizable (${Math.round(result.ms)} ms; of ${invoked.length} invoked, ${failed} failed, ${unknown} unknown)`,
   );
   return [];
 }

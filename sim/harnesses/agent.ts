@@ -16,6 +16,7 @@
  * leader's catalog, and a KV write issued in the liveness phase commits.
  */
 import { Buffer } from 'node:buffer';
+import { assert } from '../../core/assert.js';
 import {
   agentTimingSim,
   makeAgentConfig,
@@ -264,6 +265,51 @@ export function leaderOf(sim: SimApi, dc?: string): NodeId | null {
 
 export function storeOf(runtime: NodeRuntime): StoreFsm {
   return runtime.stateOf<RaftState>('raft').fsm as StoreFsm;
+}
+
+/**
+ * `expect catalog-synced` (one DC; part of liveness, so the liveness phase waits for it, and checked again
+ * when the run ends): anti-entropy converged — for every live agent that
+ * has not left, the leader's catalog holds exactly the services (id and port) and checks (id) the agent
+ * hosts (what the leader itself writes for the node aside: serfHealth and a server's `consul` service).
+ * Check statuses are not compared: checks keep running after the faults, and the last result may be on
+ * its way.
+ */
+function catalogSyncMisses(sim: SimApi): string | null {
+  assert(!multiDc(sim.scenario), 'catalog-synced is a one-DC expectation');
+  const leader = leaderOf(sim);
+  if (leader === null) return 'no leader to ask';
+  const store = storeOf(sim.runtime(leader)!).state;
+  const misses: string[] = [];
+  const differ = (what: string, node: NodeId, local: Iterable<string>, catalog: Iterable<string>): void => {
+    const want = new Set(local);
+    const have = new Set(catalog);
+    const missing = [...want].filter((id) => !have.has(id));
+    const extra = [...have].filter((id) => !want.has(id));
+    if (missing.length > 0) misses.push(`${node}'s ${what} ${missing.join(', ')} not in the catalog`);
+    if (extra.length > 0) misses.push(`the catalog still has ${node}'s ${what} ${extra.join(', ')}`);
+  };
+  for (const id of sim.nodeIds) {
+    if (!sim.isUp(id) || sim.isPaused(id)) continue;
+    const agent = agentOf(sim, id);
+    if (agent === null || agent.left) continue;
+    const services = [...(store.services.get(id)?.values() ?? [])]
+      .filter((s) => s.ID !== 'consul')
+      .map((s) => `${s.ID}:${s.Port}`);
+    const checks = [...(store.checks.get(id)?.keys() ?? [])].filter((c) => c !== 'serfHealth');
+    differ(
+      'services',
+      id,
+      [...agent.services.values()].map((s) => `${s.id}:${s.port}`),
+      services,
+    );
+    differ('checks', id, agent.checks.keys(), checks);
+  }
+  return misses.length === 0 ? null : `anti-entropy has not converged: ${misses.slice(0, 4).join('; ')}`;
+}
+
+function expectsCatalogSync(scenario: Scenario): boolean {
+  return scenario.expectations.some((e) => e.name === 'catalog-synced');
 }
 
 /** serfHealth of `node` in the leader's catalog: 'passing' | 'critical' | 'absent' (node deregistered) | null (no leader). */
@@ -1010,6 +1056,8 @@ function whyNotLiveIn(sim: SimApi, dc: string | undefined): string[] {
       out.push(
         `${leader}'s catalog does not show every live agent passing its serfHealth check: ${unhealthy.map(([id, h]) => `${id} ${h ?? 'unknown'}`).join(', ')}`,
       );
+    const unsynced = dc === undefined && expectsCatalogSync(sim.scenario) ? catalogSyncMisses(sim) : null;
+    if (unsynced !== null) out.push(unsynced);
   }
   return out;
 }
@@ -1435,9 +1483,11 @@ export const harness: Harness = {
     const leader = leaderOf(sim);
     if (leader === null) return false;
     // A node that left on purpose is deregistered, not passing.
-    return sim.nodeIds
+    const healthy = sim.nodeIds
       .filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left)
       .every((id) => serfHealthOf(sim, id) === 'passing');
+    // `expect catalog-synced`: live also means anti-entropy has converged (the liveness phase waits for it).
+    return healthy && (!expectsCatalogSync(sim.scenario) || catalogSyncMisses(sim) === null);
   },
 
   whyNotLive(sim) {
@@ -1570,6 +1620,8 @@ export const harness: Harness = {
         return expectUnanswered(sim, args);
       case 'wan-converged':
         return wanConverged(sim) ? null : `the WAN pool has not converged: ${wanMissText(sim)}`;
+      case 'catalog-synced':
+        return catalogSyncMisses(sim);
       case 'serfHealth': {
         const [node, status] = args;
         if (node === undefined || status === undefined) return 'serfHealth takes NODE passing|critical|absent';
@@ -1593,7 +1645,7 @@ export const harness: Harness = {
       default: {
         const verdict = expectDc(sim, name, args, runOf(sim).dc, (id) => agentOf(sim, id));
         if (verdict !== undefined) return verdict;
-        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, queries, event NAME DC)`;
+        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, queries, event NAME DC)`;
       }
     }
   },
