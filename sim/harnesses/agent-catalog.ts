@@ -7,7 +7,8 @@
  * /v1/health/service/ext`, the same with `?passing`, or `GET /v1/catalog/nodes` — in a drawn
  * consistency mode, through random agents (servers and clients alike, so forwarding is on the path).
  * Now and then it also registers or deregisters a service `loc0`..`loc2` on an agent (`PUT
- * /v1/agent/service/register`), which anti-entropy must carry to the catalog (`expect catalog-synced`).
+ * /v1/agent/service/register`), or removes one from the catalog behind its agent's back, and
+ * anti-entropy must bring the catalog back to what the agents host (`expect catalog-synced`).
  *
  * The check at the end of the run: the history of the consistent reads and every catalog write is
  * linearizable against a map model (external node → status of its check), where a health read answers
@@ -80,12 +81,17 @@ export function startCatalog(sim: SimApi, scenario: Scenario, count: number, hos
       const via = prng.pick(host.agents());
       const roll = prng.below(20);
       if (roll >= 11 && roll < 13) {
-        // An agent-hosted service comes or goes (not in the model: anti-entropy is eventual).
+        // An agent-hosted service comes or goes (not in the model: anti-entropy is eventual), or an
+        // operator removes one from the catalog behind its agent's back (`consul catalog deregister`
+        // of an agent's service), which the agent's next full sync must register again.
         const id = `loc${prng.below(3)}`;
+        const kind = prng.below(3);
         const body: AgentRequest =
-          prng.below(2) === 0
+          kind === 0
             ? { type: 'agent.service.register', service: { name: id, port: 7000 + prng.below(100) } }
-            : { type: 'agent.service.deregister', id };
+            : kind === 1
+              ? { type: 'agent.service.deregister', id }
+              : { type: 'catalog.deregister', node: prng.pick(host.agents()), serviceId: id };
         host.request(via, body, timeoutMs, () => next());
         return;
       }

@@ -11,7 +11,11 @@
  * history can be checked against the register model. Each client agent also hosts the seed's `web`
  * service with a script check; the simulator runs checks with seeded results (`checkFailPercent`).
  *
- * Safety (end of run): the KV history is linearizable (sim/checkers/lin, register model per key).
+ * With `set catalogClients N`, catalog processes register, deregister and read external services and
+ * move agent-hosted ones (sim/harnesses/agent-catalog.ts).
+ *
+ * Safety (end of run): the KV history is linearizable (sim/checkers/lin, register model per key), and
+ * the catalog history against a map model when catalog processes ran.
  * Liveness: after the faults stop there is a leader, every live node's serfHealth is passing in the
  * leader's catalog, and a KV write issued in the liveness phase commits.
  */
