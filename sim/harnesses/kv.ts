@@ -121,6 +121,8 @@ const params = {
     'TEST ONLY: read mode of the key-group clients’ recursive reads: consistent (the default) | default-unsafe (BROKEN, as reads=default-unsafe: the key-group check must catch it)',
   checkTimeoutMs: 'budget of the linearizability check at the end (ms); over it the verdict is unknown',
   watchers: 'blocking-query watchers (each on key r/<i mod keys>, parked in a node’s registry)',
+  catalogClients:
+    'catalog writers (default 0, drawn only when set): each registers external nodes e1..e3 with service `ext` and a check in a drawn status, or deregisters one; with them, every third watcher watches health/service/ext instead of a key',
   watchWaitMs: 'the watchers’ ?wait (ms)',
 } as const;
 
@@ -749,6 +751,39 @@ function startLeadershipTransfers(sim: SimApi, scenario: Scenario): void {
   sim.after(1 + prng.below(2 * everyMs), next);
 }
 
+/**
+ * Catalog writers (opt-in, `set catalogClients N`): external nodes e1..e3 registered with service `ext`
+ * and a check `ext-alive` in a drawn status, or deregistered, as consul-esm does — so that health
+ * watchers (startWatchers) see the catalog move. Not in the linearizability history (the agent harness's
+ * catalog workload checks catalog answers against a model); here the watchers' wake-up rules judge.
+ */
+function startCatalogWriters(sim: SimApi, scenario: Scenario): void {
+  const count = num(scenario, 'catalogClients', 0);
+  if (count === 0) return;
+  const prng = sim.random('catalog');
+  const statuses = ['passing', 'warning', 'critical'] as const;
+  for (let c = 0; c < count; c++) {
+    const client = new Client(sim, prng, `catalog${c}`, num(scenario, 'requestTimeoutMs', 300), 'consistent');
+    const write = (): void => {
+      if (sim.phase !== 'safety') return;
+      const i = prng.below(3);
+      const node = `e${i + 1}`;
+      const command: StoreCommand =
+        prng.below(4) === 0
+          ? { type: 'catalogDeregister', node, nowMs: sim.nowMs }
+          : {
+              type: 'catalogRegister',
+              node: { node, address: `10.0.9.${i + 1}` },
+              service: { service: 'ext', id: 'ext', port: 8080 },
+              checks: [{ checkId: 'ext-alive', name: 'ext alive', serviceId: 'ext', status: prng.pick(statuses) }],
+              nowMs: sim.nowMs,
+            };
+      client.propose(command, sim.nowMs + 1500, () => sim.after(1 + prng.below(200), write));
+    };
+    sim.after(200 + prng.below(200), write);
+  }
+}
+
 function startLeaderDuties(sim: SimApi, scenario: Scenario): void {
   const prng = sim.random('leader-duties');
   const client = new Client(sim, prng, 'duty', num(scenario, 'requestTimeoutMs', 300), 'consistent');
@@ -964,10 +999,14 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
     // Odd watchers watch a key group's prefix (`?recurse`) when the group workload runs: its keys are
     // deleted one by one, by txns and by delete-tree, and a delete must wake them as a write does.
     const groups = num(scenario, 'txnClients', 2) > 0 ? groupPrefixes(scenario) : [];
+    // With catalog writers, every third watcher watches the health of their service (consul-template's
+    // and every service mesh's blocking query): a status change must move that query's index.
     const scope: StoreQuery =
-      w % 2 === 1 && groups.length > 0
-        ? { type: 'kvList', prefix: groups[Math.floor(w / 2) % groups.length]! }
-        : { type: 'kvGet', key: `r/${w % num(scenario, 'keys', 3)}` };
+      num(scenario, 'catalogClients', 0) > 0 && w % 3 === 2
+        ? { type: 'healthService', service: 'ext' }
+        : w % 2 === 1 && groups.length > 0
+          ? { type: 'kvList', prefix: groups[Math.floor(w / 2) % groups.length]! }
+          : { type: 'kvGet', key: `r/${w % num(scenario, 'keys', 3)}` };
     let minIndex = 0;
     let knownAnswer: string | null = null; // the answer at minIndex
     let node = prng.pick(sim.nodeIds);
@@ -1237,6 +1276,7 @@ export const harness: Harness = {
     startRegisterWorkload(sim, scenario);
     startGroupWorkload(sim, scenario);
     startLockWorkload(sim, scenario);
+    startCatalogWriters(sim, scenario);
     startWatchers(sim, scenario);
     startLeadershipTransfers(sim, scenario);
   },
