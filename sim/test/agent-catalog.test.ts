@@ -1,13 +1,14 @@
 /**
  * The catalog workload's model and renderers (sim/harnesses/agent-catalog.ts): the checker must fail on
- * the histories the planted catalog bugs produce, and a whole run of the scenario must pass on today's
- * code with the workload actually exercised.
+ * the histories the planted catalog bugs produce, and whole runs of the two catalog scenarios
+ * (agent/catalog-health, kv/catalog-watch) must pass on today's code with the workload exercised.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkHistory, UNKNOWN, type LinOp } from '../checkers/lin/index.js';
 import { catalogModel, renderHealth, renderNodes, type CatalogInput } from '../harnesses/agent-catalog.js';
 import { harness } from '../harnesses/agent.js';
+import { harness as kvHarness } from '../harnesses/kv.js';
 import { parseScenario } from '../scenario.js';
 import { Simulation } from '../engine/simulation.js';
 
@@ -95,6 +96,21 @@ describe('scenarios/agent/catalog-health.txt', () => {
       const reads = sim.history.ops.filter((o) => o.f === 'catalog.read' && o.outcome === 'ok');
       const what = new Set(reads.map((o) => (o.input as CatalogInput).what));
       expect([...what].sort(), `seed ${seed}`).toEqual(['health', 'nodes', 'passing']);
+    }
+  });
+});
+
+describe('scenarios/kv/catalog-watch.txt', () => {
+  it('seeds 1-2 pass: health watchers are parked and woken by the catalog writers, no wake-up missed', () => {
+    const file = 'scenarios/kv/catalog-watch.txt';
+    for (const seed of [1, 2]) {
+      const lines: string[] = [];
+      const sim = new Simulation(parseScenario(readFileSync(file, 'utf8'), file), kvHarness, seed, {
+        onLog: (line) => lines.push(line.text),
+      });
+      expect(sim.run().violations, `seed ${seed}`).toEqual([]);
+      const woken = /watchers woken (\d+) times/.exec(lines.find((l) => l.includes('watchers woken')) ?? '');
+      expect(Number(woken?.[1] ?? 0), `seed ${seed}`).toBeGreaterThanOrEqual(10);
     }
   });
 });
