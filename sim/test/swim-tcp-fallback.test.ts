@@ -71,3 +71,14 @@ describe('the TCP fallback probe', () => {
     expect(slow.violations).toEqual([]);
   });
 });
+
+describe('scenarios/swim/lossy-indirect.txt (the fallback off: ping-req is the only rescue)', () => {
+  it('seeds 1..10 pass, and no probe was saved by the TCP fallback (it is off)', () => {
+    const lossy = 'scenarios/swim/lossy-indirect.txt';
+    for (let seed = 1; seed <= 10; seed++) {
+      const outcome = run(readFileSync(lossy, 'utf8'), seed, lossy);
+      expect(outcome.violations, `seed ${seed}`).toEqual([]);
+      expect(outcome.saves, `seed ${seed}`).toBe(0);
+    }
+  });
+});
