@@ -26,12 +26,13 @@ import type { Model, StepResult } from '../checkers/lin/types.js';
 import type { SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
+import { readModeDrawer } from './agent-reads.js';
 
 export const catalogNodes = ['e1', 'e2', 'e3'] as const;
 export const catalogService = 'ext';
 export const catalogCheckId = 'ext-alive';
-const statuses = ['passing', 'warning', 'critical'] as const;
-type Status = (typeof statuses)[number];
+export const catalogStatuses = ['passing', 'warning', 'critical'] as const;
+type Status = (typeof catalogStatuses)[number];
 /** History key of the workload's operations (apart from the KV keys; their `f` is `catalog.<op>`, never a KV op's). */
 const historyKey = `catalog:${catalogService}`;
 /** Process ids of the catalog clients: after every other workload's. */
@@ -48,9 +49,6 @@ export interface CatalogInput {
 /** What the workload needs from the agent harness. */
 export interface CatalogHost {
   readonly agents: () => readonly string[];
-  /** The consistent and default shares of reads (stale gets the rest), and whether every read is stale. */
-  readonly readShares: readonly [number, number];
-  readonly allStale: boolean;
   readonly request: (
     node: string,
     body: AgentRequest,
@@ -64,12 +62,7 @@ export interface CatalogHost {
 export function startCatalog(sim: SimApi, scenario: Scenario, count: number, host: CatalogHost): void {
   if (count === 0) return;
   const prng = sim.random('catalog');
-  const [consistentShare, defaultShare] = host.readShares;
-  const readMode = (): Consistency => {
-    if (host.allStale) return 'stale';
-    const roll = prng.below(100);
-    return roll < consistentShare ? 'consistent' : roll < consistentShare + defaultShare ? 'default' : 'stale';
-  };
+  const readMode = readModeDrawer(prng, scenario);
   const timeoutMs = Number(scenario.params['requestTimeoutMs'] ?? 3000);
   for (let c = 0; c < count; c++) {
     const process = processBase + c;
@@ -98,7 +91,7 @@ export function startCatalog(sim: SimApi, scenario: Scenario, count: number, hos
       if (roll < 11) {
         const node = prng.pick(catalogNodes);
         const input: CatalogInput =
-          roll < 8 ? { f: 'register', node, status: prng.pick(statuses) } : { f: 'deregister', node };
+          roll < 8 ? { f: 'register', node, status: prng.pick(catalogStatuses) } : { f: 'deregister', node };
         const op = sim.history.invoke(process, `catalog.${input.f}`, input, via, sim.nowMs, historyKey);
         const body =
           input.f === 'register'

@@ -47,6 +47,7 @@ import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
 import { checkCatalog, startCatalog } from './agent-catalog.js';
+import { readModeDrawer } from './agent-reads.js';
 import type { Effect, StorageOp } from '../../core/types.js';
 import type { Entry } from '../../core/raft/messages.js';
 import { raftNodeText } from './why-not-live.js';
@@ -355,14 +356,8 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
   const everyMs = num(scenario, 'opEveryMs', 100);
   const keys = Array.from({ length: num(scenario, 'keys', 3) }, (_, i) => `k${i}`);
   const timeoutMs = num(scenario, 'requestTimeoutMs', 3000);
-  const allStale = num(scenario, 'staleReads', 0) === 1;
-  const [consistentShare, defaultShare] = readShares(scenario);
   /** The mode of one read: drawn per read (consistent, default or stale), or always stale. */
-  const readMode = (): Consistency => {
-    if (allStale) return 'stale';
-    const roll = prng.below(100);
-    return roll < consistentShare ? 'consistent' : roll < consistentShare + defaultShare ? 'default' : 'stale';
-  };
+  const readMode = readModeDrawer(prng, scenario);
   const read = { consistency: 'consistent' as Consistency };
   // Blocking reads (opt-in): drawn only when set, so that other scenarios draw exactly as before.
   const blockingPercent = num(scenario, 'blockingPercent', 0);
@@ -486,12 +481,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
   const watchers = num(scenario, 'watchers', 0);
   if (watchers === 0) return;
   const prng = sim.random('watchers');
-  const [consistentShare, defaultShare] = readShares(scenario);
-  const readMode = (): Consistency => {
-    if (num(scenario, 'staleReads', 0) === 1) return 'stale';
-    const roll = prng.below(100);
-    return roll < consistentShare ? 'consistent' : roll < consistentShare + defaultShare ? 'default' : 'stale';
-  };
+  const readMode = readModeDrawer(prng, scenario);
   const run = runOf(sim);
   const processes = num(scenario, 'clients', 3) + 1; // after the workload's and the registrations' ids
   const timeoutMs = num(scenario, 'requestTimeoutMs', 3000);
@@ -876,12 +866,6 @@ function noteError(run: AgentRun, id: number, response: AgentResponse | undefine
 
 function definitelyNotApplied(response: AgentResponse | undefined): boolean {
   return response !== undefined && response.status === 500 && notAppliedErrors.has(response.error ?? '');
-}
-
-/** The consistent/default shares of `readModes` (stale gets the rest). */
-function readShares(scenario: Scenario): [number, number] {
-  const [consistent, byDefault] = (scenario.params.readModes ?? '40/40/20').split('/').map(Number);
-  return [consistent ?? 40, byDefault ?? 40];
 }
 
 function modeOf(op: Operation): Consistency {
@@ -1466,8 +1450,6 @@ export const harness: Harness = {
     startSessions(sim, scenario);
     startCatalog(sim, scenario, num(scenario, 'catalogClients', 0), {
       agents: () => agentsOf(sim),
-      readShares: readShares(scenario),
-      allStale: num(scenario, 'staleReads', 0) === 1,
       request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
       definitelyNotApplied,
     });

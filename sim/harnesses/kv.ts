@@ -39,6 +39,7 @@
  * variant: a node answers from its local state whenever it believes it is leader, with no ReadIndex
  * round — a deposed leader that has not noticed yet serves stale data), or `stale` (any node answers).
  */
+import { catalogCheckId, catalogNodes, catalogService, catalogStatuses } from './agent-catalog.js';
 import { makeRaftConfig, raftProfiles, type RaftConfig } from '../../core/raft/config.js';
 import { raftMachine, type RaftState } from '../../core/raft/raft.js';
 import type { Fsm, RaftRequest } from '../../core/raft/api.js';
@@ -761,21 +762,27 @@ function startCatalogWriters(sim: SimApi, scenario: Scenario): void {
   const count = num(scenario, 'catalogClients', 0);
   if (count === 0) return;
   const prng = sim.random('catalog');
-  const statuses = ['passing', 'warning', 'critical'] as const;
   for (let c = 0; c < count; c++) {
     const client = new Client(sim, prng, `catalog${c}`, num(scenario, 'requestTimeoutMs', 300), 'consistent');
     const write = (): void => {
       if (sim.phase !== 'safety') return;
-      const i = prng.below(3);
-      const node = `e${i + 1}`;
+      const i = prng.below(catalogNodes.length);
+      const node = catalogNodes[i]!;
       const command: StoreCommand =
         prng.below(4) === 0
           ? { type: 'catalogDeregister', node, nowMs: sim.nowMs }
           : {
               type: 'catalogRegister',
               node: { node, address: `10.0.9.${i + 1}` },
-              service: { service: 'ext', id: 'ext', port: 8080 },
-              checks: [{ checkId: 'ext-alive', name: 'ext alive', serviceId: 'ext', status: prng.pick(statuses) }],
+              service: { service: catalogService, id: catalogService, port: 8080 },
+              checks: [
+                {
+                  checkId: catalogCheckId,
+                  name: 'ext alive',
+                  serviceId: catalogService,
+                  status: prng.pick(catalogStatuses),
+                },
+              ],
               nowMs: sim.nowMs,
             };
       client.propose(command, sim.nowMs + 1500, () => sim.after(1 + prng.below(200), write));
@@ -1003,7 +1010,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
     // and every service mesh's blocking query): a status change must move that query's index.
     const scope: StoreQuery =
       num(scenario, 'catalogClients', 0) > 0 && w % 3 === 2
-        ? { type: 'healthService', service: 'ext' }
+        ? { type: 'healthService', service: catalogService }
         : w % 2 === 1 && groups.length > 0
           ? { type: 'kvList', prefix: groups[Math.floor(w / 2) % groups.length]! }
           : { type: 'kvGet', key: `r/${w % num(scenario, 'keys', 3)}` };
