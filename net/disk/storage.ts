@@ -40,6 +40,7 @@ import { diskFullRetryMsDefault, settleFlush, type WriteFailure } from '../../co
 import { applyStorageOp, mapImage } from '../../core/storage.js';
 import type { DurableLog, DurableState, StorageOp } from '../../core/types.js';
 import { decode, encode } from '../codec.js';
+import { CheckpointThread, ThreadGone } from './checkpoint-thread.js';
 
 export const recordHeaderBytes = 8;
 /**
@@ -85,6 +86,8 @@ export interface Storage {
     syncMs?: number;
     /** Checkpoints completed (disk storage: one per segment rotation). */
     checkpoints?: number;
+    /** Of those, built on the checkpoint thread rather than on the event loop. */
+    checkpointsOnThread?: number;
   };
   /**
    * Set while writes wait for disk space (ENOSPC, or a short write): why, and since when (wall ms).
@@ -131,6 +134,12 @@ export interface DiskOptions {
    * that flushes go on while a checkpoint is being written.
    */
   readonly writeCheckpoint?: (file: string, bytes: Uint8Array) => Promise<void>;
+  /**
+   * Build checkpoints on a worker thread (default true): the fold of a whole segment and its encoding
+   * leave the event loop that serves requests. False, or if the thread cannot run, they run on the
+   * event loop in slices, giving it back between them.
+   */
+  readonly checkpointThread?: boolean;
 }
 
 // ───────────────────────────────────────── state folding ─────────────────────────────────────────
@@ -298,35 +307,57 @@ function arrayHeader(count: number): Buffer {
 
 /**
  * A checkpoint's bytes — magic, CRC-32 of the payload, payload: msgpack of `{ records, logs }` (what
- * readCheckpoint decodes) — encoded in slices, giving the event loop back between them: the payload is
- * assembled from the records and log entries encoded one by one (the codec writes plain msgpack, so
- * encoded values concatenate under headers written here). The whole state in one encode held the loop
- * for tens of milliseconds at every rotation (issue 15, p99 at put c64).
+ * readCheckpoint decodes) — as a generator that pauses (yields) after every checkpointValuesPerSlice
+ * values: the payload is assembled from the records and log entries encoded one by one (the codec
+ * writes plain msgpack, so encoded values concatenate under headers written here). The whole state in
+ * one encode held the loop for tens of milliseconds at every rotation (issue 15, p99 at put c64).
+ * The result owns its memory (not a slice of Node's shared pool), so it can be transferred from the
+ * checkpoint thread.
  */
-async function encodeCheckpointYielding(state: MutableState): Promise<Buffer> {
+function* encodeCheckpointSteps(state: MutableState): Generator<void, Buffer> {
   const pieces: Buffer[] = [Buffer.from([0x82]), encode('records'), arrayHeader(state.records.size)];
   let values = 0;
-  const slice = async () => {
-    if (++values % checkpointValuesPerSlice === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-  };
   for (const record of state.records) {
     pieces.push(encode(record));
-    await slice();
+    if (++values % checkpointValuesPerSlice === 0) yield;
   }
   pieces.push(encode('logs'), arrayHeader(state.logs.size));
   for (const [name, entries] of state.logs) {
     pieces.push(arrayHeader(2), encode(name), arrayHeader(entries.length));
     for (const entry of entries) {
       pieces.push(encode(entry));
-      await slice();
+      if (++values % checkpointValuesPerSlice === 0) yield;
     }
   }
   const payload = Buffer.concat(pieces);
-  const out = Buffer.allocUnsafe(8 + payload.length);
+  const out = Buffer.allocUnsafeSlow(8 + payload.length);
   out.writeUInt32BE(checkpointMagic, 0);
   out.writeUInt32BE(crc32(payload), 4);
   payload.copy(out, 8);
   return out;
+}
+
+/** Runs a generator to its end, giving the event loop back at every pause. */
+async function runYielding<T>(steps: Generator<void, T>): Promise<T> {
+  for (let next = steps.next(); ; next = steps.next()) {
+    if (next.done) return next.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Runs a generator to its end at once. */
+function runAtOnce<T>(steps: Generator<void, T>): T {
+  for (let next = steps.next(); ; next = steps.next()) if (next.done) return next.value;
+}
+
+/**
+ * The bytes of the checkpoint that replaces every file before segment `uptoSeqExclusive`: the fold of
+ * those files, encoded. Synchronous: the checkpoint thread (checkpoint-thread.ts) runs it, off the
+ * event loop that serves requests.
+ */
+export function checkpointBytes(storageDir: string, uptoSeqExclusive: number): Buffer {
+  const folded = fold(storageDir, false, uptoSeqExclusive);
+  return runAtOnce(encodeCheckpointSteps(folded.state));
 }
 
 interface Folded {
@@ -343,8 +374,7 @@ const foldRecordsPerSlice = 256;
 
 /** Reads checkpoint + segments. With `repair`, cuts a torn tail off the last segment's file. */
 function fold(storageDir: string, repair: boolean, uptoSeqExclusive = Infinity): Folded {
-  const steps = foldSteps(storageDir, repair, uptoSeqExclusive, (file) => fs.readFileSync(file));
-  for (let next = steps.next(); ; next = steps.next()) if (next.done) return next.value;
+  return runAtOnce(foldSteps(storageDir, repair, uptoSeqExclusive, (file) => fs.readFileSync(file)));
 }
 
 /**
@@ -369,11 +399,7 @@ async function foldYielding(storageDir: string, uptoSeqExclusive: number): Promi
     assert(bytes !== undefined, `${file} was read before the fold`);
     return bytes;
   };
-  const steps = foldSteps(storageDir, false, uptoSeqExclusive, read);
-  for (let next = steps.next(); ; next = steps.next()) {
-    if (next.done) return next.value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+  return runYielding(foldSteps(storageDir, false, uptoSeqExclusive, read));
 }
 
 /** fold as a generator: it pauses (yields) after every foldRecordsPerSlice records. */
@@ -470,7 +496,14 @@ export async function openDiskStorage(
 class DiskStorage implements Storage {
   writtenMarker = 0;
   durableMarker = 0;
-  readonly stats = { flushes: 0, recordsWritten: 0, bytesWritten: 0, syncMs: 0, checkpoints: 0 };
+  readonly stats = {
+    flushes: 0,
+    recordsWritten: 0,
+    bytesWritten: 0,
+    syncMs: 0,
+    checkpoints: 0,
+    checkpointsOnThread: 0,
+  };
   full: { reason: string; sinceMs: number } | null = null;
   onFullChange?: (full: { readonly reason: string; readonly sinceMs: number } | null) => void;
   private handle: fsp.FileHandle | null = null;
@@ -491,6 +524,8 @@ class DiskStorage implements Storage {
   private readonly writeCheckpoint: (file: string, bytes: Uint8Array) => Promise<void>;
   /** The checkpoint running in the background (rotate), if any; close() waits for it. */
   private checkpointing: Promise<void> | null = null;
+  /** Where checkpoints are built, unless the storage builds them itself (`checkpointThread: false`). */
+  private readonly thread: CheckpointThread | null;
   private closed = false;
 
   constructor(
@@ -508,6 +543,7 @@ class DiskStorage implements Storage {
     this.diskFullRetryMs = options.diskFullRetryMs ?? diskFullRetryMsDefault;
     this.openSegment = options.openSegment ?? ((file, flags) => fsp.open(file, flags, 0o666));
     this.writeCheckpoint = options.writeCheckpoint ?? writeFileAtomicAsync;
+    this.thread = (options.checkpointThread ?? true) ? new CheckpointThread() : null;
   }
 
   async open(): Promise<void> {
@@ -661,11 +697,26 @@ class DiskStorage implements Storage {
       });
   }
 
-  private async checkpoint(upto: number): Promise<void> {
+  /** The checkpoint's bytes: from the thread, or folded and encoded here in slices. */
+  private async checkpointBytes(upto: number): Promise<Buffer> {
+    if (this.thread) {
+      try {
+        const bytes = await this.thread.build(this.dir, upto);
+        this.stats.checkpointsOnThread++;
+        return bytes;
+      } catch (error) {
+        if (!(error instanceof ThreadGone)) throw error;
+      }
+    }
     const folded = await foldYielding(this.dir, upto);
-    if (this.closed) return; // the next start folds the segments again
+    return runYielding(encodeCheckpointSteps(folded.state));
+  }
+
+  private async checkpoint(upto: number): Promise<void> {
+    // Finished even when the storage closes meanwhile (close() waits for it): the next start then
+    // folds from this checkpoint, not from the segments it replaces.
+    const bytes = await this.checkpointBytes(upto);
     try {
-      const bytes = await encodeCheckpointYielding(folded.state);
       await this.writeCheckpoint(path.join(this.dir, checkpointName(upto)), bytes);
     } catch (error) {
       if (!isNoSpace(error)) throw error;
@@ -692,6 +743,7 @@ class DiskStorage implements Storage {
     this.retryTimer = null;
     if (this.flushing) await this.flushing.catch(() => undefined);
     if (this.checkpointing) await this.checkpointing;
+    await this.thread?.close();
     await this.handle?.close();
     this.handle = null;
   }

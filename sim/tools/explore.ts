@@ -12,9 +12,8 @@
  * tests can explore with a stub runner and the CLI with the real simulator (sim/explore-run.ts).
  */
 import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { assert } from '../../core/assert.js';
+import { threadEntry as threadEntryBeside } from '../../net/thread-entry.js';
 import { Guide, type CurvePoint, type GuideOptions } from './guide.js';
 
 /** What one seed's run reports (the `sim run --json` fields). */
@@ -177,18 +176,10 @@ export function formatRange(range: SeedRange): string {
 
 /**
  * The URL of a worker-thread entry of sim/tools (`explore-worker` by default), runnable both from dist/
- * (JS) and from sources under tsx/vitest (TS).
+ * (JS) and from sources under tsx/vitest (TS): net/thread-entry.ts.
  */
 export function threadEntry(name = 'explore-worker'): URL {
-  const self = import.meta.url;
-  if (self.endsWith('.js')) return new URL(`./${name}.js`, self);
-  // Running from TypeScript sources (vitest, tsx): a worker does not inherit the TS loader on Node 20,
-  // so the entry is a tiny module that registers tsx in the worker and then loads the real entry.
-  const require = createRequire(self);
-  const api = pathToFileURL(require.resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
-  const target = new URL(`./${name}.ts`, self).href;
-  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(target)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+  return threadEntryBeside(import.meta.url, name);
 }
 
 export function defaultRunnerUrl(): string {
