@@ -27,6 +27,7 @@
  *   BENCH_WARMUP_MS=3000         uncounted put load at 16 clients before the first phase (JIT warm-up)
  *   BENCH_PUT_CLIENTS=1,16,64,256 the put phases
  *   BENCH_ONLY=put               only the put phases (profiling); BENCH_ONLY=put64 only put c64;
+ *                                BENCH_ONLY=get only linearizable get c16;
  *                                BENCH_ONLY=latency only the wake and failover measurements
  *   BENCH_SECURE=1               adds "conclave+tls": gossip encryption (`conclave keygen` → "encrypt") and
  *                                TLS (`conclave tls ca create`, `tls cert create -server` per server,
@@ -350,6 +351,7 @@ function suiteSteps(threads: LoadThreads): Step[] {
     run: async (system) => figuresOf(prefix, await phase(system, threads, name, op, clients)),
   });
   const steps: Step[] = [];
+  if (only === 'get') return [load('readC16', 'linearizable get c16', 'get', 16)];
   for (const c of putClients) {
     if (only === 'latency') break;
     if (only === 'put64' && c !== 64) continue;

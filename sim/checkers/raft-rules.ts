@@ -43,8 +43,9 @@
  *     vote are the ones it has written (durable, or queued ahead) — a restart loads what it wrote, and a
  *     node never acts on a term or vote that a crash would take back.
  *  8. A linearizable read (raft harness) is answered only by a leader whose commit index holds an entry
- *     of its term (its no-op committed), and — without lease reads — after a quorum of voters answered
- *     it since the read arrived; with lease reads (thesis §6.4.1), only while a quorum has echoed a
+ *     of its term (its no-op committed), and — without lease reads — after a quorum of voters echoed a
+ *     ReadIndex round that left at or after the read's arrival (an answer to an older round proves
+ *     leadership only before the read); with lease reads (thesis §6.4.1), only while a quorum has echoed a
  *     heartbeat round sent less than electionTimeoutMsMin × (1 − drift bound) ago (send times and
  *     echoes as the checker saw them leave and arrive).
  */
@@ -115,6 +116,9 @@ interface Heard {
   readonly echoed: Map<NodeId, number>;
   /** When (the node's clock) each round was first sent at this term. */
   readonly roundSentMs: Map<number, number>;
+  /** The rounds first sent at this term, in order, and the checker's step at which each first left. */
+  readonly roundSeqs: number[];
+  readonly roundSteps: number[];
 }
 
 interface Before {
@@ -147,6 +151,19 @@ const hardStateKeys = new Set(['raft/hardState', 'hardState']);
 const snapshotKeys = new Set(['raft/snapshot', 'snapshot']);
 const logNames = new Set(['raft/log', 'log']);
 
+/** The first ReadIndex round that left at or after checker step `step` (Infinity: none yet). */
+function firstRoundFrom(h: Heard, step: number): number {
+  const steps = h.roundSteps;
+  let lo = 0;
+  let hi = steps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (steps[mid]! < step) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < steps.length ? h.roundSeqs[lo]! : Infinity;
+}
+
 function newHeard(term: number): Heard {
   const h: Heard = {
     term,
@@ -161,6 +178,8 @@ function newHeard(term: number): Heard {
     votersSeen: null,
     echoed: new Map(),
     roundSentMs: new Map(),
+    roundSeqs: [],
+    roundSteps: [],
   };
   return h;
 }
@@ -386,6 +405,14 @@ export class RaftRuleChecker {
     if (h.roundSentMs.has(readSeq)) return;
     h.roundSentMs.set(readSeq, this.nodes.get(nodeId)?.nowMs ?? 0);
     if (h.roundSentMs.size > 256) h.roundSentMs.delete(h.roundSentMs.keys().next().value!);
+    if (readSeq > (h.roundSeqs.at(-1) ?? -1)) {
+      h.roundSeqs.push(readSeq);
+      h.roundSteps.push(this.stepCount);
+      if (h.roundSeqs.length > 512) {
+        h.roundSeqs.splice(0, 256);
+        h.roundSteps.splice(0, 256);
+      }
+    }
   }
 
   /** §5.4.1 and one vote per term: the grant the node just sent. */
@@ -469,11 +496,15 @@ export class RaftRuleChecker {
       return `read: ${nodeId} (${s.role} at term ${s.term}) answered a linearizable read with commit index ${s.commitIndex} of term ${s.log.termAt(s.commitIndex)}, before an entry of its term committed`;
     const h = this.heard.get(nodeId);
     const voters = s.membership.voters;
+    // A voter confirms the read by echoing a round that first left at or after the read's arrival: an
+    // answer to an older round, even one that arrives later, proves leadership only before the read.
+    const round = h ? firstRoundFrom(h, arrivedAt) : Infinity;
     let count = voters.includes(nodeId) ? 1 : 0;
-    for (const id of voters) if (id !== nodeId && (h?.heardAtStep.get(id) ?? -1) > arrivedAt) count++;
+    for (const id of voters)
+      if (id !== nodeId && (h?.heardAtStep.get(id) ?? -1) > arrivedAt && (h?.echoed.get(id) ?? 0) >= round) count++;
     if (count >= Math.floor(voters.length / 2) + 1) return null; // confirmed by a round after it arrived
     if (s.config.leaseReads) return this.checkLease(nodeId, s, h);
-    return `read: ${nodeId} answered a linearizable read at term ${s.term} having heard from ${count} of ${voters.length} voters since it arrived (a quorum must confirm the leader first)`;
+    return `read: ${nodeId} answered a linearizable read at term ${s.term} with ${count} of ${voters.length} voters having echoed a ReadIndex round sent since it arrived (round ${round === Infinity ? 'none sent' : round}; a quorum must confirm the leader first)`;
   }
 
   /** A lease read: a quorum echoed a round sent within the lease (the quorum-th highest echo's send time). */
