@@ -19,8 +19,9 @@
  * and replies until the flush that covers their persists completes (the ORDERING RULE in core/types.ts).
  *
  * When a segment passes `segmentBytesMax`, a new segment starts and a checkpoint of everything before
- * it is written beside the segments: temp file, fsync, rename, fsync of the directory; only then are
- * older segments and checkpoints deleted. A crash anywhere in that sequence leaves an older valid
+ * it is built on a worker thread (checkpoint-thread.ts: the fold of the closed files and its encoding
+ * stay off the event loop that serves requests) and written beside the segments: temp file, fsync,
+ * rename, fsync of the directory; only then are older segments and checkpoints deleted. A crash anywhere in that sequence leaves an older valid
  * checkpoint and all the segments after it.
  *
  * Loading: the newest checkpoint whose CRC holds, then every later segment, record by record. A bad
@@ -44,9 +45,10 @@ import { CheckpointThread, ThreadGone } from './checkpoint-thread.js';
 
 export const recordHeaderBytes = 8;
 /**
- * Segment size that triggers a checkpoint. A checkpoint re-reads the segments it replaces on the event
- * loop, so a smaller segment bounds that pause (8 MiB decodes in well under 100 ms); Raft's own
- * compaction keeps the live state small, so checkpoints stay small too.
+ * Segment size that triggers a checkpoint. A checkpoint re-reads the segments it replaces (on the
+ * checkpoint thread, or in slices on the event loop when the thread cannot run), so a smaller segment
+ * bounds that work (8 MiB decodes in well under 100 ms); Raft's own compaction keeps the live state
+ * small, so checkpoints stay small too.
  */
 export const segmentBytesMaxDefault = 8 * 1024 * 1024;
 /** A single persist effect larger than this is a bug (a snapshot of a huge store still fits). */
@@ -680,7 +682,8 @@ class DiskStorage implements Storage {
   /**
    * Starts segment seq+1, then checkpoints everything before it and deletes what it replaces, in the
    * background: flushes go on into the new segment meanwhile (the checkpoint reads only older files),
-   * the fold gives the event loop back between slices, and its writes and syncs run on the thread pool.
+   * the fold and encoding run on the checkpoint thread (or in slices here), and its writes and syncs
+   * run on the thread pool.
    * Nothing is deleted before the checkpoint that replaces it is durable.
    */
   private async rotate(): Promise<void> {
