@@ -21,8 +21,8 @@
  * When a segment passes `segmentBytesMax`, a new segment starts and a checkpoint of everything before
  * it is built on a worker thread (checkpoint-thread.ts: the fold of the closed files and its encoding
  * stay off the event loop that serves requests) and written beside the segments: temp file, fsync,
- * rename, fsync of the directory; only then are older segments and checkpoints deleted. A crash anywhere in that sequence leaves an older valid
- * checkpoint and all the segments after it.
+ * rename, fsync of the directory; only then are older segments and checkpoints deleted. A crash
+ * anywhere in that sequence leaves an older valid checkpoint and all the segments after it.
  *
  * Loading: the newest checkpoint whose CRC holds, then every later segment, record by record. A bad
  * record in the last segment with nothing valid after it is a torn tail (a crash during a write,
