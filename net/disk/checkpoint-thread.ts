@@ -59,6 +59,11 @@ export class CheckpointThread {
     });
   }
 
+  /** Whether a thread is running (one is only while a checkpoint is pending). */
+  get running(): boolean {
+    return this.worker !== null;
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     this.gone ??= 'closed';

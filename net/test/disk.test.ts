@@ -18,6 +18,7 @@ import {
   readOrCreateNodeId,
   writeFileAtomicAsync,
 } from '../disk/storage.js';
+import { CheckpointThread, ThreadGone } from '../disk/checkpoint-thread.js';
 
 const dirs: string[] = [];
 /** Waits (up to 10 s) until `done()` holds. */
@@ -179,6 +180,26 @@ describe('disk storage', () => {
     const { storage: again, report } = await openDiskStorage(dir);
     await again.close();
     expect(plain(report.durable)).toEqual(roundTrip(oracle(batches)));
+  });
+
+  it('the checkpoint thread runs only while a checkpoint is pending, and starts again for the next', async () => {
+    // An idle thread never collected the fold it had finished (a soak's RSS stepped up ~65 MB per checkpoint).
+    const dir = tempDir();
+    await writeAll(dir, [[{ op: 'append', log: 'raft/log', entries: [{ i: 0 }] }]], undefined, 1, false);
+    fs.writeFileSync(path.join(dir, 'storage', 'wal-0000000002.log'), ''); // segment 1 is closed
+    const thread = new CheckpointThread();
+    try {
+      expect(thread.running).toBe(false);
+      const first = thread.build(path.join(dir, 'storage'), 2);
+      expect(thread.running).toBe(true);
+      const bytes = await first;
+      expect(thread.running).toBe(false);
+      expect(Buffer.compare(await thread.build(path.join(dir, 'storage'), 2), bytes)).toBe(0);
+      expect(thread.running).toBe(false);
+    } finally {
+      await thread.close();
+    }
+    await expect(thread.build(path.join(dir, 'storage'), 2)).rejects.toThrow(ThreadGone);
   });
 
   it('a checkpoint thread that finds a corrupt closed segment fails the storage, naming the file and offset', async () => {
