@@ -320,6 +320,8 @@ class KvRun {
     linMs: 0,
     linVerdict: 'not checked',
     watchWakeups: 0,
+    /** Of those, wake-ups of watchers on health/service (the catalog writers' service). */
+    healthWakeups: 0,
     watchTimeouts: 0,
     watchMoves: 0,
   };
@@ -1053,8 +1055,10 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         knownAnswer,
         answer: (index, text, woken) => {
           answered = true;
-          if (woken) run.stats.watchWakeups++;
-          else run.stats.watchTimeouts++;
+          if (woken) {
+            run.stats.watchWakeups++;
+            if (scope.type === 'healthService') run.stats.healthWakeups++;
+          } else run.stats.watchTimeouts++;
           if (index > minIndex) [minIndex, knownAnswer] = [index, text];
           sim.after(1 + prng.below(20), watch);
         },
@@ -1227,7 +1231,7 @@ function endChecks(sim: SimApi): string[] {
     `kv: locks acquired ${s.lockAcquired}, released ${s.lockReleased}, sessions destroyed ${s.sessionsDestroyed}, abandoned ${s.sessionsAbandoned}`,
   );
   sim.log(
-    `kv: watchers woken ${s.watchWakeups} times, timed out ${s.watchTimeouts}, moved to another node ${s.watchMoves}`,
+    `kv: watchers woken ${s.watchWakeups} times (${s.healthWakeups} on health/service), timed out ${s.watchTimeouts}, moved to another node ${s.watchMoves}`,
   );
   return problems;
 }

@@ -109,8 +109,11 @@ describe('scenarios/kv/catalog-watch.txt', () => {
         onLog: (line) => lines.push(line.text),
       });
       expect(sim.run().violations, `seed ${seed}`).toEqual([]);
-      const woken = /watchers woken (\d+) times/.exec(lines.find((l) => l.includes('watchers woken')) ?? '');
+      const woken = /watchers woken (\d+) times \((\d+) on health\/service\)/.exec(
+        lines.find((l) => l.includes('watchers woken')) ?? '',
+      );
       expect(Number(woken?.[1] ?? 0), `seed ${seed}`).toBeGreaterThanOrEqual(10);
+      expect(Number(woken?.[2] ?? 0), `seed ${seed}: health watchers woken`).toBeGreaterThanOrEqual(1);
     }
   });
 });
