@@ -4,6 +4,7 @@
  * then sends agent requests with `dc` to chosen nodes and injects WAN faults. What each proves is in
  * its name; the seed is fixed, so a failure replays exactly.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { agentOf, harness, leaderOf, serfHealthOf, wanConverged } from '../harnesses/agent.js';
@@ -302,5 +303,23 @@ describe('user events are per datacenter', () => {
     expect(woken.status).toBe(200);
     expect((woken.body as Listed).map((e) => e.Name)).toEqual(['first', 'second']);
     expect(woken.index).not.toBe(seen.index);
+  });
+});
+
+describe('expect served (scenarios/multidc/two-dc.txt)', () => {
+  const file = 'scenarios/multidc/two-dc.txt';
+  const base = readFileSync(file, 'utf8');
+  const violationsOf = (text: string, seed: number): string[] =>
+    new Simulation(parseScenario(text, file), harness, seed).run().violations;
+
+  it('counts a successful CAS as a write: seed 3103 (dc2 applied CASes of its keys, no plain write, during the cut) passes', () => {
+    expect(violationsOf(base, 3103)).toEqual([]);
+  });
+
+  it('still fails when dc2 cannot write during the window: its servers crashed through it', () => {
+    const text = base.replace('at 8s isolate-dc dc2', 'at 8s crash n6\nat 8s crash n7\nat 8s crash n8\nat 18s restart n6\nat 18s restart n7\nat 18s restart n8');
+    expect(text).not.toBe(base);
+    const violations = violationsOf(text, 3103).join('\n');
+    expect(violations).toContain("no write of dc2's keys through dc2's agents completed between 8s and 18s");
   });
 });
