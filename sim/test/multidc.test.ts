@@ -317,7 +317,10 @@ describe('expect served (scenarios/multidc/two-dc.txt)', () => {
   });
 
   it('still fails when dc2 cannot write during the window: its servers crashed through it', () => {
-    const text = base.replace('at 8s isolate-dc dc2', 'at 8s crash n6\nat 8s crash n7\nat 8s crash n8\nat 18s restart n6\nat 18s restart n7\nat 18s restart n8');
+    const text = base.replace(
+      'at 8s isolate-dc dc2',
+      'at 8s crash n6\nat 8s crash n7\nat 8s crash n8\nat 18s restart n6\nat 18s restart n7\nat 18s restart n8',
+    );
     expect(text).not.toBe(base);
     const violations = violationsOf(text, 3103).join('\n');
     expect(violations).toContain("no write of dc2's keys through dc2's agents completed between 8s and 18s");
