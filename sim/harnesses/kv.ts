@@ -52,7 +52,9 @@ import {
   type StoreQuery,
   type TxnKvOp,
   type TxnOutcome,
+  sessionLockDelayMsDefault,
 } from '../../core/store/types.js';
+import { sessionLockDelayMsMax } from '../../core/store/session.js';
 import {
   cancelReader,
   createBlockingRegistry,
@@ -109,6 +111,8 @@ const params = {
   opTimeoutMs: 'give up on an operation after this long (ms)',
   lockClients: 'concurrent lock clients (sessions + acquire/release)',
   lockDelayMs: 'lock-delay of the lock clients’ sessions (ms)',
+  lockDelayZeroPercent:
+    'share (%) of lock sessions created with an explicit lock-delay of 0 (Consul: no delay) instead of lockDelayMs; default 0, drawn only when set',
   sessionTtlMs: 'TTL of the lock clients’ sessions (ms, 10000..86400000)',
   holdMsMax: 'longest a lock client holds the lock (ms)',
   renewEveryMs: 'period of a lock client’s session renewals while it keeps the session (ms)',
@@ -154,8 +158,15 @@ const storeTransitionsKeptMax = 4096;
 export class CheckedStoreFsm implements Fsm {
   readonly store: StoreFsm = createStoreFsm();
   readonly problems: string[] = [];
-  /** Set when the holder of `lockKey` was invalidated: the leader time and lock-delay then. */
-  private lastInvalidation: { atMs: number; delayMs: number; session: string } | null = null;
+  /** Set when the holder of `lockKey` was invalidated: the leader time and lock-delay then (stored, and as asked). */
+  private lastInvalidation: { atMs: number; delayMs: number; askedDelayMs: number; session: string } | null = null;
+  /** False from a snapshot restore until the lock key is next seen taken or freed: the delay then is not ours to know. */
+  private lockHistoryKnown = true;
+  /**
+   * What each session's create command asked for, with Consul's defaults filled in (Behavior release,
+   * LockDelay 15 s, at most 60 s): the store's session record must behave as asked (sessions seen created here).
+   */
+  private readonly asked = new Map<string, { behavior: 'release' | 'delete'; lockDelayMs: number }>();
   /** Per-step rule: a TTL session is never invalidated before TTL × multiplier after its last renewal. */
   private readonly ttl = new SessionTtlChecker();
   acquisitions = 0;
@@ -180,6 +191,8 @@ export class CheckedStoreFsm implements Fsm {
     for (const problem of this.ttl.after(command as StoreCommand, index, this.store, sessionsBefore))
       this.problems.push(`${this.nodeId}: ${problem}`);
     const after = this.store.state.kv.get(lockKey);
+    this.noteSessionAsked(command as StoreCommand, result as CommandResult);
+    this.checkLockRefused(command as StoreCommand, index, before, result as CommandResult);
     this.checkLock(command as StoreCommand, index, before, after, holderSession?.LockDelayMs ?? 0);
     const broken = this.store.invariants();
     if (broken.length > 0)
@@ -220,10 +233,25 @@ export class CheckedStoreFsm implements Fsm {
     }
     if (was !== '') {
       // Freed: by an explicit release (no lock-delay) or by the holder's invalidation (lock-delay).
+      const asked = this.asked.get(was);
       this.lastInvalidation =
-        command.type === 'kvUnlock' ? null : { atMs: nowMs, delayMs: holderDelayMs, session: was };
+        command.type === 'kvUnlock'
+          ? null
+          : { atMs: nowMs, delayMs: holderDelayMs, askedDelayMs: asked?.lockDelayMs ?? holderDelayMs, session: was };
+      this.lockHistoryKnown = true;
+      // Consul's session Behavior: an invalidated session releases its keys (the default), or deletes them.
+      if (
+        command.type !== 'kvUnlock' &&
+        asked &&
+        !this.store.state.sessions.has(was) &&
+        (after === undefined) !== (asked.behavior === 'delete')
+      )
+        this.problems.push(
+          `${this.nodeId}: session ${was} (Behavior ${asked.behavior} as created) was invalidated at index ${index} and its lock key was ${after === undefined ? 'deleted' : 'kept'}`,
+        );
       return;
     }
+    this.lockHistoryKnown = true;
     this.acquisitions++;
     if (after!.LockIndex !== (before?.LockIndex ?? 0) + 1)
       this.problems.push(
@@ -232,13 +260,45 @@ export class CheckedStoreFsm implements Fsm {
     const last = this.lastInvalidation;
     if (last) {
       this.handoversAfterInvalidation++;
-      if (!(nowMs >= last.atMs + last.delayMs)) {
+      // A lock-delay of 0 is none (the store records nothing): stamps are not monotonic in log order.
+      if (last.delayMs > 0 && !(nowMs >= last.atMs + last.delayMs)) {
         this.problems.push(
           `${this.nodeId}: session ${now} acquired the lock at ${nowMs} ms (index ${index}), inside the ${last.delayMs} ms lock-delay started at ${last.atMs} ms when ${last.session} was invalidated`,
         );
       }
     }
     this.lastInvalidation = null;
+  }
+
+  private noteSessionAsked(command: StoreCommand, result: CommandResult): void {
+    if (command.type !== 'sessionCreate' || !result.ok) return;
+    const spec = command.session;
+    this.asked.set(spec.id, {
+      behavior: spec.behavior ?? 'release',
+      lockDelayMs: Math.min(spec.lockDelayMs ?? sessionLockDelayMsDefault, sessionLockDelayMsMax),
+    });
+  }
+
+  /**
+   * Consul's lock contract the other way round: a valid session's acquire of a free key outside the
+   * lock-delay its previous holder's session asked for succeeds (a refusal there is a lock that
+   * cannot be taken).
+   */
+  private checkLockRefused(
+    command: StoreCommand,
+    index: number,
+    before: KvEntry | undefined,
+    result: CommandResult,
+  ): void {
+    if (command.type !== 'kvLock' || command.entry.key !== lockKey || !result.ok || result.value !== false) return;
+    if (!this.lockHistoryKnown || (before?.Session ?? '') !== '') return;
+    const session = String(command.session ?? '');
+    if (!this.store.state.sessions.has(session)) return;
+    const last = this.lastInvalidation;
+    if (last && last.askedDelayMs > 0 && !(command.nowMs >= last.atMs + last.askedDelayMs)) return;
+    this.problems.push(
+      `${this.nodeId}: session ${session} was refused the free lock at ${command.nowMs} ms (index ${index}), outside any lock-delay${last ? ` (${last.session}'s ${last.askedDelayMs} ms from ${last.atMs} ms)` : ''}`,
+    );
   }
 
   query(query: unknown): unknown {
@@ -252,6 +312,7 @@ export class CheckedStoreFsm implements Fsm {
   restore(snapshot: unknown): void {
     this.store.restore(snapshot);
     this.lastInvalidation = null; // the history before the snapshot is not ours to check
+    this.lockHistoryKnown = false;
     this.ttl.reset();
   }
 }
@@ -431,8 +492,15 @@ class Client {
       const mayHaveApplied =
         body.type === 'propose' && (r === undefined || r.error === 'stepDown' || r.error === 'timeout');
       const nowAmbiguous = ambiguous || mayHaveApplied;
-      if (r && !r.ok && r.error === 'badRequest')
+      if (r && !r.ok && r.error === 'badRequest') {
+        // Exactly-once answers (thesis §6.3): the harness's proposals are well formed, so a refusal can
+        // only say a later seq of this client superseded it, which is false while it is the latest sent.
+        if (body.type === 'propose' && body.session?.seq === this.seq)
+          sim.violation(
+            `session: ${node} refused ${this.clientId} seq ${this.seq}, its latest (${(r as { detail?: string }).detail ?? 'badRequest'})`,
+          );
         return done(nowAmbiguous ? { kind: 'unknown' } : { kind: 'fail', reply: r });
+      }
       let to = this.prng.pick(sim.nodeIds);
       let delayMs = 5 + this.prng.below(40);
       if (r && !r.ok && r.error === 'notLeader' && r.leader) ((to = r.leader), (delayMs = 0));
@@ -866,6 +934,7 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
   const run = runStateOf(sim);
   const lockClients = num(scenario, 'lockClients', 2);
   const lockDelayMs = num(scenario, 'lockDelayMs', 1000);
+  const lockDelayZeroPercent = num(scenario, 'lockDelayZeroPercent', 0);
   const ttlMs = num(scenario, 'sessionTtlMs', 10_000);
   const holdMsMax = num(scenario, 'holdMsMax', 800);
   const requestTimeoutMs = num(scenario, 'requestTimeoutMs', 300);
@@ -894,8 +963,14 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
       const id = `s-${p}-${++sessions}`;
       const op = sim.history.invoke(process, 'session-create', { id }, home, sim.nowMs);
       const checks = scenario.params.sessionChecks === 'none' ? { nodeChecks: [] } : {}; // default: serfHealth
+      // Drawn only when set, so that other scenarios draw exactly as before.
+      const delayMs = lockDelayZeroPercent > 0 && prng.below(100) < lockDelayZeroPercent ? 0 : lockDelayMs;
       client.propose(
-        { type: 'sessionCreate', session: { id, node: home, ...checks, ttlMs, lockDelayMs }, nowMs: sim.nowMs },
+        {
+          type: 'sessionCreate',
+          session: { id, node: home, ...checks, ttlMs, lockDelayMs: delayMs },
+          nowMs: sim.nowMs,
+        },
         sim.nowMs + 2000,
         (out) => {
           const ok = out.kind === 'ok' && commandResult(out.reply).ok;

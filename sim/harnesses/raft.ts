@@ -220,6 +220,13 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
           const index = op.f === 'write' ? (r.result as { index: number }).index : r.index!;
           return finish(op, 'ok', { index });
         }
+        // Exactly-once answers (thesis §6.3): a write is well formed and its seq is this client's latest (one
+        // operation at a time), so no seq of ours can supersede it: a retry of an applied write gets the
+        // cached result, never a refusal.
+        if (r?.error === 'badRequest' && op.f === 'write')
+          sim.violation(
+            `session: ${node} refused c${process} seq ${seq}, its latest (${(r as { detail?: string }).detail ?? 'badRequest'})`,
+          );
         // Timeout or step-down: the command may or may not be in a log; only a session retry is safe.
         const unknown = r === undefined || r.error === 'stepDown' || r.error === 'timeout';
         const nowAmbiguous = ambiguous || unknown;
