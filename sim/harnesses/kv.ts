@@ -55,6 +55,7 @@ import {
   sessionLockDelayMsDefault,
 } from '../../core/store/types.js';
 import { sessionLockDelayMsMax } from '../../core/store/session.js';
+import { changeIndex } from '../../core/store/queries.js';
 import {
   cancelReader,
   createBlockingRegistry,
@@ -129,6 +130,8 @@ const params = {
   catalogClients:
     'catalog writers (default 0, drawn only when set): each registers external nodes e1..e3 with service `ext` and a check in a drawn status, or deregisters one; with them, every third watcher watches health/service/ext instead of a key',
   watchWaitMs: 'the watchers’ ?wait (ms)',
+  watchIndex:
+    'what a parked watcher waits on: answer (the answer’s X-Consul-Index, the default) | change (the store’s change index, as the agent’s blocking reads do: a missing key’s or an empty prefix’s own last change, core/store/queries.ts changeIndex)',
 } as const;
 
 type Param = keyof typeof params;
@@ -409,6 +412,12 @@ class KvRun {
        * up to that index (kv/blocking-failover seed 476: parked on n3 behind index 60, timed out at 60).
        */
       knownAnswer: string | null;
+      /**
+       * The FSM (one node's process) that gave knownAnswer at minIndex, when the watcher read it there: on
+       * the same FSM a scope's change index never falls, so an answer that changed there while the index
+       * stayed at or below minIndex missed a wake-up, whatever the index (`watchIndex change`).
+       */
+      knownFsm: CheckedStoreFsm | null;
       /** Called with the answer's index and its text (as `answerText`). */
       answer: (index: number, text: string, woken: boolean) => void;
     }
@@ -1093,6 +1102,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
           : { type: 'kvGet', key: `r/${w % num(scenario, 'keys', 3)}` };
     let minIndex = 0;
     let knownAnswer: string | null = null; // the answer at minIndex
+    let knownFsm: CheckedStoreFsm | null = null; // the FSM that gave it
     let node = prng.pick(sim.nodeIds);
     const watch = (): void => {
       if (sim.phase === 'done') return;
@@ -1107,9 +1117,10 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         return sim.violation(
           `query index: ${node} gives watcher ${w} (${JSON.stringify(scope)}) index ${current} (must be ≥ 1)`,
         );
-      if (!mustBlock(minIndex, current)) {
+      if (!mustBlock(minIndex, waitIndexOf(scenario, fsm, scope))) {
         minIndex = current; // first read, or this node is already past the index: take it and wait for more
         knownAnswer = answerText(fsm, scope);
+        knownFsm = fsm;
         return void sim.after(1, watch);
       }
       let entry = run.registries.get(node);
@@ -1128,13 +1139,14 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         node: parkedOn,
         scope,
         knownAnswer,
+        knownFsm,
         answer: (index, text, woken) => {
           answered = true;
           if (woken) {
             run.stats.watchWakeups++;
             if (scope.type === 'healthService') run.stats.healthWakeups++;
           } else run.stats.watchTimeouts++;
-          if (index > minIndex) [minIndex, knownAnswer] = [index, text];
+          if (index > minIndex) [minIndex, knownAnswer, knownFsm] = [index, text, fsmOf(sim, parkedOn)];
           sim.after(1 + prng.below(20), watch);
         },
       });
@@ -1162,11 +1174,13 @@ function releaseWatchers(sim: SimApi, nodeId: NodeId): void {
   const fsm = fsmOf(sim, nodeId);
   if (!entry || entry.fsm !== fsm || !fsm || entry.seenIndex === fsm.store.lastIndex) return;
   entry.seenIndex = fsm.store.lastIndex;
-  for (const reader of releaseReady(entry.registry, fsm.store.lastIndex, (scope) => fsm.store.indexOf(scope))) {
-    const index = fsm.store.indexOf(reader.scope);
+  const scenario = sim.scenario;
+  const waitOn = (scope: StoreQuery): number => waitIndexOf(scenario, fsm, scope);
+  for (const reader of releaseReady(entry.registry, fsm.store.lastIndex, waitOn)) {
+    const index = waitOn(reader.scope);
     if (index <= reader.minIndex)
       sim.violation(`${nodeId}: watcher ${reader.requestId} woken at index ${index}, not past ${reader.minIndex}`);
-    answerWatcher(sim, reader.requestId, index, fsm, true);
+    answerWatcher(sim, reader.requestId, fsm.store.indexOf(reader.scope), fsm, true);
   }
 }
 
@@ -1175,7 +1189,7 @@ function expireWatchers(sim: SimApi, nodeId: NodeId): void {
   const fsm = fsmOf(sim, nodeId);
   if (!entry || entry.fsm !== fsm || !fsm || sim.isPaused(nodeId)) return; // a dead, restarted or paused node answers nobody
   for (const reader of expireReaders(entry.registry, sim.nowMs)) {
-    const index = fsm.store.indexOf(reader.scope);
+    const index = waitIndexOf(sim.scenario, fsm, reader.scope);
     if (index > reader.minIndex)
       sim.violation(
         `${nodeId}: watcher ${reader.requestId} timed out at index ${index} > its minIndex ${reader.minIndex}: a wake-up was missed`,
@@ -1183,15 +1197,20 @@ function expireWatchers(sim: SimApi, nodeId: NodeId): void {
     const parked = runStateOf(sim).parked.get(reader.requestId);
     if (
       parked &&
-      index === reader.minIndex &&
+      (index === reader.minIndex || (index < reader.minIndex && parked.knownFsm === fsm)) &&
       parked.knownAnswer !== null &&
       answerText(fsm, reader.scope) !== parked.knownAnswer
     )
       sim.violation(
         `${nodeId}: watcher ${reader.requestId} (${JSON.stringify(reader.scope)}) timed out with a changed answer at index ${index}, not past its minIndex ${reader.minIndex}: a wake-up was missed`,
       );
-    answerWatcher(sim, reader.requestId, index, fsm, false);
+    answerWatcher(sim, reader.requestId, fsm.store.indexOf(reader.scope), fsm, false);
   }
+}
+
+/** The index a parked watcher waits on (`watchIndex`): its answer's, or the store's change index of the scope. */
+function waitIndexOf(scenario: Scenario, fsm: CheckedStoreFsm, scope: StoreQuery): number {
+  return scenario.params.watchIndex === 'change' ? changeIndex(fsm.store.state, scope) : fsm.store.indexOf(scope);
 }
 
 /** A query's answer as comparable text (values decoded). */
@@ -1326,6 +1345,7 @@ export const harness: Harness = {
       channel: ['stream', 'datagram'],
       knobs: ['swarm', 'fixed'],
       groupReads: ['consistent', 'default-unsafe'],
+      watchIndex: ['answer', 'change'],
     };
     const problems = [
       ...checkIntegerParams(
