@@ -13,6 +13,10 @@
  *  - Applied never passes committed (node invariant, and here on every apply).
  *  - Exactly once, same order (end of run): every acknowledged command is applied once and only once,
  *    at the index its acknowledgement named; a command refused definitively is never applied.
+ *  - Session table (thesis §6.3): once a node applied a client's command, its session records that
+ *    command's seq and index (or the session was evicted): eviction by least recent use reads the index.
+ *  - Snapshot configuration (Raft §7, Figure 13 "last config as of lastIncludedIndex"): a snapshot a
+ *    node persists carries the configuration of the last config entry applied at or below its index.
  *  - The per-step rules of sim/checkers/raft-rules.ts (ORDERING RULE, §5.4.2 leader commit, follower
  *    commit bound, monotonic log terms), when the driver reports starts and inputs (`onNodeStart`,
  *    `onInput`); on by default in the raft and kv harnesses, off with `rules: false`.
@@ -21,6 +25,7 @@ import type { DurableState, Effect, Input, NodeId } from '../../core/types.js';
 import { RaftRuleChecker } from './raft-rules.js';
 import type { RaftState } from '../../core/raft/raft.js';
 import type { Entry } from '../../core/raft/messages.js';
+import type { SnapshotRecord } from '../../core/raft/snapshot.js';
 import type { History } from '../history.js';
 
 /** A stable identity for an entry's content (commands of the harness carry client and sequence). */
@@ -284,6 +289,8 @@ export class RaftClusterChecker {
   readonly commandIndex = new Map<string, number>();
   private readonly entryKeys = new KeyMemo();
   private readonly applyKeys = new KeyMemo();
+  /** Configurations as applied (first applier), by index: what a snapshot at or above the index must carry. */
+  private readonly appliedConfigs = new Map<number, { voters: readonly string[]; learners: readonly string[] }>();
   private readonly incarnations = new Map<NodeId, Incarnation>();
   readonly violations: string[] = [];
   /** Counters for reports. */
@@ -330,9 +337,14 @@ export class RaftClusterChecker {
       const problem = this.rules.onEffect(nodeId, effect, state);
       if (problem) return this.fail(problem);
     }
-    if (effect.kind === 'apply') return this.onApply(nodeId, effect, token);
+    if (effect.kind === 'apply')
+      return this.onApply(nodeId, effect, token) ?? this.checkSessionRecorded(nodeId, effect, state);
     if (effect.kind === 'persist' && state) {
       for (const op of effect.ops) {
+        if (op.op === 'put' && (op.key === 'snapshot' || op.key === 'raft/snapshot')) {
+          const problem = this.checkSnapshotMembership(nodeId, op.value as SnapshotRecord);
+          if (problem) return problem;
+        }
         if (op.op !== 'append' || !(op.log === 'raft/log' || op.log === 'log')) continue;
         const problem = this.onAppend(nodeId, op.entries as Entry[], state);
         if (problem) return problem;
@@ -387,6 +399,10 @@ export class RaftClusterChecker {
         );
       }
     } else this.appliedAt.set(effect.index, { key, term: effect.term, node: nodeId });
+    if (key.startsWith('config:') && !first) {
+      const { voters, learners } = effect.command as { voters: readonly string[]; learners: readonly string[] };
+      this.appliedConfigs.set(effect.index, { voters, learners });
+    }
     if (key.startsWith('dup:')) this.stats.duplicatesSuppressed++;
     if (key.startsWith('command:')) {
       const at = this.commandIndex.get(key);
@@ -395,6 +411,41 @@ export class RaftClusterChecker {
         return this.fail(`exactly once: ${key} applied at index ${at} and again at ${effect.index}`);
     }
     return null;
+  }
+
+  /**
+   * The session of a command just applied records it: the node's table holds the client's seq and the
+   * index (or a later one of the same step), unless the session was evicted. The entry is read from the
+   * node's log; one compacted in the same step (a snapshot with no trailing entries) is not checked.
+   */
+  private checkSessionRecorded(
+    nodeId: NodeId,
+    effect: Extract<Effect, { kind: 'apply' }>,
+    state: RaftState | null,
+  ): string | null {
+    if (!state) return null;
+    const e = state.log.entryAt(effect.index);
+    if (!e || e.type !== 'command' || !e.session || e.command !== effect.command) return null;
+    const recorded = state.sessions.get(e.session.clientId);
+    if (!recorded || (recorded.seq >= e.session.seq && recorded.lastIndex >= effect.index)) return null;
+    return this.fail(
+      `session table: ${nodeId} applied ${e.session.clientId} seq ${e.session.seq} at index ${effect.index}, but its session records seq ${recorded.seq} at index ${recorded.lastIndex}`,
+    );
+  }
+
+  /** A persisted snapshot's configuration is the last one applied at or below its index (if any was seen). */
+  private checkSnapshotMembership(nodeId: NodeId, record: SnapshotRecord): string | null {
+    let at = 0;
+    for (const index of this.appliedConfigs.keys()) if (index <= record.lastIndex && index > at) at = index;
+    const expected = this.appliedConfigs.get(at);
+    if (!expected) return null;
+    const same = (a: readonly string[], b: readonly string[]): boolean =>
+      a.length === b.length && [...a].sort().join(' ') === [...b].sort().join(' ');
+    if (same(record.membership.voters, expected.voters) && same(record.membership.learners, expected.learners))
+      return null;
+    return this.fail(
+      `snapshot configuration: ${nodeId} persisted a snapshot at index ${record.lastIndex} with voters [${record.membership.voters.join(' ')}] learners [${record.membership.learners.join(' ')}], but the configuration at that index (entry ${at}) is voters [${expected.voters.join(' ')}] learners [${expected.learners.join(' ')}]`,
+    );
   }
 
   private keyOfEntry(e: Entry): string {

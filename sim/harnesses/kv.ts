@@ -52,7 +52,10 @@ import {
   type StoreQuery,
   type TxnKvOp,
   type TxnOutcome,
+  sessionLockDelayMsDefault,
 } from '../../core/store/types.js';
+import { sessionLockDelayMsMax } from '../../core/store/session.js';
+import { changeIndex } from '../../core/store/queries.js';
 import {
   cancelReader,
   createBlockingRegistry,
@@ -109,6 +112,8 @@ const params = {
   opTimeoutMs: 'give up on an operation after this long (ms)',
   lockClients: 'concurrent lock clients (sessions + acquire/release)',
   lockDelayMs: 'lock-delay of the lock clients’ sessions (ms)',
+  lockDelayZeroPercent:
+    'share (%) of lock sessions created with an explicit lock-delay of 0 (Consul: no delay) instead of lockDelayMs; default 0, drawn only when set',
   sessionTtlMs: 'TTL of the lock clients’ sessions (ms, 10000..86400000)',
   holdMsMax: 'longest a lock client holds the lock (ms)',
   renewEveryMs: 'period of a lock client’s session renewals while it keeps the session (ms)',
@@ -125,6 +130,8 @@ const params = {
   catalogClients:
     'catalog writers (default 0, drawn only when set): each registers external nodes e1..e3 with service `ext` and a check in a drawn status, or deregisters one; with them, every third watcher watches health/service/ext instead of a key',
   watchWaitMs: 'the watchers’ ?wait (ms)',
+  watchIndex:
+    'what a parked watcher waits on: answer (the answer’s X-Consul-Index, the default) | change (the store’s change index, as the agent’s blocking reads do: a missing key’s or an empty prefix’s own last change, core/store/queries.ts changeIndex)',
 } as const;
 
 type Param = keyof typeof params;
@@ -154,8 +161,15 @@ const storeTransitionsKeptMax = 4096;
 export class CheckedStoreFsm implements Fsm {
   readonly store: StoreFsm = createStoreFsm();
   readonly problems: string[] = [];
-  /** Set when the holder of `lockKey` was invalidated: the leader time and lock-delay then. */
-  private lastInvalidation: { atMs: number; delayMs: number; session: string } | null = null;
+  /** Set when the holder of `lockKey` was invalidated: the leader time and lock-delay then (stored, and as asked). */
+  private lastInvalidation: { atMs: number; delayMs: number; askedDelayMs: number; session: string } | null = null;
+  /** False from a snapshot restore until the lock key is next seen taken or freed: the delay then is not ours to know. */
+  private lockHistoryKnown = true;
+  /**
+   * What each session's create command asked for, with Consul's defaults filled in (Behavior release,
+   * LockDelay 15 s, at most 60 s): the store's session record must behave as asked (sessions seen created here).
+   */
+  private readonly asked = new Map<string, { behavior: 'release' | 'delete'; lockDelayMs: number }>();
   /** Per-step rule: a TTL session is never invalidated before TTL × multiplier after its last renewal. */
   private readonly ttl = new SessionTtlChecker();
   acquisitions = 0;
@@ -180,6 +194,8 @@ export class CheckedStoreFsm implements Fsm {
     for (const problem of this.ttl.after(command as StoreCommand, index, this.store, sessionsBefore))
       this.problems.push(`${this.nodeId}: ${problem}`);
     const after = this.store.state.kv.get(lockKey);
+    this.noteSessionAsked(command as StoreCommand, result as CommandResult);
+    this.checkLockRefused(command as StoreCommand, index, before, result as CommandResult);
     this.checkLock(command as StoreCommand, index, before, after, holderSession?.LockDelayMs ?? 0);
     const broken = this.store.invariants();
     if (broken.length > 0)
@@ -220,10 +236,25 @@ export class CheckedStoreFsm implements Fsm {
     }
     if (was !== '') {
       // Freed: by an explicit release (no lock-delay) or by the holder's invalidation (lock-delay).
+      const asked = this.asked.get(was);
       this.lastInvalidation =
-        command.type === 'kvUnlock' ? null : { atMs: nowMs, delayMs: holderDelayMs, session: was };
+        command.type === 'kvUnlock'
+          ? null
+          : { atMs: nowMs, delayMs: holderDelayMs, askedDelayMs: asked?.lockDelayMs ?? holderDelayMs, session: was };
+      this.lockHistoryKnown = true;
+      // Consul's session Behavior: an invalidated session releases its keys (the default), or deletes them.
+      if (
+        command.type !== 'kvUnlock' &&
+        asked &&
+        !this.store.state.sessions.has(was) &&
+        (after === undefined) !== (asked.behavior === 'delete')
+      )
+        this.problems.push(
+          `${this.nodeId}: session ${was} (Behavior ${asked.behavior} as created) was invalidated at index ${index} and its lock key was ${after === undefined ? 'deleted' : 'kept'}`,
+        );
       return;
     }
+    this.lockHistoryKnown = true;
     this.acquisitions++;
     if (after!.LockIndex !== (before?.LockIndex ?? 0) + 1)
       this.problems.push(
@@ -232,13 +263,45 @@ export class CheckedStoreFsm implements Fsm {
     const last = this.lastInvalidation;
     if (last) {
       this.handoversAfterInvalidation++;
-      if (!(nowMs >= last.atMs + last.delayMs)) {
+      // A lock-delay of 0 is none (the store records nothing): stamps are not monotonic in log order.
+      if (last.delayMs > 0 && !(nowMs >= last.atMs + last.delayMs)) {
         this.problems.push(
           `${this.nodeId}: session ${now} acquired the lock at ${nowMs} ms (index ${index}), inside the ${last.delayMs} ms lock-delay started at ${last.atMs} ms when ${last.session} was invalidated`,
         );
       }
     }
     this.lastInvalidation = null;
+  }
+
+  private noteSessionAsked(command: StoreCommand, result: CommandResult): void {
+    if (command.type !== 'sessionCreate' || !result.ok) return;
+    const spec = command.session;
+    this.asked.set(spec.id, {
+      behavior: spec.behavior ?? 'release',
+      lockDelayMs: Math.min(spec.lockDelayMs ?? sessionLockDelayMsDefault, sessionLockDelayMsMax),
+    });
+  }
+
+  /**
+   * Consul's lock contract the other way round: a valid session's acquire of a free key outside the
+   * lock-delay its previous holder's session asked for succeeds (a refusal there is a lock that
+   * cannot be taken).
+   */
+  private checkLockRefused(
+    command: StoreCommand,
+    index: number,
+    before: KvEntry | undefined,
+    result: CommandResult,
+  ): void {
+    if (command.type !== 'kvLock' || command.entry.key !== lockKey || !result.ok || result.value !== false) return;
+    if (!this.lockHistoryKnown || (before?.Session ?? '') !== '') return;
+    const session = String(command.session ?? '');
+    if (!this.store.state.sessions.has(session)) return;
+    const last = this.lastInvalidation;
+    if (last && last.askedDelayMs > 0 && !(command.nowMs >= last.atMs + last.askedDelayMs)) return;
+    this.problems.push(
+      `${this.nodeId}: session ${session} was refused the free lock at ${command.nowMs} ms (index ${index}), outside any lock-delay${last ? ` (${last.session}'s ${last.askedDelayMs} ms from ${last.atMs} ms)` : ''}`,
+    );
   }
 
   query(query: unknown): unknown {
@@ -252,6 +315,7 @@ export class CheckedStoreFsm implements Fsm {
   restore(snapshot: unknown): void {
     this.store.restore(snapshot);
     this.lastInvalidation = null; // the history before the snapshot is not ours to check
+    this.lockHistoryKnown = false;
     this.ttl.reset();
   }
 }
@@ -348,6 +412,12 @@ class KvRun {
        * up to that index (kv/blocking-failover seed 476: parked on n3 behind index 60, timed out at 60).
        */
       knownAnswer: string | null;
+      /**
+       * The FSM (one node's process) that gave knownAnswer at minIndex, when the watcher read it there: on
+       * the same FSM a scope's change index never falls, so an answer that changed there while the index
+       * stayed at or below minIndex missed a wake-up, whatever the index (`watchIndex change`).
+       */
+      knownFsm: CheckedStoreFsm | null;
       /** Called with the answer's index and its text (as `answerText`). */
       answer: (index: number, text: string, woken: boolean) => void;
     }
@@ -431,8 +501,15 @@ class Client {
       const mayHaveApplied =
         body.type === 'propose' && (r === undefined || r.error === 'stepDown' || r.error === 'timeout');
       const nowAmbiguous = ambiguous || mayHaveApplied;
-      if (r && !r.ok && r.error === 'badRequest')
+      if (r && !r.ok && r.error === 'badRequest') {
+        // Exactly-once answers (thesis §6.3): the harness's proposals are well formed, so a refusal can
+        // only say a later seq of this client superseded it, which is false while it is the latest sent.
+        if (body.type === 'propose' && body.session?.seq === this.seq)
+          sim.violation(
+            `session: ${node} refused ${this.clientId} seq ${this.seq}, its latest (${(r as { detail?: string }).detail ?? 'badRequest'})`,
+          );
         return done(nowAmbiguous ? { kind: 'unknown' } : { kind: 'fail', reply: r });
+      }
       let to = this.prng.pick(sim.nodeIds);
       let delayMs = 5 + this.prng.below(40);
       if (r && !r.ok && r.error === 'notLeader' && r.leader) ((to = r.leader), (delayMs = 0));
@@ -866,6 +943,7 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
   const run = runStateOf(sim);
   const lockClients = num(scenario, 'lockClients', 2);
   const lockDelayMs = num(scenario, 'lockDelayMs', 1000);
+  const lockDelayZeroPercent = num(scenario, 'lockDelayZeroPercent', 0);
   const ttlMs = num(scenario, 'sessionTtlMs', 10_000);
   const holdMsMax = num(scenario, 'holdMsMax', 800);
   const requestTimeoutMs = num(scenario, 'requestTimeoutMs', 300);
@@ -894,8 +972,14 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
       const id = `s-${p}-${++sessions}`;
       const op = sim.history.invoke(process, 'session-create', { id }, home, sim.nowMs);
       const checks = scenario.params.sessionChecks === 'none' ? { nodeChecks: [] } : {}; // default: serfHealth
+      // Drawn only when set, so that other scenarios draw exactly as before.
+      const delayMs = lockDelayZeroPercent > 0 && prng.below(100) < lockDelayZeroPercent ? 0 : lockDelayMs;
       client.propose(
-        { type: 'sessionCreate', session: { id, node: home, ...checks, ttlMs, lockDelayMs }, nowMs: sim.nowMs },
+        {
+          type: 'sessionCreate',
+          session: { id, node: home, ...checks, ttlMs, lockDelayMs: delayMs },
+          nowMs: sim.nowMs,
+        },
         sim.nowMs + 2000,
         (out) => {
           const ok = out.kind === 'ok' && commandResult(out.reply).ok;
@@ -1018,6 +1102,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
           : { type: 'kvGet', key: `r/${w % num(scenario, 'keys', 3)}` };
     let minIndex = 0;
     let knownAnswer: string | null = null; // the answer at minIndex
+    let knownFsm: CheckedStoreFsm | null = null; // the FSM that gave it
     let node = prng.pick(sim.nodeIds);
     const watch = (): void => {
       if (sim.phase === 'done') return;
@@ -1032,9 +1117,10 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         return sim.violation(
           `query index: ${node} gives watcher ${w} (${JSON.stringify(scope)}) index ${current} (must be ≥ 1)`,
         );
-      if (!mustBlock(minIndex, current)) {
+      if (!mustBlock(minIndex, waitIndexOf(scenario, fsm, scope))) {
         minIndex = current; // first read, or this node is already past the index: take it and wait for more
         knownAnswer = answerText(fsm, scope);
+        knownFsm = fsm;
         return void sim.after(1, watch);
       }
       let entry = run.registries.get(node);
@@ -1053,13 +1139,14 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
         node: parkedOn,
         scope,
         knownAnswer,
+        knownFsm,
         answer: (index, text, woken) => {
           answered = true;
           if (woken) {
             run.stats.watchWakeups++;
             if (scope.type === 'healthService') run.stats.healthWakeups++;
           } else run.stats.watchTimeouts++;
-          if (index > minIndex) [minIndex, knownAnswer] = [index, text];
+          if (index > minIndex) [minIndex, knownAnswer, knownFsm] = [index, text, fsmOf(sim, parkedOn)];
           sim.after(1 + prng.below(20), watch);
         },
       });
@@ -1087,11 +1174,13 @@ function releaseWatchers(sim: SimApi, nodeId: NodeId): void {
   const fsm = fsmOf(sim, nodeId);
   if (!entry || entry.fsm !== fsm || !fsm || entry.seenIndex === fsm.store.lastIndex) return;
   entry.seenIndex = fsm.store.lastIndex;
-  for (const reader of releaseReady(entry.registry, fsm.store.lastIndex, (scope) => fsm.store.indexOf(scope))) {
-    const index = fsm.store.indexOf(reader.scope);
+  const scenario = sim.scenario;
+  const waitOn = (scope: StoreQuery): number => waitIndexOf(scenario, fsm, scope);
+  for (const reader of releaseReady(entry.registry, fsm.store.lastIndex, waitOn)) {
+    const index = waitOn(reader.scope);
     if (index <= reader.minIndex)
       sim.violation(`${nodeId}: watcher ${reader.requestId} woken at index ${index}, not past ${reader.minIndex}`);
-    answerWatcher(sim, reader.requestId, index, fsm, true);
+    answerWatcher(sim, reader.requestId, fsm.store.indexOf(reader.scope), fsm, true);
   }
 }
 
@@ -1100,7 +1189,7 @@ function expireWatchers(sim: SimApi, nodeId: NodeId): void {
   const fsm = fsmOf(sim, nodeId);
   if (!entry || entry.fsm !== fsm || !fsm || sim.isPaused(nodeId)) return; // a dead, restarted or paused node answers nobody
   for (const reader of expireReaders(entry.registry, sim.nowMs)) {
-    const index = fsm.store.indexOf(reader.scope);
+    const index = waitIndexOf(sim.scenario, fsm, reader.scope);
     if (index > reader.minIndex)
       sim.violation(
         `${nodeId}: watcher ${reader.requestId} timed out at index ${index} > its minIndex ${reader.minIndex}: a wake-up was missed`,
@@ -1108,15 +1197,20 @@ function expireWatchers(sim: SimApi, nodeId: NodeId): void {
     const parked = runStateOf(sim).parked.get(reader.requestId);
     if (
       parked &&
-      index === reader.minIndex &&
+      (index === reader.minIndex || (index < reader.minIndex && parked.knownFsm === fsm)) &&
       parked.knownAnswer !== null &&
       answerText(fsm, reader.scope) !== parked.knownAnswer
     )
       sim.violation(
         `${nodeId}: watcher ${reader.requestId} (${JSON.stringify(reader.scope)}) timed out with a changed answer at index ${index}, not past its minIndex ${reader.minIndex}: a wake-up was missed`,
       );
-    answerWatcher(sim, reader.requestId, index, fsm, false);
+    answerWatcher(sim, reader.requestId, fsm.store.indexOf(reader.scope), fsm, false);
   }
+}
+
+/** The index a parked watcher waits on (`watchIndex`): its answer's, or the store's change index of the scope. */
+function waitIndexOf(scenario: Scenario, fsm: CheckedStoreFsm, scope: StoreQuery): number {
+  return scenario.params.watchIndex === 'change' ? changeIndex(fsm.store.state, scope) : fsm.store.indexOf(scope);
 }
 
 /** A query's answer as comparable text (values decoded). */
@@ -1251,6 +1345,7 @@ export const harness: Harness = {
       channel: ['stream', 'datagram'],
       knobs: ['swarm', 'fixed'],
       groupReads: ['consistent', 'default-unsafe'],
+      watchIndex: ['answer', 'change'],
     };
     const problems = [
       ...checkIntegerParams(

@@ -220,6 +220,13 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
           const index = op.f === 'write' ? (r.result as { index: number }).index : r.index!;
           return finish(op, 'ok', { index });
         }
+        // Exactly-once answers (thesis §6.3): a write is well formed and its seq is this client's latest (one
+        // operation at a time), so no seq of ours can supersede it: a retry of an applied write gets the
+        // cached result, never a refusal.
+        if (r?.error === 'badRequest' && op.f === 'write')
+          sim.violation(
+            `session: ${node} refused c${process} seq ${seq}, its latest (${(r as { detail?: string }).detail ?? 'badRequest'})`,
+          );
         // Timeout or step-down: the command may or may not be in a log; only a session retry is safe.
         const unknown = r === undefined || r.error === 'stepDown' || r.error === 'timeout';
         const nowAmbiguous = ambiguous || unknown;
@@ -278,6 +285,7 @@ function startMembershipWorkload(sim: SimApi, scenario: Scenario): void {
         sim.log(
           `membership: ${change.what} via ${leader}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : `${r.error}${r.detail ? ` (${r.detail})` : ''}`}`,
         );
+        if (r?.ok) checkMembershipAnswer(sim, leader, change.body, r);
         if (then) sim.after(prng.chance(1, 3) ? 0 : 1 + prng.below(2 * everyMs), then);
       });
     send(prng.pick(changes), next);
@@ -334,8 +342,38 @@ function adminRequest(sim: SimApi, body: unknown, what: string, triesLeft = 40, 
     // Membership changes and transfers are idempotent: retry until one leader says ok.
     if ((r === undefined || !r.ok) && r?.error !== 'badRequest' && triesLeft > 0)
       sim.after(100, () => adminRequest(sim, body, what, triesLeft - 1, onOk));
-    else if (r?.ok) onOk?.();
+    else if (r?.ok) {
+      checkMembershipAnswer(sim, leader, body, r);
+      onOk?.();
+    }
   });
+}
+
+/**
+ * The membership API's contract (thesis §4.1; Consul's `raft remove-peer`, `join`): a change answered
+ * ok names the index of a configuration entry that made it — without the removed server, with the added
+ * one among the voters or the learners as asked. Read from the answering node's log (a committed entry
+ * never changes); an entry compacted since, or an answer from the configuration as it was
+ * (`already`), is not checked.
+ */
+function checkMembershipAnswer(sim: SimApi, leader: NodeId, body: unknown, r: RaftReply): void {
+  const request = body as { type?: string; id?: string; voter?: boolean };
+  if ((request.type !== 'addServer' && request.type !== 'removeServer') || r.index === undefined) return;
+  if ((r.result as { already?: unknown } | undefined)?.already !== undefined) return;
+  const entry = raftOf(sim, leader)?.log.entryAt(r.index);
+  if (!entry || entry.type !== 'config' || !entry.config) return;
+  const { voters, learners } = entry.config;
+  const id = request.id ?? '';
+  const made =
+    request.type === 'removeServer'
+      ? !voters.includes(id) && !learners.includes(id)
+      : request.voter
+        ? voters.includes(id)
+        : learners.includes(id);
+  if (!made)
+    sim.violation(
+      `membership: ${leader} answered ${request.type} ${id}${request.type === 'addServer' ? (request.voter ? ' as voter' : ' as learner') : ''} ok at index ${r.index}, whose configuration is voters [${voters.join(' ')}] learners [${learners.join(' ')}]`,
+    );
 }
 
 const actions: Record<string, { usage: string; args: (a: readonly string[]) => boolean }> = {
