@@ -47,6 +47,7 @@ import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
 import { checkCatalog, startCatalog } from './agent-catalog.js';
+import { ChecksActivity, checkTtlMiss, checksSyncMisses, notePass, startChecks } from './agent-checks.js';
 import { readModeDrawer } from './agent-reads.js';
 import type { Effect, StorageOp } from '../../core/types.js';
 import type { Entry } from '../../core/raft/messages.js';
@@ -78,6 +79,10 @@ const params = {
     'share (%) of reads that are blocking (`?index=` the last index the process saw for the key, `?wait=` 1–3 s); default 0, drawn only when set',
   tcpFallbackPing:
     "true (default) or false: memberlist's TCP fallback probe in every agent's gossip (false: a member whose datagrams are cut is declared failed although its TCP works)",
+  checkClients:
+    'agent-check processes (health reporters): each owns TTL checks on one agent, sets their status and output and heartbeats one, and registers a service now and then; acknowledged updates, TTL expiries and `expect checks-synced` are checked (sim/harnesses/agent-checks.ts; default 0, drawn only when set)',
+  antiEntropyMs:
+    "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
 } as const;
 
@@ -220,6 +225,8 @@ class AgentRun {
    */
   readonly clientJoinedAtMs = new Map<NodeId, number>();
   clientJoinsTracked = false;
+  /** The agent-check workload's bookkeeping (agent-checks.ts). */
+  readonly checks = new ChecksActivity();
 }
 
 /** A KV write a server applied: its key and value (the workload's values are unique strings). */
@@ -315,6 +322,33 @@ function catalogSyncMisses(sim: SimApi): string | null {
 
 function expectsCatalogSync(scenario: Scenario): boolean {
   return scenario.expectations.some((e) => e.name === 'catalog-synced');
+}
+
+/**
+ * `expect checks-synced` (one DC; part of liveness, as catalog-synced): every live agent that has not left
+ * has its services and its checks, with their statuses, in the leader's catalog (sim/harnesses/agent-checks.ts).
+ */
+function checksSyncMissesOf(sim: SimApi): string | null {
+  assert(!multiDc(sim.scenario), 'checks-synced is a one-DC expectation');
+  const leader = leaderOf(sim);
+  if (leader === null) return 'no leader to ask';
+  const agents: { node: NodeId; agent: AgentState }[] = [];
+  for (const id of sim.nodeIds) {
+    if (!sim.isUp(id) || sim.isPaused(id)) continue;
+    const agent = agentOf(sim, id);
+    if (agent !== null && !agent.left) agents.push({ node: id, agent });
+  }
+  const run = runOf(sim);
+  // A deregistration asked for before the agent restarted may be lost with its in-memory queue.
+  const lostQueue = (node: NodeId, serviceId: string): boolean => {
+    const askedMs = run.checks.deregisteredMs.get(`${node}/${serviceId}`);
+    return askedMs !== undefined && run.starts.some((s) => s.node === node && s.atMs >= askedMs);
+  };
+  return checksSyncMisses(agents, storeOf(sim.runtime(leader)!).state, lostQueue);
+}
+
+function expectsChecksSync(scenario: Scenario): boolean {
+  return scenario.expectations.some((e) => e.name === 'checks-synced');
 }
 
 /** serfHealth of `node` in the leader's catalog: 'passing' | 'critical' | 'absent' (node deregistered) | null (no leader). */
@@ -1046,6 +1080,8 @@ function whyNotLiveIn(sim: SimApi, dc: string | undefined): string[] {
       );
     const unsynced = dc === undefined && expectsCatalogSync(sim.scenario) ? catalogSyncMisses(sim) : null;
     if (unsynced !== null) out.push(unsynced);
+    const checks = dc === undefined && expectsChecksSync(sim.scenario) ? checksSyncMissesOf(sim) : null;
+    if (checks !== null) out.push(checks);
   }
   return out;
 }
@@ -1388,7 +1424,10 @@ export const harness: Harness = {
       // Servers join each other (as -retry-join; SWIM retries until one answers); clients too unless
       // `clientsJoin` is 0, when they stay alone until an `agent.join` (the seed's `consul join`).
       startJoin: server || num(scenario, 'clientsJoin', 1) === 1 ? servers.filter((id) => id !== nodeId) : [],
-      timing: agentTimingSim,
+      timing:
+        scenario.params['antiEntropyMs'] === undefined
+          ? agentTimingSim
+          : { ...agentTimingSim, antiEntropyIntervalMs: num(scenario, 'antiEntropyMs', 5000) },
       ...(num(scenario, 'serverAuth', 0) === 1 ? { authenticateServers: true } : {}),
       ...(scenario.params['acl'] !== undefined ? { acl: aclOf(scenario, dc) } : {}),
     });
@@ -1432,6 +1471,7 @@ export const harness: Harness = {
 
   onInput(sim, nodeId, input) {
     runOf(sim).stepNowMs = input.nowMs;
+    if (input.kind === 'request') notePass(runOf(sim).checks, nodeId, input.nowMs, input.request);
     const checker = raftCheckerOf(sim, nodeId);
     if (!checker) return;
     checker.onInput(nodeId, input);
@@ -1456,6 +1496,17 @@ export const harness: Harness = {
       request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
       definitelyNotApplied,
     });
+    startChecks(
+      sim,
+      scenario,
+      num(scenario, 'checkClients', 0),
+      {
+        request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
+        agentOf: (node) => agentOf(sim, node),
+        startedSince: (node, atMs) => runOf(sim).starts.some((s) => s.node === node && s.atMs > atMs),
+      },
+      runOf(sim).checks,
+    );
     startLivenessProbe(sim, scenario);
   },
 
@@ -1476,7 +1527,12 @@ export const harness: Harness = {
       .filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left)
       .every((id) => serfHealthOf(sim, id) === 'passing');
     // `expect catalog-synced`: live also means anti-entropy has converged (the liveness phase waits for it).
-    return healthy && (!expectsCatalogSync(sim.scenario) || catalogSyncMisses(sim) === null);
+    // `expect checks-synced`: and the checks' statuses and outputs with it.
+    return (
+      healthy &&
+      (!expectsCatalogSync(sim.scenario) || catalogSyncMisses(sim) === null) &&
+      (!expectsChecksSync(sim.scenario) || checksSyncMissesOf(sim) === null)
+    );
   },
 
   whyNotLive(sim) {
@@ -1497,6 +1553,8 @@ export const harness: Harness = {
     raftEffect(sim, nodeId, effect);
     if (sim.coverageOn && serversOf(sim.scenario).includes(nodeId)) coverRaftEffect(sim, nodeId, effect);
     if (effect.kind === 'persist') return checkLeaderTime(sim, nodeId, effect.ops);
+    if (effect.kind === 'trace' && effect.event.type === 'agent.checkTtlMissed')
+      return checkTtlMiss(sim, runOf(sim).checks, nodeId, runOf(sim).stepNowMs, effect.event);
     if (effect.kind === 'trace' && effect.event.type === 'raft.becameLeader')
       runOf(sim).elections.push({ node: nodeId, term: effect.event.term, atMs: sim.nowMs });
     // Per-step rule (Consul's `consistent` mode: the leader verifies with a quorum that it still leads
@@ -1611,6 +1669,8 @@ export const harness: Harness = {
         return wanConverged(sim) ? null : `the WAN pool has not converged: ${wanMissText(sim)}`;
       case 'catalog-synced':
         return catalogSyncMisses(sim);
+      case 'checks-synced':
+        return checksSyncMissesOf(sim);
       case 'serfHealth': {
         const [node, status] = args;
         if (node === undefined || status === undefined) return 'serfHealth takes NODE passing|critical|absent';
@@ -1634,7 +1694,7 @@ export const harness: Harness = {
       default: {
         const verdict = expectDc(sim, name, args, runOf(sim).dc, (id) => agentOf(sim, id));
         if (verdict !== undefined) return verdict;
-        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, queries, event NAME DC)`;
+        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, checks-synced, queries, event NAME DC)`;
       }
     }
   },
