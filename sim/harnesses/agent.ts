@@ -47,6 +47,7 @@ import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
 import { checkCatalog, startCatalog } from './agent-catalog.js';
+import { startAutopilotProbes } from './agent-autopilot.js';
 import { ChecksActivity, checkTtlMiss, checksSyncMisses, notePass, startChecks } from './agent-checks.js';
 import { readModeDrawer } from './agent-reads.js';
 import type { Effect, StorageOp } from '../../core/types.js';
@@ -81,6 +82,8 @@ const params = {
     "true (default) or false: memberlist's TCP fallback probe in every agent's gossip (false: a member whose datagrams are cut is declared failed although its TCP works)",
   checkClients:
     'agent-check processes (health reporters): each owns TTL checks on one agent, sets their status and output and heartbeats one, and registers a service now and then; acknowledged updates, TTL expiries and `expect checks-synced` are checked (sim/harnesses/agent-checks.ts; default 0, drawn only when set)',
+  autopilotProbes:
+    "processes that ask `operator/autopilot/health` through random agents every 0.2–0.6 s; each answer is judged against Consul's health rules (sim/harnesses/agent-autopilot.ts; default 0, drawn only when set)",
   antiEntropyMs:
     "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
@@ -1507,6 +1510,17 @@ export const harness: Harness = {
       },
       runOf(sim).checks,
     );
+    startAutopilotProbes(sim, scenario, num(scenario, 'autopilotProbes', 0), {
+      agents: () => agentsOf(sim),
+      request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
+      heartbeatMs: () => {
+        for (const id of serversOf(sim.scenario)) {
+          const runtime = sim.runtime(id);
+          if (runtime?.hasMachine('raft')) return runtime.stateOf<RaftState>('raft').config.heartbeatIntervalMs;
+        }
+        return null;
+      },
+    });
     startLivenessProbe(sim, scenario);
   },
 
