@@ -48,6 +48,7 @@ import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
 import { checkCatalog, startCatalog } from './agent-catalog.js';
 import { startAutopilotProbes } from './agent-autopilot.js';
+import { EventsActivity, noteEvent, startEvents } from './agent-events.js';
 import { ChecksActivity, checkTtlMiss, checksSyncMisses, notePass, startChecks } from './agent-checks.js';
 import { readModeDrawer } from './agent-reads.js';
 import type { Effect, StorageOp } from '../../core/types.js';
@@ -82,6 +83,8 @@ const params = {
     "true (default) or false: memberlist's TCP fallback probe in every agent's gossip (false: a member whose datagrams are cut is declared failed although its TCP works)",
   checkClients:
     'agent-check processes (health reporters): each owns TTL checks on one agent, sets their status and output and heartbeats one, and registers a service now and then; acknowledged updates, TTL expiries and `expect checks-synced` are checked (sim/harnesses/agent-checks.ts; default 0, drawn only when set)',
+  eventClients:
+    'user-event processes: half fire events with a few repeated names through random agents, half watch one agent each with blocking event lists; a fire must leave its event on the agent that acknowledged it, and a blocking list must return when its agent receives an event (sim/harnesses/agent-events.ts; default 0, drawn only when set)',
   autopilotProbes:
     "processes that ask `operator/autopilot/health` through random agents every 0.2–0.6 s; each answer is judged against Consul's health rules (sim/harnesses/agent-autopilot.ts; default 0, drawn only when set)",
   antiEntropyMs:
@@ -230,6 +233,8 @@ class AgentRun {
   clientJoinsTracked = false;
   /** The agent-check workload's bookkeeping (agent-checks.ts). */
   readonly checks = new ChecksActivity();
+  /** The user-event workload's bookkeeping (agent-events.ts). */
+  readonly events = new EventsActivity();
 }
 
 /** A KV write a server applied: its key and value (the workload's values are unique strings). */
@@ -1510,6 +1515,18 @@ export const harness: Harness = {
       },
       runOf(sim).checks,
     );
+    startEvents(
+      sim,
+      scenario,
+      num(scenario, 'eventClients', 0),
+      {
+        agents: () => agentsOf(sim),
+        request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
+        agentOf: (node) => agentOf(sim, node),
+        startedSince: (node, atMs) => runOf(sim).starts.some((s) => s.node === node && s.atMs > atMs),
+      },
+      runOf(sim).events,
+    );
     startAutopilotProbes(sim, scenario, num(scenario, 'autopilotProbes', 0), {
       agents: () => agentsOf(sim),
       request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
@@ -1567,6 +1584,8 @@ export const harness: Harness = {
     raftEffect(sim, nodeId, effect);
     if (sim.coverageOn && serversOf(sim.scenario).includes(nodeId)) coverRaftEffect(sim, nodeId, effect);
     if (effect.kind === 'persist') return checkLeaderTime(sim, nodeId, effect.ops);
+    if (effect.kind === 'trace' && effect.event.type === 'agent.userEvent')
+      return noteEvent(runOf(sim).events, nodeId, sim.nowMs, effect.event);
     if (effect.kind === 'trace' && effect.event.type === 'agent.checkTtlMissed')
       return checkTtlMiss(sim, runOf(sim).checks, nodeId, runOf(sim).stepNowMs, effect.event);
     if (effect.kind === 'trace' && effect.event.type === 'raft.becameLeader')
