@@ -77,6 +77,8 @@ const params = {
     'watch processes (consul-template, `consul watch`): each long-polls its own key `w<N>` through random agents (`?wait=` 5–20 s) and now and then writes it; default 0, drawn only when set',
   catalogClients:
     'catalog processes (consul-esm, external services): each registers and deregisters external nodes e1..e3 with service `ext` and a check in a drawn status, and reads health/service/ext (half with ?passing) in a drawn mode; consistent reads and every write checked against a map model (default 0, drawn only when set)',
+  deletePercent:
+    'share (%) of the CAS operations that are delete-cas instead (`DELETE /v1/kv/<key>?cas=<index read>`, 0 when the key was absent); default 0, drawn only when set',
   blockingPercent:
     'share (%) of reads that are blocking (`?index=` the last index the process saw for the key, `?wait=` 1–3 s); default 0, drawn only when set',
   tcpFallbackPing:
@@ -403,6 +405,8 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
   const read = { consistency: 'consistent' as Consistency };
   // Blocking reads (opt-in): drawn only when set, so that other scenarios draw exactly as before.
   const blockingPercent = num(scenario, 'blockingPercent', 0);
+  // Delete-cas instead of a CAS (opt-in): drawn only when set, likewise.
+  const deletePercent = num(scenario, 'deletePercent', 0);
 
   for (let process = 0; process < processes; process++) {
     /** The last X-Consul-Index this process saw per key (a blocking read's `?index=`). */
@@ -463,6 +467,22 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
           const entry =
             seen.status === 200 ? (seen.body as { Value: string | null; ModifyIndex: number }[])[0] : undefined;
           const from = decodeValue(entry);
+          if (deletePercent > 0 && prng.below(100) < deletePercent) {
+            // Delete-cas on the index read: deletes when the key still holds `from`, succeeds doing nothing
+            // when it is absent, fails when another value is there (Consul's `?cas=0` on an absent key).
+            const op = sim.history.invoke(process, 'delete-cas', { from }, node, sim.nowMs, key);
+            const del = { type: 'kv.delete', key: raw, cas: entry?.ModifyIndex ?? 0, ...where } as const;
+            agentRequest(sim, node, del, timeoutMs, (response) => {
+              if (response === undefined) run.unanswered.add(op.id);
+              if (response?.status === 200)
+                sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
+              else if (noteError(run, op.id, response) && definitelyNotApplied(response))
+                sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
+              else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+              next();
+            });
+            return;
+          }
           const to = `v${run.nextValue++}`;
           const op = sim.history.invoke(process, 'cas', { from, to }, node, sim.nowMs, key);
           agentRequest(
@@ -926,14 +946,15 @@ export function linOpsOf(
 ): LinOp<RegisterInput, unknown>[] {
   const out: LinOp<RegisterInput, unknown>[] = [];
   for (const op of ops) {
-    if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas') continue;
+    if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas' && op.f !== 'delete-cas') continue;
     if (op.f === 'read' && (op.outcome !== 'ok' || !modes.includes(modeOf(op)))) continue;
     // `fail` means it did not happen (sim/history.ts) — except a CAS that completed and answered
     // false, which observed another value and is a real, completed operation for the register model.
-    if (op.outcome === 'fail' && !(op.f === 'cas' && op.output === false)) continue;
+    const compares = op.f === 'cas' || op.f === 'delete-cas';
+    if (op.outcome === 'fail' && !(compares && op.output === false)) continue;
     const input = op.input as { value?: string; from?: string | null; to?: string };
     const unknown = op.outcome === undefined || op.outcome === 'unknown';
-    const output = unknown ? UNKNOWN : op.f === 'cas' ? op.outcome === 'ok' : op.f === 'read' ? op.output : true;
+    const output = unknown ? UNKNOWN : compares ? op.outcome === 'ok' : op.f === 'read' ? op.output : true;
     out.push({
       id: op.id,
       process: op.process,
@@ -942,6 +963,7 @@ export function linOpsOf(
         key: op.key!,
         ...(op.f === 'write' ? { value: input.value } : {}),
         ...(op.f === 'cas' ? { from: input.from ?? null, to: input.to } : {}),
+        ...(op.f === 'delete-cas' ? { from: input.from ?? null } : {}),
       },
       output,
       callTime: op.invokeMs,
@@ -1617,7 +1639,8 @@ export const harness: Harness = {
 
   // The register workload's operations as linOpsOf reads them: writes, cas, and consistent-mode reads
   // (default and stale reads may lag by design; sessions and checks are not register operations).
-  linearizable: (op) => op.f === 'write' || op.f === 'cas' || (op.f === 'read' && modeOf(op) === 'consistent'),
+  linearizable: (op) =>
+    op.f === 'write' || op.f === 'cas' || op.f === 'delete-cas' || (op.f === 'read' && modeOf(op) === 'consistent'),
 
   checkEnd(sim) {
     const acks = checkWriteAcks(sim);
