@@ -330,6 +330,23 @@ function catalogSyncMisses(sim: SimApi): string | null {
   return misses.length === 0 ? null : `anti-entropy has not converged: ${misses.slice(0, 4).join('; ')}`;
 }
 
+/**
+ * Per-step rule (Consul's WAN forwarding, core/agent/wan.ts): a server forwards a request to another DC
+ * only to a server of that DC its WAN pool holds live (alive or suspect); with none, it answers "No path to
+ * datacenter" at once. A forward to a server it holds failed or left waits out the RPC timer instead.
+ */
+function checkWanForward(sim: SimApi, nodeId: NodeId, to: NodeId, message: unknown): void {
+  const p = (message as { m?: string; p?: { t?: string; op?: { kind?: string; crossed?: boolean; dc?: string } } })?.p;
+  if ((message as { m?: string })?.m !== 'agent' || p?.t !== 'rpc' || p.op?.kind !== 'dc' || p.op.crossed !== true)
+    return;
+  const agent = agentOf(sim, nodeId);
+  const member = agent?.wanMembers.get(to);
+  if (member === undefined || member.status === 'alive' || member.status === 'suspect') return;
+  sim.violation(
+    `wan forward: ${nodeId} forwarded a request for ${p.op.dc ?? '?'} to ${to}, which its WAN pool holds ${member.status}`,
+  );
+}
+
 function expectsCatalogSync(scenario: Scenario): boolean {
   return scenario.expectations.some((e) => e.name === 'catalog-synced');
 }
@@ -1606,6 +1623,7 @@ export const harness: Harness = {
     raftEffect(sim, nodeId, effect);
     if (sim.coverageOn && serversOf(sim.scenario).includes(nodeId)) coverRaftEffect(sim, nodeId, effect);
     if (effect.kind === 'persist') return checkLeaderTime(sim, nodeId, effect.ops);
+    if (effect.kind === 'send') return checkWanForward(sim, nodeId, effect.to, effect.message);
     if (effect.kind === 'trace' && effect.event.type === 'agent.userEvent')
       return noteEvent(runOf(sim).events, nodeId, sim.nowMs, effect.event);
     if (effect.kind === 'trace' && effect.event.type === 'agent.checkTtlMissed')
