@@ -7,7 +7,8 @@
  *   at 5s query-create n1 api nearest=1 dcs=dc3,dc2
  *                                      a prepared query named `api` on service `api` with that Failover
  *   at 9s query n5 api dc2             n5 executes it; the answer must come from dc2 with ≥ 1 node
- *                                      (`none`: it must be empty); checked by `expect queries`
+ *                                      (`none`: it must be empty), counting 0 failovers from its own
+ *                                      DC and ≥ 1 from another; checked by `expect queries`
  *   at 9s event n5 deploy dc2          n5 fires user event `deploy` with `?dc=dc2`
  *   expect queries                     every `query` action was answered as it said
  *   expect event deploy dc2            every live agent of dc2 received `deploy`, no agent elsewhere did
@@ -96,12 +97,20 @@ export function actDc(
       const request = { type: 'query.execute', idOrName: args[1]!, read: { consistency: 'default' } } as const;
       send(sim, node!, request, (r) => {
         const body = r?.status === 200 ? (r.body as { Datacenter: string; Failovers: number; Nodes: unknown[] }) : null;
+        // Consul's `Failovers` counts the DCs asked, the one that answered included: 0 for an answer from
+        // here, at least 1 from another DC (an answer that says otherwise is judged wrong by `expect queries`).
+        const home = sim.scenario.datacenters.find((d) => d.nodes.includes(node!))?.name;
+        const miscounted =
+          body !== null &&
+          (body.Datacenter === home ? body.Failovers !== 0 : body.Nodes.length > 0 && body.Failovers < 1);
         check.got =
           body === null
             ? `error ${r ? `${r.status} ${r.error ?? ''}` : 'timeout'}`
-            : body.Nodes.length === 0
-              ? 'none'
-              : body.Datacenter;
+            : miscounted
+              ? `${body.Datacenter} counting ${body.Failovers} failover(s)`
+              : body.Nodes.length === 0
+                ? 'none'
+                : body.Datacenter;
         sim.log(
           body === null
             ? `harness: query ${args[1]} on ${node} failed: ${check.got}`

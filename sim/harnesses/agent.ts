@@ -47,6 +47,9 @@ import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
 import { checkCatalog, startCatalog } from './agent-catalog.js';
+import { startAutopilotProbes } from './agent-autopilot.js';
+import { EventsActivity, noteEvent, startEvents } from './agent-events.js';
+import { ChecksActivity, checkTtlMiss, checksSyncMisses, notePass, startChecks } from './agent-checks.js';
 import { readModeDrawer } from './agent-reads.js';
 import type { Effect, StorageOp } from '../../core/types.js';
 import type { Entry } from '../../core/raft/messages.js';
@@ -74,10 +77,20 @@ const params = {
     'watch processes (consul-template, `consul watch`): each long-polls its own key `w<N>` through random agents (`?wait=` 5–20 s) and now and then writes it; default 0, drawn only when set',
   catalogClients:
     'catalog processes (consul-esm, external services): each registers and deregisters external nodes e1..e3 with service `ext` and a check in a drawn status, and reads health/service/ext (half with ?passing) in a drawn mode; consistent reads and every write checked against a map model (default 0, drawn only when set)',
+  deletePercent:
+    'share (%) of the CAS operations that are delete-cas instead (`DELETE /v1/kv/<key>?cas=<index read>`, 0 when the key was absent); default 0, drawn only when set',
   blockingPercent:
     'share (%) of reads that are blocking (`?index=` the last index the process saw for the key, `?wait=` 1–3 s); default 0, drawn only when set',
   tcpFallbackPing:
     "true (default) or false: memberlist's TCP fallback probe in every agent's gossip (false: a member whose datagrams are cut is declared failed although its TCP works)",
+  checkClients:
+    'agent-check processes (health reporters): each owns TTL checks on one agent, sets their status and output and heartbeats one, and registers a service now and then; acknowledged updates, TTL expiries and `expect checks-synced` are checked (sim/harnesses/agent-checks.ts; default 0, drawn only when set)',
+  eventClients:
+    'user-event processes: half fire events with a few repeated names through random agents, half watch one agent each with blocking event lists; a fire must leave its event on the agent that acknowledged it, and a blocking list must return when its agent receives an event (sim/harnesses/agent-events.ts; default 0, drawn only when set)',
+  autopilotProbes:
+    "processes that ask `operator/autopilot/health` through random agents every 0.2–0.6 s; each answer is judged against Consul's health rules (sim/harnesses/agent-autopilot.ts; default 0, drawn only when set)",
+  antiEntropyMs:
+    "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
 } as const;
 
@@ -220,6 +233,10 @@ class AgentRun {
    */
   readonly clientJoinedAtMs = new Map<NodeId, number>();
   clientJoinsTracked = false;
+  /** The agent-check workload's bookkeeping (agent-checks.ts). */
+  readonly checks = new ChecksActivity();
+  /** The user-event workload's bookkeeping (agent-events.ts). */
+  readonly events = new EventsActivity();
 }
 
 /** A KV write a server applied: its key and value (the workload's values are unique strings). */
@@ -313,8 +330,52 @@ function catalogSyncMisses(sim: SimApi): string | null {
   return misses.length === 0 ? null : `anti-entropy has not converged: ${misses.slice(0, 4).join('; ')}`;
 }
 
+/**
+ * Per-step rule (Consul's WAN forwarding, core/agent/wan.ts): a server forwards a request to another DC
+ * only to a server of that DC its WAN pool holds live (alive or suspect); with none, it answers "No path to
+ * datacenter" at once. A forward to a server it holds failed or left waits out the RPC timer instead.
+ */
+function checkWanForward(sim: SimApi, nodeId: NodeId, to: NodeId, message: unknown): void {
+  const p = (message as { m?: string; p?: { t?: string; op?: { kind?: string; crossed?: boolean; dc?: string } } })?.p;
+  if ((message as { m?: string })?.m !== 'agent' || p?.t !== 'rpc' || p.op?.kind !== 'dc' || p.op.crossed !== true)
+    return;
+  const agent = agentOf(sim, nodeId);
+  const member = agent?.wanMembers.get(to);
+  if (member === undefined || member.status === 'alive' || member.status === 'suspect') return;
+  sim.violation(
+    `wan forward: ${nodeId} forwarded a request for ${p.op.dc ?? '?'} to ${to}, which its WAN pool holds ${member.status}`,
+  );
+}
+
 function expectsCatalogSync(scenario: Scenario): boolean {
   return scenario.expectations.some((e) => e.name === 'catalog-synced');
+}
+
+/**
+ * `expect checks-synced` (one DC; part of liveness, as catalog-synced): every live agent that has not left
+ * has its services and its checks, with their statuses, in the leader's catalog (sim/harnesses/agent-checks.ts).
+ */
+function checksSyncMissesOf(sim: SimApi): string | null {
+  assert(!multiDc(sim.scenario), 'checks-synced is a one-DC expectation');
+  const leader = leaderOf(sim);
+  if (leader === null) return 'no leader to ask';
+  const agents: { node: NodeId; agent: AgentState }[] = [];
+  for (const id of sim.nodeIds) {
+    if (!sim.isUp(id) || sim.isPaused(id)) continue;
+    const agent = agentOf(sim, id);
+    if (agent !== null && !agent.left) agents.push({ node: id, agent });
+  }
+  const run = runOf(sim);
+  // A deregistration asked for before the agent restarted may be lost with its in-memory queue.
+  const lostQueue = (node: NodeId, serviceId: string): boolean => {
+    const askedMs = run.checks.deregisteredMs.get(`${node}/${serviceId}`);
+    return askedMs !== undefined && run.starts.some((s) => s.node === node && s.atMs >= askedMs);
+  };
+  return checksSyncMisses(agents, storeOf(sim.runtime(leader)!).state, lostQueue);
+}
+
+function expectsChecksSync(scenario: Scenario): boolean {
+  return scenario.expectations.some((e) => e.name === 'checks-synced');
 }
 
 /** serfHealth of `node` in the leader's catalog: 'passing' | 'critical' | 'absent' (node deregistered) | null (no leader). */
@@ -361,6 +422,8 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
   const read = { consistency: 'consistent' as Consistency };
   // Blocking reads (opt-in): drawn only when set, so that other scenarios draw exactly as before.
   const blockingPercent = num(scenario, 'blockingPercent', 0);
+  // Delete-cas instead of a CAS (opt-in): drawn only when set, likewise.
+  const deletePercent = num(scenario, 'deletePercent', 0);
 
   for (let process = 0; process < processes; process++) {
     /** The last X-Consul-Index this process saw per key (a blocking read's `?index=`). */
@@ -421,6 +484,22 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
           const entry =
             seen.status === 200 ? (seen.body as { Value: string | null; ModifyIndex: number }[])[0] : undefined;
           const from = decodeValue(entry);
+          if (deletePercent > 0 && prng.below(100) < deletePercent) {
+            // Delete-cas on the index read: deletes when the key still holds `from`, succeeds doing nothing
+            // when it is absent, fails when another value is there (Consul's `?cas=0` on an absent key).
+            const op = sim.history.invoke(process, 'delete-cas', { from }, node, sim.nowMs, key);
+            const del = { type: 'kv.delete', key: raw, cas: entry?.ModifyIndex ?? 0, ...where } as const;
+            agentRequest(sim, node, del, timeoutMs, (response) => {
+              if (response === undefined) run.unanswered.add(op.id);
+              if (response?.status === 200)
+                sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
+              else if (noteError(run, op.id, response) && definitelyNotApplied(response))
+                sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
+              else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+              next();
+            });
+            return;
+          }
           const to = `v${run.nextValue++}`;
           const op = sim.history.invoke(process, 'cas', { from, to }, node, sim.nowMs, key);
           agentRequest(
@@ -884,14 +963,15 @@ export function linOpsOf(
 ): LinOp<RegisterInput, unknown>[] {
   const out: LinOp<RegisterInput, unknown>[] = [];
   for (const op of ops) {
-    if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas') continue;
+    if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas' && op.f !== 'delete-cas') continue;
     if (op.f === 'read' && (op.outcome !== 'ok' || !modes.includes(modeOf(op)))) continue;
     // `fail` means it did not happen (sim/history.ts) — except a CAS that completed and answered
     // false, which observed another value and is a real, completed operation for the register model.
-    if (op.outcome === 'fail' && !(op.f === 'cas' && op.output === false)) continue;
+    const compares = op.f === 'cas' || op.f === 'delete-cas';
+    if (op.outcome === 'fail' && !(compares && op.output === false)) continue;
     const input = op.input as { value?: string; from?: string | null; to?: string };
     const unknown = op.outcome === undefined || op.outcome === 'unknown';
-    const output = unknown ? UNKNOWN : op.f === 'cas' ? op.outcome === 'ok' : op.f === 'read' ? op.output : true;
+    const output = unknown ? UNKNOWN : compares ? op.outcome === 'ok' : op.f === 'read' ? op.output : true;
     out.push({
       id: op.id,
       process: op.process,
@@ -900,6 +980,7 @@ export function linOpsOf(
         key: op.key!,
         ...(op.f === 'write' ? { value: input.value } : {}),
         ...(op.f === 'cas' ? { from: input.from ?? null, to: input.to } : {}),
+        ...(op.f === 'delete-cas' ? { from: input.from ?? null } : {}),
       },
       output,
       callTime: op.invokeMs,
@@ -1046,6 +1127,8 @@ function whyNotLiveIn(sim: SimApi, dc: string | undefined): string[] {
       );
     const unsynced = dc === undefined && expectsCatalogSync(sim.scenario) ? catalogSyncMisses(sim) : null;
     if (unsynced !== null) out.push(unsynced);
+    const checks = dc === undefined && expectsChecksSync(sim.scenario) ? checksSyncMissesOf(sim) : null;
+    if (checks !== null) out.push(checks);
   }
   return out;
 }
@@ -1388,7 +1471,10 @@ export const harness: Harness = {
       // Servers join each other (as -retry-join; SWIM retries until one answers); clients too unless
       // `clientsJoin` is 0, when they stay alone until an `agent.join` (the seed's `consul join`).
       startJoin: server || num(scenario, 'clientsJoin', 1) === 1 ? servers.filter((id) => id !== nodeId) : [],
-      timing: agentTimingSim,
+      timing:
+        scenario.params['antiEntropyMs'] === undefined
+          ? agentTimingSim
+          : { ...agentTimingSim, antiEntropyIntervalMs: num(scenario, 'antiEntropyMs', 5000) },
       ...(num(scenario, 'serverAuth', 0) === 1 ? { authenticateServers: true } : {}),
       ...(scenario.params['acl'] !== undefined ? { acl: aclOf(scenario, dc) } : {}),
     });
@@ -1432,6 +1518,7 @@ export const harness: Harness = {
 
   onInput(sim, nodeId, input) {
     runOf(sim).stepNowMs = input.nowMs;
+    if (input.kind === 'request') notePass(runOf(sim).checks, nodeId, input.nowMs, input.request);
     const checker = raftCheckerOf(sim, nodeId);
     if (!checker) return;
     checker.onInput(nodeId, input);
@@ -1456,6 +1543,40 @@ export const harness: Harness = {
       request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
       definitelyNotApplied,
     });
+    startChecks(
+      sim,
+      scenario,
+      num(scenario, 'checkClients', 0),
+      {
+        request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
+        agentOf: (node) => agentOf(sim, node),
+        startedSince: (node, atMs) => runOf(sim).starts.some((s) => s.node === node && s.atMs > atMs),
+      },
+      runOf(sim).checks,
+    );
+    startEvents(
+      sim,
+      scenario,
+      num(scenario, 'eventClients', 0),
+      {
+        agents: () => agentsOf(sim),
+        request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
+        agentOf: (node) => agentOf(sim, node),
+        startedSince: (node, atMs) => runOf(sim).starts.some((s) => s.node === node && s.atMs > atMs),
+      },
+      runOf(sim).events,
+    );
+    startAutopilotProbes(sim, scenario, num(scenario, 'autopilotProbes', 0), {
+      agents: () => agentsOf(sim),
+      request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
+      heartbeatMs: () => {
+        for (const id of serversOf(sim.scenario)) {
+          const runtime = sim.runtime(id);
+          if (runtime?.hasMachine('raft')) return runtime.stateOf<RaftState>('raft').config.heartbeatIntervalMs;
+        }
+        return null;
+      },
+    });
     startLivenessProbe(sim, scenario);
   },
 
@@ -1476,7 +1597,12 @@ export const harness: Harness = {
       .filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left)
       .every((id) => serfHealthOf(sim, id) === 'passing');
     // `expect catalog-synced`: live also means anti-entropy has converged (the liveness phase waits for it).
-    return healthy && (!expectsCatalogSync(sim.scenario) || catalogSyncMisses(sim) === null);
+    // `expect checks-synced`: and the checks' statuses and outputs with it.
+    return (
+      healthy &&
+      (!expectsCatalogSync(sim.scenario) || catalogSyncMisses(sim) === null) &&
+      (!expectsChecksSync(sim.scenario) || checksSyncMissesOf(sim) === null)
+    );
   },
 
   whyNotLive(sim) {
@@ -1497,6 +1623,11 @@ export const harness: Harness = {
     raftEffect(sim, nodeId, effect);
     if (sim.coverageOn && serversOf(sim.scenario).includes(nodeId)) coverRaftEffect(sim, nodeId, effect);
     if (effect.kind === 'persist') return checkLeaderTime(sim, nodeId, effect.ops);
+    if (effect.kind === 'send') return checkWanForward(sim, nodeId, effect.to, effect.message);
+    if (effect.kind === 'trace' && effect.event.type === 'agent.userEvent')
+      return noteEvent(runOf(sim).events, nodeId, sim.nowMs, effect.event);
+    if (effect.kind === 'trace' && effect.event.type === 'agent.checkTtlMissed')
+      return checkTtlMiss(sim, runOf(sim).checks, nodeId, runOf(sim).stepNowMs, effect.event);
     if (effect.kind === 'trace' && effect.event.type === 'raft.becameLeader')
       runOf(sim).elections.push({ node: nodeId, term: effect.event.term, atMs: sim.nowMs });
     // Per-step rule (Consul's `consistent` mode: the leader verifies with a quorum that it still leads
@@ -1526,7 +1657,8 @@ export const harness: Harness = {
 
   // The register workload's operations as linOpsOf reads them: writes, cas, and consistent-mode reads
   // (default and stale reads may lag by design; sessions and checks are not register operations).
-  linearizable: (op) => op.f === 'write' || op.f === 'cas' || (op.f === 'read' && modeOf(op) === 'consistent'),
+  linearizable: (op) =>
+    op.f === 'write' || op.f === 'cas' || op.f === 'delete-cas' || (op.f === 'read' && modeOf(op) === 'consistent'),
 
   checkEnd(sim) {
     const acks = checkWriteAcks(sim);
@@ -1611,6 +1743,8 @@ export const harness: Harness = {
         return wanConverged(sim) ? null : `the WAN pool has not converged: ${wanMissText(sim)}`;
       case 'catalog-synced':
         return catalogSyncMisses(sim);
+      case 'checks-synced':
+        return checksSyncMissesOf(sim);
       case 'serfHealth': {
         const [node, status] = args;
         if (node === undefined || status === undefined) return 'serfHealth takes NODE passing|critical|absent';
@@ -1634,7 +1768,7 @@ export const harness: Harness = {
       default: {
         const verdict = expectDc(sim, name, args, runOf(sim).dc, (id) => agentOf(sim, id));
         if (verdict !== undefined) return verdict;
-        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, queries, event NAME DC)`;
+        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, checks-synced, queries, event NAME DC)`;
       }
     }
   },

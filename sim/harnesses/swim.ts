@@ -554,13 +554,17 @@ export const harness: Harness = {
       const s = stateOf(sim, id)!;
       if (s.members.liveCount !== up.length || s.suspicions.size > 0) return false;
     }
-    return checkConverged(views(sim), new Set(up), run.departed).length === 0;
+    if (checkConverged(views(sim), new Set(up), run.departed).length > 0) return false;
+    return !expectsTags(sim.scenario) || tagMisses(sim, up).length === 0;
   },
 
   whyNotLive(sim) {
     const run = runOf(sim);
     const up = sim.nodeIds.filter((id) => sim.isUp(id) && !run.departed.has(id));
-    const problems = checkConverged(views(sim), new Set(up), run.departed);
+    const problems = [
+      ...checkConverged(views(sim), new Set(up), run.departed),
+      ...(expectsTags(sim.scenario) ? tagMisses(sim, up) : []),
+    ];
     const shown = problems.slice(0, 4);
     if (problems.length > shown.length) shown.push(`… and ${problems.length - shown.length} more`);
     return shown.length > 0 ? shown : ['every view agrees, but some node still suspects a member'];
@@ -708,9 +712,40 @@ function act(sim: SimApi | null, action: string, args: readonly string[]): strin
   }
 }
 
+/** `expect tags-converged`: part of liveness (live() waits for it), not judged at the end of the safety phase. */
+function expectsTags(scenario: Scenario): boolean {
+  return scenario.expectations.some((e) => e.name === 'tags-converged');
+}
+
+/**
+ * Tags converged: every up member sees every other up member with the tags that member holds for itself
+ * (a tag change is an alive at a higher incarnation, memberlist's UpdateNode, which must reach everyone).
+ */
+function tagMisses(sim: SimApi, up: readonly NodeId[]): string[] {
+  const problems: string[] = [];
+  const text = (tags: Readonly<Record<string, string>>): string =>
+    Object.entries(tags)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+  for (const observer of up) {
+    const s = stateOf(sim, observer);
+    if (!s) continue;
+    for (const other of up) {
+      const own = other === observer ? null : stateOf(sim, other)?.self;
+      const seen = own ? s.members.get(other) : undefined;
+      if (own && seen && text(seen.tags) !== text(own.tags))
+        problems.push(`tags: ${observer} sees ${other} with {${text(seen.tags)}}, it has {${text(own.tags)}}`);
+    }
+  }
+  return problems;
+}
+
 function expectation(sim: SimApi, name: string, args: readonly string[]): string {
   const run = runOf(sim);
   switch (name) {
+    case 'tags-converged':
+      return done; // part of liveness: live() waits for it after the faults (tagMisses)
     case 'converged': {
       const up = new Set([...upNodes(sim)].filter((id) => !run.departed.has(id)));
       const problems = checkConverged(inFlightAsAlive(sim, run, views(sim), up), up, run.departed);
@@ -802,6 +837,6 @@ function expectation(sim: SimApi, name: string, args: readonly string[]): string
       return done;
     }
     default:
-      return `unknown expectation '${name}' (swim knows: converged, failed N, left N, alive N, falsePositivesAtMost K, healthyFalsePositivesAtMost K, healthyFalsePositivesAtLeast K, members K, event NAME, tag N k=v)`;
+      return `unknown expectation '${name}' (swim knows: converged, failed N, left N, alive N, falsePositivesAtMost K, healthyFalsePositivesAtMost K, healthyFalsePositivesAtLeast K, members K, event NAME, tag N k=v, tags-converged)`;
   }
 }

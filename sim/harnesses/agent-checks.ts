@@ -1,0 +1,245 @@
+/**
+ * The agent-check workload of the agent harness (opt-in, `set checkClients N`): what a service's health
+ * reporter does with TTL checks (Consul's `PUT /v1/agent/check/update|pass`, and `agent/service/register`
+ * for the service it reports on). Process p works on one agent (node p mod the node count) and owns there:
+ *
+ *  - `st<p>`, a TTL check whose TTL outlasts the run, whose status and output it sets with
+ *    `agent.check.update`, or only its output (the same status, a new output) — half the time followed at
+ *    once by a change of status, which reaches the agent while the push of the first is in flight;
+ *  - `hb<p>`, a heartbeat TTL check (`heartbeatTtlMs`) it passes every 0.3–0.7 s while the agent answers;
+ *  - now and then a service `hc<p>`, registered or deregistered.
+ *
+ * Three rules, all observing (sim/harnesses/agent.ts calls them):
+ *
+ *  - **Local state** — when the agent acknowledges a registration or an update of `st<p>`, it holds what the
+ *    process set: registered without a status, critical with an empty output (Consul's default); updated,
+ *    the status and the output of the update. Skipped when the agent restarted since the request left (the
+ *    restored check is the registered one again). Only the owner touches the check, so nothing else can
+ *    change it in between.
+ *  - **TTL** — a heartbeat check expires ('TTL expired', `agent.checkTtlMissed`) no sooner than its TTL
+ *    after the agent applied the last pass (the time of the request's input at that agent, on its clock).
+ *  - **`expect checks-synced`** (part of liveness, as `catalog-synced`): every live agent's services are in
+ *    the leader's catalog (id and port) and its checks with the agent's status, and nothing else of its node
+ *    is. Outputs are not compared: a change of output alone rides along with the next sync (Consul's
+ *    check_update_interval), which may be the next full sync. A scenario that sets `antiEntropyMs` beyond
+ *    its length has no periodic full sync in the run, so only the sync on change can bring a change there:
+ *    one it marks in sync without having pushed, or never queues, stays wrong to the end. One exception,
+ *    Consul's too: a service deregistered on an agent that restarted before it pushed the deregistration
+ *    (the queue is not kept on disk) stays in the catalog until the agent's next full sync.
+ *
+ * Draws from its own random stream, so scenarios without it draw exactly what they drew before.
+ */
+import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
+import type { AgentState } from '../../core/agent/state.js';
+import type { CheckStatus } from '../../core/types.js';
+import type { NodeId } from '../../core/types.js';
+import type { SimApi } from '../harness.js';
+import type { Scenario } from '../scenario.js';
+
+/** The heartbeat checks' TTL (ms): passes come every 0.3–0.7 s, so only a lost re-arm lets one expire. */
+export const heartbeatTtlMs = 1500;
+/** The status checks' TTL (ms): longer than any run, so only the process changes them. */
+const statusTtlMs = 3_600_000;
+const statuses: readonly CheckStatus[] = ['passing', 'warning', 'critical'];
+
+/** What the agent of process p must hold for `st<p>` after an acknowledged request. */
+interface Expected {
+  readonly status: CheckStatus;
+  readonly output: string;
+}
+
+/** What the workload needs from the agent harness. */
+export interface ChecksHost {
+  readonly request: (
+    node: NodeId,
+    body: AgentRequest,
+    timeoutMs: number,
+    done: (r: AgentResponse | undefined) => void,
+  ) => void;
+  readonly agentOf: (node: NodeId) => AgentState | null;
+  /** Whether `node` (re)started after `atMs` (global time). */
+  readonly startedSince: (node: NodeId, atMs: number) => boolean;
+}
+
+/** Per run: when each agent last applied a pass of each heartbeat check (its own clock), by `node/checkId`. */
+export class ChecksActivity {
+  readonly passAppliedMs = new Map<string, number>();
+  /** When each `node/serviceId` was last asked to deregister (global time). */
+  readonly deregisteredMs = new Map<string, number>();
+  acknowledged = 0;
+  ttlExpiries = 0;
+}
+
+export function startChecks(
+  sim: SimApi,
+  scenario: Scenario,
+  count: number,
+  host: ChecksHost,
+  activity: ChecksActivity,
+): void {
+  if (count === 0) return;
+  const prng = sim.random('agent-checks');
+  const timeoutMs = Number(scenario.params['requestTimeoutMs'] ?? 3000);
+  sim.at(scenario.safetyMs, () =>
+    sim.log(
+      `agent-checks: ${activity.acknowledged} check requests acknowledged and checked, ${activity.ttlExpiries} heartbeat expiries`,
+    ),
+  );
+  for (let p = 0; p < count; p++) {
+    const node = sim.nodeIds[p % sim.nodeIds.length]!;
+    const status = `st${p}`;
+    const heartbeat = `hb${p}`;
+    let outputs = 0;
+    const later = (ms: number, fn: () => void): void => {
+      if (sim.phase === 'safety') sim.after(ms, fn);
+    };
+    /** An acknowledged request about `st<p>`: the agent must hold `expected` now (unless it restarted). */
+    const verify = (sentMs: number, expected: Expected, what: string): void => {
+      activity.acknowledged++;
+      const agent = host.agentOf(node);
+      if (agent === null || host.startedSince(node, sentMs)) return;
+      const check = agent.checks.get(status);
+      if (check === undefined)
+        return sim.violation(`agent-checks: ${node} acknowledged ${what} of ${status}, which it does not hold`);
+      if (check.status !== expected.status || check.output !== expected.output)
+        sim.violation(
+          `agent-checks: ${node} acknowledged ${what} of ${status} (${expected.status}, '${expected.output}') but holds (${check.status}, '${check.output}')`,
+        );
+    };
+    const register = (then: () => void): void => {
+      const sentMs = sim.nowMs;
+      const body: AgentRequest = {
+        type: 'agent.check.register',
+        check: { id: status, name: status, ttlMs: statusTtlMs },
+      };
+      host.request(node, body, timeoutMs, (r) => {
+        if (r?.status !== 200) return later(500 + prng.below(500), () => register(then));
+        verify(sentMs, { status: 'critical', output: '' }, 'the registration');
+        const hb: AgentRequest = {
+          type: 'agent.check.register',
+          check: { id: heartbeat, name: heartbeat, ttlMs: heartbeatTtlMs },
+        };
+        host.request(node, hb, timeoutMs, (r2) => {
+          if (r2?.status !== 200) return later(500 + prng.below(500), () => register(then));
+          then();
+        });
+      });
+    };
+    const update = (burst: number, change: boolean): void => {
+      const agent = host.agentOf(node);
+      const current = agent?.checks.get(status)?.status;
+      // A third of the updates change only the output (Consul pushes those with the next sync); the second
+      // of a burst changes the status.
+      const next = change
+        ? prng.pick(statuses.filter((x) => x !== current))
+        : current !== undefined && prng.below(3) === 0
+          ? current
+          : prng.pick(statuses);
+      const expected = { status: next, output: `out ${p}.${++outputs}` };
+      const sentMs = sim.nowMs;
+      const body: AgentRequest = { type: 'agent.check.update', id: status, status: next, output: expected.output };
+      host.request(node, body, timeoutMs, (r) => {
+        if (r?.status === 200) verify(sentMs, expected, 'an update');
+        if (burst > 0) return update(burst - 1, true);
+        later(200 + prng.below(600), act);
+      });
+    };
+    const act = (): void => {
+      const roll = prng.below(10);
+      if (roll < 7) return update(prng.below(2), false);
+      const service = `hc${p}`;
+      const key = `${node}/${service}`;
+      // Asked (and maybe done, if unanswered) from now; a 404 says the agent had no such service.
+      const askedBefore = activity.deregisteredMs.get(key);
+      if (roll >= 9) activity.deregisteredMs.set(key, sim.nowMs);
+      const body: AgentRequest =
+        roll < 9
+          ? { type: 'agent.service.register', service: { name: service, port: 9000 + p } }
+          : { type: 'agent.service.deregister', id: service };
+      host.request(node, body, timeoutMs, (r) => {
+        if (roll >= 9 && r?.status === 404) {
+          if (askedBefore === undefined) activity.deregisteredMs.delete(key);
+          else activity.deregisteredMs.set(key, askedBefore);
+        }
+        later(200 + prng.below(600), act);
+      });
+    };
+    const pass = (): void => {
+      host.request(node, { type: 'agent.check.pass', id: heartbeat }, timeoutMs, () =>
+        later(300 + prng.below(400), pass),
+      );
+    };
+    sim.after(2000 + prng.below(500), () =>
+      register(() => {
+        act();
+        pass();
+      }),
+    );
+  }
+}
+
+/** The input hook: an agent applies a pass of a heartbeat check at this input's time (its clock). */
+export function notePass(activity: ChecksActivity, node: NodeId, nowMs: number, request: unknown): void {
+  const body = (request as { machine?: string; body?: { type?: string; id?: string } } | null)?.body;
+  if (body?.type !== 'agent.check.pass' || typeof body.id !== 'string' || !body.id.startsWith('hb')) return;
+  activity.passAppliedMs.set(`${node}/${body.id}`, nowMs);
+}
+
+/**
+ * The effect hook: a heartbeat check that expired (`agent.checkTtlMissed` at the agent's clock `nowMs`)
+ * less than its TTL after a pass was applied is a violation (the pass did not re-arm the deadline).
+ */
+export function checkTtlMiss(
+  sim: SimApi,
+  activity: ChecksActivity,
+  node: NodeId,
+  nowMs: number,
+  event: { type: string; id?: unknown },
+): void {
+  if (event.type !== 'agent.checkTtlMissed' || typeof event.id !== 'string' || !event.id.startsWith('hb')) return;
+  activity.ttlExpiries++;
+  const passMs = activity.passAppliedMs.get(`${node}/${event.id}`);
+  if (passMs === undefined || nowMs - passMs >= heartbeatTtlMs) return;
+  sim.violation(
+    `agent-checks: ${node}'s ${event.id} expired ${Math.round(nowMs - passMs)} ms after a pass it applied (TTL ${heartbeatTtlMs} ms)`,
+  );
+}
+
+/**
+ * `expect checks-synced`: every live agent's services (id and port) and checks (with the agent's status)
+ * are in the leader's catalog (`catalog`: its store's services and checks, by node), and no other service
+ * or check of its node is — but the leader's own (serfHealth, a server's `consul` service), and a service
+ * `lostQueue` excuses (its deregistration was asked for before the agent restarted). Null when they are,
+ * else what differs (the first few).
+ */
+export function checksSyncMisses(
+  agents: readonly { readonly node: NodeId; readonly agent: AgentState }[],
+  catalog: {
+    readonly services: ReadonlyMap<string, ReadonlyMap<string, { readonly Port: number }>>;
+    readonly checks: ReadonlyMap<string, ReadonlyMap<string, { readonly Status: string }>>;
+  },
+  lostQueue: (node: NodeId, serviceId: string) => boolean,
+): string | null {
+  const misses: string[] = [];
+  for (const { node, agent } of agents) {
+    const services = catalog.services.get(node) ?? new Map<string, { readonly Port: number }>();
+    for (const service of agent.services.values()) {
+      const there = services.get(service.id);
+      if (there === undefined || there.Port !== service.port)
+        misses.push(`${node}'s service ${service.id}:${service.port} is not in the catalog`);
+    }
+    for (const [id, there] of services)
+      if (id !== 'consul' && !agent.services.has(id) && !lostQueue(node, id))
+        misses.push(`the catalog still has ${node}'s service ${id}:${there.Port}`);
+    const remote = catalog.checks.get(node) ?? new Map<string, { readonly Status: string }>();
+    for (const check of agent.checks.values()) {
+      const there = remote.get(check.id);
+      if (there === undefined) misses.push(`${node}'s check ${check.id} is not in the catalog`);
+      else if (there.Status !== check.status)
+        misses.push(`${node}'s check ${check.id} is ${check.status} on the agent, ${there.Status} in the catalog`);
+    }
+    for (const id of remote.keys())
+      if (id !== 'serfHealth' && !agent.checks.has(id)) misses.push(`the catalog still has ${node}'s check ${id}`);
+  }
+  return misses.length === 0 ? null : `checks not in sync: ${misses.slice(0, 4).join('; ')}`;
+}

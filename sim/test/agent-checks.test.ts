@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentState } from '../../core/agent/state.js';
+import { checksSyncMisses } from '../harnesses/agent-checks.js';
+import { loadScenario, runLoaded } from '../run.js';
+
+/** An agent as `checksSyncMisses` reads it: its services and checks. */
+function agent(services: Record<string, number>, checks: Record<string, string>): AgentState {
+  return {
+    services: new Map(Object.entries(services).map(([id, port]) => [id, { id, port }])),
+    checks: new Map(Object.entries(checks).map(([id, status]) => [id, { id, status, output: '' }])),
+  } as unknown as AgentState;
+}
+
+const catalogOf = (services: Record<string, number>, checks: Record<string, string>) => ({
+  services: new Map([['n4', new Map(Object.entries(services).map(([id, Port]) => [id, { Port }]))]]),
+  checks: new Map([['n4', new Map(Object.entries(checks).map(([id, Status]) => [id, { Status }]))]]),
+});
+
+describe('expect checks-synced (sim/harnesses/agent-checks.ts)', () => {
+  const never = () => false;
+
+  it('holds when the catalog has the agent’s services and checks with their statuses', () => {
+    const agents = [{ node: 'n4', agent: agent({ web: 80 }, { st0: 'warning' }) }];
+    const catalog = catalogOf({ web: 80, consul: 8300 }, { st0: 'warning', serfHealth: 'passing' });
+    expect(checksSyncMisses(agents, catalog, never)).toBeNull();
+  });
+
+  it('names a status the catalog lags behind, a missing or moved service, and leftovers', () => {
+    const agents = [{ node: 'n4', agent: agent({ web: 81 }, { st0: 'critical' }) }];
+    const catalog = catalogOf({ web: 80, hc0: 9000 }, { st0: 'passing', hb0: 'critical' });
+    const misses = checksSyncMisses(agents, catalog, never) ?? '';
+    expect(misses).toContain("n4's service web:81 is not in the catalog");
+    expect(misses).toContain("the catalog still has n4's service hc0:9000");
+    expect(misses).toContain("n4's check st0 is critical on the agent, passing in the catalog");
+    expect(misses).toContain("the catalog still has n4's check hb0");
+  });
+
+  it('excuses a leftover service whose deregistration a restart may have lost', () => {
+    const agents = [{ node: 'n4', agent: agent({}, {}) }];
+    const catalog = catalogOf({ hc0: 9000 }, {});
+    expect(checksSyncMisses(agents, catalog, (node, id) => node === 'n4' && id === 'hc0')).toBeNull();
+  });
+
+  it('scenarios/agent/agent-checks.txt passes at its seed', async () => {
+    const loaded = await loadScenario('scenarios/agent/agent-checks.txt');
+    expect(runLoaded(loaded, 1, { codec: true }).result).toBe('pass');
+  });
+});
