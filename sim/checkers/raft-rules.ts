@@ -56,7 +56,6 @@ import {
   type Entry,
   type RaftMessage,
 } from '../../core/raft/messages.js';
-import { checkQuorumWindowMsOf } from '../../core/raft/config.js';
 import { checkSenderCounts } from '../../core/raft/identity.js';
 import type { RaftState } from '../../core/raft/raft.js';
 import type { DurableState, Effect, Input, NodeId, StorageOp } from '../../core/types.js';
@@ -617,7 +616,11 @@ export class RaftRuleChecker {
     if (!n.heartbeat) return null;
     // The node checks every window W with acks younger than W, so it steps down within 2W plus a
     // heartbeat of losing its quorum; one more heartbeat of slack for the timer's own lateness.
-    const windowMs = 2 * checkQuorumWindowMsOf(s.config) + 2 * s.config.heartbeatIntervalMs;
+    // The window is the documented default (config.ts: `checkQuorumWindowMs`, else electionTimeoutMsMin,
+    // etcd's rule), derived here rather than read through core's checkQuorumWindowMsOf: a wrong default
+    // in core must not move the oracle with it (issue 12, round D: D08).
+    const ownWindowMs = s.config.checkQuorumWindowMs ?? s.config.electionTimeoutMsMin;
+    const windowMs = 2 * ownWindowMs + 2 * s.config.heartbeatIntervalMs;
     const voters = s.membership.voters;
     let count = voters.includes(nodeId) ? 1 : 0;
     for (const id of voters) {

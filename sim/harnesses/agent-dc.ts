@@ -21,19 +21,51 @@ import type { AgentState } from '../../core/agent/machine.js';
 import type { SimApi } from '../harness.js';
 import type { Scenario } from '../scenario.js';
 
-export const dcActions = ['health', 'query-create', 'query', 'event'] as const;
+export const dcActions = ['health', 'query-create', 'query', 'event', 'acl-create', 'access'] as const;
 
 /** A `query` action: what it asked and what came back (null until answered). */
 interface QueryCheck {
   readonly node: NodeId;
   readonly name: string;
+  /** `DC`, `none`, or `DC=NODE,NODE` (exactly these nodes, in any order); `first=NODE` appended as ` first NODE`. */
   readonly want: string;
+  got: string | null;
+}
+
+/** A `query` action's optional arguments: `near=NODE|_agent` (sent), `first=NODE` (the answer's first node). */
+function queryOptions(options: readonly string[]): { near?: string; first?: string } | string {
+  const out: { near?: string; first?: string } = {};
+  for (const option of options) {
+    const [key, value] = option.split('=');
+    if (key === 'near' && value) out.near = value;
+    else if (key === 'first' && value) out.first = value;
+    else return `query: unknown option '${option}' (near=NODE, first=NODE)`;
+  }
+  return out;
+}
+
+/** An `access` action: a KV request with a token into a DC whose ACLs are on, and whether it was let through. */
+interface AccessCheck {
+  readonly what: string;
+  readonly want: 'ok' | 'denied';
   got: string | null;
 }
 
 /** What this simulation's DC actions saw (kept on the harness's run state). */
 export class DcActivity {
   readonly queries: QueryCheck[] = [];
+  readonly access: AccessCheck[] = [];
+  /** Token IDs of `acl-create` by the scenario's name for them. */
+  readonly tokens = new Map<string, string>();
+}
+
+/** The master token of `set acl` scenarios (simAclMasterToken in agent.ts, which imports this module). */
+const masterToken = 'root';
+
+/** `key:PREFIX=POLICY` (PREFIX may be empty) as a legacy ACL rule; null when malformed. */
+function aclRuleOf(spec: string): string | null {
+  const m = /^(key|service|node|event|query|session):([^=]*)=(read|write|deny)$/.exec(spec);
+  return m ? `${m[1]} "${m[2]}" { policy = "${m[3]}" }` : null;
 }
 
 const requestTimeoutMs = 10_000;
@@ -58,45 +90,82 @@ export function actDc(
   const dcKnown = (dc: string): boolean => sim === null || knownDc(sim.scenario, dc);
   switch (action) {
     case 'health': {
-      const [, service, status] = args;
-      if (args.length !== 3 || (status !== 'passing' && status !== 'critical'))
-        return 'health takes NODE SERVICE passing|critical';
+      const [, service, status, tagsOption] = args;
+      const tags = tagsOption?.startsWith('tags=') ? tagsOption.slice(5).split(',') : undefined;
+      if (
+        args.length < 3 ||
+        args.length > 4 ||
+        (status !== 'passing' && status !== 'warning' && status !== 'critical') ||
+        (args.length === 4 && tags === undefined)
+      )
+        return 'health takes NODE SERVICE passing|warning|critical [tags=T,T]';
       if (sim === null) return null;
       const check = { id: `${service}-ttl`, name: `${service}-ttl`, ttlMs: 3_600_000, status } as const;
-      send(
-        sim,
-        node!,
-        { type: 'agent.service.register', service: { name: service!, port: 8080, checks: [check] } },
-        (r) => sim.log(`harness: ${service} on ${node} set ${status} (${r ? r.status : 'no answer'})`),
+      const definition = { name: service!, port: 8080, checks: [check], ...(tags ? { tags } : {}) };
+      send(sim, node!, { type: 'agent.service.register', service: definition }, (r) =>
+        sim.log(`harness: ${service} on ${node} set ${status} (${r ? r.status : 'no answer'})`),
       );
       return null;
     }
     case 'query-create': {
-      if (args.length < 3) return 'query-create takes NODE NAME SERVICE [nearest=N] [dcs=DC,DC]';
+      if (args.length < 3)
+        return 'query-create takes NODE NAME SERVICE [nearest=N] [dcs=DC,DC] [tags=T,!T] [only-passing] [template]';
       const failover: { NearestN?: number; Datacenters?: string[] } = {};
+      // Filters (issue 12, round D): absent in the older scenarios, whose definitions stay as they were.
+      const filters: { Tags?: string[]; OnlyPassing?: boolean } = {};
+      let template: { Type: string } | undefined;
       for (const option of args.slice(3)) {
         const [key, value] = option.split('=');
         if (key === 'nearest' && /^\d+$/.test(value ?? '')) failover.NearestN = Number(value);
         else if (key === 'dcs' && value) failover.Datacenters = value.split(',');
-        else return `query-create: unknown option '${option}' (nearest=N, dcs=DC,DC)`;
+        else if (key === 'tags' && value) filters.Tags = value.split(',');
+        else if (option === 'only-passing') filters.OnlyPassing = true;
+        else if (option === 'template') template = { Type: 'name_prefix_match' };
+        else
+          return `query-create: unknown option '${option}' (nearest=N, dcs=DC,DC, tags=T,!T, only-passing, template)`;
       }
       if (sim === null) return null;
-      const definition = { Name: args[1]!, Service: { Service: args[2]!, Failover: failover } };
+      const definition = {
+        Name: args[1]!,
+        Service: { Service: args[2]!, Failover: failover, ...filters },
+        ...(template ? { Template: template } : {}),
+      };
       send(sim, node!, { type: 'query.create', definition }, (r) =>
         sim.log(`harness: prepared query ${args[1]} created on ${node} (${r ? r.status : 'no answer'})`),
       );
       return null;
     }
     case 'query': {
-      const want = args[2];
-      if (args.length !== 3 || want === undefined || (want !== 'none' && !dcKnown(want)))
-        return 'query takes NODE NAME DC|none (the DC that must answer with nodes, or none)';
+      const wantArg = args[2];
+      const [wantDc, wantNodes] = (wantArg ?? '').split('=');
+      const options = queryOptions(args.slice(3));
+      if (
+        args.length < 3 ||
+        wantDc === undefined ||
+        (wantDc !== 'none' && !dcKnown(wantDc)) ||
+        (wantNodes !== undefined && (wantDc === 'none' || wantNodes === '')) ||
+        typeof options === 'string'
+      )
+        return 'query takes NODE NAME DC|none|DC=NODE,NODE [near=NODE] [first=NODE] (the DC that must answer with nodes, or none)';
       if (sim === null) return null;
+      const sortedNodes = (nodes: readonly string[]): string => [...nodes].sort().join(',');
+      const want =
+        (wantNodes === undefined ? wantDc : `${wantDc}=${sortedNodes(wantNodes.split(','))}`) +
+        (options.first ? ` first ${options.first}` : '');
       const check: QueryCheck = { node: node!, name: args[1]!, want, got: null };
       activity!.queries.push(check);
-      const request = { type: 'query.execute', idOrName: args[1]!, read: { consistency: 'default' } } as const;
+      const request = {
+        type: 'query.execute',
+        idOrName: args[1]!,
+        ...(options.near ? { near: options.near } : {}),
+        read: { consistency: 'default' },
+      } as const;
       send(sim, node!, request, (r) => {
-        const body = r?.status === 200 ? (r.body as { Datacenter: string; Failovers: number; Nodes: unknown[] }) : null;
+        const body =
+          r?.status === 200
+            ? (r.body as { Datacenter: string; Failovers: number; Nodes: { Node: { Node: string } }[] })
+            : null;
+        const names = body === null ? [] : body.Nodes.map((e) => e.Node.Node);
         // Consul's `Failovers` counts the DCs asked, the one that answered included: 0 for an answer from
         // here, at least 1 from another DC (an answer that says otherwise is judged wrong by `expect queries`).
         const home = sim.scenario.datacenters.find((d) => d.nodes.includes(node!))?.name;
@@ -110,12 +179,55 @@ export function actDc(
               ? `${body.Datacenter} counting ${body.Failovers} failover(s)`
               : body.Nodes.length === 0
                 ? 'none'
-                : body.Datacenter;
+                : (wantNodes === undefined ? body.Datacenter : `${body.Datacenter}=${sortedNodes(names)}`) +
+                  (options.first ? ` first ${names[0]}` : '');
         sim.log(
           body === null
             ? `harness: query ${args[1]} on ${node} failed: ${check.got}`
             : `harness: query ${args[1]} on ${node} answered by ${body.Datacenter} after ${body.Failovers} failover(s) with ${body.Nodes.length} node(s)`,
         );
+      });
+      return null;
+    }
+    case 'acl-create': {
+      const rules = args.slice(2).map(aclRuleOf);
+      if (args.length < 2 || rules.some((r) => r === null))
+        return 'acl-create takes NODE NAME [RESOURCE:PREFIX=read|write|deny ...] (a client token; `access` uses it by NAME)';
+      if (sim === null) return null;
+      const definition = { Name: args[1]!, Type: 'client', Rules: rules.join('\n') };
+      send(sim, node!, { type: 'acl.create', definition, token: masterToken }, (r) => {
+        if (r?.status === 200) activity!.tokens.set(args[1]!, (r.body as { ID: string }).ID);
+        sim.log(`harness: ACL token ${args[1]} created on ${node} (${r ? r.status : 'no answer'})`);
+      });
+      return null;
+    }
+    case 'access': {
+      const [, op, key, dc, tokenName, want] = args;
+      if (args.length !== 6 || (op !== 'put' && op !== 'get') || !dcKnown(dc!) || (want !== 'ok' && want !== 'denied'))
+        return 'access takes NODE put|get KEY DC TOKEN ok|denied (TOKEN: an acl-create NAME, or anonymous)';
+      if (sim === null) return null;
+      const what = `${op} ${key} in ${dc} from ${node} with ${tokenName}`;
+      const check: AccessCheck = { what, want, got: null };
+      activity!.access.push(check);
+      const token = tokenName === 'anonymous' ? 'anonymous' : activity!.tokens.get(tokenName!);
+      if (token === undefined) {
+        check.got = `no token ${tokenName}`;
+        return null;
+      }
+      const request: AgentRequest =
+        op === 'put'
+          ? { type: 'kv.put', key: key!, value: new TextEncoder().encode(what), dc, token }
+          : { type: 'kv.get', key: key!, read: { consistency: 'default' }, dc, token };
+      send(sim, node!, request, (r) => {
+        check.got =
+          r === undefined
+            ? 'timeout'
+            : r.status === 403
+              ? 'denied'
+              : r.status === 200 || (op === 'get' && r.status === 404)
+                ? 'ok'
+                : `error ${r.status} ${r.error ?? ''}`;
+        sim.log(`harness: access ${what}: ${check.got}`);
       });
       return null;
     }
@@ -148,6 +260,13 @@ export function expectDc(
     return wrong.length === 0
       ? null
       : wrong.map((q) => `query ${q.name} on ${q.node}: wanted ${q.want}, got ${q.got ?? 'no answer'}`).join('; ');
+  }
+  if (name === 'access') {
+    if (activity.access.length === 0) return 'no access action ran';
+    const wrong = activity.access.filter((a) => a.got !== a.want);
+    return wrong.length === 0
+      ? null
+      : wrong.map((a) => `${a.what}: wanted ${a.want}, got ${a.got ?? 'no answer'}`).join('; ');
   }
   if (name === 'event') {
     const [event, dc] = args;

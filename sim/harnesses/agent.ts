@@ -1768,7 +1768,7 @@ export const harness: Harness = {
       default: {
         const verdict = expectDc(sim, name, args, runOf(sim).dc, (id) => agentOf(sim, id));
         if (verdict !== undefined) return verdict;
-        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, checks-synced, queries, event NAME DC)`;
+        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, checks-synced, queries, access, event NAME DC)`;
       }
     }
   },

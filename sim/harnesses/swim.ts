@@ -504,6 +504,10 @@ export const harness: Harness = {
 
   onEffect(sim, nodeId, effect) {
     if (sim.coverageOn) runOf(sim).coverage.onEffect(sim, nodeId, effect, stateOf(sim, nodeId));
+    // A member never messages itself (memberlist's kRandomNodes excludes the local node): a probe,
+    // gossip, indirect-probe helper or push-pull peer that is the sender wastes the round it was
+    // chosen for (issue 12, round D: D10).
+    if (effect.kind === 'send' && effect.to === nodeId) sim.violation(`self-send: ${nodeId} sent a message to itself`);
     if (effect.kind !== 'trace' || effect.event.type !== 'swim.marked') return;
     const { node, about, status, incarnation, by } = effect.event;
     if (node !== nodeId) return;
