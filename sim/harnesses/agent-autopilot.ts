@@ -15,21 +15,13 @@
  *
  * Draws from its own random stream, so scenarios without it draw exactly what they drew before.
  */
-import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { maxTrailingLogs } from '../../core/agent/autopilot.js';
-import type { NodeId } from '../../core/types.js';
 import type { SimApi } from '../harness.js';
 import type { Scenario } from '../scenario.js';
+import type { AgentsHost } from './agent-host.js';
 
 /** What the probes need from the agent harness. */
-export interface AutopilotHost {
-  readonly agents: () => readonly NodeId[];
-  readonly request: (
-    node: NodeId,
-    body: AgentRequest,
-    timeoutMs: number,
-    done: (r: AgentResponse | undefined) => void,
-  ) => void;
+export interface AutopilotHost extends AgentsHost {
   /** The heartbeat interval of the servers' Raft (ms), or null when no server is up to say. */
   readonly heartbeatMs: () => number | null;
 }

@@ -27,6 +27,7 @@ import type { SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
 import { readModeDrawer } from './agent-reads.js';
+import type { AgentsHost } from './agent-host.js';
 
 export const catalogNodes = ['e1', 'e2', 'e3'] as const;
 export const catalogService = 'ext';
@@ -47,14 +48,7 @@ export interface CatalogInput {
 }
 
 /** What the workload needs from the agent harness. */
-export interface CatalogHost {
-  readonly agents: () => readonly string[];
-  readonly request: (
-    node: string,
-    body: AgentRequest,
-    timeoutMs: number,
-    done: (r: AgentResponse | undefined) => void,
-  ) => void;
+export interface CatalogHost extends AgentsHost {
   /** The write was refused before it reached a log (`No cluster leader` …): it did not happen. */
   readonly definitelyNotApplied: (r: AgentResponse | undefined) => boolean;
 }

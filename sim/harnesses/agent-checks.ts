@@ -29,12 +29,13 @@
  *
  * Draws from its own random stream, so scenarios without it draw exactly what they drew before.
  */
-import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
+import type { AgentRequest } from '../../core/agent/api.js';
 import type { AgentState } from '../../core/agent/state.js';
 import type { CheckStatus } from '../../core/types.js';
 import type { NodeId } from '../../core/types.js';
 import type { SimApi } from '../harness.js';
 import type { Scenario } from '../scenario.js';
+import type { LocalStateHost, RequestHost } from './agent-host.js';
 
 /** The heartbeat checks' TTL (ms): passes come every 0.3–0.7 s, so only a lost re-arm lets one expire. */
 export const heartbeatTtlMs = 1500;
@@ -49,17 +50,7 @@ interface Expected {
 }
 
 /** What the workload needs from the agent harness. */
-export interface ChecksHost {
-  readonly request: (
-    node: NodeId,
-    body: AgentRequest,
-    timeoutMs: number,
-    done: (r: AgentResponse | undefined) => void,
-  ) => void;
-  readonly agentOf: (node: NodeId) => AgentState | null;
-  /** Whether `node` (re)started after `atMs` (global time). */
-  readonly startedSince: (node: NodeId, atMs: number) => boolean;
-}
+export type ChecksHost = RequestHost & LocalStateHost;
 
 /** Per run: when each agent last applied a pass of each heartbeat check (its own clock), by `node/checkId`. */
 export class ChecksActivity {

@@ -13,29 +13,18 @@
  *
  * Draws from its own random stream, so scenarios without it draw exactly what they drew before.
  */
-import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
-import type { AgentState } from '../../core/agent/state.js';
+import type { AgentRequest } from '../../core/agent/api.js';
 import type { NodeId } from '../../core/types.js';
 import type { SimApi } from '../harness.js';
 import type { Scenario } from '../scenario.js';
+import type { AgentsHost, LocalStateHost } from './agent-host.js';
 
 const eventNames = ['deploy', 'restart', 'reload'] as const;
 /** A woken list's answer crosses the client link (≤ 5 ms in these scenarios) and may queue behind a step. */
 export const wakeSlackMs = 250;
 
 /** What the workload needs from the agent harness. */
-export interface EventsHost {
-  readonly agents: () => readonly NodeId[];
-  readonly request: (
-    node: NodeId,
-    body: AgentRequest,
-    timeoutMs: number,
-    done: (r: AgentResponse | undefined) => void,
-  ) => void;
-  readonly agentOf: (node: NodeId) => AgentState | null;
-  /** Whether `node` (re)started after `atMs` (global time). */
-  readonly startedSince: (node: NodeId, atMs: number) => boolean;
-}
+export type EventsHost = AgentsHost & LocalStateHost;
 
 /** Per run: when each agent last logged a new event (global time). */
 export class EventsActivity {

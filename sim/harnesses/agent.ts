@@ -490,12 +490,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
             const op = sim.history.invoke(process, 'delete-cas', { from }, node, sim.nowMs, key);
             const del = { type: 'kv.delete', key: raw, cas: entry?.ModifyIndex ?? 0, ...where } as const;
             agentRequest(sim, node, del, timeoutMs, (response) => {
-              if (response === undefined) run.unanswered.add(op.id);
-              if (response?.status === 200)
-                sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
-              else if (noteError(run, op.id, response) && definitelyNotApplied(response))
-                sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
-              else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+              completeConditional(sim, run, op, response);
               next();
             });
             return;
@@ -509,12 +504,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
             timeoutMs,
             (response) => {
               checkWriteAnswer(sim, node, dc, 'cas', raw, to, op.invokeMs, response);
-              if (response === undefined) run.unanswered.add(op.id);
-              if (response?.status === 200)
-                sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
-              else if (noteError(run, op.id, response) && definitelyNotApplied(response))
-                sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
-              else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+              completeConditional(sim, run, op, response);
               next();
             },
           );
@@ -929,6 +919,19 @@ function completeWrite(
   checkWriteAnswer(sim, node, dc, 'write', key, value, op.invokeMs, response);
   if (response === undefined) run.unanswered.add(op.id);
   if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
+  else if (noteError(run, op.id, response) && definitelyNotApplied(response))
+    sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
+  else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+}
+
+/**
+ * A conditional write's answer (CAS, delete-cas) as its history entry: ok on `true`, failed on `false` (its
+ * condition did not hold) or when the error says it was not applied, unknown otherwise.
+ */
+function completeConditional(sim: SimApi, run: AgentRun, op: Operation, response: AgentResponse | undefined): void {
+  if (response === undefined) run.unanswered.add(op.id);
+  if (response?.status === 200)
+    sim.history.complete(op, response.body === true ? 'ok' : 'fail', response.body, sim.nowMs);
   else if (noteError(run, op.id, response) && definitelyNotApplied(response))
     sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
   else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
