@@ -12,6 +12,15 @@
  *   at 9s event n5 deploy dc2          n5 fires user event `deploy` with `?dc=dc2`
  *   expect queries                     every `query` action was answered as it said
  *   expect event deploy dc2            every live agent of dc2 received `deploy`, no agent elsewhere did
+ *   at 6s acl-create n9 app key:app/=write
+ *                                      a client token made in the ACL DC with the master token; `access` and
+ *                                      the two below name it `app`
+ *   at 13s acl-update n9 app key:app/=read
+ *                                      its rules replaced (same ID)
+ *   at 13s acl-delete n9 app           destroyed; `access` goes on sending its ID (Consul: 403 "ACL not found")
+ *   at 9s access n4 delete-tree app/ dc2 app denied
+ *                                      a KV get, put or recursive delete in that DC with that token, which must
+ *                                      be let through (ok) or refused (denied: 403); checked by `expect access`
  *
  * Every answer is logged as a sentence, so the golden transcript shows which DC served each query.
  */
@@ -21,7 +30,16 @@ import type { AgentState } from '../../core/agent/machine.js';
 import type { SimApi } from '../harness.js';
 import type { Scenario } from '../scenario.js';
 
-export const dcActions = ['health', 'query-create', 'query', 'event', 'acl-create', 'access'] as const;
+export const dcActions = [
+  'health',
+  'query-create',
+  'query',
+  'event',
+  'acl-create',
+  'acl-update',
+  'acl-delete',
+  'access',
+] as const;
 
 /** A `query` action: what it asked and what came back (null until answered). */
 interface QueryCheck {
@@ -44,7 +62,10 @@ function queryOptions(options: readonly string[]): { near?: string; first?: stri
   return out;
 }
 
-/** An `access` action: a KV request with a token into a DC whose ACLs are on, and whether it was let through. */
+/**
+ * An `access` action: a KV request (get, put, or a recursive delete, which needs write on the prefix and on
+ * every narrower key rule under it) with a token into a DC whose ACLs are on, and whether it was let through.
+ */
 interface AccessCheck {
   readonly what: string;
   readonly want: 'ok' | 'denied';
@@ -55,7 +76,7 @@ interface AccessCheck {
 export class DcActivity {
   readonly queries: QueryCheck[] = [];
   readonly access: AccessCheck[] = [];
-  /** Token IDs of `acl-create` by the scenario's name for them. */
+  /** Token IDs of `acl-create` by the scenario's name for them (kept after `acl-delete`: `access` sends the stale ID). */
   readonly tokens = new Map<string, string>();
 }
 
@@ -201,10 +222,43 @@ export function actDc(
       });
       return null;
     }
+    case 'acl-update':
+    case 'acl-delete': {
+      const update = action === 'acl-update';
+      const rules = args.slice(2).map(aclRuleOf);
+      if (args.length < 2 || (!update && args.length !== 2) || rules.some((r) => r === null))
+        return update
+          ? 'acl-update takes NODE NAME [RESOURCE:PREFIX=read|write|deny ...] (the rules replace those of acl-create NAME)'
+          : 'acl-delete takes NODE NAME (destroys the token of acl-create NAME)';
+      if (sim === null) return null;
+      const id = activity!.tokens.get(args[1]!);
+      if (id === undefined) {
+        sim.log(`harness: ${action} ${args[1]} on ${node}: no token ${args[1]}`);
+        return null;
+      }
+      const body: AgentRequest = update
+        ? {
+            type: 'acl.update',
+            definition: { ID: id, Name: args[1]!, Type: 'client', Rules: rules.join('\n') },
+            token: masterToken,
+          }
+        : { type: 'acl.destroy', id, token: masterToken };
+      send(sim, node!, body, (r) =>
+        sim.log(
+          `harness: ACL token ${args[1]} ${update ? 'updated' : 'destroyed'} on ${node} (${r ? r.status : 'no answer'})`,
+        ),
+      );
+      return null;
+    }
     case 'access': {
       const [, op, key, dc, tokenName, want] = args;
-      if (args.length !== 6 || (op !== 'put' && op !== 'get') || !dcKnown(dc!) || (want !== 'ok' && want !== 'denied'))
-        return 'access takes NODE put|get KEY DC TOKEN ok|denied (TOKEN: an acl-create NAME, or anonymous)';
+      if (
+        args.length !== 6 ||
+        (op !== 'put' && op !== 'get' && op !== 'delete-tree') ||
+        !dcKnown(dc!) ||
+        (want !== 'ok' && want !== 'denied')
+      )
+        return 'access takes NODE put|get|delete-tree KEY DC TOKEN ok|denied (TOKEN: an acl-create NAME, or anonymous)';
       if (sim === null) return null;
       const what = `${op} ${key} in ${dc} from ${node} with ${tokenName}`;
       const check: AccessCheck = { what, want, got: null };
@@ -217,7 +271,9 @@ export function actDc(
       const request: AgentRequest =
         op === 'put'
           ? { type: 'kv.put', key: key!, value: new TextEncoder().encode(what), dc, token }
-          : { type: 'kv.get', key: key!, read: { consistency: 'default' }, dc, token };
+          : op === 'get'
+            ? { type: 'kv.get', key: key!, read: { consistency: 'default' }, dc, token }
+            : { type: 'kv.deleteTree', prefix: key!, dc, token };
       send(sim, node!, request, (r) => {
         check.got =
           r === undefined

@@ -92,6 +92,8 @@ const params = {
   antiEntropyMs:
     "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
+  aclTtlMs:
+    "with `set acl`: every ACL-enabled agent's `acl_ttl` (ms; default Consul's 30000), how long a DC whose `acl_datacenter` is another keeps a token it resolved from there",
 } as const;
 
 /** The master token of `set acl` scenarios. */
@@ -114,6 +116,7 @@ export function aclOf(scenario: Scenario, dc: string): AgentConfig['acl'] {
       masterToken: simAclMasterToken,
       ...(aclDc ? { datacenter: aclDc } : {}),
       ...(down ? { downPolicy: down } : {}),
+      ...(scenario.params['aclTtlMs'] !== undefined ? { ttlMs: Number(scenario.params['aclTtlMs']) } : {}),
     };
   }
   return undefined;
