@@ -567,7 +567,9 @@ export const agentTimingSim: AgentTiming = {
   rpcHoldTimeoutMs: 2_000,
   reconcileIntervalMs: 3_000,
   sessionSweepMs: 500,
-  retryJoinIntervalMs: 1_000,
+  // The SWIM sim profile's join retry, which the simulator always used (this field reached no machine
+  // before the retry interval was wired to SWIM): the same value keeps every simulated run as it was.
+  retryJoinIntervalMs: 5_000,
   blockingQueriesMax: 1024,
   pendingRpcMax: 1024,
   coordinateSyncIntervalMs: 10_000,

@@ -34,6 +34,8 @@ export function swimConfigFor(
     name: config.nodeName,
     tags: agentTags(config, config.nodeId ?? ''),
     joinPeers: [...config.startJoin],
+    // `-retry-interval` / retry_interval: how often the start-up joins are retried until one answers.
+    joinRetryMs: config.timing.retryJoinIntervalMs,
     observer: 'agent',
     ...overrides,
   });

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { agentTimingLan, makeAgentConfig } from './api.js';
+import { swimConfigFor } from './tags.js';
+
+describe('swimConfigFor', () => {
+  it('retries the start-up joins every retry_interval (the -retry-interval flag), not SWIM’s own default', () => {
+    const config = makeAgentConfig({
+      nodeName: 'c1',
+      startJoin: ['s1:8301'],
+      timing: { ...agentTimingLan, retryJoinIntervalMs: 1_000 },
+    });
+    const swim = swimConfigFor(config, 'lan');
+    expect(swim.joinPeers).toEqual(['s1:8301']);
+    expect(swim.joinRetryMs).toBe(1_000);
+    expect(swimConfigFor(makeAgentConfig({ nodeName: 'c2' }), 'lan').joinRetryMs).toBe(30_000); // Consul's default
+  });
+});
