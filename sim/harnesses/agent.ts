@@ -48,6 +48,7 @@ import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
 import { checkCatalog, startCatalog } from './agent-catalog.js';
 import { startAutopilotProbes } from './agent-autopilot.js';
+import type { AgentsHost, LocalStateHost } from './agent-host.js';
 import { EventsActivity, noteEvent, startEvents } from './agent-events.js';
 import { ChecksActivity, checkTtlMiss, checksSyncMisses, notePass, startChecks } from './agent-checks.js';
 import { readModeDrawer } from './agent-reads.js';
@@ -1544,37 +1545,20 @@ export const harness: Harness = {
   workload(sim, scenario) {
     startWorkload(sim, scenario);
     startSessions(sim, scenario);
-    startCatalog(sim, scenario, num(scenario, 'catalogClients', 0), {
+    // What the opt-in workloads borrow from the harness (sim/harnesses/agent-host.ts).
+    const agents: AgentsHost = {
       agents: () => agentsOf(sim),
       request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
-      definitelyNotApplied,
-    });
-    startChecks(
-      sim,
-      scenario,
-      num(scenario, 'checkClients', 0),
-      {
-        request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
-        agentOf: (node) => agentOf(sim, node),
-        startedSince: (node, atMs) => runOf(sim).starts.some((s) => s.node === node && s.atMs > atMs),
-      },
-      runOf(sim).checks,
-    );
-    startEvents(
-      sim,
-      scenario,
-      num(scenario, 'eventClients', 0),
-      {
-        agents: () => agentsOf(sim),
-        request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
-        agentOf: (node) => agentOf(sim, node),
-        startedSince: (node, atMs) => runOf(sim).starts.some((s) => s.node === node && s.atMs > atMs),
-      },
-      runOf(sim).events,
-    );
+    };
+    const localState: LocalStateHost = {
+      agentOf: (node) => agentOf(sim, node),
+      startedSince: (node, atMs) => runOf(sim).starts.some((s) => s.node === node && s.atMs > atMs),
+    };
+    startCatalog(sim, scenario, num(scenario, 'catalogClients', 0), { ...agents, definitelyNotApplied });
+    startChecks(sim, scenario, num(scenario, 'checkClients', 0), { ...agents, ...localState }, runOf(sim).checks);
+    startEvents(sim, scenario, num(scenario, 'eventClients', 0), { ...agents, ...localState }, runOf(sim).events);
     startAutopilotProbes(sim, scenario, num(scenario, 'autopilotProbes', 0), {
-      agents: () => agentsOf(sim),
-      request: (node, body, timeoutMs, done) => agentRequest(sim, node, body, timeoutMs, done),
+      ...agents,
       heartbeatMs: () => {
         for (const id of serversOf(sim.scenario)) {
           const runtime = sim.runtime(id);
