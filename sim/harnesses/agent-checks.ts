@@ -196,20 +196,27 @@ export function checkTtlMiss(
   );
 }
 
+/** What the catalog comparison reads of the leader's store: its services and checks, by node. */
+export interface CatalogView {
+  readonly services: ReadonlyMap<string, ReadonlyMap<string, { readonly Port: number }>>;
+  readonly checks: ReadonlyMap<string, ReadonlyMap<string, { readonly Status: string }>>;
+}
+
 /**
- * `expect checks-synced`: every live agent's services (id and port) and checks (with the agent's status)
- * are in the leader's catalog (`catalog`: its store's services and checks, by node), and no other service
- * or check of its node is — but the leader's own (serfHealth, a server's `consul` service), and a service
- * `lostQueue` excuses (its deregistration was asked for before the agent restarted). Null when they are,
- * else what differs (the first few).
+ * Anti-entropy's end state, for `expect catalog-synced` and `expect checks-synced`: every live agent's services
+ * (id and port) and checks are in the leader's catalog, and no other service or check of its node is — but the
+ * leader's own (serfHealth, a server's `consul` service), and a service `lostQueue` excuses (its deregistration
+ * was asked for before the agent restarted). With `statuses`, each check's status must match the agent's too.
+ * Null when all hold, else `prefix` and what differs (the first few).
  */
-export function checksSyncMisses(
+export function catalogMisses(
   agents: readonly { readonly node: NodeId; readonly agent: AgentState }[],
-  catalog: {
-    readonly services: ReadonlyMap<string, ReadonlyMap<string, { readonly Port: number }>>;
-    readonly checks: ReadonlyMap<string, ReadonlyMap<string, { readonly Status: string }>>;
+  catalog: CatalogView,
+  options: {
+    readonly statuses: boolean;
+    readonly lostQueue: (node: NodeId, serviceId: string) => boolean;
+    readonly prefix: string;
   },
-  lostQueue: (node: NodeId, serviceId: string) => boolean,
 ): string | null {
   const misses: string[] = [];
   for (const { node, agent } of agents) {
@@ -220,17 +227,26 @@ export function checksSyncMisses(
         misses.push(`${node}'s service ${service.id}:${service.port} is not in the catalog`);
     }
     for (const [id, there] of services)
-      if (id !== 'consul' && !agent.services.has(id) && !lostQueue(node, id))
+      if (id !== 'consul' && !agent.services.has(id) && !options.lostQueue(node, id))
         misses.push(`the catalog still has ${node}'s service ${id}:${there.Port}`);
     const remote = catalog.checks.get(node) ?? new Map<string, { readonly Status: string }>();
     for (const check of agent.checks.values()) {
       const there = remote.get(check.id);
       if (there === undefined) misses.push(`${node}'s check ${check.id} is not in the catalog`);
-      else if (there.Status !== check.status)
+      else if (options.statuses && there.Status !== check.status)
         misses.push(`${node}'s check ${check.id} is ${check.status} on the agent, ${there.Status} in the catalog`);
     }
     for (const id of remote.keys())
       if (id !== 'serfHealth' && !agent.checks.has(id)) misses.push(`the catalog still has ${node}'s check ${id}`);
   }
-  return misses.length === 0 ? null : `checks not in sync: ${misses.slice(0, 4).join('; ')}`;
+  return misses.length === 0 ? null : `${options.prefix}: ${misses.slice(0, 4).join('; ')}`;
+}
+
+/** `expect checks-synced`: catalogMisses with the checks' statuses compared. */
+export function checksSyncMisses(
+  agents: readonly { readonly node: NodeId; readonly agent: AgentState }[],
+  catalog: CatalogView,
+  lostQueue: (node: NodeId, serviceId: string) => boolean,
+): string | null {
+  return catalogMisses(agents, catalog, { statuses: true, lostQueue, prefix: 'checks not in sync' });
 }

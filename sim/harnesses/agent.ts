@@ -50,7 +50,14 @@ import { checkCatalog, startCatalog } from './agent-catalog.js';
 import { startAutopilotProbes } from './agent-autopilot.js';
 import type { AgentsHost, LocalStateHost } from './agent-host.js';
 import { EventsActivity, noteEvent, startEvents } from './agent-events.js';
-import { ChecksActivity, checkTtlMiss, checksSyncMisses, notePass, startChecks } from './agent-checks.js';
+import {
+  catalogMisses,
+  ChecksActivity,
+  checkTtlMiss,
+  checksSyncMisses,
+  notePass,
+  startChecks,
+} from './agent-checks.js';
 import { readModeDrawer } from './agent-reads.js';
 import type { Effect, StorageOp } from '../../core/types.js';
 import type { Entry } from '../../core/raft/messages.js';
@@ -305,33 +312,22 @@ function catalogSyncMisses(sim: SimApi): string | null {
   assert(!multiDc(sim.scenario), 'catalog-synced is a one-DC expectation');
   const leader = leaderOf(sim);
   if (leader === null) return 'no leader to ask';
-  const store = storeOf(sim.runtime(leader)!).state;
-  const misses: string[] = [];
-  const differ = (what: string, node: NodeId, local: Iterable<string>, catalog: Iterable<string>): void => {
-    const want = new Set(local);
-    const have = new Set(catalog);
-    const missing = [...want].filter((id) => !have.has(id));
-    const extra = [...have].filter((id) => !want.has(id));
-    if (missing.length > 0) misses.push(`${node}'s ${what} ${missing.join(', ')} not in the catalog`);
-    if (extra.length > 0) misses.push(`the catalog still has ${node}'s ${what} ${extra.join(', ')}`);
-  };
+  return catalogMisses(liveAgents(sim), storeOf(sim.runtime(leader)!).state, {
+    statuses: false,
+    lostQueue: () => false,
+    prefix: 'anti-entropy has not converged',
+  });
+}
+
+/** The agents that are up, running and have not left: those whose state the catalog must mirror. */
+function liveAgents(sim: SimApi): { node: NodeId; agent: AgentState }[] {
+  const agents: { node: NodeId; agent: AgentState }[] = [];
   for (const id of sim.nodeIds) {
     if (!sim.isUp(id) || sim.isPaused(id)) continue;
     const agent = agentOf(sim, id);
-    if (agent === null || agent.left) continue;
-    const services = [...(store.services.get(id)?.values() ?? [])]
-      .filter((s) => s.ID !== 'consul')
-      .map((s) => `${s.ID}:${s.Port}`);
-    const checks = [...(store.checks.get(id)?.keys() ?? [])].filter((c) => c !== 'serfHealth');
-    differ(
-      'services',
-      id,
-      [...agent.services.values()].map((s) => `${s.id}:${s.port}`),
-      services,
-    );
-    differ('checks', id, agent.checks.keys(), checks);
+    if (agent !== null && !agent.left) agents.push({ node: id, agent });
   }
-  return misses.length === 0 ? null : `anti-entropy has not converged: ${misses.slice(0, 4).join('; ')}`;
+  return agents;
 }
 
 /**
@@ -363,19 +359,13 @@ function checksSyncMissesOf(sim: SimApi): string | null {
   assert(!multiDc(sim.scenario), 'checks-synced is a one-DC expectation');
   const leader = leaderOf(sim);
   if (leader === null) return 'no leader to ask';
-  const agents: { node: NodeId; agent: AgentState }[] = [];
-  for (const id of sim.nodeIds) {
-    if (!sim.isUp(id) || sim.isPaused(id)) continue;
-    const agent = agentOf(sim, id);
-    if (agent !== null && !agent.left) agents.push({ node: id, agent });
-  }
   const run = runOf(sim);
   // A deregistration asked for before the agent restarted may be lost with its in-memory queue.
   const lostQueue = (node: NodeId, serviceId: string): boolean => {
     const askedMs = run.checks.deregisteredMs.get(`${node}/${serviceId}`);
     return askedMs !== undefined && run.starts.some((s) => s.node === node && s.atMs >= askedMs);
   };
-  return checksSyncMisses(agents, storeOf(sim.runtime(leader)!).state, lostQueue);
+  return checksSyncMisses(liveAgents(sim), storeOf(sim.runtime(leader)!).state, lostQueue);
 }
 
 function expectsChecksSync(scenario: Scenario): boolean {
