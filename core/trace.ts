@@ -165,6 +165,8 @@ export interface TraceFields {
   };
   'consul.bootstrapping': { readonly servers: readonly string[] };
   'consul.bootstrapFailed': { readonly error: string; readonly detail: string | null };
+  'consul.bootstrapDisabled': { readonly server: string };
+  'consul.bootstrapUnconfirmed': { readonly server: string; readonly retryMs: number };
   'consul.newLeader': { readonly leader: string };
   'consul.leadershipAcquired': Record<never, never>;
   'consul.leadershipLost': Record<never, never>;
@@ -361,6 +363,14 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
     'error',
     (e) => `consul: failed to bootstrap cluster: ${e.error}${e.detail ? ` (${e.detail})` : ''}`,
   ],
+  'consul.bootstrapDisabled': [
+    'info',
+    (e) => `consul: Existing Raft peers reported by ${e.server}, disabling bootstrap mode`,
+  ],
+  'consul.bootstrapUnconfirmed': [
+    'warn',
+    (e) => `consul: Failed to confirm peer status for ${e.server}, not bootstrapping; retrying in ${e.retryMs}ms`,
+  ],
   'consul.newLeader': ['info', (e) => `consul: New leader elected: ${e.leader}`],
   'consul.leadershipAcquired': ['info', () => 'consul: cluster leadership acquired'],
   'consul.leadershipLost': ['info', () => 'consul: cluster leadership lost'],
@@ -440,6 +450,7 @@ const topics: Readonly<Partial<Record<TraceType, TraceTopic>>> = {
   'consul.leadershipAcquired': 'election',
   'consul.leadershipLost': 'election',
   'consul.bootstrapping': 'election',
+  'consul.bootstrapDisabled': 'election',
   'raft.learnerAdded': 'membership',
   'raft.promoted': 'membership',
   'raft.serverRemoved': 'membership',

@@ -35,7 +35,7 @@ import {
   onSyncWaitTimer,
   triggerSync,
 } from './antiEntropy.js';
-import { maybeBootstrap } from './bootstrap.js';
+import { maybeBootstrap, onBootstrapTimer } from './bootstrap.js';
 import { withQueryAuth } from './failover.js';
 import { eventOf, fireEvent, listEvents, onEventsTimer, recordEvent } from './events.js';
 import {
@@ -221,6 +221,8 @@ function onTimer(s: AgentState, env: Env, timer: string): void {
       return maybeReconcileRaftMembership(s, env);
     case 'hello':
       return onHelloTimer(s, env);
+    case 'bootstrap':
+      return onBootstrapTimer(s, env);
     case 'sessionSweep':
       return onSessionSweepTimer(s, env);
     case 'rpc':

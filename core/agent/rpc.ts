@@ -51,7 +51,13 @@ const serverOpKinds: ReadonlySet<string> = new Set([
 ]);
 const optionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
 const consistencies: ReadonlySet<string> = new Set(['default', 'consistent', 'stale']);
-const statusWhats: ReadonlySet<string> = new Set(['leader', 'peers', 'raftConfiguration', 'autopilotHealth']);
+const statusWhats: ReadonlySet<string> = new Set([
+  'leader',
+  'peers',
+  'raftConfiguration',
+  'autopilotHealth',
+  'bootstrap', // appended: a server about to bootstrap asks its peers (bootstrap.ts)
+]);
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 /** A whole number of milliseconds (what every peer sends: timeouts and waits are integers; retryOp rounds). */

@@ -27,6 +27,7 @@ import { count, trace, type AgentState, type Env, type Origin, type ParkedRead }
 import { forwardToDc, hasWan, runWanInfo } from './wan.js';
 import { aclEnabled, runForwarded } from './acl.js';
 import { autopilotHealth } from './autopilot.js';
+import { bootstrapViewOf } from './bootstrap.js';
 import { maybeFailover } from './failover.js';
 import { fireEventForDc, listEventsForDc } from './events.js';
 
@@ -308,7 +309,9 @@ function runStatus(s: AgentState, env: Env, op: ServerOp & { kind: 'status' }, o
           : ''
         : op.what === 'peers'
           ? [...(view?.voters ?? [])].map((id) => rpcAddressOf(s, id))
-          : raftConfiguration(s, view, leader);
+          : op.what === 'bootstrap'
+            ? bootstrapViewOf(view)
+            : raftConfiguration(s, view, leader);
     deliver(s, env2, origin, { ok: true, index: 1, value, knownLeader: s.leader !== null, lastContactMs: 0 });
   });
 }
