@@ -259,4 +259,34 @@ describe('grants that never left', () => {
     const r = runLoaded(loaded, 6824);
     expect(r.violations.filter((v) => /one vote per term|holds a vote for/.test(v))).toEqual([]);
   });
+  it('rule 12: a leadership transfer to a non-voter is refused at once', () => {
+    const transfer = (to: string): Input<unknown, unknown> => ({
+      kind: 'request',
+      nowMs: 0,
+      requestId: 7,
+      request: { machine: 'raft', body: { type: 'transferLeadership', to } },
+    });
+    const answer = (response: unknown): Effect => ({ kind: 'reply', requestId: 7, response });
+    const refused = { ok: false, error: 'badRequest', leader: null, detail: 'n4 is not a voter' };
+    const accepted = { ok: true, index: 3, result: { transferredTo: 'n4' } };
+    const run = (to: string, effects: Effect[]): string | null => {
+      const c = new RaftClusterChecker();
+      c.onNodeStart('n1', disk(2, 'n1', [e(1, 2)]));
+      const s = node('leader', 2, [e(1, 2)], 1);
+      c.onInput('n1', transfer(to), s);
+      for (const effect of effects) {
+        const problem = c.onEffect('n1', effect, s, 'p1');
+        if (problem) return problem;
+      }
+      return c.afterStep('n1', s, 'p1');
+    };
+    expect(run('n4', [answer(refused)])).toBeNull();
+    expect(run('n4', [answer(accepted)])).toMatch(/transfer: n1 answered a leadership transfer to n4, not a voter/);
+    // Accepted and left waiting (it would time out two election timeouts later).
+    expect(run('n4', [])).toMatch(/transfer: n1 \(leader at term 2\) accepted a leadership transfer to n4/);
+    // A voter: accepted without an answer yet (the target campaigns once caught up).
+    expect(run('n2', [])).toBeNull();
+    // The leader itself: a no-op, answered ok.
+    expect(run('n1', [answer({ ok: true, index: 1, result: { transferredTo: 'n1' } })])).toBeNull();
+  });
 });

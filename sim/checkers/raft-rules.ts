@@ -42,6 +42,11 @@
  * 11. Recovery (Figure 2, "persistent state on all servers"): at the end of every step a node's term and
  *     vote are the ones it has written (durable, or queued ahead) — a restart loads what it wrote, and a
  *     node never acts on a term or vote that a crash would take back.
+ * 12. Leadership transfer (thesis §3.10; `consul operator raft transfer-leader -id`): a transfer to a
+ *     server that is not a voter of the configuration the leader holds when the request arrives (other
+ *     than the leader itself) is refused at once — answered not ok in the step that received it. Only a
+ *     voter can win an election, so accepting it could only stall the leader's writes until the
+ *     transfer gives up, and then answer a timeout (or a success naming a server that cannot lead).
  *  8. A linearizable read (raft harness) is answered only by a leader whose commit index holds an entry
  *     of its term (its no-op committed), and — without lease reads — after a quorum of voters echoed a
  *     ReadIndex round that left at or after the read's arrival (an answer to an older round proves
@@ -208,6 +213,8 @@ export class RaftRuleChecker {
   private readonly votes = new Map<NodeId, Map<number, NodeId>>();
   /** Linearizable reads waiting on a node: request id → the checker step at which it arrived. */
   private readonly reads = new Map<NodeId, Map<number, number>>();
+  /** Rule 12: a transfer to a non-voter that arrived in the node's current step: its request id and target. */
+  private readonly transfersToRefuse = new Map<NodeId, { readonly requestId: number; readonly to: string }>();
   private stepCount = 0;
   /** How many rule checks ran, by rule (for the bench and the tests that show a rule is exercised). */
   readonly counts = { sends: 0, acks: 0, leaderCommits: 0, followerCommits: 0, votes: 0, elections: 0, reads: 0 };
@@ -263,6 +270,7 @@ export class RaftRuleChecker {
   /** The input a node is about to step on; `raft` is the node's state before it (for the server-id check). */
   onInput(nodeId: NodeId, input: Input<unknown, unknown>, raft?: RaftState | null): void {
     this.stepCount++;
+    this.transfersToRefuse.delete(nodeId); // a step that ended without afterStep (a crash) left nothing to judge
     // The node's own clock at this step: the lease and check-quorum rules measure time with it, as the
     // node does (left unset, both rules compared 0 with 0 and could never fire).
     const n = this.rulesOf(nodeId);
@@ -286,6 +294,10 @@ export class RaftRuleChecker {
         let waiting = this.reads.get(nodeId);
         if (!waiting) this.reads.set(nodeId, (waiting = new Map()));
         waiting.set(input.requestId, this.stepCount);
+      } else if (request.machine === 'raft' && request.body?.type === 'transferLeadership') {
+        const to = (request.body as { to?: unknown }).to;
+        if (raft?.role === 'leader' && typeof to === 'string' && to !== nodeId && !raft.membership.voters.includes(to))
+          this.transfersToRefuse.set(nodeId, { requestId: input.requestId, to });
       }
     }
     if (message && from !== null) this.noteHeard(nodeId, n, from, message);
@@ -320,6 +332,12 @@ export class RaftRuleChecker {
 
   /** Checks one effect of `nodeId` against the rules (persists update the shadow first). */
   onEffect(nodeId: NodeId, effect: Effect, s: RaftState | null): string | null {
+    if (effect.kind === 'reply' && this.transfersToRefuse.get(nodeId)?.requestId === effect.requestId) {
+      const { to } = this.transfersToRefuse.get(nodeId)!;
+      this.transfersToRefuse.delete(nodeId);
+      if ((effect.response as { ok?: unknown } | null)?.ok !== false)
+        return `transfer: ${nodeId} answered a leadership transfer to ${to}, not a voter of its configuration, with ${JSON.stringify(effect.response)} instead of refusing it`;
+    }
     if (effect.kind === 'reply' && s) return this.checkReadReply(nodeId, effect.requestId, effect.response, s);
     if (effect.kind === 'trace' && effect.event.type === 'raft.snapshotInstalled') {
       const step = this.stepOf(nodeId);
@@ -527,6 +545,12 @@ export class RaftRuleChecker {
     const n = this.rulesOf(nodeId);
     const step = n.stepActive ? n.step : undefined;
     n.stepActive = false;
+    const transfer = this.transfersToRefuse.get(nodeId);
+    this.transfersToRefuse.delete(nodeId);
+    const unrefused =
+      transfer === undefined
+        ? null
+        : `transfer: ${nodeId} (${s.role} at term ${s.term}) accepted a leadership transfer to ${transfer.to}, not a voter of its configuration, instead of refusing it at once`;
     let b = n.before ?? undefined;
     if (b && b.token !== token) b = undefined; // a new process: nothing to compare with
     const problem =
@@ -546,6 +570,7 @@ export class RaftRuleChecker {
       before.token = token;
     }
     return (
+      unrefused ??
       problem ??
       checkTermsAtBoundary(nodeId, s) ??
       this.checkHardStateWritten(nodeId, s) ??

@@ -74,9 +74,13 @@ const params = {
   raftMultiplier:
     "the real agent's timing (performance.raft_multiplier m: elections 1–2 s × m, heartbeat 100 ms × m, lease 500 ms × m) instead of the sim's fast one",
   voters: 'how many of the nodes start as voters (the rest wait to be added); default all',
+  bootstrapExpect:
+    "Consul's -bootstrap-expect N instead of configured servers: every node starts empty and, at each start, asks its Raft for its status and then to bootstrap with the first N nodes, as the agent does (core/agent/bootstrap.ts); 0 = off",
   ruleCheckers: 'the per-step Raft rule checkers of sim/checkers/raft-rules.ts (true|false; default true)',
   membershipEveryMs:
     'mean gap between membership changes of the membership workload (add, promote, remove; ms); 0 = none',
+  transferEveryMs:
+    'mean gap between leadership transfers an operator asks the leader for, to any node or none named (ms); 0 = none',
   unsafeCommitPreviousTerm: 'TEST ONLY: the broken Figure 8 commit rule (true|false)',
   unsafeVoteWithoutLogCheck: 'TEST ONLY: votes without the §5.4.1 log check (true|false)',
   unsafeIgnoreServerIds:
@@ -94,7 +98,9 @@ const numericParams: Param[] = [
   'checkQuorumWindowMs',
   'raftMultiplier',
   'voters',
+  'bootstrapExpect',
   'membershipEveryMs',
+  'transferEveryMs',
   'clients',
   'opEveryMs',
   'readPercent',
@@ -125,9 +131,12 @@ export function raftConfigFor(scenario: Scenario, nodeId: NodeId): RaftConfig {
   const base = { ...raftProfiles.sim, ...timing };
   const voterCount = num(scenario, 'voters', scenario.nodes.length);
   const servers = scenario.nodes.slice(0, voterCount);
+  const bootstrapExpect = num(scenario, 'bootstrapExpect', 0);
   return makeRaftConfig('sim', {
     createFsm: () => new CounterFsm(),
-    servers: servers.includes(nodeId) ? servers : [],
+    // With bootstrap-expect nobody starts with servers: the bootstrap request brings them (startBootstrap).
+    servers: bootstrapExpect === 0 && servers.includes(nodeId) ? servers : [],
+    ...(bootstrapExpect > 0 ? { bootstrapExpect } : {}),
     electionTimeoutMsMin: base.electionTimeoutMsMin,
     electionTimeoutMsMax: base.electionTimeoutMsMax,
     heartbeatIntervalMs: base.heartbeatIntervalMs,
@@ -296,6 +305,65 @@ function startMembershipWorkload(sim: SimApi, scenario: Scenario): void {
   sim.after(1 + prng.below(everyMs), next);
 }
 
+/**
+ * The transfer workload (opt-in, `set transferEveryMs N`): an operator runs `consul operator raft
+ * transfer-leader` now and then, with `-id` naming any node — a voter, a learner the membership workload
+ * added, a node outside the configuration, the leader itself — or none (the most up-to-date voter).
+ * Answers are logged, never retried; rule 12 of sim/checkers/raft-rules.ts judges the refusals. Draws
+ * from its own random stream, so scenarios without it draw exactly what they drew before.
+ */
+function startTransferWorkload(sim: SimApi, scenario: Scenario): void {
+  const everyMs = num(scenario, 'transferEveryMs', 0);
+  if (everyMs <= 0) return;
+  const prng = sim.random('transfers');
+  const next = (): void => {
+    if (sim.phase !== 'safety') return;
+    const leader = currentLeader(sim);
+    if (leader !== null) {
+      const to = prng.pick([undefined, ...sim.nodeIds]);
+      const body = to === undefined ? { type: 'transferLeadership' } : { type: 'transferLeadership', to };
+      sim.request(leader, { machine: 'raft', body }, 2000, (response) => {
+        const r = response as (RaftReply & { detail?: string }) | undefined;
+        sim.log(
+          `operator: transfer leadership ${leader} → ${to ?? '(any)'}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : `${r.error}${r.detail ? ` (${r.detail})` : ''}`}`,
+        );
+      });
+    }
+    sim.after(1 + prng.below(2 * everyMs), next);
+  };
+  sim.after(1 + prng.below(2 * everyMs), next);
+}
+
+/**
+ * Consul's bootstrap-expect (opt-in, `set bootstrapExpect N`), driven as the agent drives it
+ * (core/agent/bootstrap.ts maybeBootstrap): at every start of one of the first N nodes — the first and
+ * each restart, a replaced disk included — once gossip would have found the other servers (10–50 ms),
+ * the node's Raft is asked for its status and, if it holds no configuration, no term and no leader, to
+ * bootstrap with the N servers, sorted. A server that lost its data must not bootstrap again (issue 13
+ * §2): the leader adds it back; the safety checkers judge what a second founding would break.
+ */
+function startBootstrap(sim: SimApi, nodeId: NodeId): void {
+  const expect = num(sim.scenario, 'bootstrapExpect', 0);
+  const servers = sim.scenario.nodes.slice(0, expect);
+  if (expect <= 0 || !servers.includes(nodeId)) return;
+  const prng = sim.random(`bootstrap-${nodeId}`);
+  sim.after(10 + prng.below(41), () => {
+    if (sim.phase === 'done' || !sim.isUp(nodeId)) return;
+    sim.request(nodeId, { machine: 'raft', body: { type: 'status' } }, 2000, (status) => {
+      const view = (status as RaftReply | undefined)?.ok ? (status as RaftReply).result : null;
+      const v = view as { voters?: unknown[]; term?: number; leader?: unknown } | null;
+      if (!v || (v.voters?.length ?? 0) > 0 || (v.term ?? 0) > 0 || v.leader) return;
+      const body = { type: 'bootstrap', servers: [...servers].sort() };
+      sim.request(nodeId, { machine: 'raft', body }, 2000, (response) => {
+        const r = response as (RaftReply & { detail?: string }) | undefined;
+        sim.log(
+          `agent: ${nodeId} bootstrap with ${body.servers.join(' ')}: ${r === undefined ? 'no reply' : r.ok ? `ok ${JSON.stringify(r.result)}` : `${r.error}${r.detail ? ` (${r.detail})` : ''}`}`,
+        );
+      });
+    });
+  });
+}
+
 /** Raft's protocol knobs, plus how often this seed changes membership (unless the scenario says). */
 function drawKnobs(prng: Prng, scenario: Scenario, faults: FaultKnobs): Record<string, string> {
   const knobs = drawRaftKnobs(prng, scenario, faults);
@@ -321,7 +389,11 @@ function raftReachOf(scenario: Scenario): RaftReach {
     preVoteOff: preVote.off,
     checkQuorum: knobValues(scenario.params, 'checkQuorum', raftProfiles.sim.checkQuorum).on,
     // The workload and `remove-leader` remove the leader now and then: it hands over with TimeoutNow.
-    transfers: actions.has('transfer') || actions.has('remove-leader') || workload,
+    transfers:
+      actions.has('transfer') ||
+      actions.has('remove-leader') ||
+      workload ||
+      Number(scenario.params.transferEveryMs ?? 0) > 0,
     membership: changes ? 'any' : replaced ? 'replacement' : 'none',
   };
 }
@@ -488,11 +560,13 @@ export const harness: Harness = {
   workload(sim, scenario) {
     startWorkload(sim, scenario);
     startMembershipWorkload(sim, scenario);
+    startTransferWorkload(sim, scenario);
   },
 
   onNodeStart(sim, nodeId, durable) {
     runStateOf(sim).checker.onNodeStart(nodeId, durable);
     coverRaftStart(sim, durable);
+    startBootstrap(sim, nodeId);
   },
 
   onInput(sim, nodeId, input) {

@@ -8,10 +8,13 @@
  * Protocol actions (scenario timeline): `leave N`, `join N PEER..`, `slow N MIN..MAX DURATION`
  * (delayed processing: inbound messages held MIN..MAX), `tags N k=v,..`, `event N NAME`,
  * `forceLeave N NAME`. Workload knob: `forceLeaveFailedEvery` (an operator force-leaves failed members).
- * Per-step rules: resurrection (SWIM §4.2), the Lifeguard suspicion timeout, force-leave of a failed member.
+ * Per-step rules: resurrection (SWIM §4.2), the Lifeguard suspicion timeout, force-leave of a failed member;
+ * the Lifeguard probe period and timeout scaled by the local health multiplier (LHM + 1);
+ * opt-in (`set checkPacketBytes true`): every datagram, encoded, fits in packetBytesMax.
  * Expectations: converged, failed N, left N, alive N, falsePositivesAtMost K, healthyFalsePositivesAtMost K, healthyFalsePositivesAtLeast K, members K, event NAME,
- * tag N k=v.
+ * tag N k=v, tags-converged, events-converged (the last two are part of liveness).
  */
+import { Packr } from 'msgpackr';
 import { makeRoster, profiles, suspicionTimeoutMinMs, type Roster, type SwimConfig } from '../../core/swim/config.js';
 import { swimMachine, type SwimState } from '../../core/swim/machine.js';
 import type { MemberStatus, SwimRequest } from '../../core/swim/api.js';
@@ -69,6 +72,8 @@ const params: Record<string, string> = {
   lossLimitPercent: 'datagram loss (percent) above which completeness and leave are not checked (default 10)',
   forceLeaveFailedEvery:
     'an operator force-leaves the members a random up member holds failed, about this often (default 0 = never)',
+  checkPacketBytes:
+    'true: every datagram, encoded as the wire encodes it (net/codec.ts), must fit in packetBytesMax (default false: one encoding per datagram)',
   ...Object.fromEntries(numericFields.map((f) => [f, `SwimConfig.${f} (see core/swim/config.ts)`])),
 };
 
@@ -143,6 +148,8 @@ class SwimRun {
   readonly suspicionStarts = new Map<string, { startMs: number; counts: readonly number[] }>();
   /** A force-leave being handled in this step: the caller, its target and the status it held before. */
   forceLeave: { node: NodeId; name: string; before: MemberStatus | undefined } | null = null;
+  /** The node stepping on its probe timer, if any (the Lifeguard scaling rule judges the timers it arms). */
+  probeTick: NodeId | null = null;
   /** What `sim explore --coverage` counts (swim-coverage.ts); idle when coverage is off. */
   readonly coverage = new SwimCoverage();
 
@@ -307,6 +314,59 @@ function checkSuspicionTimeout(sim: SimApi, run: SwimRun, nodeId: NodeId, s: Swi
   );
 }
 
+/**
+ * Per-step rule, Lifeguard §IV-A (LHA-Probe; memberlist awareness.ScaleTimeout), written from the paper:
+ * a member with local health multiplier LHM probes every probeInterval · (LHM + 1) and waits
+ * probeTimeout · (LHM + 1) for the direct ack, so that a member that is itself slow (it misses acks,
+ * has to refute accusations) backs off instead of accusing healthy peers. Judged on the timers a probe
+ * tick arms, against the scenario's configured interval and timeout and the multiplier the member holds
+ * after the tick (the tick finishes the previous probe first, which may change it). Plain SWIM holds 0.
+ */
+function checkProbeScaling(sim: SimApi, nodeId: NodeId, effect: { timer: string; afterMs: number }): void {
+  const s = stateOf(sim, nodeId);
+  if (!s) return;
+  const problem = probeScalingProblem(nodeId, effect, scenarioConfig(sim.scenario), s.awareness.score);
+  if (problem) sim.violation(problem);
+}
+
+/** The Lifeguard scaling rule on one timer a probe tick armed (node-level name); null when it holds. */
+export function probeScalingProblem(
+  nodeId: NodeId,
+  effect: { readonly timer: string; readonly afterMs: number },
+  config: Pick<SwimConfig, 'probeIntervalMs' | 'probeTimeoutMs'>,
+  lhm: number,
+): string | null {
+  const isPeriod = effect.timer === 'swim:probe';
+  if (!isPeriod && !effect.timer.startsWith('swim:pt:')) return null;
+  const baseMs = isPeriod ? config.probeIntervalMs : config.probeTimeoutMs;
+  const wantMs = baseMs * (lhm + 1);
+  return effect.afterMs === wantMs
+    ? null
+    : `lifeguard LHM: ${nodeId} (health multiplier ${lhm}) armed its probe ${isPeriod ? 'period' : 'timeout'} for ${effect.afterMs} ms; Lifeguard scales ${baseMs} ms by LHM + 1 = ${wantMs} ms`;
+}
+
+/** The wire codec's settings (net/codec.ts): plain maps, no record extension. */
+const wire = new Packr({ useRecords: false, moreTypes: true });
+
+/**
+ * Per-send rule (opt-in, `set checkPacketBytes true`): a datagram fits in `packetBytesMax` once
+ * encoded — memberlist's UDP buffer size, which operators set below their path MTU so that gossip is
+ * never fragmented (a fragment lost loses the whole datagram) nor refused. Measured on the node
+ * envelope as the wire encodes it, not on core/swim's own estimate.
+ */
+function checkPacketBytes(sim: SimApi, nodeId: NodeId, message: unknown): void {
+  const problem = oversizeDatagram(nodeId, message, scenarioConfig(sim.scenario).packetBytesMax);
+  if (problem) sim.violation(problem);
+}
+
+/** The packet-size rule on one node-level datagram (`{ m, p }`): null when it fits in `max` bytes encoded. */
+export function oversizeDatagram(nodeId: NodeId, message: unknown, max: number): string | null {
+  const bytes = wire.pack(message).length;
+  if (bytes <= max) return null;
+  const p = (message as { p?: { t?: unknown; u?: unknown[] } }).p;
+  return `packet size: ${nodeId} sent a ${String(p?.t)} datagram of ${bytes} bytes (${p?.u?.length ?? 0} updates), above packetBytesMax ${max}`;
+}
+
 /** Serf: a force-leave of a member held failed turns it into left at once (and the intent spreads). */
 function checkForceLeave(sim: SimApi, run: SwimRun, nodeId: NodeId): string | null {
   const pending = run.forceLeave;
@@ -420,7 +480,7 @@ export const harness: Harness = {
     const p = scenario.params;
     if (p.profile !== undefined && !(p.profile in profiles))
       problems.push(`set profile: '${p.profile}' is not one of ${Object.keys(profiles).join(', ')}`);
-    for (const flag of ['lifeguard', 'tcpFallbackPing'] as const)
+    for (const flag of ['lifeguard', 'tcpFallbackPing', 'checkPacketBytes'] as const)
       if (p[flag] !== undefined && p[flag] !== 'true' && p[flag] !== 'false')
         problems.push(`set ${flag}: '${p[flag]}' is not true or false`);
     if (p.bootstrap !== undefined && p.bootstrap !== 'join' && p.bootstrap !== 'roster')
@@ -481,6 +541,7 @@ export const harness: Harness = {
     if (!s) return;
     const run = runOf(sim);
     run.membersBefore = s.members.size;
+    run.probeTick = input.kind === 'timer' && input.timer === 'swim:probe' ? nodeId : null;
     const suspicionTimer = input.kind === 'timer' && input.timer.startsWith('swim:sus:');
     run.coverage.onInput(sim, nodeId, s, suspicionTimer);
     if (input.kind === 'timer' && suspicionTimer)
@@ -508,6 +569,9 @@ export const harness: Harness = {
     // gossip, indirect-probe helper or push-pull peer that is the sender wastes the round it was
     // chosen for (issue 12, round D: D10).
     if (effect.kind === 'send' && effect.to === nodeId) sim.violation(`self-send: ${nodeId} sent a message to itself`);
+    if (effect.kind === 'send' && effect.channel !== 'stream' && sim.scenario.params.checkPacketBytes === 'true')
+      checkPacketBytes(sim, nodeId, effect.message);
+    if (effect.kind === 'setTimer' && runOf(sim).probeTick === nodeId) checkProbeScaling(sim, nodeId, effect);
     if (effect.kind !== 'trace' || effect.event.type !== 'swim.marked') return;
     const { node, about, status, incarnation, by } = effect.event;
     if (node !== nodeId) return;
@@ -559,6 +623,7 @@ export const harness: Harness = {
       if (s.members.liveCount !== up.length || s.suspicions.size > 0) return false;
     }
     if (checkConverged(views(sim), new Set(up), run.departed).length > 0) return false;
+    if (expectsEvents(sim.scenario) && eventMisses(sim, up).length > 0) return false;
     return !expectsTags(sim.scenario) || tagMisses(sim, up).length === 0;
   },
 
@@ -568,6 +633,7 @@ export const harness: Harness = {
     const problems = [
       ...checkConverged(views(sim), new Set(up), run.departed),
       ...(expectsTags(sim.scenario) ? tagMisses(sim, up) : []),
+      ...(expectsEvents(sim.scenario) ? eventMisses(sim, up) : []),
     ];
     const shown = problems.slice(0, 4);
     if (problems.length > shown.length) shown.push(`… and ${problems.length - shown.length} more`);
@@ -702,7 +768,8 @@ function act(sim: SimApi | null, action: string, args: readonly string[]): strin
     case 'event':
       if (args.length !== 2) return 'event takes NODE NAME';
       if (sim) {
-        const id = `${args[1]}-${sim.nowMs.toFixed(0)}`;
+        // The firing node in the id: two members firing the same name at the same instant fire two events.
+        const id = `${args[1]}-${args[0]}-${sim.nowMs.toFixed(0)}`;
         runOf(sim).events.add(args[1]!);
         request(sim, args[0]!, { type: 'fireEvent', event: { name: args[1]!, payload: null, id } }, `event ${args[1]}`);
       }
@@ -745,11 +812,53 @@ function tagMisses(sim: SimApi, up: readonly NodeId[]): string[] {
   return problems;
 }
 
+/** `expect events-converged`: part of liveness, as tags-converged. */
+function expectsEvents(scenario: Scenario): boolean {
+  return scenario.expectations.some((e) => e.name === 'events-converged');
+}
+
+/**
+ * User events converged (Serf user events; Consul's `event fire` and `event list`): every up member
+ * holds every event that some up member holds — each kept apart by its id, never by its name, so two
+ * events of the same name fired at once by different members both reach everyone. Gossip and the
+ * push-pull of recent events bring an event to a member that missed it or restarted since.
+ */
+function eventMisses(sim: SimApi, up: readonly NodeId[]): string[] {
+  const held = new Map<NodeId, { readonly id: string; readonly name: string }[]>();
+  for (const id of up) {
+    const s = stateOf(sim, id);
+    if (s)
+      held.set(
+        id,
+        s.eventSlots.flatMap((slot) => slot?.events ?? []),
+      );
+  }
+  return eventMissesOf(held);
+}
+
+/** The events-converged rule on each member's held events: what each lacks of what any other holds. */
+export function eventMissesOf(
+  held: ReadonlyMap<NodeId, readonly { readonly id: string; readonly name: string }[]>,
+): string[] {
+  const all = new Map<string, { name: string; holder: NodeId }>();
+  for (const [holder, events] of held)
+    for (const e of events) if (!all.has(e.id)) all.set(e.id, { name: e.name, holder });
+  const problems: string[] = [];
+  for (const [id, events] of held) {
+    const ids = new Set(events.map((e) => e.id));
+    for (const [eventId, { name, holder }] of all)
+      if (!ids.has(eventId))
+        problems.push(`events: ${id} never received event ${eventId} (${name}), which ${holder} holds`);
+  }
+  return problems;
+}
+
 function expectation(sim: SimApi, name: string, args: readonly string[]): string {
   const run = runOf(sim);
   switch (name) {
     case 'tags-converged':
-      return done; // part of liveness: live() waits for it after the faults (tagMisses)
+    case 'events-converged':
+      return done; // part of liveness: live() waits for it after the faults (tagMisses, eventMisses)
     case 'converged': {
       const up = new Set([...upNodes(sim)].filter((id) => !run.departed.has(id)));
       const problems = checkConverged(inFlightAsAlive(sim, run, views(sim), up), up, run.departed);
@@ -841,6 +950,6 @@ function expectation(sim: SimApi, name: string, args: readonly string[]): string
       return done;
     }
     default:
-      return `unknown expectation '${name}' (swim knows: converged, failed N, left N, alive N, falsePositivesAtMost K, healthyFalsePositivesAtMost K, healthyFalsePositivesAtLeast K, members K, event NAME, tag N k=v, tags-converged)`;
+      return `unknown expectation '${name}' (swim knows: converged, failed N, left N, alive N, falsePositivesAtMost K, healthyFalsePositivesAtMost K, healthyFalsePositivesAtLeast K, members K, event NAME, tag N k=v, tags-converged, events-converged)`;
   }
 }
