@@ -12,6 +12,8 @@
 import type { Fsm } from '../../core/raft/api.js';
 import { makeRaftConfig, raftProfiles, raftTimingFor, type RaftConfig } from '../../core/raft/config.js';
 import { raftMachine, type RaftState } from '../../core/raft/raft.js';
+import { viewOf } from '../../core/raft/state.js';
+import { bootstrapRetryMs, bootstrapViewOf, checkPeerHoldsCluster } from '../../core/agent/bootstrap.js';
 import type { Effect, NodeId } from '../../core/types.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { raftStall } from './why-not-live.js';
@@ -338,30 +340,63 @@ function startTransferWorkload(sim: SimApi, scenario: Scenario): void {
  * Consul's bootstrap-expect (opt-in, `set bootstrapExpect N`), driven as the agent drives it
  * (core/agent/bootstrap.ts maybeBootstrap): at every start of one of the first N nodes — the first and
  * each restart, a replaced disk included — once gossip would have found the other servers (10–50 ms),
- * the node's Raft is asked for its status and, if it holds no configuration, no term and no leader, to
- * bootstrap with the N servers, sorted. A server that lost its data must not bootstrap again (issue 13
- * §2): the leader adds it back; the safety checkers judge what a second founding would break.
+ * the node's Raft is asked for its status; if it holds no configuration, no term and no leader, every
+ * other expected server is asked for its Raft view (the agent's `status bootstrap` RPC: here read from
+ * the peer's state when the network lets the two talk), and with the agent's own rule
+ * (`checkPeerHoldsCluster`) the node bootstraps with the N servers, sorted, or stays unbootstrapped
+ * because a peer holds a cluster, or asks again after `bootstrapRetryMs` when a peer was out of reach.
+ * A server that lost its data must not bootstrap again (issue 13 §2): the leader adds it back; the
+ * safety checkers judge what a second founding would break.
  */
 function startBootstrap(sim: SimApi, nodeId: NodeId): void {
   const expect = num(sim.scenario, 'bootstrapExpect', 0);
-  const servers = sim.scenario.nodes.slice(0, expect);
+  const servers = [...sim.scenario.nodes.slice(0, expect)].sort();
   if (expect <= 0 || !servers.includes(nodeId)) return;
   const prng = sim.random(`bootstrap-${nodeId}`);
-  sim.after(10 + prng.below(41), () => {
-    if (sim.phase === 'done' || !sim.isUp(nodeId)) return;
+  const process = sim.runtime(nodeId); // this start's process: a restart begins its own attempts
+  const attempt = (): void => {
+    if (sim.phase === 'done' || !sim.isUp(nodeId) || sim.runtime(nodeId) !== process) return;
     sim.request(nodeId, { machine: 'raft', body: { type: 'status' } }, 2000, (status) => {
       const view = (status as RaftReply | undefined)?.ok ? (status as RaftReply).result : null;
       const v = view as { voters?: unknown[]; term?: number; leader?: unknown } | null;
       if (!v || (v.voters?.length ?? 0) > 0 || (v.term ?? 0) > 0 || v.leader) return;
-      const body = { type: 'bootstrap', servers: [...servers].sort() };
+      let unconfirmed: NodeId | null = null;
+      for (const peer of servers) {
+        if (peer === nodeId) continue;
+        const peerRuntime = sim.isUp(peer) && canTalk(sim, nodeId, peer) ? sim.runtime(peer) : null;
+        if (peerRuntime === null) {
+          unconfirmed ??= peer;
+          continue;
+        }
+        const peerView = bootstrapViewOf(viewOf(peerRuntime.stateOf<RaftState>('raft')));
+        if (checkPeerHoldsCluster(peerView, servers)) {
+          sim.log(`agent: ${nodeId} does not bootstrap: ${peer} holds a cluster already`);
+          return;
+        }
+      }
+      if (unconfirmed !== null) {
+        sim.log(`agent: ${nodeId} could not ask ${unconfirmed} before bootstrapping; again in ${bootstrapRetryMs} ms`);
+        sim.after(bootstrapRetryMs, attempt);
+        return;
+      }
+      const body = { type: 'bootstrap', servers };
       sim.request(nodeId, { machine: 'raft', body }, 2000, (response) => {
         const r = response as (RaftReply & { detail?: string }) | undefined;
         sim.log(
-          `agent: ${nodeId} bootstrap with ${body.servers.join(' ')}: ${r === undefined ? 'no reply' : r.ok ? `ok ${JSON.stringify(r.result)}` : `${r.error}${r.detail ? ` (${r.detail})` : ''}`}`,
+          `agent: ${nodeId} bootstrap with ${servers.join(' ')}: ${r === undefined ? 'no reply' : r.ok ? `ok ${JSON.stringify(r.result)}` : `${r.error}${r.detail ? ` (${r.detail})` : ''}`}`,
         );
       });
     });
-  });
+  };
+  sim.after(10 + prng.below(41), attempt);
+}
+
+/** Whether `a` and `b` can talk both ways now (same partition group, no one-way block between them). */
+function canTalk(sim: SimApi, a: NodeId, b: NodeId): boolean {
+  const view = sim.partitionView();
+  if (view.blocked.some(([from, to]) => (from === a && to === b) || (from === b && to === a))) return false;
+  if (view.groups.length <= 1) return true;
+  return view.groups.some((group) => group.includes(a) && group.includes(b));
 }
 
 /** Raft's protocol knobs, plus how often this seed changes membership (unless the scenario says). */

@@ -192,6 +192,38 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     ).toBe(true);
   });
 
+  it('a server whose whole data dir was wiped does not found the cluster again: a peer reports the cluster, it waits to be added back', () => {
+    // Consul's maybeBootstrap (core/agent/bootstrap.ts): before bootstrapping, ask the other servers. A
+    // server wiped with its identity record is a brand-new server to itself; without the question it
+    // bootstrapped again and could vote on its one-entry log (scenarios/raft/disk-replaced-bootstrap.txt).
+    const { sim, logs, call } = cluster();
+    runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
+    expect(call('n4', { type: 'kv.put', key: 'before-wipe', value: bytes('kept') }, 2000)!.status).toBe(200);
+    sim.runUntil(sim.nowMs + 2000);
+    const victim = servers.find((id) => id !== leaderOf(sim))!;
+    const wipedAtMs = sim.nowMs;
+    sim.faults.replaceDisk(victim, false);
+    const after = () => logs.filter((l) => l.node === victim && l.atMs >= wipedAtMs);
+    expect(
+      runUntilTrue(sim, () => after().some((l) => l.text.startsWith('consul: Existing Raft peers reported by')), 10_000),
+    ).toBe(true);
+    expect(after().filter((l) => l.text.startsWith('consul: Found expected number of peers'))).toEqual([]);
+    // The leader adds it back under its new server id, and it holds what was written before the wipe.
+    type Config = { Servers: { Node: string; ID: string; Voter: boolean }[] };
+    expect(
+      runUntilTrue(
+        sim,
+        () => {
+          const config = call('n4', { type: 'operator.raft.configuration' }, 300)?.body as Config | undefined;
+          return config?.Servers.some((x) => x.Node === victim && x.Voter) === true;
+        },
+        30_000,
+      ),
+    ).toBe(true);
+    const stale = call(victim, { type: 'kv.get', key: 'before-wipe', read: { consistency: 'stale' } })!;
+    expect(stale.status).toBe(200);
+  });
+
   it('operator raft remove-peer: a crashed server is removed from the configuration through a client; the rest commit', () => {
     const { sim, call } = cluster();
     runUntilTrue(sim, () => leaderOf(sim) !== null, 10_000);
