@@ -56,14 +56,15 @@ export function bootstrapViewOf(view: RaftView | null): BootstrapView {
  * `servers`. Not when the peer holds nothing (a new server too), nor when it bootstrapped the very same
  * configuration and holds nothing after it and follows no leader (founders of one new cluster, which
  * bootstrap in any order: identical bootstrap entries are one configuration). Anything else — another
- * configuration, an entry after the bootstrap entry (every leader appends one when elected), a leader, or a
- * term heard without a configuration — is a cluster this server must be added to, not found again.
- * The term of a founder is not held against it: without pre-vote a lone founder's failed campaigns raise
- * it, and a peer that then refused to found would leave it without a quorum forever. Pure: the simulator's
- * Raft harness asks it too (sim/harnesses/raft.ts `bootstrapExpect`).
+ * configuration, an entry after the bootstrap entry (every leader appends one when elected), a leader
+ * (followed with or without a configuration) — is a cluster this server must be added to, not found again.
+ * Terms are not evidence: without pre-vote a lone founder's failed campaigns raise its own and every
+ * empty server's term, and a server that then refused to found would leave it without a quorum forever
+ * (raft/disk-replaced-bootstrap seeds 9, 392 of a first draft). Pure: the simulator's Raft harness asks
+ * it too (sim/harnesses/raft.ts `bootstrapExpect`).
  */
 export function checkPeerHoldsCluster(peer: BootstrapView, servers: readonly NodeId[]): boolean {
-  if (peer.voters.length === 0) return peer.lastIndex > 0 || peer.term > 0 || peer.leader !== null;
+  if (peer.voters.length === 0) return peer.lastIndex > 0 || peer.leader !== null;
   const same = peer.voters.length === servers.length && peer.voters.every((id) => servers.includes(id));
   return !same || peer.membershipIndex !== 1 || peer.lastIndex > 1 || peer.leader !== null;
 }
@@ -87,7 +88,9 @@ export function maybeBootstrap(s: AgentState, env: Env): void {
   s.bootstrapping = true;
   callRaft(s, env, { type: 'status' }, (status, env2) => {
     const view = status.ok ? status.result : null;
-    if (view && (view.voters.length > 0 || view.term > 0 || view.leader)) {
+    // Holds a log or follows a leader: a restart, or a joiner the leader reached first. A term alone is
+    // candidates' vote requests heard while waiting (checkPeerHoldsCluster says why that is no cluster).
+    if (view && (view.voters.length > 0 || view.lastIndex > 0 || view.leader)) {
       s.bootstrapping = false;
       s.bootstrapped = true;
       return;

@@ -23,7 +23,9 @@ export function bootstrapEntry(s: RaftState, servers: readonly NodeId[]): Entry 
   s.configs.push({ index: 1, membership: entry.config! });
   s.membership = entry.config!;
   s.membershipIndex = 1;
-  s.term = 1;
+  // A server that heard candidates' terms before it bootstrapped keeps the highest (it voted in none: an
+  // empty log grants no vote, election.ts checkMayGrant); the entry is the founders' common one, term 1.
+  s.term = Math.max(s.term, 1);
   s.startOps.push(hardStateOp(s), { op: 'append', log: 'log', entries: [entry] });
   return entry;
 }
@@ -48,7 +50,9 @@ export function onBootstrap(
     trace(ctx, { type: 'raft.bootstrapRefusedLostData', node: s.id });
     return reply(s, ctx, target, { ok: true, index: 0, result: { lostData: true } });
   }
-  if (s.log.lastIndex > 0 || s.snapshot !== null || s.term > 1) {
+  // Only the log says whether this server holds a configuration: a term alone is what candidates' vote
+  // requests raised while it waited (a founder campaigning before the others bootstrapped), not a cluster.
+  if (s.log.lastIndex > 0 || s.snapshot !== null) {
     const same = s.membershipIndex === 1 && sameSet(s.membership.voters, servers);
     return same
       ? reply(s, ctx, target, { ok: true, index: 1, result: { already: true } })

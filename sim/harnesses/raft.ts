@@ -358,8 +358,8 @@ function startBootstrap(sim: SimApi, nodeId: NodeId): void {
     if (sim.phase === 'done' || !sim.isUp(nodeId) || sim.runtime(nodeId) !== process) return;
     sim.request(nodeId, { machine: 'raft', body: { type: 'status' } }, 2000, (status) => {
       const view = (status as RaftReply | undefined)?.ok ? (status as RaftReply).result : null;
-      const v = view as { voters?: unknown[]; term?: number; leader?: unknown } | null;
-      if (!v || (v.voters?.length ?? 0) > 0 || (v.term ?? 0) > 0 || v.leader) return;
+      const v = view as { voters?: unknown[]; lastIndex?: number; leader?: unknown } | null;
+      if (!v || (v.voters?.length ?? 0) > 0 || (v.lastIndex ?? 0) > 0 || v.leader) return;
       let unconfirmed: NodeId | null = null;
       for (const peer of servers) {
         if (peer === nodeId) continue;
