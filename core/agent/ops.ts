@@ -47,7 +47,10 @@ export type ServerOp =
        */
       readonly auth?: ForwardedAuth;
     }
-  | { readonly kind: 'status'; readonly what: 'leader' | 'peers' | 'raftConfiguration' | 'autopilotHealth' | 'bootstrap' }
+  | {
+      readonly kind: 'status';
+      readonly what: 'leader' | 'peers' | 'raftConfiguration' | 'autopilotHealth' | 'bootstrap';
+    }
   /** Remove a server from the Raft configuration (by RPC address or Raft id); run on the leader. */
   | { readonly kind: 'raftRemovePeer'; readonly peer: string }
   /**

@@ -205,7 +205,11 @@ describe('agent cluster: 3 servers + 2 clients', () => {
     sim.faults.replaceDisk(victim, false);
     const after = () => logs.filter((l) => l.node === victim && l.atMs >= wipedAtMs);
     expect(
-      runUntilTrue(sim, () => after().some((l) => l.text.startsWith('consul: Existing Raft peers reported by')), 10_000),
+      runUntilTrue(
+        sim,
+        () => after().some((l) => l.text.startsWith('consul: Existing Raft peers reported by')),
+        10_000,
+      ),
     ).toBe(true);
     expect(after().filter((l) => l.text.startsWith('consul: Found expected number of peers'))).toEqual([]);
     // The leader adds it back under its new server id, and it holds what was written before the wipe.
