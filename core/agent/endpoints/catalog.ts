@@ -26,7 +26,14 @@ import {
 
 export type CatalogRequest = Extract<AgentRequest, { type: `catalog.${string}` | `health.${string}` }>;
 
-const staleRead = { consistency: 'stale' } as const;
+/**
+ * The reads a catalog rule decides on go to the leader (Consul decides Catalog.Register on the leader's
+ * state store), as the session and query rules' do. A stale read decided on a lagging server's copy: a
+ * token with only service write could re-register a node at the address it had before an operator moved
+ * it (the stale copy shows no change, so no node write was asked) — and refused a service registered
+ * onto a node created a moment before (round F's acl-endpoints scenario, seeds 92 and 276).
+ */
+const leaderRead = { consistency: 'default' } as const;
 
 export function authorizeCatalog(request: CatalogRequest, authz: Authorizer): Decision {
   switch (request.type) {
@@ -50,7 +57,7 @@ export function authorizeCatalog(request: CatalogRequest, authz: Authorizer): De
 function withNode(node: string, then: (current: Record<string, unknown> | null) => Decision): Decision {
   return {
     kind: 'lookup',
-    request: { type: 'catalog.node', node, read: staleRead },
+    request: { type: 'catalog.node', node, read: leaderRead },
     then: (response: AgentResponse) =>
       then(response.status === 200 && response.body !== null ? record(response.body) : null),
   };
@@ -114,7 +121,7 @@ function authorizeDeregister(request: Extract<CatalogRequest, { type: 'catalog.d
         request.checkId !== undefined
           ? {
               kind: 'lookup',
-              request: { type: 'health.node', node: request.node, read: staleRead },
+              request: { type: 'health.node', node: request.node, read: leaderRead },
               then: (response: AgentResponse) => {
                 const list = Array.isArray(response.body) ? response.body.map(record) : [];
                 const check = list.find((c) => c.CheckID === request.checkId);
