@@ -206,6 +206,13 @@ function syncNext(s: AgentState, env: Env): void {
       syncNext(s, env2);
     });
 
+  // A leave stops the push chain too, not only new syncs: the item after the one in flight would register
+  // the node again (a push with skipNodeUpdate re-creates a missing node) after the leader deregistered it.
+  if (s.left) {
+    s.syncing = false;
+    s.syncAgain = false;
+    return flushSyncWaiters(s, env);
+  }
   if (!s.nodeInSync) {
     return push('ae-node', { type: 'catalogRegister', node: nodeSpec(s), nowMs: 0 }, () => {
       s.nodeInSync = true;
