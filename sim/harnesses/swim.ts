@@ -510,8 +510,20 @@ export const harness: Harness = {
   },
 
   onNodeStart(sim, nodeId) {
-    runOf(sim).coverage.onStart(nodeId);
-    runOf(sim).startedMs.set(nodeId, sim.nowMs);
+    const run = runOf(sim);
+    run.coverage.onStart(nodeId);
+    run.startedMs.set(nodeId, sim.nowMs);
+    // A member that left (or was asked to) and is started again rejoins by itself — through its join peers,
+    // or from the roster (machine.ts) — as a restarted Consul agent does with retry_join: it is a member
+    // again, not departed. (Found on a draft of swim/roster-reap: n6 crashed during its leave, was
+    // restarted by the nemesis and rejoined, and convergence then failed it as "departed but alive".)
+    if (run.departed.delete(nodeId)) {
+      const life = run.lives.get(nodeId);
+      if (life) {
+        closeSpan(life.leaving, sim.nowMs);
+        closeSpan(life.silent, sim.nowMs);
+      }
+    }
   },
 
   onEffect(sim, nodeId, effect) {
