@@ -102,7 +102,7 @@ function readRemote(s: AgentState, env: Env): void {
           if (!node.ok) return syncFailed(s, env3, node.error);
           compareRemote(
             s,
-            node.value as { Node: { Address: string }; Services: Record<string, CatalogService> } | null,
+            node.value as { Node: RemoteNode; Services: Record<string, CatalogService> } | null,
             (checks.value as HealthCheck[] | null) ?? [],
           );
           syncNext(s, env3);
@@ -112,10 +112,18 @@ function readRemote(s: AgentState, env: Env): void {
   );
 }
 
+/** The node part of a `catalogNode` answer, as compareRemote reads it. */
+interface RemoteNode {
+  readonly Address: string;
+  readonly ID?: string;
+  readonly TaggedAddresses?: Readonly<Record<string, string>>;
+  readonly Meta?: Readonly<Record<string, string>>;
+}
+
 /** Marks out of sync everything whose catalog copy differs (Consul updateSyncState). */
 export function compareRemote(
   s: AgentState,
-  node: { Node: { Address: string }; Services: Record<string, CatalogService> } | null,
+  node: { Node: RemoteNode; Services: Record<string, CatalogService> } | null,
   checks: readonly HealthCheck[],
 ): void {
   if (node === null) {
@@ -124,7 +132,7 @@ export function compareRemote(
     for (const check of s.checks.values()) check.inSync = false;
     return;
   }
-  if (node.Node.Address !== s.config.advertiseAddr) s.nodeInSync = false;
+  if (!nodeEqual(s, node.Node)) s.nodeInSync = false;
   const remoteServices = node.Services ?? {};
   for (const [id, remote] of Object.entries(remoteServices)) {
     const local = s.services.get(id);
@@ -141,6 +149,24 @@ export function compareRemote(
     const remote = remoteChecks.get(check.id);
     if (!remote || !checkEqual(check, remote)) check.inSync = false;
   }
+}
+
+/**
+ * The catalog's entry for this node is what the agent would register (Consul's updateSyncState compares the
+ * node's ID, address, tagged addresses and meta). Someone else may have written it: the leader's reconcile
+ * re-creates a deregistered node with its address alone, an operator may register it by hand. A push with
+ * skipNodeUpdate leaves an existing node as it is, so only this comparison puts the agent's version back.
+ */
+function nodeEqual(s: AgentState, remote: RemoteNode): boolean {
+  const spec = nodeSpec(s);
+  const text = (record: Readonly<Record<string, string>> | undefined): string =>
+    JSON.stringify(Object.entries(record ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return (
+    remote.Address === spec.address &&
+    (remote.ID === undefined || remote.ID === spec.id) &&
+    (remote.TaggedAddresses === undefined || text(remote.TaggedAddresses) === text(spec.taggedAddresses)) &&
+    (remote.Meta === undefined || text(remote.Meta) === text(spec.meta))
+  );
 }
 
 function serviceEqual(local: LocalService, remote: CatalogService): boolean {
@@ -206,6 +232,13 @@ function syncNext(s: AgentState, env: Env): void {
       syncNext(s, env2);
     });
 
+  // A leave stops the push chain too, not only new syncs: the item after the one in flight would register
+  // the node again (a push with skipNodeUpdate re-creates a missing node) after the leader deregistered it.
+  if (s.left) {
+    s.syncing = false;
+    s.syncAgain = false;
+    return flushSyncWaiters(s, env);
+  }
   if (!s.nodeInSync) {
     return push('ae-node', { type: 'catalogRegister', node: nodeSpec(s), nowMs: 0 }, () => {
       s.nodeInSync = true;

@@ -64,6 +64,7 @@ import type { Entry } from '../../core/raft/messages.js';
 import { raftNodeText } from './why-not-live.js';
 import { coverRaftEffect, coverRaftStart, coverRaftStep, type RoleMarks } from './raft-coverage.js';
 import { agentStoreTransitions } from './store-coverage.js';
+import { LeftNodes } from './agent-leave.js';
 
 const params = {
   servers: 'how many of the nodes are servers (the first N; bootstrap-expect N)',
@@ -223,6 +224,8 @@ class AgentRun {
   readonly stops: { readonly node: NodeId; readonly atMs: number; readonly ledTerm: number | null }[] = [];
   /** Process starts after time 0. */
   readonly starts: { readonly node: NodeId; readonly atMs: number }[] = [];
+  /** Agents that received a leave request, for the left-agent rule (sim/harnesses/agent-leave.ts). */
+  readonly leftNodes = new LeftNodes();
   /** Every `raft.becameLeader`: who, at which term, when. */
   readonly elections: { readonly node: NodeId; readonly term: number; readonly atMs: number }[] = [];
   /**
@@ -1509,13 +1512,17 @@ export const harness: Harness = {
 
   onNodeStart(sim, nodeId, durable) {
     runOf(sim).starts.push({ node: nodeId, atMs: sim.nowMs });
+    runOf(sim).leftNodes.noteStart(nodeId);
     if (serversOf(sim.scenario).includes(nodeId)) coverRaftStart(sim, durable);
     raftCheckerOf(sim, nodeId)?.onNodeStart(nodeId, durable);
   },
 
   onInput(sim, nodeId, input) {
     runOf(sim).stepNowMs = input.nowMs;
-    if (input.kind === 'request') notePass(runOf(sim).checks, nodeId, input.nowMs, input.request);
+    if (input.kind === 'request') {
+      notePass(runOf(sim).checks, nodeId, input.nowMs, input.request);
+      runOf(sim).leftNodes.noteInput(nodeId, sim.nowMs, input.request);
+    }
     const checker = raftCheckerOf(sim, nodeId);
     if (!checker) return;
     checker.onInput(nodeId, input);
@@ -1603,7 +1610,11 @@ export const harness: Harness = {
     raftEffect(sim, nodeId, effect);
     if (sim.coverageOn && serversOf(sim.scenario).includes(nodeId)) coverRaftEffect(sim, nodeId, effect);
     if (effect.kind === 'persist') return checkLeaderTime(sim, nodeId, effect.ops);
-    if (effect.kind === 'send') return checkWanForward(sim, nodeId, effect.to, effect.message);
+    if (effect.kind === 'send') {
+      const leftProblem = runOf(sim).leftNodes.checkSend(nodeId, sim.nowMs, effect.message);
+      if (leftProblem !== null) sim.violation(leftProblem);
+      return checkWanForward(sim, nodeId, effect.to, effect.message);
+    }
     if (effect.kind === 'trace' && effect.event.type === 'agent.userEvent')
       return noteEvent(runOf(sim).events, nodeId, sim.nowMs, effect.event);
     if (effect.kind === 'trace' && effect.event.type === 'agent.checkTtlMissed')
