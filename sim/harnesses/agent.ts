@@ -46,6 +46,7 @@ import { parseDurationMs, type Scenario } from '../scenario.js';
 import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
+import { actGate, gateActions } from './agent-gate.js';
 import { checkCatalog, startCatalog } from './agent-catalog.js';
 import { startAutopilotProbes } from './agent-autopilot.js';
 import type { AgentsHost, LocalStateHost } from './agent-host.js';
@@ -99,7 +100,7 @@ const params = {
     "processes that ask `operator/autopilot/health` through random agents every 0.2–0.6 s; each answer is judged against Consul's health rules (sim/harnesses/agent-autopilot.ts; default 0, drawn only when set)",
   antiEntropyMs:
     "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
-  acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
+  acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts), and what an `acl-access` action sends through its twin of net/gate.ts (sim/harnesses/agent-gate.ts)',
   aclTtlMs:
     "with `set acl`: every ACL-enabled agent's `acl_ttl` (ms; default Consul's 30000), how long a DC whose `acl_datacenter` is another keeps a token it resolved from there",
 } as const;
@@ -1662,8 +1663,10 @@ export const harness: Harness = {
   },
 
   act(sim, action, args) {
-    const known = ['join', 'leave', 'register', 'drop-service', 'put', ...dcActions];
+    const known = ['join', 'leave', 'register', 'drop-service', 'put', ...dcActions, ...gateActions];
     if (!known.includes(action)) return `unknown action '${action}' (agent knows: ${known.join(', ')})`;
+    if ((gateActions as readonly string[]).includes(action))
+      return actGate(sim, args, sim === null ? null : runOf(sim).dc);
     if ((dcActions as readonly string[]).includes(action))
       return actDc(sim, action, args, sim === null ? null : runOf(sim).dc);
     if (action === 'join' && args.length !== 2) return 'join takes NODE PEER (NODE runs `conclave join PEER`)';
