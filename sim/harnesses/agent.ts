@@ -47,6 +47,7 @@ import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
 import { actGate, gateActions } from './agent-gate.js';
+import { checkSessionAsAsked } from './agent-sessions.js';
 import { checkCatalog, startCatalog } from './agent-catalog.js';
 import { startAutopilotProbes } from './agent-autopilot.js';
 import type { AgentsHost, LocalStateHost } from './agent-host.js';
@@ -614,38 +615,28 @@ function startSessions(sim: SimApi, scenario: Scenario): void {
       if (sim.phase === 'safety') sim.after(ms, fn);
     };
     const create = (): void => {
-      agentRequest(
-        sim,
-        prng.pick(agentsOf(sim)),
-        { type: 'session.create', ttlMs: 10_000, lockDelayMs: 0 },
-        timeoutMs,
-        (r) => {
-          const id = r?.status === 200 ? (r.body as { ID?: string }).ID : undefined;
-          if (id === undefined) {
-            sessionStats.refused.push(r ? `${r.status} ${r.error ?? ''}` : 'timeout');
-            return later(500 + prng.below(1000), create);
+      const via = prng.pick(agentsOf(sim));
+      agentRequest(sim, via, { type: 'session.create', ttlMs: 10_000, lockDelayMs: 0 }, timeoutMs, (r) => {
+        const id = r?.status === 200 ? (r.body as { ID?: string }).ID : undefined;
+        if (id === undefined) {
+          sessionStats.refused.push(r ? `${r.status} ${r.error ?? ''}` : 'timeout');
+          return later(500 + prng.below(1000), create);
+        }
+        sessionStats.created++;
+        checkSessionAsAsked(sim, id, { ttlMs: 10_000, lockDelayMs: 0, via });
+        let renewals = prng.below(4);
+        const renew = (): void => {
+          if (renewals-- <= 0) {
+            if (prng.below(2) === 0)
+              agentRequest(sim, prng.pick(agentsOf(sim)), { type: 'session.destroy', id }, timeoutMs, () => undefined);
+            return later(500 + prng.below(1000), create); // destroyed, or abandoned to the TTL sweep
           }
-          sessionStats.created++;
-          let renewals = prng.below(4);
-          const renew = (): void => {
-            if (renewals-- <= 0) {
-              if (prng.below(2) === 0)
-                agentRequest(
-                  sim,
-                  prng.pick(agentsOf(sim)),
-                  { type: 'session.destroy', id },
-                  timeoutMs,
-                  () => undefined,
-                );
-              return later(500 + prng.below(1000), create); // destroyed, or abandoned to the TTL sweep
-            }
-            agentRequest(sim, prng.pick(agentsOf(sim)), { type: 'session.renew', id }, timeoutMs, () =>
-              later(2000 + prng.below(2000), renew),
-            );
-          };
-          later(2000 + prng.below(2000), renew);
-        },
-      );
+          agentRequest(sim, prng.pick(agentsOf(sim)), { type: 'session.renew', id }, timeoutMs, () =>
+            later(2000 + prng.below(2000), renew),
+          );
+        };
+        later(2000 + prng.below(2000), renew);
+      });
     };
     sim.after(2500 + prng.below(1000), create);
   }
