@@ -84,7 +84,7 @@ export function checkedStoreFsm(
     apply(command: unknown, index: number) {
       const before = ttl.before(command as StoreCommand, fsm);
       const sessionsBefore = fsm.state.sessions.size;
-      const rows = tableRowsOf(fsm.state);
+      const rows = tableRowsOf(fsm.state, command);
       const result = apply(command, index);
       for (const p of ttl.after(command as StoreCommand, index, fsm, before)) problems.push(`${nodeId}: ${p}`);
       for (const p of tableIndexProblems(rows, fsm.state, index, command)) problems.push(`${nodeId}: ${p}`);
