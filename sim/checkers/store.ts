@@ -12,6 +12,7 @@
 import type { StoreFsm } from '../../core/store/store.js';
 import { sessionTtlMultiplier, type Session, type StoreCommand } from '../../core/store/types.js';
 import { catalogTransitionOf, storeTransitionOf } from '../harnesses/store-coverage.js';
+import { tableIndexProblems, tableRowsOf } from './store-tables.js';
 
 /** Store transitions kept between two drains by the harness (beyond: not counted, never unbounded). */
 const transitionsKeptMax = 1024;
@@ -83,8 +84,10 @@ export function checkedStoreFsm(
     apply(command: unknown, index: number) {
       const before = ttl.before(command as StoreCommand, fsm);
       const sessionsBefore = fsm.state.sessions.size;
+      const rows = tableRowsOf(fsm.state, command);
       const result = apply(command, index);
       for (const p of ttl.after(command as StoreCommand, index, fsm, before)) problems.push(`${nodeId}: ${p}`);
+      for (const p of tableIndexProblems(rows, fsm.state, index, command)) problems.push(`${nodeId}: ${p}`);
       // Store transitions for `sim explore --coverage` (bounded: a step applies a bounded batch and the
       // harness drains them after every step).
       if (transitions.length < transitionsKeptMax) {

@@ -46,6 +46,8 @@ import { parseDurationMs, type Scenario } from '../scenario.js';
 import { checkIntegerParams } from '../params.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
+import { actGate, gateActions } from './agent-gate.js';
+import { checkSessionAsAsked } from './agent-sessions.js';
 import { checkCatalog, startCatalog } from './agent-catalog.js';
 import { startAutopilotProbes } from './agent-autopilot.js';
 import type { AgentsHost, LocalStateHost } from './agent-host.js';
@@ -100,7 +102,7 @@ const params = {
     "processes that ask `operator/autopilot/health` through random agents every 0.2–0.6 s; each answer is judged against Consul's health rules (sim/harnesses/agent-autopilot.ts; default 0, drawn only when set)",
   antiEntropyMs:
     "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
-  acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts)',
+  acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts), and what an `acl-access` action sends through its twin of net/gate.ts (sim/harnesses/agent-gate.ts)',
   aclTtlMs:
     "with `set acl`: every ACL-enabled agent's `acl_ttl` (ms; default Consul's 30000), how long a DC whose `acl_datacenter` is another keeps a token it resolved from there",
 } as const;
@@ -616,38 +618,28 @@ function startSessions(sim: SimApi, scenario: Scenario): void {
       if (sim.phase === 'safety') sim.after(ms, fn);
     };
     const create = (): void => {
-      agentRequest(
-        sim,
-        prng.pick(agentsOf(sim)),
-        { type: 'session.create', ttlMs: 10_000, lockDelayMs: 0 },
-        timeoutMs,
-        (r) => {
-          const id = r?.status === 200 ? (r.body as { ID?: string }).ID : undefined;
-          if (id === undefined) {
-            sessionStats.refused.push(r ? `${r.status} ${r.error ?? ''}` : 'timeout');
-            return later(500 + prng.below(1000), create);
+      const via = prng.pick(agentsOf(sim));
+      agentRequest(sim, via, { type: 'session.create', ttlMs: 10_000, lockDelayMs: 0 }, timeoutMs, (r) => {
+        const id = r?.status === 200 ? (r.body as { ID?: string }).ID : undefined;
+        if (id === undefined) {
+          sessionStats.refused.push(r ? `${r.status} ${r.error ?? ''}` : 'timeout');
+          return later(500 + prng.below(1000), create);
+        }
+        sessionStats.created++;
+        checkSessionAsAsked(sim, id, { ttlMs: 10_000, lockDelayMs: 0, via });
+        let renewals = prng.below(4);
+        const renew = (): void => {
+          if (renewals-- <= 0) {
+            if (prng.below(2) === 0)
+              agentRequest(sim, prng.pick(agentsOf(sim)), { type: 'session.destroy', id }, timeoutMs, () => undefined);
+            return later(500 + prng.below(1000), create); // destroyed, or abandoned to the TTL sweep
           }
-          sessionStats.created++;
-          let renewals = prng.below(4);
-          const renew = (): void => {
-            if (renewals-- <= 0) {
-              if (prng.below(2) === 0)
-                agentRequest(
-                  sim,
-                  prng.pick(agentsOf(sim)),
-                  { type: 'session.destroy', id },
-                  timeoutMs,
-                  () => undefined,
-                );
-              return later(500 + prng.below(1000), create); // destroyed, or abandoned to the TTL sweep
-            }
-            agentRequest(sim, prng.pick(agentsOf(sim)), { type: 'session.renew', id }, timeoutMs, () =>
-              later(2000 + prng.below(2000), renew),
-            );
-          };
-          later(2000 + prng.below(2000), renew);
-        },
-      );
+          agentRequest(sim, prng.pick(agentsOf(sim)), { type: 'session.renew', id }, timeoutMs, () =>
+            later(2000 + prng.below(2000), renew),
+          );
+        };
+        later(2000 + prng.below(2000), renew);
+      });
     };
     sim.after(2500 + prng.below(1000), create);
   }
@@ -1673,8 +1665,10 @@ export const harness: Harness = {
   },
 
   act(sim, action, args) {
-    const known = ['join', 'leave', 'register', 'drop-service', 'put', ...dcActions];
+    const known = ['join', 'leave', 'register', 'drop-service', 'put', ...dcActions, ...gateActions];
     if (!known.includes(action)) return `unknown action '${action}' (agent knows: ${known.join(', ')})`;
+    if ((gateActions as readonly string[]).includes(action))
+      return actGate(sim, args, sim === null ? null : runOf(sim).dc);
     if ((dcActions as readonly string[]).includes(action))
       return actDc(sim, action, args, sim === null ? null : runOf(sim).dc);
     if (action === 'join' && args.length !== 2) return 'join takes NODE PEER (NODE runs `conclave join PEER`)';

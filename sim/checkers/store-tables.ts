@@ -1,0 +1,131 @@
+/**
+ * A per-step store rule (issue 12, round F): **a table's index moves with its content.** Consul's state
+ * store writes a table's row in the `index` table in the same memdb transaction as every change to the
+ * table, and that index is what X-Consul-Index answers and blocking queries wait on; a change whose table
+ * index stays behind is a change no watcher of that table is ever woken for (`?index=` parks on).
+ *
+ * At each apply at Raft index `i`, for the tables a store command may change besides KV (nodes, services,
+ * checks, sessions, prepared queries, coordinates, ACL tokens): when the table's content after the apply
+ * differs from before, the table's index must be `i`. Content is compared row by row (by reference
+ * first, then by value, so a row rewritten unchanged is no change). A snapshot restore is left out (it
+ * replaces every table, and its indexes come from the snapshot). KV tables are left to the KV rules.
+ *
+ * And its twin, checked after each such change: **an answer's X-Consul-Index is never below the
+ * ModifyIndex of a row in it.** Consul answers a read with the highest index of the tables it read, and
+ * every row it returns was written at or below that; an answer whose index lags a row in it (a query
+ * that forgot one of the tables it reads) hands its client an index at which a blocking query on that
+ * answer misses the next change of that table. Judged on the catalog, health, session and prepared-query
+ * reads of every node and service in the store.
+ */
+import { runQuery } from '../../core/store/queries.js';
+import type { StoreState, Table } from '../../core/store/state.js';
+import type { StoreQuery } from '../../core/store/types.js';
+
+/** One table's rows, as compared: key → row (a node's services and checks are keyed `node/id`). */
+type Rows = Map<string, unknown>;
+
+const nested = (outer: ReadonlyMap<string, ReadonlyMap<string, unknown>>): Rows => {
+  const rows: Rows = new Map();
+  for (const [node, inner] of outer) for (const [id, row] of inner) rows.set(`${node}/${id}`, row);
+  return rows;
+};
+
+const tablesRead: readonly [Table, (state: StoreState) => Rows][] = [
+  ['nodes', (s) => new Map(s.nodes)],
+  ['services', (s) => nested(s.services)],
+  ['checks', (s) => nested(s.checks)],
+  ['sessions', (s) => new Map(s.sessions)],
+  ['prepared-queries', (s) => new Map(s.preparedQueries)],
+  ['coordinates', (s) => new Map(s.coordinates)],
+  ['acls', (s) => new Map(s.acls)],
+];
+
+export type TableRows = ReadonlyMap<Table, Rows>;
+
+/**
+ * The rows of every judged table, before `command` applies. A KV command (`kv…`, `txn`: KV operations only)
+ * touches none of them, so none is read for it: the rule's cost stays off the workload's hot path.
+ */
+export function tableRowsOf(state: StoreState, command?: unknown): TableRows {
+  const type = (command as { type?: unknown } | null)?.type;
+  if (typeof type === 'string' && (type.startsWith('kv') || type === 'txn')) return new Map();
+  return new Map(tablesRead.map(([table, read]) => [table, read(state)]));
+}
+
+function changed(before: Rows, after: Rows): boolean {
+  if (before.size !== after.size) return true;
+  for (const [key, row] of after) {
+    if (!before.has(key)) return true;
+    const old = before.get(key);
+    if (old !== row && JSON.stringify(old) !== JSON.stringify(row)) return true;
+  }
+  return false;
+}
+
+/**
+ * After a command applied at `index`: a sentence per table whose content changed and whose index did not move
+ * to it, then (when a table changed) per answer whose index lags a row in it.
+ */
+export function tableIndexProblems(before: TableRows, state: StoreState, index: number, command: unknown): string[] {
+  const type = (command as { type?: unknown } | null)?.type;
+  if (type === 'snapshotRestore') return [];
+  const problems: string[] = [];
+  let any = false;
+  for (const [table, read] of tablesRead) {
+    const was = before.get(table);
+    if (was === undefined || !changed(was, read(state))) continue;
+    any = true;
+    const at = state.tableIndex.get(table) ?? 0;
+    if (at !== index)
+      problems.push(
+        `table index: ${String(type)} at index ${index} changed table ${table}, whose index is ${at}, not ${index} (its watchers are never woken)`,
+      );
+  }
+  // The answers that read those tables, after the change (a KV write changes none of them: not asked).
+  return any ? [...problems, ...answerIndexProblems(state, index, command)] : problems;
+}
+
+/** The reads judged by `answerIndexProblems`, for every node and service in the store. */
+function catalogReads(state: StoreState): StoreQuery[] {
+  const services = new Set<string>();
+  for (const inner of state.services.values()) for (const row of inner.values()) services.add(row.Service);
+  return [
+    { type: 'catalogNodes' },
+    { type: 'healthState', state: 'any' },
+    { type: 'sessionList' },
+    { type: 'preparedQueryList' },
+    ...[...state.nodes.keys()].flatMap((node): StoreQuery[] => [
+      { type: 'catalogNode', node },
+      { type: 'healthNode', node },
+    ]),
+    ...[...services].flatMap((service): StoreQuery[] => [
+      { type: 'catalogService', service },
+      { type: 'healthService', service },
+      { type: 'healthChecks', service },
+    ]),
+  ];
+}
+
+/** The highest `ModifyIndex` anywhere in an answer (0 when none). */
+function rowIndexMax(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let max = 0;
+  for (const [key, field] of Object.entries(value))
+    max = Math.max(max, key === 'ModifyIndex' && typeof field === 'number' ? field : rowIndexMax(field));
+  return max;
+}
+
+/** A sentence per catalog, health, session or prepared-query answer whose index is below a row in it. */
+export function answerIndexProblems(state: StoreState, index: number, command: unknown): string[] {
+  const problems: string[] = [];
+  for (const query of catalogReads(state)) {
+    const result = runQuery(state, query);
+    if ('error' in result) continue;
+    const row = rowIndexMax(result.value);
+    if (result.index < row)
+      problems.push(
+        `answer index: after ${String((command as { type?: unknown } | null)?.type)} at index ${index}, ${JSON.stringify(query)} answers X-Consul-Index ${result.index} below a row of it modified at ${row}`,
+      );
+  }
+  return problems;
+}

@@ -1,0 +1,186 @@
+/**
+ * ACL rules as a token's holder meets them at its own agent (issue 12, round F): the `acl-access` action.
+ *
+ * The simulator has no front end, so until now only what crossed a WAN was authorized (core/agent/acl.ts),
+ * and a request that needs a lookup to be decided (a check's service, a session's node, a query's current
+ * name, whether a catalog registration changes its node) is never decided there. Real clients meet those
+ * rules at their local agent's HTTP API, through net/gate.ts. `gatedCall` is the simulator's twin of that
+ * gate, with callbacks instead of promises: resolve the token with the agent's `acl.resolve`, ask the
+ * request's family for its decision (core/agent/endpoints), run the reads a rule asks for with full
+ * rights, then send the request and filter the answer (`filterResponse`).
+ *
+ *   at 9s acl-access n4 check-pass api-ttl svcread denied
+ *       NODE OP ARG TOKEN ok|denied   (TOKEN: an acl-create NAME, `anonymous`, or `root`, the master token)
+ *
+ * OPs (what a user of the ACL docs expects is written in the scenario, never derived from the rules):
+ *   check-pass CHECK              PUT /v1/agent/check/pass/CHECK on NODE
+ *   service-register SERVICE      PUT /v1/agent/service/register (SERVICE, port 8080) on NODE
+ *   catalog-register N@ADDR/SVC   PUT /v1/catalog/register of node N at ADDR with service SVC; node N is first
+ *                                 registered at 10.0.0.1 with the master token (an external node)
+ *   session-destroy N             a session on node N is made with the master token, then destroyed with TOKEN
+ *   session-renew N               likewise, renewed with TOKEN
+ *   query-update OLD:NEW          a prepared query OLD on service `web` is made with the master token, then
+ *                                 replaced with one named NEW with TOKEN
+ *   query-delete NAME             likewise, deleted with TOKEN
+ *   event-fire NAME               PUT /v1/event/fire/NAME
+ *   health-service SVC            GET /v1/health/service/SVC    (reads: ok = at least one entry answered;
+ *   catalog-service SVC           GET /v1/catalog/service/SVC    denied = 403, or every entry filtered out)
+ *   health-checks SVC             GET /v1/health/checks/SVC
+ *
+ * Each outcome goes to the `access` list of the DC actions, so `expect access` judges it.
+ */
+import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
+import { authorizerOfGrant, checkGrant, type AclGrant } from '../../core/agent/acl.js';
+import { authorize, filterResponse, lookupDepthMax, type Decision } from '../../core/agent/endpoints/index.js';
+import type { NodeId } from '../../core/types.js';
+import type { SimApi } from '../harness.js';
+import type { DcActivity } from './agent-dc.js';
+
+export const gateActions = ['acl-access'] as const;
+
+const masterToken = 'root';
+const requestTimeoutMs = 10_000;
+const ops = [
+  'check-pass',
+  'service-register',
+  'catalog-register',
+  'session-destroy',
+  'session-renew',
+  'query-update',
+  'query-delete',
+  'event-fire',
+  'health-service',
+  'catalog-service',
+  'health-checks',
+] as const;
+type Op = (typeof ops)[number];
+const reads: readonly Op[] = ['health-service', 'catalog-service', 'health-checks'];
+
+const usage = `acl-access takes NODE OP ARG TOKEN ok|denied (OP: ${ops.join(', ')}; catalog-register ARG NODE@ADDRESS/SERVICE, query-update ARG OLD:NEW)`;
+
+function send(sim: SimApi, node: NodeId, body: AgentRequest, then: (response: AgentResponse | undefined) => void) {
+  sim.request(node, { machine: 'agent', body }, requestTimeoutMs, (r) => then(r as AgentResponse | undefined));
+}
+
+/**
+ * `request` sent to `node`'s agent as net/gate.ts sends it for `token`: 403 when the token is unknown or
+ * the rule denies, else the agent's answer filtered by what the token may read.
+ */
+export function gatedCall(
+  sim: SimApi,
+  node: NodeId,
+  request: AgentRequest,
+  token: string,
+  then: (response: AgentResponse | undefined) => void,
+): void {
+  send(sim, node, { type: 'acl.resolve', id: token }, (resolved) => {
+    if (resolved === undefined) return then(undefined);
+    if (resolved.status !== 200) return then(resolved);
+    if (checkGrant(resolved.body) !== null) return then({ status: 500, body: null, error: 'malformed ACL grant' });
+    const authz = authorizerOfGrant(resolved.body as AclGrant);
+    const answers = new Map<string, AgentResponse>();
+    const decide = (decision: Decision, depth: number): void => {
+      if (decision.kind === 'deny') return then({ status: 403, body: null, error: decision.error });
+      if (decision.kind === 'allow')
+        return send(sim, node, request, (r) =>
+          then(r === undefined ? undefined : filterResponse(request, r, authz, { nodeName: node })),
+        );
+      if (depth >= lookupDepthMax) return then({ status: 500, body: null, error: 'ACL lookup too deep' });
+      const key = JSON.stringify(decision.request);
+      const known = answers.get(key);
+      if (known !== undefined) return decide(decision.then(known), depth + 1);
+      send(sim, node, decision.request, (r) => {
+        if (r === undefined) return then(undefined);
+        answers.set(key, r);
+        decide(decision.then(r), depth + 1);
+      });
+    };
+    decide(authorize(request, authz, { nodeName: node }), 0);
+  });
+}
+
+/** The outcome as the scenario states it: ok, denied, or what else came back. */
+function outcomeOf(op: Op, response: AgentResponse | undefined): string {
+  if (response === undefined) return 'timeout';
+  if (response.status === 403) return 'denied';
+  if (response.status !== 200) return `error ${response.status} ${response.error ?? ''}`;
+  if (!reads.includes(op)) return 'ok';
+  return Array.isArray(response.body) && response.body.length > 0 ? 'ok' : 'denied';
+}
+
+/** Checks an `acl-access` action's arguments (sim null: at parse time) and, with a simulation, runs it. */
+export function actGate(sim: SimApi | null, args: readonly string[], activity: DcActivity | null): string | null {
+  const [node, opArg, arg, tokenName, want] = args;
+  const op = ops.find((o) => o === opArg);
+  if (args.length !== 5 || op === undefined || !arg || (want !== 'ok' && want !== 'denied')) return usage;
+  const register = /^([^@/]+)@([^/]+)\/(.+)$/.exec(arg);
+  if (op === 'catalog-register' && register === null) return usage;
+  const rename = /^([^:]+):([^:]+)$/.exec(arg);
+  if (op === 'query-update' && rename === null) return usage;
+  if (sim === null) return null;
+  const what = `${op} ${arg} on ${node} with ${tokenName} (local)`;
+  const check = { what, want: want as 'ok' | 'denied', got: null as string | null };
+  activity!.access.push(check);
+  const token = tokenName === 'anonymous' || tokenName === masterToken ? tokenName : activity!.tokens.get(tokenName!);
+  if (token === undefined) {
+    check.got = `no token ${tokenName}`;
+    return null;
+  }
+  const finish = (response: AgentResponse | undefined): void => {
+    check.got = outcomeOf(op, response);
+    sim.log(`harness: acl-access ${what}: ${check.got}`);
+  };
+  const gated = (request: AgentRequest): void => gatedCall(sim, node!, request, token, finish);
+  /** A setup step with the master token (no gate: an operator's request); its failure is the outcome. */
+  const setup = (request: AgentRequest, next: (response: AgentResponse) => void): void =>
+    send(sim, node!, request, (r) => (r?.status === 200 ? next(r) : finish(r)));
+  const read = { consistency: 'default' } as const;
+  switch (op) {
+    case 'check-pass':
+      gated({ type: 'agent.check.pass', id: arg });
+      return null;
+    case 'service-register':
+      gated({ type: 'agent.service.register', service: { name: arg, port: 8080 } });
+      return null;
+    case 'catalog-register': {
+      const [, target, address, service] = register!;
+      setup({ type: 'catalog.register', node: target!, address: '10.0.0.1' }, () =>
+        gated({ type: 'catalog.register', node: target!, address: address!, service: { name: service!, port: 80 } }),
+      );
+      return null;
+    }
+    case 'session-destroy':
+    case 'session-renew':
+      setup({ type: 'session.create', node: arg, ttlMs: 60_000 }, (created) => {
+        const id = (created.body as { ID: string }).ID;
+        gated(op === 'session-destroy' ? { type: 'session.destroy', id } : { type: 'session.renew', id });
+      });
+      return null;
+    case 'query-update':
+    case 'query-delete': {
+      const [name, next] = op === 'query-update' ? [rename![1]!, rename![2]!] : [arg, arg];
+      const definition = (n: string) => ({ Name: n, Service: { Service: 'web' } });
+      setup({ type: 'query.create', definition: definition(name) }, (created) => {
+        const id = (created.body as { ID: string }).ID;
+        gated(
+          op === 'query-update'
+            ? { type: 'query.update', id, definition: definition(next) }
+            : { type: 'query.delete', id },
+        );
+      });
+      return null;
+    }
+    case 'event-fire':
+      gated({ type: 'event.fire', name: arg, payload: null });
+      return null;
+    case 'health-service':
+      gated({ type: 'health.service', service: arg, read });
+      return null;
+    case 'catalog-service':
+      gated({ type: 'catalog.service', service: arg, read });
+      return null;
+    case 'health-checks':
+      gated({ type: 'health.checks', service: arg, read });
+      return null;
+  }
+}
