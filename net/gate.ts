@@ -1,42 +1,19 @@
 /**
  * The ACL gate between a front end (the HTTP router, DNS) and the agent: every request a front end
- * sends goes through `GatedAgent.call(request, token)`, which
- *
- *  1. resolves the token (`X-Consul-Token`, `?token=`, or the agent's `acl_token` for DNS; none →
- *     `anonymous`) with the agent's `acl.resolve` — a stale read of the replicated ACL table, or of the
- *     ACL datacenter's through a cache and `acl_down_policy` (core/agent/acl.ts); an unknown token is
- *     403 "ACL not found";
- *  2. asks the request's family for its decision on the typed request (core/agent/endpoints), running
- *     the reads a rule asks for (`lookup`) with full rights;
- *  3. sends that same request object to the agent, and
- *  4. filters the typed answer (`filterResponse`) before the front end renders it.
- *
- * A request the agent runs in another datacenter (`?dc=`, or ACL administration with the ACL
- * datacenter elsewhere) is not decided here: it is sent with its token, which the target DC resolves
- * and authorizes with its own rules, and the agent filters the answer with that DC's grant — whether
- * or not ACLs are on in this DC (core/agent/acl.ts).
+ * sends goes through `GatedAgent.call(request, token)`. What the gate does — resolve the token, decide
+ * on the typed request with the reads its rule asks for, send that same request, filter the typed
+ * answer; leave a request bound for another DC to that DC — is core/agent/gate.ts, the one
+ * implementation the simulator's `acl-access` action runs too. This file puts it over promises.
  *
  * There is no other path from a front end to the agent: the router gives its handlers this gate, not
  * the raw `call`. With ACLs off the gate passes local requests through unchanged.
  */
 import type { AgentRequest, AgentResponse } from '../core/agent/api.js';
-import { forwardedTo, type AclGrant, authorizerOfGrant, checkGrant } from '../core/agent/acl.js';
-import {
-  authorize,
-  filterResponse,
-  lookupDepthMax,
-  type AgentFacts,
-  type Authorizer,
-  type Decision,
-} from '../core/agent/endpoints/index.js';
+import type { AgentFacts } from '../core/agent/endpoints/index.js';
+import { makeGate, type AclSettings } from '../core/agent/gate.js';
 import { anonymousTokenId } from '../core/store/acl.js';
 
-export interface AclSettings {
-  readonly enabled: boolean;
-  readonly defaultPolicy: 'allow' | 'deny';
-  /** `acl_datacenter`: where ACL administration runs (absent: this DC). */
-  readonly datacenter?: string;
-}
+export type { AclSettings } from '../core/agent/gate.js';
 
 export type AgentCall = (request: AgentRequest) => Promise<AgentResponse>;
 
@@ -50,11 +27,9 @@ export interface GatedAgent {
   check(request: AgentRequest, token: string): Promise<AgentResponse | null>;
 }
 
-const aclNotFound: AgentResponse = { status: 403, body: null, error: 'ACL not found' };
-
 /**
- * `datacenter` is this agent's: a request the agent forwards to another one carries its token there
- * and is decided there (`forwardedTo`, the agent's own rule).
+ * The gate of core/agent/gate.ts over the agent's promise-returning `call`: a call that fails rejects the
+ * request's promise, as it did before the gate moved to the core.
  */
 export function gatedAgent(
   call: AgentCall,
@@ -62,61 +37,24 @@ export function gatedAgent(
   facts: AgentFacts,
   datacenter: string,
 ): GatedAgent {
-  const enabled = settings?.enabled === true;
-  const aclDc = enabled ? settings?.datacenter : undefined;
-  const remote = (request: AgentRequest): boolean =>
-    ((request.dc !== undefined && request.dc !== '') || request.type.startsWith('acl.')) &&
-    forwardedTo(request, datacenter, aclDc) !== null;
-  // A prepared query decided here may still fail over to another DC, which authorizes and filters its
-  // answer with the caller's token (Consul forwards it): the agent gets the token to send along.
-  const carriesToken = (request: AgentRequest): boolean => request.type === 'query.execute' || remote(request);
-  const withToken = (request: AgentRequest, token: string): AgentRequest => ({
-    ...request,
-    token: token || anonymousTokenId,
-  });
-  if (!enabled)
-    return {
-      call: (request, token) => call(carriesToken(request) ? withToken(request, token) : request),
-      check: async () => null,
-    };
-  type Verdict =
-    { readonly ok: false; readonly denial: AgentResponse } | { readonly ok: true; readonly authz: Authorizer };
-  const denied = (denial: AgentResponse): Verdict => ({ ok: false, denial });
-  const decide = async (request: AgentRequest, token: string): Promise<Verdict> => {
-    const answer = await call({ type: 'acl.resolve', id: token || anonymousTokenId });
-    if (answer.status === 403) return denied(aclNotFound);
-    if (answer.status !== 200) return denied({ status: answer.status, body: null, error: answer.error ?? '' });
-    if (checkGrant(answer.body) !== null) return denied({ status: 500, body: null, error: 'malformed ACL grant' });
-    const authz = authorizerOfGrant(answer.body as AclGrant);
-    let decision: Decision = authorize(request, authz, facts);
-    const answers = new Map<string, AgentResponse>(); // one read per distinct lookup
-    for (let depth = 0; decision.kind === 'lookup'; depth++) {
-      if (depth >= lookupDepthMax) return denied({ status: 500, body: null, error: 'ACL lookup too deep' });
-      const key = JSON.stringify(decision.request);
-      let answer = answers.get(key);
-      if (answer === undefined) answers.set(key, (answer = await call(decision.request)));
-      decision = decision.then(answer);
-    }
-    if (decision.kind === 'deny') return denied({ status: 403, body: null, error: decision.error });
-    return { ok: true, authz };
-  };
   return {
-    async call(request, token) {
-      // Decided and filtered by the DC it runs in (core/agent/acl.ts).
-      if (remote(request)) return call(withToken(request, token));
-      const d = await decide(request, token);
-      if (!d.ok) return d.denial;
-      return filterResponse(
-        request,
-        await call(carriesToken(request) ? withToken(request, token) : request),
-        d.authz,
-        facts,
-      );
-    },
-    async check(request, token) {
-      const d = await decide(request, token);
-      return d.ok ? null : d.denial;
-    },
+    call: (request, token) =>
+      new Promise((resolve, reject) => {
+        const gate = makeGate(sendOver(call, reject), settings, facts, datacenter);
+        gate.call(request, token, (response) => resolve(response!));
+      }),
+    check: (request, token) =>
+      new Promise((resolve, reject) => {
+        const gate = makeGate(sendOver(call, reject), settings, facts, datacenter);
+        gate.check(request, token, (denial) => resolve(denial ?? null));
+      }),
+  };
+}
+
+/** The core gate's `send` over `call`; a rejected call rejects the request through `fail`. */
+function sendOver(call: AgentCall, fail: (error: unknown) => void) {
+  return (request: AgentRequest, then: (response: AgentResponse | undefined) => void): void => {
+    call(request).then(then, fail);
   };
 }
 

@@ -20,8 +20,17 @@ import { anonymousTokenId } from '../store/acl.js';
 import type { StoreQuery } from '../store/types.js';
 import { Prng } from '../prng.js';
 import type { AgentRequest } from './api.js';
-import { allowAll, authorize, authorizerFor, denyAll, permissionDenied, type Authorizer } from './endpoints/index.js';
-import { translate, type ForwardedAuth, type ServerOp, type ServerResult } from './ops.js';
+import {
+  allowAll,
+  authorize,
+  authorizerFor,
+  denyAll,
+  lookupDepthMax,
+  permissionDenied,
+  type Authorizer,
+  type Decision,
+} from './endpoints/index.js';
+import { render, translate, type ForwardedAuth, type ServerOp, type ServerResult } from './ops.js';
 import { count, trace, type AgentState, type Env, type Origin } from './state.js';
 import { checkFailoverRemote, withQueryAuth } from './failover.js';
 import { filterQuery, type QueryRequest } from './endpoints/query.js';
@@ -264,33 +273,92 @@ export function runForwarded(
     if (resolution.kind === 'notFound') return answer(failure(403, aclNotFound), env2);
     if (resolution.kind === 'error') return answer(failure(resolution.status, resolution.error), env2);
     const grant = resolution.grant;
-    let decision;
+    let first: Decision;
     try {
-      decision = authorize(auth.request, authorizerOfGrant(grant), { nodeName: auth.nodeName });
+      first = authorize(auth.request, authorizerOfGrant(grant), { nodeName: auth.nodeName });
     } catch {
       return answer(failure(400, 'malformed forwarded request'), env2);
     }
-    // Lookups belong to the agent's own endpoints, which never cross a WAN.
-    if (decision.kind === 'lookup') return answer(failure(403, permissionDenied), env2);
-    if (decision.kind === 'deny') {
-      count(s, 'aclForwardedDenied');
-      return answer(failure(403, decision.error), env2);
-    }
-    count(s, 'aclForwardedAllowed');
-    execute(
-      s,
-      env2,
-      runOp,
-      internal('aclForwarded', (result, env3) => {
-        if (!result.ok) return answer(result, env3);
-        // A failover's DC answers only the nodes the token may read, so the asking DC goes on to the
-        // next DC when none is left (Consul's ExecuteRemote filters before it replies).
-        const value = checkFailoverRemote(runOp, auth)
-          ? filterQuery(auth.request as QueryRequest, result.value, authorizerOfGrant(grant))
-          : result.value;
-        answer({ ...result, value, acl: grant }, env3);
-      }),
-      hops,
-    );
+    decideHere(s, env2, first, auth.nodeName, hops, execute, 0, (decision, env3) => {
+      if (decision.kind === 'deny') {
+        count(s, 'aclForwardedDenied');
+        return answer(failure(403, decision.error), env3);
+      }
+      count(s, 'aclForwardedAllowed');
+      runAuthorized(s, env3, runOp, auth, grant, hops, execute, answer);
+    });
   });
+}
+
+/**
+ * Runs the reads a rule asks for (`lookup`: whose session is this, what is this query's name now, does this
+ * registration change the node) here, in the DC the request runs in, with full rights — as the edge's gate
+ * runs them for a local request (net/gate.ts) and as Consul decides a forwarded request in the DC that
+ * executes it. Before, every such request forwarded with `?dc=` was refused: a session destroyed, a query
+ * updated or a node registered in another DC (round F, session 13). `then` gets the final allow or deny.
+ */
+function decideHere(
+  s: AgentState,
+  env: Env,
+  decision: Decision,
+  nodeName: string,
+  hops: number,
+  execute: Execute,
+  depth: number,
+  then: (decision: Exclude<Decision, { kind: 'lookup' }>, env: Env) => void,
+): void {
+  if (decision.kind !== 'lookup') return then(decision, env);
+  if (depth >= lookupDepthMax) return then({ kind: 'deny', error: 'ACL lookup too deep' }, env);
+  let lookupOp: ServerOp;
+  try {
+    const translation = translate(decision.request, nodeName, env.ctx.prng, s.config.datacenter);
+    if (translation.kind !== 'server' || translation.op.kind === 'dc' || translation.op.kind === 'wan')
+      return then({ kind: 'deny', error: permissionDenied }, env);
+    lookupOp = translation.op;
+  } catch {
+    return then({ kind: 'deny', error: permissionDenied }, env);
+  }
+  execute(
+    s,
+    env,
+    lookupOp,
+    internal('aclLookup', (result, env2) => {
+      let next: Decision;
+      try {
+        next = decision.then(render(decision.request, result));
+      } catch {
+        return then({ kind: 'deny', error: permissionDenied }, env2);
+      }
+      decideHere(s, env2, next, nodeName, hops, execute, depth + 1, then);
+    }),
+    hops,
+  );
+}
+
+/** An authorized forwarded op: run it here; the result carries the grant for the filter at the edge. */
+function runAuthorized(
+  s: AgentState,
+  env2: Env,
+  runOp: ServerOp,
+  auth: ForwardedAuth,
+  grant: AclGrant,
+  hops: number,
+  execute: Execute,
+  answer: (result: ServerResult, env: Env) => void,
+): void {
+  execute(
+    s,
+    env2,
+    runOp,
+    internal('aclForwarded', (result, env3) => {
+      if (!result.ok) return answer(result, env3);
+      // A failover's DC answers only the nodes the token may read, so the asking DC goes on to the
+      // next DC when none is left (Consul's ExecuteRemote filters before it replies).
+      const value = checkFailoverRemote(runOp, auth)
+        ? filterQuery(auth.request as QueryRequest, result.value, authorizerOfGrant(grant))
+        : result.value;
+      answer({ ...result, value, acl: grant }, env3);
+    }),
+    hops,
+  );
 }

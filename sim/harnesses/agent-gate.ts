@@ -4,10 +4,10 @@
  * The simulator has no front end, so until now only what crossed a WAN was authorized (core/agent/acl.ts),
  * and a request that needs a lookup to be decided (a check's service, a session's node, a query's current
  * name, whether a catalog registration changes its node) is never decided there. Real clients meet those
- * rules at their local agent's HTTP API, through net/gate.ts. `gatedCall` is the simulator's twin of that
- * gate, with callbacks instead of promises: resolve the token with the agent's `acl.resolve`, ask the
- * request's family for its decision (core/agent/endpoints), run the reads a rule asks for with full
- * rights, then send the request and filter the answer (`filterResponse`).
+ * rules at their local agent's HTTP API, through the gate of core/agent/gate.ts (net/gate.ts puts it over
+ * promises); `gatedCall` runs that same gate over simulated requests: resolve the token with the agent's
+ * `acl.resolve`, ask the request's family for its decision (core/agent/endpoints), run the reads a rule
+ * asks for with full rights, then send the request and filter the answer (`filterResponse`).
  *
  *   at 9s acl-access n4 check-pass api-ttl svcread denied
  *       NODE OP ARG TOKEN ok|denied   (TOKEN: an acl-create NAME, `anonymous`, or `root`, the master token)
@@ -30,8 +30,7 @@
  * Each outcome goes to the `access` list of the DC actions, so `expect access` judges it.
  */
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
-import { authorizerOfGrant, checkGrant, type AclGrant } from '../../core/agent/acl.js';
-import { authorize, filterResponse, lookupDepthMax, type Decision } from '../../core/agent/endpoints/index.js';
+import { makeGate } from '../../core/agent/gate.js';
 import type { NodeId } from '../../core/types.js';
 import type { SimApi } from '../harness.js';
 import type { DcActivity } from './agent-dc.js';
@@ -63,8 +62,9 @@ function send(sim: SimApi, node: NodeId, body: AgentRequest, then: (response: Ag
 }
 
 /**
- * `request` sent to `node`'s agent as net/gate.ts sends it for `token`: 403 when the token is unknown or
- * the rule denies, else the agent's answer filtered by what the token may read.
+ * `request` sent to `node`'s agent through the gate the real agent's HTTP API uses (core/agent/gate.ts):
+ * 403 when the token is unknown or the rule denies, else the agent's answer filtered by what the token may
+ * read; a request bound for another DC goes there with its token, to be decided there.
  */
 export function gatedCall(
   sim: SimApi,
@@ -73,30 +73,9 @@ export function gatedCall(
   token: string,
   then: (response: AgentResponse | undefined) => void,
 ): void {
-  send(sim, node, { type: 'acl.resolve', id: token }, (resolved) => {
-    if (resolved === undefined) return then(undefined);
-    if (resolved.status !== 200) return then(resolved);
-    if (checkGrant(resolved.body) !== null) return then({ status: 500, body: null, error: 'malformed ACL grant' });
-    const authz = authorizerOfGrant(resolved.body as AclGrant);
-    const answers = new Map<string, AgentResponse>();
-    const decide = (decision: Decision, depth: number): void => {
-      if (decision.kind === 'deny') return then({ status: 403, body: null, error: decision.error });
-      if (decision.kind === 'allow')
-        return send(sim, node, request, (r) =>
-          then(r === undefined ? undefined : filterResponse(request, r, authz, { nodeName: node })),
-        );
-      if (depth >= lookupDepthMax) return then({ status: 500, body: null, error: 'ACL lookup too deep' });
-      const key = JSON.stringify(decision.request);
-      const known = answers.get(key);
-      if (known !== undefined) return decide(decision.then(known), depth + 1);
-      send(sim, node, decision.request, (r) => {
-        if (r === undefined) return then(undefined);
-        answers.set(key, r);
-        decide(decision.then(r), depth + 1);
-      });
-    };
-    decide(authorize(request, authz, { nodeName: node }), 0);
-  });
+  const settings = { enabled: true, defaultPolicy: 'deny' } as const;
+  const datacenter = sim.scenario.datacenters.find((dc) => dc.nodes.includes(node))?.name ?? 'dc1';
+  makeGate((r, done) => send(sim, node, r, done), settings, { nodeName: node }, datacenter).call(request, token, then);
 }
 
 /** The outcome as the scenario states it: ok, denied, or what else came back. */

@@ -102,7 +102,7 @@ const params = {
     "processes that ask `operator/autopilot/health` through random agents every 0.2–0.6 s; each answer is judged against Consul's health rules (sim/harnesses/agent-autopilot.ts; default 0, drawn only when set)",
   antiEntropyMs:
     "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
-  acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts), and what an `acl-access` action sends through its twin of net/gate.ts (sim/harnesses/agent-gate.ts)',
+  acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts), and what an `acl-access` action sends through the gate of core/agent/gate.ts, which net/gate.ts runs too (sim/harnesses/agent-gate.ts)',
   aclTtlMs:
     "with `set acl`: every ACL-enabled agent's `acl_ttl` (ms; default Consul's 30000), how long a DC whose `acl_datacenter` is another keeps a token it resolved from there",
 } as const;

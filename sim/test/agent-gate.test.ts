@@ -19,6 +19,7 @@ function fakeSim(answer: (body: AgentRequest) => AgentResponse) {
       onDone(answer(request.body));
     },
     log() {},
+    scenario: { datacenters: [] },
   } as unknown as SimApi;
   return { sim, sent };
 }
