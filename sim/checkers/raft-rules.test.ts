@@ -221,6 +221,23 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
   });
 });
 
+describe('rule 6 and the disregard rule', () => {
+  it('a RequestVote of a newer term carrying the transfer flag must raise the term; without the flag the disregard rule may refuse it (round G: G06)', () => {
+    for (const transfer of [false, true]) {
+      const c = new RaftClusterChecker();
+      c.onNodeStart('n1', disk(3, null, [e(1, 3)]));
+      const vote = { type: 'vote', term: 4, lastIndex: 1, lastTerm: 3, preVote: false, transfer } as const;
+      // n1 heard from its leader n2 a moment ago and refuses at its own term 3 (the disregard rule).
+      const refusal = { type: 'voteReply', term: 3, granted: false, preVote: false } as const;
+      const follower = node('follower', 3, [e(1, 3)], 1);
+      expect(step(c, follower, { kind: 'timer', nowMs: 0, timer: 'raft:election' }, [])).toBeNull();
+      const problem = step(c, follower, message('n3', vote), [send('n3', refusal)]);
+      if (transfer) expect(problem).toMatch(/§5\.1: n1 received vote of term 4 from n3 and stayed at term 3/);
+      else expect(problem).toBeNull();
+    }
+  });
+});
+
 describe('rule 10 the other way: a check-quorum step-down', () => {
   it('a leader that steps down for lack of a quorum while a quorum answered within half a window is caught (round G: G03)', () => {
     // n1 leads term 3 of n1, n2, n3 with check-quorum on (window 100 ms); n2 answers at 100 ms, and at

@@ -24,7 +24,7 @@
  *     only with granted votes of its term from a quorum of its voters, counted by the checker from the
  *     replies it saw arrive.
  *  6. Terms (§5.1): a message with a newer term (other than a pre-vote and a RequestVote the
- *     disregard rule ignores) raises the receiver's term; an AppendEntries is acknowledged and an
+ *     disregard rule ignores — never one that carries the transfer flag) raises the receiver's term; an AppendEntries is acknowledged and an
  *     InstallSnapshot installed only at the receiver's current term.
  *  7. A leader's commit index is backed by a quorum of its voters whose acknowledgements of this term
  *     (observed arriving, not read from the leader's own bookkeeping) reach it.
@@ -609,8 +609,11 @@ export class RaftRuleChecker {
   private checkTerms(nodeId: NodeId, s: RaftState, b: Before, step: StepView): string | null {
     const m = step.message;
     if (!m) return null;
+    // A RequestVote may be refused by the disregard rule without moving the term (thesis §4.2.3) — but
+    // not one sent on the leader's own request (a transfer, §3.10): the rule has that exception, or a
+    // leadership transfer could never win while the old leader is heard.
     const exempt =
-      m.type === 'vote' ||
+      (m.type === 'vote' && (m.preVote || !m.transfer)) ||
       m.type === 'timeoutNow' ||
       (m.type === 'voteReply' && m.preVote) ||
       // A node's own append ack (a lone voter's durable marker) is taken only at its term; one claiming
