@@ -221,6 +221,68 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
   });
 });
 
+describe('rule 6 and the disregard rule', () => {
+  it('a RequestVote of a newer term carrying the transfer flag must raise the term; without the flag the disregard rule may refuse it (round G: G06)', () => {
+    for (const transfer of [false, true]) {
+      const c = new RaftClusterChecker();
+      c.onNodeStart('n1', disk(3, null, [e(1, 3)]));
+      const vote = { type: 'vote', term: 4, lastIndex: 1, lastTerm: 3, preVote: false, transfer } as const;
+      // n1 heard from its leader n2 a moment ago and refuses at its own term 3 (the disregard rule).
+      const refusal = { type: 'voteReply', term: 3, granted: false, preVote: false } as const;
+      const follower = node('follower', 3, [e(1, 3)], 1);
+      expect(step(c, follower, { kind: 'timer', nowMs: 0, timer: 'raft:election' }, [])).toBeNull();
+      const problem = step(c, follower, message('n3', vote), [send('n3', refusal)]);
+      if (transfer) expect(problem).toMatch(/§5\.1: n1 received vote of term 4 from n3 and stayed at term 3/);
+      else expect(problem).toBeNull();
+    }
+  });
+});
+
+describe('rule 10 the other way: a check-quorum step-down', () => {
+  it('a leader that steps down for lack of a quorum while a quorum answered within half a window is caught (round G: G03)', () => {
+    // n1 leads term 3 of n1, n2, n3 with check-quorum on (window 100 ms); n2 answers at 100 ms, and at
+    // 120 ms n1's heartbeat steps it down (traced raft.steppedDownNoQuorum). With n2 heard 20 ms
+    // before, n1 and n2 are a quorum: the step-down is wrong. Heard 80 ms before (past half the window),
+    // the checker leaves the verdict to the node.
+    for (const heardAtMs of [100, 40]) {
+      const c = new RaftClusterChecker();
+      c.onNodeStart('n1', disk(3, 'n1', [e(1, 3)]));
+      const config = { leaseReads: false, checkQuorum: true, electionTimeoutMsMin: 100, heartbeatIntervalMs: 10 };
+      const leader = node('leader', 3, [e(1, 3)], 1);
+      (leader as { config: unknown }).config = config;
+      const ack = {
+        type: 'appendReply',
+        term: 3,
+        success: true,
+        matchIndex: 1,
+        rejectIndex: 0,
+        hintIndex: 0,
+        hintTerm: 0,
+        readSeq: 0,
+      } as const;
+      let problem: string | null = null;
+      for (let nowMs = 10; nowMs <= 110; nowMs += 10) {
+        if (nowMs === heardAtMs)
+          problem ||= step(c, leader, { kind: 'message', nowMs, from: 'n2', message: { m: 'raft', p: ack } }, []);
+        problem ||= step(c, leader, { kind: 'timer', nowMs, timer: 'raft:heartbeat' }, []);
+      }
+      expect(problem).toBeNull();
+      const follower = node('follower', 3, [e(1, 3)], 1, undefined, 'n1');
+      (follower as { config: unknown }).config = config;
+      const stepDown: Effect = {
+        kind: 'trace',
+        event: { type: 'raft.steppedDownNoQuorum', node: 'n1', term: 3, windowMs: 100 },
+      } as unknown as Effect;
+      problem = step(c, follower, { kind: 'timer', nowMs: 120, timer: 'raft:heartbeat' }, [stepDown]);
+      if (heardAtMs === 100)
+        expect(problem).toMatch(
+          /check-quorum: n1 stepped down from leading term 3 for lack of a quorum, but 2 of its 3 voters \(itself, n2\)/,
+        );
+      else expect(problem).toBeNull();
+    }
+  });
+});
+
 describe('rule 11, recovery', () => {
   it('a restarted node that does not hold the vote it wrote is caught at its start step (R12: vote dropped on load)', () => {
     // n1 voted for itself at term 3 (a candidate that crashed); the restarted process must hold that vote.

@@ -24,7 +24,7 @@
  *     only with granted votes of its term from a quorum of its voters, counted by the checker from the
  *     replies it saw arrive.
  *  6. Terms (§5.1): a message with a newer term (other than a pre-vote and a RequestVote the
- *     disregard rule ignores) raises the receiver's term; an AppendEntries is acknowledged and an
+ *     disregard rule ignores — never one that carries the transfer flag) raises the receiver's term; an AppendEntries is acknowledged and an
  *     InstallSnapshot installed only at the receiver's current term.
  *  7. A leader's commit index is backed by a quorum of its voters whose acknowledgements of this term
  *     (observed arriving, not read from the leader's own bookkeeping) reach it.
@@ -39,6 +39,11 @@
  *     its next heartbeat. The window starts again when the node comes back from starvation (a pause, a
  *     starved host, a clock jump), where the node defers its check as core/raft's checkStarved says,
  *     and when its voter set changes.
+ *     And the other way (thesis §6.2: a leader steps down when an election timeout passes "without a
+ *     successful round of heartbeats to a majority"): a leader that steps down for lack of a quorum has
+ *     not heard from a quorum of its voters, itself included, within the last half window — measured
+ *     on a monotonic clock built from the node's inputs (the sum of their forward steps), so a clock
+ *     that jumped back cannot make an old reply look recent.
  * 11. Recovery (Figure 2, "persistent state on all servers"): at the end of every step a node's term and
  *     vote are the ones it has written (durable, or queued ahead) — a restart loads what it wrote, and a
  *     node never acts on a term or vote that a crash would take back.
@@ -90,6 +95,8 @@ interface StepView {
   installed: boolean;
   /** Whether this step cut the node's log (a conflicting suffix). */
   truncated: boolean;
+  /** Whether this step traced a check-quorum step-down (`raft.steppedDownNoQuorum`). */
+  quorumStepDown: boolean;
 }
 
 /** What the checker saw a node receive as leader (or candidate) of one term. */
@@ -103,6 +110,8 @@ interface Heard {
   readonly heardAtStep: Map<NodeId, number>;
   /** When (the node's clock) each follower's last reply of this term arrived. */
   readonly heardAtMs: Map<NodeId, number>;
+  /** The same on the node's monotonic clock (NodeRules.monoMs). */
+  readonly heardAtMonoMs: Map<NodeId, number>;
   /** When (the node's clock) the node was first seen leading this term. */
   ledSinceMs: number | null;
   /**
@@ -146,6 +155,10 @@ interface NodeRules {
   gapMs: number;
   /** Whether the current step is its heartbeat timer. */
   heartbeat: boolean;
+  /** A monotonic clock of the node's current process: the sum of the forward steps of its inputs' clocks. */
+  monoMs: number;
+  /** The previous input's clock of the current process (undefined at its start). */
+  lastInputMs: number | undefined;
   readonly step: StepView;
   stepActive: boolean;
   before: Before | null;
@@ -175,6 +188,7 @@ function newHeard(term: number): Heard {
     acked: new Map(),
     heardAtStep: new Map(),
     heardAtMs: new Map(),
+    heardAtMonoMs: new Map(),
     ledSinceMs: null,
     starvedAtMs: -Infinity,
     votersKey: '',
@@ -252,7 +266,17 @@ export class RaftRuleChecker {
         nowMs: undefined,
         gapMs: 0,
         heartbeat: false,
-        step: { message: null, from: null, isStart: false, ackIndex: -1, installed: false, truncated: false },
+        monoMs: 0,
+        lastInputMs: undefined,
+        step: {
+          message: null,
+          from: null,
+          isStart: false,
+          ackIndex: -1,
+          installed: false,
+          truncated: false,
+          quorumStepDown: false,
+        },
         stepActive: false,
         before: null,
       };
@@ -277,6 +301,9 @@ export class RaftRuleChecker {
     const previousMs = n.nowMs;
     n.gapMs = previousMs === undefined || input.kind === 'start' ? Infinity : input.nowMs - previousMs;
     n.nowMs = input.nowMs;
+    if (input.kind === 'start' || n.lastInputMs === undefined) n.monoMs = input.nowMs;
+    else if (input.nowMs > n.lastInputMs) n.monoMs += input.nowMs - n.lastInputMs;
+    n.lastInputMs = input.nowMs;
     // Check-quorum is judged at the leader's heartbeat, where the node runs it (also never set before).
     n.heartbeat = input.kind === 'timer' && isHeartbeatTimer(input.timer);
     let message: RaftMessage | null = null;
@@ -308,6 +335,7 @@ export class RaftRuleChecker {
     step.ackIndex = -1;
     step.installed = false;
     step.truncated = false;
+    step.quorumStepDown = false;
     n.stepActive = true;
   }
 
@@ -324,6 +352,7 @@ export class RaftRuleChecker {
     else if (m.type === 'appendReply' || m.type === 'snapshotReply') {
       h.heardAtStep.set(from, this.stepCount);
       h.heardAtMs.set(from, n.nowMs ?? 0);
+      h.heardAtMonoMs.set(from, n.monoMs);
       if (m.readSeq > (h.echoed.get(from) ?? 0)) h.echoed.set(from, m.readSeq);
       const index = m.type === 'appendReply' ? (m.success ? m.matchIndex : -1) : m.done ? m.lastIndex : -1;
       if (index > (h.acked.get(from) ?? -1)) h.acked.set(from, index);
@@ -342,6 +371,11 @@ export class RaftRuleChecker {
     if (effect.kind === 'trace' && effect.event.type === 'raft.snapshotInstalled') {
       const step = this.stepOf(nodeId);
       if (step) step.installed = true;
+      return null;
+    }
+    if (effect.kind === 'trace' && effect.event.type === 'raft.steppedDownNoQuorum') {
+      const step = this.stepOf(nodeId);
+      if (step) step.quorumStepDown = true;
       return null;
     }
     const sh = this.shadows.get(nodeId);
@@ -557,7 +591,8 @@ export class RaftRuleChecker {
       b && step
         ? (this.checkTerms(nodeId, s, b, step) ??
           this.checkElection(nodeId, s, b) ??
-          this.checkCommit(nodeId, s, b, step))
+          this.checkCommit(nodeId, s, b, step) ??
+          this.checkQuorumStepDown(nodeId, s, b, step))
         : null;
     if (n.before === null)
       n.before = { role: s.role, term: s.term, commit: s.commitIndex, prevIndex: s.log.prevIndex, token };
@@ -599,8 +634,11 @@ export class RaftRuleChecker {
   private checkTerms(nodeId: NodeId, s: RaftState, b: Before, step: StepView): string | null {
     const m = step.message;
     if (!m) return null;
+    // A RequestVote may be refused by the disregard rule without moving the term (thesis §4.2.3) — but
+    // not one sent on the leader's own request (a transfer, §3.10): the rule has that exception, or a
+    // leadership transfer could never win while the old leader is heard.
     const exempt =
-      m.type === 'vote' ||
+      (m.type === 'vote' && (m.preVote || !m.transfer)) ||
       m.type === 'timeoutNow' ||
       (m.type === 'voteReply' && m.preVote) ||
       // A node's own append ack (a lone voter's durable marker) is taken only at its term; one claiming
@@ -655,6 +693,27 @@ export class RaftRuleChecker {
     if (count < Math.floor(voters.length / 2) + 1)
       return `check-quorum: ${nodeId} still leads term ${s.term} at ${nowMs.toFixed(1)} ms having heard from only ${count} of its ${voters.length} voters in the last ${windowMs} ms`;
     return null;
+  }
+
+  /** Rule 10, the other way: a check-quorum step-down only when no quorum answered within half a window. */
+  private checkQuorumStepDown(nodeId: NodeId, s: RaftState, b: Before, step: StepView): string | null {
+    if (!step.quorumStepDown || b.role !== 'leader') return null;
+    const n = this.rulesOf(nodeId);
+    const h = this.heard.get(nodeId);
+    // The documented window (as rule 10 reads it); half of it leaves the node's own timing all the room it needs.
+    const recentMs = (s.config.checkQuorumWindowMs ?? s.config.electionTimeoutMsMin) / 2;
+    const voters = s.membership.voters;
+    let count = voters.includes(nodeId) ? 1 : 0;
+    const heardFrom: NodeId[] = [];
+    if (h && h.term === b.term)
+      for (const id of voters) {
+        const atMs = h.heardAtMonoMs.get(id);
+        if (id === nodeId || atMs === undefined || n.monoMs - atMs > recentMs) continue;
+        count++;
+        heardFrom.push(id);
+      }
+    if (count < Math.floor(voters.length / 2) + 1) return null;
+    return `check-quorum: ${nodeId} stepped down from leading term ${b.term} for lack of a quorum, but ${count} of its ${voters.length} voters (itself${heardFrom.map((id) => `, ${id}`).join('')}) were heard within the last ${recentMs} ms`;
   }
 
   /** Rule 5: a new leader holds granted votes of its term from a quorum of its voters. */

@@ -8,6 +8,9 @@
  *  - Accuracy: a member that never crashed is never marked failed (counted as false positives; an
  *    expectation decides how many are acceptable).
  *  - Leave: a member that left gracefully is never marked failed while the network is connected.
+ *  - Left only after a leave: a member is marked left only once it began a graceful leave, or after an
+ *    operator force-left it from a member that held it failed (Serf: a leave intent about a member that
+ *    is alive only makes it `leaving`; `left` needs the member gone from the failure detector's view).
  *  - Convergence: once faults stop, every up member sees every up member alive and no down member alive.
  */
 import type { NodeId } from '../../core/types.js';
@@ -164,6 +167,44 @@ export function checkLeftNeverFailed(marks: readonly Mark[], truth: Truth): stri
         `leave: ${m.observer} marked ${m.about} failed at ${m.atMs.toFixed(0)} ms after it began leaving at ${leave.fromMs.toFixed(0)} ms`,
       );
     }
+  }
+  return problems;
+}
+
+/** An operator's force-leave, as the harness saw it arrive: who handled it, whom it named, and how it held that member. */
+export interface ForceLeave {
+  readonly atMs: number;
+  readonly node: NodeId;
+  readonly about: NodeId;
+  readonly before: MemberStatus | undefined;
+}
+
+/**
+ * Left only after a leave (Serf's member states; Consul's `force-leave` "is useful for nodes that
+ * failed and will not return"): a `left` mark about a member that never began a graceful leave is
+ * wrong unless an operator force-left it, no later than the mark, through a member that held it failed
+ * or left (that turns it left at once, and the intent spreads). A force-leave of a member held alive,
+ * suspect or leaving makes it `leaving` where it was asked and nowhere else — were it marked left
+ * around the cluster, Consul's leader would deregister a node that is up. Network faults change
+ * nothing here: a leave intent is the only source of `left`.
+ */
+export function checkLeftOnlyAfterLeave(
+  marks: readonly Mark[],
+  truth: Truth,
+  forceLeaves: readonly ForceLeave[],
+): string[] {
+  const problems: string[] = [];
+  for (const m of marks) {
+    if (m.status !== 'left' || m.observer === m.about) continue;
+    const life = truth.lives.get(m.about);
+    if (!life || life.leaving.some((l) => l.fromMs <= m.atMs)) continue;
+    const forced = forceLeaves.some(
+      (f) => f.about === m.about && f.atMs <= m.atMs && (f.before === 'failed' || f.before === 'left'),
+    );
+    if (forced) continue;
+    problems.push(
+      `left without a leave: ${m.observer} marked ${m.about} left at ${m.atMs.toFixed(0)} ms (incarnation ${m.incarnation}); it never began leaving, and nobody force-left it while holding it failed`,
+    );
   }
   return problems;
 }

@@ -95,6 +95,7 @@ import {
 } from './raft-coverage.js';
 import { drawRaftKnobs, raftGuideGroups, raftGuideSkips, raftKnobFields, raftKnobParams } from './raft-knobs.js';
 import { storeTransitionOf, storeTransitions } from './store-coverage.js';
+import { sessionChecksFor, sessionsOnCriticalChecks, startLockServiceHealth } from './kv-session-checks.js';
 
 const params = {
   ...raftKnobParams,
@@ -121,7 +122,10 @@ const params = {
   expireEveryMs: 'period of the leader-duty sessionsExpire proposal (ms)',
   transferEveryMs:
     'mean gap between an operator’s leadership transfers to a random server (ms; 0 = none, the default): `consul operator raft transfer-leader`',
-  sessionChecks: 'serf (sessions die with their node’s serfHealth, Consul’s default) | none',
+  sessionChecks:
+    'serf (sessions die with their node’s serfHealth, Consul’s default) | none | service (tied to a service check that an agent reports now passing, now critical: kv-session-checks.ts)',
+  serviceHealthEveryMs:
+    'with sessionChecks service: mean gap between the service check’s status reports (default 1500)',
   plant: 'TEST ONLY: forget-lock-delay (a planted store bug the lock checker must catch) | none',
   groupReads:
     'TEST ONLY: read mode of the key-group clients’ recursive reads: consistent (the default) | default-unsafe (BROKEN, as reads=default-unsafe: the key-group check must catch it)',
@@ -200,6 +204,8 @@ export class CheckedStoreFsm implements Fsm {
     const broken = this.store.invariants();
     if (broken.length > 0)
       this.problems.push(`${this.nodeId} store invariants after index ${index}: ${broken.join('; ')}`);
+    for (const problem of sessionsOnCriticalChecks(this.store.state))
+      this.problems.push(`${this.nodeId}: after index ${index}, ${problem}`);
     return result;
   }
 
@@ -231,6 +237,14 @@ export class CheckedStoreFsm implements Fsm {
     if (was !== '' && now !== '') {
       this.problems.push(
         `${this.nodeId}: at index ${index} the lock passed from session ${was} to ${now} without being freed`,
+      );
+      return;
+    }
+    // Consul's release (`?release=<session>`, kvsUnlockTxn): only the session that holds the lock frees
+    // it; another session's release changes nothing and answers false.
+    if (was !== '' && command.type === 'kvUnlock' && String(command.session ?? '') !== was) {
+      this.problems.push(
+        `${this.nodeId}: session ${String(command.session ?? '')} released the lock held by session ${was} at index ${index}`,
       );
       return;
     }
@@ -971,7 +985,7 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
     const newSession = (): void => {
       const id = `s-${p}-${++sessions}`;
       const op = sim.history.invoke(process, 'session-create', { id }, home, sim.nowMs);
-      const checks = scenario.params.sessionChecks === 'none' ? { nodeChecks: [] } : {}; // default: serfHealth
+      const checks = sessionChecksFor(scenario.params.sessionChecks); // default: serfHealth
       // Drawn only when set, so that other scenarios draw exactly as before.
       const delayMs = lockDelayZeroPercent > 0 && prng.below(100) < lockDelayZeroPercent ? 0 : lockDelayMs;
       client.propose(
@@ -1338,7 +1352,7 @@ export const harness: Harness = {
     const choices: Record<string, readonly string[]> = {
       reads: ['consistent', 'default-unsafe', 'stale'],
       plant: ['forget-lock-delay', 'none'],
-      sessionChecks: ['serf', 'none'],
+      sessionChecks: ['serf', 'none', 'service'],
       preVote: ['true', 'false'],
       checkQuorum: ['true', 'false'],
       leaseReads: ['true', 'false'],
@@ -1383,6 +1397,12 @@ export const harness: Harness = {
     startGroupWorkload(sim, scenario);
     startLockWorkload(sim, scenario);
     startCatalogWriters(sim, scenario);
+    if (scenario.params.sessionChecks === 'service') {
+      const client = new Client(sim, sim.random('lock-service-agent'), 'lock-svc', 300, 'consistent');
+      startLockServiceHealth(sim, num(scenario, 'serviceHealthEveryMs', 1500), (command, deadlineMs, done) =>
+        client.propose(command, deadlineMs, (out) => done(out.kind === 'ok' && commandResult(out.reply).ok)),
+      );
+    }
     startWatchers(sim, scenario);
     startLeadershipTransfers(sim, scenario);
   },

@@ -176,6 +176,30 @@ function raftOf(sim: SimApi, id: NodeId): RaftState | null {
   return runtime ? runtime.stateOf<RaftState>('raft') : null;
 }
 
+/**
+ * `expect members-caught-up` (thesis §4.2.1: a leader replicates its log to every server of its
+ * configuration, non-voting members included — a learner is a read replica or a server being caught up
+ * for promotion): the members of the current leader's configuration that are up but whose log does not
+ * reach the leader's commit index. A member that lost its data and came back under a new server id
+ * waits to be added again (identity.ts) and is not counted. Also a liveness condition (the run is live
+ * only once none is behind), so a member left behind after the faults stop fails the run.
+ */
+function membersBehind(sim: SimApi): string[] {
+  const leader = currentLeader(sim);
+  const l = leader ? raftOf(sim, leader) : null;
+  if (!leader || !l) return ['no leader'];
+  const behind: string[] = [];
+  for (const id of [...l.membership.voters, ...l.membership.learners]) {
+    const m = id === leader || !sim.isUp(id) ? null : raftOf(sim, id);
+    if (!m || m.lostData || (l.membership.ids?.[id] !== undefined && l.membership.ids[id] !== m.serverId)) continue;
+    if (m.log.lastIndex < l.commitIndex)
+      behind.push(
+        `${id} (${l.membership.learners.includes(id) ? 'learner' : 'voter'}) holds entries up to ${m.log.lastIndex}; ${leader} committed ${l.commitIndex}`,
+      );
+  }
+  return behind;
+}
+
 /** The node that believes it leads at the highest term, if any. */
 export function currentLeader(sim: SimApi): NodeId | null {
   let best: NodeId | null = null;
@@ -650,13 +674,16 @@ export const harness: Harness = {
     const run = runStateOf(sim);
     if (run.livenessFromMs === null) run.livenessFromMs = sim.nowMs;
     const from = run.livenessFromMs;
-    // A leader exists and a write invoked after the faults stopped was acknowledged.
-    return currentLeader(sim) !== null && sim.history.someWriteOkFrom(from);
+    // A leader exists and a write invoked after the faults stopped was acknowledged; with `expect
+    // members-caught-up`, every member of its configuration, learners included, holds its commit index.
+    if (currentLeader(sim) === null || !sim.history.someWriteOkFrom(from)) return false;
+    return !sim.scenario.expectations.some((e) => e.name === 'members-caught-up') || membersBehind(sim).length === 0;
   },
 
   whyNotLive(sim) {
     const from = runStateOf(sim).livenessFromMs ?? sim.scenario.safetyMs;
-    return raftStall(sim, (id) => raftOf(sim, id), currentLeader(sim), from);
+    const behind = sim.scenario.expectations.some((e) => e.name === 'members-caught-up') ? membersBehind(sim) : [];
+    return [...behind, ...raftStall(sim, (id) => raftOf(sim, id), currentLeader(sim), from)];
   },
 
   checkEnd(sim) {
@@ -712,8 +739,10 @@ export const harness: Harness = {
         return run.checker.stats.elections <= Number(args[0])
           ? null
           : `${run.checker.stats.elections} elections, expected ≤ ${args[0]}`;
+      case 'members-caught-up':
+        return membersBehind(sim)[0] ?? null;
       default:
-        return `unknown expectation '${name}' (raft knows: leader, leader-is NODE, snapshot-installed [NODE], voters IDS.., not-leader IDS.., acknowledged-min N, elections-min N, elections-max N)`;
+        return `unknown expectation '${name}' (raft knows: leader, leader-is NODE, snapshot-installed [NODE], voters IDS.., not-leader IDS.., acknowledged-min N, elections-min N, elections-max N, members-caught-up)`;
     }
   },
 

@@ -28,8 +28,10 @@ import {
   checkCompleteness,
   checkConverged,
   checkLeftNeverFailed,
+  checkLeftOnlyAfterLeave,
   completenessBoundMs,
   falsePositives,
+  type ForceLeave,
   type Life,
   type Mark,
   type Span,
@@ -152,6 +154,8 @@ class SwimRun {
   forceLeave: { node: NodeId; name: string; before: MemberStatus | undefined } | null = null;
   /** The node stepping on its probe timer, if any (the Lifeguard scaling rule judges the timers it arms). */
   probeTick: NodeId | null = null;
+  /** Every force-leave request as it arrived (checkLeftOnlyAfterLeave). */
+  readonly forceLeaves: ForceLeave[] = [];
   /** What `sim explore --coverage` counts (swim-coverage.ts); idle when coverage is off. */
   readonly coverage = new SwimCoverage();
   /** When each node last started (ms; absent: at 0), for `expect coordinates`' settling time. */
@@ -388,6 +392,12 @@ function checkForceLeave(sim: SimApi, run: SwimRun, nodeId: NodeId): string | nu
     : null;
 }
 
+function idByName(s: SwimState, name: string): NodeId {
+  let id: NodeId | undefined;
+  s.members.forEach((r) => void ((r.name === name || r.id === name) && id === undefined && (id = r.id)));
+  return id ?? name;
+}
+
 function statusByName(s: SwimState | null, name: string): MemberStatus | undefined {
   let status: MemberStatus | undefined;
   s?.members.forEach((r) => void ((r.name === name || r.id === name) && status === undefined && (status = r.status)));
@@ -559,8 +569,15 @@ export const harness: Harness = {
       checkSuspicionTimeout(sim, run, nodeId, s, input.timer.slice('swim:'.length));
     else if (input.kind === 'request') {
       const body = (input.request as { machine?: string; body?: SwimRequest }).body;
-      if (body?.type === 'forceLeave')
+      if (body?.type === 'forceLeave') {
         run.forceLeave = { node: nodeId, name: String(body.name), before: statusByName(s, String(body.name)) };
+        run.forceLeaves.push({
+          atMs: sim.nowMs,
+          node: nodeId,
+          about: idByName(s, String(body.name)),
+          before: run.forceLeave.before,
+        });
+      }
     }
   },
 
@@ -732,7 +749,11 @@ function judge(sim: SimApi): string[] {
     scenario.network.lossPercent > 0 || (scenario.nemesis.mode === 'swarm' && scenario.nemesis.kinds.includes('loss'));
   const awareness = Number(scenario.params.boundAwareness ?? (lossy ? 2 : 1));
   const boundMs = completenessBoundMs(config, scenario.nodes.length, awareness);
-  const problems = [...checkCompleteness(marks, truth, boundMs), ...checkLeftNeverFailed(marks, truth)];
+  const problems = [
+    ...checkCompleteness(marks, truth, boundMs),
+    ...checkLeftNeverFailed(marks, truth),
+    ...checkLeftOnlyAfterLeave(marks, truth, runOf(sim).forceLeaves),
+  ];
   const fps = falsePositives(marks, truth, boundMs);
   const slow = runOf(sim).slow;
   const healthy = fps.filter((m) => !slow.has(m.about)).length;
