@@ -17,8 +17,9 @@
  *   service-register SERVICE      PUT /v1/agent/service/register (SERVICE, port 8080) on NODE
  *   catalog-register N@ADDR/SVC   PUT /v1/catalog/register of node N at ADDR with service SVC; node N is first
  *                                 registered at 10.0.0.1 with the master token (an external node)
- *   session-destroy N             a session on node N is made with the master token, then destroyed with TOKEN
- *   session-renew N               likewise, renewed with TOKEN
+ *   session-destroy [DC:]N        a session on node N is made with the master token, then destroyed with TOKEN;
+ *                                 with DC, both in that datacenter (`?dc=`): decided there, its lookup run there
+ *   session-renew [DC:]N          likewise, renewed with TOKEN
  *   query-update OLD:NEW          a prepared query OLD on service `web` is made with the master token, then
  *                                 replaced with one named NEW with TOKEN
  *   query-delete NAME             likewise, deleted with TOKEN
@@ -129,12 +130,22 @@ export function actGate(sim: SimApi | null, args: readonly string[], activity: D
       return null;
     }
     case 'session-destroy':
-    case 'session-renew':
-      setup({ type: 'session.create', node: arg, ttlMs: 60_000 }, (created) => {
+    case 'session-renew': {
+      // `dc2:n8`: the session lives in dc2, and the request goes there (`?dc=`), as Consul's CLI sends it.
+      const [dc, sessionNode] = arg.includes(':') ? (arg.split(':', 2) as [string, string]) : [undefined, arg];
+      const remote = dc === undefined ? {} : { dc };
+      // The operator's setup in another DC carries the master token there (a local one needs none).
+      const asOperator = dc === undefined ? {} : { dc, token: masterToken };
+      setup({ type: 'session.create', node: sessionNode, ttlMs: 60_000, ...asOperator }, (created) => {
         const id = (created.body as { ID: string }).ID;
-        gated(op === 'session-destroy' ? { type: 'session.destroy', id } : { type: 'session.renew', id });
+        gated(
+          op === 'session-destroy'
+            ? { type: 'session.destroy', id, ...remote }
+            : { type: 'session.renew', id, ...remote },
+        );
       });
       return null;
+    }
     case 'query-update':
     case 'query-delete': {
       const [name, next] = op === 'query-update' ? [rename![1]!, rename![2]!] : [arg, arg];
