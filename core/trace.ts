@@ -165,7 +165,7 @@ export interface TraceFields {
   };
   'consul.bootstrapping': { readonly servers: readonly string[] };
   'consul.bootstrapFailed': { readonly error: string; readonly detail: string | null };
-  'consul.bootstrapDisabled': { readonly server: string };
+  'consul.bootstrapDisabled': { readonly server: string; readonly reason: string };
   'consul.bootstrapUnconfirmed': { readonly server: string; readonly retryMs: number };
   'consul.newLeader': { readonly leader: string };
   'consul.leadershipAcquired': Record<never, never>;
@@ -365,7 +365,7 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
   ],
   'consul.bootstrapDisabled': [
     'info',
-    (e) => `consul: Existing Raft peers reported by ${e.server}, disabling bootstrap mode`,
+    (e) => `consul: Existing Raft peers reported by ${e.server} (it ${e.reason}), disabling bootstrap mode`,
   ],
   'consul.bootstrapUnconfirmed': [
     'warn',

@@ -8,15 +8,15 @@
  *    BootstrapCluster is safe to call on every server with identical configurations).
  *  - A server whose Raft already has a configuration or a leader (a restart, a late joiner added by
  *    the leader) never bootstraps.
- *  - Nor does one whose peers hold a cluster already: before bootstrapping, a server asks every other
- *    expected server for its Raft view (Consul's maybeBootstrap asks `Status.Peers` of each) and
- *    bootstraps only when every one answered and none holds more than the same bootstrap entry. A
- *    server whose data dir was wiped with everything in it (its identity record too, so to itself it is
- *    a new server) would otherwise found the cluster again: with its one-entry log it votes, and with a
- *    peer that missed a committed entry it elects a leader without that entry
- *    (scenarios/raft/disk-replaced-bootstrap.txt seed 268 lost committed index 2; seed 203 voted twice
- *    in one term). It waits instead for the leader to add it back, as a server that knows it lost its
- *    data does (core/raft/identity.ts). A peer that does not answer leaves the question open: ask again
+ *  - Nor does one that a peer forbids: before bootstrapping, a server asks every other expected server
+ *    for its Raft view (Consul's maybeBootstrap asks `Status.Peers` of each) and bootstraps only when
+ *    every one answered and none forbids it (`checkPeerForbids`: a peer that knows this server under
+ *    another server id, or holds another configuration). A server whose data dir was wiped with
+ *    everything in it (its identity record too, so to itself it is a new server) would otherwise found
+ *    the cluster again: with its one-entry log it votes, and with a peer that missed a committed entry
+ *    it elects a leader without that entry (scenarios/raft/disk-replaced-bootstrap.txt seed 268 lost
+ *    committed index 2; seed 203 voted twice in one term). It waits instead for the leader to add it
+ *    back, as a server that knows it lost its data does (core/raft/identity.ts). A peer that does not answer leaves the question open: ask again
  *    after `bootstrapRetryMs` (Consul retries too; it gives up after six tries and bootstraps anyway,
  *    which this does not — a wiped server cut off from its peers must not found a cluster).
  *  - With `authenticateServers`, only servers that introduced themselves on the server port count
@@ -35,38 +35,51 @@ export const bootstrapRetryMs = 1_000;
 /** What a server tells a peer about to bootstrap (status `bootstrap`): its Raft view, reduced. */
 export interface BootstrapView {
   readonly voters: readonly NodeId[];
-  readonly membershipIndex: number;
   readonly lastIndex: number;
-  readonly term: number;
   readonly leader: NodeId | null;
+  /** The id this server knows each member by (Raft `status` with `ids`: on record, else first heard). */
+  readonly knownIds: Readonly<Record<NodeId, string>>;
 }
 
 export function bootstrapViewOf(view: RaftView | null): BootstrapView {
   return {
     voters: view?.voters ?? [],
-    membershipIndex: view?.membershipIndex ?? 0,
     lastIndex: view?.lastIndex ?? 0,
-    term: view?.term ?? 0,
     leader: view?.leader ?? null,
+    knownIds: view?.knownIds ?? {},
   };
 }
 
+/** Who is asking: the bootstrapping server's name in the configuration and its Raft server id. */
+export interface Asker {
+  readonly name: NodeId;
+  readonly serverId: string;
+}
+
 /**
- * Whether a peer's view shows a cluster that exists already, for a server about to bootstrap with
- * `servers`. Not when the peer holds nothing (a new server too), nor when it bootstrapped the very same
- * configuration and holds nothing after it and follows no leader (founders of one new cluster, which
- * bootstrap in any order: identical bootstrap entries are one configuration). Anything else — another
- * configuration, an entry after the bootstrap entry (every leader appends one when elected), a leader
- * (followed with or without a configuration) — is a cluster this server must be added to, not found again.
- * Terms are not evidence: without pre-vote a lone founder's failed campaigns raise its own and every
- * empty server's term, and a server that then refused to found would leave it without a quorum forever
- * (raft/disk-replaced-bootstrap seeds 9, 392 of a first draft). Pure: the simulator's Raft harness asks
- * it too (sim/harnesses/raft.ts `bootstrapExpect`).
+ * Why a peer's view forbids `asker` to bootstrap with `servers`, or null when it allows it:
+ *  - the peer knows the asker under another server id: the asker took part under that id and lost its
+ *    data since (its whole data dir, identity record included, so to itself it is new). Whatever it
+ *    acknowledged or voted under the old id is gone, so it must not vote again on a founding log; it
+ *    waits for the leader to add it back under its new id (core/raft/identity.ts). This is the case
+ *    scenarios/raft/disk-replaced-bootstrap.txt found (seed 268 lost committed index 2; 203 voted twice
+ *    in one term);
+ *  - the peer holds another configuration than the founding one (another set of voters), or entries or
+ *    a leader without a configuration: a cluster this server must be added to, not found.
+ * A peer with nothing, or with the very same founding configuration however far its log went, allows
+ * it: a founder that has not bootstrapped yet, and was never heard under another id, acknowledged and
+ * voted nothing, so its identical bootstrap entry and its votes are a fresh founder's (hashicorp/raft
+ * lets founders bootstrap in any order). Refusing it left clusters with no quorum of servers that may
+ * vote: one wiped, one a founder that waited (raft/disk-replaced-bootstrap seeds 3536, 3709 of a first
+ * draft that refused whenever a peer's log went past the bootstrap entry). Terms are no evidence either
+ * way (candidates' vote requests raise every server's). Pure: the simulator's Raft harness asks it too.
  */
-export function checkPeerHoldsCluster(peer: BootstrapView, servers: readonly NodeId[]): boolean {
-  if (peer.voters.length === 0) return peer.lastIndex > 0 || peer.leader !== null;
+export function checkPeerForbids(peer: BootstrapView, servers: readonly NodeId[], asker: Asker): string | null {
+  const known = peer.knownIds[asker.name];
+  if (known !== undefined && known !== asker.serverId) return `knows ${asker.name} as ${known}`;
+  if (peer.voters.length === 0) return peer.lastIndex > 0 || peer.leader !== null ? 'follows a cluster' : null;
   const same = peer.voters.length === servers.length && peer.voters.every((id) => servers.includes(id));
-  return !same || peer.membershipIndex !== 1 || peer.lastIndex > 1 || peer.leader !== null;
+  return same ? null : 'holds another configuration';
 }
 
 export function expectedServers(s: AgentState): number {
@@ -89,19 +102,24 @@ export function maybeBootstrap(s: AgentState, env: Env): void {
   callRaft(s, env, { type: 'status' }, (status, env2) => {
     const view = status.ok ? status.result : null;
     // Holds a log or follows a leader: a restart, or a joiner the leader reached first. A term alone is
-    // candidates' vote requests heard while waiting (checkPeerHoldsCluster says why that is no cluster).
+    // candidates' vote requests heard while waiting (checkPeerForbids says why that is no cluster).
     if (view && (view.voters.length > 0 || view.lastIndex > 0 || view.leader)) {
       s.bootstrapping = false;
       s.bootstrapped = true;
       return;
     }
     const servers = [...ids.keys()].sort();
-    askPeers(s, env2, servers, (verdict, env3) => {
+    const asker: Asker = { name: s.config.rpcId, serverId: view?.serverId ?? '' };
+    askPeers(s, env2, servers, asker, (verdict, env3) => {
       if (verdict.kind === 'cluster') {
         // Consul: "Existing Raft peers reported by server, disabling bootstrap mode".
         s.bootstrapping = false;
         s.bootstrapped = true;
-        trace(env3, { type: 'consul.bootstrapDisabled', server: String(ids.get(verdict.peer) ?? verdict.peer) });
+        trace(env3, {
+          type: 'consul.bootstrapDisabled',
+          server: String(ids.get(verdict.peer) ?? verdict.peer),
+          reason: verdict.reason,
+        });
         return;
       }
       if (verdict.kind === 'unconfirmed') {
@@ -134,7 +152,7 @@ export function onBootstrapTimer(s: AgentState, env: Env): void {
 
 type PeersVerdict =
   | { readonly kind: 'none' }
-  | { readonly kind: 'cluster'; readonly peer: NodeId }
+  | { readonly kind: 'cluster'; readonly peer: NodeId; readonly reason: string }
   | { readonly kind: 'unconfirmed'; readonly peer: NodeId };
 
 /**
@@ -146,6 +164,7 @@ function askPeers(
   s: AgentState,
   env: Env,
   servers: readonly NodeId[],
+  asker: Asker,
   then: (verdict: PeersVerdict, env: Env) => void,
 ): void {
   const peers = servers.filter((id) => id !== s.config.rpcId);
@@ -157,10 +176,11 @@ function askPeers(
     const answer = (result: ServerResult, env2: Env): void => {
       if (decided) return;
       waiting--;
+      const reason = result.ok ? checkPeerForbids(result.value as BootstrapView, servers, asker) : null;
       if (!result.ok) unconfirmed ??= peer;
-      else if (checkPeerHoldsCluster(result.value as BootstrapView, servers)) {
+      else if (reason !== null) {
         decided = true;
-        return then({ kind: 'cluster', peer }, env2);
+        return then({ kind: 'cluster', peer, reason }, env2);
       }
       if (waiting > 0) return;
       decided = true;

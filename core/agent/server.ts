@@ -299,7 +299,8 @@ function runAutopilotHealth(
 }
 
 function runStatus(s: AgentState, env: Env, op: ServerOp & { kind: 'status' }, origin: Origin): void {
-  callRaft(s, env, { type: 'status' }, (response, env2) => {
+  const request = op.what === 'bootstrap' ? ({ type: 'status', ids: true } as const) : ({ type: 'status' } as const);
+  callRaft(s, env, request, (response, env2) => {
     const view = response.ok ? response.result : null;
     const leader = view?.leader ?? s.leader;
     const value =

@@ -50,7 +50,7 @@ export type RaftRequest =
   /** Start the cluster with these voters (bootstrap-expect reached, or a single-server bootstrap). */
   | { readonly type: 'bootstrap'; readonly servers: readonly NodeId[] }
   /** This node's view; with `progress`, a leader adds its replication view of every member (autopilot). */
-  | { readonly type: 'status'; readonly progress?: boolean };
+  | { readonly type: 'status'; readonly progress?: boolean; readonly ids?: boolean };
 
 export type RaftResponse = RaftAnswer<RaftRequest['type']>;
 
@@ -154,6 +154,11 @@ export interface RaftView {
   readonly progress?: readonly MemberProgress[];
   /** With `progress`: the heartbeat interval in force (ms), what a last contact is measured against. */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * Asked with `ids`: the id this server knows each member by — the one on record, else the first its
+   * messages carried here — for a server about to bootstrap (core/agent/bootstrap.ts).
+   */
+  readonly knownIds?: Readonly<Record<NodeId, string>>;
 }
 
 export interface MemberProgress {

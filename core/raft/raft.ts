@@ -86,6 +86,7 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     leaderLinkDown: false,
     votes: new Set(),
     seenIds: new Map(),
+    firstSeenIds: new Map(),
     strangersReported: new Set(),
     progress: new Map(),
     pending: new Map(),

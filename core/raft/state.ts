@@ -135,6 +135,12 @@ export interface RaftState {
    * here differs from the recorded one came back with a new id (view: `idMismatches`).
    */
   seenIds: Map<NodeId, string>;
+  /**
+   * The first id each member's messages carried here (never overwritten, not persisted): what a server
+   * about to bootstrap is told about itself (`status` with `ids`, core/agent/bootstrap.ts). A member that
+   * was heard under one id and asks under another lost its data, even before the leader recorded ids.
+   */
+  firstSeenIds: Map<NodeId, string>;
   /** `name id` pairs already reported as strangers (logged once, not per message). Size ≤ strangersReportedMax. */
   strangersReported: Set<string>;
 
@@ -415,6 +421,15 @@ export function viewOf(s: RaftState): RaftView {
     ids: s.membership.ids ?? {},
     idMismatches: idMismatchesOf(s),
   };
+}
+
+/** The id this server knows each member by: the one on record, else the first its messages carried here. */
+export function knownIdsOf(s: RaftState): Record<NodeId, string> {
+  const ids: Record<NodeId, string> = {};
+  for (const [name, id] of s.firstSeenIds) ids[name] = id;
+  const recorded = s.membership.ids ?? {};
+  for (const name of Object.keys(recorded)) ids[name] = recorded[name]!;
+  return ids;
 }
 
 /** A leader's replication view of every other member (autopilot server health); empty on others. */

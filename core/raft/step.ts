@@ -81,6 +81,7 @@ import {
   timerHeartbeat,
   trace,
   viewOf,
+  knownIdsOf,
   progressOf,
   type RaftState,
   type ReplyTarget,
@@ -132,7 +133,10 @@ export function onMessage(s: RaftState, ctx: StepContext, nowMs: number, from: N
  */
 function checkFromMember(s: RaftState, ctx: StepContext, from: NodeId, m: RaftMessage): boolean {
   const member = s.membership.voters.includes(from) || s.membership.learners.includes(from);
-  if (member && m.sid !== undefined) s.seenIds.set(from, m.sid);
+  if (member && m.sid !== undefined) {
+    s.seenIds.set(from, m.sid);
+    if (!s.firstSeenIds.has(from)) s.firstSeenIds.set(from, m.sid);
+  }
   if (m.type === 'append' || m.type === 'snapshot' || m.type === 'timeoutNow') return true;
   if (checkSenderCounts(s, from, m.sid)) return true;
   const recordedId = recordedIdOf(s.membership, from)!;
@@ -436,7 +440,9 @@ export function onRequest(
         index: s.commitIndex,
         result: request.progress
           ? { ...viewOf(s), progress: progressOf(s), heartbeatIntervalMs: s.config.heartbeatIntervalMs }
-          : viewOf(s),
+          : request.ids
+            ? { ...viewOf(s), knownIds: knownIdsOf(s) }
+            : viewOf(s),
       });
     default:
       return fail(s, ctx, target, 'badRequest', `unknown request type ${String((request as { type?: unknown }).type)}`);

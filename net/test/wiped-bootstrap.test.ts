@@ -78,7 +78,10 @@ describe('a server wiped with its identity (real processes)', () => {
     fs.mkdirSync(dataDirs[victim]!);
     const wiped = start(victim);
 
-    await wiped.waitFor(/consul: Existing Raft peers reported by s\d, disabling bootstrap mode/, 30_000);
+    await wiped.waitFor(
+      /consul: Existing Raft peers reported by s\d \(it knows [^)]* as [0-9a-f-]+\), disabling bootstrap mode/,
+      30_000,
+    );
     expect(wiped.output()).not.toContain(founding);
     const after = await until(
       async () => {

@@ -12,8 +12,8 @@
 import type { Fsm } from '../../core/raft/api.js';
 import { makeRaftConfig, raftProfiles, raftTimingFor, type RaftConfig } from '../../core/raft/config.js';
 import { raftMachine, type RaftState } from '../../core/raft/raft.js';
-import { viewOf } from '../../core/raft/state.js';
-import { bootstrapRetryMs, bootstrapViewOf, checkPeerHoldsCluster } from '../../core/agent/bootstrap.js';
+import { knownIdsOf, viewOf } from '../../core/raft/state.js';
+import { bootstrapRetryMs, bootstrapViewOf, checkPeerForbids } from '../../core/agent/bootstrap.js';
 import type { Effect, NodeId } from '../../core/types.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { raftStall } from './why-not-live.js';
@@ -367,8 +367,8 @@ function startTransferWorkload(sim: SimApi, scenario: Scenario): void {
  * the node's Raft is asked for its status; if it holds no configuration, no term and no leader, every
  * other expected server is asked for its Raft view (the agent's `status bootstrap` RPC: here read from
  * the peer's state when the network lets the two talk), and with the agent's own rule
- * (`checkPeerHoldsCluster`) the node bootstraps with the N servers, sorted, or stays unbootstrapped
- * because a peer holds a cluster, or asks again after `bootstrapRetryMs` when a peer was out of reach.
+ * (`checkPeerForbids`) the node bootstraps with the N servers, sorted, or stays unbootstrapped
+ * because a peer knows it under another id or holds another cluster, or asks again after `bootstrapRetryMs` when a peer was out of reach.
  * A server that lost its data must not bootstrap again (issue 13 §2): the leader adds it back; the
  * safety checkers judge what a second founding would break.
  */
@@ -382,8 +382,9 @@ function startBootstrap(sim: SimApi, nodeId: NodeId): void {
     if (sim.phase === 'done' || !sim.isUp(nodeId) || sim.runtime(nodeId) !== process) return;
     sim.request(nodeId, { machine: 'raft', body: { type: 'status' } }, 2000, (status) => {
       const view = (status as RaftReply | undefined)?.ok ? (status as RaftReply).result : null;
-      const v = view as { voters?: unknown[]; lastIndex?: number; leader?: unknown } | null;
+      const v = view as { voters?: unknown[]; lastIndex?: number; leader?: unknown; serverId?: string } | null;
       if (!v || (v.voters?.length ?? 0) > 0 || (v.lastIndex ?? 0) > 0 || v.leader) return;
+      const asker = { name: nodeId, serverId: v.serverId ?? '' };
       let unconfirmed: NodeId | null = null;
       for (const peer of servers) {
         if (peer === nodeId) continue;
@@ -392,9 +393,11 @@ function startBootstrap(sim: SimApi, nodeId: NodeId): void {
           unconfirmed ??= peer;
           continue;
         }
-        const peerView = bootstrapViewOf(viewOf(peerRuntime.stateOf<RaftState>('raft')));
-        if (checkPeerHoldsCluster(peerView, servers)) {
-          sim.log(`agent: ${nodeId} does not bootstrap: ${peer} holds a cluster already`);
+        const peerState = peerRuntime.stateOf<RaftState>('raft');
+        const peerView = bootstrapViewOf({ ...viewOf(peerState), knownIds: knownIdsOf(peerState) });
+        const reason = checkPeerForbids(peerView, servers, asker);
+        if (reason !== null) {
+          sim.log(`agent: ${nodeId} does not bootstrap: ${peer} ${reason}`);
           return;
         }
       }
