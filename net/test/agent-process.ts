@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import { loopbackServerArgs } from '../../test/loopback-servers.js';
 
 export const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -128,4 +129,44 @@ export function dcAgentArgs(name: string, ip: string, dc: string, dataDir: strin
     '-retry-interval',
     '1s',
   ];
+}
+
+/**
+ * A cluster of `agent -server -bootstrap-expect N` processes on `ips` (one each), with their own data dirs
+ * under a temporary root and Consul's production Raft timing (raft_multiplier 1: elections in 1–2 s, so
+ * they do not dominate a test's time). `start(i)` starts (or starts again) server i; every process is
+ * killed and the root removed after the file's tests.
+ */
+export function fastServerCluster(ips: readonly string[], label: string) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `conclave-${label}-`));
+  const dataDirs = ips.map((_, i) => path.join(root, `s${i + 1}`));
+  const agents: AgentHandle[] = [];
+  afterAll(async () => {
+    await stopAll(agents);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const fastRaft = path.join(root, 'fast-raft.json');
+  fs.writeFileSync(fastRaft, JSON.stringify({ performance: { raft_multiplier: 1 } }));
+  const start = (i: number): AgentHandle => {
+    const agent = startAgent([...loopbackServerArgs(ips, i, dataDirs[i]!), '-config-file', fastRaft]);
+    agents.push(agent);
+    return agent;
+  };
+  return { root, dataDirs, agents, start };
+}
+
+/** One server of `/v1/operator/raft/configuration`. */
+export interface RaftServer {
+  ID: string;
+  Node: string;
+  Address: string;
+  Voter: boolean;
+  Leader: boolean;
+}
+
+/** `/v1/operator/raft/configuration` as the agent at `ip` answers it. */
+export async function raftConfiguration(ip: string): Promise<RaftServer[]> {
+  const r = await fetch(`http://${ip}:8500/v1/operator/raft/configuration`, { signal: AbortSignal.timeout(2_000) });
+  if (r.status !== 200) throw new Error(`raft configuration on ${ip}: ${r.status}`);
+  return ((await r.json()) as { Servers: RaftServer[] }).Servers;
 }

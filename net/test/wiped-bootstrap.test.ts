@@ -9,43 +9,12 @@
  * never found a cluster again, and be added back by the leader under a new server id, with the key.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { describe, expect, it } from 'vitest';
+import { fastServerCluster, raftConfiguration as configuration, until } from './agent-process.js';
 import { kvPut, leaderIp } from './http-client.js';
-import { loopbackServerArgs } from '../../test/loopback-servers.js';
 
 const ips = ['127.0.53.1', '127.0.53.2', '127.0.53.3'];
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-wiped-bootstrap-'));
-const dataDirs = ips.map((_, i) => path.join(root, `s${i + 1}`));
-const agents: AgentHandle[] = [];
-afterAll(async () => {
-  await stopAll(agents);
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-// Consul's production timing (raft_multiplier 1), so the elections do not dominate the test's time.
-const fastRaft = path.join(root, 'fast-raft.json');
-fs.writeFileSync(fastRaft, JSON.stringify({ performance: { raft_multiplier: 1 } }));
-
-function start(i: number): AgentHandle {
-  const agent = startAgent([...loopbackServerArgs(ips, i, dataDirs[i]!), '-config-file', fastRaft]);
-  agents.push(agent);
-  return agent;
-}
-
-interface RaftServer {
-  ID: string;
-  Node: string;
-  Voter: boolean;
-}
-
-async function configuration(ip: string): Promise<RaftServer[]> {
-  const r = await fetch(`http://${ip}:8500/v1/operator/raft/configuration`, { signal: AbortSignal.timeout(2_000) });
-  if (r.status !== 200) throw new Error(`raft configuration on ${ip}: ${r.status}`);
-  return ((await r.json()) as { Servers: RaftServer[] }).Servers;
-}
+const { dataDirs, agents, start } = fastServerCluster(ips, 'wiped-bootstrap');
 
 const founding = 'Found expected number of peers, attempting bootstrap';
 

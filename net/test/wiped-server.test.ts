@@ -10,40 +10,20 @@
  * voter again under a new id (`/v1/operator/raft/configuration`, `operator raft list-peers`).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { conclave, startAgent, stopAll, until, type AgentHandle } from './agent-process.js';
+import { describe, expect, it } from 'vitest';
+import {
+  conclave,
+  fastServerCluster,
+  raftConfiguration as configuration,
+  until,
+  type AgentHandle,
+} from './agent-process.js';
 import { kvPut, leaderIp } from './http-client.js';
-import { loopbackServerArgs } from '../../test/loopback-servers.js';
 
 const ips = ['127.0.13.1', '127.0.13.2', '127.0.13.3'];
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-wiped-'));
-const dataDirs = ips.map((_, i) => path.join(root, `s${i + 1}`));
-const agents: AgentHandle[] = [];
-afterAll(async () => {
-  await stopAll(agents);
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-interface RaftServer {
-  ID: string;
-  Node: string;
-  Address: string;
-  Voter: boolean;
-  Leader: boolean;
-}
-
-// Consul's production timing (raft_multiplier 1: elections in 1–2 s instead of the default 3's 3–6 s), so
-// that the run's four elections do not dominate the test's time; the recovery does not depend on it.
-const fastRaft = path.join(root, 'fast-raft.json');
-fs.writeFileSync(fastRaft, JSON.stringify({ performance: { raft_multiplier: 1 } }));
-
-function start(i: number): AgentHandle {
-  const agent = startAgent([...loopbackServerArgs(ips, i, dataDirs[i]!), '-config-file', fastRaft]);
-  agents.push(agent);
-  return agent;
-}
+// Consul's production timing (raft_multiplier 1), so that the run's four elections do not dominate the
+// test's time; the recovery does not depend on it.
+const { dataDirs, agents, start } = fastServerCluster(ips, 'wiped');
 
 async function kill9(agent: AgentHandle): Promise<void> {
   agent.child.kill('SIGKILL');
@@ -58,12 +38,6 @@ async function read(ip: string, key: string, stale: boolean): Promise<string | n
   if (r.status === 404) return null;
   if (r.status !== 200) throw new Error(`GET ${key} on ${ip}: ${r.status} ${await r.text()}`);
   return r.text();
-}
-
-async function configuration(ip: string): Promise<RaftServer[]> {
-  const r = await fetch(`http://${ip}:8500/v1/operator/raft/configuration`, { signal: AbortSignal.timeout(2_000) });
-  if (r.status !== 200) throw new Error(`raft configuration on ${ip}: ${r.status}`);
-  return ((await r.json()) as { Servers: RaftServer[] }).Servers;
 }
 
 /** A server among `candidates` that leads and accepts a write. */

@@ -68,6 +68,19 @@ function step(c: RaftClusterChecker, s: RaftState, input: Input<unknown, unknown
   return c.afterStep('n1', s, 'p1');
 }
 
+/** A follower's acknowledgement of entry 1 at `term`. */
+const appendAck = (term: number) =>
+  ({
+    type: 'appendReply',
+    term,
+    success: true,
+    matchIndex: 1,
+    rejectIndex: 0,
+    hintIndex: 0,
+    hintTerm: 0,
+    readSeq: 0,
+  }) as const;
+
 describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
   it('ORDERING RULE: a vote granted before it is persisted', () => {
     for (const persisted of [true, false]) {
@@ -143,16 +156,7 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
     const tick: Input<unknown, unknown> = { kind: 'timer', nowMs: 0, timer: 'raft:election' };
     expect(step(c, node('follower', 2, entries, 0), tick, [])).toBeNull();
     const heartbeat = { type: 'append', term: 2, prevIndex: 1, prevTerm: 1, entries: [], commit: 3, readSeq: 0 };
-    const ack = {
-      type: 'appendReply',
-      term: 2,
-      success: true,
-      matchIndex: 1,
-      rejectIndex: 0,
-      hintIndex: 0,
-      hintTerm: 0,
-      readSeq: 0,
-    } as const;
+    const ack = appendAck(2);
     expect(
       step(c, node('follower', 2, entries, 3), message('n2', heartbeat as RaftMessage), [send('n2', ack)]),
     ).toMatch(/follower commit: n1 advanced its commit index 0 → 3 past what the AppendEntries from n2 matched/);
@@ -193,16 +197,7 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
         electionTimeoutMsMin: 100,
         heartbeatIntervalMs: 10,
       };
-      const ack = {
-        type: 'appendReply',
-        term: 3,
-        success: true,
-        matchIndex: 1,
-        rejectIndex: 0,
-        hintIndex: 0,
-        hintTerm: 0,
-        readSeq: 0,
-      } as const;
+      const ack = appendAck(3);
       let problem: string | null = null;
       for (let nowMs = 10; nowMs <= 400 && !problem; nowMs += 10) {
         if (variant === 'starved' && nowMs > 10 && nowMs < 300) continue;
@@ -250,16 +245,7 @@ describe('rule 10 the other way: a check-quorum step-down', () => {
       const config = { leaseReads: false, checkQuorum: true, electionTimeoutMsMin: 100, heartbeatIntervalMs: 10 };
       const leader = node('leader', 3, [e(1, 3)], 1);
       (leader as { config: unknown }).config = config;
-      const ack = {
-        type: 'appendReply',
-        term: 3,
-        success: true,
-        matchIndex: 1,
-        rejectIndex: 0,
-        hintIndex: 0,
-        hintTerm: 0,
-        readSeq: 0,
-      } as const;
+      const ack = appendAck(3);
       let problem: string | null = null;
       for (let nowMs = 10; nowMs <= 110; nowMs += 10) {
         if (nowMs === heardAtMs)
