@@ -11,7 +11,8 @@
  * `pub/` reads only `pub/` of dc2 through dc1 (dc2's rules filter the recursive read); an ACL created
  * through dc2 is written in dc1; a prepared query of dc1 that fails over to dc2 is run and filtered
  * there with the caller's token, and `event/fire?dc=dc2` is authorized there with it (both were refused
- * with every token before: the ops crossed without one). Every wait is a condition polled with a
+ * with every token before: the ops crossed without one); `session/destroy?dc=dc2` and `renew` are decided
+ * in dc2 after it reads the session's node (refused with every token before: no lookup ran there). Every wait is a condition polled with a
  * generous deadline.
  */
 import * as fs from 'node:fs';
@@ -243,5 +244,23 @@ describe('ACLs across two datacenters (real processes, loopback)', () => {
     const events = await answer(ac, 'GET', '/v1/event/list?dc=dc2', { token: deployReader });
     expect(events.status).toBe(200);
     expect((JSON.parse(events.text) as { Name: string }[]).map((e) => e.Name)).toEqual(['deploy']);
+
+    // session/destroy?dc=dc2: its rule must first read whose node the session is on. dc2 runs that read
+    // and decides (session write on b1); before, a lookup could not run in the target DC and every such
+    // request was refused with 403, whatever the token (round F, session 13).
+    const sessionWriter = await token('b1-sessions', 'session "b1" { policy = "write" }');
+    const sessionReader = await token('b1-session-reader', 'session "b1" { policy = "read" }');
+    const create = async () => {
+      const r = await answer(ac, 'PUT', '/v1/session/create?dc=dc2', { token: master, body: '{"Node":"b1"}' });
+      expect(r.status).toBe(200);
+      return (JSON.parse(r.text) as { ID: string }).ID;
+    };
+    const first = await create();
+    expect((await answer(ac, 'PUT', `/v1/session/destroy/${first}?dc=dc2`, { token: sessionReader })).status).toBe(403);
+    const destroyed = await answer(ac, 'PUT', `/v1/session/destroy/${first}?dc=dc2`, { token: sessionWriter });
+    expect([destroyed.status, destroyed.text]).toEqual([200, 'true']);
+    const second = await create();
+    const renewed = await answer(ac, 'PUT', `/v1/session/renew/${second}?dc=dc2`, { token: sessionWriter });
+    expect(renewed.status).toBe(200);
   }, 600_000);
 });
