@@ -50,6 +50,23 @@ export function bootstrapViewOf(view: RaftView | null): BootstrapView {
   };
 }
 
+/** Whether a peer's answer has the shape of a `BootstrapView` (it crossed the network). */
+export function checkBootstrapView(value: unknown): value is BootstrapView {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  const ids = v['knownIds'];
+  return (
+    Array.isArray(v['voters']) &&
+    v['voters'].every((x) => typeof x === 'string') &&
+    typeof v['lastIndex'] === 'number' &&
+    (v['leader'] === null || typeof v['leader'] === 'string') &&
+    ids !== null &&
+    typeof ids === 'object' &&
+    !Array.isArray(ids) &&
+    Object.values(ids).every((x) => typeof x === 'string')
+  );
+}
+
 /** Who is asking: the bootstrapping server's name in the configuration and its Raft server id. */
 export interface Asker {
   readonly name: NodeId;
@@ -75,7 +92,7 @@ export interface Asker {
  * way (candidates' vote requests raise every server's). Pure: the simulator's Raft harness asks it too.
  */
 export function checkPeerForbids(peer: BootstrapView, servers: readonly NodeId[], asker: Asker): string | null {
-  const known = peer.knownIds[asker.name];
+  const known = Object.prototype.hasOwnProperty.call(peer.knownIds, asker.name) ? peer.knownIds[asker.name] : undefined;
   if (known !== undefined && known !== asker.serverId) return `knows ${asker.name} as ${known}`;
   if (peer.voters.length === 0) return peer.lastIndex > 0 || peer.leader !== null ? 'follows a cluster' : null;
   const same = peer.voters.length === servers.length && peer.voters.every((id) => servers.includes(id));
@@ -176,8 +193,10 @@ function askPeers(
     const answer = (result: ServerResult, env2: Env): void => {
       if (decided) return;
       waiting--;
-      const reason = result.ok ? checkPeerForbids(result.value as BootstrapView, servers, asker) : null;
-      if (!result.ok) unconfirmed ??= peer;
+      // A peer's answer is wire data: one that is not a view leaves the question open, never a thrown step.
+      const view = result.ok && checkBootstrapView(result.value) ? result.value : null;
+      const reason = view !== null ? checkPeerForbids(view, servers, asker) : null;
+      if (view === null) unconfirmed ??= peer;
       else if (reason !== null) {
         decided = true;
         return then({ kind: 'cluster', peer, reason }, env2);
