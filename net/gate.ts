@@ -51,10 +51,20 @@ export function gatedAgent(
   };
 }
 
-/** The core gate's `send` over `call`; a rejected call rejects the request through `fail`. */
+/**
+ * The core gate's `send` over `call`. A rejected call rejects the request through `fail`, and so does an
+ * error thrown while the gate goes on with an answer (as an `await` in an async function would), never an
+ * unhandled rejection.
+ */
 function sendOver(call: AgentCall, fail: (error: unknown) => void) {
   return (request: AgentRequest, then: (response: AgentResponse | undefined) => void): void => {
-    call(request).then(then, fail);
+    call(request).then((response) => {
+      try {
+        then(response);
+      } catch (error) {
+        fail(error);
+      }
+    }, fail);
   };
 }
 
