@@ -429,9 +429,11 @@ function recheck(s: AgentState, env: Env, parked: ParkedRead): void {
  * query: a leader deposed while the read was parked must not answer it from its own, possibly older
  * state (it answers with the Raft error instead, and the client retries).
  */
-function answerParked(s: AgentState, env: Env, parked: ParkedRead, timedOut: boolean): void {
+function answerParked(s: AgentState, env: Env, parked: ParkedRead, timedOut: boolean, steppedDown = false): void {
+  // After a step-down a default read is no longer this server's to answer from its own state either:
+  // it goes through Raft's read, which a follower refuses, so the read is held for a leader (hold.ts).
   const request: RaftRequest =
-    parked.op.consistency === 'consistent'
+    parked.op.consistency === 'consistent' || (steppedDown && parked.op.consistency === 'default')
       ? { type: 'read', query: parked.op.query }
       : { type: 'readStale', query: parked.op.query };
   callRaft(s, env, request, (response, env2) => {
@@ -462,8 +464,14 @@ export function onBlockTimeout(s: AgentState, env: Env, id: number): void {
   answerParked(s, env, parked, true);
 }
 
-/** Leadership lost: parked default/consistent reads can no longer be trusted here; answer them now. */
+/**
+ * Leadership lost: parked default/consistent reads can no longer be answered here. Each runs Raft's read,
+ * which a server that is not the leader refuses, so it is held for a leader (and answers "No cluster
+ * leader" if none comes in time). A default read used to be answered from the deposed leader's own state
+ * at this moment — a value older than a write the new leader had already acknowledged
+ * (sim/test/mutation-agent.test.ts seed 2: 'old' 3 ms after 'new' was acknowledged).
+ */
 export function releaseParkedOnStepDown(s: AgentState, env: Env): void {
   for (const parked of [...s.parked.values()])
-    if (parked.op.consistency !== 'stale') answerParked(s, env, parked, true);
+    if (parked.op.consistency !== 'stale') answerParked(s, env, parked, true, true);
 }
