@@ -83,7 +83,17 @@ export async function startTestAgent(options: TestAgentOptions): Promise<TestAge
     options.mode ??
     (process.env.CONCLAVE_TEST_AGENT as 'process' | 'inproc' | undefined) ??
     (existsSync(join(root, 'cli', 'commands', 'agent.ts')) ? 'process' : 'inproc');
-  return mode === 'process' ? startProcessAgent(options) : startInProcessAgent(options);
+  if (mode !== 'process') return startInProcessAgent(options);
+  // A port `freePort` found free can be taken before the agent binds it (another test's outgoing
+  // connection gets it as its ephemeral port): the agent exits with EADDRINUSE. Start it again on fresh
+  // ports then — a test's own fault, not the agent's (seen once in a fresh-clone CI run).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startProcessAgent(options);
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(error))) throw error;
+    }
+  }
 }
 
 /** A free TCP+UDP port on 127.0.0.1, preferring `wanted` when it is free. */
