@@ -106,6 +106,7 @@ const topKeys = new Set([
   'start_join',
   'retry_join',
   'retry_interval',
+  'retry_interval_wan',
   'start_join_wan',
   'retry_join_wan',
   'log_level',
@@ -216,7 +217,6 @@ const warnedKeys = new Set([
   'recursor',
   'recursors',
   'reporting',
-  'retry_interval_wan',
   'retry_max',
   'retry_max_wan',
   'rpc',
@@ -425,6 +425,7 @@ function scalar(key: string, value: unknown, where: string): unknown {
     case 'bootstrap_expect':
       return int(value, where);
     case 'retry_interval':
+    case 'retry_interval_wan':
     case 'sync_coordinate_interval_min':
       return duration(value, where);
     case 'acl_default_policy':
@@ -663,8 +664,12 @@ export function buildSettings(flags: FlagValues): AgentSettings {
     if (port < -1 || port > 65535) throw new ConfigError(`-${name}-port: ${port} is not a port`);
   const retryMs =
     (flags['retry-interval'] !== undefined
-      ? durationFlag(flags['retry-interval'] as string)
+      ? durationFlag(flags['retry-interval'] as string, '-retry-interval')
       : (file['retry_interval'] as number | undefined)) ?? 30_000;
+  const retryWanMs =
+    (flags['retry-interval-wan'] !== undefined
+      ? durationFlag(flags['retry-interval-wan'] as string, '-retry-interval-wan')
+      : (file['retry_interval_wan'] as number | undefined)) ?? 30_000;
   const joins = [
     ...((flags['join'] as string[] | undefined) ?? (file['start_join'] as string[] | undefined) ?? []),
     ...((flags['retry-join'] as string[] | undefined) ?? (file['retry_join'] as string[] | undefined) ?? []),
@@ -719,6 +724,7 @@ export function buildSettings(flags: FlagValues): AgentSettings {
           ? { rpcHoldTimeoutMs: Math.max(1, performance.rpcHoldTimeoutMs) }
           : {}),
         retryJoinIntervalMs: Math.max(1, retryMs),
+        retryJoinWanIntervalMs: Math.max(1, retryWanMs),
         coordinateSyncIntervalMs: Math.max(
           100,
           (file['sync_coordinate_interval_min'] as number | undefined) ?? agentTimingLan.coordinateSyncIntervalMs,
@@ -820,9 +826,9 @@ function securityOf(flags: FlagValues, file: Obj, _datacenter: string): Security
 
 export const conclaveVersion = '0.1.0';
 
-function durationFlag(text: string): number {
+function durationFlag(text: string, flag: string): number {
   const ms = parseGoDurationMs(text);
-  if (ms === undefined) throw new ConfigError(`-retry-interval: '${text}' is not a duration (like "30s")`);
+  if (ms === undefined) throw new ConfigError(`${flag}: '${text}' is not a duration (like "30s")`);
   return ms;
 }
 

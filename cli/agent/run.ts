@@ -80,6 +80,7 @@ export const agentFlags: Record<string, FlagSpec> = {
   join: { kind: 'list', usage: 'Address of an agent to join at start; repeatable.' },
   'retry-join': { kind: 'list', usage: 'Address to join at start, retried until it answers; repeatable.' },
   'retry-interval': { kind: 'string', usage: 'Time between join attempts (default 30s).' },
+  'retry-interval-wan': { kind: 'string', usage: 'Time between WAN join attempts (default 30s).' },
   'pid-file': { kind: 'string', usage: 'Path to store the agent PID.' },
   'log-level': { kind: 'string', usage: 'trace, debug, info, warn or err (default info).' },
   'http-port': { kind: 'int', usage: 'HTTP API port (default 8500).' },

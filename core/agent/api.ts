@@ -535,6 +535,8 @@ export interface AgentTiming {
   readonly sessionSweepMs: number;
   /** Retry period of `startJoin`. */
   readonly retryJoinIntervalMs: number;
+  /** Retry period of `startJoinWan` (`-retry-interval-wan`, retry_interval_wan). */
+  readonly retryJoinWanIntervalMs: number;
   /** Bound on parked blocking queries on this agent; beyond it a read answers 500. */
   readonly blockingQueriesMax: number;
   /** Bound on requests forwarded and not yet answered; beyond it a request answers 500. */
@@ -554,6 +556,7 @@ export const agentTimingLan: AgentTiming = {
   reconcileIntervalMs: 60_000,
   sessionSweepMs: 1_000,
   retryJoinIntervalMs: 30_000,
+  retryJoinWanIntervalMs: 30_000,
   blockingQueriesMax: 4096,
   pendingRpcMax: 4096,
   coordinateSyncIntervalMs: 15_000,
@@ -570,6 +573,7 @@ export const agentTimingSim: AgentTiming = {
   // The SWIM sim profile's join retry, which the simulator always used (this field reached no machine
   // before the retry interval was wired to SWIM): the same value keeps every simulated run as it was.
   retryJoinIntervalMs: 5_000,
+  retryJoinWanIntervalMs: 5_000,
   blockingQueriesMax: 1024,
   pendingRpcMax: 1024,
   coordinateSyncIntervalMs: 10_000,

@@ -45,6 +45,8 @@ export function wanSwimConfigFor(config: AgentConfig, options: MountOptions): Sw
     name: wanName(config.nodeName, config.datacenter),
     tags: agentTags(config, config.nodeId ?? ''),
     joinPeers: [...(config.startJoinWan ?? [])],
+    // `-retry-interval-wan` / retry_interval_wan: how often the start-up WAN joins are retried.
+    joinRetryMs: config.timing.retryJoinWanIntervalMs,
     observer: 'agent',
     ...(options.wan ?? {}),
   });

@@ -91,7 +91,15 @@ describe('ACLs across two datacenters (real processes, loopback)', () => {
     start('a1', a1, 'dc1', key, dc1Acl, ['-server', '-bootstrap-expect', '1']);
     // ac's DNS reads with its acl_token, as Consul's (a token the test creates later, in dc1).
     start('ac', ac, 'dc1', key, { ...dc1Acl, acl_token: dnsToken }, ['-retry-join', a1], 8600);
-    start('b1', b1, 'dc2', key, dc2Acl, ['-server', '-bootstrap-expect', '1', '-retry-join-wan', a1]);
+    start('b1', b1, 'dc2', key, dc2Acl, [
+      '-server',
+      '-bootstrap-expect',
+      '1',
+      '-retry-join-wan',
+      a1,
+      '-retry-interval-wan',
+      '1s',
+    ]);
 
     // dc1 elects a1 and takes a write (its default policy allows the anonymous caller).
     await until(

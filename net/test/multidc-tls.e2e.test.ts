@@ -89,8 +89,8 @@ describe('verify_server_hostname across datacenters (real processes, TLS)', () =
     });
     const key = (await conclave(['keygen'])).stdout.trim();
     start('a1', a1, 'dc1', key);
-    start('b1', b1, 'dc2', key, ['-retry-join-wan', a1]);
-    start('c1', c1, 'dc3', key, ['-retry-join-wan', a1]);
+    start('b1', b1, 'dc2', key, ['-retry-join-wan', a1, '-retry-interval-wan', '1s']);
+    start('c1', c1, 'dc3', key, ['-retry-join-wan', a1, '-retry-interval-wan', '1s']);
     for (const ip of [a1, b1, c1])
       await until(
         async () => (await http(ip, 'PUT', '/v1/kv/ready', 'yes')).text === 'true',
