@@ -95,6 +95,7 @@ import {
 } from './raft-coverage.js';
 import { drawRaftKnobs, raftGuideGroups, raftGuideSkips, raftKnobFields, raftKnobParams } from './raft-knobs.js';
 import { storeTransitionOf, storeTransitions } from './store-coverage.js';
+import { startTransferWorkload } from './transfers.js';
 import { sessionChecksFor, sessionsOnCriticalChecks, startLockServiceHealth } from './kv-session-checks.js';
 
 const params = {
@@ -819,33 +820,6 @@ function txnOutput(ops: readonly GroupTxnOp[], outcome: TxnOutcome): GroupTxnOut
 
 /** The agent-on-the-leader duties the store needs: register every node, expire sessions on time. */
 /**
- * An operator who moves leadership now and then (`consul operator raft transfer-leader`, a rolling
- * upgrade), while the clients and the nemesis run: the leader replicates to the target, sends it
- * TimeoutNow, and the target campaigns at once (Raft thesis §3.10). Each request and its answer are
- * logged; a refused or lost one is simply not retried (the next comes later).
- */
-function startLeadershipTransfers(sim: SimApi, scenario: Scenario): void {
-  const everyMs = num(scenario, 'transferEveryMs', 0);
-  if (everyMs <= 0) return;
-  const prng = sim.random('transfers');
-  const next = (): void => {
-    if (sim.phase !== 'safety') return;
-    const leader = currentLeader(sim);
-    if (leader !== null) {
-      const to = prng.pick(sim.nodeIds.filter((id) => id !== leader));
-      sim.request(leader, { machine: 'raft', body: { type: 'transferLeadership', to } }, 2000, (response) => {
-        const r = response as { ok?: boolean; error?: string } | undefined;
-        sim.log(
-          `operator: transfer leadership ${leader} → ${to}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : r.error}`,
-        );
-      });
-    }
-    sim.after(1 + prng.below(2 * everyMs), next);
-  };
-  sim.after(1 + prng.below(2 * everyMs), next);
-}
-
-/**
  * Catalog writers (opt-in, `set catalogClients N`): external nodes e1..e3 registered with service `ext`
  * and a check `ext-alive` in a drawn status, or deregistered, as consul-esm does — so that health
  * watchers (startWatchers) see the catalog move. Not in the linearizability history (the agent harness's
@@ -1404,7 +1378,9 @@ export const harness: Harness = {
       );
     }
     startWatchers(sim, scenario);
-    startLeadershipTransfers(sim, scenario);
+    startTransferWorkload(sim, scenario, currentLeader, (prng, leader) =>
+      prng.pick(sim.nodeIds.filter((id) => id !== leader)),
+    );
   },
 
   onNodeStart(sim, nodeId, durable) {

@@ -13,6 +13,7 @@ import type { Fsm } from '../../core/raft/api.js';
 import { makeRaftConfig, raftProfiles, raftTimingFor, type RaftConfig } from '../../core/raft/config.js';
 import { raftMachine, type RaftState } from '../../core/raft/raft.js';
 import { knownIdsOf, viewOf } from '../../core/raft/state.js';
+import { startTransferWorkload } from './transfers.js';
 import { bootstrapRetryMs, bootstrapViewOf, checkPeerForbids } from '../../core/agent/bootstrap.js';
 import type { Effect, NodeId } from '../../core/types.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
@@ -332,35 +333,6 @@ function startMembershipWorkload(sim: SimApi, scenario: Scenario): void {
 }
 
 /**
- * The transfer workload (opt-in, `set transferEveryMs N`): an operator runs `consul operator raft
- * transfer-leader` now and then, with `-id` naming any node — a voter, a learner the membership workload
- * added, a node outside the configuration, the leader itself — or none (the most up-to-date voter).
- * Answers are logged, never retried; rule 12 of sim/checkers/raft-rules.ts judges the refusals. Draws
- * from its own random stream, so scenarios without it draw exactly what they drew before.
- */
-function startTransferWorkload(sim: SimApi, scenario: Scenario): void {
-  const everyMs = num(scenario, 'transferEveryMs', 0);
-  if (everyMs <= 0) return;
-  const prng = sim.random('transfers');
-  const next = (): void => {
-    if (sim.phase !== 'safety') return;
-    const leader = currentLeader(sim);
-    if (leader !== null) {
-      const to = prng.pick([undefined, ...sim.nodeIds]);
-      const body = to === undefined ? { type: 'transferLeadership' } : { type: 'transferLeadership', to };
-      sim.request(leader, { machine: 'raft', body }, 2000, (response) => {
-        const r = response as (RaftReply & { detail?: string }) | undefined;
-        sim.log(
-          `operator: transfer leadership ${leader} → ${to ?? '(any)'}: ${r === undefined ? 'no reply' : r.ok ? 'ok' : `${r.error}${r.detail ? ` (${r.detail})` : ''}`}`,
-        );
-      });
-    }
-    sim.after(1 + prng.below(2 * everyMs), next);
-  };
-  sim.after(1 + prng.below(2 * everyMs), next);
-}
-
-/**
  * Consul's bootstrap-expect (opt-in, `set bootstrapExpect N`), driven as the agent drives it
  * (core/agent/bootstrap.ts maybeBootstrap): at every start of one of the first N nodes — the first and
  * each restart, a replaced disk included — once gossip would have found the other servers (10–50 ms),
@@ -622,7 +594,8 @@ export const harness: Harness = {
   workload(sim, scenario) {
     startWorkload(sim, scenario);
     startMembershipWorkload(sim, scenario);
-    startTransferWorkload(sim, scenario);
+    // Any node or none: a learner, a node outside the configuration, the leader itself (rule 12 judges the refusals).
+    startTransferWorkload(sim, scenario, currentLeader, (prng) => prng.pick([undefined, ...sim.nodeIds]));
   },
 
   onNodeStart(sim, nodeId, durable) {
