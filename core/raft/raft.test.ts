@@ -509,6 +509,26 @@ describe('lease reads (thesis §6.4.1, off by default)', () => {
     expect(c.replies.get(slow)).toMatchObject({ ok: true });
   });
 
+  it('a leader that sent TimeoutNow reads on no lease for the rest of its term, even with fresh quorum contact (kv/jepsen-cas seed 761)', () => {
+    const c = new ManualCluster(3, { leaseReads: true });
+    c.elect('n1');
+    settled(c, 'n1');
+    c.fire('n1', 'heartbeat');
+    c.deliver();
+    expect(c.replies.get(c.request('n1', { type: 'read', query: null }))).toMatchObject({ ok: true });
+    c.request('n1', { type: 'transferLeadership', to: 'n3' }); // n3 is up to date: TimeoutNow leaves at once
+    const timeoutNow = (m: { message: unknown }) => (m.message as { type: string }).type === 'timeoutNow';
+    const others = (m: { message: unknown }) => !timeoutNow(m);
+    expect(c.drop(timeoutNow)).toBe(1); // held back here; on a real network it may arrive late and still elect n3
+    c.fire('n1', 'heartbeat');
+    c.deliver(others); // a quorum acknowledged a fresh round: the lease alone would allow an answer now
+    const read = c.request('n1', { type: 'read', query: null });
+    expect(c.replies.has(read)).toBe(false); // waits for a round confirmed after it arrived
+    c.deliver(others);
+    expect(c.replies.get(read)).toMatchObject({ ok: true });
+    expect(c.leaders()).toEqual(['n1']);
+  });
+
   it('without leaseReads every read waits for a round', () => {
     const c = new ManualCluster(3);
     c.elect('n1');

@@ -100,6 +100,7 @@ function initRaft(nodeId: NodeId, config: RaftConfig, durable: DurableState, prn
     lastQuorumCheckMs: 0,
     heartbeatDueMs: 0,
     transfer: null,
+    leaseVoidTerm: -1,
     membershipOp: null,
     incoming: null,
     durableFirstIndex: loaded.durableFirstIndex,

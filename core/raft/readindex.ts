@@ -7,7 +7,8 @@
  *     (a quorum echoes a `readSeq` ≥ the read's round);
  *  4. answers with `fsm.query` once appliedIndex ≥ readIndex.
  * Lease reads (thesis §6.4.1, off by default) skip step 3 while a quorum acknowledged a round sent
- * less than electionTimeoutMsMin × (1 − clock drift bound) ago.
+ * less than electionTimeoutMsMin × (1 − clock drift bound) ago, and not once the leader has sent TimeoutNow
+ * in its term (a transfer's target is elected without waiting out the lease: state.ts leaseVoidTerm).
  */
 import type { NodeId, StepContext } from '../types.js';
 import { buggify } from '../buggify.js';
@@ -56,6 +57,7 @@ function readSeqOf(s: RaftState, id: NodeId): number {
 }
 
 function checkLease(s: RaftState, nowMs: number): boolean {
+  if (s.leaseVoidTerm === s.term) return false; // TimeoutNow sent this term: another may lead within the lease
   const sentMs = s.readSeqSentMs.get(confirmedSeq(s));
   if (sentMs === undefined) return false;
   const leaseMs = s.config.electionTimeoutMsMin * (1 - s.config.clockDriftBoundPpm / 1e6);

@@ -170,6 +170,13 @@ export interface RaftState {
   /** When the heartbeat timer is due (local ms): a timer that fires long after it was starved (see `checkStarved`). */
   heartbeatDueMs: number;
   transfer: { target: NodeId; deadlineMs: number; replyTo: ReplyTarget | null } | null;
+  /**
+   * The term in which this node, as leader, sent TimeoutNow (transfer.ts). From then on its lease is
+   * void for the rest of that term: the target's RequestVotes override the disregard rule the lease
+   * rests on, so a new leader may be elected within the lease (readindex.ts checkLease) — whether the
+   * transfer succeeds, is abandoned, or its TimeoutNow arrives late.
+   */
+  leaseVoidTerm: number;
   membershipOp: { id: NodeId; replyTo: ReplyTarget; learnerIndex: number; deadlineMs: number } | null;
 
   // Follower side of InstallSnapshot (snapshot.ts).

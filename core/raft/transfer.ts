@@ -1,7 +1,8 @@
 /**
  * Leadership transfer (thesis §3.10): the leader brings the target's log up to date, then sends it
  * TimeoutNow, which makes it campaign at once (its RequestVotes override the disregard rule). Proposals
- * are refused meanwhile; the transfer gives up after two maximum election timeouts.
+ * are refused meanwhile; the transfer gives up after two maximum election timeouts. Once TimeoutNow has
+ * left, the leader reads on a lease no more for the rest of its term (state.ts leaseVoidTerm).
  */
 import type { StepContext } from '../types.js';
 import type { RaftRequest } from './api.js';
@@ -40,9 +41,10 @@ export function maybeSendTimeoutNow(s: RaftState, ctx: StepContext, nowMs: numbe
     s.transfer = null;
     return;
   }
-  if (p.match === s.log.lastIndex)
+  if (p.match === s.log.lastIndex) {
+    s.leaseVoidTerm = s.term; // the target may win within our lease now (state.ts leaseVoidTerm)
     send(s, ctx, s.transfer.target, { type: 'timeoutNow', term: s.term } satisfies TimeoutNow);
-  else sendAppend(s, ctx, nowMs, s.transfer.target, p, false);
+  } else sendAppend(s, ctx, nowMs, s.transfer.target, p, false);
 }
 
 export function checkTransferDeadline(s: RaftState, ctx: StepContext, nowMs: number): void {

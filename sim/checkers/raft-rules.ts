@@ -57,7 +57,8 @@
  *     ReadIndex round that left at or after the read's arrival (an answer to an older round proves
  *     leadership only before the read); with lease reads (thesis §6.4.1), only while a quorum has echoed a
  *     heartbeat round sent less than electionTimeoutMsMin × (1 − drift bound) ago (send times and
- *     echoes as the checker saw them leave and arrive).
+ *     echoes as the checker saw them leave and arrive), and never after the leader sent TimeoutNow in its
+ *     term (the target's RequestVotes override the disregard rule a lease rests on, §3.10).
  */
 import {
   checkMessage,
@@ -132,6 +133,8 @@ interface Heard {
   /** The rounds first sent at this term, in order, and the checker's step at which each first left. */
   readonly roundSeqs: number[];
   readonly roundSteps: number[];
+  /** Whether the node sent TimeoutNow at this term (a lease is void from then on: rule 8). */
+  timeoutNowSent: boolean;
 }
 
 interface Before {
@@ -198,6 +201,7 @@ function newHeard(term: number): Heard {
     roundSentMs: new Map(),
     roundSeqs: [],
     roundSteps: [],
+    timeoutNowSent: false,
   };
   return h;
 }
@@ -433,6 +437,9 @@ export class RaftRuleChecker {
       case 'snapshot':
         this.noteRoundSent(nodeId, m.term, m.readSeq);
         return null;
+      case 'timeoutNow':
+        this.noteTimeoutNowSent(nodeId, m.term);
+        return null;
       case 'snapshotReply':
         if (m.done && m.lastIndex > sh.snapIndex && shadowTermAt(sh, m.lastIndex) === undefined)
           return `ORDERING RULE: ${nodeId} reported the snapshot at ${m.lastIndex} installed before writing it (written: snapshot ${sh.snapIndex}, log ${sh.indexes[0] ?? '-'}..${sh.indexes.at(-1) ?? '-'})`;
@@ -440,6 +447,15 @@ export class RaftRuleChecker {
       default:
         return null;
     }
+  }
+
+  /** A leader sent TimeoutNow at `term`: its target may be elected within any lease (for the lease rule). */
+  private noteTimeoutNowSent(nodeId: NodeId, term: number): void {
+    const b = this.nodes.get(nodeId)?.before;
+    if (!b || b.term !== term) return;
+    let h = this.heard.get(nodeId);
+    if (!h || h.term !== term) this.heard.set(nodeId, (h = newHeard(term)));
+    h.timeoutNowSent = true;
   }
 
   /** The first time a leader sent ReadIndex round `readSeq` at `term` (for the lease rule). */
@@ -564,6 +580,8 @@ export class RaftRuleChecker {
     const need = Math.floor(s.membership.voters.length / 2) + 1 - (s.membership.voters.includes(nodeId) ? 1 : 0);
     if (need <= 0) return null;
     if (!h || h.term !== s.term) return null; // answered through a round it saw echoed: the ReadIndex path
+    if (h.timeoutNowSent)
+      return `lease read: ${nodeId} answered a read on a lease at term ${s.term} after sending TimeoutNow in that term (the transfer's target is elected without waiting out any lease, thesis §3.10)`;
     const echoes = voters.map((id) => h.echoed.get(id) ?? 0).sort((a, b) => b - a);
     const round = echoes[need - 1] ?? 0;
     const sentMs = h.roundSentMs.get(round);

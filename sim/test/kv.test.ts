@@ -51,6 +51,15 @@ describe('kv store on Raft in the simulator', () => {
     }
   }, 120_000);
 
+  it('a leader that sent TimeoutNow reads on no lease: seed 761 (lease reads drawn on, a transfer, the old leader cut off) stays linearizable', async () => {
+    // Before the fix (core/raft/transfer.ts leaseVoidTerm) the old leader answered reads on its lease for
+    // 0.5 s after its target won: the register history was not linearizable, and the lease rule of
+    // sim/checkers/raft-rules.ts (rule 8) fails the first such read.
+    const { result, harnessLines } = await run('scenarios/kv/jepsen-cas.txt', 761);
+    expect(result.violations).toEqual([]);
+    expect(harnessLines.find((l) => l.includes('register operations'))).toMatch(/linearizable true/);
+  }, 120_000);
+
   it('catches the broken default-read variant on every one of seeds 1..3; ReadIndex reads pass the same timeline (seed 1)', async () => {
     for (const seed of [1, 2, 3]) {
       const broken = await run('scenarios/kv/planted-stale-leader-reads.txt', seed);
