@@ -260,9 +260,6 @@ function runRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origi
     }
     const knownLeader = op.consistency === 'stale' ? s.leader !== null : true;
     const result = queryOutcome(op.consistency === 'stale' ? response : { ...response, lastContactMs: 0 }, knownLeader);
-    // The simulator's per-step checker holds this line to "a default read is answered by a server
-    // that leads when it answers" (sim/harnesses/agent.ts); its words are part of that contract.
-    if (op.consistency === 'default' && result.ok) trace(env2, { type: 'consul.defaultRead' });
     if (op.consistency === 'consistent' && result.ok) {
       const requestId = origin.kind === 'client' ? origin.requestId : null;
       const [from, id] = origin.kind === 'remote' ? [origin.from, origin.id] : [null, null];
@@ -452,8 +449,16 @@ function answerParked(s: AgentState, env: Env, parked: ParkedRead, timedOut: boo
   });
 }
 
-/** A read's answer goes out, unless it is a prepared query that fails over to other DCs first (failover.ts). */
+/**
+ * A read's answer goes out, unless it is a prepared query that fails over to other DCs first (failover.ts).
+ * Every answer this server computed from its own store leaves through here — at once (runRead), or after
+ * parking (answerParked: a wake-up, the wait's end, a step-down) — so here the simulator's per-step checker
+ * holds a successful default read to "answered by a server that leads when it answers"
+ * (sim/harnesses/agent.ts; the trace's words are part of that contract). It was emitted in runRead alone,
+ * so a parked default read answered from a deposed leader's state went unchecked.
+ */
 function deliverRead(s: AgentState, env: Env, op: ServerOp & { kind: 'read' }, origin: Origin, result: ServerResult) {
+  if (op.consistency === 'default' && result.ok) trace(env, { type: 'consul.defaultRead' });
   if (!maybeFailover(s, env, op, origin, result, executeServerOp, deliver)) deliver(s, env, origin, result);
 }
 
