@@ -52,6 +52,9 @@
  *     than the leader itself) is refused at once — answered not ok in the step that received it. Only a
  *     voter can win an election, so accepting it could only stall the leader's writes until the
  *     transfer gives up, and then answer a timeout (or a success naming a server that cannot lead).
+ *     And a transfer's TimeoutNow leaves only once the target acknowledged the leader's whole written log
+ *     at its term (as the checker heard the acknowledgements): a target sent off early campaigns on a
+ *     shorter log. (A removed leader's hand-over as it steps down, §4.2.2, is not a transfer.)
  *  8. A linearizable read (raft harness) is answered only by a leader whose commit index holds an entry
  *     of its term (its no-op committed), and — without lease reads — after a quorum of voters echoed a
  *     ReadIndex round that left at or after the read's arrival (an answer to an older round proves
@@ -437,9 +440,21 @@ export class RaftRuleChecker {
       case 'snapshot':
         this.noteRoundSent(nodeId, m.term, m.readSeq);
         return null;
-      case 'timeoutNow':
+      case 'timeoutNow': {
         this.noteTimeoutNowSent(nodeId, m.term);
+        // §3.10: a transfer's TimeoutNow leaves only once the target's log matches the leader's (else it
+        // campaigns on a shorter log, loses, and the leader's writes stalled for nothing) — acknowledged,
+        // as heard here, up to what the leader had written when it sent it. A leader that applied its own
+        // removal hands over to its best voter as it steps down (§4.2.2), whatever that voter holds: not
+        // a transfer (it is no longer leader after the step).
+        if (s.role !== 'leader') return null;
+        const h = this.heard.get(nodeId);
+        const acked = h && h.term === m.term ? (h.acked.get(to) ?? -1) : -1;
+        const written = sh.indexes.at(-1) ?? sh.snapIndex;
+        if (acked < written)
+          return `transfer: ${nodeId} sent TimeoutNow to ${to} at term ${m.term} with ${to}'s log acknowledged up to ${acked < 0 ? 'nothing' : acked} of the ${written} it had written (thesis §3.10: the target's log must match first)`;
         return null;
+      }
       case 'snapshotReply':
         if (m.done && m.lastIndex > sh.snapIndex && shadowTermAt(sh, m.lastIndex) === undefined)
           return `ORDERING RULE: ${nodeId} reported the snapshot at ${m.lastIndex} installed before writing it (written: snapshot ${sh.snapIndex}, log ${sh.indexes[0] ?? '-'}..${sh.indexes.at(-1) ?? '-'})`;
