@@ -293,3 +293,34 @@ describe('a member left alone rejoins through its join peers', () => {
     expect(joinPushes).toEqual([]);
   });
 });
+
+describe('a restarted member that leaves before it refuted its old life', () => {
+  /**
+   * swim/restart-leave seed 1, on the tiny loop: n3 changed its tags twice (incarnation 2), crashed and
+   * was started again at once — a new life at incarnation 0 that knows nobody — and was told to leave
+   * before anyone noticed the crash. Its leave intent (dead from itself at incarnation 0) is old news to
+   * members that hold it alive at 2, and the join's push-pull tells it about its old life only as an
+   * `alive` at 2, which a leaving member must not refute. It must repeat its intent at that incarnation
+   * (as it does when it is accused: reassertLeave), or it goes silent still alive in everyone's view and
+   * ends failed instead of left.
+   */
+  it('repeats its leave intent at the incarnation its old life had, and every member marks it left', () => {
+    for (const seed of [1, 2, 3]) {
+      const { loop, ids } = joinedCluster(6, {}, seed);
+      loop.request('n3', { type: 'setTags', tags: { v: '1' } });
+      loop.request('n3', { type: 'setTags', tags: { v: '2' } });
+      loop.runUntil(loop.nowMs + 5_000);
+      expect(loop.state('n1').members.get('n3')!.incarnation).toBe(2);
+      loop.crash('n3');
+      loop.add('n3');
+      loop.runUntil(loop.nowMs);
+      expect(loop.state('n3').self.incarnation).toBe(0);
+      loop.request('n3', { type: 'leave' });
+      loop.runUntil(loop.nowMs + 60_000);
+      for (const id of ids)
+        if (id !== 'n3') expect(loop.statusOf(id, 'n3'), `${id} sees n3 (seed ${seed})`).toBe('left');
+      expect(loop.marks('failed', 'n3')).toEqual([]);
+      expect(loop.invariantFailures).toEqual([]);
+    }
+  });
+});

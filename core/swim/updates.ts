@@ -112,9 +112,12 @@ export function onAlive(step: Step, a: Extract<SwimUpdate, { k: 'alive' }>): voi
   const { s } = step;
   if (a.id === s.selfId) {
     // Our own echo is ignored. A claim about us with a newer incarnation or other tags (a previous
-    // life of this node, before a restart) must be overridden: refute.
+    // life of this node, before a restart) must be overridden: refute — or, when we are leaving, repeat
+    // the leave intent at that incarnation, which members that hold the old life take (an intent at our
+    // new life's lower incarnation is old news to them: swim/restart-leave seed 1).
     if (a.inc < s.self.incarnation || (a.inc === s.self.incarnation && tagsEqual(a.tags, s.self.tags))) return;
     if (s.self.status === 'alive') refute(step, a.inc);
+    else reassertLeave(step, a.inc);
     return;
   }
   // Fast path for the common stale case (push-pull repeats what we know) without building a record.

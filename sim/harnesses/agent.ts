@@ -67,6 +67,7 @@ import { raftNodeText } from './why-not-live.js';
 import { coverRaftEffect, coverRaftStart, coverRaftStep, type RoleMarks } from './raft-coverage.js';
 import { agentStoreTransitions } from './store-coverage.js';
 import { LeftNodes } from './agent-leave.js';
+import { checkBlockingAnswer, checkParkedReads } from './agent-blocking.js';
 
 const params = {
   servers: 'how many of the nodes are servers (the first N; bootstrap-expect N)',
@@ -464,6 +465,16 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         agentRequest(sim, node, get, clientTimeoutMs, (response) => {
           checkResponseIndex(sim, node, key, response);
           checkReadAnswer(sim, node, raw, op.invokeMs, response);
+          const early = checkBlockingAnswer(
+            scenario,
+            callText(node, 'blocking read', key, op.invokeMs),
+            minIndex,
+            waitMs,
+            op.invokeMs,
+            sim.nowMs,
+            response,
+          );
+          if (early !== null) sim.violation(early);
           if (response === undefined) run.unanswered.add(op.id);
           else if (blockingPercent > 0 && typeof response.index === 'number' && response.index >= 1)
             seenIndex.set(key, response.index);
@@ -584,6 +595,9 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
       agentRequest(sim, node, { type: 'kv.get', key: raw, read }, clientTimeoutMs, (response) => {
         checkResponseIndex(sim, node, key, response);
         checkReadAnswer(sim, node, raw, op.invokeMs, response);
+        const what = callText(node, 'blocking read', key, op.invokeMs);
+        const early = checkBlockingAnswer(scenario, what, minIndex, waitMs, op.invokeMs, sim.nowMs, response);
+        if (early !== null) sim.violation(early);
         if (response === undefined) run.unanswered.add(op.id);
         else if (typeof response.index === 'number' && response.index >= 1) seenIndex.set(dc, response.index);
         if (response?.status === 200)
@@ -1496,6 +1510,10 @@ export const harness: Harness = {
     }
     coverRaftStep(sim, runOf(sim).roles, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
     if (fsm.problems && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
+    if (runtime.hasMachine('agent')) {
+      const missed = checkParkedReads(nodeId, runtime.stateOf<AgentState>('agent'), fsm);
+      if (missed !== null) return missed;
+    }
     const rogueProblem = checkNoRogueMember(sim, nodeId, runtime.stateOf<RaftState>('raft'));
     if (rogueProblem !== null) return rogueProblem;
     const checker = raftCheckerOf(sim, nodeId);
