@@ -16,6 +16,13 @@
  * that forgot one of the tables it reads) hands its client an index at which a blocking query on that
  * answer misses the next change of that table. Judged on the catalog, health, session and prepared-query
  * reads of every node and service in the store.
+ *
+ * And a third (round I, session 14): **an answer that changes moves its X-Consul-Index to the change.**
+ * Consul's blocking query returns "when the result changes" only because a change raises the index the
+ * client waits on (consul-api.md §2): an apply that changes what a read answers while that read's index
+ * stays where it was leaves every client parked on the old index asleep with the old answer. Judged on the
+ * same reads plus `catalog/services`, each compared before and after every non-KV apply (a read of a node or
+ * service the apply created has no "before" and is judged by the rules above).
  */
 import { runQuery } from '../../core/store/queries.js';
 import type { StoreState, Table } from '../../core/store/state.js';
@@ -91,6 +98,7 @@ function catalogReads(state: StoreState): StoreQuery[] {
   for (const inner of state.services.values()) for (const row of inner.values()) services.add(row.Service);
   return [
     { type: 'catalogNodes' },
+    { type: 'catalogServices' },
     { type: 'healthState', state: 'any' },
     { type: 'sessionList' },
     { type: 'preparedQueryList' },
@@ -126,6 +134,37 @@ export function answerIndexProblems(state: StoreState, index: number, command: u
       problems.push(
         `answer index: after ${String((command as { type?: unknown } | null)?.type)} at index ${index}, ${JSON.stringify(query)} answers X-Consul-Index ${result.index} below a row of it modified at ${row}`,
       );
+  }
+  return problems;
+}
+
+/** What each judged read answers (value and X-Consul-Index), keyed by the query, before a non-KV command applies. */
+export type Answers = ReadonlyMap<string, { readonly value: string; readonly index: number }>;
+
+/** The judged reads' answers before `command` applies; none for a KV command (it changes none of them). */
+export function answersOf(state: StoreState, command?: unknown): Answers {
+  const type = (command as { type?: unknown } | null)?.type;
+  const out = new Map<string, { value: string; index: number }>();
+  if (typeof type === 'string' && (type.startsWith('kv') || type === 'txn')) return out;
+  for (const query of catalogReads(state)) {
+    const result = runQuery(state, query);
+    if ('error' in result) continue;
+    out.set(JSON.stringify(query), { value: JSON.stringify(result.value), index: result.index });
+  }
+  return out;
+}
+
+/** A sentence per judged read whose answer `command` (applied at `index`) changed while its index stayed below `index`. */
+export function answerMoveProblems(before: Answers, state: StoreState, index: number, command: unknown): string[] {
+  const type = (command as { type?: unknown } | null)?.type;
+  if (type === 'snapshotRestore') return [];
+  const problems: string[] = [];
+  for (const [key, was] of before) {
+    const result = runQuery(state, JSON.parse(key) as StoreQuery);
+    if ('error' in result || JSON.stringify(result.value) === was.value || result.index >= index) continue;
+    problems.push(
+      `answer moved: ${String(type)} at index ${index} changed the answer of ${key}, whose X-Consul-Index stayed ${result.index} (was ${was.index}): a blocking query on it is never woken`,
+    );
   }
   return problems;
 }

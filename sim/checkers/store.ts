@@ -8,11 +8,17 @@
  *    every TTL timer at its own time (Consul's leader does the same on gaining leadership). The rule is
  *    derived here from the commands alone, not from the store's deadline table, so a store that
  *    computes a deadline wrongly, or a leader that proposes the expiry early, is caught at the apply.
+ *  - session invalidation has a cause (round I, session 14; Consul's Sessions documentation: a session is
+ *    invalidated when it is destroyed, its TTL expires, its node is deregistered, or one of its health
+ *    checks is deregistered or goes critical): a session that disappears at an apply must be the one a
+ *    `sessionDestroy` names, or go by `sessionsExpire` (judged by the TTL rule), or have after the apply no
+ *    node, or one of its own checks — on its own node — gone or critical. Nothing else may end a session:
+ *    not another node's check, nor a check of the same id elsewhere.
  */
 import type { StoreFsm } from '../../core/store/store.js';
 import { sessionTtlMultiplier, type Session, type StoreCommand } from '../../core/store/types.js';
 import { catalogTransitionOf, storeTransitionOf } from '../harnesses/store-coverage.js';
-import { tableIndexProblems, tableRowsOf } from './store-tables.js';
+import { answerMoveProblems, answersOf, tableIndexProblems, tableRowsOf } from './store-tables.js';
 
 /** Store transitions kept between two drains by the harness (beyond: not counted, never unbounded). */
 const transitionsKeptMax = 1024;
@@ -65,6 +71,37 @@ export class SessionTtlChecker {
   }
 }
 
+/** The sessions before an apply, for `sessionEndProblems` (a copy: the store removes them in place). */
+export function sessionsOf(fsm: StoreFsm): ReadonlyMap<string, Session> {
+  return new Map(fsm.state.sessions);
+}
+
+/** After `command` applied at `index`: a sentence per session it ended without one of Consul's causes. */
+export function sessionEndProblems(
+  before: ReadonlyMap<string, Session>,
+  command: StoreCommand,
+  index: number,
+  fsm: StoreFsm,
+): string[] {
+  const type = (command as { type?: unknown } | null)?.type;
+  if (type === 'snapshotRestore' || type === 'sessionsExpire') return [];
+  const state = fsm.state;
+  const problems: string[] = [];
+  for (const [id, session] of before) {
+    if (state.sessions.has(id)) continue;
+    if (type === 'sessionDestroy' && (command as { id?: unknown }).id === id) continue;
+    if (!state.nodes.has(session.Node)) continue;
+    const checks = state.checks.get(session.Node);
+    const linked = [...session.NodeChecks, ...session.ServiceChecks];
+    if (linked.some((checkId) => checks?.get(checkId) === undefined || checks.get(checkId)!.Status === 'critical'))
+      continue;
+    problems.push(
+      `session end: ${String(type)} at index ${index} invalidated session ${id} of ${session.Node}, whose node is registered and whose checks (${linked.join(', ') || 'none'}) are all there and not critical`,
+    );
+  }
+  return problems;
+}
+
 /**
  * The store FSM with the per-step store rules checked at every apply (for harnesses whose FSM is the
  * plain store, as the agent's is). Problems pile up in `problems`; the harness drains them per step.
@@ -83,11 +120,16 @@ export function checkedStoreFsm(
     transitions,
     apply(command: unknown, index: number) {
       const before = ttl.before(command as StoreCommand, fsm);
+      const sessions = sessionsOf(fsm);
       const sessionsBefore = fsm.state.sessions.size;
       const rows = tableRowsOf(fsm.state, command);
+      const answers = answersOf(fsm.state, command);
       const result = apply(command, index);
       for (const p of ttl.after(command as StoreCommand, index, fsm, before)) problems.push(`${nodeId}: ${p}`);
+      for (const p of sessionEndProblems(sessions, command as StoreCommand, index, fsm))
+        problems.push(`${nodeId}: ${p}`);
       for (const p of tableIndexProblems(rows, fsm.state, index, command)) problems.push(`${nodeId}: ${p}`);
+      for (const p of answerMoveProblems(answers, fsm.state, index, command)) problems.push(`${nodeId}: ${p}`);
       // Store transitions for `sim explore --coverage` (bounded: a step applies a bounded batch and the
       // harness drains them after every step).
       if (transitions.length < transitionsKeptMax) {

@@ -15,8 +15,20 @@
  * every registered node with its status, a `?passing` read only the nodes whose every check passes, and
  * a node list every registered external node. So a catalog write lost or applied twice, a
  * deregistration that leaves the node, its service or its check behind, a status not updated, or a
- * health filter that lets a warning or critical instance through all fail it. Draws from its own random
- * stream, so scenarios without it draw exactly what they drew before.
+ * health filter that lets a warning or critical instance through all fail it.
+ *
+ * With `set catalogNodeChecks 1` (round I, session 14) the external nodes carry a node-level check too,
+ * as consul-esm's external health checks and node maintenance do: each registration also sets `ext-node`
+ * (no service) in its own drawn status, some deregistrations remove only that check, and a prepared query
+ * `ext-q` (OnlyPassing, IgnoreCheckIDs `ext-node`) is created once and executed among the reads. Consul's
+ * documentation for the model: an instance's health is all of its checks, its node's included —
+ * `health/service` lists them and `?passing` keeps an instance only when every one passes — while a
+ * prepared query skips the checks its IgnoreCheckIDs names. The model's state then reads
+ * `e1=passing+warning` (service check + node check). Half of the removals behind an agent's back then take
+ * the client agents' check `service:web` instead of a service, which anti-entropy must restore too (Consul's
+ * updateSyncState marks a local check the catalog lacks out of sync). Off, nothing of this is drawn.
+ *
+ * Draws from its own random stream, so scenarios without it draw exactly what they drew before.
  */
 import type { AgentRequest, AgentResponse, Consistency } from '../../core/agent/api.js';
 import { assert } from '../../core/assert.js';
@@ -32,6 +44,9 @@ import type { AgentsHost } from './agent-host.js';
 export const catalogNodes = ['e1', 'e2', 'e3'] as const;
 export const catalogService = 'ext';
 export const catalogCheckId = 'ext-alive';
+/** The node-level check of `set catalogNodeChecks 1`, and the prepared query that ignores it. */
+export const catalogNodeCheckId = 'ext-node';
+export const catalogQueryName = 'ext-q';
 export const catalogStatuses = ['passing', 'warning', 'critical'] as const;
 type Status = (typeof catalogStatuses)[number];
 /** History key of the workload's operations (apart from the KV keys; their `f` is `catalog.<op>`, never a KV op's). */
@@ -40,11 +55,17 @@ const historyKey = `catalog:${catalogService}`;
 const processBase = 10_000;
 
 export interface CatalogInput {
-  readonly f: 'register' | 'deregister' | 'read';
+  /** `deregisterCheck`: only the node's `ext-node` check (with `catalogNodeChecks`). */
+  readonly f: 'register' | 'deregister' | 'deregisterCheck' | 'read';
   readonly node?: string;
   readonly status?: Status;
-  /** read: what is read — health/service/ext, the same `?passing`, or the external nodes of catalog/nodes. */
-  readonly what?: 'health' | 'passing' | 'nodes';
+  /** register with `catalogNodeChecks`: the status of the node's `ext-node` check. */
+  readonly nodeStatus?: Status;
+  /**
+   * read: what is read — health/service/ext, the same `?passing`, the external nodes of catalog/nodes, or
+   * (with `catalogNodeChecks`) the nodes the prepared query `ext-q` answers.
+   */
+  readonly what?: 'health' | 'passing' | 'nodes' | 'query';
 }
 
 /** What the workload needs from the agent harness. */
@@ -58,6 +79,27 @@ export function startCatalog(sim: SimApi, scenario: Scenario, count: number, hos
   const prng = sim.random('catalog');
   const readMode = readModeDrawer(prng, scenario);
   const timeoutMs = Number(scenario.params['requestTimeoutMs'] ?? 3000);
+  const nodeChecks = scenario.params['catalogNodeChecks'] === '1';
+  /** With nodeChecks: whether `ext-q` exists (created before the catalog processes start, retried until it is). */
+  let queryCreated = false;
+  if (nodeChecks) {
+    const create = (): void => {
+      if (sim.phase !== 'safety' || queryCreated) return;
+      const definition = {
+        Name: catalogQueryName,
+        Service: { Service: catalogService, OnlyPassing: true, IgnoreCheckIDs: [catalogNodeCheckId] },
+      };
+      host.request(prng.pick(host.agents()), { type: 'query.create', definition }, timeoutMs, (response) => {
+        if (response?.status === 200) queryCreated = true;
+        // A create of unknown outcome may have made it: a second one is refused as a name in use, and that
+        // is proof enough that it exists.
+        else if (response?.status === 400 && /aliases an existing query name/.test(response.error ?? ''))
+          queryCreated = true;
+        else sim.after(200 + prng.below(200), create);
+      });
+    };
+    sim.after(1500 + prng.below(200), create);
+  }
   for (let c = 0; c < count; c++) {
     const process = processBase + c;
     const next = (): void => {
@@ -73,30 +115,50 @@ export function startCatalog(sim: SimApi, scenario: Scenario, count: number, hos
         // of an agent's service), which the agent's next full sync must register again.
         const id = `loc${prng.below(3)}`;
         const kind = prng.below(3);
+        // With nodeChecks, half of these removals take a check instead: the client agents' `service:web`
+        // (the harness's web service), which the agent's full sync must register again as well.
         const body: AgentRequest =
           kind === 0
             ? { type: 'agent.service.register', service: { name: id, port: 7000 + prng.below(100) } }
             : kind === 1
               ? { type: 'agent.service.deregister', id }
-              : { type: 'catalog.deregister', node: prng.pick(host.agents()), serviceId: id };
+              : nodeChecks && prng.below(2) === 0
+                ? { type: 'catalog.deregister', node: prng.pick(host.agents()), checkId: 'service:web' }
+                : { type: 'catalog.deregister', node: prng.pick(host.agents()), serviceId: id };
         host.request(via, body, timeoutMs, () => next());
         return;
       }
       if (roll < 11) {
         const node = prng.pick(catalogNodes);
         const input: CatalogInput =
-          roll < 8 ? { f: 'register', node, status: prng.pick(catalogStatuses) } : { f: 'deregister', node };
+          roll < 8
+            ? {
+                f: 'register',
+                node,
+                status: prng.pick(catalogStatuses),
+                ...(nodeChecks ? { nodeStatus: prng.pick(catalogStatuses) } : {}),
+              }
+            : nodeChecks && prng.below(2) === 0
+              ? { f: 'deregisterCheck', node }
+              : { f: 'deregister', node };
         const op = sim.history.invoke(process, `catalog.${input.f}`, input, via, sim.nowMs, historyKey);
-        const body =
+        const body: AgentRequest =
           input.f === 'register'
             ? {
                 type: 'catalog.register' as const,
                 node,
                 address: `10.0.9.${catalogNodes.indexOf(node) + 1}`,
                 service: { name: catalogService, id: catalogService, port: 8080 },
-                checks: [{ id: catalogCheckId, name: 'ext alive', serviceId: catalogService, status: input.status! }],
+                checks: [
+                  { id: catalogCheckId, name: 'ext alive', serviceId: catalogService, status: input.status! },
+                  ...(input.nodeStatus !== undefined
+                    ? [{ id: catalogNodeCheckId, name: 'ext node', status: input.nodeStatus }]
+                    : []),
+                ],
               }
-            : { type: 'catalog.deregister' as const, node };
+            : input.f === 'deregisterCheck'
+              ? { type: 'catalog.deregister' as const, node, checkId: catalogNodeCheckId }
+              : { type: 'catalog.deregister' as const, node };
         host.request(via, body, timeoutMs, (response) => {
           if (response?.status === 200) sim.history.complete(op, 'ok', true, sim.nowMs);
           else if (host.definitelyNotApplied(response)) sim.history.complete(op, 'fail', response!.error, sim.nowMs);
@@ -106,17 +168,27 @@ export function startCatalog(sim: SimApi, scenario: Scenario, count: number, hos
         return;
       }
       const mode = readMode();
-      const what = prng.pick(['health', 'passing', 'nodes'] as const);
+      const what =
+        nodeChecks && queryCreated && prng.below(4) === 0
+          ? 'query'
+          : prng.pick(['health', 'passing', 'nodes'] as const);
       const input: CatalogInput = { f: 'read', what };
       const op = sim.history.invoke(process, 'catalog.read', { ...input, mode }, via, sim.nowMs, historyKey);
       const read = { consistency: mode };
       const body: AgentRequest =
         what === 'nodes'
           ? { type: 'catalog.nodes', read }
-          : { type: 'health.service', service: catalogService, passing: what === 'passing', read };
+          : what === 'query'
+            ? { type: 'query.execute', idOrName: catalogQueryName, read }
+            : { type: 'health.service', service: catalogService, passing: what === 'passing', read };
       host.request(via, body, timeoutMs, (response) => {
         if (response?.status === 200) {
-          const seen = what === 'nodes' ? renderNodes(response.body) : renderHealth(response.body);
+          const seen =
+            what === 'nodes'
+              ? renderNodes(response.body)
+              : what === 'query'
+                ? renderHealth((response.body as { Nodes?: unknown } | null)?.Nodes)
+                : renderHealth(response.body);
           if (typeof seen === 'string') sim.history.complete(op, 'ok', seen, sim.nowMs);
           else {
             sim.violation(`catalog: ${via} answered a ${what} read with ${seen.malformed}`);
@@ -131,8 +203,9 @@ export function startCatalog(sim: SimApi, scenario: Scenario, count: number, hos
 }
 
 /**
- * A health/service answer as the model's state text: `node=status` of each instance, sorted, comma
- * separated (the status of its `ext-alive` check), or what is malformed about it.
+ * A health/service answer (or a prepared query's Nodes) as the model's state text: `node=status` of each
+ * instance, sorted, comma separated (the status of its `ext-alive` check, then `+status` of the node's
+ * `ext-node` check when it has one), or what is malformed about it.
  */
 export function renderHealth(body: unknown): string | { malformed: string } {
   if (!Array.isArray(body)) return { malformed: 'a body that is not a list' };
@@ -143,7 +216,8 @@ export function renderHealth(body: unknown): string | { malformed: string } {
     const check = (entry.Checks ?? []).find((c) => c?.CheckID === catalogCheckId);
     if (check === undefined || typeof check.Status !== 'string')
       return { malformed: `an instance on ${node} without its ${catalogCheckId} check` };
-    parts.push(`${node}=${check.Status}`);
+    const nodeCheck = (entry.Checks ?? []).find((c) => c?.CheckID === catalogNodeCheckId);
+    parts.push(`${node}=${check.Status}${typeof nodeCheck?.Status === 'string' ? `+${nodeCheck.Status}` : ''}`);
   }
   return render(parts);
 }
@@ -164,8 +238,10 @@ function render(parts: string[]): string {
 }
 
 /**
- * The map model: state `node=status,…` sorted; a health read answers all of it, a `?passing` read only
- * its passing part, a node list the nodes alone.
+ * The map model: state `node=status,…` sorted (`node=status+nodeStatus` when the node has an `ext-node`
+ * check); a health read answers all of it, a `?passing` read only the instances whose every check passes,
+ * a node list the nodes alone, and the prepared query (OnlyPassing, ignoring `ext-node`) the instances whose
+ * service check passes.
  */
 export const catalogModel: Model<string, CatalogInput, unknown> = {
   name: 'catalog',
@@ -174,25 +250,40 @@ export const catalogModel: Model<string, CatalogInput, unknown> = {
     const entries = state === '' ? [] : state.split(',');
     if (input.f === 'read') {
       if (output === UNKNOWN) return { ok: true, next: state };
+      const statuses = (e: string): string[] => e.slice(e.indexOf('=') + 1).split('+');
       const expected =
         input.what === 'passing'
-          ? render(entries.filter((e) => e.endsWith('=passing')))
-          : input.what === 'nodes'
-            ? render(entries.map((e) => e.slice(0, e.indexOf('='))))
-            : state;
+          ? render(entries.filter((e) => statuses(e).every((x) => x === 'passing')))
+          : input.what === 'query'
+            ? render(entries.filter((e) => statuses(e)[0] === 'passing'))
+            : input.what === 'nodes'
+              ? render(entries.map((e) => e.slice(0, e.indexOf('='))))
+              : state;
       return { ok: output === expected, next: state };
     }
-    const others = entries.filter((e) => !e.startsWith(`${input.node}=`));
+    const mine = entries.find((e) => e.startsWith(`${input.node}=`));
+    const others = entries.filter((e) => e !== mine);
     if (input.f === 'deregister') return { ok: true, next: render(others) };
-    assert(input.f === 'register', 'catalog model: register, deregister or read');
-    return { ok: true, next: render([...others, `${input.node}=${input.status}`]) };
+    // Only the node check goes: the instance stays with its service check alone (none there: nothing happens).
+    if (input.f === 'deregisterCheck')
+      return { ok: true, next: mine === undefined ? state : render([...others, mine.split('+')[0]!]) };
+    assert(input.f === 'register', 'catalog model: register, deregister, deregisterCheck or read');
+    // A registration upserts the checks it names and leaves the node's others as they are (Consul's
+    // ensureRegistrationTxn): without a node status, a node check the node had stays.
+    const kept = input.nodeStatus ?? (mine?.includes('+') ? mine.split('+')[1] : undefined);
+    return { ok: true, next: render([...others, `${input.node}=${input.status}${kept ? `+${kept}` : ''}`]) };
   },
   hash: hashString,
   equal: (a, b) => a === b,
   describeOperation(input, output) {
     if (input.f === 'read')
-      return `${input.what === 'nodes' ? 'nodes' : input.what === 'passing' ? 'health?passing' : 'health'}() -> ${output === UNKNOWN ? '?' : JSON.stringify(output)}`;
-    const what = input.f === 'register' ? `register(${input.node}=${input.status})` : `deregister(${input.node})`;
+      return `${input.what === 'nodes' ? 'nodes' : input.what === 'passing' ? 'health?passing' : input.what === 'query' ? `query(${catalogQueryName})` : 'health'}() -> ${output === UNKNOWN ? '?' : JSON.stringify(output)}`;
+    const what =
+      input.f === 'register'
+        ? `register(${input.node}=${input.status}${input.nodeStatus ? `+${input.nodeStatus}` : ''})`
+        : input.f === 'deregisterCheck'
+          ? `deregisterCheck(${input.node}/${catalogNodeCheckId})`
+          : `deregister(${input.node})`;
     return `${what}${output === UNKNOWN ? ' -> ?' : ''}`;
   },
   describeState: (state) => JSON.stringify(state),
@@ -215,6 +306,7 @@ export function catalogLinOps(ops: readonly Operation[]): LinOp<CatalogInput, un
         f: input.f,
         ...(input.node !== undefined ? { node: input.node } : {}),
         ...(input.status !== undefined ? { status: input.status } : {}),
+        ...(input.nodeStatus !== undefined ? { nodeStatus: input.nodeStatus } : {}),
         ...(input.what !== undefined ? { what: input.what } : {}),
       },
       output: unknown ? UNKNOWN : input.f === 'read' ? op.output : true,

@@ -89,6 +89,8 @@ const params = {
     'watch processes (consul-template, `consul watch`): each long-polls its own key `w<N>` through random agents (`?wait=` 5–20 s) and now and then writes it; default 0, drawn only when set',
   catalogClients:
     'catalog processes (consul-esm, external services): each registers and deregisters external nodes e1..e3 with service `ext` and a check in a drawn status, and reads health/service/ext (half with ?passing) in a drawn mode; consistent reads and every write checked against a map model (default 0, drawn only when set)',
+  catalogNodeChecks:
+    "1 = with catalogClients, external nodes also carry a node-level check `ext-node` in a drawn status (some deregistrations remove only it), a prepared query `ext-q` (OnlyPassing, IgnoreCheckIDs ext-node) is executed among the reads, and half of the removals behind an agent's back take its `service:web` check (sim/harnesses/agent-catalog.ts; default 0, drawn only when set)",
   deletePercent:
     'share (%) of the CAS operations that are delete-cas instead (`DELETE /v1/kv/<key>?cas=<index read>`, 0 when the key was absent); default 0, drawn only when set',
   blockingPercent:
@@ -227,6 +229,8 @@ class AgentRun {
   readonly stops: { readonly node: NodeId; readonly atMs: number; readonly ledTerm: number | null }[] = [];
   /** Process starts after time 0. */
   readonly starts: { readonly node: NodeId; readonly atMs: number }[] = [];
+  /** Node names some server's gossip view has held `failed` so far (the serfHealth rule, checkSerfHealth). */
+  readonly heldFailed = new Set<string>();
   /** Agents that received a leave request, for the left-agent rule (sim/harnesses/agent-leave.ts). */
   readonly leftNodes = new LeftNodes();
   /** Every `raft.becameLeader`: who, at which term, when. */
@@ -351,6 +355,25 @@ function checkWanForward(sim: SimApi, nodeId: NodeId, to: NodeId, message: unkno
   sim.violation(
     `wan forward: ${nodeId} forwarded a request for ${p.op.dc ?? '?'} to ${to}, which its WAN pool holds ${member.status}`,
   );
+}
+
+/**
+ * Per-step rule (round I, session 14; Consul's serfHealth: the leader marks a node's "Serf Health Status"
+ * critical on Serf's member-failed event, and a suspect member is still alive — Lifeguard's whole point is
+ * that suspicion is not failure): a node's serfHealth is critical in a server's catalog only if some
+ * server's gossip view has held that node `failed` by then. Each server's view is noted at each of its
+ * steps, before its store is judged; the leader's view held the node failed in the step it proposed the
+ * write, so no replica applies it earlier. (Weak on purpose: once a node has failed, a later false failure
+ * of it is not told apart.)
+ */
+function checkSerfHealth(run: AgentRun, agent: AgentState, fsm: StoreFsm): string | null {
+  for (const member of agent.members.values()) if (member.status === 'failed') run.heldFailed.add(member.name);
+  for (const [node, checks] of fsm.state.checks) {
+    const serf = checks.get('serfHealth');
+    if (serf?.Status === 'critical' && !run.heldFailed.has(node))
+      return `serfHealth: the catalog holds ${node}'s serfHealth critical (modified at index ${serf.ModifyIndex}), but no server's gossip has held ${node} failed yet`;
+  }
+  return null;
 }
 
 function expectsCatalogSync(scenario: Scenario): boolean {
@@ -1194,6 +1217,9 @@ function expectServed(sim: SimApi, args: readonly string[]): string | null {
  *    "leader changed", "No cluster leader") is a request the agent dropped. A write may answer that its
  *    outcome is unknown: it is answered, honestly (hold.ts).
  *
+ * An operation still unanswered when a later leader stops, before its deadline, is left to that later
+ * failover's episode (a long blocking read outlives several leaders).
+ *
  * Meant for scenarios whose only faults are crashes and restarts (validate() insists): a partition or a
  * pause can keep an agent from the new leader for any length of time, which is no fault of the agent.
  */
@@ -1253,6 +1279,20 @@ function expectFailoverWithin(sim: SimApi, args: readonly string[]): string | nu
       const waitMs = run.blockingWaitMs.get(op.id) ?? 0;
       const deadlineMs = Math.max(windowEndMs, op.invokeMs + waitMs + waitMs / 16 + withinMs);
       if (deadlineMs > endMs || !upThrough(op.node, op.invokeMs, deadlineMs)) continue;
+      // A blocking read's deadline may lie well past E + D: when the next leader's process stops too before
+      // that deadline, with the read still unanswered, that later failover is the one to judge it (its own
+      // episode, the read in flight at its stop) — not this one, which assumed a leader from E to the deadline
+      // (round I, seed 5 of agent/failover-watchers: a watcher's 5.6 s wait outlived two leaders, and the
+      // third stop left no quorum for 2.2 s, so its hold rightly ran out with "No cluster leader").
+      const overtaken = run.stops.some(
+        (later) =>
+          later.ledTerm !== null &&
+          servers.has(later.node) &&
+          later.atMs > elected.atMs &&
+          later.atMs <= deadlineMs &&
+          (op.completeMs === undefined || op.completeMs > later.atMs),
+      );
+      if (overtaken) continue;
       const what = `${waitMs > 0 ? `blocking read (wait ${waitMs} ms)` : op.f} of ${op.key ?? '-'} through ${op.node} invoked at ${op.invokeMs.toFixed(1)} ms`;
       const story = `${stop.node} (leader at term ${stop.ledTerm}) stopped at ${stop.atMs.toFixed(1)} ms, ${elected.node} became leader at ${elected.atMs.toFixed(1)} ms`;
       judged++;
@@ -1514,6 +1554,8 @@ export const harness: Harness = {
       const missed = checkParkedReads(nodeId, runtime.stateOf<AgentState>('agent'), fsm);
       if (missed !== null) return missed;
     }
+    const serfProblem = checkSerfHealth(runOf(sim), runtime.stateOf<AgentState>('agent'), fsm);
+    if (serfProblem !== null) return `${nodeId}: ${serfProblem}`;
     const rogueProblem = checkNoRogueMember(sim, nodeId, runtime.stateOf<RaftState>('raft'));
     if (rogueProblem !== null) return rogueProblem;
     const checker = raftCheckerOf(sim, nodeId);

@@ -80,7 +80,7 @@ import {
 } from '../checkers/lin/index.js';
 import { RaftClusterChecker } from '../checkers/raft.js';
 import { raftStall } from './why-not-live.js';
-import { SessionTtlChecker } from '../checkers/store.js';
+import { SessionTtlChecker, sessionEndProblems, sessionsOf } from '../checkers/store.js';
 import { runState, type Harness, type SimApi } from '../harness.js';
 import type { Operation } from '../history.js';
 import type { Scenario } from '../scenario.js';
@@ -191,12 +191,15 @@ export class CheckedStoreFsm implements Fsm {
   apply(command: unknown, index: number): unknown {
     const before = this.store.state.kv.get(lockKey);
     const holderSession = before && before.Session !== '' ? this.store.state.sessions.get(before.Session) : undefined;
-    const sessionsBefore = this.ttl.before(command as StoreCommand, this.store);
+    const expiring = this.ttl.before(command as StoreCommand, this.store);
+    const sessions = sessionsOf(this.store);
     const result = this.store.apply(command, index);
     const transition = storeTransitionOf(command as StoreCommand, result);
     if (transition !== null && this.transitions.length < storeTransitionsKeptMax) this.transitions.push(transition);
     if (this.forgetLockDelay) this.store.state.lockDelayUntilMs.clear();
-    for (const problem of this.ttl.after(command as StoreCommand, index, this.store, sessionsBefore))
+    for (const problem of this.ttl.after(command as StoreCommand, index, this.store, expiring))
+      this.problems.push(`${this.nodeId}: ${problem}`);
+    for (const problem of sessionEndProblems(sessions, command as StoreCommand, index, this.store))
       this.problems.push(`${this.nodeId}: ${problem}`);
     const after = this.store.state.kv.get(lockKey);
     this.noteSessionAsked(command as StoreCommand, result as CommandResult);

@@ -63,6 +63,43 @@ describe('catalog model', () => {
     expect(checkHistory(ops, catalogModel).linearizable).toBe(true);
   });
 
+  it('with node checks: ?passing needs every check, the query skips the node check it ignores (I07, I11)', () => {
+    const ops = [
+      op({ f: 'register', node: 'e1', status: 'passing', nodeStatus: 'critical' }, true, 0, 1),
+      op({ f: 'register', node: 'e2', status: 'passing', nodeStatus: 'passing' }, true, 2, 3),
+      op({ f: 'read', what: 'health' }, 'e1=passing+critical,e2=passing+passing', 4, 5),
+      op({ f: 'read', what: 'passing' }, 'e2=passing+passing', 6, 7),
+      op({ f: 'read', what: 'query' }, 'e1=passing+critical,e2=passing+passing', 8, 9),
+      op({ f: 'deregisterCheck', node: 'e1' }, true, 10, 11),
+      op({ f: 'read', what: 'passing' }, 'e1=passing,e2=passing+passing', 12, 13),
+      // A registration without a node status keeps the node check the node has.
+      op({ f: 'register', node: 'e2', status: 'warning' }, true, 14, 15),
+      op({ f: 'read', what: 'health' }, 'e1=passing,e2=warning+passing', 16, 17),
+    ];
+    expect(checkHistory(ops, catalogModel).linearizable).toBe(true);
+    const unfiltered = [
+      op({ f: 'register', node: 'e1', status: 'passing', nodeStatus: 'critical' }, true, 0, 1),
+      op({ f: 'read', what: 'passing' }, 'e1=passing+critical', 2, 3),
+    ];
+    expect(checkHistory(unfiltered, catalogModel).linearizable).toBe(false);
+    const notIgnored = [
+      op({ f: 'register', node: 'e1', status: 'passing', nodeStatus: 'critical' }, true, 0, 1),
+      op({ f: 'read', what: 'query' }, '', 2, 3),
+    ];
+    expect(checkHistory(notIgnored, catalogModel).linearizable).toBe(false);
+    expect(
+      renderHealth([
+        {
+          Node: { Node: 'e1' },
+          Checks: [
+            { CheckID: 'ext-node', Status: 'warning' },
+            { CheckID: 'ext-alive', Status: 'passing' },
+          ],
+        },
+      ]),
+    ).toBe('e1=passing+warning');
+  });
+
   it('renders answers as the model states them, and names what is malformed', () => {
     const entry = (node: string, status: string) => ({
       Node: { Node: node },
@@ -97,6 +134,19 @@ describe('scenarios/agent/catalog-health.txt', () => {
       const what = new Set(reads.map((o) => (o.input as CatalogInput).what));
       expect([...what].sort(), `seed ${seed}`).toEqual(['health', 'nodes', 'passing']);
     }
+  });
+});
+
+describe('scenarios/agent/catalog-node-checks.txt', () => {
+  it('seed 1 passes with node checks, node-check removals and prepared-query reads in the checked history', () => {
+    const file = 'scenarios/agent/catalog-node-checks.txt';
+    const sim = new Simulation(parseScenario(readFileSync(file, 'utf8'), file), harness, 1);
+    expect(sim.run().violations).toEqual([]);
+    const ok = sim.history.ops.filter((o) => o.key === 'catalog:ext' && o.outcome === 'ok');
+    const inputs = ok.map((o) => o.input as CatalogInput);
+    expect(inputs.some((i) => i.f === 'deregisterCheck')).toBe(true);
+    expect(inputs.some((i) => i.f === 'read' && i.what === 'query')).toBe(true);
+    expect(inputs.some((i) => i.f === 'register' && i.nodeStatus !== undefined)).toBe(true);
   });
 });
 

@@ -68,3 +68,17 @@ describe('expect failover-within (requests in flight across a leader crash)', ()
     expect(harness.validate!(parseScenario(bad, file)).join('\n')).toMatch(/failover-within judges crashes only/);
   });
 });
+
+describe('agent/failover-watchers.txt (long-polling watchers across leader crashes, round I)', () => {
+  const watchersFile = 'scenarios/agent/failover-watchers.txt';
+  const watchersText = readFileSync(watchersFile, 'utf8');
+
+  it('seed 5 passes: a watcher whose wait outlived two leaders is judged by the last failover, not the first', () => {
+    // The second leader (n3, elected 3.48 s) died at 6.51 s and the third (n2) at 8.86 s, leaving no quorum
+    // until 11.09 s; the watcher's 5.6 s wait (from 2.97 s) ended in between, so its hold ran out with "No
+    // cluster leader" — right, and judged so by the failover of 8.86 s (no leader within the hold).
+    const outcome = run(watchersText, harness, 5);
+    expect(outcome.violations).toEqual([]);
+    expect(Number(/judged with (\d+) operations in flight/.exec(outcome.judged)?.[1] ?? 0)).toBeGreaterThan(0);
+  });
+});

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createStoreFsm } from '../../core/store/store.js';
-import { answerIndexProblems, tableIndexProblems, tableRowsOf } from '../checkers/store-tables.js';
+import {
+  answerIndexProblems,
+  answerMoveProblems,
+  answersOf,
+  tableIndexProblems,
+  tableRowsOf,
+} from '../checkers/store-tables.js';
+import { sessionEndProblems, sessionsOf } from '../checkers/store.js';
 
 const register = {
   type: 'catalogRegister',
@@ -51,5 +58,87 @@ describe('table index rules (sim/checkers/store-tables.ts)', () => {
     expect(problems).toContain(
       'answer index: after catalogRegister at index 2, {"type":"catalogNode","node":"e1"} answers X-Consul-Index 1 below a row of it modified at 2',
     );
+  });
+
+  it('hold when an answer changes with its index: a node check added and removed, a service renamed away', () => {
+    const fsm = createStoreFsm();
+    fsm.apply(register, 1);
+    const nodeCheck = { ...register, service: undefined, checks: [{ name: 'node-ok', status: 'warning' }] };
+    const steps: [unknown, number][] = [
+      [nodeCheck, 2],
+      [{ type: 'catalogDeregister', node: 'e1', checkId: 'node-ok', nowMs: 0 }, 3],
+      [{ ...register, service: { service: 'api', id: 'web', port: 80 }, checks: [] }, 4],
+      [{ type: 'catalogDeregister', node: 'e1', nowMs: 0 }, 5],
+    ];
+    for (const [command, index] of steps) {
+      const before = answersOf(fsm.state, command);
+      fsm.apply(command, index);
+      expect(answerMoveProblems(before, fsm.state, index, command), `index ${index}`).toEqual([]);
+    }
+  });
+
+  it('name an answer that changed while its X-Consul-Index stayed (I08, I10)', () => {
+    const fsm = createStoreFsm();
+    fsm.apply(register, 1);
+    const command = { type: 'catalogRegister' };
+    const before = answersOf(fsm.state, command);
+    // The crafted bad case: a second service on e1 written with the services table's index but not the service's.
+    fsm.state.services.get('e1')!.set('db', { ...fsm.state.services.get('e1')!.get('web')!, ID: 'db', Service: 'db' });
+    fsm.state.tableIndex.set('services', 2);
+    const problems = answerMoveProblems(before, fsm.state, 2, command);
+    expect(problems.some((p) => p.includes('{"type":"catalogNode","node":"e1"}'))).toBe(false);
+    expect(
+      problems.some((p) =>
+        p.startsWith('answer moved: catalogRegister at index 2 changed the answer of {"type":"catalogServices"}'),
+      ),
+    ).toBe(false);
+    // catalog/services and catalog/node read the services table: their index moved. catalog/nodes did not change.
+    fsm.state.tableIndex.set('services', 1);
+    const stale = answerMoveProblems(before, fsm.state, 2, command);
+    expect(stale).toContain(
+      'answer moved: catalogRegister at index 2 changed the answer of {"type":"catalogServices"}, whose X-Consul-Index stayed 1 (was 1): a blocking query on it is never woken',
+    );
+  });
+});
+
+describe('session end rule (sim/checkers/store.ts)', () => {
+  const node = (name: string, status: 'passing' | 'critical') => ({
+    type: 'memberHealth',
+    node: name,
+    address: name,
+    health: status === 'passing' ? 'alive' : 'failed',
+    nowMs: 0,
+  });
+
+  it('holds for the store as it is: a session ends when its own node fails, and is destroyed by id', () => {
+    const fsm = createStoreFsm();
+    fsm.apply(node('n1', 'passing'), 1);
+    fsm.apply(node('n2', 'passing'), 2);
+    fsm.apply({ type: 'sessionCreate', session: { id: 's1', node: 'n1' }, nowMs: 0 }, 3);
+    fsm.apply({ type: 'sessionCreate', session: { id: 's2', node: 'n2' }, nowMs: 0 }, 4);
+    let before = sessionsOf(fsm);
+    const fail = node('n1', 'critical');
+    fsm.apply(fail, 5);
+    expect(fsm.state.sessions.has('s1')).toBe(false);
+    expect(sessionEndProblems(before, fail as never, 5, fsm)).toEqual([]);
+    before = sessionsOf(fsm);
+    const destroy = { type: 'sessionDestroy', id: 's2', nowMs: 0 } as const;
+    fsm.apply(destroy, 6);
+    expect(sessionEndProblems(before, destroy as never, 6, fsm)).toEqual([]);
+  });
+
+  it("names a session ended by another node's check (I09)", () => {
+    const fsm = createStoreFsm();
+    fsm.apply(node('n1', 'passing'), 1);
+    fsm.apply(node('n2', 'passing'), 2);
+    fsm.apply({ type: 'sessionCreate', session: { id: 's2', node: 'n2' }, nowMs: 0 }, 3);
+    const before = sessionsOf(fsm);
+    const fail = node('n1', 'critical');
+    fsm.apply(fail, 4);
+    // The crafted bad case: n1's failure taking n2's session with it.
+    fsm.state.sessions.delete('s2');
+    expect(sessionEndProblems(before, fail as never, 4, fsm)).toEqual([
+      'session end: memberHealth at index 4 invalidated session s2 of n2, whose node is registered and whose checks (serfHealth) are all there and not critical',
+    ]);
   });
 });
