@@ -141,11 +141,16 @@ export function answerIndexProblems(state: StoreState, index: number, command: u
 /** What each judged read answers (value and X-Consul-Index), keyed by the query, before a non-KV command applies. */
 export type Answers = ReadonlyMap<string, { readonly value: string; readonly index: number }>;
 
-/** The judged reads' answers before `command` applies; none for a KV command (it changes none of them). */
-export function answersOf(state: StoreState, command?: unknown): Answers {
+/** Whether `command` is judged: KV and txn commands (txn is KV-only) change none of the judged reads. */
+export function judgesAnswers(command: unknown): boolean {
   const type = (command as { type?: unknown } | null)?.type;
+  return !(typeof type === 'string' && (type.startsWith('kv') || type === 'txn'));
+}
+
+/** The judged reads' answers in `state`; none before a KV command (it changes none of them). */
+export function answersOf(state: StoreState, command?: unknown): Answers {
   const out = new Map<string, { value: string; index: number }>();
-  if (typeof type === 'string' && (type.startsWith('kv') || type === 'txn')) return out;
+  if (command !== undefined && !judgesAnswers(command)) return out;
   for (const query of catalogReads(state)) {
     const result = runQuery(state, query);
     if ('error' in result) continue;
@@ -156,14 +161,34 @@ export function answersOf(state: StoreState, command?: unknown): Answers {
 
 /** A sentence per judged read whose answer `command` (applied at `index`) changed while its index stayed below `index`. */
 export function answerMoveProblems(before: Answers, state: StoreState, index: number, command: unknown): string[] {
+  return answerMoveProblemsAfter(before, answersOf(state), state, index, command);
+}
+
+/**
+ * The same with the answers after the apply already computed (`after`: answersOf the new state; the
+ * checked FSM keeps them as the next apply's `before`, so each apply runs the reads once). A read that
+ * `after` lacks (its node or service is gone) is run on the new state.
+ */
+export function answerMoveProblemsAfter(
+  before: Answers,
+  after: Answers,
+  state: StoreState,
+  index: number,
+  command: unknown,
+): string[] {
   const type = (command as { type?: unknown } | null)?.type;
   if (type === 'snapshotRestore') return [];
   const problems: string[] = [];
   for (const [key, was] of before) {
-    const result = runQuery(state, JSON.parse(key) as StoreQuery);
-    if ('error' in result || JSON.stringify(result.value) === was.value || result.index >= index) continue;
+    let now = after.get(key);
+    if (now === undefined) {
+      const result = runQuery(state, JSON.parse(key) as StoreQuery);
+      if ('error' in result) continue;
+      now = { value: JSON.stringify(result.value), index: result.index };
+    }
+    if (now.value === was.value || now.index >= index) continue;
     problems.push(
-      `answer moved: ${String(type)} at index ${index} changed the answer of ${key}, whose X-Consul-Index stayed ${result.index} (was ${was.index}): a blocking query on it is never woken`,
+      `answer moved: ${String(type)} at index ${index} changed the answer of ${key}, whose X-Consul-Index stayed ${now.index} (was ${was.index}): a blocking query on it is never woken`,
     );
   }
   return problems;

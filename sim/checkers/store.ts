@@ -18,7 +18,14 @@
 import type { StoreFsm } from '../../core/store/store.js';
 import { sessionTtlMultiplier, type Session, type StoreCommand } from '../../core/store/types.js';
 import { catalogTransitionOf, storeTransitionOf } from '../harnesses/store-coverage.js';
-import { answerMoveProblems, answersOf, tableIndexProblems, tableRowsOf } from './store-tables.js';
+import {
+  answerMoveProblemsAfter,
+  answersOf,
+  judgesAnswers,
+  tableIndexProblems,
+  tableRowsOf,
+  type Answers,
+} from './store-tables.js';
 
 /** Store transitions kept between two drains by the harness (beyond: not counted, never unbounded). */
 const transitionsKeptMax = 1024;
@@ -115,6 +122,9 @@ export function checkedStoreFsm(
   const transitions: string[] = [];
   const apply = fsm.apply.bind(fsm);
   const restore = fsm.restore.bind(fsm);
+  // The judged reads' answers after the last apply, when it was judged: the next one's "before", so a run
+  // of catalog applies runs the reads once each. Any other apply (KV, txn) or a restore forgets them.
+  let answersNow: Answers | null = null;
   return Object.assign(fsm, {
     problems,
     transitions,
@@ -123,13 +133,20 @@ export function checkedStoreFsm(
       const sessions = sessionsOf(fsm);
       const sessionsBefore = fsm.state.sessions.size;
       const rows = tableRowsOf(fsm.state, command);
-      const answers = answersOf(fsm.state, command);
+      const judged = judgesAnswers(command);
+      const answers = judged ? (answersNow ?? answersOf(fsm.state)) : null;
+      answersNow = null; // kept only from a judged apply that finished
       const result = apply(command, index);
       for (const p of ttl.after(command as StoreCommand, index, fsm, before)) problems.push(`${nodeId}: ${p}`);
       for (const p of sessionEndProblems(sessions, command as StoreCommand, index, fsm))
         problems.push(`${nodeId}: ${p}`);
       for (const p of tableIndexProblems(rows, fsm.state, index, command)) problems.push(`${nodeId}: ${p}`);
-      for (const p of answerMoveProblems(answers, fsm.state, index, command)) problems.push(`${nodeId}: ${p}`);
+      if (answers !== null) {
+        const after = answersOf(fsm.state);
+        for (const p of answerMoveProblemsAfter(answers, after, fsm.state, index, command))
+          problems.push(`${nodeId}: ${p}`);
+        answersNow = after;
+      }
       // Store transitions for `sim explore --coverage` (bounded: a step applies a bounded batch and the
       // harness drains them after every step).
       if (transitions.length < transitionsKeptMax) {
@@ -142,6 +159,7 @@ export function checkedStoreFsm(
       return result;
     },
     restore(snapshot: unknown) {
+      answersNow = null;
       restore(snapshot);
       ttl.reset();
     },
