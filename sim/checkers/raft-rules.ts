@@ -346,15 +346,18 @@ export class RaftRuleChecker {
     n.stepActive = true;
   }
 
+  /** The node's record of `term`, started afresh when it held another term's. */
+  private heardAt(nodeId: NodeId, term: number): Heard {
+    let h = this.heard.get(nodeId);
+    if (!h || h.term !== term) this.heard.set(nodeId, (h = newHeard(term)));
+    return h;
+  }
+
   /** Records the votes and acknowledgements a node receives at its current term (as of its last step). */
   private noteHeard(nodeId: NodeId, n: NodeRules, from: NodeId, m: RaftMessage): void {
     const b = n.before;
     if (!b || m.term !== b.term) return;
-    let h = this.heard.get(nodeId);
-    if (!h || h.term !== b.term) {
-      h = newHeard(b.term);
-      this.heard.set(nodeId, h);
-    }
+    const h = this.heardAt(nodeId, b.term);
     if (m.type === 'voteReply' && m.granted && !m.preVote) h.grants.add(from);
     else if (m.type === 'appendReply' || m.type === 'snapshotReply') {
       h.heardAtStep.set(from, this.stepCount);
@@ -467,23 +470,16 @@ export class RaftRuleChecker {
   /** A leader sent TimeoutNow at `term`: its target may be elected within any lease (for the lease rule). */
   private noteTimeoutNowSent(nodeId: NodeId, term: number): void {
     const b = this.nodes.get(nodeId)?.before;
-    if (!b || b.term !== term) return;
-    let h = this.heard.get(nodeId);
-    if (!h || h.term !== term) this.heard.set(nodeId, (h = newHeard(term)));
-    h.timeoutNowSent = true;
+    if (b && b.term === term) this.heardAt(nodeId, term).timeoutNowSent = true;
   }
 
   /** The first time a leader sent ReadIndex round `readSeq` at `term` (for the lease rule). */
   private noteRoundSent(nodeId: NodeId, term: number, readSeq: number): void {
     const b = this.nodes.get(nodeId)?.before;
     if (!b || b.term !== term) return;
-    let h = this.heard.get(nodeId);
-    if (!h || h.term !== term) {
-      // A new leader's first rounds leave before any reply of its term arrived: record them too (else a
-      // lease on its first echoed round looked like one on a round never sent).
-      h = newHeard(term);
-      this.heard.set(nodeId, h);
-    }
+    // A new leader's first rounds leave before any reply of its term arrived: record them too (else a
+    // lease on its first echoed round looked like one on a round never sent).
+    const h = this.heardAt(nodeId, term);
     if (h.roundSentMs.has(readSeq)) return;
     h.roundSentMs.set(readSeq, this.nodes.get(nodeId)?.nowMs ?? 0);
     if (h.roundSentMs.size > 256) h.roundSentMs.delete(h.roundSentMs.keys().next().value!);
@@ -694,11 +690,7 @@ export class RaftRuleChecker {
     if (s.role !== 'leader' || !s.config?.checkQuorum) return null;
     const n = this.rulesOf(nodeId);
     const nowMs = n.nowMs ?? 0;
-    let h = this.heard.get(nodeId);
-    if (!h || h.term !== s.term) {
-      h = newHeard(s.term);
-      this.heard.set(nodeId, h);
-    }
+    const h = this.heardAt(nodeId, s.term);
     if (h.ledSinceMs === null) h.ledSinceMs = nowMs;
     if (n.gapMs > s.config.heartbeatIntervalMs) h.starvedAtMs = nowMs;
     // A configuration change (applied on append) can leave as the quorum voters not heard from for a

@@ -122,8 +122,9 @@ export function checkedStoreFsm(
   const transitions: string[] = [];
   const apply = fsm.apply.bind(fsm);
   const restore = fsm.restore.bind(fsm);
-  // The judged reads' answers after the last apply, when it was judged: the next one's "before", so a run
-  // of catalog applies runs the reads once each. Any other apply (KV, txn) or a restore forgets them.
+  // The judged reads' answers as of the last judged apply: the next one's "before", so each judged apply
+  // runs the reads once. KV and txn applies leave them (they write no table those reads read: core/store
+  // kv.ts and txn.ts only look sessions up); a restore forgets them.
   let answersNow: Answers | null = null;
   return Object.assign(fsm, {
     problems,
@@ -131,11 +132,10 @@ export function checkedStoreFsm(
     apply(command: unknown, index: number) {
       const before = ttl.before(command as StoreCommand, fsm);
       const sessions = sessionsOf(fsm);
-      const sessionsBefore = fsm.state.sessions.size;
       const rows = tableRowsOf(fsm.state, command);
       const judged = judgesAnswers(command);
       const answers = judged ? (answersNow ?? answersOf(fsm.state)) : null;
-      answersNow = null; // kept only from a judged apply that finished
+      if (judged) answersNow = null; // kept only from a judged apply that finished
       const result = apply(command, index);
       for (const p of ttl.after(command as StoreCommand, index, fsm, before)) problems.push(`${nodeId}: ${p}`);
       for (const p of sessionEndProblems(sessions, command as StoreCommand, index, fsm))
@@ -153,7 +153,7 @@ export function checkedStoreFsm(
         const kv = storeTransitionOf(command as StoreCommand, result);
         if (kv !== null) transitions.push(kv);
         transitions.push(
-          ...catalogTransitionOf(command as StoreCommand, result, sessionsBefore, fsm.state.sessions.size),
+          ...catalogTransitionOf(command as StoreCommand, result, sessions.size, fsm.state.sessions.size),
         );
       }
       return result;

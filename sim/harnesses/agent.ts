@@ -488,15 +488,8 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         agentRequest(sim, node, get, clientTimeoutMs, (response) => {
           checkResponseIndex(sim, node, key, response);
           checkReadAnswer(sim, node, raw, op.invokeMs, response);
-          const early = checkBlockingAnswer(
-            scenario,
-            callText(node, 'blocking read', key, op.invokeMs),
-            minIndex,
-            waitMs,
-            op.invokeMs,
-            sim.nowMs,
-            response,
-          );
+          const what = callText(node, 'blocking read', key, op.invokeMs);
+          const early = checkBlockingAnswer(scenario, what, minIndex, waitMs, op.invokeMs, sim.nowMs, response);
           if (early !== null) sim.violation(early);
           if (response === undefined) run.unanswered.add(op.id);
           else if (blockingPercent > 0 && typeof response.index === 'number' && response.index >= 1)
@@ -1551,11 +1544,12 @@ export const harness: Harness = {
     coverRaftStep(sim, runOf(sim).roles, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
     if (fsm.problems && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
     if (runtime.hasMachine('agent')) {
-      const missed = checkParkedReads(nodeId, runtime.stateOf<AgentState>('agent'), fsm);
+      const agent = runtime.stateOf<AgentState>('agent');
+      const missed = checkParkedReads(nodeId, agent, fsm);
       if (missed !== null) return missed;
+      const serfProblem = checkSerfHealth(runOf(sim), agent, fsm);
+      if (serfProblem !== null) return `${nodeId}: ${serfProblem}`;
     }
-    const serfProblem = checkSerfHealth(runOf(sim), runtime.stateOf<AgentState>('agent'), fsm);
-    if (serfProblem !== null) return `${nodeId}: ${serfProblem}`;
     const rogueProblem = checkNoRogueMember(sim, nodeId, runtime.stateOf<RaftState>('raft'));
     if (rogueProblem !== null) return rogueProblem;
     const checker = raftCheckerOf(sim, nodeId);
