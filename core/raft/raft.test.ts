@@ -494,12 +494,18 @@ describe('ReadIndex (thesis §6.4)', () => {
 });
 
 describe('lease reads (thesis §6.4.1, off by default)', () => {
-  it('with leaseReads a leader answers at once while its quorum contact is recent, and goes back to rounds once it is not', () => {
+  /** Three nodes with lease reads, n1 leading, settled, and a heartbeat round just acknowledged. */
+  const leaseLeader = (): ManualCluster => {
     const c = new ManualCluster(3, { leaseReads: true });
     c.elect('n1');
     settled(c, 'n1');
     c.fire('n1', 'heartbeat');
     c.deliver();
+    return c;
+  };
+
+  it('with leaseReads a leader answers at once while its quorum contact is recent, and goes back to rounds once it is not', () => {
+    const c = leaseLeader();
     const fast = c.request('n1', { type: 'read', query: null });
     expect(c.replies.get(fast)).toMatchObject({ ok: true });
     c.nowMs += 1000; // the lease ran out without any acknowledgement
@@ -510,11 +516,7 @@ describe('lease reads (thesis §6.4.1, off by default)', () => {
   });
 
   it('a leader that sent TimeoutNow reads on no lease for the rest of its term, even with fresh quorum contact (kv/jepsen-cas seed 761)', () => {
-    const c = new ManualCluster(3, { leaseReads: true });
-    c.elect('n1');
-    settled(c, 'n1');
-    c.fire('n1', 'heartbeat');
-    c.deliver();
+    const c = leaseLeader();
     expect(c.replies.get(c.request('n1', { type: 'read', query: null }))).toMatchObject({ ok: true });
     c.request('n1', { type: 'transferLeadership', to: 'n3' }); // n3 is up to date: TimeoutNow leaves at once
     const timeoutNow = (m: { message: unknown }) => (m.message as { type: string }).type === 'timeoutNow';
