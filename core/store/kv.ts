@@ -259,6 +259,9 @@ export function kvPrefixChangeIndex(state: StoreState, prefix: string): number {
 /**
  * X-Consul-Index of a prefix read (recurse or keys): the highest ModifyIndex under the prefix or
  * tombstone under it; the table index when the prefix is '' or nothing matched (Consul kvsListTxn).
+ * Unlike Consul's, it is floored by the last reap when something matched: a reap can erase the
+ * tombstone that held the index up, and in Consul the index then falls below one a reader already
+ * holds, so that reader waits out its whole wait on an answer that changed (a deletion it never saw).
  */
 export function kvPrefixIndex(state: StoreState, prefix: string): number {
   const table = kvTableIndex(state);
@@ -270,7 +273,7 @@ export function kvPrefixIndex(state: StoreState, prefix: string): number {
   state.tombstoneKeys.forEachWithPrefix(prefix, (key) => {
     index = Math.max(index, state.tombstones.get(key)!);
   });
-  return Math.max(1, index === 0 ? table : index);
+  return Math.max(1, index === 0 ? table : Math.max(index, state.kvReapedIndex));
 }
 
 export function kvList(state: StoreState, prefix: string): KvEntry[] {

@@ -208,7 +208,9 @@ describe('KV (checklist §1 KV)', () => {
     expect(h.fsm.state.tombstones.get('t/a')).toBe(3);
     expect(h.value({ type: 'tombstonesReap', upToIndex: 3 })).toBe(1);
     expect(h.fsm.state.tombstones.size).toBe(0);
-    expect(h.read({ type: 'kvList', prefix: 't/' }).index).toBe(2);
+    // Consul's index falls back to 2 here (the tombstone that held it up is gone); ours stays at the reap's
+    // index, so a reader holding 3 from before the deletion is not parked on a changed answer.
+    expect(h.read({ type: 'kvList', prefix: 't/' }).index).toBe(3);
   });
 });
 
