@@ -74,14 +74,35 @@ function changed(before: Rows, after: Rows): boolean {
  * to it, then (when a table changed) per answer whose index lags a row in it.
  */
 export function tableIndexProblems(before: TableRows, state: StoreState, index: number, command: unknown): string[] {
+  return tableChanges(before, state, index, command).problems;
+}
+
+/**
+ * `tableIndexProblems`, and whether the apply left every judged table as it was, row for row in the same
+ * order (`unchanged`): then a judged read can only answer differently through a table index (the checked
+ * FSM compares those and otherwise keeps the answers it has). A restore is never `unchanged`.
+ */
+export function tableChanges(
+  before: TableRows,
+  state: StoreState,
+  index: number,
+  command: unknown,
+): { problems: string[]; unchanged: boolean } {
   const type = (command as { type?: unknown } | null)?.type;
-  if (type === 'snapshotRestore') return [];
+  if (type === 'snapshotRestore') return { problems: [], unchanged: false };
   const problems: string[] = [];
   let any = false;
+  let unchanged = before.size > 0;
   for (const [table, read] of tablesRead) {
     const was = before.get(table);
-    if (was === undefined || !changed(was, read(state))) continue;
+    if (was === undefined) continue;
+    const now = read(state);
+    if (!changed(was, now)) {
+      if (unchanged && !sameOrder(was, now)) unchanged = false;
+      continue;
+    }
     any = true;
+    unchanged = false;
     const at = state.tableIndex.get(table) ?? 0;
     if (at !== index)
       problems.push(
@@ -89,7 +110,39 @@ export function tableIndexProblems(before: TableRows, state: StoreState, index: 
       );
   }
   // The answers that read those tables, after the change (a KV write changes none of them: not asked).
-  return any ? [...problems, ...answerIndexProblems(state, index, command)] : problems;
+  return { problems: any ? [...problems, ...answerIndexProblems(state, index, command)] : problems, unchanged };
+}
+
+/** The same keys in the same order (the rows themselves already compared equal). */
+function sameOrder(before: Rows, after: Rows): boolean {
+  const keys = before.keys();
+  for (const key of after.keys()) if (keys.next().value !== key) return false;
+  return true;
+}
+
+/** The indexes a judged read's X-Consul-Index is made of: every table's, every service name's, the last restore. */
+export interface ReadIndexes {
+  readonly tables: ReadonlyMap<Table, number>;
+  readonly services: ReadonlyMap<string, number>;
+  readonly restored: number;
+}
+
+export function readIndexesOf(state: StoreState): ReadIndexes {
+  return { tables: new Map(state.tableIndex), services: new Map(state.serviceIndex), restored: state.restoredIndex };
+}
+
+export function sameReadIndexes(before: ReadIndexes, state: StoreState): boolean {
+  return (
+    before.restored === state.restoredIndex &&
+    sameNumbers(before.tables, state.tableIndex) &&
+    sameNumbers(before.services, state.serviceIndex)
+  );
+}
+
+function sameNumbers<K>(a: ReadonlyMap<K, number>, b: ReadonlyMap<K, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, n] of a) if (b.get(key) !== n) return false;
+  return true;
 }
 
 /** The reads judged by `answerIndexProblems`, for every node and service in the store. */
