@@ -60,6 +60,13 @@ export interface RaftConfig {
    * ReadIndex round. Safe only if clocks drift less than `clockDriftBoundPpm`; needs checkQuorum. Off by default.
    */
   readonly leaseReads: boolean;
+  /**
+   * ReadIndex batching: a read that arrives while a round is in flight waits for the next round (started
+   * when that one is confirmed, or at the next heartbeat) and shares it with every read arriving meanwhile —
+   * one heartbeat and one ack per voter for the batch instead of per read (etcd's read loop batches alike).
+   * Never a round that left before the read arrived. Off in the profiles; the agent turns it on (mounts.ts).
+   */
+  readonly readBatching: boolean;
   /** Bound on clock rate error (ppm) assumed by lease reads; the lease is shortened by it. */
   readonly clockDriftBoundPpm: number;
   /** Builds the replicated state machine; called at init (and the FSM is restored from the snapshot). */
@@ -126,6 +133,7 @@ const base: Tunables = {
   preVote: true,
   checkQuorum: true,
   leaseReads: false,
+  readBatching: false,
   clockDriftBoundPpm: 500,
   channel: 'stream',
   pendingProposalsMax: 4096,

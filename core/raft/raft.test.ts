@@ -468,6 +468,46 @@ describe('ReadIndex (thesis §6.4)', () => {
     expect(c.replies.get(read)).toMatchObject({ ok: true, result: ['w'] });
   });
 
+  it('with readBatching, reads that arrive while a round is in flight share the next round, never the one in flight', () => {
+    const c = new ManualCluster(3, { readBatching: true });
+    c.elect('n1');
+    settled(c, 'n1');
+    c.request('n1', { type: 'propose', command: 'w' });
+    c.deliver();
+    const heartbeatsTo = (id: string) =>
+      c.inFlight.filter((m) => m.from === 'n1' && m.to === id && m.message.type === 'append').length;
+    const first = c.request('n1', { type: 'read', query: null });
+    expect(heartbeatsTo('n2')).toBe(1); // round 1 leaves at once
+    const batch = [1, 2, 3].map(() => c.request('n1', { type: 'read', query: null }));
+    expect(heartbeatsTo('n2')).toBe(1); // no round per read while round 1 is in flight
+    // One exchange with n2 (n3 stays silent): its heartbeat, then its answer.
+    const exchange = () => {
+      const out = c.inFlight.find((m) => m.from === 'n1' && m.to === 'n2');
+      c.deliver((m) => m === out);
+      const back = c.inFlight.find((m) => m.from === 'n2' && m.to === 'n1');
+      c.deliver((m) => m === back);
+    };
+    exchange(); // n2 answers round 1: it confirms the first read, not the three that arrived after it left
+
+    expect(c.replies.get(first)).toMatchObject({ ok: true, result: ['w'] });
+    for (const read of batch) expect(c.replies.has(read)).toBe(false);
+    expect(heartbeatsTo('n2')).toBe(1); // round 2 left at the confirmation, one heartbeat for the batch
+    exchange();
+    for (const read of batch) expect(c.replies.get(read)).toMatchObject({ ok: true, result: ['w'] });
+    expect(c.invariantFailures).toEqual([]);
+  });
+
+  it('without readBatching, every read starts its own round at once', () => {
+    const c = new ManualCluster(3);
+    c.elect('n1');
+    settled(c, 'n1');
+    const heartbeatsTo = (id: string) =>
+      c.inFlight.filter((m) => m.from === 'n1' && m.to === id && m.message.type === 'append').length;
+    c.request('n1', { type: 'read', query: null });
+    [1, 2, 3].forEach(() => c.request('n1', { type: 'read', query: null }));
+    expect(heartbeatsTo('n2')).toBe(4);
+  });
+
   it('a leader cut off from the quorum never answers; it steps down and fails the read', () => {
     const c = new ManualCluster(3);
     c.elect('n1');

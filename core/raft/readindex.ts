@@ -4,7 +4,8 @@
  *     any write completed before the read arrived;
  *  2. records readIndex = commitIndex;
  *  3. confirms it is still the leader with a round of heartbeats started after the read arrived
- *     (a quorum echoes a `readSeq` ≥ the read's round);
+ *     (a quorum echoes a `readSeq` ≥ the read's round); with `readBatching`, reads that arrive while a
+ *     round is in flight share the next round, started once that one is confirmed;
  *  4. answers with `fsm.query` once appliedIndex ≥ readIndex.
  * Lease reads (thesis §6.4.1, off by default) skip step 3 while a quorum acknowledged a round sent
  * less than electionTimeoutMsMin × (1 − clock drift bound) ago, and not once the leader has sent TimeoutNow
@@ -34,10 +35,24 @@ export function onRead(
     serveReads(s, ctx, nowMs);
     return;
   }
+  const readIndex = committedInTerm ? s.commitIndex : -1;
+  if (s.config.readBatching && s.membership.voters.length > 1 && s.readSeq > confirmedSeq(s)) {
+    // A round is in flight, and it left before this read arrived, so it cannot confirm it: the read
+    // waits for the next round, which starts when this one is confirmed (onReadAcks) or at the next
+    // heartbeat. Every read arriving meanwhile shares that round — one heartbeat and one ack per voter
+    // for the batch instead of per read (etcd's read loop batches its ReadIndex requests likewise).
+    s.reads.push({ target, query: request.query, readIndex, seq: s.readSeq + 1 });
+    return;
+  }
   startReadRound(s, nowMs);
-  s.reads.push({ target, query: request.query, readIndex: committedInTerm ? s.commitIndex : -1, seq: s.readSeq });
+  s.reads.push({ target, query: request.query, readIndex, seq: s.readSeq });
   if (s.membership.voters.length === 1) serveReads(s, ctx, nowMs);
-  else for (const [id, p] of s.progress) if (s.membership.voters.includes(id)) sendAppend(s, ctx, nowMs, id, p, true);
+  else sendReadRound(s, ctx, nowMs);
+}
+
+/** The heartbeats of a new ReadIndex round, one per voter. */
+function sendReadRound(s: RaftState, ctx: StepContext, nowMs: number): void {
+  for (const [id, p] of s.progress) if (s.membership.voters.includes(id)) sendAppend(s, ctx, nowMs, id, p, true);
 }
 
 /** Starts a new round: every AppendEntries / InstallSnapshot from now on carries it. */
@@ -64,8 +79,17 @@ function checkLease(s: RaftState, nowMs: number): boolean {
   return nowMs >= sentMs && nowMs - sentMs < leaseMs;
 }
 
+/**
+ * After acknowledgements: answers what they confirm, then starts the round that reads batched behind a
+ * confirmed one wait for (their `seq` is one past the last round started).
+ */
 export function onReadAcks(s: RaftState, ctx: StepContext, nowMs: number): void {
-  if (s.reads.length > 0) serveReads(s, ctx, nowMs);
+  if (s.reads.length === 0) return;
+  serveReads(s, ctx, nowMs);
+  if (s.role !== 'leader' || s.reads.length === 0 || s.readSeq > confirmedSeq(s)) return;
+  if (!s.reads.some((read) => read.seq > s.readSeq)) return;
+  startReadRound(s, nowMs);
+  sendReadRound(s, ctx, nowMs);
 }
 
 /** Answers every read whose round is confirmed and whose index is applied; assigns indexes once committed in term. */

@@ -1333,6 +1333,7 @@ export const harness: Harness = {
       preVote: ['true', 'false'],
       checkQuorum: ['true', 'false'],
       leaseReads: ['true', 'false'],
+      readBatching: ['true', 'false'],
       channel: ['stream', 'datagram'],
       knobs: ['swarm', 'fixed'],
       groupReads: ['consistent', 'default-unsafe'],

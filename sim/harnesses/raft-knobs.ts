@@ -27,6 +27,7 @@ export const raftKnobParams = {
   preVote: 'pre-vote on/off (true|false)',
   checkQuorum: 'check-quorum on/off (true|false)',
   leaseReads: 'lease reads on/off (true|false; needs checkQuorum)',
+  readBatching: 'ReadIndex batching on/off (true|false): reads behind a round in flight share the next one',
   channel: "RPC channel: 'stream' (TCP-like) or 'datagram' (loss, dup, reorder apply)",
   knobs:
     "'swarm': a swarm scenario draws every protocol knob it does not pin, per seed (the exploration scenarios); 'fixed' (default): the scenario's values only",
@@ -43,7 +44,7 @@ export const raftKnobNumeric: RaftKnob[] = [
   'snapshotTrailingEntries',
   'snapshotChunkBytes',
 ];
-export const raftKnobBoolean: RaftKnob[] = ['preVote', 'checkQuorum', 'leaseReads'];
+export const raftKnobBoolean: RaftKnob[] = ['preVote', 'checkQuorum', 'leaseReads', 'readBatching'];
 
 /** The RaftConfig fields a scenario's parameters set (absent ones keep the profile's value). */
 export function raftKnobFields(scenario: Scenario): Partial<RaftConfig> {
