@@ -12,5 +12,12 @@ if (!existsSync(entry)) {
   process.stderr.write('conclave: dist/ is missing; run `npm run build` (npm ci does it through prepare)\n');
   process.exit(2);
 }
+// A reader that closed the pipe (`conclave sim run … | head`) ends the output, as SIGPIPE ends a C tool:
+// exit quietly instead of dying on an unhandled EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
 const { main } = await import(entry);
 process.exitCode = await main(process.argv.slice(2));

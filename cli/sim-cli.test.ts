@@ -33,6 +33,24 @@ describe('conclave sim run', () => {
     expect(last(c.out).split(' ')[1]).not.toBe(last(a.out).split(' ')[1]);
   });
 
+  it('exits quietly when its reader closes the pipe (`… | head -1`)', () => {
+    // A shell pipeline: the reader takes one line and exits; the writer must not die on EPIPE with a stack.
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `"${process.execPath}" bin/conclave.js sim run scenarios/kv/jepsen-cas.txt --seed 1 | head -1; exit \${PIPESTATUS[0]}`,
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+    expect(r.stdout).toMatch(/^==> scenario jepsen-cas/);
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(r.status).toBe(0);
+  });
+
   it('prints one JSON object with the contract fields', () => {
     const r = conclave('sim', 'run', 'scenarios/example/broadcast.txt', '--seed', '3', '--json');
     const json = JSON.parse(r.out.trim().split('\n').at(-1)!);
