@@ -139,4 +139,8 @@ function main(argv: string[]): number {
   return 0;
 }
 
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0); // `npm run sweeps | head`: the reader has what it wanted
+  throw error;
+});
 process.exitCode = main(process.argv.slice(2));
