@@ -17,6 +17,7 @@
 import { Packr } from 'msgpackr';
 import { makeRoster, profiles, suspicionTimeoutMinMs, type Roster, type SwimConfig } from '../../core/swim/config.js';
 import { swimMachine, type SwimState } from '../../core/swim/machine.js';
+import { isActive } from '../../core/swim/state.js';
 import type { MemberStatus, SwimRequest } from '../../core/swim/api.js';
 import type { NodeId } from '../../core/types.js';
 import { runState, type Harness, type SimApi } from '../harness.js';
@@ -154,6 +155,12 @@ class SwimRun {
   forceLeave: { node: NodeId; name: string; before: MemberStatus | undefined } | null = null;
   /** The node stepping on its probe timer, if any (the Lifeguard scaling rule judges the timers it arms). */
   probeTick: NodeId | null = null;
+  /**
+   * The node stepping on its reap timer, if any: its local time and the failed and left members it held
+   * then, with how long each had held that status (checkReap judges what the step forgot).
+   */
+  reapTick: { node: NodeId; nowMs: number; gone: { id: NodeId; status: 'failed' | 'left'; ageMs: number }[] } | null =
+    null;
   /** Every force-leave request as it arrived (checkLeftOnlyAfterLeave). */
   readonly forceLeaves: ForceLeave[] = [];
   /** What `sim explore --coverage` counts (swim-coverage.ts); idle when coverage is off. */
@@ -194,6 +201,37 @@ function openSpan(spans: Span[], atMs: number): void {
 function closeSpan(spans: Span[], atMs: number): void {
   const last = spans[spans.length - 1];
   if (last && last.toMs === Infinity) last.toMs = atMs;
+}
+
+/** The failed and left members `s` holds at a reap tick (local time `nowMs`), with their age in that status. */
+function reapCandidates(node: NodeId, s: SwimState, nowMs: number): SwimRun['reapTick'] {
+  const gone: { id: NodeId; status: 'failed' | 'left'; ageMs: number }[] = [];
+  for (const record of s.members.materialised())
+    if (record.id !== s.selfId && (record.status === 'failed' || record.status === 'left'))
+      gone.push({ id: record.id, status: record.status, ageMs: nowMs - record.changedMs });
+  return { node, nowMs, gone };
+}
+
+/**
+ * Per-step rule (Serf's reaper; Consul's `reconnect_timeout` and `tombstone_timeout`): at a reap tick a
+ * member held failed is forgotten exactly when it has been failed for longer than reconnectTimeoutMs, and
+ * one held left exactly when it has been left for longer than tombstoneTimeoutMs — not earlier (a failed
+ * member is retried by reconnect until then; a left one's tombstone keeps a stale view from reviving it)
+ * and not later (the member list would grow without bound).
+ */
+function checkReap(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | null {
+  const tick = run.reapTick;
+  if (tick === null || tick.node !== nodeId) return null;
+  run.reapTick = null;
+  if (!s || !isActive(s)) return null; // a member that is gone reaps nothing
+  for (const { id, status, ageMs } of tick.gone) {
+    const timeoutMs = status === 'failed' ? s.config.reconnectTimeoutMs : s.config.tombstoneTimeoutMs;
+    const reaped = !s.members.has(id);
+    const due = ageMs > timeoutMs;
+    if (reaped !== due)
+      return `reap: at its reap tick (${tick.nowMs} ms, its clock) ${nodeId} ${reaped ? 'forgot' : 'kept'} ${id}, ${status} for ${ageMs} ms, ${reaped ? 'within' : 'past'} its ${status === 'failed' ? 'reconnectTimeoutMs' : 'tombstoneTimeoutMs'} of ${timeoutMs} ms`;
+  }
+  return null;
 }
 
 /** Ground-truth sampling period (ms): 100 ms, coarser for huge clusters (10,000 nodes: 1 s). */
@@ -563,6 +601,8 @@ export const harness: Harness = {
     const run = runOf(sim);
     run.membersBefore = s.members.size;
     run.probeTick = input.kind === 'timer' && input.timer === 'swim:probe' ? nodeId : null;
+    run.reapTick =
+      input.kind === 'timer' && input.timer === 'swim:reap' ? reapCandidates(nodeId, s, input.nowMs) : null;
     const suspicionTimer = input.kind === 'timer' && input.timer.startsWith('swim:sus:');
     run.coverage.onInput(sim, nodeId, s, suspicionTimer);
     if (input.kind === 'timer' && suspicionTimer)
@@ -584,7 +624,7 @@ export const harness: Harness = {
   checkStep(sim, nodeId) {
     const run = runOf(sim);
     if (sim.coverageOn) run.coverage.afterStep(sim, nodeId, stateOf(sim, nodeId));
-    return checkForceLeave(sim, run, nodeId);
+    return checkReap(run, nodeId, stateOf(sim, nodeId)) ?? checkForceLeave(sim, run, nodeId);
   },
 
   onNodeStart(sim, nodeId) {
