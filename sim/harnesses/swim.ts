@@ -77,6 +77,8 @@ const params: Record<string, string> = {
   lossLimitPercent: 'datagram loss (percent) above which completeness and leave are not checked (default 10)',
   forceLeaveFailedEvery:
     'an operator force-leaves the members a random up member holds failed, about this often (default 0 = never)',
+  restartTags:
+    'true: a member comes back from every restart with a new configured tag (`build` = how many times it was started before), as an agent restarted after an upgrade or with new node_meta does; default false',
   checkPacketBytes:
     'true: every datagram, encoded as the wire encodes it (net/codec.ts), must fit in packetBytesMax (default false: one encoding per datagram)',
   ...Object.fromEntries(numericFields.map((f) => [f, `SwimConfig.${f} (see core/swim/config.ts)`])),
@@ -563,8 +565,17 @@ export const harness: Harness = {
     return problems;
   },
 
-  mounts(nodeId, scenario) {
-    return [{ machine: swimMachine, config: nodeConfig(nodeId, scenario) }];
+  mounts(nodeId, scenario, start) {
+    const config = nodeConfig(nodeId, scenario);
+    // `set restartTags true`: the configuration the restarted process reads names another build.
+    if (scenario.params.restartTags === 'true')
+      return [
+        {
+          machine: swimMachine,
+          config: { ...config, tags: { ...config.tags, build: String(start?.startCount ?? 0) } },
+        },
+      ];
+    return [{ machine: swimMachine, config }];
   },
 
   start(sim) {
