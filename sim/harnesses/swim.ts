@@ -163,6 +163,13 @@ class SwimRun {
    */
   reapTick: { node: NodeId; nowMs: number; gone: { id: NodeId; status: 'failed' | 'left'; ageMs: number }[] } | null =
     null;
+  /**
+   * The stepping node's health score and probe before its step (Lifeguard nodes only): checkLhm judges
+   * the score change of a step that ends a failed probe. `pingReqs`: indirect probes asked per
+   * `node:probe seq`, counted from the sends (what the helpers were really asked).
+   */
+  lhmTick: { node: NodeId; score: number; probe: SwimState['probe']; phase: string | null } | null = null;
+  readonly pingReqs = new Map<string, number>();
   /** Every force-leave request as it arrived (checkLeftOnlyAfterLeave). */
   readonly forceLeaves: ForceLeave[] = [];
   /** What `sim explore --coverage` counts (swim-coverage.ts); idle when coverage is off. */
@@ -234,6 +241,39 @@ function checkReap(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | 
       return `reap: at its reap tick (${tick.nowMs} ms, its clock) ${nodeId} ${reaped ? 'forgot' : 'kept'} ${id}, ${status} for ${ageMs} ms, ${reaped ? 'within' : 'past'} its ${status === 'failed' ? 'reconnectTimeoutMs' : 'tombstoneTimeoutMs'} of ${timeoutMs} ms`;
   }
   return null;
+}
+
+/** Indirect probes counted per `node:seq` at most (a node that crashed mid-probe never has its count judged). */
+const pingReqsKeptMax = 4096;
+
+function countPingReq(run: SwimRun, nodeId: NodeId, message: unknown): void {
+  const p = (message as { p?: { t?: unknown; seq?: unknown } } | null)?.p;
+  if (p?.t !== 'pingReq') return;
+  if (run.pingReqs.size >= pingReqsKeptMax) run.pingReqs.clear();
+  const key = `${nodeId}:${String(p.seq)}`;
+  run.pingReqs.set(key, (run.pingReqs.get(key) ?? 0) + 1);
+}
+
+/**
+ * Per-step rule (Lifeguard §4.1, the Local Health Multiplier; memberlist's awareness): a probe that ends
+ * without an ack raises the prober's health score by the nacks missing from the members it asked to
+ * probe indirectly (each helper it asked and did not hear a nack from: evidence that its own links are
+ * bad), or by 1 when it asked none — clamped to [0, awarenessMaxMultiplier − 1]. A helper it did not
+ * ask owes it no nack.
+ */
+function checkLhm(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | null {
+  const tick = run.lhmTick;
+  if (tick === null || tick.node !== nodeId) return null;
+  run.lhmTick = null;
+  const probe = tick.probe;
+  if (!s || probe === null || tick.phase === 'done' || probe.phase !== 'done' || probe.acked) return null;
+  const key = `${nodeId}:${probe.seq}`;
+  const asked = run.pingReqs.get(key) ?? 0;
+  run.pingReqs.delete(key);
+  const delta = asked > 0 ? asked - probe.nacks : 1;
+  const want = Math.min(s.config.awarenessMaxMultiplier - 1, Math.max(0, tick.score + delta));
+  if (s.awareness.score === want) return null;
+  return `lifeguard LHM: ${nodeId}'s probe ${probe.seq} of ${probe.target} failed after it asked ${asked} member(s) to probe indirectly and heard ${probe.nacks} nack(s); its health score went ${tick.score} → ${s.awareness.score}, Lifeguard §4.1 makes it ${want}`;
 }
 
 /** Ground-truth sampling period (ms): 100 ms, coarser for huge clusters (10,000 nodes: 1 s). */
@@ -614,6 +654,9 @@ export const harness: Harness = {
     run.probeTick = input.kind === 'timer' && input.timer === 'swim:probe' ? nodeId : null;
     run.reapTick =
       input.kind === 'timer' && input.timer === 'swim:reap' ? reapCandidates(nodeId, s, input.nowMs) : null;
+    run.lhmTick = s.config.lifeguard
+      ? { node: nodeId, score: s.awareness.score, probe: s.probe, phase: s.probe?.phase ?? null }
+      : null;
     const suspicionTimer = input.kind === 'timer' && input.timer.startsWith('swim:sus:');
     run.coverage.onInput(sim, nodeId, s, suspicionTimer);
     if (input.kind === 'timer' && suspicionTimer)
@@ -635,7 +678,8 @@ export const harness: Harness = {
   checkStep(sim, nodeId) {
     const run = runOf(sim);
     if (sim.coverageOn) run.coverage.afterStep(sim, nodeId, stateOf(sim, nodeId));
-    return checkReap(run, nodeId, stateOf(sim, nodeId)) ?? checkForceLeave(sim, run, nodeId);
+    const s = stateOf(sim, nodeId);
+    return checkReap(run, nodeId, s) ?? checkLhm(run, nodeId, s) ?? checkForceLeave(sim, run, nodeId);
   },
 
   onNodeStart(sim, nodeId) {
@@ -664,6 +708,7 @@ export const harness: Harness = {
     if (effect.kind === 'send' && effect.channel !== 'stream' && sim.scenario.params.checkPacketBytes === 'true')
       checkPacketBytes(sim, nodeId, effect.message);
     if (effect.kind === 'setTimer' && runOf(sim).probeTick === nodeId) checkProbeScaling(sim, nodeId, effect);
+    if (effect.kind === 'send') countPingReq(runOf(sim), nodeId, effect.message);
     if (effect.kind !== 'trace' || effect.event.type !== 'swim.marked') return;
     const { node, about, status, incarnation, by } = effect.event;
     if (node !== nodeId) return;
