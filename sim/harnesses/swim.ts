@@ -165,11 +165,11 @@ class SwimRun {
     null;
   /**
    * The stepping node's health score and probe before its step (Lifeguard nodes only): checkLhm judges
-   * the score change of a step that ends a failed probe. `pingReqs`: indirect probes asked per
-   * `node:probe seq`, counted from the sends (what the helpers were really asked).
+   * the score change of a step that ends a failed probe. `pingReqs`: per node, its current probe and the
+   * indirect probes it asked for it, counted from the sends (what the helpers were really asked).
    */
   lhmTick: { node: NodeId; score: number; probe: SwimState['probe']; phase: string | null } | null = null;
-  readonly pingReqs = new Map<string, number>();
+  readonly pingReqs = new Map<NodeId, { probe: NonNullable<SwimState['probe']>; asked: number }>();
   /** Every force-leave request as it arrived (checkLeftOnlyAfterLeave). */
   readonly forceLeaves: ForceLeave[] = [];
   /** What `sim explore --coverage` counts (swim-coverage.ts); idle when coverage is off. */
@@ -243,15 +243,13 @@ function checkReap(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | 
   return null;
 }
 
-/** Indirect probes counted per `node:seq` at most (a node that crashed mid-probe never has its count judged). */
-const pingReqsKeptMax = 4096;
-
-function countPingReq(run: SwimRun, nodeId: NodeId, message: unknown): void {
+/** Counts a PingReq the node sent for its current probe (the probe object itself: seqs restart with a process). */
+function countPingReq(run: SwimRun, nodeId: NodeId, message: unknown, s: SwimState | null): void {
   const p = (message as { p?: { t?: unknown; seq?: unknown } } | null)?.p;
-  if (p?.t !== 'pingReq') return;
-  if (run.pingReqs.size >= pingReqsKeptMax) run.pingReqs.clear();
-  const key = `${nodeId}:${String(p.seq)}`;
-  run.pingReqs.set(key, (run.pingReqs.get(key) ?? 0) + 1);
+  if (p?.t !== 'pingReq' || !s?.probe || s.probe.seq !== p.seq) return;
+  const counted = run.pingReqs.get(nodeId);
+  if (counted?.probe === s.probe) counted.asked++;
+  else run.pingReqs.set(nodeId, { probe: s.probe, asked: 1 });
 }
 
 /**
@@ -267,9 +265,9 @@ function checkLhm(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | n
   run.lhmTick = null;
   const probe = tick.probe;
   if (!s || probe === null || tick.phase === 'done' || probe.phase !== 'done' || probe.acked) return null;
-  const key = `${nodeId}:${probe.seq}`;
-  const asked = run.pingReqs.get(key) ?? 0;
-  run.pingReqs.delete(key);
+  const counted = run.pingReqs.get(nodeId);
+  const asked = counted?.probe === probe ? counted.asked : 0;
+  run.pingReqs.delete(nodeId);
   const delta = asked > 0 ? asked - probe.nacks : 1;
   const want = Math.min(s.config.awarenessMaxMultiplier - 1, Math.max(0, tick.score + delta));
   if (s.awareness.score === want) return null;
@@ -708,7 +706,7 @@ export const harness: Harness = {
     if (effect.kind === 'send' && effect.channel !== 'stream' && sim.scenario.params.checkPacketBytes === 'true')
       checkPacketBytes(sim, nodeId, effect.message);
     if (effect.kind === 'setTimer' && runOf(sim).probeTick === nodeId) checkProbeScaling(sim, nodeId, effect);
-    if (effect.kind === 'send') countPingReq(runOf(sim), nodeId, effect.message);
+    if (effect.kind === 'send') countPingReq(runOf(sim), nodeId, effect.message, stateOf(sim, nodeId));
     if (effect.kind !== 'trace' || effect.event.type !== 'swim.marked') return;
     const { node, about, status, incarnation, by } = effect.event;
     if (node !== nodeId) return;
