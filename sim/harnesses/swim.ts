@@ -652,9 +652,12 @@ export const harness: Harness = {
     run.probeTick = input.kind === 'timer' && input.timer === 'swim:probe' ? nodeId : null;
     run.reapTick =
       input.kind === 'timer' && input.timer === 'swim:reap' ? reapCandidates(nodeId, s, input.nowMs) : null;
-    run.lhmTick = s.config.lifeguard
-      ? { node: nodeId, score: s.awareness.score, probe: s.probe, phase: s.probe?.phase ?? null }
-      : null;
+    // Only a timer ends a probe that had no ack (its indirect phase's end, or the next probe tick).
+    const open = s.probe !== null && s.probe.phase !== 'done' && !s.probe.acked;
+    run.lhmTick =
+      s.config.lifeguard && open && input.kind === 'timer'
+        ? { node: nodeId, score: s.awareness.score, probe: s.probe, phase: s.probe!.phase }
+        : null;
     const suspicionTimer = input.kind === 'timer' && input.timer.startsWith('swim:sus:');
     run.coverage.onInput(sim, nodeId, s, suspicionTimer);
     if (input.kind === 'timer' && suspicionTimer)
