@@ -45,8 +45,13 @@ export interface Harness {
    * The machines node `nodeId` hosts (fresh start and every restart). `start.diskReplaced`: the node
    * runs on a disk that replaced its first one (empty, identity not kept) — an operator starts such a
    * server as a joiner, not with the initial cluster's bootstrap configuration, at every start since.
+   * `start.startCount`: how many times the node's process was started before this start (0 at boot).
    */
-  mounts(nodeId: NodeId, scenario: Scenario, start?: { readonly diskReplaced: boolean }): Mount[];
+  mounts(
+    nodeId: NodeId,
+    scenario: Scenario,
+    start?: { readonly diskReplaced: boolean; readonly startCount?: number },
+  ): Mount[];
   /**
    * Creates this simulation's own harness state (checkers, records, workload counters), once, before
    * any node starts; the hooks below read it back with `runState(sim, TheClass)`. One harness object

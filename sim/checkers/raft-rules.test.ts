@@ -93,6 +93,21 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
     }
   });
 
+  it('membership: a learner asks for a pre-vote (thesis §4.2.1: non-voting members take no part in elections)', () => {
+    // n1 times out and polls n2 for term 3. As a voter it may; as a learner of its configuration it may not.
+    const poll = { ...request, preVote: true } as const;
+    const timeout: Input<unknown, unknown> = { kind: 'timer', nowMs: 0, timer: 'raft:election' };
+    for (const learner of [false, true]) {
+      const c = new RaftClusterChecker();
+      c.onNodeStart('n1', disk(2, null, [e(1, 1)]));
+      const s = node('precandidate', 2, [e(1, 1)], 0, learner ? ['n2', 'n3'] : ['n1', 'n2', 'n3']);
+      if (learner) (s as { membership: unknown }).membership = { voters: ['n2', 'n3'], learners: ['n1'] };
+      const problem = step(c, s, timeout, [send('n2', { ...poll })]);
+      if (learner) expect(problem).toMatch(/membership: n1, a learner of its configuration .* asked n2 for a pre-vote/);
+      else expect(problem).toBeNull();
+    }
+  });
+
   it('ORDERING RULE: an AppendEntries acknowledged before its entries are written', () => {
     const c = new RaftClusterChecker();
     c.onNodeStart('n1', disk(2, null, [e(1, 1)]));

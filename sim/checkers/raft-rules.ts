@@ -33,6 +33,10 @@
  *     node's membership is the latest configuration entry left in its log. A node holds a vote (other
  *     than for itself) only for a candidate it granted it to; a node that acknowledged an AppendEntries
  *     of its term is that leader's follower.
+ *     A learner — a non-voting member of the configuration it holds (thesis §4.2.1; Consul's read
+ *     replicas and servers awaiting promotion, hashicorp/raft's Nonvoter) — never asks for a vote or a
+ *     pre-vote: it takes no part in elections. (A server outside its own latest configuration may still
+ *     campaign, thesis §4.1, without counting its own vote; this rule leaves it alone.)
  * 10. Check-quorum (thesis §6.2): a leader with check-quorum on that has heard from no quorum of its
  *     voters for 2 × W + 2 × heartbeatIntervalMs (W = the check-quorum window, electionTimeoutMsMin
  *     unless configured; its own clock; the check runs once per W at a heartbeat) does not lead past
@@ -419,6 +423,8 @@ export class RaftRuleChecker {
       return `ORDERING RULE: ${nodeId} sent ${m.type} to ${to} at term ${m.term} before persisting the term (written: ${sh.term})`;
     switch (m.type) {
       case 'vote':
+        if (s.membership.learners.includes(nodeId))
+          return `membership: ${nodeId}, a learner of its configuration (voters ${s.membership.voters.join(' ')}), asked ${to} for a ${m.preVote ? 'pre-vote' : 'vote'} at term ${m.term}: a non-voting member takes no part in elections (thesis §4.2.1)`;
         if (!m.preVote && (sh.term !== m.term || sh.vote !== nodeId))
           return `ORDERING RULE: ${nodeId} sent RequestVote at term ${m.term} before persisting its vote for itself (written: term ${sh.term}, vote ${sh.vote})`;
         return null;

@@ -1036,7 +1036,7 @@ export class Simulation implements SimApi {
           : undefined;
       node.runtime = new NodeRuntime(
         node.id,
-        this.harness.mounts(node.id, this.scenario, { diskReplaced: node.diskReplaced }),
+        this.harness.mounts(node.id, this.scenario, { diskReplaced: node.diskReplaced, startCount: node.incarnation }),
         durable,
         prng,
         buggify ? { buggify } : {},

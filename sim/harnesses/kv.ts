@@ -110,6 +110,8 @@ const params = {
   deleteCasPercent: 'share of register operations that are delete-CAS (0..100)',
   txnClients: 'concurrent clients of the key groups (multi-key txns of 2–8 ops, delete-tree, recursive reads)',
   groups: 'the key groups, comma-separated names (`1,12,2`: prefixes t/1/, t/12/, t/2/)',
+  keysReadPercent:
+    'share (%) of the key-group clients’ recursive reads made as a key listing with a separator instead (`GET /v1/kv/t/1/?keys&separator=/`: `consul kv get -keys`, the UI’s folder view); default 0, drawn only when set',
   requestTimeoutMs: 'client timeout per attempt (ms)',
   opTimeoutMs: 'give up on an operation after this long (ms)',
   lockClients: 'concurrent lock clients (sessions + acquire/release)',
@@ -684,6 +686,7 @@ function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
   const opTimeoutMs = num(scenario, 'opTimeoutMs', 1500);
   const base = 2_000_000; // processes distinct from the register and lock clients
   const groupReads = (scenario.params.groupReads ?? 'consistent') as ReadMode;
+  const keysReadPercent = num(scenario, 'keysReadPercent', 0);
   for (let p = 0; p < clients; p++) {
     const process = base + p;
     const client = new Client(sim, prng, `txn${p}`, requestTimeoutMs, groupReads);
@@ -693,7 +696,14 @@ function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
       const prefix = prng.pick(prefixes);
       const roll = prng.below(100);
       const deadlineMs = sim.nowMs + opTimeoutMs;
-      if (roll < 25) {
+      if (roll < 25 && keysReadPercent > 0 && prng.below(100) < keysReadPercent) {
+        // A folder listing: the keys under the group's prefix rolled up at the first '/' after it.
+        const op = sim.history.invoke(process, 'read-keys', null, '-', sim.nowMs, prefix);
+        client.read({ type: 'kvKeys', prefix, separator: '/' }, deadlineMs, (out) => {
+          if (out.kind !== 'ok') return finish(op, 'fail', null);
+          finish(op, 'ok', groupKeys(prefix, out.reply));
+        });
+      } else if (roll < 25) {
         const op = sim.history.invoke(process, 'read-tree', null, '-', sim.nowMs, prefix);
         client.read({ type: 'kvList', prefix }, deadlineMs, (out) => {
           if (out.kind !== 'ok') return finish(op, 'fail', null);
@@ -724,6 +734,12 @@ function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
 function groupEntries(prefix: string, reply: RaftReply): (KvEntry | null)[] {
   const entries = ((reply.result as { value?: KvEntry[] } | undefined)?.value ?? []) as KvEntry[];
   return groupSlots.map((slot) => entries.find((e) => e.Key === `${prefix}${slot}`) ?? null);
+}
+
+/** A key listing's answer as the kv-group model states it: each key after the prefix (a key outside it as is). */
+function groupKeys(prefix: string, reply: RaftReply): string[] {
+  const keys = ((reply.result as { value?: string[] } | undefined)?.value ?? []) as string[];
+  return keys.map((key) => (key.startsWith(prefix) ? key.slice(prefix.length) : key));
 }
 
 function groupRead(prefix: string, reply: RaftReply): (string | null)[] {

@@ -17,6 +17,7 @@
 import { Packr } from 'msgpackr';
 import { makeRoster, profiles, suspicionTimeoutMinMs, type Roster, type SwimConfig } from '../../core/swim/config.js';
 import { swimMachine, type SwimState } from '../../core/swim/machine.js';
+import { isActive } from '../../core/swim/state.js';
 import type { MemberStatus, SwimRequest } from '../../core/swim/api.js';
 import type { NodeId } from '../../core/types.js';
 import { runState, type Harness, type SimApi } from '../harness.js';
@@ -76,6 +77,8 @@ const params: Record<string, string> = {
   lossLimitPercent: 'datagram loss (percent) above which completeness and leave are not checked (default 10)',
   forceLeaveFailedEvery:
     'an operator force-leaves the members a random up member holds failed, about this often (default 0 = never)',
+  restartTags:
+    'true: a member comes back from every restart with a new configured tag (`build` = how many times it was started before), as an agent restarted after an upgrade or with new node_meta does; default false',
   checkPacketBytes:
     'true: every datagram, encoded as the wire encodes it (net/codec.ts), must fit in packetBytesMax (default false: one encoding per datagram)',
   ...Object.fromEntries(numericFields.map((f) => [f, `SwimConfig.${f} (see core/swim/config.ts)`])),
@@ -154,6 +157,19 @@ class SwimRun {
   forceLeave: { node: NodeId; name: string; before: MemberStatus | undefined } | null = null;
   /** The node stepping on its probe timer, if any (the Lifeguard scaling rule judges the timers it arms). */
   probeTick: NodeId | null = null;
+  /**
+   * The node stepping on its reap timer, if any: its local time and the failed and left members it held
+   * then, with how long each had held that status (checkReap judges what the step forgot).
+   */
+  reapTick: { node: NodeId; nowMs: number; gone: { id: NodeId; status: 'failed' | 'left'; ageMs: number }[] } | null =
+    null;
+  /**
+   * The stepping node's health score and probe before its step (Lifeguard nodes only): checkLhm judges
+   * the score change of a step that ends a failed probe. `pingReqs`: per node, its current probe and the
+   * indirect probes it asked for it, counted from the sends (what the helpers were really asked).
+   */
+  lhmTick: { node: NodeId; score: number; probe: SwimState['probe']; phase: string | null } | null = null;
+  readonly pingReqs = new Map<NodeId, { probe: NonNullable<SwimState['probe']>; asked: number }>();
   /** Every force-leave request as it arrived (checkLeftOnlyAfterLeave). */
   readonly forceLeaves: ForceLeave[] = [];
   /** What `sim explore --coverage` counts (swim-coverage.ts); idle when coverage is off. */
@@ -194,6 +210,68 @@ function openSpan(spans: Span[], atMs: number): void {
 function closeSpan(spans: Span[], atMs: number): void {
   const last = spans[spans.length - 1];
   if (last && last.toMs === Infinity) last.toMs = atMs;
+}
+
+/** The failed and left members `s` holds at a reap tick (local time `nowMs`), with their age in that status. */
+function reapCandidates(node: NodeId, s: SwimState, nowMs: number): SwimRun['reapTick'] {
+  const gone: { id: NodeId; status: 'failed' | 'left'; ageMs: number }[] = [];
+  for (const record of s.members.materialised())
+    if (record.id !== s.selfId && (record.status === 'failed' || record.status === 'left'))
+      gone.push({ id: record.id, status: record.status, ageMs: nowMs - record.changedMs });
+  return { node, nowMs, gone };
+}
+
+/**
+ * Per-step rule (Serf's reaper; Consul's `reconnect_timeout` and `tombstone_timeout`): at a reap tick a
+ * member held failed is forgotten exactly when it has been failed for longer than reconnectTimeoutMs, and
+ * one held left exactly when it has been left for longer than tombstoneTimeoutMs — not earlier (a failed
+ * member is retried by reconnect until then; a left one's tombstone keeps a stale view from reviving it)
+ * and not later (the member list would grow without bound).
+ */
+function checkReap(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | null {
+  const tick = run.reapTick;
+  if (tick === null || tick.node !== nodeId) return null;
+  run.reapTick = null;
+  if (!s || !isActive(s)) return null; // a member that is gone reaps nothing
+  for (const { id, status, ageMs } of tick.gone) {
+    const timeoutMs = status === 'failed' ? s.config.reconnectTimeoutMs : s.config.tombstoneTimeoutMs;
+    const reaped = !s.members.has(id);
+    const due = ageMs > timeoutMs;
+    if (reaped !== due)
+      return `reap: at its reap tick (${tick.nowMs} ms, its clock) ${nodeId} ${reaped ? 'forgot' : 'kept'} ${id}, ${status} for ${ageMs} ms, ${reaped ? 'within' : 'past'} its ${status === 'failed' ? 'reconnectTimeoutMs' : 'tombstoneTimeoutMs'} of ${timeoutMs} ms`;
+  }
+  return null;
+}
+
+/** Counts a PingReq the node sent for its current probe (the probe object itself: seqs restart with a process). */
+function countPingReq(run: SwimRun, nodeId: NodeId, message: unknown, s: SwimState | null): void {
+  const p = (message as { p?: { t?: unknown; seq?: unknown } } | null)?.p;
+  if (p?.t !== 'pingReq' || !s?.probe || s.probe.seq !== p.seq) return;
+  const counted = run.pingReqs.get(nodeId);
+  if (counted?.probe === s.probe) counted.asked++;
+  else run.pingReqs.set(nodeId, { probe: s.probe, asked: 1 });
+}
+
+/**
+ * Per-step rule (Lifeguard §4.1, the Local Health Multiplier; memberlist's awareness): a probe that ends
+ * without an ack raises the prober's health score by the nacks missing from the members it asked to
+ * probe indirectly (each helper it asked and did not hear a nack from: evidence that its own links are
+ * bad), or by 1 when it asked none — clamped to [0, awarenessMaxMultiplier − 1]. A helper it did not
+ * ask owes it no nack.
+ */
+function checkLhm(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | null {
+  const tick = run.lhmTick;
+  if (tick === null || tick.node !== nodeId) return null;
+  run.lhmTick = null;
+  const probe = tick.probe;
+  if (!s || probe === null || tick.phase === 'done' || probe.phase !== 'done' || probe.acked) return null;
+  const counted = run.pingReqs.get(nodeId);
+  const asked = counted?.probe === probe ? counted.asked : 0;
+  run.pingReqs.delete(nodeId);
+  const delta = asked > 0 ? asked - probe.nacks : 1;
+  const want = Math.min(s.config.awarenessMaxMultiplier - 1, Math.max(0, tick.score + delta));
+  if (s.awareness.score === want) return null;
+  return `lifeguard LHM: ${nodeId}'s probe ${probe.seq} of ${probe.target} failed after it asked ${asked} member(s) to probe indirectly and heard ${probe.nacks} nack(s); its health score went ${tick.score} → ${s.awareness.score}, Lifeguard §4.1 makes it ${want}`;
 }
 
 /** Ground-truth sampling period (ms): 100 ms, coarser for huge clusters (10,000 nodes: 1 s). */
@@ -525,8 +603,17 @@ export const harness: Harness = {
     return problems;
   },
 
-  mounts(nodeId, scenario) {
-    return [{ machine: swimMachine, config: nodeConfig(nodeId, scenario) }];
+  mounts(nodeId, scenario, start) {
+    const config = nodeConfig(nodeId, scenario);
+    // `set restartTags true`: the configuration the restarted process reads names another build.
+    if (scenario.params.restartTags === 'true')
+      return [
+        {
+          machine: swimMachine,
+          config: { ...config, tags: { ...config.tags, build: String(start?.startCount ?? 0) } },
+        },
+      ];
+    return [{ machine: swimMachine, config }];
   },
 
   start(sim) {
@@ -563,6 +650,14 @@ export const harness: Harness = {
     const run = runOf(sim);
     run.membersBefore = s.members.size;
     run.probeTick = input.kind === 'timer' && input.timer === 'swim:probe' ? nodeId : null;
+    run.reapTick =
+      input.kind === 'timer' && input.timer === 'swim:reap' ? reapCandidates(nodeId, s, input.nowMs) : null;
+    // Only a timer ends a probe that had no ack (its indirect phase's end, or the next probe tick).
+    const open = s.probe !== null && s.probe.phase !== 'done' && !s.probe.acked;
+    run.lhmTick =
+      s.config.lifeguard && open && input.kind === 'timer'
+        ? { node: nodeId, score: s.awareness.score, probe: s.probe, phase: s.probe!.phase }
+        : null;
     const suspicionTimer = input.kind === 'timer' && input.timer.startsWith('swim:sus:');
     run.coverage.onInput(sim, nodeId, s, suspicionTimer);
     if (input.kind === 'timer' && suspicionTimer)
@@ -584,7 +679,8 @@ export const harness: Harness = {
   checkStep(sim, nodeId) {
     const run = runOf(sim);
     if (sim.coverageOn) run.coverage.afterStep(sim, nodeId, stateOf(sim, nodeId));
-    return checkForceLeave(sim, run, nodeId);
+    const s = stateOf(sim, nodeId);
+    return checkReap(run, nodeId, s) ?? checkLhm(run, nodeId, s) ?? checkForceLeave(sim, run, nodeId);
   },
 
   onNodeStart(sim, nodeId) {
@@ -613,6 +709,7 @@ export const harness: Harness = {
     if (effect.kind === 'send' && effect.channel !== 'stream' && sim.scenario.params.checkPacketBytes === 'true')
       checkPacketBytes(sim, nodeId, effect.message);
     if (effect.kind === 'setTimer' && runOf(sim).probeTick === nodeId) checkProbeScaling(sim, nodeId, effect);
+    if (effect.kind === 'send') countPingReq(runOf(sim), nodeId, effect.message, stateOf(sim, nodeId));
     if (effect.kind !== 'trace' || effect.event.type !== 'swim.marked') return;
     const { node, about, status, incarnation, by } = effect.event;
     if (node !== nodeId) return;

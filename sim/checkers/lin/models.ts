@@ -200,6 +200,12 @@ function groupState(values: readonly (string | null)[]): string {
   return JSON.stringify(values.slice(0, end).map((v) => v ?? null));
 }
 
+/** The names of the slots present in a group state, in key order, as JSON (what a key listing answers). */
+function groupKeysOf(state: string): string {
+  const values = groupValues(state);
+  return JSON.stringify(groupSlots.filter((_, slot) => (values[slot] ?? null) !== null));
+}
+
 /** Runs a txn on a group's values: Consul's txnKVS (every op runs; any failure rolls all back). */
 export function runGroupTxn(state: string, ops: readonly GroupTxnOp[]): { next: string; output: GroupTxnOutput } {
   const values = groupValues(state);
@@ -244,6 +250,8 @@ export function runGroupTxn(state: string, ops: readonly GroupTxnOp[]): { next: 
  * delete-tree and read with a recursive get: P-compositional by group (a txn touches one group).
  *   - f 'txn': value = GroupTxnOp[]; output = GroupTxnOutput (or UNKNOWN).
  *   - f 'read-tree': output = the values by slot (null where absent).
+ *   - f 'read-keys': output = the keys listed under the prefix with the separator '/', prefix cut off
+ *     (Consul's `?keys&separator=/`: the group's slots hold no '/', so exactly the present slots' names).
  *   - f 'delete-tree': every key of the group deleted.
  */
 export const kvGroupModel: Model<string, RegisterInput, unknown> = {
@@ -252,6 +260,8 @@ export const kvGroupModel: Model<string, RegisterInput, unknown> = {
   step(state, input, output) {
     if (input.f === 'read-tree')
       return { ok: output === UNKNOWN || groupState(output as (string | null)[]) === state, next: state };
+    if (input.f === 'read-keys')
+      return { ok: output === UNKNOWN || groupKeysOf(state) === JSON.stringify(output), next: state };
     if (input.f === 'delete-tree') return { ok: true, next: '[]' };
     if (input.f === 'txn') {
       const { next, output: expected } = runGroupTxn(state, input.value as GroupTxnOp[]);
@@ -279,7 +289,9 @@ export const kvGroupModel: Model<string, RegisterInput, unknown> = {
   },
   describeState: (state) => state,
   readOnly: (input, output) =>
-    input.f === 'read-tree' || (input.f === 'txn' && output !== UNKNOWN && (output as GroupTxnOutput).ok === false),
+    input.f === 'read-tree' ||
+    input.f === 'read-keys' ||
+    (input.f === 'txn' && output !== UNKNOWN && (output as GroupTxnOutput).ok === false),
   acceptsUnknown: true,
 };
 

@@ -116,6 +116,10 @@ export function opText(op: RecordedOp): string {
             .flatMap((v, slot) => (v === null ? [] : [`${slotName(slot)}=${v}`]))
             .join(', ')}}`
         : `read-tree${key} ${outcome}`;
+    case 'read-keys':
+      return op.outcome === 'ok' && Array.isArray(op.output)
+        ? `read-keys${key} → [${(op.output as string[]).join(', ')}]`
+        : `read-keys${key} ${outcome}`;
     default:
       // An acknowledgement object ({"ok":true}) says no more than `ok`: only a value returned is shown.
       return `${op.f}${key}${op.input === null || op.input === undefined ? '' : ` ${JSON.stringify(op.input)}`} ${outcome}${op.outcome === 'ok' && op.output !== undefined && op.output !== null && typeof op.output !== 'object' ? ` → ${valueText(op.output)}` : ''}`;
