@@ -848,7 +848,7 @@ function judge(sim: SimApi): string[] {
   const boundMs = completenessBoundMs(config, scenario.nodes.length, awareness);
   const problems = [
     ...checkCompleteness(marks, truth, boundMs),
-    ...checkLeftNeverFailed(marks, truth),
+    ...checkLeftNeverFailed(marks, truth, config.tombstoneTimeoutMs + config.reapIntervalMs),
     ...checkLeftOnlyAfterLeave(marks, truth, runOf(sim).forceLeaves),
   ];
   const fps = falsePositives(marks, truth, boundMs);
