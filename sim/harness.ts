@@ -180,6 +180,12 @@ export interface FaultApi {
    */
   cutDatagrams(nodeId: NodeId, cut: boolean): void;
   /**
+   * `stream-cut`: the node's stream messages (Raft, RPCs) are dropped both ways, silently (no `linkDown`),
+   * while its datagrams (gossip) still flow — the server port firewalled, gossip open. `cut` false (or
+   * `heal`) undoes it.
+   */
+  cutStreams(nodeId: NodeId, cut: boolean): void;
+  /**
    * `reset`: the stream connections between `nodeId` and `peer` (every peer when null) are reset while
    * both processes live (an RST from a middlebox, a conntrack flush): stream messages in flight on them
    * are lost both ways, and both ends hear `linkDown`. The next message opens a new connection. With

@@ -210,6 +210,7 @@ export const builtinActions: ReadonlySet<string> = new Set([
   'wan-oneway',
   'datagram-cut',
   'reset',
+  'stream-cut',
 ]);
 
 /**
@@ -543,6 +544,7 @@ export function checkBuiltinAction(
     case 'pause':
     case 'resume':
     case 'datagram-cut':
+    case 'stream-cut':
       if (args.length !== 1) return `${action} takes one node`;
       return unknownNode ? `${action}: unknown node '${unknownNode}'` : null;
     case 'reset': {

@@ -27,6 +27,13 @@ export class Network {
    * drops UDP but TCP's flow control loses nothing). Gossip then calls a live process failed.
    */
   readonly datagramCut = new Set<number>();
+  /**
+   * Nodes whose stream messages are dropped, both ways and silently, while their datagrams still flow (the
+   * `stream-cut` fault, the mirror of `datagram-cut`: a firewall that blocks the server port but not gossip,
+   * or an RPC path wedged while the gossip loop runs). No FIN, no RST: senders hear nothing, and gossip keeps
+   * calling the node alive.
+   */
+  readonly streamCut = new Set<number>();
   /** Links whose messages are held until a global time (µs). */
   readonly clogUntilUs = new Map<number, number>();
   /** Delivery time of the last stream message per link: a stream never reorders. */
@@ -67,6 +74,8 @@ export class Network {
     if (this.isBlocked(from, to)) return null;
     // A cut node's datagrams are dropped before any draw: runs without the fault draw exactly as before.
     if (!stream && this.datagramCut.size > 0 && (this.datagramCut.has(from) || this.datagramCut.has(to))) return null;
+    // Likewise before any draw: runs without a stream cut draw exactly as before.
+    if (stream && this.streamCut.size > 0 && (this.streamCut.has(from) || this.streamCut.has(to))) return null;
     if (!stream && this.rng() < knobs.lossPercent / 100) return null;
     const copies = !stream && this.rng() < knobs.duplicatePercent / 100 ? 2 : 1;
     const times: number[] = [];
@@ -123,11 +132,12 @@ export class Network {
     this.clogUntilUs.set(from * this.nodeCount + to, untilUs);
   }
 
-  /** Ends partitions, one-way blocks, datagram cuts and clogs (not loss/dup/reorder: see `set` and `reset`). */
+  /** Ends partitions, one-way blocks, datagram and stream cuts and clogs (not loss/dup/reorder: see `set` and `reset`). */
   heal(): void {
     this.partitioned = false;
     this.blockedPairs.clear();
     this.datagramCut.clear();
+    this.streamCut.clear();
     this.clogUntilUs.clear();
   }
 

@@ -1191,6 +1191,14 @@ export class Simulation implements SimApi {
         sim.network.datagramCut.add(indexOf(id));
         sim.fault(`${id}'s datagrams are dropped both ways (gossip cut; streams still work)`);
       },
+      cutStreams(id, cut) {
+        if (!cut) {
+          if (sim.network.streamCut.delete(indexOf(id))) sim.fault(`${id}'s streams flow again`);
+          return;
+        }
+        sim.network.streamCut.add(indexOf(id));
+        sim.fault(`${id}'s stream messages are dropped both ways (RPC and Raft cut; gossip still works)`);
+      },
       resetStreams(id, peer, oneWay = false) {
         const node = sim.nodeOf(id);
         const peers = peer === null ? sim.nodes.filter((other) => other !== node) : [sim.nodeOf(peer)];

@@ -45,6 +45,9 @@ export function runTimelineEvent(host: TimelineHost, event: TimelineEvent): stri
     case 'datagram-cut':
       f.cutDatagrams(a[0]!, true);
       return null;
+    case 'stream-cut':
+      f.cutStreams(a[0]!, true);
+      return null;
     case 'reset': {
       const oneWay = a[a.length - 1] === 'oneway';
       const nodes = oneWay ? a.slice(0, -1) : a;

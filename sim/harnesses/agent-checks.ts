@@ -9,13 +9,16 @@
  *  - `hb<p>`, a heartbeat TTL check (`heartbeatTtlMs`) it passes every 0.3–0.7 s while the agent answers;
  *  - now and then a service `hc<p>`, registered or deregistered.
  *
- * Three rules, all observing (sim/harnesses/agent.ts calls them):
+ * Four rules, all observing (sim/harnesses/agent.ts calls them):
  *
  *  - **Local state** — when the agent acknowledges a registration or an update of `st<p>`, it holds what the
  *    process set: registered without a status, critical with an empty output (Consul's default); updated,
  *    the status and the output of the update. Skipped when the agent restarted since the request left (the
  *    restored check is the registered one again). Only the owner touches the check, so nothing else can
  *    change it in between.
+ *  - **Kept across restarts** — the agent holds `hc<p>` exactly when the last answered request about it was an
+ *    acknowledged registration (a deregistration, or its 404, says it does not), however often the agent
+ *    restarted since: Consul persists API-registered services and purges a deregistered one (checkServiceKept).
  *  - **TTL** — a heartbeat check expires ('TTL expired', `agent.checkTtlMissed`) no sooner than its TTL
  *    after the agent applied the last pass (the time of the request's input at that agent, on its clock).
  *  - **`expect checks-synced`** (part of liveness, as `catalog-synced`): every live agent's services are in
@@ -135,10 +138,17 @@ export function startChecks(
         later(200 + prng.below(600), act);
       });
     };
+    /**
+     * Whether the agent must hold `hc<p>`: after an acknowledged registration yes, after an acknowledged
+     * deregistration (or a 404) no, whatever restarts came in between; null while a request about it went
+     * unanswered (it may or may not have been done, and kept on disk).
+     */
+    let serviceHeld: boolean | null = null;
     const act = (): void => {
       const roll = prng.below(10);
-      if (roll < 7) return update(prng.below(2), false);
       const service = `hc${p}`;
+      checkServiceKept(sim, node, service, serviceHeld, host.agentOf(node));
+      if (roll < 7) return update(prng.below(2), false);
       const key = `${node}/${service}`;
       // Asked (and maybe done, if unanswered) from now; a 404 says the agent had no such service.
       const askedBefore = activity.deregisteredMs.get(key);
@@ -147,11 +157,13 @@ export function startChecks(
         roll < 9
           ? { type: 'agent.service.register', service: { name: service, port: 9000 + p } }
           : { type: 'agent.service.deregister', id: service };
+      serviceHeld = null;
       host.request(node, body, timeoutMs, (r) => {
         if (roll >= 9 && r?.status === 404) {
           if (askedBefore === undefined) activity.deregisteredMs.delete(key);
           else activity.deregisteredMs.set(key, askedBefore);
         }
+        serviceHeld = r?.status === 200 ? roll < 9 : roll >= 9 && r?.status === 404 ? false : null;
         later(200 + prng.below(600), act);
       });
     };
@@ -167,6 +179,28 @@ export function startChecks(
       }),
     );
   }
+}
+
+/**
+ * **Kept across restarts** — Consul persists the services registered through its HTTP API in the data directory
+ * and removes the file when one is deregistered (agent/agent.go persistService, purgeService), so an agent
+ * holds, after any number of restarts, exactly the API services whose registration it acknowledged last:
+ * `held` says whether the last answered request about `service` left it registered (null: unknown, a request
+ * went unanswered). A violation when the live agent disagrees.
+ */
+export function checkServiceKept(
+  sim: SimApi,
+  node: NodeId,
+  service: string,
+  held: boolean | null,
+  agent: AgentState | null,
+): void {
+  if (held === null || agent === null || agent.services.has(service) === held) return;
+  sim.violation(
+    held
+      ? `agent-checks: ${node} acknowledged the registration of service ${service} and no deregistration, but does not hold it`
+      : `agent-checks: ${node} acknowledged the deregistration of service ${service} and no registration since, but holds it`,
+  );
 }
 
 /** The input hook: an agent applies a pass of a heartbeat check at this input's time (its clock). */

@@ -68,7 +68,7 @@ function queryOptions(options: readonly string[]): { near?: string; first?: stri
  */
 interface AccessCheck {
   readonly what: string;
-  readonly want: 'ok' | 'denied';
+  readonly want: 'ok' | 'denied' | 'too-large';
   got: string | null;
 }
 

@@ -27,6 +27,14 @@
  *   health-service SVC            GET /v1/health/service/SVC    (reads: ok = at least one entry answered;
  *   catalog-service SVC           GET /v1/catalog/service/SVC    denied = 403, or every entry filtered out)
  *   health-checks SVC             GET /v1/health/checks/SVC
+ *   catalog-node N                GET /v1/catalog/node/N         (ok = the node answered; denied = 403 or null)
+ *   service-deregister ID/NAME    a service NAME with id ID is registered on NODE with the master token, then
+ *                                 PUT /v1/agent/service/deregister/ID with TOKEN (the rule is on its name)
+ *   session-create N              PUT /v1/session/create with Node N (the rule is on N, not on NODE)
+ *   txn-delete-tree PREFIX        PUT /v1/txn with one KV delete-tree of PREFIX (the rule of a recursive delete:
+ *                                 write on PREFIX and on every narrower key rule under it)
+ *   kv-put BYTES                  PUT /v1/kv/big/BYTES with a value of BYTES bytes: ok up to Consul's 512 KiB
+ *                                 (524,288 bytes), `too-large` (413) above
  *
  * Each outcome goes to the `access` list of the DC actions, so `expect access` judges it.
  */
@@ -52,11 +60,17 @@ const ops = [
   'health-service',
   'catalog-service',
   'health-checks',
+  'catalog-node',
+  'service-deregister',
+  'session-create',
+  'txn-delete-tree',
+  'kv-put',
 ] as const;
 type Op = (typeof ops)[number];
 const reads: readonly Op[] = ['health-service', 'catalog-service', 'health-checks'];
 
-const usage = `acl-access takes NODE OP ARG TOKEN ok|denied (OP: ${ops.join(', ')}; catalog-register ARG NODE@ADDRESS/SERVICE, query-update ARG OLD:NEW)`;
+const usage = `acl-access takes NODE OP ARG TOKEN ok|denied|too-large (OP: ${ops.join(', ')}; catalog-register ARG NODE@ADDRESS/SERVICE, query-update ARG OLD:NEW, service-deregister ARG ID/NAME, kv-put ARG BYTES)`;
+const wants = ['ok', 'denied', 'too-large'] as const;
 
 function send(sim: SimApi, node: NodeId, body: AgentRequest, then: (response: AgentResponse | undefined) => void) {
   sim.request(node, { machine: 'agent', body }, requestTimeoutMs, (r) => then(r as AgentResponse | undefined));
@@ -83,7 +97,9 @@ export function gatedCall(
 function outcomeOf(op: Op, response: AgentResponse | undefined): string {
   if (response === undefined) return 'timeout';
   if (response.status === 403) return 'denied';
+  if (response.status === 413) return 'too-large';
   if (response.status !== 200) return `error ${response.status} ${response.error ?? ''}`;
+  if (op === 'catalog-node') return response.body !== null && typeof response.body === 'object' ? 'ok' : 'denied';
   if (!reads.includes(op)) return 'ok';
   return Array.isArray(response.body) && response.body.length > 0 ? 'ok' : 'denied';
 }
@@ -92,14 +108,17 @@ function outcomeOf(op: Op, response: AgentResponse | undefined): string {
 export function actGate(sim: SimApi | null, args: readonly string[], activity: DcActivity | null): string | null {
   const [node, opArg, arg, tokenName, want] = args;
   const op = ops.find((o) => o === opArg);
-  if (args.length !== 5 || op === undefined || !arg || (want !== 'ok' && want !== 'denied')) return usage;
+  if (args.length !== 5 || op === undefined || !arg || !wants.some((w) => w === want)) return usage;
   const register = /^([^@/]+)@([^/]+)\/(.+)$/.exec(arg);
   if (op === 'catalog-register' && register === null) return usage;
   const rename = /^([^:]+):([^:]+)$/.exec(arg);
   if (op === 'query-update' && rename === null) return usage;
+  const named = /^([^/]+)\/([^/]+)$/.exec(arg);
+  if (op === 'service-deregister' && named === null) return usage;
+  if (op === 'kv-put' && !/^[0-9]+$/.test(arg)) return usage;
   if (sim === null) return null;
   const what = `${op} ${arg} on ${node} with ${tokenName} (local)`;
-  const check = { what, want: want as 'ok' | 'denied', got: null as string | null };
+  const check = { what, want: want as (typeof wants)[number], got: null as string | null };
   activity!.access.push(check);
   const token = tokenName === 'anonymous' || tokenName === masterToken ? tokenName : activity!.tokens.get(tokenName!);
   if (token === undefined) {
@@ -171,6 +190,25 @@ export function actGate(sim: SimApi | null, args: readonly string[], activity: D
       return null;
     case 'health-checks':
       gated({ type: 'health.checks', service: arg, read });
+      return null;
+    case 'catalog-node':
+      gated({ type: 'catalog.node', node: arg, read });
+      return null;
+    case 'service-deregister': {
+      const [, id, name] = named!;
+      setup({ type: 'agent.service.register', service: { id: id!, name: name!, port: 8080 } }, () =>
+        gated({ type: 'agent.service.deregister', id: id! }),
+      );
+      return null;
+    }
+    case 'session-create':
+      gated({ type: 'session.create', node: arg, ttlMs: 60_000 });
+      return null;
+    case 'txn-delete-tree':
+      gated({ type: 'txn', ops: [{ verb: 'delete-tree', key: arg }] });
+      return null;
+    case 'kv-put':
+      gated({ type: 'kv.put', key: `big/${arg}`, value: new Uint8Array(Number(arg)) });
       return null;
   }
 }

@@ -30,7 +30,7 @@ import {
   type AgentConfig,
   agentErrors,
 } from '../../core/agent/api.js';
-import { knownServers } from '../../core/agent/rpc.js';
+import { isLive, knownServers, wanSlowMs } from '../../core/agent/rpc.js';
 import type { AgentState } from '../../core/agent/machine.js';
 import { mountsFor } from '../../core/agent/mounts.js';
 import type { NodeRuntime } from '../../core/runtime.js';
@@ -68,6 +68,7 @@ import { coverRaftEffect, coverRaftStart, coverRaftStep, type RoleMarks } from '
 import { agentStoreTransitions } from './store-coverage.js';
 import { LeftNodes } from './agent-leave.js';
 import { checkBlockingAnswer, checkParkedReads } from './agent-blocking.js';
+import { checkRpcsToFailed, GossipLiveness } from './agent-rpcs.js';
 
 const params = {
   servers: 'how many of the nodes are servers (the first N; bootstrap-expect N)',
@@ -87,6 +88,8 @@ const params = {
     "1 = a server joins Raft only after it introduced itself on the server port, as the agent does with TLS verify_incoming (core/agent/hello.ts); 0 = on gossip alone (default, Consul's rule)",
   watchers:
     'watch processes (consul-template, `consul watch`): each long-polls its own key `w<N>` through random agents (`?wait=` 5–20 s) and now and then writes it; default 0, drawn only when set',
+  remoteWatchers:
+    'multi-DC only: 1 = each watcher long-polls and writes its key in a datacenter other than its agent’s (`?dc=`), as consul-template watches a key of another DC: the blocking read is forwarded over the WAN and parked there for its whole wait (default 0, drawn only when set)',
   catalogClients:
     'catalog processes (consul-esm, external services): each registers and deregisters external nodes e1..e3 with service `ext` and a check in a drawn status, and reads health/service/ext (half with ?passing) in a drawn mode; consistent reads and every write checked against a map model (default 0, drawn only when set)',
   catalogNodeChecks:
@@ -258,6 +261,13 @@ class AgentRun {
   readonly checks = new ChecksActivity();
   /** The user-event workload's bookkeeping (agent-events.ts). */
   readonly events = new EventsActivity();
+  /** Each agent's gossip view of which members are live, for the RPCs-to-failed rule (agent-rpcs.ts). */
+  readonly gossipLive = new GossipLiveness();
+  /**
+   * Per forwarding server (this process of it): the servers of other DCs one of its forwarded requests timed
+   * out on, and when (the server's own clock), for the failed-server-last rule (checkWanForward).
+   */
+  readonly wanTimedOut = new Map<NodeId, Map<NodeId, number>>();
 }
 
 /** A KV write a server applied: its key and value (the workload's values are unique strings). */
@@ -351,10 +361,40 @@ function checkWanForward(sim: SimApi, nodeId: NodeId, to: NodeId, message: unkno
     return;
   const agent = agentOf(sim, nodeId);
   const member = agent?.wanMembers.get(to);
-  if (member === undefined || member.status === 'alive' || member.status === 'suspect') return;
-  sim.violation(
-    `wan forward: ${nodeId} forwarded a request for ${p.op.dc ?? '?'} to ${to}, which its WAN pool holds ${member.status}`,
+  if (member !== undefined && member.status !== 'alive' && member.status !== 'suspect')
+    return sim.violation(
+      `wan forward: ${nodeId} forwarded a request for ${p.op.dc ?? '?'} to ${to}, which its WAN pool holds ${member.status}`,
+    );
+  // Failed server last (round J; Consul's router: a server an RPC failed on goes to the end of the list,
+  // agent/router/manager.go NotifyFailedServer): a server of another DC that let one of this server's forwarded
+  // requests time out within wanSlowMs (on this server's clock) is not chosen while another live server of that
+  // DC has let none time out.
+  const timedOut = runOf(sim).wanTimedOut.get(nodeId);
+  const nowMs = runOf(sim).stepNowMs;
+  const recent = (id: NodeId): boolean => {
+    const atMs = timedOut?.get(id);
+    return atMs !== undefined && nowMs - atMs < wanSlowMs;
+  };
+  if (agent === null || !recent(to)) return;
+  const other = [...agent.wanMembers.values()].find(
+    (m) => m.id !== to && m.id !== nodeId && m.tags['dc'] === p.op!.dc && isLive(m) && !recent(m.id),
   );
+  if (other !== undefined)
+    sim.violation(
+      `wan forward: ${nodeId} forwarded a request for ${p.op.dc ?? '?'} to ${to}, on which one timed out ${Math.round(nowMs - timedOut!.get(to)!)} ms before, while ${other.id} of that DC was live and had let none time out (a failed server goes last)`,
+    );
+}
+
+/** The input hook of the failed-server-last rule: a forwarded request to another DC whose RPC timer fires now. */
+function noteWanTimeout(sim: SimApi, nodeId: NodeId, input: { kind: string; timer?: string; nowMs: number }): void {
+  // The node's timer names are the machine's, prefixed with its name (core/runtime.ts timerName).
+  if (input.kind !== 'timer' || !input.timer?.startsWith('agent:rpc:')) return;
+  const pending = agentOf(sim, nodeId)?.pendingRpcs.get(Number(input.timer.slice('agent:rpc:'.length)));
+  if (pending === undefined || pending.op.kind !== 'dc' || !pending.op.crossed) return;
+  const run = runOf(sim);
+  let timedOut = run.wanTimedOut.get(nodeId);
+  if (timedOut === undefined) run.wanTimedOut.set(nodeId, (timedOut = new Map()));
+  timedOut.set(pending.to, input.nowMs);
 }
 
 /**
@@ -570,7 +610,9 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
  * with `?wait=` 5–20 s (Consul's default wait is 5 minutes) — and a quarter of the time writes a new
  * value to it instead (the only writes of that key, so most watches run out their wait: long-lived
  * calls parked on a server, as real watches are). Recorded in the history like the other processes'
- * reads and writes (process ids after theirs), checked alike. Draws from their own stream.
+ * reads and writes (process ids after theirs), checked alike. Draws from their own stream. With
+ * `remoteWatchers` (multi-DC), the key is another DC's, read and written through `?dc=`: the watch is parked
+ * on a server of that DC for its whole wait, so a server of that DC dying silently meets it in flight.
  */
 function startWatchers(sim: SimApi, scenario: Scenario): void {
   const watchers = num(scenario, 'watchers', 0);
@@ -580,6 +622,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
   const run = runOf(sim);
   const processes = num(scenario, 'clients', 3) + 1; // after the workload's and the registrations' ids
   const timeoutMs = num(scenario, 'requestTimeoutMs', 3000);
+  const remote = multiDc(scenario) && num(scenario, 'remoteWatchers', 0) === 1;
   for (let w = 0; w < watchers; w++) {
     const process = processes + w;
     const raw = `w${w}`;
@@ -591,12 +634,16 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
     const watch = (): void => {
       if (sim.phase !== 'safety') return;
       const node = prng.pick(agentsOf(sim));
-      const dc = dcOf(scenario, node);
+      const home = dcOf(scenario, node);
+      // `remoteWatchers`: another DC's key through `?dc=` (drawn only then: other scenarios draw as before).
+      const dc = remote ? prng.pick(scenario.datacenters.filter((d) => d.name !== home)).name : home;
+      const where = dc === home ? {} : { dc };
       const key = historyKey(scenario, dc, raw);
       if (prng.below(4) === 0) {
         const value = `v${run.nextValue++}`;
         const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
-        return agentRequest(sim, node, { type: 'kv.put', key: raw, value: bytes(value) }, timeoutMs, (response) => {
+        const put = { type: 'kv.put', key: raw, value: bytes(value), ...where } as const;
+        return agentRequest(sim, node, put, timeoutMs, (response) => {
           completeWrite(sim, run, node, dc, raw, value, op, response);
           next();
         });
@@ -608,7 +655,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
       if (waitMs > 0) run.blockingWaitMs.set(op.id, waitMs);
       const read = waitMs > 0 ? { consistency: mode, minIndex, waitMs } : { consistency: mode };
       const clientTimeoutMs = timeoutMs + waitMs + Math.ceil(waitMs / 16);
-      agentRequest(sim, node, { type: 'kv.get', key: raw, read }, clientTimeoutMs, (response) => {
+      agentRequest(sim, node, { type: 'kv.get', key: raw, read, ...where }, clientTimeoutMs, (response) => {
         checkResponseIndex(sim, node, key, response);
         checkReadAnswer(sim, node, raw, op.invokeMs, response);
         const what = callText(node, 'blocking read', key, op.invokeMs);
@@ -1465,6 +1512,7 @@ export const harness: Harness = {
         'isolate-dc',
         'wan-oneway',
         'datagram-cut',
+        'stream-cut',
         'full',
         'replace-disk',
         'network',
@@ -1528,8 +1576,10 @@ export const harness: Harness = {
   checkStep(sim, nodeId) {
     const runtime = sim.runtime(nodeId);
     if (!runtime?.hasMachine('raft')) {
-      if (runtime?.hasMachine('agent')) noteClientJoined(sim, nodeId, runtime.stateOf<AgentState>('agent'));
-      return null;
+      if (!runtime?.hasMachine('agent')) return null;
+      const client = runtime.stateOf<AgentState>('agent');
+      noteClientJoined(sim, nodeId, client);
+      return checkRpcsToFailed(runOf(sim).gossipLive, nodeId, client);
     }
     const fsm = runtime.stateOf<RaftState>('raft').fsm as StoreFsm & {
       problems?: string[];
@@ -1549,6 +1599,8 @@ export const harness: Harness = {
       if (missed !== null) return missed;
       const serfProblem = checkSerfHealth(runOf(sim), agent, fsm);
       if (serfProblem !== null) return `${nodeId}: ${serfProblem}`;
+      const rpcProblem = checkRpcsToFailed(runOf(sim).gossipLive, nodeId, agent);
+      if (rpcProblem !== null) return rpcProblem;
     }
     const rogueProblem = checkNoRogueMember(sim, nodeId, runtime.stateOf<RaftState>('raft'));
     if (rogueProblem !== null) return rogueProblem;
@@ -1557,6 +1609,7 @@ export const harness: Harness = {
   },
 
   onNodeStart(sim, nodeId, durable) {
+    runOf(sim).wanTimedOut.delete(nodeId); // a new process remembers no timeout
     runOf(sim).starts.push({ node: nodeId, atMs: sim.nowMs });
     runOf(sim).leftNodes.noteStart(nodeId);
     if (serversOf(sim.scenario).includes(nodeId)) coverRaftStart(sim, durable);
@@ -1565,6 +1618,7 @@ export const harness: Harness = {
 
   onInput(sim, nodeId, input) {
     runOf(sim).stepNowMs = input.nowMs;
+    noteWanTimeout(sim, nodeId, input as { kind: string; timer?: string; nowMs: number });
     if (input.kind === 'request') {
       notePass(runOf(sim).checks, nodeId, input.nowMs, input.request);
       runOf(sim).leftNodes.noteInput(nodeId, sim.nowMs, input.request);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentState } from '../../core/agent/state.js';
-import { checksSyncMisses } from '../harnesses/agent-checks.js';
+import { checkServiceKept, checksSyncMisses } from '../harnesses/agent-checks.js';
+import type { SimApi } from '../harness.js';
 import { loadScenario, runLoaded } from '../run.js';
 
 /** An agent as `checksSyncMisses` reads it: its services and checks. */
@@ -44,5 +45,27 @@ describe('expect checks-synced (sim/harnesses/agent-checks.ts)', () => {
   it('scenarios/agent/agent-checks.txt passes at its seed', async () => {
     const loaded = await loadScenario('scenarios/agent/agent-checks.txt');
     expect(runLoaded(loaded, 1, { codec: true }).result).toBe('pass');
+  });
+});
+
+describe('services kept across restarts (sim/harnesses/agent-checks.ts checkServiceKept)', () => {
+  function judge(held: boolean | null, services: Record<string, number>): string[] {
+    const violations: string[] = [];
+    const sim = { violation: (text: string) => violations.push(text) } as unknown as SimApi;
+    checkServiceKept(sim, 'n4', 'hc0', held, agent(services, {}));
+    return violations;
+  }
+
+  it('holds when the agent holds what the last answered request left, and when that is unknown', () => {
+    expect(judge(true, { hc0: 9000 })).toEqual([]);
+    expect(judge(false, {})).toEqual([]);
+    expect(judge(null, { hc0: 9000 })).toEqual([]);
+  });
+
+  it('names a deregistered service that came back (round J, J01: a restored service not purged from disk)', () => {
+    expect(judge(false, { hc0: 9000 })).toEqual([
+      'agent-checks: n4 acknowledged the deregistration of service hc0 and no registration since, but holds it',
+    ]);
+    expect(judge(true, {})[0]).toContain('acknowledged the registration of service hc0');
   });
 });

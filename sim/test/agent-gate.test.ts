@@ -82,4 +82,47 @@ describe('acl-access (sim/harnesses/agent-gate.ts)', () => {
     const never = run(() => ok(null), ['n4', 'event-fire', 'deploy', 'nobody', 'denied']);
     expect(never.verdict).toContain('got no token nobody');
   });
+
+  it('decides a service deregistration on the service’s name, not its ID (round J, J09)', () => {
+    const answer = (rules: string) => (body: AgentRequest) => {
+      if (body.type === 'acl.resolve') return ok(token(rules));
+      if (body.type === 'agent.services')
+        return ok({ x1: { ID: 'x1', Service: 'api' }, x2: { ID: 'x2', Service: 'db' } });
+      return ok(null);
+    };
+    expect(
+      run(answer('service "api" { policy = "write" }'), ['n4', 'service-deregister', 'x1/api', 't', 'ok']).verdict,
+    ).toBeNull();
+    const byId = run(answer('service "x" { policy = "write" }'), ['n4', 'service-deregister', 'x2/db', 't', 'denied']);
+    expect(byId.verdict).toBeNull();
+    expect(byId.sent.map((r) => r.type)).not.toContain('agent.service.deregister');
+  });
+
+  it('decides a session on the node it is for, and a txn delete-tree as a recursive delete (J10, J11)', () => {
+    const answer = (rules: string) => (body: AgentRequest) =>
+      body.type === 'acl.resolve' ? ok(token(rules)) : ok({ ID: 's1' });
+    const sessions = answer('session "n4" { policy = "write" }');
+    expect(run(sessions, ['n5', 'session-create', 'n4', 't', 'ok']).verdict).toBeNull();
+    expect(run(sessions, ['n4', 'session-create', 'n5', 't', 'denied']).verdict).toBeNull();
+    const secret = answer('key "app/" { policy = "write" }\nkey "app/secret/" { policy = "deny" }');
+    const tree = run(secret, ['n4', 'txn-delete-tree', 'app/', 't', 'denied']);
+    expect(tree.verdict).toBeNull();
+    expect(tree.sent.map((r) => r.type)).toEqual(['acl.resolve']);
+  });
+
+  it('hides a catalog node without node read, and tells a 413 from a denial (J12, J02)', () => {
+    const node = { Node: { Node: 'n4', Address: 'n4' }, Services: {} };
+    const answer = (rules: string) => (body: AgentRequest) =>
+      body.type === 'acl.resolve' ? ok(token(rules)) : ok(node);
+    expect(
+      run(answer('service "api" { policy = "read" }'), ['n4', 'catalog-node', 'n4', 't', 'denied']).verdict,
+    ).toBeNull();
+    expect(run(answer('node "" { policy = "read" }'), ['n4', 'catalog-node', 'n4', 't', 'ok']).verdict).toBeNull();
+    const large = (body: AgentRequest): AgentResponse =>
+      body.type === 'acl.resolve'
+        ? ok(token('key "" { policy = "write" }'))
+        : { status: 413, body: null, error: 'Request body too large' };
+    expect(run(large, ['n4', 'kv-put', '524289', 't', 'too-large']).verdict).toBeNull();
+    expect(run(large, ['n4', 'kv-put', '524288', 't', 'ok']).verdict).toContain('wanted ok, got too-large');
+  });
 });
