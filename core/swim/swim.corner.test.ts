@@ -324,3 +324,44 @@ describe('a restarted member that leaves before it refuted its old life', () => 
     }
   });
 });
+
+describe('two claims about a live member at one incarnation with other tags (a previous life, restarted)', () => {
+  it('the member holding one is told both, and the member refutes the one that is not its own', () => {
+    const { loop } = joinedCluster(6, {}, 1);
+    const inc = loop.state('n3').self.incarnation;
+    const own = loop.state('n3').self.tags;
+    const stale = { ...own, build: 'old' };
+    const told: { to: string; u: unknown }[] = [];
+    loop.onSend = (from, to, message) => {
+      if (from === 'n1' && message.t === 'gossip') told.push({ to, u: message.u });
+    };
+    // n1 holds n3's real claim; n4 pushes a same-incarnation claim with the old life's tags.
+    loop.inject('n1', 'n4', { t: 'gossip', u: [{ k: 'alive', id: 'n3', inc, tags: stale }] });
+    expect(told).toEqual([
+      {
+        to: 'n3',
+        u: [
+          { k: 'alive', id: 'n3', inc, tags: own },
+          { k: 'alive', id: 'n3', inc, tags: stale },
+        ],
+      },
+    ]);
+    expect(loop.state('n1').members.get('n3')!.tags).toEqual(own); // nothing taken from a claim it cannot order
+    loop.runUntil(loop.nowMs + 5_000);
+    expect(loop.state('n3').self.incarnation).toBeGreaterThan(inc); // n3 heard the stale claim and refuted it
+    for (const id of ['n1', 'n2', 'n4', 'n5', 'n6']) expect(loop.state(id).members.get('n3')!.tags).toEqual(own);
+    expect(loop.invariantFailures).toEqual([]);
+  });
+
+  it('a same-incarnation claim with the same tags (push-pull repeating what is known) tells nobody', () => {
+    const { loop } = joinedCluster(6, {}, 1);
+    const inc = loop.state('n3').self.incarnation;
+    const tags = loop.state('n1').members.get('n3')!.tags;
+    let sent = 0;
+    loop.onSend = (from, _to, message) => {
+      if (from === 'n1' && message.t === 'gossip') sent++;
+    };
+    loop.inject('n1', 'n4', { t: 'gossip', u: [{ k: 'alive', id: 'n3', inc, tags: { ...tags } }] });
+    expect(sent).toBe(0);
+  });
+});

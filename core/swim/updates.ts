@@ -122,7 +122,11 @@ export function onAlive(step: Step, a: Extract<SwimUpdate, { k: 'alive' }>): voi
   }
   // Fast path for the common stale case (push-pull repeats what we know) without building a record.
   const known = s.members.incarnationOf(a.id);
-  if (known !== undefined && a.inc <= known) return;
+  if (known !== undefined && a.inc < known) return;
+  if (known !== undefined && a.inc === known) {
+    tellConflict(step, a);
+    return;
+  }
   const record = s.members.get(a.id);
   if (record === undefined) {
     const created = makeRecord(step, a);
@@ -256,6 +260,27 @@ function tellStale(step: Step, sender: string | null): void {
   const { s } = step;
   if (sender === null || sender === s.selfId || s.self.status !== 'alive' || !s.members.has(sender)) return;
   sendDatagram(step, sender, { t: 'gossip', u: [selfAlive(step)] });
+}
+
+/**
+ * Two claims about a live member at one incarnation that disagree on its tags: one is of a previous life (a
+ * member restarted with other tags and refuted at an incarnation that one of its old lives had already
+ * reached, unheard by members that held that life). No incarnation rule can pick between them, and only the
+ * member knows which is its own; memberlist leaves it to that member hearing the stale claim itself, which
+ * only a push-pull between the two brings (swim/tags-large seed 856: n5 held n7's old tags 60 s after the
+ * faults). So tell the member both claims at once: it refutes the one that is not its own (onAlive's
+ * same-incarnation rule) and the new incarnation settles it everywhere. Sent at most once per conflicting
+ * claim received; a lost datagram is repeated by the next push-pull that meets the conflict.
+ */
+function tellConflict(step: Step, a: Extract<SwimUpdate, { k: 'alive' }>): void {
+  const { s } = step;
+  const record = s.members.get(a.id);
+  if (record === undefined || record.status !== 'alive' || tagsEqual(record.tags, a.tags)) return;
+  const held: Extract<SwimUpdate, { k: 'alive' }> =
+    record.name === record.id
+      ? { k: 'alive', id: record.id, inc: record.incarnation, tags: record.tags }
+      : { k: 'alive', id: record.id, inc: record.incarnation, tags: record.tags, name: record.name };
+  sendDatagram(step, a.id, { t: 'gossip', u: [held, a] });
 }
 
 /** A leave intent about `record` (dead from itself), as a force-leave tells the member it marked leaving. */
