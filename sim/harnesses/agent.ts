@@ -473,6 +473,21 @@ const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 // ───────────────────────────────────────── workload ───────────────────────────────────────────────
 
+/** The no-early-return rule (agent-blocking.ts) on a workload or watcher process's blocking read. */
+function judgeBlockingAnswer(
+  sim: SimApi,
+  node: NodeId,
+  key: string,
+  minIndex: number,
+  waitMs: number,
+  invokeMs: number,
+  response: Parameters<typeof checkBlockingAnswer>[6],
+): void {
+  const what = callText(node, 'blocking read', key, invokeMs);
+  const early = checkBlockingAnswer(sim.scenario, what, minIndex, waitMs, invokeMs, sim.nowMs, response);
+  if (early !== null) sim.violation(early);
+}
+
 function startWorkload(sim: SimApi, scenario: Scenario): void {
   const prng = sim.random('workload');
   const run = runOf(sim);
@@ -528,9 +543,7 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
         agentRequest(sim, node, get, clientTimeoutMs, (response) => {
           checkResponseIndex(sim, node, key, response);
           checkReadAnswer(sim, node, raw, op.invokeMs, response);
-          const what = callText(node, 'blocking read', key, op.invokeMs);
-          const early = checkBlockingAnswer(scenario, what, minIndex, waitMs, op.invokeMs, sim.nowMs, response);
-          if (early !== null) sim.violation(early);
+          judgeBlockingAnswer(sim, node, key, minIndex, waitMs, op.invokeMs, response);
           if (response === undefined) run.unanswered.add(op.id);
           else if (blockingPercent > 0 && typeof response.index === 'number' && response.index >= 1)
             seenIndex.set(key, response.index);
@@ -658,9 +671,7 @@ function startWatchers(sim: SimApi, scenario: Scenario): void {
       agentRequest(sim, node, { type: 'kv.get', key: raw, read, ...where }, clientTimeoutMs, (response) => {
         checkResponseIndex(sim, node, key, response);
         checkReadAnswer(sim, node, raw, op.invokeMs, response);
-        const what = callText(node, 'blocking read', key, op.invokeMs);
-        const early = checkBlockingAnswer(scenario, what, minIndex, waitMs, op.invokeMs, sim.nowMs, response);
-        if (early !== null) sim.violation(early);
+        judgeBlockingAnswer(sim, node, key, minIndex, waitMs, op.invokeMs, response);
         if (response === undefined) run.unanswered.add(op.id);
         else if (typeof response.index === 'number' && response.index >= 1) seenIndex.set(dc, response.index);
         if (response?.status === 200)

@@ -606,14 +606,9 @@ export const harness: Harness = {
   mounts(nodeId, scenario, start) {
     const config = nodeConfig(nodeId, scenario);
     // `set restartTags true`: the configuration the restarted process reads names another build.
-    if (scenario.params.restartTags === 'true')
-      return [
-        {
-          machine: swimMachine,
-          config: { ...config, tags: { ...config.tags, build: String(start?.startCount ?? 0) } },
-        },
-      ];
-    return [{ machine: swimMachine, config }];
+    const tags =
+      scenario.params.restartTags === 'true' ? { ...config.tags, build: String(start?.startCount ?? 0) } : config.tags;
+    return [{ machine: swimMachine, config: { ...config, tags } }];
   },
 
   start(sim) {
