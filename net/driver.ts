@@ -87,6 +87,8 @@ export class NodeDriver {
   /** With a recorder: each recorded send and reply's (step, position), for its departure frame. */
   private readonly recordedIds = new WeakMap<Effect, readonly [number, number]>();
   private lastPersistMarker = 0;
+  /** This step persisted something: its flush is scheduled once the step's effects are carried out. */
+  private flushWanted = false;
   private flushScheduled = false;
   private stopped = false;
   private started = false;
@@ -277,6 +279,14 @@ export class NodeDriver {
     }
     this.options.onEffects?.(effects, input);
     for (const effect of effects) this.carryOut(effect);
+    // The flush is queued after whatever the step armed for this turn (Raft's `replicate` timer, which
+    // sends the new entries): the leader's appends leave before its own write goes to the disk thread,
+    // and the two proceed in parallel (Raft thesis §10.2.1) — submitting the write first put ~0.1–0.15 ms
+    // (encoding and handing the batch to the thread pool) in front of every follower's copy.
+    if (this.flushWanted) {
+      this.flushWanted = false;
+      this.scheduleFlush();
+    }
   }
 
   private carryOut(effect: Effect): void {
@@ -288,7 +298,7 @@ export class NodeDriver {
           this.fatal(error as Error);
           return;
         }
-        this.scheduleFlush();
+        this.flushWanted = true;
         return;
       case 'send':
       case 'reply':
