@@ -61,6 +61,9 @@ export function raftConfigFor(config: AgentConfig, options: MountOptions): RaftC
     // Consistent reads behind a ReadIndex round in flight share the next round (etcd batches alike): one
     // heartbeat and one ack per voter per batch instead of per read (docs/cluster-performance.md).
     readBatching: true,
+    // A split vote after a leader's death is retried within three heartbeats, not a whole election
+    // timeout (3–6 s at raft_multiplier 3): config.ts splitVoteBackoff, scenarios/agent/failover-split.txt.
+    splitVoteBackoff: true,
     ...(expect > 0 ? { bootstrapExpect: expect } : {}),
     ...(config.raftMultiplier !== undefined ? raftTimingFor(config.raftMultiplier) : {}),
     ...(options.raft ?? {}),

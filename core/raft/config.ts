@@ -67,6 +67,15 @@ export interface RaftConfig {
    * Never a round that left before the read arrived. Off in the profiles; the agent turns it on (mounts.ts).
    */
   readonly readBatching: boolean;
+  /**
+   * Split-vote backoff: a candidate that refuses a rival candidate of its own term only because it voted
+   * for itself (a split vote: both polled at once, each granted the other's poll) campaigns again after
+   * one to three heartbeat intervals instead of a whole new election timeout. Timing only, never a rule.
+   * A leader's death heard through its closed connections makes both followers poll within the same
+   * heartbeat window, so at production timing a split otherwise cost a full timeout (3–6 s at the agent's
+   * raft_multiplier 3; scenarios/agent/failover-split.txt). Off in the profiles; the agent turns it on.
+   */
+  readonly splitVoteBackoff: boolean;
   /** Bound on clock rate error (ppm) assumed by lease reads; the lease is shortened by it. */
   readonly clockDriftBoundPpm: number;
   /** Builds the replicated state machine; called at init (and the FSM is restored from the snapshot). */
@@ -134,6 +143,7 @@ const base: Tunables = {
   checkQuorum: true,
   leaseReads: false,
   readBatching: false,
+  splitVoteBackoff: false,
   clockDriftBoundPpm: 500,
   channel: 'stream',
   pendingProposalsMax: 4096,

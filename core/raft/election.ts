@@ -178,7 +178,13 @@ export function onRequestVote(s: RaftState, ctx: StepContext, nowMs: number, fro
     // the other's term first (configurations that differ in flight, pre-vote off): disk-full seed 99 had
     // no leader for 4.9 s after the heal, the candidate that could never win always timing out first.
     s.electionResetMs = nowMs;
-    s.electionTimeoutMs = randomElectionTimeoutMs(s.config, ctx.prng);
+    if (!granted && s.role === 'candidate' && s.config.splitVoteBackoff) {
+      // A split vote (config.ts splitVoteBackoff): poll again after one to three heartbeats, re-arming the
+      // timer that would otherwise fire at the old, later deadline.
+      const heartbeatMs = s.config.heartbeatIntervalMs;
+      s.electionTimeoutMs = heartbeatMs + ctx.prng.below(2 * heartbeatMs + 1);
+      armTimer(ctx, timerElection, s.electionTimeoutMs);
+    } else s.electionTimeoutMs = randomElectionTimeoutMs(s.config, ctx.prng);
   }
   send(s, ctx, from, { type: 'voteReply', term: s.term, granted, preVote: false });
 }

@@ -211,6 +211,57 @@ describe("the leader's connection closed (linkDown: a hint for failover, never a
     expect(c.state('n2').role).toBe('follower');
   });
 
+  // Both followers hear the close and poll in the same window: each grants the other's poll, both campaign at
+  // the same term, each refuses the other (it voted for itself). With splitVoteBackoff (the agent's setting)
+  // the next poll comes within three heartbeats; without it, after a whole new election timeout.
+  const splitAfterLinkDown = (backoff: boolean) => {
+    // Production's ratio (raft_multiplier 1): three heartbeats are well under one election timeout.
+    const timing = { electionTimeoutMsMin: 1000, electionTimeoutMsMax: 2000, heartbeatIntervalMs: 100 };
+    const c = new ManualCluster(3, { splitVoteBackoff: backoff, ...timing });
+    c.elect('n1');
+    settled(c, 'n1');
+    const term = c.state('n2').term;
+    c.crash('n1');
+    linkDown(c, 'n2', 'n1');
+    linkDown(c, 'n3', 'n1');
+    c.nowMs += 2 * c.state('n2').config.heartbeatIntervalMs;
+    c.step('n2', { kind: 'timer', nowMs: c.nowMs, timer: 'raft:election' });
+    c.step('n3', { kind: 'timer', nowMs: c.nowMs, timer: 'raft:election' });
+    c.deliver(voteTraffic);
+    expect(c.state('n2').role).toBe('candidate');
+    expect(c.state('n3').role).toBe('candidate');
+    expect(c.state('n2').term).toBe(term + 1);
+    const splitMs = c.nowMs;
+    const next = c.state('n2').electionResetMs + c.state('n2').electionTimeoutMs;
+    return {
+      c,
+      splitMs,
+      waitMs: Math.min(next, c.state('n3').electionResetMs + c.state('n3').electionTimeoutMs) - splitMs,
+    };
+  };
+
+  it('a split vote after the signal is retried within three heartbeats with splitVoteBackoff', () => {
+    const { c, waitMs } = splitAfterLinkDown(true);
+    const heartbeatMs = c.state('n2').config.heartbeatIntervalMs;
+    expect(waitMs).toBeGreaterThanOrEqual(heartbeatMs);
+    expect(waitMs).toBeLessThanOrEqual(3 * heartbeatMs);
+    // The first to time out polls, the other (a candidate of the older term) grants, and it is elected.
+    const first =
+      c.state('n2').electionResetMs + c.state('n2').electionTimeoutMs <=
+      c.state('n3').electionResetMs + c.state('n3').electionTimeoutMs
+        ? 'n2'
+        : 'n3';
+    c.fire(first, 'election');
+    c.deliver(voteTraffic);
+    expect(c.leaders()).toEqual([first]);
+    expect(c.invariantFailures).toEqual([]);
+  });
+
+  it('without splitVoteBackoff the split costs a whole election timeout', () => {
+    const { c, waitMs } = splitAfterLinkDown(false);
+    expect(waitMs).toBeGreaterThanOrEqual(c.state('n2').config.electionTimeoutMsMin);
+  });
+
   it('a signal about a node that is not our leader changes nothing', () => {
     const c = new ManualCluster(3);
     c.elect('n1');

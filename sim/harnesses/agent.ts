@@ -111,6 +111,8 @@ const params = {
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts), and what an `acl-access` action sends through the gate of core/agent/gate.ts, which net/gate.ts runs too (sim/harnesses/agent-gate.ts)',
   aclTtlMs:
     "with `set acl`: every ACL-enabled agent's `acl_ttl` (ms; default Consul's 30000), how long a DC whose `acl_datacenter` is another keeps a token it resolved from there",
+  raftMultiplier:
+    "the servers' `performance.raft_multiplier` (1..10): Raft's production timing (election timeout 1–2 s × m, heartbeat 100 ms × m, core/raft/config.ts raftTimingFor) instead of the simulator's 150–300 ms; default unset",
 } as const;
 
 /** The master token of `set acl` scenarios. */
@@ -1251,6 +1253,55 @@ function expectServed(sim: SimApi, args: readonly string[]): string | null {
     : `no write of ${dc}'s keys through ${dc}'s agents completed between ${fromText} and ${toText}`;
 }
 
+/** Whether `node`'s process was up at `atMs`: its last start at or before then is no older than its last stop. */
+function processUpAt(run: AgentRun, node: NodeId, atMs: number): boolean {
+  let lastStart = -Infinity;
+  let lastStop = -Infinity;
+  for (const start of run.starts) if (start.node === node && start.atMs <= atMs) lastStart = start.atMs;
+  for (const stop of run.stops) if (stop.node === node && stop.atMs <= atMs) lastStop = stop.atMs;
+  return lastStart >= lastStop && lastStart > -Infinity;
+}
+
+/**
+ * `expect election-within D` (issue 15, failover after kill -9): when a server that led dies and a quorum
+ * of the servers stays up, the next leader is elected within D of the death. The peers of a dead process
+ * hear its connections close (`linkDown`) and poll one to two heartbeats later (core/raft/election.ts
+ * onLeaderLinkDown) instead of waiting out an election timeout, so D is set between that fast path and one
+ * election timeout: a failover that needs a whole election timeout — the two followers polling at once and
+ * splitting the vote, then both waiting a full timeout (3–6 s at the agent's raft_multiplier 3, measured on
+ * real processes) — fails it. An episode is judged when no other server stopped or started from the death
+ * to its deadline (a restart or a second death is another story) and the run lasted past the deadline.
+ */
+function expectElectionWithin(sim: SimApi, args: readonly string[]): string | null {
+  const withinMs = args.length === 1 ? parseDurationMs(args[0]!) : null;
+  if (withinMs === null || withinMs <= 0) return 'election-within takes a DURATION (e.g. election-within 800ms)';
+  const run = runOf(sim);
+  const servers = new Set(serversOf(sim.scenario));
+  const upAt = (node: NodeId, atMs: number): boolean => processUpAt(run, node, atMs);
+  const problems: string[] = [];
+  let judged = 0;
+  for (const stop of run.stops) {
+    if (stop.ledTerm === null || !servers.has(stop.node)) continue;
+    const deadlineMs = stop.atMs + withinMs;
+    if (deadlineMs > sim.nowMs) continue;
+    const touched = (e: { readonly node: NodeId; readonly atMs: number }) =>
+      servers.has(e.node) && e !== stop && e.atMs >= stop.atMs && e.atMs <= deadlineMs;
+    if (run.stops.some(touched) || run.starts.some(touched)) continue;
+    // A quorum of the servers must be up at the death (nothing changes until the deadline, above).
+    const up = [...servers].filter((id) => id !== stop.node && upAt(id, stop.atMs)).length;
+    if (up * 2 <= servers.size) continue;
+    judged++;
+    const elected = run.elections.find((e) => e.atMs > stop.atMs && e.term > stop.ledTerm!);
+    if (elected === undefined || elected.atMs > deadlineMs)
+      problems.push(
+        `${stop.node} (leader at term ${stop.ledTerm}) stopped at ${stop.atMs.toFixed(1)} ms; ${elected === undefined ? 'no server was elected after it' : `${elected.node} was elected at term ${elected.term} only at ${elected.atMs.toFixed(1)} ms (${(elected.atMs - stop.atMs).toFixed(1)} ms later)`}`,
+      );
+  }
+  sim.log(`agent: election-within ${args[0]}: ${judged} leader deaths judged, ${problems.length} too slow`);
+  if (problems.length === 0) return null;
+  return `${problems.length} of ${judged} leader deaths left the cluster without a leader for longer than ${args[0]}: ${problems.slice(0, 3).join('; ')}`;
+}
+
 /**
  * `expect failover-within D` (issue 13 §4, Consul's rpc_hold_timeout): requests in flight when the Raft
  * leader's process dies are answered within D of the next leader's election. For each stop of a server
@@ -1281,14 +1332,7 @@ function expectFailoverWithin(sim: SimApi, args: readonly string[]): string | nu
   const servers = new Set(serversOf(sim.scenario));
   const holdMs = agentTimingSim.rpcHoldTimeoutMs;
   const endMs = sim.nowMs;
-  /** Whether `node`'s process was up at `atMs`: its last start at or before then is no older than its last stop. */
-  const upAt = (node: NodeId, atMs: number): boolean => {
-    let lastStart = -Infinity;
-    let lastStop = -Infinity;
-    for (const start of run.starts) if (start.node === node && start.atMs <= atMs) lastStart = start.atMs;
-    for (const stop of run.stops) if (stop.node === node && stop.atMs <= atMs) lastStop = stop.atMs;
-    return lastStart >= lastStop && lastStart > -Infinity;
-  };
+  const upAt = (node: NodeId, atMs: number): boolean => processUpAt(run, node, atMs);
   const upThrough = (node: NodeId, fromMs: number, toMs: number): boolean =>
     upAt(node, fromMs) && !run.stops.some((stop) => stop.node === node && stop.atMs > fromMs && stop.atMs <= toMs);
   const problems: string[] = [];
@@ -1501,7 +1545,8 @@ export const harness: Harness = {
       problems.push(
         `set readModes: '${scenario.params.readModes}' is not three shares CONSISTENT/DEFAULT/STALE adding up to 100`,
       );
-    if (scenario.expectations.some((e) => e.name === 'failover-within')) {
+    const timed = scenario.expectations.find((e) => e.name === 'failover-within' || e.name === 'election-within');
+    if (timed !== undefined) {
       // Its verdict assumes an agent can always reach the new leader: only crashes and restarts may happen
       // (a partition or a pause can keep it away for any time; a cut link resets nothing in that case).
       const kinds =
@@ -1531,7 +1576,7 @@ export const harness: Harness = {
       const actions = scenario.timeline.map((e) => e.action).filter((a) => builtins.includes(a));
       if (kinds.length > 0 || actions.length > 0)
         problems.push(
-          `expect failover-within judges crashes only; this scenario also has ${[...kinds, ...actions].join(', ')} (a partition or pause can keep an agent from the new leader)`,
+          `expect ${timed.name} judges crashes only; this scenario also has ${[...kinds, ...actions].join(', ')} (a partition or pause can keep an agent from the new leader)`,
         );
     }
     if (multiDc(scenario) && scenario.params['servers'] !== undefined)
@@ -1574,6 +1619,9 @@ export const harness: Harness = {
           ? agentTimingSim
           : { ...agentTimingSim, antiEntropyIntervalMs: num(scenario, 'antiEntropyMs', 5000) },
       ...(num(scenario, 'serverAuth', 0) === 1 ? { authenticateServers: true } : {}),
+      ...(scenario.params['raftMultiplier'] !== undefined
+        ? { raftMultiplier: num(scenario, 'raftMultiplier', 1) }
+        : {}),
       ...(scenario.params['acl'] !== undefined ? { acl: aclOf(scenario, dc) } : {}),
     });
     // The servers' store checks the per-step store rules at every apply (sim/checkers/store.ts).
@@ -1839,6 +1887,8 @@ export const harness: Harness = {
         return expectErrors(sim, args);
       case 'failover-within':
         return expectFailoverWithin(sim, args);
+      case 'election-within':
+        return expectElectionWithin(sim, args);
       case 'read-errors':
         return expectReadErrors(sim, args);
       case 'unanswered':
@@ -1872,7 +1922,7 @@ export const harness: Harness = {
       default: {
         const verdict = expectDc(sim, name, args, runOf(sim).dc, (id) => agentOf(sim, id));
         if (verdict !== undefined) return verdict;
-        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, checks-synced, queries, access, event NAME DC)`;
+        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, election-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, checks-synced, queries, access, event NAME DC)`;
       }
     }
   },

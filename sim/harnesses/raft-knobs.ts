@@ -28,6 +28,8 @@ export const raftKnobParams = {
   checkQuorum: 'check-quorum on/off (true|false)',
   leaseReads: 'lease reads on/off (true|false; needs checkQuorum)',
   readBatching: 'ReadIndex batching on/off (true|false): reads behind a round in flight share the next one',
+  splitVoteBackoff:
+    'split-vote backoff on/off (true|false): a candidate refusing a rival of its term polls again within 1–3 heartbeats',
   channel: "RPC channel: 'stream' (TCP-like) or 'datagram' (loss, dup, reorder apply)",
   knobs:
     "'swarm': a swarm scenario draws every protocol knob it does not pin, per seed (the exploration scenarios); 'fixed' (default): the scenario's values only",
@@ -44,7 +46,7 @@ export const raftKnobNumeric: RaftKnob[] = [
   'snapshotTrailingEntries',
   'snapshotChunkBytes',
 ];
-export const raftKnobBoolean: RaftKnob[] = ['preVote', 'checkQuorum', 'leaseReads', 'readBatching'];
+export const raftKnobBoolean: RaftKnob[] = ['preVote', 'checkQuorum', 'leaseReads', 'readBatching', 'splitVoteBackoff'];
 
 /** The RaftConfig fields a scenario's parameters set (absent ones keep the profile's value). */
 export function raftKnobFields(scenario: Scenario): Partial<RaftConfig> {
