@@ -31,8 +31,10 @@ function floor1(index: number): number {
   return Math.max(1, index);
 }
 
+/** A map's entries by key (UTF-16 code-unit order, as Go's string compare for ASCII names). */
 function byName<T>(map: ReadonlyMap<string, T>): [string, T][] {
-  return [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // The default sort compares strings by code units, as `<` does, without a callback per comparison.
+  return [...map.keys()].sort().map((key) => [key, map.get(key)!]);
 }
 
 type TagFilter = string | readonly string[] | undefined;

@@ -88,8 +88,27 @@ export function tableChanges(
   index: number,
   command: unknown,
 ): { problems: string[]; unchanged: boolean } {
+  const tables = tableChangesOnly(before, state, index, command);
+  // The answers that read those tables, after the change (a KV write changes none of them: not asked).
+  return {
+    problems: tables.any ? [...tables.problems, ...answerIndexProblems(state, index, command)] : tables.problems,
+    unchanged: tables.unchanged,
+  };
+}
+
+/**
+ * `tableChanges` without the answers: the table-index sentences, `unchanged`, and whether any judged table
+ * changed (`any`: then the answer-index rule is due, which the checked FSM judges on the same run of the
+ * reads as the answers it keeps — `judgedReads`).
+ */
+export function tableChangesOnly(
+  before: TableRows,
+  state: StoreState,
+  index: number,
+  command: unknown,
+): { problems: string[]; unchanged: boolean; any: boolean } {
   const type = (command as { type?: unknown } | null)?.type;
-  if (type === 'snapshotRestore') return { problems: [], unchanged: false };
+  if (type === 'snapshotRestore') return { problems: [], unchanged: false, any: false };
   const problems: string[] = [];
   let any = false;
   let unchanged = before.size > 0;
@@ -109,8 +128,7 @@ export function tableChanges(
         `table index: ${String(type)} at index ${index} changed table ${table}, whose index is ${at}, not ${index} (its watchers are never woken)`,
       );
   }
-  // The answers that read those tables, after the change (a KV write changes none of them: not asked).
-  return { problems: any ? [...problems, ...answerIndexProblems(state, index, command)] : problems, unchanged };
+  return { problems, unchanged, any };
 }
 
 /** The same keys in the same order (the rows themselves already compared equal). */
@@ -167,32 +185,63 @@ function catalogReads(state: StoreState): StoreQuery[] {
   ];
 }
 
-/** The highest `ModifyIndex` anywhere in an answer (0 when none). */
+/**
+ * The highest `ModifyIndex` anywhere in an answer (0 when none). Answers are plain data (objects, arrays,
+ * scalars), so `for…in` sees exactly the own fields `Object.entries` would, without an array per object.
+ */
 function rowIndexMax(value: unknown): number {
   if (value === null || typeof value !== 'object') return 0;
   let max = 0;
-  for (const [key, field] of Object.entries(value))
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) max = Math.max(max, rowIndexMax(item));
+    return max;
+  }
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) {
+    const field = fields[key];
     max = Math.max(max, key === 'ModifyIndex' && typeof field === 'number' ? field : rowIndexMax(field));
+  }
   return max;
 }
 
 /** A sentence per catalog, health, session or prepared-query answer whose index is below a row in it. */
 export function answerIndexProblems(state: StoreState, index: number, command: unknown): string[] {
-  const problems: string[] = [];
+  return judgedReads(state, index, command).indexProblems;
+}
+
+/**
+ * One run of the judged reads after an apply at `index`: the answer-index sentences (as
+ * `answerIndexProblems`) and the answers (as `answersOf(state)`), so the checked FSM runs each read once
+ * per apply instead of once per rule.
+ */
+export function judgedReads(
+  state: StoreState,
+  index: number,
+  command: unknown,
+): { indexProblems: string[]; answers: Answers } {
+  const indexProblems: string[] = [];
+  const answers = new Map<string, { value: unknown; index: number }>();
   for (const query of catalogReads(state)) {
     const result = runQuery(state, query);
     if ('error' in result) continue;
+    const key = JSON.stringify(query);
     const row = rowIndexMax(result.value);
     if (result.index < row)
-      problems.push(
-        `answer index: after ${String((command as { type?: unknown } | null)?.type)} at index ${index}, ${JSON.stringify(query)} answers X-Consul-Index ${result.index} below a row of it modified at ${row}`,
+      indexProblems.push(
+        `answer index: after ${String((command as { type?: unknown } | null)?.type)} at index ${index}, ${key} answers X-Consul-Index ${result.index} below a row of it modified at ${row}`,
       );
+    answers.set(key, { value: result.value, index: result.index });
   }
-  return problems;
+  return { indexProblems, answers };
 }
 
-/** What each judged read answers (value and X-Consul-Index), keyed by the query, before a non-KV command applies. */
-export type Answers = ReadonlyMap<string, { readonly value: string; readonly index: number }>;
+/**
+ * What each judged read answers (value and X-Consul-Index), keyed by the query, before a non-KV command applies.
+ * The value is kept as the query built it: the store never changes a row in place (it replaces rows; the
+ * table-index rule above relies on that too), so an answer kept from an earlier apply still shows what it
+ * showed then, and comparing it with a later one (`sameJson`) stops at every row the two share.
+ */
+export type Answers = ReadonlyMap<string, { readonly value: unknown; readonly index: number }>;
 
 /** Whether `command` is judged: KV and txn commands (txn is KV-only) change none of the judged reads. */
 export function judgesAnswers(command: unknown): boolean {
@@ -202,12 +251,12 @@ export function judgesAnswers(command: unknown): boolean {
 
 /** The judged reads' answers in `state`; none before a KV command (it changes none of them). */
 export function answersOf(state: StoreState, command?: unknown): Answers {
-  const out = new Map<string, { value: string; index: number }>();
+  const out = new Map<string, { value: unknown; index: number }>();
   if (command !== undefined && !judgesAnswers(command)) return out;
   for (const query of catalogReads(state)) {
     const result = runQuery(state, query);
     if ('error' in result) continue;
-    out.set(JSON.stringify(query), { value: JSON.stringify(result.value), index: result.index });
+    out.set(JSON.stringify(query), { value: result.value, index: result.index });
   }
   return out;
 }
@@ -237,12 +286,50 @@ export function answerMoveProblemsAfter(
     if (now === undefined) {
       const result = runQuery(state, JSON.parse(key) as StoreQuery);
       if ('error' in result) continue;
-      now = { value: JSON.stringify(result.value), index: result.index };
+      now = { value: result.value, index: result.index };
     }
-    if (now.value === was.value || now.index >= index) continue;
+    if (now.index >= index || sameJson(now.value, was.value)) continue;
     problems.push(
       `answer moved: ${String(type)} at index ${index} changed the answer of ${key}, whose X-Consul-Index stayed ${now.index} (was ${was.index}): a blocking query on it is never woken`,
     );
   }
   return problems;
+}
+
+/**
+ * Whether `JSON.stringify(a) === JSON.stringify(b)`, found by a walk that returns at once where both hold
+ * the same object (a row both answers share) instead of writing both answers out. It follows JSON's rules:
+ * the keys JSON writes (own enumerable, not undefined, function or symbol), in their order; such an array
+ * element counts as null; scalars and anything with `toJSON` compare as JSON text.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return jsonText(a) === jsonText(b);
+  if (hasToJson(a) || hasToJson(b)) return JSON.stringify(a) === JSON.stringify(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(inArray(a[i]), inArray(b[i]))) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keysA = jsonKeys(x);
+  const keysB = jsonKeys(y);
+  if (keysA.length !== keysB.length) return false;
+  for (let i = 0; i < keysA.length; i++) {
+    const key = keysA[i]!;
+    if (key !== keysB[i] || !sameJson(x[key], y[key])) return false;
+  }
+  return true;
+}
+
+const skippedByJson = (v: unknown): boolean => v === undefined || typeof v === 'function' || typeof v === 'symbol';
+const inArray = (v: unknown): unknown => (skippedByJson(v) ? null : v);
+const jsonText = (v: unknown): string | undefined => JSON.stringify(v);
+const hasToJson = (o: object): boolean => typeof (o as { toJSON?: unknown }).toJSON === 'function';
+
+function jsonKeys(o: Record<string, unknown>): string[] {
+  const keys: string[] = [];
+  for (const key of Object.keys(o)) if (!skippedByJson(o[key])) keys.push(key);
+  return keys;
 }

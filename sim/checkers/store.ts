@@ -24,7 +24,8 @@ import {
   judgesAnswers,
   readIndexesOf,
   sameReadIndexes,
-  tableChanges,
+  judgedReads,
+  tableChangesOnly,
   tableRowsOf,
   type Answers,
 } from './store-tables.js';
@@ -143,14 +144,17 @@ export function checkedStoreFsm(
       for (const p of ttl.after(command as StoreCommand, index, fsm, before)) problems.push(`${nodeId}: ${p}`);
       for (const p of sessionEndProblems(sessions, command as StoreCommand, index, fsm))
         problems.push(`${nodeId}: ${p}`);
-      const tables = tableChanges(rows, fsm.state, index, command);
+      const tables = tableChangesOnly(rows, fsm.state, index, command);
       for (const p of tables.problems) problems.push(`${nodeId}: ${p}`);
+      // A judged table changed: the answer-index rule is due, on the same run of the reads as the answers kept.
+      const reads = tables.any ? judgedReads(fsm.state, index, command) : null;
+      if (reads !== null) for (const p of reads.indexProblems) problems.push(`${nodeId}: ${p}`);
       if (answers !== null) {
         // Nothing the judged reads are made of changed (rows, their order, the indexes): their answers are
         // the same, so they are not run again (most catalog applies are anti-entropy rewriting what is there).
         if (tables.unchanged && sameReadIndexes(indexes!, fsm.state)) answersNow = answers;
         else {
-          const after = answersOf(fsm.state);
+          const after = reads?.answers ?? answersOf(fsm.state);
           for (const p of answerMoveProblemsAfter(answers, after, fsm.state, index, command))
             problems.push(`${nodeId}: ${p}`);
           answersNow = after;

@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createStoreFsm } from '../../core/store/store.js';
 import {
   answerIndexProblems,
   answerMoveProblems,
   answersOf,
+  sameJson,
   tableIndexProblems,
   tableRowsOf,
 } from '../checkers/store-tables.js';
@@ -140,5 +142,46 @@ describe('session end rule (sim/checkers/store.ts)', () => {
     expect(sessionEndProblems(before, fail as never, 4, fsm)).toEqual([
       'session end: memberHealth at index 4 invalidated session s2 of n2, whose node is registered and whose checks (serfHealth) are all there and not critical',
     ]);
+  });
+});
+
+describe('sameJson: the answer-moved rule compares answers as JSON text would, without writing them out', () => {
+  // Proves: sameJson(a, b) is exactly JSON.stringify(a) === JSON.stringify(b), on arbitrary values (undefined,
+  // -0, NaN, holes, Maps, Dates, nested sharing) and on pairs where b is a's copy with one edit or none.
+  const value = fc.anything({
+    withMap: true,
+    withSet: true,
+    withDate: true,
+    withNullPrototype: true,
+    withSparseArray: true,
+  });
+  const json = (v: unknown): string | undefined => JSON.stringify(v);
+  it('agrees with JSON.stringify on unrelated values', () => {
+    fc.assert(
+      fc.property(value, value, (a, b) => sameJson(a, b) === (json(a) === json(b))),
+      { numRuns: 3000 },
+    );
+  });
+  it('agrees on a value and its copy, edited or not, sharing the untouched parts', () => {
+    // The edit: none, a new value at one key, that key renamed (same value), or the keys in another order.
+    const edit = fc.constantFrom('none', 'value', 'rename', 'reorder');
+    const edited = fc.tuple(fc.jsonValue(), fc.jsonValue(), fc.nat(), edit).map(([a, patch, at, how]) => {
+      if (a === null || typeof a !== 'object') return [a, how === 'value' ? patch : a] as const;
+      if (Array.isArray(a)) {
+        const copy = [...a];
+        if (how === 'value' && copy.length > 0) copy[at % copy.length] = patch;
+        return [a, how === 'reorder' ? copy.reverse() : copy] as const;
+      }
+      const entries = Object.entries(a);
+      const i = entries.length > 0 ? at % entries.length : -1;
+      if (how === 'value' && i >= 0) entries[i] = [entries[i]![0], patch];
+      if (how === 'rename' && i >= 0) entries[i] = [`${entries[i]![0]}_`, entries[i]![1]];
+      if (how === 'reorder') entries.reverse();
+      return [a, Object.fromEntries(entries)] as const;
+    });
+    fc.assert(
+      fc.property(edited, ([a, b]) => sameJson(a, b) === (json(a) === json(b))),
+      { numRuns: 3000 },
+    );
   });
 });
