@@ -280,8 +280,13 @@ function catalogServices(state: StoreState): Record<string, string[]> {
 function instances(state: StoreState, service: string, tag: TagFilter): [CatalogNode, CatalogService][] {
   const out: [CatalogNode, CatalogService][] = [];
   for (const [nodeName, services] of byName(state.services)) {
+    // The node's instances of `service` by service id: picked first, then put in order (few match).
+    let picked: [string, CatalogService][] | null = null;
+    for (const [id, s] of services) if (s.Service === service && hasTag(s.Tags, tag)) (picked ??= []).push([id, s]);
+    if (picked === null) continue;
+    if (picked.length > 1) picked.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const node = state.nodes.get(nodeName)!;
-    for (const [, s] of byName(services)) if (s.Service === service && hasTag(s.Tags, tag)) out.push([node, s]);
+    for (const [, s] of picked) out.push([node, s]);
   }
   return out;
 }
