@@ -131,6 +131,14 @@ export interface LocalCheck {
   version: number;
 }
 
+/** The leader's tombstone GC (tombstones.ts). Invariant: no windows unless `enabled`; at most tombstoneBucketsMax. */
+export interface TombstoneGc {
+  /** This server leads and collects hints (Consul's TombstoneGC.SetEnabled). */
+  enabled: boolean;
+  /** Window end on the local clock (ms, a multiple of the granularity) → the highest index hinted into it. */
+  readonly windows: Map<number, number>;
+}
+
 export interface AgentState {
   readonly config: AgentConfig;
   readonly nodeName: string;
@@ -202,6 +210,8 @@ export interface AgentState {
   /** Members whose memberHealth write is in flight. */
   readonly reconciling: Set<string>;
   sessionSweepArmed: boolean;
+  /** The leader's tombstone GC windows (tombstones.ts); disabled and empty on every other server. */
+  readonly tombstoneGc: TombstoneGc;
   /** A raft membership change is in flight (one at a time, thesis §4.1). */
   membershipChanging: boolean;
   /**
@@ -282,6 +292,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     reconciled: new Map(),
     reconciling: new Set(),
     sessionSweepArmed: false,
+    tombstoneGc: { enabled: false, windows: new Map() },
     membershipChanging: false,
     serversHeard: new Map(),
     services: new Map(),
