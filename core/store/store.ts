@@ -87,7 +87,17 @@ export interface StoreFsm extends Fsm {
   readonly state: StoreState;
 }
 
-export function createStoreFsm(): StoreFsm {
+export interface StoreFsmOptions {
+  /**
+   * Mark results with `tombstoneHint` (CommandResult) for a leader's tombstone GC: the agent's servers
+   * (core/agent/mounts.ts). Off elsewhere, so a harness that drives the store through Raft alone (sim/harnesses
+   * kv.ts, whose Raft client sessions keep results in snapshots) gets the results it always got.
+   */
+  readonly tombstoneHints?: boolean;
+}
+
+export function createStoreFsm(options: StoreFsmOptions = {}): StoreFsm {
+  const hints = options.tombstoneHints === true;
   let state = emptyState();
   return {
     apply(command: unknown, index: number): CommandResult {
@@ -106,12 +116,14 @@ export function createStoreFsm(): StoreFsm {
         }
         state = restored.state;
         // The snapshot's tombstones were deleted at unknown times: the leader keeps them a whole TTL from now.
-        return state.tombstones.size > 0 ? { ok: true, value: true, tombstoneHint: true } : { ok: true, value: true };
+        return hints && state.tombstones.size > 0
+          ? { ok: true, value: true, tombstoneHint: true }
+          : { ok: true, value: true };
       }
       state.lastIndex = index;
       const graveyardIndex = tableIndexOf(state, 'tombstones');
       const result = applyCommand(state, command as StoreCommand, index);
-      return result.ok && wantsTombstoneHint(state, command as StoreCommand, graveyardIndex)
+      return hints && result.ok && wantsTombstoneHint(state, command as StoreCommand, graveyardIndex)
         ? { ...result, tombstoneHint: true }
         : result;
     },
