@@ -557,8 +557,9 @@ export interface AgentTiming {
   readonly tombstoneTtlMs: number;
   /**
    * The leader batches tombstone expiries to this granularity (Consul's TombstoneTTLGranularity, 30 s):
-   * every delete in one window is reaped by one Raft entry, at most one timer per window. A tombstone lives
-   * between TTL and TTL + granularity. Coarser means fewer reap entries and later reaps.
+   * every delete in one window is reaped by one Raft entry, and one timer ticks at this period while any
+   * window is pending. A tombstone lives between TTL and TTL + 2 × granularity (Consul's: TTL + granularity,
+   * core/agent/tombstones.ts says why). Coarser means fewer reap entries and later reaps.
    */
   readonly tombstoneGranularityMs: number;
 }
@@ -601,8 +602,8 @@ export const agentTimingSim: AgentTiming = {
 };
 
 /**
- * Bound on the leader's pending tombstone-GC windows (core/agent/tombstones.ts): a hint lands in the
- * window TTL from now, so at most TTL / granularity + 1 are pending; the config keeps that under this.
+ * Bound on the leader's pending tombstone-GC windows (core/agent/tombstones.ts): a window is pending for
+ * ceil(TTL / granularity) + 1 ticks, so at most that many are; the config keeps it within this.
  */
 export const tombstoneBucketsMax = 1024;
 

@@ -355,7 +355,7 @@ export function onSessionSweepTimer(s: AgentState, env: Env): void {
 
 // ───────────────────────────────────────── tombstones ─────────────────────────────────────────────
 
-/** A tombstone window's timer fired (tombstones.ts): the leader proposes its reap. */
-export function onTombstoneWindowTimer(s: AgentState, env: Env, windowMs: number): void {
-  onTombstoneGcTimer(s, env, windowMs, (command, then) => propose(s, env, 'tombstones-reap', command, then));
+/** The tombstone GC's tick (tombstones.ts): the leader proposes the reap of the windows a TTL old. */
+export function onTombstoneGcTick(s: AgentState, env: Env): void {
+  onTombstoneGcTimer(s, env, (command, then) => propose(s, env, 'tombstones-reap', command, then));
 }

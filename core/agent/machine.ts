@@ -45,7 +45,7 @@ import {
   onRaftNotice,
   onReconcileTimer,
   onSessionSweepTimer,
-  onTombstoneWindowTimer,
+  onTombstoneGcTick,
 } from './leader.js';
 import { armHello, onHello, onHelloTimer } from './hello.js';
 import { tombstoneGcInvariants } from './tombstones.js';
@@ -228,7 +228,7 @@ function onTimer(s: AgentState, env: Env, timer: string): void {
     case 'sessionSweep':
       return onSessionSweepTimer(s, env);
     case 'tombstoneGc':
-      return onTombstoneWindowTimer(s, env, Number(arg));
+      return onTombstoneGcTick(s, env);
     case 'rpc':
       return onRpcTimeout(s, env, Number(arg));
     case 'block':

@@ -131,11 +131,18 @@ export interface LocalCheck {
   version: number;
 }
 
-/** The leader's tombstone GC (tombstones.ts). Invariant: no windows unless `enabled`; at most tombstoneBucketsMax. */
+/**
+ * The leader's tombstone GC (tombstones.ts). Invariants: no windows and no tick armed unless `enabled`; the
+ * tick is armed exactly when a window is pending; at most tombstoneBucketsMax windows.
+ */
 export interface TombstoneGc {
   /** This server leads and collects hints (Consul's TombstoneGC.SetEnabled). */
   enabled: boolean;
-  /** Window end on the local clock (ms, a multiple of the granularity) → the highest index hinted into it. */
+  /** Granularity ticks fired since the GC was enabled: the current window's number. */
+  tick: number;
+  /** The `tombstoneGc` tick timer is armed (one timer, whatever the number of windows). */
+  ticking: boolean;
+  /** Window (the tick number when its hints came) → the highest index hinted into it. */
   readonly windows: Map<number, number>;
 }
 
@@ -292,7 +299,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     reconciled: new Map(),
     reconciling: new Set(),
     sessionSweepArmed: false,
-    tombstoneGc: { enabled: false, windows: new Map() },
+    tombstoneGc: { enabled: false, tick: 0, ticking: false, windows: new Map() },
     membershipChanging: false,
     serversHeard: new Map(),
     services: new Map(),

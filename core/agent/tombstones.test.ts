@@ -1,8 +1,8 @@
 /**
  * The leader's tombstone GC (tombstones.ts) as a leaf over the agent state: hints bucketed into windows
- * of the granularity, one timer per window, the reap proposed with the window's highest index, nothing
- * kept by a server that does not lead. The windows follow Consul's TombstoneGC (tombstone_gc.go):
- * expiry = now + TTL rounded up to the next multiple of the granularity.
+ * of the granularity, one tick timer while any window is pending, a window reaped with its highest index
+ * once it is ceil(TTL / granularity) + 1 ticks old, nothing kept by a server that does not lead. Consul's
+ * TombstoneGC (tombstone_gc.go) buckets the same way, by wall-clock expiry; the last test shows why ticks.
  */
 import { describe, expect, it } from 'vitest';
 import type { StoreCommand } from '../store/types.js';
@@ -16,15 +16,20 @@ import {
   onTombstoneGcTimer,
   takeTombstoneHint,
   tombstoneGcInvariants,
-  tombstoneTimerOf,
-  windowOf,
+  tombstoneTimer,
+  windowsToExpiry,
 } from './tombstones.js';
 import { Prng } from '../prng.js';
 
-const ttlMs = 10_000;
+const ttlMs = 3_000;
 const granularityMs = 1_000;
 
-function leader(): { s: AgentState; effects: Effect[]; env: (nowMs: number) => Env } {
+function leader(): {
+  s: AgentState;
+  effects: Effect[];
+  env: (nowMs: number) => Env;
+  tick: (nowMs: number) => StoreCommand[];
+} {
   const config = makeAgentConfig({
     nodeName: 's1',
     server: true,
@@ -38,80 +43,92 @@ function leader(): { s: AgentState; effects: Effect[]; env: (nowMs: number) => E
     nowMs,
     ctx: { nodeId: 's1', prng: new Prng(1), emit: (e) => effects.push(e as Effect) },
   });
-  return { s, effects, env };
+  const tick = (nowMs: number): StoreCommand[] => {
+    const proposed: StoreCommand[] = [];
+    onTombstoneGcTimer(s, env(nowMs), (command) => void proposed.push(command));
+    return proposed;
+  };
+  return { s, effects, env, tick };
 }
 
 describe('tombstone GC windows', () => {
-  it('a window is the first multiple of the granularity strictly after now + TTL', () => {
-    expect(windowOf(0, ttlMs, granularityMs)).toBe(11_000); // exactly on a boundary: the next one
-    expect(windowOf(1, ttlMs, granularityMs)).toBe(11_000);
-    expect(windowOf(999.5, ttlMs, granularityMs)).toBe(11_000);
-    expect(windowOf(1_000, ttlMs, granularityMs)).toBe(12_000);
-    // Consul's production values: a tombstone lives between 15 min and 15 min 30 s.
-    expect(windowOf(12_345, 900_000, 30_000)).toBe(930_000);
-    for (const nowMs of [0, 3, 500, 999, 1000, 123_456.789]) {
-      const windowMs = windowOf(nowMs, ttlMs, granularityMs);
-      expect(windowMs - nowMs).toBeGreaterThan(ttlMs);
-      expect(windowMs - nowMs).toBeLessThanOrEqual(ttlMs + granularityMs);
-    }
+  it('a window is reaped ceil(TTL / granularity) + 1 ticks after its own: at least the TTL after any hint in it', () => {
+    expect(windowsToExpiry(3_000, 1_000)).toBe(4);
+    expect(windowsToExpiry(2_500, 1_000)).toBe(4);
+    expect(windowsToExpiry(900_000, 30_000)).toBe(31); // Consul's values: 15 min, 30 s
+    // A hint just before a tick (the worst case) still gets (n - 1) whole intervals ≥ TTL.
+    for (const [ttl, g] of [
+      [3_000, 1_000],
+      [2_500, 1_000],
+      [1, 1_000],
+      [900_000, 30_000],
+    ] as const)
+      expect((windowsToExpiry(ttl, g) - 1) * g).toBeGreaterThanOrEqual(ttl);
   });
 
-  it('hints within one window share its timer and keep the highest index; the next window gets its own', () => {
-    const { s, effects, env } = leader();
+  it('hints between two ticks share a window and its highest index; one timer, armed by the first hint', () => {
+    const { s, effects, env, tick } = leader();
     enableTombstoneGc(s);
     hintTombstones(s, env(100), 5);
     hintTombstones(s, env(600), 9);
     hintTombstones(s, env(700), 7); // a lower index later in the same window does not lower it
-    expect([...s.tombstoneGc.windows]).toEqual([[11_000, 9]]);
-    expect(effects).toEqual([{ kind: 'setTimer', timer: tombstoneTimerOf(11_000), afterMs: 10_900 }]);
-    hintTombstones(s, env(1_200), 12);
+    expect([...s.tombstoneGc.windows]).toEqual([[0, 9]]);
+    expect(effects).toEqual([{ kind: 'setTimer', timer: tombstoneTimer, afterMs: granularityMs }]);
+    expect(tick(1_100)).toEqual([]);
+    hintTombstones(s, env(1_500), 12);
     expect([...s.tombstoneGc.windows]).toEqual([
-      [11_000, 9],
-      [12_000, 12],
+      [0, 9],
+      [1, 12],
     ]);
-    expect(effects.filter((e) => e.kind === 'setTimer')).toHaveLength(2);
     expect(tombstoneGcInvariants(s)).toEqual([]);
   });
 
-  it('a window that fires proposes the reap up to its own index, once; a window gone does nothing', () => {
-    const { s, env } = leader();
+  it('each window is reaped by one proposal up to its own index, at its tick; the tick stops when none is pending', () => {
+    const { s, effects, env, tick } = leader();
     enableTombstoneGc(s);
-    hintTombstones(s, env(100), 5);
-    hintTombstones(s, env(1_500), 8);
-    const proposed: StoreCommand[] = [];
-    const propose = (command: StoreCommand): void => void proposed.push(command);
-    onTombstoneGcTimer(s, env(11_000), 11_000, propose);
-    // Index 8 was hinted at 1.5 s: not TTL old at 11 s, so the first window reaps only up to 5.
-    expect(proposed).toEqual([{ type: 'tombstonesReap', upToIndex: 5 }]);
-    onTombstoneGcTimer(s, env(11_001), 11_000, propose); // the same timer again (a driver's duplicate)
-    expect(proposed).toHaveLength(1);
-    onTombstoneGcTimer(s, env(12_000), 12_000, propose);
-    expect(proposed).toEqual([
-      { type: 'tombstonesReap', upToIndex: 5 },
-      { type: 'tombstonesReap', upToIndex: 8 },
-    ]);
+    hintTombstones(s, env(100), 5); // window 0, armed at 100: ticks at 1100, 2100, 3100, 4100...
+    expect(tick(1_100)).toEqual([]);
+    hintTombstones(s, env(1_500), 8); // window 1
+    expect(tick(2_100)).toEqual([]);
+    expect(tick(3_100)).toEqual([]); // 5 is 3000 ms old: the TTL, but a hint at 1099 would not be
+    expect(tick(4_100)).toEqual([{ type: 'tombstonesReap', upToIndex: 5 }]);
+    expect(tick(5_100)).toEqual([{ type: 'tombstonesReap', upToIndex: 8 }]);
     expect(s.tombstoneGc.windows.size).toBe(0);
+    expect(s.tombstoneGc.ticking).toBe(false);
+    const armed = effects.filter((e) => e.kind === 'setTimer').length;
+    expect(tick(6_100)).toEqual([]); // a stale firing does nothing and arms nothing
+    expect(effects.filter((e) => e.kind === 'setTimer').length).toBe(armed);
+    expect(tombstoneGcInvariants(s)).toEqual([]);
   });
 
-  it('a server that does not lead keeps no windows; losing leadership cancels every window timer', () => {
-    const { s, effects, env } = leader();
+  it('a server that does not lead keeps no windows; losing leadership cancels the tick', () => {
+    const { s, effects, env, tick } = leader();
     hintTombstones(s, env(0), 3); // not enabled yet: dropped
     expect(s.tombstoneGc.windows.size).toBe(0);
     enableTombstoneGc(s);
     hintTombstones(s, env(0), 3);
-    hintTombstones(s, env(2_500), 4);
     effects.length = 0;
     s.isLeader = false;
-    disableTombstoneGc(s, env(3_000));
-    expect(effects).toEqual([
-      { kind: 'cancelTimer', timer: tombstoneTimerOf(11_000) },
-      { kind: 'cancelTimer', timer: tombstoneTimerOf(13_000) },
-    ]);
+    disableTombstoneGc(s, env(500));
+    expect(effects).toEqual([{ kind: 'cancelTimer', timer: tombstoneTimer }]);
     expect(s.tombstoneGc.windows.size).toBe(0);
-    const proposed: StoreCommand[] = [];
-    onTombstoneGcTimer(s, env(11_000), 11_000, (c) => void proposed.push(c)); // a timer that fired anyway
-    expect(proposed).toEqual([]);
+    for (const at of [1_000, 2_000, 3_000, 4_000, 5_000]) expect(tick(at)).toEqual([]); // fired anyway
     expect(tombstoneGcInvariants(s)).toEqual([]);
+  });
+
+  it('the age of a window is counted in ticks, so a clock stepped backward cannot shorten it', () => {
+    // Consul's window is named by now + TTL on the wall clock: a hint after a backward step lands in a window
+    // armed before the step, whose timer comes less than a TTL after it. Here the hint at (local) 200, made
+    // after the clock went back 2.5 s, waits its own full count of ticks.
+    const { s, env, tick } = leader();
+    enableTombstoneGc(s);
+    hintTombstones(s, env(2_700), 5);
+    expect(tick(3_700)).toEqual([]);
+    hintTombstones(s, env(200), 9); // the clock stepped back: a later hint, an earlier reading
+    expect(tick(1_700)).toEqual([]);
+    expect(tick(2_700)).toEqual([]);
+    expect(tick(3_700)).toEqual([{ type: 'tombstonesReap', upToIndex: 5 }]);
+    expect(tick(4_700)).toEqual([{ type: 'tombstonesReap', upToIndex: 9 }]);
   });
 
   it('the store hint is taken off a result before it goes on, and hints its index', () => {

@@ -8,18 +8,27 @@
  * the delete's index. Consul's compromise, followed here:
  *
  *  - Hints. When an apply leaves tombstones, the store marks its result (`tombstoneHint`, core/store
- *    types.ts CommandResult) and the leader, which proposed it, hints the index here. Hints land in
- *    windows: the window is the first multiple of `tombstoneGranularityMs` strictly after now + TTL, and
- *    keeps the highest index hinted into it — one timer and one reap per window, however many deletes.
- *  - Reaps. When a window's timer fires, the leader proposes `tombstonesReap { upToIndex }` with the
- *    window's index through Raft, so every replica forgets the same tombstones at the same log index.
- *    Every tombstone at or below a hinted index existed when the hint was made, so none is reaped before it
- *    is TTL old by the leader's timers (sim/checkers/tombstones.ts holds the simulator to it).
+ *    types.ts CommandResult) and the leader, which proposed it, hints the index here. Hints land in windows
+ *    of `tombstoneGranularityMs`, each keeping the highest index hinted into it: one reap per window,
+ *    however many deletes.
+ *  - Reaps. A window is reaped `windowsToExpiry` windows after its own — at least the TTL after any hint in
+ *    it, at most TTL + 2 × granularity — by proposing `tombstonesReap { upToIndex }` through Raft, so every
+ *    replica forgets the same tombstones at the same log index. Every tombstone at or below a hinted index
+ *    existed when the hint was made, so none is reaped younger than the TTL (sim/checkers/tombstones.ts
+ *    holds the simulator to it).
  *  - Leadership. Only the leader keeps windows. On gaining leadership it enables the GC and hints the index
  *    of its first command (`sessionTimersReset`), whose result carries the hint when tombstones are kept:
  *    tombstones an earlier leader left, whose hints died with its leadership, are reaped a TTL later. (Consul
  *    hints Raft's last index; the first command of the term is at or after it.) On losing leadership it
- *    drops its windows and cancels their timers; the next leader hints again.
+ *    drops its windows and its timer; the next leader hints again.
+ *
+ * Where this differs from Consul: Consul names a window by its wall-clock expiry (now + TTL rounded up to
+ * the granularity) and arms one timer per window. Then a wall clock stepped backward files a later hint into
+ * a window whose timer, armed before the step, fires less than a TTL after that hint — the explorer found it
+ * (scenarios/agent/tombstone-gc.txt seed 527: a reap 1.6 s after a delete, TTL 3 s, after a clock jump). Here
+ * a window is named by a count of granularity ticks, one `tombstoneGc` timer armed while any window is
+ * pending: timers are delays, never early, so a window's age is measured by the timers alone, whatever the
+ * clock reads.
  *
  * State is volatile: a restarted server is not the leader, and a new leader hints again.
  */
@@ -28,71 +37,73 @@ import type { StoreCommand } from '../store/types.js';
 import { tombstoneBucketsMax } from './api.js';
 import { trace, type AgentState, type Env } from './state.js';
 
-/** The timer of the window ending at `windowMs` (routed by machine.ts as `tombstoneGc:<windowMs>`). */
-export function tombstoneTimerOf(windowMs: number): string {
-  return `tombstoneGc:${windowMs}`;
-}
+/** The tick timer's name (routed by machine.ts). */
+export const tombstoneTimer = 'tombstoneGc';
 
 /**
- * The window a hint at `nowMs` lands in: the first multiple of `granularityMs` strictly after
- * `nowMs + ttlMs` (Consul's nextExpires), so a window fires at least TTL after every hint in it.
+ * How many ticks after its own a window is reaped: a hint comes at most one tick interval before its
+ * window's first tick, so ceil(TTL / granularity) + 1 whole intervals later it is at least TTL old.
  */
-export function windowOf(nowMs: number, ttlMs: number, granularityMs: number): number {
+export function windowsToExpiry(ttlMs: number, granularityMs: number): number {
   assert(ttlMs > 0 && granularityMs > 0, 'tombstone TTL and granularity are positive');
-  const expiresMs = nowMs + ttlMs;
-  const windowMs = (Math.floor(expiresMs / granularityMs) + 1) * granularityMs;
-  assert(windowMs > expiresMs, 'a window ends after the TTL of every hint in it');
-  return windowMs;
+  return Math.ceil(ttlMs / granularityMs) + 1;
 }
 
 /** Gaining leadership: start collecting hints (the first command's result brings the catch-up hint). */
 export function enableTombstoneGc(s: AgentState): void {
-  assert(s.tombstoneGc.windows.size === 0, 'a server that did not lead keeps no tombstone windows');
-  s.tombstoneGc.enabled = true;
+  const gc = s.tombstoneGc;
+  assert(gc.windows.size === 0 && !gc.ticking, 'a server that did not lead keeps no tombstone windows');
+  gc.enabled = true;
+  gc.tick = 0;
 }
 
-/** Losing leadership: forget every window and its timer; the next leader hints again. */
+/** Losing leadership: forget every window and the tick; the next leader hints again. */
 export function disableTombstoneGc(s: AgentState, env: Env): void {
-  s.tombstoneGc.enabled = false;
-  for (const windowMs of s.tombstoneGc.windows.keys())
-    env.ctx.emit({ kind: 'cancelTimer', timer: tombstoneTimerOf(windowMs) });
-  s.tombstoneGc.windows.clear();
+  const gc = s.tombstoneGc;
+  gc.enabled = false;
+  gc.windows.clear();
+  if (gc.ticking) env.ctx.emit({ kind: 'cancelTimer', timer: tombstoneTimer });
+  gc.ticking = false;
 }
 
 /**
  * An apply at `index` left tombstones (or a new leader's first command found some): remember the index in
- * the window TTL from now, arming the window's timer if it is new. Does nothing unless this server leads.
+ * the current window, arming the tick if none is armed. Does nothing unless this server leads.
  */
 export function hintTombstones(s: AgentState, env: Env, index: number): void {
   const gc = s.tombstoneGc;
   if (!gc.enabled) return;
-  const t = s.config.timing;
-  const windowMs = windowOf(env.nowMs, t.tombstoneTtlMs, t.tombstoneGranularityMs);
-  const known = gc.windows.get(windowMs);
-  if (known !== undefined) {
-    gc.windows.set(windowMs, Math.max(known, index));
-    return;
-  }
-  // A backward clock jump can leave windows behind the new one's: each keeps its own timer, all bounded.
-  if (gc.windows.size >= tombstoneBucketsMax) return; // only after clock jumps; a later hint covers this index
-  gc.windows.set(windowMs, index);
-  env.ctx.emit({ kind: 'setTimer', timer: tombstoneTimerOf(windowMs), afterMs: windowMs - env.nowMs });
+  gc.windows.set(gc.tick, Math.max(gc.windows.get(gc.tick) ?? 0, index));
+  assert(gc.windows.size <= tombstoneBucketsMax, 'tombstone windows are reaped as the ticks pass');
+  if (gc.ticking) return;
+  gc.ticking = true;
+  env.ctx.emit({ kind: 'setTimer', timer: tombstoneTimer, afterMs: s.config.timing.tombstoneGranularityMs });
 }
 
 /**
- * A window's timer fired: propose the reap of every tombstone up to its index. A window that is gone (the
- * leadership it belonged to ended) does nothing. A failed proposal is only traced: the tombstones stay
+ * The tick: the windows old enough are reaped by one proposal, up to the highest index hinted into them.
+ * The tick is armed again while windows are pending. A failed proposal is only traced: the tombstones stay
  * until a later window's reap covers them (Consul logs the failure likewise).
  */
 export function onTombstoneGcTimer(
   s: AgentState,
   env: Env,
-  windowMs: number,
   propose: (command: StoreCommand, then: (ok: boolean, env: Env, error: string) => void) => void,
 ): void {
-  const upToIndex = s.tombstoneGc.windows.get(windowMs);
-  if (upToIndex === undefined || !s.tombstoneGc.enabled) return;
-  s.tombstoneGc.windows.delete(windowMs);
+  const gc = s.tombstoneGc;
+  if (!gc.enabled || !gc.ticking) return; // a tick that fired as it was cancelled
+  gc.tick++;
+  const t = s.config.timing;
+  const lastDue = gc.tick - windowsToExpiry(t.tombstoneTtlMs, t.tombstoneGranularityMs);
+  let upToIndex = 0;
+  for (const [window, index] of gc.windows) {
+    if (window > lastDue) continue;
+    upToIndex = Math.max(upToIndex, index);
+    gc.windows.delete(window);
+  }
+  gc.ticking = gc.windows.size > 0;
+  if (gc.ticking) env.ctx.emit({ kind: 'setTimer', timer: tombstoneTimer, afterMs: t.tombstoneGranularityMs });
+  if (upToIndex === 0) return;
   propose({ type: 'tombstonesReap', upToIndex }, (ok, env2, error) => {
     if (ok) trace(env2, { type: 'consul.tombstonesReaped', upToIndex });
     else trace(env2, { type: 'consul.tombstoneReapFailed', upToIndex, error });
@@ -114,7 +125,10 @@ export function takeTombstoneHint(s: AgentState, env: Env, index: number, result
 export function tombstoneGcInvariants(s: AgentState): string[] {
   const gc = s.tombstoneGc;
   const broken: string[] = [];
-  if (!gc.enabled && gc.windows.size > 0) broken.push(`${gc.windows.size} tombstone windows kept by a non-leader`);
+  if (!gc.enabled && (gc.windows.size > 0 || gc.ticking))
+    broken.push(`tombstone GC disabled with ${gc.windows.size} windows${gc.ticking ? ' and its tick armed' : ''}`);
+  if (gc.ticking !== gc.windows.size > 0)
+    broken.push(`tombstone GC tick ${gc.ticking ? 'armed' : 'idle'} with ${gc.windows.size} windows pending`);
   if (gc.windows.size > tombstoneBucketsMax)
     broken.push(`${gc.windows.size} tombstone windows exceed tombstoneBucketsMax ${tombstoneBucketsMax}`);
   if (gc.enabled && !s.isLeader) broken.push('tombstone GC enabled on a server that does not lead');

@@ -45,7 +45,7 @@ export type KvReadIndexes = ReadonlyMap<
   { readonly index: number; readonly change: number; readonly value: string }
 >;
 
-/** The judged KV reads' indexes and answers in `state` (before a reap, then after it). */
+/** The judged KV reads' indexes and answers in `state` before a reap (`reapIndexProblems` runs the same reads after it). */
 export function kvReadIndexesOf(state: StoreState): KvReadIndexes {
   const keys = [...new Set([...state.kvKeys.withPrefix(''), ...state.tombstoneKeys.withPrefix('')])].slice(
     0,
@@ -60,15 +60,16 @@ export function kvReadIndexesOf(state: StoreState): KvReadIndexes {
   for (const prefix of prefixes) queries.push({ type: 'kvList', prefix }, { type: 'kvKeys', prefix });
   const out = new Map<string, { index: number; change: number; value: string }>();
   for (const query of queries) {
-    const result = runQuery(state, query);
-    if ('error' in result) continue;
-    out.set(JSON.stringify(query), {
-      index: queryIndex(state, query),
-      change: changeIndex(state, query),
-      value: JSON.stringify(result.value),
-    });
+    const read = readOf(state, query);
+    if (read !== null) out.set(JSON.stringify(query), read);
   }
   return out;
+}
+
+function readOf(state: StoreState, query: StoreQuery): { index: number; change: number; value: string } | null {
+  const result = runQuery(state, query);
+  if ('error' in result) return null;
+  return { index: queryIndex(state, query), change: changeIndex(state, query), value: JSON.stringify(result.value) };
 }
 
 /** A sentence per judged read whose answer the reap at `index` changed or whose index it lowered. */
@@ -78,11 +79,11 @@ export function reapIndexProblems(
   index: number,
   upToIndex: number,
 ): string[] {
-  const after = kvReadIndexesOf(state);
   const problems: string[] = [];
   for (const [query, was] of before) {
-    const now = after.get(query);
-    if (now === undefined) continue;
+    // The same reads after the reap — a reaped key's among them, though the store no longer names it.
+    const now = readOf(state, JSON.parse(query) as StoreQuery);
+    if (now === null) continue;
     const what = `tombstone reap: tombstonesReap up to ${upToIndex} at index ${index}`;
     if (now.value !== was.value) problems.push(`${what} changed the answer of ${query}`);
     else if (now.index < was.index)

@@ -2,7 +2,7 @@
  * The leader's tombstone GC end to end (core/agent/tombstones.ts), on the agent harness's five simulated
  * nodes with the real Raft, the TTL shortened to 4 s and the granularity to 1 s: a delete leaves a
  * tombstone on every server, which is still there just before the TTL and gone from every server once
- * TTL + granularity have passed (the leader proposed `tombstonesReap` through Raft); a leader that dies
+ * TTL + 2 × granularity have passed (the leader proposed `tombstonesReap` through Raft); a leader that dies
  * with its windows pending leaves its tombstones to the next leader, which hints them again when it gains
  * leadership and reaps them a TTL later. Fixed seed: a failure replays exactly.
  */
@@ -39,7 +39,7 @@ function cluster() {
 }
 
 describe('tombstone GC: the leader reaps deleted keys a TTL after their deletion', () => {
-  it('delete → a tombstone on every server, kept through the TTL, gone from every server after TTL + granularity', () => {
+  it('delete → a tombstone on every server, kept through the TTL, gone from every server after TTL + 2 × granularity', () => {
     const { sim, call, tombstonesOn } = cluster();
     sim.runUntil(5_000);
     const leader = leaderOf(sim)!;
@@ -54,8 +54,8 @@ describe('tombstone GC: the leader reaps deleted keys a TTL after their deletion
     sim.runUntil(deletedAtMs + ttlMs - 400);
     for (const id of servers) expect(tombstonesOn(id)).toEqual(['a', 'b/1', 'b/2']);
     expect(storeOf(sim.runtime(leader)!).state.kvReapedIndex).toBe(0);
-    // TTL + granularity later (and a commit round): gone everywhere, by one Raft entry at most per window.
-    sim.runUntil(deletedAtMs + ttlMs + granularityMs + 500);
+    // TTL + 2 granularities later (and a commit round): gone everywhere.
+    sim.runUntil(deletedAtMs + ttlMs + 2 * granularityMs + 500);
     for (const id of servers) {
       expect(tombstonesOn(id)).toEqual([]);
       expect(storeOf(sim.runtime(id)!).state.kvReapedIndex).toBeGreaterThan(0);
@@ -81,7 +81,7 @@ describe('tombstone GC: the leader reaps deleted keys a TTL after their deletion
     expect(second).not.toBe(first);
     const electedAtMs = sim.nowMs;
     // Nothing was deleted under the second leader: only its gaining-leadership hint can reap x.
-    sim.runUntil(electedAtMs + ttlMs + granularityMs + 1_000);
+    sim.runUntil(electedAtMs + ttlMs + 2 * granularityMs + 1_000);
     for (const id of upServers()) expect(tombstonesOn(id)).toEqual([]);
     for (const id of upServers()) expect(storeOf(sim.runtime(id)!).state.kvReapedIndex).toBeGreaterThan(0);
     sim.faults.restart(first);
