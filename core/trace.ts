@@ -199,6 +199,9 @@ export interface TraceFields {
   'consul.raftServerReplaced': { readonly member: string; readonly seenId: string; readonly recordedId: string };
   'consul.sessionsExpired': Record<never, never>;
   'consul.sessionExpiryFailed': { readonly error: string };
+  /** The leader's tombstone GC reaped every tombstone up to an index (core/agent/tombstones.ts). */
+  'consul.tombstonesReaped': { readonly upToIndex: number };
+  'consul.tombstoneReapFailed': { readonly upToIndex: number; readonly error: string };
   // ── protocols outside the core's own (examples, users' machines) ──
   note: { readonly text: string };
 }
@@ -411,6 +414,11 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
   ],
   'consul.sessionsExpired': ['debug', () => 'consul: expired TTL sessions'],
   'consul.sessionExpiryFailed': ['warn', (e) => `consul: session expiry failed: ${e.error}`],
+  'consul.tombstonesReaped': ['debug', (e) => `consul: reaped tombstones up to index ${e.upToIndex}`],
+  'consul.tombstoneReapFailed': [
+    'warn',
+    (e) => `consul: failed to reap tombstones up to index ${e.upToIndex}: ${e.error}`,
+  ],
   note: ['info', (e) => e.text],
 };
 

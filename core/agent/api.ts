@@ -546,6 +546,22 @@ export interface AgentTiming {
    * sync_coordinate_interval_min, 15 s; it also caps the cluster-wide rate at 64 updates/s).
    */
   readonly coordinateSyncIntervalMs: number;
+  /**
+   * How long the leader keeps a deleted KV key's tombstone before it proposes reaping it (Consul's
+   * TombstoneTTL, 15 min; no user-facing flag in Consul). A tombstone holds the deleted key's index up, so
+   * a blocking query or an anti-entropy reader that saw the key still sees the deletion as a change: the
+   * TTL is how late such a reader may come back. Longer keeps more deleted keys in every replica's memory
+   * and snapshots; shorter lets a slow reader miss a delete's index (it then sees the reap's, core/store
+   * kv.ts kvReapedIndex, never an index that moved backward). core/agent/tombstones.ts.
+   */
+  readonly tombstoneTtlMs: number;
+  /**
+   * The leader batches tombstone expiries to this granularity (Consul's TombstoneTTLGranularity, 30 s):
+   * every delete in one window is reaped by one Raft entry, and one timer ticks at this period while any
+   * window is pending. A tombstone lives between TTL and TTL + 2 × granularity (Consul's: TTL + granularity,
+   * core/agent/tombstones.ts says why). Coarser means fewer reap entries and later reaps.
+   */
+  readonly tombstoneGranularityMs: number;
 }
 
 export const agentTimingLan: AgentTiming = {
@@ -560,6 +576,8 @@ export const agentTimingLan: AgentTiming = {
   blockingQueriesMax: 4096,
   pendingRpcMax: 4096,
   coordinateSyncIntervalMs: 15_000,
+  tombstoneTtlMs: 15 * 60_000,
+  tombstoneGranularityMs: 30_000,
 };
 
 /** Faster timers for the simulator: a short run sees several syncs and reconciles. */
@@ -577,7 +595,17 @@ export const agentTimingSim: AgentTiming = {
   blockingQueriesMax: 1024,
   pendingRpcMax: 1024,
   coordinateSyncIntervalMs: 10_000,
+  // Consul's values: no run of a minute reaps, so a scenario that deletes keys keeps its Raft log as it was;
+  // `set tombstoneTtlMs` / `set tombstoneGranularityMs` shorten them where the reap is what is explored.
+  tombstoneTtlMs: 15 * 60_000,
+  tombstoneGranularityMs: 30_000,
 };
+
+/**
+ * Bound on the leader's pending tombstone-GC windows (core/agent/tombstones.ts): a window is pending for
+ * ceil(TTL / granularity) + 1 ticks, so at most that many are; the config keeps it within this.
+ */
+export const tombstoneBucketsMax = 1024;
 
 /** Problems with a config, each naming the field. Empty when valid. */
 export function validateAgentConfig(config: AgentConfig): string[] {
@@ -609,6 +637,10 @@ export function validateAgentConfig(config: AgentConfig): string[] {
   const t = config.timing;
   for (const [name, value] of Object.entries(t))
     if (!(typeof value === 'number' && value > 0)) problems.push(`timing.${name}: must be > 0`);
+  if (t.tombstoneTtlMs / t.tombstoneGranularityMs > tombstoneBucketsMax - 1)
+    problems.push(
+      `timing.tombstoneGranularityMs: ${t.tombstoneGranularityMs} ms cuts the TTL of ${t.tombstoneTtlMs} ms into more than ${tombstoneBucketsMax - 1} windows`,
+    );
   return problems;
 }
 

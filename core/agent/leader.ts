@@ -33,6 +33,7 @@ import {
 import { checkServerAuthenticated, forgetServerHeard, maybeSayHello } from './hello.js';
 import { executeServerOp, onApplied, releaseParkedOnStepDown, retryHeld, storeAnswerOf } from './server.js';
 import { count, trace, type AgentState, type Env } from './state.js';
+import { disableTombstoneGc, enableTombstoneGc, onTombstoneGcTimer } from './tombstones.js';
 
 type MemberHealth = 'alive' | 'failed' | 'left';
 
@@ -84,6 +85,7 @@ export function onRaftNotice(s: AgentState, env: Env, notice: RaftNotice): void 
     trace(env, { type: 'consul.leadershipLost' });
     s.reconciled.clear();
     s.reconciling.clear();
+    disableTombstoneGc(s, env);
     releaseParkedOnStepDown(s, env);
   }
   // Requests in flight to a leader that is no longer one fail now (and are retried where safe);
@@ -133,6 +135,8 @@ function establishLeadership(s: AgentState, env: Env): void {
   s.reconciled.clear();
   s.reconciling.clear();
   s.membershipChanging = false;
+  // Before the first command: its result hints the tombstones an earlier leader left (tombstones.ts).
+  enableTombstoneGc(s);
   propose(s, env, 'session-timers-reset', { type: 'sessionTimersReset', nowMs: 0 }, () => undefined);
   reconcileAll(s, env);
   ensureAclTokens(s, env);
@@ -347,4 +351,11 @@ export function onSessionSweepTimer(s: AgentState, env: Env): void {
       else trace(env3, { type: 'consul.sessionExpiryFailed', error: String(error) });
     });
   });
+}
+
+// ───────────────────────────────────────── tombstones ─────────────────────────────────────────────
+
+/** The tombstone GC's tick (tombstones.ts): the leader proposes the reap of the windows a TTL old. */
+export function onTombstoneGcTick(s: AgentState, env: Env): void {
+  onTombstoneGcTimer(s, env, (command, then) => propose(s, env, 'tombstones-reap', command, then));
 }

@@ -45,8 +45,10 @@ import {
   onRaftNotice,
   onReconcileTimer,
   onSessionSweepTimer,
+  onTombstoneGcTick,
 } from './leader.js';
 import { armHello, onHello, onHelloTimer } from './hello.js';
+import { tombstoneGcInvariants } from './tombstones.js';
 import {
   addCheck,
   addService,
@@ -225,6 +227,8 @@ function onTimer(s: AgentState, env: Env, timer: string): void {
       return onBootstrapTimer(s, env);
     case 'sessionSweep':
       return onSessionSweepTimer(s, env);
+    case 'tombstoneGc':
+      return onTombstoneGcTick(s, env);
     case 'rpc':
       return onRpcTimeout(s, env, Number(arg));
     case 'block':
@@ -662,6 +666,7 @@ export function agentInvariants(s: AgentState): string[] {
   if (s.isLeader && s.leader !== null && s.leader !== s.config.rpcId)
     broken.push(`leader flag set but the leader is ${s.leader}`);
   if (s.events.length > eventsKeptMax) broken.push(`${s.events.length} events kept, bound ${eventsKeptMax}`);
+  broken.push(...tombstoneGcInvariants(s));
   for (const check of s.checks.values()) {
     if (check.serviceId !== '' && !s.services.has(check.serviceId))
       broken.push(`check ${check.id} belongs to unknown service ${check.serviceId}`);

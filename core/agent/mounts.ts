@@ -55,7 +55,8 @@ export function wanSwimConfigFor(config: AgentConfig, options: MountOptions): Sw
 export function raftConfigFor(config: AgentConfig, options: MountOptions): RaftConfig {
   const expect = config.bootstrap ? 1 : config.bootstrapExpect;
   return makeRaftConfig(options.profile, {
-    createFsm: createStoreFsm,
+    // Results carry the store's tombstone hints for the leader's GC (core/agent/tombstones.ts).
+    createFsm: () => createStoreFsm({ tombstoneHints: true }),
     observer: 'agent',
     servers: [],
     // Consistent reads behind a ReadIndex round in flight share the next round (etcd batches alike): one

@@ -30,6 +30,7 @@ import { autopilotHealth } from './autopilot.js';
 import { bootstrapViewOf } from './bootstrap.js';
 import { maybeFailover } from './failover.js';
 import { fireEventForDc, listEventsForDc } from './events.js';
+import { takeTombstoneHint } from './tombstones.js';
 
 const noLeader: ServerResult = { ok: false, status: 500, error: agentErrors.noLeader };
 
@@ -173,10 +174,12 @@ function proposeWrite(s: AgentState, env: Env, op: ServerOp & { kind: 'write' },
   callRaft(s, env, { type: 'propose', command: stamp(op, env.nowMs) }, (response, env2) => {
     if (response.ok) {
       recordCommitTime(s, Math.max(0, env2.nowMs - proposedAtMs));
+      // The store's tombstone hint is the leader's alone (tombstones.ts): taken off before the answer leaves.
+      const value = takeTombstoneHint(s, env2, response.index, response.result);
       return deliver(s, env2, origin, {
         ok: true,
         index: response.index,
-        value: response.result,
+        value,
         knownLeader: true,
         lastContactMs: 0,
       });

@@ -131,6 +131,21 @@ export interface LocalCheck {
   version: number;
 }
 
+/**
+ * The leader's tombstone GC (tombstones.ts). Invariants: no windows and no tick armed unless `enabled`; the
+ * tick is armed exactly when a window is pending; at most tombstoneBucketsMax windows.
+ */
+export interface TombstoneGc {
+  /** This server leads and collects hints (Consul's TombstoneGC.SetEnabled). */
+  enabled: boolean;
+  /** Granularity ticks fired since the GC was enabled: the current window's number. */
+  tick: number;
+  /** The `tombstoneGc` tick timer is armed (one timer, whatever the number of windows). */
+  ticking: boolean;
+  /** Window (the tick number when its hints came) → the highest index hinted into it. */
+  readonly windows: Map<number, number>;
+}
+
 export interface AgentState {
   readonly config: AgentConfig;
   readonly nodeName: string;
@@ -202,6 +217,8 @@ export interface AgentState {
   /** Members whose memberHealth write is in flight. */
   readonly reconciling: Set<string>;
   sessionSweepArmed: boolean;
+  /** The leader's tombstone GC windows (tombstones.ts); disabled and empty on every other server. */
+  readonly tombstoneGc: TombstoneGc;
   /** A raft membership change is in flight (one at a time, thesis §4.1). */
   membershipChanging: boolean;
   /**
@@ -282,6 +299,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     reconciled: new Map(),
     reconciling: new Set(),
     sessionSweepArmed: false,
+    tombstoneGc: { enabled: false, tick: 0, ticking: false, windows: new Map() },
     membershipChanging: false,
     serversHeard: new Map(),
     services: new Map(),

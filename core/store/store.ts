@@ -87,7 +87,17 @@ export interface StoreFsm extends Fsm {
   readonly state: StoreState;
 }
 
-export function createStoreFsm(): StoreFsm {
+export interface StoreFsmOptions {
+  /**
+   * Mark results with `tombstoneHint` (CommandResult) for a leader's tombstone GC: the agent's servers
+   * (core/agent/mounts.ts). Off elsewhere, so a harness that drives the store through Raft alone (sim/harnesses
+   * kv.ts, whose Raft client sessions keep results in snapshots) gets the results it always got.
+   */
+  readonly tombstoneHints?: boolean;
+}
+
+export function createStoreFsm(options: StoreFsmOptions = {}): StoreFsm {
+  const hints = options.tombstoneHints === true;
   let state = emptyState();
   return {
     apply(command: unknown, index: number): CommandResult {
@@ -105,10 +115,17 @@ export function createStoreFsm(): StoreFsm {
           return { ok: false, error: restored.error };
         }
         state = restored.state;
-        return { ok: true, value: true };
+        // The snapshot's tombstones were deleted at unknown times: the leader keeps them a whole TTL from now.
+        return hints && state.tombstones.size > 0
+          ? { ok: true, value: true, tombstoneHint: true }
+          : { ok: true, value: true };
       }
       state.lastIndex = index;
-      return applyCommand(state, command as StoreCommand, index);
+      const graveyardIndex = tableIndexOf(state, 'tombstones');
+      const result = applyCommand(state, command as StoreCommand, index);
+      return hints && result.ok && wantsTombstoneHint(state, command as StoreCommand, graveyardIndex)
+        ? { ...result, tombstoneHint: true }
+        : result;
     },
     query: (query: unknown) =>
       (query as { type?: unknown } | null)?.type === 'snapshot'
@@ -127,6 +144,15 @@ export function createStoreFsm(): StoreFsm {
       return state;
     },
   };
+}
+
+/**
+ * Whether an apply's result carries `tombstoneHint` (CommandResult): it wrote tombstones (the graveyard's
+ * table index moved to this apply), or it is the new leader's `sessionTimersReset` while tombstones are kept.
+ */
+function wantsTombstoneHint(state: StoreState, command: StoreCommand, graveyardIndexBefore: number): boolean {
+  if (tableIndexOf(state, 'tombstones') > graveyardIndexBefore) return true;
+  return command.type === 'sessionTimersReset' && state.tombstones.size > 0;
 }
 
 function badTime(nowMs: unknown): boolean {

@@ -381,7 +381,19 @@ export type StoreCommandType = StoreCommand['type'];
 
 /** What `apply` returns. `error` texts are Consul's messages, for the HTTP layer to pass on. */
 export type CommandResult<T = unknown> =
-  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+  | {
+      readonly ok: true;
+      readonly value: T;
+      /**
+       * Set (only) by the FSM's `apply` when the leader's tombstone GC should hear of this index
+       * (core/agent/tombstones.ts): the apply left tombstones — Consul's state store hints its TombstoneGC
+       * at every graveyard insert — or it is a new leader's `sessionTimersReset` while tombstones are kept
+       * (Consul's leader hints its last index on gaining leadership). Tombstones are reaped only up to a
+       * hinted index. The proposer takes it off before the result goes anywhere else.
+       */
+      readonly tombstoneHint?: true;
+    }
+  | { readonly ok: false; readonly error: string };
 
 export interface TxnError {
   readonly OpIndex: number;

@@ -29,9 +29,13 @@ import {
   tableRowsOf,
   type Answers,
 } from './store-tables.js';
+import { kvReadIndexesOf, reapIndexProblems, type TombstoneEvent } from './tombstones.js';
+import { tableIndexOf } from '../../core/store/state.js';
 
 /** Store transitions kept between two drains by the harness (beyond: not counted, never unbounded). */
 const transitionsKeptMax = 1024;
+/** Tombstone events kept between two drains (beyond: dropped — a tombstone whose birth is lost is not judged). */
+const tombstoneEventsKeptMax = 4096;
 
 export class SessionTtlChecker {
   /** Leader time of each live session's last renewal (create, renew, timers reset). */
@@ -119,10 +123,15 @@ export function sessionEndProblems(
 export function checkedStoreFsm(
   fsm: StoreFsm,
   nodeId: string,
-): StoreFsm & { readonly problems: string[]; readonly transitions: string[] } {
+): StoreFsm & {
+  readonly problems: string[];
+  readonly transitions: string[];
+  readonly tombstoneEvents: TombstoneEvent[];
+} {
   const ttl = new SessionTtlChecker();
   const problems: string[] = [];
   const transitions: string[] = [];
+  const tombstoneEvents: TombstoneEvent[] = [];
   const apply = fsm.apply.bind(fsm);
   const restore = fsm.restore.bind(fsm);
   // The judged reads' answers as of the last judged apply: the next one's "before", so each judged apply
@@ -132,7 +141,14 @@ export function checkedStoreFsm(
   return Object.assign(fsm, {
     problems,
     transitions,
+    tombstoneEvents,
     apply(command: unknown, index: number) {
+      // Tombstone rules (sim/checkers/tombstones.ts): which tombstones a reap removes, and the KV reads before it.
+      const graveyardIndex = tableIndexOf(fsm.state, 'tombstones');
+      const reap =
+        (command as StoreCommand | null)?.type === 'tombstonesReap' ? (command as { upToIndex: number }) : null;
+      const removed = reap ? [...fsm.state.tombstones.values()].filter((i) => i <= reap.upToIndex) : [];
+      const kvReads = reap ? kvReadIndexesOf(fsm.state) : null;
       const before = ttl.before(command as StoreCommand, fsm);
       const sessions = sessionsOf(fsm);
       const rows = tableRowsOf(fsm.state, command);
@@ -141,6 +157,13 @@ export function checkedStoreFsm(
       const indexes = judged ? readIndexesOf(fsm.state) : null;
       if (judged) answersNow = null; // kept only from a judged apply that finished
       const result = apply(command, index);
+      if (tombstoneEvents.length < tombstoneEventsKeptMax) {
+        if (tableIndexOf(fsm.state, 'tombstones') > graveyardIndex) tombstoneEvents.push({ kind: 'tombstoned', index });
+        if (reap)
+          tombstoneEvents.push({ kind: 'reaped', index, upToIndex: reap.upToIndex, removed: [...new Set(removed)] });
+      }
+      if (reap && kvReads)
+        for (const p of reapIndexProblems(kvReads, fsm.state, index, reap.upToIndex)) problems.push(`${nodeId}: ${p}`);
       for (const p of ttl.after(command as StoreCommand, index, fsm, before)) problems.push(`${nodeId}: ${p}`);
       for (const p of sessionEndProblems(sessions, command as StoreCommand, index, fsm))
         problems.push(`${nodeId}: ${p}`);

@@ -37,6 +37,7 @@ import type { NodeRuntime } from '../../core/runtime.js';
 import type { RaftState } from '../../core/raft/state.js';
 import { createStoreFsm, type StoreFsm } from '../../core/store/store.js';
 import { checkedStoreFsm } from '../checkers/store.js';
+import { TombstoneAgeChecker, type TombstoneEvent } from '../checkers/tombstones.js';
 import type { HealthCheck, StoreCommand } from '../../core/store/types.js';
 import type { NodeId } from '../../core/types.js';
 import { checkHistory, registerModel, UNKNOWN, type LinOp, type RegisterInput } from '../checkers/lin/index.js';
@@ -65,7 +66,7 @@ import type { Effect, StorageOp } from '../../core/types.js';
 import type { Entry } from '../../core/raft/messages.js';
 import { raftNodeText } from './why-not-live.js';
 import { coverRaftEffect, coverRaftStart, coverRaftStep, type RoleMarks } from './raft-coverage.js';
-import { agentStoreTransitions } from './store-coverage.js';
+import { agentStoreTransitionsOf } from './store-coverage.js';
 import { LeftNodes } from './agent-leave.js';
 import { checkBlockingAnswer, checkParkedReads } from './agent-blocking.js';
 import { checkRpcsToFailed, GossipLiveness } from './agent-rpcs.js';
@@ -96,6 +97,14 @@ const params = {
     "1 = with catalogClients, external nodes also carry a node-level check `ext-node` in a drawn status (some deregistrations remove only it), a prepared query `ext-q` (OnlyPassing, IgnoreCheckIDs ext-node) is executed among the reads, and half of the removals behind an agent's back take its `service:web` check (sim/harnesses/agent-catalog.ts; default 0, drawn only when set)",
   deletePercent:
     'share (%) of the CAS operations that are delete-cas instead (`DELETE /v1/kv/<key>?cas=<index read>`, 0 when the key was absent); default 0, drawn only when set',
+  deleteWritePercent:
+    'share (%) of the plain writes that are deletes instead: half `DELETE /v1/kv/<key>`, half `DELETE /v1/kv/k?recurse` (delete-tree of every workload key), each recorded as a delete of its keys; default 0, drawn only when set',
+  listPercent:
+    'share (%) of the reads that are listings of the workload prefix `k` instead (`?recurse` or `?keys`, blocking like the reads when blockingPercent draws so), judged by the blocking rules, not recorded; default 0, drawn only when set',
+  tombstoneTtlMs:
+    "the servers' tombstone TTL (ms; default Consul's 15 min, core/agent/api.ts): how long the leader keeps a deleted key's tombstone before it proposes the reap",
+  tombstoneGranularityMs:
+    "the servers' tombstone GC granularity (ms; default Consul's 30 s): the leader reaps the tombstones of one such window with one Raft entry",
   blockingPercent:
     'share (%) of reads that are blocking (`?index=` the last index the process saw for the key, `?wait=` 1–3 s); default 0, drawn only when set',
   tcpFallbackPing:
@@ -232,6 +241,8 @@ class AgentRun {
   readonly blockingWaitMs = new Map<number, number>();
   /** Process stops (crash, disk replaced, exit): who, when, and whether its Raft led then (at which term). */
   readonly stops: { readonly node: NodeId; readonly atMs: number; readonly ledTerm: number | null }[] = [];
+  /** The tombstone age rule, one per datacenter (sim/checkers/tombstones.ts). */
+  readonly tombstoneAge = new Map<string, TombstoneAgeChecker>();
   /** Process starts after time 0. */
   readonly starts: { readonly node: NodeId; readonly atMs: number }[] = [];
   /** Node names some server's gossip view has held `failed` so far (the serfHealth rule, checkSerfHealth). */
@@ -504,6 +515,9 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
   const blockingPercent = num(scenario, 'blockingPercent', 0);
   // Delete-cas instead of a CAS (opt-in): drawn only when set, likewise.
   const deletePercent = num(scenario, 'deletePercent', 0);
+  // Plain deletes and delete-trees instead of writes, listings instead of reads (opt-in): likewise.
+  const deleteWritePercent = num(scenario, 'deleteWritePercent', 0);
+  const listPercent = num(scenario, 'listPercent', 0);
 
   for (let process = 0; process < processes; process++) {
     /** The last X-Consul-Index this process saw per key (a blocking read's `?index=`). */
@@ -523,12 +537,51 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
       const dc = multiDc(scenario) && prng.below(2) === 0 ? prng.pick(scenario.datacenters).name : home;
       const key = historyKey(scenario, dc, raw);
       const where = dc === home ? {} : { dc };
-      if (kind < 4) {
+      if (kind < 4 && deleteWritePercent > 0 && prng.below(100) < deleteWritePercent) {
+        const tree = prng.below(2) === 0;
+        const deleted = tree ? keys.map((k) => historyKey(scenario, dc, k)) : [key];
+        // A delete-tree is one request and one operation per key it deletes: each under a process of its own
+        // (treeProcessBase), as the history keeps one open operation per process.
+        const ops = deleted.map((k, i) =>
+          sim.history.invoke(
+            tree ? treeProcessBase + process * keys.length + i : process,
+            'delete',
+            { tree },
+            node,
+            sim.nowMs,
+            k,
+          ),
+        );
+        const del = tree
+          ? ({ type: 'kv.deleteTree', prefix: 'k', ...where } as const)
+          : ({ type: 'kv.delete', key: raw, ...where } as const);
+        agentRequest(sim, node, del, timeoutMs, (response) => {
+          for (const op of ops) completeDelete(sim, run, op, response);
+          next();
+        });
+      } else if (kind < 4) {
         const value = `v${run.nextValue++}`;
         const op = sim.history.invoke(process, 'write', { value }, node, sim.nowMs, key);
         const put = { type: 'kv.put', key: raw, value: bytes(value), ...where } as const;
         agentRequest(sim, node, put, timeoutMs, (response) => {
           completeWrite(sim, run, node, dc, raw, value, op, response);
+          next();
+        });
+      } else if (kind < 7 && listPercent > 0 && prng.below(100) < listPercent) {
+        const listKey = historyKey(scenario, dc, 'list:k');
+        const minIndex = seenIndex.get(listKey) ?? 0;
+        const blocking = blockingPercent > 0 && prng.below(100) < blockingPercent && minIndex > 0;
+        const waitMs = blocking ? 1000 + prng.below(2001) : 0;
+        const read = waitMs > 0 ? { consistency: readMode(), minIndex, waitMs } : { consistency: readMode() };
+        const list =
+          prng.below(2) === 0
+            ? ({ type: 'kv.list', prefix: 'k', read, ...where } as const)
+            : ({ type: 'kv.keys', prefix: 'k', read, ...where } as const);
+        const invokeMs = sim.nowMs;
+        agentRequest(sim, node, list, timeoutMs + waitMs + Math.ceil(waitMs / 16), (response) => {
+          checkResponseIndex(sim, node, listKey, response);
+          judgeBlockingAnswer(sim, node, listKey, minIndex, waitMs, invokeMs, response);
+          if (typeof response?.index === 'number' && response.index >= 1) seenIndex.set(listKey, response.index);
           next();
         });
       } else if (kind < 7) {
@@ -1003,6 +1056,18 @@ function completeWrite(
   else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
 }
 
+/** History process ids of the delete-tree operations (sim/harnesses/agent-catalog.ts's start at 10,000). */
+const treeProcessBase = 20_000;
+
+/** A delete's or delete-tree's answer as the history entry of one key it deletes: ok on `true`, as a write's. */
+function completeDelete(sim: SimApi, run: AgentRun, op: Operation, response: AgentResponse | undefined): void {
+  if (response === undefined) run.unanswered.add(op.id);
+  if (response?.status === 200 && response.body === true) sim.history.complete(op, 'ok', true, sim.nowMs);
+  else if (noteError(run, op.id, response) && definitelyNotApplied(response))
+    sim.history.complete(op, 'fail', { error: response!.error }, sim.nowMs);
+  else sim.history.complete(op, 'unknown', undefined, sim.nowMs);
+}
+
 /**
  * A conditional write's answer (CAS, delete-cas) as its history entry: ok on `true`, failed on `false` (its
  * condition did not hold) or when the error says it was not applied, unknown otherwise.
@@ -1045,7 +1110,7 @@ export function linOpsOf(
 ): LinOp<RegisterInput, unknown>[] {
   const out: LinOp<RegisterInput, unknown>[] = [];
   for (const op of ops) {
-    if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas' && op.f !== 'delete-cas') continue;
+    if (op.f !== 'read' && op.f !== 'write' && op.f !== 'cas' && op.f !== 'delete-cas' && op.f !== 'delete') continue;
     if (op.f === 'read' && (op.outcome !== 'ok' || !modes.includes(modeOf(op)))) continue;
     // `fail` means it did not happen (sim/history.ts) — except a CAS that completed and answered
     // false, which observed another value and is a real, completed operation for the register model.
@@ -1516,12 +1581,38 @@ function expectErrors(sim: SimApi, args: readonly string[]): string | null {
 
 // ───────────────────────────────────────── the harness ────────────────────────────────────────────
 
+/** The tombstone age rule over what a server's store did in its step (sim/checkers/tombstones.ts). */
+function drainTombstoneEvents(sim: SimApi, nodeId: NodeId, events: TombstoneEvent[] | undefined): string | null {
+  if (events === undefined || events.length === 0) return null;
+  const run = runOf(sim);
+  const dc = dcOf(sim.scenario, nodeId);
+  let checker = run.tombstoneAge.get(dc);
+  if (checker === undefined) run.tombstoneAge.set(dc, (checker = new TombstoneAgeChecker()));
+  const ttlMs = agentOf(sim, nodeId)?.config.timing.tombstoneTtlMs ?? simTimingOf(sim.scenario).tombstoneTtlMs;
+  let problem: string | null = null;
+  for (const event of events) problem ??= checker.note(nodeId, event, sim.nowMs, ttlMs);
+  events.length = 0;
+  return problem;
+}
+
+/** The agents' timing: the simulator's, with what the scenario sets (`antiEntropyMs`, the tombstone GC's). */
+function simTimingOf(scenario: Scenario): AgentConfig['timing'] {
+  const has = (key: keyof typeof params): boolean => scenario.params[key] !== undefined;
+  if (!has('antiEntropyMs') && !has('tombstoneTtlMs') && !has('tombstoneGranularityMs')) return agentTimingSim;
+  return {
+    ...agentTimingSim,
+    antiEntropyIntervalMs: num(scenario, 'antiEntropyMs', agentTimingSim.antiEntropyIntervalMs),
+    tombstoneTtlMs: num(scenario, 'tombstoneTtlMs', agentTimingSim.tombstoneTtlMs),
+    tombstoneGranularityMs: num(scenario, 'tombstoneGranularityMs', agentTimingSim.tombstoneGranularityMs),
+  };
+}
+
 export const harness: Harness = {
   name: 'agent',
   params,
   // `sim explore --coverage`: the store transitions the agent workload reaches (Raft's role changes and
   // the other Raft transitions are counted too, as reached; the list names what must be reached).
-  transitions: agentStoreTransitions,
+  transitions: agentStoreTransitionsOf,
 
   validate(scenario) {
     const problems = checkIntegerParams(
@@ -1614,10 +1705,7 @@ export const harness: Harness = {
       // Servers join each other (as -retry-join; SWIM retries until one answers); clients too unless
       // `clientsJoin` is 0, when they stay alone until an `agent.join` (the seed's `consul join`).
       startJoin: server || num(scenario, 'clientsJoin', 1) === 1 ? servers.filter((id) => id !== nodeId) : [],
-      timing:
-        scenario.params['antiEntropyMs'] === undefined
-          ? agentTimingSim
-          : { ...agentTimingSim, antiEntropyIntervalMs: num(scenario, 'antiEntropyMs', 5000) },
+      timing: simTimingOf(scenario),
       ...(num(scenario, 'serverAuth', 0) === 1 ? { authenticateServers: true } : {}),
       ...(scenario.params['raftMultiplier'] !== undefined
         ? { raftMultiplier: num(scenario, 'raftMultiplier', 1) }
@@ -1628,7 +1716,13 @@ export const harness: Harness = {
     return mountsFor(config, {
       profile: 'sim',
       ...(scenario.params['tcpFallbackPing'] === 'false' ? { swim: { tcpFallbackPing: false } } : {}),
-      ...(server ? { raft: { createFsm: () => recordingKvWrites(checkedStoreFsm(createStoreFsm(), nodeId)) } } : {}),
+      ...(server
+        ? {
+            raft: {
+              createFsm: () => recordingKvWrites(checkedStoreFsm(createStoreFsm({ tombstoneHints: true }), nodeId)),
+            },
+          }
+        : {}),
     });
   },
 
@@ -1644,8 +1738,11 @@ export const harness: Harness = {
       problems?: string[];
       transitions?: string[];
       kvWrites?: [number, AppliedKvWrite][];
+      tombstoneEvents?: TombstoneEvent[];
     };
     drainKvWrites(sim, nodeId, fsm);
+    const aged = drainTombstoneEvents(sim, nodeId, fsm.tombstoneEvents);
+    if (aged !== null) return aged;
     if (fsm.transitions && fsm.transitions.length > 0) {
       if (sim.coverageOn) for (const transition of fsm.transitions) sim.cover(transition);
       fsm.transitions.length = 0;
@@ -1815,6 +1912,10 @@ export const harness: Harness = {
     if (acks.length > 0) return acks;
     const problems = checkNoPhantomReads(sim.history.ops);
     sim.log(`agent: ${runOf(sim).defaultReadsAnswered} default reads answered by a leader`);
+    for (const [dc, aged] of runOf(sim).tombstoneAge)
+      sim.log(
+        `agent: ${dc}: ${aged.reaps} tombstone reaps applied, removing ${aged.tombstonesReaped} tombstones (counted per server)`,
+      );
     if (problems.length > 0) return problems;
     const ops = linOpsOf(sim.history.ops, num(sim.scenario, 'staleReads', 0) === 1 ? ['stale'] : ['consistent']);
     const result = checkHistory(ops, registerModel, { timeoutMs: num(sim.scenario, 'linTimeoutMs', 20_000) });

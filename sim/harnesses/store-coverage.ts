@@ -6,6 +6,7 @@
  * store FSM returned; the coverage report names the ones no seed reached.
  */
 import type { StoreCommand } from '../../core/store/types.js';
+import type { Scenario } from '../scenario.js';
 
 /** Every store transition the kv workload can reach; the report lists the unreached ones. */
 export const storeTransitions: readonly string[] = [
@@ -48,6 +49,22 @@ export const agentStoreTransitions: readonly string[] = [
   'transition store: member failed (serfHealth critical)',
   'transition store: member alive (serfHealth passing)',
 ];
+
+/**
+ * The agent transitions a scenario must reach: the list above, plus the deletes when its workload deletes
+ * (`set deleteWritePercent`), and the leader's tombstone reap when it also shortens the TTL to fit a run
+ * (`set tombstoneTtlMs`; core/agent/tombstones.ts).
+ */
+export function agentStoreTransitionsOf(scenario: Scenario): readonly string[] {
+  const deletes = Number(scenario.params['deleteWritePercent'] ?? 0) > 0;
+  if (!deletes) return agentStoreTransitions;
+  return [
+    ...agentStoreTransitions,
+    'transition store: key deleted',
+    'transition store: delete-tree',
+    ...(scenario.params['tombstoneTtlMs'] !== undefined ? ['transition store: tombstones reaped'] : []),
+  ];
+}
 
 /** The catalog transitions of the agent harness (and the session invalidations they cause). */
 export function catalogTransitionOf(
@@ -115,6 +132,8 @@ export function storeTransitionOf(command: StoreCommand, result: unknown): strin
       return 'transition store: session destroyed';
     case 'sessionsExpire':
       return Array.isArray(value) && value.length > 0 ? 'transition store: session invalidated (TTL expired)' : null;
+    case 'tombstonesReap':
+      return typeof value === 'number' && value > 0 ? 'transition store: tombstones reaped' : null;
     default:
       return null;
   }
