@@ -1640,13 +1640,14 @@ export const harness: Harness = {
     if (timed !== undefined) {
       // Its verdict assumes an agent can always reach the new leader: only crashes and restarts may happen
       // (a partition or a pause can keep it away for any time; a cut link resets nothing in that case).
-      const kinds =
-        scenario.nemesis.mode === 'swarm'
-          ? scenario.nemesis.kinds.filter(
-              (k) => k !== 'crash' && k !== 'crash-leader' && k !== 'reset' && k !== 'reset-oneway',
-            )
-          : [];
+      // election-within also refuses resets: a vote lost on a reset connection costs a whole election timeout.
+      const allowed =
+        timed.name === 'election-within'
+          ? ['crash', 'crash-leader']
+          : ['crash', 'crash-leader', 'reset', 'reset-oneway'];
+      const kinds = scenario.nemesis.mode === 'swarm' ? scenario.nemesis.kinds.filter((k) => !allowed.includes(k)) : [];
       const builtins = [
+        ...(timed.name === 'election-within' ? ['reset', 'reset-oneway'] : []),
         'partition',
         'oneway',
         'bridge',
