@@ -274,6 +274,23 @@ function checkLhm(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | n
   return `lifeguard LHM: ${nodeId}'s probe ${probe.seq} of ${probe.target} failed after it asked ${asked} member(s) to probe indirectly and heard ${probe.nacks} nack(s); its health score went ${tick.score} → ${s.awareness.score}, Lifeguard §4.1 makes it ${want}`;
 }
 
+/**
+ * Per-step rule (Lamport 1978's clock condition IR2; Serf's LamportClock.Witness): a member's event clock
+ * is past the Lamport time of every user event it holds — each one it fired (stamped with the clock, which
+ * then moves on) and each one it received (witnessed: the clock moves past it). So an event a member
+ * fires after it saw another is ordered after that one, never beside it. Judged only in runs that fire
+ * events (a scan of the event slots).
+ */
+export function checkEventClock(nodeId: NodeId, s: SwimState | null): string | null {
+  if (!s) return null;
+  for (const slot of s.eventSlots) {
+    if (slot === undefined || slot.ltime < s.eventClock) continue;
+    const event = slot.events[0];
+    return `lamport clock: ${nodeId} holds event ${event?.id ?? '?'} (${event?.name ?? '?'}) at Lamport time ${slot.ltime} but its event clock is ${s.eventClock}, not past it`;
+  }
+  return null;
+}
+
 /** Ground-truth sampling period (ms): 100 ms, coarser for huge clusters (10,000 nodes: 1 s). */
 const samplePeriodMs = (nodeCount: number): number => Math.min(1000, Math.max(100, nodeCount / 10));
 
@@ -675,7 +692,12 @@ export const harness: Harness = {
     const run = runOf(sim);
     if (sim.coverageOn) run.coverage.afterStep(sim, nodeId, stateOf(sim, nodeId));
     const s = stateOf(sim, nodeId);
-    return checkReap(run, nodeId, s) ?? checkLhm(run, nodeId, s) ?? checkForceLeave(sim, run, nodeId);
+    return (
+      checkReap(run, nodeId, s) ??
+      checkLhm(run, nodeId, s) ??
+      checkForceLeave(sim, run, nodeId) ??
+      (run.events.size > 0 ? checkEventClock(nodeId, s) : null)
+    );
   },
 
   onNodeStart(sim, nodeId) {
