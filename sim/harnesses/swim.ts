@@ -323,7 +323,11 @@ export function checkRejoinIncarnation(
 }
 
 /** Records the accusers named by the suspect updates a message carries (all but push-pull and nack, as onMessage applies). */
-function noteAccusers(run: SwimRun, nodeId: NodeId, message: unknown): void {
+export function noteAccusers(
+  run: { readonly heardAccusers: Map<string, Set<NodeId>> },
+  nodeId: NodeId,
+  message: unknown,
+): void {
   const m = message as { t?: unknown; u?: unknown } | null;
   if (m === null || typeof m !== 'object' || m.t === 'pushPull' || m.t === 'nack' || !Array.isArray(m.u)) return;
   for (const u of m.u as { k?: unknown; id?: unknown; from?: unknown }[]) {
@@ -343,7 +347,11 @@ function noteAccusers(run: SwimRun, nodeId: NodeId, message: unknown): void {
  * suspect message arrives; naming the exchange partner would count the first real accuser's gossip as a
  * second, independent confirmation and expire the suspicion of a healthy member early.
  */
-function checkAccusers(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | null {
+export function checkAccusers(
+  run: { readonly heardAccusers: ReadonlyMap<string, ReadonlySet<NodeId>> },
+  nodeId: NodeId,
+  s: SwimState | null,
+): string | null {
   if (!s) return null;
   for (const [about, suspicion] of s.suspicions) {
     const heard = run.heardAccusers.get(`${nodeId}>${about}`);

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { initState } from '../../core/swim/state.js';
 import { lanConfig } from '../../core/swim/config.js';
 import type { StoreCommand } from '../../core/store/types.js';
-import { checkEventClock, checkRejoinIncarnation } from '../harnesses/swim.js';
+import { checkAccusers, checkEventClock, checkRejoinIncarnation, noteAccusers } from '../harnesses/swim.js';
 import { CheckedStoreFsm, lockKey } from '../harnesses/kv.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -46,6 +46,38 @@ describe('round M: the rejoin rule (SWIM §4.2: a new life is a higher incarnati
     expect(checkRejoinIncarnation(run, 'n6', 'alive', 5)).toBeNull();
     // A refutation while alive (no leave before it) is not a rejoin.
     expect(checkRejoinIncarnation(run, 'n6', 'alive', 5)).toBeNull();
+  });
+});
+
+describe('round M: the Lifeguard accusers rule (Lifeguard §4.2: independent confirmations)', () => {
+  const suspecting = (accusers: string[]) => {
+    const s = initState('n1', { ...lanConfig }, 0);
+    s.suspicions.set('n8', {
+      id: 'n8',
+      incarnation: 0,
+      startMs: 0,
+      minMs: 1000,
+      maxMs: 6000,
+      expected: 3,
+      accusers: new Set(accusers),
+      timer: 'sus:1:n8',
+      deadlineMs: 6000,
+      toldMs: -Infinity,
+    });
+    return s;
+  };
+
+  it('a suspicion that names its push-pull partner as an accuser (M09) is caught; heard accusers pass', () => {
+    const run = { heardAccusers: new Map<string, Set<string>>() };
+    // n4's push-pull state holds n8 suspect: it names nobody, so it makes nobody an accuser.
+    noteAccusers(run, 'n1', { t: 'pushPull', members: [], u: [{ k: 'suspect', id: 'n8', inc: 0, from: 'n4' }] });
+    expect(checkAccusers(run, 'n1', suspecting(['n4']))).toMatch(
+      /lifeguard accusers: n1's suspicion of n8 counts n4 as an accuser, but no suspect message about n8 from n4 reached n1/,
+    );
+    // n2's gossip names n2; our own failed probe names us.
+    noteAccusers(run, 'n1', { t: 'gossip', u: [{ k: 'suspect', id: 'n8', inc: 0, from: 'n2' }] });
+    expect(checkAccusers(run, 'n1', suspecting(['n2', 'n1']))).toBeNull();
+    expect(checkAccusers(run, 'n1', suspecting([]))).toBeNull();
   });
 });
 
