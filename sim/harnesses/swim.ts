@@ -151,6 +151,12 @@ class SwimRun {
    * process (gossip, a piggy-backed or buddy update; checkAccusers).
    */
   readonly heardAccusers = new Map<string, Set<NodeId>>();
+  /**
+   * The node stepping on a message and the members that message could make it suspect or confirm (suspect
+   * updates; a push-pull's suspect or dead members): the only suspicions whose accusers a step can change
+   * to another member (a timer's step adds only the node itself). checkAccusers judges those alone.
+   */
+  accuserTick: { node: NodeId; about: readonly NodeId[] } | null = null;
   /** Per node, the incarnation at which it left in its current process (checkRejoinIncarnation). */
   readonly leftAtIncarnation = new Map<NodeId, number>();
   /** Expectations already judged at the end of the safety phase. */
@@ -322,21 +328,35 @@ export function checkRejoinIncarnation(
   return `rejoin: ${nodeId} left at incarnation ${leftAt} and joined again at incarnation ${incarnation}, not above it (the members that hold it left ignore an alive they already hold)`;
 }
 
-/** Records the accusers named by the suspect updates a message carries (all but push-pull and nack, as onMessage applies). */
+/**
+ * Records the accusers named by the suspect updates a message carries (all but push-pull and nack, as
+ * onMessage applies them). Returns the members the message may make the node suspect or confirm: those
+ * updates' subjects, or a push-pull's members held suspect or dead.
+ */
 export function noteAccusers(
   run: { readonly heardAccusers: Map<string, Set<NodeId>> },
   nodeId: NodeId,
   message: unknown,
-): void {
-  const m = message as { t?: unknown; u?: unknown } | null;
-  if (m === null || typeof m !== 'object' || m.t === 'pushPull' || m.t === 'nack' || !Array.isArray(m.u)) return;
+): { node: NodeId; about: NodeId[] } | null {
+  const m = message as { t?: unknown; u?: unknown; members?: unknown } | null;
+  if (m === null || typeof m !== 'object') return null;
+  const about: NodeId[] = [];
+  if (m.t === 'pushPull') {
+    if (Array.isArray(m.members))
+      for (const member of m.members as { id?: unknown; st?: unknown }[])
+        if ((member?.st === 'suspect' || member?.st === 'dead') && typeof member.id === 'string') about.push(member.id);
+    return about.length > 0 ? { node: nodeId, about } : null;
+  }
+  if (m.t === 'nack' || !Array.isArray(m.u)) return null;
   for (const u of m.u as { k?: unknown; id?: unknown; from?: unknown }[]) {
     if (u?.k !== 'suspect' || typeof u.id !== 'string' || typeof u.from !== 'string') continue;
     const key = `${nodeId}>${u.id}`;
     let heard = run.heardAccusers.get(key);
     if (!heard) run.heardAccusers.set(key, (heard = new Set()));
     heard.add(u.from);
+    about.push(u.id);
   }
+  return about.length > 0 ? { node: nodeId, about } : null;
 }
 
 /**
@@ -351,9 +371,12 @@ export function checkAccusers(
   run: { readonly heardAccusers: ReadonlyMap<string, ReadonlySet<NodeId>> },
   nodeId: NodeId,
   s: SwimState | null,
+  abouts: readonly NodeId[],
 ): string | null {
   if (!s) return null;
-  for (const [about, suspicion] of s.suspicions) {
+  for (const about of abouts) {
+    const suspicion = s.suspicions.get(about);
+    if (suspicion === undefined) continue;
     const heard = run.heardAccusers.get(`${nodeId}>${about}`);
     for (const accuser of suspicion.accusers)
       if (accuser !== nodeId && !heard?.has(accuser))
@@ -741,7 +764,8 @@ export const harness: Harness = {
       s.config.lifeguard && open && input.kind === 'timer'
         ? { node: nodeId, score: s.awareness.score, probe: s.probe, phase: s.probe!.phase }
         : null;
-    if (input.kind === 'message') noteAccusers(run, nodeId, (input.message as { p?: unknown } | null)?.p);
+    run.accuserTick =
+      input.kind === 'message' ? noteAccusers(run, nodeId, (input.message as { p?: unknown } | null)?.p) : null;
     const suspicionTimer = input.kind === 'timer' && input.timer.startsWith('swim:sus:');
     run.coverage.onInput(sim, nodeId, s, suspicionTimer);
     if (input.kind === 'timer' && suspicionTimer)
@@ -768,7 +792,7 @@ export const harness: Harness = {
       checkReap(run, nodeId, s) ??
       checkLhm(run, nodeId, s) ??
       checkForceLeave(sim, run, nodeId) ??
-      checkAccusers(run, nodeId, s) ??
+      (run.accuserTick?.node === nodeId ? checkAccusers(run, nodeId, s, run.accuserTick.about) : null) ??
       (run.events.size > 0 ? checkEventClock(nodeId, s) : null)
     );
   },

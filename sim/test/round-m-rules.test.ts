@@ -71,13 +71,13 @@ describe('round M: the Lifeguard accusers rule (Lifeguard §4.2: independent con
     const run = { heardAccusers: new Map<string, Set<string>>() };
     // n4's push-pull state holds n8 suspect: it names nobody, so it makes nobody an accuser.
     noteAccusers(run, 'n1', { t: 'pushPull', members: [], u: [{ k: 'suspect', id: 'n8', inc: 0, from: 'n4' }] });
-    expect(checkAccusers(run, 'n1', suspecting(['n4']))).toMatch(
+    expect(checkAccusers(run, 'n1', suspecting(['n4']), ['n8'])).toMatch(
       /lifeguard accusers: n1's suspicion of n8 counts n4 as an accuser, but no suspect message about n8 from n4 reached n1/,
     );
     // n2's gossip names n2; our own failed probe names us.
     noteAccusers(run, 'n1', { t: 'gossip', u: [{ k: 'suspect', id: 'n8', inc: 0, from: 'n2' }] });
-    expect(checkAccusers(run, 'n1', suspecting(['n2', 'n1']))).toBeNull();
-    expect(checkAccusers(run, 'n1', suspecting([]))).toBeNull();
+    expect(checkAccusers(run, 'n1', suspecting(['n2', 'n1']), ['n8'])).toBeNull();
+    expect(checkAccusers(run, 'n1', suspecting([]), ['n8'])).toBeNull();
   });
 });
 
