@@ -101,6 +101,9 @@ const params = {
     'share (%) of the plain writes that are deletes instead: half `DELETE /v1/kv/<key>`, half `DELETE /v1/kv/k?recurse` (delete-tree of every workload key), each recorded as a delete of its keys; default 0, drawn only when set',
   listPercent:
     'share (%) of the reads that are listings of the workload prefix `k` instead (`?recurse` or `?keys`, blocking like the reads when blockingPercent draws so), judged by the blocking rules, not recorded; default 0, drawn only when set',
+  quietEveryMs:
+    'with quietMs: the period (ms) of the KV workload’s busy/quiet cycle — every client issues nothing during the last quietMs of each period, as an application’s traffic goes quiet (a night, a deploy freeze), so the tombstone GC reaps while no key under the prefix is rewritten; default 0 (always busy), no draw either way',
+  quietMs: 'with quietEveryMs: how long (ms) each quiet spell lasts, at the end of each period; default 0',
   tombstoneTtlMs:
     "the servers' tombstone TTL (ms; default Consul's 15 min, core/agent/api.ts): how long the leader keeps a deleted key's tombstone before it proposes the reap",
   tombstoneGranularityMs:
@@ -518,13 +521,22 @@ function startWorkload(sim: SimApi, scenario: Scenario): void {
   // Plain deletes and delete-trees instead of writes, listings instead of reads (opt-in): likewise.
   const deleteWritePercent = num(scenario, 'deleteWritePercent', 0);
   const listPercent = num(scenario, 'listPercent', 0);
+  // Busy/quiet cycles (opt-in, no draw): an operation due in a quiet spell waits for the next busy one.
+  const quietEveryMs = num(scenario, 'quietEveryMs', 0);
+  const quietMs = quietEveryMs > 0 ? Math.min(num(scenario, 'quietMs', 0), quietEveryMs - 1) : 0;
+  const quietLeftMs = (atMs: number): number => {
+    if (quietMs <= 0) return 0;
+    const intoMs = atMs % quietEveryMs;
+    return intoMs < quietEveryMs - quietMs ? 0 : quietEveryMs - intoMs;
+  };
 
   for (let process = 0; process < processes; process++) {
     /** The last X-Consul-Index this process saw per key (a blocking read's `?index=`). */
     const seenIndex = new Map<string, number>();
     const next = (): void => {
       if (sim.phase !== 'safety') return;
-      sim.after(1 + prng.below(2 * everyMs), issue);
+      const delayMs = 1 + prng.below(2 * everyMs);
+      sim.after(delayMs + quietLeftMs(sim.nowMs + delayMs), issue);
     };
     const issue = (): void => {
       if (sim.phase !== 'safety') return;

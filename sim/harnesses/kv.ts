@@ -122,6 +122,8 @@ const params = {
   holdMsMax: 'longest a lock client holds the lock (ms)',
   renewEveryMs: 'period of a lock client’s session renewals while it keeps the session (ms)',
   abandonPercent: 'share of lock releases that abandon the session to TTL expiry instead (0..100, default 10)',
+  lockPlainWritePercent:
+    'share (%) of a lock holder’s value updates made with a plain PUT (no ?acquire: `consul kv put lock …`, an operator or a script writing the key) instead of a re-acquire; Consul keeps the holder (kvsSetTxn keeps Session). Default 0, drawn only when set',
   expireEveryMs: 'period of the leader-duty sessionsExpire proposal (ms)',
   transferEveryMs:
     'mean gap between an operator’s leadership transfers to a random server (ms; 0 = none, the default): `consul operator raft transfer-leader`',
@@ -240,6 +242,14 @@ export class CheckedStoreFsm implements Fsm {
       return;
     }
     const nowMs = (command as { nowMs?: number }).nowMs ?? NaN;
+    // Consul's kvsSetTxn and kvsSetCASTxn: a write without ?acquire or ?release keeps an existing entry's
+    // Session (and LockIndex) — a plain PUT of a held lock's key neither frees it nor takes it.
+    if (command.type === 'kvSet' || command.type === 'kvCas') {
+      this.problems.push(
+        `${this.nodeId}: a plain ${command.type} at index ${index} changed the lock key's session from '${was}' to '${now}' (Consul keeps the holder on a write without ?acquire)`,
+      );
+      return;
+    }
     if (was !== '' && now !== '') {
       this.problems.push(
         `${this.nodeId}: at index ${index} the lock passed from session ${was} to ${now} without being freed`,
@@ -956,6 +966,7 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
   const requestTimeoutMs = num(scenario, 'requestTimeoutMs', 300);
   const renewEveryMs = num(scenario, 'renewEveryMs', 2000);
   const abandonPercent = num(scenario, 'abandonPercent', 10);
+  const lockPlainWritePercent = num(scenario, 'lockPlainWritePercent', 0);
   const base = 1_000_000;
   for (let p = 0; p < lockClients; p++) {
     const process = base + p; // distinct from register processes in the history
@@ -1021,6 +1032,8 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
       );
     };
     const update = (id: string): void => {
+      // Drawn only when set, so that other scenarios draw exactly as before.
+      if (lockPlainWritePercent > 0 && prng.below(100) < lockPlainWritePercent) return plainWrite(id);
       const op = sim.history.invoke(process, 'lock', { session: id, update: true }, home, sim.nowMs, lockKey);
       client.propose(
         {
@@ -1037,6 +1050,19 @@ function startLockWorkload(sim: SimApi, scenario: Scenario): void {
           if (result !== null && !result.ok) return later(100 + prng.below(200), newSession); // session gone
           later(50 + prng.below(holdMsMax), () => letGo(id));
         },
+      );
+    };
+    /**
+     * A plain PUT of the lock key's value while this client holds it (no ?acquire): Consul keeps the
+     * holder (kvsSetTxn keeps an existing entry's Session and LockIndex), so the client still holds the
+     * lock and lets it go as usual. The FSM checker judges the write (checkLock: a plain write never
+     * changes the holder).
+     */
+    const plainWrite = (id: string): void => {
+      client.propose(
+        { type: 'kvSet', entry: { key: lockKey, value: encoder.encode(`${id} wrote it plainly at ${sim.nowMs}`) } },
+        sim.nowMs + 1500,
+        () => later(50 + prng.below(holdMsMax), () => letGo(id)),
       );
     };
     const letGo = (id: string): void => {

@@ -146,6 +146,19 @@ class SwimRun {
   readonly departed = new Set<NodeId>();
   readonly slow = new Set<NodeId>();
   readonly events = new Set<string>();
+  /**
+   * Per `observer>about`: the members whose suspect message about `about` reached `observer` in its current
+   * process (gossip, a piggy-backed or buddy update; checkAccusers).
+   */
+  readonly heardAccusers = new Map<string, Set<NodeId>>();
+  /**
+   * The node stepping on a message and the members that message could make it suspect or confirm (suspect
+   * updates; a push-pull's suspect or dead members): the only suspicions whose accusers a step can change
+   * to another member (a timer's step adds only the node itself). checkAccusers judges those alone.
+   */
+  accuserTick: { node: NodeId; about: readonly NodeId[] } | null = null;
+  /** Per node, the incarnation at which it left in its current process (checkRejoinIncarnation). */
+  readonly leftAtIncarnation = new Map<NodeId, number>();
   /** Expectations already judged at the end of the safety phase. */
   readonly expectations = new Set<string>();
   judged = false;
@@ -272,6 +285,104 @@ function checkLhm(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | n
   const want = Math.min(s.config.awarenessMaxMultiplier - 1, Math.max(0, tick.score + delta));
   if (s.awareness.score === want) return null;
   return `lifeguard LHM: ${nodeId}'s probe ${probe.seq} of ${probe.target} failed after it asked ${asked} member(s) to probe indirectly and heard ${probe.nacks} nack(s); its health score went ${tick.score} → ${s.awareness.score}, Lifeguard §4.1 makes it ${want}`;
+}
+
+/**
+ * Per-step rule (Lamport 1978's clock condition IR2; Serf's LamportClock.Witness): a member's event clock
+ * is past the Lamport time of every user event it holds — each one it fired (stamped with the clock, which
+ * then moves on) and each one it received (witnessed: the clock moves past it). So an event a member
+ * fires after it saw another is ordered after that one, never beside it. Judged only in runs that fire
+ * events (a scan of the event slots).
+ */
+export function checkEventClock(nodeId: NodeId, s: SwimState | null): string | null {
+  if (!s) return null;
+  for (const slot of s.eventSlots) {
+    if (slot === undefined || slot.ltime < s.eventClock) continue;
+    const event = slot.events[0];
+    return `lamport clock: ${nodeId} holds event ${event?.id ?? '?'} (${event?.name ?? '?'}) at Lamport time ${slot.ltime} but its event clock is ${s.eventClock}, not past it`;
+  }
+  return null;
+}
+
+/**
+ * Per-step rule (SWIM §4.2; memberlist aliveNode, Serf's rejoin after a leave): a member that left and joins
+ * again in the same process comes back at an incarnation above the one it left at — a new life. Every other
+ * member holds it left at that incarnation, and an alive at an incarnation they already hold is old news
+ * that no member may take (an alive overrides only a lower incarnation), so the member's own return must
+ * be news. `status`/`incarnation`: the member's mark about itself.
+ */
+export function checkRejoinIncarnation(
+  run: { readonly leftAtIncarnation: Map<NodeId, number> },
+  nodeId: NodeId,
+  status: MemberStatus,
+  incarnation: number,
+): string | null {
+  if (status === 'left') {
+    run.leftAtIncarnation.set(nodeId, incarnation);
+    return null;
+  }
+  if (status !== 'alive') return null;
+  const leftAt = run.leftAtIncarnation.get(nodeId);
+  run.leftAtIncarnation.delete(nodeId);
+  if (leftAt === undefined || incarnation > leftAt) return null;
+  return `rejoin: ${nodeId} left at incarnation ${leftAt} and joined again at incarnation ${incarnation}, not above it (the members that hold it left ignore an alive they already hold)`;
+}
+
+/**
+ * Records the accusers named by the suspect updates a message carries (all but push-pull and nack, as
+ * onMessage applies them). Returns the members the message may make the node suspect or confirm: those
+ * updates' subjects, or a push-pull's members held suspect or dead.
+ */
+export function noteAccusers(
+  run: { readonly heardAccusers: Map<string, Set<NodeId>> },
+  nodeId: NodeId,
+  message: unknown,
+): { node: NodeId; about: NodeId[] } | null {
+  const m = message as { t?: unknown; u?: unknown; members?: unknown } | null;
+  if (m === null || typeof m !== 'object') return null;
+  const about: NodeId[] = [];
+  if (m.t === 'pushPull') {
+    if (Array.isArray(m.members))
+      for (const member of m.members as { id?: unknown; st?: unknown }[])
+        if ((member?.st === 'suspect' || member?.st === 'dead') && typeof member.id === 'string') about.push(member.id);
+    return about.length > 0 ? { node: nodeId, about } : null;
+  }
+  if (m.t === 'nack' || !Array.isArray(m.u)) return null;
+  for (const u of m.u as { k?: unknown; id?: unknown; from?: unknown }[]) {
+    if (u?.k !== 'suspect' || typeof u.id !== 'string' || typeof u.from !== 'string') continue;
+    const key = `${nodeId}>${u.id}`;
+    let heard = run.heardAccusers.get(key);
+    if (!heard) run.heardAccusers.set(key, (heard = new Set()));
+    heard.add(u.from);
+    about.push(u.id);
+  }
+  return about.length > 0 ? { node: nodeId, about } : null;
+}
+
+/**
+ * Per-step rule (Lifeguard §4.2, memberlist suspicion.go): a suspicion counts as its accusers — the first,
+ * and the independent confirmations that shorten its timeout — only members whose own suspect message about
+ * the member reached this one, and this member itself for its own failed probe. A push-pull state names no
+ * accuser (it may echo anyone's word, ours included), so a suspicion taken from one counts nobody until a
+ * suspect message arrives; naming the exchange partner would count the first real accuser's gossip as a
+ * second, independent confirmation and expire the suspicion of a healthy member early.
+ */
+export function checkAccusers(
+  run: { readonly heardAccusers: ReadonlyMap<string, ReadonlySet<NodeId>> },
+  nodeId: NodeId,
+  s: SwimState | null,
+  abouts: readonly NodeId[],
+): string | null {
+  if (!s) return null;
+  for (const about of abouts) {
+    const suspicion = s.suspicions.get(about);
+    if (suspicion === undefined) continue;
+    const heard = run.heardAccusers.get(`${nodeId}>${about}`);
+    for (const accuser of suspicion.accusers)
+      if (accuser !== nodeId && !heard?.has(accuser))
+        return `lifeguard accusers: ${nodeId}'s suspicion of ${about} counts ${accuser} as an accuser, but no suspect message about ${about} from ${accuser} reached ${nodeId}`;
+  }
+  return null;
 }
 
 /** Ground-truth sampling period (ms): 100 ms, coarser for huge clusters (10,000 nodes: 1 s). */
@@ -653,6 +764,8 @@ export const harness: Harness = {
       s.config.lifeguard && open && input.kind === 'timer'
         ? { node: nodeId, score: s.awareness.score, probe: s.probe, phase: s.probe!.phase }
         : null;
+    run.accuserTick =
+      input.kind === 'message' ? noteAccusers(run, nodeId, (input.message as { p?: unknown } | null)?.p) : null;
     const suspicionTimer = input.kind === 'timer' && input.timer.startsWith('swim:sus:');
     run.coverage.onInput(sim, nodeId, s, suspicionTimer);
     if (input.kind === 'timer' && suspicionTimer)
@@ -675,11 +788,19 @@ export const harness: Harness = {
     const run = runOf(sim);
     if (sim.coverageOn) run.coverage.afterStep(sim, nodeId, stateOf(sim, nodeId));
     const s = stateOf(sim, nodeId);
-    return checkReap(run, nodeId, s) ?? checkLhm(run, nodeId, s) ?? checkForceLeave(sim, run, nodeId);
+    return (
+      checkReap(run, nodeId, s) ??
+      checkLhm(run, nodeId, s) ??
+      checkForceLeave(sim, run, nodeId) ??
+      (run.accuserTick?.node === nodeId ? checkAccusers(run, nodeId, s, run.accuserTick.about) : null) ??
+      (run.events.size > 0 ? checkEventClock(nodeId, s) : null)
+    );
   },
 
   onNodeStart(sim, nodeId) {
     const run = runOf(sim);
+    run.leftAtIncarnation.delete(nodeId); // a new process starts a new life at incarnation 0 and refutes the old
+    for (const key of [...run.heardAccusers.keys()]) if (key.startsWith(`${nodeId}>`)) run.heardAccusers.delete(key);
     run.coverage.onStart(nodeId);
     run.startedMs.set(nodeId, sim.nowMs);
     // A member that left (or was asked to) and is started again rejoins by itself — through its join peers,
@@ -711,6 +832,8 @@ export const harness: Harness = {
     const run = runOf(sim);
     if (about === nodeId) {
       if (status === 'left') openSpan(run.lives.get(nodeId)!.silent, sim.nowMs);
+      const problem = checkRejoinIncarnation(run, nodeId, status, incarnation);
+      if (problem !== null) sim.violation(problem);
       return;
     }
     // Per-step rule (SWIM §4.2): a member held failed or left comes back alive only at a higher
