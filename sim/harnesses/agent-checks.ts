@@ -7,7 +7,10 @@
  *    `agent.check.update`, or only its output (the same status, a new output) — half the time followed at
  *    once by a change of status, which reaches the agent while the push of the first is in flight;
  *  - `hb<p>`, a heartbeat TTL check (`heartbeatTtlMs`) it passes every 0.3–0.7 s while the agent answers;
- *  - now and then a service `hc<p>`, registered or deregistered.
+ *  - now and then a service `hc<p>`, registered or deregistered. With `set checkServiceChecks 1` the service
+ *    carries a TTL check (`service:hc<p>`, registered critical), which the process passes or warns in the same
+ *    instant it sends the registration: the update reaches the agent while the service's push (which carries
+ *    its checks) is in flight, and `checks-synced` then holds the catalog to the status the agent ends with.
  *
  * Four rules, all observing (sim/harnesses/agent.ts calls them):
  *
@@ -73,6 +76,7 @@ export function startChecks(
 ): void {
   if (count === 0) return;
   const prng = sim.random('agent-checks');
+  const serviceChecks = scenario.params['checkServiceChecks'] === '1';
   const timeoutMs = Number(scenario.params['requestTimeoutMs'] ?? 3000);
   sim.at(scenario.safetyMs, () =>
     sim.log(
@@ -155,9 +159,25 @@ export function startChecks(
       if (roll >= 9) activity.deregisteredMs.set(key, sim.nowMs);
       const body: AgentRequest =
         roll < 9
-          ? { type: 'agent.service.register', service: { name: service, port: 9000 + p } }
+          ? {
+              type: 'agent.service.register',
+              service: {
+                name: service,
+                port: 9000 + p,
+                ...(serviceChecks ? { checks: [{ ttlMs: statusTtlMs }] } : {}),
+              },
+            }
           : { type: 'agent.service.deregister', id: service };
       serviceHeld = null;
+      // `set checkServiceChecks 1`: the service's own check is set at once, without waiting for the
+      // registration's answer (which comes after its push), so the change meets that push in flight.
+      if (roll < 9 && serviceChecks)
+        host.request(
+          node,
+          { type: 'agent.check.update', id: `service:${service}`, status: prng.pick(['passing', 'warning'] as const) },
+          timeoutMs,
+          () => {},
+        );
       host.request(node, body, timeoutMs, (r) => {
         if (roll >= 9 && r?.status === 404) {
           if (askedBefore === undefined) activity.deregisteredMs.delete(key);
@@ -283,4 +303,30 @@ export function checksSyncMisses(
   lostQueue: (node: NodeId, serviceId: string) => boolean,
 ): string | null {
   return catalogMisses(agents, catalog, { statuses: true, lostQueue, prefix: 'checks not in sync' });
+}
+
+/** A monitor check's result an agent is stepping (the input hook notes it; the step hook judges it). */
+export interface CheckResultInput {
+  readonly node: NodeId;
+  /** `<generation>/<checkId>`, as the agent's runCheck effect named it. */
+  readonly checkId: string;
+  readonly status: CheckStatus;
+}
+
+/**
+ * **A monitor check holds its last result** (the step hook, after an agent stepped a `checkResult`): Consul's
+ * CheckMonitor maps a script's exit code 0 to passing, 1 to warning and anything else to critical (an HTTP
+ * check: 2xx passing, 429 warning, else critical), and the check holds that status once the result is in —
+ * a warning is not a failure (consul docs, "Checks": "exit code 1 — check is warning"). The simulator hands
+ * the agent the status itself (`checkFailPercent`, `checkWarnPercent`), so after the step the agent's check
+ * of that generation must hold it. A result for a check re-registered meanwhile (another generation) is
+ * ignored by the agent, and here.
+ */
+export function checkResultApplied(input: CheckResultInput, agent: AgentState | null): string | null {
+  if (agent === null) return null;
+  const slash = input.checkId.indexOf('/');
+  const check = agent.checks.get(input.checkId.slice(slash + 1));
+  if (slash < 0 || check === undefined || check.generation !== Number(input.checkId.slice(0, slash))) return null;
+  if (check.status === input.status) return null;
+  return `${input.node}: check ${check.id} ran ${input.status} but the agent holds it ${check.status}`;
 }
