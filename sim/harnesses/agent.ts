@@ -106,6 +106,8 @@ const params = {
     "true (default) or false: memberlist's TCP fallback probe in every agent's gossip (false: a member whose datagrams are cut is declared failed although its TCP works)",
   checkClients:
     'agent-check processes (health reporters): each owns TTL checks on one agent, sets their status and output and heartbeats one, and registers a service now and then; acknowledged updates, TTL expiries and `expect checks-synced` are checked (sim/harnesses/agent-checks.ts; default 0, drawn only when set)',
+  sessionNodeChecks:
+    '1 = the session processes name their node checks: a third none (serfHealth), a third `Checks: []`, a third `Checks: ["serfHealth"]`; each created session must hold what it named (sim/harnesses/agent-sessions.ts); default 0, drawn only when set',
   checkServiceChecks:
     "1 = with checkClients, each process's service `hc<p>` carries a TTL check, set to passing or warning in the same instant the registration is sent (it meets the service's push in flight; sim/harnesses/agent-checks.ts); default 0, drawn only when set",
   eventClients:
@@ -729,6 +731,7 @@ function startSessions(sim: SimApi, scenario: Scenario): void {
     ),
   );
   const prng = sim.random('sessions');
+  const sessionNodeChecks = num(scenario, 'sessionNodeChecks', 0) === 1;
   const timeoutMs = num(scenario, 'requestTimeoutMs', 3000);
   for (let p = 0; p < count; p++) {
     const later = (ms: number, fn: () => void): void => {
@@ -736,14 +739,23 @@ function startSessions(sim: SimApi, scenario: Scenario): void {
     };
     const create = (): void => {
       const via = prng.pick(agentsOf(sim));
-      agentRequest(sim, via, { type: 'session.create', ttlMs: 10_000, lockDelayMs: 0 }, timeoutMs, (r) => {
+      // `set sessionNodeChecks 1`: a third each name no checks, `Checks: []` (no health tie: a TTL-only lock
+      // session) or `Checks: ["serfHealth"]`. Drawn only when set, so other scenarios draw what they drew.
+      const nodeChecks = sessionNodeChecks ? [undefined, [], ['serfHealth']][prng.below(3)] : undefined;
+      const body: AgentRequest = {
+        type: 'session.create',
+        ttlMs: 10_000,
+        lockDelayMs: 0,
+        ...(nodeChecks !== undefined ? { checks: nodeChecks } : {}),
+      };
+      agentRequest(sim, via, body, timeoutMs, (r) => {
         const id = r?.status === 200 ? (r.body as { ID?: string }).ID : undefined;
         if (id === undefined) {
           sessionStats.refused.push(r ? `${r.status} ${r.error ?? ''}` : 'timeout');
           return later(500 + prng.below(1000), create);
         }
         sessionStats.created++;
-        checkSessionAsAsked(sim, id, { ttlMs: 10_000, lockDelayMs: 0, via });
+        checkSessionAsAsked(sim, id, { ttlMs: 10_000, lockDelayMs: 0, via, ...(nodeChecks ? { nodeChecks } : {}) });
         let renewals = prng.below(4);
         const renew = (): void => {
           if (renewals-- <= 0) {
