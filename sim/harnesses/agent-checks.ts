@@ -308,7 +308,7 @@ export function checksSyncMisses(
 /** A monitor check's result an agent is stepping (the input hook notes it; the step hook judges it). */
 export interface CheckResultInput {
   readonly node: NodeId;
-  /** `<generation>/<checkId>`, as the agent's runCheck effect named it. */
+  /** `[agent:]<generation>/<checkId>`, as the agent's runCheck effect named it (the runtime adds the owner). */
   readonly checkId: string;
   readonly status: CheckStatus;
 }
@@ -324,9 +324,12 @@ export interface CheckResultInput {
  */
 export function checkResultApplied(input: CheckResultInput, agent: AgentState | null): string | null {
   if (agent === null) return null;
+  // The runtime names the effect's owner in front (`agent:<generation>/<checkId>`); the check id may hold colons.
   const slash = input.checkId.indexOf('/');
+  const head = input.checkId.slice(0, slash);
   const check = agent.checks.get(input.checkId.slice(slash + 1));
-  if (slash < 0 || check === undefined || check.generation !== Number(input.checkId.slice(0, slash))) return null;
+  const generation = Number(head.slice(head.lastIndexOf(':') + 1));
+  if (slash < 0 || check === undefined || check.generation !== generation) return null;
   if (check.status === input.status) return null;
   return `${input.node}: check ${check.id} ran ${input.status} but the agent holds it ${check.status}`;
 }

@@ -74,11 +74,11 @@ describe('a monitor check holds its last result (round L, L02: checkResultApplie
   /** An agent holding check `service:web` at generation 7 with `status`. */
   const holding = (status: string): AgentState =>
     ({ checks: new Map([['service:web', { id: 'service:web', status, generation: 7 }]]) }) as unknown as AgentState;
-  const warned = { node: 'n4', checkId: '7/service:web', status: 'warning' } as const;
+  const warned = { node: 'n4', checkId: 'agent:7/service:web', status: 'warning' } as const;
 
   it('holds when the agent holds the status it was handed, or the result was for an older generation', () => {
     expect(checkResultApplied(warned, holding('warning'))).toBeNull();
-    expect(checkResultApplied({ ...warned, checkId: '6/service:web' }, holding('critical'))).toBeNull();
+    expect(checkResultApplied({ ...warned, checkId: 'agent:6/service:web' }, holding('critical'))).toBeNull();
   });
 
   it('names a warning recorded as critical (a script exiting 1 is not a failure)', () => {
