@@ -14,6 +14,7 @@
  *    `sessionDestroy` names, or go by `sessionsExpire` (judged by the TTL rule), or have after the apply no
  *    node, or one of its own checks — on its own node — gone or critical. Nothing else may end a session:
  *    not another node's check, nor a check of the same id elsewhere.
+ *  - the store's own invariants (storeInvariants) after every apply (round L).
  */
 import type { StoreFsm } from '../../core/store/store.js';
 import { sessionTtlMultiplier, type Session, type StoreCommand } from '../../core/store/types.js';
@@ -172,6 +173,11 @@ export function checkedStoreFsm(
       // A judged table changed: the answer-index rule is due, on the same run of the reads as the answers kept.
       const reads = tables.any ? judgedReads(fsm.state, index, command) : null;
       if (reads !== null) for (const p of reads.indexProblems) problems.push(`${nodeId}: ${p}`);
+      // The store's own invariants (core/store/store.ts storeInvariants: every session, service, check and
+      // coordinate belongs to a registered node, locks to live sessions...), as the kv harness checks them
+      // at every apply; the agent's store ran without them (round L, L11: a deregistered node's coordinate).
+      const broken = fsm.invariants();
+      if (broken.length > 0) problems.push(`${nodeId}: store invariants after index ${index}: ${broken.join('; ')}`);
       if (answers !== null) {
         // Nothing the judged reads are made of changed (rows, their order, the indexes): their answers are
         // the same, so they are not run again (most catalog applies are anti-entropy rewriting what is there).

@@ -7,7 +7,10 @@
  *    `agent.check.update`, or only its output (the same status, a new output) — half the time followed at
  *    once by a change of status, which reaches the agent while the push of the first is in flight;
  *  - `hb<p>`, a heartbeat TTL check (`heartbeatTtlMs`) it passes every 0.3–0.7 s while the agent answers;
- *  - now and then a service `hc<p>`, registered or deregistered.
+ *  - now and then a service `hc<p>`, registered or deregistered. With `set checkServiceChecks 1` the service
+ *    carries a TTL check (`service:hc<p>`, registered critical), which the process passes or warns in the same
+ *    instant it sends the registration: the update reaches the agent while the service's push (which carries
+ *    its checks) is in flight, and `checks-synced` then holds the catalog to the status the agent ends with.
  *
  * Four rules, all observing (sim/harnesses/agent.ts calls them):
  *
@@ -40,6 +43,8 @@ import type { SimApi } from '../harness.js';
 import type { Scenario } from '../scenario.js';
 import type { LocalStateHost, RequestHost } from './agent-host.js';
 
+/** The simulator's timer resolution (ms): a timer fires within a microsecond of its local deadline. */
+const timerResolutionMs = 0.001;
 /** The heartbeat checks' TTL (ms): passes come every 0.3–0.7 s, so only a lost re-arm lets one expire. */
 export const heartbeatTtlMs = 1500;
 /** The status checks' TTL (ms): longer than any run, so only the process changes them. */
@@ -73,6 +78,7 @@ export function startChecks(
 ): void {
   if (count === 0) return;
   const prng = sim.random('agent-checks');
+  const serviceChecks = scenario.params['checkServiceChecks'] === '1';
   const timeoutMs = Number(scenario.params['requestTimeoutMs'] ?? 3000);
   sim.at(scenario.safetyMs, () =>
     sim.log(
@@ -155,9 +161,25 @@ export function startChecks(
       if (roll >= 9) activity.deregisteredMs.set(key, sim.nowMs);
       const body: AgentRequest =
         roll < 9
-          ? { type: 'agent.service.register', service: { name: service, port: 9000 + p } }
+          ? {
+              type: 'agent.service.register',
+              service: {
+                name: service,
+                port: 9000 + p,
+                ...(serviceChecks ? { checks: [{ ttlMs: statusTtlMs }] } : {}),
+              },
+            }
           : { type: 'agent.service.deregister', id: service };
       serviceHeld = null;
+      // `set checkServiceChecks 1`: the service's own check is set at once, without waiting for the
+      // registration's answer (which comes after its push), so the change meets that push in flight.
+      if (roll < 9 && serviceChecks)
+        host.request(
+          node,
+          { type: 'agent.check.update', id: `service:${service}`, status: prng.pick(['passing', 'warning'] as const) },
+          timeoutMs,
+          () => {},
+        );
       host.request(node, body, timeoutMs, (r) => {
         if (roll >= 9 && r?.status === 404) {
           if (askedBefore === undefined) activity.deregisteredMs.delete(key);
@@ -224,7 +246,10 @@ export function checkTtlMiss(
   if (event.type !== 'agent.checkTtlMissed' || typeof event.id !== 'string' || !event.id.startsWith('hb')) return;
   activity.ttlExpiries++;
   const passMs = activity.passAppliedMs.get(`${node}/${event.id}`);
-  if (passMs === undefined || nowMs - passMs >= heartbeatTtlMs) return;
+  // Within a microsecond (the simulator's timer resolution): a check that expires exactly its TTL after the
+  // last pass — the passes stop with the safety phase — reads 1499.9999999 ms in floating point (round L:
+  // agent/leave-after-coordinates seeds 138, 149, 180, 212, 225 of 300, pass at 32004.202, expiry at 33504.202).
+  if (passMs === undefined || nowMs - passMs >= heartbeatTtlMs - timerResolutionMs) return;
   sim.violation(
     `agent-checks: ${node}'s ${event.id} expired ${Math.round(nowMs - passMs)} ms after a pass it applied (TTL ${heartbeatTtlMs} ms)`,
   );
@@ -233,7 +258,7 @@ export function checkTtlMiss(
 /** What the catalog comparison reads of the leader's store: its services and checks, by node. */
 export interface CatalogView {
   readonly services: ReadonlyMap<string, ReadonlyMap<string, { readonly Port: number }>>;
-  readonly checks: ReadonlyMap<string, ReadonlyMap<string, { readonly Status: string }>>;
+  readonly checks: ReadonlyMap<string, ReadonlyMap<string, { readonly Status: string; readonly ServiceID?: string }>>;
 }
 
 /**
@@ -263,15 +288,23 @@ export function catalogMisses(
     for (const [id, there] of services)
       if (id !== 'consul' && !agent.services.has(id) && !options.lostQueue(node, id))
         misses.push(`the catalog still has ${node}'s service ${id}:${there.Port}`);
-    const remote = catalog.checks.get(node) ?? new Map<string, { readonly Status: string }>();
+    const remote =
+      catalog.checks.get(node) ?? new Map<string, { readonly Status: string; readonly ServiceID?: string }>();
     for (const check of agent.checks.values()) {
       const there = remote.get(check.id);
       if (there === undefined) misses.push(`${node}'s check ${check.id} is not in the catalog`);
       else if (options.statuses && there.Status !== check.status)
         misses.push(`${node}'s check ${check.id} is ${check.status} on the agent, ${there.Status} in the catalog`);
     }
-    for (const id of remote.keys())
-      if (id !== 'serfHealth' && !agent.checks.has(id)) misses.push(`the catalog still has ${node}'s check ${id}`);
+    // A service whose deregistration a restart lost keeps its checks in the catalog with it (round L: service
+    // checks, `checkServiceChecks`).
+    for (const [id, there] of remote)
+      if (
+        id !== 'serfHealth' &&
+        !agent.checks.has(id) &&
+        !(there.ServiceID && options.lostQueue(node, there.ServiceID))
+      )
+        misses.push(`the catalog still has ${node}'s check ${id}`);
   }
   return misses.length === 0 ? null : `${options.prefix}: ${misses.slice(0, 4).join('; ')}`;
 }
@@ -283,4 +316,33 @@ export function checksSyncMisses(
   lostQueue: (node: NodeId, serviceId: string) => boolean,
 ): string | null {
   return catalogMisses(agents, catalog, { statuses: true, lostQueue, prefix: 'checks not in sync' });
+}
+
+/** A monitor check's result an agent is stepping (the input hook notes it; the step hook judges it). */
+export interface CheckResultInput {
+  readonly node: NodeId;
+  /** `[agent:]<generation>/<checkId>`, as the agent's runCheck effect named it (the runtime adds the owner). */
+  readonly checkId: string;
+  readonly status: CheckStatus;
+}
+
+/**
+ * **A monitor check holds its last result** (the step hook, after an agent stepped a `checkResult`): Consul's
+ * CheckMonitor maps a script's exit code 0 to passing, 1 to warning and anything else to critical (an HTTP
+ * check: 2xx passing, 429 warning, else critical), and the check holds that status once the result is in —
+ * a warning is not a failure (consul docs, "Checks": "exit code 1 — check is warning"). The simulator hands
+ * the agent the status itself (`checkFailPercent`, `checkWarnPercent`), so after the step the agent's check
+ * of that generation must hold it. A result for a check re-registered meanwhile (another generation) is
+ * ignored by the agent, and here.
+ */
+export function checkResultApplied(input: CheckResultInput, agent: AgentState | null): string | null {
+  if (agent === null) return null;
+  // The runtime names the effect's owner in front (`agent:<generation>/<checkId>`); the check id may hold colons.
+  const slash = input.checkId.indexOf('/');
+  const head = input.checkId.slice(0, slash);
+  const check = agent.checks.get(input.checkId.slice(slash + 1));
+  const generation = Number(head.slice(head.lastIndexOf(':') + 1));
+  if (slash < 0 || check === undefined || check.generation !== generation) return null;
+  if (check.status === input.status) return null;
+  return `${input.node}: check ${check.id} ran ${input.status} but the agent holds it ${check.status}`;
 }

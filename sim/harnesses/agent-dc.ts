@@ -10,8 +10,17 @@
  *                                      (`none`: it must be empty), counting 0 failovers from its own
  *                                      DC and ≥ 1 from another; checked by `expect queries`
  *   at 9s event n5 deploy dc2          n5 fires user event `deploy` with `?dc=dc2`
- *   expect queries                     every `query` action was answered as it said
+ *   at 9s event n5 deploy service=api tag=v2 node=n.
+ *                                      with Consul's filters (`?service=`, `?tag=`, `?node=`: regular
+ *                                      expressions; only agents that match accept it)
+ *   at 8s lookup n4 catalog api tag=v2 n5
+ *   at 8s lookup n4 health api passing none
+ *                                      n4 reads catalog/service/api or health/service/api (with `?tag=`,
+ *                                      `?passing`); the instances' nodes must be exactly NODE,NODE (any
+ *                                      order), or `none`; judged with the queries by `expect queries`
+ *   expect queries                     every `query` and `lookup` action was answered as it said
  *   expect event deploy dc2            every live agent of dc2 received `deploy`, no agent elsewhere did
+ *   expect event-at deploy n5          (one DC too) the live agents holding `deploy` are exactly these
  *   at 6s acl-create n9 app key:app/=write
  *                                      a client token made in the ACL DC with the master token; `access` and
  *                                      the two below name it `app`
@@ -39,6 +48,7 @@ export const dcActions = [
   'acl-update',
   'acl-delete',
   'access',
+  'lookup',
 ] as const;
 
 /** A `query` action: what it asked and what came back (null until answered). */
@@ -288,18 +298,91 @@ export function actDc(
       return null;
     }
     case 'event': {
-      const dc = args[2];
-      if (args.length < 2 || args.length > 3 || (dc !== undefined && !dcKnown(dc))) return 'event takes NODE NAME [DC]';
+      // Filters (round L): `service=`, `tag=`, `node=` after the name; absent in the older scenarios.
+      const filters = eventFilters(args.slice(2).filter((a) => a.includes('=')));
+      const plain = args.slice(2).filter((a) => !a.includes('='));
+      const dc = plain[0];
+      const usage = 'event takes NODE NAME [DC] [service=REGEX] [tag=REGEX] [node=REGEX]';
+      if (args.length < 2 || plain.length > 1 || typeof filters === 'string' || (dc !== undefined && !dcKnown(dc)))
+        return typeof filters === 'string' ? filters : usage;
       if (sim === null) return null;
-      const request = { type: 'event.fire', name: args[1]!, payload: null, ...(dc ? { dc } : {}) } as const;
+      const request = {
+        type: 'event.fire',
+        name: args[1]!,
+        payload: null,
+        ...filters,
+        ...(dc ? { dc } : {}),
+      } as const;
       send(sim, node!, request, (r) =>
         sim.log(`harness: event ${args[1]} fired on ${node}${dc ? ` for ${dc}` : ''} (${r ? r.status : 'no answer'})`),
       );
       return null;
     }
+    case 'lookup':
+      return lookup(sim, args, activity);
     default:
       return null;
   }
+}
+
+function eventFilters(
+  options: readonly string[],
+): { nodeFilter?: string; serviceFilter?: string; tagFilter?: string } | string {
+  const out: { nodeFilter?: string; serviceFilter?: string; tagFilter?: string } = {};
+  for (const option of options) {
+    const at = option.indexOf('=');
+    const [key, value] = [option.slice(0, at), option.slice(at + 1)];
+    if (value === '') return `event: empty filter '${option}'`;
+    if (key === 'node') out.nodeFilter = value;
+    else if (key === 'service') out.serviceFilter = value;
+    else if (key === 'tag') out.tagFilter = value;
+    else return `event: unknown filter '${option}' (service=, tag=, node=)`;
+  }
+  return out;
+}
+
+/**
+ * `lookup NODE catalog|health SERVICE [tag=T] [passing] NODE,NODE|none`: a service lookup as a client (DNS,
+ * consul-template) makes it, judged by the nodes of the instances it answers (Consul: `?tag=` keeps the
+ * instances with that tag, case-insensitively; `?passing` those whose checks all pass). Pushed to the
+ * queries list, so `expect queries` judges it.
+ */
+function lookup(sim: SimApi | null, args: readonly string[], activity: DcActivity | null): string | null {
+  const [node, kind, service] = args;
+  const want = args[args.length - 1];
+  const options = args.slice(3, -1);
+  const tag = options.find((o) => o.startsWith('tag='))?.slice(4);
+  const passing = options.includes('passing');
+  const known = options.every((o) => (o.startsWith('tag=') && o.length > 4) || (o === 'passing' && kind === 'health'));
+  if (args.length < 4 || (kind !== 'catalog' && kind !== 'health') || !known || want === undefined || want === '')
+    return 'lookup takes NODE catalog|health SERVICE [tag=T] [passing] NODE,NODE|none (passing: health only)';
+  if (sim === null) return null;
+  const sorted = (nodes: readonly string[]): string => [...new Set(nodes)].sort().join(',');
+  const wanted = want === 'none' ? 'none' : sorted(want.split(','));
+  const check: QueryCheck = {
+    node: node!,
+    name: `${kind}/${service}${tag ? `?tag=${tag}` : ''}${passing ? '?passing' : ''}`,
+    want: wanted,
+    got: null,
+  };
+  activity!.queries.push(check);
+  const read = { consistency: 'default' } as const;
+  const request: AgentRequest =
+    kind === 'catalog'
+      ? { type: 'catalog.service', service: service!, ...(tag ? { tag } : {}), read }
+      : { type: 'health.service', service: service!, ...(tag ? { tag } : {}), ...(passing ? { passing } : {}), read };
+  send(sim, node!, request, (r) => {
+    const body = r?.status === 200 && Array.isArray(r.body) ? (r.body as { Node: string | { Node: string } }[]) : null;
+    const names = (body ?? []).map((e) => (typeof e.Node === 'string' ? e.Node : e.Node.Node));
+    check.got =
+      body === null
+        ? `error ${r ? `${r.status} ${r.error ?? ''}` : 'timeout'}`
+        : names.length === 0
+          ? 'none'
+          : sorted(names);
+    sim.log(`harness: lookup ${check.name} on ${node} answered ${check.got}`);
+  });
+  return null;
 }
 
 /** `expect queries` and `expect event NAME DC`; undefined for any other name. */
@@ -323,6 +406,20 @@ export function expectDc(
     return wrong.length === 0
       ? null
       : wrong.map((a) => `${a.what}: wanted ${a.want}, got ${a.got ?? 'no answer'}`).join('; ');
+  }
+  if (name === 'event-at') {
+    const [event, nodes] = args;
+    if (event === undefined || nodes === undefined) return 'event-at takes NAME NODE,NODE';
+    const wanted = new Set(nodes.split(','));
+    const problems: string[] = [];
+    for (const id of sim.nodeIds) {
+      const agent = agentOf(id);
+      if (agent === null || !sim.isUp(id) || agent.left) continue;
+      const has = agent.events.some((e) => e.Name === event);
+      if (wanted.has(id) && !has) problems.push(`${id} did not receive ${event}`);
+      if (!wanted.has(id) && has) problems.push(`${id} received ${event}, which its filters exclude`);
+    }
+    return problems.length === 0 ? null : problems.join('; ');
   }
   if (name === 'event') {
     const [event, dc] = args;

@@ -1,7 +1,8 @@
 /**
  * A session is stored as its creator asked (issue 12, round F): when `PUT /v1/session/create` answers an
  * ID, the session that ID names in the servers' stores has the TTL and LockDelay the client sent, the
- * default Behavior (`release`) when it sent none, and the node of the agent it asked when it named none —
+ * default Behavior (`release`) when it sent none, the node of the agent it asked when it named none, and the
+ * node checks it named (serfHealth when it named none; round L) —
  * what `GET /v1/session/info/:id` would then show it, and what the leader's TTL sweep and lock-delay act
  * on. A field lost or defaulted on the way (an explicit LockDelay of 0 read as unset, a TTL dropped) is a
  * session that behaves unlike what its client was promised.
@@ -22,6 +23,8 @@ export interface SessionAsked {
   readonly behavior?: 'release' | 'delete';
   /** The agent it was sent to: the session's node when the request names none. */
   readonly via: NodeId;
+  /** The node checks it named (`Checks`/`NodeChecks`); absent: none named, so Consul ties it to serfHealth. */
+  readonly nodeChecks?: readonly string[];
 }
 
 /** Differences between a stored session and what was asked, each a sentence (empty when it matches). */
@@ -33,6 +36,11 @@ export function sessionMisses(session: Session, asked: SessionAsked): string[] {
   const behavior = asked.behavior ?? 'release';
   if (session.Behavior !== behavior) misses.push(`Behavior ${session.Behavior}, asked ${behavior}`);
   if (session.Node !== asked.via) misses.push(`Node ${session.Node}, created through ${asked.via}`);
+  // Consul's session endpoint: a session that names neither node nor service checks is tied to serfHealth;
+  // one that names node checks — an empty list included, the documented way to opt out — has exactly those.
+  const nodeChecks = asked.nodeChecks ?? ['serfHealth'];
+  if (session.NodeChecks.join(',') !== nodeChecks.join(','))
+    misses.push(`NodeChecks [${session.NodeChecks.join(', ')}], asked [${nodeChecks.join(', ')}]`);
   return misses;
 }
 

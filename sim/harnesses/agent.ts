@@ -57,8 +57,10 @@ import {
   catalogMisses,
   ChecksActivity,
   checkTtlMiss,
+  checkResultApplied,
   checksSyncMisses,
   notePass,
+  type CheckResultInput,
   startChecks,
 } from './agent-checks.js';
 import { readModeDrawer } from './agent-reads.js';
@@ -78,6 +80,8 @@ const params = {
   keys: 'number of KV keys the workload touches',
   requestTimeoutMs: 'client timeout (ms): after it the outcome is unknown',
   checkFailPercent: 'chance (%) that a seeded check run reports critical',
+  checkWarnPercent:
+    "chance (%) that a seeded check run that did not fail reports warning (a script exiting 1, an HTTP 429: Consul's CheckMonitor); default 0, drawn only when set",
   linTimeoutMs: 'time budget of the end-of-run linearizability check (ms)',
   clientsJoin: '1 = client agents join the servers at start (-retry-join); 0 = they wait for an agent.join',
   staleReads:
@@ -114,6 +118,10 @@ const params = {
     "true (default) or false: memberlist's TCP fallback probe in every agent's gossip (false: a member whose datagrams are cut is declared failed although its TCP works)",
   checkClients:
     'agent-check processes (health reporters): each owns TTL checks on one agent, sets their status and output and heartbeats one, and registers a service now and then; acknowledged updates, TTL expiries and `expect checks-synced` are checked (sim/harnesses/agent-checks.ts; default 0, drawn only when set)',
+  sessionNodeChecks:
+    '1 = the session processes name their node checks: a third none (serfHealth), a third `Checks: []`, a third `Checks: ["serfHealth"]`; each created session must hold what it named (sim/harnesses/agent-sessions.ts); default 0, drawn only when set',
+  checkServiceChecks:
+    "1 = with checkClients, each process's service `hc<p>` carries a TTL check, set to passing or warning in the same instant the registration is sent (it meets the service's push in flight; sim/harnesses/agent-checks.ts); default 0, drawn only when set",
   eventClients:
     'user-event processes: half fire events with a few repeated names through random agents, half watch one agent each with blocking event lists; a fire must leave its event on the agent that acknowledged it, and a blocking list must return when its agent receives an event (sim/harnesses/agent-events.ts; default 0, drawn only when set)',
   autopilotProbes:
@@ -232,6 +240,8 @@ class AgentRun {
   readonly roles: RoleMarks = new Map();
   /** The stepping node's own clock in its current step (the input's nowMs). */
   stepNowMs = 0;
+  /** A check result the stepping node is handed (onInput), judged after its step (checkResultApplied). */
+  checkResultIn: CheckResultInput | null = null;
   nextValue = 1;
   defaultReadsAnswered = 0;
   /** Why a workload operation did not succeed, by history id (the history keeps no output for an unknown outcome). */
@@ -465,6 +475,27 @@ export function serfHealthOf(sim: SimApi, node: NodeId): string | null {
   if (!store.nodes.has(node)) return 'absent';
   const check: HealthCheck | undefined = store.checks.get(node)?.get('serfHealth');
   return check ? check.Status : 'absent';
+}
+
+/**
+ * End-of-run rule: every live server that the leader of its DC shows alive (serfHealth passing) is in that
+ * leader's catalog with the `consul` service. Consul's leader registers it for each alive server
+ * (leader.go handleAliveMember, in the same write as serfHealth here: memberHealth) and owns it: an agent's
+ * anti-entropy leaves it alone (local/state.go updateSyncState skips structs.ConsulServiceID), so
+ * `consul.service.consul` in DNS and `catalog/service/consul` list every alive server.
+ */
+function checkServersRegistered(sim: SimApi): string[] {
+  const problems: string[] = [];
+  for (const node of serversOf(sim.scenario)) {
+    if (!sim.isUp(node) || sim.isPaused(node) || agentOf(sim, node)?.left !== false) continue;
+    const leader = leaderOf(sim, multiDc(sim.scenario) ? dcOf(sim.scenario, node) : undefined);
+    if (leader === null) continue;
+    const store = storeOf(sim.runtime(leader)!).state;
+    if (store.checks.get(node)?.get('serfHealth')?.Status !== 'passing') continue;
+    if (!store.services.get(node)?.has('consul'))
+      problems.push(`server ${node} is alive (serfHealth passing) in ${leader}'s catalog without its consul service`);
+  }
+  return problems;
 }
 
 /** Sends one agent request; `onDone(undefined)` on timeout. */
@@ -767,6 +798,7 @@ function startSessions(sim: SimApi, scenario: Scenario): void {
     ),
   );
   const prng = sim.random('sessions');
+  const sessionNodeChecks = num(scenario, 'sessionNodeChecks', 0) === 1;
   const timeoutMs = num(scenario, 'requestTimeoutMs', 3000);
   for (let p = 0; p < count; p++) {
     const later = (ms: number, fn: () => void): void => {
@@ -774,14 +806,23 @@ function startSessions(sim: SimApi, scenario: Scenario): void {
     };
     const create = (): void => {
       const via = prng.pick(agentsOf(sim));
-      agentRequest(sim, via, { type: 'session.create', ttlMs: 10_000, lockDelayMs: 0 }, timeoutMs, (r) => {
+      // `set sessionNodeChecks 1`: a third each name no checks, `Checks: []` (no health tie: a TTL-only lock
+      // session) or `Checks: ["serfHealth"]`. Drawn only when set, so other scenarios draw what they drew.
+      const nodeChecks = sessionNodeChecks ? [undefined, [], ['serfHealth']][prng.below(3)] : undefined;
+      const body: AgentRequest = {
+        type: 'session.create',
+        ttlMs: 10_000,
+        lockDelayMs: 0,
+        ...(nodeChecks !== undefined ? { checks: nodeChecks } : {}),
+      };
+      agentRequest(sim, via, body, timeoutMs, (r) => {
         const id = r?.status === 200 ? (r.body as { ID?: string }).ID : undefined;
         if (id === undefined) {
           sessionStats.refused.push(r ? `${r.status} ${r.error ?? ''}` : 'timeout');
           return later(500 + prng.below(1000), create);
         }
         sessionStats.created++;
-        checkSessionAsAsked(sim, id, { ttlMs: 10_000, lockDelayMs: 0, via });
+        checkSessionAsAsked(sim, id, { ttlMs: 10_000, lockDelayMs: 0, via, ...(nodeChecks ? { nodeChecks } : {}) });
         let renewals = prng.below(4);
         const renew = (): void => {
           if (renewals-- <= 0) {
@@ -1741,6 +1782,12 @@ export const harness: Harness = {
 
   checkStep(sim, nodeId) {
     const runtime = sim.runtime(nodeId);
+    const resultIn = runOf(sim).checkResultIn;
+    if (resultIn !== null && resultIn.node === nodeId) {
+      runOf(sim).checkResultIn = null;
+      const problem = checkResultApplied(resultIn, agentOf(sim, nodeId));
+      if (problem !== null) return problem;
+    }
     if (!runtime?.hasMachine('raft')) {
       if (!runtime?.hasMachine('agent')) return null;
       const client = runtime.stateOf<AgentState>('agent');
@@ -1787,6 +1834,8 @@ export const harness: Harness = {
 
   onInput(sim, nodeId, input) {
     runOf(sim).stepNowMs = input.nowMs;
+    if (input.kind === 'checkResult')
+      runOf(sim).checkResultIn = { node: nodeId, checkId: input.checkId, status: input.result.status };
     noteWanTimeout(sim, nodeId, input as { kind: string; timer?: string; nowMs: number });
     if (input.kind === 'request') {
       notePass(runOf(sim).checks, nodeId, input.nowMs, input.request);
@@ -1838,9 +1887,13 @@ export const harness: Harness = {
 
   checkResult(sim, _nodeId, _checkId, _check) {
     const fail = sim.random('checks').chance(num(sim.scenario, 'checkFailPercent', 10), 100);
-    return fail
-      ? { status: 'critical', output: 'curl: (7) Failed to connect to localhost port 80: Connection refused' }
-      : { status: 'passing', output: 'ok' };
+    if (fail)
+      return { status: 'critical', output: 'curl: (7) Failed to connect to localhost port 80: Connection refused' };
+    // A second draw only when the knob is set: scenarios without it draw exactly what they drew before.
+    const warnPercent = num(sim.scenario, 'checkWarnPercent', 0);
+    if (warnPercent > 0 && sim.random('checks').chance(warnPercent, 100))
+      return { status: 'warning', output: 'HTTP GET http://localhost/health: 429 Too Many Requests' };
+    return { status: 'passing', output: 'ok' };
   },
 
   live(sim) {
@@ -1942,7 +1995,8 @@ export const harness: Harness = {
       sim.log(
         `linearizability: ${ops.length} KV operations linearizable (${result.partitions} keys, ${Math.round(result.ms)} ms)`,
       );
-    return checkCatalog(sim, num(sim.scenario, 'linTimeoutMs', 20_000));
+    const catalog = checkCatalog(sim, num(sim.scenario, 'linTimeoutMs', 20_000));
+    return catalog.length > 0 ? catalog : checkServersRegistered(sim);
   },
 
   act(sim, action, args) {
@@ -2036,7 +2090,7 @@ export const harness: Harness = {
       default: {
         const verdict = expectDc(sim, name, args, runOf(sim).dc, (id) => agentOf(sim, id));
         if (verdict !== undefined) return verdict;
-        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, election-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, checks-synced, queries, access, event NAME DC)`;
+        return `unknown expectation '${name}' (agent knows: leader [DC], errors MAX, read-errors MAX, unanswered MAX, failover-within DURATION, election-within DURATION, serfHealth NODE STATUS, service NAME COUNT, served DC FROM TO, wan-converged, catalog-synced, checks-synced, queries, access, event NAME DC, event-at NAME NODE,NODE)`;
       }
     }
   },

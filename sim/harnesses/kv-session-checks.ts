@@ -7,7 +7,8 @@
  * serfHealth (`NodeChecks: []`, `ServiceChecks: [id]`) gives up its locks when its service fails while
  * its node stays up — the recipe for leader election among service instances. The workload here is
  * that service's agent: every node registers service `lock-svc` with check `lock-svc-alive`, and
- * reports the check's status now and then (one report in three critical) while the safety phase lasts;
+ * reports the check's status now and then (one report in three critical; with `serviceWarnPercent`, some of
+ * the others warning) while the safety phase lasts;
  * then it reports passing once, so that the liveness phase can take the lock again.
  *
  * The rule (checked by the kv harness's store checker after every apply, on every node): no session
@@ -54,10 +55,11 @@ export function startLockServiceHealth(
   sim: SimApi,
   everyMs: number,
   propose: (command: StoreCommand, deadlineMs: number, done: (ok: boolean) => void) => void,
+  warnPercent = 0,
 ): void {
   const prng = sim.random('lock-service-health');
   sim.nodeIds.forEach((node, i) => {
-    const register = (status: 'passing' | 'critical'): StoreCommand => ({
+    const register = (status: 'passing' | 'warning' | 'critical'): StoreCommand => ({
       type: 'catalogRegister',
       node: { node, address: `10.0.0.${i + 1}` },
       service: { service: lockServiceName, id: lockServiceName, port: 9000 },
@@ -76,7 +78,11 @@ export function startLockServiceHealth(
         };
         return again();
       }
-      const status = prng.below(3) === 0 ? 'critical' : 'passing';
+      // `set serviceWarnPercent P` (round L): that share of the passing reports warn instead — a session is
+      // invalidated when a check goes critical, not when it warns (the cause rule, sim/checkers/store.ts,
+      // then judges a session that ends at a warning). The extra draw only when set.
+      const healthy = prng.below(3) === 0 ? 'critical' : 'passing';
+      const status = healthy === 'passing' && warnPercent > 0 && prng.chance(warnPercent, 100) ? 'warning' : healthy;
       propose(register(status), sim.nowMs + 1000, () => undefined);
       sim.after(Math.max(1, Math.round(everyMs / 2) + prng.below(Math.max(1, everyMs))), report);
     };

@@ -131,6 +131,8 @@ const params = {
     'serf (sessions die with their node’s serfHealth, Consul’s default) | none | service (tied to a service check that an agent reports now passing, now critical: kv-session-checks.ts)',
   serviceHealthEveryMs:
     'with sessionChecks service: mean gap between the service check’s status reports (default 1500)',
+  serviceWarnPercent:
+    'with sessionChecks service: share (%) of the passing reports that warn instead (a warning check does not invalidate its sessions; default 0, drawn only when set)',
   plant: 'TEST ONLY: forget-lock-delay (a planted store bug the lock checker must catch) | none',
   groupReads:
     'TEST ONLY: read mode of the key-group clients’ recursive reads: consistent (the default) | default-unsafe (BROKEN, as reads=default-unsafe: the key-group check must catch it)',
@@ -1419,8 +1421,12 @@ export const harness: Harness = {
     startCatalogWriters(sim, scenario);
     if (scenario.params.sessionChecks === 'service') {
       const client = new Client(sim, sim.random('lock-service-agent'), 'lock-svc', 300, 'consistent');
-      startLockServiceHealth(sim, num(scenario, 'serviceHealthEveryMs', 1500), (command, deadlineMs, done) =>
-        client.propose(command, deadlineMs, (out) => done(out.kind === 'ok' && commandResult(out.reply).ok)),
+      startLockServiceHealth(
+        sim,
+        num(scenario, 'serviceHealthEveryMs', 1500),
+        (command, deadlineMs, done) =>
+          client.propose(command, deadlineMs, (out) => done(out.kind === 'ok' && commandResult(out.reply).ok)),
+        num(scenario, 'serviceWarnPercent', 0),
       );
     }
     startWatchers(sim, scenario);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentState } from '../../core/agent/state.js';
-import { checkServiceKept, checksSyncMisses } from '../harnesses/agent-checks.js';
+import { checkResultApplied, checkServiceKept, checksSyncMisses } from '../harnesses/agent-checks.js';
 import type { SimApi } from '../harness.js';
 import { loadScenario, runLoaded } from '../run.js';
 
@@ -67,5 +67,23 @@ describe('services kept across restarts (sim/harnesses/agent-checks.ts checkServ
       'agent-checks: n4 acknowledged the deregistration of service hc0 and no registration since, but holds it',
     ]);
     expect(judge(true, {})[0]).toContain('acknowledged the registration of service hc0');
+  });
+});
+
+describe('a monitor check holds its last result (round L, L02: checkResultApplied)', () => {
+  /** An agent holding check `service:web` at generation 7 with `status`. */
+  const holding = (status: string): AgentState =>
+    ({ checks: new Map([['service:web', { id: 'service:web', status, generation: 7 }]]) }) as unknown as AgentState;
+  const warned = { node: 'n4', checkId: 'agent:7/service:web', status: 'warning' } as const;
+
+  it('holds when the agent holds the status it was handed, or the result was for an older generation', () => {
+    expect(checkResultApplied(warned, holding('warning'))).toBeNull();
+    expect(checkResultApplied({ ...warned, checkId: 'agent:6/service:web' }, holding('critical'))).toBeNull();
+  });
+
+  it('names a warning recorded as critical (a script exiting 1 is not a failure)', () => {
+    expect(checkResultApplied(warned, holding('critical'))).toBe(
+      'n4: check service:web ran warning but the agent holds it critical',
+    );
   });
 });

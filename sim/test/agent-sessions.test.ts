@@ -33,3 +33,16 @@ describe('a session is stored as its creator asked (sim/harnesses/agent-sessions
     ]);
   });
 });
+
+describe('a session holds the node checks it named (round L, L09)', () => {
+  const via = { ttlMs: 10_000, lockDelayMs: 0, via: 'n4' };
+
+  it('holds for serfHealth when none were named, and for exactly the list named (an empty one included)', () => {
+    expect(sessionMisses(stored({}), via)).toEqual([]);
+    expect(sessionMisses(stored({ NodeChecks: [] }), { ...via, nodeChecks: [] })).toEqual([]);
+  });
+
+  it('names `Checks: []` stored as serfHealth (the default applied when only one of the lists was absent)', () => {
+    expect(sessionMisses(stored({}), { ...via, nodeChecks: [] })).toEqual(['NodeChecks [serfHealth], asked []']);
+  });
+});
