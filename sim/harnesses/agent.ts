@@ -1843,7 +1843,12 @@ export const harness: Harness = {
     }
     const checker = raftCheckerOf(sim, nodeId);
     if (!checker) return;
-    checker.onInput(nodeId, input);
+    // The server's Raft state before the step, as the raft and kv harnesses pass it: the rules drop what the
+    // node drops unread — a member's acknowledgement under another server id (it lost its data, core/raft
+    // identity.ts). Without it they counted such a stranger as heard, and called a leader's check-quorum
+    // step-down unfounded (agent/autopilot-catch-up seeds 147 and 198 on 5da6c81: n1 came back with a new id).
+    const runtime = sim.runtime(nodeId);
+    checker.onInput(nodeId, input, runtime?.hasMachine('raft') ? runtime.stateOf<RaftState>('raft') : null);
     // Arrivals of what may be a consistent read this server answers itself (see the consistentRead rule).
     if (input.kind === 'request') checker.rules?.readArrived(nodeId, `c${input.requestId}`);
     else if (input.kind === 'message') {
