@@ -282,7 +282,8 @@ export class NodeDriver {
     // The flush is queued after whatever the step armed for this turn (Raft's `replicate` timer, which
     // sends the new entries): the leader's appends leave before its own write goes to the disk thread,
     // and the two proceed in parallel (Raft thesis §10.2.1) — submitting the write first put ~0.1–0.15 ms
-    // (encoding and handing the batch to the thread pool) in front of every follower's copy.
+    // (the flush's first turn: gathering the batch and handing it to the thread pool) in front of every
+    // follower's copy.
     if (this.flushWanted) {
       this.flushWanted = false;
       this.scheduleFlush();
