@@ -220,19 +220,26 @@ export function judgedReads(
   command: unknown,
 ): { indexProblems: string[]; answers: Answers } {
   const indexProblems: string[] = [];
+  const answers = runJudgedReads(state);
+  for (const [key, answer] of answers) {
+    const row = rowIndexMax(answer.value);
+    if (answer.index < row)
+      indexProblems.push(
+        `answer index: after ${String((command as { type?: unknown } | null)?.type)} at index ${index}, ${key} answers X-Consul-Index ${answer.index} below a row of it modified at ${row}`,
+      );
+  }
+  return { indexProblems, answers };
+}
+
+/** Every judged read run once on `state`, keyed by the query as JSON (reads that answer an error left out). */
+function runJudgedReads(state: StoreState): Map<string, { value: unknown; index: number }> {
   const answers = new Map<string, { value: unknown; index: number }>();
   for (const query of catalogReads(state)) {
     const result = runQuery(state, query);
     if ('error' in result) continue;
-    const key = JSON.stringify(query);
-    const row = rowIndexMax(result.value);
-    if (result.index < row)
-      indexProblems.push(
-        `answer index: after ${String((command as { type?: unknown } | null)?.type)} at index ${index}, ${key} answers X-Consul-Index ${result.index} below a row of it modified at ${row}`,
-      );
-    answers.set(key, { value: result.value, index: result.index });
+    answers.set(JSON.stringify(query), { value: result.value, index: result.index });
   }
-  return { indexProblems, answers };
+  return answers;
 }
 
 /**
@@ -251,14 +258,8 @@ export function judgesAnswers(command: unknown): boolean {
 
 /** The judged reads' answers in `state`; none before a KV command (it changes none of them). */
 export function answersOf(state: StoreState, command?: unknown): Answers {
-  const out = new Map<string, { value: unknown; index: number }>();
-  if (command !== undefined && !judgesAnswers(command)) return out;
-  for (const query of catalogReads(state)) {
-    const result = runQuery(state, query);
-    if ('error' in result) continue;
-    out.set(JSON.stringify(query), { value: result.value, index: result.index });
-  }
-  return out;
+  if (command !== undefined && !judgesAnswers(command)) return new Map();
+  return runJudgedReads(state);
 }
 
 /** A sentence per judged read whose answer `command` (applied at `index`) changed while its index stayed below `index`. */
