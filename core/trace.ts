@@ -128,6 +128,8 @@ export interface TraceFields {
   'agent.synced': { readonly what: 'service' | 'check'; readonly id: string };
   'agent.deregistered': { readonly what: 'service' | 'check'; readonly id: string };
   'agent.syncFailed': { readonly error: string };
+  /** The agent refuted a claim that it failed or left; a full sync follows (antiEntropy.ts). */
+  'agent.refutedResync': { readonly claim: 'failed' | 'left' };
   'agent.coordinateFailed': { readonly error: string };
   'agent.droppedMessage': {
     readonly from: NodeId;
@@ -325,6 +327,11 @@ const traceTable: { readonly [K in TraceType]: Row<K> } = {
   'agent.synced': ['info', (e) => `agent: Synced ${e.what} '${e.id}'`],
   'agent.deregistered': ['info', (e) => `agent: Deregistered ${e.what} '${e.id}'`],
   'agent.syncFailed': ['error', (e) => `agent: failed to sync remote state: ${e.error}`],
+  'agent.refutedResync': [
+    'info',
+    (e) =>
+      `agent: refuted a claim that this node ${e.claim}; full sync scheduled (the leader may have deregistered it)`,
+  ],
   'agent.coordinateFailed': ['debug', (e) => `agent: coordinate update failed: ${e.error}`],
   'agent.droppedMessage': [
     'warn',

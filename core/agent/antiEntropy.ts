@@ -57,6 +57,21 @@ export function armFullSync(s: AgentState, env: Env): void {
   });
 }
 
+/**
+ * This agent refuted a claim that it had failed or left. The leader may have acted on the claim first:
+ * deregistered the node with its services and checks (a leave, or a failure reaped), and the refutation
+ * brings back only the node and its serfHealth (leader.ts reconcile). The agent's own bookkeeping still
+ * says everything is in sync, so without a full sync its services stay out of the catalog until the next
+ * periodic one (a minute in Consul, whose agent has this gap; scenarios/agent/leave.txt seeds 944 and 955).
+ * The full sync runs `refutedResyncMs` later, once the claim and the refutation have reached the leader.
+ */
+export function resyncAfterRefutation(s: AgentState, env: Env, claim: 'failed' | 'left'): void {
+  if (s.left) return;
+  count(s, 'refutedResyncs');
+  trace(env, { type: 'agent.refutedResync', claim });
+  env.ctx.emit({ kind: 'setTimer', timer: 'antiEntropy', afterMs: s.config.timing.refutedResyncMs });
+}
+
 export function onFullSyncTimer(s: AgentState, env: Env): void {
   if (s.left) return;
   armFullSync(s, env);

@@ -519,6 +519,13 @@ export interface AgentConfig {
 export interface AgentTiming {
   /** Period of the full anti-entropy sync. Consul scales 1 min with cluster size; shorter finds drift sooner at more RPC cost. */
   readonly antiEntropyIntervalMs: number;
+  /**
+   * How long after refuting a claim that it failed or left the agent runs a full sync (antiEntropy.ts
+   * resyncAfterRefutation): long enough for the claim and the refutation to reach the leader by gossip.
+   * Shorter may read the catalog before the leader deregistered the node; longer leaves a deregistered
+   * node's services out of the catalog longer.
+   */
+  readonly refutedResyncMs: number;
   /** Delay before retrying a failed sync ("failed to sync remote state"); Consul uses ~15 s + jitter. */
   readonly syncRetryMs: number;
   /** How long a forwarded request waits for its answer before replying 500 rpc timeout (non-blocking reads and writes). */
@@ -566,6 +573,7 @@ export interface AgentTiming {
 
 export const agentTimingLan: AgentTiming = {
   antiEntropyIntervalMs: 60_000,
+  refutedResyncMs: 2_000,
   syncRetryMs: 15_000,
   rpcTimeoutMs: 10_000,
   rpcHoldTimeoutMs: 7_000,
@@ -583,6 +591,7 @@ export const agentTimingLan: AgentTiming = {
 /** Faster timers for the simulator: a short run sees several syncs and reconciles. */
 export const agentTimingSim: AgentTiming = {
   antiEntropyIntervalMs: 5_000,
+  refutedResyncMs: 1_000,
   syncRetryMs: 1_000,
   rpcTimeoutMs: 2_000,
   rpcHoldTimeoutMs: 2_000,

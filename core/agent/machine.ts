@@ -33,6 +33,7 @@ import {
   onFullSyncTimer,
   onSyncTimer,
   onSyncWaitTimer,
+  resyncAfterRefutation,
   triggerSync,
 } from './antiEntropy.js';
 import { maybeBootstrap, onBootstrapTimer } from './bootstrap.js';
@@ -265,6 +266,8 @@ function onLocal(s: AgentState, env: Env, input: AgentLocalInput): void {
           return recordEvent(s, env, output.event);
         case 'reaped':
           return; // the agent acted on the member's failed/left notice; SWIM forgetting it changes nothing here
+        case 'refuted':
+          return resyncAfterRefutation(s, env, output.claim);
       }
     }
     case 'wan': {

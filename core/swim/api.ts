@@ -90,7 +90,13 @@ export type SwimNotice =
   | { readonly type: 'member'; readonly member: Member; readonly previous: MemberStatus | null }
   | { readonly type: 'userEvent'; readonly event: UserEvent }
   /** A failed member passed reconnectTimeout (or a left one tombstoneTimeout) and was forgotten. */
-  | { readonly type: 'reaped'; readonly member: Member };
+  | { readonly type: 'reaped'; readonly member: Member }
+  /**
+   * This member refuted a claim that it had failed or left (a stale one, or about its previous life):
+   * members — the Consul leader among them — may have acted on the claim before the refutation reached
+   * them. `incarnation` is the one it refuted with.
+   */
+  | { readonly type: 'refuted'; readonly claim: 'failed' | 'left'; readonly incarnation: number };
 
 /** What `view()` returns; the TUI reads these names. */
 export interface SwimView {

@@ -365,3 +365,24 @@ describe('two claims about a live member at one incarnation with other tags (a p
     expect(sent).toBe(0);
   });
 });
+
+describe('a member that refutes a claim that it failed or left tells its observer (the agent resyncs)', () => {
+  for (const claim of ['failed', 'left'] as const) {
+    it(`a ${claim} claim at its own incarnation: refuted above it, one 'refuted' notice; a suspicion: none`, () => {
+      const { loop } = joinedCluster(4, {}, 1);
+      const inc = loop.state('n2').self.incarnation;
+      loop.notices.length = 0;
+      // A stale claim about n2, as a restarted member's previous life may leave in flight (agent/leave seed 944).
+      const from = claim === 'left' ? 'n2' : 'n3';
+      loop.inject('n2', 'n4', { t: 'gossip', u: [{ k: 'dead', id: 'n2', inc, from }] });
+      expect(loop.state('n2').self.incarnation).toBe(inc + 1);
+      const refuted = loop.notices.filter((n) => n.node === 'n2' && n.notice.type === 'refuted');
+      expect(refuted.map((n) => n.notice)).toEqual([{ type: 'refuted', claim, incarnation: inc + 1 }]);
+      // A suspicion is refuted too, but no member acted on it beyond suspecting: nothing to resync.
+      loop.inject('n2', 'n4', { t: 'gossip', u: [{ k: 'suspect', id: 'n2', inc: inc + 1, from: 'n3' }] });
+      expect(loop.state('n2').self.incarnation).toBe(inc + 2);
+      expect(loop.notices.filter((n) => n.notice.type === 'refuted')).toHaveLength(1);
+      expect(loop.invariantFailures).toEqual([]);
+    });
+  }
+});

@@ -211,8 +211,10 @@ export function onDead(step: Step, u: Extract<SwimUpdate, { k: 'dead' }>, sender
   const leave = u.from === u.id;
   if (u.id === s.selfId) {
     if (s.self.status === 'alive' && u.inc < s.self.incarnation) tellStale(step, sender);
-    else if (s.self.status === 'alive') refute(step, u.inc);
-    else if (!leave) reassertLeave(step, u.inc);
+    else if (s.self.status === 'alive') {
+      refute(step, u.inc);
+      notify(step, { type: 'refuted', claim: leave ? 'left' : 'failed', incarnation: s.self.incarnation });
+    } else if (!leave) reassertLeave(step, u.inc);
     return;
   }
   const record = s.members.get(u.id);

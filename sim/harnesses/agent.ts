@@ -128,6 +128,8 @@ const params = {
     "processes that ask `operator/autopilot/health` through random agents every 0.2–0.6 s; each answer is judged against Consul's health rules (sim/harnesses/agent-autopilot.ts; default 0, drawn only when set)",
   antiEntropyMs:
     "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
+  refutedResyncMs:
+    "how long after refuting a claim that it failed or left an agent runs a full sync (ms; default the simulator's 1000; core/agent/antiEntropy.ts resyncAfterRefutation). A value longer than the run turns the resync off, as in Consul, whose agent waits for its next periodic full sync",
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts), and what an `acl-access` action sends through the gate of core/agent/gate.ts, which net/gate.ts runs too (sim/harnesses/agent-gate.ts)',
   aclTtlMs:
     "with `set acl`: every ACL-enabled agent's `acl_ttl` (ms; default Consul's 30000), how long a DC whose `acl_datacenter` is another keeps a token it resolved from there",
@@ -1648,13 +1650,15 @@ function drainTombstoneEvents(sim: SimApi, nodeId: NodeId, events: TombstoneEven
   return problem;
 }
 
-/** The agents' timing: the simulator's, with what the scenario sets (`antiEntropyMs`, the tombstone GC's). */
+/** The agents' timing: the simulator's, with what the scenario sets (`antiEntropyMs`, `refutedResyncMs`, the tombstone GC's). */
 function simTimingOf(scenario: Scenario): AgentConfig['timing'] {
   const has = (key: keyof typeof params): boolean => scenario.params[key] !== undefined;
-  if (!has('antiEntropyMs') && !has('tombstoneTtlMs') && !has('tombstoneGranularityMs')) return agentTimingSim;
+  const keys = ['antiEntropyMs', 'refutedResyncMs', 'tombstoneTtlMs', 'tombstoneGranularityMs'] as const;
+  if (!keys.some(has)) return agentTimingSim;
   return {
     ...agentTimingSim,
     antiEntropyIntervalMs: num(scenario, 'antiEntropyMs', agentTimingSim.antiEntropyIntervalMs),
+    refutedResyncMs: num(scenario, 'refutedResyncMs', agentTimingSim.refutedResyncMs),
     tombstoneTtlMs: num(scenario, 'tombstoneTtlMs', agentTimingSim.tombstoneTtlMs),
     tombstoneGranularityMs: num(scenario, 'tombstoneGranularityMs', agentTimingSim.tombstoneGranularityMs),
   };

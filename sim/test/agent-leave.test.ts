@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LeftNodes } from '../harnesses/agent-leave.js';
-import { loadScenario, runLoaded } from '../run.js';
+import fs from 'node:fs';
+import { loadScenario, loadScenarioText, runLoaded } from '../run.js';
 
 /** A push as the agent sends it: an RPC write of a catalog registration of `node`. */
 const push = (node: string) => ({
@@ -41,4 +42,33 @@ describe('a left agent writes nothing more to the catalog', () => {
     const loaded = await loadScenario('scenarios/agent/leave.txt');
     expect(runLoaded(loaded, 241, { codec: true }).result).toBe('pass');
   });
+});
+
+/**
+ * scenarios/agent/leave.txt seeds 944 and 955: the restarted n5 synced its services, then a stale leave
+ * intent at its new life's incarnation (0) reached the leader, which deregistered the node with its
+ * services; n5 refuted and the leader registered the node again, but not its services. n5's anti-entropy
+ * believed them synced, and the scenario's full sync (a minute, as Consul's) came after the run: the
+ * catalog lacked n5's services 20 s after the faults. The agent now runs a full sync soon after it refutes
+ * a claim that it failed or left (core/agent/antiEntropy.ts resyncAfterRefutation).
+ */
+describe('an agent that refutes a claim that it left brings its services back', () => {
+  for (const seed of [944, 955]) {
+    it(`seed ${seed}: passes with the resync, fails checks-synced without it (Consul's gap)`, async () => {
+      const loaded = await loadScenario('scenarios/agent/leave.txt');
+      let resynced = false;
+      const run = runLoaded(loaded, seed, {
+        onLog: (line) => (resynced ||= line.event?.type === 'agent.refutedResync' && line.node === 'n5'),
+      });
+      expect(run.result).toBe('pass');
+      expect(resynced).toBe(true);
+      const without = await loadScenarioText(
+        `${fs.readFileSync('scenarios/agent/leave.txt', 'utf8')}\nset refutedResyncMs 3600000\n`,
+        'scenarios/agent/leave.txt',
+      );
+      const failed = runLoaded(without, seed);
+      expect(failed.result).toBe('fail');
+      expect(failed.violations.join('\n')).toMatch(/n5's service .* is not in the catalog/);
+    });
+  }
 });
