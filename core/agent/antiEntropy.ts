@@ -66,13 +66,16 @@ export function armFullSync(s: AgentState, env: Env): void {
  * The full sync runs `refutedResyncMs` later, once the claim and the refutation have reached the leader.
  */
 export function resyncAfterRefutation(s: AgentState, env: Env, claim: 'failed' | 'left'): void {
-  if (s.left) return;
+  // Armed once: claims refuted one after another (a flapping member) must not postpone it for ever.
+  if (s.left || s.refutedResyncArmed) return;
+  s.refutedResyncArmed = true;
   count(s, 'refutedResyncs');
   trace(env, { type: 'agent.refutedResync', claim });
   env.ctx.emit({ kind: 'setTimer', timer: 'antiEntropy', afterMs: s.config.timing.refutedResyncMs });
 }
 
 export function onFullSyncTimer(s: AgentState, env: Env): void {
+  s.refutedResyncArmed = false;
   if (s.left) return;
   armFullSync(s, env);
   if (s.syncing) {

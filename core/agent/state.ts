@@ -239,6 +239,8 @@ export interface AgentState {
   syncAgain: boolean;
   /** The sync timer is armed (a retry or a coalesced sync-on-change). */
   syncArmed: boolean;
+  /** A full sync is armed sooner than its period because this agent refuted a claim (antiEntropy.ts). */
+  refutedResyncArmed: boolean;
   /** API calls answered once the local state is synced (or the sync failed, or after a bound): Consul's syncChanges. */
   readonly syncWaiters: Map<number, (env: Env) => void>;
   nextSyncWaiter: number;
@@ -310,6 +312,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     syncing: false,
     syncAgain: false,
     syncArmed: false,
+    refutedResyncArmed: false,
     syncWaiters: new Map(),
     nextSyncWaiter: 1,
     nextCheckGeneration: 1,
