@@ -6,7 +6,10 @@
  * hidden, shuffled), SRV + additional A, tag and RFC 2782 forms, UDP truncation at 512 bytes without
  * EDNS, TCP framing, malformed packets dropped. The real-agent DNS test is dns.integration.test.ts.
  */
+import net from 'node:net';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addressOfLabel, addrLabel, isIpv4, isIpv6 } from '../../core/agent/endpoints/dns.js';
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import { dig, tcpExchange, udpExchange, encodeQuery } from '../dns/client.js';
 import { durationSeconds, parseQueryName, reverseAddress, startDnsServer, type DnsServer } from '../dns/server.js';
@@ -442,5 +445,37 @@ describe('truncation and framing', () => {
     });
     socket.destroy();
     expect(ids.sort()).toEqual([100, 101, 102]);
+  });
+});
+
+describe("the core's address checks agree with node:net (core may not import it)", () => {
+  const v4 = fc
+    .tuple(fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(300), fc.boolean())
+    .map(([a, b, c, d, zero]) => `${zero ? '0' : ''}${a}.${b}.${c}.${d}`);
+  const v6 = fc
+    .tuple(
+      fc.array(fc.stringMatching(/^[0-9a-fA-F]{1,5}$/), { maxLength: 9 }),
+      fc.array(fc.stringMatching(/^[0-9a-fA-F]{1,4}$/), { maxLength: 8 }),
+      fc.constantFrom('', '::', ':'),
+      fc.option(v4, { nil: undefined }),
+    )
+    .map(([head, tail, gap, ipv4]) => {
+      const text = gap === '' ? [...head, ...tail].join(':') : `${head.join(':')}${gap}${tail.join(':')}`;
+      return ipv4 === undefined ? text : `${text}${text.endsWith(':') || text === '' ? '' : ':'}${ipv4}`;
+    });
+  it('isIpv4 and isIpv6 give node:net verdicts on IPv4-, IPv6-like and arbitrary strings', () => {
+    fc.assert(
+      fc.property(fc.oneof(v4, v6, fc.string({ maxLength: 40 })), (text) => {
+        expect(isIpv4(text)).toBe(net.isIPv4(text));
+        if (!text.includes('%')) expect(isIpv6(text)).toBe(net.isIPv6(text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+  it('addrLabel names an address by 8 or 32 hex digits, and addressOfLabel reads it back', () => {
+    expect(addrLabel('10.0.0.7')).toBe('0a000007');
+    expect(addrLabel('2001:db8::1')).toBe('20010db8000000000000000000000001');
+    expect(addrLabel('::ffff:1.2.3.4')).toBeUndefined(); // an IPv4 tail has no hex label (it gave a malformed one)
+    expect(addressOfLabel('0a000007')).toBe('10.0.0.7');
   });
 });

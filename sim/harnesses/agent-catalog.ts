@@ -42,6 +42,9 @@ import { readModeDrawer } from './agent-reads.js';
 import type { AgentsHost } from './agent-host.js';
 
 export const catalogNodes = ['e1', 'e2', 'e3'] as const;
+/** The address an external node is registered at. */
+export const catalogAddressOf = (node: string): string =>
+  `10.0.9.${catalogNodes.indexOf(node as (typeof catalogNodes)[number]) + 1}`;
 export const catalogService = 'ext';
 export const catalogCheckId = 'ext-alive';
 /** The node-level check of `set catalogNodeChecks 1`, and the prepared query that ignores it. */
@@ -72,6 +75,23 @@ export interface CatalogInput {
 export interface CatalogHost extends AgentsHost {
   /** The write was refused before it reached a log (`No cluster leader` …): it did not happen. */
   readonly definitelyNotApplied: (r: AgentResponse | undefined) => boolean;
+  /**
+   * With DNS clients (`set dnsClients`): the external nodes' registrations carry what DNS answers differ
+   * by — e1's `ext` tags in mixed case and node meta (TXT), e2's service address equal to its node's, e3's
+   * a service address of its own (an SRV target `<hex>.addr`). Fixed per node: nothing more is drawn.
+   */
+  readonly dnsDetails?: boolean;
+}
+
+/** The DNS details of an external node's registration (CatalogHost.dnsDetails). */
+function dnsDetailsOf(node: string): {
+  service: { tags?: string[]; address?: string };
+  nodeMeta?: Record<string, string>;
+} {
+  if (node === 'e1')
+    return { service: { tags: ['Primary', 'rails'] }, nodeMeta: { rack: 'r1', 'rfc1035-note': 'ext one' } };
+  if (node === 'e2') return { service: { address: catalogAddressOf(node) } };
+  return { service: { address: '10.0.8.3' } };
 }
 
 export function startCatalog(sim: SimApi, scenario: Scenario, count: number, host: CatalogHost): void {
@@ -147,8 +167,14 @@ export function startCatalog(sim: SimApi, scenario: Scenario, count: number, hos
             ? {
                 type: 'catalog.register' as const,
                 node,
-                address: `10.0.9.${catalogNodes.indexOf(node) + 1}`,
-                service: { name: catalogService, id: catalogService, port: 8080 },
+                address: catalogAddressOf(node),
+                ...(host.dnsDetails && dnsDetailsOf(node).nodeMeta ? { nodeMeta: dnsDetailsOf(node).nodeMeta } : {}),
+                service: {
+                  name: catalogService,
+                  id: catalogService,
+                  port: 8080,
+                  ...(host.dnsDetails ? dnsDetailsOf(node).service : {}),
+                },
                 checks: [
                   { id: catalogCheckId, name: 'ext alive', serviceId: catalogService, status: input.status! },
                   ...(input.nodeStatus !== undefined

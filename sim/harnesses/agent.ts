@@ -49,7 +49,15 @@ import { RaftClusterChecker } from '../checkers/raft.js';
 import { actDc, DcActivity, dcActions, expectDc } from './agent-dc.js';
 import { actGate, gateActions } from './agent-gate.js';
 import { checkSessionAsAsked } from './agent-sessions.js';
-import { checkCatalog, startCatalog } from './agent-catalog.js';
+import {
+  catalogAddressOf,
+  catalogNodes,
+  catalogQueryName,
+  catalogService,
+  checkCatalog,
+  startCatalog,
+} from './agent-catalog.js';
+import { startDnsClients } from './agent-dns.js';
 import { startAutopilotProbes } from './agent-autopilot.js';
 import type { AgentsHost, LocalStateHost } from './agent-host.js';
 import { EventsActivity, noteEvent, startEvents } from './agent-events.js';
@@ -128,6 +136,8 @@ const params = {
     "processes that ask `operator/autopilot/health` through random agents every 0.2–0.6 s; each answer is judged against Consul's health rules (sim/harnesses/agent-autopilot.ts; default 0, drawn only when set)",
   antiEntropyMs:
     "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
+  dnsClients:
+    "DNS clients (`dig @agent -p 8600`): service, tag, RFC 2782, node, prepared-query, PTR and `.addr` lookups through random agents, run by the agent's own DNS lookup (core/agent/endpoints/dns.ts) and judged against Consul's DNS rules applied to the reads it made (sim/harnesses/agent-dns.ts); default 0, drawn only when set",
   refutedResyncMs:
     "how long after refuting a claim that it failed or left an agent runs a full sync (ms; default the simulator's 1000; core/agent/antiEntropy.ts resyncAfterRefutation). A value longer than the run turns the resync off, as in Consul, whose agent waits for its next periodic full sync",
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts), and what an `acl-access` action sends through the gate of core/agent/gate.ts, which net/gate.ts runs too (sim/harnesses/agent-gate.ts)',
@@ -1878,9 +1888,26 @@ export const harness: Harness = {
       agentOf: (node) => agentOf(sim, node),
       startedSince: (node, atMs) => runOf(sim).starts.some((s) => s.node === node && s.atMs > atMs),
     };
-    startCatalog(sim, scenario, num(scenario, 'catalogClients', 0), { ...agents, definitelyNotApplied });
+    startCatalog(sim, scenario, num(scenario, 'catalogClients', 0), {
+      ...agents,
+      definitelyNotApplied,
+      dnsDetails: num(scenario, 'dnsClients', 0) > 0,
+    });
     startChecks(sim, scenario, num(scenario, 'checkClients', 0), { ...agents, ...localState }, runOf(sim).checks);
     startEvents(sim, scenario, num(scenario, 'eventClients', 0), { ...agents, ...localState }, runOf(sim).events);
+    const catalogOn = num(scenario, 'catalogClients', 0) > 0;
+    startDnsClients(sim, scenario, num(scenario, 'dnsClients', 0), {
+      ...agents,
+      datacenterOf: (node) => dcOf(scenario, node),
+      serviceNames: [
+        'web',
+        ...['svc0', 'svc1', 'svc2', 'svc3'],
+        ...Array.from({ length: num(scenario, 'checkClients', 0) }, (_, p) => `hc${p}`),
+        ...(catalogOn ? [catalogService, 'loc0', 'loc1', 'loc2'] : []),
+      ],
+      externalNodes: catalogOn ? catalogNodes.map((node) => ({ node, address: catalogAddressOf(node) })) : [],
+      queryNames: catalogOn && num(scenario, 'catalogNodeChecks', 0) > 0 ? [catalogQueryName] : [],
+    });
     startAutopilotProbes(sim, scenario, num(scenario, 'autopilotProbes', 0), {
       ...agents,
       heartbeatMs: () => {
