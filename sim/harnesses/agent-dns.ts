@@ -38,9 +38,13 @@ export interface DnsHost extends AgentsHost {
   readonly datacenterOf: (node: NodeId) => string;
   /** Service names the workloads register (besides `consul`), and node names beyond the agents'. */
   readonly serviceNames: readonly string[];
+  /** The ones this scenario is about (its catalog or timeline services): asked for half the time. */
+  readonly featuredServices: readonly string[];
   readonly externalNodes: readonly { readonly node: string; readonly address: string }[];
   /** Prepared query names the workloads create. */
   readonly queryNames: readonly string[];
+  /** Every datacenter of a multi-DC scenario (a name may ask any of them); empty with one DC. */
+  readonly datacenters: readonly string[];
 }
 
 /** What a client asked, as it built the name (the judge does not parse the name back). */
@@ -82,12 +86,20 @@ export function startDnsClients(sim: SimApi, scenario: Scenario, count: number, 
 
   /** A question and its name in `zone`; a third name a datacenter (now and then one that does not exist). */
   const ask = (zone: DnsZone): { question: DnsQuestion; name: string; qtype: string } => {
-    const roll = prng.below(20);
-    const dcLabel = prng.below(3) === 0 ? (prng.below(4) === 0 ? 'dc9' : spell(zone.datacenter)) : undefined;
+    // 9 in 20 a service, 4 a node, 3 a prepared query, 1 each a PTR, an `.addr`, an unknown and an outside
+    // name; without queries or external nodes their share goes to services and nodes.
+    let roll = prng.below(20);
+    if (roll >= 13 && roll < 16 && host.queryNames.length === 0) roll = 0;
+    if ((roll === 16 || roll === 17) && host.externalNodes.length === 0) roll = 9;
+    const dcs = host.datacenters.length > 0 ? host.datacenters : [zone.datacenter];
+    const dcLabel = prng.below(3) === 0 ? (prng.below(4) === 0 ? 'dc9' : spell(prng.pick(dcs))) : undefined;
     const suffix = `${dcLabel !== undefined ? `.${dcLabel}` : ''}.${zone.zone}`;
     const dc = dcLabel !== undefined ? { dc: dcLabel } : {};
     if (roll < 9) {
-      const service = prng.pick(['consul', ...host.serviceNames]);
+      const service =
+        host.featuredServices.length > 0 && prng.below(2) === 0
+          ? prng.pick(host.featuredServices)
+          : prng.pick(['consul', ...host.serviceNames]);
       const form = prng.below(4);
       const tag = form === 1 || form === 3 ? prng.pick(['rails', 'primary', 'nope']) : undefined;
       const name =
@@ -108,7 +120,7 @@ export function startDnsClients(sim: SimApi, scenario: Scenario, count: number, 
         qtype: prng.pick(nodeTypes),
       };
     }
-    if (roll < 15 && host.queryNames.length > 0) {
+    if (roll < 16) {
       const query = prng.pick(host.queryNames);
       return {
         question: { kind: 'query', query, ...dc },
@@ -116,7 +128,7 @@ export function startDnsClients(sim: SimApi, scenario: Scenario, count: number, 
         qtype: prng.pick(['A', 'SRV']),
       };
     }
-    if (roll < 17 && host.externalNodes.length > 0) {
+    if (roll === 16) {
       const address = prng.pick(host.externalNodes).address;
       return {
         question: { kind: 'ptr', address },
@@ -124,11 +136,11 @@ export function startDnsClients(sim: SimApi, scenario: Scenario, count: number, 
         qtype: prng.pick(['PTR', 'ANY']),
       };
     }
-    if (roll < 18 && host.externalNodes.length > 0) {
+    if (roll === 17) {
       const address = prng.pick(host.externalNodes).address;
       return { question: { kind: 'addr', address }, name: `${addrLabel(address)!}.addr.${zone.zone}`, qtype: 'A' };
     }
-    if (roll < 19) return { question: { kind: 'unknown' }, name: `web.nosuchtype${suffix}`, qtype: 'A' };
+    if (roll === 18) return { question: { kind: 'unknown' }, name: `web.nosuchtype${suffix}`, qtype: 'A' };
     return { question: { kind: 'outside' }, name: 'example.com.', qtype: 'A' };
   };
 

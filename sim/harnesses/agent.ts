@@ -1896,6 +1896,8 @@ export const harness: Harness = {
     startChecks(sim, scenario, num(scenario, 'checkClients', 0), { ...agents, ...localState }, runOf(sim).checks);
     startEvents(sim, scenario, num(scenario, 'eventClients', 0), { ...agents, ...localState }, runOf(sim).events);
     const catalogOn = num(scenario, 'catalogClients', 0) > 0;
+    const timelineArg = (action: string): string[] =>
+      scenario.timeline.filter((e) => e.action === action && e.args[1] !== undefined).map((e) => e.args[1]!);
     startDnsClients(sim, scenario, num(scenario, 'dnsClients', 0), {
       ...agents,
       datacenterOf: (node) => dcOf(scenario, node),
@@ -1904,9 +1906,15 @@ export const harness: Harness = {
         ...['svc0', 'svc1', 'svc2', 'svc3'],
         ...Array.from({ length: num(scenario, 'checkClients', 0) }, (_, p) => `hc${p}`),
         ...(catalogOn ? [catalogService, 'loc0', 'loc1', 'loc2'] : []),
+        ...new Set(timelineArg('health')),
       ],
+      featuredServices: [...(catalogOn ? [catalogService] : []), ...new Set(timelineArg('health'))],
       externalNodes: catalogOn ? catalogNodes.map((node) => ({ node, address: catalogAddressOf(node) })) : [],
-      queryNames: catalogOn && num(scenario, 'catalogNodeChecks', 0) > 0 ? [catalogQueryName] : [],
+      queryNames: [
+        ...(catalogOn && num(scenario, 'catalogNodeChecks', 0) > 0 ? [catalogQueryName] : []),
+        ...new Set(timelineArg('query-create')),
+      ],
+      datacenters: scenario.datacenters.map((d) => d.name),
     });
     startAutopilotProbes(sim, scenario, num(scenario, 'autopilotProbes', 0), {
       ...agents,
