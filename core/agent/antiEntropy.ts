@@ -59,7 +59,7 @@ export function armFullSync(s: AgentState, env: Env): void {
 
 /**
  * This agent refuted a claim that it had failed or left. The leader may have acted on the claim first:
- * deregistered the node with its services and checks (a leave, or a failure reaped), and the refutation
+ * deregistered the node with its services and checks (it does on a leave), and the refutation
  * brings back only the node and its serfHealth (leader.ts reconcile). The agent's own bookkeeping still
  * says everything is in sync, so without a full sync its services stay out of the catalog until the next
  * periodic one (a minute in Consul, whose agent has this gap; scenarios/agent/leave.txt seeds 944 and 955).
@@ -79,9 +79,15 @@ export function onFullSyncTimer(s: AgentState, env: Env): void {
   if (s.left) return;
   armFullSync(s, env);
   if (s.syncing) {
-    s.syncAgain = true; // the running push ends with a fresh look anyway
+    // The running push ends with this full sync: a push alone would not look at the catalog, and what the
+    // catalog lost (a refuted claim's deregistration) would wait a whole period.
+    s.fullSyncAgain = true;
     return;
   }
+  startFullSync(s, env);
+}
+
+function startFullSync(s: AgentState, env: Env): void {
   s.syncing = true;
   count(s, 'fullSyncs');
   readRemote(s, env);
@@ -255,6 +261,7 @@ function syncNext(s: AgentState, env: Env): void {
   if (s.left) {
     s.syncing = false;
     s.syncAgain = false;
+    s.fullSyncAgain = false;
     return flushSyncWaiters(s, env);
   }
   if (!s.nodeInSync) {
@@ -324,6 +331,12 @@ function syncNext(s: AgentState, env: Env): void {
     );
   }
   s.syncing = false;
+  if (s.fullSyncAgain) {
+    // It reads the catalog and pushes whatever differs, which includes what syncAgain would push.
+    s.fullSyncAgain = false;
+    s.syncAgain = false;
+    return startFullSync(s, env);
+  }
   if (s.syncAgain) {
     s.syncAgain = false;
     triggerSync(s, env);

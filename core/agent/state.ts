@@ -241,6 +241,8 @@ export interface AgentState {
   syncArmed: boolean;
   /** A full sync is armed sooner than its period because this agent refuted a claim (antiEntropy.ts). */
   refutedResyncArmed: boolean;
+  /** A full sync came due during a push: it runs when the push chain ends (antiEntropy.ts). */
+  fullSyncAgain: boolean;
   /** API calls answered once the local state is synced (or the sync failed, or after a bound): Consul's syncChanges. */
   readonly syncWaiters: Map<number, (env: Env) => void>;
   nextSyncWaiter: number;
@@ -313,6 +315,7 @@ export function initialState(config: AgentConfig, hasRaft: boolean, nodeId: stri
     syncAgain: false,
     syncArmed: false,
     refutedResyncArmed: false,
+    fullSyncAgain: false,
     syncWaiters: new Map(),
     nextSyncWaiter: 1,
     nextCheckGeneration: 1,
