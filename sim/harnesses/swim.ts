@@ -296,12 +296,30 @@ function checkLhm(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | n
 }
 
 /**
+ * Per-step rule (memberlist mergeState: "if the remote node believes a node is dead, we prefer to suspect
+ * that node instead of declaring it dead instantly"): merging a push-pull state never marks a member
+ * failed. `status` is `nodeId`'s mark about `about` in the step. (Round O, O06.)
+ */
+export function checkPushPullMark(
+  run: { pushPullTick: NodeId | null },
+  nodeId: NodeId,
+  about: NodeId,
+  status: MemberStatus,
+): string | null {
+  if (status !== 'failed' || run.pushPullTick !== nodeId) return null;
+  return `push-pull merge: ${nodeId} marked ${about} failed while merging a push-pull state (a remote dead is merged as a suspicion)`;
+}
+
+/**
  * Per-step rule (Lifeguard §4.3, memberlist handleIndirectPing): a member that served a ping-req whose
  * indirect ping got no ack within its timeout nacks the requester if (and only if) the ping-req asked for
  * a nack. The nacks are what lets a prober tell a dead target from its own bad links (checkLhm judges the
  * prober's side with the nacks it heard; this judges that they were sent). (Round O, O07.)
  */
-function checkNack(run: SwimRun, nodeId: NodeId): string | null {
+export function checkNack(
+  run: { nackTick: { node: NodeId; requester: NodeId; asked: boolean; sent: boolean } | null },
+  nodeId: NodeId,
+): string | null {
   const tick = run.nackTick;
   if (tick === null || tick.node !== nodeId) return null;
   run.nackTick = null;
@@ -317,7 +335,11 @@ function checkNack(run: SwimRun, nodeId: NodeId): string | null {
  * score by one (clamped to awarenessMaxMultiplier − 1). Judged on message steps other than acks (an ack
  * lowers the score in the same step; a timer step refutes nothing). (Round O, O09.)
  */
-function checkRefuteLhm(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | null {
+export function checkRefuteLhm(
+  run: { refuteTick: { node: NodeId; before: number; refutations: number } | null },
+  nodeId: NodeId,
+  s: SwimState | null,
+): string | null {
   const tick = run.refuteTick;
   if (tick === null || tick.node !== nodeId) return null;
   run.refuteTick = null;
@@ -903,10 +925,8 @@ export const harness: Harness = {
     // member failed. The partner's view of a death may be stale (it held the member failed across a
     // partition the member never heard of); a suspicion gives the member its timeout to refute, a death
     // takes it out of every view it reaches. (Round O, O06: dead merged as dead escaped every scenario.)
-    if (status === 'failed' && run.pushPullTick === nodeId)
-      sim.violation(
-        `push-pull merge: ${nodeId} marked ${about} failed while merging a push-pull state (a remote dead is merged as a suspicion)`,
-      );
+    const merged = checkPushPullMark(run, nodeId, about, status);
+    if (merged !== null) sim.violation(merged);
     // Per-step rule (SWIM §4.2): a member held failed or left comes back alive only at a higher
     // incarnation (a new life); an alive at the same incarnation is an old message.
     if (status === 'alive') {
