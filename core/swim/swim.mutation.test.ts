@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../types.js';
 import type { SwimConfig } from './config.js';
+import type { SwimMessage } from './messages.js';
 import { joinedCluster, memberNames, SwimLoop } from './testing.js';
 
 const names = memberNames;
@@ -125,5 +126,32 @@ describe('Lifeguard dynamic suspicion (§4.2)', () => {
     // 4 members: min 4 s, max 24 s, k = 2. Two accusers (n2, and n1's own failed probe) give
     // 24 − 20·log 2 / log 3 ≈ 11.4 s; only a third independent accuser would bring it to 4 s.
     expect(failed[0]!.atMs - suspectedAtMs).toBeGreaterThan(8_000);
+  });
+});
+
+describe('a datagram keeps its own updates (state.ts sendDatagram)', () => {
+  it("a note told to one member rides along with the queue's gossip, never replaced by it", () => {
+    // n3 answers a stale accusation with its alive, sent to the accuser directly (updates.ts tellStale),
+    // while its broadcast queue holds other news: the queue's updates may ride along, but the note must
+    // stay (round O's O08 — the queue replacing a message's own updates, the bug of
+    // swim/slow-member-lifeguard seed 51 — escaped the explorer, whose other paths repair the loss).
+    for (const seed of [1, 2]) {
+      const { loop } = cluster(6, {}, seed);
+      const inc = loop.state('n3').self.incarnation;
+      loop.inject('n3', 'n5', { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc, from: 'n5' }] });
+      expect(loop.state('n3').self.incarnation).toBe(inc + 1);
+      loop.runUntil(loop.nowMs + 60_000); // the refutation has spread and left n3's queue
+      expect(loop.state('n3').queue.length).toBe(0);
+      loop.inject('n3', 'n5', { t: 'gossip', u: [{ k: 'alive', id: 'n9', inc: 1, tags: {} }] });
+      expect(loop.state('n3').queue.length).toBeGreaterThan(0); // news of n9 waits to be gossiped
+      const told: SwimMessage[] = [];
+      loop.onSend = (from, to, message) => {
+        if (from === 'n3' && to === 'n5' && message.t === 'gossip') told.push(message);
+      };
+      loop.inject('n3', 'n5', { t: 'gossip', u: [{ k: 'suspect', id: 'n3', inc, from: 'n5' }] }); // stale now
+      loop.onSend = null;
+      const carried = told.flatMap((m) => (m.t === 'gossip' ? (m.u ?? []) : []));
+      expect(carried.some((u) => u.k === 'alive' && u.id === 'n3' && u.inc === inc + 1)).toBe(true);
+    }
   });
 });

@@ -69,6 +69,7 @@ import type { Effect, NodeId } from '../../core/types.js';
 import {
   checkHistory,
   groupSlots,
+  groupTreeText,
   kvGroupModel,
   parseHistoryJsonLines,
   registerModel,
@@ -112,6 +113,10 @@ const params = {
   groups: 'the key groups, comma-separated names (`1,12,2`: prefixes t/1/, t/12/, t/2/)',
   keysReadPercent:
     'share (%) of the key-group clients’ recursive reads made as a key listing with a separator instead (`GET /v1/kv/t/1/?keys&separator=/`: `consul kv get -keys`, the UI’s folder view); default 0, drawn only when set',
+  groupFolders:
+    'with 1, a key group’s third slot is the key `t/<group>/d/c` instead of `t/<group>/c`: a folder under the prefix, so a key listing with a separator rolls it up (`d/`, Consul KVSKeys) and recursive reads and txns reach a nested key; default 0',
+  txnGetTreePercent:
+    'share (%) of the key-group txns that end with a `get-tree` of the group (Consul’s txn verb: every entry under the prefix, values included), judged by the kv-group model; default 0, drawn only when set',
   requestTimeoutMs: 'client timeout per attempt (ms)',
   opTimeoutMs: 'give up on an operation after this long (ms)',
   lockClients: 'concurrent lock clients (sessions + acquire/release)',
@@ -687,9 +692,26 @@ export function groupPrefixes(scenario: Scenario): string[] {
  * group by the `kv-group` model (sim/checkers/lin/models.ts). The default group names (`1`, `12`, `2`)
  * put `t/1` before `t/12/` on purpose: a delete-tree that misses its prefix's bound shows.
  */
+/**
+ * Where a key group's slots live under its prefix. Flat by default (`t/1/a`, `t/1/b`, `t/1/c`); with
+ * `set groupFolders 1` the third slot is nested (`t/1/d/c`), so a key listing with the separator '/'
+ * answers the folder `d/` for it (Consul KVSKeys), which `groupKeys` names as the slot.
+ */
+interface GroupLayout {
+  readonly folders: boolean;
+}
+
+const folderOfSlot = 'd/';
+
+function groupKey(layout: GroupLayout, prefix: string, slot: number): string {
+  return layout.folders && slot === 2 ? `${prefix}${folderOfSlot}${groupSlots[slot]}` : `${prefix}${groupSlots[slot]}`;
+}
+
 function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
   const clients = num(scenario, 'txnClients', 2);
   if (clients === 0) return;
+  const layout: GroupLayout = { folders: num(scenario, 'groupFolders', 0) === 1 };
+  const getTreePercent = num(scenario, 'txnGetTreePercent', 0);
   const prng = sim.random('groups');
   const run = runStateOf(sim);
   const prefixes = groupPrefixes(scenario);
@@ -713,13 +735,13 @@ function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
         const op = sim.history.invoke(process, 'read-keys', null, '-', sim.nowMs, prefix);
         client.read({ type: 'kvKeys', prefix, separator: '/' }, deadlineMs, (out) => {
           if (out.kind !== 'ok') return finish(op, 'fail', null);
-          finish(op, 'ok', groupKeys(prefix, out.reply));
+          finish(op, 'ok', groupKeys(layout, prefix, out.reply));
         });
       } else if (roll < 25) {
         const op = sim.history.invoke(process, 'read-tree', null, '-', sim.nowMs, prefix);
         client.read({ type: 'kvList', prefix }, deadlineMs, (out) => {
           if (out.kind !== 'ok') return finish(op, 'fail', null);
-          finish(op, 'ok', groupRead(prefix, out.reply));
+          finish(op, 'ok', groupRead(layout, prefix, out.reply));
         });
       } else if (roll < 33) {
         const op = sim.history.invoke(process, 'delete-tree', null, '-', sim.nowMs, prefix);
@@ -727,14 +749,14 @@ function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
       } else {
         client.read({ type: 'kvList', prefix }, deadlineMs, (out) => {
           if (out.kind !== 'ok') return again();
-          const seen = groupEntries(prefix, out.reply);
-          const { ops, txn } = buildTxn(prng, run, prefix, seen);
+          const seen = groupEntries(layout, prefix, out.reply);
+          const { ops, txn } = buildTxn(prng, run, layout, prefix, seen, getTreePercent);
           const op = sim.history.invoke(process, 'txn', { ops }, '-', sim.nowMs, prefix);
           client.propose({ type: 'txn', ops: txn, nowMs: sim.nowMs }, deadlineMs, (applied) => {
             if (applied.kind !== 'ok') return finish(op, applied.kind, null);
             const result = commandResult(applied.reply);
             if (!result.ok) return finish(op, 'fail', null); // refused before running: nothing happened
-            finish(op, 'ok', txnOutput(ops, result.value as TxnOutcome));
+            finish(op, 'ok', txnOutput(layout, prefix, ops, result.value as TxnOutcome));
           });
         });
       }
@@ -743,19 +765,35 @@ function startGroupWorkload(sim: SimApi, scenario: Scenario): void {
 }
 
 /** The group's entries by slot (null where absent), from a recursive read. */
-function groupEntries(prefix: string, reply: RaftReply): (KvEntry | null)[] {
+function groupEntries(layout: GroupLayout, prefix: string, reply: RaftReply): (KvEntry | null)[] {
   const entries = ((reply.result as { value?: KvEntry[] } | undefined)?.value ?? []) as KvEntry[];
-  return groupSlots.map((slot) => entries.find((e) => e.Key === `${prefix}${slot}`) ?? null);
+  return groupSlots.map((_, slot) => entries.find((e) => e.Key === groupKey(layout, prefix, slot)) ?? null);
 }
 
-/** A key listing's answer as the kv-group model states it: each key after the prefix (a key outside it as is). */
-function groupKeys(prefix: string, reply: RaftReply): string[] {
+/**
+ * A key listing's answer as the kv-group model states it: each key after the prefix (a key outside it
+ * as is); with folders, the folder `d/` is the third slot's name (anything else about it, such as `d`
+ * without its separator, stays as answered and matches no slot).
+ */
+function groupKeys(layout: GroupLayout, prefix: string, reply: RaftReply): string[] {
   const keys = ((reply.result as { value?: string[] } | undefined)?.value ?? []) as string[];
-  return keys.map((key) => (key.startsWith(prefix) ? key.slice(prefix.length) : key));
+  return keys.map((key) => {
+    const rest = key.startsWith(prefix) ? key.slice(prefix.length) : key;
+    return layout.folders && key === `${prefix}${folderOfSlot}` ? groupSlots[2] : rest;
+  });
 }
 
-function groupRead(prefix: string, reply: RaftReply): (string | null)[] {
-  return groupEntries(prefix, reply).map(textOf);
+function groupRead(layout: GroupLayout, prefix: string, reply: RaftReply): (string | null)[] {
+  return groupEntries(layout, prefix, reply).map(textOf);
+}
+
+/** A txn `get-tree`'s entries as the model's text (groupTreeText): `slot=value` per entry, in key order. */
+function groupTreeOf(layout: GroupLayout, prefix: string, entries: readonly KvEntry[]): string {
+  const named = entries.map((entry) => {
+    const slot = groupSlots.findIndex((_, i) => groupKey(layout, prefix, i) === entry.Key);
+    return `${slot < 0 ? `?${entry.Key}` : groupSlots[slot]}=${textOf(entry)}`;
+  });
+  return JSON.stringify(named);
 }
 
 /**
@@ -768,8 +806,10 @@ function groupRead(prefix: string, reply: RaftReply): (string | null)[] {
 function buildTxn(
   prng: Prng,
   run: KvRun,
+  layout: GroupLayout,
   prefix: string,
   seen: readonly (KvEntry | null)[],
+  getTreePercent: number,
 ): { ops: GroupTxnOp[]; txn: TxnKvOp[] } {
   const count = 2 + prng.below(7);
   const failing = prng.below(3) === 0 ? prng.below(count) : -1;
@@ -780,7 +820,7 @@ function buildTxn(
   const written = new Set<number>();
   for (let i = 0; i < count; i++) {
     const slot = prng.below(groupSlots.length);
-    const key = `${prefix}${groupSlots[slot]}`;
+    const key = groupKey(layout, prefix, slot);
     const entry = seen[slot] ?? null;
     if (i === failing) {
       const kind = prng.pick(['cas', 'delete-cas', 'check-index', 'check'] as const);
@@ -833,18 +873,39 @@ function buildTxn(
         break;
     }
   }
+  // Last, so that the entries it returns are the rest of the results (their number is the group's size).
+  if (getTreePercent > 0 && prng.below(100) < getTreePercent) {
+    ops.push({ verb: 'get-tree', slot: 0 });
+    txn.push({ verb: 'get-tree', key: prefix });
+  }
   return { ops, txn };
 }
 
 /** The txn's answer as the model states it: committed with its gets' values, or the failing op indexes. */
-function txnOutput(ops: readonly GroupTxnOp[], outcome: TxnOutcome): GroupTxnOutput {
+function txnOutput(
+  layout: GroupLayout,
+  prefix: string,
+  ops: readonly GroupTxnOp[],
+  outcome: TxnOutcome,
+): GroupTxnOutput {
   if (outcome.Errors !== null) return { ok: false, failed: outcome.Errors.map((e) => e.OpIndex) };
-  // Results hold one entry per set, cas, get and check-index (Consul's txn results), in op order.
+  // Results hold one entry per set, cas, get and check-index (Consul's txn results), in op order, and a
+  // get-tree (always the last op, buildTxn) one per entry under the prefix.
   const gets: (string | null)[] = [];
   let at = 0;
   for (const op of ops) {
     if (op.verb === 'set' || op.verb === 'cas' || op.verb === 'check-index') at++;
     else if (op.verb === 'get') gets.push(textOf(outcome.Results[at++]?.KV ?? null));
+    else if (op.verb === 'get-tree') {
+      gets.push(
+        groupTreeOf(
+          layout,
+          prefix,
+          outcome.Results.slice(at).map((r) => r.KV),
+        ),
+      );
+      at = outcome.Results.length;
+    }
   }
   return { ok: true, gets };
 }

@@ -9,6 +9,8 @@
  * (delayed processing: inbound messages held MIN..MAX), `tags N k=v,..`, `event N NAME`,
  * `forceLeave N NAME`. Workload knob: `forceLeaveFailedEvery` (an operator force-leaves failed members).
  * Per-step rules: resurrection (SWIM §4.2), the Lifeguard suspicion timeout, force-leave of a failed member;
+ * a push-pull merge marks nobody failed (memberlist mergeState: a remote dead is merged as a suspicion);
+ * a helper nacks a timed-out ping-req exactly when asked, and each refutation raises the LHM by one (Lifeguard);
  * the Lifeguard probe period and timeout scaled by the local health multiplier (LHM + 1);
  * opt-in (`set checkPacketBytes true`): every datagram, encoded, fits in packetBytesMax.
  * Expectations: converged, failed N, left N, alive N, falsePositivesAtMost K, healthyFalsePositivesAtMost K, healthyFalsePositivesAtLeast K, members K, event NAME,
@@ -170,6 +172,12 @@ class SwimRun {
   forceLeave: { node: NodeId; name: string; before: MemberStatus | undefined } | null = null;
   /** The node stepping on its probe timer, if any (the Lifeguard scaling rule judges the timers it arms). */
   probeTick: NodeId | null = null;
+  /** The node merging a push-pull state in this step, if any (the push-pull merge rule judges its marks). */
+  pushPullTick: NodeId | null = null;
+  /** A helper's indirect ping timing out in this step: whom it owes a nack, whether one was asked for and sent (checkNack). */
+  nackTick: { node: NodeId; requester: NodeId; asked: boolean; sent: boolean } | null = null;
+  /** A Lifeguard member's health score before a message step (not an ack), and its refutations in it (checkRefuteLhm). */
+  refuteTick: { node: NodeId; before: number; refutations: number } | null = null;
   /**
    * The node stepping on its reap timer, if any: its local time and the failed and left members it held
    * then, with how long each had held that status (checkReap judges what the step forgot).
@@ -285,6 +293,60 @@ function checkLhm(run: SwimRun, nodeId: NodeId, s: SwimState | null): string | n
   const want = Math.min(s.config.awarenessMaxMultiplier - 1, Math.max(0, tick.score + delta));
   if (s.awareness.score === want) return null;
   return `lifeguard LHM: ${nodeId}'s probe ${probe.seq} of ${probe.target} failed after it asked ${asked} member(s) to probe indirectly and heard ${probe.nacks} nack(s); its health score went ${tick.score} → ${s.awareness.score}, Lifeguard §4.1 makes it ${want}`;
+}
+
+/**
+ * Per-step rule (memberlist mergeState: "if the remote node believes a node is dead, we prefer to suspect
+ * that node instead of declaring it dead instantly"): merging a push-pull state never marks a member
+ * failed. `status` is `nodeId`'s mark about `about` in the step. (Round O, O06.)
+ */
+export function checkPushPullMark(
+  run: { pushPullTick: NodeId | null },
+  nodeId: NodeId,
+  about: NodeId,
+  status: MemberStatus,
+): string | null {
+  if (status !== 'failed' || run.pushPullTick !== nodeId) return null;
+  return `push-pull merge: ${nodeId} marked ${about} failed while merging a push-pull state (a remote dead is merged as a suspicion)`;
+}
+
+/**
+ * Per-step rule (Lifeguard §4.3, memberlist handleIndirectPing): a member that served a ping-req whose
+ * indirect ping got no ack within its timeout nacks the requester if (and only if) the ping-req asked for
+ * a nack. The nacks are what lets a prober tell a dead target from its own bad links (checkLhm judges the
+ * prober's side with the nacks it heard; this judges that they were sent). (Round O, O07.)
+ */
+export function checkNack(
+  run: { nackTick: { node: NodeId; requester: NodeId; asked: boolean; sent: boolean } | null },
+  nodeId: NodeId,
+): string | null {
+  const tick = run.nackTick;
+  if (tick === null || tick.node !== nodeId) return null;
+  run.nackTick = null;
+  if (tick.asked === tick.sent) return null;
+  return tick.asked
+    ? `lifeguard nack: ${nodeId}'s indirect ping for ${tick.requester} timed out and ${tick.requester} asked for a nack, but none was sent (Lifeguard §4.3)`
+    : `lifeguard nack: ${nodeId} nacked ${tick.requester}'s ping-req, which asked for no nack`;
+}
+
+/**
+ * Per-step rule (Lifeguard §4.1, memberlist awareness: +1 for each refutation): a member that has to
+ * refute a suspicion of itself is likely the slow one, so each refutation in a step raises its health
+ * score by one (clamped to awarenessMaxMultiplier − 1). Judged on message steps other than acks (an ack
+ * lowers the score in the same step; a timer step refutes nothing). (Round O, O09.)
+ */
+export function checkRefuteLhm(
+  run: { refuteTick: { node: NodeId; before: number; refutations: number } | null },
+  nodeId: NodeId,
+  s: SwimState | null,
+): string | null {
+  const tick = run.refuteTick;
+  if (tick === null || tick.node !== nodeId) return null;
+  run.refuteTick = null;
+  if (!s || tick.refutations === 0) return null;
+  const want = Math.min(s.config.awarenessMaxMultiplier - 1, tick.before + tick.refutations);
+  if (s.awareness.score === want) return null;
+  return `lifeguard LHM: ${nodeId} refuted ${tick.refutations} suspicion(s) of itself; its health score went ${tick.before} → ${s.awareness.score}, Lifeguard §4.1 makes it ${want}`;
 }
 
 /**
@@ -766,6 +828,20 @@ export const harness: Harness = {
         : null;
     run.accuserTick =
       input.kind === 'message' ? noteAccusers(run, nodeId, (input.message as { p?: unknown } | null)?.p) : null;
+    const messageType = input.kind === 'message' ? (input.message as { p?: { t?: unknown } } | null)?.p?.t : undefined;
+    run.pushPullTick = messageType === 'pushPull' ? nodeId : null;
+    run.refuteTick =
+      s.config.lifeguard && input.kind === 'message' && messageType !== 'ack'
+        ? { node: nodeId, before: s.awareness.score, refutations: 0 }
+        : null;
+    const indirect =
+      input.kind === 'timer' && input.timer.startsWith('swim:ir:')
+        ? s.indirect.get(Number(input.timer.slice('swim:ir:'.length)))
+        : undefined;
+    run.nackTick =
+      indirect === undefined
+        ? null
+        : { node: nodeId, requester: indirect.requester, asked: indirect.nack, sent: false };
     const suspicionTimer = input.kind === 'timer' && input.timer.startsWith('swim:sus:');
     run.coverage.onInput(sim, nodeId, s, suspicionTimer);
     if (input.kind === 'timer' && suspicionTimer)
@@ -791,6 +867,8 @@ export const harness: Harness = {
     return (
       checkReap(run, nodeId, s) ??
       checkLhm(run, nodeId, s) ??
+      checkNack(run, nodeId) ??
+      checkRefuteLhm(run, nodeId, s) ??
       checkForceLeave(sim, run, nodeId) ??
       (run.accuserTick?.node === nodeId ? checkAccusers(run, nodeId, s, run.accuserTick.about) : null) ??
       (run.events.size > 0 ? checkEventClock(nodeId, s) : null)
@@ -826,6 +904,12 @@ export const harness: Harness = {
       checkPacketBytes(sim, nodeId, effect.message);
     if (effect.kind === 'setTimer' && runOf(sim).probeTick === nodeId) checkProbeScaling(sim, nodeId, effect);
     if (effect.kind === 'send') countPingReq(runOf(sim), nodeId, effect.message, stateOf(sim, nodeId));
+    const nackTick = runOf(sim).nackTick;
+    if (effect.kind === 'send' && nackTick?.node === nodeId && effect.to === nackTick.requester)
+      if ((effect.message as { p?: { t?: unknown } } | null)?.p?.t === 'nack') nackTick.sent = true;
+    const refuteTick = runOf(sim).refuteTick;
+    if (effect.kind === 'trace' && effect.event.type === 'swim.refuted' && refuteTick?.node === nodeId)
+      refuteTick.refutations++;
     if (effect.kind !== 'trace' || effect.event.type !== 'swim.marked') return;
     const { node, about, status, incarnation, by } = effect.event;
     if (node !== nodeId) return;
@@ -836,6 +920,13 @@ export const harness: Harness = {
       if (problem !== null) sim.violation(problem);
       return;
     }
+    // Per-step rule (memberlist mergeState: "if the remote node believes a node is dead, we prefer to
+    // suspect that node instead of declaring it dead instantly"): merging a push-pull state never marks a
+    // member failed. The partner's view of a death may be stale (it held the member failed across a
+    // partition the member never heard of); a suspicion gives the member its timeout to refute, a death
+    // takes it out of every view it reaches. (Round O, O06: dead merged as dead escaped every scenario.)
+    const merged = checkPushPullMark(run, nodeId, about, status);
+    if (merged !== null) sim.violation(merged);
     // Per-step rule (SWIM §4.2): a member held failed or left comes back alive only at a higher
     // incarnation (a new life); an alive at the same incarnation is an old message.
     if (status === 'alive') {

@@ -36,6 +36,7 @@ export { PartitionSearch } from './search.js';
 export {
   etcdModel,
   groupSlots,
+  groupTreeText,
   kvGroupModel,
   kvModel,
   registerModel,

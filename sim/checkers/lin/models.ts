@@ -172,13 +172,15 @@ export const kvModel: Model<string, RegisterInput, unknown> = {
  * One sub-operation of a KV transaction on a key group, by value (values are unique in a run, so a
  * ModifyIndex the client read stands for the value it read). `slot` names a key of the group.
  *   set(v) · cas(from → v) (from null: only if absent) · delete · delete-cas(from) (absent: succeeds,
- *   does nothing) · check-index(from) (the key exists and holds from) · check-not-exists · get.
+ *   does nothing) · check-index(from) (the key exists and holds from) · check-not-exists · get ·
+ *   get-tree (`slot` unused: the whole group, Consul's txn `get-tree` verb, which returns each entry
+ *   with its value; its output is `groupTreeText`).
  */
 /** The names of a group's keys by slot (`t/<group>/a`…): the kv harness builds keys from them, the report prints them. */
 export const groupSlots = ['a', 'b', 'c'] as const;
 
 export interface GroupTxnOp {
-  readonly verb: 'set' | 'cas' | 'delete' | 'delete-cas' | 'check-index' | 'check-not-exists' | 'get';
+  readonly verb: 'set' | 'cas' | 'delete' | 'delete-cas' | 'check-index' | 'check-not-exists' | 'get' | 'get-tree';
   readonly slot: number;
   readonly value?: string;
   readonly from?: string | null;
@@ -204,6 +206,16 @@ function groupState(values: readonly (string | null)[]): string {
 function groupKeysOf(state: string): string {
   const values = groupValues(state);
   return JSON.stringify(groupSlots.filter((_, slot) => (values[slot] ?? null) !== null));
+}
+
+/**
+ * A txn `get-tree`'s answer as one text: `slot=value` for each present slot, in slot (= key) order, as
+ * JSON. The kv harness builds the same text from the entries the txn returned (their Values included).
+ */
+export function groupTreeText(values: readonly (string | null)[]): string {
+  return JSON.stringify(
+    groupSlots.flatMap((name, slot) => ((values[slot] ?? null) === null ? [] : [`${name}=${values[slot]}`])),
+  );
 }
 
 /** Runs a txn on a group's values: Consul's txnKVS (every op runs; any failure rolls all back). */
@@ -238,6 +250,9 @@ export function runGroupTxn(state: string, ops: readonly GroupTxnOp[]): { next: 
       case 'get':
         if (current === null) failed.push(i);
         else gets.push(current);
+        return;
+      case 'get-tree':
+        gets.push(groupTreeText(values));
         return;
     }
   });

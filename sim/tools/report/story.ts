@@ -146,6 +146,8 @@ function txnOpText(op: GroupTxnOp): string {
       return `absent ${k}`;
     case 'get':
       return `get ${k}`;
+    case 'get-tree':
+      return 'get-tree';
   }
 }
 
