@@ -78,7 +78,7 @@ function queryOptions(options: readonly string[]): { near?: string; first?: stri
  */
 interface AccessCheck {
   readonly what: string;
-  readonly want: 'ok' | 'denied' | 'too-large';
+  readonly want: 'ok' | 'denied' | 'too-large' | 'hidden' | 'shown';
   got: string | null;
 }
 
