@@ -92,6 +92,17 @@ export function maybeFloodJoin(s: AgentState, env: Env, member: Member): void {
   callWan(s, env, { type: 'join', peers: [member.id] }, () => undefined);
 }
 
+/**
+ * `consul leave` on a server: the WAN pool first (Consul's Server.Leave leaves serfWAN, then serfLAN), so the
+ * other DCs mark it left at once and route no more `?dc=` requests to it; `then` runs when that leave is done
+ * (its broadcast had time to spread; SWIM answers a leave with ok, also when it had left already). A client
+ * agent, or a server without a WAN pool, goes on at once.
+ */
+export function maybeLeaveWan(s: AgentState, env: Env, then: (env: Env) => void): void {
+  if (!hasWan(s)) return then(env);
+  callWan(s, env, { type: 'leave' }, (_response, env2) => then(env2));
+}
+
 /** Live servers of `dc` in the WAN pool (never this node). */
 export function wanServersOf(s: AgentState, dc: string): Member[] {
   const out: Member[] = [];

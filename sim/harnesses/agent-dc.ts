@@ -18,7 +18,11 @@
  *                                      n4 reads catalog/service/api or health/service/api (with `?tag=`,
  *                                      `?passing`); the instances' nodes must be exactly NODE,NODE (any
  *                                      order), or `none`; judged with the queries by `expect queries`
- *   expect queries                     every `query` and `lookup` action was answered as it said
+ *   at 30s datacenters n1 dc1,dc2      n1 reads /v1/catalog/datacenters; the DCs must be exactly these (any
+ *                                      order: the order is by estimated round trip). Consul lists a DC while
+ *                                      the WAN pool has a server of it that has not left: a DC whose servers
+ *                                      all left (`leave`) is gone from the list (round N)
+ *   expect queries                     every `query`, `lookup` and `datacenters` action was answered as it said
  *   expect event deploy dc2            every live agent of dc2 received `deploy`, no agent elsewhere did
  *   expect event-at deploy n5          (one DC too) the live agents holding `deploy` are exactly these
  *   at 6s acl-create n9 app key:app/=write
@@ -49,6 +53,7 @@ export const dcActions = [
   'acl-delete',
   'access',
   'lookup',
+  'datacenters',
 ] as const;
 
 /** A `query` action: what it asked and what came back (null until answered). */
@@ -320,6 +325,22 @@ export function actDc(
     }
     case 'lookup':
       return lookup(sim, args, activity);
+    case 'datacenters': {
+      const [, list] = args;
+      if (args.length !== 2 || !list) return 'datacenters takes NODE DC,DC (the DCs /v1/catalog/datacenters must list)';
+      if (sim === null) return null;
+      const sorted = (dcs: readonly string[]): string => [...dcs].sort().join(',');
+      const check: QueryCheck = { node: node!, name: 'catalog/datacenters', want: sorted(list.split(',')), got: null };
+      activity!.queries.push(check);
+      send(sim, node!, { type: 'catalog.datacenters' }, (r) => {
+        check.got =
+          r?.status === 200 && Array.isArray(r.body)
+            ? sorted(r.body as string[])
+            : `error ${r ? `${r.status} ${r.error ?? ''}` : 'timeout'}`;
+        sim.log(`harness: datacenters on ${node} answered ${check.got}`);
+      });
+      return null;
+    }
     default:
       return null;
   }

@@ -1202,9 +1202,13 @@ function startDcLivenessProbes(sim: SimApi, scenario: Scenario, prng: ReturnType
   const names = scenario.datacenters.map((dc) => dc.name);
   sim.at(scenario.safetyMs, () => {
     names.forEach((dc, i) => {
-      const next = names[(i + 1) % names.length]!;
+      // The next DC in the ring that has not been retired (its servers all left), or this one alone.
+      const nextOf = (): string =>
+        [...names.slice(i + 1), ...names.slice(0, i + 1)].find((d) => d === dc || !retiredDc(sim, d))!;
       const probe = (): void => {
         if (sim.phase === 'done' || (run.livenessDcs.has(dc) && run.livenessCrossDcs.has(dc))) return;
+        if (retiredDc(sim, dc)) return;
+        const next = nextOf();
         const node = prng.pick(nodesOfDc(scenario, dc));
         if (!run.livenessDcs.has(dc))
           return agentRequest(sim, node, { type: 'kv.put', key: 'liveness', value: bytes('ok') }, 1000, (r) => {
@@ -1222,10 +1226,26 @@ function startDcLivenessProbes(sim: SimApi, scenario: Scenario, prng: ReturnType
   });
 }
 
+/** Servers that are up and in the WAN pool: a server that left (`leave`) left the WAN pool too (Consul's Server.Leave). */
+function wanServersUp(sim: SimApi): NodeId[] {
+  return serversOf(sim.scenario).filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left);
+}
+
+/**
+ * A datacenter retired on purpose: every server of it received a leave (round N, scenarios/multidc/dc-retired.txt).
+ * It has no leader to elect and no write to commit, so liveness asks nothing of it, and the other DCs' probes
+ * read across the WAN from another DC.
+ */
+function retiredDc(sim: SimApi, dc: string): boolean {
+  const left = runOf(sim).leftNodes.leftAtMs;
+  const servers = serversOfDc(sim.scenario, dc);
+  return servers.length > 0 && servers.every((id) => left.has(id));
+}
+
 /** Multi-DC: every live server sees every other live server (of every DC) alive in its WAN pool. */
 export function wanConverged(sim: SimApi): boolean {
   // The liveness poll asks this often: answer without building the misses' text (wanMisses explains them).
-  const up = serversOf(sim.scenario).filter((id) => sim.isUp(id) && !sim.isPaused(id));
+  const up = wanServersUp(sim);
   return up.every((id) => {
     const agent = agentOf(sim, id)!;
     return up.every((other) => other === id || agent.wanMembers.get(other)?.status === 'alive');
@@ -1234,7 +1254,7 @@ export function wanConverged(sim: SimApi): boolean {
 
 /** What keeps the WAN pool from converging: each live server's view of another live one that is not alive. */
 export function wanMisses(sim: SimApi): string[] {
-  const up = serversOf(sim.scenario).filter((id) => sim.isUp(id) && !sim.isPaused(id));
+  const up = wanServersUp(sim);
   const out: string[] = [];
   for (const id of up) {
     const agent = agentOf(sim, id)!;
@@ -1289,6 +1309,7 @@ function raftEffect(sim: SimApi, nodeId: NodeId, effect: Effect): void {
 function liveDcs(sim: SimApi): boolean {
   const run = runOf(sim);
   for (const dc of sim.scenario.datacenters) {
+    if (retiredDc(sim, dc.name)) continue;
     if (!run.livenessDcs.has(dc.name) || !run.livenessCrossDcs.has(dc.name)) return false;
     if (leaderOf(sim, dc.name) === null) return false;
     const healthy = dc.nodes
@@ -1335,10 +1356,12 @@ function whyNotLiveIn(sim: SimApi, dc: string | undefined): string[] {
 
 function whyDcsNotLive(sim: SimApi): string[] {
   const run = runOf(sim);
-  const out = sim.scenario.datacenters.flatMap((dc) => [
-    ...whyNotLiveIn(sim, dc.name),
-    ...(run.livenessCrossDcs.has(dc.name) ? [] : [`no cross-datacenter request to ${dc.name} succeeded`]),
-  ]);
+  const out = sim.scenario.datacenters
+    .filter((dc) => !retiredDc(sim, dc.name))
+    .flatMap((dc) => [
+      ...whyNotLiveIn(sim, dc.name),
+      ...(run.livenessCrossDcs.has(dc.name) ? [] : [`no cross-datacenter request to ${dc.name} succeeded`]),
+    ]);
   if (!wanConverged(sim)) out.push(`the WAN pool has not converged: ${wanMissText(sim)}`);
   return out;
 }
