@@ -121,7 +121,11 @@ function outcomeOf(op: Op, response: AgentResponse | undefined, instance?: strin
   if (op === 'query-get') {
     const found = Array.isArray(response.body) ? (response.body[0] as { Token?: unknown } | undefined) : undefined;
     if (found === undefined) return 'denied';
-    return found.Token === '<hidden>' ? 'hidden' : found.Token === queryToken ? 'shown' : `token ${String(found.Token)}`;
+    return found.Token === '<hidden>'
+      ? 'hidden'
+      : found.Token === queryToken
+        ? 'shown'
+        : `token ${String(found.Token)}`;
   }
   if (!reads.includes(op)) return 'ok';
   return Array.isArray(response.body) && response.body.length > 0 ? 'ok' : 'denied';

@@ -126,7 +126,7 @@ describe('acl-access (sim/harnesses/agent-gate.ts)', () => {
     expect(run(large, ['n4', 'kv-put', '524288', 't', 'ok']).verdict).toContain('wanted ok, got too-large');
   });
 
-  it('judges a node\'s services by their names and a query\'s Token by its redaction (round N, N01 and N02)', () => {
+  it("judges a node's services by their names and a query's Token by its redaction (round N, N01 and N02)", () => {
     const node = {
       Node: { Node: 'x1', Address: '10.0.0.1' },
       Services: { 'web-main': { ID: 'web-main', Service: 'api' }, 'api-blue': { ID: 'api-blue', Service: 'web' } },
