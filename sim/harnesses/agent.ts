@@ -64,6 +64,7 @@ import {
   startChecks,
 } from './agent-checks.js';
 import { readModeDrawer } from './agent-reads.js';
+import { StaleReadContact } from './agent-lastcontact.js';
 import type { Effect, StorageOp } from '../../core/types.js';
 import type { Entry } from '../../core/raft/messages.js';
 import { raftNodeText } from './why-not-live.js';
@@ -262,6 +263,8 @@ class AgentRun {
   readonly heldFailed = new Set<string>();
   /** Agents that received a leave request, for the left-agent rule (sim/harnesses/agent-leave.ts). */
   readonly leftNodes = new LeftNodes();
+  /** The stale-read LastContact rule (sim/harnesses/agent-lastcontact.ts, round N). */
+  readonly staleContact = new StaleReadContact();
   /** Every `raft.becameLeader`: who, at which term, when. */
   readonly elections: { readonly node: NodeId; readonly term: number; readonly atMs: number }[] = [];
   /**
@@ -409,6 +412,29 @@ function checkWanForward(sim: SimApi, nodeId: NodeId, to: NodeId, message: unkno
     sim.violation(
       `wan forward: ${nodeId} forwarded a request for ${p.op.dc ?? '?'} to ${to}, on which one timed out ${Math.round(nowMs - timedOut!.get(to)!)} ms before, while ${other.id} of that DC was live and had let none time out (a failed server goes last)`,
     );
+}
+
+/** The stale-read LastContact rule at an answer leaving server `nodeId` (sim/harnesses/agent-lastcontact.ts). */
+function checkStaleContact(sim: SimApi, nodeId: NodeId, effect: Effect): void {
+  const runtime = sim.runtime(nodeId);
+  if (!runtime?.hasMachine('raft')) return;
+  let key: string;
+  let lastContactMs: unknown;
+  if (effect.kind === 'reply') {
+    key = `c${effect.requestId}`;
+    lastContactMs = (effect.response as { lastContactMs?: unknown } | null)?.lastContactMs;
+  } else if (effect.kind === 'send') {
+    const envelope = effect.message as {
+      m?: string;
+      p?: { t?: string; id?: number; result?: { ok?: boolean; lastContactMs?: unknown } };
+    };
+    if (envelope?.m !== 'agent' || envelope.p?.t !== 'rpcReply') return;
+    key = `r${effect.to}:${envelope.p.id}`;
+    lastContactMs = envelope.p.result?.ok === true ? envelope.p.result.lastContactMs : undefined;
+  } else return;
+  const leads = runtime.stateOf<RaftState>('raft').role === 'leader';
+  const problem = runOf(sim).staleContact.checkAnswer(nodeId, runOf(sim).stepNowMs, key, lastContactMs, leads);
+  if (problem !== null) sim.violation(problem);
 }
 
 /** The input hook of the failed-server-last rule: a forwarded request to another DC whose RPC timer fires now. */
@@ -1831,6 +1857,11 @@ export const harness: Harness = {
       fsm.transitions.length = 0;
     }
     coverRaftStep(sim, runOf(sim).roles, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
+    runOf(sim).staleContact.noteRole(
+      nodeId,
+      runOf(sim).stepNowMs,
+      runtime.stateOf<RaftState>('raft').role === 'leader',
+    );
     if (fsm.problems && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
     if (runtime.hasMachine('agent')) {
       const agent = runtime.stateOf<AgentState>('agent');
@@ -1851,6 +1882,7 @@ export const harness: Harness = {
     runOf(sim).wanTimedOut.delete(nodeId); // a new process remembers no timeout
     runOf(sim).starts.push({ node: nodeId, atMs: sim.nowMs });
     runOf(sim).leftNodes.noteStart(nodeId);
+    runOf(sim).staleContact.noteStart(nodeId);
     if (serversOf(sim.scenario).includes(nodeId)) coverRaftStart(sim, durable);
     raftCheckerOf(sim, nodeId)?.onNodeStart(nodeId, durable);
   },
@@ -1864,6 +1896,7 @@ export const harness: Harness = {
       notePass(runOf(sim).checks, nodeId, input.nowMs, input.request);
       runOf(sim).leftNodes.noteInput(nodeId, sim.nowMs, input.request);
     }
+    if (sim.runtime(nodeId)?.hasMachine('raft')) runOf(sim).staleContact.noteInput(nodeId, input.nowMs, input);
     const checker = raftCheckerOf(sim, nodeId);
     if (!checker) return;
     // The server's Raft state before the step, as the raft and kv harnesses pass it: the rules drop what the
@@ -1960,6 +1993,7 @@ export const harness: Harness = {
     raftEffect(sim, nodeId, effect);
     if (sim.coverageOn && serversOf(sim.scenario).includes(nodeId)) coverRaftEffect(sim, nodeId, effect);
     if (effect.kind === 'persist') return checkLeaderTime(sim, nodeId, effect.ops);
+    if (effect.kind === 'reply' || effect.kind === 'send') checkStaleContact(sim, nodeId, effect);
     if (effect.kind === 'send') {
       const leftProblem = runOf(sim).leftNodes.checkSend(nodeId, sim.nowMs, effect.message);
       if (leftProblem !== null) sim.violation(leftProblem);
