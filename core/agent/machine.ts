@@ -87,7 +87,7 @@ import {
   type AgentState,
   type Env,
 } from './state.js';
-import { callWan, hasWan, maybeFloodJoin, onWanNotice } from './wan.js';
+import { callWan, hasWan, leaveWan, maybeFloodJoin, onWanNotice } from './wan.js';
 import { aclDatacenterOf, aclEnabled, aclNotFound, forwardedAuthOf, resolveToken, targetDatacenterOf } from './acl.js';
 
 export type { AgentState } from './state.js';
@@ -428,6 +428,10 @@ function onAgentRequest(s: AgentState, env: Env, requestId: number, request: Age
       // Stop pushing to the catalog now: the leader deregisters a node that left, and a sync racing
       // that would register it again.
       s.left = true;
+      // A server leaves the WAN pool too (Consul's Server.Leave). Without it the other DCs kept a server that
+      // left as a live member — routing `?dc=` requests to it until gossip found it gone, then showing it
+      // failed, not left, and its DC in catalog/datacenters (round N, scenarios/multidc/dc-retired.txt).
+      leaveWan(s, env);
       return callSwim(s, env, { type: 'leave' }, (response, env2) => {
         reply(env2, requestId, response.ok ? ok(null) : errorResponse(500, response.error));
       });

@@ -92,6 +92,18 @@ export function maybeFloodJoin(s: AgentState, env: Env, member: Member): void {
   callWan(s, env, { type: 'join', peers: [member.id] }, () => undefined);
 }
 
+/**
+ * `consul leave` on a server leaves the WAN pool too (Consul's Server.Leave leaves serfWAN, then serfLAN), so the
+ * other DCs mark it left and route no more `?dc=` requests to it. Started before the LAN leave, in the same step:
+ * its intent is on the wire at once (SWIM gossips a leave straight away), and the WAN machine finishes on its own
+ * timer. The agent's answer waits for the LAN leave alone, as before: the WAN profile's propagation wait (8 s)
+ * would take a server's graceful shutdown past its 5 s budget (cli/agent/run.ts) and skip the LAN leave. A client
+ * agent, or a server without a WAN pool, has nothing to leave here.
+ */
+export function leaveWan(s: AgentState, env: Env): void {
+  if (hasWan(s)) callWan(s, env, { type: 'leave' }, () => undefined);
+}
+
 /** Live servers of `dc` in the WAN pool (never this node). */
 export function wanServersOf(s: AgentState, dc: string): Member[] {
   const out: Member[] = [];

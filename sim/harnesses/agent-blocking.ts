@@ -10,6 +10,11 @@
  *    not past its `?index` had nothing new to say, so its wait must have run out: it is answered no sooner
  *    than `wait` after the client sent it. Not judged in a run with clock faults (a jump moves the clocks
  *    a held read's remaining wait is computed from, as it moves Consul's wall clock).
+ *  - No early RPC timeout (per call, at the client; round N): a blocking read is not answered 500 "rpc error:
+ *    timeout" sooner than its wait after it was sent. Every forwarder on its path (client agent → server →
+ *    another DC's server) gives the RPC its timeout on top of the wait it carries (Consul's blocking RPCs: the
+ *    query's wait plus the RPC timeout), so a timer that fires before the wait ran out was set without it:
+ *    every long poll through a client agent, or to another DC, would fail after the bare RPC timeout.
  *  - No missed wake-up (per step, on each server): after a server's step, none of the reads parked on it in
  *    `default` or `stale` mode has a change index (the store's `{ type: 'index' }`, what recheck asks)
  *    past its minIndex. The agent re-checks its parked reads on every Raft `applied` notice, and for these
@@ -17,7 +22,7 @@
  *    step that applied it. (A `consistent` read's answer waits for a ReadIndex round, so it may legitimately
  *    stay parked while the round runs; it is not judged here.)
  */
-import type { AgentResponse } from '../../core/agent/api.js';
+import { agentErrors, type AgentResponse } from '../../core/agent/api.js';
 import type { AgentState } from '../../core/agent/machine.js';
 import type { NodeId } from '../../core/types.js';
 import type { Scenario } from '../scenario.js';
@@ -42,11 +47,16 @@ export function checkBlockingAnswer(
   response: AgentResponse | undefined,
 ): string | null {
   if (waitMs <= 0 || minIndex <= 0 || response === undefined) return null;
+  const elapsedMs = nowMs - invokeMs;
+  if (response.status === 500 && response.error === agentErrors.rpcTimeout) {
+    if (elapsedMs >= waitMs - 0.5 || hasClockFaults(scenario)) return null;
+    return `blocking query: the ${what} (?index=${minIndex}, wait ${waitMs} ms) was answered "${response.error}" ${elapsedMs.toFixed(1)} ms after it was sent, before its wait ran out: an RPC on its path was given no time for the wait`;
+  }
   if (response.status !== 200 && response.status !== 404) return null;
   if (typeof response.index !== 'number' || response.index > minIndex) return null;
   // Half a millisecond for the microsecond rounding of timers; no clock runs off here (see hasClockFaults).
-  if (nowMs - invokeMs >= waitMs - 0.5 || hasClockFaults(scenario)) return null;
-  return `blocking query: the ${what} (?index=${minIndex}, wait ${waitMs} ms) was answered ${(nowMs - invokeMs).toFixed(1)} ms after it was sent with X-Consul-Index ${response.index}, not past its index: it returned before its wait with nothing new`;
+  if (elapsedMs >= waitMs - 0.5 || hasClockFaults(scenario)) return null;
+  return `blocking query: the ${what} (?index=${minIndex}, wait ${waitMs} ms) was answered ${elapsedMs.toFixed(1)} ms after it was sent with X-Consul-Index ${response.index}, not past its index: it returned before its wait with nothing new`;
 }
 
 /** What the per-step rule needs of a server's store: its answer to a query (the FSM's `query`). */

@@ -18,7 +18,18 @@
  *                                      n4 reads catalog/service/api or health/service/api (with `?tag=`,
  *                                      `?passing`); the instances' nodes must be exactly NODE,NODE (any
  *                                      order), or `none`; judged with the queries by `expect queries`
- *   expect queries                     every `query` and `lookup` action was answered as it said
+ *   at 5s node-meta n4 x1 rack=a       n4 registers external node x1 (catalog/register, no agent behind it) with
+ *                                      that NodeMeta (again: the node's meta is replaced)
+ *   at 7s nodes n5 rack=a x1           n5 reads /v1/catalog/nodes?node-meta=rack:a; the nodes must be exactly
+ *                                      these, or `none` (round N); judged with the queries by `expect queries`
+ *   at 5s query-create n1 tied api session=n4
+ *                                      the query is tied to a new session on n4 (TTL 10 s, never renewed):
+ *                                      Consul deletes a prepared query when its session is invalidated
+ *   at 30s datacenters n1 dc1,dc2      n1 reads /v1/catalog/datacenters; the DCs must be exactly these (any
+ *                                      order: the order is by estimated round trip). Consul lists a DC while
+ *                                      the WAN pool has a server of it that has not left: a DC whose servers
+ *                                      all left (`leave`) is gone from the list (round N)
+ *   expect queries                     every `query`, `lookup` and `datacenters` action was answered as it said
  *   expect event deploy dc2            every live agent of dc2 received `deploy`, no agent elsewhere did
  *   expect event-at deploy n5          (one DC too) the live agents holding `deploy` are exactly these
  *   at 6s acl-create n9 app key:app/=write
@@ -38,6 +49,7 @@ import type { NodeId } from '../../core/types.js';
 import type { AgentState } from '../../core/agent/machine.js';
 import type { SimApi } from '../harness.js';
 import type { Scenario } from '../scenario.js';
+import { datacenterDefault } from '../../core/store/types.js';
 
 export const dcActions = [
   'health',
@@ -49,6 +61,9 @@ export const dcActions = [
   'acl-delete',
   'access',
   'lookup',
+  'datacenters',
+  'node-meta',
+  'nodes',
 ] as const;
 
 /** A `query` action: what it asked and what came back (null until answered). */
@@ -78,7 +93,7 @@ function queryOptions(options: readonly string[]): { near?: string; first?: stri
  */
 interface AccessCheck {
   readonly what: string;
-  readonly want: 'ok' | 'denied' | 'too-large';
+  readonly want: 'ok' | 'denied' | 'too-large' | 'hidden' | 'shown';
   got: string | null;
 }
 
@@ -106,6 +121,8 @@ function send(sim: SimApi, node: NodeId, body: AgentRequest, then: (response: Ag
 }
 
 function knownDc(scenario: Scenario, dc: string): boolean {
+  // One DC without a `nodes dc1:…` line: the agents' default datacenter.
+  if (scenario.datacenters.length === 0) return dc === datacenterDefault;
   return scenario.datacenters.some((d) => d.name === dc);
 }
 
@@ -140,30 +157,47 @@ export function actDc(
     }
     case 'query-create': {
       if (args.length < 3)
-        return 'query-create takes NODE NAME SERVICE [nearest=N] [dcs=DC,DC] [tags=T,!T] [only-passing] [template]';
+        return 'query-create takes NODE NAME SERVICE [nearest=N] [dcs=DC,DC] [tags=T,!T] [only-passing] [template] [session=NODE]';
       const failover: { NearestN?: number; Datacenters?: string[] } = {};
       // Filters (issue 12, round D): absent in the older scenarios, whose definitions stay as they were.
       const filters: { Tags?: string[]; OnlyPassing?: boolean } = {};
       let template: { Type: string } | undefined;
+      let sessionNode: string | undefined;
       for (const option of args.slice(3)) {
         const [key, value] = option.split('=');
+        if (key === 'session' && value) {
+          sessionNode = value;
+          continue;
+        }
         if (key === 'nearest' && /^\d+$/.test(value ?? '')) failover.NearestN = Number(value);
         else if (key === 'dcs' && value) failover.Datacenters = value.split(',');
         else if (key === 'tags' && value) filters.Tags = value.split(',');
         else if (option === 'only-passing') filters.OnlyPassing = true;
         else if (option === 'template') template = { Type: 'name_prefix_match' };
         else
-          return `query-create: unknown option '${option}' (nearest=N, dcs=DC,DC, tags=T,!T, only-passing, template)`;
+          return `query-create: unknown option '${option}' (nearest=N, dcs=DC,DC, tags=T,!T, only-passing, template, session=NODE)`;
       }
       if (sim === null) return null;
-      const definition = {
-        Name: args[1]!,
-        Service: { Service: args[2]!, Failover: failover, ...filters },
-        ...(template ? { Template: template } : {}),
+      const create = (session: string | undefined): void => {
+        const definition = {
+          Name: args[1]!,
+          Service: { Service: args[2]!, Failover: failover, ...filters },
+          ...(template ? { Template: template } : {}),
+          ...(session !== undefined ? { Session: session } : {}),
+        };
+        send(sim, node!, { type: 'query.create', definition }, (r) =>
+          sim.log(`harness: prepared query ${args[1]} created on ${node} (${r ? r.status : 'no answer'})`),
+        );
       };
-      send(sim, node!, { type: 'query.create', definition }, (r) =>
-        sim.log(`harness: prepared query ${args[1]} created on ${node} (${r ? r.status : 'no answer'})`),
-      );
+      if (sessionNode === undefined) create(undefined);
+      else
+        send(sim, node!, { type: 'session.create', node: sessionNode, ttlMs: 10_000 }, (r) => {
+          const id = r?.status === 200 ? (r.body as { ID?: unknown }).ID : undefined;
+          if (typeof id === 'string') return create(id);
+          sim.log(
+            `harness: session for prepared query ${args[1]} not created on ${node} (${r ? r.status : 'no answer'})`,
+          );
+        });
       return null;
     }
     case 'query': {
@@ -173,11 +207,11 @@ export function actDc(
       if (
         args.length < 3 ||
         wantDc === undefined ||
-        (wantDc !== 'none' && !dcKnown(wantDc)) ||
-        (wantNodes !== undefined && (wantDc === 'none' || wantNodes === '')) ||
+        (wantDc !== 'none' && wantDc !== 'missing' && !dcKnown(wantDc)) ||
+        (wantNodes !== undefined && (wantDc === 'none' || wantDc === 'missing' || wantNodes === '')) ||
         typeof options === 'string'
       )
-        return 'query takes NODE NAME DC|none|DC=NODE,NODE [near=NODE] [first=NODE] (the DC that must answer with nodes, or none)';
+        return 'query takes NODE NAME DC|none|missing|DC=NODE,NODE [near=NODE] [first=NODE] (the DC that must answer with nodes, none, or missing: 404, no such query)';
       if (sim === null) return null;
       const sortedNodes = (nodes: readonly string[]): string => [...nodes].sort().join(',');
       const want =
@@ -199,13 +233,15 @@ export function actDc(
         const names = body === null ? [] : body.Nodes.map((e) => e.Node.Node);
         // Consul's `Failovers` counts the DCs asked, the one that answered included: 0 for an answer from
         // here, at least 1 from another DC (an answer that says otherwise is judged wrong by `expect queries`).
-        const home = sim.scenario.datacenters.find((d) => d.nodes.includes(node!))?.name;
+        const home = sim.scenario.datacenters.find((d) => d.nodes.includes(node!))?.name ?? datacenterDefault;
         const miscounted =
           body !== null &&
           (body.Datacenter === home ? body.Failovers !== 0 : body.Nodes.length > 0 && body.Failovers < 1);
         check.got =
           body === null
-            ? `error ${r ? `${r.status} ${r.error ?? ''}` : 'timeout'}`
+            ? r?.status === 404
+              ? 'missing'
+              : `error ${r ? `${r.status} ${r.error ?? ''}` : 'timeout'}`
             : miscounted
               ? `${body.Datacenter} counting ${body.Failovers} failover(s)`
               : body.Nodes.length === 0
@@ -320,6 +356,71 @@ export function actDc(
     }
     case 'lookup':
       return lookup(sim, args, activity);
+    case 'node-meta': {
+      const [, external, pair] = args;
+      const [metaKey, metaValue] = (pair ?? '').split('=');
+      if (args.length !== 3 || !external || !metaKey || metaValue === undefined)
+        return 'node-meta takes NODE EXTERNAL KEY=VALUE (registers node EXTERNAL with that NodeMeta)';
+      if (sim === null) return null;
+      const request = {
+        type: 'catalog.register',
+        node: external,
+        address: '10.0.1.1',
+        nodeMeta: { [metaKey]: metaValue },
+      } as const;
+      send(sim, node!, request, (r) =>
+        sim.log(`harness: node ${external} registered with ${pair} on ${node} (${r ? r.status : 'no answer'})`),
+      );
+      return null;
+    }
+    case 'nodes': {
+      const [, pair, want] = args;
+      const [metaKey, metaValue] = (pair ?? '').split('=');
+      if (args.length !== 3 || !metaKey || metaValue === undefined || !want)
+        return 'nodes takes NODE KEY=VALUE NODE,NODE|none (the nodes /v1/catalog/nodes?node-meta=KEY:VALUE must list)';
+      if (sim === null) return null;
+      const sorted = (nodes: readonly string[]): string => [...new Set(nodes)].sort().join(',');
+      const check: QueryCheck = {
+        node: node!,
+        name: `catalog/nodes?node-meta=${metaKey}:${metaValue}`,
+        want: want === 'none' ? 'none' : sorted(want.split(',')),
+        got: null,
+      };
+      activity!.queries.push(check);
+      const request = {
+        type: 'catalog.nodes',
+        nodeMeta: { [metaKey]: metaValue },
+        read: { consistency: 'default' },
+      } as const;
+      send(sim, node!, request, (r) => {
+        const names =
+          r?.status === 200 && Array.isArray(r.body) ? (r.body as { Node: string }[]).map((n) => n.Node) : null;
+        check.got =
+          names === null
+            ? `error ${r ? `${r.status} ${r.error ?? ''}` : 'timeout'}`
+            : names.length === 0
+              ? 'none'
+              : sorted(names);
+        sim.log(`harness: nodes ${check.name} on ${node} answered ${check.got}`);
+      });
+      return null;
+    }
+    case 'datacenters': {
+      const [, list] = args;
+      if (args.length !== 2 || !list) return 'datacenters takes NODE DC,DC (the DCs /v1/catalog/datacenters must list)';
+      if (sim === null) return null;
+      const sorted = (dcs: readonly string[]): string => [...dcs].sort().join(',');
+      const check: QueryCheck = { node: node!, name: 'catalog/datacenters', want: sorted(list.split(',')), got: null };
+      activity!.queries.push(check);
+      send(sim, node!, { type: 'catalog.datacenters' }, (r) => {
+        check.got =
+          r?.status === 200 && Array.isArray(r.body)
+            ? sorted(r.body as string[])
+            : `error ${r ? `${r.status} ${r.error ?? ''}` : 'timeout'}`;
+        sim.log(`harness: datacenters on ${node} answered ${check.got}`);
+      });
+      return null;
+    }
     default:
       return null;
   }

@@ -35,6 +35,16 @@
  *                                 write on PREFIX and on every narrower key rule under it)
  *   kv-put BYTES                  PUT /v1/kv/big/BYTES with a value of BYTES bytes: ok up to Consul's 512 KiB
  *                                 (524,288 bytes), `too-large` (413) above
+ *   node-service N/ID/NAME        an external node N is registered at 10.0.0.1 with a service NAME whose id is ID
+ *                                 (with the master token), then GET /v1/catalog/node/N with TOKEN: ok = the
+ *                                 node answered with that instance; denied = 403, no node, or the instance
+ *                                 filtered out (Consul filters a node's services by service read on the
+ *                                 service's name: an id is no name, round N)
+ *   query-get NAME                a prepared query NAME on service `web` carrying a Token is made with the
+ *                                 master token, then GET /v1/query/<id> with TOKEN: `hidden` = answered with
+ *                                 its Token as `<hidden>`, `shown` = with the Token itself, denied = 403 or
+ *                                 filtered out (Consul redacts a query's Token for every token but a
+ *                                 management one, round N)
  *
  * Each outcome goes to the `access` list of the DC actions, so `expect access` judges it.
  */
@@ -65,12 +75,16 @@ const ops = [
   'session-create',
   'txn-delete-tree',
   'kv-put',
+  'node-service',
+  'query-get',
 ] as const;
 type Op = (typeof ops)[number];
 const reads: readonly Op[] = ['health-service', 'catalog-service', 'health-checks'];
 
-const usage = `acl-access takes NODE OP ARG TOKEN ok|denied|too-large (OP: ${ops.join(', ')}; catalog-register ARG NODE@ADDRESS/SERVICE, query-update ARG OLD:NEW, service-deregister ARG ID/NAME, kv-put ARG BYTES)`;
-const wants = ['ok', 'denied', 'too-large'] as const;
+const usage = `acl-access takes NODE OP ARG TOKEN ok|denied|too-large (OP: ${ops.join(', ')}; catalog-register ARG NODE@ADDRESS/SERVICE, query-update ARG OLD:NEW, service-deregister ARG ID/NAME, kv-put ARG BYTES, node-service ARG NODE/ID/NAME; query-get answers hidden|shown|denied)`;
+const wants = ['ok', 'denied', 'too-large', 'hidden', 'shown'] as const;
+/** The Token a query-get setup puts in its query: what must not reach a token that is not management. */
+const queryToken = 'query-token-secret';
 
 function send(sim: SimApi, node: NodeId, body: AgentRequest, then: (response: AgentResponse | undefined) => void) {
   sim.request(node, { machine: 'agent', body }, requestTimeoutMs, (r) => then(r as AgentResponse | undefined));
@@ -94,12 +108,25 @@ export function gatedCall(
 }
 
 /** The outcome as the scenario states it: ok, denied, or what else came back. */
-function outcomeOf(op: Op, response: AgentResponse | undefined): string {
+function outcomeOf(op: Op, response: AgentResponse | undefined, instance?: string): string {
   if (response === undefined) return 'timeout';
   if (response.status === 403) return 'denied';
   if (response.status === 413) return 'too-large';
   if (response.status !== 200) return `error ${response.status} ${response.error ?? ''}`;
   if (op === 'catalog-node') return response.body !== null && typeof response.body === 'object' ? 'ok' : 'denied';
+  if (op === 'node-service') {
+    const services = (response.body as { Services?: Record<string, { Service?: string }> } | null)?.Services;
+    return services !== undefined && Object.values(services).some((s) => s.Service === instance) ? 'ok' : 'denied';
+  }
+  if (op === 'query-get') {
+    const found = Array.isArray(response.body) ? (response.body[0] as { Token?: unknown } | undefined) : undefined;
+    if (found === undefined) return 'denied';
+    return found.Token === '<hidden>'
+      ? 'hidden'
+      : found.Token === queryToken
+        ? 'shown'
+        : `token ${String(found.Token)}`;
+  }
   if (!reads.includes(op)) return 'ok';
   return Array.isArray(response.body) && response.body.length > 0 ? 'ok' : 'denied';
 }
@@ -115,6 +142,10 @@ export function actGate(sim: SimApi | null, args: readonly string[], activity: D
   if (op === 'query-update' && rename === null) return usage;
   const named = /^([^/]+)\/([^/]+)$/.exec(arg);
   if (op === 'service-deregister' && named === null) return usage;
+  const hosted = /^([^/]+)\/([^/]+)\/([^/]+)$/.exec(arg);
+  if (op === 'node-service' && hosted === null) return usage;
+  const readsQuery = want === 'hidden' || want === 'shown';
+  if (readsQuery !== (op === 'query-get') && want !== 'denied') return usage;
   if (op === 'kv-put' && !/^[0-9]+$/.test(arg)) return usage;
   if (sim === null) return null;
   const what = `${op} ${arg} on ${node} with ${tokenName} (local)`;
@@ -126,7 +157,7 @@ export function actGate(sim: SimApi | null, args: readonly string[], activity: D
     return null;
   }
   const finish = (response: AgentResponse | undefined): void => {
-    check.got = outcomeOf(op, response);
+    check.got = outcomeOf(op, response, hosted?.[3]);
     sim.log(`harness: acl-access ${what}: ${check.got}`);
   };
   const gated = (request: AgentRequest): void => gatedCall(sim, node!, request, token, finish);
@@ -210,5 +241,20 @@ export function actGate(sim: SimApi | null, args: readonly string[], activity: D
     case 'kv-put':
       gated({ type: 'kv.put', key: `big/${arg}`, value: new Uint8Array(Number(arg)) });
       return null;
+    case 'node-service': {
+      const [, target, id, name] = hosted!;
+      const service = { name: name!, id: id!, port: 80 };
+      setup({ type: 'catalog.register', node: target!, address: '10.0.0.1', service }, () =>
+        gated({ type: 'catalog.node', node: target!, read }),
+      );
+      return null;
+    }
+    case 'query-get': {
+      const definition = { Name: arg, Token: queryToken, Service: { Service: 'web' } };
+      setup({ type: 'query.create', definition }, (created) =>
+        gated({ type: 'query.get', id: (created.body as { ID: string }).ID, read }),
+      );
+      return null;
+    }
   }
 }

@@ -72,6 +72,7 @@ import {
   startChecks,
 } from './agent-checks.js';
 import { readModeDrawer } from './agent-reads.js';
+import { StaleReadContact } from './agent-lastcontact.js';
 import type { Effect, StorageOp } from '../../core/types.js';
 import type { Entry } from '../../core/raft/messages.js';
 import { raftNodeText } from './why-not-live.js';
@@ -274,6 +275,8 @@ class AgentRun {
   readonly heldFailed = new Set<string>();
   /** Agents that received a leave request, for the left-agent rule (sim/harnesses/agent-leave.ts). */
   readonly leftNodes = new LeftNodes();
+  /** The stale-read LastContact rule (sim/harnesses/agent-lastcontact.ts, round N). */
+  readonly staleContact = new StaleReadContact();
   /** Every `raft.becameLeader`: who, at which term, when. */
   readonly elections: { readonly node: NodeId; readonly term: number; readonly atMs: number }[] = [];
   /**
@@ -421,6 +424,29 @@ function checkWanForward(sim: SimApi, nodeId: NodeId, to: NodeId, message: unkno
     sim.violation(
       `wan forward: ${nodeId} forwarded a request for ${p.op.dc ?? '?'} to ${to}, on which one timed out ${Math.round(nowMs - timedOut!.get(to)!)} ms before, while ${other.id} of that DC was live and had let none time out (a failed server goes last)`,
     );
+}
+
+/** The stale-read LastContact rule at an answer leaving server `nodeId` (sim/harnesses/agent-lastcontact.ts). */
+function checkStaleContact(sim: SimApi, nodeId: NodeId, effect: Effect): void {
+  const runtime = sim.runtime(nodeId);
+  if (!runtime?.hasMachine('raft')) return;
+  let key: string;
+  let lastContactMs: unknown;
+  if (effect.kind === 'reply') {
+    key = `c${effect.requestId}`;
+    lastContactMs = (effect.response as { lastContactMs?: unknown } | null)?.lastContactMs;
+  } else if (effect.kind === 'send') {
+    const envelope = effect.message as {
+      m?: string;
+      p?: { t?: string; id?: number; result?: { ok?: boolean; lastContactMs?: unknown } };
+    };
+    if (envelope?.m !== 'agent' || envelope.p?.t !== 'rpcReply') return;
+    key = `r${effect.to}:${envelope.p.id}`;
+    lastContactMs = envelope.p.result?.ok === true ? envelope.p.result.lastContactMs : undefined;
+  } else return;
+  const leads = runtime.stateOf<RaftState>('raft').role === 'leader';
+  const problem = runOf(sim).staleContact.checkAnswer(nodeId, runOf(sim).stepNowMs, key, lastContactMs, leads);
+  if (problem !== null) sim.violation(problem);
 }
 
 /** The input hook of the failed-server-last rule: a forwarded request to another DC whose RPC timer fires now. */
@@ -1214,9 +1240,13 @@ function startDcLivenessProbes(sim: SimApi, scenario: Scenario, prng: ReturnType
   const names = scenario.datacenters.map((dc) => dc.name);
   sim.at(scenario.safetyMs, () => {
     names.forEach((dc, i) => {
-      const next = names[(i + 1) % names.length]!;
+      // The next DC in the ring that has not been retired (its servers all left), or this one alone.
+      const nextOf = (): string =>
+        [...names.slice(i + 1), ...names.slice(0, i + 1)].find((d) => d === dc || !retiredDc(sim, d))!;
       const probe = (): void => {
         if (sim.phase === 'done' || (run.livenessDcs.has(dc) && run.livenessCrossDcs.has(dc))) return;
+        if (retiredDc(sim, dc)) return;
+        const next = nextOf();
         const node = prng.pick(nodesOfDc(scenario, dc));
         if (!run.livenessDcs.has(dc))
           return agentRequest(sim, node, { type: 'kv.put', key: 'liveness', value: bytes('ok') }, 1000, (r) => {
@@ -1234,10 +1264,26 @@ function startDcLivenessProbes(sim: SimApi, scenario: Scenario, prng: ReturnType
   });
 }
 
+/** Servers that are up and in the WAN pool: a server that left (`leave`) left the WAN pool too (Consul's Server.Leave). */
+function wanServersUp(sim: SimApi): NodeId[] {
+  return serversOf(sim.scenario).filter((id) => sim.isUp(id) && !sim.isPaused(id) && !agentOf(sim, id)!.left);
+}
+
+/**
+ * A datacenter retired on purpose: every server of it received a leave (round N, scenarios/multidc/dc-retired.txt).
+ * It has no leader to elect and no write to commit, so liveness asks nothing of it, and the other DCs' probes
+ * read across the WAN from another DC.
+ */
+function retiredDc(sim: SimApi, dc: string): boolean {
+  const left = runOf(sim).leftNodes.leftAtMs;
+  const servers = serversOfDc(sim.scenario, dc);
+  return servers.length > 0 && servers.every((id) => left.has(id));
+}
+
 /** Multi-DC: every live server sees every other live server (of every DC) alive in its WAN pool. */
 export function wanConverged(sim: SimApi): boolean {
   // The liveness poll asks this often: answer without building the misses' text (wanMisses explains them).
-  const up = serversOf(sim.scenario).filter((id) => sim.isUp(id) && !sim.isPaused(id));
+  const up = wanServersUp(sim);
   return up.every((id) => {
     const agent = agentOf(sim, id)!;
     return up.every((other) => other === id || agent.wanMembers.get(other)?.status === 'alive');
@@ -1246,7 +1292,7 @@ export function wanConverged(sim: SimApi): boolean {
 
 /** What keeps the WAN pool from converging: each live server's view of another live one that is not alive. */
 export function wanMisses(sim: SimApi): string[] {
-  const up = serversOf(sim.scenario).filter((id) => sim.isUp(id) && !sim.isPaused(id));
+  const up = wanServersUp(sim);
   const out: string[] = [];
   for (const id of up) {
     const agent = agentOf(sim, id)!;
@@ -1301,6 +1347,7 @@ function raftEffect(sim: SimApi, nodeId: NodeId, effect: Effect): void {
 function liveDcs(sim: SimApi): boolean {
   const run = runOf(sim);
   for (const dc of sim.scenario.datacenters) {
+    if (retiredDc(sim, dc.name)) continue;
     if (!run.livenessDcs.has(dc.name) || !run.livenessCrossDcs.has(dc.name)) return false;
     if (leaderOf(sim, dc.name) === null) return false;
     const healthy = dc.nodes
@@ -1347,10 +1394,12 @@ function whyNotLiveIn(sim: SimApi, dc: string | undefined): string[] {
 
 function whyDcsNotLive(sim: SimApi): string[] {
   const run = runOf(sim);
-  const out = sim.scenario.datacenters.flatMap((dc) => [
-    ...whyNotLiveIn(sim, dc.name),
-    ...(run.livenessCrossDcs.has(dc.name) ? [] : [`no cross-datacenter request to ${dc.name} succeeded`]),
-  ]);
+  const out = sim.scenario.datacenters
+    .filter((dc) => !retiredDc(sim, dc.name))
+    .flatMap((dc) => [
+      ...whyNotLiveIn(sim, dc.name),
+      ...(run.livenessCrossDcs.has(dc.name) ? [] : [`no cross-datacenter request to ${dc.name} succeeded`]),
+    ]);
   if (!wanConverged(sim)) out.push(`the WAN pool has not converged: ${wanMissText(sim)}`);
   return out;
 }
@@ -1822,6 +1871,11 @@ export const harness: Harness = {
       fsm.transitions.length = 0;
     }
     coverRaftStep(sim, runOf(sim).roles, nodeId, runtime.stateOf<RaftState>('raft'), runtime);
+    runOf(sim).staleContact.noteRole(
+      nodeId,
+      runOf(sim).stepNowMs,
+      runtime.stateOf<RaftState>('raft').role === 'leader',
+    );
     if (fsm.problems && fsm.problems.length > 0) return fsm.problems.splice(0).join('\n');
     if (runtime.hasMachine('agent')) {
       const agent = runtime.stateOf<AgentState>('agent');
@@ -1842,6 +1896,7 @@ export const harness: Harness = {
     runOf(sim).wanTimedOut.delete(nodeId); // a new process remembers no timeout
     runOf(sim).starts.push({ node: nodeId, atMs: sim.nowMs });
     runOf(sim).leftNodes.noteStart(nodeId);
+    runOf(sim).staleContact.noteStart(nodeId);
     if (serversOf(sim.scenario).includes(nodeId)) coverRaftStart(sim, durable);
     raftCheckerOf(sim, nodeId)?.onNodeStart(nodeId, durable);
   },
@@ -1855,6 +1910,7 @@ export const harness: Harness = {
       notePass(runOf(sim).checks, nodeId, input.nowMs, input.request);
       runOf(sim).leftNodes.noteInput(nodeId, sim.nowMs, input.request);
     }
+    if (sim.runtime(nodeId)?.hasMachine('raft')) runOf(sim).staleContact.noteInput(nodeId, input.nowMs, input);
     const checker = raftCheckerOf(sim, nodeId);
     if (!checker) return;
     // The server's Raft state before the step, as the raft and kv harnesses pass it: the rules drop what the
@@ -1976,6 +2032,7 @@ export const harness: Harness = {
     raftEffect(sim, nodeId, effect);
     if (sim.coverageOn && serversOf(sim.scenario).includes(nodeId)) coverRaftEffect(sim, nodeId, effect);
     if (effect.kind === 'persist') return checkLeaderTime(sim, nodeId, effect.ops);
+    if (effect.kind === 'reply' || effect.kind === 'send') checkStaleContact(sim, nodeId, effect);
     if (effect.kind === 'send') {
       const leftProblem = runOf(sim).leftNodes.checkSend(nodeId, sim.nowMs, effect.message);
       if (leftProblem !== null) sim.violation(leftProblem);

@@ -125,4 +125,26 @@ describe('acl-access (sim/harnesses/agent-gate.ts)', () => {
     expect(run(large, ['n4', 'kv-put', '524289', 't', 'too-large']).verdict).toBeNull();
     expect(run(large, ['n4', 'kv-put', '524288', 't', 'ok']).verdict).toContain('wanted ok, got too-large');
   });
+
+  it("judges a node's services by their names and a query's Token by its redaction (round N, N01 and N02)", () => {
+    const node = {
+      Node: { Node: 'x1', Address: '10.0.0.1' },
+      Services: { 'web-main': { ID: 'web-main', Service: 'api' }, 'api-blue': { ID: 'api-blue', Service: 'web' } },
+    };
+    const answer = (rules: string) => (body: AgentRequest) => {
+      if (body.type === 'acl.resolve') return ok(token(rules));
+      if (body.type === 'catalog.node') return ok(node);
+      if (body.type === 'query.create') return ok({ ID: 'q-id' });
+      if (body.type === 'query.get') return ok([{ ID: 'q-id', Name: 'q1', Token: 'query-token-secret' }]);
+      return ok(true);
+    };
+    const api = answer('node "" { policy = "read" }\nservice "api" { policy = "read" }');
+    expect(run(api, ['n4', 'node-service', 'x1/web-main/api', 't', 'ok']).verdict).toBeNull();
+    expect(run(api, ['n4', 'node-service', 'x1/api-blue/web', 't', 'denied']).verdict).toBeNull();
+    const reader = answer('query "" { policy = "read" }');
+    expect(run(reader, ['n4', 'query-get', 'q1', 't', 'hidden']).verdict).toBeNull();
+    expect(run(reader, ['n4', 'query-get', 'q1', 't', 'shown']).verdict).toContain('wanted shown, got hidden');
+    expect(actGate(null, ['n4', 'query-get', 'q1', 't', 'ok'], null)).toContain('acl-access takes');
+    expect(actGate(null, ['n4', 'node-service', 'x1/api', 't', 'ok'], null)).toContain('acl-access takes');
+  });
 });
