@@ -432,18 +432,30 @@ function checkStaleContact(sim: SimApi, nodeId: NodeId, effect: Effect): void {
   if (!runtime?.hasMachine('raft')) return;
   let key: string;
   let lastContactMs: unknown;
+  /** The answer's `Datacenter` (a prepared query's: the DC that served it after a failover). */
+  let servedBy: unknown;
   if (effect.kind === 'reply') {
     key = `c${effect.requestId}`;
-    lastContactMs = (effect.response as { lastContactMs?: unknown } | null)?.lastContactMs;
+    const response = effect.response as { lastContactMs?: unknown; body?: { Datacenter?: unknown } } | null;
+    lastContactMs = response?.lastContactMs;
+    servedBy = response?.body?.Datacenter;
   } else if (effect.kind === 'send') {
     const envelope = effect.message as {
       m?: string;
-      p?: { t?: string; id?: number; result?: { ok?: boolean; lastContactMs?: unknown } };
+      p?: {
+        t?: string;
+        id?: number;
+        result?: { ok?: boolean; lastContactMs?: unknown; value?: { Datacenter?: unknown } | null };
+      };
     };
     if (envelope?.m !== 'agent' || envelope.p?.t !== 'rpcReply') return;
     key = `r${effect.to}:${envelope.p.id}`;
     lastContactMs = envelope.p.result?.ok === true ? envelope.p.result.lastContactMs : undefined;
+    servedBy = envelope.p.result?.ok === true ? envelope.p.result.value?.Datacenter : undefined;
   } else return;
+  // A prepared query that failed over was answered by another DC's server, with that server's age (Consul's
+  // failover returns the remote reply's QueryMeta): not this server's contact to judge.
+  if (typeof servedBy === 'string' && servedBy !== dcOf(sim.scenario, nodeId)) lastContactMs = undefined;
   const leads = runtime.stateOf<RaftState>('raft').role === 'leader';
   const problem = runOf(sim).staleContact.checkAnswer(nodeId, runOf(sim).stepNowMs, key, lastContactMs, leads);
   if (problem !== null) sim.violation(problem);
