@@ -12,44 +12,16 @@
  * test shows the old answer taken for the new read: the rule is the ids' to keep.
  */
 import { describe, expect, it } from 'vitest';
-import { Prng } from '../prng.js';
-import { emptyDurableState, type Effect, type Input, type StepContext } from '../types.js';
-import { agentTimingSim, makeAgentConfig, type AgentRequest, type AgentResponse } from './api.js';
-import { agentMachine, type AgentState } from './machine.js';
+import type { AgentRequest, AgentResponse } from './api.js';
+import { handDrivenClient } from './testkit.js';
 import type { AgentMessage } from './rpc.js';
 import type { ServerResult } from './ops.js';
 import { callIdBaseOf } from './state.js';
 
-const config = makeAgentConfig({
-  nodeName: 'c1',
-  nodeId: '00000000-0000-4000-8000-000000000001',
-  advertiseAddr: 'c1',
-  rpcId: 'c1',
-  timing: agentTimingSim,
-});
-
 /** One process of the client agent c1: its state, and a step that returns the effects. */
 function startProcess(startNonce: number) {
-  const prng = new Prng(7);
-  const state: AgentState = agentMachine.init('c1', config, emptyDurableState, prng);
+  const { step } = handDrivenClient(startNonce);
   let nowMs = 0;
-  const step = (input: Input): Effect[] => {
-    const effects: Effect[] = [];
-    const ctx: StepContext = { nodeId: 'c1', prng, emit: (effect) => effects.push(effect as Effect) };
-    agentMachine.step(state, input as never, ctx as never);
-    return effects;
-  };
-  step({ kind: 'start', nowMs, startNonce });
-  // SWIM tells the agent about server s1 (its gossip tags say it is a server of dc1).
-  step({
-    kind: 'local',
-    nowMs,
-    fromMachine: 'swim',
-    payload: {
-      type: 'member',
-      member: { id: 's1', name: 's1', incarnation: 1, status: 'alive', tags: { role: 'consul', dc: 'dc1' } },
-    },
-  });
   /** A client's read of `key`: the id of the RPC it became. */
   const read = (requestId: number, key: string): number => {
     const request: AgentRequest = { type: 'kv.get', key, read: { consistency: 'default' } };

@@ -10,43 +10,17 @@
  * s1 answers the pushes; the agent must then send the full sync's catalog read.
  */
 import { describe, expect, it } from 'vitest';
-import { Prng } from '../prng.js';
-import { emptyDurableState, type Effect, type Input, type StepContext } from '../types.js';
-import { agentTimingSim, makeAgentConfig, type AgentRequest } from './api.js';
-import { agentMachine, type AgentState } from './machine.js';
+import type { Effect } from '../types.js';
+import type { AgentRequest } from './api.js';
+import { handDrivenClient } from './testkit.js';
 import type { AgentMessage } from './rpc.js';
 import type { ServerResult } from './ops.js';
-
-const config = makeAgentConfig({
-  nodeName: 'c1',
-  nodeId: '00000000-0000-4000-8000-000000000001',
-  advertiseAddr: 'c1',
-  rpcId: 'c1',
-  timing: agentTimingSim,
-});
 
 const done: ServerResult = { ok: true, index: 9, value: null, knownLeader: true, lastContactMs: 0 };
 
 function client() {
-  const prng = new Prng(7);
-  const state: AgentState = agentMachine.init('c1', config, emptyDurableState, prng);
+  const { state, step } = handDrivenClient(1);
   let nowMs = 0;
-  const step = (input: Input): Effect[] => {
-    const effects: Effect[] = [];
-    const ctx: StepContext = { nodeId: 'c1', prng, emit: (effect) => effects.push(effect as Effect) };
-    agentMachine.step(state, input as never, ctx as never);
-    return effects;
-  };
-  step({ kind: 'start', nowMs, startNonce: 1 });
-  step({
-    kind: 'local',
-    nowMs,
-    fromMachine: 'swim',
-    payload: {
-      type: 'member',
-      member: { id: 's1', name: 's1', incarnation: 1, status: 'alive', tags: { role: 'consul', dc: 'dc1' } },
-    },
-  });
   const rpcs = (effects: Effect[]) =>
     effects.flatMap((e) =>
       e.kind === 'send' && (e.message as AgentMessage).t === 'rpc'
