@@ -426,6 +426,27 @@ function checkWanForward(sim: SimApi, nodeId: NodeId, to: NodeId, message: unkno
     );
 }
 
+/**
+ * Whether a read arriving at server `nodeId` is an ACL read its DC sends to another DC, its `acl_datacenter`
+ * (Consul forwards ACL reads there): the answer carries that DC's server's age, not this server's to judge by
+ * the stale-read LastContact rule (sim/test/multidc-acl.test.ts's acl_datacenter test failed on it).
+ */
+function answeredByAclDc(
+  scenario: Scenario,
+  nodeId: NodeId,
+  input: { kind: string; request?: unknown; message?: unknown },
+): boolean {
+  const dc = dcOf(scenario, nodeId);
+  const aclDc = aclOf(scenario, dc)?.datacenter;
+  if (aclDc === undefined || aclDc === dc) return false;
+  if (input.kind === 'request') {
+    const body = (input.request as { machine?: string; body?: { type?: unknown } } | null)?.body;
+    return typeof body?.type === 'string' && body.type.startsWith('acl.');
+  }
+  const query = (input.message as { p?: { op?: { query?: { type?: unknown } } } } | null)?.p?.op?.query;
+  return typeof query?.type === 'string' && query.type.startsWith('acl');
+}
+
 /** The stale-read LastContact rule at an answer leaving server `nodeId` (sim/harnesses/agent-lastcontact.ts). */
 function checkStaleContact(sim: SimApi, nodeId: NodeId, effect: Effect): void {
   const runtime = sim.runtime(nodeId);
@@ -1922,7 +1943,8 @@ export const harness: Harness = {
       notePass(runOf(sim).checks, nodeId, input.nowMs, input.request);
       runOf(sim).leftNodes.noteInput(nodeId, sim.nowMs, input.request);
     }
-    if (sim.runtime(nodeId)?.hasMachine('raft')) runOf(sim).staleContact.noteInput(nodeId, input.nowMs, input);
+    if (sim.runtime(nodeId)?.hasMachine('raft') && !answeredByAclDc(sim.scenario, nodeId, input))
+      runOf(sim).staleContact.noteInput(nodeId, input.nowMs, input);
     const checker = raftCheckerOf(sim, nodeId);
     if (!checker) return;
     // The server's Raft state before the step, as the raft and kv harnesses pass it: the rules drop what the

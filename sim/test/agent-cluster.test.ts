@@ -47,7 +47,7 @@ function cluster(extra = '', seed = 1) {
 /** Runs until `predicate` holds (checked every 100 ms) or `maxMs` passes; returns whether it held. */
 function runUntilTrue(sim: Simulation, predicate: () => boolean, maxMs: number): boolean {
   const end = sim.nowMs + maxMs;
-  while (sim.nowMs < end) {
+  while (sim.nowMs < end && sim.violations.length === 0) {
     if (predicate()) return true;
     sim.runUntil(sim.nowMs + 100);
   }

@@ -33,7 +33,7 @@ function cluster(seed: number) {
   };
   const runUntilTrue = (predicate: () => boolean, maxMs: number): boolean => {
     const end = sim.nowMs + maxMs;
-    while (sim.nowMs < end) {
+    while (sim.nowMs < end && sim.violations.length === 0) {
       if (predicate()) return true;
       sim.runUntil(sim.nowMs + 10);
     }

@@ -33,7 +33,8 @@ function twoDcs(acl: string, seed = 1) {
     const box: { result: AgentResponse | undefined | 'pending' } = { result: 'pending' };
     sim.request(node, { machine: 'agent', body }, 60_000, (r) => (box.result = r as AgentResponse | undefined));
     const end = sim.nowMs + advanceMs;
-    while (box.result === 'pending' && sim.nowMs < end) sim.runUntil(sim.nowMs + 50);
+    while (box.result === 'pending' && sim.nowMs < end && sim.violations.length === 0) sim.runUntil(sim.nowMs + 50);
+    expect(sim.violations).toEqual([]); // a violation stops the simulation: say which
     expect(box.result).not.toBe('pending');
     expect(box.result).toBeDefined();
     return box.result as AgentResponse;
@@ -44,7 +45,8 @@ function twoDcs(acl: string, seed = 1) {
     wanConverged(sim) &&
     sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing');
   const end = sim.nowMs + 30_000;
-  while (!formed() && sim.nowMs < end) sim.runUntil(sim.nowMs + 100);
+  while (!formed() && sim.nowMs < end && sim.violations.length === 0) sim.runUntil(sim.nowMs + 100);
+  expect(sim.violations).toEqual([]);
   expect(formed()).toBe(true);
   // The leaders create the master and anonymous tokens right after they win; give them a moment.
   sim.runUntil(sim.nowMs + 2000);

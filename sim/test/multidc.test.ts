@@ -41,7 +41,7 @@ function twoDcs(seed = 1) {
     wanConverged(sim) &&
     sim.nodeIds.every((id) => serfHealthOf(sim, id) === 'passing');
   const end = sim.nowMs + 30_000;
-  while (!formed() && sim.nowMs < end) sim.runUntil(sim.nowMs + 100);
+  while (!formed() && sim.nowMs < end && sim.violations.length === 0) sim.runUntil(sim.nowMs + 100);
   expect(formed()).toBe(true);
   return { sim, logs, send, call };
 }
@@ -145,7 +145,7 @@ describe('two datacenters', () => {
     expect(wanConverged(sim)).toBe(false);
     sim.faults.heal();
     const end = sim.nowMs + 30_000;
-    while (!wanConverged(sim) && sim.nowMs < end) sim.runUntil(sim.nowMs + 500);
+    while (!wanConverged(sim) && sim.nowMs < end && sim.violations.length === 0) sim.runUntil(sim.nowMs + 500);
     expect(wanConverged(sim)).toBe(true);
   });
 
@@ -166,7 +166,7 @@ describe('two datacenters', () => {
     expect(call('n4', { type: 'catalog.datacenters' }).body).toContain('dc2');
     sim.faults.heal();
     const end = sim.nowMs + 60_000;
-    while (!wanConverged(sim) && sim.nowMs < end) sim.runUntil(sim.nowMs + 500);
+    while (!wanConverged(sim) && sim.nowMs < end && sim.violations.length === 0) sim.runUntil(sim.nowMs + 500);
     expect(wanConverged(sim)).toBe(true);
     answer = call('n4', { type: 'kv.get', key: 'cut', read: { consistency: 'consistent' }, dc: 'dc2' });
     expect(answer.status).toBe(200);

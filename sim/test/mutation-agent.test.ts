@@ -39,7 +39,7 @@ function cluster(seed = 1) {
   };
   const runUntilTrue = (predicate: () => boolean, maxMs: number): boolean => {
     const end = sim.nowMs + maxMs;
-    while (sim.nowMs < end) {
+    while (sim.nowMs < end && sim.violations.length === 0) {
       if (predicate()) return true;
       sim.runUntil(sim.nowMs + 100);
     }
