@@ -9,30 +9,12 @@
  * leave, as before: the WAN profile's 8 s propagation wait would outlast a graceful shutdown's 5 s budget).
  */
 import { describe, expect, it } from 'vitest';
-import { Prng } from '../prng.js';
-import { emptyDurableState, type Effect, type Input, type StepContext } from '../types.js';
-import { agentTimingSim, makeAgentConfig } from './api.js';
-import { agentMachine, type AgentState } from './machine.js';
+import type { Effect } from '../types.js';
+import { handDrivenAgent } from './testkit.js';
 
 function agent(server: boolean) {
-  const config = makeAgentConfig({
-    nodeName: 'a1',
-    nodeId: '00000000-0000-4000-8000-0000000000a1',
-    advertiseAddr: 'a1',
-    rpcId: 'a1',
-    server,
-    timing: agentTimingSim,
-  });
-  const prng = new Prng(3);
-  const state: AgentState = agentMachine.init('a1', config, emptyDurableState, prng);
-  const step = (input: Input): Effect[] => {
-    const effects: Effect[] = [];
-    const ctx: StepContext = { nodeId: 'a1', prng, emit: (effect) => effects.push(effect as Effect) };
-    agentMachine.step(state, input as never, ctx as never);
-    return effects;
-  };
-  step({ kind: 'start', nowMs: 0, startNonce: 1 });
-  return step;
+  return handDrivenAgent({ name: 'a1', nodeId: '00000000-0000-4000-8000-0000000000a1', server, seed: 3, startNonce: 1 })
+    .step;
 }
 
 /** The SWIM leave calls among `effects`: [machine, requestId]. */
