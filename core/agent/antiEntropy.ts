@@ -110,7 +110,7 @@ function readRemote(s: AgentState, env: Env): void {
     'ae-read-checks',
     { kind: 'read', query: { type: 'healthNode', node: s.nodeName }, consistency: 'default', minIndex: 0, waitMs: 0 },
     (checks, env2) => {
-      if (!checks.ok) return syncFailed(s, env2, checks.error);
+      if (!checks.ok) return fullSyncFailed(s, env2, checks.error);
       internal(
         s,
         env2,
@@ -123,7 +123,7 @@ function readRemote(s: AgentState, env: Env): void {
           waitMs: 0,
         },
         (node, env3) => {
-          if (!node.ok) return syncFailed(s, env3, node.error);
+          if (!node.ok) return fullSyncFailed(s, env3, node.error);
           compareRemote(
             s,
             node.value as { Node: RemoteNode; Services: Record<string, CatalogService> } | null,
@@ -376,6 +376,17 @@ function flushSyncWaiters(s: AgentState, env: Env): void {
     env.ctx.emit({ kind: 'cancelTimer', timer: `syncWait:${id}` });
     then(env);
   }
+}
+
+/**
+ * The full sync's read of the catalog failed (no leader, the server died mid-call): its retry is a full sync
+ * again, as Consul's syncer goes back to its full-sync state after a failure. A retry that only pushed would
+ * find nothing out of sync, and what the catalog lost (a deregistration behind the agent's back) would wait a
+ * whole period (scenarios/agent/leave.txt seed 3307: the refutation resync's read went to a server that crashed).
+ */
+function fullSyncFailed(s: AgentState, env: Env, error: string): void {
+  s.fullSyncAgain = true;
+  syncFailed(s, env, error);
 }
 
 function syncFailed(s: AgentState, env: Env, error: string): void {

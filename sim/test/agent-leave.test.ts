@@ -71,4 +71,11 @@ describe('an agent that refutes a claim that it left brings its services back', 
       expect(failed.violations.join('\n')).toMatch(/n5's service .* is not in the catalog/);
     });
   }
+
+  it("seed 3307: the resync's catalog read fails (its server crashed mid-call) and is retried as a full sync", async () => {
+    // A new leader, still holding n5 left, deregistered it after n5 refuted; the resync's read went to n1, which
+    // crashed. The retry only pushed (nothing was marked out of sync), so n5's services stayed out (fails without
+    // core/agent/antiEntropy.ts fullSyncFailed).
+    expect(runLoaded(await loadScenario('scenarios/agent/leave.txt'), 3307).result).toBe('pass');
+  });
 });
