@@ -436,15 +436,15 @@ function answeredByAclDc(
   nodeId: NodeId,
   input: { kind: string; request?: unknown; message?: unknown },
 ): boolean {
+  // The read's kind first: it runs on every input of every server, and most are not ACL reads.
+  let type: unknown;
+  if (input.kind === 'request') type = (input.request as { body?: { type?: unknown } } | null)?.body?.type;
+  else if (input.kind === 'message')
+    type = (input.message as { p?: { op?: { query?: { type?: unknown } } } } | null)?.p?.op?.query?.type;
+  if (typeof type !== 'string' || !type.startsWith('acl')) return false;
   const dc = dcOf(scenario, nodeId);
   const aclDc = aclOf(scenario, dc)?.datacenter;
-  if (aclDc === undefined || aclDc === dc) return false;
-  if (input.kind === 'request') {
-    const body = (input.request as { machine?: string; body?: { type?: unknown } } | null)?.body;
-    return typeof body?.type === 'string' && body.type.startsWith('acl.');
-  }
-  const query = (input.message as { p?: { op?: { query?: { type?: unknown } } } } | null)?.p?.op?.query;
-  return typeof query?.type === 'string' && query.type.startsWith('acl');
+  return aclDc !== undefined && aclDc !== dc;
 }
 
 /** The stale-read LastContact rule at an answer leaving server `nodeId` (sim/harnesses/agent-lastcontact.ts). */
