@@ -79,3 +79,29 @@ describe('an agent that refutes a claim that it left brings its services back', 
     expect(runLoaded(await loadScenario('scenarios/agent/leave.txt'), 3307).result).toBe('pass');
   });
 });
+
+/**
+ * scenarios/agent/leave.txt seed 2674: a member restarted after its leave, known to nobody but itself (the one
+ * member that learned of it crashed, the rest restarted without memory), comes back only at its own next
+ * push-pull (SWIM's 30 s period): the leader registers it 40.08 s into the run. The scenario's liveness window is
+ * 35 s for that reason; with the 20 s it had, the seed fails on that bound, not on a lost member.
+ */
+describe('a member known to nobody but itself returns at its next push-pull', () => {
+  it('seed 2674: n5 is registered after the 20 s window and within the 35 s one', async () => {
+    const text = fs.readFileSync('scenarios/agent/leave.txt', 'utf8');
+    expect(text).toMatch(/liveness=35s/);
+    let joinedMs: number | null = null;
+    const run = runLoaded(await loadScenario('scenarios/agent/leave.txt'), 2674, {
+      onLog: (line) => {
+        if (joinedMs === null && line.atMs > 20_000 && /member 'n5' joined/.test(line.text)) joinedMs = line.atMs;
+      },
+    });
+    expect(run.result).toBe('pass');
+    expect(joinedMs).not.toBeNull();
+    expect(joinedMs!).toBeGreaterThan(40_000);
+    const short = await loadScenarioText(text.replace('liveness=35s', 'liveness=20s'), 'scenarios/agent/leave.txt');
+    const failed = runLoaded(short, 2674);
+    expect(failed.result).toBe('fail');
+    expect(failed.violations.join('\n')).toMatch(/serfHealth check: n5 absent/);
+  });
+});
