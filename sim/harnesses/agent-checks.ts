@@ -37,6 +37,7 @@
  */
 import type { AgentRequest } from '../../core/agent/api.js';
 import type { AgentState } from '../../core/agent/state.js';
+import { nodeSpec } from '../../core/agent/antiEntropy.js';
 import type { CheckStatus } from '../../core/types.js';
 import type { NodeId } from '../../core/types.js';
 import type { SimApi } from '../harness.js';
@@ -255,8 +256,9 @@ export function checkTtlMiss(
   );
 }
 
-/** What the catalog comparison reads of the leader's store: its services and checks, by node. */
+/** What the catalog comparison reads of the leader's store: its node records, services and checks, by node. */
 export interface CatalogView {
+  readonly nodes: ReadonlyMap<string, { readonly Address: string; readonly Meta: Readonly<Record<string, string>> }>;
   readonly services: ReadonlyMap<string, ReadonlyMap<string, { readonly Port: number }>>;
   readonly checks: ReadonlyMap<string, ReadonlyMap<string, { readonly Status: string; readonly ServiceID?: string }>>;
 }
@@ -279,6 +281,19 @@ export function catalogMisses(
 ): string | null {
   const misses: string[] = [];
   for (const { node, agent } of agents) {
+    // The node record, where there is one: anti-entropy keeps the agent's address and node_meta there (Consul's
+    // syncNodeInfo). The leader's reconcile re-creates a deregistered node with its address alone; the agent's
+    // comparison of the node (its full sync) must put the meta back.
+    const record = catalog.nodes.get(node);
+    if (record !== undefined) {
+      const spec = nodeSpec(agent);
+      if (record.Address !== spec.address)
+        misses.push(`${node}'s node has address ${record.Address} in the catalog, ${spec.address} on the agent`);
+      else if (metaText(record.Meta) !== metaText(spec.meta))
+        misses.push(
+          `${node}'s node meta is ${metaText(record.Meta)} in the catalog, ${metaText(spec.meta)} on the agent`,
+        );
+    }
     const services = catalog.services.get(node) ?? new Map<string, { readonly Port: number }>();
     for (const service of agent.services.values()) {
       const there = services.get(service.id);
@@ -307,6 +322,11 @@ export function catalogMisses(
         misses.push(`the catalog still has ${node}'s check ${id}`);
   }
   return misses.length === 0 ? null : `${options.prefix}: ${misses.slice(0, 4).join('; ')}`;
+}
+
+/** A meta record as text with its keys sorted, for comparison and messages. */
+function metaText(meta: Readonly<Record<string, string>> | undefined): string {
+  return JSON.stringify(Object.entries(meta ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** `expect checks-synced`: catalogMisses with the checks' statuses compared. */

@@ -139,6 +139,8 @@ const params = {
     "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
   dnsClients:
     "DNS clients (`dig @agent -p 8600`): service, tag, RFC 2782, node, prepared-query, PTR and `.addr` lookups through random agents, run by the agent's own DNS lookup (core/agent/endpoints/dns.ts) and judged against Consul's DNS rules applied to the reads it made (sim/harnesses/agent-dns.ts); default 0, drawn only when set",
+  nodeMeta:
+    "1 = every agent runs with node_meta (`rack` r0..r2 by its index, and `agent` its name), which its anti-entropy keeps in the catalog's node record and `expect catalog-synced` / `checks-synced` compare — a node the leader re-creates (its reconcile writes the address alone) must get its meta back; default 0 (no meta)",
   refutedResyncMs:
     "how long after refuting a claim that it failed or left an agent runs a full sync (ms; default the simulator's 1000; core/agent/antiEntropy.ts resyncAfterRefutation). A value longer than the run turns the resync off, as in Consul, whose agent waits for its next periodic full sync",
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts), and what an `acl-access` action sends through the gate of core/agent/gate.ts, which net/gate.ts runs too (sim/harnesses/agent-gate.ts)',
@@ -445,6 +447,11 @@ function answeredByAclDc(
   const dc = dcOf(scenario, nodeId);
   const aclDc = aclOf(scenario, dc)?.datacenter;
   return aclDc !== undefined && aclDc !== dc;
+}
+
+/** `set nodeMeta 1`: the node_meta agent `nodeId` runs with (Consul's `-node-meta rack:r1`). */
+function nodeMetaOf(scenario: Scenario, nodeId: NodeId): Readonly<Record<string, string>> {
+  return { rack: `r${scenario.nodes.indexOf(nodeId) % 3}`, agent: nodeId };
 }
 
 /** The stale-read LastContact rule at an answer leaving server `nodeId` (sim/harnesses/agent-lastcontact.ts). */
@@ -1861,6 +1868,7 @@ export const harness: Harness = {
         ? { raftMultiplier: num(scenario, 'raftMultiplier', 1) }
         : {}),
       ...(scenario.params['acl'] !== undefined ? { acl: aclOf(scenario, dc) } : {}),
+      ...(num(scenario, 'nodeMeta', 0) === 1 ? { nodeMeta: nodeMetaOf(scenario, nodeId) } : {}),
     });
     // The servers' store checks the per-step store rules at every apply (sim/checkers/store.ts).
     return mountsFor(config, {

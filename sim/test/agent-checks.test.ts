@@ -12,7 +12,12 @@ function agent(services: Record<string, number>, checks: Record<string, string>)
   } as unknown as AgentState;
 }
 
-const catalogOf = (services: Record<string, number>, checks: Record<string, string>) => ({
+const catalogOf = (
+  services: Record<string, number>,
+  checks: Record<string, string>,
+  nodes: Record<string, { Address: string; Meta: Record<string, string> }> = {},
+) => ({
+  nodes: new Map(Object.entries(nodes)),
   services: new Map([['n4', new Map(Object.entries(services).map(([id, Port]) => [id, { Port }]))]]),
   checks: new Map([['n4', new Map(Object.entries(checks).map(([id, Status]) => [id, { Status }]))]]),
 });
@@ -34,6 +39,27 @@ describe('expect checks-synced (sim/harnesses/agent-checks.ts)', () => {
     expect(misses).toContain("the catalog still has n4's service hc0:9000");
     expect(misses).toContain("n4's check st0 is critical on the agent, passing in the catalog");
     expect(misses).toContain("the catalog still has n4's check hb0");
+  });
+
+  it("compares the node record with the agent's address and node_meta, where the catalog has one", () => {
+    const withMeta = Object.assign(agent({}, {}), {
+      nodeName: 'n4',
+      config: { advertiseAddr: 'n4', datacenter: 'dc1', nodeMeta: { rack: 'r1', agent: 'n4' } },
+    }) as AgentState;
+    const agents = [{ node: 'n4', agent: withMeta }];
+    // The leader's reconcile re-created the node with its address alone.
+    const reconciled = catalogOf({}, {}, { n4: { Address: 'n4', Meta: {} } });
+    expect(checksSyncMisses(agents, reconciled, never)).toContain(
+      `n4's node meta is [] in the catalog, [["agent","n4"],["rack","r1"]] on the agent`,
+    );
+    const synced = catalogOf({}, {}, { n4: { Address: 'n4', Meta: { agent: 'n4', rack: 'r1' } } });
+    expect(checksSyncMisses(agents, synced, never)).toBeNull();
+    const moved = catalogOf({}, {}, { n4: { Address: '10.0.0.9', Meta: { agent: 'n4', rack: 'r1' } } });
+    expect(checksSyncMisses(agents, moved, never)).toContain(
+      "n4's node has address 10.0.0.9 in the catalog, n4 on the agent",
+    );
+    // No record (not registered yet, or deregistered): what is missing shows as its services and checks.
+    expect(checksSyncMisses(agents, catalogOf({}, {}), never)).toBeNull();
   });
 
   it('excuses a leftover service whose deregistration a restart may have lost', () => {
