@@ -141,8 +141,6 @@ const params = {
     "the agents' full-sync period (ms; default the simulator's 5000): longer than the run leaves only the sync on change to bring the catalog up to date",
   dnsClients:
     "DNS clients (`dig @agent -p 8600`): service, tag, RFC 2782, node, prepared-query, PTR and `.addr` lookups through random agents, run by the agent's own DNS lookup (core/agent/endpoints/dns.ts) and judged against Consul's DNS rules applied to the reads it made (sim/harnesses/agent-dns.ts); default 0, drawn only when set",
-  reconcileMs:
-    "the leader's full reconcile period (ms; default the simulator's 3000; core/agent/leader.ts onReconcileTimer): Consul's is 60000, so the catalog's serfHealth follows gossip by the leader's reaction to each member event, the reconcile only mends what an election or a failed write missed",
   refutedResyncMs:
     "how long after refuting a claim that it failed or left an agent runs a full sync (ms; default the simulator's 1000; core/agent/antiEntropy.ts resyncAfterRefutation). A value longer than the run turns the resync off, as in Consul, whose agent waits for its next periodic full sync",
   acl: 'legacy ACLs per DC, DC:POLICY[/ACL_DC[/DOWN_POLICY]] comma-separated (e.g. dc2:deny/dc2,dc1:allow/dc2/deny); master token `root`. The simulator has no front-end gate: only what crosses a WAN is authorized (core/agent/acl.ts), and what an `acl-access` action sends through the gate of core/agent/gate.ts, which net/gate.ts runs too (sim/harnesses/agent-gate.ts)',
@@ -1776,16 +1774,15 @@ function drainTombstoneEvents(sim: SimApi, nodeId: NodeId, events: TombstoneEven
   return problem;
 }
 
-/** The agents' timing: the simulator's, with what the scenario sets (`antiEntropyMs`, `refutedResyncMs`, `reconcileMs`, the tombstone GC's). */
+/** The agents' timing: the simulator's, with what the scenario sets (`antiEntropyMs`, `refutedResyncMs`, the tombstone GC's). */
 function simTimingOf(scenario: Scenario): AgentConfig['timing'] {
   const has = (key: keyof typeof params): boolean => scenario.params[key] !== undefined;
-  const keys = ['antiEntropyMs', 'refutedResyncMs', 'reconcileMs', 'tombstoneTtlMs', 'tombstoneGranularityMs'] as const;
+  const keys = ['antiEntropyMs', 'refutedResyncMs', 'tombstoneTtlMs', 'tombstoneGranularityMs'] as const;
   if (!keys.some(has)) return agentTimingSim;
   return {
     ...agentTimingSim,
     antiEntropyIntervalMs: num(scenario, 'antiEntropyMs', agentTimingSim.antiEntropyIntervalMs),
     refutedResyncMs: num(scenario, 'refutedResyncMs', agentTimingSim.refutedResyncMs),
-    reconcileIntervalMs: num(scenario, 'reconcileMs', agentTimingSim.reconcileIntervalMs),
     tombstoneTtlMs: num(scenario, 'tombstoneTtlMs', agentTimingSim.tombstoneTtlMs),
     tombstoneGranularityMs: num(scenario, 'tombstoneGranularityMs', agentTimingSim.tombstoneGranularityMs),
   };
