@@ -359,7 +359,7 @@ export function afterSync(s: AgentState, env: Env, then: (env: Env) => void): vo
   triggerSync(s, env);
 }
 
-const syncWaitMsMax = 3000;
+export const syncWaitMsMax = 3000;
 
 export function onSyncWaitTimer(s: AgentState, env: Env, id: number): void {
   const then = s.syncWaiters.get(id);

@@ -353,3 +353,37 @@ describe('grants that never left', () => {
     expect(run('n1', [answer({ ok: true, index: 1, result: { transferredTo: 'n1' } })])).toBeNull();
   });
 });
+
+describe('rule 9, identity clause (round P)', () => {
+  it('a configuration entry that records a member under a new server id in place of the one on record (P06)', () => {
+    // n1 leads at term 2 with n2 on record as `b`; n2 came back with an empty disk as `z`. The leader adds
+    // learner n4: the new entry must keep n2's recorded id (a swap is a removal and an addition, two changes).
+    const ids = { n1: 'a', n2: 'b', n3: 'c' };
+    const first: Entry = {
+      index: 1,
+      term: 1,
+      type: 'config',
+      config: { voters: ['n1', 'n2', 'n3'], learners: [], ids },
+    };
+    for (const n2 of ['b', 'z']) {
+      const change: Entry = {
+        index: 3,
+        term: 2,
+        type: 'config',
+        config: { voters: ['n1', 'n2', 'n3'], learners: ['n4'], ids: { ...ids, n2, n4: 'd' } },
+      };
+      const c = new RaftClusterChecker();
+      c.onNodeStart('n1', disk(2, 'n1', [first, e(2, 2)]));
+      const s = node('leader', 2, [first, e(2, 2), change], 2);
+      const timer: Input<unknown, unknown> = { kind: 'timer', nowMs: 0, timer: 'raft:heartbeat' };
+      const problem = step(c, s, timer, [
+        { kind: 'persist', ops: [{ op: 'append', log: 'raft/log', entries: [change] }] },
+      ]);
+      if (n2 === 'b') expect(problem).toBeNull();
+      else
+        expect(problem).toMatch(
+          /membership: leader n1 appended a configuration entry at 3 that records n2 under server id z in place of b/,
+        );
+    }
+  });
+});

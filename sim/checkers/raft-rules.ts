@@ -30,7 +30,9 @@
  *     (observed arriving, not read from the leader's own bookkeeping) reach it.
  *  9. Membership (thesis §4.1): a leader appends a configuration entry only after it committed an
  *     entry of its term and while no other configuration entry is uncommitted; after a truncation a
- *     node's membership is the latest configuration entry left in its log. A node holds a vote (other
+ *     node's membership is the latest configuration entry left in its log. A configuration entry never
+ *     records a member under another server id than the configuration before it did (a server is its
+ *     id: that would swap one server for another in one change). A node holds a vote (other
  *     than for itself) only for a candidate it granted it to; a node that acknowledged an AppendEntries
  *     of its term is that leader's follower.
  *     A learner — a non-voting member of the configuration it holds (thesis §4.2.1; Consul's read
@@ -72,6 +74,7 @@ import {
   checkTermJump,
   type AppendEntries,
   type Entry,
+  type Membership,
   type RaftMessage,
 } from '../../core/raft/messages.js';
 import { checkSenderCounts } from '../../core/raft/identity.js';
@@ -830,7 +833,11 @@ export class RaftRuleChecker {
  */
 function checkConfigAppend(nodeId: NodeId, entries: readonly Entry[], s: RaftState): string | null {
   for (const e of entries) {
-    if (e.type !== 'config' || e.term !== s.term || checkIdsOnly(s, e)) continue;
+    if (e.type !== 'config' || e.term !== s.term) continue;
+    const replaced = checkIdReplaced(s, e);
+    if (replaced !== null)
+      return `membership: leader ${nodeId} appended a configuration entry at ${e.index} that ${replaced}`;
+    if (checkIdsOnly(s, e)) continue;
     if (s.log.termAt(s.commitIndex) !== s.term)
       return `membership: leader ${nodeId} appended a configuration entry at ${e.index} before committing an entry of its term ${s.term} (commit ${s.commitIndex} is of term ${s.log.termAt(s.commitIndex)})`;
     for (let i = Math.max(s.commitIndex, s.log.prevIndex) + 1; i < e.index; i++)
@@ -846,16 +853,40 @@ function checkFromStranger(node: RaftState | null | undefined, from: NodeId, m: 
   return !checkSenderCounts(node, from, m.sid);
 }
 
-/** Whether config entry `e` has the same voters and learners as the configuration in force before it. */
-function checkIdsOnly(s: RaftState, e: Entry): boolean {
-  let before = s.snapshotMembership;
+/** The configuration in force just before config entry `e` (the latest config entry below it, else the snapshot's). */
+function membershipBefore(s: RaftState, e: Entry): Membership {
   for (let i = e.index - 1; i > s.log.prevIndex; i--) {
     const prev = s.log.entryAt(i);
-    if (prev?.type === 'config') {
-      before = prev.config!;
-      break;
-    }
+    if (prev?.type === 'config') return prev.config!;
   }
+  return s.snapshotMembership;
+}
+
+/**
+ * Rule 9, identity clause (round P, session 18): a configuration entry never gives a member of the
+ * configuration before it another server id than the one on record there. A server is its id (core/raft/
+ * identity.ts; hashicorp/raft's ServerID): a name recorded under a new id in place of the old one removes
+ * one server and adds another in a single change — two changes at once, which thesis §4.1 forbids, and the
+ * new one (a server that lost its disk) counted at once as if it held what the old one acknowledged.
+ * Consul's leader removes the old id first and adds the new one after. Recording an id where none was
+ * (identity.ts maybeRecordIds) replaces nobody. Null when the entry keeps every recorded id, else why.
+ */
+function checkIdReplaced(s: RaftState, e: Entry): string | null {
+  const before = membershipBefore(s, e).ids;
+  const after = e.config!.ids;
+  if (before === undefined || after === undefined) return null;
+  for (const name of [...e.config!.voters, ...e.config!.learners]) {
+    const was = before[name];
+    const now = after[name];
+    if (was !== undefined && now !== undefined && was !== now)
+      return `records ${name} under server id ${now} in place of ${was}, without removing it first (a replacement is two changes: remove, then add)`;
+  }
+  return null;
+}
+
+/** Whether config entry `e` has the same voters and learners as the configuration in force before it. */
+function checkIdsOnly(s: RaftState, e: Entry): boolean {
+  const before = membershipBefore(s, e);
   const same = (a: readonly string[], b: readonly string[]) => [...a].sort().join(' ') === [...b].sort().join(' ');
   return same(before.voters, e.config!.voters) && same(before.learners, e.config!.learners);
 }

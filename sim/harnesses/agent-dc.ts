@@ -41,6 +41,10 @@
  *   at 9s access n4 delete-tree app/ dc2 app denied
  *                                      a KV get, put or recursive delete in that DC with that token, which must
  *                                      be let through (ok) or refused (denied: 403); checked by `expect access`
+ *   at 10s access n4 list app/ dc2 app app/a,app/b
+ *                                      a recursive KV list (`GET /v1/kv/app/?recurse`) in that DC with that token:
+ *                                      the keys it must answer, comma-separated (`none`: nothing; `denied`: 403).
+ *                                      Consul answers a list with only the keys the token may read (round P)
  *
  * Every answer is logged as a sentence, so the golden transcript shows which DC served each query.
  */
@@ -93,8 +97,15 @@ function queryOptions(options: readonly string[]): { near?: string; first?: stri
  */
 interface AccessCheck {
   readonly what: string;
-  readonly want: 'ok' | 'denied' | 'too-large' | 'hidden' | 'shown';
+  /** ok, denied, too-large, hidden or shown; for a `list`, the keys answered (`none`, or `denied`). */
+  readonly want: string;
   got: string | null;
+}
+
+/** The keys of a KV list answer, sorted and comma-separated; `none` for an empty answer (404). */
+function listedKeys(body: unknown): string {
+  const keys = Array.isArray(body) ? body.map((e) => String((e as { Key?: unknown }).Key)).sort() : [];
+  return keys.length === 0 ? 'none' : keys.join(',');
 }
 
 /** What this simulation's DC actions saw (kept on the harness's run state). */
@@ -300,14 +311,14 @@ export function actDc(
       const [, op, key, dc, tokenName, want] = args;
       if (
         args.length !== 6 ||
-        (op !== 'put' && op !== 'get' && op !== 'delete-tree') ||
+        (op !== 'put' && op !== 'get' && op !== 'delete-tree' && op !== 'list') ||
         !dcKnown(dc!) ||
-        (want !== 'ok' && want !== 'denied')
+        (op !== 'list' && want !== 'ok' && want !== 'denied')
       )
-        return 'access takes NODE put|get|delete-tree KEY DC TOKEN ok|denied (TOKEN: an acl-create NAME, or anonymous)';
+        return 'access takes NODE put|get|delete-tree KEY DC TOKEN ok|denied, or NODE list PREFIX DC TOKEN KEY,KEY|none|denied (TOKEN: an acl-create NAME, or anonymous)';
       if (sim === null) return null;
       const what = `${op} ${key} in ${dc} from ${node} with ${tokenName}`;
-      const check: AccessCheck = { what, want, got: null };
+      const check: AccessCheck = { what, want: want!, got: null };
       activity!.access.push(check);
       const token = tokenName === 'anonymous' ? 'anonymous' : activity!.tokens.get(tokenName!);
       if (token === undefined) {
@@ -319,16 +330,20 @@ export function actDc(
           ? { type: 'kv.put', key: key!, value: new TextEncoder().encode(what), dc, token }
           : op === 'get'
             ? { type: 'kv.get', key: key!, read: { consistency: 'default' }, dc, token }
-            : { type: 'kv.deleteTree', prefix: key!, dc, token };
+            : op === 'list'
+              ? { type: 'kv.list', prefix: key!, read: { consistency: 'default' }, dc, token }
+              : { type: 'kv.deleteTree', prefix: key!, dc, token };
       send(sim, node!, request, (r) => {
         check.got =
           r === undefined
             ? 'timeout'
             : r.status === 403
               ? 'denied'
-              : r.status === 200 || (op === 'get' && r.status === 404)
-                ? 'ok'
-                : `error ${r.status} ${r.error ?? ''}`;
+              : op === 'list' && (r.status === 200 || r.status === 404)
+                ? listedKeys(r.status === 200 ? r.body : null)
+                : r.status === 200 || (op === 'get' && r.status === 404)
+                  ? 'ok'
+                  : `error ${r.status} ${r.error ?? ''}`;
         sim.log(`harness: access ${what}: ${check.got}`);
       });
       return null;

@@ -58,6 +58,8 @@ import {
   startCatalog,
 } from './agent-catalog.js';
 import { startDnsClients } from './agent-dns.js';
+import { SyncAnswers, type SyncAnswerView } from './agent-sync-answer.js';
+import { syncWaitMsMax } from '../../core/agent/antiEntropy.js';
 import { startAutopilotProbes } from './agent-autopilot.js';
 import type { AgentsHost, LocalStateHost } from './agent-host.js';
 import { EventsActivity, noteEvent, startEvents } from './agent-events.js';
@@ -241,6 +243,8 @@ const webService = {
 
 /** One simulation's bookkeeping (`start` makes it; one harness object serves many simulations). */
 class AgentRun {
+  /** The sync-before-answer rule's calls in flight (agent-sync-answer.ts). */
+  readonly syncAnswers = new SyncAnswers();
   /** A KV write issued in the liveness phase committed (one-DC scenarios). */
   livenessWriteOk = false;
   /** Multi-DC: DCs where a liveness write committed, and where a cross-DC read from it was answered. */
@@ -584,9 +588,37 @@ export function agentRequest(
   timeoutMs: number,
   onDone: (response: AgentResponse | undefined) => void,
 ): void {
-  sim.request(nodeId, { machine: 'agent', body }, timeoutMs, (response) =>
-    onDone(response as AgentResponse | undefined),
-  );
+  // The sync-before-answer rule (agent-sync-answer.ts) on service (de)registrations.
+  const syncAnswers = runOf(sim).syncAnswers;
+  const token = syncAnswers.begin(nodeId, body, sim.nowMs);
+  sim.request(nodeId, { machine: 'agent', body }, timeoutMs, (response) => {
+    if (token !== null) {
+      const problem = syncAnswers.end(token, response as AgentResponse | undefined, sim.nowMs, () =>
+        syncAnswerView(sim, nodeId, body),
+      );
+      if (problem !== null) sim.violation(problem);
+    }
+    onDone(response as AgentResponse | undefined);
+  });
+}
+
+/** What the sync-before-answer rule reads when `nodeId`'s agent answered `body`. */
+function syncAnswerView(sim: SimApi, nodeId: NodeId, body: AgentRequest): SyncAnswerView {
+  const agent = agentOf(sim, nodeId);
+  const serviceId =
+    body.type === 'agent.service.register'
+      ? (body.service.id ?? body.service.name)
+      : body.type === 'agent.service.deregister'
+        ? body.id
+        : '';
+  return {
+    left: agent === null || agent.left,
+    syncWaitMs: Math.min(agent?.config.timing.rpcTimeoutMs ?? syncWaitMsMax, syncWaitMsMax),
+    holds: serversOfDc(sim.scenario, dcOf(sim.scenario, nodeId)).map((server) => {
+      const runtime = sim.runtime(server);
+      return runtime ? (storeOf(runtime).state.services.get(nodeId)?.has(serviceId) ?? false) : null;
+    }),
+  };
 }
 
 export function decodeValue(entry: { Value: string | null } | undefined): string | null {
@@ -2080,6 +2112,8 @@ export const harness: Harness = {
       if (leftProblem !== null) sim.violation(leftProblem);
       return checkWanForward(sim, nodeId, effect.to, effect.message);
     }
+    if (effect.kind === 'trace' && effect.event.type === 'agent.syncFailed')
+      return runOf(sim).syncAnswers.noteSyncFailed(nodeId, sim.nowMs);
     if (effect.kind === 'trace' && effect.event.type === 'agent.userEvent')
       return noteEvent(runOf(sim).events, nodeId, sim.nowMs, effect.event);
     if (effect.kind === 'trace' && effect.event.type === 'agent.checkTtlMissed')

@@ -202,6 +202,12 @@ class SwimRun {
   coordinatesWorstMedianPercent = 0;
   /** The worst pairs at the sample with the largest median error, for the message. */
   coordinatesWorst: readonly string[] = [];
+  /**
+   * `expect coordinates`: the LAN latency knobs the last sample judged against (`min/tailMean`), and when a
+   * sample first saw them (ms): a `network latency=…` action moves the truth, and every member settles again.
+   */
+  coordinatesLatency = '';
+  coordinatesLatencySinceMs = 0;
 
   constructor(nodeIds: readonly NodeId[]) {
     for (const id of nodeIds) this.lives.set(id, { down: [], paused: [], leaving: [], silent: [] });
@@ -1157,8 +1163,19 @@ function coordinatesExpected(scenario: Scenario): { percent: number; settleMs: n
  * such a newcomer moves toward the settled members and does not pull them away from each other.
  */
 function checkCoordinates(sim: SimApi, run: SwimRun, expected: { percent: number; settleMs: number }): void {
+  // The LAN's latency now (a `network latency=…` action changes it; round P): estimates are judged against
+  // it once every member had the settling time since the change, as after a start.
+  const network = sim.networkNow;
+  const latency = `${network.latencyMsMin}/${network.latencyMsTailMean}`;
+  if (latency !== run.coordinatesLatency) {
+    if (run.coordinatesLatency !== '') run.coordinatesLatencySinceMs = sim.nowMs;
+    run.coordinatesLatency = latency;
+  }
   const settled = sim.nodeIds.filter(
-    (id) => sim.isUp(id) && !run.departed.has(id) && sim.nowMs - (run.startedMs.get(id) ?? 0) >= expected.settleMs,
+    (id) =>
+      sim.isUp(id) &&
+      !run.departed.has(id) &&
+      sim.nowMs - Math.max(run.startedMs.get(id) ?? 0, run.coordinatesLatencySinceMs) >= expected.settleMs,
   );
   // A median over fewer than four members (six pairs) says little: one member's transient decides it.
   if (settled.length < coordinatesMembersMin) return;
@@ -1170,7 +1187,7 @@ function checkCoordinates(sim: SimApi, run: SwimRun, expected: { percent: number
   // Two datacenters' nodes in one pool (`nodes dc1:3 dc2:3`, `wan latency=…`): the WAN links' latency between them.
   const scenario = sim.scenario;
   const dcOf = new Map(scenario.datacenters.flatMap((dc) => dc.nodes.map((n) => [n, dc.name] as const)));
-  const lan = trueRttMs(scenario.network.latencyMsMin, scenario.network.latencyMsTailMean);
+  const lan = trueRttMs(network.latencyMsMin, network.latencyMsTailMean);
   const wan = scenario.wan === null ? lan : trueRttMs(scenario.wan.latencyMsMin, scenario.wan.latencyMsTailMean);
   const verdict = coordinateErrors(coordinates, (a, b) => (dcOf.get(a) !== dcOf.get(b) ? wan : lan));
   run.coordinatesMedians.push(verdict.medianPercent);

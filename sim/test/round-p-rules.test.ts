@@ -1,0 +1,59 @@
+/**
+ * Round P's sync-before-answer rule (sim/harnesses/agent-sync-answer.ts), fed the answers P02 gives (a
+ * deregistration answered before its sync) and the ones the unmutated agent gives.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AgentRequest } from '../../core/agent/api.js';
+import { SyncAnswers, type SyncAnswerView } from '../harnesses/agent-sync-answer.js';
+
+const deregister: AgentRequest = { type: 'agent.service.deregister', id: 'loc0' };
+const register: AgentRequest = { type: 'agent.service.register', service: { name: 'loc0', port: 7000 } };
+const ok = { status: 200, body: null };
+const view =
+  (holds: (boolean | null)[], left = false): (() => SyncAnswerView) =>
+  () => ({
+    left,
+    syncWaitMs: 2000,
+    holds,
+  });
+
+describe('sync before answer (round P)', () => {
+  it('a deregistration answered while every server still holds the service is caught (P02)', () => {
+    const rule = new SyncAnswers();
+    const token = rule.begin('n4', deregister, 100)!;
+    expect(rule.end(token, ok, 101.7, view([true, true, true]))).toMatch(
+      /sync before answer: n4's agent answered 200 to the deregistration of service loc0 .* every server's catalog still holds it/,
+    );
+  });
+
+  it('a deregistration answered once some server dropped the service passes', () => {
+    const rule = new SyncAnswers();
+    const token = rule.begin('n4', deregister, 100)!;
+    expect(rule.end(token, ok, 130, view([true, false, true]))).toBeNull();
+  });
+
+  it('a registration answered while no server holds the service is caught, one that some server holds passes', () => {
+    const rule = new SyncAnswers();
+    const a = rule.begin('n4', register, 100)!;
+    expect(rule.end(a, ok, 101, view([false, false, false]))).toMatch(/no server's catalog holds the service on n4/);
+    const b = rule.begin('n4', register, 200)!;
+    expect(rule.end(b, ok, 230, view([false, true, false]))).toBeNull();
+  });
+
+  it('excused: a failed sync since the call, the wait bound, an agent that left, a server down, an overlapping call', () => {
+    const rule = new SyncAnswers();
+    const failed = rule.begin('n4', deregister, 100)!;
+    rule.noteSyncFailed('n4', 150);
+    expect(rule.end(failed, ok, 160, view([true, true, true]))).toBeNull();
+    const slow = rule.begin('n5', deregister, 100)!;
+    expect(rule.end(slow, ok, 2100, view([true, true, true]))).toBeNull();
+    const left = rule.begin('n5', deregister, 3000)!;
+    expect(rule.end(left, ok, 3001, view([true, true, true], true))).toBeNull();
+    const down = rule.begin('n5', deregister, 4000)!;
+    expect(rule.end(down, ok, 4001, view([true, null, true]))).toBeNull();
+    const first = rule.begin('n5', deregister, 5000)!;
+    const second = rule.begin('n6', register, 5000.5)!;
+    expect(rule.end(first, ok, 5001, view([true, true, true]))).toBeNull();
+    expect(rule.end(second, ok, 5002, view([false, false, false]))).toBeNull();
+  });
+});
