@@ -7,6 +7,7 @@
 import type { NodeId, StepContext } from '../types.js';
 import type { RequestVote, VoteReply } from './messages.js';
 import { checkQuorumWindowMsOf } from './config.js';
+import { membershipAt } from './configs.js';
 import { checkOwnIdCurrent, checkSenderCounts } from './identity.js';
 import {
   armTimer,
@@ -23,10 +24,20 @@ import {
 
 /**
  * A node campaigns only if it is a voter in its latest configuration, under its own server id (learners,
- * removed servers and a server whose name is on record with another id — it lost its data — never do).
+ * removed servers and a server whose name is on record with another id — it lost its data — never do) —
+ * or while its removal is not committed: a voter of the configuration at its commit index whose latest entry
+ * removes it may still be the one the others need (thesis §4.2.2: a removed leader leads until its removal
+ * commits). Found by the explorer (raft/disk-replaced-membership seeds 357 and 434, session 18): a leader
+ * removed itself, stepped down on check-quorum before the entry committed and held the longest log; it no
+ * longer campaigned, refused the others' shorter logs, and with one more voter gone they had no quorum
+ * without it — no leader ever again. Campaigning, it counts votes in its latest configuration (its own not
+ * among them, election.ts checkVoteQuorum), commits its removal as leader and then steps down as any removed
+ * leader does.
  */
 export function checkCanCampaign(s: RaftState): boolean {
-  return s.membership.voters.includes(s.id) && checkOwnIdCurrent(s);
+  if (!checkOwnIdCurrent(s)) return false;
+  if (s.membership.voters.includes(s.id)) return true;
+  return s.membershipIndex > s.commitIndex && membershipAt(s, s.commitIndex).voters.includes(s.id);
 }
 
 /**
