@@ -178,7 +178,7 @@ async function child(args: readonly string[]): Promise<void> {
       shrunkSize: null,
       seedsRun,
       note: [
-        lanes.map((l) => `${l.path.replace(/^.*\//, '')}: ${l.seedsRun} seeds`).join(', '),
+        lanes.map((l) => `${l.path.replace(/^scenarios\//, '')}: ${l.seedsRun} seeds`).join(', '),
         baselineNote(baselineFailures),
       ]
         .filter(Boolean)
