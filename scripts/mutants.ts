@@ -16,7 +16,8 @@
  *
  * Child mode (`--child`, run inside the worktree so the mutated sources are the ones loaded) prints one
  * JSON line with the verdict. `--table BEFORE.json AFTER.json` prints the markdown table of
- * docs/mutation-testing.md from two result files.
+ * docs/mutation-testing.md from two result files; `--sessions` and `--rounds` (several rounds at once,
+ * as written and today) print the later sessions' tables.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -422,8 +423,93 @@ function sessions(args: readonly string[]): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+// ───────────────────────────────────────────── rounds table ─────────────────────────────────────────────
+
+/** The layer a mutant's file is in, which decides its scenario set (docs/mutation-testing.md, session 18). */
+export function layerOf(file: string): string {
+  return /^core\/(raft|store|swim|agent)\//.exec(file)?.[1] ?? 'engine';
+}
+
+/**
+ * `--rounds --mutants R1.json,R2.json,.. [--written W1.json,..] CURRENT.json..`: the table of several
+ * blind rounds re-run together (session 18): per mutant its round, layer, the verdict as written (the
+ * round's own first measure) and today's, CPU-s to the first failing seed, scenario and seed, property,
+ * shrunk size; then the totals per layer and per round. A mutant whose `find` no longer applies is
+ * listed and left out of the rates.
+ */
+function rounds(args: readonly string[]): void {
+  const list = (name: string): string[] => flag(args, name)?.split(',') ?? [];
+  const valued = new Set(['--mutants', '--written']);
+  const currentFiles = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1] ?? ''));
+  const read = (files: readonly string[]): Map<string, Verdict> =>
+    new Map(
+      files.flatMap((f) =>
+        (JSON.parse(readFileSync(f, 'utf8')) as { verdicts: Verdict[] }).verdicts.map((v) => [v.id, v]),
+      ),
+    );
+  const written = read(list('written'));
+  const current = read(currentFiles);
+  const mutants = list('mutants').flatMap((f) => {
+    const round = /round-([a-z])\.json$/.exec(f)?.[1]?.toUpperCase() ?? f;
+    return (JSON.parse(readFileSync(f, 'utf8')) as { mutants: Mutant[] }).mutants.map((m) => ({ ...m, round }));
+  });
+  const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const short = (text: string, n: number): string => (text.length > n ? `${text.slice(0, n)}…` : text);
+  const applies = (v: Verdict): boolean => !(v.note ?? '').startsWith('does not apply');
+  const property = (v: Verdict): string => {
+    if (v.property === 'crash') return `assertion (${short(v.violation ?? '', 48)})`;
+    const text = (v.violation ?? v.property ?? '').replace(/^(n\d+: )+/, '');
+    return short(text.split(':')[0]!.replace(/^n\d+ /, ''), 50);
+  };
+  const out = [
+    '| id | round | layer | mutant | as written | today | CPU-s to the first failing seed | scenario:seed | property | shrunk | seeds run |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  type Tally = { run: number; caught: number; written: number; writtenCaught: number; cpu: number[] };
+  const tallies = new Map<string, Tally>();
+  const tally = (key: string): Tally =>
+    tallies.get(key) ??
+    (tallies.set(key, { run: 0, caught: 0, written: 0, writtenCaught: 0, cpu: [] }), tallies.get(key)!);
+  for (const m of mutants) {
+    const v = current.get(m.id);
+    if (!v) continue;
+    const w = written.get(m.id);
+    const layer = layerOf(m.file);
+    const today = !applies(v) ? 'no longer applies' : v.caught ? '**caught**' : '**escaped**';
+    for (const key of ['all', `layer ${layer}`, `round ${m.round}`]) {
+      const t = tally(key);
+      if (w) (t.written++, w.caught && t.writtenCaught++);
+      if (!applies(v)) continue;
+      t.run++;
+      if (v.caught) (t.caught++, t.cpu.push(v.cpuSeconds ?? NaN));
+    }
+    const where =
+      v.caught && v.scenario ? `${v.scenario.replace(/^scenarios\//, '').replace('.txt', '')}:${v.seed}` : '–';
+    out.push(
+      `| ${m.id} | ${m.round} | ${layer} | ${cell(`${m.file.replace(/^core\//, '')}: ${short(m.what.replace(/^\(round [A-Z][^)]*\)\s*/, ''), 110)}`)} | ${w ? (w.caught ? 'caught' : 'escaped') : '–'} | ${today} | ${v.caught ? (v.cpuSeconds?.toFixed(1) ?? `${v.property === 'crash' ? 'crash, ' : ''}wall ${v.seconds?.toFixed(1)}`) : '–'} | ${where} | ${v.caught ? cell(property(v)) : '–'} | ${v.shrunkSize ?? '–'} | ${v.caught ? v.seedsRun : cell(applies(v) ? String(v.seedsRun) : (v.note ?? ''))} |`,
+    );
+  }
+  const median = (xs: number[]): number => {
+    const ys = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    const mid = Math.floor(ys.length / 2);
+    return ys.length === 0 ? NaN : ys.length % 2 ? ys[mid]! : (ys[mid - 1]! + ys[mid]!) / 2;
+  };
+  const pct = (a: number, b: number): string => `${((100 * a) / Math.max(1, b)).toFixed(0)} %`;
+  out.push(
+    '',
+    '| set | run today | caught today | median CPU-s | as written (its round) |',
+    '| --- | --- | --- | --- | --- |',
+  );
+  for (const [key, t] of [...tallies].sort(([a], [b]) => (a === 'all' ? 1 : b === 'all' ? -1 : a.localeCompare(b))))
+    out.push(
+      `| ${key} | ${t.run} | **${t.caught}** (${pct(t.caught, t.run)}) | ${median(t.cpu).toFixed(1)} | ${t.writtenCaught} of ${t.written} (${pct(t.writtenCaught, t.written)}) |`,
+    );
+  process.stdout.write(out.join('\n') + '\n');
+}
+
 const argv = process.argv.slice(2);
 if (argv.includes('--child')) await child(argv);
 else if (argv.includes('--table')) table(argv);
 else if (argv.includes('--sessions')) sessions(argv);
+else if (argv.includes('--rounds')) rounds(argv);
 else parent(argv);
