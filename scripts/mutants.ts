@@ -5,7 +5,8 @@
  * the property that broke, and the size of the shrunk schedule (faults + client operations).
  *
  *   npx tsx scripts/mutants.ts [--mutants docs/mutants/raft.json] [--ids R01,M03] [--budget-s 60]
- *       [--shrink-s 20] [--scenarios a.txt,scenarios/agent] [--out results.json] [--no-clean-check]
+ *       [--shrink-s 20] [--scenarios a.txt,scenarios/agent] [--exclude members-1000] [--out results.json]
+ *       [--no-clean-check]
  *
  * The worktree is made from HEAD (commit your changes first), the mutant is an exact string replacement
  * (docs/mutants/*.json: `find` must occur exactly once), and the file is restored after each mutant.
@@ -76,7 +77,10 @@ async function child(args: readonly string[]): Promise<void> {
   const clock = budgetCpuMs === null ? () => performance.now() : cpuMs;
   const shrinkMs = Number(flag(args, 'shrink-s') ?? 20) * 1000;
   // Files and directories (a directory: its scenarios as `sim explore DIR` takes them, planted ones left out).
-  const paths = suiteScenarios((flag(args, 'scenarios') ?? defaultScenarios.join(',')).split(','));
+  const paths = suiteScenarios(
+    (flag(args, 'scenarios') ?? defaultScenarios.join(',')).split(','),
+    flag(args, 'exclude')?.split(',') ?? [],
+  );
   const id = flag(args, 'id') ?? '?';
   const loaded = new Map<string, Awaited<ReturnType<typeof loadScenario>>>();
   for (const path of paths) loaded.set(path, await loadScenario(path));
@@ -218,7 +222,7 @@ function parent(args: readonly string[]): void {
   const ids = flag(args, 'ids')?.split(',');
   const mutants = ids ? all.filter((m) => ids.includes(m.id)) : all;
   const outFile = flag(args, 'out');
-  const passOn = ['budget-s', 'budget-cpu-s', 'shrink-s', 'scenarios'].flatMap((name) => {
+  const passOn = ['budget-s', 'budget-cpu-s', 'shrink-s', 'scenarios', 'exclude'].flatMap((name) => {
     const v = flag(args, name);
     return v === undefined ? [] : [`--${name}`, v];
   });

@@ -73,7 +73,7 @@ Exit: 0 pass, 1 violation, 2 bad usage or a bad scenario file.
 Exit: 0 every seed passed, 1 any failed (or, with --require-coverage, a transition was not reached),
 2 bad usage or a bad scenario file.
 
-Usage: conclave sim explore PATH... [--seeds A..B|N] [--budget DURATION | --budget-cpu DURATION] [--stop-at-first | --keep-going] [--jobs N] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]
+Usage: conclave sim explore PATH... [--seeds A..B|N] [--budget DURATION | --budget-cpu DURATION] [--stop-at-first | --keep-going] [--exclude TEXT].. [--jobs N] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]
 
   A suite: several scenario files and/or folders (a folder is every *.txt in it, recursively, as
   \`npm run scenarios\` lists them: no planted/ folder, no planted-* variant, unless named), or one file
@@ -84,6 +84,9 @@ Usage: conclave sim explore PATH... [--seeds A..B|N] [--budget DURATION | --budg
   --budget-cpu D   stop after D of this process's CPU time (all its threads): the same hunt on a busy host
   --stop-at-first  stop at the first failing seed (the default with a budget: a hunt wants the first bug)
   --keep-going     report every failing seed (the default without a budget)
+  --exclude TEXT   leave out the files below a folder whose path contains TEXT (repeatable): a scenario
+                   whose one seed takes minutes (swim/members-1000) would take a short budget's share of
+                   every other, as a seed is never cut off
   --jobs N         worker threads (default: the cores); one seed at a time each, charged its wall time
   Every failing seed prints its scenario, its violation, the \`sim run\` command that replays it and its
   replay file; the progress line (on a terminal) counts scenarios, seeds, seeds/s and failures. A

@@ -92,6 +92,15 @@ describe('suiteScenarios', () => {
     expect(suiteScenarios([join(dir, 'planted')])).toEqual([join(dir, 'planted', 'demo.txt')]); // named: taken
   });
 
+  it('leaves out the files below a directory that an exclude names, but not a file named explicitly', () => {
+    expect(suiteScenarios([dir], ['stale'])).toEqual([join(dir, 'a-pass.txt'), join(dir, 'deeper', 'c-pass.txt')]);
+    expect(suiteScenarios([dir], ['deeper/'])).toEqual([join(dir, 'a-pass.txt'), join(dir, 'b-stale.txt')]);
+    expect(suiteScenarios([join(dir, 'b-stale.txt')], ['stale'])).toEqual([join(dir, 'b-stale.txt')]);
+    const swim = suiteScenarios(['scenarios/swim'], ['swim/members-1000']);
+    expect(swim).toContain('scenarios/swim/nemesis.txt');
+    expect(swim.some((f) => f.includes('members-1000'))).toBe(false);
+  });
+
   it('names a path that does not exist, and a directory without scenarios', () => {
     expect(() => suiteScenarios(['no/such/dir'])).toThrow(SuitePathError);
     expect(() => suiteScenarios(['no/such/dir'])).toThrow(/^no\/such\/dir: no such file or directory$/);

@@ -147,10 +147,12 @@ export class SuitePathError extends Error {
  * The scenario files of a suite, in the order given (each directory's sorted), without duplicates. A
  * directory means every `*.txt` in it, recursively, as `npm run scenarios` lists them: skipping a
  * `planted/` folder below it and the deliberately broken variants (`planted-*`, or a story saying
- * "expected to FAIL" — they fail on every seed). A file named explicitly is always taken. Throws
+ * "expected to FAIL" — they fail on every seed) and any file whose path contains one of `exclude` (a
+ * scenario whose one seed takes minutes, such as swim/members-1000, would take a short budget's every
+ * share: a seed is never cut off). A file named explicitly is always taken. Throws
  * SuitePathError naming a path that does not exist or a directory that holds no scenario.
  */
-export function suiteScenarios(paths: readonly string[]): string[] {
+export function suiteScenarios(paths: readonly string[], exclude: readonly string[] = []): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   const add = (file: string): void => {
@@ -172,6 +174,7 @@ export function suiteScenarios(paths: readonly string[]): string[] {
     // Judged below the named directory: `scenarios/planted` named explicitly is taken whole.
     const files = listScenarios(root, false).filter((file) => {
       const below = file.slice(root.length + 1);
+      if (exclude.some((text) => file.includes(text))) return false;
       return !/(^|\/)planted\//.test(below) && expectedOf(below, storyOf(file)) === 'pass';
     });
     if (files.length === 0) throw new SuitePathError(path, 'no scenario files (*.txt) in this directory');

@@ -4,7 +4,7 @@
  * single-scenario explorer and its output).
  *
  *   conclave sim explore PATH... [--seeds A..B|N] [--budget DURATION | --budget-cpu DURATION]
- *                                [--stop-at-first | --keep-going] [--jobs N] [--json] [--out FILE]
+ *                                [--stop-at-first | --keep-going] [--exclude TEXT].. [--jobs N] [--json] [--out FILE]
  *                                [--replay-dir DIR | --no-replays] [--no-codec]
  *
  * A directory is every scenario in it, recursively, as `npm run scenarios` lists them (sim/tools/suite.ts:
@@ -39,13 +39,15 @@ import {
 import { didYouMean } from '../../../sim/suggest.js';
 
 export const suiteUsage =
-  'Usage: conclave sim explore PATH... [--seeds A..B|N] [--budget DURATION | --budget-cpu DURATION] [--stop-at-first | --keep-going] [--jobs N] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]\n';
+  'Usage: conclave sim explore PATH... [--seeds A..B|N] [--budget DURATION | --budget-cpu DURATION] [--stop-at-first | --keep-going] [--exclude TEXT].. [--jobs N] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]\n';
 
 /** Failing seeds printed with their replay command before the rest are only counted (all are in --json). */
 export const suiteFailuresPrintedMax = 20;
 
 interface SuiteFlags {
   paths: string[];
+  /** Files below a directory whose path contains one of these are left out (`--exclude`). */
+  exclude: string[];
   /** Per scenario; null: 1..∞ under a budget, else the single explorer's default. */
   seeds: string | null;
   budget: { kind: 'wall' | 'cpu'; ms: number } | null;
@@ -58,7 +60,19 @@ interface SuiteFlags {
   runnerUrl: string | null;
 }
 
-const valueFlags = ['seeds', 'jobs', 'j', 'shard', 'out', 'replay-dir', 'knob', 'runner', 'budget', 'budget-cpu'];
+const valueFlags = [
+  'seeds',
+  'jobs',
+  'j',
+  'shard',
+  'out',
+  'replay-dir',
+  'knob',
+  'runner',
+  'budget',
+  'budget-cpu',
+  'exclude',
+];
 
 /**
  * Is this `sim explore` call a suite? More than one path, a directory, or a budget or stop flag. The
@@ -75,7 +89,7 @@ export function isSuiteCall(args: readonly string[], isDirectory: (path: string)
     }
     const body = arg.replace(/^--?/, '');
     const name = body.split('=')[0]!;
-    if (['budget', 'budget-cpu', 'stop-at-first', 'keep-going'].includes(name)) suiteFlag = true;
+    if (['budget', 'budget-cpu', 'stop-at-first', 'keep-going', 'exclude'].includes(name)) suiteFlag = true;
     if (valueFlags.includes(name) && !body.includes('=')) i++;
   }
   return suiteFlag || paths.length > 1 || paths.some(isDirectory);
@@ -84,6 +98,7 @@ export function isSuiteCall(args: readonly string[], isDirectory: (path: string)
 function parseSuiteFlags(args: readonly string[]): SuiteFlags | string {
   const flags: SuiteFlags = {
     paths: [],
+    exclude: [],
     seeds: null,
     budget: null,
     stopAtFirst: null,
@@ -110,6 +125,12 @@ function parseSuiteFlags(args: readonly string[]): SuiteFlags | string {
         if (v === undefined || !parseSeedRange(v))
           return `--seeds needs A..B (inclusive, A ≤ B) or a count N, got '${v ?? ''}'`;
         flags.seeds = v;
+        break;
+      }
+      case 'exclude': {
+        const v = value();
+        if (!v) return '--exclude needs a part of a path (swim/members-1000)';
+        flags.exclude.push(v);
         break;
       }
       case 'budget':
@@ -169,7 +190,7 @@ function parseSuiteFlags(args: readonly string[]): SuiteFlags | string {
       case 'guided':
         return `--${name} is for one scenario without a budget; a suite does not take it`;
       default:
-        return `unknown flag '${arg}'${didYouMean(name, ['seeds', 'budget', 'budget-cpu', 'stop-at-first', 'keep-going', 'jobs', 'json', 'out', 'replay-dir', 'no-replays', 'no-codec'], '--')}`;
+        return `unknown flag '${arg}'${didYouMean(name, ['seeds', 'budget', 'budget-cpu', 'stop-at-first', 'keep-going', 'exclude', 'jobs', 'json', 'out', 'replay-dir', 'no-replays', 'no-codec'], '--')}`;
     }
   }
   if (flags.paths.length === 0) return 'missing SCENARIO file or directory';
@@ -238,7 +259,7 @@ export async function runExploreSuite(args: readonly string[]): Promise<number> 
   }
   let files: string[];
   try {
-    files = suiteScenarios(flags.paths);
+    files = suiteScenarios(flags.paths, flags.exclude);
   } catch (error) {
     if (error instanceof SuitePathError) {
       process.stderr.write(`conclave sim explore: ${error.message}\n`);
