@@ -5,16 +5,20 @@
  * the property that broke, and the size of the shrunk schedule (faults + client operations).
  *
  *   npx tsx scripts/mutants.ts [--mutants docs/mutants/raft.json] [--ids R01,M03] [--budget-s 60]
- *       [--shrink-s 20] [--scenarios a.txt,b.txt] [--out results.json] [--no-clean-check]
+ *       [--shrink-s 20] [--scenarios a.txt,scenarios/agent] [--exclude members-1000] [--out results.json]
+ *       [--no-clean-check]
  *
  * The worktree is made from HEAD (commit your changes first), the mutant is an exact string replacement
  * (docs/mutants/*.json: `find` must occur exactly once), and the file is restored after each mutant.
- * The seeds of all scenarios are interleaved so that every scenario gets an equal share of wall time:
- * the next seed always goes to the scenario that has used the least time so far.
+ * `--scenarios` takes files and directories (a directory: its scenarios as `conclave sim explore DIR`
+ * lists them, planted variants left out). The seeds of all scenarios are interleaved so that every
+ * scenario gets an equal share of time — the next seed always goes to the scenario that has used the least
+ * time so far — by the suite explorer's scheduler (sim/tools/suite.ts), the one `sim explore DIR` runs.
  *
  * Child mode (`--child`, run inside the worktree so the mutated sources are the ones loaded) prints one
  * JSON line with the verdict. `--table BEFORE.json AFTER.json` prints the markdown table of
- * docs/mutation-testing.md from two result files.
+ * docs/mutation-testing.md from two result files; `--sessions` and `--rounds` (several rounds at once,
+ * as written and today) print the later sessions' tables.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -64,6 +68,7 @@ async function child(args: readonly string[]): Promise<void> {
   const { loadScenario, runLoaded } = await import('../sim/run.js');
   const { propertyOf, shrink } = await import('../sim/tools/shrink.js');
   const { makeReplay } = await import('../sim/tools/replay.js');
+  const { runSchedule, suiteScenarios } = await import('../sim/tools/suite.js');
   const budgetMs = Number(flag(args, 'budget-s') ?? 60) * 1000;
   // `--budget-cpu-s N`: the budget (and the lanes' equal shares) in CPU seconds of this process instead
   // of wall seconds — the issue's "on one core" on a machine whose other processes take most of it.
@@ -71,103 +76,120 @@ async function child(args: readonly string[]): Promise<void> {
   const cpuMs = (): number => cpuSecondsOf(process.cpuUsage()) * 1000;
   const clock = budgetCpuMs === null ? () => performance.now() : cpuMs;
   const shrinkMs = Number(flag(args, 'shrink-s') ?? 20) * 1000;
-  const paths = (flag(args, 'scenarios') ?? defaultScenarios.join(',')).split(',');
+  // Files and directories (a directory: its scenarios as `sim explore DIR` takes them, planted ones left out).
+  const paths = suiteScenarios(
+    (flag(args, 'scenarios') ?? defaultScenarios.join(',')).split(','),
+    flag(args, 'exclude')?.split(',') ?? [],
+  );
   const id = flag(args, 'id') ?? '?';
-  const lanes = [];
-  for (const path of paths) lanes.push({ path, loaded: await loadScenario(path), seed: 1, usedMs: 0 });
+  const loaded = new Map<string, Awaited<ReturnType<typeof loadScenario>>>();
+  for (const path of paths) loaded.set(path, await loadScenario(path));
   const cleanDir = flag(args, 'clean-tree');
   const clean = cleanDir ? await loadCleanRunner(cleanDir) : null;
   const baselineFailures: string[] = [];
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   let seedsRun = 0;
+  let verdict: Verdict | null = null;
   const out = (v: Verdict): void => void process.stdout.write(JSON.stringify(v) + '\n');
-  const clockStarted = clock();
-  while (clock() - clockStarted < (budgetCpuMs ?? budgetMs)) {
-    const lane = lanes.reduce((a, b) => (b.usedMs < a.usedMs ? b : a));
-    const seed = lane.seed++;
-    const t0 = clock();
-    let result;
-    try {
-      result = runLoaded(lane.loaded, seed, { codec: true });
-    } catch (error) {
-      // A crash of the simulator on a mutant is a catch too: the run stopped on a broken invariant.
-      out({
+  type Outcome = { readonly result: ReturnType<typeof runLoaded> } | { readonly crash: Error };
+  // The seeds of all scenarios interleaved by the explorer's own scheduler (sim/tools/suite.ts): the next
+  // seed goes to the scenario that has used the least time (CPU time with --budget-cpu-s).
+  const { lanes } = await runSchedule<Outcome>({
+    paths,
+    seeds: { from: 1, to: Infinity },
+    budgetMs: budgetCpuMs ?? budgetMs,
+    clock,
+    jobs: 1,
+    runSeed: (path, seed) => {
+      try {
+        return { result: runLoaded(loaded.get(path)!, seed, { codec: true }) };
+      } catch (error) {
+        return { crash: error as Error };
+      }
+    },
+    onResult: async (lane, seed, outcome) => {
+      seedsRun++;
+      if ('crash' in outcome) {
+        // A crash of the simulator on a mutant is a catch too: the run stopped on a broken invariant.
+        verdict = {
+          id,
+          caught: true,
+          seconds: (performance.now() - started) / 1000,
+          scenario: lane.path,
+          seed,
+          property: 'crash',
+          violation: String(outcome.crash.message).slice(0, 300),
+          shrunkSize: null,
+          seedsRun,
+        };
+        return 'stop';
+      }
+      const { result } = outcome;
+      if (result.result === 'pass') return 'continue';
+      // Measured when the failing seed ends: the flake check below re-runs the seed on the unmutated tree,
+      // which is not part of finding it (before session 5 its time was counted in, up to doubling these).
+      const seconds = (performance.now() - started) / 1000;
+      const cpuSeconds = cpuSecondsOf(process.cpuUsage(cpuStarted));
+      // A seed that fails on the unmutated code too (a known flaky scenario) is not a catch.
+      if (clean && (await failsOnCleanCode(clean, lane.path, seed))) {
+        baselineFailures.push(`${lane.path.replace(/^.*\//, '')}:${seed}`);
+        return 'continue';
+      }
+      const violation = result.violations[0] ?? 'violation';
+      let shrunkSize: number | null = null;
+      let note: string | undefined;
+      try {
+        const replay = makeReplay({
+          scenarioFile: lane.path,
+          scenarioText: readFileSync(lane.path, 'utf8'),
+          result,
+          codec: true,
+          origin: 'mutants',
+        });
+        const s = await shrink(replay, { timeBudgetMs: shrinkMs });
+        shrunkSize = s.faults + s.clientOps;
+        note = `shrink ${s.stoppedBy} after ${s.runs} runs`;
+      } catch (error) {
+        note = `shrink failed: ${(error as Error).message.slice(0, 120)}`;
+      }
+      verdict = {
         id,
         caught: true,
-        seconds: (performance.now() - started) / 1000,
+        seconds,
+        cpuSeconds,
         scenario: lane.path,
         seed,
-        property: 'crash',
-        violation: String((error as Error).message).slice(0, 300),
-        shrunkSize: null,
-        seedsRun: seedsRun + 1,
-      });
-      return;
-    }
-    lane.usedMs += clock() - t0;
-    seedsRun++;
-    if (result.result === 'pass') continue;
-    // Measured when the failing seed ends: the flake check below re-runs the seed on the unmutated tree,
-    // which is not part of finding it (before session 5 its time was counted in, up to doubling these).
-    const seconds = (performance.now() - started) / 1000;
-    const cpuSeconds = cpuSecondsOf(process.cpuUsage(cpuStarted));
-    // A seed that fails on the unmutated code too (a known flaky scenario) is not a catch.
-    if (clean && (await failsOnCleanCode(clean, lane.path, seed))) {
-      baselineFailures.push(`${lane.path.replace(/^.*\//, '')}:${seed}`);
-      continue;
-    }
-    const violation = result.violations[0] ?? 'violation';
-    let shrunkSize: number | null = null;
-    let note: string | undefined;
-    try {
-      const replay = makeReplay({
-        scenarioFile: lane.path,
-        scenarioText: readFileSync(lane.path, 'utf8'),
-        result,
-        codec: true,
-        origin: 'mutants',
-      });
-      const s = await shrink(replay, { timeBudgetMs: shrinkMs });
-      shrunkSize = s.faults + s.clientOps;
-      note = `shrink ${s.stoppedBy} after ${s.runs} runs`;
-    } catch (error) {
-      note = `shrink failed: ${(error as Error).message.slice(0, 120)}`;
-    }
-    out({
-      id,
-      caught: true,
-      seconds,
-      cpuSeconds,
-      scenario: lane.path,
-      seed,
-      property: propertyOf(violation, lane.loaded.scenario.nodes),
-      violation: violation.slice(0, 300),
-      shrunkSize,
-      seedsRun,
-      ...(note || baselineFailures.length > 0
-        ? { note: [note, baselineNote(baselineFailures)].filter(Boolean).join('; ') }
-        : {}),
-    });
-    return;
-  }
-  out({
-    id,
-    caught: false,
-    seconds: null,
-    scenario: null,
-    seed: null,
-    property: null,
-    violation: null,
-    shrunkSize: null,
-    seedsRun,
-    note: [
-      lanes.map((l) => `${l.path.replace(/^.*\//, '')}: ${l.seed - 1} seeds`).join(', '),
-      baselineNote(baselineFailures),
-    ]
-      .filter(Boolean)
-      .join('; '),
+        property: propertyOf(violation, loaded.get(lane.path)!.scenario.nodes),
+        violation: violation.slice(0, 300),
+        shrunkSize,
+        seedsRun,
+        ...(note || baselineFailures.length > 0
+          ? { note: [note, baselineNote(baselineFailures)].filter(Boolean).join('; ') }
+          : {}),
+      };
+      return 'stop';
+    },
   });
+  out(
+    verdict ?? {
+      id,
+      caught: false,
+      seconds: null,
+      scenario: null,
+      seed: null,
+      property: null,
+      violation: null,
+      shrunkSize: null,
+      seedsRun,
+      note: [
+        lanes.map((l) => `${l.path.replace(/^scenarios\//, '')}: ${l.seedsRun} seeds`).join(', '),
+        baselineNote(baselineFailures),
+      ]
+        .filter(Boolean)
+        .join('; '),
+    },
+  );
 }
 
 const cpuSecondsOf = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
@@ -200,7 +222,7 @@ function parent(args: readonly string[]): void {
   const ids = flag(args, 'ids')?.split(',');
   const mutants = ids ? all.filter((m) => ids.includes(m.id)) : all;
   const outFile = flag(args, 'out');
-  const passOn = ['budget-s', 'budget-cpu-s', 'shrink-s', 'scenarios'].flatMap((name) => {
+  const passOn = ['budget-s', 'budget-cpu-s', 'shrink-s', 'scenarios', 'exclude'].flatMap((name) => {
     const v = flag(args, name);
     return v === undefined ? [] : [`--${name}`, v];
   });
@@ -405,8 +427,93 @@ function sessions(args: readonly string[]): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+// ───────────────────────────────────────────── rounds table ─────────────────────────────────────────────
+
+/** The layer a mutant's file is in, which decides its scenario set (docs/mutation-testing.md, session 18). */
+export function layerOf(file: string): string {
+  return /^core\/(raft|store|swim|agent)\//.exec(file)?.[1] ?? 'engine';
+}
+
+/**
+ * `--rounds --mutants R1.json,R2.json,.. [--written W1.json,..] CURRENT.json..`: the table of several
+ * blind rounds re-run together (session 18): per mutant its round, layer, the verdict as written (the
+ * round's own first measure) and today's, CPU-s to the first failing seed, scenario and seed, property,
+ * shrunk size; then the totals per layer and per round. A mutant whose `find` no longer applies is
+ * listed and left out of the rates.
+ */
+function rounds(args: readonly string[]): void {
+  const list = (name: string): string[] => flag(args, name)?.split(',') ?? [];
+  const valued = new Set(['--mutants', '--written']);
+  const currentFiles = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1] ?? ''));
+  const read = (files: readonly string[]): Map<string, Verdict> =>
+    new Map(
+      files.flatMap((f) =>
+        (JSON.parse(readFileSync(f, 'utf8')) as { verdicts: Verdict[] }).verdicts.map((v) => [v.id, v]),
+      ),
+    );
+  const written = read(list('written'));
+  const current = read(currentFiles);
+  const mutants = list('mutants').flatMap((f) => {
+    const round = /round-([a-z])\.json$/.exec(f)?.[1]?.toUpperCase() ?? f;
+    return (JSON.parse(readFileSync(f, 'utf8')) as { mutants: Mutant[] }).mutants.map((m) => ({ ...m, round }));
+  });
+  const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const short = (text: string, n: number): string => (text.length > n ? `${text.slice(0, n)}…` : text);
+  const applies = (v: Verdict): boolean => !(v.note ?? '').startsWith('does not apply');
+  const property = (v: Verdict): string => {
+    if (v.property === 'crash') return `assertion (${short(v.violation ?? '', 48)})`;
+    const text = (v.violation ?? v.property ?? '').replace(/^(n\d+: )+/, '');
+    return short(text.split(':')[0]!.replace(/^n\d+ /, ''), 50);
+  };
+  const out = [
+    '| id | round | layer | mutant | as written | today | CPU-s to the first failing seed | scenario:seed | property | shrunk | seeds run |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  type Tally = { run: number; caught: number; written: number; writtenCaught: number; cpu: number[] };
+  const tallies = new Map<string, Tally>();
+  const tally = (key: string): Tally =>
+    tallies.get(key) ??
+    (tallies.set(key, { run: 0, caught: 0, written: 0, writtenCaught: 0, cpu: [] }), tallies.get(key)!);
+  for (const m of mutants) {
+    const v = current.get(m.id);
+    if (!v) continue;
+    const w = written.get(m.id);
+    const layer = layerOf(m.file);
+    const today = !applies(v) ? 'no longer applies' : v.caught ? '**caught**' : '**escaped**';
+    for (const key of ['all', `layer ${layer}`, `round ${m.round}`]) {
+      const t = tally(key);
+      if (w) (t.written++, w.caught && t.writtenCaught++);
+      if (!applies(v)) continue;
+      t.run++;
+      if (v.caught) (t.caught++, t.cpu.push(v.cpuSeconds ?? NaN));
+    }
+    const where =
+      v.caught && v.scenario ? `${v.scenario.replace(/^scenarios\//, '').replace('.txt', '')}:${v.seed}` : '–';
+    out.push(
+      `| ${m.id} | ${m.round} | ${layer} | ${cell(`${m.file.replace(/^core\//, '')}: ${short(m.what.replace(/^\(round [A-Z][^)]*\)\s*/, ''), 110)}`)} | ${w ? (w.caught ? 'caught' : 'escaped') : '–'} | ${today} | ${v.caught ? (v.cpuSeconds?.toFixed(1) ?? `${v.property === 'crash' ? 'crash, ' : ''}wall ${v.seconds?.toFixed(1)}`) : '–'} | ${where} | ${v.caught ? cell(property(v)) : '–'} | ${v.shrunkSize ?? '–'} | ${v.caught ? v.seedsRun : cell(applies(v) ? String(v.seedsRun) : (v.note ?? ''))} |`,
+    );
+  }
+  const median = (xs: number[]): number => {
+    const ys = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    const mid = Math.floor(ys.length / 2);
+    return ys.length === 0 ? NaN : ys.length % 2 ? ys[mid]! : (ys[mid - 1]! + ys[mid]!) / 2;
+  };
+  const pct = (a: number, b: number): string => `${((100 * a) / Math.max(1, b)).toFixed(0)} %`;
+  out.push(
+    '',
+    '| set | run today | caught today | median CPU-s | as written (its round) |',
+    '| --- | --- | --- | --- | --- |',
+  );
+  for (const [key, t] of [...tallies].sort(([a], [b]) => (a === 'all' ? 1 : b === 'all' ? -1 : a.localeCompare(b))))
+    out.push(
+      `| ${key} | ${t.run} | **${t.caught}** (${pct(t.caught, t.run)}) | ${median(t.cpu).toFixed(1)} | ${t.writtenCaught} of ${t.written} (${pct(t.writtenCaught, t.written)}) |`,
+    );
+  process.stdout.write(out.join('\n') + '\n');
+}
+
 const argv = process.argv.slice(2);
 if (argv.includes('--child')) await child(argv);
 else if (argv.includes('--table')) table(argv);
 else if (argv.includes('--sessions')) sessions(argv);
+else if (argv.includes('--rounds')) rounds(argv);
 else parent(argv);

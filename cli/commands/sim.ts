@@ -23,6 +23,7 @@ const usage = `Usage: conclave sim <command> [args]   (conclave sim <command> --
 Commands:
     run SCENARIO [--seed N] [--json] [--verbose] [--history FILE]   run one simulation
     explore SCENARIO [--seeds A..B] [--jobs N] [--shard i/n] [--json] run many seeds (--coverage)
+    explore PATH... [--budget 120s] [--seeds A..B]                   many scenarios or folders, equal time shares
     merge FILE...                                                    merge explorer shard results
     hub SCENARIO --seeds A..B [--redis URL]                          a sweep on a Redis job queue
     worker [--redis URL] [--jobs N]                                  run the hub's batches (any machine)
@@ -71,6 +72,26 @@ Exit: 0 pass, 1 violation, 2 bad usage or a bad scenario file.
                    distinct coverage reached per 1,000 seeds (--coverage prints it unguided)
 Exit: 0 every seed passed, 1 any failed (or, with --require-coverage, a transition was not reached),
 2 bad usage or a bad scenario file.
+
+Usage: conclave sim explore PATH... [--seeds A..B|N] [--budget DURATION | --budget-cpu DURATION] [--stop-at-first | --keep-going] [--exclude TEXT].. [--jobs N] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]
+
+  A suite: several scenario files and/or folders (a folder is every *.txt in it, recursively, as
+  \`npm run scenarios\` lists them: no planted/ folder, no planted-* variant, unless named), or one file
+  with a budget. Seeds are shared out by time: the next seed goes to the scenario that has used the
+  least, so a slow scenario gets as much time as a fast one (the policy of scripts/mutants.ts).
+  --seeds A..B|N   the seeds of each scenario (default 1..100; with a budget: from 1 until it is spent)
+  --budget D       stop after D of wall time (120s, 10m)
+  --budget-cpu D   stop after D of this process's CPU time (all its threads): the same hunt on a busy host
+  --stop-at-first  stop at the first failing seed (the default with a budget: a hunt wants the first bug)
+  --keep-going     report every failing seed (the default without a budget)
+  --exclude TEXT   leave out the files below a folder whose path contains TEXT (repeatable): a scenario
+                   whose one seed takes minutes (swim/members-1000) would take a short budget's share of
+                   every other, as a seed is never cut off
+  --jobs N         worker threads (default: the cores); one seed at a time each, charged its wall time
+  Every failing seed prints its scenario, its violation, the \`sim run\` command that replays it and its
+  replay file; the progress line (on a terminal) counts scenarios, seeds, seeds/s and failures. A
+  suite does not take --shard, --knob or the coverage flags. A path that does not exist, a folder with
+  no scenario and a bad scenario file are named (exit 2).
 `,
   merge: `Usage: conclave sim merge FILE... [--json]
 

@@ -21,7 +21,11 @@ port.on('message', async (msg: ToWorker) => {
     try {
       post({
         type: 'result',
-        result: await runner.runSeed(data.scenarioPath, seed, pins ? withPins(data.runner, pins) : data.runner),
+        result: await runner.runSeed(
+          msg.scenarioPath ?? data.scenarioPath,
+          seed,
+          pins ? withPins(data.runner, pins) : data.runner,
+        ),
       });
     } catch (error) {
       post({ type: 'error', seed, message: error instanceof Error ? (error.stack ?? error.message) : String(error) });

@@ -193,6 +193,8 @@ export type ToWorker =
       readonly seeds: readonly number[];
       /** Per seed, knobs to pin on top of the runner's (the guide's), or null. */
       readonly pins?: readonly (Readonly<Record<string, string>> | null)[];
+      /** The scenario of these seeds, when it is not the worker's own (a suite: sim/tools/suite.ts). */
+      readonly scenarioPath?: string;
     }
   | { readonly type: 'stop' };
 export type FromWorker =

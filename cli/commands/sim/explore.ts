@@ -16,7 +16,7 @@
  * that replays it), 2 on bad usage or a bad scenario file.
  */
 import { availableParallelism } from 'node:os';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { ScenarioError } from '../../../sim/scenario.js';
 import { addKnobPin, loadScenario, replayCommand, type LoadedScenario } from '../../../sim/run.js';
 import {
@@ -32,6 +32,15 @@ import {
 } from '../../../sim/tools/explore.js';
 import { didYouMean } from '../../../sim/suggest.js';
 import { transitionsOf } from '../../../sim/harness.js';
+import { isSuiteCall, runExploreSuite } from './explore-suite.js';
+
+const isDirectory = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
 
 const exploreUsage =
   'Usage: conclave sim explore SCENARIO [--seeds A..B|N] [--jobs N] [--shard i/n] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec] [--knob KEY=VALUE].. [--coverage | --require-coverage | --guided]\n';
@@ -201,6 +210,8 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
 }
 
 export async function runExplore(args: string[]): Promise<number> {
+  // Several paths, a directory or a budget: the suite explorer (cli/commands/sim/explore-suite.ts).
+  if (isSuiteCall(args, isDirectory)) return runExploreSuite(args);
   const flags = parseFlags(args);
   if (typeof flags === 'string') {
     process.stderr.write(`conclave sim explore: ${flags}\n\n${exploreUsage}`);
