@@ -26,7 +26,7 @@ import {
  * A node campaigns only if it is a voter in its latest configuration, under its own server id (learners,
  * removed servers and a server whose name is on record with another id — it lost its data — never do) —
  * or while its removal is not committed: a voter of the configuration at its commit index whose latest entry
- * removes it may still be the one the others need (thesis §4.2.2: a removed leader leads until its removal
+ * removes it altogether (not one that makes it a learner) may still be the one the others need (thesis §4.2.2: a removed leader leads until its removal
  * commits). Found by the explorer (raft/disk-replaced-membership seeds 357 and 434, session 18): a leader
  * removed itself, stepped down on check-quorum before the entry committed and held the longest log; it no
  * longer campaigned, refused the others' shorter logs, and with one more voter gone they had no quorum
@@ -37,6 +37,8 @@ import {
 export function checkCanCampaign(s: RaftState): boolean {
   if (!checkOwnIdCurrent(s)) return false;
   if (s.membership.voters.includes(s.id)) return true;
+  // A learner of its latest configuration (a demoted voter) stays out of elections (thesis §4.2.1), committed or not.
+  if (s.membership.learners.includes(s.id)) return false;
   return s.membershipIndex > s.commitIndex && membershipAt(s, s.commitIndex).voters.includes(s.id);
 }
 

@@ -11,8 +11,11 @@
  * Not judged: an answer after a sync of that agent failed since the call began (Consul answers then too,
  * logging the error), one that waited out the sync-wait bound, one from an agent that left (it stops
  * syncing), a call with a server of its datacenter down at the answer (the server that applied the push may
- * be the one down), and a call that overlapped another call naming the same service id (which may have
- * undone it: the catalog workload's `catalog.deregister` behind the agent's back, another registration).
+ * be the one down) or with one restarted since the call began (a restarted server's catalog is empty until it
+ * hears the commit index again, and a replaced disk loses what it applied: agent/autopilot-catch-up seeds 8 and
+ * 45 — the leader applied the push, answered, and lost its disk before the others applied it), and a call that
+ * overlapped another call naming the same service id (which may have undone it: the catalog workload's
+ * `catalog.deregister` behind the agent's back, another registration).
  */
 import type { AgentRequest, AgentResponse } from '../../core/agent/api.js';
 import type { NodeId } from '../../core/types.js';
@@ -47,6 +50,8 @@ export interface SyncAnswerView {
   readonly syncWaitMs: number;
   /** Per server of the agent's datacenter: whether its catalog holds `serviceId` on the agent's node; null when that server is down. */
   readonly holds: readonly (boolean | null)[];
+  /** Per server of the agent's datacenter: when its process last started (simulated ms). */
+  readonly startedMs: readonly number[];
 }
 
 export class SyncAnswers {
@@ -79,6 +84,7 @@ export class SyncAnswers {
     if ((this.syncFailedMs.get(call.node) ?? -1) >= call.startMs) return null;
     const v = view();
     if (v.left || nowMs - call.startMs >= v.syncWaitMs || v.holds.some((h) => h === null)) return null;
+    if (v.startedMs.some((t) => t >= call.startMs)) return null;
     const what = `${call.node}'s agent answered 200 to the ${call.kind === 'register' ? 'registration' : 'deregistration'} of service ${call.serviceId} ${(nowMs - call.startMs).toFixed(1)} ms after it was asked`;
     if (call.kind === 'register' && !v.holds.some((h) => h === true))
       return `sync before answer: ${what}, but no server's catalog holds the service on ${call.node} (Consul's agent endpoint syncs the change before it answers)`;

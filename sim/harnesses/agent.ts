@@ -611,12 +611,18 @@ function syncAnswerView(sim: SimApi, nodeId: NodeId, body: AgentRequest): SyncAn
       : body.type === 'agent.service.deregister'
         ? body.id
         : '';
+  const servers = serversOfDc(sim.scenario, dcOf(sim.scenario, nodeId));
   return {
     left: agent === null || agent.left,
     syncWaitMs: Math.min(agent?.config.timing.rpcTimeoutMs ?? syncWaitMsMax, syncWaitMsMax),
-    holds: serversOfDc(sim.scenario, dcOf(sim.scenario, nodeId)).map((server) => {
+    holds: servers.map((server) => {
       const runtime = sim.runtime(server);
       return runtime ? (storeOf(runtime).state.services.get(nodeId)?.has(serviceId) ?? false) : null;
+    }),
+    startedMs: servers.map((server) => {
+      let atMs = -1;
+      for (const start of runOf(sim).starts) if (start.node === server) atMs = start.atMs;
+      return atMs;
     }),
   };
 }
