@@ -154,6 +154,21 @@ describe('Raft rule checkers (sim/checkers/raft-rules.ts)', () => {
     );
   });
 
+  it('a process started on an empty (replaced) disk is a new server: its votes are its own', () => {
+    const c = new RaftClusterChecker();
+    c.onNodeStart('n1', disk(2, null, [e(1, 1)]));
+    expect(
+      step(c, node('follower', 3, [e(1, 1)], 0, undefined, 'n2'), message('n2', request), [
+        hardState(3, 'n2'),
+        send('n2', grant),
+      ]),
+    ).toBeNull();
+    c.onNodeStart('n1', { records: new Map(), logs: new Map() }); // the disk was replaced
+    c.onInput('n1', message('n3', request));
+    expect(c.onEffect('n1', hardState(3, 'n3'), node('follower', 3, [e(1, 1)], 0), 'p2')).toBeNull();
+    expect(c.onEffect('n1', send('n3', grant), node('follower', 3, [e(1, 1)], 0), 'p2')).toBeNull();
+  });
+
   it('§5.4.2: a leader commits by counting replicas of an earlier-term entry', () => {
     const c = new RaftClusterChecker();
     c.onNodeStart('n1', disk(4, 'n1', [e(1, 1), e(2, 2), e(3, 4)]));

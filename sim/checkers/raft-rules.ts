@@ -153,6 +153,8 @@ interface Before {
   commit: number;
   prevIndex: number;
   token: unknown;
+  /** The voters of the configuration in force when the step began. */
+  voters: readonly NodeId[];
 }
 
 /**
@@ -249,6 +251,16 @@ export class RaftRuleChecker {
 
   /** A node (re)starts from `durable`: its shadow is what it loaded. */
   onNodeStart(nodeId: NodeId, durable: DurableState): void {
+    // A process that starts on an empty disk is a new server (a new server id, core/raft/identity.ts): the votes
+    // "one vote per term" holds a node to were made by the server whose disk was replaced. A grant leaves only
+    // after its vote is synced, so a disk that kept its data is never empty here once it granted one. Round P's
+    // raft/disk-replaced-membership seed 3488: n2 voted for n3 at term 9, its disk was replaced, the new n2 was
+    // added back as a learner and answered n5's request at term 9 — a different server; whether its vote may
+    // count is for the identity check and Election Safety to judge.
+    if (durable.records.size === 0 && durable.logs.size === 0) {
+      this.votes.delete(nodeId);
+      this.grantCounts.delete(nodeId);
+    }
     const sh: Shadow = { term: 0, vote: null, snapIndex: 0, snapTerm: 0, indexes: [], terms: [] };
     for (const [key, value] of durable.records) {
       if (hardStateKeys.has(key)) {
@@ -586,10 +598,21 @@ export class RaftRuleChecker {
     // A voter confirms the read by echoing a round that first left at or after the read's arrival: an
     // answer to an older round, even one that arrives later, proves leadership only before the read.
     const round = h ? firstRoundFrom(h, arrivedAt) : Infinity;
-    let count = voters.includes(nodeId) ? 1 : 0;
-    for (const id of voters)
-      if (id !== nodeId && (h?.heardAtStep.get(id) ?? -1) > arrivedAt && (h?.echoed.get(id) ?? 0) >= round) count++;
+    const confirmedBy = (members: readonly NodeId[]): number => {
+      let n = members.includes(nodeId) ? 1 : 0;
+      for (const id of members)
+        if (id !== nodeId && (h?.heardAtStep.get(id) ?? -1) > arrivedAt && (h?.echoed.get(id) ?? 0) >= round) n++;
+      return n;
+    };
+    const count = confirmedBy(voters);
     if (count >= Math.floor(voters.length / 2) + 1) return null; // confirmed by a round after it arrived
+    // A configuration change appended in this very step (a promotion answered in the step that answered the
+    // read: raft/disk-replaced-membership seed 3729) leaves the round counted by the configuration in force
+    // when the step began. One change at a time, so a quorum of that configuration overlaps every quorum of the
+    // new one: it confirms the leader as well.
+    const earlier = this.nodes.get(nodeId)?.before?.voters;
+    if (earlier !== undefined && earlier !== voters && confirmedBy(earlier) >= Math.floor(earlier.length / 2) + 1)
+      return null;
     if (s.config.leaseReads) return this.checkLease(nodeId, s, h);
     return `read: ${nodeId} answered a linearizable read at term ${s.term} with ${count} of ${voters.length} voters having echoed a ReadIndex round sent since it arrived (round ${round === Infinity ? 'none sent' : round}; a quorum must confirm the leader first)`;
   }
@@ -633,7 +656,14 @@ export class RaftRuleChecker {
           this.checkQuorumStepDown(nodeId, s, b, step))
         : null;
     if (n.before === null)
-      n.before = { role: s.role, term: s.term, commit: s.commitIndex, prevIndex: s.log.prevIndex, token };
+      n.before = {
+        role: s.role,
+        term: s.term,
+        commit: s.commitIndex,
+        prevIndex: s.log.prevIndex,
+        token,
+        voters: s.membership?.voters ?? [],
+      };
     else {
       const before = n.before;
       before.role = s.role;
@@ -641,6 +671,7 @@ export class RaftRuleChecker {
       before.commit = s.commitIndex;
       before.prevIndex = s.log.prevIndex;
       before.token = token;
+      before.voters = s.membership?.voters ?? [];
     }
     return (
       unrefused ??

@@ -64,3 +64,20 @@ describe('sync before answer (round P)', () => {
     expect(rule.end(second, ok, 5002, view([false, false, false]))).toBeNull();
   });
 });
+
+/**
+ * raft/disk-replaced-membership (round P's scenario), seeds that found something on the unmutated code:
+ * 357 and 434 — a leader that removed itself and stepped down before the removal committed never campaigned
+ * again (core/raft/election.ts checkCanCampaign); 55 — the first version of that fix let a demoted learner
+ * campaign (rule 9); 3488 — a replaced disk's new server voted at a term its predecessor had voted in (the
+ * one-vote rule now starts a new server afresh); 3729 — a read confirmed by a quorum of the configuration in
+ * force when the step began, answered in the step that appended a promotion (rule 8 counts either).
+ */
+describe('raft/disk-replaced-membership seeds found in session 18', () => {
+  it('357, 434, 55, 3488 and 3729 pass', async () => {
+    const { loadScenario, runLoaded } = await import('../run.js');
+    const loaded = await loadScenario('scenarios/raft/disk-replaced-membership.txt');
+    for (const seed of [357, 434, 55, 3488, 3729])
+      expect({ seed, violations: runLoaded(loaded, seed).violations }).toEqual({ seed, violations: [] });
+  });
+});
