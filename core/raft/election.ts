@@ -26,8 +26,8 @@ import {
  * A node campaigns only if it is a voter in its latest configuration, under its own server id (learners,
  * removed servers and a server whose name is on record with another id — it lost its data — never do) —
  * or while its removal is not committed: a voter of the configuration at its commit index whose latest entry
- * removes it altogether (not one that makes it a learner) may still be the one the others need (thesis §4.2.2: a removed leader leads until its removal
- * commits). Found by the explorer (raft/disk-replaced-membership seeds 357 and 434, session 18): a leader
+ * removes it altogether (not one that makes it a learner) may still be the one the others need (thesis
+ * §4.2.2: a removed leader leads until its removal commits). Found by the explorer (raft/disk-replaced-membership seeds 357 and 434, session 18): a leader
  * removed itself, stepped down on check-quorum before the entry committed and held the longest log; it no
  * longer campaigned, refused the others' shorter logs, and with one more voter gone they had no quorum
  * without it — no leader ever again. Campaigning, it counts votes in its latest configuration (its own not

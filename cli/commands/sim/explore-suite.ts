@@ -37,6 +37,7 @@ import {
   type StoppedBy,
 } from '../../../sim/tools/suite.js';
 import { didYouMean } from '../../../sim/suggest.js';
+import { parseSweepFlag, type SweepFlags } from './sweep-flags.js';
 
 export const suiteUsage =
   'Usage: conclave sim explore PATH... [--seeds A..B|N] [--budget DURATION | --budget-cpu DURATION] [--stop-at-first | --keep-going] [--exclude TEXT].. [--jobs N] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]\n';
@@ -109,6 +110,15 @@ function parseSuiteFlags(args: readonly string[]): SuiteFlags | string {
     codec: true,
     runnerUrl: null,
   };
+  const sweep: SweepFlags = {
+    file: null,
+    seeds: null,
+    json: false,
+    out: null,
+    replayDir: flags.replayDir,
+    codec: true,
+    knobs: [],
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (!arg.startsWith('-')) {
@@ -118,15 +128,17 @@ function parseSuiteFlags(args: readonly string[]): SuiteFlags | string {
     const body = arg.replace(/^--?/, '');
     const eq = body.indexOf('=');
     const name = eq < 0 ? body : body.slice(0, eq);
+    // The flags a single-scenario explore takes too (sweep-flags.ts); knob pins are one scenario's.
+    if (name !== 'knob') {
+      const used = parseSweepFlag(args, i, sweep);
+      if (typeof used === 'string') return used;
+      if (used !== null) {
+        i = used;
+        continue;
+      }
+    }
     const value = (): string | undefined => (eq >= 0 ? body.slice(eq + 1) : args[++i]);
     switch (name) {
-      case 'seeds': {
-        const v = value();
-        if (v === undefined || !parseSeedRange(v))
-          return `--seeds needs A..B (inclusive, A ≤ B) or a count N, got '${v ?? ''}'`;
-        flags.seeds = v;
-        break;
-      }
       case 'exclude': {
         const v = value();
         if (!v) return '--exclude needs a part of a path (swim/members-1000)';
@@ -156,27 +168,6 @@ function parseSuiteFlags(args: readonly string[]): SuiteFlags | string {
         flags.jobs = Number(v);
         break;
       }
-      case 'json':
-        flags.json = true;
-        break;
-      case 'out': {
-        const v = value();
-        if (!v) return '--out needs a file name';
-        flags.out = v;
-        break;
-      }
-      case 'replay-dir': {
-        const v = value();
-        if (!v) return '--replay-dir needs a directory';
-        flags.replayDir = v;
-        break;
-      }
-      case 'no-replays':
-        flags.replayDir = null;
-        break;
-      case 'no-codec':
-        flags.codec = false;
-        break;
       case 'runner': {
         const v = value();
         if (!v) return '--runner needs a module URL';
@@ -194,7 +185,14 @@ function parseSuiteFlags(args: readonly string[]): SuiteFlags | string {
     }
   }
   if (flags.paths.length === 0) return 'missing SCENARIO file or directory';
-  return flags;
+  return {
+    ...flags,
+    seeds: sweep.seeds,
+    json: sweep.json,
+    out: sweep.out,
+    replayDir: sweep.replayDir,
+    codec: sweep.codec,
+  };
 }
 
 /** One failing seed of a suite, as printed and in the JSON. */
