@@ -172,24 +172,34 @@ async function child(args: readonly string[]): Promise<void> {
     },
   });
   out(
-    verdict ?? {
-      id,
-      caught: false,
-      seconds: null,
-      scenario: null,
-      seed: null,
-      property: null,
-      violation: null,
-      shrunkSize: null,
-      seedsRun,
-      note: [
-        lanes.map((l) => `${l.path.replace(/^scenarios\//, '')}: ${l.seedsRun} seeds`).join(', '),
-        baselineNote(baselineFailures),
-      ]
-        .filter(Boolean)
-        .join('; '),
-    },
+    verdict ??
+      notCaught(
+        id,
+        seedsRun,
+        [
+          lanes.map((l) => `${l.path.replace(/^scenarios\//, '')}: ${l.seedsRun} seeds`).join(', '),
+          baselineNote(baselineFailures),
+        ]
+          .filter(Boolean)
+          .join('; '),
+      ),
   );
+}
+
+/** A verdict with no failing seed: the mutant escaped its budget, or did not apply (`note` says which). */
+function notCaught(id: string, seedsRun: number, note: string): Verdict {
+  return {
+    id,
+    caught: false,
+    seconds: null,
+    scenario: null,
+    seed: null,
+    property: null,
+    violation: null,
+    shrunkSize: null,
+    seedsRun,
+    note,
+  };
 }
 
 const cpuSecondsOf = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
@@ -247,18 +257,7 @@ function parent(args: readonly string[]): void {
       const original = readFileSync(path, 'utf8');
       const count = original.split(m.find).length - 1;
       if (count !== 1) {
-        const v: Verdict = {
-          id: m.id,
-          caught: false,
-          seconds: null,
-          scenario: null,
-          seed: null,
-          property: null,
-          violation: null,
-          shrunkSize: null,
-          seedsRun: 0,
-          note: `does not apply: the text occurs ${count} times in ${m.file}`,
-        };
+        const v = notCaught(m.id, 0, `does not apply: the text occurs ${count} times in ${m.file}`);
         verdicts.push(v);
         process.stderr.write(`${m.id}: ${v.note}\n`);
         continue;

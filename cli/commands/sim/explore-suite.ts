@@ -37,7 +37,7 @@ import {
   type StoppedBy,
 } from '../../../sim/tools/suite.js';
 import { didYouMean } from '../../../sim/suggest.js';
-import { parseSweepFlag, type SweepFlags } from './sweep-flags.js';
+import { parseJobs, parseSweepFlag, type SweepFlags } from './sweep-flags.js';
 
 export const suiteUsage =
   'Usage: conclave sim explore PATH... [--seeds A..B|N] [--budget DURATION | --budget-cpu DURATION] [--stop-at-first | --keep-going] [--exclude TEXT].. [--jobs N] [--json] [--out FILE] [--replay-dir DIR | --no-replays] [--no-codec]\n';
@@ -162,10 +162,9 @@ function parseSuiteFlags(args: readonly string[]): SuiteFlags | string {
         break;
       case 'jobs':
       case 'j': {
-        const v = value();
-        if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256)
-          return `--jobs needs an integer from 1 to 256, got '${v ?? ''}'`;
-        flags.jobs = Number(v);
+        const jobs = parseJobs(value());
+        if (typeof jobs === 'string') return jobs;
+        flags.jobs = jobs;
         break;
       }
       case 'runner': {

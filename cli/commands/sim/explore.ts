@@ -33,7 +33,7 @@ import {
 import { didYouMean } from '../../../sim/suggest.js';
 import { transitionsOf } from '../../../sim/harness.js';
 import { isSuiteCall, runExploreSuite } from './explore-suite.js';
-import { flagName, parseSweepFlag, type SweepFlags } from './sweep-flags.js';
+import { flagName, parseJobs, parseSweepFlag, type SweepFlags } from './sweep-flags.js';
 
 const isDirectory = (path: string): boolean => {
   try {
@@ -105,10 +105,9 @@ function parseFlags(args: readonly string[]): ExploreFlags | string {
     switch (name) {
       case 'jobs':
       case 'j': {
-        const v = value();
-        if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256)
-          return `--jobs needs an integer from 1 to 256, got '${v ?? ''}'`;
-        flags.jobs = Number(v);
+        const jobs = parseJobs(value());
+        if (typeof jobs === 'string') return jobs;
+        flags.jobs = jobs;
         break;
       }
       case 'shard': {

@@ -74,3 +74,10 @@ export function parseSweepFlag(args: readonly string[], i: number, flags: SweepF
 export function flagName(arg: string): string {
   return arg.replace(/^-+/, '').split('=')[0]!;
 }
+
+/** `--jobs N` (`-j`): worker threads, 1..256; the number, or the message naming what was wrong. */
+export function parseJobs(v: string | undefined): number | string {
+  if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256)
+    return `--jobs needs an integer from 1 to 256, got '${v ?? ''}'`;
+  return Number(v);
+}
