@@ -250,6 +250,9 @@ function parent(args: readonly string[]): void {
   }
   const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo }).toString().trim();
   const verdicts: Verdict[] = [];
+  const save = (): void => {
+    if (outFile) writeFileSync(outFile, JSON.stringify({ head, mutantsFile, verdicts }, null, 2) + '\n');
+  };
   process.stderr.write(`mutants of ${mutantsFile} on ${head} in ${tree}\n`);
   try {
     for (const m of mutants) {
@@ -259,6 +262,7 @@ function parent(args: readonly string[]): void {
       if (count !== 1) {
         const v = notCaught(m.id, 0, `does not apply: the text occurs ${count} times in ${m.file}`);
         verdicts.push(v);
+        save(); // a mutant that does not apply, last in the list, was left out of --out
         process.stderr.write(`${m.id}: ${v.note}\n`);
         continue;
       }
@@ -303,7 +307,7 @@ function parent(args: readonly string[]): void {
       } finally {
         writeFileSync(path, original);
       }
-      if (outFile) writeFileSync(outFile, JSON.stringify({ head, mutantsFile, verdicts }, null, 2) + '\n');
+      save();
     }
   } finally {
     execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: repo, stdio: 'ignore' });
